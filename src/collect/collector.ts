@@ -1,0 +1,28 @@
+import type { StoreStep } from '../protocol.ts';
+
+/** What a collector's run gets: a deadline signal and the clock (tests drive both). */
+export interface CollectContext {
+  signal: AbortSignal;
+  now(): Date;
+}
+
+/** What one run produced: the steps of one atomic pass, and numbers for the source status. */
+export interface CollectResult {
+  steps: StoreStep[];
+  counters?: Record<string, number>;
+  /** a run that got some data but not all (e.g. some Chart Repo pairs failed) reports it here */
+  warning?: string;
+}
+
+/**
+ * A collector reads one source and normalizes it. It runs inside its own thread; the collector runtime
+ * (collect/runtime.ts) posts its steps to the store. A run that throws changes nothing in the store and
+ * marks its source failed, so a failing source never removes what was known.
+ */
+export interface Collector {
+  collect(ctx: CollectContext): Promise<CollectResult>;
+  close?(): Promise<void>;
+}
+
+/** The export every collector module provides; `options` is plain data from the supervisor. */
+export type CreateCollector = (options: any) => Collector | Promise<Collector>;

@@ -1,0 +1,31 @@
+import * as v from 'valibot';
+import { Id, JsonObject, Text, Time } from './common.ts';
+
+export const APP_STAGES = [
+  'unknown', 'fetching', 'hydrating', 'installing', 'running',
+  'upgrading', 'uninstalling', 'failed', 'stopped',
+] as const;
+export type AppStage = (typeof APP_STAGES)[number];
+
+export const HEALTH = ['healthy', 'unhealthy', 'unknown'] as const;
+export type Health = (typeof HEALTH)[number];
+
+/** One installed app of one user from one market source. Key: `user_id:source_id:app_name`. */
+export const AppFlowState = v.object({
+  app_id: Id,
+  app_name: Id,
+  user_id: Id,
+  source_id: Id,
+  stage: v.picklist(APP_STAGES),
+  stage_detail: v.optional(Text),
+  version: v.optional(Id),
+  cfg_type: v.optional(Id),
+  health: v.optional(v.picklist(HEALTH)),
+  last_update: Time,
+  metadata: v.optional(JsonObject),
+});
+export type AppFlowState = v.InferOutput<typeof AppFlowState>;
+
+export function appKey(a: { user_id: string; source_id: string; app_name: string }): string {
+  return `${a.user_id}:${a.source_id}:${a.app_name}`;
+}

@@ -1,0 +1,26 @@
+import * as v from 'valibot';
+import { LIMITS } from './limits.ts';
+
+/** A bounded identifier string. */
+export const Id = v.pipe(v.string(), v.maxLength(LIMITS.id));
+/** A bounded free-text string. */
+export const Text = v.pipe(v.string(), v.maxLength(LIMITS.text));
+/** RFC 3339 time kept as a string (serializing Date objects costs twice as much). */
+export const Time = v.pipe(v.string(), v.maxLength(64));
+
+function depthOk(value: unknown, depth: number): boolean {
+  if (depth > LIMITS.jsonDepth) return false;
+  if (Array.isArray(value)) return value.every((x) => depthOk(x, depth + 1));
+  if (value !== null && typeof value === 'object') {
+    return Object.values(value).every((x) => depthOk(x, depth + 1));
+  }
+  return true;
+}
+
+/** Free-form JSON object, bounded in depth and size. */
+export const JsonObject = v.pipe(
+  v.record(v.string(), v.unknown()),
+  v.check((o) => depthOk(o, 0), `nested deeper than ${LIMITS.jsonDepth}`),
+  v.check((o) => JSON.stringify(o).length <= LIMITS.jsonBytes, `larger than ${LIMITS.jsonBytes} bytes`),
+);
+export type JsonObject = v.InferOutput<typeof JsonObject>;

@@ -1,0 +1,49 @@
+import type { AppFlowState } from './app-flow.ts';
+import type { ChartRepoStatus } from './chart-repo.ts';
+import type { ComponentStatus } from './component.ts';
+import type { SourceName, SourceStatus } from './source.ts';
+import type { TaskState } from './task.ts';
+
+/** The nine counts of the Go module's RuntimeSummary. */
+export interface RuntimeSummary {
+  total_apps: number;
+  total_tasks: number;
+  pending_tasks: number;
+  running_tasks: number;
+  completed_tasks: number;
+  failed_tasks: number;
+  healthy_apps: number;
+  unhealthy_apps: number;
+  active_components: number;
+}
+
+export const SUMMARY_KEYS = [
+  'total_apps', 'total_tasks', 'pending_tasks', 'running_tasks', 'completed_tasks',
+  'failed_tasks', 'healthy_apps', 'unhealthy_apps', 'active_components',
+] as const satisfies readonly (keyof RuntimeSummary)[];
+
+export function emptySummary(): RuntimeSummary {
+  return {
+    total_apps: 0, total_tasks: 0, pending_tasks: 0, running_tasks: 0, completed_tasks: 0,
+    failed_tasks: 0, healthy_apps: 0, unhealthy_apps: 0, active_components: 0,
+  };
+}
+
+/** The whole runtime view as the Go module's RuntimeSnapshot, plus additive `version` and `sources`. */
+export interface RuntimeSnapshot {
+  timestamp: string;
+  version: number;
+  app_states: Record<string, AppFlowState>;
+  tasks: Record<string, TaskState>;
+  components: Record<string, ComponentStatus>;
+  chart_repo?: ChartRepoStatus;
+  summary: RuntimeSummary;
+  sources: Partial<Record<SourceName, SourceStatus>>;
+}
+
+/** The `{success, message, data}` envelope of the market's API. */
+export interface Envelope<T> {
+  success: boolean;
+  message: string;
+  data: T | null;
+}

@@ -1,0 +1,134 @@
+/**
+ * Everything that crosses a thread boundary, in one place. Messages are plain structured-clone data.
+ *
+ *   collector thread --StoreMessage--> store thread        (MessagePort handed to the collector at init)
+ *   store thread    --VersionMessage--> HTTP thread        (MessagePort; bytes transferred, not copied)
+ *   HTTP thread     --comlink StoreQueryApi--> store       (MessagePort)
+ *   supervisor      --comlink StoreControlApi--> store     (the store worker's parentPort)
+ *   supervisor      --piscina CollectorTask--> collector   (piscina task; returns a RunReport)
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type {
+  AppFlowState, ChartRepoStatus, ComponentStatus, RuntimeSummary, SourceName, TaskState,
+} from './model/index.ts';
+
+// ---- collector -> store ----------------------------------------------------------------------------
+
+export interface DomainEntity {
+  app_states: AppFlowState;
+  tasks: TaskState;
+  components: ComponentStatus;
+}
+export type Domain = keyof DomainEntity;
+export const DOMAINS = ['app_states', 'tasks', 'components'] as const satisfies readonly Domain[];
+
+/**
+ * One step of a collection pass.
+ * - replace: the source's full listing of a domain: upsert every item, then remove what this source (or a
+ *   source it reconciles, e.g. app_flow reconciles pushed nats upserts) held and no longer lists.
+ * - upsert / remove: incremental changes (pushed events).
+ * - chart_repo: the merged Chart Repo view.
+ */
+export type StoreStep =
+  | { [D in Domain]: { op: 'replace'; domain: D; items: DomainEntity[D][]; reconciles?: SourceName[] } }[Domain]
+  | { [D in Domain]: { op: 'upsert'; domain: D; items: DomainEntity[D][] } }[Domain]
+  | { op: 'remove'; domain: Domain; keys: string[] }
+  | { op: 'chart_repo'; value: ChartRepoStatus };
+
+/** How one run of a collector ended; the store turns outcomes into the `sources` block. */
+export interface PassOutcome {
+  ok: boolean;
+  error: string | null;
+  duration_ms: number;
+  finished_at: string;
+  /** collector-specific numbers: rows read, items dropped, requests failed, restarts ... */
+  counters?: Record<string, number>;
+}
+
+/** A whole collection pass: applied atomically, so readers never see half of it. */
+export interface PassMessage {
+  type: 'pass';
+  source: SourceName;
+  steps: StoreStep[];
+  outcome: PassOutcome;
+}
+
+export type StoreMessage = PassMessage;
+
+// ---- store -> HTTP ---------------------------------------------------------------------------------
+
+/** Pushed on every new store version: the full /state response body, built once. */
+export interface VersionMessage {
+  type: 'version';
+  /** changes when the store thread restarts, so ETags of an earlier store never match */
+  epoch: string;
+  version: number;
+  timestamp: string;
+  /** every collector has finished its first pass */
+  ready: boolean;
+  summary: RuntimeSummary;
+  /** UTF-8 bytes of `{success,message,data:snapshot}`; transferred */
+  body: ArrayBuffer;
+}
+
+// ---- HTTP -> store (comlink) ---------------------------------------------------------------------
+
+export interface StateFilter {
+  user_id?: string;
+  source_id?: string;
+  app_name?: string;
+  task_status?: string;
+  task_type?: string;
+}
+
+/** Every store query answers the version it was computed at and the JSON of `data` (null = not found). */
+export interface QueryAnswer {
+  version: number;
+  json: string | null;
+}
+
+export interface StoreQueryApi {
+  state(filter: StateFilter): QueryAnswer;
+  app(user_id: string, source_id: string, app_name: string): QueryAnswer;
+  task(task_id: string): QueryAnswer;
+  tasks(filter: { app_name?: string; user_id?: string }): QueryAnswer;
+  appsByUser(user_id: string): QueryAnswer;
+  tasksByUser(user_id: string): QueryAnswer;
+  ping(): { epoch: string; version: number; ready: boolean };
+}
+
+// ---- supervisor -> store (comlink) ---------------------------------------------------------------
+
+export interface StoreControlApi {
+  /** a collector's delta port (sent again when a collector thread is replaced) */
+  attachDeltaPort(port: MessagePort): void;
+  /** a port on which the store exposes StoreQueryApi with comlink */
+  attachQueryPort(port: MessagePort): void;
+  /** a port on which the store pushes VersionMessage */
+  attachVersionPort(port: MessagePort): void;
+  /** the collectors whose first pass /readyz waits for */
+  expectSources(sources: SourceName[]): void;
+  /** outcome of a run that could not report itself (thread died, deadline passed) */
+  reportOutcome(source: SourceName, outcome: PassOutcome): void;
+  ping(): { epoch: string; version: number; ready: boolean };
+}
+
+// ---- supervisor -> collector (piscina task) ------------------------------------------------------
+
+/** Which collector a thread runs: a module exporting `createCollector(options)`, and its options. */
+export interface CollectorSpec {
+  source: SourceName;
+  /** file URL of the module exporting `createCollector` */
+  module: string;
+  options: unknown;
+}
+
+export type CollectorTask =
+  | { kind: 'init'; spec: CollectorSpec; port: MessagePort }
+  | { kind: 'run'; deadline_ms: number };
+
+export type RunReport =
+  | { kind: 'need_init' }
+  | { kind: 'done'; outcome: PassOutcome };
+
+export type { SourceName };

@@ -1,0 +1,93 @@
+import type { SourceName } from '../model/index.ts';
+
+/** One stored entity: its value, its pre-rendered `"key":{json}` member, and the source that owns it. */
+export interface Row<T> {
+  value: T;
+  /** `JSON.stringify(key) + ':' + JSON.stringify(value)`, rendered once when the entity changes */
+  member: string;
+  owner: SourceName;
+}
+
+export interface TableHooks<T> {
+  onAdd(key: string, value: T): void;
+  onDelete(key: string, value: T): void;
+}
+
+/**
+ * A keyed collection that renders each entity's JSON once, when it changes (the way kube-state-metrics
+ * keeps rendered bytes per object). `contentOf` strips fields that must not count as a change
+ * (an app's last_update), so a poll that finds the same content keeps the old entity untouched.
+ */
+export class EntityTable<T extends object> {
+  readonly rows = new Map<string, Row<T>>();
+
+  constructor(
+    private readonly keyOf: (value: T) => string,
+    private readonly hooks: TableHooks<T>,
+    private readonly sameContent: (prev: T, next: T) => boolean = () => false,
+  ) {}
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  /** Inserts or replaces; returns the key if anything visible changed. */
+  upsert(value: T, owner: SourceName): string | null {
+    const key = this.keyOf(value);
+    const prev = this.rows.get(key);
+    if (prev) {
+      if (this.sameContent(prev.value, value)) {
+        prev.owner = owner;
+        return null;
+      }
+      const member = render(key, value);
+      if (member === prev.member) {
+        prev.owner = owner;
+        return null;
+      }
+      this.hooks.onDelete(key, prev.value);
+      this.rows.set(key, { value, member, owner });
+    } else {
+      this.rows.set(key, { value, member: render(key, value), owner });
+    }
+    this.hooks.onAdd(key, value);
+    return key;
+  }
+
+  delete(key: string): boolean {
+    const prev = this.rows.get(key);
+    if (!prev) return false;
+    this.rows.delete(key);
+    this.hooks.onDelete(key, prev.value);
+    return true;
+  }
+
+  /** Keys owned by one of `owners` that are not in `keep`: what a full listing no longer has. */
+  missing(owners: ReadonlySet<SourceName>, keep: ReadonlySet<string>): string[] {
+    const gone: string[] = [];
+    for (const [key, row] of this.rows) if (owners.has(row.owner) && !keep.has(key)) gone.push(key);
+    return gone;
+  }
+
+  key(value: T): string {
+    return this.keyOf(value);
+  }
+
+  /** `{"k":{...},"k2":{...}}` for the given keys (all when omitted), by concatenation only. */
+  renderObject(keys?: Iterable<string>): string {
+    const parts: string[] = [];
+    if (keys === undefined) {
+      for (const row of this.rows.values()) parts.push(row.member);
+    } else {
+      for (const k of keys) {
+        const row = this.rows.get(k);
+        if (row) parts.push(row.member);
+      }
+    }
+    return '{' + parts.join(',') + '}';
+  }
+}
+
+function render(key: string, value: unknown): string {
+  return JSON.stringify(key) + ':' + JSON.stringify(value);
+}

@@ -1,0 +1,319 @@
+import { randomUUID } from 'node:crypto';
+import {
+  appKey, emptySummary,
+  type AppFlowState, type ChartRepoStatus, type ComponentStatus, type RuntimeSummary, type SourceName,
+  type SourceStatus, type TaskState,
+} from '../model/index.ts';
+import type { Domain, DomainEntity, PassMessage, PassOutcome, StateFilter, StoreStep } from '../protocol.ts';
+import { EntityTable } from './entity-table.ts';
+import { appMatches, filterChartRepo, hasChartFilter, taskMatches } from './filter.ts';
+import { MultiIndex } from './multi-index.ts';
+import { countApp, countComponent, countTask } from './summary.ts';
+
+export const OK_MESSAGE = 'Runtime state retrieved successfully';
+
+/** What changed since the last commit (the change stream sends these). */
+export interface ChangeSet {
+  upserted: Record<Domain, Set<string>>;
+  removed: Record<Domain, Set<string>>;
+  chart_repo: boolean;
+  sources: boolean;
+}
+
+export interface Commit {
+  version: number;
+  timestamp: string;
+  /** the full `/state` response body */
+  body: string;
+  summary: RuntimeSummary;
+  changes: ChangeSet;
+}
+
+function emptyChanges(): ChangeSet {
+  return {
+    upserted: { app_states: new Set(), tasks: new Set(), components: new Set() },
+    removed: { app_states: new Set(), tasks: new Set(), components: new Set() },
+    chart_repo: false,
+    sources: false,
+  };
+}
+
+/**
+ * The runtime state machine: the only owner of runtime state, pure and synchronous (the store thread
+ * wraps it). Every message is applied whole; `commit()` turns what changed into a new version and
+ * builds its response bytes by concatenating pre-rendered entities.
+ */
+export class RuntimeStore {
+  readonly epoch = randomUUID().slice(0, 8);
+  version = 0;
+  timestamp: string;
+  private readonly summary = emptySummary();
+  private readonly byUser = { apps: new MultiIndex(), tasks: new MultiIndex() };
+  private readonly byAppName = { apps: new MultiIndex(), tasks: new MultiIndex() };
+  private readonly tasksByStatus = new MultiIndex();
+  private readonly tasksByType = new MultiIndex();
+  private chartRepo: { value: ChartRepoStatus; json: string } | null = null;
+  private readonly sources = new Map<SourceName, SourceStatus>();
+  private readonly expected = new Set<SourceName>();
+  private readonly seen = new Set<SourceName>();
+  private changes = emptyChanges();
+  private dirty = false;
+
+  readonly apps = new EntityTable<AppFlowState>(appKey, {
+    onAdd: (k, a) => {
+      countApp(this.summary, a, 1);
+      this.byUser.apps.add(a.user_id, k);
+      this.byAppName.apps.add(a.app_name, k);
+    },
+    onDelete: (k, a) => {
+      countApp(this.summary, a, -1);
+      this.byUser.apps.delete(a.user_id, k);
+      this.byAppName.apps.delete(a.app_name, k);
+    },
+  }, sameButLastUpdate);
+
+  readonly tasks = new EntityTable<TaskState>((t) => t.task_id, {
+    onAdd: (k, t) => {
+      countTask(this.summary, t, 1);
+      this.byUser.tasks.add(t.user_id, k);
+      this.byAppName.tasks.add(t.app_name, k);
+      this.tasksByStatus.add(t.status, k);
+      this.tasksByType.add(t.type, k);
+    },
+    onDelete: (k, t) => {
+      countTask(this.summary, t, -1);
+      this.byUser.tasks.delete(t.user_id, k);
+      this.byAppName.tasks.delete(t.app_name, k);
+      this.tasksByStatus.delete(t.status, k);
+      this.tasksByType.delete(t.type, k);
+    },
+  });
+
+  readonly components = new EntityTable<ComponentStatus>((c) => c.name, {
+    onAdd: (_k, c) => countComponent(this.summary, c, 1),
+    onDelete: (_k, c) => countComponent(this.summary, c, -1),
+  });
+
+  constructor(private readonly clock: () => Date = () => new Date()) {
+    this.timestamp = clock().toISOString();
+  }
+
+  private table<D extends Domain>(domain: D): EntityTable<DomainEntity[D]> {
+    const tables = { app_states: this.apps, tasks: this.tasks, components: this.components };
+    return tables[domain] as unknown as EntityTable<DomainEntity[D]>;
+  }
+
+  // ---- writes ------------------------------------------------------------------------------------
+
+  /** Applies one collection pass whole, then records its outcome. */
+  apply(msg: PassMessage): void {
+    for (const step of msg.steps) this.applyStep(msg.source, step);
+    this.recordOutcome(msg.source, msg.outcome);
+  }
+
+  private applyStep(source: SourceName, step: StoreStep): void {
+    switch (step.op) {
+      case 'upsert':
+      case 'replace': {
+        const table = this.table(step.domain);
+        const listed = new Set<string>();
+        for (const item of step.items as DomainEntity[Domain][]) {
+          const changed = (table as EntityTable<object>).upsert(item, source);
+          if (changed !== null) this.markUpsert(step.domain, changed);
+          if (step.op === 'replace') listed.add(table.key(item as never));
+        }
+        if (step.op === 'replace') {
+          // deletions come after every upsert: a reader never sees the domain emptied mid-pass
+          const owners = new Set<SourceName>([source, ...(step.reconciles ?? [])]);
+          for (const key of table.missing(owners, listed)) this.remove(step.domain, key);
+        }
+        return;
+      }
+      case 'remove':
+        for (const key of step.keys) this.remove(step.domain, key);
+        return;
+      case 'chart_repo': {
+        const json = JSON.stringify(step.value);
+        if (this.chartRepo?.json === json) return;
+        this.chartRepo = { value: step.value, json };
+        this.changes.chart_repo = true;
+        this.dirty = true;
+        return;
+      }
+    }
+  }
+
+  private markUpsert(domain: Domain, key: string): void {
+    this.changes.upserted[domain].add(key);
+    this.changes.removed[domain].delete(key);
+    this.dirty = true;
+  }
+
+  private remove(domain: Domain, key: string): void {
+    if (!this.table(domain).delete(key)) return;
+    this.changes.upserted[domain].delete(key);
+    this.changes.removed[domain].add(key);
+    this.dirty = true;
+  }
+
+  /** Source freshness; the store is its only owner, so restarts of a collector thread lose nothing. */
+  recordOutcome(source: SourceName, o: PassOutcome): void {
+    const prev = this.sources.get(source);
+    const status: SourceStatus = {
+      ok: o.ok,
+      last_success: o.ok ? o.finished_at : prev?.last_success ?? null,
+      last_error: o.ok ? null : o.error ?? 'unknown error',
+      consecutive_failures: o.ok ? 0 : (prev?.consecutive_failures ?? 0) + 1,
+      duration_ms: Math.round(o.duration_ms),
+      last_attempt: o.finished_at,
+      counters: { ...prev?.counters, ...o.counters },
+    };
+    this.sources.set(source, status);
+    this.seen.add(source);
+    this.changes.sources = true;
+    this.dirty = true;
+    // one component per collector, so operators see our own health beside the market's
+    const component: ComponentStatus = {
+      name: `collector_${source}`,
+      healthy: o.ok,
+      status: o.ok ? 'running' : 'error',
+      last_check: o.finished_at,
+      metrics: {
+        last_success: status.last_success, last_error: status.last_error,
+        consecutive_failures: status.consecutive_failures, duration_ms: status.duration_ms,
+        ...status.counters,
+      },
+      ...(o.ok ? {} : { message: status.last_error ?? undefined }),
+    };
+    const changed = this.components.upsert(component, source);
+    if (changed !== null) this.markUpsert('components', changed);
+  }
+
+  expectSources(sources: Iterable<SourceName>): void {
+    for (const s of sources) this.expected.add(s);
+  }
+
+  get ready(): boolean {
+    for (const s of this.expected) if (!this.seen.has(s)) return false;
+    return true;
+  }
+
+  get isDirty(): boolean {
+    return this.dirty;
+  }
+
+  // ---- versions ----------------------------------------------------------------------------------
+
+  /** Turns pending changes into a new version with its response bytes; null when nothing changed. */
+  commit(): Commit | null {
+    if (!this.dirty) return null;
+    this.version += 1;
+    this.timestamp = this.clock().toISOString();
+    const changes = this.changes;
+    this.changes = emptyChanges();
+    this.dirty = false;
+    return {
+      version: this.version,
+      timestamp: this.timestamp,
+      body: this.envelope(this.renderSnapshot()),
+      summary: { ...this.summary },
+      changes,
+    };
+  }
+
+  getSummary(): RuntimeSummary {
+    return { ...this.summary };
+  }
+
+  envelope(dataJson: string | null, message = OK_MESSAGE): string {
+    return `{"success":true,"message":${JSON.stringify(message)},"data":${dataJson ?? 'null'}}`;
+  }
+
+  private renderSnapshot(): string {
+    return this.renderParts(
+      this.apps.renderObject(), this.tasks.renderObject(),
+      this.chartRepo?.json, JSON.stringify(this.summary),
+    );
+  }
+
+  private renderParts(apps: string, tasks: string, chartRepo: string | undefined, summary: string): string {
+    return `{"timestamp":${JSON.stringify(this.timestamp)},"version":${this.version},`
+      + `"app_states":${apps},"tasks":${tasks},"components":${this.components.renderObject()},`
+      + (chartRepo === undefined ? '' : `"chart_repo":${chartRepo},`)
+      + `"summary":${summary},"sources":${JSON.stringify(Object.fromEntries(this.sources))}}`;
+  }
+
+  // ---- queries (always answered at the last committed version: the store thread commits first) ----
+
+  /** The snapshot narrowed by filters, with the summary recomputed over what was kept. */
+  state(f: StateFilter): string {
+    const appKeys = this.pick(this.apps, [
+      f.user_id === undefined ? undefined : this.byUser.apps.get(f.user_id),
+      f.app_name === undefined ? undefined : this.byAppName.apps.get(f.app_name),
+    ], (a) => appMatches(a, f));
+    const taskKeys = this.pick(this.tasks, [
+      f.task_status === undefined ? undefined : this.tasksByStatus.get(f.task_status),
+      f.task_type === undefined ? undefined : this.tasksByType.get(f.task_type),
+      f.user_id === undefined ? undefined : this.byUser.tasks.get(f.user_id),
+      f.app_name === undefined ? undefined : this.byAppName.tasks.get(f.app_name),
+    ], (t) => taskMatches(t, f));
+    const summary = emptySummary();
+    for (const k of appKeys) countApp(summary, this.apps.rows.get(k)!.value, 1);
+    for (const k of taskKeys) countTask(summary, this.tasks.rows.get(k)!.value, 1);
+    summary.active_components = this.summary.active_components;
+    const chart = this.chartRepo && (hasChartFilter(f)
+      ? JSON.stringify(filterChartRepo(this.chartRepo.value, f))
+      : this.chartRepo.json);
+    return this.renderParts(
+      this.apps.renderObject(appKeys), this.tasks.renderObject(taskKeys),
+      chart ?? undefined, JSON.stringify(summary),
+    );
+  }
+
+  /** Keys matching `test`, scanning the smallest applicable index (or everything when none applies). */
+  private pick<T extends object>(
+    table: EntityTable<T>, candidates: (ReadonlySet<string> | undefined)[], test: (v: T) => boolean,
+  ): string[] {
+    let best: Iterable<string> | undefined;
+    let bestSize = Infinity;
+    for (const c of candidates) if (c !== undefined && c.size < bestSize) { best = c; bestSize = c.size; }
+    const out: string[] = [];
+    for (const k of best ?? table.rows.keys()) {
+      const row = table.rows.get(k);
+      if (row && test(row.value)) out.push(k);
+    }
+    return out;
+  }
+
+  app(user_id: string, source_id: string, app_name: string): string | null {
+    const row = this.apps.rows.get(appKey({ user_id, source_id, app_name }));
+    return row ? JSON.stringify(row.value) : null;
+  }
+
+  task(task_id: string): string | null {
+    const row = this.tasks.rows.get(task_id);
+    return row ? JSON.stringify(row.value) : null;
+  }
+
+  /** Tasks of an app (and optionally of one user): a JSON array. */
+  tasksBy(f: { app_name?: string; user_id?: string }): string {
+    const keys = this.pick(this.tasks, [
+      f.app_name === undefined ? undefined : this.byAppName.tasks.get(f.app_name),
+      f.user_id === undefined ? undefined : this.byUser.tasks.get(f.user_id),
+    ], (t) => taskMatches(t, f));
+    return jsonArray(this.tasks, keys);
+  }
+
+  appsByUser(user_id: string): string {
+    return jsonArray(this.apps, [...this.byUser.apps.get(user_id)]);
+  }
+}
+
+function jsonArray<T extends object>(table: EntityTable<T>, keys: string[]): string {
+  return '[' + keys.map((k) => JSON.stringify(table.rows.get(k)!.value)).join(',') + ']';
+}
+
+/** An app whose content is unchanged keeps its last_update: it says when content changed, not when polled. */
+function sameButLastUpdate(prev: AppFlowState, next: AppFlowState): boolean {
+  return JSON.stringify({ ...next, last_update: prev.last_update }) === JSON.stringify(prev);
+}
