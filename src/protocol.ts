@@ -128,6 +128,7 @@ export type CollectorTask =
   | { kind: 'run'; deadline_ms: number };
 
 export type RunReport =
+  | { kind: 'ready' }
   | { kind: 'need_init' }
   | { kind: 'done'; outcome: PassOutcome };
 

@@ -1,0 +1,120 @@
+import * as v from 'valibot';
+
+/** The only reader of process.env: environment -> validated Config (DESIGN.md §4). */
+
+const int = (name: string, min: number, max: number) => v.pipe(
+  v.string(),
+  v.trim(),
+  v.regex(/^\d+$/, `${name} must be a whole number`),
+  v.transform(Number),
+  v.minValue(min, `${name} must be at least ${min}`),
+  v.maxValue(max, `${name} must be at most ${max}`),
+);
+
+const hostPort = v.pipe(
+  v.string(), v.trim(),
+  v.regex(/^[A-Za-z0-9.\-_]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/, 'CHART_REPO_SERVICE_HOST must be host or host:port'),
+);
+
+const url = (name: string, protocols: string[]) => v.pipe(
+  v.string(), v.trim(),
+  v.check((s) => {
+    try {
+      return protocols.includes(new URL(s).protocol);
+    } catch {
+      return false;
+    }
+  }, `${name} must be a URL with scheme ${protocols.map((p) => p.replace(':', '')).join(' or ')}`),
+);
+
+const EnvSchema = v.object({
+  PORT: v.optional(int('PORT', 0, 65535), '8080'),
+  HOST: v.optional(v.pipe(v.string(), v.trim(), v.nonEmpty('HOST must not be empty')), '0.0.0.0'),
+  DATABASE_URL: v.optional(url('DATABASE_URL', ['postgres:', 'postgresql:'])),
+  RUNTIME_DEMO: v.optional(v.picklist(['auto', 'on', 'off'], 'RUNTIME_DEMO must be auto, on or off'), 'auto'),
+  CHART_REPO_SERVICE_HOST: v.optional(hostPort, 'localhost:82'),
+  NATS_URL: v.optional(url('NATS_URL', ['nats:', 'tls:', 'ws:', 'wss:'])),
+  NATS_SUBJECT_SYSTEM_APP_STATE: v.optional(
+    v.pipe(v.string(), v.trim(), v.regex(/^[^\s]+$/, 'NATS_SUBJECT_SYSTEM_APP_STATE must be a subject without spaces')),
+    'os.application.*',
+  ),
+  COLLECT_INTERVAL_MS: v.optional(int('COLLECT_INTERVAL_MS', 100, 3_600_000), '5000'),
+  COLLECT_DEADLINE_MS: v.optional(int('COLLECT_DEADLINE_MS', 100, 3_600_000)),
+  RECENT_TASK_LIMIT: v.optional(int('RECENT_TASK_LIMIT', 0, 100_000), '100'),
+  CHART_REPO_TIMEOUT_MS: v.optional(int('CHART_REPO_TIMEOUT_MS', 100, 600_000), '5000'),
+  RUNTIME_API_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, 'RUNTIME_API_TOKEN must be at least 16 characters'))),
+  LOG_LEVEL: v.optional(
+    v.picklist(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'),
+    'info',
+  ),
+  SHUTDOWN_TIMEOUT_MS: v.optional(int('SHUTDOWN_TIMEOUT_MS', 100, 60_000), '8000'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  demo: boolean;
+  chartRepoHost: string;
+  natsUrl: string | undefined;
+  natsSubject: string;
+  collectIntervalMs: number;
+  /** a run still going after this is aborted and its thread replaced */
+  collectDeadlineMs: number;
+  recentTaskLimit: number;
+  chartRepoTimeoutMs: number;
+  apiToken: string | undefined;
+  logLevel: string;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {}
+
+/** Validates the environment. Empty strings count as unset (a common artefact of templated manifests). */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(EnvSchema.entries)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const parsed = v.safeParse(EnvSchema, input);
+  if (!parsed.success) {
+    const lines = parsed.issues.map((i) => {
+      const key = i.path?.[0]?.key;
+      return `${typeof key === 'string' ? key : 'environment'}: ${i.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.output;
+  const demo = e.RUNTIME_DEMO === 'on' || (e.RUNTIME_DEMO === 'auto' && e.DATABASE_URL === undefined);
+  if (!demo && e.DATABASE_URL === undefined) {
+    throw new ConfigError('invalid configuration:\n  DATABASE_URL: required when RUNTIME_DEMO is off');
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    demo,
+    chartRepoHost: e.CHART_REPO_SERVICE_HOST,
+    natsUrl: e.NATS_URL,
+    natsSubject: e.NATS_SUBJECT_SYSTEM_APP_STATE,
+    collectIntervalMs: e.COLLECT_INTERVAL_MS,
+    collectDeadlineMs: e.COLLECT_DEADLINE_MS ?? Math.max(3 * e.COLLECT_INTERVAL_MS, e.CHART_REPO_TIMEOUT_MS * 3, 15_000),
+    recentTaskLimit: e.RECENT_TASK_LIMIT,
+    chartRepoTimeoutMs: e.CHART_REPO_TIMEOUT_MS,
+    apiToken: e.RUNTIME_API_TOKEN,
+    logLevel: e.LOG_LEVEL,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}
+
+/** A URL with its password replaced, for logs and error messages. */
+export function redactUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<invalid url>';
+  }
+}

@@ -1,0 +1,139 @@
+import { Hono, type Context } from 'hono';
+import type { QueryAnswer, StoreQueryApi } from '../protocol.ts';
+import { OK_MESSAGE } from '../store/runtime-store.ts';
+import { errorBody, JSON_TYPE, envelopeJson } from './envelope.ts';
+import { etagFor, matches } from './etag.ts';
+import { checkParam, parseStateFilter } from './query.ts';
+
+/** The latest store version as the HTTP thread holds it: the full /state body, built once by the store. */
+export interface CurrentVersion {
+  epoch: string;
+  version: number;
+  ready: boolean;
+  body: Uint8Array;
+  etag: string;
+}
+
+export type AsyncQueries = { [K in keyof StoreQueryApi]: (...a: Parameters<StoreQueryApi[K]>) => Promise<ReturnType<StoreQueryApi[K]>> };
+
+export interface RuntimeAppDeps {
+  current(): CurrentVersion | null;
+  queries(): AsyncQueries | null;
+  /** true when the store thread answers now */
+  storeAlive(): Promise<boolean>;
+}
+
+export const BASE_PATHS = ['/api/v2/runtime', '/app-store/api/v2/runtime'] as const;
+
+const NOT_READY = 'runtime state not collected yet';
+
+/** The runtime API: /state (hot path: bytes from memory), partial queries, probes. */
+export function createRuntimeApp(deps: RuntimeAppDeps): Hono {
+  const api = new Hono();
+
+  api.get('/state', async (c) => {
+    const cur = deps.current();
+    if (!cur) return c.json(errorBody(NOT_READY), 503, { 'Retry-After': '1' });
+    const parsed = parseStateFilter(c.req.queries());
+    if (!parsed.ok) return c.json(errorBody(parsed.message), 400);
+    if (parsed.canonical === '') {
+      if (matches(c.req.header('if-none-match'), cur.etag)) return notModified(c, cur.etag);
+      return c.body(cur.body as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': JSON_TYPE, ETag: cur.etag, 'Cache-Control': 'no-cache' });
+    }
+    const tagNow = etagFor(cur.epoch, cur.version, parsed.canonical);
+    if (matches(c.req.header('if-none-match'), tagNow)) return notModified(c, tagNow);
+    return answer(c, deps, (q) => q.state(parsed.filter), (a) => etagFor(cur.epoch, a.version, parsed.canonical), undefined, OK_MESSAGE);
+  });
+
+  api.get('/apps/:user_id/:source_id/:app_name', async (c) => {
+    const { user_id, source_id, app_name } = c.req.param();
+    const bad = checkParam('user_id', user_id) ?? checkParam('source_id', source_id) ?? checkParam('app_name', app_name);
+    if (bad) return c.json(errorBody(bad), 400);
+    return answer(c, deps, (q) => q.app(user_id, source_id, app_name), undefined, 'app not found');
+  });
+
+  api.get('/tasks/:task_id', async (c) => {
+    const task_id = c.req.param('task_id');
+    const bad = checkParam('task_id', task_id);
+    if (bad) return c.json(errorBody(bad), 400);
+    return answer(c, deps, (q) => q.task(task_id), undefined, 'task not found');
+  });
+
+  api.get('/tasks', async (c) => {
+    const app_name = c.req.query('app_name')?.trim() || undefined;
+    const user_id = c.req.query('user_id')?.trim() || undefined;
+    if (app_name === undefined && user_id === undefined) {
+      return c.json(errorBody('give app_name and/or user_id'), 400);
+    }
+    const bad = (app_name !== undefined ? checkParam('app_name', app_name) : null)
+      ?? (user_id !== undefined ? checkParam('user_id', user_id) : null);
+    if (bad) return c.json(errorBody(bad), 400);
+    return answer(c, deps, (q) => q.tasks({ app_name, user_id }));
+  });
+
+  api.get('/users/:user_id/apps', async (c) => {
+    const user_id = c.req.param('user_id');
+    const bad = checkParam('user_id', user_id);
+    if (bad) return c.json(errorBody(bad), 400);
+    return answer(c, deps, (q) => q.appsByUser(user_id));
+  });
+
+  api.get('/users/:user_id/tasks', async (c) => {
+    const user_id = c.req.param('user_id');
+    const bad = checkParam('user_id', user_id);
+    if (bad) return c.json(errorBody(bad), 400);
+    return answer(c, deps, (q) => q.tasksByUser(user_id));
+  });
+
+  const app = new Hono();
+  for (const base of BASE_PATHS) app.route(base, api);
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const cur = deps.current();
+    const alive = await deps.storeAlive();
+    const ready = alive && cur !== null && cur.ready;
+    return c.json({ ready, store: alive ? 'up' : 'down', version: cur?.version ?? 0 }, ready ? 200 : 503);
+  });
+
+  app.notFound((c) => c.json(errorBody(`not found: ${c.req.method} ${c.req.path.slice(0, 200)}`), 404));
+  app.onError((err, c) => {
+    console.error('http: unhandled error', err);
+    return c.json(errorBody('internal error'), 500);
+  });
+  return app;
+}
+
+function notModified(c: Context, etag: string): Response {
+  return c.body(null, 304, { ETag: etag, 'Cache-Control': 'no-cache' });
+}
+
+/** Runs one store query; the store is asked only here, never for the unfiltered snapshot. */
+async function answer(
+  c: Context,
+  deps: RuntimeAppDeps,
+  ask: (q: AsyncQueries) => Promise<QueryAnswer>,
+  tagOf?: (a: QueryAnswer) => string,
+  notFound?: string,
+  message?: string,
+): Promise<Response> {
+  const q = deps.queries();
+  if (!q) return c.json(errorBody('runtime store unavailable'), 503, { 'Retry-After': '1' });
+  let a: QueryAnswer;
+  try {
+    a = await withTimeout(ask(q), 5000);
+  } catch {
+    return c.json(errorBody('runtime store unavailable'), 503, { 'Retry-After': '1' });
+  }
+  if (a.json === null) return c.json(errorBody(notFound ?? 'not found'), 404);
+  const headers: Record<string, string> = { 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-cache' };
+  if (tagOf) headers.ETag = tagOf(a);
+  return c.body(envelopeJson(true, message ?? 'success', a.json), 200, headers);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timeout')), ms);
+    p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
+  });
+}

@@ -1,0 +1,63 @@
+import * as v from 'valibot';
+import { LIMITS, TASK_STATUSES, TASK_TYPES } from '../model/index.ts';
+import type { StateFilter } from '../protocol.ts';
+
+const FILTER_KEYS = ['user_id', 'source_id', 'app_name', 'task_status', 'task_type'] as const;
+
+const value = (name: string) => v.pipe(
+  v.string(),
+  v.maxLength(LIMITS.queryValue, `${name} is longer than ${LIMITS.queryValue} characters`),
+  v.trim(),
+);
+
+const FilterSchema = v.object({
+  user_id: v.optional(value('user_id')),
+  source_id: v.optional(value('source_id')),
+  app_name: v.optional(value('app_name')),
+  task_status: v.optional(v.pipe(
+    value('task_status'),
+    v.check((s) => s === '' || (TASK_STATUSES as readonly string[]).includes(s),
+      `task_status must be one of ${TASK_STATUSES.join(', ')}`),
+  )),
+  task_type: v.optional(v.pipe(
+    value('task_type'),
+    v.check((s) => s === '' || (TASK_TYPES as readonly string[]).includes(s),
+      `task_type must be one of ${TASK_TYPES.join(', ')}`),
+  )),
+});
+
+export type ParsedFilter = { ok: true; filter: StateFilter; canonical: string } | { ok: false; message: string };
+
+/**
+ * Filters from a query string, validated. Values are trimmed and an empty value means "no filter" (as the
+ * Go module's ParseFiltersFromQuery). A parameter given twice is an error rather than a silent pick.
+ */
+export function parseStateFilter(query: Record<string, string[]>): ParsedFilter {
+  const input: Record<string, string> = {};
+  for (const key of FILTER_KEYS) {
+    const values = query[key];
+    if (!values || values.length === 0) continue;
+    if (values.length > 1) return { ok: false, message: `invalid query parameter ${key}: given more than once` };
+    input[key] = values[0]!;
+  }
+  const parsed = v.safeParse(FilterSchema, input);
+  if (!parsed.success) {
+    const issue = parsed.issues[0];
+    const key = issue.path?.[0]?.key;
+    return { ok: false, message: `invalid query parameter ${String(key)}: ${issue.message}` };
+  }
+  const filter: StateFilter = {};
+  for (const key of FILTER_KEYS) {
+    const val = parsed.output[key];
+    if (val !== undefined && val !== '') filter[key] = val;
+  }
+  const canonical = FILTER_KEYS.filter((k) => filter[k] !== undefined).map((k) => `${k}=${filter[k]}`).join('&');
+  return { ok: true, filter, canonical };
+}
+
+/** A path parameter: bounded like every identifier. */
+export function checkParam(name: string, val: string): string | null {
+  if (val.length === 0) return `${name} must not be empty`;
+  if (val.length > LIMITS.id) return `${name} is longer than ${LIMITS.id} characters`;
+  return null;
+}

@@ -1,0 +1,80 @@
+import { createServer, type Server } from 'node:http';
+import type { MessagePort } from 'node:worker_threads';
+import { getRequestListener } from '@hono/node-server';
+import type { StoreQueryApi, VersionMessage } from '../protocol.ts';
+import { wrap, type Comlink } from '../threads.ts';
+import { createRuntimeApp, type CurrentVersion } from './app.ts';
+import { etagFor } from './etag.ts';
+
+export interface ListenOptions {
+  port: number;
+  host: string;
+}
+
+/**
+ * The HTTP thread: serves the API. It holds the latest snapshot bytes pushed by the store, so the
+ * unfiltered /state needs no round trip; everything else asks the store over comlink.
+ */
+export class HttpThread {
+  private current: CurrentVersion | null = null;
+  private queries: Comlink.Remote<StoreQueryApi> | null = null;
+  private server: Server | null = null;
+
+  readonly app = createRuntimeApp({
+    current: () => this.current,
+    queries: () => this.queries as never,
+    storeAlive: () => this.storeAlive(),
+  });
+
+  /** (Re)connects to a store thread: called at start and after the supervisor restarted the store. */
+  attachStore(queryPort: MessagePort, versionPort: MessagePort): void {
+    this.queries = wrap<StoreQueryApi>(queryPort);
+    versionPort.on('message', (m: VersionMessage) => this.onVersion(m));
+  }
+
+  private onVersion(m: VersionMessage): void {
+    if (m?.type !== 'version') return;
+    this.current = {
+      epoch: m.epoch, version: m.version, ready: m.ready,
+      body: new Uint8Array(m.body), etag: etagFor(m.epoch, m.version),
+    };
+  }
+
+  private async storeAlive(): Promise<boolean> {
+    const q = this.queries;
+    if (!q) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((r) => { timer = setTimeout(() => r(false), 1000); });
+    try {
+      return await Promise.race([q.ping().then(() => true), timeout]);
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async listen(opts: ListenOptions): Promise<{ port: number }> {
+    const listener = getRequestListener(this.app.fetch);
+    const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 }, listener);
+    server.keepAliveTimeout = 65_000;
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => resolve());
+    });
+    const addr = server.address();
+    return { port: typeof addr === 'object' && addr ? addr.port : opts.port };
+  }
+
+  /** Stops accepting, lets in-flight responses finish, then closes what is left after `timeoutMs`. */
+  async close(timeoutMs: number): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+    await closed;
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,95 @@
+import { pathToFileURL } from 'node:url';
+import { ConfigError, loadConfig, redactUrl, type Config } from './config.ts';
+import { createLogger, type Logger } from './log.ts';
+import type { CollectorSpec } from './protocol.ts';
+import { realCollectors } from './supervisor/collectors.ts';
+import { Supervisor } from './supervisor/supervisor.ts';
+
+export interface Sidecar {
+  supervisor: Supervisor;
+  stop(): Promise<void>;
+}
+
+/** Starts the sidecar: the embedded demo market when configured, then every thread. */
+export async function startSidecar(config: Config, log: Logger, collectors?: CollectorSpec[]): Promise<Sidecar> {
+  let demo: { databaseUrl: string; chartRepoHost: string; stop(): Promise<void> } | null = null;
+  let endpoints = { databaseUrl: config.databaseUrl ?? '', chartRepoHost: config.chartRepoHost };
+  if (!collectors && config.demo) {
+    // loaded only in demo mode: production never pulls in PGlite
+    const { startDemoMarket } = await import('./demo/market.ts');
+    demo = await startDemoMarket({});
+    endpoints = { databaseUrl: demo.databaseUrl, chartRepoHost: demo.chartRepoHost };
+  }
+  const supervisor = new Supervisor({
+    port: config.port,
+    host: config.host,
+    collectIntervalMs: config.collectIntervalMs,
+    collectDeadlineMs: config.collectDeadlineMs,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    collectors: collectors ?? realCollectors(config, endpoints),
+    log,
+  });
+  await supervisor.start();
+  const where = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${supervisor.port}`;
+  if (demo) {
+    log.info(`running on the EMBEDDED DEMO MARKET (no DATABASE_URL): API ${where}/api/v2/runtime/state, `
+      + `dashboards ${where}/api/v2/runtime/dashboard and ${where}/api/v2/runtime/dashboard-app`);
+  } else {
+    log.info({ database: redactUrl(endpoints.databaseUrl), chart_repo: endpoints.chartRepoHost },
+      `market-runtime listening: API ${where}/api/v2/runtime/state`);
+  }
+  if (!config.apiToken) log.warn('RUNTIME_API_TOKEN is not set: the API is open to anyone who can reach the port');
+  return {
+    supervisor,
+    async stop() {
+      await supervisor.stop();
+      await demo?.stop();
+    },
+  };
+}
+
+/** SIGTERM/SIGINT: graceful stop within the shutdown budget, exit 0; a second signal or overrun exits 1. */
+export function stopOnSignals(sidecar: Sidecar, log: Logger, budgetMs: number): void {
+  let stopping = false;
+  const onSignal = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    setTimeout(() => {
+      log.error('graceful stop took too long; exiting');
+      process.exit(1);
+    }, budgetMs + 1500).unref();
+    sidecar.stop().then(() => {
+      log.info('stopped');
+      process.exit(0);
+    }, (err) => {
+      log.error({ err }, 'error while stopping');
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+}
+
+export async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`market-runtime: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  try {
+    const sidecar = await startSidecar(config, log);
+    stopOnSignals(sidecar, log, config.shutdownTimeoutMs);
+  } catch (err) {
+    log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'failed to start');
+    process.exit(1);
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

@@ -1,0 +1,124 @@
+import type { MessagePort } from 'node:worker_threads';
+import { expose } from '../threads.ts';
+import type {
+  PassOutcome, QueryAnswer, SourceName, StateFilter, StoreControlApi, StoreMessage, StoreQueryApi, VersionMessage,
+} from '../protocol.ts';
+import { RuntimeStore, type Commit } from './runtime-store.ts';
+
+export interface StoreActorOptions {
+  /** shortest time between two versions: a burst of messages inside it becomes one version */
+  minCommitIntervalMs?: number;
+  clock?: () => Date;
+}
+
+/**
+ * The store thread: owns one RuntimeStore, applies every delta message as it arrives (one message = one
+ * atomic step), and coalesces what arrived into versions. A version's response bytes are built once and
+ * pushed to every HTTP thread. Queries commit pending changes first, so every answer is a published version.
+ */
+export class StoreActor implements StoreControlApi {
+  readonly store: RuntimeStore;
+  private readonly versionPorts = new Set<MessagePort>();
+  private last: Commit | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private lastCommitAt = 0;
+  private lastCommitCost = 0;
+  private readonly minInterval: number;
+  /** listeners inside the store thread (the change stream hooks in here) */
+  readonly onCommit = new Set<(c: Commit) => void>();
+
+  constructor(opts: StoreActorOptions = {}) {
+    this.store = new RuntimeStore(opts.clock);
+    this.minInterval = opts.minCommitIntervalMs ?? 10;
+  }
+
+  receive(msg: StoreMessage): void {
+    if (msg?.type !== 'pass') return;
+    this.store.apply(msg);
+    this.schedule();
+  }
+
+  attachDeltaPort(port: MessagePort): void {
+    port.on('message', (msg: StoreMessage) => this.receive(msg));
+    port.unref();
+  }
+
+  attachQueryPort(port: MessagePort): void {
+    expose(this.queryApi, port);
+  }
+
+  attachVersionPort(port: MessagePort): void {
+    this.versionPorts.add(port);
+    port.on('close', () => this.versionPorts.delete(port));
+    // a (re)started HTTP thread serves the current version at once
+    this.flush();
+    if (this.last) this.push(port, this.last, false);
+  }
+
+  expectSources(sources: SourceName[]): void {
+    this.store.expectSources(sources);
+    this.schedule();
+  }
+
+  reportOutcome(source: SourceName, outcome: PassOutcome): void {
+    this.store.recordOutcome(source, outcome);
+    this.schedule();
+  }
+
+  ping(): { epoch: string; version: number; ready: boolean } {
+    this.flush();
+    return { epoch: this.store.epoch, version: this.store.version, ready: this.store.ready };
+  }
+
+  /** Commits now if anything is pending. */
+  flush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const started = performance.now();
+    const commit = this.store.commit();
+    if (!commit) return;
+    this.last = commit;
+    this.lastCommitAt = performance.now();
+    this.lastCommitCost = this.lastCommitAt - started;
+    for (const port of this.versionPorts) this.push(port, commit, this.versionPorts.size === 1);
+    for (const listener of this.onCommit) listener(commit);
+  }
+
+  private schedule(): void {
+    if (this.timer || !this.store.isDirty) return;
+    // adaptive: never spend more than about a third of the thread building snapshots under a burst
+    const interval = Math.max(this.minInterval, 2 * this.lastCommitCost);
+    const wait = Math.max(0, this.lastCommitAt + interval - performance.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flush();
+    }, wait);
+  }
+
+  private push(port: MessagePort, c: Commit, transfer: boolean): void {
+    const bytes = Buffer.from(c.body, 'utf8');
+    // a fresh ArrayBuffer we own, so it can be transferred instead of copied
+    const body = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    const msg: VersionMessage = {
+      type: 'version', epoch: this.store.epoch, version: c.version, timestamp: c.timestamp,
+      ready: this.store.ready, summary: c.summary, body,
+    };
+    port.postMessage(msg, transfer ? [body] : []);
+  }
+
+  private answer(json: string | null): QueryAnswer {
+    return { version: this.store.version, json };
+  }
+
+  readonly queryApi: StoreQueryApi = {
+    state: (f: StateFilter) => (this.flush(), this.answer(this.store.state(f))),
+    app: (u, s, a) => (this.flush(), this.answer(this.store.app(u, s, a))),
+    task: (id) => (this.flush(), this.answer(this.store.task(id))),
+    tasks: (f) => (this.flush(), this.answer(this.store.tasksBy(f))),
+    appsByUser: (u) => (this.flush(), this.answer(this.store.appsByUser(u))),
+    tasksByUser: (u) => (this.flush(), this.answer(this.store.tasksBy({ user_id: u }))),
+    ping: () => this.ping(),
+  };
+}

@@ -1,0 +1,114 @@
+import { fileURLToPath } from 'node:url';
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { CollectorSpec, CollectorTask, PassOutcome, RunReport, StoreControlApi } from '../protocol.ts';
+import { Comlink, threadFile, type Comlink as C } from '../threads.ts';
+import type { Logger } from '../log.ts';
+
+const MAX_BACKOFF_MS = 30_000;
+
+/**
+ * One collector: a piscina pool of exactly one long-lived thread. Never two runs at once; a run past its
+ * deadline is aborted (piscina replaces the thread); a thread that dies is replaced with backoff.
+ */
+export class CollectorHandle {
+  private readonly pool: Piscina<CollectorTask, RunReport>;
+  private inFlight: Promise<void> | null = null;
+  private needsInit = true;
+  private restarts = 0;
+  private crashStreak = 0;
+  private notBefore = 0;
+  private abort: AbortController | null = null;
+  skippedOverlaps = 0;
+
+  constructor(
+    readonly spec: CollectorSpec,
+    private readonly store: () => C.Remote<StoreControlApi>,
+    private readonly deadlineMs: number,
+    private readonly log: Logger,
+  ) {
+    this.pool = new Piscina({
+      filename: fileURLToPath(threadFile('collector')),
+      minThreads: 1,
+      maxThreads: 1,
+      idleTimeout: Infinity,
+      concurrentTasksPerWorker: 1,
+    });
+    this.pool.on('error', (err: unknown) => this.log.error({ source: spec.source, err }, 'collector thread error'));
+  }
+
+  get running(): boolean {
+    return this.inFlight !== null;
+  }
+
+  /** The store thread was replaced: the next run hands this collector a fresh delta port first. */
+  storeReplaced(): void {
+    this.needsInit = true;
+  }
+
+  /** Starts a run unless one is in flight or the thread is backing off. */
+  tick(): void {
+    if (this.inFlight) {
+      this.skippedOverlaps += 1;
+      return;
+    }
+    if (Date.now() < this.notBefore) return;
+    this.inFlight = this.runOnce().finally(() => { this.inFlight = null; });
+  }
+
+  /** Waits for the in-flight run, aborting it after `graceMs`. */
+  async drain(graceMs: number): Promise<void> {
+    if (!this.inFlight) return;
+    const timer = setTimeout(() => this.abort?.abort(new Error('shutting down')), graceMs);
+    await this.inFlight;
+    clearTimeout(timer);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+
+  private async runOnce(): Promise<void> {
+    const started = Date.now();
+    this.abort = new AbortController();
+    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.deadlineMs + 2000)]);
+    try {
+      if (this.needsInit) await this.init(signal);
+      let report = await this.pool.run({ kind: 'run', deadline_ms: this.deadlineMs }, { signal });
+      if (report.kind === 'need_init') {
+        // the thread was replaced since the last run: it lost its port
+        await this.init(signal);
+        report = await this.pool.run({ kind: 'run', deadline_ms: this.deadlineMs }, { signal });
+      }
+      this.crashStreak = 0;
+      if (report.kind === 'done' && !report.outcome.ok) {
+        this.log.warn({ source: this.spec.source, error: report.outcome.error }, 'collection failed');
+      }
+    } catch (err) {
+      this.needsInit = true;
+      this.restarts += 1;
+      this.crashStreak += 1;
+      const backoff = Math.min(MAX_BACKOFF_MS, 500 * 2 ** (this.crashStreak - 1));
+      this.notBefore = Date.now() + backoff;
+      const reason = this.abort.signal.aborted ? 'aborted: shutting down'
+        : signal.aborted ? `deadline of ${this.deadlineMs} ms exceeded; thread replaced`
+        : `collector thread died: ${err instanceof Error ? err.message : String(err)}`;
+      this.log.error({ source: this.spec.source, reason, backoff_ms: backoff }, 'collector run lost');
+      const outcome: PassOutcome = {
+        ok: false, error: reason.slice(0, 500), duration_ms: Date.now() - started,
+        finished_at: new Date().toISOString(), counters: { restarts: this.restarts },
+      };
+      await this.store().reportOutcome(this.spec.source, outcome).catch(() => undefined);
+    } finally {
+      this.abort = null;
+    }
+  }
+
+  private async init(signal: AbortSignal): Promise<void> {
+    const { port1, port2 } = new MessageChannel();
+    await this.store().attachDeltaPort(Comlink.transfer(port1, [port1]));
+    const report = await this.pool.run({ kind: 'init', spec: this.spec, port: port2 }, { signal, transferList: [port2] });
+    if (report.kind !== 'ready') throw new Error(`collector ${this.spec.source} did not start`);
+    this.needsInit = false;
+  }
+}

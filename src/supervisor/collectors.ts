@@ -1,0 +1,41 @@
+import type { Config } from '../config.ts';
+import type { CollectorSpec, SourceName } from '../protocol.ts';
+
+/** Plain options every real collector gets; each picks what it needs. */
+export interface CollectorOptions {
+  databaseUrl: string;
+  recentTaskLimit: number;
+  chartRepoHost: string;
+  chartRepoTimeoutMs: number;
+  natsUrl?: string;
+  natsSubject: string;
+}
+
+const MODULES: Record<SourceName, string> = {
+  tasks: 'tasks',
+  app_flow: 'app-flow',
+  components: 'components',
+  chart_repo: 'chart-repo',
+  nats: 'nats',
+};
+
+/** The module file of a collector, from source (.ts under tsx) or built (.js under dist/). */
+export function collectorModule(source: SourceName): string {
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return new URL(`../collect/collectors/${MODULES[source]}${ext}`, import.meta.url).href;
+}
+
+/** The real collectors for a configuration: the four pollers, plus NATS events when NATS_URL is set. */
+export function realCollectors(config: Config, endpoints: { databaseUrl: string; chartRepoHost: string }): CollectorSpec[] {
+  const options: CollectorOptions = {
+    databaseUrl: endpoints.databaseUrl,
+    recentTaskLimit: config.recentTaskLimit,
+    chartRepoHost: endpoints.chartRepoHost,
+    chartRepoTimeoutMs: config.chartRepoTimeoutMs,
+    natsUrl: config.natsUrl,
+    natsSubject: config.natsSubject,
+  };
+  const sources: SourceName[] = ['tasks', 'app_flow', 'components', 'chart_repo'];
+  if (config.natsUrl) sources.push('nats');
+  return sources.map((source) => ({ source, module: collectorModule(source), options }));
+}

@@ -1,0 +1,132 @@
+import { MessageChannel, Worker } from 'node:worker_threads';
+import type { CollectorSpec, StoreControlApi } from '../protocol.ts';
+import { Comlink, threadFile, wrap } from '../threads.ts';
+import type { Logger } from '../log.ts';
+import { CollectorHandle } from './collector-handle.ts';
+
+export interface SupervisorOptions {
+  port: number;
+  host: string;
+  collectIntervalMs: number;
+  collectDeadlineMs: number;
+  shutdownTimeoutMs: number;
+  collectors: CollectorSpec[];
+  log: Logger;
+}
+
+interface HttpControl {
+  attachStore(queryPort: MessagePort, versionPort: MessagePort): void;
+  listen(opts: { port: number; host: string }): Promise<{ port: number }>;
+  close(timeoutMs: number): Promise<void>;
+}
+
+type MessagePort = import('node:worker_threads').MessagePort;
+
+const RESTART_DELAY_MS = 500;
+
+/**
+ * The main thread's only job: start the store, the collectors and the HTTP thread, wire their ports,
+ * schedule collection, restart a thread that dies, and stop everything in order.
+ */
+export class Supervisor {
+  private storeWorker!: Worker;
+  private store!: Comlink.Remote<StoreControlApi>;
+  private httpWorker!: Worker;
+  private http!: Comlink.Remote<HttpControl>;
+  private readonly handles: CollectorHandle[];
+  private timer: NodeJS.Timeout | null = null;
+  private stopping = false;
+  /** the port actually bound (PORT=0 picks a free one) */
+  port = 0;
+  storeRestarts = 0;
+  httpRestarts = 0;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    this.handles = opts.collectors.map((spec) =>
+      new CollectorHandle(spec, () => this.store, opts.collectDeadlineMs, opts.log));
+  }
+
+  async start(): Promise<void> {
+    await this.startStore();
+    await this.startHttp(this.opts.port);
+    this.tick();
+    this.timer = setInterval(() => this.tick(), this.opts.collectIntervalMs);
+  }
+
+  private tick(): void {
+    if (this.stopping) return;
+    for (const h of this.handles) h.tick();
+  }
+
+  private async startStore(): Promise<void> {
+    const worker = new Worker(threadFile('store'), { name: 'store' });
+    this.storeWorker = worker;
+    this.store = wrap<StoreControlApi>(worker);
+    worker.on('error', (err) => this.opts.log.error({ err }, 'store thread error'));
+    worker.once('exit', (code) => {
+      if (this.stopping || this.storeWorker !== worker) return;
+      this.opts.log.error({ code }, 'store thread exited; restarting it');
+      this.storeRestarts += 1;
+      setTimeout(() => void this.restartStore(), RESTART_DELAY_MS);
+    });
+    await this.store.expectSources(this.opts.collectors.map((c) => c.source));
+  }
+
+  private async restartStore(): Promise<void> {
+    if (this.stopping) return;
+    await this.startStore();
+    for (const h of this.handles) h.storeReplaced();
+    await this.attachHttpToStore();
+    this.tick(); // rebuild the state now rather than at the next interval
+  }
+
+  private async startHttp(port: number): Promise<void> {
+    const worker = new Worker(threadFile('http'), { name: 'http' });
+    this.httpWorker = worker;
+    this.http = wrap<HttpControl>(worker);
+    worker.on('error', (err) => this.opts.log.error({ err }, 'http thread error'));
+    worker.once('exit', (code) => {
+      if (this.stopping || this.httpWorker !== worker) return;
+      this.opts.log.error({ code }, 'http thread exited; restarting it');
+      this.httpRestarts += 1;
+      setTimeout(() => void this.startHttp(this.port).catch((err) =>
+        this.opts.log.error({ err }, 'http thread restart failed')), RESTART_DELAY_MS);
+    });
+    await this.attachHttpToStore();
+    const bound = await this.http.listen({ port, host: this.opts.host });
+    this.port = bound.port;
+  }
+
+  private async attachHttpToStore(): Promise<void> {
+    const query = new MessageChannel();
+    const version = new MessageChannel();
+    await this.store.attachQueryPort(Comlink.transfer(query.port1, [query.port1]));
+    await this.store.attachVersionPort(Comlink.transfer(version.port1, [version.port1]));
+    await this.http.attachStore(
+      Comlink.transfer(query.port2, [query.port2]) as never,
+      Comlink.transfer(version.port2, [version.port2]) as never,
+    );
+  }
+
+  /** Test and fault-injection hooks: kill a thread the way a crash would. */
+  threads(): { store: Worker; http: Worker } {
+    return { store: this.storeWorker, http: this.httpWorker };
+  }
+
+  /**
+   * Graceful stop: no new runs, in-flight runs finish or are aborted, the HTTP thread stops accepting and
+   * finishes in-flight responses, then every thread ends.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    const budget = this.opts.shutdownTimeoutMs;
+    await Promise.all([
+      this.http.close(Math.floor(budget / 2)).catch(() => undefined),
+      ...this.handles.map((h) => h.drain(Math.floor(budget / 3))),
+    ]);
+    await Promise.all(this.handles.map((h) => h.close().catch(() => undefined)));
+    await Promise.all([this.httpWorker.terminate(), this.storeWorker.terminate()]);
+  }
+}

@@ -1,0 +1,9 @@
+// Collector thread entry (a piscina pool of one thread): every task goes to the runtime in src/collect.
+import { CollectorRuntime } from '../src/collect/runtime.ts';
+import type { CollectorTask, RunReport } from '../src/protocol.ts';
+
+const runtime = new CollectorRuntime();
+
+export default function handle(task: CollectorTask): Promise<RunReport> {
+  return runtime.handle(task);
+}
