@@ -1,0 +1,176 @@
+/**
+ * Chart Repo collector (issue 3): one status request per (user, source) pair found in user_applications,
+ * a bounded number at a time, merged into one view. The last good answer of every pair is kept in memory, so
+ * a pair whose request fails still shows what it last said; the `chart_repo` component says which failed.
+ */
+import postgres from 'postgres';
+import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
+import { chartRepoComponent, mergeAnswers, normalizeAnswer } from '../chart-repo.ts';
+import type { ChartRepoAnswer, PairFailure } from '../chart-repo.ts';
+import { fetchChartRepoStatus } from '../../sources/chart-repo-client.ts';
+import type { ChartRepoStatus } from '../../model/index.ts';
+
+export interface Pair {
+  user: string;
+  source: string;
+}
+
+export interface ChartRepoCollectorOptions {
+  /** market PostgreSQL; where the pairs come from */
+  databaseUrl?: string;
+  /** host[:port], as CHART_REPO_SERVICE_HOST */
+  chartRepoHost: string;
+  /** per request, body included */
+  chartRepoTimeoutMs: number;
+  /** requests in flight at once; default 4 */
+  concurrency?: number;
+  /** fixed pairs instead of querying the database (tests, demo) */
+  pairs?: Pair[];
+  /** body cap; default 32 MiB (tests use a smaller one) */
+  maxBodyBytes?: number;
+}
+
+const pairKey = (p: Pair) => `${p.user}\u0000${p.source}`;
+
+interface PairResult {
+  pair: Pair;
+  answer?: ChartRepoAnswer;
+  error?: string;
+  bytes: number;
+  latency_ms?: number;
+}
+
+export const createCollector: CreateCollector = (options: ChartRepoCollectorOptions) => new ChartRepoCollector(options);
+
+export class ChartRepoCollector implements Collector {
+  private readonly sql: postgres.Sql | null;
+  private readonly lastGood = new Map<string, ChartRepoAnswer>();
+  private knownPairs: Pair[] | null = null;
+  /** content of the last merged view, so last_update moves only when the content changes */
+  private lastContent: { json: string; last_update: string } | null = null;
+
+  constructor(private readonly opts: ChartRepoCollectorOptions) {
+    if (!opts.pairs && !opts.databaseUrl) throw new Error('chart repo collector needs databaseUrl or pairs');
+    this.sql = opts.pairs || !opts.databaseUrl ? null : postgres(opts.databaseUrl, {
+      max: 1,
+      connect_timeout: 5,
+      idle_timeout: 60,
+      connection: { application_name: 'market-runtime-chart-repo', statement_timeout: 5000 },
+      onnotice: () => {},
+    });
+  }
+
+  async collect(ctx: CollectContext): Promise<CollectResult> {
+    const { pairs, warning: pairsWarning } = await this.listPairs(ctx.signal);
+    const results = await this.queryAll(pairs, ctx.signal);
+    const now = ctx.now().toISOString();
+
+    // pairs no longer listed leave the view; failing pairs contribute their last good answer
+    const listed = new Set(pairs.map(pairKey));
+    for (const key of this.lastGood.keys()) if (!listed.has(key)) this.lastGood.delete(key);
+    const failures: PairFailure[] = [];
+    const answers: ChartRepoAnswer[] = [];
+    for (const r of results) {
+      if (r.answer) this.lastGood.set(pairKey(r.pair), r.answer);
+      else failures.push({ ...r.pair, error: r.error ?? 'unknown error' });
+      const answer = this.lastGood.get(pairKey(r.pair));
+      if (answer) answers.push(answer);
+    }
+    if (pairs.length > 0 && answers.length === 0) {
+      throw new Error(`chart repo: every request failed, nothing known yet: ${failures[0]?.error ?? ''}`);
+    }
+
+    const dropped = results.reduce((n, r) => n + (r.answer?.dropped ?? 0), 0);
+    const latencies = results.flatMap((r) => (r.latency_ms === undefined ? [] : [r.latency_ms]));
+    const component = chartRepoComponent({
+      pairs: pairs.length, failures, dropped, now,
+      ...(latencies.length > 0 ? { latency_ms: Math.max(...latencies) } : {}),
+    });
+    const warnings = [pairsWarning, failures.length > 0 ? component.message : undefined].filter(Boolean);
+    return {
+      steps: [
+        { op: 'chart_repo', value: this.stamp(answers, now) },
+        { op: 'upsert', domain: 'components', items: [component] },
+      ],
+      counters: {
+        pairs: pairs.length, failed_pairs: failures.length, dropped_items: dropped,
+        bytes: results.reduce((n, r) => n + r.bytes, 0),
+      },
+      ...(warnings.length > 0 ? { warning: warnings.join('; ') } : {}),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.sql?.end({ timeout: 1 });
+  }
+
+  /** The merged view; last_update is kept while the content stays the same (DESIGN.md §2). */
+  private stamp(answers: ChartRepoAnswer[], now: string): ChartRepoStatus {
+    const merged = mergeAnswers(answers, now);
+    const json = JSON.stringify({ ...merged, last_update: '' });
+    if (this.lastContent?.json === json) merged.last_update = this.lastContent.last_update;
+    else this.lastContent = { json, last_update: now };
+    return merged;
+  }
+
+  /** Pairs from the database; when that fails, the last known ones (with a warning). */
+  private async listPairs(signal: AbortSignal): Promise<{ pairs: Pair[]; warning?: string }> {
+    if (this.opts.pairs) return { pairs: this.opts.pairs };
+    try {
+      this.knownPairs = await queryPairs(this.sql!, signal);
+      return { pairs: this.knownPairs };
+    } catch (e) {
+      const msg = `listing pairs failed: ${e instanceof Error ? e.message : String(e)}`;
+      if (this.knownPairs === null) throw new Error(`chart repo: ${msg}`);
+      return { pairs: this.knownPairs, warning: `${msg} (using the last known pairs)` };
+    }
+  }
+
+  /** One request per pair, at most `concurrency` in flight; stops starting new ones once the run is aborted. */
+  private async queryAll(pairs: Pair[], signal: AbortSignal): Promise<PairResult[]> {
+    const results: PairResult[] = new Array(pairs.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < pairs.length) {
+        const i = next++;
+        results[i] = signal.aborted
+          ? { pair: pairs[i], error: 'run deadline passed', bytes: 0 }
+          : await this.queryOne(pairs[i], signal);
+      }
+    };
+    const width = Math.max(1, Math.min(this.opts.concurrency ?? 4, pairs.length));
+    await Promise.all(Array.from({ length: width }, worker));
+    return results;
+  }
+
+  private async queryOne(pair: Pair, signal: AbortSignal): Promise<PairResult> {
+    try {
+      const res = await fetchChartRepoStatus({
+        host: this.opts.chartRepoHost, user: pair.user, source: pair.source,
+        timeoutMs: this.opts.chartRepoTimeoutMs, signal,
+        ...(this.opts.maxBodyBytes !== undefined ? { maxBodyBytes: this.opts.maxBodyBytes } : {}),
+      });
+      const n = normalizeAnswer(res.json);
+      return n.ok
+        ? { pair, answer: n.answer, bytes: res.bytes, latency_ms: res.latency_ms }
+        : { pair, error: n.error, bytes: res.bytes };
+    } catch (e) {
+      return { pair, error: e instanceof Error ? e.message : String(e), bytes: 0 };
+    }
+  }
+}
+
+/** DISTINCT pairs in a stable order, so "the first system block" is the same pair every pass. */
+async function queryPairs(sql: postgres.Sql, signal: AbortSignal): Promise<Pair[]> {
+  const query = sql<{ user_id: string; source_id: string }[]>`
+    SELECT DISTINCT user_id, source_id FROM user_applications ORDER BY user_id, source_id`;
+  if (signal.aborted) throw new Error('run deadline passed');
+  const onAbort = () => { void query.cancel(); };
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const rows = await query;
+    return rows.map((r) => ({ user: String(r.user_id), source: String(r.source_id) }));
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}

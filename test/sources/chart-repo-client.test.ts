@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChartRepoError, fetchChartRepoStatus } from '../../src/sources/chart-repo-client.ts';
+import type { ChartRepoRequest } from '../../src/sources/chart-repo-client.ts';
+import { closedPort, envelope, startFakeChartRepo } from './fake-chart-repo.ts';
+import type { FakeChartRepo } from './fake-chart-repo.ts';
+
+let repo: FakeChartRepo;
+beforeAll(async () => { repo = await startFakeChartRepo(); });
+afterAll(async () => { await repo.close(); });
+
+function get(user: string, extra: Partial<ChartRepoRequest> = {}) {
+  return fetchChartRepoStatus({ host: repo.host, user, source: 'market', timeoutMs: 300, ...extra });
+}
+
+async function failure(p: Promise<unknown>): Promise<ChartRepoError> {
+  const e = await p.then(() => null, (err: unknown) => err);
+  expect(e).toBeInstanceOf(ChartRepoError);
+  return e as ChartRepoError;
+}
+
+describe('chart repo client', () => {
+  it('answers the parsed JSON of a good answer, with its size and latency', async () => {
+    const body = envelope({ apps: [{ app_id: 'a1' }] });
+    repo.set({ kind: 'json', body }, 'good', 'market');
+    const res = await get('good');
+    expect(res.json).toEqual(body);
+    expect(res.bytes).toBe(JSON.stringify(body).length);
+    expect(res.latency_ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it('asks the status endpoint for one user and source, with apps, images and tasks', async () => {
+    repo.set({ kind: 'json', body: envelope({}) }, 'al ice', 'market&1');
+    await fetchChartRepoStatus({ host: repo.host, user: 'al ice', source: 'market&1', timeoutMs: 300 });
+    const url = new URL(repo.urls.at(-1)!, 'http://x');
+    expect(url.pathname).toBe('/chart-repo/api/v2/status');
+    expect(Object.fromEntries(url.searchParams)).toEqual({ user: 'al ice', source: 'market&1', include: 'apps,images,tasks' });
+  });
+
+  it('returns JSON of the wrong shape unjudged (the normalizer decides)', async () => {
+    repo.set({ kind: 'json', body: [1, 2, 3] }, 'shape', 'market');
+    expect((await get('shape')).json).toEqual([1, 2, 3]);
+  });
+
+  it.each([
+    ['malformed JSON', '{"success": tru', 'not JSON: "{\\"success\\": tru"'],
+    ['non-JSON text', '<html>busy</html>', 'not JSON: "<html>busy</html>"'],
+  ])('fails on %s', async (_name, body, message) => {
+    repo.set({ kind: 'raw', body }, 'bad', 'market');
+    const e = await failure(get('bad'));
+    expect(e.kind).toBe('not_json');
+    expect(e.message).toBe(message);
+  });
+
+  it('fails on HTTP 500 without reading the error body', async () => {
+    repo.set({ kind: 'raw', status: 500, body: 'boom' }, 'err', 'market');
+    const e = await failure(get('err'));
+    expect(e.kind).toBe('http');
+    expect(e.message).toBe('HTTP 500 Internal Server Error');
+  });
+
+  it('fails at the timeout when the server never answers', async () => {
+    repo.set({ kind: 'hang' }, 'hang', 'market');
+    const t0 = Date.now();
+    const e = await failure(get('hang'));
+    expect(e.message).toBe('timeout after 300 ms');
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it('counts the body in the timeout: a body trickling one byte a second fails', async () => {
+    repo.set({ kind: 'trickle' }, 'slow', 'market');
+    const t0 = Date.now();
+    const e = await failure(get('slow', { timeoutMs: 1500 }));
+    expect(e.kind).toBe('timeout');
+    expect(Date.now() - t0).toBeLessThan(3000);
+  });
+
+  it('stops reading a 100 MB body at the 32 MiB cap', async () => {
+    repo.set({ kind: 'huge', bytes: 100 * 1024 * 1024 }, 'huge', 'market');
+    const before = repo.hugeBytesGenerated();
+    const e = await failure(get('huge', { timeoutMs: 10_000 }));
+    expect(e.kind).toBe('too_large');
+    expect(e.message).toBe(`body too large: over ${32 * 1024 * 1024} bytes`);
+    // what the server produced is the cap plus what sat in socket buffers, far from 100 MB
+    expect(repo.hugeBytesGenerated() - before).toBeLessThan(48 * 1024 * 1024);
+  });
+
+  it('takes a smaller cap as an option', async () => {
+    repo.set({ kind: 'huge', bytes: 100 * 1024 * 1024 }, 'huge', 'market');
+    const before = repo.hugeBytesGenerated();
+    const e = await failure(get('huge', { maxBodyBytes: 64 * 1024, timeoutMs: 5000 }));
+    expect(e.message).toBe('body too large: over 65536 bytes');
+    expect(repo.hugeBytesGenerated() - before).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it('fails clearly on a refused connection', async () => {
+    const e = await failure(fetchChartRepoStatus({ host: await closedPort(), user: 'u', source: 's', timeoutMs: 1000 }));
+    expect(e.kind).toBe('refused');
+    expect(e.message).toBe('connection refused');
+  });
+
+  it("honours the caller's abort signal", async () => {
+    repo.set({ kind: 'hang' }, 'hang', 'market');
+    const ctl = new AbortController();
+    const pending = get('hang', { timeoutMs: 5000, signal: ctl.signal });
+    setTimeout(() => ctl.abort(), 50);
+    const e = await failure(pending);
+    expect(e.kind).toBe('aborted');
+  });
+
+  it('does not start when the signal is already aborted', async () => {
+    const e = await failure(get('good', { signal: AbortSignal.abort() }));
+    expect(e.kind).toBe('aborted');
+  });
+});

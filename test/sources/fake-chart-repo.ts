@@ -1,0 +1,115 @@
+/**
+ * A fake Chart Repo on 127.0.0.1 for tests: each (user, source) pair answers in the mode the test sets,
+ * including the faults of issue 7 (hang, trickle, huge body, 500, non-JSON, wrong shape).
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { Readable } from 'node:stream';
+
+export type Mode =
+  | { kind: 'json'; body: unknown }
+  | { kind: 'raw'; body: string; status?: number; contentType?: string }
+  | { kind: 'hang' }
+  | { kind: 'trickle' }
+  | { kind: 'huge'; bytes: number };
+
+export interface FakeChartRepo {
+  host: string;
+  /** the mode for one pair, or for every pair without one of its own */
+  set(mode: Mode, user?: string, source?: string): void;
+  /** requests seen, as "user/source" */
+  requests: string[];
+  /** paths and queries seen */
+  urls: string[];
+  /** bytes of huge bodies actually generated (the client's backpressure stops the generator) */
+  hugeBytesGenerated(): number;
+  close(): Promise<void>;
+}
+
+export function envelope(data: unknown): unknown {
+  return { success: true, message: 'ok', data };
+}
+
+/** `port` 0 picks a free one; a given port brings a stopped fake back where the client expects it. */
+export async function startFakeChartRepo(port = 0): Promise<FakeChartRepo> {
+  const modes = new Map<string, Mode>();
+  let fallback: Mode = { kind: 'json', body: envelope({}) };
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const requests: string[] = [];
+  const urls: string[] = [];
+  let generated = 0;
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    urls.push(url.pathname + url.search);
+    const key = `${url.searchParams.get('user')}/${url.searchParams.get('source')}`;
+    requests.push(key);
+    const mode = modes.get(key) ?? fallback;
+    switch (mode.kind) {
+      case 'json':
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(mode.body));
+        return;
+      case 'raw':
+        res.writeHead(mode.status ?? 200, { 'content-type': mode.contentType ?? 'text/plain' }).end(mode.body);
+        return;
+      case 'hang':
+        return; // never answers
+      case 'trickle': {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{');
+        const t = setInterval(() => res.write(' '), 1000);
+        timers.add(t);
+        res.on('close', () => { clearInterval(t); timers.delete(t); });
+        return;
+      }
+      case 'huge': {
+        // generated lazily: a chunk is made only when the socket wants more
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        let left = mode.bytes;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const body = new Readable({
+          read() {
+            if (left <= 0) { this.push(null); return; }
+            const n = Math.min(left, chunk.length);
+            left -= n;
+            generated += n;
+            this.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+          },
+        });
+        res.on('close', () => body.destroy());
+        body.pipe(res);
+        return;
+      }
+    }
+  });
+  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const bound = (server.address() as AddressInfo).port;
+
+  return {
+    host: `127.0.0.1:${bound}`,
+    requests,
+    urls,
+    set(mode, user, source) {
+      if (user === undefined) fallback = mode;
+      else modes.set(`${user}/${source}`, mode);
+    },
+    hugeBytesGenerated: () => generated,
+    async close() {
+      for (const t of timers) clearInterval(t);
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A loopback port with nothing listening: connections to it are refused. */
+export async function closedPort(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `127.0.0.1:${port}`;
+}
