@@ -52,10 +52,14 @@ export async function fetchChartRepoStatus(req: ChartRepoRequest): Promise<Chart
   if (req.signal?.aborted) onAbort();
   req.signal?.addEventListener('abort', onAbort, { once: true });
   try {
+    const url = statusUrl(req.host, req.user, req.source);
+    const init: RequestInit = { signal: ctl.signal, redirect: 'manual', headers: { accept: 'application/json' } };
     let res: Response;
     try {
-      res = await fetch(statusUrl(req.host, req.user, req.source), {
-        signal: ctl.signal, redirect: 'manual', headers: { accept: 'application/json' },
+      res = await fetch(url, init).catch((e: unknown) => {
+        // a pooled keep-alive connection the server already closed: the GET is safe to send once more
+        if (ended || !isStaleConnection(e)) throw e;
+        return fetch(url, init);
       });
     } catch (e) {
       throw ended ?? connectError(e);
@@ -108,12 +112,29 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
+const causeOf = (e: unknown) => (e as { cause?: { code?: string; message?: string } } | null)?.cause;
+
+function isStaleConnection(e: unknown): boolean {
+  const code = causeOf(e)?.code;
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET';
+}
+
+const NETWORK_MESSAGES: Record<string, string> = {
+  UND_ERR_SOCKET: 'connection closed by the server',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timeout',
+};
+
 /** undici reports every connection failure as "fetch failed"; the cause has the useful code. */
 function connectError(e: unknown): ChartRepoError {
   if (e instanceof ChartRepoError) return e;
-  const cause = (e as { cause?: { code?: string; message?: string } })?.cause;
+  const cause = causeOf(e);
   const code = cause?.code ?? '';
   if (code === 'ECONNREFUSED') return new ChartRepoError('refused', 'connection refused');
-  const detail = code || cause?.message || (e instanceof Error ? e.message : String(e));
+  const detail = NETWORK_MESSAGES[code] ?? (code || cause?.message || (e instanceof Error ? e.message : String(e)));
   return new ChartRepoError('network', `network error: ${detail}`);
 }

@@ -98,6 +98,16 @@ describe('chart repo client', () => {
     expect(e.message).toBe('connection refused');
   });
 
+  it('still answers after the server dropped its idle keep-alive connections', async () => {
+    repo.set({ kind: 'json', body: envelope({}) }, 'keep', 'alive');
+    const ask = () => fetchChartRepoStatus({ host: repo.host, user: 'keep', source: 'alive', timeoutMs: 1000 });
+    for (let i = 0; i < 5; i++) {
+      await ask();
+      repo.dropConnections();
+      expect((await ask()).json).toEqual(envelope({}));
+    }
+  });
+
   it("honours the caller's abort signal", async () => {
     repo.set({ kind: 'hang' }, 'hang', 'market');
     const ctl = new AbortController();

@@ -8,7 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { Readable } from 'node:stream';
 
 export type Mode =
-  | { kind: 'json'; body: unknown }
+  | { kind: 'json'; body: unknown; delayMs?: number }
   | { kind: 'raw'; body: string; status?: number; contentType?: string }
   | { kind: 'hang' }
   | { kind: 'trickle' }
@@ -22,6 +22,10 @@ export interface FakeChartRepo {
   requests: string[];
   /** paths and queries seen */
   urls: string[];
+  /** closes every open connection, as a server does with idle keep-alive connections */
+  dropConnections(): void;
+  /** most requests ever in flight at once */
+  maxInFlight(): number;
   /** bytes of huge bodies actually generated (the client's backpressure stops the generator) */
   hugeBytesGenerated(): number;
   close(): Promise<void>;
@@ -40,6 +44,8 @@ export async function startFakeChartRepo(port = 0): Promise<FakeChartRepo> {
   const requests: string[] = [];
   const urls: string[] = [];
   let generated = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -47,10 +53,17 @@ export async function startFakeChartRepo(port = 0): Promise<FakeChartRepo> {
     const key = `${url.searchParams.get('user')}/${url.searchParams.get('source')}`;
     requests.push(key);
     const mode = modes.get(key) ?? fallback;
+    inFlight += 1;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    res.on('close', () => { inFlight -= 1; });
     switch (mode.kind) {
-      case 'json':
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(mode.body));
+      case 'json': {
+        const send = () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(mode.body));
+        if (!mode.delayMs) { send(); return; }
+        const t = setTimeout(() => { timers.delete(t); send(); }, mode.delayMs);
+        timers.add(t);
         return;
+      }
       case 'raw':
         res.writeHead(mode.status ?? 200, { 'content-type': mode.contentType ?? 'text/plain' }).end(mode.body);
         return;
@@ -96,9 +109,11 @@ export async function startFakeChartRepo(port = 0): Promise<FakeChartRepo> {
       if (user === undefined) fallback = mode;
       else modes.set(`${user}/${source}`, mode);
     },
+    dropConnections() { for (const s of sockets) s.destroy(); },
+    maxInFlight: () => maxInFlight,
     hugeBytesGenerated: () => generated,
     async close() {
-      for (const t of timers) clearInterval(t);
+      for (const t of timers) { clearInterval(t); clearTimeout(t); }
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -1,0 +1,240 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createCollector } from '../../src/collect/collectors/chart-repo.ts';
+import type { ChartRepoCollectorOptions } from '../../src/collect/collectors/chart-repo.ts';
+import type { CollectResult, Collector } from '../../src/collect/collector.ts';
+import type { ChartRepoStatus, ComponentStatus } from '../../src/model/index.ts';
+import { startEmbeddedPostgres } from '../../src/demo/embedded-postgres.ts';
+import type { EmbeddedPostgres } from '../../src/demo/embedded-postgres.ts';
+import { closedPort, envelope, startFakeChartRepo } from '../sources/fake-chart-repo.ts';
+import type { FakeChartRepo, Mode } from '../sources/fake-chart-repo.ts';
+
+const ALICE = { user: 'alice', source: 'market' };
+const BOB = { user: 'bob', source: 'market' };
+const T0 = Date.parse('2025-01-01T00:00:00Z');
+
+const appsOf = (user: string, ...names: string[]) => envelope({
+  system: { hostname: `cr-${user}` },
+  apps: names.map((n) => ({ app_id: n, app_name: n, user_id: user, source_id: 'market', state: 'completed' })),
+  tasks: { hydrator: { queue_length: 1, tasks: [{ task_id: `${user}-t` }] } },
+});
+const good = (user: string, ...names: string[]): Mode => ({ kind: 'json', body: appsOf(user, ...names) });
+
+let repo: FakeChartRepo;
+const open: Collector[] = [];
+let clock = T0;
+
+async function collector(opts: Partial<ChartRepoCollectorOptions> = {}): Promise<Collector> {
+  const c = await createCollector({
+    chartRepoHost: repo.host, chartRepoTimeoutMs: 300, pairs: [ALICE, BOB], maxBodyBytes: 1024 * 1024, ...opts,
+  });
+  open.push(c);
+  return c;
+}
+
+function run(c: Collector, signal = AbortSignal.timeout(10_000)): Promise<CollectResult> {
+  clock += 5000;
+  return c.collect({ signal, now: () => new Date(clock) });
+}
+
+function view(r: CollectResult): ChartRepoStatus {
+  const step = r.steps.find((s) => s.op === 'chart_repo');
+  if (step?.op !== 'chart_repo') throw new Error('no chart_repo step');
+  return step.value;
+}
+function component(r: CollectResult): ComponentStatus {
+  const step = r.steps.find((s) => s.op === 'upsert' && s.domain === 'components');
+  if (step?.op !== 'upsert' || step.domain !== 'components') throw new Error('no component step');
+  return step.items[0];
+}
+const appNames = (r: CollectResult) => view(r).apps?.map((a) => `${a.user_id}/${a.app_name}`);
+
+beforeAll(async () => { repo = await startFakeChartRepo(); });
+afterEach(async () => { await Promise.all(open.splice(0).map((c) => c.close?.())); });
+afterAll(async () => { await repo.close(); });
+
+describe('chart repo collector', () => {
+  it('merges one answer per pair into the view and a running chart_repo component', async () => {
+    repo.set(good('alice', 'wiki'), 'alice', 'market');
+    repo.set(good('bob', 'blog', 'chat'), 'bob', 'market');
+    const r = await run(await collector());
+    expect(appNames(r)).toEqual(['alice/wiki', 'bob/blog', 'bob/chat']);
+    expect(view(r).system).toEqual({ hostname: 'cr-alice' });
+    expect(view(r).tasks?.hydrator).toMatchObject({ queue_length: 2, tasks: [{ task_id: 'alice-t' }, { task_id: 'bob-t' }] });
+    expect(view(r).last_update).toBe(new Date(clock).toISOString());
+    expect(component(r)).toMatchObject({ name: 'chart_repo', healthy: true, status: 'running' });
+    expect(r.counters).toMatchObject({ pairs: 2, failed_pairs: 0, dropped_items: 0 });
+    expect(r.counters!.bytes).toBeGreaterThan(0);
+    expect(r.warning).toBeUndefined();
+  });
+
+  it('drops and counts bad items of a partial answer, keeping the rest', async () => {
+    repo.set(good('alice', 'wiki'), 'alice', 'market');
+    repo.set({ kind: 'json', body: envelope({ apps: [
+      { app_id: 'blog', app_name: 'blog', user_id: 'bob', source_id: 'market', state: 'failed' },
+      { app_id: 'chat', app_name: 'chat', user_id: 'bob', source_id: 'market', state: 42 },
+    ] }) }, 'bob', 'market');
+    const r = await run(await collector());
+    expect(appNames(r)).toEqual(['alice/wiki', 'bob/blog']);
+    expect(r.counters).toMatchObject({ dropped_items: 1, failed_pairs: 0 });
+    expect(component(r)).toMatchObject({ status: 'running', message: '1 invalid items dropped' });
+  });
+
+  const faults: Array<[string, Mode, string]> = [
+    ['500', { kind: 'raw', status: 500, body: 'oops' }, 'HTTP 500 Internal Server Error'],
+    ['non-JSON', { kind: 'raw', body: '<html>maintenance</html>' }, 'not JSON'],
+    ['malformed JSON', { kind: 'raw', body: '{"success":true,' }, 'not JSON'],
+    ['valid JSON of the wrong shape', { kind: 'json', body: { ok: true, items: [] } }, 'not the envelope'],
+    ['a hang past the timeout', { kind: 'hang' }, 'timeout after 300 ms'],
+    ['a body trickling a byte a second', { kind: 'trickle' }, 'timeout after 300 ms'],
+    ['a 100 MB body', { kind: 'huge', bytes: 100 * 1024 * 1024 }, 'body too large'],
+  ];
+
+  it.each(faults)('keeps the last good answer of a pair failing with %s, then recovers', async (_name, fault, error) => {
+    repo.set(good('alice', 'wiki'), 'alice', 'market');
+    repo.set(good('bob', 'blog'), 'bob', 'market');
+    const c = await collector();
+    await run(c);
+
+    repo.set(good('alice', 'wiki', 'notes'), 'alice', 'market');
+    repo.set(fault, 'bob', 'market');
+    const bad = await run(c);
+    expect(appNames(bad)).toEqual(['alice/wiki', 'alice/notes', 'bob/blog']);
+    expect(component(bad)).toMatchObject({ healthy: true, status: 'degraded' });
+    expect(component(bad).message).toContain(`1/2 requests failed: bob/market: ${error}`);
+    expect(bad.warning).toContain('bob/market');
+    expect(bad.counters).toMatchObject({ pairs: 2, failed_pairs: 1 });
+
+    repo.set(good('bob', 'blog', 'chat'), 'bob', 'market');
+    const back = await run(c);
+    expect(appNames(back)).toEqual(['alice/wiki', 'alice/notes', 'bob/blog', 'bob/chat']);
+    expect(component(back)).toMatchObject({ healthy: true, status: 'running' });
+    expect(back.warning).toBeUndefined();
+  });
+
+  it('fails the run when every pair fails and nothing was ever good', async () => {
+    repo.set({ kind: 'raw', status: 503, body: '' });
+    repo.set({ kind: 'raw', status: 503, body: '' }, 'alice', 'market');
+    repo.set({ kind: 'raw', status: 503, body: '' }, 'bob', 'market');
+    await expect(run(await collector())).rejects.toThrow('every request failed, nothing known yet: HTTP 503');
+  });
+
+  it('keeps serving the last good view while the Chart Repo refuses connections, and recovers when it is back', async () => {
+    const own = await startFakeChartRepo();
+    own.set(good('alice', 'wiki'), 'alice', 'market');
+    own.set(good('bob', 'blog'), 'bob', 'market');
+    const c = await collector({ chartRepoHost: own.host });
+    const first = await run(c);
+    const port = Number(own.host.split(':')[1]);
+    await own.close();
+
+    const down = await run(c);
+    expect(appNames(down)).toEqual(['alice/wiki', 'bob/blog']);
+    expect(view(down).last_update).toBe(view(first).last_update);
+    expect(component(down)).toMatchObject({ healthy: false, status: 'error' });
+    expect(component(down).message).toBe(
+      '2/2 requests failed: alice/market: connection refused; bob/market: connection refused');
+    expect(down.warning).toContain('connection refused');
+
+    const again = await startFakeChartRepo(port);
+    try {
+      again.set(good('alice', 'wiki', 'notes'), 'alice', 'market');
+      again.set(good('bob', 'blog'), 'bob', 'market');
+      const back = await run(c);
+      expect(appNames(back)).toEqual(['alice/wiki', 'alice/notes', 'bob/blog']);
+      expect(component(back)).toMatchObject({ healthy: true, status: 'running' });
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('moves last_update only when the content changes', async () => {
+    repo.set(good('alice', 'wiki'), 'alice', 'market');
+    repo.set(good('bob', 'blog'), 'bob', 'market');
+    const c = await collector();
+    const a = await run(c);
+    const b = await run(c);
+    expect(view(b).last_update).toBe(view(a).last_update);
+    repo.set(good('bob', 'blog', 'chat'), 'bob', 'market');
+    const d = await run(c);
+    expect(view(d).last_update).toBe(new Date(clock).toISOString());
+    expect(component(d).last_check).toBe(new Date(clock).toISOString());
+  });
+
+  it('is an empty view, not an error, when there are no pairs', async () => {
+    const r = await run(await collector({ pairs: [] }));
+    expect(view(r)).toEqual({ apps: [], images: [], last_update: new Date(clock).toISOString() });
+    expect(component(r)).toMatchObject({ healthy: true, status: 'running', metrics: { pairs: 0 } });
+  });
+
+  it('keeps at most `concurrency` requests in flight', async () => {
+    const own = await startFakeChartRepo();
+    try {
+      own.set({ kind: 'json', body: envelope({}), delayMs: 50 });
+      const pairs = Array.from({ length: 9 }, (_, i) => ({ user: `u${i}`, source: 'market' }));
+      const r = await run(await collector({ chartRepoHost: own.host, pairs, concurrency: 3 }));
+      expect(r.counters).toMatchObject({ pairs: 9, failed_pairs: 0 });
+      expect(own.requests).toHaveLength(9);
+      expect(own.maxInFlight()).toBe(3);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('stops at the run deadline and still answers with what it knew', async () => {
+    repo.set(good('alice', 'wiki'), 'alice', 'market');
+    repo.set(good('bob', 'blog'), 'bob', 'market');
+    const c = await collector({ concurrency: 1, chartRepoTimeoutMs: 5000 });
+    await run(c);
+    repo.set({ kind: 'hang' }, 'alice', 'market');
+    const ctl = new AbortController();
+    setTimeout(() => ctl.abort(), 100);
+    const t0 = Date.now();
+    const r = await run(c, ctl.signal);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(appNames(r)).toEqual(['alice/wiki', 'bob/blog']);
+    expect(component(r).message).toBe(
+      '2/2 requests failed: alice/market: aborted by caller; bob/market: run deadline passed');
+  });
+});
+
+describe('chart repo collector: pairs from the market database', () => {
+  let pg: EmbeddedPostgres;
+  beforeAll(async () => { pg = await startEmbeddedPostgres(); }, 60_000);
+  afterAll(async () => { await pg?.close(); });
+
+  const install = (user: string, source: string, app: string) => pg.db.query(
+    'INSERT INTO user_applications (user_id, source_id, app_id, app_name) VALUES ($1, $2, $3, $3)', [user, source, app]);
+
+  it('asks once per distinct (user, source), drops pairs that are gone, and reuses known pairs when the query fails', async () => {
+    await install('alice', 'market', 'wiki');
+    await install('alice', 'market', 'notes');
+    await install('bob', 'local', 'blog');
+    repo.set(good('alice', 'wiki'), 'alice', 'market');
+    repo.set(good('bob', 'blog'), 'bob', 'local');
+    const c = await collector({ pairs: undefined, databaseUrl: pg.url });
+
+    const seen = repo.requests.length;
+    const first = await run(c);
+    expect(repo.requests.slice(seen).sort()).toEqual(['alice/market', 'bob/local']);
+    expect(appNames(first)).toEqual(['alice/wiki', 'bob/blog']);
+
+    await pg.db.query(`DELETE FROM user_applications WHERE user_id = 'bob'`);
+    const second = await run(c);
+    expect(appNames(second)).toEqual(['alice/wiki']);
+    expect(second.counters).toMatchObject({ pairs: 1 });
+
+    await pg.db.query('ALTER TABLE user_applications RENAME TO user_applications_gone');
+    try {
+      const third = await run(c);
+      expect(appNames(third)).toEqual(['alice/wiki']);
+      expect(third.warning).toMatch(/^listing pairs failed: .*\(using the last known pairs\)$/);
+    } finally {
+      await pg.db.query('ALTER TABLE user_applications_gone RENAME TO user_applications');
+    }
+  }, 30_000);
+
+  it('fails the run when the database cannot be reached and no pairs are known', async () => {
+    const c = await collector({ pairs: undefined, databaseUrl: `postgres://postgres@${await closedPort()}/postgres` });
+    await expect(run(c)).rejects.toThrow(/^chart repo: listing pairs failed: /);
+  });
+});
