@@ -1,0 +1,227 @@
+import { LIMITS, type AppFlowState, type AppStage, type Health, type TaskState } from '../model/index.ts';
+import type { AppRow } from '../sources/market-rows.ts';
+import { deriveStage, type EntranceStatus, type UnknownStates } from './stage-table.ts';
+import { clip } from './tasks.ts';
+
+/**
+ * One app's installation state, whatever the source (PostgreSQL row or NATS event), so both collectors
+ * derive stage, health and metadata the same way.
+ */
+export interface AppStateInput {
+  user_id: string;
+  source_id: string;
+  app_id: string;
+  app_name: string;
+  cfg_type: string;
+  /** raw app-service state; '' = none recorded */
+  state: string;
+  installed_version: string;
+  target_version: string;
+  reason: string;
+  message: string;
+  progress: string;
+  op_id: string;
+  op_type: string;
+  entrances: EntranceStatus[];
+  /** when app-service emitted this state (NATS createTime), if known */
+  event_create_time?: string;
+  /** when this state was recorded: becomes last_update */
+  updated_at: string;
+}
+
+export interface AppFlowCounters {
+  rows: number;
+  apps: number;
+  /** rows without an installation (no state, no active task) or in a not-installed state */
+  not_installed: number;
+  unknown_state: number;
+  bad_entrances: number;
+}
+
+/** Task types that say what an app is going through (cancel does not: it is about another task). */
+const OVERRIDE_STAGE: Partial<Record<TaskState['type'], AppStage>> = {
+  install: 'installing', clone: 'installing', upgrade: 'upgrading', uninstall: 'uninstalling',
+};
+
+/** Active tasks by user and app name: tasks carry no source, so they match every source's row. */
+export class ActiveTasks {
+  private readonly byApp = new Map<string, TaskState[]>();
+
+  constructor(tasks: Iterable<TaskState>) {
+    for (const t of tasks) {
+      if (t.status !== 'pending' && t.status !== 'running') continue;
+      const k = ActiveTasks.key(t.user_id ?? '', t.app_name);
+      const list = this.byApp.get(k);
+      if (list) list.push(t);
+      else this.byApp.set(k, [t]);
+    }
+  }
+
+  private static key(user: string, app: string): string {
+    return `${user}\u0000${app}`;
+  }
+
+  of(user: string, app: string): readonly TaskState[] {
+    return this.byApp.get(ActiveTasks.key(user, app)) ?? [];
+  }
+}
+
+/** The newest active task of a stage-bearing type with the given status. */
+function overridingTask(tasks: readonly TaskState[], status: 'pending' | 'running'): TaskState | undefined {
+  let best: TaskState | undefined;
+  for (const t of tasks) {
+    if (t.status !== status || OVERRIDE_STAGE[t.type] === undefined) continue;
+    if (best === undefined || t.created_at > best.created_at) best = t;
+  }
+  return best;
+}
+
+/**
+ * The Go module's task override: a running install/clone, upgrade or uninstall task forces its stage;
+ * a pending one does so only while the app looks fetching or running. Health becomes unknown.
+ */
+export function applyTaskOverride(
+  stage: AppStage, health: Health, tasks: readonly TaskState[],
+): { stage: AppStage; health: Health; task?: TaskState } {
+  const running = overridingTask(tasks, 'running');
+  if (running) return { stage: OVERRIDE_STAGE[running.type]!, health: 'unknown', task: running };
+  if (stage === 'fetching' || stage === 'running') {
+    const pending = overridingTask(tasks, 'pending');
+    if (pending) return { stage: OVERRIDE_STAGE[pending.type]!, health: 'unknown', task: pending };
+  }
+  return { stage, health };
+}
+
+/** metadata.status in the field names of the market's AppStateLatestData.Status, for existing frontends. */
+export function statusMetadata(s: AppStateInput): Record<string, unknown> {
+  const status: Record<string, unknown> = {
+    name: s.app_name,
+    state: s.state,
+    progress: s.progress,
+    reason: clip(s.reason, 1024),
+    message: clip(s.message, 1024),
+    opID: s.op_id,
+    opType: s.op_type,
+    entranceStatuses: s.entrances.slice(0, 64),
+  };
+  if (s.event_create_time !== undefined) status.createTime = s.event_create_time;
+  return status;
+}
+
+function stageDetail(s: AppStateInput, down: readonly EntranceStatus[], task: TaskState | undefined): string {
+  let detail = s.state === '' ? 'no state' : s.state;
+  if (s.progress !== '') detail += ` (progress ${s.progress})`;
+  for (const e of down) detail += `; entrance ${e.name} is ${e.state === '' ? 'not reported' : e.state}`;
+  if (task) detail += `; ${task.type} task ${task.task_id} ${task.status}`;
+  return clip(detail, LIMITS.text);
+}
+
+/**
+ * One app's view, or null when it is not an install: no state and no active task, or a not-installed
+ * state (uninstalled, a canceled install) with no active task. Unknown states are noted in `unknown`.
+ */
+export function appFlowFromState(
+  s: AppStateInput, tasks: readonly TaskState[], unknown?: { onUnknown(state: string): void },
+): AppFlowState | null {
+  const active = tasks.length > 0;
+  if (s.state === '' && !active) return null;
+  const derived = s.state === ''
+    ? { stage: 'fetching' as AppStage, health: 'unknown' as Health, inView: true, known: true, downEntrances: [] }
+    : deriveStage(s.state, s.entrances);
+  if (!derived.known) unknown?.onUnknown(s.state);
+  if (!derived.inView && !active) return null;
+  const { stage, health, task } = applyTaskOverride(derived.stage, derived.health, tasks);
+  const version = (stage === 'installing' || stage === 'upgrading') && s.target_version !== ''
+    ? s.target_version
+    : s.installed_version;
+  const app: AppFlowState = {
+    app_id: s.app_id,
+    app_name: s.app_name,
+    user_id: s.user_id,
+    source_id: s.source_id,
+    stage,
+    stage_detail: stageDetail(s, derived.downEntrances, task),
+    health,
+    last_update: s.updated_at,
+    metadata: { status: statusMetadata(s) },
+  };
+  if (version !== '') app.version = version;
+  if (s.cfg_type !== '') app.cfg_type = s.cfg_type;
+  return app;
+}
+
+/** status_entrances JSONB -> entrances; items without a string name and state are dropped (counted). */
+export function parseEntrances(raw: unknown): { entrances: EntranceStatus[]; bad: number } {
+  let value = raw;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return { entrances: [], bad: 1 };
+    }
+  }
+  if (value === null || value === undefined) return { entrances: [], bad: 0 };
+  if (!Array.isArray(value)) return { entrances: [], bad: 1 };
+  const entrances: EntranceStatus[] = [];
+  let bad = 0;
+  for (const item of value) {
+    const e = item as Record<string, unknown> | null;
+    if (e === null || typeof e !== 'object' || typeof e.name !== 'string' || typeof e.state !== 'string'
+      || e.name.length > LIMITS.id || e.state.length > LIMITS.id) {
+      bad += 1;
+      continue;
+    }
+    const out: EntranceStatus = { name: e.name, state: e.state };
+    if (typeof e.statusTime === 'string') out.statusTime = clip(e.statusTime, 64);
+    if (typeof e.reason === 'string' && e.reason !== '') out.reason = clip(e.reason, 1024);
+    entrances.push(out);
+  }
+  return { entrances, bad };
+}
+
+/** A user_applications row (with its state columns) as a source-neutral AppStateInput. */
+export function inputFromRow(row: AppRow): { input: AppStateInput; badEntrances: number } {
+  const { entrances, bad } = parseEntrances(row.status_entrances);
+  const input: AppStateInput = {
+    user_id: row.user_id,
+    source_id: row.source_id,
+    app_id: row.app_id,
+    app_name: row.app_name,
+    cfg_type: row.manifest_type,
+    state: (row.state ?? '').trim(),
+    installed_version: row.installed_version,
+    target_version: row.target_version,
+    reason: row.reason,
+    message: row.message,
+    progress: row.progress,
+    op_id: row.op_id,
+    op_type: row.op_type,
+    entrances,
+    updated_at: (row.state_updated_at ?? row.app_updated_at).toISOString(),
+  };
+  if (row.event_create_time !== null) input.event_create_time = row.event_create_time.toISOString();
+  return { input, badEntrances: bad };
+}
+
+/** Joined rows + the active tasks -> the app_states listing of one pass. */
+export function normalizeAppFlow(
+  rows: readonly AppRow[], tasks: Iterable<TaskState>, unknownStates?: UnknownStates,
+): { items: AppFlowState[]; counters: AppFlowCounters; newUnknownStates: string[] } {
+  const active = new ActiveTasks(tasks);
+  const counters: AppFlowCounters = { rows: rows.length, apps: 0, not_installed: 0, unknown_state: 0, bad_entrances: 0 };
+  const newUnknownStates = new Set<string>();
+  const onUnknown = (state: string): void => {
+    counters.unknown_state += 1;
+    if (unknownStates?.note(state) ?? true) newUnknownStates.add(state);
+  };
+  const items: AppFlowState[] = [];
+  for (const row of rows) {
+    const { input, badEntrances } = inputFromRow(row);
+    counters.bad_entrances += badEntrances;
+    const app = appFlowFromState(input, active.of(input.user_id, input.app_name), { onUnknown });
+    if (app === null) counters.not_installed += 1;
+    else items.push(app);
+  }
+  counters.apps = items.length;
+  return { items, counters, newUnknownStates: [...newUnknownStates] };
+}

@@ -1,0 +1,31 @@
+import { createPgSource, type PgOptions } from '../../sources/postgres.ts';
+import { queryTasks } from '../../sources/market-queries.ts';
+import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
+import { normalizeTasks } from '../tasks.ts';
+
+export interface TasksCollectorOptions extends PgOptions {
+  /** finished tasks kept in view (RECENT_TASK_LIMIT) */
+  recentTaskLimit?: number;
+}
+
+export const DEFAULT_RECENT_TASK_LIMIT = 100;
+
+/**
+ * task_records -> the whole `tasks` domain. A task gone from the table is gone from the next replace;
+ * a failed query throws, so the store keeps what it had.
+ */
+export const createCollector: CreateCollector = (options: TasksCollectorOptions): Collector => {
+  const pg = createPgSource(options);
+  const limit = options.recentTaskLimit ?? DEFAULT_RECENT_TASK_LIMIT;
+  return {
+    async collect(ctx: CollectContext): Promise<CollectResult> {
+      const { rows, dropped } = await pg.read(ctx.signal, (tx) => queryTasks(tx, limit));
+      const { items, counters } = normalizeTasks(rows, ctx.now());
+      return {
+        steps: [{ op: 'replace', domain: 'tasks', items }],
+        counters: { ...counters, dropped, tasks: items.length },
+      };
+    },
+    close: () => pg.close(),
+  };
+};

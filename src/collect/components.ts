@@ -1,0 +1,195 @@
+import type { ComponentStatus } from '../model/index.ts';
+import type {
+  CacheCountsRow, RenderCountsRow, SourceFreshnessRow, TaskCountsRow,
+} from '../sources/market-rows.ts';
+import { clip } from './tasks.ts';
+
+/** What one components pass read from the market database. */
+export interface ComponentStats {
+  tasks: TaskCountsRow;
+  render: RenderCountsRow[];
+  sources: SourceFreshnessRow[];
+  cache: CacheCountsRow[];
+  server_version: string;
+  latency_ms: number;
+}
+
+export interface ComponentOptions {
+  /** a remote source whose newest catalog row is older than this makes the syncer degraded */
+  stalenessMs: number;
+  /** sum of render_consecutive_failures at the start of the failure window (see FailureWindow) */
+  renderFailuresBaseline?: number;
+  /** the Chart Repo's hydrator queue, when the caller knows it */
+  chartRepoHydrator?: { queue_length?: number; active_tasks?: number; failed_tasks?: number };
+}
+
+export const DEFAULT_STALENESS_MS = 30 * 60_000;
+/** cache metrics list at most this many (user, source) pairs, so metrics stay under LIMITS.jsonBytes */
+export const CACHE_PAIRS_SHOWN = 300;
+
+const seconds = (ms: number): number => Math.max(0, Math.floor(ms / 1000));
+
+export function taskModuleComponent(t: TaskCountsRow, now: Date): ComponentStatus {
+  return {
+    name: 'task_module',
+    healthy: true,
+    status: 'running',
+    last_check: now.toISOString(),
+    metrics: {
+      pending_tasks: t.pending,
+      running_tasks: t.running,
+      oldest_pending_age_s: t.oldest_pending_at === null ? 0 : seconds(now.getTime() - t.oldest_pending_at.getTime()),
+    },
+  };
+}
+
+export function renderFailureSum(render: readonly RenderCountsRow[]): number {
+  return render.reduce((sum, r) => sum + r.consecutive_failures, 0);
+}
+
+/** Degraded while render failures grew over the failure window: one bad render is news, not a trend. */
+export function hydratorComponent(
+  render: readonly RenderCountsRow[], now: Date, opts: Pick<ComponentOptions, 'renderFailuresBaseline' | 'chartRepoHydrator'>,
+): ComponentStatus {
+  const by = (status: string): number => render.find((r) => r.render_status === status)?.apps ?? 0;
+  const failures = renderFailureSum(render);
+  const grew = opts.renderFailuresBaseline !== undefined && failures > opts.renderFailuresBaseline;
+  const metrics: Record<string, unknown> = {
+    pending: by('pending'),
+    success: by('success'),
+    failed: by('failed'),
+    total: render.reduce((sum, r) => sum + r.apps, 0),
+    consecutive_failures: failures,
+    consecutive_failures_growth: opts.renderFailuresBaseline === undefined ? 0 : failures - opts.renderFailuresBaseline,
+  };
+  const q = opts.chartRepoHydrator;
+  if (q) {
+    if (q.queue_length !== undefined) metrics.chart_repo_queue_length = q.queue_length;
+    if (q.active_tasks !== undefined) metrics.chart_repo_active_tasks = q.active_tasks;
+    if (q.failed_tasks !== undefined) metrics.chart_repo_failed_tasks = q.failed_tasks;
+  }
+  return {
+    name: 'hydrator',
+    healthy: !grew,
+    status: grew ? 'degraded' : 'running',
+    last_check: now.toISOString(),
+    metrics,
+    ...(grew ? { message: `render failures grew from ${opts.renderFailuresBaseline} to ${failures}` } : {}),
+  };
+}
+
+/** Active remote sources are synced by the market; local ones are uploads, so their age says nothing. */
+function syncerWatches(s: SourceFreshnessRow): boolean {
+  return s.is_active === true && s.source_type !== 'local';
+}
+
+export function syncerComponent(sources: readonly SourceFreshnessRow[], now: Date, stalenessMs: number): ComponentStatus {
+  const perSource: Record<string, unknown> = {};
+  const stale: string[] = [];
+  for (const s of [...sources].sort((a, b) => a.source_id.localeCompare(b.source_id))) {
+    const age = s.newest_update === null ? null : seconds(now.getTime() - s.newest_update.getTime());
+    const isStale = syncerWatches(s) && (age === null || age * 1000 > stalenessMs);
+    perSource[s.source_id] = {
+      source_type: s.source_type,
+      is_active: s.is_active,
+      apps: s.apps,
+      newest_update: s.newest_update?.toISOString() ?? null,
+      age_s: age,
+      stale: isStale,
+    };
+    if (isStale) stale.push(age === null ? `${s.source_id} (no catalog rows)` : `${s.source_id} (${Math.floor(age / 60)} min)`);
+  }
+  return {
+    name: 'syncer',
+    healthy: stale.length === 0,
+    status: stale.length === 0 ? 'running' : 'degraded',
+    last_check: now.toISOString(),
+    metrics: { staleness_bound_s: seconds(stalenessMs), stale_sources: stale.length, sources: perSource },
+    ...(stale.length === 0 ? {} : { message: clip(`catalog not updated: ${stale.join(', ')}`) }),
+  };
+}
+
+export function cacheComponent(cache: readonly CacheCountsRow[], now: Date): ComponentStatus {
+  const users = new Set(cache.map((c) => c.user_id));
+  const shown = [...cache]
+    .sort((a, b) => b.user_applications - a.user_applications || a.user_id.localeCompare(b.user_id)
+      || a.source_id.localeCompare(b.source_id))
+    .slice(0, CACHE_PAIRS_SHOWN);
+  const byUser: Record<string, Record<string, { user_applications: number; states: number }>> = {};
+  for (const c of shown) {
+    (byUser[c.user_id] ??= {})[c.source_id] = { user_applications: c.user_applications, states: c.states };
+  }
+  return {
+    name: 'cache',
+    healthy: true,
+    status: 'running',
+    last_check: now.toISOString(),
+    metrics: {
+      users: users.size,
+      user_applications: cache.reduce((sum, c) => sum + c.user_applications, 0),
+      app_states: cache.reduce((sum, c) => sum + c.states, 0),
+      pairs: cache.length,
+      pairs_truncated: cache.length > shown.length,
+      by_user: byUser,
+    },
+  };
+}
+
+export function postgresComponent(stats: Pick<ComponentStats, 'server_version' | 'latency_ms'>, now: Date): ComponentStatus {
+  return {
+    name: 'postgres',
+    healthy: true,
+    status: 'running',
+    last_check: now.toISOString(),
+    metrics: { latency_ms: Math.round(stats.latency_ms * 10) / 10, server_version: stats.server_version },
+  };
+}
+
+/** One pass's components from the database stats. */
+export function normalizeComponents(stats: ComponentStats, now: Date, opts: ComponentOptions): ComponentStatus[] {
+  return [
+    taskModuleComponent(stats.tasks, now),
+    hydratorComponent(stats.render, now, opts),
+    syncerComponent(stats.sources, now, opts.stalenessMs),
+    cacheComponent(stats.cache, now),
+    postgresComponent(stats, now),
+  ];
+}
+
+/**
+ * When the database cannot be reached: postgres and task_module (whose health is "the database
+ * answers") turn unhealthy, keeping their last metrics. The other components are left as they were.
+ */
+export function databaseDown(error: string, now: Date, last: ReadonlyMap<string, ComponentStatus>): ComponentStatus[] {
+  const message = clip(`database unreachable: ${error}`);
+  return ['postgres', 'task_module'].map((name) => {
+    const prev = last.get(name);
+    return {
+      name,
+      healthy: false,
+      status: 'error',
+      last_check: now.toISOString(),
+      ...(prev?.metrics ? { metrics: prev.metrics } : {}),
+      message,
+    };
+  });
+}
+
+/**
+ * Samples of the render failure sum over a window: the baseline is the oldest sample still inside it,
+ * so "failures grew" means grew within the window, and a burst ages out instead of flapping per pass.
+ */
+export class FailureWindow {
+  private samples: { at: number; value: number }[] = [];
+
+  constructor(private readonly windowMs: number) {}
+
+  /** baseline for this pass (undefined on the first), then records the current value */
+  next(now: Date, value: number): number | undefined {
+    const t = now.getTime();
+    this.samples = this.samples.filter((s) => t - s.at <= this.windowMs);
+    const baseline = this.samples[0]?.value;
+    this.samples.push({ at: t, value });
+    return baseline;
+  }
+}

@@ -1,0 +1,107 @@
+import * as v from 'valibot';
+import { JsonObject, LIMITS, type TaskState, type TaskStatus, type TaskType } from '../model/index.ts';
+import type { TaskRow } from '../sources/market-rows.ts';
+
+/** task_records.type (the market's task.TaskType) */
+export const TASK_TYPE_BY_INT: Readonly<Record<number, TaskType>> = {
+  1: 'install', 2: 'uninstall', 3: 'cancel', 4: 'upgrade', 5: 'clone',
+};
+/** task_records.status (the market's task.TaskStatus) */
+export const TASK_STATUS_BY_INT: Readonly<Record<number, TaskStatus>> = {
+  1: 'pending', 2: 'running', 3: 'completed', 4: 'failed', 5: 'canceled',
+};
+
+export interface TaskCounters {
+  rows: number;
+  unknown_type: number;
+  unknown_status: number;
+  bad_metadata: number;
+}
+
+/**
+ * The Go module's estimate: a running task is assumed to take ~5 minutes, so elapsed minutes / 5 × 100,
+ * held at 90 until it completes; completed 100; pending, failed, canceled 0.
+ */
+export function taskProgress(status: TaskStatus, startedAt: Date | null, now: Date): number | undefined {
+  switch (status) {
+    case 'running': {
+      if (startedAt === null) return 0;
+      const minutes = (now.getTime() - startedAt.getTime()) / 60_000;
+      return Math.min(90, Math.max(0, Math.floor((minutes / 5) * 100)));
+    }
+    case 'completed': return 100;
+    case 'pending':
+    case 'failed':
+    case 'canceled': return 0;
+    default: return undefined;
+  }
+}
+
+/** metadata TEXT holding a JSON object; undefined + bad when it is anything else. Empty text = none. */
+export function parseMetadata(text: string | null): { value?: JsonObject; bad: boolean } {
+  if (text === null || text.trim() === '') return { bad: false };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { bad: true };
+  }
+  const r = v.safeParse(JsonObject, parsed);
+  if (!r.success || Array.isArray(parsed)) return { bad: true };
+  return { value: Object.keys(r.output).length > 0 ? r.output : undefined, bad: false };
+}
+
+export function clip(text: string, max: number = LIMITS.text): string {
+  return text.length <= max ? text : text.slice(0, max - 1) + '…';
+}
+
+/** One task row -> TaskState; counts what it could not map. */
+export function taskFromRow(row: TaskRow, now: Date, counters: TaskCounters): TaskState {
+  const type = TASK_TYPE_BY_INT[row.type] ?? 'unknown';
+  const status = TASK_STATUS_BY_INT[row.status] ?? 'unknown';
+  if (type === 'unknown') counters.unknown_type += 1;
+  if (status === 'unknown') counters.unknown_status += 1;
+  const metadata = parseMetadata(row.metadata);
+  if (metadata.bad) counters.bad_metadata += 1;
+  const progress = taskProgress(status, row.started_at, now);
+  const task: TaskState = {
+    task_id: row.task_id,
+    type,
+    status,
+    app_name: row.app_name,
+    created_at: row.created_at.toISOString(),
+  };
+  if (row.user_account !== '') task.user_id = row.user_account;
+  if (row.op_id !== '') task.op_id = row.op_id;
+  if (progress !== undefined) task.progress = progress;
+  if (row.started_at !== null) task.started_at = row.started_at.toISOString();
+  if (row.completed_at !== null) task.completed_at = row.completed_at.toISOString();
+  if (row.result !== '') task.result = clip(row.result);
+  if (row.error_msg !== '') task.error_msg = clip(row.error_msg);
+  if (metadata.value !== undefined) task.metadata = metadata.value;
+  return task;
+}
+
+export function emptyTaskCounters(): TaskCounters {
+  return { rows: 0, unknown_type: 0, unknown_status: 0, bad_metadata: 0 };
+}
+
+/**
+ * Active rows plus recent rows -> one TaskState per task_id. A task can show up in both reads (it
+ * finished between them); the active row wins, as in the Go module, where in-memory tasks win.
+ */
+export function normalizeTasks(rows: readonly TaskRow[], now: Date): { items: TaskState[]; counters: TaskCounters } {
+  const counters = emptyTaskCounters();
+  const chosen = new Map<string, TaskRow>();
+  for (const row of rows) {
+    const prev = chosen.get(row.task_id);
+    if (prev === undefined || (row.active && !prev.active)) chosen.set(row.task_id, row);
+  }
+  counters.rows = rows.length;
+  const items = [...chosen.values()].map((row) => taskFromRow(row, now, counters));
+  return { items, counters };
+}
+
+export function isActive(t: TaskState): boolean {
+  return t.status === 'pending' || t.status === 'running';
+}

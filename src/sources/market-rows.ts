@@ -1,0 +1,103 @@
+import * as v from 'valibot';
+import { Id } from '../model/index.ts';
+
+/**
+ * Shapes of the rows the market queries return (sources/market-queries.ts). Validated at the boundary:
+ * a row that does not fit is dropped and counted, never thrown. Free text is not bounded here (the
+ * normalizers cut it to LIMITS.text) so a long error message never costs the whole row.
+ */
+const date = v.date();
+const nullableDate = v.nullable(v.date());
+const int = v.pipe(v.number(), v.integer());
+const count = v.pipe(v.union([v.number(), v.string(), v.bigint()]), v.transform(Number), v.number(), v.finite());
+const text = v.string();
+/** columns that are NOT NULL in our DDL but may be NULL in an older market schema */
+const textOrNull = v.pipe(v.nullable(v.string()), v.transform((s) => s ?? ''));
+
+export const TaskRow = v.object({
+  /** true for rows of the active query (status pending or running) */
+  active: v.boolean(),
+  task_id: Id,
+  type: int,
+  status: int,
+  app_name: Id,
+  user_account: v.pipe(v.nullable(Id), v.transform((s) => s ?? '')),
+  op_id: v.pipe(v.nullable(Id), v.transform((s) => s ?? '')),
+  metadata: v.nullable(text),
+  result: textOrNull,
+  error_msg: textOrNull,
+  created_at: date,
+  started_at: nullableDate,
+  completed_at: nullableDate,
+});
+export type TaskRow = v.InferOutput<typeof TaskRow>;
+
+/** user_applications LEFT JOIN user_application_states: state columns are null without a state row */
+export const AppRow = v.object({
+  user_id: Id,
+  source_id: Id,
+  app_id: Id,
+  app_name: Id,
+  manifest_type: v.pipe(v.nullable(Id), v.transform((s) => s ?? '')),
+  app_updated_at: date,
+  /** null = no user_application_states row */
+  state: v.nullable(text),
+  installed_version: v.pipe(v.nullable(Id), v.transform((s) => s ?? '')),
+  target_version: v.pipe(v.nullable(Id), v.transform((s) => s ?? '')),
+  reason: textOrNull,
+  message: textOrNull,
+  progress: textOrNull,
+  op_id: textOrNull,
+  op_type: textOrNull,
+  event_create_time: nullableDate,
+  /** JSONB; validated item by item by the normalizer */
+  status_entrances: v.unknown(),
+  state_updated_at: nullableDate,
+});
+export type AppRow = v.InferOutput<typeof AppRow>;
+
+export const TaskCountsRow = v.object({
+  pending: count,
+  running: count,
+  oldest_pending_at: nullableDate,
+});
+export type TaskCountsRow = v.InferOutput<typeof TaskCountsRow>;
+
+export const RenderCountsRow = v.object({
+  render_status: text,
+  apps: count,
+  consecutive_failures: count,
+});
+export type RenderCountsRow = v.InferOutput<typeof RenderCountsRow>;
+
+export const SourceFreshnessRow = v.object({
+  source_id: Id,
+  source_type: v.pipe(v.nullable(Id), v.transform((s) => s ?? '')),
+  /** null = the source has catalog rows but no market_sources row */
+  is_active: v.nullable(v.boolean()),
+  apps: count,
+  newest_update: nullableDate,
+});
+export type SourceFreshnessRow = v.InferOutput<typeof SourceFreshnessRow>;
+
+export const CacheCountsRow = v.object({
+  user_id: Id,
+  source_id: Id,
+  user_applications: count,
+  states: count,
+});
+export type CacheCountsRow = v.InferOutput<typeof CacheCountsRow>;
+
+/** Keeps the rows that fit `schema`; counts the rest. */
+export function validateRows<S extends v.GenericSchema>(
+  schema: S, rows: readonly unknown[],
+): { rows: v.InferOutput<S>[]; dropped: number } {
+  const out: v.InferOutput<S>[] = [];
+  let dropped = 0;
+  for (const row of rows) {
+    const r = v.safeParse(schema, row);
+    if (r.success) out.push(r.output);
+    else dropped += 1;
+  }
+  return { rows: out, dropped };
+}

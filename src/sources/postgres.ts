@@ -1,0 +1,124 @@
+import postgres from 'postgres';
+
+/** postgres.js transaction handle, as queries receive it */
+export type Tx = postgres.TransactionSql<Record<string, never>>;
+
+export interface PgOptions {
+  databaseUrl: string;
+  /** per statement; also the server's statement_timeout */
+  statementTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** an idle connection is closed after this */
+  idleTimeoutMs?: number;
+  /** connections in the pool; a collector runs one pass at a time, so 2 is plenty */
+  maxConnections?: number;
+}
+
+export interface PgSource {
+  /**
+   * Runs `fn` in one READ ONLY transaction (one consistent snapshot for all its queries). Rejects with a
+   * password-free error; when `signal` aborts, the pool is ended (open queries fail at once) and a new
+   * one is made for the next read.
+   */
+  read<T>(signal: AbortSignal, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export const PG_DEFAULTS = {
+  statementTimeoutMs: 5000,
+  connectTimeoutMs: 5000,
+  idleTimeoutMs: 60_000,
+  maxConnections: 2,
+} as const;
+
+/** Every spelling of the URL's password that could end up in a message. */
+function secretsOf(url: string): string[] {
+  const out = new Set<string>();
+  try {
+    const u = new URL(url);
+    if (u.password !== '') {
+      out.add(u.password);
+      out.add(decodeURIComponent(u.password));
+    }
+  } catch {
+    // not a URL: fall through to the generic userinfo pattern below
+  }
+  return [...out].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+}
+
+/** Removes the DATABASE_URL password (and any user:password@ in a URL) from a message. */
+export function scrubSecret(message: string, databaseUrl: string): string {
+  let out = message;
+  for (const s of secretsOf(databaseUrl)) out = out.split(s).join('***');
+  return out.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]*@/gi, '$1:***@');
+}
+
+/** A new Error carrying only the scrubbed message (and code): the original may hold the URL in fields. */
+export function scrubError(err: unknown, databaseUrl: string): Error {
+  const e = err as { message?: unknown; code?: unknown } | null;
+  const raw = typeof e?.message === 'string' && e.message !== '' ? e.message : String(err);
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const clean = new Error(scrubSecret(code && !raw.includes(code) ? `${raw} (${code})` : raw, databaseUrl));
+  if (code) (clean as Error & { code?: string }).code = code;
+  return clean;
+}
+
+export function createPgSource(opts: PgOptions): PgSource {
+  const o: Required<PgOptions> = { ...PG_DEFAULTS, ...stripUndefined(opts), databaseUrl: opts.databaseUrl };
+  let sql: postgres.Sql | null = null;
+
+  const pool = (): postgres.Sql => {
+    sql ??= postgres(o.databaseUrl, {
+      max: o.maxConnections,
+      connect_timeout: Math.max(1, Math.ceil(o.connectTimeoutMs / 1000)),
+      idle_timeout: Math.max(1, Math.ceil(o.idleTimeoutMs / 1000)),
+      // PGlite (and pgbouncer in transaction mode) share backends between connections: named prepared
+      // statements would collide there
+      prepare: false,
+      onnotice: () => {},
+      // read-only intent at session level too; PGlite ignores startup parameters, hence SET LOCAL below
+      connection: {
+        application_name: 'market-runtime',
+        default_transaction_read_only: 'on',
+        statement_timeout: o.statementTimeoutMs,
+      } as Record<string, string | number>,
+    });
+    return sql;
+  };
+
+  const endPool = async (): Promise<void> => {
+    const s = sql;
+    sql = null;
+    if (s) await s.end({ timeout: 0 }).catch(() => {});
+  };
+
+  return {
+    async read<T>(signal: AbortSignal, fn: (tx: Tx) => Promise<T>): Promise<T> {
+      if (signal.aborted) throw new Error('postgres read aborted before it started');
+      const s = pool();
+      let aborted = false;
+      const onAbort = (): void => {
+        aborted = true;
+        // PGlite ignores CancelRequest, so ending the pool is the one cancel that works everywhere
+        void endPool();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        return await s.begin('isolation level repeatable read read only', async (tx) => {
+          await tx.unsafe(`SET LOCAL statement_timeout = ${Math.floor(o.statementTimeoutMs)}`);
+          return fn(tx as unknown as Tx);
+        }) as T;
+      } catch (err) {
+        if (aborted) throw new Error('postgres read aborted: deadline passed');
+        throw scrubError(err, o.databaseUrl);
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    },
+    close: endPool,
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { startEmbeddedPostgres } from '../../src/demo/embedded-postgres.ts';
+import { MARKET_DDL } from '../../src/sources/market-ddl.ts';
+
+/** A market database for one test file, and a client to write fixtures with. */
+export interface TestDb {
+  url: string;
+  kind: 'pglite' | 'postgres';
+  sql: postgres.Sql;
+  /** empties every market table between tests */
+  truncate(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const MARKET_TABLES = [
+  'task_records', 'user_application_states', 'user_applications', 'applications', 'market_sources',
+] as const;
+
+/** beforeAll timeout: building the PGlite template once takes ~10 s, loading it ~2 s */
+export const DB_SETUP_TIMEOUT_MS = 60_000;
+
+/**
+ * By default an embedded PGlite served over the wire protocol. With MARKET_PG_URL (CI), a fresh scratch
+ * database on that server with our DDL, dropped by close(). In CI without MARKET_PG_URL this fails: the
+ * real-PostgreSQL path must never be skipped silently.
+ */
+export async function startTestDb(): Promise<TestDb> {
+  const serverUrl = process.env.MARKET_PG_URL;
+  if (serverUrl) return scratchDatabase(serverUrl);
+  if (process.env.CI === 'true') {
+    throw new Error('CI=true but MARKET_PG_URL is not set: the PostgreSQL suites must run against real PostgreSQL in CI');
+  }
+  const emb = await startEmbeddedPostgres();
+  const sql = fixtureClient(emb.url);
+  return {
+    url: emb.url,
+    kind: 'pglite',
+    sql,
+    truncate: () => truncate(sql),
+    async close() {
+      await sql.end({ timeout: 1 });
+      await emb.close();
+    },
+  };
+}
+
+function fixtureClient(url: string): postgres.Sql {
+  return postgres(url, { max: 1, prepare: false, onnotice: () => {} });
+}
+
+async function truncate(sql: postgres.Sql): Promise<void> {
+  await sql.unsafe(`TRUNCATE ${MARKET_TABLES.join(', ')} RESTART IDENTITY CASCADE`);
+}
+
+async function scratchDatabase(serverUrl: string): Promise<TestDb> {
+  const name = `mr_test_${randomBytes(6).toString('hex')}`;
+  const admin = fixtureClient(serverUrl);
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  const u = new URL(serverUrl);
+  u.pathname = `/${name}`;
+  const url = u.toString();
+  const sql = fixtureClient(url);
+  try {
+    await sql.unsafe(MARKET_DDL).simple();
+  } catch (err) {
+    await sql.end({ timeout: 1 });
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${name}`);
+    await admin.end();
+    throw err;
+  }
+  return {
+    url,
+    kind: 'postgres',
+    sql,
+    truncate: () => truncate(sql),
+    async close() {
+      await sql.end({ timeout: 1 });
+      // FORCE: a collector pool a failing test left open must not keep the scratch database alive
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
