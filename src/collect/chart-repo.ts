@@ -65,12 +65,21 @@ function list<T>(raw: unknown, check: (item: unknown, c: Counter) => T | undefin
   return out;
 }
 
-function item<S extends v.GenericSchema>(schema: S) {
-  return (raw: unknown): v.InferOutput<S> | undefined => {
-    if (!isObj(raw)) return undefined;
-    const r = v.safeParse(schema, withoutNulls(raw));
+/**
+ * Never throws: a pipe stops at its first failed check (so a size check never serializes what the depth
+ * check already refused), and a schema that throws anyway on hostile input counts as a misfit.
+ */
+function parse<S extends v.GenericSchema>(schema: S, x: unknown): v.InferOutput<S> | undefined {
+  try {
+    const r = v.safeParse(schema, x, { abortPipeEarly: true });
     return r.success ? r.output : undefined;
-  };
+  } catch {
+    return undefined;
+  }
+}
+
+function item<S extends v.GenericSchema>(schema: S) {
+  return (raw: unknown): v.InferOutput<S> | undefined => (isObj(raw) ? parse(schema, withoutNulls(raw)) : undefined);
 }
 
 const checkApp = item(ChartRepoApp);
@@ -103,10 +112,12 @@ function block<T>(
       out[key] = list(x, check, c);
       continue;
     }
-    const r = v.safeParse(entries[key], x);
-    if (r.success) out[key] = r.output;
+    const value = parse(entries[key], x);
+    if (value !== undefined) out[key] = value;
     else c.n += 1;
   }
+  // a block with nothing valid left is absent, so it cannot hide a good block of another pair in the merge
+  if (Object.keys(out).length === 0) return undefined;
   // every value was checked against its own entry schema, so the whole fits T
   return out as T;
 }

@@ -127,8 +127,41 @@ describe('normalizeAnswer: blocks', () => {
     expect(a.dropped).toBe(1);
   });
 
+  it('treats a block with no valid field as absent, so it does not hide a later pair\'s block', () => {
+    const broken = answer(ok({ system: { uptime: 'x', hostname: 7 } }));
+    expect(broken.system).toBeUndefined();
+    const fine = answer(ok({ system: { hostname: 'cr-1' } }));
+    expect(mergeAnswers([broken, fine], NOW).system).toEqual({ hostname: 'cr-1' });
+  });
+
   it('counts a tasks block that is not an object', () => {
     expect(answer(ok({ tasks: 'busy' })).dropped).toBe(1);
+  });
+});
+
+describe('normalizeAnswer: hostile input', () => {
+  const deep = (n: number) => JSON.parse(`${'{"a":'.repeat(n)}1${'}'.repeat(n)}`);
+  const deepList = (n: number) => JSON.parse(`${'['.repeat(n)}${']'.repeat(n)}`);
+
+  it('drops JSON nested 100 000 deep without crashing', () => {
+    const a = answer(ok({
+      system: { hostname: 'cr', components: deep(100_000) },
+      apps: [app('wiki', { current_step: deep(100_000) }), deepList(100_000)],
+    }));
+    expect(a.system).toEqual({ hostname: 'cr' });
+    expect(a.apps).toEqual([]);
+    expect(a.dropped).toBe(3);
+  });
+
+  it('drops a number too large to be finite', () => {
+    const a = answer(JSON.parse('{"success":true,"data":{"images":[{"image_name":"x","status":"registry_error","total_size":1e400}]}}'));
+    expect(a).toMatchObject({ images: [], dropped: 1 });
+  });
+
+  it('ignores fields it does not know', () => {
+    const a = answer(ok({ apps: [app('wiki', { extra: { deep: deep(1000) } })], surprise: 1 }));
+    expect(a.apps).toEqual([app('wiki')]);
+    expect(a.dropped).toBe(0);
   });
 });
 

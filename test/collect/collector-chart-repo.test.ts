@@ -169,7 +169,7 @@ describe('chart repo collector', () => {
   it('keeps at most `concurrency` requests in flight', async () => {
     const own = await startFakeChartRepo();
     try {
-      own.set({ kind: 'json', body: envelope({}), delayMs: 50 });
+      own.set({ kind: 'json', body: envelope({}), delayMs: 100 });
       const pairs = Array.from({ length: 9 }, (_, i) => ({ user: `u${i}`, source: 'market' }));
       const r = await run(await collector({ chartRepoHost: own.host, pairs, concurrency: 3 }));
       expect(r.counters).toMatchObject({ pairs: 9, failed_pairs: 0 });

@@ -138,7 +138,8 @@ export class ChartRepoCollector implements Collector {
           : await this.queryOne(pairs[i], signal);
       }
     };
-    const width = Math.max(1, Math.min(this.opts.concurrency ?? 4, pairs.length));
+    const wanted = this.opts.concurrency ?? 4;
+    const width = Math.min(Number.isFinite(wanted) && wanted >= 1 ? Math.floor(wanted) : 4, pairs.length);
     await Promise.all(Array.from({ length: width }, worker));
     return results;
   }
