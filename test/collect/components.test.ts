@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CACHE_PAIRS_SHOWN, FailureWindow, databaseDown, normalizeComponents, type ComponentStats,
+} from '../../src/collect/components.ts';
+import { ComponentStatus } from '../../src/model/index.ts';
+import * as v from 'valibot';
+
+const NOW = new Date('2026-03-01T12:00:00.000Z');
+const ago = (ms: number): Date => new Date(NOW.getTime() - ms);
+const MIN = 60_000;
+
+function stats(over: Partial<ComponentStats> = {}): ComponentStats {
+  return {
+    tasks: { pending: 2, running: 1, oldest_pending_at: ago(90_000) },
+    render: [
+      { render_status: 'failed', apps: 2, consecutive_failures: 5 },
+      { render_status: 'pending', apps: 3, consecutive_failures: 0 },
+      { render_status: 'success', apps: 10, consecutive_failures: 0 },
+    ],
+    sources: [
+      { source_id: 'market.olares', source_type: 'remote', is_active: true, apps: 40, newest_update: ago(5 * MIN) },
+      { source_id: 'upload', source_type: 'local', is_active: true, apps: 1, newest_update: ago(500 * MIN) },
+    ],
+    cache: [
+      { user_id: 'alice', source_id: 'market.olares', user_applications: 5, states: 2 },
+      { user_id: 'bob', source_id: 'market.olares', user_applications: 3, states: 0 },
+      { user_id: 'alice', source_id: 'upload', user_applications: 1, states: 1 },
+    ],
+    server_version: '15.20',
+    latency_ms: 1.234,
+    ...over,
+  };
+}
+
+const byName = (list: ComponentStatus[]) => Object.fromEntries(list.map((c) => [c.name, c]));
+
+describe('normalizeComponents', () => {
+  it('produces the five components, each valid for the wire schema, last_check = now', () => {
+    const list = normalizeComponents(stats(), NOW, { stalenessMs: 30 * MIN });
+    expect(list.map((c) => c.name)).toEqual(['task_module', 'hydrator', 'syncer', 'cache', 'postgres']);
+    for (const c of list) {
+      expect(v.safeParse(ComponentStatus, c).success).toBe(true);
+      expect(c.last_check).toBe(NOW.toISOString());
+    }
+  });
+
+  it('task_module: the Go module\'s metric names plus the oldest pending age', () => {
+    const c = byName(normalizeComponents(stats(), NOW, { stalenessMs: 30 * MIN })).task_module;
+    expect(c).toMatchObject({ healthy: true, status: 'running' });
+    expect(c.metrics).toEqual({ pending_tasks: 2, running_tasks: 1, oldest_pending_age_s: 90 });
+    const none = byName(normalizeComponents(stats({ tasks: { pending: 0, running: 0, oldest_pending_at: null } }), NOW, { stalenessMs: MIN }));
+    expect(none.task_module.metrics).toEqual({ pending_tasks: 0, running_tasks: 0, oldest_pending_age_s: 0 });
+  });
+
+  it('hydrator: render_status counts; running while failures hold steady, degraded when they grow', () => {
+    const steady = byName(normalizeComponents(stats(), NOW, { stalenessMs: MIN, renderFailuresBaseline: 5 })).hydrator;
+    expect(steady).toMatchObject({ healthy: true, status: 'running' });
+    expect(steady.metrics).toEqual({
+      pending: 3, success: 10, failed: 2, total: 15, consecutive_failures: 5, consecutive_failures_growth: 0,
+    });
+    const grew = byName(normalizeComponents(stats(), NOW, { stalenessMs: MIN, renderFailuresBaseline: 3 })).hydrator;
+    expect(grew).toMatchObject({ healthy: false, status: 'degraded', message: 'render failures grew from 3 to 5' });
+    expect(grew.metrics!.consecutive_failures_growth).toBe(2);
+    const first = byName(normalizeComponents(stats(), NOW, { stalenessMs: MIN })).hydrator;
+    expect(first.status).toBe('running');
+  });
+
+  it('hydrator: adds the Chart Repo queue when known', () => {
+    const c = byName(normalizeComponents(stats(), NOW, {
+      stalenessMs: MIN, chartRepoHydrator: { queue_length: 4, active_tasks: 1 },
+    })).hydrator;
+    expect(c.metrics).toMatchObject({ chart_repo_queue_length: 4, chart_repo_active_tasks: 1 });
+  });
+
+  it('syncer: per-source age; a local source is never stale', () => {
+    const c = byName(normalizeComponents(stats(), NOW, { stalenessMs: 30 * MIN })).syncer;
+    expect(c).toMatchObject({ healthy: true, status: 'running' });
+    expect(c.metrics).toEqual({
+      staleness_bound_s: 1800,
+      stale_sources: 0,
+      sources: {
+        'market.olares': { source_type: 'remote', is_active: true, apps: 40, newest_update: ago(5 * MIN).toISOString(), age_s: 300, stale: false },
+        upload: { source_type: 'local', is_active: true, apps: 1, newest_update: ago(500 * MIN).toISOString(), age_s: 30000, stale: false },
+      },
+    });
+  });
+
+  it('syncer: degraded past the staleness bound, or when an active remote source has no catalog rows', () => {
+    const s = stats({
+      sources: [
+        { source_id: 'a', source_type: 'remote', is_active: true, apps: 1, newest_update: ago(45 * MIN) },
+        { source_id: 'b', source_type: 'remote', is_active: true, apps: 0, newest_update: null },
+        { source_id: 'c', source_type: 'remote', is_active: false, apps: 1, newest_update: ago(900 * MIN) },
+        { source_id: 'd', source_type: '', is_active: null, apps: 1, newest_update: ago(900 * MIN) },
+      ],
+    });
+    const c = byName(normalizeComponents(s, NOW, { stalenessMs: 30 * MIN })).syncer;
+    expect(c).toMatchObject({
+      healthy: false, status: 'degraded', message: 'catalog not updated: a (45 min), b (no catalog rows)',
+    });
+    expect(c.metrics!.stale_sources).toBe(2);
+    expect(byName(normalizeComponents(s, NOW, { stalenessMs: 60 * MIN })).syncer.metrics!.stale_sources).toBe(1);
+  });
+
+  it('cache: counts per user and source', () => {
+    const c = byName(normalizeComponents(stats(), NOW, { stalenessMs: MIN })).cache;
+    expect(c.metrics).toEqual({
+      users: 2, user_applications: 9, app_states: 3, pairs: 3, pairs_truncated: false,
+      by_user: {
+        alice: { 'market.olares': { user_applications: 5, states: 2 }, upload: { user_applications: 1, states: 1 } },
+        bob: { 'market.olares': { user_applications: 3, states: 0 } },
+      },
+    });
+  });
+
+  it('cache: lists a bounded number of pairs so the metrics stay within the size limit', () => {
+    const cache = Array.from({ length: 5000 }, (_, i) => ({
+      user_id: `user-with-a-long-name-${i}`, source_id: 'market.olares', user_applications: i, states: 1,
+    }));
+    const c = byName(normalizeComponents(stats({ cache }), NOW, { stalenessMs: MIN })).cache;
+    expect(c.metrics).toMatchObject({ users: 5000, pairs: 5000, pairs_truncated: true });
+    expect(Object.keys(c.metrics!.by_user as object)).toHaveLength(CACHE_PAIRS_SHOWN);
+    expect(v.safeParse(ComponentStatus, c).success).toBe(true);
+  });
+
+  it('postgres: healthy with latency and server version', () => {
+    const c = byName(normalizeComponents(stats(), NOW, { stalenessMs: MIN })).postgres;
+    expect(c).toEqual({
+      name: 'postgres', healthy: true, status: 'running', last_check: NOW.toISOString(),
+      metrics: { latency_ms: 1.2, server_version: '15.20' },
+    });
+  });
+});
+
+describe('databaseDown', () => {
+  it('turns postgres and task_module unhealthy, keeping their last metrics', () => {
+    const last = new Map(normalizeComponents(stats(), ago(5000), { stalenessMs: MIN }).map((c) => [c.name, c]));
+    expect(databaseDown('connect ECONNREFUSED 127.0.0.1:5432', NOW, last)).toEqual([
+      {
+        name: 'postgres', healthy: false, status: 'error', last_check: NOW.toISOString(),
+        metrics: { latency_ms: 1.2, server_version: '15.20' },
+        message: 'database unreachable: connect ECONNREFUSED 127.0.0.1:5432',
+      },
+      {
+        name: 'task_module', healthy: false, status: 'error', last_check: NOW.toISOString(),
+        metrics: { pending_tasks: 2, running_tasks: 1, oldest_pending_age_s: 85 }, // as of the last good pass
+        message: 'database unreachable: connect ECONNREFUSED 127.0.0.1:5432',
+      },
+    ]);
+  });
+
+  it('works before any successful pass', () => {
+    expect(databaseDown('x', NOW, new Map()).map((c) => [c.name, c.healthy, 'metrics' in c])).toEqual([
+      ['postgres', false, false], ['task_module', false, false],
+    ]);
+  });
+});
+
+describe('FailureWindow', () => {
+  it('gives the oldest sample within the window as the baseline', () => {
+    const w = new FailureWindow(10 * MIN);
+    const at = (m: number) => new Date(NOW.getTime() + m * MIN);
+    expect(w.next(at(0), 1)).toBeUndefined();
+    expect(w.next(at(1), 3)).toBe(1);
+    expect(w.next(at(5), 3)).toBe(1);
+    expect(w.next(at(10.5), 3)).toBe(3); // the first sample aged out: no growth within the window
+  });
+});

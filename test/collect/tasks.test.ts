@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import {
+  TASK_STATUS_BY_INT, TASK_TYPE_BY_INT, normalizeTasks, parseMetadata, taskProgress,
+} from '../../src/collect/tasks.ts';
+import type { TaskRow } from '../../src/sources/market-rows.ts';
+
+const NOW = new Date('2026-03-01T12:00:00.000Z');
+const minutesAgo = (m: number): Date => new Date(NOW.getTime() - m * 60_000);
+
+function row(over: Partial<TaskRow> = {}): TaskRow {
+  return {
+    active: false, task_id: 't1', type: 1, status: 3, app_name: 'app', user_account: 'alice', op_id: '',
+    metadata: '{}', result: '', error_msg: '', created_at: minutesAgo(30), started_at: null, completed_at: null,
+    ...over,
+  };
+}
+
+describe('task type and status maps', () => {
+  it.each([[1, 'install'], [2, 'uninstall'], [3, 'cancel'], [4, 'upgrade'], [5, 'clone']])('type %i -> %s', (n, s) => {
+    expect(TASK_TYPE_BY_INT[n]).toBe(s);
+    expect(normalizeTasks([row({ type: n })], NOW).items[0].type).toBe(s);
+  });
+
+  it.each([[1, 'pending'], [2, 'running'], [3, 'completed'], [4, 'failed'], [5, 'canceled']])('status %i -> %s', (n, s) => {
+    expect(TASK_STATUS_BY_INT[n]).toBe(s);
+    expect(normalizeTasks([row({ status: n })], NOW).items[0].status).toBe(s);
+  });
+
+  it('integers outside the tables map to unknown and are counted', () => {
+    const { items, counters } = normalizeTasks([row({ type: 9, status: 0 }), row({ task_id: 't2', type: -1 })], NOW);
+    expect(items.map((t) => [t.type, t.status])).toEqual([['unknown', 'unknown'], ['unknown', 'completed']]);
+    expect(counters).toMatchObject({ unknown_type: 2, unknown_status: 1 });
+    expect(items[0].progress).toBeUndefined();
+  });
+});
+
+describe('progress', () => {
+  it.each([
+    [0, 0], [1, 20], [2.5, 50], [4.4, 88], [4.5, 90], [5, 90], [60, 90],
+  ])('running for %f min -> %i', (minutes, expected) => {
+    expect(taskProgress('running', minutesAgo(minutes), NOW)).toBe(expected);
+  });
+
+  it('running without started_at, or started in the future (clock skew), is 0', () => {
+    expect(taskProgress('running', null, NOW)).toBe(0);
+    expect(taskProgress('running', minutesAgo(-3), NOW)).toBe(0);
+  });
+
+  it.each([['completed', 100], ['failed', 0], ['canceled', 0], ['pending', 0]] as const)('%s -> %i', (status, p) => {
+    expect(taskProgress(status, minutesAgo(3), NOW)).toBe(p);
+  });
+});
+
+describe('metadata', () => {
+  it('parses a JSON object', () => {
+    expect(parseMetadata('{"source":"market","n":1}')).toEqual({ value: { source: 'market', n: 1 }, bad: false });
+  });
+
+  it.each(['{', 'not json', '[1,2]', '"text"', '42', 'null'])('%s is bad metadata', (text) => {
+    expect(parseMetadata(text)).toEqual({ bad: true });
+  });
+
+  it('an empty object, empty text or NULL is simply no metadata', () => {
+    expect(parseMetadata('{}')).toEqual({ bad: false });
+    expect(parseMetadata('')).toEqual({ bad: false });
+    expect(parseMetadata(null)).toEqual({ bad: false });
+  });
+
+  it('nesting past the depth bound is bad metadata', () => {
+    let deep = '1';
+    for (let i = 0; i < 12; i++) deep = `{"a":${deep}}`;
+    expect(parseMetadata(deep)).toEqual({ bad: true });
+  });
+
+  it('a row with invalid metadata keeps the task, drops only the metadata, and is counted', () => {
+    const { items, counters } = normalizeTasks([row({ metadata: '{oops', error_msg: 'boom' })], NOW);
+    expect(items).toHaveLength(1);
+    expect(items[0].metadata).toBeUndefined();
+    expect(items[0].error_msg).toBe('boom');
+    expect(counters.bad_metadata).toBe(1);
+  });
+});
+
+describe('normalizeTasks', () => {
+  it('builds the full TaskState with RFC 3339 times and omits empty fields', () => {
+    const started = minutesAgo(2);
+    const { items } = normalizeTasks([row({
+      task_id: 'x', type: 4, status: 2, app_name: 'wiki', user_account: 'bob', op_id: 'op-7',
+      metadata: '{"version":"2.0"}', created_at: minutesAgo(3), started_at: started,
+    })], NOW);
+    expect(items).toEqual([{
+      task_id: 'x', type: 'upgrade', status: 'running', app_name: 'wiki', user_id: 'bob', op_id: 'op-7',
+      progress: 40, created_at: minutesAgo(3).toISOString(), started_at: started.toISOString(),
+      metadata: { version: '2.0' },
+    }]);
+    const done = normalizeTasks([row({ user_account: '', status: 3, completed_at: minutesAgo(1), result: 'ok' })], NOW);
+    expect(done.items[0]).toEqual({
+      task_id: 't1', type: 'install', status: 'completed', app_name: 'app', progress: 100,
+      created_at: minutesAgo(30).toISOString(), completed_at: minutesAgo(1).toISOString(), result: 'ok',
+    });
+  });
+
+  it('merges by task_id and the active row wins, whatever the order', () => {
+    const active = row({ task_id: 'same', active: true, status: 2, started_at: minutesAgo(1) });
+    const finished = row({ task_id: 'same', active: false, status: 3, completed_at: minutesAgo(0) });
+    for (const rows of [[active, finished], [finished, active]]) {
+      const { items, counters } = normalizeTasks(rows, NOW);
+      expect(items).toHaveLength(1);
+      expect(items[0].status).toBe('running');
+      expect(counters.rows).toBe(2);
+    }
+  });
+
+  it('cuts over-long free text instead of dropping the task', () => {
+    const { items } = normalizeTasks([row({ error_msg: 'e'.repeat(20_000) })], NOW);
+    expect(items[0].error_msg!.length).toBe(8192);
+  });
+});
