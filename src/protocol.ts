@@ -48,12 +48,20 @@ export interface PassOutcome {
 /** A whole collection pass: applied atomically, so readers never see half of it. */
 export interface PassMessage {
   type: 'pass';
+  /** the store answers `{type:'applied', seq}` on the same port: the collector's backpressure */
+  seq: number;
   source: SourceName;
   steps: StoreStep[];
   outcome: PassOutcome;
 }
 
 export type StoreMessage = PassMessage;
+
+/** store -> collector: the pass `seq` is applied (a collector never runs ahead of the store). */
+export interface AppliedMessage {
+  type: 'applied';
+  seq: number;
+}
 
 // ---- store -> HTTP ---------------------------------------------------------------------------------
 

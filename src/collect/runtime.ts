@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { CollectorSpec, CollectorTask, PassMessage, PassOutcome, RunReport } from '../protocol.ts';
+import type { AppliedMessage, CollectorSpec, CollectorTask, PassMessage, PassOutcome, RunReport } from '../protocol.ts';
 import type { Collector, CreateCollector } from './collector.ts';
 
 /**
@@ -11,6 +11,7 @@ export class CollectorRuntime {
   private spec: CollectorSpec | null = null;
   private port: MessagePort | null = null;
   private collector: Collector | null = null;
+  private seq = 0;
 
   async handle(task: CollectorTask): Promise<RunReport> {
     if (task.kind === 'init') return this.init(task.spec, task.port);
@@ -35,17 +36,40 @@ export class CollectorRuntime {
     const started = performance.now();
     const signal = AbortSignal.timeout(deadlineMs);
     let msg: PassMessage;
+    const seq = ++this.seq;
     try {
       const result = await collector.collect({ signal, now: () => new Date() });
       msg = {
-        type: 'pass', source: spec.source, steps: result.steps,
+        type: 'pass', seq, source: spec.source, steps: result.steps,
         outcome: outcome(started, true, result.warning ?? null, result.counters),
       };
     } catch (err) {
-      msg = { type: 'pass', source: spec.source, steps: [], outcome: outcome(started, false, errorText(err)) };
+      msg = { type: 'pass', seq, source: spec.source, steps: [], outcome: outcome(started, false, errorText(err)) };
     }
-    port.postMessage(msg);
+    try {
+      await this.post(port, msg, deadlineMs);
+    } catch (err) {
+      return outcome(started, false, errorText(err));
+    }
     return msg.outcome;
+  }
+
+  /** Posts a pass and waits until the store applied it, so a slow store slows collection, not memory. */
+  private post(port: MessagePort, msg: PassMessage, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        port.off('message', onMessage);
+        reject(new Error(`store did not apply the pass within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onMessage = (m: AppliedMessage) => {
+        if (m?.type !== 'applied' || m.seq !== msg.seq) return;
+        clearTimeout(timer);
+        port.off('message', onMessage);
+        resolve();
+      };
+      port.on('message', onMessage);
+      port.postMessage(msg);
+    });
   }
 }
 

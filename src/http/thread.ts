@@ -6,6 +6,8 @@ import { wrap, type Comlink } from '../threads.ts';
 import { createRuntimeApp, type CurrentVersion } from './app.ts';
 import { etagFor } from './etag.ts';
 
+const CLOSE_GRACE_MS = 300;
+
 export interface ListenOptions {
   port: number;
   host: string;
@@ -19,6 +21,7 @@ export class HttpThread {
   private current: CurrentVersion | null = null;
   private queries: Comlink.Remote<StoreQueryApi> | null = null;
   private server: Server | null = null;
+  private closing = false;
 
   readonly app = createRuntimeApp({
     current: () => this.current,
@@ -56,7 +59,11 @@ export class HttpThread {
 
   async listen(opts: ListenOptions): Promise<{ port: number }> {
     const listener = getRequestListener(this.app.fetch);
-    const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 }, listener);
+    const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+      // while stopping, every answer tells the client to leave this connection
+      if (this.closing) res.setHeader('Connection', 'close');
+      void listener(req, res);
+    });
     server.keepAliveTimeout = 65_000;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -67,14 +74,21 @@ export class HttpThread {
     return { port: typeof addr === 'object' && addr ? addr.port : opts.port };
   }
 
-  /** Stops accepting, lets in-flight responses finish, then closes what is left after `timeoutMs`. */
+  /**
+   * Stops accepting, lets in-flight responses finish (each tells its client `Connection: close`), closes
+   * idle keep-alive connections after a short grace (a request already on the wire still gets its answer),
+   * and cuts whatever is left at `timeoutMs`.
+   */
   async close(timeoutMs: number): Promise<void> {
     const server = this.server;
     if (!server) return;
+    this.closing = true;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+    const grace = Math.min(CLOSE_GRACE_MS, timeoutMs / 4);
+    const idle = setInterval(() => server.closeIdleConnections(), grace);
+    const hard = setTimeout(() => server.closeAllConnections(), timeoutMs);
     await closed;
-    clearTimeout(timer);
+    clearInterval(idle);
+    clearTimeout(hard);
   }
 }

@@ -20,7 +20,11 @@ function depthOk(value: unknown, depth: number): boolean {
 /** Free-form JSON object, bounded in depth and size. */
 export const JsonObject = v.pipe(
   v.record(v.string(), v.unknown()),
-  v.check((o) => depthOk(o, 0), `nested deeper than ${LIMITS.jsonDepth}`),
-  v.check((o) => JSON.stringify(o).length <= LIMITS.jsonBytes, `larger than ${LIMITS.jsonBytes} bytes`),
+  // one check, depth first: stringifying a hostile deep object would overflow the stack
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    if (!depthOk(dataset.value, 0)) addIssue({ message: `nested deeper than ${LIMITS.jsonDepth}` });
+    else if (JSON.stringify(dataset.value).length > LIMITS.jsonBytes) addIssue({ message: `larger than ${LIMITS.jsonBytes} bytes` });
+  }),
 );
 export type JsonObject = v.InferOutput<typeof JsonObject>;

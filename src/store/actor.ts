@@ -1,7 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { expose } from '../threads.ts';
 import type {
-  PassOutcome, QueryAnswer, SourceName, StateFilter, StoreControlApi, StoreMessage, StoreQueryApi, VersionMessage,
+  AppliedMessage, PassOutcome, QueryAnswer, SourceName, StateFilter, StoreControlApi, StoreMessage, StoreQueryApi, VersionMessage,
 } from '../protocol.ts';
 import { RuntimeStore, type Commit } from './runtime-store.ts';
 
@@ -35,11 +35,17 @@ export class StoreActor implements StoreControlApi {
   receive(msg: StoreMessage): void {
     if (msg?.type !== 'pass') return;
     this.store.apply(msg);
-    this.schedule();
+    // under a flood of messages timers may starve: past twice the commit interval, commit right here
+    if (performance.now() - this.lastCommitAt > 2 * this.interval()) this.flush();
+    else this.schedule();
   }
 
   attachDeltaPort(port: MessagePort): void {
-    port.on('message', (msg: StoreMessage) => this.receive(msg));
+    port.on('message', (msg: StoreMessage) => {
+      this.receive(msg);
+      const applied: AppliedMessage = { type: 'applied', seq: msg?.seq };
+      port.postMessage(applied);
+    });
     port.unref();
   }
 
@@ -88,13 +94,16 @@ export class StoreActor implements StoreControlApi {
 
   private schedule(): void {
     if (this.timer || !this.store.isDirty) return;
-    // adaptive: never spend more than about a third of the thread building snapshots under a burst
-    const interval = Math.max(this.minInterval, 2 * this.lastCommitCost);
-    const wait = Math.max(0, this.lastCommitAt + interval - performance.now());
+    const wait = Math.max(0, this.lastCommitAt + this.interval() - performance.now());
     this.timer = setTimeout(() => {
       this.timer = null;
       this.flush();
     }, wait);
+  }
+
+  /** adaptive: under a burst, at most about a third of the thread goes to building snapshots */
+  private interval(): number {
+    return Math.max(this.minInterval, 2 * this.lastCommitCost);
   }
 
   private push(port: MessagePort, c: Commit, transfer: boolean): void {

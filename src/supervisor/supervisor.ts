@@ -122,11 +122,17 @@ export class Supervisor {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     const budget = this.opts.shutdownTimeoutMs;
+    const t0 = Date.now();
+    const log = this.opts.log;
     await Promise.all([
-      this.http.close(Math.floor(budget / 2)).catch(() => undefined),
-      ...this.handles.map((h) => h.drain(Math.floor(budget / 3))),
+      this.http.close(Math.floor(budget / 2)).catch(() => undefined)
+        .then(() => log.debug({ ms: Date.now() - t0 }, 'http closed')),
+      ...this.handles.map((h) => h.drain(Math.floor(budget / 3))
+        .then(() => log.debug({ ms: Date.now() - t0, source: h.spec.source }, 'collector drained'))),
     ]);
     await Promise.all(this.handles.map((h) => h.close().catch(() => undefined)));
+    log.debug({ ms: Date.now() - t0 }, 'collector pools closed');
     await Promise.all([this.httpWorker.terminate(), this.storeWorker.terminate()]);
+    log.debug({ ms: Date.now() - t0 }, 'threads ended');
   }
 }

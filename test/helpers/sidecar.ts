@@ -1,0 +1,61 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { createLogger } from '../../src/log.ts';
+import type { CollectorSpec } from '../../src/protocol.ts';
+import { Supervisor } from '../../src/supervisor/supervisor.ts';
+
+export const FAKE = new URL('../fixtures/fake-collector.ts', import.meta.url).href;
+
+export function fake(source: CollectorSpec['source'], options: object): CollectorSpec {
+  return { source, module: FAKE, options };
+}
+
+/** The real threads in this process, fed by the given collectors, on a free loopback port. */
+export async function startInProcess(collectors: CollectorSpec[], opts: { intervalMs?: number; deadlineMs?: number } = {}) {
+  const sup = new Supervisor({
+    port: 0, host: '127.0.0.1',
+    collectIntervalMs: opts.intervalMs ?? 200,
+    collectDeadlineMs: opts.deadlineMs ?? 5000,
+    shutdownTimeoutMs: 4000,
+    collectors,
+    log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+  });
+  await sup.start();
+  const base = `http://127.0.0.1:${sup.port}`;
+  return { sup, base, get: (path: string, init?: RequestInit) => fetch(base + path, init) };
+}
+
+/** Polls until `check` passes or `timeoutMs` ends (then throws its last error). */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > end) throw err;
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  }
+}
+
+/** A whole sidecar process (src/main.ts machinery) with fake collectors; resolves once it listens. */
+export async function spawnFakeSidecar(collectors: Array<{ source: string; options: object }>, env: Record<string, string> = {}):
+  Promise<{ child: ChildProcess; base: string; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('../fixtures/fake-sidecar.ts', import.meta.url).pathname], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', COLLECT_INTERVAL_MS: '200', RUNTIME_DEMO: 'off',
+      DATABASE_URL: 'postgres://unused@127.0.0.1:1/none', FAKE_COLLECTORS: JSON.stringify(collectors), ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const lines = createInterface({ input: child.stdout! });
+  const port = await new Promise<number>((resolve, reject) => {
+    lines.on('line', (line) => {
+      try {
+        const msg = JSON.parse(line);
+        if (typeof msg.port === 'number') resolve(msg.port);
+      } catch { /* log lines */ }
+    });
+    child.once('exit', (code) => reject(new Error(`sidecar exited early with ${code}`)));
+  });
+  return { child, base: `http://127.0.0.1:${port}`, exited };
+}

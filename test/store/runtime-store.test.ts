@@ -1,0 +1,206 @@
+import { describe, expect, it } from 'vitest';
+import type { AppFlowState, ComponentStatus, TaskState } from '../../src/model/index.ts';
+import type { PassMessage, StoreStep } from '../../src/protocol.ts';
+import { RuntimeStore } from '../../src/store/runtime-store.ts';
+
+const T0 = '2026-11-25T10:00:00.000Z';
+
+function app(user: string, source: string, name: string, over: Partial<AppFlowState> = {}): AppFlowState {
+  return { app_id: name, app_name: name, user_id: user, source_id: source, stage: 'running', health: 'healthy', last_update: T0, ...over };
+}
+function task(id: string, over: Partial<TaskState> = {}): TaskState {
+  return { task_id: id, type: 'install', status: 'running', app_name: 'firefox', user_id: 'alice', created_at: T0, ...over };
+}
+function comp(name: string, over: Partial<ComponentStatus> = {}): ComponentStatus {
+  return { name, healthy: true, status: 'running', last_check: T0, ...over };
+}
+function pass(source: PassMessage['source'], steps: StoreStep[], ok = true): PassMessage {
+  return { type: 'pass', seq: 1, source, steps, outcome: { ok, error: ok ? null : 'down', duration_ms: 3, finished_at: T0 } };
+}
+function snapshot(store: RuntimeStore) {
+  const c = store.commit();
+  return JSON.parse(c?.body ?? store.envelope(null)).data;
+}
+function seeded(): RuntimeStore {
+  const s = new RuntimeStore(() => new Date(T0));
+  s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [
+    app('alice', 'market', 'firefox'),
+    app('alice', 'local', 'gitea', { stage: 'failed', health: 'unhealthy' }),
+    app('bob', 'market', 'firefox', { stage: 'installing', health: 'unknown' }),
+  ] }]));
+  s.apply(pass('tasks', [{ op: 'replace', domain: 'tasks', items: [
+    task('t1', { status: 'pending', user_id: 'alice' }),
+    task('t2', { status: 'running', user_id: 'bob' }),
+    task('t3', { status: 'completed', type: 'upgrade', app_name: 'gitea', user_id: 'alice' }),
+    task('t4', { status: 'failed', type: 'uninstall', user_id: 'bob' }),
+    task('t5', { status: 'canceled', type: 'cancel', user_id: 'bob' }),
+  ] }]));
+  s.apply(pass('components', [{ op: 'replace', domain: 'components', items: [
+    comp('syncer'), comp('hydrator', { status: 'degraded' }), comp('cache', { healthy: false, status: 'error' }),
+  ] }]));
+  return s;
+}
+
+describe('summary', () => {
+  it('counts the nine Go summary fields', () => {
+    const data = snapshot(seeded());
+    expect(data.summary).toEqual({
+      total_apps: 3, total_tasks: 5, pending_tasks: 1, running_tasks: 1, completed_tasks: 1, failed_tasks: 1,
+      healthy_apps: 1, unhealthy_apps: 1,
+      // syncer + the three collector components; hydrator is degraded, cache is down
+      active_components: 4,
+    });
+  });
+
+  it('keeps counts right through updates and removals', () => {
+    const s = seeded();
+    s.apply(pass('tasks', [{ op: 'upsert', domain: 'tasks', items: [task('t1', { status: 'running', user_id: 'alice' })] }]));
+    s.apply(pass('app_flow', [{ op: 'remove', domain: 'app_states', keys: ['alice:local:gitea'] }]));
+    const { summary } = snapshot(s);
+    expect(summary).toMatchObject({ total_apps: 2, pending_tasks: 0, running_tasks: 2, unhealthy_apps: 0 });
+  });
+});
+
+describe('replace semantics', () => {
+  it('upserts every listed item and deletes only what the same source no longer lists', () => {
+    const s = seeded();
+    s.apply(pass('nats', [{ op: 'upsert', domain: 'app_states', items: [app('carol', 'market', 'vault')] }]));
+    s.apply(pass('tasks', [{ op: 'replace', domain: 'tasks', items: [task('t2'), task('t9')] }]));
+    const data = snapshot(s);
+    expect(Object.keys(data.tasks).sort()).toEqual(['t2', 't9']);
+    expect(Object.keys(data.app_states)).toContain('carol:market:vault');
+  });
+
+  it('a source that reconciles another removes its stale pushed entries', () => {
+    const s = seeded();
+    s.apply(pass('nats', [{ op: 'upsert', domain: 'app_states', items: [app('carol', 'market', 'vault')] }]));
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', reconciles: ['nats'], items: [app('alice', 'market', 'firefox')] }]));
+    expect(Object.keys(snapshot(s).app_states)).toEqual(['alice:market:firefox']);
+  });
+
+  it('a failed pass removes nothing and records the failure', () => {
+    const s = seeded();
+    snapshot(s);
+    s.apply(pass('tasks', [], false));
+    const data = snapshot(s);
+    expect(Object.keys(data.tasks)).toHaveLength(5);
+    expect(data.sources.tasks).toMatchObject({ ok: false, last_error: 'down', consecutive_failures: 1, last_success: T0 });
+    expect(data.components.collector_tasks).toMatchObject({ healthy: false, status: 'error' });
+  });
+
+  it('keeps last_update when an app is polled again unchanged', () => {
+    const s = seeded();
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [
+      app('alice', 'market', 'firefox', { last_update: '2026-11-25T11:00:00.000Z' }),
+    ] }]));
+    expect(snapshot(s).app_states['alice:market:firefox'].last_update).toBe(T0);
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [
+      app('alice', 'market', 'firefox', { stage: 'stopped', last_update: '2026-11-25T12:00:00.000Z' }),
+    ] }]));
+    expect(snapshot(s).app_states['alice:market:firefox']).toMatchObject({ stage: 'stopped', last_update: '2026-11-25T12:00:00.000Z' });
+  });
+});
+
+describe('versions', () => {
+  it('bumps the version only when something changed', () => {
+    const s = seeded();
+    const first = s.commit()!;
+    expect(s.commit()).toBeNull();
+    s.apply(pass('tasks', [{ op: 'upsert', domain: 'tasks', items: [task('t1', { status: 'pending', user_id: 'alice' })] }]));
+    // the outcome of every pass refreshes the source block, so a pass always makes a version
+    const next = s.commit()!;
+    expect(next.version).toBe(first.version + 1);
+    expect(next.changes.upserted.tasks.size).toBe(0);
+  });
+
+  it('renders the Go envelope with the snapshot inside', () => {
+    const body = JSON.parse(seeded().commit()!.body);
+    expect(body.success).toBe(true);
+    expect(Object.keys(body.data)).toEqual(['timestamp', 'version', 'app_states', 'tasks', 'components', 'summary', 'sources']);
+  });
+});
+
+describe('filters', () => {
+  const cases: Array<[string, Record<string, string>, string[], string[]]> = [
+    ['user narrows apps and tasks', { user_id: 'alice' }, ['alice:market:firefox', 'alice:local:gitea'], ['t1', 't3']],
+    ['source narrows apps only', { source_id: 'local' }, ['alice:local:gitea'], ['t1', 't2', 't3', 't4', 't5']],
+    ['app narrows both', { app_name: 'gitea' }, ['alice:local:gitea'], ['t3']],
+    ['task status narrows tasks only', { task_status: 'failed' }, ['alice:market:firefox', 'alice:local:gitea', 'bob:market:firefox'], ['t4']],
+    ['task type', { task_type: 'upgrade' }, ['alice:market:firefox', 'alice:local:gitea', 'bob:market:firefox'], ['t3']],
+    ['combined', { user_id: 'bob', task_status: 'running' }, ['bob:market:firefox'], ['t2']],
+    ['nothing matches', { user_id: 'nobody' }, [], []],
+  ];
+  it.each(cases)('%s', (_name, filter, apps, tasks) => {
+    const s = seeded();
+    s.commit();
+    const data = JSON.parse(s.state(filter));
+    expect(Object.keys(data.app_states).sort()).toEqual([...apps].sort());
+    expect(Object.keys(data.tasks).sort()).toEqual([...tasks].sort());
+    expect(Object.keys(data.components)).toHaveLength(6);
+    expect(data.summary.total_apps).toBe(apps.length);
+    expect(data.summary.total_tasks).toBe(tasks.length);
+  });
+
+  it('recomputes the summary over what was kept', () => {
+    const s = seeded();
+    s.commit();
+    expect(JSON.parse(s.state({ user_id: 'bob' })).summary).toEqual({
+      total_apps: 1, total_tasks: 3, pending_tasks: 0, running_tasks: 1, completed_tasks: 0, failed_tasks: 1,
+      healthy_apps: 0, unhealthy_apps: 0, active_components: 4,
+    });
+  });
+
+  it('narrows chart_repo apps, images and hydrator tasks but keeps its system block and counters', () => {
+    const s = seeded();
+    s.apply(pass('chart_repo', [{ op: 'chart_repo', value: {
+      system: { version: '1.2' },
+      apps: [
+        { app_id: 'a', app_name: 'firefox', user_id: 'alice', source_id: 'market', state: 'processing' },
+        { app_id: 'b', app_name: 'gitea', user_id: 'bob', source_id: 'market', state: 'completed' },
+      ],
+      images: [{ image_name: 'ff:1', app_name: 'firefox', status: 'fully_downloaded' }, { image_name: 'gitea:1', app_name: 'gitea', status: 'not_downloaded' }],
+      tasks: { hydrator: { queue_length: 4, tasks: [{ task_id: 'h1', user_id: 'bob', app_name: 'gitea' }] } },
+      last_update: T0,
+    } }]));
+    s.commit();
+    const chart = JSON.parse(s.state({ user_id: 'alice' })).chart_repo;
+    expect(chart.apps.map((a: { app_name: string }) => a.app_name)).toEqual(['firefox']);
+    expect(chart.images.map((i: { image_name: string }) => i.image_name)).toEqual(['ff:1']);
+    expect(chart.tasks.hydrator).toEqual({ queue_length: 4, tasks: [] });
+    expect(chart.system).toEqual({ version: '1.2' });
+  });
+});
+
+describe('partial queries', () => {
+  const s = seeded();
+  s.commit();
+  it('one app', () => {
+    expect(JSON.parse(s.app('alice', 'local', 'gitea')!).stage).toBe('failed');
+    expect(s.app('alice', 'local', 'nope')).toBeNull();
+  });
+  it('one task', () => {
+    expect(JSON.parse(s.task('t4')!).status).toBe('failed');
+    expect(s.task('t404')).toBeNull();
+  });
+  it('tasks by app, optionally by user', () => {
+    expect(JSON.parse(s.tasksBy({ app_name: 'firefox' })).map((t: TaskState) => t.task_id).sort()).toEqual(['t1', 't2', 't4', 't5']);
+    expect(JSON.parse(s.tasksBy({ app_name: 'firefox', user_id: 'bob' })).map((t: TaskState) => t.task_id).sort()).toEqual(['t2', 't4', 't5']);
+  });
+  it('tasks and apps by user', () => {
+    expect(JSON.parse(s.tasksBy({ user_id: 'alice' })).map((t: TaskState) => t.task_id).sort()).toEqual(['t1', 't3']);
+    expect(JSON.parse(s.appsByUser('bob')).map((a: AppFlowState) => a.app_name)).toEqual(['firefox']);
+    expect(JSON.parse(s.appsByUser('nobody'))).toEqual([]);
+  });
+});
+
+describe('readiness', () => {
+  it('is ready once every expected source reported a first pass, good or bad', () => {
+    const s = new RuntimeStore();
+    s.expectSources(['tasks', 'chart_repo']);
+    expect(s.ready).toBe(false);
+    s.apply(pass('tasks', []));
+    expect(s.ready).toBe(false);
+    s.recordOutcome('chart_repo', { ok: false, error: 'refused', duration_ms: 1, finished_at: T0 });
+    expect(s.ready).toBe(true);
+  });
+});
