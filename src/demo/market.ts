@@ -1,0 +1,109 @@
+import postgres from 'postgres';
+import { MARKET_DDL } from '../sources/market-ddl.ts';
+import { startChartRepoSim, type ChartRepoSim } from './chart-repo-sim.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts';
+import type { MarketModel } from './market-model.ts';
+import { createMarket, seedMarket, type SeedSize } from './market-seed.ts';
+import { stepMarket, type StepReport } from './market-step.ts';
+import { createMarketWriter, type WriteReport } from './market-writer.ts';
+
+/**
+ * The embedded demo market (DESIGN.md §6): PostgreSQL with the market tables (embedded PGlite unless a
+ * databaseUrl is given), a seeded market that already shows variety, the Chart Repo simulator, and a
+ * workload timer that moves the market and writes each tick in one transaction.
+ */
+
+export interface DemoMarketOptions {
+  /** a real PostgreSQL to write to (tables are created if missing); unset: embedded PGlite */
+  databaseUrl?: string;
+  seed?: number;
+  users?: number;
+  sources?: number;
+  appsPerUser?: number;
+  eventsPerSecond?: number;
+  /** workload period; 0 = no timer (call tick() yourself) */
+  tickMs?: number;
+  /** a market of an exact size (benchmarks); static unless eventsPerSecond is given */
+  seedSize?: SeedSize;
+  chartRepoPort?: number;
+  /** delete the simulated users' rows first (useful against a database a previous run wrote to) */
+  reset?: boolean;
+  onTick?: (report: StepReport & { write: WriteReport }) => void;
+  onError?: (err: unknown) => void;
+}
+
+export interface DemoMarket {
+  /** postgres://… the collectors read */
+  databaseUrl: string;
+  /** host:port of the Chart Repo simulator (CHART_REPO_SERVICE_HOST) */
+  chartRepoHost: string;
+  chartRepo: ChartRepoSim;
+  model: MarketModel;
+  /** what seeding wrote */
+  seeded: WriteReport;
+  /** one workload step at the current time, written in one transaction */
+  tick(): Promise<WriteReport>;
+  stop(): Promise<void>;
+}
+
+export async function startDemoMarket(options: DemoMarketOptions = {}): Promise<DemoMarket> {
+  const embedded: EmbeddedPostgres | null = options.databaseUrl ? null : await startEmbeddedPostgres();
+  const databaseUrl = options.databaseUrl ?? (embedded as EmbeddedPostgres).url;
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  let sim: ChartRepoSim | null = null;
+  try {
+    if (options.databaseUrl) await sql.unsafe(MARKET_DDL);
+    const start = Date.now();
+    const model = options.seedSize
+      ? seedMarket({ ...options.seedSize, seed: options.seed, users: options.users, sources: options.sources,
+        eventsPerSecond: options.eventsPerSecond, start })
+      : createMarket({ seed: options.seed, users: options.users, sources: options.sources,
+        appsPerUser: options.appsPerUser, eventsPerSecond: options.eventsPerSecond, start });
+    const writer = createMarketWriter(sql);
+    if (options.reset) await writer.resetUsers(model);
+    const seeded = await writer.writeAll(model);
+    sim = await startChartRepoSim(model, { port: options.chartRepoPort });
+
+    let inFlight: Promise<WriteReport> | null = null;
+    const tick = (): Promise<WriteReport> => {
+      // ticks never overlap: a slow write delays the next step instead of racing it
+      inFlight ??= (async () => {
+        try {
+          const step = stepMarket(model, Date.now());
+          const write = await writer.flush(model);
+          options.onTick?.({ ...step, write });
+          return write;
+        } finally {
+          inFlight = null;
+        }
+      })();
+      return inFlight;
+    };
+    const live = options.seedSize ? options.eventsPerSecond !== undefined : true;
+    const tickMs = live ? options.tickMs ?? 1000 : 0;
+    const timer = tickMs > 0
+      ? setInterval(() => { if (!inFlight) tick().catch((err) => options.onError?.(err)); }, tickMs)
+      : null;
+    timer?.unref();
+
+    const chartRepo = sim;
+    let stopped = false;
+    return {
+      databaseUrl, chartRepoHost: chartRepo.host, chartRepo, model, seeded, tick,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        if (timer) clearInterval(timer);
+        await (inFlight as Promise<unknown> | null)?.catch(() => {});
+        await chartRepo.stop();
+        await sql.end({ timeout: 2 });
+        await embedded?.close();
+      },
+    };
+  } catch (err) {
+    await sim?.stop();
+    await sql.end({ timeout: 1 }).catch(() => {});
+    await embedded?.close().catch(() => {});
+    throw err;
+  }
+}
