@@ -31,19 +31,25 @@ export const PG_DEFAULTS = {
   maxConnections: 2,
 } as const;
 
-/** Every spelling of the URL's password that could end up in a message. */
+/** Every spelling of the URL's password that could end up in a message: as written, decoded, normalized. */
 function secretsOf(url: string): string[] {
   const out = new Set<string>();
-  try {
-    const u = new URL(url);
-    if (u.password !== '') {
-      out.add(u.password);
-      out.add(decodeURIComponent(u.password));
+  const add = (s: string | undefined): void => {
+    if (!s) return;
+    out.add(s);
+    try {
+      out.add(decodeURIComponent(s));
+    } catch {
+      // not valid percent-encoding: the raw form is enough
     }
+  };
+  add(/^[a-z][a-z0-9+.-]*:\/\/[^:@/]*:(.*)@[^@]*$/i.exec(url)?.[1]);
+  try {
+    add(new URL(url).password);
   } catch {
-    // not a URL: fall through to the generic userinfo pattern below
+    // not a URL: the pattern above and the generic userinfo pattern below still apply
   }
-  return [...out].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+  return [...out].sort((a, b) => b.length - a.length);
 }
 
 /** Removes the DATABASE_URL password (and any user:password@ in a URL) from a message. */

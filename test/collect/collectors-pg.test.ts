@@ -1,0 +1,301 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createCollector as createAppFlow } from '../../src/collect/collectors/app-flow.ts';
+import { createCollector as createComponents } from '../../src/collect/collectors/components.ts';
+import { createCollector as createTasks } from '../../src/collect/collectors/tasks.ts';
+import type { Collector, CollectContext, CollectResult } from '../../src/collect/collector.ts';
+import type { AppFlowState, ComponentStatus, TaskState } from '../../src/model/index.ts';
+import type { SourceName, StoreStep } from '../../src/protocol.ts';
+import { RuntimeStore } from '../../src/store/runtime-store.ts';
+import { insertCatalog, insertSources, insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
+import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
+
+const NOW = new Date('2026-03-01T12:00:00.000Z');
+const ago = (minutes: number): string => new Date(NOW.getTime() - minutes * 60_000).toISOString();
+const ctx = (signal: AbortSignal = new AbortController().signal): CollectContext => ({ signal, now: () => NOW });
+const DOWN_URL = 'postgres://market:T0p-Secret@127.0.0.1:1/market';
+
+let db: TestDb;
+const open: Collector[] = [];
+async function collector(make: (o: any) => Collector | Promise<Collector>, options: object): Promise<Collector> {
+  const c = await make({ databaseUrl: db.url, ...options });
+  open.push(c);
+  return c;
+}
+
+beforeAll(async () => {
+  db = await startTestDb();
+}, DB_SETUP_TIMEOUT_MS);
+afterAll(() => db?.close());
+beforeEach(() => db.truncate());
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close?.()));
+});
+
+function only<T>(r: CollectResult, op: StoreStep['op']): T[] {
+  expect(r.steps).toHaveLength(1);
+  expect(r.steps[0].op).toBe(op);
+  return (r.steps[0] as { items: T[] }).items;
+}
+
+/** The store as the runtime would feed it: a run that throws posts nothing. */
+async function pass(store: RuntimeStore, source: SourceName, c: Collector): Promise<'ok' | 'failed'> {
+  try {
+    const r = await c.collect(ctx());
+    store.apply({ type: 'pass', source, steps: r.steps, outcome: { ok: true, error: null, duration_ms: 1, finished_at: NOW.toISOString() } });
+    return 'ok';
+  } catch (err) {
+    store.recordOutcome(source, { ok: false, error: (err as Error).message, duration_ms: 1, finished_at: NOW.toISOString() });
+    return 'failed';
+  }
+}
+
+describe('tasks collector', () => {
+  it('maps every type and status, estimates progress, drops bad metadata only', async () => {
+    await insertTasks(db.sql, [
+      { task_id: 'a-install-pending', type: 1, status: 1, app_name: 'wiki', user_account: 'alice', created_at: ago(10) },
+      { task_id: 'b-uninstall-running', type: 2, status: 2, app_name: 'blog', user_account: 'bob', op_id: 'op-2',
+        created_at: ago(5), started_at: ago(2.5), metadata: '{"source":"market.olares"}' },
+      { task_id: 'c-cancel-completed', type: 3, status: 3, app_name: 'wiki', created_at: ago(60), started_at: ago(59),
+        completed_at: ago(58), result: 'canceled install' },
+      { task_id: 'd-upgrade-failed', type: 4, status: 4, app_name: 'chat', user_account: 'alice', created_at: ago(40),
+        started_at: ago(39), completed_at: ago(38), error_msg: 'image pull failed', metadata: 'not json at all' },
+      { task_id: 'e-clone-canceled', type: 5, status: 5, app_name: 'chat', created_at: ago(30), completed_at: ago(29) },
+      { task_id: 'f-unknown', type: 42, status: 9, app_name: 'odd', created_at: ago(20) },
+    ]);
+    const r = await (await collector(createTasks, {})).collect(ctx());
+    const items = only<TaskState>(r, 'replace').sort((x, y) => x.task_id.localeCompare(y.task_id));
+    expect(r.steps[0]).toMatchObject({ domain: 'tasks' });
+    expect(items).toEqual([
+      { task_id: 'a-install-pending', type: 'install', status: 'pending', app_name: 'wiki', user_id: 'alice',
+        progress: 0, created_at: ago(10) },
+      { task_id: 'b-uninstall-running', type: 'uninstall', status: 'running', app_name: 'blog', user_id: 'bob',
+        op_id: 'op-2', progress: 50, created_at: ago(5), started_at: ago(2.5), metadata: { source: 'market.olares' } },
+      { task_id: 'c-cancel-completed', type: 'cancel', status: 'completed', app_name: 'wiki', progress: 100,
+        created_at: ago(60), started_at: ago(59), completed_at: ago(58), result: 'canceled install' },
+      { task_id: 'd-upgrade-failed', type: 'upgrade', status: 'failed', app_name: 'chat', user_id: 'alice', progress: 0,
+        created_at: ago(40), started_at: ago(39), completed_at: ago(38), error_msg: 'image pull failed' },
+      { task_id: 'e-clone-canceled', type: 'clone', status: 'canceled', app_name: 'chat', progress: 0,
+        created_at: ago(30), completed_at: ago(29) },
+      { task_id: 'f-unknown', type: 'unknown', status: 'unknown', app_name: 'odd', created_at: ago(20) },
+    ]);
+    expect(r.counters).toEqual({
+      rows: 6, unknown_type: 1, unknown_status: 1, bad_metadata: 1, dropped: 0, tasks: 6,
+    });
+  });
+
+  it('keeps every active task plus only the N most recent others, by COALESCE(completed_at, started_at, created_at)', async () => {
+    await insertTasks(db.sql, [
+      { task_id: 'active-old', type: 1, status: 1, app_name: 'a', created_at: ago(500) },
+      { task_id: 'active-running', type: 1, status: 2, app_name: 'b', created_at: ago(400), started_at: ago(400) },
+      { task_id: 'done-1', type: 1, status: 3, app_name: 'c', created_at: ago(100), completed_at: ago(1) },
+      // no completed_at: its started_at counts, and it is recent
+      { task_id: 'failed-2', type: 1, status: 4, app_name: 'd', created_at: ago(100), started_at: ago(2) },
+      // only created_at
+      { task_id: 'canceled-3', type: 1, status: 5, app_name: 'e', created_at: ago(3) },
+      { task_id: 'done-old', type: 1, status: 3, app_name: 'f', created_at: ago(10), completed_at: ago(9) },
+      { task_id: 'done-older', type: 1, status: 3, app_name: 'g', created_at: ago(2), started_at: ago(2), completed_at: ago(20) },
+    ]);
+    const r = await (await collector(createTasks, { recentTaskLimit: 3 })).collect(ctx());
+    expect(only<TaskState>(r, 'replace').map((t) => t.task_id).sort()).toEqual([
+      'active-old', 'active-running', 'canceled-3', 'done-1', 'failed-2',
+    ]);
+  });
+
+  it('a task gone from the table leaves the view; a failed query removes nothing', async () => {
+    await insertTasks(db.sql, [
+      { task_id: 'stays', type: 1, status: 3, app_name: 'a', created_at: ago(3), completed_at: ago(2) },
+      { task_id: 'goes', type: 2, status: 2, app_name: 'b', created_at: ago(3), started_at: ago(1) },
+    ]);
+    const store = new RuntimeStore(() => NOW);
+    const c = await collector(createTasks, {});
+    expect(await pass(store, 'tasks', c)).toBe('ok');
+    expect(store.task('goes')).not.toBeNull();
+    await db.sql`DELETE FROM task_records WHERE task_id = 'goes'`;
+    expect(await pass(store, 'tasks', c)).toBe('ok');
+    expect(store.task('goes')).toBeNull();
+    expect(store.task('stays')).not.toBeNull();
+
+    const down = await make(createTasks);
+    expect(await pass(store, 'tasks', down)).toBe('failed');
+    expect(store.task('stays')).not.toBeNull();
+  });
+
+  it('an unreachable database makes collect() throw a message without the password', async () => {
+    const err = await (await make(createTasks)).collect(ctx()).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/ECONNREFUSED/);
+    expect((err as Error).message).not.toContain('T0p-Secret');
+  });
+});
+
+async function make(create: (o: any) => Collector | Promise<Collector>): Promise<Collector> {
+  const c = await create({ databaseUrl: DOWN_URL, connectTimeoutMs: 1000 });
+  open.push(c);
+  return c;
+}
+
+describe('app flow collector', () => {
+  const S = 'market.olares';
+  const running = '[{"name":"main","state":"running"}]';
+
+  it('derives every stage rule from the joined rows and the active tasks', async () => {
+    await insertUserApps(db.sql, [
+      { user_id: 'alice', source_id: S, app_name: 'healthy', state: { state: 'running', installed_version: '1.0.0', status_entrances: running } },
+      { user_id: 'alice', source_id: S, app_name: 'sick', manifest_type: 'middleware',
+        state: { state: 'running', installed_version: '2.0.0', status_entrances: '[{"name":"main","state":"running"},{"name":"admin","state":"stopped"}]' } },
+      { user_id: 'alice', source_id: S, app_name: 'broken', state: { state: 'installFailed', target_version: '3.0.0', reason: 'ImagePullBackOff', message: 'pull failed' } },
+      { user_id: 'alice', source_id: S, app_name: 'paused', state: { state: 'stopped', installed_version: '1.1.0' } },
+      { user_id: 'alice', source_id: S, app_name: 'removed', state: { state: 'uninstalled', installed_version: '1.0.0' } },
+      { user_id: 'alice', source_id: S, app_name: 'abandoned', state: { state: 'installingCanceled' } },
+      { user_id: 'alice', source_id: S, app_name: 'canceling', state: { state: 'installingCanceled' } },
+      { user_id: 'alice', source_id: S, app_name: 'catalog-only', render_status: 'failed' },
+      { user_id: 'alice', source_id: S, app_name: 'catalog-empty-state', state: { state: '' } },
+      { user_id: 'alice', source_id: S, app_name: 'new', state: { state: '', target_version: '0.9.0' } },
+      { user_id: 'alice', source_id: S, app_name: 'weird', state: { state: 'teleporting', installed_version: '1.0.0' } },
+      { user_id: 'alice', source_id: S, app_name: 'upgrading', state: { state: 'running', installed_version: '1.0.0', target_version: '1.2.0', status_entrances: running } },
+      { user_id: 'alice', source_id: S, app_name: 'leaving', state: { state: 'running', installed_version: '1.0.0', status_entrances: running } },
+      { user_id: 'bob', source_id: 'local', app_name: 'downloading', state: { state: 'downloading', progress: '37.5', target_version: '4.0.0', op_id: 'op-9', op_type: 'install' } },
+    ]);
+    await insertTasks(db.sql, [
+      { task_id: 't-cancel', type: 3, status: 2, app_name: 'canceling', user_account: 'alice', created_at: ago(1), started_at: ago(1) },
+      { task_id: 't-new', type: 1, status: 1, app_name: 'new', user_account: 'alice', created_at: ago(1) },
+      { task_id: 't-upgrade', type: 4, status: 2, app_name: 'upgrading', user_account: 'alice', created_at: ago(2), started_at: ago(2) },
+      { task_id: 't-uninstall', type: 2, status: 1, app_name: 'leaving', user_account: 'alice', created_at: ago(1) },
+      // finished, or another user's: no effect
+      { task_id: 't-done', type: 1, status: 3, app_name: 'removed', user_account: 'alice', created_at: ago(9), completed_at: ago(8) },
+      { task_id: 't-bob', type: 2, status: 2, app_name: 'paused', user_account: 'bob', created_at: ago(1), started_at: ago(1) },
+    ]);
+    const seen: string[] = [];
+    const c = await collector(createAppFlow, { onUnknownState: (s: string) => seen.push(s) });
+    const r = await c.collect(ctx());
+    expect(r.steps[0]).toMatchObject({ op: 'replace', domain: 'app_states', reconciles: ['nats'] });
+    const apps = Object.fromEntries(only<AppFlowState>(r, 'replace').map((a) => [`${a.user_id}/${a.app_name}`, a]));
+    const brief = Object.fromEntries(Object.entries(apps).map(([k, a]) => [k, [a.stage, a.health, a.version ?? null]]));
+    expect(brief).toEqual({
+      'alice/healthy': ['running', 'healthy', '1.0.0'],
+      'alice/sick': ['running', 'unhealthy', '2.0.0'],
+      'alice/broken': ['failed', 'unhealthy', null],
+      'alice/paused': ['stopped', 'unhealthy', '1.1.0'],
+      'alice/canceling': ['stopped', 'unknown', null],
+      'alice/new': ['installing', 'unknown', '0.9.0'],
+      'alice/weird': ['unknown', 'unknown', '1.0.0'],
+      'alice/upgrading': ['upgrading', 'unknown', '1.2.0'],
+      'alice/leaving': ['uninstalling', 'unknown', '1.0.0'],
+      // target_version counts only while installing or upgrading (issue 3); downloading is fetching
+      'bob/downloading': ['fetching', 'unknown', null],
+    });
+    expect(apps['alice/sick']).toMatchObject({ cfg_type: 'middleware', stage_detail: 'running; entrance admin is stopped' });
+    expect(apps['alice/upgrading'].stage_detail).toBe('running; upgrade task t-upgrade running');
+    expect(apps['bob/downloading']).toEqual({
+      app_id: 'downloading', app_name: 'downloading', user_id: 'bob', source_id: 'local', stage: 'fetching',
+      stage_detail: 'downloading (progress 37.5)', cfg_type: 'app', health: 'unknown',
+      last_update: '2026-01-02T00:00:00.000Z',
+      metadata: { status: { name: 'downloading', state: 'downloading', progress: '37.5', reason: '', message: '',
+        opID: 'op-9', opType: 'install', entranceStatuses: [] } },
+    });
+    expect(apps['alice/broken'].metadata).toMatchObject({ status: { reason: 'ImagePullBackOff', message: 'pull failed' } });
+    expect(r.counters).toMatchObject({ rows: 12, apps: 10, not_installed: 2, unknown_state: 1, dropped: 0, active_tasks: 5 });
+    expect(r.warning).toBe('unknown app state "teleporting" shown as stage unknown');
+    expect(seen).toEqual(['teleporting']);
+
+    // the same unknown value is reported once per collector, not once per pass
+    const again = await c.collect(ctx());
+    expect(again.warning).toBeUndefined();
+    expect(again.counters).toMatchObject({ unknown_state: 1 });
+    expect(seen).toEqual(['teleporting']);
+  });
+
+  it('an app that gets uninstalled leaves the view on the next pass', async () => {
+    await insertUserApps(db.sql, [{ user_id: 'alice', source_id: S, app_name: 'wiki', state: { state: 'running', installed_version: '1.0.0' } }]);
+    const store = new RuntimeStore(() => NOW);
+    const c = await collector(createAppFlow, {});
+    await pass(store, 'app_flow', c);
+    expect(store.app('alice', S, 'wiki')).not.toBeNull();
+    await db.sql`UPDATE user_application_states SET state = 'uninstalled'`;
+    await pass(store, 'app_flow', c);
+    expect(store.app('alice', S, 'wiki')).toBeNull();
+  });
+
+  it('an unreachable database makes collect() throw a message without the password', async () => {
+    const err = await (await make(createAppFlow)).collect(ctx()).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/ECONNREFUSED/);
+    expect((err as Error).message).not.toContain('T0p-Secret');
+  });
+});
+
+describe('components collector', () => {
+  it('reports task_module, hydrator, syncer, cache and postgres from the database', async () => {
+    await insertTasks(db.sql, [
+      { task_id: 'p1', type: 1, status: 1, app_name: 'a', created_at: ago(3) },
+      { task_id: 'p2', type: 1, status: 1, app_name: 'b', created_at: ago(1) },
+      { task_id: 'r1', type: 4, status: 2, app_name: 'c', created_at: ago(2), started_at: ago(2) },
+      { task_id: 'd1', type: 1, status: 3, app_name: 'd', created_at: ago(9), completed_at: ago(8) },
+    ]);
+    await insertUserApps(db.sql, [
+      { user_id: 'alice', source_id: 'market.olares', app_name: 'a', render_status: 'success', state: { state: 'running' } },
+      { user_id: 'alice', source_id: 'market.olares', app_name: 'b', render_status: 'failed', render_consecutive_failures: 3 },
+      { user_id: 'bob', source_id: 'market.olares', app_name: 'a', render_status: 'pending' },
+      { user_id: 'bob', source_id: 'upload', app_name: 'mine', render_status: 'failed', render_consecutive_failures: 1, state: { state: 'stopped' } },
+    ]);
+    await insertSources(db.sql, [
+      { source_id: 'market.olares' }, { source_id: 'upload', source_type: 'local' }, { source_id: 'mirror' },
+    ]);
+    await insertCatalog(db.sql, [
+      { source_id: 'market.olares', app_id: 'a', updated_at: ago(50) },
+      { source_id: 'market.olares', app_id: 'b', updated_at: ago(10) },
+      { source_id: 'upload', app_id: 'mine', updated_at: ago(900) },
+    ]);
+    const c = await collector(createComponents, { syncerStalenessMs: 30 * 60_000 });
+    const r = await c.collect(ctx());
+    expect(r.steps[0]).toMatchObject({ op: 'replace', domain: 'components' });
+    const list = only<ComponentStatus>(r, 'replace');
+    const by = Object.fromEntries(list.map((x) => [x.name, x]));
+    expect(list.map((x) => x.name)).toEqual(['task_module', 'hydrator', 'syncer', 'cache', 'postgres']);
+    expect(by.task_module).toEqual({
+      name: 'task_module', healthy: true, status: 'running', last_check: NOW.toISOString(),
+      metrics: { pending_tasks: 2, running_tasks: 1, oldest_pending_age_s: 180 },
+    });
+    expect(by.hydrator).toMatchObject({ healthy: true, status: 'running',
+      metrics: { pending: 1, success: 1, failed: 2, total: 4, consecutive_failures: 4, consecutive_failures_growth: 0 } });
+    expect(by.syncer).toMatchObject({
+      healthy: false, status: 'degraded', message: 'catalog not updated: mirror (no catalog rows)',
+      metrics: { staleness_bound_s: 1800, stale_sources: 1, sources: {
+        'market.olares': { source_type: 'remote', is_active: true, apps: 2, newest_update: ago(10), age_s: 600, stale: false },
+        mirror: { source_type: 'remote', is_active: true, apps: 0, newest_update: null, age_s: null, stale: true },
+        upload: { source_type: 'local', is_active: true, apps: 1, newest_update: ago(900), age_s: 54000, stale: false },
+      } },
+    });
+    expect(by.cache.metrics).toEqual({
+      users: 2, user_applications: 4, app_states: 2, pairs: 3, pairs_truncated: false,
+      by_user: {
+        alice: { 'market.olares': { user_applications: 2, states: 1 } },
+        bob: { 'market.olares': { user_applications: 1, states: 0 }, upload: { user_applications: 1, states: 1 } },
+      },
+    });
+    expect(by.postgres).toMatchObject({ healthy: true, status: 'running', metrics: { server_version: expect.stringMatching(/^\d+/) } });
+    expect(r.counters).toMatchObject({ db_up: 1, dropped: 0 });
+
+    // render failures grow between passes: the hydrator turns degraded
+    await db.sql`UPDATE user_applications SET render_consecutive_failures = render_consecutive_failures + 1 WHERE render_status = 'failed'`;
+    const next = only<ComponentStatus>(await c.collect(ctx()), 'replace').find((x) => x.name === 'hydrator')!;
+    expect(next).toMatchObject({ healthy: false, status: 'degraded', message: 'render failures grew from 4 to 6' });
+  });
+
+  it('a database that is down turns postgres and task_module unhealthy without throwing, and keeps the rest', async () => {
+    const c = await make(createComponents);
+    const r = await c.collect(ctx());
+    expect(r.steps).toEqual([{ op: 'upsert', domain: 'components', items: [
+      expect.objectContaining({ name: 'postgres', healthy: false, status: 'error' }),
+      expect.objectContaining({ name: 'task_module', healthy: false, status: 'error' }),
+    ] }]);
+    expect(r.warning).toMatch(/ECONNREFUSED/);
+    expect(JSON.stringify(r)).not.toContain('T0p-Secret');
+  });
+
+  it('an aborted run still throws (the deadline is the runtime\'s business)', async () => {
+    const c = await collector(createComponents, {});
+    const ac = new AbortController();
+    ac.abort();
+    await expect(c.collect(ctx(ac.signal))).rejects.toThrow(/aborted/);
+  });
+});

@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { queryComponentStats, queryTasks } from '../../src/sources/market-queries.ts';
+import { createPgSource, scrubError, scrubSecret, type PgSource } from '../../src/sources/postgres.ts';
+import { insertTasks } from '../helpers/market-fixtures.ts';
+import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
+
+const never = (): AbortSignal => new AbortController().signal;
+
+describe('scrubbing the DATABASE_URL password', () => {
+  const url = 'postgres://market:p%40ss:w0rd@db.internal:5432/market';
+
+  it('removes the password, raw and URL-encoded, and any user:password@ in URLs', () => {
+    expect(scrubSecret('auth failed for p@ss:w0rd and p%40ss:w0rd', url)).toBe('auth failed for *** and ***');
+    expect(scrubSecret('cannot reach postgres://someone:other@host/db', url)).toBe('cannot reach postgres://someone:***@host/db');
+    expect(scrubSecret('nothing secret here', url)).toBe('nothing secret here');
+  });
+
+  it('makes a new Error with only the scrubbed message and the code', () => {
+    const original = Object.assign(new Error(`could not connect with ${url}`), { code: 'ECONNREFUSED', options: { pass: 'p@ss:w0rd' } });
+    const clean = scrubError(original, url);
+    expect(clean.message).toBe('could not connect with postgres://market:***@db.internal:5432/market (ECONNREFUSED)');
+    expect((clean as Error & { code?: string }).code).toBe('ECONNREFUSED');
+    expect(JSON.stringify({ ...clean, message: clean.message, stack: clean.stack })).not.toContain('w0rd');
+  });
+});
+
+describe('PgSource against a database', () => {
+  let db: TestDb;
+  let pg: PgSource;
+
+  beforeAll(async () => {
+    db = await startTestDb();
+    pg = createPgSource({ databaseUrl: db.url, statementTimeoutMs: 300 });
+  }, DB_SETUP_TIMEOUT_MS);
+  afterAll(async () => {
+    await pg?.close();
+    await db?.close();
+  });
+  beforeEach(() => db.truncate());
+
+  it('reads inside a READ ONLY transaction: a write is refused', async () => {
+    await expect(pg.read(never(), (tx) => tx`INSERT INTO market_sources (source_id) VALUES ('x')`))
+      .rejects.toThrow(/read-only transaction/);
+    expect(await db.sql`SELECT count(*)::int AS n FROM market_sources`).toEqual([{ n: 0 }]);
+  });
+
+  it('sets the per-statement deadline on the server', async () => {
+    const [row] = await pg.read(never(), (tx) => tx`SHOW statement_timeout`);
+    expect(row).toEqual({ statement_timeout: '300ms' });
+  });
+
+  it('an already aborted signal fails before touching the database', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    await expect(pg.read(ac.signal, (tx) => tx`SELECT 1`)).rejects.toThrow(/aborted/);
+  });
+
+  it('an abort mid-query ends the read, and the next read gets a fresh pool', async () => {
+    const slow = createPgSource({ databaseUrl: db.url, statementTimeoutMs: 10_000 });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 50);
+    await expect(slow.read(ac.signal, (tx) => tx`SELECT pg_sleep(1)`)).rejects.toThrow('postgres read aborted: deadline passed');
+    expect(await slow.read(never(), (tx) => tx`SELECT 1 AS one`)).toEqual([{ one: 1 }]);
+    await slow.close();
+  });
+
+  it('an unreachable database rejects with a message free of the password', async () => {
+    const url = 'postgres://market:Sup3r-Secret@127.0.0.1:1/market';
+    const down = createPgSource({ databaseUrl: url, connectTimeoutMs: 1000 });
+    const err = await down.read(never(), (tx) => tx`SELECT 1`).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/ECONNREFUSED/);
+    expect((err as Error).message).not.toContain('Sup3r-Secret');
+    await down.close();
+  });
+
+  it('a row that does not fit the schema is dropped and counted, not thrown', async () => {
+    await insertTasks(db.sql, [
+      { task_id: 'ok', type: 1, status: 1, app_name: 'wiki', created_at: '2026-01-01T00:00:00Z' },
+      { task_id: 'x'.repeat(300), type: 1, status: 3, app_name: 'wiki', created_at: '2026-01-01T00:00:00Z' },
+    ]);
+    const { rows, dropped } = await pg.read(never(), (tx) => queryTasks(tx, 10));
+    expect(rows.map((r) => r.task_id)).toEqual(['ok']);
+    expect(dropped).toBe(1);
+  });
+
+  it('component stats come back as numbers, with the server version and a latency', async () => {
+    await insertTasks(db.sql, [
+      { task_id: 'p', type: 1, status: 1, app_name: 'wiki', created_at: '2026-01-01T00:00:00Z' },
+      { task_id: 'r', type: 1, status: 2, app_name: 'blog', created_at: '2026-01-02T00:00:00Z' },
+    ]);
+    const { stats, dropped } = await pg.read(never(), queryComponentStats);
+    expect(dropped).toBe(0);
+    expect(stats.tasks).toEqual({ pending: 1, running: 1, oldest_pending_at: new Date('2026-01-01T00:00:00Z') });
+    expect(stats.server_version).toMatch(/^\d+/);
+    expect(stats.latency_ms).toBeGreaterThanOrEqual(0);
+    expect(stats).toMatchObject({ render: [], sources: [], cache: [] });
+  });
+});
