@@ -173,7 +173,7 @@ export function parseEntrances(raw: unknown): { entrances: EntranceStatus[]; bad
     }
     const out: EntranceStatus = { name: e.name, state: e.state };
     if (typeof e.statusTime === 'string') out.statusTime = clip(e.statusTime, 64);
-    if (typeof e.reason === 'string' && e.reason !== '') out.reason = clip(e.reason, 1024);
+    if (typeof e.reason === 'string' && e.reason !== '') out.reason = clip(e.reason, 256);
     entrances.push(out);
   }
   return { entrances, bad };

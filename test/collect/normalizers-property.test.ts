@@ -1,0 +1,75 @@
+import fc from 'fast-check';
+import * as v from 'valibot';
+import { describe, expect, it } from 'vitest';
+import { normalizeAppFlow } from '../../src/collect/app-flow.ts';
+import { lookupState } from '../../src/collect/stage-table.ts';
+import { normalizeTasks } from '../../src/collect/tasks.ts';
+import { AppFlowState, TaskState } from '../../src/model/index.ts';
+import type { AppRow, TaskRow } from '../../src/sources/market-rows.ts';
+
+const NOW = new Date('2026-03-01T12:00:00.000Z');
+const date = fc.date({ min: new Date('2020-01-01'), max: new Date('2030-01-01'), noInvalidDate: true });
+const id = fc.string({ minLength: 1, maxLength: 40 });
+
+const taskRow: fc.Arbitrary<TaskRow> = fc.record({
+  active: fc.boolean(),
+  task_id: fc.constantFrom('t1', 't2', 't3', 't4'),
+  type: fc.integer({ min: -2, max: 8 }),
+  status: fc.integer({ min: -2, max: 8 }),
+  app_name: id,
+  user_account: fc.string({ maxLength: 10 }),
+  op_id: fc.string({ maxLength: 10 }),
+  metadata: fc.option(fc.oneof(fc.string(), fc.json()), { nil: null }),
+  result: fc.string({ maxLength: 50 }),
+  error_msg: fc.string({ maxLength: 50 }),
+  created_at: date,
+  started_at: fc.option(date, { nil: null }),
+  completed_at: fc.option(date, { nil: null }),
+});
+
+const entrance = fc.oneof(
+  fc.record({ name: id, state: fc.constantFrom('running', 'stopped', 'notReady', '') }),
+  fc.anything(),
+);
+
+const appRow: fc.Arbitrary<AppRow> = fc.record({
+  user_id: fc.constantFrom('alice', 'bob'),
+  source_id: fc.constantFrom('market.olares', 'local'),
+  app_id: id,
+  app_name: fc.constantFrom('wiki', 'blog'),
+  manifest_type: fc.constantFrom('app', 'middleware', ''),
+  app_updated_at: date,
+  state: fc.option(fc.oneof(fc.constantFrom('running', 'installFailed', 'uninstalled', 'installingCanceled', ''), fc.string()), { nil: null }),
+  installed_version: fc.string({ maxLength: 10 }),
+  target_version: fc.string({ maxLength: 10 }),
+  reason: fc.string(),
+  message: fc.string(),
+  progress: fc.string({ maxLength: 10 }),
+  op_id: fc.string({ maxLength: 10 }),
+  op_type: fc.string({ maxLength: 10 }),
+  event_create_time: fc.option(date, { nil: null }),
+  status_entrances: fc.oneof(fc.array(entrance, { maxLength: 4 }), fc.anything()),
+  state_updated_at: fc.option(date, { nil: null }),
+});
+
+describe('normalizers never emit what the wire schema would reject', () => {
+  it('tasks: one valid TaskState per task_id, for any rows', () => {
+    fc.assert(fc.property(fc.array(taskRow, { maxLength: 12 }), (rows) => {
+      const { items } = normalizeTasks(rows, NOW);
+      expect(items.map((t) => t.task_id).sort()).toEqual([...new Set(rows.map((r) => r.task_id))].sort());
+      for (const t of items) expect(v.safeParse(TaskState, t).issues).toBeUndefined();
+    }));
+  });
+
+  it('app flow: valid AppFlowState, and an unknown state string is never shown as running', () => {
+    const active = normalizeTasks([], NOW).items;
+    fc.assert(fc.property(fc.array(appRow, { maxLength: 8 }), (rows) => {
+      const { items } = normalizeAppFlow(rows, active);
+      for (const a of items) {
+        expect(v.safeParse(AppFlowState, a).issues).toBeUndefined();
+        const state = (a.metadata!.status as { state: string }).state;
+        if (state !== '' && lookupState(state) === undefined) expect(a.stage).toBe('unknown');
+      }
+    }));
+  });
+});
