@@ -34,14 +34,15 @@ afterEach(async () => {
 function only<T>(r: CollectResult, op: StoreStep['op']): T[] {
   expect(r.steps).toHaveLength(1);
   expect(r.steps[0].op).toBe(op);
-  return (r.steps[0] as { items: T[] }).items;
+  return (r.steps[0] as unknown as { items: T[] }).items;
 }
 
+let seq = 0;
 /** The store as the runtime would feed it: a run that throws posts nothing. */
 async function pass(store: RuntimeStore, source: SourceName, c: Collector): Promise<'ok' | 'failed'> {
   try {
     const r = await c.collect(ctx());
-    store.apply({ type: 'pass', source, steps: r.steps, outcome: { ok: true, error: null, duration_ms: 1, finished_at: NOW.toISOString() } });
+    store.apply({ type: 'pass', seq: ++seq, source, steps: r.steps, outcome: { ok: true, error: null, duration_ms: 1, finished_at: NOW.toISOString() } });
     return 'ok';
   } catch (err) {
     store.recordOutcome(source, { ok: false, error: (err as Error).message, duration_ms: 1, finished_at: NOW.toISOString() });
