@@ -72,8 +72,8 @@ export function createMarketWriter(sql: Sql): MarketWriter {
     },
     async resetUsers(m) {
       await sql.begin(async (tx) => {
-        await tx.unsafe('DELETE FROM user_applications WHERE user_id IN (SELECT json_array_elements_text($1::json))', [JSON.stringify(m.users)]);
-        await tx.unsafe('DELETE FROM task_records WHERE user_account IN (SELECT json_array_elements_text($1::json))', [JSON.stringify(m.users)]);
+        await tx.unsafe('DELETE FROM user_applications WHERE user_id IN (SELECT json_array_elements_text($1::text::json))', [JSON.stringify(m.users)]);
+        await tx.unsafe('DELETE FROM task_records WHERE user_account IN (SELECT json_array_elements_text($1::text::json))', [JSON.stringify(m.users)]);
       });
     },
   };
@@ -100,7 +100,7 @@ async function inChunks<T>(tx: TransactionSql, rows: T[], query: string, toJson:
 function upsertSources(tx: TransactionSql, rows: MarketSource[]): Promise<void> {
   return inChunks(tx, rows, `
     INSERT INTO market_sources (source_id, source_type, is_active, updated_at)
-    SELECT * FROM json_to_recordset($1::json) AS v(source_id text, source_type text, is_active boolean, updated_at timestamptz)
+    SELECT * FROM json_to_recordset($1::text::json) AS v(source_id text, source_type text, is_active boolean, updated_at timestamptz)
     ON CONFLICT (source_id) DO UPDATE SET source_type = EXCLUDED.source_type, is_active = EXCLUDED.is_active,
       updated_at = EXCLUDED.updated_at`,
   (s) => ({ ...s, updated_at: iso(s.updated_at) }));
@@ -109,7 +109,7 @@ function upsertSources(tx: TransactionSql, rows: MarketSource[]): Promise<void> 
 function upsertCatalog(tx: TransactionSql, rows: CatalogApp[]): Promise<void> {
   return inChunks(tx, rows, `
     INSERT INTO applications (source_id, app_id, app_name, app_version, app_type, updated_at)
-    SELECT * FROM json_to_recordset($1::json)
+    SELECT * FROM json_to_recordset($1::text::json)
       AS v(source_id text, app_id text, app_name text, app_version text, app_type text, updated_at timestamptz)
     ON CONFLICT (source_id, app_id) DO UPDATE SET app_name = EXCLUDED.app_name, app_version = EXCLUDED.app_version,
       app_type = EXCLUDED.app_type, updated_at = EXCLUDED.updated_at`,
@@ -123,7 +123,7 @@ async function upsertInstalls(tx: TransactionSql, rows: Install[]): Promise<void
   await inChunks(tx, rows, `
     INSERT INTO user_applications (source_id, user_id, app_id, app_raw_id, app_name, app_raw_name, manifest_version,
       manifest_type, render_status, render_error, render_consecutive_failures, is_upgrade, created_at, updated_at)
-    SELECT * FROM json_to_recordset($1::json) AS v(source_id text, user_id text, app_id text, app_raw_id text,
+    SELECT * FROM json_to_recordset($1::text::json) AS v(source_id text, user_id text, app_id text, app_raw_id text,
       app_name text, app_raw_name text, manifest_version text, manifest_type text, render_status text,
       render_error text, render_consecutive_failures int, is_upgrade boolean, created_at timestamptz,
       updated_at timestamptz)
@@ -145,7 +145,7 @@ async function upsertInstalls(tx: TransactionSql, rows: Install[]): Promise<void
       reason, message, progress, op_id, op_type, event_create_time, status_entrances, created_at, updated_at)
     SELECT ua.id, v.installed_version, v.target_version, v.is_sys_app, v.state, v.reason, v.message, v.progress,
       v.op_id, v.op_type, v.event_create_time, v.status_entrances, v.created_at, v.updated_at
-    FROM json_to_recordset($1::json) AS v(user_id text, source_id text, app_name text, installed_version text,
+    FROM json_to_recordset($1::text::json) AS v(user_id text, source_id text, app_name text, installed_version text,
       target_version text, is_sys_app boolean, state text, reason text, message text, progress text, op_id text,
       op_type text, event_create_time timestamptz, status_entrances jsonb, created_at timestamptz,
       updated_at timestamptz)
@@ -165,7 +165,7 @@ async function upsertInstalls(tx: TransactionSql, rows: Install[]): Promise<void
 function deleteInstalls(tx: TransactionSql, keys: NaturalKey[]): Promise<void> {
   // the state row goes with it (ON DELETE CASCADE)
   return inChunks(tx, keys, `
-    DELETE FROM user_applications ua USING json_to_recordset($1::json) AS v(user_id text, source_id text, app_name text)
+    DELETE FROM user_applications ua USING json_to_recordset($1::text::json) AS v(user_id text, source_id text, app_name text)
     WHERE ua.user_id = v.user_id AND ua.source_id = v.source_id AND ua.app_name = v.app_name`,
   (k) => k);
 }
@@ -174,7 +174,7 @@ function upsertTasks(tx: TransactionSql, rows: Task[]): Promise<void> {
   return inChunks(tx, rows, `
     INSERT INTO task_records (task_id, type, status, app_name, user_account, op_id, metadata, result, error_msg,
       created_at, started_at, completed_at, updated_at)
-    SELECT * FROM json_to_recordset($1::json) AS v(task_id text, type int, status int, app_name text,
+    SELECT * FROM json_to_recordset($1::text::json) AS v(task_id text, type int, status int, app_name text,
       user_account text, op_id text, metadata text, result text, error_msg text, created_at timestamptz,
       started_at timestamptz, completed_at timestamptz, updated_at timestamptz)
     ON CONFLICT (task_id) DO UPDATE SET status = EXCLUDED.status, metadata = EXCLUDED.metadata,
@@ -189,5 +189,5 @@ function upsertTasks(tx: TransactionSql, rows: Task[]): Promise<void> {
 }
 
 function deleteTasks(tx: TransactionSql, ids: string[]): Promise<void> {
-  return inChunks(tx, ids, 'DELETE FROM task_records WHERE task_id IN (SELECT json_array_elements_text($1::json))', (id) => id);
+  return inChunks(tx, ids, 'DELETE FROM task_records WHERE task_id IN (SELECT json_array_elements_text($1::text::json))', (id) => id);
 }

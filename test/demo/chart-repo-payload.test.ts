@@ -1,0 +1,115 @@
+import * as v from 'valibot';
+import { describe, expect, it } from 'vitest';
+import {
+  ChartRepoApp, ChartRepoImage, ChartRepoSystem, HYDRATION_STEPS, HydratorStatus, ImageAnalyzerStatus,
+} from '../../src/model/chart-repo.ts';
+import { statusData, omitEmpty } from '../../src/demo/chart-repo-payload.ts';
+import type { MarketModel } from '../../src/demo/market-model.ts';
+import { createMarket, seedMarket } from '../../src/demo/market-seed.ts';
+import { stepMarket } from '../../src/demo/market-step.ts';
+
+type Data = {
+  system?: unknown;
+  apps?: Record<string, any>[];
+  images?: Record<string, any>[];
+  tasks?: { hydrator?: Record<string, any>; image_analyzer?: Record<string, any> };
+};
+
+/** every (user, source) the Chart Repo collector would ask about: the distinct pairs of user_applications */
+function pairs(m: MarketModel): [string, string][] {
+  const seen = new Map<string, [string, string]>();
+  for (const i of m.installs.values()) seen.set(`${i.user_id}/${i.source_id}`, [i.user_id, i.source_id]);
+  return [...seen.values()];
+}
+
+function answers(m: MarketModel): Data[] {
+  return pairs(m).map(([user, source]) => statusData(m, { user, source, include: ['apps', 'images', 'tasks'] }) as Data);
+}
+
+/** validates every item the way the collector does: v.parse throws on the first misfit */
+function validateAll(d: Data): void {
+  v.parse(ChartRepoSystem, d.system);
+  for (const app of d.apps ?? []) v.parse(ChartRepoApp, app);
+  for (const img of d.images ?? []) v.parse(ChartRepoImage, img);
+  if (d.tasks?.hydrator) v.parse(HydratorStatus, d.tasks.hydrator);
+  if (d.tasks?.image_analyzer) v.parse(ImageAnalyzerStatus, d.tasks.image_analyzer);
+}
+
+describe('Chart Repo payloads of the simulator', () => {
+  it('pass the valibot schemas the collector uses, item by item, over ten minutes of workload', () => {
+    const m = createMarket({ seed: 17 });
+    let items = 0;
+    for (let s = 0; s <= 600; s += 5) {
+      stepMarket(m, m.options.start + s * 1000);
+      for (const d of answers(m)) {
+        validateAll(d);
+        items += (d.apps?.length ?? 0) + (d.images?.length ?? 0);
+      }
+    }
+    expect(items).toBeGreaterThan(1000);
+  });
+
+  it('pass the schemas for a seeded benchmark market too', () => {
+    const m = seedMarket({ installedApps: 1000, tasks: 300, chartRepoApps: 200, images: 100, nodesPerImage: 2 });
+    for (const d of answers(m)) validateAll(d);
+  });
+
+  it('are consistent with the market: the same users, sources and apps', () => {
+    const m = createMarket({ seed: 4 });
+    for (const [user, source] of pairs(m)) {
+      const d = statusData(m, { user, source, include: ['apps', 'images'] }) as Data;
+      const names = new Set([...m.installs.values()].filter((i) => i.user_id === user && i.source_id === source).map((i) => i.app_name));
+      for (const app of d.apps ?? []) {
+        expect(app.user_id).toBe(user);
+        expect(app.source_id).toBe(source);
+        expect(names).toContain(app.app_name);
+      }
+      for (const img of d.images ?? []) expect(names).toContain(img.app_name);
+    }
+  });
+
+  it('shows apps moving through the five hydration steps, with processing durations in ns', () => {
+    const m = createMarket({ seed: 8 });
+    const steps = new Set<string>();
+    const states = new Set<string>();
+    for (let s = 0; s <= 120; s++) {
+      stepMarket(m, m.options.start + s * 1000);
+      for (const d of answers(m)) {
+        for (const app of d.apps ?? []) {
+          states.add(app.state);
+          if (app.current_step) {
+            steps.add(app.current_step.name);
+            expect(app.current_step.total).toBe(5);
+            expect(HYDRATION_STEPS[app.current_step.index ?? 0]).toBe(app.current_step.name);
+          }
+          if (app.state === 'processing') expect(app.processing.task_id).toMatch(/^hydrate-/);
+        }
+      }
+    }
+    expect([...steps].sort()).toEqual([...HYDRATION_STEPS].sort());
+    expect(states).toEqual(new Set(['pending', 'processing', 'completed', 'failed']));
+  });
+
+  it('shows images downloading per node and the hydrator and analyzer queues', () => {
+    const m = seedMarket({ installedApps: 1000, tasks: 300, chartRepoApps: 200, images: 100, nodesPerImage: 2 });
+    const all = answers(m);
+    const images = all.flatMap((d) => d.images ?? []);
+    expect(images).toHaveLength(100);
+    expect(images.every((i) => i.nodes.length === 2)).toBe(true);
+    expect(new Set(images.map((i) => i.status)).size).toBeGreaterThanOrEqual(3);
+    expect(all.flatMap((d) => d.apps ?? [])).toHaveLength(200);
+    const hydrators = all.map((d) => d.tasks?.hydrator ?? {});
+    expect(hydrators.reduce((s, h) => s + (h.active_tasks ?? 0), 0)).toBeGreaterThan(0);
+    expect(hydrators.reduce((s, h) => s + (h.queue_length ?? 0), 0)).toBeGreaterThan(0);
+    expect(all[0].tasks?.image_analyzer?.is_running).toBe(true);
+  });
+
+  it('omits empty fields like the real service: no zeros, empty strings, empty lists', () => {
+    expect(omitEmpty({ a: 0, b: '', c: [], d: {}, e: false, f: null, g: 1, h: [{ x: 0 }], i: { j: 'k' } })).toEqual({ g: 1, i: { j: 'k' } });
+    const m = createMarket({ seed: 1 });
+    const json = JSON.stringify(answers(m));
+    expect(json).not.toMatch(/:(0|""|\[\]|\{\}|null|false)[,}]/);
+    // a user with nothing gets the system block only
+    expect(Object.keys(statusData(m, { user: 'nobody', source: 'local', include: ['apps', 'images', 'tasks'] }))).toEqual(['system', 'tasks']);
+  });
+});
