@@ -48,6 +48,13 @@ const EnvSchema = v.object({
     'info',
   ),
   SHUTDOWN_TIMEOUT_MS: v.optional(int('SHUTDOWN_TIMEOUT_MS', 100, 60_000), '8000'),
+  METRICS_REQUIRE_TOKEN: v.optional(v.picklist(['true', 'false'], 'METRICS_REQUIRE_TOKEN must be true or false'), 'true'),
+  CORS_ORIGINS: v.optional(v.pipe(
+    v.string(),
+    v.transform((s) => s.split(',').map((o) => o.trim()).filter((o) => o !== '')),
+    v.check((list) => list.every((o) => o === '*' || /^https?:\/\/[^\s/]+$/.test(o)),
+      'CORS_ORIGINS must be * or a comma-separated list of origins like https://market.example.com'),
+  )),
 });
 
 export interface Config {
@@ -66,6 +73,10 @@ export interface Config {
   apiToken: string | undefined;
   logLevel: string;
   shutdownTimeoutMs: number;
+  /** with RUNTIME_API_TOKEN set, /metrics needs the token too (default true) */
+  metricsRequireToken: boolean;
+  /** origins allowed by CORS; undefined = CORS off (no CORS headers at all) */
+  corsOrigins: string[] | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -105,6 +116,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiToken: e.RUNTIME_API_TOKEN,
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    metricsRequireToken: e.METRICS_REQUIRE_TOKEN === 'true',
+    corsOrigins: e.CORS_ORIGINS && e.CORS_ORIGINS.length > 0 ? e.CORS_ORIGINS : undefined,
   };
 }
 

@@ -33,7 +33,19 @@ export type StoreStep =
   | { [D in Domain]: { op: 'replace'; domain: D; items: DomainEntity[D][]; reconciles?: SourceName[] } }[Domain]
   | { [D in Domain]: { op: 'upsert'; domain: D; items: DomainEntity[D][] } }[Domain]
   | { op: 'remove'; domain: Domain; keys: string[] }
-  | { op: 'chart_repo'; value: ChartRepoStatus };
+  | { op: 'chart_repo'; value: ChartRepoStatus }
+  | { op: 'app_events'; events: AppEvent[] };
+
+/**
+ * A pushed app-service state change for one app. `app` null = the app left the view (uninstalled, a
+ * canceled install). Applied only when `at` (the event's createTime) is not older than the event time
+ * the store holds for that app; what the event does not carry (app_id, version, cfg_type) is kept.
+ */
+export interface AppEvent {
+  key: string;
+  at: string;
+  app: AppFlowState | null;
+}
 
 /** How one run of a collector ended; the store turns outcomes into the `sources` block. */
 export interface PassOutcome {
@@ -52,7 +64,8 @@ export interface PassMessage {
   seq: number;
   source: SourceName;
   steps: StoreStep[];
-  outcome: PassOutcome;
+  /** absent on pushed changes between runs: they do not count as a collection pass */
+  outcome?: PassOutcome;
 }
 
 export type StoreMessage = PassMessage;
@@ -77,6 +90,38 @@ export interface VersionMessage {
   summary: RuntimeSummary;
   /** UTF-8 bytes of `{success,message,data:snapshot}`; transferred */
   body: ArrayBuffer;
+  /** what changed since the previous version, for the change stream */
+  changes: VersionChanges;
+}
+
+/** Fields a change-stream filter needs, so the HTTP thread never parses entity JSON to filter. */
+export interface Facets {
+  user_id?: string;
+  source_id?: string;
+  app_name?: string;
+  /** tasks: status; apps: health */
+  status?: string;
+  type?: string;
+}
+
+export interface ChangedEntity {
+  key: string;
+  /** the entity's JSON (upserts only) */
+  json?: string;
+  /** facets after the change (absent for removals) */
+  now?: Facets;
+  /** facets before the change (absent for new entities) */
+  before?: Facets;
+}
+
+export interface VersionChanges {
+  app_states: ChangedEntity[];
+  tasks: ChangedEntity[];
+  components: ChangedEntity[];
+  /** the new chart_repo JSON when it changed */
+  chart_repo?: string;
+  /** the new sources JSON when it changed */
+  sources?: string;
 }
 
 // ---- HTTP -> store (comlink) ---------------------------------------------------------------------
@@ -103,6 +148,8 @@ export interface StoreQueryApi {
   appsByUser(user_id: string): QueryAnswer;
   tasksByUser(user_id: string): QueryAnswer;
   ping(): { epoch: string; version: number; ready: boolean };
+  /** Prometheus text of the store-owned metrics (apps, tasks, components, collection, version) */
+  metrics(): Promise<string>;
 }
 
 // ---- supervisor -> store (comlink) ---------------------------------------------------------------

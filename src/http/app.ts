@@ -3,6 +3,7 @@ import type { QueryAnswer, StoreQueryApi } from '../protocol.ts';
 import { OK_MESSAGE } from '../store/runtime-store.ts';
 import { errorBody, JSON_TYPE, envelopeJson } from './envelope.ts';
 import { etagFor, matches } from './etag.ts';
+import { applyHardening, onUnhandled, type HttpSecurityOptions } from './hardening.ts';
 import { checkParam, parseStateFilter } from './query.ts';
 
 /** The latest store version as the HTTP thread holds it: the full /state body, built once by the store. */
@@ -14,7 +15,7 @@ export interface CurrentVersion {
   etag: string;
 }
 
-export type AsyncQueries = { [K in keyof StoreQueryApi]: (...a: Parameters<StoreQueryApi[K]>) => Promise<ReturnType<StoreQueryApi[K]>> };
+export type AsyncQueries = { [K in keyof StoreQueryApi]: (...a: Parameters<StoreQueryApi[K]>) => Promise<Awaited<ReturnType<StoreQueryApi[K]>>> };
 
 export interface RuntimeAppDeps {
   current(): CurrentVersion | null;
@@ -28,7 +29,7 @@ export const BASE_PATHS = ['/api/v2/runtime', '/app-store/api/v2/runtime'] as co
 const NOT_READY = 'runtime state not collected yet';
 
 /** The runtime API: /state (hot path: bytes from memory), partial queries, probes. */
-export function createRuntimeApp(deps: RuntimeAppDeps): Hono {
+export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOptions = {}): Hono {
   const api = new Hono();
 
   api.get('/state', async (c) => {
@@ -86,6 +87,7 @@ export function createRuntimeApp(deps: RuntimeAppDeps): Hono {
   });
 
   const app = new Hono();
+  applyHardening(app, security, () => deps.queries()?.metrics() ?? null);
   for (const base of BASE_PATHS) app.route(base, api);
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
@@ -97,10 +99,7 @@ export function createRuntimeApp(deps: RuntimeAppDeps): Hono {
   });
 
   app.notFound((c) => c.json(errorBody(`not found: ${c.req.method} ${c.req.path.slice(0, 200)}`), 404));
-  app.onError((err, c) => {
-    console.error('http: unhandled error', err);
-    return c.json(errorBody('internal error'), 500);
-  });
+  app.onError(onUnhandled(security.log));
   return app;
 }
 

@@ -3,14 +3,19 @@ import type { MessagePort } from 'node:worker_threads';
 import { getRequestListener } from '@hono/node-server';
 import type { StoreQueryApi, VersionMessage } from '../protocol.ts';
 import { wrap, type Comlink } from '../threads.ts';
+import type { Hono } from 'hono';
+import { threadLogger } from '../log-thread.ts';
 import { createRuntimeApp, type CurrentVersion } from './app.ts';
 import { etagFor } from './etag.ts';
+import type { HttpSecurityOptions } from './hardening.ts';
 
 const CLOSE_GRACE_MS = 300;
 
 export interface ListenOptions {
   port: number;
   host: string;
+  /** access control and hardening (token, /metrics protection, CORS); see http/hardening.ts */
+  security?: Omit<HttpSecurityOptions, 'log'>;
 }
 
 /**
@@ -23,11 +28,17 @@ export class HttpThread {
   private server: Server | null = null;
   private closing = false;
 
-  readonly app = createRuntimeApp({
-    current: () => this.current,
-    queries: () => this.queries as never,
-    storeAlive: () => this.storeAlive(),
-  });
+  private readonly log = threadLogger('http');
+  /** built at listen time, with the security options the supervisor passes */
+  app: Hono | null = null;
+
+  private createApp(security: ListenOptions['security']): Hono {
+    return createRuntimeApp({
+      current: () => this.current,
+      queries: () => this.queries as never,
+      storeAlive: () => this.storeAlive(),
+    }, { ...security, log: this.log });
+  }
 
   /** (Re)connects to a store thread: called at start and after the supervisor restarted the store. */
   attachStore(queryPort: MessagePort, versionPort: MessagePort): void {
@@ -58,6 +69,7 @@ export class HttpThread {
   }
 
   async listen(opts: ListenOptions): Promise<{ port: number }> {
+    this.app = this.createApp(opts.security);
     const listener = getRequestListener(this.app.fetch);
     const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
       // while stopping, every answer tells the client to leave this connection

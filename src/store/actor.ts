@@ -3,6 +3,7 @@ import { expose } from '../threads.ts';
 import type {
   AppliedMessage, PassOutcome, QueryAnswer, SourceName, StateFilter, StoreControlApi, StoreMessage, StoreQueryApi, VersionMessage,
 } from '../protocol.ts';
+import { StoreMetrics } from './metrics.ts';
 import { RuntimeStore, type Commit } from './runtime-store.ts';
 
 export interface StoreActorOptions {
@@ -18,6 +19,7 @@ export interface StoreActorOptions {
  */
 export class StoreActor implements StoreControlApi {
   readonly store: RuntimeStore;
+  readonly metrics: StoreMetrics;
   private readonly versionPorts = new Set<MessagePort>();
   private last: Commit | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -29,12 +31,14 @@ export class StoreActor implements StoreControlApi {
 
   constructor(opts: StoreActorOptions = {}) {
     this.store = new RuntimeStore(opts.clock);
+    this.metrics = new StoreMetrics(this.store);
     this.minInterval = opts.minCommitIntervalMs ?? 10;
   }
 
   receive(msg: StoreMessage): void {
     if (msg?.type !== 'pass') return;
     this.store.apply(msg);
+    if (msg.outcome) this.metrics.observe(msg.source, msg.outcome);
     // under a flood of messages timers may starve: past twice the commit interval, commit right here
     if (performance.now() - this.lastCommitAt > 2 * this.interval()) this.flush();
     else this.schedule();
@@ -63,11 +67,13 @@ export class StoreActor implements StoreControlApi {
 
   expectSources(sources: SourceName[]): void {
     this.store.expectSources(sources);
+    this.metrics.expect(sources);
     this.schedule();
   }
 
   reportOutcome(source: SourceName, outcome: PassOutcome): void {
     this.store.recordOutcome(source, outcome);
+    this.metrics.observe(source, outcome);
     this.schedule();
   }
 
@@ -112,7 +118,7 @@ export class StoreActor implements StoreControlApi {
     const body = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
     const msg: VersionMessage = {
       type: 'version', epoch: this.store.epoch, version: c.version, timestamp: c.timestamp,
-      ready: this.store.ready, summary: c.summary, body,
+      ready: this.store.ready, summary: c.summary, body, changes: c.changes,
     };
     port.postMessage(msg, transfer ? [body] : []);
   }
@@ -129,5 +135,6 @@ export class StoreActor implements StoreControlApi {
     appsByUser: (u) => (this.flush(), this.answer(this.store.appsByUser(u))),
     tasksByUser: (u) => (this.flush(), this.answer(this.store.tasksBy({ user_id: u }))),
     ping: () => this.ping(),
+    metrics: () => (this.flush(), this.metrics.render()),
   };
 }

@@ -4,6 +4,8 @@ import { Piscina } from 'piscina';
 import type { CollectorSpec, CollectorTask, PassOutcome, RunReport, StoreControlApi } from '../protocol.ts';
 import { Comlink, threadFile, type Comlink as C } from '../threads.ts';
 import type { Logger } from '../log.ts';
+import { threadInit } from '../log-thread.ts';
+import { FailureLogLimiter, type LogDecision } from './log-limiter.ts';
 
 const MAX_BACKOFF_MS = 30_000;
 
@@ -20,6 +22,7 @@ export class CollectorHandle {
   private notBefore = 0;
   private abort: AbortController | null = null;
   skippedOverlaps = 0;
+  private readonly failureLog: FailureLogLimiter;
 
   constructor(
     readonly spec: CollectorSpec,
@@ -33,7 +36,9 @@ export class CollectorHandle {
       maxThreads: 1,
       idleTimeout: Infinity,
       concurrentTasksPerWorker: 1,
+      workerData: threadInit(log.level),
     });
+    this.failureLog = new FailureLogLimiter(spec.source);
     this.pool.on('error', (err: unknown) => this.log.error({ source: spec.source, err }, 'collector thread error'));
   }
 
@@ -81,8 +86,9 @@ export class CollectorHandle {
         report = await this.pool.run({ kind: 'run', deadline_ms: this.deadlineMs }, { signal });
       }
       this.crashStreak = 0;
-      if (report.kind === 'done' && !report.outcome.ok) {
-        this.log.warn({ source: this.spec.source, error: report.outcome.error }, 'collection failed');
+      if (report.kind === 'done') {
+        this.logDecision(report.outcome.ok ? this.failureLog.success()
+          : this.failureLog.failure(report.outcome.error ?? 'unknown error'));
       }
     } catch (err) {
       this.needsInit = true;
@@ -93,7 +99,7 @@ export class CollectorHandle {
       const reason = this.abort.signal.aborted ? 'aborted: shutting down'
         : signal.aborted ? `deadline of ${this.deadlineMs} ms exceeded; thread replaced`
         : `collector thread died: ${err instanceof Error ? err.message : String(err)}`;
-      this.log.error({ source: this.spec.source, reason, backoff_ms: backoff }, 'collector run lost');
+      this.logDecision(this.failureLog.failure(reason, 'error'), { backoff_ms: backoff });
       const outcome: PassOutcome = {
         ok: false, error: reason.slice(0, 500), duration_ms: Date.now() - started,
         finished_at: new Date().toISOString(), counters: { restarts: this.restarts },
@@ -102,6 +108,11 @@ export class CollectorHandle {
     } finally {
       this.abort = null;
     }
+  }
+
+  /** one line per failure, rate-limited while a source stays down (supervisor/log-limiter.ts) */
+  private logDecision(d: LogDecision | null, extra: Record<string, number> = {}): void {
+    if (d) this.log[d.level]({ ...d.fields, ...extra }, d.msg);
   }
 
   private async init(signal: AbortSignal): Promise<void> {

@@ -2,6 +2,8 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import type { CollectorSpec, StoreControlApi } from '../protocol.ts';
 import { Comlink, threadFile, wrap } from '../threads.ts';
 import type { Logger } from '../log.ts';
+import { threadInit } from '../log-thread.ts';
+import type { HttpSecurityOptions } from '../http/hardening.ts';
 import { CollectorHandle } from './collector-handle.ts';
 
 export interface SupervisorOptions {
@@ -12,11 +14,13 @@ export interface SupervisorOptions {
   shutdownTimeoutMs: number;
   collectors: CollectorSpec[];
   log: Logger;
+  /** token, /metrics protection, CORS: handed to the HTTP thread at listen time */
+  security?: Omit<HttpSecurityOptions, 'log'>;
 }
 
 interface HttpControl {
   attachStore(queryPort: MessagePort, versionPort: MessagePort): void;
-  listen(opts: { port: number; host: string }): Promise<{ port: number }>;
+  listen(opts: { port: number; host: string; security?: Omit<HttpSecurityOptions, 'log'> }): Promise<{ port: number }>;
   close(timeoutMs: number): Promise<void>;
 }
 
@@ -59,7 +63,7 @@ export class Supervisor {
   }
 
   private async startStore(): Promise<void> {
-    const worker = new Worker(threadFile('store'), { name: 'store' });
+    const worker = new Worker(threadFile('store'), { name: 'store', workerData: threadInit(this.opts.log.level) });
     this.storeWorker = worker;
     this.store = wrap<StoreControlApi>(worker);
     worker.on('error', (err) => this.opts.log.error({ err }, 'store thread error'));
@@ -81,7 +85,7 @@ export class Supervisor {
   }
 
   private async startHttp(port: number): Promise<void> {
-    const worker = new Worker(threadFile('http'), { name: 'http' });
+    const worker = new Worker(threadFile('http'), { name: 'http', workerData: threadInit(this.opts.log.level) });
     this.httpWorker = worker;
     this.http = wrap<HttpControl>(worker);
     worker.on('error', (err) => this.opts.log.error({ err }, 'http thread error'));
@@ -93,7 +97,7 @@ export class Supervisor {
         this.opts.log.error({ err }, 'http thread restart failed')), RESTART_DELAY_MS);
     });
     await this.attachHttpToStore();
-    const bound = await this.http.listen({ port, host: this.opts.host });
+    const bound = await this.http.listen({ port, host: this.opts.host, security: this.opts.security });
     this.port = bound.port;
   }
 

@@ -1,0 +1,75 @@
+import type { Hono } from 'hono';
+import type { Logger } from '../log.ts';
+import { bearerAuth } from './auth.ts';
+import { errorBody } from './envelope.ts';
+import { HttpMetrics } from './metrics.ts';
+import { corsFor, methodGuard, securityHeaders, urlLimit } from './security.ts';
+
+/** Access control and hardening of the runtime app (issue 10). Everything optional defaults to safe. */
+export interface HttpSecurityOptions {
+  /** RUNTIME_API_TOKEN: when set, everything but /healthz and /readyz (and /metrics, see below) needs it */
+  apiToken?: string;
+  /** with a token set, /metrics needs it too (default true) */
+  metricsRequireToken?: boolean;
+  /** CORS_ORIGINS: unset = no CORS */
+  corsOrigins?: string[];
+  /** the thread's logger (unhandled errors) */
+  log?: Logger;
+}
+
+/** Probes stay open whatever the token: the kubelet sends none. */
+export const OPEN_PATHS = ['/healthz', '/readyz'] as const;
+
+const STORE_METRICS_TIMEOUT_MS = 5000;
+
+/** Where /metrics gets the store thread's text (null = store not attached). */
+export type StoreMetricsSource = () => Promise<string> | null;
+
+/**
+ * Registers, on a fresh app and before any route: security headers, request metrics, the URL limit, CORS,
+ * the method guard and bearer auth (in that order, so every answer — 401, 405, 414, 404 — is counted and
+ * carries the headers), and the /metrics route (store text + this thread's text).
+ */
+export function applyHardening(app: Hono, opts: HttpSecurityOptions, storeMetrics: StoreMetricsSource): HttpMetrics {
+  const metrics = new HttpMetrics();
+  app.use('*', securityHeaders());
+  app.use('*', metrics.middleware());
+  app.use('*', urlLimit());
+  const cors = corsFor(opts.corsOrigins);
+  if (cors) app.use('*', cors);
+  app.use('*', methodGuard());
+  const open = new Set<string>(OPEN_PATHS);
+  if (opts.metricsRequireToken === false) open.add('/metrics');
+  app.use('*', bearerAuth({ token: opts.apiToken, open }));
+
+  app.get('/metrics', async (c) => {
+    let storeText = '';
+    try {
+      const pending = storeMetrics();
+      storeText = pending ? await withTimeout(pending, STORE_METRICS_TIMEOUT_MS) : '';
+      metrics.storeScrapeOk.set(pending ? 1 : 0);
+    } catch {
+      metrics.storeScrapeOk.set(0);
+    }
+    const own = await metrics.text();
+    const body = storeText === '' ? own : `${storeText.endsWith('\n') ? storeText : `${storeText}\n`}${own}`;
+    return c.body(body, 200, { 'Content-Type': metrics.contentType, 'Cache-Control': 'no-store' });
+  });
+  return metrics;
+}
+
+/** The app's onError: one structured line, a generic envelope (no internals, no secrets) to the client. */
+export function onUnhandled(log: Logger | undefined) {
+  return (err: Error, c: import('hono').Context) => {
+    if (log) log.error({ err: err.message, path: c.req.path.slice(0, 200) }, 'http: unhandled error');
+    else console.error('http: unhandled error', err.message);
+    return c.json(errorBody('internal error'), 500);
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timeout')), ms);
+    p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
+  });
+}

@@ -1,0 +1,84 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { matchedRoutes } from 'hono/route';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Route label of a request that matched no route: raw paths never become labels (bounded cardinality). */
+export const UNMATCHED = 'unmatched';
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/**
+ * The HTTP thread's own Prometheus metrics: requests and latency by route pattern and status. Only this
+ * thread serves HTTP, so each series is counted once for the process. Names start with
+ * `market_runtime_http_` or `process_`, never a store metric's name: /metrics concatenates both texts.
+ */
+export class HttpMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'method' | 'route' | 'status'>;
+  private readonly latency: Histogram<'method' | 'route' | 'status'>;
+  private readonly inFlight: Gauge;
+  readonly storeScrapeOk: Gauge;
+
+  constructor() {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'market_runtime_http_requests_total', help: 'HTTP requests answered, by method, route pattern and status',
+      labelNames: ['method', 'route', 'status'], registers,
+    });
+    this.latency = new Histogram({
+      name: 'market_runtime_http_request_duration_seconds', help: 'HTTP response time, by method, route pattern and status',
+      labelNames: ['method', 'route', 'status'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers,
+    });
+    this.inFlight = new Gauge({ name: 'market_runtime_http_requests_in_flight', help: 'HTTP requests being answered now', registers });
+    this.storeScrapeOk = new Gauge({
+      name: 'market_runtime_http_store_metrics_ok', help: '1 when the last /metrics scrape got the store thread\'s metrics, else 0', registers,
+    });
+    new Gauge({
+      name: 'process_resident_memory_bytes', help: 'Resident memory of the whole sidecar process (every thread) in bytes', registers,
+      collect() { this.set(process.memoryUsage.rss()); },
+    });
+    new Gauge({
+      name: 'process_start_time_seconds', help: 'Start time of the process since unix epoch in seconds', registers,
+      collect() { this.set(Math.round((Date.now() - process.uptime() * 1000) / 1000)); },
+    });
+  }
+
+  /** Counts every request, whoever answers it (route, 404, auth, limits). Register it first. */
+  middleware(): MiddlewareHandler {
+    return async (c, next) => {
+      const started = performance.now();
+      this.inFlight.inc();
+      try {
+        await next();
+      } finally {
+        this.inFlight.dec();
+        const labels = { method: METHODS.has(c.req.method) ? c.req.method : 'OTHER', route: routeLabel(c), status: String(c.res.status) };
+        this.requests.inc(labels);
+        this.latency.observe(labels, (performance.now() - started) / 1000);
+      }
+    };
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+/** The route pattern that matched (e.g. `/api/v2/runtime/tasks/:task_id`), or `unmatched`. */
+export function routeLabel(c: Context): string {
+  let routes;
+  try {
+    routes = matchedRoutes(c);
+  } catch {
+    return UNMATCHED;
+  }
+  for (let i = routes.length - 1; i >= 0; i -= 1) {
+    const r = routes[i];
+    if (r.method !== 'ALL') return r.path;
+  }
+  return UNMATCHED;
+}

@@ -1,0 +1,64 @@
+import type { MiddlewareHandler } from 'hono';
+import { cors } from 'hono/cors';
+import { errorBody } from './envelope.ts';
+
+/** Headers every response carries. The dashboards set their own Content-Security-Policy. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+/** For responses that are not pages (JSON, metrics): nothing may load or frame them. */
+const DATA_CSP = "default-src 'none'; frame-ancestors 'none'";
+
+export function securityHeaders(): MiddlewareHandler {
+  return async (c, next) => {
+    await next();
+    const h = c.res.headers;
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) if (!h.has(name)) h.set(name, value);
+    const type = h.get('content-type') ?? '';
+    if (!h.has('content-security-policy') && !type.startsWith('text/html')) h.set('Content-Security-Policy', DATA_CSP);
+  };
+}
+
+export const ALLOWED_METHODS = ['GET', 'HEAD'] as const;
+
+/** Everything here is read-only: any other method answers 405 with `Allow`, in the JSON envelope. */
+export function methodGuard(): MiddlewareHandler {
+  const allow = ALLOWED_METHODS.join(', ');
+  return async (c, next) => {
+    const m = c.req.method;
+    if (m === 'GET' || m === 'HEAD') return next();
+    return c.json(errorBody(`method ${m.slice(0, 16)} not allowed: use ${allow}`), 405, { Allow: allow });
+  };
+}
+
+/** Longest request target (path + query) accepted; node's maxHeaderSize bounds the headers (431). */
+export const MAX_URL_BYTES = 8 * 1024;
+
+export function urlLimit(maxBytes = MAX_URL_BYTES): MiddlewareHandler {
+  return async (c, next) => {
+    const url = c.req.url;
+    // the target is what follows the origin; the origin comes from the Host header (bounded by node)
+    const schemeEnd = url.indexOf('//');
+    const slash = schemeEnd < 0 ? 0 : url.indexOf('/', schemeEnd + 2);
+    const target = slash < 0 ? 0 : url.length - slash;
+    if (target > maxBytes) return c.json(errorBody(`request URL too long (at most ${maxBytes} bytes)`), 414);
+    return next();
+  };
+}
+
+/** CORS only when origins are configured; otherwise no CORS header is ever sent (same-origin only). */
+export function corsFor(origins: string[] | undefined): MiddlewareHandler | null {
+  if (!origins || origins.length === 0) return null;
+  const any = origins.includes('*');
+  return cors({
+    origin: any ? '*' : origins,
+    allowMethods: ['GET', 'HEAD', 'OPTIONS'],
+    allowHeaders: ['Authorization', 'If-None-Match', 'Content-Type'],
+    exposeHeaders: ['ETag', 'Retry-After'],
+    maxAge: 600,
+  });
+}

@@ -1,0 +1,76 @@
+/** What to log for one outcome of a source, or nothing. */
+export interface LogDecision {
+  level: 'warn' | 'error' | 'info';
+  msg: string;
+  fields: Record<string, string | number>;
+}
+
+export interface LimiterOptions {
+  /** while the same error repeats, at most one line per this period (default one minute) */
+  repeatEveryMs?: number;
+  now?: () => number;
+}
+
+/** Numbers (ms, ports, counts) vary between repeats of what is the same error. */
+function shape(reason: string): string {
+  return reason.replace(/\d+/g, '#');
+}
+
+/**
+ * Rate-limits the failure log of one source: the first failure is logged; while the same error repeats,
+ * at most one "still failing" line per period (with how many were suppressed); a different error is
+ * logged at once; the first success after failures logs one "recovered" line.
+ */
+export class FailureLogLimiter {
+  private failing = false;
+  private lastShape = '';
+  private lastLoggedAt = 0;
+  private since = 0;
+  private failures = 0;
+  private suppressed = 0;
+  private readonly every: number;
+  private readonly now: () => number;
+
+  constructor(private readonly source: string, opts: LimiterOptions = {}) {
+    this.every = opts.repeatEveryMs ?? 60_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  failure(reason: string, level: 'warn' | 'error' = 'warn'): LogDecision | null {
+    const now = this.now();
+    const s = shape(reason);
+    this.failures += 1;
+    if (!this.failing) {
+      this.failing = true;
+      this.since = now;
+      return this.emit(now, s, level, 'collection failed', { reason });
+    }
+    if (s !== this.lastShape) return this.emit(now, s, level, 'collection failed with a new error', { reason });
+    if (now - this.lastLoggedAt >= this.every) {
+      return this.emit(now, s, level, 'collection still failing', { reason, suppressed: this.suppressed });
+    }
+    this.suppressed += 1;
+    return null;
+  }
+
+  success(): LogDecision | null {
+    if (!this.failing) return null;
+    const now = this.now();
+    const d: LogDecision = {
+      level: 'info', msg: 'collection recovered',
+      fields: { source: this.source, failures: this.failures, down_ms: now - this.since },
+    };
+    this.failing = false;
+    this.failures = 0;
+    this.suppressed = 0;
+    this.lastShape = '';
+    return d;
+  }
+
+  private emit(now: number, s: string, level: LogDecision['level'], msg: string, extra: Record<string, string | number>): LogDecision {
+    this.lastShape = s;
+    this.lastLoggedAt = now;
+    this.suppressed = 0;
+    return { level, msg, fields: { source: this.source, ...extra, consecutive_failures: this.failures } };
+  }
+}
