@@ -24,5 +24,11 @@ export interface Collector {
   close?(): Promise<void>;
 }
 
+/** What a collector may do besides answering runs: push changes as they happen (event sources). */
+export interface CollectorHooks {
+  /** steps applied between runs; a burst is coalesced into one store step */
+  push(steps: StoreStep[]): void;
+}
+
 /** The export every collector module provides; `options` is plain data from the supervisor. */
-export type CreateCollector = (options: any) => Collector | Promise<Collector>;
+export type CreateCollector = (options: any, hooks?: CollectorHooks) => Collector | Promise<Collector>;

@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { AppliedMessage, CollectorSpec, CollectorTask, PassMessage, PassOutcome, RunReport } from '../protocol.ts';
+import type { CollectorSpec, CollectorTask, PassOutcome, RunReport } from '../protocol.ts';
 import type { Collector, CreateCollector } from './collector.ts';
+import { PassSender } from './pass-sender.ts';
 
 /**
  * The inside of a collector thread. `init` loads the collector module and keeps the store port; each `run`
@@ -9,67 +10,45 @@ import type { Collector, CreateCollector } from './collector.ts';
  */
 export class CollectorRuntime {
   private spec: CollectorSpec | null = null;
-  private port: MessagePort | null = null;
+  private sender: PassSender | null = null;
   private collector: Collector | null = null;
-  private seq = 0;
 
   async handle(task: CollectorTask): Promise<RunReport> {
     if (task.kind === 'init') return this.init(task.spec, task.port);
-    if (!this.collector || !this.port || !this.spec) return { kind: 'need_init' };
-    return { kind: 'done', outcome: await this.run(this.spec, this.collector, this.port, task.deadline_ms) };
+    if (!this.collector || !this.sender || !this.spec) return { kind: 'need_init' };
+    return { kind: 'done', outcome: await this.run(this.collector, this.sender, task.deadline_ms) };
   }
 
   private async init(spec: CollectorSpec, port: MessagePort): Promise<RunReport> {
-    this.port?.close();
-    this.port = port;
+    this.sender?.close();
+    const sender = new PassSender(port, spec.source);
+    this.sender = sender;
     if (!this.collector || this.spec?.module !== spec.module) {
       await this.collector?.close?.();
       const mod = (await import(spec.module)) as { createCollector: CreateCollector };
-      this.collector = await mod.createCollector(spec.options);
+      // pushes always go to the current store port, even after a store restart re-inits this thread
+      this.collector = await mod.createCollector(spec.options, { push: (steps) => this.sender?.push(steps) });
     }
     this.spec = spec;
     return { kind: 'ready' };
   }
 
-  private async run(spec: CollectorSpec, collector: Collector, port: MessagePort, deadlineMs: number):
-    Promise<PassOutcome> {
+  private async run(collector: Collector, sender: PassSender, deadlineMs: number): Promise<PassOutcome> {
     const started = performance.now();
     const signal = AbortSignal.timeout(deadlineMs);
-    let msg: PassMessage;
-    const seq = ++this.seq;
+    let result: { steps: Parameters<PassSender['send']>[0]; outcome: PassOutcome };
     try {
-      const result = await collector.collect({ signal, now: () => new Date() });
-      msg = {
-        type: 'pass', seq, source: spec.source, steps: result.steps,
-        outcome: outcome(started, true, result.warning ?? null, result.counters),
-      };
+      const r = await collector.collect({ signal, now: () => new Date() });
+      result = { steps: r.steps, outcome: outcome(started, true, r.warning ?? null, r.counters) };
     } catch (err) {
-      msg = { type: 'pass', seq, source: spec.source, steps: [], outcome: outcome(started, false, errorText(err)) };
+      result = { steps: [], outcome: outcome(started, false, errorText(err)) };
     }
     try {
-      await this.post(port, msg, deadlineMs);
+      await sender.send(result.steps, result.outcome, deadlineMs);
     } catch (err) {
       return outcome(started, false, errorText(err));
     }
-    return msg.outcome;
-  }
-
-  /** Posts a pass and waits until the store applied it, so a slow store slows collection, not memory. */
-  private post(port: MessagePort, msg: PassMessage, timeoutMs: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        port.off('message', onMessage);
-        reject(new Error(`store did not apply the pass within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const onMessage = (m: AppliedMessage) => {
-        if (m?.type !== 'applied' || m.seq !== msg.seq) return;
-        clearTimeout(timer);
-        port.off('message', onMessage);
-        resolve();
-      };
-      port.on('message', onMessage);
-      port.postMessage(msg);
-    });
+    return result.outcome;
   }
 }
 

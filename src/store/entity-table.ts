@@ -73,6 +73,12 @@ export class EntityTable<T extends object> {
     return this.keyOf(value);
   }
 
+  /** The entity's JSON, cut from its rendered member (no second stringify). */
+  json(key: string): string | undefined {
+    const row = this.rows.get(key);
+    return row && row.member.slice(JSON.stringify(key).length + 1);
+  }
+
   /** `{"k":{...},"k2":{...}}` for the given keys (all when omitted), by concatenation only. */
   renderObject(keys?: Iterable<string>): string {
     const parts: string[] = [];

@@ -4,7 +4,11 @@ import {
   type AppFlowState, type ChartRepoStatus, type ComponentStatus, type RuntimeSummary, type SourceName,
   type SourceStatus, type TaskState,
 } from '../model/index.ts';
-import type { Domain, DomainEntity, PassMessage, PassOutcome, StateFilter, StoreStep } from '../protocol.ts';
+import {
+  DOMAINS,
+  type AppEvent, type ChangedEntity, type Domain, type DomainEntity, type Facets, type PassMessage, type PassOutcome,
+  type StateFilter, type StoreStep, type VersionChanges,
+} from '../protocol.ts';
 import { EntityTable } from './entity-table.ts';
 import { appMatches, filterChartRepo, hasChartFilter, taskMatches } from './filter.ts';
 import { MultiIndex } from './multi-index.ts';
@@ -12,13 +16,8 @@ import { countApp, countComponent, countTask } from './summary.ts';
 
 export const OK_MESSAGE = 'Runtime state retrieved successfully';
 
-/** What changed since the last commit (the change stream sends these). */
-export interface ChangeSet {
-  upserted: Record<Domain, Set<string>>;
-  removed: Record<Domain, Set<string>>;
-  chart_repo: boolean;
-  sources: boolean;
-}
+/** Per domain: every key touched since the last commit, with its facets before the first touch (null = new). */
+type Touched = Record<Domain, Map<string, Facets | null>>;
 
 export interface Commit {
   version: number;
@@ -26,16 +25,30 @@ export interface Commit {
   /** the full `/state` response body */
   body: string;
   summary: RuntimeSummary;
-  changes: ChangeSet;
+  changes: VersionChanges;
 }
 
-function emptyChanges(): ChangeSet {
-  return {
-    upserted: { app_states: new Set(), tasks: new Set(), components: new Set() },
-    removed: { app_states: new Set(), tasks: new Set(), components: new Set() },
-    chart_repo: false,
-    sources: false,
-  };
+function emptyTouched(): Touched {
+  return { app_states: new Map(), tasks: new Map(), components: new Map() };
+}
+
+/** What a change-stream filter looks at. */
+export function facetsOf(domain: Domain, value: object): Facets {
+  if (domain === 'app_states') {
+    const a = value as AppFlowState;
+    return { user_id: a.user_id, source_id: a.source_id, app_name: a.app_name, status: a.health };
+  }
+  if (domain === 'tasks') {
+    const t = value as TaskState;
+    return { user_id: t.user_id, app_name: t.app_name, status: t.status, type: t.type };
+  }
+  return {};
+}
+
+/** The app-service event time an app's state reflects (metadata.status.createTime), if known. */
+function eventTimeOf(a: AppFlowState): string | undefined {
+  const status = (a.metadata as { status?: { createTime?: unknown } } | undefined)?.status;
+  return typeof status?.createTime === 'string' ? status.createTime : undefined;
 }
 
 /**
@@ -56,8 +69,12 @@ export class RuntimeStore {
   private readonly sources = new Map<SourceName, SourceStatus>();
   private readonly expected = new Set<SourceName>();
   private readonly seen = new Set<SourceName>();
-  private changes = emptyChanges();
+  private touched = emptyTouched();
+  private chartRepoChanged = false;
+  private sourcesChanged = false;
   private dirty = false;
+  /** pushed events older than what the store holds, per source */
+  private readonly staleEvents = new Map<SourceName, number>();
 
   readonly apps = new EntityTable<AppFlowState>(appKey, {
     onAdd: (k, a) => {
@@ -108,7 +125,7 @@ export class RuntimeStore {
   /** Applies one collection pass whole, then records its outcome. */
   apply(msg: PassMessage): void {
     for (const step of msg.steps) this.applyStep(msg.source, step);
-    this.recordOutcome(msg.source, msg.outcome);
+    if (msg.outcome) this.recordOutcome(msg.source, msg.outcome);
   }
 
   private applyStep(source: SourceName, step: StoreStep): void {
@@ -118,9 +135,8 @@ export class RuntimeStore {
         const table = this.table(step.domain);
         const listed = new Set<string>();
         for (const item of step.items as DomainEntity[Domain][]) {
-          const changed = (table as EntityTable<object>).upsert(item, source);
-          if (changed !== null) this.markUpsert(step.domain, changed);
-          if (step.op === 'replace') listed.add(table.key(item as never));
+          const key = this.upsert(step.domain, item, source);
+          if (step.op === 'replace') listed.add(key);
         }
         if (step.op === 'replace') {
           // deletions come after every upsert: a reader never sees the domain emptied mid-pass
@@ -136,24 +152,55 @@ export class RuntimeStore {
         const json = JSON.stringify(step.value);
         if (this.chartRepo?.json === json) return;
         this.chartRepo = { value: step.value, json };
-        this.changes.chart_repo = true;
+        this.chartRepoChanged = true;
         this.dirty = true;
         return;
       }
+      case 'app_events':
+        for (const ev of step.events) this.applyAppEvent(source, ev);
+        return;
     }
   }
 
-  private markUpsert(domain: Domain, key: string): void {
-    this.changes.upserted[domain].add(key);
-    this.changes.removed[domain].delete(key);
+  /** A pushed app state: ignored when older than what is held; keeps what the event does not carry. */
+  private applyAppEvent(source: SourceName, ev: AppEvent): void {
+    const prev = this.apps.rows.get(ev.key);
+    const heldAt = prev && eventTimeOf(prev.value);
+    if (heldAt !== undefined && ev.at < heldAt) {
+      this.staleEvents.set(source, (this.staleEvents.get(source) ?? 0) + 1);
+      return;
+    }
+    if (ev.app === null) {
+      this.remove('app_states', ev.key);
+      return;
+    }
+    const merged: AppFlowState = prev
+      ? { ...ev.app, app_id: prev.value.app_id, version: ev.app.version ?? prev.value.version, cfg_type: ev.app.cfg_type ?? prev.value.cfg_type }
+      : ev.app;
+    if (merged.version === undefined) delete merged.version;
+    if (merged.cfg_type === undefined) delete merged.cfg_type;
+    // an app the poll knows stays the poll's: its next full listing reconciles it
+    this.upsert('app_states', merged, prev?.owner ?? source);
+  }
+
+  private upsert<D extends Domain>(domain: D, item: DomainEntity[D], owner: SourceName): string {
+    const table = this.table(domain) as unknown as EntityTable<object>;
+    const key = table.key(item);
+    const prev = table.rows.get(key);
+    if (table.upsert(item, owner) !== null) this.touch(domain, key, prev?.value);
+    return key;
+  }
+
+  private touch(domain: Domain, key: string, before: object | undefined): void {
+    const touched = this.touched[domain];
+    if (!touched.has(key)) touched.set(key, before === undefined ? null : facetsOf(domain, before));
     this.dirty = true;
   }
 
   private remove(domain: Domain, key: string): void {
-    if (!this.table(domain).delete(key)) return;
-    this.changes.upserted[domain].delete(key);
-    this.changes.removed[domain].add(key);
-    this.dirty = true;
+    const prev = this.table(domain).rows.get(key);
+    if (!prev || !this.table(domain).delete(key)) return;
+    this.touch(domain, key, prev.value);
   }
 
   /** Source freshness; the store is its only owner, so restarts of a collector thread lose nothing. */
@@ -168,9 +215,11 @@ export class RuntimeStore {
       last_attempt: o.finished_at,
       counters: { ...prev?.counters, ...o.counters },
     };
+    const stale = this.staleEvents.get(source);
+    if (stale) status.counters = { ...status.counters, stale_events: stale };
     this.sources.set(source, status);
     this.seen.add(source);
-    this.changes.sources = true;
+    this.sourcesChanged = true;
     this.dirty = true;
     // one component per collector, so operators see our own health beside the market's
     const component: ComponentStatus = {
@@ -185,8 +234,7 @@ export class RuntimeStore {
       },
       ...(o.ok ? {} : { message: status.last_error ?? undefined }),
     };
-    const changed = this.components.upsert(component, source);
-    if (changed !== null) this.markUpsert('components', changed);
+    this.upsert('components', component, source);
   }
 
   expectSources(sources: Iterable<SourceName>): void {
@@ -209,8 +257,7 @@ export class RuntimeStore {
     if (!this.dirty) return null;
     this.version += 1;
     this.timestamp = this.clock().toISOString();
-    const changes = this.changes;
-    this.changes = emptyChanges();
+    const changes = this.collectChanges();
     this.dirty = false;
     return {
       version: this.version,
@@ -219,6 +266,30 @@ export class RuntimeStore {
       summary: { ...this.summary },
       changes,
     };
+  }
+
+  /** The touched entities as they are now: upserts with JSON and facets, removals with their keys. */
+  private collectChanges(): VersionChanges {
+    const out: VersionChanges = { app_states: [], tasks: [], components: [] };
+    for (const domain of DOMAINS) {
+      const table = this.table(domain) as unknown as EntityTable<object>;
+      for (const [key, before] of this.touched[domain]) {
+        const row = table.rows.get(key);
+        if (row) {
+          const change: ChangedEntity = { key, json: table.json(key), now: facetsOf(domain, row.value) };
+          if (before) change.before = before;
+          out[domain].push(change);
+        } else if (before) {
+          out[domain].push({ key, before });
+        }
+      }
+    }
+    if (this.chartRepoChanged && this.chartRepo) out.chart_repo = this.chartRepo.json;
+    if (this.sourcesChanged) out.sources = JSON.stringify(Object.fromEntries(this.sources));
+    this.touched = emptyTouched();
+    this.chartRepoChanged = false;
+    this.sourcesChanged = false;
+    return out;
   }
 
   getSummary(): RuntimeSummary {

@@ -110,7 +110,7 @@ describe('versions', () => {
     // the outcome of every pass refreshes the source block, so a pass always makes a version
     const next = s.commit()!;
     expect(next.version).toBe(first.version + 1);
-    expect(next.changes.upserted.tasks.size).toBe(0);
+    expect(next.changes.tasks).toEqual([]);
   });
 
   it('renders the Go envelope with the snapshot inside', () => {
@@ -202,5 +202,65 @@ describe('readiness', () => {
     expect(s.ready).toBe(false);
     s.recordOutcome('chart_repo', { ok: false, error: 'refused', duration_ms: 1, finished_at: T0 });
     expect(s.ready).toBe(true);
+  });
+});
+
+describe('change sets (the change stream reads these)', () => {
+  it('lists upserts with their JSON and facets, removals with the facets they had', () => {
+    const s = seeded();
+    s.commit();
+    s.apply(pass('tasks', [{ op: 'replace', domain: 'tasks', items: [
+      task('t1', { status: 'running', user_id: 'alice' }), task('t2', { status: 'running', user_id: 'bob' }),
+      task('t3', { status: 'completed', type: 'upgrade', app_name: 'gitea', user_id: 'alice' }),
+      task('t4', { status: 'failed', type: 'uninstall', user_id: 'bob' }), task('t6', { status: 'pending' }),
+    ] }]));
+    const { changes } = s.commit()!;
+    const byKey = Object.fromEntries(changes.tasks.map((c) => [c.key, c]));
+    expect(Object.keys(byKey).sort()).toEqual(['t1', 't5', 't6']);
+    expect(byKey.t1.before).toMatchObject({ status: 'pending' });
+    expect(byKey.t1.now).toMatchObject({ status: 'running', user_id: 'alice' });
+    expect(JSON.parse(byKey.t1.json!).status).toBe('running');
+    expect(byKey.t5).toEqual({ key: 't5', before: { user_id: 'bob', app_name: 'firefox', status: 'canceled', type: 'cancel' } });
+    expect(byKey.t6.before).toBeUndefined();
+    expect(changes.sources).toBeDefined();
+    expect(changes.app_states).toEqual([]);
+  });
+});
+
+describe('pushed app events', () => {
+  const ev = (at: string, over: Partial<AppFlowState> = {}, gone = false) => ({
+    key: 'alice:market:firefox', at,
+    app: gone ? null : app('alice', 'market', 'firefox', { app_id: 'pushed', stage: 'stopped', health: 'unhealthy', version: undefined, metadata: { status: { createTime: at } }, ...over }),
+  });
+
+  it('applies a newer event, keeping what the event does not carry', () => {
+    const s = seeded();
+    s.apply(pass('app_flow', [{ op: 'upsert', domain: 'app_states', items: [app('alice', 'market', 'firefox', { version: '1.0', metadata: { status: { createTime: '2026-11-25T10:00:00.000Z' } } })] }]));
+    s.apply({ type: 'pass', seq: 2, source: 'nats', steps: [{ op: 'app_events', events: [ev('2026-11-25T10:05:00.000Z')] }] });
+    const a = snapshot(s).app_states['alice:market:firefox'];
+    expect(a).toMatchObject({ stage: 'stopped', health: 'unhealthy', app_id: 'firefox', version: '1.0' });
+  });
+
+  it('ignores an event older than the one held', () => {
+    const s = seeded();
+    s.apply({ type: 'pass', seq: 2, source: 'nats', steps: [{ op: 'app_events', events: [ev('2026-11-25T10:05:00.000Z')] }] });
+    s.apply({ type: 'pass', seq: 3, source: 'nats', steps: [{ op: 'app_events', events: [ev('2026-11-25T10:04:00.000Z', { stage: 'running', health: 'healthy' })] }] });
+    expect(snapshot(s).app_states['alice:market:firefox'].stage).toBe('stopped');
+    s.recordOutcome('nats', { ok: true, error: null, duration_ms: 0, finished_at: T0 });
+    expect(snapshot(s).sources.nats.counters.stale_events).toBe(1);
+  });
+
+  it('removes an app an event says is gone; a new app from an event is owned by the pushing source', () => {
+    const s = seeded();
+    s.apply({ type: 'pass', seq: 2, source: 'nats', steps: [{ op: 'app_events', events: [
+      ev('2026-11-25T10:05:00.000Z', {}, true),
+      { key: 'carol:market:vault', at: T0, app: app('carol', 'market', 'vault') },
+    ] }] });
+    const data = snapshot(s);
+    expect(data.app_states['alice:market:firefox']).toBeUndefined();
+    expect(data.app_states['carol:market:vault']).toBeDefined();
+    // the next poll, which reconciles nats, removes it when the market does not list it
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', reconciles: ['nats'], items: [] }]));
+    expect(snapshot(s).app_states).toEqual({});
   });
 });

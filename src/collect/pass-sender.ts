@@ -1,0 +1,58 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { AppliedMessage, PassMessage, PassOutcome, SourceName, StoreStep } from '../protocol.ts';
+
+/**
+ * Sends passes to the store one at a time, each acknowledged before the next: a slow store slows the
+ * collector instead of growing a queue. Pushed steps (events between runs) accumulate while a pass is
+ * in flight and leave together in the next one, which is how a burst of events becomes one store step.
+ */
+export class PassSender {
+  private seq = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private pending: StoreStep[] = [];
+  private pushScheduled = false;
+
+  constructor(private readonly port: MessagePort, private readonly source: SourceName, private readonly ackTimeoutMs = 30_000) {}
+
+  /** A collection pass with its outcome, after everything sent before it. */
+  send(steps: StoreStep[], outcome: PassOutcome, timeoutMs = this.ackTimeoutMs): Promise<void> {
+    const next = this.chain.then(() => this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps, outcome }, timeoutMs));
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Pushed steps: coalesced with whatever else arrives before the store is free. */
+  push(steps: StoreStep[]): void {
+    this.pending.push(...steps);
+    if (this.pushScheduled) return;
+    this.pushScheduled = true;
+    this.chain = this.chain.then(async () => {
+      this.pushScheduled = false;
+      const batch = this.pending;
+      this.pending = [];
+      if (batch.length === 0) return;
+      await this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps: batch }, this.ackTimeoutMs).catch(() => undefined);
+    });
+  }
+
+  private post(msg: PassMessage, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.port.off('message', onMessage);
+        reject(new Error(`store did not apply the pass within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onMessage = (m: AppliedMessage) => {
+        if (m?.type !== 'applied' || m.seq !== msg.seq) return;
+        clearTimeout(timer);
+        this.port.off('message', onMessage);
+        resolve();
+      };
+      this.port.on('message', onMessage);
+      this.port.postMessage(msg);
+    });
+  }
+
+  close(): void {
+    this.port.close();
+  }
+}
