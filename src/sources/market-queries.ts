@@ -3,11 +3,11 @@ import type { ComponentStats } from '../collect/components.ts';
 import {
   AppRow, CacheCountsRow, RenderCountsRow, SourceFreshnessRow, TaskCountsRow, TaskRow, validateRows,
 } from './market-rows.ts';
-import type { Tx } from './postgres.ts';
+import type { PgSource } from './postgres.ts';
 
 /**
- * The sidecar's reads of the market database (DESIGN.md §3), each run inside PgSource.read's read-only
- * transaction. Every result is validated row by row; `dropped` counts the rows that did not fit.
+ * The sidecar's reads of the market database (DESIGN.md §3). Each function is one PgSource.read: one
+ * read-only snapshot. Every result is validated row by row; `dropped` counts the rows that did not fit.
  */
 
 /** bounds a pathological backlog: the view shows at most this many active tasks */
@@ -16,25 +16,21 @@ export const ACTIVE_TASK_CAP = 10_000;
 const TASK_COLUMNS = `task_id, type, status, app_name, user_account, op_id, metadata, result, error_msg,
   created_at, started_at, completed_at`;
 
+const ACTIVE_TASKS = `SELECT TRUE AS active, ${TASK_COLUMNS} FROM task_records
+  WHERE status IN (1, 2) ORDER BY created_at, id LIMIT ${ACTIVE_TASK_CAP}`;
+
 /** Pending and running tasks, plus the `recentLimit` most recent others. */
-export async function queryTasks(tx: Tx, recentLimit: number): Promise<{ rows: TaskRow[]; dropped: number }> {
+export function recentTasksSql(recentLimit: number): string {
   const limit = Math.max(0, Math.floor(recentLimit));
-  const rows = await tx.unsafe(`
-    (SELECT TRUE AS active, ${TASK_COLUMNS} FROM task_records
-      WHERE status IN (1, 2) ORDER BY created_at, id LIMIT ${ACTIVE_TASK_CAP})
-    UNION ALL
-    (SELECT FALSE AS active, ${TASK_COLUMNS} FROM task_records
-      WHERE status NOT IN (1, 2)
-      ORDER BY COALESCE(completed_at, started_at, created_at) DESC, id DESC LIMIT $1)`, [limit]);
-  return validateRows(TaskRow, rows);
+  return `SELECT FALSE AS active, ${TASK_COLUMNS} FROM task_records
+    WHERE status NOT IN (1, 2)
+    ORDER BY COALESCE(completed_at, started_at, created_at) DESC, id DESC LIMIT ${limit}`;
 }
 
-/** Only the active tasks (the app-flow override needs nothing else). */
-export async function queryActiveTasks(tx: Tx): Promise<{ rows: TaskRow[]; dropped: number }> {
-  const rows = await tx.unsafe(`
-    SELECT TRUE AS active, ${TASK_COLUMNS} FROM task_records
-    WHERE status IN (1, 2) ORDER BY created_at, id LIMIT ${ACTIVE_TASK_CAP}`);
-  return validateRows(TaskRow, rows);
+export async function readTasks(pg: PgSource, signal: AbortSignal, recentLimit: number):
+  Promise<{ rows: TaskRow[]; dropped: number }> {
+  const [active, recent] = await pg.read(signal, [ACTIVE_TASKS, recentTasksSql(recentLimit)]);
+  return validateRows(TaskRow, [...active, ...recent]);
 }
 
 /**
@@ -42,46 +38,56 @@ export async function queryActiveTasks(tx: Tx): Promise<{ rows: TaskRow[]; dropp
  * an active task for the same user and app. Catalog rows (one per user per catalog app) never are, and
  * there are far more of them.
  */
-export async function queryAppRows(tx: Tx): Promise<{ rows: AppRow[]; dropped: number }> {
-  const rows = await tx.unsafe(`
-    SELECT ua.user_id, ua.source_id, ua.app_id, ua.app_name, ua.manifest_type, ua.updated_at AS app_updated_at,
-      s.state, s.installed_version, s.target_version, s.reason, s.message, s.progress, s.op_id, s.op_type,
-      s.event_create_time, s.status_entrances, s.updated_at AS state_updated_at
-    FROM user_applications ua
-    LEFT JOIN user_application_states s ON s.user_application_id = ua.id
-    WHERE (s.state IS NOT NULL AND btrim(s.state) <> '')
-      OR EXISTS (SELECT 1 FROM task_records t
-                 WHERE t.status IN (1, 2) AND t.user_account = ua.user_id AND t.app_name = ua.app_name)
-    ORDER BY ua.user_id, ua.source_id, ua.app_name`);
-  return validateRows(AppRow, rows);
+const APP_ROWS = `
+  SELECT ua.user_id, ua.source_id, ua.app_id, ua.app_name, ua.manifest_type, ua.updated_at AS app_updated_at,
+    s.state, s.installed_version, s.target_version, s.reason, s.message, s.progress, s.op_id, s.op_type,
+    s.event_create_time, s.status_entrances, s.updated_at AS state_updated_at
+  FROM user_applications ua
+  LEFT JOIN user_application_states s ON s.user_application_id = ua.id
+  WHERE (s.state IS NOT NULL AND btrim(s.state) <> '')
+    OR EXISTS (SELECT 1 FROM task_records t
+               WHERE t.status IN (1, 2) AND t.user_account = ua.user_id AND t.app_name = ua.app_name)
+  ORDER BY ua.user_id, ua.source_id, ua.app_name`;
+
+/** The app rows and the active tasks (for the override) from one snapshot. */
+export async function readAppFlow(pg: PgSource, signal: AbortSignal): Promise<{
+  apps: { rows: AppRow[]; dropped: number }; tasks: { rows: TaskRow[]; dropped: number };
+}> {
+  const [apps, tasks] = await pg.read(signal, [APP_ROWS, ACTIVE_TASKS]);
+  return { apps: validateRows(AppRow, apps), tasks: validateRows(TaskRow, tasks) };
 }
 
 const ZERO_TASK_COUNTS: TaskCountsRow = { pending: 0, running: 0, oldest_pending_at: null };
 
-/** Everything the components need, in one snapshot; latency is the first round trip. */
-export async function queryComponentStats(tx: Tx): Promise<{ stats: ComponentStats; dropped: number }> {
+const STATS = [
+  `SELECT count(*) FILTER (WHERE status = 1) AS pending,
+          count(*) FILTER (WHERE status = 2) AS running,
+          min(created_at) FILTER (WHERE status = 1) AS oldest_pending_at
+   FROM task_records WHERE status IN (1, 2)`,
+  `SELECT render_status, count(*) AS apps, COALESCE(sum(render_consecutive_failures), 0) AS consecutive_failures
+   FROM user_applications GROUP BY render_status ORDER BY render_status`,
+  `SELECT COALESCE(m.source_id, a.source_id) AS source_id, m.source_type, m.is_active,
+          COALESCE(a.apps, 0) AS apps, a.newest_update
+   FROM market_sources m
+   FULL OUTER JOIN (SELECT source_id, count(*) AS apps, max(updated_at) AS newest_update
+                    FROM applications GROUP BY source_id) a ON a.source_id = m.source_id
+   ORDER BY 1`,
+  `SELECT ua.user_id, ua.source_id, count(*) AS user_applications, count(s.id) AS states
+   FROM user_applications ua LEFT JOIN user_application_states s ON s.user_application_id = ua.id
+   GROUP BY ua.user_id, ua.source_id ORDER BY 1, 2`,
+];
+
+/** Everything the components need. Latency is a round trip of the smallest read, the version query. */
+export async function readComponentStats(pg: PgSource, signal: AbortSignal):
+  Promise<{ stats: ComponentStats; dropped: number }> {
   const t0 = performance.now();
-  const [version] = await tx.unsafe(`SELECT current_setting('server_version') AS server_version`);
+  const [[version]] = await pg.read(signal, [`SELECT current_setting('server_version') AS server_version`]);
   const latency_ms = performance.now() - t0;
-  const taskCounts = validateRows(TaskCountsRow, await tx.unsafe(`
-    SELECT count(*) FILTER (WHERE status = 1) AS pending,
-           count(*) FILTER (WHERE status = 2) AS running,
-           min(created_at) FILTER (WHERE status = 1) AS oldest_pending_at
-    FROM task_records WHERE status IN (1, 2)`));
-  const render = validateRows(RenderCountsRow, await tx.unsafe(`
-    SELECT render_status, count(*) AS apps, COALESCE(sum(render_consecutive_failures), 0) AS consecutive_failures
-    FROM user_applications GROUP BY render_status ORDER BY render_status`));
-  const sources = validateRows(SourceFreshnessRow, await tx.unsafe(`
-    SELECT COALESCE(m.source_id, a.source_id) AS source_id, m.source_type, m.is_active,
-           COALESCE(a.apps, 0) AS apps, a.newest_update
-    FROM market_sources m
-    FULL OUTER JOIN (SELECT source_id, count(*) AS apps, max(updated_at) AS newest_update
-                     FROM applications GROUP BY source_id) a ON a.source_id = m.source_id
-    ORDER BY 1`));
-  const cache = validateRows(CacheCountsRow, await tx.unsafe(`
-    SELECT ua.user_id, ua.source_id, count(*) AS user_applications, count(s.id) AS states
-    FROM user_applications ua LEFT JOIN user_application_states s ON s.user_application_id = ua.id
-    GROUP BY ua.user_id, ua.source_id ORDER BY 1, 2`));
+  const [tasks, renderRows, sourceRows, cacheRows] = await pg.read(signal, STATS);
+  const taskCounts = validateRows(TaskCountsRow, tasks);
+  const render = validateRows(RenderCountsRow, renderRows);
+  const sources = validateRows(SourceFreshnessRow, sourceRows);
+  const cache = validateRows(CacheCountsRow, cacheRows);
   const serverVersion = typeof version?.server_version === 'string' ? version.server_version : 'unknown';
   return {
     stats: {

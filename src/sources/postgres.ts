@@ -1,7 +1,7 @@
 import postgres from 'postgres';
 
-/** postgres.js transaction handle, as queries receive it */
-export type Tx = postgres.TransactionSql<Record<string, never>>;
+/** One result row, as postgres.js parses it (timestamptz -> Date, jsonb -> value, int8/numeric -> string). */
+export type Row = Record<string, unknown>;
 
 export interface PgOptions {
   databaseUrl: string;
@@ -16,11 +16,11 @@ export interface PgOptions {
 
 export interface PgSource {
   /**
-   * Runs `fn` in one READ ONLY transaction (one consistent snapshot for all its queries). Rejects with a
-   * password-free error; when `signal` aborts, the pool is ended (open queries fail at once) and a new
-   * one is made for the next read.
+   * Runs the SELECT statements as ONE read-only, repeatable-read transaction (one consistent snapshot)
+   * and answers their rows, in order. Rejects with a password-free error; when `signal` aborts, the pool
+   * is ended (open queries fail at once) and a new one is made for the next read.
    */
-  read<T>(signal: AbortSignal, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  read(signal: AbortSignal, selects: readonly string[]): Promise<Row[][]>;
   close(): Promise<void>;
 }
 
@@ -99,7 +99,7 @@ export function createPgSource(opts: PgOptions): PgSource {
   };
 
   return {
-    async read<T>(signal: AbortSignal, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    async read(signal: AbortSignal, selects: readonly string[]): Promise<Row[][]> {
       if (signal.aborted) throw new Error('postgres read aborted before it started');
       const s = pool();
       let aborted = false;
@@ -110,10 +110,17 @@ export function createPgSource(opts: PgOptions): PgSource {
       };
       signal.addEventListener('abort', onAbort, { once: true });
       try {
-        return await s.begin('isolation level repeatable read read only', async (tx) => {
-          await tx.unsafe(`SET LOCAL statement_timeout = ${Math.floor(o.statementTimeoutMs)}`);
-          return fn(tx as unknown as Tx);
-        }) as T;
+        // One simple-protocol Query message: its statements run as one implicit transaction, rolled back
+        // on error. Not sql.begin(): PGlite serves every connection from one backend and interleaves
+        // extended-protocol messages of different clients, which breaks a BEGIN ... COMMIT spread over
+        // several messages; a single message is executed whole. No parameters, so callers inline only
+        // integers they computed.
+        const text = `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY;
+          SET LOCAL statement_timeout = ${Math.floor(o.statementTimeoutMs)};
+          ${selects.map((q) => q.trim().replace(/;+$/, '')).join(';\n')}`;
+        const results = await s.unsafe(text).simple() as unknown as Row[][];
+        // postgres.js gives each statement that returns rows its own result; the SETs share the first
+        return results.slice(-selects.length).map((r) => [...r]);
       } catch (err) {
         if (aborted) throw new Error('postgres read aborted: deadline passed');
         throw scrubError(err, o.databaseUrl);

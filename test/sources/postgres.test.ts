@@ -1,5 +1,7 @@
+import { createServer, type AddressInfo } from 'node:net';
+import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { queryComponentStats, queryTasks } from '../../src/sources/market-queries.ts';
+import { readComponentStats, readTasks } from '../../src/sources/market-queries.ts';
 import { createPgSource, scrubError, scrubSecret, type PgSource } from '../../src/sources/postgres.ts';
 import { insertTasks } from '../helpers/market-fixtures.ts';
 import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
@@ -39,35 +41,83 @@ describe('PgSource against a database', () => {
   beforeEach(() => db.truncate());
 
   it('reads inside a READ ONLY transaction: a write is refused', async () => {
-    await expect(pg.read(never(), (tx) => tx`INSERT INTO market_sources (source_id) VALUES ('x')`))
+    await expect(pg.read(never(), [`INSERT INTO market_sources (source_id) VALUES ('x') RETURNING source_id`]))
       .rejects.toThrow(/read-only transaction/);
     expect(await db.sql`SELECT count(*)::int AS n FROM market_sources`).toEqual([{ n: 0 }]);
   });
 
   it('sets the per-statement deadline on the server', async () => {
-    const [row] = await pg.read(never(), (tx) => tx`SHOW statement_timeout`);
-    expect(row).toEqual({ statement_timeout: '300ms' });
+    const [[timeout], [readOnly]] = await pg.read(never(), ['SHOW statement_timeout', 'SHOW transaction_read_only']);
+    expect(timeout).toEqual({ statement_timeout: '300ms' });
+    expect(readOnly).toEqual({ transaction_read_only: 'on' });
+  });
+
+  it('reads stay consistent while another client runs multi-statement transactions (PGlite shares one backend)', async () => {
+    const writer = postgres(db.url, { max: 1, prepare: false, onnotice: () => {} });
+    let stop = false;
+    let commits = 0;
+    const writing = (async () => {
+      for (let i = 0; !stop && i < 500; i++) {
+        await writer.begin(async (tx) => {
+          await tx`INSERT INTO market_sources (source_id) VALUES (${`s${i}`})`;
+          await tx`INSERT INTO applications (source_id, app_id, app_name) VALUES (${`s${i}`}, 'a', 'a')`;
+        });
+        commits += 1;
+      }
+    })();
+    try {
+      for (let i = 0; i < 30; i++) {
+        const [[sources], [apps]] = await pg.read(never(), [
+          'SELECT count(*)::int AS n FROM market_sources', 'SELECT count(*)::int AS n FROM applications',
+        ]);
+        // one snapshot: never a source without its catalog row, whatever the writer is doing
+        expect(sources).toEqual(apps);
+      }
+    } finally {
+      stop = true;
+      await writing;
+      await writer.end();
+    }
+    expect(commits).toBeGreaterThan(0);
+    const [[sources]] = await pg.read(never(), ['SELECT count(*)::int AS n FROM market_sources']);
+    expect(sources).toEqual({ n: commits });
   });
 
   it('an already aborted signal fails before touching the database', async () => {
     const ac = new AbortController();
     ac.abort();
-    await expect(pg.read(ac.signal, (tx) => tx`SELECT 1`)).rejects.toThrow(/aborted/);
+    await expect(pg.read(ac.signal, ['SELECT 1'])).rejects.toThrow(/aborted/);
   });
 
-  it('an abort mid-query ends the read, and the next read gets a fresh pool', async () => {
-    const slow = createPgSource({ databaseUrl: db.url, statementTimeoutMs: 10_000 });
+  it('an abort while the server does not answer ends the read at once', async () => {
+    // a server that accepts the connection and never says a word: only the abort can end this read
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const stuck = createPgSource({ databaseUrl: `postgres://market:pw@127.0.0.1:${port}/market`, connectTimeoutMs: 30_000 });
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 50);
-    await expect(slow.read(ac.signal, (tx) => tx`SELECT pg_sleep(1)`)).rejects.toThrow('postgres read aborted: deadline passed');
-    expect(await slow.read(never(), (tx) => tx`SELECT 1 AS one`)).toEqual([{ one: 1 }]);
-    await slow.close();
+    const started = Date.now();
+    await expect(stuck.read(ac.signal, ['SELECT 1'])).rejects.toThrow('postgres read aborted: deadline passed');
+    expect(Date.now() - started).toBeLessThan(2000);
+    await stuck.close();
+    silent.close();
+  });
+
+  it('after an abort, the next read gets a fresh pool and works', async () => {
+    const source = createPgSource({ databaseUrl: db.url });
+    const ac = new AbortController();
+    const first = source.read(ac.signal, ['SELECT 1 AS one']);
+    ac.abort();
+    await expect(first).rejects.toThrow('postgres read aborted: deadline passed');
+    expect(await source.read(never(), ['SELECT 1 AS one'])).toEqual([[{ one: 1 }]]);
+    await source.close();
   });
 
   it('an unreachable database rejects with a message free of the password', async () => {
     const url = 'postgres://market:Sup3r-Secret@127.0.0.1:1/market';
     const down = createPgSource({ databaseUrl: url, connectTimeoutMs: 1000 });
-    const err = await down.read(never(), (tx) => tx`SELECT 1`).catch((e: Error) => e);
+    const err = await down.read(never(), ['SELECT 1']).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/ECONNREFUSED/);
     expect((err as Error).message).not.toContain('Sup3r-Secret');
@@ -79,7 +129,7 @@ describe('PgSource against a database', () => {
       { task_id: 'ok', type: 1, status: 1, app_name: 'wiki', created_at: '2026-01-01T00:00:00Z' },
       { task_id: 'x'.repeat(300), type: 1, status: 3, app_name: 'wiki', created_at: '2026-01-01T00:00:00Z' },
     ]);
-    const { rows, dropped } = await pg.read(never(), (tx) => queryTasks(tx, 10));
+    const { rows, dropped } = await readTasks(pg, never(), 10);
     expect(rows.map((r) => r.task_id)).toEqual(['ok']);
     expect(dropped).toBe(1);
   });
@@ -89,7 +139,7 @@ describe('PgSource against a database', () => {
       { task_id: 'p', type: 1, status: 1, app_name: 'wiki', created_at: '2026-01-01T00:00:00Z' },
       { task_id: 'r', type: 1, status: 2, app_name: 'blog', created_at: '2026-01-02T00:00:00Z' },
     ]);
-    const { stats, dropped } = await pg.read(never(), queryComponentStats);
+    const { stats, dropped } = await readComponentStats(pg, never());
     expect(dropped).toBe(0);
     expect(stats.tasks).toEqual({ pending: 1, running: 1, oldest_pending_at: new Date('2026-01-01T00:00:00Z') });
     expect(stats.server_version).toMatch(/^\d+/);

@@ -1,5 +1,5 @@
 import { createPgSource, type PgOptions } from '../../sources/postgres.ts';
-import { queryActiveTasks, queryAppRows } from '../../sources/market-queries.ts';
+import { readAppFlow } from '../../sources/market-queries.ts';
 import { normalizeAppFlow } from '../app-flow.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { UnknownStates } from '../stage-table.ts';
@@ -23,10 +23,7 @@ export const createCollector: CreateCollector = (options: AppFlowCollectorOption
   const unknownStates = new UnknownStates();
   return {
     async collect(ctx: CollectContext): Promise<CollectResult> {
-      const { apps, tasks } = await pg.read(ctx.signal, async (tx) => ({
-        apps: await queryAppRows(tx),
-        tasks: await queryActiveTasks(tx),
-      }));
+      const { apps, tasks } = await readAppFlow(pg, ctx.signal);
       const active = normalizeTasks(tasks.rows, ctx.now()).items;
       const { items, counters, newUnknownStates } = normalizeAppFlow(apps.rows, active, unknownStates);
       for (const s of newUnknownStates) options.onUnknownState?.(s);

@@ -1,6 +1,6 @@
 import type { ComponentStatus } from '../../model/index.ts';
 import { createPgSource, type PgOptions } from '../../sources/postgres.ts';
-import { queryComponentStats } from '../../sources/market-queries.ts';
+import { readComponentStats } from '../../sources/market-queries.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import {
   DEFAULT_STALENESS_MS, FailureWindow, databaseDown, normalizeComponents, renderFailureSum,
@@ -31,7 +31,7 @@ export const createCollector: CreateCollector = (options: ComponentsCollectorOpt
     async collect(ctx: CollectContext): Promise<CollectResult> {
       let read;
       try {
-        read = await pg.read(ctx.signal, queryComponentStats);
+        read = await readComponentStats(pg, ctx.signal);
       } catch (err) {
         if (ctx.signal.aborted) throw err;
         const message = (err as Error).message;

@@ -1,5 +1,5 @@
 import { createPgSource, type PgOptions } from '../../sources/postgres.ts';
-import { queryTasks } from '../../sources/market-queries.ts';
+import { readTasks } from '../../sources/market-queries.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { normalizeTasks } from '../tasks.ts';
 
@@ -19,7 +19,7 @@ export const createCollector: CreateCollector = (options: TasksCollectorOptions)
   const limit = options.recentTaskLimit ?? DEFAULT_RECENT_TASK_LIMIT;
   return {
     async collect(ctx: CollectContext): Promise<CollectResult> {
-      const { rows, dropped } = await pg.read(ctx.signal, (tx) => queryTasks(tx, limit));
+      const { rows, dropped } = await readTasks(pg, ctx.signal, limit);
       const { items, counters } = normalizeTasks(rows, ctx.now());
       return {
         steps: [{ op: 'replace', domain: 'tasks', items }],
