@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { MARKET_DDL } from '../sources/market-ddl.ts';
+import { WireQueue } from './pglite-wire-queue.ts';
 
 export interface EmbeddedPostgres {
   /** postgres://… URL on a loopback port, spoken to over the real wire protocol */
@@ -26,6 +27,8 @@ export async function startEmbeddedPostgres(opts: { maxConnections?: number; tem
   const db = await openFromTemplate(opts.templateDir ?? join(tmpdir(), 'market-runtime'));
   // every client's pool shares this one backend; the socket server queues their queries
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: opts.maxConnections ?? 32 });
+  // its own queue lets concurrent clients clobber each other's extended-protocol pipelines (see WireQueue)
+  (server as unknown as { queryQueue: WireQueue }).queryQueue = new WireQueue(db);
   await server.start();
   const url = `postgres://postgres@${server.getServerConn()}/postgres`;
   return {

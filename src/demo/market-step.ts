@@ -33,7 +33,11 @@ export function stepMarket(m: MarketModel, now: number): StepReport {
   if (events > 0) {
     const pool = [...m.installs.values()];
     const bySource = catalogBySource(m);
-    for (let i = 0; i < events; i++) userEvent(m, pool, bySource);
+    // installs on their way out no longer count, so the market hovers near its target instead of swinging
+    let size = 0;
+    for (const i of pool) if (i.state.state !== 'uninstalling' && i.state.state !== 'uninstalled') size++;
+    const below = size < m.options.users * m.options.appsPerUser;
+    for (let i = 0; i < events; i++) userEvent(m, pool, bySource, below);
   }
   stepChart(m, dt);
   pruneTasks(m);
@@ -72,11 +76,9 @@ function catalogBySource(m: MarketModel): Map<string, CatalogApp[]> {
 type Act = (inst: Install) => boolean | Install | null | void;
 
 /** One thing a user does. Actions re-check the install's state, so a stale pick is a harmless no-op. */
-function userEvent(m: MarketModel, pool: Install[], bySource: Map<string, CatalogApp[]>): void {
-  const target = m.options.users * m.options.appsPerUser;
-  const size = m.installs.size;
+function userEvent(m: MarketModel, pool: Install[], bySource: Map<string, CatalogApp[]>, below: boolean): void {
   const kind = m.rng.weighted([
-    ['install', size < target ? 3 : 0.5], ['uninstall', size > target ? 2 : 0.4], ['upgrade', 0.6],
+    ['install', below ? 1.5 : 0.4], ['uninstall', below ? 0.3 : 1], ['upgrade', 0.6],
     ['stop', 0.5], ['resume', 1.5], ['cancel', 0.4], ['clone', 0.15], ['retry', 0.5], ['flap', 1.5],
     ['render', 1.2], ['sync', 0.1],
   ] as const);

@@ -1,0 +1,91 @@
+import postgres, { type Sql } from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemoMarket, type DemoMarket } from '../../src/demo/market.ts';
+
+let demo: DemoMarket;
+let sql: Sql;
+
+beforeAll(async () => {
+  demo = await startDemoMarket({ seed: 99, tickMs: 200, eventsPerSecond: 10 });
+  sql = postgres(demo.databaseUrl, { max: 1, onnotice: () => {} });
+}, 60_000);
+afterAll(async () => {
+  await sql?.end({ timeout: 2 });
+  await demo?.stop();
+});
+
+async function snapshot(): Promise<string> {
+  const rows = await sql`SELECT ua.app_name, ua.user_id, s.state, s.updated_at FROM user_applications ua
+    JOIN user_application_states s ON s.user_application_id = ua.id ORDER BY 1, 2`;
+  const tasks = await sql`SELECT task_id, status FROM task_records ORDER BY 1`;
+  return JSON.stringify([rows, tasks]);
+}
+
+async function until<T>(probe: () => Promise<T | undefined>, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (let i = 0; i < 200 && Date.now() < deadline; i++) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`not reached within ${ms} ms`);
+}
+
+describe('startDemoMarket (embedded)', () => {
+  it('serves PostgreSQL and the Chart Repo on loopback ports', () => {
+    expect(demo.databaseUrl).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
+    expect(demo.chartRepoHost).toMatch(/^127\.0\.0\.1:\d+$/);
+  });
+
+  it('seeds a market that already shows variety', async () => {
+    const statuses = await sql`SELECT DISTINCT status FROM task_records`;
+    const states = await sql`SELECT DISTINCT state FROM user_application_states`;
+    expect(statuses.length).toBeGreaterThanOrEqual(3);
+    expect(states.length).toBeGreaterThanOrEqual(4);
+    expect(demo.seeded.installs).toBe(48); // 8 users x 6 apps, 2 sources
+    const sources = await sql`SELECT DISTINCT source_id FROM user_applications`;
+    expect(sources.map((s) => s.source_id).sort()).toEqual(['local', 'market.olares']);
+  });
+
+  it('answers the Chart Repo collector for every (user, source) of user_applications, with apps in progress', async () => {
+    const pairs = await sql`SELECT DISTINCT user_id, source_id FROM user_applications`;
+    let processing = 0;
+    for (const p of pairs) {
+      const res = await fetch(`http://${demo.chartRepoHost}/chart-repo/api/v2/status?user=${p.user_id}&source=${p.source_id}&include=apps,images,tasks`);
+      const body = await res.json();
+      expect(body.success).toBe(true);
+      processing += (body.data.apps ?? []).filter((a: { state: string }) => a.state === 'processing').length;
+    }
+    expect(processing).toBeGreaterThan(0);
+  });
+
+  it('moves the market on its own: the tables change between two reads', async () => {
+    const before = await snapshot();
+    const after = await until(async () => {
+      const now = await snapshot();
+      return now !== before ? now : undefined;
+    }, 10_000);
+    expect(after).not.toBe(before);
+  });
+
+  it('feeds another database the same way (databaseUrl given): a benchmark market of exact size', async () => {
+    const bench = await startDemoMarket({
+      databaseUrl: demo.databaseUrl, reset: true, seed: 1,
+      seedSize: { installedApps: 1000, tasks: 300, chartRepoApps: 200, images: 100, nodesPerImage: 2 },
+    });
+    try {
+      expect(bench.seeded.installs).toBe(1000);
+      // the live demo keeps writing its own users meanwhile, so look for exactly the seeded rows
+      const keys = JSON.stringify([...bench.model.installs.values()].map(({ user_id, source_id, app_name }) => ({ user_id, source_id, app_name })));
+      const [{ n }] = await sql`SELECT count(*)::int AS n FROM user_applications ua
+        JOIN json_to_recordset(${keys}::text::json) AS k(user_id text, source_id text, app_name text)
+          ON ua.user_id = k.user_id AND ua.source_id = k.source_id AND ua.app_name = k.app_name`;
+      expect(n).toBe(1000);
+      const res = await fetch(`http://${bench.chartRepoHost}/chart-repo/api/v2/status?user=alice`);
+      expect(res.status).toBe(200);
+    } finally {
+      await bench.stop();
+    }
+    await expect(fetch(`http://${bench.chartRepoHost}/chart-repo/api/v2/status?user=alice`)).rejects.toThrow();
+  }, 30_000);
+});
