@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { createRuntimeApp, type AsyncQueries, type CurrentVersion } from '../../src/http/app.ts';
+import { parseProm, sum, value } from '../helpers/prom.ts';
+
+const body = new TextEncoder().encode('{"success":true,"message":"ok","data":{}}');
+const current: CurrentVersion = { epoch: 'e1', version: 3, ready: true, body, etag: '"e1-3"' };
+const STORE_TEXT = '# HELP market_runtime_store_version v\n# TYPE market_runtime_store_version gauge\nmarket_runtime_store_version 42\n';
+
+function appWith(storeMetrics: () => Promise<string>) {
+  const queries = {
+    task: async (id: string) => ({ version: 3, json: id === 't1' ? '{"task_id":"t1"}' : null }),
+    metrics: storeMetrics,
+  } as unknown as AsyncQueries;
+  return createRuntimeApp({ current: () => current, queries: () => queries, storeAlive: async () => true });
+}
+
+describe('/metrics of the HTTP thread', () => {
+  it('is Prometheus text: the store thread\'s metrics, then the HTTP thread\'s, no name twice', async () => {
+    const app = appWith(async () => STORE_TEXT);
+    await app.request('/api/v2/runtime/state');
+    const res = await app.request('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const e = parseProm(await res.text()); // throws on a duplicate HELP/TYPE
+    expect(value(e, 'market_runtime_store_version')).toBe(42);
+    expect(value(e, 'market_runtime_http_store_metrics_ok')).toBe(1);
+    expect(e.types.get('market_runtime_http_requests_total')).toBe('counter');
+    expect(e.types.get('market_runtime_http_request_duration_seconds')).toBe('histogram');
+    expect(value(e, 'process_resident_memory_bytes')).toBeGreaterThan(10_000_000);
+  });
+
+  it('labels requests by route pattern and status, never by raw path', async () => {
+    const app = appWith(async () => STORE_TEXT);
+    for (const id of ['t1', 'a', 'b', 'c']) await app.request(`/api/v2/runtime/tasks/${id}`);
+    await app.request('/app-store/api/v2/runtime/tasks/t1');
+    for (let i = 0; i < 3; i += 1) await app.request(`/random/${i}`);
+    await app.request('/api/v2/runtime/state', { method: 'POST' });
+    const e = parseProm(await (await app.request('/metrics')).text());
+    const req = 'market_runtime_http_requests_total';
+    expect(value(e, req, { route: '/api/v2/runtime/tasks/:task_id', status: '200', method: 'GET' })).toBe(1);
+    expect(value(e, req, { route: '/api/v2/runtime/tasks/:task_id', status: '404' })).toBe(3);
+    expect(value(e, req, { route: '/app-store/api/v2/runtime/tasks/:task_id', status: '200' })).toBe(1);
+    expect(value(e, req, { route: 'unmatched', status: '404' })).toBe(3);
+    expect(value(e, req, { route: 'unmatched', status: '405', method: 'POST' })).toBe(1);
+    expect(e.samples.some((s) => /random|\/t1|\/a$/.test(s.labels.route ?? ''))).toBe(false);
+    expect(sum(e, 'market_runtime_http_request_duration_seconds_count', { route: '/api/v2/runtime/tasks/:task_id' })).toBe(4);
+  });
+
+  it('still answers with the HTTP metrics when the store does not', async () => {
+    const app = appWith(async () => { throw new Error('store gone'); });
+    const res = await app.request('/metrics');
+    expect(res.status).toBe(200);
+    const e = parseProm(await res.text());
+    expect(value(e, 'market_runtime_http_store_metrics_ok')).toBe(0);
+    expect(value(e, 'market_runtime_store_version')).toBeUndefined();
+  });
+});

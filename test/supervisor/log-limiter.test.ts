@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { FailureLogLimiter } from '../../src/supervisor/log-limiter.ts';
+
+describe('failure log limiter', () => {
+  it('logs the first failure, then at most once a minute while it repeats, then recovered', () => {
+    let now = 0;
+    const l = new FailureLogLimiter('tasks', { now: () => now });
+    expect(l.success()).toBeNull();
+    const first = l.failure('connect ECONNREFUSED 127.0.0.1:5432 after 0 ms');
+    expect(first).toMatchObject({ msg: 'collection failed', fields: { source: 'tasks', reason: 'connect ECONNREFUSED 127.0.0.1:5432 after 0 ms' } });
+    let logged = 0;
+    for (let i = 1; i <= 100; i += 1) {
+      now = i * 5000; // a pass every 5 s for 500 s, same error (numbers vary)
+      if (l.failure(`connect ECONNREFUSED 127.0.0.1:5432 after ${i} ms`)) logged += 1;
+    }
+    expect(logged).toBe(Math.floor(500 / 60)); // one "still failing" line a minute
+    now += 1000;
+    const changed = l.failure('password authentication failed for user "market"');
+    expect(changed?.msg).toBe('collection failed with a new error');
+    now += 1000;
+    const up = l.success();
+    expect(up).toMatchObject({ level: 'info', msg: 'collection recovered', fields: { source: 'tasks', failures: 102 } });
+    expect(l.success()).toBeNull();
+    expect(l.failure('again')?.msg).toBe('collection failed');
+  });
+
+  it('a "still failing" line says how many were suppressed', () => {
+    let now = 0;
+    const l = new FailureLogLimiter('chart_repo', { now: () => now, repeatEveryMs: 10_000 });
+    l.failure('timeout');
+    for (let i = 1; i <= 4; i += 1) { now = i * 2000; l.failure('timeout'); }
+    now = 10_000;
+    expect(l.failure('timeout')).toMatchObject({ msg: 'collection still failing', fields: { suppressed: 4, consecutive_failures: 6 } });
+  });
+});
