@@ -34,6 +34,28 @@ export interface ChartRepoSim {
 
 export const STATUS_PATH = '/chart-repo/api/v2/status';
 
+/**
+ * Items a hostile or broken Chart Repo might send for (user, source): markup in names (valid data the
+ * pages must escape), a name past the length bound, and wrong types (each must be dropped alone).
+ */
+export function hostileItems(user: string, source: string): Injection {
+  const base = { user_id: user, source_id: source };
+  return {
+    user, source,
+    apps: [
+      { ...base, app_id: 'xss1', app_name: '<img src=x onerror="window.__pwned=1">', state: 'processing',
+        current_step: { name: '<script>window.__pwned=2</script>', index: 1, total: 5 } },
+      { ...base, app_id: 'long', app_name: 'a'.repeat(5000), state: 'pending' },
+      { ...base, app_id: 42, app_name: 'wrong-types', state: 'exploded' },
+    ],
+    images: [
+      { image_name: '"><svg onload="window.__pwned=3">', status: 'partially_downloaded', nodes: [{ node_name: '<b>n</b>' }] },
+      { image_name: 'bad-status', status: 'teleported', total_size: 'huge' },
+    ],
+    hydratorTasks: [{ task_id: '<iframe src=javascript:window.__pwned=4>', app_name: 'x', retry_count: 'many' }],
+  };
+}
+
 export async function startChartRepoSim(model: MarketModel, opts: { port?: number } = {}): Promise<ChartRepoSim> {
   let mode: FailMode = 'ok';
   let count = 0;

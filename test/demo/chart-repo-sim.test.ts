@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChartRepoApp } from '../../src/model/chart-repo.ts';
-import { startChartRepoSim, type ChartRepoSim } from '../../src/demo/chart-repo-sim.ts';
+import { hostileItems, startChartRepoSim, type ChartRepoSim } from '../../src/demo/chart-repo-sim.ts';
 import { createMarket } from '../../src/demo/market-seed.ts';
 
 const model = createMarket({ seed: 5 });
@@ -86,6 +86,17 @@ describe('Chart Repo simulator over HTTP', () => {
     sim.clearInjections();
     const clean = await (await status(`user=${alice.user_id}&source=${alice.source_id}`)).json();
     expect(JSON.stringify(clean)).not.toContain('onerror');
+  });
+
+  it('has a ready-made hostile set: markup that is valid data, and items the schemas must drop', async () => {
+    sim.inject(hostileItems(alice.user_id, alice.source_id));
+    const body = await (await status(`user=${alice.user_id}&source=${alice.source_id}`)).json();
+    sim.clearInjections();
+    const apps = body.data.apps as unknown[];
+    const fits = apps.filter((a) => v.safeParse(ChartRepoApp, a).success);
+    expect(apps.length - fits.length).toBe(2); // the over-long name and the wrong types
+    expect(JSON.stringify(fits)).toContain('onerror');
+    expect(body.data.tasks.hydrator.tasks.some((t: { task_id: string }) => t.task_id.includes('iframe'))).toBe(true);
   });
 
   it('counts the requests it saw', () => {

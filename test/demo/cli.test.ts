@@ -1,0 +1,50 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+const CLI = ['--import', 'tsx', 'src/demo/cli.ts'];
+
+function run(args: string[], opts: { untilLine?: RegExp; timeoutMs: number }):
+  Promise<{ code: number | null; out: string; child: ReturnType<typeof spawn>; line?: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...CLI, ...args], { cwd: process.cwd(), env: { ...process.env, LOG_LEVEL: 'info' } });
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`cli timed out; output:\n${out}`));
+    }, opts.timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      out += chunk.toString();
+      const line = opts.untilLine ? out.split('\n').find((l) => opts.untilLine?.test(l)) : undefined;
+      if (line) {
+        clearTimeout(timer);
+        resolve({ code: null, out, child, line });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, child });
+    });
+  });
+}
+
+describe('npm run demo', () => {
+  it('rejects a bad argument with its name and exit code 2', async () => {
+    const r = await run(['--users', 'many'], { timeoutMs: 20_000 });
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/--users must be an integer/);
+    expect(r.out).toMatch(/usage: npm run demo/);
+  }, 30_000);
+
+  it('runs standalone (embedded PostgreSQL when no --database-url), serves the Chart Repo, stops on SIGTERM', async () => {
+    const r = await run(['--seed', '3', '--chart-repo-port', '0'], { untilLine: /demo market running/, timeoutMs: 60_000 });
+    const started = JSON.parse(r.line as string);
+    expect(started.msg).toMatch(/DATABASE_URL=postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres CHART_REPO_SERVICE_HOST=127\.0\.0\.1:\d+/);
+    const res = await fetch(started.chart_repo);
+    expect((await res.json()).success).toBe(true);
+    const exited = new Promise<number | null>((resolve) => r.child.on('exit', (code) => resolve(code)));
+    r.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 90_000);
+});
