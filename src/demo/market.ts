@@ -7,6 +7,12 @@ import { createMarket, seedMarket, type SeedSize } from './market-seed.ts';
 import { stepMarket, type StepReport } from './market-step.ts';
 import { createMarketWriter, type WriteReport } from './market-writer.ts';
 
+export { createMarket, seedMarket, type SeedOptions, type SeedSize } from './market-seed.ts';
+export { stepMarket } from './market-step.ts';
+export type { MarketModel, MarketOptions } from './market-model.ts';
+export type { ChartRepoSim, FailMode, Injection } from './chart-repo-sim.ts';
+export { hostileItems } from './chart-repo-sim.ts';
+
 /**
  * The embedded demo market (DESIGN.md §6): PostgreSQL with the market tables (embedded PGlite unless a
  * databaseUrl is given), a seeded market that already shows variety, the Chart Repo simulator, and a
