@@ -12,6 +12,8 @@ export interface CollectResult {
   counters?: Record<string, number>;
   /** a run that got some data but not all (e.g. some Chart Repo pairs failed) reports it here */
   warning?: string;
+  /** a run that failed but still has numbers to report (e.g. NATS disconnected): ok=false, steps applied */
+  failed?: string;
 }
 
 /**

@@ -39,7 +39,7 @@ export class CollectorRuntime {
     let result: { steps: Parameters<PassSender['send']>[0]; outcome: PassOutcome };
     try {
       const r = await collector.collect({ signal, now: () => new Date() });
-      result = { steps: r.steps, outcome: outcome(started, true, r.warning ?? null, r.counters) };
+      result = { steps: r.steps, outcome: outcome(started, r.failed === undefined, r.failed ?? r.warning ?? null, r.counters) };
     } catch (err) {
       result = { steps: [], outcome: outcome(started, false, errorText(err)) };
     }

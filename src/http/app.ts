@@ -3,8 +3,11 @@ import type { QueryAnswer, StoreQueryApi } from '../protocol.ts';
 import { OK_MESSAGE } from '../store/runtime-store.ts';
 import { errorBody, JSON_TYPE, envelopeJson } from './envelope.ts';
 import { etagFor, matches } from './etag.ts';
+import { registerDashboards } from './dashboard/routes.ts';
 import { applyHardening, onUnhandled, type HttpSecurityOptions } from './hardening.ts';
+import { registerEvents } from './events-route.ts';
 import { checkParam, parseStateFilter } from './query.ts';
+import type { ChangeStream } from './stream.ts';
 
 /** The latest store version as the HTTP thread holds it: the full /state body, built once by the store. */
 export interface CurrentVersion {
@@ -22,6 +25,8 @@ export interface RuntimeAppDeps {
   queries(): AsyncQueries | null;
   /** true when the store thread answers now */
   storeAlive(): Promise<boolean>;
+  /** the change stream (GET …/events); absent in tests that build the app alone */
+  stream?: ChangeStream;
 }
 
 export const BASE_PATHS = ['/api/v2/runtime', '/app-store/api/v2/runtime'] as const;
@@ -45,6 +50,8 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
     if (matches(c.req.header('if-none-match'), tagNow)) return notModified(c, tagNow);
     return answer(c, deps, (q) => q.state(parsed.filter), (a) => etagFor(cur.epoch, a.version, parsed.canonical), undefined, OK_MESSAGE);
   });
+
+  registerEvents(api, deps);
 
   api.get('/apps/:user_id/:source_id/:app_name', async (c) => {
     const { user_id, source_id, app_name } = c.req.param();
@@ -85,6 +92,8 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
     if (bad) return c.json(errorBody(bad), 400);
     return answer(c, deps, (q) => q.tasksByUser(user_id));
   });
+
+  registerDashboards(api);
 
   const app = new Hono();
   applyHardening(app, security, () => deps.queries()?.metrics() ?? null);

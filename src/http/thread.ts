@@ -8,6 +8,7 @@ import { threadLogger } from '../log-thread.ts';
 import { createRuntimeApp, type CurrentVersion } from './app.ts';
 import { etagFor } from './etag.ts';
 import type { HttpSecurityOptions } from './hardening.ts';
+import { ChangeStream } from './stream.ts';
 
 const CLOSE_GRACE_MS = 300;
 
@@ -27,6 +28,7 @@ export class HttpThread {
   private queries: Comlink.Remote<StoreQueryApi> | null = null;
   private server: Server | null = null;
   private closing = false;
+  readonly stream = new ChangeStream();
 
   private readonly log = threadLogger('http');
   /** built at listen time, with the security options the supervisor passes */
@@ -37,6 +39,7 @@ export class HttpThread {
       current: () => this.current,
       queries: () => this.queries as never,
       storeAlive: () => this.storeAlive(),
+      stream: this.stream,
     }, { ...security, log: this.log });
   }
 
@@ -52,6 +55,7 @@ export class HttpThread {
       epoch: m.epoch, version: m.version, ready: m.ready,
       body: new Uint8Array(m.body), etag: etagFor(m.epoch, m.version),
     };
+    this.stream.onVersion(m);
   }
 
   private async storeAlive(): Promise<boolean> {
@@ -95,6 +99,7 @@ export class HttpThread {
     const server = this.server;
     if (!server) return;
     this.closing = true;
+    this.stream.closeAll();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     const grace = Math.min(CLOSE_GRACE_MS, timeoutMs / 4);
     const idle = setInterval(() => server.closeIdleConnections(), grace);

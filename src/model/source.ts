@@ -13,6 +13,8 @@ export const SourceStatus = v.object({
   duration_ms: v.number(),
   /** additive: when the last attempt (good or bad) finished */
   last_attempt: v.optional(v.nullable(Time)),
+  /** additive: what an otherwise good pass could not do (e.g. some Chart Repo pairs failed) */
+  warning: v.optional(v.nullable(Text)),
   /** additive: collector-specific counters (drops, rows, events/s ...) */
   counters: v.optional(v.record(v.string(), v.number())),
 });

@@ -1,11 +1,14 @@
 import type { SourceName } from '../model/index.ts';
 
 /** One stored entity: its value, its pre-rendered `"key":{json}` member, and the source that owns it. */
+/** Who listed an entity: a source, or the store itself (the collector_* components it derives). */
+export type Owner = SourceName | 'self';
+
 export interface Row<T> {
   value: T;
   /** `JSON.stringify(key) + ':' + JSON.stringify(value)`, rendered once when the entity changes */
   member: string;
-  owner: SourceName;
+  owner: Owner;
 }
 
 export interface TableHooks<T> {
@@ -32,7 +35,7 @@ export class EntityTable<T extends object> {
   }
 
   /** Inserts or replaces; returns the key if anything visible changed. */
-  upsert(value: T, owner: SourceName): string | null {
+  upsert(value: T, owner: Owner): string | null {
     const key = this.keyOf(value);
     const prev = this.rows.get(key);
     if (prev) {
@@ -63,7 +66,7 @@ export class EntityTable<T extends object> {
   }
 
   /** Keys owned by one of `owners` that are not in `keep`: what a full listing no longer has. */
-  missing(owners: ReadonlySet<SourceName>, keep: ReadonlySet<string>): string[] {
+  missing(owners: ReadonlySet<Owner>, keep: ReadonlySet<string>): string[] {
     const gone: string[] = [];
     for (const [key, row] of this.rows) if (owners.has(row.owner) && !keep.has(key)) gone.push(key);
     return gone;

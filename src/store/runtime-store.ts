@@ -9,7 +9,7 @@ import {
   type AppEvent, type ChangedEntity, type Domain, type DomainEntity, type Facets, type PassMessage, type PassOutcome,
   type StateFilter, type StoreStep, type VersionChanges,
 } from '../protocol.ts';
-import { EntityTable } from './entity-table.ts';
+import { EntityTable, type Owner } from './entity-table.ts';
 import { appMatches, filterChartRepo, hasChartFilter, taskMatches } from './filter.ts';
 import { MultiIndex } from './multi-index.ts';
 import { countApp, countComponent, countTask } from './summary.ts';
@@ -183,7 +183,7 @@ export class RuntimeStore {
     this.upsert('app_states', merged, prev?.owner ?? source);
   }
 
-  private upsert<D extends Domain>(domain: D, item: DomainEntity[D], owner: SourceName): string {
+  private upsert<D extends Domain>(domain: D, item: DomainEntity[D], owner: Owner): string {
     const table = this.table(domain) as unknown as EntityTable<object>;
     const key = table.key(item);
     const prev = table.rows.get(key);
@@ -213,6 +213,7 @@ export class RuntimeStore {
       consecutive_failures: o.ok ? 0 : (prev?.consecutive_failures ?? 0) + 1,
       duration_ms: Math.round(o.duration_ms),
       last_attempt: o.finished_at,
+      warning: o.ok ? o.error : null,
       counters: { ...prev?.counters, ...o.counters },
     };
     const stale = this.staleEvents.get(source);
@@ -234,7 +235,8 @@ export class RuntimeStore {
       },
       ...(o.ok ? {} : { message: status.last_error ?? undefined }),
     };
-    this.upsert('components', component, source);
+    // owned by the store, so the components collector's full listing never removes it
+    this.upsert('components', component, 'self');
   }
 
   expectSources(sources: Iterable<SourceName>): void {

@@ -1,0 +1,62 @@
+import type { CollectContext, Collector, CollectorHooks, CollectResult, CreateCollector } from '../collector.ts';
+import { NatsSubscription } from '../../sources/nats.ts';
+import { decodeAppEvent } from '../app-event.ts';
+import { UnknownStates } from '../stage-table.ts';
+
+export interface NatsCollectorOptions {
+  natsUrl: string;
+  natsSubject: string;
+}
+
+/**
+ * app-service events from NATS: each valid message is pushed to the store at once (bursts coalesce into
+ * one store step); an invalid one is dropped and counted. A run only reports the connection's health.
+ */
+export const createCollector: CreateCollector = (options: NatsCollectorOptions, hooks?: CollectorHooks): Collector => {
+  if (!hooks) throw new Error('the nats collector needs push hooks');
+  const unknownStates = new UnknownStates();
+  const totals = { events: 0, dropped: 0 };
+  let lastEventAt = 0;
+  let lastDropReason = '';
+  let window = { at: Date.now(), events: 0 };
+
+  const nats = new NatsSubscription({
+    url: options.natsUrl,
+    subject: options.natsSubject,
+    onMessage(data) {
+      const decoded = decodeAppEvent(data, unknownStates);
+      if (!decoded.ok) {
+        totals.dropped += 1;
+        lastDropReason = decoded.reason;
+        return;
+      }
+      totals.events += 1;
+      lastEventAt = Date.now();
+      hooks.push([{ op: 'app_events', events: [decoded.event] }]);
+    },
+  });
+  nats.start();
+
+  return {
+    async collect(_ctx: CollectContext): Promise<CollectResult> {
+      const now = Date.now();
+      const seconds = Math.max(0.001, (now - window.at) / 1000);
+      const eventsPerS = Math.round(((totals.events - window.events) / seconds) * 10) / 10;
+      window = { at: now, events: totals.events };
+      const counters = {
+        connected: nats.connected ? 1 : 0,
+        events: totals.events,
+        dropped: totals.dropped,
+        events_per_s: eventsPerS,
+        reconnects: nats.reconnects,
+        last_event_ms: lastEventAt,
+        unknown_states: unknownStates.distinct.size,
+      };
+      if (!nats.connected) {
+        return { steps: [], counters, failed: `not connected to NATS${nats.lastError ? `: ${nats.lastError}` : ''}` };
+      }
+      return { steps: [], counters, ...(lastDropReason ? { warning: `last dropped message: ${lastDropReason}` } : {}) };
+    },
+    close: () => nats.close(),
+  };
+};

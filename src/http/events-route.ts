@@ -1,0 +1,46 @@
+import type { Hono } from 'hono';
+import type { HttpBindings } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { OK_MESSAGE } from '../store/runtime-store.ts';
+import type { AsyncQueries, CurrentVersion } from './app.ts';
+import { errorBody } from './envelope.ts';
+import { parseStateFilter } from './query.ts';
+import type { ChangeStream, StreamSnapshot } from './stream.ts';
+
+export interface EventsDeps {
+  current(): CurrentVersion | null;
+  queries(): AsyncQueries | null;
+  stream?: ChangeStream;
+}
+
+const ENVELOPE_PREFIX = Buffer.byteLength(`{"success":true,"message":${JSON.stringify(OK_MESSAGE)},"data":`);
+
+/** GET …/events: the change stream (Server-Sent Events), with the same filters as /state. */
+export function registerEvents(api: Hono, deps: EventsDeps): void {
+  api.get('/events', async (c) => {
+    const stream = deps.stream;
+    const cur = deps.current();
+    if (!stream || !cur) return c.json(errorBody('runtime state not collected yet'), 503, { 'Retry-After': '1' });
+    const parsed = parseStateFilter(c.req.queries());
+    if (!parsed.ok) return c.json(errorBody(parsed.message), 400);
+    const out = (c.env as HttpBindings | undefined)?.outgoing;
+    if (!out) return c.json(errorBody('the change stream needs the node server'), 501);
+    const filter = parsed.canonical === '' ? null : parsed.filter;
+    const lastEventId = c.req.header('last-event-id') ?? c.req.query('last_event_id');
+
+    const snapshot = async (): Promise<StreamSnapshot> => {
+      if (!filter) {
+        const now = deps.current()!;
+        const json = Buffer.from(now.body.buffer, now.body.byteOffset, now.body.byteLength)
+          .toString('utf8', ENVELOPE_PREFIX, now.body.byteLength - 1);
+        return { version: now.version, json, summary: JSON.parse(json).summary };
+      }
+      const q = deps.queries();
+      if (!q) throw new Error('store unavailable');
+      const a = await q.state(filter);
+      return { version: a.version, json: a.json!, summary: JSON.parse(a.json!).summary };
+    };
+    await stream.connect(out, filter, parsed.canonical, lastEventId, snapshot);
+    return RESPONSE_ALREADY_SENT;
+  });
+}

@@ -1,0 +1,262 @@
+import type { ServerResponse } from 'node:http';
+import { emptySummary, type ChartRepoStatus, type RuntimeSummary } from '../model/index.ts';
+import { DOMAINS, type ChangedEntity, type Domain, type StateFilter, type VersionChanges, type VersionMessage } from '../protocol.ts';
+import { appMatches, filterChartRepo, hasChartFilter, taskMatches } from '../store/filter.ts';
+
+/** Limits of the change stream (stated in the README). */
+export const STREAM_LIMITS = {
+  /** versions kept for clients that resume with Last-Event-ID */
+  historyVersions: 1000,
+  /** bytes of unfiltered events kept in that history */
+  historyBytes: 64 * 1024 * 1024,
+  /** a client whose unsent bytes pass this is cut off (it can resume) */
+  clientBufferBytes: 8 * 1024 * 1024,
+  heartbeatMs: 15_000,
+  maxClients: 1000,
+};
+
+interface HistoryEntry {
+  version: number;
+  timestamp: string;
+  summary: RuntimeSummary;
+  changes: VersionChanges;
+  /** the unfiltered event, rendered once */
+  text: string;
+}
+
+interface Client {
+  out: ServerResponse;
+  filter: StateFilter | null;
+  canonical: string;
+  /** filtered clients: their summary, kept current change by change */
+  summary: RuntimeSummary | null;
+  /** versions up to this were covered by the snapshot or replay the client got */
+  after: number;
+  /** events that arrived while the client's snapshot was being fetched */
+  queue: HistoryEntry[] | null;
+}
+
+export interface StreamSnapshot {
+  version: number;
+  /** the snapshot JSON (the `data` of /state), filtered when the client filters */
+  json: string;
+  summary: RuntimeSummary;
+}
+
+/**
+ * Server-Sent Events of store versions, in the HTTP thread. Each version becomes one `change` event
+ * (id = epoch-version, as the ETag) listing changed entities and the new summary; unfiltered clients share
+ * one rendering per version, filtered ones see only matching changes. A bounded history serves
+ * Last-Event-ID resumes; a client too far behind gets a `snapshot` event first.
+ */
+export class ChangeStream {
+  private epoch = '';
+  private history: HistoryEntry[] = [];
+  private historyBytes = 0;
+  private readonly clients = new Set<Client>();
+  private readonly heartbeat: NodeJS.Timeout;
+  cutOff = 0;
+
+  constructor() {
+    this.heartbeat = setInterval(() => this.beat(), STREAM_LIMITS.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  onVersion(m: VersionMessage): void {
+    if (m.epoch !== this.epoch) {
+      // a restarted store starts its versions again: old ids mean nothing now
+      this.epoch = m.epoch;
+      this.history = [];
+      this.historyBytes = 0;
+    }
+    const entry: HistoryEntry = { version: m.version, timestamp: m.timestamp, summary: m.summary, changes: m.changes, text: '' };
+    entry.text = this.render(entry, null, m.summary);
+    this.history.push(entry);
+    this.historyBytes += entry.text.length;
+    while (this.history.length > STREAM_LIMITS.historyVersions || this.historyBytes > STREAM_LIMITS.historyBytes) {
+      this.historyBytes -= this.history.shift()!.text.length;
+    }
+    for (const c of this.clients) this.deliver(c, entry);
+  }
+
+  /**
+   * Attaches a client. `snapshot` fetches the (filtered) snapshot when the client needs one: a new client,
+   * or one whose Last-Event-ID is no longer in the history. Filtered resumes use it for their summary.
+   */
+  async connect(
+    out: ServerResponse, filter: StateFilter | null, canonical: string, lastEventId: string | undefined,
+    snapshot: () => Promise<StreamSnapshot>,
+  ): Promise<void> {
+    if (this.clients.size >= STREAM_LIMITS.maxClients) {
+      out.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '5' });
+      out.end('{"success":false,"message":"too many stream clients","data":null}');
+      return;
+    }
+    out.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      'X-Accel-Buffering': 'no',
+      'X-Content-Type-Options': 'nosniff',
+    });
+    out.write('retry: 2000\n\n');
+    const client: Client = { out, filter, canonical, summary: null, after: 0, queue: [] };
+    this.clients.add(client);
+    out.on('close', () => this.clients.delete(client));
+
+    const resumeFrom = this.resumable(lastEventId);
+    try {
+      if (resumeFrom === null || filter) {
+        const snap = await snapshot();
+        client.summary = filter ? snap.summary : null;
+        if (resumeFrom === null) {
+          this.write(client, `id: ${this.epoch}-${snap.version}\nevent: snapshot\ndata: ${snap.json}\n\n`);
+          client.after = snap.version;
+        } else {
+          this.replay(client, resumeFrom, snap.version);
+          client.after = snap.version;
+        }
+      } else {
+        this.replay(client, resumeFrom, Infinity);
+        client.after = this.history.at(-1)?.version ?? resumeFrom;
+      }
+    } catch {
+      out.destroy();
+      return;
+    }
+    const queued = client.queue ?? [];
+    client.queue = null;
+    for (const e of queued) this.deliver(client, e);
+  }
+
+  /** The version after which history can replay for this id, or null when a snapshot is needed. */
+  private resumable(lastEventId: string | undefined): number | null {
+    if (!lastEventId) return null;
+    const m = /^([\w]+)-(\d+)$/.exec(lastEventId.trim());
+    if (!m || m[1] !== this.epoch) return null;
+    const last = Number(m[2]);
+    const oldest = this.history[0]?.version;
+    if (oldest === undefined || last < oldest - 1 || last > (this.history.at(-1)?.version ?? 0)) return null;
+    return last;
+  }
+
+  private replay(client: Client, after: number, upTo: number): void {
+    for (const e of this.history) {
+      if (e.version > after && e.version <= upTo) {
+        this.write(client, client.filter ? this.render(e, client.filter, client.summary!) : e.text);
+      }
+    }
+  }
+
+  private deliver(client: Client, e: HistoryEntry): void {
+    if (client.queue) {
+      client.queue.push(e);
+      return;
+    }
+    if (e.version <= client.after) return;
+    client.after = e.version;
+    if (!client.filter) {
+      this.write(client, e.text);
+      return;
+    }
+    const matched = this.advance(client, e.changes, e.summary);
+    if (matched) this.write(client, this.render(e, client.filter, client.summary!));
+  }
+
+  /** Moves a filtered client's summary over one version's changes; true when anything it sees changed. */
+  private advance(client: Client, changes: VersionChanges, global: RuntimeSummary): boolean {
+    const f = client.filter!;
+    const s = client.summary ?? emptySummary();
+    let any = changes.components.length > 0 || changes.sources !== undefined
+      || (changes.chart_repo !== undefined && true);
+    for (const c of changes.app_states) {
+      if (c.before && appMatches(c.before, f)) { any = true; countFacet(s, 'app_states', c.before.status, -1); }
+      if (c.now && appMatches(c.now, f)) { any = true; countFacet(s, 'app_states', c.now.status, 1); }
+    }
+    for (const c of changes.tasks) {
+      if (c.before && taskMatches(c.before, f)) { any = true; countFacet(s, 'tasks', c.before.status, -1); }
+      if (c.now && taskMatches(c.now, f)) { any = true; countFacet(s, 'tasks', c.now.status, 1); }
+    }
+    s.active_components = global.active_components;
+    client.summary = s;
+    return any;
+  }
+
+  /** One `change` event; `filter` null = everything. */
+  private render(e: HistoryEntry, filter: StateFilter | null, summary: RuntimeSummary): string {
+    const parts: string[] = [`"version":${e.version}`, `"timestamp":${JSON.stringify(e.timestamp)}`];
+    const upserts: string[] = [];
+    const removed: string[] = [];
+    for (const domain of DOMAINS) {
+      const kept = filter ? e.changes[domain].filter((c) => visible(domain, c, filter)) : e.changes[domain];
+      const up = kept.filter((c) => c.json !== undefined && (!filter || c.now === undefined || matchesNow(domain, c, filter)));
+      const gone = kept.filter((c) => c.json === undefined || (filter && !matchesNow(domain, c, filter)));
+      if (up.length) upserts.push(`${JSON.stringify(domain)}:{${up.map((c) => `${JSON.stringify(c.key)}:${c.json}`).join(',')}}`);
+      if (gone.length) removed.push(`${JSON.stringify(domain)}:${JSON.stringify(gone.map((c) => c.key))}`);
+    }
+    parts.push(`"upserts":{${upserts.join(',')}}`, `"removed":{${removed.join(',')}}`);
+    if (e.changes.chart_repo !== undefined) {
+      parts.push(`"chart_repo":${filter && hasChartFilter(filter)
+        ? JSON.stringify(filterChartRepo(JSON.parse(e.changes.chart_repo) as ChartRepoStatus, filter))
+        : e.changes.chart_repo}`);
+    }
+    if (e.changes.sources !== undefined) parts.push(`"sources":${e.changes.sources}`);
+    parts.push(`"summary":${JSON.stringify(summary)}`);
+    return `id: ${this.epoch}-${e.version}\nevent: change\ndata: {${parts.join(',')}}\n\n`;
+  }
+
+  private write(client: Client, text: string): void {
+    const out = client.out;
+    if (out.destroyed) return;
+    if (out.writableLength + text.length > STREAM_LIMITS.clientBufferBytes) {
+      // a client that cannot keep up is cut off rather than buffered without bound; it can resume
+      this.cutOff += 1;
+      this.clients.delete(client);
+      out.destroy();
+      return;
+    }
+    out.write(text);
+  }
+
+  private beat(): void {
+    for (const c of this.clients) if (!c.queue) this.write(c, ': heartbeat\n\n');
+  }
+
+  /** Ends every stream (shutdown): clients reconnect elsewhere with their Last-Event-ID. */
+  closeAll(): void {
+    clearInterval(this.heartbeat);
+    for (const c of this.clients) c.out.end();
+    this.clients.clear();
+  }
+}
+
+function matchesNow(domain: Domain, c: ChangedEntity, f: StateFilter): boolean {
+  if (!c.now) return false;
+  if (domain === 'app_states') return appMatches(c.now, f);
+  if (domain === 'tasks') return taskMatches(c.now, f);
+  return true;
+}
+
+/** A change a filtered client sees: it matches now, or it matched before (then it is a removal to them). */
+function visible(domain: Domain, c: ChangedEntity, f: StateFilter): boolean {
+  if (domain === 'components') return true;
+  const test = domain === 'app_states' ? appMatches : taskMatches;
+  return (c.now !== undefined && test(c.now, f)) || (c.before !== undefined && test(c.before, f));
+}
+
+function countFacet(s: RuntimeSummary, domain: 'app_states' | 'tasks', status: string | undefined, sign: 1 | -1): void {
+  if (domain === 'app_states') {
+    s.total_apps += sign;
+    if (status === 'healthy') s.healthy_apps += sign;
+    else if (status === 'unhealthy') s.unhealthy_apps += sign;
+    return;
+  }
+  s.total_tasks += sign;
+  if (status === 'pending') s.pending_tasks += sign;
+  else if (status === 'running') s.running_tasks += sign;
+  else if (status === 'completed') s.completed_tasks += sign;
+  else if (status === 'failed') s.failed_tasks += sign;
+}

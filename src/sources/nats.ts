@@ -1,0 +1,80 @@
+import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+
+export interface NatsSubscriptionOptions {
+  url: string;
+  subject: string;
+  onMessage(data: Uint8Array): void;
+  onStatus?(text: string): void;
+}
+
+/**
+ * I/O only: one NATS connection and subscription that reconnects by itself (backoff with jitter, forever,
+ * including when the server is down at start). Subscriptions are restored by the client on reconnect.
+ */
+export class NatsSubscription {
+  private nc: NatsConnection | null = null;
+  private sub: Subscription | null = null;
+  private closed = false;
+  connected = false;
+  reconnects = 0;
+  lastError: string | null = null;
+
+  constructor(private readonly opts: NatsSubscriptionOptions) {}
+
+  start(): void {
+    void this.open();
+  }
+
+  private async open(): Promise<void> {
+    let delay = 250;
+    while (!this.closed && !this.nc) {
+      try {
+        const nc = await connect({
+          servers: this.opts.url,
+          name: 'market-runtime',
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 1000,
+          reconnectJitter: 500,
+          timeout: 5000,
+        });
+        if (this.closed) {
+          await nc.close();
+          return;
+        }
+        this.nc = nc;
+        this.connected = true;
+        this.sub = nc.subscribe(this.opts.subject);
+        void this.watch(nc);
+        void this.consume(this.sub);
+      } catch (err) {
+        this.lastError = `connect: ${err instanceof Error ? err.message : String(err)}`;
+        this.opts.onStatus?.(this.lastError);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 10_000);
+      }
+    }
+  }
+
+  private async watch(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') {
+        this.connected = false;
+        this.lastError = 'disconnected';
+      } else if (s.type === 'reconnect') {
+        this.connected = true;
+        this.reconnects += 1;
+        this.lastError = null;
+      }
+      this.opts.onStatus?.(s.type);
+    }
+  }
+
+  private async consume(sub: Subscription): Promise<void> {
+    for await (const m of sub) this.opts.onMessage(m.data);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.nc?.close().catch(() => undefined);
+  }
+}

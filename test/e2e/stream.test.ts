@@ -1,0 +1,115 @@
+import { connect } from 'node:net';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+import { openStream } from '../helpers/sse.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'mr-stream-'));
+const file = join(dir, 'steps.json');
+const T0 = '2026-11-25T10:00:00.000Z';
+
+function writeTasks(tasks: Array<{ id: string; status: string; user: string }>) {
+  writeFileSync(file, JSON.stringify([{ op: 'replace', domain: 'tasks', items: tasks.map((t) => ({
+    task_id: t.id, type: 'install', status: t.status, app_name: 'firefox', user_id: t.user, created_at: T0,
+  })) }]));
+}
+
+describe('GET …/events: the change stream', () => {
+  let sc: Awaited<ReturnType<typeof startInProcess>>;
+  beforeAll(async () => {
+    writeTasks([{ id: 't1', status: 'running', user: 'alice' }, { id: 't2', status: 'pending', user: 'bob' }]);
+    sc = await startInProcess([fake('tasks', { mode: 'file', file })], { intervalMs: 100 });
+    await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
+  });
+  afterAll(() => sc.sup.stop());
+
+  it('starts with a snapshot, then sends each version as one change event', async () => {
+    const s = await openStream(`${sc.base}/api/v2/runtime/events`);
+    expect(s.res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const snap = await s.next((e) => e.event === 'snapshot');
+    expect(Object.keys(JSON.parse(snap.data).tasks).sort()).toEqual(['t1', 't2']);
+    writeTasks([{ id: 't1', status: 'completed', user: 'alice' }, { id: 't3', status: 'pending', user: 'bob' }]);
+    const change = await s.next((e) => e.event === 'change' && JSON.parse(e.data).upserts.tasks?.t3 !== undefined);
+    const data = JSON.parse(change.data);
+    expect(change.id).toMatch(/^\w+-\d+$/);
+    expect(data.upserts.tasks.t1.status).toBe('completed');
+    expect(data.removed.tasks).toEqual(['t2']);
+    expect(data.summary).toMatchObject({ total_tasks: 2, completed_tasks: 1, pending_tasks: 1 });
+    await s.close();
+  });
+
+  it('sends only matching changes to a filtered client, with its own summary', async () => {
+    writeTasks([{ id: 'a1', status: 'running', user: 'alice' }, { id: 'b1', status: 'running', user: 'bob' }]);
+    await eventually(async () => expect(Object.keys((await (await sc.get('/api/v2/runtime/state')).json()).data.tasks)).toContain('b1'));
+    const s = await openStream(`${sc.base}/api/v2/runtime/events?user_id=bob`);
+    const snap = JSON.parse((await s.next((e) => e.event === 'snapshot')).data);
+    expect(Object.keys(snap.tasks)).toEqual(['b1']);
+    writeTasks([{ id: 'a1', status: 'failed', user: 'alice' }, { id: 'b1', status: 'completed', user: 'bob' }, { id: 'b2', status: 'pending', user: 'bob' }]);
+    const change = await s.next((e) => e.event === 'change' && JSON.parse(e.data).upserts.tasks?.b2 !== undefined);
+    const data = JSON.parse(change.data);
+    expect(Object.keys(data.upserts.tasks).sort()).toEqual(['b1', 'b2']);
+    expect(data.summary).toMatchObject({ total_tasks: 2, completed_tasks: 1, pending_tasks: 1, failed_tasks: 0 });
+    // alice's task changed too, but this client never hears of it
+    expect(s.events.some((e) => e.data.includes('"a1"'))).toBe(false);
+    await s.close();
+  });
+
+  it('resumes with Last-Event-ID: the missed changes, no snapshot', async () => {
+    const s1 = await openStream(`${sc.base}/api/v2/runtime/events`);
+    const snap = await s1.next((e) => e.event === 'snapshot');
+    await s1.close();
+    writeTasks([{ id: 'r1', status: 'running', user: 'carol' }]);
+    await eventually(async () => expect(Object.keys((await (await sc.get('/api/v2/runtime/state')).json()).data.tasks)).toEqual(['r1']));
+    const s2 = await openStream(`${sc.base}/api/v2/runtime/events`, { 'Last-Event-ID': snap.id! });
+    const missed = await s2.next((e) => e.event === 'change' && JSON.parse(e.data).upserts.tasks?.r1 !== undefined);
+    expect(missed).toBeDefined();
+    expect(s2.events.some((e) => e.event === 'snapshot')).toBe(false);
+    await s2.close();
+  });
+
+  it('a resume too old (or from another store epoch) gets a snapshot first', async () => {
+    const s = await openStream(`${sc.base}/api/v2/runtime/events`, { 'Last-Event-ID': 'deadbeef-1' });
+    const first = await s.next(() => true);
+    expect(first.event).toBe('snapshot');
+    await s.close();
+  });
+
+  it('rejects a bad filter with 400', async () => {
+    const res = await sc.get('/api/v2/runtime/events?task_status=nope');
+    expect(res.status).toBe(400);
+    expect((await res.json()).message).toMatch(/task_status/);
+  });
+});
+
+describe('a stalled client', () => {
+  let sc: Awaited<ReturnType<typeof startInProcess>>;
+  beforeAll(async () => {
+    // 20,000 tasks replaced every 100 ms: megabytes of changes per version
+    sc = await startInProcess([fake('tasks', { mode: 'passes', count: 20000 })], { intervalMs: 100 });
+    await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
+  });
+  afterAll(() => sc.sup.stop());
+
+  it('is cut off past its buffer limit while a reading client goes on', async () => {
+    const port = Number(new URL(sc.base).port);
+    const stalled = connect(port, '127.0.0.1');
+    stalled.write('GET /api/v2/runtime/events HTTP/1.1\r\nHost: x\r\n\r\n');
+    stalled.pause(); // never read: the server's send buffer fills up
+    const closed = new Promise<void>((r) => stalled.once('close', () => r()));
+    const reader = await openStream(`${sc.base}/api/v2/runtime/events`);
+    // by six versions of megabytes each, the stalled client is far past its 8 MiB limit
+    for (let i = 0; i < 6; i++) await reader.next((e) => e.event === 'change', 15_000, reader.events.length);
+    let bytes = 0;
+    stalled.on('data', (chunk: Buffer) => { bytes += chunk.length; });
+    stalled.resume();
+    await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('stalled client never cut off')), 15_000))]);
+    // it got what sat in the socket buffers and then the end, not the six versions
+    expect(bytes).toBeLessThan(6 * 3_000_000);
+    const countBefore = reader.events.length;
+    await reader.next(() => true, 10_000, countBefore);
+    expect(reader.ended).toBe(false);
+    await reader.close();
+  }, 60_000);
+});
