@@ -1,0 +1,542 @@
+// Shared browser code of the runtime dashboards (plain ES module, no dependencies, no build step).
+//
+// Rules every page follows (issue 5):
+// - Every upstream string reaches the DOM through textContent / createTextNode (`el` below turns strings
+//   into text nodes). Nothing here ever assigns innerHTML or builds markup from data.
+// - No inline script, no inline handler, no style attribute: the pages run under a strict CSP. Dynamic
+//   widths go through the CSSOM (element.style.x = ...), which CSP allows.
+// - `state` is fetched relative to the page URL, so the pages work under /api/v2/runtime/ and
+//   /app-store/api/v2/runtime/ alike.
+
+/** Creates an element. props: className, title, id, text, attrs{}, data{}, on{event: fn}; children: strings, nodes, arrays, null. */
+export function el(tag, props, ...children) {
+  const node = document.createElement(tag);
+  if (props) {
+    for (const [k, v] of Object.entries(props)) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'className') node.className = v;
+      else if (k === 'text') node.textContent = String(v);
+      else if (k === 'title') node.title = String(v);
+      else if (k === 'attrs') for (const [a, av] of Object.entries(v)) { if (av !== undefined && av !== null && av !== false) node.setAttribute(a, String(av)); }
+      else if (k === 'data') for (const [d, dv] of Object.entries(v)) { if (dv !== undefined && dv !== null) node.dataset[d] = String(dv); }
+      else if (k === 'on') for (const [ev, fn] of Object.entries(v)) node.addEventListener(ev, fn);
+      else if (k === 'hidden') node.hidden = Boolean(v);
+      else if (k === 'value') node.value = String(v);
+      else if (k === 'type') node.type = String(v);
+      else throw new Error(`el: unknown prop ${k}`);
+    }
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const c of children) {
+    if (c === undefined || c === null || c === false) continue;
+    if (Array.isArray(c)) append(node, c);
+    else if (c instanceof Node) node.appendChild(c);
+    else node.appendChild(document.createTextNode(String(c)));
+  }
+}
+
+/** Replaces a node's children (strings become text). */
+export function fill(node, ...children) {
+  node.replaceChildren();
+  append(node, children);
+  return node;
+}
+
+export function $(id) {
+  const node = document.getElementById(id);
+  if (!node) throw new Error(`missing #${id}`);
+  return node;
+}
+
+export function debounce(fn, ms) {
+  let timer = null;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+// ---- values ------------------------------------------------------------------------------------------
+
+export const str = (v) => (v === undefined || v === null ? '' : String(v));
+export const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+export const list = (v) => (Array.isArray(v) ? v : []);
+export const obj = (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? v : {});
+export const values = (v) => Object.values(obj(v)).filter((x) => x !== null && typeof x === 'object');
+
+export function timeMs(iso) {
+  if (typeof iso !== 'string' || iso === '') return NaN;
+  return Date.parse(iso);
+}
+
+/** Server "now": the Date header of the last answer, moved on by the local clock (skew-proof ages). */
+let clockOffset = 0;
+export function now() {
+  return Date.now() + clockOffset;
+}
+
+const pad = (n) => String(n).padStart(2, '0');
+
+export function fmtTime(iso) {
+  const t = timeMs(iso);
+  if (!Number.isFinite(t)) return iso ? str(iso) : '—';
+  const d = new Date(t);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+export function fmtDuration(ms) {
+  if (!Number.isFinite(ms)) return '—';
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+/** "3m 10s ago" from an RFC 3339 string. */
+export function fmtAge(iso) {
+  const t = timeMs(iso);
+  return Number.isFinite(t) ? `${fmtDuration(now() - t)} ago` : '—';
+}
+
+/** A time cell: local time, with the age as tooltip. */
+export function timeCell(iso) {
+  return el('span', { className: 'time', title: iso ? `${str(iso)} (${fmtAge(iso)})` : undefined }, fmtTime(iso));
+}
+
+export function fmtNs(ns) {
+  if (typeof ns !== 'number' || !Number.isFinite(ns) || ns <= 0) return '—';
+  const ms = ns / 1e6;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return fmtDuration(ms);
+}
+
+export function fmtBytes(n) {
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) return '—';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${n < 10 && i > 0 ? n.toFixed(1) : Math.round(n)} ${units[i]}`;
+}
+
+export function fmtNum(n) {
+  return typeof n === 'number' && Number.isFinite(n) ? n.toLocaleString('en-US') : '—';
+}
+
+/** Compact one-line JSON for metrics, bounded. */
+export function shortJson(v, max = 300) {
+  let s;
+  try { s = typeof v === 'string' ? v : JSON.stringify(v); } catch { s = String(v); }
+  if (s === undefined) s = String(v);
+  return s.length > max ? s.slice(0, max) + '…' : s;
+}
+
+// ---- widgets -----------------------------------------------------------------------------------------
+
+const KNOWN_TONES = {
+  good: ['running', 'healthy', 'completed', 'success', 'fully_downloaded', 'ok', 'true', 'active'],
+  busy: ['fetching', 'hydrating', 'installing', 'upgrading', 'uninstalling', 'processing', 'partially_downloaded', 'analyzing', 'queued'],
+  bad: ['failed', 'unhealthy', 'error', 'registry_error', 'false'],
+  warn: ['degraded', 'stale', 'stuck', 'canceled', 'cancelled'],
+  idle: ['pending', 'stopped', 'unknown', 'not_downloaded'],
+};
+const TONE = new Map(Object.entries(KNOWN_TONES).flatMap(([tone, names]) => names.map((n) => [n, tone])));
+
+/** A status badge; the tone class comes from a fixed table, the label is text. */
+export function badge(value, tone) {
+  const label = str(value) || '—';
+  const t = tone ?? TONE.get(label.toLowerCase()) ?? 'idle';
+  return el('span', { className: `badge tone-${t}`, data: { value: label } }, label);
+}
+
+export function progressBar(pct) {
+  const p = typeof pct === 'number' && Number.isFinite(pct) ? Math.max(0, Math.min(100, pct)) : null;
+  if (p === null) return el('span', { className: 'muted' }, '—');
+  const bar = el('progress', { attrs: { max: 100, value: p }, title: `${p.toFixed(1)}%` });
+  return el('span', { className: 'progress' }, bar, el('span', { className: 'pct' }, `${Math.round(p)}%`));
+}
+
+/** Key/value list (e.g. counters). */
+export function kv(pairs) {
+  const dl = el('dl', { className: 'kv' });
+  for (const [k, v] of pairs) {
+    dl.append(el('dt', null, k), el('dd', null, v instanceof Node ? v : str(v === undefined || v === null || v === '' ? '—' : v)));
+  }
+  return dl;
+}
+
+/**
+ * Tabs: buttons with role=tab switching panels (hidden attribute). `onChange(name)` lets the page render
+ * only what is visible. Returns { get(), set(name), setCount(name, n) }.
+ */
+export function tabs(bar, panels, onChange) {
+  const buttons = [...bar.querySelectorAll('[data-tab]')];
+  let current = buttons.find((b) => b.getAttribute('aria-selected') === 'true')?.dataset.tab ?? buttons[0]?.dataset.tab;
+  const set = (name) => {
+    current = name;
+    for (const b of buttons) b.setAttribute('aria-selected', String(b.dataset.tab === name));
+    for (const [key, panel] of Object.entries(panels)) panel.hidden = key !== name;
+    onChange?.(name);
+  };
+  for (const b of buttons) {
+    b.setAttribute('role', 'tab');
+    b.type = 'button';
+    b.addEventListener('click', () => set(b.dataset.tab));
+  }
+  set(current);
+  return {
+    get: () => current,
+    set,
+    setCount(name, n) {
+      const b = buttons.find((x) => x.dataset.tab === name);
+      if (!b) return;
+      let c = b.querySelector('.count');
+      if (!c) { c = el('span', { className: 'count' }); b.append(' ', c); }
+      c.textContent = fmtNum(n);
+    },
+  };
+}
+
+/**
+ * A paginated table: only one page of rows is in the DOM, so 10,000 rows render as fast as 100.
+ * columns: [{ label, cell(row) -> Node|string, className?, sort?(row) -> string|number }]
+ * opts: { pageSize, empty, rowClass(row), pinned(row) -> bool (kept first), expand(row) -> Node|null, key(row) }
+ * Returns { root, setRows(rows), count() }. Page, sort and expanded rows survive setRows (auto-refresh).
+ */
+export function table(columns, opts = {}) {
+  // narrow screens stack each row into a card: fewer per page keeps the page short
+  const narrow = window.matchMedia?.('(max-width: 760px)').matches;
+  const pageSize = Math.min(opts.pageSize ?? 100, narrow ? 25 : Infinity);
+  let rows = [];
+  let page = 0;
+  let sortCol = -1;
+  let sortDir = 1;
+  const expanded = new Set();
+  const thead = el('thead');
+  const headRow = el('tr');
+  columns.forEach((col, i) => {
+    const th = el('th', { className: col.className, attrs: { scope: 'col' } });
+    if (col.sort) {
+      const btn = el('button', { className: 'sort', type: 'button', title: 'sort' }, col.label);
+      btn.addEventListener('click', () => {
+        if (sortCol === i) sortDir = -sortDir; else { sortCol = i; sortDir = 1; }
+        for (const b of headRow.querySelectorAll('button.sort')) b.removeAttribute('data-dir');
+        btn.dataset.dir = sortDir > 0 ? 'asc' : 'desc';
+        page = 0;
+        applySort();
+        draw();
+      });
+      th.append(btn);
+    } else {
+      th.append(col.label);
+    }
+    headRow.append(th);
+  });
+  thead.append(headRow);
+  const tbody = el('tbody');
+  const tableEl = el('table', { className: 'grid' }, thead, tbody);
+  const info = el('span', { className: 'pager-info' });
+  const prev = el('button', { type: 'button', className: 'pager-prev' }, '‹ Prev');
+  const next = el('button', { type: 'button', className: 'pager-next' }, 'Next ›');
+  const pager = el('div', { className: 'pager' }, prev, info, next);
+  prev.addEventListener('click', () => { if (page > 0) { page--; draw(); } });
+  next.addEventListener('click', () => { if ((page + 1) * pageSize < rows.length) { page++; draw(); } });
+  const root = el('div', { className: 'table-wrap' }, el('div', { className: 'scroll-x' }, tableEl), pager);
+
+  function applySort() {
+    const pinned = opts.pinned;
+    const col = columns[sortCol];
+    if (!col?.sort && !pinned) return;
+    const keyed = rows.map((r, i) => ({ r, i, p: pinned?.(r) ? 0 : 1, k: col?.sort ? col.sort(r) : 0 }));
+    keyed.sort((a, b) => a.p - b.p || (a.k < b.k ? -sortDir : a.k > b.k ? sortDir : 0) || a.i - b.i);
+    rows = keyed.map((x) => x.r);
+  }
+
+  function draw() {
+    const pages = Math.max(1, Math.ceil(rows.length / pageSize));
+    if (page >= pages) page = pages - 1;
+    const start = page * pageSize;
+    const slice = rows.slice(start, start + pageSize);
+    const frag = document.createDocumentFragment();
+    if (slice.length === 0) {
+      frag.append(el('tr', { className: 'empty' }, el('td', { attrs: { colspan: columns.length } }, opts.empty ?? 'Nothing to show.')));
+    }
+    for (const row of slice) {
+      const key = opts.key ? opts.key(row) : null;
+      const tr = el('tr', { className: opts.rowClass?.(row) });
+      for (const col of columns) {
+        let content;
+        try { content = col.cell(row, { expanded: key !== null && expanded.has(key), toggle: () => toggle(key) }); } catch { content = '?'; }
+        tr.append(el('td', { className: col.className, data: { label: col.label } }, content));
+      }
+      frag.append(tr);
+      if (key !== null && expanded.has(key) && opts.expand) {
+        const detail = opts.expand(row);
+        if (detail) frag.append(el('tr', { className: 'detail' }, el('td', { attrs: { colspan: columns.length } }, detail)));
+      }
+    }
+    tbody.replaceChildren(frag);
+    info.textContent = rows.length === 0 ? '0 rows'
+      : `${fmtNum(start + 1)}–${fmtNum(start + slice.length)} of ${fmtNum(rows.length)}${pages > 1 ? ` · page ${page + 1}/${pages}` : ''}`;
+    prev.disabled = page === 0;
+    next.disabled = page >= pages - 1;
+  }
+
+  function toggle(key) {
+    if (key === null) return;
+    if (expanded.has(key)) expanded.delete(key); else expanded.add(key);
+    draw();
+  }
+
+  return {
+    root,
+    setRows(next, { resetPage = false } = {}) {
+      rows = next.slice();
+      if (resetPage) page = 0;
+      applySort();
+      draw();
+    },
+    count: () => rows.length,
+  };
+}
+
+/** A "show"/"hide" button for expandable detail rows. */
+export function toggleButton(ctx, label = 'show') {
+  const b = el('button', { type: 'button', className: 'link', attrs: { 'aria-expanded': String(ctx.expanded) } }, ctx.expanded ? 'hide' : label);
+  b.addEventListener('click', ctx.toggle);
+  return b;
+}
+
+/** Case-insensitive substring test; an empty needle matches everything. */
+export function contains(hay, needle) {
+  return needle === '' || str(hay).toLowerCase().includes(needle);
+}
+
+const datalistKeys = new WeakMap();
+
+/** Fills a <datalist> with distinct values (bounded). */
+export function fillDatalist(node, items, max = 500) {
+  const sorted = [...new Set(items.filter((x) => x))].sort().slice(0, max);
+  const key = sorted.join('\u0000');
+  if (datalistKeys.get(node) === key) return;
+  datalistKeys.set(node, key);
+  fill(node, sorted.map((v) => el('option', { value: v })));
+}
+
+export function fillSelect(node, items, allLabel = 'all') {
+  const current = node.value;
+  const sorted = [...new Set(items.filter((x) => x))].sort();
+  fill(node, el('option', { value: '' }, allLabel), sorted.map((v) => el('option', { value: v }, v)));
+  node.value = sorted.includes(current) ? current : '';
+}
+
+// ---- sources & freshness -----------------------------------------------------------------------------
+
+export const SOURCE_LABELS = { tasks: 'Tasks', app_flow: 'App flow', components: 'Components', chart_repo: 'Chart Repo', nats: 'NATS events' };
+
+/** The collectors' poll period, from the page's meta tag (the sidecar writes it at startup). */
+export function collectIntervalMs() {
+  const v = Number(document.querySelector('meta[name="runtime-collect-interval-ms"]')?.getAttribute('content'));
+  return Number.isFinite(v) && v > 0 ? v : 5000;
+}
+
+/** 'ok' | 'failing' | 'stale' | 'waiting' for one source status. */
+export function sourceState(s, intervalMs) {
+  if (!s || typeof s !== 'object') return 'waiting';
+  if (s.ok === false) return 'failing';
+  const last = timeMs(s.last_success);
+  if (!Number.isFinite(last)) return s.last_attempt ? 'failing' : 'waiting';
+  if (now() - last > 3 * intervalMs) return 'stale';
+  return 'ok';
+}
+
+/** The freshness strip and the warning banner (both pages). */
+export function renderSources(strip, banner, data) {
+  const interval = collectIntervalMs();
+  const sources = obj(data.sources);
+  const problems = [];
+  const chips = [];
+  for (const [name, s] of Object.entries(sources).sort(([a], [b]) => a.localeCompare(b))) {
+    const state = sourceState(s, interval);
+    const label = SOURCE_LABELS[name] ?? name;
+    const detail = [
+      s?.last_success ? `last success ${fmtAge(s.last_success)}` : 'no success yet',
+      num(s?.consecutive_failures) > 0 ? `${s.consecutive_failures} failures in a row` : null,
+      typeof s?.duration_ms === 'number' ? `pass ${Math.round(s.duration_ms)} ms` : null,
+    ].filter(Boolean).join(' · ');
+    chips.push(el('span', { className: `source source-${state}`, data: { source: name, state }, title: detail },
+      el('span', { className: 'dot' }), label, ' ', el('span', { className: 'source-age' }, s?.last_success ? fmtAge(s.last_success) : state)));
+    if (state === 'failing' || state === 'stale') {
+      problems.push(el('li', { data: { source: name } },
+        el('strong', null, label), state === 'failing' ? ' is failing' : ' is stale',
+        ` (${detail})`, s?.last_error ? [': ', el('span', { className: 'error-text' }, str(s.last_error))] : null));
+    }
+  }
+  const snapAge = now() - timeMs(data.timestamp);
+  if (Number.isFinite(snapAge) && snapAge > 3 * interval + 5000) {
+    problems.push(el('li', { data: { source: 'snapshot' } }, el('strong', null, 'Snapshot'), ` is ${fmtDuration(snapAge)} old: the collectors may have stopped`));
+  }
+  if (chips.length === 0) chips.push(el('span', { className: 'muted' }, 'no sources reported yet'));
+  fill(strip, el('span', { className: 'strip-label' }, 'Sources:'), chips);
+  if (problems.length) {
+    fill(banner, el('strong', null, '⚠ Data may be out of date'), el('ul', null, problems));
+    banner.hidden = false;
+  } else {
+    banner.hidden = true;
+    banner.replaceChildren();
+  }
+}
+
+// ---- stuck (issue 8: additive fields, may be absent) -------------------------------------------------
+
+export const isStuck = (x) => x?.stuck === true;
+
+/** How long an app has been where it is: stage_since when the sidecar sends it, else last_update. */
+export function stuckAge(x, ...fallbacks) {
+  for (const t of [x?.stage_since, ...fallbacks]) {
+    const ms = timeMs(t);
+    if (Number.isFinite(ms)) return fmtDuration(now() - ms);
+  }
+  return '';
+}
+
+export function stuckBadge(x, ...fallbacks) {
+  if (!isStuck(x)) return null;
+  const age = stuckAge(x, ...fallbacks);
+  const reason = str(x.stuck_reason ?? x.reason ?? '');
+  return el('span', { className: 'badge tone-warn stuck-badge', title: reason || undefined }, `stuck${age ? ' ' + age : ''}`);
+}
+
+// ---- polling -----------------------------------------------------------------------------------------
+
+const TOKEN_KEY = 'market-runtime-token';
+
+function authHeaders() {
+  let token = null;
+  try { token = sessionStorage.getItem(TOKEN_KEY); } catch { /* storage disabled */ }
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+/**
+ * Fetches `state` (relative to the page) with If-None-Match: an unchanged state costs a 304 and no render.
+ * Header controls: #refresh (button), #auto (checkbox, on by default), #status (text), #token-form.
+ * onData(data) is called for every new version. Exposes counters on window.__runtimeDashboard for tests.
+ */
+export function startPolling(onData, { intervalMs = 5000 } = {}) {
+  const url = new URL('state', document.baseURI).href;
+  const status = $('status');
+  const auto = $('auto');
+  const refreshBtn = $('refresh');
+  const stats = { fetches: 0, notModified: 0, renders: 0, errors: 0, firstRenderMs: null, lastRenderMs: null, version: null };
+  window.__runtimeDashboard = stats;
+  let etag = null;
+  let timer = null;
+  let inflight = null;
+  let lastData = null;
+
+  const setStatus = (text, tone = 'ok') => {
+    status.textContent = text;
+    status.dataset.tone = tone;
+  };
+
+  async function refresh() {
+    if (inflight) return inflight;
+    inflight = (async () => {
+      stats.fetches++;
+      let res;
+      try {
+        res = await fetch(url, {
+          cache: 'no-store',
+          headers: { Accept: 'application/json', ...(etag ? { 'If-None-Match': etag } : {}), ...authHeaders() },
+        });
+      } catch (err) {
+        stats.errors++;
+        setStatus(`cannot reach the sidecar (${err instanceof Error ? err.message : String(err)}); retrying`, 'bad');
+        return;
+      }
+      const date = Date.parse(res.headers.get('date') ?? '');
+      if (Number.isFinite(date)) clockOffset = date - Date.now();
+      if (res.status === 304) {
+        stats.notModified++;
+        setStatus(`up to date · checked ${fmtTime(new Date(now()).toISOString())}`);
+        if (lastData) rerender(false);
+        return;
+      }
+      if (res.status === 401 || res.status === 403) {
+        stats.errors++;
+        showTokenForm(() => { etag = null; void refresh(); });
+        setStatus('this API needs a token', 'bad');
+        return;
+      }
+      let text = '';
+      try { text = await res.text(); } catch { /* connection lost mid-body */ }
+      const t0 = performance.now();
+      let body = null;
+      try { body = JSON.parse(text); } catch { /* not JSON */ }
+      if (!res.ok || !body || body.success !== true || !body.data) {
+        stats.errors++;
+        const msg = body && typeof body.message === 'string' ? body.message : `HTTP ${res.status}`;
+        setStatus(`state unavailable: ${msg.slice(0, 200)}`, res.status === 503 ? 'warn' : 'bad');
+        return;
+      }
+      etag = res.headers.get('etag');
+      lastData = body.data;
+      stats.version = body.data.version ?? null;
+      rerender(true, t0);
+      setStatus(`updated ${fmtTime(new Date(now()).toISOString())}`);
+    })().finally(() => { inflight = null; });
+    return inflight;
+  }
+
+  /** t0: when parsing began, so the first-render time covers parse + derive + DOM + layout */
+  function rerender(isNew, t0 = performance.now()) {
+    try {
+      onData(lastData, { isNew });
+    } catch (err) {
+      stats.errors++;
+      setStatus(`render error: ${err instanceof Error ? err.message : String(err)}`, 'bad');
+      return;
+    }
+    void document.body.offsetHeight; // include layout in the measurement
+    const ms = performance.now() - t0;
+    if (isNew) {
+      stats.renders++;
+      stats.lastRenderMs = ms;
+      if (stats.firstRenderMs === null) stats.firstRenderMs = ms;
+    }
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    if (!auto.checked) return;
+    timer = setTimeout(async () => {
+      await refresh();
+      schedule();
+    }, intervalMs);
+  }
+
+  auto.checked = true;
+  auto.addEventListener('change', () => { schedule(); if (auto.checked) void refresh(); });
+  refreshBtn.addEventListener('click', () => { void refresh().then(schedule); });
+  void refresh().then(schedule);
+  return { refresh, rerender: () => lastData && rerender(false) };
+}
+
+function showTokenForm(onSaved) {
+  const form = document.getElementById('token-form');
+  if (!form || !form.hidden) return;
+  form.hidden = false;
+  const input = form.querySelector('input');
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    try { sessionStorage.setItem(TOKEN_KEY, input.value.trim()); } catch { /* storage disabled */ }
+    form.hidden = true;
+    onSaved();
+  }, { once: true });
+}

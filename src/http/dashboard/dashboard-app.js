@@ -1,0 +1,252 @@
+// /dashboard-app — the processing flow of each app:
+//   Syncer → Market Hydration → SourceChartStep → RenderedChartStep → CustomParamsUpdateStep → ImageAnalysisStep → DatabaseUpdateStep
+// Every upstream string goes through `el`/`fill` (text nodes only); see common.js.
+import {
+  $, badge, contains, debounce, el, fill, fillDatalist, fmtNum, fmtNs, isStuck, kv, list, num, obj, renderSources,
+  startPolling, str, stuckBadge, table, timeCell, timeMs, fmtTime, toggleButton, values,
+} from './common.js';
+
+export const HYDRATION_STEPS = ['SourceChartStep', 'RenderedChartStep', 'CustomParamsUpdateStep', 'ImageAnalysisStep', 'DatabaseUpdateStep'];
+/** compact chip labels; the full step name is the chip's tooltip and is listed in the page legend */
+const SHORT = {
+  Syncer: 'Sync', 'Market Hydration': 'Hydration', SourceChartStep: 'Source', RenderedChartStep: 'Render',
+  CustomParamsUpdateStep: 'Params', ImageAnalysisStep: 'Images', DatabaseUpdateStep: 'DB',
+};
+const SYMBOL = { completed: '✓', running: '▶', failed: '✗', pending: '○', unknown: '·' };
+const TRANSITIONAL = new Set(['fetching', 'hydrating', 'installing', 'upgrading', 'uninstalling']);
+/** stages that cannot be reached without a hydrated chart */
+const PAST_HYDRATION = new Set(['installing', 'running', 'upgrading', 'uninstalling', 'stopped']);
+
+const byStr = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+const keyOf = (user, source, app) => `${str(user)}:${str(source)}:${str(app)}`;
+
+/**
+ * Position (0-based) of a step among the five: by name first (the name is what identifies the step);
+ * by a numeric index only when the name is not one we know (the demo and the Chart Repo count from 0).
+ */
+function stepPos(name, index) {
+  const byName = HYDRATION_STEPS.indexOf(str(name));
+  if (byName >= 0) return byName;
+  if (typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < HYDRATION_STEPS.length) return index;
+  return -1;
+}
+
+/** Steps before `pos` completed, the step at `pos` `current`, the rest pending. */
+function stepsAt(pos, current) {
+  return HYDRATION_STEPS.map((_, i) => (pos < 0 ? (current === 'failed' ? 'unknown' : 'pending') : i < pos ? 'completed' : i === pos ? current : 'pending'));
+}
+
+const HYDRATOR_STATUS = {
+  pending: 'pending', queued: 'pending', waiting: 'pending',
+  running: 'running', processing: 'running', in_progress: 'running',
+  completed: 'completed', success: 'completed', succeeded: 'completed', done: 'completed',
+  failed: 'failed', error: 'failed', cancelled: 'failed', canceled: 'failed',
+};
+
+/**
+ * The flow of one app (issue 5): from the Chart Repo app's state and current step, or its hydrator task
+ * when there is no app entry; a failed app marks the steps before the current one completed and the current
+ * one failed. Without either, an app whose stage lies past hydration shows the steps as inferred-completed.
+ */
+export function flowOf(row) {
+  const { app, cr, task } = row;
+  const syncer = app ? (app.stage === 'fetching' ? 'running' : 'completed') : 'completed';
+  let hydration = 'unknown';
+  let steps = HYDRATION_STEPS.map(() => 'unknown');
+  let current = '';
+  let inferred = false;
+  if (cr) {
+    const step = obj(cr.current_step);
+    const pos = stepPos(step.name ?? obj(cr.error).step, step.index);
+    const label = step.name ? `${str(step.name)}${typeof step.index === 'number' && typeof step.total === 'number' ? ` ${step.index}/${step.total}` : ''}` : '';
+    switch (cr.state) {
+      case 'completed': hydration = 'completed'; steps = HYDRATION_STEPS.map(() => 'completed'); current = 'done'; break;
+      case 'pending': hydration = 'pending'; steps = HYDRATION_STEPS.map(() => 'pending'); current = 'queued'; break;
+      case 'processing':
+        hydration = 'running';
+        steps = stepsAt(pos, step.status === 'failed' ? 'failed' : 'running');
+        current = label || 'processing';
+        break;
+      case 'failed': {
+        const failedPos = pos >= 0 ? pos : stepPos(obj(cr.error).step);
+        hydration = 'failed';
+        steps = stepsAt(failedPos, 'failed');
+        current = label || (obj(cr.error).step ? str(cr.error.step) : 'failed');
+        break;
+      }
+      default: break;
+    }
+  } else if (task) {
+    const status = HYDRATOR_STATUS[str(task.status).toLowerCase()] ?? 'unknown';
+    const pos = stepPos(task.step_name);
+    hydration = status;
+    if (status === 'completed') { steps = HYDRATION_STEPS.map(() => 'completed'); current = 'done'; }
+    else if (status === 'pending') { steps = HYDRATION_STEPS.map(() => 'pending'); current = 'queued'; }
+    else if (status === 'running' || status === 'failed') {
+      steps = stepsAt(pos, status);
+      current = str(task.step_name) || status;
+    }
+  } else if (app) {
+    if (PAST_HYDRATION.has(app.stage)) {
+      hydration = 'completed';
+      steps = HYDRATION_STEPS.map(() => 'completed');
+      inferred = true;
+    } else if (app.stage === 'hydrating') {
+      hydration = 'running';
+    } else if (app.stage === 'fetching') {
+      hydration = 'pending';
+      steps = HYDRATION_STEPS.map(() => 'pending');
+    }
+  }
+  const all = [syncer, hydration, ...steps];
+  const overall = all.includes('failed') || app?.stage === 'failed' ? 'failed'
+    : all.includes('running') || (app && TRANSITIONAL.has(app.stage)) ? 'running'
+      : all.includes('pending') ? 'pending'
+        : all.every((s) => s === 'completed') ? 'completed' : 'unknown';
+  return {
+    steps: [['Syncer', syncer], ['Market Hydration', hydration], ...HYDRATION_STEPS.map((n, i) => [n, steps[i]])],
+    current: current || (app ? str(app.stage_detail) : ''),
+    overall,
+    inferred,
+  };
+}
+
+function lastUpdate(row) {
+  const times = [row.app?.last_update, obj(row.cr?.timestamps).last_updated_at, obj(row.cr?.current_step).updated_at, row.task?.updated_at];
+  let best = '';
+  let bestMs = -Infinity;
+  for (const t of times) {
+    const ms = timeMs(t);
+    if (Number.isFinite(ms) && ms > bestMs) { bestMs = ms; best = t; }
+  }
+  return best;
+}
+
+/** One row per app: the union of the runtime app states, the Chart Repo apps and the hydrator tasks. */
+export function buildRows(d) {
+  const rows = new Map();
+  const row = (user, source, name) => {
+    const k = keyOf(user, source, name);
+    let r = rows.get(k);
+    if (!r) { r = { key: k, user_id: str(user), source_id: str(source), app_name: str(name), app: null, cr: null, task: null }; rows.set(k, r); }
+    return r;
+  };
+  for (const a of values(d.app_states)) row(a.user_id, a.source_id, a.app_name).app = a;
+  const cr = obj(d.chart_repo);
+  for (const c of list(cr.apps)) {
+    if (!c || typeof c !== 'object') continue;
+    row(c.user_id, c.source_id, c.app_name).cr = c;
+  }
+  const hyd = obj(obj(cr.tasks).hydrator);
+  for (const t of [...list(hyd.recent_failed), ...list(hyd.tasks)]) {
+    if (!t || typeof t !== 'object' || !t.app_name) continue;
+    const r = row(t.user_id, t.source_id, t.app_name);
+    if (!r.task || str(t.updated_at) >= str(r.task.updated_at)) r.task = t;
+  }
+  const out = [];
+  for (const r of rows.values()) {
+    r.flow = flowOf(r);
+    r.updated = lastUpdate(r);
+    r.stuck = isStuck(r.app);
+    out.push(r);
+  }
+  const rank = { failed: 0, running: 1, pending: 2, unknown: 3, completed: 4 };
+  out.sort((a, b) => (rank[a.flow.overall] ?? 5) - (rank[b.flow.overall] ?? 5) || byStr(a.app_name, b.app_name)
+    || byStr(a.user_id, b.user_id) || byStr(a.source_id, b.source_id));
+  return out;
+}
+
+function flowCell(r) {
+  return el('ol', { className: 'flow', attrs: { 'aria-label': `flow: ${r.flow.overall}` } },
+    r.flow.steps.map(([name, status]) => el('li', {
+      className: `step st-${status}${r.flow.inferred && name !== 'Syncer' ? ' inferred' : ''}`,
+      title: `${name}: ${status}${r.flow.inferred && name !== 'Syncer' ? ' (inferred from the app stage)' : ''}`,
+      data: { step: name, status },
+    }, el('span', { className: 'sym' }, SYMBOL[status] ?? '·'), SHORT[name] ?? name)));
+}
+
+function details(r) {
+  const c = r.cr ?? {};
+  const t = r.task ?? {};
+  const err = obj(c.error);
+  return el('div', { className: 'task-detail' },
+    err.message || t.last_error ? el('pre', { className: 'error-text' }, str(err.message || t.last_error)) : null,
+    kv([
+      ['App id', str(r.app?.app_id ?? c.app_id ?? t.app_id)],
+      ['Stage', r.app ? str(r.app.stage) : 'not installed (Chart Repo only)'],
+      ['Stage detail', str(r.app?.stage_detail)],
+      ['Stuck', r.stuck ? str(r.app.stuck_reason ?? r.app.reason ?? 'yes') : ''],
+      ['Chart Repo state', str(c.state)],
+      ['Failed step', str(err.step)],
+      ['Retries', c.current_step ? fmtNum(num(c.current_step.retry_count)) : t.retry_count !== undefined ? fmtNum(num(t.retry_count)) : ''],
+      ['Step started', c.current_step?.started_at ? fmtTime(c.current_step.started_at) : ''],
+      ['Processing', c.processing ? `${str(c.processing.task_id)} · ${fmtNs(c.processing.duration)}` : ''],
+      ['Hydrator task', t.task_id ? `${str(t.task_id)} (${str(t.status)})` : ''],
+    ]));
+}
+
+const flowTable = table([
+  {
+    label: 'Application',
+    cell: (r) => [el('span', { className: 'name' }, r.app_name), stuckBadge(r.app, r.app?.last_update)],
+    sort: (r) => r.app_name,
+  },
+  { label: 'User', cell: (r) => r.user_id, sort: (r) => r.user_id },
+  { label: 'Source', cell: (r) => r.source_id, sort: (r) => r.source_id },
+  { label: 'Version', cell: (r) => str(r.app?.version) || '—', className: 'nowrap' },
+  { label: 'Stage', cell: (r) => (r.app ? badge(r.app.stage) : el('span', { className: 'muted' }, '—')), sort: (r) => str(r.app?.stage) },
+  { label: 'Flow', cell: flowCell, className: 'flow-cell' },
+  { label: 'Current step', cell: (r) => el('span', { className: 'detail-text' }, r.flow.current || '—'), className: 'current-step' },
+  { label: 'Status', cell: (r) => badge(r.flow.overall, r.flow.overall === 'running' ? 'busy' : undefined), sort: (r) => r.flow.overall },
+  { label: 'Last update', cell: (r) => timeCell(r.updated), sort: (r) => r.updated, className: 'nowrap' },
+  { label: '', cell: (r, ctx) => toggleButton(ctx, 'details') },
+], {
+  empty: 'No applications match.',
+  key: (r) => r.key,
+  pinned: (r) => r.stuck,
+  expand: details,
+  rowClass: (r) => (r.stuck ? 'stuck' : r.flow.overall === 'failed' ? 'row-bad' : undefined),
+});
+$('flow-table').append(flowTable.root);
+
+let rows = [];
+
+function renderTable(resetPage = false) {
+  const app = $('f-app').value.trim().toLowerCase();
+  const user = $('f-user').value.trim().toLowerCase();
+  const source = $('f-source').value.trim().toLowerCase();
+  const status = $('f-status').value;
+  flowTable.setRows(rows.filter((r) => (status === '' || (status === 'stuck' ? r.stuck : r.flow.overall === status))
+    && contains(r.app_name, app) && contains(r.user_id, user) && contains(r.source_id, source)), { resetPage });
+}
+
+function renderSummary() {
+  const counts = { total: rows.length, running: 0, pending: 0, failed: 0, completed: 0, stuck: 0 };
+  for (const r of rows) {
+    if (r.flow.overall in counts) counts[r.flow.overall]++;
+    if (r.stuck) counts.stuck++;
+  }
+  const labels = [['total', 'Apps'], ['running', 'In progress'], ['pending', 'Pending'], ['failed', 'Failed'], ['completed', 'Completed'], ['stuck', 'Stuck']];
+  fill($('summary'), labels.map(([k, label]) => el('div', {
+    className: `card ${(k === 'failed' || k === 'stuck') && counts[k] > 0 ? 'card-bad' : k === 'running' && counts[k] > 0 ? 'card-busy' : ''}`,
+    data: { key: k },
+  }, el('div', { className: 'card-value' }, fmtNum(counts[k])), el('div', { className: 'card-label' }, label))));
+}
+
+function onData(d, { isNew }) {
+  $('snapshot-time').textContent = fmtTime(d.timestamp);
+  $('snapshot-time').title = str(d.timestamp);
+  $('snapshot-version').textContent = d.version !== undefined ? `v${str(d.version)}` : '';
+  renderSources($('sources'), $('warning'), d);
+  if (!isNew) return;
+  rows = buildRows(d);
+  fillDatalist($('users-list'), rows.map((r) => r.user_id));
+  fillDatalist($('sources-list'), rows.map((r) => r.source_id));
+  renderSummary();
+  renderTable();
+}
+
+for (const id of ['f-app', 'f-user', 'f-source']) $(id).addEventListener('input', debounce(() => renderTable(true), 150));
+$('f-status').addEventListener('change', () => renderTable(true));
+
+startPolling(onData);

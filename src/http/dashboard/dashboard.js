@@ -1,0 +1,456 @@
+// /dashboard — the whole runtime view: header, source freshness, summary cards, Market panel, Chart Repo panel.
+// Every upstream string goes through `el`/`fill` (text nodes only); see common.js.
+import {
+  $, badge, contains, debounce, el, fill, fillDatalist, fillSelect, fmtBytes, fmtDuration, fmtNs, fmtNum, fmtTime,
+  isStuck, kv, list, num, obj, progressBar, renderSources, shortJson, startPolling, str, stuckBadge, table, tabs,
+  timeCell, toggleButton, values,
+} from './common.js';
+
+const STAGES = ['unknown', 'fetching', 'hydrating', 'installing', 'running', 'upgrading', 'uninstalling', 'failed', 'stopped'];
+const SUMMARY = [
+  ['total_apps', 'Apps'], ['healthy_apps', 'Healthy apps'], ['unhealthy_apps', 'Unhealthy apps'],
+  ['total_tasks', 'Tasks'], ['pending_tasks', 'Pending tasks'], ['running_tasks', 'Running tasks'],
+  ['completed_tasks', 'Completed tasks'], ['failed_tasks', 'Failed tasks'], ['active_components', 'Active components'],
+];
+const EXTRA_SUMMARY = [['stuck_apps', 'Stuck apps'], ['stuck_tasks', 'Stuck tasks']];
+
+const byStr = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+const lower = (id) => $(id).value.trim().toLowerCase();
+
+let data = null;
+/** per-version derived lists, rebuilt only when a new version arrives */
+let derived = null;
+
+// ---- header & summary --------------------------------------------------------------------------------
+
+function renderHeader(d) {
+  $('snapshot-time').textContent = fmtTime(d.timestamp);
+  $('snapshot-time').title = str(d.timestamp);
+  $('snapshot-version').textContent = d.version !== undefined ? `v${str(d.version)}` : '';
+  renderSources($('sources'), $('warning'), d);
+}
+
+function renderSummary(d) {
+  const s = obj(d.summary);
+  const cards = SUMMARY.map(([k, label]) => card(k, label, s[k]));
+  for (const [k, label] of EXTRA_SUMMARY) if (typeof s[k] === 'number') cards.push(card(k, label, s[k]));
+  fill($('summary'), cards);
+}
+
+function card(key, label, value) {
+  const n = num(value);
+  const tone = (key === 'failed_tasks' || key === 'unhealthy_apps' || key.startsWith('stuck')) && n > 0 ? 'bad'
+    : key === 'running_tasks' && n > 0 ? 'busy' : '';
+  return el('div', { className: `card ${tone ? 'card-' + tone : ''}`, data: { key } },
+    el('div', { className: 'card-value' }, fmtNum(n)), el('div', { className: 'card-label' }, label));
+}
+
+// ---- Market: applications ----------------------------------------------------------------------------
+
+const appsTable = table([
+  { label: 'Application', cell: (a) => [el('span', { className: 'name' }, str(a.app_name)), stuckBadge(a, a.last_update)], sort: (a) => str(a.app_name) },
+  { label: 'User', cell: (a) => str(a.user_id), sort: (a) => str(a.user_id) },
+  { label: 'Source', cell: (a) => str(a.source_id), sort: (a) => str(a.source_id) },
+  { label: 'Stage', cell: (a) => badge(a.stage), sort: (a) => str(a.stage) },
+  { label: 'Health', cell: (a) => badge(a.health ?? 'unknown'), sort: (a) => str(a.health) },
+  { label: 'Version', cell: (a) => str(a.version) || '—', className: 'nowrap' },
+  { label: 'Stage detail', cell: (a) => el('span', { className: 'detail-text' }, str(a.stage_detail)), className: 'wide' },
+  { label: 'Last update', cell: (a) => timeCell(a.last_update), sort: (a) => str(a.last_update), className: 'nowrap' },
+], {
+  empty: 'No applications match.',
+  pinned: isStuck,
+  rowClass: (a) => (isStuck(a) ? 'stuck' : a.stage === 'failed' ? 'row-bad' : undefined),
+});
+$('apps-table').append(appsTable.root);
+
+function renderApps(resetPage = false) {
+  const app = lower('f-app');
+  const user = lower('f-user');
+  const source = lower('f-source');
+  const stage = $('f-stage').value;
+  const health = $('f-health').value;
+  const rows = derived.apps.filter((a) => (stage === '' || a.stage === stage)
+    && (health === '' || (a.health ?? 'unknown') === health)
+    && contains(a.app_name, app) && contains(a.user_id, user) && contains(a.source_id, source));
+  appsTable.setRows(rows, { resetPage });
+}
+
+// ---- Market: tasks -----------------------------------------------------------------------------------
+
+const TASK_GROUPS = ['pending', 'running', 'completed', 'failed'];
+const taskGroup = (t) => (TASK_GROUPS.includes(t.status) ? t.status : 'other');
+
+const tasksTable = table([
+  { label: 'Type', cell: (t) => badge(t.type, 'idle'), sort: (t) => str(t.type) },
+  { label: 'App', cell: (t) => [el('span', { className: 'name' }, str(t.app_name)), stuckBadge(t, t.started_at, t.created_at)], sort: (t) => str(t.app_name) },
+  { label: 'User', cell: (t) => str(t.user_id) || '—', sort: (t) => str(t.user_id) },
+  { label: 'Status', cell: (t) => badge(t.status, t.status === 'running' ? 'busy' : undefined) },
+  { label: 'Progress', cell: (t) => progressBar(typeof t.progress === 'number' ? t.progress : t.status === 'completed' ? 100 : undefined) },
+  { label: 'Created', cell: (t) => timeCell(t.created_at), sort: (t) => str(t.created_at), className: 'nowrap' },
+  { label: 'Started', cell: (t) => timeCell(t.started_at), sort: (t) => str(t.started_at), className: 'nowrap' },
+  { label: 'Completed', cell: (t) => timeCell(t.completed_at), sort: (t) => str(t.completed_at), className: 'nowrap' },
+  {
+    label: 'Error / details',
+    cell: (t, ctx) => [t.error_msg ? el('span', { className: 'badge tone-bad' }, 'error') : null, ' ', toggleButton(ctx, t.error_msg ? 'show error' : 'details')],
+  },
+], {
+  empty: 'No tasks here.',
+  key: (t) => str(t.task_id),
+  pinned: isStuck,
+  rowClass: (t) => (isStuck(t) ? 'stuck' : t.status === 'failed' ? 'row-bad' : undefined),
+  expand: (t) => el('div', { className: 'task-detail' },
+    t.error_msg ? el('pre', { className: 'error-text' }, str(t.error_msg)) : null,
+    kv([
+      ['Task id', str(t.task_id)], ['Operation id', str(t.op_id)], ['Result', str(t.result)],
+      ['Stuck', isStuck(t) ? str(t.stuck_reason ?? 'yes') : ''],
+      ['Metadata', t.metadata ? shortJson(t.metadata, 2000) : ''],
+    ])),
+});
+$('tasks-table').append(tasksTable.root);
+
+function renderTasks(resetPage = false) {
+  const group = taskTabs.get();
+  const q = lower('f-task');
+  const type = $('f-task-type').value;
+  const counts = { pending: 0, running: 0, completed: 0, failed: 0, other: 0 };
+  const rows = [];
+  for (const t of derived.tasks) {
+    if (type !== '' && t.type !== type) continue;
+    if (q !== '' && !contains(t.app_name, q) && !contains(t.user_id, q) && !contains(t.task_id, q)) continue;
+    const g = taskGroup(t);
+    counts[g]++;
+    if (g === group) rows.push(t);
+  }
+  // waiting work oldest first; finished work newest first
+  if (group === 'pending' || group === 'running') rows.sort((a, b) => byStr(str(a.created_at), str(b.created_at)));
+  else rows.sort((a, b) => byStr(str(b.completed_at ?? b.created_at), str(a.completed_at ?? a.created_at)));
+  for (const [g, n] of Object.entries(counts)) taskTabs.setCount(g, n);
+  tasksTable.setRows(rows, { resetPage });
+  marketTabs.setCount('tasks', derived.tasks.length);
+}
+
+// ---- Market: components ------------------------------------------------------------------------------
+
+function metricsCell(m) {
+  const entries = Object.entries(obj(m));
+  if (entries.length === 0) return el('span', { className: 'muted' }, '—');
+  const scalars = entries.filter(([, v]) => v === null || typeof v !== 'object');
+  const nested = entries.filter(([, v]) => v !== null && typeof v === 'object');
+  return el('div', { className: 'metrics' },
+    scalars.map(([k, v]) => el('span', { className: 'metric' }, el('span', { className: 'metric-key' }, k), ' ', str(v))),
+    nested.map(([k, v]) => el('details', { className: 'metric-nested' }, el('summary', null, k), el('pre', null, shortJson(v, 4000)))));
+}
+
+const componentsTable = table([
+  { label: 'Component', cell: (c) => el('span', { className: 'name' }, str(c.name)), sort: (c) => str(c.name) },
+  { label: 'Health', cell: (c) => badge(c.healthy === true ? 'healthy' : 'unhealthy'), sort: (c) => (c.healthy ? 1 : 0) },
+  { label: 'Status', cell: (c) => badge(c.status), sort: (c) => str(c.status) },
+  { label: 'Message', cell: (c) => el('span', { className: 'detail-text' }, str(c.message)), className: 'wide' },
+  { label: 'Metrics', cell: (c) => metricsCell(c.metrics), className: 'wide' },
+  { label: 'Last check', cell: (c) => timeCell(c.last_check), className: 'nowrap' },
+], { empty: 'No components reported.', rowClass: (c) => (c.healthy === true ? undefined : 'row-bad') });
+$('components-table').append(componentsTable.root);
+
+function renderComponents() {
+  const rows = values(data.components).sort((a, b) => byStr(str(a.name), str(b.name)));
+  componentsTable.setRows(rows);
+  marketTabs.setCount('components', rows.length);
+}
+
+// ---- Market: cache & sync ----------------------------------------------------------------------------
+
+const syncerTable = table([
+  { label: 'Source', cell: (r) => el('span', { className: 'name' }, r.source), sort: (r) => r.source },
+  { label: 'Type', cell: (r) => str(r.source_type) || '—' },
+  { label: 'Active', cell: (r) => (r.is_active === undefined ? '—' : badge(r.is_active ? 'active' : 'inactive', r.is_active ? 'good' : 'idle')) },
+  { label: 'Catalog apps', cell: (r) => fmtNum(r.catalog_apps), sort: (r) => num(r.catalog_apps) },
+  { label: 'Catalog updated', cell: (r) => (r.newest_update ? timeCell(r.newest_update) : '—'), className: 'nowrap' },
+  { label: 'Catalog age', cell: (r) => (typeof r.age_s === 'number' ? fmtDuration(r.age_s * 1000) : '—') },
+  { label: 'Sync', cell: (r) => (r.stale === undefined ? '—' : badge(r.stale ? 'stale' : 'ok')) },
+  { label: 'Installed apps', cell: (r) => fmtNum(r.installed), sort: (r) => r.installed },
+  { label: 'Users', cell: (r) => fmtNum(r.users), sort: (r) => r.users },
+  { label: 'Failed apps', cell: (r) => fmtNum(r.failed), sort: (r) => r.failed },
+], { empty: 'No sources known.', rowClass: (r) => (r.stale ? 'row-bad' : undefined) });
+$('syncer-table').append(syncerTable.root);
+
+const cacheTable = table([
+  { label: 'User', cell: (r) => r.user, sort: (r) => r.user },
+  { label: 'Source', cell: (r) => r.source, sort: (r) => r.source },
+  { label: 'User applications', cell: (r) => fmtNum(r.user_applications), sort: (r) => r.user_applications },
+  { label: 'App states', cell: (r) => fmtNum(r.states), sort: (r) => r.states },
+], { empty: 'No cache metrics (the components collector reports them).', pageSize: 50 });
+$('cache-table').append(cacheTable.root);
+
+function renderCache() {
+  const comps = obj(data.components);
+  const syncer = obj(comps.syncer);
+  const syncerMetrics = obj(syncer.metrics);
+  const perSource = new Map();
+  const row = (source) => {
+    if (!perSource.has(source)) perSource.set(source, { source, installed: 0, failed: 0, users: 0, userSet: new Set() });
+    return perSource.get(source);
+  };
+  for (const [source, m] of Object.entries(obj(syncerMetrics.sources))) {
+    const x = obj(m);
+    Object.assign(row(source), {
+      source_type: x.source_type, is_active: typeof x.is_active === 'boolean' ? x.is_active : undefined,
+      catalog_apps: x.apps, newest_update: typeof x.newest_update === 'string' ? x.newest_update : undefined,
+      age_s: x.age_s, stale: typeof x.stale === 'boolean' ? x.stale : undefined,
+    });
+  }
+  for (const a of derived.apps) {
+    const r = row(str(a.source_id));
+    r.installed++;
+    if (a.stage === 'failed') r.failed++;
+    r.userSet.add(str(a.user_id));
+  }
+  for (const r of perSource.values()) { r.users = r.userSet.size; delete r.userSet; }
+  syncerTable.setRows([...perSource.values()].sort((a, b) => byStr(a.source, b.source)));
+  const note = [syncer.status ? `syncer ${str(syncer.status)}` : 'no syncer component reported',
+    syncerMetrics.staleness_bound_s !== undefined ? `stale after ${fmtDuration(num(syncerMetrics.staleness_bound_s) * 1000)}` : null,
+    syncer.message ? str(syncer.message) : null].filter(Boolean).join(' · ');
+  $('syncer-note').textContent = note;
+
+  const hyd = obj(obj(comps.hydrator).metrics);
+  const crHyd = obj(obj(obj(data.chart_repo).tasks).hydrator);
+  fill($('hydrator-kv'), kv([
+    ['Status', comps.hydrator ? badge(comps.hydrator.status) : '—'],
+    ['Render pending', fmtNum(hyd.pending)], ['Render success', fmtNum(hyd.success)], ['Render failed', fmtNum(hyd.failed)],
+    ['Consecutive failures', fmtNum(hyd.consecutive_failures)],
+    ['Chart Repo queue', fmtNum(crHyd.queue_length ?? hyd.chart_repo_queue_length)],
+    ['Chart Repo active', fmtNum(crHyd.active_tasks ?? hyd.chart_repo_active_tasks)],
+    ['Chart Repo completed', fmtNum(crHyd.completed_tasks)], ['Chart Repo failed', fmtNum(crHyd.failed_tasks ?? hyd.chart_repo_failed_tasks)],
+    ['Workers', fmtNum(crHyd.worker_count)],
+  ]));
+  const cache = obj(obj(comps.cache).metrics);
+  fill($('cache-kv'), kv([
+    ['Users', fmtNum(cache.users)], ['User applications', fmtNum(cache.user_applications)],
+    ['App states', fmtNum(cache.app_states)], ['User/source pairs', fmtNum(cache.pairs)],
+    ['Runtime view', `${fmtNum(derived.apps.length)} apps · ${fmtNum(derived.tasks.length)} tasks`],
+    ['Pairs list', cache.pairs_truncated ? 'largest pairs only' : 'complete'],
+  ]));
+  const pairs = [];
+  for (const [user, bySource] of Object.entries(obj(cache.by_user))) {
+    for (const [source, c] of Object.entries(obj(bySource))) {
+      pairs.push({ user, source, user_applications: num(obj(c).user_applications), states: num(obj(c).states) });
+    }
+  }
+  cacheTable.setRows(pairs.sort((a, b) => b.user_applications - a.user_applications || byStr(a.user, b.user)));
+}
+
+// ---- Chart Repo --------------------------------------------------------------------------------------
+
+function stepLabel(step) {
+  const s = obj(step);
+  if (!s.name) return '—';
+  const i = typeof s.index === 'number' ? s.index : null;
+  const total = typeof s.total === 'number' ? s.total : null;
+  return `${str(s.name)}${i !== null && total !== null ? ` ${i}/${total}` : ''}`;
+}
+
+const crAppsTable = table([
+  { label: 'Application', cell: (a) => el('span', { className: 'name' }, str(a.app_name)), sort: (a) => str(a.app_name) },
+  { label: 'User', cell: (a) => str(a.user_id), sort: (a) => str(a.user_id) },
+  { label: 'Source', cell: (a) => str(a.source_id), sort: (a) => str(a.source_id) },
+  { label: 'State', cell: (a) => badge(a.state), sort: (a) => str(a.state) },
+  { label: 'Current step', cell: (a) => [stepLabel(a.current_step), a.current_step?.status ? [' ', badge(a.current_step.status, a.current_step.status === 'running' ? 'busy' : undefined)] : null] },
+  { label: 'Retries', cell: (a) => fmtNum(num(obj(a.current_step).retry_count)), sort: (a) => num(obj(a.current_step).retry_count) },
+  { label: 'Processing', cell: (a) => fmtNs(obj(a.processing).duration) },
+  {
+    label: 'Error', className: 'wide',
+    cell: (a) => (a.error?.message || a.error?.step
+      ? el('span', { className: 'error-text' }, str(a.error.message), a.error.step ? el('span', { className: 'muted' }, ` (step ${str(a.error.step)})`) : null)
+      : ''),
+  },
+  { label: 'Last update', cell: (a) => timeCell(obj(a.timestamps).last_updated_at ?? obj(a.current_step).updated_at), className: 'nowrap' },
+], { empty: 'No Chart Repo applications match.', rowClass: (a) => (a.state === 'failed' ? 'row-bad' : undefined) });
+$('cr-apps-table').append(crAppsTable.root);
+
+function renderCrApps(resetPage = false) {
+  const state = $('f-cr-state').value;
+  const q = lower('f-cr-app');
+  const rows = derived.crApps.filter((a) => (state === '' || a.state === state) && (contains(a.app_name, q) || contains(a.user_id, q)));
+  crAppsTable.setRows(rows, { resetPage });
+  crTabs.setCount('apps', derived.crApps.length);
+}
+
+const ANALYZER_LISTS = { queued: 'queued_tasks', processing: 'processing_tasks', completed: 'recent_completed', failed: 'recent_failed' };
+const analyzerTable = table([
+  { label: 'Task', cell: (t) => el('span', { className: 'mono' }, str(t.task_id)) },
+  { label: 'App', cell: (t) => el('span', { className: 'name' }, str(t.app_name)) },
+  { label: 'Status', cell: (t) => badge(t.status, t.status === 'running' ? 'busy' : undefined) },
+  { label: 'Images', cell: (t) => `${fmtNum(num(t.analyzed_count))}/${fmtNum(num(t.images_count))}` },
+  { label: 'Worker', cell: (t) => (t.worker_id === undefined ? '—' : str(t.worker_id)) },
+  { label: 'Created', cell: (t) => timeCell(t.created_at), className: 'nowrap' },
+  { label: 'Started', cell: (t) => timeCell(t.started_at), className: 'nowrap' },
+  { label: 'Completed', cell: (t) => timeCell(t.completed_at), className: 'nowrap' },
+  { label: 'Duration', cell: (t) => fmtNs(t.duration) },
+  {
+    label: 'Error', className: 'wide',
+    cell: (t) => (t.error ? el('span', { className: 'error-text' }, str(t.error), t.error_step ? el('span', { className: 'muted' }, ` (step ${str(t.error_step)})`) : null) : ''),
+  },
+], { empty: 'Nothing in this list.', pageSize: 50 });
+$('analyzer-table').append(analyzerTable.root);
+
+function renderAnalyzer() {
+  const a = obj(obj(obj(data.chart_repo).tasks).image_analyzer);
+  fill($('analyzer-kv'), el('div', { className: 'cards small-cards' },
+    miniCard('Running', a.is_running === undefined ? '—' : badge(a.is_running ? 'running' : 'stopped')),
+    miniCard('Health', a.health_status ? badge(a.health_status) : '—'),
+    miniCard('Last check', a.last_check ? timeCell(a.last_check) : '—'),
+    miniCard('Queue', fmtNum(num(a.queue_length))),
+    miniCard('Active workers', fmtNum(num(a.active_workers))),
+    miniCard('Analyzing', fmtNum(num(a.analyzing_count))),
+    miniCard('Cached images', fmtNum(num(a.cached_images))),
+    miniCard('Analyzed', `${fmtNum(num(a.total_analyzed))} (${fmtNum(num(a.successful_analyzed))} ok, ${fmtNum(num(a.failed_analyzed))} failed)`),
+    miniCard('Average time', fmtNs(a.average_analysis_time)),
+  ), a.error_message ? el('p', { className: 'error-text' }, str(a.error_message)) : null);
+  for (const [tab, field] of Object.entries(ANALYZER_LISTS)) analyzerTabs.setCount(tab, list(a[field]).length);
+  analyzerTable.setRows(list(a[ANALYZER_LISTS[analyzerTabs.get()]]).filter((x) => x && typeof x === 'object'));
+}
+
+function miniCard(label, value) {
+  return el('div', { className: 'card mini' }, el('div', { className: 'card-value' }, value), el('div', { className: 'card-label' }, label));
+}
+
+const nodesTable = (img) => {
+  const nodes = list(img.nodes).filter((n) => n && typeof n === 'object');
+  if (nodes.length === 0) return el('p', { className: 'muted' }, 'No per-node data.');
+  return el('table', { className: 'grid inner' },
+    el('thead', null, el('tr', null, ['Node', 'Arch / OS', 'Downloaded', 'Layers', 'Progress'].map((h) => el('th', null, h)))),
+    el('tbody', null, nodes.map((n) => el('tr', null,
+      el('td', { data: { label: 'Node' } }, str(n.node_name)),
+      el('td', { data: { label: 'Arch / OS' } }, [str(n.architecture), str(n.os)].filter(Boolean).join(' / ') || '—'),
+      el('td', { data: { label: 'Downloaded' } }, `${fmtBytes(n.downloaded_size)} / ${fmtBytes(n.total_size ?? img.total_size)}`),
+      el('td', { data: { label: 'Layers' } }, `${fmtNum(num(n.downloaded_layers))}/${fmtNum(num(n.layer_count ?? img.layer_count))}`),
+      el('td', { data: { label: 'Progress' } }, progressBar(n.progress)),
+    ))));
+};
+
+const imagesTable = table([
+  { label: 'Image', cell: (i) => el('span', { className: 'mono break' }, str(i.image_name)), sort: (i) => str(i.image_name), className: 'wide' },
+  { label: 'App', cell: (i) => str(i.app_name) || '—', sort: (i) => str(i.app_name) },
+  { label: 'Status', cell: (i) => badge(i.status), sort: (i) => str(i.status) },
+  { label: 'Arch', cell: (i) => str(i.architecture) || '—' },
+  { label: 'Size', cell: (i) => `${fmtBytes(i.downloaded_size)} / ${fmtBytes(i.total_size)}`, sort: (i) => num(i.total_size), className: 'nowrap' },
+  { label: 'Download', cell: (i) => progressBar(typeof i.download_progress === 'number' ? i.download_progress : i.status === 'fully_downloaded' ? 100 : 0), sort: (i) => num(i.download_progress) },
+  { label: 'Layers', cell: (i) => `${fmtNum(num(i.downloaded_layers))}/${fmtNum(num(i.layer_count))}` },
+  { label: 'Analysis', cell: (i) => [i.analysis_status ? badge(i.analysis_status) : '—', i.error_message ? el('div', { className: 'error-text' }, str(i.error_message)) : null] },
+  { label: 'Nodes', cell: (i, ctx) => [fmtNum(list(i.nodes).length), ' ', list(i.nodes).length ? toggleButton(ctx, 'per node') : null] },
+], {
+  empty: 'No images match.', key: (i) => str(i.image_name), expand: nodesTable,
+  rowClass: (i) => (i.status === 'registry_error' ? 'row-bad' : undefined),
+});
+$('images-table').append(imagesTable.root);
+
+function renderImages(resetPage = false) {
+  const status = $('f-img-status').value;
+  const q = lower('f-img');
+  const rows = derived.images.filter((i) => (status === '' || i.status === status) && (contains(i.image_name, q) || contains(i.app_name, q)));
+  imagesTable.setRows(rows, { resetPage });
+  crTabs.setCount('images', derived.images.length);
+}
+
+const hydratorColumns = [
+  { label: 'Task', cell: (t) => el('span', { className: 'mono' }, str(t.task_id)) },
+  { label: 'App', cell: (t) => el('span', { className: 'name' }, str(t.app_name)), sort: (t) => str(t.app_name) },
+  { label: 'User', cell: (t) => str(t.user_id) || '—', sort: (t) => str(t.user_id) },
+  { label: 'Source', cell: (t) => str(t.source_id) || '—' },
+  { label: 'Status', cell: (t) => badge(t.status), sort: (t) => str(t.status) },
+  { label: 'Step', cell: (t) => `${str(t.step_name) || '—'}${typeof t.total_steps === 'number' ? ` (of ${t.total_steps})` : ''}` },
+  { label: 'Retries', cell: (t) => fmtNum(num(t.retry_count)), sort: (t) => num(t.retry_count) },
+  { label: 'Last error', cell: (t) => el('span', { className: 'error-text' }, str(t.last_error)), className: 'wide' },
+  { label: 'Updated', cell: (t) => timeCell(t.updated_at ?? t.created_at), sort: (t) => str(t.updated_at), className: 'nowrap' },
+];
+const hydratorTable = table(hydratorColumns, { empty: 'No hydrator tasks.', pageSize: 50 });
+const hydratorFailedTable = table(hydratorColumns, { empty: 'No recent failures.', pageSize: 50, rowClass: () => 'row-bad' });
+$('hydrator-table').append(hydratorTable.root);
+$('hydrator-failed-table').append(hydratorFailedTable.root);
+
+function renderCrTasks() {
+  const h = obj(obj(obj(data.chart_repo).tasks).hydrator);
+  fill($('hydrator-counters'), el('div', { className: 'cards small-cards' },
+    miniCard('Queue', fmtNum(num(h.queue_length))), miniCard('Active', fmtNum(num(h.active_tasks))),
+    miniCard('Completed', fmtNum(num(h.completed_tasks))), miniCard('Failed', fmtNum(num(h.failed_tasks))),
+    miniCard('Workers', fmtNum(num(h.worker_count)))));
+  const tasks = list(h.tasks).filter((t) => t && typeof t === 'object');
+  fillSelect($('f-hyd-status'), tasks.map((t) => str(t.status)), 'all statuses');
+  const status = $('f-hyd-status').value;
+  hydratorTable.setRows(tasks.filter((t) => status === '' || str(t.status) === status)
+    .sort((a, b) => byStr(str(a.status), str(b.status)) || byStr(str(a.created_at), str(b.created_at))));
+  hydratorFailedTable.setRows(list(h.recent_failed).filter((t) => t && typeof t === 'object')
+    .sort((a, b) => byStr(str(b.updated_at), str(a.updated_at))));
+  crTabs.setCount('tasks', tasks.length);
+}
+
+function renderCrSystem() {
+  const cr = data.chart_repo;
+  if (!cr) { $('cr-system').textContent = '· no data from the Chart Repo yet'; return; }
+  const sys = obj(cr.system);
+  const parts = [sys.version ? `version ${str(sys.version)}` : null, sys.hostname ? `host ${str(sys.hostname)}` : null,
+    typeof sys.uptime === 'number' ? `up ${fmtDuration(sys.uptime * 1000)}` : null, cr.last_update ? `updated ${fmtTime(cr.last_update)}` : null];
+  $('cr-system').textContent = parts.filter(Boolean).map((p) => `· ${p}`).join(' ');
+}
+
+// ---- wiring ------------------------------------------------------------------------------------------
+
+const marketRender = { apps: () => renderApps(), tasks: () => renderTasks(), components: renderComponents, cache: renderCache };
+const crRender = { apps: () => renderCrApps(), analyzer: renderAnalyzer, images: () => renderImages(), tasks: renderCrTasks };
+const whenData = (fn) => () => { if (data) fn(); };
+
+const marketTabs = tabs($('market-tabs'), {
+  apps: $('market-apps'), tasks: $('market-tasks'), components: $('market-components'), cache: $('market-cache'),
+}, (name) => whenData(marketRender[name])());
+const taskTabs = tabs($('task-tabs'), {}, whenData(() => renderTasks(true)));
+const crTabs = tabs($('cr-tabs'), {
+  apps: $('cr-apps'), analyzer: $('cr-analyzer'), images: $('cr-images'), tasks: $('cr-tasks'),
+}, (name) => whenData(crRender[name])());
+const analyzerTabs = tabs($('analyzer-tabs'), {}, whenData(renderAnalyzer));
+
+fillSelect($('f-stage'), STAGES, 'all stages');
+for (const id of ['f-app', 'f-user', 'f-source']) $(id).addEventListener('input', debounce(whenData(() => renderApps(true)), 150));
+for (const id of ['f-stage', 'f-health']) $(id).addEventListener('change', whenData(() => renderApps(true)));
+$('f-task').addEventListener('input', debounce(whenData(() => renderTasks(true)), 150));
+$('f-task-type').addEventListener('change', whenData(() => renderTasks(true)));
+$('f-cr-state').addEventListener('change', whenData(() => renderCrApps(true)));
+$('f-cr-app').addEventListener('input', debounce(whenData(() => renderCrApps(true)), 150));
+$('f-img-status').addEventListener('change', whenData(() => renderImages(true)));
+$('f-img').addEventListener('input', debounce(whenData(() => renderImages(true)), 150));
+$('f-hyd-status').addEventListener('change', whenData(renderCrTasks));
+
+function derive(d) {
+  const apps = values(d.app_states);
+  apps.sort((a, b) => byStr(str(a.app_name), str(b.app_name)) || byStr(str(a.user_id), str(b.user_id)) || byStr(str(a.source_id), str(b.source_id)));
+  const cr = obj(d.chart_repo);
+  const crApps = list(cr.apps).filter((a) => a && typeof a === 'object');
+  const rank = { failed: 0, processing: 1, pending: 2, completed: 3 };
+  crApps.sort((a, b) => (rank[a.state] ?? 4) - (rank[b.state] ?? 4) || byStr(str(a.app_name), str(b.app_name)));
+  const images = list(cr.images).filter((i) => i && typeof i === 'object')
+    .sort((a, b) => byStr(str(a.image_name), str(b.image_name)));
+  return { apps, tasks: values(d.tasks), crApps, images };
+}
+
+/** Called by the poller: every new version, and after a 304 (only freshness changes then). */
+function onData(d, { isNew }) {
+  data = d;
+  renderHeader(d);
+  if (!isNew) return;
+  derived = derive(d);
+  fillDatalist($('users-list'), derived.apps.map((a) => str(a.user_id)));
+  fillDatalist($('sources-list'), derived.apps.map((a) => str(a.source_id)));
+  renderSummary(d);
+  renderCrSystem();
+  marketRender[marketTabs.get()]();
+  crRender[crTabs.get()]();
+  // counts on hidden tabs stay meaningful without rendering their tables
+  marketTabs.setCount('apps', derived.apps.length);
+  marketTabs.setCount('tasks', derived.tasks.length);
+  crTabs.setCount('apps', derived.crApps.length);
+  crTabs.setCount('images', derived.images.length);
+  marketTabs.setCount('components', values(d.components).length);
+  crTabs.setCount('tasks', list(obj(obj(obj(d.chart_repo).tasks).hydrator).tasks).length);
+  const stuckApps = derived.apps.filter(isStuck).length;
+  document.body.classList.toggle('has-stuck', stuckApps > 0);
+}
+
+startPolling(onData);

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Context, Hono } from 'hono';
+import { matches } from '../etag.ts';
+
+/**
+ * The two operator pages (issue 5): static HTML + ES modules + one stylesheet, read once at startup and
+ * served from memory with an ETag. Every page carries a strict Content-Security-Policy: the pages load
+ * only their own scripts and styles, have no inline script or handler, and fetch only their own origin.
+ * The client fetches `state` relative to the page URL, so both base paths work.
+ */
+
+/** The strict CSP every page is served with; the pages are written so that it never gets in the way. */
+export const DASHBOARD_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+  + "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+const PAGES = { dashboard: 'dashboard.html', 'dashboard-app': 'dashboard-app.html' } as const;
+
+/** The only files `/assets/:file` serves (no path is ever built from the request). */
+export const ASSET_FILES = ['common.js', 'dashboard.js', 'dashboard-app.js', 'dashboard.css'] as const;
+
+const TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+};
+
+interface Served {
+  body: Uint8Array<ArrayBuffer>;
+  etag: string;
+  type: string;
+}
+
+/**
+ * Where the page files are. `tsc` does not copy non-TS files, so:
+ * - from source (tsx, vitest) this module is src/http/dashboard/routes.ts and the files sit beside it;
+ * - from the build it is dist/src/http/dashboard/routes.js: the files are not beside it, and the source tree
+ *   is four levels up (dist/src/http/dashboard -> repo root) at src/http/dashboard/.
+ * A deployment that ships dist/ alone must copy src/http/dashboard/*.{html,js,css} next to routes.js; the
+ * first candidate then finds them.
+ */
+export function assetDir(): string {
+  const candidates = [new URL('./', import.meta.url), new URL('../../../../src/http/dashboard/', import.meta.url)];
+  for (const url of candidates) {
+    const dir = fileURLToPath(url);
+    if (existsSync(dir + PAGES.dashboard) && existsSync(dir + 'dashboard.js')) return dir;
+  }
+  throw new Error(`dashboard assets not found (looked in ${candidates.map((u) => fileURLToPath(u)).join(', ')})`);
+}
+
+export interface DashboardOptions {
+  /** the collectors' poll period; the pages call a source stale past 3 of them (default 5000) */
+  collectIntervalMs?: number;
+  /** where the files are (default: assetDir()) */
+  dir?: string;
+}
+
+function load(dir: string, file: string, replace?: (text: string) => string): Served {
+  let text = readFileSync(dir + file, 'utf8');
+  if (replace) text = replace(text);
+  const body = new TextEncoder().encode(text) as Uint8Array<ArrayBuffer>;
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
+  return { body, etag, type: TYPES[file.slice(file.lastIndexOf('.') + 1)] ?? 'application/octet-stream' };
+}
+
+const COMMON_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  // pages and assets are small: always revalidate (the ETag makes that a 304), never serve a stale page
+  'Cache-Control': 'no-cache',
+};
+
+function serve(c: Context, f: Served, page: boolean): Response {
+  const headers: Record<string, string> = { ...COMMON_HEADERS, ETag: f.etag };
+  if (page) {
+    headers['Content-Security-Policy'] = DASHBOARD_CSP;
+    headers['X-Frame-Options'] = 'DENY';
+  }
+  if (matches(c.req.header('if-none-match'), f.etag)) return c.body(null, 304, headers);
+  return c.body(f.body, 200, { ...headers, 'Content-Type': f.type });
+}
+
+/** GET /dashboard, /dashboard-app and /assets/:file on the runtime sub-app (mounted under both base paths). */
+export function registerDashboards(api: Hono, options: DashboardOptions = {}): void {
+  const dir = options.dir ?? assetDir();
+  const interval = String(Math.max(100, Math.floor(options.collectIntervalMs ?? 5000)));
+  const withInterval = (text: string) => text.replaceAll('__COLLECT_INTERVAL_MS__', interval);
+  const pages = {
+    dashboard: load(dir, PAGES.dashboard, withInterval),
+    'dashboard-app': load(dir, PAGES['dashboard-app'], withInterval),
+  };
+  const assets = new Map<string, Served>(ASSET_FILES.map((f) => [f, load(dir, f)]));
+
+  api.get('/dashboard', (c) => serve(c, pages.dashboard, true));
+  api.get('/dashboard-app', (c) => serve(c, pages['dashboard-app'], true));
+  api.get('/assets/:file', (c) => {
+    const f = assets.get(c.req.param('file'));
+    if (!f) return c.json({ success: false, message: 'no such asset', data: null }, 404, { 'X-Content-Type-Options': 'nosniff' });
+    return serve(c, f, false);
+  });
+}
