@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+# market-runtime sidecar. Build:  docker build -t market-runtime:TAG .
+# Runs `node dist/main.js` as a non-root user with production dependencies only; nothing is written
+# outside /tmp, so it runs with a read-only root filesystem. The embedded demo market is off: a container
+# without DATABASE_URL exits 2 with a configuration error.
+
+# ---- build: compile TypeScript to dist/ --------------------------------------------------------------
+FROM node:20-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json main.ts ./
+COPY src ./src
+COPY workers ./workers
+RUN npm run build
+
+# ---- deps: production dependencies only ------------------------------------------------------------
+FROM node:20-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
+
+# ---- runtime -----------------------------------------------------------------------------------------
+FROM node:20-slim
+ENV NODE_ENV=production \
+    RUNTIME_DEMO=off \
+    PORT=8080 \
+    HOST=0.0.0.0
+WORKDIR /app
+# owned by root, read-only for the runtime user
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+# the `node` user of the official image (uid/gid 1000)
+USER 1000:1000
+EXPOSE 8080
+STOPSIGNAL SIGTERM
+# no curl in slim: node's fetch; /healthz never needs the token
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "dist/main.js"]
