@@ -1,0 +1,111 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectorModule } from '../../src/supervisor/collectors.ts';
+import { freePort, natsAvailable, TestNatsServer } from '../helpers/nats.ts';
+import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+import { openStream } from '../helpers/sse.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'mr-nats-'));
+const file = join(dir, 'steps.json');
+
+function appServiceEvent(over: Record<string, unknown>) {
+  return {
+    eventID: `e-${Math.random()}`, createTime: new Date().toISOString(), name: 'firefox', rawAppName: 'firefox',
+    title: 'Firefox', opID: 'op1', opType: 'install', state: 'running', user: 'alice', progress: '100',
+    marketSource: 'market.olares', reason: '', message: '',
+    entranceStatuses: [{ name: 'web', state: 'running', statusTime: new Date().toISOString(), reason: '' }], sharedEntrances: [],
+    ...over,
+  };
+}
+
+describe.skipIf(!natsAvailable)('app-service events from a real NATS server', () => {
+  let nats: TestNatsServer;
+  let sc: Awaited<ReturnType<typeof startInProcess>>;
+  let pub: NatsConnection;
+  const publish = (subject: string, payload: unknown) =>
+    pub.publish(subject, typeof payload === 'string' ? payload : JSON.stringify(payload));
+  const state = async () => (await (await sc.get('/api/v2/runtime/state')).json()).data;
+
+  beforeAll(async () => {
+    nats = new TestNatsServer(await freePort());
+    await nats.start();
+    // the poll knows one app with its version; events fill in between polls
+    writeFileSync(file, JSON.stringify([{ op: 'replace', domain: 'app_states', reconciles: ['nats'], items: [{
+      app_id: 'gitea-id', app_name: 'gitea', user_id: 'alice', source_id: 'market.olares', stage: 'running', health: 'healthy',
+      version: '1.21.0', last_update: '2026-11-25T10:00:00.000Z', metadata: { status: { createTime: '2026-11-25T10:00:00.000Z' } },
+    }, {
+      app_id: 'firefox', app_name: 'firefox', user_id: 'carol', source_id: 'market.olares', stage: 'running', health: 'healthy',
+      last_update: '2026-11-25T12:00:00.000Z', metadata: { status: { createTime: '2026-11-25T12:00:00.000Z' } },
+    }] }]));
+    sc = await startInProcess([
+      fake('app_flow', { mode: 'file', file }),
+      { source: 'nats', module: collectorModule('nats'), options: { natsUrl: nats.url, natsSubject: 'os.application.*' } },
+    ], { intervalMs: 300 });
+    pub = await connect({ servers: nats.url });
+    await eventually(async () => expect((await state()).sources.nats?.ok).toBe(true));
+  });
+  afterAll(async () => {
+    await pub?.close();
+    await sc?.sup.stop();
+    await nats?.stop();
+  });
+
+  it('shows a published state change in /state and on the change stream, keeping what the poll knew', async () => {
+    const stream = await openStream(`${sc.base}/api/v2/runtime/events?user_id=alice`);
+    await stream.next((e) => e.event === 'snapshot');
+    publish('os.application.alice', appServiceEvent({ name: 'gitea', rawAppName: 'gitea', state: 'stopped', createTime: '2026-11-25T10:05:00.000Z' }));
+    await eventually(async () => {
+      const app = (await state()).app_states['alice:market.olares:gitea'];
+      expect(app).toMatchObject({ stage: 'stopped', health: 'unhealthy', version: '1.21.0', app_id: 'gitea-id' });
+    });
+    const change = await stream.next((e) => e.event === 'change' && e.data.includes('alice:market.olares:gitea'));
+    expect(JSON.parse(change.data).upserts.app_states['alice:market.olares:gitea'].stage).toBe('stopped');
+    await stream.close();
+  });
+
+  it('a new app from an event appears with the stage table of the polling collector', async () => {
+    publish('os.application.bob', appServiceEvent({ user: 'bob', name: 'vault', state: 'downloading', progress: '30' }));
+    await eventually(async () => {
+      expect((await state()).app_states['bob:market.olares:vault']).toMatchObject({ stage: 'fetching' });
+    });
+  });
+
+  it('ignores an event older than the one held', async () => {
+    // the poll holds carol's firefox as running since 12:00; an 11:00 event arrives late
+    publish('os.application.carol', appServiceEvent({ user: 'carol', state: 'installing', createTime: '2026-11-25T11:00:00.000Z' }));
+    await eventually(async () => expect((await state()).sources.nats.counters.stale_events).toBeGreaterThanOrEqual(1));
+    expect((await state()).app_states['carol:market.olares:firefox'].stage).toBe('running');
+  });
+
+  it('drops and counts garbage messages', async () => {
+    const before = (await state()).sources.nats.counters.dropped ?? 0;
+    publish('os.application.x', 'not json at all');
+    publish('os.application.x', { hello: 'world' });
+    publish('os.application.x', appServiceEvent({ user: 'x'.repeat(5000) }));
+    publish('os.application.x', appServiceEvent({ createTime: 'yesterday' }));
+    await eventually(async () => expect((await state()).sources.nats.counters.dropped).toBe(before + 4));
+    expect((await state()).sources.nats.warning).toMatch(/dropped/);
+  });
+
+  it('recovers by itself when the NATS server restarts', async () => {
+    await nats.stop();
+    await eventually(async () => expect((await state()).sources.nats.ok).toBe(false));
+    await nats.start();
+    await eventually(async () => expect((await state()).sources.nats.ok).toBe(true), 20_000);
+    await pub.close();
+    pub = await connect({ servers: nats.url });
+    publish('os.application.dave', appServiceEvent({ user: 'dave', state: 'running' }));
+    await eventually(async () => expect((await state()).app_states['dave:market.olares:firefox']).toBeDefined());
+  }, 40_000);
+});
+
+describe.skipIf(!process.env.MARKET_NATS_URL)('the machine NATS service (CI)', () => {
+  it('is reachable', async () => {
+    const nc = await connect({ servers: process.env.MARKET_NATS_URL!, timeout: 3000 });
+    await nc.flush();
+    await nc.close();
+  });
+});

@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+
+export const NATS_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
+/** In CI the NATS suites must run; elsewhere they run when nats-server is installed. */
+export const natsAvailable = existsSync(NATS_BIN);
+if (!natsAvailable && process.env.CI) throw new Error(`CI: nats-server not found at ${NATS_BIN}; NATS suites cannot be skipped in CI`);
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A real nats-server of the test's own, on a loopback port, that the test can stop and start again. */
+export class TestNatsServer {
+  private child: ChildProcess | null = null;
+  constructor(readonly port: number) {}
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    this.child = spawn(NATS_BIN, ['-a', '127.0.0.1', '-p', String(this.port)], { stdio: 'ignore' });
+    const end = Date.now() + 10_000;
+    while (Date.now() < end) {
+      if (await canConnect(this.port)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('nats-server did not start');
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = null;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
