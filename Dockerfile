@@ -12,6 +12,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json main.ts ./
 COPY src ./src
 COPY workers ./workers
+COPY scripts ./scripts
 RUN npm run build
 
 # ---- deps: production dependencies only ------------------------------------------------------------

@@ -27,8 +27,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-[ -f dist/main.js ] || npm run build
-[ -f dist/main.js ] && [ -f dist/workers/store.js ] || fail "dist/main.js or dist/workers/*.js missing after the build"
+npm run build >/dev/null || fail "npm run build"
+for f in dist/main.js dist/workers/store.js dist/workers/http.js dist/workers/collector.js dist/src/http/dashboard/dashboard.html; do
+  [ -f "$f" ] || fail "$f missing after the build"
+done
 
 say "clean copy in $APP: package files and dist/ only, npm ci --omit=dev"
 mkdir -p "$APP"
@@ -107,6 +109,13 @@ METRICS=$(get "$BASE/metrics" "$TOKEN")
 printf '%s' "$METRICS" | grep -q '^market_runtime_tasks_by_status{status="running"} 1$' || fail "/metrics lacks the running task"
 printf '%s' "$METRICS" | grep -q '^market_runtime_http_requests_total{' || fail "/metrics lacks HTTP metrics"
 say "/metrics 200"
+
+PAGE=$(node -e '
+  fetch(process.argv[1], { headers: { Authorization: `Bearer ${process.argv[2]}` } })
+    .then(async (r) => console.log(r.status, r.headers.get("content-type"), /script-src .self./.test(r.headers.get("content-security-policy") ?? "")))' \
+  "$BASE/api/v2/runtime/dashboard" "$TOKEN")
+[ "$PAGE" = "200 text/html; charset=utf-8 true" ] || fail "/dashboard from the build: $PAGE"
+say "/dashboard 200 with its CSP"
 
 say "SIGTERM"
 kill -TERM "$PID"
