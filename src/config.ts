@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import type { StuckLimits } from './store/stuck.ts';
 
 /** The only reader of process.env: environment -> validated Config (DESIGN.md §4). */
 
@@ -9,6 +10,16 @@ const int = (name: string, min: number, max: number) => v.pipe(
   v.transform(Number),
   v.minValue(min, `${name} must be at least ${min}`),
   v.maxValue(max, `${name} must be at most ${max}`),
+);
+
+const duration = (name: string) => v.pipe(
+  v.string(), v.trim(),
+  v.regex(/^\d+(ms|s|m|h)$/, `${name} must be a duration like 90s, 30m or 2h`),
+  v.transform((s) => {
+    const [, n, unit] = /^(\d+)(ms|s|m|h)$/.exec(s)!;
+    return Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
+  }),
+  v.minValue(1000, `${name} must be at least 1s`),
 );
 
 const hostPort = v.pipe(
@@ -48,6 +59,13 @@ const EnvSchema = v.object({
     'info',
   ),
   SHUTDOWN_TIMEOUT_MS: v.optional(int('SHUTDOWN_TIMEOUT_MS', 100, 60_000), '8000'),
+  STUCK_FETCHING: v.optional(duration('STUCK_FETCHING'), '15m'),
+  STUCK_HYDRATING: v.optional(duration('STUCK_HYDRATING'), '15m'),
+  STUCK_INSTALLING: v.optional(duration('STUCK_INSTALLING'), '30m'),
+  STUCK_UPGRADING: v.optional(duration('STUCK_UPGRADING'), '30m'),
+  STUCK_UNINSTALLING: v.optional(duration('STUCK_UNINSTALLING'), '15m'),
+  STUCK_TASK_PENDING: v.optional(duration('STUCK_TASK_PENDING'), '30m'),
+  STUCK_TASK_RUNNING: v.optional(duration('STUCK_TASK_RUNNING'), '60m'),
   METRICS_REQUIRE_TOKEN: v.optional(v.picklist(['true', 'false'], 'METRICS_REQUIRE_TOKEN must be true or false'), 'true'),
   CORS_ORIGINS: v.optional(v.pipe(
     v.string(),
@@ -73,6 +91,8 @@ export interface Config {
   apiToken: string | undefined;
   logLevel: string;
   shutdownTimeoutMs: number;
+  /** when transitional stages and active tasks count as stuck */
+  stuckLimits: StuckLimits;
   /** with RUNTIME_API_TOKEN set, /metrics needs the token too (default true) */
   metricsRequireToken: boolean;
   /** origins allowed by CORS; undefined = CORS off (no CORS headers at all) */
@@ -116,6 +136,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiToken: e.RUNTIME_API_TOKEN,
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    stuckLimits: {
+      stages: {
+        fetching: e.STUCK_FETCHING, hydrating: e.STUCK_HYDRATING, installing: e.STUCK_INSTALLING,
+        upgrading: e.STUCK_UPGRADING, uninstalling: e.STUCK_UNINSTALLING,
+      },
+      taskPendingMs: e.STUCK_TASK_PENDING,
+      taskRunningMs: e.STUCK_TASK_RUNNING,
+    },
     metricsRequireToken: e.METRICS_REQUIRE_TOKEN === 'true',
     corsOrigins: e.CORS_ORIGINS && e.CORS_ORIGINS.length > 0 ? e.CORS_ORIGINS : undefined,
   };

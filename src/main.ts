@@ -26,6 +26,7 @@ export async function startSidecar(config: Config, log: Logger, collectors?: Col
     collectIntervalMs: config.collectIntervalMs,
     collectDeadlineMs: config.collectDeadlineMs,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    stuckLimits: config.stuckLimits,
     collectors: collectors ?? realCollectors(config, endpoints),
     log,
     security: { apiToken: config.apiToken, metricsRequireToken: config.metricsRequireToken, corsOrigins: config.corsOrigins },

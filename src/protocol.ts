@@ -102,6 +102,7 @@ export interface Facets {
   /** tasks: status; apps: health */
   status?: string;
   type?: string;
+  stuck?: boolean;
 }
 
 export interface ChangedEntity {
@@ -132,6 +133,8 @@ export interface StateFilter {
   app_name?: string;
   task_status?: string;
   task_type?: string;
+  /** true: only stuck apps and tasks; false: only those not stuck */
+  stuck?: boolean;
 }
 
 /** Every store query answers the version it was computed at and the JSON of `data` (null = not found). */
@@ -163,6 +166,8 @@ export interface StoreControlApi {
   attachVersionPort(port: MessagePort): void;
   /** the collectors whose first pass /readyz waits for */
   expectSources(sources: SourceName[]): void;
+  /** how long transitional stages and active tasks may last before they count as stuck */
+  setStuckLimits(limits: import('./store/stuck.ts').StuckLimits): void;
   /** outcome of a run that could not report itself (thread died, deadline passed) */
   reportOutcome(source: SourceName, outcome: PassOutcome): void;
   ping(): { epoch: string; version: number; ready: boolean };

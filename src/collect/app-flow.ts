@@ -144,6 +144,9 @@ export function appFlowFromState(
     health,
     last_update: s.updated_at,
     metadata: { status: statusMetadata(s) },
+    // when it entered this stage, from the market's own record: the task that forces the stage, else the
+    // app-service event time (the store keeps the earlier value while the stage stays the same)
+    stage_since: task ? task.started_at ?? task.created_at : s.event_create_time ?? s.updated_at,
   };
   if (version !== '') app.version = version;
   if (s.cfg_type !== '') app.cfg_type = s.cfg_type;

@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { LIMITS, TASK_STATUSES, TASK_TYPES } from '../model/index.ts';
 import type { StateFilter } from '../protocol.ts';
 
-const FILTER_KEYS = ['user_id', 'source_id', 'app_name', 'task_status', 'task_type'] as const;
+const FILTER_KEYS = ['user_id', 'source_id', 'app_name', 'task_status', 'task_type', 'stuck'] as const;
 
 const value = (name: string) => v.pipe(
   v.string(),
@@ -23,6 +23,10 @@ const FilterSchema = v.object({
     value('task_type'),
     v.check((s) => s === '' || (TASK_TYPES as readonly string[]).includes(s),
       `task_type must be one of ${TASK_TYPES.join(', ')}`),
+  )),
+  stuck: v.optional(v.pipe(
+    value('stuck'),
+    v.check((s) => s === '' || s === 'true' || s === 'false', 'stuck must be true or false'),
   )),
 });
 
@@ -49,7 +53,9 @@ export function parseStateFilter(query: Record<string, string[]>): ParsedFilter 
   const filter: StateFilter = {};
   for (const key of FILTER_KEYS) {
     const val = parsed.output[key];
-    if (val !== undefined && val !== '') filter[key] = val;
+    if (val === undefined || val === '') continue;
+    if (key === 'stuck') filter.stuck = val === 'true';
+    else filter[key] = val;
   }
   const canonical = FILTER_KEYS.filter((k) => filter[k] !== undefined).map((k) => `${k}=${filter[k]}`).join('&');
   return { ok: true, filter, canonical };

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { emptySummary, type ChartRepoStatus, type RuntimeSummary } from '../model/index.ts';
-import { DOMAINS, type ChangedEntity, type Domain, type StateFilter, type VersionChanges, type VersionMessage } from '../protocol.ts';
+import { DOMAINS, type ChangedEntity, type Domain, type Facets, type StateFilter, type VersionChanges, type VersionMessage } from '../protocol.ts';
 import { appMatches, filterChartRepo, hasChartFilter, taskMatches } from '../store/filter.ts';
 
 /** Limits of the change stream (stated in the README). */
@@ -173,12 +173,12 @@ export class ChangeStream {
     let any = changes.components.length > 0 || changes.sources !== undefined
       || (changes.chart_repo !== undefined && true);
     for (const c of changes.app_states) {
-      if (c.before && appMatches(c.before, f)) { any = true; countFacet(s, 'app_states', c.before.status, -1); }
-      if (c.now && appMatches(c.now, f)) { any = true; countFacet(s, 'app_states', c.now.status, 1); }
+      if (c.before && appMatches(c.before, f)) { any = true; countFacet(s, 'app_states', c.before, -1); }
+      if (c.now && appMatches(c.now, f)) { any = true; countFacet(s, 'app_states', c.now, 1); }
     }
     for (const c of changes.tasks) {
-      if (c.before && taskMatches(c.before, f)) { any = true; countFacet(s, 'tasks', c.before.status, -1); }
-      if (c.now && taskMatches(c.now, f)) { any = true; countFacet(s, 'tasks', c.now.status, 1); }
+      if (c.before && taskMatches(c.before, f)) { any = true; countFacet(s, 'tasks', c.before, -1); }
+      if (c.now && taskMatches(c.now, f)) { any = true; countFacet(s, 'tasks', c.now, 1); }
     }
     s.active_components = global.active_components;
     client.summary = s;
@@ -247,14 +247,17 @@ function visible(domain: Domain, c: ChangedEntity, f: StateFilter): boolean {
   return (c.now !== undefined && test(c.now, f)) || (c.before !== undefined && test(c.before, f));
 }
 
-function countFacet(s: RuntimeSummary, domain: 'app_states' | 'tasks', status: string | undefined, sign: 1 | -1): void {
+function countFacet(s: RuntimeSummary, domain: 'app_states' | 'tasks', facets: Facets, sign: 1 | -1): void {
+  const status = facets.status;
   if (domain === 'app_states') {
     s.total_apps += sign;
+    if (facets.stuck) s.stuck_apps += sign;
     if (status === 'healthy') s.healthy_apps += sign;
     else if (status === 'unhealthy') s.unhealthy_apps += sign;
     return;
   }
   s.total_tasks += sign;
+  if (facets.stuck) s.stuck_tasks += sign;
   if (status === 'pending') s.pending_tasks += sign;
   else if (status === 'running') s.running_tasks += sign;
   else if (status === 'completed') s.completed_tasks += sign;

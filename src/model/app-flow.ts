@@ -23,6 +23,11 @@ export const AppFlowState = v.object({
   health: v.optional(v.picklist(HEALTH)),
   last_update: Time,
   metadata: v.optional(JsonObject),
+  /** additive: when the app entered its current stage */
+  stage_since: v.optional(Time),
+  /** additive: a transitional stage held past its limit (set by the store) */
+  stuck: v.optional(v.boolean()),
+  stuck_reason: v.optional(Text),
 });
 export type AppFlowState = v.InferOutput<typeof AppFlowState>;
 

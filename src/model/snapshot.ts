@@ -15,17 +15,21 @@ export interface RuntimeSummary {
   healthy_apps: number;
   unhealthy_apps: number;
   active_components: number;
+  /** additive: apps in a transitional stage past its limit */
+  stuck_apps: number;
+  /** additive: tasks pending or running past their limit */
+  stuck_tasks: number;
 }
 
 export const SUMMARY_KEYS = [
   'total_apps', 'total_tasks', 'pending_tasks', 'running_tasks', 'completed_tasks',
-  'failed_tasks', 'healthy_apps', 'unhealthy_apps', 'active_components',
+  'failed_tasks', 'healthy_apps', 'unhealthy_apps', 'active_components', 'stuck_apps', 'stuck_tasks',
 ] as const satisfies readonly (keyof RuntimeSummary)[];
 
 export function emptySummary(): RuntimeSummary {
   return {
     total_apps: 0, total_tasks: 0, pending_tasks: 0, running_tasks: 0, completed_tasks: 0,
-    failed_tasks: 0, healthy_apps: 0, unhealthy_apps: 0, active_components: 0,
+    failed_tasks: 0, healthy_apps: 0, unhealthy_apps: 0, active_components: 0, stuck_apps: 0, stuck_tasks: 0,
   };
 }
 

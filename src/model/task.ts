@@ -22,5 +22,8 @@ export const TaskState = v.object({
   result: v.optional(Text),
   error_msg: v.optional(Text),
   metadata: v.optional(JsonObject),
+  /** additive: pending or running past its limit (set by the store) */
+  stuck: v.optional(v.boolean()),
+  stuck_reason: v.optional(Text),
 });
 export type TaskState = v.InferOutput<typeof TaskState>;

@@ -5,6 +5,7 @@ import type {
 } from '../protocol.ts';
 import { StoreMetrics } from './metrics.ts';
 import { RuntimeStore, type Commit } from './runtime-store.ts';
+import type { StuckLimits } from './stuck.ts';
 
 export interface StoreActorOptions {
   /** shortest time between two versions: a burst of messages inside it becomes one version */
@@ -68,6 +69,11 @@ export class StoreActor implements StoreControlApi {
   expectSources(sources: SourceName[]): void {
     this.store.expectSources(sources);
     this.metrics.expect(sources);
+    this.schedule();
+  }
+
+  setStuckLimits(limits: StuckLimits): void {
+    this.store.setStuckLimits(limits);
     this.schedule();
   }
 

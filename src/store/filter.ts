@@ -2,17 +2,19 @@ import type { AppFlowState, ChartRepoStatus, TaskState } from '../model/index.ts
 import type { Facets, StateFilter } from '../protocol.ts';
 
 /** The Go module's filter semantics: user/source/app narrow app_states; status/type/user/app narrow tasks. */
-export function appMatches(a: Pick<AppFlowState, 'user_id' | 'source_id' | 'app_name'> | Facets, f: StateFilter): boolean {
+export function appMatches(a: Pick<AppFlowState, 'user_id' | 'source_id' | 'app_name' | 'stuck'> | Facets, f: StateFilter): boolean {
   return (f.user_id === undefined || a.user_id === f.user_id)
     && (f.source_id === undefined || a.source_id === f.source_id)
-    && (f.app_name === undefined || a.app_name === f.app_name);
+    && (f.app_name === undefined || a.app_name === f.app_name)
+    && (f.stuck === undefined || (a.stuck === true) === f.stuck);
 }
 
-export function taskMatches(t: Pick<TaskState, 'status' | 'type' | 'user_id' | 'app_name'> | Facets, f: StateFilter): boolean {
+export function taskMatches(t: Pick<TaskState, 'status' | 'type' | 'user_id' | 'app_name' | 'stuck'> | Facets, f: StateFilter): boolean {
   return (f.task_status === undefined || t.status === f.task_status)
     && (f.task_type === undefined || t.type === f.task_type)
     && (f.user_id === undefined || t.user_id === f.user_id)
-    && (f.app_name === undefined || t.app_name === f.app_name);
+    && (f.app_name === undefined || t.app_name === f.app_name)
+    && (f.stuck === undefined || (t.stuck === true) === f.stuck);
 }
 
 export function hasChartFilter(f: StateFilter): boolean {

@@ -13,6 +13,9 @@ import { EntityTable, type Owner } from './entity-table.ts';
 import { appMatches, filterChartRepo, hasChartFilter, taskMatches } from './filter.ts';
 import { MultiIndex } from './multi-index.ts';
 import { countApp, countComponent, countTask } from './summary.ts';
+import {
+  appStuck, DEFAULT_STUCK_LIMITS, isWatchedApp, isWatchedTask, taskStuck, withStuck, type StuckLimits,
+} from './stuck.ts';
 
 export const OK_MESSAGE = 'Runtime state retrieved successfully';
 
@@ -36,11 +39,11 @@ function emptyTouched(): Touched {
 export function facetsOf(domain: Domain, value: object): Facets {
   if (domain === 'app_states') {
     const a = value as AppFlowState;
-    return { user_id: a.user_id, source_id: a.source_id, app_name: a.app_name, status: a.health };
+    return { user_id: a.user_id, source_id: a.source_id, app_name: a.app_name, status: a.health, stuck: a.stuck === true };
   }
   if (domain === 'tasks') {
     const t = value as TaskState;
-    return { user_id: t.user_id, app_name: t.app_name, status: t.status, type: t.type };
+    return { user_id: t.user_id, app_name: t.app_name, status: t.status, type: t.type, stuck: t.stuck === true };
   }
   return {};
 }
@@ -73,6 +76,9 @@ export class RuntimeStore {
   private chartRepoChanged = false;
   private sourcesChanged = false;
   private dirty = false;
+  private stuckLimits: StuckLimits = DEFAULT_STUCK_LIMITS;
+  /** apps in a transitional stage and active tasks: their stuck verdict changes with time alone */
+  private readonly watched = { app_states: new Set<string>(), tasks: new Set<string>() };
   /** pushed events older than what the store holds, per source */
   private readonly staleEvents = new Map<SourceName, number>();
 
@@ -187,8 +193,62 @@ export class RuntimeStore {
     const table = this.table(domain) as unknown as EntityTable<object>;
     const key = table.key(item);
     const prev = table.rows.get(key);
-    if (table.upsert(item, owner) !== null) this.touch(domain, key, prev?.value);
+    const value = this.prepare(domain, item, prev?.value as DomainEntity[D] | undefined);
+    if (table.upsert(value, owner) !== null) this.touch(domain, key, prev?.value);
+    this.watchStuck(domain, key, value);
     return key;
+  }
+
+  /**
+   * What the store adds to apps and tasks: an app keeps its stage_since while its stage stays the same
+   * (a poll or event inside one stage does not restart the clock), and both get their stuck verdict.
+   */
+  private prepare<D extends Domain>(domain: D, item: DomainEntity[D], prev: DomainEntity[D] | undefined): DomainEntity[D] {
+    const now = this.clock().getTime();
+    if (domain === 'app_states') {
+      let a = item as AppFlowState;
+      const before = prev as AppFlowState | undefined;
+      if (before?.stage === a.stage && before.stage_since !== undefined && a.stage_since !== before.stage_since) {
+        a = { ...a, stage_since: before.stage_since };
+      }
+      return withStuck(a, appStuck(a, now, this.stuckLimits)) as DomainEntity[D];
+    }
+    if (domain === 'tasks') {
+      const t = item as TaskState;
+      return withStuck(t, taskStuck(t, now, this.stuckLimits)) as DomainEntity[D];
+    }
+    return item;
+  }
+
+  private watchStuck(domain: Domain, key: string, value: object): void {
+    if (domain === 'app_states') {
+      if (isWatchedApp(value as AppFlowState, this.stuckLimits)) this.watched.app_states.add(key);
+      else this.watched.app_states.delete(key);
+    } else if (domain === 'tasks') {
+      if (isWatchedTask(value as TaskState)) this.watched.tasks.add(key);
+      else this.watched.tasks.delete(key);
+    }
+  }
+
+  /** Time passes: flips the stuck verdict of watched apps and tasks that crossed (or left) their limit. */
+  recheckStuck(): void {
+    const now = this.clock().getTime();
+    for (const key of this.watched.app_states) {
+      const row = this.apps.rows.get(key);
+      if (!row) { this.watched.app_states.delete(key); continue; }
+      if (Boolean(appStuck(row.value, now, this.stuckLimits)) !== Boolean(row.value.stuck)) this.upsert('app_states', row.value, row.owner);
+    }
+    for (const key of this.watched.tasks) {
+      const row = this.tasks.rows.get(key);
+      if (!row) { this.watched.tasks.delete(key); continue; }
+      if (Boolean(taskStuck(row.value, now, this.stuckLimits)) !== Boolean(row.value.stuck)) this.upsert('tasks', row.value, row.owner);
+    }
+  }
+
+  setStuckLimits(limits: StuckLimits): void {
+    this.stuckLimits = limits;
+    for (const row of [...this.apps.rows.values()]) this.upsert('app_states', row.value, row.owner);
+    for (const row of [...this.tasks.rows.values()]) this.upsert('tasks', row.value, row.owner);
   }
 
   private touch(domain: Domain, key: string, before: object | undefined): void {
@@ -200,6 +260,7 @@ export class RuntimeStore {
   private remove(domain: Domain, key: string): void {
     const prev = this.table(domain).rows.get(key);
     if (!prev || !this.table(domain).delete(key)) return;
+    if (domain !== 'components') this.watched[domain].delete(key);
     this.touch(domain, key, prev.value);
   }
 
@@ -256,6 +317,7 @@ export class RuntimeStore {
 
   /** Turns pending changes into a new version with its response bytes; null when nothing changed. */
   commit(): Commit | null {
+    this.recheckStuck();
     if (!this.dirty) return null;
     this.version += 1;
     this.timestamp = this.clock().toISOString();
@@ -321,10 +383,12 @@ export class RuntimeStore {
   /** The snapshot narrowed by filters, with the summary recomputed over what was kept. */
   state(f: StateFilter): string {
     const appKeys = this.pick(this.apps, [
+      f.stuck ? this.watched.app_states : undefined,
       f.user_id === undefined ? undefined : this.byUser.apps.get(f.user_id),
       f.app_name === undefined ? undefined : this.byAppName.apps.get(f.app_name),
     ], (a) => appMatches(a, f));
     const taskKeys = this.pick(this.tasks, [
+      f.stuck ? this.watched.tasks : undefined,
       f.task_status === undefined ? undefined : this.tasksByStatus.get(f.task_status),
       f.task_type === undefined ? undefined : this.tasksByType.get(f.task_type),
       f.user_id === undefined ? undefined : this.byUser.tasks.get(f.user_id),

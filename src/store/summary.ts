@@ -3,12 +3,14 @@ import type { AppFlowState, ComponentStatus, RuntimeSummary, TaskState } from '.
 /** Adds (sign 1) or removes (sign -1) one entity's contribution to the summary counts. */
 export function countApp(s: RuntimeSummary, a: AppFlowState, sign: 1 | -1): void {
   s.total_apps += sign;
+  if (a.stuck) s.stuck_apps += sign;
   if (a.health === 'healthy') s.healthy_apps += sign;
   else if (a.health === 'unhealthy') s.unhealthy_apps += sign;
 }
 
 export function countTask(s: RuntimeSummary, t: TaskState, sign: 1 | -1): void {
   s.total_tasks += sign;
+  if (t.stuck) s.stuck_tasks += sign;
   switch (t.status) {
     case 'pending': s.pending_tasks += sign; break;
     case 'running': s.running_tasks += sign; break;

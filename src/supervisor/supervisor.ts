@@ -5,6 +5,7 @@ import type { Logger } from '../log.ts';
 import { threadInit } from '../log-thread.ts';
 import type { HttpSecurityOptions } from '../http/hardening.ts';
 import { CollectorHandle } from './collector-handle.ts';
+import type { StuckLimits } from '../store/stuck.ts';
 
 export interface SupervisorOptions {
   port: number;
@@ -12,6 +13,8 @@ export interface SupervisorOptions {
   collectIntervalMs: number;
   collectDeadlineMs: number;
   shutdownTimeoutMs: number;
+  /** when apps and tasks count as stuck (store defaults when absent) */
+  stuckLimits?: StuckLimits;
   collectors: CollectorSpec[];
   log: Logger;
   /** token, /metrics protection, CORS: handed to the HTTP thread at listen time */
@@ -74,6 +77,7 @@ export class Supervisor {
       setTimeout(() => void this.restartStore(), RESTART_DELAY_MS);
     });
     await this.store.expectSources(this.opts.collectors.map((c) => c.source));
+    if (this.opts.stuckLimits) await this.store.setStuckLimits(this.opts.stuckLimits);
   }
 
   private async restartStore(): Promise<void> {

@@ -65,7 +65,13 @@ describe('app flow: the full entity', () => {
           createTime: '2026-02-01T09:59:00.000Z',
         },
       },
+      stage_since: '2026-02-01T09:59:00.000Z',
     });
+  });
+
+  it('stage_since: the event time of the state, or the start of the task that forces the stage', () => {
+    expect(one(row('running', { event_create_time: new Date('2026-02-01T09:59:00.000Z') })).stage_since).toBe('2026-02-01T09:59:00.000Z');
+    expect(one(row('running', { event_create_time: null })).stage_since).toBe(UPDATED.toISOString());
   });
 
   it('running with an entrance down is unhealthy and stage_detail names it', () => {

@@ -193,7 +193,10 @@ describe('app flow collector', () => {
       last_update: '2026-01-02T00:00:00.000Z',
       metadata: { status: { name: 'downloading', state: 'downloading', progress: '37.5', reason: '', message: '',
         opID: 'op-9', opType: 'install', entranceStatuses: [] } },
+      stage_since: '2026-01-02T00:00:00.000Z',
     });
+    // a stage forced by a running task starts with the task
+    expect(apps['alice/upgrading'].stage_since).toBe(ago(2));
     expect(apps['alice/broken'].metadata).toMatchObject({ status: { reason: 'ImagePullBackOff', message: 'pull failed' } });
     expect(r.counters).toMatchObject({ rows: 12, apps: 10, not_installed: 2, unknown_state: 1, dropped: 0, active_tasks: 5 });
     expect(r.warning).toBe('unknown app state "teleporting" shown as stage unknown');

@@ -48,7 +48,7 @@ describe('summary', () => {
       total_apps: 3, total_tasks: 5, pending_tasks: 1, running_tasks: 1, completed_tasks: 1, failed_tasks: 1,
       healthy_apps: 1, unhealthy_apps: 1,
       // syncer + the three collector components; hydrator is degraded, cache is down
-      active_components: 4,
+      active_components: 4, stuck_apps: 0, stuck_tasks: 0,
     });
   });
 
@@ -146,7 +146,7 @@ describe('filters', () => {
     s.commit();
     expect(JSON.parse(s.state({ user_id: 'bob' })).summary).toEqual({
       total_apps: 1, total_tasks: 3, pending_tasks: 0, running_tasks: 1, completed_tasks: 0, failed_tasks: 1,
-      healthy_apps: 0, unhealthy_apps: 0, active_components: 4,
+      healthy_apps: 0, unhealthy_apps: 0, active_components: 4, stuck_apps: 0, stuck_tasks: 0,
     });
   });
 
@@ -220,7 +220,7 @@ describe('change sets (the change stream reads these)', () => {
     expect(byKey.t1.before).toMatchObject({ status: 'pending' });
     expect(byKey.t1.now).toMatchObject({ status: 'running', user_id: 'alice' });
     expect(JSON.parse(byKey.t1.json!).status).toBe('running');
-    expect(byKey.t5).toEqual({ key: 't5', before: { user_id: 'bob', app_name: 'firefox', status: 'canceled', type: 'cancel' } });
+    expect(byKey.t5).toEqual({ key: 't5', before: { user_id: 'bob', app_name: 'firefox', status: 'canceled', type: 'cancel', stuck: false } });
     expect(byKey.t6.before).toBeUndefined();
     expect(changes.sources).toBeDefined();
     expect(changes.app_states).toEqual([]);
