@@ -51,6 +51,12 @@ export class HttpThread {
 
   private onVersion(m: VersionMessage): void {
     if (m?.type !== 'version') return;
+    const held = this.current;
+    if (held && held.epoch !== m.epoch && !m.ready) {
+      // a restarted store is rebuilding: keep serving the last full snapshot, but say we are not ready
+      if (held.ready) this.current = { ...held, ready: false };
+      return;
+    }
     this.current = {
       epoch: m.epoch, version: m.version, ready: m.ready,
       body: new Uint8Array(m.body), etag: etagFor(m.epoch, m.version),
