@@ -372,6 +372,11 @@ export function renderSources(strip, banner, data) {
     ].filter(Boolean).join(' · ');
     chips.push(el('span', { className: `source source-${state}`, data: { source: name, state }, title: detail },
       el('span', { className: 'dot' }), label, ' ', el('span', { className: 'source-age' }, s?.last_success ? fmtAge(s.last_success) : state)));
+    if (state === 'ok' && typeof s?.warning === 'string' && s.warning !== '') {
+      // a pass that got some data but not all (e.g. some Chart Repo pairs failed): partial, not failing
+      chips[chips.length - 1].classList.add('source-partial');
+      problems.push(el('li', { data: { source: name } }, el('strong', null, label), ' answered partly: ', el('span', { className: 'error-text' }, s.warning)));
+    }
     if (state === 'failing' || state === 'stale') {
       problems.push(el('li', { data: { source: name } },
         el('strong', null, label), state === 'failing' ? ' is failing' : ' is stale',
@@ -385,7 +390,7 @@ export function renderSources(strip, banner, data) {
   if (chips.length === 0) chips.push(el('span', { className: 'muted' }, 'no sources reported yet'));
   fill(strip, el('span', { className: 'strip-label' }, 'Sources:'), chips);
   if (problems.length) {
-    fill(banner, el('strong', null, '⚠ Data may be out of date'), el('ul', null, problems));
+    fill(banner, el('strong', null, '⚠ Some sources need attention: the view may be incomplete or out of date'), el('ul', null, problems));
     banner.hidden = false;
   } else {
     banner.hidden = true;
@@ -463,12 +468,14 @@ export function startPolling(onData, { intervalMs = 5000 } = {}) {
       const date = Date.parse(res.headers.get('date') ?? '');
       if (Number.isFinite(date)) clockOffset = date - Date.now();
       if (res.status === 304) {
+        await res.arrayBuffer().catch(() => {}); // finish the (empty) body so the request completes
         stats.notModified++;
         setStatus(`up to date · checked ${fmtTime(new Date(now()).toISOString())}`);
         if (lastData) rerender(false);
         return;
       }
       if (res.status === 401 || res.status === 403) {
+        await res.arrayBuffer().catch(() => {});
         stats.errors++;
         showTokenForm(() => { etag = null; void refresh(); });
         setStatus('this API needs a token', 'bad');

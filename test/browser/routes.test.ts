@@ -1,0 +1,71 @@
+import { Hono } from 'hono';
+import { describe, expect, it } from 'vitest';
+import { createRuntimeApp, BASE_PATHS } from '../../src/http/app.ts';
+import { ASSET_FILES, assetDir, DASHBOARD_CSP, registerDashboards } from '../../src/http/dashboard/routes.ts';
+
+/** The dashboard routes over HTTP, no browser needed. */
+describe('dashboard routes', () => {
+  const api = new Hono();
+  registerDashboards(api, { collectIntervalMs: 1234 });
+
+  it('serves both pages from memory with the strict CSP, an ETag and 304 on a match', async () => {
+    for (const p of ['/dashboard', '/dashboard-app']) {
+      const r = await api.request(p);
+      expect(r.status).toBe(200);
+      expect(r.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(r.headers.get('content-security-policy')).toBe(DASHBOARD_CSP);
+      expect(DASHBOARD_CSP).toContain("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'");
+      expect(r.headers.get('cache-control')).toBe('no-cache');
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+      const etag = r.headers.get('etag');
+      expect(etag).toMatch(/^"[\w-]+"$/);
+      const html = await r.text();
+      // the poll period is written into the page once, at startup
+      expect(html).toContain('<meta name="runtime-collect-interval-ms" content="1234">');
+      expect(html).not.toContain('__COLLECT_INTERVAL_MS__');
+      // relative asset URLs: the pages work under every base path
+      expect(html).toMatch(/src="assets\/dashboard(-app)?\.js"/);
+      const again = await api.request(p, { headers: { 'If-None-Match': etag! } });
+      expect(again.status).toBe(304);
+      expect(await again.text()).toBe('');
+    }
+  });
+
+  it('serves exactly the allow-listed assets with their types and ETags', async () => {
+    for (const f of ASSET_FILES) {
+      const r = await api.request(`/assets/${f}`);
+      expect(r.status, f).toBe(200);
+      expect(r.headers.get('content-type')).toBe(f.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8');
+      expect(r.headers.get('etag')).toBeTruthy();
+      const etag = r.headers.get('etag')!;
+      expect((await api.request(`/assets/${f}`, { headers: { 'If-None-Match': `W/${etag}` } })).status).toBe(304);
+    }
+    for (const bad of ['routes.ts', 'dashboard.html', '..%2Froutes.ts', '%2e%2e%2f%2e%2e%2fapp.ts', 'nope.js', '.', 'common.js%00']) {
+      expect((await api.request(`/assets/${bad}`)).status, bad).toBe(404);
+    }
+  });
+
+  it('no asset uses innerHTML, eval, inline handlers or document.write', async () => {
+    for (const f of ASSET_FILES.filter((x) => x.endsWith('.js'))) {
+      const text = await (await api.request(`/assets/${f}`)).text();
+      expect(text, f).not.toMatch(/\.innerHTML\s*=|\.outerHTML\s*=|insertAdjacentHTML|document\.write|\beval\(|new Function\(|setAttribute\(\s*['"]on/);
+    }
+  });
+
+  it('finds its files from the source tree', () => {
+    expect(assetDir()).toMatch(/src\/http\/dashboard\/$/);
+  });
+
+  it('is mounted on the runtime app under both base paths', async () => {
+    const app = createRuntimeApp({ current: () => null, queries: () => null, storeAlive: async () => false });
+    for (const base of BASE_PATHS) {
+      for (const p of ['/dashboard', '/dashboard-app', '/assets/dashboard.css']) {
+        const r = await app.request(`${base}${p}`);
+        expect(r.status, `${base}${p}`).toBe(200);
+      }
+      const page = await app.request(`${base}/dashboard`);
+      // the app's own hardening must not replace the page's CSP
+      expect(page.headers.get('content-security-policy')).toBe(DASHBOARD_CSP);
+    }
+  });
+});
