@@ -2,7 +2,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { MessagePort, Worker } from 'node:worker_threads';
 
-export type ThreadKind = 'store' | 'http' | 'collector';
+export type ThreadKind = 'store' | 'http' | 'collector' | 'compress';
 
 /**
  * The file a thread of a kind starts from. Built code runs `dist/workers/<kind>.js`; source code runs a

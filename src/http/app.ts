@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono';
 import type { QueryAnswer, StoreQueryApi } from '../protocol.ts';
 import { OK_MESSAGE } from '../store/runtime-store.ts';
+import { MIN_COMPRESS_BYTES, negotiate, type Encoding } from './compress-job.ts';
 import { errorBody, JSON_TYPE, envelopeJson } from './envelope.ts';
 import { etagFor, matches } from './etag.ts';
 import { registerDashboards } from './dashboard/routes.ts';
@@ -25,6 +26,8 @@ export interface RuntimeAppDeps {
   queries(): AsyncQueries | null;
   /** true when the store thread answers now */
   storeAlive(): Promise<boolean>;
+  /** the snapshot compressed once per version (absent: never compress) */
+  compressed?(cur: CurrentVersion, encoding: Encoding): Promise<Uint8Array>;
   /** the change stream (GET …/events); absent in tests that build the app alone */
   stream?: ChangeStream;
 }
@@ -42,10 +45,7 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
     if (!cur) return c.json(errorBody(NOT_READY), 503, { 'Retry-After': '1' });
     const parsed = parseStateFilter(c.req.queries());
     if (!parsed.ok) return c.json(errorBody(parsed.message), 400);
-    if (parsed.canonical === '') {
-      if (matches(c.req.header('if-none-match'), cur.etag)) return notModified(c, cur.etag);
-      return c.body(cur.body as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': JSON_TYPE, ETag: cur.etag, 'Cache-Control': 'no-cache' });
-    }
+    if (parsed.canonical === '') return wholeState(c, cur, deps);
     const tagNow = etagFor(cur.epoch, cur.version, parsed.canonical);
     if (matches(c.req.header('if-none-match'), tagNow)) return notModified(c, tagNow);
     return answer(c, deps, (q) => q.state(parsed.filter), (a) => etagFor(cur.epoch, a.version, parsed.canonical), undefined, OK_MESSAGE);
@@ -110,6 +110,29 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
   app.notFound((c) => c.json(errorBody(`not found: ${c.req.method} ${c.req.path.slice(0, 200)}`), 404));
   app.onError(onUnhandled(security.log));
   return app;
+}
+
+/**
+ * The unfiltered snapshot: bytes the store built once per version, compressed (br or gzip) once per version
+ * in a CPU-job thread when the client accepts it. Never serialized here.
+ */
+async function wholeState(c: Context, cur: CurrentVersion, deps: RuntimeAppDeps): Promise<Response> {
+  const encoding = deps.compressed && cur.body.byteLength >= MIN_COMPRESS_BYTES
+    ? negotiate(c.req.header('accept-encoding'))
+    : null;
+  const etag = encoding ? `${cur.etag.slice(0, -1)}-${encoding}"` : cur.etag;
+  const headers: Record<string, string> = { 'Content-Type': JSON_TYPE, ETag: etag, 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding' };
+  if (matches(c.req.header('if-none-match'), etag)) return c.body(null, 304, { ETag: etag, 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding' });
+  if (encoding) {
+    try {
+      const bytes = await deps.compressed!(cur, encoding);
+      return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { ...headers, 'Content-Encoding': encoding });
+    } catch {
+      // the compression thread failed: the identity body is always right
+      headers.ETag = cur.etag;
+    }
+  }
+  return c.body(cur.body as Uint8Array<ArrayBuffer>, 200, headers);
 }
 
 function notModified(c: Context, etag: string): Response {

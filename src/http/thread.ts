@@ -9,6 +9,7 @@ import { createRuntimeApp, type CurrentVersion } from './app.ts';
 import { etagFor } from './etag.ts';
 import type { HttpSecurityOptions } from './hardening.ts';
 import { ChangeStream } from './stream.ts';
+import { CompressedBodies } from './compressed-bodies.ts';
 
 const CLOSE_GRACE_MS = 300;
 
@@ -29,6 +30,7 @@ export class HttpThread {
   private server: Server | null = null;
   private closing = false;
   readonly stream = new ChangeStream();
+  private readonly compressed = new CompressedBodies();
 
   private readonly log = threadLogger('http');
   /** built at listen time, with the security options the supervisor passes */
@@ -40,6 +42,7 @@ export class HttpThread {
       queries: () => this.queries as never,
       storeAlive: () => this.storeAlive(),
       stream: this.stream,
+      compressed: (cur, encoding) => this.compressed.get(cur.etag, cur.body, encoding),
     }, { ...security, log: this.log });
   }
 
@@ -113,5 +116,6 @@ export class HttpThread {
     await closed;
     clearInterval(idle);
     clearTimeout(hard);
+    await this.compressed.close().catch(() => undefined);
   }
 }

@@ -1,0 +1,40 @@
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { threadFile } from '../threads.ts';
+import type { CompressTask, Encoding } from './compress-job.ts';
+
+/**
+ * Compressed snapshot bodies, computed once per version and encoding in a piscina thread (never on the
+ * store or HTTP thread), on the first request that wants them; concurrent requests share the job.
+ */
+export class CompressedBodies {
+  private readonly pool = new Piscina<CompressTask, Uint8Array>({
+    filename: fileURLToPath(threadFile('compress')),
+    minThreads: 1,
+    maxThreads: 1,
+    idleTimeout: 60_000,
+  });
+  private key = '';
+  private readonly jobs = new Map<Encoding, Promise<Uint8Array>>();
+  jobsRun = 0;
+
+  get(tag: string, body: Uint8Array, encoding: Encoding): Promise<Uint8Array> {
+    if (tag !== this.key) {
+      this.key = tag;
+      this.jobs.clear();
+    }
+    let job = this.jobs.get(encoding);
+    if (!job) {
+      this.jobsRun += 1;
+      job = this.pool.run({ body, encoding });
+      // a failed job is not cached: the next request tries again
+      job.catch(() => { if (this.jobs.get(encoding) === job) this.jobs.delete(encoding); });
+      this.jobs.set(encoding, job);
+    }
+    return job;
+  }
+
+  close(): Promise<void> {
+    return this.pool.destroy();
+  }
+}

@@ -1,0 +1,47 @@
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { request } from 'node:http';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { negotiate } from '../../src/http/compress-job.ts';
+import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+
+let sc: Awaited<ReturnType<typeof startInProcess>>;
+beforeAll(async () => {
+  sc = await startInProcess([fake('tasks', { mode: 'passes', count: 500 })], { intervalMs: 60_000 });
+  await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
+});
+afterAll(() => sc.sup.stop());
+
+/** Raw GET (fetch would decompress for us and hide the encoding). */
+function rawGet(path: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    request(`${sc.base}${path}`, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+    }).on('error', reject).end();
+  });
+}
+
+it('negotiates br over gzip, and respects q=0', () => {
+  expect(negotiate('gzip, deflate, br')).toBe('br');
+  expect(negotiate('gzip')).toBe('gzip');
+  expect(negotiate('br;q=0, gzip;q=0.5')).toBe('gzip');
+  expect(negotiate('identity')).toBeNull();
+  expect(negotiate(undefined)).toBeNull();
+});
+
+it('serves the snapshot compressed with br and gzip, the same JSON as identity', async () => {
+  const plain = await rawGet('/api/v2/runtime/state', {});
+  const br = await rawGet('/api/v2/runtime/state', { 'Accept-Encoding': 'br' });
+  const gz = await rawGet('/api/v2/runtime/state', { 'Accept-Encoding': 'gzip' });
+  expect(br.headers['content-encoding']).toBe('br');
+  expect(gz.headers['content-encoding']).toBe('gzip');
+  expect(br.headers.vary).toBe('Accept-Encoding');
+  expect(br.body.length).toBeLessThan(plain.body.length / 4);
+  expect(brotliDecompressSync(br.body).equals(plain.body)).toBe(true);
+  expect(gunzipSync(gz.body).equals(plain.body)).toBe(true);
+  // each encoding has its own tag, and each answers 304 to itself
+  expect(br.headers.etag).not.toBe(plain.headers.etag);
+  const again = await rawGet('/api/v2/runtime/state', { 'Accept-Encoding': 'br', 'If-None-Match': String(br.headers.etag) });
+  expect(again.status).toBe(304);
+});

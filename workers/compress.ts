@@ -1,0 +1,8 @@
+// CPU-job thread (piscina): compresses one snapshot body, off the store and HTTP threads.
+import { Piscina } from 'piscina';
+import { compressBody, type CompressTask } from '../src/http/compress-job.ts';
+
+export default function compress(task: CompressTask): unknown {
+  const out = compressBody(task);
+  return Piscina.move(out);
+}
