@@ -45,6 +45,8 @@ export const createCollector: CreateCollector = (options: ChartRepoCollectorOpti
 export class ChartRepoCollector implements Collector {
   private readonly sql: postgres.Sql | null;
   private readonly lastGood = new Map<string, ChartRepoAnswer>();
+  /** when each pair last answered well: how stale the answer kept in the view is */
+  private readonly lastGoodAt = new Map<string, string>();
   private knownPairs: Pair[] | null = null;
   /** content of the last merged view, so last_update moves only when the content changes */
   private lastContent: { json: string; last_update: string } | null = null;
@@ -67,13 +69,25 @@ export class ChartRepoCollector implements Collector {
 
     // pairs no longer listed leave the view; failing pairs contribute their last good answer
     const listed = new Set(pairs.map(pairKey));
-    for (const key of this.lastGood.keys()) if (!listed.has(key)) this.lastGood.delete(key);
+    for (const key of this.lastGood.keys()) if (!listed.has(key)) { this.lastGood.delete(key); this.lastGoodAt.delete(key); }
     const failures: PairFailure[] = [];
     const answers: ChartRepoAnswer[] = [];
+    let stalePairs = 0;
+    let staleSince: string | undefined;
     for (const r of results) {
-      if (r.answer) this.lastGood.set(pairKey(r.pair), r.answer);
-      else failures.push({ ...r.pair, error: r.error ?? 'unknown error' });
-      const answer = this.lastGood.get(pairKey(r.pair));
+      const key = pairKey(r.pair);
+      if (r.answer) {
+        this.lastGood.set(key, r.answer);
+        this.lastGoodAt.set(key, now);
+      } else {
+        failures.push({ ...r.pair, error: r.error ?? 'unknown error' });
+        const at = this.lastGoodAt.get(key);
+        if (at !== undefined) {
+          stalePairs += 1;
+          if (staleSince === undefined || at < staleSince) staleSince = at;
+        }
+      }
+      const answer = this.lastGood.get(key);
       if (answer) answers.push(answer);
     }
     if (pairs.length > 0 && answers.length === 0) {
@@ -86,7 +100,15 @@ export class ChartRepoCollector implements Collector {
       pairs: pairs.length, failures, dropped, now,
       ...(latencies.length > 0 ? { latency_ms: Math.max(...latencies) } : {}),
     });
+    // the view keeps failing pairs' last good answers: say how old the oldest of them is
+    const staleMs = staleSince === undefined ? 0 : Math.max(0, Date.parse(now) - Date.parse(staleSince));
+    if (staleSince !== undefined) {
+      component.metrics = { ...component.metrics, stale_pairs: stalePairs, stale_since: staleSince, stale_ms: staleMs };
+    }
     const warnings = [pairsWarning, failures.length > 0 ? component.message : undefined].filter(Boolean);
+    // every request failed: the whole view is stale, so the run counts as failed (its steps still apply:
+    // the component's error and the kept view); last_success keeps the time of the last good answer
+    const allFailed = pairs.length > 0 && failures.length === pairs.length;
     return {
       steps: [
         { op: 'chart_repo', value: this.stamp(answers, now) },
@@ -95,8 +117,10 @@ export class ChartRepoCollector implements Collector {
       counters: {
         pairs: pairs.length, failed_pairs: failures.length, dropped_items: dropped,
         bytes: results.reduce((n, r) => n + r.bytes, 0),
+        stale_pairs: stalePairs, stale_ms: staleMs,
       },
       ...(warnings.length > 0 ? { warning: warnings.join('; ') } : {}),
+      ...(allFailed ? { failed: component.message ?? 'every chart repo request failed' } : {}),
     };
   }
 

@@ -1,0 +1,40 @@
+/** Shared by the reliability suites (issue 7): a sidecar with the REAL collectors, and snapshot reading. */
+import type { CollectorOptions } from '../../src/supervisor/collectors.ts';
+import { collectorModule } from '../../src/supervisor/collectors.ts';
+import type { CollectorSpec, SourceName } from '../../src/protocol.ts';
+
+export const API = '/api/v2/runtime';
+
+/** The specs realCollectors() builds, for a test database and Chart Repo (no NATS). */
+export function realSpecs(databaseUrl: string, chartRepoHost: string, extra: Partial<CollectorOptions> & Record<string, unknown> = {},
+  sources: SourceName[] = ['tasks', 'app_flow', 'components', 'chart_repo']): CollectorSpec[] {
+  const options = {
+    databaseUrl, recentTaskLimit: 100, chartRepoHost, chartRepoTimeoutMs: 500, natsSubject: 'os.application.*', ...extra,
+  };
+  return sources.map((source) => ({ source, module: collectorModule(source), options }));
+}
+
+export interface Snapshot {
+  version: number;
+  timestamp: string;
+  app_states: Record<string, { app_name: string; user_id: string; stage: string; [k: string]: unknown }>;
+  tasks: Record<string, { task_id: string; status: string; [k: string]: unknown }>;
+  components: Record<string, { name: string; healthy: boolean; status: string; message?: string; metrics?: Record<string, unknown>; last_check: string }>;
+  chart_repo?: { apps?: Array<{ app_name: string; user_id: string }>; last_update: string; [k: string]: unknown };
+  summary: Record<string, number>;
+  sources: Record<string, {
+    ok: boolean; last_success: string | null; last_error: string | null; consecutive_failures: number;
+    last_attempt?: string | null; warning?: string | null; counters?: Record<string, number>;
+  }>;
+}
+
+/** GET …/state, checked to be a valid success envelope. */
+export async function state(base: string, query = ''): Promise<Snapshot> {
+  const res = await fetch(`${base}${API}/state${query}`, { signal: AbortSignal.timeout(5000) });
+  if (res.status !== 200) throw new Error(`/state answered ${res.status}`);
+  const body = (await res.json()) as { success: boolean; data: Snapshot };
+  if (!body.success) throw new Error('/state: success=false');
+  return body.data;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
