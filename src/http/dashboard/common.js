@@ -105,9 +105,11 @@ export function fmtAge(iso) {
   return Number.isFinite(t) ? `${fmtDuration(now() - t)} ago` : '—';
 }
 
-/** A time cell: local time, with the age as tooltip. */
-export function timeCell(iso) {
-  return el('span', { className: 'time', title: iso ? `${str(iso)} (${fmtAge(iso)})` : undefined }, fmtTime(iso));
+/** A time cell: local time, with the age as tooltip; compact = only the clock when the day is today. */
+export function timeCell(iso, compact = false) {
+  let text = fmtTime(iso);
+  if (compact && text.length === 19 && text.slice(0, 10) === fmtTime(new Date(now()).toISOString()).slice(0, 10)) text = text.slice(11);
+  return el('span', { className: 'time', title: iso ? `${str(iso)} (${fmtAge(iso)})` : undefined }, text);
 }
 
 export function fmtNs(ns) {

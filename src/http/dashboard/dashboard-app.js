@@ -24,8 +24,12 @@ const keyOf = (user, source, app) => `${str(user)}:${str(source)}:${str(app)}`;
  * Position (0-based) of a step among the five: by name first (the name is what identifies the step);
  * by a numeric index only when the name is not one we know (the demo and the Chart Repo count from 0).
  */
+const normStep = (n) => str(n).toLowerCase().replace(/[^a-z]/g, '').replace(/step$/, '');
+const STEP_KEYS = HYDRATION_STEPS.map(normStep);
+
 function stepPos(name, index) {
-  const byName = HYDRATION_STEPS.indexOf(str(name));
+  // the Chart Repo's own step names may lack the "Step" suffix (e.g. "CustomParamsUpdate")
+  const byName = STEP_KEYS.indexOf(normStep(name));
   if (byName >= 0) return byName;
   if (typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < HYDRATION_STEPS.length) return index;
   return -1;
@@ -188,18 +192,21 @@ function details(r) {
 const flowTable = table([
   {
     label: 'Application',
-    cell: (r) => [el('span', { className: 'name' }, r.app_name), stuckBadge(r.app, r.app?.last_update)],
+    cell: (r) => [el('span', { className: 'name' }, r.app_name), stuckBadge(r.app, r.app?.last_update),
+      r.app?.version ? el('div', { className: 'muted small' }, `v ${str(r.app.version)}`) : null],
     sort: (r) => r.app_name,
   },
   { label: 'User', cell: (r) => r.user_id, sort: (r) => r.user_id },
   { label: 'Source', cell: (r) => r.source_id, sort: (r) => r.source_id },
-  { label: 'Version', cell: (r) => str(r.app?.version) || '—', className: 'nowrap' },
   { label: 'Stage', cell: (r) => (r.app ? badge(r.app.stage) : el('span', { className: 'muted' }, '—')), sort: (r) => str(r.app?.stage) },
   { label: 'Flow', cell: flowCell, className: 'flow-cell' },
   { label: 'Current step', cell: (r) => el('span', { className: 'detail-text' }, r.flow.current || '—'), className: 'current-step' },
-  { label: 'Status', cell: (r) => badge(r.flow.overall, r.flow.overall === 'running' ? 'busy' : undefined), sort: (r) => r.flow.overall },
-  { label: 'Last update', cell: (r) => timeCell(r.updated), sort: (r) => r.updated, className: 'nowrap' },
-  { label: '', cell: (r, ctx) => toggleButton(ctx, 'details') },
+  {
+    label: 'Status',
+    cell: (r, ctx) => [badge(r.flow.overall, r.flow.overall === 'running' ? 'busy' : undefined), ' ', toggleButton(ctx, 'details')],
+    sort: (r) => r.flow.overall, className: 'nowrap',
+  },
+  { label: 'Last update', cell: (r) => timeCell(r.updated, true), sort: (r) => r.updated, className: 'nowrap' },
 ], {
   empty: 'No applications match.',
   key: (r) => r.key,
