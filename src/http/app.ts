@@ -1,13 +1,15 @@
 import { Hono, type Context } from 'hono';
 import type { QueryAnswer, StoreQueryApi } from '../protocol.ts';
 import { OK_MESSAGE } from '../store/runtime-store.ts';
-import { MIN_COMPRESS_BYTES, negotiate, type Encoding } from './compress-job.ts';
+import type { Encoding } from './compress-job.ts';
+import { identityHeaders, planWholeState } from './whole-state.ts';
 import { errorBody, JSON_TYPE, envelopeJson } from './envelope.ts';
 import { etagFor, matches } from './etag.ts';
 import { registerDashboards } from './dashboard/routes.ts';
 import { applyHardening, onUnhandled, type HttpSecurityOptions } from './hardening.ts';
 import { registerEvents } from './events-route.ts';
 import { checkParam, parseStateFilter } from './query.ts';
+import type { ResponseCache } from './response-cache.ts';
 import type { ChangeStream } from './stream.ts';
 
 /** The latest store version as the HTTP thread holds it: the full /state body, built once by the store. */
@@ -28,6 +30,8 @@ export interface RuntimeAppDeps {
   storeAlive(): Promise<boolean>;
   /** the snapshot compressed once per version (absent: never compress) */
   compressed?(cur: CurrentVersion, encoding: Encoding): Promise<Uint8Array>;
+  /** answers of filtered and partial queries per version (absent: always ask the store) */
+  cache?: ResponseCache;
   /** the change stream (GET …/events); absent in tests that build the app alone */
   stream?: ChangeStream;
 }
@@ -46,9 +50,7 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
     const parsed = parseStateFilter(c.req.queries());
     if (!parsed.ok) return c.json(errorBody(parsed.message), 400);
     if (parsed.canonical === '') return wholeState(c, cur, deps);
-    const tagNow = etagFor(cur.epoch, cur.version, parsed.canonical);
-    if (matches(c.req.header('if-none-match'), tagNow)) return notModified(c, tagNow);
-    return answer(c, deps, (q) => q.state(parsed.filter), (a) => etagFor(cur.epoch, a.version, parsed.canonical), undefined, OK_MESSAGE);
+    return answer(c, deps, { key: `state?${parsed.canonical}`, ask: (q) => q.state(parsed.filter), message: OK_MESSAGE });
   });
 
   registerEvents(api, deps);
@@ -57,14 +59,14 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
     const { user_id, source_id, app_name } = c.req.param();
     const bad = checkParam('user_id', user_id) ?? checkParam('source_id', source_id) ?? checkParam('app_name', app_name);
     if (bad) return c.json(errorBody(bad), 400);
-    return answer(c, deps, (q) => q.app(user_id, source_id, app_name), undefined, 'app not found');
+    return answer(c, deps, { key: keyOf('app', user_id, source_id, app_name), ask: (q) => q.app(user_id, source_id, app_name), notFound: 'app not found' });
   });
 
   api.get('/tasks/:task_id', async (c) => {
     const task_id = c.req.param('task_id');
     const bad = checkParam('task_id', task_id);
     if (bad) return c.json(errorBody(bad), 400);
-    return answer(c, deps, (q) => q.task(task_id), undefined, 'task not found');
+    return answer(c, deps, { key: keyOf('task', task_id), ask: (q) => q.task(task_id), notFound: 'task not found' });
   });
 
   api.get('/tasks', async (c) => {
@@ -76,21 +78,21 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
     const bad = (app_name !== undefined ? checkParam('app_name', app_name) : null)
       ?? (user_id !== undefined ? checkParam('user_id', user_id) : null);
     if (bad) return c.json(errorBody(bad), 400);
-    return answer(c, deps, (q) => q.tasks({ app_name, user_id }));
+    return answer(c, deps, { key: keyOf('tasks', app_name ?? '', user_id ?? ''), ask: (q) => q.tasks({ app_name, user_id }) });
   });
 
   api.get('/users/:user_id/apps', async (c) => {
     const user_id = c.req.param('user_id');
     const bad = checkParam('user_id', user_id);
     if (bad) return c.json(errorBody(bad), 400);
-    return answer(c, deps, (q) => q.appsByUser(user_id));
+    return answer(c, deps, { key: keyOf('user-apps', user_id), ask: (q) => q.appsByUser(user_id) });
   });
 
   api.get('/users/:user_id/tasks', async (c) => {
     const user_id = c.req.param('user_id');
     const bad = checkParam('user_id', user_id);
     if (bad) return c.json(errorBody(bad), 400);
-    return answer(c, deps, (q) => q.tasksByUser(user_id));
+    return answer(c, deps, { key: keyOf('user-tasks', user_id), ask: (q) => q.tasksByUser(user_id) });
   });
 
   registerDashboards(api);
@@ -114,52 +116,67 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
 
 /**
  * The unfiltered snapshot: bytes the store built once per version, compressed (br or gzip) once per version
- * in a CPU-job thread when the client accepts it. Never serialized here.
+ * in a CPU-job thread when the client accepts it. Never serialized here. (The HTTP thread answers most of
+ * these before Hono, in fast-state.ts; this route serves what that path leaves, e.g. CORS requests.)
  */
 async function wholeState(c: Context, cur: CurrentVersion, deps: RuntimeAppDeps): Promise<Response> {
-  const encoding = deps.compressed && cur.body.byteLength >= MIN_COMPRESS_BYTES
-    ? negotiate(c.req.header('accept-encoding'))
-    : null;
-  const etag = encoding ? `${cur.etag.slice(0, -1)}-${encoding}"` : cur.etag;
-  const headers: Record<string, string> = { 'Content-Type': JSON_TYPE, ETag: etag, 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding' };
-  if (matches(c.req.header('if-none-match'), etag)) return c.body(null, 304, { ETag: etag, 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding' });
-  if (encoding) {
+  const plan = planWholeState(cur, c.req.header('accept-encoding'), c.req.header('if-none-match'), deps.compressed !== undefined);
+  if (plan.status === 304) return c.body(null, 304, plan.headers);
+  if (plan.encoding) {
     try {
-      const bytes = await deps.compressed!(cur, encoding);
-      return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { ...headers, 'Content-Encoding': encoding });
+      const bytes = await deps.compressed!(cur, plan.encoding);
+      return c.body(bytes as Uint8Array<ArrayBuffer>, 200, plan.headers);
     } catch {
-      // the compression thread failed: the identity body is always right
-      headers.ETag = cur.etag;
+      // the compression thread failed: fall through to the identity body
     }
   }
-  return c.body(cur.body as Uint8Array<ArrayBuffer>, 200, headers);
+  return c.body(cur.body as Uint8Array<ArrayBuffer>, 200, plan.encoding ? identityHeaders(cur) : plan.headers);
+}
+
+/** An unambiguous key of a query kind and its parameters. */
+function keyOf(kind: string, ...params: string[]): string {
+  return `${kind}${JSON.stringify(params)}`;
 }
 
 function notModified(c: Context, etag: string): Response {
   return c.body(null, 304, { ETag: etag, 'Cache-Control': 'no-cache' });
 }
 
-/** Runs one store query; the store is asked only here, never for the unfiltered snapshot. */
-async function answer(
-  c: Context,
-  deps: RuntimeAppDeps,
-  ask: (q: AsyncQueries) => Promise<QueryAnswer>,
-  tagOf?: (a: QueryAnswer) => string,
-  notFound?: string,
-  message?: string,
-): Promise<Response> {
+interface Query {
+  /** names the query (route + parameters): the cache key and the ETag variant */
+  key: string;
+  ask: (q: AsyncQueries) => Promise<QueryAnswer>;
+  notFound?: string;
+  message?: string;
+}
+
+/**
+ * Runs one store query, unless this version's answer is cached or the client already has it (304). The
+ * store is asked only here, never for the unfiltered snapshot.
+ */
+async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<Response> {
+  const cur = deps.current();
+  const headers: Record<string, string> = { 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-cache' };
+  if (cur) {
+    const tagNow = etagFor(cur.epoch, cur.version, query.key);
+    if (matches(c.req.header('if-none-match'), tagNow)) return notModified(c, tagNow);
+    const cached = deps.cache?.get(query.key, tagNow);
+    if (cached) return c.body(cached as Uint8Array<ArrayBuffer>, 200, { ...headers, ETag: tagNow });
+  }
   const q = deps.queries();
   if (!q) return c.json(errorBody('runtime store unavailable'), 503, { 'Retry-After': '1' });
   let a: QueryAnswer;
   try {
-    a = await withTimeout(ask(q), 5000);
+    a = await withTimeout(query.ask(q), 5000);
   } catch {
     return c.json(errorBody('runtime store unavailable'), 503, { 'Retry-After': '1' });
   }
-  if (a.json === null) return c.json(errorBody(notFound ?? 'not found'), 404);
-  const headers: Record<string, string> = { 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-cache' };
-  if (tagOf) headers.ETag = tagOf(a);
-  return c.body(envelopeJson(true, message ?? 'success', a.json), 200, headers);
+  if (a.json === null) return c.json(errorBody(query.notFound ?? 'not found'), 404);
+  const epoch = cur?.epoch ?? '';
+  const tag = etagFor(epoch, a.version, query.key);
+  const body = Buffer.from(envelopeJson(true, query.message ?? 'success', a.json));
+  deps.cache?.set(query.key, tag, body);
+  return c.body(body as Uint8Array<ArrayBuffer>, 200, { ...headers, ETag: tag });
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -15,6 +15,8 @@ export interface HttpSecurityOptions {
   corsOrigins?: string[];
   /** the thread's logger (unhandled errors) */
   log?: Logger;
+  /** the HTTP thread's metrics, shared with the answers it gives outside Hono */
+  metrics?: HttpMetrics;
 }
 
 /** Probes stay open whatever the token: the kubelet sends none. */
@@ -31,7 +33,7 @@ export type StoreMetricsSource = () => Promise<string> | null;
  * carries the headers), and the /metrics route (store text + this thread's text).
  */
 export function applyHardening(app: Hono, opts: HttpSecurityOptions, storeMetrics: StoreMetricsSource): HttpMetrics {
-  const metrics = new HttpMetrics();
+  const metrics = opts.metrics ?? new HttpMetrics();
   app.use('*', securityHeaders());
   app.use('*', metrics.middleware());
   app.use('*', urlLimit());

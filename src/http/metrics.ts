@@ -59,6 +59,13 @@ export class HttpMetrics {
     };
   }
 
+  /** For answers given outside Hono (the fast /state path in thread.ts). */
+  observe(method: string, route: string, status: number, seconds: number): void {
+    const labels = { method: METHODS.has(method) ? method : 'OTHER', route, status: String(status) };
+    this.requests.inc(labels);
+    this.latency.observe(labels, seconds);
+  }
+
   text(): Promise<string> {
     return this.registry.metrics();
   }

@@ -13,6 +13,9 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 /** For responses that are not pages (JSON, metrics): nothing may load or frame them. */
 const DATA_CSP = "default-src 'none'; frame-ancestors 'none'";
 
+/** Every header a data (non-page) response carries, for answers written outside Hono. */
+export const DATA_HEADERS: Readonly<Record<string, string>> = { ...SECURITY_HEADERS, 'Content-Security-Policy': DATA_CSP };
+
 export function securityHeaders(): MiddlewareHandler {
   return async (c, next) => {
     await next();

@@ -10,6 +10,9 @@ import { etagFor } from './etag.ts';
 import type { HttpSecurityOptions } from './hardening.ts';
 import { ChangeStream } from './stream.ts';
 import { CompressedBodies } from './compressed-bodies.ts';
+import { fastState } from './fast-state.ts';
+import { HttpMetrics } from './metrics.ts';
+import { ResponseCache } from './response-cache.ts';
 
 const CLOSE_GRACE_MS = 300;
 
@@ -31,6 +34,8 @@ export class HttpThread {
   private closing = false;
   readonly stream = new ChangeStream();
   private readonly compressed = new CompressedBodies();
+  private readonly metrics = new HttpMetrics();
+  private readonly cache = new ResponseCache();
 
   private readonly log = threadLogger('http');
   /** built at listen time, with the security options the supervisor passes */
@@ -42,8 +47,9 @@ export class HttpThread {
       queries: () => this.queries as never,
       storeAlive: () => this.storeAlive(),
       stream: this.stream,
+      cache: this.cache,
       compressed: (cur, encoding) => this.compressed.get(cur.etag, cur.body, encoding),
-    }, { ...security, log: this.log });
+    }, { ...security, log: this.log, metrics: this.metrics });
   }
 
   /** (Re)connects to a store thread: called at start and after the supervisor restarted the store. */
@@ -84,10 +90,17 @@ export class HttpThread {
   async listen(opts: ListenOptions): Promise<{ port: number }> {
     this.app = this.createApp(opts.security);
     const listener = getRequestListener(this.app.fetch);
+    const fast = fastState({
+      current: () => this.current,
+      compressed: (cur, encoding) => this.compressed.get(cur.etag, cur.body, encoding),
+      metrics: this.metrics,
+      apiToken: opts.security?.apiToken,
+      cors: (opts.security?.corsOrigins?.length ?? 0) > 0,
+    });
     const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
       // while stopping, every answer tells the client to leave this connection
       if (this.closing) res.setHeader('Connection', 'close');
-      void listener(req, res);
+      if (!fast(req, res)) void listener(req, res);
     });
     server.keepAliveTimeout = 65_000;
     this.server = server;

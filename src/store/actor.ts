@@ -38,7 +38,9 @@ export class StoreActor implements StoreControlApi {
 
   receive(msg: StoreMessage): void {
     if (msg?.type !== 'pass') return;
+    const started = performance.now();
     this.store.apply(msg);
+    if (msg.outcome) this.store.noteApplyTime(msg.source, performance.now() - started);
     if (msg.outcome) this.metrics.observe(msg.source, msg.outcome);
     // under a flood of messages timers may starve: past twice the commit interval, commit right here
     if (performance.now() - this.lastCommitAt > 2 * this.interval()) this.flush();

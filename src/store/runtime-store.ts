@@ -300,6 +300,12 @@ export class RuntimeStore {
     this.upsert('components', component, 'self');
   }
 
+  /** How long the store took to apply a source's last pass (shown as counters.apply_ms). */
+  noteApplyTime(source: SourceName, ms: number): void {
+    const status = this.sources.get(source);
+    if (status) status.counters = { ...status.counters, apply_ms: Math.round(ms * 10) / 10 };
+  }
+
   expectSources(sources: Iterable<SourceName>): void {
     for (const s of sources) this.expected.add(s);
   }
