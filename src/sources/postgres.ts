@@ -81,6 +81,9 @@ export function createPgSource(opts: PgOptions): PgSource {
       // PGlite (and pgbouncer in transaction mode) share backends between connections: named prepared
       // statements would collide there
       prepare: false,
+      // no array-type lookup on connect: postgres.js runs it un-awaited, so a connection killed during it
+      // (pg_terminate_backend) is an unhandled rejection that kills the collector thread; we read no arrays
+      fetch_types: false,
       onnotice: () => {},
       // read-only intent at session level too; PGlite ignores startup parameters, hence SET LOCAL below
       connection: {

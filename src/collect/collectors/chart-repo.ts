@@ -58,6 +58,8 @@ export class ChartRepoCollector implements Collector {
       connect_timeout: 5,
       idle_timeout: 60,
       connection: { application_name: 'market-runtime-chart-repo', statement_timeout: 5000 },
+      // see sources/postgres.ts: the un-awaited array-type lookup on connect can kill the thread
+      fetch_types: false,
       onnotice: () => {},
     });
   }

@@ -1,0 +1,195 @@
+/**
+ * Issue 7: the whole sidecar (real collectors) against a database that goes away in the ways it does in
+ * production: the server kills our connections (pg_terminate_backend, real PostgreSQL only), the listener
+ * stops (a TCP proxy closes and cuts everything), a query hangs past the deadline (the proxy holds the bytes;
+ * on real PostgreSQL also a lock). Every time: nothing known is removed, the sources say what failed,
+ * collection resumes by itself with no thread restart, and no connection is leaked.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startInProcess } from '../helpers/sidecar.ts';
+import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
+import { insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
+import { envelope, startFakeChartRepo, type FakeChartRepo } from '../sources/fake-chart-repo.ts';
+import { realSpecs, sleep, state, type Snapshot } from './helpers.ts';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
+
+const REAL_PG = !!process.env.MARKET_PG_URL;
+/** pools: tasks 2 + app_flow 2 + components 2 + the chart repo's pair listing 1 */
+const MAX_CONNECTIONS = 7;
+const DEADLINE_MS = 1500;
+const PG_ERRORS = /ECONNREFUSED|ECONNRESET|CONNECTION_CLOSED|CONNECTION_ENDED|CONNECT_TIMEOUT|terminat|administrator|57P01|connection|deadline/i;
+
+let db: TestDb;
+let proxy: TcpProxy;
+let repo: FakeChartRepo;
+let sc: Awaited<ReturnType<typeof startInProcess>>;
+let seq = 0;
+
+async function addTask(): Promise<string> {
+  const id = `pg-fault-${++seq}`;
+  await insertTasks(db.sql, [{ task_id: id, type: 1, status: 1, app_name: 'wiki', user_account: 'alice', created_at: new Date() }]);
+  return id;
+}
+
+/** Keys of the view that must survive a fault. */
+const keysOf = (s: Snapshot) => ({ tasks: Object.keys(s.tasks).sort(), apps: Object.keys(s.app_states).sort() });
+
+function expectKept(s: Snapshot, base: ReturnType<typeof keysOf>): void {
+  expect(Object.keys(s.tasks)).toEqual(expect.arrayContaining(base.tasks));
+  expect(Object.keys(s.app_states)).toEqual(expect.arrayContaining(base.apps));
+}
+
+/** Polls the view during a fault until `until` passes; every snapshot seen must keep what was known. */
+async function duringFault(base: ReturnType<typeof keysOf>, until: (s: Snapshot) => void, timeoutMs = 15_000): Promise<Snapshot> {
+  let seen = 0;
+  const s = await eventually(async () => {
+    const snap = await state(sc.base);
+    seen += 1;
+    expectKept(snap, base);
+    until(snap);
+    return snap;
+  }, timeoutMs, 100);
+  expect(seen).toBeGreaterThan(0);
+  return s;
+}
+
+async function backToNormal(): Promise<Snapshot> {
+  const id = await addTask();
+  return eventually(async () => {
+    const s = await state(sc.base);
+    expect(s.tasks[id]?.status).toBe('pending');
+    for (const src of ['tasks', 'app_flow'] as const) expect(s.sources[src]).toMatchObject({ ok: true, consecutive_failures: 0 });
+    expect(s.components.postgres?.healthy).toBe(true);
+    return s;
+  }, 20_000);
+}
+
+async function serverConnections(): Promise<number> {
+  const [row] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity
+    WHERE datname = current_database() AND application_name LIKE 'market-runtime%'`;
+  return row!.n;
+}
+
+async function expectNoLeak(): Promise<void> {
+  await eventually(async () => {
+    expect(proxy.open()).toBeLessThanOrEqual(MAX_CONNECTIONS);
+    if (REAL_PG) expect(await serverConnections()).toBeLessThanOrEqual(MAX_CONNECTIONS);
+  }, 10_000);
+}
+
+function noRestarts(s: Snapshot): void {
+  for (const src of ['tasks', 'app_flow', 'components'] as const) {
+    expect(s.components[`collector_${src}`]?.metrics?.restarts ?? 0).toBe(0);
+  }
+}
+
+beforeAll(async () => {
+  db = await startTestDb();
+  await insertUserApps(db.sql, [
+    { user_id: 'alice', source_id: 'market', app_name: 'wiki', state: { state: 'running' } },
+    { user_id: 'bob', source_id: 'market', app_name: 'blog', state: { state: 'installing' } },
+  ]);
+  await insertTasks(db.sql, [
+    { task_id: 'seed-1', type: 1, status: 2, app_name: 'wiki', user_account: 'alice', created_at: new Date() },
+    { task_id: 'seed-2', type: 4, status: 3, app_name: 'blog', user_account: 'bob', created_at: new Date(), completed_at: new Date() },
+  ]);
+  const target = new URL(db.url);
+  proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+  repo = await startFakeChartRepo();
+  repo.set({ kind: 'json', body: envelope({ apps: [] }) });
+  sc = await startInProcess(realSpecs(proxy.url(db.url), repo.host), { intervalMs: 300, deadlineMs: DEADLINE_MS });
+  await eventually(async () => {
+    expect((await fetch(`${sc.base}/readyz`)).status).toBe(200);
+    const s = await state(sc.base);
+    expect(Object.keys(s.tasks).sort()).toEqual(['seed-1', 'seed-2']);
+    expect(Object.keys(s.app_states)).toHaveLength(2);
+  }, 30_000);
+}, DB_SETUP_TIMEOUT_MS);
+
+afterAll(async () => {
+  await sc?.sup.stop();
+  await proxy?.close();
+  await repo?.close();
+  await db?.close();
+});
+
+describe('PostgreSQL faults, whole sidecar', () => {
+  it('a stopped listener (open connections cut, new ones refused): keeps the view, reports, resumes on its own', async () => {
+    const base = keysOf(await state(sc.base));
+    await proxy.stop();
+    const down = await duringFault(base, (s) => {
+      for (const src of ['tasks', 'app_flow'] as const) {
+        expect(s.sources[src].ok).toBe(false);
+        expect(s.sources[src].last_error).toMatch(PG_ERRORS);
+        expect(s.sources[src].consecutive_failures).toBeGreaterThanOrEqual(2);
+      }
+      // the components collector reports the database itself as down, keeping the rest
+      expect(s.components.postgres).toMatchObject({ healthy: false });
+      expect(s.components.collector_tasks).toMatchObject({ healthy: false, status: 'error' });
+    });
+    expect(down.sources.tasks.last_success).not.toBeNull();
+    expect(proxy.open()).toBe(0);
+    await proxy.start();
+    noRestarts(await backToNormal());
+    await expectNoLeak();
+  });
+
+  it('a query that hangs past the deadline (the proxy holds every byte): aborted, reported, resumes, no leak', async () => {
+    const base = keysOf(await state(sc.base));
+    proxy.stall();
+    const t0 = Date.now();
+    await duringFault(base, (s) => {
+      expect(s.sources.tasks.ok).toBe(false);
+      expect(s.sources.tasks.last_error).toMatch(/deadline/);
+      expect(s.sources.app_flow.ok).toBe(false);
+    });
+    // a run is cut at its deadline, not left to hang
+    expect(Date.now() - t0).toBeLessThan(DEADLINE_MS * 4 + 2000);
+    // more runs come and are cut too (the scheduler is not stuck behind the first)
+    await duringFault(base, (s) => expect(s.sources.tasks.consecutive_failures).toBeGreaterThanOrEqual(3));
+    proxy.resume();
+    noRestarts(await backToNormal());
+    await expectNoLeak();
+  });
+
+  it.runIf(REAL_PG)('the server kills our connections mid-pass (pg_terminate_backend): keeps the view, reports, resumes, no leak', async () => {
+    const base = keysOf(await state(sc.base));
+    let killed = 0;
+    const errors = new Set<string>();
+    const end = Date.now() + 3000;
+    while (Date.now() < end) {
+      const rows = await db.sql<{ ok: boolean }[]>`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name LIKE 'market-runtime%' AND pid <> pg_backend_pid()`;
+      killed += rows.filter((r) => r.ok).length;
+      const s = await state(sc.base);
+      expectKept(s, base);
+      for (const src of ['tasks', 'app_flow'] as const) if (s.sources[src].last_error) errors.add(s.sources[src].last_error!);
+      await sleep(30);
+    }
+    expect(killed).toBeGreaterThan(3);
+    expect([...errors].join(' | ')).toMatch(/terminat|administrator|57P01|CONNECTION_CLOSED|ECONNRESET|CONNECTION_ENDED/i);
+    noRestarts(await backToNormal());
+    await expectNoLeak();
+  });
+
+  it.runIf(REAL_PG)('a query blocked by a lock past the deadline: aborted and reported; the server-side query ends too', async () => {
+    const base = keysOf(await state(sc.base));
+    const held = db.sql.begin(async (tx) => {
+      await tx`LOCK TABLE task_records IN ACCESS EXCLUSIVE MODE`;
+      await duringFault(base, (s) => {
+        expect(s.sources.tasks.ok).toBe(false);
+        expect(s.sources.tasks.last_error).toMatch(/deadline/);
+      });
+    });
+    await held;
+    noRestarts(await backToNormal());
+    await expectNoLeak();
+  });
+
+  it('after every fault: one connection set, counted through the proxy (and on the server)', async () => {
+    await expectNoLeak();
+    const s = await state(sc.base);
+    expect(Object.keys(s.tasks)).toEqual(expect.arrayContaining(['seed-1', 'seed-2']));
+    noRestarts(s);
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * A loopback TCP proxy for fault injection between the sidecar and its database: stop and start its
+ * listener (connections refused, open ones cut), stall it (accept, forward nothing: a query that hangs),
+ * and count the connections open through it (leaks).
+ */
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+
+export interface TcpProxy {
+  host: string;
+  port: number;
+  /** rewrites a postgres:// URL to go through the proxy */
+  url(target: string): string;
+  /** client connections open now */
+  open(): number;
+  /** connections accepted since start */
+  accepted(): number;
+  /** closes the listener and cuts every open connection (a stopped server / a network cut) */
+  stop(): Promise<void>;
+  /** listens again on the same port */
+  start(): Promise<void>;
+  /** new and open connections stop forwarding anything (held, not closed) until resume() */
+  stall(): void;
+  resume(): void;
+  close(): Promise<void>;
+}
+
+interface Pair { client: Socket; upstream: Socket | null }
+
+export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
+  const pairs = new Set<Pair>();
+  let accepted = 0;
+  let stalled = false;
+  let server: Server | null = null;
+  let port = 0;
+
+  const wire = (p: Pair): void => {
+    const up = connect(targetPort, targetHost);
+    p.upstream = up;
+    up.on('error', () => p.client.destroy());
+    p.client.on('error', () => up.destroy());
+    up.on('close', () => p.client.destroy());
+    p.client.pipe(up);
+    up.pipe(p.client);
+  };
+
+  const onConnection = (client: Socket): void => {
+    accepted += 1;
+    const p: Pair = { client, upstream: null };
+    pairs.add(p);
+    client.on('close', () => { pairs.delete(p); p.upstream?.destroy(); });
+    client.on('error', () => client.destroy());
+    if (stalled) client.pause();
+    else wire(p);
+  };
+
+  const listen = (): Promise<void> => new Promise((resolve, reject) => {
+    const s = createServer({ pauseOnConnect: false }, onConnection);
+    s.once('error', reject);
+    s.listen(port, '127.0.0.1', () => {
+      s.off('error', reject);
+      port = (s.address() as AddressInfo).port;
+      server = s;
+      resolve();
+    });
+  });
+
+  const stopListening = (): Promise<void> => new Promise((resolve) => {
+    const s = server;
+    server = null;
+    for (const p of pairs) { p.client.destroy(); p.upstream?.destroy(); }
+    if (!s) { resolve(); return; }
+    s.close(() => resolve());
+  });
+
+  await listen();
+  return {
+    host: '127.0.0.1',
+    get port() { return port; },
+    url(target: string) {
+      const u = new URL(target);
+      u.hostname = '127.0.0.1';
+      u.port = String(port);
+      return u.toString();
+    },
+    open: () => pairs.size,
+    accepted: () => accepted,
+    stop: stopListening,
+    start: listen,
+    stall() {
+      stalled = true;
+      for (const p of pairs) {
+        if (p.upstream) { p.client.unpipe(p.upstream); p.upstream.unpipe(p.client); p.upstream.pause(); }
+        p.client.pause();
+      }
+    },
+    resume() {
+      stalled = false;
+      for (const p of pairs) {
+        if (p.upstream) { p.client.pipe(p.upstream); p.upstream.pipe(p.client); } else wire(p);
+      }
+    },
+    close: stopListening,
+  };
+}
