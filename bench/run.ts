@@ -40,10 +40,11 @@ async function atSize(apps: number): Promise<void> {
       DATABASE_URL: demo.databaseUrl, CHART_REPO_SERVICE_HOST: demo.chartRepoHost, COLLECT_INTERVAL_MS: '3600000',
     });
     servers.push(ours);
-    const snapshot = await (await fetch(ours.base + S)).json();
+    const identity = { headers: { 'Accept-Encoding': 'identity' } };
+    const snapshot = await (await fetch(ours.base + S, identity)).json();
     const file = join(tmp, `state-${apps}.json`);
     writeFileSync(file, JSON.stringify(snapshot));
-    const etag = (await fetch(ours.base + S)).headers.get('etag')!;
+    const etag = (await fetch(ours.base + S, identity)).headers.get('etag')!;
     const user = (Object.values(snapshot.data.app_states)[0] as { user_id: string }).user_id;
     const taskId = Object.keys(snapshot.data.tasks)[0];
     const filtered = `${S}?user_id=${encodeURIComponent(user)}&task_status=running`;

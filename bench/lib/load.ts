@@ -33,7 +33,8 @@ export async function measure(
   headers: Record<string, string>, opts: LoadOptions, expect304 = false,
 ): Promise<LoadResult> {
   const url = server.base + path;
-  const probe = await fetch(url, { headers });
+  // fetch asks for compression unless told otherwise; the load generator sends exactly `headers`
+  const probe = await fetch(url, { headers: { 'Accept-Encoding': 'identity', ...headers } });
   const body = new Uint8Array(await probe.arrayBuffer());
   if (opts.warmupS > 0) await run(url, headers, opts.connections, opts.warmupS);
   const cpuBefore = cpuMs(server.pid);
