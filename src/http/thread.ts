@@ -54,6 +54,9 @@ export class HttpThread {
 
   /** (Re)connects to a store thread: called at start and after the supervisor restarted the store. */
   attachStore(queryPort: MessagePort, versionPort: MessagePort): void {
+    // a new store has not rebuilt the state yet: keep serving what we hold, but not ready until it says so
+    // (it may publish nothing before its first pass, so its own versions cannot be the only signal)
+    if (this.current?.ready) this.current = { ...this.current, ready: false };
     this.queries = wrap<StoreQueryApi>(queryPort);
     versionPort.on('message', (m: VersionMessage) => this.onVersion(m));
   }

@@ -1,0 +1,158 @@
+/**
+ * Issue 7: threads that die. A collector thread that throws an uncaught error or exits is replaced with
+ * backoff and its restarts are counted; a store thread that dies is restarted, /readyz says 503 until the
+ * next full pass rebuilt the state while /state keeps serving the last snapshot; an HTTP thread that dies is
+ * restarted on the same port.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+import { API, sleep, state } from './helpers.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'mr-threads-'));
+const T0 = '2026-11-25T10:00:00.000Z';
+
+function appsFile(name: string, apps: string[]): string {
+  const file = join(dir, name);
+  writeFileSync(file, JSON.stringify([{ op: 'replace', domain: 'app_states', items: apps.map((a) => ({
+    app_id: a, app_name: a, user_id: 'alice', source_id: 'market', stage: 'running', health: 'healthy', last_update: T0,
+  })) }]));
+  return file;
+}
+
+describe('collector threads that die', () => {
+  let sc: Awaited<ReturnType<typeof startInProcess>>;
+  beforeAll(async () => {
+    sc = await startInProcess([
+      fake('tasks', { mode: 'passes', count: 5 }),
+      fake('components', { mode: 'crash' }),
+      fake('chart_repo', { mode: 'exit' }),
+    ], { intervalMs: 100 });
+    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200));
+  });
+  afterAll(() => sc.sup.stop());
+
+  it('are replaced with backoff (not once per tick), restarts counted in collector_<source> and sources', async () => {
+    const t0 = Date.now();
+    const samples: Array<{ t: number; crash: number; exit: number }> = [];
+    let last = '';
+    while (Date.now() - t0 < 4200) {
+      const s = await state(sc.base);
+      const crash = Number(s.components.collector_components?.metrics?.restarts ?? 0);
+      const exit = Number(s.components.collector_chart_repo?.metrics?.restarts ?? 0);
+      samples.push({ t: Date.now() - t0, crash, exit });
+      last = JSON.stringify({ c: s.components.collector_components, e: s.components.collector_chart_repo });
+      await sleep(100);
+    }
+    const end = samples.at(-1)!;
+    // 40 ticks went by; with 0.5 s doubling backoff a dead thread is replaced about 3 to 4 times
+    for (const n of [end.crash, end.exit]) {
+      expect(n, last).toBeGreaterThanOrEqual(2);
+      expect(n, last).toBeLessThanOrEqual(5);
+    }
+    // the gaps between restarts grow
+    const when = (k: 'crash' | 'exit', n: number) => samples.find((x) => x[k] >= n)?.t ?? Infinity;
+    for (const k of ['crash', 'exit'] as const) {
+      expect(when(k, 3) - when(k, 2)).toBeGreaterThan(when(k, 2) - when(k, 1) - 150);
+    }
+    const s = await state(sc.base);
+    expect(s.components.collector_components).toMatchObject({ healthy: false, status: 'error' });
+    expect(s.components.collector_components.message).toMatch(/collector thread died: .*boom: uncaught in collector thread/);
+    expect(s.components.collector_chart_repo.message).toMatch(/collector thread died/);
+    expect(s.sources.components.counters?.restarts).toBeGreaterThanOrEqual(2);
+    expect(s.sources.chart_repo.counters?.restarts).toBeGreaterThanOrEqual(2);
+    // the healthy collector was never held back
+    expect(s.sources.tasks).toMatchObject({ ok: true, consecutive_failures: 0 });
+    expect(s.sources.tasks.counters?.restarts ?? 0).toBe(0);
+  });
+});
+
+describe('the store thread and the HTTP thread dying', () => {
+  let sc: Awaited<ReturnType<typeof startInProcess>>;
+  const apps = appsFile('apps.json', ['wiki', 'blog', 'chat']);
+  beforeAll(async () => {
+    sc = await startInProcess([
+      fake('tasks', { mode: 'passes', count: 20 }),
+      // a slow source: a rebuild is not complete before its first pass, so "not ready" lasts long enough to see
+      fake('app_flow', { mode: 'file', file: apps, delayMs: 1200 }),
+    // a pass in flight when the store dies waits for its ack until the deadline: keep it short
+    ], { intervalMs: 200, deadlineMs: 2000 });
+    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200));
+  });
+  afterAll(() => sc.sup.stop());
+
+  async function killStoreAndWatch(kill: () => void | Promise<unknown>): Promise<void> {
+    const before = await fetch(`${sc.base}${API}/state`);
+    const etagBefore = before.headers.get('etag')!;
+    const body = (await before.json()) as { data: { app_states: object } };
+    expect(Object.keys(body.data.app_states)).toHaveLength(3);
+    const restarts = sc.sup.storeRestarts;
+    await kill();
+    expect(sc.sup.storeRestarts >= restarts).toBe(true);
+    let saw503 = 0;
+    let stateAnswers = 0;
+    const end = Date.now() + 15_000;
+    for (;;) {
+      const ready = await fetch(`${sc.base}/readyz`);
+      const st = await fetch(`${sc.base}${API}/state`);
+      // the last snapshot, served the whole time
+      expect(st.status).toBe(200);
+      const snap = (await st.json()) as { data: { app_states: object } };
+      expect(Object.keys(snap.data.app_states)).toHaveLength(3);
+      stateAnswers += 1;
+      if (ready.status === 503) saw503 += 1;
+      else if (saw503 > 0 && ready.status === 200) break;
+      if (Date.now() > end) throw new Error(`no 503 then 200 from /readyz (saw ${saw503} 503s)`);
+      await sleep(50);
+    }
+    // a crash loop would show as more than one
+    expect(sc.sup.storeRestarts).toBeGreaterThanOrEqual(restarts + 1);
+    expect(sc.sup.storeRestarts).toBeLessThanOrEqual(restarts + 2);
+    expect(saw503).toBeGreaterThan(0);
+    expect(stateAnswers).toBeGreaterThan(saw503);
+    // rebuilt: a new store epoch, the whole state back, answering filtered queries again
+    const after = await fetch(`${sc.base}${API}/state`);
+    expect(after.headers.get('etag')).not.toBe(etagBefore);
+    const rebuilt = (await after.json()) as { data: { app_states: object; tasks: object } };
+    expect(Object.keys(rebuilt.data.app_states)).toHaveLength(3);
+    expect(Object.keys(rebuilt.data.tasks)).toHaveLength(20);
+    const filtered = await fetch(`${sc.base}${API}/state?user_id=alice`);
+    expect(filtered.status).toBe(200);
+  }
+
+  it('store terminated: restarted, /readyz 503 until a full pass rebuilt it, /state serves the last snapshot meanwhile', async () => {
+    await killStoreAndWatch(() => sc.sup.threads().store.terminate());
+  });
+
+  it('store crashed (an uncaught error inside it): the same', async () => {
+    // a pass the store cannot apply (a step for a domain it does not have) throws inside the store thread,
+    // uncaught: the thread dies the way a bug would kill it
+    await killStoreAndWatch(async () => {
+      const restarts = sc.sup.storeRestarts;
+      writeFileSync(apps, JSON.stringify([{ op: 'upsert', domain: 'no_such_domain', items: [{ name: 'x' }] }]));
+      await eventually(async () => expect(sc.sup.storeRestarts).toBeGreaterThan(restarts), 10_000, 20);
+      appsFile('apps.json', ['wiki', 'blog', 'chat']);
+    });
+  });
+
+  it('HTTP thread terminated: restarted and the same port is served again', async () => {
+    const restarts = sc.sup.httpRestarts;
+    const port = sc.sup.port;
+    await sc.sup.threads().http.terminate();
+    await eventually(async () => {
+      const res = await fetch(`${sc.base}/readyz`, { signal: AbortSignal.timeout(2000) });
+      expect(res.status).toBe(200);
+    }, 10_000);
+    expect(sc.sup.httpRestarts).toBe(restarts + 1);
+    expect(sc.sup.port).toBe(port);
+    const body = (await (await fetch(`${sc.base}${API}/state?task_status=running`)).json()) as { success: boolean; data: { tasks: object } };
+    expect(body.success).toBe(true);
+    expect(Object.keys(body.data.tasks).length).toBeGreaterThan(0);
+    // and again: a second death is handled the same way
+    await sc.sup.threads().http.terminate();
+    await eventually(async () => expect((await fetch(`${sc.base}/healthz`, { signal: AbortSignal.timeout(2000) })).status).toBe(200), 10_000);
+    expect(sc.sup.httpRestarts).toBe(restarts + 2);
+  });
+});
