@@ -3,7 +3,7 @@
 // Every upstream string goes through `el`/`fill` (text nodes only); see common.js.
 import {
   $, badge, contains, debounce, el, fill, fillDatalist, fmtNum, fmtNs, isStuck, kv, list, num, obj, renderSources,
-  startPolling, str, stuckBadge, table, timeCell, timeMs, fmtTime, toggleButton, values,
+  startLive, str, stuckBadge, table, timeCell, timeMs, fmtTime, toggleButton, values,
 } from './common.js';
 
 export const HYDRATION_STEPS = ['SourceChartStep', 'RenderedChartStep', 'CustomParamsUpdateStep', 'ImageAnalysisStep', 'DatabaseUpdateStep'];
@@ -256,4 +256,4 @@ function onData(d, { isNew }) {
 for (const id of ['f-app', 'f-user', 'f-source']) $(id).addEventListener('input', debounce(() => renderTable(true), 150));
 $('f-status').addEventListener('change', () => renderTable(true));
 
-startPolling(onData);
+startLive(onData);

@@ -2,7 +2,7 @@
 // Every upstream string goes through `el`/`fill` (text nodes only); see common.js.
 import {
   $, badge, contains, debounce, el, fill, fillDatalist, fillSelect, fmtBytes, fmtDuration, fmtNs, fmtNum, fmtTime,
-  isStuck, kv, list, num, obj, progressBar, renderSources, shortJson, startPolling, str, stuckBadge, table, tabs,
+  isStuck, kv, list, num, obj, progressBar, renderSources, shortJson, startLive, str, stuckBadge, table, tabs,
   timeCell, toggleButton, values,
 } from './common.js';
 
@@ -430,7 +430,7 @@ function derive(d) {
   return { apps, tasks: values(d.tasks), crApps, images };
 }
 
-/** Called by the poller: every new version, and after a 304 (only freshness changes then). */
+/** Called by startLive: every new version (stream or poll), and with isNew=false when only freshness moves. */
 function onData(d, { isNew }) {
   data = d;
   renderHeader(d);
@@ -453,4 +453,4 @@ function onData(d, { isNew }) {
   document.body.classList.toggle('has-stuck', stuckApps > 0);
 }
 
-startPolling(onData);
+startLive(onData);
