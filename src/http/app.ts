@@ -36,7 +36,8 @@ export interface RuntimeAppDeps {
   stream?: ChangeStream;
 }
 
-export const BASE_PATHS = ['/api/v2/runtime', '/app-store/api/v2/runtime'] as const;
+export { BASE_PATHS } from './base-paths.ts';
+import { BASE_PATHS } from './base-paths.ts';
 
 const NOT_READY = 'runtime state not collected yet';
 

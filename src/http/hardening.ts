@@ -1,6 +1,8 @@
 import type { Hono } from 'hono';
 import type { Logger } from '../log.ts';
 import { bearerAuth } from './auth.ts';
+import { BASE_PATHS } from './base-paths.ts';
+import { ASSET_FILES } from './dashboard/routes.ts';
 import { errorBody } from './envelope.ts';
 import { HttpMetrics } from './metrics.ts';
 import { corsFor, methodGuard, securityHeaders, urlLimit } from './security.ts';
@@ -22,6 +24,14 @@ export interface HttpSecurityOptions {
 /** Probes stay open whatever the token: the kubelet sends none. */
 export const OPEN_PATHS = ['/healthz', '/readyz'] as const;
 
+/**
+ * The dashboard pages and their assets hold no runtime data (they fetch it with the token), and a browser
+ * cannot send a bearer header when it navigates: they load without one, the data they ask for does not.
+ */
+export const PAGE_PATHS: readonly string[] = BASE_PATHS.flatMap((base) => [
+  `${base}/dashboard`, `${base}/dashboard-app`, ...ASSET_FILES.map((f) => `${base}/assets/${f}`),
+]);
+
 const STORE_METRICS_TIMEOUT_MS = 5000;
 
 /** Where /metrics gets the store thread's text (null = store not attached). */
@@ -40,7 +50,7 @@ export function applyHardening(app: Hono, opts: HttpSecurityOptions, storeMetric
   const cors = corsFor(opts.corsOrigins);
   if (cors) app.use('*', cors);
   app.use('*', methodGuard());
-  const open = new Set<string>(OPEN_PATHS);
+  const open = new Set<string>([...OPEN_PATHS, ...PAGE_PATHS]);
   if (opts.metricsRequireToken === false) open.add('/metrics');
   app.use('*', bearerAuth({ token: opts.apiToken, open }));
 

@@ -29,6 +29,14 @@ describe('without RUNTIME_API_TOKEN', () => {
 describe('with RUNTIME_API_TOKEN', () => {
   const app = appWith({ apiToken: TOKEN });
 
+  it('loads the dashboard pages and assets without a token (they hold no data), but not their data', async () => {
+    for (const path of ['/api/v2/runtime/dashboard', '/app-store/api/v2/runtime/dashboard-app', '/api/v2/runtime/assets/common.js']) {
+      expect((await app.request(path)).status, path).toBe(200);
+    }
+    expect((await app.request('/api/v2/runtime/state')).status).toBe(401);
+    expect((await app.request('/api/v2/runtime/assets/../state')).status).toBe(401);
+  });
+
   it('answers 401 in the envelope with WWW-Authenticate when the token is missing', async () => {
     const res = await app.request('/api/v2/runtime/state');
     expect(res.status).toBe(401);
