@@ -25,6 +25,8 @@ export class StoreMetrics {
   private readonly sourceUp: Gauge<'source'>;
   private readonly version: Gauge;
   private readonly ready: Gauge;
+  private readonly stuckApps: Gauge;
+  private readonly stuckTasks: Gauge;
   private readonly consecutive = new Map<string, number>();
 
   constructor(private readonly store: RuntimeStore) {
@@ -46,6 +48,8 @@ export class StoreMetrics {
     this.sourceUp = new Gauge({ name: 'market_runtime_source_up', help: '1 when the last pass of the source succeeded, else 0', labelNames: ['source'], registers });
     this.version = new Gauge({ name: 'market_runtime_store_version', help: 'Current store version (increases on every committed change)', registers });
     this.ready = new Gauge({ name: 'market_runtime_store_ready', help: '1 once every collector finished its first pass', registers });
+    this.stuckApps = new Gauge({ name: 'market_runtime_stuck_apps', help: 'Apps in a transitional stage past its limit (STUCK_* settings)', registers });
+    this.stuckTasks = new Gauge({ name: 'market_runtime_stuck_tasks', help: 'Tasks pending or running past their limit (STUCK_TASK_* settings)', registers });
   }
 
   /** A source is expected: its series exist (at zero) before its first pass, so alerts can see "never". */
@@ -108,6 +112,9 @@ export class StoreMetrics {
     setAll(this.componentsByStatus, 'status', compStatuses);
     this.version.set(this.store.version);
     this.ready.set(this.store.ready ? 1 : 0);
+    const summary = this.store.getSummary();
+    this.stuckApps.set(summary.stuck_apps);
+    this.stuckTasks.set(summary.stuck_tasks);
   }
 }
 

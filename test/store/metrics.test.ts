@@ -21,7 +21,7 @@ describe('store metrics (computed in the store thread from its state)', () => {
       ] },
       { op: 'replace', domain: 'app_states', items: [
         { app_id: 'a', app_name: 'a', user_id: 'u', source_id: 's', stage: 'running', health: 'healthy', last_update: T0 },
-        { app_id: 'b', app_name: 'b', user_id: 'u', source_id: 's', stage: 'installing', last_update: T0 },
+        { app_id: 'b', app_name: 'b', user_id: 'u', source_id: 's', stage: 'installing', last_update: T0, stage_since: '2020-01-01T00:00:00.000Z' },
       ] },
     ]));
     const e = parseProm(await actor.queryApi.metrics());
@@ -38,6 +38,11 @@ describe('store metrics (computed in the store thread from its state)', () => {
     expect(value(e, 'market_runtime_component_healthy', { component: 'collector_tasks' })).toBe(1);
     expect(value(e, 'market_runtime_store_version')).toBe(actor.store.version);
     expect(value(e, 'market_runtime_store_ready')).toBe(0);
+    // installing since 2020 is stuck; t1 and t3 (created at T0, far in the past) are too
+    expect(value(e, 'market_runtime_stuck_apps')).toBe(summary.stuck_apps);
+    expect(summary.stuck_apps).toBe(1);
+    expect(value(e, 'market_runtime_stuck_tasks')).toBe(summary.stuck_tasks);
+    expect(summary.stuck_tasks).toBe(2);
     // an expected source that never ran already has its series
     expect(value(e, 'market_runtime_collection_failures_total', { source: 'app_flow' })).toBe(0);
     expect(value(e, 'market_runtime_collection_last_success_timestamp_seconds', { source: 'app_flow' })).toBe(0);
