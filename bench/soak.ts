@@ -6,6 +6,9 @@
  *   npm run soak -- --seconds 60       # the CI version
  *   options: --seconds N  --connections N  --segment N (seconds per latency row)  --dist (run dist/main.js)
  *            --json FILE (write the figures)  --max-growth PCT (default 10)
+ *            --embedded (the demo market inside the sidecar process, as `npm start` does; by default it runs
+ *            in a process of its own (`npm run demo`), so the RSS measured is the sidecar's alone: PGlite's
+ *            WASM heap and the workload's model grow on their own and are reported apart)
  *
  * Fails (exit 1) on any error (connection error, timeout, 5xx, a 4xx other than 404 of an entity that left the
  * view), on the sidecar exiting, or when RSS grows more than the bound between the end of warm-up and the end.
@@ -24,6 +27,7 @@ const { values: args } = parseArgs({
     dist: { type: 'boolean', default: false },
     json: { type: 'string' },
     'max-growth': { type: 'string', default: '10' },
+    embedded: { type: 'boolean', default: false },
   },
 });
 
@@ -68,6 +72,28 @@ const env: NodeJS.ProcessEnv = {
 };
 delete env.DATABASE_URL;
 delete env.RUNTIME_API_TOKEN;
+
+// the demo market in its own process: its URL and Chart Repo host come on its first info line
+let demo: ReturnType<typeof spawn> | null = null;
+if (!args.embedded) {
+  demo = spawn(process.execPath, ['--import', 'tsx', 'src/demo/cli.ts'], {
+    cwd: root, env: { ...process.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const found = await new Promise<{ db: string; chart: string }>((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('the demo market did not start within 120 s')), 120_000);
+    demo!.once('exit', (code) => reject(new Error(`the demo market exited with ${code}`)));
+    demo!.stdout!.on('data', (b: Buffer) => {
+      buf += b.toString();
+      const m = /DATABASE_URL=(\S+) CHART_REPO_SERVICE_HOST=([^\s"]+)/.exec(buf);
+      if (m) { clearTimeout(timer); resolve({ db: m[1]!, chart: m[2]! }); }
+    });
+  }).catch((e: Error) => { console.error(`soak: ${e.message}`); demo?.kill('SIGKILL'); process.exit(1); });
+  demo.stdout!.resume();
+  env.RUNTIME_DEMO = 'off';
+  env.DATABASE_URL = found.db;
+  env.CHART_REPO_SERVICE_HOST = found.chart;
+}
 const child = spawn(process.execPath, entry, {
   cwd: root,
   env,
@@ -84,6 +110,7 @@ function fail(msg: string): never {
   console.error(`soak: ${msg}`);
   if (tail.length) console.error(`last sidecar output:\n${tail.join('\n')}`);
   if (exited === undefined) child.kill('SIGKILL');
+  demo?.kill('SIGKILL');
   process.exit(1);
 }
 
@@ -144,10 +171,24 @@ const requests: autocannon.Request[] = [
 // memory: sampled all along, from /proc (the sidecar's own RSS)
 const t0 = Date.now();
 const samples: Array<{ t: number; rss: number }> = [];
+const demoSamples: number[] = [];
 const sampler = setInterval(() => {
   const rss = rssMiB(child.pid!);
   if (rss !== null) samples.push({ t: (Date.now() - t0) / 1000, rss });
+  const d = demo?.pid ? rssMiB(demo.pid) : null;
+  if (d !== null) demoSamples.push(d);
 }, SAMPLE_MS);
+
+/** the size of the view, so memory can be read against the data it holds */
+async function viewSize(): Promise<string> {
+  try {
+    const body = (await (await fetch(`${base}${API}/state`)).json()) as { data: { summary: { total_apps: number; total_tasks: number } } };
+    return `${body.data.summary.total_apps} apps, ${body.data.summary.total_tasks} tasks`;
+  } catch {
+    return '?';
+  }
+}
+const sizes: string[] = [];
 
 interface Row { minute: string; requests: number; rps: number; p50: number; p99: number; max: number; errors: number; s304: number; s404: number }
 const rows: Row[] = [];
@@ -181,7 +222,8 @@ while (left > 0) {
   });
   const last = rows.at(-1)!;
   const rss = samples.at(-1)?.rss;
-  console.log(`  ${last.minute.padEnd(10)} ${String(last.requests).padStart(9)} req  ${String(last.rps).padStart(6)} req/s  p50 ${last.p50} ms  p99 ${last.p99} ms  max ${last.max} ms  errors ${errors}  304 ${s304}  404 ${s404}  rss ${rss?.toFixed(0)} MiB`);
+  sizes.push(await viewSize());
+  console.log(`  ${last.minute.padEnd(10)} ${String(last.requests).padStart(9)} req  ${String(last.rps).padStart(6)} req/s  p50 ${last.p50} ms  p99 ${last.p99} ms  max ${last.max} ms  errors ${errors}  304 ${s304}  404 ${s404}  rss ${rss?.toFixed(0)} MiB  view ${sizes.at(-1)}${demo ? `  (demo market rss ${demoSamples.at(-1)?.toFixed(0)} MiB)` : ''}`);
   left -= seconds;
 }
 clearInterval(sampler);
@@ -200,6 +242,7 @@ const stopped = await Promise.race([
   sleep(15_000).then(() => 'timeout' as const),
 ]);
 if (stopped === 'timeout') child.kill('SIGKILL');
+demo?.kill('SIGTERM');
 
 const figures = {
   seconds: SECONDS, connections: CONNECTIONS, collect_interval_ms: 1000, warmup_s: WARMUP_S,
@@ -208,6 +251,8 @@ const figures = {
   per_segment: rows,
   p99_min_ms: Math.min(...p99s), p99_max_ms: Math.max(...p99s),
   rss_mib: { after_warmup: Math.round(atWarmup), end: Math.round(atEnd), peak: Math.round(peak), growth_pct: Math.round(growth * 10) / 10 },
+  demo_market: demo ? { separate_process: true, rss_mib_first: Math.round(demoSamples[0] ?? NaN), rss_mib_end: Math.round(demoSamples.at(-1) ?? NaN) } : { separate_process: false },
+  view: sizes,
   graceful_stop_exit: stopped,
 };
 console.log(`\nsoak figures: ${totals.requests} requests (${figures.rps} req/s), ${errors} errors `
