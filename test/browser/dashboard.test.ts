@@ -27,6 +27,13 @@ async function loaded(page: Page, url: string): Promise<void> {
   await page.waitForFunction(() => ((window as unknown as { __runtimeDashboard?: Stats }).__runtimeDashboard?.renders ?? 0) > 0, null, { timeout: 15_000 });
 }
 
+/** Refuses the change stream (as a proxy without SSE would): the page falls back to polling `state`. */
+async function blockStream(page: Page): Promise<void> {
+  await page.route('**/events*', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: '{"success":false,"message":"blocked","data":null}' }));
+}
+/** chromium's own console note of the refused stream request (no script can silence it) */
+const BLOCKED_STREAM_LINE = 'console: Failed to load resource: the server responded with a status of 503 (Service Unavailable)';
+
 /** Rows of the visible page of a table (detail and "nothing here" rows excluded). */
 function rowCount(page: Page, container: string): Promise<number> {
   return page.locator(`${container} tbody tr:not(.detail):not(.empty)`).count();
@@ -269,21 +276,25 @@ describe.skipIf(!runBrowser)('dashboards in a real browser', () => {
     }
   });
 
-  it('works under /app-store/api/v2/runtime: the page fetches state relative to itself', async () => {
+  it('works under /app-store/api/v2/runtime: the page fetches state relative to itself (stream blocked)', async () => {
     const { page, errors } = await openPage(browser);
+    await blockStream(page);
     const stateUrls: string[] = [];
     page.on('request', (r) => { if (r.url().endsWith('/state')) stateUrls.push(r.url()); });
     await loaded(page, `${sidecar.base}/app-store/api/v2/runtime/dashboard-app`);
     expect(stateUrls[0]).toBe(`${sidecar.base}/app-store/api/v2/runtime/state`);
-    expect(errors).toEqual([]);
+    expect(errors).toEqual([BLOCKED_STREAM_LINE]);
     await page.context().close();
   });
 
-  it('auto-refresh (on by default, 5 s, conditional) picks up a change; the toggle stops it', async () => {
+  it('auto-refresh with the stream blocked (on by default, 5 s, conditional) picks up a change; the toggle stops it', async () => {
+    // the live path (the change stream) is in stream.test.ts; this is the polling it falls back to
     const { page, errors } = await openPage(browser);
+    await blockStream(page);
     const conditional: (string | undefined)[] = [];
     page.on('request', (r) => { if (r.url().endsWith('/state')) conditional.push(r.headers()['if-none-match']); });
     await loaded(page, `${root()}/dashboard`);
+    expect(await page.locator('#mode').textContent()).toBe('polling every 5 s');
     expect(await page.getByText('fresh-app', { exact: true }).count()).toBe(0);
     files.write('app_flow', [{ op: 'replace', domain: 'app_states', items: [...data.apps, {
       app_id: 'id-fresh', app_name: 'fresh-app', user_id: 'erin', source_id: 'market.olares', stage: 'installing',
@@ -303,7 +314,7 @@ describe.skipIf(!runBrowser)('dashboards in a real browser', () => {
     await page.click('#refresh');
     await expect.poll(() => conditional.length).toBe(before + 1);
     files.write('app_flow', [{ op: 'replace', domain: 'app_states', items: data.apps }]);
-    expect(errors).toEqual([]);
+    expect(errors).toEqual([BLOCKED_STREAM_LINE]);
     await page.context().close();
   });
 
