@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
 import { getRequestListener } from '@hono/node-server';
 import type { StoreQueryApi, VersionMessage } from '../protocol.ts';
@@ -92,7 +93,7 @@ export class HttpThread {
 
   async listen(opts: ListenOptions): Promise<{ port: number }> {
     this.app = this.createApp(opts.security);
-    const listener = getRequestListener(this.app.fetch);
+    const listener = getRequestListener(this.app.fetch, { errorHandler: requestError });
     const fast = fastState({
       current: () => this.current,
       compressed: (cur, encoding) => this.compressed.get(cur.etag, cur.body, encoding),
@@ -106,6 +107,10 @@ export class HttpThread {
       if (!fast(req, res)) void listener(req, res);
     });
     server.keepAliveTimeout = 65_000;
+    // node answers a request its parser refuses with a bare 400 and no body; say what was wrong instead
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket));
+    // CONNECT never reaches the app (node would just drop the connection): this is not a proxy
+    server.on('connect', (_req, socket: Duplex) => rawAnswer(socket, 405, 'method CONNECT not allowed'));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -134,4 +139,57 @@ export class HttpThread {
     clearTimeout(hard);
     await this.compressed.close().catch(() => undefined);
   }
+}
+
+const PARSER_ERRORS: Record<string, string> = {
+  HPE_INVALID_URL: 'invalid request target (characters outside ASCII, spaces and controls must be percent-encoded)',
+  HPE_INVALID_METHOD: 'invalid method',
+  HPE_INVALID_HEADER_TOKEN: 'invalid character in a header name or value',
+  HPE_INVALID_VERSION: 'invalid HTTP version',
+  HPE_INVALID_CONSTANT: 'malformed request line',
+  HPE_UNEXPECTED_CONTENT_LENGTH: 'Content-Length together with Transfer-Encoding',
+  HPE_INVALID_CONTENT_LENGTH: 'invalid Content-Length',
+  HPE_INVALID_TRANSFER_ENCODING: 'invalid Transfer-Encoding',
+  HPE_INVALID_CHUNK_SIZE: 'invalid chunk size',
+  HPE_LF_EXPECTED: 'malformed line ending',
+  HPE_CR_EXPECTED: 'malformed line ending',
+};
+
+/** A request the HTTP parser refused: the same JSON envelope as every other error, then close. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const code = err.code ?? 'unknown';
+  const [status, message] = code === 'HPE_HEADER_OVERFLOW' ? [431, 'request headers too large (at most 16 KiB)']
+    : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request not received in time']
+      : [400, `malformed HTTP request: ${PARSER_ERRORS[code] ?? code}`];
+  rawAnswer(socket, status, message);
+}
+
+/** An error envelope written straight to a socket the app never saw, then closed. */
+function rawAnswer(socket: Duplex, status: number, message: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify({ success: false, message, data: null });
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=UTF-8\r\n`
+    + `Content-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n`
+    + `Connection: close\r\n\r\n${body}`);
+}
+
+/**
+ * @hono/node-server could not build a Request (a target like `*`, a backslash in the path, a bad Host):
+ * by default a 400 with no body; ours says what was wrong, in the usual envelope.
+ */
+function requestError(e: unknown): Response {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const bad = err.name === 'RequestError';
+  const message = bad ? `malformed HTTP request: ${err.message.slice(0, 200) || 'invalid request target'}` : 'internal error';
+  return new Response(JSON.stringify({ success: false, message, data: null }), {
+    status: bad ? 400 : 500,
+    headers: { 'Content-Type': 'application/json; charset=UTF-8', 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' },
+  });
 }
