@@ -68,7 +68,9 @@ export class ChangeStream {
 
   onVersion(m: VersionMessage): void {
     if (m.epoch !== this.epoch) {
-      // a restarted store starts its versions again: old ids mean nothing now
+      // a restarted store starts its versions again: old ids mean nothing now. Connected clients end their
+      // stream and reconnect; their Last-Event-ID names the old epoch, so they get a fresh snapshot.
+      if (this.epoch !== '') this.endClients();
       this.epoch = m.epoch;
       this.history = [];
       this.historyBytes = 0;
@@ -228,6 +230,10 @@ export class ChangeStream {
   /** Ends every stream (shutdown): clients reconnect elsewhere with their Last-Event-ID. */
   closeAll(): void {
     clearInterval(this.heartbeat);
+    this.endClients();
+  }
+
+  private endClients(): void {
     for (const c of this.clients) c.out.end();
     this.clients.clear();
   }

@@ -21,8 +21,18 @@ export class NatsSubscription {
 
   constructor(private readonly opts: NatsSubscriptionOptions) {}
 
+  private firstConnect: Promise<void> | null = null;
+
   start(): void {
-    void this.open();
+    this.firstConnect = this.open();
+  }
+
+  /** Resolves once connected for the first time, or after `ms` (whichever comes first). */
+  async waitConnected(ms: number): Promise<void> {
+    if (this.connected || !this.firstConnect) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.firstConnect, new Promise((r) => { timer = setTimeout(r, ms); })]);
+    clearTimeout(timer);
   }
 
   private async open(): Promise<void> {

@@ -19,6 +19,9 @@ import {
 
 export const OK_MESSAGE = 'Runtime state retrieved successfully';
 
+/** How long an app known only from a pushed event survives polls that do not list it yet. */
+export const RECONCILE_GRACE_MS = 30_000;
+
 /** Per domain: every key touched since the last commit, with its facets before the first touch (null = new). */
 type Touched = Record<Domain, Map<string, Facets | null>>;
 
@@ -141,13 +144,19 @@ export class RuntimeStore {
         const table = this.table(step.domain);
         const listed = new Set<string>();
         for (const item of step.items as DomainEntity[Domain][]) {
-          const key = this.upsert(step.domain, item, source);
+          const key = table.key(item as never);
           if (step.op === 'replace') listed.add(key);
+          // a poll never takes an app back behind a newer pushed event: the market may not have written it yet
+          if (step.domain === 'app_states' && this.heldIsNewer(key, item as AppFlowState)) continue;
+          this.upsert(step.domain, item, source);
         }
         if (step.op === 'replace') {
           // deletions come after every upsert: a reader never sees the domain emptied mid-pass
           const owners = new Set<SourceName>([source, ...(step.reconciles ?? [])]);
-          for (const key of table.missing(owners, listed)) this.remove(step.domain, key);
+          for (const key of table.missing(owners, listed)) {
+            if (step.domain === 'app_states' && this.recentlyPushed(key, source)) continue;
+            this.remove(step.domain, key);
+          }
         }
         return;
       }
@@ -166,6 +175,21 @@ export class RuntimeStore {
         for (const ev of step.events) this.applyAppEvent(source, ev);
         return;
     }
+  }
+
+  private heldIsNewer(key: string, polled: AppFlowState): boolean {
+    const held = this.apps.rows.get(key);
+    const heldAt = held && eventTimeOf(held.value);
+    const polledAt = eventTimeOf(polled);
+    return heldAt !== undefined && polledAt !== undefined && heldAt > polledAt;
+  }
+
+  /** An app another source pushed moments ago, which the market's own record may not show yet. */
+  private recentlyPushed(key: string, reconciling: SourceName): boolean {
+    const row = this.apps.rows.get(key);
+    if (!row || row.owner === reconciling) return false;
+    const at = eventTimeOf(row.value);
+    return at !== undefined && this.clock().getTime() - Date.parse(at) < RECONCILE_GRACE_MS;
   }
 
   /** A pushed app state: ignored when older than what is held; keeps what the event does not carry. */

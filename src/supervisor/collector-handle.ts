@@ -36,6 +36,9 @@ export class CollectorHandle {
       maxThreads: 1,
       idleTimeout: Infinity,
       concurrentTasksPerWorker: 1,
+      // piscina's default parks an idle thread in Atomics.wait, which freezes its event loop between runs:
+      // an event collector (NATS) must keep receiving, so idle threads wait on messages instead
+      atomics: 'disabled',
       workerData: threadInit(log.level),
     });
     this.failureLog = new FailureLogLimiter(spec.source);

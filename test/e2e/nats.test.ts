@@ -102,6 +102,31 @@ describe.skipIf(!natsAvailable)('app-service events from a real NATS server', ()
   }, 40_000);
 });
 
+describe.skipIf(!natsAvailable)('events between polls', () => {
+  it('applies events while the collector thread is idle between runs (a poll an hour away)', async () => {
+    const nats = new TestNatsServer(await freePort());
+    await nats.start();
+    const sc = await startInProcess([
+      { source: 'nats', module: collectorModule('nats'), options: { natsUrl: nats.url, natsSubject: 'os.application.*' } },
+    ], { intervalMs: 3_600_000 });
+    const pub = await connect({ servers: nats.url });
+    try {
+      await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
+      for (const name of ['idle-1', 'idle-2']) {
+        pub.publish('os.application.erin', JSON.stringify(appServiceEvent({ user: 'erin', name, state: 'running' })));
+        await eventually(async () => {
+          const data = (await (await sc.get('/api/v2/runtime/state')).json()).data;
+          expect(data.app_states[`erin:market.olares:${name}`]).toBeDefined();
+        }, 5000);
+      }
+    } finally {
+      await pub.close();
+      await sc.sup.stop();
+      await nats.stop();
+    }
+  });
+});
+
 describe.skipIf(!process.env.MARKET_NATS_URL)('the machine NATS service (CI)', () => {
   it('is reachable', async () => {
     const nc = await connect({ servers: process.env.MARKET_NATS_URL!, timeout: 3000 });

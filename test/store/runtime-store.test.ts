@@ -263,4 +263,32 @@ describe('pushed app events', () => {
     s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', reconciles: ['nats'], items: [] }]));
     expect(snapshot(s).app_states).toEqual({});
   });
+
+  it('a pushed app the market has not recorded yet survives polls for a grace period', () => {
+    let now = Date.parse(T0);
+    const s = new RuntimeStore(() => new Date(now));
+    s.apply({ type: 'pass', seq: 2, source: 'nats', steps: [{ op: 'app_events', events: [
+      { key: 'carol:market:vault', at: T0, app: app('carol', 'market', 'vault', { metadata: { status: { createTime: T0 } } }) },
+    ] }] });
+    now += 10_000;
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', reconciles: ['nats'], items: [] }]));
+    expect(snapshot(s).app_states['carol:market:vault']).toBeDefined();
+    now += 30_000;
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', reconciles: ['nats'], items: [] }]));
+    expect(snapshot(s).app_states['carol:market:vault']).toBeUndefined();
+  });
+
+  it('a poll never takes an app back behind a newer pushed event', () => {
+    const s = seeded();
+    s.apply({ type: 'pass', seq: 2, source: 'nats', steps: [{ op: 'app_events', events: [ev('2026-11-25T10:05:00.000Z')] }] });
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', reconciles: ['nats'], items: [
+      app('alice', 'market', 'firefox', { stage: 'installing', metadata: { status: { createTime: '2026-11-25T10:01:00.000Z' } } }),
+    ] }]));
+    expect(snapshot(s).app_states['alice:market:firefox'].stage).toBe('stopped');
+    // once the market records a newer state, the poll wins again
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', reconciles: ['nats'], items: [
+      app('alice', 'market', 'firefox', { stage: 'running', metadata: { status: { createTime: '2026-11-25T10:06:00.000Z' } } }),
+    ] }]));
+    expect(snapshot(s).app_states['alice:market:firefox'].stage).toBe('running');
+  });
 });

@@ -3,6 +3,8 @@ import { NatsSubscription } from '../../sources/nats.ts';
 import { decodeAppEvent } from '../app-event.ts';
 import { UnknownStates } from '../stage-table.ts';
 
+const FIRST_CONNECT_WAIT_MS = 3000;
+
 export interface NatsCollectorOptions {
   natsUrl: string;
   natsSubject: string;
@@ -39,6 +41,8 @@ export const createCollector: CreateCollector = (options: NatsCollectorOptions, 
 
   return {
     async collect(_ctx: CollectContext): Promise<CollectResult> {
+      // the first run says whether the subscription stands, rather than racing the connection
+      await nats.waitConnected(FIRST_CONNECT_WAIT_MS);
       const now = Date.now();
       const seconds = Math.max(0.001, (now - window.at) / 1000);
       const eventsPerS = Math.round(((totals.events - window.events) / seconds) * 10) / 10;
