@@ -2,6 +2,9 @@
 // Push freshness: app-service events published to NATS at a steady rate -> time until each is visible to a
 // change-stream client (p50, p99; target p99 <= 50 ms), and the sidecar's CPU per change with 0 and 100
 // connected stream clients.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { startDemoMarket } from '../src/demo/market.ts';
@@ -36,12 +39,23 @@ function event(i: number, round: string) {
   });
 }
 
+/** The other stream clients, in a process of their own. */
+async function streamClients(url: string, n: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./servers/stream-clients.ts', import.meta.url)), url, String(n)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', () => resolve());
+    child.once('exit', (code) => reject(new Error(`stream clients exited with ${code}`)));
+  });
+  return child;
+}
+
 /** Publishes EVENTS at RATE; returns per-event latency until the watcher stream shows it. */
 async function round(name: string, extraClients: number) {
   const watcher = await openStream(`${sidecar.base}/api/v2/runtime/events`);
   await watcher.next((e) => e.event === 'snapshot', 30_000);
-  const others = await Promise.all(Array.from({ length: extraClients }, () => openStream(`${sidecar.base}/api/v2/runtime/events`)));
-  await Promise.all(others.map((o) => o.next((e) => e.event === 'snapshot', 30_000)));
+  const others = extraClients > 0 ? await streamClients(`${sidecar.base}/api/v2/runtime/events`, extraClients) : null;
   const sentAt = new Map<string, number>();
   const seenAt = new Map<string, number>();
   let scanned = 0;
@@ -74,7 +88,7 @@ async function round(name: string, extraClients: number) {
   const lat = [...sentAt].map(([k, t]) => (seenAt.get(k) ?? Infinity) - t).sort((a, b) => a - b);
   const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))];
   await watcher.close();
-  await Promise.all(others.map((o) => o.close()));
+  others?.kill('SIGTERM');
   return { name, clients: 1 + extraClients, events: EVENTS, seen: seenAt.size, p50: pct(50), p99: pct(99), cpuMsPerChange: cpu / EVENTS };
 }
 
