@@ -8,8 +8,9 @@ let repo: FakeChartRepo;
 beforeAll(async () => { repo = await startFakeChartRepo(); });
 afterAll(async () => { await repo.close(); });
 
+/** A generous timeout: only the tests about timeouts set a tight one (a loaded 2-core CI machine is slow). */
 function get(user: string, extra: Partial<ChartRepoRequest> = {}) {
-  return fetchChartRepoStatus({ host: repo.host, user, source: 'market', timeoutMs: 300, ...extra });
+  return fetchChartRepoStatus({ host: repo.host, user, source: 'market', timeoutMs: 5000, ...extra });
 }
 
 async function failure(p: Promise<unknown>): Promise<ChartRepoError> {
@@ -30,7 +31,7 @@ describe('chart repo client', () => {
 
   it('asks the status endpoint for one user and source, with apps, images and tasks', async () => {
     repo.set({ kind: 'json', body: envelope({}) }, 'al ice', 'market&1');
-    await fetchChartRepoStatus({ host: repo.host, user: 'al ice', source: 'market&1', timeoutMs: 300 });
+    await fetchChartRepoStatus({ host: repo.host, user: 'al ice', source: 'market&1', timeoutMs: 5000 });
     const url = new URL(repo.urls.at(-1)!, 'http://x');
     expect(url.pathname).toBe('/chart-repo/api/v2/status');
     expect(Object.fromEntries(url.searchParams)).toEqual({ user: 'al ice', source: 'market&1', include: 'apps,images,tasks' });
@@ -61,7 +62,7 @@ describe('chart repo client', () => {
   it('fails at the timeout when the server never answers', async () => {
     repo.set({ kind: 'hang' }, 'hang', 'market');
     const t0 = Date.now();
-    const e = await failure(get('hang'));
+    const e = await failure(get('hang', { timeoutMs: 300 }));
     expect(e.message).toBe('timeout after 300 ms');
     expect(Date.now() - t0).toBeLessThan(2000);
   });
