@@ -6,6 +6,7 @@
  *   npm run soak -- --seconds 60       # the CI version
  *   options: --seconds N  --connections N  --segment N (seconds per latency row)  --dist (run dist/main.js)
  *            --json FILE (write the figures)  --max-growth PCT (default 10)
+ *            --warmup N (seconds before the RSS baseline; default half the run, at most 300)
  *            --embedded (the demo market inside the sidecar process, as `npm start` does; by default it runs
  *            in a process of its own (`npm run demo`), so the RSS measured is the sidecar's alone: PGlite's
  *            WASM heap and the workload's model grow on their own and are reported apart)
@@ -28,6 +29,7 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
     'max-growth': { type: 'string', default: '10' },
     embedded: { type: 'boolean', default: false },
+    warmup: { type: 'string' },
   },
 });
 
@@ -35,7 +37,10 @@ const SECONDS = Math.max(10, Number(args.seconds));
 const CONNECTIONS = Math.max(1, Number(args.connections));
 const SEGMENT = Math.max(5, Number(args.segment ?? Math.min(60, Math.ceil(SECONDS / 4))));
 const MAX_GROWTH = Number(args['max-growth']);
-const WARMUP_S = Math.round(Math.min(120, Math.max(15, SECONDS * 0.2)));
+// warm-up: until the bounded caches are full — above all the change stream's replay history (1,000
+// versions; with collection every second the store makes ~4 versions a second, so ~250 s) — and the heaps of
+// every thread have found their size. Growth after that is what a leak would look like.
+const WARMUP_S = Math.round(Number(args.warmup ?? Math.min(300, Math.max(15, SECONDS * 0.5))));
 const SAMPLE_MS = 2000;
 const root = new URL('..', import.meta.url);
 
