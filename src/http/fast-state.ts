@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { CurrentVersion } from './app.ts';
 import { parseBearer } from './auth.ts';
 import type { Encoding } from './compress-job.ts';
@@ -27,6 +27,27 @@ export interface FastStateDeps {
  */
 export function fastState(deps: FastStateDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   const expected = deps.apiToken ? createHash('sha256').update(deps.apiToken).digest() : null;
+  const recorders = new Map<string, (seconds: number) => void>();
+  const record = (method: string, status: number, started: number) => {
+    const key = `${method} ${status}`;
+    let r = recorders.get(key);
+    if (!r) recorders.set(key, (r = deps.metrics.recorder(method, ROUTE, status)));
+    r((performance.now() - started) / 1000);
+  };
+  // the identity headers of the current version, built once per version rather than per request
+  let cached: { cur: CurrentVersion; ok: OutgoingHttpHeaders; notModified: OutgoingHttpHeaders } | null = null;
+  const identity = (cur: CurrentVersion) => {
+    if (cached?.cur !== cur) {
+      const plan = planWholeState(cur, undefined, undefined, false);
+      cached = {
+        cur,
+        ok: { ...DATA_HEADERS, ...plan.headers, 'Content-Length': String(cur.body.byteLength) },
+        notModified: { ...DATA_HEADERS, ETag: plan.headers.ETag, 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding' },
+      };
+    }
+    return cached;
+  };
+
   return (req, res) => {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || deps.cors || !PATHS.has(req.url ?? '')) return false;
     if (expected) {
@@ -36,11 +57,31 @@ export function fastState(deps: FastStateDeps): (req: IncomingMessage, res: Serv
     const cur = deps.current();
     if (!cur) return false;
     const started = performance.now();
-    const plan = planWholeState(cur, header(req, 'accept-encoding'), header(req, 'if-none-match'), true);
+    const method = req.method;
+    const head = method === 'HEAD';
+    const acceptEncoding = header(req, 'accept-encoding');
+    const ifNoneMatch = header(req, 'if-none-match');
+
+    if (acceptEncoding === undefined) {
+      // the common monitoring request: no compression, headers prepared for this version
+      const h = identity(cur);
+      if (ifNoneMatch !== undefined && planWholeState(cur, undefined, ifNoneMatch, false).status === 304) {
+        res.writeHead(304, h.notModified);
+        res.end();
+        record(method, 304, started);
+      } else {
+        res.writeHead(200, h.ok);
+        res.end(head ? undefined : cur.body);
+        record(method, 200, started);
+      }
+      return true;
+    }
+
+    const plan = planWholeState(cur, acceptEncoding, ifNoneMatch, true);
     const send = (status: number, headers: Record<string, string>, body: Uint8Array | null) => {
       res.writeHead(status, { ...DATA_HEADERS, ...headers, ...(body ? { 'Content-Length': String(body.byteLength) } : {}) });
-      res.end(req.method === 'HEAD' || !body ? undefined : body);
-      deps.metrics.observe(req.method!, ROUTE, status, (performance.now() - started) / 1000);
+      res.end(head || !body ? undefined : body);
+      record(method, status, started);
     };
     if (plan.status === 304) send(304, plan.headers, null);
     else if (!plan.encoding) send(200, plan.headers, cur.body);

@@ -59,11 +59,18 @@ export class HttpMetrics {
     };
   }
 
-  /** For answers given outside Hono (the fast /state path in thread.ts). */
-  observe(method: string, route: string, status: number, seconds: number): void {
+  /**
+   * For answers given outside Hono (the fast /state path): a recorder per (method, route, status) with its
+   * label children resolved once, so the hot path does not hash labels per request.
+   */
+  recorder(method: string, route: string, status: number): (seconds: number) => void {
     const labels = { method: METHODS.has(method) ? method : 'OTHER', route, status: String(status) };
-    this.requests.inc(labels);
-    this.latency.observe(labels, seconds);
+    const requests = this.requests.labels(labels);
+    const latency = this.latency.labels(labels);
+    return (seconds) => {
+      requests.inc();
+      latency.observe(seconds);
+    };
   }
 
   text(): Promise<string> {

@@ -11,9 +11,13 @@ export function fake(source: CollectorSpec['source'], options: object): Collecto
 }
 
 /** The real threads in this process, fed by the given collectors, on a free loopback port. */
-export async function startInProcess(collectors: CollectorSpec[], opts: { intervalMs?: number; deadlineMs?: number } = {}) {
+export async function startInProcess(
+  collectors: CollectorSpec[],
+  opts: { intervalMs?: number; deadlineMs?: number; security?: { apiToken?: string; corsOrigins?: string[] } } = {},
+) {
   const sup = new Supervisor({
     port: 0, host: '127.0.0.1',
+    security: opts.security,
     collectIntervalMs: opts.intervalMs ?? 200,
     collectDeadlineMs: opts.deadlineMs ?? 5000,
     shutdownTimeoutMs: 4000,
