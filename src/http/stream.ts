@@ -5,10 +5,10 @@ import { appMatches, filterChartRepo, hasChartFilter, taskMatches } from '../sto
 
 /** Limits of the change stream (stated in the README). */
 export const STREAM_LIMITS = {
-  /** versions kept for clients that resume with Last-Event-ID */
-  historyVersions: 1000,
+  /** versions kept for clients that resume with Last-Event-ID (minutes at a poll every few seconds) */
+  historyVersions: 256,
   /** bytes of unfiltered events kept in that history */
-  historyBytes: 64 * 1024 * 1024,
+  historyBytes: 32 * 1024 * 1024,
   /** a client whose unsent bytes pass this is cut off (it can resume) */
   clientBufferBytes: 8 * 1024 * 1024,
   heartbeatMs: 15_000,

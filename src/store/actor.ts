@@ -3,7 +3,9 @@ import { expose } from '../threads.ts';
 import type {
   AppliedMessage, PassOutcome, QueryAnswer, SourceName, StateFilter, StoreControlApi, StoreMessage, StoreQueryApi, VersionMessage,
 } from '../protocol.ts';
+import { SOURCE_NAMES } from '../model/index.ts';
 import { StoreMetrics } from './metrics.ts';
+import { passProblem } from './pass-check.ts';
 import { RuntimeStore, type Commit } from './runtime-store.ts';
 import type { StuckLimits } from './stuck.ts';
 
@@ -22,6 +24,7 @@ export class StoreActor implements StoreControlApi {
   readonly store: RuntimeStore;
   readonly metrics: StoreMetrics;
   private readonly versionPorts = new Set<MessagePort>();
+  private droppedPasses = 0;
   private last: Commit | null = null;
   private timer: NodeJS.Timeout | null = null;
   private lastCommitAt = 0;
@@ -37,7 +40,20 @@ export class StoreActor implements StoreControlApi {
   }
 
   receive(msg: StoreMessage): void {
-    if (msg?.type !== 'pass') return;
+    const problem = passProblem(msg);
+    if (problem !== null) {
+      // nothing of it is applied; the source shows why, and its known data stays
+      this.droppedPasses += 1;
+      const source = SOURCE_NAMES.includes(msg?.source) ? msg.source : null;
+      if (source) {
+        this.store.recordOutcome(source, {
+          ok: false, error: `malformed pass dropped: ${problem}`, duration_ms: 0, finished_at: new Date().toISOString(),
+          counters: { dropped_passes: this.droppedPasses },
+        });
+        this.schedule();
+      }
+      return;
+    }
     const started = performance.now();
     this.store.apply(msg);
     if (msg.outcome) this.store.noteApplyTime(msg.source, performance.now() - started);

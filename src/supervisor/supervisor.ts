@@ -30,6 +30,9 @@ interface HttpControl {
 type MessagePort = import('node:worker_threads').MessagePort;
 
 const RESTART_DELAY_MS = 500;
+const MAX_RESTART_DELAY_MS = 30_000;
+/** a thread that lived this long before dying starts its restart delay from the beginning again */
+const STABLE_AFTER_MS = 60_000;
 
 /**
  * The main thread's only job: start the store, the collectors and the HTTP thread, wire their ports,
@@ -47,6 +50,7 @@ export class Supervisor {
   port = 0;
   storeRestarts = 0;
   httpRestarts = 0;
+  private readonly deaths = { store: 0, http: 0 };
 
   constructor(private readonly opts: SupervisorOptions) {
     this.handles = opts.collectors.map((spec) =>
@@ -65,17 +69,34 @@ export class Supervisor {
     for (const h of this.handles) h.tick();
   }
 
+  /**
+   * A supervised thread: when it dies unexpectedly, `restart` runs after a delay that doubles with each
+   * quick death (0.5 s up to 30 s) and resets once the thread has lived a minute, so a thread that crashes
+   * on start-up cannot spin.
+   */
+  private spawn(kind: 'store' | 'http', restart: () => Promise<void>): Worker {
+    const worker = new Worker(threadFile(kind), { name: kind, workerData: threadInit(this.opts.log.level) });
+    const bornAt = Date.now();
+    worker.on('error', (err) => this.opts.log.error({ err, thread: kind }, 'thread error'));
+    worker.once('exit', (code) => {
+      const current = kind === 'store' ? this.storeWorker : this.httpWorker;
+      if (this.stopping || current !== worker) return;
+      const streak = Date.now() - bornAt > STABLE_AFTER_MS ? 0 : this.deaths[kind];
+      this.deaths[kind] = streak + 1;
+      const delay = Math.min(MAX_RESTART_DELAY_MS, RESTART_DELAY_MS * 2 ** streak);
+      this.opts.log.error({ code, thread: kind, restart_in_ms: delay }, 'thread exited; restarting it');
+      if (kind === 'store') this.storeRestarts += 1;
+      else this.httpRestarts += 1;
+      setTimeout(() => void restart().catch((err) =>
+        this.opts.log.error({ err: err instanceof Error ? err.message : String(err), thread: kind }, 'thread restart failed')), delay);
+    });
+    return worker;
+  }
+
   private async startStore(): Promise<void> {
-    const worker = new Worker(threadFile('store'), { name: 'store', workerData: threadInit(this.opts.log.level) });
+    const worker = this.spawn('store', () => this.restartStore());
     this.storeWorker = worker;
     this.store = wrap<StoreControlApi>(worker);
-    worker.on('error', (err) => this.opts.log.error({ err }, 'store thread error'));
-    worker.once('exit', (code) => {
-      if (this.stopping || this.storeWorker !== worker) return;
-      this.opts.log.error({ code }, 'store thread exited; restarting it');
-      this.storeRestarts += 1;
-      setTimeout(() => void this.restartStore(), RESTART_DELAY_MS);
-    });
     await this.store.expectSources(this.opts.collectors.map((c) => c.source));
     if (this.opts.stuckLimits) await this.store.setStuckLimits(this.opts.stuckLimits);
   }
@@ -89,17 +110,9 @@ export class Supervisor {
   }
 
   private async startHttp(port: number): Promise<void> {
-    const worker = new Worker(threadFile('http'), { name: 'http', workerData: threadInit(this.opts.log.level) });
+    const worker = this.spawn('http', () => this.startHttp(this.port));
     this.httpWorker = worker;
     this.http = wrap<HttpControl>(worker);
-    worker.on('error', (err) => this.opts.log.error({ err }, 'http thread error'));
-    worker.once('exit', (code) => {
-      if (this.stopping || this.httpWorker !== worker) return;
-      this.opts.log.error({ code }, 'http thread exited; restarting it');
-      this.httpRestarts += 1;
-      setTimeout(() => void this.startHttp(this.port).catch((err) =>
-        this.opts.log.error({ err }, 'http thread restart failed')), RESTART_DELAY_MS);
-    });
     await this.attachHttpToStore();
     const bound = await this.http.listen({ port, host: this.opts.host, security: this.opts.security });
     this.port = bound.port;

@@ -46,7 +46,7 @@ describe('the fast /state path', () => {
   });
 
   it('leaves a missing or wrong token to the API: 401 in the envelope', async () => {
-    for (const headers of [{}, { Authorization: 'Bearer nope-nope-nope-nope' }]) {
+    for (const headers of [{}, { Authorization: 'Bearer nope-nope-nope-nope' }] as Record<string, string>[]) {
       const res = await raw(sc.base, 'GET', '/api/v2/runtime/state', headers);
       expect(res.status).toBe(401);
       expect(JSON.parse(res.body).success).toBe(false);

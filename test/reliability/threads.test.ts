@@ -127,11 +127,11 @@ describe('the store thread and the HTTP thread dying', () => {
   });
 
   it('store crashed (an uncaught error inside it): the same', async () => {
-    // a pass the store cannot apply (a step for a domain it does not have) throws inside the store thread,
-    // uncaught: the thread dies the way a bug would kill it
+    // a well-formed pass the store cannot render (a BigInt) throws inside the store thread, uncaught: the
+    // thread dies the way a bug would kill it (a malformed pass would only be dropped)
     await killStoreAndWatch(async () => {
       const restarts = sc.sup.storeRestarts;
-      writeFileSync(apps, JSON.stringify([{ op: 'upsert', domain: 'no_such_domain', items: [{ name: 'x' }] }]));
+      writeFileSync(apps, JSON.stringify({ poison: true }));
       await eventually(async () => expect(sc.sup.storeRestarts).toBeGreaterThan(restarts), 10_000, 20);
       appsFile('apps.json', ['wiki', 'blog', 'chat']);
     });

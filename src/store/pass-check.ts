@@ -1,0 +1,41 @@
+import { SOURCE_NAMES } from '../model/index.ts';
+import { DOMAINS } from '../protocol.ts';
+
+const SOURCES = new Set<string>(SOURCE_NAMES);
+const DOMAIN_SET = new Set<string>(DOMAINS);
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/**
+ * What is wrong with a pass message's shape, or null. Passes come from our own collectors, whose
+ * normalizers validated every source value; this check keeps a collector bug (an unknown step, a domain
+ * the store has no table for, a list that is not a list) from getting half-way into the store.
+ */
+export function passProblem(msg: unknown): string | null {
+  if (!isObject(msg) || msg.type !== 'pass') return 'not a pass message';
+  if (typeof msg.source !== 'string' || !SOURCES.has(msg.source)) return `unknown source ${String(msg.source).slice(0, 40)}`;
+  if (!Array.isArray(msg.steps)) return 'steps is not a list';
+  for (const step of msg.steps as unknown[]) {
+    if (!isObject(step)) return 'a step is not an object';
+    switch (step.op) {
+      case 'replace':
+      case 'upsert':
+        if (!DOMAIN_SET.has(String(step.domain))) return `${step.op} of unknown domain ${String(step.domain).slice(0, 40)}`;
+        if (!Array.isArray(step.items) || !step.items.every(isObject)) return `${step.op} items are not a list of objects`;
+        break;
+      case 'remove':
+        if (!DOMAIN_SET.has(String(step.domain))) return `remove from unknown domain ${String(step.domain).slice(0, 40)}`;
+        if (!Array.isArray(step.keys) || !step.keys.every((k) => typeof k === 'string')) return 'remove keys are not strings';
+        break;
+      case 'chart_repo':
+        if (!isObject(step.value)) return 'chart_repo value is not an object';
+        break;
+      case 'app_events':
+        if (!Array.isArray(step.events) || !step.events.every((e) => isObject(e) && typeof e.key === 'string'
+          && typeof e.at === 'string' && (e.app === null || isObject(e.app)))) return 'app_events are malformed';
+        break;
+      default:
+        return `unknown step ${String(step.op).slice(0, 40)}`;
+    }
+  }
+  return null;
+}
