@@ -28,6 +28,7 @@ const { values: args } = parseArgs({
     dist: { type: 'boolean', default: false },
     json: { type: 'string' },
     'max-growth': { type: 'string', default: '10' },
+    'max-rss': { type: 'string' },
     embedded: { type: 'boolean', default: false },
     warmup: { type: 'string' },
   },
@@ -37,8 +38,10 @@ const SECONDS = Math.max(10, Number(args.seconds));
 const CONNECTIONS = Math.max(1, Number(args.connections));
 const SEGMENT = Math.max(5, Number(args.segment ?? Math.min(60, Math.ceil(SECONDS / 4))));
 const MAX_GROWTH = Number(args['max-growth']);
-// warm-up: until the bounded caches are full — above all the change stream's replay history (1,000
-// versions; with collection every second the store makes ~4 versions a second, so ~250 s) — and the heaps of
+/** absolute ceiling in MiB (the pod's memory limit), checked on every sample */
+const MAX_RSS = args['max-rss'] === undefined ? Infinity : Number(args['max-rss']);
+// warm-up: until the bounded caches are full — above all the change stream's replay history (256
+// versions; with collection every second the store makes ~4 versions a second, so ~60 s) — and the heaps of
 // every thread have found their size. Growth after that is what a leak would look like.
 const WARMUP_S = Math.round(Number(args.warmup ?? Math.min(300, Math.max(15, SECONDS * 0.5))));
 const SAMPLE_MS = 2000;
@@ -74,6 +77,9 @@ const entry = args.dist ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
 const env: NodeJS.ProcessEnv = {
   ...process.env, PORT: String(port), HOST: '127.0.0.1', RUNTIME_DEMO: 'on', COLLECT_INTERVAL_MS: '1000',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  // as in the image: glibc gives every thread its own malloc arena otherwise, and RSS then drifts up with
+  // native fragmentation while every JavaScript heap stays flat (see README, Reliability)
+  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
 };
 delete env.DATABASE_URL;
 delete env.RUNTIME_API_TOKEN;
@@ -271,6 +277,7 @@ if (args.json) writeFileSync(args.json, JSON.stringify(figures, null, 2));
 const problems: string[] = [];
 if (errors > 0) problems.push(`${errors} errors`);
 if (!(growth <= MAX_GROWTH)) problems.push(`RSS grew ${growth.toFixed(1)} % after warm-up (bound ${MAX_GROWTH} %)`);
+if (peak > MAX_RSS) problems.push(`RSS peaked at ${Math.round(peak)} MiB (ceiling ${MAX_RSS} MiB)`);
 if (totals.requests === 0) problems.push('no request was answered');
 if (problems.length) {
   console.error(`soak FAILED: ${problems.join('; ')}`);
