@@ -52,7 +52,13 @@ async function atSize(apps: number): Promise<void> {
     extras[`pass_${apps}`] = Object.fromEntries(Object.entries(snapshot.data.sources as Record<string, { duration_ms: number; counters?: { apply_ms?: number } }>)
       .map(([k, v]) => [k, { collect_ms: v.duration_ms, apply_ms: v.counters?.apply_ms }]));
 
-    const limit = await startComparison('limit', port++, file);
+    // the limit answers with our exact bytes: the same body and the same response headers
+    const pick = (h: Headers) => Object.fromEntries([...h].filter(([k]) => !['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(k)));
+    const okHeaders = pick((await fetch(ours.base + S, identity)).headers);
+    const nmHeaders = pick((await fetch(ours.base + S, { headers: { ...identity.headers, 'If-None-Match': etag } })).headers);
+    const headersFile = join(tmp, `headers-${apps}.json`);
+    writeFileSync(headersFile, JSON.stringify({ etag, ok: okHeaders, notModified: nmHeaders }));
+    const limit = await startComparison('limit', port++, file, headersFile);
     servers.push(limit);
     const naive = await startComparison('naive', port++, file);
     servers.push(naive);
@@ -71,7 +77,7 @@ async function atSize(apps: number): Promise<void> {
     await add('partial: one task', ours, `/api/v2/runtime/tasks/${encodeURIComponent(taskId ?? 'none')}`);
     await add('partial: one task', naive, `/api/v2/runtime/tasks/${encodeURIComponent(taskId ?? 'none')}`);
     const ours304 = await add('conditional GET (304)', ours, S, { 'If-None-Match': etag }, true);
-    const limit304 = await add('conditional GET (304)', limit, S, { 'If-None-Match': '"limit"' }, true);
+    const limit304 = await add('conditional GET (304)', limit, S, { 'If-None-Match': etag }, true);
     await add('unfiltered, gzip', ours, S, { 'Accept-Encoding': 'gzip' });
     await add('unfiltered, br', ours, S, { 'Accept-Encoding': 'br' });
 

@@ -52,8 +52,8 @@ export async function startSidecar(port: number, env: Record<string, string>): P
 }
 
 /** A comparison server from bench/servers/ (limit or naive) serving a snapshot file. */
-export async function startComparison(kind: 'limit' | 'naive', port: number, file: string): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}bench/servers/${kind}.ts`, String(port), file], {
+export async function startComparison(kind: 'limit' | 'naive', port: number, file: string, headersFile?: string): Promise<Server> {
+  const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}bench/servers/${kind}.ts`, String(port), file, ...(headersFile ? [headersFile] : [])], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {

@@ -1,16 +1,23 @@
-// The ceiling: a bare node:http server answering the identical bytes from memory (argv: port, body file).
+// The ceiling: a bare node:http server answering with the identical bytes from memory — the same body and,
+// when given, the same response headers as the sidecar (argv: port, body file, [headers JSON file]).
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type OutgoingHttpHeaders } from 'node:http';
 
-const [port, file] = process.argv.slice(2);
+const [port, file, headersFile] = process.argv.slice(2);
 const body = readFileSync(file!);
-const empty = Buffer.alloc(0);
+const given = headersFile
+  ? JSON.parse(readFileSync(headersFile, 'utf8')) as { etag: string; ok: OutgoingHttpHeaders; notModified: OutgoingHttpHeaders }
+  : null;
+const etag = given?.etag ?? '"limit"';
+const ok: OutgoingHttpHeaders = given?.ok ?? { 'Content-Type': 'application/json; charset=utf-8', ETag: etag };
+const notModified: OutgoingHttpHeaders = given?.notModified ?? { ETag: etag };
+ok['Content-Length'] = body.length;
 createServer((req, res) => {
-  if (req.headers['if-none-match'] === '"limit"') {
-    res.writeHead(304, { ETag: '"limit"' });
-    res.end(empty);
+  if (req.headers['if-none-match'] === etag) {
+    res.writeHead(304, notModified);
+    res.end();
     return;
   }
-  res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length, ETag: '"limit"' });
+  res.writeHead(200, ok);
   res.end(body);
 }).listen(Number(port), '127.0.0.1', () => process.stdout.write('ready\n'));

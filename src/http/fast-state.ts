@@ -65,7 +65,8 @@ export function fastState(deps: FastStateDeps): (req: IncomingMessage, res: Serv
     if (acceptEncoding === undefined) {
       // the common monitoring request: no compression, headers prepared for this version
       const h = identity(cur);
-      if (ifNoneMatch !== undefined && planWholeState(cur, undefined, ifNoneMatch, false).status === 304) {
+      // the usual revalidation sends back exactly our tag: compare it before parsing a list
+      if (ifNoneMatch !== undefined && (ifNoneMatch === cur.etag || planWholeState(cur, undefined, ifNoneMatch, false).status === 304)) {
         res.writeHead(304, h.notModified);
         res.end();
         record(method, 304, started);
