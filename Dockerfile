@@ -26,7 +26,8 @@ FROM node:20-slim
 ENV NODE_ENV=production \
     RUNTIME_DEMO=off \
     PORT=8080 \
-    HOST=0.0.0.0
+    HOST=0.0.0.0 \
+    MALLOC_ARENA_MAX=2
 WORKDIR /app
 # owned by root, read-only for the runtime user
 COPY --from=deps /app/node_modules ./node_modules

@@ -11,6 +11,9 @@ export class PassSender {
   private chain: Promise<void> = Promise.resolve();
   private pending: StoreStep[] = [];
   private pushScheduled = false;
+  private closed = false;
+  /** waits for acknowledgements in flight, failed at once when the port is replaced */
+  private readonly waits = new Set<(err: Error) => void>();
 
   constructor(private readonly port: MessagePort, private readonly source: SourceName, private readonly ackTimeoutMs = 30_000) {}
 
@@ -36,23 +39,30 @@ export class PassSender {
   }
 
   private post(msg: PassMessage, timeoutMs: number): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('store port replaced'));
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.port.off('message', onMessage);
-        reject(new Error(`store did not apply the pass within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const onMessage = (m: AppliedMessage) => {
-        if (m?.type !== 'applied' || m.seq !== msg.seq) return;
+      const done = (err?: Error) => {
         clearTimeout(timer);
         this.port.off('message', onMessage);
-        resolve();
+        this.waits.delete(fail);
+        if (err) reject(err);
+        else resolve();
       };
+      const fail = (err: Error) => done(err);
+      const timer = setTimeout(() => done(new Error(`store did not apply the pass within ${timeoutMs} ms`)), timeoutMs);
+      const onMessage = (m: AppliedMessage) => {
+        if (m?.type === 'applied' && m.seq === msg.seq) done();
+      };
+      this.waits.add(fail);
       this.port.on('message', onMessage);
       this.port.postMessage(msg);
     });
   }
 
+  /** The store behind this port is gone: fail what waits on it, and send nothing more. */
   close(): void {
+    this.closed = true;
+    for (const fail of [...this.waits]) fail(new Error('store port replaced (the store thread was restarted)'));
     this.port.close();
   }
 }

@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { threadHeapGauge } from '../thread-metrics.ts';
 
 /** Route label of a request that matched no route: raw paths never become labels (bounded cardinality). */
 export const UNMATCHED = 'unmatched';
@@ -33,6 +34,7 @@ export class HttpMetrics {
     this.storeScrapeOk = new Gauge({
       name: 'market_runtime_http_store_metrics_ok', help: '1 when the last /metrics scrape got the store thread\'s metrics, else 0', registers,
     });
+    threadHeapGauge('http', registers);
     new Gauge({
       name: 'process_resident_memory_bytes', help: 'Resident memory of the whole sidecar process (every thread) in bytes', registers,
       collect() { this.set(process.memoryUsage.rss()); },

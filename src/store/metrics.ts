@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { threadHeapGauge } from '../thread-metrics.ts';
 import { APP_STAGES, COMPONENT_STATUSES, HEALTH, TASK_STATUSES, TASK_TYPES } from '../model/index.ts';
 import type { PassOutcome, SourceName } from '../protocol.ts';
 import type { RuntimeStore } from './runtime-store.ts';
@@ -47,6 +48,7 @@ export class StoreMetrics {
     this.consecutiveFailures = new Gauge({ name: 'market_runtime_collection_consecutive_failures', help: 'Failed passes in a row, per source', labelNames: ['source'], registers });
     this.sourceUp = new Gauge({ name: 'market_runtime_source_up', help: '1 when the last pass of the source succeeded, else 0', labelNames: ['source'], registers });
     this.version = new Gauge({ name: 'market_runtime_store_version', help: 'Current store version (increases on every committed change)', registers });
+    threadHeapGauge('store', registers);
     this.ready = new Gauge({ name: 'market_runtime_store_ready', help: '1 once every collector finished its first pass', registers });
     this.stuckApps = new Gauge({ name: 'market_runtime_stuck_apps', help: 'Apps in a transitional stage past its limit (STUCK_* settings)', registers });
     this.stuckTasks = new Gauge({ name: 'market_runtime_stuck_tasks', help: 'Tasks pending or running past their limit (STUCK_TASK_* settings)', registers });

@@ -35,7 +35,8 @@ export class CollectorHandle {
       minThreads: 1,
       maxThreads: 1,
       idleTimeout: Infinity,
-      concurrentTasksPerWorker: 1,
+      // a run and an init may share the thread (storeReplaced); the scheduler never overlaps two runs
+      concurrentTasksPerWorker: 2,
       // piscina's default parks an idle thread in Atomics.wait, which freezes its event loop between runs:
       // an event collector (NATS) must keep receiving, so idle threads wait on messages instead
       atomics: 'disabled',
@@ -49,9 +50,14 @@ export class CollectorHandle {
     return this.inFlight !== null;
   }
 
-  /** The store thread was replaced: the next run hands this collector a fresh delta port first. */
+  /**
+   * The store thread was replaced. A run in flight would wait for the dead store's acknowledgement until
+   * its deadline: hand the thread a fresh delta port now (init runs beside the run; replacing the port
+   * fails the run's wait at once). With no run in flight, the next run does it first.
+   */
   storeReplaced(): void {
     this.needsInit = true;
+    if (this.inFlight) void this.init(AbortSignal.timeout(this.deadlineMs)).catch(() => undefined);
   }
 
   /** Starts a run unless one is in flight or the thread is backing off. */
