@@ -33,7 +33,8 @@ export function registerEvents(api: Hono, deps: EventsDeps): void {
         const now = deps.current()!;
         const json = Buffer.from(now.body.buffer, now.body.byteOffset, now.body.byteLength)
           .toString('utf8', ENVELOPE_PREFIX, now.body.byteLength - 1);
-        return { version: now.version, json, summary: JSON.parse(json).summary };
+        // no parse here: an unfiltered client's events carry the store's own summary
+        return { version: now.version, json };
       }
       const q = deps.queries();
       if (!q) throw new Error('store unavailable');

@@ -22,6 +22,8 @@ interface HistoryEntry {
   changes: VersionChanges;
   /** the unfiltered event, rendered once */
   text: string;
+  /** the new chart_repo, parsed once for all filtered clients (when it changed) */
+  chartRepo?: ChartRepoStatus;
 }
 
 interface Client {
@@ -40,7 +42,8 @@ export interface StreamSnapshot {
   version: number;
   /** the snapshot JSON (the `data` of /state), filtered when the client filters */
   json: string;
-  summary: RuntimeSummary;
+  /** the filtered summary (filtered clients only: an unfiltered client's events carry the store's) */
+  summary?: RuntimeSummary;
 }
 
 /**
@@ -113,7 +116,7 @@ export class ChangeStream {
     try {
       if (resumeFrom === null || filter) {
         const snap = await snapshot();
-        client.summary = filter ? snap.summary : null;
+        client.summary = filter ? snap.summary ?? emptySummary() : null;
         if (resumeFrom === null) {
           this.write(client, `id: ${this.epoch}-${snap.version}\nevent: snapshot\ndata: ${snap.json}\n\n`);
           client.after = snap.version;
@@ -202,7 +205,7 @@ export class ChangeStream {
     parts.push(`"upserts":{${upserts.join(',')}}`, `"removed":{${removed.join(',')}}`);
     if (e.changes.chart_repo !== undefined) {
       parts.push(`"chart_repo":${filter && hasChartFilter(filter)
-        ? JSON.stringify(filterChartRepo(JSON.parse(e.changes.chart_repo) as ChartRepoStatus, filter))
+        ? JSON.stringify(filterChartRepo(e.chartRepo ??= JSON.parse(e.changes.chart_repo) as ChartRepoStatus, filter))
         : e.changes.chart_repo}`);
     }
     if (e.changes.sources !== undefined) parts.push(`"sources":${e.changes.sources}`);

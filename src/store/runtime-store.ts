@@ -453,13 +453,11 @@ export class RuntimeStore {
   }
 
   app(user_id: string, source_id: string, app_name: string): string | null {
-    const row = this.apps.rows.get(appKey({ user_id, source_id, app_name }));
-    return row ? JSON.stringify(row.value) : null;
+    return this.apps.json(appKey({ user_id, source_id, app_name })) ?? null;
   }
 
   task(task_id: string): string | null {
-    const row = this.tasks.rows.get(task_id);
-    return row ? JSON.stringify(row.value) : null;
+    return this.tasks.json(task_id) ?? null;
   }
 
   /** Tasks of an app (and optionally of one user): a JSON array. */
@@ -477,7 +475,8 @@ export class RuntimeStore {
 }
 
 function jsonArray<T extends object>(table: EntityTable<T>, keys: string[]): string {
-  return '[' + keys.map((k) => JSON.stringify(table.rows.get(k)!.value)).join(',') + ']';
+  // the JSON rendered when each entity changed, not a second stringify per query
+  return '[' + keys.map((k) => table.json(k)!).join(',') + ']';
 }
 
 /** An app whose content is unchanged keeps its last_update: it says when content changed, not when polled. */
