@@ -4,6 +4,7 @@ import type { CurrentVersion } from './app.ts';
 import { parseBearer } from './auth.ts';
 import type { Encoding } from './compress-job.ts';
 import type { HttpMetrics } from './metrics.ts';
+import type { RequestSeries } from './request-stats.ts';
 import { DATA_HEADERS } from './security.ts';
 import { identityHeaders, planWholeState } from './whole-state.ts';
 
@@ -27,12 +28,13 @@ export interface FastStateDeps {
  */
 export function fastState(deps: FastStateDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   const expected = deps.apiToken ? createHash('sha256').update(deps.apiToken).digest() : null;
-  const recorders = new Map<string, (seconds: number) => void>();
-  const record = (method: string, status: number, started: number) => {
-    const key = `${method} ${status}`;
-    let r = recorders.get(key);
-    if (!r) recorders.set(key, (r = deps.metrics.recorder(method, ROUTE, status)));
-    r((performance.now() - started) / 1000);
+  // the series of this route by method and status, resolved once rather than per request
+  const series = new Map<number, RequestSeries>();
+  const record = (method: 'GET' | 'HEAD', status: number, started: number) => {
+    const key = method === 'GET' ? status : -status;
+    let s = series.get(key);
+    if (!s) series.set(key, (s = deps.metrics.series(method, ROUTE, status)));
+    s.observe((performance.now() - started) / 1000);
   };
   // the identity headers of the current version, built once per version rather than per request
   let cached: { cur: CurrentVersion; ok: OutgoingHttpHeaders; notModified: OutgoingHttpHeaders } | null = null;
@@ -57,7 +59,7 @@ export function fastState(deps: FastStateDeps): (req: IncomingMessage, res: Serv
     const cur = deps.current();
     if (!cur) return false;
     const started = performance.now();
-    const method = req.method;
+    const method: 'GET' | 'HEAD' = req.method;
     const head = method === 'HEAD';
     const acceptEncoding = header(req, 'accept-encoding');
     const ifNoneMatch = header(req, 'if-none-match');

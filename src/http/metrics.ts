@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
+import { RequestStats, type RequestSeries } from './request-stats.ts';
 import { threadHeapGauge } from '../thread-metrics.ts';
 
 /** Route label of a request that matched no route: raw paths never become labels (bounded cardinality). */
@@ -15,21 +16,17 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIO
  */
 export class HttpMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'method' | 'route' | 'status'>;
-  private readonly latency: Histogram<'method' | 'route' | 'status'>;
+  private readonly requests = new RequestStats([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
   private readonly inFlight: Gauge;
   readonly storeScrapeOk: Gauge;
 
   constructor() {
     const registers = [this.registry];
-    this.requests = new Counter({
-      name: 'market_runtime_http_requests_total', help: 'HTTP requests answered, by method, route pattern and status',
-      labelNames: ['method', 'route', 'status'], registers,
-    });
-    this.latency = new Histogram({
-      name: 'market_runtime_http_request_duration_seconds', help: 'HTTP response time, by method, route pattern and status',
-      labelNames: ['method', 'route', 'status'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers,
-    });
+    this.requests.register(
+      this.registry,
+      { name: 'market_runtime_http_requests_total', help: 'HTTP requests answered, by method, route pattern and status' },
+      { name: 'market_runtime_http_request_duration_seconds', help: 'HTTP response time, by method, route pattern and status' },
+    );
     this.inFlight = new Gauge({ name: 'market_runtime_http_requests_in_flight', help: 'HTTP requests being answered now', registers });
     this.storeScrapeOk = new Gauge({
       name: 'market_runtime_http_store_metrics_ok', help: '1 when the last /metrics scrape got the store thread\'s metrics, else 0', registers,
@@ -54,25 +51,14 @@ export class HttpMetrics {
         await next();
       } finally {
         this.inFlight.dec();
-        const labels = { method: METHODS.has(c.req.method) ? c.req.method : 'OTHER', route: routeLabel(c), status: String(c.res.status) };
-        this.requests.inc(labels);
-        this.latency.observe(labels, (performance.now() - started) / 1000);
+        this.series(c.req.method, routeLabel(c), c.res.status).observe((performance.now() - started) / 1000);
       }
     };
   }
 
-  /**
-   * For answers given outside Hono (the fast /state path): a recorder per (method, route, status) with its
-   * label children resolved once, so the hot path does not hash labels per request.
-   */
-  recorder(method: string, route: string, status: number): (seconds: number) => void {
-    const labels = { method: METHODS.has(method) ? method : 'OTHER', route, status: String(status) };
-    const requests = this.requests.labels(labels);
-    const latency = this.latency.labels(labels);
-    return (seconds) => {
-      requests.inc();
-      latency.observe(seconds);
-    };
+  /** The counter and latency series of one answer; the fast /state path keeps these per status. */
+  series(method: string, route: string, status: number): RequestSeries {
+    return this.requests.of(METHODS.has(method) ? method : 'OTHER', route, status);
   }
 
   text(): Promise<string> {
