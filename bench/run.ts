@@ -6,7 +6,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDemoMarket } from '../src/demo/market.ts';
-import { measure, type LoadOptions, type LoadResult } from './lib/load.ts';
+import { measure, measureAlternating, type LoadOptions, type LoadResult } from './lib/load.ts';
 import { rssMiB } from './lib/proc.ts';
 import { startComparison, startSidecar, type Server } from './lib/servers.ts';
 
@@ -63,21 +63,23 @@ async function atSize(apps: number): Promise<void> {
     const naive = await startComparison('naive', port++, file);
     servers.push(naive);
 
-    const add = async (scenario: string, server: Server, path: string, headers: Record<string, string> = {}, expect304 = false) => {
-      const r = await measure(`${apps} apps: ${scenario}`, server, path, headers, opts, expect304);
+    const keep = (r: LoadResult) => {
       rows.push(r);
       log(`${r.scenario.padEnd(36)} ${r.server.padEnd(12)} ${String(r.rps).padStart(7)} req/s  p99 ${r.p99} ms  cpu ${r.cpuMsPerReq} ms/req  errors ${r.errors}`);
       return r;
     };
-    const oursFull = await add('unfiltered /state', ours, S);
-    const limitFull = await add('unfiltered /state', limit, S);
+    const add = async (scenario: string, server: Server, path: string, headers: Record<string, string> = {}, expect304 = false) =>
+      keep(await measure(`${apps} apps: ${scenario}`, server, path, headers, opts, expect304));
+    // ours against the limit in alternating rounds: their ratio is a target
+    const pair = async (scenario: string, path: string, headers: Record<string, string> = {}, expect304 = false) =>
+      (await measureAlternating(`${apps} apps: ${scenario}`, [ours, limit], path, headers, opts, expect304, smoke ? 1 : 3)).map(keep);
+    const [oursFull, limitFull] = await pair('unfiltered /state', S);
     const naiveFull = await add('unfiltered /state', naive, S);
     const oursFiltered = await add('filtered /state', ours, filtered);
     const naiveFiltered = await add('filtered /state', naive, filtered);
     await add('partial: one task', ours, `/api/v2/runtime/tasks/${encodeURIComponent(taskId ?? 'none')}`);
     await add('partial: one task', naive, `/api/v2/runtime/tasks/${encodeURIComponent(taskId ?? 'none')}`);
-    const ours304 = await add('conditional GET (304)', ours, S, { 'If-None-Match': etag }, true);
-    const limit304 = await add('conditional GET (304)', limit, S, { 'If-None-Match': etag }, true);
+    const [ours304, limit304] = await pair('conditional GET (304)', S, { 'If-None-Match': etag }, true);
     await add('unfiltered, gzip', ours, S, { 'Accept-Encoding': 'gzip' });
     await add('unfiltered, br', ours, S, { 'Accept-Encoding': 'br' });
 
