@@ -9,6 +9,9 @@ import { registerDashboards } from './dashboard/routes.ts';
 import { applyHardening, onUnhandled, type HttpSecurityOptions } from './hardening.ts';
 import { registerEvents } from './events-route.ts';
 import { checkParam, parseStateFilter } from './query.ts';
+import type { IncomingMessage } from 'node:http';
+import { routeLabel } from './metrics.ts';
+import type { RememberedAnswers } from './remembered-answers.ts';
 import type { ResponseCache } from './response-cache.ts';
 import type { ChangeStream } from './stream.ts';
 
@@ -32,6 +35,8 @@ export interface RuntimeAppDeps {
   compressed?(cur: CurrentVersion, encoding: Encoding): Promise<Uint8Array>;
   /** answers of filtered and partial queries per version (absent: always ask the store) */
   cache?: ResponseCache;
+  /** answers the raw path repeats for the same request target at the same version (absent: none) */
+  remembered?: RememberedAnswers;
   /** the change stream (GET …/events); absent in tests that build the app alone */
   stream?: ChangeStream;
 }
@@ -118,7 +123,7 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
 /**
  * The unfiltered snapshot: bytes the store built once per version, compressed (br or gzip) once per version
  * in a CPU-job thread when the client accepts it. Never serialized here. (The HTTP thread answers most of
- * these before Hono, in fast-state.ts; this route serves what that path leaves, e.g. CORS requests.)
+ * these before Hono, in raw-path.ts; this route serves what that path leaves, e.g. CORS requests.)
  */
 async function wholeState(c: Context, cur: CurrentVersion, deps: RuntimeAppDeps): Promise<Response> {
   const plan = planWholeState(cur, c.req.header('accept-encoding'), c.req.header('if-none-match'), deps.compressed !== undefined);
@@ -162,7 +167,10 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
     const tagNow = etagFor(cur.epoch, cur.version, query.key);
     if (matches(c.req.header('if-none-match'), tagNow)) return notModified(c, tagNow);
     const cached = deps.cache?.get(query.key, tagNow);
-    if (cached) return c.body(cached as Uint8Array<ArrayBuffer>, 200, { ...headers, ETag: tagNow });
+    if (cached) {
+      remember(c, deps, cur, tagNow, cached);
+      return c.body(cached as Uint8Array<ArrayBuffer>, 200, { ...headers, ETag: tagNow });
+    }
   }
   const q = deps.queries();
   if (!q) return c.json(errorBody('runtime store unavailable'), 503, { 'Retry-After': '1' });
@@ -177,7 +185,18 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
   const tag = etagFor(epoch, a.version, query.key);
   const body = Buffer.from(envelopeJson(true, query.message ?? 'success', a.json));
   deps.cache?.set(query.key, tag, body);
+  if (cur && a.version === cur.version) remember(c, deps, cur, tag, body);
   return c.body(body as Uint8Array<ArrayBuffer>, 200, { ...headers, ETag: tag });
+}
+
+/**
+ * Lets the raw path answer the next identical request (same target, same version) without Hono. Only for
+ * a ready version (a rebuilding store's versions may repeat numbers) and for requests that came through a
+ * node server (the raw target is what the raw path looks up).
+ */
+function remember(c: Context, deps: RuntimeAppDeps, cur: CurrentVersion, etag: string, body: Uint8Array): void {
+  const target = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.url;
+  if (deps.remembered && target && cur.ready) deps.remembered.remember(target, cur, routeLabel(c), etag, body);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -3,17 +3,21 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { CurrentVersion } from './app.ts';
 import { parseBearer } from './auth.ts';
 import type { Encoding } from './compress-job.ts';
+import { matches } from './etag.ts';
 import type { HttpMetrics } from './metrics.ts';
+import type { RememberedAnswer, RememberedAnswers } from './remembered-answers.ts';
 import type { RequestSeries } from './request-stats.ts';
 import { DATA_HEADERS } from './security.ts';
 import { identityHeaders, planWholeState } from './whole-state.ts';
 
-const PATHS = new Set(['/api/v2/runtime/state', '/app-store/api/v2/runtime/state']);
-const ROUTE = '/api/v2/runtime/state';
+const STATE_PATHS = new Set(['/api/v2/runtime/state', '/app-store/api/v2/runtime/state']);
+const STATE_ROUTE = '/api/v2/runtime/state';
 
-export interface FastStateDeps {
+export interface RawPathDeps {
   current(): CurrentVersion | null;
   compressed(cur: CurrentVersion, encoding: Encoding): Promise<Uint8Array>;
+  /** answers of queries Hono gave at this version, repeated here for the same request target */
+  remembered?: RememberedAnswers;
   metrics: HttpMetrics;
   apiToken?: string;
   /** CORS needs Hono's middleware: then this path steps aside */
@@ -21,19 +25,20 @@ export interface FastStateDeps {
 }
 
 /**
- * The hot path: an unfiltered GET of /state is answered straight from the store's bytes on the raw node
- * response, before Hono builds a Request and a Response for it. It answers only what it can answer exactly
- * like the Hono route (same headers, auth, metrics); everything else (filters, a missing or wrong token, CORS,
- * no snapshot yet) returns false and goes through Hono.
+ * The hot path: a GET of the unfiltered /state, or a repeat of a query answered at this version, is written
+ * straight from prepared bytes to the raw node response, before Hono builds a Request and a Response for
+ * it. It answers only what it can answer exactly like the Hono routes (same bytes, headers, auth, metrics);
+ * everything else (a new query, a missing or wrong token, CORS, no snapshot yet) returns false and goes
+ * through Hono.
  */
-export function fastState(deps: FastStateDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   const expected = deps.apiToken ? createHash('sha256').update(deps.apiToken).digest() : null;
-  // the series of this route by method and status, resolved once rather than per request
-  const series = new Map<number, RequestSeries>();
-  const record = (method: 'GET' | 'HEAD', status: number, started: number) => {
+  // the /state series by method and status, resolved once rather than per request
+  const stateSeries = new Map<number, RequestSeries>();
+  const recordState = (method: 'GET' | 'HEAD', status: number, started: number) => {
     const key = method === 'GET' ? status : -status;
-    let s = series.get(key);
-    if (!s) series.set(key, (s = deps.metrics.series(method, ROUTE, status)));
+    let s = stateSeries.get(key);
+    if (!s) stateSeries.set(key, (s = deps.metrics.series(method, STATE_ROUTE, status)));
     s.observe((performance.now() - started) / 1000);
   };
   // the identity headers of the current version, built once per version rather than per request
@@ -49,21 +54,16 @@ export function fastState(deps: FastStateDeps): (req: IncomingMessage, res: Serv
     }
     return cached;
   };
+  const authorized = (req: IncomingMessage) => {
+    if (!expected) return true;
+    const presented = parseBearer(req.headers.authorization);
+    return presented !== null && timingSafeEqual(createHash('sha256').update(presented).digest(), expected);
+  };
 
-  return (req, res) => {
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || deps.cors || !PATHS.has(req.url ?? '')) return false;
-    if (expected) {
-      const presented = parseBearer(req.headers.authorization);
-      if (presented === null || !timingSafeEqual(createHash('sha256').update(presented).digest(), expected)) return false;
-    }
-    const cur = deps.current();
-    if (!cur) return false;
-    const started = performance.now();
-    const method: 'GET' | 'HEAD' = req.method;
+  const wholeState = (req: IncomingMessage, res: ServerResponse, cur: CurrentVersion, method: 'GET' | 'HEAD', started: number) => {
     const head = method === 'HEAD';
     const acceptEncoding = header(req, 'accept-encoding');
     const ifNoneMatch = header(req, 'if-none-match');
-
     if (acceptEncoding === undefined) {
       // the common monitoring request: no compression, headers prepared for this version
       const h = identity(cur);
@@ -71,20 +71,19 @@ export function fastState(deps: FastStateDeps): (req: IncomingMessage, res: Serv
       if (ifNoneMatch !== undefined && (ifNoneMatch === cur.etag || planWholeState(cur, undefined, ifNoneMatch, false).status === 304)) {
         res.writeHead(304, h.notModified);
         res.end();
-        record(method, 304, started);
+        recordState(method, 304, started);
       } else {
         res.writeHead(200, h.ok);
         res.end(head ? undefined : cur.body);
-        record(method, 200, started);
+        recordState(method, 200, started);
       }
-      return true;
+      return;
     }
-
     const plan = planWholeState(cur, acceptEncoding, ifNoneMatch, true);
     const send = (status: number, headers: Record<string, string>, body: Uint8Array | null) => {
       res.writeHead(status, { ...DATA_HEADERS, ...headers, ...(body ? { 'Content-Length': String(body.byteLength) } : {}) });
       res.end(head || !body ? undefined : body);
-      record(method, status, started);
+      recordState(method, status, started);
     };
     if (plan.status === 304) send(304, plan.headers, null);
     else if (!plan.encoding) send(200, plan.headers, cur.body);
@@ -94,6 +93,33 @@ export function fastState(deps: FastStateDeps): (req: IncomingMessage, res: Serv
         () => send(200, identityHeaders(cur), cur.body),
       );
     }
+  };
+
+  const repeat = (req: IncomingMessage, res: ServerResponse, a: RememberedAnswer, method: 'GET' | 'HEAD', started: number) => {
+    const ifNoneMatch = header(req, 'if-none-match');
+    const status = ifNoneMatch !== undefined && (ifNoneMatch === a.etag || matches(ifNoneMatch, a.etag)) ? 304 : 200;
+    if (status === 304) {
+      res.writeHead(304, a.notModified);
+      res.end();
+    } else {
+      res.writeHead(200, a.ok);
+      res.end(method === 'HEAD' ? undefined : a.body);
+    }
+    deps.metrics.series(method, a.route, status).observe((performance.now() - started) / 1000);
+  };
+
+  return (req, res) => {
+    const method = req.method;
+    if ((method !== 'GET' && method !== 'HEAD') || deps.cors) return false;
+    const cur = deps.current();
+    if (!cur) return false;
+    const target = req.url ?? '';
+    const whole = STATE_PATHS.has(target);
+    const remembered = whole ? undefined : deps.remembered?.lookup(target, cur);
+    if ((!whole && !remembered) || !authorized(req)) return false;
+    const started = performance.now();
+    if (remembered) repeat(req, res, remembered, method, started);
+    else wholeState(req, res, cur, method, started);
     return true;
   };
 }

@@ -11,7 +11,8 @@ import { etagFor } from './etag.ts';
 import type { HttpSecurityOptions } from './hardening.ts';
 import { ChangeStream } from './stream.ts';
 import { CompressedBodies } from './compressed-bodies.ts';
-import { fastState } from './fast-state.ts';
+import { rawPath } from './raw-path.ts';
+import { RememberedAnswers } from './remembered-answers.ts';
 import { HttpMetrics } from './metrics.ts';
 import { ResponseCache } from './response-cache.ts';
 
@@ -37,6 +38,7 @@ export class HttpThread {
   private readonly compressed = new CompressedBodies();
   private readonly metrics = new HttpMetrics();
   private readonly cache = new ResponseCache();
+  private readonly remembered = new RememberedAnswers();
 
   private readonly log = threadLogger('http');
   /** built at listen time, with the security options the supervisor passes */
@@ -49,6 +51,7 @@ export class HttpThread {
       storeAlive: () => this.storeAlive(),
       stream: this.stream,
       cache: this.cache,
+      remembered: this.remembered,
       compressed: (cur, encoding) => this.compressed.get(cur.etag, cur.body, encoding),
     }, { ...security, log: this.log, metrics: this.metrics });
   }
@@ -94,8 +97,9 @@ export class HttpThread {
   async listen(opts: ListenOptions): Promise<{ port: number }> {
     this.app = this.createApp(opts.security);
     const listener = getRequestListener(this.app.fetch, { errorHandler: requestError });
-    const fast = fastState({
+    const fast = rawPath({
       current: () => this.current,
+      remembered: this.remembered,
       compressed: (cur, encoding) => this.compressed.get(cur.etag, cur.body, encoding),
       metrics: this.metrics,
       apiToken: opts.security?.apiToken,

@@ -1,0 +1,66 @@
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { CurrentVersion } from './app.ts';
+import { JSON_TYPE } from './envelope.ts';
+import { DATA_HEADERS } from './security.ts';
+
+/** One answer as the raw path writes it: bytes and headers prepared once. */
+export interface RememberedAnswer {
+  /** the route pattern that answered (the metrics label) */
+  route: string;
+  etag: string;
+  ok: OutgoingHttpHeaders;
+  notModified: OutgoingHttpHeaders;
+  body: Uint8Array;
+}
+
+/**
+ * Answers of queries (partial queries, filtered /state), remembered by their exact request target for the
+ * store version they were computed at. Frontends and monitoring repeat the same URL over and over; between
+ * two versions the answer cannot change, so a repeat is written straight to the raw node response like the
+ * unfiltered /state, without Hono. Only the current version's answers are ever served: the first lookup or
+ * remember at a new version forgets them all. Bounded in entries and bytes, oldest first out.
+ */
+export class RememberedAnswers {
+  private entries = new Map<string, RememberedAnswer>();
+  private version: CurrentVersion | null = null;
+  private bytes = 0;
+
+  constructor(private readonly maxEntries = 1024, private readonly maxBytes = 16 * 1024 * 1024) {}
+
+  /** The answer remembered for `target` at version `cur`, if any. */
+  lookup(target: string, cur: CurrentVersion): RememberedAnswer | undefined {
+    if (cur !== this.version) {
+      this.forget(cur);
+      return undefined;
+    }
+    return this.entries.get(target);
+  }
+
+  /** Remembers the 200 answer to `target` computed at `cur` (tagged `etag`). */
+  remember(target: string, cur: CurrentVersion, route: string, etag: string, body: Uint8Array): void {
+    if (cur !== this.version) this.forget(cur);
+    if (body.byteLength > this.maxBytes / 8 || this.entries.has(target)) return;
+    const cacheHeaders = { ETag: etag, 'Cache-Control': 'no-cache' };
+    this.entries.set(target, {
+      route, etag, body,
+      ok: { ...DATA_HEADERS, 'Content-Type': JSON_TYPE, ...cacheHeaders, 'Content-Length': String(body.byteLength) },
+      notModified: { ...DATA_HEADERS, ...cacheHeaders },
+    });
+    this.bytes += body.byteLength;
+    for (const [k, e] of this.entries) {
+      if (this.entries.size <= this.maxEntries && this.bytes <= this.maxBytes) break;
+      this.entries.delete(k);
+      this.bytes -= e.body.byteLength;
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private forget(cur: CurrentVersion): void {
+    this.version = cur;
+    this.entries = new Map();
+    this.bytes = 0;
+  }
+}

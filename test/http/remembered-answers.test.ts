@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import type { CurrentVersion } from '../../src/http/app.ts';
+import { RememberedAnswers } from '../../src/http/remembered-answers.ts';
+
+const version = (v: number): CurrentVersion => ({ epoch: 'e', version: v, ready: true, body: new Uint8Array(), etag: `"e-${v}"` });
+const bytes = (n: number) => new Uint8Array(n);
+
+describe('RememberedAnswers', () => {
+  it('gives back an answer only at the version it was computed at', () => {
+    const r = new RememberedAnswers();
+    const v1 = version(1);
+    r.remember('/tasks/t1', v1, '/tasks/:task_id', '"e-1-x"', bytes(10));
+    expect(r.lookup('/tasks/t1', v1)).toMatchObject({ route: '/tasks/:task_id', etag: '"e-1-x"' });
+    expect(r.lookup('/tasks/t2', v1)).toBeUndefined();
+    const v2 = version(2);
+    expect(r.lookup('/tasks/t1', v2)).toBeUndefined();
+    expect(r.size).toBe(0);
+    // a late remember of the older version's answer is not kept either
+    r.remember('/tasks/t1', v1, '/tasks/:task_id', '"e-1-x"', bytes(10));
+    expect(r.lookup('/tasks/t1', v2)).toBeUndefined();
+  });
+
+  it('prepares the headers the API sends: data headers, tag, length', () => {
+    const r = new RememberedAnswers();
+    const v1 = version(1);
+    r.remember('/q', v1, '/q', '"e-1-q"', bytes(42));
+    const a = r.lookup('/q', v1)!;
+    expect(a.ok).toMatchObject({ ETag: '"e-1-q"', 'Cache-Control': 'no-cache', 'Content-Length': '42', 'X-Content-Type-Options': 'nosniff' });
+    expect(a.notModified).toMatchObject({ ETag: '"e-1-q"', 'Cache-Control': 'no-cache' });
+    expect(a.notModified).not.toHaveProperty('Content-Length');
+  });
+
+  it('keeps at most its entries and bytes, oldest out first', () => {
+    const r = new RememberedAnswers(3, 8000);
+    const v1 = version(1);
+    for (let i = 0; i < 5; i += 1) r.remember(`/q${i}`, v1, '/q', `"t${i}"`, bytes(100));
+    expect(r.size).toBe(3);
+    expect(r.lookup('/q0', v1)).toBeUndefined();
+    expect(r.lookup('/q4', v1)).toBeDefined();
+    r.remember('/big', v1, '/q', '"big"', bytes(1001)); // more than an eighth of the budget: never kept
+    expect(r.lookup('/big', v1)).toBeUndefined();
+    for (let i = 0; i < 3; i += 1) r.remember(`/m${i}`, v1, '/q', `"m${i}"`, bytes(1000));
+    r.remember('/last', v1, '/q', '"last"', bytes(1000));
+    expect(r.size).toBeLessThanOrEqual(3);
+    expect(r.lookup('/last', v1)).toBeDefined();
+  });
+});
