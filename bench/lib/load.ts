@@ -12,6 +12,8 @@ export interface LoadResult {
   cpuMsPerReq: number;
   errors: number;
   requests: number;
+  /** req/s of each round, when measured in alternating rounds */
+  roundRps?: number[];
 }
 
 export interface LoadOptions {
@@ -47,6 +49,7 @@ function summarize(scenario: string, server: string, bytes: number, seconds: num
     cpuMsPerReq: requests > 0 ? Math.round((total('cpuMs') / requests) * 1000) / 1000 : 0,
     errors: total('errors') + (requests - total('ok')),
     requests,
+    roundRps: rounds.map((r) => Math.round(r.requests / (seconds / rounds.length))),
   };
 }
 
@@ -60,6 +63,21 @@ export async function measure(
 ): Promise<LoadResult> {
   const [r] = await measureAlternating(scenario, [server], path, headers, opts, expect304, 1);
   return r!;
+}
+
+/**
+ * a's req/s over b's: the median of the ratios of rounds run back to back when both were measured in the
+ * same alternating rounds (a noisy neighbour during one round does not decide it), else the plain ratio.
+ */
+export function rpsRatio(a: LoadResult, b: LoadResult): number {
+  const ra = a.roundRps;
+  const rb = b.roundRps;
+  let r = b.rps > 0 ? a.rps / b.rps : 0;
+  if (ra && rb && ra.length === rb.length && ra.length > 1) {
+    const each = ra.map((x, i) => (rb[i]! > 0 ? x / rb[i]! : 0)).sort((x, y) => x - y);
+    r = each.length % 2 ? each[(each.length - 1) / 2]! : (each[each.length / 2 - 1]! + each[each.length / 2]!) / 2;
+  }
+  return Math.round(r * 100) / 100;
 }
 
 /**
