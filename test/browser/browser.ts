@@ -1,5 +1,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { eventually, startInProcess } from '../helpers/sidecar.ts';
+import type { Dataset, FixtureFiles } from './fixtures.ts';
 
 /** Debian's chromium (never a downloaded browser); CHROMIUM_PATH overrides. */
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -34,4 +37,50 @@ export async function openPage(browser: Browser, viewport = { width: 1440, heigh
 export function screenshotPath(name: string): string {
   mkdirSync(OUTPUT_DIR, { recursive: true });
   return `${OUTPUT_DIR}${name}.png`;
+}
+
+/** Chromium missing: browser suites are skipped outside CI and fail in CI (launch throws). */
+export const runBrowser = hasChromium || Boolean(process.env.CI);
+
+/** Set by the hostile fixtures' payloads if any of them ever runs. */
+export const pwned = (page: Page) => page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned);
+
+/** Rows of the visible page of a table (detail and "nothing here" rows excluded). */
+export function rowCount(page: Page, container: string): Promise<number> {
+  return page.locator(`${container} tbody tr:not(.detail):not(.empty)`).count();
+}
+
+/** Opens a dashboard and waits for its first render. */
+export async function loaded(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.waitForFunction(() => ((window as unknown as { __runtimeDashboard?: { renders?: number } }).__runtimeDashboard?.renders ?? 0) > 0, null, { timeout: 15_000 });
+}
+
+export async function waitReady(base: string): Promise<void> {
+  await eventually(async () => {
+    const r = await fetch(`${base}/readyz`);
+    if (r.status !== 200) throw new Error(`not ready: ${r.status}`);
+  });
+}
+
+/**
+ * A sidecar fed by fixture files (by default a pass every 200 ms: every pass is a new version) and a chromium, for the
+ * duration of the enclosing describe. Read `sidecar` and `browser` inside tests, after beforeAll ran.
+ */
+export function dashboardsOn(files: FixtureFiles, dataset: () => Dataset, intervalMs = 200) {
+  const ctx = {
+    browser: null as unknown as Browser,
+    sidecar: null as unknown as Awaited<ReturnType<typeof startInProcess>>,
+  };
+  beforeAll(async () => {
+    files.writeAll(dataset());
+    ctx.sidecar = await startInProcess(files.collectors(), { intervalMs });
+    await waitReady(ctx.sidecar.base);
+    ctx.browser = await launch();
+  });
+  afterAll(async () => {
+    await ctx.browser?.close();
+    await ctx.sidecar?.sup.stop();
+  });
+  return ctx;
 }

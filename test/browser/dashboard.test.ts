@@ -1,7 +1,8 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startInProcess } from '../helpers/sidecar.ts';
-import { hasChromium, launch, openPage, screenshotPath, CHROMIUM } from './browser.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import {
+  dashboardsOn, hasChromium, loaded, openPage, pwned, rowCount, runBrowser, screenshotPath, CHROMIUM,
+} from './browser.ts';
 import {
   FixtureFiles, HOSTILE_APP, HOSTILE_ERROR, HOSTILE_SOURCE_ERROR, largeDataset, smallDataset,
 } from './fixtures.ts';
@@ -16,16 +17,10 @@ if (!hasChromium) {
   console.warn(`[browser tests] no chromium at ${CHROMIUM}: ${process.env.CI ? 'FAILING (CI is set)' : 'skipped'}; `
     + 'install it with `apt-get install -y chromium` or set CHROMIUM_PATH');
 }
-const runBrowser = hasChromium || Boolean(process.env.CI);
 
 type Stats = { fetches: number; notModified: number; renders: number; errors: number; firstRenderMs: number | null; lastRenderMs: number | null };
 const stats = (page: Page) => page.evaluate(() => (window as unknown as { __runtimeDashboard: Stats }).__runtimeDashboard);
-const pwned = (page: Page) => page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned);
 
-async function loaded(page: Page, url: string): Promise<void> {
-  await page.goto(url);
-  await page.waitForFunction(() => ((window as unknown as { __runtimeDashboard?: Stats }).__runtimeDashboard?.renders ?? 0) > 0, null, { timeout: 15_000 });
-}
 
 /** Refuses the change stream (as a proxy without SSE would): the page falls back to polling `state`. */
 async function blockStream(page: Page): Promise<void> {
@@ -34,41 +29,18 @@ async function blockStream(page: Page): Promise<void> {
 /** chromium's own console note of the refused stream request (no script can silence it) */
 const BLOCKED_STREAM_LINE = 'console: Failed to load resource: the server responded with a status of 503 (Service Unavailable)';
 
-/** Rows of the visible page of a table (detail and "nothing here" rows excluded). */
-function rowCount(page: Page, container: string): Promise<number> {
-  return page.locator(`${container} tbody tr:not(.detail):not(.empty)`).count();
-}
 
-async function waitReady(base: string): Promise<void> {
-  await eventually(async () => {
-    const r = await fetch(`${base}/readyz`);
-    if (r.status !== 200) throw new Error(`not ready: ${r.status}`);
-  });
-}
 
 describe.skipIf(!runBrowser)('dashboards in a real browser', () => {
-  let browser: Browser;
-  let sidecar: Awaited<ReturnType<typeof startInProcess>>;
   const files = new FixtureFiles();
   const data = smallDataset();
-  const root = () => `${sidecar.base}/api/v2/runtime`;
-
-  beforeAll(async () => {
-    files.writeAll(data);
-    sidecar = await startInProcess(files.collectors(), { intervalMs: 200 });
-    await waitReady(sidecar.base);
-    browser = await launch();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await sidecar?.sup.stop();
-  });
+  const env = dashboardsOn(files, () => data);
+  const root = () => `${env.sidecar.base}/api/v2/runtime`;
 
   it('serves both pages with the strict CSP under both base paths', async () => {
     for (const base of ['/api/v2/runtime', '/app-store/api/v2/runtime']) {
       for (const p of ['dashboard', 'dashboard-app']) {
-        const r = await fetch(`${sidecar.base}${base}/${p}`);
+        const r = await fetch(`${env.sidecar.base}${base}/${p}`);
         expect(r.status).toBe(200);
         expect(r.headers.get('content-security-policy')).toContain("script-src 'self'");
         expect(r.headers.get('content-type')).toMatch(/^text\/html/);
@@ -81,7 +53,7 @@ describe.skipIf(!runBrowser)('dashboards in a real browser', () => {
   });
 
   it('/dashboard loads with no console errors: header, sources, nine summary cards, applications', async () => {
-    const { page, errors } = await openPage(browser);
+    const { page, errors } = await openPage(env.browser);
     await loaded(page, `${root()}/dashboard`);
     expect(await page.locator('#snapshot-time').textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     expect(await page.locator('#auto').isChecked()).toBe(true);
@@ -108,7 +80,7 @@ describe.skipIf(!runBrowser)('dashboards in a real browser', () => {
   });
 
   it('/dashboard tabs switch: tasks and their sub-tabs, components, cache & sync, every Chart Repo tab', async () => {
-    const { page, errors } = await openPage(browser);
+    const { page, errors } = await openPage(env.browser);
     await loaded(page, `${root()}/dashboard`);
     await page.click('#market-tabs [data-tab="tasks"]');
     expect(await page.locator('#market-tasks').isVisible()).toBe(true);
@@ -155,7 +127,7 @@ describe.skipIf(!runBrowser)('dashboards in a real browser', () => {
   });
 
   it('/dashboard filters narrow the rows (app, user, source, stage, health) and clearing restores them', async () => {
-    const { page, errors } = await openPage(browser);
+    const { page, errors } = await openPage(env.browser);
     await loaded(page, `${root()}/dashboard`);
     const total = data.apps.length;
     await page.fill('#f-app', 'bulk-app-1');
@@ -188,7 +160,7 @@ describe.skipIf(!runBrowser)('dashboards in a real browser', () => {
 
   it('hostile strings render as literal text and never run', async () => {
     for (const p of ['dashboard', 'dashboard-app']) {
-      const { page, errors } = await openPage(browser);
+      const { page, errors } = await openPage(env.browser);
       await loaded(page, `${root()}/${p}`);
       expect(await page.getByText(HOSTILE_APP, { exact: true }).count()).toBeGreaterThan(0);
       if (p === 'dashboard') {
@@ -215,7 +187,7 @@ describe.skipIf(!runBrowser)('dashboards in a real browser', () => {
   });
 
   it('/dashboard-app shows the flow of each app per the Chart Repo rules, stuck first, filters narrow', async () => {
-    const { page, errors } = await openPage(browser);
+    const { page, errors } = await openPage(env.browser);
     await loaded(page, `${root()}/dashboard-app`);
     const steps = async (app: string) => page.locator('#flow-table tr', { has: page.locator('.name', { hasText: new RegExp(`^${app}$`) }) })
       .locator('li.step').evaluateAll((lis) => lis.map((li) => `${(li as HTMLElement).dataset.step}:${(li as HTMLElement).dataset.status}`));
@@ -266,7 +238,7 @@ describe.skipIf(!runBrowser)('dashboards in a real browser', () => {
 
   it('both pages read on a narrow screen (screenshots)', async () => {
     for (const p of ['dashboard', 'dashboard-app']) {
-      const { page, errors } = await openPage(browser, { width: 390, height: 844 });
+      const { page, errors } = await openPage(env.browser, { width: 390, height: 844 });
       await loaded(page, `${root()}/${p}`);
       // nothing sticks out sideways: the page is as wide as the screen
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
@@ -277,19 +249,19 @@ describe.skipIf(!runBrowser)('dashboards in a real browser', () => {
   });
 
   it('works under /app-store/api/v2/runtime: the page fetches state relative to itself (stream blocked)', async () => {
-    const { page, errors } = await openPage(browser);
+    const { page, errors } = await openPage(env.browser);
     await blockStream(page);
     const stateUrls: string[] = [];
     page.on('request', (r) => { if (r.url().endsWith('/state')) stateUrls.push(r.url()); });
-    await loaded(page, `${sidecar.base}/app-store/api/v2/runtime/dashboard-app`);
-    expect(stateUrls[0]).toBe(`${sidecar.base}/app-store/api/v2/runtime/state`);
+    await loaded(page, `${env.sidecar.base}/app-store/api/v2/runtime/dashboard-app`);
+    expect(stateUrls[0]).toBe(`${env.sidecar.base}/app-store/api/v2/runtime/state`);
     expect(errors).toEqual([BLOCKED_STREAM_LINE]);
     await page.context().close();
   });
 
   it('auto-refresh with the stream blocked (on by default, 5 s, conditional) picks up a change; the toggle stops it', async () => {
     // the live path (the change stream) is in stream.test.ts; this is the polling it falls back to
-    const { page, errors } = await openPage(browser);
+    const { page, errors } = await openPage(env.browser);
     await blockStream(page);
     const conditional: (string | undefined)[] = [];
     page.on('request', (r) => { if (r.url().endsWith('/state')) conditional.push(r.headers()['if-none-match']); });
@@ -319,7 +291,7 @@ describe.skipIf(!runBrowser)('dashboards in a real browser', () => {
   });
 
   it('a failing source shows its warning (its error as text), and the warning goes once it recovers', async () => {
-    const { page, errors } = await openPage(browser);
+    const { page, errors } = await openPage(env.browser);
     await loaded(page, `${root()}/dashboard-app`);
     expect(await page.locator('#warning').isHidden()).toBe(true);
     files.write('components', { throw: HOSTILE_SOURCE_ERROR });
@@ -332,7 +304,7 @@ describe.skipIf(!runBrowser)('dashboards in a real browser', () => {
       expect(await page.locator('svg').count()).toBe(0);
       expect(await pwned(page)).toBeUndefined();
       // the same on the main dashboard
-      const other = await openPage(browser);
+      const other = await openPage(env.browser);
       await loaded(other.page, `${root()}/dashboard`);
       expect(await other.page.locator('#warning').isVisible()).toBe(true);
       await other.page.screenshot({ path: screenshotPath('dashboard-failing-source') });
@@ -349,26 +321,13 @@ describe.skipIf(!runBrowser)('dashboards in a real browser', () => {
 
 describe.skipIf(!runBrowser)('dashboards at 10,000 apps', () => {
   const N = 10_000;
-  let browser: Browser;
-  let sidecar: Awaited<ReturnType<typeof startInProcess>>;
   const files = new FixtureFiles();
-
-  beforeAll(async () => {
-    files.writeAll(largeDataset(N));
-    // one pass, then nothing changes for a minute: the page's conditional refresh must get 304s
-    sidecar = await startInProcess(files.collectors(), { intervalMs: 60_000 });
-    await waitReady(sidecar.base);
-    browser = await launch();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await sidecar?.sup.stop();
-  });
+  // one pass, then nothing changes for a minute: the page's conditional refresh must get 304s
+  const env = dashboardsOn(files, () => largeDataset(N), 60_000);
 
   it('/dashboard: first render < 1 s, one page of rows in the DOM, filtering stays responsive, unchanged state costs a 304', async () => {
-    const { page, errors } = await openPage(browser);
-    await loaded(page, `${sidecar.base}/api/v2/runtime/dashboard`);
+    const { page, errors } = await openPage(env.browser);
+    await loaded(page, `${env.sidecar.base}/api/v2/runtime/dashboard`);
     const s = await stats(page);
     console.log(`[10k] /dashboard first render (parse + render + layout): ${s.firstRenderMs?.toFixed(1)} ms`);
     expect(s.firstRenderMs).toBeLessThan(1000);
@@ -401,8 +360,8 @@ describe.skipIf(!runBrowser)('dashboards at 10,000 apps', () => {
   });
 
   it('/dashboard-app: first render < 1 s and filtering stays responsive', async () => {
-    const { page, errors } = await openPage(browser);
-    await loaded(page, `${sidecar.base}/api/v2/runtime/dashboard-app`);
+    const { page, errors } = await openPage(env.browser);
+    await loaded(page, `${env.sidecar.base}/api/v2/runtime/dashboard-app`);
     const s = await stats(page);
     console.log(`[10k] /dashboard-app first render (parse + render + layout): ${s.firstRenderMs?.toFixed(1)} ms`);
     expect(s.firstRenderMs).toBeLessThan(1000);

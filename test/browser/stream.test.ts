@@ -3,8 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppFlowState } from '../../src/model/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { Supervisor } from '../../src/supervisor/supervisor.ts';
-import { eventually, startInProcess } from '../helpers/sidecar.ts';
-import { hasChromium, launch, openPage, screenshotPath } from './browser.ts';
+import { dashboardsOn, launch, loaded, openPage, pwned, rowCount, runBrowser, screenshotPath, waitReady } from './browser.ts';
 import { FixtureFiles, HOSTILE_APP, HOSTILE_ERROR, smallDataset } from './fixtures.ts';
 
 /**
@@ -12,27 +11,14 @@ import { FixtureFiles, HOSTILE_APP, HOSTILE_ERROR, smallDataset } from './fixtur
  * polling of `state` when it is not (blocked, refused for want of a token, no EventSource). Chromium
  * missing: skipped outside CI, fails in CI (see dashboard.test.ts).
  */
-const runBrowser = hasChromium || Boolean(process.env.CI);
 
 type Stats = {
   fetches: number; notModified: number; renders: number; errors: number; version: number | null;
   mode: string; snapshots: number; changes: number; streamOpens: number; fallbacks: number; fallbackReason: string | null;
 };
 const stats = (page: Page) => page.evaluate(() => (window as unknown as { __runtimeDashboard: Stats }).__runtimeDashboard);
-const pwned = (page: Page) => page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned);
-const rowCount = (page: Page, container: string) => page.locator(`${container} tbody tr:not(.detail):not(.empty)`).count();
 
-async function loaded(page: Page, url: string): Promise<void> {
-  await page.goto(url);
-  await page.waitForFunction(() => ((window as unknown as { __runtimeDashboard?: Stats }).__runtimeDashboard?.renders ?? 0) > 0, null, { timeout: 15_000 });
-}
 
-async function waitReady(base: string): Promise<void> {
-  await eventually(async () => {
-    const r = await fetch(`${base}/readyz`);
-    if (r.status !== 200) throw new Error(`not ready: ${r.status}`);
-  });
-}
 
 /** Counts the page's requests of `state` and `events` (query strings ignored). */
 function countRequests(page: Page): { state: number; events: number; stateTags: (string | undefined)[] } {
@@ -59,29 +45,16 @@ function fresh(name: string, extra: Partial<AppFlowState> = {}): AppFlowState {
 }
 
 describe.skipIf(!runBrowser)('dashboards on the change stream', () => {
-  let browser: Browser;
-  let sidecar: Awaited<ReturnType<typeof startInProcess>>;
   const files = new FixtureFiles();
   const data = smallDataset();
-  const root = () => `${sidecar.base}/api/v2/runtime`;
+  // passes every 200 ms: every pass is a new version (sources, collector components), ~20 changes a second
+  const env = dashboardsOn(files, () => data);
+  const root = () => `${env.sidecar.base}/api/v2/runtime`;
   const withApps = (...extra: AppFlowState[]) => files.write('app_flow', [{ op: 'replace', domain: 'app_states', items: [...data.apps, ...extra] }]);
-
-  beforeAll(async () => {
-    files.writeAll(data);
-    // passes every 200 ms: every pass is a new version (sources, collector components), ~20 changes a second
-    sidecar = await startInProcess(files.collectors(), { intervalMs: 200 });
-    await waitReady(sidecar.base);
-    browser = await launch();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await sidecar?.sup.stop();
-  });
 
   it('/dashboard is live on the stream: a change appears with no further GET of state; renders are coalesced; tab, filters and page stay', async () => {
     withApps();
-    const { page, errors } = await openPage(browser);
+    const { page, errors } = await openPage(env.browser);
     const n = countRequests(page);
     await loaded(page, `${root()}/dashboard`);
     await expect.poll(() => page.locator('#mode').textContent()).toBe('live stream');
@@ -139,7 +112,7 @@ describe.skipIf(!runBrowser)('dashboards on the change stream', () => {
   it('the table keeps its page while changes stream in', async () => {
     const many = Array.from({ length: 150 }, (_, i) => fresh(`page-app-${String(i).padStart(3, '0')}`, { stage: 'running', health: 'healthy' }));
     withApps(...many);
-    const { page, errors } = await openPage(browser);
+    const { page, errors } = await openPage(env.browser);
     await loaded(page, `${root()}/dashboard`);
     await page.fill('#f-app', 'page-app-');
     await expect.poll(() => page.locator('#apps-table .pager-info').textContent()).toContain('of 150');
@@ -156,7 +129,7 @@ describe.skipIf(!runBrowser)('dashboards on the change stream', () => {
 
   it('/dashboard-app is live on the stream too: a change appears with no GET of state', async () => {
     withApps();
-    const { page, errors } = await openPage(browser);
+    const { page, errors } = await openPage(env.browser);
     const n = countRequests(page);
     await loaded(page, `${root()}/dashboard-app`);
     await expect.poll(() => page.locator('#mode').textContent()).toBe('live stream');
@@ -172,11 +145,11 @@ describe.skipIf(!runBrowser)('dashboards on the change stream', () => {
   });
 
   it('works under /app-store/api/v2/runtime: the stream is opened relative to the page', async () => {
-    const { page, errors } = await openPage(browser);
+    const { page, errors } = await openPage(env.browser);
     const urls: string[] = [];
     page.on('request', (r) => { if (r.url().includes('/events')) urls.push(r.url()); });
-    await loaded(page, `${sidecar.base}/app-store/api/v2/runtime/dashboard`);
-    expect(urls).toEqual([`${sidecar.base}/app-store/api/v2/runtime/events`]);
+    await loaded(page, `${env.sidecar.base}/app-store/api/v2/runtime/dashboard`);
+    expect(urls).toEqual([`${env.sidecar.base}/app-store/api/v2/runtime/events`]);
     expect((await stats(page)).mode).toBe('stream');
     expect(realErrors(errors)).toEqual([]);
     await page.context().close();
@@ -185,7 +158,7 @@ describe.skipIf(!runBrowser)('dashboards on the change stream', () => {
   it('hostile strings arriving through the stream render as text and never run', async () => {
     withApps();
     for (const p of ['dashboard', 'dashboard-app']) {
-      const { page, errors } = await openPage(browser);
+      const { page, errors } = await openPage(env.browser);
       const n = countRequests(page);
       await loaded(page, `${root()}/${p}`);
       await expect.poll(() => page.locator('#mode').textContent()).toBe('live stream');
@@ -208,7 +181,7 @@ describe.skipIf(!runBrowser)('dashboards on the change stream', () => {
 
   it('auto-refresh off closes the stream, Refresh fetches state once (conditional on the streamed version), on opens it again', async () => {
     withApps();
-    const { page, errors } = await openPage(browser);
+    const { page, errors } = await openPage(env.browser);
     const n = countRequests(page);
     await loaded(page, `${root()}/dashboard`);
     await expect.poll(() => page.locator('#mode').textContent()).toBe('live stream');
@@ -243,7 +216,7 @@ describe.skipIf(!runBrowser)('dashboards on the change stream', () => {
 
   it('stream blocked (503): falls back to conditional polling every 5 s and still picks up changes; auto-refresh on tries the stream again', async () => {
     withApps();
-    const { page, errors } = await openPage(browser);
+    const { page, errors } = await openPage(env.browser);
     await page.route('**/events*', (route) => route.fulfill({
       status: 503, contentType: 'application/json', body: '{"success":false,"message":"no stream here","data":null}',
     }));
@@ -274,8 +247,8 @@ describe.skipIf(!runBrowser)('dashboards on the change stream', () => {
     withApps();
   });
 
-  it('no EventSource in the browser: polls from the start', async () => {
-    const { page, errors } = await openPage(browser);
+  it('no EventSource in the env.browser: polls from the start', async () => {
+    const { page, errors } = await openPage(env.browser);
     await page.addInitScript(() => { delete (window as unknown as { EventSource?: unknown }).EventSource; });
     const n = countRequests(page);
     await loaded(page, `${root()}/dashboard-app`);
