@@ -56,7 +56,7 @@ export class HttpMetrics {
     };
   }
 
-  /** The counter and latency series of one answer; the fast /state path keeps these per status. */
+  /** The counter and latency series of one answer (the raw path asks for these too). */
   series(method: string, route: string, status: number): RequestSeries {
     return this.requests.of(METHODS.has(method) ? method : 'OTHER', route, status);
   }

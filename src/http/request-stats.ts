@@ -47,17 +47,13 @@ export class RequestStats {
   /** Registers the counter (`name`) and the histogram (`latencyName`) in `registry`. */
   register(registry: Registry, counter: { name: string; help: string }, latency: { name: string; help: string }): void {
     const all = () => [...this.series.values()];
-    const counterMetric = {
-      ...counter, type: 'counter', aggregator: 'sum',
-      get: async () => ({ ...counter, type: 'counter', aggregator: 'sum', values: all().map((s) => ({ value: s.count, labels: s.labels })) }),
-    };
-    const histogramMetric = {
-      ...latency, type: 'histogram', aggregator: 'sum',
-      get: async () => ({ ...latency, type: 'histogram', aggregator: 'sum', values: all().flatMap((s) => this.histogramSamples(latency.name, s)) }),
-    };
     // prom-client renders any object with name/help/type/get(); its types list only its own classes
-    registry.registerMetric(counterMetric as unknown as Metric);
-    registry.registerMetric(histogramMetric as unknown as Metric);
+    const metric = (meta: { name: string; help: string }, type: 'counter' | 'histogram', values: () => Sample[]) => {
+      const base = { ...meta, type, aggregator: 'sum' };
+      return { ...base, get: async () => ({ ...base, values: values() }) } as unknown as Metric;
+    };
+    registry.registerMetric(metric(counter, 'counter', () => all().map((s) => ({ value: s.count, labels: s.labels }))));
+    registry.registerMetric(metric(latency, 'histogram', () => all().flatMap((s) => this.histogramSamples(latency.name, s))));
   }
 
   private histogramSamples(name: string, s: RequestSeries): Sample[] {

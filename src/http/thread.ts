@@ -51,7 +51,8 @@ export class HttpThread {
       storeAlive: () => this.storeAlive(),
       stream: this.stream,
       cache: this.cache,
-      remembered: this.remembered,
+      // with CORS the raw path steps aside (Hono's middleware answers): nothing to remember for it
+      remembered: security?.corsOrigins?.length ? undefined : this.remembered,
       compressed: (cur, encoding) => this.compressed.get(cur.etag, cur.body, encoding),
     }, { ...security, log: this.log, metrics: this.metrics });
   }
