@@ -42,6 +42,12 @@ export function screenshotPath(name: string): string {
 /** Chromium missing: browser suites are skipped outside CI and fail in CI (launch throws). */
 export const runBrowser = hasChromium || Boolean(process.env.CI);
 
+/**
+ * The page's errors without chromium's note of an aborted change-stream request: closing an EventSource
+ * (falling back to polling, leaving) while its request is in flight is how the page is meant to work.
+ */
+export const realErrors = (errors: string[]) => errors.filter((e) => !/^requestfailed: \S+\/events\S* net::ERR_ABORTED/.test(e));
+
 /** Set by the hostile fixtures' payloads if any of them ever runs. */
 export const pwned = (page: Page) => page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned);
 

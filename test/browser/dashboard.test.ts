@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import {
-  dashboardsOn, hasChromium, loaded, openPage, pwned, rowCount, runBrowser, screenshotPath, CHROMIUM,
+  dashboardsOn, hasChromium, loaded, openPage, pwned, realErrors, rowCount, runBrowser, screenshotPath, CHROMIUM,
 } from './browser.ts';
 import {
   FixtureFiles, HOSTILE_APP, HOSTILE_ERROR, HOSTILE_SOURCE_ERROR, largeDataset, smallDataset,
@@ -255,7 +255,7 @@ describe.skipIf(!runBrowser)('dashboards in a real browser', () => {
     page.on('request', (r) => { if (r.url().endsWith('/state')) stateUrls.push(r.url()); });
     await loaded(page, `${env.sidecar.base}/app-store/api/v2/runtime/dashboard-app`);
     expect(stateUrls[0]).toBe(`${env.sidecar.base}/app-store/api/v2/runtime/state`);
-    expect(errors).toEqual([BLOCKED_STREAM_LINE]);
+    expect(realErrors(errors)).toEqual([BLOCKED_STREAM_LINE]);
     await page.context().close();
   });
 
@@ -286,7 +286,7 @@ describe.skipIf(!runBrowser)('dashboards in a real browser', () => {
     await page.click('#refresh');
     await expect.poll(() => conditional.length).toBe(before + 1);
     files.write('app_flow', [{ op: 'replace', domain: 'app_states', items: data.apps }]);
-    expect(errors).toEqual([BLOCKED_STREAM_LINE]);
+    expect(realErrors(errors)).toEqual([BLOCKED_STREAM_LINE]);
     await page.context().close();
   });
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppFlowState } from '../../src/model/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { Supervisor } from '../../src/supervisor/supervisor.ts';
-import { dashboardsOn, launch, loaded, openPage, pwned, rowCount, runBrowser, screenshotPath, waitReady } from './browser.ts';
+import { dashboardsOn, launch, loaded, openPage, pwned, realErrors, rowCount, runBrowser, screenshotPath, waitReady } from './browser.ts';
 import { FixtureFiles, HOSTILE_APP, HOSTILE_ERROR, smallDataset } from './fixtures.ts';
 
 /**
@@ -30,12 +30,6 @@ function countRequests(page: Page): { state: number; events: number; stateTags: 
   });
   return n;
 }
-
-/**
- * Closing an open EventSource (auto-refresh off, a page going away) aborts its request: chromium reports
- * that as a failed request, which is the page doing what it was asked, not an error.
- */
-const realErrors = (errors: string[]) => errors.filter((e) => !/^requestfailed: \S+\/events\S* net::ERR_ABORTED/.test(e));
 
 function fresh(name: string, extra: Partial<AppFlowState> = {}): AppFlowState {
   return {
