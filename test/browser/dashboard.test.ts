@@ -82,6 +82,9 @@ describe.skipIf(!runBrowser)('dashboards in a real browser', () => {
   it('/dashboard tabs switch: tasks and their sub-tabs, components, cache & sync, every Chart Repo tab', async () => {
     const { page, errors } = await openPage(env.browser);
     await loaded(page, `${root()}/dashboard`);
+    // hold the page still: a version every 200 ms re-renders the tables, and a click on a row's button
+    // (per node) could chase re-rendered rows on a loaded machine; liveness has its own tests
+    await page.uncheck('#auto');
     await page.click('#market-tabs [data-tab="tasks"]');
     expect(await page.locator('#market-tasks').isVisible()).toBe(true);
     expect(await page.locator('#market-apps').isVisible()).toBe(false);
@@ -122,7 +125,7 @@ describe.skipIf(!runBrowser)('dashboards in a real browser', () => {
     await page.click('#cr-tabs [data-tab="tasks"]');
     expect(await rowCount(page, '#hydrator-table')).toBe(2);
     expect(await rowCount(page, '#hydrator-failed-table')).toBe(1);
-    expect(errors).toEqual([]);
+    expect(realErrors(errors)).toEqual([]);
     await page.context().close();
   });
 
