@@ -1,9 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CurrentVersion } from './app.ts';
 import { parseBearer } from './auth.ts';
 import type { Encoding } from './compress-job.ts';
 import { matches } from './etag.ts';
+import { headerList, type HeaderList } from './header-list.ts';
 import type { HttpMetrics } from './metrics.ts';
 import type { RememberedAnswer, RememberedAnswers } from './remembered-answers.ts';
 import type { RequestSeries } from './request-stats.ts';
@@ -42,14 +43,14 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     s.observe((performance.now() - started) / 1000);
   };
   // the identity headers of the current version, built once per version rather than per request
-  let cached: { cur: CurrentVersion; ok: OutgoingHttpHeaders; notModified: OutgoingHttpHeaders } | null = null;
+  let cached: { cur: CurrentVersion; ok: HeaderList; notModified: HeaderList } | null = null;
   const identity = (cur: CurrentVersion) => {
     if (cached?.cur !== cur) {
       const plan = planWholeState(cur, undefined, undefined, false);
       cached = {
         cur,
-        ok: { ...DATA_HEADERS, ...plan.headers, 'Content-Length': String(cur.body.byteLength) },
-        notModified: { ...DATA_HEADERS, ETag: plan.headers.ETag, 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding' },
+        ok: headerList({ ...DATA_HEADERS, ...plan.headers, 'Content-Length': String(cur.body.byteLength) }),
+        notModified: headerList({ ...DATA_HEADERS, ETag: plan.headers.ETag!, 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding' }),
       };
     }
     return cached;
@@ -81,7 +82,7 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     }
     const plan = planWholeState(cur, acceptEncoding, ifNoneMatch, true);
     const send = (status: number, headers: Record<string, string>, body: Uint8Array | null) => {
-      res.writeHead(status, { ...DATA_HEADERS, ...headers, ...(body ? { 'Content-Length': String(body.byteLength) } : {}) });
+      res.writeHead(status, headerList({ ...DATA_HEADERS, ...headers, ...(body ? { 'Content-Length': String(body.byteLength) } : {}) }));
       res.end(head || !body ? undefined : body);
       recordState(method, status, started);
     };

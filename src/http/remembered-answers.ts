@@ -1,6 +1,6 @@
-import type { OutgoingHttpHeaders } from 'node:http';
 import type { CurrentVersion } from './app.ts';
 import { JSON_TYPE } from './envelope.ts';
+import { headerList, type HeaderList } from './header-list.ts';
 import { DATA_HEADERS } from './security.ts';
 
 /** One answer as the raw path writes it: bytes and headers prepared once. */
@@ -8,8 +8,8 @@ export interface RememberedAnswer {
   /** the route pattern that answered (the metrics label) */
   route: string;
   etag: string;
-  ok: OutgoingHttpHeaders;
-  notModified: OutgoingHttpHeaders;
+  ok: HeaderList;
+  notModified: HeaderList;
   body: Uint8Array;
 }
 
@@ -43,8 +43,8 @@ export class RememberedAnswers {
     const cacheHeaders = { ETag: etag, 'Cache-Control': 'no-cache' };
     this.entries.set(target, {
       route, etag, body,
-      ok: { ...DATA_HEADERS, 'Content-Type': JSON_TYPE, ...cacheHeaders, 'Content-Length': String(body.byteLength) },
-      notModified: { ...DATA_HEADERS, ...cacheHeaders },
+      ok: headerList({ ...DATA_HEADERS, 'Content-Type': JSON_TYPE, ...cacheHeaders, 'Content-Length': String(body.byteLength) }),
+      notModified: headerList({ ...DATA_HEADERS, ...cacheHeaders }),
     });
     this.bytes += body.byteLength;
     for (const [k, e] of this.entries) {

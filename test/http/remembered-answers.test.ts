@@ -25,9 +25,11 @@ describe('RememberedAnswers', () => {
     const v1 = version(1);
     r.remember('/q', v1, '/q', '"e-1-q"', bytes(42));
     const a = r.lookup('/q', v1)!;
-    expect(a.ok).toMatchObject({ ETag: '"e-1-q"', 'Cache-Control': 'no-cache', 'Content-Length': '42', 'X-Content-Type-Options': 'nosniff' });
-    expect(a.notModified).toMatchObject({ ETag: '"e-1-q"', 'Cache-Control': 'no-cache' });
-    expect(a.notModified).not.toHaveProperty('Content-Length');
+    // node's flat list: name, value, name, value, ...
+    const asObject = (list: string[]) => Object.fromEntries(list.flatMap((v, i) => (i % 2 ? [] : [[v, list[i + 1]]])));
+    expect(asObject(a.ok)).toMatchObject({ ETag: '"e-1-q"', 'Cache-Control': 'no-cache', 'Content-Length': '42', 'X-Content-Type-Options': 'nosniff' });
+    expect(asObject(a.notModified)).toMatchObject({ ETag: '"e-1-q"', 'Cache-Control': 'no-cache' });
+    expect(a.notModified).not.toContain('Content-Length');
   });
 
   it('keeps at most its entries and bytes, oldest out first', () => {
