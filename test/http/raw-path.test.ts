@@ -53,7 +53,7 @@ describe('the raw path on a node server', () => {
   it('keeps a header set before it answers (Connection: close while the server stops)', async () => {
     closing = true;
     try {
-      for (const headers of [{}, { 'If-None-Match': '"ep-7"' }]) {
+      for (const headers of [{}, { 'If-None-Match': '"ep-7"' }] as Record<string, string>[]) {
         const res = await get(port, headers);
         expect(res.headers.connection).toBe('close');
         expect(res.headers.etag).toBe('"ep-7"');
