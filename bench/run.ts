@@ -5,10 +5,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startDemoMarket } from '../src/demo/market.ts';
 import { measure, measureAlternating, rpsRatio, type LoadOptions, type LoadResult } from './lib/load.ts';
 import { rssMiB } from './lib/proc.ts';
-import { startComparison, startSidecar, type Server } from './lib/servers.ts';
+import { startComparison, startDemo, startSidecar, type Server } from './lib/servers.ts';
 
 const { values: args } = parseArgs({
   options: { smoke: { type: 'boolean', default: false }, sizes: { type: 'string' }, seconds: { type: 'string' } },
@@ -31,7 +30,8 @@ function log(line: string) {
 async function atSize(apps: number): Promise<void> {
   log(`\n== ${apps} installed apps`);
   const seeded = Date.now();
-  const demo = await startDemoMarket({ seedSize: { installedApps: apps }, seed: 42 });
+  // its own process: during passes its PostgreSQL must not block the load generator's event loop
+  const demo = await startDemo(apps);
   log(`seeded in ${Date.now() - seeded} ms`);
   const servers: Server[] = [];
   try {

@@ -62,3 +62,17 @@ export async function startComparison(kind: 'limit' | 'naive', port: number, fil
   });
   return track(kind, child, `http://127.0.0.1:${port}`);
 }
+
+/** The demo market seeded at `apps` installed apps, as its own process (bench/servers/demo.ts). */
+export async function startDemo(apps: number, seed = 42): Promise<Server & { databaseUrl: string; chartRepoHost: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}bench/servers/demo.ts`, String(apps), String(seed)], {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`the demo market exited with ${code}`)));
+  });
+  const m = /DATABASE_URL=(\S+) CHART_REPO_SERVICE_HOST=(\S+)/.exec(line);
+  if (!m) throw new Error(`the demo market said ${JSON.stringify(line)}`);
+  return { ...track('demo market', child, ''), databaseUrl: m[1]!, chartRepoHost: m[2]! };
+}
