@@ -1,7 +1,9 @@
 // Collector thread entry (a piscina pool of one thread): every task goes to the runtime in src/collect.
+import { runInBackground } from '../src/background-priority.ts';
 import { CollectorRuntime } from '../src/collect/runtime.ts';
 import type { CollectorTask, RunReport } from '../src/protocol.ts';
 
+runInBackground();
 const runtime = new CollectorRuntime();
 
 export default function handle(task: CollectorTask): Promise<RunReport> {

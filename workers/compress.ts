@@ -1,6 +1,9 @@
 // CPU-job thread (piscina): compresses one snapshot body, off the store and HTTP threads.
 import { Piscina } from 'piscina';
+import { runInBackground } from '../src/background-priority.ts';
 import { compressBody, type CompressTask } from '../src/http/compress-job.ts';
+
+runInBackground();
 
 export default function compress(task: CompressTask): unknown {
   const out = compressBody(task);
