@@ -9,7 +9,7 @@ import type { HttpMetrics } from './metrics.ts';
 import type { RememberedAnswer, RememberedAnswers } from './remembered-answers.ts';
 import type { RequestSeries } from './request-stats.ts';
 import { DATA_HEADERS } from './security.ts';
-import { identityHeaders, planWholeState } from './whole-state.ts';
+import { identityHeaders, planWholeState, type WholeStatePlan } from './whole-state.ts';
 
 const STATE_PATHS = new Set(['/api/v2/runtime/state', '/app-store/api/v2/runtime/state']);
 const STATE_ROUTE = '/api/v2/runtime/state';
@@ -55,6 +55,22 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     }
     return cached;
   };
+  // the headers of the other variants (by status, encoding and length), likewise once per version
+  let variantsOf: CurrentVersion | null = null;
+  const variants = new Map<string, HeaderList>();
+  const variantHeaders = (cur: CurrentVersion, plan: WholeStatePlan, body: Uint8Array | null) => {
+    if (variantsOf !== cur) {
+      variantsOf = cur;
+      variants.clear();
+    }
+    const key = `${plan.status} ${plan.encoding ?? ''} ${body?.byteLength ?? ''}`;
+    let h = variants.get(key);
+    if (!h) {
+      h = headerList({ ...DATA_HEADERS, ...plan.headers, ...(body ? { 'Content-Length': String(body.byteLength) } : {}) });
+      variants.set(key, h);
+    }
+    return h;
+  };
   const authorized = (req: IncomingMessage) => {
     if (!expected) return true;
     const presented = parseBearer(req.headers.authorization);
@@ -81,17 +97,18 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
       return;
     }
     const plan = planWholeState(cur, acceptEncoding, ifNoneMatch, true);
-    const send = (status: number, headers: Record<string, string>, body: Uint8Array | null) => {
-      res.writeHead(status, headerList({ ...DATA_HEADERS, ...headers, ...(body ? { 'Content-Length': String(body.byteLength) } : {}) }));
+    const send = (status: number, headers: HeaderList, body: Uint8Array | null) => {
+      res.writeHead(status, headers);
       res.end(head || !body ? undefined : body);
       recordState(method, status, started);
     };
-    if (plan.status === 304) send(304, plan.headers, null);
-    else if (!plan.encoding) send(200, plan.headers, cur.body);
+    if (plan.status === 304) send(304, variantHeaders(cur, plan, null), null);
+    else if (!plan.encoding) send(200, variantHeaders(cur, plan, cur.body), cur.body);
     else {
       deps.compressed(cur, plan.encoding).then(
-        (bytes) => send(200, plan.headers, bytes),
-        () => send(200, identityHeaders(cur), cur.body),
+        (bytes) => send(200, variantHeaders(cur, plan, bytes), bytes),
+        // compression failed: the identity answer, always right (not remembered: the next request retries)
+        () => send(200, headerList({ ...DATA_HEADERS, ...identityHeaders(cur), 'Content-Length': String(cur.body.byteLength) }), cur.body),
       );
     }
   };

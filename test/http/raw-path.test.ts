@@ -1,4 +1,5 @@
 import { createServer, request, type Server } from 'node:http';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CurrentVersion } from '../../src/http/app.ts';
@@ -9,13 +10,22 @@ const cur: CurrentVersion = {
   epoch: 'ep', version: 7, ready: true, etag: '"ep-7"',
   body: new TextEncoder().encode('{"success":true,"message":"","data":{}}'),
 };
+// large enough to be compressed
+const big: CurrentVersion = {
+  epoch: 'ep', version: 8, ready: true, etag: '"ep-8"',
+  body: new TextEncoder().encode(JSON.stringify({ success: true, message: '', data: { pad: 'x'.repeat(5000) } })),
+};
+let current = cur;
 
 function get(port: number, headers: Record<string, string> = {}) {
-  return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+  return new Promise<{ status: number; headers: Record<string, unknown>; body: string; bytes: Buffer }>((resolve, reject) => {
     request({ port, host: '127.0.0.1', path: '/api/v2/runtime/state', headers }, (res) => {
-      let body = '';
-      res.on('data', (c) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const bytes = Buffer.concat(chunks);
+        resolve({ status: res.statusCode!, headers: res.headers, body: bytes.toString(), bytes });
+      });
     }).on('error', reject).end();
   });
 }
@@ -25,7 +35,10 @@ describe('the raw path on a node server', () => {
   let port: number;
   let closing = false;
   beforeAll(async () => {
-    const fast = rawPath({ current: () => cur, metrics: new HttpMetrics(), cors: false, compressed: async () => cur.body });
+    const fast = rawPath({
+      current: () => current, metrics: new HttpMetrics(), cors: false,
+      compressed: async (v, encoding) => { if (encoding !== 'gzip') throw new Error('gzip only here'); return gzipSync(v.body); },
+    });
     // as the HTTP thread does: while stopping, every answer tells the client to leave the connection
     server = createServer((req, res) => {
       if (closing) res.setHeader('Connection', 'close');
@@ -60,6 +73,31 @@ describe('the raw path on a node server', () => {
       }
     } finally {
       closing = false;
+    }
+  });
+
+  it('compressed variants: the same prepared headers every time, their own length and tag, and 304 to that tag', async () => {
+    current = big;
+    try {
+      const first = await get(port, { 'Accept-Encoding': 'gzip' });
+      const again = await get(port, { 'Accept-Encoding': 'gzip' });
+      for (const res of [first, again]) {
+        expect(res.status).toBe(200);
+        expect(res.headers).toMatchObject({ 'content-encoding': 'gzip', etag: '"ep-8-gzip"', vary: 'Accept-Encoding' });
+        expect(Number(res.headers['content-length'])).toBe(res.bytes.byteLength);
+        expect(gunzipSync(res.bytes).toString()).toBe(new TextDecoder().decode(big.body));
+      }
+      const nm = await get(port, { 'Accept-Encoding': 'gzip', 'If-None-Match': '"ep-8-gzip"' });
+      expect(nm.status).toBe(304);
+      expect(nm.headers.etag).toBe('"ep-8-gzip"');
+      // an encoding this server fails to produce: the identity body, always right
+      const br = await get(port, { 'Accept-Encoding': 'br' });
+      expect(br.status).toBe(200);
+      expect(br.headers['content-encoding']).toBeUndefined();
+      expect(br.body).toBe(new TextDecoder().decode(big.body));
+      expect(Number(br.headers['content-length'])).toBe(big.body.byteLength);
+    } finally {
+      current = cur;
     }
   });
 });
