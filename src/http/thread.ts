@@ -1,4 +1,5 @@
 import { createServer, STATUS_CODES, type Server } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
 import { getRequestListener } from '@hono/node-server';
@@ -135,7 +136,10 @@ export class HttpThread {
     if (!server) return;
     this.closing = true;
     this.stream.closeAll();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // net.Server's close, not http.Server's: since node 19 the latter also drops every idle keep-alive connection
+    // at once, and with it a request a client has just written that this thread has not read yet (ECONNRESET
+    // for the client); idle connections are closed below, after the grace
+    const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
     const grace = Math.min(CLOSE_GRACE_MS, timeoutMs / 4);
     const idle = setInterval(() => server.closeIdleConnections(), grace);
     const hard = setTimeout(() => server.closeAllConnections(), timeoutMs);
