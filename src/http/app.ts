@@ -9,6 +9,7 @@ import { etagFor, matches } from './etag.ts';
 import { registerDashboards } from './dashboard/routes.ts';
 import { applyHardening, onUnhandled, type HttpSecurityOptions } from './hardening.ts';
 import { registerEvents } from './events-route.ts';
+import { headContentLength } from './head-length.ts';
 import { checkParam, parseStateFilter } from './query.ts';
 import { routeLabel } from './metrics.ts';
 import type { RememberedAnswers } from './remembered-answers.ts';
@@ -105,6 +106,7 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
 
   const app = new Hono();
   applyHardening(app, security, () => deps.queries()?.metrics() ?? null);
+  app.use('*', headContentLength());
   for (const base of BASE_PATHS) app.route(base, api);
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
