@@ -1,4 +1,5 @@
 import { setPriority } from 'node:os';
+import { threadLogger } from './log-thread.ts';
 
 /**
  * The nice value of the threads that work in the background (collectors, compression). On two cores a
@@ -10,13 +11,15 @@ export const BACKGROUND_NICE = 10;
 /**
  * Lowers the priority of the calling thread only: on Linux a thread has its own nice value, and
  * setpriority(PRIO_PROCESS, 0) — what `os.setPriority(n)` calls — applies to the caller. Lowering needs no
- * privilege; where it is refused or unsupported the thread runs at normal priority. Returns whether it took.
+ * privilege; where it is refused or unsupported (a sandbox without setpriority) the thread runs at normal
+ * priority and says so once. Returns whether it took.
  */
-export function runInBackground(nice = BACKGROUND_NICE): boolean {
+export function runInBackground(thread: string, nice = BACKGROUND_NICE): boolean {
   try {
     setPriority(nice);
     return true;
-  } catch {
+  } catch (err) {
+    threadLogger(thread).warn({ err: (err as Error).message, nice }, 'could not lower this thread\'s priority: it competes with the HTTP thread at normal priority');
     return false;
   }
 }

@@ -3,7 +3,7 @@ import { runInBackground } from '../src/background-priority.ts';
 import { CollectorRuntime } from '../src/collect/runtime.ts';
 import type { CollectorTask, RunReport } from '../src/protocol.ts';
 
-runInBackground();
+runInBackground('collector');
 const runtime = new CollectorRuntime();
 
 export default function handle(task: CollectorTask): Promise<RunReport> {

@@ -3,7 +3,7 @@ import { Piscina } from 'piscina';
 import { runInBackground } from '../src/background-priority.ts';
 import { compressBody, type CompressTask } from '../src/http/compress-job.ts';
 
-runInBackground();
+runInBackground('compress');
 
 export default function compress(task: CompressTask): unknown {
   const out = compressBody(task);

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKGROUND_NICE } from '../../src/background-priority.ts';
+import { BACKGROUND_NICE, runInBackground } from '../../src/background-priority.ts';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
 
 /** nice value and CPU ticks of every thread of this process (Linux /proc). */
@@ -39,5 +39,13 @@ describe.skipIf(process.platform !== 'linux')('background threads yield to the o
       .sort((a, b) => b.ticks - a.ticks);
     expect(grown[0]!.ticks).toBeGreaterThan(0);
     expect(grown[0]!.nice).toBe(0);
+  });
+});
+
+describe('a thread whose priority cannot be lowered', () => {
+  it('reports that it did not take, and the thread keeps normal priority', () => {
+    // an out-of-range nice is refused like a sandbox without setpriority would refuse it
+    expect(runInBackground('test', 100)).toBe(false);
+    expect(threads().get(process.pid)?.nice).toBe(0);
   });
 });
