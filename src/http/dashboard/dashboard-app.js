@@ -26,10 +26,17 @@ const keyOf = (user, source, app) => `${str(user)}:${str(source)}:${str(app)}`;
  */
 const normStep = (n) => str(n).toLowerCase().replace(/[^a-z]/g, '').replace(/step$/, '');
 const STEP_KEYS = HYDRATION_STEPS.map(normStep);
+/** position by step name, remembered: thousands of apps share a handful of names (bounded, names are untrusted) */
+const posByName = new Map();
 
 function stepPos(name, index) {
   // the Chart Repo's own step names may lack the "Step" suffix (e.g. "CustomParamsUpdate")
-  const byName = STEP_KEYS.indexOf(normStep(name));
+  const key = str(name);
+  let byName = posByName.get(key);
+  if (byName === undefined) {
+    byName = STEP_KEYS.indexOf(normStep(key));
+    if (posByName.size < 1000) posByName.set(key, byName);
+  }
   if (byName >= 0) return byName;
   if (typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < HYDRATION_STEPS.length) return index;
   return -1;
@@ -39,6 +46,11 @@ function stepPos(name, index) {
 function stepsAt(pos, current) {
   return HYDRATION_STEPS.map((_, i) => (pos < 0 ? (current === 'failed' ? 'unknown' : 'pending') : i < pos ? 'completed' : i === pos ? current : 'pending'));
 }
+
+/** every chip of a flow, in order */
+const FLOW_STEPS = ['Syncer', 'Market Hydration', ...HYDRATION_STEPS];
+/** the five steps all in one status: shared, never mutated */
+const ALL = Object.fromEntries(['completed', 'pending', 'unknown'].map((st) => [st, Object.freeze(HYDRATION_STEPS.map(() => st))]));
 
 const HYDRATOR_STATUS = {
   pending: 'pending', queued: 'pending', waiting: 'pending',
@@ -56,7 +68,7 @@ export function flowOf(row) {
   const { app, cr, task } = row;
   const syncer = app ? (app.stage === 'fetching' ? 'running' : 'completed') : 'completed';
   let hydration = 'unknown';
-  let steps = HYDRATION_STEPS.map(() => 'unknown');
+  let steps = ALL.unknown;
   let current = '';
   let inferred = false;
   if (cr) {
@@ -64,8 +76,8 @@ export function flowOf(row) {
     const pos = stepPos(step.name ?? obj(cr.error).step, step.index);
     const label = step.name ? `${str(step.name)}${typeof step.index === 'number' && typeof step.total === 'number' ? ` ${step.index}/${step.total}` : ''}` : '';
     switch (cr.state) {
-      case 'completed': hydration = 'completed'; steps = HYDRATION_STEPS.map(() => 'completed'); current = 'done'; break;
-      case 'pending': hydration = 'pending'; steps = HYDRATION_STEPS.map(() => 'pending'); current = 'queued'; break;
+      case 'completed': hydration = 'completed'; steps = ALL.completed; current = 'done'; break;
+      case 'pending': hydration = 'pending'; steps = ALL.pending; current = 'queued'; break;
       case 'processing':
         hydration = 'running';
         steps = stepsAt(pos, step.status === 'failed' ? 'failed' : 'running');
@@ -84,8 +96,8 @@ export function flowOf(row) {
     const status = HYDRATOR_STATUS[str(task.status).toLowerCase()] ?? 'unknown';
     const pos = stepPos(task.step_name);
     hydration = status;
-    if (status === 'completed') { steps = HYDRATION_STEPS.map(() => 'completed'); current = 'done'; }
-    else if (status === 'pending') { steps = HYDRATION_STEPS.map(() => 'pending'); current = 'queued'; }
+    if (status === 'completed') { steps = ALL.completed; current = 'done'; }
+    else if (status === 'pending') { steps = ALL.pending; current = 'queued'; }
     else if (status === 'running' || status === 'failed') {
       steps = stepsAt(pos, status);
       current = str(task.step_name) || status;
@@ -93,13 +105,13 @@ export function flowOf(row) {
   } else if (app) {
     if (PAST_HYDRATION.has(app.stage)) {
       hydration = 'completed';
-      steps = HYDRATION_STEPS.map(() => 'completed');
+      steps = ALL.completed;
       inferred = true;
     } else if (app.stage === 'hydrating') {
       hydration = 'running';
     } else if (app.stage === 'fetching') {
       hydration = 'pending';
-      steps = HYDRATION_STEPS.map(() => 'pending');
+      steps = ALL.pending;
     }
   }
   const all = [syncer, hydration, ...steps];
@@ -108,7 +120,8 @@ export function flowOf(row) {
       : all.includes('pending') ? 'pending'
         : all.every((s) => s === 'completed') ? 'completed' : 'unknown';
   return {
-    steps: [['Syncer', syncer], ['Market Hydration', hydration], ...HYDRATION_STEPS.map((n, i) => [n, steps[i]])],
+    /** the status of each of FLOW_STEPS, in order (names joined only for the rows drawn) */
+    statuses: all,
     current: current || (app ? str(app.stage_detail) : ''),
     overall,
     inferred,
@@ -162,7 +175,7 @@ export function buildRows(d) {
 
 function flowCell(r) {
   return el('ol', { className: 'flow', attrs: { 'aria-label': `flow: ${r.flow.overall}` } },
-    r.flow.steps.map(([name, status]) => el('li', {
+    FLOW_STEPS.map((name, i) => ({ name, status: r.flow.statuses[i] })).map(({ name, status }) => el('li', {
       className: `step st-${status}${r.flow.inferred && name !== 'Syncer' ? ' inferred' : ''}`,
       title: `${name}: ${status}${r.flow.inferred && name !== 'Syncer' ? ' (inferred from the app stage)' : ''}`,
       data: { step: name, status },
