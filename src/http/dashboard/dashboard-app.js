@@ -175,11 +175,15 @@ export function buildRows(d) {
 
 function flowCell(r) {
   return el('ol', { className: 'flow', attrs: { 'aria-label': `flow: ${r.flow.overall}` } },
-    FLOW_STEPS.map((name, i) => ({ name, status: r.flow.statuses[i] })).map(({ name, status }) => el('li', {
-      className: `step st-${status}${r.flow.inferred && name !== 'Syncer' ? ' inferred' : ''}`,
-      title: `${name}: ${status}${r.flow.inferred && name !== 'Syncer' ? ' (inferred from the app stage)' : ''}`,
-      data: { step: name, status },
-    }, el('span', { className: 'sym' }, SYMBOL[status] ?? '·'), SHORT[name] ?? name)));
+    FLOW_STEPS.map((name, i) => {
+      const status = r.flow.statuses[i];
+      const inferred = r.flow.inferred && name !== 'Syncer';
+      return el('li', {
+        className: `step st-${status}${inferred ? ' inferred' : ''}`,
+        title: `${name}: ${status}${inferred ? ' (inferred from the app stage)' : ''}`,
+        data: { step: name, status },
+      }, el('span', { className: 'sym' }, SYMBOL[status] ?? '·'), SHORT[name] ?? name);
+    }));
 }
 
 function details(r) {
