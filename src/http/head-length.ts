@@ -13,6 +13,7 @@ export function headContentLength(): MiddlewareHandler {
     const bytes = new Uint8Array(await c.res.arrayBuffer());
     const res = new Response(bytes, c.res);
     res.headers.set('Content-Length', String(bytes.byteLength));
+    // cleared first: Hono's setter would otherwise wrap the new response again to merge the old one's headers
     c.res = undefined;
     c.res = res;
   };

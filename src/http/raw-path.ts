@@ -9,7 +9,7 @@ import type { HttpMetrics } from './metrics.ts';
 import type { RememberedAnswer, RememberedAnswers } from './remembered-answers.ts';
 import type { RequestSeries } from './request-stats.ts';
 import { DATA_HEADERS } from './security.ts';
-import { identityHeaders, planWholeState, type WholeStatePlan } from './whole-state.ts';
+import { planWholeState, type WholeStatePlan } from './whole-state.ts';
 
 const STATE_PATHS = new Set(['/api/v2/runtime/state', '/app-store/api/v2/runtime/state']);
 const STATE_ROUTE = '/api/v2/runtime/state';
@@ -42,20 +42,7 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     if (!s) stateSeries.set(key, (s = deps.metrics.series(method, STATE_ROUTE, status)));
     s.observe((performance.now() - started) / 1000);
   };
-  // the identity headers of the current version, built once per version rather than per request
-  let cached: { cur: CurrentVersion; ok: HeaderList; notModified: HeaderList } | null = null;
-  const identity = (cur: CurrentVersion) => {
-    if (cached?.cur !== cur) {
-      const plan = planWholeState(cur, undefined, undefined, false);
-      cached = {
-        cur,
-        ok: headerList({ ...DATA_HEADERS, ...plan.headers, 'Content-Length': String(cur.body.byteLength) }),
-        notModified: headerList({ ...DATA_HEADERS, ETag: plan.headers.ETag!, 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding' }),
-      };
-    }
-    return cached;
-  };
-  // the headers of the other variants (by status, encoding and length), likewise once per version
+  // the headers of each variant (by status, encoding and length), built once per version rather than per request
   let variantsOf: CurrentVersion | null = null;
   const variants = new Map<string, HeaderList>();
   const variantHeaders = (cur: CurrentVersion, plan: WholeStatePlan, body: Uint8Array | null) => {
@@ -70,6 +57,18 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
       variants.set(key, h);
     }
     return h;
+  };
+  // the identity pair, found without planning each request (the common monitoring request)
+  let cached: { cur: CurrentVersion; ok: HeaderList; notModified: HeaderList } | null = null;
+  const identity = (cur: CurrentVersion) => {
+    if (cached?.cur !== cur) {
+      cached = {
+        cur,
+        ok: variantHeaders(cur, planWholeState(cur, undefined, undefined, false), cur.body),
+        notModified: variantHeaders(cur, planWholeState(cur, undefined, cur.etag, false), null),
+      };
+    }
+    return cached;
   };
   const authorized = (req: IncomingMessage) => {
     if (!expected) return true;
@@ -108,7 +107,7 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
       deps.compressed(cur, plan.encoding).then(
         (bytes) => send(200, variantHeaders(cur, plan, bytes), bytes),
         // compression failed: the identity answer, always right (not remembered: the next request retries)
-        () => send(200, headerList({ ...DATA_HEADERS, ...identityHeaders(cur), 'Content-Length': String(cur.body.byteLength) }), cur.body),
+        () => send(200, identity(cur).ok, cur.body),
       );
     }
   };
