@@ -2,7 +2,7 @@
 //   Syncer → Market Hydration → SourceChartStep → RenderedChartStep → CustomParamsUpdateStep → ImageAnalysisStep → DatabaseUpdateStep
 // Every upstream string goes through `el`/`fill` (text nodes only); see common.js.
 import {
-  $, badge, contains, debounce, el, fill, fillDatalist, fmtNum, fmtNs, isStuck, kv, list, num, obj, renderSources,
+  $, badge, byStr, contains, debounce, el, fill, fillDatalist, fmtNum, fmtNs, isStuck, kv, list, num, obj, renderSources,
   startLive, str, stuckBadge, table, timeCell, timeMs, fmtTime, toggleButton, values,
 } from './common.js';
 
@@ -17,7 +17,6 @@ const TRANSITIONAL = new Set(['fetching', 'hydrating', 'installing', 'upgrading'
 /** stages that cannot be reached without a hydrated chart */
 const PAST_HYDRATION = new Set(['installing', 'running', 'upgrading', 'uninstalling', 'stopped']);
 
-const byStr = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 const keyOf = (user, source, app) => `${str(user)}:${str(source)}:${str(app)}`;
 
 /**

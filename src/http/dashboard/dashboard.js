@@ -1,7 +1,7 @@
 // /dashboard — the whole runtime view: header, source freshness, summary cards, Market panel, Chart Repo panel.
 // Every upstream string goes through `el`/`fill` (text nodes only); see common.js.
 import {
-  $, badge, contains, debounce, el, fill, fillDatalist, fillSelect, fmtBytes, fmtDuration, fmtNs, fmtNum, fmtTime,
+  $, badge, byStr, contains, debounce, el, fill, fillDatalist, fillSelect, fmtBytes, fmtDuration, fmtNs, fmtNum, fmtTime,
   isStuck, kv, list, num, obj, progressBar, renderSources, shortJson, startLive, str, stuckBadge, table, tabs,
   timeCell, toggleButton, values,
 } from './common.js';
@@ -14,7 +14,6 @@ const SUMMARY = [
 ];
 const EXTRA_SUMMARY = [['stuck_apps', 'Stuck apps'], ['stuck_tasks', 'Stuck tasks']];
 
-const byStr = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 const lower = (id) => $(id).value.trim().toLowerCase();
 
 let data = null;

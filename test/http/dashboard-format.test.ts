@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+
+// the dashboards' own module: plain browser JS without types, importable here (it touches the DOM only when called)
+const { byStr, fmtNum } = await import('../../src/http/dashboard/common.js' as string) as {
+  fmtNum(n: unknown): string;
+  byStr(a: string, b: string): number;
+};
+
+describe('dashboard number format', () => {
+  it.each([
+    0, 7, 999, 1000, 12_345, 1_000_000, 9_876_543_210, -1234, -0.5, 0.5, 1.5, 2.5, 1234.5678, 0.0004, 0.0005,
+    -0.0004, 123_456.789, 99_999.9999, 2 ** 53, 1e20, 1.5e21, -3e25,
+  ])('%s reads as en-US grouping would write it', (n) => {
+    expect(fmtNum(n)).toBe(n.toLocaleString('en-US'));
+  });
+
+  it('a value that is not a finite number is a dash', () => {
+    for (const v of [NaN, Infinity, -Infinity, '12', null, undefined, {}]) expect(fmtNum(v)).toBe('—');
+  });
+
+  it('orders keys by code unit, as sort() does', () => {
+    const keys = ['tasks', 'app_flow', 'nats', 'chart_repo', 'components', 'Z', 'a'];
+    expect([...keys].sort(byStr)).toEqual([...keys].sort());
+  });
+});
