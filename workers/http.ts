@@ -2,6 +2,10 @@
 import { parentPort } from 'node:worker_threads';
 import { HttpThread } from '../src/http/thread.ts';
 import { expose } from '../src/threads.ts';
+import { pinTickShape } from '../src/tick-shape.ts';
+
+// before the first request: keeps process.nextTick on V8's fast path (see tick-shape.ts)
+pinTickShape();
 
 const http = new HttpThread();
 expose({

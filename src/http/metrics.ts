@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { Gauge, Registry } from 'prom-client';
