@@ -16,7 +16,9 @@ export class CompressedBodies {
   });
   private key = '';
   private readonly jobs = new Map<Encoding, Promise<Uint8Array>>();
-  jobsRun = 0;
+
+  /** `started` hears of every job (the metrics count them: one per version and encoding, never per request) */
+  constructor(private readonly started: (encoding: Encoding) => void = () => undefined) {}
 
   get(tag: string, body: Uint8Array, encoding: Encoding): Promise<Uint8Array> {
     if (tag !== this.key) {
@@ -25,7 +27,7 @@ export class CompressedBodies {
     }
     let job = this.jobs.get(encoding);
     if (!job) {
-      this.jobsRun += 1;
+      this.started(encoding);
       job = this.pool.run({ body, encoding });
       // a failed job is not cached: the next request tries again
       job.catch(() => { if (this.jobs.get(encoding) === job) this.jobs.delete(encoding); });

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
-import { Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { RequestStats, type RequestSeries } from './request-stats.ts';
 import { threadHeapGauge } from '../thread-metrics.ts';
 
@@ -20,6 +20,7 @@ export class HttpMetrics {
   private readonly requests = new RequestStats([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
   private readonly inFlight: Gauge;
   readonly storeScrapeOk: Gauge;
+  readonly compressions: Counter<'encoding'>;
 
   constructor() {
     const registers = [this.registry];
@@ -31,6 +32,11 @@ export class HttpMetrics {
     this.inFlight = new Gauge({ name: 'market_runtime_http_requests_in_flight', help: 'HTTP requests being answered now', registers });
     this.storeScrapeOk = new Gauge({
       name: 'market_runtime_http_store_metrics_ok', help: '1 when the last /metrics scrape got the store thread\'s metrics, else 0', registers,
+    });
+    this.compressions = new Counter({
+      name: 'market_runtime_http_compressions_total',
+      help: 'Snapshot bodies compressed in the compression thread, by encoding: one per version and encoding asked for, not one per request',
+      labelNames: ['encoding'], registers,
     });
     threadHeapGauge('http', registers);
     new Gauge({

@@ -36,8 +36,8 @@ export class HttpThread {
   private server: Server | null = null;
   private closing = false;
   readonly stream = new ChangeStream();
-  private readonly compressed = new CompressedBodies();
   private readonly metrics = new HttpMetrics();
+  private readonly compressed = new CompressedBodies((encoding) => this.metrics.compressions.inc({ encoding }));
   private readonly cache = new ResponseCache();
   private readonly remembered = new RememberedAnswers();
 
