@@ -7,11 +7,11 @@ let kept: object | undefined;
  * V8's fast path.
  *
  * Why: node 20 builds every tick as an object literal with computed (symbol) keys, and V8 holds the hidden
- * classes of that literal only weakly. Once a full GC finds no tick alive, those classes die. This happens
+ * classes of that literal only weakly. Once a few full GCs find no tick alive, those classes die. This happens
  * typically through the memory reducer's GC, which runs a few seconds after a thread that has served its
  * first requests goes idle. The next tick then builds new classes. V8 sees a second class at the same
  * literal site and marks the site megamorphic, for good. From then on every nextTick defines its
- * properties in the runtime. An HTTP response makes several nextTick calls, so a 304 cost 1.3–1.8 × the
+ * properties in the runtime. An HTTP response makes several nextTick calls, so a 304 cost 1.6–1.8 × the
  * CPU of a fresh bare node:http server (perf: `Runtime_DefineKeyedOwnPropertyInLiteral`, `MigrateToMap`).
  * A bare server shows the same slowdown after serving 50 requests and idling for 12 s. One live tick keeps
  * the classes reachable, so the site stays monomorphic.
@@ -32,9 +32,4 @@ export function pinTickShape(): void {
   } finally {
     hook.disable();
   }
-}
-
-/** Whether this thread holds a tick (for tests). */
-export function tickShapePinned(): boolean {
-  return kept !== undefined;
 }

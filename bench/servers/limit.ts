@@ -5,7 +5,7 @@ import { createServer, type OutgoingHttpHeaders } from 'node:http';
 import { pinTickShape } from '../../src/tick-shape.ts';
 
 // the ceiling stays the ceiling: like the sidecar's HTTP thread, keep nextTick on V8's fast path through idle
-// GCs between scenarios (without it a bare server pays 1.3-1.8x the CPU per 304 once they have run)
+// GCs between scenarios (without it a bare server falls onto the same slow path once those GCs have run)
 pinTickShape();
 
 const [port, file, headersFile] = process.argv.slice(2);
