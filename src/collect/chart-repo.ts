@@ -208,8 +208,6 @@ export interface ChartRepoPass {
   pairs: number;
   failures: readonly PairFailure[];
   dropped: number;
-  /** slowest successful request of the pass; undefined when none succeeded */
-  latency_ms?: number;
   now: string;
 }
 
@@ -222,8 +220,8 @@ const MESSAGE_MAX = 1024;
 export function chartRepoComponent(p: ChartRepoPass): ComponentStatus {
   const failed = p.failures.length;
   const allFailed = p.pairs > 0 && failed >= p.pairs;
+  // (the latency is freshness: it travels in the source's counters, not in this versioned component)
   const metrics: Record<string, number> = { pairs: p.pairs, failed_pairs: failed, dropped_items: p.dropped };
-  if (p.latency_ms !== undefined) metrics.latency_ms = Math.round(p.latency_ms);
   const c: ComponentStatus = {
     name: 'chart_repo',
     healthy: !allFailed,

@@ -38,7 +38,8 @@ export function taskModuleComponent(t: TaskCountsRow, now: Date): ComponentStatu
     metrics: {
       pending_tasks: t.pending,
       running_tasks: t.running,
-      oldest_pending_age_s: t.oldest_pending_at === null ? 0 : seconds(now.getTime() - t.oldest_pending_at.getTime()),
+      // a time, not an age: an age would change (and mint a version) on every pass while nothing changed
+      ...(t.oldest_pending_at === null ? {} : { oldest_pending_since: t.oldest_pending_at.toISOString() }),
     },
   };
 }
@@ -94,10 +95,10 @@ export function syncerComponent(sources: readonly SourceFreshnessRow[], now: Dat
       is_active: s.is_active,
       apps: s.apps,
       newest_update: s.newest_update?.toISOString() ?? null,
-      age_s: age,
       stale: isStale,
     };
-    if (isStale) stale.push(age === null ? `${s.source_id} (no catalog rows)` : `${s.source_id} (${Math.floor(age / 60)} min)`);
+    // "since <time>", not an age in minutes: the message stays the same while nothing changes
+    if (isStale) stale.push(s.newest_update === null ? `${s.source_id} (no catalog rows)` : `${s.source_id} (since ${s.newest_update.toISOString()})`);
   }
   return {
     name: 'syncer',
@@ -135,13 +136,14 @@ export function cacheComponent(cache: readonly CacheCountsRow[], now: Date): Com
   };
 }
 
-export function postgresComponent(stats: Pick<ComponentStats, 'server_version' | 'latency_ms'>, now: Date): ComponentStatus {
+/** The query latency is freshness, not content: it travels in the components source's counters (latency_ms). */
+export function postgresComponent(stats: Pick<ComponentStats, 'server_version'>, now: Date): ComponentStatus {
   return {
     name: 'postgres',
     healthy: true,
     status: 'running',
     last_check: now.toISOString(),
-    metrics: { latency_ms: Math.round(stats.latency_ms * 10) / 10, server_version: stats.server_version },
+    metrics: { server_version: stats.server_version },
   };
 }
 

@@ -20,14 +20,15 @@ export interface TaskCounters {
 
 /**
  * The Go module's estimate: a running task is assumed to take ~5 minutes, so elapsed minutes / 5 × 100,
- * held at 90 until it completes; completed 100; pending, failed, canceled 0.
+ * held at 90 until it completes; completed 100; pending, failed, canceled 0. It moves in steps of 10 (every
+ * 30 s): an estimate from the clock alone must not mint a version on every pass.
  */
 export function taskProgress(status: TaskStatus, startedAt: Date | null, now: Date): number | undefined {
   switch (status) {
     case 'running': {
       if (startedAt === null) return 0;
       const minutes = (now.getTime() - startedAt.getTime()) / 60_000;
-      return Math.min(90, Math.max(0, Math.floor((minutes / 5) * 100)));
+      return Math.min(90, Math.max(0, Math.floor((minutes / 5) * 10) * 10));
     }
     case 'completed': return 100;
     case 'pending':

@@ -94,7 +94,7 @@ export function smallDataset(): Dataset {
   ];
   const now = new Date().toISOString();
   const components: ComponentStatus[] = [
-    { name: 'task_module', healthy: true, status: 'running', last_check: now, metrics: { pending_tasks: 2, running_tasks: 2, oldest_pending_age_s: 600 } },
+    { name: 'task_module', healthy: true, status: 'running', last_check: now, metrics: { pending_tasks: 2, running_tasks: 2, oldest_pending_since: ago(10 * MIN) } },
     {
       name: 'hydrator', healthy: false, status: 'degraded', last_check: now, message: `render failures grew from 1 to 3 ${HOSTILE_ERROR}`,
       metrics: { pending: 2, success: 25, failed: 3, total: 30, consecutive_failures: 3, consecutive_failures_growth: 2 },
@@ -104,9 +104,9 @@ export function smallDataset(): Dataset {
       metrics: {
         staleness_bound_s: 1800, stale_sources: 1,
         sources: {
-          'market.olares': { source_type: 'remote', is_active: true, apps: 412, newest_update: ago(3 * MIN), age_s: 180, stale: false },
-          'market.stale': { source_type: 'remote', is_active: true, apps: 17, newest_update: ago(42 * MIN), age_s: 2520, stale: true },
-          upload: { source_type: 'local', is_active: true, apps: 3, newest_update: ago(600 * MIN), age_s: 36000, stale: false },
+          'market.olares': { source_type: 'remote', is_active: true, apps: 412, newest_update: ago(3 * MIN), stale: false },
+          'market.stale': { source_type: 'remote', is_active: true, apps: 17, newest_update: ago(42 * MIN), stale: true },
+          upload: { source_type: 'local', is_active: true, apps: 3, newest_update: ago(600 * MIN), stale: false },
         },
       },
     },
@@ -117,7 +117,7 @@ export function smallDataset(): Dataset {
         by_user: { alice: { 'market.olares': { user_applications: 2, states: 2 } }, bob: { 'market.olares': { user_applications: 1, states: 1 }, upload: { user_applications: 1, states: 1 } } },
       },
     },
-    { name: 'postgres', healthy: true, status: 'running', last_check: now, metrics: { latency_ms: 1.4, server_version: '16.4' } },
+    { name: 'postgres', healthy: true, status: 'running', last_check: now, metrics: { server_version: '16.4' } },
   ];
   const chartRepo: ChartRepoStatus = {
     last_update: now,

@@ -44,12 +44,12 @@ describe('normalizeComponents', () => {
     }
   });
 
-  it('task_module: the Go module\'s metric names plus the oldest pending age', () => {
+  it('task_module: the Go module\'s metric names plus when the oldest pending task was created (a time, not an age)', () => {
     const c = byName(normalizeComponents(stats(), NOW, { stalenessMs: 30 * MIN })).task_module;
     expect(c).toMatchObject({ healthy: true, status: 'running' });
-    expect(c.metrics).toEqual({ pending_tasks: 2, running_tasks: 1, oldest_pending_age_s: 90 });
+    expect(c.metrics).toEqual({ pending_tasks: 2, running_tasks: 1, oldest_pending_since: ago(90_000).toISOString() });
     const none = byName(normalizeComponents(stats({ tasks: { pending: 0, running: 0, oldest_pending_at: null } }), NOW, { stalenessMs: MIN }));
-    expect(none.task_module.metrics).toEqual({ pending_tasks: 0, running_tasks: 0, oldest_pending_age_s: 0 });
+    expect(none.task_module.metrics).toEqual({ pending_tasks: 0, running_tasks: 0 });
   });
 
   it('hydrator: render_status counts; running while failures hold steady, degraded when they grow', () => {
@@ -72,15 +72,15 @@ describe('normalizeComponents', () => {
     expect(c.metrics).toMatchObject({ chart_repo_queue_length: 4, chart_repo_active_tasks: 1 });
   });
 
-  it('syncer: per-source age; a local source is never stale', () => {
+  it('syncer: per-source catalog time (no age: it would change every pass); a local source is never stale', () => {
     const c = byName(normalizeComponents(stats(), NOW, { stalenessMs: 30 * MIN })).syncer;
     expect(c).toMatchObject({ healthy: true, status: 'running' });
     expect(c.metrics).toEqual({
       staleness_bound_s: 1800,
       stale_sources: 0,
       sources: {
-        'market.olares': { source_type: 'remote', is_active: true, apps: 40, newest_update: ago(5 * MIN).toISOString(), age_s: 300, stale: false },
-        upload: { source_type: 'local', is_active: true, apps: 1, newest_update: ago(500 * MIN).toISOString(), age_s: 30000, stale: false },
+        'market.olares': { source_type: 'remote', is_active: true, apps: 40, newest_update: ago(5 * MIN).toISOString(), stale: false },
+        upload: { source_type: 'local', is_active: true, apps: 1, newest_update: ago(500 * MIN).toISOString(), stale: false },
       },
     });
   });
@@ -96,7 +96,7 @@ describe('normalizeComponents', () => {
     });
     const c = byName(normalizeComponents(s, NOW, { stalenessMs: 30 * MIN })).syncer;
     expect(c).toMatchObject({
-      healthy: false, status: 'degraded', message: 'catalog not updated: a (45 min), b (no catalog rows)',
+      healthy: false, status: 'degraded', message: `catalog not updated: a (since ${ago(45 * MIN).toISOString()}), b (no catalog rows)`,
     });
     expect(c.metrics!.stale_sources).toBe(2);
     expect(byName(normalizeComponents(s, NOW, { stalenessMs: 60 * MIN })).syncer.metrics!.stale_sources).toBe(1);
@@ -123,11 +123,11 @@ describe('normalizeComponents', () => {
     expect(v.safeParse(ComponentStatus, c).success).toBe(true);
   });
 
-  it('postgres: healthy with latency and server version', () => {
+  it('postgres: healthy with its server version (the latency is a counter of the source, not content)', () => {
     const c = byName(normalizeComponents(stats(), NOW, { stalenessMs: MIN })).postgres;
     expect(c).toEqual({
       name: 'postgres', healthy: true, status: 'running', last_check: NOW.toISOString(),
-      metrics: { latency_ms: 1.2, server_version: '15.20' },
+      metrics: { server_version: '15.20' },
     });
   });
 });
@@ -138,12 +138,12 @@ describe('databaseDown', () => {
     expect(databaseDown('connect ECONNREFUSED 127.0.0.1:5432', NOW, last)).toEqual([
       {
         name: 'postgres', healthy: false, status: 'error', last_check: NOW.toISOString(),
-        metrics: { latency_ms: 1.2, server_version: '15.20' },
+        metrics: { server_version: '15.20' },
         message: 'database unreachable: connect ECONNREFUSED 127.0.0.1:5432',
       },
       {
         name: 'task_module', healthy: false, status: 'error', last_check: NOW.toISOString(),
-        metrics: { pending_tasks: 2, running_tasks: 1, oldest_pending_age_s: 85 }, // as of the last good pass
+        metrics: { pending_tasks: 2, running_tasks: 1, oldest_pending_since: ago(90_000).toISOString() }, // as of the last good pass
         message: 'database unreachable: connect ECONNREFUSED 127.0.0.1:5432',
       },
     ]);

@@ -36,8 +36,8 @@ describe('task type and status maps', () => {
 
 describe('progress', () => {
   it.each([
-    [0, 0], [1, 20], [2.5, 50], [4.4, 88], [4.5, 90], [5, 90], [60, 90],
-  ])('running for %f min -> %i', (minutes, expected) => {
+    [0, 0], [0.4, 0], [0.5, 10], [1, 20], [1.4, 20], [2.5, 50], [4.4, 80], [4.5, 90], [5, 90], [60, 90],
+  ])('running for %f min -> %i (steps of 10: the clock alone changes it at most every 30 s)', (minutes, expected) => {
     expect(taskProgress('running', minutesAgo(minutes), NOW)).toBe(expected);
   });
 

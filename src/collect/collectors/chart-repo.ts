@@ -4,6 +4,7 @@
  * a pair whose request fails still shows what it last said; the `chart_repo` component says which failed.
  */
 import postgres from 'postgres';
+import { nextChartRepoView } from '../chart-repo-content.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { chartRepoComponent, mergeAnswers, normalizeAnswer } from '../chart-repo.ts';
 import type { ChartRepoAnswer, PairFailure } from '../chart-repo.ts';
@@ -48,8 +49,8 @@ export class ChartRepoCollector implements Collector {
   /** when each pair last answered well: how stale the answer kept in the view is */
   private readonly lastGoodAt = new Map<string, string>();
   private knownPairs: Pair[] | null = null;
-  /** content of the last merged view, so last_update moves only when the content changes */
-  private lastContent: { json: string; last_update: string } | null = null;
+  /** the last published view and its content key: a pass that changes nothing but time-passing values re-sends it */
+  private lastView: { key: string; value: ChartRepoStatus } | null = null;
 
   constructor(private readonly opts: ChartRepoCollectorOptions) {
     if (!opts.pairs && !opts.databaseUrl) throw new Error('chart repo collector needs databaseUrl or pairs');
@@ -98,15 +99,14 @@ export class ChartRepoCollector implements Collector {
 
     const dropped = results.reduce((n, r) => n + (r.answer?.dropped ?? 0), 0);
     const latencies = results.flatMap((r) => (r.latency_ms === undefined ? [] : [r.latency_ms]));
-    const component = chartRepoComponent({
-      pairs: pairs.length, failures, dropped, now,
-      ...(latencies.length > 0 ? { latency_ms: Math.max(...latencies) } : {}),
-    });
+    const component = chartRepoComponent({ pairs: pairs.length, failures, dropped, now });
     // the view keeps failing pairs' last good answers: say how old the oldest of them is
+    // (stale_since, not an age, in the component: an age would mint a version every pass; stale_ms is a counter)
     const staleMs = staleSince === undefined ? 0 : Math.max(0, Date.parse(now) - Date.parse(staleSince));
     if (staleSince !== undefined) {
-      component.metrics = { ...component.metrics, stale_pairs: stalePairs, stale_since: staleSince, stale_ms: staleMs };
+      component.metrics = { ...component.metrics, stale_pairs: stalePairs, stale_since: staleSince };
     }
+    const uptime = answers.find((a) => a.system)?.system?.uptime;
     const warnings = [pairsWarning, failures.length > 0 ? component.message : undefined].filter(Boolean);
     // every request failed: the whole view is stale, so the run counts as failed (its steps still apply:
     // the component's error and the kept view); last_success keeps the time of the last good answer
@@ -120,6 +120,8 @@ export class ChartRepoCollector implements Collector {
         pairs: pairs.length, failed_pairs: failures.length, dropped_items: dropped,
         bytes: results.reduce((n, r) => n + r.bytes, 0),
         stale_pairs: stalePairs, stale_ms: staleMs,
+        ...(latencies.length > 0 ? { latency_ms: Math.round(Math.max(...latencies)) } : {}),
+        ...(uptime !== undefined ? { chart_repo_uptime: uptime } : {}),
       },
       ...(warnings.length > 0 ? { warning: warnings.join('; ') } : {}),
       ...(allFailed ? { failed: component.message ?? 'every chart repo request failed' } : {}),
@@ -130,13 +132,10 @@ export class ChartRepoCollector implements Collector {
     await this.sql?.end({ timeout: 1 });
   }
 
-  /** The merged view; last_update is kept while the content stays the same (DESIGN.md §2). */
+  /** The merged view; unchanged (same bytes, same last_update) while only time-passing values moved. */
   private stamp(answers: ChartRepoAnswer[], now: string): ChartRepoStatus {
-    const merged = mergeAnswers(answers, now);
-    const json = JSON.stringify({ ...merged, last_update: '' });
-    if (this.lastContent?.json === json) merged.last_update = this.lastContent.last_update;
-    else this.lastContent = { json, last_update: now };
-    return merged;
+    this.lastView = nextChartRepoView(this.lastView, mergeAnswers(answers, now));
+    return this.lastView.value;
   }
 
   /** Pairs from the database; when that fails, the last known ones (with a warning). */

@@ -164,7 +164,8 @@ const syncerTable = table([
   { label: 'Active', cell: (r) => (r.is_active === undefined ? '—' : badge(r.is_active ? 'active' : 'inactive', r.is_active ? 'good' : 'idle')) },
   { label: 'Catalog apps', cell: (r) => fmtNum(r.catalog_apps), sort: (r) => num(r.catalog_apps) },
   { label: 'Catalog updated', cell: (r) => (r.newest_update ? timeCell(r.newest_update) : '—'), className: 'nowrap' },
-  { label: 'Catalog age', cell: (r) => (typeof r.age_s === 'number' ? fmtDuration(r.age_s * 1000) : '—') },
+  // the age is computed here from the catalog's time: the sidecar sends times, never ages (ages would mint versions)
+  { label: 'Catalog age', cell: (r) => (r.newest_update && Number.isFinite(Date.parse(r.newest_update)) ? fmtDuration(Math.max(0, Date.now() - Date.parse(r.newest_update))) : '—') },
   { label: 'Sync', cell: (r) => (r.stale === undefined ? '—' : badge(r.stale ? 'stale' : 'ok')) },
   { label: 'Installed apps', cell: (r) => fmtNum(r.installed), sort: (r) => r.installed },
   { label: 'Users', cell: (r) => fmtNum(r.users), sort: (r) => r.users },
@@ -194,7 +195,7 @@ function renderCache() {
     Object.assign(row(source), {
       source_type: x.source_type, is_active: typeof x.is_active === 'boolean' ? x.is_active : undefined,
       catalog_apps: x.apps, newest_update: typeof x.newest_update === 'string' ? x.newest_update : undefined,
-      age_s: x.age_s, stale: typeof x.stale === 'boolean' ? x.stale : undefined,
+      stale: typeof x.stale === 'boolean' ? x.stale : undefined,
     });
   }
   for (const a of derived.apps) {
