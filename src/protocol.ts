@@ -94,6 +94,23 @@ export interface VersionMessage {
   changes: VersionChanges;
 }
 
+/**
+ * Pushed when sources reported but nothing a reader can see changed (and beside every version): each source's
+ * health and freshness. Never a version: it feeds `…/sources`, the freshness header and the stream's
+ * `freshness` events.
+ */
+export interface FreshnessMessage {
+  type: 'freshness';
+  epoch: string;
+  /** JSON of `Record<SourceName, SourceStatus>` */
+  sources: string;
+  /** the oldest last_success over every expected source; null while one has never succeeded */
+  fresh_as_of: string | null;
+}
+
+/** What the store pushes on a version port. */
+export type StorePush = VersionMessage | FreshnessMessage;
+
 /** Fields a change-stream filter needs, so the HTTP thread never parses entity JSON to filter. */
 export interface Facets {
   user_id?: string;
@@ -162,7 +179,7 @@ export interface StoreControlApi {
   attachDeltaPort(port: MessagePort): void;
   /** a port on which the store exposes StoreQueryApi with comlink */
   attachQueryPort(port: MessagePort): void;
-  /** a port on which the store pushes VersionMessage */
+  /** a port on which the store pushes VersionMessage and FreshnessMessage */
   attachVersionPort(port: MessagePort): void;
   /** the collectors whose first pass /readyz waits for */
   expectSources(sources: SourceName[]): void;

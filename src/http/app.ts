@@ -9,6 +9,7 @@ import { etagFor, matches } from './etag.ts';
 import { registerDashboards } from './dashboard/routes.ts';
 import { applyHardening, onUnhandled, type HttpSecurityOptions } from './hardening.ts';
 import { registerEvents } from './events-route.ts';
+import { FRESH_AS_OF, type FreshnessHolder } from './freshness.ts';
 import { headContentLength } from './head-length.ts';
 import { checkParam, parseStateFilter } from './query.ts';
 import { routeLabel } from './metrics.ts';
@@ -40,6 +41,8 @@ export interface RuntimeAppDeps {
   remembered?: RememberedAnswers;
   /** the change stream (GET …/events); absent in tests that build the app alone */
   stream?: ChangeStream;
+  /** sources' freshness, pushed by the store apart from versions (absent: no …/sources, no header) */
+  freshness?: FreshnessHolder;
 }
 
 export { BASE_PATHS } from './base-paths.ts';
@@ -50,6 +53,22 @@ const NOT_READY = 'runtime state not collected yet';
 /** The runtime API: /state (hot path: bytes from memory), partial queries, probes. */
 export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOptions = {}): Hono {
   const api = new Hono();
+  const freshness = deps.freshness;
+  if (freshness) {
+    // every API answer (304 included) says how fresh the data is; the ETag moves only with content
+    api.use('*', async (c, next) => {
+      await next();
+      const at = freshness.current?.freshAsOf;
+      if (at && !c.res.headers.has(FRESH_AS_OF)) c.res.headers.set(FRESH_AS_OF, at);
+    });
+  }
+
+  // unversioned: each source's health and freshness, moving with every pass (the snapshot holds health only)
+  api.get('/sources', (c) => {
+    const f = freshness?.current;
+    if (!f) return c.json(errorBody(NOT_READY), 503, { 'Retry-After': '1' });
+    return c.body(f.body as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-store' });
+  });
 
   api.get('/state', async (c) => {
     const cur = deps.current();

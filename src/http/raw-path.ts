@@ -6,6 +6,7 @@ import type { CurrentVersion } from './app.ts';
 import { parseBearer } from './auth.ts';
 import type { Encoding } from './compress-job.ts';
 import { matches } from './etag.ts';
+import type { Freshness, FreshnessHolder } from './freshness.ts';
 import { headerList, type HeaderList } from './header-list.ts';
 import type { HttpMetrics } from './metrics.ts';
 import type { RememberedAnswer, RememberedAnswers } from './remembered-answers.ts';
@@ -25,6 +26,8 @@ export interface RawPathDeps {
   apiToken?: string;
   /** CORS needs Hono's middleware: then this path steps aside */
   cors: boolean;
+  /** the freshness header every answer carries (absent: none) */
+  freshness?: FreshnessHolder;
 }
 
 /**
@@ -45,27 +48,33 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     s.observe((performance.now() - started) / 1000);
   };
   // the headers of each variant (by status, encoding and length), built once per version rather than per request
+  // (and rebuilt when the freshness header moves: once per collection pass)
   let variantsOf: CurrentVersion | null = null;
+  let variantsFresh: Freshness | null = null;
   const variants = new Map<string, HeaderList>();
   const variantHeaders = (cur: CurrentVersion, plan: WholeStatePlan, body: Uint8Array | null) => {
-    if (variantsOf !== cur) {
+    const fresh = deps.freshness?.current ?? null;
+    if (variantsOf !== cur || variantsFresh !== fresh) {
       variantsOf = cur;
+      variantsFresh = fresh;
       variants.clear();
     }
     const key = `${plan.status} ${plan.encoding ?? ''} ${body?.byteLength ?? ''}`;
     let h = variants.get(key);
     if (!h) {
       h = headerList({ ...DATA_HEADERS, ...plan.headers, ...(body ? { 'Content-Length': String(body.byteLength) } : {}) });
+      if (deps.freshness) h.push(...deps.freshness.headerPair());
       variants.set(key, h);
     }
     return h;
   };
   // the identity pair, found without planning each request (the common monitoring request)
-  let cached: { cur: CurrentVersion; ok: HeaderList; notModified: HeaderList } | null = null;
+  let cached: { cur: CurrentVersion; fresh: Freshness | null; ok: HeaderList; notModified: HeaderList } | null = null;
   const identity = (cur: CurrentVersion) => {
-    if (cached?.cur !== cur) {
+    const fresh = deps.freshness?.current ?? null;
+    if (cached?.cur !== cur || cached.fresh !== fresh) {
       cached = {
-        cur,
+        cur, fresh,
         ok: variantHeaders(cur, planWholeState(cur, undefined, undefined, false), cur.body),
         notModified: variantHeaders(cur, planWholeState(cur, undefined, cur.etag, false), null),
       };
@@ -118,10 +127,10 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     const ifNoneMatch = header(req, 'if-none-match');
     const status = ifNoneMatch !== undefined && (ifNoneMatch === a.etag || matches(ifNoneMatch, a.etag)) ? 304 : 200;
     if (status === 304) {
-      res.writeHead(304, a.notModified);
+      res.writeHead(304, a.notModified.get());
       res.end();
     } else {
-      res.writeHead(200, a.ok);
+      res.writeHead(200, a.ok.get());
       res.end(method === 'HEAD' ? undefined : a.body);
     }
     deps.metrics.series(method, a.route, status).observe((performance.now() - started) / 1000);

@@ -1,6 +1,7 @@
 import type { CurrentVersion } from './app.ts';
 import { JSON_TYPE } from './envelope.ts';
-import { headerList, type HeaderList } from './header-list.ts';
+import { FreshnessHolder, WithFreshness } from './freshness.ts';
+import { headerList } from './header-list.ts';
 import { DATA_HEADERS } from './security.ts';
 
 /** One answer as the raw path writes it: bytes and headers prepared once. */
@@ -8,8 +9,9 @@ export interface RememberedAnswer {
   /** the route pattern that answered (the metrics label) */
   route: string;
   etag: string;
-  ok: HeaderList;
-  notModified: HeaderList;
+  /** prepared once; the freshness header appended when it moves */
+  ok: WithFreshness;
+  notModified: WithFreshness;
   body: Uint8Array;
 }
 
@@ -25,7 +27,10 @@ export class RememberedAnswers {
   private version: CurrentVersion | null = null;
   private bytes = 0;
 
-  constructor(private readonly maxEntries = 1024, private readonly maxBytes = 16 * 1024 * 1024) {}
+  constructor(
+    private readonly maxEntries = 1024, private readonly maxBytes = 16 * 1024 * 1024,
+    private readonly freshness: FreshnessHolder = new FreshnessHolder(),
+  ) {}
 
   /** The answer remembered for `target` at version `cur`, if any. */
   lookup(target: string, cur: CurrentVersion): RememberedAnswer | undefined {
@@ -43,8 +48,9 @@ export class RememberedAnswers {
     const cacheHeaders = { ETag: etag, 'Cache-Control': 'no-cache' };
     this.entries.set(target, {
       route, etag, body,
-      ok: headerList({ ...DATA_HEADERS, 'Content-Type': JSON_TYPE, ...cacheHeaders, 'Content-Length': String(body.byteLength) }),
-      notModified: headerList({ ...DATA_HEADERS, ...cacheHeaders }),
+      ok: new WithFreshness(this.freshness,
+        headerList({ ...DATA_HEADERS, 'Content-Type': JSON_TYPE, ...cacheHeaders, 'Content-Length': String(body.byteLength) })),
+      notModified: new WithFreshness(this.freshness, headerList({ ...DATA_HEADERS, ...cacheHeaders })),
     });
     this.bytes += body.byteLength;
     for (const [k, e] of this.entries) {

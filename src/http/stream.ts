@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { emptySummary, type ChartRepoStatus, type RuntimeSummary } from '../model/index.ts';
 import { DOMAINS, type ChangedEntity, type Domain, type Facets, type StateFilter, type VersionChanges, type VersionMessage } from '../protocol.ts';
 import { appMatches, filterChartRepo, hasChartFilter, taskMatches } from '../store/filter.ts';
+import type { Freshness } from './freshness.ts';
 
 /** Limits of the change stream (stated in the README). */
 export const STREAM_LIMITS = {
@@ -12,6 +13,8 @@ export const STREAM_LIMITS = {
   /** a client whose unsent bytes pass this is cut off (it can resume) */
   clientBufferBytes: 8 * 1024 * 1024,
   heartbeatMs: 15_000,
+  /** at most one `freshness` event per this long (sources report several times per interval) */
+  freshnessEveryMs: 1000,
   maxClients: 1000,
 };
 
@@ -58,6 +61,10 @@ export class ChangeStream {
   private historyBytes = 0;
   private readonly clients = new Set<Client>();
   private readonly heartbeat: NodeJS.Timeout;
+  /** the latest `freshness` event, rendered once for every client */
+  private freshnessEvent: string | null = null;
+  private freshnessTimer: NodeJS.Timeout | null = null;
+  private freshnessSentAt = 0;
   cutOff = 0;
 
   constructor() {
@@ -86,6 +93,23 @@ export class ChangeStream {
       this.historyBytes -= this.history.shift()!.text.length;
     }
     for (const c of this.clients) this.deliver(c, entry);
+  }
+
+  /**
+   * Sources reported: a `freshness` event (not a version, no id) with each source's health and freshness,
+   * throttled, so pages keep ages live on a market where nothing changes without re-reading the snapshot.
+   */
+  onFreshness(f: Freshness): void {
+    this.freshnessEvent = `event: freshness\ndata: {"fresh_as_of":${JSON.stringify(f.freshAsOf)},"sources":${f.sources}}\n\n`;
+    if (this.freshnessTimer) return;
+    const wait = Math.max(0, this.freshnessSentAt + STREAM_LIMITS.freshnessEveryMs - Date.now());
+    this.freshnessTimer = setTimeout(() => {
+      this.freshnessTimer = null;
+      this.freshnessSentAt = Date.now();
+      const text = this.freshnessEvent;
+      if (text) for (const c of this.clients) if (!c.queue) this.write(c, text);
+    }, wait);
+    this.freshnessTimer.unref();
   }
 
   /**
@@ -135,6 +159,7 @@ export class ChangeStream {
     const queued = client.queue ?? [];
     client.queue = null;
     for (const e of queued) this.deliver(client, e);
+    if (this.freshnessEvent) this.write(client, this.freshnessEvent);
   }
 
   /** The version after which history can replay for this id, or null when a snapshot is needed. */
@@ -233,6 +258,7 @@ export class ChangeStream {
   /** Ends every stream (shutdown): clients reconnect elsewhere with their Last-Event-ID. */
   closeAll(): void {
     clearInterval(this.heartbeat);
+    if (this.freshnessTimer) clearTimeout(this.freshnessTimer);
     this.endClients();
   }
 

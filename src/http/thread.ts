@@ -3,13 +3,14 @@ import { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
 import { getRequestListener } from '@hono/node-server';
-import type { StoreQueryApi, VersionMessage } from '../protocol.ts';
+import type { FreshnessMessage, StorePush, StoreQueryApi, VersionMessage } from '../protocol.ts';
 import { wrap, type Comlink } from '../threads.ts';
 import type { Hono } from 'hono';
 import { threadLogger } from '../log-thread.ts';
 import { createRuntimeApp, type CurrentVersion } from './app.ts';
 import { etagFor } from './etag.ts';
 import type { HttpSecurityOptions } from './hardening.ts';
+import { FreshnessHolder } from './freshness.ts';
 import { ChangeStream } from './stream.ts';
 import { CompressedBodies } from './compressed-bodies.ts';
 import { rawPath } from './raw-path.ts';
@@ -39,7 +40,8 @@ export class HttpThread {
   private readonly metrics = new HttpMetrics();
   private readonly compressed = new CompressedBodies((encoding) => this.metrics.compressions.inc({ encoding }));
   private readonly cache = new ResponseCache();
-  private readonly remembered = new RememberedAnswers();
+  private readonly freshness = new FreshnessHolder();
+  private readonly remembered = new RememberedAnswers(undefined, undefined, this.freshness);
 
   private readonly log = threadLogger('http');
   /** built at listen time, with the security options the supervisor passes */
@@ -52,6 +54,7 @@ export class HttpThread {
       storeAlive: () => this.storeAlive(),
       stream: this.stream,
       cache: this.cache,
+      freshness: this.freshness,
       // with CORS the raw path steps aside (Hono's middleware answers): nothing to remember for it
       remembered: security?.corsOrigins?.length ? undefined : this.remembered,
       compressed: (cur, encoding) => this.compressed.get(cur.etag, cur.body, encoding),
@@ -64,7 +67,15 @@ export class HttpThread {
     // (it may publish nothing before its first pass, so its own versions cannot be the only signal)
     if (this.current?.ready) this.current = { ...this.current, ready: false };
     this.queries = wrap<StoreQueryApi>(queryPort);
-    versionPort.on('message', (m: VersionMessage) => this.onVersion(m));
+    versionPort.on('message', (m: StorePush) => {
+      if (m?.type === 'freshness') this.onFreshness(m);
+      else this.onVersion(m);
+    });
+  }
+
+  private onFreshness(m: FreshnessMessage): void {
+    // (a rebuilding store's too: its sources did run, so it is what is known of them)
+    this.stream.onFreshness(this.freshness.onMessage(m));
   }
 
   private onVersion(m: VersionMessage): void {
@@ -106,6 +117,7 @@ export class HttpThread {
       metrics: this.metrics,
       apiToken: opts.security?.apiToken,
       cors: (opts.security?.corsOrigins?.length ?? 0) > 0,
+      freshness: this.freshness,
     });
     const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
       // while stopping, every answer tells the client to leave this connection

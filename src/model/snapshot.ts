@@ -1,7 +1,7 @@
 import type { AppFlowState } from './app-flow.ts';
 import type { ChartRepoStatus } from './chart-repo.ts';
 import type { ComponentStatus } from './component.ts';
-import type { SourceName, SourceStatus } from './source.ts';
+import type { SourceHealth, SourceName } from './source.ts';
 import type { TaskState } from './task.ts';
 
 /** The nine counts of the Go module's RuntimeSummary. */
@@ -42,7 +42,8 @@ export interface RuntimeSnapshot {
   components: Record<string, ComponentStatus>;
   chart_repo?: ChartRepoStatus;
   summary: RuntimeSummary;
-  sources: Partial<Record<SourceName, SourceStatus>>;
+  /** each source's health (content); its freshness is served apart (…/sources) */
+  sources: Partial<Record<SourceName, SourceHealth>>;
 }
 
 /** The `{success, message, data}` envelope of the market's API. */

@@ -4,7 +4,23 @@ import { Text, Time } from './common.ts';
 export const SOURCE_NAMES = ['tasks', 'app_flow', 'components', 'chart_repo', 'nats'] as const;
 export type SourceName = (typeof SOURCE_NAMES)[number];
 
-/** Freshness of one collector, shown in the snapshot's additive `sources` block. */
+/**
+ * A source's health as the versioned snapshot shows it (its additive `sources` block): content, so it changes
+ * the version only when the source goes down, comes back, or its error or warning text changes.
+ */
+export const SourceHealth = v.object({
+  ok: v.boolean(),
+  last_error: v.nullable(Text),
+  /** what an otherwise good pass could not do (e.g. some Chart Repo pairs failed) */
+  warning: v.optional(v.nullable(Text)),
+});
+export type SourceHealth = v.InferOutput<typeof SourceHealth>;
+
+/**
+ * Health and freshness of one collector: its health plus when it last ran and succeeded, how long a pass took
+ * and its counters. Freshness moves on every pass, so it is never in the versioned snapshot: it is served by
+ * `…/sources`, the `X-Runtime-Fresh-As-Of` header and the change stream's `freshness` events.
+ */
 export const SourceStatus = v.object({
   ok: v.boolean(),
   last_success: v.nullable(Time),

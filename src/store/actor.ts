@@ -1,7 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { expose } from '../threads.ts';
 import type {
-  AppliedMessage, PassOutcome, QueryAnswer, SourceName, StateFilter, StoreControlApi, StoreMessage, StoreQueryApi, VersionMessage,
+  AppliedMessage, FreshnessMessage, PassOutcome, QueryAnswer, SourceName, StateFilter, StoreControlApi, StoreMessage, StoreQueryApi, VersionMessage,
 } from '../protocol.ts';
 import { SOURCE_NAMES } from '../model/index.ts';
 import { StoreMetrics } from './metrics.ts';
@@ -30,8 +30,6 @@ export class StoreActor implements StoreControlApi {
   private lastCommitAt = 0;
   private lastCommitCost = 0;
   private readonly minInterval: number;
-  /** listeners inside the store thread (the change stream hooks in here) */
-  readonly onCommit = new Set<(c: Commit) => void>();
 
   constructor(opts: StoreActorOptions = {}) {
     this.store = new RuntimeStore(opts.clock);
@@ -58,6 +56,8 @@ export class StoreActor implements StoreControlApi {
     this.store.apply(msg);
     if (msg.outcome) this.store.noteApplyTime(msg.source, performance.now() - started);
     if (msg.outcome) this.metrics.observe(msg.source, msg.outcome);
+    // a stuck verdict flips with time alone: each pass is the moment to look (a quiet pass mints no version)
+    if (msg.outcome) this.store.recheckStuck();
     // under a flood of messages timers may starve: past twice the commit interval, commit right here
     if (performance.now() - this.lastCommitAt > 2 * this.interval()) this.flush();
     else this.schedule();
@@ -82,6 +82,19 @@ export class StoreActor implements StoreControlApi {
     // a (re)started HTTP thread serves the current version at once
     this.flush();
     if (this.last) this.push(port, this.last, false);
+    port.postMessage(this.freshnessMessage());
+  }
+
+  private freshnessMessage(): FreshnessMessage {
+    const sources = this.store.freshness();
+    let oldest: string | null = null;
+    let complete = true;
+    for (const name of this.store.expectedSources) {
+      const at = sources[name]?.last_success;
+      if (!at) complete = false;
+      else if (oldest === null || at < oldest) oldest = at;
+    }
+    return { type: 'freshness', epoch: this.store.epoch, sources: JSON.stringify(sources), fresh_as_of: complete ? oldest : null };
   }
 
   expectSources(sources: SourceName[]): void {
@@ -98,6 +111,7 @@ export class StoreActor implements StoreControlApi {
   reportOutcome(source: SourceName, outcome: PassOutcome): void {
     this.store.recordOutcome(source, outcome);
     this.metrics.observe(source, outcome);
+    this.store.recheckStuck();
     this.schedule();
   }
 
@@ -114,16 +128,19 @@ export class StoreActor implements StoreControlApi {
     }
     const started = performance.now();
     const commit = this.store.commit();
+    if (this.store.takeFreshnessChanged()) {
+      const fresh = this.freshnessMessage();
+      for (const port of this.versionPorts) port.postMessage(fresh);
+    }
     if (!commit) return;
     this.last = commit;
     this.lastCommitAt = performance.now();
     this.lastCommitCost = this.lastCommitAt - started;
     for (const port of this.versionPorts) this.push(port, commit, this.versionPorts.size === 1);
-    for (const listener of this.onCommit) listener(commit);
   }
 
   private schedule(): void {
-    if (this.timer || !this.store.isDirty) return;
+    if (this.timer || !(this.store.isDirty || this.store.hasFreshness)) return;
     const wait = Math.max(0, this.lastCommitAt + this.interval() - performance.now());
     this.timer = setTimeout(() => {
       this.timer = null;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   appKey, emptySummary,
   type AppFlowState, type ChartRepoStatus, type ComponentStatus, type RuntimeSummary, type SourceName,
-  type SourceStatus, type TaskState,
+  type SourceHealth, type SourceStatus, type TaskState,
 } from '../model/index.ts';
 import {
   DOMAINS,
@@ -73,6 +73,9 @@ export class RuntimeStore {
   private readonly tasksByType = new MultiIndex();
   private chartRepo: { value: ChartRepoStatus; json: string } | null = null;
   private readonly sources = new Map<SourceName, SourceStatus>();
+  /** what the versioned snapshot shows of each source */
+  private readonly health = new Map<SourceName, SourceHealth>();
+  private freshnessChanged = false;
   private readonly expected = new Set<SourceName>();
   private readonly seen = new Set<SourceName>();
   private touched = emptyTouched();
@@ -118,7 +121,7 @@ export class RuntimeStore {
   readonly components = new EntityTable<ComponentStatus>((c) => c.name, {
     onAdd: (_k, c) => countComponent(this.summary, c, 1),
     onDelete: (_k, c) => countComponent(this.summary, c, -1),
-  });
+  }, sameButLastCheck);
 
   constructor(private readonly clock: () => Date = () => new Date()) {
     this.timestamp = clock().toISOString();
@@ -288,7 +291,12 @@ export class RuntimeStore {
     this.touch(domain, key, prev.value);
   }
 
-  /** Source freshness; the store is its only owner, so restarts of a collector thread lose nothing. */
+  /**
+   * A run's outcome. Its health (ok, error, warning) is content: it mints a version only when it changes. Its
+   * times and counters are freshness: kept here (the store is their only owner, so a collector thread's restart
+   * loses nothing) and published apart from versions. A failing source changes the version when its error
+   * changes, not on every failed attempt.
+   */
   recordOutcome(source: SourceName, o: PassOutcome): void {
     const prev = this.sources.get(source);
     const status: SourceStatus = {
@@ -304,30 +312,47 @@ export class RuntimeStore {
     const stale = this.staleEvents.get(source);
     if (stale) status.counters = { ...status.counters, stale_events: stale };
     this.sources.set(source, status);
+    this.freshnessChanged = true;
+    const health = healthOf(status);
+    const heldHealth = this.health.get(source);
+    if (heldHealth === undefined || JSON.stringify(heldHealth) !== JSON.stringify(health)) {
+      this.health.set(source, health);
+      this.sourcesChanged = true;
+      this.dirty = true;
+    }
+    const wasReady = this.ready;
     this.seen.add(source);
-    this.sourcesChanged = true;
-    this.dirty = true;
-    // one component per collector, so operators see our own health beside the market's
+    // readiness travels with versions: the pass that completes it publishes one even if nothing else changed
+    if (!wasReady && this.ready) this.dirty = true;
+    // one component per collector, so operators see our own health beside the market's: health only (its
+    // times and counters are freshness, in …/sources); last_check stays the time its health last changed
     const component: ComponentStatus = {
       name: `collector_${source}`,
       healthy: o.ok,
       status: o.ok ? 'running' : 'error',
       last_check: o.finished_at,
-      metrics: {
-        last_success: status.last_success, last_error: status.last_error,
-        consecutive_failures: status.consecutive_failures, duration_ms: status.duration_ms,
-        ...status.counters,
-      },
       ...(o.ok ? {} : { message: status.last_error ?? undefined }),
     };
     // owned by the store, so the components collector's full listing never removes it
     this.upsert('components', component, 'self');
   }
 
-  /** How long the store took to apply a source's last pass (shown as counters.apply_ms). */
+  /** How long the store took to apply a source's last pass (counters.apply_ms: freshness). */
   noteApplyTime(source: SourceName, ms: number): void {
     const status = this.sources.get(source);
     if (status) status.counters = { ...status.counters, apply_ms: Math.round(ms * 10) / 10 };
+  }
+
+  /** Every source's health and freshness (…/sources); unversioned. */
+  freshness(): Partial<Record<SourceName, SourceStatus>> {
+    return Object.fromEntries(this.sources);
+  }
+
+  /** True once since the last call when a source reported (freshness moved). */
+  takeFreshnessChanged(): boolean {
+    const changed = this.freshnessChanged;
+    this.freshnessChanged = false;
+    return changed;
   }
 
   expectSources(sources: Iterable<SourceName>): void {
@@ -341,6 +366,15 @@ export class RuntimeStore {
 
   get isDirty(): boolean {
     return this.dirty;
+  }
+
+  /** freshness waits to be published */
+  get hasFreshness(): boolean {
+    return this.freshnessChanged;
+  }
+
+  get expectedSources(): ReadonlySet<SourceName> {
+    return this.expected;
   }
 
   // ---- versions ----------------------------------------------------------------------------------
@@ -379,11 +413,15 @@ export class RuntimeStore {
       }
     }
     if (this.chartRepoChanged && this.chartRepo) out.chart_repo = this.chartRepo.json;
-    if (this.sourcesChanged) out.sources = JSON.stringify(Object.fromEntries(this.sources));
+    if (this.sourcesChanged) out.sources = this.healthJson();
     this.touched = emptyTouched();
     this.chartRepoChanged = false;
     this.sourcesChanged = false;
     return out;
+  }
+
+  private healthJson(): string {
+    return JSON.stringify(Object.fromEntries([...this.health].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
   }
 
   getSummary(): RuntimeSummary {
@@ -405,7 +443,7 @@ export class RuntimeStore {
     return `{"timestamp":${JSON.stringify(this.timestamp)},"version":${this.version},`
       + `"app_states":${apps},"tasks":${tasks},"components":${this.components.renderObject()},`
       + (chartRepo === undefined ? '' : `"chart_repo":${chartRepo},`)
-      + `"summary":${summary},"sources":${JSON.stringify(Object.fromEntries(this.sources))}}`;
+      + `"summary":${summary},"sources":${this.healthJson()}}`;
   }
 
   // ---- queries (always answered at the last committed version: the store thread commits first) ----
@@ -477,6 +515,15 @@ export class RuntimeStore {
 function jsonArray<T extends object>(table: EntityTable<T>, keys: string[]): string {
   // the JSON rendered when each entity changed, not a second stringify per query
   return '[' + keys.map((k) => table.json(k)!).join(',') + ']';
+}
+
+/** A component whose content is unchanged keeps its last_check: the time its content last changed (GO-WIRE). */
+function sameButLastCheck(prev: ComponentStatus, next: ComponentStatus): boolean {
+  return JSON.stringify({ ...next, last_check: prev.last_check }) === JSON.stringify(prev);
+}
+
+function healthOf(s: SourceStatus): SourceHealth {
+  return s.warning ? { ok: s.ok, last_error: s.last_error, warning: s.warning } : { ok: s.ok, last_error: s.last_error };
 }
 
 /** An app whose content is unchanged keeps its last_update: it says when content changed, not when polled. */

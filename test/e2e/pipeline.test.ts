@@ -93,8 +93,10 @@ describe('the pipeline end to end: fake source -> collector thread -> store thre
     writeFileSync(file, JSON.stringify({ throw: 'database is down' }));
     await eventually(async () => {
       const body = await (await sc.get('/api/v2/runtime/state')).json();
-      expect(body.data.sources.tasks).toMatchObject({ ok: false, last_error: 'database is down' });
-      expect(body.data.sources.tasks.consecutive_failures).toBeGreaterThan(0);
+      expect(body.data.sources.tasks).toEqual({ ok: false, last_error: 'database is down' });
+      const fresh = await (await sc.get('/api/v2/runtime/sources')).json();
+      expect(fresh.data.sources.tasks).toMatchObject({ ok: false, last_error: 'database is down' });
+      expect(fresh.data.sources.tasks.consecutive_failures).toBeGreaterThan(0);
       expect(Object.keys(body.data.tasks)).toEqual(['t1']);
     });
   });

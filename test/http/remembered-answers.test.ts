@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CurrentVersion } from '../../src/http/app.ts';
+import { FRESH_AS_OF, FreshnessHolder } from '../../src/http/freshness.ts';
 import { RememberedAnswers } from '../../src/http/remembered-answers.ts';
 
 const version = (v: number): CurrentVersion => ({ epoch: 'e', version: v, ready: true, body: new Uint8Array(), etag: `"e-${v}"` });
@@ -27,9 +28,22 @@ describe('RememberedAnswers', () => {
     const a = r.lookup('/q', v1)!;
     // node's flat list: name, value, name, value, ...
     const asObject = (list: string[]) => Object.fromEntries(list.flatMap((v, i) => (i % 2 ? [] : [[v, list[i + 1]]])));
-    expect(asObject(a.ok)).toMatchObject({ ETag: '"e-1-q"', 'Cache-Control': 'no-cache', 'Content-Length': '42', 'X-Content-Type-Options': 'nosniff' });
-    expect(asObject(a.notModified)).toMatchObject({ ETag: '"e-1-q"', 'Cache-Control': 'no-cache' });
-    expect(a.notModified).not.toContain('Content-Length');
+    expect(asObject(a.ok.get())).toMatchObject({ ETag: '"e-1-q"', 'Cache-Control': 'no-cache', 'Content-Length': '42', 'X-Content-Type-Options': 'nosniff' });
+    expect(asObject(a.notModified.get())).toMatchObject({ ETag: '"e-1-q"', 'Cache-Control': 'no-cache' });
+    expect(a.notModified.get()).not.toContain('Content-Length');
+  });
+
+  it('adds the freshness header as it moves, without forgetting the answer', () => {
+    const fresh = new FreshnessHolder();
+    const r = new RememberedAnswers(8, 8000, fresh);
+    const v1 = version(1);
+    r.remember('/q', v1, '/q', '"e-1-q"', bytes(42));
+    expect(r.lookup('/q', v1)!.notModified.get()).not.toContain(FRESH_AS_OF);
+    for (const at of ['2026-12-01T10:00:00.000Z', '2026-12-01T10:00:05.000Z']) {
+      fresh.onMessage({ type: 'freshness', epoch: 'e', sources: '{}', fresh_as_of: at });
+      const a = r.lookup('/q', v1)!;
+      for (const list of [a.ok.get(), a.notModified.get()]) expect(list.slice(-2)).toEqual([FRESH_AS_OF, at]);
+    }
   });
 
   it('keeps at most its entries and bytes, oldest out first', () => {

@@ -8,7 +8,7 @@ import { eventually, startInProcess } from '../helpers/sidecar.ts';
 import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
 import { insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
 import { envelope, startFakeChartRepo, type FakeChartRepo, type Mode } from '../sources/fake-chart-repo.ts';
-import { realSpecs, state, type Snapshot } from './helpers.ts';
+import { realSpecs, sources, state, type Snapshot } from './helpers.ts';
 
 const USERS = ['alice', 'bob'];
 const good = (user: string, ...names: string[]): Mode => ({
@@ -88,18 +88,17 @@ describe('Chart Repo faults, whole sidecar', () => {
 
     const broken = await eventually(async () => {
       const s = await state(sc.base);
-      const src = s.sources.chart_repo;
-      expect(src.ok).toBe(false);
-      expect(src.last_error).toMatch(error);
-      expect(src.consecutive_failures).toBeGreaterThanOrEqual(2);
+      expect(s.sources.chart_repo.ok).toBe(false);
+      expect(s.sources.chart_repo.last_error).toMatch(error);
+      expect((await sources(sc.base)).chart_repo!.consecutive_failures).toBeGreaterThanOrEqual(2);
       expect(s.tasks[taskId]?.status).toBe('pending');
       return s;
     }, 20_000);
     // the last good data, whole
     expect(chartApps(broken)).toEqual(goodView);
     expect(broken.chart_repo?.last_update).toBe(before.chart_repo?.last_update);
-    // the error and the staleness, in the source and in the component
-    const src = broken.sources.chart_repo;
+    // the error and the staleness, in the source's freshness and in the component
+    const src = (await sources(sc.base)).chart_repo!;
     expect(src.last_success! <= faultAt || src.last_success! < src.last_attempt!).toBe(true);
     expect(src.counters).toMatchObject({ failed_pairs: 2, stale_pairs: 2 });
     expect(src.counters!.stale_ms).toBeGreaterThan(0);
@@ -119,12 +118,14 @@ describe('Chart Repo faults, whole sidecar', () => {
     const back = await eventually(async () => {
       const s = await state(sc.base);
       expect(chartApps(s)).toContain(`alice/alice-${tag}-back`);
-      expect(s.sources.chart_repo).toMatchObject({ ok: true, consecutive_failures: 0, last_error: null });
+      expect(s.sources.chart_repo).toEqual({ ok: true, last_error: null });
+      expect((await sources(sc.base)).chart_repo).toMatchObject({ ok: true, consecutive_failures: 0, last_error: null });
       return s;
     }, 15_000);
     expect(back.components.chart_repo).toMatchObject({ healthy: true, status: 'running' });
     expect(back.components.chart_repo.metrics?.stale_pairs).toBeUndefined();
-    expect(back.sources.chart_repo.counters).toMatchObject({ stale_pairs: 0, failed_pairs: 0 });
-    expect(back.components.collector_chart_repo.metrics?.restarts ?? 0).toBe(0);
+    const backFresh = (await sources(sc.base)).chart_repo!;
+    expect(backFresh.counters).toMatchObject({ stale_pairs: 0, failed_pairs: 0 });
+    expect(backFresh.counters?.restarts ?? 0).toBe(0);
   });
 });

@@ -22,10 +22,22 @@ export interface Snapshot {
   components: Record<string, { name: string; healthy: boolean; status: string; message?: string; metrics?: Record<string, unknown>; last_check: string }>;
   chart_repo?: { apps?: Array<{ app_name: string; user_id: string }>; last_update: string; [k: string]: unknown };
   summary: Record<string, number>;
-  sources: Record<string, {
-    ok: boolean; last_success: string | null; last_error: string | null; consecutive_failures: number;
-    last_attempt?: string | null; warning?: string | null; counters?: Record<string, number>;
-  }>;
+  /** each source's health (content; freshness is at …/sources) */
+  sources: Record<string, { ok: boolean; last_error: string | null; warning?: string | null }>;
+}
+
+export interface SourceFreshness {
+  ok: boolean; last_success: string | null; last_error: string | null; consecutive_failures: number;
+  last_attempt?: string | null; warning?: string | null; counters?: Record<string, number>;
+}
+
+/** GET …/sources: each source's health and freshness (unversioned). */
+export async function sources(base: string): Promise<Record<string, SourceFreshness>> {
+  const res = await fetch(`${base}${API}/sources`, { signal: AbortSignal.timeout(5000) });
+  if (res.status !== 200) throw new Error(`/sources answered ${res.status}`);
+  const body = (await res.json()) as { success: boolean; data: { sources: Record<string, SourceFreshness> } };
+  if (!body.success) throw new Error('/sources: success=false');
+  return body.data.sources;
 }
 
 /** GET …/state, checked to be a valid success envelope. */
@@ -35,6 +47,14 @@ export async function state(base: string, query = ''): Promise<Snapshot> {
   const body = (await res.json()) as { success: boolean; data: Snapshot };
   if (!body.success) throw new Error('/state: success=false');
   return body.data;
+}
+
+/** The snapshot with each source's freshness (…/sources) in place of its health: what an operator sees on a page. */
+export type View = Omit<Snapshot, 'sources'> & { sources: Record<string, SourceFreshness> };
+
+export async function view(base: string, query = ''): Promise<View> {
+  const [snap, fresh] = await Promise.all([state(base, query), sources(base)]);
+  return { ...snap, sources: fresh };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

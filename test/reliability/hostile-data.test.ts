@@ -11,7 +11,7 @@ import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts'
 import { insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
 import { openStream } from '../helpers/sse.ts';
 import { envelope, startFakeChartRepo, type FakeChartRepo } from '../sources/fake-chart-repo.ts';
-import { API, realSpecs, state, type Snapshot } from './helpers.ts';
+import { API, realSpecs, state, view, type View as Snapshot } from './helpers.ts';
 
 const MARKUP = '<script>window.__pwned=1</script>"\'&<img src=x onerror=alert(1)>';
 const MB = 'n'.repeat(1024 * 1024);
@@ -85,7 +85,7 @@ describe('hostile data from the sources', () => {
 
   it('is bounded or dropped, and counted; every collector stays healthy', async () => {
     snap = await eventually(async () => {
-      const s = await state(sc.base);
+      const s = await view(sc.base);
       for (const src of ['tasks', 'app_flow', 'components', 'chart_repo'] as const) expect(s.sources[src]?.ok, src).toBe(true);
       expect(s.tasks['ok-task']).toBeDefined();
       expect(s.chart_repo?.apps?.length).toBeGreaterThan(0);

@@ -10,7 +10,7 @@ import { eventually, startInProcess } from '../helpers/sidecar.ts';
 import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
 import { insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
 import { envelope, startFakeChartRepo, type FakeChartRepo } from '../sources/fake-chart-repo.ts';
-import { realSpecs, sleep, state, type Snapshot } from './helpers.ts';
+import { realSpecs, sleep, state, view, type View as Snapshot } from './helpers.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
 const REAL_PG = !!process.env.MARKET_PG_URL;
@@ -43,7 +43,7 @@ function expectKept(s: Snapshot, base: ReturnType<typeof keysOf>): void {
 async function duringFault(base: ReturnType<typeof keysOf>, until: (s: Snapshot) => void, timeoutMs = 15_000): Promise<Snapshot> {
   let seen = 0;
   const s = await eventually(async () => {
-    const snap = await state(sc.base);
+    const snap = await view(sc.base);
     seen += 1;
     expectKept(snap, base);
     until(snap);
@@ -56,7 +56,7 @@ async function duringFault(base: ReturnType<typeof keysOf>, until: (s: Snapshot)
 async function backToNormal(): Promise<Snapshot> {
   const id = await addTask();
   return eventually(async () => {
-    const s = await state(sc.base);
+    const s = await view(sc.base);
     expect(s.tasks[id]?.status).toBe('pending');
     for (const src of ['tasks', 'app_flow'] as const) expect(s.sources[src]).toMatchObject({ ok: true, consecutive_failures: 0 });
     expect(s.components.postgres?.healthy).toBe(true);
@@ -79,7 +79,7 @@ async function expectNoLeak(): Promise<void> {
 
 function noRestarts(s: Snapshot): void {
   for (const src of ['tasks', 'app_flow', 'components'] as const) {
-    expect(s.components[`collector_${src}`]?.metrics?.restarts ?? 0).toBe(0);
+    expect(s.sources[src]?.counters?.restarts ?? 0).toBe(0);
   }
 }
 
@@ -100,7 +100,7 @@ beforeAll(async () => {
   sc = await startInProcess(realSpecs(proxy.url(db.url), repo.host), { intervalMs: 300, deadlineMs: DEADLINE_MS });
   await eventually(async () => {
     expect((await fetch(`${sc.base}/readyz`)).status).toBe(200);
-    const s = await state(sc.base);
+    const s = await view(sc.base);
     expect(Object.keys(s.tasks).sort()).toEqual(['seed-1', 'seed-2']);
     expect(Object.keys(s.app_states)).toHaveLength(2);
   }, 30_000);
@@ -115,7 +115,7 @@ afterAll(async () => {
 
 describe('PostgreSQL faults, whole sidecar', () => {
   it('a stopped listener (open connections cut, new ones refused): keeps the view, reports, resumes on its own', async () => {
-    const base = keysOf(await state(sc.base));
+    const base = keysOf(await view(sc.base));
     await proxy.stop();
     const down = await duringFault(base, (s) => {
       for (const src of ['tasks', 'app_flow'] as const) {
@@ -135,7 +135,7 @@ describe('PostgreSQL faults, whole sidecar', () => {
   });
 
   it('a query that hangs past the deadline (the proxy holds every byte): aborted, reported, resumes, no leak', async () => {
-    const base = keysOf(await state(sc.base));
+    const base = keysOf(await view(sc.base));
     proxy.stall();
     const t0 = Date.now();
     await duringFault(base, (s) => {
@@ -153,7 +153,7 @@ describe('PostgreSQL faults, whole sidecar', () => {
   });
 
   it.runIf(REAL_PG)('the server kills our connections mid-pass (pg_terminate_backend): keeps the view, reports, resumes, no leak', async () => {
-    const base = keysOf(await state(sc.base));
+    const base = keysOf(await view(sc.base));
     let killed = 0;
     const errors = new Set<string>();
     const end = Date.now() + 3000;
@@ -161,7 +161,7 @@ describe('PostgreSQL faults, whole sidecar', () => {
       const rows = await db.sql<{ ok: boolean }[]>`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
         WHERE datname = current_database() AND application_name LIKE 'market-runtime%' AND pid <> pg_backend_pid()`;
       killed += rows.filter((r) => r.ok).length;
-      const s = await state(sc.base);
+      const s = await view(sc.base);
       expectKept(s, base);
       for (const src of ['tasks', 'app_flow'] as const) if (s.sources[src].last_error) errors.add(s.sources[src].last_error!);
       await sleep(30);
@@ -173,7 +173,7 @@ describe('PostgreSQL faults, whole sidecar', () => {
   });
 
   it.runIf(REAL_PG)('a query blocked by a lock past the deadline: aborted and reported; the server-side query ends too', async () => {
-    const base = keysOf(await state(sc.base));
+    const base = keysOf(await view(sc.base));
     const held = db.sql.begin(async (tx) => {
       await tx`LOCK TABLE task_records IN ACCESS EXCLUSIVE MODE`;
       await duringFault(base, (s) => {
@@ -188,7 +188,7 @@ describe('PostgreSQL faults, whole sidecar', () => {
 
   it('after every fault: one connection set, counted through the proxy (and on the server)', async () => {
     await expectNoLeak();
-    const s = await state(sc.base);
+    const s = await view(sc.base);
     expect(Object.keys(s.tasks)).toEqual(expect.arrayContaining(['seed-1', 'seed-2']));
     noRestarts(s);
   });

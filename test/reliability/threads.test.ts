@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
-import { API, sleep, state } from './helpers.ts';
+import { API, sleep, state, view } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mr-threads-'));
 const T0 = '2026-11-25T10:00:00.000Z';
@@ -39,9 +39,9 @@ describe('collector threads that die', () => {
     const samples: Array<{ t: number; crash: number; exit: number }> = [];
     let last = '';
     while (Date.now() - t0 < 4200) {
-      const s = await state(sc.base);
-      const crash = Number(s.components.collector_components?.metrics?.restarts ?? 0);
-      const exit = Number(s.components.collector_chart_repo?.metrics?.restarts ?? 0);
+      const s = await view(sc.base);
+      const crash = Number(s.sources.components?.counters?.restarts ?? 0);
+      const exit = Number(s.sources.chart_repo?.counters?.restarts ?? 0);
       samples.push({ t: Date.now() - t0, crash, exit });
       last = JSON.stringify({ c: s.components.collector_components, e: s.components.collector_chart_repo });
       await sleep(100);
@@ -57,7 +57,7 @@ describe('collector threads that die', () => {
     for (const k of ['crash', 'exit'] as const) {
       expect(when(k, 3) - when(k, 2)).toBeGreaterThan(when(k, 2) - when(k, 1) - 150);
     }
-    const s = await state(sc.base);
+    const s = await view(sc.base);
     expect(s.components.collector_components).toMatchObject({ healthy: false, status: 'error' });
     expect(s.components.collector_components.message).toMatch(/collector thread died: .*boom: uncaught in collector thread/);
     expect(s.components.collector_chart_repo.message).toMatch(/collector thread died/);

@@ -9,6 +9,8 @@ import { Readable } from 'node:stream';
 
 export type Mode =
   | { kind: 'json'; body: unknown; delayMs?: number }
+  /** built per request: for payloads whose time-passing values move (uptime, last_check, durations) */
+  | { kind: 'dynamic'; body: () => unknown }
   | { kind: 'raw'; body: string; status?: number; contentType?: string }
   | { kind: 'hang' }
   | { kind: 'trickle' }
@@ -64,6 +66,9 @@ export async function startFakeChartRepo(port = 0): Promise<FakeChartRepo> {
         timers.add(t);
         return;
       }
+      case 'dynamic':
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(mode.body()));
+        return;
       case 'raw':
         res.writeHead(mode.status ?? 200, { 'content-type': mode.contentType ?? 'text/plain' }).end(mode.body);
         return;

@@ -84,8 +84,9 @@ describe('replace semantics', () => {
     s.apply(pass('tasks', [], false));
     const data = snapshot(s);
     expect(Object.keys(data.tasks)).toHaveLength(5);
-    expect(data.sources.tasks).toMatchObject({ ok: false, last_error: 'down', consecutive_failures: 1, last_success: T0 });
-    expect(data.components.collector_tasks).toMatchObject({ healthy: false, status: 'error' });
+    expect(data.sources.tasks).toEqual({ ok: false, last_error: 'down' });
+    expect(s.freshness().tasks).toMatchObject({ ok: false, last_error: 'down', consecutive_failures: 1, last_success: T0 });
+    expect(data.components.collector_tasks).toMatchObject({ healthy: false, status: 'error', message: 'down' });
   });
 
   it('keeps last_update when an app is polled again unchanged', () => {
@@ -107,10 +108,13 @@ describe('versions', () => {
     const first = s.commit()!;
     expect(s.commit()).toBeNull();
     s.apply(pass('tasks', [{ op: 'upsert', domain: 'tasks', items: [task('t1', { status: 'pending', user_id: 'alice' })] }]));
-    // the outcome of every pass refreshes the source block, so a pass always makes a version
+    // a pass that finds what the store holds is freshness only: no version
+    expect(s.commit()).toBeNull();
+    expect(s.version).toBe(first.version);
+    s.apply(pass('tasks', [{ op: 'upsert', domain: 'tasks', items: [task('t1', { status: 'running', user_id: 'alice' })] }]));
     const next = s.commit()!;
     expect(next.version).toBe(first.version + 1);
-    expect(next.changes.tasks).toEqual([]);
+    expect(next.changes.tasks.map((c) => c.key)).toEqual(['t1']);
   });
 
   it('renders the Go envelope with the snapshot inside', () => {
@@ -222,7 +226,8 @@ describe('change sets (the change stream reads these)', () => {
     expect(JSON.parse(byKey.t1.json!).status).toBe('running');
     expect(byKey.t5).toEqual({ key: 't5', before: { user_id: 'bob', app_name: 'firefox', status: 'canceled', type: 'cancel', stuck: false } });
     expect(byKey.t6.before).toBeUndefined();
-    expect(changes.sources).toBeDefined();
+    // the tasks source stayed healthy: its block did not change
+    expect(changes.sources).toBeUndefined();
     expect(changes.app_states).toEqual([]);
   });
 });
@@ -247,7 +252,7 @@ describe('pushed app events', () => {
     s.apply({ type: 'pass', seq: 3, source: 'nats', steps: [{ op: 'app_events', events: [ev('2026-11-25T10:04:00.000Z', { stage: 'running', health: 'healthy' })] }] });
     expect(snapshot(s).app_states['alice:market:firefox'].stage).toBe('stopped');
     s.recordOutcome('nats', { ok: true, error: null, duration_ms: 0, finished_at: T0 });
-    expect(snapshot(s).sources.nats.counters.stale_events).toBe(1);
+    expect(s.freshness().nats!.counters!.stale_events).toBe(1);
   });
 
   it('removes an app an event says is gone; a new app from an event is owned by the pushing source', () => {
@@ -290,5 +295,93 @@ describe('pushed app events', () => {
       app('alice', 'market', 'firefox', { stage: 'running', metadata: { status: { createTime: '2026-11-25T10:06:00.000Z' } } }),
     ] }]));
     expect(snapshot(s).app_states['alice:market:firefox'].stage).toBe('running');
+  });
+});
+
+describe('a version is a change a reader can see', () => {
+  const later = (s: number) => new Date(Date.parse(T0) + s * 1000).toISOString();
+  function quietPass(source: PassMessage['source'], steps: StoreStep[], at: string, o: Partial<PassMessage['outcome'] & object> = {}): PassMessage {
+    return { type: 'pass', seq: 1, source, steps, outcome: { ok: true, error: null, duration_ms: 7 + Math.random(), finished_at: at, counters: { rows: 3, apply_ms: Math.random() }, ...o } };
+  }
+  const seededCommitted = () => {
+    const s = seeded();
+    s.apply(pass('chart_repo', [{ op: 'chart_repo', value: { apps: [], images: [], last_update: T0 } }]));
+    s.commit();
+    return s;
+  };
+  const bodies = (s: RuntimeStore) => s.commit()?.body ?? null;
+
+  it.each([
+    ['tasks', [{ op: 'replace', domain: 'tasks', items: [
+      task('t1', { status: 'pending', user_id: 'alice' }), task('t2', { status: 'running', user_id: 'bob' }),
+      task('t3', { status: 'completed', type: 'upgrade', app_name: 'gitea', user_id: 'alice' }),
+      task('t4', { status: 'failed', type: 'uninstall', user_id: 'bob' }), task('t5', { status: 'canceled', type: 'cancel', user_id: 'bob' }),
+    ] }]],
+    ['app_flow', [{ op: 'replace', domain: 'app_states', items: [
+      app('alice', 'market', 'firefox', { last_update: later(99) }), app('alice', 'local', 'gitea', { stage: 'failed', health: 'unhealthy' }),
+      app('bob', 'market', 'firefox', { stage: 'installing', health: 'unknown' }),
+    ] }]],
+    ['components', [{ op: 'replace', domain: 'components', items: [
+      comp('syncer', { last_check: later(5) }), comp('hydrator', { status: 'degraded', last_check: later(5) }),
+      comp('cache', { healthy: false, status: 'error', last_check: later(5) }),
+    ] }]],
+    ['chart_repo', [{ op: 'chart_repo', value: { apps: [], images: [], last_update: T0 } }]],
+  ] as [PassMessage['source'], StoreStep[]][])('%s: a pass that finds what is held mints no version, ten times over', (source, steps) => {
+    const s = seededCommitted();
+    const v = s.version;
+    for (let i = 1; i <= 10; i++) {
+      s.apply(quietPass(source, steps, later(5 * i)));
+      expect(bodies(s)).toBeNull();
+    }
+    expect(s.version).toBe(v);
+    // ...while its freshness moved with every pass
+    expect(s.freshness()[source]).toMatchObject({ ok: true, last_success: later(50), last_attempt: later(50) });
+  });
+
+  it('a failing source changes the version when it goes down and when its error changes, not on every attempt', () => {
+    const s = seededCommitted();
+    const v = s.version;
+    s.apply(quietPass('tasks', [], later(5), { ok: false, error: 'connection refused' }));
+    const down = s.commit()!;
+    expect(JSON.parse(down.body).data.sources.tasks).toEqual({ ok: false, last_error: 'connection refused' });
+    expect(JSON.parse(down.changes.components[0]!.json!)).toMatchObject({ name: 'collector_tasks', healthy: false, message: 'connection refused' });
+    for (let i = 2; i < 6; i++) {
+      s.apply(quietPass('tasks', [], later(5 * i), { ok: false, error: 'connection refused' }));
+      expect(s.commit()).toBeNull();
+    }
+    expect(s.freshness().tasks!.consecutive_failures).toBe(5);
+    s.apply(quietPass('tasks', [], later(30), { ok: false, error: 'timeout' }));
+    expect(JSON.parse(s.commit()!.body).data.sources.tasks.last_error).toBe('timeout');
+    s.apply(quietPass('tasks', [], later(35)));
+    const back = s.commit()!;
+    expect(JSON.parse(back.body).data.sources.tasks).toEqual({ ok: true, last_error: null });
+    expect(back.version).toBe(v + 3);
+  });
+
+  it('a component keeps its last_check while its content stays the same: it says when content changed', () => {
+    const s = seededCommitted();
+    s.apply(quietPass('components', [{ op: 'replace', domain: 'components', items: [
+      comp('syncer', { last_check: later(5) }), comp('hydrator', { status: 'degraded', last_check: later(5) }),
+      comp('cache', { healthy: true, status: 'running', last_check: later(5) }),
+    ] }], later(5)));
+    const data = JSON.parse(s.commit()!.body).data;
+    expect(data.components.syncer.last_check).toBe(T0);
+    expect(data.components.cache).toMatchObject({ healthy: true, last_check: later(5) });
+  });
+
+  it('a stuck verdict flips as time passes, on a pass that changes nothing else', () => {
+    let now = Date.parse(T0);
+    const s = new RuntimeStore(() => new Date(now));
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [
+      app('bob', 'market', 'firefox', { stage: 'installing', health: 'unknown', stage_since: T0 }),
+    ] }]));
+    s.commit();
+    now += 31 * 60_000;
+    s.apply(quietPass('app_flow', [{ op: 'replace', domain: 'app_states', items: [
+      app('bob', 'market', 'firefox', { stage: 'installing', health: 'unknown', stage_since: T0 }),
+    ] }], new Date(now).toISOString()));
+    s.recheckStuck();
+    const c = s.commit()!;
+    expect(JSON.parse(c.body).data.app_states['bob:market:firefox'].stuck).toBe(true);
   });
 });

@@ -369,10 +369,32 @@ export function sourceState(s, intervalMs) {
   return 'ok';
 }
 
+/**
+ * Each source's freshness (last success, failures, pass time), from the stream's `freshness` events or
+ * `sources` fetched beside each poll. The snapshot holds only each source's health: freshness moves with every
+ * pass and never mints a version, so it lives apart and the strip's ages tick without re-reading the snapshot.
+ */
+let liveFreshness = null;
+
+function setFreshness(f) {
+  if (f && typeof f === 'object' && f.sources && typeof f.sources === 'object') liveFreshness = f;
+}
+
+/** The snapshot's health per source, with the live freshness over it. */
+function sourcesOf(data) {
+  const out = {};
+  const health = obj(data.sources);
+  const fresh = obj(liveFreshness?.sources);
+  for (const name of new Set([...Object.keys(health), ...Object.keys(fresh)])) {
+    setOwn(out, name, { ...obj(health[name]), ...obj(fresh[name]) });
+  }
+  return out;
+}
+
 /** The freshness strip and the warning banner (both pages). */
 export function renderSources(strip, banner, data) {
   const interval = collectIntervalMs();
-  const sources = obj(data.sources);
+  const sources = sourcesOf(data);
   const problems = [];
   const chips = [];
   for (const [name, s] of Object.entries(sources).sort(([a], [b]) => byStr(a, b))) {
@@ -396,9 +418,12 @@ export function renderSources(strip, banner, data) {
         ` (${detail})`, s?.last_error ? [': ', el('span', { className: 'error-text' }, str(s.last_error))] : null));
     }
   }
-  const snapAge = now() - timeMs(data.timestamp);
-  if (Number.isFinite(snapAge) && snapAge > 3 * interval + 5000) {
-    problems.push(el('li', { data: { source: 'snapshot' } }, el('strong', null, 'Snapshot'), ` is ${fmtDuration(snapAge)} old: the collectors may have stopped`));
+  // the snapshot's own time moves only with content (a quiet market keeps it); the collectors' last reports
+  // tell whether they still run
+  const lastReport = Math.max(...Object.values(sources).map((s) => timeMs(s?.last_attempt)).filter(Number.isFinite));
+  const reportAge = now() - lastReport;
+  if (Number.isFinite(reportAge) && reportAge > 3 * interval + 5000) {
+    problems.push(el('li', { data: { source: 'snapshot' } }, el('strong', null, 'Collectors'), ` last reported ${fmtDuration(reportAge)} ago: they may have stopped`));
   }
   if (chips.length === 0) chips.push(el('span', { className: 'muted' }, 'no sources reported yet'));
   fill(strip, el('span', { className: 'strip-label' }, 'Sources:'), chips);
@@ -478,6 +503,7 @@ export function startLive(onData, opts = {}) {
     intervalMs = 5000, stream = true, renderEveryMs = 1000, snapshotTimeoutMs = 10_000, streamRetryMs = 30_000,
   } = opts;
   const stateUrl = new URL('state', document.baseURI).href;
+  const sourcesUrl = new URL('sources', document.baseURI).href;
   const eventsUrl = new URL('events', document.baseURI).href;
   const status = $('status');
   const modeEl = document.getElementById('mode');
@@ -485,7 +511,7 @@ export function startLive(onData, opts = {}) {
   const refreshBtn = $('refresh');
   const stats = {
     fetches: 0, notModified: 0, renders: 0, errors: 0, firstRenderMs: null, lastRenderMs: null, version: null,
-    mode: 'off', snapshots: 0, changes: 0, streamOpens: 0, fallbacks: 0, fallbackReason: null,
+    mode: 'off', snapshots: 0, changes: 0, streamOpens: 0, fallbacks: 0, fallbackReason: null, freshness: 0,
   };
   window.__runtimeDashboard = stats;
   const canStream = () => stream && typeof window.EventSource === 'function' && !storedToken();
@@ -619,6 +645,12 @@ export function startLive(onData, opts = {}) {
         scheduleRender();
       }
     });
+    source.addEventListener('freshness', (ev) => {
+      if (es !== source) return;
+      try { setFreshness(JSON.parse(ev.data)); } catch { stats.errors++; return; }
+      stats.freshness++;
+      if (lastData && renderTimer === null) rerender(false);
+    });
     source.addEventListener('error', () => {
       if (es !== source) return;
       if (source.readyState === EventSource.CLOSED) {
@@ -717,11 +749,21 @@ export function startLive(onData, opts = {}) {
     return etag;
   }
 
+  /** Sources' freshness (small, unversioned): fetched beside each poll, so ages move while `state` answers 304. */
+  async function refreshFreshness() {
+    try {
+      const res = await fetch(sourcesUrl, { cache: 'no-store', headers: { Accept: 'application/json', ...authHeaders() } });
+      const body = await res.json();
+      if (res.ok && body?.success === true) { setFreshness(body.data); stats.freshness++; }
+    } catch { /* the state fetch reports connection problems */ }
+  }
+
   /** Fetches `state` once (conditional). */
   async function refresh() {
     if (inflight) return inflight;
     inflight = (async () => {
       stats.fetches++;
+      await refreshFreshness();
       const tags = conditionalTags();
       let res;
       try {

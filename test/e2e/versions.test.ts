@@ -1,0 +1,202 @@
+/**
+ * Issue 17: a version is a change a reader can see. The real collectors (PostgreSQL: embedded locally, the real
+ * server in CI; a Chart Repo whose uptime, last_check and running durations move on every request) pass many
+ * times over a market where nothing changes: the ETag, the bytes and the change stream stay quiet while the
+ * freshness header, …/sources and the stream's freshness events move. Then each kind of real change shows
+ * within a pass or two.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FRESH_AS_OF } from '../../src/http/freshness.ts';
+import { eventually, startInProcess } from '../helpers/sidecar.ts';
+import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
+import { insertCatalog, insertSources, insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
+import { openStream } from '../helpers/sse.ts';
+import { envelope, startFakeChartRepo, type FakeChartRepo } from '../sources/fake-chart-repo.ts';
+import { API, realSpecs, sources, state } from '../reliability/helpers.ts';
+
+const INTERVAL_MS = 250;
+const started = Date.now();
+/** what the Chart Repo says: only its time-passing values move from one request to the next */
+let chartState = 'processing';
+const chartBody = () => envelope({
+  system: { hostname: 'chart-repo-1', version: '1.0', uptime: Math.floor((Date.now() - started) / 1000) + 100 },
+  apps: [{
+    app_id: 'wiki', app_name: 'wiki', user_id: 'alice', source_id: 'market', state: chartState,
+    processing: { task_id: 'h1', duration: (Date.now() - started) * 1e6 },
+  }],
+  images: [{ image_name: 'docker.io/wiki:1', app_name: 'wiki', status: 'fully_downloaded' }],
+  tasks: {
+    hydrator: { queue_length: 0, active_tasks: 1, completed_tasks: 3, failed_tasks: 0, worker_count: 2 },
+    image_analyzer: { is_running: true, health_status: 'healthy', last_check: new Date().toISOString(), queue_length: 0 },
+  },
+});
+
+let db: TestDb;
+let repo: FakeChartRepo;
+let sc: Awaited<ReturnType<typeof startInProcess>>;
+
+const get = (query = '', headers: Record<string, string> = {}) => fetch(`${sc.base}${API}/state${query}`, { headers });
+const COLLECTORS = ['tasks', 'app_flow', 'components', 'chart_repo'] as const;
+
+/** The number of passes each collector finished, as …/sources' last_attempt moves. */
+async function countPasses(minPasses: number, during: () => Promise<void>): Promise<void> {
+  const seen = new Map<string, Set<string>>(COLLECTORS.map((c) => [c, new Set()]));
+  const enough = () => [...seen.values()].every((s) => s.size >= minPasses);
+  const deadline = Date.now() + 60_000;
+  while (!enough()) {
+    if (Date.now() > deadline) throw new Error(`fewer than ${minPasses} passes in 60 s: ${[...seen].map(([k, v]) => `${k}=${v.size}`)}`);
+    const fresh = await sources(sc.base);
+    for (const c of COLLECTORS) {
+      const at = fresh[c]?.last_attempt;
+      if (at) seen.get(c)!.add(at);
+    }
+    await during();
+  }
+}
+
+beforeAll(async () => {
+  db = await startTestDb();
+  await insertSources(db.sql, [{ source_id: 'market' }]);
+  await insertCatalog(db.sql, [{ source_id: 'market', app_id: 'wiki', updated_at: new Date() }]);
+  await insertUserApps(db.sql, [
+    { user_id: 'alice', source_id: 'market', app_name: 'wiki', state: { state: 'running', status_entrances: '[{"name":"wiki","state":"running"}]' } },
+    { user_id: 'bob', source_id: 'market', app_name: 'blog', state: { state: 'installing', progress: '40' } },
+  ]);
+  await insertTasks(db.sql, [
+    { task_id: 'done', type: 1, status: 3, app_name: 'wiki', user_account: 'alice', created_at: new Date(Date.now() - 60_000), completed_at: new Date() },
+    { task_id: 'waiting', type: 1, status: 1, app_name: 'blog', user_account: 'bob', created_at: new Date() },
+  ]);
+  repo = await startFakeChartRepo();
+  repo.set({ kind: 'dynamic', body: chartBody });
+  sc = await startInProcess(realSpecs(db.url, repo.host), { intervalMs: INTERVAL_MS, deadlineMs: 4000 });
+  await eventually(async () => {
+    expect((await fetch(`${sc.base}/readyz`)).status).toBe(200);
+    expect((await state(sc.base)).chart_repo?.apps?.[0]?.app_name).toBe('wiki');
+  }, 60_000);
+}, DB_SETUP_TIMEOUT_MS);
+
+afterAll(async () => {
+  await sc?.sup.stop();
+  await repo?.close();
+  await db?.close();
+});
+
+describe('a market where nothing changes', () => {
+  it('over 10 passes of every collector: one ETag, the same bytes, only 304s, no change event; freshness moves', async () => {
+    // settle: the first passes after start may still bring content (e.g. a component's first full view)
+    let first = await get();
+    await eventually(async () => {
+      await new Promise((r) => setTimeout(r, 4 * INTERVAL_MS));
+      const again = await get();
+      const same = again.headers.get('etag') === first.headers.get('etag');
+      first = again;
+      expect(same).toBe(true);
+    }, 30_000, 0);
+    const etag = first.headers.get('etag')!;
+    const bytes = await first.text();
+    const stream = await openStream(`${sc.base}${API}/events`);
+    await stream.next((e) => e.event === 'snapshot');
+
+    const freshTimes = new Set<string>();
+    let polls = 0;
+    let notModified = 0;
+    await countPasses(10, async () => {
+      const res = await get('', { 'If-None-Match': etag });
+      polls += 1;
+      if (res.status === 304) notModified += 1;
+      await res.arrayBuffer();
+      const fresh = res.headers.get(FRESH_AS_OF);
+      if (fresh) freshTimes.add(fresh);
+      await new Promise((r) => setTimeout(r, INTERVAL_MS / 2));
+    });
+
+    expect(notModified).toBe(polls);
+    const now = await get();
+    expect(now.headers.get('etag')).toBe(etag);
+    expect(await now.text()).toBe(bytes);
+    // the client that only got 304s still saw how fresh its copy is
+    expect(freshTimes.size).toBeGreaterThan(3);
+    expect(stream.events.filter((e) => e.event === 'change')).toEqual([]);
+    const freshnessEvents = stream.events.filter((e) => e.event === 'freshness');
+    expect(freshnessEvents.length).toBeGreaterThan(2);
+    expect(Object.keys(JSON.parse(freshnessEvents.at(-1)!.data).sources)).toEqual(expect.arrayContaining([...COLLECTORS]));
+    await stream.close();
+
+    // the versioned body holds no freshness: each source's health only
+    const snap = JSON.parse(bytes).data;
+    for (const c of COLLECTORS) expect(snap.sources[c]).toEqual({ ok: true, last_error: null });
+    expect(snap.chart_repo.system.uptime).toBeUndefined();
+    const fresh = await sources(sc.base);
+    expect(fresh.chart_repo!.counters!.chart_repo_uptime).toBeGreaterThanOrEqual(100);
+  }, 120_000);
+
+  it('a filtered query and a partial query answer 304 on a quiet market too', async () => {
+    for (const path of ['/state?user_id=alice', '/users/bob/apps', '/tasks/waiting']) {
+      const first = await fetch(`${sc.base}${API}${path}`);
+      expect(first.status).toBe(200);
+      const etag = first.headers.get('etag')!;
+      await countPasses(2, async () => {
+        const res = await fetch(`${sc.base}${API}${path}`, { headers: { 'If-None-Match': etag } });
+        expect(res.status, path).toBe(304);
+        await new Promise((r) => setTimeout(r, INTERVAL_MS));
+      });
+    }
+  }, 60_000);
+});
+
+describe('every real change still shows within a pass', () => {
+  /** Makes a change, then waits (a few passes at most) for a new version that shows it, and a change event. */
+  async function shows(change: () => Promise<void>, check: (data: any) => void) {
+    const before = await get();
+    const etag = before.headers.get('etag');
+    await before.arrayBuffer();
+    const stream = await openStream(`${sc.base}${API}/events`);
+    await stream.next((e) => e.event === 'snapshot');
+    await change();
+    await eventually(async () => {
+      const res = await get();
+      expect(res.headers.get('etag')).not.toBe(etag);
+      check((await res.json()).data);
+    }, 10 * INTERVAL_MS + 5000);
+    await stream.next((e) => e.event === 'change', 5000);
+    await stream.close();
+  }
+
+  it('a task row', () => shows(
+    async () => { await db.sql`UPDATE task_records SET status = 2, started_at = now() WHERE task_id = 'waiting'`; },
+    (d) => expect(d.tasks.waiting.status).toBe('running'),
+  ));
+
+  it('an app state row and its health', () => shows(
+    async () => {
+      await db.sql`UPDATE user_application_states SET status_entrances = '[{"name":"wiki","state":"crashed"}]'::jsonb, updated_at = now()
+        WHERE user_application_id = (SELECT id FROM user_applications WHERE app_name = 'wiki')`;
+    },
+    (d) => expect(d.app_states['alice:market:wiki'].health).toBe('unhealthy'),
+  ));
+
+  it('Chart Repo content', () => shows(
+    async () => { chartState = 'completed'; },
+    (d) => expect(d.chart_repo.apps[0].state).toBe('completed'),
+  ));
+
+  it('a source going down mints one version, its error text changing another, coming back a third', async () => {
+    await shows(
+      async () => repo.set({ kind: 'raw', status: 500, body: 'internal error' }),
+      (d) => expect(d.sources.chart_repo).toMatchObject({ ok: false, last_error: expect.stringMatching(/HTTP 500/) }),
+    );
+    // failing again and again with the same error: no new version
+    const etag = (await get()).headers.get('etag')!;
+    const failuresBefore = (await sources(sc.base)).chart_repo!.consecutive_failures;
+    await eventually(async () => expect((await sources(sc.base)).chart_repo!.consecutive_failures).toBeGreaterThan(failuresBefore + 2), 10_000);
+    expect((await get('', { 'If-None-Match': etag })).status).toBe(304);
+    await shows(
+      async () => repo.set({ kind: 'raw', body: '<html>maintenance</html>', contentType: 'text/html' }),
+      (d) => expect(d.sources.chart_repo.last_error).toMatch(/not JSON/),
+    );
+    await shows(
+      async () => repo.set({ kind: 'dynamic', body: chartBody }),
+      (d) => expect(d.sources.chart_repo).toEqual({ ok: true, last_error: null }),
+    );
+  }, 60_000);
+});
