@@ -84,9 +84,9 @@ export class StoreActor implements StoreControlApi {
     if (this.last) this.push(port, this.last, false);
   }
 
-  expectSources(sources: SourceName[]): void {
+  expectSources(sources: SourceName[], intervalMs?: number): void {
     this.store.expectSources(sources);
-    this.metrics.expect(sources);
+    this.metrics.expect(sources, intervalMs);
     this.schedule();
   }
 
