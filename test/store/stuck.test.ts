@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
 import type { AppFlowState, AppStage, TaskState } from '../../src/model/index.ts';
 import type { PassMessage, StoreStep } from '../../src/protocol.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
@@ -217,5 +218,14 @@ describe('stalled progress (pure functions the store calls)', () => {
     w.see(progressing('installing', 'downloading', 0), 0);
     expect(w.judge(progressing('installing', 'downloading', 0), 11 * MIN)?.reason).toBe('installing, progress "downloading" since 10:00 UTC');
     expect(clockTime(START, START + 20 * 60 * MIN)).toBe('2026-11-25 10:00 UTC');
+  });
+});
+
+describe('STUCK_STALLED', () => {
+  const base = { DATABASE_URL: 'postgres://x@h/db' };
+  it('defaults to 10m, takes a duration, and names itself when wrong', () => {
+    expect(loadConfig(base).stuckLimits.progressStalledMs).toBe(10 * MIN);
+    expect(loadConfig({ ...base, STUCK_STALLED: '90s' }).stuckLimits.progressStalledMs).toBe(90_000);
+    expect(() => loadConfig({ ...base, STUCK_STALLED: 'ten minutes' })).toThrow(/STUCK_STALLED must be a duration/);
   });
 });
