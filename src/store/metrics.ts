@@ -53,7 +53,7 @@ export class StoreMetrics {
     this.version = new Gauge({ name: 'market_runtime_store_version', help: 'Current store version (increases on every committed change)', registers });
     threadHeapGauge('store', registers);
     this.ready = new Gauge({ name: 'market_runtime_store_ready', help: '1 once every collector finished its first pass', registers });
-    this.stuckApps = new Gauge({ name: 'market_runtime_stuck_apps', help: 'Apps in a transitional stage past its limit (STUCK_* settings)', registers });
+    this.stuckApps = new Gauge({ name: 'market_runtime_stuck_apps', help: 'Apps in a transitional stage past its limit or with stalled progress (STUCK_* settings)', registers });
     this.stuckTasks = new Gauge({ name: 'market_runtime_stuck_tasks', help: 'Tasks pending or running past their limit (STUCK_TASK_* settings)', registers });
   }
 

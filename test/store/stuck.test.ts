@@ -229,3 +229,46 @@ describe('STUCK_STALLED', () => {
     expect(() => loadConfig({ ...base, STUCK_STALLED: 'ten minutes' })).toThrow(/STUCK_STALLED must be a duration/);
   });
 });
+
+describe('stalled progress in the store', () => {
+  const key = 'alice:market:wiki';
+  it('flags an app whose reported progress stopped, counts it, and clears it when the progress moves', () => {
+    const { store, advance } = clocked();
+    const poll = (progress: string, recorded: number) =>
+      store.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [progressing('installing', progress, recorded)] }]));
+    poll('5', 0);
+    advance(2 * MIN);
+    poll('12', 2 * MIN);
+    advance(10 * MIN);
+    poll('12', 2 * MIN);
+    expect(data(store).app_states[key].stuck).toBeUndefined();
+    advance(1000);
+    let d = data(store);
+    expect(d.app_states[key]).toMatchObject({ stuck: true, stuck_reason: 'installing, progress 12 % since 10:02 UTC' });
+    expect(d.summary.stuck_apps).toBe(1);
+    expect(Object.keys(JSON.parse(store.state({ stuck: true })).app_states)).toEqual([key]);
+    // time passing alone makes no new version: the reason holds no running age
+    const version = store.version;
+    advance(5 * MIN);
+    expect(store.commit()).toBeNull();
+    expect(store.version).toBe(version);
+    poll('13', 17 * MIN);
+    d = data(store);
+    expect(d.app_states[key].stuck).toBeUndefined();
+    expect(d.summary.stuck_apps).toBe(0);
+  });
+
+  it('the stage limit crossing later adds to the reason; leaving the stage clears both', () => {
+    const { store, advance } = clocked();
+    const poll = (stage: AppStage, progress: string) =>
+      store.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [progressing(stage, progress, 0)] }]));
+    poll('hydrating', '7');
+    advance(11 * MIN);
+    expect(data(store).app_states[key].stuck_reason).toBe('hydrating, progress 7 % since 10:00 UTC');
+    advance(5 * MIN);
+    expect(data(store).app_states[key].stuck_reason)
+      .toBe(`hydrating for longer than 15m (since ${new Date(START).toISOString()}), progress 7 % since 10:00 UTC`);
+    poll('running', '7');
+    expect(data(store).app_states[key].stuck).toBeUndefined();
+  });
+});
