@@ -66,6 +66,7 @@ const EnvSchema = v.object({
   STUCK_UNINSTALLING: v.optional(duration('STUCK_UNINSTALLING'), '15m'),
   STUCK_TASK_PENDING: v.optional(duration('STUCK_TASK_PENDING'), '30m'),
   STUCK_TASK_RUNNING: v.optional(duration('STUCK_TASK_RUNNING'), '60m'),
+  STUCK_STALLED: v.optional(duration('STUCK_STALLED'), '10m'),
   METRICS_REQUIRE_TOKEN: v.optional(v.picklist(['true', 'false'], 'METRICS_REQUIRE_TOKEN must be true or false'), 'true'),
   CORS_ORIGINS: v.optional(v.pipe(
     v.string(),
@@ -143,6 +144,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       },
       taskPendingMs: e.STUCK_TASK_PENDING,
       taskRunningMs: e.STUCK_TASK_RUNNING,
+      progressStalledMs: e.STUCK_STALLED,
     },
     metricsRequireToken: e.METRICS_REQUIRE_TOKEN === 'true',
     corsOrigins: e.CORS_ORIGINS && e.CORS_ORIGINS.length > 0 ? e.CORS_ORIGINS : undefined,

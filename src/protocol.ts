@@ -181,8 +181,8 @@ export interface StoreControlApi {
   attachQueryPort(port: MessagePort): void;
   /** a port on which the store pushes VersionMessage and FreshnessMessage */
   attachVersionPort(port: MessagePort): void;
-  /** the collectors whose first pass /readyz waits for */
-  expectSources(sources: SourceName[]): void;
+  /** the collectors whose first pass /readyz waits for, and the time between their passes (a metric) */
+  expectSources(sources: SourceName[], intervalMs?: number): void;
   /** how long transitional stages and active tasks may last before they count as stuck */
   setStuckLimits(limits: import('./store/stuck.ts').StuckLimits): void;
   /** outcome of a run that could not report itself (thread died, deadline passed) */

@@ -97,9 +97,9 @@ export class StoreActor implements StoreControlApi {
     return { type: 'freshness', epoch: this.store.epoch, sources: JSON.stringify(sources), fresh_as_of: complete ? oldest : null };
   }
 
-  expectSources(sources: SourceName[]): void {
+  expectSources(sources: SourceName[], intervalMs?: number): void {
     this.store.expectSources(sources);
-    this.metrics.expect(sources);
+    this.metrics.expect(sources, intervalMs);
     this.schedule();
   }
 

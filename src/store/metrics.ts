@@ -24,6 +24,7 @@ export class StoreMetrics {
   private readonly lastSuccess: Gauge<'source'>;
   private readonly consecutiveFailures: Gauge<'source'>;
   private readonly sourceUp: Gauge<'source'>;
+  private readonly collectInterval: Gauge<'source'>;
   private readonly version: Gauge;
   private readonly ready: Gauge;
   private readonly stuckApps: Gauge;
@@ -47,16 +48,20 @@ export class StoreMetrics {
     this.lastSuccess = new Gauge({ name: 'market_runtime_collection_last_success_timestamp_seconds', help: 'Unix time of the last successful pass, per source (0 = never)', labelNames: ['source'], registers });
     this.consecutiveFailures = new Gauge({ name: 'market_runtime_collection_consecutive_failures', help: 'Failed passes in a row, per source', labelNames: ['source'], registers });
     this.sourceUp = new Gauge({ name: 'market_runtime_source_up', help: '1 when the last pass of the source succeeded, else 0', labelNames: ['source'], registers });
+    // alert rules compare a source's last success with its interval (deploy/prometheus-rules.yaml)
+    this.collectInterval = new Gauge({ name: 'market_runtime_collect_interval_seconds', help: 'Time between two collection passes, per source', labelNames: ['source'], registers });
     this.version = new Gauge({ name: 'market_runtime_store_version', help: 'Current store version (increases on every committed change)', registers });
     threadHeapGauge('store', registers);
     this.ready = new Gauge({ name: 'market_runtime_store_ready', help: '1 once every collector finished its first pass', registers });
-    this.stuckApps = new Gauge({ name: 'market_runtime_stuck_apps', help: 'Apps in a transitional stage past its limit (STUCK_* settings)', registers });
+    this.stuckApps = new Gauge({ name: 'market_runtime_stuck_apps', help: 'Apps in a transitional stage past its limit or with stalled progress (STUCK_* settings)', registers });
     this.stuckTasks = new Gauge({ name: 'market_runtime_stuck_tasks', help: 'Tasks pending or running past their limit (STUCK_TASK_* settings)', registers });
   }
 
-  /** A source is expected: its series exist (at zero) before its first pass, so alerts can see "never". */
-  expect(sources: Iterable<SourceName>): void {
+  /** A source is expected: its series exist (at zero, down) before its first pass, so alerts can see "never". */
+  expect(sources: Iterable<SourceName>, intervalMs?: number): void {
     for (const source of sources) {
+      if (intervalMs !== undefined) this.collectInterval.set({ source }, intervalMs / 1000);
+      this.sourceUp.set({ source }, 0);
       this.failures.inc({ source }, 0);
       this.lastSuccess.set({ source }, 0);
       this.consecutiveFailures.set({ source }, 0);

@@ -14,7 +14,8 @@ import { appMatches, filterChartRepo, hasChartFilter, taskMatches } from './filt
 import { MultiIndex } from './multi-index.ts';
 import { countApp, countComponent, countTask } from './summary.ts';
 import {
-  appStuck, DEFAULT_STUCK_LIMITS, isWatchedApp, isWatchedTask, taskStuck, withStuck, type StuckLimits,
+  appVerdict, DEFAULT_STUCK_LIMITS, isWatchedApp, isWatchedTask, nextProgressMark, taskStuck, withStuck,
+  type ProgressMark, type StuckLimits,
 } from './stuck.ts';
 
 export const OK_MESSAGE = 'Runtime state retrieved successfully';
@@ -85,6 +86,8 @@ export class RuntimeStore {
   private stuckLimits: StuckLimits = DEFAULT_STUCK_LIMITS;
   /** apps in a transitional stage and active tasks: their stuck verdict changes with time alone */
   private readonly watched = { app_states: new Set<string>(), tasks: new Set<string>() };
+  /** per app in a transitional stage that reports progress: that progress and since when (stalled progress) */
+  private readonly progress = new Map<string, ProgressMark>();
   /** pushed events older than what the store holds, per source */
   private readonly staleEvents = new Map<SourceName, number>();
 
@@ -220,7 +223,7 @@ export class RuntimeStore {
     const table = this.table(domain) as unknown as EntityTable<object>;
     const key = table.key(item);
     const prev = table.rows.get(key);
-    const value = this.prepare(domain, item, prev?.value as DomainEntity[D] | undefined);
+    const value = this.prepare(domain, key, item, prev?.value as DomainEntity[D] | undefined);
     if (table.upsert(value, owner) !== null) this.touch(domain, key, prev?.value);
     this.watchStuck(domain, key, value);
     return key;
@@ -230,7 +233,7 @@ export class RuntimeStore {
    * What the store adds to apps and tasks: an app keeps its stage_since while its stage stays the same
    * (a poll or event inside one stage does not restart the clock), and both get their stuck verdict.
    */
-  private prepare<D extends Domain>(domain: D, item: DomainEntity[D], prev: DomainEntity[D] | undefined): DomainEntity[D] {
+  private prepare<D extends Domain>(domain: D, key: string, item: DomainEntity[D], prev: DomainEntity[D] | undefined): DomainEntity[D] {
     const now = this.clock().getTime();
     if (domain === 'app_states') {
       let a = item as AppFlowState;
@@ -238,7 +241,10 @@ export class RuntimeStore {
       if (before?.stage === a.stage && before.stage_since !== undefined && a.stage_since !== before.stage_since) {
         a = { ...a, stage_since: before.stage_since };
       }
-      return withStuck(a, appStuck(a, now, this.stuckLimits)) as DomainEntity[D];
+      const mark = nextProgressMark(this.progress.get(key), a, now, this.stuckLimits) ?? undefined;
+      if (mark) this.progress.set(key, mark);
+      else this.progress.delete(key);
+      return withStuck(a, appVerdict(a, mark, now, this.stuckLimits)) as DomainEntity[D];
     }
     if (domain === 'tasks') {
       const t = item as TaskState;
@@ -263,7 +269,9 @@ export class RuntimeStore {
     for (const key of this.watched.app_states) {
       const row = this.apps.rows.get(key);
       if (!row) { this.watched.app_states.delete(key); continue; }
-      if (Boolean(appStuck(row.value, now, this.stuckLimits)) !== Boolean(row.value.stuck)) this.upsert('app_states', row.value, row.owner);
+      // the reason too: stalled progress and the stage limit may come one after the other
+      const verdict = appVerdict(row.value, this.progress.get(key), now, this.stuckLimits);
+      if (verdict?.reason !== row.value.stuck_reason) this.upsert('app_states', row.value, row.owner);
     }
     for (const key of this.watched.tasks) {
       const row = this.tasks.rows.get(key);
@@ -288,6 +296,7 @@ export class RuntimeStore {
     const prev = this.table(domain).rows.get(key);
     if (!prev || !this.table(domain).delete(key)) return;
     if (domain !== 'components') this.watched[domain].delete(key);
+    if (domain === 'app_states') this.progress.delete(key);
     this.touch(domain, key, prev.value);
   }
 

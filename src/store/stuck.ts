@@ -5,6 +5,8 @@ export interface StuckLimits {
   stages: Partial<Record<AppStage, number>>;
   taskPendingMs: number;
   taskRunningMs: number;
+  /** an app in a transitional stage whose reported progress has not moved for this long is stuck (STUCK_STALLED) */
+  progressStalledMs: number;
 }
 
 const MIN = 60_000;
@@ -14,6 +16,7 @@ export const DEFAULT_STUCK_LIMITS: StuckLimits = {
   stages: { fetching: 15 * MIN, hydrating: 15 * MIN, installing: 30 * MIN, upgrading: 30 * MIN, uninstalling: 15 * MIN },
   taskPendingMs: 30 * MIN,
   taskRunningMs: 60 * MIN,
+  progressStalledMs: 10 * MIN,
 };
 
 export function formatDuration(ms: number): string {
@@ -59,4 +62,76 @@ export function isWatchedApp(a: AppFlowState, limits: StuckLimits): boolean {
 
 export function isWatchedTask(t: TaskState): boolean {
   return t.status === 'pending' || t.status === 'running';
+}
+
+/**
+ * What the store remembers per app to tell stalled progress: the progress its source last reported, in which
+ * stage, and since when (ms) it has had that value. Kept only while the app is in a transitional stage and
+ * reports a progress.
+ */
+export interface ProgressMark {
+  stage: AppStage;
+  progress: string;
+  since: number;
+}
+
+/**
+ * The app's progress as its source reports it (app-service's `progress`, kept in metadata.status), or null
+ * when it reports none. The sidecar's own estimates (tasks) never count here.
+ */
+export function reportedProgress(a: AppFlowState): string | null {
+  const status = (a.metadata as { status?: { progress?: unknown } } | undefined)?.status;
+  const p = status?.progress;
+  if (typeof p === 'number' && Number.isFinite(p)) return String(p);
+  if (typeof p !== 'string') return null;
+  const text = p.trim();
+  return text === '' ? null : text;
+}
+
+/**
+ * The mark after seeing `a` at `now`: the same mark while stage and progress stay the same; a new one when
+ * either changes, dated from the market's record of the new state (its last_update, never later than now), so
+ * a restarted sidecar does not start the clock again. Null: not in a transitional stage, or no progress
+ * (or 100 %) to watch.
+ */
+export function nextProgressMark(prev: ProgressMark | undefined, a: AppFlowState, now: number, limits: StuckLimits): ProgressMark | null {
+  if (limits.stages[a.stage] === undefined) return null;
+  const progress = reportedProgress(a);
+  // complete progress cannot move any more: what follows (pods starting) is judged by time in stage alone
+  if (progress === null || Number(progress) >= 100) return null;
+  if (prev !== undefined && prev.stage === a.stage && prev.progress === progress) return prev;
+  const recorded = Date.parse(a.last_update);
+  const since = Number.isNaN(recorded) ? now : Math.min(now, Math.max(recorded, prev?.since ?? -Infinity));
+  return { stage: a.stage, progress, since };
+}
+
+/** "12 %" for a number, else the text as the source gave it. */
+function progressText(progress: string): string {
+  const n = Number(progress);
+  return Number.isFinite(n) ? `${n} %` : JSON.stringify(progress);
+}
+
+/** "10:02 UTC", with the date when it is not the day of `now`: a fixed point in time, never a running age. */
+export function clockTime(ms: number, now: number): string {
+  const iso = new Date(ms).toISOString();
+  const sameDay = iso.slice(0, 10) === new Date(now).toISOString().slice(0, 10);
+  return `${sameDay ? '' : `${iso.slice(0, 10)} `}${iso.slice(11, 16)} UTC`;
+}
+
+/** "progress 12 % since 10:02 UTC" when the reported progress has not moved for `progressStalledMs`, else null. */
+function stalledProgress(a: AppFlowState, mark: ProgressMark | undefined, now: number, limits: StuckLimits): string | null {
+  if (mark === undefined || mark.stage !== a.stage || mark.progress !== reportedProgress(a)) return null;
+  if (now - mark.since <= limits.progressStalledMs) return null;
+  return `progress ${progressText(mark.progress)} since ${clockTime(mark.since, now)}`;
+}
+
+/**
+ * The app's whole verdict: too long in its stage, progress stalled, or both (one reason naming both). This is
+ * what the store sets with withStuck, and compares (reason included) when time passes.
+ */
+export function appVerdict(a: AppFlowState, mark: ProgressMark | undefined, now: number, limits: StuckLimits): { stuck: true; reason: string } | null {
+  const inStage = appStuck(a, now, limits);
+  const stalled = stalledProgress(a, mark, now, limits);
+  if (inStage && stalled) return { stuck: true, reason: `${inStage.reason}, ${stalled}` };
+  return inStage ?? (stalled === null ? null : { stuck: true, reason: `${a.stage}, ${stalled}` });
 }

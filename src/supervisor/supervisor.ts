@@ -97,7 +97,7 @@ export class Supervisor {
     const worker = this.spawn('store', () => this.restartStore());
     this.storeWorker = worker;
     this.store = wrap<StoreControlApi>(worker);
-    await this.store.expectSources(this.opts.collectors.map((c) => c.source));
+    await this.store.expectSources(this.opts.collectors.map((c) => c.source), this.opts.collectIntervalMs);
     if (this.opts.stuckLimits) await this.store.setStuckLimits(this.opts.stuckLimits);
   }
 

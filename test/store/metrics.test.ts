@@ -64,4 +64,14 @@ describe('store metrics (computed in the store thread from its state)', () => {
     expect(value(e, 'market_runtime_collection_duration_seconds_sum', { source: 'tasks', result: 'error' })).toBeCloseTo(9);
     expect(e.types.get('market_runtime_collection_duration_seconds')).toBe('histogram');
   });
+  it('exports each expected source\'s interval, and counts a source down until its first pass succeeds', async () => {
+    const actor = new StoreActor();
+    actor.expectSources(['tasks', 'app_flow'], 5000);
+    actor.receive(pass(1, true));
+    const e = parseProm(await actor.queryApi.metrics());
+    expect(value(e, 'market_runtime_collect_interval_seconds', { source: 'tasks' })).toBe(5);
+    expect(value(e, 'market_runtime_collect_interval_seconds', { source: 'app_flow' })).toBe(5);
+    expect(value(e, 'market_runtime_source_up', { source: 'tasks' })).toBe(1);
+    expect(value(e, 'market_runtime_source_up', { source: 'app_flow' })).toBe(0);
+  });
 });

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
 import type { AppFlowState, AppStage, TaskState } from '../../src/model/index.ts';
 import type { PassMessage, StoreStep } from '../../src/protocol.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
-import { DEFAULT_STUCK_LIMITS } from '../../src/store/stuck.ts';
+import {
+  appVerdict, clockTime, DEFAULT_STUCK_LIMITS, nextProgressMark, reportedProgress, type ProgressMark,
+} from '../../src/store/stuck.ts';
 
 const MIN = 60_000;
 const START = Date.parse('2026-11-25T10:00:00.000Z');
@@ -116,5 +119,156 @@ describe('?stuck=true and the limits', () => {
     const d = data(store);
     expect(d.summary.stuck_apps).toBe(1);
     expect(d.app_states['alice:market:wiki'].stuck_reason).toBe(`uninstalling for longer than 2m (since ${at(0)})`);
+  });
+});
+
+/** An app in `stage` whose source reports `progress`, recorded at `recorded` (ms after START). */
+function progressing(stage: AppStage, progress: string | undefined, recorded: number, stageSince = 0): AppFlowState {
+  return {
+    ...app(stage, new Date(START + stageSince).toISOString()),
+    last_update: new Date(START + recorded).toISOString(),
+    metadata: { status: { state: stage, progress: progress ?? '' } },
+  };
+}
+
+/** What the store does per app: remember the progress mark it returns, judge with it (see the report of h-alerts). */
+function watcher(limits = DEFAULT_STUCK_LIMITS) {
+  let mark: ProgressMark | undefined;
+  return {
+    see(a: AppFlowState, now: number) {
+      mark = nextProgressMark(mark, a, START + now, limits) ?? undefined;
+      return appVerdict(a, mark, START + now, limits);
+    },
+    judge: (a: AppFlowState, now: number) => appVerdict(a, mark, START + now, limits),
+    get mark() { return mark; },
+  };
+}
+
+describe('stalled progress (pure functions the store calls)', () => {
+  it('an app whose reported progress has not moved for STUCK_STALLED is stuck, with a reason that names when it last moved', () => {
+    const w = watcher();
+    expect(w.see(progressing('installing', '5', 0), 0)).toBeNull();
+    // 10:02: the progress moves to 12, then nothing more
+    expect(w.see(progressing('installing', '12', 2 * MIN), 2 * MIN + 5000)).toBeNull();
+    expect(w.see(progressing('installing', '12', 2 * MIN), 12 * MIN)).toBeNull();
+    const verdict = w.judge(progressing('installing', '12', 2 * MIN), 12 * MIN + 1000);
+    expect(verdict).toEqual({ stuck: true, reason: 'installing, progress 12 % since 10:02 UTC' });
+    // the reason has no running age: later it reads the same, so it makes no new version by itself
+    expect(w.judge(progressing('installing', '12', 2 * MIN), 25 * MIN)).toEqual(verdict);
+  });
+
+  it('progress that moves is never stalled, however long the stage lasts within its limit', () => {
+    const w = watcher();
+    for (let minute = 0; minute <= 28; minute += 7) {
+      expect(w.see(progressing('installing', String(minute * 3), minute * MIN), minute * MIN), `minute ${minute}`).toBeNull();
+    }
+    expect(w.judge(progressing('installing', '84', 28 * MIN), 29 * MIN)).toBeNull();
+    expect(w.mark).toMatchObject({ progress: '84', since: START + 28 * MIN });
+  });
+
+  it('moving again clears it; a new stage starts a new clock even at the same progress', () => {
+    const w = watcher();
+    w.see(progressing('upgrading', '40', 0), 0);
+    expect(w.judge(progressing('upgrading', '40', 0), 11 * MIN)?.reason).toBe('upgrading, progress 40 % since 10:00 UTC');
+    expect(w.see(progressing('upgrading', '41', 11 * MIN), 11 * MIN)).toBeNull();
+    expect(w.see(progressing('uninstalling', '41', 12 * MIN, 12 * MIN), 12 * MIN)).toBeNull();
+    expect(w.judge(progressing('uninstalling', '41', 12 * MIN, 12 * MIN), 22 * MIN + 1000)?.reason)
+      .toBe('uninstalling, progress 41 % since 10:12 UTC');
+  });
+
+  it('only progress its source reports counts: none, 100 %, or a stage that is not transitional is never stalled', () => {
+    for (const a of [progressing('installing', undefined, 0), progressing('installing', '100', 0), progressing('running', '12', 0)]) {
+      const w = watcher();
+      expect(w.see(a, 0)).toBeNull();
+      expect(w.mark).toBeUndefined();
+      expect(w.judge(a, 14 * MIN)).toBeNull();
+    }
+  });
+
+  it('a restarted sidecar dates the progress from the market record, so a long stall is flagged at once', () => {
+    const w = watcher();
+    // the row was last written at 10:03; this store first sees it at 10:30
+    expect(w.see(progressing('hydrating', '7', 3 * MIN, 0), 30 * MIN)).toEqual({
+      stuck: true, reason: `hydrating for longer than 15m (since ${new Date(START).toISOString()}), progress 7 % since 10:03 UTC`,
+    });
+  });
+
+  it('a record dated in the future (clock skew) starts the clock now, not later', () => {
+    const w = watcher();
+    w.see(progressing('installing', '3', 60 * MIN), 0);
+    expect(w.mark?.since).toBe(START);
+    expect(w.judge(progressing('installing', '3', 60 * MIN), 10 * MIN + 1000)?.reason).toBe('installing, progress 3 % since 10:00 UTC');
+  });
+
+  it('takes STUCK_STALLED from the limits; the time in stage alone still applies without progress', () => {
+    const w = watcher({ ...DEFAULT_STUCK_LIMITS, progressStalledMs: 2 * MIN });
+    w.see(progressing('fetching', '1', 0), 0);
+    expect(w.judge(progressing('fetching', '1', 0), 2 * MIN)).toBeNull();
+    expect(w.judge(progressing('fetching', '1', 0), 2 * MIN + 1000)?.reason).toBe('fetching, progress 1 % since 10:00 UTC');
+    const quiet = watcher();
+    quiet.see(progressing('fetching', undefined, 0), 0);
+    expect(quiet.judge(progressing('fetching', undefined, 0), 15 * MIN + 1000)?.reason).toBe(`fetching for longer than 15m (since ${new Date(START).toISOString()})`);
+  });
+
+  it('reads progress as app-service reports it, and names days other than today', () => {
+    expect(reportedProgress(progressing('installing', ' 12.50 ', 0))).toBe('12.50');
+    expect(reportedProgress({ ...progressing('installing', '', 0), metadata: { status: { progress: 33 } } })).toBe('33');
+    expect(reportedProgress({ ...progressing('installing', '', 0), metadata: undefined })).toBeNull();
+    const w = watcher();
+    w.see(progressing('installing', 'downloading', 0), 0);
+    expect(w.judge(progressing('installing', 'downloading', 0), 11 * MIN)?.reason).toBe('installing, progress "downloading" since 10:00 UTC');
+    expect(clockTime(START, START + 20 * 60 * MIN)).toBe('2026-11-25 10:00 UTC');
+  });
+});
+
+describe('STUCK_STALLED', () => {
+  const base = { DATABASE_URL: 'postgres://x@h/db' };
+  it('defaults to 10m, takes a duration, and names itself when wrong', () => {
+    expect(loadConfig(base).stuckLimits.progressStalledMs).toBe(10 * MIN);
+    expect(loadConfig({ ...base, STUCK_STALLED: '90s' }).stuckLimits.progressStalledMs).toBe(90_000);
+    expect(() => loadConfig({ ...base, STUCK_STALLED: 'ten minutes' })).toThrow(/STUCK_STALLED must be a duration/);
+  });
+});
+
+describe('stalled progress in the store', () => {
+  const key = 'alice:market:wiki';
+  it('flags an app whose reported progress stopped, counts it, and clears it when the progress moves', () => {
+    const { store, advance } = clocked();
+    const poll = (progress: string, recorded: number) =>
+      store.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [progressing('installing', progress, recorded)] }]));
+    poll('5', 0);
+    advance(2 * MIN);
+    poll('12', 2 * MIN);
+    advance(10 * MIN);
+    poll('12', 2 * MIN);
+    expect(data(store).app_states[key].stuck).toBeUndefined();
+    advance(1000);
+    let d = data(store);
+    expect(d.app_states[key]).toMatchObject({ stuck: true, stuck_reason: 'installing, progress 12 % since 10:02 UTC' });
+    expect(d.summary.stuck_apps).toBe(1);
+    expect(Object.keys(JSON.parse(store.state({ stuck: true })).app_states)).toEqual([key]);
+    // time passing alone makes no new version: the reason holds no running age
+    const version = store.version;
+    advance(5 * MIN);
+    expect(store.commit()).toBeNull();
+    expect(store.version).toBe(version);
+    poll('13', 17 * MIN);
+    d = data(store);
+    expect(d.app_states[key].stuck).toBeUndefined();
+    expect(d.summary.stuck_apps).toBe(0);
+  });
+
+  it('the stage limit crossing later adds to the reason; leaving the stage clears both', () => {
+    const { store, advance } = clocked();
+    const poll = (stage: AppStage, progress: string) =>
+      store.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [progressing(stage, progress, 0)] }]));
+    poll('hydrating', '7');
+    advance(11 * MIN);
+    expect(data(store).app_states[key].stuck_reason).toBe('hydrating, progress 7 % since 10:00 UTC');
+    advance(5 * MIN);
+    expect(data(store).app_states[key].stuck_reason)
+      .toBe(`hydrating for longer than 15m (since ${new Date(START).toISOString()}), progress 7 % since 10:00 UTC`);
+    poll('running', '7');
+    expect(data(store).app_states[key].stuck).toBeUndefined();
   });
 });
