@@ -120,6 +120,9 @@ export interface Facets {
   status?: string;
   type?: string;
   stuck?: boolean;
+  /** Chart Repo images: the users and sources whose Chart Repo apps use the image's app */
+  users?: string[];
+  sources?: string[];
 }
 
 export interface ChangedEntity {
@@ -132,12 +135,31 @@ export interface ChangedEntity {
   before?: Facets;
 }
 
+/** The Chart Repo's item lists, as the change stream sends them (store/chart-repo-items.ts says how they are keyed). */
+export type ChartList = 'apps' | 'images' | 'hydrator_tasks';
+
+export interface ChangedChartItem {
+  key: string;
+  /** the item's JSON (upserts only) */
+  json?: string;
+  /** what a filtered stream client matches (upserts only) */
+  facets?: Facets;
+}
+
+/** What changed in chart_repo: items one by one, and the rest of the block (`frame`) whole when it moved. */
+export interface ChartRepoChanges {
+  frame?: string;
+  apps: ChangedChartItem[];
+  images: ChangedChartItem[];
+  hydrator_tasks: ChangedChartItem[];
+}
+
 export interface VersionChanges {
   app_states: ChangedEntity[];
   tasks: ChangedEntity[];
   components: ChangedEntity[];
-  /** the new chart_repo JSON when it changed */
-  chart_repo?: string;
+  /** what changed in chart_repo, item by item */
+  chart_repo?: ChartRepoChanges;
   /** the new sources JSON when it changed */
   sources?: string;
 }

@@ -1,7 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import { emptySummary, type ChartRepoStatus, type RuntimeSummary } from '../model/index.ts';
-import { DOMAINS, type ChangedEntity, type Domain, type Facets, type StateFilter, type VersionChanges, type VersionMessage } from '../protocol.ts';
-import { appMatches, filterChartRepo, hasChartFilter, taskMatches } from '../store/filter.ts';
+import {
+  DOMAINS, type ChangedEntity, type ChartList, type ChartRepoChanges, type Domain, type Facets, type StateFilter, type VersionChanges,
+  type VersionMessage,
+} from '../protocol.ts';
+import { CHART_LISTS } from '../store/chart-repo-items.ts';
+import { appMatches, chartItemMatches, filterChartRepo, hasChartFilter, taskMatches } from '../store/filter.ts';
 import type { Freshness } from './freshness.ts';
 
 /** Limits of the change stream (stated in the README). */
@@ -25,8 +29,6 @@ interface HistoryEntry {
   changes: VersionChanges;
   /** the unfiltered event, rendered once */
   text: string;
-  /** the new chart_repo, parsed once for all filtered clients (when it changed) */
-  chartRepo?: ChartRepoStatus;
 }
 
 interface Client {
@@ -229,9 +231,8 @@ export class ChangeStream {
     }
     parts.push(`"upserts":{${upserts.join(',')}}`, `"removed":{${removed.join(',')}}`);
     if (e.changes.chart_repo !== undefined) {
-      parts.push(`"chart_repo":${filter && hasChartFilter(filter)
-        ? JSON.stringify(filterChartRepo(e.chartRepo ??= JSON.parse(e.changes.chart_repo) as ChartRepoStatus, filter))
-        : e.changes.chart_repo}`);
+      const chart = renderChartChanges(e.changes.chart_repo, filter && hasChartFilter(filter) ? filter : null);
+      if (chart !== null) parts.push(`"chart_repo":${chart}`);
     }
     if (e.changes.sources !== undefined) parts.push(`"sources":${e.changes.sources}`);
     parts.push(`"summary":${JSON.stringify(summary)}`);
@@ -266,6 +267,36 @@ export class ChangeStream {
     for (const c of this.clients) c.out.end();
     this.clients.clear();
   }
+}
+
+/**
+ * chart_repo's changes as a stream event carries them: `{frame?, upserts: {list: {key: item}}, removed: {list:
+ * [key]}}`; a filtered client gets the items its filter keeps (as filterChartRepo narrows /state), and every
+ * removal (deleting a key it never had is harmless to it). null when a filtered client sees nothing.
+ */
+export function renderChartChanges(ch: ChartRepoChanges, filter: StateFilter | null): string | null {
+  const parts: string[] = [];
+  if (ch.frame !== undefined) {
+    parts.push(`"frame":${filter ? JSON.stringify(filterChartRepo(JSON.parse(ch.frame) as ChartRepoStatus, filter)) : ch.frame}`);
+  }
+  const upserts: string[] = [];
+  const removed: string[] = [];
+  for (const list of CHART_LISTS) {
+    const up = ch[list].filter((c) => c.json !== undefined && (!filter || chartItemVisible(list, c.facets ?? {}, filter)));
+    const gone = ch[list].filter((c) => c.json === undefined);
+    if (up.length) upserts.push(`${JSON.stringify(list)}:{${up.map((c) => `${JSON.stringify(c.key)}:${c.json}`).join(',')}}`);
+    if (gone.length) removed.push(`${JSON.stringify(list)}:${JSON.stringify(gone.map((c) => c.key))}`);
+  }
+  if (filter && parts.length === 0 && upserts.length === 0 && removed.length === 0) return null;
+  parts.push(`"upserts":{${upserts.join(',')}}`, `"removed":{${removed.join(',')}}`);
+  return `{${parts.join(',')}}`;
+}
+
+function chartItemVisible(list: ChartList, f: Facets, filter: StateFilter): boolean {
+  if (list !== 'images') return chartItemMatches(f, filter);
+  return (filter.app_name === undefined || f.app_name === filter.app_name)
+    && (filter.user_id === undefined || (f.users ?? []).includes(filter.user_id))
+    && (filter.source_id === undefined || (f.sources ?? []).includes(filter.source_id));
 }
 
 function matchesNow(domain: Domain, c: ChangedEntity, f: StateFilter): boolean {

@@ -17,6 +17,13 @@ export function taskMatches(t: Pick<TaskState, 'status' | 'type' | 'user_id' | '
     && (f.stuck === undefined || (t.stuck === true) === f.stuck);
 }
 
+/** A Chart Repo app or hydrator task kept by a user/source/app filter. */
+export function chartItemMatches(x: { user_id?: string; source_id?: string; app_name?: string }, f: StateFilter): boolean {
+  return (f.user_id === undefined || x.user_id === f.user_id)
+    && (f.source_id === undefined || x.source_id === f.source_id)
+    && (f.app_name === undefined || x.app_name === f.app_name);
+}
+
 export function hasChartFilter(f: StateFilter): boolean {
   return f.user_id !== undefined || f.source_id !== undefined || f.app_name !== undefined;
 }
@@ -27,10 +34,7 @@ export function hasChartFilter(f: StateFilter): boolean {
  * and the counters stay whole.
  */
 export function filterChartRepo(c: ChartRepoStatus, f: StateFilter): ChartRepoStatus {
-  const itemMatches = (x: { user_id?: string; source_id?: string; app_name?: string }) =>
-    (f.user_id === undefined || x.user_id === f.user_id)
-    && (f.source_id === undefined || x.source_id === f.source_id)
-    && (f.app_name === undefined || x.app_name === f.app_name);
+  const itemMatches = (x: { user_id?: string; source_id?: string; app_name?: string }) => chartItemMatches(x, f);
   const apps = c.apps?.filter(itemMatches);
   const keptNames = new Set(apps?.map((a) => a.app_name));
   const byUserOrSource = f.user_id !== undefined || f.source_id !== undefined;

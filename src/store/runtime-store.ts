@@ -9,6 +9,7 @@ import {
   type AppEvent, type ChangedEntity, type Domain, type DomainEntity, type Facets, type PassMessage, type PassOutcome,
   type StateFilter, type StoreStep, type VersionChanges,
 } from '../protocol.ts';
+import { diffChartIndex, emptyChartPending, indexChartRepo, takeChartChanges, type ChartIndex } from './chart-repo-items.ts';
 import { EntityTable, type Owner } from './entity-table.ts';
 import { appMatches, filterChartRepo, hasChartFilter, taskMatches } from './filter.ts';
 import { MultiIndex } from './multi-index.ts';
@@ -72,7 +73,9 @@ export class RuntimeStore {
   private readonly byAppName = { apps: new MultiIndex(), tasks: new MultiIndex() };
   private readonly tasksByStatus = new MultiIndex();
   private readonly tasksByType = new MultiIndex();
-  private chartRepo: { value: ChartRepoStatus; json: string } | null = null;
+  private chartRepo: { value: ChartRepoStatus; json: string; index: ChartIndex } | null = null;
+  /** Chart Repo items changed since the last commit (the stream sends them one by one) */
+  private readonly chartPending = emptyChartPending();
   private readonly sources = new Map<SourceName, SourceStatus>();
   /** what the versioned snapshot shows of each source */
   private readonly health = new Map<SourceName, SourceHealth>();
@@ -80,7 +83,6 @@ export class RuntimeStore {
   private readonly expected = new Set<SourceName>();
   private readonly seen = new Set<SourceName>();
   private touched = emptyTouched();
-  private chartRepoChanged = false;
   private sourcesChanged = false;
   private dirty = false;
   private stuckLimits: StuckLimits = DEFAULT_STUCK_LIMITS;
@@ -172,8 +174,9 @@ export class RuntimeStore {
       case 'chart_repo': {
         const json = JSON.stringify(step.value);
         if (this.chartRepo?.json === json) return;
-        this.chartRepo = { value: step.value, json };
-        this.chartRepoChanged = true;
+        const index = indexChartRepo(step.value);
+        diffChartIndex(this.chartRepo?.index ?? null, index, this.chartPending);
+        this.chartRepo = { value: step.value, json, index };
         this.dirty = true;
         return;
       }
@@ -421,10 +424,10 @@ export class RuntimeStore {
         }
       }
     }
-    if (this.chartRepoChanged && this.chartRepo) out.chart_repo = this.chartRepo.json;
+    const chart = takeChartChanges(this.chartPending);
+    if (chart) out.chart_repo = chart;
     if (this.sourcesChanged) out.sources = this.healthJson();
     this.touched = emptyTouched();
-    this.chartRepoChanged = false;
     this.sourcesChanged = false;
     return out;
   }

@@ -1,0 +1,109 @@
+import type { ChartRepoStatus } from '../model/index.ts';
+import type { ChangedChartItem, ChartList, ChartRepoChanges, Facets } from '../protocol.ts';
+
+/**
+ * The Chart Repo view as items the change stream can send one by one (pure). Keys, which a client applying the
+ * stream computes the same way: apps `user_id:source_id:app_name`, images `image_name`, hydrator tasks
+ * `task_id` (the last of equal keys wins). The frame is everything else (system, counters, the image analyzer,
+ * recent failures, last_update), sent whole when it changes: it is small.
+ */
+export const CHART_LISTS = ['apps', 'images', 'hydrator_tasks'] as const satisfies readonly ChartList[];
+
+interface Item {
+  json: string;
+  facets: Facets;
+}
+
+export interface ChartIndex {
+  frame: string;
+  lists: Record<ChartList, Map<string, Item>>;
+}
+
+/** Changes since the last commit: per list, key -> the item now (null = removed); the frame when it moved. */
+export interface ChartPending {
+  frame: string | null;
+  lists: Record<ChartList, Map<string, Item | null>>;
+}
+
+export function emptyChartPending(): ChartPending {
+  return { frame: null, lists: { apps: new Map(), images: new Map(), hydrator_tasks: new Map() } };
+}
+
+type Keyed = { user_id?: string; source_id?: string; app_name?: string };
+
+export function indexChartRepo(v: ChartRepoStatus): ChartIndex {
+  const lists: ChartIndex['lists'] = { apps: new Map(), images: new Map(), hydrator_tasks: new Map() };
+  // images carry no user: a user or source filter keeps the images of the apps it keeps (as filterChartRepo)
+  const appsByName = new Map<string, { users: Set<string>; sources: Set<string> }>();
+  for (const a of v.apps ?? []) {
+    lists.apps.set(`${a.user_id}:${a.source_id}:${a.app_name}`, item(a, facetsOf(a)));
+    let seen = appsByName.get(a.app_name);
+    if (!seen) appsByName.set(a.app_name, (seen = { users: new Set(), sources: new Set() }));
+    seen.users.add(a.user_id);
+    seen.sources.add(a.source_id);
+  }
+  for (const i of v.images ?? []) {
+    const owners = i.app_name === undefined ? undefined : appsByName.get(i.app_name);
+    lists.images.set(i.image_name, item(i, {
+      ...(i.app_name === undefined ? {} : { app_name: i.app_name }),
+      users: [...owners?.users ?? []], sources: [...owners?.sources ?? []],
+    }));
+  }
+  for (const t of v.tasks?.hydrator?.tasks ?? []) lists.hydrator_tasks.set(t.task_id, item(t, facetsOf(t)));
+  return { frame: JSON.stringify(frameOf(v)), lists };
+}
+
+/** Adds what changed from `prev` to `next` to `into` (a removal then a re-add within one version is an upsert). */
+export function diffChartIndex(prev: ChartIndex | null, next: ChartIndex, into: ChartPending): void {
+  if (prev?.frame !== next.frame) into.frame = next.frame;
+  for (const list of CHART_LISTS) {
+    const before = prev?.lists[list];
+    const now = next.lists[list];
+    const pending = into.lists[list];
+    for (const [key, it] of now) if (before?.get(key)?.json !== it.json) pending.set(key, it);
+    if (before) for (const key of before.keys()) if (!now.has(key)) pending.set(key, null);
+  }
+}
+
+/** The pending changes as the version message carries them; empties `pending`. */
+export function takeChartChanges(pending: ChartPending): ChartRepoChanges | undefined {
+  const out: ChartRepoChanges = { apps: [], images: [], hydrator_tasks: [] };
+  let any = false;
+  if (pending.frame !== null) {
+    out.frame = pending.frame;
+    any = true;
+  }
+  for (const list of CHART_LISTS) {
+    for (const [key, it] of pending.lists[list]) {
+      const change: ChangedChartItem = it ? { key, json: it.json, facets: it.facets } : { key };
+      out[list].push(change);
+      any = true;
+    }
+    pending.lists[list].clear();
+  }
+  pending.frame = null;
+  return any ? out : undefined;
+}
+
+function item(value: object, facets: Facets): Item {
+  return { json: JSON.stringify(value), facets };
+}
+
+function facetsOf(x: Keyed): Facets {
+  const f: Facets = {};
+  if (x.user_id !== undefined) f.user_id = x.user_id;
+  if (x.source_id !== undefined) f.source_id = x.source_id;
+  if (x.app_name !== undefined) f.app_name = x.app_name;
+  return f;
+}
+
+/** The view without its item lists (the hydrator keeps its counters and recent failures). */
+function frameOf(v: ChartRepoStatus): ChartRepoStatus {
+  const { apps: _apps, images: _images, ...frame } = v;
+  const hydrator = v.tasks?.hydrator;
+  if (hydrator?.tasks !== undefined) {
+    const { tasks: _tasks, ...counters } = hydrator;
+    frame.tasks = { ...v.tasks, hydrator: counters };
+  }
+  return frame;
+}
