@@ -45,6 +45,8 @@ export interface AppEvent {
   key: string;
   at: string;
   app: AppFlowState | null;
+  /** the event's eventID, when it has one (the timeline's evidence) */
+  id?: string;
 }
 
 /** How one run of a collector ended; the store turns outcomes into the `sources` block. */
@@ -162,6 +164,8 @@ export interface VersionChanges {
   chart_repo?: ChartRepoChanges;
   /** the new sources JSON when it changed */
   sources?: string;
+  /** timeline entries recorded in this version, per app or task key (json: an array of entries) */
+  timeline?: { app_states: { key: string; json: string }[]; tasks: { key: string; json: string }[] };
 }
 
 // ---- HTTP -> store (comlink) ---------------------------------------------------------------------
@@ -188,6 +192,8 @@ export interface StoreQueryApi {
   task(task_id: string): QueryAnswer;
   tasks(filter: { app_name?: string; user_id?: string }): QueryAnswer;
   appsByUser(user_id: string): QueryAnswer;
+  /** what the store saw happen to one app (key user:source:app) or task */
+  history(kind: 'app_states' | 'tasks', key: string): QueryAnswer;
   tasksByUser(user_id: string): QueryAnswer;
   ping(): { epoch: string; version: number; ready: boolean };
   /** Prometheus text of the store-owned metrics (apps, tasks, components, collection, version) */

@@ -75,5 +75,5 @@ export function appEventFrom(e: AppServiceEvent, unknownStates?: UnknownStates):
     updated_at: at,
   };
   const app = appFlowFromState(input, [], { onUnknown: (s) => unknownStates?.note(s) });
-  return { key: appKey(input), at, app };
+  return { key: appKey(input), at, app, ...(e.eventID ? { id: e.eventID } : {}) };
 }

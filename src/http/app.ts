@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { Hono, type Context } from 'hono';
+import { appKey } from '../model/index.ts';
 import type { QueryAnswer, StoreQueryApi } from '../protocol.ts';
 import { OK_MESSAGE } from '../store/runtime-store.ts';
 import type { Encoding } from './compress-job.ts';
@@ -86,6 +87,22 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
     const bad = checkParam('user_id', user_id) ?? checkParam('source_id', source_id) ?? checkParam('app_name', app_name);
     if (bad) return c.json(errorBody(bad), 400);
     return answer(c, deps, { key: keyOf('app', user_id, source_id, app_name), ask: (q) => q.app(user_id, source_id, app_name), notFound: 'app not found' });
+  });
+
+  // what the store saw happen to one app or task (timeline; kept a while after it left the view)
+  api.get('/apps/:user_id/:source_id/:app_name/history', async (c) => {
+    const { user_id, source_id, app_name } = c.req.param();
+    const bad = checkParam('user_id', user_id) ?? checkParam('source_id', source_id) ?? checkParam('app_name', app_name);
+    if (bad) return c.json(errorBody(bad), 400);
+    const key = appKey({ user_id, source_id, app_name });
+    return answer(c, deps, { key: keyOf('app-history', user_id, source_id, app_name), ask: (q) => q.history('app_states', key), notFound: 'no history of this app' });
+  });
+
+  api.get('/tasks/:task_id/history', async (c) => {
+    const task_id = c.req.param('task_id');
+    const bad = checkParam('task_id', task_id);
+    if (bad) return c.json(errorBody(bad), 400);
+    return answer(c, deps, { key: keyOf('task-history', task_id), ask: (q) => q.history('tasks', task_id), notFound: 'no history of this task' });
   });
 
   api.get('/tasks/:task_id', async (c) => {

@@ -41,7 +41,9 @@ export function registerEvents(api: Hono, deps: EventsDeps): void {
       const a = await q.state(filter);
       return { version: a.version, json: a.json!, summary: JSON.parse(a.json!).summary };
     };
-    await stream.connect(out, filter, parsed.canonical, lastEventId, snapshot);
+    // ?timeline=true: change events also carry the timeline entries of the apps and tasks they touch
+    const timeline = c.req.query('timeline') === 'true';
+    await stream.connect(out, filter, parsed.canonical, lastEventId, snapshot, timeline);
     return RESPONSE_ALREADY_SENT;
   });
 }

@@ -29,12 +29,16 @@ interface HistoryEntry {
   changes: VersionChanges;
   /** the unfiltered event, rendered once */
   text: string;
+  /** the same with timeline entries, rendered once when a client asked */
+  textWithTimeline?: string;
 }
 
 interface Client {
   out: ServerResponse;
   filter: StateFilter | null;
   canonical: string;
+  /** asked for timeline entries (?timeline=true) */
+  timeline: boolean;
   /** filtered clients: their summary, kept current change by change */
   summary: RuntimeSummary | null;
   /** versions up to this were covered by the snapshot or replay the client got */
@@ -120,7 +124,7 @@ export class ChangeStream {
    */
   async connect(
     out: ServerResponse, filter: StateFilter | null, canonical: string, lastEventId: string | undefined,
-    snapshot: () => Promise<StreamSnapshot>,
+    snapshot: () => Promise<StreamSnapshot>, timeline = false,
   ): Promise<void> {
     if (this.clients.size >= STREAM_LIMITS.maxClients) {
       out.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '5' });
@@ -134,7 +138,7 @@ export class ChangeStream {
       'X-Content-Type-Options': 'nosniff',
     });
     out.write('retry: 2000\n\n');
-    const client: Client = { out, filter, canonical, summary: null, after: 0, queue: [] };
+    const client: Client = { out, filter, canonical, timeline, summary: null, after: 0, queue: [] };
     this.clients.add(client);
     out.on('close', () => this.clients.delete(client));
 
@@ -178,7 +182,7 @@ export class ChangeStream {
   private replay(client: Client, after: number, upTo: number): void {
     for (const e of this.history) {
       if (e.version > after && e.version <= upTo) {
-        this.write(client, client.filter ? this.render(e, client.filter, client.summary!) : e.text);
+        this.write(client, this.textFor(client, e));
       }
     }
   }
@@ -191,11 +195,11 @@ export class ChangeStream {
     if (e.version <= client.after) return;
     client.after = e.version;
     if (!client.filter) {
-      this.write(client, e.text);
+      this.write(client, this.textFor(client, e));
       return;
     }
     const matched = this.advance(client, e.changes, e.summary);
-    if (matched) this.write(client, this.render(e, client.filter, client.summary!));
+    if (matched) this.write(client, this.textFor(client, e));
   }
 
   /** Moves a filtered client's summary over one version's changes; true when anything it sees changed. */
@@ -217,8 +221,15 @@ export class ChangeStream {
     return any;
   }
 
-  /** One `change` event; `filter` null = everything. */
-  private render(e: HistoryEntry, filter: StateFilter | null, summary: RuntimeSummary): string {
+  /** The event for this client: unfiltered ones share one rendering per version (one more with the timeline). */
+  private textFor(client: Client, e: HistoryEntry): string {
+    if (client.filter) return this.render(e, client.filter, client.summary!, client.timeline);
+    if (!client.timeline || !e.changes.timeline) return e.text;
+    return (e.textWithTimeline ??= this.render(e, null, e.summary, true));
+  }
+
+  /** One `change` event; `filter` null = everything; timeline entries for clients that asked. */
+  private render(e: HistoryEntry, filter: StateFilter | null, summary: RuntimeSummary, timeline = false): string {
     const parts: string[] = [`"version":${e.version}`, `"timestamp":${JSON.stringify(e.timestamp)}`];
     const upserts: string[] = [];
     const removed: string[] = [];
@@ -235,6 +246,18 @@ export class ChangeStream {
       if (chart !== null) parts.push(`"chart_repo":${chart}`);
     }
     if (e.changes.sources !== undefined) parts.push(`"sources":${e.changes.sources}`);
+    if (timeline && e.changes.timeline) {
+      // a filtered client gets the entries of the apps and tasks it sees in this version
+      const seen = (domain: 'app_states' | 'tasks') => new Set((filter
+        ? e.changes[domain].filter((c) => visible(domain, c, filter)) : e.changes[domain]).map((c) => c.key));
+      const kinds: string[] = [];
+      for (const domain of ['app_states', 'tasks'] as const) {
+        const keys = seen(domain);
+        const items = e.changes.timeline[domain].filter((t) => keys.has(t.key));
+        if (items.length) kinds.push(`${JSON.stringify(domain)}:{${items.map((t) => `${JSON.stringify(t.key)}:${t.json}`).join(',')}}`);
+      }
+      if (kinds.length) parts.push(`"timeline":{${kinds.join(',')}}`);
+    }
     parts.push(`"summary":${JSON.stringify(summary)}`);
     return `id: ${this.epoch}-${e.version}\nevent: change\ndata: {${parts.join(',')}}\n\n`;
   }

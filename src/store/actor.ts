@@ -174,6 +174,7 @@ export class StoreActor implements StoreControlApi {
     task: (id) => (this.flush(), this.answer(this.store.task(id))),
     tasks: (f) => (this.flush(), this.answer(this.store.tasksBy(f))),
     appsByUser: (u) => (this.flush(), this.answer(this.store.appsByUser(u))),
+    history: (kind, key) => (this.flush(), this.answer(this.store.history(kind, key))),
     tasksByUser: (u) => (this.flush(), this.answer(this.store.tasksBy({ user_id: u }))),
     ping: () => this.ping(),
     metrics: () => (this.flush(), this.metrics.render()),

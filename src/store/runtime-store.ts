@@ -11,6 +11,7 @@ import {
 } from '../protocol.ts';
 import { diffChartIndex, emptyChartPending, indexChartRepo, takeChartChanges, type ChartIndex } from './chart-repo-items.ts';
 import { EntityTable, type Owner } from './entity-table.ts';
+import { appEntry, taskEntry, taskPast, Timeline, type TimelineKind } from './timeline.ts';
 import { appMatches, filterChartRepo, hasChartFilter, taskMatches } from './filter.ts';
 import { MultiIndex } from './multi-index.ts';
 import { countApp, countComponent, countTask } from './summary.ts';
@@ -23,6 +24,16 @@ export const OK_MESSAGE = 'Runtime state retrieved successfully';
 
 /** How long an app known only from a pushed event survives polls that do not list it yet. */
 export const RECONCILE_GRACE_MS = 30_000;
+
+/** The timeline's evidence for what each source's passes say. */
+const EVIDENCE: Record<SourceName, string> = {
+  app_flow: 'poll user_application_states', tasks: 'poll task_records', components: 'poll components',
+  chart_repo: 'poll chart repo', nats: 'event',
+};
+
+function eventEvidence(ev: AppEvent): string {
+  return ev.id ? `event ${ev.id}` : `event at ${ev.at}`;
+}
 
 /** Per domain: every key touched since the last commit, with its facets before the first touch (null = new). */
 type Touched = Record<Domain, Map<string, Facets | null>>;
@@ -90,6 +101,8 @@ export class RuntimeStore {
   private readonly watched = { app_states: new Set<string>(), tasks: new Set<string>() };
   /** per app in a transitional stage that reports progress: that progress and since when (stalled progress) */
   private readonly progress = new Map<string, ProgressMark>();
+  /** what happened to each app and task (…/history) */
+  readonly timelines: Record<TimelineKind, Timeline>;
   /** pushed events older than what the store holds, per source */
   private readonly staleEvents = new Map<SourceName, number>();
 
@@ -130,6 +143,7 @@ export class RuntimeStore {
 
   constructor(private readonly clock: () => Date = () => new Date()) {
     this.timestamp = clock().toISOString();
+    this.timelines = { app_states: new Timeline(this.timestamp), tasks: new Timeline(this.timestamp) };
   }
 
   private table<D extends Domain>(domain: D): EntityTable<DomainEntity[D]> {
@@ -156,20 +170,20 @@ export class RuntimeStore {
           if (step.op === 'replace') listed.add(key);
           // a poll never takes an app back behind a newer pushed event: the market may not have written it yet
           if (step.domain === 'app_states' && this.heldIsNewer(key, item as AppFlowState)) continue;
-          this.upsert(step.domain, item, source);
+          this.upsert(step.domain, item, source, EVIDENCE[source]);
         }
         if (step.op === 'replace') {
           // deletions come after every upsert: a reader never sees the domain emptied mid-pass
           const owners = new Set<SourceName>([source, ...(step.reconciles ?? [])]);
           for (const key of table.missing(owners, listed)) {
             if (step.domain === 'app_states' && this.recentlyPushed(key, source)) continue;
-            this.remove(step.domain, key);
+            this.remove(step.domain, key, EVIDENCE[source]);
           }
         }
         return;
       }
       case 'remove':
-        for (const key of step.keys) this.remove(step.domain, key);
+        for (const key of step.keys) this.remove(step.domain, key, EVIDENCE[source]);
         return;
       case 'chart_repo': {
         const json = JSON.stringify(step.value);
@@ -210,7 +224,7 @@ export class RuntimeStore {
       return;
     }
     if (ev.app === null) {
-      this.remove('app_states', ev.key);
+      this.remove('app_states', ev.key, eventEvidence(ev), ev.at);
       return;
     }
     const merged: AppFlowState = prev
@@ -219,15 +233,19 @@ export class RuntimeStore {
     if (merged.version === undefined) delete merged.version;
     if (merged.cfg_type === undefined) delete merged.cfg_type;
     // an app the poll knows stays the poll's: its next full listing reconciles it
-    this.upsert('app_states', merged, prev?.owner ?? source);
+    this.upsert('app_states', merged, prev?.owner ?? source, eventEvidence(ev), ev.at);
   }
 
-  private upsert<D extends Domain>(domain: D, item: DomainEntity[D], owner: Owner): string {
+  /** `evidence` (and the time it gives, if any): what the timeline records when the entity moved */
+  private upsert<D extends Domain>(domain: D, item: DomainEntity[D], owner: Owner, evidence = 'store', at?: string): string {
     const table = this.table(domain) as unknown as EntityTable<object>;
     const key = table.key(item);
     const prev = table.rows.get(key);
     const value = this.prepare(domain, key, item, prev?.value as DomainEntity[D] | undefined);
-    if (table.upsert(value, owner) !== null) this.touch(domain, key, prev?.value);
+    if (table.upsert(value, owner) !== null) {
+      this.touch(domain, key, prev?.value);
+      this.recordTimeline(domain, key, value, evidence, at);
+    }
     this.watchStuck(domain, key, value);
     return key;
   }
@@ -295,9 +313,19 @@ export class RuntimeStore {
     this.dirty = true;
   }
 
-  private remove(domain: Domain, key: string): void {
+  private recordTimeline(domain: Domain, key: string, value: object, evidence: string, at?: string): void {
+    if (domain === 'app_states') {
+      this.timelines.app_states.record(key, appEntry(value as AppFlowState, evidence, at));
+    } else if (domain === 'tasks') {
+      const t = value as TaskState;
+      this.timelines.tasks.record(key, taskEntry(t, evidence, this.clock().toISOString()), t.created_at, taskPast(t));
+    }
+  }
+
+  private remove(domain: Domain, key: string, evidence = 'store', at?: string): void {
     const prev = this.table(domain).rows.get(key);
     if (!prev || !this.table(domain).delete(key)) return;
+    if (domain !== 'components') this.timelines[domain].gone(key, at ?? this.clock().toISOString(), evidence);
     if (domain !== 'components') this.watched[domain].delete(key);
     if (domain === 'app_states') this.progress.delete(key);
     this.touch(domain, key, prev.value);
@@ -426,6 +454,13 @@ export class RuntimeStore {
     }
     const chart = takeChartChanges(this.chartPending);
     if (chart) out.chart_repo = chart;
+    const now = this.clock().getTime();
+    const timeline: NonNullable<VersionChanges['timeline']> = { app_states: [], tasks: [] };
+    for (const kind of ['app_states', 'tasks'] as const) {
+      this.timelines[kind].expire(now);
+      for (const [key, entries] of this.timelines[kind].take()) timeline[kind].push({ key, json: JSON.stringify(entries) });
+    }
+    if (timeline.app_states.length > 0 || timeline.tasks.length > 0) out.timeline = timeline;
     if (this.sourcesChanged) out.sources = this.healthJson();
     this.touched = emptyTouched();
     this.sourcesChanged = false;
@@ -500,6 +535,12 @@ export class RuntimeStore {
       if (row && test(row.value)) out.push(k);
     }
     return out;
+  }
+
+  /** What the store saw happen to one app or task (kept a while after it left the view), or null. */
+  history(kind: TimelineKind, key: string): string | null {
+    const h = this.timelines[kind].get(key);
+    return h ? JSON.stringify({ key, ...h }) : null;
   }
 
   app(user_id: string, source_id: string, app_name: string): string | null {

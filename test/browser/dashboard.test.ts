@@ -180,6 +180,9 @@ describe.skipIf(!runBrowser)('dashboards in a real browser', () => {
       } else {
         await page.locator('#flow-table tr', { hasText: HOSTILE_APP }).getByRole('button', { name: 'details' }).click();
         expect(await page.locator('#flow-table tr.detail pre').textContent()).toContain(HOSTILE_ERROR);
+        // the app's timeline, fetched when its details open, as text
+        await expect.poll(() => page.locator('#flow-table tr.detail .timeline li').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+        expect(await page.locator('#flow-table tr.detail .timeline li').first().textContent()).toMatch(/poll user_application_states/);
       }
       expect(await page.locator('img').count()).toBe(0);
       expect(await page.locator('main script, body script').count()).toBe(0);

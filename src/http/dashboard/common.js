@@ -478,6 +478,17 @@ function parseVersionId(id) {
   return m ? { epoch: m[1], version: Number(m[2]) } : null;
 }
 
+/** GET of a JSON answer relative to the page (with the token when one is stored); the envelope's data, or null. */
+export async function getData(path) {
+  try {
+    const res = await fetch(new URL(path, document.baseURI).href, { headers: { Accept: 'application/json', ...authHeaders() } });
+    const body = await res.json();
+    return res.ok && body?.success === true ? body.data : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * chart_repo's lists in a change event, keyed as the sidecar keys them (src/store/chart-repo-items.ts): apps
  * `user_id:source_id:app_name`, images `image_name`, hydrator tasks `task_id`.

@@ -2,7 +2,7 @@
 //   Syncer → Market Hydration → SourceChartStep → RenderedChartStep → CustomParamsUpdateStep → ImageAnalysisStep → DatabaseUpdateStep
 // Every upstream string goes through `el`/`fill` (text nodes only); see common.js.
 import {
-  $, badge, byStr, contains, debounce, el, fill, fillDatalist, fmtNum, fmtNs, isStuck, kv, list, num, obj, renderSources,
+  $, badge, byStr, contains, debounce, el, fill, fillDatalist, fmtNum, fmtNs, getData, isStuck, kv, list, num, obj, renderSources,
   startLive, str, stuckBadge, table, timeCell, timeMs, fmtTime, toggleButton, values,
 } from './common.js';
 
@@ -185,6 +185,33 @@ function flowCell(r) {
     }));
 }
 
+/** Timelines fetched for open details, per app key and snapshot version (re-fetched when a version arrives). */
+const timelines = new Map();
+let shownVersion = null;
+
+/** The app's timeline (what the sidecar saw happen to it), as text lines; fetched when its details open. */
+function timelineOf(r) {
+  const box = el('div', { className: 'timeline', data: { key: r.key } }, el('span', { className: 'muted' }, 'loading timeline…'));
+  const known = timelines.get(r.key);
+  const fill1 = (h) => {
+    if (!h) { fill(box, el('span', { className: 'muted' }, 'no timeline for this app')); return; }
+    const lines = list(h.entries).map((e) => el('li', null,
+      el('span', { className: 'nowrap' }, fmtTime(str(e.at))), ' ', el('strong', null, str(e.stage)),
+      e.health ? ` · ${str(e.health)}` : '', e.progress ? ` · progress ${str(e.progress)} %` : '',
+      e.detail ? [' — ', el('span', { className: 'detail-text' }, str(e.detail))] : '',
+      el('span', { className: 'muted small' }, ` (${str(e.evidence)})`)));
+    fill(box, el('div', { className: 'muted small' }, `seen since ${fmtTime(str(h.since))}`), el('ol', { className: 'timeline-list' }, lines));
+  };
+  if (known && known.version === shownVersion) { fill1(known.history); return box; }
+  if (!r.app) { fill1(null); return box; }
+  const path = ['apps', r.user_id, r.source_id, r.app_name, 'history'].map(encodeURIComponent).join('/');
+  void getData(path).then((h) => {
+    timelines.set(r.key, { version: shownVersion, history: h });
+    fill1(h);
+  });
+  return box;
+}
+
 function details(r) {
   const c = r.cr ?? {};
   const t = r.task ?? {};
@@ -202,7 +229,9 @@ function details(r) {
       ['Step started', c.current_step?.started_at ? fmtTime(c.current_step.started_at) : ''],
       ['Processing', c.processing ? `${str(c.processing.task_id)} · ${fmtNs(c.processing.duration)}` : ''],
       ['Hydrator task', t.task_id ? `${str(t.task_id)} (${str(t.status)})` : ''],
-    ]));
+    ]),
+    el('h4', null, 'Timeline'),
+    timelineOf(r));
 }
 
 const flowTable = table([
@@ -257,6 +286,7 @@ function renderSummary() {
 }
 
 function onData(d, { isNew }) {
+  shownVersion = d.version ?? null;
   $('snapshot-time').textContent = fmtTime(d.timestamp);
   $('snapshot-time').title = str(d.timestamp);
   $('snapshot-version').textContent = d.version !== undefined ? `v${str(d.version)}` : '';

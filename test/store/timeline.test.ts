@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import type { AppFlowState, TaskState } from '../../src/model/index.ts';
+import type { PassMessage, StoreStep } from '../../src/protocol.ts';
+import { RuntimeStore } from '../../src/store/runtime-store.ts';
+import { Timeline } from '../../src/store/timeline.ts';
+
+const T0 = '2026-12-01T10:00:00.000Z';
+const at = (min: number) => new Date(Date.parse(T0) + min * 60_000).toISOString();
+
+function app(over: Partial<AppFlowState> = {}): AppFlowState {
+  return { app_id: 'wiki', app_name: 'wiki', user_id: 'alice', source_id: 'market', stage: 'installing', health: 'unknown', last_update: T0, ...over };
+}
+function task(over: Partial<TaskState> = {}): TaskState {
+  return { task_id: 't1', type: 'install', status: 'pending', app_name: 'wiki', user_id: 'alice', created_at: T0, ...over };
+}
+const pass = (source: PassMessage['source'], steps: StoreStep[]): PassMessage => ({ type: 'pass', seq: 1, source, steps });
+const history = (s: RuntimeStore, kind: 'app_states' | 'tasks', key: string) => JSON.parse(s.history(kind, key) ?? 'null');
+
+describe('timeline of an app', () => {
+  it('records each transition once, at the market\'s time, with its evidence; repeats add nothing', () => {
+    let now = Date.parse(at(30));
+    const s = new RuntimeStore(() => new Date(now));
+    const poll = (a: AppFlowState) => s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [a] }]));
+    poll(app({ metadata: { status: { progress: '10' } } }));
+    poll(app({ metadata: { status: { progress: '10' } } }));
+    poll(app({ metadata: { status: { progress: '40' } }, last_update: at(2) }));
+    s.apply(pass('nats', [{ op: 'app_events', events: [{ key: 'alice:market:wiki', at: at(3), id: 'ev-7', app: app({ stage: 'running', health: 'healthy', last_update: at(3) }) }] }]));
+    const h = history(s, 'app_states', 'alice:market:wiki');
+    expect(h.since).toBe(at(30)); // kept from the store's start, and says so
+    expect(h.entries).toEqual([
+      { at: T0, stage: 'installing', health: 'unknown', progress: '10', evidence: 'poll user_application_states' },
+      { at: at(2), stage: 'installing', health: 'unknown', progress: '40', evidence: 'poll user_application_states' },
+      { at: at(3), stage: 'running', health: 'healthy', evidence: 'event ev-7' },
+    ]);
+    // uninstalled: the last entry says when, and the history stays for an hour
+    poll(app({ app_name: 'blog' }));
+    now = Date.parse(at(42));
+    const gone = history(s, 'app_states', 'alice:market:wiki');
+    expect(gone.entries.at(-1)).toEqual({ at: at(30), stage: 'removed', evidence: 'poll user_application_states' });
+    expect(gone.gone_at).toBe(at(30));
+    expect(s.app('alice', 'market', 'wiki')).toBeNull();
+    now = Date.parse(at(30 + 61));
+    s.commit();
+    expect(s.history('app_states', 'alice:market:wiki')).toBeNull();
+  });
+
+  it('the stage times go to the change stream, once', () => {
+    const s = new RuntimeStore(() => new Date(T0));
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app()] }]));
+    expect(s.commit()!.changes.timeline!.app_states.map((t) => [t.key, JSON.parse(t.json).length])).toEqual([['alice:market:wiki', 1]]);
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ stage: 'running', health: 'healthy' })] }]));
+    expect(JSON.parse(s.commit()!.changes.timeline!.app_states[0]!.json)).toEqual([
+      { at: T0, stage: 'running', health: 'healthy', evidence: 'poll user_application_states' },
+    ]);
+  });
+});
+
+describe('timeline of a task', () => {
+  it('is rebuilt from task_records times when first seen (after a restart too)', () => {
+    const s = new RuntimeStore(() => new Date(at(60)));
+    s.apply(pass('tasks', [{ op: 'replace', domain: 'tasks', items: [task({ status: 'failed', started_at: at(1), completed_at: at(9), error_msg: 'image pull failed' })] }]));
+    expect(history(s, 'tasks', 't1')).toEqual({
+      key: 't1', since: T0,
+      entries: [
+        { at: T0, stage: 'pending', evidence: 'task_records.created_at' },
+        { at: at(1), stage: 'running', evidence: 'task_records.started_at' },
+        { at: at(9), stage: 'failed', detail: 'image pull failed', evidence: 'poll task_records' },
+      ],
+    });
+  });
+});
+
+describe('bounds', () => {
+  it('keeps the last N entries per entity and a total across entities, trimming the quietest first', () => {
+    const t = new Timeline(T0, { perEntity: 3, total: 5, keepGoneMs: 60_000 });
+    for (let i = 0; i < 5; i++) t.record('a', { at: at(i), stage: `s${i}`, evidence: 'x' });
+    expect(t.get('a')!.entries.map((e) => e.stage)).toEqual(['s2', 's3', 's4']);
+    for (let i = 0; i < 3; i++) t.record('b', { at: at(i), stage: `s${i}`, evidence: 'x' });
+    expect(t.entries).toBe(5);
+    expect(t.get('a')!.entries.map((e) => e.stage)).toEqual(['s3', 's4']);
+    expect(t.get('b')!.entries).toHaveLength(3);
+  });
+});
