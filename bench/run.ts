@@ -1,6 +1,6 @@
 // npm run bench [-- --smoke] [-- --sizes 50,1000,10000]
 // Snapshot query throughput of the real sidecar against the machine's ceiling (bare node:http with the same
-// bytes) and a naive implementation (one thread, JSON.stringify per request). See README "Performance".
+// bytes) and a naive implementation (one thread, JSON.stringify per request). See docs/performance.md.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';

@@ -78,7 +78,7 @@ const env: NodeJS.ProcessEnv = {
   ...process.env, PORT: String(port), HOST: '127.0.0.1', RUNTIME_DEMO: 'on', COLLECT_INTERVAL_MS: '1000',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   // as in the image: glibc gives every thread its own malloc arena otherwise, and RSS then drifts up with
-  // native fragmentation while every JavaScript heap stays flat (see README, Reliability)
+  // native fragmentation while every JavaScript heap stays flat (see docs/reliability.md, Soak)
   MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
 };
 delete env.DATABASE_URL;

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import type { StuckLimits } from './store/stuck.ts';
 
-/** The only reader of process.env: environment -> validated Config (DESIGN.md §4). */
+/** The only reader of process.env: environment -> validated Config (README.md, Configuration). */
 
 const int = (name: string, min: number, max: number) => v.pipe(
   v.string(),

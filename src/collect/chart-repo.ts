@@ -1,6 +1,6 @@
 /**
  * Chart Repo normalizer (pure): one answer validated, answers of every (user, source) pair merged, and the
- * `chart_repo` component built from how the pass went. DESIGN.md §3.
+ * `chart_repo` component built from how the pass went. docs/architecture.md, Sources.
  *
  * Validation rules, liberal where the Chart Repo omits empty fields (Go also sends nil slices and pointers
  * as null, so null means absent too):

@@ -4,7 +4,7 @@ import { imageStatus } from './market-chart.ts';
 
 /**
  * Renders the Chart Repo's `/chart-repo/api/v2/status` data block for one (user, source) from the model,
- * in the wire shape of DESIGN.md §3. Like the real service (Go `omitempty`), empty strings, zeros, false,
+ * in the wire shape of docs/architecture.md, Sources. Like the real service (Go `omitempty`), empty strings, zeros, false,
  * empty lists and empty objects are left out.
  */
 

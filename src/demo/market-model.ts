@@ -1,7 +1,7 @@
 import { createRng, type Rng } from './random.ts';
 
 /**
- * The simulated market in memory: the rows of the market tables (DESIGN.md §3) plus what the Chart Repo
+ * The simulated market in memory: the rows of the market tables (docs/architecture.md, Sources) plus what the Chart Repo
  * simulator reports. Pure state; market-flows.ts and market-chart.ts move it, market-writer.ts writes it.
  * Every change is recorded in `changes` so a workload tick writes only what moved.
  */

@@ -14,7 +14,7 @@ export type { ChartRepoSim, FailMode, Injection } from './chart-repo-sim.ts';
 export { hostileItems } from './chart-repo-sim.ts';
 
 /**
- * The embedded demo market (DESIGN.md §6): PostgreSQL with the market tables (embedded PGlite unless a
+ * The embedded demo market (docs/architecture.md, demo market): PostgreSQL with the market tables (embedded PGlite unless a
  * databaseUrl is given), a seeded market that already shows variety, the Chart Repo simulator, and a
  * workload timer that moves the market and writes each tick in one transaction.
  */

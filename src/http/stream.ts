@@ -8,7 +8,7 @@ import { CHART_LISTS } from '../store/chart-repo-items.ts';
 import { appMatches, chartItemMatches, filterChartRepo, hasChartFilter, taskMatches } from '../store/filter.ts';
 import type { Freshness } from './freshness.ts';
 
-/** Limits of the change stream (stated in the README). */
+/** Limits of the change stream (stated in docs/api.md, The change stream). */
 export const STREAM_LIMITS = {
   /** versions kept for clients that resume with Last-Event-ID (minutes at a poll every few seconds) */
   historyVersions: 256,

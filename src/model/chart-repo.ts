@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { Id, JsonObject, Text, Time } from './common.ts';
 
 /**
- * Chart Repo wire types (DESIGN.md §3). The Chart Repo omits empty fields, so every field not needed to
+ * Chart Repo wire types (docs/architecture.md, Sources). The Chart Repo omits empty fields, so every field not needed to
  * identify an item is optional: absent means empty or zero. Lists are validated item by item by the
  * normalizer (collect/chart-repo.ts) so one bad item drops alone.
  */

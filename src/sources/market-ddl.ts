@@ -1,5 +1,5 @@
 /**
- * Our own DDL of the market tables the sidecar reads (DESIGN.md §3). The sidecar never runs this against a
+ * Our own DDL of the market tables the sidecar reads (docs/architecture.md, Sources). The sidecar never runs this against a
  * real market: it is for the embedded demo market, the test fixtures and CI's scratch database.
  */
 export const MARKET_DDL = `

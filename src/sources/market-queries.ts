@@ -6,7 +6,7 @@ import {
 import type { PgSource } from './postgres.ts';
 
 /**
- * The sidecar's reads of the market database (DESIGN.md §3). Each function is one PgSource.read: one
+ * The sidecar's reads of the market database (docs/architecture.md, Sources). Each function is one PgSource.read: one
  * read-only snapshot. Every result is validated row by row; `dropped` counts the rows that did not fit.
  */
 

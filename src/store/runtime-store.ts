@@ -570,7 +570,7 @@ function jsonArray<T extends object>(table: EntityTable<T>, keys: string[]): str
   return '[' + keys.map((k) => table.json(k)!).join(',') + ']';
 }
 
-/** A component whose content is unchanged keeps its last_check: the time its content last changed (GO-WIRE). */
+/** A component whose content is unchanged keeps its last_check: the time its content last changed (docs/api.md, Compatibility). */
 function sameButLastCheck(prev: ComponentStatus, next: ComponentStatus): boolean {
   return JSON.stringify({ ...next, last_check: prev.last_check }) === JSON.stringify(prev);
 }

@@ -10,7 +10,7 @@ export const hasChromium = existsSync(CHROMIUM);
 
 export const OUTPUT_DIR = new URL('../../test-output/', import.meta.url).pathname;
 
-/** Launch flags known to work on these machines (../shared/NOTES.md). */
+/** Launch flags known to work in containers and CI sandboxes (no sandbox, no GPU, no background traffic). */
 export async function launch(): Promise<Browser> {
   if (!hasChromium) {
     throw new Error(`no chromium at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH`);
