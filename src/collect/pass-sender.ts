@@ -14,12 +14,22 @@ export class PassSender {
   private closed = false;
   /** waits for acknowledgements in flight, failed at once when the port is replaced */
   private readonly waits = new Set<(err: Error) => void>();
+  /**
+   * The Chart Repo view this store acknowledged. A collector re-sends the very same object while the view did
+   * not change (collect/chart-repo-content.ts): it is not copied across threads and compared again. A new
+   * store gets a new sender, so it always receives the view once.
+   */
+  private acked: object | null = null;
 
   constructor(private readonly port: MessagePort, private readonly source: SourceName, private readonly ackTimeoutMs = 30_000) {}
 
   /** A collection pass with its outcome, after everything sent before it. */
   send(steps: StoreStep[], outcome: PassOutcome, timeoutMs = this.ackTimeoutMs): Promise<void> {
-    const next = this.chain.then(() => this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps, outcome }, timeoutMs));
+    const next = this.chain.then(async () => {
+      const sent = steps.filter((s) => s.op !== 'chart_repo' || s.value !== this.acked);
+      await this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps: sent, outcome }, timeoutMs);
+      for (const s of sent) if (s.op === 'chart_repo') this.acked = s.value;
+    });
     this.chain = next.catch(() => undefined);
     return next;
   }

@@ -18,8 +18,9 @@ export interface TableHooks<T> {
 
 /**
  * A keyed collection that renders each entity's JSON once, when it changes (the way kube-state-metrics
- * keeps rendered bytes per object). `contentOf` strips fields that must not count as a change
- * (an app's last_update), so a poll that finds the same content keeps the old entity untouched.
+ * keeps rendered bytes per object). `carry` copies from the held value the fields that say when content
+ * last changed (an app's last_update, a component's last_check): rendered with them, an entity whose content
+ * is the same renders to the same bytes and is kept untouched — one stringify per entity per pass.
  */
 export class EntityTable<T extends object> {
   readonly rows = new Map<string, Row<T>>();
@@ -27,7 +28,7 @@ export class EntityTable<T extends object> {
   constructor(
     private readonly keyOf: (value: T) => string,
     private readonly hooks: TableHooks<T>,
-    private readonly sameContent: (prev: T, next: T) => boolean = () => false,
+    private readonly carry: (prev: T, next: T) => T = noCarry,
   ) {}
 
   get size(): number {
@@ -39,15 +40,13 @@ export class EntityTable<T extends object> {
     const key = this.keyOf(value);
     const prev = this.rows.get(key);
     if (prev) {
-      if (this.sameContent(prev.value, value)) {
-        prev.owner = owner;
-        return null;
-      }
-      const member = render(key, value);
+      let member = render(key, this.carry(prev.value, value));
       if (member === prev.member) {
         prev.owner = owner;
         return null;
       }
+      // content changed: kept with its own times
+      if (this.carry !== noCarry) member = render(key, value);
       this.hooks.onDelete(key, prev.value);
       this.rows.set(key, { value, member, owner });
     } else {
@@ -96,6 +95,8 @@ export class EntityTable<T extends object> {
     return '{' + parts.join(',') + '}';
   }
 }
+
+const noCarry = <T>(_prev: T, next: T): T => next;
 
 function render(key: string, value: unknown): string {
   return JSON.stringify(key) + ':' + JSON.stringify(value);

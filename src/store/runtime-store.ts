@@ -117,7 +117,7 @@ export class RuntimeStore {
       this.byUser.apps.delete(a.user_id, k);
       this.byAppName.apps.delete(a.app_name, k);
     },
-  }, sameButLastUpdate);
+  }, carryLastUpdate);
 
   readonly tasks = new EntityTable<TaskState>((t) => t.task_id, {
     onAdd: (k, t) => {
@@ -139,7 +139,7 @@ export class RuntimeStore {
   readonly components = new EntityTable<ComponentStatus>((c) => c.name, {
     onAdd: (_k, c) => countComponent(this.summary, c, 1),
     onDelete: (_k, c) => countComponent(this.summary, c, -1),
-  }, sameButLastCheck);
+  }, carryLastCheck);
 
   constructor(private readonly clock: () => Date = () => new Date()) {
     this.timestamp = clock().toISOString();
@@ -571,8 +571,8 @@ function jsonArray<T extends object>(table: EntityTable<T>, keys: string[]): str
 }
 
 /** A component whose content is unchanged keeps its last_check: the time its content last changed (docs/api.md, Compatibility). */
-function sameButLastCheck(prev: ComponentStatus, next: ComponentStatus): boolean {
-  return JSON.stringify({ ...next, last_check: prev.last_check }) === JSON.stringify(prev);
+function carryLastCheck(prev: ComponentStatus, next: ComponentStatus): ComponentStatus {
+  return next.last_check === prev.last_check ? next : { ...next, last_check: prev.last_check };
 }
 
 function healthOf(s: SourceStatus): SourceHealth {
@@ -580,6 +580,6 @@ function healthOf(s: SourceStatus): SourceHealth {
 }
 
 /** An app whose content is unchanged keeps its last_update: it says when content changed, not when polled. */
-function sameButLastUpdate(prev: AppFlowState, next: AppFlowState): boolean {
-  return JSON.stringify({ ...next, last_update: prev.last_update }) === JSON.stringify(prev);
+function carryLastUpdate(prev: AppFlowState, next: AppFlowState): AppFlowState {
+  return next.last_update === prev.last_update ? next : { ...next, last_update: prev.last_update };
 }
