@@ -89,7 +89,7 @@ export class StoreActor implements StoreControlApi {
     const sources = this.store.freshness();
     let oldest: string | null = null;
     let complete = true;
-    for (const name of this.store.expectedSources) {
+    for (const name of this.store.sources.expectedSources) {
       const at = sources[name]?.last_success;
       if (!at) complete = false;
       else if (oldest === null || at < oldest) oldest = at;
@@ -128,7 +128,7 @@ export class StoreActor implements StoreControlApi {
     }
     const started = performance.now();
     const commit = this.store.commit();
-    if (this.store.takeFreshnessChanged()) {
+    if (this.store.sources.takeFreshnessMoved()) {
       const fresh = this.freshnessMessage();
       for (const port of this.versionPorts) port.postMessage(fresh);
     }
@@ -140,7 +140,7 @@ export class StoreActor implements StoreControlApi {
   }
 
   private schedule(): void {
-    if (this.timer || !(this.store.isDirty || this.store.hasFreshness)) return;
+    if (this.timer || !(this.store.isDirty || this.store.sources.hasFreshness)) return;
     const wait = Math.max(0, this.lastCommitAt + this.interval() - performance.now());
     this.timer = setTimeout(() => {
       this.timer = null;

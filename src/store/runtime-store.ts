@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   appKey, emptySummary,
   type AppFlowState, type ChartRepoStatus, type ComponentStatus, type RuntimeSummary, type SourceName,
-  type SourceHealth, type SourceStatus, type TaskState,
+  type SourceStatus, type TaskState,
 } from '../model/index.ts';
 import {
   DOMAINS,
@@ -11,6 +11,7 @@ import {
 } from '../protocol.ts';
 import { diffChartIndex, emptyChartPending, indexChartRepo, takeChartChanges, type ChartIndex } from './chart-repo-items.ts';
 import { EntityTable, type Owner } from './entity-table.ts';
+import { SourceBook } from './source-book.ts';
 import { appEntry, taskEntry, taskPast, Timeline, type TimelineKind } from './timeline.ts';
 import { appMatches, filterChartRepo, hasChartFilter, taskMatches } from './filter.ts';
 import { MultiIndex } from './multi-index.ts';
@@ -87,14 +88,9 @@ export class RuntimeStore {
   private chartRepo: { value: ChartRepoStatus; json: string; index: ChartIndex } | null = null;
   /** Chart Repo items changed since the last commit (the stream sends them one by one) */
   private readonly chartPending = emptyChartPending();
-  private readonly sources = new Map<SourceName, SourceStatus>();
-  /** what the versioned snapshot shows of each source */
-  private readonly health = new Map<SourceName, SourceHealth>();
-  private freshnessChanged = false;
-  private readonly expected = new Set<SourceName>();
-  private readonly seen = new Set<SourceName>();
+  /** each collector's health (content) and freshness, and readiness */
+  readonly sources = new SourceBook();
   private touched = emptyTouched();
-  private sourcesChanged = false;
   private dirty = false;
   private stuckLimits: StuckLimits = DEFAULT_STUCK_LIMITS;
   /** apps in a transitional stage and active tasks: their stuck verdict changes with time alone */
@@ -103,8 +99,6 @@ export class RuntimeStore {
   private readonly progress = new Map<string, ProgressMark>();
   /** what happened to each app and task (…/history) */
   readonly timelines: Record<TimelineKind, Timeline>;
-  /** pushed events older than what the store holds, per source */
-  private readonly staleEvents = new Map<SourceName, number>();
 
   readonly apps = new EntityTable<AppFlowState>(appKey, {
     onAdd: (k, a) => {
@@ -220,7 +214,7 @@ export class RuntimeStore {
     const prev = this.apps.rows.get(ev.key);
     const heldAt = prev && eventTimeOf(prev.value);
     if (heldAt !== undefined && ev.at < heldAt) {
-      this.staleEvents.set(source, (this.staleEvents.get(source) ?? 0) + 1);
+      this.sources.noteStaleEvent(source);
       return;
     }
     if (ev.app === null) {
@@ -338,32 +332,11 @@ export class RuntimeStore {
    * changes, not on every failed attempt.
    */
   recordOutcome(source: SourceName, o: PassOutcome): void {
-    const prev = this.sources.get(source);
-    const status: SourceStatus = {
-      ok: o.ok,
-      last_success: o.ok ? o.finished_at : prev?.last_success ?? null,
-      last_error: o.ok ? null : o.error ?? 'unknown error',
-      consecutive_failures: o.ok ? 0 : (prev?.consecutive_failures ?? 0) + 1,
-      duration_ms: Math.round(o.duration_ms),
-      last_attempt: o.finished_at,
-      warning: o.ok ? o.error : null,
-      counters: { ...prev?.counters, ...o.counters },
-    };
-    const stale = this.staleEvents.get(source);
-    if (stale) status.counters = { ...status.counters, stale_events: stale };
-    this.sources.set(source, status);
-    this.freshnessChanged = true;
-    const health = healthOf(status);
-    const heldHealth = this.health.get(source);
-    if (heldHealth === undefined || JSON.stringify(heldHealth) !== JSON.stringify(health)) {
-      this.health.set(source, health);
-      this.sourcesChanged = true;
-      this.dirty = true;
-    }
-    const wasReady = this.ready;
-    this.seen.add(source);
+    const wasReady = this.sources.ready;
+    const { healthChanged, status } = this.sources.record(source, o);
+    if (healthChanged) this.dirty = true;
     // readiness travels with versions: the pass that completes it publishes one even if nothing else changed
-    if (!wasReady && this.ready) this.dirty = true;
+    if (!wasReady && this.sources.ready) this.dirty = true;
     // one component per collector, so operators see our own health beside the market's: health only (its
     // times and counters are freshness, in …/sources); last_check stays the time its health last changed
     const component: ComponentStatus = {
@@ -377,44 +350,25 @@ export class RuntimeStore {
     this.upsert('components', component, 'self');
   }
 
-  /** How long the store took to apply a source's last pass (counters.apply_ms: freshness). */
   noteApplyTime(source: SourceName, ms: number): void {
-    const status = this.sources.get(source);
-    if (status) status.counters = { ...status.counters, apply_ms: Math.round(ms * 10) / 10 };
+    this.sources.noteApplyTime(source, ms);
   }
 
   /** Every source's health and freshness (…/sources); unversioned. */
   freshness(): Partial<Record<SourceName, SourceStatus>> {
-    return Object.fromEntries(this.sources);
-  }
-
-  /** True once since the last call when a source reported (freshness moved). */
-  takeFreshnessChanged(): boolean {
-    const changed = this.freshnessChanged;
-    this.freshnessChanged = false;
-    return changed;
+    return this.sources.freshness();
   }
 
   expectSources(sources: Iterable<SourceName>): void {
-    for (const s of sources) this.expected.add(s);
+    this.sources.expect(sources);
   }
 
   get ready(): boolean {
-    for (const s of this.expected) if (!this.seen.has(s)) return false;
-    return true;
+    return this.sources.ready;
   }
 
   get isDirty(): boolean {
     return this.dirty;
-  }
-
-  /** freshness waits to be published */
-  get hasFreshness(): boolean {
-    return this.freshnessChanged;
-  }
-
-  get expectedSources(): ReadonlySet<SourceName> {
-    return this.expected;
   }
 
   // ---- versions ----------------------------------------------------------------------------------
@@ -461,15 +415,12 @@ export class RuntimeStore {
       for (const [key, entries] of this.timelines[kind].take()) timeline[kind].push({ key, json: JSON.stringify(entries) });
     }
     if (timeline.app_states.length > 0 || timeline.tasks.length > 0) out.timeline = timeline;
-    if (this.sourcesChanged) out.sources = this.healthJson();
+    const health = this.sources.takeHealthChange();
+    if (health !== undefined) out.sources = health;
     this.touched = emptyTouched();
-    this.sourcesChanged = false;
     return out;
   }
 
-  private healthJson(): string {
-    return JSON.stringify(Object.fromEntries([...this.health].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
-  }
 
   getSummary(): RuntimeSummary {
     return { ...this.summary };
@@ -490,7 +441,7 @@ export class RuntimeStore {
     return `{"timestamp":${JSON.stringify(this.timestamp)},"version":${this.version},`
       + `"app_states":${apps},"tasks":${tasks},"components":${this.components.renderObject()},`
       + (chartRepo === undefined ? '' : `"chart_repo":${chartRepo},`)
-      + `"summary":${summary},"sources":${this.healthJson()}}`;
+      + `"summary":${summary},"sources":${this.sources.healthJson()}}`;
   }
 
   // ---- queries (always answered at the last committed version: the store thread commits first) ----
@@ -575,9 +526,6 @@ function carryLastCheck(prev: ComponentStatus, next: ComponentStatus): Component
   return next.last_check === prev.last_check ? next : { ...next, last_check: prev.last_check };
 }
 
-function healthOf(s: SourceStatus): SourceHealth {
-  return s.warning ? { ok: s.ok, last_error: s.last_error, warning: s.warning } : { ok: s.ok, last_error: s.last_error };
-}
 
 /** An app whose content is unchanged keeps its last_update: it says when content changed, not when polled. */
 function carryLastUpdate(prev: AppFlowState, next: AppFlowState): AppFlowState {

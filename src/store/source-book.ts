@@ -1,0 +1,102 @@
+import type { SourceHealth, SourceName, SourceStatus } from '../model/index.ts';
+import type { PassOutcome } from '../protocol.ts';
+
+/**
+ * What the store knows of each collector: its health (content: the snapshot's `sources` block, a change mints
+ * a version) and its freshness (times, failures in a row, durations, counters: published apart from versions).
+ * The store is their only owner, so a collector thread's restart loses nothing. Also readiness: every expected
+ * collector has finished its first pass.
+ */
+export class SourceBook {
+  private readonly status = new Map<SourceName, SourceStatus>();
+  private readonly health = new Map<SourceName, SourceHealth>();
+  private readonly expected = new Set<SourceName>();
+  private readonly seen = new Set<SourceName>();
+  /** pushed events older than what the store holds, per source */
+  private readonly staleEvents = new Map<SourceName, number>();
+  private healthMoved = false;
+  private freshnessMoved = false;
+
+  /** Records a run's outcome; returns whether its health changed (a version) and the status now. */
+  record(source: SourceName, o: PassOutcome): { healthChanged: boolean; status: SourceStatus } {
+    const prev = this.status.get(source);
+    const status: SourceStatus = {
+      ok: o.ok,
+      last_success: o.ok ? o.finished_at : prev?.last_success ?? null,
+      last_error: o.ok ? null : o.error ?? 'unknown error',
+      consecutive_failures: o.ok ? 0 : (prev?.consecutive_failures ?? 0) + 1,
+      duration_ms: Math.round(o.duration_ms),
+      last_attempt: o.finished_at,
+      warning: o.ok ? o.error : null,
+      counters: { ...prev?.counters, ...o.counters },
+    };
+    const stale = this.staleEvents.get(source);
+    if (stale) status.counters = { ...status.counters, stale_events: stale };
+    this.status.set(source, status);
+    this.seen.add(source);
+    this.freshnessMoved = true;
+    const health = healthOf(status);
+    const held = this.health.get(source);
+    const healthChanged = held === undefined || JSON.stringify(held) !== JSON.stringify(health);
+    if (healthChanged) {
+      this.health.set(source, health);
+      this.healthMoved = true;
+    }
+    return { healthChanged, status };
+  }
+
+  /** How long the store took to apply a source's last pass (counters.apply_ms: freshness). */
+  noteApplyTime(source: SourceName, ms: number): void {
+    const status = this.status.get(source);
+    if (status) status.counters = { ...status.counters, apply_ms: Math.round(ms * 10) / 10 };
+  }
+
+  noteStaleEvent(source: SourceName): void {
+    this.staleEvents.set(source, (this.staleEvents.get(source) ?? 0) + 1);
+  }
+
+  expect(sources: Iterable<SourceName>): void {
+    for (const s of sources) this.expected.add(s);
+  }
+
+  get expectedSources(): ReadonlySet<SourceName> {
+    return this.expected;
+  }
+
+  get ready(): boolean {
+    for (const s of this.expected) if (!this.seen.has(s)) return false;
+    return true;
+  }
+
+  /** Every source's health and freshness (…/sources); unversioned. */
+  freshness(): Partial<Record<SourceName, SourceStatus>> {
+    return Object.fromEntries(this.status);
+  }
+
+  /** freshness moved since the last takeFreshnessMoved() */
+  get hasFreshness(): boolean {
+    return this.freshnessMoved;
+  }
+
+  takeFreshnessMoved(): boolean {
+    const moved = this.freshnessMoved;
+    this.freshnessMoved = false;
+    return moved;
+  }
+
+  /** The snapshot's `sources` block when a health changed since the last call, else undefined. */
+  takeHealthChange(): string | undefined {
+    if (!this.healthMoved) return undefined;
+    this.healthMoved = false;
+    return this.healthJson();
+  }
+
+  /** The snapshot's `sources` block: each source's health, in name order (same content, same bytes). */
+  healthJson(): string {
+    return JSON.stringify(Object.fromEntries([...this.health].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+  }
+}
+
+function healthOf(s: SourceStatus): SourceHealth {
+  return s.warning ? { ok: s.ok, last_error: s.last_error, warning: s.warning } : { ok: s.ok, last_error: s.last_error };
+}
