@@ -11,6 +11,8 @@ import { fake } from '../helpers/sidecar.ts';
 /** Strings that would run script if any page rendered data as markup. */
 export const HOSTILE_APP = '<img src=x onerror="window.__pwned=1">';
 export const HOSTILE_ERROR = '</script><script>window.__pwned=1</script>';
+export const HOSTILE_ICON = 'https://x/"><img src=x onerror="window.__pwned=1">.png';
+export const HOSTILE_URL = 'javascript:window.__pwned=1//<b>app</b>.alice.example';
 export const HOSTILE_SOURCE_ERROR = '<svg onload="window.__pwned=1">database on fire';
 
 /** A Chart Repo data block as the sidecar holds it: converted into Go's shapes by the real normalizer. */
@@ -71,7 +73,15 @@ function app(user: string, source: string, name: string, extra: Partial<AppFlowS
 export function smallDataset(): Dataset {
   const apps: AppFlowState[] = [
     app('alice', 'market.olares', 'firefox', { version: '1.2.0' }),
-    app('alice', 'market.olares', HOSTILE_APP, { stage: 'failed', health: 'unhealthy', stage_detail: `install failed: ${HOSTILE_ERROR}` }),
+    app('alice', 'market.olares', HOSTILE_APP, {
+      stage: 'failed', health: 'unhealthy', stage_detail: `install failed: ${HOSTILE_ERROR}`,
+      // metadata.status as the market builds it: title, icon and entrance URLs are upstream strings too
+      metadata: { status: {
+        name: HOSTILE_APP, rawAppName: HOSTILE_APP, appid: 'cat-1', isSysApp: false, title: `Title ${HOSTILE_APP}`,
+        icon: HOSTILE_ICON, state: 'installFailed', updateTime: '', statusTime: '', lastTransitionTime: '',
+        entranceStatuses: [{ name: 'web', port: 80, invisible: false, url: HOSTILE_URL, state: 'crashed' }],
+      } },
+    }),
     app('bob', 'market.olares', 'nextcloud', {
       stage: 'installing', health: 'unknown', stage_detail: 'pulling images',
       // issue 8 fields (additive; the pages must cope with and without them)
