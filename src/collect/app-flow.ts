@@ -2,7 +2,7 @@ import { LIMITS, type AppFlowState, type AppStage, type Health, type TaskState }
 import type { AppRow } from '../sources/market-rows.ts';
 import { deriveStage, type EntranceStatus, type UnknownStates } from './stage-table.ts';
 import {
-  iconAndTitle, mergeEntrances, parseGoEntrances, parseRuntimeEntrances, toSecondUtc, type GoEntrance,
+  boundEntrances, iconAndTitle, mergeEntrances, parseGoEntrances, parseRuntimeEntrances, toSecondUtc, type GoEntrance,
 } from './app-status.ts';
 import { clip } from './tasks.ts';
 
@@ -128,7 +128,8 @@ export function statusMetadata(s: AppStateInput): Record<string, unknown> {
   if (s.op_type !== '') status.opType = s.op_type;
   if (s.message !== '') status.message = clip(s.message, 1024);
   if (s.reason !== '') status.reason = clip(s.reason, 1024);
-  status.entranceStatuses = mergeEntrances(s.manifest_entrances, s.runtime_entrances);
+  const merged = mergeEntrances(s.manifest_entrances, s.runtime_entrances);
+  status.entranceStatuses = merged === null ? null : boundEntrances(merged).list;
   if (s.shared_entrances.length > 0) status.sharedEntrances = s.shared_entrances;
   if (s.op_id !== '') status.opID = s.op_id;
   if (s.event_create_time !== undefined) status.createTime = s.event_create_time;
@@ -188,8 +189,11 @@ export function appFlowFromState(
 /** A user_applications row (with its state columns) as a source-neutral AppStateInput. */
 export function inputFromRow(row: AppRow): { input: AppStateInput; badEntrances: number } {
   const runtime = parseRuntimeEntrances(row.status_entrances);
-  const manifest = parseGoEntrances(row.entrances);
-  const shared = parseGoEntrances(row.shared_entrances);
+  const manifestAll = parseGoEntrances(row.entrances);
+  const sharedAll = parseGoEntrances(row.shared_entrances);
+  // bounded so one app cannot swell the snapshot; what is left out counts as bad entrances
+  const manifest = { ...boundEntrances(manifestAll.entrances), bad: manifestAll.bad };
+  const shared = { ...boundEntrances(sharedAll.entrances), bad: sharedAll.bad };
   const meta = iconAndTitle(row.metadata);
   const input: AppStateInput = {
     user_id: row.user_id,
@@ -210,13 +214,16 @@ export function inputFromRow(row: AppRow): { input: AppStateInput; badEntrances:
     op_id: row.op_id,
     op_type: row.op_type,
     entrances: runtime.valid,
-    manifest_entrances: manifest.entrances,
+    manifest_entrances: manifest.list,
     runtime_entrances: runtime.positional,
-    shared_entrances: shared.entrances,
+    shared_entrances: shared.list,
     updated_at: (row.state_updated_at ?? row.app_updated_at).toISOString(),
   };
   if (row.event_create_time !== null) input.event_create_time = row.event_create_time.toISOString();
-  return { input, badEntrances: runtime.bad + manifest.bad + shared.bad + (meta.bad ? 1 : 0) };
+  return {
+    input,
+    badEntrances: runtime.bad + manifest.bad + manifest.cut + shared.bad + shared.cut + (meta.bad ? 1 : 0),
+  };
 }
 
 /** Joined rows + the active tasks -> the app_states listing of one pass. */

@@ -33,6 +33,8 @@ const ENTRANCE_BOOLS = ['windowPushState', 'skip'] as const;
 const RUNTIME_FIELDS = ['state', 'statusTime', 'reason'] as const;
 /** a manifest lists a handful; this bounds a hostile one */
 export const MAX_ENTRANCES = 64;
+/** serialized size of one entrance list in metadata.status: entries past it are left out */
+export const MAX_ENTRANCES_BYTES = 16 * 1024;
 
 type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => x !== null && typeof x === 'object' && !Array.isArray(x);
@@ -75,7 +77,7 @@ export function goEntrance(raw: unknown): GoEntrance | undefined {
   };
   for (const k of ENTRANCE_STRINGS) {
     const x = raw[k];
-    if (typeof x === 'string' && x !== '') e[k] = clip(x, 2048);
+    if (typeof x === 'string' && x !== '') e[k] = clip(x, 1024);
   }
   for (const k of ENTRANCE_BOOLS) if (raw[k] === true) e[k] = true;
   if (typeof raw.state === 'string' && raw.state !== '') e.state = clip(raw.state, LIMITS.id);
@@ -140,12 +142,22 @@ export function mergeEntrances(manifest: readonly GoEntrance[], runtime: readonl
   });
 }
 
+/** Keeps the leading entries of `list` that fit in MAX_ENTRANCES_BYTES; `cut` = how many were left out. */
+export function boundEntrances<T>(list: T[]): { list: T[]; cut: number } {
+  let bytes = 2;
+  for (let i = 0; i < list.length; i++) {
+    bytes += JSON.stringify(list[i]).length + 1;
+    if (bytes > MAX_ENTRANCES_BYTES) return { list: list.slice(0, i), cut: list.length - i };
+  }
+  return { list, cut: 0 };
+}
+
 /** ua.metadata -> {icon, title}: title a string, or a locale map's en-US, else any string in it. */
 export function iconAndTitle(raw: unknown): { icon: string; title: string; bad: boolean } {
   const { value, bad } = jsonValue(raw);
   if (bad || (value !== null && value !== undefined && !isObj(value))) return { icon: '', title: '', bad: true };
   if (!isObj(value)) return { icon: '', title: '', bad: false };
-  const icon = typeof value.icon === 'string' ? clip(value.icon, 2048) : '';
+  const icon = typeof value.icon === 'string' ? clip(value.icon, 1024) : '';
   return { icon, title: clip(pickTitle(value.title), 1024), bad: false };
 }
 

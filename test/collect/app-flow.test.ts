@@ -268,3 +268,16 @@ describe('metadata.status: built as the market builds it (GO-WIRE.md)', () => {
     expect((a.metadata!.status as { appid: string }).appid).toBe('catalog-7f3a');
   });
 });
+
+describe('metadata.status stays bounded whatever the JSONB holds', () => {
+  it('a huge manifest keeps its leading entrances within 16 KB, the rest counted; long strings are cut', () => {
+    const huge = Array.from({ length: 500 }, (_, i) => ({ name: `e${i}`, port: 80, url: 'u'.repeat(5000), title: 't'.repeat(300) }));
+    const { items, counters } = normalizeAppFlow([row('running', { entrances: huge, shared_entrances: huge })], []);
+    const st = items[0].metadata!.status as { entranceStatuses: { url: string }[]; sharedEntrances: unknown[] };
+    expect(JSON.stringify(st.entranceStatuses).length).toBeLessThanOrEqual(16 * 1024);
+    expect(st.entranceStatuses[0].url).toHaveLength(1024);
+    expect(JSON.stringify(st.sharedEntrances).length).toBeLessThanOrEqual(16 * 1024);
+    // 500 - 64 past the item bound, and the ones past the byte bound
+    expect(counters.bad_entrances).toBeGreaterThan(2 * (500 - 64));
+  });
+});
