@@ -53,6 +53,8 @@ const EnvSchema = v.object({
   COLLECT_DEADLINE_MS: v.optional(int('COLLECT_DEADLINE_MS', 100, 3_600_000)),
   RECENT_TASK_LIMIT: v.optional(int('RECENT_TASK_LIMIT', 0, 100_000), '100'),
   CHART_REPO_TIMEOUT_MS: v.optional(int('CHART_REPO_TIMEOUT_MS', 100, 600_000), '5000'),
+  /** an active remote source whose newest catalog row is older than this makes the syncer degraded */
+  SYNCER_STALE_AFTER_MS: v.optional(int('SYNCER_STALE_AFTER_MS', 1000, 30 * 24 * 3_600_000), '1800000'),
   RUNTIME_API_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, 'RUNTIME_API_TOKEN must be at least 16 characters'))),
   LOG_LEVEL: v.optional(
     v.picklist(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'),
@@ -89,6 +91,8 @@ export interface Config {
   collectDeadlineMs: number;
   recentTaskLimit: number;
   chartRepoTimeoutMs: number;
+  /** SYNCER_STALE_AFTER_MS: catalog age after which the syncer component is degraded */
+  syncerStaleAfterMs: number;
   apiToken: string | undefined;
   logLevel: string;
   shutdownTimeoutMs: number;
@@ -134,6 +138,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     collectDeadlineMs: e.COLLECT_DEADLINE_MS ?? Math.max(3 * e.COLLECT_INTERVAL_MS, e.CHART_REPO_TIMEOUT_MS * 3, 15_000),
     recentTaskLimit: e.RECENT_TASK_LIMIT,
     chartRepoTimeoutMs: e.CHART_REPO_TIMEOUT_MS,
+    syncerStaleAfterMs: e.SYNCER_STALE_AFTER_MS,
     apiToken: e.RUNTIME_API_TOKEN,
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

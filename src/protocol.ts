@@ -9,7 +9,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type {
-  AppFlowState, ChartRepoStatus, ComponentStatus, RuntimeSummary, SourceName, TaskState,
+  AppFlowState, ChartRepoOrigin, ChartRepoStatus, ComponentStatus, RuntimeSummary, SourceName, TaskState,
 } from './model/index.ts';
 
 // ---- collector -> store ----------------------------------------------------------------------------
@@ -27,13 +27,14 @@ export const DOMAINS = ['app_states', 'tasks', 'components'] as const satisfies 
  * - replace: the source's full listing of a domain: upsert every item, then remove what this source (or a
  *   source it reconciles, e.g. app_flow reconciles pushed nats upserts) held and no longer lists.
  * - upsert / remove: incremental changes (pushed events).
- * - chart_repo: the merged Chart Repo view.
+ * - chart_repo: the merged Chart Repo view, and which (user, source) answer each item came from (kept beside
+ *   it, never sent: a user filter keeps exactly that user's items).
  */
 export type StoreStep =
   | { [D in Domain]: { op: 'replace'; domain: D; items: DomainEntity[D][]; reconciles?: SourceName[] } }[Domain]
   | { [D in Domain]: { op: 'upsert'; domain: D; items: DomainEntity[D][] } }[Domain]
   | { op: 'remove'; domain: Domain; keys: string[] }
-  | { op: 'chart_repo'; value: ChartRepoStatus }
+  | { op: 'chart_repo'; value: ChartRepoStatus; origins?: ChartRepoOrigin[] }
   | { op: 'app_events'; events: AppEvent[] };
 
 /**

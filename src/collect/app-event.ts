@@ -1,7 +1,8 @@
 import * as v from 'valibot';
-import { appKey, Id, LIMITS } from '../model/index.ts';
+import { appKey, Id, LIMITS, type AppFlowState } from '../model/index.ts';
 import type { AppEvent } from '../protocol.ts';
-import { appFlowFromState, parseEntrances, type AppStateInput } from './app-flow.ts';
+import { appFlowFromState, type AppStateInput } from './app-flow.ts';
+import { mergeEntrances, parseGoEntrances, parseRuntimeEntrances, type GoEntrance } from './app-status.ts';
 import type { UnknownStates } from './stage-table.ts';
 import { clip } from './tasks.ts';
 
@@ -55,12 +56,18 @@ export function decodeAppEvent(data: Uint8Array, unknownStates?: UnknownStates):
 
 export function appEventFrom(e: AppServiceEvent, unknownStates?: UnknownStates): AppEvent {
   const at = new Date(e.createTime).toISOString();
+  const runtime = parseRuntimeEntrances(e.entranceStatuses ?? []);
   const input: AppStateInput = {
     user_id: e.user,
     source_id: e.marketSource,
-    app_id: e.rawAppName || e.name,
+    // events carry no catalog id: the store keeps the one the poll found (metadata.status.appid)
+    app_id: '',
     app_name: e.name,
+    raw_app_name: e.rawAppName ?? '',
     cfg_type: '',
+    is_sys_app: false,
+    title: e.title ?? '',
+    icon: '',
     state: e.state.trim(),
     // events carry no versions: the store keeps the ones it has
     installed_version: '',
@@ -70,10 +77,58 @@ export function appEventFrom(e: AppServiceEvent, unknownStates?: UnknownStates):
     progress: e.progress === undefined ? '' : String(e.progress),
     op_id: e.opID ?? '',
     op_type: e.opType ?? '',
-    entrances: parseEntrances(e.entranceStatuses ?? []).entrances,
+    entrances: runtime.valid,
+    manifest_entrances: [],
+    runtime_entrances: runtime.positional,
+    shared_entrances: e.sharedEntrances === undefined ? [] : parseGoEntrances(e.sharedEntrances).entrances,
     event_create_time: at,
     updated_at: at,
   };
   const app = appFlowFromState(input, [], { onUnknown: (s) => unknownStates?.note(s) });
   return { key: appKey(input), at, app, ...(e.eventID ? { id: e.eventID } : {}) };
+}
+
+type Status = Record<string, unknown>;
+const statusOf = (a: AppFlowState): Status | undefined => {
+  const st = (a.metadata as { status?: unknown } | undefined)?.status;
+  return st !== null && typeof st === 'object' && !Array.isArray(st) ? st as Status : undefined;
+};
+
+/** what an event always says (its absence means empty), and what it says only when it carries it */
+const EVENT_SETS = ['state', 'progress', 'reason', 'message', 'updateTime', 'statusTime', 'lastTransitionTime', 'createTime'];
+const EVENT_SETS_WHEN_SENT = ['title', 'rawAppName', 'opType', 'opID', 'sharedEntrances'];
+
+/**
+ * A pushed app state on top of the app the store holds, the way the market would show it after writing the
+ * event to its row: the event's state, progress, reason, message, title (and times) over the row's status,
+ * its entrance statuses merged by position into the row's manifest entrances; what the event does not carry
+ * (catalog id, isSysApp, icon, versions, cfg_type) is kept.
+ */
+export function mergeAppEvent(held: AppFlowState | undefined, pushed: AppFlowState): AppFlowState {
+  if (held === undefined) return pushed;
+  const heldStatus = statusOf(held);
+  const pushedStatus = statusOf(pushed) ?? {};
+  const status: Status = { ...heldStatus };
+  for (const k of EVENT_SETS) {
+    if (pushedStatus[k] !== undefined) status[k] = pushedStatus[k];
+    else delete status[k];
+  }
+  for (const k of EVENT_SETS_WHEN_SENT) {
+    const x = pushedStatus[k];
+    if (x !== undefined && x !== '') status[k] = x;
+  }
+  const runtime = (pushedStatus.entranceStatuses as GoEntrance[] | null | undefined) ?? [];
+  const fromManifest = (held.metadata as { manifest_entrances?: unknown } | undefined)?.manifest_entrances === true;
+  const manifest = fromManifest ? (heldStatus?.entranceStatuses as GoEntrance[] | null | undefined) ?? [] : [];
+  status.entranceStatuses = mergeEntrances(manifest, runtime);
+  const merged: AppFlowState = {
+    ...pushed,
+    app_id: pushed.app_name,
+    metadata: { ...held.metadata, ...pushed.metadata, status },
+  };
+  const version = pushed.version ?? held.version;
+  const cfgType = pushed.cfg_type ?? held.cfg_type;
+  if (version !== undefined) merged.version = version;
+  if (cfgType !== undefined) merged.cfg_type = cfgType;
+  return merged;
 }

@@ -1,6 +1,9 @@
 import { LIMITS, type AppFlowState, type AppStage, type Health, type TaskState } from '../model/index.ts';
 import type { AppRow } from '../sources/market-rows.ts';
 import { deriveStage, type EntranceStatus, type UnknownStates } from './stage-table.ts';
+import {
+  boundEntrances, iconAndTitle, mergeEntrances, parseGoEntrances, parseRuntimeEntrances, toSecondUtc, type GoEntrance,
+} from './app-status.ts';
 import { clip } from './tasks.ts';
 
 /**
@@ -10,9 +13,15 @@ import { clip } from './tasks.ts';
 export interface AppStateInput {
   user_id: string;
   source_id: string;
+  /** the market's catalog id (ua.app_id); '' when unknown (an event) */
   app_id: string;
   app_name: string;
+  raw_app_name: string;
   cfg_type: string;
+  is_sys_app: boolean;
+  /** from ua.metadata (title picked from a locale map) */
+  title: string;
+  icon: string;
   /** raw app-service state; '' = none recorded */
   state: string;
   installed_version: string;
@@ -22,8 +31,14 @@ export interface AppStateInput {
   progress: string;
   op_id: string;
   op_type: string;
+  /** valid runtime entrance statuses: what the stage table judges health by */
   entrances: EntranceStatus[];
-  /** when app-service emitted this state (NATS createTime), if known */
+  /** the manifest's entrance declarations (ua.entrances); empty for an event */
+  manifest_entrances: GoEntrance[];
+  /** the runtime list by position (status_entrances / entranceStatuses) */
+  runtime_entrances: GoEntrance[];
+  shared_entrances: GoEntrance[];
+  /** when app-service emitted this state (event_create_time / NATS createTime), if known */
   event_create_time?: string;
   /** when this state was recorded: becomes last_update */
   updated_at: string;
@@ -92,18 +107,31 @@ export function applyTaskOverride(
   return { stage, health };
 }
 
-/** metadata.status in the field names of the market's AppStateLatestData.Status, for existing frontends. */
+/**
+ * metadata.status exactly as the market builds its AppStateLatestData.status (GO-WIRE.md). Additive:
+ * `opID`, and `createTime` (the event time to the millisecond, which orders pushed events against polls).
+ */
 export function statusMetadata(s: AppStateInput): Record<string, unknown> {
-  const status: Record<string, unknown> = {
-    name: s.app_name,
-    state: s.state,
-    progress: s.progress,
-    reason: clip(s.reason, 1024),
-    message: clip(s.message, 1024),
-    opID: s.op_id,
-    opType: s.op_type,
-    entranceStatuses: s.entrances.slice(0, 64),
-  };
+  const status: Record<string, unknown> = { name: s.app_name, rawAppName: s.raw_app_name };
+  if (s.app_id !== '') status.appid = s.app_id;
+  status.isSysApp = s.is_sys_app;
+  if (s.user_id !== '') status.owner = s.user_id;
+  if (s.icon !== '') status.icon = s.icon;
+  if (s.source_id !== '') status.source = s.source_id;
+  status.title = s.title;
+  status.state = s.state;
+  const at = toSecondUtc(s.event_create_time);
+  status.updateTime = at;
+  status.statusTime = at;
+  status.lastTransitionTime = at;
+  if (s.progress !== '') status.progress = clip(s.progress, 32);
+  if (s.op_type !== '') status.opType = s.op_type;
+  if (s.message !== '') status.message = clip(s.message, 1024);
+  if (s.reason !== '') status.reason = clip(s.reason, 1024);
+  const merged = mergeEntrances(s.manifest_entrances, s.runtime_entrances);
+  status.entranceStatuses = merged === null ? null : boundEntrances(merged).list;
+  if (s.shared_entrances.length > 0) status.sharedEntrances = s.shared_entrances;
+  if (s.op_id !== '') status.opID = s.op_id;
   if (s.event_create_time !== undefined) status.createTime = s.event_create_time;
   return status;
 }
@@ -135,7 +163,8 @@ export function appFlowFromState(
     ? s.target_version
     : s.installed_version;
   const app: AppFlowState = {
-    app_id: s.app_id,
+    // Go sends the app's name here; the catalog id is metadata.status.appid
+    app_id: s.app_name,
     app_name: s.app_name,
     user_id: s.user_id,
     source_id: s.source_id,
@@ -143,7 +172,11 @@ export function appFlowFromState(
     stage_detail: stageDetail(s, derived.downEntrances, task),
     health,
     last_update: s.updated_at,
-    metadata: { status: statusMetadata(s) },
+    // manifest_entrances (additive): the status entrances are the manifest's, so a pushed event merges its
+    // runtime list into them by position (app-event.ts mergeAppEvent)
+    metadata: s.manifest_entrances.length > 0
+      ? { status: statusMetadata(s), manifest_entrances: true }
+      : { status: statusMetadata(s) },
     // when it entered this stage, from the market's own record: the task that forces the stage, else the
     // app-service event time (the store keeps the earlier value while the stage stays the same)
     stage_since: task ? task.started_at ?? task.created_at : s.event_create_time ?? s.updated_at,
@@ -153,44 +186,25 @@ export function appFlowFromState(
   return app;
 }
 
-/** status_entrances JSONB -> entrances; items without a string name and state are dropped (counted). */
-export function parseEntrances(raw: unknown): { entrances: EntranceStatus[]; bad: number } {
-  let value = raw;
-  if (typeof value === 'string') {
-    try {
-      value = JSON.parse(value);
-    } catch {
-      return { entrances: [], bad: 1 };
-    }
-  }
-  if (value === null || value === undefined) return { entrances: [], bad: 0 };
-  if (!Array.isArray(value)) return { entrances: [], bad: 1 };
-  const entrances: EntranceStatus[] = [];
-  let bad = 0;
-  for (const item of value) {
-    const e = item as Record<string, unknown> | null;
-    if (e === null || typeof e !== 'object' || typeof e.name !== 'string' || typeof e.state !== 'string'
-      || e.name.length > LIMITS.id || e.state.length > LIMITS.id) {
-      bad += 1;
-      continue;
-    }
-    const out: EntranceStatus = { name: e.name, state: e.state };
-    if (typeof e.statusTime === 'string') out.statusTime = clip(e.statusTime, 64);
-    if (typeof e.reason === 'string' && e.reason !== '') out.reason = clip(e.reason, 256);
-    entrances.push(out);
-  }
-  return { entrances, bad };
-}
-
 /** A user_applications row (with its state columns) as a source-neutral AppStateInput. */
 export function inputFromRow(row: AppRow): { input: AppStateInput; badEntrances: number } {
-  const { entrances, bad } = parseEntrances(row.status_entrances);
+  const runtime = parseRuntimeEntrances(row.status_entrances);
+  const manifestAll = parseGoEntrances(row.entrances);
+  const sharedAll = parseGoEntrances(row.shared_entrances);
+  // bounded so one app cannot swell the snapshot; what is left out counts as bad entrances
+  const manifest = { ...boundEntrances(manifestAll.entrances), bad: manifestAll.bad };
+  const shared = { ...boundEntrances(sharedAll.entrances), bad: sharedAll.bad };
+  const meta = iconAndTitle(row.metadata);
   const input: AppStateInput = {
     user_id: row.user_id,
     source_id: row.source_id,
     app_id: row.app_id,
     app_name: row.app_name,
+    raw_app_name: row.app_raw_name,
     cfg_type: row.manifest_type,
+    is_sys_app: row.is_sys_app,
+    title: meta.title,
+    icon: meta.icon,
     state: (row.state ?? '').trim(),
     installed_version: row.installed_version,
     target_version: row.target_version,
@@ -199,11 +213,17 @@ export function inputFromRow(row: AppRow): { input: AppStateInput; badEntrances:
     progress: row.progress,
     op_id: row.op_id,
     op_type: row.op_type,
-    entrances,
+    entrances: runtime.valid,
+    manifest_entrances: manifest.list,
+    runtime_entrances: runtime.positional,
+    shared_entrances: shared.list,
     updated_at: (row.state_updated_at ?? row.app_updated_at).toISOString(),
   };
   if (row.event_create_time !== null) input.event_create_time = row.event_create_time.toISOString();
-  return { input, badEntrances: bad };
+  return {
+    input,
+    badEntrances: runtime.bad + manifest.bad + manifest.cut + shared.bad + shared.cut + (meta.bad ? 1 : 0),
+  };
 }
 
 /** Joined rows + the active tasks -> the app_states listing of one pass. */

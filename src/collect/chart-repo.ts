@@ -1,33 +1,43 @@
 /**
- * Chart Repo normalizer (pure): one answer validated, answers of every (user, source) pair merged, and the
- * `chart_repo` component built from how the pass went. docs/architecture.md, Sources.
+ * Chart Repo normalizer (pure): one answer converted into the shapes the market's Go module rebuilds it into
+ * (GO-WIRE.md "chart_repo"), answers of every (user, source) pair merged, and the `chart_repo` component
+ * built from how the pass went. docs/architecture.md, Sources.
  *
- * Validation rules, liberal where the Chart Repo omits empty fields (Go also sends nil slices and pointers
- * as null, so null means absent too):
+ * Conversion rules, Go's (null means absent, as Go sends nil slices and pointers as null):
  * - the envelope {success, message, data} must fit, or the whole answer fails;
- * - a list item (app, image, image node, hydrator or analyzer task) with a field that does not fit is dropped
- *   alone and counted;
- * - a block (system, hydrator counters, image analyzer) is not an item: a bad field in it is dropped alone
- *   and counted, so one odd counter does not hide the rest.
+ * - an absent field is its zero value; keys Go always sends are always there, `omitempty` ones left out
+ *   when zero;
+ * - a field of the wrong type (a string where a number goes, a fraction in an integer) drops the list item
+ *   holding it (app, image, image node, hydrator or analyzer task) alone, counted; in a block (system,
+ *   hydrator counters, image analyzer) it drops only that field;
+ * - an enumerated value we have not seen (state, status …) is kept as sent and counted, never dropped;
+ * - a time that is not RFC 3339 becomes Go's zero time (counted); durations: a Go duration string or a
+ *   number of milliseconds -> nanoseconds.
  */
 import * as v from 'valibot';
 import {
-  AnalyzerTask, ChartRepoApp, ChartRepoImage, ChartRepoSystem, HydratorStatus, HydratorTask, ImageAnalyzerStatus,
-  ImageNode, LIMITS,
+  GO_ZERO_TIME, JsonObject, KNOWN_VALUES, LIMITS, goDurationNs, goTime,
 } from '../model/index.ts';
-import type { ChartRepoStatus, ComponentStatus } from '../model/index.ts';
+import type {
+  AnalyzerTask, ChartRepoApp, ChartRepoImage, ChartRepoOrigin, ChartRepoStatus, ChartRepoSystem, ComponentStatus,
+  HydratorStatus, HydratorTask, ImageAnalyzerStatus, ImageNode,
+} from '../model/index.ts';
 
-type System = v.InferOutput<typeof ChartRepoSystem>;
-
-/** One pair's answer, validated. */
+/** One pair's answer, converted into Go's shapes. */
 export interface ChartRepoAnswer {
-  system?: System;
+  system?: ChartRepoSystem;
   apps: ChartRepoApp[];
   images: ChartRepoImage[];
   hydrator?: HydratorStatus;
   image_analyzer?: ImageAnalyzerStatus;
-  /** items and fields that did not fit and were left out */
+  /** items and fields of the wrong type, left out */
   dropped: number;
+  /** enumerated values (state, status …) not in KNOWN_VALUES, kept as sent */
+  unfamiliar_values: number;
+  /** times that were not RFC 3339, sent as Go's zero time */
+  bad_times: number;
+  /** durations that were neither a Go duration string nor a number, sent as 0 */
+  bad_durations: number;
 }
 
 export type NormalizeResult = { ok: true; answer: ChartRepoAnswer } | { ok: false; error: string };
@@ -35,91 +45,334 @@ export type NormalizeResult = { ok: true; answer: ChartRepoAnswer } | { ok: fals
 type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => x !== null && typeof x === 'object' && !Array.isArray(x);
 
-/** Go's null for nil slices and pointers means the same as an omitted field. */
-function withoutNulls(o: Obj): Obj {
-  const out: Obj = {};
-  for (const [k, x] of Object.entries(o)) if (x !== null) out[k] = isObj(x) ? withoutNulls1(x) : x;
-  return out;
-}
-/** one level below an item is enough (current_step, timestamps, error …); deeper is free-form JSON */
-function withoutNulls1(o: Obj): Obj {
-  const out: Obj = {};
-  for (const [k, x] of Object.entries(o)) if (x !== null) out[k] = x;
-  return out;
-}
+/** a field of the wrong type: the item holding it is dropped (a block drops the field alone) */
+class Misfit extends Error {}
+const MISFIT = new Misfit('misfit');
 
-class Counter { n = 0; }
-
-/** Validates a list item by item; a bad item, a non-list or items past the bound are counted. */
-function list<T>(raw: unknown, check: (item: unknown, c: Counter) => T | undefined, c: Counter): T[] | undefined {
-  if (raw === undefined || raw === null) return undefined;
-  if (!Array.isArray(raw)) { c.n += 1; return []; }
-  const out: T[] = [];
-  const n = Math.min(raw.length, LIMITS.listItems);
-  c.n += raw.length - n;
-  for (let i = 0; i < n; i++) {
-    const item = check(raw[i], c);
-    if (item === undefined) c.n += 1;
-    else out.push(item);
-  }
-  return out;
+/** Go's `omitempty`: zero values are left out. */
+function put<T extends object, K extends keyof T>(out: T, key: K, value: T[K] | undefined): void {
+  if (value === undefined || value === '' || value === 0 || value === false || value === GO_ZERO_TIME) return;
+  if (Array.isArray(value) && value.length === 0) return;
+  out[key] = value;
 }
 
 /**
- * Never throws: a pipe stops at its first failed check (so a size check never serializes what the depth
- * check already refused), and a schema that throws anyway on hostile input counts as a misfit.
+ * Converts raw Chart Repo values the way Go decodes them into its structs: absent or null = the zero value;
+ * a value of the wrong type throws Misfit; times that are not RFC 3339 become the zero time and durations
+ * follow Go's rules (both counted when bad); unfamiliar enumerated values are kept and counted.
  */
-function parse<S extends v.GenericSchema>(schema: S, x: unknown): v.InferOutput<S> | undefined {
-  try {
-    const r = v.safeParse(schema, x, { abortPipeEarly: true });
-    return r.success ? r.output : undefined;
-  } catch {
-    return undefined;
+class Conv {
+  dropped = 0;
+  unfamiliar = 0;
+  badTimes = 0;
+  badDurations = 0;
+
+  constructor(readonly now: string) {}
+
+  str(o: Obj, k: string, max: number = LIMITS.id): string {
+    const x = o[k];
+    if (x === undefined || x === null) return '';
+    if (typeof x !== 'string' || x.length > max) throw MISFIT;
+    return x;
   }
-}
 
-function item<S extends v.GenericSchema>(schema: S) {
-  return (raw: unknown): v.InferOutput<S> | undefined => (isObj(raw) ? parse(schema, withoutNulls(raw)) : undefined);
-}
+  text(o: Obj, k: string): string {
+    return this.str(o, k, LIMITS.text);
+  }
 
-const checkApp = item(ChartRepoApp);
-const checkNode = item(ImageNode);
-const checkHydratorTask = item(HydratorTask);
-const checkAnalyzerTask = item(AnalyzerTask);
-// an image is checked without its nodes, which are items of their own
-const ImageWithoutNodes = v.object({ ...ChartRepoImage.entries, nodes: v.optional(v.unknown()) });
-const checkImageOnly = item(ImageWithoutNodes);
-function checkImage(raw: unknown, c: Counter): ChartRepoImage | undefined {
-  const image = checkImageOnly(raw);
-  if (image === undefined) return undefined;
-  const { nodes: rawNodes, ...rest } = image;
-  const nodes = list(rawNodes, checkNode, c);
-  return nodes === undefined ? rest : { ...rest, nodes };
-}
+  int(o: Obj, k: string): number {
+    const x = o[k];
+    if (x === undefined || x === null) return 0;
+    if (typeof x !== 'number' || !Number.isSafeInteger(x)) throw MISFIT;
+    return x;
+  }
 
-/** A block validated field by field; `lists` name its fields that are lists of items. */
-function block<T>(
-  raw: unknown, entries: v.ObjectEntries, lists: Record<string, (x: unknown) => unknown>, c: Counter,
-): T | undefined {
-  if (raw === undefined || raw === null) return undefined;
-  if (!isObj(raw)) { c.n += 1; return undefined; }
-  const out: Obj = {};
-  for (const key of Object.keys(entries)) {
-    const x = raw[key];
-    if (x === undefined || x === null) continue;
-    const check = lists[key];
-    if (check) {
-      out[key] = list(x, check, c);
-      continue;
+  num(o: Obj, k: string): number {
+    const x = o[k];
+    if (x === undefined || x === null) return 0;
+    if (typeof x !== 'number' || !Number.isFinite(x)) throw MISFIT;
+    return x;
+  }
+
+  bool(o: Obj, k: string): boolean {
+    const x = o[k];
+    if (x === undefined || x === null) return false;
+    if (typeof x !== 'boolean') throw MISFIT;
+    return x;
+  }
+
+  time(o: Obj, k: string): string {
+    const t = goTime(o[k]);
+    if (!t.ok) this.badTimes += 1;
+    return t.time;
+  }
+
+  enumerated(o: Obj, k: string, known: readonly string[]): string {
+    const s = this.str(o, k);
+    if (s !== '' && !known.includes(s)) this.unfamiliar += 1;
+    return s;
+  }
+
+  duration(o: Obj, k: string): number {
+    const x = o[k];
+    if (x === undefined || x === null) return 0;
+    const ns = goDurationNs(x);
+    if (ns === undefined) {
+      this.badDurations += 1;
+      return 0;
     }
-    const value = parse(entries[key], x);
-    if (value !== undefined) out[key] = value;
-    else c.n += 1;
+    return ns;
   }
-  // a block with nothing valid left is absent, so it cannot hide a good block of another pair in the merge
-  if (Object.keys(out).length === 0) return undefined;
-  // every value was checked against its own entry schema, so the whole fits T
-  return out as T;
+
+  obj(o: Obj, k: string): Obj | undefined {
+    const x = o[k];
+    if (x === undefined || x === null) return undefined;
+    if (!isObj(x)) throw MISFIT;
+    return x;
+  }
+
+  json(o: Obj, k: string): Obj | undefined {
+    const x = this.obj(o, k);
+    if (x === undefined) return undefined;
+    try {
+      const r = v.safeParse(JsonObject, x, { abortPipeEarly: true });
+      if (r.success) return r.output;
+    } catch {
+      // a hostile value that throws in the schema is a misfit like any other
+    }
+    throw MISFIT;
+  }
+
+  /** A list converted item by item: a bad item (or one past the bound) is dropped alone and counted. */
+  list<T>(o: Obj, k: string, convert: (item: Obj) => T): T[] | undefined {
+    const raw = o[k];
+    if (raw === undefined || raw === null) return undefined;
+    if (!Array.isArray(raw)) { this.dropped += 1; return undefined; }
+    const n = Math.min(raw.length, LIMITS.listItems);
+    this.dropped += raw.length - n;
+    const out: T[] = [];
+    for (let i = 0; i < n; i++) {
+      const x = raw[i];
+      // counters of a dropped item do not count: roll them back
+      const mark = [this.unfamiliar, this.badTimes, this.badDurations, this.dropped];
+      try {
+        if (!isObj(x)) throw MISFIT;
+        out.push(convert(x));
+      } catch (e) {
+        if (!(e instanceof Misfit)) throw e;
+        [this.unfamiliar, this.badTimes, this.badDurations, this.dropped] = mark;
+        this.dropped += 1;
+      }
+    }
+    return out;
+  }
+
+  /** One field of a block: a bad one is left out alone and counted. */
+  field<T>(f: () => T): T | undefined {
+    try {
+      return f();
+    } catch (e) {
+      if (!(e instanceof Misfit)) throw e;
+      this.dropped += 1;
+      return undefined;
+    }
+  }
+
+  app = (o: Obj): ChartRepoApp => {
+    const a: ChartRepoApp = {
+      app_id: this.str(o, 'app_id'),
+      app_name: this.str(o, 'app_name'),
+      user_id: this.str(o, 'user_id'),
+      source_id: this.str(o, 'source_id'),
+      state: this.enumerated(o, 'state', KNOWN_VALUES.app_state),
+      last_update: this.now,
+    };
+    const step = this.obj(o, 'current_step');
+    if (step) {
+      a.current_step = {
+        name: this.str(step, 'name'),
+        index: this.int(step, 'index'),
+        total: this.int(step, 'total'),
+        status: this.enumerated(step, 'status', KNOWN_VALUES.step_status),
+        started_at: this.time(step, 'started_at'),
+        updated_at: this.time(step, 'updated_at'),
+        retry_count: this.int(step, 'retry_count'),
+      };
+    }
+    const p = this.obj(o, 'processing');
+    if (p) a.processing = { task_id: this.str(p, 'task_id'), duration: this.int(p, 'duration') };
+    const t = this.obj(o, 'timestamps');
+    if (t) a.timestamps = { created_at: this.time(t, 'created_at'), last_updated_at: this.time(t, 'last_updated_at') };
+    const e = this.obj(o, 'error');
+    if (e) {
+      a.error = { message: this.text(e, 'message') };
+      put(a.error, 'step', this.str(e, 'step'));
+    }
+    return a;
+  };
+
+  node = (o: Obj): ImageNode => {
+    const n: ImageNode = { node_name: this.str(o, 'node_name') };
+    put(n, 'architecture', this.str(o, 'architecture'));
+    put(n, 'os', this.str(o, 'os'));
+    put(n, 'total_size', this.int(o, 'total_size'));
+    put(n, 'downloaded_size', this.int(o, 'downloaded_size'));
+    put(n, 'layer_count', this.int(o, 'layer_count'));
+    put(n, 'downloaded_layers', this.int(o, 'downloaded_layers'));
+    put(n, 'progress', this.num(o, 'progress'));
+    return n;
+  };
+
+  image = (o: Obj): ChartRepoImage => {
+    const i: ChartRepoImage = {
+      image_name: this.str(o, 'image_name', 1024),
+      status: this.enumerated(o, 'status', KNOWN_VALUES.image_status),
+      last_update: this.now,
+    };
+    put(i, 'app_id', this.str(o, 'app_id'));
+    put(i, 'app_name', this.str(o, 'app_name'));
+    put(i, 'architecture', this.str(o, 'architecture'));
+    put(i, 'total_size', this.int(o, 'total_size'));
+    put(i, 'downloaded_size', this.int(o, 'downloaded_size'));
+    put(i, 'download_progress', this.num(o, 'download_progress'));
+    put(i, 'layer_count', this.int(o, 'layer_count'));
+    put(i, 'downloaded_layers', this.int(o, 'downloaded_layers'));
+    put(i, 'analysis_status', this.enumerated(o, 'analysis_status', KNOWN_VALUES.analysis_status));
+    put(i, 'analyzed_at', this.time(o, 'analyzed_at'));
+    put(i, 'error_message', this.text(o, 'error_message'));
+    put(i, 'nodes', this.list(o, 'nodes', this.node));
+    return i;
+  };
+
+  hydratorTask = (o: Obj): HydratorTask => {
+    const t: HydratorTask = {
+      task_id: this.str(o, 'task_id'),
+      user_id: this.str(o, 'user_id'),
+      source_id: this.str(o, 'source_id'),
+      app_id: this.str(o, 'app_id'),
+      app_name: this.str(o, 'app_name'),
+      status: this.str(o, 'status'),
+      step_name: this.str(o, 'step_name'),
+      total_steps: this.int(o, 'total_steps'),
+      retry_count: this.int(o, 'retry_count'),
+      created_at: this.time(o, 'created_at'),
+      updated_at: this.time(o, 'updated_at'),
+    };
+    put(t, 'last_error', this.text(o, 'last_error'));
+    return t;
+  };
+
+  analyzerTask = (o: Obj): AnalyzerTask => {
+    const t: AnalyzerTask = {
+      task_id: this.str(o, 'task_id'),
+      app_name: this.str(o, 'app_name'),
+      app_dir: this.text(o, 'app_dir'),
+      status: this.str(o, 'status'),
+      created_at: this.time(o, 'created_at'),
+      images_count: this.int(o, 'images_count'),
+    };
+    put(t, 'started_at', this.time(o, 'started_at'));
+    put(t, 'completed_at', this.time(o, 'completed_at'));
+    put(t, 'worker_id', this.int(o, 'worker_id'));
+    put(t, 'duration', this.duration(o, 'duration'));
+    put(t, 'analyzed_count', this.int(o, 'analyzed_count'));
+    put(t, 'error', this.text(o, 'error'));
+    put(t, 'error_step', this.str(o, 'error_step'));
+    const images = o.images;
+    if (images !== undefined && images !== null) {
+      if (!Array.isArray(images) || images.length > LIMITS.listItems
+        || !images.every((x) => typeof x === 'string' && x.length <= 1024)) throw MISFIT;
+      put(t, 'images', images as string[]);
+    }
+    return t;
+  };
+
+  /**
+   * A block (system, hydrator, image analyzer): each field converted alone. Absent when it is not an object
+   * or nothing in it fits, so an empty block of one pair cannot hide a good block of another in the merge.
+   */
+  block<T>(raw: unknown, build: (o: Obj, seen: () => void) => T): T | undefined {
+    if (raw === undefined || raw === null) return undefined;
+    if (!isObj(raw)) { this.dropped += 1; return undefined; }
+    let any = false;
+    const out = build(raw, () => { any = true; });
+    return any ? out : undefined;
+  }
+
+  system(raw: unknown): ChartRepoSystem | undefined {
+    return this.block(raw, (o, seen) => {
+      const s: ChartRepoSystem = {};
+      const f = <K extends keyof ChartRepoSystem>(k: K, get: () => ChartRepoSystem[K]) => {
+        if (o[k] === undefined || o[k] === null) return;
+        const x = this.field(get);
+        if (x !== undefined) { seen(); put(s, k, x); }
+      };
+      f('uptime', () => this.int(o, 'uptime'));
+      f('version', () => this.str(o, 'version'));
+      f('components', () => this.json(o, 'components'));
+      f('resource_usage', () => this.json(o, 'resource_usage'));
+      f('hostname', () => this.str(o, 'hostname'));
+      return s;
+    });
+  }
+
+  hydrator(raw: unknown): HydratorStatus | undefined {
+    return this.block(raw, (o, seen) => {
+      const count = (k: keyof HydratorStatus): number => {
+        if (o[k] === undefined || o[k] === null) return 0;
+        const x = this.field(() => this.int(o, k));
+        if (x === undefined) return 0;
+        seen();
+        return x;
+      };
+      const h: HydratorStatus = {
+        queue_length: count('queue_length'),
+        active_tasks: count('active_tasks'),
+        completed_tasks: count('completed_tasks'),
+        failed_tasks: count('failed_tasks'),
+        worker_count: count('worker_count'),
+      };
+      const tasks = this.list(o, 'tasks', this.hydratorTask);
+      const failed = this.list(o, 'recent_failed', this.hydratorTask);
+      if (tasks !== undefined || failed !== undefined) seen();
+      put(h, 'tasks', tasks);
+      put(h, 'recent_failed', failed);
+      return h;
+    });
+  }
+
+  analyzer(raw: unknown): ImageAnalyzerStatus | undefined {
+    return this.block(raw, (o, seen) => {
+      const get = <T>(k: string, f: () => T, zero: T): T => {
+        if (o[k] === undefined || o[k] === null) return zero;
+        const x = this.field(f);
+        if (x === undefined) return zero;
+        seen();
+        return x;
+      };
+      const int = (k: string) => get(k, () => this.int(o, k), 0);
+      const a: ImageAnalyzerStatus = {
+        is_running: get('is_running', () => this.bool(o, 'is_running'), false),
+        health_status: get('health_status', () => this.enumerated(o, 'health_status', KNOWN_VALUES.health_status), ''),
+        last_check: get('last_check', () => this.time(o, 'last_check'), GO_ZERO_TIME),
+        queue_length: int('queue_length'),
+        active_workers: int('active_workers'),
+        cached_images: int('cached_images'),
+        analyzing_count: int('analyzing_count'),
+        total_analyzed: int('total_analyzed'),
+        successful_analyzed: int('successful_analyzed'),
+        failed_analyzed: int('failed_analyzed'),
+        average_analysis_time: get('average_analysis_time', () => this.duration(o, 'average_analysis_time'), 0),
+      };
+      for (const k of ['queued_tasks', 'processing_tasks', 'recent_completed', 'recent_failed'] as const) {
+        const l = this.list(o, k, this.analyzerTask);
+        if (l !== undefined) seen();
+        put(a, k, l);
+      }
+      put(a, 'error_message', get('error_message', () => this.text(o, 'error_message'), ''));
+      return a;
+    });
+  }
 }
 
 const Envelope = v.object({
@@ -134,36 +387,37 @@ function describe(issues: v.BaseIssue<unknown>[]): string {
   return path ? `${path}: ${i.message}` : i.message;
 }
 
-/** Validates one answer of the status endpoint. */
-export function normalizeAnswer(json: unknown): NormalizeResult {
+/**
+ * Converts one answer of the status endpoint into Go's shapes. `now` is the conversion time: every app's
+ * and image's `last_update`, as Go sets it.
+ */
+export function normalizeAnswer(json: unknown, now: string): NormalizeResult {
   const env = v.safeParse(Envelope, json);
   if (!env.success) return { ok: false, error: `not the envelope: ${describe(env.issues).slice(0, 200)}` };
   if (!env.output.success) {
     return { ok: false, error: `chart repo answered success=false: ${(env.output.message ?? '').slice(0, 200)}` };
   }
   const data = env.output.data ?? {};
-  const c = new Counter();
+  const c = new Conv(now);
   const answer: ChartRepoAnswer = {
-    apps: list(data.apps, checkApp, c) ?? [],
-    images: list(data.images, checkImage, c) ?? [],
-    dropped: 0,
+    apps: c.list(data, 'apps', c.app) ?? [],
+    images: c.list(data, 'images', c.image) ?? [],
+    dropped: 0, unfamiliar_values: 0, bad_times: 0, bad_durations: 0,
   };
-  const system = block<System>(data.system, ChartRepoSystem.entries, {}, c);
+  const system = c.system(data.system);
   if (system) answer.system = system;
   const tasks = data.tasks;
-  if (tasks !== undefined && tasks !== null && !isObj(tasks)) c.n += 1;
+  if (tasks !== undefined && tasks !== null && !isObj(tasks)) c.dropped += 1;
   if (isObj(tasks)) {
-    const taskLists = { tasks: checkHydratorTask, recent_failed: checkHydratorTask };
-    const hydrator = block<HydratorStatus>(tasks.hydrator, HydratorStatus.entries, taskLists, c);
+    const hydrator = c.hydrator(tasks.hydrator);
     if (hydrator) answer.hydrator = hydrator;
-    const analyzerLists = {
-      queued_tasks: checkAnalyzerTask, processing_tasks: checkAnalyzerTask,
-      recent_completed: checkAnalyzerTask, recent_failed: checkAnalyzerTask,
-    };
-    const analyzer = block<ImageAnalyzerStatus>(tasks.image_analyzer, ImageAnalyzerStatus.entries, analyzerLists, c);
+    const analyzer = c.analyzer(tasks.image_analyzer);
     if (analyzer) answer.image_analyzer = analyzer;
   }
-  answer.dropped = c.n;
+  answer.dropped = c.dropped;
+  answer.unfamiliar_values = c.unfamiliar;
+  answer.bad_times = c.badTimes;
+  answer.bad_durations = c.badDurations;
   return { ok: true, answer };
 }
 
@@ -171,31 +425,40 @@ const HYDRATOR_COUNTERS = ['queue_length', 'active_tasks', 'completed_tasks', 'f
 
 /**
  * Merges the answers of every pair, in pair order: apps, images and hydrator tasks concatenated, hydrator
- * counters summed (absent = 0), the first image_analyzer and the first system block kept.
+ * counters summed (Go leaves worker_count at 0; we sum it too: see the README's compatibility table), the
+ * first image_analyzer and the first system block kept.
  */
 export function mergeAnswers(answers: readonly ChartRepoAnswer[], lastUpdate: string): ChartRepoStatus {
-  const out: ChartRepoStatus = {
-    apps: answers.flatMap((a) => a.apps),
-    images: answers.flatMap((a) => a.images),
-    last_update: lastUpdate,
-  };
+  const out: ChartRepoStatus = { last_update: lastUpdate };
   const system = answers.find((a) => a.system)?.system;
   if (system) out.system = system;
+  put(out, 'apps', answers.flatMap((a) => a.apps));
+  put(out, 'images', answers.flatMap((a) => a.images));
   const hydrators = answers.flatMap((a) => (a.hydrator ? [a.hydrator] : []));
   const analyzer = answers.find((a) => a.image_analyzer)?.image_analyzer;
   if (hydrators.length > 0 || analyzer) {
     out.tasks = {};
     if (hydrators.length > 0) {
-      const hydrator: HydratorStatus = {
-        tasks: hydrators.flatMap((h) => h.tasks ?? []),
-        recent_failed: hydrators.flatMap((h) => h.recent_failed ?? []),
-      };
-      for (const k of HYDRATOR_COUNTERS) hydrator[k] = hydrators.reduce((sum, h) => sum + (h[k] ?? 0), 0);
+      const hydrator = {} as HydratorStatus;
+      for (const k of HYDRATOR_COUNTERS) hydrator[k] = hydrators.reduce((sum, h) => sum + h[k], 0);
+      put(hydrator, 'tasks', hydrators.flatMap((h) => h.tasks ?? []));
+      put(hydrator, 'recent_failed', hydrators.flatMap((h) => h.recent_failed ?? []));
       out.tasks.hydrator = hydrator;
     }
     if (analyzer) out.tasks.image_analyzer = analyzer;
   }
   return out;
+}
+
+/** Which pair each merged item came from (ChartRepoOrigin), for the answers `mergeAnswers` merged. */
+export function originsOf(answers: readonly { user: string; source: string; answer: ChartRepoAnswer }[]): ChartRepoOrigin[] {
+  return answers.map(({ user, source, answer }) => ({
+    user, source,
+    apps: answer.apps.length,
+    images: answer.images.length,
+    tasks: answer.hydrator?.tasks?.length ?? 0,
+    recent_failed: answer.hydrator?.recent_failed?.length ?? 0,
+  }));
 }
 
 export interface PairFailure {

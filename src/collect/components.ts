@@ -62,6 +62,10 @@ export function hydratorComponent(
     total: render.reduce((sum, r) => sum + r.apps, 0),
     consecutive_failures: failures,
     consecutive_failures_growth: opts.renderFailuresBaseline === undefined ? 0 : failures - opts.renderFailuresBaseline,
+    // Go's names for what the market's hydrator writes: renders waiting, succeeded, failed (GO-WIRE.md)
+    queue_length: by('pending'),
+    completed_tasks_count: by('success'),
+    failed_tasks_count: by('failed'),
   };
   const q = opts.chartRepoHydrator;
   if (q) {
@@ -100,17 +104,23 @@ export function syncerComponent(sources: readonly SourceFreshnessRow[], now: Dat
     // "since <time>", not an age in minutes: the message stays the same while nothing changes
     if (isStale) stale.push(s.newest_update === null ? `${s.source_id} (no catalog rows)` : `${s.source_id} (since ${s.newest_update.toISOString()})`);
   }
+  // Go's last_sync_time: the newest catalog row of the sources the syncer keeps (a time, not an age)
+  const newest = sources.filter(syncerWatches).reduce<Date | null>(
+    (max, s) => (s.newest_update !== null && (max === null || s.newest_update > max) ? s.newest_update : max), null);
   return {
     name: 'syncer',
     healthy: stale.length === 0,
     status: stale.length === 0 ? 'running' : 'degraded',
     last_check: now.toISOString(),
-    metrics: { staleness_bound_s: seconds(stalenessMs), stale_sources: stale.length, sources: perSource },
+    metrics: {
+      staleness_bound_s: seconds(stalenessMs), stale_sources: stale.length, sources: perSource,
+      ...(newest === null ? {} : { last_sync_time: newest.toISOString() }),
+    },
     ...(stale.length === 0 ? {} : { message: clip(`catalog not updated: ${stale.join(', ')}`) }),
   };
 }
 
-export function cacheComponent(cache: readonly CacheCountsRow[], now: Date): ComponentStatus {
+export function cacheComponent(cache: readonly CacheCountsRow[], now: Date, render: readonly RenderCountsRow[] = []): ComponentStatus {
   const users = new Set(cache.map((c) => c.user_id));
   const shown = [...cache]
     .sort((a, b) => b.user_applications - a.user_applications || a.user_id.localeCompare(b.user_id)
@@ -132,6 +142,13 @@ export function cacheComponent(cache: readonly CacheCountsRow[], now: Date): Com
       pairs: cache.length,
       pairs_truncated: cache.length > shown.length,
       by_user: byUser,
+      // Go's cache stats, from the same tables the market's cache is loaded from (GO-WIRE.md)
+      total_users: users.size,
+      total_sources: new Set(cache.map((c) => c.source_id)).size,
+      total_apps: cache.reduce((sum, c) => sum + c.user_applications, 0),
+      total_app_state_latest: cache.reduce((sum, c) => sum + c.states, 0),
+      total_app_info_latest: render.find((r) => r.render_status === 'success')?.apps ?? 0,
+      total_app_info_pending: render.find((r) => r.render_status === 'pending')?.apps ?? 0,
     },
   };
 }
@@ -153,7 +170,7 @@ export function normalizeComponents(stats: ComponentStats, now: Date, opts: Comp
     taskModuleComponent(stats.tasks, now),
     hydratorComponent(stats.render, now, opts),
     syncerComponent(stats.sources, now, opts.stalenessMs),
-    cacheComponent(stats.cache, now),
+    cacheComponent(stats.cache, now, stats.render),
     postgresComponent(stats, now),
   ];
 }

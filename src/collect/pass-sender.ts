@@ -19,16 +19,17 @@ export class PassSender {
    * not change (collect/chart-repo-content.ts): it is not copied across threads and compared again. A new
    * store gets a new sender, so it always receives the view once.
    */
-  private acked: object | null = null;
+  private acked: { value: object; origins: string } | null = null;
 
   constructor(private readonly port: MessagePort, private readonly source: SourceName, private readonly ackTimeoutMs = 30_000) {}
 
   /** A collection pass with its outcome, after everything sent before it. */
   send(steps: StoreStep[], outcome: PassOutcome, timeoutMs = this.ackTimeoutMs): Promise<void> {
     const next = this.chain.then(async () => {
-      const sent = steps.filter((s) => s.op !== 'chart_repo' || s.value !== this.acked);
+      const sent = steps.filter((s) => s.op !== 'chart_repo' || s.value !== this.acked?.value
+        || JSON.stringify(s.origins ?? null) !== this.acked.origins);
       await this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps: sent, outcome }, timeoutMs);
-      for (const s of sent) if (s.op === 'chart_repo') this.acked = s.value;
+      for (const s of sent) if (s.op === 'chart_repo') this.acked = { value: s.value, origins: JSON.stringify(s.origins ?? null) };
     });
     this.chain = next.catch(() => undefined);
     return next;

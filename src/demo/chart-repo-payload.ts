@@ -104,7 +104,8 @@ function analyzerTask(t: AnalyzerTaskSim): Record<string, unknown> {
     task_id: t.task_id, app_name: t.app_name, app_dir: `/opt/app/charts/${t.app_name}`, status: t.status,
     created_at: iso(t.created_at), started_at: iso(t.started_at), completed_at: iso(t.completed_at),
     worker_id: t.worker_id ?? undefined,
-    duration: t.started_at !== null && t.completed_at !== null ? (t.completed_at - t.started_at) * 1e6 : undefined,
+    // the Chart Repo sends an analysis task's duration in milliseconds (Go converts it to ns)
+    duration: t.started_at !== null && t.completed_at !== null ? t.completed_at - t.started_at : undefined,
     images_count: t.images.length, analyzed_count: t.analyzed_count, error: t.error ?? undefined,
     error_step: t.error ? 'inspect' : undefined, images: t.images,
   };
@@ -118,7 +119,8 @@ function analyzer(m: MarketModel): Record<string, unknown> {
     queued_tasks: a.queued.slice(0, 20).map(analyzerTask), processing_tasks: a.processing.map(analyzerTask),
     recent_completed: a.recentCompleted.map(analyzerTask), recent_failed: a.recentFailed.map(analyzerTask),
     total_analyzed: a.total, successful_analyzed: a.successful, failed_analyzed: a.failed,
-    average_analysis_time: a.total > 0 ? Math.round(a.totalNs / a.total) : 0,
+    // and its average as a Go duration string ("1850ms")
+    average_analysis_time: a.total > 0 ? `${Math.round(a.totalNs / a.total / 1e6)}ms` : 0,
   };
 }
 

@@ -15,7 +15,7 @@ export interface EmbeddedPostgres {
 }
 
 /** Bump when MARKET_DDL changes so a stale prepared template is not reused. */
-const TEMPLATE_VERSION = 'v1';
+const TEMPLATE_VERSION = 'v2';
 
 /**
  * PGlite with the market tables, served on a loopback port (pglite-socket) so the real PostgreSQL

@@ -4,6 +4,7 @@ import {
   type TaskTypeCode,
 } from './market-model.ts';
 import { startHydration } from './market-chart.ts';
+import { demoManifest } from './market-manifest.ts';
 
 /**
  * app-service's state sequences, as the market records them in user_application_states.state, and the
@@ -149,9 +150,11 @@ export function newInstall(m: MarketModel, user: string, app: CatalogApp, state:
     user_id: user, source_id: app.source_id, app_id: cloneOf ? m.rng.hex(8) : app.app_id, app_name: name,
     app_raw_id: app.app_id, app_raw_name: app.app_name, catalog_key: catalogKey(app),
     manifest_version: app.app_version, manifest_type: app.app_type, render_status: 'pending', render_error: '',
-    render_consecutive_failures: 0, is_upgrade: false, created_at: m.now, updated_at: m.now,
+    render_consecutive_failures: 0, is_upgrade: false, manifest: demoManifest(app, user, name),
+    created_at: m.now, updated_at: m.now,
     state: {
-      installed_version: app.app_version, target_version: app.app_version, is_sys_app: false, state,
+      // middleware (databases, queues) ships with the system in Olares: the market marks it a system app
+      installed_version: app.app_version, target_version: app.app_version, is_sys_app: app.app_type === 'middleware', state,
       reason: '', message: '', progress: '', op_id: '', op_type: 'install', event_create_time: m.now,
       status_entrances: [], created_at: m.now, updated_at: m.now,
     },

@@ -1,3 +1,4 @@
+import type { DemoManifest } from './market-manifest.ts';
 import { createRng, type Rng } from './random.ts';
 
 /**
@@ -76,6 +77,8 @@ export interface Install {
   render_error: string;
   render_consecutive_failures: number;
   is_upgrade: boolean;
+  /** ua.metadata, ua.entrances and the state row's shared_entrances (market-manifest.ts) */
+  manifest: DemoManifest;
   created_at: number;
   updated_at: number;
   state: AppStateRow;

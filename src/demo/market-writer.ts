@@ -122,41 +122,46 @@ function upsertCatalog(tx: TransactionSql, rows: CatalogApp[]): Promise<void> {
 async function upsertInstalls(tx: TransactionSql, rows: Install[]): Promise<void> {
   await inChunks(tx, rows, `
     INSERT INTO user_applications (source_id, user_id, app_id, app_raw_id, app_name, app_raw_name, manifest_version,
-      manifest_type, render_status, render_error, render_consecutive_failures, is_upgrade, created_at, updated_at)
+      manifest_type, render_status, render_error, render_consecutive_failures, is_upgrade, metadata, entrances,
+      created_at, updated_at)
     SELECT * FROM json_to_recordset($1::text::json) AS v(source_id text, user_id text, app_id text, app_raw_id text,
       app_name text, app_raw_name text, manifest_version text, manifest_type text, render_status text,
-      render_error text, render_consecutive_failures int, is_upgrade boolean, created_at timestamptz,
-      updated_at timestamptz)
+      render_error text, render_consecutive_failures int, is_upgrade boolean, metadata jsonb, entrances jsonb,
+      created_at timestamptz, updated_at timestamptz)
     ON CONFLICT (user_id, source_id, app_name) DO UPDATE SET app_id = EXCLUDED.app_id,
       app_raw_id = EXCLUDED.app_raw_id, app_raw_name = EXCLUDED.app_raw_name,
       manifest_version = EXCLUDED.manifest_version, manifest_type = EXCLUDED.manifest_type,
       render_status = EXCLUDED.render_status, render_error = EXCLUDED.render_error,
       render_consecutive_failures = EXCLUDED.render_consecutive_failures, is_upgrade = EXCLUDED.is_upgrade,
-      updated_at = EXCLUDED.updated_at`,
+      metadata = EXCLUDED.metadata, entrances = EXCLUDED.entrances, updated_at = EXCLUDED.updated_at`,
   (i) => ({
     source_id: i.source_id, user_id: i.user_id, app_id: i.app_id, app_raw_id: i.app_raw_id, app_name: i.app_name,
     app_raw_name: i.app_raw_name, manifest_version: i.manifest_version, manifest_type: i.manifest_type,
     render_status: i.render_status, render_error: i.render_error,
     render_consecutive_failures: i.render_consecutive_failures, is_upgrade: i.is_upgrade,
+    metadata: i.manifest.metadata, entrances: i.manifest.entrances,
     created_at: iso(i.created_at), updated_at: iso(i.updated_at),
   }));
   await inChunks(tx, rows, `
     INSERT INTO user_application_states (user_application_id, installed_version, target_version, is_sys_app, state,
-      reason, message, progress, op_id, op_type, event_create_time, status_entrances, created_at, updated_at)
+      reason, message, progress, op_id, op_type, event_create_time, status_entrances, shared_entrances, created_at,
+      updated_at)
     SELECT ua.id, v.installed_version, v.target_version, v.is_sys_app, v.state, v.reason, v.message, v.progress,
-      v.op_id, v.op_type, v.event_create_time, v.status_entrances, v.created_at, v.updated_at
+      v.op_id, v.op_type, v.event_create_time, v.status_entrances, v.shared_entrances, v.created_at, v.updated_at
     FROM json_to_recordset($1::text::json) AS v(user_id text, source_id text, app_name text, installed_version text,
       target_version text, is_sys_app boolean, state text, reason text, message text, progress text, op_id text,
-      op_type text, event_create_time timestamptz, status_entrances jsonb, created_at timestamptz,
-      updated_at timestamptz)
+      op_type text, event_create_time timestamptz, status_entrances jsonb, shared_entrances jsonb,
+      created_at timestamptz, updated_at timestamptz)
     JOIN user_applications ua ON ua.user_id = v.user_id AND ua.source_id = v.source_id AND ua.app_name = v.app_name
     ON CONFLICT (user_application_id) DO UPDATE SET installed_version = EXCLUDED.installed_version,
       target_version = EXCLUDED.target_version, is_sys_app = EXCLUDED.is_sys_app, state = EXCLUDED.state,
       reason = EXCLUDED.reason, message = EXCLUDED.message, progress = EXCLUDED.progress, op_id = EXCLUDED.op_id,
       op_type = EXCLUDED.op_type, event_create_time = EXCLUDED.event_create_time,
-      status_entrances = EXCLUDED.status_entrances, updated_at = EXCLUDED.updated_at`,
+      status_entrances = EXCLUDED.status_entrances, shared_entrances = EXCLUDED.shared_entrances,
+      updated_at = EXCLUDED.updated_at`,
   (i) => ({
     user_id: i.user_id, source_id: i.source_id, app_name: i.app_name, ...i.state,
+    shared_entrances: i.manifest.shared_entrances,
     event_create_time: iso(i.state.event_create_time), created_at: iso(i.state.created_at),
     updated_at: iso(i.state.updated_at),
   }));

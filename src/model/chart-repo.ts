@@ -1,141 +1,161 @@
 import * as v from 'valibot';
-import { Id, JsonObject, Text, Time } from './common.ts';
+import { GoInt, GoTime, JsonObject } from './common.ts';
 
 /**
- * Chart Repo wire types (docs/architecture.md, Sources). The Chart Repo omits empty fields, so every field not needed to
- * identify an item is optional: absent means empty or zero. Lists are validated item by item by the
- * normalizer (collect/chart-repo.ts) so one bad item drops alone.
+ * Chart Repo items in the shapes the market's Go module rebuilds them into (GO-WIRE.md "chart_repo"):
+ * the keys Go always sends are required here, the `omitempty` ones optional. The normalizer
+ * (collect/chart-repo.ts) converts whatever the Chart Repo sends into these shapes, so every item in the
+ * store fits them; the schemas are also what the Go-client check of the tests validates with.
  */
-const Num = v.pipe(v.number(), v.finite());
-const optNum = v.optional(Num);
-const optText = v.optional(Text);
-const optId = v.optional(Id);
-const optTime = v.optional(Time);
+const optStr = v.optional(v.string());
+const optInt = v.optional(GoInt);
+const optNum = v.optional(v.pipe(v.number(), v.finite()));
+const optTime = v.optional(GoTime);
 
 export const HYDRATION_STEPS = [
   'SourceChartStep', 'RenderedChartStep', 'CustomParamsUpdateStep', 'ImageAnalysisStep', 'DatabaseUpdateStep',
 ] as const;
 
+/**
+ * Enumerated values seen so far. Not a closed set: an item with another value is kept as sent and counted
+ * (`sources.chart_repo.counters.unfamiliar_values`), as Go keeps any string.
+ */
+export const KNOWN_VALUES = {
+  app_state: ['pending', 'processing', 'completed', 'failed'],
+  step_status: ['pending', 'running', 'retrying', 'completed', 'failed'],
+  image_status: ['not_downloaded', 'partially_downloaded', 'fully_downloaded', 'registry_error'],
+  analysis_status: ['pending', 'analyzing', 'completed', 'failed'],
+  health_status: ['healthy', 'unhealthy', 'degraded'],
+} as const satisfies Record<string, readonly string[]>;
+
 export const ChartRepoSystem = v.object({
-  uptime: optNum,
-  version: optId,
-  hostname: optId,
+  uptime: optInt,
+  version: optStr,
   components: v.optional(JsonObject),
   resource_usage: v.optional(JsonObject),
+  hostname: optStr,
+});
+export type ChartRepoSystem = v.InferOutput<typeof ChartRepoSystem>;
+
+export const CurrentStep = v.object({
+  name: v.string(),
+  index: GoInt,
+  total: GoInt,
+  status: v.string(),
+  started_at: GoTime,
+  updated_at: GoTime,
+  retry_count: GoInt,
 });
 
 export const ChartRepoApp = v.object({
-  app_id: Id,
-  app_name: Id,
-  user_id: Id,
-  source_id: Id,
-  state: v.picklist(['pending', 'processing', 'completed', 'failed']),
-  current_step: v.optional(v.object({
-    name: Id,
-    index: optNum,
-    total: optNum,
-    status: optId,
-    started_at: optTime,
-    updated_at: optTime,
-    retry_count: optNum,
-  })),
-  processing: v.optional(v.object({ task_id: optId, duration: optNum })),
-  timestamps: v.optional(v.object({ created_at: optTime, last_updated_at: optTime })),
-  error: v.optional(v.object({ message: optText, step: optId })),
+  app_id: v.string(),
+  app_name: v.string(),
+  user_id: v.string(),
+  source_id: v.string(),
+  state: v.string(),
+  current_step: v.optional(CurrentStep),
+  processing: v.optional(v.object({ task_id: v.string(), duration: GoInt })),
+  timestamps: v.optional(v.object({ created_at: GoTime, last_updated_at: GoTime })),
+  error: v.optional(v.object({ message: v.string(), step: optStr })),
+  last_update: GoTime,
 });
 export type ChartRepoApp = v.InferOutput<typeof ChartRepoApp>;
 
 export const ImageNode = v.object({
-  node_name: Id,
-  architecture: optId,
-  os: optId,
-  total_size: optNum,
-  downloaded_size: optNum,
-  layer_count: optNum,
-  downloaded_layers: optNum,
+  node_name: v.string(),
+  architecture: optStr,
+  os: optStr,
+  total_size: optInt,
+  downloaded_size: optInt,
+  layer_count: optInt,
+  downloaded_layers: optInt,
   progress: optNum,
 });
+export type ImageNode = v.InferOutput<typeof ImageNode>;
 
 export const ChartRepoImage = v.object({
-  image_name: v.pipe(v.string(), v.maxLength(1024)),
-  app_id: optId,
-  app_name: optId,
-  status: v.picklist(['not_downloaded', 'partially_downloaded', 'fully_downloaded', 'registry_error']),
-  architecture: optId,
-  total_size: optNum,
-  downloaded_size: optNum,
+  image_name: v.string(),
+  app_id: optStr,
+  app_name: optStr,
+  status: v.string(),
+  architecture: optStr,
+  total_size: optInt,
+  downloaded_size: optInt,
   download_progress: optNum,
-  layer_count: optNum,
-  downloaded_layers: optNum,
-  analysis_status: optId,
+  layer_count: optInt,
+  downloaded_layers: optInt,
+  analysis_status: optStr,
   analyzed_at: optTime,
-  error_message: optText,
+  error_message: optStr,
   nodes: v.optional(v.array(ImageNode)),
+  last_update: GoTime,
 });
 export type ChartRepoImage = v.InferOutput<typeof ChartRepoImage>;
 
 export const HydratorTask = v.object({
-  task_id: Id,
-  user_id: optId,
-  source_id: optId,
-  app_id: optId,
-  app_name: optId,
-  status: optId,
-  step_name: optId,
-  total_steps: optNum,
-  retry_count: optNum,
-  last_error: optText,
-  created_at: optTime,
-  updated_at: optTime,
+  task_id: v.string(),
+  user_id: v.string(),
+  source_id: v.string(),
+  app_id: v.string(),
+  app_name: v.string(),
+  status: v.string(),
+  step_name: v.string(),
+  total_steps: GoInt,
+  retry_count: GoInt,
+  last_error: optStr,
+  created_at: GoTime,
+  updated_at: GoTime,
 });
 export type HydratorTask = v.InferOutput<typeof HydratorTask>;
 
 export const HydratorStatus = v.object({
-  queue_length: optNum,
-  active_tasks: optNum,
-  completed_tasks: optNum,
-  failed_tasks: optNum,
-  worker_count: optNum,
+  queue_length: GoInt,
+  active_tasks: GoInt,
+  completed_tasks: GoInt,
+  failed_tasks: GoInt,
+  worker_count: GoInt,
   tasks: v.optional(v.array(HydratorTask)),
   recent_failed: v.optional(v.array(HydratorTask)),
 });
 export type HydratorStatus = v.InferOutput<typeof HydratorStatus>;
 
 export const AnalyzerTask = v.object({
-  task_id: Id,
-  app_name: optId,
-  app_dir: optText,
-  status: optId,
-  created_at: optTime,
+  task_id: v.string(),
+  app_name: v.string(),
+  app_dir: v.string(),
+  status: v.string(),
+  created_at: GoTime,
   started_at: optTime,
   completed_at: optTime,
-  worker_id: optNum,
-  duration: optNum,
-  images_count: optNum,
-  analyzed_count: optNum,
-  error: optText,
-  error_step: optId,
-  images: v.optional(v.array(v.pipe(v.string(), v.maxLength(1024)))),
+  worker_id: optInt,
+  /** nanoseconds */
+  duration: optInt,
+  images_count: GoInt,
+  analyzed_count: optInt,
+  error: optStr,
+  error_step: optStr,
+  images: v.optional(v.array(v.string())),
 });
 export type AnalyzerTask = v.InferOutput<typeof AnalyzerTask>;
 
 export const ImageAnalyzerStatus = v.object({
-  is_running: v.optional(v.boolean()),
-  health_status: optId,
-  last_check: optTime,
-  queue_length: optNum,
-  active_workers: optNum,
-  cached_images: optNum,
-  analyzing_count: optNum,
+  is_running: v.boolean(),
+  health_status: v.string(),
+  last_check: GoTime,
+  queue_length: GoInt,
+  active_workers: GoInt,
+  cached_images: GoInt,
+  analyzing_count: GoInt,
   queued_tasks: v.optional(v.array(AnalyzerTask)),
   processing_tasks: v.optional(v.array(AnalyzerTask)),
   recent_completed: v.optional(v.array(AnalyzerTask)),
   recent_failed: v.optional(v.array(AnalyzerTask)),
-  total_analyzed: optNum,
-  successful_analyzed: optNum,
-  failed_analyzed: optNum,
-  average_analysis_time: optNum,
-  error_message: optText,
+  total_analyzed: GoInt,
+  successful_analyzed: GoInt,
+  failed_analyzed: GoInt,
+  /** nanoseconds */
+  average_analysis_time: GoInt,
+  error_message: optStr,
 });
 export type ImageAnalyzerStatus = v.InferOutput<typeof ImageAnalyzerStatus>;
 
@@ -148,6 +168,20 @@ export const ChartRepoStatus = v.object({
     hydrator: v.optional(HydratorStatus),
     image_analyzer: v.optional(ImageAnalyzerStatus),
   })),
-  last_update: Time,
+  last_update: GoTime,
 });
 export type ChartRepoStatus = v.InferOutput<typeof ChartRepoStatus>;
+
+/**
+ * Which (user, source) answer each merged item came from, kept beside the merged view (never on the wire)
+ * so a `user_id`/`source_id` filter keeps exactly that user's apps, images and hydrator tasks. One entry
+ * per answer, in merge order, with how many items of each list it contributed.
+ */
+export interface ChartRepoOrigin {
+  user: string;
+  source: string;
+  apps: number;
+  images: number;
+  tasks: number;
+  recent_failed: number;
+}

@@ -6,3 +6,4 @@ export * from './component.ts';
 export * from './source.ts';
 export * from './chart-repo.ts';
 export * from './snapshot.ts';
+export * from './go-time.ts';

@@ -35,7 +35,10 @@ CREATE TABLE IF NOT EXISTS user_applications (
   render_error                 TEXT NOT NULL DEFAULT '',
   render_consecutive_failures  INT NOT NULL DEFAULT 0,
   is_upgrade                   BOOLEAN NOT NULL DEFAULT FALSE,
-  manifest                     JSONB,
+  -- the app's icon and title: {"icon": "...", "title": "..." | {"en-US": "...", ...}}
+  metadata                     JSONB NOT NULL DEFAULT '{}'::jsonb,
+  -- the manifest's entrance declarations (name, host, port, title, icon, authLevel, url, openMethod, invisible…)
+  entrances                    JSONB NOT NULL DEFAULT '[]'::jsonb,
   created_at                   TIMESTAMPTZ NOT NULL DEFAULT now(),
   updated_at                   TIMESTAMPTZ NOT NULL DEFAULT now(),
   UNIQUE (user_id, source_id, app_name)
@@ -54,6 +57,9 @@ CREATE TABLE IF NOT EXISTS user_application_states (
   op_id                TEXT NOT NULL DEFAULT '',
   op_type              TEXT NOT NULL DEFAULT '',
   event_create_time    TIMESTAMPTZ,
+  entrances            JSONB NOT NULL DEFAULT '[]'::jsonb,
+  shared_entrances     JSONB NOT NULL DEFAULT '[]'::jsonb,
+  -- runtime status per entrance, in the manifest's order: {name, state, statusTime, reason}
   status_entrances     JSONB NOT NULL DEFAULT '[]'::jsonb,
   created_at           TIMESTAMPTZ NOT NULL DEFAULT now(),
   updated_at           TIMESTAMPTZ NOT NULL DEFAULT now()

@@ -39,9 +39,10 @@ export async function readTasks(pg: PgSource, signal: AbortSignal, recentLimit: 
  * there are far more of them.
  */
 const APP_ROWS = `
-  SELECT ua.user_id, ua.source_id, ua.app_id, ua.app_name, ua.manifest_type, ua.updated_at AS app_updated_at,
-    s.state, s.installed_version, s.target_version, s.reason, s.message, s.progress, s.op_id, s.op_type,
-    s.event_create_time, s.status_entrances, s.updated_at AS state_updated_at
+  SELECT ua.user_id, ua.source_id, ua.app_id, ua.app_name, ua.app_raw_name, ua.manifest_type,
+    ua.metadata, ua.entrances, ua.updated_at AS app_updated_at,
+    s.state, s.installed_version, s.target_version, s.is_sys_app, s.reason, s.message, s.progress, s.op_id,
+    s.op_type, s.event_create_time, s.shared_entrances, s.status_entrances, s.updated_at AS state_updated_at
   FROM user_applications ua
   LEFT JOIN user_application_states s ON s.user_application_id = ua.id
   WHERE (s.state IS NOT NULL AND btrim(s.state) <> '')

@@ -38,18 +38,26 @@ export const AppRow = v.object({
   source_id: Id,
   app_id: Id,
   app_name: Id,
+  app_raw_name: v.pipe(v.nullable(Id), v.transform((s) => s ?? '')),
   manifest_type: v.pipe(v.nullable(Id), v.transform((s) => s ?? '')),
+  /** JSONB {icon, title}; read leniently by the normalizer (a bad value loses the icon/title, not the row) */
+  metadata: v.unknown(),
+  /** JSONB: the manifest's entrance declarations; validated item by item by the normalizer */
+  entrances: v.unknown(),
   app_updated_at: date,
   /** null = no user_application_states row */
   state: v.nullable(text),
   installed_version: v.pipe(v.nullable(Id), v.transform((s) => s ?? '')),
   target_version: v.pipe(v.nullable(Id), v.transform((s) => s ?? '')),
+  is_sys_app: v.pipe(v.nullable(v.boolean()), v.transform((b) => b ?? false)),
   reason: textOrNull,
   message: textOrNull,
   progress: textOrNull,
   op_id: textOrNull,
   op_type: textOrNull,
   event_create_time: nullableDate,
+  /** JSONB, passed on as the market sends it (bounded by the normalizer) */
+  shared_entrances: v.unknown(),
   /** JSONB; validated item by item by the normalizer */
   status_entrances: v.unknown(),
   state_updated_at: nullableDate,

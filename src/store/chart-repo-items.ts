@@ -1,4 +1,5 @@
-import type { ChartRepoStatus } from '../model/index.ts';
+import type { ChartRepoOrigin, ChartRepoStatus } from '../model/index.ts';
+import { fitsOrigins } from './filter.ts';
 import type { ChangedChartItem, ChartList, ChartRepoChanges, Facets } from '../protocol.ts';
 
 /**
@@ -31,7 +32,13 @@ export function emptyChartPending(): ChartPending {
 
 type Keyed = { user_id?: string; source_id?: string; app_name?: string };
 
-export function indexChartRepo(v: ChartRepoStatus): ChartIndex {
+/**
+ * `origins` (which (user, source) answer each item came from, in list order) give each image its user and
+ * source, so a filtered stream client gets what a filtered /state holds; without them, images go by app name.
+ */
+export function indexChartRepo(v: ChartRepoStatus, origins?: readonly ChartRepoOrigin[]): ChartIndex {
+  const imageOwner = origins && fitsOrigins(v, origins)
+    ? origins.flatMap((o) => Array<{ user: string; source: string }>(o.images).fill(o)) : null;
   const lists: ChartIndex['lists'] = { apps: new Map(), images: new Map(), hydrator_tasks: new Map() };
   // images carry no user: a user or source filter keeps the images of the apps it keeps (as filterChartRepo)
   const appsByName = new Map<string, { users: Set<string>; sources: Set<string> }>();
@@ -42,13 +49,15 @@ export function indexChartRepo(v: ChartRepoStatus): ChartIndex {
     seen.users.add(a.user_id);
     seen.sources.add(a.source_id);
   }
-  for (const i of v.images ?? []) {
-    const owners = i.app_name === undefined ? undefined : appsByName.get(i.app_name);
+  (v.images ?? []).forEach((i, n) => {
+    const origin = imageOwner?.[n];
+    const owners = origin ? { users: [origin.user], sources: [origin.source] }
+      : i.app_name === undefined ? undefined : appsByName.get(i.app_name);
     lists.images.set(i.image_name, item(i, {
       ...(i.app_name === undefined ? {} : { app_name: i.app_name }),
       users: [...owners?.users ?? []], sources: [...owners?.sources ?? []],
     }));
-  }
+  });
   for (const t of v.tasks?.hydrator?.tasks ?? []) lists.hydrator_tasks.set(t.task_id, item(t, facetsOf(t)));
   return { frame: JSON.stringify(frameOf(v)), lists };
 }

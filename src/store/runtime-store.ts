@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   appKey, emptySummary,
-  type AppFlowState, type ChartRepoStatus, type ComponentStatus, type RuntimeSummary, type SourceName,
+  type AppFlowState, type ChartRepoOrigin, type ChartRepoStatus, type ComponentStatus, type RuntimeSummary, type SourceName,
   type SourceStatus, type TaskState,
 } from '../model/index.ts';
 import {
@@ -13,6 +13,7 @@ import { diffChartIndex, emptyChartPending, indexChartRepo, takeChartChanges, ty
 import { EntityTable, type Owner } from './entity-table.ts';
 import { SourceBook } from './source-book.ts';
 import { appEntry, taskEntry, taskPast, Timeline, type TimelineKind } from './timeline.ts';
+import { mergeAppEvent } from '../collect/app-event.ts';
 import { appMatches, filterChartRepo, hasChartFilter, taskMatches } from './filter.ts';
 import { MultiIndex } from './multi-index.ts';
 import { countApp, countComponent, countTask } from './summary.ts';
@@ -85,7 +86,7 @@ export class RuntimeStore {
   private readonly byAppName = { apps: new MultiIndex(), tasks: new MultiIndex() };
   private readonly tasksByStatus = new MultiIndex();
   private readonly tasksByType = new MultiIndex();
-  private chartRepo: { value: ChartRepoStatus; json: string; index: ChartIndex } | null = null;
+  private chartRepo: { value: ChartRepoStatus; json: string; index: ChartIndex; origins?: ChartRepoOrigin[] } | null = null;
   /** Chart Repo items changed since the last commit (the stream sends them one by one) */
   private readonly chartPending = emptyChartPending();
   /** each collector's health (content) and freshness, and readiness */
@@ -181,10 +182,14 @@ export class RuntimeStore {
         return;
       case 'chart_repo': {
         const json = JSON.stringify(step.value);
-        if (this.chartRepo?.json === json) return;
-        const index = indexChartRepo(step.value);
+        if (this.chartRepo?.json === json) {
+          // the same view; where its items came from can still have moved (it is not on the wire)
+          this.chartRepo.origins = step.origins;
+          return;
+        }
+        const index = indexChartRepo(step.value, step.origins);
         diffChartIndex(this.chartRepo?.index ?? null, index, this.chartPending);
-        this.chartRepo = { value: step.value, json, index };
+        this.chartRepo = { value: step.value, json, index, origins: step.origins };
         this.dirty = true;
         return;
       }
@@ -221,11 +226,7 @@ export class RuntimeStore {
       this.remove('app_states', ev.key, eventEvidence(ev), ev.at);
       return;
     }
-    const merged: AppFlowState = prev
-      ? { ...ev.app, app_id: prev.value.app_id, version: ev.app.version ?? prev.value.version, cfg_type: ev.app.cfg_type ?? prev.value.cfg_type }
-      : ev.app;
-    if (merged.version === undefined) delete merged.version;
-    if (merged.cfg_type === undefined) delete merged.cfg_type;
+    const merged = mergeAppEvent(prev?.value, ev.app);
     // an app the poll knows stays the poll's: its next full listing reconciles it
     this.upsert('app_states', merged, prev?.owner ?? source, eventEvidence(ev), ev.at);
   }
@@ -465,7 +466,7 @@ export class RuntimeStore {
     for (const k of taskKeys) countTask(summary, this.tasks.rows.get(k)!.value, 1);
     summary.active_components = this.summary.active_components;
     const chart = this.chartRepo && (hasChartFilter(f)
-      ? JSON.stringify(filterChartRepo(this.chartRepo.value, f))
+      ? JSON.stringify(filterChartRepo(this.chartRepo.value, f, this.chartRepo.origins))
       : this.chartRepo.json);
     return this.renderParts(
       this.apps.renderObject(appKeys), this.tasks.renderObject(taskKeys),

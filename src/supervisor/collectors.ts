@@ -7,6 +7,8 @@ export interface CollectorOptions {
   recentTaskLimit: number;
   chartRepoHost: string;
   chartRepoTimeoutMs: number;
+  /** the components collector's syncer staleness bound (SYNCER_STALE_AFTER_MS) */
+  syncerStalenessMs: number;
   natsUrl?: string;
   natsSubject: string;
 }
@@ -32,6 +34,7 @@ export function realCollectors(config: Config, endpoints: { databaseUrl: string;
     recentTaskLimit: config.recentTaskLimit,
     chartRepoHost: endpoints.chartRepoHost,
     chartRepoTimeoutMs: config.chartRepoTimeoutMs,
+    syncerStalenessMs: config.syncerStaleAfterMs,
     natsUrl: config.natsUrl,
     natsSubject: config.natsSubject,
   };

@@ -4,7 +4,7 @@ import {
   dashboardsOn, hasChromium, loaded, openPage, pwned, realErrors, rowCount, runBrowser, screenshotPath, CHROMIUM,
 } from './browser.ts';
 import {
-  FixtureFiles, HOSTILE_APP, HOSTILE_ERROR, HOSTILE_SOURCE_ERROR, largeDataset, smallDataset,
+  FixtureFiles, HOSTILE_APP, HOSTILE_ERROR, HOSTILE_ICON, HOSTILE_SOURCE_ERROR, HOSTILE_URL, largeDataset, smallDataset,
 } from './fixtures.ts';
 
 /**
@@ -183,6 +183,10 @@ describe.skipIf(!runBrowser)('dashboards in a real browser', () => {
         // the app's timeline, fetched when its details open, as text
         await expect.poll(() => page.locator('#flow-table tr.detail .timeline li').count(), { timeout: 10_000 }).toBeGreaterThan(0);
         expect(await page.locator('#flow-table tr.detail .timeline li').first().textContent()).toMatch(/poll user_application_states/);
+        // title, icon and entrance URL shown as text
+        const detail = await page.locator('#flow-table tr.detail').textContent();
+        for (const text of [`Title ${HOSTILE_APP}`, HOSTILE_ICON, `web → ${HOSTILE_URL} (crashed)`, 'cat-1']) expect(detail).toContain(text);
+        expect(await page.locator('#flow-table tr.detail a').count()).toBe(0);
       }
       expect(await page.locator('img').count()).toBe(0);
       expect(await page.locator('main script, body script').count()).toBe(0);

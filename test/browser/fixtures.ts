@@ -5,12 +5,22 @@ import type {
   AppFlowState, ChartRepoStatus, ComponentStatus, TaskState,
 } from '../../src/model/index.ts';
 import type { CollectorSpec, StoreStep } from '../../src/protocol.ts';
+import { mergeAnswers, normalizeAnswer } from '../../src/collect/chart-repo.ts';
 import { fake } from '../helpers/sidecar.ts';
 
 /** Strings that would run script if any page rendered data as markup. */
 export const HOSTILE_APP = '<img src=x onerror="window.__pwned=1">';
 export const HOSTILE_ERROR = '</script><script>window.__pwned=1</script>';
+export const HOSTILE_ICON = 'https://x/"><img src=x onerror="window.__pwned=1">.png';
+export const HOSTILE_URL = 'javascript:window.__pwned=1//<b>app</b>.alice.example';
 export const HOSTILE_SOURCE_ERROR = '<svg onload="window.__pwned=1">database on fire';
+
+/** A Chart Repo data block as the sidecar holds it: converted into Go's shapes by the real normalizer. */
+function goShapes(raw: Record<string, unknown> & { last_update: string }): ChartRepoStatus {
+  const r = normalizeAnswer({ success: true, data: raw }, raw.last_update);
+  if (!r.ok) throw new Error(r.error);
+  return mergeAnswers([r.answer], raw.last_update);
+}
 
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 const MIN = 60_000;
@@ -63,7 +73,15 @@ function app(user: string, source: string, name: string, extra: Partial<AppFlowS
 export function smallDataset(): Dataset {
   const apps: AppFlowState[] = [
     app('alice', 'market.olares', 'firefox', { version: '1.2.0' }),
-    app('alice', 'market.olares', HOSTILE_APP, { stage: 'failed', health: 'unhealthy', stage_detail: `install failed: ${HOSTILE_ERROR}` }),
+    app('alice', 'market.olares', HOSTILE_APP, {
+      stage: 'failed', health: 'unhealthy', stage_detail: `install failed: ${HOSTILE_ERROR}`,
+      // metadata.status as the market builds it: title, icon and entrance URLs are upstream strings too
+      metadata: { status: {
+        name: HOSTILE_APP, rawAppName: HOSTILE_APP, appid: 'cat-1', isSysApp: false, title: `Title ${HOSTILE_APP}`,
+        icon: HOSTILE_ICON, state: 'installFailed', updateTime: '', statusTime: '', lastTransitionTime: '',
+        entranceStatuses: [{ name: 'web', port: 80, invisible: false, url: HOSTILE_URL, state: 'crashed' }],
+      } },
+    }),
     app('bob', 'market.olares', 'nextcloud', {
       stage: 'installing', health: 'unknown', stage_detail: 'pulling images',
       // issue 8 fields (additive; the pages must cope with and without them)
@@ -119,7 +137,7 @@ export function smallDataset(): Dataset {
     },
     { name: 'postgres', healthy: true, status: 'running', last_check: now, metrics: { server_version: '16.4' } },
   ];
-  const chartRepo: ChartRepoStatus = {
+  const chartRepo = goShapes({
     last_update: now,
     system: { uptime: 7200, version: 'v0.9.3-test', hostname: 'chart-repo-0', components: { redis: { status: 'healthy' } } },
     apps: [
@@ -168,12 +186,12 @@ export function smallDataset(): Dataset {
         is_running: true, health_status: 'healthy', last_check: now, queue_length: 1, active_workers: 1, cached_images: 3, analyzing_count: 1,
         queued_tasks: [{ task_id: 'a-3', app_name: 'gitea', status: 'queued', images_count: 2, created_at: ago(MIN) }],
         processing_tasks: [{ task_id: 'a-2', app_name: 'jellyfin', status: 'processing', images_count: 3, analyzed_count: 1, worker_id: 0, created_at: ago(2 * MIN), started_at: ago(MIN) }],
-        recent_completed: [{ task_id: 'a-1', app_name: 'firefox', status: 'completed', images_count: 1, analyzed_count: 1, duration: 2.5e9, completed_at: ago(5 * MIN) }],
+        recent_completed: [{ task_id: 'a-1', app_name: 'firefox', status: 'completed', images_count: 1, analyzed_count: 1, duration: 2500, completed_at: ago(5 * MIN) }],
         recent_failed: [{ task_id: 'a-0', app_name: HOSTILE_APP, status: 'failed', images_count: 1, error: HOSTILE_ERROR, error_step: 'inspect' }],
-        total_analyzed: 40, successful_analyzed: 38, failed_analyzed: 2, average_analysis_time: 1.8e9,
+        total_analyzed: 40, successful_analyzed: 38, failed_analyzed: 2, average_analysis_time: '1.8s',
       },
     },
-  };
+  });
   return { apps, tasks, components, chartRepo };
 }
 
@@ -193,7 +211,7 @@ export function largeDataset(n: number): Dataset {
     user_id: `user${i % 97}`, created_at: ago(i * 1000), progress: (i * 7) % 100,
   }));
   const crStates = ['processing', 'completed', 'failed', 'pending'] as const;
-  const chartRepo: ChartRepoStatus = {
+  const chartRepo = goShapes({
     last_update: new Date().toISOString(),
     apps: Array.from({ length: Math.floor(n / 2) }, (_, i) => ({
       app_id: `id-app-${i}`, app_name: `app-${String(i * 2).padStart(5, '0')}`, user_id: `user${(i * 2) % 97}`, source_id: `source${(i * 2) % 5}`,
@@ -205,6 +223,6 @@ export function largeDataset(n: number): Dataset {
       image_name: `registry.example/app-${i}:1.0`, app_name: `app-${String(i).padStart(5, '0')}`, status: 'partially_downloaded' as const,
       total_size: 1e8, downloaded_size: 5e7, download_progress: 50,
     })),
-  };
+  });
   return { apps, tasks, components: smallDataset().components, chartRepo };
 }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { decodeAppEvent, MAX_EVENT_BYTES } from '../../src/collect/app-event.ts';
+import * as v from 'valibot';
+import { decodeAppEvent, mergeAppEvent, MAX_EVENT_BYTES } from '../../src/collect/app-event.ts';
+import { normalizeAppFlow } from '../../src/collect/app-flow.ts';
+import type { AppFlowState } from '../../src/model/index.ts';
+import { GoAppFlowState } from '../../src/model/go-wire.ts';
+import type { AppRow } from '../../src/sources/market-rows.ts';
 import { UnknownStates } from '../../src/collect/stage-table.ts';
 
 const enc = (x: unknown) => new TextEncoder().encode(typeof x === 'string' ? x : JSON.stringify(x));
@@ -14,7 +19,10 @@ describe('decodeAppEvent', () => {
     const d = decodeAppEvent(enc(base));
     expect(d.ok && d.event).toMatchObject({
       key: 'alice:market.olares:firefox', at: '2026-11-25T10:00:00.000Z',
-      app: { app_id: 'firefox-raw', stage: 'running', health: 'healthy', metadata: { status: { createTime: '2026-11-25T10:00:00.000Z', progress: '100' } } },
+      app: {
+        app_id: 'firefox', stage: 'running', health: 'healthy',
+        metadata: { status: { rawAppName: 'firefox-raw', createTime: '2026-11-25T10:00:00.000Z', updateTime: '2026-11-25T10:00:00Z', progress: '100' } },
+      },
     });
   });
 
@@ -53,5 +61,72 @@ describe('decodeAppEvent', () => {
     const d = decodeAppEvent(data);
     expect(d.ok).toBe(false);
     if (!d.ok) expect(d.reason).toMatch(reason);
+  });
+});
+
+describe('mergeAppEvent: an event on top of the polled row, as the market would show it', () => {
+  const manifest = [
+    { name: 'web', host: 'firefox', port: 80, title: 'Firefox', url: 'firefox.alice.example', invisible: false },
+    { name: 'vnc', port: 5900, invisible: true },
+  ];
+  const polled = (over: Partial<AppRow> = {}): AppFlowState => normalizeAppFlow([{
+    user_id: 'alice', source_id: 'market.olares', app_id: 'cat-ff', app_name: 'firefox', app_raw_name: 'firefox-raw',
+    manifest_type: 'app', metadata: { title: { 'en-US': 'Firefox' }, icon: 'https://x/ff.png' }, entrances: manifest,
+    app_updated_at: new Date('2026-11-25T09:00:00Z'), state: 'running', installed_version: '1.0', target_version: '',
+    is_sys_app: true, reason: '', message: '', progress: '', op_id: 'op0', op_type: 'install',
+    event_create_time: new Date('2026-11-25T09:00:00Z'), shared_entrances: [],
+    status_entrances: [{ name: 'web', state: 'running' }, { name: 'vnc', state: 'running' }],
+    state_updated_at: new Date('2026-11-25T09:00:00Z'), ...over,
+  }], []).items[0];
+  const event = (over: object) => {
+    const d = decodeAppEvent(enc({ ...base, rawAppName: undefined, opID: undefined, opType: undefined, progress: undefined, ...over }));
+    if (!d.ok || !d.event.app) throw new Error('no app');
+    return d.event.app;
+  };
+  const status = (a: AppFlowState) => a.metadata!.status as Record<string, unknown>;
+
+  it('takes state, progress, reason, message, title and times from the event; keeps appid, isSysApp, icon, version', () => {
+    const held = polled();
+    const m = mergeAppEvent(held, event({
+      state: 'stopping', progress: '50', reason: 'user asked', message: 'stopping pods', title: 'Firefox ESR',
+      createTime: '2026-11-25T10:00:00.4Z', entranceStatuses: [],
+    }));
+    expect(m).toMatchObject({ app_id: 'firefox', stage: 'stopped', version: '1.0', cfg_type: 'app' });
+    expect(status(m)).toMatchObject({
+      name: 'firefox', rawAppName: 'firefox-raw', appid: 'cat-ff', isSysApp: true, icon: 'https://x/ff.png',
+      owner: 'alice', source: 'market.olares', title: 'Firefox ESR', state: 'stopping', progress: '50',
+      reason: 'user asked', message: 'stopping pods', opType: 'install',
+      updateTime: '2026-11-25T10:00:00Z', statusTime: '2026-11-25T10:00:00Z', lastTransitionTime: '2026-11-25T10:00:00Z',
+      createTime: '2026-11-25T10:00:00.400Z',
+    });
+    expect(v.safeParse(GoAppFlowState, m).issues).toBeUndefined();
+  });
+
+  it('an event without reason, message or progress clears them; without a title keeps the row\'s', () => {
+    const held = polled({ reason: 'old', message: 'old', progress: '10' });
+    const s = status(mergeAppEvent(held, event({ state: 'running' })));
+    for (const k of ['reason', 'message', 'progress']) expect(s).not.toHaveProperty(k);
+    expect(s.title).toBe('Firefox');
+  });
+
+  it('merges the event\'s entrance statuses by position into the manifest entrances', () => {
+    const m = mergeAppEvent(polled(), event({
+      entranceStatuses: [{ name: 'vnc', state: 'notReady', reason: 'probe' }, { name: 'web', state: 'running' }, { name: 'extra', state: 'running' }],
+    }));
+    expect(status(m).entranceStatuses).toEqual([
+      { ...manifest[0], state: 'notReady', reason: 'probe' },
+      { ...manifest[1], state: 'running' },
+    ]);
+  });
+
+  it('an app polled without manifest entrances takes the event\'s list as is', () => {
+    const m = mergeAppEvent(polled({ entrances: [] }), event({ entranceStatuses: [{ name: 'a', state: 'running' }, { name: 'b', state: 'running' }, { name: 'c', state: 'x' }] }));
+    expect((status(m).entranceStatuses as unknown[]).length).toBe(3);
+  });
+
+  it('with nothing held, the event alone is the app, in Go\'s shape', () => {
+    const pushed = event({});
+    expect(mergeAppEvent(undefined, pushed)).toBe(pushed);
+    expect(v.safeParse(GoAppFlowState, pushed).issues).toBeUndefined();
   });
 });

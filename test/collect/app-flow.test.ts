@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeAppFlow, parseEntrances } from '../../src/collect/app-flow.ts';
+import { normalizeAppFlow } from '../../src/collect/app-flow.ts';
+import { mergeEntrances, parseRuntimeEntrances, pickTitle } from '../../src/collect/app-status.ts';
 import { UnknownStates } from '../../src/collect/stage-table.ts';
 import type { TaskState } from '../../src/model/index.ts';
 import type { AppRow } from '../../src/sources/market-rows.ts';
@@ -8,10 +9,11 @@ const UPDATED = new Date('2026-02-01T10:00:00.000Z');
 
 function row(state: string | null, over: Partial<AppRow> = {}): AppRow {
   return {
-    user_id: 'alice', source_id: 'market.olares', app_id: 'wiki-id', app_name: 'wiki', manifest_type: 'app',
+    user_id: 'alice', source_id: 'market.olares', app_id: 'wiki-id', app_name: 'wiki', app_raw_name: 'wiki',
+    manifest_type: 'app', metadata: {}, entrances: [],
     app_updated_at: new Date('2026-01-01T00:00:00.000Z'), state, installed_version: state === null ? '' : '1.0.0',
-    target_version: '', reason: '', message: '', progress: '', op_id: '', op_type: '',
-    event_create_time: null, status_entrances: [], state_updated_at: state === null ? null : UPDATED,
+    target_version: '', is_sys_app: false, reason: '', message: '', progress: '', op_id: '', op_type: '',
+    event_create_time: null, shared_entrances: [], status_entrances: [], state_updated_at: state === null ? null : UPDATED,
     ...over,
   };
 }
@@ -55,13 +57,15 @@ describe('app flow: the full entity', () => {
       status_entrances: entrances, event_create_time: new Date('2026-02-01T09:59:00.000Z'),
     }));
     expect(app).toEqual({
-      app_id: 'wiki-id', app_name: 'wiki', user_id: 'alice', source_id: 'market.olares',
+      app_id: 'wiki', app_name: 'wiki', user_id: 'alice', source_id: 'market.olares',
       stage: 'running', stage_detail: 'running', version: '1.0.0', cfg_type: 'app', health: 'healthy',
       last_update: UPDATED.toISOString(),
       metadata: {
         status: {
-          name: 'wiki', state: 'running', progress: '', reason: 'ok', message: 'started', opID: 'op-1',
-          opType: 'install', entranceStatuses: [{ name: 'wiki', state: 'running', statusTime: '2026-02-01T10:00:00Z' }],
+          name: 'wiki', rawAppName: 'wiki', appid: 'wiki-id', isSysApp: false, owner: 'alice', source: 'market.olares',
+          title: '', state: 'running', updateTime: '2026-02-01T09:59:00Z', statusTime: '2026-02-01T09:59:00Z',
+          lastTransitionTime: '2026-02-01T09:59:00Z', reason: 'ok', message: 'started', opID: 'op-1', opType: 'install',
+          entranceStatuses: [{ name: 'wiki', port: 0, invisible: false, state: 'running', statusTime: '2026-02-01T10:00:00Z', url: 'x' }],
           createTime: '2026-02-01T09:59:00.000Z',
         },
       },
@@ -165,23 +169,115 @@ describe('app flow: task override (tasks match by user and app name, across sour
   });
 });
 
-describe('parseEntrances', () => {
-  it('keeps valid entrances and counts the rest', () => {
-    expect(parseEntrances([{ name: 'a', state: 'running', reason: 'r' }, { name: 1, state: 'x' }, null, 'str'])).toEqual({
-      entrances: [{ name: 'a', state: 'running', reason: 'r' }], bad: 3,
-    });
+describe('parseRuntimeEntrances', () => {
+  it('keeps every item in its place (the merge is by position) and the valid ones for health; counts the rest', () => {
+    const r = parseRuntimeEntrances([{ name: 'a', state: 'running', reason: 'r' }, { name: 1, state: 'x' }, null, 'str']);
+    expect(r.valid).toEqual([{ name: 'a', state: 'running', reason: 'r' }]);
+    expect(r.positional).toHaveLength(4);
+    expect(r.positional[0]).toEqual({ name: 'a', port: 0, invisible: false, state: 'running', reason: 'r' });
+    expect(r.bad).toBe(3);
   });
 
   it('accepts JSON text, treats null as none and anything else as bad', () => {
-    expect(parseEntrances('[{"name":"a","state":"stopped"}]').entrances).toEqual([{ name: 'a', state: 'stopped' }]);
-    expect(parseEntrances(null)).toEqual({ entrances: [], bad: 0 });
-    expect(parseEntrances({ name: 'a' })).toEqual({ entrances: [], bad: 1 });
-    expect(parseEntrances('{oops')).toEqual({ entrances: [], bad: 1 });
+    expect(parseRuntimeEntrances('[{"name":"a","state":"stopped"}]').valid).toEqual([{ name: 'a', state: 'stopped' }]);
+    expect(parseRuntimeEntrances(null)).toEqual({ positional: [], valid: [], bad: 0 });
+    expect(parseRuntimeEntrances({ name: 'a' }).bad).toBe(1);
+    expect(parseRuntimeEntrances('{oops').bad).toBe(1);
+  });
+
+  it('a statusTime that is not RFC 3339 is left out (a Go client would fail on it)', () => {
+    expect(parseRuntimeEntrances([{ name: 'a', state: 'running', statusTime: 'now' }]).positional[0]).not.toHaveProperty('statusTime');
   });
 
   it('bad entrances are counted by the normalizer and do not drop the app', () => {
     const { items, counters } = normalizeAppFlow([row('running', { status_entrances: [{ state: 'running' }] })], []);
     expect(items[0].health).toBe('healthy');
     expect(counters.bad_entrances).toBe(1);
+  });
+});
+
+describe('metadata.status: built as the market builds it (GO-WIRE.md)', () => {
+  const status = (over: Partial<AppRow>) => one(row('running', over)).metadata!.status as Record<string, unknown>;
+
+  it('title: a string as is; a locale map -> en-US, else any string in it; else ""', () => {
+    expect(status({ metadata: { title: 'Wiki' } }).title).toBe('Wiki');
+    expect(status({ metadata: { title: { 'zh-CN': '维基', 'en-US': 'Wiki' } } }).title).toBe('Wiki');
+    expect(status({ metadata: { title: { 'zh-CN': '维基', de: 7 } } }).title).toBe('维基');
+    expect(status({ metadata: { title: 42 } }).title).toBe('');
+    expect(status({ metadata: {} }).title).toBe('');
+    expect(pickTitle({ b: 'B', a: 'A' })).toBe('A');
+  });
+
+  it('icon only when it is a string', () => {
+    expect(status({ metadata: { icon: 'https://x/icon.png' } }).icon).toBe('https://x/icon.png');
+    expect(status({ metadata: { icon: { url: 'x' } } })).not.toHaveProperty('icon');
+  });
+
+  it('isSysApp and rawAppName always; appid, owner, source; empty progress/opType/message/reason omitted', () => {
+    const s = status({ is_sys_app: true, app_raw_name: '' });
+    expect(s).toMatchObject({ isSysApp: true, rawAppName: '', appid: 'wiki-id', owner: 'alice', source: 'market.olares' });
+    for (const k of ['progress', 'opType', 'message', 'reason', 'sharedEntrances']) expect(s).not.toHaveProperty(k);
+  });
+
+  it('the three times are event_create_time in UTC to the second, or "" when there is none', () => {
+    const s = status({ event_create_time: new Date('2026-02-01T11:59:00.987+02:00') });
+    expect([s.updateTime, s.statusTime, s.lastTransitionTime]).toEqual(['2026-02-01T09:59:00Z', '2026-02-01T09:59:00Z', '2026-02-01T09:59:00Z']);
+    const none = status({ event_create_time: null });
+    expect([none.updateTime, none.statusTime, none.lastTransitionTime]).toEqual(['', '', '']);
+  });
+
+  it('entranceStatuses: null when there is nothing; the runtime list as is without manifest entrances', () => {
+    expect(status({}).entranceStatuses).toBeNull();
+    expect(status({ status_entrances: [{ name: 'web', state: 'running' }] }).entranceStatuses)
+      .toEqual([{ name: 'web', port: 0, invisible: false, state: 'running' }]);
+  });
+
+  it('entranceStatuses: the manifest entries in order, each taking state/statusTime/reason of runtime entry i BY POSITION', () => {
+    const manifest = [
+      { name: 'web', host: 'wiki', port: 80, title: 'Wiki', icon: 'i.png', authLevel: 'private', url: 'wiki.alice.example', openMethod: 'window', invisible: false },
+      { name: 'admin', port: 8080, invisible: true, windowPushState: true },
+      { name: 'api', port: 9000 },
+    ];
+    const runtime = [
+      { name: 'admin', state: 'running', statusTime: '2026-02-01T10:00:00Z' },
+      { name: 'web', state: 'notReady', reason: 'probe failed' },
+    ];
+    expect(status({ entrances: manifest, status_entrances: runtime }).entranceStatuses).toEqual([
+      { ...manifest[0], state: 'running', statusTime: '2026-02-01T10:00:00Z' },
+      { name: 'admin', port: 8080, invisible: true, windowPushState: true, state: 'notReady', reason: 'probe failed' },
+      { name: 'api', port: 9000, invisible: false },
+    ]);
+    // runtime entries past the manifest's length are dropped
+    expect(status({ entrances: [manifest[1]], status_entrances: runtime }).entranceStatuses)
+      .toEqual([{ name: 'admin', port: 8080, invisible: true, windowPushState: true, state: 'running', statusTime: '2026-02-01T10:00:00Z' }]);
+  });
+
+  it('an entrance field of the wrong type is left out; a fractional port is 0', () => {
+    expect(mergeEntrances([], parseRuntimeEntrances([{ name: 'a', state: 'x', port: 1.5, url: 7, skip: 'yes' }]).positional))
+      .toEqual([{ name: 'a', port: 0, invisible: false, state: 'x' }]);
+  });
+
+  it('sharedEntrances from shared_entrances, in the entrance shape', () => {
+    expect(status({ shared_entrances: [{ name: 'ollama', host: 'ollama.shared', port: 11434 }] }).sharedEntrances)
+      .toEqual([{ name: 'ollama', host: 'ollama.shared', port: 11434, invisible: false }]);
+  });
+
+  it('app_id is the app name (as Go); the catalog id stays in metadata.status.appid', () => {
+    const a = one(row('running', { app_id: 'catalog-7f3a' }));
+    expect(a.app_id).toBe('wiki');
+    expect((a.metadata!.status as { appid: string }).appid).toBe('catalog-7f3a');
+  });
+});
+
+describe('metadata.status stays bounded whatever the JSONB holds', () => {
+  it('a huge manifest keeps its leading entrances within 16 KB, the rest counted; long strings are cut', () => {
+    const huge = Array.from({ length: 500 }, (_, i) => ({ name: `e${i}`, port: 80, url: 'u'.repeat(5000), title: 't'.repeat(300) }));
+    const { items, counters } = normalizeAppFlow([row('running', { entrances: huge, shared_entrances: huge })], []);
+    const st = items[0].metadata!.status as { entranceStatuses: { url: string }[]; sharedEntrances: unknown[] };
+    expect(JSON.stringify(st.entranceStatuses).length).toBeLessThanOrEqual(16 * 1024);
+    expect(st.entranceStatuses[0].url).toHaveLength(1024);
+    expect(JSON.stringify(st.sharedEntrances).length).toBeLessThanOrEqual(16 * 1024);
+    // 500 - 64 past the item bound, and the ones past the byte bound
+    expect(counters.bad_entrances).toBeGreaterThan(2 * (500 - 64));
   });
 });

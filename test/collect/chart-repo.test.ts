@@ -1,17 +1,28 @@
+import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { chartRepoComponent, mergeAnswers, normalizeAnswer } from '../../src/collect/chart-repo.ts';
 import type { ChartRepoAnswer } from '../../src/collect/chart-repo.ts';
-import { LIMITS } from '../../src/model/index.ts';
+import { ChartRepoStatus, GO_ZERO_TIME, LIMITS } from '../../src/model/index.ts';
 
 const NOW = '2025-01-02T03:04:05.000Z';
+const T = '2025-01-02T03:00:00Z';
+const Z = GO_ZERO_TIME;
 const app = (name: string, extra: object = {}) =>
   ({ app_id: `id-${name}`, app_name: name, user_id: 'alice', source_id: 'market', state: 'completed', ...extra });
+/** what Go makes of app(name): the same keys, plus last_update = the conversion time */
+const goApp = (name: string, extra: object = {}) => ({ ...app(name), last_update: NOW, ...extra });
 const image = (name: string, extra: object = {}) => ({ image_name: name, status: 'fully_downloaded', ...extra });
+const goImage = (name: string, extra: object = {}) => ({ ...image(name), last_update: NOW, ...extra });
 const htask = (id: string, extra: object = {}) => ({ task_id: id, app_name: 'wiki', ...extra });
+const goHtask = (id: string, extra: object = {}) => ({
+  task_id: id, user_id: '', source_id: '', app_id: '', app_name: 'wiki', status: '', step_name: '', total_steps: 0,
+  retry_count: 0, created_at: Z, updated_at: Z, ...extra,
+});
 const ok = (data: unknown) => ({ success: true, message: 'ok', data });
+const ZERO_COUNTS = { dropped: 0, unfamiliar_values: 0, bad_times: 0, bad_durations: 0 };
 
 function answer(json: unknown): ChartRepoAnswer {
-  const r = normalizeAnswer(json);
+  const r = normalizeAnswer(json, NOW);
   if (!r.ok) throw new Error(r.error);
   return r.answer;
 }
@@ -27,7 +38,7 @@ describe('normalizeAnswer: the envelope', () => {
     ['null', null, 'not the envelope'],
     ['success false', { success: false, message: 'db down' }, 'chart repo answered success=false: db down'],
   ])('fails the whole answer for %s', (_name, json, error) => {
-    const r = normalizeAnswer(json);
+    const r = normalizeAnswer(json, NOW);
     expect(r.ok).toBe(false);
     expect(!r.ok && r.error).toContain(error);
   });
@@ -38,46 +49,106 @@ describe('normalizeAnswer: the envelope', () => {
     ['empty data', { success: true, data: {} }],
     ['null lists (Go nil slices)', ok({ apps: null, images: null, tasks: null, system: null })],
   ])('reads %s as an empty answer', (_name, json) => {
-    expect(answer(json)).toEqual({ apps: [], images: [], dropped: 0 });
+    expect(answer(json)).toEqual({ apps: [], images: [], ...ZERO_COUNTS });
   });
 });
 
-describe('normalizeAnswer: items', () => {
-  it('keeps items whose optional fields are omitted or null', () => {
+describe('normalizeAnswer: items in Go\'s shapes', () => {
+  it('keeps items whose optional fields are omitted or null; last_update is the conversion time', () => {
     const a = answer(ok({
       apps: [app('wiki'), app('blog', { current_step: null, error: { message: 'x', step: null } })],
       images: [image('nginx:1'), image('redis:7', { nodes: null, total_size: null })],
     }));
-    expect(a.apps.map((x) => x.app_name)).toEqual(['wiki', 'blog']);
-    expect(a.apps[1]).toEqual({ ...app('blog'), error: { message: 'x' } });
-    expect(a.images).toEqual([image('nginx:1'), image('redis:7')]);
+    expect(a.apps).toEqual([goApp('wiki'), goApp('blog', { error: { message: 'x' } })]);
+    expect(a.images).toEqual([goImage('nginx:1'), goImage('redis:7')]);
     expect(a.dropped).toBe(0);
+  });
+
+  it('current_step always has index and retry_count, also when 0 or absent; absent times are Go\'s zero time', () => {
+    const a = answer(ok({ apps: [app('wiki', { current_step: { name: 'SourceChartStep', status: 'running' } })] }));
+    expect(a.apps[0].current_step).toEqual({
+      name: 'SourceChartStep', index: 0, total: 0, status: 'running', started_at: Z, updated_at: Z, retry_count: 0,
+    });
+  });
+
+  it('missing identifying fields are Go\'s zero values, not a reason to drop', () => {
+    const a = answer(ok({ apps: [{ state: 'pending' }], images: [{}] }));
+    expect(a.apps).toEqual([{ app_id: '', app_name: '', user_id: '', source_id: '', state: 'pending', last_update: NOW }]);
+    expect(a.images).toEqual([{ image_name: '', status: '', last_update: NOW }]);
+  });
+
+  it('omits zero values of omitempty fields the Chart Repo sent anyway', () => {
+    const a = answer(ok({ images: [image('x', { total_size: 0, app_id: '', nodes: [] })] }));
+    expect(a.images).toEqual([goImage('x')]);
+  });
+
+  it.each([
+    ['an app state', { apps: [app('wiki', { state: 'queued' })] }, (x: ChartRepoAnswer) => x.apps[0].state, 'queued'],
+    ['an image status', { images: [image('n', { status: 'evicted' })] }, (x: ChartRepoAnswer) => x.images[0].status, 'evicted'],
+    ['an analysis status', { images: [image('n', { analysis_status: 'skipped' })] }, (x: ChartRepoAnswer) => x.images[0].analysis_status, 'skipped'],
+    ['a step status', { apps: [app('w', { current_step: { name: 's', status: 'paused' } })] }, (x: ChartRepoAnswer) => x.apps[0].current_step?.status, 'paused'],
+    ['a health status', { tasks: { image_analyzer: { health_status: 'sick' } } }, (x: ChartRepoAnswer) => x.image_analyzer?.health_status, 'sick'],
+  ])('keeps %s it has not seen as sent, and counts it', (_name, data, pick, value) => {
+    const a = answer(ok(data));
+    expect(pick(a)).toBe(value);
+    expect(a).toMatchObject({ dropped: 0, unfamiliar_values: 1 });
+  });
+
+  it('a time that is not RFC 3339 becomes Go\'s zero time (counted); RFC 3339 is kept as sent', () => {
+    const a = answer(ok({
+      apps: [app('w', { timestamps: { created_at: 'yesterday', last_updated_at: '2025-01-02T03:00:00.5+02:00' } })],
+      images: [image('n', { analyzed_at: '2025-13-01T00:00:00Z' })],
+    }));
+    expect(a.apps[0].timestamps).toEqual({ created_at: Z, last_updated_at: '2025-01-02T03:00:00.5+02:00' });
+    expect(a.images[0]).not.toHaveProperty('analyzed_at');
+    expect(a.bad_times).toBe(2);
+  });
+
+  it('durations: a Go duration string or milliseconds become nanoseconds; processing.duration is kept as sent', () => {
+    const a = answer(ok({
+      apps: [app('w', { processing: { task_id: 'p', duration: 1234 } })],
+      tasks: {
+        image_analyzer: {
+          average_analysis_time: '2.5s',
+          recent_completed: [{ task_id: 'a', duration: 150 }, { task_id: 'b', duration: '1m30s' }, { task_id: 'c', duration: 'soon' }],
+        },
+      },
+    }));
+    expect(a.apps[0].processing).toEqual({ task_id: 'p', duration: 1234 });
+    expect(a.image_analyzer?.average_analysis_time).toBe(2_500_000_000);
+    expect(a.image_analyzer?.recent_completed?.map((t) => t.duration)).toEqual([150_000_000, 90_000_000_000, undefined]);
+    expect(a.bad_durations).toBe(1);
+    expect(answer(ok({ tasks: { image_analyzer: { average_analysis_time: 12.5 } } })).image_analyzer?.average_analysis_time).toBe(12_500_000);
   });
 
   it.each([
     ['an app with state as a number', { apps: [app('ok'), app('bad', { state: 3 })] }, 'apps'],
-    ['an app with an unknown state', { apps: [app('ok'), app('bad', { state: 'queued' })] }, 'apps'],
-    ['an app without app_name', { apps: [app('ok'), { ...app('bad'), app_name: undefined }] }, 'apps'],
     ['an app whose current_step.index is a string', { apps: [app('ok'), app('bad', { current_step: { name: 'SourceChartStep', index: 'one' } })] }, 'apps'],
+    ['an app whose current_step.index is a fraction', { apps: [app('ok'), app('bad', { current_step: { name: 'S', index: 1.5 } })] }, 'apps'],
     ['an app that is a string', { apps: [app('ok'), 'bad'] }, 'apps'],
     ['an app_name of 1 MB', { apps: [app('ok'), app('x'.repeat(1 << 20))] }, 'apps'],
     ['an image with total_size as a string', { images: [image('ok'), image('bad', { total_size: '12' })] }, 'images'],
-  ])('drops only %s, and counts it', (_name, data, list) => {
+  ])('drops only %s (a wrong type), and counts it', (_name, data, list) => {
     const a = answer(ok(data)) as unknown as Record<string, Array<{ app_name?: string; image_name?: string }>>;
     expect(a[list]).toHaveLength(1);
     expect(a[list][0].app_name ?? a[list][0].image_name).toBe('ok');
     expect(answer(ok(data)).dropped).toBe(1);
   });
 
+  it('a dropped item\'s unfamiliar values and bad times are not counted', () => {
+    const a = answer(ok({ apps: [app('bad', { state: 'odd', timestamps: { created_at: 'x' }, current_step: 5 })] }));
+    expect(a).toMatchObject({ apps: [], dropped: 1, unfamiliar_values: 0, bad_times: 0 });
+  });
+
   it('drops a bad image node but keeps its image', () => {
     const a = answer(ok({ images: [image('nginx', { nodes: [{ node_name: 'n1' }, { node_name: 'n2', progress: 'half' }] })] }));
-    expect(a.images).toEqual([image('nginx', { nodes: [{ node_name: 'n1' }] })]);
+    expect(a.images).toEqual([goImage('nginx', { nodes: [{ node_name: 'n1' }] })]);
     expect(a.dropped).toBe(1);
   });
 
   it('counts a list that is not a list as one dropped item', () => {
     const a = answer(ok({ apps: { wiki: app('wiki') }, images: 'none' }));
-    expect(a).toEqual({ apps: [], images: [], dropped: 2 });
+    expect(a).toEqual({ apps: [], images: [], ...ZERO_COUNTS, dropped: 2 });
   });
 
   it(`keeps at most ${LIMITS.listItems} items of one list and counts the rest`, () => {
@@ -95,7 +166,7 @@ describe('normalizeAnswer: blocks', () => {
     expect(a.dropped).toBe(1);
   });
 
-  it('keeps hydrator tasks when a counter has the wrong type, and drops bad tasks alone', () => {
+  it('keeps hydrator tasks when a counter has the wrong type (0 then), and drops bad tasks alone', () => {
     const a = answer(ok({
       tasks: {
         hydrator: {
@@ -106,23 +177,26 @@ describe('normalizeAnswer: blocks', () => {
       },
     }));
     expect(a.hydrator).toEqual({
-      active_tasks: 2, tasks: [htask('t1')], recent_failed: [htask('f1', { last_error: 'render failed' })],
+      queue_length: 0, active_tasks: 2, completed_tasks: 0, failed_tasks: 0, worker_count: 0,
+      tasks: [goHtask('t1')], recent_failed: [goHtask('f1', { last_error: 'render failed' })],
     });
     expect(a.dropped).toBe(2);
   });
 
-  it('validates the image analyzer task lists item by item', () => {
+  it('converts the image analyzer and its task lists item by item', () => {
     const a = answer(ok({
       tasks: {
         image_analyzer: {
-          is_running: true, health_status: 'healthy', queue_length: 1,
+          is_running: true, health_status: 'healthy', queue_length: 1, last_check: T,
           queued_tasks: [{ task_id: 'q1', images: ['a', 'b'] }, { task_id: 'q2', images: [1] }],
           recent_failed: null,
         },
       },
     }));
     expect(a.image_analyzer).toEqual({
-      is_running: true, health_status: 'healthy', queue_length: 1, queued_tasks: [{ task_id: 'q1', images: ['a', 'b'] }],
+      is_running: true, health_status: 'healthy', last_check: T, queue_length: 1, active_workers: 0, cached_images: 0,
+      analyzing_count: 0, total_analyzed: 0, successful_analyzed: 0, failed_analyzed: 0, average_analysis_time: 0,
+      queued_tasks: [{ task_id: 'q1', app_name: '', app_dir: '', status: '', created_at: Z, images_count: 0, images: ['a', 'b'] }],
     });
     expect(a.dropped).toBe(1);
   });
@@ -146,7 +220,7 @@ describe('normalizeAnswer: hostile input', () => {
   it('drops JSON nested 100 000 deep without crashing', () => {
     const a = answer(ok({
       system: { hostname: 'cr', components: deep(100_000) },
-      apps: [app('wiki', { current_step: deep(100_000) }), deepList(100_000)],
+      apps: [app('wiki', { current_step: { name: deep(100_000) } }), deepList(100_000)],
     }));
     expect(a.system).toEqual({ hostname: 'cr' });
     expect(a.apps).toEqual([]);
@@ -160,7 +234,7 @@ describe('normalizeAnswer: hostile input', () => {
 
   it('ignores fields it does not know', () => {
     const a = answer(ok({ apps: [app('wiki', { extra: { deep: deep(1000) } })], surprise: 1 }));
-    expect(a.apps).toEqual([app('wiki')]);
+    expect(a.apps).toEqual([goApp('wiki')]);
     expect(a.dropped).toBe(0);
   });
 });
@@ -187,27 +261,29 @@ describe('mergeAnswers', () => {
   const empty = answer(ok({}));
 
   it('concatenates apps, images and hydrator tasks, sums the counters, keeps the first system and analyzer', () => {
-    expect(mergeAnswers([empty, alice, bob], NOW)).toEqual({
+    const merged = mergeAnswers([empty, alice, bob], NOW);
+    expect(merged).toEqual({
       system: { version: '1.0', hostname: 'first' },
-      apps: [app('wiki'), app('blog', { user_id: 'bob' })],
-      images: [image('wiki:1'), image('blog:1')],
+      apps: [goApp('wiki'), goApp('blog', { user_id: 'bob' })],
+      images: [goImage('wiki:1'), goImage('blog:1')],
       tasks: {
         hydrator: {
           queue_length: 5, active_tasks: 1, completed_tasks: 10, failed_tasks: 1, worker_count: 8,
-          tasks: [htask('a1')], recent_failed: [htask('b1')],
+          tasks: [goHtask('a1')], recent_failed: [goHtask('b1')],
         },
-        image_analyzer: { health_status: 'healthy', total_analyzed: 5 },
+        image_analyzer: alice.image_analyzer,
       },
       last_update: NOW,
     });
+    expect(v.safeParse(ChartRepoStatus, merged).issues).toBeUndefined();
   });
 
   it('takes the system block of the first answer that has one', () => {
     expect(mergeAnswers([empty, bob, alice], NOW).system?.hostname).toBe('second');
   });
 
-  it('is an empty view when there are no answers', () => {
-    expect(mergeAnswers([], NOW)).toEqual({ apps: [], images: [], last_update: NOW });
+  it('is an empty view when there are no answers (Go omits empty lists)', () => {
+    expect(mergeAnswers([], NOW)).toEqual({ last_update: NOW });
   });
 
   it('has no tasks block when no answer had one', () => {

@@ -1,7 +1,9 @@
+import * as v from 'valibot';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCollector } from '../../src/collect/collectors/chart-repo.ts';
 import type { ChartRepoCollectorOptions } from '../../src/collect/collectors/chart-repo.ts';
 import type { CollectResult, Collector } from '../../src/collect/collector.ts';
+import { ChartRepoStatus as ChartRepoStatusSchema } from '../../src/model/index.ts';
 import type { ChartRepoStatus, ComponentStatus } from '../../src/model/index.ts';
 import { startEmbeddedPostgres } from '../../src/demo/embedded-postgres.ts';
 import type { EmbeddedPostgres } from '../../src/demo/embedded-postgres.ts';
@@ -162,8 +164,40 @@ describe('chart repo collector', () => {
 
   it('is an empty view, not an error, when there are no pairs', async () => {
     const r = await run(await collector({ pairs: [] }));
-    expect(view(r)).toEqual({ apps: [], images: [], last_update: new Date(clock).toISOString() });
+    // Go omits empty lists
+    expect(view(r)).toEqual({ last_update: new Date(clock).toISOString() });
     expect(component(r)).toMatchObject({ healthy: true, status: 'running', metrics: { pairs: 0 } });
+  });
+
+  it('keeps items with unfamiliar values and bad times, counting them in the source counters', async () => {
+    repo.set({ kind: 'json', body: envelope({
+      apps: [{ app_id: 'w', app_name: 'wiki', user_id: 'alice', source_id: 'market', state: 'queued', timestamps: { created_at: 'Tuesday' } }],
+      images: [{ image_name: 'wiki:1', status: 'evicted' }],
+    }) }, 'alice', 'market');
+    repo.set(good('bob', 'blog'), 'bob', 'market');
+    const r = await run(await collector());
+    expect(appNames(r)).toEqual(['alice/wiki', 'bob/blog']);
+    expect(view(r).apps?.[0]).toMatchObject({ state: 'queued', timestamps: { created_at: '0001-01-01T00:00:00Z' } });
+    expect(view(r).images?.[0].status).toBe('evicted');
+    expect(r.counters).toMatchObject({ unfamiliar_values: 2, bad_times: 1, dropped_items: 0 });
+    expect(v.safeParse(ChartRepoStatusSchema, view(r)).issues).toBeUndefined();
+  });
+
+  it('says which (user, source) answer each item came from, beside the view', async () => {
+    repo.set({ kind: 'json', body: envelope({
+      apps: [{ app_id: 'w', app_name: 'wiki', user_id: 'alice', source_id: 'market', state: 'completed' }],
+      images: [{ image_name: 'shared:1', app_name: 'wiki', status: 'fully_downloaded' }],
+    }) }, 'alice', 'market');
+    repo.set({ kind: 'json', body: envelope({
+      images: [{ image_name: 'shared:1', app_name: 'wiki', status: 'fully_downloaded' }, { image_name: 'b:1', status: 'not_downloaded' }],
+      tasks: { hydrator: { tasks: [{ task_id: 'bt' }], recent_failed: [{ task_id: 'bf' }] } },
+    }) }, 'bob', 'market');
+    const r = await run(await collector());
+    const step = r.steps.find((x) => x.op === 'chart_repo');
+    expect(step?.op === 'chart_repo' && step.origins).toEqual([
+      { user: 'alice', source: 'market', apps: 1, images: 1, tasks: 0, recent_failed: 0 },
+      { user: 'bob', source: 'market', apps: 0, images: 2, tasks: 1, recent_failed: 1 },
+    ]);
   });
 
   it('keeps at most `concurrency` requests in flight', async () => {

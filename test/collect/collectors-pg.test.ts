@@ -7,6 +7,7 @@ import type { AppFlowState, ComponentStatus, TaskState } from '../../src/model/i
 import type { SourceName, StoreStep } from '../../src/protocol.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
 import { insertCatalog, insertSources, insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
+import { expectGoWire } from '../helpers/go-wire.ts';
 import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
@@ -191,8 +192,11 @@ describe('app flow collector', () => {
       app_id: 'downloading', app_name: 'downloading', user_id: 'bob', source_id: 'local', stage: 'fetching',
       stage_detail: 'downloading (progress 37.5)', cfg_type: 'app', health: 'unknown',
       last_update: '2026-01-02T00:00:00.000Z',
-      metadata: { status: { name: 'downloading', state: 'downloading', progress: '37.5', reason: '', message: '',
-        opID: 'op-9', opType: 'install', entranceStatuses: [] } },
+      metadata: { status: {
+        name: 'downloading', rawAppName: 'downloading', appid: 'downloading', isSysApp: false, owner: 'bob', source: 'local',
+        title: '', state: 'downloading', updateTime: '', statusTime: '', lastTransitionTime: '', progress: '37.5',
+        opID: 'op-9', opType: 'install', entranceStatuses: null,
+      } },
       stage_since: '2026-01-02T00:00:00.000Z',
     });
     // a stage forced by a running task starts with the task
@@ -275,6 +279,9 @@ describe('components collector', () => {
         alice: { 'market.olares': { user_applications: 2, states: 1 } },
         bob: { 'market.olares': { user_applications: 1, states: 0 }, upload: { user_applications: 1, states: 1 } },
       },
+      // Go's names, from the same rows
+      total_users: 2, total_sources: 2, total_apps: 4, total_app_state_latest: 2, total_app_info_latest: 1,
+      total_app_info_pending: 1,
     });
     expect(by.postgres).toMatchObject({ healthy: true, status: 'running', metrics: { server_version: expect.stringMatching(/^\d+/) } });
     expect(r.counters).toMatchObject({ db_up: 1, dropped: 0 });
@@ -303,3 +310,113 @@ describe('components collector', () => {
     await expect(c.collect(ctx(ac.signal))).rejects.toThrow(/aborted/);
   });
 });
+
+describe('metadata.status from real PostgreSQL rows: every row of GO-WIRE.md\'s table', () => {
+  const S = 'market.olares';
+  const manifest = [
+    { name: 'web', host: 'wiki', port: 80, title: 'Wiki', icon: 'https://cdn/wiki-web.png', authLevel: 'private',
+      url: 'wiki.alice.olares.example', openMethod: 'window', invisible: false, windowPushState: true },
+    { name: 'admin', host: 'wiki-admin', port: 8080, title: 'Wiki admin', authLevel: 'private', invisible: true, skip: true },
+  ];
+
+  async function statusOf(app: string): Promise<Record<string, unknown>> {
+    const r = await (await collector(createAppFlow, {})).collect(ctx());
+    const a = only<AppFlowState>(r, 'replace').find((x) => x.app_name === app);
+    if (!a) throw new Error(`${app} not in view`);
+    expect(a.app_id).toBe(app);
+    return a.metadata!.status as Record<string, unknown>;
+  }
+
+  it('name, rawAppName, appid, isSysApp, owner, icon, source, title (locale map), state, progress, opType, message, reason', async () => {
+    await insertUserApps(db.sql, [{
+      user_id: 'alice', source_id: S, app_name: 'wiki', app_id: 'a1b2c3', app_raw_name: 'wiki-raw',
+      metadata: { icon: 'https://cdn/wiki.png', title: { 'zh-CN': '维基', 'en-US': 'Wiki' } },
+      state: {
+        state: 'upgrading', is_sys_app: true, progress: '42.5', op_type: 'upgrade', message: 'pulling images',
+        reason: 'Upgrading', event_create_time: '2026-03-01T11:59:30.750Z',
+      },
+    }]);
+    expect(await statusOf('wiki')).toEqual({
+      name: 'wiki', rawAppName: 'wiki-raw', appid: 'a1b2c3', isSysApp: true, owner: 'alice', icon: 'https://cdn/wiki.png',
+      source: S, title: 'Wiki', state: 'upgrading',
+      updateTime: '2026-03-01T11:59:30Z', statusTime: '2026-03-01T11:59:30Z', lastTransitionTime: '2026-03-01T11:59:30Z',
+      progress: '42.5', opType: 'upgrade', message: 'pulling images', reason: 'Upgrading', entranceStatuses: null,
+      createTime: '2026-03-01T11:59:30.750Z',
+    });
+  });
+
+  it('title as a plain string, a map without en-US, or absent; icon only as a string; empty values omitted', async () => {
+    await insertUserApps(db.sql, [
+      { user_id: 'alice', source_id: S, app_name: 'plain', metadata: { title: 'Plain' }, state: { state: 'running' } },
+      { user_id: 'alice', source_id: S, app_name: 'german', metadata: { title: { 'de-DE': 'Deutsch' }, icon: 7 }, state: { state: 'running' } },
+      { user_id: 'alice', source_id: S, app_name: 'bare', state: { state: 'running' } },
+    ]);
+    expect(await statusOf('plain')).toMatchObject({ title: 'Plain' });
+    const german = await statusOf('german');
+    expect(german.title).toBe('Deutsch');
+    expect(german).not.toHaveProperty('icon');
+    const bare = await statusOf('bare');
+    expect(bare).toMatchObject({ title: '', isSysApp: false, updateTime: '', statusTime: '', lastTransitionTime: '' });
+    for (const k of ['icon', 'progress', 'opType', 'message', 'reason', 'sharedEntrances']) expect(bare).not.toHaveProperty(k);
+  });
+
+  it('entranceStatuses: ua.entrances merged BY POSITION with status_entrances; sharedEntrances from the state row', async () => {
+    await insertUserApps(db.sql, [{
+      user_id: 'alice', source_id: S, app_name: 'wiki', entrances: manifest,
+      state: {
+        state: 'running', event_create_time: '2026-03-01T11:00:00Z',
+        // runtime order differs from the names on purpose: the market matches by position
+        status_entrances: JSON.stringify([
+          { name: 'admin', state: 'running', statusTime: '2026-03-01T11:00:01Z' },
+          { name: 'web', state: 'notReady', reason: 'readiness probe failed' },
+          { name: 'extra', state: 'running' },
+        ]),
+        shared_entrances: [{ name: 'api', host: 'wiki-api', port: 9000, url: 'wiki-api.shared.example' }],
+      },
+    }]);
+    const s = await statusOf('wiki');
+    expect(s.entranceStatuses).toEqual([
+      { ...manifest[0], state: 'running', statusTime: '2026-03-01T11:00:01Z' },
+      { ...manifest[1], state: 'notReady', reason: 'readiness probe failed' },
+    ]);
+    expect(s.sharedEntrances).toEqual([{ name: 'api', host: 'wiki-api', port: 9000, url: 'wiki-api.shared.example', invisible: false }]);
+  });
+
+  it('a manifest longer than the runtime list keeps empty runtime fields; no manifest = the runtime list as is', async () => {
+    await insertUserApps(db.sql, [
+      { user_id: 'alice', source_id: S, app_name: 'long', entrances: manifest,
+        state: { state: 'running', status_entrances: '[{"name":"web","state":"running"}]' } },
+      { user_id: 'alice', source_id: S, app_name: 'runtime-only',
+        state: { state: 'running', status_entrances: '[{"name":"main","state":"running"},{"name":"b","state":"stopped"}]' } },
+    ]);
+    expect((await statusOf('long')).entranceStatuses).toEqual([{ ...manifest[0], state: 'running' }, manifest[1]]);
+    expect((await statusOf('runtime-only')).entranceStatuses).toEqual([
+      { name: 'main', port: 0, invisible: false, state: 'running' },
+      { name: 'b', port: 0, invisible: false, state: 'stopped' },
+    ]);
+  });
+
+  it('the whole snapshot of these rows decodes as a Go client decodes it', async () => {
+    await insertUserApps(db.sql, [
+      { user_id: 'alice', source_id: S, app_name: 'wiki', entrances: manifest, metadata: { title: { 'en-US': 'Wiki' } },
+        state: { state: 'running', status_entrances: running0(), event_create_time: '2026-03-01T11:00:00Z' } },
+      { user_id: 'bob', source_id: 'local', app_name: 'blog', state: { state: 'downloading', progress: '10' } },
+    ]);
+    await insertTasks(db.sql, [{ task_id: 't1', type: 1, status: 2, app_name: 'blog', user_account: 'bob', created_at: ago(1), started_at: ago(1) }]);
+    await insertSources(db.sql, [{ source_id: S }]);
+    await insertCatalog(db.sql, [{ source_id: S, app_id: 'wiki', updated_at: ago(1) }]);
+    const store = new RuntimeStore(() => NOW);
+    expect(await pass(store, 'app_flow', await collector(createAppFlow, {}))).toBe('ok');
+    expect(await pass(store, 'tasks', await collector(createTasks, {}))).toBe('ok');
+    expect(await pass(store, 'components', await collector(createComponents, {}))).toBe('ok');
+    store.commit();
+    const whole = JSON.parse(store.state({}));
+    expect(Object.keys(whole.app_states)).toHaveLength(2);
+    expectGoWire(whole);
+    expectGoWire(store.state({ user_id: 'bob' }));
+  });
+});
+
+function running0(): string {
+  return '[{"name":"web","state":"running"},{"name":"admin","state":"running"}]';
+}

@@ -3,7 +3,10 @@ import {
   CACHE_PAIRS_SHOWN, FailureWindow, databaseDown, normalizeComponents, type ComponentStats,
 } from '../../src/collect/components.ts';
 import { ComponentStatus } from '../../src/model/index.ts';
+import { GoComponentStatus } from '../../src/model/go-wire.ts';
 import * as v from 'valibot';
+import { loadConfig } from '../../src/config.ts';
+import { realCollectors } from '../../src/supervisor/collectors.ts';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const ago = (ms: number): Date => new Date(NOW.getTime() - ms);
@@ -57,6 +60,7 @@ describe('normalizeComponents', () => {
     expect(steady).toMatchObject({ healthy: true, status: 'running' });
     expect(steady.metrics).toEqual({
       pending: 3, success: 10, failed: 2, total: 15, consecutive_failures: 5, consecutive_failures_growth: 0,
+      queue_length: 3, completed_tasks_count: 10, failed_tasks_count: 2,
     });
     const grew = byName(normalizeComponents(stats(), NOW, { stalenessMs: MIN, renderFailuresBaseline: 3 })).hydrator;
     expect(grew).toMatchObject({ healthy: false, status: 'degraded', message: 'render failures grew from 3 to 5' });
@@ -82,6 +86,8 @@ describe('normalizeComponents', () => {
         'market.olares': { source_type: 'remote', is_active: true, apps: 40, newest_update: ago(5 * MIN).toISOString(), stale: false },
         upload: { source_type: 'local', is_active: true, apps: 1, newest_update: ago(500 * MIN).toISOString(), stale: false },
       },
+      // the local source is an upload, not synced: it does not count
+      last_sync_time: ago(5 * MIN).toISOString(),
     });
   });
 
@@ -110,6 +116,8 @@ describe('normalizeComponents', () => {
         alice: { 'market.olares': { user_applications: 5, states: 2 }, upload: { user_applications: 1, states: 1 } },
         bob: { 'market.olares': { user_applications: 3, states: 0 } },
       },
+      total_users: 2, total_sources: 2, total_apps: 9, total_app_state_latest: 3, total_app_info_latest: 10,
+      total_app_info_pending: 3,
     });
   });
 
@@ -121,6 +129,24 @@ describe('normalizeComponents', () => {
     expect(c.metrics).toMatchObject({ users: 5000, pairs: 5000, pairs_truncated: true });
     expect(Object.keys(c.metrics!.by_user as object)).toHaveLength(CACHE_PAIRS_SHOWN);
     expect(v.safeParse(ComponentStatus, c).success).toBe(true);
+  });
+
+  it('carries Go\'s component names and metric keys, typed as Go sends them, and nothing that ticks with time', () => {
+    const list = byName(normalizeComponents(stats(), NOW, { stalenessMs: 30 * MIN }));
+    for (const name of ['cache', 'hydrator', 'syncer', 'task_module'] as const) {
+      expect(v.safeParse(GoComponentStatus, list[name]).issues).toBeUndefined();
+    }
+    expect(list.cache.metrics).toMatchObject({ total_users: 2, total_apps: 9, total_app_state_latest: 3 });
+    expect(list.task_module.metrics).toMatchObject({ pending_tasks: 2, running_tasks: 1 });
+    expect(list.hydrator.metrics).toMatchObject({ queue_length: 3, failed_tasks_count: 2 });
+    // keys a sidecar cannot know are left out, not faked
+    for (const k of ['instance_id']) expect(list.task_module.metrics).not.toHaveProperty(k);
+    for (const k of ['total_tasks_processed', 'active_tasks_count', 'is_running', 'enabled']) expect(list.hydrator.metrics).not.toHaveProperty(k);
+    for (const k of ['sync_interval', 'total_syncs', 'next_sync_time', 'is_running']) expect(list.syncer.metrics).not.toHaveProperty(k);
+    // last_sync_time is a time: a later pass over the same rows tells the same
+    const later = byName(normalizeComponents(stats(), new Date(NOW.getTime() + MIN), { stalenessMs: 30 * MIN }));
+    expect(later.syncer.metrics!.last_sync_time).toBe(list.syncer.metrics!.last_sync_time);
+    expect(later.cache.metrics).toEqual(list.cache.metrics);
   });
 
   it('postgres: healthy with its server version (the latency is a counter of the source, not content)', () => {
@@ -164,5 +190,23 @@ describe('FailureWindow', () => {
     expect(w.next(at(1), 3)).toBe(1);
     expect(w.next(at(5), 3)).toBe(1);
     expect(w.next(at(10.5), 3)).toBe(3); // the first sample aged out: no growth within the window
+  });
+});
+
+describe('SYNCER_STALE_AFTER_MS', () => {
+  const env = { DATABASE_URL: 'postgres://u@127.0.0.1:5432/market' };
+
+  it('defaults to 30 minutes, is configurable, and reaches the components collector', () => {
+    expect(loadConfig(env).syncerStaleAfterMs).toBe(30 * MIN);
+    const config = loadConfig({ ...env, SYNCER_STALE_AFTER_MS: '600000' });
+    expect(config.syncerStaleAfterMs).toBe(600_000);
+    const components = realCollectors(config, { databaseUrl: env.DATABASE_URL, chartRepoHost: 'localhost:82' })
+      .find((c) => c.source === 'components');
+    expect(components?.options).toMatchObject({ syncerStalenessMs: 600_000 });
+  });
+
+  it('a bad value is a clear configuration error', () => {
+    expect(() => loadConfig({ ...env, SYNCER_STALE_AFTER_MS: '10 minutes' })).toThrow(/SYNCER_STALE_AFTER_MS must be a whole number/);
+    expect(() => loadConfig({ ...env, SYNCER_STALE_AFTER_MS: '5' })).toThrow(/SYNCER_STALE_AFTER_MS must be at least 1000/);
   });
 });

@@ -5,6 +5,7 @@ import { normalizeAppFlow } from '../../src/collect/app-flow.ts';
 import { lookupState } from '../../src/collect/stage-table.ts';
 import { normalizeTasks } from '../../src/collect/tasks.ts';
 import { AppFlowState, TaskState } from '../../src/model/index.ts';
+import { GoAppFlowState, GoTaskState } from '../../src/model/go-wire.ts';
 import type { AppRow, TaskRow } from '../../src/sources/market-rows.ts';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
@@ -32,12 +33,26 @@ const entrance = fc.oneof(
   fc.anything(),
 );
 
+const manifestEntrance = fc.record({
+  name: fc.oneof(id, fc.anything()), port: fc.oneof(fc.integer({ min: 0, max: 65535 }), fc.double(), fc.anything()),
+  invisible: fc.oneof(fc.boolean(), fc.anything()), url: fc.oneof(fc.string(), fc.anything()), title: fc.string(),
+  statusTime: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string()),
+}, { requiredKeys: [] });
+
 const appRow: fc.Arbitrary<AppRow> = fc.record({
   user_id: fc.constantFrom('alice', 'bob'),
   source_id: fc.constantFrom('market.olares', 'local'),
   app_id: id,
   app_name: fc.constantFrom('wiki', 'blog'),
+  app_raw_name: fc.string({ maxLength: 10 }),
   manifest_type: fc.constantFrom('app', 'middleware', ''),
+  metadata: fc.oneof(
+    fc.record({ icon: fc.oneof(fc.string(), fc.anything()), title: fc.oneof(fc.string(), fc.dictionary(fc.string({ maxLength: 6 }), fc.anything()), fc.anything()) }, { requiredKeys: [] }),
+    fc.anything(),
+  ),
+  entrances: fc.oneof(fc.array(fc.oneof(manifestEntrance, fc.anything()), { maxLength: 4 }), fc.anything()),
+  is_sys_app: fc.boolean(),
+  shared_entrances: fc.oneof(fc.array(manifestEntrance, { maxLength: 2 }), fc.anything()),
   app_updated_at: date,
   state: fc.option(fc.oneof(fc.constantFrom('running', 'installFailed', 'uninstalled', 'installingCanceled', ''), fc.string()), { nil: null }),
   installed_version: fc.string({ maxLength: 10 }),
@@ -57,7 +72,10 @@ describe('normalizers never emit what the wire schema would reject', () => {
     fc.assert(fc.property(fc.array(taskRow, { maxLength: 12 }), (rows) => {
       const { items } = normalizeTasks(rows, NOW);
       expect(items.map((t) => t.task_id).sort()).toEqual([...new Set(rows.map((r) => r.task_id))].sort());
-      for (const t of items) expect(v.safeParse(TaskState, t).issues).toBeUndefined();
+      for (const t of items) {
+        expect(v.safeParse(TaskState, t).issues).toBeUndefined();
+        expect(v.safeParse(GoTaskState, t).issues).toBeUndefined();
+      }
     }));
   });
 
@@ -67,6 +85,8 @@ describe('normalizers never emit what the wire schema would reject', () => {
       const { items } = normalizeAppFlow(rows, active);
       for (const a of items) {
         expect(v.safeParse(AppFlowState, a).issues).toBeUndefined();
+        // and what a Go client decodes: metadata.status in the market's shape, whatever the JSONB held
+        expect(v.safeParse(GoAppFlowState, a).issues).toBeUndefined();
         const state = (a.metadata!.status as { state: string }).state;
         if (state !== '' && lookupState(state) === undefined) expect(a.stage).toBe('unknown');
       }

@@ -5,7 +5,7 @@ import type { PassMessage, PassOutcome } from '../../src/protocol.ts';
 import { PassSender } from '../../src/collect/pass-sender.ts';
 
 const outcome: PassOutcome = { ok: true, error: null, duration_ms: 1, finished_at: '2026-12-01T10:00:00.000Z' };
-const view = (state: 'processing' | 'completed'): ChartRepoStatus => ({ apps: [{ app_id: 'a', app_name: 'a', user_id: 'u', source_id: 's', state }], last_update: 'x' });
+const view = (state: string): ChartRepoStatus => ({ apps: [{ app_id: 'a', app_name: 'a', user_id: 'u', source_id: 's', state, last_update: 'x' }], last_update: 'x' });
 const channels: MessageChannel[] = [];
 
 /** A store on the other end of a port: records each pass and acknowledges it. */

@@ -1,6 +1,14 @@
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Collector } from '../../src/collect/collector.ts';
+import { createCollector as createAppFlow } from '../../src/collect/collectors/app-flow.ts';
+import { createCollector as createChartRepo } from '../../src/collect/collectors/chart-repo.ts';
+import { createCollector as createComponents } from '../../src/collect/collectors/components.ts';
+import { createCollector as createTasks } from '../../src/collect/collectors/tasks.ts';
 import { startDemoMarket, type DemoMarket } from '../../src/demo/market.ts';
+import type { SourceName } from '../../src/protocol.ts';
+import { RuntimeStore } from '../../src/store/runtime-store.ts';
+import { expectGoWire } from '../helpers/go-wire.ts';
 
 let demo: DemoMarket;
 let sql: Sql;
@@ -58,6 +66,39 @@ describe('startDemoMarket (embedded)', () => {
     }
     expect(processing).toBeGreaterThan(0);
   });
+
+  it('every snapshot of the demo market decodes as a Go client decodes it, with titles, icons and entrance URLs', async () => {
+    const store = new RuntimeStore();
+    const collectors: [SourceName, Collector][] = [
+      ['app_flow', await createAppFlow({ databaseUrl: demo.databaseUrl })],
+      ['tasks', await createTasks({ databaseUrl: demo.databaseUrl })],
+      ['components', await createComponents({ databaseUrl: demo.databaseUrl })],
+      ['chart_repo', await createChartRepo({ databaseUrl: demo.databaseUrl, chartRepoHost: demo.chartRepoHost, chartRepoTimeoutMs: 5000 })],
+    ];
+    try {
+      // two rounds: the second sees the market moved on
+      for (let round = 0, seq = 0; round < 2; round++) {
+        for (const [source, c] of collectors) {
+          const r = await c.collect({ signal: AbortSignal.timeout(20_000), now: () => new Date() });
+          store.apply({ type: 'pass', seq: ++seq, source, steps: r.steps,
+            outcome: { ok: true, error: null, duration_ms: 1, finished_at: new Date().toISOString() } });
+        }
+        store.commit();
+        const whole = JSON.parse(store.state({}));
+        expectGoWire(whole);
+        expectGoWire(store.state({ user_id: Object.values(whole.app_states as Record<string, { user_id: string }>)[0].user_id }));
+        const statuses = Object.values(whole.app_states as Record<string, { metadata: { status: Record<string, any> } }>)
+          .map((a) => a.metadata.status);
+        expect(statuses.filter((s) => s.title !== '').length).toBe(statuses.length);
+        expect(statuses.some((s) => typeof s.icon === 'string')).toBe(true);
+        expect(statuses.some((s) => (s.entranceStatuses ?? []).some((e: { url?: string; state?: string }) => e.url && e.state))).toBe(true);
+        expect(whole.chart_repo.apps.length).toBeGreaterThan(0);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    } finally {
+      await Promise.all(collectors.map(([, c]) => c.close?.()));
+    }
+  }, 60_000);
 
   it('moves the market on its own: the tables change between two reads', async () => {
     const before = await snapshot();

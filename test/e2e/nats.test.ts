@@ -36,8 +36,9 @@ describe.skipIf(!natsAvailable)('app-service events from a real NATS server', ()
     await nats.start();
     // the poll knows one app with its version; events fill in between polls
     writeFileSync(file, JSON.stringify([{ op: 'replace', domain: 'app_states', reconciles: ['nats'], items: [{
-      app_id: 'gitea-id', app_name: 'gitea', user_id: 'alice', source_id: 'market.olares', stage: 'running', health: 'healthy',
-      version: '1.21.0', last_update: '2026-11-25T10:00:00.000Z', metadata: { status: { createTime: '2026-11-25T10:00:00.000Z' } },
+      app_id: 'gitea', app_name: 'gitea', user_id: 'alice', source_id: 'market.olares', stage: 'running', health: 'healthy',
+      version: '1.21.0', last_update: '2026-11-25T10:00:00.000Z',
+      metadata: { status: { appid: 'gitea-id', icon: 'https://x/gitea.png', createTime: '2026-11-25T10:00:00.000Z' } },
     }, {
       app_id: 'firefox', app_name: 'firefox', user_id: 'carol', source_id: 'market.olares', stage: 'running', health: 'healthy',
       last_update: '2026-11-25T12:00:00.000Z', metadata: { status: { createTime: '2026-11-25T12:00:00.000Z' } },
@@ -61,7 +62,10 @@ describe.skipIf(!natsAvailable)('app-service events from a real NATS server', ()
     publish('os.application.alice', appServiceEvent({ name: 'gitea', rawAppName: 'gitea', state: 'stopped', createTime: '2026-11-25T10:05:00.000Z' }));
     await eventually(async () => {
       const app = (await state()).app_states['alice:market.olares:gitea'];
-      expect(app).toMatchObject({ stage: 'stopped', health: 'unhealthy', version: '1.21.0', app_id: 'gitea-id' });
+      expect(app).toMatchObject({
+        stage: 'stopped', health: 'unhealthy', version: '1.21.0', app_id: 'gitea',
+        metadata: { status: { state: 'stopped', appid: 'gitea-id', icon: 'https://x/gitea.png', updateTime: '2026-11-25T10:05:00Z' } },
+      });
     });
     const change = await stream.next((e) => e.event === 'change' && e.data.includes('alice:market.olares:gitea'));
     expect(JSON.parse(change.data).upserts.app_states['alice:market.olares:gitea'].stage).toBe('stopped');

@@ -35,7 +35,12 @@ export interface UserAppFixture {
   source_id: string;
   app_name: string;
   app_id?: string;
+  app_raw_name?: string;
   manifest_type?: string;
+  /** ua.metadata JSONB: {icon, title} */
+  metadata?: unknown;
+  /** ua.entrances JSONB: the manifest's entrance declarations */
+  entrances?: unknown;
   render_status?: string;
   render_consecutive_failures?: number;
   updated_at?: Time;
@@ -47,6 +52,7 @@ export interface StateFixture {
   state: string;
   installed_version?: string;
   target_version?: string;
+  is_sys_app?: boolean;
   reason?: string;
   message?: string;
   progress?: string;
@@ -55,26 +61,29 @@ export interface StateFixture {
   event_create_time?: Time;
   /** JSON text of the JSONB column */
   status_entrances?: string;
+  shared_entrances?: unknown;
   updated_at?: Time;
 }
 
 export async function insertUserApps(sql: postgres.Sql, apps: UserAppFixture[]): Promise<void> {
   for (const a of apps) {
     const [row] = await sql`
-      INSERT INTO user_applications (source_id, user_id, app_id, app_name, manifest_type, render_status,
-        render_consecutive_failures, updated_at)
-      VALUES (${a.source_id}, ${a.user_id}, ${a.app_id ?? a.app_name}, ${a.app_name}, ${a.manifest_type ?? 'app'},
+      INSERT INTO user_applications (source_id, user_id, app_id, app_name, app_raw_name, manifest_type, metadata,
+        entrances, render_status, render_consecutive_failures, updated_at)
+      VALUES (${a.source_id}, ${a.user_id}, ${a.app_id ?? a.app_name}, ${a.app_name}, ${a.app_raw_name ?? a.app_name},
+        ${a.manifest_type ?? 'app'}, ${JSON.stringify(a.metadata ?? {})}::jsonb, ${JSON.stringify(a.entrances ?? [])}::jsonb,
         ${a.render_status ?? 'success'}, ${a.render_consecutive_failures ?? 0},
         ${ts(a.updated_at ?? '2026-01-01T00:00:00Z')}::timestamptz)
       RETURNING id`;
     const s = a.state;
     if (!s) continue;
     await sql`
-      INSERT INTO user_application_states (user_application_id, installed_version, target_version, state, reason,
-        message, progress, op_id, op_type, event_create_time, status_entrances, updated_at)
-      VALUES (${row!.id}, ${s.installed_version ?? ''}, ${s.target_version ?? ''}, ${s.state}, ${s.reason ?? ''},
-        ${s.message ?? ''}, ${s.progress ?? ''}, ${s.op_id ?? ''}, ${s.op_type ?? ''},
+      INSERT INTO user_application_states (user_application_id, installed_version, target_version, is_sys_app, state,
+        reason, message, progress, op_id, op_type, event_create_time, status_entrances, shared_entrances, updated_at)
+      VALUES (${row!.id}, ${s.installed_version ?? ''}, ${s.target_version ?? ''}, ${s.is_sys_app ?? false}, ${s.state},
+        ${s.reason ?? ''}, ${s.message ?? ''}, ${s.progress ?? ''}, ${s.op_id ?? ''}, ${s.op_type ?? ''},
         ${ts(s.event_create_time)}::timestamptz, ${s.status_entrances ?? '[]'}::jsonb,
+        ${JSON.stringify(s.shared_entrances ?? [])}::jsonb,
         ${ts(s.updated_at ?? '2026-01-02T00:00:00Z')}::timestamptz)`;
   }
 }

@@ -63,9 +63,9 @@ describe('chart_repo on the change stream: items, not the whole block', () => {
 
   it('one app changing state sends that app alone', () => {
     const a: ChartRepoStatus = {
-      apps: NAMES.map((n) => ({ app_id: n, app_name: n, user_id: 'alice', source_id: 'market', state: 'completed' })),
-      images: [{ image_name: 'wiki:1', app_name: 'wiki', status: 'fully_downloaded' }],
-      tasks: { hydrator: { queue_length: 0, tasks: [] } }, last_update: T0,
+      apps: NAMES.map((n) => ({ app_id: n, app_name: n, user_id: 'alice', source_id: 'market', state: 'completed', last_update: T0 })),
+      images: [{ image_name: 'wiki:1', app_name: 'wiki', status: 'fully_downloaded', last_update: T0 }],
+      tasks: { hydrator: { queue_length: 0, active_tasks: 0, completed_tasks: 0, failed_tasks: 0, worker_count: 0, tasks: [] } }, last_update: T0,
     };
     const b = structuredClone(a);
     b.apps![1]!.state = 'failed';
@@ -81,10 +81,13 @@ describe('chart_repo on the change stream: items, not the whole block', () => {
     const a: ChartRepoStatus = { apps: [], images: [], last_update: T0 };
     const b: ChartRepoStatus = {
       apps: [
-        { app_id: 'wiki', app_name: 'wiki', user_id: 'alice', source_id: 'market', state: 'processing' },
-        { app_id: 'blog', app_name: 'blog', user_id: 'bob', source_id: 'market', state: 'processing' },
+        { app_id: 'wiki', app_name: 'wiki', user_id: 'alice', source_id: 'market', state: 'processing', last_update: T0 },
+        { app_id: 'blog', app_name: 'blog', user_id: 'bob', source_id: 'market', state: 'processing', last_update: T0 },
       ],
-      images: [{ image_name: 'wiki:1', app_name: 'wiki', status: 'fully_downloaded' }, { image_name: 'blog:1', app_name: 'blog', status: 'not_downloaded' }],
+      images: [
+        { image_name: 'wiki:1', app_name: 'wiki', status: 'fully_downloaded', last_update: T0 },
+        { image_name: 'blog:1', app_name: 'blog', status: 'not_downloaded', last_update: T0 },
+      ],
       last_update: T0,
     };
     const event = JSON.parse(renderChartChanges(changesBetween(a, b)!, { user_id: 'alice' })!);

@@ -159,18 +159,22 @@ describe('filters', () => {
     s.apply(pass('chart_repo', [{ op: 'chart_repo', value: {
       system: { version: '1.2' },
       apps: [
-        { app_id: 'a', app_name: 'firefox', user_id: 'alice', source_id: 'market', state: 'processing' },
-        { app_id: 'b', app_name: 'gitea', user_id: 'bob', source_id: 'market', state: 'completed' },
+        { app_id: 'a', app_name: 'firefox', user_id: 'alice', source_id: 'market', state: 'processing', last_update: T0 },
+        { app_id: 'b', app_name: 'gitea', user_id: 'bob', source_id: 'market', state: 'completed', last_update: T0 },
       ],
-      images: [{ image_name: 'ff:1', app_name: 'firefox', status: 'fully_downloaded' }, { image_name: 'gitea:1', app_name: 'gitea', status: 'not_downloaded' }],
-      tasks: { hydrator: { queue_length: 4, tasks: [{ task_id: 'h1', user_id: 'bob', app_name: 'gitea' }] } },
+      images: [{ image_name: 'ff:1', app_name: 'firefox', status: 'fully_downloaded', last_update: T0 }, { image_name: 'gitea:1', app_name: 'gitea', status: 'not_downloaded', last_update: T0 }],
+      tasks: { hydrator: { queue_length: 4, active_tasks: 0, completed_tasks: 0, failed_tasks: 0, worker_count: 0, tasks: [{
+        task_id: 'h1', user_id: 'bob', source_id: 'market', app_id: 'b', app_name: 'gitea', status: 'running', step_name: '',
+        total_steps: 5, retry_count: 0, created_at: T0, updated_at: T0,
+      }] } },
       last_update: T0,
     } }]));
     s.commit();
     const chart = JSON.parse(s.state({ user_id: 'alice' })).chart_repo;
     expect(chart.apps.map((a: { app_name: string }) => a.app_name)).toEqual(['firefox']);
     expect(chart.images.map((i: { image_name: string }) => i.image_name)).toEqual(['ff:1']);
-    expect(chart.tasks.hydrator).toEqual({ queue_length: 4, tasks: [] });
+    // Go omits an empty list
+    expect(chart.tasks.hydrator).toEqual({ queue_length: 4, active_tasks: 0, completed_tasks: 0, failed_tasks: 0, worker_count: 0 });
     expect(chart.system).toEqual({ version: '1.2' });
   });
 });

@@ -6,7 +6,7 @@
 import postgres from 'postgres';
 import { nextChartRepoView } from '../chart-repo-content.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
-import { chartRepoComponent, mergeAnswers, normalizeAnswer } from '../chart-repo.ts';
+import { chartRepoComponent, mergeAnswers, normalizeAnswer, originsOf } from '../chart-repo.ts';
 import type { ChartRepoAnswer, PairFailure } from '../chart-repo.ts';
 import { fetchChartRepoStatus } from '../../sources/chart-repo-client.ts';
 import type { ChartRepoStatus } from '../../model/index.ts';
@@ -67,14 +67,15 @@ export class ChartRepoCollector implements Collector {
 
   async collect(ctx: CollectContext): Promise<CollectResult> {
     const { pairs, warning: pairsWarning } = await this.listPairs(ctx.signal);
-    const results = await this.queryAll(pairs, ctx.signal);
+    // the pass time: every converted app's and image's last_update, as Go sets it
     const now = ctx.now().toISOString();
+    const results = await this.queryAll(pairs, ctx.signal, now);
 
     // pairs no longer listed leave the view; failing pairs contribute their last good answer
     const listed = new Set(pairs.map(pairKey));
     for (const key of this.lastGood.keys()) if (!listed.has(key)) { this.lastGood.delete(key); this.lastGoodAt.delete(key); }
     const failures: PairFailure[] = [];
-    const answers: ChartRepoAnswer[] = [];
+    const answers: { user: string; source: string; answer: ChartRepoAnswer }[] = [];
     let stalePairs = 0;
     let staleSince: string | undefined;
     for (const r of results) {
@@ -91,13 +92,15 @@ export class ChartRepoCollector implements Collector {
         }
       }
       const answer = this.lastGood.get(key);
-      if (answer) answers.push(answer);
+      if (answer) answers.push({ ...r.pair, answer });
     }
     if (pairs.length > 0 && answers.length === 0) {
       throw new Error(`chart repo: every request failed, nothing known yet: ${failures[0]?.error ?? ''}`);
     }
 
-    const dropped = results.reduce((n, r) => n + (r.answer?.dropped ?? 0), 0);
+    const sum = (k: 'dropped' | 'unfamiliar_values' | 'bad_times' | 'bad_durations') =>
+      results.reduce((n, r) => n + (r.answer?.[k] ?? 0), 0);
+    const dropped = sum('dropped');
     const latencies = results.flatMap((r) => (r.latency_ms === undefined ? [] : [r.latency_ms]));
     const component = chartRepoComponent({ pairs: pairs.length, failures, dropped, now });
     // the view keeps failing pairs' last good answers: say how old the oldest of them is
@@ -106,18 +109,19 @@ export class ChartRepoCollector implements Collector {
     if (staleSince !== undefined) {
       component.metrics = { ...component.metrics, stale_pairs: stalePairs, stale_since: staleSince };
     }
-    const uptime = answers.find((a) => a.system)?.system?.uptime;
+    const uptime = answers.find((a) => a.answer.system)?.answer.system?.uptime;
     const warnings = [pairsWarning, failures.length > 0 ? component.message : undefined].filter(Boolean);
     // every request failed: the whole view is stale, so the run counts as failed (its steps still apply:
     // the component's error and the kept view); last_success keeps the time of the last good answer
     const allFailed = pairs.length > 0 && failures.length === pairs.length;
     return {
       steps: [
-        { op: 'chart_repo', value: this.stamp(answers, now) },
+        { op: 'chart_repo', value: this.stamp(answers.map((a) => a.answer), now), origins: originsOf(answers) },
         { op: 'upsert', domain: 'components', items: [component] },
       ],
       counters: {
         pairs: pairs.length, failed_pairs: failures.length, dropped_items: dropped,
+        unfamiliar_values: sum('unfamiliar_values'), bad_times: sum('bad_times'), bad_durations: sum('bad_durations'),
         bytes: results.reduce((n, r) => n + r.bytes, 0),
         stale_pairs: stalePairs, stale_ms: staleMs,
         ...(latencies.length > 0 ? { latency_ms: Math.round(Math.max(...latencies)) } : {}),
@@ -152,7 +156,7 @@ export class ChartRepoCollector implements Collector {
   }
 
   /** One request per pair, at most `concurrency` in flight; stops starting new ones once the run is aborted. */
-  private async queryAll(pairs: Pair[], signal: AbortSignal): Promise<PairResult[]> {
+  private async queryAll(pairs: Pair[], signal: AbortSignal, now: string): Promise<PairResult[]> {
     const results: PairResult[] = new Array(pairs.length);
     let next = 0;
     const worker = async () => {
@@ -160,7 +164,7 @@ export class ChartRepoCollector implements Collector {
         const i = next++;
         results[i] = signal.aborted
           ? { pair: pairs[i], error: 'run deadline passed', bytes: 0 }
-          : await this.queryOne(pairs[i], signal);
+          : await this.queryOne(pairs[i], signal, now);
       }
     };
     const wanted = this.opts.concurrency ?? 4;
@@ -169,14 +173,14 @@ export class ChartRepoCollector implements Collector {
     return results;
   }
 
-  private async queryOne(pair: Pair, signal: AbortSignal): Promise<PairResult> {
+  private async queryOne(pair: Pair, signal: AbortSignal, now: string): Promise<PairResult> {
     try {
       const res = await fetchChartRepoStatus({
         host: this.opts.chartRepoHost, user: pair.user, source: pair.source,
         timeoutMs: this.opts.chartRepoTimeoutMs, signal,
         ...(this.opts.maxBodyBytes !== undefined ? { maxBodyBytes: this.opts.maxBodyBytes } : {}),
       });
-      const n = normalizeAnswer(res.json);
+      const n = normalizeAnswer(res.json, now);
       return n.ok
         ? { pair, answer: n.answer, bytes: res.bytes, latency_ms: res.latency_ms }
         : { pair, error: n.error, bytes: res.bytes };

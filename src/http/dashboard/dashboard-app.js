@@ -212,14 +212,27 @@ function timelineOf(r) {
   return box;
 }
 
+/** "web → wiki.alice.example (running)" per entrance, as text: every part is an upstream string */
+function entrancesText(entrances) {
+  return list(entrances).map((e) => {
+    const x = obj(e);
+    return `${str(x.title || x.name)}${x.url ? ` → ${str(x.url)}` : ''}${x.state ? ` (${str(x.state)})` : ''}`;
+  }).join('; ');
+}
+
 function details(r) {
   const c = r.cr ?? {};
   const t = r.task ?? {};
   const err = obj(c.error);
+  const st = obj(obj(r.app?.metadata).status);
   return el('div', { className: 'task-detail' },
     err.message || t.last_error ? el('pre', { className: 'error-text' }, str(err.message || t.last_error)) : null,
     kv([
-      ['App id', str(r.app?.app_id ?? c.app_id ?? t.app_id)],
+      ['Title', str(st.title)],
+      ['Catalog id', str(st.appid ?? c.app_id ?? t.app_id)],
+      ['Icon', str(st.icon)],
+      ['Entrances', entrancesText(st.entranceStatuses)],
+      ['Shared entrances', entrancesText(st.sharedEntrances)],
       ['Stage', r.app ? str(r.app.stage) : 'not installed (Chart Repo only)'],
       ['Stage detail', str(r.app?.stage_detail)],
       ['Stuck', r.stuck ? str(r.app.stuck_reason ?? r.app.reason ?? 'yes') : ''],

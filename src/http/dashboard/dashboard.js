@@ -47,7 +47,15 @@ function card(key, label, value) {
 // ---- Market: applications ----------------------------------------------------------------------------
 
 const appsTable = table([
-  { label: 'Application', cell: (a) => [el('span', { className: 'name' }, str(a.app_name)), stuckBadge(a, a.last_update)], sort: (a) => str(a.app_name) },
+  {
+    label: 'Application',
+    cell: (a) => {
+      const title = str(obj(obj(a.metadata).status).title);
+      return [el('span', { className: 'name' }, str(a.app_name)), stuckBadge(a, a.last_update),
+        title && title !== a.app_name ? el('div', { className: 'muted small' }, title) : null];
+    },
+    sort: (a) => str(a.app_name),
+  },
   { label: 'User', cell: (a) => str(a.user_id), sort: (a) => str(a.user_id) },
   { label: 'Source', cell: (a) => str(a.source_id), sort: (a) => str(a.source_id) },
   { label: 'Stage', cell: (a) => badge(a.stage), sort: (a) => str(a.stage) },

@@ -1,0 +1,158 @@
+/**
+ * The snapshot as a Go client of the market's runtime module decodes it (GO-WIRE.md), as valibot schemas:
+ * what the sidecar guarantees on the wire. Keys Go always sends are required; `omitempty` keys optional;
+ * integer fields integers; every time RFC 3339 (or Go's zero time). Our additive keys are allowed (valibot
+ * objects accept unknown keys). Used by the tests' Go-client check on every snapshot they produce.
+ */
+import * as v from 'valibot';
+import { ChartRepoStatus } from './chart-repo.ts';
+import { GoInt, GoTime } from './common.ts';
+import { isRfc3339 } from './go-time.ts';
+
+const optStr = v.optional(v.string());
+const optBool = v.optional(v.boolean());
+
+/** updateTime/statusTime/lastTransitionTime: RFC 3339 to the second, in UTC, or "" for the zero time */
+export const StatusTime = v.union([
+  v.literal(''),
+  v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/, 'not UTC RFC 3339 to the second'), v.check(isRfc3339)),
+]);
+
+/** An entrance of metadata.status: the manifest's declaration merged with its runtime status. */
+export const GoEntrance = v.object({
+  name: v.string(),
+  port: GoInt,
+  invisible: v.boolean(),
+  id: optStr,
+  host: optStr,
+  icon: optStr,
+  title: optStr,
+  authLevel: optStr,
+  url: optStr,
+  openMethod: optStr,
+  windowPushState: optBool,
+  skip: optBool,
+  state: optStr,
+  statusTime: v.optional(GoTime),
+  reason: optStr,
+});
+
+/** metadata.status: the market's AppStateLatestData.status. */
+export const GoAppStatus = v.object({
+  name: v.string(),
+  rawAppName: v.string(),
+  appid: optStr,
+  isSysApp: v.boolean(),
+  owner: optStr,
+  icon: optStr,
+  source: optStr,
+  title: v.string(),
+  state: v.string(),
+  updateTime: StatusTime,
+  statusTime: StatusTime,
+  lastTransitionTime: StatusTime,
+  progress: optStr,
+  opType: optStr,
+  message: optStr,
+  reason: optStr,
+  entranceStatuses: v.nullable(v.array(GoEntrance)),
+  sharedEntrances: v.optional(v.array(GoEntrance)),
+});
+
+export const GoAppFlowState = v.object({
+  app_id: v.string(),
+  app_name: v.string(),
+  user_id: v.string(),
+  source_id: v.string(),
+  stage: v.string(),
+  stage_detail: optStr,
+  version: optStr,
+  cfg_type: optStr,
+  health: optStr,
+  last_update: GoTime,
+  // Go's metadata is a free map; ours always carries the status the Go dashboards read
+  metadata: v.object({ status: GoAppStatus }),
+});
+
+export const GoTaskState = v.object({
+  task_id: v.string(),
+  type: v.string(),
+  status: v.string(),
+  app_name: v.string(),
+  user_id: optStr,
+  op_id: optStr,
+  progress: v.optional(v.pipe(GoInt, v.minValue(0), v.maxValue(100))),
+  created_at: GoTime,
+  started_at: v.optional(GoTime),
+  completed_at: v.optional(GoTime),
+  result: optStr,
+  error_msg: optStr,
+  metadata: v.optional(v.record(v.string(), v.unknown())),
+});
+
+const optInt = v.optional(GoInt);
+/** Go duration strings as time.Duration.String() writes them: "1m30s", "150ms", "0s" */
+const GoDurationString = v.pipe(v.string(), v.regex(/^-?(\d+(\.\d+)?(h|m|s|ms|µs|us|ns))+$|^0s$/));
+
+/** The Go metric keys of each component we send them for, typed as Go sends them. */
+export const GO_COMPONENT_METRICS = {
+  cache: v.object({
+    total_apps: optInt, total_app_info_latest: optInt, total_app_state_latest: optInt,
+    total_app_info_pending: optInt, total_users: optInt, total_sources: optInt, is_running: optBool,
+  }),
+  hydrator: v.object({
+    total_tasks_processed: optInt, total_tasks_succeeded: optInt, total_tasks_failed: optInt,
+    active_tasks_count: optInt, completed_tasks_count: optInt, failed_tasks_count: optInt, queue_length: optInt,
+    is_running: optBool, enabled: optBool,
+  }),
+  syncer: v.object({
+    is_running: optBool, sync_interval: v.optional(GoDurationString), last_sync_time: v.optional(GoTime),
+    last_sync_success: v.optional(GoTime), last_sync_error: optStr, current_step: optStr,
+    current_step_index: optInt, total_steps: optInt, current_source: optStr, total_syncs: optInt,
+    success_count: optInt, failure_count: optInt, consecutive_failures: optInt,
+    last_sync_duration: v.optional(GoDurationString), last_synced_app_count: optInt,
+    next_sync_time: v.optional(GoTime), step_count: optInt, steps: v.optional(v.array(v.string())), enabled: optBool,
+  }),
+  task_module: v.object({ pending_tasks: optInt, running_tasks: optInt, instance_id: optStr }),
+} as const;
+
+export const GoComponentStatus = v.pipe(
+  v.object({
+    name: v.string(),
+    healthy: v.boolean(),
+    status: v.string(),
+    metrics: v.optional(v.record(v.string(), v.unknown())),
+    last_check: GoTime,
+    message: optStr,
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const schema = GO_COMPONENT_METRICS[dataset.value.name as keyof typeof GO_COMPONENT_METRICS];
+    if (!schema || dataset.value.metrics === undefined) return;
+    const r = v.safeParse(schema, dataset.value.metrics);
+    if (!r.success) {
+      addIssue({ message: `${dataset.value.name} metrics: ${r.issues[0].path?.map((p) => String(p.key)).join('.')}: ${r.issues[0].message}` });
+    }
+  }),
+);
+
+const Count = GoInt;
+export const GoSummary = v.object({
+  total_apps: Count, total_tasks: Count, pending_tasks: Count, running_tasks: Count, completed_tasks: Count,
+  failed_tasks: Count, healthy_apps: Count, unhealthy_apps: Count, active_components: Count,
+});
+
+export const GoRuntimeSnapshot = v.object({
+  timestamp: GoTime,
+  app_states: v.record(v.string(), GoAppFlowState),
+  tasks: v.record(v.string(), GoTaskState),
+  components: v.record(v.string(), GoComponentStatus),
+  chart_repo: v.optional(ChartRepoStatus),
+  summary: GoSummary,
+});
+
+export const GoEnvelope = v.object({
+  success: v.boolean(),
+  message: v.string(),
+  data: v.optional(v.nullable(GoRuntimeSnapshot)),
+});
