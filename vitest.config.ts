@@ -9,6 +9,8 @@ const shared = {
 
 export default defineConfig({
   test: {
+    // vitest's own report, then one plain line "N passed, N failed, N skipped" and the skipped suites with reasons
+    reporters: ['default', './test/reporter/summary.ts'],
     projects: [
       {
         test: {

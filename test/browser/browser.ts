@@ -1,22 +1,20 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
+import { CHROMIUM_PATH } from '../helpers/services.ts';
 import { eventually, startInProcess } from '../helpers/sidecar.ts';
 import type { Dataset, FixtureFiles } from './fixtures.ts';
 
-/** Debian's chromium (never a downloaded browser); CHROMIUM_PATH overrides. */
-export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-export const hasChromium = existsSync(CHROMIUM);
-
 export const OUTPUT_DIR = new URL('../../test-output/', import.meta.url).pathname;
 
-/** Launch flags known to work in containers and CI sandboxes (no sandbox, no GPU, no background traffic). */
+/**
+ * Debian's chromium (never a downloaded browser; CHROMIUM_PATH overrides), with launch flags known to work in
+ * containers and CI sandboxes (no sandbox, no GPU, no background traffic). Suites that call this are declared
+ * with describeWith('chromium', ...).
+ */
 export async function launch(): Promise<Browser> {
-  if (!hasChromium) {
-    throw new Error(`no chromium at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH`);
-  }
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: CHROMIUM_PATH,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
@@ -38,9 +36,6 @@ export function screenshotPath(name: string): string {
   mkdirSync(OUTPUT_DIR, { recursive: true });
   return `${OUTPUT_DIR}${name}.png`;
 }
-
-/** Chromium missing: browser suites are skipped outside CI and fail in CI (launch throws). */
-export const runBrowser = hasChromium || Boolean(process.env.CI);
 
 /**
  * The page's errors without chromium's note of an aborted change-stream request: closing an EventSource

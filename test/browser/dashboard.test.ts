@@ -1,8 +1,7 @@
 import type { Page } from 'playwright-core';
-import { describe, expect, it } from 'vitest';
-import {
-  dashboardsOn, hasChromium, loaded, openPage, pwned, realErrors, rowCount, runBrowser, screenshotPath, CHROMIUM,
-} from './browser.ts';
+import { expect, it } from 'vitest';
+import { describeWith } from '../helpers/services.ts';
+import { dashboardsOn, loaded, openPage, pwned, realErrors, rowCount, screenshotPath } from './browser.ts';
 import {
   FixtureFiles, HOSTILE_APP, HOSTILE_ERROR, HOSTILE_ICON, HOSTILE_SOURCE_ERROR, HOSTILE_URL, largeDataset, smallDataset,
 } from './fixtures.ts';
@@ -10,13 +9,8 @@ import {
 /**
  * The dashboards in Debian's chromium (issue 5), against the real threads of a sidecar fed by 'file' fake
  * collectors, so each test decides what the next collection pass sees.
- *
- * Without chromium this suite is skipped outside CI (with a message) and fails in CI (CI=true).
+ * Needs chromium (test/helpers/services.ts).
  */
-if (!hasChromium) {
-  console.warn(`[browser tests] no chromium at ${CHROMIUM}: ${process.env.CI ? 'FAILING (CI is set)' : 'skipped'}; `
-    + 'install it with `apt-get install -y chromium` or set CHROMIUM_PATH');
-}
 
 type Stats = { fetches: number; notModified: number; renders: number; errors: number; firstRenderMs: number | null; lastRenderMs: number | null };
 const stats = (page: Page) => page.evaluate(() => (window as unknown as { __runtimeDashboard: Stats }).__runtimeDashboard);
@@ -31,7 +25,7 @@ const BLOCKED_STREAM_LINE = 'console: Failed to load resource: the server respon
 
 
 
-describe.skipIf(!runBrowser)('dashboards in a real browser', () => {
+describeWith('chromium', 'dashboards in a real browser', () => {
   const files = new FixtureFiles();
   const data = smallDataset();
   const env = dashboardsOn(files, () => data);
@@ -329,7 +323,7 @@ describe.skipIf(!runBrowser)('dashboards in a real browser', () => {
   });
 });
 
-describe.skipIf(!runBrowser)('dashboards at 10,000 apps', () => {
+describeWith('chromium', 'dashboards at 10,000 apps', () => {
   const N = 10_000;
   const files = new FixtureFiles();
   // one pass, then nothing changes for a minute: the page's conditional refresh must get 304s

@@ -1,19 +1,17 @@
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startSidecar, type Sidecar } from '../../src/main.ts';
+import { describeWith } from '../helpers/services.ts';
 import { eventually } from '../helpers/sidecar.ts';
-import { hasChromium, launch, openPage, screenshotPath } from './browser.ts';
+import { launch, openPage, screenshotPath } from './browser.ts';
 
 /**
  * Both dashboards on the whole sidecar running the embedded demo market (real collectors, PGlite, the
- * simulated Chart Repo, the workload moving apps and tasks). Chromium missing: skipped outside CI, fails in CI
- * (see dashboard.test.ts).
+ * simulated Chart Repo, the workload moving apps and tasks). Needs chromium (test/helpers/services.ts).
  */
-const runBrowser = hasChromium || Boolean(process.env.CI);
-
-describe.skipIf(!runBrowser)('dashboards on the demo market', () => {
+describeWith('chromium', 'dashboards on the demo market', () => {
   let browser: Browser;
   let sidecar: Sidecar;
   let base = '';

@@ -1,15 +1,16 @@
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { AppFlowState } from '../../src/model/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { Supervisor } from '../../src/supervisor/supervisor.ts';
-import { dashboardsOn, launch, loaded, openPage, pwned, realErrors, rowCount, runBrowser, screenshotPath, waitReady } from './browser.ts';
+import { describeWith } from '../helpers/services.ts';
+import { dashboardsOn, launch, loaded, openPage, pwned, realErrors, rowCount, screenshotPath, waitReady } from './browser.ts';
 import { FixtureFiles, HOSTILE_APP, HOSTILE_ERROR, smallDataset } from './fixtures.ts';
 
 /**
  * The dashboards on the change stream (issue 6): live from `events` when it is available, conditional
- * polling of `state` when it is not (blocked, refused for want of a token, no EventSource). Chromium
- * missing: skipped outside CI, fails in CI (see dashboard.test.ts).
+ * polling of `state` when it is not (blocked, refused for want of a token, no EventSource). Needs chromium
+ * (test/helpers/services.ts).
  */
 
 type Stats = {
@@ -38,7 +39,7 @@ function fresh(name: string, extra: Partial<AppFlowState> = {}): AppFlowState {
   };
 }
 
-describe.skipIf(!runBrowser)('dashboards on the change stream', () => {
+describeWith('chromium', 'dashboards on the change stream', () => {
   const files = new FixtureFiles();
   const data = smallDataset();
   // passes every 200 ms: every pass is a new version (sources, collector components), ~20 changes a second
@@ -255,7 +256,7 @@ describe.skipIf(!runBrowser)('dashboards on the change stream', () => {
   });
 });
 
-describe.skipIf(!runBrowser)('dashboards when the API needs a token', () => {
+describeWith('chromium', 'dashboards when the API needs a token', () => {
   const TOKEN = 'stream-test-token';
   let browser: Browser;
   let sup: Supervisor;

@@ -2,9 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { collectorModule } from '../../src/supervisor/collectors.ts';
-import { freePort, natsAvailable, TestNatsServer } from '../helpers/nats.ts';
+import { freePort, TestNatsServer } from '../helpers/nats.ts';
+import { describeWith } from '../helpers/services.ts';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
 import { openStream } from '../helpers/sse.ts';
 
@@ -21,7 +22,7 @@ function appServiceEvent(over: Record<string, unknown>) {
   };
 }
 
-describe.skipIf(!natsAvailable)('app-service events from a real NATS server', () => {
+describeWith('nats-server', 'app-service events from a real NATS server', () => {
   let nats: TestNatsServer;
   let sc: Awaited<ReturnType<typeof startInProcess>>;
   let pub: NatsConnection;
@@ -108,7 +109,7 @@ describe.skipIf(!natsAvailable)('app-service events from a real NATS server', ()
   }, 40_000);
 });
 
-describe.skipIf(!natsAvailable)('events between polls', () => {
+describeWith('nats-server', 'events between polls', () => {
   it('applies events while the collector thread is idle between runs (a poll an hour away)', async () => {
     const nats = new TestNatsServer(await freePort());
     await nats.start();
@@ -133,7 +134,7 @@ describe.skipIf(!natsAvailable)('events between polls', () => {
   });
 });
 
-describe.skipIf(!process.env.MARKET_NATS_URL)('the machine NATS service (CI)', () => {
+describeWith('nats', 'the machine NATS service (CI)', () => {
   it('is reachable', async () => {
     const nc = await connect({ servers: process.env.MARKET_NATS_URL!, timeout: 3000 });
     await nc.flush();

@@ -1,11 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-
-export const NATS_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
-/** In CI the NATS suites must run; elsewhere they run when nats-server is installed. */
-export const natsAvailable = existsSync(NATS_BIN);
-if (!natsAvailable && process.env.CI) throw new Error(`CI: nats-server not found at ${NATS_BIN}; NATS suites cannot be skipped in CI`);
+import { NATS_BIN } from './services.ts';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve) => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { startEmbeddedPostgres } from '../../src/demo/embedded-postgres.ts';
 import { MARKET_DDL } from '../../src/sources/market-ddl.ts';
+import { check, CI, missingInCI } from './services.ts';
 
 /** A market database for one test file, and a client to write fixtures with. */
 export interface TestDb {
@@ -22,15 +23,13 @@ export const DB_SETUP_TIMEOUT_MS = 60_000;
 
 /**
  * By default an embedded PGlite served over the wire protocol. With MARKET_PG_URL (CI), a fresh scratch
- * database on that server with our DDL, dropped by close(). In CI without MARKET_PG_URL this fails: the
- * real-PostgreSQL path must never be skipped silently.
+ * database on that server with our DDL, dropped by close(). In CI without MARKET_PG_URL this fails
+ * (test/helpers/services.ts): CI runs the PostgreSQL suites against real PostgreSQL.
  */
 export async function startTestDb(): Promise<TestDb> {
   const serverUrl = process.env.MARKET_PG_URL;
   if (serverUrl) return scratchDatabase(serverUrl);
-  if (process.env.CI === 'true') {
-    throw new Error('CI=true but MARKET_PG_URL is not set: the PostgreSQL suites must run against real PostgreSQL in CI');
-  }
+  if (CI) throw missingInCI(check('postgres'));
   const emb = await startEmbeddedPostgres();
   const sql = fixtureClient(emb.url);
   return {

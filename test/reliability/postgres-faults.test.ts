@@ -8,12 +8,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startInProcess } from '../helpers/sidecar.ts';
 import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
+import { itWith } from '../helpers/services.ts';
 import { insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
 import { envelope, startFakeChartRepo, type FakeChartRepo } from '../sources/fake-chart-repo.ts';
 import { realSpecs, sleep, state, view, type View as Snapshot } from './helpers.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
-const REAL_PG = !!process.env.MARKET_PG_URL;
 /** pools: tasks 2 + app_flow 2 + components 2 + the chart repo's pair listing 1 */
 const MAX_CONNECTIONS = 7;
 const DEADLINE_MS = 1500;
@@ -73,7 +73,7 @@ async function serverConnections(): Promise<number> {
 async function expectNoLeak(): Promise<void> {
   await eventually(async () => {
     expect(proxy.open()).toBeLessThanOrEqual(MAX_CONNECTIONS);
-    if (REAL_PG) expect(await serverConnections()).toBeLessThanOrEqual(MAX_CONNECTIONS);
+    if (db.kind === 'postgres') expect(await serverConnections()).toBeLessThanOrEqual(MAX_CONNECTIONS);
   }, 10_000);
 }
 
@@ -152,7 +152,7 @@ describe('PostgreSQL faults, whole sidecar', () => {
     await expectNoLeak();
   });
 
-  it.runIf(REAL_PG)('the server kills our connections mid-pass (pg_terminate_backend): keeps the view, reports, resumes, no leak', async () => {
+  itWith('postgres', 'the server kills our connections mid-pass (pg_terminate_backend): keeps the view, reports, resumes, no leak', async () => {
     const base = keysOf(await view(sc.base));
     let killed = 0;
     const errors = new Set<string>();
@@ -172,7 +172,7 @@ describe('PostgreSQL faults, whole sidecar', () => {
     await expectNoLeak();
   });
 
-  it.runIf(REAL_PG)('a query blocked by a lock past the deadline: aborted and reported; the server-side query ends too', async () => {
+  itWith('postgres', 'a query blocked by a lock past the deadline: aborted and reported; the server-side query ends too', async () => {
     const base = keysOf(await view(sc.base));
     const held = db.sql.begin(async (tx) => {
       await tx`LOCK TABLE task_records IN ACCESS EXCLUSIVE MODE`;

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKGROUND_NICE, runInBackground } from '../../src/background-priority.ts';
+import { describeWith } from '../helpers/services.ts';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
 
 /** nice value and CPU ticks of every thread of this process (Linux /proc). */
@@ -16,7 +17,7 @@ function threads(): Map<number, { nice: number; ticks: number }> {
   return out;
 }
 
-describe.skipIf(process.platform !== 'linux')('background threads yield to the ones answering requests', () => {
+describeWith('linux', 'background threads yield to the ones answering requests', () => {
   let sc: Awaited<ReturnType<typeof startInProcess>>;
   const before = threads();
   beforeAll(async () => {
