@@ -1,7 +1,11 @@
 import { defineConfig } from 'vitest/config';
+import { LIVENESS_MS } from './test/helpers/liveness.ts';
 
 const shared = {
-  testTimeout: 30_000,
+  // above the liveness bound: a test waiting on something that never comes fails with its own message
+  testTimeout: 2 * LIVENESS_MS,
+  // expect.poll waits like eventually(): a liveness bound, not vitest's 1 s default
+  expect: { poll: { timeout: LIVENESS_MS } },
   hookTimeout: 90_000,
   // each file gets its own process: suites start real threads, servers and embedded databases
   pool: 'forks' as const,

@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { createCollector } from '../../src/collect/collectors/chart-repo.ts';
 import type { ChartRepoCollectorOptions } from '../../src/collect/collectors/chart-repo.ts';
 import type { CollectResult, Collector } from '../../src/collect/collector.ts';
@@ -224,7 +225,8 @@ describe('chart repo collector', () => {
     setTimeout(() => ctl.abort(), 100);
     const t0 = Date.now();
     const r = await run(c, ctl.signal);
-    expect(Date.now() - t0).toBeLessThan(2000);
+    // the messages say the abort cut it; the time only has to be short of "never"
+    expect(Date.now() - t0).toBeLessThan(LIVENESS_MS);
     expect(appNames(r)).toEqual(['alice/wiki', 'bob/blog']);
     expect(component(r).message).toBe(
       '2/2 requests failed: alice/market: aborted by caller; bob/market: run deadline passed');

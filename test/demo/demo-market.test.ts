@@ -9,6 +9,7 @@ import { startDemoMarket, type DemoMarket } from '../../src/demo/market.ts';
 import type { SourceName } from '../../src/protocol.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
 import { expectGoWire } from '../helpers/go-wire.ts';
+import { LIVENESS_MS } from '../helpers/sidecar.ts';
 
 let demo: DemoMarket;
 let sql: Sql;
@@ -105,7 +106,7 @@ describe('startDemoMarket (embedded)', () => {
     const after = await until(async () => {
       const now = await snapshot();
       return now !== before ? now : undefined;
-    }, 10_000);
+    }, LIVENESS_MS);
     expect(after).not.toBe(before);
   });
 

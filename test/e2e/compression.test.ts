@@ -1,19 +1,25 @@
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { request } from 'node:http';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { negotiate } from '../../src/http/compress-job.ts';
 import { parseProm, sum } from '../helpers/prom.ts';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
 
-let sc: Awaited<ReturnType<typeof startInProcess>>;
-beforeAll(async () => {
-  sc = await startInProcess([fake('tasks', { mode: 'passes', count: 500 })], { intervalMs: 60_000 });
-  await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
-});
-afterAll(() => sc.sup.stop());
+type Sidecar = Awaited<ReturnType<typeof startInProcess>>;
+
+/** A sidecar of its own for the enclosing describe: one pass of 500 tasks, then none for a minute (one version). */
+function oneVersionSidecar(): { sc: Sidecar } {
+  const ctx = { sc: null as unknown as Sidecar };
+  beforeAll(async () => {
+    ctx.sc = await startInProcess([fake('tasks', { mode: 'passes', count: 500 })], { intervalMs: 60_000 });
+    await eventually(async () => expect((await ctx.sc.get('/readyz')).status).toBe(200));
+  });
+  afterAll(() => ctx.sc.sup.stop());
+  return ctx;
+}
 
 /** Raw GET (fetch would decompress for us and hide the encoding). */
-function rawGet(path: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+function rawGet(sc: Sidecar, path: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
   return new Promise((resolve, reject) => {
     request(`${sc.base}${path}`, { headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -31,37 +37,44 @@ it('negotiates br over gzip, and respects q=0', () => {
   expect(negotiate(undefined)).toBeNull();
 });
 
-it('serves the snapshot compressed with br and gzip, the same JSON as identity', async () => {
-  const plain = await rawGet('/api/v2/runtime/state', {});
-  const br = await rawGet('/api/v2/runtime/state', { 'Accept-Encoding': 'br' });
-  const gz = await rawGet('/api/v2/runtime/state', { 'Accept-Encoding': 'gzip' });
-  expect(br.headers['content-encoding']).toBe('br');
-  expect(gz.headers['content-encoding']).toBe('gzip');
-  expect(br.headers.vary).toBe('Accept-Encoding');
-  expect(br.body.length).toBeLessThan(plain.body.length / 4);
-  expect(brotliDecompressSync(br.body).equals(plain.body)).toBe(true);
-  expect(gunzipSync(gz.body).equals(plain.body)).toBe(true);
-  // each encoding has its own tag, and each answers 304 to itself
-  expect(br.headers.etag).not.toBe(plain.headers.etag);
-  const again = await rawGet('/api/v2/runtime/state', { 'Accept-Encoding': 'br', 'If-None-Match': String(br.headers.etag) });
-  expect(again.status).toBe(304);
+describe('compressed snapshots', () => {
+  const env = oneVersionSidecar();
+
+  it('serves the snapshot compressed with br and gzip, the same JSON as identity', async () => {
+    const plain = await rawGet(env.sc, '/api/v2/runtime/state', {});
+    const br = await rawGet(env.sc, '/api/v2/runtime/state', { 'Accept-Encoding': 'br' });
+    const gz = await rawGet(env.sc, '/api/v2/runtime/state', { 'Accept-Encoding': 'gzip' });
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(br.headers.vary).toBe('Accept-Encoding');
+    expect(br.body.length).toBeLessThan(plain.body.length / 4);
+    expect(brotliDecompressSync(br.body).equals(plain.body)).toBe(true);
+    expect(gunzipSync(gz.body).equals(plain.body)).toBe(true);
+    // each encoding has its own tag, and each answers 304 to itself
+    expect(br.headers.etag).not.toBe(plain.headers.etag);
+    const again = await rawGet(env.sc, '/api/v2/runtime/state', { 'Accept-Encoding': 'br', 'If-None-Match': String(br.headers.etag) });
+    expect(again.status).toBe(304);
+  });
 });
 
-it('compresses each encoding once per version, however many clients ask for it', async () => {
-  const S = '/api/v2/runtime/state';
-  const metrics = async () => parseProm(await (await sc.get('/metrics')).text());
-  const jobs = (e: Awaited<ReturnType<typeof metrics>>, encoding: string) => sum(e, 'market_runtime_http_compressions_total', { encoding });
-  const version = (await rawGet(S, {})).headers.etag;
-  const before = await metrics();
-  for (const encoding of ['gzip', 'br']) {
-    const answers = await Promise.all(Array.from({ length: 25 }, () => rawGet(S, { 'Accept-Encoding': encoding })));
-    expect(answers.every((a) => a.status === 200 && a.headers['content-encoding'] === encoding)).toBe(true);
-  }
-  const after = await metrics();
-  expect((await rawGet(S, {})).headers.etag).toBe(version);
-  // 25 answers per encoding at one version share one job (none, if an earlier request already started it)
-  for (const encoding of ['gzip', 'br']) {
-    expect(jobs(after, encoding)).toBeGreaterThanOrEqual(1);
-    expect(jobs(after, encoding) - jobs(before, encoding)).toBeLessThanOrEqual(1);
-  }
+// a sidecar no one has asked for a compressed body yet: every job counted here is one these requests caused
+describe('compression jobs', () => {
+  const env = oneVersionSidecar();
+
+  it('compresses each encoding once per version, however many clients ask for it', async () => {
+    const S = '/api/v2/runtime/state';
+    const metrics = async () => parseProm(await (await env.sc.get('/metrics')).text());
+    const jobs = (e: Awaited<ReturnType<typeof metrics>>, encoding: string) => sum(e, 'market_runtime_http_compressions_total', { encoding });
+    const version = (await rawGet(env.sc, S, {})).headers.etag;
+    const before = await metrics();
+    for (const encoding of ['gzip', 'br']) expect(jobs(before, encoding)).toBe(0);
+    for (const encoding of ['gzip', 'br']) {
+      const answers = await Promise.all(Array.from({ length: 25 }, () => rawGet(env.sc, S, { 'Accept-Encoding': encoding })));
+      expect(answers.every((a) => a.status === 200 && a.headers['content-encoding'] === encoding)).toBe(true);
+    }
+    const after = await metrics();
+    expect((await rawGet(env.sc, S, {})).headers.etag).toBe(version);
+    // 25 answers per encoding at one version: exactly one job each
+    for (const encoding of ['gzip', 'br']) expect(jobs(after, encoding)).toBe(1);
+  });
 });

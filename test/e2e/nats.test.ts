@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { collectorModule } from '../../src/supervisor/collectors.ts';
 import { freePort, TestNatsServer } from '../helpers/nats.ts';
 import { describeWith } from '../helpers/services.ts';
-import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
 import { openStream } from '../helpers/sse.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mr-nats-'));
@@ -101,12 +101,12 @@ describeWith('nats-server', 'app-service events from a real NATS server', () => 
     await nats.stop();
     await eventually(async () => expect((await state()).sources.nats.ok).toBe(false));
     await nats.start();
-    await eventually(async () => expect((await state()).sources.nats.ok).toBe(true), 20_000);
+    await eventually(async () => expect((await state()).sources.nats.ok).toBe(true));
     await pub.close();
     pub = await connect({ servers: nats.url });
     publish('os.application.dave', appServiceEvent({ user: 'dave', state: 'running' }));
     await eventually(async () => expect((await state()).app_states['dave:market.olares:firefox']).toBeDefined());
-  }, 40_000);
+  }, 4 * LIVENESS_MS);
 });
 
 describeWith('nats-server', 'events between polls', () => {
@@ -124,7 +124,7 @@ describeWith('nats-server', 'events between polls', () => {
         await eventually(async () => {
           const data = (await (await sc.get('/api/v2/runtime/state')).json()).data;
           expect(data.app_states[`erin:market.olares:${name}`]).toBeDefined();
-        }, 5000);
+        });
       }
     } finally {
       await pub.close();

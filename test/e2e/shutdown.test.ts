@@ -14,7 +14,9 @@ function get(agent: Agent, url: string): Promise<{ status: number; body: string 
   });
 }
 
-it('SIGTERM with requests in flight: they complete, the process exits 0 within 10 s', async () => {
+it('SIGTERM with requests in flight: they complete, the process stops gracefully and exits 0', async () => {
+  // exit 0 is the graceful stop within the sidecar's own budget (SHUTDOWN_TIMEOUT_MS, 8 s): past it the
+  // sidecar exits 1 (src/main.ts). Most of the stop is waiting out idle keep-alive connections, not CPU.
   const { child, base, exited } = await spawnFakeSidecar([{ source: 'tasks', options: { mode: 'passes', count: 20000 } }]);
   await eventually(async () => expect((await fetch(`${base}/readyz`)).status).toBe(200));
 
@@ -23,7 +25,6 @@ it('SIGTERM with requests in flight: they complete, the process exits 0 within 1
   await Promise.all(Array.from({ length: 8 }, () => get(agent, `${base}/healthz`)));
   const inFlight = Array.from({ length: 8 }, (_, i) => get(agent, `${base}/api/v2/runtime/state?user_id=user${i % 7}`));
   await new Promise((r) => setTimeout(r, 15));
-  const signalledAt = Date.now();
   child.kill('SIGTERM');
 
   const results = await Promise.all(inFlight);
@@ -32,7 +33,6 @@ it('SIGTERM with requests in flight: they complete, the process exits 0 within 1
     expect(Object.keys(JSON.parse(r.body).data.tasks).length).toBeGreaterThan(0);
   }
   expect(await exited).toBe(0);
-  expect(Date.now() - signalledAt).toBeLessThan(10_000);
   await expect(fetch(`${base}/healthz`)).rejects.toThrow();
   agent.destroy();
 });

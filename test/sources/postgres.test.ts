@@ -3,6 +3,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readComponentStats, readTasks } from '../../src/sources/market-queries.ts';
 import { createPgSource, scrubError, scrubSecret, type PgSource } from '../../src/sources/postgres.ts';
+import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { insertTasks } from '../helpers/market-fixtures.ts';
 import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
 
@@ -94,12 +95,13 @@ describe('PgSource against a database', () => {
     const silent = createServer(() => {});
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as AddressInfo;
-    const stuck = createPgSource({ databaseUrl: `postgres://market:pw@127.0.0.1:${port}/market`, connectTimeoutMs: 30_000 });
+    // a connect timeout far past the liveness bound: only the abort can end the read within it
+    const stuck = createPgSource({ databaseUrl: `postgres://market:pw@127.0.0.1:${port}/market`, connectTimeoutMs: 4 * LIVENESS_MS });
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 50);
     const started = Date.now();
     await expect(stuck.read(ac.signal, ['SELECT 1'])).rejects.toThrow('postgres read aborted: deadline passed');
-    expect(Date.now() - started).toBeLessThan(2000);
+    expect(Date.now() - started).toBeLessThan(LIVENESS_MS);
     await stuck.close();
     silent.close();
   });
