@@ -29,7 +29,8 @@ describe('collector threads that die', () => {
       fake('tasks', { mode: 'passes', count: 5 }),
       fake('components', { mode: 'crash' }),
       fake('chart_repo', { mode: 'exit' }),
-    ], { intervalMs: 100 });
+    // a deadline no thread start reaches on a loaded machine: each failure here is a death, never a deadline
+    ], { intervalMs: 100, deadlineMs: LIVENESS_MS });
     await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200));
   });
   afterAll(() => sc.sup.stop());
