@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { measure, measureAlternating, rpsRatio, type LoadOptions, type LoadResult } from './lib/load.ts';
 import { rssMiB } from './lib/proc.ts';
 import { startComparison, startDemo, startSidecar, type Server } from './lib/servers.ts';
+import { tickShapeReport } from './lib/tick-shape.ts';
 
 const { values: args } = parseArgs({
   options: { smoke: { type: 'boolean', default: false }, sizes: { type: 'string' }, seconds: { type: 'string' } },
@@ -150,6 +151,12 @@ async function atSize(apps: number): Promise<void> {
     await demo.stop();
   }
 }
+
+// the 304 path's cost depends on nextTick staying on V8's fast path (src/tick-shape.ts): V8's own view first
+const tick = await tickShapeReport();
+log(tick.line);
+extras.tick_shape = { pinned: tick.pinned, unpinned: tick.unpinned };
+targets.push({ target: 'process.nextTick stays monomorphic after idle GCs with pinTickShape (the 304 cost)', value: tick.line.replace(/^.*: /, ''), met: tick.monomorphic });
 
 for (const size of sizes) await atSize(size);
 
