@@ -1,9 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import { Hono, type Context } from 'hono';
 import { appKey } from '../model/index.ts';
-import type { QueryAnswer, StoreQueryApi } from '../protocol.ts';
+import type { QueryAnswer } from '../protocol.ts';
 import { OK_MESSAGE } from '../store/runtime-store.ts';
 import type { Encoding } from './compress-job.ts';
+import type { AsyncQueries, CurrentVersion } from './current-version.ts';
 import { identityHeaders, planWholeState } from './whole-state.ts';
 import { errorBody, JSON_TYPE, envelopeJson } from './envelope.ts';
 import { etagFor, matches } from './etag.ts';
@@ -18,16 +19,8 @@ import type { RememberedAnswers } from './remembered-answers.ts';
 import type { ResponseCache } from './response-cache.ts';
 import type { ChangeStream } from './stream.ts';
 
-/** The latest store version as the HTTP thread holds it: the full /state body, built once by the store. */
-export interface CurrentVersion {
-  epoch: string;
-  version: number;
-  ready: boolean;
-  body: Uint8Array;
-  etag: string;
-}
-
-export type AsyncQueries = { [K in keyof StoreQueryApi]: (...a: Parameters<StoreQueryApi[K]>) => Promise<Awaited<ReturnType<StoreQueryApi[K]>>> };
+// the types the app's callers build it with, for them to import from here (defined apart: no import circle)
+export type { AsyncQueries, CurrentVersion } from './current-version.ts';
 
 export interface RuntimeAppDeps {
   current(): CurrentVersion | null;

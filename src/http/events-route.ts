@@ -2,7 +2,7 @@ import type { Hono } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { OK_MESSAGE } from '../store/runtime-store.ts';
-import type { AsyncQueries, CurrentVersion } from './app.ts';
+import type { AsyncQueries, CurrentVersion } from './current-version.ts';
 import { errorBody } from './envelope.ts';
 import { parseStateFilter } from './query.ts';
 import type { ChangeStream, StreamSnapshot } from './stream.ts';

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 // node's global `performance` is a lazy accessor that runs on every read; the module export is a plain binding
 import { performance } from 'node:perf_hooks';
-import type { CurrentVersion } from './app.ts';
+import type { CurrentVersion } from './current-version.ts';
 import { parseBearer } from './auth.ts';
 import type { Encoding } from './compress-job.ts';
 import { matches } from './etag.ts';

@@ -1,4 +1,4 @@
-import type { CurrentVersion } from './app.ts';
+import type { CurrentVersion } from './current-version.ts';
 import { JSON_TYPE } from './envelope.ts';
 import { FreshnessHolder, WithFreshness } from './freshness.ts';
 import { headerList } from './header-list.ts';

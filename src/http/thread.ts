@@ -7,7 +7,8 @@ import type { FreshnessMessage, StorePush, StoreQueryApi, VersionMessage } from 
 import { wrap, type Comlink } from '../threads.ts';
 import type { Hono } from 'hono';
 import { threadLogger } from '../log-thread.ts';
-import { createRuntimeApp, type CurrentVersion } from './app.ts';
+import { createRuntimeApp } from './app.ts';
+import type { CurrentVersion } from './current-version.ts';
 import { etagFor } from './etag.ts';
 import type { HttpSecurityOptions } from './hardening.ts';
 import { FreshnessHolder } from './freshness.ts';
