@@ -88,8 +88,9 @@ export function emptyTaskCounters(): TaskCounters {
 }
 
 /**
- * Active rows plus recent rows -> one TaskState per task_id. A task can show up in both reads (it
- * finished between them); the active row wins, as in the Go module, where in-memory tasks win.
+ * Active rows plus recent rows -> one TaskState per task_id. Both reads share one REPEATABLE READ snapshot,
+ * split by status, and task_id is UNIQUE, so a task comes once; should a duplicate ever arrive, one row
+ * is kept (the active one, as in the Go module, where in-memory tasks win) rather than a pass with two.
  */
 export function normalizeTasks(rows: readonly TaskRow[], now: Date): { items: TaskState[]; counters: TaskCounters } {
   const counters = emptyTaskCounters();

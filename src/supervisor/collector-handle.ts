@@ -21,7 +21,6 @@ export class CollectorHandle {
   private crashStreak = 0;
   private notBefore = 0;
   private abort: AbortController | null = null;
-  skippedOverlaps = 0;
   private readonly failureLog: FailureLogLimiter;
 
   constructor(
@@ -62,11 +61,7 @@ export class CollectorHandle {
 
   /** Starts a run unless one is in flight or the thread is backing off. */
   tick(): void {
-    if (this.inFlight) {
-      this.skippedOverlaps += 1;
-      return;
-    }
-    if (Date.now() < this.notBefore) return;
+    if (this.inFlight || Date.now() < this.notBefore) return;
     this.inFlight = this.runOnce().finally(() => { this.inFlight = null; });
   }
 
