@@ -1,4 +1,6 @@
 import * as Comlink from 'comlink';
+// comlink's Node adapter has no package export, only this file of its dist layout (and hand-written types,
+// src/types/comlink-node-adapter.d.ts): package.json pins comlink exactly (GoogleChromeLabs/comlink#508)
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { MessagePort, Worker } from 'node:worker_threads';
 

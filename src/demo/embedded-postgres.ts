@@ -27,8 +27,13 @@ export async function startEmbeddedPostgres(opts: { maxConnections?: number; tem
   const db = await openFromTemplate(opts.templateDir ?? join(tmpdir(), 'market-runtime'));
   // every client's pool shares this one backend; the socket server queues their queries
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: opts.maxConnections ?? 32 });
-  // its own queue lets concurrent clients clobber each other's extended-protocol pipelines (see WireQueue)
-  (server as unknown as { queryQueue: WireQueue }).queryQueue = new WireQueue(db);
+  // its own queue lets concurrent clients clobber each other's extended-protocol pipelines and stalls after
+  // one failure (see WireQueue; upstream electric-sql/pglite#1046, fix proposed in electric-sql/pglite#977).
+  // `queryQueue` is a private field of pglite-socket, with no option to pass a queue: package.json pins
+  // pglite-socket (and the PGlite it requires) exactly, and this goes once upstream serializes pipelines.
+  const internals = server as unknown as { queryQueue?: object };
+  if (typeof internals.queryQueue !== 'object') throw new Error('pglite-socket has no queryQueue field any more: see WireQueue');
+  internals.queryQueue = new WireQueue(db);
   await server.start();
   const url = `postgres://postgres@${server.getServerConn()}/postgres`;
   return {

@@ -6,7 +6,10 @@ import type { PGlite } from '@electric-sql/pglite';
  * clients using the extended protocol (Parse/Bind/Execute ... Sync, as `postgres` and `pg` do) clobber each
  * other's unnamed portal ("portal \"\" does not exist"); and one failed message stalls the queue for good.
  * Here a client keeps the backend from its first extended-protocol message through its Sync, and for the
- * whole of a transaction; everyone else waits.
+ * whole of a transaction; everyone else waits. Upstream: electric-sql/pglite#1046 (both faults) and the
+ * proposed fix electric-sql/pglite#977. It takes the place of pglite-socket's private QueryQueueManager, so it
+ * has that class's shape (enqueue, getQueueLength, clearQueueForHandler, clearTransactionIfNeeded) and
+ * pglite-socket is pinned exactly in package.json.
  */
 
 /** Parse, Bind, Describe, Execute, Close, Flush: a pipeline is open until Sync */

@@ -47,7 +47,9 @@ export class RequestStats {
   /** Registers the counter (`name`) and the histogram (`latencyName`) in `registry`. */
   register(registry: Registry, counter: { name: string; help: string }, latency: { name: string; help: string }): void {
     const all = () => [...this.series.values()];
-    // prom-client renders any object with name/help/type/get(); its types list only its own classes
+    // prom-client renders any object with name/help/type/aggregator/get(); its types list only its own classes,
+    // and its maintainers call get() private (prometheus/client_js#245). That is a prom-client internal, so
+    // package.json pins prom-client exactly: a new version is taken only after test/http/metrics.test.ts passes.
     const metric = (meta: { name: string; help: string }, type: 'counter' | 'histogram', values: () => Sample[]) => {
       const base = { ...meta, type, aggregator: 'sum' };
       return { ...base, get: async () => ({ ...base, values: values() }) } as unknown as Metric;
