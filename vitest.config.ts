@@ -32,8 +32,7 @@ export default defineConfig({
           ...shared,
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
-          // the browser suites check render times the issue fixes (< 1 s at 10,000 apps): they run last and one
-          // at a time, so chromium is measured on the machine, not against two thread-heavy suites for the cores
+          // chromium is heavy: the browser suites run last and one at a time (their times: npm run bench:dashboard)
           maxWorkers: 1,
           sequence: { groupOrder: 1 },
         },

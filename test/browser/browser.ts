@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { CHROMIUM_PATH } from '../helpers/services.ts';
-import { eventually, startInProcess } from '../helpers/sidecar.ts';
+import { eventually, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
 import type { Dataset, FixtureFiles } from './fixtures.ts';
 
 export const OUTPUT_DIR = new URL('../../test-output/', import.meta.url).pathname;
@@ -54,7 +54,7 @@ export function rowCount(page: Page, container: string): Promise<number> {
 /** Opens a dashboard and waits for its first render. */
 export async function loaded(page: Page, url: string): Promise<void> {
   await page.goto(url);
-  await page.waitForFunction(() => ((window as unknown as { __runtimeDashboard?: { renders?: number } }).__runtimeDashboard?.renders ?? 0) > 0, null, { timeout: 15_000 });
+  await page.waitForFunction(() => ((window as unknown as { __runtimeDashboard?: { renders?: number } }).__runtimeDashboard?.renders ?? 0) > 0, null, { timeout: LIVENESS_MS });
 }
 
 export async function waitReady(base: string): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core';
 import { expect, it } from 'vitest';
+import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { describeWith } from '../helpers/services.ts';
 import { dashboardsOn, loaded, openPage, pwned, realErrors, rowCount, screenshotPath } from './browser.ts';
 import {
@@ -276,7 +277,7 @@ describeWith('chromium', 'dashboards in a real browser', () => {
       app_id: 'id-fresh', app_name: 'fresh-app', user_id: 'erin', source_id: 'market.olares', stage: 'installing',
       health: 'unknown', last_update: new Date().toISOString(),
     }] }]);
-    await page.getByText('fresh-app', { exact: true }).waitFor({ timeout: 12_000 });
+    await page.getByText('fresh-app', { exact: true }).waitFor({ timeout: LIVENESS_MS });
     expect(await page.locator('#summary [data-key="total_apps"] .card-value').textContent()).toBe(String(data.apps.length + 1));
     expect(conditional.length).toBeGreaterThanOrEqual(2);
     expect(conditional[0]).toBeUndefined();
@@ -300,7 +301,7 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     expect(await page.locator('#warning').isHidden()).toBe(true);
     files.write('components', { throw: HOSTILE_SOURCE_ERROR });
     try {
-      await page.locator('#warning').waitFor({ state: 'visible', timeout: 12_000 });
+      await page.locator('#warning').waitFor({ state: 'visible', timeout: LIVENESS_MS });
       const text = await page.locator('#warning').textContent();
       expect(text).toContain('Components is failing');
       expect(text).toContain(HOSTILE_SOURCE_ERROR);
@@ -317,7 +318,7 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     } finally {
       files.writeAll(data);
     }
-    await page.locator('#warning').waitFor({ state: 'hidden', timeout: 12_000 });
+    await page.locator('#warning').waitFor({ state: 'hidden', timeout: LIVENESS_MS });
     expect(errors).toEqual([]);
     await page.context().close();
   });
@@ -329,46 +330,29 @@ describeWith('chromium', 'dashboards at 10,000 apps', () => {
   // one pass, then nothing changes for a minute: the page's conditional refresh must get 304s
   const env = dashboardsOn(files, () => largeDataset(N), 60_000);
 
-  /**
-   * Opens a page and reads its first render (parse + derive + DOM + layout, as the page measures it). This
-   * machine is shared and its speed moves by up to 3× over a day: a load slower than the budget is repeated
-   * once in a fresh page and the better time counts, so the check judges the page's cost rather than one
-   * busy moment. Both times are printed.
-   */
-  async function openMeasured(path: string, budgetMs: number) {
-    const times: number[] = [];
-    for (;;) {
-      const opened = await openPage(env.browser);
-      await loaded(opened.page, `${env.sidecar.base}/api/v2/runtime/${path}`);
-      times.push((await stats(opened.page)).firstRenderMs ?? Infinity);
-      console.log(`[10k] /${path} first render (parse + render + layout): ${times.map((t) => t.toFixed(1)).join(' ms, then ')} ms`);
-      if (times.at(-1)! < budgetMs || times.length === 2) return { ...opened, firstRenderMs: Math.min(...times) };
-      await opened.page.context().close();
-    }
+  /** Opens a page at 10,000 apps. How fast it renders and filters is measured by `npm run bench:dashboard`. */
+  async function open(path: string) {
+    const opened = await openPage(env.browser);
+    await loaded(opened.page, `${env.sidecar.base}/api/v2/runtime/${path}`);
+    expect((await stats(opened.page)).firstRenderMs).toBeGreaterThan(0);
+    return opened;
   }
 
-  it('/dashboard: first render < 1 s, one page of rows in the DOM, filtering stays responsive, unchanged state costs a 304', async () => {
-    const { page, errors, firstRenderMs } = await openMeasured('dashboard', 1000);
-    expect(firstRenderMs).toBeLessThan(1000);
+  it('/dashboard: one page of rows in the DOM, filtering and a burst of keystrokes land, unchanged state costs a 304', async () => {
+    const { page, errors } = await open('dashboard');
     expect(await page.locator('#summary [data-key="total_apps"] .card-value').textContent()).toBe('10,000');
     expect(await rowCount(page, '#apps-table')).toBe(100);
     expect(await page.locator('#apps-table .pager-info').textContent()).toContain('of 10,000');
     await page.click('#apps-table .pager-next');
     expect(await page.locator('#apps-table tbody tr').first().textContent()).toContain('app-00100');
 
-    const t0 = Date.now();
     await page.fill('#f-app', 'app-0999');
     await expect.poll(() => rowCount(page, '#apps-table'), { interval: 20 }).toBe(10);
-    const filterMs = Date.now() - t0;
-    console.log(`[10k] /dashboard filter to 10 rows: ${filterMs} ms (150 ms of it debounce)`);
-    expect(filterMs).toBeLessThan(1000);
-    // typing fast: a burst of keystrokes stays responsive (the main thread is never blocked for long)
+    // typing fast: every keystroke of a burst counts, the last one wins
     await page.fill('#f-app', '');
-    const t1 = Date.now();
     await page.locator('#f-app').pressSequentially('app-05', { delay: 10 });
-    await expect.poll(() => rowCount(page, '#apps-table'), { interval: 20 }).toBe(100);
-    expect(await page.locator('#apps-table .pager-info').textContent()).toContain('of 1,000');
-    expect(Date.now() - t1).toBeLessThan(2000);
+    await expect.poll(() => page.locator('#apps-table .pager-info').textContent(), { interval: 20 }).toContain('of 1,000');
+    expect(await rowCount(page, '#apps-table')).toBe(100);
 
     await page.click('#refresh');
     await expect.poll(async () => (await stats(page)).notModified).toBeGreaterThanOrEqual(1);
@@ -378,17 +362,12 @@ describeWith('chromium', 'dashboards at 10,000 apps', () => {
     await page.context().close();
   });
 
-  it('/dashboard-app: first render < 1 s and filtering stays responsive', async () => {
-    const { page, errors, firstRenderMs } = await openMeasured('dashboard-app', 1000);
-    expect(firstRenderMs).toBeLessThan(1000);
+  it('/dashboard-app: one page of rows in the DOM, and filtering lands', async () => {
+    const { page, errors } = await open('dashboard-app');
     expect(await rowCount(page, '#flow-table')).toBe(100);
     expect(await page.locator('#summary [data-key="total"] .card-value').textContent()).toBe('10,000');
-    const t0 = Date.now();
     await page.fill('#f-app', 'app-0999');
     await expect.poll(() => rowCount(page, '#flow-table'), { interval: 20 }).toBe(10);
-    const filterMs = Date.now() - t0;
-    console.log(`[10k] /dashboard-app filter to 10 rows: ${filterMs} ms (150 ms of it debounce)`);
-    expect(filterMs).toBeLessThan(1000);
     await page.screenshot({ path: screenshotPath('dashboard-app-10k') });
     expect(errors).toEqual([]);
     await page.context().close();

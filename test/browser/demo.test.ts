@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startSidecar, type Sidecar } from '../../src/main.ts';
 import { describeWith } from '../helpers/services.ts';
-import { eventually } from '../helpers/sidecar.ts';
+import { eventually, LIVENESS_MS } from '../helpers/sidecar.ts';
 import { launch, openPage, screenshotPath } from './browser.ts';
 
 /**
@@ -35,7 +35,7 @@ describeWith('chromium', 'dashboards on the demo market', () => {
   it('/dashboard: loads with no console errors, shows the market, tabs switch, filters narrow, auto-refresh moves', { timeout: 60_000 }, async () => {
     const { page, errors } = await openPage(browser);
     await page.goto(`${base}/dashboard`);
-    await page.waitForFunction(() => ((window as unknown as { __runtimeDashboard?: { renders: number } }).__runtimeDashboard?.renders ?? 0) > 0, null, { timeout: 10_000 });
+    await page.waitForFunction(() => ((window as unknown as { __runtimeDashboard?: { renders: number } }).__runtimeDashboard?.renders ?? 0) > 0, null, { timeout: LIVENESS_MS });
     const total = Number((await page.locator('#summary [data-key="total_apps"] .card-value').textContent())?.replace(/,/g, ''));
     expect(total).toBeGreaterThan(0);
     const rows = () => page.locator('#apps-table tbody tr:not(.detail):not(.empty)').count();
@@ -49,7 +49,7 @@ describeWith('chromium', 'dashboards on the demo market', () => {
     await expect.poll(async () => {
       const users = await page.locator('#apps-table tbody tr td:nth-child(2)').allTextContents();
       return users.length > 0 && users.every((u) => u.includes(user));
-    }, { timeout: 5000 }).toBe(true);
+    }, { timeout: LIVENESS_MS }).toBe(true);
     for (const tab of ['tasks', 'components', 'cache']) {
       await page.click(`#market-tabs [data-tab="${tab}"]`);
       expect(await page.locator(`#market-${tab}`).isVisible()).toBe(true);
@@ -62,7 +62,7 @@ describeWith('chromium', 'dashboards on the demo market', () => {
     await page.click('#cr-tabs [data-tab="apps"]');
     expect(await page.locator('#cr-apps-table tbody tr:not(.empty)').count()).toBeGreaterThan(0);
     // the demo workload moves the market: auto-refresh renders a new version by itself
-    await page.waitForFunction(() => ((window as unknown as { __runtimeDashboard: { renders: number } }).__runtimeDashboard.renders) >= 2, null, { timeout: 15_000 });
+    await page.waitForFunction(() => ((window as unknown as { __runtimeDashboard: { renders: number } }).__runtimeDashboard.renders) >= 2, null, { timeout: LIVENESS_MS });
     await page.click('#market-tabs [data-tab="apps"]');
     await page.fill('#f-user', '');
     await page.screenshot({ path: screenshotPath('demo-dashboard'), fullPage: true });
@@ -73,7 +73,7 @@ describeWith('chromium', 'dashboards on the demo market', () => {
   it('/dashboard-app: loads with no console errors and shows every step of the flow', async () => {
     const { page, errors } = await openPage(browser);
     await page.goto(`${base}/dashboard-app`);
-    await page.waitForFunction(() => ((window as unknown as { __runtimeDashboard?: { renders: number } }).__runtimeDashboard?.renders ?? 0) > 0, null, { timeout: 10_000 });
+    await page.waitForFunction(() => ((window as unknown as { __runtimeDashboard?: { renders: number } }).__runtimeDashboard?.renders ?? 0) > 0, null, { timeout: LIVENESS_MS });
     const rows = page.locator('#flow-table tbody tr:not(.detail):not(.empty)');
     expect(await rows.count()).toBeGreaterThan(0);
     expect(await rows.first().locator('li.step').count()).toBe(7);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { AppFlowState } from '../../src/model/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { Supervisor } from '../../src/supervisor/supervisor.ts';
+import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { describeWith } from '../helpers/services.ts';
 import { dashboardsOn, launch, loaded, openPage, pwned, realErrors, rowCount, screenshotPath, waitReady } from './browser.ts';
 import { FixtureFiles, HOSTILE_APP, HOSTILE_ERROR, smallDataset } from './fixtures.ts';
@@ -66,16 +67,17 @@ describeWith('chromium', 'dashboards on the change stream', () => {
     await expect.poll(() => rowCount(page, '#apps-table')).toBe(0);
     await page.click('#cr-tabs [data-tab="images"]');
 
-    // ~20 versions a second arrive; the page renders about once a second
+    // ~20 versions a second arrive; the page renders at most once a second, bursts coalesced
     const before = await stats(page);
-    await page.waitForTimeout(3000);
+    const t0 = Date.now();
+    await expect.poll(async () => (await stats(page)).changes - before.changes).toBeGreaterThan(10);
+    await expect.poll(async () => (await stats(page)).renders - before.renders).toBeGreaterThanOrEqual(2);
     const after = await stats(page);
-    expect(after.changes - before.changes).toBeGreaterThan(10);
-    expect(after.renders - before.renders).toBeLessThanOrEqual(4);
-    expect(after.renders - before.renders).toBeGreaterThanOrEqual(2);
+    // a loaded machine only stretches the window: still one render per second of it at most (+1 under way)
+    expect(after.renders - before.renders).toBeLessThanOrEqual(Math.ceil((Date.now() - t0) / 1000) + 1);
 
     withApps(fresh('stream-app-1'), fresh('stream-app-2', { stage: 'failed', health: 'unhealthy' }));
-    await expect.poll(() => rowCount(page, '#apps-table'), { timeout: 5000 }).toBe(2);
+    await expect.poll(() => rowCount(page, '#apps-table'), { timeout: LIVENESS_MS }).toBe(2);
     expect(await page.locator('#summary [data-key="total_apps"] .card-value').textContent()).toBe(String(data.apps.length + 2));
     expect(await page.locator('#summary [data-key="unhealthy_apps"] .card-value').textContent()).toBe('2');
     // the view the user set up is still there
@@ -88,7 +90,7 @@ describeWith('chromium', 'dashboards on the change stream', () => {
 
     // a removal goes too
     withApps(fresh('stream-app-1'));
-    await expect.poll(() => rowCount(page, '#apps-table'), { timeout: 5000 }).toBe(1);
+    await expect.poll(() => rowCount(page, '#apps-table'), { timeout: LIVENESS_MS }).toBe(1);
     expect(await page.locator('#summary [data-key="total_apps"] .card-value').textContent()).toBe(String(data.apps.length + 1));
 
     expect(n.state).toBe(0);
@@ -114,7 +116,7 @@ describeWith('chromium', 'dashboards on the change stream', () => {
     await page.click('#apps-table .pager-next');
     expect(await page.locator('#apps-table tbody tr').first().textContent()).toContain('page-app-100');
     withApps(...many, fresh('page-app-999'));
-    await expect.poll(() => page.locator('#apps-table .pager-info').textContent(), { timeout: 5000 }).toContain('of 151');
+    await expect.poll(() => page.locator('#apps-table .pager-info').textContent(), { timeout: LIVENESS_MS }).toContain('of 151');
     expect(await page.locator('#apps-table .pager-info').textContent()).toContain('page 2/2');
     expect(await page.locator('#apps-table tbody tr').first().textContent()).toContain('page-app-100');
     expect(realErrors(errors)).toEqual([]);
@@ -131,7 +133,7 @@ describeWith('chromium', 'dashboards on the change stream', () => {
     await page.fill('#f-user', 'erin');
     await expect.poll(() => rowCount(page, '#flow-table')).toBe(0);
     withApps(fresh('stream-flow-app'));
-    await expect.poll(() => rowCount(page, '#flow-table'), { timeout: 5000 }).toBe(1);
+    await expect.poll(() => rowCount(page, '#flow-table'), { timeout: LIVENESS_MS }).toBe(1);
     expect(await page.locator('#flow-table').textContent()).toContain('stream-flow-app');
     expect(n.state).toBe(0);
     expect(realErrors(errors)).toEqual([]);
@@ -159,7 +161,7 @@ describeWith('chromium', 'dashboards on the change stream', () => {
       await expect.poll(() => page.locator('#mode').textContent()).toBe('live stream');
       const name = `${HOSTILE_APP}<b>live</b>`;
       withApps(fresh(name, { user_id: `<script>window.__pwned=2</script>`, stage: 'failed', health: 'unhealthy', stage_detail: `stream says ${HOSTILE_ERROR}` }));
-      await page.getByText(name, { exact: true }).first().waitFor({ timeout: 5000 });
+      await page.getByText(name, { exact: true }).first().waitFor({ timeout: LIVENESS_MS });
       if (p === 'dashboard') {
         expect(await page.locator('#apps-table').textContent()).toContain(`stream says ${HOSTILE_ERROR}`);
       }
@@ -191,7 +193,7 @@ describeWith('chromium', 'dashboards on the change stream', () => {
     expect(n.events).toBe(1);
 
     await page.click('#refresh');
-    await page.getByText('while-paused', { exact: true }).waitFor({ timeout: 5000 });
+    await page.getByText('while-paused', { exact: true }).waitFor({ timeout: LIVENESS_MS });
     expect(n.state).toBe(1);
     expect(n.stateTags[0]).toMatch(/^"\w+-\d+"/); // conditional on the version the stream delivered
     await page.waitForTimeout(1000);
@@ -202,7 +204,7 @@ describeWith('chromium', 'dashboards on the change stream', () => {
     await expect.poll(() => page.locator('#mode').textContent()).toBe('live stream');
     expect(n.events).toBe(2);
     withApps(fresh('after-resume'));
-    await page.getByText('after-resume', { exact: true }).waitFor({ timeout: 5000 });
+    await page.getByText('after-resume', { exact: true }).waitFor({ timeout: LIVENESS_MS });
     expect(n.state).toBe(1);
     expect(realErrors(errors)).toEqual([]);
     await page.context().close();
@@ -224,7 +226,7 @@ describeWith('chromium', 'dashboards on the change stream', () => {
     expect(n.events).toBe(1);
     expect(await page.getByText('fresh-poll-app', { exact: true }).count()).toBe(0);
     withApps(fresh('fresh-poll-app'));
-    await page.getByText('fresh-poll-app', { exact: true }).waitFor({ timeout: 12_000 });
+    await page.getByText('fresh-poll-app', { exact: true }).waitFor({ timeout: LIVENESS_MS });
     expect(await page.locator('#summary [data-key="total_apps"] .card-value').textContent()).toBe(String(data.apps.length + 1));
     expect(n.state).toBeGreaterThanOrEqual(2);
     expect(n.stateTags[1]).toMatch(/^"/); // conditional (the toggle and Refresh: dashboard.test.ts)
@@ -285,16 +287,16 @@ describeWith('chromium', 'dashboards when the API needs a token', () => {
     const { page, errors } = await openPage(browser);
     const n = countRequests(page);
     await page.goto(`${base}/api/v2/runtime/dashboard`);
-    await page.locator('#token-form').waitFor({ state: 'visible', timeout: 10_000 });
+    await page.locator('#token-form').waitFor({ state: 'visible', timeout: LIVENESS_MS });
     expect(await page.locator('#mode').textContent()).toBe('polling every 5 s');
     expect(n.events).toBe(1);
     await page.fill('#token-form input', TOKEN);
     await page.click('#token-form button[type="submit"]');
-    await page.waitForFunction(() => ((window as unknown as { __runtimeDashboard: Stats }).__runtimeDashboard.renders) > 0, null, { timeout: 10_000 });
+    await page.waitForFunction(() => ((window as unknown as { __runtimeDashboard: Stats }).__runtimeDashboard.renders) > 0, null, { timeout: LIVENESS_MS });
     expect(await page.locator('#summary [data-key="total_apps"] .card-value').textContent()).toBe(String(smallDataset().apps.length));
     // reloaded with the token stored: straight to polling, no doomed stream attempt
     await page.reload();
-    await page.waitForFunction(() => ((window as unknown as { __runtimeDashboard: Stats }).__runtimeDashboard.renders) > 0, null, { timeout: 10_000 });
+    await page.waitForFunction(() => ((window as unknown as { __runtimeDashboard: Stats }).__runtimeDashboard.renders) > 0, null, { timeout: LIVENESS_MS });
     expect(await page.locator('#mode').textContent()).toBe('polling every 5 s');
     expect(n.events).toBe(1);
     // the only console lines are chromium's own notes of the two refusals (the stream, the first state fetch)
