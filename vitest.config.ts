@@ -6,7 +6,7 @@ const shared = {
   testTimeout: 2 * LIVENESS_MS,
   // expect.poll waits like eventually(): a liveness bound, not vitest's 1 s default
   expect: { poll: { timeout: LIVENESS_MS } },
-  hookTimeout: 90_000,
+  hookTimeout: 3 * LIVENESS_MS,
   // each file gets its own process: suites start real threads, servers and embedded databases
   pool: 'forks' as const,
 };

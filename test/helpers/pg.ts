@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { startEmbeddedPostgres } from '../../src/demo/embedded-postgres.ts';
 import { MARKET_DDL } from '../../src/sources/market-ddl.ts';
+import { LIVENESS_MS } from './liveness.ts';
 import { check, CI, missingInCI } from './services.ts';
 
 /** A market database for one test file, and a client to write fixtures with. */
@@ -18,8 +19,8 @@ export const MARKET_TABLES = [
   'task_records', 'user_application_states', 'user_applications', 'applications', 'market_sources',
 ] as const;
 
-/** beforeAll timeout: building the PGlite template once takes ~10 s, loading it ~2 s */
-export const DB_SETUP_TIMEOUT_MS = 60_000;
+/** beforeAll timeout: building the PGlite template once takes ~10 s, loading it ~2 s, on an idle machine */
+export const DB_SETUP_TIMEOUT_MS = 3 * LIVENESS_MS;
 
 /**
  * By default an embedded PGlite served over the wire protocol. With MARKET_PG_URL (CI), a fresh scratch
