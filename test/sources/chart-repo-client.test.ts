@@ -11,7 +11,7 @@ afterAll(async () => { await repo.close(); });
 
 /** A generous timeout: only the tests about timeouts set a tight one (a loaded 2-core CI machine is slow). */
 function get(user: string, extra: Partial<ChartRepoRequest> = {}) {
-  return fetchChartRepoStatus({ host: repo.host, user, source: 'market', timeoutMs: 5000, ...extra });
+  return fetchChartRepoStatus({ host: repo.host, user, source: 'market', timeoutMs: LIVENESS_MS, ...extra });
 }
 
 async function failure(p: Promise<unknown>): Promise<ChartRepoError> {
@@ -80,7 +80,7 @@ describe('chart repo client', () => {
   it('stops reading a 100 MB body at the 32 MiB cap', async () => {
     repo.set({ kind: 'huge', bytes: 100 * 1024 * 1024 }, 'huge', 'market');
     const before = repo.hugeBytesGenerated();
-    const e = await failure(get('huge', { timeoutMs: 10_000 }));
+    const e = await failure(get('huge'));
     expect(e.kind).toBe('too_large');
     expect(e.message).toBe(`body too large: over ${32 * 1024 * 1024} bytes`);
     // what the server produced is the cap plus what sat in socket buffers, far from 100 MB
@@ -90,7 +90,7 @@ describe('chart repo client', () => {
   it('takes a smaller cap as an option', async () => {
     repo.set({ kind: 'huge', bytes: 100 * 1024 * 1024 }, 'huge', 'market');
     const before = repo.hugeBytesGenerated();
-    const e = await failure(get('huge', { maxBodyBytes: 64 * 1024, timeoutMs: 5000 }));
+    const e = await failure(get('huge', { maxBodyBytes: 64 * 1024 }));
     expect(e.message).toBe('body too large: over 65536 bytes');
     expect(repo.hugeBytesGenerated() - before).toBeLessThan(16 * 1024 * 1024);
   });
