@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseProm, type Exposition } from '../helpers/prom.ts';
+import { PROMTOOL_PATH as PROMTOOL, describeWith } from '../helpers/services.ts';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
 
 const run = promisify(execFile);
@@ -13,10 +14,6 @@ const RULES = join(DEPLOY, 'prometheus-rules.yaml');
 const RULE_TESTS = join(DEPLOY, 'prometheus-rules.test.yaml');
 const rulesText = readFileSync(RULES, 'utf8');
 const testsText = readFileSync(RULE_TESTS, 'utf8');
-
-/** Debian's promtool (package `prometheus`); PROMTOOL_PATH overrides. In CI it must be there (.ci/run installs it). */
-const PROMTOOL = process.env.PROMTOOL_PATH || '/usr/bin/promtool';
-const runPromtool = existsSync(PROMTOOL) || Boolean(process.env.CI);
 
 /** Labels a scrape adds to every series; the sidecar's own output never has them. */
 const SCRAPE_LABELS = new Set(['instance', 'job']);
@@ -110,11 +107,8 @@ describe('alert rules against the metrics a running sidecar serves', () => {
   });
 });
 
-describe.skipIf(!runPromtool)('alert rules with promtool', () => {
-  beforeAll(() => {
-    if (!existsSync(PROMTOOL)) throw new Error(`CI: no promtool at ${PROMTOOL}: apt-get install -y prometheus (or set PROMTOOL_PATH)`);
-  });
-
+// Debian's promtool (package `prometheus`, PROMTOOL_PATH overrides): .ci/run installs it, CI fails without it
+describeWith('promtool', 'alert rules with promtool', () => {
   it('promtool check rules accepts the file', async () => {
     const { stdout } = await run(PROMTOOL, ['check', 'rules', RULES]);
     expect(stdout).toMatch(/SUCCESS: 6 rules found/);

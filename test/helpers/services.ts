@@ -18,7 +18,7 @@ declare module 'vitest' {
   }
 }
 
-export type Service = 'chromium' | 'nats-server' | 'nats' | 'postgres' | 'linux';
+export type Service = 'chromium' | 'nats-server' | 'nats' | 'postgres' | 'promtool' | 'linux';
 
 export interface ServiceCheck {
   service: Service;
@@ -33,6 +33,7 @@ export const CI = ciValue !== '' && ciValue !== 'false' && ciValue !== '0';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 export const NATS_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
+export const PROMTOOL_PATH = process.env.PROMTOOL_PATH || '/usr/bin/promtool';
 
 export function check(service: Service): ServiceCheck {
   switch (service) {
@@ -52,6 +53,10 @@ export function check(service: Service): ServiceCheck {
       return process.env.MARKET_PG_URL
         ? { service, available: true, detail: 'PostgreSQL at MARKET_PG_URL' }
         : { service, available: false, detail: 'MARKET_PG_URL is not set (a real PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/postgres)' };
+    case 'promtool':
+      return existsSync(PROMTOOL_PATH)
+        ? { service, available: true, detail: `promtool at ${PROMTOOL_PATH}` }
+        : { service, available: false, detail: `no promtool at ${PROMTOOL_PATH} (apt-get install -y prometheus, or set PROMTOOL_PATH)` };
     case 'linux':
       return process.platform === 'linux'
         ? { service, available: true, detail: 'Linux' }
