@@ -1,5 +1,3 @@
-import type { CatalogApp } from './market-model.ts';
-
 /**
  * What the market stores of an app's manifest for the demo: ua.metadata (icon, title — a locale map for most
  * apps, a plain string for some, as real manifests differ) and ua.entrances (the declared entrances), plus the
@@ -33,7 +31,11 @@ function hostId(s: string): string {
   return (h >>> 0).toString(16).padStart(8, '0');
 }
 
-export function demoManifest(app: CatalogApp, user: string, appName: string): DemoManifest {
+/** What a manifest is derived from: the catalog entry's fields (market-model.ts CatalogApp has them; this file
+ * names them itself, as market-model.ts imports DemoManifest from here: no import circle) */
+export interface ManifestSource { app_name: string; app_type: string; entrances: string[] }
+
+export function demoManifest(app: ManifestSource, user: string, appName: string): DemoManifest {
   const title = titleCase(app.app_name);
   const icon = `https://cdn.olares.example/icons/${app.app_name}.png`;
   const entrance = (name: string, i: number): ManifestEntrance => {
