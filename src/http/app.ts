@@ -13,7 +13,8 @@ import { applyHardening, onUnhandled, type HttpSecurityOptions } from './hardeni
 import { registerEvents } from './events-route.ts';
 import { FRESH_AS_OF, type FreshnessHolder } from './freshness.ts';
 import { headContentLength } from './head-length.ts';
-import { checkParam, parseStateFilter } from './query.ts';
+import { checkParam, parseStateFilter, parseTasksQuery } from './query.ts';
+import { rebuildingAnswer } from './rebuilding.ts';
 import { routeLabel } from './metrics.ts';
 import type { RememberedAnswers } from './remembered-answers.ts';
 import type { ResponseCache } from './response-cache.ts';
@@ -27,6 +28,11 @@ export interface RuntimeAppDeps {
   queries(): AsyncQueries | null;
   /** true when the store thread answers now */
   storeAlive(): Promise<boolean>;
+  /**
+   * true while a restarted store has not yet got a pass of every collector: `current()` still holds the
+   * last complete bytes of the store before it, and nothing else may be answered (absent: never)
+   */
+  rebuilding?(): boolean;
   /** the snapshot compressed once per version (absent: never compress) */
   compressed?(cur: CurrentVersion, encoding: Encoding): Promise<Uint8Array>;
   /** answers of filtered and partial queries per version (absent: always ask the store) */
@@ -70,7 +76,7 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
     const parsed = parseStateFilter(c.req.queries());
     if (!parsed.ok) return c.json(errorBody(parsed.message), 400);
     if (parsed.canonical === '') return wholeState(c, cur, deps);
-    return answer(c, deps, { key: `state?${parsed.canonical}`, ask: (q) => q.state(parsed.filter), message: OK_MESSAGE });
+    return answer(c, deps, { key: `state${parsed.canonical}`, ask: (q) => q.state(parsed.filter), message: OK_MESSAGE });
   });
 
   registerEvents(api, deps);
@@ -106,14 +112,9 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
   });
 
   api.get('/tasks', async (c) => {
-    const app_name = c.req.query('app_name')?.trim() || undefined;
-    const user_id = c.req.query('user_id')?.trim() || undefined;
-    if (app_name === undefined && user_id === undefined) {
-      return c.json(errorBody('give app_name and/or user_id'), 400);
-    }
-    const bad = (app_name !== undefined ? checkParam('app_name', app_name) : null)
-      ?? (user_id !== undefined ? checkParam('user_id', user_id) : null);
-    if (bad) return c.json(errorBody(bad), 400);
+    const parsed = parseTasksQuery(c.req.queries());
+    if (!parsed.ok) return c.json(errorBody(parsed.message), 400);
+    const { app_name, user_id } = parsed;
     return answer(c, deps, { key: keyOf('tasks', app_name ?? '', user_id ?? ''), ask: (q) => q.tasks({ app_name, user_id }) });
   });
 
@@ -134,8 +135,9 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
   registerDashboards(api);
 
   const app = new Hono();
-  applyHardening(app, security, () => deps.queries()?.metrics() ?? null);
+  // first, so that it also wraps the routes applyHardening registers (/metrics)
   app.use('*', headContentLength());
+  applyHardening(app, security, () => deps.queries()?.metrics() ?? null);
   for (const base of BASE_PATHS) app.route(base, api);
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
@@ -146,7 +148,8 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
     return c.json({ ready, store: alive ? 'up' : 'down', version: cur?.version ?? 0 }, ready ? 200 : 503);
   });
 
-  app.notFound((c) => c.json(errorBody(`not found: ${c.req.method} ${c.req.path.slice(0, 200)}`), 404));
+  // HEAD is the GET without its body: the same message, so the same Content-Length
+  app.notFound((c) => c.json(errorBody(`not found: ${c.req.method === 'HEAD' ? 'GET' : c.req.method} ${c.req.path.slice(0, 200)}`), 404));
   app.onError(onUnhandled(security.log));
   return app;
 }
@@ -189,19 +192,19 @@ interface Query {
 
 /**
  * Runs one store query, unless this version's answer is cached or the client already has it (304). The
- * store is asked only here, never for the unfiltered snapshot.
+ * store is asked only here, never for the unfiltered snapshot. Cached answers are kept per store and
+ * version (epoch + version), so no answer of one store is served for another; nothing is answered while a
+ * restarted store rebuilds.
  */
 async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<Response> {
+  const rebuilding = rebuildingAnswer(c, deps);
+  if (rebuilding) return rebuilding;
   const cur = deps.current();
-  const headers: Record<string, string> = { 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-cache' };
-  if (cur) {
-    const tagNow = etagFor(cur.epoch, cur.version, query.key);
-    if (matches(c.req.header('if-none-match'), tagNow)) return notModified(c, tagNow);
-    const cached = deps.cache?.get(query.key, tagNow);
-    if (cached) {
-      remember(c, deps, cur, tagNow, cached);
-      return c.body(cached as Uint8Array<ArrayBuffer>, 200, { ...headers, ETag: tagNow });
-    }
+  const ifNoneMatch = c.req.header('if-none-match');
+  const hit = cur ? deps.cache?.get(query.key, stampOf(cur.epoch, cur.version)) : undefined;
+  if (hit) {
+    remember(c, deps, cur!, hit.etag, hit.body);
+    return matches(ifNoneMatch, hit.etag) ? notModified(c, hit.etag) : ok(c, hit.etag, hit.body);
   }
   const q = deps.queries();
   if (!q) return c.json(errorBody('runtime store unavailable'), 503, { 'Retry-After': '1' });
@@ -213,21 +216,39 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
   }
   if (a.json === null) return c.json(errorBody(query.notFound ?? 'not found'), 404);
   const epoch = cur?.epoch ?? '';
-  const tag = etagFor(epoch, a.version, query.key);
   const body = Buffer.from(envelopeJson(true, query.message ?? 'success', a.json));
-  deps.cache?.set(query.key, tag, body);
+  const tag = etagOf(epoch, a.version, query.key, body);
+  // the store that answered is the one `cur` came from (not rebuilding): its epoch names it
+  if (cur) deps.cache?.set(query.key, stampOf(epoch, a.version), tag, body);
   if (cur && a.version === cur.version) remember(c, deps, cur, tag, body);
-  return c.body(body as Uint8Array<ArrayBuffer>, 200, { ...headers, ETag: tag });
+  return matches(ifNoneMatch, tag) ? notModified(c, tag) : ok(c, tag, body);
+}
+
+/** A store and one of its versions: what a cached answer belongs to. */
+function stampOf(epoch: string, version: number): string {
+  return `${epoch} ${version}`;
+}
+
+/** The ETag of a query's answer, made here only (etag.ts decides its form). */
+function etagOf(epoch: string, version: number, key: string, _body: Uint8Array): string {
+  return etagFor(epoch, version, key);
+}
+
+function ok(c: Context, etag: string, body: Uint8Array): Response {
+  return c.body(body as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-cache', ETag: etag });
 }
 
 /**
  * Lets the raw path answer the next identical request (same target, same version) without Hono. Only for
- * a ready version (a rebuilding store's versions may repeat numbers) and for requests that came through a
- * node server (the raw target is what the raw path looks up).
+ * a ready version that is still the current one (a rebuilding store's versions may repeat numbers, and a
+ * store may have been replaced while the query ran) and for requests that came through a node server (the
+ * raw target is what the raw path looks up).
  */
 function remember(c: Context, deps: RuntimeAppDeps, cur: CurrentVersion, etag: string, body: Uint8Array): void {
   const target = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.url;
-  if (deps.remembered && target && cur.ready) deps.remembered.remember(target, cur, routeLabel(c), etag, body);
+  if (deps.remembered && target && cur.ready && deps.current() === cur && !deps.rebuilding?.()) {
+    deps.remembered.remember(target, cur, routeLabel(c), etag, body);
+  }
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -3,13 +3,16 @@ import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { OK_MESSAGE } from '../store/runtime-store.ts';
 import type { AsyncQueries, CurrentVersion } from './current-version.ts';
+import { rebuildingAnswer } from './rebuilding.ts';
 import { errorBody } from './envelope.ts';
 import { parseStateFilter } from './query.ts';
-import type { ChangeStream, StreamSnapshot } from './stream.ts';
+import { STREAM_HEADERS, type ChangeStream, type StreamSnapshot } from './stream.ts';
 
 export interface EventsDeps {
   current(): CurrentVersion | null;
   queries(): AsyncQueries | null;
+  /** a restarted store is rebuilding: new clients wait (see RuntimeAppDeps) */
+  rebuilding?(): boolean;
   stream?: ChangeStream;
 }
 
@@ -23,6 +26,12 @@ export function registerEvents(api: Hono, deps: EventsDeps): void {
     if (!stream || !cur) return c.json(errorBody('runtime state not collected yet'), 503, { 'Retry-After': '1' });
     const parsed = parseStateFilter(c.req.queries());
     if (!parsed.ok) return c.json(errorBody(parsed.message), 400);
+    // a new client's snapshot would come from the last store's bytes or from part of the state
+    const rebuilding = rebuildingAnswer(c, deps);
+    if (rebuilding) return rebuilding;
+    // HEAD: the stream's headers, no stream. Hono answers HEAD by running this GET route and replacing its
+    // response with a bodiless copy, so writing to the node response here would send headers twice.
+    if (c.req.method === 'HEAD') return c.body(null, 200, STREAM_HEADERS);
     const out = (c.env as HttpBindings | undefined)?.outgoing;
     if (!out) return c.json(errorBody('the change stream needs the node server'), 501);
     const filter = parsed.canonical === '' ? null : parsed.filter;

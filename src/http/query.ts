@@ -30,6 +30,11 @@ const FilterSchema = v.object({
   )),
 });
 
+/**
+ * `canonical` names the filter exactly: '' when nothing filters, else the JSON of its ordered [key, value]
+ * pairs. JSON escapes every character that could join or split pairs (`&`, `=`, quotes, lone surrogates), so
+ * two different filters never share it: it is the cache key and the ETag variant of a filtered answer.
+ */
 export type ParsedFilter = { ok: true; filter: StateFilter; canonical: string } | { ok: false; message: string };
 
 /**
@@ -57,8 +62,27 @@ export function parseStateFilter(query: Record<string, string[]>): ParsedFilter 
     if (key === 'stuck') filter.stuck = val === 'true';
     else filter[key] = val;
   }
-  const canonical = FILTER_KEYS.filter((k) => filter[k] !== undefined).map((k) => `${k}=${filter[k]}`).join('&');
-  return { ok: true, filter, canonical };
+  const pairs = FILTER_KEYS.filter((k) => filter[k] !== undefined).map((k) => [k, String(filter[k])]);
+  return { ok: true, filter, canonical: pairs.length === 0 ? '' : JSON.stringify(pairs) };
+}
+
+export type ParsedTasksQuery = { ok: true; app_name?: string; user_id?: string } | { ok: false; message: string };
+
+/** `…/tasks?app_name=&user_id=`: at least one, each at most once, trimmed and bounded. */
+export function parseTasksQuery(query: Record<string, string[]>): ParsedTasksQuery {
+  const out: { app_name?: string; user_id?: string } = {};
+  for (const key of ['app_name', 'user_id'] as const) {
+    const values = query[key];
+    if (!values || values.length === 0) continue;
+    if (values.length > 1) return { ok: false, message: `invalid query parameter ${key}: given more than once` };
+    const val = values[0]!.trim();
+    if (val === '') continue;
+    const bad = checkParam(key, val);
+    if (bad) return { ok: false, message: bad };
+    out[key] = val;
+  }
+  if (out.app_name === undefined && out.user_id === undefined) return { ok: false, message: 'give app_name and/or user_id' };
+  return { ok: true, ...out };
 }
 
 /** A path parameter: bounded like every identifier. */

@@ -1,38 +1,55 @@
+/** One cached answer: its bytes and the ETag they were served with. */
+export interface CachedAnswer {
+  etag: string;
+  body: Buffer;
+}
+
 /**
- * Answers of filtered and partial queries, kept for the store version they were computed at: monitoring
- * repeats the same query every few seconds, and between two versions the answer cannot change. Bounded
- * in entries and bytes; least recently used first out. A new version makes every entry stale at once.
+ * Answers of filtered and partial queries, kept for the store and version they were computed at (the
+ * `stamp`): monitoring repeats the same query every few seconds, and between two versions the answer cannot
+ * change. Bounded in entries and bytes; least recently used first out. A new version makes every entry
+ * stale at once; a new store (another epoch) too.
  */
 export class ResponseCache {
-  private readonly entries = new Map<string, { tag: string; body: Buffer }>();
+  private readonly entries = new Map<string, CachedAnswer & { stamp: string }>();
   private bytes = 0;
   hits = 0;
   misses = 0;
 
   constructor(private readonly maxEntries = 1024, private readonly maxBytes = 64 * 1024 * 1024) {}
 
-  /** The body cached under `key` for exactly this version tag. */
-  get(key: string, tag: string): Buffer | undefined {
+  /** The answer cached under `key` for exactly this store and version. */
+  get(key: string, stamp: string): CachedAnswer | undefined {
     const e = this.entries.get(key);
-    if (!e || e.tag !== tag) {
+    if (!e || e.stamp !== stamp) {
       this.misses += 1;
       return undefined;
     }
     this.entries.delete(key);
     this.entries.set(key, e);
     this.hits += 1;
-    return e.body;
+    return e;
   }
 
-  set(key: string, tag: string, body: Buffer): void {
+  set(key: string, stamp: string, etag: string, body: Buffer): void {
     if (body.length > this.maxBytes / 8) return;
     this.delete(key);
-    this.entries.set(key, { tag, body });
+    this.entries.set(key, { stamp, etag, body });
     this.bytes += body.length;
     for (const [k] of this.entries) {
       if (this.entries.size <= this.maxEntries && this.bytes <= this.maxBytes) break;
       this.delete(k);
     }
+  }
+
+  /** Forgets everything (the store was replaced). */
+  clear(): void {
+    this.entries.clear();
+    this.bytes = 0;
+  }
+
+  get size(): number {
+    return this.entries.size;
   }
 
   private delete(key: string): void {

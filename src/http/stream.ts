@@ -7,6 +7,15 @@ import {
 import { CHART_LISTS } from '../store/chart-repo-items.ts';
 import { appMatches, chartItemMatches, filterChartRepo, hasChartFilter, taskMatches } from '../store/filter.ts';
 import type { Freshness } from './freshness.ts';
+import { DATA_HEADERS } from './security.ts';
+
+/** The stream's headers (also HEAD's): written straight to the node response, so the data headers too. */
+export const STREAM_HEADERS: Readonly<Record<string, string>> = {
+  ...DATA_HEADERS,
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-cache, no-transform',
+  'X-Accel-Buffering': 'no',
+};
 
 /** Limits of the change stream (stated in docs/api.md, The change stream). */
 export const STREAM_LIMITS = {
@@ -131,12 +140,7 @@ export class ChangeStream {
       out.end('{"success":false,"message":"too many stream clients","data":null}');
       return;
     }
-    out.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
-      'X-Accel-Buffering': 'no',
-      'X-Content-Type-Options': 'nosniff',
-    });
+    out.writeHead(200, STREAM_HEADERS);
     out.write('retry: 2000\n\n');
     const client: Client = { out, filter, canonical, timeline, summary: null, after: 0, queue: [] };
     this.clients.add(client);

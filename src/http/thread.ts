@@ -35,6 +35,10 @@ export interface ListenOptions {
 export class HttpThread {
   private current: CurrentVersion | null = null;
   private queries: Comlink.Remote<StoreQueryApi> | null = null;
+  /** where the attached store pushes its versions (messages from an earlier store's port are ignored) */
+  private versionPort: MessagePort | null = null;
+  /** a restarted store has not yet got a pass of every collector: see attachStore */
+  private rebuilding = false;
   private server: Server | null = null;
   private closing = false;
   readonly stream = new ChangeStream();
@@ -53,6 +57,7 @@ export class HttpThread {
       current: () => this.current,
       queries: () => this.queries as never,
       storeAlive: () => this.storeAlive(),
+      rebuilding: () => this.rebuilding,
       stream: this.stream,
       cache: this.cache,
       freshness: this.freshness,
@@ -64,11 +69,22 @@ export class HttpThread {
 
   /** (Re)connects to a store thread: called at start and after the supervisor restarted the store. */
   attachStore(queryPort: MessagePort, versionPort: MessagePort): void {
-    // a new store has not rebuilt the state yet: keep serving what we hold, but not ready until it says so
-    // (it may publish nothing before its first pass, so its own versions cannot be the only signal)
-    if (this.current?.ready) this.current = { ...this.current, ready: false };
+    // A new store in place of one whose bytes we hold has not rebuilt the state yet. Until it publishes a
+    // ready version (a pass of every collector): the unfiltered /state keeps serving the last bytes we hold,
+    // not ready (a fresh object, so the raw path forgets what it remembered), and every query answers 503
+    // (the new store would answer from part of the state). The new store may publish nothing before its
+    // first pass, so its own versions cannot be the only signal.
+    if (this.current) {
+      this.rebuilding = true;
+      this.current = { ...this.current, ready: false };
+    }
+    this.cache.clear();
+    this.versionPort?.close();
+    this.versionPort = versionPort;
     this.queries = wrap<StoreQueryApi>(queryPort);
     versionPort.on('message', (m: StorePush) => {
+      // an earlier store's port: nothing it says counts any more
+      if (versionPort !== this.versionPort) return;
       if (m?.type === 'freshness') this.onFreshness(m);
       else this.onVersion(m);
     });
@@ -81,11 +97,11 @@ export class HttpThread {
 
   private onVersion(m: VersionMessage): void {
     if (m?.type !== 'version') return;
-    const held = this.current;
-    if (held && held.epoch !== m.epoch && !m.ready) {
-      // a restarted store is rebuilding: keep serving the last full snapshot, but say we are not ready
-      if (held.ready) this.current = { ...held, ready: false };
-      return;
+    if (this.rebuilding) {
+      // a restarted store's versions are served once it holds a pass of every collector
+      if (!m.ready) return;
+      this.rebuilding = false;
+      this.cache.clear();
     }
     this.current = {
       epoch: m.epoch, version: m.version, ready: m.ready,

@@ -1,0 +1,13 @@
+import type { Context } from 'hono';
+import { errorBody } from './envelope.ts';
+
+/** The 503 of a query asked while a restarted store rebuilds the state (stated in the README). */
+export const REBUILDING = 'runtime store rebuilding after a restart: not every collector has reported to it yet; retry shortly';
+
+/**
+ * 503 with Retry-After while a restarted store has not yet got a pass of every collector (its answers
+ * would come from part of the state); null when the store may be asked.
+ */
+export function rebuildingAnswer(c: Context, deps: { rebuilding?(): boolean }): Response | null {
+  return deps.rebuilding?.() ? c.json(errorBody(REBUILDING), 503, { 'Retry-After': '1' }) : null;
+}
