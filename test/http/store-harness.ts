@@ -42,6 +42,11 @@ export async function startHarness(sources: SourceName[]) {
     return actor;
   };
   let store = newStore();
+  // version messages the HTTP thread has received (served or not), so a test can wait for one
+  let versionsSeen = 0;
+  const internals = http as unknown as { onVersion(m: unknown): void };
+  const onVersion = internals.onVersion;
+  internals.onVersion = function (m) { versionsSeen += 1; onVersion.call(this, m); };
   const { port } = await http.listen({ port: 0, host: '127.0.0.1' });
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
   let seq = 0;
@@ -72,8 +77,19 @@ export async function startHarness(sources: SourceName[]) {
     }
   };
 
+  /** Commits the store now and waits until the HTTP thread received that version (whether it serves it or not). */
+  const delivered = async () => {
+    const before = versionsSeen;
+    store.flush();
+    const end = Date.now() + 10_000;
+    while (versionsSeen === before) {
+      if (Date.now() > end) throw new Error('no version reached the HTTP thread');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+
   return {
-    port, http, send, settled,
+    port, http, send, settled, delivered,
     get store() { return store; },
     /** one collection pass of `source` (applied at once, committed at the store's next flush) */
     pass(source: SourceName, steps: StoreStep[]) {
