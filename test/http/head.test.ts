@@ -1,0 +1,128 @@
+/**
+ * Issue 18.4: HEAD on every route answers the GET's status and headers, with no body, no exception (nothing
+ * printed) and the connection kept: the raw path's answers, Hono's routes, the change stream, the pages,
+ * /metrics, the probes, errors.
+ */
+import { Agent, request, type IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BASE_PATHS } from '../../src/http/app.ts';
+import { ASSET_FILES } from '../../src/http/dashboard/routes.ts';
+import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** Headers that may differ between two answers of the same route: the connection's and the clock's. */
+const PER_ANSWER = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
+
+describe('HEAD on every route', () => {
+  let sc: Awaited<ReturnType<typeof startInProcess>>;
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const printed: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  const writeOut = process.stdout.write.bind(process.stdout);
+
+  /** GET reads the whole body except for a stream, whose headers are all a HEAD can match. */
+  const send = (method: 'GET' | 'HEAD', path: string, headers: Record<string, string> = {}) => new Promise<Answer>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: sc.sup.port, path, method, headers, agent, timeout: 10_000 }, (res) => {
+      if (method === 'GET' && res.headers['content-type']?.startsWith('text/event-stream')) {
+        resolve({ status: res.statusCode!, headers: res.headers, body: '' });
+        req.destroy();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer to ${method} ${path}`)));
+    req.on('error', reject);
+    req.end();
+  });
+
+  /**
+   * HEAD, then a GET on the same connection (pipelined, raw bytes: what the server does, not what a client
+   * library decides about reuse): the connection must carry both answers.
+   */
+  const headThenGet = (path: string, headers: Record<string, string> = {}) => new Promise<string>((resolve, reject) => {
+    const socket = connect(sc.sup.port, '127.0.0.1');
+    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    let got = '';
+    const timer = setTimeout(() => { socket.destroy(); resolve(got + '<timeout>'); }, 5000);
+    socket.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      if (got.endsWith('{"status":"ok"}')) { clearTimeout(timer); socket.end(); resolve(got); }
+    });
+    socket.on('close', () => { clearTimeout(timer); resolve(got + '<closed>'); });
+    socket.on('error', reject);
+    socket.write(`HEAD ${path} HTTP/1.1\r\nHost: localhost\r\n${extra}\r\nGET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+  });
+
+  beforeAll(async () => {
+    // whatever any thread prints outside the JSON log (a worker's console reaches this process's streams)
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      printed.push(String(chunk));
+      return write(chunk, ...rest);
+    }) as typeof process.stderr.write;
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      printed.push(String(chunk));
+      return writeOut(chunk, ...rest);
+    }) as typeof process.stdout.write;
+    sc = await startInProcess([fake('tasks', { mode: 'passes', count: 5 })], { intervalMs: 3_600_000 });
+    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200));
+  });
+  afterAll(async () => {
+    agent.destroy();
+    await sc?.sup.stop();
+    process.stderr.write = write;
+    process.stdout.write = writeOut;
+  });
+
+  it('answers the GET\'s status and headers, no body, no exception, and keeps the connection', async () => {
+    const paths: Array<[string, Record<string, string>?]> = [['/healthz'], ['/readyz'], ['/metrics'], ['/nowhere']];
+    for (const base of BASE_PATHS) {
+      paths.push(
+        [`${base}/state`], [`${base}/state`, { 'Accept-Encoding': 'gzip' }], [`${base}/state`, { 'Accept-Encoding': 'br' }],
+        [`${base}/state?user_id=user1`], [`${base}/state?user_id=user1&user_id=user2`], [`${base}/state?task_status=nope`],
+        [`${base}/events`], [`${base}/events?user_id=user1`], [`${base}/events?stuck=maybe`],
+        [`${base}/apps/alice/market/wiki`], [`${base}/tasks/p1-t1`], [`${base}/tasks/none`], [`${base}/tasks?app_name=app1`],
+        [`${base}/tasks`], [`${base}/users/user1/apps`], [`${base}/users/user1/tasks`],
+        [`${base}/dashboard`], [`${base}/dashboard-app`], ...ASSET_FILES.map((f) => [`${base}/assets/${f}`] as [string]),
+        [`${base}/assets/nothing.js`], [`${base}/nothing`],
+      );
+    }
+    const statuses = new Set<number>();
+    for (const [path, headers] of paths) {
+      // twice: the second GET of a query is the raw path's repeat
+      for (let i = 0; i < 2; i++) {
+        const get = await send('GET', path, headers);
+        const head = await send('HEAD', path, headers);
+        const what = `HEAD ${path} ${JSON.stringify(headers ?? {})}`;
+        statuses.add(head.status);
+        expect(head.status, what).toBe(get.status);
+        expect(head.body, what).toBe('');
+        const names = (h: IncomingHttpHeaders) => Object.keys(h).filter((n) => !PER_ANSWER.has(n)).sort();
+        expect(names(head.headers), what).toEqual(names(get.headers));
+        for (const n of names(get.headers)) {
+          // /metrics counts this very request: its length moves
+          if (n === 'content-length' && path === '/metrics') continue;
+          expect(head.headers[n], `${what}: ${n}`).toEqual(get.headers[n]);
+        }
+      }
+      // the connection goes on after the HEAD (not destroyed)
+      const both = await headThenGet(path, headers);
+      expect(both.match(/^HTTP\/1\.1 \d{3}/gm), `${path}: ${both}`).toHaveLength(2);
+      expect(both.endsWith('{"status":"ok"}'), `${path}: ${both}`).toBe(true);
+      // conditional HEAD: 304 to the GET's tag
+      const tag = (await send('GET', path, headers)).headers.etag;
+      if (tag) expect((await send('HEAD', path, { ...headers, 'If-None-Match': tag })).status, path).toBe(304);
+    }
+    expect([...statuses].sort()).toEqual([200, 400, 404]);
+    // nothing printed (an exception in the HTTP thread would be)
+    await new Promise((r) => setTimeout(r, 200));
+    expect(printed.filter((line) => !line.startsWith('{'))).toEqual([]);
+  });
+});
