@@ -46,18 +46,26 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = LIVENES
   }
 }
 
-/** A whole sidecar process (src/main.ts machinery) with fake collectors; resolves once it listens. */
-export async function spawnFakeSidecar(collectors: Array<{ source: string; options: object }>, env: Record<string, string> = {}):
-  Promise<{ child: ChildProcess; base: string; exited: Promise<number | null> }> {
+/**
+ * A whole sidecar process (src/main.ts machinery) with fake collectors; resolves once it listens. Every line
+ * it writes on stdout is kept in `stdout`; with `captureStderr`, stderr is kept in `stderr` (else inherited).
+ */
+export async function spawnFakeSidecar(
+  collectors: Array<{ source: string; options: object }>, env: Record<string, string> = {}, opts: { captureStderr?: boolean } = {},
+): Promise<{ child: ChildProcess; base: string; exited: Promise<number | null>; stdout: string[]; stderr: string[] }> {
   const child = spawn(process.execPath, ['--import', 'tsx', new URL('../fixtures/fake-sidecar.ts', import.meta.url).pathname], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', COLLECT_INTERVAL_MS: '200', RUNTIME_DEMO: 'off',
       DATABASE_URL: 'postgres://unused@127.0.0.1:1/none', FAKE_COLLECTORS: JSON.stringify(collectors), ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', opts.captureStderr ? 'pipe' : 'inherit'],
   });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  if (child.stderr) createInterface({ input: child.stderr }).on('line', (line) => stderr.push(line));
   const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
     lines.on('line', (line) => {
+      stdout.push(line);
       try {
         const msg = JSON.parse(line);
         if (typeof msg.port === 'number') resolve(msg.port);
@@ -65,5 +73,5 @@ export async function spawnFakeSidecar(collectors: Array<{ source: string; optio
     });
     child.once('exit', (code) => reject(new Error(`sidecar exited early with ${code}`)));
   });
-  return { child, base: `http://127.0.0.1:${port}`, exited };
+  return { child, base: `http://127.0.0.1:${port}`, exited, stdout, stderr };
 }
