@@ -5,6 +5,7 @@ import { OK_MESSAGE } from '../store/runtime-store.ts';
 import type { AsyncQueries, CurrentVersion } from './current-version.ts';
 import { rebuildingAnswer } from './rebuilding.ts';
 import { errorBody } from './envelope.ts';
+import { FRESH_AS_OF, type FreshnessHolder } from './freshness.ts';
 import { parseStateFilter } from './query.ts';
 import { STREAM_HEADERS, type ChangeStream, type StreamSnapshot } from './stream.ts';
 
@@ -14,6 +15,7 @@ export interface EventsDeps {
   /** a restarted store is rebuilding: new clients wait (see RuntimeAppDeps) */
   rebuilding?(): boolean;
   stream?: ChangeStream;
+  freshness?: FreshnessHolder;
 }
 
 const ENVELOPE_PREFIX = Buffer.byteLength(`{"success":true,"message":${JSON.stringify(OK_MESSAGE)},"data":`);
@@ -34,6 +36,9 @@ export function registerEvents(api: Hono, deps: EventsDeps): void {
     if (c.req.method === 'HEAD') return c.body(null, 200, STREAM_HEADERS);
     const out = (c.env as HttpBindings | undefined)?.outgoing;
     if (!out) return c.json(errorBody('the change stream needs the node server'), 501);
+    // the header every API answer carries (Hono's middleware adds it to HEAD's; this response bypasses it)
+    const freshAsOf = deps.freshness?.current?.freshAsOf;
+    if (freshAsOf) out.setHeader(FRESH_AS_OF, freshAsOf);
     const filter = parsed.canonical === '' ? null : parsed.filter;
     const lastEventId = c.req.header('last-event-id') ?? c.req.query('last_event_id');
 

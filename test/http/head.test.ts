@@ -89,6 +89,7 @@ describe('HEAD on every route', () => {
         [`${base}/state?user_id=user1`], [`${base}/state?user_id=user1&user_id=user2`], [`${base}/state?task_status=nope`],
         [`${base}/events`], [`${base}/events?user_id=user1`], [`${base}/events?stuck=maybe`],
         [`${base}/apps/alice/market/wiki`], [`${base}/tasks/p1-t1`], [`${base}/tasks/none`], [`${base}/tasks?app_name=app1`],
+        [`${base}/tasks/p1-t1/history`], [`${base}/apps/alice/market/wiki/history`], [`${base}/sources`],
         [`${base}/tasks`], [`${base}/users/user1/apps`], [`${base}/users/user1/tasks`],
         [`${base}/dashboard`], [`${base}/dashboard-app`], ...ASSET_FILES.map((f) => [`${base}/assets/${f}`] as [string]),
         [`${base}/assets/nothing.js`], [`${base}/nothing`],

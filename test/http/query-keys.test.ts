@@ -41,7 +41,9 @@ function queryString(params: Array<[string, string]>, how: Encoding): string {
 type Query =
   | { kind: 'state'; params: Array<[string, string]>; how: Encoding }
   | { kind: 'app'; u: string; s: string; a: string }
+  | { kind: 'app-history'; u: string; s: string; a: string }
   | { kind: 'task'; id: string }
+  | { kind: 'task-history'; id: string }
   | { kind: 'tasks'; params: Array<[string, string]>; how: Encoding }
   | { kind: 'user-apps'; u: string }
   | { kind: 'user-tasks'; u: string };
@@ -58,7 +60,9 @@ const stateParam = fc.oneof(
 const query: fc.Arbitrary<Query> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('state' as const), params: fc.array(stateParam, { maxLength: 4 }), how: encoding }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('app' as const), u: segment, s: segment, a: segment }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('app-history' as const), u: segment, s: segment, a: segment }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('task' as const), id: segment }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('task-history' as const), id: segment }) },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -88,7 +92,9 @@ function target(b: string, q: Query): string {
   switch (q.kind) {
     case 'state': return `${b}/state${queryString(q.params, q.how)}`;
     case 'app': return `${b}/apps/${seg(q.u)}/${seg(q.s)}/${seg(q.a)}`;
+    case 'app-history': return `${b}/apps/${seg(q.u)}/${seg(q.s)}/${seg(q.a)}/history`;
     case 'task': return `${b}/tasks/${seg(q.id)}`;
+    case 'task-history': return `${b}/tasks/${seg(q.id)}/history`;
     case 'tasks': return `${b}/tasks${queryString(q.params, q.how)}`;
     case 'user-apps': return `${b}/users/${seg(q.u)}/apps`;
     case 'user-tasks': return `${b}/users/${seg(q.u)}/tasks`;
@@ -120,7 +126,9 @@ function meaning(q: Query): string | null {
       return f === null || Object.keys(f).length === 0 ? null : JSON.stringify(['tasks', f.app_name ?? null, f.user_id ?? null]);
     }
     case 'app': return JSON.stringify(['app', q.u, q.s, q.a]);
+    case 'app-history': return JSON.stringify(['app-history', q.u, q.s, q.a]);
     case 'task': return JSON.stringify(['task', q.id]);
+    case 'task-history': return JSON.stringify(['task-history', q.id]);
     case 'user-apps': return JSON.stringify(['user-apps', q.u]);
     case 'user-tasks': return JSON.stringify(['user-tasks', q.u]);
   }
@@ -153,6 +161,14 @@ function fresh(store: Store, q: Query): { status: number; body: string } | { sta
     case 'task': {
       const json = store.task(q.id);
       return json === null ? notFound('task not found') : ok(json);
+    }
+    case 'app-history': {
+      const json = store.history('app_states', `${q.u}:${q.s}:${q.a}`);
+      return json === null ? notFound('no history of this app') : ok(json);
+    }
+    case 'task-history': {
+      const json = store.history('tasks', q.id);
+      return json === null ? notFound('no history of this task') : ok(json);
     }
     case 'user-apps': return ok(store.appsByUser(q.u));
     case 'user-tasks': return ok(store.tasksBy({ user_id: q.u }));
