@@ -130,7 +130,9 @@ describe('the process\'s output', () => {
       await Promise.race([sc.exited, sleep(30_000)]);
       if (sc.child.exitCode === null) sc.child.kill('SIGKILL');
     }
-    expect(await sc.exited).toBe(0);
+    // it stopped by itself on SIGTERM (0; 1 when a loaded machine made the stop overrun its budget: shutdown
+    // tests check that, this one checks what was printed), not killed
+    expect([0, 1], sc.stdout.slice(-5).join('\n')).toContain(await sc.exited);
     // let the last lines arrive
     await sleep(100);
     const notJson = (line: string) => {
