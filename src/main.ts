@@ -85,6 +85,14 @@ export async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
+  // whatever escapes is logged as JSON too: nothing but the structured log reaches stdout and stderr
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+  process.removeAllListeners('warning'); // node's own printer writes plain text to stderr
+  process.on('warning', (w) => log.warn({ warning: w.message, kind: w.name }, 'process warning'));
   try {
     const sidecar = await startSidecar(config, log);
     stopOnSignals(sidecar, log, config.shutdownTimeoutMs);
