@@ -13,6 +13,7 @@ import { applyHardening, onUnhandled, type HttpSecurityOptions } from './hardeni
 import { registerEvents } from './events-route.ts';
 import { FRESH_AS_OF, type FreshnessHolder } from './freshness.ts';
 import { headContentLength } from './head-length.ts';
+import { registerOpenApi } from './openapi.ts';
 import { checkParam, parseStateFilter, parseTasksQuery } from './query.ts';
 import { rebuildingAnswer } from './rebuilding.ts';
 import { routeLabel } from './metrics.ts';
@@ -133,6 +134,7 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
   });
 
   registerDashboards(api);
+  registerOpenApi(api);
 
   const app = new Hono();
   // first, so that it also wraps the routes applyHardening registers (/metrics)

@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { LIMITS, TASK_STATUSES, TASK_TYPES } from '../model/index.ts';
 import type { StateFilter } from '../protocol.ts';
 
-const FILTER_KEYS = ['user_id', 'source_id', 'app_name', 'task_status', 'task_type', 'stuck'] as const;
+export const FILTER_KEYS = ['user_id', 'source_id', 'app_name', 'task_status', 'task_type', 'stuck'] as const;
 
 const value = (name: string) => v.pipe(
   v.string(),
@@ -10,23 +10,22 @@ const value = (name: string) => v.pipe(
   v.trim(),
 );
 
-const FilterSchema = v.object({
+/** The /state and /events filters; allowed values are picklists, so the OpenAPI document states them (openapi.ts). */
+export const FILTER_SCHEMA = v.object({
   user_id: v.optional(value('user_id')),
   source_id: v.optional(value('source_id')),
   app_name: v.optional(value('app_name')),
   task_status: v.optional(v.pipe(
     value('task_status'),
-    v.check((s) => s === '' || (TASK_STATUSES as readonly string[]).includes(s),
-      `task_status must be one of ${TASK_STATUSES.join(', ')}`),
+    v.picklist(['', ...TASK_STATUSES], `task_status must be one of ${TASK_STATUSES.join(', ')}`),
   )),
   task_type: v.optional(v.pipe(
     value('task_type'),
-    v.check((s) => s === '' || (TASK_TYPES as readonly string[]).includes(s),
-      `task_type must be one of ${TASK_TYPES.join(', ')}`),
+    v.picklist(['', ...TASK_TYPES], `task_type must be one of ${TASK_TYPES.join(', ')}`),
   )),
   stuck: v.optional(v.pipe(
     value('stuck'),
-    v.check((s) => s === '' || s === 'true' || s === 'false', 'stuck must be true or false'),
+    v.picklist(['', 'true', 'false'], 'stuck must be true or false'),
   )),
 });
 
@@ -49,7 +48,7 @@ export function parseStateFilter(query: Record<string, string[]>): ParsedFilter 
     if (values.length > 1) return { ok: false, message: `invalid query parameter ${key}: given more than once` };
     input[key] = values[0]!;
   }
-  const parsed = v.safeParse(FilterSchema, input);
+  const parsed = v.safeParse(FILTER_SCHEMA, input);
   if (!parsed.success) {
     const issue = parsed.issues[0];
     const key = issue.path?.[0]?.key;

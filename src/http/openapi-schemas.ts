@@ -1,0 +1,92 @@
+import * as v from 'valibot';
+import {
+  AppFlowState, ChartRepoApp, ChartRepoImage, ChartRepoStatus, ComponentStatus, HydratorTask, Id, SOURCE_NAMES,
+  SUMMARY_KEYS, SourceHealth, SourceStatus, TaskState, Text, Time, type RuntimeSnapshot, type RuntimeSummary,
+} from '../model/index.ts';
+import type { History, TimelineEntry as TimelineEntryType } from '../store/timeline.ts';
+
+/**
+ * Valibot schemas of the answers that are assembled from the model schemas (snapshot, envelope, freshness,
+ * history, stream events): the OpenAPI document converts these, so each shape is written once.
+ * TODO(issue 19): response bodies should use the strict Go-wire schemas of src/model/go-wire.ts once it lands.
+ */
+
+const fromKeys = <K extends string, S extends v.GenericSchema>(keys: readonly K[], schema: S) =>
+  Object.fromEntries(keys.map((k) => [k, schema])) as Record<K, S>;
+
+export const RuntimeSummarySchema = v.object(fromKeys(SUMMARY_KEYS, v.number()));
+
+/** each source's health in the snapshot (a source that never reported is absent) */
+export const SourcesHealth = v.object(fromKeys(SOURCE_NAMES, v.optional(SourceHealth)));
+
+export const RuntimeSnapshotSchema = v.object({
+  timestamp: Time,
+  version: v.number(),
+  app_states: v.record(v.string(), AppFlowState),
+  tasks: v.record(v.string(), TaskState),
+  components: v.record(v.string(), ComponentStatus),
+  chart_repo: v.optional(ChartRepoStatus),
+  summary: RuntimeSummarySchema,
+  sources: SourcesHealth,
+});
+
+/** GET …/sources and the stream's `freshness` event */
+export const FreshnessSchema = v.object({
+  fresh_as_of: v.pipe(v.nullable(Time), v.description('the oldest last_success over the sources; null until every source succeeded once')),
+  sources: v.object(fromKeys(SOURCE_NAMES, v.optional(SourceStatus))),
+});
+
+export const TimelineEntry = v.object({
+  at: Time,
+  stage: Id,
+  health: v.optional(Id),
+  progress: v.optional(Id),
+  detail: v.optional(Text),
+  evidence: Text,
+});
+
+export const HistorySchema = v.object({
+  key: Text,
+  since: Time,
+  gone_at: v.optional(Time),
+  entries: v.array(TimelineEntry),
+});
+
+const domainMap = <S extends v.GenericSchema>(s: S) => v.optional(v.record(v.string(), s));
+const keyList = v.optional(v.array(v.string()));
+
+/** The `data:` of one `event: change` of …/events. */
+export const ChangeEvent = v.object({
+  version: v.number(),
+  timestamp: Time,
+  upserts: v.object({ app_states: domainMap(AppFlowState), tasks: domainMap(TaskState), components: domainMap(ComponentStatus) }),
+  removed: v.object({ app_states: keyList, tasks: keyList, components: keyList }),
+  chart_repo: v.optional(v.object({
+    frame: v.pipe(v.optional(ChartRepoStatus), v.description('the block without its item lists, when it moved')),
+    upserts: v.object({ apps: domainMap(ChartRepoApp), images: domainMap(ChartRepoImage), hydrator_tasks: domainMap(HydratorTask) }),
+    removed: v.object({ apps: keyList, images: keyList, hydrator_tasks: keyList }),
+  })),
+  sources: v.optional(SourcesHealth),
+  timeline: v.pipe(
+    v.optional(v.object({ app_states: domainMap(v.array(TimelineEntry)), tasks: domainMap(v.array(TimelineEntry)) })),
+    v.description('only with ?timeline=true: the entries recorded in this version, per app or task key'),
+  ),
+  summary: RuntimeSummarySchema,
+});
+
+export const ErrorEnvelope = v.object({ success: v.literal(false), message: v.string(), data: v.null() });
+
+export const envelope = <S extends v.GenericSchema>(data: S) => v.object({ success: v.literal(true), message: v.string(), data });
+
+export const Healthz = v.object({ status: v.literal('ok') });
+export const Readyz = v.object({ ready: v.boolean(), store: v.picklist(['up', 'down']), version: v.number() });
+
+// the hand-kept TypeScript types and these schemas must agree (a compile error otherwise)
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+export type SchemasAgree = [
+  Assert<Same<v.InferOutput<typeof RuntimeSummarySchema>, RuntimeSummary>>,
+  Assert<Same<v.InferOutput<typeof TimelineEntry>, TimelineEntryType>>,
+  Assert<Same<v.InferOutput<typeof HistorySchema>, History & { key: string }>>,
+  Assert<Same<v.InferOutput<typeof RuntimeSnapshotSchema>['app_states'], RuntimeSnapshot['app_states']>>,
+];

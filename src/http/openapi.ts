@@ -1,0 +1,356 @@
+import { createHash } from 'node:crypto';
+import { toJsonSchema, toJsonSchemaDefs, type ConversionConfig } from '@valibot/to-json-schema';
+import type { Hono } from 'hono';
+import * as v from 'valibot';
+import {
+  AppFlowState, ChartRepoApp, ChartRepoImage, ChartRepoStatus, ComponentStatus, HydratorTask, LIMITS, SourceHealth,
+  SourceStatus, TaskState,
+} from '../model/index.ts';
+import { BASE_PATHS } from './base-paths.ts';
+import { ASSET_FILES } from './dashboard/routes.ts';
+import { JSON_TYPE } from './envelope.ts';
+import { matches } from './etag.ts';
+import { FRESH_AS_OF } from './freshness.ts';
+import {
+  ChangeEvent, ErrorEnvelope, FreshnessSchema, Healthz, HistorySchema, Readyz, RuntimeSnapshotSchema,
+  RuntimeSummarySchema, SourcesHealth, TimelineEntry, envelope,
+} from './openapi-schemas.ts';
+import { FILTER_SCHEMA, FILTER_KEYS } from './query.ts';
+import { MAX_URL_BYTES } from './security.ts';
+import { STREAM_LIMITS } from './stream.ts';
+
+/**
+ * The OpenAPI 3.1 document of every route, generated from the valibot schemas the code validates with
+ * (@valibot/to-json-schema): nothing about a body's shape is written here a second time. Built once per process
+ * (`openApiDocument()`), served at …/openapi.json and checked in as openapi.json (`npm run openapi`).
+ */
+
+/** Named schemas (components.schemas); a schema used inside another becomes a $ref to its name. */
+const DEFINITIONS = {
+  AppFlowState, TaskState, ComponentStatus, SourceHealth, SourceStatus, ChartRepoStatus, ChartRepoApp, ChartRepoImage,
+  HydratorTask, RuntimeSummary: RuntimeSummarySchema, SourcesHealth, RuntimeSnapshot: RuntimeSnapshotSchema,
+  Freshness: FreshnessSchema, TimelineEntry, History: HistorySchema, ChangeEvent, ErrorEnvelope, Healthz, Readyz,
+} satisfies Record<string, v.GenericSchema>;
+
+const CONVERT: ConversionConfig = {
+  target: 'draft-2020-12',
+  // unconvertible actions fail the build of the document, except these, which have no JSON Schema equivalent:
+  // trimming (the server trims query values), finiteness (JSON numbers are finite) and the depth/size check
+  // of free-form JSON objects (LIMITS.jsonDepth, LIMITS.jsonBytes: stated in the descriptions)
+  ignoreActions: ['trim', 'finite', 'raw_check'],
+  // the last schema of a pipe is what a value must be (query filters: string, trimmed, then one of a picklist)
+  typeMode: 'output',
+  overrideRef: ({ referenceId }) => `#/components/schemas/${referenceId}`,
+};
+
+function schemaOf(s: v.GenericSchema): Json {
+  const { $schema: _s, $defs: _d, ...rest } = toJsonSchema(s, { ...CONVERT, definitions: DEFINITIONS });
+  return rest as Json;
+}
+const ref = (name: keyof typeof DEFINITIONS) => ({ $ref: `#/components/schemas/${name}` });
+
+type Json = Record<string, unknown>;
+const JSON_MEDIA = 'application/json';
+
+const header = (description: string, schema: Json = { type: 'string' }) => ({ description, schema });
+const HEADERS = {
+  ETag: header('names this answer (store epoch, version, and the query); send it back as If-None-Match to get 304 while it is current'),
+  Fresh: header(`the oldest last_success over the sources (RFC 3339): every source's data is at least this fresh. Moves with every collection pass while the ETag moves only with content; absent until every source succeeded once`),
+  RetryAfter: header('seconds to wait before retrying', { type: 'integer' }),
+};
+
+/** Components every operation refers to. */
+function responses(): Json {
+  const error = (description: string, headers: Json = {}) => ({
+    description, headers: { [FRESH_AS_OF]: { $ref: '#/components/headers/FreshAsOf' }, ...headers },
+    content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
+  });
+  return {
+    NotModified: {
+      description: 'the If-None-Match tag is current: no body',
+      headers: { ETag: { $ref: '#/components/headers/ETag' }, [FRESH_AS_OF]: { $ref: '#/components/headers/FreshAsOf' } },
+    },
+    BadRequest: error('a query or path parameter is invalid (unknown value, too long, given twice, missing); the message names it'),
+    Unauthorized: {
+      description: 'RUNTIME_API_TOKEN is set and the request has no or another bearer token',
+      headers: { 'WWW-Authenticate': header('Bearer realm="market-runtime"') },
+      content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
+    },
+    NotFound: error('no such entity (or no such route)'),
+    MethodNotAllowed: {
+      description: 'the API is read-only: methods other than GET and HEAD (and OPTIONS when CORS_ORIGINS is set)',
+      headers: { Allow: header('GET, HEAD') },
+      content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
+    },
+    UriTooLong: {
+      description: `the request target (path and query) is longer than ${MAX_URL_BYTES} bytes`,
+      content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
+    },
+    HeadersTooLarge: { description: "the request's headers are larger than the server accepts (node's maxHeaderSize); no body" },
+    Unavailable: error('not collected yet, or the store is restarting or rebuilding: retry after Retry-After', {
+      'Retry-After': { $ref: '#/components/headers/RetryAfter' },
+    }),
+    Preflight: {
+      description: 'CORS preflight (only when CORS_ORIGINS is set; otherwise OPTIONS answers 405)',
+      headers: {
+        'Access-Control-Allow-Origin': header('the allowed origin'),
+        'Access-Control-Allow-Methods': header('GET, HEAD, OPTIONS'),
+        'Access-Control-Allow-Headers': header('Authorization, If-None-Match, Content-Type'),
+        'Access-Control-Max-Age': header('600'),
+      },
+    },
+  };
+}
+
+interface Route {
+  /** path under a base path (or at the root when `root`) */
+  path: string;
+  id: string;
+  summary: string;
+  description?: string;
+  params?: Json[];
+  /** 200 content: media type -> schema */
+  ok: { media: string; schema: Json; description?: string; headers?: Json; extra?: Json };
+  etag?: boolean;
+  /** error statuses the route answers itself */
+  errors: Array<400 | 404 | 503>;
+  /** no token needed (probes, pages), or optional (metrics) */
+  open?: 'open' | 'optional';
+  root?: boolean;
+  /** also serves the freshness header (routes under the base paths) */
+  fresh?: boolean;
+}
+
+const pathParam = (name: string, description: string) => ({
+  name, in: 'path', required: true, description, schema: { type: 'string', minLength: 1, maxLength: LIMITS.id },
+});
+
+function filterParams(): Json[] {
+  return FILTER_KEYS.map((name) => ({
+    name, in: 'query', required: false,
+    description: 'trimmed; empty means no filter; given twice is a 400',
+    schema: schemaOf(FILTER_SCHEMA.entries[name].wrapped),
+  }));
+}
+
+const IF_NONE_MATCH = { name: 'If-None-Match', in: 'header', required: false, description: 'an ETag of an earlier answer: 304 while it is current', schema: { type: 'string' } };
+
+function envelopeOf(data: v.GenericSchema): Json {
+  return schemaOf(envelope(data));
+}
+
+function routes(): Route[] {
+  const userParam = pathParam('user_id', 'the user');
+  const appParams = [userParam, pathParam('source_id', 'the market source'), pathParam('app_name', 'the app')];
+  const taskParam = pathParam('task_id', 'the task');
+  const json = (data: v.GenericSchema, description?: string) => ({ media: JSON_MEDIA, schema: envelopeOf(data), description });
+  const html = { media: 'text/html', schema: { type: 'string' } };
+  return [
+    {
+      path: '/state', id: 'getState', summary: 'The runtime snapshot (filtered when a filter is given)',
+      description: 'Unfiltered: the store\'s prepared bytes, compressed (br, gzip) when the client accepts it (Vary: Accept-Encoding; each encoding has its own ETag). Filtered: the same shape, holding only what the filters keep, with a summary of it.',
+      params: filterParams(), ok: json(RuntimeSnapshotSchema), etag: true, errors: [400, 503], fresh: true,
+    },
+    {
+      path: '/events', id: 'getEvents', summary: 'The change stream (Server-Sent Events)',
+      description: [
+        'Same filters as /state. Each event\'s `data:` is one line of JSON:',
+        '- `event: snapshot` (id `epoch-version`): the (filtered) snapshot, as the `data` of /state (RuntimeSnapshot). Sent first, and when a Last-Event-ID can no longer be resumed.',
+        '- `event: change` (id `epoch-version`): one store version (ChangeEvent): `upserts` and `removed` per domain (app_states, tasks, components), `chart_repo` as `{frame?, upserts, removed}` per list (apps by user:source:app, images by name, hydrator_tasks by id), `sources` when a source\'s health changed, `summary`, `version`, `timestamp`, and with ?timeline=true the `timeline` entries recorded in it.',
+        '- `event: freshness` (no id; not a version): `{fresh_as_of, sources}` (Freshness), at most once a second.',
+        `- \`: heartbeat\` comments every ${STREAM_LIMITS.heartbeatMs / 1000} s. Resume with Last-Event-ID (header or last_event_id): the last ${STREAM_LIMITS.historyVersions} versions are replayed.`,
+      ].join('\n'),
+      params: [
+        ...filterParams(),
+        { name: 'timeline', in: 'query', required: false, description: '`true`: change events also carry timeline entries', schema: { type: 'string', enum: ['true', 'false'] } },
+        { name: 'last_event_id', in: 'query', required: false, description: 'as the Last-Event-ID header (for clients that cannot set it)', schema: { type: 'string' } },
+        { name: 'Last-Event-ID', in: 'header', required: false, description: 'the id of the last event received: replay from there', schema: { type: 'string' } },
+      ],
+      ok: {
+        media: 'text/event-stream', schema: { type: 'string' }, description: 'the stream; see the operation description for each event kind',
+        extra: { 'x-sse-events': { snapshot: ref('RuntimeSnapshot'), change: ref('ChangeEvent'), freshness: ref('Freshness') } },
+      },
+      errors: [400, 503], fresh: true,
+    },
+    {
+      path: '/sources', id: 'getSources', summary: "Each source's health and freshness (unversioned: moves with every pass, no ETag)",
+      ok: json(FreshnessSchema), errors: [503], fresh: true,
+    },
+    {
+      path: '/apps/{user_id}/{source_id}/{app_name}', id: 'getApp', summary: 'One installed app',
+      params: appParams, ok: json(AppFlowState), etag: true, errors: [400, 404, 503], fresh: true,
+    },
+    {
+      path: '/apps/{user_id}/{source_id}/{app_name}/history', id: 'getAppHistory', summary: 'What the store saw happen to one app',
+      params: appParams, ok: json(HistorySchema), etag: true, errors: [400, 404, 503], fresh: true,
+    },
+    {
+      path: '/tasks/{task_id}', id: 'getTask', summary: 'One task',
+      params: [taskParam], ok: json(TaskState), etag: true, errors: [400, 404, 503], fresh: true,
+    },
+    {
+      path: '/tasks/{task_id}/history', id: 'getTaskHistory', summary: 'What the store saw happen to one task',
+      params: [taskParam], ok: json(HistorySchema), etag: true, errors: [400, 404, 503], fresh: true,
+    },
+    {
+      path: '/tasks', id: 'listTasks', summary: 'Tasks of an app and/or a user (at least one is required)',
+      params: ['app_name', 'user_id'].map((name) => ({ name, in: 'query', required: false, description: 'trimmed', schema: { type: 'string', maxLength: LIMITS.id } })),
+      ok: json(v.array(TaskState)), etag: true, errors: [400, 503], fresh: true,
+    },
+    {
+      path: '/users/{user_id}/apps', id: 'listUserApps', summary: "A user's installed apps",
+      params: [userParam], ok: json(v.array(AppFlowState)), etag: true, errors: [400, 503], fresh: true,
+    },
+    {
+      path: '/users/{user_id}/tasks', id: 'listUserTasks', summary: "A user's tasks",
+      params: [userParam], ok: json(v.array(TaskState)), etag: true, errors: [400, 503], fresh: true,
+    },
+    { path: '/dashboard', id: 'getDashboard', summary: 'The operator dashboard (HTML; loads without a token, its data does not)', ok: html, etag: true, errors: [], open: 'open', fresh: true },
+    { path: '/dashboard-app', id: 'getDashboardApp', summary: 'The per-app dashboard (HTML)', ok: html, etag: true, errors: [], open: 'open', fresh: true },
+    {
+      path: '/assets/{file}', id: 'getAsset', summary: "The dashboards' scripts and stylesheet",
+      params: [{ name: 'file', in: 'path', required: true, schema: { type: 'string', enum: [...ASSET_FILES] } }],
+      ok: { media: 'text/javascript', schema: { type: 'string' }, description: 'the file (text/javascript or text/css)' },
+      etag: true, errors: [404], open: 'open', fresh: true,
+    },
+    {
+      path: '/openapi.json', id: 'getOpenApi', summary: 'This document',
+      ok: { media: JSON_MEDIA, schema: { type: 'object' } }, etag: true, errors: [], fresh: true,
+    },
+    { path: '/healthz', id: 'getHealthz', summary: 'Liveness: the HTTP thread answers', root: true, ok: { media: JSON_MEDIA, schema: ref('Healthz') }, errors: [], open: 'open' },
+    {
+      path: '/readyz', id: 'getReadyz', summary: 'Readiness: the store answers and has collected once', root: true,
+      ok: { media: JSON_MEDIA, schema: ref('Readyz') }, errors: [503], open: 'open',
+    },
+    {
+      path: '/metrics', id: 'getMetrics', summary: 'Prometheus metrics (token required when set, unless METRICS_REQUIRE_TOKEN=false)', root: true,
+      ok: { media: 'text/plain', schema: { type: 'string' } }, errors: [], open: 'optional',
+    },
+  ];
+}
+
+function operation(r: Route, suffix: string): Json {
+  const responsesOf: Json = {};
+  const okHeaders: Json = { ...(r.ok.headers ?? {}) };
+  if (r.etag) okHeaders.ETag = { $ref: '#/components/headers/ETag' };
+  if (r.fresh) okHeaders[FRESH_AS_OF] = { $ref: '#/components/headers/FreshAsOf' };
+  responsesOf['200'] = {
+    description: r.ok.description ?? 'success',
+    ...(Object.keys(okHeaders).length ? { headers: okHeaders } : {}),
+    content: { [r.ok.media]: { schema: r.ok.schema } },
+    ...(r.ok.extra ?? {}),
+  };
+  if (r.etag) responsesOf['304'] = { $ref: '#/components/responses/NotModified' };
+  if (r.errors.includes(400)) responsesOf['400'] = { $ref: '#/components/responses/BadRequest' };
+  if (r.open !== 'open') responsesOf['401'] = { $ref: '#/components/responses/Unauthorized' };
+  if (r.errors.includes(404)) responsesOf['404'] = { $ref: '#/components/responses/NotFound' };
+  responsesOf['414'] = { $ref: '#/components/responses/UriTooLong' };
+  responsesOf['431'] = { $ref: '#/components/responses/HeadersTooLarge' };
+  if (r.errors.includes(503)) responsesOf['503'] = { $ref: '#/components/responses/Unavailable' };
+  const params = [...(r.params ?? []), ...(r.etag ? [IF_NONE_MATCH] : [])];
+  return {
+    operationId: r.id + suffix, summary: r.summary, ...(r.description ? { description: r.description } : {}),
+    ...(params.length ? { parameters: params } : {}),
+    ...(r.open === 'open' ? { security: [] } : r.open === 'optional' ? { security: [{ bearer: [] }, {}] } : {}),
+    responses: responsesOf,
+  };
+}
+
+/** HEAD answers as GET without a body. */
+function headOf(get: Json): Json {
+  const out = structuredClone(get) as { operationId: string; responses: Record<string, Json> };
+  out.operationId = `head${out.operationId[0]!.toUpperCase()}${out.operationId.slice(1)}`;
+  for (const res of Object.values(out.responses)) {
+    if (res.content) {
+      delete res.content;
+      delete res['x-sse-events'];
+    }
+  }
+  return out;
+}
+
+const REJECTED = { $ref: '#/components/responses/MethodNotAllowed' };
+
+/** The document, built once. */
+export function buildOpenApi(): Json {
+  const paths: Json = {};
+  for (const r of routes()) {
+    const bases = r.root ? [''] : BASE_PATHS;
+    bases.forEach((base, i) => {
+      const suffix = i === 0 ? '' : 'Mounted';
+      const get = operation(r, suffix);
+      const id = get.operationId as string;
+      paths[base + r.path] = {
+        get,
+        head: headOf(get),
+        options: {
+          operationId: `options${id[0]!.toUpperCase()}${id.slice(1)}`, summary: 'CORS preflight', security: [],
+          responses: { 204: { $ref: '#/components/responses/Preflight' }, 405: REJECTED, 414: { $ref: '#/components/responses/UriTooLong' } },
+        },
+        ...Object.fromEntries(['post', 'put', 'patch', 'delete'].map((m) => [m, {
+          operationId: `${m}${id[0]!.toUpperCase()}${id.slice(1)}`, summary: 'rejected: the API is read-only',
+          ...(r.open === 'open' ? { security: [] } : {}),
+          responses: { 405: REJECTED, 414: { $ref: '#/components/responses/UriTooLong' } },
+        }])),
+      };
+    });
+  }
+  const schemas = toJsonSchemaDefs(DEFINITIONS, CONVERT) as Json;
+  return {
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    info: {
+      title: 'market-runtime',
+      version: '2',
+      description: [
+        'The runtime view of the market (apps, tasks, components, Chart Repo, sources), read-only.',
+        `Every path is served under both base paths (${BASE_PATHS.join(' and ')}); probes and metrics at the root.`,
+        'Data answers use the market\'s envelope `{success, message, data}`. Versioned answers carry an ETag: send it back as If-None-Match to get 304 while nothing changed.',
+        `Answers under the base paths carry ${FRESH_AS_OF} (how fresh the data is, apart from the version).`,
+        'Objects may gain keys (additive); clients should ignore keys they do not know.',
+      ].join('\n\n'),
+    },
+    servers: [{ url: '/' }],
+    security: [{ bearer: [] }],
+    paths,
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'RUNTIME_API_TOKEN. Required when the sidecar has one set; /healthz, /readyz and the dashboard pages never need it.' },
+      },
+      headers: { ETag: HEADERS.ETag, FreshAsOf: HEADERS.Fresh, RetryAfter: HEADERS.RetryAfter },
+      responses: responses(),
+      schemas,
+    },
+  };
+}
+
+export interface ServedDocument {
+  body: Uint8Array<ArrayBuffer>;
+  etag: string;
+}
+
+let built: ServedDocument | null = null;
+
+/** The document as served: bytes and an ETag (a content hash), built once per process. */
+export function openApiDocument(): ServedDocument {
+  if (!built) {
+    const body = new TextEncoder().encode(openApiText()) as Uint8Array<ArrayBuffer>;
+    built = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
+  }
+  return built;
+}
+
+/** The text of openapi.json (as `npm run openapi` writes it). */
+export function openApiText(): string {
+  return `${JSON.stringify(buildOpenApi(), null, 2)}\n`;
+}
+
+/** GET …/openapi.json: the document from memory, with its ETag (token as for every data answer). */
+export function registerOpenApi(api: Hono): void {
+  const doc = openApiDocument();
+  const headers = { ETag: doc.etag, 'Cache-Control': 'no-cache' };
+  api.get('/openapi.json', (c) => {
+    if (matches(c.req.header('if-none-match'), doc.etag)) return c.body(null, 304, headers);
+    return c.body(doc.body, 200, { ...headers, 'Content-Type': JSON_TYPE });
+  });
+}
