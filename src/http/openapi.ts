@@ -110,13 +110,15 @@ interface Route {
   description?: string;
   params?: Json[];
   /** 200 content: media type -> schema */
-  ok: { media: string; schema: Json; description?: string; headers?: Json; extra?: Json };
+  ok: { media: string | string[]; schema: Json; description?: string; headers?: Json; extra?: Json };
   etag?: boolean;
   /** error statuses the route answers itself */
   errors: Array<400 | 404 | 503>;
   /** no token needed (probes, pages), or optional (metrics) */
   open?: 'open' | 'optional';
   root?: boolean;
+  /** the route's own 503 (instead of the error envelope with Retry-After) */
+  unavailable?: Json;
   /** also serves the freshness header (routes under the base paths) */
   fresh?: boolean;
 }
@@ -210,7 +212,7 @@ function routes(): Route[] {
     {
       path: '/assets/{file}', id: 'getAsset', summary: "The dashboards' scripts and stylesheet",
       params: [{ name: 'file', in: 'path', required: true, schema: { type: 'string', enum: [...ASSET_FILES] } }],
-      ok: { media: 'text/javascript', schema: { type: 'string' }, description: 'the file (text/javascript or text/css)' },
+      ok: { media: ['text/javascript', 'text/css'], schema: { type: 'string' }, description: 'the file' },
       etag: true, errors: [404], open: 'open', fresh: true,
     },
     {
@@ -221,6 +223,7 @@ function routes(): Route[] {
     {
       path: '/readyz', id: 'getReadyz', summary: 'Readiness: the store answers and has collected once', root: true,
       ok: { media: JSON_MEDIA, schema: ref('Readyz') }, errors: [503], open: 'open',
+      unavailable: { description: 'not ready: the store is down or has not collected yet', content: { [JSON_MEDIA]: { schema: ref('Readyz') } } },
     },
     {
       path: '/metrics', id: 'getMetrics', summary: 'Prometheus metrics (token required when set, unless METRICS_REQUIRE_TOKEN=false)', root: true,
@@ -237,7 +240,7 @@ function operation(r: Route, suffix: string): Json {
   responsesOf['200'] = {
     description: r.ok.description ?? 'success',
     ...(Object.keys(okHeaders).length ? { headers: okHeaders } : {}),
-    content: { [r.ok.media]: { schema: r.ok.schema } },
+    content: Object.fromEntries([r.ok.media].flat().map((m) => [m, { schema: r.ok.schema }])),
     ...(r.ok.extra ?? {}),
   };
   if (r.etag) responsesOf['304'] = { $ref: '#/components/responses/NotModified' };
@@ -246,7 +249,7 @@ function operation(r: Route, suffix: string): Json {
   if (r.errors.includes(404)) responsesOf['404'] = { $ref: '#/components/responses/NotFound' };
   responsesOf['414'] = { $ref: '#/components/responses/UriTooLong' };
   responsesOf['431'] = { $ref: '#/components/responses/HeadersTooLarge' };
-  if (r.errors.includes(503)) responsesOf['503'] = { $ref: '#/components/responses/Unavailable' };
+  if (r.errors.includes(503)) responsesOf['503'] = r.unavailable ?? { $ref: '#/components/responses/Unavailable' };
   const params = [...(r.params ?? []), ...(r.etag ? [IF_NONE_MATCH] : [])];
   return {
     operationId: r.id + suffix, summary: r.summary, ...(r.description ? { description: r.description } : {}),

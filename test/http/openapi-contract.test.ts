@@ -1,0 +1,323 @@
+import { connect } from 'node:net';
+import SwaggerParser from '@apidevtools/swagger-parser';
+import Ajv2020Module from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRuntimeApp } from '../../src/http/app.ts';
+import { BASE_PATHS } from '../../src/http/base-paths.ts';
+import { FreshnessHolder } from '../../src/http/freshness.ts';
+import { buildOpenApi } from '../../src/http/openapi.ts';
+import { FixtureFiles, smallDataset } from '../browser/fixtures.ts';
+import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+import { openStream } from '../helpers/sse.ts';
+
+/**
+ * The contract: real answers of a sidecar (real threads, fake collectors fed realistic fixtures) against the
+ * document. Every answer's status must be documented for its path and method, its JSON body must validate
+ * against the documented schema (ajv, JSON Schema 2020-12), the headers the document promises must be there,
+ * and by the end every documented (path, method, status) must have been seen.
+ */
+
+type Schema = Record<string, unknown>;
+interface Response { description: string; headers?: Record<string, unknown>; content?: Record<string, { schema: Schema }>; 'x-sse-events'?: Record<string, Schema> }
+type Operation = { responses: Record<string, Response> };
+type Doc = { paths: Record<string, Record<string, Operation>> };
+
+const TOKEN = 'contract-token-0123456789';
+const ORIGIN = 'http://client.example';
+const AUTH = { Authorization: `Bearer ${TOKEN}` };
+const METHODS = ['get', 'head', 'options', 'post', 'put', 'patch', 'delete'] as const;
+
+let doc: Doc;
+// both are CommonJS: under NodeNext the default import is the module object, whose `default` is the export
+const Ajv2020 = Ajv2020Module.default;
+const addFormats = addFormatsModule.default;
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats(ajv);
+const validators = new Map<Schema, ReturnType<typeof ajv.compile>>();
+/** `METHOD template status` of every answer checked */
+const seen = new Set<string>();
+
+/** The documented path template a concrete path falls under. */
+function templateOf(path: string): string {
+  const parts = path.split('?')[0]!.split('/');
+  const match = Object.keys(doc.paths).find((t) => {
+    const tp = t.split('/');
+    return tp.length === parts.length && tp.every((seg, i) => seg.startsWith('{') || seg === parts[i]);
+  });
+  if (!match) throw new Error(`no documented path for ${path}`);
+  return match;
+}
+
+/**
+ * Checks one real answer against the document and records it. `body` is read here for JSON answers.
+ * Returns the parsed JSON body (or null).
+ */
+async function check(method: string, path: string, res: globalThis.Response, expected?: number): Promise<unknown> {
+  const template = templateOf(path);
+  const m = method.toLowerCase();
+  const op = doc.paths[template]![m];
+  expect(op, `${method} ${template} is documented`).toBeDefined();
+  if (expected !== undefined) expect(res.status, `${method} ${path}`).toBe(expected);
+  const documented = op!.responses[String(res.status)];
+  expect(documented, `${method} ${template} answered ${res.status}, which the document lacks`).toBeDefined();
+  seen.add(`${m} ${template} ${res.status}`);
+  for (const name of ['ETag', 'Retry-After', 'WWW-Authenticate', 'Allow']) {
+    if (documented!.headers?.[name]) expect(res.headers.get(name), `${name} on ${method} ${path} ${res.status}`).not.toBeNull();
+  }
+  if (res.status === 204) expect(res.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+  const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+  if (m === 'head' || !documented!.content) {
+    // a HEAD of the stream never ends (the caller aborts it); every other answer is read to its end
+    if (type !== 'text/event-stream') await res.arrayBuffer();
+    if (m !== 'head') expect(type === '' || res.status === 304 || res.status === 431, `${method} ${path} ${res.status} has no documented body`).toBe(true);
+    return null;
+  }
+  const media = documented!.content[type];
+  expect(media, `${method} ${path} ${res.status}: content type ${type} is documented`).toBeDefined();
+  if (type === 'text/event-stream') return null; // read by the stream test
+  const text = await res.text();
+  if (type !== 'application/json') return text;
+  const body = JSON.parse(text) as unknown;
+  let validate = validators.get(media!.schema);
+  if (!validate) validators.set(media!.schema, (validate = ajv.compile(media!.schema)));
+  const ok = validate(body);
+  expect(ok, `${method} ${path} ${res.status}: ${JSON.stringify(validate.errors?.slice(0, 3))}`).toBe(true);
+  return body;
+}
+
+async function hit(base: string, path: string, init: RequestInit = {}, expected?: number): Promise<unknown> {
+  const res = await fetch(base + path, { ...init, redirect: 'manual' });
+  return check(init.method ?? 'GET', path, res, expected);
+}
+
+/** A request whose headers pass node's maxHeaderSize: the server answers 431 itself. */
+function headersTooLarge(port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let got = '';
+    socket.on('data', (d) => { got += d.toString('latin1'); });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(got)?.[1] ?? 0)));
+    socket.end(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\nConnection: close\r\n\r\n`);
+    setTimeout(() => socket.destroy(), 5000).unref();
+  });
+}
+
+const files = new FixtureFiles();
+const data = smallDataset();
+const app = data.apps[0]!;
+const appPath = `/apps/${app.user_id}/${encodeURIComponent(app.source_id)}/${app.app_name}`;
+const task = data.tasks[0]!;
+const LONG = 'x'.repeat(300);
+
+/** Concrete paths (under a base path) of each documented route: [found, not found, bad parameter]. */
+const ROUTES: Array<{ ok: string; missing?: string; bad?: string; etag?: boolean }> = [
+  { ok: '/state', bad: '/state?task_status=bogus', etag: true },
+  { ok: '/state?user_id=alice&task_status=failed', etag: true },
+  { ok: '/sources' },
+  { ok: appPath, missing: '/apps/nobody/market.olares/none', bad: `/apps/${LONG}/s/a`, etag: true },
+  { ok: `${appPath}/history`, missing: '/apps/nobody/market.olares/none/history', bad: `/apps/u/s/${LONG}/history`, etag: true },
+  { ok: `/tasks/${task.task_id}`, missing: '/tasks/no-such-task', bad: `/tasks/${LONG}`, etag: true },
+  { ok: `/tasks/${task.task_id}/history`, missing: '/tasks/no-such-task/history', bad: `/tasks/${LONG}/history`, etag: true },
+  { ok: '/tasks?app_name=firefox&user_id=alice', bad: '/tasks', etag: true },
+  { ok: '/users/alice/apps', bad: `/users/${LONG}/apps`, etag: true },
+  { ok: '/users/alice/tasks', bad: `/users/${LONG}/tasks`, etag: true },
+  { ok: '/dashboard', etag: true },
+  { ok: '/dashboard-app', etag: true },
+  { ok: '/assets/dashboard.js', missing: '/assets/nope.js', etag: true },
+  { ok: '/assets/dashboard.css', etag: true },
+  { ok: '/openapi.json', etag: true },
+];
+const ROOT = ['/healthz', '/readyz', '/metrics'];
+
+describe('contract: real answers against openapi.json', () => {
+  // A: token and CORS set (401, 204 preflights; Hono answers everything); B: neither (the raw fast path,
+  // OPTIONS 405); C: collectors that never finish (503 before the first collection, and while the store restarts)
+  let a: Awaited<ReturnType<typeof startInProcess>>;
+  let b: Awaited<ReturnType<typeof startInProcess>>;
+  let c: Awaited<ReturnType<typeof startInProcess>>;
+
+  beforeAll(async () => {
+    doc = (await SwaggerParser.dereference(structuredClone(buildOpenApi()) as never)) as unknown as Doc;
+    files.writeAll(data);
+    [a, b, c] = await Promise.all([
+      startInProcess(files.collectors(), { security: { apiToken: TOKEN, corsOrigins: [ORIGIN] } }),
+      startInProcess(files.collectors()),
+      startInProcess(['app_flow', 'tasks'].map((s) => fake(s as 'tasks', { mode: 'hang' })), { deadlineMs: 600_000 }),
+    ]);
+    for (const s of [a, b]) {
+      await eventually(async () => {
+        const r = await s.get('/readyz');
+        expect(r.status).toBe(200);
+        // every source has succeeded once: the freshness header is on every answer under the base paths
+        expect((await s.get('/api/v2/runtime/sources', { headers: AUTH })).headers.get('x-runtime-fresh-as-of')).not.toBeNull();
+      }, 90_000);
+    }
+  }, 180_000);
+
+  afterAll(async () => {
+    // stop() of a store thread the test killed may wait for its restart: bounded by shutdownTimeoutMs
+    await Promise.all([a?.sup.stop(), b?.sup.stop(), c?.sup.stop()]);
+  });
+
+  it('every route answers 200 and 304 with documented bodies, under both base paths, and HEAD as GET', async () => {
+    for (const base of BASE_PATHS) {
+      for (const r of ROUTES) {
+        for (const [s, headers] of [[a, AUTH], [b, {}]] as const) {
+          const res = await fetch(s.base + base + r.ok, { headers });
+          await check('GET', base + r.ok, res, 200);
+          expect(res.headers.get('x-runtime-fresh-as-of'), `${base}${r.ok} carries the freshness header`).not.toBeNull();
+          if (r.etag) {
+            const etag = res.headers.get('etag')!;
+            await hit(s.base, base + r.ok, { headers: { ...headers, 'If-None-Match': etag } }, 304);
+            await hit(s.base, base + r.ok, { method: 'HEAD', headers: { ...headers, 'If-None-Match': etag } }, 304);
+          }
+          await hit(s.base, base + r.ok, { method: 'HEAD', headers }, 200);
+        }
+      }
+    }
+    for (const p of ROOT) {
+      for (const [s, headers] of [[a, AUTH], [b, {}]] as const) {
+        await hit(s.base, p, { headers }, 200);
+        await hit(s.base, p, { method: 'HEAD', headers }, 200);
+      }
+    }
+    // the compressed variant of the snapshot answers with its own tag
+    const br = await fetch(`${b.base}/api/v2/runtime/state`, { headers: { 'Accept-Encoding': 'br' } });
+    await check('GET', '/api/v2/runtime/state', br, 200);
+  }, 120_000);
+
+  it('the served document is the built one and needs the token like other data', async () => {
+    const served = await (await fetch(`${a.base}/api/v2/runtime/openapi.json`, { headers: AUTH })).json();
+    expect(served).toEqual(buildOpenApi());
+    await hit(a.base, '/app-store/api/v2/runtime/openapi.json', {}, 401);
+  });
+
+  it('bad parameters answer 400, missing entities 404, a missing token 401 (and a wrong one), with the envelope', async () => {
+    for (const base of BASE_PATHS) {
+      for (const r of ROUTES) {
+        for (const [s, headers] of [[a, AUTH], [b, {}]] as const) {
+          if (r.bad) await hit(s.base, base + r.bad, { headers }, 400);
+          if (r.missing) await hit(s.base, base + r.missing, { headers }, 404);
+        }
+        const open = r.ok.startsWith('/dashboard') || r.ok.startsWith('/assets');
+        if (!open) {
+          await hit(a.base, base + r.ok, {}, 401);
+          await hit(a.base, base + r.ok, { method: 'HEAD' }, 401);
+          await hit(a.base, base + r.ok, { headers: { Authorization: 'Bearer wrong' } }, 401);
+        }
+      }
+      await hit(a.base, `${base}/events`, {}, 401);
+      await hit(a.base, `${base}/events`, { method: 'HEAD' }, 401);
+      for (const [s, headers] of [[a, AUTH], [b, {}]] as const) {
+        await hit(s.base, `${base}/events?stuck=maybe`, { headers }, 400);
+        await hit(s.base, `${base}/events?stuck=maybe`, { method: 'HEAD', headers }, 400);
+        await hit(s.base, `${base}/state?task_type=bogus`, { method: 'HEAD', headers }, 400);
+      }
+    }
+    await hit(a.base, '/metrics', {}, 401);
+    await hit(a.base, '/metrics', { method: 'HEAD' }, 401);
+    for (const r of ROUTES) {
+      for (const base of BASE_PATHS) {
+        if (r.bad) await hit(b.base, base + r.bad, { method: 'HEAD' }, 400);
+        if (r.missing) await hit(b.base, base + r.missing, { method: 'HEAD' }, 404);
+      }
+    }
+  }, 120_000);
+
+  it('every other method answers 405, OPTIONS a 204 preflight with CORS set and 405 without, long URLs 414, large headers 431', async () => {
+    const every = [...BASE_PATHS.flatMap((base) => [...ROUTES.map((r) => base + r.ok), `${base}/events`]), ...ROOT];
+    for (const path of every) {
+      for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+        await hit(a.base, path, { method, headers: AUTH }, 405);
+        await hit(b.base, path, { method }, 405);
+      }
+      await hit(a.base, path, { method: 'OPTIONS', headers: { Origin: ORIGIN, 'Access-Control-Request-Method': 'GET' } }, 204);
+      await hit(b.base, path, { method: 'OPTIONS' }, 405);
+      const long = `${path}${path.includes('?') ? '&' : '?'}pad=${'p'.repeat(9000)}`;
+      for (const method of ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE']) {
+        await hit(b.base, long, { method }, 414);
+      }
+      const status = await headersTooLarge(b.sup.port, path);
+      expect(status, `${path} with 20 KiB of headers`).toBe(431);
+      const template = templateOf(path);
+      expect(doc.paths[template]!.get!.responses['431'], `431 documented on ${template}`).toBeDefined();
+      seen.add(`get ${template} 431`);
+      expect(await headersTooLarge(b.sup.port, path), 'HEAD too').toBe(431);
+      seen.add(`head ${template} 431`);
+    }
+  }, 120_000);
+
+  it('before the first collection /state, /events, /sources and /readyz answer 503 with Retry-After; the store restarting answers 503', async () => {
+    for (const base of BASE_PATHS) {
+      for (const p of ['/state', '/events', '/state?user_id=alice']) {
+        await hit(c.base, base + p, {}, 503);
+        await hit(c.base, base + p, { method: 'HEAD' }, 503);
+      }
+    }
+    // …/sources answers 503 only until the store's first freshness message, which it sends when it attaches:
+    // the app is asked directly before any arrives
+    const early = createRuntimeApp({ current: () => null, queries: () => null, storeAlive: async () => false, freshness: new FreshnessHolder() });
+    for (const base of BASE_PATHS) {
+      for (const method of ['GET', 'HEAD']) await check(method, `${base}/sources`, await early.request(`${base}/sources`, { method }), 503);
+    }
+    await hit(c.base, '/readyz', {}, 503);
+    await hit(c.base, '/readyz', { method: 'HEAD' }, 503);
+    // the store thread dies: queries in flight (and new ones) answer 503 until it is back
+    await c.sup.threads().store.terminate();
+    const asks = BASE_PATHS.flatMap((base) => [
+      '/apps/u503/s/a', '/apps/u503/s/a/history', '/tasks/t503', '/tasks/t503/history', '/tasks?user_id=u503',
+      '/users/u503/apps', '/users/u503/tasks',
+    ].flatMap((p) => [['GET', base + p], ['HEAD', `${base + p}${p.includes('?') ? '&' : '?'}head=1`]] as const));
+    await Promise.all(asks.map(([method, path]) => hit(c.base, path, { method }, 503)));
+  }, 120_000);
+
+  it('the change stream sends snapshot, change and freshness events whose data validate against the documented schemas', async () => {
+    const op = doc.paths['/api/v2/runtime/events']!.get!;
+    const events = op.responses['200']!['x-sse-events']!;
+    for (const base of BASE_PATHS) {
+      for (const query of ['', '?user_id=alice', '?timeline=true']) {
+        const stream = await openStream(`${a.base}${base}/events${query}`, AUTH);
+        try {
+          await check('GET', `${base}/events`, stream.res, 200);
+          await stream.next((e) => e.event === 'snapshot');
+          await stream.next((e) => e.event === 'freshness');
+          // something changes: alice's failed app recovers, a task completes
+          const next = smallDataset();
+          next.apps[1] = { ...next.apps[1]!, stage: 'running', health: 'healthy', stage_detail: `recovered ${base}${query}` };
+          next.tasks[0] = { ...next.tasks[0]!, status: 'completed', completed_at: new Date().toISOString(), result: `${base}${query}` };
+          files.writeAll(next);
+          await stream.next((e) => e.event === 'change', 15_000);
+        } finally {
+          await stream.close();
+        }
+        for (const e of stream.events) {
+          const schema = events[e.event];
+          expect(schema, `event kind ${e.event} is documented`).toBeDefined();
+          const validate = ajv.compile(schema!);
+          expect(validate(JSON.parse(e.data)), `${e.event}: ${JSON.stringify(validate.errors?.slice(0, 3))}`).toBe(true);
+          if (e.event === 'freshness') expect(e.id).toBeUndefined();
+          else expect(e.id).toMatch(/^\w+-\d+$/);
+        }
+      }
+    }
+    // HEAD: the stream's headers, no stream
+    for (const base of BASE_PATHS) {
+      const head = await fetch(`${a.base}${base}/events`, { method: 'HEAD', headers: AUTH, signal: AbortSignal.timeout(10_000) });
+      await check('HEAD', `${base}/events`, head, 200);
+      expect(head.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    }
+  }, 120_000);
+
+  it('every documented status of every path and method was reached (runs last)', () => {
+    const documented: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const m of METHODS) {
+        for (const status of Object.keys(item[m]?.responses ?? {})) documented.push(`${m} ${path} ${status}`);
+      }
+    }
+    expect(documented.length).toBeGreaterThan(300);
+    expect(documented.filter((d) => !seen.has(d)), 'documented but never answered').toEqual([]);
+  });
+});
