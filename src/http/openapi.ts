@@ -262,7 +262,7 @@ function operation(r: Route, suffix: string): Json {
 /** HEAD answers as GET without a body. */
 function headOf(get: Json): Json {
   const out = structuredClone(get) as { operationId: string; responses: Record<string, Json> };
-  out.operationId = `head${out.operationId[0]!.toUpperCase()}${out.operationId.slice(1)}`;
+  out.operationId = `head${out.operationId.replace(/^get/, '').replace(/^\w/, (ch) => ch.toUpperCase())}`;
   for (const res of Object.values(out.responses)) {
     if (res.content) {
       delete res.content;
@@ -282,16 +282,17 @@ export function buildOpenApi(): Json {
     bases.forEach((base, i) => {
       const suffix = i === 0 ? '' : 'Mounted';
       const get = operation(r, suffix);
-      const id = get.operationId as string;
+      // the other methods' ids name the route without GET's verb: optionsState, postState, postListTasks
+      const noun = (get.operationId as string).replace(/^get/, '');
       paths[base + r.path] = {
         get,
         head: headOf(get),
         options: {
-          operationId: `options${id[0]!.toUpperCase()}${id.slice(1)}`, summary: 'CORS preflight', security: [],
+          operationId: `options${noun}`, summary: 'CORS preflight', security: [],
           responses: { 204: { $ref: '#/components/responses/Preflight' }, 405: REJECTED, 414: { $ref: '#/components/responses/UriTooLong' } },
         },
         ...Object.fromEntries(['post', 'put', 'patch', 'delete'].map((m) => [m, {
-          operationId: `${m}${id[0]!.toUpperCase()}${id.slice(1)}`, summary: 'rejected: the API is read-only',
+          operationId: `${m}${noun}`, summary: 'rejected: the API is read-only',
           ...(r.open === 'open' ? { security: [] } : {}),
           responses: { 405: REJECTED, 414: { $ref: '#/components/responses/UriTooLong' } },
         }])),
