@@ -1,13 +1,11 @@
 import { connect } from 'node:net';
-import SwaggerParser from '@apidevtools/swagger-parser';
-import Ajv2020Module from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntimeApp } from '../../src/http/app.ts';
 import { BASE_PATHS } from '../../src/http/base-paths.ts';
 import { FreshnessHolder } from '../../src/http/freshness.ts';
 import { buildOpenApi } from '../../src/http/openapi.ts';
 import { FixtureFiles, smallDataset } from '../browser/fixtures.ts';
+import { contractChecker } from '../helpers/openapi-contract.ts';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
 import { openStream } from '../helpers/sse.ts';
 
@@ -18,73 +16,13 @@ import { openStream } from '../helpers/sse.ts';
  * and by the end every documented (path, method, status) must have been seen.
  */
 
-type Schema = Record<string, unknown>;
-interface Response { description: string; headers?: Record<string, unknown>; content?: Record<string, { schema: Schema }>; 'x-sse-events'?: Record<string, Schema> }
-type Operation = { responses: Record<string, Response> };
-type Doc = { paths: Record<string, Record<string, Operation>> };
-
 const TOKEN = 'contract-token-0123456789';
 const ORIGIN = 'http://client.example';
 const AUTH = { Authorization: `Bearer ${TOKEN}` };
-const METHODS = ['get', 'head', 'options', 'post', 'put', 'patch', 'delete'] as const;
 
-let doc: Doc;
-// both are CommonJS: under NodeNext the default import is the module object, whose `default` is the export
-const Ajv2020 = Ajv2020Module.default;
-const addFormats = addFormatsModule.default;
-const ajv = new Ajv2020({ strict: false, allErrors: true });
-addFormats(ajv);
-const validators = new Map<Schema, ReturnType<typeof ajv.compile>>();
-/** `METHOD template status` of every answer checked */
-const seen = new Set<string>();
-
-/** The documented path template a concrete path falls under. */
-function templateOf(path: string): string {
-  const parts = path.split('?')[0]!.split('/');
-  const match = Object.keys(doc.paths).find((t) => {
-    const tp = t.split('/');
-    return tp.length === parts.length && tp.every((seg, i) => seg.startsWith('{') || seg === parts[i]);
-  });
-  if (!match) throw new Error(`no documented path for ${path}`);
-  return match;
-}
-
-/**
- * Checks one real answer against the document and records it. `body` is read here for JSON answers.
- * Returns the parsed JSON body (or null).
- */
-async function check(method: string, path: string, res: globalThis.Response, expected?: number): Promise<unknown> {
-  const template = templateOf(path);
-  const m = method.toLowerCase();
-  const op = doc.paths[template]![m];
-  expect(op, `${method} ${template} is documented`).toBeDefined();
-  if (expected !== undefined) expect(res.status, `${method} ${path}`).toBe(expected);
-  const documented = op!.responses[String(res.status)];
-  expect(documented, `${method} ${template} answered ${res.status}, which the document lacks`).toBeDefined();
-  seen.add(`${m} ${template} ${res.status}`);
-  for (const name of ['ETag', 'Retry-After', 'WWW-Authenticate', 'Allow']) {
-    if (documented!.headers?.[name]) expect(res.headers.get(name), `${name} on ${method} ${path} ${res.status}`).not.toBeNull();
-  }
-  if (res.status === 204) expect(res.headers.get('access-control-allow-origin')).toBe(ORIGIN);
-  const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
-  if (m === 'head' || !documented!.content) {
-    // a HEAD of the stream never ends (the caller aborts it); every other answer is read to its end
-    if (type !== 'text/event-stream') await res.arrayBuffer();
-    if (m !== 'head') expect(type === '' || res.status === 304 || res.status === 431, `${method} ${path} ${res.status} has no documented body`).toBe(true);
-    return null;
-  }
-  const media = documented!.content[type];
-  expect(media, `${method} ${path} ${res.status}: content type ${type} is documented`).toBeDefined();
-  if (type === 'text/event-stream') return null; // read by the stream test
-  const text = await res.text();
-  if (type !== 'application/json') return text;
-  const body = JSON.parse(text) as unknown;
-  let validate = validators.get(media!.schema);
-  if (!validate) validators.set(media!.schema, (validate = ajv.compile(media!.schema)));
-  const ok = validate(body);
-  expect(ok, `${method} ${path} ${res.status}: ${JSON.stringify(validate.errors?.slice(0, 3))}`).toBe(true);
-  return body;
-}
+let contract: Awaited<ReturnType<typeof contractChecker>>;
+const check = (method: string, path: string, res: Response, expected?: number) => contract.check(method, path, res, expected);
+const templateOf = (path: string) => contract.templateOf(path);
 
 async function hit(base: string, path: string, init: RequestInit = {}, expected?: number): Promise<unknown> {
   const res = await fetch(base + path, { ...init, redirect: 'manual' });
@@ -139,7 +77,7 @@ describe('contract: real answers against openapi.json', () => {
   let c: Awaited<ReturnType<typeof startInProcess>>;
 
   beforeAll(async () => {
-    doc = (await SwaggerParser.dereference(structuredClone(buildOpenApi()) as never)) as unknown as Doc;
+    contract = await contractChecker({ corsOrigin: ORIGIN });
     files.writeAll(data);
     [a, b, c] = await Promise.all([
       startInProcess(files.collectors(), { security: { apiToken: TOKEN, corsOrigins: [ORIGIN] } }),
@@ -242,10 +180,10 @@ describe('contract: real answers against openapi.json', () => {
       const status = await headersTooLarge(b.sup.port, path);
       expect(status, `${path} with 20 KiB of headers`).toBe(431);
       const template = templateOf(path);
-      expect(doc.paths[template]!.get!.responses['431'], `431 documented on ${template}`).toBeDefined();
-      seen.add(`get ${template} 431`);
+      expect(contract.doc.paths[template]!.get!.responses['431'], `431 documented on ${template}`).toBeDefined();
+      contract.seen.add(`get ${template} 431`);
       expect(await headersTooLarge(b.sup.port, path), 'HEAD too').toBe(431);
-      seen.add(`head ${template} 431`);
+      contract.seen.add(`head ${template} 431`);
     }
   }, 120_000);
 
@@ -274,8 +212,6 @@ describe('contract: real answers against openapi.json', () => {
   }, 120_000);
 
   it('the change stream sends snapshot, change and freshness events whose data validate against the documented schemas', async () => {
-    const op = doc.paths['/api/v2/runtime/events']!.get!;
-    const events = op.responses['200']!['x-sse-events']!;
     for (const base of BASE_PATHS) {
       for (const query of ['', '?user_id=alice', '?timeline=true']) {
         const stream = await openStream(`${a.base}${base}/events${query}`, AUTH);
@@ -292,14 +228,7 @@ describe('contract: real answers against openapi.json', () => {
         } finally {
           await stream.close();
         }
-        for (const e of stream.events) {
-          const schema = events[e.event];
-          expect(schema, `event kind ${e.event} is documented`).toBeDefined();
-          const validate = ajv.compile(schema!);
-          expect(validate(JSON.parse(e.data)), `${e.event}: ${JSON.stringify(validate.errors?.slice(0, 3))}`).toBe(true);
-          if (e.event === 'freshness') expect(e.id).toBeUndefined();
-          else expect(e.id).toMatch(/^\w+-\d+$/);
-        }
+        for (const e of stream.events) contract.checkEvent(e);
       }
     }
     // HEAD: the stream's headers, no stream
@@ -311,13 +240,8 @@ describe('contract: real answers against openapi.json', () => {
   }, 120_000);
 
   it('every documented status of every path and method was reached (runs last)', () => {
-    const documented: string[] = [];
-    for (const [path, item] of Object.entries(doc.paths)) {
-      for (const m of METHODS) {
-        for (const status of Object.keys(item[m]?.responses ?? {})) documented.push(`${m} ${path} ${status}`);
-      }
-    }
+    const documented = contract.documented();
     expect(documented.length).toBeGreaterThan(300);
-    expect(documented.filter((d) => !seen.has(d)), 'documented but never answered').toEqual([]);
+    expect(documented.filter((d) => !contract.seen.has(d)), 'documented but never answered').toEqual([]);
   });
 });

@@ -1,0 +1,102 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
+import Ajv2020Module from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { expect } from 'vitest';
+import { buildOpenApi } from '../../src/http/openapi.ts';
+
+/**
+ * Checks real answers against openapi.json: the status must be documented for the path and method, the
+ * headers the document promises must be there, and a JSON body must validate against the documented schema
+ * (ajv, JSON Schema 2020-12). Records every (method, path template, status) it saw.
+ */
+
+type Schema = Record<string, unknown>;
+interface Documented { description: string; headers?: Record<string, unknown>; content?: Record<string, { schema: Schema }>; 'x-sse-events'?: Record<string, Schema> }
+type Operation = { responses: Record<string, Documented> };
+export type Doc = { paths: Record<string, Record<string, Operation>> };
+
+export const METHODS = ['get', 'head', 'options', 'post', 'put', 'patch', 'delete'] as const;
+
+// both are CommonJS: under NodeNext the default import is the module object, whose `default` is the export
+const Ajv2020 = Ajv2020Module.default;
+const addFormats = addFormatsModule.default;
+
+export async function contractChecker(opts: { corsOrigin?: string } = {}) {
+  const doc = (await SwaggerParser.dereference(structuredClone(buildOpenApi()) as never)) as unknown as Doc;
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  const validators = new Map<Schema, ReturnType<typeof ajv.compile>>();
+  /** `method template status` of every answer checked */
+  const seen = new Set<string>();
+
+  const validate = (schema: Schema, value: unknown, what: string) => {
+    let v = validators.get(schema);
+    if (!v) validators.set(schema, (v = ajv.compile(schema)));
+    expect(v(value), `${what}: ${JSON.stringify(v.errors?.slice(0, 3))}`).toBe(true);
+  };
+
+  /** The documented path template a concrete path falls under. */
+  function templateOf(path: string): string {
+    const parts = path.split('?')[0]!.split('/');
+    const match = Object.keys(doc.paths).find((t) => {
+      const tp = t.split('/');
+      return tp.length === parts.length && tp.every((seg, i) => seg.startsWith('{') || seg === parts[i]);
+    });
+    if (!match) throw new Error(`no documented path for ${path}`);
+    return match;
+  }
+
+  /** Checks one answer against the document and records it; returns the parsed JSON body (text for other bodies, null for none). */
+  async function check(method: string, path: string, res: Response, expected?: number): Promise<unknown> {
+    const template = templateOf(path);
+    const m = method.toLowerCase();
+    const op = doc.paths[template]![m];
+    expect(op, `${method} ${template} is documented`).toBeDefined();
+    if (expected !== undefined) expect(res.status, `${method} ${path}`).toBe(expected);
+    const documented = op!.responses[String(res.status)];
+    expect(documented, `${method} ${template} answered ${res.status}, which the document lacks`).toBeDefined();
+    seen.add(`${m} ${template} ${res.status}`);
+    for (const name of ['ETag', 'Retry-After', 'WWW-Authenticate', 'Allow']) {
+      if (documented!.headers?.[name]) expect(res.headers.get(name), `${name} on ${method} ${path} ${res.status}`).not.toBeNull();
+    }
+    if (res.status === 204 && opts.corsOrigin) expect(res.headers.get('access-control-allow-origin')).toBe(opts.corsOrigin);
+    const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    if (m === 'head' || !documented!.content) {
+      // a HEAD of the stream may not end (the caller aborts it); every other answer is read to its end
+      if (type !== 'text/event-stream') await res.arrayBuffer();
+      if (m !== 'head') expect(type === '' || res.status === 304, `${method} ${path} ${res.status} has no documented body`).toBe(true);
+      return null;
+    }
+    const media = documented!.content[type];
+    expect(media, `${method} ${path} ${res.status}: content type ${type} is documented`).toBeDefined();
+    if (type === 'text/event-stream') return null; // the caller reads the stream
+    const text = await res.text();
+    if (type !== 'application/json') return text;
+    const body = JSON.parse(text) as unknown;
+    validate(media!.schema, body, `${method} ${path} ${res.status}`);
+    return body;
+  }
+
+  /** Checks one change-stream event's data against the schema documented for its kind. */
+  function checkEvent(e: { event: string; id?: string; data: string }): void {
+    const events = doc.paths['/api/v2/runtime/events']!.get!.responses['200']!['x-sse-events']!;
+    const schema = events[e.event];
+    expect(schema, `event kind ${e.event} is documented`).toBeDefined();
+    validate(schema!, JSON.parse(e.data), `event ${e.event}`);
+    if (e.event === 'freshness') expect(e.id).toBeUndefined();
+    else expect(e.id).toMatch(/^\w+-\d+$/);
+  }
+
+  /** Every documented `method template status`. */
+  function documented(): string[] {
+    const out: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const m of METHODS) {
+        for (const status of Object.keys(item[m]?.responses ?? {})) out.push(`${m} ${path} ${status}`);
+      }
+    }
+    return out;
+  }
+
+  return { doc, check, checkEvent, templateOf, seen, documented };
+}

@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { BASE_PATHS } from '../../src/http/base-paths.ts';
+import { createLogger } from '../../src/log.ts';
+import { startSidecar, type Sidecar } from '../../src/main.ts';
+import type { RuntimeSnapshot } from '../../src/model/index.ts';
+import { contractChecker } from '../helpers/openapi-contract.ts';
+import { eventually } from '../helpers/sidecar.ts';
+import { openStream } from '../helpers/sse.ts';
+
+/**
+ * The contract on the whole sidecar running the embedded demo market (real collectors on PGlite, the simulated
+ * Chart Repo, a workload moving apps and tasks): what real collectors produce validates against openapi.json.
+ */
+describe('contract on the demo market', () => {
+  let sidecar: Sidecar;
+  let root = '';
+  let contract: Awaited<ReturnType<typeof contractChecker>>;
+
+  beforeAll(async () => {
+    contract = await contractChecker();
+    sidecar = await startSidecar(loadConfig({ PORT: '0', HOST: '127.0.0.1', COLLECT_INTERVAL_MS: '1000' }),
+      createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
+    root = `http://127.0.0.1:${sidecar.supervisor.port}`;
+    await eventually(async () => {
+      const r = await fetch(`${root}/readyz`);
+      if (r.status !== 200) throw new Error(`not ready: ${r.status}`);
+    }, 90_000, 250);
+  }, 150_000);
+
+  afterAll(async () => {
+    await sidecar?.stop();
+  });
+
+  it('every data route answers a body that validates against the document', { timeout: 60_000 }, async () => {
+    for (const base of BASE_PATHS) {
+      const get = async (path: string) => contract.check('GET', base + path, await fetch(root + base + path), 200);
+      const state = (await get('/state')) as { data: RuntimeSnapshot };
+      expect(Object.keys(state.data.app_states).length).toBeGreaterThan(0);
+      expect(state.data.chart_repo, 'the demo has a Chart Repo').toBeDefined();
+      const app = Object.values(state.data.app_states)[0]!;
+      const task = Object.values(state.data.tasks)[0]!;
+      expect(task, 'the demo has tasks').toBeDefined();
+      const appPath = `/apps/${encodeURIComponent(app.user_id)}/${encodeURIComponent(app.source_id)}/${encodeURIComponent(app.app_name)}`;
+      for (const path of [
+        `/state?user_id=${encodeURIComponent(app.user_id)}`, '/state?stuck=true', '/state?task_status=running', '/sources',
+        appPath, `${appPath}/history`, `/tasks/${encodeURIComponent(task.task_id)}`, `/tasks/${encodeURIComponent(task.task_id)}/history`,
+        `/tasks?app_name=${encodeURIComponent(task.app_name)}`, `/users/${encodeURIComponent(app.user_id)}/apps`,
+        `/users/${encodeURIComponent(app.user_id)}/tasks`, '/openapi.json',
+      ]) await get(path);
+    }
+    for (const p of ['/healthz', '/readyz']) await contract.check('GET', p, await fetch(root + p), 200);
+  });
+
+  it('the change stream on a moving market: snapshot, change and freshness events validate', { timeout: 60_000 }, async () => {
+    const stream = await openStream(`${root}/api/v2/runtime/events?timeline=true`);
+    try {
+      await contract.check('GET', '/api/v2/runtime/events', stream.res, 200);
+      await stream.next((e) => e.event === 'snapshot', 20_000);
+      await stream.next((e) => e.event === 'freshness', 20_000);
+      await stream.next((e) => e.event === 'change', 45_000);
+    } finally {
+      await stream.close();
+    }
+    for (const e of stream.events) contract.checkEvent(e);
+  });
+});
