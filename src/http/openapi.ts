@@ -202,7 +202,7 @@ function routes(): Route[] {
     },
     {
       path: '/tasks', id: 'listTasks', summary: 'Tasks of an app and/or a user (at least one is required)',
-      params: ['app_name', 'user_id'].map((name) => ({ name, in: 'query', required: false, description: 'trimmed', schema: { type: 'string', maxLength: LIMITS.id } })),
+      params: ['app_name', 'user_id'].map((name) => ({ name, in: 'query', required: false, description: 'trimmed; empty means not given; given twice is a 400', schema: { type: 'string', maxLength: LIMITS.id } })),
       ok: json(v.array(WireTask)), etag: true, errors: [400, 503], fresh: true,
     },
     {
