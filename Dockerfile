@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 # market-runtime sidecar. Build:  docker build -t market-runtime:TAG .
 # Runs `node dist/main.js` as a non-root user with production dependencies only; nothing is written
-# outside /tmp, so it runs with a read-only root filesystem. The embedded demo market is off: a container
-# without DATABASE_URL exits 2 with a configuration error.
+# outside /tmp, so it runs with a read-only root filesystem. The embedded demo market is neither on nor
+# installed (no PGlite, no tsx): a container without DATABASE_URL exits 2 with a configuration error.
 
 # ---- build: compile TypeScript to dist/ --------------------------------------------------------------
 FROM node:20-slim AS build
@@ -13,13 +13,15 @@ COPY tsconfig.json tsconfig.build.json main.ts ./
 COPY src ./src
 COPY workers ./workers
 COPY scripts ./scripts
-RUN npm run build
+# the demo's code is not shipped: with RUNTIME_DEMO=off nothing loads it (main.ts imports it only for the demo)
+RUN npm run build && rm -rf dist/src/demo
 
 # ---- deps: production dependencies only ------------------------------------------------------------
 FROM node:20-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
+# --omit=optional: typescript would otherwise stay as valibot's optional peer (31 MB); no runtime package needs an optional one
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund --ignore-scripts && npm cache clean --force
 
 # ---- runtime -----------------------------------------------------------------------------------------
 FROM node:20-slim

@@ -37,10 +37,13 @@ mkdir -p "$APP"
 cp package.json package-lock.json "$APP/"
 cp -R dist "$APP/dist"
 cp .ci/prod-db.mjs "$APP/"
-(cd "$APP" && npm ci --omit=dev --no-audit --no-fund --ignore-scripts --loglevel=error) || fail "npm ci --omit=dev"
-for dev in vitest autocannon playwright-core fast-check; do
+# as the image installs: --omit=optional also leaves out typescript, which npm would otherwise keep as
+# valibot's optional peer (31 MB), and piscina's unused @napi-rs/nice
+(cd "$APP" && npm ci --omit=dev --omit=optional --no-audit --no-fund --ignore-scripts --loglevel=error) || fail "npm ci --omit=dev"
+for dev in vitest autocannon playwright-core fast-check tsx esbuild @esbuild @electric-sql/pglite @electric-sql/pglite-socket typescript; do
   [ ! -e "$APP/node_modules/$dev" ] || fail "dev dependency $dev installed in the production copy"
 done
+say "production node_modules: $(du -sm "$APP/node_modules" | cut -f1) MB"
 
 say "scratch database $DB_NAME"
 (cd "$APP" && node prod-db.mjs create "$ADMIN_URL" "$DB_NAME" "$APP/dist/src/sources/market-ddl.js") || fail "could not create the scratch database"
@@ -53,6 +56,18 @@ code=$?
 set -e
 [ "$code" = 2 ] || fail "expected exit 2 without DATABASE_URL, got $code"
 grep -q 'DATABASE_URL' "$WORK/nodb.err" || fail "the configuration error does not name DATABASE_URL"
+
+say "RUNTIME_DEMO=auto without DATABASE_URL (the demo is not installed) exits 2 with a clear message"
+set +e
+(cd "$APP" && env -u DATABASE_URL RUNTIME_DEMO=auto node dist/main.js >"$WORK/auto.out" 2>"$WORK/auto.err")
+code=$?
+set -e
+[ "$code" = 2 ] || fail "expected exit 2 for the demo in a production install, got $code: $(head -c 400 "$WORK/auto.err")"
+grep -q 'DATABASE_URL' "$WORK/auto.err" || fail "the message does not name DATABASE_URL: $(head -c 400 "$WORK/auto.err")"
+if grep -qE 'Cannot find|ERR_MODULE_NOT_FOUND' "$WORK/auto.err" "$WORK/auto.out"; then fail "a 'module not found' instead of a configuration error"; fi
+
+# as in the image, which leaves the demo's code out: a start with RUNTIME_DEMO=off never loads it
+rm -rf "$APP/dist/src/demo"
 
 say "start node dist/main.js"
 touch "$WORK/marker"

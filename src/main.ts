@@ -15,8 +15,7 @@ export async function startSidecar(config: Config, log: Logger, collectors?: Col
   let demo: { databaseUrl: string; chartRepoHost: string; stop(): Promise<void> } | null = null;
   let endpoints = { databaseUrl: config.databaseUrl ?? '', chartRepoHost: config.chartRepoHost };
   if (!collectors && config.demo) {
-    // loaded only in demo mode: production never pulls in PGlite
-    const { startDemoMarket } = await import('./demo/market.ts');
+    const { startDemoMarket } = await loadDemo();
     demo = await startDemoMarket({});
     endpoints = { databaseUrl: demo.databaseUrl, chartRepoHost: demo.chartRepoHost };
   }
@@ -48,6 +47,22 @@ export async function startSidecar(config: Config, log: Logger, collectors?: Col
       await demo?.stop();
     },
   };
+}
+
+/**
+ * The embedded demo market's code, loaded only when the demo runs (never with RUNTIME_DEMO=off, nor with a
+ * DATABASE_URL). A production install (`npm ci --omit=dev`) has no PGlite: asking it for the demo is a
+ * configuration error (exit 2) that says what to set, not a "module not found".
+ */
+export async function loadDemo(load = () => import('./demo/market.ts')): Promise<typeof import('./demo/market.ts')> {
+  try {
+    return await load();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new ConfigError('invalid configuration:\n  DATABASE_URL: not set (or RUNTIME_DEMO=on), so the sidecar would run its '
+      + 'embedded demo market, which this production install does not include (npm ci --omit=dev leaves out PGlite). '
+      + 'Set DATABASE_URL to the market\'s PostgreSQL, or install the development dependencies (npm install) to run the demo.');
+  }
 }
 
 /** SIGTERM/SIGINT: graceful stop within the shutdown budget, exit 0; a second signal or overrun exits 1. */
@@ -97,6 +112,10 @@ export async function main(): Promise<void> {
     const sidecar = await startSidecar(config, log);
     stopOnSignals(sidecar, log, config.shutdownTimeoutMs);
   } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`market-runtime: ${err.message}\n`);
+      process.exit(2);
+    }
     log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'failed to start');
     process.exit(1);
   }
