@@ -197,8 +197,18 @@ export interface StoreQueryApi {
   history(kind: 'app_states' | 'tasks', key: string): QueryAnswer;
   tasksByUser(user_id: string): QueryAnswer;
   ping(): { epoch: string; version: number; ready: boolean };
-  /** Prometheus text of the store-owned metrics (apps, tasks, components, collection, version) */
-  metrics(): Promise<string>;
+  /**
+   * Prometheus text of the store-owned metrics (apps, tasks, components, collection, version, per-thread
+   * memory); the HTTP thread passes its own memory with each scrape
+   */
+  metrics(http?: ThreadMemory): Promise<string>;
+}
+
+/** One thread's memory, as it reports it (bytes; see thread-metrics.ts) */
+export interface ThreadMemory {
+  heap_used: number;
+  heap_total: number;
+  external: number;
 }
 
 // ---- supervisor -> store (comlink) ---------------------------------------------------------------
@@ -216,6 +226,8 @@ export interface StoreControlApi {
   setStuckLimits(limits: import('./store/stuck.ts').StuckLimits): void;
   /** outcome of a run that could not report itself (thread died, deadline passed) */
   reportOutcome(source: SourceName, outcome: PassOutcome): void;
+  /** memory of a thread that has no metrics of its own (main, collectors), for /metrics */
+  reportThreadMemory(thread: string, memory: ThreadMemory): void;
   ping(): { epoch: string; version: number; ready: boolean };
 }
 
@@ -236,6 +248,6 @@ export type CollectorTask =
 export type RunReport =
   | { kind: 'ready' }
   | { kind: 'need_init' }
-  | { kind: 'done'; outcome: PassOutcome };
+  | { kind: 'done'; outcome: PassOutcome; memory?: ThreadMemory };
 
 export type { SourceName };

@@ -1,18 +1,74 @@
 import { Gauge, type Registry } from 'prom-client';
+import type { ThreadMemory } from './protocol.ts';
+
+export type { ThreadMemory };
 
 /**
- * JavaScript heap of one thread (each thread has its own V8 heap; together with native buffers they make up
- * the process RSS). Registered by the HTTP and the store thread under their own name.
+ * The calling thread's memory now: its V8 heap in use and reserved, and `external` — memory of C++ objects
+ * bound to its JavaScript objects (Buffers, ArrayBuffers: the bodies).
  */
-export function threadHeapGauge(thread: string, registers: Registry[]): Gauge<'thread' | 'space'> {
-  return new Gauge({
-    name: `market_runtime_${thread}_thread_heap_bytes`, help: `V8 heap of the ${thread} thread: used and total`,
-    labelNames: ['thread', 'space'], registers,
-    collect() {
-      const m = process.memoryUsage();
-      this.set({ thread, space: 'used' }, m.heapUsed);
-      this.set({ thread, space: 'total' }, m.heapTotal);
-      this.set({ thread, space: 'array_buffers' }, m.arrayBuffers);
-    },
-  });
+export function threadMemory(): ThreadMemory {
+  const m = process.memoryUsage();
+  return { heap_used: m.heapUsed, heap_total: m.heapTotal, external: m.external };
+}
+
+/** A report from another thread, checked: it crosses a thread boundary. */
+export function isThreadMemory(m: unknown): m is ThreadMemory {
+  const r = m as Partial<ThreadMemory> | null;
+  return typeof r === 'object' && r !== null
+    && [r.heap_used, r.heap_total, r.external].every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0);
+}
+
+/** Thread names are a closed set (bounded label cardinality). */
+const THREAD_NAME = /^(main|store|http|compress|collector_[a-z_]+)$/;
+
+/**
+ * Per-thread memory, one family for the whole process with a `thread` label: `main`, `store`, `http`,
+ * `collector_<source>`. Owned by the store thread (every metric name exists once in /metrics): the store
+ * reads its own memory at scrape time; the others report theirs (the supervisor for itself and for each
+ * collector after every run, the HTTP thread with each scrape).
+ */
+export class ThreadMemoryGauges {
+  private readonly reported = new Map<string, ThreadMemory>();
+
+  constructor(self: string, registers: Registry[]) {
+    const reported = this.reported;
+    const all = () => new Map([...reported, [self, threadMemory()]]);
+    new Gauge({
+      name: 'market_runtime_thread_heap_bytes', help: 'V8 heap in use, per thread (the threads together with native memory make up the process RSS)',
+      labelNames: ['thread'], registers,
+      collect() {
+        this.reset();
+        for (const [thread, m] of all()) this.set({ thread }, m.heap_used);
+      },
+    });
+    new Gauge({
+      name: 'market_runtime_thread_heap_total_bytes', help: 'V8 heap reserved (in use and free), per thread',
+      labelNames: ['thread'], registers,
+      collect() {
+        this.reset();
+        for (const [thread, m] of all()) this.set({ thread }, m.heap_total);
+      },
+    });
+    new Gauge({
+      name: 'market_runtime_thread_external_bytes', help: 'Memory outside the V8 heap held by a thread\'s objects (Buffers, bodies), per thread',
+      labelNames: ['thread'], registers,
+      collect() {
+        this.reset();
+        for (const [thread, m] of all()) this.set({ thread }, m.external);
+      },
+    });
+  }
+
+  /** Another thread's report; a malformed one or an unknown name is dropped (returns false). */
+  report(thread: string, m: unknown): boolean {
+    if (!THREAD_NAME.test(thread) || !isThreadMemory(m)) return false;
+    this.reported.set(thread, { heap_used: m.heap_used, heap_total: m.heap_total, external: m.external });
+    return true;
+  }
+
+  /** a thread that is gone (e.g. a collector removed) stops being shown */
+  forget(thread: string): void {
+    this.reported.delete(thread);
+  }
 }

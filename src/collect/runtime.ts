@@ -2,6 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { CollectorSpec, CollectorTask, PassOutcome, RunReport } from '../protocol.ts';
 import type { Collector, CreateCollector } from './collector.ts';
 import { PassSender } from './pass-sender.ts';
+import { threadMemory } from '../thread-metrics.ts';
 
 /**
  * The inside of a collector thread. `init` loads the collector module and keeps the store port; each `run`
@@ -16,7 +17,9 @@ export class CollectorRuntime {
   async handle(task: CollectorTask): Promise<RunReport> {
     if (task.kind === 'init') return this.init(task.spec, task.port);
     if (!this.collector || !this.sender || !this.spec) return { kind: 'need_init' };
-    return { kind: 'done', outcome: await this.run(this.collector, this.sender, task.deadline_ms) };
+    const outcome = await this.run(this.collector, this.sender, task.deadline_ms);
+    // this thread has no metrics of its own: the supervisor passes its memory on to /metrics
+    return { kind: 'done', outcome, memory: threadMemory() };
   }
 
   private async init(spec: CollectorSpec, port: MessagePort): Promise<RunReport> {

@@ -17,6 +17,7 @@ import { registerOpenApi } from './openapi.ts';
 import { checkParam, parseStateFilter, parseTasksQuery } from './query.ts';
 import { rebuildingAnswer } from './rebuilding.ts';
 import { routeLabel } from './metrics.ts';
+import { threadMemory } from '../thread-metrics.ts';
 import type { RememberedAnswers } from './remembered-answers.ts';
 import type { ResponseCache } from './response-cache.ts';
 import type { ChangeStream } from './stream.ts';
@@ -139,7 +140,8 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
   const app = new Hono();
   // first, so that it also wraps the routes applyHardening registers (/metrics)
   app.use('*', headContentLength());
-  applyHardening(app, security, () => deps.queries()?.metrics() ?? null);
+  // this thread's memory goes with the scrape: the store renders every thread's (thread-metrics.ts)
+  applyHardening(app, security, () => deps.queries()?.metrics(threadMemory()) ?? null);
   for (const base of BASE_PATHS) app.route(base, api);
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));

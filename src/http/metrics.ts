@@ -3,7 +3,6 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { RequestStats, type RequestSeries } from './request-stats.ts';
-import { threadHeapGauge } from '../thread-metrics.ts';
 
 /** Route label of a request that matched no route: raw paths never become labels (bounded cardinality). */
 export const UNMATCHED = 'unmatched';
@@ -38,7 +37,6 @@ export class HttpMetrics {
       help: 'Snapshot bodies compressed in the compression thread, by encoding: one per version and encoding asked for, not one per request',
       labelNames: ['encoding'], registers,
     });
-    threadHeapGauge('http', registers);
     new Gauge({
       name: 'process_resident_memory_bytes', help: 'Resident memory of the whole sidecar process (every thread) in bytes', registers,
       collect() { this.set(process.memoryUsage.rss()); },

@@ -1,7 +1,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import { expose } from '../threads.ts';
 import type {
-  AppliedMessage, FreshnessMessage, PassOutcome, QueryAnswer, SourceName, StateFilter, StoreControlApi, StoreMessage, StoreQueryApi, VersionMessage,
+  AppliedMessage, FreshnessMessage, PassOutcome, QueryAnswer, SourceName, StateFilter, StoreControlApi, StoreMessage, StoreQueryApi,
+  ThreadMemory, VersionMessage,
 } from '../protocol.ts';
 import { SOURCE_NAMES } from '../model/index.ts';
 import { StoreMetrics } from './metrics.ts';
@@ -115,6 +116,10 @@ export class StoreActor implements StoreControlApi {
     this.schedule();
   }
 
+  reportThreadMemory(thread: string, memory: ThreadMemory): void {
+    this.metrics.threads.report(thread, memory);
+  }
+
   ping(): { epoch: string; version: number; ready: boolean } {
     this.flush();
     return { epoch: this.store.epoch, version: this.store.version, ready: this.store.ready };
@@ -154,9 +159,10 @@ export class StoreActor implements StoreControlApi {
   }
 
   private push(port: MessagePort, c: Commit, transfer: boolean): void {
-    const bytes = Buffer.from(c.body, 'utf8');
-    // a fresh ArrayBuffer we own, so it can be transferred instead of copied
-    const body = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    // encoded straight into a fresh ArrayBuffer we own (one allocation, no second copy), so it can be
+    // transferred instead of copied
+    const body = new ArrayBuffer(Buffer.byteLength(c.body, 'utf8'));
+    Buffer.from(body).write(c.body, 'utf8');
     const msg: VersionMessage = {
       type: 'version', epoch: this.store.epoch, version: c.version, timestamp: c.timestamp,
       ready: this.store.ready, summary: c.summary, body, changes: c.changes,
@@ -177,6 +183,10 @@ export class StoreActor implements StoreControlApi {
     history: (kind, key) => (this.flush(), this.answer(this.store.history(kind, key))),
     tasksByUser: (u) => (this.flush(), this.answer(this.store.tasksBy({ user_id: u }))),
     ping: () => this.ping(),
-    metrics: () => (this.flush(), this.metrics.render()),
+    metrics: (http?: ThreadMemory) => {
+      if (http) this.metrics.threads.report('http', http);
+      this.flush();
+      return this.metrics.render();
+    },
   };
 }

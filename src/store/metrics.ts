@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { threadHeapGauge } from '../thread-metrics.ts';
+import { ThreadMemoryGauges } from '../thread-metrics.ts';
 import { APP_STAGES, COMPONENT_STATUSES, HEALTH, TASK_STATUSES, TASK_TYPES } from '../model/index.ts';
 import type { PassOutcome, SourceName } from '../protocol.ts';
 import type { RuntimeStore } from './runtime-store.ts';
@@ -30,6 +30,8 @@ export class StoreMetrics {
   private readonly stuckApps: Gauge;
   private readonly stuckTasks: Gauge;
   private readonly consecutive = new Map<string, number>();
+  /** per-thread memory: the store's own, and what the other threads report */
+  readonly threads: ThreadMemoryGauges;
 
   constructor(private readonly store: RuntimeStore) {
     const registers = [this.registry];
@@ -51,7 +53,7 @@ export class StoreMetrics {
     // alert rules compare a source's last success with its interval (deploy/prometheus-rules.yaml)
     this.collectInterval = new Gauge({ name: 'market_runtime_collect_interval_seconds', help: 'Time between two collection passes, per source', labelNames: ['source'], registers });
     this.version = new Gauge({ name: 'market_runtime_store_version', help: 'Current store version (increases on every committed change)', registers });
-    threadHeapGauge('store', registers);
+    this.threads = new ThreadMemoryGauges('store', registers);
     this.ready = new Gauge({ name: 'market_runtime_store_ready', help: '1 once every collector finished its first pass', registers });
     this.stuckApps = new Gauge({ name: 'market_runtime_stuck_apps', help: 'Apps in a transitional stage past its limit or with stalled progress (STUCK_* settings)', registers });
     this.stuckTasks = new Gauge({ name: 'market_runtime_stuck_tasks', help: 'Tasks pending or running past their limit (STUCK_TASK_* settings)', registers });

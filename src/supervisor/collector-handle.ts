@@ -5,6 +5,7 @@ import type { CollectorSpec, CollectorTask, PassOutcome, RunReport, StoreControl
 import { Comlink, threadFile, type Comlink as C } from '../threads.ts';
 import type { Logger } from '../log.ts';
 import { threadInit } from '../log-thread.ts';
+import { threadLimits } from '../thread-limits.ts';
 import { FailureLogLimiter, type LogDecision } from './log-limiter.ts';
 
 const MAX_BACKOFF_MS = 30_000;
@@ -40,6 +41,7 @@ export class CollectorHandle {
       // an event collector (NATS) must keep receiving, so idle threads wait on messages instead
       atomics: 'disabled',
       workerData: threadInit(log.level),
+      resourceLimits: threadLimits('collector'),
     });
     this.failureLog = new FailureLogLimiter(spec.source);
     this.pool.on('error', (err: unknown) => this.log.error({ source: spec.source, err }, 'collector thread error'));
@@ -91,6 +93,7 @@ export class CollectorHandle {
       }
       this.crashStreak = 0;
       if (report.kind === 'done') {
+        if (report.memory) void this.store().reportThreadMemory(`collector_${this.spec.source}`, report.memory).catch(() => undefined);
         this.logDecision(report.outcome.ok ? this.failureLog.success()
           : this.failureLog.failure(report.outcome.error ?? 'unknown error'));
       }

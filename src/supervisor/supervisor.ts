@@ -3,6 +3,8 @@ import type { CollectorSpec, StoreControlApi } from '../protocol.ts';
 import { Comlink, threadFile, wrap } from '../threads.ts';
 import type { Logger } from '../log.ts';
 import { threadInit } from '../log-thread.ts';
+import { threadLimits } from '../thread-limits.ts';
+import { threadMemory } from '../thread-metrics.ts';
 import type { HttpSecurityOptions } from '../http/hardening.ts';
 import { CollectorHandle } from './collector-handle.ts';
 import type { StuckLimits } from '../store/stuck.ts';
@@ -67,6 +69,8 @@ export class Supervisor {
   private tick(): void {
     if (this.stopping) return;
     for (const h of this.handles) h.tick();
+    // the main thread has no metrics of its own: the store shows its memory with every thread's
+    void this.store?.reportThreadMemory('main', threadMemory()).catch(() => undefined);
   }
 
   /**
@@ -75,7 +79,9 @@ export class Supervisor {
    * on start-up cannot spin.
    */
   private spawn(kind: 'store' | 'http', restart: () => Promise<void>): Worker {
-    const worker = new Worker(threadFile(kind), { name: kind, workerData: threadInit(this.opts.log.level) });
+    const worker = new Worker(threadFile(kind), {
+      name: kind, workerData: threadInit(this.opts.log.level), resourceLimits: threadLimits(kind),
+    });
     const bornAt = Date.now();
     worker.on('error', (err) => this.opts.log.error({ err, thread: kind }, 'thread error'));
     worker.once('exit', (code) => {

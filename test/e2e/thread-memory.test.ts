@@ -1,0 +1,54 @@
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { THREAD_LIMITS } from '../../src/thread-limits.ts';
+import { ThreadMemoryGauges } from '../../src/thread-metrics.ts';
+import { parseProm, value } from '../helpers/prom.ts';
+import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+
+describe('per-thread memory in /metrics (real threads, fake sources)', () => {
+  let sc: Awaited<ReturnType<typeof startInProcess>>;
+  beforeAll(async () => {
+    sc = await startInProcess([fake('tasks', { mode: 'passes', count: 50 }), fake('components', { mode: 'passes', count: 5 })]);
+    await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
+  });
+  afterAll(() => sc.sup.stop());
+
+  it('shows heap and external memory of the main, store, HTTP and every collector thread, once each', async () => {
+    const threads = ['main', 'store', 'http', 'collector_tasks', 'collector_components'];
+    const e = await eventually(async () => {
+      const exp = parseProm(await (await sc.get('/metrics')).text()); // throws on a family shown twice
+      for (const thread of threads) expect(value(exp, 'market_runtime_thread_heap_bytes', { thread })).toBeGreaterThan(0);
+      return exp;
+    });
+    for (const thread of threads) {
+      const used = value(e, 'market_runtime_thread_heap_bytes', { thread })!;
+      expect(value(e, 'market_runtime_thread_heap_total_bytes', { thread })).toBeGreaterThanOrEqual(used);
+      expect(value(e, 'market_runtime_thread_external_bytes', { thread })).toBeGreaterThan(0);
+    }
+    expect(e.types.get('market_runtime_thread_heap_bytes')).toBe('gauge');
+    expect(e.samples.filter((s) => s.name === 'market_runtime_thread_heap_bytes').map((s) => s.labels.thread).sort())
+      .toEqual([...threads].sort());
+  });
+
+  it('starts the store and HTTP threads with their V8 limits', () => {
+    const { store, http } = sc.sup.threads();
+    expect(store.resourceLimits).toMatchObject(THREAD_LIMITS.store);
+    expect(http.resourceLimits).toMatchObject(THREAD_LIMITS.http);
+  });
+});
+
+describe('ThreadMemoryGauges', () => {
+  it('drops a report with an unknown thread name or a malformed body (bounded labels, checked input)', async () => {
+    const registry = new Registry();
+    const g = new ThreadMemoryGauges('store', [registry]);
+    const ok = { heap_used: 1, heap_total: 2, external: 3 };
+    expect(g.report('collector_tasks', ok)).toBe(true);
+    expect(g.report('anything else', ok)).toBe(false);
+    expect(g.report('collector_x', { heap_used: -1, heap_total: 2, external: 3 })).toBe(false);
+    expect(g.report('main', { heap_used: '1' })).toBe(false);
+    const e = parseProm(await registry.metrics());
+    expect(e.samples.filter((s) => s.name === 'market_runtime_thread_external_bytes').map((s) => s.labels.thread).sort())
+      .toEqual(['collector_tasks', 'store']);
+    expect(value(e, 'market_runtime_thread_external_bytes', { thread: 'collector_tasks' })).toBe(3);
+  });
+});
