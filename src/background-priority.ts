@@ -1,5 +1,4 @@
 import { setPriority } from 'node:os';
-import { threadLogger } from './log-thread.ts';
 
 /**
  * The nice value of the threads that work in the background (collectors, compression). On two cores a
@@ -19,7 +18,9 @@ export function runInBackground(thread: string, nice = BACKGROUND_NICE): boolean
     setPriority(nice);
     return true;
   } catch (err) {
-    threadLogger(thread).warn({ err: (err as Error).message, nice }, 'could not lower this thread\'s priority: it competes with the HTTP thread at normal priority');
+    // the logger (pino) is loaded only on this rare path: a collector thread otherwise never logs
+    void import('./log-thread.ts').then(({ threadLogger }) => threadLogger(thread).warn({ err: (err as Error).message, nice },
+      'could not lower this thread\'s priority: it competes with the HTTP thread at normal priority'));
     return false;
   }
 }

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { threadFile } from '../threads.ts';
+import { threadLimits } from '../thread-limits.ts';
 import type { CompressTask, Encoding } from './compress-job.ts';
 
 /**
@@ -10,9 +11,12 @@ import type { CompressTask, Encoding } from './compress-job.ts';
 export class CompressedBodies {
   private readonly pool = new Piscina<CompressTask, Uint8Array>({
     filename: fileURLToPath(threadFile('compress')),
-    minThreads: 1,
+    // started by the first request that wants a compressed body, ended after a minute without one: a
+    // sidecar nobody asks for compression pays no thread for it
+    minThreads: 0,
     maxThreads: 1,
     idleTimeout: 60_000,
+    resourceLimits: threadLimits('compress'),
   });
   private key = '';
   private readonly jobs = new Map<Encoding, Promise<Uint8Array>>();

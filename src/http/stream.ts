@@ -21,8 +21,11 @@ export const STREAM_HEADERS: Readonly<Record<string, string>> = {
 export const STREAM_LIMITS = {
   /** versions kept for clients that resume with Last-Event-ID (minutes at a poll every few seconds) */
   historyVersions: 256,
-  /** bytes of unfiltered events kept in that history */
-  historyBytes: 32 * 1024 * 1024,
+  /**
+   * bytes kept in that history: each version's rendered event and the changes it was rendered from (for
+   * filtered clients) count both; past this the oldest versions go (a resume from there gets a snapshot)
+   */
+  historyBytes: 16 * 1024 * 1024,
   /** a client whose unsent bytes pass this is cut off (it can resume) */
   clientBufferBytes: 8 * 1024 * 1024,
   heartbeatMs: 15_000,
@@ -40,6 +43,8 @@ interface HistoryEntry {
   text: string;
   /** the same with timeline entries, rendered once when a client asked */
   textWithTimeline?: string;
+  /** what this entry holds, counted against STREAM_LIMITS.historyBytes */
+  bytes: number;
 }
 
 interface Client {
@@ -100,12 +105,13 @@ export class ChangeStream {
       this.history = [];
       this.historyBytes = 0;
     }
-    const entry: HistoryEntry = { version: m.version, timestamp: m.timestamp, summary: m.summary, changes: m.changes, text: '' };
+    const entry: HistoryEntry = { version: m.version, timestamp: m.timestamp, summary: m.summary, changes: m.changes, text: '', bytes: 0 };
     entry.text = this.render(entry, null, m.summary);
+    entry.bytes = entry.text.length + changesBytes(m.changes);
     this.history.push(entry);
-    this.historyBytes += entry.text.length;
+    this.historyBytes += entry.bytes;
     while (this.history.length > STREAM_LIMITS.historyVersions || this.historyBytes > STREAM_LIMITS.historyBytes) {
-      this.historyBytes -= this.history.shift()!.text.length;
+      this.historyBytes -= this.history.shift()!.bytes;
     }
     for (const c of this.clients) this.deliver(c, entry);
   }
@@ -355,4 +361,13 @@ function countFacet(s: RuntimeSummary, domain: 'app_states' | 'tasks', facets: F
   else if (status === 'running') s.running_tasks += sign;
   else if (status === 'completed') s.completed_tasks += sign;
   else if (status === 'failed') s.failed_tasks += sign;
+}
+
+/** The string bytes a version's changes hold (entity JSON, chart_repo items, sources, timeline): about a second copy of its event. */
+function changesBytes(c: VersionChanges): number {
+  const items = (list: { key: string; json?: string }[] | undefined) => (list ?? []).reduce((n, e) => n + e.key.length + (e.json?.length ?? 0), 0);
+  const cr = c.chart_repo;
+  return items(c.app_states) + items(c.tasks) + items(c.components) + (c.sources?.length ?? 0)
+    + (cr ? (cr.frame?.length ?? 0) + items(cr.apps) + items(cr.images) + items(cr.hydrator_tasks) : 0)
+    + items(c.timeline?.app_states) + items(c.timeline?.tasks);
 }
