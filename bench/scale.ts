@@ -1,0 +1,310 @@
+/**
+ * Scale (issue 20): the BUILT sidecar on a demo market of 1,000 / 10,000 / 50,000 installed apps seeded into
+ * a real PostgreSQL (a scratch database per size), collection at the default interval, the demo workload
+ * (~20 events/s) running in a process of its own (so the RSS measured is the sidecar's alone). Prints, per
+ * size, each figure against its target (met / not met):
+ *
+ *   RSS steady (median of the samples 120-180 s after start) and peak (VmHWM over the run, including the
+ *   `?user_id=` load), per-thread heaps (from /metrics), collection CPU per second (the whole process with no
+ *   requests, over the steady window), pass durations (worst per source in the steady window, from /state's
+ *   `sources`), time to ready, /state size, and `?user_id=` p99 during passes (autocannon).
+ *
+ *   npm run bench:scale                          # 1,000 and 10,000 apps (about 4 minutes each)
+ *   npm run bench:scale -- --apps 1000,10000,50000
+ *   npm run bench:scale -- --smoke               # CI: 1,000 apps, a short window; fails on errors only
+ *   options: --dist DIR (built app, default dist)  --json FILE  --load-seconds N  --connections N
+ *            SCALE_PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import postgres from 'postgres';
+import { cpuMs } from './lib/proc.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    apps: { type: 'string' },
+    smoke: { type: 'boolean', default: false },
+    dist: { type: 'string', default: 'dist' },
+    json: { type: 'string' },
+    'load-seconds': { type: 'string' },
+    connections: { type: 'string', default: '10' },
+    interval: { type: 'string' },
+  },
+});
+
+const SMOKE = args.smoke;
+const SIZES = (args.apps ?? (SMOKE ? '1000' : '1000,10000')).split(',').map((s) => Number(s.trim()));
+if (SIZES.some((n) => !Number.isInteger(n) || n < 20 || n > 200_000)) {
+  console.error('--apps takes a comma-separated list of app counts in [20, 200000]');
+  process.exit(2);
+}
+/** the steady window, seconds after start; the issue's is 120-180 s */
+const STEADY = SMOKE ? { from: 15, to: 25 } : { from: 120, to: 180 };
+const LOAD_S = Number(args['load-seconds'] ?? (SMOKE ? 3 : 20));
+const CONNECTIONS = Math.max(1, Number(args.connections));
+const APPS_PER_USER = 20;
+const SAMPLE_MS = 2000;
+const ADMIN_URL = process.env.SCALE_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const root = new URL('..', import.meta.url);
+
+/** the issue's targets; a size without its own figure is judged against the next larger one */
+const TARGETS = {
+  rssSteadyMiB: (apps: number) => (apps <= 1000 ? 160 : apps <= 10_000 ? 256 : 1024),
+  peakOverSteady: 1.25,
+  collectCores: (apps: number) => (apps <= 10_000 ? 0.1 : 0.3),
+  userP99Ms: 50,
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+function status(pid: number): { rss: number; hwm: number } | null {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? NaN);
+    return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU (ms) of each thread of a process, by thread name (what Node names its worker threads, if anything). */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + ((Number(f[11]) + Number(f[12])) * 1000) / 100);
+    }
+  } catch { /* exited */ }
+  return out;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)]!;
+};
+const mib = (n: number) => Math.round(n * 10) / 10;
+
+interface Proc { child: ChildProcess; tail: string[]; exited: () => number | null | undefined }
+
+function start(cmd: string[], env: NodeJS.ProcessEnv): Proc {
+  const child = spawn(process.execPath, cmd, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const tail: string[] = [];
+  let buf = '';
+  const keep = (b: Buffer) => {
+    const lines = (buf + b.toString()).split('\n');
+    buf = lines.pop()!.slice(-4000);
+    for (const l of lines) if (l) tail.push(l.slice(0, 2000));
+    tail.splice(0, tail.length - 30);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  let code: number | null | undefined;
+  child.once('exit', (c) => { code = c; });
+  return { child, tail, exited: () => code };
+}
+
+async function stop(p: Proc | null): Promise<void> {
+  if (!p || p.exited() !== undefined) return;
+  p.child.kill('SIGTERM');
+  const end = Date.now() + 10_000;
+  while (p.exited() === undefined && Date.now() < end) await sleep(100);
+  if (p.exited() === undefined) p.child.kill('SIGKILL');
+}
+
+interface Row { figure: string; value: string; target: string; met: boolean | null }
+
+interface SizeResult {
+  apps: number;
+  rows: Row[];
+  errors: string[];
+  figures: Record<string, unknown>;
+}
+
+async function runSize(apps: number): Promise<SizeResult> {
+  const errors: string[] = [];
+  const dbName = `mr_scale_${process.pid}_${apps}`;
+  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await admin.unsafe(`CREATE DATABASE ${dbName}`);
+  const dbUrl = new URL(ADMIN_URL);
+  dbUrl.pathname = `/${dbName}`;
+  let demo: Proc | null = null;
+  let sidecar: Proc | null = null;
+  try {
+    const users = Math.max(1, Math.round(apps / APPS_PER_USER));
+    const chartPort = await freePort();
+    demo = start(['--import', 'tsx', 'src/demo/cli.ts', '--database-url', dbUrl.toString(), '--users', String(users),
+      '--apps-per-user', String(APPS_PER_USER), '--events-per-second', '20', '--chart-repo-port', String(chartPort)],
+    { ...process.env, LOG_LEVEL: 'info' });
+    {
+      const end = Date.now() + 300_000;
+      while (!demo.tail.some((l) => l.includes('CHART_REPO_SERVICE_HOST='))) {
+        if (demo.exited() !== undefined) throw new Error(`the demo market exited with ${demo.exited()}:\n${demo.tail.join('\n')}`);
+        if (Date.now() > end) throw new Error('the demo market did not start within 300 s');
+        await sleep(250);
+      }
+    }
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env, RUNTIME_DEMO: 'off', DATABASE_URL: dbUrl.toString(), CHART_REPO_SERVICE_HOST: `127.0.0.1:${chartPort}`,
+      PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      // as in the image (Dockerfile)
+      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', NODE_ENV: 'production',
+    };
+    delete env.RUNTIME_API_TOKEN;
+    if (args.interval) env.COLLECT_INTERVAL_MS = args.interval;
+    else delete env.COLLECT_INTERVAL_MS;
+    const t0 = Date.now();
+    sidecar = start([`${args.dist}/main.js`], env);
+    const pid = sidecar.child.pid!;
+    let readyMs = NaN;
+    for (const end = t0 + 120_000; ;) {
+      if (sidecar.exited() !== undefined) throw new Error(`the sidecar exited with ${sidecar.exited()}:\n${sidecar.tail.join('\n')}`);
+      try {
+        if ((await fetch(`${base}/readyz`)).status === 200) { readyMs = Date.now() - t0; break; }
+      } catch { /* not listening yet */ }
+      if (Date.now() > end) throw new Error('the sidecar was not ready within 120 s');
+      await sleep(100);
+    }
+
+    // steady window: RSS samples, pass durations, process CPU with no requests
+    const rss: number[] = [];
+    const passMax: Record<string, number> = {};
+    let cpu0 = NaN;
+    let threads0 = new Map<string, number>();
+    let w0 = NaN;
+    while (Date.now() - t0 < STEADY.to * 1000) {
+      if (sidecar.exited() !== undefined) throw new Error(`the sidecar exited with ${sidecar.exited()}:\n${sidecar.tail.join('\n')}`);
+      const since = (Date.now() - t0) / 1000;
+      if (since >= STEADY.from) {
+        if (Number.isNaN(cpu0)) { cpu0 = cpuMs(pid); threads0 = threadCpu(pid); w0 = Date.now(); }
+        const s = status(pid);
+        if (s) rss.push(s.rss);
+        try {
+          const body = await (await fetch(`${base}/api/v2/runtime/state`, { headers: { 'Accept-Encoding': 'identity' } })).json() as
+            { data?: { sources?: Record<string, { duration_ms?: number }> } };
+          for (const [src, st] of Object.entries(body.data?.sources ?? {})) {
+            passMax[src] = Math.max(passMax[src] ?? 0, st.duration_ms ?? 0);
+          }
+        } catch (err) { errors.push(`/state during the steady window: ${(err as Error).message}`); }
+      }
+      await sleep(SAMPLE_MS);
+    }
+    const wallS = (Date.now() - w0) / 1000;
+    const cores = (cpuMs(pid) - cpu0) / 1000 / wallS;
+    const threads1 = threadCpu(pid);
+    const byThread: Record<string, number> = {};
+    for (const [name, ms] of threads1) {
+      const d = (ms - (threads0.get(name) ?? 0)) / 1000 / wallS;
+      if (d >= 0.001) byThread[name] = Math.round(d * 1000) / 1000;
+    }
+
+    // the whole snapshot's size, and a user for the filtered question
+    const whole = await fetch(`${base}/api/v2/runtime/state`, { headers: { 'Accept-Encoding': 'identity' } });
+    const wholeBody = await whole.text();
+    const stateBytes = Buffer.byteLength(wholeBody);
+    const snapshot = JSON.parse(wholeBody) as { data: { app_states?: Record<string, { user?: string }> } };
+    const user = Object.values(snapshot.data.app_states ?? {}).find((a) => a.user)?.user ?? 'user0';
+
+    // `?user_id=` load across passes (the interval is 5 s: a 20 s run spans several)
+    const userPath = `/api/v2/runtime/state?user_id=${encodeURIComponent(user)}`;
+    const userBytes = Buffer.byteLength(await (await fetch(base + userPath, { headers: { 'Accept-Encoding': 'identity' } })).text());
+    const load = await autocannon({ url: base + userPath, connections: CONNECTIONS, duration: LOAD_S, pipelining: 1 });
+    const loadErrors = load.errors + load.timeouts + (load.non2xx ?? 0);
+    if (loadErrors > 0) errors.push(`?user_id= load: ${load.errors} errors, ${load.timeouts} timeouts, ${load.non2xx} non-2xx`);
+
+    // per-thread heaps from /metrics (after the load: the HTTP thread's heap has seen it)
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const heaps: Record<string, number> = {};
+    const external: Record<string, number> = {};
+    for (const line of metrics.split('\n')) {
+      let m = /^market_runtime_thread_heap_bytes\{([^}]*)\} (\S+)/.exec(line)
+        ?? /^market_runtime_\w+_thread_heap_bytes\{([^}]*space="used"[^}]*)\} (\S+)/.exec(line);
+      if (m) {
+        const thread = /thread="([^"]+)"/.exec(m[1]!)?.[1] ?? '?';
+        const space = /space="([^"]+)"/.exec(m[1]!)?.[1];
+        if (!space || space === 'used') heaps[thread] = (heaps[thread] ?? 0) + Number(m[2]) / 2 ** 20;
+        continue;
+      }
+      m = /^market_runtime_thread_external_bytes\{([^}]*)\} (\S+)/.exec(line);
+      if (m) {
+        const thread = /thread="([^"]+)"/.exec(m[1]!)?.[1] ?? '?';
+        external[thread] = (external[thread] ?? 0) + Number(m[2]) / 2 ** 20;
+      }
+    }
+    const final = status(pid);
+    const steady = median(rss);
+    const peak = final?.hwm ?? NaN;
+    const intervalMs = Number(args.interval ?? 5000);
+    const worstPass = Math.max(0, ...Object.values(passMax));
+
+    const rows: Row[] = [
+      { figure: `RSS steady (median ${STEADY.from}-${STEADY.to} s)`, value: `${mib(steady)} MiB`, target: `<= ${TARGETS.rssSteadyMiB(apps)} MiB`, met: steady <= TARGETS.rssSteadyMiB(apps) },
+      { figure: 'RSS peak (VmHWM, with load)', value: `${mib(peak)} MiB (${(peak / steady).toFixed(2)}x)`, target: `<= ${TARGETS.peakOverSteady}x steady`, met: peak <= TARGETS.peakOverSteady * steady },
+      { figure: 'thread heaps used (MiB)', value: Object.entries(heaps).map(([t, v]) => `${t} ${mib(v)}`).join(', ') || 'not exported', target: '-', met: null },
+      { figure: 'thread external (MiB)', value: Object.entries(external).map(([t, v]) => `${t} ${mib(v)}`).join(', ') || 'not exported', target: '-', met: null },
+      { figure: 'collection CPU, no requests', value: `${cores.toFixed(3)} core`, target: `<= ${TARGETS.collectCores(apps)} core`, met: cores <= TARGETS.collectCores(apps) },
+      { figure: 'worst pass per source (ms)', value: Object.entries(passMax).map(([s, v]) => `${s} ${Math.round(v)}`).join(', '), target: `<= ${intervalMs} ms`, met: worstPass <= intervalMs },
+      { figure: 'time to ready', value: `${(readyMs / 1000).toFixed(1)} s`, target: '-', met: null },
+      { figure: '/state size', value: `${(stateBytes / 1e6).toFixed(2)} MB (?user_id= ${(userBytes / 1e3).toFixed(0)} kB)`, target: '-', met: null },
+      { figure: `?user_id= p99 (${CONNECTIONS} conns, ${LOAD_S} s)`, value: `${load.latency.p99} ms (${Math.round(load.requests.average)} req/s)`, target: `<= ${TARGETS.userP99Ms} ms`, met: load.latency.p99 <= TARGETS.userP99Ms },
+    ];
+    return {
+      apps, rows, errors,
+      figures: {
+        apps, rss_steady_mib: mib(steady), rss_peak_mib: mib(peak), rss_samples: rss.length, heaps_mib: heaps, external_mib: external,
+        collect_cores: cores, cpu_by_thread: byThread, pass_max_ms: passMax, ready_ms: readyMs, state_bytes: stateBytes,
+        user_bytes: userBytes, user_p99_ms: load.latency.p99, user_rps: load.requests.average,
+      },
+    };
+  } finally {
+    await stop(sidecar);
+    await stop(demo);
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
+    await admin.end();
+  }
+}
+
+function table(r: SizeResult): string {
+  const w = [34, 60, 16];
+  const line = (c: string[]) => c.map((s, i) => (i < w.length ? s.padEnd(w[i]!) : s)).join('  ');
+  return [
+    `\n${r.apps.toLocaleString('en')} apps${SMOKE ? ' (smoke: short window, numbers not judged)' : ''}`,
+    line(['figure', 'value', 'target', 'met']),
+    ...r.rows.map((row) => line([row.figure, row.value, row.target, row.met === null ? '' : row.met ? 'met' : 'NOT MET'])),
+  ].join('\n');
+}
+
+const results: SizeResult[] = [];
+let failed = false;
+for (const apps of SIZES) {
+  try {
+    const r = await runSize(apps);
+    results.push(r);
+    console.log(table(r));
+    for (const e of r.errors) console.log(`  error: ${e}`);
+    if (r.errors.length > 0) failed = true;
+  } catch (err) {
+    console.error(`${apps} apps: ${(err as Error).message}`);
+    failed = true;
+  }
+}
+if (args.json) writeFileSync(args.json, JSON.stringify(results.map((r) => r.figures), null, 2));
+// smoke: errors fail the run, numbers are not judged (CI machines are shared); a full run fails on any miss
+if (!SMOKE && results.some((r) => r.rows.some((row) => row.met === false))) failed = true;
+process.exit(failed ? 1 : 0);
