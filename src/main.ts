@@ -1,3 +1,5 @@
+// first: V8 flags apply to threads started after they are set
+import './v8-flags.ts';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, redactUrl, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
