@@ -185,6 +185,9 @@ async function runSize(apps: number): Promise<SizeResult> {
     // steady window: RSS samples, pass durations, process CPU with no requests
     const rss: number[] = [];
     const passMax: Record<string, number> = {};
+    /** sources seen failing in the steady window: figures taken while one fails describe a partial view */
+    const failing = new Set<string>();
+    let stateSamples = 0;
     let cpu0 = NaN;
     let threads0 = new Map<string, number>();
     let w0 = NaN;
@@ -197,9 +200,11 @@ async function runSize(apps: number): Promise<SizeResult> {
         if (s) rss.push(s.rss);
         try {
           const body = await (await fetch(`${base}/api/v2/runtime/state`, { headers: { 'Accept-Encoding': 'identity' } })).json() as
-            { data?: { sources?: Record<string, { duration_ms?: number }> } };
+            { data?: { sources?: Record<string, { duration_ms?: number; ok?: boolean }> } };
+          stateSamples += 1;
           for (const [src, st] of Object.entries(body.data?.sources ?? {})) {
             passMax[src] = Math.max(passMax[src] ?? 0, st.duration_ms ?? 0);
+            if (st.ok !== true) failing.add(src);
           }
         } catch (err) { errors.push(`/state during the steady window: ${(err as Error).message}`); }
       }
@@ -260,6 +265,7 @@ async function runSize(apps: number): Promise<SizeResult> {
       { figure: 'thread external (MiB)', value: Object.entries(external).map(([t, v]) => `${t} ${mib(v)}`).join(', ') || 'not exported', target: '-', met: null },
       { figure: 'collection CPU, no requests', value: `${cores.toFixed(3)} core`, target: `<= ${TARGETS.collectCores(apps)} core`, met: cores <= TARGETS.collectCores(apps) },
       { figure: 'worst pass per source (ms)', value: Object.entries(passMax).map(([s, v]) => `${s} ${Math.round(v)}`).join(', '), target: `<= ${intervalMs} ms`, met: worstPass <= intervalMs },
+      { figure: 'sources ok in the steady window', value: failing.size === 0 ? `all (${stateSamples} samples)` : `failing: ${[...failing].join(', ')}`, target: 'all', met: failing.size === 0 && stateSamples > 0 },
       { figure: 'time to ready', value: `${(readyMs / 1000).toFixed(1)} s`, target: '-', met: null },
       { figure: '/state size', value: `${(stateBytes / 1e6).toFixed(2)} MB (?user_id= ${(userBytes / 1e3).toFixed(0)} kB)`, target: '-', met: null },
       { figure: `?user_id= p99 (${CONNECTIONS} conns, ${LOAD_S} s)`, value: `${load.latency.p99} ms (${Math.round(load.requests.average)} req/s)`, target: `<= ${TARGETS.userP99Ms} ms`, met: load.latency.p99 <= TARGETS.userP99Ms },
@@ -268,7 +274,7 @@ async function runSize(apps: number): Promise<SizeResult> {
       apps, rows, errors,
       figures: {
         apps, rss_steady_mib: mib(steady), rss_peak_mib: mib(peak), rss_samples: rss.length, heaps_mib: heaps, external_mib: external,
-        collect_cores: cores, cpu_by_thread: byThread, pass_max_ms: passMax, ready_ms: readyMs, state_bytes: stateBytes,
+        collect_cores: cores, failing_sources: [...failing], cpu_by_thread: byThread, pass_max_ms: passMax, ready_ms: readyMs, state_bytes: stateBytes,
         user_bytes: userBytes, user_p99_ms: load.latency.p99, user_rps: load.requests.average,
       },
     };
