@@ -6,8 +6,8 @@
  *
  *   RSS steady (median of the samples 120-180 s after start) and peak (VmHWM over the run, including the
  *   `?user_id=` load), per-thread heaps (from /metrics), collection CPU per second (the whole process with no
- *   requests, over the steady window), pass durations (worst per source in the steady window, from /state's
- *   `sources`), time to ready, /state size, and `?user_id=` p99 during passes (autocannon).
+ *   requests, over the steady window), pass durations (worst per source in the steady window, from
+ *   …/sources), time to ready, /state size, and `?user_id=` p99 during passes (autocannon).
  *
  *   npm run bench:scale                          # 1,000 and 10,000 apps (about 4 minutes each)
  *   npm run bench:scale -- --apps 1000,10000,50000
@@ -173,12 +173,12 @@ async function runSize(apps: number): Promise<SizeResult> {
     sidecar = start([`${args.dist}/main.js`], env);
     const pid = sidecar.child.pid!;
     let readyMs = NaN;
-    for (const end = t0 + 120_000; ;) {
+    for (const end = t0 + 300_000; ;) {
       if (sidecar.exited() !== undefined) throw new Error(`the sidecar exited with ${sidecar.exited()}:\n${sidecar.tail.join('\n')}`);
       try {
         if ((await fetch(`${base}/readyz`)).status === 200) { readyMs = Date.now() - t0; break; }
       } catch { /* not listening yet */ }
-      if (Date.now() > end) throw new Error('the sidecar was not ready within 120 s');
+      if (Date.now() > end) throw new Error('the sidecar was not ready within 300 s');
       await sleep(100);
     }
 
@@ -199,14 +199,15 @@ async function runSize(apps: number): Promise<SizeResult> {
         const s = status(pid);
         if (s) rss.push(s.rss);
         try {
-          const body = await (await fetch(`${base}/api/v2/runtime/state`, { headers: { 'Accept-Encoding': 'identity' } })).json() as
+          // each source's last pass: …/sources (the snapshot's sources block holds health only)
+          const body = await (await fetch(`${base}/api/v2/runtime/sources`)).json() as
             { data?: { sources?: Record<string, { duration_ms?: number; ok?: boolean }> } };
           stateSamples += 1;
           for (const [src, st] of Object.entries(body.data?.sources ?? {})) {
             passMax[src] = Math.max(passMax[src] ?? 0, st.duration_ms ?? 0);
             if (st.ok !== true) failing.add(src);
           }
-        } catch (err) { errors.push(`/state during the steady window: ${(err as Error).message}`); }
+        } catch (err) { errors.push(`…/sources during the steady window: ${(err as Error).message}`); }
       }
       await sleep(SAMPLE_MS);
     }
