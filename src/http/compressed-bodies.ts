@@ -3,6 +3,9 @@ import { Piscina } from 'piscina';
 import { threadFile } from '../threads.ts';
 import type { CompressTask, Encoding } from './compress-job.ts';
 
+/** A compression job past this is abandoned and its thread replaced (a body is compressed in milliseconds). */
+const COMPRESS_DEADLINE_MS = 10_000;
+
 /**
  * Compressed snapshot bodies, computed once per version and encoding in a piscina thread (never on the
  * store or HTTP thread), on the first request that wants them; concurrent requests share the job.
@@ -16,9 +19,18 @@ export class CompressedBodies {
   });
   private key = '';
   private readonly jobs = new Map<Encoding, Promise<Uint8Array>>();
+  private closing = false;
 
-  /** `started` hears of every job (the metrics count them: one per version and encoding, never per request) */
-  constructor(private readonly started: (encoding: Encoding) => void = () => undefined) {}
+  /**
+   * `started` hears of every job (the metrics count them: one per version and encoding, never per request);
+   * `replaced` of every compression thread the pool had to replace (it died, ran out of memory, overran).
+   */
+  constructor(private readonly started: (encoding: Encoding) => void = () => undefined, replaced: () => void = () => undefined) {
+    // one thread, never idled out: a destroyed thread outside close() is a replacement
+    this.pool.on('workerDestroy', () => { if (!this.closing) replaced(); });
+    // a thread that dies with no job on it is reported here rather than as an uncaught 'error' event
+    this.pool.on('error', () => undefined);
+  }
 
   get(tag: string, body: Uint8Array, encoding: Encoding): Promise<Uint8Array> {
     if (tag !== this.key) {
@@ -28,7 +40,8 @@ export class CompressedBodies {
     let job = this.jobs.get(encoding);
     if (!job) {
       this.started(encoding);
-      job = this.pool.run({ body, encoding });
+      // a thread that dies rejects its job (the request falls back to identity); one that hangs is replaced
+      job = this.pool.run({ body, encoding }, { signal: AbortSignal.timeout(COMPRESS_DEADLINE_MS) });
       // a failed job is not cached: the next request tries again
       job.catch(() => { if (this.jobs.get(encoding) === job) this.jobs.delete(encoding); });
       this.jobs.set(encoding, job);
@@ -36,7 +49,13 @@ export class CompressedBodies {
     return job;
   }
 
+  /** Chaos control: kill the compression thread the way a crash would. */
+  killThread(): void {
+    void this.pool.threads[0]?.terminate();
+  }
+
   close(): Promise<void> {
+    this.closing = true;
     return this.pool.destroy();
   }
 }

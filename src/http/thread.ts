@@ -3,7 +3,7 @@ import { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
 import { getRequestListener } from '@hono/node-server';
-import type { FreshnessMessage, StorePush, StoreQueryApi, VersionMessage } from '../protocol.ts';
+import type { FreshnessMessage, StorePush, StoreQueryApi, SupervisorLinkMessage, VersionMessage } from '../protocol.ts';
 import { wrap, type Comlink } from '../threads.ts';
 import type { Hono } from 'hono';
 import { threadLogger } from '../log-thread.ts';
@@ -43,7 +43,11 @@ export class HttpThread {
   private closing = false;
   readonly stream = new ChangeStream();
   private readonly metrics = new HttpMetrics();
-  private readonly compressed = new CompressedBodies((encoding) => this.metrics.compressions.inc({ encoding }));
+  private readonly compressed = new CompressedBodies(
+    (encoding) => this.metrics.compressions.inc({ encoding }),
+    () => this.tellSupervisor({ type: 'thread_restart', thread: 'compress' }),
+  );
+  private versionPort: MessagePort | null = null;
   private readonly cache = new ResponseCache();
   private readonly freshness = new FreshnessHolder();
   private readonly remembered = new RememberedAnswers(undefined, undefined, this.freshness);
@@ -51,6 +55,19 @@ export class HttpThread {
   private readonly log = threadLogger('http');
   /** built at listen time, with the security options the supervisor passes */
   app: Hono | null = null;
+
+  /** `link`: the supervisor's port (protocol.ts SupervisorLinkMessage); absent when run without a supervisor */
+  constructor(private readonly link: MessagePort | null = null) {
+    link?.on('message', (m: SupervisorLinkMessage) => {
+      if (m?.type === 'thread_restarts') this.metrics.setThreadRestarts(m.counts);
+      else if (m?.type === 'kill' && m.thread === 'compress') this.compressed.killThread();
+    });
+    link?.unref();
+  }
+
+  private tellSupervisor(m: SupervisorLinkMessage): void {
+    this.link?.postMessage(m);
+  }
 
   private createApp(security: ListenOptions['security']): Hono {
     return createRuntimeApp({
@@ -82,6 +99,9 @@ export class HttpThread {
     this.versionPort?.close();
     this.versionPort = versionPort;
     this.queries = wrap<StoreQueryApi>(queryPort);
+    // a previous store's (or a repeated attach's) versions must not interleave with this one's
+    this.versionPort?.close();
+    this.versionPort = versionPort;
     versionPort.on('message', (m: StorePush) => {
       // an earlier store's port: nothing it says counts any more
       if (versionPort !== this.versionPort) return;
