@@ -17,10 +17,11 @@ export function fake(source: CollectorSpec['source'], options: object): Collecto
 export async function startInProcess(
   collectors: CollectorSpec[],
   opts: { intervalMs?: number; deadlineMs?: number; security?: { apiToken?: string; corsOrigins?: string[] };
-    resourceLimits?: SupervisorOptions['resourceLimits'] } = {},
+    resourceLimits?: SupervisorOptions['resourceLimits']; chaosPort?: number } = {},
 ) {
   const sup = new Supervisor({
     resourceLimits: opts.resourceLimits,
+    chaosPort: opts.chaosPort,
     port: 0, host: '127.0.0.1',
     security: opts.security,
     collectIntervalMs: opts.intervalMs ?? 200,
