@@ -88,6 +88,8 @@ export class CollectorHandle {
 
   /** Waits for the in-flight run, aborting it after `graceMs`. */
   async drain(graceMs: number): Promise<void> {
+    // stopping: a thread ended from here on is no restart
+    this.closing = true;
     if (!this.inFlight) return;
     const timer = setTimeout(() => this.abort?.abort(new Error('shutting down')), graceMs);
     await this.inFlight;
@@ -141,6 +143,8 @@ export class CollectorHandle {
         ok: false, error: reason.slice(0, 500), duration_ms: Date.now() - started,
         finished_at: new Date().toISOString(), counters: { restarts: this.restarts },
       };
+      // shutting down: the store ends next, nothing will read this outcome
+      if (this.abort.signal.aborted) return;
       // a store that is gone loses this outcome; the run is over either way and the next tick runs
       await callWithDeadline(this.store().reportOutcome(this.spec.source, outcome), CALL_DEADLINE_MS, 'store.reportOutcome')
         .catch((e: unknown) => this.log.debug({ source: this.spec.source, err: String(e) }, 'outcome not reported'));
