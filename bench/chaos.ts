@@ -135,7 +135,6 @@ interface Snapshot {
   tasks: Record<string, { task_id: string; status: string; stuck?: boolean; app_name?: string }>;
   components: Record<string, { healthy: boolean; status: string }>;
   summary: Record<string, number>;
-  sources: Record<string, { last_success: string | null }>;
 }
 const first = ((await (await fetch(`${base}${API}/state`)).json()) as { data: Snapshot }).data;
 const apps = Object.values(first.app_states);
@@ -376,9 +375,13 @@ let view: Snapshot | null = null;
   const end = Date.now() + 60_000;
   for (;;) {
     try {
-      const d = ((await (await fetch(`${base}${API}/state`, { headers: { 'cache-control': 'no-cache' } })).json()) as { data: Snapshot }).data;
-      const fresh = ['tasks', 'app_flow'].every((s) => Date.parse(d.sources[s]?.last_success ?? '') > readAt + 500);
-      if (fresh) { view = d; break; }
+      // freshness is unversioned, at …/sources; the view read after it is at least as new
+      const fr = ((await (await fetch(`${base}${API}/sources`)).json()) as { data: { sources: Record<string, { last_success: string | null }> } }).data.sources;
+      const fresh = ['tasks', 'app_flow'].every((s) => Date.parse(fr[s]?.last_success ?? '') > readAt + 500);
+      if (fresh) {
+        view = ((await (await fetch(`${base}${API}/state`)).json()) as { data: Snapshot }).data;
+        break;
+      }
     } catch { /* retried */ }
     if (Date.now() > end) break;
     await sleep(500);

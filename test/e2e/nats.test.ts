@@ -101,8 +101,8 @@ describeWith('nats-server', 'app-service events from a real NATS server', () => 
     publish('os.application.x', 'not json at all');
     await eventually(async () => expect((await state()).sources.nats.warning).toMatch(/dropped/));
     // runs go by with no message at all: nothing says the publisher was fixed, the warning stays
-    const runs = (await state()).sources.nats.last_attempt;
-    await eventually(async () => expect((await state()).sources.nats.last_attempt).not.toBe(runs));
+    const runs = (await sources()).nats.last_attempt;
+    await eventually(async () => expect((await sources()).nats.last_attempt).not.toBe(runs));
     expect((await state()).sources.nats.warning).toMatch(/dropped/);
     publish('os.application.x', appServiceEvent({ name: 'clearing', rawAppName: 'clearing', state: 'running' }));
     await eventually(async () => {

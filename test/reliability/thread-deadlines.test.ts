@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
-import { API, sleep, view as state } from './helpers.ts';
+import { API, sleep, view } from './helpers.ts';
 
 const LIVENESS_MS = 30_000;
 const dir = mkdtempSync(join(tmpdir(), 'mr-deadlines-'));
@@ -23,7 +23,7 @@ type Sidecar = Awaited<ReturnType<typeof startInProcess>>;
 async function everyCollectorRanAgain(sc: Sidecar, sources: string[], since: number): Promise<void> {
   await eventually(async () => {
     expect((await fetch(`${sc.base}/readyz`, { signal: AbortSignal.timeout(5000) })).status).toBe(200);
-    const s = await state(sc.base);
+    const s = await view(sc.base);
     for (const source of sources) {
       const at = Date.parse(s.sources[source]?.last_attempt ?? '');
       expect(at, `${source}: ${JSON.stringify(s.sources[source])}`).toBeGreaterThan(since);
@@ -64,7 +64,7 @@ describe('the store thread dying while others wait on it', () => {
     sc.sup.kill('collector_app_flow');
     await everyCollectorRanAgain(sc, sources, killedAt);
     expect(sc.sup.storeRestarts).toBe(before + 1);
-    const s = await state(sc.base);
+    const s = await view(sc.base);
     expect(s.sources.app_flow).toMatchObject({ ok: false, last_error: 'market database unreachable' });
     expect(s.sources.app_flow.counters?.restarts).toBeGreaterThanOrEqual(1);
   }, 60_000);
@@ -74,7 +74,7 @@ describe('the store thread dying while others wait on it', () => {
     // the slow collectors are mid-run: their passes go to the dead store's ports
     sc.sup.kill('store');
     await everyCollectorRanAgain(sc, sources, killedAt);
-    const s = await state(sc.base);
+    const s = await view(sc.base);
     expect(Object.keys(s.components).filter((k) => !k.startsWith('collector_'))).toHaveLength(0);
     expect(s.sources.components.ok).toBe(true);
     // 20 from tasks, 3 from the components fake (it lists tasks too)
@@ -128,7 +128,7 @@ describe('collector runs past their deadline', () => {
 
   it('are told to stop at the deadline; only a thread that does not stop is replaced (and counted)', async () => {
     await eventually(async () => {
-      const s = await state(sc.base);
+      const s = await view(sc.base);
       expect(s.sources.components?.last_error).toBe(
         'deadline of 1000 ms exceeded and the run did not stop within 2000 ms; thread replaced');
       expect(s.sources.components.counters?.restarts).toBeGreaterThanOrEqual(1);
@@ -138,7 +138,7 @@ describe('collector runs past their deadline', () => {
     const r = sc.sup.threadRestarts();
     expect(r.collector_chart_repo).toBe(0);
     expect(r.collector_tasks).toBe(0);
-    expect((await state(sc.base)).sources.tasks.ok).toBe(true);
+    expect((await view(sc.base)).sources.tasks.ok).toBe(true);
   }, 60_000);
 });
 
@@ -154,7 +154,7 @@ describe('a thread past its heap limit', () => {
 
   it('is replaced alone and counted (ERR_WORKER_OUT_OF_MEMORY is a restart like any death)', async () => {
     await eventually(async () => {
-      const s = await state(sc.base);
+      const s = await view(sc.base);
       expect(s.sources.components?.last_error).toMatch(/collector thread died: .*memory limit/);
       expect(s.sources.components.counters?.restarts).toBeGreaterThanOrEqual(1);
       expect((await restartsMetric(sc.base)).collector_components).toBeGreaterThanOrEqual(1);
@@ -162,6 +162,6 @@ describe('a thread past its heap limit', () => {
     // the rest of the process is untouched
     expect(sc.sup.storeRestarts).toBe(0);
     expect(sc.sup.httpRestarts).toBe(0);
-    expect((await state(sc.base)).sources.tasks.ok).toBe(true);
+    expect((await view(sc.base)).sources.tasks.ok).toBe(true);
   }, 60_000);
 });
