@@ -301,11 +301,14 @@ try {
   bail(`chaos control not reachable on ${control}: ${(err as Error).message}`);
 }
 
+let round: string[] = [];
 async function killer(): Promise<void> {
   while (running && Date.now() < endAt - 3000) {
     await sleep(rand(3000, 10_000));
     if (!running || Date.now() >= endAt - 3000) break;
-    const thread = pick(threads);
+    // random order, every thread once per round: a short run still kills each kind
+    if (round.length === 0) round = [...threads].sort(() => Math.random() - 0.5);
+    const thread = round.pop()!;
     const at = Date.now();
     try {
       const res = await fetch(`${control}/kill?thread=${enc(thread)}`, { method: 'POST', signal: AbortSignal.timeout(5000) });
