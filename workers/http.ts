@@ -1,5 +1,5 @@
 // HTTP thread entry: exposes the HTTP thread's control (attach store, listen, close) to the supervisor.
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort, type ResourceLimits } from 'node:worker_threads';
 import { HttpThread } from '../src/http/thread.ts';
 import { expose } from '../src/threads.ts';
 import { pinTickShape } from '../src/tick-shape.ts';
@@ -8,7 +8,8 @@ import { pinTickShape } from '../src/tick-shape.ts';
 pinTickShape();
 
 // the supervisor's link (thread restart counts in, compression restarts out): see protocol.ts
-const http = new HttpThread((workerData as { link?: MessagePort } | null)?.link ?? null);
+const data = workerData as { link?: MessagePort; compressLimits?: ResourceLimits } | null;
+const http = new HttpThread(data?.link ?? null, data?.compressLimits);
 expose({
   attachStore: http.attachStore.bind(http),
   listen: http.listen.bind(http),

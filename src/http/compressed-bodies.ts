@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import type { ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { threadFile } from '../threads.ts';
 import type { CompressTask, Encoding } from './compress-job.ts';
@@ -11,12 +12,7 @@ const COMPRESS_DEADLINE_MS = 10_000;
  * store or HTTP thread), on the first request that wants them; concurrent requests share the job.
  */
 export class CompressedBodies {
-  private readonly pool = new Piscina<CompressTask, Uint8Array>({
-    filename: fileURLToPath(threadFile('compress')),
-    minThreads: 1,
-    maxThreads: 1,
-    idleTimeout: 60_000,
-  });
+  private readonly pool: Piscina<CompressTask, Uint8Array>;
   private key = '';
   private readonly jobs = new Map<Encoding, Promise<Uint8Array>>();
   private closing = false;
@@ -25,7 +21,18 @@ export class CompressedBodies {
    * `started` hears of every job (the metrics count them: one per version and encoding, never per request);
    * `replaced` of every compression thread the pool had to replace (it died, ran out of memory, overran).
    */
-  constructor(private readonly started: (encoding: Encoding) => void = () => undefined, replaced: () => void = () => undefined) {
+  constructor(
+    private readonly started: (encoding: Encoding) => void = () => undefined,
+    replaced: () => void = () => undefined,
+    resourceLimits?: ResourceLimits,
+  ) {
+    this.pool = new Piscina<CompressTask, Uint8Array>({
+      filename: fileURLToPath(threadFile('compress')),
+      minThreads: 1,
+      maxThreads: 1,
+      idleTimeout: 60_000,
+      ...(resourceLimits ? { resourceLimits } : {}),
+    });
     // one thread, never idled out: a destroyed thread outside close() is a replacement
     this.pool.on('workerDestroy', () => { if (!this.closing) replaced(); });
     // a thread that dies with no job on it is reported here rather than as an uncaught 'error' event

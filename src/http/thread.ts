@@ -1,7 +1,7 @@
 import { createServer, STATUS_CODES, type Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { MessagePort } from 'node:worker_threads';
+import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import { getRequestListener } from '@hono/node-server';
 import type { FreshnessMessage, StorePush, StoreQueryApi, SupervisorLinkMessage, VersionMessage } from '../protocol.ts';
 import { wrap, type Comlink } from '../threads.ts';
@@ -43,10 +43,7 @@ export class HttpThread {
   private closing = false;
   readonly stream = new ChangeStream();
   private readonly metrics = new HttpMetrics();
-  private readonly compressed = new CompressedBodies(
-    (encoding) => this.metrics.compressions.inc({ encoding }),
-    () => this.tellSupervisor({ type: 'thread_restart', thread: 'compress' }),
-  );
+  private readonly compressed: CompressedBodies;
   private versionPort: MessagePort | null = null;
   private readonly cache = new ResponseCache();
   private readonly freshness = new FreshnessHolder();
@@ -57,7 +54,12 @@ export class HttpThread {
   app: Hono | null = null;
 
   /** `link`: the supervisor's port (protocol.ts SupervisorLinkMessage); absent when run without a supervisor */
-  constructor(private readonly link: MessagePort | null = null) {
+  constructor(private readonly link: MessagePort | null = null, compressLimits?: ResourceLimits) {
+    this.compressed = new CompressedBodies(
+      (encoding) => this.metrics.compressions.inc({ encoding }),
+      () => this.tellSupervisor({ type: 'thread_restart', thread: 'compress' }),
+      compressLimits,
+    );
     link?.on('message', (m: SupervisorLinkMessage) => {
       if (m?.type === 'thread_restarts') this.metrics.setThreadRestarts(m.counts);
       else if (m?.type === 'kill' && m.thread === 'compress') this.compressed.killThread();

@@ -175,7 +175,10 @@ export class Supervisor {
 
   private async startHttp(port: number): Promise<void> {
     const link = new MessageChannel();
-    const worker = this.spawn('http', () => this.startHttp(this.port), { data: { link: link.port2 }, transfer: [link.port2] });
+    const worker = this.spawn('http', () => this.startHttp(this.port), {
+      // the compression pool lives in the HTTP thread: its heap limit travels with it
+      data: { link: link.port2, compressLimits: this.opts.resourceLimits?.compress }, transfer: [link.port2],
+    });
     this.httpWorker = worker;
     this.http = wrap<HttpControl>(worker);
     this.link?.close();

@@ -101,15 +101,17 @@ describe('the store thread dying while others wait on it', () => {
     // the compression thread starts on the first compressed answer; make sure it exists, then kill it
     await fetch(`${sc.base}${API}/state`, { headers: { 'accept-encoding': 'gzip' } });
     sc.sup.kill('compress');
+    // the HTTP thread reports its compression thread's replacement: let it, before it dies itself
+    await eventually(async () => expect(sc.sup.threadRestarts().compress).toBeGreaterThanOrEqual(before.compress + 1), LIVENESS_MS);
     sc.sup.kill('http');
     await eventually(async () => expect((await fetch(`${sc.base}/readyz`, { signal: AbortSignal.timeout(2000) })).status).toBe(200), LIVENESS_MS);
     await eventually(async () => {
       const m = await restartsMetric(sc.base);
-      expect(m.store).toBe(before.store);
-      expect(m.store).toBeGreaterThanOrEqual(3);
+      // exactly the supervisor's counts, every thread kind present
+      expect(m).toEqual(sc.sup.threadRestarts());
       expect(m.http).toBe(before.http + 1);
       expect(m.compress).toBeGreaterThanOrEqual(before.compress + 1);
-      expect(m.collector_app_flow).toBeGreaterThanOrEqual(1);
+      expect(m.store).toBe(before.store);
       expect(m.collector_tasks).toBe(0);
     }, LIVENESS_MS);
   }, 60_000);
@@ -139,7 +141,7 @@ describe('collector runs past their deadline', () => {
     expect(r.collector_chart_repo).toBe(0);
     expect(r.collector_tasks).toBe(0);
     expect((await view(sc.base)).sources.tasks.ok).toBe(true);
-  }, 60_000);
+  }, 90_000);
 });
 
 describe('a thread past its heap limit', () => {
@@ -148,7 +150,8 @@ describe('a thread past its heap limit', () => {
     sc = await startInProcess([
       fake('tasks', { mode: 'passes', count: 5 }),
       fake('components', { mode: 'leak' }),
-    ], { intervalMs: 200, resourceLimits: { collector: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 } } });
+    // a long deadline: on a busy machine the leak must reach the heap limit before the run is cut
+    ], { intervalMs: 200, deadlineMs: 120_000, resourceLimits: { collector: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 } } });
   }, 60_000);
   afterAll(() => sc?.sup.stop());
 
@@ -158,10 +161,10 @@ describe('a thread past its heap limit', () => {
       expect(s.sources.components?.last_error).toMatch(/collector thread died: .*memory limit/);
       expect(s.sources.components.counters?.restarts).toBeGreaterThanOrEqual(1);
       expect((await restartsMetric(sc.base)).collector_components).toBeGreaterThanOrEqual(1);
-    }, LIVENESS_MS);
+    }, 2 * LIVENESS_MS);
     // the rest of the process is untouched
     expect(sc.sup.storeRestarts).toBe(0);
     expect(sc.sup.httpRestarts).toBe(0);
     expect((await view(sc.base)).sources.tasks.ok).toBe(true);
-  }, 60_000);
+  }, 90_000);
 });
