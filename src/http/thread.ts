@@ -44,7 +44,6 @@ export class HttpThread {
   readonly stream = new ChangeStream();
   private readonly metrics = new HttpMetrics();
   private readonly compressed: CompressedBodies;
-  private versionPort: MessagePort | null = null;
   private readonly cache = new ResponseCache();
   private readonly freshness = new FreshnessHolder();
   private readonly remembered = new RememberedAnswers(undefined, undefined, this.freshness);
@@ -101,9 +100,6 @@ export class HttpThread {
     this.versionPort?.close();
     this.versionPort = versionPort;
     this.queries = wrap<StoreQueryApi>(queryPort);
-    // a previous store's (or a repeated attach's) versions must not interleave with this one's
-    this.versionPort?.close();
-    this.versionPort = versionPort;
     versionPort.on('message', (m: StorePush) => {
       // an earlier store's port: nothing it says counts any more
       if (versionPort !== this.versionPort) return;
