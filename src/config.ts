@@ -69,6 +69,7 @@ const EnvSchema = v.object({
   STUCK_TASK_PENDING: v.optional(duration('STUCK_TASK_PENDING'), '30m'),
   STUCK_TASK_RUNNING: v.optional(duration('STUCK_TASK_RUNNING'), '60m'),
   STUCK_STALLED: v.optional(duration('STUCK_STALLED'), '10m'),
+  RUNTIME_CHAOS_PORT: v.optional(int('RUNTIME_CHAOS_PORT', 1, 65535)),
   METRICS_REQUIRE_TOKEN: v.optional(v.picklist(['true', 'false'], 'METRICS_REQUIRE_TOKEN must be true or false'), 'true'),
   CORS_ORIGINS: v.optional(v.pipe(
     v.string(),
@@ -87,7 +88,7 @@ export interface Config {
   natsUrl: string | undefined;
   natsSubject: string;
   collectIntervalMs: number;
-  /** a run still going after this is aborted and its thread replaced */
+  /** a run is told to stop at this; its thread is replaced if it has not ended 2 s later */
   collectDeadlineMs: number;
   recentTaskLimit: number;
   chartRepoTimeoutMs: number;
@@ -102,6 +103,8 @@ export interface Config {
   metricsRequireToken: boolean;
   /** origins allowed by CORS; undefined = CORS off (no CORS headers at all) */
   corsOrigins: string[] | undefined;
+  /** chaos testing only: a loopback port where `POST /kill?thread=…` kills a thread (off when unset) */
+  chaosPort: number | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -153,6 +156,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     metricsRequireToken: e.METRICS_REQUIRE_TOKEN === 'true',
     corsOrigins: e.CORS_ORIGINS && e.CORS_ORIGINS.length > 0 ? e.CORS_ORIGINS : undefined,
+    chaosPort: e.RUNTIME_CHAOS_PORT,
   };
 }
 

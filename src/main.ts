@@ -31,6 +31,7 @@ export async function startSidecar(config: Config, log: Logger, collectors?: Col
     collectors: collectors ?? realCollectors(config, endpoints),
     log,
     security: { apiToken: config.apiToken, metricsRequireToken: config.metricsRequireToken, corsOrigins: config.corsOrigins },
+    chaosPort: config.chaosPort,
   });
   await supervisor.start();
   const where = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${supervisor.port}`;

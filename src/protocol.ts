@@ -6,6 +6,7 @@
  *   HTTP thread     --comlink StoreQueryApi--> store       (MessagePort)
  *   supervisor      --comlink StoreControlApi--> store     (the store worker's parentPort)
  *   supervisor      --piscina CollectorTask--> collector   (piscina task; returns a RunReport)
+ *   supervisor     <--SupervisorLinkMessage--> HTTP thread (MessagePort handed in workerData at spawn)
  */
 import type { MessagePort } from 'node:worker_threads';
 import type {
@@ -243,7 +244,14 @@ export interface CollectorSpec {
 
 export type CollectorTask =
   | { kind: 'init'; spec: CollectorSpec; port: MessagePort }
-  | { kind: 'run'; deadline_ms: number };
+  /** `restarts`: how often the supervisor replaced this collector's thread; reported in the outcome's counters */
+  | { kind: 'run'; deadline_ms: number; restarts?: number };
+
+/**
+ * A run is told to stop (its signal aborts) at `deadline_ms`; a thread that has not answered
+ * RUN_ABORT_GRACE_MS later is replaced. So no run outlives deadline + this grace.
+ */
+export const RUN_ABORT_GRACE_MS = 2000;
 
 export type RunReport =
   | { kind: 'ready' }
@@ -251,3 +259,19 @@ export type RunReport =
   | { kind: 'done'; outcome: PassOutcome; memory?: ThreadMemory };
 
 export type { SourceName };
+
+// ---- supervisor <-> HTTP thread (MessagePort, no replies) ----------------------------------------
+
+/**
+ * Replacements of a thread, counted by the supervisor (they survive the thread): `store`, `http`,
+ * `compress` and `collector_<source>`.
+ */
+export type ThreadRestarts = Record<string, number>;
+
+export type SupervisorLinkMessage =
+  /** supervisor -> HTTP: the current counts, for /metrics (sent on every change and to a new HTTP thread) */
+  | { type: 'thread_restarts'; counts: ThreadRestarts }
+  /** HTTP -> supervisor: the compression thread (a piscina thread of the HTTP thread) was replaced */
+  | { type: 'thread_restart'; thread: 'compress' }
+  /** supervisor -> HTTP: chaos control (RUNTIME_CHAOS_PORT only): kill the compression thread */
+  | { type: 'kill'; thread: 'compress' };

@@ -26,3 +26,30 @@ export function expose(api: object, port: MessagePort | import('node:worker_thre
 }
 
 export { Comlink };
+
+/** What a cross-thread call that ran past its deadline rejects with. */
+export class CallDeadlineError extends Error {
+  override readonly name = 'CallDeadlineError';
+}
+
+/** How long a control call to another thread may take before its caller gives up on it. */
+export const CALL_DEADLINE_MS = 5_000;
+
+/** The first call to a thread just started also waits for it to load its code (slow on a busy machine). */
+export const THREAD_START_DEADLINE_MS = 60_000;
+
+/**
+ * A cross-thread call with a deadline. comlink never rejects a call whose other side died (the reply just
+ * never comes), so every call across threads goes through here: past `ms` it rejects with
+ * CallDeadlineError naming `what`, and the caller moves on (the late answer, if any, is ignored).
+ */
+export function callWithDeadline<T>(call: Promise<T> | T, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CallDeadlineError(`${what}: no answer within ${ms} ms (the other thread is gone or stuck)`)), ms);
+  });
+  const answer = Promise.resolve(call);
+  // a late rejection after the deadline must not become an unhandled rejection
+  answer.catch(() => undefined);
+  return Promise.race([answer, deadline]).finally(() => clearTimeout(timer));
+}

@@ -21,7 +21,11 @@ export class PassSender {
    */
   private acked: { value: object; origins: string } | null = null;
 
-  constructor(private readonly port: MessagePort, private readonly source: SourceName, private readonly ackTimeoutMs = 30_000) {}
+  constructor(private readonly port: MessagePort, private readonly source: SourceName, private readonly ackTimeoutMs = 30_000) {
+    // the store thread died (its end of the channel closed with it): no acknowledgement will ever come, so
+    // what waits fails now rather than at its timeout; the supervisor hands a new port at the next run
+    port.once('close', () => this.fail(new Error('store thread gone (its port closed); the pass was not applied')));
+  }
 
   /** A collection pass with its outcome, after everything sent before it. */
   send(steps: StoreStep[], outcome: PassOutcome, timeoutMs = this.ackTimeoutMs): Promise<void> {
@@ -72,8 +76,12 @@ export class PassSender {
 
   /** The store behind this port is gone: fail what waits on it, and send nothing more. */
   close(): void {
-    this.closed = true;
-    for (const fail of [...this.waits]) fail(new Error('store port replaced (the store thread was restarted)'));
+    this.fail(new Error('store port replaced (the store thread was restarted)'));
     this.port.close();
+  }
+
+  private fail(err: Error): void {
+    this.closed = true;
+    for (const fail of [...this.waits]) fail(err);
   }
 }

@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { CollectorSpec, CollectorTask, PassOutcome, RunReport } from '../protocol.ts';
+import { RUN_ABORT_GRACE_MS, type CollectorSpec, type CollectorTask, type PassOutcome, type RunReport } from '../protocol.ts';
 import type { Collector, CreateCollector } from './collector.ts';
 import { PassSender } from './pass-sender.ts';
 import { threadMemory } from '../thread-metrics.ts';
@@ -17,7 +17,7 @@ export class CollectorRuntime {
   async handle(task: CollectorTask): Promise<RunReport> {
     if (task.kind === 'init') return this.init(task.spec, task.port);
     if (!this.collector || !this.sender || !this.spec) return { kind: 'need_init' };
-    const outcome = await this.run(this.collector, this.sender, task.deadline_ms);
+    const outcome = await this.run(this.collector, this.sender, task.deadline_ms, task.restarts);
     // this thread has no metrics of its own: the supervisor passes its memory on to /metrics
     return { kind: 'done', outcome, memory: threadMemory() };
   }
@@ -36,20 +36,28 @@ export class CollectorRuntime {
     return { kind: 'ready' };
   }
 
-  private async run(collector: Collector, sender: PassSender, deadlineMs: number): Promise<PassOutcome> {
+  /**
+   * The collector is told to stop at the deadline; the pass (or the failure) then waits for the store's
+   * acknowledgement at most until half the grace after it, so the thread answers before the supervisor
+   * replaces it (deadline + RUN_ABORT_GRACE_MS).
+   */
+  private async run(collector: Collector, sender: PassSender, deadlineMs: number, restarts?: number): Promise<PassOutcome> {
     const started = performance.now();
     const signal = AbortSignal.timeout(deadlineMs);
+    const extra = restarts === undefined ? undefined : { restarts };
     let result: { steps: Parameters<PassSender['send']>[0]; outcome: PassOutcome };
     try {
       const r = await collector.collect({ signal, now: () => new Date() });
-      result = { steps: r.steps, outcome: outcome(started, r.failed === undefined, r.failed ?? r.warning ?? null, r.counters) };
+      const counters = r.counters || extra ? { ...r.counters, ...extra } : undefined;
+      result = { steps: r.steps, outcome: outcome(started, r.failed === undefined, r.failed ?? r.warning ?? null, counters) };
     } catch (err) {
-      result = { steps: [], outcome: outcome(started, false, errorText(err)) };
+      result = { steps: [], outcome: outcome(started, false, errorText(err), extra) };
     }
+    const ackBudget = Math.max(100, started + deadlineMs + RUN_ABORT_GRACE_MS / 2 - performance.now());
     try {
-      await sender.send(result.steps, result.outcome, deadlineMs);
+      await sender.send(result.steps, result.outcome, ackBudget);
     } catch (err) {
-      return outcome(started, false, errorText(err));
+      return outcome(started, false, errorText(err), extra);
     }
     return result.outcome;
   }

@@ -1,28 +1,48 @@
 import { fileURLToPath } from 'node:url';
+import type { ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { threadFile } from '../threads.ts';
 import { threadLimits } from '../thread-limits.ts';
 import type { CompressTask, Encoding } from './compress-job.ts';
+
+/** A compression job past this is abandoned and its thread replaced (a body is compressed in milliseconds). */
+const COMPRESS_DEADLINE_MS = 10_000;
 
 /**
  * Compressed snapshot bodies, computed once per version and encoding in a piscina thread (never on the
  * store or HTTP thread), on the first request that wants them; concurrent requests share the job.
  */
 export class CompressedBodies {
-  private readonly pool = new Piscina<CompressTask, Uint8Array>({
-    filename: fileURLToPath(threadFile('compress')),
-    // started by the first request that wants a compressed body, ended after a minute without one: a
-    // sidecar nobody asks for compression pays no thread for it
-    minThreads: 0,
-    maxThreads: 1,
-    idleTimeout: 60_000,
-    resourceLimits: threadLimits('compress'),
-  });
+  private readonly pool: Piscina<CompressTask, Uint8Array>;
   private key = '';
+  /** jobs on the thread now */
+  private running = 0;
   private readonly jobs = new Map<Encoding, Promise<Uint8Array>>();
+  private closing = false;
 
-  /** `started` hears of every job (the metrics count them: one per version and encoding, never per request) */
-  constructor(private readonly started: (encoding: Encoding) => void = () => undefined) {}
+  /**
+   * `started` hears of every job (the metrics count them: one per version and encoding, never per request);
+   * `replaced` of every compression thread the pool had to replace (it died, ran out of memory, overran).
+   */
+  constructor(
+    private readonly started: (encoding: Encoding) => void = () => undefined,
+    replaced: () => void = () => undefined,
+    resourceLimits?: ResourceLimits,
+  ) {
+    this.pool = new Piscina<CompressTask, Uint8Array>({
+      filename: fileURLToPath(threadFile('compress')),
+      // started by the first request that wants a compressed body, ended after a minute without one: a
+      // sidecar nobody asks for compression pays no thread for it
+      minThreads: 0,
+      maxThreads: 1,
+      idleTimeout: 60_000,
+      resourceLimits: resourceLimits ?? threadLimits('compress'),
+    });
+    // a thread destroyed while a job ran on it died or overran (idle ends happen with none): a replacement
+    this.pool.on('workerDestroy', () => { if (!this.closing && this.running > 0) replaced(); });
+    // a thread that dies with no job on it is reported here rather than as an uncaught 'error' event
+    this.pool.on('error', () => { if (!this.closing) replaced(); });
+  }
 
   get(tag: string, body: Uint8Array, encoding: Encoding): Promise<Uint8Array> {
     if (tag !== this.key) {
@@ -32,7 +52,11 @@ export class CompressedBodies {
     let job = this.jobs.get(encoding);
     if (!job) {
       this.started(encoding);
-      job = this.pool.run({ body, encoding });
+      // a thread that dies rejects its job (the request falls back to identity); one that hangs is replaced
+      this.running += 1;
+      job = this.pool.run({ body, encoding }, { signal: AbortSignal.timeout(COMPRESS_DEADLINE_MS) });
+      // (counted down on the next turn: piscina destroys a failed thread before the job's rejection is seen)
+      job.then(() => { this.running -= 1; }, () => setImmediate(() => { this.running -= 1; }));
       // a failed job is not cached: the next request tries again
       job.catch(() => { if (this.jobs.get(encoding) === job) this.jobs.delete(encoding); });
       this.jobs.set(encoding, job);
@@ -40,7 +64,13 @@ export class CompressedBodies {
     return job;
   }
 
+  /** Chaos control: kill the compression thread the way a crash would. */
+  killThread(): void {
+    void this.pool.threads[0]?.terminate();
+  }
+
   close(): Promise<void> {
+    this.closing = true;
     return this.pool.destroy();
   }
 }

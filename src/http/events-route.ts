@@ -8,6 +8,7 @@ import { errorBody } from './envelope.ts';
 import { FRESH_AS_OF, type FreshnessHolder } from './freshness.ts';
 import { parseStateFilter } from './query.ts';
 import { STREAM_HEADERS, type ChangeStream, type StreamSnapshot } from './stream.ts';
+import { CALL_DEADLINE_MS, callWithDeadline } from '../threads.ts';
 
 export interface EventsDeps {
   current(): CurrentVersion | null;
@@ -52,7 +53,7 @@ export function registerEvents(api: Hono, deps: EventsDeps): void {
       }
       const q = deps.queries();
       if (!q) throw new Error('store unavailable');
-      const a = await q.state(filter);
+      const a = await callWithDeadline(q.state(filter), CALL_DEADLINE_MS, 'store.state');
       return { version: a.version, json: a.json!, summary: JSON.parse(a.json!).summary };
     };
     // ?timeline=true: change events also carry the timeline entries of the apps and tasks they touch

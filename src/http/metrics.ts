@@ -3,6 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { RequestStats, type RequestSeries } from './request-stats.ts';
+import type { ThreadRestarts } from '../protocol.ts';
 
 /** Route label of a request that matched no route: raw paths never become labels (bounded cardinality). */
 export const UNMATCHED = 'unmatched';
@@ -20,6 +21,7 @@ export class HttpMetrics {
   private readonly inFlight: Gauge;
   readonly storeScrapeOk: Gauge;
   readonly compressions: Counter<'encoding'>;
+  private threadRestarts: ThreadRestarts = {};
 
   constructor() {
     const registers = [this.registry];
@@ -36,6 +38,17 @@ export class HttpMetrics {
       name: 'market_runtime_http_compressions_total',
       help: 'Snapshot bodies compressed in the compression thread, by encoding: one per version and encoding asked for, not one per request',
       labelNames: ['encoding'], registers,
+    });
+    const restarts = (): ThreadRestarts => this.threadRestarts;
+    new Counter({
+      name: 'market_runtime_thread_restarts_total',
+      help: 'Threads replaced since the process started, by thread (store, http, compress, collector_<source>): deaths, out-of-memory exits, overrun collector runs',
+      labelNames: ['thread'], registers,
+      // the supervisor owns the counts (they survive every thread); this thread shows its latest word
+      collect() {
+        this.reset();
+        for (const [thread, n] of Object.entries(restarts())) this.inc({ thread }, n);
+      },
     });
     new Gauge({
       name: 'process_resident_memory_bytes', help: 'Resident memory of the whole sidecar process (every thread) in bytes', registers,
@@ -64,6 +77,11 @@ export class HttpMetrics {
   /** The counter and latency series of one answer (the raw path asks for these too). */
   series(method: string, route: string, status: number): RequestSeries {
     return this.requests.of(METHODS.has(method) ? method : 'OTHER', route, status);
+  }
+
+  /** The supervisor's counts (pushed on every change and to a new HTTP thread). */
+  setThreadRestarts(counts: ThreadRestarts): void {
+    this.threadRestarts = { ...counts };
   }
 
   text(): Promise<string> {

@@ -1,9 +1,9 @@
 import { createServer, STATUS_CODES, type Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { MessagePort } from 'node:worker_threads';
+import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import { getRequestListener } from '@hono/node-server';
-import type { FreshnessMessage, StorePush, StoreQueryApi, VersionMessage } from '../protocol.ts';
+import type { FreshnessMessage, StorePush, StoreQueryApi, SupervisorLinkMessage, VersionMessage } from '../protocol.ts';
 import { wrap, type Comlink } from '../threads.ts';
 import type { Hono } from 'hono';
 import { threadLogger } from '../log-thread.ts';
@@ -43,7 +43,7 @@ export class HttpThread {
   private closing = false;
   readonly stream = new ChangeStream();
   private readonly metrics = new HttpMetrics();
-  private readonly compressed = new CompressedBodies((encoding) => this.metrics.compressions.inc({ encoding }));
+  private readonly compressed: CompressedBodies;
   private readonly cache = new ResponseCache();
   private readonly freshness = new FreshnessHolder();
   private readonly remembered = new RememberedAnswers(undefined, undefined, this.freshness);
@@ -51,6 +51,24 @@ export class HttpThread {
   private readonly log = threadLogger('http');
   /** built at listen time, with the security options the supervisor passes */
   app: Hono | null = null;
+
+  /** `link`: the supervisor's port (protocol.ts SupervisorLinkMessage); absent when run without a supervisor */
+  constructor(private readonly link: MessagePort | null = null, compressLimits?: ResourceLimits) {
+    this.compressed = new CompressedBodies(
+      (encoding) => this.metrics.compressions.inc({ encoding }),
+      () => this.tellSupervisor({ type: 'thread_restart', thread: 'compress' }),
+      compressLimits,
+    );
+    link?.on('message', (m: SupervisorLinkMessage) => {
+      if (m?.type === 'thread_restarts') this.metrics.setThreadRestarts(m.counts);
+      else if (m?.type === 'kill' && m.thread === 'compress') this.compressed.killThread();
+    });
+    link?.unref();
+  }
+
+  private tellSupervisor(m: SupervisorLinkMessage): void {
+    this.link?.postMessage(m);
+  }
 
   private createApp(security: ListenOptions['security']): Hono {
     return createRuntimeApp({

@@ -1,8 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import type { ResourceLimits } from 'node:worker_threads';
+import { RUN_ABORT_GRACE_MS } from '../protocol.ts';
 import type { CollectorSpec, CollectorTask, PassOutcome, RunReport, StoreControlApi } from '../protocol.ts';
-import { Comlink, threadFile, type Comlink as C } from '../threads.ts';
+import { CALL_DEADLINE_MS, CallDeadlineError, callWithDeadline, Comlink, threadFile, type Comlink as C } from '../threads.ts';
 import type { Logger } from '../log.ts';
 import { threadInit } from '../log-thread.ts';
 import { threadLimits } from '../thread-limits.ts';
@@ -11,14 +13,19 @@ import { FailureLogLimiter, type LogDecision } from './log-limiter.ts';
 const MAX_BACKOFF_MS = 30_000;
 
 /**
- * One collector: a piscina pool of exactly one long-lived thread. Never two runs at once; a run past its
- * deadline is aborted (piscina replaces the thread); a thread that dies is replaced with backoff.
+ * One collector: a piscina pool of exactly one long-lived thread. Never two runs at once. A run is told to
+ * stop at its deadline (COLLECT_DEADLINE_MS); if its thread has not answered RUN_ABORT_GRACE_MS (2 s) later,
+ * the thread is replaced. A thread that dies is replaced with backoff. Every replacement is counted here
+ * (this object outlives its threads).
  */
 export class CollectorHandle {
   private readonly pool: Piscina<CollectorTask, RunReport>;
   private inFlight: Promise<void> | null = null;
   private needsInit = true;
-  private restarts = 0;
+  /** thread replacements (death, out of memory, deadline): counted when piscina drops the thread */
+  restarts = 0;
+  private closing = false;
+  private storeWasGone = false;
   private crashStreak = 0;
   private notBefore = 0;
   private abort: AbortController | null = null;
@@ -29,22 +36,35 @@ export class CollectorHandle {
     private readonly store: () => C.Remote<StoreControlApi>,
     private readonly deadlineMs: number,
     private readonly log: Logger,
+    /** hears of every replacement (the supervisor exports the counts) */
+    private readonly onRestart: () => void = () => undefined,
+    resourceLimits?: ResourceLimits,
   ) {
     this.pool = new Piscina({
       filename: fileURLToPath(threadFile('collector')),
       minThreads: 1,
       maxThreads: 1,
       idleTimeout: Infinity,
-      // a run and an init may share the thread (storeReplaced); the scheduler never overlaps two runs
-      concurrentTasksPerWorker: 2,
+      // one task at a time: init and run are sequential, and the scheduler never overlaps two runs (piscina
+      // would not start a second task beside an abortable one anyway)
+      concurrentTasksPerWorker: 1,
       // piscina's default parks an idle thread in Atomics.wait, which freezes its event loop between runs:
       // an event collector (NATS) must keep receiving, so idle threads wait on messages instead
       atomics: 'disabled',
       workerData: threadInit(log.level),
-      resourceLimits: threadLimits('collector'),
+      resourceLimits: resourceLimits ?? threadLimits('collector'),
     });
     this.failureLog = new FailureLogLimiter(spec.source);
+    // a thread that dies between runs (out of memory included: ERR_WORKER_OUT_OF_MEMORY) lands here; the
+    // pool replaces it and the next run re-inits it
     this.pool.on('error', (err: unknown) => this.log.error({ source: spec.source, err }, 'collector thread error'));
+    // with one thread that never idles out, every destroyed thread outside close() is a replacement
+    this.pool.on('workerDestroy', () => {
+      if (this.closing) return;
+      this.restarts += 1;
+      this.needsInit = true;
+      this.onRestart();
+    });
   }
 
   get running(): boolean {
@@ -52,13 +72,13 @@ export class CollectorHandle {
   }
 
   /**
-   * The store thread was replaced. A run in flight would wait for the dead store's acknowledgement until
-   * its deadline: hand the thread a fresh delta port now (init runs beside the run; replacing the port
-   * fails the run's wait at once). With no run in flight, the next run does it first.
+   * The store thread was replaced: the next run hands the thread a port of the new store first. A run in
+   * flight has already failed its wait on the old store's port (it closed with the dead thread).
    */
   storeReplaced(): void {
     this.needsInit = true;
-    if (this.inFlight) void this.init(AbortSignal.timeout(this.deadlineMs)).catch(() => undefined);
+    // a run that failed waiting on the old store is retried at once, not after its backoff
+    if (this.storeWasGone) this.notBefore = 0;
   }
 
   /** Starts a run unless one is in flight or the thread is backing off. */
@@ -69,6 +89,8 @@ export class CollectorHandle {
 
   /** Waits for the in-flight run, aborting it after `graceMs`. */
   async drain(graceMs: number): Promise<void> {
+    // stopping: a thread ended from here on is no restart
+    this.closing = true;
     if (!this.inFlight) return;
     const timer = setTimeout(() => this.abort?.abort(new Error('shutting down')), graceMs);
     await this.inFlight;
@@ -76,20 +98,28 @@ export class CollectorHandle {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.pool.destroy();
+  }
+
+  /** Chaos control and tests: kill the collector's thread the way a crash would (the pool replaces it). */
+  killThread(): Promise<number> | null {
+    return this.pool.threads[0]?.terminate() ?? null;
   }
 
   private async runOnce(): Promise<void> {
     const started = Date.now();
     this.abort = new AbortController();
-    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.deadlineMs + 2000)]);
+    const overrun = AbortSignal.timeout(this.deadlineMs + RUN_ABORT_GRACE_MS);
+    const signal = AbortSignal.any([this.abort.signal, overrun]);
+    const task = (): CollectorTask => ({ kind: 'run', deadline_ms: this.deadlineMs, restarts: this.restarts });
     try {
       if (this.needsInit) await this.init(signal);
-      let report = await this.pool.run({ kind: 'run', deadline_ms: this.deadlineMs }, { signal });
+      let report = await this.pool.run(task(), { signal });
       if (report.kind === 'need_init') {
         // the thread was replaced since the last run: it lost its port
         await this.init(signal);
-        report = await this.pool.run({ kind: 'run', deadline_ms: this.deadlineMs }, { signal });
+        report = await this.pool.run(task(), { signal });
       }
       this.crashStreak = 0;
       if (report.kind === 'done') {
@@ -99,19 +129,27 @@ export class CollectorHandle {
       }
     } catch (err) {
       this.needsInit = true;
-      this.restarts += 1;
-      this.crashStreak += 1;
-      const backoff = Math.min(MAX_BACKOFF_MS, 500 * 2 ** (this.crashStreak - 1));
+      const message = err instanceof Error ? err.message : String(err);
+      // the store not answering is no fault of this thread: retry at the next tick, without backoff
+      const storeGone = err instanceof CallDeadlineError;
+      this.storeWasGone = storeGone;
+      if (!storeGone) this.crashStreak += 1;
+      const backoff = storeGone ? 0 : Math.min(MAX_BACKOFF_MS, 500 * 2 ** (this.crashStreak - 1));
       this.notBefore = Date.now() + backoff;
       const reason = this.abort.signal.aborted ? 'aborted: shutting down'
-        : signal.aborted ? `deadline of ${this.deadlineMs} ms exceeded; thread replaced`
-        : `collector thread died: ${err instanceof Error ? err.message : String(err)}`;
+        : overrun.aborted ? `deadline of ${this.deadlineMs} ms exceeded and the run did not stop within ${RUN_ABORT_GRACE_MS} ms; thread replaced`
+        : storeGone ? message
+        : `collector thread died: ${message}`;
       this.logDecision(this.failureLog.failure(reason, 'error'), { backoff_ms: backoff });
       const outcome: PassOutcome = {
         ok: false, error: reason.slice(0, 500), duration_ms: Date.now() - started,
         finished_at: new Date().toISOString(), counters: { restarts: this.restarts },
       };
-      await this.store().reportOutcome(this.spec.source, outcome).catch(() => undefined);
+      // shutting down: the store ends next, nothing will read this outcome
+      if (this.abort.signal.aborted) return;
+      // a store that is gone loses this outcome; the run is over either way and the next tick runs
+      await callWithDeadline(this.store().reportOutcome(this.spec.source, outcome), CALL_DEADLINE_MS, 'store.reportOutcome')
+        .catch((e: unknown) => this.log.debug({ source: this.spec.source, err: String(e) }, 'outcome not reported'));
     } finally {
       this.abort = null;
     }
@@ -124,7 +162,7 @@ export class CollectorHandle {
 
   private async init(signal: AbortSignal): Promise<void> {
     const { port1, port2 } = new MessageChannel();
-    await this.store().attachDeltaPort(Comlink.transfer(port1, [port1]));
+    await callWithDeadline(this.store().attachDeltaPort(Comlink.transfer(port1, [port1])), CALL_DEADLINE_MS, 'store.attachDeltaPort');
     const report = await this.pool.run({ kind: 'init', spec: this.spec, port: port2 }, { signal, transferList: [port2] });
     if (report.kind !== 'ready') throw new Error(`collector ${this.spec.source} did not start`);
     this.needsInit = false;

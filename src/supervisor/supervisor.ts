@@ -1,12 +1,14 @@
-import { MessageChannel, Worker } from 'node:worker_threads';
-import type { CollectorSpec, StoreControlApi } from '../protocol.ts';
-import { Comlink, threadFile, wrap } from '../threads.ts';
+import { MessageChannel, Worker, type ResourceLimits } from 'node:worker_threads';
+import type { CollectorSpec, StoreControlApi, SupervisorLinkMessage, ThreadRestarts } from '../protocol.ts';
+import { CALL_DEADLINE_MS, callWithDeadline, Comlink, THREAD_START_DEADLINE_MS, threadFile, wrap, type ThreadKind } from '../threads.ts';
 import type { Logger } from '../log.ts';
 import { threadInit } from '../log-thread.ts';
 import { threadLimits } from '../thread-limits.ts';
 import { threadMemory } from '../thread-metrics.ts';
 import type { HttpSecurityOptions } from '../http/hardening.ts';
 import { CollectorHandle } from './collector-handle.ts';
+import { startChaosControl } from './chaos-control.ts';
+import type { Server } from 'node:http';
 import type { StuckLimits } from '../store/stuck.ts';
 
 export interface SupervisorOptions {
@@ -21,6 +23,13 @@ export interface SupervisorOptions {
   log: Logger;
   /** token, /metrics protection, CORS: handed to the HTTP thread at listen time */
   security?: Omit<HttpSecurityOptions, 'log'>;
+  /**
+   * Heap limits per thread kind: a thread past its limit dies alone (ERR_WORKER_OUT_OF_MEMORY) and is
+   * replaced and counted like any other death, instead of the whole process being OOM-killed.
+   */
+  resourceLimits?: Partial<Record<ThreadKind, ResourceLimits>>;
+  /** chaos testing only: loopback port of the kill control (chaos-control.ts) */
+  chaosPort?: number;
 }
 
 interface HttpControl {
@@ -50,24 +59,54 @@ export class Supervisor {
   private stopping = false;
   /** the port actually bound (PORT=0 picks a free one) */
   port = 0;
-  storeRestarts = 0;
-  httpRestarts = 0;
+  /** replacements of the threads this object starts itself (collectors count their own) */
+  private readonly restarts = { store: 0, http: 0, compress: 0 };
   private readonly deaths = { store: 0, http: 0 };
+  /** the current HTTP thread's end of the supervisor link (protocol.ts SupervisorLinkMessage) */
+  private link: MessagePort | null = null;
+  /** attachHttpToStore runs one at a time (a store and an HTTP restart may both want it) */
+  private attaching: Promise<void> = Promise.resolve();
+  private chaos: Server | null = null;
+  private storeUp = false;
 
   constructor(private readonly opts: SupervisorOptions) {
     this.handles = opts.collectors.map((spec) =>
-      new CollectorHandle(spec, () => this.store, opts.collectDeadlineMs, opts.log));
+      new CollectorHandle(spec, () => this.store, opts.collectDeadlineMs, opts.log, () => this.pushRestarts(),
+        opts.resourceLimits?.collector));
+  }
+
+  get storeRestarts(): number {
+    return this.restarts.store;
+  }
+
+  get httpRestarts(): number {
+    return this.restarts.http;
+  }
+
+  /** Every thread's replacements so far: `store`, `http`, `compress`, `collector_<source>`. */
+  threadRestarts(): ThreadRestarts {
+    const counts: ThreadRestarts = { ...this.restarts };
+    for (const h of this.handles) counts[`collector_${h.spec.source}`] = h.restarts;
+    return counts;
+  }
+
+  /** The HTTP thread exports the counts in /metrics; a message to a dead thread is simply lost. */
+  private pushRestarts(): void {
+    const msg: SupervisorLinkMessage = { type: 'thread_restarts', counts: this.threadRestarts() };
+    this.link?.postMessage(msg);
   }
 
   async start(): Promise<void> {
     await this.startStore();
     await this.startHttp(this.opts.port);
+    if (this.opts.chaosPort !== undefined) this.chaos = await startChaosControl(this, this.opts.chaosPort, this.opts.log);
     this.tick();
     this.timer = setInterval(() => this.tick(), this.opts.collectIntervalMs);
   }
 
   private tick(): void {
-    if (this.stopping) return;
+    // no store, nothing to collect into: the restart ticks once the new store is up
+    if (this.stopping || !this.storeUp) return;
     for (const h of this.handles) h.tick();
     // the main thread has no metrics of its own: the store shows its memory with every thread's
     void this.store?.reportThreadMemory('main', threadMemory()).catch(() => undefined);
@@ -78,66 +117,142 @@ export class Supervisor {
    * quick death (0.5 s up to 30 s) and resets once the thread has lived a minute, so a thread that crashes
    * on start-up cannot spin.
    */
-  private spawn(kind: 'store' | 'http', restart: () => Promise<void>): Worker {
+  private spawn(kind: 'store' | 'http', restart: () => Promise<void>, extra: { data?: object; transfer?: MessagePort[] } = {}): Worker {
     const worker = new Worker(threadFile(kind), {
-      name: kind, workerData: threadInit(this.opts.log.level), resourceLimits: threadLimits(kind),
+      name: kind, workerData: { ...threadInit(this.opts.log.level), ...extra.data }, transferList: extra.transfer,
+      resourceLimits: this.opts.resourceLimits?.[kind] ?? threadLimits(kind),
     });
     const bornAt = Date.now();
-    worker.on('error', (err) => this.opts.log.error({ err, thread: kind }, 'thread error'));
+    let lastError: string | undefined;
+    worker.on('error', (err: Error & { code?: string }) => {
+      // ERR_WORKER_OUT_OF_MEMORY: the thread passed its resourceLimits; it exits and is restarted below
+      lastError = err.code ?? err.message;
+      this.opts.log.error({ err, thread: kind }, 'thread error');
+    });
     worker.once('exit', (code) => {
       const current = kind === 'store' ? this.storeWorker : this.httpWorker;
       if (this.stopping || current !== worker) return;
       const streak = Date.now() - bornAt > STABLE_AFTER_MS ? 0 : this.deaths[kind];
       this.deaths[kind] = streak + 1;
       const delay = Math.min(MAX_RESTART_DELAY_MS, RESTART_DELAY_MS * 2 ** streak);
-      this.opts.log.error({ code, thread: kind, restart_in_ms: delay }, 'thread exited; restarting it');
-      if (kind === 'store') this.storeRestarts += 1;
-      else this.httpRestarts += 1;
+      this.opts.log.error({ code, thread: kind, reason: lastError, restart_in_ms: delay }, 'thread exited; restarting it');
+      this.restarts[kind] += 1;
+      if (kind === 'store') this.storeUp = false;
+      this.pushRestarts();
       setTimeout(() => void restart().catch((err) =>
         this.opts.log.error({ err: err instanceof Error ? err.message : String(err), thread: kind }, 'thread restart failed')), delay);
     });
     return worker;
   }
 
+  /**
+   * A control call to a thread just started: past the deadline the thread is useless, so it is ended
+   * (and, being current, restarted with backoff by its exit handler).
+   */
+  private async control<T>(worker: Worker, call: Promise<T>, what: string, ms = THREAD_START_DEADLINE_MS): Promise<T> {
+    try {
+      return await callWithDeadline(call, ms, what);
+    } catch (err) {
+      void worker.terminate();
+      throw err;
+    }
+  }
+
   private async startStore(): Promise<void> {
     const worker = this.spawn('store', () => this.restartStore());
     this.storeWorker = worker;
-    this.store = wrap<StoreControlApi>(worker);
-    await this.store.expectSources(this.opts.collectors.map((c) => c.source), this.opts.collectIntervalMs);
-    if (this.opts.stuckLimits) await this.store.setStuckLimits(this.opts.stuckLimits);
+    const store = wrap<StoreControlApi>(worker);
+    this.store = store;
+    await this.control(worker, store.expectSources(this.opts.collectors.map((c) => c.source), this.opts.collectIntervalMs), 'store.expectSources');
+    if (this.opts.stuckLimits) await this.control(worker, store.setStuckLimits(this.opts.stuckLimits), 'store.setStuckLimits');
+    if (worker === this.storeWorker) this.storeUp = true;
   }
 
   private async restartStore(): Promise<void> {
     if (this.stopping) return;
     await this.startStore();
     for (const h of this.handles) h.storeReplaced();
-    await this.attachHttpToStore();
     this.tick(); // rebuild the state now rather than at the next interval
+    await this.attachHttpToStore();
   }
 
   private async startHttp(port: number): Promise<void> {
-    const worker = this.spawn('http', () => this.startHttp(this.port));
+    const link = new MessageChannel();
+    const worker = this.spawn('http', () => this.startHttp(this.port), {
+      // the compression pool lives in the HTTP thread: its heap limit travels with it
+      data: { link: link.port2, compressLimits: this.opts.resourceLimits?.compress }, transfer: [link.port2],
+    });
     this.httpWorker = worker;
     this.http = wrap<HttpControl>(worker);
-    await this.attachHttpToStore();
-    const bound = await this.http.listen({ port, host: this.opts.host, security: this.opts.security });
+    this.link?.close();
+    this.link = link.port1;
+    link.port1.on('message', (m: SupervisorLinkMessage) => {
+      if (m?.type === 'thread_restart' && m.thread === 'compress' && link.port1 === this.link) {
+        this.restarts.compress += 1;
+        this.pushRestarts();
+      }
+    });
+    link.port1.unref();
+    this.pushRestarts();
+    await this.attachHttpToStore(THREAD_START_DEADLINE_MS);
+    const bound = await this.control(worker, this.http.listen({ port, host: this.opts.host, security: this.opts.security }), 'http.listen');
     this.port = bound.port;
   }
 
-  private async attachHttpToStore(): Promise<void> {
-    const query = new MessageChannel();
-    const version = new MessageChannel();
-    await this.store.attachQueryPort(Comlink.transfer(query.port1, [query.port1]));
-    await this.store.attachVersionPort(Comlink.transfer(version.port1, [version.port1]));
-    await this.http.attachStore(
-      Comlink.transfer(query.port2, [query.port2]) as never,
-      Comlink.transfer(version.port2, [version.port2]) as never,
-    );
+  /**
+   * Hands the current HTTP thread a query port and a version port of the current store. A store that does
+   * not answer is left to its own restart (which attaches again); an HTTP thread that does not is ended.
+   */
+  private attachHttpToStore(httpDeadlineMs = CALL_DEADLINE_MS): Promise<void> {
+    const next = this.attaching.then(async () => {
+      const store = this.store;
+      const storeWorker = this.storeWorker;
+      const http = this.http;
+      const httpWorker = this.httpWorker;
+      const query = new MessageChannel();
+      const version = new MessageChannel();
+      try {
+        await callWithDeadline(store.attachQueryPort(Comlink.transfer(query.port1, [query.port1])), CALL_DEADLINE_MS, 'store.attachQueryPort');
+        await callWithDeadline(store.attachVersionPort(Comlink.transfer(version.port1, [version.port1])), CALL_DEADLINE_MS, 'store.attachVersionPort');
+      } catch (err) {
+        this.opts.log.warn({ err: String(err), store_current: storeWorker === this.storeWorker }, 'store did not take the HTTP ports');
+        return;
+      }
+      await this.control(httpWorker, http.attachStore(
+        Comlink.transfer(query.port2, [query.port2]) as never,
+        Comlink.transfer(version.port2, [version.port2]) as never,
+      ), 'http.attachStore', httpDeadlineMs);
+    });
+    this.attaching = next.catch(() => undefined);
+    return next;
   }
 
   /** Test and fault-injection hooks: kill a thread the way a crash would. */
   threads(): { store: Worker; http: Worker } {
     return { store: this.storeWorker, http: this.httpWorker };
+  }
+
+  /**
+   * Chaos control (RUNTIME_CHAOS_PORT; tests): kills one thread the way a crash would: `store`, `http`,
+   * `compress` or `collector_<source>`. Answers false for an unknown name.
+   */
+  kill(thread: string): boolean {
+    if (thread === 'store') void this.storeWorker.terminate();
+    else if (thread === 'http') void this.httpWorker.terminate();
+    else if (thread === 'compress') {
+      const msg: SupervisorLinkMessage = { type: 'kill', thread: 'compress' };
+      this.link?.postMessage(msg);
+    } else {
+      const h = this.handles.find((x) => `collector_${x.spec.source}` === thread);
+      if (!h) return false;
+      void h.killThread();
+    }
+    return true;
+  }
+
+  /** The names `kill` accepts. */
+  threadNames(): string[] {
+    return ['store', 'http', 'compress', ...this.handles.map((h) => `collector_${h.spec.source}`)];
   }
 
   /**
@@ -148,17 +263,19 @@ export class Supervisor {
     if (this.stopping) return;
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    this.chaos?.close();
     const budget = this.opts.shutdownTimeoutMs;
     const t0 = Date.now();
     const log = this.opts.log;
     await Promise.all([
-      this.http.close(Math.floor(budget / 2)).catch(() => undefined)
+      callWithDeadline(this.http.close(Math.floor(budget / 2)), Math.floor(budget / 2) + 500, 'http.close').catch(() => undefined)
         .then(() => log.debug({ ms: Date.now() - t0 }, 'http closed')),
       ...this.handles.map((h) => h.drain(Math.floor(budget / 3))
         .then(() => log.debug({ ms: Date.now() - t0, source: h.spec.source }, 'collector drained'))),
     ]);
     await Promise.all(this.handles.map((h) => h.close().catch(() => undefined)));
     log.debug({ ms: Date.now() - t0 }, 'collector pools closed');
+    this.link?.close();
     await Promise.all([this.httpWorker.terminate(), this.storeWorker.terminate()]);
     log.debug({ ms: Date.now() - t0 }, 'threads ended');
   }

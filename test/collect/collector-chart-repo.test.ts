@@ -272,6 +272,25 @@ describe('chart repo collector: pairs from the market database', () => {
     }
   }, 30_000);
 
+  it('lists pairs in a read-only session like every other collector: a listing that would write is refused', async () => {
+    await install('carol', 'market', 'probe');
+    await pg.db.query('CREATE TABLE write_probe (n int)');
+    await pg.db.query(`CREATE FUNCTION probe_write() RETURNS int LANGUAGE sql AS 'INSERT INTO write_probe VALUES (1) RETURNING n'`);
+    await pg.db.query('ALTER TABLE user_applications RENAME TO user_applications_real');
+    await pg.db.query('CREATE VIEW user_applications AS SELECT user_id, source_id FROM user_applications_real WHERE probe_write() = 1');
+    try {
+      const c = await collector({ pairs: undefined, databaseUrl: pg.url });
+      await expect(run(c)).rejects.toThrow(/^chart repo: listing pairs failed: .*read-only transaction/);
+      expect((await pg.db.query<{ n: number }>('SELECT count(*)::int AS n FROM write_probe')).rows).toEqual([{ n: 0 }]);
+    } finally {
+      await pg.db.query('DROP VIEW user_applications');
+      await pg.db.query('ALTER TABLE user_applications_real RENAME TO user_applications');
+      await pg.db.query('DROP FUNCTION probe_write()');
+      await pg.db.query('DROP TABLE write_probe');
+      await pg.db.query(`DELETE FROM user_applications WHERE user_id = 'carol'`);
+    }
+  }, 30_000);
+
   it('fails the run when the database cannot be reached and no pairs are known', async () => {
     const c = await collector({ pairs: undefined, databaseUrl: `postgres://postgres@${await closedPort()}/postgres` });
     await expect(run(c)).rejects.toThrow(/^chart repo: listing pairs failed: /);

@@ -97,6 +97,21 @@ describeWith('nats-server', 'app-service events from a real NATS server', () => 
     expect((await state()).sources.nats.warning).toMatch(/dropped/);
   });
 
+  it('clears the dropped-message warning once good messages flow again (a quiet subject keeps it)', async () => {
+    publish('os.application.x', 'not json at all');
+    await eventually(async () => expect((await state()).sources.nats.warning).toMatch(/dropped/));
+    // runs go by with no message at all: nothing says the publisher was fixed, the warning stays
+    const runs = (await sources()).nats.last_attempt;
+    await eventually(async () => expect((await sources()).nats.last_attempt).not.toBe(runs));
+    expect((await state()).sources.nats.warning).toMatch(/dropped/);
+    publish('os.application.x', appServiceEvent({ name: 'clearing', rawAppName: 'clearing', state: 'running' }));
+    await eventually(async () => {
+      const nats = (await state()).sources.nats;
+      expect(nats.ok).toBe(true);
+      expect(nats.warning ?? null).toBeNull();
+    });
+  });
+
   it('recovers by itself when the NATS server restarts', async () => {
     await nats.stop();
     await eventually(async () => expect((await state()).sources.nats.ok).toBe(false));

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { createLogger } from '../../src/log.ts';
 import type { CollectorSpec } from '../../src/protocol.ts';
-import { Supervisor } from '../../src/supervisor/supervisor.ts';
+import { Supervisor, type SupervisorOptions } from '../../src/supervisor/supervisor.ts';
 import { LIVENESS_MS } from './liveness.ts';
 
 export { LIVENESS_MS };
@@ -16,9 +16,12 @@ export function fake(source: CollectorSpec['source'], options: object): Collecto
 /** The real threads in this process, fed by the given collectors, on a free loopback port. */
 export async function startInProcess(
   collectors: CollectorSpec[],
-  opts: { intervalMs?: number; deadlineMs?: number; security?: { apiToken?: string; corsOrigins?: string[] } } = {},
+  opts: { intervalMs?: number; deadlineMs?: number; security?: { apiToken?: string; corsOrigins?: string[] };
+    resourceLimits?: SupervisorOptions['resourceLimits']; chaosPort?: number } = {},
 ) {
   const sup = new Supervisor({
+    resourceLimits: opts.resourceLimits,
+    chaosPort: opts.chaosPort,
     port: 0, host: '127.0.0.1',
     security: opts.security,
     collectIntervalMs: opts.intervalMs ?? 200,

@@ -3,7 +3,7 @@
  * a bounded number at a time, merged into one view. The last good answer of every pair is kept in memory, so
  * a pair whose request fails still shows what it last said; the `chart_repo` component says which failed.
  */
-import postgres from 'postgres';
+import { createPgSource, type PgSource } from '../../sources/postgres.ts';
 import { nextChartRepoView } from '../chart-repo-content.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { chartRepoComponent, mergeAnswers, normalizeAnswer, originsOf } from '../chart-repo.ts';
@@ -44,7 +44,7 @@ interface PairResult {
 export const createCollector: CreateCollector = (options: ChartRepoCollectorOptions) => new ChartRepoCollector(options);
 
 export class ChartRepoCollector implements Collector {
-  private readonly sql: postgres.Sql | null;
+  private readonly pg: PgSource | null;
   private readonly lastGood = new Map<string, ChartRepoAnswer>();
   /** when each pair last answered well: how stale the answer kept in the view is */
   private readonly lastGoodAt = new Map<string, string>();
@@ -54,15 +54,8 @@ export class ChartRepoCollector implements Collector {
 
   constructor(private readonly opts: ChartRepoCollectorOptions) {
     if (!opts.pairs && !opts.databaseUrl) throw new Error('chart repo collector needs databaseUrl or pairs');
-    this.sql = opts.pairs || !opts.databaseUrl ? null : postgres(opts.databaseUrl, {
-      max: 1,
-      connect_timeout: 5,
-      idle_timeout: 60,
-      connection: { application_name: 'market-runtime-chart-repo', statement_timeout: 5000 },
-      // see sources/postgres.ts: the un-awaited array-type lookup on connect can kill the thread
-      fetch_types: false,
-      onnotice: () => {},
-    });
+    // the one pool factory of every collector: read-only session, no prepared statements (sources/postgres.ts)
+    this.pg = opts.pairs || !opts.databaseUrl ? null : createPgSource({ databaseUrl: opts.databaseUrl, maxConnections: 1 });
   }
 
   async collect(ctx: CollectContext): Promise<CollectResult> {
@@ -133,7 +126,7 @@ export class ChartRepoCollector implements Collector {
   }
 
   async close(): Promise<void> {
-    await this.sql?.end({ timeout: 1 });
+    await this.pg?.close();
   }
 
   /** The merged view; unchanged (same bytes, same last_update) while only time-passing values moved. */
@@ -146,7 +139,7 @@ export class ChartRepoCollector implements Collector {
   private async listPairs(signal: AbortSignal): Promise<{ pairs: Pair[]; warning?: string }> {
     if (this.opts.pairs) return { pairs: this.opts.pairs };
     try {
-      this.knownPairs = await queryPairs(this.sql!, signal);
+      this.knownPairs = await queryPairs(this.pg!, signal);
       return { pairs: this.knownPairs };
     } catch (e) {
       const msg = `listing pairs failed: ${e instanceof Error ? e.message : String(e)}`;
@@ -191,16 +184,7 @@ export class ChartRepoCollector implements Collector {
 }
 
 /** DISTINCT pairs in a stable order, so "the first system block" is the same pair every pass. */
-async function queryPairs(sql: postgres.Sql, signal: AbortSignal): Promise<Pair[]> {
-  const query = sql<{ user_id: string; source_id: string }[]>`
-    SELECT DISTINCT user_id, source_id FROM user_applications ORDER BY user_id, source_id`;
-  if (signal.aborted) throw new Error('run deadline passed');
-  const onAbort = () => { void query.cancel(); };
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    const rows = await query;
-    return rows.map((r) => ({ user: String(r.user_id), source: String(r.source_id) }));
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
+async function queryPairs(pg: PgSource, signal: AbortSignal): Promise<Pair[]> {
+  const [rows] = await pg.read(signal, ['SELECT DISTINCT user_id, source_id FROM user_applications ORDER BY user_id, source_id']);
+  return rows.map((r) => ({ user: String(r.user_id), source: String(r.source_id) }));
 }

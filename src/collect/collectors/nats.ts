@@ -20,7 +20,9 @@ export const createCollector: CreateCollector = (options: NatsCollectorOptions, 
   const totals = { events: 0, dropped: 0 };
   let lastEventAt = 0;
   let lastDropReason = '';
-  let window = { at: Date.now(), events: 0 };
+  /** good messages since the last dropped one */
+  let goodSinceDrop = 0;
+  let window = { at: Date.now(), events: 0, dropped: 0 };
 
   const nats = new NatsSubscription({
     url: options.natsUrl,
@@ -30,9 +32,11 @@ export const createCollector: CreateCollector = (options: NatsCollectorOptions, 
       if (!decoded.ok) {
         totals.dropped += 1;
         lastDropReason = decoded.reason;
+        goodSinceDrop = 0;
         return;
       }
       totals.events += 1;
+      goodSinceDrop += 1;
       lastEventAt = Date.now();
       hooks.push([{ op: 'app_events', events: [decoded.event] }]);
     },
@@ -46,7 +50,12 @@ export const createCollector: CreateCollector = (options: NatsCollectorOptions, 
       const now = Date.now();
       const seconds = Math.max(0.001, (now - window.at) / 1000);
       const eventsPerS = Math.round(((totals.events - window.events) / seconds) * 10) / 10;
-      window = { at: now, events: totals.events };
+      const droppedNow = totals.dropped - window.dropped;
+      window = { at: now, events: totals.events, dropped: totals.dropped };
+      // The warning clears at the first run that saw no dropped message since the previous run and at
+      // least one good message since the last drop: good messages flow again. A quiet subject keeps it
+      // (nothing says the publisher was fixed); `dropped` keeps counting either way.
+      if (droppedNow === 0 && goodSinceDrop > 0) lastDropReason = '';
       const counters = {
         connected: nats.connected ? 1 : 0,
         events: totals.events,
@@ -59,7 +68,9 @@ export const createCollector: CreateCollector = (options: NatsCollectorOptions, 
       if (!nats.connected) {
         return { steps: [], counters, failed: `not connected to NATS${nats.lastError ? `: ${nats.lastError}` : ''}` };
       }
-      return { steps: [], counters, ...(lastDropReason ? { warning: `last dropped message: ${lastDropReason}` } : {}) };
+      const warning = droppedNow > 0 ? `${droppedNow} message(s) dropped since the last run; last: ${lastDropReason}`
+        : lastDropReason ? `last dropped message: ${lastDropReason}` : null;
+      return { steps: [], counters, ...(warning ? { warning } : {}) };
     },
     close: () => nats.close(),
   };

@@ -1,0 +1,428 @@
+/**
+ * Chaos run (issue 18): the BUILT sidecar (dist/main.js) on a live demo market (PostgreSQL, Chart Repo
+ * simulator, workload), under load, with a random thread killed every 3-10 s through the chaos control
+ * (RUNTIME_CHAOS_PORT, loopback only, off unless set).
+ *
+ *   npm run chaos -- --minutes 10
+ *   npm run chaos -- --seconds 60 --small        # the CI step
+ *   options: --minutes N | --seconds N   --small (a small market)   --no-build (dist/ is already built)
+ *            --database-url URL (a real PostgreSQL for the demo market; default: its embedded one)
+ *            --json FILE (write the figures)
+ *
+ * Load: unfiltered and filtered /state, partial queries (one app, one task, a user's apps and tasks, tasks of
+ * an app), conditional pollers (If-None-Match), and 50 change-stream clients that reconnect with
+ * Last-Event-ID. Prints kills survived, requests, and the violations, which must be 0 (exit 1 otherwise):
+ * - a 200 /state whose summary disagrees with its own entities;
+ * - one ETag seen with two different bodies;
+ * - a 5xx other than 503 (the README's documented "not ready / store unavailable / rebuilding" answers);
+ * - /readyz not 200 again within 30 s of a kill (the recovery times are printed: median and worst);
+ * - after the run, an installed app (state running, stopped or suspended), an active task or one of the 20
+ *   most recent tasks in the database (present at two reads around the view's read) missing from the view.
+ * Connection errors while the HTTP thread is down are expected and printed, not violations.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import postgres from 'postgres';
+
+const { values: args } = parseArgs({
+  options: {
+    minutes: { type: 'string' },
+    seconds: { type: 'string' },
+    small: { type: 'boolean', default: false },
+    'no-build': { type: 'boolean', default: false },
+    'database-url': { type: 'string' },
+    json: { type: 'string' },
+  },
+});
+
+const SECONDS = args.seconds !== undefined ? Number(args.seconds) : Number(args.minutes ?? '10') * 60;
+if (!Number.isFinite(SECONDS) || SECONDS < 10) {
+  console.error('chaos: --seconds must be at least 10 (or --minutes N)');
+  process.exit(2);
+}
+const READY_BOUND_MS = 30_000;
+const STREAM_CLIENTS = 50;
+const LOOPS = 6;
+const REQUEST_TIMEOUT_MS = 15_000;
+const API = '/api/v2/runtime';
+const root = new URL('..', import.meta.url);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const rand = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
+const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+const children: ChildProcess[] = [];
+const tail: string[] = [];
+function bail(msg: string): never {
+  console.error(`chaos: ${msg}`);
+  if (tail.length) console.error(`last sidecar output:\n${tail.join('\n')}`);
+  for (const c of children) c.kill('SIGKILL');
+  process.exit(1);
+}
+
+if (!args['no-build']) {
+  console.log('chaos: npm run build');
+  execFileSync('npm', ['run', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+// ---- the demo market, in a process of its own --------------------------------------------------------
+const demoArgs = ['--import', 'tsx', 'src/demo/cli.ts', ...(args.small ? ['--users', '4', '--apps-per-user', '4'] : [])];
+if (args['database-url']) demoArgs.push('--database-url', args['database-url'], '--reset');
+const demo = spawn(process.execPath, demoArgs, { cwd: root, env: { ...process.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+children.push(demo);
+const market = await new Promise<{ db: string; chart: string }>((resolve, reject) => {
+  let buf = '';
+  const timer = setTimeout(() => reject(new Error('the demo market did not start within 120 s')), 120_000);
+  demo.once('exit', (code) => reject(new Error(`the demo market exited with ${code}`)));
+  demo.stdout!.on('data', (b: Buffer) => {
+    buf += b.toString();
+    const m = /DATABASE_URL=(\S+) CHART_REPO_SERVICE_HOST=([^\s"]+)/.exec(buf);
+    if (m) { clearTimeout(timer); resolve({ db: m[1]!, chart: m[2]! }); }
+  });
+}).catch((e: Error) => bail(e.message));
+demo.stdout!.resume();
+// the printed URL of an external database is redacted: use the one given
+const databaseUrl = args['database-url'] ?? market.db;
+
+// ---- the built sidecar --------------------------------------------------------------------------------
+const port = await freePort();
+const chaosPort = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const control = `http://127.0.0.1:${chaosPort}`;
+const env: NodeJS.ProcessEnv = {
+  ...process.env, PORT: String(port), HOST: '127.0.0.1', RUNTIME_DEMO: 'off', DATABASE_URL: databaseUrl,
+  CHART_REPO_SERVICE_HOST: market.chart, COLLECT_INTERVAL_MS: '1000', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  RUNTIME_CHAOS_PORT: String(chaosPort), MALLOC_ARENA_MAX: '2',
+};
+delete env.RUNTIME_API_TOKEN;
+const sidecar = spawn(process.execPath, ['dist/main.js'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+children.push(sidecar);
+const keep = (b: Buffer) => { for (const l of b.toString().split('\n')) if (l) tail.push(l.slice(0, 400)); tail.splice(0, tail.length - 30); };
+sidecar.stdout!.on('data', keep);
+sidecar.stderr!.on('data', keep);
+let exited: number | null | undefined;
+sidecar.once('exit', (code) => { exited = code; });
+
+async function readyz(timeoutMs = 2000): Promise<number> {
+  try {
+    return (await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(timeoutMs) })).status;
+  } catch {
+    return 0;
+  }
+}
+{
+  const end = Date.now() + 120_000;
+  while ((await readyz()) !== 200) {
+    if (exited !== undefined) bail(`the sidecar exited with ${exited} before it was ready`);
+    if (Date.now() > end) bail('the sidecar was not ready within 120 s');
+    await sleep(250);
+  }
+}
+
+// ---- what to ask for ----------------------------------------------------------------------------------
+interface Snapshot {
+  app_states: Record<string, { user_id: string; source_id: string; app_name: string; health?: string; stuck?: boolean }>;
+  tasks: Record<string, { task_id: string; status: string; stuck?: boolean; app_name?: string }>;
+  components: Record<string, { healthy: boolean; status: string }>;
+  summary: Record<string, number>;
+}
+const first = ((await (await fetch(`${base}${API}/state`)).json()) as { data: Snapshot }).data;
+const apps = Object.values(first.app_states);
+if (apps.length === 0) bail('the demo market has no apps in view');
+const users = [...new Set(apps.map((a) => a.user_id))];
+const appNames = [...new Set(apps.map((a) => a.app_name))];
+const taskIds = Object.keys(first.tasks);
+const enc = encodeURIComponent;
+
+const stateQueries = (): string => pick([
+  `${API}/state`,
+  `${API}/state?user_id=${enc(pick(users))}`,
+  `${API}/state?user_id=${enc(pick(users))}&task_status=running`,
+  `${API}/state?app_name=${enc(pick(appNames))}`,
+  `${API}/state?stuck=false&task_type=install`,
+  `/app-store${API}/state?source_id=${enc(pick(apps).source_id)}`,
+]);
+const partialQueries = (): string => {
+  const a = pick(apps);
+  return pick([
+    `${API}/apps/${[a.user_id, a.source_id, a.app_name].map(enc).join('/')}`,
+    `${API}/users/${enc(a.user_id)}/apps`,
+    `${API}/users/${enc(a.user_id)}/tasks`,
+    `${API}/tasks?app_name=${enc(a.app_name)}`,
+    ...(taskIds.length ? [`${API}/tasks/${enc(pick(taskIds))}`] : []),
+  ]);
+};
+
+// ---- checks -------------------------------------------------------------------------------------------
+const stats = {
+  requests: 0, ok: 0, notModified: 0, notFound: 0, documented503: 0, connectionErrors: 0, timeouts: 0,
+  otherStatus: {} as Record<string, number>, streamEvents: 0, streamConnects: 0, statesChecked: 0,
+};
+const violations: string[] = [];
+function violation(msg: string): void {
+  if (violations.length < 200) violations.push(msg);
+  console.error(`VIOLATION: ${msg}`);
+}
+const bodyOfEtag = new Map<string, { hash: string; path: string }>();
+
+/** The summary recomputed from the entities of the same body. */
+function summaryProblem(d: Snapshot): string | null {
+  const s = { total_apps: 0, healthy_apps: 0, unhealthy_apps: 0, stuck_apps: 0, total_tasks: 0, stuck_tasks: 0,
+    pending_tasks: 0, running_tasks: 0, completed_tasks: 0, failed_tasks: 0, active_components: 0 };
+  for (const a of Object.values(d.app_states)) {
+    s.total_apps += 1;
+    if (a.stuck) s.stuck_apps += 1;
+    if (a.health === 'healthy') s.healthy_apps += 1;
+    else if (a.health === 'unhealthy') s.unhealthy_apps += 1;
+  }
+  for (const t of Object.values(d.tasks)) {
+    s.total_tasks += 1;
+    if (t.stuck) s.stuck_tasks += 1;
+    const k = `${t.status}_tasks` as keyof typeof s;
+    if (k in s && k !== 'total_tasks' && k !== 'stuck_tasks') s[k] += 1;
+  }
+  for (const c of Object.values(d.components)) if (c.healthy && c.status === 'running') s.active_components += 1;
+  const off = Object.entries(s).filter(([k, v]) => d.summary[k] !== v);
+  return off.length === 0 ? null : off.map(([k, v]) => `${k}: summary ${d.summary[k]}, entities ${v}`).join('; ');
+}
+
+async function ask(path: string, headers: Record<string, string> = {}): Promise<{ status: number; etag: string | null } | null> {
+  stats.requests += 1;
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(base + path, { headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    text = await res.text();
+  } catch (err) {
+    if ((err as Error).name === 'TimeoutError') stats.timeouts += 1;
+    else stats.connectionErrors += 1;
+    return null;
+  }
+  const { status } = res;
+  const etag = res.headers.get('etag');
+  if (status === 200) {
+    stats.ok += 1;
+    if (etag) {
+      const hash = createHash('sha256').update(text).digest('hex');
+      const seen = bodyOfEtag.get(etag);
+      if (!seen) bodyOfEtag.set(etag, { hash, path });
+      else if (seen.hash !== hash) violation(`ETag ${etag} named two different bodies (${seen.path} and ${path})`);
+    }
+    if (path.includes('/state')) {
+      stats.statesChecked += 1;
+      const problem = summaryProblem((JSON.parse(text) as { data: Snapshot }).data);
+      if (problem) violation(`200 ${path}: summary disagrees with its entities: ${problem}`);
+    }
+  } else if (status === 304) stats.notModified += 1;
+  else if (status === 404) stats.notFound += 1;
+  else if (status === 503) stats.documented503 += 1;
+  else {
+    stats.otherStatus[status] = (stats.otherStatus[status] ?? 0) + 1;
+    if (status >= 500) violation(`${status} on ${path}: ${text.slice(0, 200)}`);
+  }
+  return { status, etag };
+}
+
+// ---- load ---------------------------------------------------------------------------------------------
+let running = true;
+const t0 = Date.now();
+const endAt = t0 + SECONDS * 1000;
+
+async function loop(kind: 'state' | 'partial' | 'poller'): Promise<void> {
+  const etags = new Map<string, string>();
+  while (running && Date.now() < endAt) {
+    if (kind === 'poller') {
+      const path = pick([`${API}/state`, `${API}/state?user_id=${enc(users[0]!)}`]);
+      const tag = etags.get(path);
+      const r = await ask(path, tag ? { 'if-none-match': tag } : {});
+      if (r?.status === 200 && r.etag) etags.set(path, r.etag);
+      await sleep(200);
+    } else {
+      await ask(kind === 'state' ? stateQueries() : partialQueries());
+    }
+    if (stats.connectionErrors > 0) await sleep(20); // no hot loop while the HTTP thread is down
+  }
+}
+
+async function streamClient(i: number): Promise<void> {
+  const path = i % 2 === 0 ? `${API}/events` : `${API}/events?user_id=${enc(users[i % users.length]!)}`;
+  let lastId = '';
+  while (running && Date.now() < endAt) {
+    const ctl = new AbortController();
+    const stop = setTimeout(() => ctl.abort(), Math.max(0, endAt - Date.now()));
+    try {
+      const res = await fetch(base + path, { headers: lastId ? { 'last-event-id': lastId } : {}, signal: ctl.signal });
+      stats.streamConnects += 1;
+      if (res.status >= 500 && res.status !== 503) violation(`${res.status} on ${path}`);
+      if (res.status !== 200 || !res.body) {
+        await res.body?.cancel();
+        await sleep(1000);
+        continue;
+      }
+      const decoder = new TextDecoder();
+      let buf = '';
+      for await (const chunk of res.body) {
+        buf += decoder.decode(chunk as Uint8Array, { stream: true });
+        let cut: number;
+        while ((cut = buf.indexOf('\n\n')) >= 0) {
+          const frame = buf.slice(0, cut);
+          buf = buf.slice(cut + 2);
+          const id = /^id: (.+)$/m.exec(frame)?.[1];
+          if (id) lastId = id;
+          if (/^event: /m.test(frame)) stats.streamEvents += 1;
+        }
+      }
+    } catch {
+      // the HTTP thread was killed, or the run ended: reconnect (or stop)
+    } finally {
+      clearTimeout(stop);
+    }
+    await sleep(rand(200, 1000));
+  }
+}
+
+// ---- kills --------------------------------------------------------------------------------------------
+const recoveries: number[] = [];
+const killed: Record<string, number> = {};
+let threads: string[] = [];
+try {
+  threads = ((await (await fetch(`${control}/threads`)).json()) as { threads: string[] }).threads;
+} catch (err) {
+  bail(`chaos control not reachable on ${control}: ${(err as Error).message}`);
+}
+
+let round: string[] = [];
+async function killer(): Promise<void> {
+  while (running && Date.now() < endAt - 3000) {
+    await sleep(rand(3000, 10_000));
+    if (!running || Date.now() >= endAt - 3000) break;
+    // random order, every thread once per round: a short run still kills each kind
+    if (round.length === 0) round = [...threads].sort(() => Math.random() - 0.5);
+    const thread = round.pop()!;
+    const at = Date.now();
+    try {
+      const res = await fetch(`${control}/kill?thread=${enc(thread)}`, { method: 'POST', signal: AbortSignal.timeout(5000) });
+      if (res.status !== 200) bail(`chaos control refused to kill ${thread}: ${res.status} ${await res.text()}`);
+    } catch (err) {
+      bail(`chaos control failed: ${(err as Error).message}`);
+    }
+    killed[thread] = (killed[thread] ?? 0) + 1;
+    // the thread takes a moment to die; readiness is judged from the kill on
+    await sleep(100);
+    for (;;) {
+      if ((await readyz()) === 200) {
+        recoveries.push(Date.now() - at);
+        break;
+      }
+      if (Date.now() - at > READY_BOUND_MS) {
+        violation(`/readyz not 200 within ${READY_BOUND_MS / 1000} s of killing ${thread}`);
+        recoveries.push(Date.now() - at);
+        // keep waiting (bounded) so the next kill is judged on its own
+        const until = Date.now() + 60_000;
+        while ((await readyz()) !== 200 && Date.now() < until) await sleep(500);
+        break;
+      }
+      await sleep(100);
+    }
+    if (exited !== undefined) bail(`the sidecar exited with ${exited}`);
+  }
+}
+
+const progress = setInterval(() => {
+  const s = Math.round((Date.now() - t0) / 1000);
+  console.log(`chaos: ${s}s kills ${recoveries.length} requests ${stats.requests} violations ${violations.length}`);
+}, 30_000);
+
+console.log(`chaos: ${SECONDS} s on ${apps.length} apps / ${taskIds.length} tasks; killing one of ${threads.join(', ')} every 3-10 s`);
+await Promise.all([
+  killer(),
+  ...Array.from({ length: LOOPS }, (_, i) => loop(i % 3 === 0 ? 'state' : i % 3 === 1 ? 'partial' : 'poller')),
+  ...Array.from({ length: STREAM_CLIENTS }, (_, i) => streamClient(i)),
+]);
+running = false;
+clearInterval(progress);
+if (exited !== undefined) bail(`the sidecar exited with ${exited}`);
+
+// ---- after the run: the database against the view -------------------------------------------------------
+{
+  const end = Date.now() + READY_BOUND_MS;
+  while ((await readyz()) !== 200 && Date.now() < end) await sleep(250);
+}
+const sql = postgres(databaseUrl, { max: 1, prepare: false, onnotice: () => {}, fetch_types: false });
+type DbView = { apps: Set<string>; active: Set<string>; recent: Set<string> };
+async function readDb(): Promise<DbView> {
+  const installed = await sql<{ k: string }[]>`
+    SELECT ua.user_id || '/' || ua.source_id || '/' || ua.app_name AS k
+    FROM user_applications ua JOIN user_application_states s ON s.user_application_id = ua.id
+    WHERE s.state IN ('running', 'stopped', 'suspended')`;
+  const active = await sql<{ task_id: string }[]>`SELECT task_id FROM task_records WHERE status IN (1, 2)`;
+  const recent = await sql<{ task_id: string }[]>`SELECT task_id FROM task_records WHERE status NOT IN (1, 2)
+    ORDER BY COALESCE(completed_at, started_at, created_at) DESC, id DESC LIMIT 20`;
+  return { apps: new Set(installed.map((r) => r.k)), active: new Set(active.map((r) => r.task_id)), recent: new Set(recent.map((r) => r.task_id)) };
+}
+const before = await readDb();
+const readAt = Date.now();
+// the view must have collected after the first read: every source's last success newer than it
+let view: Snapshot | null = null;
+{
+  const end = Date.now() + 60_000;
+  for (;;) {
+    try {
+      // freshness is unversioned, at …/sources; the view read after it is at least as new
+      const fr = ((await (await fetch(`${base}${API}/sources`)).json()) as { data: { sources: Record<string, { last_success: string | null }> } }).data.sources;
+      const fresh = ['tasks', 'app_flow'].every((s) => Date.parse(fr[s]?.last_success ?? '') > readAt + 500);
+      if (fresh) {
+        view = ((await (await fetch(`${base}${API}/state`)).json()) as { data: Snapshot }).data;
+        break;
+      }
+    } catch { /* retried */ }
+    if (Date.now() > end) break;
+    await sleep(500);
+  }
+}
+const after = await readDb();
+await sql.end({ timeout: 1 });
+const missing: string[] = [];
+if (!view) violation('after the run: the view did not collect again within 60 s');
+else {
+  const viewApps = new Set(Object.values(view.app_states).map((a) => `${a.user_id}/${a.source_id}/${a.app_name}`));
+  for (const k of before.apps) if (after.apps.has(k) && !viewApps.has(k)) missing.push(`installed app ${k}`);
+  for (const id of before.active) if (after.active.has(id) && !view.tasks[id]) missing.push(`active task ${id}`);
+  for (const id of before.recent) if (after.recent.has(id) && !view.tasks[id]) missing.push(`recent task ${id}`);
+  for (const m of missing) violation(`after the run: ${m} is in the database but not in the view`);
+}
+
+// ---- report -------------------------------------------------------------------------------------------
+sidecar.kill('SIGTERM');
+const stopped = await Promise.race([new Promise((r) => sidecar.once('exit', r)), sleep(15_000).then(() => 'timeout')]);
+if (stopped === 'timeout') sidecar.kill('SIGKILL');
+demo.kill('SIGTERM');
+
+const sorted = [...recoveries].sort((a, b) => a - b);
+const median = sorted.length ? sorted[Math.floor(sorted.length / 2)]! : NaN;
+const worst = sorted.length ? sorted.at(-1)! : NaN;
+const figures = {
+  seconds: SECONDS, small: args.small, kills_survived: recoveries.length, killed,
+  readyz_recovery_ms: { median, worst },
+  ...stats, violations: violations.length,
+  db_checked: { installed_apps: before.apps.size, active_tasks: before.active.size, recent_tasks: before.recent.size },
+};
+console.log(`\nchaos: ${SECONDS} s, kills survived ${recoveries.length} (${Object.entries(killed).map(([k, n]) => `${k} ${n}`).join(', ')})`);
+console.log(`  /readyz back after a kill: median ${(median / 1000).toFixed(1)} s, worst ${(worst / 1000).toFixed(1)} s (bound ${READY_BOUND_MS / 1000} s)`);
+console.log(`  requests ${stats.requests}: 200 ${stats.ok}, 304 ${stats.notModified}, 404 ${stats.notFound}, documented 503 ${stats.documented503}, `
+  + `connection errors ${stats.connectionErrors} (HTTP thread down), timeouts ${stats.timeouts}, other ${JSON.stringify(stats.otherStatus)}`);
+console.log(`  /state bodies checked ${stats.statesChecked}; stream: ${stats.streamConnects} connects, ${stats.streamEvents} events; ETags seen ${bodyOfEtag.size}`);
+console.log(`  after the run: ${before.apps.size} installed apps, ${before.active.size} active tasks, ${before.recent.size} recent tasks checked against the view; missing ${missing.length}`);
+console.log(`  violations: ${violations.length}`);
+if (args.json) writeFileSync(args.json, JSON.stringify(figures, null, 2));
+process.exit(violations.length === 0 ? 0 : 1);

@@ -1,0 +1,40 @@
+import { createServer, type Server } from 'node:http';
+import type { Logger } from '../log.ts';
+
+export interface ChaosTarget {
+  kill(thread: string): boolean;
+  threadNames(): string[];
+  threadRestarts(): Record<string, number>;
+}
+
+/**
+ * Chaos testing only (RUNTIME_CHAOS_PORT, off by default): a loopback-only port in the main thread where
+ * `POST /kill?thread=<name>` kills one thread the way a crash would and `GET /threads` lists the names and
+ * their restart counts. It lives in the supervisor, so it keeps answering while the HTTP thread is down.
+ */
+export async function startChaosControl(target: ChaosTarget, port: number, log: Logger): Promise<Server> {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://loopback');
+    const answer = (status: number, body: object) => {
+      res.writeHead(status, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method === 'GET' && url.pathname === '/threads') {
+      return answer(200, { threads: target.threadNames(), restarts: target.threadRestarts() });
+    }
+    if (req.method === 'POST' && url.pathname === '/kill') {
+      const thread = url.searchParams.get('thread') ?? '';
+      if (!target.kill(thread)) return answer(400, { error: `unknown thread ${JSON.stringify(thread)}`, threads: target.threadNames() });
+      log.warn({ thread }, 'chaos control: thread killed');
+      return answer(200, { killed: thread });
+    }
+    answer(404, { error: 'POST /kill?thread=<name> or GET /threads' });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  server.unref();
+  log.warn({ port }, 'RUNTIME_CHAOS_PORT is set: threads can be killed from 127.0.0.1 (chaos testing only)');
+  return server;
+}

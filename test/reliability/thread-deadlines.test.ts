@@ -1,0 +1,170 @@
+/**
+ * Issue 18: no caller waits forever on another thread. The store thread is killed while a collector run is
+ * failing, while a pass waits for the store's acknowledgement, and while queries are in flight: every
+ * collector runs again and /readyz is back to 200 within a generous liveness bound (30 s). Restarts of every
+ * thread kind are counted in the supervisor and exported; a run past its deadline is told to stop and its
+ * thread replaced only when it does not; a thread past its heap limit is replaced alone.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+import { API, sleep, view } from './helpers.ts';
+
+const LIVENESS_MS = 30_000;
+const dir = mkdtempSync(join(tmpdir(), 'mr-deadlines-'));
+const failing = join(dir, 'failing.json');
+writeFileSync(failing, JSON.stringify({ throw: 'market database unreachable' }));
+
+type Sidecar = Awaited<ReturnType<typeof startInProcess>>;
+
+/** /readyz 200 and a run of every collector recorded by the store after `since`, within the liveness bound. */
+async function everyCollectorRanAgain(sc: Sidecar, sources: string[], since: number): Promise<void> {
+  await eventually(async () => {
+    expect((await fetch(`${sc.base}/readyz`, { signal: AbortSignal.timeout(5000) })).status).toBe(200);
+    const s = await view(sc.base);
+    for (const source of sources) {
+      const at = Date.parse(s.sources[source]?.last_attempt ?? '');
+      expect(at, `${source}: ${JSON.stringify(s.sources[source])}`).toBeGreaterThan(since);
+    }
+  }, LIVENESS_MS, 200);
+}
+
+async function restartsMetric(base: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^market_runtime_thread_restarts_total\{thread="([^"]+)"\} (\d+)$/gm)) out[m[1]] = Number(m[2]);
+  return out;
+}
+
+describe('the store thread dying while others wait on it', () => {
+  let sc: Sidecar;
+  const sources = ['tasks', 'app_flow', 'components'];
+  beforeAll(async () => {
+    sc = await startInProcess([
+      fake('tasks', { mode: 'passes', count: 20 }),
+      // a run that fails after a while: it ends while the store is dead
+      fake('app_flow', { mode: 'file', file: failing, delayMs: 1500 }),
+      // a slow healthy run: its pass is posted to a store that is gone and waits for an acknowledgement
+      fake('components', { mode: 'passes', count: 3, delayMs: 1500 }),
+    ], { intervalMs: 200, deadlineMs: 20_000 });
+    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200), LIVENESS_MS);
+  }, 60_000);
+  afterAll(() => sc?.sup.stop());
+
+  it('while a collector run is failing and its thread dies too: the outcome is not waited for forever', async () => {
+    // wait for the failing collector to be in the middle of a run
+    await eventually(async () => expect(sc.sup.threadRestarts()).toBeDefined());
+    await sleep(300);
+    const killedAt = Date.now();
+    const before = sc.sup.storeRestarts;
+    sc.sup.kill('store');
+    // its thread dies while the store is gone: the supervisor reports that outcome to a dead store
+    sc.sup.kill('collector_app_flow');
+    await everyCollectorRanAgain(sc, sources, killedAt);
+    expect(sc.sup.storeRestarts).toBe(before + 1);
+    const s = await view(sc.base);
+    expect(s.sources.app_flow).toMatchObject({ ok: false, last_error: 'market database unreachable' });
+    expect(s.sources.app_flow.counters?.restarts).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it('while a pass waits for its acknowledgement: the run ends and the next one feeds the new store', async () => {
+    const killedAt = Date.now();
+    // the slow collectors are mid-run: their passes go to the dead store's ports
+    sc.sup.kill('store');
+    await everyCollectorRanAgain(sc, sources, killedAt);
+    const s = await view(sc.base);
+    expect(Object.keys(s.components).filter((k) => !k.startsWith('collector_'))).toHaveLength(0);
+    expect(s.sources.components.ok).toBe(true);
+    // 20 from tasks, 3 from the components fake (it lists tasks too)
+    expect(Object.keys(s.tasks)).toHaveLength(23);
+  }, 60_000);
+
+  it('while queries are in flight: each gets an answer (200 or 503), then filtered queries work again', async () => {
+    const asking = Array.from({ length: 40 }, (_, i) =>
+      fetch(`${sc.base}${API}/state?user_id=user${i % 7}&task_status=running`, { signal: AbortSignal.timeout(LIVENESS_MS) })
+        .then((r) => r.status));
+    const killedAt = Date.now();
+    sc.sup.kill('store');
+    const more = Array.from({ length: 40 }, (_, i) =>
+      fetch(`${sc.base}${API}/tasks?user_id=user${i % 7}`, { signal: AbortSignal.timeout(LIVENESS_MS) }).then((r) => r.status));
+    const statuses = await Promise.all([...asking, ...more]);
+    for (const st of statuses) expect([200, 503]).toContain(st);
+    await everyCollectorRanAgain(sc, sources, killedAt);
+    expect((await fetch(`${sc.base}${API}/state?user_id=user1`)).status).toBe(200);
+  }, 60_000);
+
+  it('counts every restart in the supervisor and exports them in /metrics, whichever thread died', async () => {
+    const before = sc.sup.threadRestarts();
+    sc.sup.kill('compress');
+    // the compression thread starts on the first compressed answer; make sure it exists, then kill it
+    await fetch(`${sc.base}${API}/state`, { headers: { 'accept-encoding': 'gzip' } });
+    sc.sup.kill('compress');
+    // the HTTP thread reports its compression thread's replacement: let it, before it dies itself
+    await eventually(async () => expect(sc.sup.threadRestarts().compress).toBeGreaterThanOrEqual(before.compress + 1), LIVENESS_MS);
+    sc.sup.kill('http');
+    await eventually(async () => expect((await fetch(`${sc.base}/readyz`, { signal: AbortSignal.timeout(2000) })).status).toBe(200), LIVENESS_MS);
+    await eventually(async () => {
+      const m = await restartsMetric(sc.base);
+      // exactly the supervisor's counts, every thread kind present
+      expect(m).toEqual(sc.sup.threadRestarts());
+      expect(m.http).toBe(before.http + 1);
+      expect(m.compress).toBeGreaterThanOrEqual(before.compress + 1);
+      expect(m.store).toBe(before.store);
+      expect(m.collector_tasks).toBe(0);
+    }, LIVENESS_MS);
+  }, 60_000);
+});
+
+describe('collector runs past their deadline', () => {
+  let sc: Sidecar;
+  beforeAll(async () => {
+    sc = await startInProcess([
+      fake('tasks', { mode: 'passes', count: 5 }),
+      fake('components', { mode: 'hang' }),
+      fake('chart_repo', { mode: 'stop-at-deadline' }),
+    ], { intervalMs: 200, deadlineMs: 1000 });
+  }, 60_000);
+  afterAll(() => sc?.sup.stop());
+
+  it('are told to stop at the deadline; only a thread that does not stop is replaced (and counted)', async () => {
+    await eventually(async () => {
+      const s = await view(sc.base);
+      expect(s.sources.components?.last_error).toBe(
+        'deadline of 1000 ms exceeded and the run did not stop within 2000 ms; thread replaced');
+      expect(s.sources.components.counters?.restarts).toBeGreaterThanOrEqual(1);
+      expect(s.sources.chart_repo?.last_error).toBe('stopped at the deadline');
+      expect(s.sources.chart_repo.consecutive_failures).toBeGreaterThanOrEqual(2);
+    }, LIVENESS_MS);
+    const r = sc.sup.threadRestarts();
+    expect(r.collector_chart_repo).toBe(0);
+    expect(r.collector_tasks).toBe(0);
+    expect((await view(sc.base)).sources.tasks.ok).toBe(true);
+  }, 90_000);
+});
+
+describe('a thread past its heap limit', () => {
+  let sc: Sidecar;
+  beforeAll(async () => {
+    sc = await startInProcess([
+      fake('tasks', { mode: 'passes', count: 5 }),
+      fake('components', { mode: 'leak' }),
+    // a long deadline: on a busy machine the leak must reach the heap limit before the run is cut
+    ], { intervalMs: 200, deadlineMs: 120_000, resourceLimits: { collector: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 } } });
+  }, 60_000);
+  afterAll(() => sc?.sup.stop());
+
+  it('is replaced alone and counted (ERR_WORKER_OUT_OF_MEMORY is a restart like any death)', async () => {
+    await eventually(async () => {
+      const s = await view(sc.base);
+      expect(s.sources.components?.last_error).toMatch(/collector thread died: .*memory limit/);
+      expect(s.sources.components.counters?.restarts).toBeGreaterThanOrEqual(1);
+      expect((await restartsMetric(sc.base)).collector_components).toBeGreaterThanOrEqual(1);
+    }, 2 * LIVENESS_MS);
+    // the rest of the process is untouched
+    expect(sc.sup.storeRestarts).toBe(0);
+    expect(sc.sup.httpRestarts).toBe(0);
+    expect((await view(sc.base)).sources.tasks.ok).toBe(true);
+  }, 90_000);
+});
