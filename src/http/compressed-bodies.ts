@@ -17,6 +17,8 @@ export class CompressedBodies {
   private key = '';
   /** jobs on the thread now */
   private running = 0;
+  /** the chaos control killed the thread: its end is a death, not an idle end */
+  private killed = false;
   private readonly jobs = new Map<Encoding, Promise<Uint8Array>>();
   private closing = false;
 
@@ -39,7 +41,10 @@ export class CompressedBodies {
       resourceLimits: resourceLimits ?? threadLimits('compress'),
     });
     // a thread destroyed while a job ran on it died or overran (idle ends happen with none): a replacement
-    this.pool.on('workerDestroy', () => { if (!this.closing && this.running > 0) replaced(); });
+    this.pool.on('workerDestroy', () => {
+      if (!this.closing && (this.running > 0 || this.killed)) replaced();
+      this.killed = false;
+    });
     // a thread that dies with no job on it is reported here rather than as an uncaught 'error' event
     this.pool.on('error', () => { if (!this.closing) replaced(); });
   }
@@ -66,7 +71,10 @@ export class CompressedBodies {
 
   /** Chaos control: kill the compression thread the way a crash would. */
   killThread(): void {
-    void this.pool.threads[0]?.terminate();
+    const thread = this.pool.threads[0];
+    if (!thread) return;
+    this.killed = true;
+    void thread.terminate();
   }
 
   close(): Promise<void> {
