@@ -63,9 +63,13 @@ export async function startComparison(kind: 'limit' | 'naive', port: number, fil
   return track(kind, child, `http://127.0.0.1:${port}`);
 }
 
-/** The demo market seeded at `apps` installed apps, as its own process (bench/servers/demo.ts). */
-export async function startDemo(apps: number, seed = 42): Promise<Server & { databaseUrl: string; chartRepoHost: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}bench/servers/demo.ts`, String(apps), String(seed)], {
+/**
+ * The demo market seeded at `apps` installed apps, as its own process (bench/servers/demo.ts): static, or
+ * live with a workload of `eventsPerSecond` user events (the market moving every second).
+ */
+export async function startDemo(apps: number, seed = 42, eventsPerSecond?: number): Promise<Server & { databaseUrl: string; chartRepoHost: string }> {
+  const argv = [String(apps), String(seed), ...(eventsPerSecond === undefined ? [] : [String(eventsPerSecond)])];
+  const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}bench/servers/demo.ts`, ...argv], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'],
   });
   const line = await new Promise<string>((resolve, reject) => {
