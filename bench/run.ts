@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pollConditionally, readStreams, type PollResult, type StreamResult } from './lib/clients.ts';
 import { measure, measureAlternating, p99Ratio, rpsRatio, type LoadOptions, type LoadResult } from './lib/load.ts';
-import { rssMiB } from './lib/proc.ts';
+import { cpuMs, rssMiB } from './lib/proc.ts';
 import { startComparison, startDemo, startSidecar, type Server } from './lib/servers.ts';
 import { passTimes, waitFresh, waitSettled } from './lib/sidecar.ts';
 import { tickShapeReport } from './lib/tick-shape.ts';
@@ -205,7 +205,7 @@ async function quietMarket(apps: number, databaseUrl: string, chartRepoHost: str
   });
   try {
     // the first passes bring each source in: settled once the ETag held for two passes of every collector
-    const s = await waitSettled(quiet.base, { quietMs: 2 * QUIET_INTERVAL_MS + 1000, timeoutMs: smoke ? 30_000 : 90_000 });
+    const s = await waitSettled(quiet.base, { quietMs: 2 * QUIET_INTERVAL_MS + 1000, timeoutMs: smoke ? 60_000 : 90_000 });
     const settled = s.settled ? `settled in ${s.ms} ms` : `NOT settled in ${s.ms} ms (${s.versions} versions)`;
     log(`quiet sidecar ${settled}`);
     const p = { market: 'quiet', apps, interval: QUIET_INTERVAL_MS, settled, r: await pollConditionally(quiet.base + S, POLL) };
@@ -250,6 +250,14 @@ async function liveMarket(apps: number): Promise<void> {
     servers.push(live);
     // past the first passes (the smoke only checks that every scenario runs)
     if (!await waitFresh(live.base, { afterMs: smoke ? 1000 : DEFAULT_INTERVAL_MS, timeoutMs: 90_000 })) log('live sidecar: a source never succeeded');
+    // what runs beside every round, frozen ones included: the live sidecar's passes and the market's workload
+    // (in production the market is elsewhere); measured idle over one interval
+    const idleS = smoke ? 1 : DEFAULT_INTERVAL_MS / 1000;
+    const cpu0 = [live, frozen, demo].map((s) => cpuMs(s.pid));
+    await new Promise((r) => setTimeout(r, idleS * 1000));
+    const [liveIdle, frozenIdle, demoIdle] = [live, frozen, demo].map((s, i) => Math.round((cpuMs(s.pid) - cpu0[i]!) / idleS));
+    extras[`idle_cpu_ms_per_s_${apps}`] = { live: liveIdle, frozen: frozenIdle, demo_market: demoIdle };
+    log(`${apps} apps: idle CPU ms/s: live sidecar ${liveIdle}, frozen ${frozenIdle}, demo market ${demoIdle}`);
     const pair = [{ ...frozen, name: 'frozen' }, { ...live, name: 'live' }];
     const body = await (await fetch(frozen.base + S, { headers: { 'Accept-Encoding': 'identity' } })).json();
     const user = (Object.values(body.data.app_states)[0] as { user_id: string }).user_id;
