@@ -38,7 +38,7 @@ async function waitReady(base: string, path: string, timeoutMs = 60_000): Promis
 }
 
 /** The real sidecar as its own process (built code when dist/ exists, else from source). */
-export async function startSidecar(port: number, env: Record<string, string>): Promise<Server> {
+export async function startSidecar(port: number, env: Record<string, string>, readyTimeoutMs = 60_000): Promise<Server> {
   const built = existsSync(`${ROOT}dist/main.js`);
   const args = built ? [`${ROOT}dist/main.js`] : ['--import', 'tsx', `${ROOT}src/main.ts`];
   const child = spawn(process.execPath, args, {
@@ -47,7 +47,10 @@ export async function startSidecar(port: number, env: Record<string, string>): P
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
-  await waitReady(base, '/readyz');
+  await waitReady(base, '/readyz', readyTimeoutMs).catch((err) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
   return track(built ? 'ours (dist)' : 'ours (tsx)', child, base);
 }
 
