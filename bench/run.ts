@@ -189,8 +189,10 @@ async function atSize(apps: number): Promise<void> {
   if (liveSizes.includes(apps)) {
     // a live size that fails is reported with the rest, not a run lost
     await liveMarket(apps).catch((err: Error) => {
-      log(`live market, ${apps} apps: ${err.message}`);
-      failures.push(`live market at ${apps} apps: ${err.message}`);
+      // fetch's message is only "fetch failed": the reason is its cause
+      const why = err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
+      log(`live market, ${apps} apps: ${why}`);
+      failures.push(`live market at ${apps} apps: ${why}`);
     });
   }
 }
@@ -298,7 +300,10 @@ async function liveMarket(apps: number): Promise<void> {
       if (p.r.errors > 0) failures.push(`${p.r.errors} conditional polls failed on the live market`);
     }
   } finally {
-    for (const s of servers) await s.stop().catch(() => undefined);
+    for (const s of servers) {
+      if (s.child.exitCode !== null || s.child.signalCode !== null) log(`${apps} apps: a sidecar had exited (${s.child.exitCode ?? s.child.signalCode})`);
+      await s.stop().catch(() => undefined);
+    }
     await demo.stop();
   }
 }
