@@ -1,27 +1,62 @@
 // npm run bench [-- --smoke] [-- --sizes 50,1000,10000]
 // Snapshot query throughput of the real sidecar against the machine's ceiling (bare node:http with the same
-// bytes) and a naive implementation (one thread, JSON.stringify per request). See docs/performance.md.
+// bytes) and a naive implementation (one thread, JSON.stringify per request), with collection frozen. Then, on
+// a live market (collection at the default interval, the demo workload writing ~20 events/s), the same /state
+// scenarios in rounds alternating with a frozen sidecar, as live/frozen ratios; and slow clients: 50
+// conditional pollers (If-None-Match every second) and 100 change-stream readers on a quiet market (nothing
+// changes: every poll must be a 304, no change event), 50 pollers on the live one. See docs/performance.md.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { measure, measureAlternating, rpsRatio, type LoadOptions, type LoadResult } from './lib/load.ts';
-import { rssMiB } from './lib/proc.ts';
+import { pollConditionally, readStreams, type PollResult, type StreamResult } from './lib/clients.ts';
+import { measure, measureAlternating, p99Ratio, rpsRatio, type LoadOptions, type LoadResult } from './lib/load.ts';
+import { cpuMs, rssMiB } from './lib/proc.ts';
 import { startComparison, startDemo, startSidecar, type Server } from './lib/servers.ts';
+import { passTimes, waitFresh, waitSettled } from './lib/sidecar.ts';
 import { tickShapeReport } from './lib/tick-shape.ts';
 
 const { values: args } = parseArgs({
   options: { smoke: { type: 'boolean', default: false }, sizes: { type: 'string' }, seconds: { type: 'string' } },
 });
 const smoke = args.smoke!;
-const sizes = (args.sizes ?? '50,1000,10000').split(',').map(Number);
+// the smoke stops at 1,000 apps to stay within CI's couple of minutes (10,000 apps: the full run, or --sizes)
+const sizes = (args.sizes ?? (smoke ? '50,1000' : '50,1000,10000')).split(',').map(Number);
 const opts: LoadOptions = { connections: 10, warmupS: smoke ? 1 : 3, durationS: Number(args.seconds ?? (smoke ? 2 : 10)) };
 const tmp = mkdtempSync(join(tmpdir(), 'mr-bench-'));
 const S = '/api/v2/runtime/state';
+const EVENTS = '/api/v2/runtime/events';
+
+/** COLLECT_INTERVAL_MS's default (src/config.ts): the live market is collected as a default install is */
+const DEFAULT_INTERVAL_MS = 5000;
+/** the demo workload of a live market (`npm run demo -- --events-per-second 20`) */
+const EVENTS_PER_SECOND = 20;
+/**
+ * The quiet market (static demo, its Chart Repo telling only time passing) is collected at the default
+ * interval; the smoke's few seconds would then see one pass, so it collects every 500 ms (the interval the
+ * issue was found at) and so still puts many passes under the "nothing changed, nothing sent" check.
+ */
+const QUIET_INTERVAL_MS = smoke ? 500 : DEFAULT_INTERVAL_MS;
+const POLL = { clients: 50, periodMs: 1000, seconds: smoke ? 5 : 60 };
+const STREAM = { clients: 100, seconds: smoke ? 5 : 30 };
+/** slow clients run at 1,000 apps (or the largest size below it) */
+const clientSize = Math.max(-1, ...sizes.filter((n) => n <= 1000));
+/** live vs frozen at 1,000 and 10,000 apps; the smoke only at the slow clients' size */
+const liveSizes = sizes.filter((n) => (smoke ? n === clientSize : n >= 1000));
+/** live vs frozen rounds of one collection interval each, so every live round holds a pass */
+const liveOpts: LoadOptions = smoke ? { ...opts } : { ...opts, durationS: 4 * (DEFAULT_INTERVAL_MS / 1000) };
+const liveRounds = smoke ? 1 : 4;
+/** a sidecar's first passes over a large live market on a busy 2-core machine take more than a minute */
+const READY_MS = 180_000;
 
 const rows: LoadResult[] = [];
 const extras: Record<string, unknown> = {};
 const targets: Array<{ target: string; value: string; met: boolean }> = [];
+const liveRows: Array<{ apps: number; scenario: string; frozen: LoadResult; live: LoadResult }> = [];
+const polls: Array<{ market: string; apps: number; interval: number; settled: string; r: PollResult }> = [];
+const streams: Array<{ market: string; apps: number; interval: number; snapshotBytes: number; r: StreamResult }> = [];
+/** reasons the run fails beyond request errors */
+const failures: string[] = [];
 let port = 19_100;
 
 /** The sidecar's compression jobs so far, by encoding (from its /metrics). */
@@ -31,8 +66,11 @@ async function compressionJobs(server: Server): Promise<Record<string, number>> 
     .map((m) => [m[1]!, Number(m[2])]));
 }
 
+const began = Date.now();
 function log(line: string) {
-  process.stderr.write(`${line}\n`);
+  // section headers say when they started: the smoke's time budget is CI's
+  const at = /^\n?(==|--)/.test(line) ? ` [${Math.round((Date.now() - began) / 1000)} s]` : '';
+  process.stderr.write(`${line}${at}\n`);
 }
 
 async function atSize(apps: number): Promise<void> {
@@ -57,8 +95,7 @@ async function atSize(apps: number): Promise<void> {
     const taskId = Object.keys(snapshot.data.tasks)[0];
     const filtered = `${S}?user_id=${encodeURIComponent(user)}&task_status=running`;
     extras[`rss_mib_${apps}`] = rssMiB(ours.pid);
-    extras[`pass_${apps}`] = Object.fromEntries(Object.entries(snapshot.data.sources as Record<string, { duration_ms: number; counters?: { apply_ms?: number } }>)
-      .map(([k, v]) => [k, { collect_ms: v.duration_ms, apply_ms: v.counters?.apply_ms }]));
+    extras[`pass_${apps}`] = await passTimes(ours.base);
 
     // the limit answers with our exact bytes: the same body and the same response headers
     const pick = (h: Headers) => Object.fromEntries([...h].filter(([k]) => !['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(k)));
@@ -138,16 +175,135 @@ async function atSize(apps: number): Promise<void> {
       servers.push(busy);
       const during = await measure(`${apps} apps: /state during passes`, busy, S, {}, opts);
       rows.push(during);
-      const state = await (await fetch(busy.base + S)).json();
-      extras[`pass_during_load_${apps}`] = Object.fromEntries(Object.entries(state.data.sources as Record<string, { duration_ms: number; counters?: { apply_ms?: number } }>)
-        .map(([k, v]) => [k, { collect_ms: v.duration_ms, apply_ms: v.counters?.apply_ms }]));
+      extras[`pass_during_load_${apps}`] = await passTimes(busy.base);
       extras[`p99_idle_vs_during_passes_${apps}`] = { idle: oursFull.p99, during: during.p99 };
       targets.push({ target: `p99 during passes <= 2 x idle p99 (${apps} apps)`, value: `${oursFull.p99} -> ${during.p99} ms`, met: during.p99 <= 2 * Math.max(oursFull.p99, 1) });
       await busy.stop();
       servers.length = 0;
     }
+    if (apps === clientSize) await quietMarket(apps, demo.databaseUrl, demo.chartRepoHost);
   } finally {
     for (const s of servers) await s.stop().catch(() => undefined);
+    await demo.stop();
+  }
+  if (liveSizes.includes(apps)) {
+    // a live size that fails is reported with the rest, not a run lost
+    await liveMarket(apps).catch((err: Error) => {
+      // fetch's message is only "fetch failed": the reason is its cause
+      const why = err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
+      log(`live market, ${apps} apps: ${why}`);
+      failures.push(`live market at ${apps} apps: ${why}`);
+    });
+  }
+}
+
+function logPoll(p: (typeof polls)[number]) {
+  const r = p.r;
+  log(`${p.apps} apps: ${p.market} market, ${r.clients} conditional pollers ${r.seconds} s: ${r.polls} polls, ${r.notModifiedPct} % 304, `
+    + `${r.full} x 200, ${r.errors} errors, ${r.etags} ETags, ${r.bytesPerClientPerMinute} B/client/min, freshness header moved ${r.freshnessValues} x`);
+}
+
+/**
+ * The quiet market: the same static demo, collected at the default interval (the smoke: every 500 ms). Once
+ * settled, every conditional poll must be answered 304 and no stream client may get a change event, while
+ * the freshness header and events still move.
+ */
+async function quietMarket(apps: number, databaseUrl: string, chartRepoHost: string): Promise<void> {
+  log(`-- quiet market, ${apps} apps: collection every ${QUIET_INTERVAL_MS} ms, no workload`);
+  const quiet = await startSidecar(port++, {
+    DATABASE_URL: databaseUrl, CHART_REPO_SERVICE_HOST: chartRepoHost, COLLECT_INTERVAL_MS: String(QUIET_INTERVAL_MS),
+  }, READY_MS);
+  try {
+    // the first passes bring each source in: settled once the ETag held for two passes of every collector
+    const s = await waitSettled(quiet.base, { quietMs: 2 * QUIET_INTERVAL_MS + 1000, timeoutMs: smoke ? 60_000 : 90_000 });
+    const settled = s.settled ? `settled in ${s.ms} ms` : `NOT settled in ${s.ms} ms (${s.versions} versions)`;
+    log(`quiet sidecar ${settled}`);
+    const p = { market: 'quiet', apps, interval: QUIET_INTERVAL_MS, settled, r: await pollConditionally(quiet.base + S, POLL) };
+    polls.push(p);
+    logPoll(p);
+    const snapshotBytes = (await (await fetch(quiet.base + S, { headers: { 'Accept-Encoding': 'identity' } })).arrayBuffer()).byteLength;
+    const st = { market: 'quiet', apps, interval: QUIET_INTERVAL_MS, snapshotBytes, r: await readStreams(quiet.base + EVENTS, STREAM) };
+    streams.push(st);
+    log(`${apps} apps: quiet market, ${st.r.connected}/${st.r.clients} stream clients ${st.r.seconds} s: ${st.r.changes} change events, `
+      + `${st.r.freshness} freshness events, ${st.r.bytesAfterSnapshotPerClient} B/client after the snapshot`);
+    const pollOk = p.r.polls > 0 && p.r.full === 0 && p.r.errors === 0;
+    targets.push({
+      target: `quiet market: 100 % of conditional polls answered 304 (${apps} apps, ${POLL.clients} clients, ${p.r.seconds} s)`,
+      value: `${p.r.notModifiedPct} % (${p.r.notModified}/${p.r.polls}; ${p.r.full} x 200, ${p.r.errors} errors)`, met: pollOk,
+    });
+    const streamOk = st.r.changes === 0 && st.r.connected === st.r.clients;
+    targets.push({
+      target: `quiet market: 0 change events (${apps} apps, ${STREAM.clients} stream clients, ${st.r.seconds} s)`,
+      value: `${st.r.changes} change events, ${st.r.connected}/${st.r.clients} connected`, met: streamOk,
+    });
+    if (!pollOk) failures.push(`a quiet market answered ${p.r.full} conditional polls with 200 (${p.r.errors} errors, ${p.r.polls} polls)`);
+    if (!streamOk) failures.push(`a quiet market sent ${st.r.changes} change events (${st.r.connected}/${st.r.clients} stream clients connected)`);
+  } finally {
+    await quiet.stop();
+  }
+}
+
+/**
+ * The live market: the demo workload writing ~20 events/s, one sidecar collecting it at the default interval
+ * and one frozen on it (one pass at start), measured in alternating rounds; then the conditional pollers on
+ * the live one.
+ */
+async function liveMarket(apps: number): Promise<void> {
+  log(`-- live market, ${apps} apps: ${EVENTS_PER_SECOND} events/s, collection every ${DEFAULT_INTERVAL_MS} ms vs frozen`);
+  const demo = await startDemo(apps, 42, EVENTS_PER_SECOND);
+  const servers: Server[] = [];
+  try {
+    const env = { DATABASE_URL: demo.databaseUrl, CHART_REPO_SERVICE_HOST: demo.chartRepoHost };
+    const frozen = await startSidecar(port++, { ...env, COLLECT_INTERVAL_MS: '3600000' }, READY_MS);
+    servers.push(frozen);
+    const live = await startSidecar(port++, { ...env, COLLECT_INTERVAL_MS: String(DEFAULT_INTERVAL_MS) }, READY_MS);
+    servers.push(live);
+    // past the first passes (the smoke only checks that every scenario runs)
+    if (!await waitFresh(live.base, { afterMs: smoke ? 1000 : DEFAULT_INTERVAL_MS, timeoutMs: 90_000 })) log('live sidecar: a source never succeeded');
+    // what runs beside every round, frozen ones included: the live sidecar's passes and the market's workload
+    // (in production the market is elsewhere); measured idle over one interval
+    const idleS = smoke ? 1 : DEFAULT_INTERVAL_MS / 1000;
+    const cpu0 = [live, frozen, demo].map((s) => cpuMs(s.pid));
+    await new Promise((r) => setTimeout(r, idleS * 1000));
+    const [liveIdle, frozenIdle, demoIdle] = [live, frozen, demo].map((s, i) => Math.round((cpuMs(s.pid) - cpu0[i]!) / idleS));
+    extras[`idle_cpu_ms_per_s_${apps}`] = { live: liveIdle, frozen: frozenIdle, demo_market: demoIdle };
+    log(`${apps} apps: idle CPU ms/s: live sidecar ${liveIdle}, frozen ${frozenIdle}, demo market ${demoIdle}`);
+    const pair = [{ ...frozen, name: 'frozen' }, { ...live, name: 'live' }];
+    const body = await (await fetch(frozen.base + S, { headers: { 'Accept-Encoding': 'identity' } })).json();
+    const user = (Object.values(body.data.app_states)[0] as { user_id: string }).user_id;
+    const byUser = `${S}?user_id=${encodeURIComponent(user)}`;
+    const scenarios: Array<[string, string, Record<string, string>]> = [
+      ['unfiltered /state', S, {}], ['?user_id= /state', byUser, {}], ['unfiltered, gzip', S, { 'Accept-Encoding': 'gzip' }],
+    ];
+    for (const [name, path, headers] of scenarios) {
+      const [f, l] = await measureAlternating(`${apps} apps: live vs frozen: ${name}`, pair, path, headers, liveOpts, false, liveRounds);
+      rows.push(f!, l!);
+      liveRows.push({ apps, scenario: name, frozen: f!, live: l! });
+      log(`${apps} apps: ${name.padEnd(20)} frozen ${f!.rps} req/s p99 ${f!.p99} ms | live ${l!.rps} req/s p99 ${l!.p99} ms `
+        + `(cpu ${l!.cpuMsPerReq} ms/req) | live/frozen req/s ${rpsRatio(l!, f!)} p99 ${p99Ratio(l!, f!)}`);
+    }
+    extras[`pass_live_${apps}`] = await passTimes(live.base);
+    const [full, user_] = [liveRows.find((r) => r.apps === apps && r.scenario === 'unfiltered /state')!, liveRows.find((r) => r.apps === apps && r.scenario === '?user_id= /state')!];
+    if (apps === 1000) {
+      targets.push({ target: 'live market, 1,000 apps: /state req/s >= 0.8 x frozen', value: `${rpsRatio(full.live, full.frozen)} (${full.live.rps} vs ${full.frozen.rps} req/s)`, met: rpsRatio(full.live, full.frozen) >= 0.8 });
+      targets.push({ target: 'live market, 1,000 apps: /state p99 <= 2 x frozen', value: `${p99Ratio(full.live, full.frozen)} (${full.live.p99} vs ${full.frozen.p99} ms)`, met: p99Ratio(full.live, full.frozen) <= 2 });
+    }
+    if (apps === 10000) {
+      targets.push({ target: 'live market, 10,000 apps: ?user_id= p99 <= 50 ms (issue 20)', value: `${user_.live.p99} ms (frozen ${user_.frozen.p99} ms)`, met: user_.live.p99 <= 50 });
+    }
+    await frozen.stop();
+    servers.splice(0, 1);
+    if (apps === clientSize) {
+      const p = { market: 'live', apps, interval: DEFAULT_INTERVAL_MS, settled: '-', r: await pollConditionally(live.base + S, POLL) };
+      polls.push(p);
+      logPoll(p);
+      if (p.r.errors > 0) failures.push(`${p.r.errors} conditional polls failed on the live market`);
+    }
+  } finally {
+    for (const s of servers) {
+      if (s.child.exitCode !== null || s.child.signalCode !== null) log(`${apps} apps: a sidecar had exited (${s.child.exitCode ?? s.child.signalCode})`);
+      await s.stop().catch(() => undefined);
+    }
     await demo.stop();
   }
 }
@@ -169,17 +325,42 @@ const targetTable = [
   '| target | measured | met |', '|---|---|---|',
   ...targets.map((t) => `| ${t.target} | ${t.value} | ${t.met ? 'met' : 'NOT met'} |`),
 ].join('\n');
+const liveTable = [
+  '| apps | scenario | frozen req/s | live req/s | live/frozen req/s | frozen p99 ms | live p99 ms | live/frozen p99 | live CPU ms/req |',
+  '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+  ...liveRows.map(({ apps, scenario, frozen: f, live: l }) =>
+    `| ${apps} | ${scenario} | ${f.rps} | ${l.rps} | ${rpsRatio(l, f)} | ${f.p99} | ${l.p99} | ${p99Ratio(l, f)} | ${l.cpuMsPerReq} |`),
+].join('\n');
+const pollTable = [
+  '| market | apps | collection every | pollers × s | conditional polls | 304 | 200 | errors | ETags seen | body bytes per client per minute | freshness header values |',
+  '|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+  ...polls.map(({ market, apps, interval, r }) =>
+    `| ${market} | ${apps} | ${interval} ms | ${r.clients} × ${r.seconds} | ${r.polls} | ${r.notModifiedPct} % | ${r.full} | ${r.errors} | ${r.etags} | ${r.bytesPerClientPerMinute} | ${r.freshnessValues} |`),
+].join('\n');
+const streamTable = [
+  '| market | apps | collection every | clients × s | connected | change events | freshness events | heartbeats | bytes per client after the snapshot | snapshot bytes |',
+  '|---|---:|---:|---|---:|---:|---:|---:|---:|---:|',
+  ...streams.map(({ market, apps, interval, snapshotBytes, r }) =>
+    `| ${market} | ${apps} | ${interval} ms | ${r.clients} × ${r.seconds} | ${r.connected} | ${r.changes} | ${r.freshness} | ${r.heartbeats} | ${r.bytesAfterSnapshotPerClient} | ${snapshotBytes} |`),
+].join('\n');
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-process.stdout.write(`\nmachine: ${machine}\n\n${table}\n\n${targetTable}\n\n${JSON.stringify(extras, null, 2)}\n`);
+const slow = polls.length + streams.length > 0
+  ? `Live market vs frozen (alternating rounds, ratios are medians of back-to-back rounds):\n\n${liveTable}\n\n`
+    + `Conditional polling (If-None-Match with the ETag of the last answer, once a second; identity encoding):\n\n${pollTable}\n\n`
+    + `Change stream:\n\n${streamTable}\n\n`
+  : liveRows.length > 0 ? `Live market vs frozen:\n\n${liveTable}\n\n` : '';
+process.stdout.write(`\nmachine: ${machine}\n\n${table}\n\n${slow}${targetTable}\n\n${JSON.stringify(extras, null, 2)}\n`);
 
 mkdirSync('bench/results', { recursive: true });
 const out = `bench/results/bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-writeFileSync(out, JSON.stringify({ machine, smoke, opts, rows, targets, extras }, null, 2));
+writeFileSync(out, JSON.stringify({ machine, smoke, opts, rows, live: liveRows, polls, streams, targets, extras }, null, 2));
 process.stdout.write(`\nwritten: ${out}\n`);
 
+process.stdout.write(`took ${Math.round((Date.now() - began) / 1000)} s\n`);
 const errors = rows.reduce((n, r) => n + r.errors, 0);
-if (errors > 0) {
-  process.stdout.write(`FAILED: ${errors} request errors\n`);
+if (errors > 0) failures.unshift(`${errors} request errors`);
+if (failures.length > 0) {
+  process.stdout.write(`FAILED: ${failures.join('; ')}\n`);
   process.exit(1);
 }
 process.exit(0);

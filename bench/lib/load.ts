@@ -14,6 +14,8 @@ export interface LoadResult {
   requests: number;
   /** req/s of each round, when measured in alternating rounds */
   roundRps?: number[];
+  /** p99 ms of each round */
+  roundP99?: number[];
 }
 
 export interface LoadOptions {
@@ -50,6 +52,7 @@ function summarize(scenario: string, server: string, bytes: number, seconds: num
     errors: total('errors') + (requests - total('ok')),
     requests,
     roundRps: rounds.map((r) => Math.round(r.requests / (seconds / rounds.length))),
+    roundP99: rounds.map((r) => r.p99),
   };
 }
 
@@ -66,18 +69,30 @@ export async function measure(
 }
 
 /**
- * a's req/s over b's: the median of the ratios of rounds run back to back when both were measured in the
- * same alternating rounds (a noisy neighbour during one round does not decide it), else the plain ratio.
+ * The median of xs[i] / ys[i] over rounds run back to back (a noisy neighbour during one round does not decide
+ * it), or `whole` when there are no paired rounds; 2 decimals.
  */
-export function rpsRatio(a: LoadResult, b: LoadResult): number {
-  const ra = a.roundRps;
-  const rb = b.roundRps;
-  let r = b.rps > 0 ? a.rps / b.rps : 0;
-  if (ra && rb && ra.length === rb.length && ra.length > 1) {
-    const each = ra.map((x, i) => (rb[i]! > 0 ? x / rb[i]! : 0)).sort((x, y) => x - y);
+function medianRatio(xs: number[] | undefined, ys: number[] | undefined, whole: number): number {
+  let r = whole;
+  if (xs && ys && xs.length === ys.length && xs.length > 1) {
+    const each = xs.map((x, i) => (ys[i]! > 0 ? x / ys[i]! : 0)).sort((x, y) => x - y);
     r = each.length % 2 ? each[(each.length - 1) / 2]! : (each[each.length / 2 - 1]! + each[each.length / 2]!) / 2;
   }
   return Math.round(r * 100) / 100;
+}
+
+/**
+ * a's req/s over b's: the median of the ratios of rounds run back to back when both were measured in the
+ * same alternating rounds, else the plain ratio.
+ */
+export function rpsRatio(a: LoadResult, b: LoadResult): number {
+  return medianRatio(a.roundRps, b.roundRps, b.rps > 0 ? a.rps / b.rps : 0);
+}
+
+/** a's p99 over b's, paired by round as rpsRatio (a p99 of 0 ms counts as 1 ms: below the histogram's grain). */
+export function p99Ratio(a: LoadResult, b: LoadResult): number {
+  const floor = (xs: number[] | undefined) => xs?.map((x) => Math.max(x, 1));
+  return medianRatio(floor(a.roundP99), floor(b.roundP99), Math.max(a.p99, 1) / Math.max(b.p99, 1));
 }
 
 /**

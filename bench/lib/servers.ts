@@ -38,7 +38,7 @@ async function waitReady(base: string, path: string, timeoutMs = 60_000): Promis
 }
 
 /** The real sidecar as its own process (built code when dist/ exists, else from source). */
-export async function startSidecar(port: number, env: Record<string, string>): Promise<Server> {
+export async function startSidecar(port: number, env: Record<string, string>, readyTimeoutMs = 60_000): Promise<Server> {
   const built = existsSync(`${ROOT}dist/main.js`);
   const args = built ? [`${ROOT}dist/main.js`] : ['--import', 'tsx', `${ROOT}src/main.ts`];
   const child = spawn(process.execPath, args, {
@@ -47,7 +47,10 @@ export async function startSidecar(port: number, env: Record<string, string>): P
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
-  await waitReady(base, '/readyz');
+  await waitReady(base, '/readyz', readyTimeoutMs).catch((err) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
   return track(built ? 'ours (dist)' : 'ours (tsx)', child, base);
 }
 
@@ -63,9 +66,13 @@ export async function startComparison(kind: 'limit' | 'naive', port: number, fil
   return track(kind, child, `http://127.0.0.1:${port}`);
 }
 
-/** The demo market seeded at `apps` installed apps, as its own process (bench/servers/demo.ts). */
-export async function startDemo(apps: number, seed = 42): Promise<Server & { databaseUrl: string; chartRepoHost: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}bench/servers/demo.ts`, String(apps), String(seed)], {
+/**
+ * The demo market seeded at `apps` installed apps, as its own process (bench/servers/demo.ts): static, or
+ * live with a workload of `eventsPerSecond` user events (the market moving every second).
+ */
+export async function startDemo(apps: number, seed = 42, eventsPerSecond?: number): Promise<Server & { databaseUrl: string; chartRepoHost: string }> {
+  const argv = [String(apps), String(seed), ...(eventsPerSecond === undefined ? [] : [String(eventsPerSecond)])];
+  const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}bench/servers/demo.ts`, ...argv], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'],
   });
   const line = await new Promise<string>((resolve, reject) => {

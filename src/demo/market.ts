@@ -31,6 +31,8 @@ export interface DemoMarketOptions {
   tickMs?: number;
   /** a market of an exact size (benchmarks); static unless eventsPerSecond is given */
   seedSize?: SeedSize;
+  /** the model's time when seeded (ms; default now): a static market seeded in the past has been quiet since */
+  start?: number;
   chartRepoPort?: number;
   /** delete the simulated users' rows first (useful against a database a previous run wrote to) */
   reset?: boolean;
@@ -59,7 +61,7 @@ export async function startDemoMarket(options: DemoMarketOptions = {}): Promise<
   let sim: ChartRepoSim | null = null;
   try {
     if (options.databaseUrl) await sql.unsafe(MARKET_DDL);
-    const start = Date.now();
+    const start = options.start ?? Date.now();
     const model = options.seedSize
       ? seedMarket({ ...options.seedSize, seed: options.seed, users: options.users, sources: options.sources,
         eventsPerSecond: options.eventsPerSecond, start })
