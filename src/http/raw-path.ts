@@ -1,17 +1,14 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 // node's global `performance` is a lazy accessor that runs on every read; the module export is a plain binding
 import { performance } from 'node:perf_hooks';
 import type { CurrentVersion } from './current-version.ts';
-import { parseBearer } from './auth.ts';
+import { authorizer } from './auth.ts';
 import type { Encoding } from './compress-job.ts';
 import { matches } from './etag.ts';
 import type { Freshness, FreshnessHolder } from './freshness.ts';
-import { headerList, type HeaderList } from './header-list.ts';
+import { dataHeaderList, type HeaderList } from './header-list.ts';
 import type { HttpMetrics } from './metrics.ts';
 import type { RememberedAnswer, RememberedAnswers } from './remembered-answers.ts';
-import type { RequestSeries } from './request-stats.ts';
-import { DATA_HEADERS } from './security.ts';
 import { planWholeState, type WholeStatePlan } from './whole-state.ts';
 
 const STATE_PATHS = new Set(['/api/v2/runtime/state', '/app-store/api/v2/runtime/state']);
@@ -38,15 +35,13 @@ export interface RawPathDeps {
  * through Hono.
  */
 export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const expected = deps.apiToken ? createHash('sha256').update(deps.apiToken).digest() : null;
-  // the /state series by method and status, resolved once rather than per request
-  const stateSeries = new Map<number, RequestSeries>();
-  const recordState = (method: 'GET' | 'HEAD', status: number, started: number) => {
-    const key = method === 'GET' ? status : -status;
-    let s = stateSeries.get(key);
-    if (!s) stateSeries.set(key, (s = deps.metrics.series(method, STATE_ROUTE, status)));
-    s.observe((performance.now() - started) / 1000);
-  };
+  // the same check as Hono's middleware (auth.ts); a request it does not pass goes to Hono for its 401
+  const authorize = authorizer(deps.apiToken);
+  // the /state series by method, their series resolved once per status rather than per request
+  const recordGet = deps.metrics.recorder('GET', STATE_ROUTE);
+  const recordHead = deps.metrics.recorder('HEAD', STATE_ROUTE);
+  const recordState = (method: 'GET' | 'HEAD', status: number, started: number) =>
+    (method === 'GET' ? recordGet : recordHead)(status, started);
   // the headers of each variant (by status, encoding and length), built once per version rather than per request
   // (and rebuilt when the freshness header moves: once per collection pass)
   let variantsOf: CurrentVersion | null = null;
@@ -62,7 +57,7 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     const key = `${plan.status} ${plan.encoding ?? ''} ${body?.byteLength ?? ''}`;
     let h = variants.get(key);
     if (!h) {
-      h = headerList({ ...DATA_HEADERS, ...plan.headers, ...(body ? { 'Content-Length': String(body.byteLength) } : {}) });
+      h = dataHeaderList(plan.headers, body);
       if (deps.freshness) h.push(...deps.freshness.headerPair());
       variants.set(key, h);
     }
@@ -81,11 +76,6 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     }
     return cached;
   };
-  const authorized = (req: IncomingMessage) => {
-    if (!expected) return true;
-    const presented = parseBearer(req.headers.authorization);
-    return presented !== null && timingSafeEqual(createHash('sha256').update(presented).digest(), expected);
-  };
 
   const wholeState = (req: IncomingMessage, res: ServerResponse, cur: CurrentVersion, method: 'GET' | 'HEAD', started: number) => {
     const head = method === 'HEAD';
@@ -94,8 +84,7 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     if (acceptEncoding === undefined) {
       // the common monitoring request: no compression, headers prepared for this version
       const h = identity(cur);
-      // the usual revalidation sends back exactly our tag: compare it before parsing a list
-      if (ifNoneMatch !== undefined && (ifNoneMatch === cur.etag || planWholeState(cur, undefined, ifNoneMatch, false).status === 304)) {
+      if (matches(ifNoneMatch, cur.etag)) {
         res.writeHead(304, h.notModified);
         res.end();
         recordState(method, 304, started);
@@ -125,7 +114,7 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
 
   const repeat = (req: IncomingMessage, res: ServerResponse, a: RememberedAnswer, method: 'GET' | 'HEAD', started: number) => {
     const ifNoneMatch = header(req, 'if-none-match');
-    const status = ifNoneMatch !== undefined && (ifNoneMatch === a.etag || matches(ifNoneMatch, a.etag)) ? 304 : 200;
+    const status = matches(ifNoneMatch, a.etag) ? 304 : 200;
     if (status === 304) {
       res.writeHead(304, a.notModified.get());
       res.end();
@@ -133,7 +122,7 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
       res.writeHead(200, a.ok.get());
       res.end(method === 'HEAD' ? undefined : a.body);
     }
-    deps.metrics.series(method, a.route, status).observe((performance.now() - started) / 1000);
+    deps.metrics.record(method, a.route, status, started);
   };
 
   return (req, res) => {
@@ -144,7 +133,7 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     const target = req.url ?? '';
     const whole = STATE_PATHS.has(target);
     const remembered = whole ? undefined : deps.remembered?.lookup(target, cur);
-    if ((!whole && !remembered) || !authorized(req)) return false;
+    if ((!whole && !remembered) || authorize(req.headers.authorization) !== 'ok') return false;
     const started = performance.now();
     if (remembered) repeat(req, res, remembered, method, started);
     else wholeState(req, res, cur, method, started);
