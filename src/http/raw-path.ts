@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { CurrentVersion } from './current-version.ts';
 import { authorizer } from './auth.ts';
+import { BASE_PATHS } from './base-paths.ts';
 import type { Encoding } from './compress-job.ts';
 import { matches } from './etag.ts';
 import type { Freshness, FreshnessHolder } from './freshness.ts';
@@ -11,8 +12,8 @@ import type { HttpMetrics } from './metrics.ts';
 import type { RememberedAnswer, RememberedAnswers } from './remembered-answers.ts';
 import { planWholeState, type WholeStatePlan } from './whole-state.ts';
 
-const STATE_PATHS = new Set(['/api/v2/runtime/state', '/app-store/api/v2/runtime/state']);
-const STATE_ROUTE = '/api/v2/runtime/state';
+// the unfiltered /state under each base path: the target is its own route pattern (the metrics label, as Hono's)
+const STATE_PATHS: readonly string[] = BASE_PATHS.map((base) => `${base}/state`);
 
 export interface RawPathDeps {
   current(): CurrentVersion | null;
@@ -37,11 +38,11 @@ export interface RawPathDeps {
 export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   // the same check as Hono's middleware (auth.ts); a request it does not pass goes to Hono for its 401
   const authorize = authorizer(deps.apiToken);
-  // the /state series by method, their series resolved once per status rather than per request
-  const recordGet = deps.metrics.recorder('GET', STATE_ROUTE);
-  const recordHead = deps.metrics.recorder('HEAD', STATE_ROUTE);
-  const recordState = (method: 'GET' | 'HEAD', status: number, started: number) =>
-    (method === 'GET' ? recordGet : recordHead)(status, started);
+  // the /state series by path and method, resolved once per status rather than per request
+  type Record = (status: number, started: number) => void;
+  const recorders = new Map<string, { GET: Record; HEAD: Record }>(STATE_PATHS.map((route) => [route, {
+    GET: deps.metrics.recorder('GET', route), HEAD: deps.metrics.recorder('HEAD', route),
+  }]));
   // the headers of each variant (by status, encoding and length), built once per version rather than per request
   // (and rebuilt when the freshness header moves: once per collection pass)
   let variantsOf: CurrentVersion | null = null;
@@ -77,7 +78,7 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     return cached;
   };
 
-  const wholeState = (req: IncomingMessage, res: ServerResponse, cur: CurrentVersion, method: 'GET' | 'HEAD', started: number) => {
+  const wholeState = (req: IncomingMessage, res: ServerResponse, cur: CurrentVersion, method: 'GET' | 'HEAD', record: Record, started: number) => {
     const head = method === 'HEAD';
     const acceptEncoding = header(req, 'accept-encoding');
     const ifNoneMatch = header(req, 'if-none-match');
@@ -87,11 +88,11 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
       if (matches(ifNoneMatch, cur.etag)) {
         res.writeHead(304, h.notModified);
         res.end();
-        recordState(method, 304, started);
+        record(304, started);
       } else {
         res.writeHead(200, h.ok);
         res.end(head ? undefined : cur.body);
-        recordState(method, 200, started);
+        record(200, started);
       }
       return;
     }
@@ -99,7 +100,7 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     const send = (status: number, headers: HeaderList, body: Uint8Array | null) => {
       res.writeHead(status, headers);
       res.end(head || !body ? undefined : body);
-      recordState(method, status, started);
+      record(status, started);
     };
     if (plan.status === 304) send(304, variantHeaders(cur, plan, null), null);
     else if (!plan.encoding) send(200, variantHeaders(cur, plan, cur.body), cur.body);
@@ -131,12 +132,12 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     const cur = deps.current();
     if (!cur) return false;
     const target = req.url ?? '';
-    const whole = STATE_PATHS.has(target);
+    const whole = recorders.get(target);
     const remembered = whole ? undefined : deps.remembered?.lookup(target, cur);
     if ((!whole && !remembered) || authorize(req.headers.authorization) !== 'ok') return false;
     const started = performance.now();
     if (remembered) repeat(req, res, remembered, method, started);
-    else wholeState(req, res, cur, method, started);
+    else wholeState(req, res, cur, method, whole![method], started);
     return true;
   };
 }
