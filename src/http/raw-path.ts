@@ -6,7 +6,7 @@ import { authorizer } from './auth.ts';
 import { BASE_PATHS } from './base-paths.ts';
 import type { Encoding } from './compress-job.ts';
 import { matches } from './etag.ts';
-import type { Freshness, FreshnessHolder } from './freshness.ts';
+import { FreshnessHolder, WithFreshness } from './freshness.ts';
 import { dataHeaderList, type HeaderList } from './header-list.ts';
 import type { HttpMetrics } from './metrics.ts';
 import type { RememberedAnswer, RememberedAnswers } from './remembered-answers.ts';
@@ -31,7 +31,8 @@ export interface RawPathDeps {
 /**
  * The hot path: a GET of the unfiltered /state, or a repeat of a query answered at this version, is written
  * straight from prepared bytes to the raw node response, before Hono builds a Request and a Response for
- * it. It answers only what it can answer exactly like the Hono routes (same bytes, headers, auth, metrics);
+ * it. It answers only what it can answer exactly like the Hono routes, with the same rules (auth.ts, security.ts,
+ * etag.ts, whole-state.ts, query-headers.ts, freshness.ts, metrics.ts; test/http/parity.test.ts compares both);
  * everything else (a new query, a missing or wrong token, CORS, no snapshot yet) returns false and goes
  * through Hono.
  */
@@ -43,36 +44,30 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
   const recorders = new Map<string, { GET: Record; HEAD: Record }>(STATE_PATHS.map((route) => [route, {
     GET: deps.metrics.recorder('GET', route), HEAD: deps.metrics.recorder('HEAD', route),
   }]));
+  // an answer's prepared list with the freshness header appended (freshness.ts, as Hono's middleware adds it)
+  const freshness = deps.freshness ?? new FreshnessHolder();
+  const prepared = (plan: WholeStatePlan, body: Uint8Array | null) => new WithFreshness(freshness, dataHeaderList(plan.headers, body));
   // the headers of each variant (by status, encoding and length), built once per version rather than per request
-  // (and rebuilt when the freshness header moves: once per collection pass)
   let variantsOf: CurrentVersion | null = null;
-  let variantsFresh: Freshness | null = null;
-  const variants = new Map<string, HeaderList>();
+  const variants = new Map<string, WithFreshness>();
   const variantHeaders = (cur: CurrentVersion, plan: WholeStatePlan, body: Uint8Array | null) => {
-    const fresh = deps.freshness?.current ?? null;
-    if (variantsOf !== cur || variantsFresh !== fresh) {
+    if (variantsOf !== cur) {
       variantsOf = cur;
-      variantsFresh = fresh;
       variants.clear();
     }
     const key = `${plan.status} ${plan.encoding ?? ''} ${body?.byteLength ?? ''}`;
     let h = variants.get(key);
-    if (!h) {
-      h = dataHeaderList(plan.headers, body);
-      if (deps.freshness) h.push(...deps.freshness.headerPair());
-      variants.set(key, h);
-    }
-    return h;
+    if (!h) variants.set(key, (h = prepared(plan, body)));
+    return h.get();
   };
   // the identity pair, found without planning each request (the common monitoring request)
-  let cached: { cur: CurrentVersion; fresh: Freshness | null; ok: HeaderList; notModified: HeaderList } | null = null;
+  let cached: { cur: CurrentVersion; ok: WithFreshness; notModified: WithFreshness } | null = null;
   const identity = (cur: CurrentVersion) => {
-    const fresh = deps.freshness?.current ?? null;
-    if (cached?.cur !== cur || cached.fresh !== fresh) {
+    if (cached?.cur !== cur) {
       cached = {
-        cur, fresh,
-        ok: variantHeaders(cur, planWholeState(cur, undefined, undefined, false), cur.body),
-        notModified: variantHeaders(cur, planWholeState(cur, undefined, cur.etag, false), null),
+        cur,
+        ok: prepared(planWholeState(cur, undefined, undefined, false), cur.body),
+        notModified: prepared(planWholeState(cur, undefined, cur.etag, false), null),
       };
     }
     return cached;
@@ -86,11 +81,11 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
       // the common monitoring request: no compression, headers prepared for this version
       const h = identity(cur);
       if (matches(ifNoneMatch, cur.etag)) {
-        res.writeHead(304, h.notModified);
+        res.writeHead(304, h.notModified.get());
         res.end();
         record(304, started);
       } else {
-        res.writeHead(200, h.ok);
+        res.writeHead(200, h.ok.get());
         res.end(head ? undefined : cur.body);
         record(200, started);
       }
@@ -108,7 +103,7 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
       deps.compressed(cur, plan.encoding).then(
         (bytes) => send(200, variantHeaders(cur, plan, bytes), bytes),
         // compression failed: the identity answer, always right (not remembered: the next request retries)
-        () => send(200, identity(cur).ok, cur.body),
+        () => send(200, identity(cur).ok.get(), cur.body),
       );
     }
   };
