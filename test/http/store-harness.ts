@@ -10,6 +10,7 @@ import { HttpThread, type ListenOptions } from '../../src/http/thread.ts';
 import type { AppFlowState, SourceName, TaskState } from '../../src/model/index.ts';
 import type { StoreStep } from '../../src/protocol.ts';
 import { StoreActor } from '../../src/store/actor.ts';
+import { LIVENESS_MS } from '../helpers/liveness.ts';
 
 export const T0 = '2026-11-25T10:00:00.000Z';
 
@@ -63,7 +64,7 @@ export async function startHarness(sources: SourceName[], listen: Omit<ListenOpt
 
   /** One request with the target sent as given (no client-side normalization of the path or query). */
   const sender = (port: number): Send => (target, method = 'GET', headers = {}) => new Promise<Answer>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: target, method, headers, agent, timeout: 10_000 }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path: target, method, headers, agent, timeout: LIVENESS_MS }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -87,7 +88,7 @@ export async function startHarness(sources: SourceName[], listen: Omit<ListenOpt
   /** Waits until every HTTP thread holds the store's latest version (a version travels on its own port). */
   const settled = async (expectReady?: boolean) => {
     store.flush();
-    const end = Date.now() + 10_000;
+    const end = Date.now() + LIVENESS_MS;
     for (const s of servers) {
       for (;;) {
         const r = await s.send('/readyz');
@@ -103,7 +104,7 @@ export async function startHarness(sources: SourceName[], listen: Omit<ListenOpt
   const delivered = async () => {
     const before = versionsSeen;
     store.flush();
-    const end = Date.now() + 10_000;
+    const end = Date.now() + LIVENESS_MS;
     while (versionsSeen === before) {
       if (Date.now() > end) throw new Error('no version reached the HTTP thread');
       await new Promise((r) => setTimeout(r, 5));
