@@ -5,13 +5,14 @@ import type { QueryAnswer } from '../protocol.ts';
 import { OK_MESSAGE } from '../store/runtime-store.ts';
 import type { Encoding } from './compress-job.ts';
 import type { AsyncQueries, CurrentVersion } from './current-version.ts';
-import { identityHeaders, planWholeState } from './whole-state.ts';
+import { planWholeState } from './whole-state.ts';
+import { queryHeaders } from './query-headers.ts';
 import { errorBody, JSON_TYPE, envelopeJson } from './envelope.ts';
 import { etagFor, matches } from './etag.ts';
 import { registerDashboards } from './dashboard/routes.ts';
 import { applyHardening, onUnhandled, type HttpSecurityOptions } from './hardening.ts';
 import { registerEvents } from './events-route.ts';
-import { FRESH_AS_OF, type FreshnessHolder } from './freshness.ts';
+import type { FreshnessHolder } from './freshness.ts';
 import { headContentLength } from './head-length.ts';
 import { registerOpenApi } from './openapi.ts';
 import { checkParam, parseStateFilter, parseTasksQuery } from './query.ts';
@@ -60,8 +61,9 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
     // every API answer (304 included) says how fresh the data is; the ETag moves only with content
     api.use('*', async (c, next) => {
       await next();
-      const at = freshness.current?.freshAsOf;
-      if (at && !c.res.headers.has(FRESH_AS_OF)) c.res.headers.set(FRESH_AS_OF, at);
+      // the same pair the raw path appends to its prepared lists
+      const [name, value] = freshness.headerPair();
+      if (name && value && !c.res.headers.has(name)) c.res.headers.set(name, value);
     });
   }
 
@@ -174,7 +176,8 @@ async function wholeState(c: Context, cur: CurrentVersion, deps: RuntimeAppDeps)
       // the compression thread failed: fall through to the identity body
     }
   }
-  return c.body(cur.body as Uint8Array<ArrayBuffer>, 200, plan.encoding ? identityHeaders(cur) : plan.headers);
+  const identity = plan.encoding ? planWholeState(cur, undefined, undefined, false).headers : plan.headers;
+  return c.body(cur.body as Uint8Array<ArrayBuffer>, 200, identity);
 }
 
 /** An unambiguous key of a query kind and its parameters. */
@@ -183,7 +186,7 @@ function keyOf(kind: string, ...params: string[]): string {
 }
 
 function notModified(c: Context, etag: string): Response {
-  return c.body(null, 304, { ETag: etag, 'Cache-Control': 'no-cache' });
+  return c.body(null, 304, queryHeaders(304, etag));
 }
 
 interface Query {
@@ -239,7 +242,7 @@ function etagOf(epoch: string, version: number, key: string, _body: Uint8Array):
 }
 
 function ok(c: Context, etag: string, body: Uint8Array): Response {
-  return c.body(body as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-cache', ETag: etag });
+  return c.body(body as Uint8Array<ArrayBuffer>, 200, queryHeaders(200, etag));
 }
 
 /**

@@ -11,26 +11,40 @@ export interface AuthOptions {
 
 const REALM = 'Bearer realm="market-runtime"';
 
+/** What an Authorization header is worth: `ok`, none sent (`missing`), or not the token (`invalid`). */
+export type AuthVerdict = 'ok' | 'missing' | 'invalid';
+
 function digest(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
 }
 
 /**
- * `Authorization: Bearer <token>` on everything but the open paths. The presented and expected tokens are
- * hashed first, so the comparison is constant-time and of equal length whatever the client sends.
- * Neither token ever reaches a log line or a response.
+ * The one token check, for Hono's middleware and the raw path alike: `Authorization: Bearer <token>`.
+ * The presented and expected tokens are hashed first, so the comparison is constant-time and of equal
+ * length whatever the client sends. Neither token ever reaches a log line or a response. No token
+ * configured: everything is `ok`.
  */
-export function bearerAuth(opts: AuthOptions): MiddlewareHandler {
-  const token = opts.token;
-  if (!token) return async (_c, next) => { await next(); };
+export function authorizer(token: string | undefined): (authorization: string | undefined) => AuthVerdict {
+  if (!token) return () => 'ok';
   const expected = digest(token);
+  return (authorization) => {
+    const presented = parseBearer(authorization);
+    if (presented === null) return 'missing';
+    return timingSafeEqual(digest(presented), expected) ? 'ok' : 'invalid';
+  };
+}
+
+/** The bearer token on everything but the open paths (and CORS preflights). */
+export function bearerAuth(opts: AuthOptions): MiddlewareHandler {
+  if (!opts.token) return async (_c, next) => { await next(); };
+  const authorize = authorizer(opts.token);
   return async (c, next) => {
     if (c.req.method === 'OPTIONS' || opts.open.has(c.req.path)) return next();
-    const presented = parseBearer(c.req.header('authorization'));
-    if (presented === null) {
+    const verdict = authorize(c.req.header('authorization'));
+    if (verdict === 'missing') {
       return c.json(errorBody('authentication required: send Authorization: Bearer <token>'), 401, { 'WWW-Authenticate': REALM });
     }
-    if (!timingSafeEqual(digest(presented), expected)) {
+    if (verdict === 'invalid') {
       return c.json(errorBody('invalid bearer token'), 401, { 'WWW-Authenticate': `${REALM}, error="invalid_token"` });
     }
     return next();

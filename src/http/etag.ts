@@ -16,6 +16,8 @@ export function etagFor(epoch: string, version: number, variant = ''): string {
 /** If-None-Match matching per RFC 9110: a list of tags, weak comparison, or `*`. */
 export function matches(ifNoneMatch: string | undefined, etag: string): boolean {
   if (!ifNoneMatch) return false;
+  // the usual revalidation sends back exactly our tag: no list to parse
+  if (ifNoneMatch === etag) return true;
   if (ifNoneMatch.trim() === '*') return true;
   return ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
 }

@@ -1,3 +1,5 @@
+import { DATA_HEADERS } from './security.ts';
+
 /**
  * Response headers as node's flat list (`[name, value, name, value, ...]`), for answers written many times
  * with the same headers. `res.writeHead(status, list)` walks a list by index; given an object it walks it
@@ -9,4 +11,12 @@ export type HeaderList = string[];
 
 export function headerList(headers: Readonly<Record<string, string>>): HeaderList {
   return Object.entries(headers).flat();
+}
+
+/**
+ * A data answer's full header list as both paths send it: the security headers (security.ts, the one source
+ * Hono's middleware adds too), the answer's own, and Content-Length when it has a body.
+ */
+export function dataHeaderList(headers: Readonly<Record<string, string>>, body: Uint8Array | null): HeaderList {
+  return headerList({ ...DATA_HEADERS, ...headers, ...(body ? { 'Content-Length': String(body.byteLength) } : {}) });
 }

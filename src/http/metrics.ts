@@ -69,12 +69,33 @@ export class HttpMetrics {
         await next();
       } finally {
         this.inFlight.dec();
-        this.series(c.req.method, routeLabel(c), c.res.status).observe((performance.now() - started) / 1000);
+        this.record(c.req.method, routeLabel(c), c.res.status, started);
       }
     };
   }
 
-  /** The counter and latency series of one answer (the raw path asks for these too). */
+  /**
+   * Counts one answered request (`started`: its performance.now() at arrival). Hono's middleware and the
+   * raw path both record here, under the same labels.
+   */
+  record(method: string, route: string, status: number, started: number): void {
+    observe(this.series(method, route, status), started);
+  }
+
+  /**
+   * record() for one method and route, its series found once per status rather than by a key string built
+   * per request (the raw path's hot /state).
+   */
+  recorder(method: string, route: string): (status: number, started: number) => void {
+    const byStatus = new Map<number, RequestSeries>();
+    return (status, started) => {
+      let s = byStatus.get(status);
+      if (!s) byStatus.set(status, (s = this.series(method, route, status)));
+      observe(s, started);
+    };
+  }
+
+  /** The counter and latency series of one answer. */
   series(method: string, route: string, status: number): RequestSeries {
     return this.requests.of(METHODS.has(method) ? method : 'OTHER', route, status);
   }
@@ -91,6 +112,10 @@ export class HttpMetrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+function observe(s: RequestSeries, started: number): void {
+  s.observe((performance.now() - started) / 1000);
 }
 
 /** The route pattern that matched (e.g. `/api/v2/runtime/tasks/:task_id`), or `unmatched`. */

@@ -8,8 +8,8 @@ import {
 } from '../model/index.ts';
 import { BASE_PATHS } from './base-paths.ts';
 import { ASSET_FILES } from './dashboard/routes.ts';
-import { JSON_TYPE } from './envelope.ts';
 import { matches } from './etag.ts';
+import { queryHeaders } from './query-headers.ts';
 import { FRESH_AS_OF } from './freshness.ts';
 import {
   ChangeEvent, ErrorEnvelope, FreshnessSchema, Healthz, HistorySchema, Readyz, RuntimeSnapshotSchema,
@@ -358,9 +358,8 @@ export function openApiText(): string {
 /** GET …/openapi.json: the document from memory, with its ETag (token as for every data answer). */
 export function registerOpenApi(api: Hono): void {
   const doc = openApiDocument();
-  const headers = { ETag: doc.etag, 'Cache-Control': 'no-cache' };
   api.get('/openapi.json', (c) => {
-    if (matches(c.req.header('if-none-match'), doc.etag)) return c.body(null, 304, headers);
-    return c.body(doc.body, 200, { ...headers, 'Content-Type': JSON_TYPE });
+    if (matches(c.req.header('if-none-match'), doc.etag)) return c.body(null, 304, queryHeaders(304, doc.etag));
+    return c.body(doc.body, 200, queryHeaders(200, doc.etag));
   });
 }

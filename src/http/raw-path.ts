@@ -1,21 +1,19 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 // node's global `performance` is a lazy accessor that runs on every read; the module export is a plain binding
 import { performance } from 'node:perf_hooks';
 import type { CurrentVersion } from './current-version.ts';
-import { parseBearer } from './auth.ts';
+import { authorizer } from './auth.ts';
+import { BASE_PATHS } from './base-paths.ts';
 import type { Encoding } from './compress-job.ts';
 import { matches } from './etag.ts';
-import type { Freshness, FreshnessHolder } from './freshness.ts';
-import { headerList, type HeaderList } from './header-list.ts';
+import { FreshnessHolder, WithFreshness } from './freshness.ts';
+import { dataHeaderList, type HeaderList } from './header-list.ts';
 import type { HttpMetrics } from './metrics.ts';
 import type { RememberedAnswer, RememberedAnswers } from './remembered-answers.ts';
-import type { RequestSeries } from './request-stats.ts';
-import { DATA_HEADERS } from './security.ts';
 import { planWholeState, type WholeStatePlan } from './whole-state.ts';
 
-const STATE_PATHS = new Set(['/api/v2/runtime/state', '/app-store/api/v2/runtime/state']);
-const STATE_ROUTE = '/api/v2/runtime/state';
+// the unfiltered /state under each base path: the target is its own route pattern (the metrics label, as Hono's)
+const STATE_PATHS: readonly string[] = BASE_PATHS.map((base) => `${base}/state`);
 
 export interface RawPathDeps {
   current(): CurrentVersion | null;
@@ -33,76 +31,63 @@ export interface RawPathDeps {
 /**
  * The hot path: a GET of the unfiltered /state, or a repeat of a query answered at this version, is written
  * straight from prepared bytes to the raw node response, before Hono builds a Request and a Response for
- * it. It answers only what it can answer exactly like the Hono routes (same bytes, headers, auth, metrics);
+ * it. It answers only what it can answer exactly like the Hono routes, with the same rules (auth.ts, security.ts,
+ * etag.ts, whole-state.ts, query-headers.ts, freshness.ts, metrics.ts; test/http/parity.test.ts compares both);
  * everything else (a new query, a missing or wrong token, CORS, no snapshot yet) returns false and goes
  * through Hono.
  */
 export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const expected = deps.apiToken ? createHash('sha256').update(deps.apiToken).digest() : null;
-  // the /state series by method and status, resolved once rather than per request
-  const stateSeries = new Map<number, RequestSeries>();
-  const recordState = (method: 'GET' | 'HEAD', status: number, started: number) => {
-    const key = method === 'GET' ? status : -status;
-    let s = stateSeries.get(key);
-    if (!s) stateSeries.set(key, (s = deps.metrics.series(method, STATE_ROUTE, status)));
-    s.observe((performance.now() - started) / 1000);
-  };
+  // the same check as Hono's middleware (auth.ts); a request it does not pass goes to Hono for its 401
+  const authorize = authorizer(deps.apiToken);
+  // the /state series by path and method, resolved once per status rather than per request
+  type Record = (status: number, started: number) => void;
+  const recorders = new Map<string, { GET: Record; HEAD: Record }>(STATE_PATHS.map((route) => [route, {
+    GET: deps.metrics.recorder('GET', route), HEAD: deps.metrics.recorder('HEAD', route),
+  }]));
+  // an answer's prepared list with the freshness header appended (freshness.ts, as Hono's middleware adds it)
+  const freshness = deps.freshness ?? new FreshnessHolder();
+  const prepared = (plan: WholeStatePlan, body: Uint8Array | null) => new WithFreshness(freshness, dataHeaderList(plan.headers, body));
   // the headers of each variant (by status, encoding and length), built once per version rather than per request
-  // (and rebuilt when the freshness header moves: once per collection pass)
   let variantsOf: CurrentVersion | null = null;
-  let variantsFresh: Freshness | null = null;
-  const variants = new Map<string, HeaderList>();
+  const variants = new Map<string, WithFreshness>();
   const variantHeaders = (cur: CurrentVersion, plan: WholeStatePlan, body: Uint8Array | null) => {
-    const fresh = deps.freshness?.current ?? null;
-    if (variantsOf !== cur || variantsFresh !== fresh) {
+    if (variantsOf !== cur) {
       variantsOf = cur;
-      variantsFresh = fresh;
       variants.clear();
     }
     const key = `${plan.status} ${plan.encoding ?? ''} ${body?.byteLength ?? ''}`;
     let h = variants.get(key);
-    if (!h) {
-      h = headerList({ ...DATA_HEADERS, ...plan.headers, ...(body ? { 'Content-Length': String(body.byteLength) } : {}) });
-      if (deps.freshness) h.push(...deps.freshness.headerPair());
-      variants.set(key, h);
-    }
-    return h;
+    if (!h) variants.set(key, (h = prepared(plan, body)));
+    return h.get();
   };
   // the identity pair, found without planning each request (the common monitoring request)
-  let cached: { cur: CurrentVersion; fresh: Freshness | null; ok: HeaderList; notModified: HeaderList } | null = null;
+  let cached: { cur: CurrentVersion; ok: WithFreshness; notModified: WithFreshness } | null = null;
   const identity = (cur: CurrentVersion) => {
-    const fresh = deps.freshness?.current ?? null;
-    if (cached?.cur !== cur || cached.fresh !== fresh) {
+    if (cached?.cur !== cur) {
       cached = {
-        cur, fresh,
-        ok: variantHeaders(cur, planWholeState(cur, undefined, undefined, false), cur.body),
-        notModified: variantHeaders(cur, planWholeState(cur, undefined, cur.etag, false), null),
+        cur,
+        ok: prepared(planWholeState(cur, undefined, undefined, false), cur.body),
+        notModified: prepared(planWholeState(cur, undefined, cur.etag, false), null),
       };
     }
     return cached;
   };
-  const authorized = (req: IncomingMessage) => {
-    if (!expected) return true;
-    const presented = parseBearer(req.headers.authorization);
-    return presented !== null && timingSafeEqual(createHash('sha256').update(presented).digest(), expected);
-  };
 
-  const wholeState = (req: IncomingMessage, res: ServerResponse, cur: CurrentVersion, method: 'GET' | 'HEAD', started: number) => {
+  const wholeState = (req: IncomingMessage, res: ServerResponse, cur: CurrentVersion, method: 'GET' | 'HEAD', record: Record, started: number) => {
     const head = method === 'HEAD';
     const acceptEncoding = header(req, 'accept-encoding');
     const ifNoneMatch = header(req, 'if-none-match');
     if (acceptEncoding === undefined) {
       // the common monitoring request: no compression, headers prepared for this version
       const h = identity(cur);
-      // the usual revalidation sends back exactly our tag: compare it before parsing a list
-      if (ifNoneMatch !== undefined && (ifNoneMatch === cur.etag || planWholeState(cur, undefined, ifNoneMatch, false).status === 304)) {
-        res.writeHead(304, h.notModified);
+      if (matches(ifNoneMatch, cur.etag)) {
+        res.writeHead(304, h.notModified.get());
         res.end();
-        recordState(method, 304, started);
+        record(304, started);
       } else {
-        res.writeHead(200, h.ok);
+        res.writeHead(200, h.ok.get());
         res.end(head ? undefined : cur.body);
-        recordState(method, 200, started);
+        record(200, started);
       }
       return;
     }
@@ -110,7 +95,7 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     const send = (status: number, headers: HeaderList, body: Uint8Array | null) => {
       res.writeHead(status, headers);
       res.end(head || !body ? undefined : body);
-      recordState(method, status, started);
+      record(status, started);
     };
     if (plan.status === 304) send(304, variantHeaders(cur, plan, null), null);
     else if (!plan.encoding) send(200, variantHeaders(cur, plan, cur.body), cur.body);
@@ -118,14 +103,14 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
       deps.compressed(cur, plan.encoding).then(
         (bytes) => send(200, variantHeaders(cur, plan, bytes), bytes),
         // compression failed: the identity answer, always right (not remembered: the next request retries)
-        () => send(200, identity(cur).ok, cur.body),
+        () => send(200, identity(cur).ok.get(), cur.body),
       );
     }
   };
 
   const repeat = (req: IncomingMessage, res: ServerResponse, a: RememberedAnswer, method: 'GET' | 'HEAD', started: number) => {
     const ifNoneMatch = header(req, 'if-none-match');
-    const status = ifNoneMatch !== undefined && (ifNoneMatch === a.etag || matches(ifNoneMatch, a.etag)) ? 304 : 200;
+    const status = matches(ifNoneMatch, a.etag) ? 304 : 200;
     if (status === 304) {
       res.writeHead(304, a.notModified.get());
       res.end();
@@ -133,7 +118,7 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
       res.writeHead(200, a.ok.get());
       res.end(method === 'HEAD' ? undefined : a.body);
     }
-    deps.metrics.series(method, a.route, status).observe((performance.now() - started) / 1000);
+    deps.metrics.record(method, a.route, status, started);
   };
 
   return (req, res) => {
@@ -142,12 +127,12 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     const cur = deps.current();
     if (!cur) return false;
     const target = req.url ?? '';
-    const whole = STATE_PATHS.has(target);
+    const whole = recorders.get(target);
     const remembered = whole ? undefined : deps.remembered?.lookup(target, cur);
-    if ((!whole && !remembered) || !authorized(req)) return false;
+    if ((!whole && !remembered) || authorize(req.headers.authorization) !== 'ok') return false;
     const started = performance.now();
     if (remembered) repeat(req, res, remembered, method, started);
-    else wholeState(req, res, cur, method, started);
+    else wholeState(req, res, cur, method, whole![method], started);
     return true;
   };
 }

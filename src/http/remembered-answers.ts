@@ -1,8 +1,7 @@
 import type { CurrentVersion } from './current-version.ts';
-import { JSON_TYPE } from './envelope.ts';
 import { FreshnessHolder, WithFreshness } from './freshness.ts';
-import { headerList } from './header-list.ts';
-import { DATA_HEADERS } from './security.ts';
+import { dataHeaderList } from './header-list.ts';
+import { queryHeaders } from './query-headers.ts';
 
 /** One answer as the raw path writes it: bytes and headers prepared once. */
 export interface RememberedAnswer {
@@ -46,12 +45,10 @@ export class RememberedAnswers {
   remember(target: string, cur: CurrentVersion, route: string, etag: string, body: Uint8Array): void {
     if (cur !== this.version) this.forget(cur);
     if (body.byteLength > this.maxBytes / 8 || this.entries.has(target)) return;
-    const cacheHeaders = { ETag: etag, 'Cache-Control': 'no-cache' };
     this.entries.set(target, {
       route, etag, body,
-      ok: new WithFreshness(this.freshness,
-        headerList({ ...DATA_HEADERS, 'Content-Type': JSON_TYPE, ...cacheHeaders, 'Content-Length': String(body.byteLength) })),
-      notModified: new WithFreshness(this.freshness, headerList({ ...DATA_HEADERS, ...cacheHeaders })),
+      ok: new WithFreshness(this.freshness, dataHeaderList(queryHeaders(200, etag), body)),
+      notModified: new WithFreshness(this.freshness, dataHeaderList(queryHeaders(304, etag), null)),
     });
     this.bytes += body.byteLength;
     for (const [k, e] of this.entries) {

@@ -20,9 +20,9 @@ export function securityHeaders(): MiddlewareHandler {
   return async (c, next) => {
     await next();
     const h = c.res.headers;
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) if (!h.has(name)) h.set(name, value);
-    const type = h.get('content-type') ?? '';
-    if (!h.has('content-security-policy') && !type.startsWith('text/html')) h.set('Content-Security-Policy', DATA_CSP);
+    // pages set their own CSP; everything else gets DATA_HEADERS, the list the raw path prepares its answers with
+    const add = (h.get('content-type') ?? '').startsWith('text/html') ? SECURITY_HEADERS : DATA_HEADERS;
+    for (const [name, value] of Object.entries(add)) if (!h.has(name)) h.set(name, value);
   };
 }
 

@@ -26,6 +26,8 @@ export interface ListenOptions {
   host: string;
   /** access control and hardening (token, /metrics protection, CORS); see http/hardening.ts */
   security?: Omit<HttpSecurityOptions, 'log'>;
+  /** false: every request goes through Hono (the parity test compares both paths); default true */
+  rawPath?: boolean;
 }
 
 /**
@@ -70,7 +72,7 @@ export class HttpThread {
     this.link?.postMessage(m);
   }
 
-  private createApp(security: ListenOptions['security']): Hono {
+  private createApp(security: ListenOptions['security'], raw: boolean): Hono {
     return createRuntimeApp({
       current: () => this.current,
       queries: () => this.queries as never,
@@ -80,7 +82,7 @@ export class HttpThread {
       cache: this.cache,
       freshness: this.freshness,
       // with CORS the raw path steps aside (Hono's middleware answers): nothing to remember for it
-      remembered: security?.corsOrigins?.length ? undefined : this.remembered,
+      remembered: security?.corsOrigins?.length || !raw ? undefined : this.remembered,
       compressed: (cur, encoding) => this.compressed.get(cur.etag, cur.body, encoding),
     }, { ...security, log: this.log, metrics: this.metrics });
   }
@@ -143,7 +145,8 @@ export class HttpThread {
   }
 
   async listen(opts: ListenOptions): Promise<{ port: number }> {
-    this.app = this.createApp(opts.security);
+    const raw = opts.rawPath ?? true;
+    this.app = this.createApp(opts.security, raw);
     const listener = getRequestListener(this.app.fetch, { errorHandler: requestError });
     const fast = rawPath({
       current: () => this.current,
@@ -157,7 +160,7 @@ export class HttpThread {
     const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
       // while stopping, every answer tells the client to leave this connection
       if (this.closing) res.setHeader('Connection', 'close');
-      if (!fast(req, res)) void listener(req, res);
+      if (!raw || !fast(req, res)) void listener(req, res);
     });
     server.keepAliveTimeout = 65_000;
     // node answers a request its parser refuses with a bare 400 and no body; say what was wrong instead

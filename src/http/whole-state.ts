@@ -26,8 +26,3 @@ export function planWholeState(
     headers: { ...base, 'Content-Type': JSON_TYPE, ...(encoding ? { 'Content-Encoding': encoding } : {}) },
   };
 }
-
-/** The identity variant, when compression failed: always right. */
-export function identityHeaders(cur: { etag: string }): Record<string, string> {
-  return { ETag: cur.etag, 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding', 'Content-Type': JSON_TYPE };
-}

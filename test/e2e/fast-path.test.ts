@@ -69,7 +69,8 @@ describe('the fast /state path', () => {
   it('counts its answers in /metrics under the route pattern', async () => {
     const text = await (await sc.get('/metrics', { headers: auth })).text();
     expect(text).toMatch(/market_runtime_http_requests_total\{method="GET",route="\/api\/v2\/runtime\/state",status="200"\} [1-9]/);
-    expect(text).toMatch(/market_runtime_http_requests_total\{method="GET",route="\/api\/v2\/runtime\/state",status="304"\} [1-9]/);
+    // the 304 above was asked under /app-store: counted under that base's pattern, as Hono counts it
+    expect(text).toMatch(/market_runtime_http_requests_total\{method="GET",route="\/app-store\/api\/v2\/runtime\/state",status="304"\} [1-9]/);
   });
 });
 

@@ -6,10 +6,11 @@
  */
 import { request, Agent } from 'node:http';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { HttpThread } from '../../src/http/thread.ts';
+import { HttpThread, type ListenOptions } from '../../src/http/thread.ts';
 import type { AppFlowState, SourceName, TaskState } from '../../src/model/index.ts';
 import type { StoreStep } from '../../src/protocol.ts';
 import { StoreActor } from '../../src/store/actor.ts';
+import { LIVENESS_MS } from '../helpers/liveness.ts';
 
 export const T0 = '2026-11-25T10:00:00.000Z';
 
@@ -25,20 +26,32 @@ export interface Answer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** the body as received (compressed bodies compare byte for byte) */
+  bytes: Buffer;
 }
 
-export async function startHarness(sources: SourceName[]) {
+type Send = (target: string, method?: string, headers?: Record<string, string>) => Promise<Answer>;
+
+/** `listen`: the HTTP thread's options beyond port and host (a token, the raw path off). */
+export async function startHarness(sources: SourceName[], listen: Omit<ListenOptions, 'port' | 'host'> = {}) {
   const http = new HttpThread();
   const ports: MessagePort[] = [];
-  const newStore = () => {
-    const actor = new StoreActor({ minCommitIntervalMs: 0 });
-    actor.expectSources(sources);
+  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  // every HTTP thread on the store (a twin shares it), each with its client
+  const servers: Array<{ http: HttpThread; send: Send }> = [];
+  const connect = (actor: StoreActor, thread: HttpThread) => {
     const query = new MessageChannel();
     const version = new MessageChannel();
     ports.push(query.port1, query.port2, version.port1, version.port2);
     actor.attachQueryPort(query.port1);
     actor.attachVersionPort(version.port1);
-    http.attachStore(query.port2, version.port2);
+    thread.attachStore(query.port2, version.port2);
+  };
+  const newStore = () => {
+    const actor = new StoreActor({ minCommitIntervalMs: 0 });
+    actor.expectSources(sources);
+    connect(actor, http);
+    for (const s of servers) if (s.http !== http) connect(actor, s.http);
     return actor;
   };
   let store = newStore();
@@ -47,33 +60,43 @@ export async function startHarness(sources: SourceName[]) {
   const internals = http as unknown as { onVersion(m: unknown): void };
   const onVersion = internals.onVersion;
   internals.onVersion = function (m) { versionsSeen += 1; onVersion.call(this, m); };
-  const { port } = await http.listen({ port: 0, host: '127.0.0.1' });
-  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
   let seq = 0;
 
   /** One request with the target sent as given (no client-side normalization of the path or query). */
-  const send = (target: string, method = 'GET', headers: Record<string, string> = {}) => new Promise<Answer>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: target, method, headers, agent, timeout: 10_000 }, (res) => {
+  const sender = (port: number): Send => (target, method = 'GET', headers = {}) => new Promise<Answer>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: target, method, headers, agent, timeout: LIVENESS_MS }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => {
+        const bytes = Buffer.concat(chunks);
+        resolve({ status: res.statusCode!, headers: res.headers, body: bytes.toString('utf8'), bytes });
+      });
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`no answer to ${method} ${target}`)));
     req.on('error', reject);
     req.end();
   });
+  const serve = async (thread: HttpThread, opts: Omit<ListenOptions, 'port' | 'host'>) => {
+    const { port } = await thread.listen({ ...opts, port: 0, host: '127.0.0.1' });
+    const server = { http: thread, port, send: sender(port) };
+    servers.push(server);
+    return server;
+  };
+  const { port, send } = await serve(http, listen);
 
-  /** Waits until the HTTP thread holds the store's latest version (a version travels on its own port). */
+  /** Waits until every HTTP thread holds the store's latest version (a version travels on its own port). */
   const settled = async (expectReady?: boolean) => {
     store.flush();
-    const end = Date.now() + 10_000;
-    for (;;) {
-      const r = await send('/readyz');
-      const seen = JSON.parse(r.body) as { version: number; ready: boolean };
-      if (seen.version === store.store.version && (expectReady === undefined || seen.ready === expectReady)) return;
-      if (Date.now() > end) throw new Error(`HTTP thread at version ${seen.version}, store at ${store.store.version}`);
-      await new Promise((r) => setTimeout(r, 5));
+    const end = Date.now() + LIVENESS_MS;
+    for (const s of servers) {
+      for (;;) {
+        const r = await s.send('/readyz');
+        const seen = JSON.parse(r.body) as { version: number; ready: boolean };
+        if (seen.version === store.store.version && (expectReady === undefined || seen.ready === expectReady)) break;
+        if (Date.now() > end) throw new Error(`HTTP thread at version ${seen.version}, store at ${store.store.version}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
     }
   };
 
@@ -81,7 +104,7 @@ export async function startHarness(sources: SourceName[]) {
   const delivered = async () => {
     const before = versionsSeen;
     store.flush();
-    const end = Date.now() + 10_000;
+    const end = Date.now() + LIVENESS_MS;
     while (versionsSeen === before) {
       if (Date.now() > end) throw new Error('no version reached the HTTP thread');
       await new Promise((r) => setTimeout(r, 5));
@@ -99,14 +122,23 @@ export async function startHarness(sources: SourceName[]) {
         outcome: { ok: true, error: null, duration_ms: 1, finished_at: new Date().toISOString() },
       });
     },
-    /** a store restart as the supervisor does it: a new store, attached to the running HTTP thread */
+    /**
+     * Another HTTP thread on the same store (same versions, same tags), listening with its own options: the
+     * same requests answered under another configuration (e.g. the raw path off).
+     */
+    async twin(opts: Omit<ListenOptions, 'port' | 'host'>) {
+      const thread = new HttpThread();
+      connect(store, thread);
+      return serve(thread, opts);
+    },
+    /** a store restart as the supervisor does it: a new store, attached to the running HTTP threads */
     restartStore() {
       store = newStore();
       return store;
     },
     async close() {
       agent.destroy();
-      await http.close(1000);
+      for (const s of servers) await s.http.close(1000);
       for (const p of ports) p.close();
     },
   };

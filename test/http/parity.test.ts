@@ -1,0 +1,163 @@
+/**
+ * Issue 21: one set of HTTP rules. Every request the raw path can answer (the unfiltered /state under both
+ * base paths, and a repeat of a query answered at this version) is sent, in every combination of method,
+ * token, conditional header and Accept-Encoding, to two HTTP threads on the same store: one with the raw path,
+ * one with every request through Hono. Status, headers (but Date) and body must be the same, byte for byte,
+ * and so must the request metrics each thread counted.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { app, startHarness, task, type Answer } from './store-harness.ts';
+
+// the ids (x-parity-id) of the requests the raw path answered, so the test knows which path it compared
+const rawAnswered = vi.hoisted(() => new Set<string>());
+vi.mock('../../src/http/raw-path.ts', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/http/raw-path.ts')>();
+  return {
+    ...real,
+    rawPath: (deps: Parameters<typeof real.rawPath>[0]) => {
+      const fast = real.rawPath(deps);
+      return (req: Parameters<typeof fast>[0], res: Parameters<typeof fast>[1]) => {
+        const answered = fast(req, res);
+        const id = req.headers['x-parity-id'];
+        if (answered && typeof id === 'string') rawAnswered.add(id);
+        return answered;
+      };
+    },
+  };
+});
+
+const API = '/api/v2/runtime';
+const TOKEN = 'parity-token';
+const WHOLE = [`${API}/state`, `/app-store${API}/state`];
+// answered by Hono once, then repeated by the raw path at the same version
+const QUERIES = [`${API}/state?user_id=alice&app_name=app-3`, `/app-store${API}/tasks/t-1`, `${API}/apps/alice/market/app-1`];
+const METHODS = ['GET', 'HEAD'] as const;
+const ENCODINGS = [undefined, 'gzip', 'br'] as const;
+type Conditional = 'none' | 'match' | 'match in a list' | 'other';
+const CONDITIONALS: Conditional[] = ['none', 'match', 'match in a list', 'other'];
+
+type Harness = Awaited<ReturnType<typeof startHarness>>;
+type Twin = Awaited<ReturnType<Harness['twin']>>;
+
+/** What a client sees of an answer, but the Date header (the clock moves between the two). */
+function seen(a: Answer) {
+  const { date: _date, ...headers } = a.headers;
+  return { status: a.status, headers, body: a.bytes.toString('base64') };
+}
+
+/** The request counter's lines of one thread's /metrics, sorted (its own scrape left out). */
+async function requestCounts(send: Harness['send']): Promise<string[]> {
+  const text = (await send('/metrics', 'GET', { Authorization: `Bearer ${TOKEN}` })).body;
+  return text.split('\n').filter((l) => l.startsWith('market_runtime_http_requests_total{') && !l.includes('route="/metrics"')).sort();
+}
+
+async function pair(token: string | undefined) {
+  const security = token ? { apiToken: token } : {};
+  const h = await startHarness(['app_flow', 'tasks'], { security });
+  const hono = await h.twin({ security, rawPath: false });
+  // enough apps that the snapshot is compressed (gzip and br variants)
+  const apps = Array.from({ length: 40 }, (_, i) => app(i % 2 ? 'alice' : 'bob', 'market', `app-${i}`));
+  h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps }]);
+  h.pass('tasks', [{ op: 'replace', domain: 'tasks', items: [task('t-1', 'app-1', 'alice'), task('t-3', 'app-3', 'alice', { status: 'running' })] }]);
+  await h.settled(true);
+  return { h, hono };
+}
+
+/**
+ * Sends the whole matrix to both threads. `tokens`: what the client sends. Returns how many requests the raw
+ * path answered on the raw thread.
+ */
+async function compareAll(h: Harness, hono: Twin, tokens: Record<string, string | undefined>, right: Record<string, string>) {
+  // the tag of each target and encoding, from a plain authorized GET (the raw path's thread)
+  const tags = new Map<string, string>();
+  for (const target of [...WHOLE, ...QUERIES]) {
+    for (const enc of ENCODINGS) {
+      const a = await h.send(target, 'GET', { ...right, ...(enc ? { 'Accept-Encoding': enc } : {}) });
+      expect(a.status).toBe(200);
+      tags.set(`${target} ${enc}`, String(a.headers.etag));
+      // the same first request to the Hono thread: the two threads' metrics stay comparable
+      await hono.send(target, 'GET', { ...right, ...(enc ? { 'Accept-Encoding': enc } : {}) });
+    }
+  }
+  let n = 0;
+  let compared = 0;
+  const mismatches: string[] = [];
+  for (const target of [...WHOLE, ...QUERIES]) {
+    for (const method of METHODS) {
+      for (const [tokenName, auth] of Object.entries(tokens)) {
+        for (const conditional of CONDITIONALS) {
+          for (const enc of ENCODINGS) {
+            const tag = tags.get(`${target} ${enc}`)!;
+            const headers: Record<string, string> = {
+              ...(auth === undefined ? {} : { Authorization: auth }),
+              ...(enc ? { 'Accept-Encoding': enc } : {}),
+              ...(conditional === 'match' ? { 'If-None-Match': tag } : {}),
+              ...(conditional === 'match in a list' ? { 'If-None-Match': `"elsewhere", W/${tag}` } : {}),
+              ...(conditional === 'other' ? { 'If-None-Match': '"not-this-one"' } : {}),
+            };
+            const id = String((n += 1));
+            const raw = await h.send(target, method, { ...headers, 'x-parity-id': id });
+            const viaHono = await hono.send(target, method, headers);
+            compared += 1;
+            const what = `${method} ${target} token=${tokenName} if-none-match=${conditional} accept-encoding=${enc ?? 'none'}`;
+            try {
+              expect(seen(raw), what).toEqual(seen(viaHono));
+            } catch (e) {
+              mismatches.push(`${what} (raw path ${rawAnswered.has(id) ? 'answered' : 'stepped aside'}): ${(e as Error).message}`);
+            }
+          }
+        }
+      }
+    }
+  }
+  expect(mismatches.slice(0, 5)).toEqual([]);
+  return { compared };
+}
+
+describe('the raw path and Hono answer alike (token configured)', () => {
+  let h: Harness;
+  let hono: Twin;
+  beforeAll(async () => {
+    ({ h, hono } = await pair(TOKEN));
+  });
+  afterAll(() => h?.close());
+
+  it('every method × token × conditional × encoding on /state and repeated queries: same status, headers and bytes', async () => {
+    rawAnswered.clear();
+    const right = { Authorization: `Bearer ${TOKEN}` };
+    const { compared } = await compareAll(h, hono, { none: undefined, wrong: 'Bearer not-the-token', right: right.Authorization }, right);
+    expect(compared).toBe((WHOLE.length + QUERIES.length) * METHODS.length * 3 * CONDITIONALS.length * ENCODINGS.length);
+    // the raw path answered every authorized request (the comparison is of the two paths), and none without the token
+    const perToken = compared / 3;
+    expect(rawAnswered.size).toBe(perToken);
+  });
+
+  it('both threads counted the same requests under the same labels', async () => {
+    const [raw, viaHono] = [await requestCounts(h.send), await requestCounts(hono.send)];
+    expect(raw.length).toBeGreaterThan(10);
+    expect(raw).toEqual(viaHono);
+  });
+});
+
+describe('the raw path and Hono answer alike (no token configured)', () => {
+  let h: Harness;
+  let hono: Twin;
+  beforeAll(async () => {
+    ({ h, hono } = await pair(undefined));
+  });
+  afterAll(() => h?.close());
+
+  it('every method × conditional × encoding, with and without an Authorization header: same status, headers and bytes', async () => {
+    rawAnswered.clear();
+    const { compared } = await compareAll(h, hono, { none: undefined, 'some bearer': 'Bearer anything' }, {});
+    expect(compared).toBe((WHOLE.length + QUERIES.length) * METHODS.length * 2 * CONDITIONALS.length * ENCODINGS.length);
+    // no token configured: every request here is the raw path's to answer
+    expect(rawAnswered.size).toBe(compared);
+  });
+
+  it('both threads counted the same requests under the same labels', async () => {
+    const [raw, viaHono] = [await requestCounts(h.send), await requestCounts(hono.send)];
+    expect(raw.length).toBeGreaterThan(10);
+    expect(raw).toEqual(viaHono);
+  });
+});
