@@ -23,9 +23,9 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
+import { freePort, sleep } from './lib/net.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -49,17 +49,9 @@ const LOOPS = 6;
 const REQUEST_TIMEOUT_MS = 15_000;
 const API = '/api/v2/runtime';
 const root = new URL('..', import.meta.url);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rand = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
 const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 const children: ChildProcess[] = [];
 const tail: string[] = [];

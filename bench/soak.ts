@@ -16,9 +16,9 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { freePort, sleep } from './lib/net.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -47,15 +47,7 @@ const WARMUP_S = Math.round(Number(args.warmup ?? Math.min(300, Math.max(15, SEC
 const SAMPLE_MS = 2000;
 const root = new URL('..', import.meta.url);
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function rssMiB(pid: number): number | null {
   try {
