@@ -29,7 +29,7 @@ export interface History {
 /** Bounds (docs/api.md states them): per entity, in total, and how long the history of a departed one is kept. */
 export const TIMELINE_LIMITS = {
   perEntity: 50,
-  /** ~16 MiB at ~160 bytes an entry: past it, the least recently changed histories lose their oldest entries */
+  /** ~16 MiB at ~160 bytes an entry: past it, departed and least recently changed histories are trimmed first */
   total: 100_000,
   keepGoneMs: 60 * 60_000,
 };
@@ -49,6 +49,7 @@ interface Track {
 export class Timeline {
   private readonly tracks = new Map<string, Track>();
   private size = 0;
+  private expiredAt = 0;
   /** entries appended since the last take(), per key (the change stream sends them) */
   private fresh = new Map<string, TimelineEntry[]>();
 
@@ -77,17 +78,22 @@ export class Timeline {
   gone(key: string, at: string, evidence: string): void {
     const track = this.tracks.get(key);
     if (!track || track.history.gone_at !== undefined) return;
+    this.tracks.delete(key); // re-inserted: most recently changed last
+    this.tracks.set(key, track);
     this.append(key, track, { at, stage: 'removed', evidence });
     track.history.gone_at = at;
     track.last = '';
+    this.trim();
   }
 
   get(key: string): History | undefined {
     return this.tracks.get(key)?.history;
   }
 
-  /** Drops departed histories older than keepGoneMs. */
+  /** Drops departed histories older than keepGoneMs (looks at most once a minute: it walks every history). */
   expire(nowMs: number): void {
+    if (nowMs - this.expiredAt < 60_000) return;
+    this.expiredAt = nowMs;
     for (const [key, track] of this.tracks) {
       const gone = track.history.gone_at;
       if (gone !== undefined && nowMs - Date.parse(gone) > this.limits.keepGoneMs) {
@@ -121,16 +127,34 @@ export class Timeline {
     fresh.push(entry);
   }
 
+  /**
+   * Past the total bound, down to 90 % of it (so the walk runs once per many records): departed histories go
+   * first, then the least recently changed lose their oldest entries, then (only when every history is down to
+   * one entry) the least recently changed histories go whole.
+   */
   private trim(): void {
     if (this.size <= this.limits.total) return;
-    for (const track of this.tracks.values()) {
-      while (track.history.entries.length > 1 && this.size > this.limits.total) {
-        track.history.entries.shift();
+    const target = Math.floor(this.limits.total * 0.9);
+    for (const [key, track] of this.tracks) {
+      if (this.size <= target) return;
+      const entries = track.history.entries;
+      if (track.history.gone_at !== undefined) {
+        this.tracks.delete(key);
+        this.size -= entries.length;
+        continue;
+      }
+      while (entries.length > 1 && this.size > target) {
+        entries.shift();
         this.size -= 1;
       }
-      if (this.size <= this.limits.total) return;
+    }
+    for (const [key, track] of this.tracks) {
+      if (this.size <= target) return;
+      this.tracks.delete(key);
+      this.size -= track.history.entries.length;
     }
   }
+
 }
 
 function signature(e: TimelineEntry | null): string {

@@ -76,8 +76,21 @@ describe('bounds', () => {
     for (let i = 0; i < 5; i++) t.record('a', { at: at(i), stage: `s${i}`, evidence: 'x' });
     expect(t.get('a')!.entries.map((e) => e.stage)).toEqual(['s2', 's3', 's4']);
     for (let i = 0; i < 3; i++) t.record('b', { at: at(i), stage: `s${i}`, evidence: 'x' });
-    expect(t.entries).toBe(5);
-    expect(t.get('a')!.entries.map((e) => e.stage)).toEqual(['s3', 's4']);
+    // over 5: trimmed to 90 % of the bound, the least recently changed first
+    expect(t.entries).toBe(4);
+    expect(t.get('a')!.entries.map((e) => e.stage)).toEqual(['s4']);
     expect(t.get('b')!.entries).toHaveLength(3);
+  });
+
+  it('stays within its total when entities come and go faster than departed histories expire', () => {
+    const t = new Timeline(T0, { perEntity: 50, total: 1000, keepGoneMs: 60 * 60_000 });
+    for (let pass = 0; pass < 50; pass++) {
+      for (let i = 0; i < 100; i++) t.record(`p${pass}-t${i}`, { at: at(pass), stage: 'pending', evidence: 'x' }, undefined,
+        [{ at: at(pass), stage: 'created', evidence: 'x' }]);
+      for (let i = 0; i < 100; i++) t.gone(`p${pass}-t${i}`, at(pass), 'x');
+    }
+    expect(t.entries).toBeLessThanOrEqual(1000);
+    // the newest departures are still answered
+    expect(t.get('p49-t99')?.gone_at).toBe(at(49));
   });
 });
