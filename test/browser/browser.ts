@@ -65,7 +65,7 @@ export async function waitReady(base: string): Promise<void> {
 }
 
 /**
- * A sidecar fed by fixture files (by default a pass every 200 ms: every pass is a new version) and a chromium, for the
+ * A sidecar fed by fixture files (by default a pass every 200 ms; a version only when a file's content changed) and a chromium, for the
  * duration of the enclosing describe. Read `sidecar` and `browser` inside tests, after beforeAll ran.
  */
 export function dashboardsOn(files: FixtureFiles, dataset: () => Dataset, intervalMs = 200) {

@@ -811,7 +811,6 @@ export function startLive(onData, opts = {}) {
     if (inflight) return inflight;
     inflight = (async () => {
       stats.fetches++;
-      await refreshFreshness();
       const tags = conditionalTags();
       let res;
       try {
@@ -829,6 +828,8 @@ export function startLive(onData, opts = {}) {
       if (Number.isFinite(date)) clockOffset = date - Date.now();
       if (res.status === 304) {
         await res.arrayBuffer().catch(() => {}); // finish the (empty) body so the request completes
+        // only freshness may have moved: fetch it (after an answer the token was good for, so no doomed request)
+        await refreshFreshness();
         stats.notModified++;
         lastPollOk = true;
         setStatus(`up to date · checked ${clock()}`);
@@ -856,6 +857,7 @@ export function startLive(onData, opts = {}) {
         return;
       }
       lastPollOk = true;
+      await refreshFreshness();
       etag = res.headers.get('etag');
       const id = parseVersionId(etag);
       const d = body.data;
