@@ -194,6 +194,8 @@ export interface StoreQueryApi {
   task(task_id: string): QueryAnswer;
   tasks(filter: { app_name?: string; user_id?: string }): QueryAnswer;
   appsByUser(user_id: string): QueryAnswer;
+  /** whether versions carry new timeline entries (the HTTP thread says so while a stream client asked for them) */
+  streamTimeline(on: boolean): void;
   /** what the store saw happen to one app (key user:source:app) or task */
   history(kind: 'app_states' | 'tasks', key: string): QueryAnswer;
   tasksByUser(user_id: string): QueryAnswer;

@@ -56,6 +56,7 @@ export class HttpThread {
 
   /** `link`: the supervisor's port (protocol.ts SupervisorLinkMessage); absent when run without a supervisor */
   constructor(private readonly link: MessagePort | null = null, compressLimits?: ResourceLimits) {
+    this.stream.onTimelineWanted = (on) => this.tellTimeline(on);
     this.compressed = new CompressedBodies(
       (encoding) => this.metrics.compressions.inc({ encoding }),
       () => this.tellSupervisor({ type: 'thread_restart', thread: 'compress' }),
@@ -102,12 +103,19 @@ export class HttpThread {
     this.versionPort?.close();
     this.versionPort = versionPort;
     this.queries = wrap<StoreQueryApi>(queryPort);
+    // a new store collects timeline entries for versions only once told a stream client wants them
+    if (this.stream.wantsTimeline) this.tellTimeline(true);
     versionPort.on('message', (m: StorePush) => {
       // an earlier store's port: nothing it says counts any more
       if (versionPort !== this.versionPort) return;
       if (m?.type === 'freshness') this.onFreshness(m);
       else this.onVersion(m);
     });
+  }
+
+  private tellTimeline(on: boolean): void {
+    // best effort: a store that is gone is replaced and told again at attach
+    void this.queries?.streamTimeline(on).catch(() => undefined);
   }
 
   private onFreshness(m: FreshnessMessage): void {

@@ -181,6 +181,7 @@ export class StoreActor implements StoreControlApi {
     tasks: (f) => (this.flush(), this.answer(this.store.tasksBy(f))),
     appsByUser: (u) => (this.flush(), this.answer(this.store.appsByUser(u))),
     history: (kind, key) => (this.flush(), this.answer(this.store.history(kind, key))),
+    streamTimeline: (on) => this.store.streamTimeline(on),
     tasksByUser: (u) => (this.flush(), this.answer(this.store.tasksBy({ user_id: u }))),
     ping: () => this.ping(),
     metrics: (http?: ThreadMemory) => {

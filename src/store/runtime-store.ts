@@ -489,6 +489,14 @@ export class RuntimeStore {
     return out;
   }
 
+  /** Whether versions carry new timeline entries (only while a stream client asked for them: they cost). */
+  streamTimeline(on: boolean): void {
+    for (const t of Object.values(this.timelines)) {
+      t.listening = on;
+      if (!on) t.take();
+    }
+  }
+
   /** What the store saw happen to one app or task (kept a while after it left the view), or null. */
   history(kind: TimelineKind, key: string): string | null {
     const h = this.timelines[kind].get(key);

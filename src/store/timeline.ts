@@ -50,8 +50,10 @@ export class Timeline {
   private readonly tracks = new Map<string, Track>();
   private size = 0;
   private expiredAt = 0;
-  /** entries appended since the last take(), per key (the change stream sends them) */
+  /** entries appended since the last take(), per key (the change stream sends them), while someone listens */
   private fresh = new Map<string, TimelineEntry[]>();
+  /** a stream client asked for timeline entries: only then are they collected for versions */
+  listening = false;
 
   constructor(private readonly since: string, private readonly limits = TIMELINE_LIMITS) {}
 
@@ -122,6 +124,7 @@ export class Timeline {
       entries.shift();
       this.size -= 1;
     }
+    if (!this.listening) return;
     let fresh = this.fresh.get(key);
     if (!fresh) this.fresh.set(key, (fresh = []));
     fresh.push(entry);

@@ -44,11 +44,16 @@ describe('timeline of an app', () => {
     expect(s.history('app_states', 'alice:market:wiki')).toBeNull();
   });
 
-  it('the stage times go to the change stream, once', () => {
+  it('the stage times go to the change stream, once, while a stream client asked for them', () => {
     const s = new RuntimeStore(() => new Date(T0));
-    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app()] }]));
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ app_name: 'blog' })] }]));
+    // nobody listens: versions carry no timeline (it costs), the history is kept all the same
+    expect(s.commit()!.changes.timeline).toBeUndefined();
+    expect(history(s, 'app_states', 'alice:market:blog').entries).toHaveLength(1);
+    s.streamTimeline(true);
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ app_name: 'blog' }), app()] }]));
     expect(s.commit()!.changes.timeline!.app_states.map((t) => [t.key, JSON.parse(t.json).length])).toEqual([['alice:market:wiki', 1]]);
-    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ stage: 'running', health: 'healthy' })] }]));
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ app_name: 'blog' }), app({ stage: 'running', health: 'healthy' })] }]));
     expect(JSON.parse(s.commit()!.changes.timeline!.app_states[0]!.json)).toEqual([
       { at: T0, stage: 'running', health: 'healthy', evidence: 'poll user_application_states' },
     ]);
