@@ -128,9 +128,19 @@ interface Snapshot {
   components: Record<string, { healthy: boolean; status: string }>;
   summary: Record<string, number>;
 }
-const first = ((await (await fetch(`${base}${API}/state`)).json()) as { data: Snapshot }).data;
+// ready means every collector finished a first pass, not that it succeeded (a loaded machine can fail the first
+// ones): wait, within the same bound, for the view to hold the market's apps
+let first: Snapshot;
+{
+  const end = Date.now() + 120_000;
+  for (;;) {
+    first = ((await (await fetch(`${base}${API}/state`)).json()) as { data: Snapshot }).data;
+    if (Object.keys(first.app_states).length > 0) break;
+    if (Date.now() > end) bail('the demo market has no apps in view after 120 s');
+    await sleep(500);
+  }
+}
 const apps = Object.values(first.app_states);
-if (apps.length === 0) bail('the demo market has no apps in view');
 const users = [...new Set(apps.map((a) => a.user_id))];
 const appNames = [...new Set(apps.map((a) => a.app_name))];
 const taskIds = Object.keys(first.tasks);
