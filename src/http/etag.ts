@@ -1,16 +1,16 @@
-/** A short stable hash (FNV-1a) so a filtered answer gets its own tag per version. */
-export function hash(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(36);
+import { createHash } from 'node:crypto';
+
+/**
+ * A query's own part of its tag: a cryptographic hash (128 bits of SHA-256) of its canonical key, so two
+ * different queries never share a tag (a 32-bit hash could let one query be answered 304 for another's body).
+ */
+export function variantHash(key: string): string {
+  return createHash('sha256').update(key).digest('base64url').slice(0, 22);
 }
 
 /** Tags change with the store's epoch (a restarted store restarts its versions) and version. */
 export function etagFor(epoch: string, version: number, variant = ''): string {
-  return `"${epoch}-${version}${variant ? '-' + hash(variant) : ''}"`;
+  return `"${epoch}-${version}${variant ? '-' + variantHash(variant) : ''}"`;
 }
 
 /** If-None-Match matching per RFC 9110: a list of tags, weak comparison, or `*`. */
