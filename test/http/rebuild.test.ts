@@ -147,11 +147,12 @@ describe('a store thread killed under a running sidecar', () => {
   beforeAll(async () => {
     sc = await startInProcess([
       fake('tasks', { mode: 'passes', count: 20 }),
-      // slow: the rebuild lasts at least this long after the new store is attached
-      fake('app_flow', { mode: 'file', file: apps, delayMs: 2500 }),
-    ], { intervalMs: 200, deadlineMs: 6000 });
-    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200), 20_000);
-  });
+      // slow: the rebuild lasts at least this long after the new store is attached (long enough that a loaded
+      // machine still asks its questions inside it)
+      fake('app_flow', { mode: 'file', file: apps, delayMs: 10_000 }),
+    ], { intervalMs: 200, deadlineMs: 20_000 });
+    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200), 60_000);
+  }, 90_000);
   afterAll(() => sc?.sup.stop());
 
   it('answers queries 503 (rebuilding) and /state from the last snapshot until the new store is ready, then from it', async () => {
@@ -189,7 +190,7 @@ describe('a store thread killed under a running sidecar', () => {
     expect(Object.keys((JSON.parse(wholeBody) as { data: { app_states: object } }).data.app_states)).toHaveLength(2);
     expect(await (await fetch(`${sc.base}${API}/state`)).text()).toBe(wholeBody);
     // then: ready, and every query answered from the new store, as its unfiltered /state is
-    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200), 20_000);
+    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200), 60_000);
     for (const t of targets.filter((x) => !x.includes('/events'))) {
       const r = await fetch(sc.base + t);
       expect([200, 404], t).toContain(r.status);
@@ -202,5 +203,5 @@ describe('a store thread killed under a running sidecar', () => {
       // the in-process test above checks contents; this checks both answers come from the same store)
       expect(Object.keys(filtered.data.app_states).sort()).toEqual(alice.sort());
     }, 20_000);
-  }, 60_000);
+  }, 150_000);
 });
