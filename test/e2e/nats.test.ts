@@ -135,8 +135,11 @@ describeWith('nats-server', 'events between polls', () => {
     try {
       await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
       for (const name of ['idle-1', 'idle-2']) {
-        pub.publish('os.application.erin', JSON.stringify(appServiceEvent({ user: 'erin', name, state: 'running' })));
+        // published again until seen: ready says the collector ran once, not that its subscription already
+        // reached the server (core NATS keeps nothing for late subscribers); only events can show the app here
         await eventually(async () => {
+          pub.publish('os.application.erin', JSON.stringify(appServiceEvent({ user: 'erin', name, state: 'running' })));
+          await new Promise((r) => setTimeout(r, 500));
           const data = (await (await sc.get('/api/v2/runtime/state')).json()).data;
           expect(data.app_states[`erin:market.olares:${name}`]).toBeDefined();
         });
