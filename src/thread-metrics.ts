@@ -22,6 +22,13 @@ export function isThreadMemory(m: unknown): m is ThreadMemory {
 /** Thread names are a closed set (bounded label cardinality). */
 const THREAD_NAME = /^(main|store|http|compress|collector_[a-z_]+)$/;
 
+/** The per-thread memory families: name, help, and the field of a thread's report each one shows. */
+const FAMILIES = [
+  ['market_runtime_thread_heap_bytes', 'V8 heap in use, per thread (the threads together with native memory make up the process RSS)', 'heap_used'],
+  ['market_runtime_thread_heap_total_bytes', 'V8 heap reserved (in use and free), per thread', 'heap_total'],
+  ['market_runtime_thread_external_bytes', 'Memory outside the V8 heap held by a thread\'s objects (Buffers, bodies), per thread', 'external'],
+] as const satisfies readonly (readonly [string, string, keyof ThreadMemory])[];
+
 /**
  * Per-thread memory, one family for the whole process with a `thread` label: `main`, `store`, `http`,
  * `collector_<source>`. Owned by the store thread (every metric name exists once in /metrics): the store
@@ -34,30 +41,15 @@ export class ThreadMemoryGauges {
   constructor(self: string, registers: Registry[]) {
     const reported = this.reported;
     const all = () => new Map([...reported, [self, threadMemory()]]);
-    new Gauge({
-      name: 'market_runtime_thread_heap_bytes', help: 'V8 heap in use, per thread (the threads together with native memory make up the process RSS)',
-      labelNames: ['thread'], registers,
-      collect() {
-        this.reset();
-        for (const [thread, m] of all()) this.set({ thread }, m.heap_used);
-      },
-    });
-    new Gauge({
-      name: 'market_runtime_thread_heap_total_bytes', help: 'V8 heap reserved (in use and free), per thread',
-      labelNames: ['thread'], registers,
-      collect() {
-        this.reset();
-        for (const [thread, m] of all()) this.set({ thread }, m.heap_total);
-      },
-    });
-    new Gauge({
-      name: 'market_runtime_thread_external_bytes', help: 'Memory outside the V8 heap held by a thread\'s objects (Buffers, bodies), per thread',
-      labelNames: ['thread'], registers,
-      collect() {
-        this.reset();
-        for (const [thread, m] of all()) this.set({ thread }, m.external);
-      },
-    });
+    for (const [name, help, field] of FAMILIES) {
+      new Gauge({
+        name, help, labelNames: ['thread'], registers,
+        collect() {
+          this.reset();
+          for (const [thread, m] of all()) this.set({ thread }, m[field]);
+        },
+      });
+    }
   }
 
   /** Another thread's report; a malformed one or an unknown name is dropped (returns false). */
