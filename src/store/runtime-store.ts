@@ -12,7 +12,7 @@ import {
 import { diffChartIndex, emptyChartPending, indexChartRepo, takeChartChanges, type ChartIndex } from './chart-repo-items.ts';
 import { EntityTable, type Owner } from './entity-table.ts';
 import { SourceBook } from './source-book.ts';
-import { appEntry, taskEntry, taskPast, Timeline, type TimelineKind } from './timeline.ts';
+import { appEntry, taskEntry, taskPast, Timeline, TIMELINE_LIMITS, type TimelineKind } from './timeline.ts';
 import { mergeAppEvent } from '../collect/app-event.ts';
 import { appMatches, filterChartRepo, hasChartFilter, taskMatches } from './filter.ts';
 import { MultiIndex } from './multi-index.ts';
@@ -138,7 +138,12 @@ export class RuntimeStore {
 
   constructor(private readonly clock: () => Date = () => new Date()) {
     this.timestamp = clock().toISOString();
-    this.timelines = { app_states: new Timeline(this.timestamp), tasks: new Timeline(this.timestamp) };
+    // one bound for both: apps get what tasks do not
+    const { total, tasks } = TIMELINE_LIMITS;
+    this.timelines = {
+      app_states: new Timeline(this.timestamp, { ...TIMELINE_LIMITS, total: total - tasks }),
+      tasks: new Timeline(this.timestamp, { ...TIMELINE_LIMITS, total: tasks }),
+    };
   }
 
   private table<D extends Domain>(domain: D): EntityTable<DomainEntity[D]> {

@@ -29,8 +29,14 @@ export interface History {
 /** Bounds (docs/api.md states them): per entity, in total, and how long the history of a departed one is kept. */
 export const TIMELINE_LIMITS = {
   perEntity: 50,
-  /** ~16 MiB at ~160 bytes an entry: past it, departed and least recently changed histories are trimmed first */
-  total: 100_000,
+  /**
+   * ≤ 16 MiB: measured ~350 bytes of heap an entry with its history around it (times, details and event ids are
+   * strings of their own) at 10,000 apps, so 45,000 entries for apps and tasks together; past it, departed and
+   * least recently changed go first
+   */
+  total: 45_000,
+  /** of that total: what task histories may hold (tasks in view are the active ones and the last RECENT_TASK_LIMIT) */
+  tasks: 5_000,
   keepGoneMs: 60 * 60_000,
 };
 
@@ -55,7 +61,10 @@ export class Timeline {
   /** a stream client asked for timeline entries: only then are they collected for versions */
   listening = false;
 
-  constructor(private readonly since: string, private readonly limits = TIMELINE_LIMITS) {}
+  constructor(
+    private readonly since: string,
+    private readonly limits: Pick<typeof TIMELINE_LIMITS, 'perEntity' | 'total' | 'keepGoneMs'> = TIMELINE_LIMITS,
+  ) {}
 
   /** Records `entry` unless it repeats the last one; returns true when it was recorded. */
   record(key: string, entry: TimelineEntry, firstSince?: string, seed: TimelineEntry[] = []): boolean {
