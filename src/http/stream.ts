@@ -329,7 +329,7 @@ export class ChangeStream {
 export function renderChartChanges(ch: ChartRepoChanges, filter: StateFilter | null): string | null {
   const parts: string[] = [];
   if (ch.frame !== undefined) {
-    parts.push(`"frame":${filter ? JSON.stringify(filterChartRepo(JSON.parse(ch.frame) as ChartRepoStatus, filter)) : ch.frame}`);
+    parts.push(`"frame":${filter ? JSON.stringify(filterChartRepo(parsedFrame(ch), filter)) : ch.frame}`);
   }
   const upserts: string[] = [];
   const removed: string[] = [];
@@ -342,6 +342,14 @@ export function renderChartChanges(ch: ChartRepoChanges, filter: StateFilter | n
   if (filter && parts.length === 0 && upserts.length === 0 && removed.length === 0) return null;
   parts.push(`"upserts":{${upserts.join(',')}}`, `"removed":{${removed.join(',')}}`);
   return `{${parts.join(',')}}`;
+}
+
+/** A version's chart_repo frame, parsed once for all its filtered clients (not once per client). */
+const frames = new WeakMap<ChartRepoChanges, ChartRepoStatus>();
+function parsedFrame(ch: ChartRepoChanges): ChartRepoStatus {
+  let f = frames.get(ch);
+  if (!f) frames.set(ch, (f = JSON.parse(ch.frame!) as ChartRepoStatus));
+  return f;
 }
 
 function chartItemVisible(list: ChartList, f: Facets, filter: StateFilter): boolean {
