@@ -20,6 +20,8 @@ import { HttpMetrics } from './metrics.ts';
 import { ResponseCache } from './response-cache.ts';
 
 const CLOSE_GRACE_MS = 300;
+/** a store that pushed something this recently is alive without a ping (storeAlive) */
+const STORE_QUIET_MS = 5000;
 
 export interface ListenOptions {
   port: number;
@@ -41,6 +43,8 @@ export class HttpThread {
   private versionPort: MessagePort | null = null;
   /** a restarted store has not yet got a pass of every collector: see attachStore */
   private rebuilding = false;
+  /** when the attached store last pushed or answered anything (see storeAlive) */
+  private heardFromStore = 0;
   private server: Server | null = null;
   private closing = false;
   readonly stream = new ChangeStream();
@@ -108,6 +112,7 @@ export class HttpThread {
     versionPort.on('message', (m: StorePush) => {
       // an earlier store's port: nothing it says counts any more
       if (versionPort !== this.versionPort) return;
+      this.heardFromStore = Date.now();
       if (m?.type === 'freshness') this.onFreshness(m);
       else this.onVersion(m);
     });
@@ -138,13 +143,19 @@ export class HttpThread {
     this.stream.onVersion(m);
   }
 
+  /**
+   * The store is alive when it pushed something (a version, a pass's freshness) within STORE_QUIET_MS, or
+   * answers a ping within 1 s. A store busy applying a large pass misses a ping but keeps pushing, so
+   * readiness does not flap under load; a hung store stops both and /readyz says 503 within seconds.
+   */
   private async storeAlive(): Promise<boolean> {
     const q = this.queries;
     if (!q) return false;
+    if (Date.now() - this.heardFromStore < STORE_QUIET_MS) return true;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<false>((r) => { timer = setTimeout(() => r(false), 1000); });
     try {
-      return await Promise.race([q.ping().then(() => true), timeout]);
+      return await Promise.race([q.ping().then(() => { this.heardFromStore = Date.now(); return true; }), timeout]);
     } catch {
       return false;
     } finally {
