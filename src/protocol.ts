@@ -35,7 +35,7 @@ export type StoreStep =
   | { [D in Domain]: { op: 'replace'; domain: D; items: DomainEntity[D][]; reconciles?: SourceName[] } }[Domain]
   | { [D in Domain]: { op: 'upsert'; domain: D; items: DomainEntity[D][] } }[Domain]
   | { op: 'remove'; domain: Domain; keys: string[] }
-  | { op: 'chart_repo'; value: ChartRepoStatus; origins?: ChartRepoOrigin[] }
+  | { op: 'chart_repo'; value: ChartRepoStatus; origins?: ChartRepoOrigin[]; content?: string }
   | { op: 'app_events'; events: AppEvent[] };
 
 /**
@@ -88,6 +88,8 @@ export interface VersionMessage {
   /** changes when the store thread restarts, so ETags of an earlier store never match */
   epoch: string;
   version: number;
+  /** digest of the content (no store-local version or times): ETags are made from it, so they match across restarts and replicas */
+  content: string;
   timestamp: string;
   /** every collector has finished its first pass */
   ready: boolean;
@@ -185,6 +187,8 @@ export interface StateFilter {
 /** Every store query answers the version it was computed at and the JSON of `data` (null = not found). */
 export interface QueryAnswer {
   version: number;
+  /** the content digest of that version (VersionMessage.content) */
+  content: string;
   json: string | null;
 }
 
@@ -275,5 +279,7 @@ export type SupervisorLinkMessage =
   | { type: 'thread_restarts'; counts: ThreadRestarts }
   /** HTTP -> supervisor: the compression thread (a piscina thread of the HTTP thread) was replaced */
   | { type: 'thread_restart'; thread: 'compress' }
+  /** supervisor -> HTTP: the store thread died; until a new one is attached nothing may be answered from it */
+  | { type: 'store_down' }
   /** supervisor -> HTTP: chaos control (RUNTIME_CHAOS_PORT only): kill the compression thread */
   | { type: 'kill'; thread: 'compress' };

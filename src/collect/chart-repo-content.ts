@@ -1,3 +1,4 @@
+import { digestOf } from '../content-digest.ts';
 import type { ChartRepoStatus } from '../model/index.ts';
 
 /**
@@ -22,9 +23,15 @@ export function chartRepoContentKey(value: unknown): string {
  * not change keeps its earlier last_update (it says when the item last changed, not when it was converted).
  * The uptime leaves the view: held at the last change it would mislead; the caller reports it as a counter.
  */
-export function nextChartRepoView(
-  prev: { key: string; value: ChartRepoStatus } | null, next: ChartRepoStatus,
-): { key: string; value: ChartRepoStatus } {
+export interface ChartRepoView {
+  /** what must differ for the view to count as changed (chartRepoContentKey) */
+  key: string;
+  /** the key's digest: the store's ETags name the content by it (the same on every replica) */
+  content: string;
+  value: ChartRepoStatus;
+}
+
+export function nextChartRepoView(prev: ChartRepoView | null, next: ChartRepoStatus): ChartRepoView {
   if (next.system && 'uptime' in next.system) {
     const { uptime: _uptime, ...system } = next.system;
     next = { ...next, system };
@@ -36,7 +43,7 @@ export function nextChartRepoView(
     if (next.apps) next.apps = keepItemTimes(prev.value.apps, next.apps);
     if (next.images) next.images = keepItemTimes(prev.value.images, next.images);
   }
-  return { key, value: next };
+  return { key, content: digestOf([key]), value: next };
 }
 
 function keepItemTimes<T extends object>(before: readonly T[] | undefined, now: T[]): T[] {

@@ -224,7 +224,7 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
   if (a.json === null) return c.json(errorBody(query.notFound ?? 'not found'), 404);
   const epoch = cur?.epoch ?? '';
   const body = Buffer.from(envelopeJson(true, query.message ?? 'success', a.json));
-  const tag = etagOf(epoch, a.version, query.key, body);
+  const tag = etagFor(a.content, query.key);
   // the store that answered is the one `cur` came from (not rebuilding): its epoch names it
   if (cur) deps.cache?.set(query.key, stampOf(epoch, a.version), tag, body);
   if (cur && a.version === cur.version) remember(c, deps, cur, tag, body);
@@ -234,11 +234,6 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
 /** A store and one of its versions: what a cached answer belongs to. */
 function stampOf(epoch: string, version: number): string {
   return `${epoch} ${version}`;
-}
-
-/** The ETag of a query's answer, made here only (etag.ts decides its form). */
-function etagOf(epoch: string, version: number, key: string, _body: Uint8Array): string {
-  return etagFor(epoch, version, key);
 }
 
 function ok(c: Context, etag: string, body: Uint8Array): Response {

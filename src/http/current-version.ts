@@ -8,6 +8,8 @@ import type { StoreQueryApi } from '../protocol.ts';
 export interface CurrentVersion {
   epoch: string;
   version: number;
+  /** the store's digest of what this version says (VersionMessage.content): what the ETag names */
+  content: string;
   ready: boolean;
   body: Uint8Array;
   etag: string;

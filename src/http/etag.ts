@@ -8,9 +8,14 @@ export function variantHash(key: string): string {
   return createHash('sha256').update(key).digest('base64url').slice(0, 22);
 }
 
-/** Tags change with the store's epoch (a restarted store restarts its versions) and version. */
-export function etagFor(epoch: string, version: number, variant = ''): string {
-  return `"${epoch}-${version}${variant ? '-' + variantHash(variant) : ''}"`;
+/**
+ * A tag names the content a reader sees (the store's content digest, and the query's variant): the same
+ * content gets the same tag after a restart and on every replica, so pollers spread over replicas keep
+ * getting 304s. Weak (RFC 9110 §8.8.1): two answers with one tag say the same thing, though the times this
+ * store saw it at (`timestamp`, `version`, an app's last_update) may differ between replicas.
+ */
+export function etagFor(content: string, variant = ''): string {
+  return `W/"${content}${variant ? '.' + variantHash(variant) : ''}"`;
 }
 
 /** If-None-Match matching per RFC 9110: a list of tags, weak comparison, or `*`. */
@@ -19,5 +24,11 @@ export function matches(ifNoneMatch: string | undefined, etag: string): boolean 
   // the usual revalidation sends back exactly our tag: no list to parse
   if (ifNoneMatch === etag) return true;
   if (ifNoneMatch.trim() === '*') return true;
-  return ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+  const ours = opaque(etag);
+  return ifNoneMatch.split(',').some((t) => opaque(t.trim()) === ours);
+}
+
+/** The quoted part of a tag, for weak comparison */
+function opaque(tag: string): string {
+  return tag.startsWith('W/') ? tag.slice(2) : tag;
 }

@@ -49,12 +49,12 @@ export function registerEvents(api: Hono, deps: EventsDeps): void {
         const json = Buffer.from(now.body.buffer, now.body.byteOffset, now.body.byteLength)
           .toString('utf8', ENVELOPE_PREFIX, now.body.byteLength - 1);
         // no parse here: an unfiltered client's events carry the store's own summary
-        return { version: now.version, json };
+        return { version: now.version, content: now.content, json };
       }
       const q = deps.queries();
       if (!q) throw new Error('store unavailable');
       const a = await callWithDeadline(q.state(filter), CALL_DEADLINE_MS, 'store.state');
-      return { version: a.version, json: a.json!, summary: JSON.parse(a.json!).summary };
+      return { version: a.version, content: a.content, json: a.json!, summary: JSON.parse(a.json!).summary };
     };
     // ?timeline=true: change events also carry the timeline entries of the apps and tasks they touch
     const timeline = c.req.query('timeline') === 'true';

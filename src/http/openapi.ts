@@ -60,7 +60,7 @@ const JSON_MEDIA = 'application/json';
 
 const header = (description: string, schema: Json = { type: 'string' }) => ({ description, schema });
 const HEADERS = {
-  ETag: header('names this answer (store epoch, version, and the query); send it back as If-None-Match to get 304 while it is current'),
+  ETag: header('weak tag naming the content of this answer (and the query), not when it was seen: the same content has the same tag after a restart and on every replica; send it back as If-None-Match to get 304 while it is current'),
   Fresh: header(`the oldest last_success over the sources (RFC 3339): every source's data is at least this fresh. Moves with every collection pass while the ETag moves only with content; absent until every source succeeded once`),
   RetryAfter: header('seconds to wait before retrying', { type: 'integer' }),
 };
@@ -163,8 +163,8 @@ function routes(): Route[] {
       path: '/events', id: 'getEvents', summary: 'The change stream (Server-Sent Events)',
       description: [
         'Same filters as /state. Each event\'s `data:` is one line of JSON:',
-        '- `event: snapshot` (id `epoch-version`): the (filtered) snapshot, as the `data` of /state (RuntimeSnapshot). Sent first, and when a Last-Event-ID can no longer be resumed.',
-        '- `event: change` (id `epoch-version`): one store version (ChangeEvent): `upserts` and `removed` per domain (app_states, tasks, components), `chart_repo` as `{frame?, upserts, removed}` per list (apps by user:source:app, images by name, hydrator_tasks by id), `sources` when a source\'s health changed, `summary`, `version`, `timestamp`, and with ?timeline=true the `timeline` entries recorded in it.',
+        '- `event: snapshot` (id `epoch-version.content`, where `W/"content"` is the ETag of that version\'s /state): the (filtered) snapshot, as the `data` of /state (RuntimeSnapshot). Sent first, and when a Last-Event-ID can no longer be resumed.',
+        '- `event: change` (id `epoch-version.content`): one store version (ChangeEvent): `upserts` and `removed` per domain (app_states, tasks, components), `chart_repo` as `{frame?, upserts, removed}` per list (apps by user:source:app, images by name, hydrator_tasks by id), `sources` when a source\'s health changed, `summary`, `version`, `timestamp`, and with ?timeline=true the `timeline` entries recorded in it.',
         '- `event: freshness` (no id; not a version): `{fresh_as_of, sources}` (Freshness), at most once a second.',
         `- \`: heartbeat\` comments every ${STREAM_LIMITS.heartbeatMs / 1000} s. Resume with Last-Event-ID (header or last_event_id): the last ${STREAM_LIMITS.historyVersions} versions are replayed.`,
       ].join('\n'),

@@ -34,8 +34,20 @@ export const STREAM_LIMITS = {
   maxClients: 1000,
 };
 
+/**
+ * An event's id: `<epoch>-<version>.<content>`. The store's epoch and version say where a resume starts
+ * (Last-Event-ID); the content digest is what the version's ETag names, so a client that follows the
+ * stream can ask for `state` conditionally (W/"<content>") and get a 304.
+ */
+function eventId(epoch: string, version: number, content: string): string {
+  return `${epoch}-${version}.${content}`;
+}
+/** a Last-Event-ID we gave out (the content part is not needed to resume) */
+const EVENT_ID = /^(\w+)-(\d+)(?:\.[\w-]*)?$/;
+
 interface HistoryEntry {
   version: number;
+  content: string;
   timestamp: string;
   summary: RuntimeSummary;
   changes: VersionChanges;
@@ -63,6 +75,8 @@ interface Client {
 
 export interface StreamSnapshot {
   version: number;
+  /** the content digest of that version (for the event id) */
+  content: string;
   /** the snapshot JSON (the `data` of /state), filtered when the client filters */
   json: string;
   /** the filtered summary (filtered clients only: an unfiltered client's events carry the store's) */
@@ -121,7 +135,7 @@ export class ChangeStream {
       this.history = [];
       this.historyBytes = 0;
     }
-    const entry: HistoryEntry = { version: m.version, timestamp: m.timestamp, summary: m.summary, changes: m.changes, text: '', bytes: 0 };
+    const entry: HistoryEntry = { version: m.version, content: m.content, timestamp: m.timestamp, summary: m.summary, changes: m.changes, text: '', bytes: 0 };
     entry.text = this.render(entry, null, m.summary);
     entry.bytes = entry.text.length + changesBytes(m.changes);
     this.history.push(entry);
@@ -175,7 +189,7 @@ export class ChangeStream {
         const snap = await snapshot();
         client.summary = filter ? snap.summary ?? emptySummary() : null;
         if (resumeFrom === null) {
-          this.write(client, `id: ${this.epoch}-${snap.version}\nevent: snapshot\ndata: ${snap.json}\n\n`);
+          this.write(client, `id: ${eventId(this.epoch, snap.version, snap.content)}\nevent: snapshot\ndata: ${snap.json}\n\n`);
           client.after = snap.version;
         } else {
           this.replay(client, resumeFrom, snap.version);
@@ -198,7 +212,7 @@ export class ChangeStream {
   /** The version after which history can replay for this id, or null when a snapshot is needed. */
   private resumable(lastEventId: string | undefined): number | null {
     if (!lastEventId) return null;
-    const m = /^([\w]+)-(\d+)$/.exec(lastEventId.trim());
+    const m = EVENT_ID.exec(lastEventId.trim());
     if (!m || m[1] !== this.epoch) return null;
     const last = Number(m[2]);
     const oldest = this.history[0]?.version;
@@ -286,7 +300,7 @@ export class ChangeStream {
       if (kinds.length) parts.push(`"timeline":{${kinds.join(',')}}`);
     }
     parts.push(`"summary":${JSON.stringify(summary)}`);
-    return `id: ${this.epoch}-${e.version}\nevent: change\ndata: {${parts.join(',')}}\n\n`;
+    return `id: ${eventId(this.epoch, e.version, e.content)}\nevent: change\ndata: {${parts.join(',')}}\n\n`;
   }
 
   private write(client: Client, text: string): void {

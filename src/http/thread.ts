@@ -69,6 +69,7 @@ export class HttpThread {
     link?.on('message', (m: SupervisorLinkMessage) => {
       if (m?.type === 'thread_restarts') this.metrics.setThreadRestarts(m.counts);
       else if (m?.type === 'kill' && m.thread === 'compress') this.compressed.killThread();
+      else if (m?.type === 'store_down') this.detachStore();
     });
     link?.unref();
   }
@@ -88,23 +89,33 @@ export class HttpThread {
       freshness: this.freshness,
       // with CORS the raw path steps aside (Hono's middleware answers): nothing to remember for it
       remembered: security?.corsOrigins?.length || !raw ? undefined : this.remembered,
-      compressed: (cur, encoding) => this.compressed.get(cur.etag, cur.body, encoding),
+      // keyed by store and version, not by ETag: a restarted store's same content has the same tag, other bytes
+      compressed: (cur, encoding) => this.compressed.get(`${cur.epoch}-${cur.version}`, cur.body, encoding),
     }, { ...security, log: this.log, metrics: this.metrics });
   }
 
-  /** (Re)connects to a store thread: called at start and after the supervisor restarted the store. */
-  attachStore(queryPort: MessagePort, versionPort: MessagePort): void {
-    // A new store in place of one whose bytes we hold has not rebuilt the state yet. Until it publishes a
-    // ready version (a pass of every collector): the unfiltered /state keeps serving the last bytes we hold,
-    // not ready (a fresh object, so the raw path forgets what it remembered), and every query answers 503
-    // (the new store would answer from part of the state). The new store may publish nothing before its
-    // first pass, so its own versions cannot be the only signal.
+  /**
+   * The store is gone (it died, or a new one replaces it). Until a new store publishes a ready version (a
+   * pass of every collector): the unfiltered /state keeps serving the last bytes we hold, not ready (a fresh
+   * object, so the raw path forgets what it remembered), and every query answers 503 (a new store would answer
+   * from part of the state). A new store may publish nothing before its first pass, so its own versions
+   * cannot be the only signal.
+   */
+  private detachStore(): void {
     if (this.current) {
       this.rebuilding = true;
       this.current = { ...this.current, ready: false };
     }
     this.cache.clear();
+    this.heardFromStore = 0;
     this.versionPort?.close();
+    this.versionPort = null;
+    this.queries = null;
+  }
+
+  /** (Re)connects to a store thread: called at start and after the supervisor restarted the store. */
+  attachStore(queryPort: MessagePort, versionPort: MessagePort): void {
+    this.detachStore();
     this.versionPort = versionPort;
     this.queries = wrap<StoreQueryApi>(queryPort);
     // a new store collects timeline entries for versions only once told a stream client wants them
@@ -137,8 +148,8 @@ export class HttpThread {
       this.cache.clear();
     }
     this.current = {
-      epoch: m.epoch, version: m.version, ready: m.ready,
-      body: new Uint8Array(m.body), etag: etagFor(m.epoch, m.version),
+      epoch: m.epoch, version: m.version, content: m.content, ready: m.ready,
+      body: new Uint8Array(m.body), etag: etagFor(m.content),
     };
     this.stream.onVersion(m);
   }

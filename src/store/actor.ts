@@ -164,14 +164,14 @@ export class StoreActor implements StoreControlApi {
     const body = new ArrayBuffer(Buffer.byteLength(c.body, 'utf8'));
     Buffer.from(body).write(c.body, 'utf8');
     const msg: VersionMessage = {
-      type: 'version', epoch: this.store.epoch, version: c.version, timestamp: c.timestamp,
+      type: 'version', epoch: this.store.epoch, version: c.version, content: c.content, timestamp: c.timestamp,
       ready: this.store.ready, summary: c.summary, body, changes: c.changes,
     };
     port.postMessage(msg, transfer ? [body] : []);
   }
 
   private answer(json: string | null): QueryAnswer {
-    return { version: this.store.version, json };
+    return { version: this.store.version, content: this.store.content, json };
   }
 
   readonly queryApi: StoreQueryApi = {

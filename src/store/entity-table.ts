@@ -1,4 +1,5 @@
 import type { SourceName } from '../model/index.ts';
+import { ContentDigest } from '../content-digest.ts';
 
 /** One stored entity: its value, its pre-rendered `"key":{json}` member, and the source that owns it. */
 /** Who listed an entity: a source, or the store itself (the collector_* components it derives). */
@@ -24,6 +25,8 @@ export interface TableHooks<T> {
  */
 export class EntityTable<T extends object> {
   readonly rows = new Map<string, Row<T>>();
+  /** what the rows say, without the times `carry` keeps: equal on every store that holds equal rows */
+  readonly digest = new ContentDigest();
 
   constructor(
     private readonly keyOf: (value: T) => string,
@@ -49,8 +52,11 @@ export class EntityTable<T extends object> {
       if (this.carry !== noCarry) member = render(key, value);
       this.hooks.onDelete(key, prev.value);
       this.rows.set(key, { value, member, owner });
+      this.digest.set(key, this.contentOf(key, value, member));
     } else {
-      this.rows.set(key, { value, member: render(key, value), owner });
+      const member = render(key, value);
+      this.rows.set(key, { value, member, owner });
+      this.digest.set(key, this.contentOf(key, value, member));
     }
     this.hooks.onAdd(key, value);
     return key;
@@ -60,6 +66,7 @@ export class EntityTable<T extends object> {
     const prev = this.rows.get(key);
     if (!prev) return false;
     this.rows.delete(key);
+    this.digest.delete(key);
     this.hooks.onDelete(key, prev.value);
     return true;
   }
@@ -69,6 +76,11 @@ export class EntityTable<T extends object> {
     const gone: string[] = [];
     for (const [key, row] of this.rows) if (owners.has(row.owner) && !keep.has(key)) gone.push(key);
     return gone;
+  }
+
+  /** The member without the carried times (when this store saw the change): what the digest hashes. */
+  private contentOf(key: string, value: T, member: string): string {
+    return this.carry === noCarry ? member : render(key, this.carry(NO_TIMES as T, value));
   }
 
   key(value: T): string {
@@ -97,6 +109,8 @@ export class EntityTable<T extends object> {
 }
 
 const noCarry = <T>(_prev: T, next: T): T => next;
+/** a held value without times: carrying from it drops the carried times */
+const NO_TIMES = Object.freeze({});
 
 function render(key: string, value: unknown): string {
   return JSON.stringify(key) + ':' + JSON.stringify(value);

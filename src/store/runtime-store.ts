@@ -14,6 +14,8 @@ import { EntityTable, type Owner } from './entity-table.ts';
 import { SourceBook } from './source-book.ts';
 import { appEntry, taskEntry, taskPast, Timeline, TIMELINE_LIMITS, type TimelineKind } from './timeline.ts';
 import { mergeAppEvent } from '../collect/app-event.ts';
+import { chartRepoContentKey } from '../collect/chart-repo-content.ts';
+import { digestOf } from '../content-digest.ts';
 import { appMatches, filterChartRepo, hasChartFilter, taskMatches } from './filter.ts';
 import { MultiIndex } from './multi-index.ts';
 import { countApp, countComponent, countTask } from './summary.ts';
@@ -42,6 +44,8 @@ type Touched = Record<Domain, Map<string, Facets | null>>;
 
 export interface Commit {
   version: number;
+  /** the digest of what a reader sees (not when this store saw it): the same content, the same digest anywhere */
+  content: string;
   timestamp: string;
   /** the full `/state` response body */
   body: string;
@@ -80,13 +84,15 @@ function eventTimeOf(a: AppFlowState): string | undefined {
 export class RuntimeStore {
   readonly epoch = randomUUID().slice(0, 8);
   version = 0;
+  /** the content digest of the last committed version (Commit.content) */
+  content = '';
   timestamp: string;
   private readonly summary = emptySummary();
   private readonly byUser = { apps: new MultiIndex(), tasks: new MultiIndex() };
   private readonly byAppName = { apps: new MultiIndex(), tasks: new MultiIndex() };
   private readonly tasksByStatus = new MultiIndex();
   private readonly tasksByType = new MultiIndex();
-  private chartRepo: { value: ChartRepoStatus; json: string; index: ChartIndex; origins?: ChartRepoOrigin[] } | null = null;
+  private chartRepo: { value: ChartRepoStatus; json: string; content: string; index: ChartIndex; origins?: ChartRepoOrigin[] } | null = null;
   /** Chart Repo items changed since the last commit (the stream sends them one by one) */
   private readonly chartPending = emptyChartPending();
   /** each collector's health (content) and freshness, and readiness */
@@ -194,7 +200,9 @@ export class RuntimeStore {
         }
         const index = indexChartRepo(step.value, step.origins);
         diffChartIndex(this.chartRepo?.index ?? null, index, this.chartPending);
-        this.chartRepo = { value: step.value, json, index, origins: step.origins };
+        // (the collector sends the digest of its content key; a step without one is digested here)
+        const content = step.content ?? digestOf([chartRepoContentKey(step.value)]);
+        this.chartRepo = { value: step.value, json, content, index, origins: step.origins };
         this.dirty = true;
         return;
       }
@@ -385,10 +393,12 @@ export class RuntimeStore {
     if (!this.dirty) return null;
     this.version += 1;
     this.timestamp = this.clock().toISOString();
+    this.content = this.digestContent();
     const changes = this.collectChanges();
     this.dirty = false;
     return {
       version: this.version,
+      content: this.content,
       timestamp: this.timestamp,
       body: this.envelope(this.renderSnapshot()),
       summary: { ...this.summary },
@@ -427,6 +437,18 @@ export class RuntimeStore {
     return out;
   }
 
+
+  /**
+   * Everything the snapshot says but its version and the times this store saw changes at (timestamp, an
+   * app's last_update, a component's last_check, Chart Repo items' last_update): ETags are made from it.
+   */
+  private digestContent(): string {
+    // 128 bits: as many as a query variant's (etag.ts)
+    return digestOf([
+      this.apps.digest.digest(), this.tasks.digest.digest(), this.components.digest.digest(),
+      this.chartRepo?.content ?? '', JSON.stringify(this.summary), this.sources.healthJson(),
+    ]).slice(0, 22);
+  }
 
   getSummary(): RuntimeSummary {
     return { ...this.summary };

@@ -137,7 +137,11 @@ export class Supervisor {
       const delay = Math.min(MAX_RESTART_DELAY_MS, RESTART_DELAY_MS * 2 ** streak);
       this.opts.log.error({ code, thread: kind, reason: lastError, restart_in_ms: delay }, 'thread exited; restarting it');
       this.restarts[kind] += 1;
-      if (kind === 'store') this.storeUp = false;
+      if (kind === 'store') {
+        this.storeUp = false;
+        // at once, not at the restart: /readyz must not say ready on the strength of the dead store's last push
+        this.link?.postMessage({ type: 'store_down' } satisfies SupervisorLinkMessage);
+      }
       this.pushRestarts();
       setTimeout(() => void restart().catch((err) =>
         this.opts.log.error({ err: err instanceof Error ? err.message : String(err), thread: kind }, 'thread restart failed')), delay);

@@ -281,7 +281,7 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     expect(await page.locator('#summary [data-key="total_apps"] .card-value').textContent()).toBe(String(data.apps.length + 1));
     expect(conditional.length).toBeGreaterThanOrEqual(2);
     expect(conditional[0]).toBeUndefined();
-    expect(conditional[1]).toMatch(/^"/); // the second request is conditional
+    expect(conditional[1]).toMatch(/^W\/"/); // the second request is conditional
     // toggle off: no more requests
     await page.uncheck('#auto');
     const before = conditional.length;

@@ -204,7 +204,7 @@ describeWith('chromium', 'dashboards on the change stream', () => {
     await page.click('#refresh');
     await page.getByText('while-paused', { exact: true }).waitFor({ timeout: LIVENESS_MS });
     expect(n.state).toBe(1);
-    expect(n.stateTags[0]).toMatch(/^"\w+-\d+"/); // conditional on the version the stream delivered
+    expect(n.stateTags[0]).toMatch(/^W\/"[\w-]{22}"/); // conditional on the version the stream delivered
     await page.waitForTimeout(1000);
     expect(n.state).toBe(1);
     expect(n.events).toBe(1);
@@ -238,7 +238,7 @@ describeWith('chromium', 'dashboards on the change stream', () => {
     await page.getByText('fresh-poll-app', { exact: true }).waitFor({ timeout: LIVENESS_MS });
     expect(await page.locator('#summary [data-key="total_apps"] .card-value').textContent()).toBe(String(data.apps.length + 1));
     expect(n.state).toBeGreaterThanOrEqual(2);
-    expect(n.stateTags[1]).toMatch(/^"/); // conditional (the toggle and Refresh: dashboard.test.ts)
+    expect(n.stateTags[1]).toMatch(/^W\/"/); // conditional (the toggle and Refresh: dashboard.test.ts)
     await page.uncheck('#auto');
     expect(await page.locator('#mode').textContent()).toBe('paused');
     // back on: the stream is tried again, refused again, and polling resumes

@@ -33,7 +33,7 @@ describe('GET …/events: the change stream', () => {
     writeTasks([{ id: 't1', status: 'completed', user: 'alice' }, { id: 't3', status: 'pending', user: 'bob' }]);
     const change = await s.next((e) => e.event === 'change' && JSON.parse(e.data).upserts.tasks?.t3 !== undefined);
     const data = JSON.parse(change.data);
-    expect(change.id).toMatch(/^\w+-\d+$/);
+    expect(change.id).toMatch(/^\w+-\d+\.[\w-]{22}$/);
     expect(data.upserts.tasks.t1.status).toBe('completed');
     expect(data.removed.tasks).toEqual(['t2']);
     expect(data.summary).toMatchObject({ total_tasks: 2, completed_tasks: 1, pending_tasks: 1 });

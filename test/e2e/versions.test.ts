@@ -147,6 +147,55 @@ describe('a market where nothing changes', () => {
   }, 4 * LIVENESS_MS);
 });
 
+describe('one content, one ETag: on another replica and after a store restart', () => {
+  const PATHS = ['/state', '/state?user_id=alice', '/users/bob/apps', '/tasks/waiting'];
+  const tagOf = async (base: string, path: string) => {
+    const res = await fetch(`${base}${API}${path}`);
+    await res.arrayBuffer();
+    expect(res.status, path).toBe(200);
+    return res.headers.get('etag')!;
+  };
+
+  it('a second sidecar on the same market gives the same ETags, and answers 304 to the first one\'s', async () => {
+    const other = await startInProcess(realSpecs(db.url, repo.host, { chartRepoTimeoutMs: 10_000 }), { intervalMs: INTERVAL_MS, deadlineMs: 20_000 });
+    try {
+      await eventually(async () => expect((await fetch(`${other.base}/readyz`)).status).toBe(200), 60_000);
+      for (const path of PATHS) {
+        // (each replica polls on its own clock: wait until both have passed over the same market)
+        const tag = await eventually(async () => {
+          const [mine, theirs] = [await tagOf(sc.base, path), await tagOf(other.base, path)];
+          expect(theirs, path).toBe(mine);
+          return mine;
+        }, LIVENESS_MS);
+        expect(tag).toMatch(/^W\/"[\w.-]+"$/);
+        expect((await fetch(`${other.base}${API}${path}`, { headers: { 'If-None-Match': tag } })).status, path).toBe(304);
+      }
+      // the bodies may differ only in when each replica saw things
+      const [a, b] = [await state(sc.base), await state(other.base)];
+      expect(Object.keys(b.app_states).sort()).toEqual(Object.keys(a.app_states).sort());
+      expect(b.summary).toEqual(a.summary);
+    } finally {
+      await other.sup.stop();
+    }
+  }, 4 * LIVENESS_MS);
+
+  it('a restarted store gives the ETags of before: a poller keeps its 304s', async () => {
+    const before = new Map<string, string>();
+    for (const path of PATHS) before.set(path, await tagOf(sc.base, path));
+    const restarts = sc.sup.storeRestarts;
+    await sc.sup.threads().store.terminate();
+    await eventually(async () => {
+      expect(sc.sup.storeRestarts).toBeGreaterThan(restarts);
+      expect((await fetch(`${sc.base}/readyz`)).status).toBe(200);
+    }, LIVENESS_MS);
+    for (const path of PATHS) {
+      await eventually(async () => {
+        expect((await fetch(`${sc.base}${API}${path}`, { headers: { 'If-None-Match': before.get(path)! } })).status, path).toBe(304);
+      }, LIVENESS_MS);
+    }
+  }, 4 * LIVENESS_MS);
+});
+
 describe('every real change still shows within a pass', () => {
   /** Makes a change, then waits (a few passes at most) for a new version that shows it, and a change event. */
   async function shows(change: () => Promise<void>, check: (data: any) => void) {

@@ -84,7 +84,7 @@ export async function contractChecker(opts: { corsOrigin?: string } = {}) {
     expect(schema, `event kind ${e.event} is documented`).toBeDefined();
     validate(schema!, JSON.parse(e.data), `event ${e.event}`);
     if (e.event === 'freshness') expect(e.id).toBeUndefined();
-    else expect(e.id).toMatch(/^\w+-\d+$/);
+    else expect(e.id).toMatch(/^\w+-\d+\.[\w-]{22}$/);
   }
 
   /** Every documented `method template status`. */

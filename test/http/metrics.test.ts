@@ -3,12 +3,12 @@ import { createRuntimeApp, type AsyncQueries, type CurrentVersion } from '../../
 import { parseProm, sum, value } from '../helpers/prom.ts';
 
 const body = new TextEncoder().encode('{"success":true,"message":"ok","data":{}}');
-const current: CurrentVersion = { epoch: 'e1', version: 3, ready: true, body, etag: '"e1-3"' };
+const current: CurrentVersion = { epoch: 'e1', version: 3, content: 'c3', ready: true, body, etag: 'W/"c3"' };
 const STORE_TEXT = '# HELP market_runtime_store_version v\n# TYPE market_runtime_store_version gauge\nmarket_runtime_store_version 42\n';
 
 function appWith(storeMetrics: () => Promise<string>) {
   const queries = {
-    task: async (id: string) => ({ version: 3, json: id === 't1' ? '{"task_id":"t1"}' : null }),
+    task: async (id: string) => ({ version: 3, content: 'c3', json: id === 't1' ? '{"task_id":"t1"}' : null }),
     metrics: storeMetrics,
   } as unknown as AsyncQueries;
   return createRuntimeApp({ current: () => current, queries: () => queries, storeAlive: async () => true });

@@ -7,12 +7,12 @@ import { HttpMetrics } from '../../src/http/metrics.ts';
 import { rawPath } from '../../src/http/raw-path.ts';
 
 const cur: CurrentVersion = {
-  epoch: 'ep', version: 7, ready: true, etag: '"ep-7"',
+  epoch: 'ep', version: 7, content: 'c7', ready: true, etag: 'W/"c7"',
   body: new TextEncoder().encode('{"success":true,"message":"","data":{}}'),
 };
 // large enough to be compressed
 const big: CurrentVersion = {
-  epoch: 'ep', version: 8, ready: true, etag: '"ep-8"',
+  epoch: 'ep', version: 8, content: 'c8', ready: true, etag: 'W/"c8"',
   body: new TextEncoder().encode(JSON.stringify({ success: true, message: '', data: { pad: 'x'.repeat(5000) } })),
 };
 let current = cur;
@@ -54,22 +54,22 @@ describe('the raw path on a node server', () => {
     expect(ok.status).toBe(200);
     expect(ok.body).toBe('{"success":true,"message":"","data":{}}');
     expect(ok.headers).toMatchObject({
-      etag: '"ep-7"', 'content-type': 'application/json; charset=utf-8', 'content-length': String(cur.body.byteLength),
+      etag: 'W/"c7"', 'content-type': 'application/json; charset=utf-8', 'content-length': String(cur.body.byteLength),
       'cache-control': 'no-cache', vary: 'Accept-Encoding', 'x-content-type-options': 'nosniff',
     });
-    const nm = await get(port, { 'If-None-Match': '"ep-7"' });
+    const nm = await get(port, { 'If-None-Match': 'W/"c7"' });
     expect(nm.status).toBe(304);
-    expect(nm.headers).toMatchObject({ etag: '"ep-7"', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+    expect(nm.headers).toMatchObject({ etag: 'W/"c7"', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
     expect(nm.headers).not.toHaveProperty('content-length');
   });
 
   it('keeps a header set before it answers (Connection: close while the server stops)', async () => {
     closing = true;
     try {
-      for (const headers of [{}, { 'If-None-Match': '"ep-7"' }] as Record<string, string>[]) {
+      for (const headers of [{}, { 'If-None-Match': 'W/"c7"' }] as Record<string, string>[]) {
         const res = await get(port, headers);
         expect(res.headers.connection).toBe('close');
-        expect(res.headers.etag).toBe('"ep-7"');
+        expect(res.headers.etag).toBe('W/"c7"');
       }
     } finally {
       closing = false;
@@ -83,13 +83,13 @@ describe('the raw path on a node server', () => {
       const again = await get(port, { 'Accept-Encoding': 'gzip' });
       for (const res of [first, again]) {
         expect(res.status).toBe(200);
-        expect(res.headers).toMatchObject({ 'content-encoding': 'gzip', etag: '"ep-8-gzip"', vary: 'Accept-Encoding' });
+        expect(res.headers).toMatchObject({ 'content-encoding': 'gzip', etag: 'W/"c8-gzip"', vary: 'Accept-Encoding' });
         expect(Number(res.headers['content-length'])).toBe(res.bytes.byteLength);
         expect(gunzipSync(res.bytes).toString()).toBe(new TextDecoder().decode(big.body));
       }
-      const nm = await get(port, { 'Accept-Encoding': 'gzip', 'If-None-Match': '"ep-8-gzip"' });
+      const nm = await get(port, { 'Accept-Encoding': 'gzip', 'If-None-Match': 'W/"c8-gzip"' });
       expect(nm.status).toBe(304);
-      expect(nm.headers.etag).toBe('"ep-8-gzip"');
+      expect(nm.headers.etag).toBe('W/"c8-gzip"');
       // an encoding this server fails to produce: the identity body, always right
       const br = await get(port, { 'Accept-Encoding': 'br' });
       expect(br.status).toBe(200);

@@ -4,11 +4,11 @@ import type { HttpSecurityOptions } from '../../src/http/hardening.ts';
 
 const TOKEN = 'tok-0123456789abcdef-secret';
 const body = new TextEncoder().encode(JSON.stringify({ success: true, message: 'ok', data: { summary: {} } }));
-const current: CurrentVersion = { epoch: 'e1', version: 3, ready: true, body, etag: '"e1-3"' };
+const current: CurrentVersion = { epoch: 'e1', version: 3, content: 'c3', ready: true, body, etag: 'W/"c3"' };
 
 function appWith(security: HttpSecurityOptions = {}) {
   const queries = {
-    task: async (id: string) => ({ version: 3, json: id === 't1' ? '{"task_id":"t1"}' : null }),
+    task: async (id: string) => ({ version: 3, content: 'c3', json: id === 't1' ? '{"task_id":"t1"}' : null }),
     metrics: async () => '# HELP market_runtime_store_version v\n# TYPE market_runtime_store_version gauge\nmarket_runtime_store_version 3\n',
     ping: async () => ({ epoch: 'e1', version: 3, ready: true }),
   } as unknown as AsyncQueries;

@@ -4,7 +4,7 @@
  * a pair whose request fails still shows what it last said; the `chart_repo` component says which failed.
  */
 import { createPgSource, type PgSource } from '../../sources/postgres.ts';
-import { nextChartRepoView } from '../chart-repo-content.ts';
+import { nextChartRepoView, type ChartRepoView } from '../chart-repo-content.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { chartRepoComponent, mergeAnswers, normalizeAnswer, originsOf } from '../chart-repo.ts';
 import type { ChartRepoAnswer, PairFailure } from '../chart-repo.ts';
@@ -50,7 +50,7 @@ export class ChartRepoCollector implements Collector {
   private readonly lastGoodAt = new Map<string, string>();
   private knownPairs: Pair[] | null = null;
   /** the last published view and its content key: a pass that changes nothing but time-passing values re-sends it */
-  private lastView: { key: string; value: ChartRepoStatus } | null = null;
+  private lastView: ChartRepoView | null = null;
 
   constructor(private readonly opts: ChartRepoCollectorOptions) {
     if (!opts.pairs && !opts.databaseUrl) throw new Error('chart repo collector needs databaseUrl or pairs');
@@ -107,9 +107,10 @@ export class ChartRepoCollector implements Collector {
     // every request failed: the whole view is stale, so the run counts as failed (its steps still apply:
     // the component's error and the kept view); last_success keeps the time of the last good answer
     const allFailed = pairs.length > 0 && failures.length === pairs.length;
+    const view = this.stamp(answers.map((a) => a.answer), now);
     return {
       steps: [
-        { op: 'chart_repo', value: this.stamp(answers.map((a) => a.answer), now), origins: originsOf(answers) },
+        { op: 'chart_repo', value: view.value, content: view.content, origins: originsOf(answers) },
         { op: 'upsert', domain: 'components', items: [component] },
       ],
       counters: {
@@ -130,9 +131,9 @@ export class ChartRepoCollector implements Collector {
   }
 
   /** The merged view; unchanged (same bytes, same last_update) while only time-passing values moved. */
-  private stamp(answers: ChartRepoAnswer[], now: string): ChartRepoStatus {
+  private stamp(answers: ChartRepoAnswer[], now: string): ChartRepoView {
     this.lastView = nextChartRepoView(this.lastView, mergeAnswers(answers, now));
-    return this.lastView.value;
+    return this.lastView;
   }
 
   /** Pairs from the database; when that fails, the last known ones (with a warning). */

@@ -472,10 +472,16 @@ function authHeaders() {
 const DOMAINS = ['app_states', 'tasks', 'components'];
 const MODE_LABELS = { stream: 'live stream', connecting: 'connecting to the stream…', off: 'paused' };
 
-/** `epoch-version` (an event id, or an ETag without quotes and encoding suffix) -> { epoch, version } | null */
+/** A stream event id `epoch-version.content` -> { epoch, version, content } | null */
 function parseVersionId(id) {
-  const m = /^"?(\w+)-(\d+)(?:-[\w]+)?"?$/.exec(str(id).trim());
-  return m ? { epoch: m[1], version: Number(m[2]) } : null;
+  const m = /^(\w+)-(\d+)(?:\.([\w-]+))?$/.exec(str(id).trim());
+  return m ? { epoch: m[1], version: Number(m[2]), content: m[3] ?? null } : null;
+}
+
+/** The content an ETag names: `W/"<content>"`, `W/"<content>-gzip"` -> `<content>` (digests are 22 characters) */
+function tagContent(etag) {
+  const m = /^(?:W\/)?"([\w-]{22})/.exec(str(etag).trim());
+  return m ? m[1] : null;
 }
 
 /** GET of a JSON answer relative to the page (with the token when one is stored); the envelope's data, or null. */
@@ -568,6 +574,8 @@ export function startLive(onData, opts = {}) {
   /** the local snapshot; `epoch` names the store run its version belongs to */
   let lastData = null;
   let epoch = null;
+  /** the content digest of the local snapshot's version (what its ETag names), when known */
+  let content = null;
   /** copy-on-write: the page keeps the object it rendered, so changes go to copies made once per render */
   let ownTop = false;
   const ownDomains = new Set();
@@ -669,7 +677,9 @@ export function startLive(onData, opts = {}) {
       streamErrors = 0;
       stats.snapshots++;
       lastData = d;
-      epoch = parseVersionId(ev.lastEventId)?.epoch ?? null;
+      const id = parseVersionId(ev.lastEventId);
+      epoch = id?.epoch ?? null;
+      content = id?.content ?? null;
       ownTop = true;
       DOMAINS.forEach((x) => ownDomains.add(x)); // freshly parsed: ours until rendered
       pendingT0 = t0;
@@ -689,6 +699,7 @@ export function startLive(onData, opts = {}) {
         return;
       }
       if (applyChange(ch)) {
+        content = id?.content ?? null;
         stats.changes++;
         scheduleRender();
       }
@@ -788,11 +799,10 @@ export function startLive(onData, opts = {}) {
     }, intervalMs);
   }
 
-  /** If-None-Match: the last ETag, or (stream mode) the tags the current version has under each encoding. */
+  /** If-None-Match: the last ETag, or (stream mode) the tags the stream's version has under each encoding. */
   function conditionalTags() {
-    if (mode !== 'polling' && lastData && epoch !== null && typeof lastData.version === 'number') {
-      const id = `${epoch}-${lastData.version}`;
-      return [`"${id}"`, `"${id}-br"`, `"${id}-gzip"`, ...(etag ? [etag] : [])].join(', ');
+    if (mode !== 'polling' && lastData && content !== null) {
+      return [`W/"${content}"`, `W/"${content}-br"`, `W/"${content}-gzip"`, ...(etag ? [etag] : [])].join(', ');
     }
     return etag;
   }
@@ -859,10 +869,10 @@ export function startLive(onData, opts = {}) {
       lastPollOk = true;
       await refreshFreshness();
       etag = res.headers.get('etag');
-      const id = parseVersionId(etag);
+      const got = tagContent(etag);
       const d = body.data;
-      if (mode !== 'polling' && lastData && id && id.epoch === epoch && typeof lastData.version === 'number'
-        && typeof d.version === 'number' && d.version <= lastData.version) {
+      if (mode !== 'polling' && lastData && (got !== null && got === content || typeof lastData.version === 'number'
+        && typeof d.version === 'number' && d.version <= lastData.version)) {
         // the stream is already there (or further)
         stats.notModified++;
         setStatus(`up to date · checked ${clock()}`);
@@ -870,7 +880,7 @@ export function startLive(onData, opts = {}) {
         return;
       }
       lastData = d;
-      if (id) epoch = id.epoch;
+      content = got;
       cancelRender(); // this version includes whatever the stream had pending
       pendingT0 = null;
       rerender(true, t0);
