@@ -236,6 +236,8 @@ export interface StoreControlApi {
   /** memory of a thread that has no metrics of its own (main, collectors), for /metrics */
   reportThreadMemory(thread: string, memory: ThreadMemory): void;
   ping(): { epoch: string; version: number; ready: boolean };
+  /** chaos testing only: blocks the store thread for `ms` (a hung store; the supervisor's watchdog replaces it) */
+  hang(ms: number): void;
 }
 
 // ---- supervisor -> collector (piscina task) ------------------------------------------------------

@@ -53,3 +53,9 @@ export function callWithDeadline<T>(call: Promise<T> | T, ms: number, what: stri
   answer.catch(() => undefined);
   return Promise.race([answer, deadline]).finally(() => clearTimeout(timer));
 }
+
+/** Chaos testing only: keeps this thread busy for `ms` — a thread that loops, for the supervisor's watchdog. */
+export function blockFor(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) { /* hung */ }
+}

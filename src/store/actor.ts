@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import { expose } from '../threads.ts';
+import { blockFor, expose } from '../threads.ts';
 import type {
   AppliedMessage, FreshnessMessage, PassOutcome, QueryAnswer, SourceName, StateFilter, StoreControlApi, StoreMessage, StoreQueryApi,
   ThreadMemory, VersionMessage,
@@ -118,6 +118,10 @@ export class StoreActor implements StoreControlApi {
 
   reportThreadMemory(thread: string, memory: ThreadMemory): void {
     this.metrics.threads.report(thread, memory);
+  }
+
+  hang(ms: number): void {
+    blockFor(ms);
   }
 
   ping(): { epoch: string; version: number; ready: boolean } {

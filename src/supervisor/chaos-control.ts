@@ -3,14 +3,16 @@ import type { Logger } from '../log.ts';
 
 export interface ChaosTarget {
   kill(thread: string): boolean;
+  /** blocks `store` or `http` for ms (a hung thread: the watchdog replaces it) */
+  hang(thread: string, ms: number): boolean;
   threadNames(): string[];
   threadRestarts(): Record<string, number>;
 }
 
 /**
  * Chaos testing only (RUNTIME_CHAOS_PORT, off by default): a loopback-only port in the main thread where
- * `POST /kill?thread=<name>` kills one thread the way a crash would and `GET /threads` lists the names and
- * their restart counts. It lives in the supervisor, so it keeps answering while the HTTP thread is down.
+ * `POST /kill?thread=<name>` kills one thread the way a crash would, `POST /hang?thread=store|http&ms=<n>`
+ * blocks one the way a loop would, and `GET /threads` lists the names and their restart counts. It lives in the supervisor, so it keeps answering while the HTTP thread is down.
  */
 export async function startChaosControl(target: ChaosTarget, port: number, log: Logger): Promise<Server> {
   const server = createServer((req, res) => {
@@ -28,7 +30,14 @@ export async function startChaosControl(target: ChaosTarget, port: number, log: 
       log.warn({ thread }, 'chaos control: thread killed');
       return answer(200, { killed: thread });
     }
-    answer(404, { error: 'POST /kill?thread=<name> or GET /threads' });
+    if (req.method === 'POST' && url.pathname === '/hang') {
+      const thread = url.searchParams.get('thread') ?? '';
+      const ms = Math.min(600_000, Math.max(0, Number(url.searchParams.get('ms') ?? '60000') || 0));
+      if (!target.hang(thread, ms)) return answer(400, { error: `cannot hang ${JSON.stringify(thread)}: store or http` });
+      log.warn({ thread, ms }, 'chaos control: thread hung');
+      return answer(200, { hung: thread, ms });
+    }
+    answer(404, { error: 'POST /kill?thread=<name>, POST /hang?thread=store|http&ms=<n> or GET /threads' });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

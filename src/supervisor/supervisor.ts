@@ -8,6 +8,7 @@ import { threadMemory } from '../thread-metrics.ts';
 import type { HttpSecurityOptions } from '../http/hardening.ts';
 import { CollectorHandle } from './collector-handle.ts';
 import { startChaosControl } from './chaos-control.ts';
+import { Watchdog } from './watchdog.ts';
 import type { Server } from 'node:http';
 import type { StuckLimits } from '../store/stuck.ts';
 
@@ -30,9 +31,14 @@ export interface SupervisorOptions {
   resourceLimits?: Partial<Record<ThreadKind, ResourceLimits>>;
   /** chaos testing only: loopback port of the kill control (chaos-control.ts) */
   chaosPort?: number;
+  /** a store or HTTP thread that answers no ping for this long is replaced (default 30 s) */
+  threadHungAfterMs?: number;
 }
 
 interface HttpControl {
+  ping(): true;
+  /** chaos testing only: blocks the thread for `ms` (a hung thread) */
+  hang(ms: number): void;
   attachStore(queryPort: MessagePort, versionPort: MessagePort): void;
   listen(opts: { port: number; host: string; security?: Omit<HttpSecurityOptions, 'log'> }): Promise<{ port: number }>;
   close(timeoutMs: number): Promise<void>;
@@ -42,6 +48,8 @@ type MessagePort = import('node:worker_threads').MessagePort;
 
 const RESTART_DELAY_MS = 500;
 const MAX_RESTART_DELAY_MS = 30_000;
+/** a thread that answers no ping this long is hung: far beyond any pass a store applies at 50,000 apps */
+const HUNG_AFTER_MS = 30_000;
 /** a thread that lived this long before dying starts its restart delay from the beginning again */
 const STABLE_AFTER_MS = 60_000;
 
@@ -68,6 +76,7 @@ export class Supervisor {
   private attaching: Promise<void> = Promise.resolve();
   private chaos: Server | null = null;
   private storeUp = false;
+  private readonly watchdogs: Watchdog[] = [];
 
   constructor(private readonly opts: SupervisorOptions) {
     this.handles = opts.collectors.map((spec) =>
@@ -99,9 +108,37 @@ export class Supervisor {
   async start(): Promise<void> {
     await this.startStore();
     await this.startHttp(this.opts.port);
+    this.watch('store', () => this.store.ping(), () => this.storeWorker);
+    this.watch('http', () => this.http.ping(), () => this.httpWorker);
     if (this.opts.chaosPort !== undefined) this.chaos = await startChaosControl(this, this.opts.chaosPort, this.opts.log);
     this.tick();
     this.timer = setInterval(() => this.tick(), this.opts.collectIntervalMs);
+  }
+
+  /** Replaces the thread when it stops answering pings (Watchdog); a new thread of the kind starts afresh. */
+  private watch(kind: 'store' | 'http', ping: () => Promise<unknown>, worker: () => Worker): void {
+    let watched = worker();
+    const dog = new Watchdog(() => {
+      if (worker() !== watched) {
+        watched = worker();
+        dog.reset();
+      }
+      return ping();
+    }, (silentMs) => {
+      // (a thread already gone is being restarted: nothing to end)
+      if (this.stopping || watched.threadId === -1) return;
+      this.opts.log.error({ thread: kind, silent_ms: silentMs }, 'thread stopped answering; replacing it');
+      void watched.terminate();
+    }, this.opts.threadHungAfterMs ?? HUNG_AFTER_MS);
+    this.watchdogs.push(dog);
+  }
+
+  /** Chaos control (RUNTIME_CHAOS_PORT; tests): blocks the store or HTTP thread for `ms`, the way a bug that loops would. */
+  hang(thread: string, ms: number): boolean {
+    if (thread === 'store') void this.store.hang(ms);
+    else if (thread === 'http') void this.http.hang(ms);
+    else return false;
+    return true;
   }
 
   private tick(): void {
@@ -268,6 +305,7 @@ export class Supervisor {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     this.chaos?.close();
+    for (const dog of this.watchdogs) dog.stop();
     const budget = this.opts.shutdownTimeoutMs;
     const t0 = Date.now();
     const log = this.opts.log;

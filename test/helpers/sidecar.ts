@@ -17,11 +17,12 @@ export function fake(source: CollectorSpec['source'], options: object): Collecto
 export async function startInProcess(
   collectors: CollectorSpec[],
   opts: { intervalMs?: number; deadlineMs?: number; security?: { apiToken?: string; corsOrigins?: string[] };
-    resourceLimits?: SupervisorOptions['resourceLimits']; chaosPort?: number } = {},
+    resourceLimits?: SupervisorOptions['resourceLimits']; chaosPort?: number; threadHungAfterMs?: number } = {},
 ) {
   const sup = new Supervisor({
     resourceLimits: opts.resourceLimits,
     chaosPort: opts.chaosPort,
+    threadHungAfterMs: opts.threadHungAfterMs,
     port: 0, host: '127.0.0.1',
     security: opts.security,
     collectIntervalMs: opts.intervalMs ?? 200,

@@ -166,3 +166,36 @@ describe('the store thread and the HTTP thread dying', () => {
     expect(sc.sup.httpRestarts).toBe(restarts + 2);
   });
 });
+
+describe('a store or HTTP thread that hangs (loops, never dies)', () => {
+  let sc: Awaited<ReturnType<typeof startInProcess>>;
+  beforeAll(async () => {
+    sc = await startInProcess([
+      fake('app_flow', { mode: 'file', file: appsFile('hang.json', ['wiki', 'blog']) }),
+    ], { intervalMs: 200, threadHungAfterMs: 2000 });
+    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200));
+  });
+  afterAll(() => sc.sup.stop());
+
+  it('a hung store: /readyz says 503 within seconds, /state keeps its last snapshot, and the store is replaced', async () => {
+    const restarts = sc.sup.storeRestarts;
+    expect(sc.sup.hang('store', 10 * LIVENESS_MS)).toBe(true);
+    // (the HTTP thread trusts a store that pushed something in the last 5 s, then pings it)
+    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(503), LIVENESS_MS);
+    expect(Object.keys((await state(sc.base)).app_states)).toHaveLength(2);
+    await eventually(async () => {
+      expect(sc.sup.storeRestarts).toBe(restarts + 1);
+      expect((await fetch(`${sc.base}/readyz`)).status).toBe(200);
+    }, LIVENESS_MS);
+    expect(Object.keys((await state(sc.base, '?user_id=alice')).app_states)).toHaveLength(2);
+  }, 3 * LIVENESS_MS);
+
+  it('a hung HTTP thread is replaced on the same port', async () => {
+    const restarts = sc.sup.httpRestarts;
+    expect(sc.sup.hang('http', 10 * LIVENESS_MS)).toBe(true);
+    await eventually(async () => {
+      expect(sc.sup.httpRestarts).toBe(restarts + 1);
+      expect((await fetch(`${sc.base}/healthz`, { signal: AbortSignal.timeout(1000) })).status).toBe(200);
+    }, LIVENESS_MS);
+  }, 3 * LIVENESS_MS);
+});
