@@ -216,6 +216,8 @@ export interface ThreadMemory {
   heap_used: number;
   heap_total: number;
   external: number;
+  /** seconds the thread's event loop was busy since it started (its CPU, near enough) */
+  busy_s: number;
 }
 
 // ---- supervisor -> store (comlink) ---------------------------------------------------------------

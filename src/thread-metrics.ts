@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Gauge, type Registry } from 'prom-client';
 import type { ThreadMemory } from './protocol.ts';
 
@@ -9,14 +10,14 @@ export type { ThreadMemory };
  */
 export function threadMemory(): ThreadMemory {
   const m = process.memoryUsage();
-  return { heap_used: m.heapUsed, heap_total: m.heapTotal, external: m.external };
+  return { heap_used: m.heapUsed, heap_total: m.heapTotal, external: m.external, busy_s: performance.eventLoopUtilization().active / 1000 };
 }
 
 /** A report from another thread, checked: it crosses a thread boundary. */
 export function isThreadMemory(m: unknown): m is ThreadMemory {
   const r = m as Partial<ThreadMemory> | null;
   return typeof r === 'object' && r !== null
-    && [r.heap_used, r.heap_total, r.external].every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0);
+    && [r.heap_used, r.heap_total, r.external, r.busy_s].every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0);
 }
 
 /** Thread names are a closed set (bounded label cardinality). */
@@ -27,6 +28,7 @@ const FAMILIES = [
   ['market_runtime_thread_heap_bytes', 'V8 heap in use, per thread (the threads together with native memory make up the process RSS)', 'heap_used'],
   ['market_runtime_thread_heap_total_bytes', 'V8 heap reserved (in use and free), per thread', 'heap_total'],
   ['market_runtime_thread_external_bytes', 'Memory outside the V8 heap held by a thread\'s objects (Buffers, bodies), per thread', 'external'],
+  ['market_runtime_thread_busy_seconds', 'Seconds the thread\'s event loop was busy since the thread started (rate(): the share of a core it uses; starts again when the thread is replaced)', 'busy_s'],
 ] as const satisfies readonly (readonly [string, string, keyof ThreadMemory])[];
 
 /**
@@ -55,7 +57,7 @@ export class ThreadMemoryGauges {
   /** Another thread's report; a malformed one or an unknown name is dropped (returns false). */
   report(thread: string, m: unknown): boolean {
     if (!THREAD_NAME.test(thread) || !isThreadMemory(m)) return false;
-    this.reported.set(thread, { heap_used: m.heap_used, heap_total: m.heap_total, external: m.external });
+    this.reported.set(thread, { heap_used: m.heap_used, heap_total: m.heap_total, external: m.external, busy_s: m.busy_s });
     return true;
   }
 

@@ -12,6 +12,22 @@ function withoutTimePassing(key: string, value: unknown): unknown {
   return TIME_PASSING.has(key) ? undefined : value;
 }
 
+/**
+ * A Chart Repo answer's text without the members that only tell time passing: two answers whose keys are
+ * equal say the same thing, so the second needs no parse and no normalizing. Matched as members only — a
+ * `"uptime"` preceded by `{` or `,` — which inside a JSON string is impossible (its quotes are escaped).
+ */
+export function bodyContentKey(text: string): string {
+  return text.replace(TIME_PASSING_MEMBER, '$1');
+}
+const TIME_PASSING_MEMBER = /([{,]\s*)"(?:uptime|last_check|duration|last_update)"\s*:\s*(?:"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*|null|true|false)\s*(?=[,}])/g;
+
+/** The Chart Repo's uptime in an answer's text (first `system.uptime`-like member), for the freshness counter. */
+export function uptimeIn(text: string): number | undefined {
+  const m = /[{,]\s*"uptime"\s*:\s*(\d+(?:\.\d+)?)\s*[,}]/.exec(text);
+  return m ? Math.trunc(Number(m[1])) : undefined;
+}
+
 /** What must differ for the Chart Repo view (or one of its items) to count as changed. */
 export function chartRepoContentKey(value: unknown): string {
   return JSON.stringify(value, withoutTimePassing);

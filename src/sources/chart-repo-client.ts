@@ -35,12 +35,24 @@ export interface ChartRepoResponse {
   latency_ms: number;
 }
 
+/** The answer's text, not parsed yet: a caller that has seen the same content can skip the parse. */
+export interface ChartRepoBody {
+  text: string;
+  bytes: number;
+  latency_ms: number;
+}
+
 export function statusUrl(host: string, user: string, source: string): string {
   const q = new URLSearchParams({ user, source, include: 'apps,images,tasks' });
   return `http://${host}/chart-repo/api/v2/status?${q}`;
 }
 
 export async function fetchChartRepoStatus(req: ChartRepoRequest): Promise<ChartRepoResponse> {
+  const { text, bytes, latency_ms } = await fetchChartRepoBody(req);
+  return { json: parseChartRepoJson(text), bytes, latency_ms };
+}
+
+export async function fetchChartRepoBody(req: ChartRepoRequest): Promise<ChartRepoBody> {
   const started = performance.now();
   const cap = req.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   // one controller for every way the request ends early: our timeout, the caller's signal, the size cap
@@ -70,7 +82,7 @@ export async function fetchChartRepoStatus(req: ChartRepoRequest): Promise<Chart
       throw new ChartRepoError('http', `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
     }
     const body = await readCapped(res, cap, stop).catch((e: unknown) => { throw ended ?? connectError(e); });
-    return { json: parseJson(body), bytes: body.length, latency_ms: performance.now() - started };
+    return { text: body.toString('utf8'), bytes: body.length, latency_ms: performance.now() - started };
   } finally {
     clearTimeout(timer);
     req.signal?.removeEventListener('abort', onAbort);
@@ -102,8 +114,8 @@ async function readCapped(res: Response, cap: number, stop: (e: ChartRepoError) 
   return Buffer.concat(chunks, size);
 }
 
-function parseJson(body: Buffer): unknown {
-  const text = body.toString('utf8');
+/** JSON.parse, failing with a ChartRepoError that quotes the start of what came instead. */
+export function parseChartRepoJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

@@ -166,6 +166,29 @@ describe('chart repo collector', () => {
     expect(component(d).last_check).toBe(new Date(clock).toISOString());
   });
 
+  it('parses only the answers whose content moved: the others are what they said before, and a quiet pass is the same view', async () => {
+    let uptime = 100;
+    const moving = (user: string, ...names: string[]): Mode => ({ kind: 'dynamic', body: () => envelope({
+      system: { hostname: `cr-${user}`, uptime: (uptime += 7) },
+      apps: names.map((n) => ({ app_id: n, app_name: n, user_id: user, source_id: 'market', state: 'completed' })),
+      tasks: { image_analyzer: { is_running: true, last_check: new Date(uptime * 1000).toISOString() } },
+    }) });
+    repo.set(moving('alice', 'wiki'), 'alice', 'market');
+    repo.set(moving('bob', 'blog'), 'bob', 'market');
+    const c = await collector();
+    const first = await run(c);
+    expect(first.counters).toMatchObject({ pairs: 2, unchanged_pairs: 0 });
+    const quiet = await run(c);
+    expect(quiet.counters).toMatchObject({ pairs: 2, unchanged_pairs: 2 });
+    expect(view(quiet)).toBe(view(first));
+    // the uptime still moves, as a counter
+    expect(Number(quiet.counters!.chart_repo_uptime)).toBeGreaterThan(Number(first.counters!.chart_repo_uptime));
+    repo.set(moving('bob', 'blog', 'chat'), 'bob', 'market');
+    const changed = await run(c);
+    expect(changed.counters).toMatchObject({ pairs: 2, unchanged_pairs: 1 });
+    expect(appNames(changed)).toEqual(['alice/wiki', 'bob/blog', 'bob/chat']);
+  });
+
   it('is an empty view, not an error, when there are no pairs', async () => {
     const r = await run(await collector({ pairs: [] }));
     // Go omits empty lists

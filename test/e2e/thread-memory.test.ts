@@ -13,7 +13,7 @@ describe('per-thread memory in /metrics (real threads, fake sources)', () => {
   });
   afterAll(() => sc.sup.stop());
 
-  it('shows heap and external memory of the main, store, HTTP and every collector thread, once each', async () => {
+  it('shows heap, external memory and busy time of the main, store, HTTP and every collector thread, once each', async () => {
     const threads = ['main', 'store', 'http', 'collector_tasks', 'collector_components'];
     const e = await eventually(async () => {
       const exp = parseProm(await (await sc.get('/metrics')).text()); // throws on a family shown twice
@@ -24,6 +24,9 @@ describe('per-thread memory in /metrics (real threads, fake sources)', () => {
       const used = value(e, 'market_runtime_thread_heap_bytes', { thread })!;
       expect(value(e, 'market_runtime_thread_heap_total_bytes', { thread })).toBeGreaterThanOrEqual(used);
       expect(value(e, 'market_runtime_thread_external_bytes', { thread })).toBeGreaterThan(0);
+      // every thread did some work: its busy time is there, and below the time it has lived
+      expect(value(e, 'market_runtime_thread_busy_seconds', { thread })).toBeGreaterThan(0);
+      expect(value(e, 'market_runtime_thread_busy_seconds', { thread })).toBeLessThan(process.uptime());
     }
     expect(e.types.get('market_runtime_thread_heap_bytes')).toBe('gauge');
     expect(e.samples.filter((s) => s.name === 'market_runtime_thread_heap_bytes').map((s) => s.labels.thread).sort())
@@ -41,10 +44,11 @@ describe('ThreadMemoryGauges', () => {
   it('drops a report with an unknown thread name or a malformed body (bounded labels, checked input)', async () => {
     const registry = new Registry();
     const g = new ThreadMemoryGauges('store', [registry]);
-    const ok = { heap_used: 1, heap_total: 2, external: 3 };
+    const ok = { heap_used: 1, heap_total: 2, external: 3, busy_s: 4 };
     expect(g.report('collector_tasks', ok)).toBe(true);
     expect(g.report('anything else', ok)).toBe(false);
-    expect(g.report('collector_x', { heap_used: -1, heap_total: 2, external: 3 })).toBe(false);
+    expect(g.report('collector_x', { heap_used: -1, heap_total: 2, external: 3, busy_s: 4 })).toBe(false);
+    expect(g.report('collector_tasks', { heap_used: 1, heap_total: 2, external: 3 })).toBe(false);
     expect(g.report('main', { heap_used: '1' })).toBe(false);
     const e = parseProm(await registry.metrics());
     expect(e.samples.filter((s) => s.name === 'market_runtime_thread_external_bytes').map((s) => s.labels.thread).sort())

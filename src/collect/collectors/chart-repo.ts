@@ -4,11 +4,12 @@
  * a pair whose request fails still shows what it last said; the `chart_repo` component says which failed.
  */
 import { createPgSource, type PgSource } from '../../sources/postgres.ts';
-import { nextChartRepoView, type ChartRepoView } from '../chart-repo-content.ts';
+import { createHash } from 'node:crypto';
+import { bodyContentKey, nextChartRepoView, uptimeIn, type ChartRepoView } from '../chart-repo-content.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { chartRepoComponent, mergeAnswers, normalizeAnswer, originsOf } from '../chart-repo.ts';
 import type { ChartRepoAnswer, PairFailure } from '../chart-repo.ts';
-import { fetchChartRepoStatus } from '../../sources/chart-repo-client.ts';
+import { fetchChartRepoBody, parseChartRepoJson } from '../../sources/chart-repo-client.ts';
 import type { ChartRepoStatus } from '../../model/index.ts';
 
 export interface Pair {
@@ -36,6 +37,8 @@ const pairKey = (p: Pair) => `${p.user}\u0000${p.source}`;
 interface PairResult {
   pair: Pair;
   answer?: ChartRepoAnswer;
+  /** the Chart Repo's uptime in this answer (a freshness counter; not content) */
+  uptime?: number;
   error?: string;
   bytes: number;
   latency_ms?: number;
@@ -51,6 +54,12 @@ export class ChartRepoCollector implements Collector {
   private knownPairs: Pair[] | null = null;
   /** the last published view and its content key: a pass that changes nothing but time-passing values re-sends it */
   private lastView: ChartRepoView | null = null;
+  /** per pair, the digest of its last good answer's text less time-passing members (bodyContentKey) */
+  private readonly lastBodyKey = new Map<string, string>();
+  /** the answers the last view was merged from, in order: the same objects again need no new merge */
+  private lastMerged: ChartRepoAnswer[] = [];
+  /** pairs whose answer was parsed and normalized this pass (the rest said what they said before) */
+  private parsedPairs = 0;
 
   constructor(private readonly opts: ChartRepoCollectorOptions) {
     if (!opts.pairs && !opts.databaseUrl) throw new Error('chart repo collector needs databaseUrl or pairs');
@@ -62,11 +71,14 @@ export class ChartRepoCollector implements Collector {
     const { pairs, warning: pairsWarning } = await this.listPairs(ctx.signal);
     // the pass time: every converted app's and image's last_update, as Go sets it
     const now = ctx.now().toISOString();
+    this.parsedPairs = 0;
     const results = await this.queryAll(pairs, ctx.signal, now);
 
     // pairs no longer listed leave the view; failing pairs contribute their last good answer
     const listed = new Set(pairs.map(pairKey));
-    for (const key of this.lastGood.keys()) if (!listed.has(key)) { this.lastGood.delete(key); this.lastGoodAt.delete(key); }
+    for (const key of this.lastGood.keys()) {
+      if (!listed.has(key)) { this.lastGood.delete(key); this.lastGoodAt.delete(key); this.lastBodyKey.delete(key); }
+    }
     const failures: PairFailure[] = [];
     const answers: { user: string; source: string; answer: ChartRepoAnswer }[] = [];
     let stalePairs = 0;
@@ -102,19 +114,20 @@ export class ChartRepoCollector implements Collector {
     if (staleSince !== undefined) {
       component.metrics = { ...component.metrics, stale_pairs: stalePairs, stale_since: staleSince };
     }
-    const uptime = answers.find((a) => a.answer.system)?.answer.system?.uptime;
+    const uptime = results.find((r) => r.uptime !== undefined)?.uptime;
     const warnings = [pairsWarning, failures.length > 0 ? component.message : undefined].filter(Boolean);
     // every request failed: the whole view is stale, so the run counts as failed (its steps still apply:
     // the component's error and the kept view); last_success keeps the time of the last good answer
     const allFailed = pairs.length > 0 && failures.length === pairs.length;
     const view = this.stamp(answers.map((a) => a.answer), now);
+    const unchangedPairs = results.length - this.parsedPairs - failures.length;
     return {
       steps: [
         { op: 'chart_repo', value: view.value, content: view.content, origins: originsOf(answers) },
         { op: 'upsert', domain: 'components', items: [component] },
       ],
       counters: {
-        pairs: pairs.length, failed_pairs: failures.length, dropped_items: dropped,
+        pairs: pairs.length, failed_pairs: failures.length, unchanged_pairs: unchangedPairs, dropped_items: dropped,
         unfamiliar_values: sum('unfamiliar_values'), bad_times: sum('bad_times'), bad_durations: sum('bad_durations'),
         bytes: results.reduce((n, r) => n + r.bytes, 0),
         stale_pairs: stalePairs, stale_ms: staleMs,
@@ -130,10 +143,16 @@ export class ChartRepoCollector implements Collector {
     await this.pg?.close();
   }
 
-  /** The merged view; unchanged (same bytes, same last_update) while only time-passing values moved. */
+  /**
+   * The merged view; unchanged (same bytes, same last_update) while only time-passing values moved. When
+   * every pair answered what it said before (the same answer objects), there is nothing to merge.
+   */
   private stamp(answers: ChartRepoAnswer[], now: string): ChartRepoView {
-    this.lastView = nextChartRepoView(this.lastView, mergeAnswers(answers, now));
-    return this.lastView;
+    const same = this.lastView !== null && answers.length === this.lastMerged.length
+      && answers.every((a, i) => a === this.lastMerged[i]);
+    if (!same) this.lastView = nextChartRepoView(this.lastView, mergeAnswers(answers, now));
+    this.lastMerged = answers;
+    return this.lastView!;
   }
 
   /** Pairs from the database; when that fails, the last known ones (with a warning). */
@@ -169,15 +188,23 @@ export class ChartRepoCollector implements Collector {
 
   private async queryOne(pair: Pair, signal: AbortSignal, now: string): Promise<PairResult> {
     try {
-      const res = await fetchChartRepoStatus({
+      const res = await fetchChartRepoBody({
         host: this.opts.chartRepoHost, user: pair.user, source: pair.source,
         timeoutMs: this.opts.chartRepoTimeoutMs, signal,
         ...(this.opts.maxBodyBytes !== undefined ? { maxBodyBytes: this.opts.maxBodyBytes } : {}),
       });
-      const n = normalizeAnswer(res.json, now);
-      return n.ok
-        ? { pair, answer: n.answer, bytes: res.bytes, latency_ms: res.latency_ms }
-        : { pair, error: n.error, bytes: res.bytes };
+      // the same content as the pair's last good answer: that answer again, no parse, no normalizing
+      const key = pairKey(pair);
+      const bodyKey = createHash('sha256').update(bodyContentKey(res.text)).digest('base64');
+      const before = this.lastGood.get(key);
+      if (before && this.lastBodyKey.get(key) === bodyKey) {
+        return { pair, answer: before, uptime: uptimeIn(res.text), bytes: res.bytes, latency_ms: res.latency_ms };
+      }
+      this.parsedPairs += 1;
+      const n = normalizeAnswer(parseChartRepoJson(res.text), now);
+      if (!n.ok) return { pair, error: n.error, bytes: res.bytes };
+      this.lastBodyKey.set(key, bodyKey);
+      return { pair, answer: n.answer, uptime: n.answer.system?.uptime, bytes: res.bytes, latency_ms: res.latency_ms };
     } catch (e) {
       return { pair, error: e instanceof Error ? e.message : String(e), bytes: 0 };
     }
