@@ -51,6 +51,8 @@ const EnvSchema = v.object({
   ),
   COLLECT_INTERVAL_MS: v.optional(int('COLLECT_INTERVAL_MS', 100, 3_600_000), '5000'),
   COLLECT_DEADLINE_MS: v.optional(int('COLLECT_DEADLINE_MS', 100, 3_600_000)),
+  /** the longest a source may go between passes when its passes are slow (supervisor/collector-pacing.ts) */
+  COLLECT_MAX_INTERVAL_MS: v.optional(int('COLLECT_MAX_INTERVAL_MS', 100, 3_600_000), '30000'),
   RECENT_TASK_LIMIT: v.optional(int('RECENT_TASK_LIMIT', 0, 100_000), '100'),
   CHART_REPO_TIMEOUT_MS: v.optional(int('CHART_REPO_TIMEOUT_MS', 100, 600_000), '5000'),
   /** an active remote source whose newest catalog row is older than this makes the syncer degraded */
@@ -88,6 +90,8 @@ export interface Config {
   natsUrl: string | undefined;
   natsSubject: string;
   collectIntervalMs: number;
+  /** COLLECT_MAX_INTERVAL_MS, at least collectIntervalMs: slow passes space out up to this */
+  collectMaxIntervalMs: number;
   /** a run is told to stop at this; its thread is replaced if it has not ended 2 s later */
   collectDeadlineMs: number;
   recentTaskLimit: number;
@@ -138,6 +142,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     natsUrl: e.NATS_URL,
     natsSubject: e.NATS_SUBJECT_SYSTEM_APP_STATE,
     collectIntervalMs: e.COLLECT_INTERVAL_MS,
+    collectMaxIntervalMs: Math.max(e.COLLECT_INTERVAL_MS, e.COLLECT_MAX_INTERVAL_MS),
     collectDeadlineMs: e.COLLECT_DEADLINE_MS ?? Math.max(3 * e.COLLECT_INTERVAL_MS, e.CHART_REPO_TIMEOUT_MS * 3, 15_000),
     recentTaskLimit: e.RECENT_TASK_LIMIT,
     chartRepoTimeoutMs: e.CHART_REPO_TIMEOUT_MS,

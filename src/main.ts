@@ -25,6 +25,7 @@ export async function startSidecar(config: Config, log: Logger, collectors?: Col
     port: config.port,
     host: config.host,
     collectIntervalMs: config.collectIntervalMs,
+    collectMaxIntervalMs: config.collectMaxIntervalMs,
     collectDeadlineMs: config.collectDeadlineMs,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     stuckLimits: config.stuckLimits,

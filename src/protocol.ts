@@ -254,8 +254,12 @@ export interface CollectorSpec {
 
 export type CollectorTask =
   | { kind: 'init'; spec: CollectorSpec; port: MessagePort }
-  /** `restarts`: how often the supervisor replaced this collector's thread; reported in the outcome's counters */
-  | { kind: 'run'; deadline_ms: number; restarts?: number };
+  /**
+   * `restarts`: how often the supervisor replaced this collector's thread; `interval_ms`: the time between this
+   * collector's passes now (it backs off while passes are slow: collector-pacing.ts). Both are reported in the
+   * outcome's counters.
+   */
+  | { kind: 'run'; deadline_ms: number; restarts?: number; interval_ms?: number };
 
 /**
  * A run is told to stop (its signal aborts) at `deadline_ms`; a thread that has not answered

@@ -17,7 +17,10 @@ export class CollectorRuntime {
   async handle(task: CollectorTask): Promise<RunReport> {
     if (task.kind === 'init') return this.init(task.spec, task.port);
     if (!this.collector || !this.sender || !this.spec) return { kind: 'need_init' };
-    const outcome = await this.run(this.collector, this.sender, task.deadline_ms, task.restarts);
+    const outcome = await this.run(this.collector, this.sender, task.deadline_ms, {
+      ...(task.restarts === undefined ? {} : { restarts: task.restarts }),
+      ...(task.interval_ms === undefined ? {} : { interval_ms: task.interval_ms }),
+    });
     // this thread has no metrics of its own: the supervisor passes its memory on to /metrics
     return { kind: 'done', outcome, memory: threadMemory() };
   }
@@ -41,10 +44,10 @@ export class CollectorRuntime {
    * acknowledgement at most until half the grace after it, so the thread answers before the supervisor
    * replaces it (deadline + RUN_ABORT_GRACE_MS).
    */
-  private async run(collector: Collector, sender: PassSender, deadlineMs: number, restarts?: number): Promise<PassOutcome> {
+  private async run(collector: Collector, sender: PassSender, deadlineMs: number, fromSupervisor: Record<string, number>): Promise<PassOutcome> {
     const started = performance.now();
     const signal = AbortSignal.timeout(deadlineMs);
-    const extra = restarts === undefined ? undefined : { restarts };
+    const extra = Object.keys(fromSupervisor).length === 0 ? undefined : fromSupervisor;
     let result: { steps: Parameters<PassSender['send']>[0]; outcome: PassOutcome };
     try {
       const r = await collector.collect({ signal, now: () => new Date() });

@@ -77,6 +77,9 @@ export class StoreMetrics {
     this.duration.observe({ source, result }, Math.max(0, o.duration_ms) / 1000);
     this.passes.inc({ source, result });
     this.sourceUp.set({ source }, o.ok ? 1 : 0);
+    // the interval a slow source backed off to (supervisor/collector-pacing.ts): alerts compare against it
+    const interval = o.counters?.interval_ms;
+    if (typeof interval === 'number' && interval > 0) this.collectInterval.set({ source }, interval / 1000);
     if (o.ok) {
       this.consecutive.set(source, 0);
       const t = Date.parse(o.finished_at);

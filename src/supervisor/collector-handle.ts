@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import { threadInit } from '../log-thread.ts';
 import { threadLimits } from '../thread-limits.ts';
 import { FailureLogLimiter, type LogDecision } from './log-limiter.ts';
+import { CollectorPacing } from './collector-pacing.ts';
 
 const MAX_BACKOFF_MS = 30_000;
 
@@ -39,6 +40,8 @@ export class CollectorHandle {
     /** hears of every replacement (the supervisor exports the counts) */
     private readonly onRestart: () => void = () => undefined,
     resourceLimits?: ResourceLimits,
+    /** when the next pass may start (default: the supervisor's every tick) */
+    private readonly pacing: CollectorPacing = new CollectorPacing(0, 0),
   ) {
     this.pool = new Piscina({
       filename: fileURLToPath(threadFile('collector')),
@@ -112,7 +115,9 @@ export class CollectorHandle {
     this.abort = new AbortController();
     const overrun = AbortSignal.timeout(this.deadlineMs + RUN_ABORT_GRACE_MS);
     const signal = AbortSignal.any([this.abort.signal, overrun]);
-    const task = (): CollectorTask => ({ kind: 'run', deadline_ms: this.deadlineMs, restarts: this.restarts });
+    const task = (): CollectorTask => ({
+      kind: 'run', deadline_ms: this.deadlineMs, restarts: this.restarts, interval_ms: this.pacing.intervalMs,
+    });
     try {
       if (this.needsInit) await this.init(signal);
       let report = await this.pool.run(task(), { signal });
@@ -122,6 +127,7 @@ export class CollectorHandle {
         report = await this.pool.run(task(), { signal });
       }
       this.crashStreak = 0;
+      this.pace(started);
       if (report.kind === 'done') {
         if (report.memory) void this.store().reportThreadMemory(`collector_${this.spec.source}`, report.memory).catch(() => undefined);
         this.logDecision(report.outcome.ok ? this.failureLog.success()
@@ -152,6 +158,19 @@ export class CollectorHandle {
         .catch((e: unknown) => this.log.debug({ source: this.spec.source, err: String(e) }, 'outcome not reported'));
     } finally {
       this.abort = null;
+    }
+  }
+
+  /** The next pass starts no sooner than the pacing allows (a slow pass spaces the next ones out). */
+  private pace(started: number): void {
+    const took = Date.now() - started;
+    const wasBackedOff = this.pacing.backedOff;
+    const interval = this.pacing.passed(took);
+    this.notBefore = Math.max(this.notBefore, started + interval);
+    // one line when the pace changes kind, not one per pass (the interval is in …/sources and /metrics)
+    if (this.pacing.backedOff !== wasBackedOff) {
+      if (wasBackedOff) this.log.info({ source: this.spec.source, pass_ms: took, interval_ms: interval }, 'passes are quick again: back to the collection interval');
+      else this.log.warn({ source: this.spec.source, pass_ms: took, interval_ms: interval }, 'passes take over a quarter of the collection interval: spacing them out');
     }
   }
 

@@ -9,6 +9,7 @@ import type { HttpSecurityOptions } from '../http/hardening.ts';
 import { CollectorHandle } from './collector-handle.ts';
 import { startChaosControl } from './chaos-control.ts';
 import { Watchdog } from './watchdog.ts';
+import { CollectorPacing } from './collector-pacing.ts';
 import type { Server } from 'node:http';
 import type { StuckLimits } from '../store/stuck.ts';
 
@@ -16,6 +17,8 @@ export interface SupervisorOptions {
   port: number;
   host: string;
   collectIntervalMs: number;
+  /** slow passes space out up to this (collector-pacing.ts); default: collectIntervalMs (no backing off) */
+  collectMaxIntervalMs?: number;
   collectDeadlineMs: number;
   shutdownTimeoutMs: number;
   /** when apps and tasks count as stuck (store defaults when absent) */
@@ -81,7 +84,8 @@ export class Supervisor {
   constructor(private readonly opts: SupervisorOptions) {
     this.handles = opts.collectors.map((spec) =>
       new CollectorHandle(spec, () => this.store, opts.collectDeadlineMs, opts.log, () => this.pushRestarts(),
-        opts.resourceLimits?.collector));
+        opts.resourceLimits?.collector,
+        new CollectorPacing(opts.collectIntervalMs, opts.collectMaxIntervalMs ?? opts.collectIntervalMs)));
   }
 
   get storeRestarts(): number {

@@ -17,12 +17,14 @@ export function fake(source: CollectorSpec['source'], options: object): Collecto
 export async function startInProcess(
   collectors: CollectorSpec[],
   opts: { intervalMs?: number; deadlineMs?: number; security?: { apiToken?: string; corsOrigins?: string[] };
-    resourceLimits?: SupervisorOptions['resourceLimits']; chaosPort?: number; threadHungAfterMs?: number } = {},
+    resourceLimits?: SupervisorOptions['resourceLimits']; chaosPort?: number; threadHungAfterMs?: number;
+    maxIntervalMs?: number } = {},
 ) {
   const sup = new Supervisor({
     resourceLimits: opts.resourceLimits,
     chaosPort: opts.chaosPort,
     threadHungAfterMs: opts.threadHungAfterMs,
+    collectMaxIntervalMs: opts.maxIntervalMs,
     port: 0, host: '127.0.0.1',
     security: opts.security,
     collectIntervalMs: opts.intervalMs ?? 200,

@@ -1,0 +1,29 @@
+/**
+ * How often a collector runs. A pass may take at most a quarter of the time between two passes: one that
+ * takes longer (a 50,000-app market, a slow Chart Repo) spaces the next ones out, up to `maxIntervalMs`
+ * (COLLECT_MAX_INTERVAL_MS, the freshness bound the README states), instead of running back to back and
+ * taking a core. When passes are quick again the interval comes back to `baseMs` (COLLECT_INTERVAL_MS).
+ * Runs start on the supervisor's ticks (every `baseMs`), so an interval is served rounded up to a tick.
+ */
+export const PASS_SHARE = 0.25;
+
+export class CollectorPacing {
+  /** the time between passes now */
+  intervalMs: number;
+
+  constructor(private readonly baseMs: number, private readonly maxIntervalMs: number) {
+    this.intervalMs = baseMs;
+  }
+
+  /** A pass took `durationMs`: the interval from its start to the next pass's start. */
+  passed(durationMs: number): number {
+    const wanted = Math.ceil(Math.max(0, durationMs) / PASS_SHARE);
+    this.intervalMs = Math.min(Math.max(this.baseMs, this.maxIntervalMs), Math.max(this.baseMs, wanted));
+    return this.intervalMs;
+  }
+
+  /** passes are spaced out beyond the base interval */
+  get backedOff(): boolean {
+    return this.intervalMs > this.baseMs;
+  }
+}

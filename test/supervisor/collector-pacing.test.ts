@@ -1,0 +1,66 @@
+/**
+ * Issue 20: a pass may take at most a quarter of the time between passes. A slow source spaces its passes out
+ * (up to COLLECT_MAX_INTERVAL_MS) instead of running back to back, says so in …/sources and /metrics, and comes
+ * back to the collection interval once its passes are quick again.
+ */
+import { describe, expect, it } from 'vitest';
+import { CollectorPacing } from '../../src/supervisor/collector-pacing.ts';
+import { parseProm, value } from '../helpers/prom.ts';
+import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
+import { sources } from '../reliability/helpers.ts';
+
+describe('CollectorPacing', () => {
+  it.each([
+    // [pass ms, interval ms after it] with a 5 s interval and a 30 s bound
+    [100, 5000],
+    [1250, 5000],
+    [2000, 8000],
+    [6000, 24000],
+    [20000, 30000],
+  ])('a pass of %i ms: the next starts %i ms after it started', (took, interval) => {
+    expect(new CollectorPacing(5000, 30000).passed(took)).toBe(interval);
+  });
+
+  it('comes back to the base interval when passes are quick again', () => {
+    const p = new CollectorPacing(5000, 30000);
+    p.passed(6000);
+    expect(p.backedOff).toBe(true);
+    expect(p.passed(300)).toBe(5000);
+    expect(p.backedOff).toBe(false);
+  });
+});
+
+describe('a source slower than its interval (real threads)', () => {
+  it('is spaced out, and says its interval in …/sources and /metrics; a quick source keeps the base interval', async () => {
+    const sc = await startInProcess([
+      fake('tasks', { mode: 'passes', count: 5, delayMs: 400 }),
+      fake('components', { mode: 'passes', count: 2 }),
+    ], { intervalMs: 100, maxIntervalMs: 5000 });
+    try {
+      await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
+      const fresh = await eventually(async () => {
+        const s = await sources(sc.base);
+        // a pass of 400 ms or more: at least 1.6 s between passes
+        expect(Number(s.tasks?.counters?.interval_ms)).toBeGreaterThanOrEqual(1600);
+        return s;
+      }, LIVENESS_MS);
+      // (a quick source is paced by its own passes only: on a loaded machine those may take a little longer)
+      expect(Number(fresh.components?.counters?.interval_ms)).toBeLessThan(Number(fresh.tasks?.counters?.interval_ms));
+      const m = parseProm(await (await sc.get('/metrics')).text());
+      expect(value(m, 'market_runtime_collect_interval_seconds', { source: 'tasks' })).toBeGreaterThanOrEqual(1.6);
+
+      // passes really are that far apart: count the slow source's passes over 4 s
+      const attempts = new Set<string>();
+      const end = Date.now() + 4000;
+      while (Date.now() < end) {
+        const at = (await sources(sc.base)).tasks?.last_attempt;
+        if (at) attempts.add(at);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // back to back (100 ms ticks, 400 ms passes) would be about 8; spaced at >= 1.6 s at most 3-4
+      expect(attempts.size).toBeLessThanOrEqual(4);
+    } finally {
+      await sc.sup.stop();
+    }
+  }, 3 * LIVENESS_MS);
+});
