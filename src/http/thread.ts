@@ -14,6 +14,7 @@ import type { HttpSecurityOptions } from './hardening.ts';
 import { FreshnessHolder } from './freshness.ts';
 import { ChangeStream } from './stream.ts';
 import { CompressedBodies } from './compressed-bodies.ts';
+import type { Encoding } from './compress-job.ts';
 import { rawPath } from './raw-path.ts';
 import { RememberedAnswers } from './remembered-answers.ts';
 import { HttpMetrics } from './metrics.ts';
@@ -89,8 +90,7 @@ export class HttpThread {
       freshness: this.freshness,
       // with CORS the raw path steps aside (Hono's middleware answers): nothing to remember for it
       remembered: security?.corsOrigins?.length || !raw ? undefined : this.remembered,
-      // keyed by store and version, not by ETag: a restarted store's same content has the same tag, other bytes
-      compressed: (cur, encoding) => this.compressed.get(`${cur.epoch}-${cur.version}`, cur.body, encoding),
+      compressed: (cur, encoding) => this.compress(cur, encoding),
     }, { ...security, log: this.log, metrics: this.metrics });
   }
 
@@ -111,6 +111,11 @@ export class HttpThread {
     this.versionPort?.close();
     this.versionPort = null;
     this.queries = null;
+  }
+
+  /** The version's body compressed, once per version: keyed by store and version, not by ETag (a restarted store's same content has the same tag, other bytes). */
+  private compress(cur: CurrentVersion, encoding: Encoding): Promise<Uint8Array> {
+    return this.compressed.get(`${cur.epoch}-${cur.version}`, cur.body, encoding);
   }
 
   /** (Re)connects to a store thread: called at start and after the supervisor restarted the store. */
@@ -181,7 +186,7 @@ export class HttpThread {
     const fast = rawPath({
       current: () => this.current,
       remembered: this.remembered,
-      compressed: (cur, encoding) => this.compressed.get(cur.etag, cur.body, encoding),
+      compressed: (cur, encoding) => this.compress(cur, encoding),
       metrics: this.metrics,
       apiToken: opts.security?.apiToken,
       cors: (opts.security?.corsOrigins?.length ?? 0) > 0,
