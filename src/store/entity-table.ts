@@ -27,6 +27,8 @@ export class EntityTable<T extends object> {
   readonly rows = new Map<string, Row<T>>();
   /** what the rows say, without the times `carry` keeps: equal on every store that holds equal rows */
   readonly digest = new ContentDigest();
+  /** the whole table rendered (renderObject()), kept until a row changes: most versions touch one domain */
+  private whole: string | null = null;
 
   constructor(
     private readonly keyOf: (value: T) => string,
@@ -53,10 +55,12 @@ export class EntityTable<T extends object> {
       this.hooks.onDelete(key, prev.value);
       this.rows.set(key, { value, member, owner });
       this.digest.set(key, this.contentOf(key, value, member));
+      this.whole = null;
     } else {
       const member = render(key, value);
       this.rows.set(key, { value, member, owner });
       this.digest.set(key, this.contentOf(key, value, member));
+      this.whole = null;
     }
     this.hooks.onAdd(key, value);
     return key;
@@ -67,6 +71,7 @@ export class EntityTable<T extends object> {
     if (!prev) return false;
     this.rows.delete(key);
     this.digest.delete(key);
+    this.whole = null;
     this.hooks.onDelete(key, prev.value);
     return true;
   }
@@ -97,7 +102,10 @@ export class EntityTable<T extends object> {
   renderObject(keys?: Iterable<string>): string {
     const parts: string[] = [];
     if (keys === undefined) {
+      if (this.whole !== null) return this.whole;
       for (const row of this.rows.values()) parts.push(row.member);
+      this.whole = '{' + parts.join(',') + '}';
+      return this.whole;
     } else {
       for (const k of keys) {
         const row = this.rows.get(k);
