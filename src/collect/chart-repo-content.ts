@@ -40,9 +40,10 @@ export function chartRepoContentKey(value: unknown): string {
  * The uptime leaves the view: held at the last change it would mislead; the caller reports it as a counter.
  */
 export interface ChartRepoView {
-  /** what must differ for the view to count as changed (chartRepoContentKey) */
-  key: string;
-  /** the key's digest: the store's ETags name the content by it (the same on every replica) */
+  /**
+   * the digest of what must differ for the view to count as changed (chartRepoContentKey): the store's ETags
+   * name the content by it (the same on every replica); the key itself (megabytes) is not kept
+   */
   content: string;
   value: ChartRepoStatus;
 }
@@ -52,14 +53,14 @@ export function nextChartRepoView(prev: ChartRepoView | null, next: ChartRepoSta
     const { uptime: _uptime, ...system } = next.system;
     next = { ...next, system };
   }
-  const key = chartRepoContentKey(next);
-  if (prev !== null && prev.key === key) return prev;
+  const content = digestOf([chartRepoContentKey(next)]);
+  if (prev !== null && prev.content === content) return prev;
   if (prev !== null) {
     next = { ...next, last_update: next.last_update };
     if (next.apps) next.apps = keepItemTimes(prev.value.apps, next.apps);
     if (next.images) next.images = keepItemTimes(prev.value.images, next.images);
   }
-  return { key, content: digestOf([key]), value: next };
+  return { content, value: next };
 }
 
 function keepItemTimes<T extends object>(before: readonly T[] | undefined, now: T[]): T[] {
