@@ -16,7 +16,7 @@
  *            SCALE_PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import postgres from 'postgres';
@@ -58,8 +58,6 @@ const TARGETS = {
   userP99Ms: 50,
 };
 
-
-
 function status(pid: number): { rss: number; hwm: number } | null {
   try {
     const s = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -70,17 +68,11 @@ function status(pid: number): { rss: number; hwm: number } | null {
   }
 }
 
-/** CPU (ms) of each thread of a process, by thread name (what Node names its worker threads, if anything). */
-function threadCpu(pid: number): Map<string, number> {
+/** Milliseconds each thread's event loop was busy since it started (market_runtime_thread_busy_seconds): its CPU, near enough. */
+async function threadBusy(base: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(name, (out.get(name) ?? 0) + ((Number(f[11]) + Number(f[12])) * 1000) / 100);
-    }
-  } catch { /* exited */ }
+  const text = await (await fetch(`${base}/metrics`)).text();
+  for (const m of text.matchAll(/^market_runtime_thread_busy_seconds\{thread="([^"]+)"\} (\S+)$/gm)) out.set(m[1]!, Number(m[2]) * 1000);
   return out;
 }
 
@@ -187,7 +179,7 @@ async function runSize(apps: number): Promise<SizeResult> {
       if (sidecar.exited() !== undefined) throw new Error(`the sidecar exited with ${sidecar.exited()}:\n${sidecar.tail.join('\n')}`);
       const since = (Date.now() - t0) / 1000;
       if (since >= STEADY.from) {
-        if (Number.isNaN(cpu0)) { cpu0 = cpuMs(pid); threads0 = threadCpu(pid); w0 = Date.now(); }
+        if (Number.isNaN(cpu0)) { cpu0 = cpuMs(pid); threads0 = await threadBusy(base); w0 = Date.now(); }
         const s = status(pid);
         if (s) rss.push(s.rss);
         try {
@@ -205,7 +197,7 @@ async function runSize(apps: number): Promise<SizeResult> {
     }
     const wallS = (Date.now() - w0) / 1000;
     const cores = (cpuMs(pid) - cpu0) / 1000 / wallS;
-    const threads1 = threadCpu(pid);
+    const threads1 = await threadBusy(base);
     const byThread: Record<string, number> = {};
     for (const [name, ms] of threads1) {
       const d = (ms - (threads0.get(name) ?? 0)) / 1000 / wallS;
@@ -256,6 +248,7 @@ async function runSize(apps: number): Promise<SizeResult> {
       { figure: 'RSS peak (VmHWM, with load)', value: `${mib(peak)} MiB (${(peak / steady).toFixed(2)}x)`, target: `<= ${TARGETS.peakOverSteady}x steady`, met: peak <= TARGETS.peakOverSteady * steady },
       { figure: 'thread heaps used (MiB)', value: Object.entries(heaps).map(([t, v]) => `${t} ${mib(v)}`).join(', ') || 'not exported', target: '-', met: null },
       { figure: 'thread external (MiB)', value: Object.entries(external).map(([t, v]) => `${t} ${mib(v)}`).join(', ') || 'not exported', target: '-', met: null },
+      { figure: 'thread busy, no requests (core)', value: Object.entries(byThread).map(([t, v]) => `${t} ${v}`).join(', ') || 'not exported', target: '-', met: null },
       { figure: 'collection CPU, no requests', value: `${cores.toFixed(3)} core`, target: `<= ${TARGETS.collectCores(apps)} core`, met: cores <= TARGETS.collectCores(apps) },
       { figure: 'worst pass per source (ms)', value: Object.entries(passMax).map(([s, v]) => `${s} ${Math.round(v)}`).join(', '), target: `<= ${intervalMs} ms`, met: worstPass <= intervalMs },
       { figure: 'sources ok in the steady window', value: failing.size === 0 ? `all (${stateSamples} samples)` : `failing: ${[...failing].join(', ')}`, target: 'all', met: failing.size === 0 && stateSamples > 0 },
