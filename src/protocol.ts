@@ -94,8 +94,11 @@ export interface VersionMessage {
   /** every collector has finished its first pass */
   ready: boolean;
   summary: RuntimeSummary;
-  /** UTF-8 bytes of `{success,message,data:snapshot}`; transferred */
-  body: ArrayBuffer;
+  /**
+   * about how many bytes the /state body has (never more): whether to compress it is decided on this, so a
+   * 304 for a compressed variant needs no body. The body itself is rendered only when asked (StoreQueryApi.body).
+   */
+  size_hint: number;
   /** what changed since the previous version, for the change stream */
   changes: VersionChanges;
 }
@@ -185,6 +188,13 @@ export interface StateFilter {
 }
 
 /** Every store query answers the version it was computed at and the JSON of `data` (null = not found). */
+/** The `/state` body of the store's latest version: UTF-8 of `{success,message,data:snapshot}`, transferred. */
+export interface BodyAnswer {
+  version: number;
+  content: string;
+  body: ArrayBuffer;
+}
+
 export interface QueryAnswer {
   version: number;
   /** the content digest of that version (VersionMessage.content) */
@@ -193,6 +203,8 @@ export interface QueryAnswer {
 }
 
 export interface StoreQueryApi {
+  /** the whole /state body of the latest version (pending changes are committed first) */
+  body(): BodyAnswer;
   state(filter: StateFilter): QueryAnswer;
   app(user_id: string, source_id: string, app_name: string): QueryAnswer;
   task(task_id: string): QueryAnswer;

@@ -4,7 +4,7 @@ import { appKey } from '../model/index.ts';
 import type { QueryAnswer } from '../protocol.ts';
 import { OK_MESSAGE } from '../store/runtime-store.ts';
 import type { Encoding } from './compress-job.ts';
-import type { AsyncQueries, CurrentVersion } from './current-version.ts';
+import { withBody, type AsyncQueries, type BodyOf, type CurrentVersion } from './current-version.ts';
 import { planWholeState } from './whole-state.ts';
 import { queryHeaders } from './query-headers.ts';
 import { errorBody, JSON_TYPE, envelopeJson } from './envelope.ts';
@@ -38,6 +38,8 @@ export interface RuntimeAppDeps {
   rebuilding?(): boolean;
   /** the snapshot compressed once per version (absent: never compress) */
   compressed?(cur: CurrentVersion, encoding: Encoding): Promise<Uint8Array>;
+  /** the version's /state body, rendered by the store when first needed (absent: versions carry theirs) */
+  body?: BodyOf;
   /** answers of filtered and partial queries per version (absent: always ask the store) */
   cache?: ResponseCache;
   /** answers the raw path repeats for the same request target at the same version (absent: none) */
@@ -168,6 +170,17 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
 async function wholeState(c: Context, cur: CurrentVersion, deps: RuntimeAppDeps): Promise<Response> {
   const plan = planWholeState(cur, c.req.header('accept-encoding'), c.req.header('if-none-match'), deps.compressed !== undefined);
   if (plan.status === 304) return c.body(null, 304, plan.headers);
+  if (!cur.body) {
+    // the first reader of this version's body: the store renders it (once, however many ask)
+    let full: CurrentVersion;
+    try {
+      full = await withBody(cur, deps.body);
+    } catch {
+      return c.json(errorBody('runtime store unavailable'), 503, { 'Retry-After': '1' });
+    }
+    // (the store may have moved on: then this is a newer version, with its own tag)
+    return wholeState(c, full, deps);
+  }
   if (plan.encoding) {
     try {
       const bytes = await deps.compressed!(cur, plan.encoding);

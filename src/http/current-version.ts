@@ -11,8 +11,26 @@ export interface CurrentVersion {
   /** the store's digest of what this version says (VersionMessage.content): what the ETag names */
   content: string;
   ready: boolean;
-  body: Uint8Array;
+  /**
+   * the full /state body, once a reader needed it (the store renders it on demand: StoreQueryApi.body);
+   * null until then — a 304 needs none
+   */
+  body: Uint8Array | null;
+  /** about how many bytes the body has, never more (VersionMessage.size_hint): decides compression */
+  sizeHint: number;
   etag: string;
+}
+
+/** A version whose body is here. */
+export type VersionWithBody = CurrentVersion & { body: Uint8Array };
+
+/** How a thread gets a version's body: the store renders it on demand (http/version-bodies.ts). */
+export type BodyOf = (cur: CurrentVersion) => Promise<VersionWithBody>;
+
+/** The version itself when its body is here; else `fetch` (absent: the body is missing, an error). */
+export function withBody(cur: CurrentVersion, fetch?: BodyOf): Promise<VersionWithBody> {
+  if (cur.body) return Promise.resolve(cur as VersionWithBody);
+  return fetch ? fetch(cur) : Promise.reject(new Error('no body for this version'));
 }
 
 /** The store's query API as seen from the HTTP thread, over comlink: every answer is a promise. */

@@ -2,7 +2,7 @@ import type { Hono } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { OK_MESSAGE } from '../store/runtime-store.ts';
-import type { AsyncQueries, CurrentVersion } from './current-version.ts';
+import { withBody, type AsyncQueries, type BodyOf, type CurrentVersion } from './current-version.ts';
 import { rebuildingAnswer } from './rebuilding.ts';
 import { errorBody } from './envelope.ts';
 import { FRESH_AS_OF, type FreshnessHolder } from './freshness.ts';
@@ -17,6 +17,8 @@ export interface EventsDeps {
   rebuilding?(): boolean;
   stream?: ChangeStream;
   freshness?: FreshnessHolder;
+  /** the version's /state body when it is not here yet (see RuntimeAppDeps) */
+  body?: BodyOf;
 }
 
 const ENVELOPE_PREFIX = Buffer.byteLength(`{"success":true,"message":${JSON.stringify(OK_MESSAGE)},"data":`);
@@ -45,7 +47,7 @@ export function registerEvents(api: Hono, deps: EventsDeps): void {
 
     const snapshot = async (): Promise<StreamSnapshot> => {
       if (!filter) {
-        const now = deps.current()!;
+        const now = await withBody(deps.current()!, deps.body);
         const json = Buffer.from(now.body.buffer, now.body.byteOffset, now.body.byteLength)
           .toString('utf8', ENVELOPE_PREFIX, now.body.byteLength - 1);
         // no parse here: an unfiltered client's events carry the store's own summary

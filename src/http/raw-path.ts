@@ -33,7 +33,8 @@ export interface RawPathDeps {
  * straight from prepared bytes to the raw node response, before Hono builds a Request and a Response for
  * it. It answers only what it can answer exactly like the Hono routes, with the same rules (auth.ts, security.ts,
  * etag.ts, whole-state.ts, query-headers.ts, freshness.ts, metrics.ts; test/http/parity.test.ts compares both);
- * everything else (a new query, a missing or wrong token, CORS, no snapshot yet) returns false and goes
+ * everything else (a new query, a missing or wrong token, CORS, no snapshot yet, a body not rendered yet)
+ * returns false and goes
  * through Hono.
  */
 export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
@@ -130,6 +131,8 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     const whole = recorders.get(target);
     const remembered = whole ? undefined : deps.remembered?.lookup(target, cur);
     if ((!whole && !remembered) || authorize(req.headers.authorization) !== 'ok') return false;
+    // a version whose body the store has not rendered yet: Hono's route asks for it, unless this is a 304
+    if (whole && !cur.body && planWholeState(cur, header(req, 'accept-encoding'), header(req, 'if-none-match'), true).status !== 304) return false;
     const started = performance.now();
     if (remembered) repeat(req, res, remembered, method, started);
     else wholeState(req, res, cur, method, whole![method], started);

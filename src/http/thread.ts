@@ -8,7 +8,8 @@ import { wrap, type Comlink } from '../threads.ts';
 import type { Hono } from 'hono';
 import { threadLogger } from '../log-thread.ts';
 import { createRuntimeApp } from './app.ts';
-import type { CurrentVersion } from './current-version.ts';
+import type { CurrentVersion, VersionWithBody } from './current-version.ts';
+import { VersionBodies } from './version-bodies.ts';
 import { etagFor } from './etag.ts';
 import type { HttpSecurityOptions } from './hardening.ts';
 import { FreshnessHolder } from './freshness.ts';
@@ -21,6 +22,11 @@ import { HttpMetrics } from './metrics.ts';
 import { ResponseCache } from './response-cache.ts';
 
 const CLOSE_GRACE_MS = 300;
+/**
+ * A body at least this recent is kept in hand even when nobody reads one: a restarted store's rebuild is
+ * served from it (detachStore). One render per this long, at most, when no reader asks.
+ */
+const BODY_IN_HAND_MS = 30_000;
 /** a store that pushed something this recently is alive without a ping (storeAlive) */
 const STORE_QUIET_MS = 5000;
 
@@ -53,6 +59,13 @@ export class HttpThread {
   private readonly compressed: CompressedBodies;
   private readonly cache = new ResponseCache();
   private readonly freshness = new FreshnessHolder();
+  /** /state bodies, fetched from the store when a reader needs one */
+  private readonly bodies = new VersionBodies(() => this.queries?.body() ?? null, (v) => this.onBody(v));
+  /** the newest version whose body this thread holds: served while a restarted store rebuilds */
+  private lastWithBody: VersionWithBody | null = null;
+  private lastWithBodyAt = 0;
+  /** a body the store rendered for a version whose message has not arrived yet */
+  private bodyAhead: VersionWithBody | null = null;
   private readonly remembered = new RememberedAnswers(undefined, undefined, this.freshness);
 
   private readonly log = threadLogger('http');
@@ -91,6 +104,7 @@ export class HttpThread {
       // with CORS the raw path steps aside (Hono's middleware answers): nothing to remember for it
       remembered: security?.corsOrigins?.length || !raw ? undefined : this.remembered,
       compressed: (cur, encoding) => this.compress(cur, encoding),
+      body: (cur) => this.bodies.get(cur),
     }, { ...security, log: this.log, metrics: this.metrics });
   }
 
@@ -104,8 +118,12 @@ export class HttpThread {
   private detachStore(): void {
     if (this.current) {
       this.rebuilding = true;
-      this.current = { ...this.current, ready: false };
+      // the last body this thread holds (bodies are fetched on demand: maybe of an earlier version)
+      const served = this.current.body ? this.current : this.lastWithBody;
+      this.current = served ? { ...served, ready: false } : null;
     }
+    this.bodies.forget();
+    this.bodyAhead = null;
     this.cache.clear();
     this.heardFromStore = 0;
     this.versionPort?.close();
@@ -114,8 +132,23 @@ export class HttpThread {
   }
 
   /** The version's body compressed, once per version: keyed by store and version, not by ETag (a restarted store's same content has the same tag, other bytes). */
-  private compress(cur: CurrentVersion, encoding: Encoding): Promise<Uint8Array> {
-    return this.compressed.get(`${cur.epoch}-${cur.version}`, cur.body, encoding);
+  private async compress(cur: CurrentVersion, encoding: Encoding): Promise<Uint8Array> {
+    const full = await this.bodies.get(cur);
+    return this.compressed.get(`${full.epoch}-${full.version}`, full.body, encoding);
+  }
+
+  /**
+   * A body the store rendered for a reader: it becomes part of the current version (the raw path then
+   * serves that version without asking again), or waits for its version's message when the store was ahead.
+   */
+  private onBody(v: VersionWithBody): void {
+    if (!this.lastWithBody || this.lastWithBody.epoch !== v.epoch || this.lastWithBody.version <= v.version) {
+      this.lastWithBody = v;
+      this.lastWithBodyAt = Date.now();
+    }
+    const cur = this.current;
+    if (cur && !cur.body && cur.epoch === v.epoch && cur.version === v.version && !this.rebuilding) this.current = { ...cur, body: v.body };
+    else if (!cur || cur.version < v.version) this.bodyAhead = v;
   }
 
   /** (Re)connects to a store thread: called at start and after the supervisor restarted the store. */
@@ -152,10 +185,17 @@ export class HttpThread {
       this.rebuilding = false;
       this.cache.clear();
     }
+    const ahead = this.bodyAhead;
+    const body = ahead && ahead.epoch === m.epoch && ahead.version === m.version ? ahead.body : null;
+    if (ahead && (ahead.epoch !== m.epoch || ahead.version <= m.version)) this.bodyAhead = null;
     this.current = {
       epoch: m.epoch, version: m.version, content: m.content, ready: m.ready,
-      body: new Uint8Array(m.body), etag: etagFor(m.content),
+      body, sizeHint: m.size_hint, etag: etagFor(m.content),
     };
+    if (!body && m.ready && Date.now() - this.lastWithBodyAt > BODY_IN_HAND_MS) {
+      this.lastWithBodyAt = Date.now();
+      void this.bodies.get(this.current).catch(() => { this.lastWithBodyAt = 0; });
+    }
     this.stream.onVersion(m);
   }
 

@@ -14,10 +14,11 @@ export interface WholeStatePlan {
  * names the version and the encoding, so each variant answers 304 to itself.
  */
 export function planWholeState(
-  cur: { etag: string; body: Uint8Array }, acceptEncoding: string | undefined, ifNoneMatch: string | undefined,
+  cur: { etag: string; sizeHint: number }, acceptEncoding: string | undefined, ifNoneMatch: string | undefined,
   canCompress: boolean,
 ): WholeStatePlan {
-  const encoding = canCompress && cur.body.byteLength >= MIN_COMPRESS_BYTES ? negotiate(acceptEncoding) : null;
+  // decided on the store's size hint, not on the body: a 304 for a compressed variant needs no body
+  const encoding = canCompress && cur.sizeHint >= MIN_COMPRESS_BYTES ? negotiate(acceptEncoding) : null;
   const etag = encoding ? `${cur.etag.slice(0, -1)}-${encoding}"` : cur.etag;
   const base = { ETag: etag, 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding' };
   if (matches(ifNoneMatch, etag)) return { status: 304, encoding, headers: base };

@@ -1,7 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
-import { blockFor, expose } from '../threads.ts';
+import { blockFor, Comlink, expose } from '../threads.ts';
 import type {
-  AppliedMessage, FreshnessMessage, PassOutcome, QueryAnswer, SourceName, StateFilter, StoreControlApi, StoreMessage, StoreQueryApi,
+  AppliedMessage, BodyAnswer, FreshnessMessage, PassOutcome, QueryAnswer, SourceName, StateFilter, StoreControlApi, StoreMessage, StoreQueryApi,
   ThreadMemory, VersionMessage,
 } from '../protocol.ts';
 import { SOURCE_NAMES } from '../model/index.ts';
@@ -82,7 +82,7 @@ export class StoreActor implements StoreControlApi {
     port.on('close', () => this.versionPorts.delete(port));
     // a (re)started HTTP thread serves the current version at once
     this.flush();
-    if (this.last) this.push(port, this.last, false);
+    if (this.last) this.push(port, this.last);
     port.postMessage(this.freshnessMessage());
   }
 
@@ -145,7 +145,7 @@ export class StoreActor implements StoreControlApi {
     this.last = commit;
     this.lastCommitAt = performance.now();
     this.lastCommitCost = this.lastCommitAt - started;
-    for (const port of this.versionPorts) this.push(port, commit, this.versionPorts.size === 1);
+    for (const port of this.versionPorts) this.push(port, commit);
   }
 
   private schedule(): void {
@@ -162,16 +162,21 @@ export class StoreActor implements StoreControlApi {
     return Math.max(this.minInterval, 2 * this.lastCommitCost);
   }
 
-  private push(port: MessagePort, c: Commit, transfer: boolean): void {
-    // encoded straight into a fresh ArrayBuffer we own (one allocation, no second copy), so it can be
-    // transferred instead of copied
-    const body = new ArrayBuffer(Buffer.byteLength(c.body, 'utf8'));
-    Buffer.from(body).write(c.body, 'utf8');
+  private push(port: MessagePort, c: Commit): void {
     const msg: VersionMessage = {
       type: 'version', epoch: this.store.epoch, version: c.version, content: c.content, timestamp: c.timestamp,
-      ready: this.store.ready, summary: c.summary, body, changes: c.changes,
+      ready: this.store.ready, summary: c.summary, size_hint: c.size_hint, changes: c.changes,
     };
-    port.postMessage(msg, transfer ? [body] : []);
+    port.postMessage(msg);
+  }
+
+  /** The latest version's body, rendered now: encoded straight into a fresh ArrayBuffer that is transferred, not copied. */
+  private body(): BodyAnswer {
+    this.flush();
+    const text = this.store.body();
+    const body = new ArrayBuffer(Buffer.byteLength(text, 'utf8'));
+    Buffer.from(body).write(text, 'utf8');
+    return Comlink.transfer({ version: this.store.version, content: this.store.content, body }, [body]);
   }
 
   private answer(json: string | null): QueryAnswer {
@@ -179,6 +184,7 @@ export class StoreActor implements StoreControlApi {
   }
 
   readonly queryApi: StoreQueryApi = {
+    body: () => this.body(),
     state: (f: StateFilter) => (this.flush(), this.answer(this.store.state(f))),
     app: (u, s, a) => (this.flush(), this.answer(this.store.app(u, s, a))),
     task: (id) => (this.flush(), this.answer(this.store.task(id))),

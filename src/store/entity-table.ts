@@ -29,6 +29,8 @@ export class EntityTable<T extends object> {
   readonly digest = new ContentDigest();
   /** the whole table rendered (renderObject()), kept until a row changes: most versions touch one domain */
   private whole: string | null = null;
+  /** the length of every member together (UTF-16 units: at most the UTF-8 bytes of the rendering) */
+  chars = 0;
 
   constructor(
     private readonly keyOf: (value: T) => string,
@@ -53,11 +55,13 @@ export class EntityTable<T extends object> {
       // content changed: kept with its own times
       if (this.carry !== noCarry) member = render(key, value);
       this.hooks.onDelete(key, prev.value);
+      this.chars += member.length - prev.member.length;
       this.rows.set(key, { value, member, owner });
       this.digest.set(key, this.contentOf(key, value, member));
       this.whole = null;
     } else {
       const member = render(key, value);
+      this.chars += member.length;
       this.rows.set(key, { value, member, owner });
       this.digest.set(key, this.contentOf(key, value, member));
       this.whole = null;
@@ -70,6 +74,7 @@ export class EntityTable<T extends object> {
     const prev = this.rows.get(key);
     if (!prev) return false;
     this.rows.delete(key);
+    this.chars -= prev.member.length;
     this.digest.delete(key);
     this.whole = null;
     this.hooks.onDelete(key, prev.value);

@@ -47,8 +47,13 @@ export interface Commit {
   /** the digest of what a reader sees (not when this store saw it): the same content, the same digest anywhere */
   content: string;
   timestamp: string;
-  /** the full `/state` response body */
-  body: string;
+  /** about how many bytes the body has (at most that many): whether it is worth compressing is decided on it */
+  size_hint: number;
+  /**
+   * the full `/state` response body, rendered when read (RuntimeStore.body): a version nobody reads the whole
+   * of is never rendered. Only while this is the store's latest version, with nothing applied since.
+   */
+  readonly body: string;
   summary: RuntimeSummary;
   changes: VersionChanges;
 }
@@ -396,14 +401,27 @@ export class RuntimeStore {
     this.content = this.digestContent();
     const changes = this.collectChanges();
     this.dirty = false;
+    const version = this.version;
+    const store = this;
     return {
-      version: this.version,
+      version,
       content: this.content,
       timestamp: this.timestamp,
-      body: this.envelope(this.renderSnapshot()),
+      size_hint: this.apps.chars + this.tasks.chars + this.components.chars + (this.chartRepo?.json.length ?? 0),
+      get body() { return store.body(version); },
       summary: { ...this.summary },
       changes,
     };
+  }
+
+  /**
+   * The `/state` body of the latest committed version, rendered now (concatenation of what each entity
+   * rendered when it changed). Asked for an earlier version, or with changes applied and not committed, it
+   * throws: those bytes no longer exist (the actor commits before it asks).
+   */
+  body(version = this.version): string {
+    if (version !== this.version || this.dirty) throw new Error(`the body of version ${version} is gone (the store is at ${this.version}${this.dirty ? ', with changes pending' : ''})`);
+    return this.envelope(this.renderSnapshot());
   }
 
   /** The touched entities as they are now: upserts with JSON and facets, removals with their keys. */

@@ -3,7 +3,7 @@ import { createRuntimeApp, type AsyncQueries, type CurrentVersion } from '../../
 import { parseProm, sum, value } from '../helpers/prom.ts';
 
 const body = new TextEncoder().encode('{"success":true,"message":"ok","data":{}}');
-const current: CurrentVersion = { epoch: 'e1', version: 3, content: 'c3', ready: true, body, etag: 'W/"c3"' };
+const current: CurrentVersion = { epoch: 'e1', version: 3, content: 'c3', ready: true, body, sizeHint: body.byteLength, etag: 'W/"c3"' };
 const STORE_TEXT = '# HELP market_runtime_store_version v\n# TYPE market_runtime_store_version gauge\nmarket_runtime_store_version 42\n';
 
 function appWith(storeMetrics: () => Promise<string>) {

@@ -6,16 +6,17 @@ import type { CurrentVersion } from '../../src/http/app.ts';
 import { HttpMetrics } from '../../src/http/metrics.ts';
 import { rawPath } from '../../src/http/raw-path.ts';
 
-const cur: CurrentVersion = {
+const withSize = (v: Omit<CurrentVersion, 'sizeHint' | 'body'> & { body: Uint8Array }) => ({ ...v, sizeHint: v.body.byteLength });
+const cur = withSize({
   epoch: 'ep', version: 7, content: 'c7', ready: true, etag: 'W/"c7"',
   body: new TextEncoder().encode('{"success":true,"message":"","data":{}}'),
-};
+});
 // large enough to be compressed
-const big: CurrentVersion = {
+const big = withSize({
   epoch: 'ep', version: 8, content: 'c8', ready: true, etag: 'W/"c8"',
   body: new TextEncoder().encode(JSON.stringify({ success: true, message: '', data: { pad: 'x'.repeat(5000) } })),
-};
-let current = cur;
+});
+let current: CurrentVersion = cur;
 
 function get(port: number, headers: Record<string, string> = {}) {
   return new Promise<{ status: number; headers: Record<string, unknown>; body: string; bytes: Buffer }>((resolve, reject) => {
@@ -37,7 +38,7 @@ describe('the raw path on a node server', () => {
   beforeAll(async () => {
     const fast = rawPath({
       current: () => current, metrics: new HttpMetrics(), cors: false,
-      compressed: async (v, encoding) => { if (encoding !== 'gzip') throw new Error('gzip only here'); return gzipSync(v.body); },
+      compressed: async (v, encoding) => { if (encoding !== 'gzip') throw new Error('gzip only here'); return gzipSync(v.body!); },
     });
     // as the HTTP thread does: while stopping, every answer tells the client to leave the connection
     server = createServer((req, res) => {

@@ -3,7 +3,7 @@ import type { CurrentVersion } from '../../src/http/app.ts';
 import { FRESH_AS_OF, FreshnessHolder } from '../../src/http/freshness.ts';
 import { RememberedAnswers } from '../../src/http/remembered-answers.ts';
 
-const version = (v: number): CurrentVersion => ({ epoch: 'e', version: v, content: `c${v}`, ready: true, body: new Uint8Array(), etag: `W/"c${v}"` });
+const version = (v: number): CurrentVersion => ({ epoch: 'e', version: v, content: `c${v}`, ready: true, body: new Uint8Array(), sizeHint: 0, etag: `W/"c${v}"` });
 const bytes = (n: number) => new Uint8Array(n);
 
 describe('RememberedAnswers', () => {

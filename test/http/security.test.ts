@@ -4,7 +4,7 @@ import type { HttpSecurityOptions } from '../../src/http/hardening.ts';
 
 const TOKEN = 'tok-0123456789abcdef-secret';
 const body = new TextEncoder().encode(JSON.stringify({ success: true, message: 'ok', data: { summary: {} } }));
-const current: CurrentVersion = { epoch: 'e1', version: 3, content: 'c3', ready: true, body, etag: 'W/"c3"' };
+const current: CurrentVersion = { epoch: 'e1', version: 3, content: 'c3', ready: true, body, sizeHint: body.byteLength, etag: 'W/"c3"' };
 
 function appWith(security: HttpSecurityOptions = {}) {
   const queries = {
