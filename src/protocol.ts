@@ -26,13 +26,16 @@ export const DOMAINS = ['app_states', 'tasks', 'components'] as const satisfies 
 /**
  * One step of a collection pass.
  * - replace: the source's full listing of a domain: upsert every item, then remove what this source (or a
- *   source it reconciles, e.g. app_flow reconciles pushed nats upserts) held and no longer lists.
+ *   source it reconciles, e.g. app_flow reconciles pushed nats upserts) held and no longer lists. `keep`: keys
+ *   listed but not sent again (unchanged since the source last sent them); they count as listed. A kept key the
+ *   store cannot vouch for (it no longer holds it, or a pushed step changed it since) comes back in the
+ *   acknowledgement's `reread`.
  * - upsert / remove: incremental changes (pushed events).
  * - chart_repo: the merged Chart Repo view, and which (user, source) answer each item came from (kept beside
  *   it, never sent: a user filter keeps exactly that user's items).
  */
 export type StoreStep =
-  | { [D in Domain]: { op: 'replace'; domain: D; items: DomainEntity[D][]; reconciles?: SourceName[] } }[Domain]
+  | { [D in Domain]: { op: 'replace'; domain: D; items: DomainEntity[D][]; keep?: string[]; reconciles?: SourceName[] } }[Domain]
   | { [D in Domain]: { op: 'upsert'; domain: D; items: DomainEntity[D][] } }[Domain]
   | { op: 'remove'; domain: Domain; keys: string[] }
   | { op: 'chart_repo'; value: ChartRepoStatus; origins?: ChartRepoOrigin[]; content?: string }
@@ -78,6 +81,13 @@ export type StoreMessage = PassMessage;
 export interface AppliedMessage {
   type: 'applied';
   seq: number;
+  /**
+   * keys a replace step kept that the store cannot vouch for: it does not hold them (e.g. a NATS event removed
+   * the app) or a pushed step changed them since the source last sent them. The source sends them again.
+   */
+  reread?: string[];
+  /** the pass was malformed and nothing of it was applied (store/pass-check.ts) */
+  dropped?: true;
 }
 
 // ---- store -> HTTP ---------------------------------------------------------------------------------

@@ -226,6 +226,14 @@ export function inputFromRow(row: AppRow): { input: AppStateInput; badEntrances:
   };
 }
 
+/** One joined row -> its app (null: not an install), with the active tasks of its user and app. */
+export function appFlowFromRow(
+  row: AppRow, active: ActiveTasks, unknown?: { onUnknown(state: string): void },
+): { app: AppFlowState | null; badEntrances: number } {
+  const { input, badEntrances } = inputFromRow(row);
+  return { app: appFlowFromState(input, active.of(input.user_id, input.app_name), unknown), badEntrances };
+}
+
 /** Joined rows + the active tasks -> the app_states listing of one pass. */
 export function normalizeAppFlow(
   rows: readonly AppRow[], tasks: Iterable<TaskState>, unknownStates?: UnknownStates,
@@ -239,9 +247,8 @@ export function normalizeAppFlow(
   };
   const items: AppFlowState[] = [];
   for (const row of rows) {
-    const { input, badEntrances } = inputFromRow(row);
+    const { app, badEntrances } = appFlowFromRow(row, active, { onUnknown });
     counters.bad_entrances += badEntrances;
-    const app = appFlowFromState(input, active.of(input.user_id, input.app_name), { onUnknown });
     if (app === null) counters.not_installed += 1;
     else items.push(app);
   }

@@ -1,9 +1,16 @@
 import type { StoreStep } from '../protocol.ts';
 
-/** What a collector's run gets: a deadline signal and the clock (tests drive both). */
+/** What a collector's run gets: a deadline signal, the clock (tests drive both), and what its store lacks. */
 export interface CollectContext {
   signal: AbortSignal;
   now(): Date;
+  /**
+   * The store may lack part of what this collector sent before (a new store, or a pass it did not
+   * acknowledge): a collector that sends only what changed lists everything this run.
+   */
+  full: boolean;
+  /** keys the store asked to have sent again (AppliedMessage.reread): the collector's memory of them is wrong */
+  reread?: readonly string[];
 }
 
 /** What one run produced: the steps of one atomic pass, and numbers for the source status. */

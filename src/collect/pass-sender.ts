@@ -20,6 +20,14 @@ export class PassSender {
    * store gets a new sender, so it always receives the view once.
    */
   private acked: { value: object; origins: string } | null = null;
+  /**
+   * This store acknowledged a full listing from this collector and applied every pass sent since. Until it has,
+   * a collector that sends only what changed lists everything (CollectContext.full): a new store, a pass that
+   * was not acknowledged in time or was dropped as malformed.
+   */
+  private complete = false;
+  /** keys the store asked to have sent again (AppliedMessage.reread), until the next run takes them */
+  private readonly reread = new Set<string>();
 
   constructor(private readonly port: MessagePort, private readonly source: SourceName, private readonly ackTimeoutMs = 30_000) {
     // the store thread died (its end of the channel closed with it): no acknowledgement will ever come, so
@@ -27,12 +35,32 @@ export class PassSender {
     port.once('close', () => this.fail(new Error('store thread gone (its port closed); the pass was not applied')));
   }
 
-  /** A collection pass with its outcome, after everything sent before it. */
-  send(steps: StoreStep[], outcome: PassOutcome, timeoutMs = this.ackTimeoutMs): Promise<void> {
+  /** Whether the next run must list everything (see `complete`). */
+  get needsFull(): boolean {
+    return !this.complete;
+  }
+
+  /** The keys the store asked for since the last call (CollectContext.reread). */
+  takeReread(): string[] {
+    const keys = [...this.reread];
+    this.reread.clear();
+    return keys;
+  }
+
+  /** A collection pass with its outcome, after everything sent before it; `full`: it lists everything. */
+  send(steps: StoreStep[], outcome: PassOutcome, timeoutMs = this.ackTimeoutMs, full = false): Promise<void> {
     const next = this.chain.then(async () => {
       const sent = steps.filter((s) => s.op !== 'chart_repo' || s.value !== this.acked?.value
         || JSON.stringify(s.origins ?? null) !== this.acked.origins);
-      await this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps: sent, outcome }, timeoutMs);
+      let applied: AppliedMessage;
+      try {
+        applied = await this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps: sent, outcome }, timeoutMs);
+      } catch (err) {
+        this.complete = false;
+        throw err;
+      }
+      if (applied.dropped) this.complete = false;
+      else if (full) this.complete = true;
       for (const s of sent) if (s.op === 'chart_repo') this.acked = { value: s.value, origins: JSON.stringify(s.origins ?? null) };
     });
     this.chain = next.catch(() => undefined);
@@ -53,20 +81,22 @@ export class PassSender {
     });
   }
 
-  private post(msg: PassMessage, timeoutMs: number): Promise<void> {
+  private post(msg: PassMessage, timeoutMs: number): Promise<AppliedMessage> {
     if (this.closed) return Promise.reject(new Error('store port replaced'));
-    return new Promise<void>((resolve, reject) => {
-      const done = (err?: Error) => {
+    return new Promise<AppliedMessage>((resolve, reject) => {
+      const done = (err: Error | null, applied?: AppliedMessage) => {
         clearTimeout(timer);
         this.port.off('message', onMessage);
         this.waits.delete(fail);
         if (err) reject(err);
-        else resolve();
+        else resolve(applied!);
       };
       const fail = (err: Error) => done(err);
       const timer = setTimeout(() => done(new Error(`store did not apply the pass within ${timeoutMs} ms`)), timeoutMs);
       const onMessage = (m: AppliedMessage) => {
-        if (m?.type === 'applied' && m.seq === msg.seq) done();
+        if (m?.type !== 'applied' || m.seq !== msg.seq) return;
+        for (const key of m.reread ?? []) this.reread.add(key);
+        done(null, m);
       };
       this.waits.add(fail);
       this.port.on('message', onMessage);

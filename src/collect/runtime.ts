@@ -48,17 +48,21 @@ export class CollectorRuntime {
     const started = performance.now();
     const signal = AbortSignal.timeout(deadlineMs);
     const extra = Object.keys(fromSupervisor).length === 0 ? undefined : fromSupervisor;
-    let result: { steps: Parameters<PassSender['send']>[0]; outcome: PassOutcome };
+    let result: { steps: Parameters<PassSender['send']>[0]; outcome: PassOutcome; full: boolean };
+    const full = sender.needsFull;
     try {
-      const r = await collector.collect({ signal, now: () => new Date() });
+      const r = await collector.collect({ signal, now: () => new Date(), full, reread: sender.takeReread() });
       const counters = r.counters || extra ? { ...r.counters, ...extra } : undefined;
-      result = { steps: r.steps, outcome: outcome(started, r.failed === undefined, r.failed ?? r.warning ?? null, counters) };
+      result = {
+        steps: r.steps, outcome: outcome(started, r.failed === undefined, r.failed ?? r.warning ?? null, counters),
+        full: full && r.failed === undefined,
+      };
     } catch (err) {
-      result = { steps: [], outcome: outcome(started, false, errorText(err), extra) };
+      result = { steps: [], outcome: outcome(started, false, errorText(err), extra), full: false };
     }
     const ackBudget = Math.max(100, started + deadlineMs + RUN_ABORT_GRACE_MS / 2 - performance.now());
     try {
-      await sender.send(result.steps, result.outcome, ackBudget);
+      await sender.send(result.steps, result.outcome, ackBudget, result.full);
     } catch (err) {
       return outcome(started, false, errorText(err), extra);
     }

@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { ComponentStats } from '../collect/components.ts';
 import {
-  AppRow, CacheCountsRow, RenderCountsRow, SourceFreshnessRow, TaskCountsRow, TaskRow, validateRows,
+  AppListingRow, CacheCountsRow, ListedAppRow, RenderCountsRow, ROW_ID, SourceFreshnessRow, TaskCountsRow, TaskRow,
+  validateRows,
 } from './market-rows.ts';
 import type { PgSource } from './postgres.ts';
 
@@ -38,24 +39,59 @@ export async function readTasks(pg: PgSource, signal: AbortSignal, recentLimit: 
  * an active task for the same user and app. Catalog rows (one per user per catalog app) never are, and
  * there are far more of them.
  */
-const APP_ROWS = `
-  SELECT ua.user_id, ua.source_id, ua.app_id, ua.app_name, ua.app_raw_name, ua.manifest_type,
-    ua.metadata, ua.entrances, ua.updated_at AS app_updated_at,
-    s.state, s.installed_version, s.target_version, s.is_sys_app, s.reason, s.message, s.progress, s.op_id,
-    s.op_type, s.event_create_time, s.shared_entrances, s.status_entrances, s.updated_at AS state_updated_at
-  FROM user_applications ua
-  LEFT JOIN user_application_states s ON s.user_application_id = ua.id
-  WHERE (s.state IS NOT NULL AND btrim(s.state) <> '')
+const APP_FROM = `FROM user_applications ua
+  LEFT JOIN user_application_states s ON s.user_application_id = ua.id`;
+const MAYBE_INSTALLED = `((s.state IS NOT NULL AND btrim(s.state) <> '')
     OR EXISTS (SELECT 1 FROM task_records t
-               WHERE t.status IN (1, 2) AND t.user_account = ua.user_id AND t.app_name = ua.app_name)
-  ORDER BY ua.user_id, ua.source_id, ua.app_name`;
+               WHERE t.status IN (1, 2) AND t.user_account = ua.user_id AND t.app_name = ua.app_name))`;
+/**
+ * The version of both rows: PostgreSQL's xmin changes with every UPDATE (and a deleted or new state row
+ * changes the text), whatever the market does with updated_at. Cheap: no column is decoded.
+ */
+const ROW_VERSION = `ua.xmin::text || ':' || COALESCE(s.xmin::text, '') AS row_version`;
+const APP_COLUMNS = `ua.id, ${ROW_VERSION}, ua.user_id, ua.source_id, ua.app_id, ua.app_name, ua.app_raw_name,
+    ua.manifest_type, ua.metadata, ua.entrances, ua.updated_at AS app_updated_at,
+    s.state, s.installed_version, s.target_version, s.is_sys_app, s.reason, s.message, s.progress, s.op_id,
+    s.op_type, s.event_create_time, s.shared_entrances, s.status_entrances, s.updated_at AS state_updated_at`;
+const APP_ORDER = 'ORDER BY ua.user_id, ua.source_id, ua.app_name';
 
-/** The app rows and the active tasks (for the override) from one snapshot. */
+const APP_ROWS = `SELECT ${APP_COLUMNS} ${APP_FROM} WHERE ${MAYBE_INSTALLED} ${APP_ORDER}`;
+/**
+ * The same rows, ids and versions only: a row's key cannot change without its version. Unordered: the rows
+ * read by id come in APP_ORDER.
+ */
+const APP_LISTING = `SELECT ua.id, ${ROW_VERSION} ${APP_FROM} WHERE ${MAYBE_INSTALLED}`;
+
+/** APP_ROWS for the given user_applications ids, inlined (PgSource.read takes no parameters): digits only. */
+export function appRowsByIdSql(ids: readonly string[]): string {
+  for (const id of ids) if (!ROW_ID.test(id)) throw new Error(`not a row id: ${JSON.stringify(String(id).slice(0, 40))}`);
+  return `SELECT ${APP_COLUMNS} ${APP_FROM}
+    WHERE ua.id = ANY('{${ids.join(',')}}'::bigint[]) AND ${MAYBE_INSTALLED} ${APP_ORDER}`;
+}
+
+type Validated<T> = { rows: T[]; dropped: number };
+
+/** Every app row and the active tasks (for the override) from one snapshot. */
 export async function readAppFlow(pg: PgSource, signal: AbortSignal): Promise<{
-  apps: { rows: AppRow[]; dropped: number }; tasks: { rows: TaskRow[]; dropped: number };
+  apps: Validated<ListedAppRow>; tasks: Validated<TaskRow>;
 }> {
   const [apps, tasks] = await pg.read(signal, [APP_ROWS, ACTIVE_TASKS]);
-  return { apps: validateRows(AppRow, apps), tasks: validateRows(TaskRow, tasks) };
+  return { apps: validateRows(ListedAppRow, apps), tasks: validateRows(TaskRow, tasks) };
+}
+
+/** The app rows' ids and versions, and the active tasks, from one snapshot: what tells a pass what changed. */
+export async function readAppListing(pg: PgSource, signal: AbortSignal): Promise<{
+  listing: Validated<AppListingRow>; tasks: Validated<TaskRow>;
+}> {
+  const [listing, tasks] = await pg.read(signal, [APP_LISTING, ACTIVE_TASKS]);
+  return { listing: validateRows(AppListingRow, listing), tasks: validateRows(TaskRow, tasks) };
+}
+
+/** The app rows of the given ids that still can be installs (a row gone since it was listed is not answered). */
+export async function readAppRows(pg: PgSource, signal: AbortSignal, ids: readonly string[]): Promise<Validated<ListedAppRow>> {
+  if (ids.length === 0) return { rows: [], dropped: 0 };
+  const [rows] = await pg.read(signal, [appRowsByIdSql(ids)]);
+  return validateRows(ListedAppRow, rows);
 }
 
 const ZERO_TASK_COUNTS: TaskCountsRow = { pending: 0, running: 0, oldest_pending_at: null };

@@ -38,7 +38,9 @@ export class StoreActor implements StoreControlApi {
     this.minInterval = opts.minCommitIntervalMs ?? 10;
   }
 
-  receive(msg: StoreMessage): void {
+  /** Applies one message; answers its acknowledgement. */
+  receive(msg: StoreMessage): AppliedMessage {
+    const applied: AppliedMessage = { type: 'applied', seq: msg?.seq };
     const problem = passProblem(msg);
     if (problem !== null) {
       // nothing of it is applied; the source shows why, and its known data stays
@@ -51,10 +53,13 @@ export class StoreActor implements StoreControlApi {
         });
         this.schedule();
       }
-      return;
+      // the collector learns it: a collector that sends only changes lists everything again
+      applied.dropped = true;
+      return applied;
     }
     const started = performance.now();
-    this.store.apply(msg);
+    const reread = this.store.apply(msg);
+    if (reread.length > 0) applied.reread = reread;
     if (msg.outcome) this.store.noteApplyTime(msg.source, performance.now() - started);
     if (msg.outcome) this.metrics.observe(msg.source, msg.outcome);
     // a stuck verdict flips with time alone: each pass is the moment to look (a quiet pass mints no version)
@@ -62,14 +67,11 @@ export class StoreActor implements StoreControlApi {
     // under a flood of messages timers may starve: past twice the commit interval, commit right here
     if (performance.now() - this.lastCommitAt > 2 * this.interval()) this.flush();
     else this.schedule();
+    return applied;
   }
 
   attachDeltaPort(port: MessagePort): void {
-    port.on('message', (msg: StoreMessage) => {
-      this.receive(msg);
-      const applied: AppliedMessage = { type: 'applied', seq: msg?.seq };
-      port.postMessage(applied);
-    });
+    port.on('message', (msg: StoreMessage) => port.postMessage(this.receive(msg)));
     port.unref();
   }
 

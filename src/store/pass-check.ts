@@ -4,6 +4,7 @@ import { DOMAINS } from '../protocol.ts';
 const SOURCES = new Set<string>(SOURCE_NAMES);
 const DOMAIN_SET = new Set<string>(DOMAINS);
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((k) => typeof k === 'string');
 
 /**
  * What is wrong with a pass message's shape, or null. Passes come from our own collectors, whose
@@ -21,10 +22,11 @@ export function passProblem(msg: unknown): string | null {
       case 'upsert':
         if (!DOMAIN_SET.has(String(step.domain))) return `${step.op} of unknown domain ${String(step.domain).slice(0, 40)}`;
         if (!Array.isArray(step.items) || !step.items.every(isObject)) return `${step.op} items are not a list of objects`;
+        if (step.op === 'replace' && step.keep !== undefined && !isStrings(step.keep)) return 'replace keep keys are not strings';
         break;
       case 'remove':
         if (!DOMAIN_SET.has(String(step.domain))) return `remove from unknown domain ${String(step.domain).slice(0, 40)}`;
-        if (!Array.isArray(step.keys) || !step.keys.every((k) => typeof k === 'string')) return 'remove keys are not strings';
+        if (!isStrings(step.keys)) return 'remove keys are not strings';
         break;
       case 'chart_repo':
         if (!isObject(step.value)) return 'chart_repo value is not an object';

@@ -62,6 +62,10 @@ function emptyTouched(): Touched {
   return { app_states: new Map(), tasks: new Map(), components: new Map() };
 }
 
+function emptyKeySets(): Record<Domain, Set<string>> {
+  return { app_states: new Set(), tasks: new Set(), components: new Set() };
+}
+
 /** What a change-stream filter looks at. */
 export function facetsOf(domain: Domain, value: object): Facets {
   if (domain === 'app_states') {
@@ -111,6 +115,11 @@ export class RuntimeStore {
   private readonly progress = new Map<string, ProgressMark>();
   /** what happened to each app and task (…/history) */
   readonly timelines: Record<TimelineKind, Timeline>;
+  /**
+   * Held keys a pushed step (an event, an upsert) changed since a listing last sent them: a listing that only
+   * keeps such a key is asked to send it again (AppliedMessage.reread), as its full listing would have.
+   */
+  private readonly pushed = emptyKeySets();
 
   readonly apps = new EntityTable<AppFlowState>(appKey, {
     onAdd: (k, a) => {
@@ -164,26 +173,41 @@ export class RuntimeStore {
 
   // ---- writes ------------------------------------------------------------------------------------
 
-  /** Applies one collection pass whole, then records its outcome. */
-  apply(msg: PassMessage): void {
-    for (const step of msg.steps) this.applyStep(msg.source, step);
+  /**
+   * Applies one collection pass whole, then records its outcome. Answers the keys its listings kept that the
+   * store cannot vouch for (AppliedMessage.reread).
+   */
+  apply(msg: PassMessage): string[] {
+    const reread: string[] = [];
+    for (const step of msg.steps) this.applyStep(msg.source, step, reread);
     if (msg.outcome) this.recordOutcome(msg.source, msg.outcome);
+    return reread;
   }
 
-  private applyStep(source: SourceName, step: StoreStep): void {
+  private applyStep(source: SourceName, step: StoreStep, reread: string[]): void {
     switch (step.op) {
       case 'upsert':
       case 'replace': {
         const table = this.table(step.domain);
+        const pushed = this.pushed[step.domain];
         const listed = new Set<string>();
         for (const item of step.items as DomainEntity[Domain][]) {
           const key = table.key(item as never);
-          if (step.op === 'replace') listed.add(key);
+          if (step.op === 'replace') {
+            listed.add(key);
+            pushed.delete(key);
+          }
           // a poll never takes an app back behind a newer pushed event: the market may not have written it yet
           if (step.domain === 'app_states' && this.heldIsNewer(key, item as AppFlowState)) continue;
           this.upsert(step.domain, item, source, EVIDENCE[source]);
+          if (step.op === 'upsert') pushed.add(key);
         }
         if (step.op === 'replace') {
+          // kept keys are listed without being sent: what the store holds for them stands, unless it lost them
+          for (const key of step.keep ?? []) {
+            listed.add(key);
+            if (!table.rows.has(key) || pushed.has(key)) reread.push(key);
+          }
           // deletions come after every upsert: a reader never sees the domain emptied mid-pass
           const owners = new Set<SourceName>([source, ...(step.reconciles ?? [])]);
           for (const key of table.missing(owners, listed)) {
@@ -246,7 +270,7 @@ export class RuntimeStore {
     }
     const merged = mergeAppEvent(prev?.value, ev.app);
     // an app the poll knows stays the poll's: its next full listing reconciles it
-    this.upsert('app_states', merged, prev?.owner ?? source, eventEvidence(ev), ev.at);
+    this.pushed.app_states.add(this.upsert('app_states', merged, prev?.owner ?? source, eventEvidence(ev), ev.at));
   }
 
   /** `evidence` (and the time it gives, if any): what the timeline records when the entity moved */
@@ -341,6 +365,7 @@ export class RuntimeStore {
     if (domain !== 'components') this.timelines[domain].gone(key, at ?? this.clock().toISOString(), evidence);
     if (domain !== 'components') this.watched[domain].delete(key);
     if (domain === 'app_states') this.progress.delete(key);
+    this.pushed[domain].delete(key);
     this.touch(domain, key, prev.value);
   }
 

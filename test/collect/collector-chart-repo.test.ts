@@ -39,7 +39,7 @@ async function collector(opts: Partial<ChartRepoCollectorOptions> = {}): Promise
 
 function run(c: Collector, signal = AbortSignal.timeout(LIVENESS_MS)): Promise<CollectResult> {
   clock += 5000;
-  return c.collect({ signal, now: () => new Date(clock) });
+  return c.collect({ signal, now: () => new Date(clock), full: false });
 }
 
 function view(r: CollectResult): ChartRepoStatus {

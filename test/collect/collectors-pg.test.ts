@@ -12,7 +12,7 @@ import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts'
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const ago = (minutes: number): string => new Date(NOW.getTime() - minutes * 60_000).toISOString();
-const ctx = (signal: AbortSignal = new AbortController().signal): CollectContext => ({ signal, now: () => NOW });
+const ctx = (signal: AbortSignal = new AbortController().signal): CollectContext => ({ signal, now: () => NOW, full: false });
 const DOWN_URL = 'postgres://market:T0p-Secret@127.0.0.1:1/market';
 
 let db: TestDb;

@@ -80,7 +80,7 @@ describe('startDemoMarket (embedded)', () => {
       // two rounds: the second sees the market moved on
       for (let round = 0, seq = 0; round < 2; round++) {
         for (const [source, c] of collectors) {
-          const r = await c.collect({ signal: AbortSignal.timeout(20_000), now: () => new Date() });
+          const r = await c.collect({ signal: AbortSignal.timeout(20_000), now: () => new Date(), full: false });
           store.apply({ type: 'pass', seq: ++seq, source, steps: r.steps,
             outcome: { ok: true, error: null, duration_ms: 1, finished_at: new Date().toISOString() } });
         }

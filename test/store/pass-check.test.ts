@@ -13,13 +13,15 @@ describe('passProblem', () => {
     ['unknown domain', { ...ok, steps: [{ op: 'upsert', domain: 'no_such_domain', items: [] }] }, /unknown domain/],
     ['items not objects', { ...ok, steps: [{ op: 'replace', domain: 'tasks', items: [null] }] }, /items/],
     ['remove keys not strings', { ...ok, steps: [{ op: 'remove', domain: 'tasks', keys: [1] }] }, /keys/],
+    ['replace keep not strings', { ...ok, steps: [{ op: 'replace', domain: 'tasks', items: [], keep: [1] }] }, /keep/],
     ['chart_repo not an object', { ...ok, steps: [{ op: 'chart_repo', value: [] }] }, /chart_repo/],
     ['events malformed', { ...ok, steps: [{ op: 'app_events', events: [{ key: 'k' }] }] }, /app_events/],
   ];
   it.each(bad)('%s', (_n, msg, reason) => expect(passProblem(msg)).toMatch(reason));
   it('accepts every well-formed step', () => {
     expect(passProblem({ ...ok, steps: [
-      { op: 'replace', domain: 'tasks', items: [{}] }, { op: 'upsert', domain: 'components', items: [] },
+      { op: 'replace', domain: 'tasks', items: [{}] }, { op: 'replace', domain: 'tasks', items: [], keep: ['t1'] },
+      { op: 'upsert', domain: 'components', items: [] },
       { op: 'remove', domain: 'app_states', keys: ['a'] }, { op: 'chart_repo', value: {} },
       { op: 'app_events', events: [{ key: 'k', at: 't', app: null }] },
     ] })).toBeNull();
@@ -31,9 +33,11 @@ it('the store drops a malformed pass whole, keeps what it knew, and says why in 
   actor.receive({ type: 'pass', seq: 1, source: 'tasks', steps: [{ op: 'replace', domain: 'tasks', items: [
     { task_id: 't1', type: 'install', status: 'running', app_name: 'a', created_at: '2026-11-25T10:00:00.000Z' },
   ] }], outcome: { ok: true, error: null, duration_ms: 1, finished_at: '2026-11-25T10:00:00.000Z' } });
-  actor.receive({ type: 'pass', seq: 2, source: 'tasks', steps: [
+  const ack = actor.receive({ type: 'pass', seq: 2, source: 'tasks', steps: [
     { op: 'replace', domain: 'tasks', items: [] }, { op: 'upsert', domain: 'nope', items: [] },
   ] } as never);
+  // the collector learns it too: one that sends only changes lists everything next time
+  expect(ack).toEqual({ type: 'applied', seq: 2, dropped: true });
   actor.flush();
   const data = JSON.parse(actor.store.state({}));
   expect(Object.keys(data.tasks)).toEqual(['t1']);

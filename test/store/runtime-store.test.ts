@@ -89,6 +89,37 @@ describe('replace semantics', () => {
     expect(data.components.collector_tasks).toMatchObject({ healthy: false, status: 'error', message: 'down' });
   });
 
+  it('kept keys count as listed: they stay as held, without being sent again, and the rest leaves', () => {
+    const s = seeded();
+    const before = snapshot(s).app_states;
+    const reread = s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', reconciles: ['nats'],
+      items: [app('bob', 'market', 'firefox', { stage: 'running', health: 'healthy' })], keep: ['alice:market:firefox'] }]));
+    expect(reread).toEqual([]);
+    const now = snapshot(s).app_states;
+    expect(Object.keys(now).sort()).toEqual(['alice:market:firefox', 'bob:market:firefox']);
+    expect(now['alice:market:firefox']).toEqual(before['alice:market:firefox']);
+    expect(now['bob:market:firefox'].stage).toBe('running');
+  });
+
+  it('a kept key the store lost, or an event changed since, is asked for again', () => {
+    const s = seeded();
+    const later = '2026-11-25T10:05:00.000Z';
+    s.apply({ type: 'pass', seq: 2, source: 'nats', steps: [{ op: 'app_events', events: [
+      { key: 'alice:market:firefox', at: later, app: null },
+      { key: 'bob:market:firefox', at: later, app: app('bob', 'market', 'firefox', { stage: 'stopped', metadata: { status: { createTime: later } } }) },
+    ] }] });
+    const keep = ['alice:market:firefox', 'alice:local:gitea', 'bob:market:firefox'];
+    const replace = (items: AppFlowState[], kept = keep): StoreStep => ({ op: 'replace', domain: 'app_states', reconciles: ['nats'], items, keep: kept });
+    expect(s.apply(pass('app_flow', [replace([])]))).toEqual(['alice:market:firefox', 'bob:market:firefox']);
+    // kept, not sent: the store shows what it holds until the source sends it again
+    expect(Object.keys(snapshot(s).app_states).sort()).toEqual(['alice:local:gitea', 'bob:market:firefox']);
+    // sent again: the store vouches for it from then on
+    const bob = app('bob', 'market', 'firefox', { stage: 'installing', health: 'unknown' });
+    expect(s.apply(pass('app_flow', [replace([bob], keep.slice(0, 2))]))).toEqual(['alice:market:firefox']);
+    expect(s.apply(pass('app_flow', [replace([app('alice', 'market', 'firefox')], keep.slice(1))]))).toEqual([]);
+    expect(Object.keys(snapshot(s).app_states).sort()).toEqual(['alice:local:gitea', 'alice:market:firefox', 'bob:market:firefox']);
+  });
+
   it('keeps last_update when an app is polled again unchanged', () => {
     const s = seeded();
     s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [

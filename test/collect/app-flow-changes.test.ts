@@ -1,0 +1,243 @@
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createCollector as createAppFlow, FULL_PASS_EVERY } from '../../src/collect/collectors/app-flow.ts';
+import type { Collector, CollectResult } from '../../src/collect/collector.ts';
+import { CollectorRuntime } from '../../src/collect/runtime.ts';
+import type { AppFlowState } from '../../src/model/index.ts';
+import type { CollectorSpec, RunReport, StoreStep } from '../../src/protocol.ts';
+import { StoreActor } from '../../src/store/actor.ts';
+import { RuntimeStore } from '../../src/store/runtime-store.ts';
+import { LIVENESS_MS } from '../helpers/liveness.ts';
+import { insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
+import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
+
+const NOW = new Date('2026-03-01T12:00:00.000Z');
+const ago = (minutes: number): string => new Date(NOW.getTime() - minutes * 60_000).toISOString();
+const S = 'market.olares';
+const running = (installed_version = '1.0.0') => ({ state: 'running', installed_version, status_entrances: '[{"name":"main","state":"running"}]' });
+
+let db: TestDb;
+const open: { close(): unknown }[] = [];
+
+beforeAll(async () => {
+  db = await startTestDb();
+}, DB_SETUP_TIMEOUT_MS);
+afterAll(() => db?.close());
+beforeEach(() => db.truncate());
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+});
+
+/** The app_flow collector feeding a store as the collector runtime does: first pass full, reread keys passed on. */
+async function polled() {
+  const c: Collector = await createAppFlow({ databaseUrl: db.url });
+  open.push({ close: () => c.close?.() });
+  const store = new RuntimeStore(() => NOW);
+  let full = true;
+  let reread: string[] = [];
+  let seq = 0;
+  return {
+    store,
+    /** one pass; a run that throws applies nothing */
+    async pass(signal = AbortSignal.timeout(LIVENESS_MS)): Promise<CollectResult> {
+      const r = await c.collect({ signal, now: () => NOW, full, reread });
+      reread = store.apply({ type: 'pass', seq: ++seq, source: 'app_flow', steps: r.steps,
+        outcome: { ok: true, error: null, duration_ms: 1, finished_at: NOW.toISOString() } });
+      full = false;
+      return r;
+    },
+    apps(): Record<string, AppFlowState> {
+      store.commit();
+      return JSON.parse(store.state({})).app_states;
+    },
+  };
+}
+
+function replaceOf(r: CollectResult): Extract<StoreStep, { op: 'replace' }> {
+  expect(r.steps).toHaveLength(1);
+  expect(r.steps[0]).toMatchObject({ op: 'replace', domain: 'app_states', reconciles: ['nats'] });
+  return r.steps[0] as Extract<StoreStep, { op: 'replace' }>;
+}
+const sentKeys = (r: CollectResult) => (replaceOf(r).items as AppFlowState[]).map((a) => `${a.user_id}:${a.source_id}:${a.app_name}`);
+const stages = (apps: Record<string, AppFlowState>) => Object.fromEntries(Object.entries(apps).map(([k, a]) => [k, a.stage]));
+
+describe('app_flow reads what changed', () => {
+  it('a quiet pass reads and sends no app, and the store keeps every one (no new version)', async () => {
+    await insertUserApps(db.sql, [
+      { user_id: 'alice', source_id: S, app_name: 'wiki', state: running() },
+      { user_id: 'alice', source_id: S, app_name: 'blog', state: { state: 'stopped', installed_version: '2.0.0' } },
+      { user_id: 'bob', source_id: S, app_name: 'gone', state: { state: 'uninstalled' } },
+    ]);
+    const p = await polled();
+    const first = await p.pass();
+    expect(first.counters).toMatchObject({ rows: 3, changed_rows: 3, apps: 2, not_installed: 1 });
+    const before = p.apps();
+    expect(Object.keys(before).sort()).toEqual([`alice:${S}:blog`, `alice:${S}:wiki`]);
+
+    const quiet = await p.pass();
+    expect(replaceOf(quiet).items).toEqual([]);
+    expect(replaceOf(quiet).keep?.sort()).toEqual([`alice:${S}:blog`, `alice:${S}:wiki`]);
+    // the counters still describe everything listed
+    expect(quiet.counters).toMatchObject({ rows: 3, changed_rows: 0, apps: 2, not_installed: 1, dropped: 0 });
+    expect(p.store.commit()).toBeNull();
+    expect(p.apps()).toEqual(before);
+  });
+
+  it('a changed row, a new row and a row deleted or no longer an install each show after one pass', async () => {
+    await insertUserApps(db.sql, [
+      { user_id: 'alice', source_id: S, app_name: 'wiki', state: running() },
+      { user_id: 'alice', source_id: S, app_name: 'blog', state: running() },
+      { user_id: 'alice', source_id: S, app_name: 'chat', state: running() },
+      { user_id: 'bob', source_id: S, app_name: 'notes', state: running() },
+    ]);
+    const p = await polled();
+    await p.pass();
+
+    await db.sql`UPDATE user_application_states SET state = 'stopped'
+      WHERE user_application_id = (SELECT id FROM user_applications WHERE app_name = 'wiki')`;
+    let r = await p.pass();
+    expect(sentKeys(r)).toEqual([`alice:${S}:wiki`]);
+    expect(r.counters).toMatchObject({ changed_rows: 1, apps: 4 });
+    expect(p.apps()[`alice:${S}:wiki`].stage).toBe('stopped');
+
+    // a change to the app row alone, even one that leaves updated_at as it was
+    await db.sql`UPDATE user_applications SET metadata = '{"title":"The Blog"}'::jsonb WHERE app_name = 'blog'`;
+    r = await p.pass();
+    expect(sentKeys(r)).toEqual([`alice:${S}:blog`]);
+    expect((p.apps()[`alice:${S}:blog`].metadata as { status: { title: string } }).status.title).toBe('The Blog');
+
+    await insertUserApps(db.sql, [{ user_id: 'carol', source_id: S, app_name: 'vault', state: running('3.0.0') }]);
+    r = await p.pass();
+    expect(sentKeys(r)).toEqual([`carol:${S}:vault`]);
+    expect(p.apps()[`carol:${S}:vault`]).toMatchObject({ stage: 'running', version: '3.0.0' });
+
+    await db.sql`DELETE FROM user_applications WHERE app_name = 'chat'`;
+    await db.sql`UPDATE user_application_states SET state = ''
+      WHERE user_application_id = (SELECT id FROM user_applications WHERE app_name = 'notes')`;
+    r = await p.pass();
+    expect(r.counters).toMatchObject({ rows: 3, changed_rows: 0, apps: 3 });
+    expect(Object.keys(p.apps()).sort()).toEqual([`alice:${S}:blog`, `alice:${S}:wiki`, `carol:${S}:vault`]);
+  });
+
+  it('an active task starting or ending shows in the stage after one pass; another user\'s task reads nothing', async () => {
+    await insertUserApps(db.sql, [
+      { user_id: 'alice', source_id: S, app_name: 'wiki', state: running() },
+      // a catalog row: an install only while a task is active for it
+      { user_id: 'alice', source_id: S, app_name: 'new' },
+    ]);
+    const p = await polled();
+    await p.pass();
+    expect(stages(p.apps())).toEqual({ [`alice:${S}:wiki`]: 'running' });
+
+    await insertTasks(db.sql, [
+      { task_id: 't-up', type: 4, status: 2, app_name: 'wiki', user_account: 'alice', created_at: ago(2), started_at: ago(2) },
+      { task_id: 't-new', type: 1, status: 1, app_name: 'new', user_account: 'alice', created_at: ago(1) },
+    ]);
+    let r = await p.pass();
+    expect(r.counters).toMatchObject({ changed_rows: 2, active_tasks: 2 });
+    expect(stages(p.apps())).toEqual({ [`alice:${S}:wiki`]: 'upgrading', [`alice:${S}:new`]: 'installing' });
+
+    await insertTasks(db.sql, [{ task_id: 't-bob', type: 2, status: 2, app_name: 'wiki', user_account: 'bob', created_at: ago(1) }]);
+    r = await p.pass();
+    expect(r.counters).toMatchObject({ changed_rows: 0, active_tasks: 3 });
+
+    await db.sql`UPDATE task_records SET status = 3, completed_at = ${NOW} WHERE task_id IN ('t-up', 't-new')`;
+    r = await p.pass();
+    expect(r.counters).toMatchObject({ changed_rows: 1, rows: 1 });
+    expect(stages(p.apps())).toEqual({ [`alice:${S}:wiki`]: 'running' });
+  });
+
+  it('a failed read changes nothing in the store, and the change shows on the next pass that works', async () => {
+    await insertUserApps(db.sql, [{ user_id: 'alice', source_id: S, app_name: 'wiki', state: running() }]);
+    const p = await polled();
+    await p.pass();
+    await db.sql`UPDATE user_application_states SET state = 'stopped'`;
+    await expect(p.pass(AbortSignal.abort())).rejects.toThrow(/aborted/);
+    expect(stages(p.apps())).toEqual({ [`alice:${S}:wiki`]: 'running' });
+    const r = await p.pass();
+    expect(r.counters).toMatchObject({ changed_rows: 1 });
+    expect(stages(p.apps())).toEqual({ [`alice:${S}:wiki`]: 'stopped' });
+  });
+
+  it(`every ${FULL_PASS_EVERY}th pass reads and sends every row (a safety net)`, async () => {
+    await insertUserApps(db.sql, [
+      { user_id: 'alice', source_id: S, app_name: 'wiki', state: running() },
+      { user_id: 'alice', source_id: S, app_name: 'blog', state: running() },
+    ]);
+    const p = await polled();
+    await p.pass();
+    const changed: number[] = [];
+    for (let i = 0; i < FULL_PASS_EVERY; i++) changed.push((await p.pass()).counters!.changed_rows);
+    expect(changed).toEqual([...Array(FULL_PASS_EVERY - 1).fill(0), 2]);
+  });
+});
+
+describe('app_flow and its store (collector runtime)', () => {
+  const spec: CollectorSpec = {
+    source: 'app_flow',
+    module: new URL('../../src/collect/collectors/app-flow.ts', import.meta.url).href,
+    get options() { return { databaseUrl: db.url }; },
+  };
+
+  /** A store thread's actor on the other end of a new port. */
+  function storeOn() {
+    const ch = new MessageChannel();
+    open.push({ close: () => { ch.port1.close(); ch.port2.close(); } });
+    const actor = new StoreActor({ clock: () => NOW });
+    actor.attachDeltaPort(ch.port2);
+    return { actor, port: ch.port1, apps: () => Object.keys(JSON.parse(actor.store.state({})).app_states).sort() };
+  }
+
+  async function run(runtime: CollectorRuntime): Promise<Record<string, number>> {
+    const report: RunReport = await runtime.handle({ kind: 'run', deadline_ms: LIVENESS_MS });
+    if (report.kind !== 'done') throw new Error(`run answered ${report.kind}`);
+    expect(report.outcome).toMatchObject({ ok: true });
+    return report.outcome.counters!;
+  }
+
+  async function started(port: MessagePort) {
+    const runtime = new CollectorRuntime();
+    await runtime.handle({ kind: 'init', spec, port });
+    // a collector thread ends with its pool; here its connections are closed by hand
+    open.push({ close: () => (runtime as unknown as { collector: Collector }).collector.close?.() });
+    return runtime;
+  }
+
+  it('a new store (the store thread restarted) gets the full listing on its first pass', async () => {
+    await insertUserApps(db.sql, [
+      { user_id: 'alice', source_id: S, app_name: 'wiki', state: running() },
+      { user_id: 'bob', source_id: S, app_name: 'blog', state: running() },
+    ]);
+    const first = storeOn();
+    const runtime = await started(first.port);
+    expect(await run(runtime)).toMatchObject({ rows: 2, changed_rows: 2 });
+    expect(await run(runtime)).toMatchObject({ rows: 2, changed_rows: 0 });
+    expect(first.apps()).toEqual([`alice:${S}:wiki`, `bob:${S}:blog`]);
+
+    const second = storeOn();
+    await runtime.handle({ kind: 'init', spec, port: second.port });
+    expect(await run(runtime)).toMatchObject({ rows: 2, changed_rows: 2 });
+    expect(second.apps()).toEqual([`alice:${S}:wiki`, `bob:${S}:blog`]);
+    expect(await run(runtime)).toMatchObject({ rows: 2, changed_rows: 0 });
+    expect(second.apps()).toEqual([`alice:${S}:wiki`, `bob:${S}:blog`]);
+  });
+
+  it('an app the store lost while the database still lists it (a NATS event removed it) is read again on the next pass', async () => {
+    await insertUserApps(db.sql, [
+      { user_id: 'alice', source_id: S, app_name: 'wiki', state: running() },
+      { user_id: 'bob', source_id: S, app_name: 'blog', state: running() },
+    ]);
+    const store = storeOn();
+    const runtime = await started(store.port);
+    await run(runtime);
+    store.actor.receive({ type: 'pass', seq: 1, source: 'nats', steps: [{ op: 'app_events', events: [
+      { key: `alice:${S}:wiki`, at: NOW.toISOString(), app: null },
+    ] }] });
+    expect(store.apps()).toEqual([`bob:${S}:blog`]);
+    // kept by the collector, missing in the store: the store asks for it
+    expect(await run(runtime)).toMatchObject({ changed_rows: 0 });
+    expect(await run(runtime)).toMatchObject({ changed_rows: 1 });
+    expect(store.apps()).toEqual([`alice:${S}:wiki`, `bob:${S}:blog`]);
+    expect(await run(runtime)).toMatchObject({ changed_rows: 0 });
+  });
+});
