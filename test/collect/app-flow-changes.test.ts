@@ -1,5 +1,5 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createCollector as createAppFlow, FULL_PASS_EVERY } from '../../src/collect/collectors/app-flow.ts';
 import type { Collector, CollectResult } from '../../src/collect/collector.ts';
 import { CollectorRuntime } from '../../src/collect/runtime.ts';
@@ -9,28 +9,20 @@ import { StoreActor } from '../../src/store/actor.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
-import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
+import { useTestDb } from '../helpers/pg.ts';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const ago = (minutes: number): string => new Date(NOW.getTime() - minutes * 60_000).toISOString();
 const S = 'market.olares';
 const running = (installed_version = '1.0.0') => ({ state: 'running', installed_version, status_entrances: '[{"name":"main","state":"running"}]' });
 
-let db: TestDb;
-const open: { close(): unknown }[] = [];
+const env = useTestDb();
+const open = env.opened;
 
-beforeAll(async () => {
-  db = await startTestDb();
-}, DB_SETUP_TIMEOUT_MS);
-afterAll(() => db?.close());
-beforeEach(() => db.truncate());
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
 
 /** The app_flow collector feeding a store as the collector runtime does: first pass full, reread keys passed on. */
 async function polled() {
-  const c: Collector = await createAppFlow({ databaseUrl: db.url });
+  const c: Collector = await createAppFlow({ databaseUrl: env.db.url });
   open.push({ close: () => c.close?.() });
   const store = new RuntimeStore(() => NOW);
   let full = true;
@@ -63,7 +55,7 @@ const stages = (apps: Record<string, AppFlowState>) => Object.fromEntries(Object
 
 describe('app_flow reads what changed', () => {
   it('a quiet pass reads and sends no app, and the store keeps every one (no new version)', async () => {
-    await insertUserApps(db.sql, [
+    await insertUserApps(env.db.sql, [
       { user_id: 'alice', source_id: S, app_name: 'wiki', state: running() },
       { user_id: 'alice', source_id: S, app_name: 'blog', state: { state: 'stopped', installed_version: '2.0.0' } },
       { user_id: 'bob', source_id: S, app_name: 'gone', state: { state: 'uninstalled' } },
@@ -84,7 +76,7 @@ describe('app_flow reads what changed', () => {
   });
 
   it('a changed row, a new row and a row deleted or no longer an install each show after one pass', async () => {
-    await insertUserApps(db.sql, [
+    await insertUserApps(env.db.sql, [
       { user_id: 'alice', source_id: S, app_name: 'wiki', state: running() },
       { user_id: 'alice', source_id: S, app_name: 'blog', state: running() },
       { user_id: 'alice', source_id: S, app_name: 'chat', state: running() },
@@ -93,7 +85,7 @@ describe('app_flow reads what changed', () => {
     const p = await polled();
     await p.pass();
 
-    await db.sql`UPDATE user_application_states SET state = 'stopped'
+    await env.db.sql`UPDATE user_application_states SET state = 'stopped'
       WHERE user_application_id = (SELECT id FROM user_applications WHERE app_name = 'wiki')`;
     let r = await p.pass();
     expect(sentKeys(r)).toEqual([`alice:${S}:wiki`]);
@@ -101,18 +93,18 @@ describe('app_flow reads what changed', () => {
     expect(p.apps()[`alice:${S}:wiki`].stage).toBe('stopped');
 
     // a change to the app row alone, even one that leaves updated_at as it was
-    await db.sql`UPDATE user_applications SET metadata = '{"title":"The Blog"}'::jsonb WHERE app_name = 'blog'`;
+    await env.db.sql`UPDATE user_applications SET metadata = '{"title":"The Blog"}'::jsonb WHERE app_name = 'blog'`;
     r = await p.pass();
     expect(sentKeys(r)).toEqual([`alice:${S}:blog`]);
     expect((p.apps()[`alice:${S}:blog`].metadata as { status: { title: string } }).status.title).toBe('The Blog');
 
-    await insertUserApps(db.sql, [{ user_id: 'carol', source_id: S, app_name: 'vault', state: running('3.0.0') }]);
+    await insertUserApps(env.db.sql, [{ user_id: 'carol', source_id: S, app_name: 'vault', state: running('3.0.0') }]);
     r = await p.pass();
     expect(sentKeys(r)).toEqual([`carol:${S}:vault`]);
     expect(p.apps()[`carol:${S}:vault`]).toMatchObject({ stage: 'running', version: '3.0.0' });
 
-    await db.sql`DELETE FROM user_applications WHERE app_name = 'chat'`;
-    await db.sql`UPDATE user_application_states SET state = ''
+    await env.db.sql`DELETE FROM user_applications WHERE app_name = 'chat'`;
+    await env.db.sql`UPDATE user_application_states SET state = ''
       WHERE user_application_id = (SELECT id FROM user_applications WHERE app_name = 'notes')`;
     r = await p.pass();
     expect(r.counters).toMatchObject({ rows: 3, changed_rows: 0, apps: 3 });
@@ -120,7 +112,7 @@ describe('app_flow reads what changed', () => {
   });
 
   it('an active task starting or ending shows in the stage after one pass; another user\'s task reads nothing', async () => {
-    await insertUserApps(db.sql, [
+    await insertUserApps(env.db.sql, [
       { user_id: 'alice', source_id: S, app_name: 'wiki', state: running() },
       // a catalog row: an install only while a task is active for it
       { user_id: 'alice', source_id: S, app_name: 'new' },
@@ -129,7 +121,7 @@ describe('app_flow reads what changed', () => {
     await p.pass();
     expect(stages(p.apps())).toEqual({ [`alice:${S}:wiki`]: 'running' });
 
-    await insertTasks(db.sql, [
+    await insertTasks(env.db.sql, [
       { task_id: 't-up', type: 4, status: 2, app_name: 'wiki', user_account: 'alice', created_at: ago(2), started_at: ago(2) },
       { task_id: 't-new', type: 1, status: 1, app_name: 'new', user_account: 'alice', created_at: ago(1) },
     ]);
@@ -137,21 +129,21 @@ describe('app_flow reads what changed', () => {
     expect(r.counters).toMatchObject({ changed_rows: 2, active_tasks: 2 });
     expect(stages(p.apps())).toEqual({ [`alice:${S}:wiki`]: 'upgrading', [`alice:${S}:new`]: 'installing' });
 
-    await insertTasks(db.sql, [{ task_id: 't-bob', type: 2, status: 2, app_name: 'wiki', user_account: 'bob', created_at: ago(1) }]);
+    await insertTasks(env.db.sql, [{ task_id: 't-bob', type: 2, status: 2, app_name: 'wiki', user_account: 'bob', created_at: ago(1) }]);
     r = await p.pass();
     expect(r.counters).toMatchObject({ changed_rows: 0, active_tasks: 3 });
 
-    await db.sql`UPDATE task_records SET status = 3, completed_at = ${NOW} WHERE task_id IN ('t-up', 't-new')`;
+    await env.db.sql`UPDATE task_records SET status = 3, completed_at = ${NOW} WHERE task_id IN ('t-up', 't-new')`;
     r = await p.pass();
     expect(r.counters).toMatchObject({ changed_rows: 1, rows: 1 });
     expect(stages(p.apps())).toEqual({ [`alice:${S}:wiki`]: 'running' });
   });
 
   it('a failed read changes nothing in the store, and the change shows on the next pass that works', async () => {
-    await insertUserApps(db.sql, [{ user_id: 'alice', source_id: S, app_name: 'wiki', state: running() }]);
+    await insertUserApps(env.db.sql, [{ user_id: 'alice', source_id: S, app_name: 'wiki', state: running() }]);
     const p = await polled();
     await p.pass();
-    await db.sql`UPDATE user_application_states SET state = 'stopped'`;
+    await env.db.sql`UPDATE user_application_states SET state = 'stopped'`;
     await expect(p.pass(AbortSignal.abort())).rejects.toThrow(/aborted/);
     expect(stages(p.apps())).toEqual({ [`alice:${S}:wiki`]: 'running' });
     const r = await p.pass();
@@ -160,7 +152,7 @@ describe('app_flow reads what changed', () => {
   });
 
   it(`every ${FULL_PASS_EVERY}th pass reads and sends every row (a safety net)`, async () => {
-    await insertUserApps(db.sql, [
+    await insertUserApps(env.db.sql, [
       { user_id: 'alice', source_id: S, app_name: 'wiki', state: running() },
       { user_id: 'alice', source_id: S, app_name: 'blog', state: running() },
     ]);
@@ -176,7 +168,7 @@ describe('app_flow and its store (collector runtime)', () => {
   const spec: CollectorSpec = {
     source: 'app_flow',
     module: new URL('../../src/collect/collectors/app-flow.ts', import.meta.url).href,
-    get options() { return { databaseUrl: db.url }; },
+    get options() { return { databaseUrl: env.db.url }; },
   };
 
   /** A store thread's actor on the other end of a new port. */
@@ -204,7 +196,7 @@ describe('app_flow and its store (collector runtime)', () => {
   }
 
   it('a new store (the store thread restarted) gets the full listing on its first pass', async () => {
-    await insertUserApps(db.sql, [
+    await insertUserApps(env.db.sql, [
       { user_id: 'alice', source_id: S, app_name: 'wiki', state: running() },
       { user_id: 'bob', source_id: S, app_name: 'blog', state: running() },
     ]);
@@ -223,7 +215,7 @@ describe('app_flow and its store (collector runtime)', () => {
   });
 
   it('an app the store lost while the database still lists it (a NATS event removed it) is read again on the next pass', async () => {
-    await insertUserApps(db.sql, [
+    await insertUserApps(env.db.sql, [
       { user_id: 'alice', source_id: S, app_name: 'wiki', state: running() },
       { user_id: 'bob', source_id: S, app_name: 'blog', state: running() },
     ]);

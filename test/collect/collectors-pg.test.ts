@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createCollector as createAppFlow } from '../../src/collect/collectors/app-flow.ts';
 import { createCollector as createComponents } from '../../src/collect/collectors/components.ts';
 import { createCollector as createTasks } from '../../src/collect/collectors/tasks.ts';
@@ -8,29 +8,21 @@ import type { SourceName, StoreStep } from '../../src/protocol.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
 import { insertCatalog, insertSources, insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
 import { expectGoWire } from '../helpers/go-wire.ts';
-import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
+import { useTestDb } from '../helpers/pg.ts';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const ago = (minutes: number): string => new Date(NOW.getTime() - minutes * 60_000).toISOString();
 const ctx = (signal: AbortSignal = new AbortController().signal): CollectContext => ({ signal, now: () => NOW, full: false });
 const DOWN_URL = 'postgres://market:T0p-Secret@127.0.0.1:1/market';
 
-let db: TestDb;
-const open: Collector[] = [];
+const env = useTestDb();
+const open = env.opened;
 async function collector(make: (o: any) => Collector | Promise<Collector>, options: object): Promise<Collector> {
-  const c = await make({ databaseUrl: db.url, ...options });
+  const c = await make({ databaseUrl: env.db.url, ...options });
   open.push(c);
   return c;
 }
 
-beforeAll(async () => {
-  db = await startTestDb();
-}, DB_SETUP_TIMEOUT_MS);
-afterAll(() => db?.close());
-beforeEach(() => db.truncate());
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close?.()));
-});
 
 function only<T>(r: CollectResult, op: StoreStep['op']): T[] {
   expect(r.steps).toHaveLength(1);
@@ -53,7 +45,7 @@ async function pass(store: RuntimeStore, source: SourceName, c: Collector): Prom
 
 describe('tasks collector', () => {
   it('maps every type and status, estimates progress, drops bad metadata only', async () => {
-    await insertTasks(db.sql, [
+    await insertTasks(env.db.sql, [
       { task_id: 'a-install-pending', type: 1, status: 1, app_name: 'wiki', user_account: 'alice', created_at: ago(10) },
       { task_id: 'b-uninstall-running', type: 2, status: 2, app_name: 'blog', user_account: 'bob', op_id: 'op-2',
         created_at: ago(5), started_at: ago(2.5), metadata: '{"source":"market.olares"}' },
@@ -86,7 +78,7 @@ describe('tasks collector', () => {
   });
 
   it('keeps every active task plus only the N most recent others, by COALESCE(completed_at, started_at, created_at)', async () => {
-    await insertTasks(db.sql, [
+    await insertTasks(env.db.sql, [
       { task_id: 'active-old', type: 1, status: 1, app_name: 'a', created_at: ago(500) },
       { task_id: 'active-running', type: 1, status: 2, app_name: 'b', created_at: ago(400), started_at: ago(400) },
       { task_id: 'done-1', type: 1, status: 3, app_name: 'c', created_at: ago(100), completed_at: ago(1) },
@@ -104,7 +96,7 @@ describe('tasks collector', () => {
   });
 
   it('a task gone from the table leaves the view; a failed query removes nothing', async () => {
-    await insertTasks(db.sql, [
+    await insertTasks(env.db.sql, [
       { task_id: 'stays', type: 1, status: 3, app_name: 'a', created_at: ago(3), completed_at: ago(2) },
       { task_id: 'goes', type: 2, status: 2, app_name: 'b', created_at: ago(3), started_at: ago(1) },
     ]);
@@ -112,7 +104,7 @@ describe('tasks collector', () => {
     const c = await collector(createTasks, {});
     expect(await pass(store, 'tasks', c)).toBe('ok');
     expect(store.task('goes')).not.toBeNull();
-    await db.sql`DELETE FROM task_records WHERE task_id = 'goes'`;
+    await env.db.sql`DELETE FROM task_records WHERE task_id = 'goes'`;
     expect(await pass(store, 'tasks', c)).toBe('ok');
     expect(store.task('goes')).toBeNull();
     expect(store.task('stays')).not.toBeNull();
@@ -141,7 +133,7 @@ describe('app flow collector', () => {
   const running = '[{"name":"main","state":"running"}]';
 
   it('derives every stage rule from the joined rows and the active tasks', async () => {
-    await insertUserApps(db.sql, [
+    await insertUserApps(env.db.sql, [
       { user_id: 'alice', source_id: S, app_name: 'healthy', state: { state: 'running', installed_version: '1.0.0', status_entrances: running } },
       { user_id: 'alice', source_id: S, app_name: 'sick', manifest_type: 'middleware',
         state: { state: 'running', installed_version: '2.0.0', status_entrances: '[{"name":"main","state":"running"},{"name":"admin","state":"stopped"}]' } },
@@ -158,7 +150,7 @@ describe('app flow collector', () => {
       { user_id: 'alice', source_id: S, app_name: 'leaving', state: { state: 'running', installed_version: '1.0.0', status_entrances: running } },
       { user_id: 'bob', source_id: 'local', app_name: 'downloading', state: { state: 'downloading', progress: '37.5', target_version: '4.0.0', op_id: 'op-9', op_type: 'install' } },
     ]);
-    await insertTasks(db.sql, [
+    await insertTasks(env.db.sql, [
       { task_id: 't-cancel', type: 3, status: 2, app_name: 'canceling', user_account: 'alice', created_at: ago(1), started_at: ago(1) },
       { task_id: 't-new', type: 1, status: 1, app_name: 'new', user_account: 'alice', created_at: ago(1) },
       { task_id: 't-upgrade', type: 4, status: 2, app_name: 'upgrading', user_account: 'alice', created_at: ago(2), started_at: ago(2) },
@@ -214,12 +206,12 @@ describe('app flow collector', () => {
   });
 
   it('an app that gets uninstalled leaves the view on the next pass', async () => {
-    await insertUserApps(db.sql, [{ user_id: 'alice', source_id: S, app_name: 'wiki', state: { state: 'running', installed_version: '1.0.0' } }]);
+    await insertUserApps(env.db.sql, [{ user_id: 'alice', source_id: S, app_name: 'wiki', state: { state: 'running', installed_version: '1.0.0' } }]);
     const store = new RuntimeStore(() => NOW);
     const c = await collector(createAppFlow, {});
     await pass(store, 'app_flow', c);
     expect(store.app('alice', S, 'wiki')).not.toBeNull();
-    await db.sql`UPDATE user_application_states SET state = 'uninstalled'`;
+    await env.db.sql`UPDATE user_application_states SET state = 'uninstalled'`;
     await pass(store, 'app_flow', c);
     expect(store.app('alice', S, 'wiki')).toBeNull();
   });
@@ -233,22 +225,22 @@ describe('app flow collector', () => {
 
 describe('components collector', () => {
   it('reports task_module, hydrator, syncer, cache and postgres from the database', async () => {
-    await insertTasks(db.sql, [
+    await insertTasks(env.db.sql, [
       { task_id: 'p1', type: 1, status: 1, app_name: 'a', created_at: ago(3) },
       { task_id: 'p2', type: 1, status: 1, app_name: 'b', created_at: ago(1) },
       { task_id: 'r1', type: 4, status: 2, app_name: 'c', created_at: ago(2), started_at: ago(2) },
       { task_id: 'd1', type: 1, status: 3, app_name: 'd', created_at: ago(9), completed_at: ago(8) },
     ]);
-    await insertUserApps(db.sql, [
+    await insertUserApps(env.db.sql, [
       { user_id: 'alice', source_id: 'market.olares', app_name: 'a', render_status: 'success', state: { state: 'running' } },
       { user_id: 'alice', source_id: 'market.olares', app_name: 'b', render_status: 'failed', render_consecutive_failures: 3 },
       { user_id: 'bob', source_id: 'market.olares', app_name: 'a', render_status: 'pending' },
       { user_id: 'bob', source_id: 'upload', app_name: 'mine', render_status: 'failed', render_consecutive_failures: 1, state: { state: 'stopped' } },
     ]);
-    await insertSources(db.sql, [
+    await insertSources(env.db.sql, [
       { source_id: 'market.olares' }, { source_id: 'upload', source_type: 'local' }, { source_id: 'mirror' },
     ]);
-    await insertCatalog(db.sql, [
+    await insertCatalog(env.db.sql, [
       { source_id: 'market.olares', app_id: 'a', updated_at: ago(50) },
       { source_id: 'market.olares', app_id: 'b', updated_at: ago(10) },
       { source_id: 'upload', app_id: 'mine', updated_at: ago(900) },
@@ -287,7 +279,7 @@ describe('components collector', () => {
     expect(r.counters).toMatchObject({ db_up: 1, dropped: 0 });
 
     // render failures grow between passes: the hydrator turns degraded
-    await db.sql`UPDATE user_applications SET render_consecutive_failures = render_consecutive_failures + 1 WHERE render_status = 'failed'`;
+    await env.db.sql`UPDATE user_applications SET render_consecutive_failures = render_consecutive_failures + 1 WHERE render_status = 'failed'`;
     const next = only<ComponentStatus>(await c.collect(ctx()), 'replace').find((x) => x.name === 'hydrator')!;
     expect(next).toMatchObject({ healthy: false, status: 'degraded', message: 'render failures grew from 4 to 6' });
   });
@@ -328,7 +320,7 @@ describe('metadata.status from real PostgreSQL rows: every row of GO-WIRE.md\'s 
   }
 
   it('name, rawAppName, appid, isSysApp, owner, icon, source, title (locale map), state, progress, opType, message, reason', async () => {
-    await insertUserApps(db.sql, [{
+    await insertUserApps(env.db.sql, [{
       user_id: 'alice', source_id: S, app_name: 'wiki', app_id: 'a1b2c3', app_raw_name: 'wiki-raw',
       metadata: { icon: 'https://cdn/wiki.png', title: { 'zh-CN': '维基', 'en-US': 'Wiki' } },
       state: {
@@ -346,7 +338,7 @@ describe('metadata.status from real PostgreSQL rows: every row of GO-WIRE.md\'s 
   });
 
   it('title as a plain string, a map without en-US, or absent; icon only as a string; empty values omitted', async () => {
-    await insertUserApps(db.sql, [
+    await insertUserApps(env.db.sql, [
       { user_id: 'alice', source_id: S, app_name: 'plain', metadata: { title: 'Plain' }, state: { state: 'running' } },
       { user_id: 'alice', source_id: S, app_name: 'german', metadata: { title: { 'de-DE': 'Deutsch' }, icon: 7 }, state: { state: 'running' } },
       { user_id: 'alice', source_id: S, app_name: 'bare', state: { state: 'running' } },
@@ -361,7 +353,7 @@ describe('metadata.status from real PostgreSQL rows: every row of GO-WIRE.md\'s 
   });
 
   it('entranceStatuses: ua.entrances merged BY POSITION with status_entrances; sharedEntrances from the state row', async () => {
-    await insertUserApps(db.sql, [{
+    await insertUserApps(env.db.sql, [{
       user_id: 'alice', source_id: S, app_name: 'wiki', entrances: manifest,
       state: {
         state: 'running', event_create_time: '2026-03-01T11:00:00Z',
@@ -383,7 +375,7 @@ describe('metadata.status from real PostgreSQL rows: every row of GO-WIRE.md\'s 
   });
 
   it('a manifest longer than the runtime list keeps empty runtime fields; no manifest = the runtime list as is', async () => {
-    await insertUserApps(db.sql, [
+    await insertUserApps(env.db.sql, [
       { user_id: 'alice', source_id: S, app_name: 'long', entrances: manifest,
         state: { state: 'running', status_entrances: '[{"name":"web","state":"running"}]' } },
       { user_id: 'alice', source_id: S, app_name: 'runtime-only',
@@ -397,14 +389,14 @@ describe('metadata.status from real PostgreSQL rows: every row of GO-WIRE.md\'s 
   });
 
   it('the whole snapshot of these rows decodes as a Go client decodes it', async () => {
-    await insertUserApps(db.sql, [
+    await insertUserApps(env.db.sql, [
       { user_id: 'alice', source_id: S, app_name: 'wiki', entrances: manifest, metadata: { title: { 'en-US': 'Wiki' } },
         state: { state: 'running', status_entrances: running0(), event_create_time: '2026-03-01T11:00:00Z' } },
       { user_id: 'bob', source_id: 'local', app_name: 'blog', state: { state: 'downloading', progress: '10' } },
     ]);
-    await insertTasks(db.sql, [{ task_id: 't1', type: 1, status: 2, app_name: 'blog', user_account: 'bob', created_at: ago(1), started_at: ago(1) }]);
-    await insertSources(db.sql, [{ source_id: S }]);
-    await insertCatalog(db.sql, [{ source_id: S, app_id: 'wiki', updated_at: ago(1) }]);
+    await insertTasks(env.db.sql, [{ task_id: 't1', type: 1, status: 2, app_name: 'blog', user_account: 'bob', created_at: ago(1), started_at: ago(1) }]);
+    await insertSources(env.db.sql, [{ source_id: S }]);
+    await insertCatalog(env.db.sql, [{ source_id: S, app_id: 'wiki', updated_at: ago(1) }]);
     const store = new RuntimeStore(() => NOW);
     expect(await pass(store, 'app_flow', await collector(createAppFlow, {}))).toBe('ok');
     expect(await pass(store, 'tasks', await collector(createTasks, {}))).toBe('ok');

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { startEmbeddedPostgres } from '../../src/demo/embedded-postgres.ts';
 import { MARKET_DDL } from '../../src/sources/market-ddl.ts';
 import { LIVENESS_MS } from './liveness.ts';
@@ -81,4 +82,18 @@ async function scratchDatabase(serverUrl: string): Promise<TestDb> {
       await admin.end();
     },
   };
+}
+
+/**
+ * A test file's database: started once, emptied before each test; whatever a test registers in `opened`
+ * (collectors, ports) is closed after it. Read `env.db` inside tests (it exists once beforeAll ran).
+ */
+export function useTestDb(): { readonly db: TestDb; opened: Array<{ close?(): unknown }> } {
+  let db: TestDb | undefined;
+  const opened: Array<{ close?(): unknown }> = [];
+  beforeAll(async () => { db = await startTestDb(); }, DB_SETUP_TIMEOUT_MS);
+  afterAll(() => db?.close());
+  beforeEach(() => db!.truncate());
+  afterEach(async () => { await Promise.all(opened.splice(0).map((c) => c.close?.())); });
+  return { get db() { return db!; }, opened };
 }
