@@ -34,33 +34,38 @@ export function chartRepoContentKey(value: unknown): string {
 }
 
 /**
- * The view to publish for this pass: the previous one, untouched, when nothing but time-passing values moved
- * (same bytes downstream: no version); otherwise the new one, where every app and image whose own content did
- * not change keeps its earlier last_update (it says when the item last changed, not when it was converted).
- * The uptime leaves the view: held at the last change it would mislead; the caller reports it as a counter.
+ * The view a collector publishes, and the digest of its content: of each (user, source) answer's content
+ * (bodyContentKey) in pair order, so it is the same on every replica that got the same answers, and it is
+ * computed without stringifying the whole view.
  */
 export interface ChartRepoView {
-  /**
-   * the digest of what must differ for the view to count as changed (chartRepoContentKey): the store's ETags
-   * name the content by it (the same on every replica); the key itself (megabytes) is not kept
-   */
   content: string;
   value: ChartRepoStatus;
 }
 
-export function nextChartRepoView(prev: ChartRepoView | null, next: ChartRepoStatus): ChartRepoView {
+/**
+ * The view to publish for this pass: the previous one, untouched, when no answer's content moved (same bytes
+ * downstream: no version); otherwise the merged answers. The uptime leaves the view: held at the last change
+ * it would mislead; the caller reports it as a counter.
+ */
+export function nextChartRepoView(prev: ChartRepoView | null, content: string, merge: () => ChartRepoStatus): ChartRepoView {
+  if (prev !== null && prev.content === content) return prev;
+  let next = merge();
   if (next.system && 'uptime' in next.system) {
     const { uptime: _uptime, ...system } = next.system;
     next = { ...next, system };
   }
-  const content = digestOf([chartRepoContentKey(next)]);
-  if (prev !== null && prev.content === content) return prev;
-  if (prev !== null) {
-    next = { ...next, last_update: next.last_update };
-    if (next.apps) next.apps = keepItemTimes(prev.value.apps, next.apps);
-    if (next.images) next.images = keepItemTimes(prev.value.images, next.images);
-  }
   return { content, value: next };
+}
+
+/**
+ * A pair's new answer, where every app and image whose own content did not change keeps its earlier
+ * last_update (it says when the item last changed, not when it was converted): per pair, so the cost is that
+ * of the answers that changed.
+ */
+export function keepAnswerTimes<A extends { apps: object[]; images: object[] }>(before: A | undefined, now: A): A {
+  if (!before) return now;
+  return { ...now, apps: keepItemTimes(before.apps, now.apps), images: keepItemTimes(before.images, now.images) };
 }
 
 function keepItemTimes<T extends object>(before: readonly T[] | undefined, now: T[]): T[] {

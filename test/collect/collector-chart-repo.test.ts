@@ -187,6 +187,13 @@ describe('chart repo collector', () => {
     const changed = await run(c);
     expect(changed.counters).toMatchObject({ pairs: 2, unchanged_pairs: 1 });
     expect(appNames(changed)).toEqual(['alice/wiki', 'bob/blog', 'bob/chat']);
+    // each item says when it last changed: only the new one has this pass's time
+    const times = Object.fromEntries(view(changed).apps!.map((a) => [a.app_name, a.last_update]));
+    const before = Object.fromEntries(view(first).apps!.map((a) => [a.app_name, a.last_update]));
+    expect(times.wiki).toBe(before.wiki);
+    expect(times.blog).toBe(before.blog);
+    expect(times.chat).toBe(new Date(clock).toISOString());
+    expect(times.chat).not.toBe(before.blog);
   });
 
   it('is an empty view, not an error, when there are no pairs', async () => {

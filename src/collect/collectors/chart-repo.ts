@@ -5,7 +5,8 @@
  */
 import { createPgSource, type PgSource } from '../../sources/postgres.ts';
 import { createHash } from 'node:crypto';
-import { bodyContentKey, nextChartRepoView, uptimeIn, type ChartRepoView } from '../chart-repo-content.ts';
+import { bodyContentKey, keepAnswerTimes, nextChartRepoView, uptimeIn, type ChartRepoView } from '../chart-repo-content.ts';
+import { digestOf } from '../../content-digest.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { chartRepoComponent, mergeAnswers, normalizeAnswer, originsOf } from '../chart-repo.ts';
 import type { ChartRepoAnswer, PairFailure } from '../chart-repo.ts';
@@ -56,8 +57,6 @@ export class ChartRepoCollector implements Collector {
   private lastView: ChartRepoView | null = null;
   /** per pair, the digest of its last good answer's text less time-passing members (bodyContentKey) */
   private readonly lastBodyKey = new Map<string, string>();
-  /** the answers the last view was merged from, in order: the same objects again need no new merge */
-  private lastMerged: ChartRepoAnswer[] = [];
   /** pairs whose answer was parsed and normalized this pass (the rest said what they said before) */
   private parsedPairs = 0;
 
@@ -119,7 +118,9 @@ export class ChartRepoCollector implements Collector {
     // every request failed: the whole view is stale, so the run counts as failed (its steps still apply:
     // the component's error and the kept view); last_success keeps the time of the last good answer
     const allFailed = pairs.length > 0 && failures.length === pairs.length;
-    const view = this.stamp(answers.map((a) => a.answer), now);
+    // what the view says: each kept answer's content, in pair order
+    const content = digestOf(answers.flatMap((a) => [pairKey(a), this.lastBodyKey.get(pairKey(a)) ?? '']));
+    const view = this.stamp(answers.map((a) => a.answer), now, content);
     const unchangedPairs = results.length - this.parsedPairs - failures.length;
     return {
       steps: [
@@ -147,12 +148,9 @@ export class ChartRepoCollector implements Collector {
    * The merged view; unchanged (same bytes, same last_update) while only time-passing values moved. When
    * every pair answered what it said before (the same answer objects), there is nothing to merge.
    */
-  private stamp(answers: ChartRepoAnswer[], now: string): ChartRepoView {
-    const same = this.lastView !== null && answers.length === this.lastMerged.length
-      && answers.every((a, i) => a === this.lastMerged[i]);
-    if (!same) this.lastView = nextChartRepoView(this.lastView, mergeAnswers(answers, now));
-    this.lastMerged = answers;
-    return this.lastView!;
+  private stamp(answers: ChartRepoAnswer[], now: string, content: string): ChartRepoView {
+    this.lastView = nextChartRepoView(this.lastView, content, () => mergeAnswers(answers, now));
+    return this.lastView;
   }
 
   /** Pairs from the database; when that fails, the last known ones (with a warning). */
@@ -204,7 +202,8 @@ export class ChartRepoCollector implements Collector {
       const n = normalizeAnswer(parseChartRepoJson(res.text), now);
       if (!n.ok) return { pair, error: n.error, bytes: res.bytes };
       this.lastBodyKey.set(key, bodyKey);
-      return { pair, answer: n.answer, uptime: n.answer.system?.uptime, bytes: res.bytes, latency_ms: res.latency_ms };
+      const answer = keepAnswerTimes(before, n.answer);
+      return { pair, answer, uptime: n.answer.system?.uptime, bytes: res.bytes, latency_ms: res.latency_ms };
     } catch (e) {
       return { pair, error: e instanceof Error ? e.message : String(e), bytes: 0 };
     }
