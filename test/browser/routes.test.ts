@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { createRuntimeApp, BASE_PATHS } from '../../src/http/app.ts';
@@ -40,7 +41,7 @@ describe('dashboard routes', () => {
       const etag = r.headers.get('etag')!;
       expect((await api.request(`/assets/${f}`, { headers: { 'If-None-Match': `W/${etag}` } })).status).toBe(304);
     }
-    for (const bad of ['routes.ts', 'dashboard.html', '..%2Froutes.ts', '%2e%2e%2f%2e%2e%2fapp.ts', 'nope.js', '.', 'common.js%00']) {
+    for (const bad of ['routes.ts', 'dashboard.html', '..%2Froutes.ts', '%2e%2e%2f%2e%2e%2fapp.ts', 'nope.js', '.', 'dom.js%00']) {
       expect((await api.request(`/assets/${bad}`)).status, bad).toBe(404);
     }
   });
@@ -49,6 +50,20 @@ describe('dashboard routes', () => {
     for (const f of ASSET_FILES.filter((x) => x.endsWith('.js'))) {
       const text = await (await api.request(`/assets/${f}`)).text();
       expect(text, f).not.toMatch(/\.innerHTML\s*=|\.outerHTML\s*=|insertAdjacentHTML|document\.write|\beval\(|new Function\(|setAttribute\(\s*['"]on/);
+    }
+  });
+
+  it('serves every module the pages import, and every script and stylesheet beside them', async () => {
+    // a module left off the allow-list would 404 in the browser and take its page down with it
+    const onDisk = readdirSync(assetDir()).filter((f) => /\.(js|css)$/.test(f)).sort();
+    expect([...ASSET_FILES].sort()).toEqual(onDisk);
+    for (const f of ASSET_FILES.filter((x) => x.endsWith('.js'))) {
+      const text = await (await api.request(`/assets/${f}`)).text();
+      for (const [, spec] of text.matchAll(/^\s*(?:import|export)\b[^'"]*?\bfrom\s+'([^']+)'/gm)) {
+        // relative, same directory: the pages work under both base paths
+        expect(spec, `${f} imports ${spec}`).toMatch(/^\.\/[\w-]+\.js$/);
+        expect((await api.request(`/assets/${spec!.slice(2)}`)).status, `${f} imports ${spec}`).toBe(200);
+      }
     }
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 // the dashboards' own module: plain browser JS without types, importable here (it touches the DOM only when called)
-const { byStr, fmtNum } = await import('../../src/http/dashboard/common.js' as string) as {
+const { byStr, fmtNum } = await import('../../src/http/dashboard/format.js' as string) as {
   fmtNum(n: unknown): string;
   byStr(a: string, b: string): number;
 };

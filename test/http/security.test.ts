@@ -30,7 +30,7 @@ describe('with RUNTIME_API_TOKEN', () => {
   const app = appWith({ apiToken: TOKEN });
 
   it('loads the dashboard pages and assets without a token (they hold no data), but not their data', async () => {
-    for (const path of ['/api/v2/runtime/dashboard', '/app-store/api/v2/runtime/dashboard-app', '/api/v2/runtime/assets/common.js']) {
+    for (const path of ['/api/v2/runtime/dashboard', '/app-store/api/v2/runtime/dashboard-app', '/api/v2/runtime/assets/dom.js']) {
       expect((await app.request(path)).status, path).toBe(200);
     }
     expect((await app.request('/api/v2/runtime/state')).status).toBe(401);

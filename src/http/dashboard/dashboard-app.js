@@ -1,10 +1,17 @@
 // /dashboard-app — the processing flow of each app:
 //   Syncer → Market Hydration → SourceChartStep → RenderedChartStep → CustomParamsUpdateStep → ImageAnalysisStep → DatabaseUpdateStep
-// Every upstream string goes through `el`/`fill` (text nodes only); see common.js.
-import {
-  $, badge, byStr, contains, debounce, el, fill, fillDatalist, fmtNum, fmtNs, getData, isStuck, kv, list, num, obj, renderSources,
-  startLive, str, stuckBadge, table, timeCell, timeMs, fmtTime, toggleButton, values,
-} from './common.js';
+// Every upstream string goes through `el`/`fill` (text nodes only); see dom.js.
+import { getData } from './api.js';
+import { timeMs } from './clock.js';
+import { $, el, fill } from './dom.js';
+import { contains, debounce, fillDatalist } from './filters.js';
+import { byStr, fmtNs, fmtNum, fmtTime } from './format.js';
+import { startLive } from './live-state.js';
+import { renderSources } from './sources-banner.js';
+import { isStuck, stuckBadge } from './stuck.js';
+import { table, toggleButton } from './table.js';
+import { list, num, obj, str, values } from './values.js';
+import { badge, kv, timeCell } from './widgets.js';
 
 export const HYDRATION_STEPS = ['SourceChartStep', 'RenderedChartStep', 'CustomParamsUpdateStep', 'ImageAnalysisStep', 'DatabaseUpdateStep'];
 /** compact chip labels; the full step name is the chip's tooltip and is listed in the page legend */

@@ -1,10 +1,15 @@
 // /dashboard — the whole runtime view: header, source freshness, summary cards, Market panel, Chart Repo panel.
-// Every upstream string goes through `el`/`fill` (text nodes only); see common.js.
-import {
-  $, badge, byStr, contains, debounce, el, fill, fillDatalist, fillSelect, fmtBytes, fmtDuration, fmtNs, fmtNum, fmtTime,
-  isStuck, kv, list, num, obj, progressBar, renderSources, shortJson, startLive, str, stuckBadge, table, tabs,
-  timeCell, toggleButton, values,
-} from './common.js';
+// Every upstream string goes through `el`/`fill` (text nodes only); see dom.js.
+import { $, el, fill } from './dom.js';
+import { contains, debounce, fillDatalist, fillSelect } from './filters.js';
+import { byStr, fmtBytes, fmtDuration, fmtNs, fmtNum, fmtTime, shortJson } from './format.js';
+import { startLive } from './live-state.js';
+import { renderSources } from './sources-banner.js';
+import { isStuck, stuckBadge } from './stuck.js';
+import { table, toggleButton } from './table.js';
+import { tabs } from './tabs.js';
+import { list, num, obj, str, values } from './values.js';
+import { badge, kv, progressBar, timeCell } from './widgets.js';
 
 const STAGES = ['unknown', 'fetching', 'hydrating', 'installing', 'running', 'upgrading', 'uninstalling', 'failed', 'stopped'];
 const SUMMARY = [

@@ -17,8 +17,17 @@ export const DASHBOARD_CSP = "default-src 'self'; script-src 'self'; style-src '
 
 const PAGES = { dashboard: 'dashboard.html', 'dashboard-app': 'dashboard-app.html' } as const;
 
-/** The only files `/assets/:file` serves (no path is ever built from the request). */
-export const ASSET_FILES = ['common.js', 'dashboard.js', 'dashboard-app.js', 'dashboard.css'] as const;
+/**
+ * The only files `/assets/:file` serves (no path is ever built from the request). Explicit on purpose: a
+ * file dropped into the directory is not served until it is listed here. The pages' ES modules import each
+ * other as `./x.js`, so each one must be listed (test/browser/routes.test.ts checks every import is).
+ */
+export const ASSET_FILES = [
+  'dashboard.js', 'dashboard-app.js', 'dashboard.css',
+  // shared modules, one concept each (see README.md beside them)
+  'api.js', 'chart-change.js', 'clock.js', 'dom.js', 'filters.js', 'format.js', 'freshness.js', 'live-state.js',
+  'sources-banner.js', 'stuck.js', 'table.js', 'tabs.js', 'token.js', 'values.js', 'version-tags.js', 'widgets.js',
+] as const;
 
 const TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
@@ -44,7 +53,8 @@ export function assetDir(): string {
   const candidates = [new URL('./', import.meta.url), new URL('../../../../src/http/dashboard/', import.meta.url)];
   for (const url of candidates) {
     const dir = fileURLToPath(url);
-    if (existsSync(dir + PAGES.dashboard) && existsSync(dir + 'dashboard.js')) return dir;
+    // a directory counts only when complete: a stale copy missing a newer module must not be picked
+    if ([...Object.values(PAGES), ...ASSET_FILES].every((f) => existsSync(dir + f))) return dir;
   }
   throw new Error(`dashboard assets not found (looked in ${candidates.map((u) => fileURLToPath(u)).join(', ')})`);
 }

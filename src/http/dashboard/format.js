@@ -1,0 +1,68 @@
+// Text for display: times, ages, durations, sizes, numbers and short JSON; and an ICU-free string order.
+
+import { now, timeMs } from './clock.js';
+import { str } from './values.js';
+
+const pad = (n) => String(n).padStart(2, '0');
+
+export function fmtTime(iso) {
+  const t = timeMs(iso);
+  if (!Number.isFinite(t)) return iso ? str(iso) : '—';
+  const d = new Date(t);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+export function fmtDuration(ms) {
+  if (!Number.isFinite(ms)) return '—';
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+/** "3m 10s ago" from an RFC 3339 string. */
+export function fmtAge(iso) {
+  const t = timeMs(iso);
+  return Number.isFinite(t) ? `${fmtDuration(now() - t)} ago` : '—';
+}
+
+export function fmtNs(ns) {
+  if (typeof ns !== 'number' || !Number.isFinite(ns) || ns <= 0) return '—';
+  const ms = ns / 1e6;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return fmtDuration(ms);
+}
+
+export function fmtBytes(n) {
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) return '—';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${n < 10 && i > 0 ? n.toFixed(1) : Math.round(n)} ${units[i]}`;
+}
+
+/**
+ * A number with thousands separators (en-US), up to three decimals. Grouped by hand: the first
+ * toLocaleString in a page loads ICU's number data: 35–50 ms of a first render here.
+ */
+export function fmtNum(n) {
+  if (typeof n !== 'number' || !Number.isFinite(n)) return '—';
+  const abs = Math.abs(n);
+  if (abs >= 1e21) return n.toLocaleString('en-US'); // String() would write an exponent
+  const [int, frac] = String(Number.isInteger(abs) ? abs : Math.round(abs * 1000) / 1000).split('.');
+  return `${n < 0 ? '-' : ''}${int.replace(/\B(?=(\d{3})+$)/g, ',')}${frac ? `.${frac}` : ''}`;
+}
+
+/** Code-unit order: for our own keys and ids, and free of ICU (the first localeCompare loads a collator). */
+export const byStr = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Compact one-line JSON for metrics, bounded. */
+export function shortJson(v, max = 300) {
+  let s;
+  try { s = typeof v === 'string' ? v : JSON.stringify(v); } catch { s = String(v); }
+  if (s === undefined) s = String(v);
+  return s.length > max ? s.slice(0, max) + '…' : s;
+}

@@ -1,0 +1,70 @@
+// The sources' freshness strip and the warning banner shown when a source fails, goes stale or answers partly.
+
+import { now, timeMs } from './clock.js';
+import { el, fill } from './dom.js';
+import { byStr, fmtAge, fmtDuration } from './format.js';
+import { sourcesOf } from './freshness.js';
+import { num, str } from './values.js';
+
+export const SOURCE_LABELS = { tasks: 'Tasks', app_flow: 'App flow', components: 'Components', chart_repo: 'Chart Repo', nats: 'NATS events' };
+
+/** The collectors' poll period, from the page's meta tag (the sidecar writes it at startup). */
+export function collectIntervalMs() {
+  const v = Number(document.querySelector('meta[name="runtime-collect-interval-ms"]')?.getAttribute('content'));
+  return Number.isFinite(v) && v > 0 ? v : 5000;
+}
+
+/** 'ok' | 'failing' | 'stale' | 'waiting' for one source status. */
+export function sourceState(s, intervalMs) {
+  if (!s || typeof s !== 'object') return 'waiting';
+  if (s.ok === false) return 'failing';
+  const last = timeMs(s.last_success);
+  if (!Number.isFinite(last)) return s.last_attempt ? 'failing' : 'waiting';
+  if (now() - last > 3 * intervalMs) return 'stale';
+  return 'ok';
+}
+
+/** The freshness strip and the warning banner (both pages). */
+export function renderSources(strip, banner, data) {
+  const interval = collectIntervalMs();
+  const sources = sourcesOf(data);
+  const problems = [];
+  const chips = [];
+  for (const [name, s] of Object.entries(sources).sort(([a], [b]) => byStr(a, b))) {
+    const state = sourceState(s, interval);
+    const label = SOURCE_LABELS[name] ?? name;
+    const detail = [
+      s?.last_success ? `last success ${fmtAge(s.last_success)}` : 'no success yet',
+      num(s?.consecutive_failures) > 0 ? `${s.consecutive_failures} failures in a row` : null,
+      typeof s?.duration_ms === 'number' ? `pass ${Math.round(s.duration_ms)} ms` : null,
+    ].filter(Boolean).join(' · ');
+    chips.push(el('span', { className: `source source-${state}`, data: { source: name, state }, title: detail },
+      el('span', { className: 'dot' }), label, ' ', el('span', { className: 'source-age' }, s?.last_success ? fmtAge(s.last_success) : state)));
+    if (state === 'ok' && typeof s?.warning === 'string' && s.warning !== '') {
+      // a pass that got some data but not all (e.g. some Chart Repo pairs failed): partial, not failing
+      chips[chips.length - 1].classList.add('source-partial');
+      problems.push(el('li', { data: { source: name } }, el('strong', null, label), ' answered partly: ', el('span', { className: 'error-text' }, s.warning)));
+    }
+    if (state === 'failing' || state === 'stale') {
+      problems.push(el('li', { data: { source: name } },
+        el('strong', null, label), state === 'failing' ? ' is failing' : ' is stale',
+        ` (${detail})`, s?.last_error ? [': ', el('span', { className: 'error-text' }, str(s.last_error))] : null));
+    }
+  }
+  // the snapshot's own time moves only with content (a quiet market keeps it); the collectors' last reports
+  // tell whether they still run
+  const lastReport = Math.max(...Object.values(sources).map((s) => timeMs(s?.last_attempt)).filter(Number.isFinite));
+  const reportAge = now() - lastReport;
+  if (Number.isFinite(reportAge) && reportAge > 3 * interval + 5000) {
+    problems.push(el('li', { data: { source: 'snapshot' } }, el('strong', null, 'Collectors'), ` last reported ${fmtDuration(reportAge)} ago: they may have stopped`));
+  }
+  if (chips.length === 0) chips.push(el('span', { className: 'muted' }, 'no sources reported yet'));
+  fill(strip, el('span', { className: 'strip-label' }, 'Sources:'), chips);
+  if (problems.length) {
+    fill(banner, el('strong', null, '⚠ Some sources need attention: the view may be incomplete or out of date'), el('ul', null, problems));
+    banner.hidden = false;
+  } else {
+    banner.hidden = true;
+    banner.replaceChildren();
+  }
+}
