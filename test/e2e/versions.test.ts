@@ -13,7 +13,7 @@ import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts'
 import { insertCatalog, insertSources, insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
 import { openStream } from '../helpers/sse.ts';
 import { envelope, startFakeChartRepo, type FakeChartRepo } from '../sources/fake-chart-repo.ts';
-import { API, realSpecs, sources, state } from '../reliability/helpers.ts';
+import { API, realSpecs, sources, startRealSidecar, state, stopAll } from '../reliability/helpers.ts';
 
 const INTERVAL_MS = 250;
 const started = Date.now();
@@ -70,18 +70,11 @@ beforeAll(async () => {
   repo = await startFakeChartRepo();
   repo.set({ kind: 'dynamic', body: chartBody });
   // generous request timeout and deadline: on a loaded machine a timed-out request is a real (health) change
-  sc = await startInProcess(realSpecs(db.url, repo.host, { chartRepoTimeoutMs: 10_000 }), { intervalMs: INTERVAL_MS, deadlineMs: 20_000 });
-  await eventually(async () => {
-    expect((await fetch(`${sc.base}/readyz`)).status).toBe(200);
-    expect((await state(sc.base)).chart_repo?.apps?.[0]?.app_name).toBe('wiki');
-  }, 60_000);
+  sc = await startRealSidecar(db.url, repo.host, { chartRepoTimeoutMs: 10_000 }, { intervalMs: INTERVAL_MS, deadlineMs: 20_000 },
+    async (s) => expect((await state(s.base)).chart_repo?.apps?.[0]?.app_name).toBe('wiki'), 60_000);
 }, DB_SETUP_TIMEOUT_MS);
 
-afterAll(async () => {
-  await sc?.sup.stop();
-  await repo?.close();
-  await db?.close();
-});
+afterAll(() => stopAll(sc, repo, db));
 
 describe('a market where nothing changes', () => {
   it('over 10 passes of every collector: one ETag, the same bytes, only 304s, no change event; freshness moves', async () => {

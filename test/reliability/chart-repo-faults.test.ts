@@ -8,7 +8,7 @@ import { eventually, startInProcess } from '../helpers/sidecar.ts';
 import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
 import { insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
 import { envelope, startFakeChartRepo, type FakeChartRepo, type Mode } from '../sources/fake-chart-repo.ts';
-import { realSpecs, sources, state, type Snapshot } from './helpers.ts';
+import { sources, startRealSidecar, state, stopAll, type Snapshot } from './helpers.ts';
 
 const USERS = ['alice', 'bob'];
 const good = (user: string, ...names: string[]): Mode => ({
@@ -42,18 +42,11 @@ beforeAll(async () => {
   repo = await startFakeChartRepo();
   repoPort = Number(repo.host.split(':')[1]);
   setGood('start');
-  sc = await startInProcess(realSpecs(db.url, repo.host, { chartRepoTimeoutMs: 500 }), { intervalMs: 300, deadlineMs: 4000 });
-  await eventually(async () => {
-    expect((await fetch(`${sc.base}/readyz`)).status).toBe(200);
-    expect(chartApps(await state(sc.base))).toEqual(['alice/alice-start', 'alice/wiki', 'bob/blog', 'bob/bob-start']);
-  }, 30_000);
+  sc = await startRealSidecar(db.url, repo.host, { chartRepoTimeoutMs: 500 }, { intervalMs: 300, deadlineMs: 4000 },
+    async (s) => expect(chartApps(await state(s.base))).toEqual(['alice/alice-start', 'alice/wiki', 'bob/blog', 'bob/bob-start']));
 }, DB_SETUP_TIMEOUT_MS);
 
-afterAll(async () => {
-  await sc?.sup.stop();
-  await repo?.close();
-  await db?.close();
-});
+afterAll(() => stopAll(sc, repo, db));
 
 const faults: Array<[string, Mode | 'refuse', RegExp]> = [
   ['a refused connection', 'refuse', /connection refused/],

@@ -2,8 +2,34 @@
 import type { CollectorOptions } from '../../src/supervisor/collectors.ts';
 import { collectorModule } from '../../src/supervisor/collectors.ts';
 import type { CollectorSpec, SourceName } from '../../src/protocol.ts';
+import { expect } from 'vitest';
+import { eventually, startInProcess } from '../helpers/sidecar.ts';
 
 export const API = '/api/v2/runtime';
+
+type Sidecar = Awaited<ReturnType<typeof startInProcess>>;
+
+/**
+ * The real collectors on a test database and a fake Chart Repo, started and ready: /readyz 200 and the
+ * file's own `ready` check, within `readyMs`.
+ */
+export async function startRealSidecar(
+  databaseUrl: string, chartRepoHost: string, collector: Partial<CollectorOptions>,
+  run: { intervalMs: number; deadlineMs: number }, ready: (sc: Sidecar) => Promise<void> = async () => {}, readyMs = 30_000,
+): Promise<Sidecar> {
+  const sc = await startInProcess(realSpecs(databaseUrl, chartRepoHost, collector), run);
+  await eventually(async () => {
+    expect((await fetch(`${sc.base}/readyz`)).status).toBe(200);
+    await ready(sc);
+  }, readyMs);
+  return sc;
+}
+
+/** Stops a file's sidecar first, then what it read from (proxies, the Chart Repo, the database), in that order. */
+export async function stopAll(sc: Sidecar | undefined, ...sources: Array<{ close(): unknown } | undefined>): Promise<void> {
+  await sc?.sup.stop();
+  for (const s of sources) await s?.close();
+}
 
 /** The specs realCollectors() builds, for a test database and Chart Repo (no NATS). */
 export function realSpecs(databaseUrl: string, chartRepoHost: string, extra: Partial<CollectorOptions> & Record<string, unknown> = {},

@@ -11,7 +11,7 @@ import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts'
 import { insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
 import { openStream } from '../helpers/sse.ts';
 import { envelope, startFakeChartRepo, type FakeChartRepo } from '../sources/fake-chart-repo.ts';
-import { API, realSpecs, state, view, type View as Snapshot } from './helpers.ts';
+import { API, startRealSidecar, state, stopAll, view, type View as Snapshot } from './helpers.ts';
 
 const MARKUP = '<script>window.__pwned=1</script>"\'&<img src=x onerror=alert(1)>';
 const MB = 'n'.repeat(1024 * 1024);
@@ -69,15 +69,10 @@ beforeAll(async () => {
     images: [...h.images!, { image_name: 'img', status: 'fully_downloaded', total_size: '12', nodes: 'many' }],
     tasks: { hydrator: { queue_length: '3', worker_count: 2, tasks: [...h.hydratorTasks!, { task_id: MB }] }, image_analyzer: 'broken' },
   }) }, 'alice', 'market');
-  sc = await startInProcess(realSpecs(db.url, repo.host, { chartRepoTimeoutMs: 2000 }), { intervalMs: 400, deadlineMs: 8000 });
-  await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200), 30_000);
+  sc = await startRealSidecar(db.url, repo.host, { chartRepoTimeoutMs: 2000 }, { intervalMs: 400, deadlineMs: 8000 });
 }, DB_SETUP_TIMEOUT_MS);
 
-afterAll(async () => {
-  await sc?.sup.stop();
-  await repo?.close();
-  await db?.close();
-});
+afterAll(() => stopAll(sc, repo, db));
 
 describe('hostile data from the sources', () => {
   let snap: Snapshot;

@@ -11,7 +11,7 @@ import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts'
 import { itWith } from '../helpers/services.ts';
 import { insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
 import { envelope, startFakeChartRepo, type FakeChartRepo } from '../sources/fake-chart-repo.ts';
-import { realSpecs, sleep, state, view, type View as Snapshot } from './helpers.ts';
+import { sleep, startRealSidecar, state, stopAll, view, type View as Snapshot } from './helpers.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
 /** pools: tasks 2 + app_flow 2 + components 2 + the chart repo's pair listing 1 */
@@ -97,21 +97,14 @@ beforeAll(async () => {
   proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
   repo = await startFakeChartRepo();
   repo.set({ kind: 'json', body: envelope({ apps: [] }) });
-  sc = await startInProcess(realSpecs(proxy.url(db.url), repo.host), { intervalMs: 300, deadlineMs: DEADLINE_MS });
-  await eventually(async () => {
-    expect((await fetch(`${sc.base}/readyz`)).status).toBe(200);
-    const s = await view(sc.base);
-    expect(Object.keys(s.tasks).sort()).toEqual(['seed-1', 'seed-2']);
-    expect(Object.keys(s.app_states)).toHaveLength(2);
-  }, 30_000);
+  sc = await startRealSidecar(proxy.url(db.url), repo.host, {}, { intervalMs: 300, deadlineMs: DEADLINE_MS }, async (s) => {
+    const v = await view(s.base);
+    expect(Object.keys(v.tasks).sort()).toEqual(['seed-1', 'seed-2']);
+    expect(Object.keys(v.app_states)).toHaveLength(2);
+  });
 }, DB_SETUP_TIMEOUT_MS);
 
-afterAll(async () => {
-  await sc?.sup.stop();
-  await proxy?.close();
-  await repo?.close();
-  await db?.close();
-});
+afterAll(() => stopAll(sc, proxy, repo, db));
 
 describe('PostgreSQL faults, whole sidecar', () => {
   it('a stopped listener (open connections cut, new ones refused): keeps the view, reports, resumes on its own', async () => {
