@@ -197,6 +197,9 @@ export interface StateFilter {
   stuck?: boolean;
 }
 
+/** What `…/apps` pages filter on: the app filters of /state. */
+export type AppFilter = Pick<StateFilter, 'user_id' | 'source_id' | 'app_name' | 'stuck'>;
+
 /** Every store query answers the version it was computed at and the JSON of `data` (null = not found). */
 /** The `/state` body of the store's latest version: UTF-8 of `{success,message,data:snapshot}`, transferred. */
 export interface BodyAnswer {
@@ -220,6 +223,11 @@ export interface StoreQueryApi {
   task(task_id: string): QueryAnswer;
   tasks(filter: { app_name?: string; user_id?: string }): QueryAnswer;
   appsByUser(user_id: string): QueryAnswer;
+  /**
+   * One page of `…/apps`: the first `limit` apps matching `filter` whose key (user:source:app) sorts after `after`
+   * (null: from the first), at the latest version. json: `{version, total, items, next_cursor}`.
+   */
+  appsPage(filter: AppFilter, limit: number, after: string | null): QueryAnswer;
   /** whether versions carry new timeline entries (the HTTP thread says so while a stream client asked for them) */
   streamTimeline(on: boolean): void;
   /** what the store saw happen to one app (key user:source:app) or task */

@@ -15,7 +15,7 @@ import { registerEvents } from './events-route.ts';
 import type { FreshnessHolder } from './freshness.ts';
 import { headContentLength } from './head-length.ts';
 import { registerOpenApi } from './openapi.ts';
-import { checkParam, parseStateFilter, parseTasksQuery } from './query.ts';
+import { checkParam, parseAppsQuery, parseStateFilter, parseTasksQuery } from './query.ts';
 import { rebuildingAnswer } from './rebuilding.ts';
 import { routeLabel } from './metrics.ts';
 import { threadMemory } from '../thread-metrics.ts';
@@ -86,6 +86,14 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
   });
 
   registerEvents(api, deps);
+
+  // a page of apps in key order: what a dashboard of 50,000 apps asks for instead of the whole state
+  api.get('/apps', async (c) => {
+    const parsed = parseAppsQuery(c.req.queries());
+    if (!parsed.ok) return c.json(errorBody(parsed.message), 400);
+    const { filter, limit, after } = parsed;
+    return answer(c, deps, { key: `apps${parsed.canonical}`, ask: (q) => q.appsPage(filter, limit, after) });
+  });
 
   api.get('/apps/:user_id/:source_id/:app_name', async (c) => {
     const { user_id, source_id, app_name } = c.req.param();

@@ -36,6 +36,14 @@ export const RuntimeSnapshotSchema = v.object({
   sources: SourcesHealth,
 });
 
+/** `data` of GET …/apps: one page of apps in key order */
+export const AppsPageSchema = v.object({
+  version: v.pipe(v.number(), v.description('the store version this page was cut from: pages of one listing may come from different versions')),
+  total: v.pipe(v.number(), v.description('how many apps match the filters (at that version)')),
+  items: v.pipe(v.array(WireApp), v.description('the apps, by key (user:source:app) in string order; each as in /state app_states')),
+  next_cursor: v.pipe(v.nullable(v.string()), v.description('opaque: pass it as `cursor` for the next page; null on the last page')),
+});
+
 /** GET …/sources and the stream's `freshness` event */
 export const FreshnessSchema = v.object({
   fresh_as_of: v.pipe(v.nullable(Time), v.description('the oldest last_success over the sources; null until every source succeeded once')),

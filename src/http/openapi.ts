@@ -12,11 +12,12 @@ import { matches } from './etag.ts';
 import { queryHeaders } from './query-headers.ts';
 import { FRESH_AS_OF } from './freshness.ts';
 import {
-  ChangeEvent, ErrorEnvelope, FreshnessSchema, Healthz, HistorySchema, Readyz, RuntimeSnapshotSchema,
+  AppsPageSchema, ChangeEvent, ErrorEnvelope, FreshnessSchema, Healthz, HistorySchema, Readyz, RuntimeSnapshotSchema,
   RuntimeSummarySchema, SourcesHealth, TimelineEntry, WireApp, WireComponent, WireSummary, WireTask, envelope,
 } from './openapi-schemas.ts';
 import { GoAppFlowState, GoAppStatus, GoComponentStatus, GoEntrance, GoSummary, GoTaskState } from '../model/go-wire.ts';
-import { FILTER_SCHEMA, FILTER_KEYS } from './query.ts';
+import { APP_FILTER_KEYS, FILTER_SCHEMA, FILTER_KEYS, PAGE_LIMITS } from './query.ts';
+import { CURSOR_MAX_CHARS } from '../store/page-cursor.ts';
 import { MAX_URL_BYTES } from './security.ts';
 import { STREAM_LIMITS } from './stream.ts';
 
@@ -32,7 +33,7 @@ const DEFINITIONS = {
   GoAppFlowState, GoAppStatus, GoEntrance, GoTaskState, GoComponentStatus, GoSummary,
   AppFlowState, TaskState, ComponentStatus, SourceHealth, SourceStatus, ChartRepoStatus, ChartRepoApp, ChartRepoImage,
   HydratorTask, RuntimeSummary: RuntimeSummarySchema, SourcesHealth, RuntimeSnapshot: RuntimeSnapshotSchema,
-  Freshness: FreshnessSchema, TimelineEntry, History: HistorySchema, ChangeEvent, ErrorEnvelope, Healthz, Readyz,
+  Freshness: FreshnessSchema, AppsPage: AppsPageSchema, TimelineEntry, History: HistorySchema, ChangeEvent, ErrorEnvelope, Healthz, Readyz,
 } satisfies Record<string, v.GenericSchema>;
 
 const CONVERT: ConversionConfig = {
@@ -133,8 +134,8 @@ const pathParam = (name: string, description: string) => ({
   name, in: 'path', required: true, description, schema: { type: 'string', minLength: 1, maxLength: LIMITS.id },
 });
 
-function filterParams(): Json[] {
-  return FILTER_KEYS.map((name) => ({
+function filterParams(keys: readonly (typeof FILTER_KEYS)[number][] = FILTER_KEYS): Json[] {
+  return keys.map((name) => ({
     name, in: 'query', required: false,
     description: 'trimmed; empty means no filter; given twice is a 400',
     schema: schemaOf(FILTER_SCHEMA.entries[name].wrapped),
@@ -183,6 +184,26 @@ function routes(): Route[] {
     {
       path: '/sources', id: 'getSources', summary: "Each source's health and freshness (unversioned: moves with every pass, no ETag)",
       ok: json(FreshnessSchema), errors: [503], fresh: true,
+    },
+    {
+      path: '/apps', id: 'listApps', summary: 'A page of apps in key order (user:source:app), filtered',
+      description: [
+        'The apps matching the filters (as /state narrows app_states), `limit` at a time, by key in string order; `total` counts every match.',
+        'Follow `next_cursor` until it is null. Each page is cut at the store\'s current version: the apps whose key sorts after the cursor.',
+        'So when the version moves between pages no app is shown twice, an app added (or renamed) into the range already paged shows only in a new listing, and an app removed is simply not there; `version` says which version each page came from.',
+      ].join('\n'),
+      params: [
+        ...filterParams(APP_FILTER_KEYS),
+        {
+          name: 'limit', in: 'query', required: false, description: `apps per page; empty means ${PAGE_LIMITS.default}; anything but a whole number from 1 to ${PAGE_LIMITS.max} is a 400`,
+          schema: { type: 'integer', minimum: 1, maximum: PAGE_LIMITS.max, default: PAGE_LIMITS.default },
+        },
+        {
+          name: 'cursor', in: 'query', required: false, description: '`next_cursor` of the page before (opaque); absent or empty: the first page; one this API did not give out is a 400',
+          schema: { type: 'string', maxLength: CURSOR_MAX_CHARS, pattern: '^[A-Za-z0-9_-]*$' },
+        },
+      ],
+      ok: json(AppsPageSchema), etag: true, errors: [400, 503], fresh: true,
     },
     {
       path: '/apps/{user_id}/{source_id}/{app_name}', id: 'getApp', summary: 'One installed app',

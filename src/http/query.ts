@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { LIMITS, TASK_STATUSES, TASK_TYPES } from '../model/index.ts';
-import type { StateFilter } from '../protocol.ts';
+import type { AppFilter, StateFilter } from '../protocol.ts';
+import { CURSOR_MAX_CHARS, decodeCursor } from '../store/page-cursor.ts';
 
 export const FILTER_KEYS = ['user_id', 'source_id', 'app_name', 'task_status', 'task_type', 'stuck'] as const;
 
@@ -41,28 +42,98 @@ export type ParsedFilter = { ok: true; filter: StateFilter; canonical: string } 
  * Go module's ParseFiltersFromQuery). A parameter given twice is an error rather than a silent pick.
  */
 export function parseStateFilter(query: Record<string, string[]>): ParsedFilter {
+  const parsed = parseSingles(FILTER_SCHEMA, FILTER_KEYS, query);
+  if (!parsed.ok) return parsed;
+  const filter = filterOf(parsed.output, FILTER_KEYS);
+  return { ok: true, filter, canonical: canonicalOf(filter, FILTER_KEYS) };
+}
+
+/** The filters of `…/apps` (those of /state that narrow apps). */
+export const APP_FILTER_KEYS = ['user_id', 'source_id', 'app_name', 'stuck'] as const satisfies readonly (keyof AppFilter)[];
+
+/** `…/apps` pages: how many apps a page holds when not asked, and at most. */
+export const PAGE_LIMITS = { default: 100, max: 1000 } as const;
+
+/** `…/apps`: its filters, validated as those of /state, a page size and the cursor of an earlier page. */
+export const APPS_QUERY_SCHEMA = v.object({
+  user_id: FILTER_SCHEMA.entries.user_id,
+  source_id: FILTER_SCHEMA.entries.source_id,
+  app_name: FILTER_SCHEMA.entries.app_name,
+  stuck: FILTER_SCHEMA.entries.stuck,
+  limit: v.optional(v.pipe(
+    value('limit'),
+    v.check((s) => s === '' || (/^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= PAGE_LIMITS.max), `limit must be a whole number from 1 to ${PAGE_LIMITS.max}`),
+  )),
+  cursor: v.optional(v.pipe(
+    v.string(),
+    v.maxLength(CURSOR_MAX_CHARS, `cursor is longer than ${CURSOR_MAX_CHARS} characters`),
+    v.trim(),
+    v.check((s) => s === '' || decodeCursor(s) !== null, 'not a cursor this API gave out (take next_cursor of the page before)'),
+  )),
+});
+
+const APPS_QUERY_KEYS = [...APP_FILTER_KEYS, 'limit', 'cursor'] as const;
+
+/**
+ * `canonical` names the page exactly (filters, limit, the key it starts after): the cache key and ETag variant
+ * of its answer, as a filter's canonical form.
+ */
+export type ParsedAppsQuery =
+  | { ok: true; filter: AppFilter; limit: number; after: string | null; canonical: string }
+  | { ok: false; message: string };
+
+/** `…/apps?limit=&cursor=&user_id=&source_id=&app_name=&stuck=`: each at most once, trimmed; empty = not given. */
+export function parseAppsQuery(query: Record<string, string[]>): ParsedAppsQuery {
+  const parsed = parseSingles(APPS_QUERY_SCHEMA, APPS_QUERY_KEYS, query);
+  if (!parsed.ok) return parsed;
+  const { limit, cursor } = parsed.output;
+  const filter = filterOf(parsed.output, APP_FILTER_KEYS);
+  const page = {
+    limit: limit === undefined || limit === '' ? PAGE_LIMITS.default : Number(limit),
+    after: cursor === undefined || cursor === '' ? null : decodeCursor(cursor),
+  };
+  return { ok: true, filter, ...page, canonical: JSON.stringify([canonicalOf(filter, APP_FILTER_KEYS), page.limit, page.after]) };
+}
+
+type Singles<S extends v.GenericSchema> = { ok: true; output: v.InferOutput<S> } | { ok: false; message: string };
+
+/**
+ * Query parameters validated against `schema`: each given at most once (twice is an error rather than a silent
+ * pick); the first problem names its parameter.
+ */
+function parseSingles<S extends v.GenericSchema>(schema: S, keys: readonly string[], query: Record<string, string[]>): Singles<S> {
   const input: Record<string, string> = {};
-  for (const key of FILTER_KEYS) {
+  for (const key of keys) {
     const values = query[key];
     if (!values || values.length === 0) continue;
     if (values.length > 1) return { ok: false, message: `invalid query parameter ${key}: given more than once` };
     input[key] = values[0]!;
   }
-  const parsed = v.safeParse(FILTER_SCHEMA, input);
+  const parsed = v.safeParse(schema, input);
   if (!parsed.success) {
     const issue = parsed.issues[0];
     const key = issue.path?.[0]?.key;
     return { ok: false, message: `invalid query parameter ${String(key)}: ${issue.message}` };
   }
+  return { ok: true, output: parsed.output };
+}
+
+/** The filter the parsed values give: an empty value filters nothing; stuck is a boolean. */
+function filterOf<K extends keyof StateFilter>(output: Partial<Record<K, string>>, keys: readonly K[]): Pick<StateFilter, K> {
   const filter: StateFilter = {};
-  for (const key of FILTER_KEYS) {
-    const val = parsed.output[key];
+  for (const key of keys) {
+    const val = output[key];
     if (val === undefined || val === '') continue;
     if (key === 'stuck') filter.stuck = val === 'true';
-    else filter[key] = val;
+    else (filter as Record<string, string>)[key] = val;
   }
-  const pairs = FILTER_KEYS.filter((k) => filter[k] !== undefined).map((k) => [k, String(filter[k])]);
-  return { ok: true, filter, canonical: pairs.length === 0 ? '' : JSON.stringify(pairs) };
+  return filter;
+}
+
+/** '' when nothing filters, else the JSON of the filter's ordered [key, value] pairs. */
+function canonicalOf(filter: StateFilter, keys: readonly (keyof StateFilter)[]): string {
+  const pairs = keys.filter((k) => filter[k] !== undefined).map((k) => [k, String(filter[k])]);
+  return pairs.length === 0 ? '' : JSON.stringify(pairs);
 }
 
 export type ParsedTasksQuery = { ok: true; app_name?: string; user_id?: string } | { ok: false; message: string };

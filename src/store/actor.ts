@@ -192,6 +192,7 @@ export class StoreActor implements StoreControlApi {
     task: (id) => (this.flush(), this.answer(this.store.task(id))),
     tasks: (f) => (this.flush(), this.answer(this.store.tasksBy(f))),
     appsByUser: (u) => (this.flush(), this.answer(this.store.appsByUser(u))),
+    appsPage: (f, limit, after) => (this.flush(), this.answer(this.store.appsPage(f, limit, after))),
     history: (kind, key) => (this.flush(), this.answer(this.store.history(kind, key))),
     streamTimeline: (on) => this.store.streamTimeline(on),
     tasksByUser: (u) => (this.flush(), this.answer(this.store.tasksBy({ user_id: u }))),

@@ -7,7 +7,7 @@ import {
 import {
   DOMAINS,
   type AppEvent, type ChangedEntity, type Domain, type DomainEntity, type Facets, type PassMessage, type PassOutcome,
-  type StateFilter, type StoreStep, type VersionChanges,
+  type AppFilter, type StateFilter, type StoreStep, type VersionChanges,
 } from '../protocol.ts';
 import { diffChartIndex, emptyChartPending, indexChartRepo, takeChartChanges, type ChartIndex } from './chart-repo-items.ts';
 import { EntityTable, type Owner } from './entity-table.ts';
@@ -18,6 +18,8 @@ import { chartRepoContentKey } from '../collect/chart-repo-content.ts';
 import { digestOf } from '../content-digest.ts';
 import { appMatches, filterChartRepo, hasChartFilter, taskMatches } from './filter.ts';
 import { MultiIndex } from './multi-index.ts';
+import { encodeCursor } from './page-cursor.ts';
+import { firstAfter, SortedIndex, SortedKeys } from './sorted-keys.ts';
 import { countApp, countComponent, countTask } from './summary.ts';
 import {
   appVerdict, DEFAULT_STUCK_LIMITS, isWatchedApp, isWatchedTask, nextProgressMark, taskStuck, withStuck,
@@ -97,8 +99,11 @@ export class RuntimeStore {
   content = '';
   timestamp: string;
   private readonly summary = emptySummary();
-  private readonly byUser = { apps: new MultiIndex(), tasks: new MultiIndex() };
-  private readonly byAppName = { apps: new MultiIndex(), tasks: new MultiIndex() };
+  /** apps by user and by name are read in key order too (…/apps pages) */
+  private readonly byUser = { apps: new SortedIndex(), tasks: new MultiIndex() };
+  private readonly byAppName = { apps: new SortedIndex(), tasks: new MultiIndex() };
+  /** every app key in string order, re-sorted only as keys come and go (…/apps pages) */
+  private readonly appOrder = new SortedKeys();
   private readonly tasksByStatus = new MultiIndex();
   private readonly tasksByType = new MultiIndex();
   private chartRepo: { value: ChartRepoStatus; json: string; content: string; index: ChartIndex; origins?: ChartRepoOrigin[] } | null = null;
@@ -109,8 +114,8 @@ export class RuntimeStore {
   private touched = emptyTouched();
   private dirty = false;
   private stuckLimits: StuckLimits = DEFAULT_STUCK_LIMITS;
-  /** apps in a transitional stage and active tasks: their stuck verdict changes with time alone */
-  private readonly watched = { app_states: new Set<string>(), tasks: new Set<string>() };
+  /** apps in a transitional stage and active tasks: their stuck verdict changes with time alone (stuck apps are among them) */
+  private readonly watched = { app_states: new SortedKeys(), tasks: new Set<string>() };
   /** per app in a transitional stage that reports progress: that progress and since when (stalled progress) */
   private readonly progress = new Map<string, ProgressMark>();
   /** what happened to each app and task (…/history) */
@@ -124,11 +129,13 @@ export class RuntimeStore {
   readonly apps = new EntityTable<AppFlowState>(appKey, {
     onAdd: (k, a) => {
       countApp(this.summary, a, 1);
+      this.appOrder.add(k);
       this.byUser.apps.add(a.user_id, k);
       this.byAppName.apps.add(a.app_name, k);
     },
     onDelete: (k, a) => {
       countApp(this.summary, a, -1);
+      this.appOrder.delete(k);
       this.byUser.apps.delete(a.user_id, k);
       this.byAppName.apps.delete(a.app_name, k);
     },
@@ -324,7 +331,7 @@ export class RuntimeStore {
   /** Time passes: flips the stuck verdict of watched apps and tasks that crossed (or left) their limit. */
   recheckStuck(): void {
     const now = this.clock().getTime();
-    for (const key of this.watched.app_states) {
+    for (const key of this.watched.app_states.keys) {
       const row = this.apps.rows.get(key);
       if (!row) { this.watched.app_states.delete(key); continue; }
       // the reason too: stalled progress and the stage limit may come one after the other
@@ -520,7 +527,7 @@ export class RuntimeStore {
   /** The snapshot narrowed by filters, with the summary recomputed over what was kept. */
   state(f: StateFilter): string {
     const appKeys = this.pick(this.apps, [
-      f.stuck ? this.watched.app_states : undefined,
+      f.stuck ? this.watched.app_states.keys : undefined,
       f.user_id === undefined ? undefined : this.byUser.apps.get(f.user_id),
       f.app_name === undefined ? undefined : this.byAppName.apps.get(f.app_name),
     ], (a) => appMatches(a, f));
@@ -592,6 +599,51 @@ export class RuntimeStore {
 
   appsByUser(user_id: string): string {
     return jsonArray(this.apps, [...this.byUser.apps.get(user_id)]);
+  }
+
+  /**
+   * One page of apps in key order (…/apps): the first `limit` apps matching `f` whose key sorts after `after`,
+   * at this version, and how many match in all. It walks, from `after` on, the smallest ordered list that holds
+   * every match (all apps, one user's, one name's, the watched ones when only stuck apps are asked for): a
+   * binary search, then about `limit` keys when the filter is that list's own.
+   */
+  appsPage(f: AppFilter, limit: number, after: string | null): string {
+    const ordered = this.smallest([
+      f.user_id === undefined ? undefined : this.byUser.apps.ordered(f.user_id),
+      f.app_name === undefined ? undefined : this.byAppName.apps.ordered(f.app_name),
+      f.stuck ? this.watched.app_states : undefined,
+    ]).sorted();
+    const keys: string[] = [];
+    let more = false;
+    for (let i = after === null ? 0 : firstAfter(ordered, after); i < ordered.length; i++) {
+      const row = this.apps.rows.get(ordered[i]!);
+      if (!row || !appMatches(row.value, f)) continue;
+      // one match past the page: there is a next page
+      if (keys.length === limit) { more = true; break; }
+      keys.push(ordered[i]!);
+    }
+    const cursor = more ? JSON.stringify(encodeCursor(keys[keys.length - 1]!)) : 'null';
+    return `{"version":${this.version},"total":${this.countApps(f)},"items":${jsonArray(this.apps, keys)},"next_cursor":${cursor}}`;
+  }
+
+  /** the smallest of these ordered app lists, or every app */
+  private smallest(lists: (SortedKeys | undefined)[]): SortedKeys {
+    let best = this.appOrder;
+    for (const l of lists) if (l !== undefined && l.size < best.size) best = l;
+    return best;
+  }
+
+  /** How many apps match: an index's size when the filter is just that index, else a count over the smallest. */
+  private countApps(f: AppFilter): number {
+    const given = (Object.keys(f) as (keyof AppFilter)[]).filter((k) => f[k] !== undefined);
+    if (given.length === 0) return this.apps.size;
+    if (given.length === 1 && f.user_id !== undefined) return this.byUser.apps.get(f.user_id).size;
+    if (given.length === 1 && f.app_name !== undefined) return this.byAppName.apps.get(f.app_name).size;
+    return this.pick(this.apps, [
+      f.stuck ? this.watched.app_states.keys : undefined,
+      f.user_id === undefined ? undefined : this.byUser.apps.get(f.user_id),
+      f.app_name === undefined ? undefined : this.byAppName.apps.get(f.app_name),
+    ], (a) => appMatches(a, f)).length;
   }
 }
 

@@ -66,6 +66,8 @@ const ROUTES: Array<{ ok: string; missing?: string; bad?: string; etag?: boolean
   { ok: '/state', bad: '/state?task_status=bogus', etag: true },
   { ok: '/state?user_id=alice&task_status=failed', etag: true },
   { ok: '/sources' },
+  { ok: '/apps?limit=2', bad: '/apps?limit=0', etag: true },
+  { ok: '/apps?user_id=alice&stuck=false&limit=1000', bad: '/apps?cursor=not-a-cursor', etag: true },
   { ok: appPath, missing: '/apps/nobody/market.olares/none', bad: `/apps/${LONG}/s/a`, etag: true },
   { ok: `${appPath}/history`, missing: '/apps/nobody/market.olares/none/history', bad: `/apps/u/s/${LONG}/history`, etag: true },
   { ok: `/tasks/${task.task_id}`, missing: '/tasks/no-such-task', bad: `/tasks/${LONG}`, etag: true },
@@ -217,7 +219,7 @@ describe('contract: real answers against openapi.json', () => {
     // the store thread dies: queries in flight (and new ones) answer 503 until it is back
     await c.sup.threads().store.terminate();
     const asks = BASE_PATHS.flatMap((base) => [
-      '/apps/u503/s/a', '/apps/u503/s/a/history', '/tasks/t503', '/tasks/t503/history', '/tasks?user_id=u503',
+      '/apps?user_id=u503', '/apps/u503/s/a', '/apps/u503/s/a/history', '/tasks/t503', '/tasks/t503/history', '/tasks?user_id=u503',
       '/users/u503/apps', '/users/u503/tasks',
     ].flatMap((p) => [['GET', base + p], ['HEAD', `${base + p}${p.includes('?') ? '&' : '?'}head=1`]] as const));
     await Promise.all(asks.map(([method, path]) => hit(c.base, path, { method }, 503)));

@@ -12,10 +12,12 @@ import type { RememberedAnswers } from '../../src/http/remembered-answers.ts';
 import type { ResponseCache } from '../../src/http/response-cache.ts';
 import { TASK_STATUSES, TASK_TYPES } from '../../src/model/index.ts';
 import type { StateFilter } from '../../src/protocol.ts';
+import { decodeCursor, encodeCursor } from '../../src/store/page-cursor.ts';
 import { OK_MESSAGE } from '../../src/store/runtime-store.ts';
 import { app, startHarness, task, type Answer } from './store-harness.ts';
 
 const FILTER_KEYS = ['user_id', 'source_id', 'app_name', 'task_status', 'task_type', 'stuck'] as const;
+const APPS_KEYS = ['user_id', 'source_id', 'app_name', 'stuck', 'limit', 'cursor'] as const;
 
 /** Identifier values: the ones the store holds, and ones that look like query syntax. */
 const POOL = ['alice', 'alice&app_name=firefox', 'firefox', 'bob', 'a=b', '100%', '%26', 'a+b', 'a b', ' alice', 'ünï', '日本', '😀', 'x%2By', '&', '='];
@@ -45,6 +47,7 @@ type Query =
   | { kind: 'task'; id: string }
   | { kind: 'task-history'; id: string }
   | { kind: 'tasks'; params: Array<[string, string]>; how: Encoding }
+  | { kind: 'apps'; params: Array<[string, string]>; how: Encoding }
   | { kind: 'user-apps'; u: string }
   | { kind: 'user-tasks'; u: string };
 
@@ -57,7 +60,21 @@ const stateParam = fc.oneof(
   fc.tuple(fc.constant('other'), value),
 );
 
+const appsParam = fc.oneof(
+  fc.tuple(fc.constantFrom('user_id', 'source_id', 'app_name'), value),
+  fc.tuple(fc.constant('stuck'), fc.constantFrom('', 'true', 'false', 'maybe')),
+  // equal limits written differently, and bad ones
+  fc.tuple(fc.constant('limit'), fc.constantFrom('', '1', '2', ' 2', '02', '1000', '0', '1001', 'abc')),
+  // cursors of keys the store holds (or may), with query syntax in them, and garbage
+  fc.tuple(fc.constant('cursor'), fc.oneof(
+    fc.tuple(value, fc.constantFrom('market', 'a&b'), value).map(([u, s, a]) => encodeCursor(`${u}:${s}:${a}`)),
+    fc.constantFrom('', 'garbage', 'e30', encodeCursor('') + 'x'),
+  )),
+  fc.tuple(fc.constant('other'), value),
+);
+
 const query: fc.Arbitrary<Query> = fc.oneof(
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('apps' as const), params: fc.array(appsParam, { maxLength: 4 }), how: encoding }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('state' as const), params: fc.array(stateParam, { maxLength: 4 }), how: encoding }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('app' as const), u: segment, s: segment, a: segment }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('app-history' as const), u: segment, s: segment, a: segment }) },
@@ -82,7 +99,7 @@ const base = fc.constantFrom('/api/v2/runtime', '/app-store/api/v2/runtime');
  * value (`user_id=alice&app_name=firefox` -> user_id `alice&app_name=firefox`), sent escaped.
  */
 function folded(q: Query): Query | null {
-  if ((q.kind !== 'state' && q.kind !== 'tasks') || q.params.length < 2) return null;
+  if ((q.kind !== 'state' && q.kind !== 'tasks' && q.kind !== 'apps') || q.params.length < 2) return null;
   const [[k0, v0], ...rest] = q.params;
   return { ...q, params: [[k0, [v0, ...rest.map(([k, v]) => `${k}=${v}`)].join('&')]], how: 'component' };
 }
@@ -96,6 +113,7 @@ function target(b: string, q: Query): string {
     case 'task': return `${b}/tasks/${seg(q.id)}`;
     case 'task-history': return `${b}/tasks/${seg(q.id)}/history`;
     case 'tasks': return `${b}/tasks${queryString(q.params, q.how)}`;
+    case 'apps': return `${b}/apps${queryString(q.params, q.how)}`;
     case 'user-apps': return `${b}/users/${seg(q.u)}/apps`;
     case 'user-tasks': return `${b}/users/${seg(q.u)}/tasks`;
   }
@@ -125,6 +143,11 @@ function meaning(q: Query): string | null {
       const f = single(q.params, ['app_name', 'user_id']);
       return f === null || Object.keys(f).length === 0 ? null : JSON.stringify(['tasks', f.app_name ?? null, f.user_id ?? null]);
     }
+    case 'apps': {
+      const f = single(q.params, APPS_KEYS);
+      if (f === null) return null;
+      return JSON.stringify(['apps', ...APPS_KEYS.slice(0, 4).map((k) => f[k] ?? null), Number(f.limit ?? 100), f.cursor === undefined ? null : decodeCursor(f.cursor)]);
+    }
     case 'app': return JSON.stringify(['app', q.u, q.s, q.a]);
     case 'app-history': return JSON.stringify(['app-history', q.u, q.s, q.a]);
     case 'task': return JSON.stringify(['task', q.id]);
@@ -153,6 +176,17 @@ function fresh(store: Store, q: Query): { status: number; body: string } | { sta
       const f = single(q.params, ['app_name', 'user_id']);
       if (f === null || Object.keys(f).length === 0) return { status: 400 };
       return ok(store.tasksBy(f));
+    }
+    case 'apps': {
+      const f = single(q.params, APPS_KEYS);
+      if (f === null) return { status: 400 };
+      const limit = Number(f.limit ?? 100);
+      const after = f.cursor === undefined ? null : decodeCursor(f.cursor);
+      const bad = (f.stuck !== undefined && f.stuck !== 'true' && f.stuck !== 'false')
+        || !/^\d+$/.test(f.limit ?? '100') || limit < 1 || limit > 1000 || (f.cursor !== undefined && after === null);
+      if (bad) return { status: 400 };
+      const { user_id, source_id, app_name } = f;
+      return ok(store.appsPage({ user_id, source_id, app_name, ...(f.stuck === undefined ? {} : { stuck: f.stuck === 'true' }) }, limit, after));
     }
     case 'app': {
       const json = store.app(q.u, q.s, q.a);

@@ -1,0 +1,92 @@
+/**
+ * GET …/apps: a dashboard pages through the apps, `limit` at a time, following next_cursor; bad parameters
+ * answer 400 naming the parameter; an unchanged page answers 304 to its ETag; both base paths.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BASE_PATHS } from '../../src/http/base-paths.ts';
+import type { AppFlowState } from '../../src/model/index.ts';
+import { app, startHarness, type Answer } from './store-harness.ts';
+
+interface Page { version: number; total: number; items: AppFlowState[]; next_cursor: string | null }
+
+const data = (a: Answer): Page => JSON.parse(a.body).data;
+const keyOf = (a: AppFlowState) => `${a.user_id}:${a.source_id}:${a.app_name}`;
+
+describe('GET …/apps', () => {
+  let h: Awaited<ReturnType<typeof startHarness>>;
+  const apps: AppFlowState[] = [];
+
+  beforeAll(async () => {
+    h = await startHarness(['app_flow']);
+    for (let i = 0; i < 250; i++) apps.push(app(`user${i % 5}`, i % 2 ? 'market' : 'local', `app${(i * 37) % 250}`));
+    h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps }]);
+    await h.settled(true);
+  });
+  afterAll(() => h?.close());
+
+  it('pages through every app once, in key order, under both base paths', async () => {
+    for (const base of BASE_PATHS) {
+      const seen: string[] = [];
+      let target = `${base}/apps?limit=40`;
+      for (;;) {
+        const a = await h.send(target);
+        expect(a.status).toBe(200);
+        const body = JSON.parse(a.body);
+        expect(body).toMatchObject({ success: true, message: 'success' });
+        const page = data(a);
+        expect(page.total).toBe(250);
+        seen.push(...page.items.map(keyOf));
+        if (page.next_cursor === null) break;
+        target = `${base}/apps?limit=40&cursor=${encodeURIComponent(page.next_cursor)}`;
+      }
+      expect(seen).toEqual(apps.map(keyOf).sort());
+    }
+  });
+
+  it('without a limit a page holds 100 apps; filters narrow it', async () => {
+    expect(data(await h.send('/api/v2/runtime/apps')).items).toHaveLength(100);
+    const alice = data(await h.send('/api/v2/runtime/apps?user_id=user1&source_id=market&limit=1000'));
+    const expected = apps.filter((a) => a.user_id === 'user1' && a.source_id === 'market').map(keyOf).sort();
+    expect(alice.items.map(keyOf)).toEqual(expected);
+    expect(alice.total).toBe(expected.length);
+    expect(alice.next_cursor).toBeNull();
+    const none = data(await h.send('/api/v2/runtime/apps?stuck=true'));
+    expect(none).toMatchObject({ total: 0, items: [], next_cursor: null });
+  });
+
+  it.each([
+    ['limit=0', 'limit'], ['limit=1001', 'limit'], ['limit=abc', 'limit'], ['limit=1.5', 'limit'], ['limit=5&limit=6', 'limit'],
+    ['cursor=garbage!', 'cursor'], ['cursor=bm90LWEtY3Vyc29y', 'cursor'], ['stuck=maybe', 'stuck'],
+  ])('?%s answers 400 naming %s', async (query, param) => {
+    for (const base of BASE_PATHS) {
+      const a = await h.send(`${base}/apps?${query}`);
+      expect(a.status).toBe(400);
+      const body = JSON.parse(a.body);
+      expect(body).toMatchObject({ success: false, data: null });
+      expect(body.message).toMatch(new RegExp(`^invalid query parameter ${param}: `));
+    }
+  });
+
+  it('answers 304 to its ETag while the page is unchanged, and a new tag once it changes', async () => {
+    const tags: string[] = [];
+    for (const base of BASE_PATHS) {
+      const target = `${base}/apps?user_id=user2&limit=3`;
+      const first = await h.send(target);
+      const etag = first.headers.etag as string;
+      expect(etag).toMatch(/^W\//);
+      tags.push(etag);
+      expect((await h.send(target, 'GET', { 'If-None-Match': etag })).status).toBe(304);
+      expect((await h.send(target, 'HEAD', { 'If-None-Match': etag })).status).toBe(304);
+      // another page of the same listing has its own tag
+      const next = await h.send(`${target}&cursor=${data(first).next_cursor}`);
+      expect(next.headers.etag).not.toBe(etag);
+    }
+    h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [...apps, app('user2', 'local', 'aaa-new')] }]);
+    await h.settled(true);
+    const moved = await h.send('/api/v2/runtime/apps?user_id=user2&limit=3');
+    expect(data(moved).items.map(keyOf)).toContain('user2:local:aaa-new');
+    expect(data(moved).total).toBe(51);
+    expect(moved.headers.etag).not.toBe(tags[0]);
+    expect((await h.send('/api/v2/runtime/apps?user_id=user2&limit=3', 'GET', { 'If-None-Match': tags[0]! })).status).toBe(200);
+  });
+});

@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import type { AppFlowState } from '../../src/model/index.ts';
+import type { AppFilter, PassMessage, StoreStep } from '../../src/protocol.ts';
+import { decodeCursor, encodeCursor } from '../../src/store/page-cursor.ts';
+import { RuntimeStore } from '../../src/store/runtime-store.ts';
+
+/** …/apps pages, as the store answers them: key order, filters, totals, cursors across versions. */
+
+const T0 = '2026-11-25T10:00:00.000Z';
+const NOW = '2026-11-25T11:00:00.000Z';
+
+function app(user: string, source: string, name: string, over: Partial<AppFlowState> = {}): AppFlowState {
+  return { app_id: name, app_name: name, user_id: user, source_id: source, stage: 'running', health: 'healthy', last_update: T0, ...over };
+}
+function pass(steps: StoreStep[]): PassMessage {
+  return { type: 'pass', seq: 1, source: 'app_flow', steps, outcome: { ok: true, error: null, duration_ms: 1, finished_at: T0 } };
+}
+const upsert = (...items: AppFlowState[]): PassMessage => pass([{ op: 'upsert', domain: 'app_states', items }]);
+const remove = (...keys: string[]): PassMessage => pass([{ op: 'remove', domain: 'app_states', keys }]);
+const keyOf = (a: AppFlowState) => `${a.user_id}:${a.source_id}:${a.app_name}`;
+
+interface Page { version: number; total: number; items: AppFlowState[]; next_cursor: string | null }
+
+/** One page, at the store's latest version (the store thread commits before every query). */
+function page(s: RuntimeStore, f: AppFilter = {}, limit = 100, cursor: string | null = null): Page {
+  s.commit();
+  return JSON.parse(s.appsPage(f, limit, cursor === null ? null : decodeCursor(cursor)));
+}
+
+/** Every page of a listing, following next_cursor; `between` runs before each next page. */
+function listAll(s: RuntimeStore, f: AppFilter = {}, limit = 100, between?: (pageNo: number) => void): Page[] {
+  const pages = [page(s, f, limit)];
+  while (pages.at(-1)!.next_cursor !== null) {
+    between?.(pages.length);
+    pages.push(page(s, f, limit, pages.at(-1)!.next_cursor));
+  }
+  return pages;
+}
+
+/**
+ * 1,000 apps of 10 users on two sources, in no order; every 7th has been installing for an hour (stuck), every
+ * 11th other one began installing just now (watched, not stuck).
+ */
+function thousand(): { store: RuntimeStore; apps: AppFlowState[] } {
+  const apps: AppFlowState[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const n = (i * 389) % 1000; // a permutation: the store gets them unsorted
+    const installing = n % 7 === 0 ? T0 : n % 11 === 0 ? NOW : undefined;
+    apps.push(app(`user${n % 10}`, n % 3 === 0 ? 'local' : 'market', `app${String(n).padStart(4, '0')}`,
+      installing ? { stage: 'installing', health: 'unknown', stage_since: installing } : {}));
+  }
+  const store = new RuntimeStore(() => new Date(NOW));
+  store.apply(pass([{ op: 'replace', domain: 'app_states', items: apps }]));
+  return { store, apps };
+}
+
+const sortedKeys = (apps: AppFlowState[]) => apps.map(keyOf).sort();
+const stuck = (a: AppFlowState) => a.stage_since === T0;
+
+describe('…/apps pages', () => {
+  it('paging through 1,000 apps by 100 returns each app once, in key order, and ends with a null cursor', () => {
+    const { store, apps } = thousand();
+    const pages = listAll(store);
+    expect(pages).toHaveLength(10);
+    for (const p of pages) {
+      expect(p.total).toBe(1000);
+      expect(p.items).toHaveLength(100);
+    }
+    expect(pages.flatMap((p) => p.items.map(keyOf))).toEqual(sortedKeys(apps));
+    expect(pages.slice(0, -1).every((p) => typeof p.next_cursor === 'string')).toBe(true);
+    expect(pages.at(-1)!.next_cursor).toBeNull();
+  });
+
+  it('items are the apps as /state has them', () => {
+    const { store } = thousand();
+    const first = page(store, {}, 3);
+    const state = JSON.parse(store.body()).data.app_states;
+    for (const a of first.items) expect(a).toEqual(state[keyOf(a)]);
+    expect(first.version).toBe(store.version);
+  });
+
+  it.each<[string, AppFilter, (a: AppFlowState) => boolean]>([
+    ['user_id', { user_id: 'user3' }, (a) => a.user_id === 'user3'],
+    ['source_id', { source_id: 'local' }, (a) => a.source_id === 'local'],
+    ['app_name', { app_name: 'app0042' }, (a) => a.app_name === 'app0042'],
+    ['stuck=true', { stuck: true }, stuck],
+    ['stuck=false', { stuck: false }, (a) => !stuck(a)],
+    ['user_id and stuck', { user_id: 'user7', stuck: true }, (a) => a.user_id === 'user7' && stuck(a)],
+    ['user_id and source_id', { user_id: 'user2', source_id: 'market' }, (a) => a.user_id === 'user2' && a.source_id === 'market'],
+    ['a user with no apps', { user_id: 'nobody' }, () => false],
+  ])('the %s filter narrows items and total', (_name, filter, keeps) => {
+    const { store, apps } = thousand();
+    const expected = sortedKeys(apps.filter(keeps));
+    if (filter.user_id !== 'nobody') expect(expected.length, 'the filter keeps some apps').toBeGreaterThan(0);
+    const pages = listAll(store, filter, 30);
+    expect(pages.flatMap((p) => p.items.map(keyOf))).toEqual(expected);
+    for (const p of pages) expect(p.total).toBe(expected.length);
+    expect(pages.at(-1)!.next_cursor).toBeNull();
+  });
+
+  it('a full last page has no next page', () => {
+    const { store } = thousand();
+    const pages = listAll(store, { user_id: 'user0' }, 50);
+    expect(pages.map((p) => p.items.length)).toEqual([50, 50]);
+    expect(pages[1]!.next_cursor).toBeNull();
+  });
+
+  it('an app added after the cursor between pages is shown; one added before it is not; a removed one is skipped', () => {
+    const { store, apps } = thousand();
+    const shown: string[] = [];
+    const pages = listAll(store, {}, 100, (pageNo) => {
+      if (pageNo !== 3) return;
+      // the listing has shown user0…user2 so far: keys sort by user first
+      store.apply(upsert(app('user0', 'market', 'late-early'), app('user9', 'market', 'late-after')));
+      store.apply(remove(keyOf(apps.find((a) => a.user_id === 'user8')!)));
+    });
+    for (const p of pages) shown.push(...p.items.map(keyOf));
+    expect(shown).toContain('user9:market:late-after');
+    expect(shown).not.toContain('user0:market:late-early');
+    expect(shown).not.toContain(keyOf(apps.find((a) => a.user_id === 'user8')!));
+    expect(new Set(shown).size).toBe(shown.length);
+    expect(shown).toEqual([...shown].sort());
+    // the version tells the client its pages came from different versions; the total is each page's own
+    expect(pages[2]!.version).toBeLessThan(pages[3]!.version);
+    expect(pages[2]!.total).toBe(1000);
+    expect(pages[3]!.total).toBe(1001);
+  });
+
+  it('an app renamed into the range already paged is not shown again; its content changing moves nothing', () => {
+    const { store } = thousand();
+    const first = page(store, {}, 100);
+    const last = first.items.at(-1)!;
+    // content change of a paged app, and an app "renamed" (removed, added under another key) before the cursor
+    store.apply(upsert({ ...first.items[0]!, stage_detail: 'changed' }));
+    const later = page(store, {}, 900, first.next_cursor);
+    const moved = later.items[10]!;
+    store.apply(remove(keyOf(moved)));
+    store.apply(upsert({ ...moved, user_id: 'user0', source_id: 'local', app_name: 'aa-renamed' }));
+    expect('user0:local:aa-renamed' < keyOf(last)).toBe(true);
+    const rest = page(store, {}, 1000, first.next_cursor);
+    expect(rest.items.map(keyOf)).not.toContain(keyOf(moved));
+    expect(rest.items.map(keyOf)).not.toContain('user0:local:aa-renamed');
+    expect(rest.items.every((a) => keyOf(a) > keyOf(last))).toBe(true);
+    expect(rest.items).toHaveLength(899);
+  });
+
+  it('a cursor is the key of the last item, encoded, and only such cursors decode', () => {
+    const { store } = thousand();
+    const first = page(store, {}, 2);
+    expect(decodeCursor(first.next_cursor!)).toBe(keyOf(first.items[1]!));
+    for (const key of ['alice:market:firefox', 'ünï:a&b:日本😀', 'x:y:\u0001']) expect(decodeCursor(encodeCursor(key))).toBe(key);
+    for (const garbage of ['', 'abc', 'not base64!', encodeCursor('k') + 'A', Buffer.from('{"after":1}').toString('base64url'),
+      Buffer.from('{"after":"k","x":1}').toString('base64url'), Buffer.from('"k"').toString('base64url')]) {
+      expect(decodeCursor(garbage), garbage).toBeNull();
+    }
+  });
+});
