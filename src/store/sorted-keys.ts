@@ -1,3 +1,5 @@
+import { IndexOf } from './multi-index.ts';
+
 /**
  * A set of keys that can also be read in string order, for paging. The order is brought up to date only when
  * read, and only for keys added or removed since the last read: removed keys are filtered out and added ones
@@ -64,31 +66,18 @@ function merge(a: readonly string[], b: readonly string[]): string[] {
 }
 
 /** A secondary index (as MultiIndex: one value -> the keys that have it) whose keys can be read in string order. */
-export class SortedIndex {
-  private readonly byValue = new Map<string, SortedKeys>();
-
-  add(value: string | undefined, key: string): void {
-    if (value === undefined) return;
-    let keys = this.byValue.get(value);
-    if (!keys) this.byValue.set(value, (keys = new SortedKeys()));
-    keys.add(key);
-  }
-
-  delete(value: string | undefined, key: string): void {
-    if (value === undefined) return;
-    const keys = this.byValue.get(value);
-    if (!keys) return;
-    keys.delete(key);
-    if (keys.size === 0) this.byValue.delete(value);
+export class SortedIndex extends IndexOf<SortedKeys> {
+  constructor() {
+    super(() => new SortedKeys());
   }
 
   get(value: string): ReadonlySet<string> {
-    return this.byValue.get(value)?.keys ?? EMPTY.keys;
+    return this.of(value)?.keys ?? EMPTY.keys;
   }
 
   /** the keys of one value, in string order */
   ordered(value: string): SortedKeys {
-    return this.byValue.get(value) ?? EMPTY;
+    return this.of(value) ?? EMPTY;
   }
 }
 

@@ -195,13 +195,18 @@ describe('app_flow and its store (collector runtime)', () => {
     return runtime;
   }
 
-  it('a new store (the store thread restarted) gets the full listing on its first pass', async () => {
+  /** wiki (alice) and blog (bob) in the market, and a collector runtime feeding a store */
+  async function twoApps() {
     await insertUserApps(env.db.sql, [
       { user_id: 'alice', source_id: S, app_name: 'wiki', state: running() },
       { user_id: 'bob', source_id: S, app_name: 'blog', state: running() },
     ]);
-    const first = storeOn();
-    const runtime = await started(first.port);
+    const store = storeOn();
+    return { store, runtime: await started(store.port) };
+  }
+
+  it('a new store (the store thread restarted) gets the full listing on its first pass', async () => {
+    const { store: first, runtime } = await twoApps();
     expect(await run(runtime)).toMatchObject({ rows: 2, changed_rows: 2 });
     expect(await run(runtime)).toMatchObject({ rows: 2, changed_rows: 0 });
     expect(first.apps()).toEqual([`alice:${S}:wiki`, `bob:${S}:blog`]);
@@ -215,12 +220,7 @@ describe('app_flow and its store (collector runtime)', () => {
   });
 
   it('an app the store lost while the database still lists it (a NATS event removed it) is read again on the next pass', async () => {
-    await insertUserApps(env.db.sql, [
-      { user_id: 'alice', source_id: S, app_name: 'wiki', state: running() },
-      { user_id: 'bob', source_id: S, app_name: 'blog', state: running() },
-    ]);
-    const store = storeOn();
-    const runtime = await started(store.port);
+    const { store, runtime } = await twoApps();
     await run(runtime);
     store.actor.receive({ type: 'pass', seq: 1, source: 'nats', steps: [{ op: 'app_events', events: [
       { key: `alice:${S}:wiki`, at: NOW.toISOString(), app: null },
