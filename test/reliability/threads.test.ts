@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
-import { API, sleep, state, view } from './helpers.ts';
+import { API, sleep, sources, state, view } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mr-threads-'));
 const T0 = '2026-11-25T10:00:00.000Z';
@@ -36,30 +36,30 @@ describe('collector threads that die', () => {
   afterAll(() => sc.sup.stop());
 
   it('are replaced with backoff (not once per tick), restarts counted in collector_<source> and sources', async () => {
-    // The supervisor counts a replacement the moment piscina drops the dead thread: sampled here, in this
-    // process, those counts time each death (what …/sources shows travels with the next outcome, later).
+    // Each death is one failed outcome, stamped (finished_at, shown as last_attempt in …/sources) by the
+    // supervisor at the moment it sets the backoff: the times are the supervisor's own, not when this test
+    // happened to look, so the gap between two deaths is exact. Ticks come every 0.1 s; the backoff doubles
+    // from 0.5 s, so without it deaths would come a tick or two apart.
     const t0 = Date.now();
-    const samples: Array<{ t: number; crash: number; exit: number }> = [];
+    const deaths = { components: [] as number[], chart_repo: [] as number[] };
     for (;;) {
-      const r = sc.sup.threadRestarts();
-      const crash = r.collector_components ?? 0;
-      const exit = r.collector_chart_repo ?? 0;
-      samples.push({ t: Date.now() - t0, crash, exit });
-      if (crash >= 3 && exit >= 3) break;
-      // three thread starts and their backoffs: a loaded machine may need more than one liveness bound
-      if (Date.now() - t0 > 2 * LIVENESS_MS) throw new Error(`a dead thread was not replaced 3 times (crash ${crash}, exit ${exit})`);
-      await sleep(20);
-    }
-    // Each death waits out a backoff doubling from 0.5 s before the next thread runs (ticks come every 0.1 s).
-    // The longest the samples allow between deaths n and n+1 (from the last sample before n to the first
-    // with n+1) is at least that backoff: a loaded machine only makes the gaps longer.
-    const first = (k: 'crash' | 'exit', n: number) => samples.findIndex((x) => x[k] >= n);
-    for (const k of ['crash', 'exit'] as const) {
-      for (const n of [1, 2]) {
-        const i = first(k, n);
-        const notYet = i > 0 ? samples[i - 1]!.t : 0;
-        expect(samples[first(k, n + 1)]!.t - notYet, `${k}: restart ${n} to ${n + 1}`).toBeGreaterThanOrEqual(500 * 2 ** (n - 1));
+      const fresh = await sources(sc.base);
+      for (const k of ['components', 'chart_repo'] as const) {
+        const at = Date.parse(fresh[k]?.last_attempt ?? '');
+        if (Number.isFinite(at) && deaths[k].at(-1) !== at) deaths[k].push(at);
       }
+      if (deaths.components.length >= 5 && deaths.chart_repo.length >= 5) break;
+      // five thread starts and their backoffs (0.5 + 1 + 2 + 4 s): a loaded machine may need more than one liveness bound
+      if (Date.now() - t0 > 2 * LIVENESS_MS) throw new Error(`a dead thread was not replaced often enough: ${JSON.stringify(deaths)}`);
+      await sleep(50);
+    }
+    for (const k of ['components', 'chart_repo'] as const) {
+      const gaps = deaths[k].slice(1).map((t, i) => t - deaths[k][i]!);
+      for (const g of gaps) expect(g, `${k}: gaps between deaths ${gaps.join(', ')} ms`).toBeGreaterThanOrEqual(500);
+      // A replacement thread takes its own time to start (about a second here, give or take half); the backoff
+      // on top of it doubles (0.5, 1, 2, 4 s): over four gaps they grow by about 3.5 s, where replacing on
+      // every tick would leave them flat.
+      expect(gaps.at(-1)! - gaps[0]!, `${k}: gaps ${gaps.join(', ')} ms`).toBeGreaterThanOrEqual(2000);
     }
     // what a user sees: the counts in …/sources (with the next outcome), the components saying why
     await eventually(async () => {
