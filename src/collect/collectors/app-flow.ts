@@ -16,11 +16,13 @@ export interface AppFlowCollectorOptions extends PgOptions {
 }
 
 /**
- * Every 12th pass (once a minute at the 5 s interval) reads and sends every row, whatever the row versions
- * say: a safety net for what they cannot show (a database restored with rows at their old xmin, a store that
- * lost a kept app without saying so). A new store gets a full listing at once (CollectContext.full).
+ * Every 60th pass (every 5 minutes at the 5 s interval, or longer while passes are spaced out) reads and
+ * sends every row, whatever the row versions say: a safety net for what they cannot show (a database restored
+ * with rows at their old xmin, a store that lost a kept app without saying so). Rare, because at 50,000 apps a
+ * full pass is most of what the collector costs; deletions and changes do not wait for it (every pass lists
+ * row versions). A new store gets a full listing at once (CollectContext.full).
  */
-export const FULL_PASS_EVERY = 12;
+export const FULL_PASS_EVERY = 60;
 
 interface Read {
   plan: ReadPlan;
