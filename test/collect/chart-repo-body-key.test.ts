@@ -3,7 +3,7 @@
  * less the members that only tell time passing is the key. Equal keys must mean equal content.
  */
 import { describe, expect, it } from 'vitest';
-import { bodyContentKey, uptimeIn } from '../../src/collect/chart-repo-content.ts';
+import { bodyContentKey, sharedAnswerText, splitAnswerText, uptimeIn } from '../../src/collect/chart-repo-content.ts';
 
 const body = (over: { uptime?: unknown; state?: string; duration?: unknown; check?: unknown; note?: string } = {}) => JSON.stringify({
   success: true, message: 'ok', data: {
@@ -39,5 +39,43 @@ describe('bodyContentKey', () => {
   it('reads the uptime for the freshness counter', () => {
     expect(uptimeIn(body({ uptime: 4321 }))).toBe(4321);
     expect(uptimeIn('{"success":true,"data":{}}')).toBeUndefined();
+  });
+});
+
+describe('splitAnswerText', () => {
+  const answer = {
+    success: true, data: {
+      system: { hostname: 'repo-1', resource_usage: { memory_mb: 211 } },
+      apps: [{ app_name: 'wiki', system: { keep: 'me' }, note: '"system":{"x":1}' }],
+      images: [{ image_name: 'wiki:1', nodes: [{ node_name: 'n1' }] }],
+      tasks: { hydrator: { queue_length: 2 }, image_analyzer: { queue_length: 375, queued_tasks: [{ task_id: 'a', images: ['x'] }] } },
+    },
+  };
+  const text = JSON.stringify(answer);
+
+  it('takes out data.system and data.tasks.image_analyzer, and nothing else', () => {
+    const { pair, shared } = splitAnswerText(text);
+    expect(JSON.parse(pair)).toEqual({ ...answer, data: { ...answer.data, system: null, tasks: { ...answer.data.tasks, image_analyzer: null } } });
+    expect(JSON.parse(shared.system!)).toEqual(answer.data.system);
+    expect(JSON.parse(shared.image_analyzer!)).toEqual(answer.data.tasks.image_analyzer);
+    expect(JSON.parse(sharedAnswerText(shared))).toEqual({ success: true, data: { system: answer.data.system, tasks: { image_analyzer: answer.data.tasks.image_analyzer } } });
+  });
+
+  it.each([
+    ['pretty-printed', JSON.stringify(answer, null, 2)],
+    ['with escapes in names and strings', JSON.stringify({ data: { 'sys\"tem': {}, system: { h: 'a\\"b}' } } })],
+  ])('reads %s text', (_what, t) => {
+    const { pair, shared } = splitAnswerText(t);
+    expect(JSON.parse(shared.system!)).toEqual((JSON.parse(t) as { data: { system: unknown } }).data.system);
+    expect((JSON.parse(pair) as { data: { system: unknown } }).data.system).toBeNull();
+  });
+
+  it.each([
+    ['no shared blocks', '{"success":true,"data":{"apps":[]}}'],
+    ['a shared block that is not an object', '{"success":true,"data":{"system":"up"}}'],
+    ['not JSON', '<html>oops'],
+    ['cut short inside a shared block', text.slice(0, 60)],
+  ])('leaves the text whole with %s', (_what, t) => {
+    expect(splitAnswerText(t).pair).toBe(t);
   });
 });

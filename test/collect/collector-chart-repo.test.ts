@@ -196,6 +196,32 @@ describe('chart repo collector', () => {
     expect(times.chat).not.toBe(before.blog);
   });
 
+  it('reads the Chart Repo\'s own blocks from the first pair that answered: when only they move, no pair is parsed again', async () => {
+    let queue = 0;
+    const busy = (user: string, ...names: string[]): Mode => ({ kind: 'dynamic', body: () => envelope({
+      system: { hostname: 'cr', resource_usage: { memory_mb: 200 + queue } },
+      apps: names.map((n) => ({ app_id: n, app_name: n, user_id: user, source_id: 'market', state: 'completed' })),
+      tasks: { image_analyzer: { is_running: true, queue_length: (queue += 1) } },
+    }) });
+    repo.set(busy('alice', 'wiki'), 'alice', 'market');
+    repo.set(busy('bob', 'blog'), 'bob', 'market');
+    const c = await collector();
+    const first = await run(c);
+    const second = await run(c);
+    // the queue moved (content: a new view), the apps did not (no parse)
+    expect(second.counters).toMatchObject({ pairs: 2, unchanged_pairs: 2 });
+    expect(view(second).tasks!.image_analyzer!.queue_length).toBeGreaterThan(view(first).tasks!.image_analyzer!.queue_length!);
+    expect(view(second).system!.resource_usage).toEqual({ memory_mb: 200 + view(second).tasks!.image_analyzer!.queue_length! - 1 });
+    expect(appNames(second)).toEqual(['alice/wiki', 'bob/blog']);
+    expect(view(second).apps![0]!.last_update).toBe(view(first).apps![0]!.last_update);
+    // the first pair failing: the blocks come from the next that answered, this pass's
+    repo.set({ kind: 'raw', body: 'down', status: 500 }, 'alice', 'market');
+    const third = await run(c);
+    expect(third.counters).toMatchObject({ pairs: 2, failed_pairs: 1 });
+    expect(view(third).tasks!.image_analyzer!.queue_length).toBe(queue);
+    expect(appNames(third)).toEqual(['alice/wiki', 'bob/blog']);
+  });
+
   it('is an empty view, not an error, when there are no pairs', async () => {
     const r = await run(await collector({ pairs: [] }));
     // Go omits empty lists

@@ -5,7 +5,10 @@
  */
 import { createPgSource, type PgSource } from '../../sources/postgres.ts';
 import { createHash } from 'node:crypto';
-import { bodyContentKey, keepAnswerTimes, nextChartRepoView, uptimeIn, type ChartRepoView } from '../chart-repo-content.ts';
+import {
+  bodyContentKey, keepAnswerTimes, nextChartRepoView, sharedAnswerText, splitAnswerText, uptimeIn,
+  type ChartRepoView, type SplitAnswer,
+} from '../chart-repo-content.ts';
 import { digestOf } from '../../content-digest.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { chartRepoComponent, mergeAnswers, normalizeAnswer, originsOf } from '../chart-repo.ts';
@@ -43,7 +46,11 @@ interface PairResult {
   error?: string;
   bytes: number;
   latency_ms?: number;
+  /** what the Chart Repo says about itself in this answer (kept for the first pair in order only) */
+  shared?: SplitAnswer['shared'];
 }
+
+const sha = (text: string) => createHash('sha256').update(text).digest('base64');
 
 export const createCollector: CreateCollector = (options: ChartRepoCollectorOptions) => new ChartRepoCollector(options);
 
@@ -59,6 +66,8 @@ export class ChartRepoCollector implements Collector {
   private readonly lastBodyKey = new Map<string, string>();
   /** pairs whose answer was parsed and normalized this pass (the rest said what they said before) */
   private parsedPairs = 0;
+  /** the Chart Repo's own blocks (system, image analyzer) as last read, and the digest of their content */
+  private shared: { key: string; answer: ChartRepoAnswer } | null = null;
 
   constructor(private readonly opts: ChartRepoCollectorOptions) {
     if (!opts.pairs && !opts.databaseUrl) throw new Error('chart repo collector needs databaseUrl or pairs');
@@ -71,7 +80,9 @@ export class ChartRepoCollector implements Collector {
     // the pass time: every converted app's and image's last_update, as Go sets it
     const now = ctx.now().toISOString();
     this.parsedPairs = 0;
-    const results = await this.queryAll(pairs, ctx.signal, now);
+    const { results, shared } = await this.queryAll(pairs, ctx.signal, now);
+    if (pairs.length === 0) this.shared = null;
+    const sharedAnswer = this.readShared(shared, now);
 
     // pairs no longer listed leave the view; failing pairs contribute their last good answer
     const listed = new Set(pairs.map(pairKey));
@@ -103,7 +114,7 @@ export class ChartRepoCollector implements Collector {
     }
 
     const sum = (k: 'dropped' | 'unfamiliar_values' | 'bad_times' | 'bad_durations') =>
-      results.reduce((n, r) => n + (r.answer?.[k] ?? 0), 0);
+      results.reduce((n, r) => n + (r.answer?.[k] ?? 0), sharedAnswer?.[k] ?? 0);
     const dropped = sum('dropped');
     const latencies = results.flatMap((r) => (r.latency_ms === undefined ? [] : [r.latency_ms]));
     const component = chartRepoComponent({ pairs: pairs.length, failures, dropped, now });
@@ -118,9 +129,12 @@ export class ChartRepoCollector implements Collector {
     // every request failed: the whole view is stale, so the run counts as failed (its steps still apply:
     // the component's error and the kept view); last_success keeps the time of the last good answer
     const allFailed = pairs.length > 0 && failures.length === pairs.length;
-    // what the view says: each kept answer's content, in pair order
-    const content = digestOf(answers.flatMap((a) => [pairKey(a), this.lastBodyKey.get(pairKey(a)) ?? '']));
-    const view = this.stamp(answers.map((a) => a.answer), now, content);
+    // what the view says: each kept answer's content, in pair order, and the Chart Repo's own blocks
+    const content = digestOf([
+      ...answers.flatMap((a) => [pairKey(a), this.lastBodyKey.get(pairKey(a)) ?? '']), this.shared?.key ?? '',
+    ]);
+    const merged = answers.map((a) => a.answer);
+    const view = this.stamp(sharedAnswer ? [sharedAnswer, ...merged] : merged, now, content);
     const unchangedPairs = results.length - this.parsedPairs - failures.length;
     return {
       steps: [
@@ -166,22 +180,56 @@ export class ChartRepoCollector implements Collector {
     }
   }
 
-  /** One request per pair, at most `concurrency` in flight; stops starting new ones once the run is aborted. */
-  private async queryAll(pairs: Pair[], signal: AbortSignal, now: string): Promise<PairResult[]> {
+  /**
+   * One request per pair, at most `concurrency` in flight; stops starting new ones once the run is aborted.
+   * The Chart Repo's own blocks come from the first pair in order that answered (as Go keeps the first).
+   */
+  private async queryAll(pairs: Pair[], signal: AbortSignal, now: string): Promise<{ results: PairResult[]; shared?: SplitAnswer['shared'] }> {
     const results: PairResult[] = new Array(pairs.length);
     let next = 0;
+    let sharedFrom = Infinity;
+    let shared: SplitAnswer['shared'] | undefined;
     const worker = async () => {
       while (next < pairs.length) {
         const i = next++;
-        results[i] = signal.aborted
+        const r = signal.aborted
           ? { pair: pairs[i], error: 'run deadline passed', bytes: 0 }
           : await this.queryOne(pairs[i], signal, now);
+        if (r.shared) {
+          if (i < sharedFrom) { sharedFrom = i; shared = r.shared; }
+          delete r.shared;
+        }
+        results[i] = r;
       }
     };
     const wanted = this.opts.concurrency ?? 4;
     const width = Math.min(Number.isFinite(wanted) && wanted >= 1 ? Math.floor(wanted) : 4, pairs.length);
     await Promise.all(Array.from({ length: width }, worker));
-    return results;
+    return { results, ...(shared ? { shared } : {}) };
+  }
+
+  /**
+   * The Chart Repo's own blocks, normalized when their content (less time-passing values) moved; the last
+   * ones read when no pair answered this pass. Blocks that do not parse are counted and the last ones kept.
+   */
+  private readShared(shared: SplitAnswer['shared'] | undefined, now: string): ChartRepoAnswer | undefined {
+    if (!shared || (shared.system === undefined && shared.image_analyzer === undefined)) return this.shared?.answer;
+    const text = sharedAnswerText(shared);
+    const key = sha(bodyContentKey(text));
+    if (this.shared?.key === key) return this.shared.answer;
+    let n: ReturnType<typeof normalizeAnswer>;
+    try {
+      n = normalizeAnswer(JSON.parse(text), now);
+    } catch {
+      n = { ok: false, error: 'not JSON' };
+    }
+    if (!n.ok) {
+      // (the pair's own part parsed; only its copy of the shared blocks is bad): counted, the last ones kept
+      const kept = this.shared?.answer;
+      return kept ? { ...kept, dropped: kept.dropped + 1 } : undefined;
+    }
+    this.shared = { key, answer: n.answer };
+    return n.answer;
   }
 
   private async queryOne(pair: Pair, signal: AbortSignal, now: string): Promise<PairResult> {
@@ -191,19 +239,18 @@ export class ChartRepoCollector implements Collector {
         timeoutMs: this.opts.chartRepoTimeoutMs, signal,
         ...(this.opts.maxBodyBytes !== undefined ? { maxBodyBytes: this.opts.maxBodyBytes } : {}),
       });
-      // the same content as the pair's last good answer: that answer again, no parse, no normalizing
+      // the pair's own part as in its last good answer: that answer again, no parse, no normalizing
       const key = pairKey(pair);
-      const bodyKey = createHash('sha256').update(bodyContentKey(res.text)).digest('base64');
+      const split = splitAnswerText(res.text);
+      const bodyKey = sha(bodyContentKey(split.pair));
       const before = this.lastGood.get(key);
-      if (before && this.lastBodyKey.get(key) === bodyKey) {
-        return { pair, answer: before, uptime: uptimeIn(res.text), bytes: res.bytes, latency_ms: res.latency_ms };
-      }
+      const read = { pair, uptime: uptimeIn(res.text), bytes: res.bytes, latency_ms: res.latency_ms, shared: split.shared };
+      if (before && this.lastBodyKey.get(key) === bodyKey) return { ...read, answer: before };
       this.parsedPairs += 1;
-      const n = normalizeAnswer(parseChartRepoJson(res.text), now);
+      const n = normalizeAnswer(parseChartRepoJson(split.pair), now);
       if (!n.ok) return { pair, error: n.error, bytes: res.bytes };
       this.lastBodyKey.set(key, bodyKey);
-      const answer = keepAnswerTimes(before, n.answer);
-      return { pair, answer, uptime: n.answer.system?.uptime, bytes: res.bytes, latency_ms: res.latency_ms };
+      return { ...read, answer: keepAnswerTimes(before, n.answer) };
     } catch (e) {
       return { pair, error: e instanceof Error ? e.message : String(e), bytes: 0 };
     }
