@@ -55,6 +55,10 @@ const EnvSchema = v.object({
   COLLECT_MAX_INTERVAL_MS: v.optional(int('COLLECT_MAX_INTERVAL_MS', 100, 3_600_000), '30000'),
   RECENT_TASK_LIMIT: v.optional(int('RECENT_TASK_LIMIT', 0, 100_000), '100'),
   CHART_REPO_TIMEOUT_MS: v.optional(int('CHART_REPO_TIMEOUT_MS', 100, 600_000), '5000'),
+  /** Chart Repo requests in flight at once */
+  CHART_REPO_CONCURRENCY: v.optional(int('CHART_REPO_CONCURRENCY', 1, 64), '4'),
+  /** the Chart Repo's passes are spaced so that on average no more than this many requests go per second */
+  CHART_REPO_MAX_RPS: v.optional(int('CHART_REPO_MAX_RPS', 1, 100_000), '50'),
   /** an active remote source whose newest catalog row is older than this makes the syncer degraded */
   SYNCER_STALE_AFTER_MS: v.optional(int('SYNCER_STALE_AFTER_MS', 1000, 30 * 24 * 3_600_000), '1800000'),
   RUNTIME_API_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, 'RUNTIME_API_TOKEN must be at least 16 characters'))),
@@ -96,6 +100,10 @@ export interface Config {
   collectDeadlineMs: number;
   recentTaskLimit: number;
   chartRepoTimeoutMs: number;
+  /** CHART_REPO_CONCURRENCY: requests in flight at once */
+  chartRepoConcurrency: number;
+  /** CHART_REPO_MAX_RPS: requests per second on average over passes (the freshness bound wins: collectMaxIntervalMs) */
+  chartRepoMaxRps: number;
   /** SYNCER_STALE_AFTER_MS: catalog age after which the syncer component is degraded */
   syncerStaleAfterMs: number;
   apiToken: string | undefined;
@@ -146,6 +154,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     collectDeadlineMs: e.COLLECT_DEADLINE_MS ?? Math.max(3 * e.COLLECT_INTERVAL_MS, e.CHART_REPO_TIMEOUT_MS * 3, 15_000),
     recentTaskLimit: e.RECENT_TASK_LIMIT,
     chartRepoTimeoutMs: e.CHART_REPO_TIMEOUT_MS,
+    chartRepoConcurrency: e.CHART_REPO_CONCURRENCY,
+    chartRepoMaxRps: e.CHART_REPO_MAX_RPS,
     syncerStaleAfterMs: e.SYNCER_STALE_AFTER_MS,
     apiToken: e.RUNTIME_API_TOKEN,
     logLevel: e.LOG_LEVEL,

@@ -300,7 +300,8 @@ export const RUN_ABORT_GRACE_MS = 2000;
 export type RunReport =
   | { kind: 'ready' }
   | { kind: 'need_init' }
-  | { kind: 'done'; outcome: PassOutcome; memory?: ThreadMemory };
+  /** `min_interval_ms`: the collector's CollectResult.minIntervalMs, for the supervisor's pacing */
+  | { kind: 'done'; outcome: PassOutcome; memory?: ThreadMemory; min_interval_ms?: number };
 
 export type { SourceName };
 

@@ -127,7 +127,7 @@ export class CollectorHandle {
         report = await this.pool.run(task(), { signal });
       }
       this.crashStreak = 0;
-      this.pace(started);
+      this.pace(started, report.kind === 'done' ? report.min_interval_ms : undefined);
       if (report.kind === 'done') {
         if (report.memory) void this.store().reportThreadMemory(`collector_${this.spec.source}`, report.memory).catch(() => undefined);
         this.logDecision(report.outcome.ok ? this.failureLog.success()
@@ -162,10 +162,10 @@ export class CollectorHandle {
   }
 
   /** The next pass starts no sooner than the pacing allows (a slow pass spaces the next ones out). */
-  private pace(started: number): void {
+  private pace(started: number, minIntervalMs: number | undefined): void {
     const took = Date.now() - started;
     const wasBackedOff = this.pacing.backedOff;
-    const interval = this.pacing.passed(took);
+    const interval = this.pacing.passed(took, minIntervalMs);
     this.notBefore = Math.max(this.notBefore, started + interval);
     // one line when the pace changes kind, not one per pass (the interval is in …/sources and /metrics)
     if (this.pacing.backedOff !== wasBackedOff) {

@@ -10,20 +10,27 @@ export const PASS_SHARE = 0.25;
 export class CollectorPacing {
   /** the time between passes now */
   intervalMs: number;
+  /** the slow passes alone ask for more than the base interval (the collector's own asking is no slowness) */
+  private slow = false;
 
   constructor(private readonly baseMs: number, private readonly maxIntervalMs: number) {
     this.intervalMs = baseMs;
   }
 
-  /** A pass took `durationMs`: the interval from its start to the next pass's start. */
-  passed(durationMs: number): number {
+  /**
+   * A pass took `durationMs`: the interval from its start to the next pass's start. `askedMs` is the least
+   * interval the collector asked for (the Chart Repo's request-rate bound); the maximum caps it too.
+   */
+  passed(durationMs: number, askedMs = 0): number {
     const wanted = Math.ceil(Math.max(0, durationMs) / PASS_SHARE);
-    this.intervalMs = Math.min(Math.max(this.baseMs, this.maxIntervalMs), Math.max(this.baseMs, wanted));
+    this.slow = wanted > this.baseMs;
+    const asked = Number.isFinite(askedMs) ? Math.max(0, askedMs) : 0;
+    this.intervalMs = Math.min(Math.max(this.baseMs, this.maxIntervalMs), Math.max(this.baseMs, wanted, Math.ceil(asked)));
     return this.intervalMs;
   }
 
-  /** passes are spaced out beyond the base interval */
+  /** passes are spaced out beyond the base interval because they are slow */
   get backedOff(): boolean {
-    return this.intervalMs > this.baseMs;
+    return this.slow;
   }
 }

@@ -7,6 +7,10 @@ export interface CollectorOptions {
   recentTaskLimit: number;
   chartRepoHost: string;
   chartRepoTimeoutMs: number;
+  /** CHART_REPO_CONCURRENCY */
+  concurrency: number;
+  /** CHART_REPO_MAX_RPS */
+  maxRequestsPerSecond: number;
   /** the components collector's syncer staleness bound (SYNCER_STALE_AFTER_MS) */
   syncerStalenessMs: number;
   natsUrl?: string;
@@ -34,6 +38,8 @@ export function realCollectors(config: Config, endpoints: { databaseUrl: string;
     recentTaskLimit: config.recentTaskLimit,
     chartRepoHost: endpoints.chartRepoHost,
     chartRepoTimeoutMs: config.chartRepoTimeoutMs,
+    concurrency: config.chartRepoConcurrency,
+    maxRequestsPerSecond: config.chartRepoMaxRps,
     syncerStalenessMs: config.syncerStaleAfterMs,
     natsUrl: config.natsUrl,
     natsSubject: config.natsSubject,

@@ -222,6 +222,13 @@ describe('chart repo collector', () => {
     expect(appNames(third)).toEqual(['alice/wiki', 'bob/blog']);
   });
 
+  it('asks for passes spaced so that at most maxRequestsPerSecond requests go per second on average', async () => {
+    repo.set(good('alice', 'wiki'), 'alice', 'market');
+    repo.set(good('bob', 'blog'), 'bob', 'market');
+    expect((await run(await collector({ maxRequestsPerSecond: 4 }))).minIntervalMs).toBe(500);
+    expect((await run(await collector())).minIntervalMs).toBeUndefined();
+  });
+
   it('is an empty view, not an error, when there are no pairs', async () => {
     const r = await run(await collector({ pairs: [] }));
     // Go omits empty lists

@@ -28,6 +28,22 @@ describe('CollectorPacing', () => {
     expect(p.passed(300)).toBe(5000);
     expect(p.backedOff).toBe(false);
   });
+
+  it.each([
+    // [pass ms, asked ms, interval ms] with a 5 s interval and a 30 s bound
+    [100, 2000, 5000],
+    [100, 18000, 18000],
+    [6000, 18000, 24000],
+    [100, 90000, 30000],
+  ])('a pass of %i ms asking for %i ms between passes: the next starts %i ms after it started', (took, asked, interval) => {
+    expect(new CollectorPacing(5000, 30000).passed(took, asked)).toBe(interval);
+  });
+
+  it('does not call a collector\'s own asking slowness', () => {
+    const p = new CollectorPacing(5000, 30000);
+    p.passed(100, 18000);
+    expect(p.backedOff).toBe(false);
+  });
 });
 
 describe('a source slower than its interval (real threads)', () => {

@@ -28,8 +28,10 @@ export interface ChartRepoCollectorOptions {
   chartRepoHost: string;
   /** per request, body included */
   chartRepoTimeoutMs: number;
-  /** requests in flight at once; default 4 */
+  /** requests in flight at once; default 4 (CHART_REPO_CONCURRENCY) */
   concurrency?: number;
+  /** passes are spaced so that on average at most this many requests go per second (CHART_REPO_MAX_RPS); default: no bound */
+  maxRequestsPerSecond?: number;
   /** fixed pairs instead of querying the database (tests, demo) */
   pairs?: Pair[];
   /** body cap; default 32 MiB (tests use a smaller one) */
@@ -151,7 +153,15 @@ export class ChartRepoCollector implements Collector {
       },
       ...(warnings.length > 0 ? { warning: warnings.join('; ') } : {}),
       ...(allFailed ? { failed: component.message ?? 'every chart repo request failed' } : {}),
+      ...this.rateBound(pairs.length),
     };
+  }
+
+  /** One request per pair a pass: at most `maxRequestsPerSecond` on average means passes this far apart. */
+  private rateBound(requests: number): { minIntervalMs?: number } {
+    const rps = this.opts.maxRequestsPerSecond;
+    if (rps === undefined || !(rps > 0) || requests === 0) return {};
+    return { minIntervalMs: Math.ceil((requests / rps) * 1000) };
   }
 
   async close(): Promise<void> {
