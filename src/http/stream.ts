@@ -178,13 +178,7 @@ export class ChangeStream {
     out: ServerResponse, filter: StateFilter | null, canonical: string, lastEventId: string | undefined,
     snapshot: () => Promise<StreamSnapshot>, timeline = false,
   ): Promise<void> {
-    if (this.clients.size >= STREAM_LIMITS.maxClients) {
-      out.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '5' });
-      out.end('{"success":false,"message":"too many stream clients","data":null}');
-      return;
-    }
-    out.writeHead(200, STREAM_HEADERS);
-    out.write('retry: 2000\n\n');
+    if (!this.begin(out)) return;
     const client: Client = { out, filter, canonical, timeline, summary: null, after: 0, queue: [] };
     this.clients.add(client);
     this.noteTimelineClients();
@@ -223,13 +217,7 @@ export class ChangeStream {
    * client re-reads what it shows), so nothing is replayed.
    */
   connectSummary(out: ServerResponse): void {
-    if (this.clients.size >= STREAM_LIMITS.maxClients) {
-      out.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '5' });
-      out.end('{"success":false,"message":"too many stream clients","data":null}');
-      return;
-    }
-    out.writeHead(200, STREAM_HEADERS);
-    out.write('retry: 2000\n\n');
+    if (!this.begin(out)) return;
     const client: Client = { out, filter: null, canonical: '', timeline: false, summary: null, after: 0, queue: null, summaryOnly: true };
     this.clients.add(client);
     out.on('close', () => { this.clients.delete(client); });
@@ -239,6 +227,18 @@ export class ChangeStream {
       client.after = e.version;
     }
     if (this.freshnessEvent) this.write(client, this.freshnessEvent);
+  }
+
+  /** Starts a stream's response; false (after a 503) when there are clients enough. */
+  private begin(out: ServerResponse): boolean {
+    if (this.clients.size >= STREAM_LIMITS.maxClients) {
+      out.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '5' });
+      out.end('{"success":false,"message":"too many stream clients","data":null}');
+      return false;
+    }
+    out.writeHead(200, STREAM_HEADERS);
+    out.write('retry: 2000\n\n');
+    return true;
   }
 
   /** The version after which history can replay for this id, or null when a snapshot is needed. */
