@@ -1,6 +1,7 @@
 // npm run bench:dashboard [-- --smoke] [-- --rounds 5]
-// How fast both dashboards are in Debian's chromium at 10,000 apps: the first render (parse + derive + DOM +
-// layout, as the page measures it), filtering to a few rows, and a burst of keystrokes. The browser tests
+// How fast both dashboards are in Debian's chromium at 50,000 apps (--apps N): the first page of apps on screen
+// (from navigation start: the page, its overview and its first …/apps page, DOM and layout), filtering to one app,
+// and a burst of keystrokes. The pages never download the whole state (issue 20). The browser tests
 // check what the pages show; the times are measured here, on a machine the reader knows, and printed with
 // the 1 s target beside them (never a test failure: a busy machine is slow, not broken).
 import { cpus, totalmem } from 'node:os';
@@ -12,10 +13,10 @@ import { check, CI } from '../test/helpers/services.ts';
 import { startInProcess } from '../test/helpers/sidecar.ts';
 
 const { values: args } = parseArgs({
-  options: { smoke: { type: 'boolean', default: false }, rounds: { type: 'string' } },
+  options: { smoke: { type: 'boolean', default: false }, rounds: { type: 'string' }, apps: { type: 'string' } },
 });
-/** app-00000 … app-09999: 'app-0999' matches 10 of them, 'app-05' 1,000 */
-const APPS = 10_000;
+/** app-00000 … app-49999, by key user{i % 97}:source{i % 5}:app-… */
+const APPS = Number(args.apps ?? 50_000);
 const ROUNDS = Number(args.rounds ?? (args.smoke ? 1 : 5));
 const TARGET_MS = 1000;
 
@@ -26,8 +27,9 @@ if (!chromium.available) {
   process.exit(CI ? 1 : 0);
 }
 
+/** ms from navigation start until the first page of apps was drawn and laid out (the page's own stamp) */
 const firstRender = (page: Page) => page.evaluate(() =>
-  (window as unknown as { __runtimeDashboard: { firstRenderMs: number | null } }).__runtimeDashboard.firstRenderMs);
+  (window as unknown as { __runtimeDashboard: { firstRenderAt: number | null } }).__runtimeDashboard.firstRenderAt);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** ms from the first keystroke until `done` (150 ms of it the page's debounce). */
@@ -57,19 +59,20 @@ try {
       const { page } = await openPage(browser);
       await loaded(page, `${sidecar.base}/api/v2/runtime/${path}`);
       first.push((await firstRender(page)) ?? Number.NaN);
-      filter.push(await until(() => page.fill('#f-app', 'app-0999'), async () => await rowCount(page, table) === 10));
+      filter.push(await until(() => page.fill('#f-app', 'app-00999'), async () => await rowCount(page, table) === 1));
       if (path === 'dashboard') {
-        // the pager says "of 1,000" once the burst is applied (the page of 100 rows looks the same before)
+        // the pager says "of 516" once the burst is applied (user5's apps: i % 97 = 5)
         await page.fill('#f-app', '');
-        await until(async () => undefined, async () => await rowCount(page, table) === 100);
-        burst.push(await until(() => page.locator('#f-app').pressSequentially('app-05', { delay: 10 }),
-          async () => (await page.locator(`${table} .pager-info`).textContent() ?? '').includes('of 1,000')));
+        await until(async () => undefined, async () => await rowCount(page, table) === 50);
+        burst.push(await until(() => page.locator('#f-user').pressSequentially('user5', { delay: 10 }),
+          async () => / of \d/.test(await page.locator(`${table} .pager-info`).textContent() ?? '')
+            && !(await page.locator(`${table} .pager-info`).textContent() ?? '').includes(`of ${APPS.toLocaleString('en')}`)));
       }
       await page.context().close();
     }
-    rows.push({ page: `/${path}`, measure: 'first render', ms: first });
-    rows.push({ page: `/${path}`, measure: 'filter to 10 rows', ms: filter });
-    if (burst.length) rows.push({ page: `/${path}`, measure: 'typing "app-05" (10 ms a key)', ms: burst });
+    rows.push({ page: `/${path}`, measure: 'first page of apps', ms: first });
+    rows.push({ page: `/${path}`, measure: 'filter to 1 app', ms: filter });
+    if (burst.length) rows.push({ page: `/${path}`, measure: 'typing "user5" (10 ms a key)', ms: burst });
   }
 } finally {
   await browser.close();
@@ -80,7 +83,7 @@ const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(
 const table = [
   `| page (${APPS} apps) | measure | median ms | all rounds ms | target |`, '|---|---|---:|---|---|',
   ...rows.map((r) => {
-    const target = r.measure === 'typing "app-05" (10 ms a key)' ? 2 * TARGET_MS : TARGET_MS;
+    const target = r.measure.startsWith('typing') ? 2 * TARGET_MS : TARGET_MS;
     return `| ${r.page} | ${r.measure} | ${Math.round(median(r.ms))} | ${r.ms.map(Math.round).join(', ')} | < ${target} ${median(r.ms) < target ? 'met' : 'NOT met'} |`;
   }),
 ].join('\n');

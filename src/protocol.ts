@@ -225,9 +225,12 @@ export interface StoreQueryApi {
   appsByUser(user_id: string): QueryAnswer;
   /**
    * One page of `…/apps`: the first `limit` apps matching `filter` whose key (user:source:app) sorts after `after`
-   * (null: from the first), at the latest version. json: `{version, total, items, next_cursor}`.
+   * (null: from the first), at the latest version. json: `{version, total, items, next_cursor}`, and with
+   * `withChart` `chart_repo: {apps, hydrator_tasks}`: the Chart Repo items of the page's apps.
    */
-  appsPage(filter: AppFilter, limit: number, after: string | null): QueryAnswer;
+  appsPage(filter: AppFilter, limit: number, after: string | null, withChart?: boolean): QueryAnswer;
+  /** The snapshot without app_states and the Chart Repo's apps and images (counted instead): …/overview. */
+  overview(): QueryAnswer;
   /** whether versions carry new timeline entries (the HTTP thread says so while a stream client asked for them) */
   streamTimeline(on: boolean): void;
   /** what the store saw happen to one app (key user:source:app) or task */

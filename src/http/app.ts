@@ -91,9 +91,12 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
   api.get('/apps', async (c) => {
     const parsed = parseAppsQuery(c.req.queries());
     if (!parsed.ok) return c.json(errorBody(parsed.message), 400);
-    const { filter, limit, after } = parsed;
-    return answer(c, deps, { key: `apps${parsed.canonical}`, ask: (q) => q.appsPage(filter, limit, after) });
+    const { filter, limit, after, withChart } = parsed;
+    return answer(c, deps, { key: `apps${parsed.canonical}`, ask: (q) => q.appsPage(filter, limit, after, withChart) });
   });
+
+  // the snapshot without the lists that grow with the market: what a dashboard shows beside a page of apps
+  api.get('/overview', async (c) => answer(c, deps, { key: 'overview', ask: (q) => q.overview(), message: OK_MESSAGE }));
 
   api.get('/apps/:user_id/:source_id/:app_name', async (c) => {
     const { user_id, source_id, app_name } = c.req.param();

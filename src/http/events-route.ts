@@ -6,7 +6,7 @@ import { withBody, type AsyncQueries, type BodyOf, type CurrentVersion } from '.
 import { rebuildingAnswer } from './rebuilding.ts';
 import { errorBody } from './envelope.ts';
 import { FRESH_AS_OF, type FreshnessHolder } from './freshness.ts';
-import { parseStateFilter } from './query.ts';
+import { parseStateFilter, parseStreamView } from './query.ts';
 import { STREAM_HEADERS, type ChangeStream, type StreamSnapshot } from './stream.ts';
 import { CALL_DEADLINE_MS, callWithDeadline } from '../threads.ts';
 
@@ -31,6 +31,8 @@ export function registerEvents(api: Hono, deps: EventsDeps): void {
     if (!stream || !cur) return c.json(errorBody('runtime state not collected yet'), 503, { 'Retry-After': '1' });
     const parsed = parseStateFilter(c.req.queries());
     if (!parsed.ok) return c.json(errorBody(parsed.message), 400);
+    const view = parseStreamView(c.req.queries(), parsed.canonical !== '');
+    if (!view.ok) return c.json(errorBody(view.message), 400);
     // a new client's snapshot would come from the last store's bytes or from part of the state
     const rebuilding = rebuildingAnswer(c, deps);
     if (rebuilding) return rebuilding;
@@ -42,6 +44,10 @@ export function registerEvents(api: Hono, deps: EventsDeps): void {
     // the header every API answer carries (Hono's middleware adds it to HEAD's; this response bypasses it)
     const freshAsOf = deps.freshness?.current?.freshAsOf;
     if (freshAsOf) out.setHeader(FRESH_AS_OF, freshAsOf);
+    if (view.summaryOnly) {
+      stream.connectSummary(out);
+      return RESPONSE_ALREADY_SENT;
+    }
     const filter = parsed.canonical === '' ? null : parsed.filter;
     const lastEventId = c.req.header('last-event-id') ?? c.req.query('last_event_id');
 

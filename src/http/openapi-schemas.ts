@@ -42,6 +42,32 @@ export const AppsPageSchema = v.object({
   total: v.pipe(v.number(), v.description('how many apps match the filters (at that version)')),
   items: v.pipe(v.array(WireApp), v.description('the apps, by key (user:source:app) in string order; each as in /state app_states')),
   next_cursor: v.pipe(v.nullable(v.string()), v.description('opaque: pass it as `cursor` for the next page; null on the last page')),
+  chart_repo: v.pipe(
+    v.optional(v.object({ apps: v.array(ChartRepoApp), hydrator_tasks: v.array(HydratorTask) })),
+    v.description('only with ?include=chart_repo: the Chart Repo apps and hydrator tasks (current and recently failed) of the apps on this page'),
+  ),
+});
+
+const countsBy = (what: string) => v.pipe(v.record(v.string(), v.number()), v.description(`how many, per ${what}`));
+
+/** `data` of GET …/overview: the snapshot without the lists that grow with the market */
+export const OverviewSchema = v.object({
+  timestamp: Time,
+  version: v.number(),
+  tasks: v.record(v.string(), WireTask),
+  components: v.record(v.string(), WireComponent),
+  chart_repo: v.pipe(v.optional(ChartRepoStatus), v.description('as in /state, without `apps` and `images` (page apps with …/apps?include=chart_repo)')),
+  chart_repo_counts: v.object({ apps: countsBy('Chart Repo app state'), images: countsBy('image status') }),
+  summary: WireSummary,
+  sources: SourcesHealth,
+});
+
+/** The `data:` of the events of …/events?view=summary: a version, without its entities. */
+export const SummaryEvent = v.object({
+  version: v.number(),
+  timestamp: Time,
+  summary: WireSummary,
+  sources: v.pipe(v.optional(SourcesHealth), v.description('change events only, when a source\'s health changed')),
 });
 
 /** GET …/sources and the stream's `freshness` event */

@@ -12,11 +12,11 @@ import { matches } from './etag.ts';
 import { queryHeaders } from './query-headers.ts';
 import { FRESH_AS_OF } from './freshness.ts';
 import {
-  AppsPageSchema, ChangeEvent, ErrorEnvelope, FreshnessSchema, Healthz, HistorySchema, Readyz, RuntimeSnapshotSchema,
+  AppsPageSchema, ChangeEvent, OverviewSchema, SummaryEvent, ErrorEnvelope, FreshnessSchema, Healthz, HistorySchema, Readyz, RuntimeSnapshotSchema,
   RuntimeSummarySchema, SourcesHealth, TimelineEntry, WireApp, WireComponent, WireSummary, WireTask, envelope,
 } from './openapi-schemas.ts';
 import { GoAppFlowState, GoAppStatus, GoComponentStatus, GoEntrance, GoSummary, GoTaskState } from '../model/go-wire.ts';
-import { APP_FILTER_KEYS, FILTER_SCHEMA, FILTER_KEYS, PAGE_LIMITS } from './query.ts';
+import { APP_FILTER_KEYS, FILTER_SCHEMA, FILTER_KEYS, PAGE_LIMITS, STREAM_VIEWS } from './query.ts';
 import { CURSOR_MAX_CHARS } from '../store/page-cursor.ts';
 import { MAX_URL_BYTES } from './security.ts';
 import { STREAM_LIMITS } from './stream.ts';
@@ -33,7 +33,7 @@ const DEFINITIONS = {
   GoAppFlowState, GoAppStatus, GoEntrance, GoTaskState, GoComponentStatus, GoSummary,
   AppFlowState, TaskState, ComponentStatus, SourceHealth, SourceStatus, ChartRepoStatus, ChartRepoApp, ChartRepoImage,
   HydratorTask, RuntimeSummary: RuntimeSummarySchema, SourcesHealth, RuntimeSnapshot: RuntimeSnapshotSchema,
-  Freshness: FreshnessSchema, AppsPage: AppsPageSchema, TimelineEntry, History: HistorySchema, ChangeEvent, ErrorEnvelope, Healthz, Readyz,
+  Freshness: FreshnessSchema, AppsPage: AppsPageSchema, Overview: OverviewSchema, SummaryEvent, TimelineEntry, History: HistorySchema, ChangeEvent, ErrorEnvelope, Healthz, Readyz,
 } satisfies Record<string, v.GenericSchema>;
 
 const CONVERT: ConversionConfig = {
@@ -167,17 +167,22 @@ function routes(): Route[] {
         '- `event: snapshot` (id `epoch-version.content`, where `W/"content"` is the ETag of that version\'s /state): the (filtered) snapshot, as the `data` of /state (RuntimeSnapshot). Sent first, and when a Last-Event-ID can no longer be resumed.',
         '- `event: change` (id `epoch-version.content`): one store version (ChangeEvent): `upserts` and `removed` per domain (app_states, tasks, components), `chart_repo` as `{frame?, upserts, removed}` per list (apps by user:source:app, images by name, hydrator_tasks by id), `sources` when a source\'s health changed, `summary`, `version`, `timestamp`, and with ?timeline=true the `timeline` entries recorded in it.',
         '- `event: freshness` (no id; not a version): `{fresh_as_of, sources}` (Freshness), at most once a second.',
+        '- `?view=summary` (no filters): a page that reads its data elsewhere (…/apps, …/overview) and only needs to know when a version is minted. Its `snapshot` and `change` events carry just `{version, timestamp, summary}` (SummaryEvent; changes add `sources` when health moved); a reconnect starts again at the latest version, nothing is replayed.',
         `- \`: heartbeat\` comments every ${STREAM_LIMITS.heartbeatMs / 1000} s. Resume with Last-Event-ID (header or last_event_id): the last ${STREAM_LIMITS.historyVersions} versions are replayed.`,
       ].join('\n'),
       params: [
         ...filterParams(),
         { name: 'timeline', in: 'query', required: false, description: '`true`: change events also carry timeline entries', schema: { type: 'string', enum: ['true', 'false'] } },
+        { name: 'view', in: 'query', required: false, description: '`summary`: one small event per version, no entities, no snapshot of the state (no filters with it)', schema: { type: 'string', enum: ['', ...STREAM_VIEWS] } },
         { name: 'last_event_id', in: 'query', required: false, description: 'as the Last-Event-ID header (for clients that cannot set it)', schema: { type: 'string' } },
         { name: 'Last-Event-ID', in: 'header', required: false, description: 'the id of the last event received: replay from there', schema: { type: 'string' } },
       ],
       ok: {
         media: 'text/event-stream', schema: { type: 'string' }, description: 'the stream; see the operation description for each event kind',
-        extra: { 'x-sse-events': { snapshot: ref('RuntimeSnapshot'), change: ref('ChangeEvent'), freshness: ref('Freshness') } },
+        extra: { 'x-sse-events': {
+          snapshot: { anyOf: [ref('RuntimeSnapshot'), ref('SummaryEvent')] }, change: { anyOf: [ref('ChangeEvent'), ref('SummaryEvent')] },
+          freshness: ref('Freshness'),
+        } },
       },
       errors: [400, 503], fresh: true,
     },
@@ -198,12 +203,18 @@ function routes(): Route[] {
           name: 'limit', in: 'query', required: false, description: `apps per page; empty means ${PAGE_LIMITS.default}; anything but a whole number from 1 to ${PAGE_LIMITS.max} is a 400`,
           schema: { type: 'integer', minimum: 1, maximum: PAGE_LIMITS.max, default: PAGE_LIMITS.default },
         },
+        { name: 'include', in: 'query', required: false, description: '`chart_repo`: the page also holds the Chart Repo items of its apps', schema: { type: 'string', enum: ['', 'chart_repo'] } },
         {
           name: 'cursor', in: 'query', required: false, description: '`next_cursor` of the page before (opaque); absent or empty: the first page; one this API did not give out is a 400',
           schema: { type: 'string', maxLength: CURSOR_MAX_CHARS, pattern: '^[A-Za-z0-9_-]*$' },
         },
       ],
       ok: json(AppsPageSchema), etag: true, errors: [400, 503], fresh: true,
+    },
+    {
+      path: '/overview', id: 'getOverview', summary: 'The snapshot without the lists that grow with the market',
+      description: 'As /state without `app_states` and without the Chart Repo\'s `apps` and `images` (counted per state and status in `chart_repo_counts`): what a dashboard shows beside a page of apps (…/apps). Its ETag names the version\'s content.',
+      ok: json(OverviewSchema), etag: true, errors: [503], fresh: true,
     },
     {
       path: '/apps/{user_id}/{source_id}/{app_name}', id: 'getApp', summary: 'One installed app',

@@ -70,29 +70,32 @@ export const APPS_QUERY_SCHEMA = v.object({
     v.trim(),
     v.check((s) => s === '' || decodeCursor(s) !== null, 'not a cursor this API gave out (take next_cursor of the page before)'),
   )),
+  include: v.optional(v.pipe(value('include'), v.picklist(['', 'chart_repo'], 'include must be chart_repo'))),
 });
 
-const APPS_QUERY_KEYS = [...APP_FILTER_KEYS, 'limit', 'cursor'] as const;
+const APPS_QUERY_KEYS = [...APP_FILTER_KEYS, 'limit', 'cursor', 'include'] as const;
 
 /**
  * `canonical` names the page exactly (filters, limit, the key it starts after): the cache key and ETag variant
  * of its answer, as a filter's canonical form.
  */
 export type ParsedAppsQuery =
-  | { ok: true; filter: AppFilter; limit: number; after: string | null; canonical: string }
+  | { ok: true; filter: AppFilter; limit: number; after: string | null; withChart: boolean; canonical: string }
   | { ok: false; message: string };
 
-/** `…/apps?limit=&cursor=&user_id=&source_id=&app_name=&stuck=`: each at most once, trimmed; empty = not given. */
+/** `…/apps?limit=&cursor=&user_id=&source_id=&app_name=&stuck=&include=`: each at most once, trimmed; empty = not given. */
 export function parseAppsQuery(query: Record<string, string[]>): ParsedAppsQuery {
   const parsed = parseSingles(APPS_QUERY_SCHEMA, APPS_QUERY_KEYS, query);
   if (!parsed.ok) return parsed;
-  const { limit, cursor } = parsed.output;
+  const { limit, cursor, include } = parsed.output;
   const filter = filterOf(parsed.output, APP_FILTER_KEYS);
   const page = {
     limit: limit === undefined || limit === '' ? PAGE_LIMITS.default : Number(limit),
     after: cursor === undefined || cursor === '' ? null : decodeCursor(cursor),
+    withChart: include === 'chart_repo',
   };
-  return { ok: true, filter, ...page, canonical: JSON.stringify([canonicalOf(filter, APP_FILTER_KEYS), page.limit, page.after]) };
+  const canonical = JSON.stringify([canonicalOf(filter, APP_FILTER_KEYS), page.limit, page.after, ...page.withChart ? ['chart_repo'] : []]);
+  return { ok: true, filter, ...page, canonical };
 }
 
 type Singles<S extends v.GenericSchema> = { ok: true; output: v.InferOutput<S> } | { ok: false; message: string };
@@ -160,4 +163,21 @@ export function checkParam(name: string, val: string): string | null {
   if (val.length === 0) return `${name} must not be empty`;
   if (val.length > LIMITS.id) return `${name} is longer than ${LIMITS.id} characters`;
   return null;
+}
+
+/** `…/events?view=`: empty = the whole change stream; `summary` = one small event per version (no filters). */
+export const STREAM_VIEWS = ['summary'] as const;
+
+export type ParsedStreamView = { ok: true; summaryOnly: boolean } | { ok: false; message: string };
+
+/** `view` of `…/events`: at most once; `summary` takes no filters (its events carry no entities to narrow). */
+export function parseStreamView(query: Record<string, string[]>, filtered: boolean): ParsedStreamView {
+  const values = query.view ?? [];
+  if (values.length > 1) return { ok: false, message: 'invalid query parameter view: given more than once' };
+  const view = (values[0] ?? '').trim();
+  if (view !== '' && !(STREAM_VIEWS as readonly string[]).includes(view)) {
+    return { ok: false, message: `invalid query parameter view: view must be ${STREAM_VIEWS.join(', ')}` };
+  }
+  if (view === 'summary' && filtered) return { ok: false, message: 'invalid query parameter view: view=summary takes no filters' };
+  return { ok: true, summaryOnly: view === 'summary' };
 }

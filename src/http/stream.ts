@@ -55,6 +55,8 @@ interface HistoryEntry {
   text: string;
   /** the same with timeline entries, rendered once when a client asked */
   textWithTimeline?: string;
+  /** the `?view=summary` event, rendered once when a client asked */
+  textSummary?: string;
   /** what this entry holds, counted against STREAM_LIMITS.historyBytes */
   bytes: number;
 }
@@ -71,6 +73,8 @@ interface Client {
   after: number;
   /** events that arrived while the client's snapshot was being fetched */
   queue: HistoryEntry[] | null;
+  /** ?view=summary: one small event per version (version, timestamp, summary, sources), no entities */
+  summaryOnly?: boolean;
 }
 
 export interface StreamSnapshot {
@@ -99,6 +103,8 @@ export class ChangeStream {
   private freshnessEvent: string | null = null;
   private freshnessTimer: NodeJS.Timeout | null = null;
   private freshnessSentAt = 0;
+  /** the latest version, whatever the history kept: a summary client's first event */
+  private latest: HistoryEntry | null = null;
   cutOff = 0;
 
   constructor() {
@@ -138,6 +144,7 @@ export class ChangeStream {
     const entry: HistoryEntry = { version: m.version, content: m.content, timestamp: m.timestamp, summary: m.summary, changes: m.changes, text: '', bytes: 0 };
     entry.text = this.render(entry, null, m.summary);
     entry.bytes = entry.text.length + changesBytes(m.changes);
+    this.latest = entry;
     this.history.push(entry);
     this.historyBytes += entry.bytes;
     while (this.history.length > STREAM_LIMITS.historyVersions || this.historyBytes > STREAM_LIMITS.historyBytes) {
@@ -171,13 +178,7 @@ export class ChangeStream {
     out: ServerResponse, filter: StateFilter | null, canonical: string, lastEventId: string | undefined,
     snapshot: () => Promise<StreamSnapshot>, timeline = false,
   ): Promise<void> {
-    if (this.clients.size >= STREAM_LIMITS.maxClients) {
-      out.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '5' });
-      out.end('{"success":false,"message":"too many stream clients","data":null}');
-      return;
-    }
-    out.writeHead(200, STREAM_HEADERS);
-    out.write('retry: 2000\n\n');
+    if (!this.begin(out)) return;
     const client: Client = { out, filter, canonical, timeline, summary: null, after: 0, queue: [] };
     this.clients.add(client);
     this.noteTimelineClients();
@@ -209,6 +210,37 @@ export class ChangeStream {
     if (this.freshnessEvent) this.write(client, this.freshnessEvent);
   }
 
+  /**
+   * Attaches a `?view=summary` client: a page that lists apps a page at a time and only needs to know when a
+   * version is minted. Its first event is a `snapshot` of the latest version's {version, timestamp, summary}
+   * (never the state), then one `change` event per version; a reconnect starts again from the latest (the
+   * client re-reads what it shows), so nothing is replayed.
+   */
+  connectSummary(out: ServerResponse): void {
+    if (!this.begin(out)) return;
+    const client: Client = { out, filter: null, canonical: '', timeline: false, summary: null, after: 0, queue: null, summaryOnly: true };
+    this.clients.add(client);
+    out.on('close', () => { this.clients.delete(client); });
+    const e = this.latest;
+    if (e) {
+      this.write(client, summaryEvent('snapshot', this.epoch, e, false));
+      client.after = e.version;
+    }
+    if (this.freshnessEvent) this.write(client, this.freshnessEvent);
+  }
+
+  /** Starts a stream's response; false (after a 503) when there are clients enough. */
+  private begin(out: ServerResponse): boolean {
+    if (this.clients.size >= STREAM_LIMITS.maxClients) {
+      out.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '5' });
+      out.end('{"success":false,"message":"too many stream clients","data":null}');
+      return false;
+    }
+    out.writeHead(200, STREAM_HEADERS);
+    out.write('retry: 2000\n\n');
+    return true;
+  }
+
   /** The version after which history can replay for this id, or null when a snapshot is needed. */
   private resumable(lastEventId: string | undefined): number | null {
     if (!lastEventId) return null;
@@ -235,6 +267,10 @@ export class ChangeStream {
     }
     if (e.version <= client.after) return;
     client.after = e.version;
+    if (client.summaryOnly) {
+      this.write(client, (e.textSummary ??= summaryEvent('change', this.epoch, e, true)));
+      return;
+    }
     if (!client.filter) {
       this.write(client, this.textFor(client, e));
       return;
@@ -333,6 +369,13 @@ export class ChangeStream {
     this.clients.clear();
     this.noteTimelineClients();
   }
+}
+
+/** A `?view=summary` event: the version's id, `{version, timestamp, summary}`, and `sources` when health moved. */
+function summaryEvent(kind: 'snapshot' | 'change', epoch: string, e: HistoryEntry, withSources: boolean): string {
+  const sources = withSources && e.changes.sources !== undefined ? `,"sources":${e.changes.sources}` : '';
+  return `id: ${eventId(epoch, e.version, e.content)}\nevent: ${kind}\n`
+    + `data: {"version":${e.version},"timestamp":${JSON.stringify(e.timestamp)},"summary":${JSON.stringify(e.summary)}${sources}}\n\n`;
 }
 
 /**

@@ -607,7 +607,7 @@ export class RuntimeStore {
    * every match (all apps, one user's, one name's, the watched ones when only stuck apps are asked for): a
    * binary search, then about `limit` keys when the filter is that list's own.
    */
-  appsPage(f: AppFilter, limit: number, after: string | null): string {
+  appsPage(f: AppFilter, limit: number, after: string | null, withChart = false): string {
     const ordered = this.smallest([
       f.user_id === undefined ? undefined : this.byUser.apps.ordered(f.user_id),
       f.app_name === undefined ? undefined : this.byAppName.apps.ordered(f.app_name),
@@ -623,7 +623,50 @@ export class RuntimeStore {
       keys.push(ordered[i]!);
     }
     const cursor = more ? JSON.stringify(encodeCursor(keys[keys.length - 1]!)) : 'null';
-    return `{"version":${this.version},"total":${this.countApps(f)},"items":${jsonArray(this.apps, keys)},"next_cursor":${cursor}}`;
+    const chart = withChart ? `,"chart_repo":${this.chartOf(keys)}` : '';
+    return `{"version":${this.version},"total":${this.countApps(f)},"items":${jsonArray(this.apps, keys)},"next_cursor":${cursor}${chart}}`;
+  }
+
+  /**
+   * The Chart Repo items of these apps (keys user:source:app): its app entries and hydrator tasks, current and
+   * recently failed. A lookup per key for the apps; a walk over the hydrator's lists, which hold its queue only.
+   */
+  private chartOf(keys: readonly string[]): string {
+    const apps: string[] = [];
+    const tasks: string[] = [];
+    if (this.chartRepo) {
+      const items = this.chartRepo.index.lists.apps;
+      for (const k of keys) {
+        const item = items.get(k);
+        if (item) apps.push(item.json);
+      }
+      const wanted = new Set(keys);
+      const h = this.chartRepo.value.tasks?.hydrator;
+      for (const t of [...h?.tasks ?? [], ...h?.recent_failed ?? []]) {
+        if (wanted.has(`${t.user_id}:${t.source_id}:${t.app_name}`)) tasks.push(JSON.stringify(t));
+      }
+    }
+    return `{"apps":[${apps.join(',')}],"hydrator_tasks":[${tasks.join(',')}]}`;
+  }
+
+  /**
+   * The snapshot without its lists that grow with the market (…/overview): no app_states, and chart_repo
+   * without its apps and images, whose numbers per state and status are in `chart_repo_counts`. What a
+   * dashboard shows beside a page of apps; one walk over the Chart Repo lists per version (the HTTP thread
+   * keeps the answer per version).
+   */
+  overview(): string {
+    let chart = '';
+    const counts = { apps: {} as Record<string, number>, images: {} as Record<string, number> };
+    if (this.chartRepo) {
+      const { apps, images, ...frame } = this.chartRepo.value;
+      for (const a of apps ?? []) counts.apps[a.state] = (counts.apps[a.state] ?? 0) + 1;
+      for (const i of images ?? []) counts.images[i.status] = (counts.images[i.status] ?? 0) + 1;
+      chart = `"chart_repo":${JSON.stringify(frame)},`;
+    }
+    return `{"timestamp":${JSON.stringify(this.timestamp)},"version":${this.version},`
+      + `"tasks":${this.tasks.renderObject()},"components":${this.components.renderObject()},${chart}`
+      + `"chart_repo_counts":${JSON.stringify(counts)},"summary":${JSON.stringify(this.summary)},"sources":${this.sources.healthJson()}}`;
   }
 
   /** the smallest of these ordered app lists, or every app */

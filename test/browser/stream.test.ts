@@ -22,12 +22,16 @@ const stats = (page: Page) => page.evaluate(() => (window as unknown as { __runt
 
 
 
-/** Counts the page's requests of `state` and `events` (query strings ignored). */
-function countRequests(page: Page): { state: number; events: number; stateTags: (string | undefined)[] } {
-  const n = { state: 0, events: 0, stateTags: [] as (string | undefined)[] };
+/**
+ * Counts the page's requests of the whole `state` (never made), of `overview` (what the pages poll, and re-read on
+ * each streamed version) and of `events` (query strings ignored).
+ */
+function countRequests(page: Page): { state: number; overview: number; events: number; overviewTags: (string | undefined)[] } {
+  const n = { state: 0, overview: 0, events: 0, overviewTags: [] as (string | undefined)[] };
   page.on('request', (r) => {
     const path = new URL(r.url()).pathname;
-    if (path.endsWith('/state')) { n.state++; n.stateTags.push(r.headers()['if-none-match']); }
+    if (path.endsWith('/state')) n.state++;
+    if (path.endsWith('/overview')) { n.overview++; n.overviewTags.push(r.headers()['if-none-match']); }
     if (path.endsWith('/events')) n.events++;
   });
   return n;
@@ -70,7 +74,7 @@ describeWith('chromium', 'dashboards on the change stream', () => {
     await page.click('#market-tabs [data-tab="tasks"]');
     await page.click('#task-tabs [data-tab="failed"]');
     await page.click('#market-tabs [data-tab="apps"]');
-    await page.fill('#f-app', 'stream-');
+    await page.fill('#f-user', 'erin');
     await expect.poll(() => rowCount(page, '#apps-table')).toBe(0);
     await page.click('#cr-tabs [data-tab="images"]');
 
@@ -90,7 +94,7 @@ describeWith('chromium', 'dashboards on the change stream', () => {
     expect(await page.locator('#summary [data-key="total_apps"] .card-value').textContent()).toBe(String(data.apps.length + 2));
     expect(await page.locator('#summary [data-key="unhealthy_apps"] .card-value').textContent()).toBe('2');
     // the view the user set up is still there
-    expect(await page.locator('#f-app').inputValue()).toBe('stream-');
+    expect(await page.locator('#f-user').inputValue()).toBe('erin');
     expect(await page.locator('#market-apps').isVisible()).toBe(true);
     expect(await page.locator('#cr-images').isVisible()).toBe(true);
     await page.click('#market-tabs [data-tab="tasks"]');
@@ -120,14 +124,14 @@ describeWith('chromium', 'dashboards on the change stream', () => {
     withApps(...many);
     const { page, errors } = await openPage(env.browser);
     await loaded(page, `${root()}/dashboard`);
-    await page.fill('#f-app', 'page-app-');
+    await page.fill('#f-user', 'erin');
     await expect.poll(() => page.locator('#apps-table .pager-info').textContent()).toContain('of 150');
     await page.click('#apps-table .pager-next');
-    expect(await page.locator('#apps-table tbody tr').first().textContent()).toContain('page-app-100');
+    await expect.poll(() => page.locator('#apps-table tbody tr').first().textContent()).toContain('page-app-050');
     withApps(...many, fresh('page-app-999'));
     await expect.poll(() => page.locator('#apps-table .pager-info').textContent(), { timeout: LIVENESS_MS }).toContain('of 151');
-    expect(await page.locator('#apps-table .pager-info').textContent()).toContain('page 2/2');
-    expect(await page.locator('#apps-table tbody tr').first().textContent()).toContain('page-app-100');
+    expect(await page.locator('#apps-table .pager-info').textContent()).toContain('page 2/4');
+    expect(await page.locator('#apps-table tbody tr').first().textContent()).toContain('page-app-050');
     expect(realErrors(errors)).toEqual([]);
     await page.context().close();
     withApps();
@@ -155,7 +159,7 @@ describeWith('chromium', 'dashboards on the change stream', () => {
     const urls: string[] = [];
     page.on('request', (r) => { if (r.url().includes('/events')) urls.push(r.url()); });
     await loaded(page, `${env.sidecar.base}/app-store/api/v2/runtime/dashboard`);
-    expect(urls).toEqual([`${env.sidecar.base}/app-store/api/v2/runtime/events`]);
+    expect(urls).toEqual([`${env.sidecar.base}/app-store/api/v2/runtime/events?view=summary`]);
     expect((await stats(page)).mode).toBe('stream');
     expect(realErrors(errors)).toEqual([]);
     await page.context().close();
@@ -185,28 +189,29 @@ describeWith('chromium', 'dashboards on the change stream', () => {
     }
   });
 
-  it('auto-refresh off closes the stream, Refresh fetches state once (conditional on the streamed version), on opens it again', async () => {
+  it('auto-refresh off closes the stream, Refresh fetches the overview once (conditional), on opens it again', async () => {
     withApps();
     const { page, errors } = await openPage(env.browser);
     const n = countRequests(page);
     await loaded(page, `${root()}/dashboard`);
     await expect.poll(() => page.locator('#mode').textContent()).toBe('live stream');
     await page.uncheck('#auto');
+    const fetched = n.overview;
     expect(await page.locator('#mode').textContent()).toBe('paused');
     const rendersOff = (await stats(page)).renders;
     withApps(fresh('while-paused'));
     await page.waitForTimeout(2000);
     expect(await page.getByText('while-paused', { exact: true }).count()).toBe(0);
     expect((await stats(page)).renders).toBe(rendersOff);
-    expect(n.state).toBe(0);
+    expect(n.overview).toBe(fetched);
     expect(n.events).toBe(1);
 
     await page.click('#refresh');
     await page.getByText('while-paused', { exact: true }).waitFor({ timeout: LIVENESS_MS });
-    expect(n.state).toBe(1);
-    expect(n.stateTags[0]).toMatch(/^W\/"[\w-]{22}"/); // conditional on the version the stream delivered
+    expect(n.overview).toBe(fetched + 1);
+    expect(n.overviewTags.at(-1)).toMatch(/^W\/"[\w-]{22}/); // conditional on the version shown
     await page.waitForTimeout(1000);
-    expect(n.state).toBe(1);
+    expect(n.overview).toBe(fetched + 1);
     expect(n.events).toBe(1);
 
     await page.check('#auto');
@@ -214,7 +219,7 @@ describeWith('chromium', 'dashboards on the change stream', () => {
     expect(n.events).toBe(2);
     withApps(fresh('after-resume'));
     await page.getByText('after-resume', { exact: true }).waitFor({ timeout: LIVENESS_MS });
-    expect(n.state).toBe(1);
+    expect(n.state).toBe(0);
     expect(realErrors(errors)).toEqual([]);
     await page.context().close();
     withApps();
@@ -237,8 +242,8 @@ describeWith('chromium', 'dashboards on the change stream', () => {
     withApps(fresh('fresh-poll-app'));
     await page.getByText('fresh-poll-app', { exact: true }).waitFor({ timeout: LIVENESS_MS });
     expect(await page.locator('#summary [data-key="total_apps"] .card-value').textContent()).toBe(String(data.apps.length + 1));
-    expect(n.state).toBeGreaterThanOrEqual(2);
-    expect(n.stateTags[1]).toMatch(/^W\/"/); // conditional (the toggle and Refresh: dashboard.test.ts)
+    expect(n.overview).toBeGreaterThanOrEqual(2);
+    expect(n.overviewTags[1]).toMatch(/^W\/"/); // conditional (the toggle and Refresh: dashboard.test.ts)
     await page.uncheck('#auto');
     expect(await page.locator('#mode').textContent()).toBe('paused');
     // back on: the stream is tried again, refused again, and polling resumes
@@ -260,7 +265,8 @@ describeWith('chromium', 'dashboards on the change stream', () => {
     await loaded(page, `${root()}/dashboard-app`);
     expect(await page.locator('#mode').textContent()).toBe('polling every 5 s');
     expect(n.events).toBe(0);
-    expect(n.state).toBe(1);
+    expect(n.overview).toBe(1);
+    expect(n.state).toBe(0);
     expect((await stats(page)).fallbacks).toBe(0);
     expect(realErrors(errors)).toEqual([]);
     await page.context().close();

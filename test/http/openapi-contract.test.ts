@@ -68,6 +68,8 @@ const ROUTES: Array<{ ok: string; missing?: string; bad?: string; etag?: boolean
   { ok: '/sources' },
   { ok: '/apps?limit=2', bad: '/apps?limit=0', etag: true },
   { ok: '/apps?user_id=alice&stuck=false&limit=1000', bad: '/apps?cursor=not-a-cursor', etag: true },
+  { ok: '/apps?limit=5&include=chart_repo', bad: '/apps?include=everything', etag: true },
+  { ok: '/overview', etag: true },
   { ok: appPath, missing: '/apps/nobody/market.olares/none', bad: `/apps/${LONG}/s/a`, etag: true },
   { ok: `${appPath}/history`, missing: '/apps/nobody/market.olares/none/history', bad: `/apps/u/s/${LONG}/history`, etag: true },
   { ok: `/tasks/${task.task_id}`, missing: '/tasks/no-such-task', bad: `/tasks/${LONG}`, etag: true },
@@ -220,14 +222,14 @@ describe('contract: real answers against openapi.json', () => {
     await c.sup.threads().store.terminate();
     const asks = BASE_PATHS.flatMap((base) => [
       '/apps?user_id=u503', '/apps/u503/s/a', '/apps/u503/s/a/history', '/tasks/t503', '/tasks/t503/history', '/tasks?user_id=u503',
-      '/users/u503/apps', '/users/u503/tasks',
+      '/users/u503/apps', '/users/u503/tasks', '/overview',
     ].flatMap((p) => [['GET', base + p], ['HEAD', `${base + p}${p.includes('?') ? '&' : '?'}head=1`]] as const));
     await Promise.all(asks.map(([method, path]) => hit(c.base, path, { method }, 503)));
   }, 120_000);
 
   it('the change stream sends snapshot, change and freshness events whose data validate against the documented schemas', async () => {
     for (const base of BASE_PATHS) {
-      for (const query of ['', '?user_id=alice', '?timeline=true']) {
+      for (const query of ['', '?user_id=alice', '?timeline=true', '?view=summary']) {
         const stream = await openStream(`${a.base}${base}/events${query}`, AUTH);
         try {
           await check('GET', `${base}/events`, stream.res, 200);

@@ -4,13 +4,14 @@
 import { getData } from './api.js';
 import { timeMs } from './clock.js';
 import { $, el, fill } from './dom.js';
-import { contains, debounce, fillDatalist } from './filters.js';
+import { appsPager } from './apps-pager.js';
+import { debounce, fillDatalist } from './filters.js';
 import { byStr, fmtNs, fmtNum, fmtTime } from './format.js';
 import { startLive } from './live-state.js';
 import { renderSources } from './sources-banner.js';
 import { isStuck, stuckBadge } from './stuck.js';
 import { table, toggleButton } from './table.js';
-import { list, num, obj, str, values } from './values.js';
+import { list, num, obj, setOwn, str, values } from './values.js';
 import { badge, kv, timeCell } from './widgets.js';
 
 export const HYDRATION_STEPS = ['SourceChartStep', 'RenderedChartStep', 'CustomParamsUpdateStep', 'ImageAnalysisStep', 'DatabaseUpdateStep'];
@@ -274,31 +275,48 @@ const flowTable = table([
   { label: 'Last update', cell: (r) => timeCell(r.updated, true), sort: (r) => r.updated, className: 'nowrap' },
 ], {
   empty: 'No applications match.',
+  pageSize: 50,
   key: (r) => r.key,
   pinned: (r) => r.stuck,
   expand: details,
   rowClass: (r) => (r.stuck ? 'stuck' : r.flow.overall === 'failed' ? 'row-bad' : undefined),
+  pager: { prev: () => pager.prev(), next: () => pager.next() },
 });
 $('flow-table').append(flowTable.root);
 
-let rows = [];
+/**
+ * The apps a page at a time (…/apps?include=chart_repo), filtered by the server: each page brings the Chart
+ * Repo apps and hydrator tasks of its apps, which is all a row's flow needs.
+ */
+const pager = appsPager({
+  limit: flowTable.pageSize,
+  query: () => ({
+    app_name: $('f-app').value.trim(), user_id: $('f-user').value.trim(), source_id: $('f-source').value.trim(),
+    stuck: $('f-status').value, include: 'chart_repo',
+  }),
+  onPage: (page, view) => {
+    const cr = obj(page.chart_repo);
+    const appStates = {};
+    for (const a of list(page.items)) if (a && typeof a === 'object') setOwn(appStates, keyOf(a.user_id, a.source_id, a.app_name), a);
+    const rows = buildRows({ app_states: appStates, chart_repo: { apps: list(cr.apps), tasks: { hydrator: { tasks: list(cr.hydrator_tasks) } } } });
+    flowTable.setPage(rows, view);
+  },
+  onError: (msg) => { $('status').textContent = `apps unavailable: ${msg.slice(0, 200)}`; },
+});
 
 function renderTable(resetPage = false) {
-  const app = $('f-app').value.trim().toLowerCase();
-  const user = $('f-user').value.trim().toLowerCase();
-  const source = $('f-source').value.trim().toLowerCase();
-  const status = $('f-status').value;
-  flowTable.setRows(rows.filter((r) => (status === '' || (status === 'stuck' ? r.stuck : r.flow.overall === status))
-    && contains(r.app_name, app) && contains(r.user_id, user) && contains(r.source_id, source)), { resetPage });
+  return resetPage ? pager.reset() : pager.refresh();
 }
 
-function renderSummary() {
-  const counts = { total: rows.length, running: 0, pending: 0, failed: 0, completed: 0, stuck: 0 };
-  for (const r of rows) {
-    if (r.flow.overall in counts) counts[r.flow.overall]++;
-    if (r.stuck) counts.stuck++;
-  }
-  const labels = [['total', 'Apps'], ['running', 'In progress'], ['pending', 'Pending'], ['failed', 'Failed'], ['completed', 'Completed'], ['stuck', 'Stuck']];
+/** Counts of the whole market from the overview: its apps, the Chart Repo's apps per state, stuck apps. */
+function renderSummary(d) {
+  const byState = obj(obj(d.chart_repo_counts).apps);
+  const summary = obj(d.summary);
+  const counts = {
+    total: num(summary.total_apps), running: num(byState.processing), pending: num(byState.pending),
+    failed: num(byState.failed), completed: num(byState.completed), stuck: num(summary.stuck_apps),
+  };
+  const labels = [['total', 'Apps'], ['running', 'Hydrating'], ['pending', 'Hydration pending'], ['failed', 'Hydration failed'], ['completed', 'Hydrated'], ['stuck', 'Stuck']];
   fill($('summary'), labels.map(([k, label]) => el('div', {
     className: `card ${(k === 'failed' || k === 'stuck') && counts[k] > 0 ? 'card-bad' : k === 'running' && counts[k] > 0 ? 'card-busy' : ''}`,
     data: { key: k },
@@ -311,15 +329,16 @@ function onData(d, { isNew }) {
   $('snapshot-time').title = str(d.timestamp);
   $('snapshot-version').textContent = d.version !== undefined ? `v${str(d.version)}` : '';
   renderSources($('sources'), $('warning'), d);
-  if (!isNew) return;
-  rows = buildRows(d);
-  fillDatalist($('users-list'), rows.map((r) => r.user_id));
-  fillDatalist($('sources-list'), rows.map((r) => r.source_id));
-  renderSummary();
-  renderTable();
+  if (!isNew) return undefined;
+  // users and sources to suggest: the cache's (user, source) pairs (never the apps list)
+  const byUser = obj(obj(obj(obj(d.components).cache).metrics).by_user);
+  fillDatalist($('users-list'), Object.keys(byUser));
+  fillDatalist($('sources-list'), Object.values(byUser).flatMap((x) => Object.keys(obj(x))));
+  renderSummary(d);
+  return renderTable();
 }
 
-for (const id of ['f-app', 'f-user', 'f-source']) $(id).addEventListener('input', debounce(() => renderTable(true), 150));
+for (const id of ['f-app', 'f-user', 'f-source']) $(id).addEventListener('input', debounce(() => renderTable(true), 250));
 $('f-status').addEventListener('change', () => renderTable(true));
 
 startLive(onData);

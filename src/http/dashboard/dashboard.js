@@ -1,6 +1,8 @@
 // /dashboard — the whole runtime view: header, source freshness, summary cards, Market panel, Chart Repo panel.
 // Every upstream string goes through `el`/`fill` (text nodes only); see dom.js.
 import { $, el, fill } from './dom.js';
+import { getData } from './api.js';
+import { appsPager as appsPager0 } from './apps-pager.js';
 import { contains, debounce, fillDatalist, fillSelect } from './filters.js';
 import { byStr, fmtBytes, fmtDuration, fmtNs, fmtNum, fmtTime, shortJson } from './format.js';
 import { startLive } from './live-state.js';
@@ -11,7 +13,6 @@ import { tabs } from './tabs.js';
 import { list, num, obj, str, values } from './values.js';
 import { badge, kv, progressBar, timeCell } from './widgets.js';
 
-const STAGES = ['unknown', 'fetching', 'hydrating', 'installing', 'running', 'upgrading', 'uninstalling', 'failed', 'stopped'];
 const SUMMARY = [
   ['total_apps', 'Apps'], ['healthy_apps', 'Healthy apps'], ['unhealthy_apps', 'Unhealthy apps'],
   ['total_tasks', 'Tasks'], ['pending_tasks', 'Pending tasks'], ['running_tasks', 'Running tasks'],
@@ -70,21 +71,26 @@ const appsTable = table([
   { label: 'Last update', cell: (a) => timeCell(a.last_update), sort: (a) => str(a.last_update), className: 'nowrap' },
 ], {
   empty: 'No applications match.',
+  pageSize: 50,
   pinned: isStuck,
   rowClass: (a) => (isStuck(a) ? 'stuck' : a.stage === 'failed' ? 'row-bad' : undefined),
+  pager: { prev: () => appsPager.prev(), next: () => appsPager.next() },
 });
 $('apps-table').append(appsTable.root);
 
+/** the apps a page at a time from the server (…/apps), filtered there: the whole list never comes to the page */
+const appsPager = appsPager0({
+  limit: appsTable.pageSize,
+  query: () => ({ app_name: $('f-app').value.trim(), user_id: $('f-user').value.trim(), source_id: $('f-source').value.trim(), stuck: $('f-stuck').value }),
+  onPage: (page, view) => {
+    appsTable.setPage(list(page.items).filter((a) => a && typeof a === 'object'), view);
+    marketTabs.setCount('apps', view.total);
+  },
+  onError: (msg) => { $('status').textContent = `apps unavailable: ${msg.slice(0, 200)}`; },
+});
+
 function renderApps(resetPage = false) {
-  const app = lower('f-app');
-  const user = lower('f-user');
-  const source = lower('f-source');
-  const stage = $('f-stage').value;
-  const health = $('f-health').value;
-  const rows = derived.apps.filter((a) => (stage === '' || a.stage === stage)
-    && (health === '' || (a.health ?? 'unknown') === health)
-    && contains(a.app_name, app) && contains(a.user_id, user) && contains(a.source_id, source));
-  appsTable.setRows(rows, { resetPage });
+  return resetPage ? appsPager.reset() : appsPager.refresh();
 }
 
 // ---- Market: tasks -----------------------------------------------------------------------------------
@@ -182,7 +188,6 @@ const syncerTable = table([
   { label: 'Sync', cell: (r) => (r.stale === undefined ? '—' : badge(r.stale ? 'stale' : 'ok')) },
   { label: 'Installed apps', cell: (r) => fmtNum(r.installed), sort: (r) => r.installed },
   { label: 'Users', cell: (r) => fmtNum(r.users), sort: (r) => r.users },
-  { label: 'Failed apps', cell: (r) => fmtNum(r.failed), sort: (r) => r.failed },
 ], { empty: 'No sources known.', rowClass: (r) => (r.stale ? 'row-bad' : undefined) });
 $('syncer-table').append(syncerTable.root);
 
@@ -200,7 +205,7 @@ function renderCache() {
   const syncerMetrics = obj(syncer.metrics);
   const perSource = new Map();
   const row = (source) => {
-    if (!perSource.has(source)) perSource.set(source, { source, installed: 0, failed: 0, users: 0, userSet: new Set() });
+    if (!perSource.has(source)) perSource.set(source, { source, installed: 0, users: 0, userSet: new Set() });
     return perSource.get(source);
   };
   for (const [source, m] of Object.entries(obj(syncerMetrics.sources))) {
@@ -211,11 +216,14 @@ function renderCache() {
       stale: typeof x.stale === 'boolean' ? x.stale : undefined,
     });
   }
-  for (const a of derived.apps) {
-    const r = row(str(a.source_id));
-    r.installed++;
-    if (a.stage === 'failed') r.failed++;
-    r.userSet.add(str(a.user_id));
+  const cache = obj(obj(comps.cache).metrics);
+  // installed apps and users per source from the cache's (user, source) counts: the apps list is never here
+  for (const [user, bySource] of Object.entries(obj(cache.by_user))) {
+    for (const [source, c] of Object.entries(obj(bySource))) {
+      const r = row(source);
+      r.installed += num(obj(c).user_applications);
+      r.userSet.add(user);
+    }
   }
   for (const r of perSource.values()) { r.users = r.userSet.size; delete r.userSet; }
   syncerTable.setRows([...perSource.values()].sort((a, b) => byStr(a.source, b.source)));
@@ -235,11 +243,10 @@ function renderCache() {
     ['Chart Repo completed', fmtNum(crHyd.completed_tasks)], ['Chart Repo failed', fmtNum(crHyd.failed_tasks ?? hyd.chart_repo_failed_tasks)],
     ['Workers', fmtNum(crHyd.worker_count)],
   ]));
-  const cache = obj(obj(comps.cache).metrics);
   fill($('cache-kv'), kv([
     ['Users', fmtNum(cache.users)], ['User applications', fmtNum(cache.user_applications)],
     ['App states', fmtNum(cache.app_states)], ['User/source pairs', fmtNum(cache.pairs)],
-    ['Runtime view', `${fmtNum(derived.apps.length)} apps · ${fmtNum(derived.tasks.length)} tasks`],
+    ['Runtime view', `${fmtNum(num(obj(data.summary).total_apps))} apps · ${fmtNum(derived.tasks.length)} tasks`],
     ['Pairs list', cache.pairs_truncated ? 'largest pairs only' : 'complete'],
   ]));
   const pairs = [];
@@ -279,12 +286,50 @@ const crAppsTable = table([
 ], { empty: 'No Chart Repo applications match.', rowClass: (a) => (a.state === 'failed' ? 'row-bad' : undefined) });
 $('cr-apps-table').append(crAppsTable.root);
 
-function renderCrApps(resetPage = false) {
+/**
+ * The Chart Repo's apps and images of one user and/or app, from the filtered state (…/state?user_id=&app_name=
+ * narrows chart_repo by both), read once per version: the whole lists grow with the market and never come here.
+ */
+let chartLists = { key: '', version: null, cr: null };
+async function chartOf(user, app) {
+  const q = new URLSearchParams();
+  if (user) q.set('user_id', user);
+  if (app) q.set('app_name', app);
+  const key = q.toString();
+  if (chartLists.key !== key || chartLists.version !== data.version) {
+    const d = await getData(`state?${key}`);
+    chartLists = { key, version: data.version, cr: obj(d?.chart_repo) };
+  }
+  return chartLists.cr;
+}
+
+/** "3 failed · 12 processing" from the overview's counts; the count of all */
+function countsText(counts) {
+  const entries = Object.entries(obj(counts)).filter(([, n]) => typeof n === 'number').sort(([a], [b]) => byStr(a, b));
+  return { all: entries.reduce((n, [, x]) => n + x, 0), text: entries.map(([k, n]) => `${fmtNum(n)} ${k}`).join(' · ') };
+}
+
+/** Lists the Chart Repo items of the user/app typed in `userId`/`appId`; without either, the counts and a hint. */
+async function chartRows(userId, appId, listName, noteId, what) {
+  const user = $(userId).value.trim();
+  const app = $(appId).value.trim();
+  const counts = countsText(obj(data.chart_repo_counts)[listName]);
+  if (!user && !app) {
+    $(noteId).textContent = `${fmtNum(counts.all)} in all${counts.text ? ` (${counts.text})` : ''}: choose a user or an app to list its ${what}.`;
+    return [];
+  }
+  $(noteId).textContent = '';
+  return list((await chartOf(user, app))[listName]).filter((x) => x && typeof x === 'object');
+}
+
+const CR_RANK = { failed: 0, processing: 1, pending: 2, completed: 3 };
+
+async function renderCrApps(resetPage = false) {
   const state = $('f-cr-state').value;
-  const q = lower('f-cr-app');
-  const rows = derived.crApps.filter((a) => (state === '' || a.state === state) && (contains(a.app_name, q) || contains(a.user_id, q)));
+  const rows = (await chartRows('f-cr-user', 'f-cr-app', 'apps', 'cr-apps-note', 'Chart Repo apps'))
+    .filter((a) => state === '' || a.state === state)
+    .sort((a, b) => (CR_RANK[a.state] ?? 4) - (CR_RANK[b.state] ?? 4) || byStr(str(a.app_name), str(b.app_name)));
   crAppsTable.setRows(rows, { resetPage });
-  crTabs.setCount('apps', derived.crApps.length);
 }
 
 const ANALYZER_LISTS = { queued: 'queued_tasks', processing: 'processing_tasks', completed: 'recent_completed', failed: 'recent_failed' };
@@ -356,12 +401,12 @@ const imagesTable = table([
 });
 $('images-table').append(imagesTable.root);
 
-function renderImages(resetPage = false) {
+async function renderImages(resetPage = false) {
   const status = $('f-img-status').value;
-  const q = lower('f-img');
-  const rows = derived.images.filter((i) => (status === '' || i.status === status) && (contains(i.image_name, q) || contains(i.app_name, q)));
+  const rows = (await chartRows('f-img-user', 'f-img', 'images', 'images-note', 'images'))
+    .filter((i) => status === '' || i.status === status)
+    .sort((a, b) => byStr(str(a.image_name), str(b.image_name)));
   imagesTable.setRows(rows, { resetPage });
-  crTabs.setCount('images', derived.images.length);
 }
 
 const hydratorColumns = [
@@ -420,50 +465,44 @@ const crTabs = tabs($('cr-tabs'), {
 }, (name) => whenData(crRender[name])());
 const analyzerTabs = tabs($('analyzer-tabs'), {}, whenData(renderAnalyzer));
 
-fillSelect($('f-stage'), STAGES, 'all stages');
-for (const id of ['f-app', 'f-user', 'f-source']) $(id).addEventListener('input', debounce(whenData(() => renderApps(true)), 150));
-for (const id of ['f-stage', 'f-health']) $(id).addEventListener('change', whenData(() => renderApps(true)));
+for (const id of ['f-app', 'f-user', 'f-source']) $(id).addEventListener('input', debounce(whenData(() => renderApps(true)), 250));
+$('f-stuck').addEventListener('change', whenData(() => renderApps(true)));
 $('f-task').addEventListener('input', debounce(whenData(() => renderTasks(true)), 150));
 $('f-task-type').addEventListener('change', whenData(() => renderTasks(true)));
 $('f-cr-state').addEventListener('change', whenData(() => renderCrApps(true)));
-$('f-cr-app').addEventListener('input', debounce(whenData(() => renderCrApps(true)), 150));
+for (const id of ['f-cr-user', 'f-cr-app']) $(id).addEventListener('input', debounce(whenData(() => renderCrApps(true)), 250));
 $('f-img-status').addEventListener('change', whenData(() => renderImages(true)));
-$('f-img').addEventListener('input', debounce(whenData(() => renderImages(true)), 150));
+for (const id of ['f-img-user', 'f-img']) $(id).addEventListener('input', debounce(whenData(() => renderImages(true)), 250));
 $('f-hyd-status').addEventListener('change', whenData(renderCrTasks));
 
-function derive(d) {
-  const apps = values(d.app_states);
-  apps.sort((a, b) => byStr(str(a.app_name), str(b.app_name)) || byStr(str(a.user_id), str(b.user_id)) || byStr(str(a.source_id), str(b.source_id)));
-  const cr = obj(d.chart_repo);
-  const crApps = list(cr.apps).filter((a) => a && typeof a === 'object');
-  const rank = { failed: 0, processing: 1, pending: 2, completed: 3 };
-  crApps.sort((a, b) => (rank[a.state] ?? 4) - (rank[b.state] ?? 4) || byStr(str(a.app_name), str(b.app_name)));
-  const images = list(cr.images).filter((i) => i && typeof i === 'object')
-    .sort((a, b) => byStr(str(a.image_name), str(b.image_name)));
-  return { apps, tasks: values(d.tasks), crApps, images };
-}
-
 /** Called by startLive: every new version (stream or poll), and with isNew=false when only freshness moves. */
+/**
+ * Called by startLive with the overview (…/overview: everything but the apps lists) of every new version, and
+ * with isNew=false when only freshness moves. The visible apps page is re-read (conditionally) with each
+ * version; the promise settles when it is drawn.
+ */
 function onData(d, { isNew }) {
   data = d;
   renderHeader(d);
-  if (!isNew) return;
-  derived = derive(d);
-  fillDatalist($('users-list'), derived.apps.map((a) => str(a.user_id)));
-  fillDatalist($('sources-list'), derived.apps.map((a) => str(a.source_id)));
+  if (!isNew) return undefined;
+  derived = { tasks: values(d.tasks) };
+  // users and sources to suggest: the cache's (user, source) pairs and the syncer's sources (never the apps list)
+  const byUser = obj(obj(obj(obj(d.components).cache).metrics).by_user);
+  fillDatalist($('users-list'), Object.keys(byUser));
+  fillDatalist($('sources-list'), [...Object.keys(obj(obj(obj(obj(d.components).syncer).metrics).sources)),
+    ...Object.values(byUser).flatMap((x) => Object.keys(obj(x)))]);
   renderSummary(d);
   renderCrSystem();
-  marketRender[marketTabs.get()]();
-  crRender[crTabs.get()]();
-  // counts on hidden tabs stay meaningful without rendering their tables
-  marketTabs.setCount('apps', derived.apps.length);
+  const shown = [marketRender[marketTabs.get()](), crRender[crTabs.get()]()];
+  // counts on hidden tabs stay meaningful without rendering their tables (the apps tab's: its filtered total)
+  if (marketTabs.get() !== 'apps') marketTabs.setCount('apps', num(obj(d.summary).total_apps));
   marketTabs.setCount('tasks', derived.tasks.length);
-  crTabs.setCount('apps', derived.crApps.length);
-  crTabs.setCount('images', derived.images.length);
+  crTabs.setCount('apps', countsText(obj(d.chart_repo_counts).apps).all);
+  crTabs.setCount('images', countsText(obj(d.chart_repo_counts).images).all);
   marketTabs.setCount('components', values(d.components).length);
   crTabs.setCount('tasks', list(obj(obj(obj(d.chart_repo).tasks).hydrator).tasks).length);
-  const stuckApps = derived.apps.filter(isStuck).length;
-  document.body.classList.toggle('has-stuck', stuckApps > 0);
+  document.body.classList.toggle('has-stuck', num(obj(d.summary).stuck_apps) > 0);
+  return Promise.all(shown);
 }
 
 startLive(onData);

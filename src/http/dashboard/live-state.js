@@ -1,59 +1,51 @@
-// Keeps a page's data live: the change stream (Last-Event-ID, `change` events applied to the local snapshot),
-// else conditional polling of `state` (If-None-Match).
+// Keeps a page's data live: the change stream's summary view (one small event per version) tells when to re-read
+// `overview` (If-None-Match); else conditional polling of `overview`. The whole state is never read.
 
-import { applyChartChange } from './chart-change.js';
 import { now, setClockOffset } from './clock.js';
 import { $ } from './dom.js';
 import { fmtDuration, fmtTime } from './format.js';
 import { setFreshness } from './freshness.js';
 import { authHeaders, showTokenForm, storedToken } from './token.js';
-import { list, obj, setOwn, str } from './values.js';
-import { parseVersionId, tagContent } from './version-tags.js';
 
-const DOMAINS = ['app_states', 'tasks', 'components'];
 const MODE_LABELS = { stream: 'live stream', connecting: 'connecting to the stream…', off: 'paused' };
 
 /**
- * Keeps the page's data live (issue 6). With EventSource and no API token, it opens `events` (relative to
- * the page): one `snapshot` event replaces the local snapshot, each `change` event is applied to it
- * (upserts/removals per domain, chart_repo, sources, summary, version, timestamp), and the page re-renders
- * at most once per `renderEveryMs` (bursts are coalesced). When the stream cannot open (EventSource cannot
- * send an Authorization header, so an API that needs a token answers 401), closes, errors repeatedly or
- * sends no snapshot in time, it falls back to fetching `state` every `intervalMs` with If-None-Match (an
- * unchanged state costs a 304 and no render), and tries the stream again later.
+ * Keeps the page's data live (issues 6 and 20). With EventSource and no API token, it opens
+ * `events?view=summary` (relative to the page): its events carry a version and the summary, never the state,
+ * and each new version makes the page re-read `overview` (the snapshot without the apps lists) with
+ * If-None-Match, at most once per `renderEveryMs` (bursts are coalesced). The page reads its page of apps
+ * itself (`…/apps`), in onData. When the stream cannot open (EventSource cannot send an Authorization header,
+ * so an API that needs a token answers 401), closes, errors repeatedly or sends no first event in time, it
+ * falls back to fetching `overview` every `intervalMs` with If-None-Match (an unchanged version costs a 304
+ * and no render), and tries the stream again later.
  *
- * Header controls: #refresh (fetch state once), #auto (checkbox, on by default: off closes the stream /
+ * Header controls: #refresh (fetch once), #auto (checkbox, on by default: off closes the stream /
  * stops polling), #status (text), #mode (which mode is live), #token-form.
- * onData(data, { isNew }) is called for every new version, and with isNew=false when only ages move.
+ * onData(data, { isNew }) is called for every new version, and with isNew=false when only ages move; it may
+ * return a promise (the page's apps being fetched): the render counts once it settles.
  * Exposes counters on window.__runtimeDashboard for tests.
  */
 export function startLive(onData, opts = {}) {
   const {
     intervalMs = 5000, stream = true, renderEveryMs = 1000, snapshotTimeoutMs = 10_000, streamRetryMs = 30_000,
   } = opts;
-  const stateUrl = new URL('state', document.baseURI).href;
+  const overviewUrl = new URL('overview', document.baseURI).href;
   const sourcesUrl = new URL('sources', document.baseURI).href;
-  const eventsUrl = new URL('events', document.baseURI).href;
+  const eventsUrl = new URL('events?view=summary', document.baseURI).href;
   const status = $('status');
   const modeEl = document.getElementById('mode');
   const auto = $('auto');
   const refreshBtn = $('refresh');
   const stats = {
-    fetches: 0, notModified: 0, renders: 0, errors: 0, firstRenderMs: null, lastRenderMs: null, version: null,
-    mode: 'off', snapshots: 0, changes: 0, streamOpens: 0, fallbacks: 0, fallbackReason: null, freshness: 0,
+    fetches: 0, notModified: 0, renders: 0, errors: 0, firstRenderMs: null, firstRenderAt: null, lastRenderMs: null,
+    version: null, mode: 'off', snapshots: 0, changes: 0, streamOpens: 0, fallbacks: 0, fallbackReason: null, freshness: 0,
   };
   window.__runtimeDashboard = stats;
   const canStream = () => stream && typeof window.EventSource === 'function' && !storedToken();
 
   let mode = 'off';
-  /** the local snapshot; `epoch` names the store run its version belongs to */
+  /** the overview the page shows */
   let lastData = null;
-  let epoch = null;
-  /** the content digest of the local snapshot's version (what its ETag names), when known */
-  let content = null;
-  /** copy-on-write: the page keeps the object it rendered, so changes go to copies made once per render */
-  let ownTop = false;
-  const ownDomains = new Set();
   let etag = null;
   let inflight = null;
   let pollTimer = null;
@@ -61,11 +53,12 @@ export function startLive(onData, opts = {}) {
   let streamErrors = 0;
   let snapshotTimer = null;
   let retryTimer = null;
-  let renderTimer = null;
-  let pendingT0 = null;
+  let fetchTimer = null;
+  /** the latest version the stream named */
+  let streamVersion = null;
   let lastRenderAt = -Infinity;
   let lastPollOk = false;
-  /** server clock from change timestamps: the best lower bound of the offset over the last minute */
+  /** server clock from version timestamps: the best lower bound of the offset over the last minute */
   let streamClock = { offset: -Infinity, at: 0 };
 
   const setStatus = (text, tone = 'ok') => {
@@ -85,45 +78,26 @@ export function startLive(onData, opts = {}) {
 
   // ---- rendering ----
 
-  /** t0: when parsing began, so the first-render time covers parse + derive + DOM + layout */
+  /** t0: when parsing began, so the render time covers parse + the page's own fetch + DOM + layout */
   function rerender(isNew, t0 = performance.now()) {
-    if (!lastData) return;
-    ownTop = false;
-    ownDomains.clear();
+    if (!lastData) return Promise.resolve();
     lastRenderAt = performance.now();
-    try {
-      onData(lastData, { isNew });
-    } catch (err) {
+    const failed = (err) => {
       stats.errors++;
       setStatus(`render error: ${err instanceof Error ? err.message : String(err)}`, 'bad');
-      return;
-    }
-    void document.body.offsetHeight; // include layout in the measurement
-    const ms = performance.now() - t0;
-    if (isNew) {
+    };
+    const done = () => {
+      void document.body.offsetHeight; // include layout in the measurement
+      const ms = performance.now() - t0;
+      if (!isNew) return;
       stats.renders++;
       stats.lastRenderMs = ms;
       stats.version = lastData.version ?? null;
-      if (stats.firstRenderMs === null) stats.firstRenderMs = ms;
-    }
-  }
-
-  /** Renders the stream's news: the first one at once, then at most once per renderEveryMs. */
-  function scheduleRender() {
-    if (renderTimer !== null) return;
-    const wait = stats.renders === 0 ? 0 : Math.max(50, renderEveryMs - (performance.now() - lastRenderAt));
-    renderTimer = setTimeout(() => {
-      renderTimer = null;
-      const t0 = pendingT0 ?? performance.now();
-      pendingT0 = null;
-      rerender(true, t0);
-      if (mode === 'stream') setStatus(`updated ${clock()}`);
-    }, wait);
-  }
-
-  function cancelRender() {
-    clearTimeout(renderTimer);
-    renderTimer = null;
+      if (stats.firstRenderMs === null) { stats.firstRenderMs = ms; stats.firstRenderAt = performance.now(); }
+    };
+    let r;
+    try { r = onData(lastData, { isNew }); } catch (err) { failed(err); return Promise.resolve(); }
+    return Promise.resolve(r).then(done, failed);
   }
 
   // ---- the change stream ----
@@ -141,49 +115,32 @@ export function startLive(onData, opts = {}) {
       if (es !== source) return;
       if (live) { streamErrors = 0; setMode('stream'); setStatus(`reconnected ${clock()}`); }
     });
-    source.addEventListener('snapshot', (ev) => {
+    // the summary view: each event names a version; the page re-reads what it shows (conditionally)
+    const onVersion = (ev) => {
       if (es !== source) return;
-      const t0 = performance.now();
       let d;
       try { d = JSON.parse(ev.data); } catch { d = null; }
       if (!d || typeof d !== 'object') { stats.errors++; return; }
-      live = true;
-      clearTimeout(snapshotTimer);
-      streamErrors = 0;
-      stats.snapshots++;
-      lastData = d;
-      const id = parseVersionId(ev.lastEventId);
-      epoch = id?.epoch ?? null;
-      content = id?.content ?? null;
-      ownTop = true;
-      DOMAINS.forEach((x) => ownDomains.add(x)); // freshly parsed: ours until rendered
-      pendingT0 = t0;
-      setMode('stream');
-      scheduleRender();
-    });
-    source.addEventListener('change', (ev) => {
-      if (es !== source || !lastData) return;
-      let ch;
-      try { ch = JSON.parse(ev.data); } catch { ch = null; }
-      if (!ch || typeof ch !== 'object') { stats.errors++; return; }
-      streamErrors = 0;
-      const id = parseVersionId(ev.lastEventId);
-      if (id && epoch !== null && id.epoch !== epoch) {
-        // the store restarted: its versions start again, so start again from a snapshot
-        openStream();
-        return;
-      }
-      if (applyChange(ch)) {
-        content = id?.content ?? null;
+      if (ev.type === 'snapshot') {
+        live = true;
+        clearTimeout(snapshotTimer);
+        stats.snapshots++;
+        setMode('stream');
+      } else {
         stats.changes++;
-        scheduleRender();
       }
-    });
+      streamErrors = 0;
+      noteServerTime(d.timestamp);
+      streamVersion = typeof d.version === 'number' ? d.version : null;
+      scheduleFetch();
+    };
+    source.addEventListener('snapshot', onVersion);
+    source.addEventListener('change', onVersion);
     source.addEventListener('freshness', (ev) => {
       if (es !== source) return;
       try { setFreshness(JSON.parse(ev.data)); } catch { stats.errors++; return; }
       stats.freshness++;
-      if (lastData && renderTimer === null) rerender(false);
+      if (lastData && fetchTimer === null) rerender(false);
     });
     source.addEventListener('error', () => {
       if (es !== source) return;
@@ -198,40 +155,30 @@ export function startLive(onData, opts = {}) {
     });
   }
 
-  /** Applies one `change` event to the local snapshot; false when it is not news. */
-  function applyChange(ch) {
-    const v = ch.version;
-    if (typeof v === 'number' && typeof lastData.version === 'number' && v <= lastData.version) return false;
-    if (!ownTop) { lastData = { ...lastData }; ownTop = true; }
-    const upserts = obj(ch.upserts);
-    const removed = obj(ch.removed);
-    for (const d of DOMAINS) {
-      const up = obj(upserts[d]);
-      const gone = list(removed[d]);
-      const keys = Object.keys(up);
-      if (keys.length === 0 && gone.length === 0) continue;
-      if (!ownDomains.has(d)) { lastData[d] = { ...obj(lastData[d]) }; ownDomains.add(d); }
-      const map = lastData[d];
-      for (const k of gone) delete map[str(k)];
-      for (const k of keys) setOwn(map, k, up[k]);
+  /** Re-reads the page's data for the stream's news: the first at once, then at most once per renderEveryMs. */
+  function scheduleFetch() {
+    if (fetchTimer !== null) return;
+    const wait = stats.renders === 0 ? 0 : Math.max(50, renderEveryMs - (performance.now() - lastRenderAt));
+    fetchTimer = setTimeout(() => {
+      fetchTimer = null;
+      // a version behind the one the page shows is no news (a reconnect starts at the latest)
+      if (streamVersion !== null && typeof lastData?.version === 'number' && streamVersion <= lastData.version) return;
+      void refresh().then(() => {
+        // a version that arrived during the fetch and is not in what came back
+        if (streamVersion !== null && typeof lastData?.version === 'number' && streamVersion > lastData.version) scheduleFetch();
+      });
+    }, wait);
+  }
+
+  /** A version's timestamp leaves the server as it is made: a lower bound of the server's clock. */
+  function noteServerTime(timestamp) {
+    const t = typeof timestamp === 'string' ? Date.parse(timestamp) : Number.NaN;
+    if (!Number.isFinite(t)) return;
+    const offset = t - Date.now();
+    if (offset > streamClock.offset || Date.now() - streamClock.at > 60_000) {
+      streamClock = { offset, at: Date.now() };
+      setClockOffset(offset);
     }
-    if ('chart_repo' in ch) lastData.chart_repo = applyChartChange(lastData.chart_repo, ch.chart_repo);
-    if ('sources' in ch) lastData.sources = ch.sources;
-    if ('summary' in ch) lastData.summary = ch.summary;
-    if (v !== undefined) lastData.version = v;
-    if (typeof ch.timestamp === 'string') {
-      lastData.timestamp = ch.timestamp;
-      // a change leaves the server as it is made, so its time is a lower bound of the server's clock
-      const t = Date.parse(ch.timestamp);
-      if (Number.isFinite(t)) {
-        const offset = t - Date.now();
-        if (offset > streamClock.offset || Date.now() - streamClock.at > 60_000) {
-          streamClock = { offset, at: Date.now() };
-          setClockOffset(offset);
-        }
-      }
-    }
-    return true;
   }
 
   function closeStream() {
@@ -274,15 +221,7 @@ export function startLive(onData, opts = {}) {
     }, intervalMs);
   }
 
-  /** If-None-Match: the last ETag, or (stream mode) the tags the stream's version has under each encoding. */
-  function conditionalTags() {
-    if (mode !== 'polling' && lastData && content !== null) {
-      return [`W/"${content}"`, `W/"${content}-br"`, `W/"${content}-gzip"`, ...(etag ? [etag] : [])].join(', ');
-    }
-    return etag;
-  }
-
-  /** Sources' freshness (small, unversioned): fetched beside each poll, so ages move while `state` answers 304. */
+  /** Sources' freshness (small, unversioned): fetched beside each poll, so ages move while `overview` answers 304. */
   async function refreshFreshness() {
     try {
       const res = await fetch(sourcesUrl, { cache: 'no-store', headers: { Accept: 'application/json', ...authHeaders() } });
@@ -291,17 +230,16 @@ export function startLive(onData, opts = {}) {
     } catch { /* the state fetch reports connection problems */ }
   }
 
-  /** Fetches `state` once (conditional). */
+  /** Fetches `overview` once (conditional). */
   async function refresh() {
     if (inflight) return inflight;
     inflight = (async () => {
       stats.fetches++;
-      const tags = conditionalTags();
       let res;
       try {
-        res = await fetch(stateUrl, {
+        res = await fetch(overviewUrl, {
           cache: 'no-store',
-          headers: { Accept: 'application/json', ...(tags ? { 'If-None-Match': tags } : {}), ...authHeaders() },
+          headers: { Accept: 'application/json', ...(etag ? { 'If-None-Match': etag } : {}), ...authHeaders() },
         });
       } catch (err) {
         stats.errors++;
@@ -318,7 +256,7 @@ export function startLive(onData, opts = {}) {
         stats.notModified++;
         lastPollOk = true;
         setStatus(`up to date · checked ${clock()}`);
-        rerender(false);
+        await rerender(false);
         return;
       }
       if (res.status === 401 || res.status === 403) {
@@ -338,27 +276,14 @@ export function startLive(onData, opts = {}) {
         stats.errors++;
         lastPollOk = false;
         const msg = body && typeof body.message === 'string' ? body.message : `HTTP ${res.status}`;
-        setStatus(`state unavailable: ${msg.slice(0, 200)}`, res.status === 503 ? 'warn' : 'bad');
+        setStatus(`data unavailable: ${msg.slice(0, 200)}`, res.status === 503 ? 'warn' : 'bad');
         return;
       }
       lastPollOk = true;
       await refreshFreshness();
       etag = res.headers.get('etag');
-      const got = tagContent(etag);
-      const d = body.data;
-      if (mode !== 'polling' && lastData && (got !== null && got === content || typeof lastData.version === 'number'
-        && typeof d.version === 'number' && d.version <= lastData.version)) {
-        // the stream is already there (or further)
-        stats.notModified++;
-        setStatus(`up to date · checked ${clock()}`);
-        rerender(false);
-        return;
-      }
-      lastData = d;
-      content = got;
-      cancelRender(); // this version includes whatever the stream had pending
-      pendingT0 = null;
-      rerender(true, t0);
+      lastData = body.data;
+      await rerender(true, t0);
       setStatus(`updated ${clock()}`);
     })().finally(() => { inflight = null; });
     return inflight;
@@ -373,7 +298,8 @@ export function startLive(onData, opts = {}) {
 
   function stop() {
     closeStream();
-    cancelRender();
+    clearTimeout(fetchTimer);
+    fetchTimer = null;
     clearTimeout(pollTimer);
     clearTimeout(retryTimer);
     setMode('off');
@@ -381,7 +307,7 @@ export function startLive(onData, opts = {}) {
 
   // ages and staleness move on even when no version arrives
   setInterval(() => {
-    if (mode === 'stream' && lastData && renderTimer === null && performance.now() - lastRenderAt > intervalMs - 500) {
+    if (mode === 'stream' && lastData && fetchTimer === null && performance.now() - lastRenderAt > intervalMs - 500) {
       rerender(false);
     }
   }, intervalMs);

@@ -6,8 +6,11 @@ import { fmtNum } from './format.js';
 /**
  * A paginated table: only one page of rows is in the DOM, so 10,000 rows render as fast as 100.
  * columns: [{ label, cell(row) -> Node|string, className?, sort?(row) -> string|number }]
- * opts: { pageSize, empty, rowClass(row), pinned(row) -> bool (kept first), expand(row) -> Node|null, key(row) }
- * Returns { root, setRows(rows), count() }. Page, sort and expanded rows survive setRows (auto-refresh).
+ * opts: { pageSize, empty, rowClass(row), pinned(row) -> bool (kept first), expand(row) -> Node|null, key(row),
+ *   pager: { prev(), next() } — the server pages: setPage draws its rows and its place, and sorting is off (a
+ *   page's order is the listing's) }
+ * Returns { root, setRows(rows), setPage(rows, view), count() }. Page, sort and expanded rows survive setRows
+ * (auto-refresh).
  */
 export function table(columns, opts = {}) {
   // narrow screens stack each row into a card: fewer per page keeps the page short
@@ -22,7 +25,7 @@ export function table(columns, opts = {}) {
   const headRow = el('tr');
   columns.forEach((col, i) => {
     const th = el('th', { className: col.className, attrs: { scope: 'col' } });
-    if (col.sort) {
+    if (col.sort && !opts.pager) {
       const btn = el('button', { className: 'sort', type: 'button', title: 'sort' }, col.label);
       btn.addEventListener('click', () => {
         if (sortCol === i) sortDir = -sortDir; else { sortCol = i; sortDir = 1; }
@@ -45,8 +48,15 @@ export function table(columns, opts = {}) {
   const prev = el('button', { type: 'button', className: 'pager-prev' }, '‹ Prev');
   const next = el('button', { type: 'button', className: 'pager-next' }, 'Next ›');
   const pager = el('div', { className: 'pager' }, prev, info, next);
-  prev.addEventListener('click', () => { if (page > 0) { page--; draw(); } });
-  next.addEventListener('click', () => { if ((page + 1) * pageSize < rows.length) { page++; draw(); } });
+  if (opts.pager) {
+    prev.addEventListener('click', () => opts.pager.prev());
+    next.addEventListener('click', () => opts.pager.next());
+  } else {
+    prev.addEventListener('click', () => { if (page > 0) { page--; draw(); } });
+    next.addEventListener('click', () => { if ((page + 1) * pageSize < rows.length) { page++; draw(); } });
+  }
+  /** the server's page: where it sits in the listing (setPage) */
+  let served = null;
   const root = el('div', { className: 'table-wrap' }, el('div', { className: 'scroll-x' }, tableEl), pager);
 
   function applySort() {
@@ -82,6 +92,13 @@ export function table(columns, opts = {}) {
       }
     }
     tbody.replaceChildren(frag);
+    if (served) {
+      info.textContent = served.total === 0 ? '0 rows'
+        : `${fmtNum(served.from)}–${fmtNum(served.to)} of ${fmtNum(served.total)} · page ${served.pageNo}/${fmtNum(Math.max(1, Math.ceil(served.total / pageSize)))}`;
+      prev.disabled = !served.hasPrev;
+      next.disabled = !served.hasNext;
+      return;
+    }
     info.textContent = rows.length === 0 ? '0 rows'
       : `${fmtNum(start + 1)}–${fmtNum(start + slice.length)} of ${fmtNum(rows.length)}${pages > 1 ? ` · page ${page + 1}/${pages}` : ''}`;
     prev.disabled = page === 0;
@@ -102,7 +119,17 @@ export function table(columns, opts = {}) {
       applySort();
       draw();
     },
+    /** one page the server cut: its rows (stuck ones first) and `view` {from, to, total, pageNo, hasPrev, hasNext} */
+    setPage(next, view) {
+      rows = next.slice();
+      served = view;
+      page = 0;
+      applySort();
+      draw();
+    },
     count: () => rows.length,
+    /** rows per page (fewer on narrow screens): the size of the server's pages too */
+    pageSize,
   };
 }
 

@@ -1,0 +1,81 @@
+// The apps listing a page at a time (`…/apps`): server-side filters, a cursor per page, conditional re-reads.
+
+import { authHeaders } from './token.js';
+
+/**
+ * A listing of `…/apps` one page at a time. `query()` gives the filters (user_id, source_id, app_name, stuck;
+ * empty values are left out) and `include`; `onPage(page, view)` draws a page (`view`: {from, to, total,
+ * pageNo, hasPrev, hasNext}). Pages are fetched with If-None-Match, so re-reading an unchanged page on a new
+ * version costs a 304. Cursors of the pages before are kept for "previous"; when the version moves between
+ * pages, a page is what the store holds after its cursor then (docs/api.md, Paging apps).
+ * Returns { reset() (filters changed: first page), refresh() (a new version: this page again), next(), prev() }.
+ */
+export function appsPager({ limit = 50, query, onPage, onError = () => {} }) {
+  /** cursors[i]: the cursor that gives page i (null: the first) */
+  let cursors = [null];
+  let at = 0;
+  let page = null;
+  let last = { url: '', etag: null };
+  /** answers to an older request than the latest are dropped */
+  let seq = 0;
+
+  function urlOf(cursor) {
+    const params = new URLSearchParams();
+    params.set('limit', String(limit));
+    for (const [k, v] of Object.entries(query())) if (v !== '' && v !== undefined && v !== null) params.set(k, String(v));
+    if (cursor) params.set('cursor', cursor);
+    return new URL(`apps?${params}`, document.baseURI).href;
+  }
+
+  async function load() {
+    const mine = ++seq;
+    const url = urlOf(cursors[at]);
+    const tag = url === last.url ? last.etag : null;
+    let res;
+    try {
+      res = await fetch(url, { cache: 'no-store', headers: { Accept: 'application/json', ...(tag ? { 'If-None-Match': tag } : {}), ...authHeaders() } });
+    } catch (err) {
+      if (mine === seq) onError(err instanceof Error ? err.message : String(err));
+      return;
+    }
+    if (res.status === 304) { await res.arrayBuffer().catch(() => {}); return; }
+    let body = null;
+    try { body = await res.json(); } catch { /* not JSON */ }
+    if (mine !== seq) return;
+    if (!res.ok || body?.success !== true || !body.data) {
+      onError(body && typeof body.message === 'string' ? body.message : `HTTP ${res.status}`);
+      return;
+    }
+    const items = Array.isArray(body.data.items) ? body.data.items : [];
+    if (items.length === 0 && at > 0) {
+      // the apps of this page are gone: step back
+      cursors = cursors.slice(0, at);
+      at -= 1;
+      return load();
+    }
+    last = { url, etag: res.headers.get('etag') };
+    page = body.data;
+    const total = typeof page.total === 'number' ? page.total : items.length;
+    const from = items.length === 0 ? 0 : at * limit + 1;
+    onPage(page, {
+      from, to: from === 0 ? 0 : from + items.length - 1, total, pageNo: at + 1,
+      hasPrev: at > 0, hasNext: typeof page.next_cursor === 'string',
+    });
+  }
+
+  return {
+    reset() { cursors = [null]; at = 0; return load(); },
+    refresh: load,
+    next() {
+      if (!page || typeof page.next_cursor !== 'string') return Promise.resolve();
+      cursors = [...cursors.slice(0, at + 1), page.next_cursor];
+      at += 1;
+      return load();
+    },
+    prev() {
+      if (at === 0) return Promise.resolve();
+      at -= 1;
+      return load();
+    },
+  };
+}
