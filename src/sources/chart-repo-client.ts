@@ -2,9 +2,34 @@
  * Chart Repo HTTP client: I/O only. One GET of the status endpoint for one (user, source) pair, bounded in
  * time (the whole exchange, body included) and in size (the body is streamed and cut off past the cap).
  * Answers the parsed JSON, unvalidated: collect/chart-repo.ts decides what of it fits.
+ *
+ * Built on node:http with a keep-alive Agent rather than fetch (undici): a collector pass sends hundreds of
+ * these, and fetch's per-request machinery (WHATWG streams, Request objects, microtasks) cost about 3x the CPU
+ * per request (bench/chart-repo-client.ts). What fetch gave for free is done here: redirects are not followed,
+ * the timeout covers the body, and a pooled socket the server already closed is retried once.
  */
+import { Agent, get, type ClientRequest, type IncomingMessage } from 'node:http';
 
 export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+/**
+ * How long an idle pooled connection is kept: longer than the slowest collection interval (COLLECT_MAX_INTERVAL_MS,
+ * 30 s by default), so a pass reuses the previous pass's connections even when backed off. A server that announces
+ * a shorter idle timeout (Keep-Alive: timeout=N) is honoured by the Agent (it drops the socket a second before);
+ * one that closes without saying costs a retry on the first request of the next pass (see `send`).
+ */
+export const KEEP_ALIVE_IDLE_MS = 60_000;
+
+/**
+ * A connection pool for Chart Repo requests. `maxSockets` is the caller's concurrency: never more connections
+ * than requests in flight, and as many kept idle for the next pass. Idle sockets are unref'd: they hold no process.
+ */
+export function createChartRepoAgent(maxSockets: number): Agent {
+  return new Agent({ keepAlive: true, timeout: KEEP_ALIVE_IDLE_MS, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' });
+}
+
+/** for callers without a pool of their own (the collector's default concurrency) */
+let sharedAgent: Agent | null = null;
 
 export type ChartRepoErrorKind = 'refused' | 'timeout' | 'aborted' | 'network' | 'http' | 'not_json' | 'too_large';
 
@@ -27,6 +52,8 @@ export interface ChartRepoRequest {
   maxBodyBytes?: number;
   /** the caller's deadline (e.g. the collector run's signal) */
   signal?: AbortSignal;
+  /** the connection pool (createChartRepoAgent); defaults to one shared by the process */
+  agent?: Agent;
 }
 
 export interface ChartRepoResponse {
@@ -52,66 +79,79 @@ export async function fetchChartRepoStatus(req: ChartRepoRequest): Promise<Chart
   return { json: parseChartRepoJson(text), bytes, latency_ms };
 }
 
-export async function fetchChartRepoBody(req: ChartRepoRequest): Promise<ChartRepoBody> {
+export function fetchChartRepoBody(req: ChartRepoRequest): Promise<ChartRepoBody> {
   const started = performance.now();
   const cap = req.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  // one controller for every way the request ends early: our timeout, the caller's signal, the size cap
-  const ctl = new AbortController();
-  let ended: ChartRepoError | null = null;
-  const stop = (e: ChartRepoError) => { ended ??= e; ctl.abort(e); };
-  const timer = setTimeout(() => stop(new ChartRepoError('timeout', `timeout after ${req.timeoutMs} ms`)), req.timeoutMs);
-  const onAbort = () => stop(new ChartRepoError('aborted', 'aborted by caller'));
-  if (req.signal?.aborted) onAbort();
-  req.signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    const url = statusUrl(req.host, req.user, req.source);
-    const init: RequestInit = { signal: ctl.signal, redirect: 'manual', headers: { accept: 'application/json' } };
-    let res: Response;
-    try {
-      res = await fetch(url, init).catch((e: unknown) => {
-        // a pooled keep-alive connection the server already closed: the GET is safe to send once more
-        if (ended || !isStaleConnection(e)) throw e;
-        return fetch(url, init);
+  const agent = req.agent ?? (sharedAgent ??= createChartRepoAgent(4));
+  const url = statusUrl(req.host, req.user, req.source);
+  return new Promise<ChartRepoBody>((resolve, reject) => {
+    let current: ClientRequest | null = null;
+    let done = false;
+    // every way the exchange ends comes through here once: the answer, our timeout, the caller's signal, the cap,
+    // a network error; an early end destroys the connection (it is mid-answer, unfit for reuse)
+    const finish = (e: ChartRepoError | null, body?: Buffer) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      req.signal?.removeEventListener('abort', onAbort);
+      if (e) {
+        current?.destroy();
+        reject(e);
+      } else {
+        resolve({ text: body!.toString('utf8'), bytes: body!.length, latency_ms: performance.now() - started });
+      }
+    };
+    const timer = setTimeout(() => finish(new ChartRepoError('timeout', `timeout after ${req.timeoutMs} ms`)), req.timeoutMs);
+    const onAbort = () => finish(new ChartRepoError('aborted', 'aborted by caller'));
+    if (req.signal?.aborted) { onAbort(); return; }
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const send = (retry: boolean) => {
+      let answered = false;
+      let r: ClientRequest;
+      try {
+        r = get(url, { agent, headers: { accept: 'application/json' } });
+      } catch (e) {
+        finish(networkError(e as NetError)); // a host that makes no URL
+        return;
+      }
+      current = r;
+      r.on('response', (res) => { answered = true; readAnswer(res, cap, finish); });
+      r.on('error', (e) => {
+        if (done) return;
+        // a pooled keep-alive connection the server closed while idle: the GET is safe to send once more
+        if (retry && !answered && r.reusedSocket && isStaleConnection(e)) { send(false); return; }
+        finish(networkError(e));
       });
-    } catch (e) {
-      throw ended ?? connectError(e);
-    }
-    if (res.status !== 200) {
-      // the body of an error answer is of no use and may itself be slow or huge
-      await res.body?.cancel().catch(() => {});
-      throw new ChartRepoError('http', `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
-    }
-    const body = await readCapped(res, cap, stop).catch((e: unknown) => { throw ended ?? connectError(e); });
-    return { text: body.toString('utf8'), bytes: body.length, latency_ms: performance.now() - started };
-  } finally {
-    clearTimeout(timer);
-    req.signal?.removeEventListener('abort', onAbort);
-  }
+    };
+    send(true);
+  });
 }
 
-/** Streams the body and stops reading (and aborts the connection) once it passes the cap. */
-async function readCapped(res: Response, cap: number, stop: (e: ChartRepoError) => void): Promise<Buffer> {
-  const declared = Number(res.headers.get('content-length'));
+/** A 200's body as one Buffer, cut off past the cap; any other status is an error and its body is not read. */
+function readAnswer(res: IncomingMessage, cap: number, finish: (e: ChartRepoError | null, body?: Buffer) => void): void {
+  res.on('error', (e) => finish(networkError(e)));
+  // closed before its end with no error event: the connection was cut mid-body (when we cut it, finish already ran)
+  res.on('close', () => { if (!res.complete) finish(new ChartRepoError('network', `network error: ${CLOSED}`)); });
+  if (res.statusCode !== 200) {
+    // the body of an error answer is of no use and may itself be slow or huge (redirects are not followed)
+    finish(new ChartRepoError('http', `HTTP ${res.statusCode}${res.statusMessage ? ` ${res.statusMessage}` : ''}`));
+    return;
+  }
+  const declared = Number(res.headers['content-length']);
   if (Number.isFinite(declared) && declared > cap) {
-    stop(new ChartRepoError('too_large', `body too large: ${declared} bytes declared, cap ${cap}`));
+    finish(new ChartRepoError('too_large', `body too large: ${declared} bytes declared, cap ${cap}`));
+    return;
   }
-  const chunks: Uint8Array[] = [];
+  const chunks: Buffer[] = [];
   let size = 0;
-  if (res.body === null) return Buffer.alloc(0);
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > cap) {
-      const e = new ChartRepoError('too_large', `body too large: over ${cap} bytes`);
-      stop(e);
-      await reader.cancel().catch(() => {});
-      throw e;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, size);
+  res.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > cap) { finish(new ChartRepoError('too_large', `body too large: over ${cap} bytes`)); return; }
+    chunks.push(chunk);
+  });
+  // decoded once, by finish
+  res.on('end', () => finish(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
 }
 
 /** JSON.parse, failing with a ChartRepoError that quotes the start of what came instead. */
@@ -124,29 +164,35 @@ export function parseChartRepoJson(text: string): unknown {
   }
 }
 
-const causeOf = (e: unknown) => (e as { cause?: { code?: string; message?: string } } | null)?.cause;
+type NetError = Error & { code?: string; errors?: NetError[] };
 
-function isStaleConnection(e: unknown): boolean {
-  const code = causeOf(e)?.code;
-  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET';
+/** the error's code; a failed connect to every address of a name (autoSelectFamily) has it on its parts */
+const codeOf = (e: NetError): string => e.code ?? e.errors?.[0]?.code ?? '';
+
+/** "socket hang up" (closed before the answer) and "aborted" (closed mid-body) are ECONNRESET too */
+function isStaleConnection(e: NetError): boolean {
+  const code = codeOf(e);
+  return code === 'ECONNRESET' || code === 'EPIPE';
 }
 
+const CLOSED = 'connection closed by the server';
+
 const NETWORK_MESSAGES: Record<string, string> = {
-  UND_ERR_SOCKET: 'connection closed by the server',
   ECONNRESET: 'connection reset',
+  EPIPE: CLOSED,
   ENOTFOUND: 'host not found',
   EAI_AGAIN: 'host name lookup failed',
   EHOSTUNREACH: 'host unreachable',
   ENETUNREACH: 'network unreachable',
-  UND_ERR_CONNECT_TIMEOUT: 'connect timeout',
+  ETIMEDOUT: 'connect timeout',
+  ERR_INVALID_URL: 'not a valid host',
 };
 
-/** undici reports every connection failure as "fetch failed"; the cause has the useful code. */
-function connectError(e: unknown): ChartRepoError {
-  if (e instanceof ChartRepoError) return e;
-  const cause = causeOf(e);
-  const code = cause?.code ?? '';
+/** node:http's errors, in the short words the component shows */
+function networkError(e: NetError): ChartRepoError {
+  const code = codeOf(e);
   if (code === 'ECONNREFUSED') return new ChartRepoError('refused', 'connection refused');
-  const detail = NETWORK_MESSAGES[code] ?? (code || cause?.message || (e instanceof Error ? e.message : String(e)));
-  return new ChartRepoError('network', `network error: ${detail}`);
+  if (e.message === 'socket hang up' || e.message === 'aborted') return new ChartRepoError('network', `network error: ${CLOSED}`);
+  if (code.startsWith('HPE_')) return new ChartRepoError('network', 'network error: malformed HTTP answer');
+  return new ChartRepoError('network', `network error: ${NETWORK_MESSAGES[code] ?? (code || e.message)}`);
 }

@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
+import { eventually } from '../helpers/sidecar.ts';
 import { createCollector } from '../../src/collect/collectors/chart-repo.ts';
 import type { ChartRepoCollectorOptions } from '../../src/collect/collectors/chart-repo.ts';
 import type { CollectResult, Collector } from '../../src/collect/collector.ts';
@@ -276,6 +277,22 @@ describe('chart repo collector', () => {
       expect(r.counters).toMatchObject({ pairs: 9, failed_pairs: 0 });
       expect(own.requests).toHaveLength(9);
       expect(own.maxInFlight()).toBe(3);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('keeps one connection per request in flight across passes, and closes them when closed', async () => {
+    const own = await startFakeChartRepo();
+    try {
+      own.set({ kind: 'json', body: envelope({}), delayMs: 20 });
+      const pairs = Array.from({ length: 9 }, (_, i) => ({ user: `u${i}`, source: 'market' }));
+      const c = await collector({ chartRepoHost: own.host, pairs, concurrency: 3 });
+      for (let pass = 0; pass < 3; pass++) expect((await run(c)).counters).toMatchObject({ failed_pairs: 0 });
+      expect(own.requests).toHaveLength(27);
+      expect(own.connections()).toBe(3);
+      await c.close?.();
+      await eventually(async () => expect(own.openConnections()).toBe(0));
     } finally {
       await own.close();
     }

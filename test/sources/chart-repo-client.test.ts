@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
-import { ChartRepoError, fetchChartRepoStatus } from '../../src/sources/chart-repo-client.ts';
+import { ChartRepoError, createChartRepoAgent, fetchChartRepoStatus } from '../../src/sources/chart-repo-client.ts';
 import type { ChartRepoRequest } from '../../src/sources/chart-repo-client.ts';
 import { closedPort, envelope, startFakeChartRepo } from './fake-chart-repo.ts';
 import type { FakeChartRepo } from './fake-chart-repo.ts';
@@ -77,7 +77,7 @@ describe('chart repo client', () => {
     expect(Date.now() - t0).toBeLessThan(LIVENESS_MS);
   });
 
-  it('stops reading a 100 MB body at the 32 MiB cap', async () => {
+  it('stops reading a 100 MB body (chunked, no length declared) at the 32 MiB cap', async () => {
     repo.set({ kind: 'huge', bytes: 100 * 1024 * 1024 }, 'huge', 'market');
     const before = repo.hugeBytesGenerated();
     const e = await failure(get('huge'));
@@ -109,6 +109,67 @@ describe('chart repo client', () => {
       repo.dropConnections();
       expect((await ask()).json).toEqual(envelope({}));
     }
+  });
+
+  it('sends requests in sequence over one kept-alive connection', async () => {
+    repo.set({ kind: 'json', body: envelope({}) }, 'seq', 'market');
+    const agent = createChartRepoAgent(4);
+    const before = repo.connections();
+    for (let i = 0; i < 5; i++) await get('seq', { agent });
+    expect(repo.connections() - before).toBe(1);
+    agent.destroy();
+  });
+
+  it('sends the request again, once, when the server closed the kept-alive connection as it came', async () => {
+    repo.set({ kind: 'first_only', body: envelope({ apps: [] }) }, 'race', 'market');
+    const agent = createChartRepoAgent(1);
+    await get('race', { agent });
+    const before = repo.requests.length;
+    expect((await get('race', { agent })).json).toEqual(envelope({ apps: [] }));
+    // the one the server closed the connection on, then the retry on a new connection
+    expect(repo.requests.slice(before)).toEqual(['race/market', 'race/market']);
+    agent.destroy();
+  });
+
+  it('does not send again when a new connection closes without an answer', async () => {
+    repo.set({ kind: 'hangup' }, 'hangup', 'market');
+    const agent = createChartRepoAgent(1);
+    const before = repo.requests.length;
+    const e = await failure(get('hangup', { agent }));
+    expect(e.kind).toBe('network');
+    expect(e.message).toBe('network error: connection closed by the server');
+    expect(repo.requests.length - before).toBe(1);
+    agent.destroy();
+  });
+
+  it('fails when the connection closes partway through the body', async () => {
+    repo.set({ kind: 'cut' }, 'cut', 'market');
+    const e = await failure(get('cut'));
+    expect(e.kind).toBe('network');
+    expect(e.message).toBe('network error: connection closed by the server');
+  });
+
+  it('fails at the timeout when the body stalls after the headers', async () => {
+    repo.set({ kind: 'stall' }, 'stall', 'market');
+    const e = await failure(get('stall', { timeoutMs: 300 }));
+    expect(e.message).toBe('timeout after 300 ms');
+  });
+
+  it('fails before reading a body whose declared length is over the cap', async () => {
+    repo.set({ kind: 'raw', body: 'x'.repeat(100), headers: { 'content-length': '100' } }, 'long', 'market');
+    const e = await failure(get('long', { maxBodyBytes: 50 }));
+    expect(e.kind).toBe('too_large');
+    expect(e.message).toBe('body too large: 100 bytes declared, cap 50');
+  });
+
+  it('does not follow a redirect', async () => {
+    const elsewhere = '/chart-repo/api/v2/status?user=moved&source=market&include=apps,images,tasks';
+    repo.set({ kind: 'raw', status: 301, body: '', headers: { location: elsewhere } }, 'redirect', 'market');
+    repo.set({ kind: 'json', body: envelope({}) }, 'moved', 'market');
+    const e = await failure(get('redirect'));
+    expect(e.kind).toBe('http');
+    expect(e.message).toBe('HTTP 301 Moved Permanently');
+    expect(repo.requests).not.toContain('moved/market');
   });
 
   it("honours the caller's abort signal", async () => {

@@ -1,6 +1,7 @@
 /**
  * A fake Chart Repo on 127.0.0.1 for tests: each (user, source) pair answers in the mode the test sets,
- * including the faults of issue 7 (hang, trickle, huge body, 500, non-JSON, wrong shape).
+ * including the faults of issue 7 (hang, trickle, huge body, 500, non-JSON, wrong shape) and the connection
+ * faults a pooling client must survive (a body cut or stalled midway, a kept-alive connection closed under it).
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,9 +12,17 @@ export type Mode =
   | { kind: 'json'; body: unknown; delayMs?: number }
   /** built per request: for payloads whose time-passing values move (uptime, last_check, durations) */
   | { kind: 'dynamic'; body: () => unknown }
-  | { kind: 'raw'; body: string; status?: number; contentType?: string }
+  | { kind: 'raw'; body: string; status?: number; contentType?: string; headers?: Record<string, string> }
   | { kind: 'hang' }
   | { kind: 'trickle' }
+  /** headers and the start of the body, then nothing */
+  | { kind: 'stall' }
+  /** headers announcing 100 bytes, 10 of them, then the connection closes */
+  | { kind: 'cut' }
+  /** closes the connection without answering */
+  | { kind: 'hangup' }
+  /** answers a connection's first request; closes the connection on a later one, as an idle timeout racing it */
+  | { kind: 'first_only'; body: unknown }
   | { kind: 'huge'; bytes: number };
 
 export interface FakeChartRepo {
@@ -28,6 +37,9 @@ export interface FakeChartRepo {
   dropConnections(): void;
   /** most requests ever in flight at once */
   maxInFlight(): number;
+  /** connections accepted so far, and open now */
+  connections(): number;
+  openConnections(): number;
   /** bytes of huge bodies actually generated (the client's backpressure stops the generator) */
   hugeBytesGenerated(): number;
   close(): Promise<void>;
@@ -46,6 +58,9 @@ export async function startFakeChartRepo(port = 0): Promise<FakeChartRepo> {
   const requests: string[] = [];
   const urls: string[] = [];
   let generated = 0;
+  let accepted = 0;
+  /** requests seen per connection */
+  const served = new WeakMap<Socket, number>();
   let inFlight = 0;
   let maxInFlight = 0;
 
@@ -55,6 +70,8 @@ export async function startFakeChartRepo(port = 0): Promise<FakeChartRepo> {
     const key = `${url.searchParams.get('user')}/${url.searchParams.get('source')}`;
     requests.push(key);
     const mode = modes.get(key) ?? fallback;
+    const nth = (served.get(req.socket) ?? 0) + 1;
+    served.set(req.socket, nth);
     inFlight += 1;
     maxInFlight = Math.max(maxInFlight, inFlight);
     res.on('close', () => { inFlight -= 1; });
@@ -70,10 +87,25 @@ export async function startFakeChartRepo(port = 0): Promise<FakeChartRepo> {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(mode.body()));
         return;
       case 'raw':
-        res.writeHead(mode.status ?? 200, { 'content-type': mode.contentType ?? 'text/plain' }).end(mode.body);
+        res.writeHead(mode.status ?? 200, { 'content-type': mode.contentType ?? 'text/plain', ...mode.headers }).end(mode.body);
         return;
       case 'hang':
         return; // never answers
+      case 'stall':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"success":');
+        return;
+      case 'cut':
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+        res.write('{"success"', () => req.socket.destroy());
+        return;
+      case 'hangup':
+        req.socket.destroy();
+        return;
+      case 'first_only':
+        if (nth > 1) { req.socket.destroy(); return; }
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(mode.body));
+        return;
       case 'trickle': {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.write('{');
@@ -102,7 +134,9 @@ export async function startFakeChartRepo(port = 0): Promise<FakeChartRepo> {
       }
     }
   });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  // idle connections stay open as long as a Go server keeps them (no idle timeout), not Node's 5 s
+  server.keepAliveTimeout = 120_000;
+  server.on('connection', (s) => { accepted += 1; sockets.add(s); s.on('close', () => sockets.delete(s)); });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const bound = (server.address() as AddressInfo).port;
 
@@ -116,6 +150,8 @@ export async function startFakeChartRepo(port = 0): Promise<FakeChartRepo> {
     },
     dropConnections() { for (const s of sockets) s.destroy(); },
     maxInFlight: () => maxInFlight,
+    connections: () => accepted,
+    openConnections: () => sockets.size,
     hugeBytesGenerated: () => generated,
     async close() {
       for (const t of timers) { clearInterval(t); clearTimeout(t); }

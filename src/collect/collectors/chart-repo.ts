@@ -13,7 +13,8 @@ import { digestOf } from '../../content-digest.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { chartRepoComponent, mergeAnswers, normalizeAnswer, originsOf } from '../chart-repo.ts';
 import type { ChartRepoAnswer, PairFailure } from '../chart-repo.ts';
-import { fetchChartRepoBody, parseChartRepoJson } from '../../sources/chart-repo-client.ts';
+import { createChartRepoAgent, fetchChartRepoBody, parseChartRepoJson } from '../../sources/chart-repo-client.ts';
+import type { Agent } from 'node:http';
 import type { ChartRepoStatus } from '../../model/index.ts';
 
 export interface Pair {
@@ -40,6 +41,9 @@ export interface ChartRepoCollectorOptions {
 
 const pairKey = (p: Pair) => `${p.user}\u0000${p.source}`;
 
+/** requests in flight at once: the option, or 4 when it is missing or not a count */
+const concurrencyOf = (wanted = 4) => (Number.isFinite(wanted) && wanted >= 1 ? Math.floor(wanted) : 4);
+
 interface PairResult {
   pair: Pair;
   answer?: ChartRepoAnswer;
@@ -58,6 +62,8 @@ export const createCollector: CreateCollector = (options: ChartRepoCollectorOpti
 
 export class ChartRepoCollector implements Collector {
   private readonly pg: PgSource | null;
+  /** this collector's keep-alive connections to the Chart Repo, one per request in flight */
+  private readonly agent: Agent;
   private readonly lastGood = new Map<string, ChartRepoAnswer>();
   /** when each pair last answered well: how stale the answer kept in the view is */
   private readonly lastGoodAt = new Map<string, string>();
@@ -75,6 +81,7 @@ export class ChartRepoCollector implements Collector {
     if (!opts.pairs && !opts.databaseUrl) throw new Error('chart repo collector needs databaseUrl or pairs');
     // the one pool factory of every collector: read-only session, no prepared statements (sources/postgres.ts)
     this.pg = opts.pairs || !opts.databaseUrl ? null : createPgSource({ databaseUrl: opts.databaseUrl, maxConnections: 1 });
+    this.agent = createChartRepoAgent(concurrencyOf(opts.concurrency));
   }
 
   async collect(ctx: CollectContext): Promise<CollectResult> {
@@ -165,6 +172,7 @@ export class ChartRepoCollector implements Collector {
   }
 
   async close(): Promise<void> {
+    this.agent.destroy();
     await this.pg?.close();
   }
 
@@ -212,8 +220,7 @@ export class ChartRepoCollector implements Collector {
         results[i] = r;
       }
     };
-    const wanted = this.opts.concurrency ?? 4;
-    const width = Math.min(Number.isFinite(wanted) && wanted >= 1 ? Math.floor(wanted) : 4, pairs.length);
+    const width = Math.min(concurrencyOf(this.opts.concurrency), pairs.length);
     await Promise.all(Array.from({ length: width }, worker));
     return { results, ...(shared ? { shared } : {}) };
   }
@@ -246,7 +253,7 @@ export class ChartRepoCollector implements Collector {
     try {
       const res = await fetchChartRepoBody({
         host: this.opts.chartRepoHost, user: pair.user, source: pair.source,
-        timeoutMs: this.opts.chartRepoTimeoutMs, signal,
+        timeoutMs: this.opts.chartRepoTimeoutMs, signal, agent: this.agent,
         ...(this.opts.maxBodyBytes !== undefined ? { maxBodyBytes: this.opts.maxBodyBytes } : {}),
       });
       // the pair's own part as in its last good answer: that answer again, no parse, no normalizing
