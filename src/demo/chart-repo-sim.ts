@@ -106,7 +106,9 @@ export async function startChartRepoSim(model: MarketModel, opts: { port?: numbe
   };
 
   const server = createServer(handle);
-  server.keepAliveTimeout = 5000;
+  // idle connections stay open past the slowest collection interval, as a Go server's do (no idle timeout
+  // unless set): the sidecar's keep-alive Agent reuses them from pass to pass
+  server.keepAliveTimeout = 120_000;
   const listen = (port: number): Promise<number> => new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {
