@@ -1,4 +1,4 @@
-import type { SourceHealth, SourceName, SourceStatus } from '../model/index.ts';
+import type { ComponentStatus, SourceHealth, SourceName, SourceStatus } from '../model/index.ts';
 import type { PassOutcome } from '../protocol.ts';
 
 /**
@@ -99,4 +99,18 @@ export class SourceBook {
 
 function healthOf(s: SourceStatus): SourceHealth {
   return s.warning ? { ok: s.ok, last_error: s.last_error, warning: s.warning } : { ok: s.ok, last_error: s.last_error };
+}
+
+/**
+ * One component per collector, so operators see our own health beside the market's: health only (its times and
+ * counters are freshness, in …/sources); last_check stays the time its health last changed.
+ */
+export function collectorComponent(source: SourceName, o: PassOutcome, status: SourceStatus): ComponentStatus {
+  return {
+    name: `collector_${source}`,
+    healthy: o.ok,
+    status: o.ok ? 'running' : 'error',
+    last_check: o.finished_at,
+    ...(o.ok ? {} : { message: status.last_error ?? undefined }),
+  };
 }
