@@ -113,8 +113,9 @@ export class RuntimeStore {
     return this.sources.freshness();
   }
 
-  expectSources(sources: Iterable<SourceName>): void {
-    this.sources.expect(sources);
+  /** Whom readiness waits for, and the configured collection interval (a slower source gets a warning). */
+  expectSources(sources: Iterable<SourceName>, intervalMs?: number): void {
+    this.sources.expect(sources, intervalMs);
   }
 
   get ready(): boolean {
