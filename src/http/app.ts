@@ -1,13 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { Hono, type Context } from 'hono';
-import { appKey } from '../model/index.ts';
+import { appKey, envelopeJson, OK_MESSAGE } from '../model/index.ts';
 import type { QueryAnswer } from '../protocol.ts';
-import { OK_MESSAGE } from '../store/runtime-store.ts';
 import type { Encoding } from './compress-job.ts';
 import { withBody, type AsyncQueries, type BodyOf, type CurrentVersion } from './current-version.ts';
 import { planWholeState } from './whole-state.ts';
 import { queryHeaders } from './query-headers.ts';
-import { errorBody, JSON_TYPE, envelopeJson } from './envelope.ts';
+import { errorBody, JSON_TYPE } from './envelope.ts';
 import { etagFor, matches } from './etag.ts';
 import { registerDashboards } from './dashboard/routes.ts';
 import { applyHardening, onUnhandled, type HttpSecurityOptions } from './hardening.ts';

@@ -1,9 +1,9 @@
 import type { Hono } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { OK_MESSAGE } from '../store/runtime-store.ts';
 import { withBody, type AsyncQueries, type BodyOf, type CurrentVersion } from './current-version.ts';
 import { rebuildingAnswer } from './rebuilding.ts';
+import { envelopePrefix, OK_MESSAGE } from '../model/index.ts';
 import { errorBody } from './envelope.ts';
 import { FRESH_AS_OF, type FreshnessHolder } from './freshness.ts';
 import { parseStateFilter, parseStreamView } from './query.ts';
@@ -21,7 +21,7 @@ export interface EventsDeps {
   body?: BodyOf;
 }
 
-const ENVELOPE_PREFIX = Buffer.byteLength(`{"success":true,"message":${JSON.stringify(OK_MESSAGE)},"data":`);
+const ENVELOPE_PREFIX = Buffer.byteLength(envelopePrefix(true, OK_MESSAGE));
 
 /** GET …/events: the change stream (Server-Sent Events), with the same filters as /state. */
 export function registerEvents(api: Hono, deps: EventsDeps): void {

@@ -1,5 +1,5 @@
 import type { FreshnessMessage } from '../protocol.ts';
-import { OK_MESSAGE } from '../store/runtime-store.ts';
+import { envelopeJson, OK_MESSAGE } from '../model/index.ts';
 import type { HeaderList } from './header-list.ts';
 
 /**
@@ -29,7 +29,7 @@ export class FreshnessHolder {
     const data = `{"fresh_as_of":${JSON.stringify(m.fresh_as_of)},"sources":${m.sources}}`;
     this.current = {
       epoch: m.epoch, freshAsOf: m.fresh_as_of, sources: m.sources,
-      body: Buffer.from(`{"success":true,"message":${JSON.stringify(OK_MESSAGE)},"data":${data}}`),
+      body: Buffer.from(envelopeJson(true, OK_MESSAGE, data)),
     };
     return this.current;
   }

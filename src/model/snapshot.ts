@@ -52,3 +52,16 @@ export interface Envelope<T> {
   message: string;
   data: T | null;
 }
+
+/** The message of a successful `/state` answer (and `…/sources`, the change stream's snapshots). */
+export const OK_MESSAGE = 'Runtime state retrieved successfully';
+
+/** The envelope as JSON text, around data already rendered. */
+export function envelopeJson(success: boolean, message: string, dataJson: string | null): string {
+  return `${envelopePrefix(success, message)}${dataJson ?? 'null'}}`;
+}
+
+/** What comes before the data (a reader that cuts the data out of a body skips it). */
+export function envelopePrefix(success: boolean, message: string): string {
+  return `{"success":${success},"message":${JSON.stringify(message)},"data":`;
+}

@@ -11,7 +11,7 @@ export type SourceName = (typeof SOURCE_NAMES)[number];
 export const SourceHealth = v.object({
   ok: v.boolean(),
   last_error: v.nullable(Text),
-  /** what an otherwise good pass could not do (e.g. some Chart Repo pairs failed) */
+  /** what an otherwise good pass could not do (e.g. some Chart Repo pairs failed), or that passes take longer than the interval (store/slow-source.ts) */
   warning: v.optional(v.nullable(Text)),
 });
 export type SourceHealth = v.InferOutput<typeof SourceHealth>;
@@ -29,7 +29,7 @@ export const SourceStatus = v.object({
   duration_ms: v.number(),
   /** additive: when the last attempt (good or bad) finished */
   last_attempt: v.optional(v.nullable(Time)),
-  /** additive: what an otherwise good pass could not do (e.g. some Chart Repo pairs failed) */
+  /** additive: as SourceHealth's warning */
   warning: v.optional(v.nullable(Text)),
   /** additive: collector-specific counters (drops, rows, events/s ...) */
   counters: v.optional(v.record(v.string(), v.number())),

@@ -101,7 +101,7 @@ export class StoreActor implements StoreControlApi {
   }
 
   expectSources(sources: SourceName[], intervalMs?: number): void {
-    this.store.expectSources(sources);
+    this.store.expectSources(sources, intervalMs);
     this.metrics.expect(sources, intervalMs);
     this.schedule();
   }

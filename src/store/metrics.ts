@@ -25,6 +25,7 @@ export class StoreMetrics {
   private readonly consecutiveFailures: Gauge<'source'>;
   private readonly sourceUp: Gauge<'source'>;
   private readonly collectInterval: Gauge<'source'>;
+  private readonly sourceSlow: Gauge<'source'>;
   private readonly version: Gauge;
   private readonly ready: Gauge;
   private readonly stuckApps: Gauge;
@@ -52,6 +53,7 @@ export class StoreMetrics {
     this.sourceUp = new Gauge({ name: 'market_runtime_source_up', help: '1 when the last pass of the source succeeded, else 0', labelNames: ['source'], registers });
     // alert rules compare a source's last success with its interval (deploy/prometheus-rules.yaml)
     this.collectInterval = new Gauge({ name: 'market_runtime_collect_interval_seconds', help: 'Time between two collection passes, per source', labelNames: ['source'], registers });
+    this.sourceSlow = new Gauge({ name: 'market_runtime_source_slow', help: "1 while the source's passes take longer than its collection interval (its warning in sources says so), else 0", labelNames: ['source'], registers });
     this.version = new Gauge({ name: 'market_runtime_store_version', help: 'Current store version (increases on every committed change)', registers });
     this.threads = new ThreadMemoryGauges('store', registers);
     this.ready = new Gauge({ name: 'market_runtime_store_ready', help: '1 once every collector finished its first pass', registers });
@@ -64,6 +66,7 @@ export class StoreMetrics {
     for (const source of sources) {
       if (intervalMs !== undefined) this.collectInterval.set({ source }, intervalMs / 1000);
       this.sourceUp.set({ source }, 0);
+      this.sourceSlow.set({ source }, 0);
       this.failures.inc({ source }, 0);
       this.lastSuccess.set({ source }, 0);
       this.consecutiveFailures.set({ source }, 0);
@@ -122,6 +125,7 @@ export class StoreMetrics {
     setAll(this.tasksByStatus, 'status', statuses);
     setAll(this.tasksByType, 'type', types);
     setAll(this.componentsByStatus, 'status', compStatuses);
+    for (const source of Object.keys(this.store.freshness()) as SourceName[]) this.sourceSlow.set({ source }, this.store.sources.isSlow(source) ? 1 : 0);
     this.version.set(this.store.version);
     this.ready.set(this.store.ready ? 1 : 0);
     const summary = this.store.getSummary();

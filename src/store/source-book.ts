@@ -1,11 +1,12 @@
-import type { SourceHealth, SourceName, SourceStatus } from '../model/index.ts';
+import type { ComponentStatus, SourceHealth, SourceName, SourceStatus } from '../model/index.ts';
 import type { PassOutcome } from '../protocol.ts';
+import { nextPace, slowWarning, STEADY, type Pace } from './slow-source.ts';
 
 /**
  * What the store knows of each collector: its health (content: the snapshot's `sources` block, a change mints
  * a version) and its freshness (times, failures in a row, durations, counters: published apart from versions).
  * The store is their only owner, so a collector thread's restart loses nothing. Also readiness: every expected
- * collector has finished its first pass.
+ * collector has finished its first pass; and whether a source is slower than its interval (slow-source.ts).
  */
 export class SourceBook {
   private readonly status = new Map<SourceName, SourceStatus>();
@@ -14,12 +15,16 @@ export class SourceBook {
   private readonly seen = new Set<SourceName>();
   /** pushed events older than what the store holds, per source */
   private readonly staleEvents = new Map<SourceName, number>();
+  /** the configured collection interval (0: unknown, no source is judged slow) */
+  private intervalMs = 0;
+  private readonly pace = new Map<SourceName, Pace>();
   private healthMoved = false;
   private freshnessMoved = false;
 
   /** Records a run's outcome; returns whether its health changed (a version) and the status now. */
   record(source: SourceName, o: PassOutcome): { healthChanged: boolean; status: SourceStatus } {
     const prev = this.status.get(source);
+    const slow = this.judgePace(source, o);
     const status: SourceStatus = {
       ok: o.ok,
       last_success: o.ok ? o.finished_at : prev?.last_success ?? null,
@@ -27,7 +32,7 @@ export class SourceBook {
       consecutive_failures: o.ok ? 0 : (prev?.consecutive_failures ?? 0) + 1,
       duration_ms: Math.round(o.duration_ms),
       last_attempt: o.finished_at,
-      warning: o.ok ? o.error : null,
+      warning: o.ok ? joinWarnings(o.error, slow) : null,
       counters: { ...prev?.counters, ...o.counters },
     };
     const stale = this.staleEvents.get(source);
@@ -45,6 +50,22 @@ export class SourceBook {
     return { healthChanged, status };
   }
 
+  /** The source's pace after this outcome's pass: the slow warning, or null. */
+  private judgePace(source: SourceName, o: PassOutcome): string | null {
+    if (this.intervalMs <= 0) return null;
+    const interval = o.counters?.interval_ms;
+    const pace = nextPace(this.pace.get(source) ?? STEADY, {
+      duration_ms: o.duration_ms, ...(typeof interval === 'number' && interval > 0 ? { interval_ms: interval } : {}),
+    }, this.intervalMs);
+    this.pace.set(source, pace);
+    return slowWarning(pace, this.intervalMs);
+  }
+
+  /** Whether the source is held slower than its interval (market_runtime_source_slow). */
+  isSlow(source: SourceName): boolean {
+    return this.pace.get(source)?.slow ?? false;
+  }
+
   /** How long the store took to apply a source's last pass (counters.apply_ms: freshness). */
   noteApplyTime(source: SourceName, ms: number): void {
     const status = this.status.get(source);
@@ -55,8 +76,10 @@ export class SourceBook {
     this.staleEvents.set(source, (this.staleEvents.get(source) ?? 0) + 1);
   }
 
-  expect(sources: Iterable<SourceName>): void {
+  /** Whom readiness waits for, and the configured collection interval (what a pass is judged slow against). */
+  expect(sources: Iterable<SourceName>, intervalMs?: number): void {
     for (const s of sources) this.expected.add(s);
+    if (intervalMs !== undefined) this.intervalMs = intervalMs;
   }
 
   get expectedSources(): ReadonlySet<SourceName> {
@@ -97,6 +120,26 @@ export class SourceBook {
   }
 }
 
+/** The collector's own warning and the slow one, in one text. */
+function joinWarnings(...warnings: (string | null)[]): string | null {
+  const given = warnings.filter((w): w is string => !!w);
+  return given.length === 0 ? null : given.join('; ');
+}
+
 function healthOf(s: SourceStatus): SourceHealth {
   return s.warning ? { ok: s.ok, last_error: s.last_error, warning: s.warning } : { ok: s.ok, last_error: s.last_error };
+}
+
+/**
+ * One component per collector, so operators see our own health beside the market's: health only (its times and
+ * counters are freshness, in …/sources); last_check stays the time its health last changed.
+ */
+export function collectorComponent(source: SourceName, o: PassOutcome, status: SourceStatus): ComponentStatus {
+  return {
+    name: `collector_${source}`,
+    healthy: o.ok,
+    status: o.ok ? 'running' : 'error',
+    last_check: o.finished_at,
+    ...(o.ok ? {} : { message: status.last_error ?? undefined }),
+  };
 }

@@ -7,13 +7,12 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { envelopeJson, errorBody } from '../../src/http/envelope.ts';
+import { errorBody } from '../../src/http/envelope.ts';
 import type { RememberedAnswers } from '../../src/http/remembered-answers.ts';
 import type { ResponseCache } from '../../src/http/response-cache.ts';
-import { TASK_STATUSES, TASK_TYPES } from '../../src/model/index.ts';
+import { envelopeJson, OK_MESSAGE, TASK_STATUSES, TASK_TYPES } from '../../src/model/index.ts';
 import type { StateFilter } from '../../src/protocol.ts';
 import { decodeCursor, encodeCursor } from '../../src/store/page-cursor.ts';
-import { OK_MESSAGE } from '../../src/store/runtime-store.ts';
 import { app, startHarness, task, type Answer } from './store-harness.ts';
 
 const FILTER_KEYS = ['user_id', 'source_id', 'app_name', 'task_status', 'task_type', 'stuck'] as const;

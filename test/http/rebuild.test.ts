@@ -6,9 +6,9 @@
  * cached or remembered for the old one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envelopeJson, errorBody } from '../../src/http/envelope.ts';
+import { errorBody } from '../../src/http/envelope.ts';
 import { REBUILDING } from '../../src/http/rebuilding.ts';
-import { OK_MESSAGE } from '../../src/store/runtime-store.ts';
+import { envelopeJson, OK_MESSAGE } from '../../src/model/index.ts';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
 import { openStream } from '../helpers/sse.ts';
 import { app, startHarness, task, type Answer } from './store-harness.ts';

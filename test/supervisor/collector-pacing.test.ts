@@ -3,11 +3,14 @@
  * (up to COLLECT_MAX_INTERVAL_MS) instead of running back to back, says so in …/sources and /metrics, and comes
  * back to the collection interval once its passes are quick again.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CollectorPacing } from '../../src/supervisor/collector-pacing.ts';
 import { parseProm, value } from '../helpers/prom.ts';
 import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
-import { sources } from '../reliability/helpers.ts';
+import { sources, state } from '../reliability/helpers.ts';
 
 describe('CollectorPacing', () => {
   it.each([
@@ -77,6 +80,35 @@ describe('a source slower than its interval (real threads)', () => {
       expect(attempts.size).toBeLessThanOrEqual(4);
     } finally {
       await sc.sup.stop();
+    }
+  }, 3 * LIVENESS_MS);
+});
+
+describe('a source slow for a while (real threads)', () => {
+  it('gets a warning in the /state sources and market_runtime_source_slow, one version on and one off', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mr-slow-'));
+    // the same listing every pass: only the slow verdict can mint versions
+    const file = join(dir, 'tasks.json');
+    writeFileSync(file, JSON.stringify([{ op: 'replace', domain: 'tasks', items: [] }]));
+    const sc = await startInProcess([fake('tasks', { mode: 'file', file, delayMs: 500, slowRuns: 5 })], { intervalMs: 200, maxIntervalMs: 5000 });
+    try {
+      const warned = await eventually(async () => {
+        const s = await state(sc.base);
+        expect(s.sources.tasks?.warning).toMatch(/^passes take longer than the 0\.2 s collection interval: up to [\d.]+ s apart$/);
+        return s;
+      }, LIVENESS_MS);
+      expect(value(parseProm(await (await sc.get('/metrics')).text()), 'market_runtime_source_slow', { source: 'tasks' })).toBe(1);
+      const cleared = await eventually(async () => {
+        const s = await state(sc.base);
+        expect(s.sources.tasks?.warning).toBeUndefined();
+        return s;
+      }, LIVENESS_MS);
+      // at least two more slow passes ran while it was on (5 slow, 3 raise it): they minted no version
+      expect(cleared.version).toBe(warned.version + 1);
+      expect(value(parseProm(await (await sc.get('/metrics')).text()), 'market_runtime_source_slow', { source: 'tasks' })).toBe(0);
+    } finally {
+      await sc.sup.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 3 * LIVENESS_MS);
 });

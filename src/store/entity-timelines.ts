@@ -1,0 +1,57 @@
+import type { AppFlowState, TaskState } from '../model/index.ts';
+import type { Domain, VersionChanges } from '../protocol.ts';
+import { appEntry, taskEntry, taskPast, Timeline, TIMELINE_LIMITS, type TimelineKind } from './timeline.ts';
+
+const KINDS = ['app_states', 'tasks'] as const satisfies readonly TimelineKind[];
+
+/** What happened to each app and task (…/history): the two timelines and what the store records in them. */
+export class EntityTimelines {
+  private readonly of: Record<TimelineKind, Timeline>;
+
+  constructor(since: string, private readonly clock: () => Date) {
+    // one bound for both: apps get what tasks do not
+    const { total, tasks } = TIMELINE_LIMITS;
+    this.of = {
+      app_states: new Timeline(since, { ...TIMELINE_LIMITS, total: total - tasks }),
+      tasks: new Timeline(since, { ...TIMELINE_LIMITS, total: tasks }),
+    };
+  }
+
+  /** An entity changed: `evidence` (and the time it gives, if any) is what the entry records. */
+  record(domain: Domain, key: string, value: object, evidence: string, at?: string): void {
+    if (domain === 'app_states') {
+      this.of.app_states.record(key, appEntry(value as AppFlowState, evidence, at));
+    } else if (domain === 'tasks') {
+      const t = value as TaskState;
+      this.of.tasks.record(key, taskEntry(t, evidence, this.clock().toISOString()), t.created_at, taskPast(t));
+    }
+  }
+
+  gone(domain: Domain, key: string, at: string, evidence: string): void {
+    if (domain !== 'components') this.of[domain].gone(key, at, evidence);
+  }
+
+  /** Whether versions carry new timeline entries (only while a stream client asked for them: they cost). */
+  listen(on: boolean): void {
+    for (const t of Object.values(this.of)) {
+      t.listening = on;
+      if (!on) t.take();
+    }
+  }
+
+  /** Entries recorded since the last call, as a version carries them (undefined: none); expires departed ones. */
+  take(nowMs: number): VersionChanges['timeline'] {
+    const timeline: NonNullable<VersionChanges['timeline']> = { app_states: [], tasks: [] };
+    for (const kind of KINDS) {
+      this.of[kind].expire(nowMs);
+      for (const [key, entries] of this.of[kind].take()) timeline[kind].push({ key, json: JSON.stringify(entries) });
+    }
+    return timeline.app_states.length > 0 || timeline.tasks.length > 0 ? timeline : undefined;
+  }
+
+  /** What the store saw happen to one app or task (kept a while after it left the view), or null. */
+  history(kind: TimelineKind, key: string): string | null {
+    const h = this.of[kind].get(key);
+    return h ? JSON.stringify({ key, ...h }) : null;
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Whether a source is slower than its collection interval (issue 20), as the snapshot's `sources.<name>.warning`
+ * says it: its passes take longer than the configured interval. (A pass over a quarter of it only makes the
+ * pacing space passes out, supervisor/collector-pacing.ts, visible in counters.interval_ms: warning on that
+ * would come and go with load around a threshold that low.) The verdict is content (it mints a version), so it
+ * moves with hysteresis: it flips only after SLOW_STREAK passes in a row disagree with it (one slow pass, such
+ * as app_flow's periodic full listing, says nothing), and its text carries no per-pass numbers: only the
+ * configured interval and the widest spacing of passes in this slow spell, in whole ticks (the supervisor starts
+ * passes on ticks one interval apart), which only grows while the spell lasts.
+ */
+export const SLOW_STREAK = 3;
+
+export interface Pace {
+  /** the verdict held (what the warning says) */
+  slow: boolean;
+  /** passes in a row that disagree with the verdict */
+  against: number;
+  /** the widest spacing of slow passes in this spell (or in the streak that may raise one), in whole ticks (ms) */
+  widestMs: number;
+}
+
+export const STEADY: Pace = { slow: false, against: 0, widestMs: 0 };
+
+/** One pass: how long it took and the interval it ran at (counters.interval_ms; absent: the configured one). */
+export interface PassPace {
+  duration_ms: number;
+  interval_ms?: number;
+}
+
+/** The verdict after one more pass of a source whose configured interval is `baseMs`. */
+export function nextPace(prev: Pace, pass: PassPace, baseMs: number): Pace {
+  const slow = pass.duration_ms > baseMs;
+  // passes start on ticks: the interval the pacing stretched to, or back to back the pass's duration, rounded up
+  const spacing = Math.ceil(Math.max(pass.interval_ms ?? baseMs, pass.duration_ms, baseMs) / baseMs) * baseMs;
+  const against = slow === prev.slow ? 0 : prev.against + 1;
+  // slow passes widen it (those that raise the verdict too); a quick pass resets it only while none is held
+  const widestMs = slow ? Math.max(prev.widestMs, spacing) : prev.slow ? prev.widestMs : 0;
+  if (against >= SLOW_STREAK) return slow ? { slow, against: 0, widestMs } : STEADY;
+  return { slow: prev.slow, against, widestMs };
+}
+
+/** The warning the verdict gives, or null. */
+export function slowWarning(pace: Pace, baseMs: number): string | null {
+  if (!pace.slow) return null;
+  return `passes take longer than the ${seconds(baseMs)} collection interval: up to ${seconds(pace.widestMs)} apart`;
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
+}

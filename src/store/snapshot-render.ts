@@ -1,0 +1,76 @@
+import { digestOf } from '../content-digest.ts';
+import type { ChartRepoView } from './chart-repo-view.ts';
+import type { SourceBook } from './source-book.ts';
+import type { StoreTables } from './store-tables.ts';
+
+/** The version a snapshot is rendered at. */
+export interface VersionStamp {
+  readonly version: number;
+  readonly timestamp: string;
+}
+
+/**
+ * The `/state` data, by concatenation of what each entity rendered when it changed: whole, or with apps, tasks,
+ * the Chart Repo view and the summary narrowed by a filter. Also the content digest of what it says.
+ */
+export class SnapshotRenderer {
+  constructor(
+    private readonly stamp: VersionStamp,
+    private readonly tables: StoreTables,
+    private readonly chartRepo: ChartRepoView,
+    private readonly sources: SourceBook,
+  ) {}
+
+  whole(): string {
+    return this.render(
+      this.tables.apps.renderObject(), this.tables.tasks.renderObject(),
+      this.chartRepo.held?.json, JSON.stringify(this.tables.summary),
+    );
+  }
+
+  render(apps: string, tasks: string, chartRepo: string | undefined, summary: string): string {
+    return `{"timestamp":${JSON.stringify(this.stamp.timestamp)},"version":${this.stamp.version},`
+      + `"app_states":${apps},"tasks":${tasks},"components":${this.tables.components.renderObject()},`
+      + (chartRepo === undefined ? '' : `"chart_repo":${chartRepo},`)
+      + `"summary":${summary},"sources":${this.sources.healthJson()}}`;
+  }
+
+  /**
+   * The snapshot without its lists that grow with the market (…/overview): no app_states, and chart_repo
+   * without its apps and images, whose numbers per state and status are in `chart_repo_counts`. What a
+   * dashboard shows beside a page of apps; one walk over the Chart Repo lists per version (the HTTP thread
+   * keeps the answer per version).
+   */
+  overview(): string {
+    let chart = '';
+    const counts = { apps: {} as Record<string, number>, images: {} as Record<string, number> };
+    const held = this.chartRepo.held;
+    if (held) {
+      const { apps, images, ...frame } = held.value;
+      for (const a of apps ?? []) counts.apps[a.state] = (counts.apps[a.state] ?? 0) + 1;
+      for (const i of images ?? []) counts.images[i.status] = (counts.images[i.status] ?? 0) + 1;
+      chart = `"chart_repo":${JSON.stringify(frame)},`;
+    }
+    return `{"timestamp":${JSON.stringify(this.stamp.timestamp)},"version":${this.stamp.version},`
+      + `"tasks":${this.tables.tasks.renderObject()},"components":${this.tables.components.renderObject()},${chart}`
+      + `"chart_repo_counts":${JSON.stringify(counts)},"summary":${JSON.stringify(this.tables.summary)},"sources":${this.sources.healthJson()}}`;
+  }
+
+  /** about how many bytes the whole rendering has (at most that many) */
+  sizeHint(): number {
+    return this.tables.chars + (this.chartRepo.held?.json.length ?? 0);
+  }
+
+  /**
+   * Everything the snapshot says but its version and the times this store saw changes at (timestamp, an
+   * app's last_update, a component's last_check, Chart Repo items' last_update): ETags are made from it.
+   */
+  digest(): string {
+    const { apps, tasks, components, summary } = this.tables;
+    // 128 bits: as many as a query variant's (etag.ts)
+    return digestOf([
+      apps.digest.digest(), tasks.digest.digest(), components.digest.digest(),
+      this.chartRepo.held?.content ?? '', JSON.stringify(summary), this.sources.healthJson(),
+    ]).slice(0, 22);
+  }
+}

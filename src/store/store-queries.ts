@@ -1,0 +1,164 @@
+import { appKey, emptySummary } from '../model/index.ts';
+import type { AppFilter, StateFilter } from '../protocol.ts';
+import type { ChartRepoView } from './chart-repo-view.ts';
+import type { EntityTable } from './entity-table.ts';
+import { appMatches, filterChartRepo, hasChartFilter, taskMatches } from './filter.ts';
+import { encodeCursor } from './page-cursor.ts';
+import type { SnapshotRenderer, VersionStamp } from './snapshot-render.ts';
+import { firstAfter, type SortedKeys } from './sorted-keys.ts';
+import type { StoreTables } from './store-tables.ts';
+import type { StuckWatch } from './stuck-watch.ts';
+import { countApp, countTask } from './summary.ts';
+
+/**
+ * Reads of the store's state, answered from its indexes with the JSON each entity rendered when it changed
+ * (always at the last committed version: the store thread commits first).
+ */
+export class StoreQueries {
+  constructor(
+    private readonly stamp: VersionStamp,
+    private readonly tables: StoreTables,
+    private readonly stuck: StuckWatch,
+    private readonly chartRepo: ChartRepoView,
+    private readonly snapshot: SnapshotRenderer,
+  ) {}
+
+  /** The snapshot narrowed by filters, with the summary recomputed over what was kept. */
+  state(f: StateFilter): string {
+    const { apps, tasks, byUser, byAppName } = this.tables;
+    const appKeys = pick(apps, this.appIndexes(f), (a) => appMatches(a, f));
+    const taskKeys = pick(tasks, [
+      f.stuck ? this.stuck.watched.tasks : undefined,
+      f.task_status === undefined ? undefined : this.tables.tasksByStatus.get(f.task_status),
+      f.task_type === undefined ? undefined : this.tables.tasksByType.get(f.task_type),
+      f.user_id === undefined ? undefined : byUser.tasks.get(f.user_id),
+      f.app_name === undefined ? undefined : byAppName.tasks.get(f.app_name),
+    ], (t) => taskMatches(t, f));
+    const summary = emptySummary();
+    for (const k of appKeys) countApp(summary, apps.rows.get(k)!.value, 1);
+    for (const k of taskKeys) countTask(summary, tasks.rows.get(k)!.value, 1);
+    summary.active_components = this.tables.summary.active_components;
+    const held = this.chartRepo.held;
+    const chart = held && (hasChartFilter(f) ? JSON.stringify(filterChartRepo(held.value, f, held.origins)) : held.json);
+    return this.snapshot.render(apps.renderObject(appKeys), tasks.renderObject(taskKeys), chart ?? undefined, JSON.stringify(summary));
+  }
+
+  app(user_id: string, source_id: string, app_name: string): string | null {
+    return this.tables.apps.json(appKey({ user_id, source_id, app_name })) ?? null;
+  }
+
+  task(task_id: string): string | null {
+    return this.tables.tasks.json(task_id) ?? null;
+  }
+
+  /** Tasks of an app (and optionally of one user): a JSON array. */
+  tasksBy(f: { app_name?: string; user_id?: string }): string {
+    const { tasks, byUser, byAppName } = this.tables;
+    const keys = pick(tasks, [
+      f.app_name === undefined ? undefined : byAppName.tasks.get(f.app_name),
+      f.user_id === undefined ? undefined : byUser.tasks.get(f.user_id),
+    ], (t) => taskMatches(t, f));
+    return jsonArray(tasks, keys);
+  }
+
+  appsByUser(user_id: string): string {
+    return jsonArray(this.tables.apps, [...this.tables.byUser.apps.get(user_id)]);
+  }
+
+  /**
+   * One page of apps in key order (…/apps): the first `limit` apps matching `f` whose key sorts after `after`,
+   * at this version, and how many match in all. It walks, from `after` on, the smallest ordered list that holds
+   * every match (all apps, one user's, one name's, the watched ones when only stuck apps are asked for): a
+   * binary search, then about `limit` keys when the filter is that list's own.
+   */
+  appsPage(f: AppFilter, limit: number, after: string | null, withChart = false): string {
+    const { apps, byUser, byAppName } = this.tables;
+    const ordered = this.smallest([
+      f.user_id === undefined ? undefined : byUser.apps.ordered(f.user_id),
+      f.app_name === undefined ? undefined : byAppName.apps.ordered(f.app_name),
+      f.stuck ? this.stuck.watched.app_states : undefined,
+    ]).sorted();
+    const keys: string[] = [];
+    let more = false;
+    for (let i = after === null ? 0 : firstAfter(ordered, after); i < ordered.length; i++) {
+      const row = apps.rows.get(ordered[i]!);
+      if (!row || !appMatches(row.value, f)) continue;
+      // one match past the page: there is a next page
+      if (keys.length === limit) { more = true; break; }
+      keys.push(ordered[i]!);
+    }
+    const cursor = more ? JSON.stringify(encodeCursor(keys[keys.length - 1]!)) : 'null';
+    const chart = withChart ? `,"chart_repo":${this.chartOf(keys)}` : '';
+    return `{"version":${this.stamp.version},"total":${this.countApps(f)},"items":${jsonArray(apps, keys)},"next_cursor":${cursor}${chart}}`;
+  }
+
+  /**
+   * The Chart Repo items of these apps (keys user:source:app): its app entries and hydrator tasks, current and
+   * recently failed. A lookup per key for the apps; a walk over the hydrator's lists, which hold its queue only.
+   */
+  private chartOf(keys: readonly string[]): string {
+    const apps: string[] = [];
+    const tasks: string[] = [];
+    const held = this.chartRepo.held;
+    if (held) {
+      const items = held.index.lists.apps;
+      for (const k of keys) {
+        const item = items.get(k);
+        if (item) apps.push(item.json);
+      }
+      const wanted = new Set(keys);
+      const h = held.value.tasks?.hydrator;
+      for (const t of [...h?.tasks ?? [], ...h?.recent_failed ?? []]) {
+        if (wanted.has(`${t.user_id}:${t.source_id}:${t.app_name}`)) tasks.push(JSON.stringify(t));
+      }
+    }
+    return `{"apps":[${apps.join(',')}],"hydrator_tasks":[${tasks.join(',')}]}`;
+  }
+
+  /** the smallest of these ordered app lists, or every app */
+  private smallest(lists: (SortedKeys | undefined)[]): SortedKeys {
+    let best = this.tables.appOrder;
+    for (const l of lists) if (l !== undefined && l.size < best.size) best = l;
+    return best;
+  }
+
+  /** How many apps match: an index's size when the filter is just that index, else a count over the smallest. */
+  private countApps(f: AppFilter): number {
+    const { apps, byUser, byAppName } = this.tables;
+    const given = (Object.keys(f) as (keyof AppFilter)[]).filter((k) => f[k] !== undefined);
+    if (given.length === 0) return apps.size;
+    if (given.length === 1 && f.user_id !== undefined) return byUser.apps.get(f.user_id).size;
+    if (given.length === 1 && f.app_name !== undefined) return byAppName.apps.get(f.app_name).size;
+    return pick(apps, this.appIndexes(f), (a) => appMatches(a, f)).length;
+  }
+
+  /** the indexes that hold every app matching `f` */
+  private appIndexes(f: AppFilter): (ReadonlySet<string> | undefined)[] {
+    const { byUser, byAppName } = this.tables;
+    return [
+      f.stuck ? this.stuck.watched.app_states.keys : undefined,
+      f.user_id === undefined ? undefined : byUser.apps.get(f.user_id),
+      f.app_name === undefined ? undefined : byAppName.apps.get(f.app_name),
+    ];
+  }
+}
+
+/** Keys matching `test`, scanning the smallest applicable index (or everything when none applies). */
+function pick<T extends object>(
+  table: EntityTable<T>, candidates: (ReadonlySet<string> | undefined)[], test: (v: T) => boolean,
+): string[] {
+  let best: Iterable<string> | undefined;
+  let bestSize = Infinity;
+  for (const c of candidates) if (c !== undefined && c.size < bestSize) { best = c; bestSize = c.size; }
+  const out: string[] = [];
+  for (const k of best ?? table.rows.keys()) {
+    const row = table.rows.get(k);
+    if (row && test(row.value)) out.push(k);
+  }
+  return out;
+}
+
+function jsonArray<T extends object>(table: EntityTable<T>, keys: string[]): string {
+  // the JSON rendered when each entity changed, not a second stringify per query
+  return '[' + keys.map((k) => table.json(k)!).join(',') + ']';
+}
