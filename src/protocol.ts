@@ -197,8 +197,13 @@ export interface StateFilter {
   stuck?: boolean;
 }
 
-/** What `…/apps` pages filter on: the app filters of /state. */
-export type AppFilter = Pick<StateFilter, 'user_id' | 'source_id' | 'app_name' | 'stuck'>;
+/** What `…/apps` pages filter on: the app filters of /state, and (…/apps only) an app's stage and health. */
+export interface AppFilter extends Pick<StateFilter, 'user_id' | 'source_id' | 'app_name' | 'stuck'> {
+  /** one of the model's APP_STAGES */
+  stage?: string;
+  /** healthy or unhealthy, as the summary's healthy_apps / unhealthy_apps count them */
+  health?: string;
+}
 
 /** Every store query answers the version it was computed at and the JSON of `data` (null = not found). */
 /** The `/state` body of the store's latest version: UTF-8 of `{success,message,data:snapshot}`, transferred. */

@@ -16,7 +16,7 @@ import {
   RuntimeSummarySchema, SourcesHealth, TimelineEntry, WireApp, WireComponent, WireSummary, WireTask, envelope,
 } from './openapi-schemas.ts';
 import { GoAppFlowState, GoAppStatus, GoComponentStatus, GoEntrance, GoSummary, GoTaskState } from '../model/go-wire.ts';
-import { APP_FILTER_KEYS, FILTER_SCHEMA, FILTER_KEYS, PAGE_LIMITS, STREAM_VIEWS } from './query.ts';
+import { APP_FILTER_KEYS, APPS_QUERY_SCHEMA, FILTER_SCHEMA, FILTER_KEYS, PAGE_LIMITS, STREAM_VIEWS } from './query.ts';
 import { CURSOR_MAX_CHARS } from '../store/page-cursor.ts';
 import { MAX_URL_BYTES } from './security.ts';
 import { STREAM_LIMITS } from './stream.ts';
@@ -134,11 +134,14 @@ const pathParam = (name: string, description: string) => ({
   name, in: 'path', required: true, description, schema: { type: 'string', minLength: 1, maxLength: LIMITS.id },
 });
 
-function filterParams(keys: readonly (typeof FILTER_KEYS)[number][] = FILTER_KEYS): Json[] {
+/** the query parameters `keys` of a route's valibot schema (an unknown value is a 400 naming it) */
+function filterParams<E extends Record<string, v.OptionalSchema<v.GenericSchema, undefined>>>(
+  entries: E, keys: readonly (keyof E & string)[],
+): Json[] {
   return keys.map((name) => ({
     name, in: 'query', required: false,
     description: 'trimmed; empty means no filter; given twice is a 400',
-    schema: schemaOf(FILTER_SCHEMA.entries[name].wrapped),
+    schema: schemaOf(entries[name]!.wrapped),
   }));
 }
 
@@ -158,7 +161,7 @@ function routes(): Route[] {
     {
       path: '/state', id: 'getState', summary: 'The runtime snapshot (filtered when a filter is given)',
       description: 'Unfiltered: the store\'s prepared bytes, compressed (br, gzip) when the client accepts it (Vary: Accept-Encoding; each encoding has its own ETag). Filtered: the same shape, holding only what the filters keep, with a summary of it.',
-      params: filterParams(), ok: json(RuntimeSnapshotSchema), etag: true, errors: [400, 503], fresh: true,
+      params: filterParams(FILTER_SCHEMA.entries, FILTER_KEYS), ok: json(RuntimeSnapshotSchema), etag: true, errors: [400, 503], fresh: true,
     },
     {
       path: '/events', id: 'getEvents', summary: 'The change stream (Server-Sent Events)',
@@ -171,7 +174,7 @@ function routes(): Route[] {
         `- \`: heartbeat\` comments every ${STREAM_LIMITS.heartbeatMs / 1000} s. Resume with Last-Event-ID (header or last_event_id): the last ${STREAM_LIMITS.historyVersions} versions are replayed.`,
       ].join('\n'),
       params: [
-        ...filterParams(),
+        ...filterParams(FILTER_SCHEMA.entries, FILTER_KEYS),
         { name: 'timeline', in: 'query', required: false, description: '`true`: change events also carry timeline entries', schema: { type: 'string', enum: ['true', 'false'] } },
         { name: 'view', in: 'query', required: false, description: '`summary`: one small event per version, no entities, no snapshot of the state (no filters with it)', schema: { type: 'string', enum: ['', ...STREAM_VIEWS] } },
         { name: 'last_event_id', in: 'query', required: false, description: 'as the Last-Event-ID header (for clients that cannot set it)', schema: { type: 'string' } },
@@ -193,12 +196,12 @@ function routes(): Route[] {
     {
       path: '/apps', id: 'listApps', summary: 'A page of apps in key order (user:source:app), filtered',
       description: [
-        'The apps matching the filters (as /state narrows app_states), `limit` at a time, by key in string order; `total` counts every match.',
+        'The apps matching the filters (as /state narrows app_states; `stage` and `health`, an app\'s own, are /apps only), `limit` at a time, by key in string order; `total` counts every match.',
         'Follow `next_cursor` until it is null. Each page is cut at the store\'s current version: the apps whose key sorts after the cursor.',
         'So when the version moves between pages no app is shown twice, an app added (or renamed) into the range already paged shows only in a new listing, and an app removed is simply not there; `version` says which version each page came from.',
       ].join('\n'),
       params: [
-        ...filterParams(APP_FILTER_KEYS),
+        ...filterParams(APPS_QUERY_SCHEMA.entries, APP_FILTER_KEYS),
         {
           name: 'limit', in: 'query', required: false, description: `apps per page; empty means ${PAGE_LIMITS.default}; anything but a whole number from 1 to ${PAGE_LIMITS.max} is a 400`,
           schema: { type: 'integer', minimum: 1, maximum: PAGE_LIMITS.max, default: PAGE_LIMITS.default },

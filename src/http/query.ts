@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { LIMITS, TASK_STATUSES, TASK_TYPES } from '../model/index.ts';
+import { APP_STAGES, LIMITS, TASK_STATUSES, TASK_TYPES } from '../model/index.ts';
 import type { AppFilter, StateFilter } from '../protocol.ts';
 import { CURSOR_MAX_CHARS, decodeCursor } from '../store/page-cursor.ts';
 
@@ -11,19 +11,19 @@ const value = (name: string) => v.pipe(
   v.trim(),
 );
 
+/** A filter of a few allowed values: empty (no filter) or one of them; an unknown one is a 400 naming `name`. */
+const oneOf = <const T extends readonly string[]>(name: string, values: T) => v.optional(v.pipe(
+  value(name),
+  v.picklist(['', ...values] as const, `${name} must be one of ${values.join(', ')}`),
+));
+
 /** The /state and /events filters; allowed values are picklists, so the OpenAPI document states them (openapi.ts). */
 export const FILTER_SCHEMA = v.object({
   user_id: v.optional(value('user_id')),
   source_id: v.optional(value('source_id')),
   app_name: v.optional(value('app_name')),
-  task_status: v.optional(v.pipe(
-    value('task_status'),
-    v.picklist(['', ...TASK_STATUSES], `task_status must be one of ${TASK_STATUSES.join(', ')}`),
-  )),
-  task_type: v.optional(v.pipe(
-    value('task_type'),
-    v.picklist(['', ...TASK_TYPES], `task_type must be one of ${TASK_TYPES.join(', ')}`),
-  )),
+  task_status: oneOf('task_status', TASK_STATUSES),
+  task_type: oneOf('task_type', TASK_TYPES),
   stuck: v.optional(v.pipe(
     value('stuck'),
     v.picklist(['', 'true', 'false'], 'stuck must be true or false'),
@@ -48,8 +48,11 @@ export function parseStateFilter(query: Record<string, string[]>): ParsedFilter 
   return { ok: true, filter, canonical: canonicalOf(filter, FILTER_KEYS) };
 }
 
-/** The filters of `…/apps` (those of /state that narrow apps). */
-export const APP_FILTER_KEYS = ['user_id', 'source_id', 'app_name', 'stuck'] as const satisfies readonly (keyof AppFilter)[];
+/** The filters of `…/apps`: those of /state that narrow apps, and an app's stage and health. */
+export const APP_FILTER_KEYS = ['user_id', 'source_id', 'app_name', 'stuck', 'stage', 'health'] as const satisfies readonly (keyof AppFilter)[];
+
+/** `…/apps?health=`: the two the summary counts (healthy_apps, unhealthy_apps) */
+export const APP_HEALTHS = ['healthy', 'unhealthy'] as const;
 
 /** `…/apps` pages: how many apps a page holds when not asked, and at most. */
 export const PAGE_LIMITS = { default: 100, max: 1000 } as const;
@@ -60,6 +63,8 @@ export const APPS_QUERY_SCHEMA = v.object({
   source_id: FILTER_SCHEMA.entries.source_id,
   app_name: FILTER_SCHEMA.entries.app_name,
   stuck: FILTER_SCHEMA.entries.stuck,
+  stage: oneOf('stage', APP_STAGES),
+  health: oneOf('health', APP_HEALTHS),
   limit: v.optional(v.pipe(
     value('limit'),
     v.check((s) => s === '' || (/^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= PAGE_LIMITS.max), `limit must be a whole number from 1 to ${PAGE_LIMITS.max}`),
@@ -83,7 +88,7 @@ export type ParsedAppsQuery =
   | { ok: true; filter: AppFilter; limit: number; after: string | null; withChart: boolean; canonical: string }
   | { ok: false; message: string };
 
-/** `…/apps?limit=&cursor=&user_id=&source_id=&app_name=&stuck=&include=`: each at most once, trimmed; empty = not given. */
+/** `…/apps?limit=&cursor=&user_id=&source_id=&app_name=&stuck=&stage=&health=&include=`: each at most once, trimmed; empty = not given. */
 export function parseAppsQuery(query: Record<string, string[]>): ParsedAppsQuery {
   const parsed = parseSingles(APPS_QUERY_SCHEMA, APPS_QUERY_KEYS, query);
   if (!parsed.ok) return parsed;
@@ -121,9 +126,11 @@ function parseSingles<S extends v.GenericSchema>(schema: S, keys: readonly strin
   return { ok: true, output: parsed.output };
 }
 
+type AnyFilter = StateFilter & AppFilter;
+
 /** The filter the parsed values give: an empty value filters nothing; stuck is a boolean. */
-function filterOf<K extends keyof StateFilter>(output: Partial<Record<K, string>>, keys: readonly K[]): Pick<StateFilter, K> {
-  const filter: StateFilter = {};
+function filterOf<K extends keyof AnyFilter>(output: Partial<Record<K, string>>, keys: readonly K[]): Pick<AnyFilter, K> {
+  const filter: AnyFilter = {};
   for (const key of keys) {
     const val = output[key];
     if (val === undefined || val === '') continue;
@@ -134,7 +141,7 @@ function filterOf<K extends keyof StateFilter>(output: Partial<Record<K, string>
 }
 
 /** '' when nothing filters, else the JSON of the filter's ordered [key, value] pairs. */
-function canonicalOf(filter: StateFilter, keys: readonly (keyof StateFilter)[]): string {
+function canonicalOf(filter: AnyFilter, keys: readonly (keyof AnyFilter)[]): string {
   const pairs = keys.filter((k) => filter[k] !== undefined).map((k) => [k, String(filter[k])]);
   return pairs.length === 0 ? '' : JSON.stringify(pairs);
 }

@@ -1,7 +1,7 @@
 import type {
   AppFlowState, ChartRepoApp, ChartRepoImage, ChartRepoOrigin, ChartRepoStatus, HydratorTask, TaskState,
 } from '../model/index.ts';
-import type { Facets, StateFilter } from '../protocol.ts';
+import type { AppFilter, Facets, StateFilter } from '../protocol.ts';
 
 /** The Go module's filter semantics: user/source/app narrow app_states; status/type/user/app narrow tasks. */
 export function appMatches(a: Pick<AppFlowState, 'user_id' | 'source_id' | 'app_name' | 'stuck'> | Facets, f: StateFilter): boolean {
@@ -9,6 +9,11 @@ export function appMatches(a: Pick<AppFlowState, 'user_id' | 'source_id' | 'app_
     && (f.source_id === undefined || a.source_id === f.source_id)
     && (f.app_name === undefined || a.app_name === f.app_name)
     && (f.stuck === undefined || (a.stuck === true) === f.stuck);
+}
+
+/** …/apps: the filters of /state and the app's own stage and health (the change stream's facets carry neither). */
+export function appPageMatches(a: AppFlowState, f: AppFilter): boolean {
+  return appMatches(a, f) && (f.stage === undefined || a.stage === f.stage) && (f.health === undefined || a.health === f.health);
 }
 
 export function taskMatches(t: Pick<TaskState, 'status' | 'type' | 'user_id' | 'app_name' | 'stuck'> | Facets, f: StateFilter): boolean {

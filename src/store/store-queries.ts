@@ -2,7 +2,7 @@ import { appKey, emptySummary } from '../model/index.ts';
 import type { AppFilter, StateFilter } from '../protocol.ts';
 import type { ChartRepoView } from './chart-repo-view.ts';
 import type { EntityTable } from './entity-table.ts';
-import { appMatches, filterChartRepo, hasChartFilter, taskMatches } from './filter.ts';
+import { appMatches, appPageMatches, filterChartRepo, hasChartFilter, taskMatches } from './filter.ts';
 import { encodeCursor } from './page-cursor.ts';
 import type { SnapshotRenderer, VersionStamp } from './snapshot-render.ts';
 import { firstAfter, type SortedKeys } from './sorted-keys.ts';
@@ -26,7 +26,7 @@ export class StoreQueries {
   /** The snapshot narrowed by filters, with the summary recomputed over what was kept. */
   state(f: StateFilter): string {
     const { apps, tasks, byUser, byAppName } = this.tables;
-    const appKeys = pick(apps, this.appIndexes(f), (a) => appMatches(a, f));
+    const appKeys = pick(apps, this.appLists(f).map((l) => l?.keys), (a) => appMatches(a, f));
     const taskKeys = pick(tasks, [
       f.stuck ? this.stuck.watched.tasks : undefined,
       f.task_status === undefined ? undefined : this.tables.tasksByStatus.get(f.task_status),
@@ -68,21 +68,17 @@ export class StoreQueries {
   /**
    * One page of apps in key order (…/apps): the first `limit` apps matching `f` whose key sorts after `after`,
    * at this version, and how many match in all. It walks, from `after` on, the smallest ordered list that holds
-   * every match (all apps, one user's, one name's, the watched ones when only stuck apps are asked for): a
-   * binary search, then about `limit` keys when the filter is that list's own.
+   * every match (all apps, one user's, one name's, one stage's or health's, the watched ones when only stuck
+   * apps are asked for): a binary search, then about `limit` keys when the filter is that list's own.
    */
   appsPage(f: AppFilter, limit: number, after: string | null, withChart = false): string {
-    const { apps, byUser, byAppName } = this.tables;
-    const ordered = this.smallest([
-      f.user_id === undefined ? undefined : byUser.apps.ordered(f.user_id),
-      f.app_name === undefined ? undefined : byAppName.apps.ordered(f.app_name),
-      f.stuck ? this.stuck.watched.app_states : undefined,
-    ]).sorted();
+    const { apps } = this.tables;
+    const ordered = this.smallest(this.appLists(f)).sorted();
     const keys: string[] = [];
     let more = false;
     for (let i = after === null ? 0 : firstAfter(ordered, after); i < ordered.length; i++) {
       const row = apps.rows.get(ordered[i]!);
-      if (!row || !appMatches(row.value, f)) continue;
+      if (!row || !appPageMatches(row.value, f)) continue;
       // one match past the page: there is a next page
       if (keys.length === limit) { more = true; break; }
       keys.push(ordered[i]!);
@@ -124,21 +120,23 @@ export class StoreQueries {
 
   /** How many apps match: an index's size when the filter is just that index, else a count over the smallest. */
   private countApps(f: AppFilter): number {
-    const { apps, byUser, byAppName } = this.tables;
     const given = (Object.keys(f) as (keyof AppFilter)[]).filter((k) => f[k] !== undefined);
-    if (given.length === 0) return apps.size;
-    if (given.length === 1 && f.user_id !== undefined) return byUser.apps.get(f.user_id).size;
-    if (given.length === 1 && f.app_name !== undefined) return byAppName.apps.get(f.app_name).size;
-    return pick(apps, this.appIndexes(f), (a) => appMatches(a, f)).length;
+    const lists = this.appLists(f);
+    if (given.length === 0) return this.tables.apps.size;
+    // source_id has no index; stuck's list (the watched apps) holds more than the stuck ones
+    if (given.length === 1 && given[0] !== 'source_id' && given[0] !== 'stuck') return lists.find((l) => l !== undefined)!.size;
+    return pick(this.tables.apps, lists.map((l) => l?.keys), (a) => appPageMatches(a, f)).length;
   }
 
-  /** the indexes that hold every app matching `f` */
-  private appIndexes(f: AppFilter): (ReadonlySet<string> | undefined)[] {
-    const { byUser, byAppName } = this.tables;
+  /** the ordered lists that hold every app matching `f` (undefined: that filter is not given or has no list) */
+  private appLists(f: AppFilter): (SortedKeys | undefined)[] {
+    const { byUser, byAppName, appsByStage, appsByHealth } = this.tables;
     return [
-      f.stuck ? this.stuck.watched.app_states.keys : undefined,
-      f.user_id === undefined ? undefined : byUser.apps.get(f.user_id),
-      f.app_name === undefined ? undefined : byAppName.apps.get(f.app_name),
+      f.stuck ? this.stuck.watched.app_states : undefined,
+      f.user_id === undefined ? undefined : byUser.apps.ordered(f.user_id),
+      f.app_name === undefined ? undefined : byAppName.apps.ordered(f.app_name),
+      f.stage === undefined ? undefined : appsByStage.ordered(f.stage),
+      f.health === undefined ? undefined : appsByHealth.ordered(f.health),
     ];
   }
 }

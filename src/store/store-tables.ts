@@ -14,6 +14,9 @@ export class StoreTables {
   /** apps by user and by name are read in key order too (…/apps pages) */
   readonly byUser = { apps: new SortedIndex(), tasks: new MultiIndex() };
   readonly byAppName = { apps: new SortedIndex(), tasks: new MultiIndex() };
+  /** apps by stage and by health, in key order: …/apps?stage=&health= walk one instead of every app */
+  readonly appsByStage = new SortedIndex();
+  readonly appsByHealth = new SortedIndex();
   /** every app key in string order, re-sorted only as keys come and go (…/apps pages) */
   readonly appOrder = new SortedKeys();
   readonly tasksByStatus = new MultiIndex();
@@ -25,12 +28,16 @@ export class StoreTables {
       this.appOrder.add(k);
       this.byUser.apps.add(a.user_id, k);
       this.byAppName.apps.add(a.app_name, k);
+      this.appsByStage.add(a.stage, k);
+      this.appsByHealth.add(a.health, k);
     },
     onDelete: (k, a) => {
       countApp(this.summary, a, -1);
       this.appOrder.delete(k);
       this.byUser.apps.delete(a.user_id, k);
       this.byAppName.apps.delete(a.app_name, k);
+      this.appsByStage.delete(a.stage, k);
+      this.appsByHealth.delete(a.health, k);
     },
   }, carryLastUpdate);
 

@@ -18,7 +18,9 @@ describe('GET …/apps', () => {
 
   beforeAll(async () => {
     h = await startHarness(['app_flow']);
-    for (let i = 0; i < 250; i++) apps.push(app(`user${i % 5}`, i % 2 ? 'market' : 'local', `app${(i * 37) % 250}`));
+    for (let i = 0; i < 250; i++) {
+      apps.push(app(`user${i % 5}`, i % 2 ? 'market' : 'local', `app${(i * 37) % 250}`, i % 9 === 0 ? { stage: 'stopped', health: 'unhealthy' } : {}));
+    }
     h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps }]);
     await h.settled(true);
   });
@@ -57,6 +59,8 @@ describe('GET …/apps', () => {
   it.each([
     ['limit=0', 'limit'], ['limit=1001', 'limit'], ['limit=abc', 'limit'], ['limit=1.5', 'limit'], ['limit=5&limit=6', 'limit'],
     ['cursor=garbage!', 'cursor'], ['cursor=bm90LWEtY3Vyc29y', 'cursor'], ['stuck=maybe', 'stuck'],
+    ['stage=bogus', 'stage'], ['stage=Running', 'stage'], ['stage=running&stage=failed', 'stage'],
+    ['health=sick', 'health'], ['health=unknown', 'health'],
   ])('?%s answers 400 naming %s', async (query, param) => {
     for (const base of BASE_PATHS) {
       const a = await h.send(`${base}/apps?${query}`);
@@ -65,6 +69,36 @@ describe('GET …/apps', () => {
       expect(body).toMatchObject({ success: false, data: null });
       expect(body.message).toMatch(new RegExp(`^invalid query parameter ${param}: `));
     }
+  });
+
+  it('stage and health narrow items and total on the server, across cursor pages', async () => {
+    const stopped = apps.filter((a) => a.stage === 'stopped').map(keyOf).sort();
+    const seen: string[] = [];
+    let target = '/api/v2/runtime/apps?stage=stopped&limit=7';
+    for (;;) {
+      const page = data(await h.send(target));
+      expect(page.total).toBe(stopped.length);
+      seen.push(...page.items.map(keyOf));
+      if (page.next_cursor === null) break;
+      target = `/api/v2/runtime/apps?stage=stopped&limit=7&cursor=${page.next_cursor}`;
+    }
+    expect(seen).toEqual(stopped);
+    const healthy = data(await h.send('/api/v2/runtime/apps?health=healthy&user_id=user1&limit=1000'));
+    expect(healthy.items.map(keyOf)).toEqual(apps.filter((a) => a.health === 'healthy' && a.user_id === 'user1').map(keyOf).sort());
+    expect(data(await h.send('/api/v2/runtime/apps?stage=running&health=unhealthy')).total).toBe(0);
+  });
+
+  it('each stage / health filter has its own ETag, even over the same apps; equal filters written differently share one', async () => {
+    const tagOf = async (query: string) => (await h.send(`/api/v2/runtime/apps?${query}`)).headers.etag as string;
+    const stage = await tagOf('stage=stopped');
+    const health = await tagOf('health=unhealthy');
+    // the same apps (every stopped app is the unhealthy one) under two filters
+    expect(data(await h.send('/api/v2/runtime/apps?stage=stopped')).items).toEqual(data(await h.send('/api/v2/runtime/apps?health=unhealthy')).items);
+    const tags = [stage, health, await tagOf(''), await tagOf('stage=running'), await tagOf('stage=stopped&health=unhealthy'), await tagOf('health=healthy')];
+    expect(new Set(tags).size).toBe(tags.length);
+    expect(await tagOf('stage=%20stopped%20&health=')).toBe(stage);
+    expect((await h.send('/api/v2/runtime/apps?stage=stopped', 'GET', { 'If-None-Match': stage })).status).toBe(304);
+    expect((await h.send('/api/v2/runtime/apps?health=unhealthy', 'GET', { 'If-None-Match': stage })).status).toBe(200);
   });
 
   it('answers 304 to its ETag while the page is unchanged, and a new tag once it changes', async () => {

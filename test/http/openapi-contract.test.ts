@@ -69,6 +69,7 @@ const ROUTES: Array<{ ok: string; missing?: string; bad?: string; etag?: boolean
   { ok: '/apps?limit=2', bad: '/apps?limit=0', etag: true },
   { ok: '/apps?user_id=alice&stuck=false&limit=1000', bad: '/apps?cursor=not-a-cursor', etag: true },
   { ok: '/apps?limit=5&include=chart_repo', bad: '/apps?include=everything', etag: true },
+  { ok: '/apps?stage=running&health=healthy&limit=3', bad: '/apps?stage=bogus', etag: true },
   { ok: '/overview', etag: true },
   { ok: appPath, missing: '/apps/nobody/market.olares/none', bad: `/apps/${LONG}/s/a`, etag: true },
   { ok: `${appPath}/history`, missing: '/apps/nobody/market.olares/none/history', bad: `/apps/u/s/${LONG}/history`, etag: true },

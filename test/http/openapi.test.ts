@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { createRuntimeApp } from '../../src/http/app.ts';
 import { BASE_PATHS } from '../../src/http/base-paths.ts';
 import { buildOpenApi, openApiText } from '../../src/http/openapi.ts';
-import { FILTER_KEYS, parseStateFilter } from '../../src/http/query.ts';
-import { TASK_STATUSES, TASK_TYPES } from '../../src/model/index.ts';
+import { APP_FILTER_KEYS, FILTER_KEYS, parseAppsQuery, parseStateFilter } from '../../src/http/query.ts';
+import { APP_STAGES, TASK_STATUSES, TASK_TYPES } from '../../src/model/index.ts';
 
 type Doc = { paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string; schema: { enum?: string[]; maxLength?: number } }> }>> };
 
@@ -46,5 +46,21 @@ describe('the OpenAPI document', () => {
     // trimming still happens before the allowed values are checked
     expect(parseStateFilter({ task_status: ['  failed '] })).toMatchObject({ ok: true, filter: { task_status: 'failed' } });
     expect(parseStateFilter({ user_id: ['x'.repeat(257)] })).toEqual({ ok: false, message: 'invalid query parameter user_id: user_id is longer than 256 characters' });
+  });
+
+  it('states …/apps\'s own filters (stage, health) as the parser enforces them; /state does not take them', () => {
+    const params = (buildOpenApi() as Doc).paths['/api/v2/runtime/apps']!.get!.parameters!;
+    const byName = Object.fromEntries(params.map((p) => [p.name, p.schema]));
+    expect(params.map((p) => p.name)).toEqual(expect.arrayContaining([...APP_FILTER_KEYS]));
+    expect(byName.stage!.enum).toEqual(['', ...APP_STAGES]);
+    expect(byName.health!.enum).toEqual(['', 'healthy', 'unhealthy']);
+    for (const name of ['stage', 'health'] as const) {
+      for (const value of byName[name]!.enum!) expect(parseAppsQuery({ [name]: [value] }).ok).toBe(true);
+    }
+    expect(parseAppsQuery({ stage: ['bogus'] })).toEqual({ ok: false, message: `invalid query parameter stage: stage must be one of ${APP_STAGES.join(', ')}` });
+    expect(parseAppsQuery({ health: ['unknown'] })).toEqual({ ok: false, message: 'invalid query parameter health: health must be one of healthy, unhealthy' });
+    expect(parseAppsQuery({ stage: [' failed '] })).toMatchObject({ ok: true, filter: { stage: 'failed' } });
+    // /state keeps the Go module's filters: stage is not one of them (ignored, as any unknown parameter)
+    expect(parseStateFilter({ stage: ['failed'] })).toEqual({ ok: true, filter: {}, canonical: '' });
   });
 });

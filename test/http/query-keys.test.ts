@@ -10,13 +10,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { errorBody } from '../../src/http/envelope.ts';
 import type { RememberedAnswers } from '../../src/http/remembered-answers.ts';
 import type { ResponseCache } from '../../src/http/response-cache.ts';
-import { envelopeJson, OK_MESSAGE, TASK_STATUSES, TASK_TYPES } from '../../src/model/index.ts';
+import { APP_STAGES, envelopeJson, OK_MESSAGE, TASK_STATUSES, TASK_TYPES } from '../../src/model/index.ts';
 import type { StateFilter } from '../../src/protocol.ts';
 import { decodeCursor, encodeCursor } from '../../src/store/page-cursor.ts';
 import { app, startHarness, task, type Answer } from './store-harness.ts';
 
 const FILTER_KEYS = ['user_id', 'source_id', 'app_name', 'task_status', 'task_type', 'stuck'] as const;
-const APPS_KEYS = ['user_id', 'source_id', 'app_name', 'stuck', 'limit', 'cursor'] as const;
+const APPS_FILTERS = ['user_id', 'source_id', 'app_name', 'stuck', 'stage', 'health'] as const;
+const APPS_KEYS = [...APPS_FILTERS, 'limit', 'cursor'] as const;
+const HEALTHS = ['healthy', 'unhealthy'];
 
 /** Identifier values: the ones the store holds, and ones that look like query syntax. */
 const POOL = ['alice', 'alice&app_name=firefox', 'firefox', 'bob', 'a=b', '100%', '%26', 'a+b', 'a b', ' alice', 'ünï', '日本', '😀', 'x%2By', '&', '='];
@@ -62,6 +64,9 @@ const stateParam = fc.oneof(
 const appsParam = fc.oneof(
   fc.tuple(fc.constantFrom('user_id', 'source_id', 'app_name'), value),
   fc.tuple(fc.constant('stuck'), fc.constantFrom('', 'true', 'false', 'maybe')),
+  // equal stages written differently, and bad ones
+  fc.tuple(fc.constant('stage'), fc.constantFrom('', ...APP_STAGES, ' running', 'stopped ', 'Running', 'running&stage=failed')),
+  fc.tuple(fc.constant('health'), fc.constantFrom('', ...HEALTHS, ' healthy', 'unknown', 'sick')),
   // equal limits written differently, and bad ones
   fc.tuple(fc.constant('limit'), fc.constantFrom('', '1', '2', ' 2', '02', '1000', '0', '1001', 'abc')),
   // cursors of keys the store holds (or may), with query syntax in them, and garbage
@@ -145,7 +150,7 @@ function meaning(q: Query): string | null {
     case 'apps': {
       const f = single(q.params, APPS_KEYS);
       if (f === null) return null;
-      return JSON.stringify(['apps', ...APPS_KEYS.slice(0, 4).map((k) => f[k] ?? null), Number(f.limit ?? 100), f.cursor === undefined ? null : decodeCursor(f.cursor)]);
+      return JSON.stringify(['apps', ...APPS_FILTERS.map((k) => f[k] ?? null), Number(f.limit ?? 100), f.cursor === undefined ? null : decodeCursor(f.cursor)]);
     }
     case 'app': return JSON.stringify(['app', q.u, q.s, q.a]);
     case 'app-history': return JSON.stringify(['app-history', q.u, q.s, q.a]);
@@ -182,10 +187,12 @@ function fresh(store: Store, q: Query): { status: number; body: string } | { sta
       const limit = Number(f.limit ?? 100);
       const after = f.cursor === undefined ? null : decodeCursor(f.cursor);
       const bad = (f.stuck !== undefined && f.stuck !== 'true' && f.stuck !== 'false')
+        || (f.stage !== undefined && !(APP_STAGES as readonly string[]).includes(f.stage))
+        || (f.health !== undefined && !HEALTHS.includes(f.health))
         || !/^\d+$/.test(f.limit ?? '100') || limit < 1 || limit > 1000 || (f.cursor !== undefined && after === null);
       if (bad) return { status: 400 };
-      const { user_id, source_id, app_name } = f;
-      return ok(store.appsPage({ user_id, source_id, app_name, ...(f.stuck === undefined ? {} : { stuck: f.stuck === 'true' }) }, limit, after));
+      const { user_id, source_id, app_name, stage, health } = f;
+      return ok(store.appsPage({ user_id, source_id, app_name, stage, health, ...(f.stuck === undefined ? {} : { stuck: f.stuck === 'true' }) }, limit, after));
     }
     case 'app': {
       const json = store.app(q.u, q.s, q.a);
@@ -208,7 +215,10 @@ function fresh(store: Store, q: Query): { status: number; body: string } | { sta
   }
 }
 
-const appArb = fc.tuple(fc.constantFrom(...POOL), fc.constantFrom('market', 'local', 'a&b', 'a b'), fc.constantFrom(...POOL));
+const appArb = fc.tuple(
+  fc.constantFrom(...POOL), fc.constantFrom('market', 'local', 'a&b', 'a b'), fc.constantFrom(...POOL),
+  fc.constantFrom<'running' | 'stopped'>('running', 'stopped'), fc.constantFrom<'healthy' | 'unhealthy' | undefined>('healthy', 'unhealthy', undefined),
+);
 const taskArb = fc.tuple(
   fc.constantFrom(...POOL), fc.constantFrom(...POOL), fc.option(fc.constantFrom(...POOL), { nil: undefined }),
   fc.constantFrom(...TASK_STATUSES), fc.constantFrom(...TASK_TYPES),
@@ -283,7 +293,7 @@ describe('query answers and cache keys (property)', () => {
         runs += 1;
         misuse.length = 0;
         // a new version per run: answers of the previous one must not come back
-        h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps.map(([u, s, a]) => app(u, s, a, { stage_detail: `run ${runs}` })) }]);
+        h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps.map(([u, s, a, stage, health]) => app(u, s, a, { stage_detail: `run ${runs}`, stage, health })) }]);
         h.pass('tasks', [{ op: 'replace', domain: 'tasks', items: tasks.map(([id, a, u, status, type]) => task(id, a, u, { status, type })) }]);
         await h.settled(true);
         for (const [b, q] of queries) {

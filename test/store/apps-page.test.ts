@@ -39,7 +39,7 @@ function listAll(s: RuntimeStore, f: AppFilter = {}, limit = 100, between?: (pag
 
 /**
  * 1,000 apps of 10 users on two sources, in no order; every 7th has been installing for an hour (stuck), every
- * 11th other one began installing just now (watched, not stuck).
+ * 11th other one began installing just now (watched, not stuck); every 13th of the rest is stopped and unhealthy.
  */
 function thousand(): { store: RuntimeStore; apps: AppFlowState[] } {
   const apps: AppFlowState[] = [];
@@ -47,7 +47,8 @@ function thousand(): { store: RuntimeStore; apps: AppFlowState[] } {
     const n = (i * 389) % 1000; // a permutation: the store gets them unsorted
     const installing = n % 7 === 0 ? T0 : n % 11 === 0 ? NOW : undefined;
     apps.push(app(`user${n % 10}`, n % 3 === 0 ? 'local' : 'market', `app${String(n).padStart(4, '0')}`,
-      installing ? { stage: 'installing', health: 'unknown', stage_since: installing } : {}));
+      installing ? { stage: 'installing', health: 'unknown', stage_since: installing }
+        : n % 13 === 0 ? { stage: 'stopped', health: 'unhealthy' } : {}));
   }
   const store = new RuntimeStore(() => new Date(NOW));
   store.apply(pass([{ op: 'replace', domain: 'app_states', items: apps }]));
@@ -88,14 +89,47 @@ describe('…/apps pages', () => {
     ['user_id and stuck', { user_id: 'user7', stuck: true }, (a) => a.user_id === 'user7' && stuck(a)],
     ['user_id and source_id', { user_id: 'user2', source_id: 'market' }, (a) => a.user_id === 'user2' && a.source_id === 'market'],
     ['a user with no apps', { user_id: 'nobody' }, () => false],
-  ])('the %s filter narrows items and total', (_name, filter, keeps) => {
+    ['stage', { stage: 'stopped' }, (a) => a.stage === 'stopped'],
+    ['stage=running', { stage: 'running' }, (a) => a.stage === 'running'],
+    ['health=unhealthy', { health: 'unhealthy' }, (a) => a.health === 'unhealthy'],
+    ['health=healthy', { health: 'healthy' }, (a) => a.health === 'healthy'],
+    ['stage and health', { stage: 'installing', health: 'unknown' }, (a) => a.stage === 'installing'],
+    ['stage and stuck=false', { stage: 'installing', stuck: false }, (a) => a.stage === 'installing' && !stuck(a)],
+    ['user_id, stage and health', { user_id: 'user3', stage: 'stopped', health: 'unhealthy' }, (a) => a.user_id === 'user3' && a.stage === 'stopped'],
+    ['source_id and health', { source_id: 'local', health: 'healthy' }, (a) => a.source_id === 'local' && a.health === 'healthy'],
+    ['a stage no app is in', { stage: 'uninstalling' }, () => false],
+    ['a stage and a health no app has together', { stage: 'stopped', health: 'healthy' }, () => false],
+  ])('the %s filter narrows items and total', (name, filter, keeps) => {
     const { store, apps } = thousand();
     const expected = sortedKeys(apps.filter(keeps));
-    if (filter.user_id !== 'nobody') expect(expected.length, 'the filter keeps some apps').toBeGreaterThan(0);
+    if (!/no app/.test(name)) expect(expected.length, 'the filter keeps some apps').toBeGreaterThan(0);
     const pages = listAll(store, filter, 30);
     expect(pages.flatMap((p) => p.items.map(keyOf))).toEqual(expected);
     for (const p of pages) expect(p.total).toBe(expected.length);
     expect(pages.at(-1)!.next_cursor).toBeNull();
+  });
+
+  it('an app changing stage between pages joins or leaves a stage listing; totals follow', () => {
+    const { store, apps } = thousand();
+    const stopped = sortedKeys(apps.filter((a) => a.stage === 'stopped'));
+    const byKey = new Map(apps.map((a) => [keyOf(a), a]));
+    const lastKey = stopped.at(-1)!;
+    const first = page(store, { stage: 'stopped' }, 10);
+    expect(first.items.map(keyOf)).toEqual(stopped.slice(0, 10));
+    // past the cursor: one stopped app starts running, one running app stops
+    const starting = lastKey;
+    const stopping = sortedKeys(apps.filter((a) => a.stage === 'running')).find((k) => k > stopped[10]!)!;
+    store.apply(upsert({ ...byKey.get(starting)!, stage: 'running', health: 'healthy' }));
+    store.apply(upsert({ ...byKey.get(stopping)!, stage: 'stopped', health: 'unhealthy' }));
+    const rest = page(store, { stage: 'stopped' }, 1000, first.next_cursor);
+    const expected = [...stopped.slice(10).filter((k) => k !== starting), stopping].sort();
+    expect(rest.items.map(keyOf)).toEqual(expected);
+    expect(rest.total).toBe(stopped.length);
+    // a new listing, 10 at a time, sees the same
+    const again = listAll(store, { stage: 'stopped' }, 10);
+    expect(again.flatMap((p) => p.items.map(keyOf))).toEqual([...stopped.slice(0, 10), ...expected]);
+    expect(page(store, { health: 'unhealthy' }, 1).total).toBe(stopped.length);
+    expect(page(store, { stage: 'running', health: 'healthy' }, 1).total).toBe(apps.filter((a) => a.stage === 'running').length);
   });
 
   it('a full last page has no next page', () => {
