@@ -129,7 +129,7 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     await page.context().close();
   });
 
-  it('/dashboard filters narrow the rows (app, user, source, stuck; exact, on the server) and clearing restores them', async () => {
+  it('/dashboard filters narrow the rows (app, user, source, stage, health, stuck; exact, on the server) and clearing restores them', async () => {
     const { page, errors } = await openPage(env.browser);
     await loaded(page, `${root()}/dashboard`);
     const total = data.apps.length;
@@ -147,6 +147,20 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     await expect.poll(() => rowCount(page, '#apps-table')).toBe(1);
     expect(await page.locator('#apps-table tbody tr').first().textContent()).toContain('nextcloud');
     await page.selectOption('#f-stuck', '');
+    await expect.poll(() => rowCount(page, '#apps-table')).toBe(total);
+    // stage and health are asked of the server (…/apps?stage=&health=), not picked from the page's rows
+    const asked: string[] = [];
+    page.on('request', (r) => { if (/\/apps\?/.test(r.url())) asked.push(r.url()); });
+    await page.selectOption('#f-stage', 'stopped');
+    await expect.poll(() => rowCount(page, '#apps-table')).toBe(data.apps.filter((a) => a.stage === 'stopped').length);
+    expect(data.apps.filter((a) => a.stage === 'stopped').length).toBeGreaterThan(0);
+    expect(asked.some((u) => new URL(u).searchParams.get('stage') === 'stopped')).toBe(true);
+    await page.selectOption('#f-stage', '');
+    await page.selectOption('#f-health', 'unhealthy');
+    await expect.poll(() => rowCount(page, '#apps-table')).toBe(data.apps.filter((a) => a.health === 'unhealthy').length);
+    expect(await page.locator('#apps-table tbody tr').first().textContent()).toContain('unhealthy');
+    expect(asked.some((u) => new URL(u).searchParams.get('health') === 'unhealthy')).toBe(true);
+    await page.selectOption('#f-health', '');
     await expect.poll(() => rowCount(page, '#apps-table')).toBe(total);
     // tasks filter
     await page.click('#market-tabs [data-tab="tasks"]');

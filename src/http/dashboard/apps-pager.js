@@ -3,7 +3,7 @@
 import { authHeaders } from './token.js';
 
 /**
- * A listing of `…/apps` one page at a time. `query()` gives the filters (user_id, source_id, app_name, stuck;
+ * A listing of `…/apps` one page at a time. `query()` gives the filters (user_id, source_id, app_name, stage, health, stuck;
  * empty values are left out) and `include`; `onPage(page, view)` draws a page (`view`: {from, to, total,
  * pageNo, hasPrev, hasNext}). Pages are fetched with If-None-Match, so re-reading an unchanged page on a new
  * version costs a 304. Cursors of the pages before are kept for "previous"; when the version moves between

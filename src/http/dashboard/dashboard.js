@@ -81,7 +81,8 @@ $('apps-table').append(appsTable.root);
 /** the apps a page at a time from the server (…/apps), filtered there: the whole list never comes to the page */
 const appsPager = appsPager0({
   limit: appsTable.pageSize,
-  query: () => ({ app_name: $('f-app').value.trim(), user_id: $('f-user').value.trim(), source_id: $('f-source').value.trim(), stuck: $('f-stuck').value }),
+  query: () => ({ app_name: $('f-app').value.trim(), user_id: $('f-user').value.trim(), source_id: $('f-source').value.trim(),
+    stage: $('f-stage').value, health: $('f-health').value, stuck: $('f-stuck').value }),
   onPage: (page, view) => {
     appsTable.setPage(list(page.items).filter((a) => a && typeof a === 'object'), view);
     marketTabs.setCount('apps', view.total);
@@ -466,7 +467,7 @@ const crTabs = tabs($('cr-tabs'), {
 const analyzerTabs = tabs($('analyzer-tabs'), {}, whenData(renderAnalyzer));
 
 for (const id of ['f-app', 'f-user', 'f-source']) $(id).addEventListener('input', debounce(whenData(() => renderApps(true)), 250));
-$('f-stuck').addEventListener('change', whenData(() => renderApps(true)));
+for (const id of ['f-stage', 'f-health', 'f-stuck']) $(id).addEventListener('change', whenData(() => renderApps(true)));
 $('f-task').addEventListener('input', debounce(whenData(() => renderTasks(true)), 150));
 $('f-task-type').addEventListener('change', whenData(() => renderTasks(true)));
 $('f-cr-state').addEventListener('change', whenData(() => renderCrApps(true)));
