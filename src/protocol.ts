@@ -201,7 +201,7 @@ export interface StateFilter {
 export interface AppFilter extends Pick<StateFilter, 'user_id' | 'source_id' | 'app_name' | 'stuck'> {
   /** one of the model's APP_STAGES */
   stage?: string;
-  /** healthy or unhealthy, as the summary's healthy_apps / unhealthy_apps count them */
+  /** healthy, unhealthy (as the summary's healthy_apps / unhealthy_apps count them) or unknown: the model's appHealth */
   health?: string;
 }
 

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { APP_STAGES, LIMITS, TASK_STATUSES, TASK_TYPES } from '../model/index.ts';
+import { APP_STAGES, HEALTH, LIMITS, TASK_STATUSES, TASK_TYPES } from '../model/index.ts';
 import type { AppFilter, StateFilter } from '../protocol.ts';
 import { CURSOR_MAX_CHARS, decodeCursor } from '../store/page-cursor.ts';
 
@@ -51,8 +51,8 @@ export function parseStateFilter(query: Record<string, string[]>): ParsedFilter 
 /** The filters of `…/apps`: those of /state that narrow apps, and an app's stage and health. */
 export const APP_FILTER_KEYS = ['user_id', 'source_id', 'app_name', 'stuck', 'stage', 'health'] as const satisfies readonly (keyof AppFilter)[];
 
-/** `…/apps?health=`: the two the summary counts (healthy_apps, unhealthy_apps) */
-export const APP_HEALTHS = ['healthy', 'unhealthy'] as const;
+/** `…/apps?health=`: the two the summary counts (healthy_apps, unhealthy_apps), and `unknown` for apps in neither (appHealth) */
+export const APP_HEALTHS = HEALTH;
 
 /** `…/apps` pages: how many apps a page holds when not asked, and at most. */
 export const PAGE_LIMITS = { default: 100, max: 1000 } as const;

@@ -10,6 +10,14 @@ export type AppStage = (typeof APP_STAGES)[number];
 export const HEALTH = ['healthy', 'unhealthy', 'unknown'] as const;
 export type Health = (typeof HEALTH)[number];
 
+/**
+ * An app's health as the summary and `…/apps?health=` see it: healthy or unhealthy as reported, `unknown` for
+ * the rest (reported unknown, or none yet: an app still installing often has none).
+ */
+export function appHealth(a: { health?: string }): Health {
+  return a.health === 'healthy' || a.health === 'unhealthy' ? a.health : 'unknown';
+}
+
 /** One installed app of one user from one market source. Key: `user_id:source_id:app_name`. */
 export const AppFlowState = v.object({
   app_id: Id,

@@ -1,3 +1,4 @@
+import { appHealth } from '../model/index.ts';
 import type {
   AppFlowState, ChartRepoApp, ChartRepoImage, ChartRepoOrigin, ChartRepoStatus, HydratorTask, TaskState,
 } from '../model/index.ts';
@@ -13,7 +14,7 @@ export function appMatches(a: Pick<AppFlowState, 'user_id' | 'source_id' | 'app_
 
 /** …/apps: the filters of /state and the app's own stage and health (the change stream's facets carry neither). */
 export function appPageMatches(a: AppFlowState, f: AppFilter): boolean {
-  return appMatches(a, f) && (f.stage === undefined || a.stage === f.stage) && (f.health === undefined || a.health === f.health);
+  return appMatches(a, f) && (f.stage === undefined || a.stage === f.stage) && (f.health === undefined || appHealth(a) === f.health);
 }
 
 export function taskMatches(t: Pick<TaskState, 'status' | 'type' | 'user_id' | 'app_name' | 'stuck'> | Facets, f: StateFilter): boolean {

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ThreadMemoryGauges } from '../thread-metrics.ts';
-import { APP_STAGES, COMPONENT_STATUSES, HEALTH, TASK_STATUSES, TASK_TYPES } from '../model/index.ts';
+import { APP_STAGES, appHealth, COMPONENT_STATUSES, HEALTH, TASK_STATUSES, TASK_TYPES } from '../model/index.ts';
 import type { PassOutcome, SourceName } from '../protocol.ts';
 import type { RuntimeStore } from './runtime-store.ts';
 
@@ -105,7 +105,7 @@ export class StoreMetrics {
     const health = zeroes(HEALTH);
     for (const { value } of this.store.apps.rows.values()) {
       stages[value.stage] = (stages[value.stage] ?? 0) + 1;
-      const h = value.health ?? 'unknown';
+      const h = appHealth(value);
       health[h] = (health[h] ?? 0) + 1;
     }
     const statuses = zeroes(TASK_STATUSES);

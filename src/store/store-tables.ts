@@ -1,4 +1,4 @@
-import { appKey, emptySummary, type AppFlowState, type ComponentStatus, type TaskState } from '../model/index.ts';
+import { appHealth, appKey, emptySummary, type AppFlowState, type ComponentStatus, type TaskState } from '../model/index.ts';
 import type { Domain, DomainEntity } from '../protocol.ts';
 import { EntityTable } from './entity-table.ts';
 import { MultiIndex } from './multi-index.ts';
@@ -14,7 +14,7 @@ export class StoreTables {
   /** apps by user and by name are read in key order too (…/apps pages) */
   readonly byUser = { apps: new SortedIndex(), tasks: new MultiIndex() };
   readonly byAppName = { apps: new SortedIndex(), tasks: new MultiIndex() };
-  /** apps by stage and by health, in key order: …/apps?stage=&health= walk one instead of every app */
+  /** apps by stage and by health (appHealth: every app is in one), in key order: …/apps?stage=&health= walk one instead of every app */
   readonly appsByStage = new SortedIndex();
   readonly appsByHealth = new SortedIndex();
   /** every app key in string order, re-sorted only as keys come and go (…/apps pages) */
@@ -29,7 +29,7 @@ export class StoreTables {
       this.byUser.apps.add(a.user_id, k);
       this.byAppName.apps.add(a.app_name, k);
       this.appsByStage.add(a.stage, k);
-      this.appsByHealth.add(a.health, k);
+      this.appsByHealth.add(appHealth(a), k);
     },
     onDelete: (k, a) => {
       countApp(this.summary, a, -1);
@@ -37,7 +37,7 @@ export class StoreTables {
       this.byUser.apps.delete(a.user_id, k);
       this.byAppName.apps.delete(a.app_name, k);
       this.appsByStage.delete(a.stage, k);
-      this.appsByHealth.delete(a.health, k);
+      this.appsByHealth.delete(appHealth(a), k);
     },
   }, carryLastUpdate);
 

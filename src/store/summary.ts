@@ -1,11 +1,12 @@
-import type { AppFlowState, ComponentStatus, RuntimeSummary, TaskState } from '../model/index.ts';
+import { appHealth, type AppFlowState, type ComponentStatus, type RuntimeSummary, type TaskState } from '../model/index.ts';
 
 /** Adds (sign 1) or removes (sign -1) one entity's contribution to the summary counts. */
 export function countApp(s: RuntimeSummary, a: AppFlowState, sign: 1 | -1): void {
   s.total_apps += sign;
   if (a.stuck) s.stuck_apps += sign;
-  if (a.health === 'healthy') s.healthy_apps += sign;
-  else if (a.health === 'unhealthy') s.unhealthy_apps += sign;
+  const health = appHealth(a);
+  if (health === 'healthy') s.healthy_apps += sign;
+  else if (health === 'unhealthy') s.unhealthy_apps += sign;
 }
 
 export function countTask(s: RuntimeSummary, t: TaskState, sign: 1 | -1): void {

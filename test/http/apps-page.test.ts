@@ -18,9 +18,10 @@ describe('GET …/apps', () => {
 
   beforeAll(async () => {
     h = await startHarness(['app_flow']);
-    for (let i = 0; i < 250; i++) {
-      apps.push(app(`user${i % 5}`, i % 2 ? 'market' : 'local', `app${(i * 37) % 250}`, i % 9 === 0 ? { stage: 'stopped', health: 'unhealthy' } : {}));
-    }
+    // every 9th app is stopped and unhealthy; two in 9 are installing, with health unknown or none reported yet
+    const over = (i: number): Partial<AppFlowState> => (i % 9 === 0 ? { stage: 'stopped', health: 'unhealthy' }
+      : i % 9 === 4 ? { stage: 'installing', health: 'unknown' } : i % 9 === 7 ? { stage: 'installing', health: undefined } : {});
+    for (let i = 0; i < 250; i++) apps.push(app(`user${i % 5}`, i % 2 ? 'market' : 'local', `app${(i * 37) % 250}`, over(i)));
     h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps }]);
     await h.settled(true);
   });
@@ -60,7 +61,7 @@ describe('GET …/apps', () => {
     ['limit=0', 'limit'], ['limit=1001', 'limit'], ['limit=abc', 'limit'], ['limit=1.5', 'limit'], ['limit=5&limit=6', 'limit'],
     ['cursor=garbage!', 'cursor'], ['cursor=bm90LWEtY3Vyc29y', 'cursor'], ['stuck=maybe', 'stuck'],
     ['stage=bogus', 'stage'], ['stage=Running', 'stage'], ['stage=running&stage=failed', 'stage'],
-    ['health=sick', 'health'], ['health=unknown', 'health'],
+    ['health=sick', 'health'], ['health=Unknown', 'health'], ['health=degraded', 'health'],
   ])('?%s answers 400 naming %s', async (query, param) => {
     for (const base of BASE_PATHS) {
       const a = await h.send(`${base}/apps?${query}`);
@@ -88,13 +89,34 @@ describe('GET …/apps', () => {
     expect(data(await h.send('/api/v2/runtime/apps?stage=running&health=unhealthy')).total).toBe(0);
   });
 
+  it('health=unknown lists the apps counted neither healthy nor unhealthy (reported unknown or not at all), across pages', async () => {
+    const unknown = apps.filter((a) => a.stage === 'installing').map(keyOf).sort();
+    expect(apps.some((a) => a.health === undefined) && apps.some((a) => a.health === 'unknown')).toBe(true);
+    for (const base of BASE_PATHS) {
+      const seen: string[] = [];
+      let target = `${base}/apps?health=unknown&limit=9`;
+      for (;;) {
+        const a = await h.send(target);
+        expect(a.status).toBe(200);
+        const page = data(a);
+        expect(page.total).toBe(unknown.length);
+        seen.push(...page.items.map(keyOf));
+        if (page.next_cursor === null) break;
+        target = `${base}/apps?health=unknown&limit=9&cursor=${page.next_cursor}`;
+      }
+      expect(seen).toEqual(unknown);
+    }
+    const { summary } = JSON.parse((await h.send('/api/v2/runtime/overview')).body).data;
+    expect(summary.total_apps - summary.healthy_apps - summary.unhealthy_apps).toBe(unknown.length);
+  });
+
   it('each stage / health filter has its own ETag, even over the same apps; equal filters written differently share one', async () => {
     const tagOf = async (query: string) => (await h.send(`/api/v2/runtime/apps?${query}`)).headers.etag as string;
     const stage = await tagOf('stage=stopped');
     const health = await tagOf('health=unhealthy');
     // the same apps (every stopped app is the unhealthy one) under two filters
     expect(data(await h.send('/api/v2/runtime/apps?stage=stopped')).items).toEqual(data(await h.send('/api/v2/runtime/apps?health=unhealthy')).items);
-    const tags = [stage, health, await tagOf(''), await tagOf('stage=running'), await tagOf('stage=stopped&health=unhealthy'), await tagOf('health=healthy')];
+    const tags = [stage, health, await tagOf(''), await tagOf('stage=running'), await tagOf('stage=stopped&health=unhealthy'), await tagOf('health=healthy'), await tagOf('health=unknown')];
     expect(new Set(tags).size).toBe(tags.length);
     expect(await tagOf('stage=%20stopped%20&health=')).toBe(stage);
     expect((await h.send('/api/v2/runtime/apps?stage=stopped', 'GET', { 'If-None-Match': stage })).status).toBe(304);

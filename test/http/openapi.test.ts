@@ -53,12 +53,13 @@ describe('the OpenAPI document', () => {
     const byName = Object.fromEntries(params.map((p) => [p.name, p.schema]));
     expect(params.map((p) => p.name)).toEqual(expect.arrayContaining([...APP_FILTER_KEYS]));
     expect(byName.stage!.enum).toEqual(['', ...APP_STAGES]);
-    expect(byName.health!.enum).toEqual(['', 'healthy', 'unhealthy']);
+    expect(byName.health!.enum).toEqual(['', 'healthy', 'unhealthy', 'unknown']);
     for (const name of ['stage', 'health'] as const) {
       for (const value of byName[name]!.enum!) expect(parseAppsQuery({ [name]: [value] }).ok).toBe(true);
     }
     expect(parseAppsQuery({ stage: ['bogus'] })).toEqual({ ok: false, message: `invalid query parameter stage: stage must be one of ${APP_STAGES.join(', ')}` });
-    expect(parseAppsQuery({ health: ['unknown'] })).toEqual({ ok: false, message: 'invalid query parameter health: health must be one of healthy, unhealthy' });
+    expect(parseAppsQuery({ health: ['degraded'] })).toEqual({ ok: false, message: 'invalid query parameter health: health must be one of healthy, unhealthy, unknown' });
+    expect(parseAppsQuery({ health: [' unknown '] })).toMatchObject({ ok: true, filter: { health: 'unknown' } });
     expect(parseAppsQuery({ stage: [' failed '] })).toMatchObject({ ok: true, filter: { stage: 'failed' } });
     // /state keeps the Go module's filters: stage is not one of them (ignored, as any unknown parameter)
     expect(parseStateFilter({ stage: ['failed'] })).toEqual({ ok: true, filter: {}, canonical: '' });

@@ -18,7 +18,7 @@ import { app, startHarness, task, type Answer } from './store-harness.ts';
 const FILTER_KEYS = ['user_id', 'source_id', 'app_name', 'task_status', 'task_type', 'stuck'] as const;
 const APPS_FILTERS = ['user_id', 'source_id', 'app_name', 'stuck', 'stage', 'health'] as const;
 const APPS_KEYS = [...APPS_FILTERS, 'limit', 'cursor'] as const;
-const HEALTHS = ['healthy', 'unhealthy'];
+const HEALTHS = ['healthy', 'unhealthy', 'unknown'];
 
 /** Identifier values: the ones the store holds, and ones that look like query syntax. */
 const POOL = ['alice', 'alice&app_name=firefox', 'firefox', 'bob', 'a=b', '100%', '%26', 'a+b', 'a b', ' alice', 'ünï', '日本', '😀', 'x%2By', '&', '='];
@@ -66,7 +66,7 @@ const appsParam = fc.oneof(
   fc.tuple(fc.constant('stuck'), fc.constantFrom('', 'true', 'false', 'maybe')),
   // equal stages written differently, and bad ones
   fc.tuple(fc.constant('stage'), fc.constantFrom('', ...APP_STAGES, ' running', 'stopped ', 'Running', 'running&stage=failed')),
-  fc.tuple(fc.constant('health'), fc.constantFrom('', ...HEALTHS, ' healthy', 'unknown', 'sick')),
+  fc.tuple(fc.constant('health'), fc.constantFrom('', ...HEALTHS, ' healthy', 'unknown ', 'Unknown', 'sick')),
   // equal limits written differently, and bad ones
   fc.tuple(fc.constant('limit'), fc.constantFrom('', '1', '2', ' 2', '02', '1000', '0', '1001', 'abc')),
   // cursors of keys the store holds (or may), with query syntax in them, and garbage
@@ -217,7 +217,7 @@ function fresh(store: Store, q: Query): { status: number; body: string } | { sta
 
 const appArb = fc.tuple(
   fc.constantFrom(...POOL), fc.constantFrom('market', 'local', 'a&b', 'a b'), fc.constantFrom(...POOL),
-  fc.constantFrom<'running' | 'stopped'>('running', 'stopped'), fc.constantFrom<'healthy' | 'unhealthy' | undefined>('healthy', 'unhealthy', undefined),
+  fc.constantFrom<'running' | 'stopped'>('running', 'stopped'), fc.constantFrom<'healthy' | 'unhealthy' | 'unknown' | undefined>('healthy', 'unhealthy', 'unknown', undefined),
 );
 const taskArb = fc.tuple(
   fc.constantFrom(...POOL), fc.constantFrom(...POOL), fc.option(fc.constantFrom(...POOL), { nil: undefined }),

@@ -38,8 +38,9 @@ function listAll(s: RuntimeStore, f: AppFilter = {}, limit = 100, between?: (pag
 }
 
 /**
- * 1,000 apps of 10 users on two sources, in no order; every 7th has been installing for an hour (stuck), every
- * 11th other one began installing just now (watched, not stuck); every 13th of the rest is stopped and unhealthy.
+ * 1,000 apps of 10 users on two sources, in no order; every 7th has been installing for an hour (stuck, health
+ * unknown), every 11th other one began installing just now (watched, not stuck, no health reported yet); every 13th
+ * of the rest is stopped and unhealthy.
  */
 function thousand(): { store: RuntimeStore; apps: AppFlowState[] } {
   const apps: AppFlowState[] = [];
@@ -47,7 +48,7 @@ function thousand(): { store: RuntimeStore; apps: AppFlowState[] } {
     const n = (i * 389) % 1000; // a permutation: the store gets them unsorted
     const installing = n % 7 === 0 ? T0 : n % 11 === 0 ? NOW : undefined;
     apps.push(app(`user${n % 10}`, n % 3 === 0 ? 'local' : 'market', `app${String(n).padStart(4, '0')}`,
-      installing ? { stage: 'installing', health: 'unknown', stage_since: installing }
+      installing ? { stage: 'installing', health: installing === T0 ? 'unknown' : undefined, stage_since: installing }
         : n % 13 === 0 ? { stage: 'stopped', health: 'unhealthy' } : {}));
   }
   const store = new RuntimeStore(() => new Date(NOW));
@@ -93,6 +94,10 @@ describe('…/apps pages', () => {
     ['stage=running', { stage: 'running' }, (a) => a.stage === 'running'],
     ['health=unhealthy', { health: 'unhealthy' }, (a) => a.health === 'unhealthy'],
     ['health=healthy', { health: 'healthy' }, (a) => a.health === 'healthy'],
+    // reported unknown or not reported at all: the apps the summary counts neither healthy nor unhealthy
+    ['health=unknown', { health: 'unknown' }, (a) => a.stage === 'installing'],
+    ['user_id and health=unknown', { user_id: 'user4', health: 'unknown' }, (a) => a.user_id === 'user4' && a.stage === 'installing'],
+    ['stuck=false and health=unknown', { stuck: false, health: 'unknown' }, (a) => a.stage === 'installing' && !stuck(a)],
     ['stage and health', { stage: 'installing', health: 'unknown' }, (a) => a.stage === 'installing'],
     ['stage and stuck=false', { stage: 'installing', stuck: false }, (a) => a.stage === 'installing' && !stuck(a)],
     ['user_id, stage and health', { user_id: 'user3', stage: 'stopped', health: 'unhealthy' }, (a) => a.user_id === 'user3' && a.stage === 'stopped'],
@@ -130,6 +135,29 @@ describe('…/apps pages', () => {
     expect(again.flatMap((p) => p.items.map(keyOf))).toEqual([...stopped.slice(0, 10), ...expected]);
     expect(page(store, { health: 'unhealthy' }, 1).total).toBe(stopped.length);
     expect(page(store, { stage: 'running', health: 'healthy' }, 1).total).toBe(apps.filter((a) => a.stage === 'running').length);
+  });
+
+  it('health=unknown counts what the summary leaves out of healthy and unhealthy, as apps gain and lose a health', () => {
+    const { store, apps } = thousand();
+    const unknownTotal = () => {
+      const p = page(store, { health: 'unknown' }, 1);
+      const { total_apps, healthy_apps, unhealthy_apps } = JSON.parse(store.body()).data.summary;
+      expect(p.total).toBe(total_apps - healthy_apps - unhealthy_apps);
+      return p.total;
+    };
+    const installing = apps.filter((a) => a.stage === 'installing');
+    expect(unknownTotal()).toBe(installing.length);
+    const noHealth = installing.find((a) => a.health === undefined)!;
+    const healthy = apps.find((a) => a.health === 'healthy')!;
+    // one app's health becomes known, another's is no longer reported
+    store.apply(upsert({ ...noHealth, stage: 'running', health: 'healthy' }));
+    store.apply(upsert({ ...healthy, stage: 'installing', health: undefined }));
+    expect(unknownTotal()).toBe(installing.length);
+    const listed = listAll(store, { health: 'unknown' }, 25).flatMap((p) => p.items.map(keyOf));
+    expect(listed).toContain(keyOf(healthy));
+    expect(listed).not.toContain(keyOf(noHealth));
+    store.apply(remove(keyOf(healthy)));
+    expect(unknownTotal()).toBe(installing.length - 1);
   });
 
   it('a full last page has no next page', () => {
