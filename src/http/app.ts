@@ -50,7 +50,7 @@ export interface RuntimeAppDeps {
 }
 
 export { BASE_PATHS } from './base-paths.ts';
-import { BASE_PATHS } from './base-paths.ts';
+import { BASE_PATHS, DASHBOARD_HOME } from './base-paths.ts';
 
 const NOT_READY = 'runtime state not collected yet';
 
@@ -158,6 +158,8 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
   applyHardening(app, security, () => deps.queries()?.metrics(threadMemory()) ?? null);
   for (const base of BASE_PATHS) app.route(base, api);
 
+  // the bare host (http://localhost:8080/) opens the dashboard; open like the page itself (hardening.ts PAGE_PATHS)
+  app.get('/', (c) => c.text(`Found: ${DASHBOARD_HOME}\n`, 302, { Location: DASHBOARD_HOME }));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     const cur = deps.current();

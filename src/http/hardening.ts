@@ -27,10 +27,11 @@ export const OPEN_PATHS = ['/healthz', '/readyz'] as const;
 /**
  * The dashboard pages and their assets hold no runtime data (they fetch it with the token), and a browser
  * cannot send a bearer header when it navigates: they load without one, the data they ask for does not.
+ * So does `/`, which only redirects to the dashboard.
  */
-export const PAGE_PATHS: readonly string[] = BASE_PATHS.flatMap((base) => [
+export const PAGE_PATHS: readonly string[] = ['/', ...BASE_PATHS.flatMap((base) => [
   `${base}/dashboard`, `${base}/dashboard-app`, ...ASSET_FILES.map((f) => `${base}/assets/${f}`),
-]);
+])];
 
 const STORE_METRICS_TIMEOUT_MS = 5000;
 

@@ -6,7 +6,7 @@ import {
   AppFlowState, ChartRepoApp, ChartRepoImage, ChartRepoStatus, ComponentStatus, HydratorTask, LIMITS, SourceHealth,
   SourceStatus, TaskState,
 } from '../model/index.ts';
-import { BASE_PATHS } from './base-paths.ts';
+import { BASE_PATHS, DASHBOARD_HOME } from './base-paths.ts';
 import { ASSET_FILES } from './dashboard/routes.ts';
 import { matches } from './etag.ts';
 import { queryHeaders } from './query-headers.ts';
@@ -116,8 +116,8 @@ interface Route {
   summary: string;
   description?: string;
   params?: Json[];
-  /** 200 content: media type -> schema */
-  ok: { media: string | string[]; schema: Json; description?: string; headers?: Json; extra?: Json };
+  /** the answer when all goes well (200 unless `status` says otherwise): media type -> schema */
+  ok: { status?: 302; media: string | string[]; schema: Json; description?: string; headers?: Json; extra?: Json };
   etag?: boolean;
   /** error statuses the route answers itself */
   errors: Array<400 | 404 | 503>;
@@ -260,6 +260,14 @@ function routes(): Route[] {
       path: '/openapi.json', id: 'getOpenApi', summary: 'This document',
       ok: { media: JSON_MEDIA, schema: { type: 'object' } }, etag: true, errors: [], fresh: true,
     },
+    {
+      path: '/', id: 'getRoot', summary: 'Sends a browser to the operator dashboard', root: true,
+      ok: {
+        status: 302, media: 'text/plain', schema: { type: 'string' }, description: `found: the dashboard is at ${DASHBOARD_HOME}`,
+        headers: { Location: header('the dashboard (a path on this host)', { type: 'string', const: DASHBOARD_HOME }) },
+      },
+      errors: [], open: 'open',
+    },
     { path: '/healthz', id: 'getHealthz', summary: 'Liveness: the HTTP thread answers', root: true, ok: { media: JSON_MEDIA, schema: ref('Healthz') }, errors: [], open: 'open' },
     {
       path: '/readyz', id: 'getReadyz', summary: 'Readiness: the store answers and has collected once', root: true,
@@ -278,7 +286,7 @@ function operation(r: Route, suffix: string): Json {
   const okHeaders: Json = { ...(r.ok.headers ?? {}) };
   if (r.etag) okHeaders.ETag = { $ref: '#/components/headers/ETag' };
   if (r.fresh) okHeaders[FRESH_AS_OF] = { $ref: '#/components/headers/FreshAsOf' };
-  responsesOf['200'] = {
+  responsesOf[String(r.ok.status ?? 200)] = {
     description: r.ok.description ?? 'success',
     ...(Object.keys(okHeaders).length ? { headers: okHeaders } : {}),
     content: Object.fromEntries([r.ok.media].flat().map((m) => [m, { schema: r.ok.schema }])),
@@ -349,7 +357,7 @@ export function buildOpenApi(): Json {
       version: '2',
       description: [
         'The runtime view of the market (apps, tasks, components, Chart Repo, sources), read-only.',
-        `Every path is served under both base paths (${BASE_PATHS.join(' and ')}); probes and metrics at the root.`,
+        `Every path is served under both base paths (${BASE_PATHS.join(' and ')}); probes, metrics and the redirect of / to the dashboard at the root.`,
         'Data answers use the market\'s envelope `{success, message, data}`. Versioned answers carry an ETag: send it back as If-None-Match to get 304 while nothing changed.',
         `Answers under the base paths carry ${FRESH_AS_OF} (how fresh the data is, apart from the version).`,
         'Objects may gain keys (additive); clients should ignore keys they do not know.',
@@ -360,7 +368,7 @@ export function buildOpenApi(): Json {
     paths,
     components: {
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'RUNTIME_API_TOKEN. Required when the sidecar has one set; /healthz, /readyz and the dashboard pages never need it.' },
+        bearer: { type: 'http', scheme: 'bearer', description: 'RUNTIME_API_TOKEN. Required when the sidecar has one set; /healthz, /readyz, / and the dashboard pages never need it.' },
       },
       headers: { ETag: HEADERS.ETag, FreshAsOf: HEADERS.Fresh, RetryAfter: HEADERS.RetryAfter },
       responses: responses(),

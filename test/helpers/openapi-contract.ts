@@ -56,8 +56,11 @@ export async function contractChecker(opts: { corsOrigin?: string } = {}) {
     const documented = op!.responses[String(res.status)];
     expect(documented, `${method} ${template} answered ${res.status}, which the document lacks`).toBeDefined();
     seen.add(`${m} ${template} ${res.status}`);
-    for (const name of ['ETag', 'Retry-After', 'WWW-Authenticate', 'Allow']) {
-      if (documented!.headers?.[name]) expect(res.headers.get(name), `${name} on ${method} ${path} ${res.status}`).not.toBeNull();
+    for (const name of ['ETag', 'Retry-After', 'WWW-Authenticate', 'Allow', 'Location']) {
+      const promised = documented!.headers?.[name] as { schema?: { const?: string } } | undefined;
+      if (!promised) continue;
+      expect(res.headers.get(name), `${name} on ${method} ${path} ${res.status}`).not.toBeNull();
+      if (promised.schema?.const !== undefined) expect(res.headers.get(name), `${name} on ${method} ${path}`).toBe(promised.schema.const);
     }
     if (res.status === 204 && opts.corsOrigin) expect(res.headers.get('access-control-allow-origin')).toBe(opts.corsOrigin);
     const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();

@@ -85,6 +85,8 @@ const ROUTES: Array<{ ok: string; missing?: string; bad?: string; etag?: boolean
   { ok: '/openapi.json', etag: true },
 ];
 const ROOT = ['/healthz', '/readyz', '/metrics'];
+/** the bare host: a redirect to the dashboard */
+const HOME = '/';
 
 describe('contract: real answers against openapi.json', () => {
   // A: token and CORS set (401, 204 preflights; Hono answers everything); B: neither (the raw fast path,
@@ -138,6 +140,11 @@ describe('contract: real answers against openapi.json', () => {
         await hit(s.base, p, { method: 'HEAD', headers }, 200);
       }
     }
+    // no token needed for the redirect, even where one is set (the dashboard page asks for it)
+    for (const s of [a, b]) {
+      await hit(s.base, HOME, {}, 302);
+      await hit(s.base, HOME, { method: 'HEAD' }, 302);
+    }
     // the compressed variant of the snapshot answers with its own tag
     const br = await fetch(`${b.base}/api/v2/runtime/state`, { headers: { 'Accept-Encoding': 'br' } });
     await check('GET', '/api/v2/runtime/state', br, 200);
@@ -182,7 +189,7 @@ describe('contract: real answers against openapi.json', () => {
   }, 120_000);
 
   it('every other method answers 405, OPTIONS a 204 preflight with CORS set and 405 without, long URLs 414, large headers 431', async () => {
-    const every = [...BASE_PATHS.flatMap((base) => [...ROUTES.map((r) => base + r.ok), `${base}/events`]), ...ROOT];
+    const every = [...BASE_PATHS.flatMap((base) => [...ROUTES.map((r) => base + r.ok), `${base}/events`]), ...ROOT, HOME];
     for (const path of every) {
       for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
         await hit(a.base, path, { method, headers: AUTH }, 405);
