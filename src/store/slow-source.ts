@@ -5,8 +5,8 @@
  * would come and go with load around a threshold that low.) The verdict is content (it mints a version), so it
  * moves with hysteresis: it flips only after SLOW_STREAK passes in a row disagree with it (one slow pass, such
  * as app_flow's periodic full listing, says nothing), and its text carries no per-pass numbers: only the
- * configured interval and the widest spacing of passes in this slow spell, in whole ticks (the supervisor starts
- * passes on ticks one interval apart), which only grows while the spell lasts.
+ * configured interval and the widest spacing of passes in this slow spell, in ticks (the supervisor starts passes
+ * on ticks one interval apart) rounded up to a power of two, which only grows while the spell lasts.
  */
 export const SLOW_STREAK = 3;
 
@@ -31,7 +31,10 @@ export interface PassPace {
 export function nextPace(prev: Pace, pass: PassPace, baseMs: number): Pace {
   const slow = pass.duration_ms > baseMs;
   // passes start on ticks: the interval the pacing stretched to, or back to back the pass's duration, rounded up
-  const spacing = Math.ceil(Math.max(pass.interval_ms ?? baseMs, pass.duration_ms, baseMs) / baseMs) * baseMs;
+  // to a power of two of ticks, so the text moves (a version) only when the spacing doubles, not with every
+  // wobble of a loaded machine
+  const ticks = Math.ceil(Math.max(pass.interval_ms ?? baseMs, pass.duration_ms, baseMs) / baseMs);
+  const spacing = 2 ** Math.ceil(Math.log2(ticks)) * baseMs;
   const against = slow === prev.slow ? 0 : prev.against + 1;
   // slow passes widen it (those that raise the verdict too); a quick pass resets it only while none is held
   const widestMs = slow ? Math.max(prev.widestMs, spacing) : prev.slow ? prev.widestMs : 0;

@@ -27,10 +27,10 @@ describe('the slow-source verdict', () => {
     ['three passes longer than the interval, back to back', [[6000], [6000], [6000]], SLOW('10 s')],
     ['passes that only make the pacing space them out (over a quarter of the interval)', [[2000, 5000], [2000, 8000], [2000, 8000], [2000, 8000]], null],
     ['passes of exactly the interval', [[5000], [5000], [5000]], null],
-    ['the widest spacing of the streak that raised it, in whole intervals', [[6000, 5000], [7000, 24000], [6000, 28000]], SLOW('30 s')],
+    ['the widest spacing of the streak that raised it, in intervals rounded up to a power of two', [[6000, 5000], [7000, 24000], [6000, 28000]], SLOW('40 s')],
     ['slow, then two quick passes: still slow', [[6000], [6000], [6000], [100], [100]], SLOW('10 s')],
     ['slow, then three quick passes: cleared', [[6000], [6000], [6000], [100], [100], [100]], null],
-    ['slow, then a wider pass: the spacing only grows in a spell', [[6000], [6000], [6000], [12_000], [6000]], SLOW('15 s')],
+    ['slow, then a wider pass: the spacing only grows in a spell', [[6000], [6000], [6000], [12_000], [6000]], SLOW('20 s')],
   ])('%s', (_name, passes, warning) => {
     expect(after(passes).warnings.at(-1)).toBe(warning);
   });
