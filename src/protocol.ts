@@ -10,7 +10,8 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type {
-  AppFlowState, ChartRepoOrigin, ChartRepoStatus, ComponentStatus, RuntimeSummary, SourceName, TaskState,
+  AppFlowState, ChartRepoApp, ChartRepoImage, ChartRepoOrigin, ChartRepoStatus, ChartRepoSystem, ComponentStatus,
+  HydratorStatus, ImageAnalyzerStatus, RuntimeSummary, SourceName, TaskState,
 } from './model/index.ts';
 
 // ---- collector -> store ----------------------------------------------------------------------------
@@ -33,13 +34,41 @@ export const DOMAINS = ['app_states', 'tasks', 'components'] as const satisfies 
  * - upsert / remove: incremental changes (pushed events).
  * - chart_repo: the merged Chart Repo view, and which (user, source) answer each item came from (kept beside
  *   it, never sent: a user filter keeps exactly that user's items).
+ * - chart_repo_pairs: the same view as its parts: the Chart Repo's own blocks (`frame`) and every (user, source)
+ *   pair in order, each with the digest of its own part and the part itself only when the store does not hold
+ *   it yet (so a pass costs the pairs that changed, not the whole view). A pair sent without its part that the
+ *   store does not hold with that digest comes back in the acknowledgement's `reread` (its key `user\0source`).
  */
 export type StoreStep =
   | { [D in Domain]: { op: 'replace'; domain: D; items: DomainEntity[D][]; keep?: string[]; reconciles?: SourceName[] } }[Domain]
   | { [D in Domain]: { op: 'upsert'; domain: D; items: DomainEntity[D][] } }[Domain]
   | { op: 'remove'; domain: Domain; keys: string[] }
   | { op: 'chart_repo'; value: ChartRepoStatus; origins?: ChartRepoOrigin[]; content?: string }
+  | { op: 'chart_repo_pairs'; frame: ChartRepoFrame; shared_content: string; pairs: ChartRepoPairSlot[] }
   | { op: 'app_events'; events: AppEvent[] };
+
+/** The Chart Repo's own blocks, as the merged view carries them, and when the view's content last changed. */
+export interface ChartRepoFrame {
+  last_update: string;
+  system?: ChartRepoSystem;
+  image_analyzer?: ImageAnalyzerStatus;
+}
+
+/** One (user, source) pair's own part of the Chart Repo view. */
+export interface ChartRepoPairPart {
+  apps: ChartRepoApp[];
+  images: ChartRepoImage[];
+  hydrator?: HydratorStatus;
+}
+
+export interface ChartRepoPairSlot {
+  user: string;
+  source: string;
+  /** the digest of the pair's own part */
+  content: string;
+  /** absent when the store already holds this content */
+  part?: ChartRepoPairPart;
+}
 
 /**
  * A pushed app-service state change for one app. `app` null = the app left the view (uninstalled, a

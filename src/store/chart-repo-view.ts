@@ -1,6 +1,7 @@
 import type { ChartRepoOrigin, ChartRepoStatus } from '../model/index.ts';
 import type { ChartRepoChanges, StoreStep } from '../protocol.ts';
 import { chartRepoContentKey } from '../collect/chart-repo-content.ts';
+import { mergeAnswers, originsOf, type ChartRepoAnswer } from '../collect/chart-repo.ts';
 import { digestOf } from '../content-digest.ts';
 import { diffChartIndex, emptyChartPending, indexChartRepo, takeChartChanges, type ChartIndex } from './chart-repo-items.ts';
 
@@ -19,6 +20,40 @@ export interface HeldChartRepo {
 export class ChartRepoView {
   held: HeldChartRepo | null = null;
   private readonly pending = emptyChartPending();
+  /** each (user, source) pair's own part, in the collector's order, with the digest of its content */
+  private pairs = new Map<string, { user: string; source: string; content: string; answer: ChartRepoAnswer }>();
+
+  /**
+   * Takes the view as its parts (a chart_repo_pairs step): pairs sent with their part replace what is held,
+   * pairs sent without keep what is held, pairs not listed leave. Answers whether a reader sees a change, and
+   * the pairs it was told to keep but does not hold with that content (the collector sends them again).
+   */
+  setPairs(step: Extract<StoreStep, { op: 'chart_repo_pairs' }>): { changed: boolean; reread: string[] } {
+    const reread: string[] = [];
+    const next: typeof this.pairs = new Map();
+    for (const slot of step.pairs) {
+      const key = `${slot.user}\u0000${slot.source}`;
+      const held = this.pairs.get(key);
+      if (slot.part) {
+        next.set(key, { user: slot.user, source: slot.source, content: slot.content, answer: answerOf(slot.part) });
+      } else if (held) {
+        // (held with other content: kept until the collector sends the part again)
+        next.set(key, held);
+        if (held.content !== slot.content) reread.push(key);
+      } else {
+        reread.push(key);
+      }
+    }
+    this.pairs = next;
+    const pairs = [...next.values()];
+    const shared = answerOf({ apps: [], images: [] });
+    if (step.frame.system) shared.system = step.frame.system;
+    if (step.frame.image_analyzer) shared.image_analyzer = step.frame.image_analyzer;
+    const value = mergeAnswers([shared, ...pairs.map((p) => p.answer)], step.frame.last_update);
+    // the digest of what is held (the collector's, when the store holds every part it was told of)
+    const content = digestOf([...pairs.flatMap((p) => [`${p.user}\u0000${p.source}`, p.content]), step.shared_content]);
+    return { changed: this.set({ op: 'chart_repo', value, content, origins: originsOf(pairs) }), reread };
+  }
 
   /** Takes the collector's view; answers whether a reader sees a change. */
   set(step: Extract<StoreStep, { op: 'chart_repo' }>): boolean {
@@ -40,4 +75,11 @@ export class ChartRepoView {
   takeChanges(): ChartRepoChanges | undefined {
     return takeChartChanges(this.pending);
   }
+}
+
+function answerOf(part: { apps: ChartRepoAnswer['apps']; images: ChartRepoAnswer['images']; hydrator?: ChartRepoAnswer['hydrator'] }): ChartRepoAnswer {
+  return {
+    apps: part.apps, images: part.images, ...(part.hydrator ? { hydrator: part.hydrator } : {}),
+    dropped: 0, unfamiliar_values: 0, bad_times: 0, bad_durations: 0,
+  };
 }

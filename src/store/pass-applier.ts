@@ -84,6 +84,12 @@ export class PassApplier {
       case 'chart_repo':
         if (this.chartRepo.set(step)) this.changes.dirty = true;
         return;
+      case 'chart_repo_pairs': {
+        const { changed, reread: again } = this.chartRepo.setPairs(step);
+        if (changed) this.changes.dirty = true;
+        reread.push(...again);
+        return;
+      }
       case 'app_events':
         for (const ev of step.events) this.applyAppEvent(source, ev);
         return;

@@ -31,6 +31,11 @@ export function passProblem(msg: unknown): string | null {
       case 'chart_repo':
         if (!isObject(step.value)) return 'chart_repo value is not an object';
         break;
+      case 'chart_repo_pairs':
+        if (!isObject(step.frame) || typeof step.frame.last_update !== 'string') return 'chart_repo_pairs frame is malformed';
+        if (typeof step.shared_content !== 'string') return 'chart_repo_pairs shared_content is not a string';
+        if (!Array.isArray(step.pairs) || !step.pairs.every(isPairSlot)) return 'chart_repo_pairs pairs are malformed';
+        break;
       case 'app_events':
         if (!Array.isArray(step.events) || !step.events.every((e) => isObject(e) && typeof e.key === 'string'
           && typeof e.at === 'string' && (e.app === null || isObject(e.app)))) return 'app_events are malformed';
@@ -40,4 +45,12 @@ export function passProblem(msg: unknown): string | null {
     }
   }
   return null;
+}
+
+function isPairSlot(x: unknown): boolean {
+  if (!isObject(x) || typeof x.user !== 'string' || typeof x.source !== 'string' || typeof x.content !== 'string') return false;
+  if (x.part === undefined) return true;
+  const p = x.part;
+  return isObject(p) && Array.isArray(p.apps) && p.apps.every(isObject) && Array.isArray(p.images) && p.images.every(isObject)
+    && (p.hydrator === undefined || isObject(p.hydrator));
 }

@@ -11,6 +11,7 @@ import { startEmbeddedPostgres } from '../../src/demo/embedded-postgres.ts';
 import type { EmbeddedPostgres } from '../../src/demo/embedded-postgres.ts';
 import { closedPort, envelope, startFakeChartRepo } from '../sources/fake-chart-repo.ts';
 import type { FakeChartRepo, Mode } from '../sources/fake-chart-repo.ts';
+import { ChartRepoView, type HeldChartRepo } from '../../src/store/chart-repo-view.ts';
 
 const ALICE = { user: 'alice', source: 'market' };
 const BOB = { user: 'bob', source: 'market' };
@@ -38,16 +39,29 @@ async function collector(opts: Partial<ChartRepoCollectorOptions> = {}): Promise
   return c;
 }
 
-function run(c: Collector, signal = AbortSignal.timeout(LIVENESS_MS)): Promise<CollectResult> {
+/** what a store holds from each collector's passes (the collector sends only the pairs that changed) */
+const stores = new WeakMap<Collector, ChartRepoView>();
+/** the view held after each run */
+const held = new WeakMap<CollectResult, HeldChartRepo>();
+
+async function run(c: Collector, signal = AbortSignal.timeout(LIVENESS_MS)): Promise<CollectResult> {
   clock += 5000;
-  return c.collect({ signal, now: () => new Date(clock), full: false });
+  const store = stores.get(c) ?? new ChartRepoView();
+  stores.set(c, store);
+  const r = await c.collect({ signal, now: () => new Date(clock), full: !store.held });
+  for (const step of r.steps) {
+    if (step.op === 'chart_repo_pairs') expect(store.setPairs(step).reread).toEqual([]);
+  }
+  if (store.held) held.set(r, store.held);
+  return r;
 }
 
 function view(r: CollectResult): ChartRepoStatus {
-  const step = r.steps.find((s) => s.op === 'chart_repo');
-  if (step?.op !== 'chart_repo') throw new Error('no chart_repo step');
-  return step.value;
+  const h = held.get(r);
+  if (!h) throw new Error('no chart_repo view');
+  return h.value;
 }
+const pairSteps = (r: CollectResult) => r.steps.filter((s) => s.op === 'chart_repo_pairs');
 function component(r: CollectResult): ComponentStatus {
   const step = r.steps.find((s) => s.op === 'upsert' && s.domain === 'components');
   if (step?.op !== 'upsert' || step.domain !== 'components') throw new Error('no component step');
@@ -230,6 +244,28 @@ describe('chart repo collector', () => {
     expect((await run(await collector())).minIntervalMs).toBeUndefined();
   });
 
+  it('sends the store only the pairs whose own part changed; everything again when the store is new or asks', async () => {
+    repo.set(good('alice', 'wiki'), 'alice', 'market');
+    repo.set(good('bob', 'blog'), 'bob', 'market');
+    const c = await collector();
+    const parts = (r: CollectResult) => pairSteps(r).flatMap((s) => s.op === 'chart_repo_pairs' ? s.pairs.filter((p) => p.part).map((p) => p.user) : []);
+    expect(parts(await run(c))).toEqual(['alice', 'bob']);
+    // nothing moved: no view at all crosses to the store
+    expect(pairSteps(await run(c))).toEqual([]);
+    repo.set(good('bob', 'blog', 'chat'), 'bob', 'market');
+    const changed = await run(c);
+    expect(parts(changed)).toEqual(['bob']);
+    expect(appNames(changed)).toEqual(['alice/wiki', 'bob/blog', 'bob/chat']);
+    // a new store: every part again
+    clock += 5000;
+    const full = await c.collect({ signal: AbortSignal.timeout(LIVENESS_MS), now: () => new Date(clock), full: true });
+    expect(parts(full)).toEqual(['alice', 'bob']);
+    // the store asks for one pair again
+    clock += 5000;
+    const again = await c.collect({ signal: AbortSignal.timeout(LIVENESS_MS), now: () => new Date(clock), full: false, reread: ['alice\u0000market'] });
+    expect(parts(again)).toEqual(['alice']);
+  });
+
   it('is an empty view, not an error, when there are no pairs', async () => {
     const r = await run(await collector({ pairs: [] }));
     // Go omits empty lists
@@ -261,8 +297,7 @@ describe('chart repo collector', () => {
       tasks: { hydrator: { tasks: [{ task_id: 'bt' }], recent_failed: [{ task_id: 'bf' }] } },
     }) }, 'bob', 'market');
     const r = await run(await collector());
-    const step = r.steps.find((x) => x.op === 'chart_repo');
-    expect(step?.op === 'chart_repo' && step.origins).toEqual([
+    expect(held.get(r)?.origins).toEqual([
       { user: 'alice', source: 'market', apps: 1, images: 1, tasks: 0, recent_failed: 0 },
       { user: 'bob', source: 'market', apps: 0, images: 2, tasks: 1, recent_failed: 1 },
     ]);

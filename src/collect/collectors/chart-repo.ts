@@ -6,16 +6,15 @@
 import { createPgSource, type PgSource } from '../../sources/postgres.ts';
 import { createHash } from 'node:crypto';
 import {
-  bodyContentKey, keepAnswerTimes, nextChartRepoView, sharedAnswerText, splitAnswerText, uptimeIn,
-  type ChartRepoView, type SplitAnswer,
+  bodyContentKey, keepAnswerTimes, sharedAnswerText, splitAnswerText, uptimeIn, type SplitAnswer,
 } from '../chart-repo-content.ts';
 import { digestOf } from '../../content-digest.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
-import { chartRepoComponent, mergeAnswers, normalizeAnswer, originsOf } from '../chart-repo.ts';
+import { chartRepoComponent, normalizeAnswer } from '../chart-repo.ts';
 import type { ChartRepoAnswer, PairFailure } from '../chart-repo.ts';
 import { createChartRepoAgent, fetchChartRepoBody, parseChartRepoJson } from '../../sources/chart-repo-client.ts';
 import type { Agent } from 'node:http';
-import type { ChartRepoStatus } from '../../model/index.ts';
+import type { ChartRepoFrame, ChartRepoPairSlot, StoreStep } from '../../protocol.ts';
 
 export interface Pair {
   user: string;
@@ -68,8 +67,11 @@ export class ChartRepoCollector implements Collector {
   /** when each pair last answered well: how stale the answer kept in the view is */
   private readonly lastGoodAt = new Map<string, string>();
   private knownPairs: Pair[] | null = null;
-  /** the last published view and its content key: a pass that changes nothing but time-passing values re-sends it */
-  private lastView: ChartRepoView | null = null;
+  /** the content of the view this store was last sent, and since when the view says what it says */
+  private sentView: string | null = null;
+  private view: { content: string; since: string } | null = null;
+  /** per pair, the content of its own part the store holds (as far as this collector knows) */
+  private readonly sentPairs = new Map<string, string>();
   /** per pair, the digest of its last good answer's text less time-passing members (bodyContentKey) */
   private readonly lastBodyKey = new Map<string, string>();
   /** pairs whose answer was parsed and normalized this pass (the rest said what they said before) */
@@ -85,6 +87,9 @@ export class ChartRepoCollector implements Collector {
   }
 
   async collect(ctx: CollectContext): Promise<CollectResult> {
+    // a new store (or one that lost a pass) holds none of what was sent; a pair it asked for, not that one
+    if (ctx.full) { this.sentPairs.clear(); this.sentView = null; }
+    for (const key of ctx.reread ?? []) this.sentPairs.delete(key);
     const { pairs, warning: pairsWarning } = await this.listPairs(ctx.signal);
     // the pass time: every converted app's and image's last_update, as Go sets it
     const now = ctx.now().toISOString();
@@ -96,7 +101,9 @@ export class ChartRepoCollector implements Collector {
     // pairs no longer listed leave the view; failing pairs contribute their last good answer
     const listed = new Set(pairs.map(pairKey));
     for (const key of this.lastGood.keys()) {
-      if (!listed.has(key)) { this.lastGood.delete(key); this.lastGoodAt.delete(key); this.lastBodyKey.delete(key); }
+      if (!listed.has(key)) {
+        this.lastGood.delete(key); this.lastGoodAt.delete(key); this.lastBodyKey.delete(key); this.sentPairs.delete(key);
+      }
     }
     const failures: PairFailure[] = [];
     const answers: { user: string; source: string; answer: ChartRepoAnswer }[] = [];
@@ -142,14 +149,19 @@ export class ChartRepoCollector implements Collector {
     const content = digestOf([
       ...answers.flatMap((a) => [pairKey(a), this.lastBodyKey.get(pairKey(a)) ?? '']), this.shared?.key ?? '',
     ]);
-    const merged = answers.map((a) => a.answer);
-    const view = this.stamp(sharedAnswer ? [sharedAnswer, ...merged] : merged, now, content);
+    const steps: StoreStep[] = [];
+    if (content !== this.view?.content) this.view = { content, since: now };
+    if (ctx.full || content !== this.sentView || (ctx.reread?.length ?? 0) > 0) {
+      steps.push({
+        op: 'chart_repo_pairs', frame: this.frame(sharedAnswer), shared_content: this.shared?.key ?? '',
+        pairs: answers.map((a) => this.slot(a)),
+      });
+      this.sentView = content;
+    }
+    steps.push({ op: 'upsert', domain: 'components', items: [component] });
     const unchangedPairs = results.length - this.parsedPairs - failures.length;
     return {
-      steps: [
-        { op: 'chart_repo', value: view.value, content: view.content, origins: originsOf(answers) },
-        { op: 'upsert', domain: 'components', items: [component] },
-      ],
+      steps,
       counters: {
         pairs: pairs.length, failed_pairs: failures.length, unchanged_pairs: unchangedPairs, dropped_items: dropped,
         unfamiliar_values: sum('unfamiliar_values'), bad_times: sum('bad_times'), bad_durations: sum('bad_durations'),
@@ -177,12 +189,29 @@ export class ChartRepoCollector implements Collector {
   }
 
   /**
-   * The merged view; unchanged (same bytes, same last_update) while only time-passing values moved. When
-   * every pair answered what it said before (the same answer objects), there is nothing to merge.
+   * The Chart Repo's own blocks; last_update says since when the view says what it says. The uptime stays
+   * out: held at the last change it would mislead (it is the chart_repo_uptime counter).
    */
-  private stamp(answers: ChartRepoAnswer[], now: string, content: string): ChartRepoView {
-    this.lastView = nextChartRepoView(this.lastView, content, () => mergeAnswers(answers, now));
-    return this.lastView;
+  private frame(shared: ChartRepoAnswer | undefined): ChartRepoFrame {
+    const frame: ChartRepoFrame = { last_update: this.view!.since };
+    if (shared?.system) {
+      const { uptime: _uptime, ...system } = shared.system;
+      frame.system = system;
+    }
+    if (shared?.image_analyzer) frame.image_analyzer = shared.image_analyzer;
+    return frame;
+  }
+
+  /** A pair as the store gets it: its own part only when the store does not hold that content yet. */
+  private slot(a: { user: string; source: string; answer: ChartRepoAnswer }): ChartRepoPairSlot {
+    const key = pairKey(a);
+    const content = this.lastBodyKey.get(key) ?? '';
+    const slot: ChartRepoPairSlot = { user: a.user, source: a.source, content };
+    if (this.sentPairs.get(key) === content) return slot;
+    this.sentPairs.set(key, content);
+    const { apps, images, hydrator } = a.answer;
+    slot.part = { apps, images, ...(hydrator ? { hydrator } : {}) };
+    return slot;
   }
 
   /** Pairs from the database; when that fails, the last known ones (with a warning). */
