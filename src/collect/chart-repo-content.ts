@@ -1,6 +1,3 @@
-import { digestOf } from '../content-digest.ts';
-import type { ChartRepoStatus } from '../model/index.ts';
-
 /**
  * Chart Repo values that only tell time passing (the Chart Repo's uptime, the image analyzer's last_check, a
  * running item's processing duration) and the conversion times we stamp (last_update): none of them is a
@@ -31,31 +28,6 @@ export function uptimeIn(text: string): number | undefined {
 /** What must differ for the Chart Repo view (or one of its items) to count as changed. */
 export function chartRepoContentKey(value: unknown): string {
   return JSON.stringify(value, withoutTimePassing);
-}
-
-/**
- * The view a collector publishes, and the digest of its content: of each (user, source) answer's content
- * (bodyContentKey) in pair order, so it is the same on every replica that got the same answers, and it is
- * computed without stringifying the whole view.
- */
-export interface ChartRepoView {
-  content: string;
-  value: ChartRepoStatus;
-}
-
-/**
- * The view to publish for this pass: the previous one, untouched, when no answer's content moved (same bytes
- * downstream: no version); otherwise the merged answers. The uptime leaves the view: held at the last change
- * it would mislead; the caller reports it as a counter.
- */
-export function nextChartRepoView(prev: ChartRepoView | null, content: string, merge: () => ChartRepoStatus): ChartRepoView {
-  if (prev !== null && prev.content === content) return prev;
-  let next = merge();
-  if (next.system && 'uptime' in next.system) {
-    const { uptime: _uptime, ...system } = next.system;
-    next = { ...next, system };
-  }
-  return { content, value: next };
 }
 
 /**

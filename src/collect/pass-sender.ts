@@ -15,12 +15,6 @@ export class PassSender {
   /** waits for acknowledgements in flight, failed at once when the port is replaced */
   private readonly waits = new Set<(err: Error) => void>();
   /**
-   * The Chart Repo view this store acknowledged. A collector re-sends the very same object while the view did
-   * not change (collect/chart-repo-content.ts): it is not copied across threads and compared again. A new
-   * store gets a new sender, so it always receives the view once.
-   */
-  private acked: { value: object; origins: string } | null = null;
-  /**
    * This store acknowledged a full listing from this collector and applied every pass sent since. Until it has,
    * a collector that sends only what changed lists everything (CollectContext.full): a new store, a pass that
    * was not acknowledged in time or was dropped as malformed.
@@ -50,18 +44,15 @@ export class PassSender {
   /** A collection pass with its outcome, after everything sent before it; `full`: it lists everything. */
   send(steps: StoreStep[], outcome: PassOutcome, timeoutMs = this.ackTimeoutMs, full = false): Promise<void> {
     const next = this.chain.then(async () => {
-      const sent = steps.filter((s) => s.op !== 'chart_repo' || s.value !== this.acked?.value
-        || JSON.stringify(s.origins ?? null) !== this.acked.origins);
       let applied: AppliedMessage;
       try {
-        applied = await this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps: sent, outcome }, timeoutMs);
+        applied = await this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps, outcome }, timeoutMs);
       } catch (err) {
         this.complete = false;
         throw err;
       }
       if (applied.dropped) this.complete = false;
       else if (full) this.complete = true;
-      for (const s of sent) if (s.op === 'chart_repo') this.acked = { value: s.value, origins: JSON.stringify(s.origins ?? null) };
     });
     this.chain = next.catch(() => undefined);
     return next;
