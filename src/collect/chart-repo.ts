@@ -421,7 +421,7 @@ export function normalizeAnswer(json: unknown, now: string): NormalizeResult {
   return { ok: true, answer };
 }
 
-const HYDRATOR_COUNTERS = ['queue_length', 'active_tasks', 'completed_tasks', 'failed_tasks', 'worker_count'] as const;
+export const HYDRATOR_COUNTERS = ['queue_length', 'active_tasks', 'completed_tasks', 'failed_tasks', 'worker_count'] as const;
 
 /**
  * Merges the answers of every pair, in pair order: apps, images and hydrator tasks concatenated, hydrator

@@ -10,7 +10,7 @@ import type { ChangedChartItem, ChartList, ChartRepoChanges, Facets } from '../p
  */
 export const CHART_LISTS = ['apps', 'images', 'hydrator_tasks'] as const satisfies readonly ChartList[];
 
-interface Item {
+export interface Item {
   json: string;
   facets: Facets;
 }
@@ -98,7 +98,7 @@ function item(value: object, facets: Facets): Item {
   return { json: JSON.stringify(value), facets };
 }
 
-function facetsOf(x: Keyed): Facets {
+export function facetsOf(x: Keyed): Facets {
   const f: Facets = {};
   if (x.user_id !== undefined) f.user_id = x.user_id;
   if (x.source_id !== undefined) f.source_id = x.source_id;
@@ -107,7 +107,7 @@ function facetsOf(x: Keyed): Facets {
 }
 
 /** The view without its item lists (the hydrator keeps its counters and recent failures). */
-function frameOf(v: ChartRepoStatus): ChartRepoStatus {
+export function frameOf(v: ChartRepoStatus): ChartRepoStatus {
   const { apps: _apps, images: _images, ...frame } = v;
   const hydrator = v.tasks?.hydrator;
   if (hydrator?.tasks !== undefined) {

@@ -4,6 +4,7 @@ import { chartRepoContentKey } from '../collect/chart-repo-content.ts';
 import { mergeAnswers, originsOf, type ChartRepoAnswer } from '../collect/chart-repo.ts';
 import { digestOf } from '../content-digest.ts';
 import { diffChartIndex, emptyChartPending, indexChartRepo, takeChartChanges, type ChartIndex } from './chart-repo-items.ts';
+import { holdPair, indexPairs, renderPairs, type HeldPair } from './chart-repo-pairs.ts';
 
 export interface HeldChartRepo {
   value: ChartRepoStatus;
@@ -21,7 +22,7 @@ export class ChartRepoView {
   held: HeldChartRepo | null = null;
   private readonly pending = emptyChartPending();
   /** each (user, source) pair's own part, in the collector's order, with the digest of its content */
-  private pairs = new Map<string, { user: string; source: string; content: string; answer: ChartRepoAnswer }>();
+  private pairs = new Map<string, HeldPair>();
 
   /**
    * Takes the view as its parts (a chart_repo_pairs step): pairs sent with their part replace what is held,
@@ -35,7 +36,7 @@ export class ChartRepoView {
       const key = `${slot.user}\u0000${slot.source}`;
       const held = this.pairs.get(key);
       if (slot.part) {
-        next.set(key, { user: slot.user, source: slot.source, content: slot.content, answer: answerOf(slot.part) });
+        next.set(key, holdPair(slot.user, slot.source, slot.content, answerOf(slot.part)));
       } else if (held) {
         // (held with other content: kept until the collector sends the part again)
         next.set(key, held);
@@ -52,22 +53,26 @@ export class ChartRepoView {
     const value = mergeAnswers([shared, ...pairs.map((p) => p.answer)], step.frame.last_update);
     // the digest of what is held (the collector's, when the store holds every part it was told of)
     const content = digestOf([...pairs.flatMap((p) => [`${p.user}\u0000${p.source}`, p.content]), step.shared_content]);
-    return { changed: this.set({ op: 'chart_repo', value, content, origins: originsOf(pairs) }), reread };
+    const changed = this.hold(value, renderPairs(step.frame, pairs), originsOf(pairs), () => content, () => indexPairs(value, pairs));
+    return { changed, reread };
   }
 
-  /** Takes the collector's view; answers whether a reader sees a change. */
+  /** Takes a view whole (fixtures, tests); answers whether a reader sees a change. */
   set(step: Extract<StoreStep, { op: 'chart_repo' }>): boolean {
-    const json = JSON.stringify(step.value);
+    // (the collector sends the digest of its content key; a step without one is digested here)
+    return this.hold(step.value, JSON.stringify(step.value), step.origins,
+      () => step.content ?? digestOf([chartRepoContentKey(step.value)]), () => indexChartRepo(step.value, step.origins));
+  }
+
+  private hold(value: ChartRepoStatus, json: string, origins: ChartRepoOrigin[] | undefined, content: () => string, index: () => ChartIndex): boolean {
     if (this.held?.json === json) {
       // the same view; where its items came from can still have moved (it is not on the wire)
-      this.held.origins = step.origins;
+      this.held.origins = origins;
       return false;
     }
-    const index = indexChartRepo(step.value, step.origins);
-    diffChartIndex(this.held?.index ?? null, index, this.pending);
-    // (the collector sends the digest of its content key; a step without one is digested here)
-    const content = step.content ?? digestOf([chartRepoContentKey(step.value)]);
-    this.held = { value: step.value, json, content, index, origins: step.origins };
+    const next = index();
+    diffChartIndex(this.held?.index ?? null, next, this.pending);
+    this.held = { value, json, content: content(), index: next, origins };
     return true;
   }
 

@@ -6,7 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { mergeAnswers, originsOf, type ChartRepoAnswer } from '../../src/collect/chart-repo.ts';
 import { digestOf } from '../../src/content-digest.ts';
-import type { ChartRepoPairPart, ChartRepoPairSlot, StoreStep } from '../../src/protocol.ts';
+import type { ChartRepoFrame, ChartRepoPairPart, ChartRepoPairSlot, StoreStep } from '../../src/protocol.ts';
+import { indexChartRepo } from '../../src/store/chart-repo-items.ts';
+import { holdPair, indexPairs, renderPairs } from '../../src/store/chart-repo-pairs.ts';
 import { ChartRepoView } from '../../src/store/chart-repo-view.ts';
 import { passProblem } from '../../src/store/pass-check.ts';
 
@@ -63,4 +65,28 @@ describe('a chart_repo_pairs step that does not fit', () => {
   ])('is a malformed pass: %s', (_what, s) => {
     expect(passProblem({ type: 'pass', seq: 1, source: 'chart_repo', steps: [s] })).toMatch(/chart_repo_pairs/);
   });
+});
+
+describe('the view put together from what each pair rendered', () => {
+  const frames: [string, ChartRepoFrame][] = [
+    ['only last_update', { last_update: T }],
+    ['system and image analyzer', { last_update: T, system: { hostname: 'cr', version: '1' }, image_analyzer: { is_running: true, queue_length: 3 } as ChartRepoFrame['image_analyzer'] }],
+  ];
+  const noHydrator = (p: ChartRepoPairPart): ChartRepoPairPart => ({ apps: p.apps, images: p.images });
+  const recentOnly = (p: ChartRepoPairPart): ChartRepoPairPart => ({ ...p, hydrator: { ...p.hydrator!, tasks: undefined, recent_failed: [{ task_id: 'r1', user_id: 'x', app_name: 'y' }] } as ChartRepoPairPart['hydrator'] });
+  const pairsCases: [string, [string, ChartRepoPairPart][]][] = [
+    ['no pairs', []],
+    ['one pair', [['alice', part('alice', 'wiki')]]],
+    ['pairs with and without items and hydrators', [['alice', part('alice', 'wiki', 'blog')], ['bob', noHydrator(part('bob'))], ['carol', recentOnly(part('carol', 'chat'))]]],
+    ['the same image in two pairs', [['alice', part('alice', 'wiki')], ['bob', part('bob', 'wiki')]]],
+  ];
+  for (const [fname, frame] of frames) {
+    it.each(pairsCases)(`is the merged view's JSON and index (${fname}): %s`, (_what, cases) => {
+      const held = cases.map(([user, p]) => holdPair(user, 'market', 'c', answer(p)));
+      const shared = { ...answer({ apps: [], images: [] }), ...(frame.system ? { system: frame.system } : {}), ...(frame.image_analyzer ? { image_analyzer: frame.image_analyzer } : {}) };
+      const value = mergeAnswers([shared, ...held.map((h) => h.answer)], frame.last_update);
+      expect(renderPairs(frame, held)).toBe(JSON.stringify(value));
+      expect(indexPairs(value, held)).toEqual(indexChartRepo(value, originsOf(held)));
+    });
+  }
 });

@@ -1,0 +1,83 @@
+import { HYDRATOR_COUNTERS, type ChartRepoAnswer } from '../collect/chart-repo.ts';
+import type { ChartRepoStatus } from '../model/index.ts';
+import type { ChartRepoFrame } from '../protocol.ts';
+import { facetsOf, frameOf, type ChartIndex, type Item } from './chart-repo-items.ts';
+
+/**
+ * The Chart Repo view held as its (user, source) pairs (pure): each pair's items are rendered once, when its
+ * part arrives, and the view's JSON and its item index are put together from them, so a pass costs the pairs
+ * that changed (kube-state-metrics' way: render bytes when an object changes, only concatenate when asked).
+ */
+export interface HeldPair {
+  user: string;
+  source: string;
+  /** the digest of the pair's own part */
+  content: string;
+  answer: ChartRepoAnswer;
+  /** each item's JSON, in list order */
+  rendered: { apps: string[]; images: string[]; tasks: string[]; recent: string[] };
+}
+
+export function holdPair(user: string, source: string, content: string, answer: ChartRepoAnswer): HeldPair {
+  const json = (xs: readonly object[] | undefined) => (xs ?? []).map((x) => JSON.stringify(x));
+  return {
+    user, source, content, answer,
+    rendered: {
+      apps: json(answer.apps), images: json(answer.images),
+      tasks: json(answer.hydrator?.tasks), recent: json(answer.hydrator?.recent_failed),
+    },
+  };
+}
+
+/**
+ * Exactly `JSON.stringify(mergeAnswers([frame's blocks, ...pairs' answers], frame.last_update))`, by
+ * concatenation: the same keys in the same order, empty lists left out (Go's omitempty).
+ */
+export function renderPairs(frame: ChartRepoFrame, pairs: readonly HeldPair[]): string {
+  const out: string[] = [`"last_update":${JSON.stringify(frame.last_update)}`];
+  if (frame.system) out.push(`"system":${JSON.stringify(frame.system)}`);
+  const list = (name: string, pick: (r: HeldPair['rendered']) => string[]) => {
+    const items = pairs.flatMap((p) => pick(p.rendered));
+    return items.length === 0 ? null : `"${name}":[${items.join(',')}]`;
+  };
+  const apps = list('apps', (r) => r.apps);
+  if (apps) out.push(apps);
+  const images = list('images', (r) => r.images);
+  if (images) out.push(images);
+  const hydrated = pairs.filter((p) => p.answer.hydrator);
+  if (hydrated.length > 0 || frame.image_analyzer) {
+    const tasks: string[] = [];
+    if (hydrated.length > 0) {
+      const fields = HYDRATOR_COUNTERS.map((k) => `"${k}":${JSON.stringify(hydrated.reduce((sum, p) => sum + p.answer.hydrator![k], 0))}`);
+      const running = list('tasks', (r) => r.tasks);
+      if (running) fields.push(running);
+      const recent = list('recent_failed', (r) => r.recent);
+      if (recent) fields.push(recent);
+      tasks.push(`"hydrator":{${fields.join(',')}}`);
+    }
+    if (frame.image_analyzer) tasks.push(`"image_analyzer":${JSON.stringify(frame.image_analyzer)}`);
+    out.push(`"tasks":{${tasks.join(',')}}`);
+  }
+  return `{${out.join(',')}}`;
+}
+
+/**
+ * The view's items by key for the change stream (what indexChartRepo gives with origins), from the JSON each
+ * pair rendered: an image's user and source are those of the pair whose answer held it.
+ */
+export function indexPairs(value: ChartRepoStatus, pairs: readonly HeldPair[]): ChartIndex {
+  const lists: ChartIndex['lists'] = { apps: new Map(), images: new Map(), hydrator_tasks: new Map() };
+  for (const p of pairs) {
+    const { apps, images, hydrator } = p.answer;
+    apps.forEach((a, i) => lists.apps.set(`${a.user_id}:${a.source_id}:${a.app_name}`, item(p.rendered.apps[i]!, facetsOf(a))));
+    images.forEach((img, i) => lists.images.set(img.image_name, item(p.rendered.images[i]!, {
+      ...(img.app_name === undefined ? {} : { app_name: img.app_name }), users: [p.user], sources: [p.source],
+    })));
+    (hydrator?.tasks ?? []).forEach((t, i) => lists.hydrator_tasks.set(t.task_id, item(p.rendered.tasks[i]!, facetsOf(t))));
+  }
+  return { frame: JSON.stringify(frameOf(value)), lists };
+}
+
+function item(json: string, facets: Item['facets']): Item {
+  return { json, facets };
+}
