@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Chart Repo values that only tell time passing (the Chart Repo's uptime, the image analyzer's last_check, a
  * running item's processing duration) and the conversion times we stamp (last_update): none of them is a
@@ -45,13 +47,29 @@ function keepItemTimes<T extends object>(before: readonly T[] | undefined, now: 
   const times = new Map<string, unknown>();
   for (const item of before) {
     const t = (item as { last_update?: unknown }).last_update;
-    if (t !== undefined) times.set(chartRepoContentKey(item), t);
+    if (t !== undefined) times.set(itemKey(item), t);
   }
   if (times.size === 0) return now;
   return now.map((item) => {
-    const t = times.get(chartRepoContentKey(item));
-    return t === undefined ? item : { ...item, last_update: t };
+    const key = itemKey(item);
+    const t = times.get(key);
+    if (t === undefined) return item;
+    const kept = { ...item, last_update: t };
+    ITEM_KEYS.set(kept, key);
+    return kept;
   });
+}
+
+/**
+ * Each item's content key, made once (the items kept from one answer are the `before` of the next) and kept as
+ * a digest: a pair's held answer costs ~44 bytes an item more, not a second copy of its JSON.
+ */
+const ITEM_KEYS = new WeakMap<object, string>();
+
+function itemKey(item: object): string {
+  let key = ITEM_KEYS.get(item);
+  if (key === undefined) ITEM_KEYS.set(item, (key = createHash('sha256').update(chartRepoContentKey(item)).digest('base64')));
+  return key;
 }
 
 /**

@@ -69,7 +69,11 @@ export function diffChartIndex(prev: ChartIndex | null, next: ChartIndex, into: 
     const before = prev?.lists[list];
     const now = next.lists[list];
     const pending = into.lists[list];
-    for (const [key, it] of now) if (before?.get(key)?.json !== it.json) pending.set(key, it);
+    for (const [key, it] of now) {
+      // (an item a pair rendered once is the same object pass after pass: no string compare)
+      const was = before?.get(key);
+      if (was !== it && was?.json !== it.json) pending.set(key, it);
+    }
     if (before) for (const key of before.keys()) if (!now.has(key)) pending.set(key, null);
   }
 }

@@ -16,15 +16,25 @@ export interface HeldPair {
   answer: ChartRepoAnswer;
   /** each item's JSON, in list order */
   rendered: { apps: string[]; images: string[]; tasks: string[]; recent: string[] };
+  /** each item by its key for the change stream, made once: a pass re-indexes without new garbage */
+  keyed: { apps: [string, Item][]; images: [string, Item][]; tasks: [string, Item][] };
 }
 
 export function holdPair(user: string, source: string, content: string, answer: ChartRepoAnswer): HeldPair {
   const json = (xs: readonly object[] | undefined) => (xs ?? []).map((x) => JSON.stringify(x));
+  const rendered = {
+    apps: json(answer.apps), images: json(answer.images),
+    tasks: json(answer.hydrator?.tasks), recent: json(answer.hydrator?.recent_failed),
+  };
+  const owners = { users: [user], sources: [source] };
   return {
-    user, source, content, answer,
-    rendered: {
-      apps: json(answer.apps), images: json(answer.images),
-      tasks: json(answer.hydrator?.tasks), recent: json(answer.hydrator?.recent_failed),
+    user, source, content, answer, rendered,
+    keyed: {
+      apps: answer.apps.map((a, i) => [`${a.user_id}:${a.source_id}:${a.app_name}`, item(rendered.apps[i]!, facetsOf(a))]),
+      images: answer.images.map((img, i) => [img.image_name, item(rendered.images[i]!, {
+        ...(img.app_name === undefined ? {} : { app_name: img.app_name }), ...owners,
+      })]),
+      tasks: (answer.hydrator?.tasks ?? []).map((t, i) => [t.task_id, item(rendered.tasks[i]!, facetsOf(t))]),
     },
   };
 }
@@ -68,12 +78,9 @@ export function renderPairs(frame: ChartRepoFrame, pairs: readonly HeldPair[]): 
 export function indexPairs(value: ChartRepoStatus, pairs: readonly HeldPair[]): ChartIndex {
   const lists: ChartIndex['lists'] = { apps: new Map(), images: new Map(), hydrator_tasks: new Map() };
   for (const p of pairs) {
-    const { apps, images, hydrator } = p.answer;
-    apps.forEach((a, i) => lists.apps.set(`${a.user_id}:${a.source_id}:${a.app_name}`, item(p.rendered.apps[i]!, facetsOf(a))));
-    images.forEach((img, i) => lists.images.set(img.image_name, item(p.rendered.images[i]!, {
-      ...(img.app_name === undefined ? {} : { app_name: img.app_name }), users: [p.user], sources: [p.source],
-    })));
-    (hydrator?.tasks ?? []).forEach((t, i) => lists.hydrator_tasks.set(t.task_id, item(p.rendered.tasks[i]!, facetsOf(t))));
+    for (const [key, it] of p.keyed.apps) lists.apps.set(key, it);
+    for (const [key, it] of p.keyed.images) lists.images.set(key, it);
+    for (const [key, it] of p.keyed.tasks) lists.hydrator_tasks.set(key, it);
   }
   return { frame: JSON.stringify(frameOf(value)), lists };
 }
