@@ -89,9 +89,19 @@ export interface PassOutcome {
   error: string | null;
   duration_ms: number;
   finished_at: string;
-  /** collector-specific numbers: rows read, items dropped, requests failed, restarts ... */
+  /**
+   * collector-specific numbers: rows read, items dropped, requests failed, restarts ... One is read by the
+   * supervisor and the store: MIN_INTERVAL_COUNTER, the least time the collector asks for between its passes.
+   */
   counters?: Record<string, number>;
 }
+
+/**
+ * The counter in which a collector asks for at least this many ms between the starts of its passes (the Chart
+ * Repo: its request-rate bound). The supervisor's pacing honours it (never beyond COLLECT_MAX_INTERVAL_MS), and
+ * the store judges the source slow only against it (a source is not slow for keeping to its own pace).
+ */
+export const MIN_INTERVAL_COUNTER = 'min_interval_ms';
 
 /** A whole collection pass: applied atomically, so readers never see half of it. */
 export interface PassMessage {
@@ -337,8 +347,7 @@ export const RUN_ABORT_GRACE_MS = 2000;
 export type RunReport =
   | { kind: 'ready' }
   | { kind: 'need_init' }
-  /** `min_interval_ms`: the collector's CollectResult.minIntervalMs, for the supervisor's pacing */
-  | { kind: 'done'; outcome: PassOutcome; memory?: ThreadMemory; min_interval_ms?: number };
+  | { kind: 'done'; outcome: PassOutcome; memory?: ThreadMemory };
 
 export type { SourceName };
 

@@ -21,11 +21,6 @@ export interface CollectResult {
   warning?: string;
   /** a run that failed but still has numbers to report (e.g. NATS disconnected): ok=false, steps applied */
   failed?: string;
-  /**
-   * The least time this collector asks for between the starts of two passes (the Chart Repo: its request-rate
-   * bound). The supervisor never spaces passes further than COLLECT_MAX_INTERVAL_MS for it.
-   */
-  minIntervalMs?: number;
 }
 
 /**

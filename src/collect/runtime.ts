@@ -17,12 +17,12 @@ export class CollectorRuntime {
   async handle(task: CollectorTask): Promise<RunReport> {
     if (task.kind === 'init') return this.init(task.spec, task.port);
     if (!this.collector || !this.sender || !this.spec) return { kind: 'need_init' };
-    const { outcome, minIntervalMs } = await this.run(this.collector, this.sender, task.deadline_ms, {
+    const outcome = await this.run(this.collector, this.sender, task.deadline_ms, {
       ...(task.restarts === undefined ? {} : { restarts: task.restarts }),
       ...(task.interval_ms === undefined ? {} : { interval_ms: task.interval_ms }),
     });
     // this thread has no metrics of its own: the supervisor passes its memory on to /metrics
-    return { kind: 'done', outcome, memory: threadMemory(), ...(minIntervalMs === undefined ? {} : { min_interval_ms: minIntervalMs }) };
+    return { kind: 'done', outcome, memory: threadMemory() };
   }
 
   private async init(spec: CollectorSpec, port: MessagePort): Promise<RunReport> {
@@ -44,13 +44,11 @@ export class CollectorRuntime {
    * acknowledgement at most until half the grace after it, so the thread answers before the supervisor
    * replaces it (deadline + RUN_ABORT_GRACE_MS).
    */
-  private async run(
-    collector: Collector, sender: PassSender, deadlineMs: number, fromSupervisor: Record<string, number>,
-  ): Promise<{ outcome: PassOutcome; minIntervalMs?: number }> {
+  private async run(collector: Collector, sender: PassSender, deadlineMs: number, fromSupervisor: Record<string, number>): Promise<PassOutcome> {
     const started = performance.now();
     const signal = AbortSignal.timeout(deadlineMs);
     const extra = Object.keys(fromSupervisor).length === 0 ? undefined : fromSupervisor;
-    let result: { steps: Parameters<PassSender['send']>[0]; outcome: PassOutcome; full: boolean; minIntervalMs?: number };
+    let result: { steps: Parameters<PassSender['send']>[0]; outcome: PassOutcome; full: boolean };
     const full = sender.needsFull;
     try {
       const r = await collector.collect({ signal, now: () => new Date(), full, reread: sender.takeReread() });
@@ -58,7 +56,6 @@ export class CollectorRuntime {
       result = {
         steps: r.steps, outcome: outcome(started, r.failed === undefined, r.failed ?? r.warning ?? null, counters),
         full: full && r.failed === undefined,
-        ...(r.minIntervalMs === undefined ? {} : { minIntervalMs: r.minIntervalMs }),
       };
     } catch (err) {
       result = { steps: [], outcome: outcome(started, false, errorText(err), extra), full: false };
@@ -67,9 +64,9 @@ export class CollectorRuntime {
     try {
       await sender.send(result.steps, result.outcome, ackBudget, result.full);
     } catch (err) {
-      return { outcome: outcome(started, false, errorText(err), extra) };
+      return outcome(started, false, errorText(err), extra);
     }
-    return { outcome: result.outcome, ...(result.minIntervalMs === undefined ? {} : { minIntervalMs: result.minIntervalMs }) };
+    return result.outcome;
   }
 }
 

@@ -17,6 +17,8 @@ export interface Pace {
   against: number;
   /** the widest spacing of slow passes in this spell (or in the streak that may raise one), in whole ticks (ms) */
   widestMs: number;
+  /** the interval the source's passes must fit: the configured one, or the longer one it asks for (ms) */
+  ownMs?: number;
 }
 
 export const STEADY: Pace = { slow: false, against: 0, widestMs: 0 };
@@ -25,27 +27,37 @@ export const STEADY: Pace = { slow: false, against: 0, widestMs: 0 };
 export interface PassPace {
   duration_ms: number;
   interval_ms?: number;
+  /** the least interval the collector asks for (MIN_INTERVAL_COUNTER: the Chart Repo's request-rate bound) */
+  min_interval_ms?: number;
+}
+
+/** `ms` in ticks of `baseMs`, rounded up to a power of two: a figure that moves only when it doubles. */
+function doublingTicks(ms: number, baseMs: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(ms / baseMs)))) * baseMs;
 }
 
 /** The verdict after one more pass of a source whose configured interval is `baseMs`. */
 export function nextPace(prev: Pace, pass: PassPace, baseMs: number): Pace {
-  const slow = pass.duration_ms > baseMs;
+  // a source that asks for a longer interval (the Chart Repo's request rate) is slow only past that one; it is
+  // rounded like the spacing, so the pair count moving a little does not move the text
+  const ownMs = pass.min_interval_ms !== undefined && pass.min_interval_ms > baseMs ? doublingTicks(pass.min_interval_ms, baseMs) : baseMs;
+  const slow = pass.duration_ms > ownMs;
   // passes start on ticks: the interval the pacing stretched to, or back to back the pass's duration, rounded up
   // to a power of two of ticks, so the text moves (a version) only when the spacing doubles, not with every
   // wobble of a loaded machine
-  const ticks = Math.ceil(Math.max(pass.interval_ms ?? baseMs, pass.duration_ms, baseMs) / baseMs);
-  const spacing = 2 ** Math.ceil(Math.log2(ticks)) * baseMs;
+  const spacing = doublingTicks(Math.max(pass.interval_ms ?? baseMs, pass.duration_ms, ownMs), baseMs);
   const against = slow === prev.slow ? 0 : prev.against + 1;
   // slow passes widen it (those that raise the verdict too); a quick pass resets it only while none is held
   const widestMs = slow ? Math.max(prev.widestMs, spacing) : prev.slow ? prev.widestMs : 0;
-  if (against >= SLOW_STREAK) return slow ? { slow, against: 0, widestMs } : STEADY;
-  return { slow: prev.slow, against, widestMs };
+  const own = ownMs === baseMs ? {} : { ownMs };
+  if (against >= SLOW_STREAK) return slow ? { slow, against: 0, widestMs, ...own } : STEADY;
+  return { slow: prev.slow, against, widestMs, ...(prev.ownMs === undefined ? {} : { ownMs: prev.ownMs }) };
 }
 
 /** The warning the verdict gives, or null. */
 export function slowWarning(pace: Pace, baseMs: number): string | null {
   if (!pace.slow) return null;
-  return `passes take longer than the ${seconds(baseMs)} collection interval: up to ${seconds(pace.widestMs)} apart`;
+  return `passes take longer than the ${seconds(pace.ownMs ?? baseMs)} collection interval: up to ${seconds(pace.widestMs)} apart`;
 }
 
 function seconds(ms: number): string {

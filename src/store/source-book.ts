@@ -1,5 +1,5 @@
 import type { ComponentStatus, SourceHealth, SourceName, SourceStatus } from '../model/index.ts';
-import type { PassOutcome } from '../protocol.ts';
+import { MIN_INTERVAL_COUNTER, type PassOutcome } from '../protocol.ts';
 import { nextPace, slowWarning, STEADY, type Pace } from './slow-source.ts';
 
 /**
@@ -54,8 +54,10 @@ export class SourceBook {
   private judgePace(source: SourceName, o: PassOutcome): string | null {
     if (this.intervalMs <= 0) return null;
     const interval = o.counters?.interval_ms;
+    const own = o.counters?.[MIN_INTERVAL_COUNTER];
     const pace = nextPace(this.pace.get(source) ?? STEADY, {
       duration_ms: o.duration_ms, ...(typeof interval === 'number' && interval > 0 ? { interval_ms: interval } : {}),
+      ...(typeof own === 'number' && own > 0 ? { min_interval_ms: own } : {}),
     }, this.intervalMs);
     this.pace.set(source, pace);
     return slowWarning(pace, this.intervalMs);

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { ResourceLimits } from 'node:worker_threads';
-import { RUN_ABORT_GRACE_MS } from '../protocol.ts';
+import { MIN_INTERVAL_COUNTER, RUN_ABORT_GRACE_MS } from '../protocol.ts';
 import type { CollectorSpec, CollectorTask, PassOutcome, RunReport, StoreControlApi } from '../protocol.ts';
 import { CALL_DEADLINE_MS, CallDeadlineError, callWithDeadline, Comlink, threadFile, type Comlink as C } from '../threads.ts';
 import type { Logger } from '../log.ts';
@@ -127,7 +127,7 @@ export class CollectorHandle {
         report = await this.pool.run(task(), { signal });
       }
       this.crashStreak = 0;
-      this.pace(started, report.kind === 'done' ? report.min_interval_ms : undefined);
+      this.pace(started, report.kind === 'done' ? report.outcome.counters?.[MIN_INTERVAL_COUNTER] : undefined);
       if (report.kind === 'done') {
         if (report.memory) void this.store().reportThreadMemory(`collector_${this.spec.source}`, report.memory).catch(() => undefined);
         this.logDecision(report.outcome.ok ? this.failureLog.success()

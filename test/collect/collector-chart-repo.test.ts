@@ -12,6 +12,7 @@ import type { EmbeddedPostgres } from '../../src/demo/embedded-postgres.ts';
 import { closedPort, envelope, startFakeChartRepo } from '../sources/fake-chart-repo.ts';
 import type { FakeChartRepo, Mode } from '../sources/fake-chart-repo.ts';
 import { ChartRepoView, type HeldChartRepo } from '../../src/store/chart-repo-view.ts';
+import { MIN_INTERVAL_COUNTER } from '../../src/protocol.ts';
 
 const ALICE = { user: 'alice', source: 'market' };
 const BOB = { user: 'bob', source: 'market' };
@@ -240,8 +241,8 @@ describe('chart repo collector', () => {
   it('asks for passes spaced so that at most maxRequestsPerSecond requests go per second on average', async () => {
     repo.set(good('alice', 'wiki'), 'alice', 'market');
     repo.set(good('bob', 'blog'), 'bob', 'market');
-    expect((await run(await collector({ maxRequestsPerSecond: 4 }))).minIntervalMs).toBe(500);
-    expect((await run(await collector())).minIntervalMs).toBeUndefined();
+    expect((await run(await collector({ maxRequestsPerSecond: 4 }))).counters?.[MIN_INTERVAL_COUNTER]).toBe(500);
+    expect((await run(await collector())).counters?.[MIN_INTERVAL_COUNTER]).toBeUndefined();
   });
 
   it('sends the store only the pairs whose own part changed; everything again when the store is new or asks', async () => {

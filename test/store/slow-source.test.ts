@@ -47,6 +47,19 @@ describe('the slow-source verdict', () => {
     expect(warnings.at(-1)).toBe(SLOW('10 s'));
   });
 
+  it.each<[string, number, number, string | null]>([
+    // [what, pass ms, the interval the collector asks for (the Chart Repo's request rate), warning]
+    ['passes longer than the configured interval but within the asked one', 9000, 18_580, null],
+    ['passes longer than the asked one', 25_000, 18_580, 'passes take longer than the 20 s collection interval: up to 40 s apart'],
+  ])('a source asking for its own interval: %s', (_what, duration_ms, min_interval_ms, warning) => {
+    let pace = STEADY;
+    // the asked interval wobbles with the pair count: the text does not
+    for (const own of [min_interval_ms, min_interval_ms - 300, min_interval_ms + 200]) {
+      pace = nextPace(pace, { duration_ms, interval_ms: 30_000, min_interval_ms: own }, BASE);
+    }
+    expect(slowWarning(pace, BASE)).toBe(warning);
+  });
+
   it('says a sub-second interval in seconds', () => {
     expect(slowWarning({ slow: true, against: 0, widestMs: 1600 }, 100)).toBe('passes take longer than the 0.1 s collection interval: up to 1.6 s apart');
   });

@@ -14,7 +14,7 @@ import { chartRepoComponent, normalizeAnswer } from '../chart-repo.ts';
 import type { ChartRepoAnswer, PairFailure } from '../chart-repo.ts';
 import { createChartRepoAgent, fetchChartRepoBody, parseChartRepoJson } from '../../sources/chart-repo-client.ts';
 import type { Agent } from 'node:http';
-import type { ChartRepoFrame, ChartRepoPairSlot, StoreStep } from '../../protocol.ts';
+import { MIN_INTERVAL_COUNTER, type ChartRepoFrame, type ChartRepoPairSlot, type StoreStep } from '../../protocol.ts';
 
 export interface Pair {
   user: string;
@@ -169,18 +169,18 @@ export class ChartRepoCollector implements Collector {
         stale_pairs: stalePairs, stale_ms: staleMs,
         ...(latencies.length > 0 ? { latency_ms: Math.round(Math.max(...latencies)) } : {}),
         ...(uptime !== undefined ? { chart_repo_uptime: uptime } : {}),
+        ...this.rateBound(pairs.length),
       },
       ...(warnings.length > 0 ? { warning: warnings.join('; ') } : {}),
       ...(allFailed ? { failed: component.message ?? 'every chart repo request failed' } : {}),
-      ...this.rateBound(pairs.length),
     };
   }
 
   /** One request per pair a pass: at most `maxRequestsPerSecond` on average means passes this far apart. */
-  private rateBound(requests: number): { minIntervalMs?: number } {
+  private rateBound(requests: number): Record<string, number> {
     const rps = this.opts.maxRequestsPerSecond;
     if (rps === undefined || !(rps > 0) || requests === 0) return {};
-    return { minIntervalMs: Math.ceil((requests / rps) * 1000) };
+    return { [MIN_INTERVAL_COUNTER]: Math.ceil((requests / rps) * 1000) };
   }
 
   async close(): Promise<void> {
