@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { digestOf } from '../content-digest.ts';
 
 /**
  * Chart Repo values that only tell time passing (the Chart Repo's uptime, the image analyzer's last_check, a
@@ -143,4 +144,17 @@ export function splitAnswerText(text: string): SplitAnswer {
 /** The shared part back as an answer of its own (system and image analyzer only), to normalize. */
 export function sharedAnswerText(shared: SplitAnswer['shared']): string {
   return `{"success":true,"data":{"system":${shared.system ?? 'null'},"tasks":{"image_analyzer":${shared.image_analyzer ?? 'null'}}}}`;
+}
+
+/** A (user, source) pair's key, for the collector and the store alike (also what a `reread` names). */
+export function pairKey(p: { user: string; source: string }): string {
+  return `${p.user}\u0000${p.source}`;
+}
+
+/**
+ * What the Chart Repo view says: each pair's content in order, then the Chart Repo's own blocks. The collector
+ * computes it over what it sent, the store over what it holds: equal when the store holds every part.
+ */
+export function viewContent(pairs: readonly { user: string; source: string; content: string }[], shared: string): string {
+  return digestOf([...pairs.flatMap((p) => [pairKey(p), p.content]), shared]);
 }

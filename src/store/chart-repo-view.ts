@@ -1,6 +1,6 @@
 import type { ChartRepoOrigin, ChartRepoStatus } from '../model/index.ts';
 import type { ChartRepoChanges, StoreStep } from '../protocol.ts';
-import { chartRepoContentKey } from '../collect/chart-repo-content.ts';
+import { chartRepoContentKey, pairKey, viewContent } from '../collect/chart-repo-content.ts';
 import { mergeAnswers, originsOf, type ChartRepoAnswer } from '../collect/chart-repo.ts';
 import { digestOf } from '../content-digest.ts';
 import { diffChartIndex, emptyChartPending, indexChartRepo, takeChartChanges, type ChartIndex } from './chart-repo-items.ts';
@@ -33,7 +33,7 @@ export class ChartRepoView {
     const reread: string[] = [];
     const next: typeof this.pairs = new Map();
     for (const slot of step.pairs) {
-      const key = `${slot.user}\u0000${slot.source}`;
+      const key = pairKey(slot);
       const held = this.pairs.get(key);
       if (slot.part) {
         next.set(key, holdPair(slot.user, slot.source, slot.content, answerOf(slot.part)));
@@ -52,7 +52,7 @@ export class ChartRepoView {
     if (step.frame.image_analyzer) shared.image_analyzer = step.frame.image_analyzer;
     const value = mergeAnswers([shared, ...pairs.map((p) => p.answer)], step.frame.last_update);
     // the digest of what is held (the collector's, when the store holds every part it was told of)
-    const content = digestOf([...pairs.flatMap((p) => [`${p.user}\u0000${p.source}`, p.content]), step.shared_content]);
+    const content = viewContent(pairs, step.shared_content);
     const changed = this.hold(value, renderPairs(step.frame, pairs), originsOf(pairs), () => content, () => indexPairs(value, pairs));
     return { changed, reread };
   }

@@ -6,9 +6,8 @@
 import { createPgSource, type PgSource } from '../../sources/postgres.ts';
 import { createHash } from 'node:crypto';
 import {
-  bodyContentKey, keepAnswerTimes, sharedAnswerText, splitAnswerText, uptimeIn, type SplitAnswer,
+  bodyContentKey, keepAnswerTimes, pairKey, sharedAnswerText, splitAnswerText, uptimeIn, viewContent, type SplitAnswer,
 } from '../chart-repo-content.ts';
-import { digestOf } from '../../content-digest.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { chartRepoComponent, normalizeAnswer } from '../chart-repo.ts';
 import type { ChartRepoAnswer, PairFailure } from '../chart-repo.ts';
@@ -37,8 +36,6 @@ export interface ChartRepoCollectorOptions {
   /** body cap; default 32 MiB (tests use a smaller one) */
   maxBodyBytes?: number;
 }
-
-const pairKey = (p: Pair) => `${p.user}\u0000${p.source}`;
 
 /** requests in flight at once: the option, or 4 when it is missing or not a count */
 const concurrencyOf = (wanted = 4) => (Number.isFinite(wanted) && wanted >= 1 ? Math.floor(wanted) : 4);
@@ -146,9 +143,7 @@ export class ChartRepoCollector implements Collector {
     // the component's error and the kept view); last_success keeps the time of the last good answer
     const allFailed = pairs.length > 0 && failures.length === pairs.length;
     // what the view says: each kept answer's content, in pair order, and the Chart Repo's own blocks
-    const content = digestOf([
-      ...answers.flatMap((a) => [pairKey(a), this.lastBodyKey.get(pairKey(a)) ?? '']), this.shared?.key ?? '',
-    ]);
+    const content = viewContent(answers.map((a) => ({ ...a, content: this.lastBodyKey.get(pairKey(a)) ?? '' })), this.shared?.key ?? '');
     const steps: StoreStep[] = [];
     if (content !== this.view?.content) this.view = { content, since: now };
     if (ctx.full || content !== this.sentView || (ctx.reread?.length ?? 0) > 0) {
