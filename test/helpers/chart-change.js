@@ -1,6 +1,7 @@
-// Applies a chart_repo change from the stream to the page's copy of the Chart Repo status (pure).
+// The reference of how a stream client applies a chart_repo change to its copy of the Chart Repo status (pure;
+// the dashboards no longer keep the whole state, so it lives with the tests that hold the stream to it).
 
-import { list, obj, str } from './values.js';
+import { list, obj, str } from '../../src/http/dashboard/values.js';
 
 /**
  * chart_repo's lists in a change event, keyed as the sidecar keys them (src/store/chart-repo-items.ts): apps

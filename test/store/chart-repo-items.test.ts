@@ -5,7 +5,7 @@ import { renderChartChanges } from '../../src/http/stream.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
 
 // the dashboards' own module applies the stream's chart_repo changes to the page's copy
-const { applyChartChange } = await import('../../src/http/dashboard/chart-change.js' as string) as {
+const { applyChartChange } = await import('../helpers/chart-change.js' as string) as {
   applyChartChange(current: unknown, change: unknown): ChartRepoStatus;
 };
 
