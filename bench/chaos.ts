@@ -27,6 +27,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { freePort, sleep } from './lib/net.ts';
+import { contentOf } from '../test/helpers/body-content.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -197,29 +198,6 @@ function summaryProblem(d: Snapshot): string | null {
   for (const c of Object.values(d.components)) if (c.healthy && c.status === 'running') s.active_components += 1;
   const off = Object.entries(s).filter(([k, v]) => d.summary[k] !== v);
   return off.length === 0 ? null : off.map(([k, v]) => `${k}: summary ${d.summary[k]}, entities ${v}`).join('; ');
-}
-
-/** when values (not content): a store's version and timestamp, and the times at which things were seen */
-const SEEN_AT = new Set(['last_update', 'last_check', 'uptime', 'duration']);
-
-/** A body as content: without the times it was seen at, objects' keys sorted (a restarted store lists in another order). */
-function contentOf(text: string): string {
-  const canonical = (v: unknown, top: boolean): unknown => {
-    if (Array.isArray(v)) return v.map((x) => canonical(x, false));
-    if (v === null || typeof v !== 'object') return v;
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) {
-      if (SEEN_AT.has(k) || (top && (k === 'version' || k === 'timestamp'))) continue;
-      out[k] = canonical((v as Record<string, unknown>)[k], false);
-    }
-    return out;
-  };
-  try {
-    const body = JSON.parse(text) as { data?: unknown };
-    return JSON.stringify({ ...body, data: canonical(body.data, true) });
-  } catch {
-    return text;
-  }
 }
 
 async function ask(path: string, headers: Record<string, string> = {}): Promise<{ status: number; etag: string | null } | null> {
