@@ -288,7 +288,7 @@ export interface StoreQueryApi {
   metrics(http?: ThreadMemory): Promise<string>;
 }
 
-/** One thread's memory, as it reports it (bytes; see thread-metrics.ts) */
+/** One thread's memory, as it reports it (bytes; see thread-memory.ts) */
 export interface ThreadMemory {
   heap_used: number;
   heap_total: number;

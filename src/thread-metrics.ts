@@ -1,24 +1,5 @@
-import { performance } from 'node:perf_hooks';
 import { Gauge, type Registry } from 'prom-client';
-import type { ThreadMemory } from './protocol.ts';
-
-export type { ThreadMemory };
-
-/**
- * The calling thread's memory now: its V8 heap in use and reserved, and `external` — memory of C++ objects
- * bound to its JavaScript objects (Buffers, ArrayBuffers: the bodies).
- */
-export function threadMemory(): ThreadMemory {
-  const m = process.memoryUsage();
-  return { heap_used: m.heapUsed, heap_total: m.heapTotal, external: m.external, busy_s: performance.eventLoopUtilization().active / 1000 };
-}
-
-/** A report from another thread, checked: it crosses a thread boundary. */
-export function isThreadMemory(m: unknown): m is ThreadMemory {
-  const r = m as Partial<ThreadMemory> | null;
-  return typeof r === 'object' && r !== null
-    && [r.heap_used, r.heap_total, r.external, r.busy_s].every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0);
-}
+import { isThreadMemory, threadMemory, type ThreadMemory } from './thread-memory.ts';
 
 /** Thread names are a closed set (bounded label cardinality). */
 const THREAD_NAME = /^(main|store|http|compress|collector_[a-z_]+)$/;

@@ -2,7 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { RUN_ABORT_GRACE_MS, type CollectorSpec, type CollectorTask, type PassOutcome, type RunReport } from '../protocol.ts';
 import type { Collector, CreateCollector } from './collector.ts';
 import { PassSender } from './pass-sender.ts';
-import { threadMemory } from '../thread-metrics.ts';
+import { threadMemory } from '../thread-memory.ts';
 
 /**
  * The inside of a collector thread. `init` loads the collector module and keeps the store port; each `run`

@@ -15,9 +15,9 @@ import type { FreshnessHolder } from './freshness.ts';
 import { headContentLength } from './head-length.ts';
 import { registerOpenApi } from './openapi.ts';
 import { checkParam, parseAppsQuery, parseStateFilter, parseTasksQuery } from './query.ts';
-import { rebuildingAnswer } from './rebuilding.ts';
+import { NOT_READY, rebuildingAnswer, unavailableAnswer } from './rebuilding.ts';
 import { routeLabel } from './metrics.ts';
-import { threadMemory } from '../thread-metrics.ts';
+import { threadMemory } from '../thread-memory.ts';
 import type { RememberedAnswers } from './remembered-answers.ts';
 import type { ResponseCache } from './response-cache.ts';
 import type { ChangeStream } from './stream.ts';
@@ -52,7 +52,6 @@ export interface RuntimeAppDeps {
 export { BASE_PATHS } from './base-paths.ts';
 import { BASE_PATHS, DASHBOARD_HOME } from './base-paths.ts';
 
-const NOT_READY = 'runtime state not collected yet';
 
 /** The runtime API: /state (hot path: bytes from memory), partial queries, probes. */
 export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOptions = {}): Hono {
@@ -77,7 +76,7 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
 
   api.get('/state', async (c) => {
     const cur = deps.current();
-    if (!cur) return c.json(errorBody(NOT_READY), 503, { 'Retry-After': '1' });
+    if (!cur) return unavailableAnswer(c, deps);
     const parsed = parseStateFilter(c.req.queries());
     if (!parsed.ok) return c.json(errorBody(parsed.message), 400);
     if (parsed.canonical === '') return wholeState(c, cur, deps);

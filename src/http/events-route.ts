@@ -2,7 +2,7 @@ import type { Hono } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { withBody, type AsyncQueries, type BodyOf, type CurrentVersion } from './current-version.ts';
-import { rebuildingAnswer } from './rebuilding.ts';
+import { rebuildingAnswer, unavailableAnswer } from './rebuilding.ts';
 import { envelopePrefix, OK_MESSAGE } from '../model/index.ts';
 import { errorBody } from './envelope.ts';
 import { FRESH_AS_OF, type FreshnessHolder } from './freshness.ts';
@@ -28,7 +28,7 @@ export function registerEvents(api: Hono, deps: EventsDeps): void {
   api.get('/events', async (c) => {
     const stream = deps.stream;
     const cur = deps.current();
-    if (!stream || !cur) return c.json(errorBody('runtime state not collected yet'), 503, { 'Retry-After': '1' });
+    if (!stream || !cur) return unavailableAnswer(c, deps);
     const parsed = parseStateFilter(c.req.queries());
     if (!parsed.ok) return c.json(errorBody(parsed.message), 400);
     const view = parseStreamView(c.req.queries(), parsed.canonical !== '');

@@ -1,6 +1,9 @@
 import type { Context } from 'hono';
 import { errorBody } from './envelope.ts';
 
+/** The 503 of a question asked before the first version. */
+export const NOT_READY = 'runtime state not collected yet';
+
 /** The 503 of a query asked while a restarted store rebuilds the state (stated in the README). */
 export const REBUILDING = 'runtime store rebuilding after a restart: not every collector has reported to it yet; retry shortly';
 
@@ -10,4 +13,12 @@ export const REBUILDING = 'runtime store rebuilding after a restart: not every c
  */
 export function rebuildingAnswer(c: Context, deps: { rebuilding?(): boolean }): Response | null {
   return deps.rebuilding?.() ? c.json(errorBody(REBUILDING), 503, { 'Retry-After': '1' }) : null;
+}
+
+/**
+ * The 503 when there is no version to answer from: the store is rebuilding (and no reader had made this
+ * thread fetch a body to serve meanwhile), or nothing was collected yet.
+ */
+export function unavailableAnswer(c: Context, deps: { rebuilding?(): boolean }): Response {
+  return rebuildingAnswer(c, deps) ?? c.json(errorBody(NOT_READY), 503, { 'Retry-After': '1' });
 }

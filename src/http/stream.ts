@@ -25,7 +25,7 @@ export const STREAM_LIMITS = {
    * bytes kept in that history: each version's rendered event and the changes it was rendered from (for
    * filtered clients) count both; past this the oldest versions go (a resume from there gets a snapshot)
    */
-  historyBytes: 16 * 1024 * 1024,
+  historyBytes: 4 * 1024 * 1024,
   /** a client whose unsent bytes pass this is cut off (it can resume) */
   clientBufferBytes: 8 * 1024 * 1024,
   heartbeatMs: 15_000,

@@ -22,11 +22,6 @@ import { HttpMetrics } from './metrics.ts';
 import { ResponseCache } from './response-cache.ts';
 
 const CLOSE_GRACE_MS = 300;
-/**
- * A body at least this recent is kept in hand even when nobody reads one: a restarted store's rebuild is
- * served from it (detachStore). One render per this long, at most, when no reader asks.
- */
-const BODY_IN_HAND_MS = 30_000;
 /** a store that pushed something this recently is alive without a ping (storeAlive) */
 const STORE_QUIET_MS = 5000;
 
@@ -61,9 +56,11 @@ export class HttpThread {
   private readonly freshness = new FreshnessHolder();
   /** /state bodies, fetched from the store when a reader needs one */
   private readonly bodies = new VersionBodies(() => this.queries?.body() ?? null, (v) => this.onBody(v));
-  /** the newest version whose body this thread holds: served while a restarted store rebuilds */
+  /**
+   * the newest version whose body a reader made this thread fetch: served while a restarted store rebuilds.
+   * None is fetched for its own sake: at 50,000 apps a body is ~90 MB, rendered and held for a rare event.
+   */
   private lastWithBody: VersionWithBody | null = null;
-  private lastWithBodyAt = 0;
   /** a body the store rendered for a version whose message has not arrived yet */
   private bodyAhead: VersionWithBody | null = null;
   private readonly remembered = new RememberedAnswers(undefined, undefined, this.freshness);
@@ -110,7 +107,7 @@ export class HttpThread {
 
   /**
    * The store is gone (it died, or a new one replaces it). Until a new store publishes a ready version (a
-   * pass of every collector): the unfiltered /state keeps serving the last bytes we hold, not ready (a fresh
+   * pass of every collector): the unfiltered /state keeps serving the last bytes a reader made us fetch (if any), not ready (a fresh
    * object, so the raw path forgets what it remembered), and every query answers 503 (a new store would answer
    * from part of the state). A new store may publish nothing before its first pass, so its own versions
    * cannot be the only signal.
@@ -142,10 +139,7 @@ export class HttpThread {
    * serves that version without asking again), or waits for its version's message when the store was ahead.
    */
   private onBody(v: VersionWithBody): void {
-    if (!this.lastWithBody || this.lastWithBody.epoch !== v.epoch || this.lastWithBody.version <= v.version) {
-      this.lastWithBody = v;
-      this.lastWithBodyAt = Date.now();
-    }
+    if (!this.lastWithBody || this.lastWithBody.epoch !== v.epoch || this.lastWithBody.version <= v.version) this.lastWithBody = v;
     const cur = this.current;
     if (cur && !cur.body && cur.epoch === v.epoch && cur.version === v.version && !this.rebuilding) this.current = { ...cur, body: v.body };
     else if (!cur || cur.version < v.version) this.bodyAhead = v;
@@ -192,10 +186,6 @@ export class HttpThread {
       epoch: m.epoch, version: m.version, content: m.content, ready: m.ready,
       body, sizeHint: m.size_hint, etag: etagFor(m.content),
     };
-    if (!body && m.ready && Date.now() - this.lastWithBodyAt > BODY_IN_HAND_MS) {
-      this.lastWithBodyAt = Date.now();
-      void this.bodies.get(this.current).catch(() => { this.lastWithBodyAt = 0; });
-    }
     this.stream.onVersion(m);
   }
 

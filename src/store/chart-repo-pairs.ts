@@ -71,6 +71,32 @@ export function renderPairs(frame: ChartRepoFrame, pairs: readonly HeldPair[]): 
   return `{${out.join(',')}}`;
 }
 
+/** The length of the items' JSON of these pairs: at most that of renderPairs' answer. */
+export function renderedChars(pairs: readonly HeldPair[]): number {
+  let n = 0;
+  for (const p of pairs) for (const list of Object.values(p.rendered)) for (const json of list) n += json.length;
+  return n;
+}
+
+/**
+ * Whether renderPairs gives `a` and `b` the same JSON, without rendering either: the same frame, and pair by
+ * pair the same held pair (a pass keeps the unchanged ones) or the same items and hydrator counters.
+ */
+export function sameRendering(
+  a: { frame: ChartRepoFrame; pairs: readonly HeldPair[] }, b: { frame: ChartRepoFrame; pairs: readonly HeldPair[] },
+): boolean {
+  if (a.pairs.length !== b.pairs.length || JSON.stringify(a.frame) !== JSON.stringify(b.frame)) return false;
+  return a.pairs.every((p, i) => {
+    const q = b.pairs[i]!;
+    if (p === q) return true;
+    const counters = (h: HeldPair) => (h.answer.hydrator ? HYDRATOR_COUNTERS.map((k) => h.answer.hydrator![k]).join(',') : null);
+    return counters(p) === counters(q)
+      && (Object.keys(p.rendered) as (keyof HeldPair['rendered'])[]).every((k) => sameList(p.rendered[k], q.rendered[k]));
+  });
+}
+
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
 /**
  * The view's items by key for the change stream (what indexChartRepo gives with origins), from the JSON each
  * pair rendered: an image's user and source are those of the pair whose answer held it.

@@ -24,7 +24,7 @@ export class SnapshotRenderer {
   whole(): string {
     return this.render(
       this.tables.apps.renderObject(), this.tables.tasks.renderObject(),
-      this.chartRepo.held?.json, JSON.stringify(this.tables.summary),
+      this.chartRepo.held?.render(), JSON.stringify(this.tables.summary),
     );
   }
 
@@ -58,7 +58,7 @@ export class SnapshotRenderer {
 
   /** about how many bytes the whole rendering has (at most that many) */
   sizeHint(): number {
-    return this.tables.chars + (this.chartRepo.held?.json.length ?? 0);
+    return this.tables.chars + (this.chartRepo.held?.chars ?? 0);
   }
 
   /**

@@ -39,7 +39,7 @@ export class StoreQueries {
     for (const k of taskKeys) countTask(summary, tasks.rows.get(k)!.value, 1);
     summary.active_components = this.tables.summary.active_components;
     const held = this.chartRepo.held;
-    const chart = held && (hasChartFilter(f) ? JSON.stringify(filterChartRepo(held.value, f, held.origins)) : held.json);
+    const chart = held && (hasChartFilter(f) ? JSON.stringify(filterChartRepo(held.value, f, held.origins)) : held.render());
     return this.snapshot.render(apps.renderObject(appKeys), tasks.renderObject(taskKeys), chart ?? undefined, JSON.stringify(summary));
   }
 

@@ -4,7 +4,7 @@ import { CALL_DEADLINE_MS, callWithDeadline, Comlink, THREAD_START_DEADLINE_MS, 
 import type { Logger } from '../log.ts';
 import { threadInit } from '../log-thread.ts';
 import { threadLimits } from '../thread-limits.ts';
-import { threadMemory } from '../thread-metrics.ts';
+import { threadMemory } from '../thread-memory.ts';
 import type { HttpSecurityOptions } from '../http/hardening.ts';
 import { CollectorHandle } from './collector-handle.ts';
 import { startChaosControl } from './chaos-control.ts';

@@ -139,6 +139,33 @@ describe('a store restart, with the HTTP thread\'s real code and real store acto
   });
 });
 
+describe('a store restart before any reader asked for the whole state', () => {
+  let h: Awaited<ReturnType<typeof startHarness>>;
+  beforeAll(async () => {
+    h = await startHarness(['app_flow', 'tasks']);
+  });
+  afterAll(() => h?.close());
+
+  it('answers the unfiltered /state 503 (rebuilding) too: no body is rendered and held for its own sake', async () => {
+    h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app('alice', 'market', 'wiki')] }]);
+    h.pass('tasks', [{ op: 'replace', domain: 'tasks', items: [task('t-wiki', 'wiki', 'alice')] }]);
+    await h.settled(true);
+    expect((await h.send(`${API}/state?user_id=alice`)).status).toBe(200);
+    h.restartStore();
+    h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app('alice', 'market', 'wiki')] }]);
+    await h.delivered();
+    for (const target of [`${API}/state`, `/app-store${API}/state`, `${API}/events`]) {
+      expectRebuilding(await h.send(target));
+      expectRebuilding(await h.send(target, 'HEAD'), true);
+    }
+    h.pass('tasks', [{ op: 'replace', domain: 'tasks', items: [task('t-wiki', 'wiki', 'alice')] }]);
+    await h.settled(true);
+    const now = await h.send(`${API}/state`);
+    expect(now.status).toBe(200);
+    expect(Object.keys(JSON.parse(now.body).data.app_states)).toEqual(['alice:market:wiki']);
+  });
+});
+
 describe('a store thread killed under a running sidecar', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mr-rebuild-'));
   const apps = join(dir, 'apps.json');
@@ -157,6 +184,8 @@ describe('a store thread killed under a running sidecar', () => {
 
   it('answers queries 503 (rebuilding) and /state from the last snapshot until the new store is ready, then from it', async () => {
     const restarts = sc.sup.storeRestarts;
+    // a reader of the whole state: the HTTP thread holds that body (none is rendered for its own sake)
+    expect((await fetch(`${sc.base}${API}/state`)).status).toBe(200);
     await sc.sup.threads().store.terminate();
     // until the supervisor replaced the store, queries may wait for the dead one; then they say "rebuilding"
     await eventually(async () => {

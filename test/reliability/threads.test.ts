@@ -179,6 +179,8 @@ describe('a store or HTTP thread that hangs (loops, never dies)', () => {
 
   it('a hung store: /readyz says 503 within seconds, /state keeps its last snapshot, and the store is replaced', async () => {
     const restarts = sc.sup.storeRestarts;
+    // a reader of the whole state: the HTTP thread holds that body (none is rendered for its own sake)
+    expect(Object.keys((await state(sc.base)).app_states)).toHaveLength(2);
     expect(sc.sup.hang('store', 10 * LIVENESS_MS)).toBe(true);
     // (the HTTP thread trusts a store that pushed something in the last 5 s, then pings it)
     await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(503), LIVENESS_MS);

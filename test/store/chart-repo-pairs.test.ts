@@ -39,7 +39,7 @@ describe('ChartRepoView.setPairs', () => {
     const before = view.held;
     expect(view.setPairs(step([{ user: 'alice', source: 'market', content: 'a1' }, { user: 'bob', source: 'market', content: 'b1' }])))
       .toEqual({ changed: false, reread: [] });
-    expect(view.held!.json).toBe(before!.json);
+    expect(view.held!.render()).toBe(before!.render());
     // bob leaves
     expect(view.setPairs(step([{ user: 'alice', source: 'market', content: 'a1' }])).changed).toBe(true);
     expect(view.held!.value.apps!.map((a) => a.app_name)).toEqual(['wiki']);
