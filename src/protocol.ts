@@ -222,6 +222,24 @@ export interface VersionChanges {
   sources?: string;
   /** timeline entries recorded in this version, per app or task key (json: an array of entries) */
   timeline?: { app_states: { key: string; json: string }[]; tasks: { key: string; json: string }[] };
+  /**
+   * true: this version changed more than MAX_CHANGE_BYTES, and its lists are left empty (sources stays). A
+   * stream client cannot follow it item by item: it resumes from a snapshot. At start, or when a whole
+   * market moves at once, the items would be tens of MB copied to the HTTP thread for no one.
+   */
+  oversize?: true;
+}
+
+/** A version whose changes hold more than this (changesBytes) carries none (VersionChanges.oversize). */
+export const MAX_CHANGE_BYTES = 2 * 1024 * 1024;
+
+/** The string bytes a version's changes hold (entity JSON, chart_repo items, sources, timeline): about a second copy of its event. */
+export function changesBytes(c: VersionChanges): number {
+  const items = (list: { key: string; json?: string }[] | undefined) => (list ?? []).reduce((n, e) => n + e.key.length + (e.json?.length ?? 0), 0);
+  const cr = c.chart_repo;
+  return items(c.app_states) + items(c.tasks) + items(c.components) + (c.sources?.length ?? 0)
+    + (cr ? (cr.frame?.length ?? 0) + items(cr.apps) + items(cr.images) + items(cr.hydrator_tasks) : 0)
+    + items(c.timeline?.app_states) + items(c.timeline?.tasks);
 }
 
 // ---- HTTP -> store (comlink) ---------------------------------------------------------------------

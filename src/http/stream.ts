@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { emptySummary, type ChartRepoStatus, type RuntimeSummary } from '../model/index.ts';
 import {
-  DOMAINS, type ChangedEntity, type ChartList, type ChartRepoChanges, type Domain, type Facets, type StateFilter, type VersionChanges,
+  changesBytes, DOMAINS, type ChangedEntity, type ChartList, type ChartRepoChanges, type Domain, type Facets, type StateFilter, type VersionChanges,
   type VersionMessage,
 } from '../protocol.ts';
 import { CHART_LISTS } from '../store/chart-repo-items.ts';
@@ -142,6 +142,18 @@ export class ChangeStream {
       this.historyBytes = 0;
     }
     const entry: HistoryEntry = { version: m.version, content: m.content, timestamp: m.timestamp, summary: m.summary, changes: m.changes, text: '', bytes: 0 };
+    if (m.changes.oversize) {
+      // no replay across it: clients that follow item by item end and resume from a snapshot (their
+      // Last-Event-ID is older than the history); summary clients only need to hear of the version
+      this.history = [];
+      this.historyBytes = 0;
+      this.latest = entry;
+      for (const c of [...this.clients]) {
+        if (c.summaryOnly) this.deliver(c, entry);
+        else this.end(c);
+      }
+      return;
+    }
     entry.text = this.render(entry, null, m.summary);
     entry.bytes = entry.text.length + changesBytes(m.changes);
     this.latest = entry;
@@ -364,6 +376,12 @@ export class ChangeStream {
     this.endClients();
   }
 
+  private end(c: Client): void {
+    c.out.end();
+    this.clients.delete(c);
+    this.noteTimelineClients();
+  }
+
   private endClients(): void {
     for (const c of this.clients) c.out.end();
     this.clients.clear();
@@ -445,13 +463,4 @@ function countFacet(s: RuntimeSummary, domain: 'app_states' | 'tasks', facets: F
   else if (status === 'running') s.running_tasks += sign;
   else if (status === 'completed') s.completed_tasks += sign;
   else if (status === 'failed') s.failed_tasks += sign;
-}
-
-/** The string bytes a version's changes hold (entity JSON, chart_repo items, sources, timeline): about a second copy of its event. */
-function changesBytes(c: VersionChanges): number {
-  const items = (list: { key: string; json?: string }[] | undefined) => (list ?? []).reduce((n, e) => n + e.key.length + (e.json?.length ?? 0), 0);
-  const cr = c.chart_repo;
-  return items(c.app_states) + items(c.tasks) + items(c.components) + (c.sources?.length ?? 0)
-    + (cr ? (cr.frame?.length ?? 0) + items(cr.apps) + items(cr.images) + items(cr.hydrator_tasks) : 0)
-    + items(c.timeline?.app_states) + items(c.timeline?.tasks);
 }

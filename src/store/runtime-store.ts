@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   envelopeJson, OK_MESSAGE, type RuntimeSummary, type SourceName, type SourceStatus,
 } from '../model/index.ts';
-import type { AppFilter, PassMessage, PassOutcome, StateFilter, VersionChanges } from '../protocol.ts';
+import { changesBytes, MAX_CHANGE_BYTES, type AppFilter, type PassMessage, type PassOutcome, type StateFilter, type VersionChanges } from '../protocol.ts';
 import { ChangeLog } from './change-log.ts';
 import { ChartRepoView } from './chart-repo-view.ts';
 import { EntityTimelines } from './entity-timelines.ts';
@@ -158,6 +158,9 @@ export class RuntimeStore {
     if (timeline) out.timeline = timeline;
     const health = this.sources.takeHealthChange();
     if (health !== undefined) out.sources = health;
+    if (changesBytes(out) > MAX_CHANGE_BYTES) {
+      return { app_states: [], tasks: [], components: [], ...(health === undefined ? {} : { sources: health }), oversize: true };
+    }
     return out;
   }
 

@@ -10,6 +10,7 @@ import { threadInit } from '../log-thread.ts';
 import { threadLimits } from '../thread-limits.ts';
 import { FailureLogLimiter, type LogDecision } from './log-limiter.ts';
 import { CollectorPacing } from './collector-pacing.ts';
+import { FullPassGate } from './full-pass-gate.ts';
 
 const MAX_BACKOFF_MS = 30_000;
 
@@ -42,6 +43,8 @@ export class CollectorHandle {
     resourceLimits?: ResourceLimits,
     /** when the next pass may start (default: the supervisor's every tick) */
     private readonly pacing: CollectorPacing = new CollectorPacing(0, 0),
+    /** where a full pass waits for the other collectors' full passes (the supervisor's, shared) */
+    private readonly fullPasses: FullPassGate = new FullPassGate(0),
   ) {
     this.pool = new Piscina({
       filename: fileURLToPath(threadFile('collector')),
@@ -111,6 +114,16 @@ export class CollectorHandle {
   }
 
   private async runOnce(): Promise<void> {
+    // a run that starts with init is a full pass (a new thread or a new store has nothing to compare with)
+    const leave = this.needsInit ? await this.fullPasses.enter() : null;
+    try {
+      await this.run();
+    } finally {
+      leave?.();
+    }
+  }
+
+  private async run(): Promise<void> {
     const started = Date.now();
     this.abort = new AbortController();
     const overrun = AbortSignal.timeout(this.deadlineMs + RUN_ABORT_GRACE_MS);

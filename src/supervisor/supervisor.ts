@@ -10,6 +10,7 @@ import { CollectorHandle } from './collector-handle.ts';
 import { startChaosControl } from './chaos-control.ts';
 import { Watchdog } from './watchdog.ts';
 import { CollectorPacing } from './collector-pacing.ts';
+import { FullPassGate } from './full-pass-gate.ts';
 import type { Server } from 'node:http';
 import type { StuckLimits } from '../store/stuck.ts';
 
@@ -82,10 +83,11 @@ export class Supervisor {
   private readonly watchdogs: Watchdog[] = [];
 
   constructor(private readonly opts: SupervisorOptions) {
+    const fullPasses = new FullPassGate(opts.collectDeadlineMs);
     this.handles = opts.collectors.map((spec) =>
       new CollectorHandle(spec, () => this.store, opts.collectDeadlineMs, opts.log, () => this.pushRestarts(),
         opts.resourceLimits?.collector,
-        new CollectorPacing(opts.collectIntervalMs, opts.collectMaxIntervalMs ?? opts.collectIntervalMs)));
+        new CollectorPacing(opts.collectIntervalMs, opts.collectMaxIntervalMs ?? opts.collectIntervalMs), fullPasses));
   }
 
   get storeRestarts(): number {

@@ -10,9 +10,10 @@ const dir = mkdtempSync(join(tmpdir(), 'mr-stream-'));
 const file = join(dir, 'steps.json');
 const T0 = '2026-11-25T10:00:00.000Z';
 
-function writeTasks(tasks: Array<{ id: string; status: string; user: string }>) {
+function writeTasks(tasks: Array<{ id: string; status: string; user: string; result?: string }>) {
   writeFileSync(file, JSON.stringify([{ op: 'replace', domain: 'tasks', items: tasks.map((t) => ({
     task_id: t.id, type: 'install', status: t.status, app_name: 'firefox', user_id: t.user, created_at: T0,
+    ...(t.result === undefined ? {} : { result: t.result }),
   })) }]));
 }
 
@@ -76,6 +77,24 @@ describe('GET …/events: the change stream', () => {
     await s.close();
   });
 
+  it('a version too large to follow item by item (> 2 MiB of changes) ends the stream: the client resumes from a snapshot; summary clients hear of it', async () => {
+    const s = await openStream(`${sc.base}/api/v2/runtime/events`);
+    const snap = await s.next((e) => e.event === 'snapshot');
+    const summary = await openStream(`${sc.base}/api/v2/runtime/events?view=summary`);
+    await summary.next((e) => e.event === 'snapshot');
+    // 400 tasks of ~6 KB each: the whole market moved at once (a store's first pass looks like this)
+    writeTasks(Array.from({ length: 400 }, (_, i) => ({ id: `big${i}`, status: 'running', user: 'dave', result: `${i} `.padEnd(6000, 'x') })));
+    await eventually(async () => expect(s.ended).toBe(true));
+    expect(s.events.some((e) => e.event === 'change' && e.data.includes('big1'))).toBe(false);
+    await summary.next((e) => e.event === 'change' && JSON.parse(e.data).summary.total_tasks === 400);
+    expect(summary.ended).toBe(false);
+    const again = await openStream(`${sc.base}/api/v2/runtime/events`, { 'Last-Event-ID': snap.id! });
+    const first = await again.next(() => true);
+    expect(first.event).toBe('snapshot');
+    expect(Object.keys(JSON.parse(first.data).tasks)).toHaveLength(400);
+    await Promise.all([s.close(), summary.close(), again.close()]);
+  });
+
   it('rejects a bad filter with 400', async () => {
     const res = await sc.get('/api/v2/runtime/events?task_status=nope');
     expect(res.status).toBe(400);
@@ -86,8 +105,9 @@ describe('GET …/events: the change stream', () => {
 describe('a stalled client', () => {
   let sc: Awaited<ReturnType<typeof startInProcess>>;
   beforeAll(async () => {
-    // 20,000 tasks replaced every 100 ms: megabytes of changes per version
-    sc = await startInProcess([fake('tasks', { mode: 'passes', count: 20000 })], { intervalMs: 100 });
+    // 8,000 tasks replaced every 100 ms: over a megabyte of changes per version (under MAX_CHANGE_BYTES, so
+    // each is sent item by item)
+    sc = await startInProcess([fake('tasks', { mode: 'passes', count: 8000 })], { intervalMs: 100 });
     await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
   });
   afterAll(() => sc.sup.stop());
@@ -99,14 +119,14 @@ describe('a stalled client', () => {
     stalled.pause(); // never read: the server's send buffer fills up
     const closed = new Promise<void>((r) => stalled.once('close', () => r()));
     const reader = await openStream(`${sc.base}/api/v2/runtime/events`);
-    // by six versions of megabytes each, the stalled client is far past its 8 MiB limit
-    for (let i = 0; i < 6; i++) await reader.next((e) => e.event === 'change', 15_000, reader.events.length);
+    // by twelve versions of over a megabyte each, the stalled client is far past its 8 MiB limit
+    for (let i = 0; i < 12; i++) await reader.next((e) => e.event === 'change', 15_000, reader.events.length);
     let bytes = 0;
     stalled.on('data', (chunk: Buffer) => { bytes += chunk.length; });
     stalled.resume();
     await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('stalled client never cut off')), 15_000))]);
-    // it got what sat in the socket buffers and then the end, not the six versions
-    expect(bytes).toBeLessThan(6 * 3_000_000);
+    // it got what sat in the socket buffers and then the end, not the twelve versions
+    expect(bytes).toBeLessThan(reader.events.slice(-12).reduce((n, e) => n + e.data.length, 0));
     const countBefore = reader.events.length;
     await reader.next(() => true, 10_000, countBefore);
     expect(reader.ended).toBe(false);

@@ -90,7 +90,9 @@ describe('a source slow for a while (real threads)', () => {
     // the same listing every pass: only the slow verdict can mint versions
     const file = join(dir, 'tasks.json');
     writeFileSync(file, JSON.stringify([{ op: 'replace', domain: 'tasks', items: [] }]));
-    const sc = await startInProcess([fake('tasks', { mode: 'file', file, delayMs: 500, slowRuns: 5 })], { intervalMs: 200, maxIntervalMs: 5000 });
+    // the pacing spaces 500 ms passes out to its bound, 1.6 s: 8 ticks, a power of two, so the warning's
+    // "up to … apart" stays put on a loaded machine (a pass would need over 1.6 s to widen it)
+    const sc = await startInProcess([fake('tasks', { mode: 'file', file, delayMs: 500, slowRuns: 5 })], { intervalMs: 200, maxIntervalMs: 1600 });
     try {
       const warned = await eventually(async () => {
         const s = await state(sc.base);
