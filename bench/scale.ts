@@ -148,7 +148,8 @@ async function runSize(apps: number): Promise<SizeResult> {
       ...process.env, RUNTIME_DEMO: 'off', DATABASE_URL: dbUrl.toString(), CHART_REPO_SERVICE_HOST: `127.0.0.1:${chartPort}`,
       PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       // as in the image (Dockerfile)
-      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', NODE_ENV: 'production',
+      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072',
+      MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? '131072', NODE_ENV: 'production',
     };
     delete env.RUNTIME_API_TOKEN;
     if (args.interval) env.COLLECT_INTERVAL_MS = args.interval;

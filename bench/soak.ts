@@ -71,7 +71,8 @@ const env: NodeJS.ProcessEnv = {
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   // as in the image: glibc gives every thread its own malloc arena otherwise, and RSS then drifts up with
   // native fragmentation while every JavaScript heap stays flat (see docs/reliability.md, Soak)
-  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072',
+  MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? '131072',
 };
 delete env.DATABASE_URL;
 delete env.RUNTIME_API_TOKEN;
