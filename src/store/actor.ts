@@ -172,12 +172,19 @@ export class StoreActor implements StoreControlApi {
     port.postMessage(msg);
   }
 
-  /** The latest version's body, rendered now: encoded straight into a fresh ArrayBuffer that is transferred, not copied. */
+  /**
+   * The latest version's body, rendered now: its pieces encoded one by one straight into a fresh ArrayBuffer
+   * that is transferred, not copied (no string of the whole body is ever made).
+   */
   private body(): BodyAnswer {
     this.flush();
-    const text = this.store.body();
-    const body = new ArrayBuffer(Buffer.byteLength(text, 'utf8'));
-    Buffer.from(body).write(text, 'utf8');
+    const parts = this.store.bodyParts();
+    let bytes = 0;
+    for (const p of parts) bytes += Buffer.byteLength(p, 'utf8');
+    const body = new ArrayBuffer(bytes);
+    const into = Buffer.from(body);
+    let at = 0;
+    for (const p of parts) at += into.write(p, at, 'utf8');
     return Comlink.transfer({ version: this.store.version, content: this.store.content, body }, [body]);
   }
 

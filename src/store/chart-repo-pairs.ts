@@ -44,31 +44,42 @@ export function holdPair(user: string, source: string, content: string, answer: 
  * concatenation: the same keys in the same order, empty lists left out (Go's omitempty).
  */
 export function renderPairs(frame: ChartRepoFrame, pairs: readonly HeldPair[]): string {
-  const out: string[] = [`"last_update":${JSON.stringify(frame.last_update)}`];
-  if (frame.system) out.push(`"system":${JSON.stringify(frame.system)}`);
-  const list = (name: string, pick: (r: HeldPair['rendered']) => string[]) => {
-    const items = pairs.flatMap((p) => pick(p.rendered));
-    return items.length === 0 ? null : `"${name}":[${items.join(',')}]`;
+  const out: string[] = [];
+  renderPairsInto(out, frame, pairs);
+  return out.join('');
+}
+
+/** renderPairs' answer as pieces appended to `out` (a /state body is written from pieces, never flattened). */
+export function renderPairsInto(out: string[], frame: ChartRepoFrame, pairs: readonly HeldPair[]): void {
+  out.push(`{"last_update":${JSON.stringify(frame.last_update)}`);
+  if (frame.system) out.push(`,"system":${JSON.stringify(frame.system)}`);
+  const list = (name: string, pick: (r: HeldPair['rendered']) => string[], lead: string): boolean => {
+    let first = true;
+    for (const p of pairs) {
+      for (const item of pick(p.rendered)) {
+        out.push(first ? `${lead}"${name}":[` : ',', item);
+        first = false;
+      }
+    }
+    if (!first) out.push(']');
+    return !first;
   };
-  const apps = list('apps', (r) => r.apps);
-  if (apps) out.push(apps);
-  const images = list('images', (r) => r.images);
-  if (images) out.push(images);
+  list('apps', (r) => r.apps, ',');
+  list('images', (r) => r.images, ',');
   const hydrated = pairs.filter((p) => p.answer.hydrator);
   if (hydrated.length > 0 || frame.image_analyzer) {
-    const tasks: string[] = [];
+    out.push(',"tasks":{');
     if (hydrated.length > 0) {
-      const fields = HYDRATOR_COUNTERS.map((k) => `"${k}":${JSON.stringify(hydrated.reduce((sum, p) => sum + p.answer.hydrator![k], 0))}`);
-      const running = list('tasks', (r) => r.tasks);
-      if (running) fields.push(running);
-      const recent = list('recent_failed', (r) => r.recent);
-      if (recent) fields.push(recent);
-      tasks.push(`"hydrator":{${fields.join(',')}}`);
+      const counters = HYDRATOR_COUNTERS.map((k) => `"${k}":${JSON.stringify(hydrated.reduce((sum, p) => sum + p.answer.hydrator![k], 0))}`);
+      out.push(`"hydrator":{${counters.join(',')}`);
+      list('tasks', (r) => r.tasks, ',');
+      list('recent_failed', (r) => r.recent, ',');
+      out.push('}');
     }
-    if (frame.image_analyzer) tasks.push(`"image_analyzer":${JSON.stringify(frame.image_analyzer)}`);
-    out.push(`"tasks":{${tasks.join(',')}}`);
+    if (frame.image_analyzer) out.push(`${hydrated.length > 0 ? ',' : ''}"image_analyzer":${JSON.stringify(frame.image_analyzer)}`);
+    out.push('}');
   }
-  return `{${out.join(',')}}`;
+  out.push('}');
 }
 
 /** The length of the items' JSON of these pairs: at most that of renderPairs' answer. */

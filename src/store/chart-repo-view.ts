@@ -4,7 +4,7 @@ import { chartRepoContentKey, pairKey, viewContent } from '../collect/chart-repo
 import { mergeAnswers, originsOf, type ChartRepoAnswer } from '../collect/chart-repo.ts';
 import { digestOf } from '../content-digest.ts';
 import { diffChartIndex, emptyChartPending, indexChartRepo, takeChartChanges, type ChartIndex } from './chart-repo-items.ts';
-import { holdPair, indexPairs, renderedChars, renderPairs, sameRendering, type HeldPair } from './chart-repo-pairs.ts';
+import { holdPair, indexPairs, renderedChars, renderPairs, renderPairsInto, sameRendering, type HeldPair } from './chart-repo-pairs.ts';
 
 export interface HeldChartRepo {
   value: ChartRepoStatus;
@@ -13,6 +13,8 @@ export interface HeldChartRepo {
    * items' JSON concatenated, ~7 MB at 10,000 apps and ~35 MB at 50,000, held already item by item
    */
   render(): string;
+  /** the same JSON as pieces appended to `out` */
+  renderInto(out: string[]): void;
   /** how long that JSON is, at least (UTF-16 units: the items' JSON without the commas and brackets) */
   chars: number;
   /** the digest of its content key (what a reader sees, without the times) */
@@ -64,7 +66,8 @@ export class ChartRepoView {
     const same = this.heldPairs !== null && sameRendering(this.heldPairs, { frame, pairs });
     this.heldPairs = { frame, pairs };
     const changed = this.hold(same, {
-      value, render: () => renderPairs(frame, pairs), chars: renderedChars(pairs), origins: originsOf(pairs),
+      value, render: () => renderPairs(frame, pairs), renderInto: (out) => renderPairsInto(out, frame, pairs),
+      chars: renderedChars(pairs), origins: originsOf(pairs),
     }, () => content, () => indexPairs(value, pairs));
     return { changed, reread };
   }
@@ -75,7 +78,7 @@ export class ChartRepoView {
     const same = this.heldPairs === null && this.held?.render() === json;
     this.heldPairs = null;
     // (the collector sends the digest of its content key; a step without one is digested here)
-    return this.hold(same, { value: step.value, render: () => json, chars: json.length, origins: step.origins },
+    return this.hold(same, { value: step.value, render: () => json, renderInto: (out) => out.push(json), chars: json.length, origins: step.origins },
       () => step.content ?? digestOf([chartRepoContentKey(step.value)]), () => indexChartRepo(step.value, step.origins));
   }
 

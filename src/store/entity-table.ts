@@ -103,6 +103,18 @@ export class EntityTable<T extends object> {
     return row && row.member.slice(JSON.stringify(key).length + 1);
   }
 
+  /** `{"k":{...},...}` of every row as pieces appended to `out` (a /state body is written from pieces, never flattened). */
+  renderInto(out: string[]): void {
+    out.push('{');
+    let first = true;
+    for (const row of this.rows.values()) {
+      if (!first) out.push(',');
+      out.push(row.member);
+      first = false;
+    }
+    out.push('}');
+  }
+
   /** `{"k":{...},"k2":{...}}` for the given keys (all when omitted), by concatenation only. */
   renderObject(keys?: Iterable<string>): string {
     const parts: string[] = [];

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
-  envelopeJson, OK_MESSAGE, type RuntimeSummary, type SourceName, type SourceStatus,
+  envelopePrefix, OK_MESSAGE, type RuntimeSummary, type SourceName, type SourceStatus,
 } from '../model/index.ts';
 import { changesBytes, MAX_CHANGE_BYTES, type AppFilter, type PassMessage, type PassOutcome, type StateFilter, type VersionChanges } from '../protocol.ts';
 import { ChangeLog } from './change-log.ts';
@@ -170,9 +170,17 @@ export class RuntimeStore {
    * throws: those bytes no longer exist (the actor commits before it asks).
    */
   body(version = this.version): string {
+    return this.bodyParts(version).join('');
+  }
+
+  /** body() as the pieces it is concatenated from (the actor writes them into the body's buffer one by one). */
+  bodyParts(version = this.version): string[] {
     const dirty = this.changes.dirty;
     if (version !== this.version || dirty) throw new Error(`the body of version ${version} is gone (the store is at ${this.version}${dirty ? ', with changes pending' : ''})`);
-    return envelopeJson(true, OK_MESSAGE, this.snapshot.whole());
+    const out = [envelopePrefix(true, OK_MESSAGE)];
+    this.snapshot.wholeInto(out);
+    out.push('}');
+    return out;
   }
 
   getSummary(): RuntimeSummary {
