@@ -345,6 +345,11 @@ export interface CollectorSpec {
   /** file URL of the module exporting `createCollector` */
   module: string;
   options: unknown;
+  /**
+   * false: its first run for a store reads nothing in bulk (an event collector subscribes), so it does not queue
+   * behind the other collectors' full passes (supervisor/full-pass-gate.ts); default true
+   */
+  bulkFirstPass?: boolean;
 }
 
 export type CollectorTask =

@@ -40,16 +40,10 @@ export function holdPair(user: string, source: string, content: string, answer: 
 }
 
 /**
- * Exactly `JSON.stringify(mergeAnswers([frame's blocks, ...pairs' answers], frame.last_update))`, by
- * concatenation: the same keys in the same order, empty lists left out (Go's omitempty).
+ * Exactly `JSON.stringify(mergeAnswers([frame's blocks, ...pairs' answers], frame.last_update))`, as pieces
+ * appended to `out` (a /state body is written from pieces, never flattened): the same keys in the same order,
+ * empty lists left out (Go's omitempty).
  */
-export function renderPairs(frame: ChartRepoFrame, pairs: readonly HeldPair[]): string {
-  const out: string[] = [];
-  renderPairsInto(out, frame, pairs);
-  return out.join('');
-}
-
-/** renderPairs' answer as pieces appended to `out` (a /state body is written from pieces, never flattened). */
 export function renderPairsInto(out: string[], frame: ChartRepoFrame, pairs: readonly HeldPair[]): void {
   out.push(`{"last_update":${JSON.stringify(frame.last_update)}`);
   if (frame.system) out.push(`,"system":${JSON.stringify(frame.system)}`);
@@ -82,7 +76,7 @@ export function renderPairsInto(out: string[], frame: ChartRepoFrame, pairs: rea
   out.push('}');
 }
 
-/** The length of the items' JSON of these pairs: at most that of renderPairs' answer. */
+/** The length of the items' JSON of these pairs: at most that of renderPairsInto's. */
 export function renderedChars(pairs: readonly HeldPair[]): number {
   let n = 0;
   for (const p of pairs) for (const list of Object.values(p.rendered)) for (const json of list) n += json.length;
@@ -90,7 +84,7 @@ export function renderedChars(pairs: readonly HeldPair[]): number {
 }
 
 /**
- * Whether renderPairs gives `a` and `b` the same JSON, without rendering either: the same frame, and pair by
+ * Whether renderPairsInto gives `a` and `b` the same JSON, without rendering either: the same frame, and pair by
  * pair the same held pair (a pass keeps the unchanged ones) or the same items and hydrator counters.
  */
 export function sameRendering(

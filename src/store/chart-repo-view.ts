@@ -4,16 +4,15 @@ import { chartRepoContentKey, pairKey, viewContent } from '../collect/chart-repo
 import { mergeAnswers, originsOf, type ChartRepoAnswer } from '../collect/chart-repo.ts';
 import { digestOf } from '../content-digest.ts';
 import { diffChartIndex, emptyChartPending, indexChartRepo, takeChartChanges, type ChartIndex } from './chart-repo-items.ts';
-import { holdPair, indexPairs, renderedChars, renderPairs, renderPairsInto, sameRendering, type HeldPair } from './chart-repo-pairs.ts';
+import { holdPair, indexPairs, renderedChars, renderPairsInto, sameRendering, type HeldPair } from './chart-repo-pairs.ts';
 
 export interface HeldChartRepo {
   value: ChartRepoStatus;
   /**
-   * its JSON, rendered when asked (a /state body, a query that keeps the whole view) and not kept: it is the
-   * items' JSON concatenated, ~7 MB at 10,000 apps and ~35 MB at 50,000, held already item by item
+   * writes its JSON as pieces into `out`, when asked (a /state body, a query that keeps the whole view); the
+   * whole is not kept: it is the items' JSON concatenated, ~7 MB at 10,000 apps and ~35 MB at 50,000, held
+   * already item by item (renderHeld gives it as one string)
    */
-  render(): string;
-  /** the same JSON as pieces appended to `out` */
   renderInto(out: string[]): void;
   /** how long that JSON is, at least (UTF-16 units: the items' JSON without the commas and brackets) */
   chars: number;
@@ -22,6 +21,13 @@ export interface HeldChartRepo {
   index: ChartIndex;
   /** which (user, source) answer each item came from (never on the wire: filters read it) */
   origins?: ChartRepoOrigin[];
+}
+
+/** The held view's JSON as one string (a query that keeps the whole view; tests). */
+export function renderHeld(held: Pick<HeldChartRepo, 'renderInto'>): string {
+  const out: string[] = [];
+  held.renderInto(out);
+  return out.join('');
 }
 
 /** The Chart Repo view the store holds, and its items changed since the last version (the stream sends them one by one). */
@@ -66,7 +72,7 @@ export class ChartRepoView {
     const same = this.heldPairs !== null && sameRendering(this.heldPairs, { frame, pairs });
     this.heldPairs = { frame, pairs };
     const changed = this.hold(same, {
-      value, render: () => renderPairs(frame, pairs), renderInto: (out) => renderPairsInto(out, frame, pairs),
+      value, renderInto: (out) => renderPairsInto(out, frame, pairs),
       chars: renderedChars(pairs), origins: originsOf(pairs),
     }, () => content, () => indexPairs(value, pairs));
     return { changed, reread };
@@ -75,10 +81,10 @@ export class ChartRepoView {
   /** Takes a view whole (fixtures, tests); answers whether a reader sees a change. */
   set(step: Extract<StoreStep, { op: 'chart_repo' }>): boolean {
     const json = JSON.stringify(step.value);
-    const same = this.heldPairs === null && this.held?.render() === json;
+    const same = this.heldPairs === null && this.held !== null && renderHeld(this.held) === json;
     this.heldPairs = null;
     // (the collector sends the digest of its content key; a step without one is digested here)
-    return this.hold(same, { value: step.value, render: () => json, renderInto: (out) => out.push(json), chars: json.length, origins: step.origins },
+    return this.hold(same, { value: step.value, renderInto: (out) => out.push(json), chars: json.length, origins: step.origins },
       () => step.content ?? digestOf([chartRepoContentKey(step.value)]), () => indexChartRepo(step.value, step.origins));
   }
 

@@ -3,6 +3,9 @@ import type { ChartRepoView } from './chart-repo-view.ts';
 import type { SourceBook } from './source-book.ts';
 import type { StoreTables } from './store-tables.ts';
 
+/** Writes a part of the snapshot as pieces (concatenated in order, they are its JSON). */
+type Pieces = (out: string[]) => void;
+
 /** The version a snapshot is rendered at. */
 export interface VersionStamp {
   readonly version: number;
@@ -27,24 +30,31 @@ export class SnapshotRenderer {
    * was 18 MB, or twice that with one non-Latin-1 character, beside the buffer it was copied into).
    */
   wholeInto(out: string[]): void {
-    out.push(`{"timestamp":${JSON.stringify(this.stamp.timestamp)},"version":${this.stamp.version},"app_states":`);
-    this.tables.apps.renderInto(out);
-    out.push(`,"tasks":`);
-    this.tables.tasks.renderInto(out);
-    out.push(`,"components":`, this.tables.components.renderObject(), ',');
-    if (this.chartRepo.held) {
-      out.push('"chart_repo":');
-      this.chartRepo.held.renderInto(out);
-      out.push(',');
-    }
-    out.push(`"summary":${JSON.stringify(this.tables.summary)},"sources":${this.sources.healthJson()}}`);
+    const held = this.chartRepo.held;
+    this.into(out, (o) => this.tables.apps.renderInto(o), (o) => this.tables.tasks.renderInto(o),
+      held ? (o) => held.renderInto(o) : undefined, JSON.stringify(this.tables.summary));
   }
 
+  /** The snapshot with apps, tasks, the Chart Repo view and the summary as given (a filtered answer). */
   render(apps: string, tasks: string, chartRepo: string | undefined, summary: string): string {
-    return `{"timestamp":${JSON.stringify(this.stamp.timestamp)},"version":${this.stamp.version},`
-      + `"app_states":${apps},"tasks":${tasks},"components":${this.tables.components.renderObject()},`
-      + (chartRepo === undefined ? '' : `"chart_repo":${chartRepo},`)
-      + `"summary":${summary},"sources":${this.sources.healthJson()}}`;
+    const out: string[] = [];
+    this.into(out, (o) => o.push(apps), (o) => o.push(tasks), chartRepo === undefined ? undefined : (o) => o.push(chartRepo), summary);
+    return out.join('');
+  }
+
+  /** The snapshot's layout, once: each part writes its pieces into `out`. */
+  private into(out: string[], apps: Pieces, tasks: Pieces, chartRepo: Pieces | undefined, summary: string): void {
+    out.push(`{"timestamp":${JSON.stringify(this.stamp.timestamp)},"version":${this.stamp.version},"app_states":`);
+    apps(out);
+    out.push(',"tasks":');
+    tasks(out);
+    out.push(`,"components":${this.tables.components.renderObject()},`);
+    if (chartRepo) {
+      out.push('"chart_repo":');
+      chartRepo(out);
+      out.push(',');
+    }
+    out.push(`"summary":${summary},"sources":${this.sources.healthJson()}}`);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { appKey, emptySummary } from '../model/index.ts';
 import type { AppFilter, StateFilter } from '../protocol.ts';
-import type { ChartRepoView } from './chart-repo-view.ts';
+import { renderHeld, type ChartRepoView } from './chart-repo-view.ts';
 import type { EntityTable } from './entity-table.ts';
 import { appMatches, appPageMatches, filterChartRepo, hasChartFilter, taskMatches } from './filter.ts';
 import { encodeCursor } from './page-cursor.ts';
@@ -39,7 +39,7 @@ export class StoreQueries {
     for (const k of taskKeys) countTask(summary, tasks.rows.get(k)!.value, 1);
     summary.active_components = this.tables.summary.active_components;
     const held = this.chartRepo.held;
-    const chart = held && (hasChartFilter(f) ? JSON.stringify(filterChartRepo(held.value, f, held.origins)) : held.render());
+    const chart = held && (hasChartFilter(f) ? JSON.stringify(filterChartRepo(held.value, f, held.origins)) : renderHeld(held));
     return this.snapshot.render(apps.renderObject(appKeys), tasks.renderObject(taskKeys), chart ?? undefined, JSON.stringify(summary));
   }
 

@@ -25,6 +25,9 @@ const MODULES: Record<SourceName, string> = {
   nats: 'nats',
 };
 
+/** Collectors whose first run only subscribes (CollectorSpec.bulkFirstPass false). */
+const SUBSCRIBERS: ReadonlySet<SourceName> = new Set(['nats']);
+
 /** The module file of a collector, from source (.ts under tsx) or built (.js under dist/). */
 export function collectorModule(source: SourceName): string {
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -46,5 +49,7 @@ export function realCollectors(config: Config, endpoints: { databaseUrl: string;
   };
   const sources: SourceName[] = ['tasks', 'app_flow', 'components', 'chart_repo'];
   if (config.natsUrl) sources.push('nats');
-  return sources.map((source) => ({ source, module: collectorModule(source), options }));
+  return sources.map((source) => ({
+    source, module: collectorModule(source), options, ...(SUBSCRIBERS.has(source) ? { bulkFirstPass: false } : {}),
+  }));
 }

@@ -3,8 +3,8 @@
  * restart) reads, normalizes and sends everything; run side by side, their transient memory adds up — at
  * 10,000 apps the start-up peak was ~1.5 x the steady RSS, the peak the pod's memory limit must allow.
  * A pass waits for the passes before it at most `maxWaitMs` (the collection deadline), so a hung source
- * delays the others' first pass by no more than it already delays readiness. (The NATS collector, whose first
- * run only subscribes, does not queue here: supervisor.ts.)
+ * delays the others' first pass by no more than it already delays readiness. (A collector whose first run only
+ * subscribes, CollectorSpec.bulkFirstPass false, does not queue here.)
  */
 export class FullPassGate {
   private last: Promise<void> = Promise.resolve();

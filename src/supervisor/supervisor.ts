@@ -84,13 +84,12 @@ export class Supervisor {
 
   constructor(private readonly opts: SupervisorOptions) {
     const fullPasses = new FullPassGate(opts.collectDeadlineMs);
-    // the NATS collector's first run subscribes and reads nothing in bulk: it does not wait for the others
     const noWait = new FullPassGate(0);
     this.handles = opts.collectors.map((spec) =>
       new CollectorHandle(spec, () => this.store, opts.collectDeadlineMs, opts.log, () => this.pushRestarts(),
         opts.resourceLimits?.collector,
         new CollectorPacing(opts.collectIntervalMs, opts.collectMaxIntervalMs ?? opts.collectIntervalMs),
-        spec.source === 'nats' ? noWait : fullPasses));
+        spec.bulkFirstPass === false ? noWait : fullPasses));
   }
 
   get storeRestarts(): number {

@@ -8,8 +8,8 @@ import { mergeAnswers, originsOf, type ChartRepoAnswer } from '../../src/collect
 import { digestOf } from '../../src/content-digest.ts';
 import type { ChartRepoFrame, ChartRepoPairPart, ChartRepoPairSlot, StoreStep } from '../../src/protocol.ts';
 import { indexChartRepo } from '../../src/store/chart-repo-items.ts';
-import { holdPair, indexPairs, renderPairs } from '../../src/store/chart-repo-pairs.ts';
-import { ChartRepoView } from '../../src/store/chart-repo-view.ts';
+import { holdPair, indexPairs, renderPairsInto } from '../../src/store/chart-repo-pairs.ts';
+import { ChartRepoView, renderHeld } from '../../src/store/chart-repo-view.ts';
 import { passProblem } from '../../src/store/pass-check.ts';
 
 const T = '2026-12-01T10:00:00Z';
@@ -39,7 +39,7 @@ describe('ChartRepoView.setPairs', () => {
     const before = view.held;
     expect(view.setPairs(step([{ user: 'alice', source: 'market', content: 'a1' }, { user: 'bob', source: 'market', content: 'b1' }])))
       .toEqual({ changed: false, reread: [] });
-    expect(view.held!.render()).toBe(before!.render());
+    expect(renderHeld(view.held!)).toBe(renderHeld(before!));
     // bob leaves
     expect(view.setPairs(step([{ user: 'alice', source: 'market', content: 'a1' }])).changed).toBe(true);
     expect(view.held!.value.apps!.map((a) => a.app_name)).toEqual(['wiki']);
@@ -85,7 +85,9 @@ describe('the view put together from what each pair rendered', () => {
       const held = cases.map(([user, p]) => holdPair(user, 'market', 'c', answer(p)));
       const shared = { ...answer({ apps: [], images: [] }), ...(frame.system ? { system: frame.system } : {}), ...(frame.image_analyzer ? { image_analyzer: frame.image_analyzer } : {}) };
       const value = mergeAnswers([shared, ...held.map((h) => h.answer)], frame.last_update);
-      expect(renderPairs(frame, held)).toBe(JSON.stringify(value));
+      const out: string[] = [];
+      renderPairsInto(out, frame, held);
+      expect(out.join('')).toBe(JSON.stringify(value));
       expect(indexPairs(value, held)).toEqual(indexChartRepo(value, originsOf(held)));
     });
   }
