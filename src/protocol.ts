@@ -54,11 +54,30 @@ export interface ChartRepoFrame {
   image_analyzer?: ImageAnalyzerStatus;
 }
 
-/** One (user, source) pair's own part of the Chart Repo view. */
+/**
+ * One Chart Repo item as the collector rendered it: the store keeps these strings as they come (it holds no
+ * objects for the Chart Repo's items: at 50,000 apps those were ~3x the JSON, and a wave of changed pairs
+ * crossed as objects cost the store a few hundred MB for a moment).
+ */
+export interface ChartItemPart {
+  /** the item's JSON, in Go's shape */
+  json: string;
+  /** its key in its list: apps `user_id:source_id:app_name`, images `image_name`, hydrator tasks `task_id` */
+  key: string;
+  /** the item's own user_id / source_id / app_name (what filters and the change stream read) */
+  facets: Facets;
+  /** an app's state, an image's status (the overview's counts) */
+  state?: string;
+}
+
+/** The hydrator's counters of one pair's answer (summed over pairs in the view). */
+export type HydratorCounters = Pick<HydratorStatus, 'queue_length' | 'active_tasks' | 'completed_tasks' | 'failed_tasks' | 'worker_count'>;
+
+/** One (user, source) pair's own part of the Chart Repo view, its items rendered. */
 export interface ChartRepoPairPart {
-  apps: ChartRepoApp[];
-  images: ChartRepoImage[];
-  hydrator?: HydratorStatus;
+  apps: ChartItemPart[];
+  images: ChartItemPart[];
+  hydrator?: { counters: HydratorCounters; tasks: ChartItemPart[]; recent_failed: ChartItemPart[] };
 }
 
 export interface ChartRepoPairSlot {

@@ -94,6 +94,9 @@ const SHARED_PATHS: Record<string, keyof SplitAnswer['shared']> = {
   '\u0000data\u0000tasks\u0000image_analyzer': 'image_analyzer',
 };
 
+/** the deepest of SHARED_PATHS, in containers from the root */
+const MAX_SHARED_DEPTH = 4;
+
 export function splitAnswerText(text: string): SplitAnswer {
   const shared: SplitAnswer['shared'] = {};
   /** member names from the root to the container being read ('[]' for array elements) */
@@ -112,12 +115,13 @@ export function splitAnswerText(text: string): SplitAnswer {
         if (d === 92) i += 1;
         else if (d === 34) break;
       }
-      if (expectKey) { key = text.slice(start, i); expectKey = false; }
+      // (only names at the depths of SHARED_PATHS are read: an answer has a name per item field)
+      if (expectKey) { key = isObject.length <= MAX_SHARED_DEPTH - 1 ? text.slice(start, i) : ''; expectKey = false; }
     } else if (c === 123 || c === 91) { // { [
       path.push(isObject.length === 0 ? '' : isObject[isObject.length - 1] ? key : '[]');
       isObject.push(c === 123);
       expectKey = c === 123;
-      if (span === null && c === 123 && path.length >= 3) {
+      if (span === null && c === 123 && path.length >= 3 && path.length <= MAX_SHARED_DEPTH) {
         const name = SHARED_PATHS[path.join('\u0000')];
         if (name !== undefined) span = { name, start: i, depth: path.length };
       }

@@ -1,4 +1,5 @@
 import type { ChartRepoOrigin, ChartRepoStatus } from '../model/index.ts';
+import { facetsOf } from '../collect/chart-repo-part.ts';
 import { fitsOrigins } from './filter.ts';
 import type { ChangedChartItem, ChartList, ChartRepoChanges, Facets } from '../protocol.ts';
 
@@ -29,8 +30,6 @@ export interface ChartPending {
 export function emptyChartPending(): ChartPending {
   return { frame: null, lists: { apps: new Map(), images: new Map(), hydrator_tasks: new Map() } };
 }
-
-type Keyed = { user_id?: string; source_id?: string; app_name?: string };
 
 /**
  * `origins` (which (user, source) answer each item came from, in list order) give each image its user and
@@ -100,14 +99,6 @@ export function takeChartChanges(pending: ChartPending): ChartRepoChanges | unde
 
 function item(value: object, facets: Facets): Item {
   return { json: JSON.stringify(value), facets };
-}
-
-export function facetsOf(x: Keyed): Facets {
-  const f: Facets = {};
-  if (x.user_id !== undefined) f.user_id = x.user_id;
-  if (x.source_id !== undefined) f.source_id = x.source_id;
-  if (x.app_name !== undefined) f.app_name = x.app_name;
-  return f;
 }
 
 /** The view without its item lists (the hydrator keeps its counters and recent failures). */

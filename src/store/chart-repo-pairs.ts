@@ -1,73 +1,74 @@
-import { HYDRATOR_COUNTERS, type ChartRepoAnswer } from '../collect/chart-repo.ts';
-import type { ChartRepoStatus } from '../model/index.ts';
-import type { ChartRepoFrame } from '../protocol.ts';
-import { facetsOf, frameOf, type ChartIndex, type Item } from './chart-repo-items.ts';
+import { HYDRATOR_COUNTERS } from '../collect/chart-repo.ts';
+import type { ChartItemPart, ChartRepoFrame, ChartRepoPairPart, StateFilter } from '../protocol.ts';
+import type { ChartIndex } from './chart-repo-items.ts';
 
 /**
- * The Chart Repo view held as its (user, source) pairs (pure): each pair's items are rendered once, when its
- * part arrives, and the view's JSON and its item index are put together from them, so a pass costs the pairs
- * that changed (kube-state-metrics' way: render bytes when an object changes, only concatenate when asked).
+ * The Chart Repo view held as its (user, source) pairs (pure): each pair's items arrive rendered (the
+ * collector's renderPairPart), and the view's JSON, its filtered JSON and its item index are put together from
+ * them, so a pass costs the pairs that changed (kube-state-metrics' way: render bytes when an object changes,
+ * only concatenate when asked). No item is held as an object.
  */
 export interface HeldPair {
   user: string;
   source: string;
   /** the digest of the pair's own part */
   content: string;
-  answer: ChartRepoAnswer;
-  /** each item's JSON, in list order */
-  rendered: { apps: string[]; images: string[]; tasks: string[]; recent: string[] };
-  /** each item by its key for the change stream, made once: a pass re-indexes without new garbage */
-  keyed: { apps: [string, Item][]; images: [string, Item][]; tasks: [string, Item][] };
+  apps: ChartItemPart[];
+  /** each with the pair as its owner: an image names no user, it counts as the pair's whose answer held it */
+  images: ChartItemPart[];
+  hydrator?: ChartRepoPairPart['hydrator'];
 }
 
-export function holdPair(user: string, source: string, content: string, answer: ChartRepoAnswer): HeldPair {
-  const json = (xs: readonly object[] | undefined) => (xs ?? []).map((x) => JSON.stringify(x));
-  const rendered = {
-    apps: json(answer.apps), images: json(answer.images),
-    tasks: json(answer.hydrator?.tasks), recent: json(answer.hydrator?.recent_failed),
-  };
-  const owners = { users: [user], sources: [source] };
-  return {
-    user, source, content, answer, rendered,
-    keyed: {
-      apps: answer.apps.map((a, i) => [`${a.user_id}:${a.source_id}:${a.app_name}`, item(rendered.apps[i]!, facetsOf(a))]),
-      images: answer.images.map((img, i) => [img.image_name, item(rendered.images[i]!, {
-        ...(img.app_name === undefined ? {} : { app_name: img.app_name }), ...owners,
-      })]),
-      tasks: (answer.hydrator?.tasks ?? []).map((t, i) => [t.task_id, item(rendered.tasks[i]!, facetsOf(t))]),
-    },
-  };
+export function holdPair(user: string, source: string, content: string, part: ChartRepoPairPart): HeldPair {
+  const users = [user];
+  const sources = [source];
+  // (the part is this thread's own copy, taken from a message: its images get their owners in place)
+  for (const image of part.images) image.facets = { ...image.facets, users, sources };
+  return { user, source, content, apps: part.apps, images: part.images, ...(part.hydrator ? { hydrator: part.hydrator } : {}) };
+}
+
+/** What of the view to write (renderPairsInto). */
+export interface PairRendering {
+  /** the pairs whose items are written (a user or source filter); every pair when absent */
+  pair?: (p: HeldPair) => boolean;
+  /** the items written of those (an app filter); every item when absent */
+  item?: (i: ChartItemPart) => boolean;
+  /** lists left out: the overview leaves out apps and images, the stream's frame the hydrator's tasks too */
+  without?: readonly ('apps' | 'images' | 'tasks')[];
 }
 
 /**
- * Exactly `JSON.stringify(mergeAnswers([frame's blocks, ...pairs' answers], frame.last_update))`, as pieces
- * appended to `out` (a /state body is written from pieces, never flattened): the same keys in the same order,
- * empty lists left out (Go's omitempty).
+ * Exactly `JSON.stringify(mergeAnswers([frame's blocks, ...pairs' answers], frame.last_update))` (narrowed as
+ * filterChartRepo narrows it, when `what` says so), as pieces appended to `out` (a /state body is written from
+ * pieces, never flattened): the same keys in the same order, empty lists left out (Go's omitempty). The hydrator's
+ * counters are those of every pair, narrowed or not.
  */
-export function renderPairsInto(out: string[], frame: ChartRepoFrame, pairs: readonly HeldPair[]): void {
+export function renderPairsInto(out: string[], frame: ChartRepoFrame, pairs: readonly HeldPair[], what: PairRendering = {}): void {
   out.push(`{"last_update":${JSON.stringify(frame.last_update)}`);
   if (frame.system) out.push(`,"system":${JSON.stringify(frame.system)}`);
-  const list = (name: string, pick: (r: HeldPair['rendered']) => string[], lead: string): boolean => {
+  const kept = what.pair ? pairs.filter(what.pair) : pairs;
+  const list = (name: string, pick: (p: HeldPair) => readonly ChartItemPart[] | undefined, left = false): void => {
+    if (left) return;
     let first = true;
-    for (const p of pairs) {
-      for (const item of pick(p.rendered)) {
-        out.push(first ? `${lead}"${name}":[` : ',', item);
+    for (const p of kept) {
+      for (const item of pick(p) ?? []) {
+        if (what.item && !what.item(item)) continue;
+        out.push(first ? `,"${name}":[` : ',', item.json);
         first = false;
       }
     }
     if (!first) out.push(']');
-    return !first;
   };
-  list('apps', (r) => r.apps, ',');
-  list('images', (r) => r.images, ',');
-  const hydrated = pairs.filter((p) => p.answer.hydrator);
+  list('apps', (p) => p.apps, what.without?.includes('apps'));
+  list('images', (p) => p.images, what.without?.includes('images'));
+  const hydrated = pairs.filter((p) => p.hydrator);
   if (hydrated.length > 0 || frame.image_analyzer) {
     out.push(',"tasks":{');
     if (hydrated.length > 0) {
-      const counters = HYDRATOR_COUNTERS.map((k) => `"${k}":${JSON.stringify(hydrated.reduce((sum, p) => sum + p.answer.hydrator![k], 0))}`);
+      const counters = HYDRATOR_COUNTERS.map((k) => `"${k}":${JSON.stringify(hydrated.reduce((sum, p) => sum + p.hydrator!.counters[k], 0))}`);
       out.push(`"hydrator":{${counters.join(',')}`);
-      list('tasks', (r) => r.tasks, ',');
-      list('recent_failed', (r) => r.recent, ',');
+      list('tasks', (p) => p.hydrator?.tasks, what.without?.includes('tasks'));
+      list('recent_failed', (p) => p.hydrator?.recent_failed);
       out.push('}');
     }
     if (frame.image_analyzer) out.push(`${hydrated.length > 0 ? ',' : ''}"image_analyzer":${JSON.stringify(frame.image_analyzer)}`);
@@ -76,10 +77,21 @@ export function renderPairsInto(out: string[], frame: ChartRepoFrame, pairs: rea
   out.push('}');
 }
 
+/** The rendering a user / source / app filter keeps: the pairs of that user and source, the items of that app. */
+export function filteredRendering(f: StateFilter): PairRendering {
+  return {
+    pair: (p) => (f.user_id === undefined || p.user === f.user_id) && (f.source_id === undefined || p.source === f.source_id),
+    ...(f.app_name === undefined ? {} : { item: (i: ChartItemPart) => i.facets.app_name === f.app_name }),
+  };
+}
+
+const itemLists = (p: HeldPair): readonly (readonly ChartItemPart[])[] =>
+  [p.apps, p.images, p.hydrator?.tasks ?? [], p.hydrator?.recent_failed ?? []];
+
 /** The length of the items' JSON of these pairs: at most that of renderPairsInto's. */
 export function renderedChars(pairs: readonly HeldPair[]): number {
   let n = 0;
-  for (const p of pairs) for (const list of Object.values(p.rendered)) for (const json of list) n += json.length;
+  for (const p of pairs) for (const list of itemLists(p)) for (const item of list) n += item.json.length;
   return n;
 }
 
@@ -91,31 +103,47 @@ export function sameRendering(
   a: { frame: ChartRepoFrame; pairs: readonly HeldPair[] }, b: { frame: ChartRepoFrame; pairs: readonly HeldPair[] },
 ): boolean {
   if (a.pairs.length !== b.pairs.length || JSON.stringify(a.frame) !== JSON.stringify(b.frame)) return false;
+  const counters = (h: HeldPair) => (h.hydrator ? HYDRATOR_COUNTERS.map((k) => h.hydrator!.counters[k]).join(',') : null);
   return a.pairs.every((p, i) => {
     const q = b.pairs[i]!;
     if (p === q) return true;
-    const counters = (h: HeldPair) => (h.answer.hydrator ? HYDRATOR_COUNTERS.map((k) => h.answer.hydrator![k]).join(',') : null);
-    return counters(p) === counters(q)
-      && (Object.keys(p.rendered) as (keyof HeldPair['rendered'])[]).every((k) => sameList(p.rendered[k], q.rendered[k]));
+    const [pl, ql] = [itemLists(p), itemLists(q)];
+    return counters(p) === counters(q) && pl.every((list, k) => sameList(list, ql[k]!));
   });
 }
 
-const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+const sameList = (a: readonly ChartItemPart[], b: readonly ChartItemPart[]) => a.length === b.length && a.every((x, i) => x.json === b[i]!.json);
 
 /**
- * The view's items by key for the change stream (what indexChartRepo gives with origins), from the JSON each
- * pair rendered: an image's user and source are those of the pair whose answer held it.
+ * The view's items by key for the change stream (what indexChartRepo gives with origins; the last of equal keys
+ * wins), and its frame: the view without apps, images and hydrator tasks.
  */
-export function indexPairs(value: ChartRepoStatus, pairs: readonly HeldPair[]): ChartIndex {
+export function indexPairs(frame: ChartRepoFrame, pairs: readonly HeldPair[]): ChartIndex {
   const lists: ChartIndex['lists'] = { apps: new Map(), images: new Map(), hydrator_tasks: new Map() };
   for (const p of pairs) {
-    for (const [key, it] of p.keyed.apps) lists.apps.set(key, it);
-    for (const [key, it] of p.keyed.images) lists.images.set(key, it);
-    for (const [key, it] of p.keyed.tasks) lists.hydrator_tasks.set(key, it);
+    for (const it of p.apps) lists.apps.set(it.key, it);
+    for (const it of p.images) lists.images.set(it.key, it);
+    for (const it of p.hydrator?.tasks ?? []) lists.hydrator_tasks.set(it.key, it);
   }
-  return { frame: JSON.stringify(frameOf(value)), lists };
+  const out: string[] = [];
+  renderPairsInto(out, frame, pairs, { without: ['apps', 'images', 'tasks'] });
+  return { frame: out.join(''), lists };
 }
 
-function item(json: string, facets: Item['facets']): Item {
-  return { json, facets };
+/** How many Chart Repo apps are in each state and images in each status (the overview's chart_repo_counts). */
+export interface ChartCounts {
+  apps: Record<string, number>;
+  images: Record<string, number>;
+}
+
+/** Counts of the pairs' items, in first-seen order of the states (as counted over the merged lists). */
+export function countPairs(pairs: readonly HeldPair[]): ChartCounts {
+  const counts: ChartCounts = { apps: {}, images: {} };
+  for (const p of pairs) for (const a of p.apps) countInto(counts.apps, a.state ?? '');
+  for (const p of pairs) for (const i of p.images) countInto(counts.images, i.state ?? '');
+  return counts;
+}
+
+export function countInto(counts: Record<string, number>, key: string): void {
+  counts[key] = (counts[key] ?? 0) + 1;
 }

@@ -1,13 +1,19 @@
 import type { ChartRepoOrigin, ChartRepoStatus } from '../model/index.ts';
-import type { ChartRepoChanges, ChartRepoFrame, StoreStep } from '../protocol.ts';
+import type { ChartRepoChanges, ChartRepoFrame, StateFilter, StoreStep } from '../protocol.ts';
 import { chartRepoContentKey, pairKey, viewContent } from '../collect/chart-repo-content.ts';
-import { mergeAnswers, originsOf, type ChartRepoAnswer } from '../collect/chart-repo.ts';
+import { facetsOf } from '../collect/chart-repo-part.ts';
 import { digestOf } from '../content-digest.ts';
-import { diffChartIndex, emptyChartPending, indexChartRepo, takeChartChanges, type ChartIndex } from './chart-repo-items.ts';
-import { holdPair, indexPairs, renderedChars, renderPairsInto, sameRendering, type HeldPair } from './chart-repo-pairs.ts';
+import {
+  diffChartIndex, emptyChartPending, indexChartRepo, takeChartChanges, type ChartIndex, type Item,
+} from './chart-repo-items.ts';
+import {
+  countInto, countPairs, filteredRendering, holdPair, indexPairs, renderedChars, renderPairsInto, sameRendering,
+  type ChartCounts, type HeldPair,
+} from './chart-repo-pairs.ts';
+import { filterChartRepo } from './filter.ts';
 
+/** What the store holds of the Chart Repo view: its JSON written when asked, whole or narrowed. */
 export interface HeldChartRepo {
-  value: ChartRepoStatus;
   /**
    * writes its JSON as pieces into `out`, when asked (a /state body, a query that keeps the whole view); the
    * whole is not kept: it is the items' JSON concatenated, ~7 MB at 10,000 apps and ~35 MB at 50,000, held
@@ -16,18 +22,64 @@ export interface HeldChartRepo {
   renderInto(out: string[]): void;
   /** how long that JSON is, at least (UTF-16 units: the items' JSON without the commas and brackets) */
   chars: number;
+  /** the view narrowed by a user / source / app filter (filterChartRepo's), as JSON */
+  filtered(f: StateFilter): string;
+  /** the view without its apps and images, as JSON, and the numbers of apps per state and images per status */
+  overview(): { frame: string; counts: ChartCounts };
+  /** the hydrator's tasks, then its recent failures */
+  hydratorItems(): Item[];
   /** the digest of its content key (what a reader sees, without the times) */
   content: string;
   index: ChartIndex;
-  /** which (user, source) answer each item came from (never on the wire: filters read it) */
-  origins?: ChartRepoOrigin[];
 }
+
+type HeldView = Omit<HeldChartRepo, 'content' | 'index'>;
 
 /** The held view's JSON as one string (a query that keeps the whole view; tests). */
 export function renderHeld(held: Pick<HeldChartRepo, 'renderInto'>): string {
   const out: string[] = [];
   held.renderInto(out);
   return out.join('');
+}
+
+/** A view held as its pairs' rendered items (what the collector sends). */
+function pairsView(frame: ChartRepoFrame, pairs: readonly HeldPair[]): HeldView {
+  const render = (what: Parameters<typeof renderPairsInto>[3]) => {
+    const out: string[] = [];
+    renderPairsInto(out, frame, pairs, what);
+    return out.join('');
+  };
+  return {
+    renderInto: (out) => renderPairsInto(out, frame, pairs),
+    chars: renderedChars(pairs),
+    filtered: (f) => render(filteredRendering(f)),
+    overview: () => ({ frame: render({ without: ['apps', 'images'] }), counts: countPairs(pairs) }),
+    hydratorItems: () => [...pairs.flatMap((p) => p.hydrator?.tasks ?? []), ...pairs.flatMap((p) => p.hydrator?.recent_failed ?? [])],
+  };
+}
+
+/**
+ * A view held whole (fixtures, tests). `origins` (which (user, source) answer each item came from, never on
+ * the wire) let a filter keep exactly a user's items, as for a view held as pairs.
+ */
+function wholeView(value: ChartRepoStatus, origins: ChartRepoOrigin[] | undefined): HeldView {
+  const json = JSON.stringify(value);
+  return {
+    renderInto: (out) => out.push(json),
+    chars: json.length,
+    filtered: (f) => JSON.stringify(filterChartRepo(value, f, origins)),
+    overview: () => {
+      const { apps, images, ...frame } = value;
+      const counts: ChartCounts = { apps: {}, images: {} };
+      for (const a of apps ?? []) countInto(counts.apps, a.state);
+      for (const i of images ?? []) countInto(counts.images, i.status);
+      return { frame: JSON.stringify(frame), counts };
+    },
+    hydratorItems: () => {
+      const h = value.tasks?.hydrator;
+      return [...h?.tasks ?? [], ...h?.recent_failed ?? []].map((t) => ({ json: JSON.stringify(t), facets: facetsOf(t) }));
+    },
+  };
 }
 
 /** The Chart Repo view the store holds, and its items changed since the last version (the stream sends them one by one). */
@@ -51,7 +103,7 @@ export class ChartRepoView {
       const key = pairKey(slot);
       const held = this.pairs.get(key);
       if (slot.part) {
-        next.set(key, holdPair(slot.user, slot.source, slot.content, answerOf(slot.part)));
+        next.set(key, holdPair(slot.user, slot.source, slot.content, slot.part));
       } else if (held) {
         // (held with other content: kept until the collector sends the part again)
         next.set(key, held);
@@ -62,36 +114,32 @@ export class ChartRepoView {
     }
     this.pairs = next;
     const pairs = [...next.values()];
-    const shared = answerOf({ apps: [], images: [] });
-    if (step.frame.system) shared.system = step.frame.system;
-    if (step.frame.image_analyzer) shared.image_analyzer = step.frame.image_analyzer;
-    const value = mergeAnswers([shared, ...pairs.map((p) => p.answer)], step.frame.last_update);
     // the digest of what is held (the collector's, when the store holds every part it was told of)
     const content = viewContent(pairs, step.shared_content);
     const frame = step.frame;
     const same = this.heldPairs !== null && sameRendering(this.heldPairs, { frame, pairs });
     this.heldPairs = { frame, pairs };
-    const changed = this.hold(same, {
-      value, renderInto: (out) => renderPairsInto(out, frame, pairs),
-      chars: renderedChars(pairs), origins: originsOf(pairs),
-    }, () => content, () => indexPairs(value, pairs));
+    const changed = this.hold(same, pairsView(frame, pairs), () => content, () => indexPairs(frame, pairs));
     return { changed, reread };
   }
 
   /** Takes a view whole (fixtures, tests); answers whether a reader sees a change. */
   set(step: Extract<StoreStep, { op: 'chart_repo' }>): boolean {
-    const json = JSON.stringify(step.value);
-    const same = this.heldPairs === null && this.held !== null && renderHeld(this.held) === json;
+    const view = wholeView(step.value, step.origins);
+    const same = this.heldPairs === null && this.held !== null && renderHeld(this.held) === renderHeld(view);
     this.heldPairs = null;
     // (the collector sends the digest of its content key; a step without one is digested here)
-    return this.hold(same, { value: step.value, renderInto: (out) => out.push(json), chars: json.length, origins: step.origins },
-      () => step.content ?? digestOf([chartRepoContentKey(step.value)]), () => indexChartRepo(step.value, step.origins));
+    return this.hold(same, view, () => step.content ?? digestOf([chartRepoContentKey(step.value)]),
+      () => indexChartRepo(step.value, step.origins));
   }
 
-  /** `same`: the view renders to the JSON held (where its items came from can still have moved: not on the wire) */
-  private hold(same: boolean, next: Omit<HeldChartRepo, 'content' | 'index'>, content: () => string, index: () => ChartIndex): boolean {
+  /**
+   * `same`: the view renders to the JSON held (where its items came from can still have moved: not on the
+   * wire, but filters read it), so the new view is held with the content and index it had.
+   */
+  private hold(same: boolean, next: HeldView, content: () => string, index: () => ChartIndex): boolean {
     if (same && this.held) {
-      this.held.origins = next.origins;
+      this.held = { ...next, content: this.held.content, index: this.held.index };
       return false;
     }
     const nextIndex = index();
@@ -104,11 +152,4 @@ export class ChartRepoView {
   takeChanges(): ChartRepoChanges | undefined {
     return takeChartChanges(this.pending);
   }
-}
-
-function answerOf(part: { apps: ChartRepoAnswer['apps']; images: ChartRepoAnswer['images']; hydrator?: ChartRepoAnswer['hydrator'] }): ChartRepoAnswer {
-  return {
-    apps: part.apps, images: part.images, ...(part.hydrator ? { hydrator: part.hydrator } : {}),
-    dropped: 0, unfamiliar_values: 0, bad_times: 0, bad_durations: 0,
-  };
 }

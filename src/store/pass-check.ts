@@ -51,6 +51,15 @@ function isPairSlot(x: unknown): boolean {
   if (!isObject(x) || typeof x.user !== 'string' || typeof x.source !== 'string' || typeof x.content !== 'string') return false;
   if (x.part === undefined) return true;
   const p = x.part;
-  return isObject(p) && Array.isArray(p.apps) && p.apps.every(isObject) && Array.isArray(p.images) && p.images.every(isObject)
-    && (p.hydrator === undefined || isObject(p.hydrator));
+  if (!isObject(p) || !isItemList(p.apps) || !isItemList(p.images)) return false;
+  if (p.hydrator === undefined) return true;
+  const h = p.hydrator;
+  return isObject(h) && isObject(h.counters) && Object.values(h.counters).every((n) => typeof n === 'number')
+    && isItemList(h.tasks) && isItemList(h.recent_failed);
+}
+
+/** rendered Chart Repo items (ChartItemPart): JSON, a key, facets */
+function isItemList(x: unknown): boolean {
+  return Array.isArray(x) && x.every((i) => isObject(i) && typeof i.json === 'string' && typeof i.key === 'string'
+    && isObject(i.facets) && (i.state === undefined || typeof i.state === 'string'));
 }

@@ -64,15 +64,9 @@ export class SnapshotRenderer {
    * keeps the answer per version).
    */
   overview(): string {
-    let chart = '';
-    const counts = { apps: {} as Record<string, number>, images: {} as Record<string, number> };
-    const held = this.chartRepo.held;
-    if (held) {
-      const { apps, images, ...frame } = held.value;
-      for (const a of apps ?? []) counts.apps[a.state] = (counts.apps[a.state] ?? 0) + 1;
-      for (const i of images ?? []) counts.images[i.status] = (counts.images[i.status] ?? 0) + 1;
-      chart = `"chart_repo":${JSON.stringify(frame)},`;
-    }
+    const view = this.chartRepo.held?.overview();
+    const chart = view ? `"chart_repo":${view.frame},` : '';
+    const counts = view?.counts ?? { apps: {}, images: {} };
     return `{"timestamp":${JSON.stringify(this.stamp.timestamp)},"version":${this.stamp.version},`
       + `"tasks":${this.tables.tasks.renderObject()},"components":${this.tables.components.renderObject()},${chart}`
       + `"chart_repo_counts":${JSON.stringify(counts)},"summary":${JSON.stringify(this.tables.summary)},"sources":${this.sources.healthJson()}}`;

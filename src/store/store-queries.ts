@@ -2,7 +2,7 @@ import { appKey, emptySummary } from '../model/index.ts';
 import type { AppFilter, StateFilter } from '../protocol.ts';
 import { renderHeld, type ChartRepoView } from './chart-repo-view.ts';
 import type { EntityTable } from './entity-table.ts';
-import { appMatches, appPageMatches, filterChartRepo, hasChartFilter, taskMatches } from './filter.ts';
+import { appMatches, appPageMatches, hasChartFilter, taskMatches } from './filter.ts';
 import { encodeCursor } from './page-cursor.ts';
 import type { SnapshotRenderer, VersionStamp } from './snapshot-render.ts';
 import { firstAfter, type SortedKeys } from './sorted-keys.ts';
@@ -39,7 +39,7 @@ export class StoreQueries {
     for (const k of taskKeys) countTask(summary, tasks.rows.get(k)!.value, 1);
     summary.active_components = this.tables.summary.active_components;
     const held = this.chartRepo.held;
-    const chart = held && (hasChartFilter(f) ? JSON.stringify(filterChartRepo(held.value, f, held.origins)) : renderHeld(held));
+    const chart = held && (hasChartFilter(f) ? held.filtered(f) : renderHeld(held));
     return this.snapshot.render(apps.renderObject(appKeys), tasks.renderObject(taskKeys), chart ?? undefined, JSON.stringify(summary));
   }
 
@@ -103,9 +103,8 @@ export class StoreQueries {
         if (item) apps.push(item.json);
       }
       const wanted = new Set(keys);
-      const h = held.value.tasks?.hydrator;
-      for (const t of [...h?.tasks ?? [], ...h?.recent_failed ?? []]) {
-        if (wanted.has(`${t.user_id}:${t.source_id}:${t.app_name}`)) tasks.push(JSON.stringify(t));
+      for (const t of held.hydratorItems()) {
+        if (wanted.has(`${t.facets.user_id}:${t.facets.source_id}:${t.facets.app_name}`)) tasks.push(t.json);
       }
     }
     return `{"apps":[${apps.join(',')}],"hydrator_tasks":[${tasks.join(',')}]}`;

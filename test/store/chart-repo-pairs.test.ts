@@ -5,35 +5,38 @@
  */
 import { describe, expect, it } from 'vitest';
 import { mergeAnswers, originsOf, type ChartRepoAnswer } from '../../src/collect/chart-repo.ts';
+import { renderPairPart } from '../../src/collect/chart-repo-part.ts';
 import { digestOf } from '../../src/content-digest.ts';
-import type { ChartRepoFrame, ChartRepoPairPart, ChartRepoPairSlot, StoreStep } from '../../src/protocol.ts';
-import { indexChartRepo } from '../../src/store/chart-repo-items.ts';
-import { holdPair, indexPairs, renderPairsInto } from '../../src/store/chart-repo-pairs.ts';
+import type { ChartRepoFrame, ChartRepoPairSlot, StateFilter, StoreStep } from '../../src/protocol.ts';
+import { indexChartRepo, type ChartIndex } from '../../src/store/chart-repo-items.ts';
+import { filteredRendering, holdPair, indexPairs, renderPairsInto } from '../../src/store/chart-repo-pairs.ts';
+import { filterChartRepo } from '../../src/store/filter.ts';
 import { ChartRepoView, renderHeld } from '../../src/store/chart-repo-view.ts';
 import { passProblem } from '../../src/store/pass-check.ts';
 
 const T = '2026-12-01T10:00:00Z';
-const part = (user: string, ...apps: string[]): ChartRepoPairPart => ({
+type Answer = Pick<ChartRepoAnswer, 'apps' | 'images' | 'hydrator'>;
+/** a pair's answer, as the collector normalized it */
+const answerOf = (user: string, ...apps: string[]): Answer => ({
   apps: apps.map((a) => ({ app_id: a, app_name: a, user_id: user, source_id: 'market', state: 'completed', last_update: T })),
-  images: apps.map((a) => ({ image_name: `${a}:1`, app_name: a, status: 'fully_downloaded', last_update: T })) as ChartRepoPairPart['images'],
-  hydrator: { queue_length: 1, active_tasks: 0, completed_tasks: 2, failed_tasks: 0, worker_count: 1, tasks: [{ task_id: `${user}-t`, user_id: user, app_name: apps[0] }] } as ChartRepoPairPart['hydrator'],
+  images: apps.map((a) => ({ image_name: `${a}:1`, app_name: a, status: 'fully_downloaded', last_update: T })) as ChartRepoAnswer['images'],
+  hydrator: { queue_length: 1, active_tasks: 0, completed_tasks: 2, failed_tasks: 0, worker_count: 1, tasks: [{ task_id: `${user}-t`, user_id: user, app_name: apps[0] }] } as ChartRepoAnswer['hydrator'],
 });
+/** the same, as the collector sends it (each call a fresh copy, as a message gives the store) */
+const part = (user: string, ...apps: string[]) => renderPairPart(answerOf(user, ...apps));
 const step = (slots: ChartRepoPairSlot[]): Extract<StoreStep, { op: 'chart_repo_pairs' }> => ({
   op: 'chart_repo_pairs', frame: { last_update: T, system: { hostname: 'cr' } }, shared_content: 's1', pairs: slots,
 });
-const answer = (p: ChartRepoPairPart): ChartRepoAnswer => ({ ...p, dropped: 0, unfamiliar_values: 0, bad_times: 0, bad_durations: 0 });
+const answer = (p: Answer): ChartRepoAnswer => ({ ...p, dropped: 0, unfamiliar_values: 0, bad_times: 0, bad_durations: 0 });
+const appNames = (json: string) => (JSON.parse(json) as { apps?: { app_name: string }[] }).apps?.map((a) => a.app_name);
 
 describe('ChartRepoView.setPairs', () => {
   it('merges the parts as the collector would have, and keeps a part sent once', () => {
     const view = new ChartRepoView();
-    const alice = part('alice', 'wiki');
-    const bob = part('bob', 'blog', 'chat');
-    expect(view.setPairs(step([{ user: 'alice', source: 'market', content: 'a1', part: alice }, { user: 'bob', source: 'market', content: 'b1', part: bob }])))
+    expect(view.setPairs(step([{ user: 'alice', source: 'market', content: 'a1', part: part('alice', 'wiki') }, { user: 'bob', source: 'market', content: 'b1', part: part('bob', 'blog', 'chat') }])))
       .toEqual({ changed: true, reread: [] });
     const shared = { ...answer({ apps: [], images: [] }), system: { hostname: 'cr' } };
-    const answers = [{ user: 'alice', source: 'market', answer: answer(alice) }, { user: 'bob', source: 'market', answer: answer(bob) }];
-    expect(view.held!.value).toEqual(mergeAnswers([shared, ...answers.map((a) => a.answer)], T));
-    expect(view.held!.origins).toEqual(originsOf(answers));
+    expect(renderHeld(view.held!)).toBe(JSON.stringify(mergeAnswers([shared, answer(answerOf('alice', 'wiki')), answer(answerOf('bob', 'blog', 'chat'))], T)));
     expect(view.held!.content).toBe(digestOf(['alice\u0000market', 'a1', 'bob\u0000market', 'b1', 's1']));
     // the same pairs without their parts: nothing changes
     const before = view.held;
@@ -42,7 +45,7 @@ describe('ChartRepoView.setPairs', () => {
     expect(renderHeld(view.held!)).toBe(renderHeld(before!));
     // bob leaves
     expect(view.setPairs(step([{ user: 'alice', source: 'market', content: 'a1' }])).changed).toBe(true);
-    expect(view.held!.value.apps!.map((a) => a.app_name)).toEqual(['wiki']);
+    expect(appNames(renderHeld(view.held!))).toEqual(['wiki']);
   });
 
   it('asks again for a pair it does not hold, or holds with other content, and keeps what it has meanwhile', () => {
@@ -50,7 +53,7 @@ describe('ChartRepoView.setPairs', () => {
     view.setPairs(step([{ user: 'alice', source: 'market', content: 'a1', part: part('alice', 'wiki') }]));
     const r = view.setPairs(step([{ user: 'alice', source: 'market', content: 'a2' }, { user: 'bob', source: 'market', content: 'b1' }]));
     expect(r.reread).toEqual(['alice\u0000market', 'bob\u0000market']);
-    expect(view.held!.value.apps!.map((a) => a.app_name)).toEqual(['wiki']);
+    expect(appNames(renderHeld(view.held!))).toEqual(['wiki']);
     // what the store holds is not what the collector said: the digest says so
     expect(view.held!.content).not.toBe(digestOf(['alice\u0000market', 'a2', 'bob\u0000market', 'b1', 's1']));
   });
@@ -62,6 +65,8 @@ describe('a chart_repo_pairs step that does not fit', () => {
     ['pairs not a list', { op: 'chart_repo_pairs', frame: { last_update: T }, shared_content: '', pairs: {} }],
     ['a pair without content', { op: 'chart_repo_pairs', frame: { last_update: T }, shared_content: '', pairs: [{ user: 'a', source: 'm' }] }],
     ['a part without images', { op: 'chart_repo_pairs', frame: { last_update: T }, shared_content: '', pairs: [{ user: 'a', source: 'm', content: 'x', part: { apps: [] } }] }],
+    ['an item not rendered', { op: 'chart_repo_pairs', frame: { last_update: T }, shared_content: '', pairs: [{ user: 'a', source: 'm', content: 'x', part: { apps: [{ app_name: 'w' }], images: [] } }] }],
+    ['a hydrator without its lists', { op: 'chart_repo_pairs', frame: { last_update: T }, shared_content: '', pairs: [{ user: 'a', source: 'm', content: 'x', part: { apps: [], images: [], hydrator: { counters: {} } } }] }],
   ])('is a malformed pass: %s', (_what, s) => {
     expect(passProblem({ type: 'pass', seq: 1, source: 'chart_repo', steps: [s] })).toMatch(/chart_repo_pairs/);
   });
@@ -72,23 +77,37 @@ describe('the view put together from what each pair rendered', () => {
     ['only last_update', { last_update: T }],
     ['system and image analyzer', { last_update: T, system: { hostname: 'cr', version: '1' }, image_analyzer: { is_running: true, queue_length: 3 } as ChartRepoFrame['image_analyzer'] }],
   ];
-  const noHydrator = (p: ChartRepoPairPart): ChartRepoPairPart => ({ apps: p.apps, images: p.images });
-  const recentOnly = (p: ChartRepoPairPart): ChartRepoPairPart => ({ ...p, hydrator: { ...p.hydrator!, tasks: undefined, recent_failed: [{ task_id: 'r1', user_id: 'x', app_name: 'y' }] } as ChartRepoPairPart['hydrator'] });
-  const pairsCases: [string, [string, ChartRepoPairPart][]][] = [
+  const noHydrator = (p: Answer): Answer => ({ apps: p.apps, images: p.images });
+  const recentOnly = (p: Answer): Answer => ({ ...p, hydrator: { ...p.hydrator!, tasks: undefined, recent_failed: [{ task_id: 'r1', user_id: 'x', app_name: 'y' }] } as ChartRepoAnswer['hydrator'] });
+  const pairsCases: [string, [string, Answer][]][] = [
     ['no pairs', []],
-    ['one pair', [['alice', part('alice', 'wiki')]]],
-    ['pairs with and without items and hydrators', [['alice', part('alice', 'wiki', 'blog')], ['bob', noHydrator(part('bob'))], ['carol', recentOnly(part('carol', 'chat'))]]],
-    ['the same image in two pairs', [['alice', part('alice', 'wiki')], ['bob', part('bob', 'wiki')]]],
+    ['one pair', [['alice', answerOf('alice', 'wiki')]]],
+    ['pairs with and without items and hydrators', [['alice', answerOf('alice', 'wiki', 'blog')], ['bob', noHydrator(answerOf('bob'))], ['carol', recentOnly(answerOf('carol', 'chat'))]]],
+    ['the same image in two pairs', [['alice', answerOf('alice', 'wiki')], ['bob', answerOf('bob', 'wiki')]]],
   ];
+  const filters: StateFilter[] = [{ user_id: 'alice' }, { user_id: 'bob', source_id: 'market' }, { source_id: 'other' }, { app_name: 'wiki' }, { app_name: 'y' }, { user_id: 'alice', app_name: 'blog' }];
+  /** index items as the stream reads them (held items carry their key and state too) */
+  const plain = (index: ChartIndex) => Object.fromEntries(Object.entries(index.lists).map(([list, items]) =>
+    [list, [...items].map(([key, it]) => [key, it.json, it.facets])]));
   for (const [fname, frame] of frames) {
-    it.each(pairsCases)(`is the merged view's JSON and index (${fname}): %s`, (_what, cases) => {
-      const held = cases.map(([user, p]) => holdPair(user, 'market', 'c', answer(p)));
+    it.each(pairsCases)(`is the merged view's JSON, filtered JSON, overview and index (${fname}): %s`, (_what, cases) => {
+      const held = cases.map(([user, a]) => holdPair(user, 'market', 'c', renderPairPart(a)));
+      const answers = cases.map(([user, a]) => ({ user, source: 'market', answer: answer(a) }));
       const shared = { ...answer({ apps: [], images: [] }), ...(frame.system ? { system: frame.system } : {}), ...(frame.image_analyzer ? { image_analyzer: frame.image_analyzer } : {}) };
-      const value = mergeAnswers([shared, ...held.map((h) => h.answer)], frame.last_update);
-      const out: string[] = [];
-      renderPairsInto(out, frame, held);
-      expect(out.join('')).toBe(JSON.stringify(value));
-      expect(indexPairs(value, held)).toEqual(indexChartRepo(value, originsOf(held)));
+      const value = mergeAnswers([shared, ...answers.map((a) => a.answer)], frame.last_update);
+      const render = (what?: Parameters<typeof renderPairsInto>[3]) => {
+        const out: string[] = [];
+        renderPairsInto(out, frame, held, what);
+        return out.join('');
+      };
+      expect(render()).toBe(JSON.stringify(value));
+      for (const f of filters) expect(render(filteredRendering(f)), JSON.stringify(f)).toBe(JSON.stringify(filterChartRepo(value, f, originsOf(answers))));
+      const { apps: _apps, images: _images, ...overview } = value;
+      expect(render({ without: ['apps', 'images'] })).toBe(JSON.stringify(overview));
+      const index = indexPairs(frame, held);
+      const expected = indexChartRepo(value, originsOf(answers));
+      expect(index.frame).toBe(expected.frame);
+      expect(plain(index)).toEqual(plain(expected));
     });
   }
 });

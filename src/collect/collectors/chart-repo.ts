@@ -10,6 +10,7 @@ import {
 } from '../chart-repo-content.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { chartRepoComponent, normalizeAnswer } from '../chart-repo.ts';
+import { renderPairPart } from '../chart-repo-part.ts';
 import type { ChartRepoAnswer, PairFailure } from '../chart-repo.ts';
 import { createChartRepoAgent, fetchChartRepoBody, parseChartRepoJson } from '../../sources/chart-repo-client.ts';
 import type { Agent } from 'node:http';
@@ -204,8 +205,7 @@ export class ChartRepoCollector implements Collector {
     const slot: ChartRepoPairSlot = { user: a.user, source: a.source, content };
     if (this.sentPairs.get(key) === content) return slot;
     this.sentPairs.set(key, content);
-    const { apps, images, hydrator } = a.answer;
-    slot.part = { apps, images, ...(hydrator ? { hydrator } : {}) };
+    slot.part = renderPairPart(a.answer);
     return slot;
   }
 

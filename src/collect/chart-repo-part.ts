@@ -1,0 +1,38 @@
+import type { HydratorTask } from '../model/index.ts';
+import type { ChartItemPart, ChartRepoPairPart, Facets, HydratorCounters } from '../protocol.ts';
+import { HYDRATOR_COUNTERS, type ChartRepoAnswer } from './chart-repo.ts';
+
+/**
+ * A pair's answer as the store keeps it (pure): each item's JSON rendered once, here, with its key and what
+ * filters read, so what crosses to the store is strings (compact in a message, held as they come) and the
+ * store holds no objects for the Chart Repo's items.
+ */
+export function renderPairPart(answer: Pick<ChartRepoAnswer, 'apps' | 'images' | 'hydrator'>): ChartRepoPairPart {
+  const part: ChartRepoPairPart = {
+    apps: answer.apps.map((a) => ({ json: JSON.stringify(a), key: `${a.user_id}:${a.source_id}:${a.app_name}`, facets: facetsOf(a), state: a.state })),
+    images: answer.images.map((i) => ({
+      json: JSON.stringify(i), key: i.image_name, facets: i.app_name === undefined ? {} : { app_name: i.app_name }, state: i.status,
+    })),
+  };
+  const h = answer.hydrator;
+  if (h) {
+    const counters = {} as HydratorCounters;
+    for (const k of HYDRATOR_COUNTERS) counters[k] = h[k];
+    part.hydrator = { counters, tasks: (h.tasks ?? []).map(taskPart), recent_failed: (h.recent_failed ?? []).map(taskPart) };
+  }
+  return part;
+}
+
+/** A hydrator task as an item (current or recently failed). */
+export function taskPart(t: HydratorTask): ChartItemPart {
+  return { json: JSON.stringify(t), key: t.task_id, facets: facetsOf(t) };
+}
+
+/** The user, source and app an item names (Chart Repo apps and hydrator tasks carry all three). */
+export function facetsOf(x: { user_id?: string; source_id?: string; app_name?: string }): Facets {
+  const f: Facets = {};
+  if (x.user_id !== undefined) f.user_id = x.user_id;
+  if (x.source_id !== undefined) f.source_id = x.source_id;
+  if (x.app_name !== undefined) f.app_name = x.app_name;
+  return f;
+}
