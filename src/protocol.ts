@@ -45,6 +45,12 @@ export type StoreStep =
   | { op: 'remove'; domain: Domain; keys: string[] }
   | { op: 'chart_repo'; value: ChartRepoStatus; origins?: ChartRepoOrigin[]; content?: string }
   | { op: 'chart_repo_pairs'; frame: ChartRepoFrame; shared_content: string; pairs: ChartRepoPairSlot[] }
+  /**
+   * parts of the pass's chart_repo_pairs step sent ahead, in messages of their own (a pass of the whole Chart
+   * Repo is ~85 MB of JSON at 50,000 apps: one message would hold it twice over, in both threads, at once).
+   * The store keeps them aside, unseen by readers, until the chart_repo_pairs step names them by content.
+   */
+  | { op: 'chart_repo_parts'; pairs: ChartRepoPairSlot[] }
   | { op: 'app_events'; events: AppEvent[] };
 
 /** The Chart Repo's own blocks, as the merged view carries them, and when the view's content last changed. */

@@ -11,6 +11,12 @@ export interface CollectContext {
   full: boolean;
   /** keys the store asked to have sent again (AppliedMessage.reread): the collector's memory of them is wrong */
   reread?: readonly string[];
+  /**
+   * Sends parts of this pass to the store now, in a message of their own, resolved once acknowledged (they stay
+   * unseen until the pass's chart_repo_pairs step names them): a big pass never sits whole in memory or in one
+   * message. Absent where nothing stands between the collector and the store (tests): parts then go in the pass.
+   */
+  sendAhead?(step: Extract<StoreStep, { op: 'chart_repo_parts' }>): Promise<void>;
 }
 
 /** What one run produced: the steps of one atomic pass, and numbers for the source status. */
@@ -21,6 +27,8 @@ export interface CollectResult {
   warning?: string;
   /** a run that failed but still has numbers to report (e.g. NATS disconnected): ok=false, steps applied */
   failed?: string;
+  /** the run read in bulk (every row, most answers parsed): its thread releases the garbage at once (release-memory.ts) */
+  bulk?: boolean;
 }
 
 /**

@@ -20,6 +20,8 @@ export class PassSender {
    * was not acknowledged in time or was dropped as malformed.
    */
   private complete = false;
+  /** a part sent ahead of the pass being collected was dropped as malformed */
+  private aheadDropped = false;
   /** keys the store asked to have sent again (AppliedMessage.reread), until the next run takes them */
   private readonly reread = new Set<string>();
 
@@ -43,6 +45,8 @@ export class PassSender {
 
   /** A collection pass with its outcome, after everything sent before it; `full`: it lists everything. */
   send(steps: StoreStep[], outcome: PassOutcome, timeoutMs = this.ackTimeoutMs, full = false): Promise<void> {
+    const aheadDropped = this.aheadDropped;
+    this.aheadDropped = false;
     const next = this.chain.then(async () => {
       let applied: AppliedMessage;
       try {
@@ -51,8 +55,27 @@ export class PassSender {
         this.complete = false;
         throw err;
       }
-      if (applied.dropped) this.complete = false;
+      if (applied.dropped || aheadDropped) this.complete = false;
       else if (full) this.complete = true;
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Parts of the pass being collected, sent now (CollectContext.sendAhead): resolved once the store has them. One
+   * the store dropped as malformed leaves the pass short: the next one lists everything.
+   */
+  ahead(step: Extract<StoreStep, { op: 'chart_repo_parts' }>, timeoutMs = this.ackTimeoutMs): Promise<void> {
+    const next = this.chain.then(async () => {
+      try {
+        const applied = await this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps: [step] }, timeoutMs);
+        if (applied.dropped) this.aheadDropped = true;
+      } catch (err) {
+        // whether the store has it is unknown, and the collector counts it as sent: the next pass lists everything
+        this.complete = false;
+        throw err;
+      }
     });
     this.chain = next.catch(() => undefined);
     return next;

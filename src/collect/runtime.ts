@@ -2,6 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { RUN_ABORT_GRACE_MS, type CollectorSpec, type CollectorTask, type PassOutcome, type RunReport } from '../protocol.ts';
 import type { Collector, CreateCollector } from './collector.ts';
 import { PassSender } from './pass-sender.ts';
+import { releaseMemory } from './release-memory.ts';
 import { threadMemory } from '../thread-memory.ts';
 
 /**
@@ -17,10 +18,12 @@ export class CollectorRuntime {
   async handle(task: CollectorTask): Promise<RunReport> {
     if (task.kind === 'init') return this.init(task.spec, task.port);
     if (!this.collector || !this.sender || !this.spec) return { kind: 'need_init' };
-    const outcome = await this.run(this.collector, this.sender, task.deadline_ms, {
+    const { outcome, bulk } = await this.run(this.collector, this.sender, task.deadline_ms, {
       ...(task.restarts === undefined ? {} : { restarts: task.restarts }),
       ...(task.interval_ms === undefined ? {} : { interval_ms: task.interval_ms }),
     });
+    // (here, once the pass's steps are out of reach: inside run they would survive the collection)
+    if (bulk) releaseMemory();
     // this thread has no metrics of its own: the supervisor passes its memory on to /metrics
     return { kind: 'done', outcome, memory: threadMemory() };
   }
@@ -44,29 +47,35 @@ export class CollectorRuntime {
    * acknowledgement at most until half the grace after it, so the thread answers before the supervisor
    * replaces it (deadline + RUN_ABORT_GRACE_MS).
    */
-  private async run(collector: Collector, sender: PassSender, deadlineMs: number, fromSupervisor: Record<string, number>): Promise<PassOutcome> {
+  private async run(
+    collector: Collector, sender: PassSender, deadlineMs: number, fromSupervisor: Record<string, number>,
+  ): Promise<{ outcome: PassOutcome; bulk: boolean }> {
     const started = performance.now();
     const signal = AbortSignal.timeout(deadlineMs);
     const extra = Object.keys(fromSupervisor).length === 0 ? undefined : fromSupervisor;
-    let result: { steps: Parameters<PassSender['send']>[0]; outcome: PassOutcome; full: boolean };
+    let result: { steps: Parameters<PassSender['send']>[0]; outcome: PassOutcome; full: boolean; bulk: boolean };
     const full = sender.needsFull;
+    /** what is left for an acknowledgement: until half the grace after the deadline */
+    const untilAck = () => Math.max(100, started + deadlineMs + RUN_ABORT_GRACE_MS / 2 - performance.now());
     try {
-      const r = await collector.collect({ signal, now: () => new Date(), full, reread: sender.takeReread() });
+      const r = await collector.collect({
+        signal, now: () => new Date(), full, reread: sender.takeReread(), sendAhead: (step) => sender.ahead(step, untilAck()),
+      });
       const counters = r.counters || extra ? { ...r.counters, ...extra } : undefined;
       result = {
         steps: r.steps, outcome: outcome(started, r.failed === undefined, r.failed ?? r.warning ?? null, counters),
         full: full && r.failed === undefined,
+        bulk: full || r.bulk === true,
       };
     } catch (err) {
-      result = { steps: [], outcome: outcome(started, false, errorText(err), extra), full: false };
+      result = { steps: [], outcome: outcome(started, false, errorText(err), extra), full: false, bulk: full };
     }
-    const ackBudget = Math.max(100, started + deadlineMs + RUN_ABORT_GRACE_MS / 2 - performance.now());
     try {
-      await sender.send(result.steps, result.outcome, ackBudget, result.full);
+      await sender.send(result.steps, result.outcome, untilAck(), result.full);
     } catch (err) {
-      return outcome(started, false, errorText(err), extra);
+      return { outcome: outcome(started, false, errorText(err), extra), bulk: result.bulk };
     }
-    return result.outcome;
+    return { outcome: result.outcome, bulk: result.bulk };
   }
 }
 

@@ -1,5 +1,5 @@
 import type { ChartRepoOrigin, ChartRepoStatus } from '../model/index.ts';
-import type { ChartRepoChanges, ChartRepoFrame, StateFilter, StoreStep } from '../protocol.ts';
+import type { ChartRepoChanges, ChartRepoFrame, ChartRepoPairSlot, StateFilter, StoreStep } from '../protocol.ts';
 import { chartRepoContentKey, pairKey, viewContent } from '../collect/chart-repo-content.ts';
 import { facetsOf } from '../collect/chart-repo-part.ts';
 import { digestOf } from '../content-digest.ts';
@@ -88,6 +88,8 @@ export class ChartRepoView {
   private readonly pending = emptyChartPending();
   /** each (user, source) pair's own part, in the collector's order, with the digest of its content */
   private pairs = new Map<string, HeldPair>();
+  /** parts sent ahead of this pass's chart_repo_pairs step (chart_repo_parts), by pair; unseen by readers */
+  private staged = new Map<string, ChartRepoPairSlot>();
   /** what the held view was rendered from, when it came as pairs */
   private heldPairs: { frame: ChartRepoFrame; pairs: HeldPair[] } | null = null;
 
@@ -99,11 +101,15 @@ export class ChartRepoView {
   setPairs(step: Extract<StoreStep, { op: 'chart_repo_pairs' }>): { changed: boolean; reread: string[] } {
     const reread: string[] = [];
     const next: typeof this.pairs = new Map();
+    const staged = this.staged;
+    this.staged = new Map();
     for (const slot of step.pairs) {
       const key = pairKey(slot);
       const held = this.pairs.get(key);
-      if (slot.part) {
-        next.set(key, holdPair(slot.user, slot.source, slot.content, slot.part));
+      const ahead = staged.get(key);
+      const part = slot.part ?? (ahead?.content === slot.content ? ahead.part : undefined);
+      if (part) {
+        next.set(key, holdPair(slot.user, slot.source, slot.content, part));
       } else if (held) {
         // (held with other content: kept until the collector sends the part again)
         next.set(key, held);
@@ -121,6 +127,14 @@ export class ChartRepoView {
     this.heldPairs = { frame, pairs };
     const changed = this.hold(same, pairsView(frame, pairs), () => content, () => indexPairs(frame, pairs));
     return { changed, reread };
+  }
+
+  /**
+   * Keeps parts sent ahead of a pass's chart_repo_pairs step (chart_repo_parts) for that step; what it does not
+   * name with the same content is dropped with it.
+   */
+  stage(slots: readonly ChartRepoPairSlot[]): void {
+    for (const slot of slots) if (slot.part) this.staged.set(pairKey(slot), slot);
   }
 
   /** Takes a view whole (fixtures, tests); answers whether a reader sees a change. */

@@ -84,6 +84,9 @@ export class PassApplier {
       case 'chart_repo':
         if (this.chartRepo.set(step)) this.changes.dirty = true;
         return;
+      case 'chart_repo_parts':
+        this.chartRepo.stage(step.pairs);
+        return;
       case 'chart_repo_pairs': {
         const { changed, reread: again } = this.chartRepo.setPairs(step);
         if (changed) this.changes.dirty = true;

@@ -36,6 +36,11 @@ export function passProblem(msg: unknown): string | null {
         if (typeof step.shared_content !== 'string') return 'chart_repo_pairs shared_content is not a string';
         if (!Array.isArray(step.pairs) || !step.pairs.every(isPairSlot)) return 'chart_repo_pairs pairs are malformed';
         break;
+      case 'chart_repo_parts':
+        if (!Array.isArray(step.pairs) || !step.pairs.every((p) => isPairSlot(p) && isObject(p) && p.part !== undefined)) {
+          return 'chart_repo_parts pairs are malformed';
+        }
+        break;
       case 'app_events':
         if (!Array.isArray(step.events) || !step.events.every((e) => isObject(e) && typeof e.key === 'string'
           && typeof e.at === 'string' && (e.app === null || isObject(e.app)))) return 'app_events are malformed';

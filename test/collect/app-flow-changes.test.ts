@@ -219,6 +219,23 @@ describe('app_flow and its store (collector runtime)', () => {
     expect(second.apps()).toEqual([`alice:${S}:wiki`, `bob:${S}:blog`]);
   });
 
+  it('collects the thread\'s garbage right after a full pass, not after a pass that read what changed', async () => {
+    const { runtime } = await twoApps();
+    const g = globalThis as { gc?: () => void };
+    const had = g.gc;
+    let collections = 0;
+    g.gc = () => { collections += 1; };
+    try {
+      await run(runtime);
+      expect(collections).toBe(1);
+      await run(runtime);
+      expect(collections).toBe(1);
+    } finally {
+      if (had) g.gc = had;
+      else delete g.gc;
+    }
+  });
+
   it('an app the store lost while the database still lists it (a NATS event removed it) is read again on the next pass', async () => {
     const { store, runtime } = await twoApps();
     await run(runtime);

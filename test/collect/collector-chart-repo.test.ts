@@ -12,7 +12,7 @@ import type { EmbeddedPostgres } from '../../src/demo/embedded-postgres.ts';
 import { closedPort, envelope, startFakeChartRepo } from '../sources/fake-chart-repo.ts';
 import type { FakeChartRepo, Mode } from '../sources/fake-chart-repo.ts';
 import { ChartRepoView, renderHeld, type HeldChartRepo } from '../../src/store/chart-repo-view.ts';
-import { MIN_INTERVAL_COUNTER } from '../../src/protocol.ts';
+import { MIN_INTERVAL_COUNTER, type StoreStep } from '../../src/protocol.ts';
 
 const ALICE = { user: 'alice', source: 'market' };
 const BOB = { user: 'bob', source: 'market' };
@@ -42,6 +42,8 @@ async function collector(opts: Partial<ChartRepoCollectorOptions> = {}): Promise
 
 /** what a store holds from each collector's passes (the collector sends only the pairs that changed) */
 const stores = new WeakMap<Collector, ChartRepoView>();
+/** the steps each run sent ahead of its pass */
+const sentAhead = new WeakMap<CollectResult, StoreStep[]>();
 /** the view held after each run */
 const held = new WeakMap<CollectResult, HeldChartRepo>();
 
@@ -49,7 +51,11 @@ async function run(c: Collector, signal = AbortSignal.timeout(LIVENESS_MS)): Pro
   clock += 5000;
   const store = stores.get(c) ?? new ChartRepoView();
   stores.set(c, store);
-  const r = await c.collect({ signal, now: () => new Date(clock), full: !store.held });
+  const ahead: StoreStep[] = [];
+  // (parts sent ahead reach the store during the pass, as the collector runtime sends them)
+  const sendAhead = async (step: Extract<StoreStep, { op: 'chart_repo_parts' }>) => { ahead.push(step); store.stage(step.pairs); };
+  const r = await c.collect({ signal, now: () => new Date(clock), full: !store.held, sendAhead });
+  sentAhead.set(r, ahead);
   for (const step of r.steps) {
     if (step.op === 'chart_repo_pairs') expect(store.setPairs(step).reread).toEqual([]);
   }
@@ -266,6 +272,26 @@ describe('chart repo collector', () => {
     clock += 5000;
     const again = await c.collect({ signal: AbortSignal.timeout(LIVENESS_MS), now: () => new Date(clock), full: false, reread: ['alice\u0000market'] });
     expect(parts(again)).toEqual(['alice']);
+  });
+
+  it('sends the parts of a large pass ahead, a message each time they add up, and the view is the same as sent in one', async () => {
+    repo.set(good('alice', 'wiki', 'blog'), 'alice', 'market');
+    repo.set(good('bob', 'chat'), 'bob', 'market');
+    const whole = await run(await collector());
+    expect(sentAhead.get(whole)).toEqual([]);
+    const c = await collector({ partsAheadChars: 1 });
+    const r = await run(c);
+    // each part is over the size: one message each, and the pass names them by content only
+    expect(sentAhead.get(r)!.map((s) => s.op === 'chart_repo_parts' && s.pairs.map((p) => p.user))).toEqual([['alice'], ['bob']]);
+    expect(pairSteps(r).every((s) => s.op === 'chart_repo_pairs' && s.pairs.every((p) => p.part === undefined))).toBe(true);
+    const timeless = (x: ChartRepoStatus) => JSON.stringify(x, (k, v: unknown) => (k === 'last_update' ? undefined : v));
+    expect(timeless(view(r))).toBe(timeless(view(whole)));
+    repo.set(good('bob', 'chat', 'notes'), 'bob', 'market');
+    expect(appNames(await run(c))).toEqual(['alice/wiki', 'alice/blog', 'bob/chat', 'bob/notes']);
+    // parts that do not add up to the size go in the pass
+    const small = await run(await collector({ partsAheadChars: 100_000 }));
+    expect(sentAhead.get(small)).toEqual([]);
+    expect(pairSteps(small).flatMap((s) => (s.op === 'chart_repo_pairs' ? s.pairs.filter((p) => p.part).map((p) => p.user) : []))).toEqual(['alice', 'bob']);
   });
 
   it('is an empty view, not an error, when there are no pairs', async () => {

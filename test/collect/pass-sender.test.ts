@@ -50,6 +50,33 @@ describe('PassSender', () => {
     expect(new PassSender(store().port, 'app_flow').needsFull).toBe(true);
   });
 
+  it('sends parts ahead in messages of their own, before the pass and its outcome', async () => {
+    const s = store();
+    const sender = new PassSender(s.port, 'chart_repo');
+    const ahead = (user: string) => ({ op: 'chart_repo_parts' as const, pairs: [{ user, source: 'm', content: user, part: { apps: [], images: [] } }] });
+    await sender.ahead(ahead('a'));
+    await sender.ahead(ahead('b'));
+    await sender.send([{ op: 'chart_repo_pairs', frame: { last_update: outcome.finished_at }, shared_content: '', pairs: [] }], outcome, undefined, true);
+    expect(s.got.map((m) => [m.steps.map((x) => x.op), m.outcome === undefined])).toEqual([
+      [['chart_repo_parts'], true], [['chart_repo_parts'], true], [['chart_repo_pairs'], false],
+    ]);
+    expect(sender.needsFull).toBe(false);
+  });
+
+  it('asks for a full listing again when a part sent ahead was dropped or not acknowledged', async () => {
+    let answer: Partial<AppliedMessage> | null = { dropped: true };
+    const s = store((m) => (m.steps[0]?.op === 'chart_repo_parts' ? answer : {}));
+    const sender = new PassSender(s.port, 'chart_repo');
+    await sender.ahead({ op: 'chart_repo_parts', pairs: [] });
+    await sender.send([], outcome, undefined, true);
+    expect(sender.needsFull).toBe(true);
+    await sender.send([], outcome, undefined, true);
+    expect(sender.needsFull).toBe(false);
+    answer = null;
+    await expect(sender.ahead({ op: 'chart_repo_parts', pairs: [] }, 50)).rejects.toThrow(/did not apply/);
+    expect(sender.needsFull).toBe(true);
+  });
+
   it('passes on the keys the store asked for, once', async () => {
     const s = store((m) => (m.seq === 1 ? { reread: ['u:s:a', 'u:s:b'] } : {}));
     const sender = new PassSender(s.port, 'app_flow');

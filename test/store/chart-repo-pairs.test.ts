@@ -59,6 +59,27 @@ describe('ChartRepoView.setPairs', () => {
   });
 });
 
+describe('parts sent ahead of a pass (chart_repo_parts)', () => {
+  it('are unseen until the pass names them by content, then held; what it does not name is dropped', () => {
+    const view = new ChartRepoView();
+    view.setPairs(step([{ user: 'alice', source: 'market', content: 'a1', part: part('alice', 'wiki') }]));
+    const before = renderHeld(view.held!);
+    view.stage([{ user: 'alice', source: 'market', content: 'a2', part: part('alice', 'wiki', 'blog') }, { user: 'bob', source: 'market', content: 'b1', part: part('bob', 'chat') }]);
+    expect(renderHeld(view.held!)).toBe(before);
+    expect(view.setPairs(step([{ user: 'alice', source: 'market', content: 'a2' }, { user: 'bob', source: 'market', content: 'b1' }])))
+      .toEqual({ changed: true, reread: [] });
+    expect(appNames(renderHeld(view.held!))).toEqual(['wiki', 'blog', 'chat']);
+    // a part staged for other content is no answer for it, and staged parts last one pass
+    view.stage([{ user: 'alice', source: 'market', content: 'a3', part: part('alice', 'notes') }]);
+    expect(view.setPairs(step([{ user: 'alice', source: 'market', content: 'a4' }, { user: 'bob', source: 'market', content: 'b1' }])).reread)
+      .toEqual(['alice\u0000market']);
+    view.stage([{ user: 'carol', source: 'market', content: 'c1', part: part('carol', 'maps') }]);
+    view.setPairs(step([{ user: 'bob', source: 'market', content: 'b1' }]));
+    expect(view.setPairs(step([{ user: 'bob', source: 'market', content: 'b1' }, { user: 'carol', source: 'market', content: 'c1' }])).reread)
+      .toEqual(['carol\u0000market']);
+  });
+});
+
 describe('a chart_repo_pairs step that does not fit', () => {
   it.each([
     ['no frame', { op: 'chart_repo_pairs', shared_content: '', pairs: [] }],
@@ -66,9 +87,10 @@ describe('a chart_repo_pairs step that does not fit', () => {
     ['a pair without content', { op: 'chart_repo_pairs', frame: { last_update: T }, shared_content: '', pairs: [{ user: 'a', source: 'm' }] }],
     ['a part without images', { op: 'chart_repo_pairs', frame: { last_update: T }, shared_content: '', pairs: [{ user: 'a', source: 'm', content: 'x', part: { apps: [] } }] }],
     ['an item not rendered', { op: 'chart_repo_pairs', frame: { last_update: T }, shared_content: '', pairs: [{ user: 'a', source: 'm', content: 'x', part: { apps: [{ app_name: 'w' }], images: [] } }] }],
+    ['parts ahead without their parts', { op: 'chart_repo_parts', pairs: [{ user: 'a', source: 'm', content: 'x' }] }],
     ['a hydrator without its lists', { op: 'chart_repo_pairs', frame: { last_update: T }, shared_content: '', pairs: [{ user: 'a', source: 'm', content: 'x', part: { apps: [], images: [], hydrator: { counters: {} } } }] }],
   ])('is a malformed pass: %s', (_what, s) => {
-    expect(passProblem({ type: 'pass', seq: 1, source: 'chart_repo', steps: [s] })).toMatch(/chart_repo_pairs/);
+    expect(passProblem({ type: 'pass', seq: 1, source: 'chart_repo', steps: [s] })).toMatch(/chart_repo_pa(irs|rts)/);
   });
 });
 

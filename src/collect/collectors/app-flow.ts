@@ -75,6 +75,7 @@ export const createCollector: CreateCollector = (options: AppFlowCollectorOption
       const result: CollectResult = {
         steps: [{ op: 'replace', domain: 'app_states', items, ...(keep.length > 0 ? { keep } : {}), reconciles: ['nats'] }],
         counters: { ...counters, dropped: dropped + tasks.dropped, active_tasks: active.length },
+        ...(full ? { bulk: true } : {}),
       };
       if (newUnknownStates.length > 0) {
         result.warning = `unknown app state ${newUnknownStates.map((s) => JSON.stringify(s.slice(0, 64))).join(', ')}`

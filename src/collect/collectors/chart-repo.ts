@@ -10,7 +10,7 @@ import {
 } from '../chart-repo-content.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { chartRepoComponent, normalizeAnswer } from '../chart-repo.ts';
-import { renderPairPart } from '../chart-repo-part.ts';
+import { PARTS_AHEAD_CHARS, partChars, renderPairPart } from '../chart-repo-part.ts';
 import type { ChartRepoAnswer, PairFailure } from '../chart-repo.ts';
 import { createChartRepoAgent, fetchChartRepoBody, parseChartRepoJson } from '../../sources/chart-repo-client.ts';
 import type { Agent } from 'node:http';
@@ -36,6 +36,8 @@ export interface ChartRepoCollectorOptions {
   pairs?: Pair[];
   /** body cap; default 32 MiB (tests use a smaller one) */
   maxBodyBytes?: number;
+  /** a pass's parts go to the store ahead each time they add up to this (PARTS_AHEAD_CHARS) */
+  partsAheadChars?: number;
 }
 
 /** requests in flight at once: the option, or 4 when it is missing or not a count */
@@ -148,10 +150,8 @@ export class ChartRepoCollector implements Collector {
     const steps: StoreStep[] = [];
     if (content !== this.view?.content) this.view = { content, since: now };
     if (ctx.full || content !== this.sentView || (ctx.reread?.length ?? 0) > 0) {
-      steps.push({
-        op: 'chart_repo_pairs', frame: this.frame(sharedAnswer), shared_content: this.shared?.key ?? '',
-        pairs: answers.map((a) => this.slot(a)),
-      });
+      const pairs = await this.slots(answers, ctx);
+      steps.push({ op: 'chart_repo_pairs', frame: this.frame(sharedAnswer), shared_content: this.shared?.key ?? '', pairs });
       this.sentView = content;
     }
     steps.push({ op: 'upsert', domain: 'components', items: [component] });
@@ -169,6 +169,8 @@ export class ChartRepoCollector implements Collector {
       },
       ...(warnings.length > 0 ? { warning: warnings.join('; ') } : {}),
       ...(allFailed ? { failed: component.message ?? 'every chart repo request failed' } : {}),
+      // most answers parsed (the first pass, a wave of changes): as much garbage as a full read
+      ...(this.parsedPairs > 0 && this.parsedPairs >= pairs.length / 4 ? { bulk: true } : {}),
     };
   }
 
@@ -196,6 +198,31 @@ export class ChartRepoCollector implements Collector {
     }
     if (shared?.image_analyzer) frame.image_analyzer = shared.image_analyzer;
     return frame;
+  }
+
+  /**
+   * Every pair's slot, its part rendered when the store lacks it. Parts go to the store ahead (ctx.sendAhead)
+   * each time they add up to PARTS_AHEAD_CHARS, and the pass names them by content: a first pass (~85 MB of
+   * JSON at 50,000 apps) is never rendered whole, nor sent in one message. What is left goes in the pass.
+   */
+  private async slots(answers: { user: string; source: string; answer: ChartRepoAnswer }[], ctx: CollectContext): Promise<ChartRepoPairSlot[]> {
+    const max = this.opts.partsAheadChars ?? PARTS_AHEAD_CHARS;
+    const slots: ChartRepoPairSlot[] = [];
+    let chunk: ChartRepoPairSlot[] = [];
+    let chars = 0;
+    for (const a of answers) {
+      const slot = this.slot(a);
+      slots.push(slot);
+      if (!slot.part || !ctx.sendAhead) continue;
+      chunk.push(slot);
+      chars += partChars(slot.part);
+      if (chars < max) continue;
+      await ctx.sendAhead({ op: 'chart_repo_parts', pairs: chunk.map((s) => ({ ...s })) });
+      for (const s of chunk) delete s.part;
+      chunk = [];
+      chars = 0;
+    }
+    return slots;
   }
 
   /** A pair as the store gets it: its own part only when the store does not hold that content yet. */
