@@ -137,6 +137,8 @@ export interface PassMessage {
   steps: StoreStep[];
   /** absent on pushed changes between runs: they do not count as a collection pass */
   outcome?: PassOutcome;
+  /** the pass was read in bulk (a full listing, most answers changed): the store collects its garbage once committed */
+  bulk?: true;
 }
 
 export type StoreMessage = PassMessage;

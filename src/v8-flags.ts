@@ -10,7 +10,7 @@ import { setFlagsFromString } from 'node:v8';
 setFlagsFromString('--optimize-for-size');
 
 /**
- * `gc()` in every thread, for one use: a collector thread collects its garbage right after a full pass (see
- * src/collect/release-memory.ts) instead of holding it until V8's next full collection.
+ * `gc()` in every thread, for one use: a thread collects its garbage right after a pass read in bulk (see
+ * src/release-memory.ts) instead of holding it until V8's next full collection.
  */
 setFlagsFromString('--expose-gc');

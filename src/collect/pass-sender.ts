@@ -44,13 +44,13 @@ export class PassSender {
   }
 
   /** A collection pass with its outcome, after everything sent before it; `full`: it lists everything. */
-  send(steps: StoreStep[], outcome: PassOutcome, timeoutMs = this.ackTimeoutMs, full = false): Promise<void> {
+  send(steps: StoreStep[], outcome: PassOutcome, timeoutMs = this.ackTimeoutMs, full = false, bulk = false): Promise<void> {
     const aheadDropped = this.aheadDropped;
     this.aheadDropped = false;
     const next = this.chain.then(async () => {
       let applied: AppliedMessage;
       try {
-        applied = await this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps, outcome }, timeoutMs);
+        applied = await this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps, outcome, ...(bulk ? { bulk } : {}) }, timeoutMs);
       } catch (err) {
         this.complete = false;
         throw err;

@@ -2,7 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { RUN_ABORT_GRACE_MS, type CollectorSpec, type CollectorTask, type PassOutcome, type RunReport } from '../protocol.ts';
 import type { Collector, CreateCollector } from './collector.ts';
 import { PassSender } from './pass-sender.ts';
-import { releaseMemory } from './release-memory.ts';
+import { releaseMemory } from '../release-memory.ts';
 import { threadMemory } from '../thread-memory.ts';
 
 /**
@@ -71,7 +71,7 @@ export class CollectorRuntime {
       result = { steps: [], outcome: outcome(started, false, errorText(err), extra), full: false, bulk: full };
     }
     try {
-      await sender.send(result.steps, result.outcome, untilAck(), result.full);
+      await sender.send(result.steps, result.outcome, untilAck(), result.full, result.bulk);
     } catch (err) {
       return { outcome: outcome(started, false, errorText(err), extra), bulk: result.bulk };
     }

@@ -5,6 +5,7 @@ import type {
   ThreadMemory, VersionMessage,
 } from '../protocol.ts';
 import { SOURCE_NAMES } from '../model/index.ts';
+import { releaseMemory } from '../release-memory.ts';
 import { StoreMetrics } from './metrics.ts';
 import { passProblem } from './pass-check.ts';
 import { RuntimeStore, type Commit } from './runtime-store.ts';
@@ -64,9 +65,16 @@ export class StoreActor implements StoreControlApi {
     if (msg.outcome) this.metrics.observe(msg.source, msg.outcome);
     // a stuck verdict flips with time alone: each pass is the moment to look (a quiet pass mints no version)
     if (msg.outcome) this.store.recheckStuck();
-    // under a flood of messages timers may starve: past twice the commit interval, commit right here
-    if (performance.now() - this.lastCommitAt > 2 * this.interval()) this.flush();
-    else this.schedule();
+    if (msg.bulk) {
+      // what the pass replaced is garbage now: committed first, then collected (release-memory.ts)
+      this.flush();
+      releaseMemory();
+    } else if (performance.now() - this.lastCommitAt > 2 * this.interval()) {
+      // under a flood of messages timers may starve: past twice the commit interval, commit right here
+      this.flush();
+    } else {
+      this.schedule();
+    }
     return applied;
   }
 

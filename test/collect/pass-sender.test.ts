@@ -50,15 +50,15 @@ describe('PassSender', () => {
     expect(new PassSender(store().port, 'app_flow').needsFull).toBe(true);
   });
 
-  it('sends parts ahead in messages of their own, before the pass and its outcome', async () => {
+  it('sends parts ahead in messages of their own, before the pass, its outcome and whether it was read in bulk', async () => {
     const s = store();
     const sender = new PassSender(s.port, 'chart_repo');
     const ahead = (user: string) => ({ op: 'chart_repo_parts' as const, pairs: [{ user, source: 'm', content: user, part: { apps: [], images: [] } }] });
     await sender.ahead(ahead('a'));
     await sender.ahead(ahead('b'));
-    await sender.send([{ op: 'chart_repo_pairs', frame: { last_update: outcome.finished_at }, shared_content: '', pairs: [] }], outcome, undefined, true);
-    expect(s.got.map((m) => [m.steps.map((x) => x.op), m.outcome === undefined])).toEqual([
-      [['chart_repo_parts'], true], [['chart_repo_parts'], true], [['chart_repo_pairs'], false],
+    await sender.send([{ op: 'chart_repo_pairs', frame: { last_update: outcome.finished_at }, shared_content: '', pairs: [] }], outcome, undefined, true, true);
+    expect(s.got.map((m) => [m.steps.map((x) => x.op), m.outcome === undefined, m.bulk === true])).toEqual([
+      [['chart_repo_parts'], true, false], [['chart_repo_parts'], true, false], [['chart_repo_pairs'], false, true],
     ]);
     expect(sender.needsFull).toBe(false);
   });

@@ -43,3 +43,24 @@ it('the store drops a malformed pass whole, keeps what it knew, and says why in 
   expect(Object.keys(data.tasks)).toEqual(['t1']);
   expect(data.sources.tasks).toMatchObject({ ok: false, last_error: expect.stringMatching(/malformed pass dropped: upsert of unknown domain nope/) });
 });
+
+it('the store commits a pass read in bulk at once and collects its garbage after it, not after other passes', () => {
+  const g = globalThis as { gc?: () => void };
+  const had = g.gc;
+  const seen: number[] = [];
+  const actor = new StoreActor();
+  g.gc = () => { seen.push(actor.store.version); };
+  try {
+    const outcome = { ok: true, error: null, duration_ms: 1, finished_at: '2026-11-25T10:00:00.000Z' };
+    const task = { task_id: 't1', type: 'install', status: 'running', app_name: 'a', created_at: '2026-11-25T10:00:00.000Z' };
+    actor.receive({ type: 'pass', seq: 1, source: 'tasks', steps: [{ op: 'replace', domain: 'tasks', items: [task] }], outcome, bulk: true } as never);
+    // the pass was committed before the collection: its version is the one collected after
+    expect(seen).toEqual([actor.store.version]);
+    expect(actor.store.version).toBeGreaterThan(0);
+    actor.receive({ type: 'pass', seq: 2, source: 'tasks', steps: [{ op: 'replace', domain: 'tasks', items: [] }], outcome } as never);
+    expect(seen).toHaveLength(1);
+  } finally {
+    if (had) g.gc = had;
+    else delete g.gc;
+  }
+});
