@@ -24,7 +24,7 @@ export function renderPairPart(answer: Pick<ChartRepoAnswer, 'apps' | 'images' |
 }
 
 /** A hydrator task as an item (current or recently failed). */
-export function taskPart(t: HydratorTask): ChartItemPart {
+function taskPart(t: HydratorTask): ChartItemPart {
   return { json: JSON.stringify(t), key: t.task_id, facets: facetsOf(t) };
 }
 

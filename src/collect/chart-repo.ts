@@ -426,7 +426,8 @@ export const HYDRATOR_COUNTERS = ['queue_length', 'active_tasks', 'completed_tas
 /**
  * Merges the answers of every pair, in pair order: apps, images and hydrator tasks concatenated, hydrator
  * counters summed (Go leaves worker_count at 0; we sum it too: see the README's compatibility table), the
- * first image_analyzer and the first system block kept.
+ * first image_analyzer and the first system block kept. The store writes the same JSON from the pairs' rendered
+ * items (store/chart-repo-pairs.ts) and is tested against this; fixtures build whole views with it.
  */
 export function mergeAnswers(answers: readonly ChartRepoAnswer[], lastUpdate: string): ChartRepoStatus {
   const out: ChartRepoStatus = { last_update: lastUpdate };
