@@ -40,11 +40,14 @@ export function facetsOf(x: { user_id?: string; source_id?: string; app_name?: s
 /** A pass's parts go to the store ahead, in messages of their own, each time they add up to this (UTF-16 units of their items' JSON). */
 export const PARTS_AHEAD_CHARS = 4 * 2 ** 20;
 
+/** A part's item lists: apps, images, the hydrator's tasks and its recent failures. */
+export function itemListsOf(part: ChartRepoPairPart): readonly (readonly ChartItemPart[])[] {
+  return [part.apps, part.images, part.hydrator?.tasks ?? [], part.hydrator?.recent_failed ?? []];
+}
+
 /** A part's size, in UTF-16 units of its items' JSON. */
 export function partChars(part: ChartRepoPairPart): number {
   let n = 0;
-  for (const list of [part.apps, part.images, part.hydrator?.tasks ?? [], part.hydrator?.recent_failed ?? []]) {
-    for (const item of list) n += item.json.length;
-  }
+  for (const list of itemListsOf(part)) for (const item of list) n += item.json.length;
   return n;
 }

@@ -1,4 +1,5 @@
 import { HYDRATOR_COUNTERS } from '../collect/chart-repo.ts';
+import { itemListsOf, partChars } from '../collect/chart-repo-part.ts';
 import type { ChartItemPart, ChartRepoFrame, ChartRepoPairPart, StateFilter } from '../protocol.ts';
 import type { ChartIndex } from './chart-repo-items.ts';
 
@@ -8,15 +9,13 @@ import type { ChartIndex } from './chart-repo-items.ts';
  * them, so a pass costs the pairs that changed (kube-state-metrics' way: render bytes when an object changes,
  * only concatenate when asked). No item is held as an object.
  */
-export interface HeldPair {
+export interface HeldPair extends ChartRepoPairPart {
   user: string;
   source: string;
   /** the digest of the pair's own part */
   content: string;
-  apps: ChartItemPart[];
   /** each with the pair as its owner: an image names no user, it counts as the pair's whose answer held it */
   images: ChartItemPart[];
-  hydrator?: ChartRepoPairPart['hydrator'];
 }
 
 export function holdPair(user: string, source: string, content: string, part: ChartRepoPairPart): HeldPair {
@@ -85,14 +84,9 @@ export function filteredRendering(f: StateFilter): PairRendering {
   };
 }
 
-const itemLists = (p: HeldPair): readonly (readonly ChartItemPart[])[] =>
-  [p.apps, p.images, p.hydrator?.tasks ?? [], p.hydrator?.recent_failed ?? []];
-
 /** The length of the items' JSON of these pairs: at most that of renderPairsInto's. */
 export function renderedChars(pairs: readonly HeldPair[]): number {
-  let n = 0;
-  for (const p of pairs) for (const list of itemLists(p)) for (const item of list) n += item.json.length;
-  return n;
+  return pairs.reduce((n, p) => n + partChars(p), 0);
 }
 
 /**
@@ -107,7 +101,7 @@ export function sameRendering(
   return a.pairs.every((p, i) => {
     const q = b.pairs[i]!;
     if (p === q) return true;
-    const [pl, ql] = [itemLists(p), itemLists(q)];
+    const [pl, ql] = [itemListsOf(p), itemListsOf(q)];
     return counters(p) === counters(q) && pl.every((list, k) => sameList(list, ql[k]!));
   });
 }
