@@ -13,6 +13,8 @@
  *   npm run bench:scale -- --apps 1000,10000,50000
  *   npm run bench:scale -- --smoke               # CI: 1,000 apps, a short window; fails on errors only
  *   options: --dist DIR (built app, default dist)  --json FILE  --load-seconds N  --connections N
+ *            --window FROM-TO (the steady window, seconds after start; default 120-180)
+ *            --node-flag FLAG (repeatable; e.g. --node-flag=--cpu-prof --node-flag=--cpu-prof-dir=/tmp/prof)
  *            SCALE_PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -32,6 +34,8 @@ const { values: args } = parseArgs({
     'load-seconds': { type: 'string' },
     connections: { type: 'string', default: '10' },
     interval: { type: 'string' },
+    window: { type: 'string' },
+    'node-flag': { type: 'string', multiple: true },
   },
 });
 
@@ -42,7 +46,13 @@ if (SIZES.some((n) => !Number.isInteger(n) || n < 20 || n > 200_000)) {
   process.exit(2);
 }
 /** the steady window, seconds after start; the issue's is 120-180 s */
-const STEADY = SMOKE ? { from: 15, to: 25 } : { from: 120, to: 180 };
+const STEADY = args.window
+  ? { from: Number(args.window.split('-')[0]), to: Number(args.window.split('-')[1]) }
+  : SMOKE ? { from: 15, to: 25 } : { from: 120, to: 180 };
+if (!(STEADY.from >= 0 && STEADY.to > STEADY.from)) {
+  console.error('--window takes FROM-TO in seconds after start, e.g. 60-90');
+  process.exit(2);
+}
 const LOAD_S = Number(args['load-seconds'] ?? (SMOKE ? 3 : 20));
 const CONNECTIONS = Math.max(1, Number(args.connections));
 const APPS_PER_USER = 20;
@@ -155,7 +165,7 @@ async function runSize(apps: number): Promise<SizeResult> {
     if (args.interval) env.COLLECT_INTERVAL_MS = args.interval;
     else delete env.COLLECT_INTERVAL_MS;
     const t0 = Date.now();
-    sidecar = start([`${args.dist}/main.js`], env);
+    sidecar = start([...(args['node-flag'] ?? []), `${args.dist}/main.js`], env);
     const pid = sidecar.child.pid!;
     let readyMs = NaN;
     for (const end = t0 + 300_000; ;) {

@@ -24,12 +24,13 @@ export class EntityWriter {
     const table = this.tables.of(domain) as unknown as EntityTable<object>;
     const key = table.key(item);
     const prev = table.rows.get(key);
-    const value = this.stuck.judge(domain, key, item, prev?.value as DomainEntity[D] | undefined, this.clock().getTime());
+    const now = this.clock().getTime();
+    const value = this.stuck.judge(domain, key, item, prev?.value as DomainEntity[D] | undefined, now);
     if (table.upsert(value, owner) !== null) {
       this.changes.touch(domain, key, prev?.value);
       this.timelines.record(domain, key, value, evidence, at);
     }
-    this.stuck.watch(domain, key, value);
+    this.stuck.watch(domain, key, value, now);
     return key;
   }
 

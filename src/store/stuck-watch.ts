@@ -3,16 +3,18 @@ import type { Domain, DomainEntity } from '../protocol.ts';
 import type { Row } from './entity-table.ts';
 import { SortedKeys } from './sorted-keys.ts';
 import type { StoreTables } from './store-tables.ts';
+import { DeadlineQueue } from './deadline-queue.ts';
 import {
-  appVerdict, DEFAULT_STUCK_LIMITS, isWatchedApp, isWatchedTask, nextProgressMark, taskStuck, withStuck,
-  type ProgressMark, type StuckLimits,
+  appVerdict, DEFAULT_STUCK_LIMITS, isWatchedApp, isWatchedTask, nextAppFlip, nextProgressMark, nextTaskFlip, taskStuck,
+  withStuck, type ProgressMark, type StuckLimits,
 } from './stuck.ts';
 
 type Timed = 'app_states' | 'tasks';
 
 /**
  * Stuck timing: the verdict an app or task gets as it is stored, and the entities whose verdict can flip with
- * time alone (apps in a transitional stage, active tasks), re-judged as time passes.
+ * time alone (apps in a transitional stage, active tasks), re-judged as time passes — each at the moment it can
+ * flip (a deadline queue), not all of them on every pass: at 50,000 apps thousands are watched.
  */
 export class StuckWatch {
   limits: StuckLimits = DEFAULT_STUCK_LIMITS;
@@ -20,6 +22,8 @@ export class StuckWatch {
   readonly watched = { app_states: new SortedKeys(), tasks: new Set<string>() };
   /** per app in a transitional stage that reports progress: that progress and since when (stalled progress) */
   private readonly progress = new Map<string, ProgressMark>();
+  /** per watched entity, when its verdict can next flip by time alone (nextAppFlip / nextTaskFlip) */
+  private readonly due = { app_states: new DeadlineQueue(), tasks: new DeadlineQueue() };
 
   /**
    * What the store adds to apps and tasks: an app keeps its stage_since while its stage stays the same
@@ -44,36 +48,52 @@ export class StuckWatch {
     return item;
   }
 
-  /** The stored value: watched while its verdict can still flip with time. */
-  watch(domain: Domain, key: string, value: object): void {
+  /** The stored value (judged at `now`): watched while its verdict can still flip with time, due when it can. */
+  watch(domain: Domain, key: string, value: object, now: number): void {
     if (domain === 'app_states') {
-      if (isWatchedApp(value as AppFlowState, this.limits)) this.watched.app_states.add(key);
-      else this.watched.app_states.delete(key);
+      const a = value as AppFlowState;
+      if (isWatchedApp(a, this.limits)) {
+        this.watched.app_states.add(key);
+        this.due.app_states.schedule(key, nextAppFlip(a, this.progress.get(key), now, this.limits));
+      } else {
+        this.watched.app_states.delete(key);
+        this.due.app_states.cancel(key);
+      }
     } else if (domain === 'tasks') {
-      if (isWatchedTask(value as TaskState)) this.watched.tasks.add(key);
-      else this.watched.tasks.delete(key);
+      const t = value as TaskState;
+      if (isWatchedTask(t)) {
+        this.watched.tasks.add(key);
+        this.due.tasks.schedule(key, nextTaskFlip(t, now, this.limits));
+      } else {
+        this.watched.tasks.delete(key);
+        this.due.tasks.cancel(key);
+      }
     }
   }
 
   /** The entity left the view. */
   forget(domain: Domain, key: string): void {
-    if (domain !== 'components') this.watched[domain].delete(key);
+    if (domain === 'components') return;
+    this.watched[domain].delete(key);
+    this.due[domain].cancel(key);
     if (domain === 'app_states') this.progress.delete(key);
   }
 
   /** Time passes: hands `again` every watched row whose verdict crossed (or left) its limit at `now`. */
   recheck(tables: StoreTables, now: number, again: <D extends Timed>(domain: D, row: Row<DomainEntity[D]>) => void): void {
-    for (const key of this.watched.app_states.keys) {
+    for (const key of this.due.app_states.takeDue(now)) {
       const row = tables.apps.rows.get(key);
-      if (!row) { this.watched.app_states.delete(key); continue; }
+      if (!row) continue;
       // the reason too: stalled progress and the stage limit may come one after the other
       const verdict = appVerdict(row.value, this.progress.get(key), now, this.limits);
       if (verdict?.reason !== row.value.stuck_reason) again('app_states', row);
+      else this.watch('app_states', key, row.value, now);
     }
-    for (const key of this.watched.tasks) {
+    for (const key of this.due.tasks.takeDue(now)) {
       const row = tables.tasks.rows.get(key);
-      if (!row) { this.watched.tasks.delete(key); continue; }
+      if (!row) continue;
       if (Boolean(taskStuck(row.value, now, this.limits)) !== Boolean(row.value.stuck)) again('tasks', row);
+      else this.watch('tasks', key, row.value, now);
     }
   }
 }

@@ -35,14 +35,20 @@ export function appStuck(a: AppFlowState, now: number, limits: StuckLimits): { s
   return { stuck: true, reason: `${a.stage} for longer than ${formatDuration(limit)} (since ${a.stage_since})` };
 }
 
-export function taskStuck(t: TaskState, now: number, limits: StuckLimits): { stuck: true; reason: string } | null {
+/** An active task's limit and the time it counts from (null: not active, or no time to count from). */
+function taskClock(t: TaskState, limits: StuckLimits): { limit: number; sinceText: string; since: number } | null {
   const [limit, sinceText] = t.status === 'pending' ? [limits.taskPendingMs, t.created_at]
     : t.status === 'running' ? [limits.taskRunningMs, t.started_at ?? t.created_at]
     : [undefined, undefined];
   if (limit === undefined || sinceText === undefined) return null;
   const since = Date.parse(sinceText);
-  if (Number.isNaN(since) || now - since <= limit) return null;
-  return { stuck: true, reason: `${t.status} for longer than ${formatDuration(limit)} (since ${sinceText})` };
+  return Number.isNaN(since) ? null : { limit, sinceText, since };
+}
+
+export function taskStuck(t: TaskState, now: number, limits: StuckLimits): { stuck: true; reason: string } | null {
+  const c = taskClock(t, limits);
+  if (c === null || now - c.since <= c.limit) return null;
+  return { stuck: true, reason: `${t.status} for longer than ${formatDuration(c.limit)} (since ${c.sinceText})` };
 }
 
 /** The entity with its stuck fields set or cleared. */
@@ -54,6 +60,34 @@ export function withStuck<T extends { stuck?: boolean; stuck_reason?: string }>(
   const { stuck: _s, stuck_reason: _r, ...rest } = value;
   return rest as T;
 }
+
+/**
+ * The first time after `now` at which the app's verdict (its reason included) can differ with nothing else
+ * changing: its stage limit passed, its progress stalled, or — once stalled — the next UTC midnight (the reason
+ * names the day once it is not today's). Infinity: never by time alone. The store re-judges it then.
+ */
+export function nextAppFlip(a: AppFlowState, mark: ProgressMark | undefined, now: number, limits: StuckLimits): number {
+  const limit = limits.stages[a.stage];
+  if (limit === undefined) return Infinity;
+  let next = Infinity;
+  const since = a.stage_since === undefined ? NaN : Date.parse(a.stage_since);
+  if (!Number.isNaN(since) && now - since <= limit) next = since + limit + 1;
+  if (mark !== undefined && mark.stage === a.stage && mark.progress === reportedProgress(a)) {
+    const stalledAt = mark.since + limits.progressStalledMs + 1;
+    if (now < stalledAt) next = Math.min(next, stalledAt);
+    else if (dayOf(mark.since) === dayOf(now)) next = Math.min(next, (dayOf(now) + 1) * DAY);
+  }
+  return next;
+}
+
+/** The first time after `now` at which the task's verdict can flip by time alone (Infinity: never). */
+export function nextTaskFlip(t: TaskState, now: number, limits: StuckLimits): number {
+  const c = taskClock(t, limits);
+  return c !== null && now - c.since <= c.limit ? c.since + c.limit + 1 : Infinity;
+}
+
+const DAY = 86_400_000;
+const dayOf = (ms: number) => Math.floor(ms / DAY);
 
 /** Stages and task statuses whose entities must be re-checked as time passes. */
 export function isWatchedApp(a: AppFlowState, limits: StuckLimits): boolean {

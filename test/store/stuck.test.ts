@@ -1,7 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import type { AppFlowState, AppStage, TaskState } from '../../src/model/index.ts';
 import type { PassMessage, StoreStep } from '../../src/protocol.ts';
+import { DeadlineQueue } from '../../src/store/deadline-queue.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
 import {
   appVerdict, clockTime, DEFAULT_STUCK_LIMITS, nextProgressMark, reportedProgress, type ProgressMark,
@@ -270,5 +272,60 @@ describe('stalled progress in the store', () => {
       .toBe(`hydrating for longer than 15m (since ${new Date(START).toISOString()}), progress 7 % since 10:00 UTC`);
     poll('running', '7');
     expect(data(store).app_states[key].stuck).toBeUndefined();
+  });
+});
+
+describe('re-judging as time passes (only the verdicts that can flip are looked at)', () => {
+  const stages: AppStage[] = ['fetching', 'installing', 'upgrading', 'hydrating', 'running', 'stopped'];
+  it('after any run of time steps, every app holds the verdict a fresh judgement gives', () => {
+    fc.assert(fc.property(
+      fc.array(fc.record({
+        stage: fc.constantFrom(...stages),
+        since: fc.integer({ min: -40 * MIN, max: 0 }),
+        recorded: fc.integer({ min: -40 * MIN, max: 0 }),
+        progress: fc.option(fc.constantFrom('0', '7', '12', '99', '100', 'abc'), { nil: undefined }),
+      }), { minLength: 1, maxLength: 12 }),
+      // steps of up to 16 hours, so runs cross UTC midnight (the stalled reason then names the day)
+      fc.array(fc.integer({ min: 0, max: 16 * 60 * MIN }), { minLength: 1, maxLength: 12 }),
+      (apps, steps) => {
+        const { store, advance } = clocked();
+        const items = apps.map((a) => progressing(a.stage, a.progress, a.recorded, a.since));
+        items.forEach((a, i) => { a.app_name = `app${i}`; a.app_id = a.app_name; });
+        store.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items }]));
+        const marks = items.map((a) => nextProgressMark(undefined, a, START, DEFAULT_STUCK_LIMITS) ?? undefined);
+        let now = START;
+        for (const step of steps) {
+          advance(step);
+          now += step;
+          const held = data(store).app_states;
+          items.forEach((a, i) => {
+            expect(held[`alice:market:${a.app_name}`].stuck_reason).toBe(appVerdict(a, marks[i], now, DEFAULT_STUCK_LIMITS)?.reason);
+          });
+        }
+      },
+    ), { numRuns: 150 });
+  });
+});
+
+describe('DeadlineQueue', () => {
+  it('hands out each key once when due, at its latest deadline; cancelled keys never', () => {
+    const q = new DeadlineQueue();
+    q.schedule('a', 30);
+    q.schedule('b', 10);
+    q.schedule('c', 20);
+    q.schedule('a', 5);
+    q.schedule('c', Infinity);
+    expect(q.takeDue(4)).toEqual([]);
+    expect(q.takeDue(10)).toEqual(['a', 'b']);
+    expect(q.takeDue(100)).toEqual([]);
+    expect(q.size).toBe(0);
+  });
+
+  it('stays bounded when keys are rescheduled over and over', () => {
+    const q = new DeadlineQueue();
+    for (let i = 0; i < 10_000; i++) q.schedule(`k${i % 10}`, 1000 + i);
+    expect(q.size).toBe(10);
+    expect((q as unknown as { heap: unknown[] }).heap.length).toBeLessThanOrEqual(64);
+    expect(q.takeDue(Infinity).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `k${i}`).sort());
   });
 });
