@@ -74,7 +74,7 @@ function bare(a: Agent, i: number): Promise<number> {
 const clients: Client[] = [
   { name: 'chart-repo-client (node:http, keep-alive Agent)', get: async (i) => {
     const r = await fetchChartRepoBody({ host, ...users(i), timeoutMs: TIMEOUT_MS, agent });
-    return r.text.length;
+    return r.body.toString('utf8').length;
   } },
   { name: 'fetch (undici), as before', get: viaFetch },
   { name: 'bare http.get, same Agent (floor)', get: (i) => bare(bareAgent, i) },

@@ -15,10 +15,11 @@
  *   options: --dist DIR (built app, default dist)  --json FILE  --load-seconds N  --connections N
  *            --window FROM-TO (the steady window, seconds after start; default 120-180)
  *            --node-flag FLAG (repeatable; e.g. --node-flag=--cpu-prof --node-flag=--cpu-prof-dir=/tmp/prof)
+ *            --sidecar-log FILE (the sidecar's whole output, e.g. with --node-flag=--trace-gc)
  *            SCALE_PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import postgres from 'postgres';
@@ -36,6 +37,7 @@ const { values: args } = parseArgs({
     interval: { type: 'string' },
     window: { type: 'string' },
     'node-flag': { type: 'string', multiple: true },
+    'sidecar-log': { type: 'string' },
   },
 });
 
@@ -94,8 +96,13 @@ const mib = (n: number) => Math.round(n * 10) / 10;
 
 interface Proc { child: ChildProcess; tail: string[]; exited: () => number | null | undefined }
 
-function start(cmd: string[], env: NodeJS.ProcessEnv): Proc {
+function start(cmd: string[], env: NodeJS.ProcessEnv, log?: string): Proc {
   const child = spawn(process.execPath, cmd, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (log) {
+    const out = createWriteStream(log);
+    child.stdout!.pipe(out);
+    child.stderr!.pipe(out);
+  }
   const tail: string[] = [];
   let buf = '';
   const keep = (b: Buffer) => {
@@ -165,7 +172,7 @@ async function runSize(apps: number): Promise<SizeResult> {
     if (args.interval) env.COLLECT_INTERVAL_MS = args.interval;
     else delete env.COLLECT_INTERVAL_MS;
     const t0 = Date.now();
-    sidecar = start([...(args['node-flag'] ?? []), `${args.dist}/main.js`], env);
+    sidecar = start([...(args['node-flag'] ?? []), `${args.dist}/main.js`], env, args['sidecar-log']);
     const pid = sidecar.child.pid!;
     let readyMs = NaN;
     for (const end = t0 + 300_000; ;) {

@@ -62,9 +62,9 @@ export interface ChartRepoResponse {
   latency_ms: number;
 }
 
-/** The answer's text, not parsed yet: a caller that has seen the same content can skip the parse. */
+/** The answer's bytes, not decoded yet: a caller that has seen the same content can skip decoding and parsing. */
 export interface ChartRepoBody {
-  text: string;
+  body: Buffer;
   bytes: number;
   latency_ms: number;
 }
@@ -75,8 +75,8 @@ export function statusUrl(host: string, user: string, source: string): string {
 }
 
 export async function fetchChartRepoStatus(req: ChartRepoRequest): Promise<ChartRepoResponse> {
-  const { text, bytes, latency_ms } = await fetchChartRepoBody(req);
-  return { json: parseChartRepoJson(text), bytes, latency_ms };
+  const { body, bytes, latency_ms } = await fetchChartRepoBody(req);
+  return { json: parseChartRepoJson(body.toString('utf8')), bytes, latency_ms };
 }
 
 export function fetchChartRepoBody(req: ChartRepoRequest): Promise<ChartRepoBody> {
@@ -98,7 +98,7 @@ export function fetchChartRepoBody(req: ChartRepoRequest): Promise<ChartRepoBody
         current?.destroy();
         reject(e);
       } else {
-        resolve({ text: body!.toString('utf8'), bytes: body!.length, latency_ms: performance.now() - started });
+        resolve({ body: body!, bytes: body!.length, latency_ms: performance.now() - started });
       }
     };
     const timer = setTimeout(() => finish(new ChartRepoError('timeout', `timeout after ${req.timeoutMs} ms`)), req.timeoutMs);
@@ -150,7 +150,6 @@ function readAnswer(res: IncomingMessage, cap: number, finish: (e: ChartRepoErro
     if (size > cap) { finish(new ChartRepoError('too_large', `body too large: over ${cap} bytes`)); return; }
     chunks.push(chunk);
   });
-  // decoded once, by finish
   res.on('end', () => finish(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
 }
 

@@ -6,8 +6,9 @@
 import { createPgSource, type PgSource } from '../../sources/postgres.ts';
 import { createHash } from 'node:crypto';
 import {
-  bodyContentKey, keepAnswerTimes, pairKey, sharedAnswerText, splitAnswerText, uptimeIn, viewContent, type SplitAnswer,
+  bodyContentKey, keepAnswerTimes, pairKey, sharedAnswerText, splitAnswerText, viewContent, type SplitAnswer,
 } from '../chart-repo-content.ts';
+import { answerKey } from '../chart-repo-answer-key.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { chartRepoComponent, normalizeAnswer } from '../chart-repo.ts';
 import { PARTS_AHEAD_CHARS, partChars, renderPairPart } from '../chart-repo-part.ts';
@@ -72,7 +73,7 @@ export class ChartRepoCollector implements Collector {
   private view: { content: string; since: string } | null = null;
   /** per pair, the content of its own part the store holds (as far as this collector knows) */
   private readonly sentPairs = new Map<string, string>();
-  /** per pair, the digest of its last good answer's text less time-passing members (bodyContentKey) */
+  /** per pair, the digest of its last good answer's text less time-passing members and shared blocks (answerKey) */
   private readonly lastBodyKey = new Map<string, string>();
   /** pairs whose answer was parsed and normalized this pass (the rest said what they said before) */
   private parsedPairs = 0;
@@ -307,15 +308,14 @@ export class ChartRepoCollector implements Collector {
         timeoutMs: this.opts.chartRepoTimeoutMs, signal, agent: this.agent,
         ...(this.opts.maxBodyBytes !== undefined ? { maxBodyBytes: this.opts.maxBodyBytes } : {}),
       });
-      // the pair's own part as in its last good answer: that answer again, no parse, no normalizing
+      // the pair's own part as in its last good answer: that answer again, no decoding, no parse, no normalizing
       const key = pairKey(pair);
-      const split = splitAnswerText(res.text);
-      const bodyKey = sha(bodyContentKey(split.pair));
+      const { key: bodyKey, shared, uptime } = answerKey(res.body);
       const before = this.lastGood.get(key);
-      const read = { pair, uptime: uptimeIn(res.text), bytes: res.bytes, latency_ms: res.latency_ms, shared: split.shared };
+      const read = { pair, uptime, bytes: res.bytes, latency_ms: res.latency_ms, shared };
       if (before && this.lastBodyKey.get(key) === bodyKey) return { ...read, answer: before };
       this.parsedPairs += 1;
-      const n = normalizeAnswer(parseChartRepoJson(split.pair), now);
+      const n = normalizeAnswer(parseChartRepoJson(splitAnswerText(res.body.toString('utf8')).pair), now);
       if (!n.ok) return { pair, error: n.error, bytes: res.bytes };
       this.lastBodyKey.set(key, bodyKey);
       return { ...read, answer: keepAnswerTimes(before, n.answer) };

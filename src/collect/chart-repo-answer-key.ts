@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import type { SplitAnswer } from './chart-repo-content.ts';
+
+/**
+ * A Chart Repo answer's content key read straight from its bytes: the sha-256 of the same text
+ * `bodyContentKey(splitAnswerText(text).pair)` gives (the shared blocks as `null`, the members that only tell
+ * time passing left out), without decoding the body, copying it or building that text. Every pair is asked
+ * every pass and most answer what they answered before: this is what such an answer costs (one read of its
+ * bytes, no garbage the size of it). `shared` and `uptime` are what the collector reads besides.
+ */
+export interface AnswerKey {
+  key: string;
+  shared: SplitAnswer['shared'];
+  uptime?: number;
+}
+
+export function answerKey(body: Buffer): AnswerKey {
+  const scan = scanAnswer(body);
+  const hash = createHash('sha256');
+  let at = 0;
+  for (const c of scan.cuts) {
+    if (c.start > at) hash.update(body.subarray(at, c.start));
+    if (c.with !== '') hash.update(c.with);
+    at = c.end;
+  }
+  if (at < body.length) hash.update(body.subarray(at));
+  const out: AnswerKey = { key: hash.digest('base64'), shared: scan.shared };
+  if (scan.uptime !== undefined) out.uptime = scan.uptime;
+  return out;
+}
+
+/** The text answerKey digests (tests: it must equal bodyContentKey(splitAnswerText(text).pair)). */
+export function answerKeyText(body: Buffer): string {
+  const { cuts } = scanAnswer(body);
+  let text = '';
+  let at = 0;
+  for (const c of cuts) { text += body.toString('utf8', at, c.start) + c.with; at = c.end; }
+  return text + body.toString('utf8', at);
+}
+
+/** a byte range left out of the key, and what stands in its place */
+interface Cut { start: number; end: number; with: string }
+
+const SHARED_PATHS: Record<string, keyof SplitAnswer['shared']> = {
+  '\u0000data\u0000system': 'system',
+  '\u0000data\u0000tasks\u0000image_analyzer': 'image_analyzer',
+};
+const MAX_SHARED_DEPTH = 4;
+/** the members that only tell time passing (chart-repo-content.ts TIME_PASSING) */
+const TIME_PASSING = new Set(['uptime', 'last_check', 'duration', 'last_update']);
+
+const isSpace = (c: number) => c === 32 || c === 10 || c === 13 || c === 9;
+const isDigit = (c: number) => c >= 48 && c <= 57;
+/** the characters a number may go on with, as bodyContentKey's pattern reads one: [\d.eE+-] */
+const isNumberTail = (c: number) => isDigit(c) || c === 46 || c === 101 || c === 69 || c === 43 || c === 45;
+
+/** Where the string starting at `i` (its opening quote) ends: the index of its closing quote (or the end). */
+function stringEnd(b: Buffer, i: number): number {
+  for (i += 1; i < b.length; i++) {
+    const d = b[i]!;
+    if (d === 92) i += 1;
+    else if (d === 34) return i;
+  }
+  return b.length;
+}
+
+function skipSpace(b: Buffer, i: number): number {
+  while (i < b.length && isSpace(b[i]!)) i++;
+  return i;
+}
+
+/**
+ * A scalar value at `i` as bodyContentKey's pattern matches one (a string, a number, null/true/false): where it
+ * ends, and whether it is a plain number (the uptime); -1 when what is there is not one.
+ */
+function scalarEnd(b: Buffer, i: number): { end: number; number: boolean } | null {
+  const c = b[i];
+  if (c === undefined) return null;
+  if (c === 34) {
+    const e = stringEnd(b, i);
+    return e < b.length ? { end: e + 1, number: false } : null;
+  }
+  if (c === 45 || isDigit(c)) {
+    let j = c === 45 ? i + 1 : i;
+    if (!isDigit(b[j] ?? 0)) return null;
+    j += 1;
+    while (j < b.length && isNumberTail(b[j]!)) j++;
+    return { end: j, number: true };
+  }
+  for (const word of ['null', 'true', 'false']) {
+    if (b.toString('latin1', i, i + word.length) === word) return { end: i + word.length, number: false };
+  }
+  return null;
+}
+
+/**
+ * One read of the body: the shared blocks (splitAnswerText's rule: objects at data.system and
+ * data.tasks.image_analyzer, cut only when they close) and the time-passing members outside them
+ * (bodyContentKey's rule: a member of that name with a scalar value, up to the `,` or `}` after it).
+ */
+function scanAnswer(b: Buffer): { cuts: Cut[]; shared: SplitAnswer['shared']; uptime?: number } {
+  const shared: SplitAnswer['shared'] = {};
+  const path: string[] = [];
+  const isObject: boolean[] = [];
+  let key = '';
+  let expectKey = false;
+  let span: { name: keyof SplitAnswer['shared']; start: number; depth: number } | null = null;
+  let cuts: Cut[] = [];
+  let uptime: number | undefined;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (c === 34) {
+      const start = i;
+      i = stringEnd(b, i);
+      if (!expectKey) continue;
+      expectKey = false;
+      const len = i - start - 1;
+      // names are read only where a shared path or a time-passing member can be: (lengths 6, 8, 10, 11)
+      const pathName = isObject.length <= MAX_SHARED_DEPTH - 1;
+      const timeName = len === 6 || len === 8 || len === 10 || len === 11;
+      const name = pathName || timeName ? b.toString('utf8', start + 1, i) : '';
+      key = pathName ? name : '';
+      if (!timeName || !TIME_PASSING.has(name)) continue;
+      let j = skipSpace(b, i + 1);
+      if (b[j] !== 58) continue; // :
+      j = skipSpace(b, j + 1);
+      const value = scalarEnd(b, j);
+      if (value === null) continue;
+      const after = skipSpace(b, value.end);
+      if (b[after] !== 44 && b[after] !== 125) continue; // , }
+      if (name === 'uptime' && uptime === undefined && value.number) {
+        const m = /^\d+(?:\.\d+)?$/.exec(b.toString('latin1', j, value.end));
+        if (m) uptime = Math.trunc(Number(m[0]));
+      }
+      cuts.push({ start, end: after, with: '' });
+      i = after - 1;
+    } else if (c === 123 || c === 91) { // { [
+      path.push(isObject.length === 0 ? '' : isObject[isObject.length - 1] ? key : '[]');
+      isObject.push(c === 123);
+      expectKey = c === 123;
+      if (span === null && c === 123 && path.length >= 3 && path.length <= MAX_SHARED_DEPTH) {
+        const name = SHARED_PATHS[path.join('\u0000')];
+        if (name !== undefined) span = { name, start: i, depth: path.length };
+      }
+    } else if (c === 125 || c === 93) { // } ]
+      if (span !== null && path.length === span.depth) {
+        shared[span.name] = b.toString('utf8', span.start, i + 1);
+        const s = span.start;
+        // the block stands as null; time-passing members inside it are its own business
+        cuts = cuts.filter((x) => x.start < s);
+        cuts.push({ start: s, end: i + 1, with: 'null' });
+        span = null;
+      }
+      path.pop();
+      isObject.pop();
+      expectKey = false;
+    } else if (c === 44) { // ,
+      expectKey = isObject[isObject.length - 1] === true;
+    }
+  }
+  return uptime === undefined ? { cuts, shared } : { cuts, shared, uptime };
+}
