@@ -31,6 +31,10 @@ export const DOMAINS = ['app_states', 'tasks', 'components'] as const satisfies 
  *   listed but not sent again (unchanged since the source last sent them); they count as listed. A kept key the
  *   store cannot vouch for (it no longer holds it, or a pushed step changed it since) comes back in the
  *   acknowledgement's `reread`.
+ * - changes: the source's listing as its last replace (or changes) step gave it, with `items` upserted and the
+ *   `removed` keys gone; reconciled as a replace of that listing would be (kept keys the store cannot vouch for
+ *   come back in `reread`). A store that holds no listing of that source drops the pass (AppliedMessage.dropped):
+ *   the source then lists everything.
  * - upsert / remove: incremental changes (pushed events).
  * - chart_repo: the merged Chart Repo view, and which (user, source) answer each item came from (kept beside
  *   it, never sent: a user filter keeps exactly that user's items).
@@ -41,6 +45,7 @@ export const DOMAINS = ['app_states', 'tasks', 'components'] as const satisfies 
  */
 export type StoreStep =
   | { [D in Domain]: { op: 'replace'; domain: D; items: DomainEntity[D][]; keep?: string[]; reconciles?: SourceName[] } }[Domain]
+  | { [D in Domain]: { op: 'changes'; domain: D; items: DomainEntity[D][]; removed: string[]; reconciles?: SourceName[] } }[Domain]
   | { [D in Domain]: { op: 'upsert'; domain: D; items: DomainEntity[D][] } }[Domain]
   | { op: 'remove'; domain: Domain; keys: string[] }
   | { op: 'chart_repo'; value: ChartRepoStatus; origins?: ChartRepoOrigin[]; content?: string }

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { ComponentStats } from '../collect/components.ts';
 import {
-  AppListingRow, CacheCountsRow, ListedAppRow, RenderCountsRow, ROW_ID, SourceFreshnessRow, TaskCountsRow, TaskRow,
-  validateRows,
+  AppListingRow, CacheCountsRow, ChangedAppRow, ListedAppRow, ListingProbeRow, RenderCountsRow, ROW_ID, SourceFreshnessRow,
+  TaskCountsRow, TaskRow, validateRows, XID8,
 } from './market-rows.ts';
 import type { PgSource } from './postgres.ts';
 
@@ -69,22 +69,70 @@ export function appRowsByIdSql(ids: readonly string[]): string {
     WHERE ua.id = ANY('{${ids.join(',')}}'::bigint[]) AND ${MAYBE_INSTALLED} ${APP_ORDER}`;
 }
 
+/**
+ * The listing's size in this snapshot, and the snapshot's xmin: every change this read did not see was made by
+ * a transaction whose id is at least that (those that had ended were all visible to it), so it is the
+ * watermark the next pass reads changes from.
+ */
+const LISTING_PROBE = `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
+    count(*) AS listed, count(s.user_application_id) AS with_state
+  ${APP_FROM} WHERE ${MAYBE_INSTALLED}`;
+
+/**
+ * The app rows whose row, state row or a task of the same user and app was written by a transaction at or after
+ * the watermark (a 64-bit xid, inlined: digits only), listed or not: what can have changed since the read that
+ * took it. xmin is a 32-bit xid, compared by age(), which is wraparound-safe for the 2^31 transactions before
+ * now; the watermark is checked to be within that by the caller.
+ */
+export function changedAppRowsSql(watermark: string): string {
+  if (!XID8.test(watermark)) throw new Error(`not a transaction id: ${JSON.stringify(String(watermark).slice(0, 40))}`);
+  const xid = `'${BigInt(watermark) % 4294967296n}'::xid`;
+  return `SELECT ${APP_COLUMNS}, ${MAYBE_INSTALLED} AS listed ${APP_FROM}
+    WHERE age(ua.xmin) <= age(${xid}) OR age(s.xmin) <= age(${xid})
+       OR EXISTS (SELECT 1 FROM task_records t
+                  WHERE t.user_account = ua.user_id AND t.app_name = ua.app_name AND age(t.xmin) <= age(${xid}))
+    ${APP_ORDER}`;
+}
+
 type Validated<T> = { rows: T[]; dropped: number };
+
+/** The probe's one row (a probe that does not validate fails the read: nothing can be judged without it). */
+function probeOf(rows: readonly Record<string, unknown>[]): ListingProbeRow {
+  const { rows: [probe] } = validateRows(ListingProbeRow, rows);
+  if (!probe) throw new Error('listing probe answered no row');
+  return probe;
+}
+
+/**
+ * From one snapshot: the listing's probe, the active tasks, the rows changed since `watermark`, and the rows of
+ * `ids` (rows the collector reads again whatever their version).
+ */
+export async function readAppChanges(pg: PgSource, signal: AbortSignal, watermark: string, ids: readonly string[]): Promise<{
+  probe: ListingProbeRow; changed: Validated<ChangedAppRow>; byId: Validated<ListedAppRow>; tasks: Validated<TaskRow>;
+}> {
+  const selects = [LISTING_PROBE, ACTIVE_TASKS, changedAppRowsSql(watermark)];
+  if (ids.length > 0) selects.push(appRowsByIdSql(ids));
+  const [probe, tasks, changed, byId = []] = await pg.read(signal, selects);
+  return {
+    probe: probeOf(probe!), tasks: validateRows(TaskRow, tasks!), changed: validateRows(ChangedAppRow, changed!),
+    byId: validateRows(ListedAppRow, byId),
+  };
+}
 
 /** Every app row and the active tasks (for the override) from one snapshot. */
 export async function readAppFlow(pg: PgSource, signal: AbortSignal): Promise<{
-  apps: Validated<ListedAppRow>; tasks: Validated<TaskRow>;
+  apps: Validated<ListedAppRow>; tasks: Validated<TaskRow>; probe: ListingProbeRow;
 }> {
-  const [apps, tasks] = await pg.read(signal, [APP_ROWS, ACTIVE_TASKS]);
-  return { apps: validateRows(ListedAppRow, apps), tasks: validateRows(TaskRow, tasks) };
+  const [apps, tasks, probe] = await pg.read(signal, [APP_ROWS, ACTIVE_TASKS, LISTING_PROBE]);
+  return { apps: validateRows(ListedAppRow, apps!), tasks: validateRows(TaskRow, tasks!), probe: probeOf(probe!) };
 }
 
 /** The app rows' ids and versions, and the active tasks, from one snapshot: what tells a pass what changed. */
 export async function readAppListing(pg: PgSource, signal: AbortSignal): Promise<{
-  listing: Validated<AppListingRow>; tasks: Validated<TaskRow>;
+  listing: Validated<AppListingRow>; tasks: Validated<TaskRow>; probe: ListingProbeRow;
 }> {
-  const [listing, tasks] = await pg.read(signal, [APP_LISTING, ACTIVE_TASKS]);
-  return { listing: validateRows(AppListingRow, listing), tasks: validateRows(TaskRow, tasks) };
+  const [listing, tasks, probe] = await pg.read(signal, [APP_LISTING, ACTIVE_TASKS, LISTING_PROBE]);
+  return { listing: validateRows(AppListingRow, listing!), tasks: validateRows(TaskRow, tasks!), probe: probeOf(probe!) };
 }
 
 /** The app rows of the given ids that still can be installs (a row gone since it was listed is not answered). */

@@ -80,6 +80,21 @@ export type AppListingRow = v.InferOutput<typeof AppListingRow>;
 export const ListedAppRow = v.object({ ...AppRow.entries, ...listed });
 export type ListedAppRow = v.InferOutput<typeof ListedAppRow>;
 
+/** An app row changed since a watermark, listed or not (`listed`: it can be an install: it is in the listing). */
+export const ChangedAppRow = v.object({ ...ListedAppRow.entries, listed: v.boolean() });
+export type ChangedAppRow = v.InferOutput<typeof ChangedAppRow>;
+
+/** a 64-bit transaction id in decimal (pg_snapshot_xmin as text) */
+export const XID8 = /^[0-9]{1,20}$/;
+
+/** What a read's snapshot says about the listing: its xmin, and how many rows it lists (and with a state row). */
+export const ListingProbeRow = v.object({
+  xmin: v.pipe(v.string(), v.regex(XID8)),
+  listed: count,
+  with_state: count,
+});
+export type ListingProbeRow = v.InferOutput<typeof ListingProbeRow>;
+
 export const TaskCountsRow = v.object({
   pending: count,
   running: count,

@@ -42,7 +42,7 @@ export class StoreActor implements StoreControlApi {
   /** Applies one message; answers its acknowledgement. */
   receive(msg: StoreMessage): AppliedMessage {
     const applied: AppliedMessage = { type: 'applied', seq: msg?.seq };
-    const problem = passProblem(msg);
+    const problem = passProblem(msg) ?? this.store.unappliable(msg);
     if (problem !== null) {
       // nothing of it is applied; the source shows why, and its known data stays
       this.droppedPasses += 1;

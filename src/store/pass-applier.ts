@@ -14,6 +14,8 @@ const EVIDENCE: Record<SourceName, string> = {
   chart_repo: 'poll chart repo', nats: 'event',
 };
 
+const listingKey = (source: SourceName, domain: Domain) => `${source}\u0000${domain}`;
+
 function emptyKeySets(): Record<Domain, Set<string>> {
   return { app_states: new Set(), tasks: new Set(), components: new Set() };
 }
@@ -45,36 +47,41 @@ export class PassApplier {
     return reread;
   }
 
+  /**
+   * Why the steps cannot be applied to this store, or null: a `changes` step needs the listing its source last
+   * gave (a store that has none, e.g. a new one, drops the pass and the source lists everything again).
+   */
+  unappliable(source: SourceName, steps: readonly StoreStep[]): string | null {
+    for (const step of steps) {
+      if (step.op === 'changes' && !this.listings.has(listingKey(source, step.domain))) {
+        return `changes to ${step.domain} without a listing to change`;
+      }
+    }
+    return null;
+  }
+
+  /** per source and domain, the keys its last listing (replace, then changes) named: what a changes step changes */
+  private readonly listings = new Map<string, Set<string>>();
+
   private applyStep(source: SourceName, step: StoreStep, reread: string[]): void {
     switch (step.op) {
       case 'upsert':
-      case 'replace': {
-        const table = this.tables.of(step.domain);
-        const pushed = this.pushed[step.domain];
-        const listed = new Set<string>();
-        for (const item of step.items as DomainEntity[Domain][]) {
-          const key = table.key(item as never);
-          if (step.op === 'replace') {
-            listed.add(key);
-            pushed.delete(key);
-          }
-          // a poll never takes an app back behind a newer pushed event: the market may not have written it yet
-          if (step.domain === 'app_states' && heldIsNewer(this.tables.apps.rows.get(key)?.value, item as AppFlowState)) continue;
-          this.writer.upsert(step.domain, item, source, EVIDENCE[source]);
-          if (step.op === 'upsert') pushed.add(key);
-        }
+      case 'replace':
+      case 'changes': {
+        const listing = step.op === 'upsert' ? null : listingKey(source, step.domain);
+        const sent = this.upsertAll(source, step, step.op !== 'upsert');
         if (step.op === 'replace') {
-          // kept keys are listed without being sent: what the store holds for them stands, unless it lost them
-          for (const key of step.keep ?? []) {
-            listed.add(key);
-            if (!table.rows.has(key) || pushed.has(key)) reread.push(key);
-          }
-          // deletions come after every upsert: a reader never sees the domain emptied mid-pass
-          const owners = new Set<SourceName>([source, ...(step.reconciles ?? [])]);
-          for (const key of table.missing(owners, listed)) {
-            if (step.domain === 'app_states' && recentlyPushed(this.tables.apps.rows.get(key), source, this.clock().getTime())) continue;
-            this.remove(step.domain, key, EVIDENCE[source]);
-          }
+          // kept keys are listed without being sent
+          for (const key of step.keep ?? []) sent.add(key);
+          this.listings.set(listing!, sent);
+          this.reconcile(source, step.domain, sent, step.keep ?? [], step.reconciles, reread);
+        } else if (step.op === 'changes') {
+          const listed = this.listings.get(listing!)!;
+          for (const key of step.removed) listed.delete(key);
+          const kept: string[] = [];
+          for (const key of listed) if (!sent.has(key)) kept.push(key);
+          for (const key of sent) listed.add(key);
+          this.reconcile(source, step.domain, listed, kept, step.reconciles, reread);
         }
         return;
       }
@@ -96,6 +103,42 @@ export class PassApplier {
       case 'app_events':
         for (const ev of step.events) this.applyAppEvent(source, ev);
         return;
+    }
+  }
+
+  /** Stores the items of an upsert or a listing; answers their keys. A listing's items are no longer "pushed". */
+  private upsertAll(source: SourceName, step: Extract<StoreStep, { items: unknown[] }>, listing: boolean): Set<string> {
+    const table = this.tables.of(step.domain);
+    const pushed = this.pushed[step.domain];
+    const sent = new Set<string>();
+    for (const item of step.items as DomainEntity[Domain][]) {
+      const key = table.key(item as never);
+      sent.add(key);
+      if (listing) pushed.delete(key);
+      // a poll never takes an app back behind a newer pushed event: the market may not have written it yet
+      if (step.domain === 'app_states' && heldIsNewer(this.tables.apps.rows.get(key)?.value, item as AppFlowState)) continue;
+      this.writer.upsert(step.domain, item, source, EVIDENCE[source]);
+      if (!listing) pushed.add(key);
+    }
+    return sent;
+  }
+
+  /**
+   * After a listing's upserts: what the store holds for `kept` keys (listed, not sent) stands unless it lost them
+   * or a pushed step changed them since (those come back in `reread`); then what its owners held and it no longer
+   * lists is removed — after every upsert, so a reader never sees the domain emptied mid-pass.
+   */
+  private reconcile(
+    source: SourceName, domain: Domain, listed: ReadonlySet<string>, kept: Iterable<string>,
+    reconciles: readonly SourceName[] | undefined, reread: string[],
+  ): void {
+    const table = this.tables.of(domain);
+    const pushed = this.pushed[domain];
+    for (const key of kept) if (!table.rows.has(key) || pushed.has(key)) reread.push(key);
+    const owners = new Set<SourceName>([source, ...(reconciles ?? [])]);
+    for (const key of table.missing(owners, listed)) {
+      if (domain === 'app_states' && recentlyPushed(this.tables.apps.rows.get(key), source, this.clock().getTime())) continue;
+      this.remove(domain, key, EVIDENCE[source]);
     }
   }
 

@@ -19,10 +19,12 @@ export function passProblem(msg: unknown): string | null {
     if (!isObject(step)) return 'a step is not an object';
     switch (step.op) {
       case 'replace':
+      case 'changes':
       case 'upsert':
         if (!DOMAIN_SET.has(String(step.domain))) return `${step.op} of unknown domain ${String(step.domain).slice(0, 40)}`;
         if (!Array.isArray(step.items) || !step.items.every(isObject)) return `${step.op} items are not a list of objects`;
         if (step.op === 'replace' && step.keep !== undefined && !isStrings(step.keep)) return 'replace keep keys are not strings';
+        if (step.op === 'changes' && !isStrings(step.removed)) return 'changes removed keys are not strings';
         break;
       case 'remove':
         if (!DOMAIN_SET.has(String(step.domain))) return `remove from unknown domain ${String(step.domain).slice(0, 40)}`;

@@ -74,6 +74,11 @@ export class RuntimeStore {
    * Applies one collection pass whole, then records its outcome. Answers the keys its listings kept that the
    * store cannot vouch for (AppliedMessage.reread).
    */
+  /** Why this store cannot apply the pass (it lacks the listing a `changes` step changes), or null. */
+  unappliable(msg: PassMessage): string | null {
+    return this.passes.unappliable(msg.source, msg.steps);
+  }
+
   apply(msg: PassMessage): string[] {
     const reread = this.passes.apply(msg.source, msg.steps);
     if (msg.outcome) this.recordOutcome(msg.source, msg.outcome);

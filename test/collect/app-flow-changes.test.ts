@@ -45,12 +45,14 @@ async function polled() {
   };
 }
 
-function replaceOf(r: CollectResult): Extract<StoreStep, { op: 'replace' }> {
+/** the pass's one step: a listing (replace, with what it keeps) or the changes since the last pass */
+function stepOf(r: CollectResult): Extract<StoreStep, { op: 'replace' | 'changes' }> {
   expect(r.steps).toHaveLength(1);
-  expect(r.steps[0]).toMatchObject({ op: 'replace', domain: 'app_states', reconciles: ['nats'] });
-  return r.steps[0] as Extract<StoreStep, { op: 'replace' }>;
+  expect(r.steps[0]).toMatchObject({ domain: 'app_states', reconciles: ['nats'] });
+  expect(['replace', 'changes']).toContain(r.steps[0]!.op);
+  return r.steps[0] as Extract<StoreStep, { op: 'replace' | 'changes' }>;
 }
-const sentKeys = (r: CollectResult) => (replaceOf(r).items as AppFlowState[]).map((a) => `${a.user_id}:${a.source_id}:${a.app_name}`);
+const sentKeys = (r: CollectResult) => (stepOf(r).items as AppFlowState[]).map((a) => `${a.user_id}:${a.source_id}:${a.app_name}`);
 const stages = (apps: Record<string, AppFlowState>) => Object.fromEntries(Object.entries(apps).map(([k, a]) => [k, a.stage]));
 
 describe('app_flow reads what changed', () => {
@@ -66,11 +68,11 @@ describe('app_flow reads what changed', () => {
     const before = p.apps();
     expect(Object.keys(before).sort()).toEqual([`alice:${S}:blog`, `alice:${S}:wiki`]);
 
+    // nothing written since the last read: no row comes back, no key is named (the store keeps its listing)
     const quiet = await p.pass();
-    expect(replaceOf(quiet).items).toEqual([]);
-    expect(replaceOf(quiet).keep?.sort()).toEqual([`alice:${S}:blog`, `alice:${S}:wiki`]);
+    expect(stepOf(quiet)).toEqual({ op: 'changes', domain: 'app_states', items: [], removed: [], reconciles: ['nats'] });
     // the counters still describe everything listed
-    expect(quiet.counters).toMatchObject({ rows: 3, changed_rows: 0, apps: 2, not_installed: 1, dropped: 0 });
+    expect(quiet.counters).toMatchObject({ rows: 3, changed_rows: 0, apps: 2, not_installed: 1, dropped: 0, listing_passes: 0 });
     expect(p.store.commit()).toBeNull();
     expect(p.apps()).toEqual(before);
   });
@@ -103,12 +105,19 @@ describe('app_flow reads what changed', () => {
     expect(sentKeys(r)).toEqual([`carol:${S}:vault`]);
     expect(p.apps()[`carol:${S}:vault`]).toMatchObject({ stage: 'running', version: '3.0.0' });
 
-    await env.db.sql`DELETE FROM user_applications WHERE app_name = 'chat'`;
+    // no longer an install: its state row changed, so the changes say it
     await env.db.sql`UPDATE user_application_states SET state = ''
       WHERE user_application_id = (SELECT id FROM user_applications WHERE app_name = 'notes')`;
     r = await p.pass();
-    expect(r.counters).toMatchObject({ rows: 3, changed_rows: 0, apps: 3 });
+    expect(stepOf(r)).toMatchObject({ op: 'changes', items: [], removed: [`bob:${S}:notes`] });
+    expect(r.counters).toMatchObject({ rows: 4, changed_rows: 0, apps: 4, not_installed: 0, listing_passes: 0 });
+    // a deleted row leaves nothing to read: the listing's size tells, and a listing pass finds which
+    await env.db.sql`DELETE FROM user_applications WHERE app_name = 'chat'`;
+    r = await p.pass();
+    expect(stepOf(r).op).toBe('replace');
+    expect(r.counters).toMatchObject({ rows: 3, changed_rows: 0, apps: 3, listing_passes: 1 });
     expect(Object.keys(p.apps()).sort()).toEqual([`alice:${S}:blog`, `alice:${S}:wiki`, `carol:${S}:vault`]);
+    expect(stepOf(await p.pass()).op).toBe('changes');
   });
 
   it('an active task starting or ending shows in the stage after one pass; another user\'s task reads nothing', async () => {
@@ -137,6 +146,33 @@ describe('app_flow reads what changed', () => {
     r = await p.pass();
     expect(r.counters).toMatchObject({ changed_rows: 1, rows: 1 });
     expect(stages(p.apps())).toEqual({ [`alice:${S}:wiki`]: 'running' });
+  });
+
+  it('a deleted task or state row changes no row it could be read by: the listing pass that follows shows it', async () => {
+    await insertUserApps(env.db.sql, [
+      { user_id: 'alice', source_id: S, app_name: 'wiki', state: running() },
+      { user_id: 'alice', source_id: S, app_name: 'blog', state: running() },
+    ]);
+    await insertTasks(env.db.sql, [{ task_id: 't-up', type: 4, status: 2, app_name: 'wiki', user_account: 'alice', created_at: ago(2), started_at: ago(2) }]);
+    const p = await polled();
+    await p.pass();
+    expect(stages(p.apps())).toMatchObject({ [`alice:${S}:wiki`]: 'upgrading' });
+
+    await env.db.sql`DELETE FROM task_records WHERE task_id = 't-up'`;
+    let r = await p.pass();
+    expect(stepOf(r).op).toBe('replace');
+    expect(r.counters).toMatchObject({ changed_rows: 1, listing_passes: 1 });
+    expect(stages(p.apps())).toMatchObject({ [`alice:${S}:wiki`]: 'running' });
+
+    // blog's state row goes while a task keeps it an install: the count of state rows tells
+    await insertTasks(env.db.sql, [{ task_id: 't-b', type: 4, status: 2, app_name: 'blog', user_account: 'alice', created_at: ago(1), started_at: ago(1) }]);
+    await p.pass();
+    await env.db.sql`DELETE FROM user_application_states
+      WHERE user_application_id = (SELECT id FROM user_applications WHERE app_name = 'blog')`;
+    r = await p.pass();
+    expect(r.counters).toMatchObject({ changed_rows: 1, listing_passes: 2 });
+    expect(p.apps()[`alice:${S}:blog`]).toMatchObject({ stage: 'upgrading' });
+    expect((p.apps()[`alice:${S}:blog`].metadata as { status: { state: string } }).status.state).toBe('');
   });
 
   it('a failed read changes nothing in the store, and the change shows on the next pass that works', async () => {
