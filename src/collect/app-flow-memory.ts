@@ -1,5 +1,6 @@
 import { appKey, type AppFlowState } from '../model/index.ts';
-import type { AppListingRow, ChangedAppRow, ListedAppRow, ListingProbeRow, TaskRow } from '../sources/market-rows.ts';
+import { LISTING_BUCKETS } from '../sources/market-queries.ts';
+import type { AppListingRow, ChangedAppRow, ListedAppRow, ListingProbe, TaskRow } from '../sources/market-rows.ts';
 import { appFlowFromRow, type ActiveTasks, type AppFlowCounters } from './app-flow.ts';
 import type { UnknownStates } from './stage-table.ts';
 
@@ -13,6 +14,9 @@ interface Known {
   version: string;
   /** it has a state row (the listing probe counts those) */
   hasState: boolean;
+  /** its id modulo LISTING_BUCKETS (the probe's bucket), and its id as a number to sum */
+  bucket: number;
+  idValue: bigint;
   /** the active tasks of its user and app when it was read (taskVersions) */
   tasks: string;
   /** it gave an app (else: not an install) */
@@ -67,6 +71,32 @@ export class AppFlowMemory {
 
   /** rows to read again whatever their version (forget), until a pass reads them */
   private readonly again = new Set<string>();
+  /** the known rows per probe bucket (count, sum of ids) and how many have a state row: kept as rows come and go */
+  private readonly tally = new Map<number, { listed: number; ids: bigint }>();
+  private withState = 0;
+
+  private remember(id: string, k: Known): void {
+    const before = this.known.get(id);
+    if (before) this.count(before, -1);
+    this.known.set(id, k);
+    this.count(k, 1);
+  }
+
+  private drop(id: string): void {
+    const k = this.known.get(id);
+    if (!k) return;
+    this.count(k, -1);
+    this.known.delete(id);
+  }
+
+  private count(k: Known, n: 1 | -1): void {
+    const t = this.tally.get(k.bucket) ?? { listed: 0, ids: 0n };
+    t.listed += n;
+    t.ids += n === 1 ? k.idValue : -k.idValue;
+    if (t.listed === 0) this.tally.delete(k.bucket);
+    else this.tally.set(k.bucket, t);
+    if (k.hasState) this.withState += n;
+  }
 
   /** The ids a changes pass reads by id besides what changed: the rows the store asked for again. */
   rereadIds(): string[] {
@@ -75,44 +105,85 @@ export class AppFlowMemory {
 
   /**
    * A pass from the rows changed since the watermark (and the rows read by id): which to normalize and which
-   * left, or null when the listing cannot be told from them — the probe's counts differ from what the known
-   * rows and the changes add up to (a row or a state row was deleted), or a known row's active tasks moved
-   * with no row of its own changing (a task row was deleted): then a listing pass finds out.
+   * left, or null when the listing cannot be told from them (a listing pass then finds out).
+   *
+   * Deleted rows leave nothing to read; the probe tells them. After the changes, the rows the collector knows
+   * hold every listed row (a row cannot become listed without a write the changes show), so a bucket of the
+   * probe one row short names that row: the difference of the sums of ids. More than one row short, a state row
+   * count that does not add up (a state row deleted alone), or a known row whose active tasks moved with no row
+   * of its own changing (a task row deleted): null.
    */
-  planChanges(changed: readonly ChangedAppRow[], byId: readonly ListedAppRow[], tasks: readonly TaskRow[], probe: ListingProbeRow): ChangesPlan | null {
+  planChanges(changed: readonly ChangedAppRow[], byId: readonly ListedAppRow[], tasks: readonly TaskRow[], probe: ListingProbe): ChangesPlan | null {
+    if (probe.buckets === null) return null;
     const versions = taskVersions(tasks);
     const fresh: ListedAppRow[] = [];
     const gone = new Set<string>();
     const seen = new Set<string>();
-    let listed = this.known.size;
-    let withState = 0;
-    for (const k of this.known.values()) if (k.hasState) withState += 1;
+    /** per bucket: rows and id sums after this pass's changes (what is known, plus and minus the changes) */
+    const counts = new Map<number, { listed: number; ids: bigint }>();
+    for (const [bucket, t] of this.tally) counts.set(bucket, { listed: t.listed, ids: t.ids });
+    const add = (bucket: number, id: bigint, n: 1 | -1): void => {
+      const c = counts.get(bucket);
+      if (c) { c.listed += n; c.ids += n === 1 ? id : -id; } else counts.set(bucket, { listed: n, ids: n === 1 ? id : -id });
+    };
+    let withState = this.withState;
+    const leave = (id: string, k: Known): void => {
+      gone.add(id);
+      add(k.bucket, k.idValue, -1);
+      if (k.hasState) withState -= 1;
+    };
     const consider = (row: ListedAppRow, isListed: boolean): void => {
       if (seen.has(row.id)) return;
       seen.add(row.id);
       const k = this.known.get(row.id);
       if (!isListed) {
-        if (k) { gone.add(row.id); listed -= 1; if (k.hasState) withState -= 1; }
+        if (k) leave(row.id, k);
         return;
       }
       const hasState = stateOf(row.row_version);
-      if (!k) { listed += 1; if (hasState) withState += 1; }
-      else if (k.hasState !== hasState) withState += hasState ? 1 : -1;
+      if (!k) {
+        const id = BigInt(row.id);
+        add(bucketOf(id), id, 1);
+        if (hasState) withState += 1;
+      } else if (k.hasState !== hasState) {
+        withState += hasState ? 1 : -1;
+      }
       if (!k || k.version !== row.row_version || k.tasks !== tasksOf(versions, userApp(row.user_id, row.app_name))) fresh.push(row);
     };
     for (const row of changed) consider(row, row.listed);
     for (const row of byId) consider(row, true);
+    // asked for again and not read back: no longer listed
     for (const id of this.again) {
-      // asked for again and not read back: no longer listed
-      if (!seen.has(id) && this.known.has(id)) {
-        seen.add(id);
-        gone.add(id);
-        listed -= 1;
-        if (this.known.get(id)!.hasState) withState -= 1;
-      }
+      const k = this.known.get(id);
+      if (!seen.has(id) && k) { seen.add(id); leave(id, k); }
     }
-    if (listed !== probe.listed || withState !== probe.with_state) return null;
     for (const [id, k] of this.known) if (!seen.has(id) && k.tasks !== tasksOf(versions, k.userApp)) return null;
+    // the probe against what the changes add up to: a bucket one row short names the row that left
+    const inProbe = new Set<number>();
+    for (const b of probe.buckets) {
+      inProbe.add(b.bucket);
+      const c = counts.get(b.bucket) ?? { listed: 0, ids: 0n };
+      const short = c.listed - b.listed;
+      if (short === 0 && c.ids === BigInt(b.ids)) continue;
+      if (short !== 1) return null;
+      const id = String(c.ids - BigInt(b.ids));
+      const k = this.known.get(id);
+      if (!k || seen.has(id) || k.bucket !== b.bucket) return null;
+      seen.add(id);
+      leave(id, k);
+    }
+    for (const [bucket, c] of counts) {
+      // a bucket the probe lacks is empty: one known row in it left
+      if (inProbe.has(bucket) || c.listed === 0) continue;
+      if (c.listed !== 1) return null;
+      const id = String(c.ids);
+      const k = this.known.get(id);
+      if (!k || seen.has(id)) return null;
+      seen.add(id);
+      leave(id, k);
+    }
+    const probedState = probe.buckets.reduce((n, b) => n + b.with_state, 0);
+    if (withState !== probedState) return null;
     return { fresh, gone, tasks: versions };
   }
 
@@ -124,9 +195,8 @@ export class AppFlowMemory {
     const pass = ++this.pass;
     const removed: string[] = [];
     for (const id of plan.gone) {
-      const k = this.known.get(id);
-      if (k?.shown) removed.push(k.key);
-      this.known.delete(id);
+      if (this.known.get(id)?.shown) removed.push(this.known.get(id)!.key);
+      this.drop(id);
     }
     const { items, newUnknownStates } = this.read(plan.fresh, plan.tasks, active, pass, unknownStates, (k, app) => {
       if (k?.shown && (app === null || appKey(app) !== k.key)) removed.push(k.key);
@@ -163,7 +233,7 @@ export class AppFlowMemory {
       if (k.shown) keep.push(k.key);
     }
     // not listed, or planned and not read back
-    for (const [id, k] of this.known) if (k.pass !== pass) this.known.delete(id);
+    for (const [id, k] of this.known) if (k.pass !== pass) this.drop(id);
     this.again.clear();
     return { items, keep, removed: [], counters: this.counters(rows.length, plan.listing.length), newUnknownStates };
   }
@@ -185,8 +255,10 @@ export class AppFlowMemory {
       const { app, badEntrances } = appFlowFromRow(row, active, { onUnknown });
       onRead?.(this.known.get(row.id), app);
       const at = userApp(row.user_id, row.app_name);
-      this.known.set(row.id, {
+      const idValue = BigInt(row.id);
+      this.remember(row.id, {
         key: appKey(row), userApp: at, version: row.row_version, hasState: stateOf(row.row_version),
+        bucket: bucketOf(idValue), idValue,
         tasks: tasksOf(tasks, at), shown: app !== null, unknownState: seen.unknown, badEntrances, pass,
       });
       if (app !== null) items.push(app);
@@ -213,6 +285,9 @@ export interface ChangesPlan {
   gone: ReadonlySet<string>;
   tasks: ReadonlyMap<string, string>;
 }
+
+/** the probe's bucket of a row id: PostgreSQL's `id % LISTING_BUCKETS` (the sign of the id, as BigInt's %) */
+const bucketOf = (id: bigint): number => Number(id % BigInt(LISTING_BUCKETS));
 
 /** row_version is `ua.xmin:s.xmin`; nothing after the colon: no state row */
 const stateOf = (rowVersion: string): boolean => !rowVersion.endsWith(':');

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { ComponentStats } from '../collect/components.ts';
 import {
-  AppListingRow, CacheCountsRow, ChangedAppRow, ListedAppRow, ListingProbeRow, RenderCountsRow, ROW_ID, SourceFreshnessRow,
-  TaskCountsRow, TaskRow, validateRows, XID8,
+  AppListingRow, CacheCountsRow, ChangedAppRow, ListedAppRow, ListingBucketRow, RenderCountsRow, ROW_ID, SnapshotRow,
+  SourceFreshnessRow, TaskCountsRow, TaskRow, validateRows, XID8, type ListingProbe,
 } from './market-rows.ts';
 import type { PgSource } from './postgres.ts';
 
@@ -70,13 +70,21 @@ export function appRowsByIdSql(ids: readonly string[]): string {
 }
 
 /**
- * The listing's size in this snapshot, and the snapshot's xmin: every change this read did not see was made by
- * a transaction whose id is at least that (those that had ended were all visible to it), so it is the
- * watermark the next pass reads changes from.
+ * The snapshot's xmin: every change a read did not see was made by a transaction whose id is at least that (those
+ * that had ended were all visible to it), so it is the watermark the next pass reads changes from.
  */
-const LISTING_PROBE = `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
-    count(*) AS listed, count(s.user_application_id) AS with_state
-  ${APP_FROM} WHERE ${MAYBE_INSTALLED}`;
+const SNAPSHOT = 'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin';
+
+/** rows of the listing per bucket of its probe: with a deletion or two a pass, most buckets lose at most one row */
+export const LISTING_BUCKETS = 256;
+
+/**
+ * The listing in buckets by id: per bucket its rows, the sum of their ids and how many have a state row. A
+ * bucket one row short of what the collector knows names the row that left (the difference of the sums).
+ */
+const LISTING_PROBE = `SELECT (ua.id % ${LISTING_BUCKETS})::int AS bucket, count(*) AS listed, sum(ua.id)::text AS ids,
+    count(s.user_application_id) AS with_state
+  ${APP_FROM} WHERE ${MAYBE_INSTALLED} GROUP BY 1`;
 
 /**
  * The app rows whose row, state row or a task of the same user and app was written by a transaction at or after
@@ -96,43 +104,45 @@ export function changedAppRowsSql(watermark: string): string {
 
 type Validated<T> = { rows: T[]; dropped: number };
 
-/** The probe's one row (a probe that does not validate fails the read: nothing can be judged without it). */
-function probeOf(rows: readonly Record<string, unknown>[]): ListingProbeRow {
-  const { rows: [probe] } = validateRows(ListingProbeRow, rows);
-  if (!probe) throw new Error('listing probe answered no row');
-  return probe;
+/** The snapshot row (one that does not validate fails the read: nothing can be judged without it). */
+function xminOf(rows: readonly Record<string, unknown>[]): string {
+  const { rows: [snapshot] } = validateRows(SnapshotRow, rows);
+  if (!snapshot) throw new Error('the snapshot xmin did not read');
+  return snapshot.xmin;
 }
 
 /**
- * From one snapshot: the listing's probe, the active tasks, the rows changed since `watermark`, and the rows of
- * `ids` (rows the collector reads again whatever their version).
+ * From one snapshot: its xmin and the listing's buckets, the active tasks, the rows changed since `watermark`,
+ * and the rows of `ids` (rows the collector reads again whatever their version).
  */
 export async function readAppChanges(pg: PgSource, signal: AbortSignal, watermark: string, ids: readonly string[]): Promise<{
-  probe: ListingProbeRow; changed: Validated<ChangedAppRow>; byId: Validated<ListedAppRow>; tasks: Validated<TaskRow>;
+  probe: ListingProbe; changed: Validated<ChangedAppRow>; byId: Validated<ListedAppRow>; tasks: Validated<TaskRow>;
 }> {
-  const selects = [LISTING_PROBE, ACTIVE_TASKS, changedAppRowsSql(watermark)];
+  const selects = [SNAPSHOT, LISTING_PROBE, ACTIVE_TASKS, changedAppRowsSql(watermark)];
   if (ids.length > 0) selects.push(appRowsByIdSql(ids));
-  const [probe, tasks, changed, byId = []] = await pg.read(signal, selects);
+  const [snapshot, buckets, tasks, changed, byId = []] = await pg.read(signal, selects);
+  const probe = validateRows(ListingBucketRow, buckets!);
   return {
-    probe: probeOf(probe!), tasks: validateRows(TaskRow, tasks!), changed: validateRows(ChangedAppRow, changed!),
-    byId: validateRows(ListedAppRow, byId),
+    // a bucket that does not validate cannot be judged: null, and the pass lists instead
+    probe: { xmin: xminOf(snapshot!), buckets: probe.dropped > 0 ? null : probe.rows },
+    tasks: validateRows(TaskRow, tasks!), changed: validateRows(ChangedAppRow, changed!), byId: validateRows(ListedAppRow, byId),
   };
 }
 
 /** Every app row and the active tasks (for the override) from one snapshot. */
 export async function readAppFlow(pg: PgSource, signal: AbortSignal): Promise<{
-  apps: Validated<ListedAppRow>; tasks: Validated<TaskRow>; probe: ListingProbeRow;
+  apps: Validated<ListedAppRow>; tasks: Validated<TaskRow>; xmin: string;
 }> {
-  const [apps, tasks, probe] = await pg.read(signal, [APP_ROWS, ACTIVE_TASKS, LISTING_PROBE]);
-  return { apps: validateRows(ListedAppRow, apps!), tasks: validateRows(TaskRow, tasks!), probe: probeOf(probe!) };
+  const [apps, tasks, snapshot] = await pg.read(signal, [APP_ROWS, ACTIVE_TASKS, SNAPSHOT]);
+  return { apps: validateRows(ListedAppRow, apps!), tasks: validateRows(TaskRow, tasks!), xmin: xminOf(snapshot!) };
 }
 
 /** The app rows' ids and versions, and the active tasks, from one snapshot: what tells a pass what changed. */
 export async function readAppListing(pg: PgSource, signal: AbortSignal): Promise<{
-  listing: Validated<AppListingRow>; tasks: Validated<TaskRow>; probe: ListingProbeRow;
+  listing: Validated<AppListingRow>; tasks: Validated<TaskRow>; xmin: string;
 }> {
-  const [listing, tasks, probe] = await pg.read(signal, [APP_LISTING, ACTIVE_TASKS, LISTING_PROBE]);
-  return { listing: validateRows(AppListingRow, listing!), tasks: validateRows(TaskRow, tasks!), probe: probeOf(probe!) };
+  const [listing, tasks, snapshot] = await pg.read(signal, [APP_LISTING, ACTIVE_TASKS, SNAPSHOT]);
+  return { listing: validateRows(AppListingRow, listing!), tasks: validateRows(TaskRow, tasks!), xmin: xminOf(snapshot!) };
 }
 
 /** The app rows of the given ids that still can be installs (a row gone since it was listed is not answered). */

@@ -87,13 +87,25 @@ export type ChangedAppRow = v.InferOutput<typeof ChangedAppRow>;
 /** a 64-bit transaction id in decimal (pg_snapshot_xmin as text) */
 export const XID8 = /^[0-9]{1,20}$/;
 
-/** What a read's snapshot says about the listing: its xmin, and how many rows it lists (and with a state row). */
-export const ListingProbeRow = v.object({
-  xmin: v.pipe(v.string(), v.regex(XID8)),
+/** A read's snapshot xmin (pg_snapshot_xmin as text). */
+export const SnapshotRow = v.object({ xmin: v.pipe(v.string(), v.regex(XID8)) });
+export type SnapshotRow = v.InferOutput<typeof SnapshotRow>;
+
+/** One bucket of the listing (rows by id modulo LISTING_BUCKETS): how many rows, the sum of their ids, how many have a state row. */
+export const ListingBucketRow = v.object({
+  bucket: count,
   listed: count,
+  ids: v.pipe(v.string(), v.regex(/^-?[0-9]{1,40}$/)),
   with_state: count,
 });
-export type ListingProbeRow = v.InferOutput<typeof ListingProbeRow>;
+export type ListingBucketRow = v.InferOutput<typeof ListingBucketRow>;
+
+/** What a changes read says about the listing: its snapshot's xmin and its buckets (empty buckets absent). */
+export interface ListingProbe {
+  xmin: string;
+  /** null: the probe did not read whole */
+  buckets: ListingBucketRow[] | null;
+}
 
 export const TaskCountsRow = v.object({
   pending: count,

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ActiveTasks } from '../../src/collect/app-flow.ts';
 import { AppFlowMemory } from '../../src/collect/app-flow-memory.ts';
-import type { ListedAppRow, TaskRow } from '../../src/sources/market-rows.ts';
+import { LISTING_BUCKETS } from '../../src/sources/market-queries.ts';
+import type { ChangedAppRow, ListedAppRow, ListingProbe, TaskRow } from '../../src/sources/market-rows.ts';
 
 const noTasks = new ActiveTasks([]);
 
@@ -63,5 +64,70 @@ describe('AppFlowMemory', () => {
     m.settle(m.plan(rows, [], true), rows, noTasks);
     m.forget(['alice:market.olares:blog']);
     expect(m.plan(listing(...rows), [], false).ids).toEqual(['2']);
+  });
+});
+
+describe('AppFlowMemory: a changes pass and the listing probe', () => {
+  /** the probe PostgreSQL would answer for these rows (those with a state row: row_version not ending in ':') */
+  function probeOf(rows: readonly ListedAppRow[]): ListingProbe {
+    const buckets = new Map<number, { bucket: number; listed: number; ids: bigint; with_state: number }>();
+    for (const r of rows) {
+      const bucket = Number(BigInt(r.id) % BigInt(LISTING_BUCKETS));
+      const b = buckets.get(bucket) ?? { bucket, listed: 0, ids: 0n, with_state: 0 };
+      b.listed += 1;
+      b.ids += BigInt(r.id);
+      if (!r.row_version.endsWith(':')) b.with_state += 1;
+      buckets.set(bucket, b);
+    }
+    return { xmin: '1000', buckets: [...buckets.values()].map((b) => ({ ...b, ids: String(b.ids) })) };
+  }
+  const changed = (r: ListedAppRow, listed = true): ChangedAppRow => ({ ...r, listed });
+  /** a memory that read these rows in a full pass */
+  function knowing(rows: ListedAppRow[]) {
+    const m = new AppFlowMemory();
+    m.settle(m.plan(rows, [], true), rows, noTasks);
+    return m;
+  }
+  const rows = [row('1', 'wiki'), row('2', 'blog'), row(String(1 + LISTING_BUCKETS), 'chat'), row('3', 'notes')];
+
+  it('nothing written: nothing to read, nothing gone', () => {
+    const m = knowing(rows);
+    expect(m.planChanges([], [], [], probeOf(rows))).toMatchObject({ fresh: [], gone: new Set() });
+  });
+
+  it('a row one short in its bucket is named by the sums of ids, and leaves', () => {
+    const m = knowing(rows);
+    // chat shares its bucket with wiki
+    const plan = m.planChanges([], [], [], probeOf(rows.filter((r) => r.app_name !== 'chat')))!;
+    expect([...plan.gone]).toEqual([String(1 + LISTING_BUCKETS)]);
+    const pass = m.settleChanges(plan, noTasks);
+    expect(pass.removed).toEqual(['alice:market.olares:chat']);
+    expect(pass.counters).toMatchObject({ rows: 3, apps: 3 });
+    // the bucket left empty: the probe has no row for it
+    const alone = knowing([rows[1]!]);
+    expect([...alone.planChanges([], [], [], probeOf([]))!.gone]).toEqual(['2']);
+  });
+
+  it('a changed row, a new one and one no longer listed count as the probe counts them', () => {
+    const m = knowing(rows);
+    const now = [row('1', 'wiki', '300:301', 'stopped'), rows[1]!, rows[2]!, row('9', 'vault')];
+    const plan = m.planChanges([changed(now[0]!), changed(now[3]!), changed(rows[3]!, false)], [], [], probeOf(now))!;
+    expect(plan.fresh.map((r) => r.id)).toEqual(['1', '9']);
+    expect([...plan.gone]).toEqual(['3']);
+  });
+
+  it('two rows gone from one bucket, a state row gone alone, or a probe that did not read: the pass lists instead', () => {
+    const m = knowing(rows);
+    expect(m.planChanges([], [], [], probeOf([rows[1]!, rows[3]!]))).toBeNull();
+    expect(m.planChanges([], [], [], probeOf([rows[0]!, row('2', 'blog'), row(String(2 + LISTING_BUCKETS), 'x'), rows[3]!]))).toBeNull();
+    expect(m.planChanges([], [], [], probeOf([...rows.slice(0, 3), row('3', 'notes', '100:')]))).toBeNull();
+    expect(m.planChanges([], [], [], { xmin: '1000', buckets: null })).toBeNull();
+  });
+
+  it('a known row whose active tasks moved with no write of its own (a task row deleted): the pass lists instead', () => {
+    const m = new AppFlowMemory();
+    m.settle(m.plan(rows, [task('wiki')], true), rows, noTasks);
+    expect(m.planChanges([], [], [task('wiki')], probeOf(rows))).not.toBeNull();
+    expect(m.planChanges([], [], [], probeOf(rows))).toBeNull();
   });
 });

@@ -1,6 +1,6 @@
 import { createPgSource, type PgOptions, type PgSource } from '../../sources/postgres.ts';
 import { readAppChanges, readAppFlow, readAppListing, readAppRows } from '../../sources/market-queries.ts';
-import type { ListedAppRow, ListingProbeRow, TaskRow } from '../../sources/market-rows.ts';
+import type { ListedAppRow, TaskRow } from '../../sources/market-rows.ts';
 import { ActiveTasks } from '../app-flow.ts';
 import { AppFlowMemory, type AppFlowPass, type ReadPlan } from '../app-flow-memory.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
@@ -31,13 +31,13 @@ interface Read {
   rows: ListedAppRow[];
   tasks: { rows: TaskRow[]; dropped: number };
   dropped: number;
-  probe: ListingProbeRow;
+  xmin: string;
 }
 
 /** A full pass: every row, and the active tasks, in one snapshot. */
 async function readAll(pg: PgSource, memory: AppFlowMemory, signal: AbortSignal): Promise<Read> {
-  const { apps, tasks, probe } = await readAppFlow(pg, signal);
-  return { plan: memory.plan(apps.rows, tasks.rows, true), rows: apps.rows, tasks, dropped: apps.dropped, probe };
+  const { apps, tasks, xmin } = await readAppFlow(pg, signal);
+  return { plan: memory.plan(apps.rows, tasks.rows, true), rows: apps.rows, tasks, dropped: apps.dropped, xmin };
 }
 
 /**
@@ -45,10 +45,10 @@ async function readAll(pg: PgSource, memory: AppFlowMemory, signal: AbortSignal)
  * rows by id. A row changed again between the two reads is read at its newer version.
  */
 async function readListed(pg: PgSource, memory: AppFlowMemory, signal: AbortSignal): Promise<Read> {
-  const { listing, tasks, probe } = await readAppListing(pg, signal);
+  const { listing, tasks, xmin } = await readAppListing(pg, signal);
   const plan = memory.plan(listing.rows, tasks.rows, false);
   const read = await readAppRows(pg, signal, plan.ids);
-  return { plan, rows: read.rows, tasks, dropped: listing.dropped + read.dropped, probe };
+  return { plan, rows: read.rows, tasks, dropped: listing.dropped + read.dropped, xmin };
 }
 
 /**
@@ -88,11 +88,11 @@ export const createCollector: CreateCollector = (options: AppFlowCollectorOption
 
   /** A listing or full pass: the step is a replace, the unchanged listed apps kept. */
   async function listingPass(full: boolean, signal: AbortSignal, now: Date): Promise<PassRead> {
-    const { plan, rows, tasks, dropped, probe } = full ? await readAll(pg, memory, signal) : await readListed(pg, memory, signal);
+    const { plan, rows, tasks, dropped, xmin } = full ? await readAll(pg, memory, signal) : await readListed(pg, memory, signal);
     const active = normalizeTasks(tasks.rows, now).items;
     const pass = memory.settle(plan, rows, new ActiveTasks(active), unknownStates);
     const step: StoreStep = { op: 'replace', domain: 'app_states', items: pass.items, ...(pass.keep.length > 0 ? { keep: pass.keep } : {}), reconciles: ['nats'] };
-    return { pass, step, active: active.length, dropped: dropped + tasks.dropped, xmin: probe.xmin };
+    return { pass, step, active: active.length, dropped: dropped + tasks.dropped, xmin };
   }
 
   /** A changes pass, or null when the changes cannot tell the listing (a listing pass then decides). */
