@@ -46,8 +46,20 @@ const SHARED_PATHS: Record<string, keyof SplitAnswer['shared']> = {
   '\u0000data\u0000tasks\u0000image_analyzer': 'image_analyzer',
 };
 const MAX_SHARED_DEPTH = 4;
-/** the members that only tell time passing (chart-repo-content.ts TIME_PASSING) */
-const TIME_PASSING = new Set(['uptime', 'last_check', 'duration', 'last_update']);
+/** the members that only tell time passing (chart-repo-content.ts TIME_PASSING), as bytes */
+const TIME_PASSING = ['uptime', 'last_check', 'duration', 'last_update'].map((n) => Buffer.from(n));
+
+/** Which time-passing name the key between `start` and `end` (its quotes excluded) is, without decoding it. */
+function timePassingName(b: Buffer, start: number, end: number): string | null {
+  const len = end - start;
+  for (const name of TIME_PASSING) {
+    if (name.length !== len || name[0] !== b[start]) continue;
+    let i = 1;
+    while (i < len && name[i] === b[start + i]) i++;
+    if (i === len) return name.toString('latin1');
+  }
+  return null;
+}
 
 const isSpace = (c: number) => c === 32 || c === 10 || c === 13 || c === 9;
 const isDigit = (c: number) => c >= 48 && c <= 57;
@@ -56,12 +68,15 @@ const isNumberTail = (c: number) => isDigit(c) || c === 46 || c === 101 || c ===
 
 /** Where the string starting at `i` (its opening quote) ends: the index of its closing quote (or the end). */
 function stringEnd(b: Buffer, i: number): number {
-  for (i += 1; i < b.length; i++) {
-    const d = b[i]!;
-    if (d === 92) i += 1;
-    else if (d === 34) return i;
+  const start = i;
+  // the next quote, found natively; escaped when an odd run of backslashes comes right before it
+  for (;;) {
+    i = b.indexOf(34, i + 1);
+    if (i < 0) return b.length;
+    let k = i - 1;
+    while (k > start && b[k] === 92) k--;
+    if ((i - 1 - k) % 2 === 0) return i;
   }
-  return b.length;
 }
 
 function skipSpace(b: Buffer, i: number): number {
@@ -114,13 +129,10 @@ function scanAnswer(b: Buffer): { cuts: Cut[]; shared: SplitAnswer['shared']; up
       i = stringEnd(b, i);
       if (!expectKey) continue;
       expectKey = false;
-      const len = i - start - 1;
-      // names are read only where a shared path or a time-passing member can be: (lengths 6, 8, 10, 11)
-      const pathName = isObject.length <= MAX_SHARED_DEPTH - 1;
-      const timeName = len === 6 || len === 8 || len === 10 || len === 11;
-      const name = pathName || timeName ? b.toString('utf8', start + 1, i) : '';
-      key = pathName ? name : '';
-      if (!timeName || !TIME_PASSING.has(name)) continue;
+      // a name is decoded only where a shared path can be (the top three levels: a few names an answer)
+      key = isObject.length <= MAX_SHARED_DEPTH - 1 ? b.toString('utf8', start + 1, i) : '';
+      const name = timePassingName(b, start + 1, i);
+      if (name === null) continue;
       let j = skipSpace(b, i + 1);
       if (b[j] !== 58) continue; // :
       j = skipSpace(b, j + 1);

@@ -23,6 +23,8 @@ export interface TableHooks<T> {
  * last changed (an app's last_update, a component's last_check): rendered with them, an entity whose content
  * is the same renders to the same bytes and is kept untouched — one stringify per entity per pass.
  */
+const NONE: ReadonlySet<string> = new Set();
+
 export class EntityTable<T extends object> {
   readonly rows = new Map<string, Row<T>>();
   /** what the rows say, without the times `carry` keeps: equal on every store that holds equal rows */
@@ -31,6 +33,8 @@ export class EntityTable<T extends object> {
   private whole: string | null = null;
   /** the length of every member together (UTF-16 units: at most the UTF-8 bytes of the rendering) */
   chars = 0;
+  /** keys by owner: what a source's listing reconciles, without a walk over every row */
+  private readonly owned = new Map<Owner, Set<string>>();
 
   constructor(
     private readonly keyOf: (value: T) => string,
@@ -48,6 +52,7 @@ export class EntityTable<T extends object> {
     const prev = this.rows.get(key);
     if (prev) {
       let member = render(key, this.carry(prev.value, value));
+      this.own(key, prev.owner, owner);
       if (member === prev.member) {
         prev.owner = owner;
         return null;
@@ -61,6 +66,7 @@ export class EntityTable<T extends object> {
       this.whole = null;
     } else {
       const member = render(key, value);
+      this.own(key, undefined, owner);
       this.chars += member.length;
       this.rows.set(key, { value, member, owner });
       this.digest.set(key, this.contentOf(key, value, member));
@@ -74,6 +80,7 @@ export class EntityTable<T extends object> {
     const prev = this.rows.get(key);
     if (!prev) return false;
     this.rows.delete(key);
+    this.own(key, prev.owner, undefined);
     this.chars -= prev.member.length;
     this.digest.delete(key);
     this.whole = null;
@@ -84,8 +91,22 @@ export class EntityTable<T extends object> {
   /** Keys owned by one of `owners` that are not in `keep`: what a full listing no longer has. */
   missing(owners: ReadonlySet<Owner>, keep: ReadonlySet<string>): string[] {
     const gone: string[] = [];
-    for (const [key, row] of this.rows) if (owners.has(row.owner) && !keep.has(key)) gone.push(key);
+    for (const owner of owners) for (const key of this.ownedBy(owner)) if (!keep.has(key)) gone.push(key);
     return gone;
+  }
+
+  /** The keys `owner` owns. */
+  ownedBy(owner: Owner): ReadonlySet<string> {
+    return this.owned.get(owner) ?? NONE;
+  }
+
+  private own(key: string, from: Owner | undefined, to: Owner | undefined): void {
+    if (from === to) return;
+    if (from !== undefined) this.owned.get(from)?.delete(key);
+    if (to === undefined) return;
+    let keys = this.owned.get(to);
+    if (!keys) this.owned.set(to, (keys = new Set()));
+    keys.add(key);
   }
 
   /** The member without the carried times (when this store saw the change): what the digest hashes. */

@@ -76,12 +76,7 @@ export class PassApplier {
           this.listings.set(listing!, sent);
           this.reconcile(source, step.domain, sent, step.keep ?? [], step.reconciles, reread);
         } else if (step.op === 'changes') {
-          const listed = this.listings.get(listing!)!;
-          for (const key of step.removed) listed.delete(key);
-          const kept: string[] = [];
-          for (const key of listed) if (!sent.has(key)) kept.push(key);
-          for (const key of sent) listed.add(key);
-          this.reconcile(source, step.domain, listed, kept, step.reconciles, reread);
+          this.reconcileChanges(source, step, listing!, sent, reread);
         }
         return;
       }
@@ -134,9 +129,54 @@ export class PassApplier {
   ): void {
     const table = this.tables.of(domain);
     const pushed = this.pushed[domain];
-    for (const key of kept) if (!table.rows.has(key) || pushed.has(key)) reread.push(key);
-    const owners = new Set<SourceName>([source, ...(reconciles ?? [])]);
-    for (const key of table.missing(owners, listed)) {
+    const listing = listingKey(source, domain);
+    this.lost.delete(listing);
+    for (const key of kept) if (!table.rows.has(key) || pushed.has(key)) this.rereadKey(listing, key, table.rows.has(key), reread);
+    this.removeMissing(source, domain, table.missing(new Set<SourceName>([source, ...(reconciles ?? [])]), listed));
+  }
+
+  /**
+   * A changes step, reconciled as the replace of the listing it changes would be, at the cost of the change:
+   * the kept keys the store cannot vouch for are among those it lost since (`lost`) or a pushed step changed
+   * (`pushed`), and what its owners hold and it no longer lists is among the keys it removed and the keys of
+   * the sources it reconciles (its own keys are all listed: every one came in a listing of it).
+   */
+  private reconcileChanges(
+    source: SourceName, step: Extract<StoreStep, { op: 'changes' }>, listing: string, sent: ReadonlySet<string>, reread: string[],
+  ): void {
+    const listed = this.listings.get(listing)!;
+    for (const key of step.removed) listed.delete(key);
+    for (const key of sent) listed.add(key);
+    const table = this.tables.of(step.domain);
+    const pushed = this.pushed[step.domain];
+    const lost = this.lost.get(listing);
+    this.lost.delete(listing);
+    for (const key of new Set([...lost ?? [], ...pushed])) {
+      if (!listed.has(key) || sent.has(key)) continue;
+      if (!table.rows.has(key) || pushed.has(key)) this.rereadKey(listing, key, table.rows.has(key), reread);
+    }
+    const gone = new Set<string>();
+    for (const key of step.removed) if (table.rows.get(key)?.owner === source) gone.add(key);
+    for (const other of step.reconciles ?? []) for (const key of table.ownedBy(other)) if (!listed.has(key)) gone.add(key);
+    this.removeMissing(source, step.domain, gone);
+  }
+
+  /**
+   * Keys listed but lost from the store (removed by a pushed step, or never held), per listing: a changes step
+   * asks for them again (AppliedMessage.reread) as the replace of its listing would, on every pass until sent.
+   */
+  private readonly lost = new Map<string, Set<string>>();
+
+  private rereadKey(listing: string, key: string, held: boolean, reread: string[]): void {
+    reread.push(key);
+    if (held) return;
+    let lost = this.lost.get(listing);
+    if (!lost) this.lost.set(listing, (lost = new Set()));
+    lost.add(key);
+  }
+
+  private removeMissing(source: SourceName, domain: Domain, keys: Iterable<string>): void {
+    for (const key of keys) {
       if (domain === 'app_states' && recentlyPushed(this.tables.apps.rows.get(key), source, this.clock().getTime())) continue;
       this.remove(domain, key, EVIDENCE[source]);
     }
@@ -159,6 +199,14 @@ export class PassApplier {
   }
 
   private remove(domain: Domain, key: string, evidence: string, at?: string): void {
-    if (this.writer.remove(domain, key, evidence, at)) this.pushed[domain].delete(key);
+    if (!this.writer.remove(domain, key, evidence, at)) return;
+    this.pushed[domain].delete(key);
+    // a listing that still names it has lost it: its next changes step asks for it again
+    for (const [listing, listed] of this.listings) {
+      if (!listing.endsWith(`\u0000${domain}`) || !listed.has(key)) continue;
+      let lost = this.lost.get(listing);
+      if (!lost) this.lost.set(listing, (lost = new Set()));
+      lost.add(key);
+    }
   }
 }
