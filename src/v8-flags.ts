@@ -2,12 +2,12 @@ import { setFlagsFromString } from 'node:v8';
 
 /**
  * V8 tuning for the whole process, set before any worker thread starts (each thread's isolate is created
- * with the flags of the moment; imported first by main.ts). `--optimize-for-size` makes V8 grow each old
- * generation in small steps and collect sooner, instead of letting every thread float up to ~8 MiB of
- * garbage between full collections: with seven threads that is the difference between the 160 MiB budget
- * and over it. Measured side by side at 1,000 apps (150 s): 178 MiB without, 147 MiB with.
+ * with the flags of the moment; imported first by main.ts). Not `--optimize-for-size`: it kept the heaps
+ * small (147 against 178 MiB at 1,000 apps in its day) but made every thread's JavaScript 2-3x slower (a
+ * Chart Repo pass at 50,000 apps: 7.5 s of CPU with it, 2.5 s without). The heaps are kept small instead by
+ * collecting at quiet moments (src/release-memory.ts HeapBound) and bounded young generations
+ * (src/thread-limits.ts).
  */
-setFlagsFromString('--optimize-for-size');
 
 /**
  * `gc()` in every thread, for one use: a thread collects its garbage right after a pass read in bulk (see

@@ -2,7 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { RUN_ABORT_GRACE_MS, type CollectorSpec, type CollectorTask, type PassOutcome, type RunReport } from '../protocol.ts';
 import type { Collector, CreateCollector } from './collector.ts';
 import { PassSender } from './pass-sender.ts';
-import { releaseMemory } from '../release-memory.ts';
+import { HeapBound, releaseMemory } from '../release-memory.ts';
 import { threadMemory } from '../thread-memory.ts';
 
 /**
@@ -14,6 +14,7 @@ export class CollectorRuntime {
   private spec: CollectorSpec | null = null;
   private sender: PassSender | null = null;
   private collector: Collector | null = null;
+  private readonly heap = new HeapBound();
 
   async handle(task: CollectorTask): Promise<RunReport> {
     if (task.kind === 'init') return this.init(task.spec, task.port);
@@ -24,6 +25,7 @@ export class CollectorRuntime {
     });
     // (here, once the pass's steps are out of reach: inside run they would survive the collection)
     if (bulk) releaseMemory();
+    else this.heap.check();
     // this thread has no metrics of its own: the supervisor passes its memory on to /metrics
     return { kind: 'done', outcome, memory: threadMemory() };
   }

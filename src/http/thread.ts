@@ -20,6 +20,10 @@ import { rawPath } from './raw-path.ts';
 import { RememberedAnswers } from './remembered-answers.ts';
 import { HttpMetrics } from './metrics.ts';
 import { ResponseCache } from './response-cache.ts';
+import { HeapBound } from '../release-memory.ts';
+
+/** how often the HTTP thread looks whether its garbage passed its bound */
+const HEAP_CHECK_MS = 5000;
 
 const CLOSE_GRACE_MS = 300;
 /** a store that pushed something this recently is alive without a ping (storeAlive) */
@@ -49,6 +53,7 @@ export class HttpThread {
   private heardFromStore = 0;
   private server: Server | null = null;
   private closing = false;
+  private heapTimer: ReturnType<typeof setInterval> | null = null;
   readonly stream = new ChangeStream();
   private readonly metrics = new HttpMetrics();
   private readonly compressed: CompressedBodies;
@@ -237,6 +242,10 @@ export class HttpThread {
       server.once('error', reject);
       server.listen(opts.port, opts.host, () => resolve());
     });
+    // garbage of answers served keeps to its bound between requests (release-memory.ts HeapBound)
+    const heap = new HeapBound();
+    this.heapTimer = setInterval(() => heap.check(), HEAP_CHECK_MS);
+    this.heapTimer.unref();
     const addr = server.address();
     return { port: typeof addr === 'object' && addr ? addr.port : opts.port };
   }
@@ -250,6 +259,7 @@ export class HttpThread {
     const server = this.server;
     if (!server) return;
     this.closing = true;
+    if (this.heapTimer) clearInterval(this.heapTimer);
     this.stream.closeAll();
     // net.Server's close, not http.Server's: since node 19 the latter also drops every idle keep-alive connection
     // at once, and with it a request a client has just written that this thread has not read yet (ECONNRESET

@@ -5,7 +5,7 @@ import type {
   ThreadMemory, VersionMessage,
 } from '../protocol.ts';
 import { SOURCE_NAMES } from '../model/index.ts';
-import { releaseMemory } from '../release-memory.ts';
+import { HeapBound, releaseMemory } from '../release-memory.ts';
 import { StoreMetrics } from './metrics.ts';
 import { passProblem } from './pass-check.ts';
 import { RuntimeStore, type Commit } from './runtime-store.ts';
@@ -27,6 +27,7 @@ export class StoreActor implements StoreControlApi {
   readonly metrics: StoreMetrics;
   private readonly versionPorts = new Set<MessagePort>();
   private droppedPasses = 0;
+  private readonly heap = new HeapBound();
   private last: Commit | null = null;
   private timer: NodeJS.Timeout | null = null;
   private lastCommitAt = 0;
@@ -156,6 +157,8 @@ export class StoreActor implements StoreControlApi {
     this.lastCommitAt = performance.now();
     this.lastCommitCost = this.lastCommitAt - started;
     for (const port of this.versionPorts) this.push(port, commit);
+    // what the commit replaced is garbage now; a small store collects it (release-memory.ts HeapBound)
+    this.heap.check();
   }
 
   private schedule(): void {

@@ -1,0 +1,60 @@
+/**
+ * A thread collects its garbage at a quiet moment once it has grown past its bound (release-memory.ts
+ * HeapBound): not on every call, not for a heap too big to pause for.
+ */
+import { describe, expect, it } from 'vitest';
+import { HeapBound } from '../../src/release-memory.ts';
+
+const MiB = 1024 * 1024;
+
+function thread(start: number) {
+  let used = start;
+  let collections = 0;
+  /** what a collection leaves: the live part */
+  let live = start;
+  const bound = new HeapBound(4 * MiB, 0.25, 64 * MiB, () => used, () => { collections += 1; used = live; return true; });
+  return {
+    bound,
+    allocate(bytes: number, keep = 0) { used += bytes; live += keep; },
+    /** V8 collected on its own */
+    v8Collects(to: number) { used = to; live = to; },
+    get collections() { return collections; },
+    get used() { return used; },
+  };
+}
+
+describe('HeapBound', () => {
+  it('collects once 4 MiB of garbage piled up since the last collection, not before', () => {
+    const t = thread(10 * MiB);
+    t.allocate(3 * MiB);
+    expect(t.bound.check()).toBe(false);
+    t.allocate(2 * MiB);
+    expect(t.bound.check()).toBe(true);
+    expect(t.used).toBe(10 * MiB);
+    expect(t.bound.check()).toBe(false);
+    expect(t.collections).toBe(1);
+  });
+
+  it('past 16 MiB held, the bound is a quarter of what the heap holds', () => {
+    const t = thread(40 * MiB);
+    t.allocate(9 * MiB);
+    expect(t.bound.check()).toBe(false);
+    t.allocate(2 * MiB);
+    expect(t.bound.check()).toBe(true);
+  });
+
+  it('a heap holding more than 64 MiB is left to V8 (a forced collection of it is a long pause)', () => {
+    const t = thread(100 * MiB);
+    t.allocate(60 * MiB);
+    expect(t.bound.check()).toBe(false);
+    expect(t.collections).toBe(0);
+  });
+
+  it('a collection V8 made on its own lowers the base', () => {
+    const t = thread(30 * MiB);
+    t.v8Collects(12 * MiB);
+    expect(t.bound.check()).toBe(false);
+    t.allocate(4.5 * MiB);
+    expect(t.bound.check()).toBe(true);
+  });
+});
