@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { SplitAnswer } from './chart-repo-content.ts';
 
 /**
  * A Chart Repo answer's content key read straight from its bytes: the sha-256 of the same text
- * `bodyContentKey(splitAnswerText(text).pair)` gives (the shared blocks as `null`, the members that only tell
+ * `bodyContentKey(splitAnswer(body).pair)` gives (the shared blocks as `null`, the members that only tell
  * time passing left out), without decoding the body, copying it or building that text. Every pair is asked
  * every pass and most answer what they answered before: this is what such an answer costs (one read of its
  * bytes, no garbage the size of it). `shared` and `uptime` are what the collector reads besides.
@@ -29,7 +28,36 @@ export function answerKey(body: Buffer): AnswerKey {
   return out;
 }
 
-/** The text answerKey digests (tests: it must equal bodyContentKey(splitAnswerText(text).pair)). */
+/**
+ * An answer split in two: what the Chart Repo says about this (user, source) pair — apps, images, hydrator
+ * tasks and counters — and what it says about itself in every answer alike (`data.system`,
+ * `data.tasks.image_analyzer`: its memory, queue lengths, the analyzer's queue). The shared part moves on
+ * almost every request, so keyed together nothing would ever be "unchanged"; keyed apart, a pair whose own
+ * part did not change needs no parse, and the shared part is read from one answer a pass.
+ *
+ * `pair` is the text with each shared member's value replaced by `null` (still JSON; normalizes to "absent").
+ * `shared` holds the shared values' texts, when they are objects. Text that is not JSON splits into something;
+ * its parse fails later, where it always did.
+ */
+export interface SplitAnswer {
+  pair: string;
+  shared: { system?: string; image_analyzer?: string };
+}
+
+/** The answer's bytes split (SplitAnswer): the same one read of its structure as answerKey. */
+export function splitAnswer(body: Buffer): SplitAnswer {
+  const { cuts, shared } = scanAnswer(body);
+  let pair = '';
+  let at = 0;
+  for (const c of cuts) {
+    if (c.with !== 'null') continue;
+    pair += body.toString('utf8', at, c.start) + 'null';
+    at = c.end;
+  }
+  return { pair: at === 0 ? body.toString('utf8') : pair + body.toString('utf8', at), shared };
+}
+
+/** The text answerKey digests (tests: it must equal bodyContentKey(splitAnswer(body).pair)). */
 export function answerKeyText(body: Buffer): string {
   const { cuts } = scanAnswer(body);
   let text = '';
@@ -109,8 +137,8 @@ function scalarEnd(b: Buffer, i: number): { end: number; number: boolean } | nul
 }
 
 /**
- * One read of the body: the shared blocks (splitAnswerText's rule: objects at data.system and
- * data.tasks.image_analyzer, cut only when they close) and the time-passing members outside them
+ * One read of the body: the shared blocks (objects at data.system and data.tasks.image_analyzer, cut only when
+ * they close) and the time-passing members outside them
  * (bodyContentKey's rule: a member of that name with a scalar value, up to the `,` or `}` after it).
  */
 function scanAnswer(b: Buffer): { cuts: Cut[]; shared: SplitAnswer['shared']; uptime?: number } {

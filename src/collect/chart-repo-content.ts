@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
 import { digestOf } from '../content-digest.ts';
+import { splitAnswer, type SplitAnswer } from './chart-repo-answer-key.ts';
+
+export type { SplitAnswer };
 
 /**
  * Chart Repo values that only tell time passing (the Chart Repo's uptime, the image analyzer's last_check, a
@@ -75,76 +78,9 @@ function itemKey(item: object): string {
   return key;
 }
 
-/**
- * An answer's text split in two: what the Chart Repo says about this (user, source) pair — apps, images,
- * hydrator tasks and counters — and what it says about itself in every answer alike (`data.system`,
- * `data.tasks.image_analyzer`: its memory, queue lengths, the analyzer's queue). The shared part moves on
- * almost every request, so keyed together nothing would ever be "unchanged"; keyed apart, a pair whose own
- * part did not change needs no parse, and the shared part is read from one answer a pass.
- *
- * `pair` is the text with each shared member's value replaced by `null` (still JSON; normalizes to "absent").
- * `shared` holds the shared values' texts, when they are objects. Text that is not JSON splits into something;
- * its parse fails later, where it always did.
- */
-export interface SplitAnswer {
-  pair: string;
-  shared: { system?: string; image_analyzer?: string };
-}
-
-const SHARED_PATHS: Record<string, keyof SplitAnswer['shared']> = {
-  '\u0000data\u0000system': 'system',
-  '\u0000data\u0000tasks\u0000image_analyzer': 'image_analyzer',
-};
-
-/** the deepest of SHARED_PATHS, in containers from the root */
-const MAX_SHARED_DEPTH = 4;
-
+/** An answer's text split in two (chart-repo-answer-key.ts splitAnswer, which reads bytes): for text. */
 export function splitAnswerText(text: string): SplitAnswer {
-  const shared: SplitAnswer['shared'] = {};
-  /** member names from the root to the container being read ('[]' for array elements) */
-  const path: string[] = [];
-  const isObject: boolean[] = [];
-  let key = '';
-  let expectKey = false;
-  let span: { name: keyof SplitAnswer['shared']; start: number; depth: number } | null = null;
-  const cuts: [number, number][] = [];
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34) { // a string: skip it whole (escapes included); in an object's key position it is a name
-      const start = i + 1;
-      for (i += 1; i < text.length; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 92) i += 1;
-        else if (d === 34) break;
-      }
-      // (only names at the depths of SHARED_PATHS are read: an answer has a name per item field)
-      if (expectKey) { key = isObject.length <= MAX_SHARED_DEPTH - 1 ? text.slice(start, i) : ''; expectKey = false; }
-    } else if (c === 123 || c === 91) { // { [
-      path.push(isObject.length === 0 ? '' : isObject[isObject.length - 1] ? key : '[]');
-      isObject.push(c === 123);
-      expectKey = c === 123;
-      if (span === null && c === 123 && path.length >= 3 && path.length <= MAX_SHARED_DEPTH) {
-        const name = SHARED_PATHS[path.join('\u0000')];
-        if (name !== undefined) span = { name, start: i, depth: path.length };
-      }
-    } else if (c === 125 || c === 93) { // } ]
-      if (span !== null && path.length === span.depth) {
-        shared[span.name] = text.slice(span.start, i + 1);
-        cuts.push([span.start, i + 1]);
-        span = null;
-      }
-      path.pop();
-      isObject.pop();
-      expectKey = false;
-    } else if (c === 44) { // ,
-      expectKey = isObject[isObject.length - 1] === true;
-    }
-  }
-  if (cuts.length === 0) return { pair: text, shared };
-  let pair = '';
-  let at = 0;
-  for (const [s, e] of cuts) { pair += `${text.slice(at, s)}null`; at = e; }
-  return { pair: pair + text.slice(at), shared };
+  return splitAnswer(Buffer.from(text, 'utf8'));
 }
 
 /** The shared part back as an answer of its own (system and image analyzer only), to normalize. */

@@ -6,9 +6,9 @@
 import { createPgSource, type PgSource } from '../../sources/postgres.ts';
 import { createHash } from 'node:crypto';
 import {
-  bodyContentKey, keepAnswerTimes, pairKey, sharedAnswerText, splitAnswerText, viewContent, type SplitAnswer,
+  bodyContentKey, keepAnswerTimes, pairKey, sharedAnswerText, viewContent,
 } from '../chart-repo-content.ts';
-import { answerKey } from '../chart-repo-answer-key.ts';
+import { answerKey, splitAnswer, type SplitAnswer } from '../chart-repo-answer-key.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { chartRepoComponent, normalizeAnswer } from '../chart-repo.ts';
 import { PARTS_AHEAD_CHARS, partChars, renderPairPart } from '../chart-repo-part.ts';
@@ -315,7 +315,7 @@ export class ChartRepoCollector implements Collector {
       const read = { pair, uptime, bytes: res.bytes, latency_ms: res.latency_ms, shared };
       if (before && this.lastBodyKey.get(key) === bodyKey) return { ...read, answer: before };
       this.parsedPairs += 1;
-      const n = normalizeAnswer(parseChartRepoJson(splitAnswerText(res.body.toString('utf8')).pair), now);
+      const n = normalizeAnswer(parseChartRepoJson(splitAnswer(res.body).pair), now);
       if (!n.ok) return { pair, error: n.error, bytes: res.bytes };
       this.lastBodyKey.set(key, bodyKey);
       return { ...read, answer: keepAnswerTimes(before, n.answer) };
