@@ -58,7 +58,7 @@ const EnvSchema = v.object({
   /** Chart Repo requests in flight at once */
   CHART_REPO_CONCURRENCY: v.optional(int('CHART_REPO_CONCURRENCY', 1, 64), '4'),
   /** the Chart Repo's passes are spaced so that on average no more than this many requests go per second */
-  CHART_REPO_MAX_RPS: v.optional(int('CHART_REPO_MAX_RPS', 1, 100_000), '50'),
+  CHART_REPO_MAX_RPS: v.optional(int('CHART_REPO_MAX_RPS', 1, 100_000), '30'),
   /** an active remote source whose newest catalog row is older than this makes the syncer degraded */
   SYNCER_STALE_AFTER_MS: v.optional(int('SYNCER_STALE_AFTER_MS', 1000, 30 * 24 * 3_600_000), '1800000'),
   RUNTIME_API_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, 'RUNTIME_API_TOKEN must be at least 16 characters'))),
