@@ -1,5 +1,6 @@
 import type { SourceName } from '../model/index.ts';
 import { ContentDigest } from '../content-digest.ts';
+import { MultiIndex } from './multi-index.ts';
 
 /** One stored entity: its value, its pre-rendered `"key":{json}` member, and the source that owns it. */
 /** Who listed an entity: a source, or the store itself (the collector_* components it derives). */
@@ -23,8 +24,6 @@ export interface TableHooks<T> {
  * last changed (an app's last_update, a component's last_check): rendered with them, an entity whose content
  * is the same renders to the same bytes and is kept untouched — one stringify per entity per pass.
  */
-const NONE: ReadonlySet<string> = new Set();
-
 export class EntityTable<T extends object> {
   readonly rows = new Map<string, Row<T>>();
   /** what the rows say, without the times `carry` keeps: equal on every store that holds equal rows */
@@ -34,7 +33,7 @@ export class EntityTable<T extends object> {
   /** the length of every member together (UTF-16 units: at most the UTF-8 bytes of the rendering) */
   chars = 0;
   /** keys by owner: what a source's listing reconciles, without a walk over every row */
-  private readonly owned = new Map<Owner, Set<string>>();
+  private readonly owned = new MultiIndex();
 
   constructor(
     private readonly keyOf: (value: T) => string,
@@ -97,16 +96,13 @@ export class EntityTable<T extends object> {
 
   /** The keys `owner` owns. */
   ownedBy(owner: Owner): ReadonlySet<string> {
-    return this.owned.get(owner) ?? NONE;
+    return this.owned.get(owner);
   }
 
   private own(key: string, from: Owner | undefined, to: Owner | undefined): void {
     if (from === to) return;
-    if (from !== undefined) this.owned.get(from)?.delete(key);
-    if (to === undefined) return;
-    let keys = this.owned.get(to);
-    if (!keys) this.owned.set(to, (keys = new Set()));
-    keys.add(key);
+    this.owned.delete(from, key);
+    this.owned.add(to, key);
   }
 
   /** The member without the carried times (when this store saw the change): what the digest hashes. */

@@ -26,6 +26,11 @@ export class IndexOf<S extends KeySet> {
     if (keys.size === 0) this.byValue.delete(value);
   }
 
+  /** Forgets every key of one value. */
+  clear(value: string): void {
+    this.byValue.delete(value);
+  }
+
   /** the keys of one value (undefined: none) */
   protected of(value: string): S | undefined {
     return this.byValue.get(value);

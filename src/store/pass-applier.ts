@@ -5,6 +5,7 @@ import type { ChangeLog } from './change-log.ts';
 import type { ChartRepoView } from './chart-repo-view.ts';
 import type { EntityWriter } from './entity-writer.ts';
 import { eventEvidence, heldIsNewer, isStaleEvent, recentlyPushed } from './event-order.ts';
+import { MultiIndex } from './multi-index.ts';
 import type { SourceBook } from './source-book.ts';
 import type { StoreTables } from './store-tables.ts';
 
@@ -14,10 +15,16 @@ const EVIDENCE: Record<SourceName, string> = {
   chart_repo: 'poll chart repo', nats: 'event',
 };
 
-const listingKey = (source: SourceName, domain: Domain) => `${source}\u0000${domain}`;
-
 function emptyKeySets(): Record<Domain, Set<string>> {
   return { app_states: new Set(), tasks: new Set(), components: new Set() };
+}
+
+function emptyListings(): Record<Domain, Map<SourceName, Set<string>>> {
+  return { app_states: new Map(), tasks: new Map(), components: new Map() };
+}
+
+function emptyLost(): Record<Domain, MultiIndex> {
+  return { app_states: new MultiIndex(), tasks: new MultiIndex(), components: new MultiIndex() };
 }
 
 /**
@@ -53,30 +60,29 @@ export class PassApplier {
    */
   unappliable(source: SourceName, steps: readonly StoreStep[]): string | null {
     for (const step of steps) {
-      if (step.op === 'changes' && !this.listings.has(listingKey(source, step.domain))) {
+      if (step.op === 'changes' && !this.listings[step.domain].has(source)) {
         return `changes to ${step.domain} without a listing to change`;
       }
     }
     return null;
   }
 
-  /** per source and domain, the keys its last listing (replace, then changes) named: what a changes step changes */
-  private readonly listings = new Map<string, Set<string>>();
+  /** per domain and source, the keys its last listing (replace, then changes) named: what a changes step changes */
+  private readonly listings = emptyListings();
 
   private applyStep(source: SourceName, step: StoreStep, reread: string[]): void {
     switch (step.op) {
       case 'upsert':
       case 'replace':
       case 'changes': {
-        const listing = step.op === 'upsert' ? null : listingKey(source, step.domain);
         const sent = this.upsertAll(source, step, step.op !== 'upsert');
         if (step.op === 'replace') {
           // kept keys are listed without being sent
           for (const key of step.keep ?? []) sent.add(key);
-          this.listings.set(listing!, sent);
+          this.listings[step.domain].set(source, sent);
           this.reconcile(source, step.domain, sent, step.keep ?? [], step.reconciles, reread);
         } else if (step.op === 'changes') {
-          this.reconcileChanges(source, step, listing!, sent, reread);
+          this.reconcileChanges(source, step, sent, reread);
         }
         return;
       }
@@ -129,9 +135,8 @@ export class PassApplier {
   ): void {
     const table = this.tables.of(domain);
     const pushed = this.pushed[domain];
-    const listing = listingKey(source, domain);
-    this.lost.delete(listing);
-    for (const key of kept) if (!table.rows.has(key) || pushed.has(key)) this.rereadKey(listing, key, table.rows.has(key), reread);
+    this.lost[domain].clear(source);
+    for (const key of kept) if (!table.rows.has(key) || pushed.has(key)) this.rereadKey(domain, source, key, table.rows.has(key), reread);
     this.removeMissing(source, domain, table.missing(new Set<SourceName>([source, ...(reconciles ?? [])]), listed));
   }
 
@@ -142,18 +147,18 @@ export class PassApplier {
    * the sources it reconciles (its own keys are all listed: every one came in a listing of it).
    */
   private reconcileChanges(
-    source: SourceName, step: Extract<StoreStep, { op: 'changes' }>, listing: string, sent: ReadonlySet<string>, reread: string[],
+    source: SourceName, step: Extract<StoreStep, { op: 'changes' }>, sent: ReadonlySet<string>, reread: string[],
   ): void {
-    const listed = this.listings.get(listing)!;
+    const listed = this.listings[step.domain].get(source)!;
     for (const key of step.removed) listed.delete(key);
     for (const key of sent) listed.add(key);
     const table = this.tables.of(step.domain);
     const pushed = this.pushed[step.domain];
-    const lost = this.lost.get(listing);
-    this.lost.delete(listing);
-    for (const key of new Set([...lost ?? [], ...pushed])) {
+    const lost = [...this.lost[step.domain].get(source)];
+    this.lost[step.domain].clear(source);
+    for (const key of new Set([...lost, ...pushed])) {
       if (!listed.has(key) || sent.has(key)) continue;
-      if (!table.rows.has(key) || pushed.has(key)) this.rereadKey(listing, key, table.rows.has(key), reread);
+      if (!table.rows.has(key) || pushed.has(key)) this.rereadKey(step.domain, source, key, table.rows.has(key), reread);
     }
     const gone = new Set<string>();
     for (const key of step.removed) if (table.rows.get(key)?.owner === source) gone.add(key);
@@ -162,17 +167,15 @@ export class PassApplier {
   }
 
   /**
-   * Keys listed but lost from the store (removed by a pushed step, or never held), per listing: a changes step
-   * asks for them again (AppliedMessage.reread) as the replace of its listing would, on every pass until sent.
+   * Keys listed but lost from the store (removed by a pushed step, or never held), per domain and listing
+   * source: a changes step asks for them again (AppliedMessage.reread) as the replace of its listing would, on
+   * every pass until sent.
    */
-  private readonly lost = new Map<string, Set<string>>();
+  private readonly lost = emptyLost();
 
-  private rereadKey(listing: string, key: string, held: boolean, reread: string[]): void {
+  private rereadKey(domain: Domain, source: SourceName, key: string, held: boolean, reread: string[]): void {
     reread.push(key);
-    if (held) return;
-    let lost = this.lost.get(listing);
-    if (!lost) this.lost.set(listing, (lost = new Set()));
-    lost.add(key);
+    if (!held) this.lost[domain].add(source, key);
   }
 
   private removeMissing(source: SourceName, domain: Domain, keys: Iterable<string>): void {
@@ -202,11 +205,6 @@ export class PassApplier {
     if (!this.writer.remove(domain, key, evidence, at)) return;
     this.pushed[domain].delete(key);
     // a listing that still names it has lost it: its next changes step asks for it again
-    for (const [listing, listed] of this.listings) {
-      if (!listing.endsWith(`\u0000${domain}`) || !listed.has(key)) continue;
-      let lost = this.lost.get(listing);
-      if (!lost) this.lost.set(listing, (lost = new Set()));
-      lost.add(key);
-    }
+    for (const [source, listed] of this.listings[domain]) if (listed.has(key)) this.lost[domain].add(source, key);
   }
 }
