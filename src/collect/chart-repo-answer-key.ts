@@ -74,8 +74,13 @@ const SHARED_PATHS: Record<string, keyof SplitAnswer['shared']> = {
   '\u0000data\u0000tasks\u0000image_analyzer': 'image_analyzer',
 };
 const MAX_SHARED_DEPTH = 4;
-/** the members that only tell time passing (chart-repo-content.ts TIME_PASSING), as bytes */
-const TIME_PASSING = ['uptime', 'last_check', 'duration', 'last_update'].map((n) => Buffer.from(n));
+/**
+ * Chart Repo values that only tell time passing (the Chart Repo's uptime, the image analyzer's last_check, a
+ * running item's processing duration) and the conversion times we stamp (last_update): none of them is a
+ * change a reader can see, so none may mint a version. Keyed by name: these names mean only that in the payload.
+ */
+export const TIME_PASSING_NAMES = ['uptime', 'last_check', 'duration', 'last_update'] as const;
+const TIME_PASSING = TIME_PASSING_NAMES.map((n) => Buffer.from(n));
 
 /** Which time-passing name the key between `start` and `end` (its quotes excluded) is, without decoding it. */
 function timePassingName(b: Buffer, start: number, end: number): string | null {

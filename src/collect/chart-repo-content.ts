@@ -1,15 +1,11 @@
 import { createHash } from 'node:crypto';
 import { digestOf } from '../content-digest.ts';
-import { splitAnswer, type SplitAnswer } from './chart-repo-answer-key.ts';
+import { splitAnswer, TIME_PASSING_NAMES, type SplitAnswer } from './chart-repo-answer-key.ts';
 
 export type { SplitAnswer };
 
-/**
- * Chart Repo values that only tell time passing (the Chart Repo's uptime, the image analyzer's last_check, a
- * running item's processing duration) and the conversion times we stamp (last_update): none of them is a
- * change a reader can see, so none may mint a version. Keyed by name: these names mean only that in the payload.
- */
-const TIME_PASSING = new Set(['uptime', 'last_check', 'duration', 'last_update']);
+/** the members that only tell time passing (chart-repo-answer-key.ts says which and why) */
+const TIME_PASSING = new Set<string>(TIME_PASSING_NAMES);
 
 function withoutTimePassing(key: string, value: unknown): unknown {
   return TIME_PASSING.has(key) ? undefined : value;
@@ -23,7 +19,10 @@ function withoutTimePassing(key: string, value: unknown): unknown {
 export function bodyContentKey(text: string): string {
   return text.replace(TIME_PASSING_MEMBER, '$1');
 }
-const TIME_PASSING_MEMBER = /([{,]\s*)"(?:uptime|last_check|duration|last_update)"\s*:\s*(?:"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*|null|true|false)\s*(?=[,}])/g;
+const TIME_PASSING_MEMBER = new RegExp(
+  String.raw`([{,]\s*)"(?:${TIME_PASSING_NAMES.join('|')})"\s*:\s*(?:"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*|null|true|false)\s*(?=[,}])`,
+  'g',
+);
 
 /** The Chart Repo's uptime in an answer's text (first `system.uptime`-like member), for the freshness counter. */
 export function uptimeIn(text: string): number | undefined {
