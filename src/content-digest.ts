@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 
 const BUCKETS = 256;
 
@@ -55,7 +55,15 @@ export function digestOf(parts: readonly string[]): string {
 }
 
 function hash(content: string): string {
-  return createHash('sha256').update(content).digest('base64url');
+  return sha256(content);
+}
+
+/**
+ * SHA-256 of one string or buffer in one call: crypto.hash makes no Hash object, ~2.5x cheaper for the short
+ * texts digested per row and per item (Node.js 20.12+).
+ */
+export function sha256(data: string | Uint8Array, encoding: 'base64' | 'base64url' = 'base64url'): string {
+  return oneShotHash('sha256', data, encoding);
 }
 
 /** FNV-1a over the key's UTF-16 units: cheap, stable across processes (the bucket only spreads the work) */

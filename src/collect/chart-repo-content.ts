@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { digestOf } from '../content-digest.ts';
+import { digestOf, sha256 } from '../content-digest.ts';
 import { splitAnswer, TIME_PASSING_NAMES, type SplitAnswer } from './chart-repo-answer-key.ts';
 
 export type { SplitAnswer };
@@ -73,7 +72,7 @@ function itemKey(item: object): string {
   let key = ITEM_KEYS.get(item);
   // (the item's JSON less its time-passing members: its values there are all scalars, so bodyContentKey's
   // pattern takes them out, several times cheaper than a JSON.stringify replacer)
-  if (key === undefined) ITEM_KEYS.set(item, (key = createHash('sha256').update(bodyContentKey(JSON.stringify(item))).digest('base64')));
+  if (key === undefined) ITEM_KEYS.set(item, (key = sha256(bodyContentKey(JSON.stringify(item)), 'base64')));
   return key;
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from '../content-digest.ts';
 import { toJsonSchema, toJsonSchemaDefs, type ConversionConfig } from '@valibot/to-json-schema';
 import type { Hono } from 'hono';
 import * as v from 'valibot';
@@ -388,7 +388,7 @@ let built: ServedDocument | null = null;
 export function openApiDocument(): ServedDocument {
   if (!built) {
     const body = new TextEncoder().encode(openApiText()) as Uint8Array<ArrayBuffer>;
-    built = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
+    built = { body, etag: `"${sha256(body).slice(0, 22)}"` };
   }
   return built;
 }

@@ -4,7 +4,7 @@
  * a pair whose request fails still shows what it last said; the `chart_repo` component says which failed.
  */
 import { createPgSource, type PgSource } from '../../sources/postgres.ts';
-import { createHash } from 'node:crypto';
+import { sha256 } from '../../content-digest.ts';
 import {
   bodyContentKey, keepAnswerTimes, pairKey, sharedAnswerText, viewContent,
 } from '../chart-repo-content.ts';
@@ -56,7 +56,7 @@ interface PairResult {
   shared?: SplitAnswer['shared'];
 }
 
-const sha = (text: string) => createHash('sha256').update(text).digest('base64');
+const sha = (text: string) => sha256(text, 'base64');
 
 export const createCollector: CreateCollector = (options: ChartRepoCollectorOptions) => new ChartRepoCollector(options);
 

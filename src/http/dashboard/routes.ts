@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from '../../content-digest.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Context, Hono } from 'hono';
@@ -70,7 +70,7 @@ function load(dir: string, file: string, replace?: (text: string) => string): Se
   let text = readFileSync(dir + file, 'utf8');
   if (replace) text = replace(text);
   const body = new TextEncoder().encode(text) as Uint8Array<ArrayBuffer>;
-  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
+  const etag = `"${sha256(body).slice(0, 22)}"`;
   return { body, etag, type: TYPES[file.slice(file.lastIndexOf('.') + 1)] ?? 'application/octet-stream' };
 }
 
