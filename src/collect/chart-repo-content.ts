@@ -70,10 +70,22 @@ const ITEM_KEYS = new WeakMap<object, string>();
 
 function itemKey(item: object): string {
   let key = ITEM_KEYS.get(item);
-  // (the item's JSON less its time-passing members: its values there are all scalars, so bodyContentKey's
-  // pattern takes them out, several times cheaper than a JSON.stringify replacer)
-  if (key === undefined) ITEM_KEYS.set(item, (key = sha256(bodyContentKey(JSON.stringify(item)), 'base64')));
+  if (key === undefined) ITEM_KEYS.set(item, (key = sha256(JSON.stringify(timeless(item)), 'base64')));
   return key;
+}
+
+/**
+ * An app or image as normalizeAnswer builds it, less the members that only tell time passing: there they are
+ * the item's own last_update and an app's processing.duration (chart-repo.ts builds both shapes; nothing else
+ * in them bears one of those names). Two objects copied, not a pattern run over the item's JSON (~2x cheaper).
+ */
+function timeless(item: object): object {
+  const { last_update: _t, ...rest } = item as { last_update?: unknown; processing?: object };
+  if (rest.processing && 'duration' in rest.processing) {
+    const { duration: _d, ...processing } = rest.processing;
+    rest.processing = processing;
+  }
+  return rest;
 }
 
 /** An answer's text split in two (chart-repo-answer-key.ts splitAnswer, which reads bytes): for text. */

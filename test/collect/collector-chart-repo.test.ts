@@ -219,6 +219,29 @@ describe('chart repo collector', () => {
     expect(times.chat).not.toBe(before.blog);
   });
 
+  it('an app whose task only ran longer keeps its last_update; one that moved to its next step gets the pass time', async () => {
+    let duration = 1e9;
+    let step = 'render';
+    const app = (name: string, more: object) => ({ app_id: name, app_name: name, user_id: 'alice', source_id: 'market', state: 'processing', ...more });
+    repo.set({ kind: 'dynamic', body: () => envelope({
+      apps: [
+        app('wiki', { processing: { task_id: 'h1', duration: (duration += 1e9) } }),
+        app('blog', { current_step: { name: step, index: 1, total: 3, status: 'running' } }),
+      ],
+    }) }, 'alice', 'market');
+    repo.set(good('bob', 'chat'), 'bob', 'market');
+    const c = await collector();
+    const first = await run(c);
+    step = 'package';
+    const second = await run(c);
+    const item = (r: CollectResult, name: string) => view(r).apps!.find((a) => a.app_name === name)!;
+    expect(second.counters).toMatchObject({ unchanged_pairs: 1 });
+    expect(item(second, 'wiki').processing!.duration).toBeGreaterThan(item(first, 'wiki').processing!.duration);
+    expect(item(second, 'wiki').last_update).toBe(item(first, 'wiki').last_update);
+    expect(item(second, 'blog').last_update).toBe(new Date(clock).toISOString());
+    expect(item(second, 'blog').last_update).not.toBe(item(first, 'blog').last_update);
+  });
+
   it('reads the Chart Repo\'s own blocks from the first pair that answered: when only they move, no pair is parsed again', async () => {
     let queue = 0;
     const busy = (user: string, ...names: string[]): Mode => ({ kind: 'dynamic', body: () => envelope({
