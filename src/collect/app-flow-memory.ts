@@ -157,7 +157,6 @@ export class AppFlowMemory {
       const k = this.known.get(id);
       if (!seen.has(id) && k) { seen.add(id); leave(id, k); }
     }
-    for (const [id, k] of this.known) if (!seen.has(id) && k.tasks !== tasksOf(versions, k.userApp)) return null;
     // the probe against what the changes add up to: a bucket one row short names the row that left
     const inProbe = new Set<number>();
     for (const b of probe.buckets) {
@@ -182,6 +181,9 @@ export class AppFlowMemory {
       seen.add(id);
       leave(id, k);
     }
+    // a row still listed whose active tasks moved with no write of its own (a task row deleted); the rows the
+    // probe found gone are past asking (their tasks may have been deleted with them)
+    for (const [id, k] of this.known) if (!seen.has(id) && k.tasks !== tasksOf(versions, k.userApp)) return null;
     const probedState = probe.buckets.reduce((n, b) => n + b.with_state, 0);
     if (withState !== probedState) return null;
     return { fresh, gone, tasks: versions };

@@ -130,4 +130,12 @@ describe('AppFlowMemory: a changes pass and the listing probe', () => {
     expect(m.planChanges([], [], [task('wiki')], probeOf(rows))).not.toBeNull();
     expect(m.planChanges([], [], [], probeOf(rows))).toBeNull();
   });
+
+  it('a row deleted with its active task: the probe names it, and the pass needs no listing', () => {
+    const m = new AppFlowMemory();
+    m.settle(m.plan(rows, [task('blog')], true), rows, noTasks);
+    const plan = m.planChanges([], [], [], probeOf(rows.filter((r) => r.app_name !== 'blog')))!;
+    expect([...plan.gone]).toEqual(['2']);
+    expect(m.settleChanges(plan, noTasks).removed).toEqual(['alice:market.olares:blog']);
+  });
 });
