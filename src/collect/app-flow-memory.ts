@@ -71,8 +71,8 @@ export class AppFlowMemory {
 
   /** rows to read again whatever their version (forget), until a pass reads them */
   private readonly again = new Set<string>();
-  /** the known rows per probe bucket (count, sum of ids) and how many have a state row: kept as rows come and go */
-  private readonly tally = new Map<number, { listed: number; ids: bigint }>();
+  /** the known rows per probe bucket (count, sums of ids and squares) and how many have a state row: kept as rows come and go */
+  private readonly tally = new Map<number, BucketSums>();
   private withState = 0;
 
   private remember(id: string, k: Known): void {
@@ -90,9 +90,8 @@ export class AppFlowMemory {
   }
 
   private count(k: Known, n: 1 | -1): void {
-    const t = this.tally.get(k.bucket) ?? { listed: 0, ids: 0n };
-    t.listed += n;
-    t.ids += n === 1 ? k.idValue : -k.idValue;
+    const t = this.tally.get(k.bucket) ?? { listed: 0, ids: 0n, squares: 0n };
+    addRow(t, k.idValue, n);
     if (t.listed === 0) this.tally.delete(k.bucket);
     else this.tally.set(k.bucket, t);
     if (k.hasState) this.withState += n;
@@ -119,12 +118,13 @@ export class AppFlowMemory {
     const fresh: ListedAppRow[] = [];
     const gone = new Set<string>();
     const seen = new Set<string>();
-    /** per bucket: rows and id sums after this pass's changes (what is known, plus and minus the changes) */
-    const counts = new Map<number, { listed: number; ids: bigint }>();
-    for (const [bucket, t] of this.tally) counts.set(bucket, { listed: t.listed, ids: t.ids });
+    /** per bucket: rows and sums after this pass's changes (what is known, plus and minus the changes) */
+    const counts = new Map<number, BucketSums>();
+    for (const [bucket, t] of this.tally) counts.set(bucket, { ...t });
     const add = (bucket: number, id: bigint, n: 1 | -1): void => {
-      const c = counts.get(bucket);
-      if (c) { c.listed += n; c.ids += n === 1 ? id : -id; } else counts.set(bucket, { listed: n, ids: n === 1 ? id : -id });
+      const c = counts.get(bucket) ?? { listed: 0, ids: 0n, squares: 0n };
+      addRow(c, id, n);
+      counts.set(bucket, c);
     };
     let withState = this.withState;
     const leave = (id: string, k: Known): void => {
@@ -157,30 +157,27 @@ export class AppFlowMemory {
       const k = this.known.get(id);
       if (!seen.has(id) && k) { seen.add(id); leave(id, k); }
     }
-    // the probe against what the changes add up to: a bucket one row short names the row that left
+    // the probe against what the changes add up to: a bucket one or two rows short names the rows that left
+    const named = (bucket: number, c: BucketSums, probed: BucketSums): boolean => {
+      const ids = rowsGone(c.listed - probed.listed, c.ids - probed.ids, c.squares - probed.squares);
+      if (ids === null) return false;
+      for (const id of ids) {
+        const k = this.known.get(id);
+        if (!k || seen.has(id) || k.bucket !== bucket) return false;
+        seen.add(id);
+        leave(id, k);
+      }
+      return true;
+    };
     const inProbe = new Set<number>();
     for (const b of probe.buckets) {
       inProbe.add(b.bucket);
-      const c = counts.get(b.bucket) ?? { listed: 0, ids: 0n };
-      const short = c.listed - b.listed;
-      if (short === 0 && c.ids === BigInt(b.ids)) continue;
-      if (short !== 1) return null;
-      const id = String(c.ids - BigInt(b.ids));
-      const k = this.known.get(id);
-      if (!k || seen.has(id) || k.bucket !== b.bucket) return null;
-      seen.add(id);
-      leave(id, k);
+      const probed = { listed: b.listed, ids: BigInt(b.ids), squares: BigInt(b.squares) };
+      if (!named(b.bucket, counts.get(b.bucket) ?? { listed: 0, ids: 0n, squares: 0n }, probed)) return null;
     }
-    for (const [bucket, c] of counts) {
-      // a bucket the probe lacks is empty: one known row in it left
-      if (inProbe.has(bucket) || c.listed === 0) continue;
-      if (c.listed !== 1) return null;
-      const id = String(c.ids);
-      const k = this.known.get(id);
-      if (!k || seen.has(id)) return null;
-      seen.add(id);
-      leave(id, k);
-    }
+    // a bucket the probe lacks is empty: the known rows in it left
+    const empty = { listed: 0, ids: 0n, squares: 0n };
+    for (const [bucket, c] of counts) if (!inProbe.has(bucket) && c.listed !== 0 && !named(bucket, c, empty)) return null;
     // a row still listed whose active tasks moved with no write of its own (a task row deleted); the rows the
     // probe found gone are past asking (their tasks may have been deleted with them)
     for (const [id, k] of this.known) if (!seen.has(id) && k.tasks !== tasksOf(versions, k.userApp)) return null;
@@ -286,6 +283,41 @@ export interface ChangesPlan {
   fresh: ListedAppRow[];
   gone: ReadonlySet<string>;
   tasks: ReadonlyMap<string, string>;
+}
+
+/** a probe bucket's rows: how many, the sum of their ids and of their squares */
+interface BucketSums { listed: number; ids: bigint; squares: bigint }
+
+function addRow(sums: BucketSums, id: bigint, n: 1 | -1): void {
+  sums.listed += n;
+  sums.ids += n === 1 ? id : -id;
+  sums.squares += n === 1 ? id * id : -(id * id);
+}
+
+/**
+ * The ids of the rows a bucket lost, from how many it lost and what their ids and squares add up to: none, one
+ * (its id is the sum), or two (a + b = s and a^2 + b^2 = q give a - b = sqrt(2q - s^2)); null when more left or
+ * the sums name no such rows (something else moved: the pass lists instead).
+ */
+export function rowsGone(short: number, s: bigint, q: bigint): string[] | null {
+  if (short === 0) return s === 0n && q === 0n ? [] : null;
+  if (short === 1) return q === s * s ? [String(s)] : null;
+  if (short !== 2) return null;
+  const d2 = 2n * q - s * s;
+  if (d2 <= 0n) return null;
+  const d = isqrt(d2);
+  if (d * d !== d2 || (s + d) % 2n !== 0n) return null;
+  return [String((s + d) / 2n), String((s - d) / 2n)];
+}
+
+/** floor(sqrt(n)) of a positive bigint: Newton's method from a power of two above it (it falls to the root) */
+function isqrt(n: bigint): bigint {
+  let x = 1n << BigInt(Math.ceil(n.toString(2).length / 2));
+  for (;;) {
+    const y = (x + n / x) / 2n;
+    if (y >= x) return x;
+    x = y;
+  }
 }
 
 /** the probe's bucket of a row id: PostgreSQL's `id % LISTING_BUCKETS` (the sign of the id, as BigInt's %) */

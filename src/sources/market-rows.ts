@@ -91,11 +91,12 @@ export const XID8 = /^[0-9]{1,20}$/;
 export const SnapshotRow = v.object({ xmin: v.pipe(v.string(), v.regex(XID8)) });
 export type SnapshotRow = v.InferOutput<typeof SnapshotRow>;
 
-/** One bucket of the listing (rows by id modulo LISTING_BUCKETS): how many rows, the sum of their ids, how many have a state row. */
+/** One bucket of the listing (rows by id modulo LISTING_BUCKETS): how many rows, the sums of their ids and of their squares, how many have a state row. */
 export const ListingBucketRow = v.object({
   bucket: count,
   listed: count,
   ids: v.pipe(v.string(), v.regex(/^-?[0-9]{1,40}$/)),
+  squares: v.pipe(v.string(), v.regex(/^[0-9]{1,80}$/)),
   with_state: count,
 });
 export type ListingBucketRow = v.InferOutput<typeof ListingBucketRow>;

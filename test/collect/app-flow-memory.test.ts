@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ActiveTasks } from '../../src/collect/app-flow.ts';
-import { AppFlowMemory } from '../../src/collect/app-flow-memory.ts';
+import { AppFlowMemory, rowsGone } from '../../src/collect/app-flow-memory.ts';
 import { LISTING_BUCKETS } from '../../src/sources/market-queries.ts';
 import type { ChangedAppRow, ListedAppRow, ListingProbe, TaskRow } from '../../src/sources/market-rows.ts';
 
@@ -70,16 +71,17 @@ describe('AppFlowMemory', () => {
 describe('AppFlowMemory: a changes pass and the listing probe', () => {
   /** the probe PostgreSQL would answer for these rows (those with a state row: row_version not ending in ':') */
   function probeOf(rows: readonly ListedAppRow[]): ListingProbe {
-    const buckets = new Map<number, { bucket: number; listed: number; ids: bigint; with_state: number }>();
+    const buckets = new Map<number, { bucket: number; listed: number; ids: bigint; squares: bigint; with_state: number }>();
     for (const r of rows) {
       const bucket = Number(BigInt(r.id) % BigInt(LISTING_BUCKETS));
-      const b = buckets.get(bucket) ?? { bucket, listed: 0, ids: 0n, with_state: 0 };
+      const b = buckets.get(bucket) ?? { bucket, listed: 0, ids: 0n, squares: 0n, with_state: 0 };
       b.listed += 1;
       b.ids += BigInt(r.id);
+      b.squares += BigInt(r.id) ** 2n;
       if (!r.row_version.endsWith(':')) b.with_state += 1;
       buckets.set(bucket, b);
     }
-    return { xmin: '1000', buckets: [...buckets.values()].map((b) => ({ ...b, ids: String(b.ids) })) };
+    return { xmin: '1000', buckets: [...buckets.values()].map((b) => ({ ...b, ids: String(b.ids), squares: String(b.squares) })) };
   }
   const changed = (r: ListedAppRow, listed = true): ChangedAppRow => ({ ...r, listed });
   /** a memory that read these rows in a full pass */
@@ -116,9 +118,34 @@ describe('AppFlowMemory: a changes pass and the listing probe', () => {
     expect([...plan.gone]).toEqual(['3']);
   });
 
-  it('two rows gone from one bucket, a state row gone alone, or a probe that did not read: the pass lists instead', () => {
+  it('two rows gone from one bucket are named by the sums of ids and squares; three are not', () => {
     const m = knowing(rows);
-    expect(m.planChanges([], [], [], probeOf([rows[1]!, rows[3]!]))).toBeNull();
+    // wiki and chat share a bucket
+    expect([...m.planChanges([], [], [], probeOf([rows[1]!, rows[3]!]))!.gone].sort()).toEqual(['1', String(1 + LISTING_BUCKETS)]);
+    const x = row(String(1 + 2 * LISTING_BUCKETS), 'x');
+    expect(knowing([...rows, x]).planChanges([], [], [], probeOf([rows[1]!, rows[3]!]))).toBeNull();
+  });
+
+  it('rowsGone answers exactly the rows a bucket lost, or null', () => {
+    fc.assert(fc.property(
+      fc.uniqueArray(fc.bigInt({ min: 1n, max: 2n ** 62n }), { minLength: 0, maxLength: 8 }), fc.nat({ max: 3 }),
+      (ids, lose) => {
+        const lost = ids.slice(0, Math.min(lose, ids.length));
+        const s = lost.reduce((a, b) => a + b, 0n);
+        const q = lost.reduce((a, b) => a + b * b, 0n);
+        const named = rowsGone(lost.length, s, q);
+        if (lost.length > 2) expect(named).toBeNull();
+        else expect(named!.sort()).toEqual(lost.map(String).sort());
+      },
+    ));
+    // sums no set of lost rows can give (a row came back unseen): null
+    expect(rowsGone(1, 5n, 24n)).toBeNull();
+    expect(rowsGone(2, 5n, 12n)).toBeNull();
+    expect(rowsGone(0, 3n, 9n)).toBeNull();
+  });
+
+  it('a state row gone alone, or a probe that did not read: the pass lists instead', () => {
+    const m = knowing(rows);
     expect(m.planChanges([], [], [], probeOf([rows[0]!, row('2', 'blog'), row(String(2 + LISTING_BUCKETS), 'x'), rows[3]!]))).toBeNull();
     expect(m.planChanges([], [], [], probeOf([...rows.slice(0, 3), row('3', 'notes', '100:')]))).toBeNull();
     expect(m.planChanges([], [], [], { xmin: '1000', buckets: null })).toBeNull();
