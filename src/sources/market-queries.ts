@@ -78,10 +78,11 @@ const SNAPSHOT = 'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin';
 /**
  * Buckets of the listing probe. A pass names the rows deleted from a bucket when at most two of its rows left in
  * the same pass (sums of ids and of their squares); with d deletions a pass, three sharing a bucket is about
- * d^3 / (6 * buckets^2) likely. Measured at 10,000 apps with the demo's churn (~30 deletions a pass): 256 buckets
- * and sums of ids alone sent 1 pass in 3 to a full listing, 2,048 buckets 1 in 5.
+ * d^3 / (6 * buckets^2) likely: with the demo's churn at 10,000 apps (~30 deletions a pass) 1 pass in ~250. Sums
+ * of ids alone sent 1 pass in 3 to a full listing with 256 buckets, 1 in 5 with 2,048. Each bucket is a row of
+ * the probe, read and validated every pass.
  */
-export const LISTING_BUCKETS = 2048;
+export const LISTING_BUCKETS = 1024;
 
 /**
  * The listing in buckets by id: per bucket its rows, the sum of their ids and of their squares, and how many have
