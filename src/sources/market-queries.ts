@@ -80,7 +80,7 @@ const SNAPSHOT = 'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin';
  * the same pass (sums of ids and of their squares); with d deletions a pass, three sharing a bucket is about
  * d^3 / (6 * buckets^2) likely. Measured at 10,000 apps with the demo's heavy churn (tens of deletions a pass):
  * sums of ids alone sent 1 pass in 3 to a full listing with 256 buckets and 1 in 5 with 2,048; with the squares
- * and 1,024 buckets, 3 passes in 102. Each bucket is a row of the probe, read and validated every pass.
+ * and 1,024 buckets, 3 passes in 66. Each bucket is a row of the probe, read and validated every pass.
  */
 export const LISTING_BUCKETS = 1024;
 
