@@ -17,7 +17,7 @@ export class ContentDigest {
   /** The row's content: any string that is equal exactly when the content a reader sees is equal. */
   set(key: string, content: string): void {
     const b = bucketOf(key);
-    this.buckets[b]!.rows.set(key, hash(content));
+    this.buckets[b]!.rows.set(key, sha256(content));
     this.dirty.add(b);
     this.root = null;
   }
@@ -52,10 +52,6 @@ export function digestOf(parts: readonly string[]): string {
   const h = createHash('sha256');
   for (const p of parts) h.update(String(p.length)).update(':').update(p);
   return h.digest('base64url');
-}
-
-function hash(content: string): string {
-  return sha256(content);
 }
 
 /**

@@ -77,9 +77,11 @@ function itemKey(item: object): string {
 /**
  * An app or image as normalizeAnswer builds it, less the members that only tell time passing: there they are
  * the item's own last_update and an app's processing.duration (chart-repo.ts builds both shapes; nothing else
- * in them bears one of those names). Two objects copied, not a pattern run over the item's JSON (~2x cheaper).
+ * in them bears one of those names: chart-repo-body-key.test.ts checks it). Copied by shape: 1.2 against 1.9 µs
+ * an app, 2.0 against 2.8 an image, with the stringify, than a pattern over the item's JSON (a generic copy
+ * that drops the names at any key is slower than the pattern).
  */
-function timeless(item: object): object {
+export function timeless(item: object): object {
   const { last_update: _t, ...rest } = item as { last_update?: unknown; processing?: object };
   if (rest.processing && 'duration' in rest.processing) {
     const { duration: _d, ...processing } = rest.processing;

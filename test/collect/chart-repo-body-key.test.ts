@@ -3,7 +3,9 @@
  * less the members that only tell time passing is the key. Equal keys must mean equal content.
  */
 import { describe, expect, it } from 'vitest';
-import { bodyContentKey, sharedAnswerText, splitAnswerText, uptimeIn } from '../../src/collect/chart-repo-content.ts';
+import { TIME_PASSING_NAMES } from '../../src/collect/chart-repo-answer-key.ts';
+import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
+import { bodyContentKey, sharedAnswerText, splitAnswerText, timeless, uptimeIn } from '../../src/collect/chart-repo-content.ts';
 
 const body = (over: { uptime?: unknown; state?: string; duration?: unknown; check?: unknown; note?: string } = {}) => JSON.stringify({
   success: true, message: 'ok', data: {
@@ -77,5 +79,36 @@ describe('splitAnswerText', () => {
     ['cut short inside a shared block', text.slice(0, 60)],
   ])('leaves the text whole with %s', (_what, t) => {
     expect(splitAnswerText(t).pair).toBe(t);
+  });
+});
+
+describe('timeless (an item\'s content key)', () => {
+  it('leaves no time-passing member in any app or image normalizeAnswer builds, with every optional member present', () => {
+    const t = '2026-12-01T10:00:00Z';
+    const r = normalizeAnswer({ success: true, data: {
+      apps: [{
+        app_id: 'wiki', app_name: 'wiki', user_id: 'alice', source_id: 'market', state: 'processing',
+        current_step: { name: 'render', index: 1, total: 3, status: 'running', started_at: t, updated_at: t, retry_count: 1 },
+        processing: { task_id: 'h1', duration: 5e9 }, timestamps: { created_at: t, last_updated_at: t },
+        error: { message: 'slow', step: 'render' },
+      }],
+      images: [{
+        image_name: 'nginx:1', status: 'downloading', app_id: 'wiki', app_name: 'wiki', architecture: 'amd64', total_size: 10,
+        downloaded_size: 5, download_progress: 50, layer_count: 2, downloaded_layers: 1, analysis_status: 'completed',
+        analyzed_at: t, error_message: '', nodes: [{ node_name: 'n1', architecture: 'amd64', os: 'linux', total_size: 10, downloaded_size: 5, layer_count: 2, downloaded_layers: 1, progress: 50 }],
+      }],
+    } }, t);
+    expect(r.ok).toBe(true);
+    const answer = r.ok ? r.answer : null;
+    const items = [...answer!.apps, ...answer!.images];
+    expect(items.map((i) => 'last_update' in i)).toEqual([true, true]);
+    for (const item of items) {
+      const json = JSON.stringify(timeless(item));
+      for (const name of TIME_PASSING_NAMES) expect(json).not.toContain(`"${name}":`);
+      // and only those left: everything else is content
+      const { last_update: _t, ...content } = item as { last_update?: string; processing?: object };
+      if (content.processing) content.processing = { task_id: 'h1' };
+      expect(JSON.parse(json)).toEqual(content);
+    }
   });
 });

@@ -56,8 +56,6 @@ interface PairResult {
   shared?: SplitAnswer['shared'];
 }
 
-const sha = (text: string) => sha256(text, 'base64');
-
 export const createCollector: CreateCollector = (options: ChartRepoCollectorOptions) => new ChartRepoCollector(options);
 
 export class ChartRepoCollector implements Collector {
@@ -284,7 +282,7 @@ export class ChartRepoCollector implements Collector {
   private readShared(shared: SplitAnswer['shared'] | undefined, now: string): ChartRepoAnswer | undefined {
     if (!shared || (shared.system === undefined && shared.image_analyzer === undefined)) return this.shared?.answer;
     const text = sharedAnswerText(shared);
-    const key = sha(bodyContentKey(text));
+    const key = sha256(bodyContentKey(text), 'base64');
     if (this.shared?.key === key) return this.shared.answer;
     let n: ReturnType<typeof normalizeAnswer>;
     try {
