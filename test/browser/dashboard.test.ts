@@ -234,7 +234,7 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     const first = page.locator('#flow-table tbody tr').first();
     expect(await first.getAttribute('class')).toContain('stuck');
     expect(await first.textContent()).toContain('nextcloud');
-    expect(await page.locator('#summary [data-key="stuck"] .card-value').textContent()).toBe('1');
+    await expect.poll(() => page.locator('#summary [data-key="stuck"] .card-value').textContent(), { timeout: LIVENESS_MS }).toBe('1');
 
     const total = await rowCount(page, '#flow-table');
     expect(total).toBe(data.apps.length); // the installed apps, a page of them (Chart Repo-only entries are on /dashboard)
@@ -294,7 +294,7 @@ describeWith('chromium', 'dashboards in a real browser', () => {
       health: 'unknown', last_update: new Date().toISOString(),
     }] }]);
     await page.getByText('fresh-app', { exact: true }).waitFor({ timeout: LIVENESS_MS });
-    expect(await page.locator('#summary [data-key="total_apps"] .card-value').textContent()).toBe(String(data.apps.length + 1));
+    await expect.poll(() => page.locator('#summary [data-key="total_apps"] .card-value').textContent(), { timeout: LIVENESS_MS }).toBe(String(data.apps.length + 1));
     expect(conditional.length).toBeGreaterThanOrEqual(2);
     expect(conditional[0]).toBeUndefined();
     expect(conditional[1]).toMatch(/^W\/"/); // the second request is conditional

@@ -91,8 +91,9 @@ describeWith('chromium', 'dashboards on the change stream', () => {
 
     withApps(fresh('stream-app-1'), fresh('stream-app-2', { stage: 'failed', health: 'unhealthy' }));
     await expect.poll(() => rowCount(page, '#apps-table'), { timeout: LIVENESS_MS }).toBe(2);
-    expect(await page.locator('#summary [data-key="total_apps"] .card-value').textContent()).toBe(String(data.apps.length + 2));
-    expect(await page.locator('#summary [data-key="unhealthy_apps"] .card-value').textContent()).toBe('2');
+    // (the listing page and the summary counts are separate answers: either may land first)
+    await expect.poll(() => page.locator('#summary [data-key="total_apps"] .card-value').textContent(), { timeout: LIVENESS_MS }).toBe(String(data.apps.length + 2));
+    await expect.poll(() => page.locator('#summary [data-key="unhealthy_apps"] .card-value').textContent(), { timeout: LIVENESS_MS }).toBe('2');
     // the view the user set up is still there
     expect(await page.locator('#f-user').inputValue()).toBe('erin');
     expect(await page.locator('#market-apps').isVisible()).toBe(true);
@@ -104,7 +105,7 @@ describeWith('chromium', 'dashboards on the change stream', () => {
     // a removal goes too
     withApps(fresh('stream-app-1'));
     await expect.poll(() => rowCount(page, '#apps-table'), { timeout: LIVENESS_MS }).toBe(1);
-    expect(await page.locator('#summary [data-key="total_apps"] .card-value').textContent()).toBe(String(data.apps.length + 1));
+    await expect.poll(() => page.locator('#summary [data-key="total_apps"] .card-value').textContent(), { timeout: LIVENESS_MS }).toBe(String(data.apps.length + 1));
 
     expect(n.state).toBe(0);
     expect(n.events).toBe(1);
@@ -241,7 +242,7 @@ describeWith('chromium', 'dashboards on the change stream', () => {
     expect(await page.getByText('fresh-poll-app', { exact: true }).count()).toBe(0);
     withApps(fresh('fresh-poll-app'));
     await page.getByText('fresh-poll-app', { exact: true }).waitFor({ timeout: LIVENESS_MS });
-    expect(await page.locator('#summary [data-key="total_apps"] .card-value').textContent()).toBe(String(data.apps.length + 1));
+    await expect.poll(() => page.locator('#summary [data-key="total_apps"] .card-value').textContent(), { timeout: LIVENESS_MS }).toBe(String(data.apps.length + 1));
     expect(n.overview).toBeGreaterThanOrEqual(2);
     expect(n.overviewTags[1]).toMatch(/^W\/"/); // conditional (the toggle and Refresh: dashboard.test.ts)
     await page.uncheck('#auto');
