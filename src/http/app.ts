@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { Hono, type Context } from 'hono';
 import { appKey, envelopeJson, OK_MESSAGE } from '../model/index.ts';
 import type { QueryAnswer } from '../protocol.ts';
+import { sha256 } from '../content-digest.ts';
 import type { Encoding } from './compress-job.ts';
 import { withBody, type AsyncQueries, type BodyOf, type CurrentVersion } from './current-version.ts';
 import { planWholeState } from './whole-state.ts';
@@ -109,14 +110,14 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
     const bad = checkParam('user_id', user_id) ?? checkParam('source_id', source_id) ?? checkParam('app_name', app_name);
     if (bad) return c.json(errorBody(bad), 400);
     const key = appKey({ user_id, source_id, app_name });
-    return answer(c, deps, { key: keyOf('app-history', user_id, source_id, app_name), ask: (q) => q.history('app_states', key), notFound: 'no history of this app' });
+    return answer(c, deps, { key: keyOf('app-history', user_id, source_id, app_name), ask: (q) => q.history('app_states', key), notFound: 'no history of this app', ownContent: true });
   });
 
   api.get('/tasks/:task_id/history', async (c) => {
     const task_id = c.req.param('task_id');
     const bad = checkParam('task_id', task_id);
     if (bad) return c.json(errorBody(bad), 400);
-    return answer(c, deps, { key: keyOf('task-history', task_id), ask: (q) => q.history('tasks', task_id), notFound: 'no history of this task' });
+    return answer(c, deps, { key: keyOf('task-history', task_id), ask: (q) => q.history('tasks', task_id), notFound: 'no history of this task', ownContent: true });
   });
 
   api.get('/tasks/:task_id', async (c) => {
@@ -219,6 +220,12 @@ interface Query {
   ask: (q: AsyncQueries) => Promise<QueryAnswer>;
   notFound?: string;
   message?: string;
+  /**
+   * the answer is not a function of the store's content (a history gains entries when an app is reinstalled,
+   * loses them when it expires or the store restarts, all possibly at the same content digest): tagged by a
+   * hash of its own JSON, and asked of the store every time (never cached or remembered per version)
+   */
+  ownContent?: true;
 }
 
 /**
@@ -232,7 +239,7 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
   if (rebuilding) return rebuilding;
   const cur = deps.current();
   const ifNoneMatch = c.req.header('if-none-match');
-  const hit = cur ? deps.cache?.get(query.key, stampOf(cur.epoch, cur.version)) : undefined;
+  const hit = cur && !query.ownContent ? deps.cache?.get(query.key, stampOf(cur.epoch, cur.version)) : undefined;
   if (hit) {
     remember(c, deps, cur!, hit.etag, hit.body);
     return matches(ifNoneMatch, hit.etag) ? notModified(c, hit.etag) : ok(c, hit.etag, hit.body);
@@ -248,7 +255,8 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
   if (a.json === null) return c.json(errorBody(query.notFound ?? 'not found'), 404);
   const epoch = cur?.epoch ?? '';
   const body = Buffer.from(envelopeJson(true, query.message ?? 'success', a.json));
-  const tag = etagFor(a.content, query.key);
+  const tag = etagFor(query.ownContent ? sha256(a.json) : a.content, query.key);
+  if (query.ownContent) return matches(ifNoneMatch, tag) ? notModified(c, tag) : ok(c, tag, body);
   // the store that answered is the one `cur` came from (not rebuilding): its epoch names it
   if (cur) deps.cache?.set(query.key, stampOf(epoch, a.version), tag, body);
   if (cur && a.version === cur.version) remember(c, deps, cur, tag, body);
