@@ -3,7 +3,8 @@
  * and unicode, empty or repeated, through every query route and both base paths: each answer (the first,
  * which Hono computes or takes from the response cache, and the repeats, which the raw path writes from
  * what it remembered for that request target) equals what the store computes for that query right now; two
- * different queries never touch the same cache entry; one ETag never names two bodies.
+ * different queries never touch the same cache entry and never get the same ETag (not even when their answers
+ * are the same bytes); one ETag never names two bodies.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -281,6 +282,11 @@ describe('query answers and cache keys (property)', () => {
 
   it('every answer, first or repeated, GET or HEAD, equals a fresh computation; a key or tag never serves two', async () => {
     const bodyOfTag = new Map<string, string>();
+    /** which query (its meaning) each ETag was given to: a tag given to two different queries is the bug */
+    const queryOfTag = new Map<string, string>();
+    /** pairs of different queries answered 200 at one version, and those of them whose bodies were the same */
+    let comparedPairs = 0;
+    let sameBodyPairs = 0;
     let runs = 0;
     await fc.assert(fc.asyncProperty(
       fc.array(appArb, { maxLength: 8 }), fc.array(taskArb, { maxLength: 8 }),
@@ -297,6 +303,8 @@ describe('query answers and cache keys (property)', () => {
         h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps.map(([u, s, a, stage, health]) => app(u, s, a, { stage_detail: `run ${runs}`, stage, health })) }]);
         h.pass('tasks', [{ op: 'replace', domain: 'tasks', items: tasks.map(([id, a, u, status, type]) => task(id, a, u, { status, type })) }]);
         await h.settled(true);
+        /** this version's 200 answers: each query's meaning, its tag and body */
+        const tagged = new Map<string, { tag: string; body: string }>();
         for (const [b, q] of queries) {
           const t = target(b, q);
           const expected = fresh(h.store.store, q);
@@ -318,6 +326,18 @@ describe('query answers and cache keys (property)', () => {
             // (a weak, content-derived tag: the same content at a later version differs in its times alone)
             if (known !== undefined) expect(contentOf(answers[0].body), `ETag ${tag} named two bodies`).toBe(contentOf(known));
             bodyOfTag.set(tag, answers[0].body);
+            // different queries, different tags: directly, not only through the cache keys
+            const meant = meaning(q) ?? 'the whole state';
+            const givenTo = queryOfTag.get(tag);
+            if (givenTo !== undefined) expect(givenTo, `ETag ${tag} given to two different queries (${t})`).toBe(meant);
+            queryOfTag.set(tag, meant);
+            for (const [other, seen] of tagged) {
+              if (other === meant) continue;
+              comparedPairs += 1;
+              if (seen.body === answers[0].body) sameBodyPairs += 1;
+              expect(seen.tag, `${other} and ${meant}`).not.toBe(tag);
+            }
+            tagged.set(meant, { tag, body: answers[0].body });
             const revalidated = await h.send(t, 'GET', { 'If-None-Match': tag });
             expect(revalidated.status, t).toBe(304);
             expect(revalidated.body).toBe('');
@@ -330,5 +350,8 @@ describe('query answers and cache keys (property)', () => {
     // not vacuous: the cache and the raw path both served answers
     expect(keyUse.size).toBeGreaterThan(20);
     expect(rawRepeats).toBeGreaterThan(20);
+    // and different queries were compared at one version, some of them with the same bytes for an answer
+    expect(comparedPairs).toBeGreaterThan(20);
+    expect(sameBodyPairs).toBeGreaterThan(0);
   }, 120_000);
 });
