@@ -108,7 +108,7 @@ export function applyTaskOverride(
 }
 
 /**
- * metadata.status exactly as the market builds its AppStateLatestData.status (GO-WIRE.md). Additive:
+ * metadata.status exactly as the market builds its AppStateLatestData.status (docs/go-wire.md). Additive:
  * `opID`, and `createTime` (the event time to the millisecond, which orders pushed events against polls).
  */
 export function statusMetadata(s: AppStateInput): Record<string, unknown> {

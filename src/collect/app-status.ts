@@ -1,6 +1,6 @@
 /**
  * metadata.status as the market builds it (its AppStateLatestData.status) from one row of
- * user_applications JOIN user_application_states, and the entrance merge by position. GO-WIRE.md
+ * user_applications JOIN user_application_states, and the entrance merge by position. docs/go-wire.md
  * "metadata.status". Pure: rows and events in, plain objects out.
  */
 import { LIMITS } from '../model/index.ts';

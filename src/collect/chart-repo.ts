@@ -1,6 +1,6 @@
 /**
  * Chart Repo normalizer (pure): one answer converted into the shapes the market's Go module rebuilds it into
- * (GO-WIRE.md "chart_repo"), answers of every (user, source) pair merged, and the `chart_repo` component
+ * (docs/go-wire.md "chart_repo"), answers of every (user, source) pair merged, and the `chart_repo` component
  * built from how the pass went. docs/architecture.md, Sources.
  *
  * Conversion rules, Go's (null means absent, as Go sends nil slices and pointers as null):
@@ -425,7 +425,7 @@ export const HYDRATOR_COUNTERS = ['queue_length', 'active_tasks', 'completed_tas
 
 /**
  * Merges the answers of every pair, in pair order: apps, images and hydrator tasks concatenated, hydrator
- * counters summed (Go leaves worker_count at 0; we sum it too: see the README's compatibility table), the
+ * counters summed (Go leaves worker_count at 0; we sum it too: see docs/api.md's compatibility table), the
  * first image_analyzer and the first system block kept. The store writes the same JSON from the pairs' rendered
  * items (store/chart-repo-pairs.ts) and is tested against this; fixtures build whole views with it.
  */

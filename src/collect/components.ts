@@ -62,7 +62,7 @@ export function hydratorComponent(
     total: render.reduce((sum, r) => sum + r.apps, 0),
     consecutive_failures: failures,
     consecutive_failures_growth: opts.renderFailuresBaseline === undefined ? 0 : failures - opts.renderFailuresBaseline,
-    // Go's names for what the market's hydrator writes: renders waiting, succeeded, failed (GO-WIRE.md)
+    // Go's names for what the market's hydrator writes: renders waiting, succeeded, failed (docs/go-wire.md)
     queue_length: by('pending'),
     completed_tasks_count: by('success'),
     failed_tasks_count: by('failed'),
@@ -142,7 +142,7 @@ export function cacheComponent(cache: readonly CacheCountsRow[], now: Date, rend
       pairs: cache.length,
       pairs_truncated: cache.length > shown.length,
       by_user: byUser,
-      // Go's cache stats, from the same tables the market's cache is loaded from (GO-WIRE.md)
+      // Go's cache stats, from the same tables the market's cache is loaded from (docs/go-wire.md)
       total_users: users.size,
       total_sources: new Set(cache.map((c) => c.source_id)).size,
       total_apps: cache.reduce((sum, c) => sum + c.user_applications, 0),

@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { GoInt, GoTime, JsonObject } from './common.ts';
 
 /**
- * Chart Repo items in the shapes the market's Go module rebuilds them into (GO-WIRE.md "chart_repo"):
+ * Chart Repo items in the shapes the market's Go module rebuilds them into (docs/go-wire.md "chart_repo"):
  * the keys Go always sends are required here, the `omitempty` ones optional. The normalizer
  * (collect/chart-repo.ts) converts whatever the Chart Repo sends into these shapes, so every item in the
  * store fits them; the schemas are also what the Go-client check of the tests validates with.

@@ -1,5 +1,5 @@
 /**
- * The snapshot as a Go client of the market's runtime module decodes it (GO-WIRE.md), as valibot schemas:
+ * The snapshot as a Go client of the market's runtime module decodes it (docs/go-wire.md), as valibot schemas:
  * what the sidecar guarantees on the wire. Keys Go always sends are required; `omitempty` keys optional;
  * integer fields integers; every time RFC 3339 (or Go's zero time). Our additive keys are allowed (valibot
  * objects accept unknown keys). Used by the tests' Go-client check on every snapshot they produce.

@@ -196,7 +196,7 @@ describe('parseRuntimeEntrances', () => {
   });
 });
 
-describe('metadata.status: built as the market builds it (GO-WIRE.md)', () => {
+describe('metadata.status: built as the market builds it (docs/go-wire.md)', () => {
   const status = (over: Partial<AppRow>) => one(row('running', over)).metadata!.status as Record<string, unknown>;
 
   it('title: a string as is; a locale map -> en-US, else any string in it; else ""', () => {

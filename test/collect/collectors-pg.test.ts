@@ -303,7 +303,7 @@ describe('components collector', () => {
   });
 });
 
-describe('metadata.status from real PostgreSQL rows: every row of GO-WIRE.md\'s table', () => {
+describe('metadata.status from real PostgreSQL rows: every row of docs/go-wire.md\'s table', () => {
   const S = 'market.olares';
   const manifest = [
     { name: 'web', host: 'wiki', port: 80, title: 'Wiki', icon: 'https://cdn/wiki-web.png', authLevel: 'private',

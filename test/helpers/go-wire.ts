@@ -3,7 +3,7 @@ import { GoEnvelope, GoRuntimeSnapshot } from '../../src/model/go-wire.ts';
 
 /**
  * The strict "Go client" check: decodes a snapshot (or a `{success, message, data}` envelope, as JSON text
- * or a value) with the schemas written from GO-WIRE.md, and throws with every misfit's path, as a Go client
+ * or a value) with the schemas written from docs/go-wire.md, and throws with every misfit's path, as a Go client
  * decoding it with the market's structs would fail (or read a zero where a key is missing).
  */
 export function expectGoWire(body: unknown): void {
