@@ -15,7 +15,7 @@
  * - a 200 /state whose summary disagrees with its own entities;
  * - one ETag seen with two bodies that say different things (the tag is weak and names content: the same
  *   content seen at other times — a restarted store's `version`, `timestamp`, last_update — keeps its tag);
- * - a 5xx other than 503 (the README's documented "not ready / store unavailable / rebuilding" answers);
+ * - a 5xx other than 503 (not ready and rebuilding, documented in docs/api.md, and store unavailable);
  * - /readyz not 200 again within 30 s of a kill (the recovery times are printed: median and worst);
  * - after the run, an installed app (state running, stopped or suspended), an active task or one of the 20
  *   most recent tasks in the database (present at two reads around the view's read) missing from the view.

@@ -1,7 +1,7 @@
 import type { ResourceLimits } from 'node:worker_threads';
 
 /**
- * V8 limits of every thread the sidecar starts, in one place (the process budget is in the README:
+ * V8 limits of every thread the sidecar starts, in one place (the process budget is in docs/performance.md, Scale:
  * 160 MiB at 1,000 apps, 256 MiB at 10,000).
  *
  * - Young generation: V8 lets each thread's young generation grow to 3 x 16 MiB semi-spaces when it

@@ -16,7 +16,7 @@ export class ResponseCache {
   hits = 0;
   misses = 0;
 
-  // 16 MiB: a share of the HTTP thread's budget (README); stale answers of older versions stay until pushed out
+  // 16 MiB: a share of the HTTP thread's budget (docs/operations.md, Memory); stale answers of older versions stay until pushed out
   constructor(private readonly maxEntries = 1024, private readonly maxBytes = 16 * 1024 * 1024) {}
 
   /** The answer cached under `key` for exactly this store and version. */
