@@ -9,10 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorBody } from '../../src/http/envelope.ts';
 import { REBUILDING } from '../../src/http/rebuilding.ts';
 import { envelopeJson, OK_MESSAGE } from '../../src/model/index.ts';
-import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+import { encodeCursor } from '../../src/store/page-cursor.ts';
+import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
 import { openStream } from '../helpers/sse.ts';
 import { app, startHarness, task, type Answer } from './store-harness.ts';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -29,6 +30,13 @@ const QUERIES = [
   { target: `${API}/tasks?app_name=blog`, fresh: (s: Store) => json(s.tasksBy({ app_name: 'blog' }), '') },
   { target: `${API}/users/alice/apps`, fresh: (s: Store) => json(s.appsByUser('alice'), '') },
   { target: `${API}/users/alice/tasks`, fresh: (s: Store) => json(s.tasksBy({ user_id: 'alice' }), '') },
+  // pages of apps (the first, and one after a cursor with the Chart Repo beside it) and the overview
+  { target: `${API}/apps?user_id=alice&limit=1`, fresh: (s: Store) => json(s.appsPage({ user_id: 'alice' }, 1, null), '') },
+  {
+    target: `/app-store${API}/apps?limit=1&cursor=${encodeCursor('alice:market:blog')}&include=chart_repo`,
+    fresh: (s: Store) => json(s.appsPage({}, 1, 'alice:market:blog', true), ''),
+  },
+  { target: `${API}/overview`, fresh: (s: Store) => envelopeJson(true, OK_MESSAGE, s.overview()) },
 ];
 type Store = Awaited<ReturnType<typeof startHarness>>['store']['store'];
 
@@ -169,44 +177,53 @@ describe('a store restart before any reader asked for the whole state', () => {
 describe('a store thread killed under a running sidecar', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mr-rebuild-'));
   const apps = join(dir, 'apps.json');
+  /** while this file exists, app_flow's runs wait: the rebuild lasts until the test has asked its questions */
+  const hold = join(dir, 'hold');
   writeFileSync(apps, JSON.stringify([{ op: 'replace', domain: 'app_states', items: ['wiki', 'blog'].map((a) => app('alice', 'market', a)) }]));
   let sc: Awaited<ReturnType<typeof startInProcess>>;
   beforeAll(async () => {
     sc = await startInProcess([
       fake('tasks', { mode: 'passes', count: 20 }),
-      // slow: the rebuild lasts at least this long after the new store is attached (long enough that a loaded
-      // machine still asks its questions inside it)
-      fake('app_flow', { mode: 'file', file: apps, delayMs: 10_000 }),
-    ], { intervalMs: 200, deadlineMs: 20_000 });
+      fake('app_flow', { mode: 'file', file: apps, holdFile: hold }),
+      // a deadline far past anything the test waits for: a held run must not end (as a failed first pass,
+      // which would make the new store ready) before the test lets it go, however loaded the machine
+    ], { intervalMs: 200, deadlineMs: 10 * LIVENESS_MS });
     await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200), 60_000);
   }, 90_000);
-  afterAll(() => sc?.sup.stop());
+  afterAll(async () => {
+    rmSync(hold, { force: true });
+    await sc?.sup.stop();
+  });
 
   it('answers queries 503 (rebuilding) and /state from the last snapshot until the new store is ready, then from it', async () => {
     const restarts = sc.sup.storeRestarts;
     // a reader of the whole state: the HTTP thread holds that body (none is rendered for its own sake)
     expect((await fetch(`${sc.base}${API}/state`)).status).toBe(200);
+    // from here on app_flow's runs wait: the new store gets no app_flow pass until the test lets it go, so the
+    // rebuild lasts as long as the questions below take, not a fixed time a loaded machine might overrun
+    writeFileSync(hold, '');
     await sc.sup.threads().store.terminate();
     // until the supervisor replaced the store, queries may wait for the dead one; then they say "rebuilding"
     await eventually(async () => {
-      const r = await fetch(`${sc.base}${API}/state?user_id=alice`, { signal: AbortSignal.timeout(2000) });
+      const r = await fetch(`${sc.base}${API}/state?user_id=alice`, { signal: AbortSignal.timeout(5000) });
       expect(r.status).toBe(503);
       expect(((await r.json()) as { message: string }).message).toBe(REBUILDING);
-    }, 15_000, 50);
+    }, LIVENESS_MS, 50);
     expect(sc.sup.storeRestarts).toBeGreaterThan(restarts);
     const targets = [
       `${API}/state?user_id=alice`, `${API}/apps/alice/market/wiki`, `${API}/apps/alice/market/wiki/history`, `${API}/tasks/p1-t1`,
       `${API}/tasks/p1-t1/history`, `${API}/tasks?app_name=app1`,
-      `${API}/users/alice/apps`, `${API}/users/user1/tasks`, `${API}/events`, `${API}/events?user_id=alice`,
+      `${API}/users/alice/apps`, `${API}/users/user1/tasks`, `${API}/apps?user_id=alice&limit=1`, `${API}/overview`,
+      `${API}/events`, `${API}/events?user_id=alice`,
     ];
     const answers = await Promise.all(targets.map(async (t) => {
-      const r = await fetch(sc.base + t, { signal: AbortSignal.timeout(5000) });
+      const r = await fetch(sc.base + t, { signal: AbortSignal.timeout(LIVENESS_MS) });
       return { t, status: r.status, retry: r.headers.get('retry-after'), body: await r.text() };
     }));
     const whole = await fetch(`${sc.base}${API}/state`);
     const wholeBody = await whole.text();
     const ready = await fetch(`${sc.base}/readyz`);
-    // still inside the rebuild (the slow collector has not reported to the new store)
+    // still inside the rebuild (the held collector has not reported to the new store)
     expect(ready.status).toBe(503);
     for (const a of answers) {
       expect(a.status, a.t).toBe(503);
@@ -218,7 +235,8 @@ describe('a store thread killed under a running sidecar', () => {
     expect(whole.status).toBe(200);
     expect(Object.keys((JSON.parse(wholeBody) as { data: { app_states: object } }).data.app_states)).toHaveLength(2);
     expect(await (await fetch(`${sc.base}${API}/state`)).text()).toBe(wholeBody);
-    // then: ready, and every query answered from the new store, as its unfiltered /state is
+    // then (app_flow let go): ready, and every query answered from the new store, as its unfiltered /state is
+    rmSync(hold);
     await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200), 60_000);
     for (const t of targets.filter((x) => !x.includes('/events'))) {
       const r = await fetch(sc.base + t);
