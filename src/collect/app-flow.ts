@@ -183,6 +183,7 @@ export function appFlowFromState(
   };
   if (version !== '') app.version = version;
   if (s.cfg_type !== '') app.cfg_type = s.cfg_type;
+  if (task) app.stage_task = task.task_id;
   return app;
 }
 

@@ -33,6 +33,8 @@ export const AppFlowState = v.object({
   metadata: v.optional(JsonObject),
   /** additive: when the app entered its current stage */
   stage_since: v.optional(Time),
+  /** additive: the active task that forces the stage (a running install task makes the app installing), if one does */
+  stage_task: v.optional(Id),
   /** additive: a transitional stage held past its limit (set by the store) */
   stuck: v.optional(v.boolean()),
   stuck_reason: v.optional(Text),

@@ -8,6 +8,7 @@ import { eventEvidence, heldIsNewer, isStaleEvent, recentlyPushed } from './even
 import { MultiIndex } from './multi-index.ts';
 import type { SourceBook } from './source-book.ts';
 import type { StoreTables } from './store-tables.ts';
+import { polledAppEvidence } from './timeline.ts';
 
 /** The timeline's evidence for what each source's passes say. */
 const EVIDENCE: Record<SourceName, string> = {
@@ -118,7 +119,9 @@ export class PassApplier {
       if (listing) pushed.delete(key);
       // a poll never takes an app back behind a newer pushed event: the market may not have written it yet
       if (step.domain === 'app_states' && heldIsNewer(this.tables.apps.rows.get(key)?.value, item as AppFlowState)) continue;
-      this.writer.upsert(step.domain, item, source, EVIDENCE[source]);
+      const { evidence, at } = step.domain === 'app_states'
+        ? polledAppEvidence(item as AppFlowState, EVIDENCE[source]) : { evidence: EVIDENCE[source] };
+      this.writer.upsert(step.domain, item, source, evidence, at);
       if (!listing) pushed.add(key);
     }
     return sent;

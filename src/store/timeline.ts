@@ -183,6 +183,17 @@ export function appEntry(a: AppFlowState, evidence: string, at?: string): Timeli
   return entry;
 }
 
+/**
+ * What a poll of an app says moved it: the task that forces its stage (stage_task), at the task's own time
+ * (stage_since as the collector sends it: the task's start, or its creation while pending), when the task
+ * moved after the state row did; else the poll, at the state row's time.
+ */
+export function polledAppEvidence(a: AppFlowState, poll: string): { evidence: string; at?: string } {
+  const { stage_task: task, stage_since: taskAt } = a;
+  if (task === undefined || taskAt === undefined || !(Date.parse(taskAt) > Date.parse(a.last_update))) return { evidence: poll };
+  return { evidence: `task override ${task}`, at: taskAt };
+}
+
 /** A task's entry for its current status, at the task_records time that status has. */
 export function taskEntry(t: TaskState, evidence: string, now: string): TimelineEntry {
   const at = t.status === 'pending' ? t.created_at

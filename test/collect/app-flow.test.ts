@@ -149,6 +149,13 @@ describe('app flow: task override (tasks match by user and app name, across sour
     const app = one(row('running'), tasks);
     expect(app.stage).toBe('upgrading');
     expect(app.stage_detail).toBe('running; upgrade task new running');
+    // named apart too: the store's timeline gives the task as the evidence of the stage
+    expect(app.stage_task).toBe('new');
+  });
+
+  it('names no task when none forces the stage', () => {
+    expect(one(row('running'))).not.toHaveProperty('stage_task');
+    expect(one(row('stopped'), [task('install', 'pending')])).not.toHaveProperty('stage_task');
   });
 
   it('the same task overrides the app in every source', () => {

@@ -44,6 +44,24 @@ describe('timeline of an app', () => {
     expect(s.history('app_states', 'alice:market:wiki')).toBeNull();
   });
 
+  it('a stage forced by a task names the task and its time; what the state row moves after is the poll\'s', () => {
+    const s = new RuntimeStore(() => new Date(at(30)));
+    const poll = (a: AppFlowState) => s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [a] }]));
+    // running since T0 (the state row); an upgrade task created at 5 then started at 6 forces upgrading
+    poll(app({ stage: 'running', health: 'healthy' }));
+    const forced = { stage: 'upgrading' as const, health: 'unknown' as const, stage_task: 'up-1' };
+    poll(app({ ...forced, stage_detail: 'running; upgrade task up-1 pending', stage_since: at(5) }));
+    poll(app({ ...forced, stage_detail: 'running; upgrade task up-1 running', stage_since: at(6) }));
+    // the app-service then reports progress: the state row moved, at its own time
+    poll(app({ ...forced, stage_detail: 'upgrading (progress 40); upgrade task up-1 running', stage_since: at(6), last_update: at(8), metadata: { status: { progress: '40' } } }));
+    expect(history(s, 'app_states', 'alice:market:wiki').entries).toEqual([
+      { at: T0, stage: 'running', health: 'healthy', evidence: 'poll user_application_states' },
+      { at: at(5), stage: 'upgrading', health: 'unknown', detail: 'running; upgrade task up-1 pending', evidence: 'task override up-1' },
+      { at: at(6), stage: 'upgrading', health: 'unknown', detail: 'running; upgrade task up-1 running', evidence: 'task override up-1' },
+      { at: at(8), stage: 'upgrading', health: 'unknown', progress: '40', detail: 'upgrading (progress 40); upgrade task up-1 running', evidence: 'poll user_application_states' },
+    ]);
+  });
+
   it('the stage times go to the change stream, once, while a stream client asked for them', () => {
     const s = new RuntimeStore(() => new Date(T0));
     s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ app_name: 'blog' })] }]));
