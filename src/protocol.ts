@@ -10,7 +10,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type {
-  AppFlowState, ChartRepoApp, ChartRepoImage, ChartRepoOrigin, ChartRepoStatus, ChartRepoSystem, ComponentStatus,
+  AppFlowState, ChartRepoOrigin, ChartRepoStatus, ChartRepoSystem, ComponentStatus,
   HydratorStatus, ImageAnalyzerStatus, RuntimeSummary, SourceName, TaskState,
 } from './model/index.ts';
 

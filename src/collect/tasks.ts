@@ -104,6 +104,3 @@ export function normalizeTasks(rows: readonly TaskRow[], now: Date): { items: Ta
   return { items, counters };
 }
 
-export function isActive(t: TaskState): boolean {
-  return t.status === 'pending' || t.status === 'running';
-}

@@ -318,12 +318,6 @@ export function nextId(m: MarketModel, prefix: string): string {
   return `${prefix}-${m.seq.toString(36).padStart(5, '0')}${m.rng.hex(4)}`;
 }
 
-export function catalogApps(m: MarketModel, sourceId: string): CatalogApp[] {
-  const out: CatalogApp[] = [];
-  for (const app of m.catalog.values()) if (app.source_id === sourceId) out.push(app);
-  return out;
-}
-
 // ---- mutations that keep indexes and the change set right ------------------------------------------
 
 export function addInstall(m: MarketModel, inst: Install): void {

@@ -11,7 +11,7 @@ import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts'
 import { insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
 import { openStream } from '../helpers/sse.ts';
 import { envelope, startFakeChartRepo, type FakeChartRepo } from '../sources/fake-chart-repo.ts';
-import { API, startRealSidecar, state, stopAll, view, type View as Snapshot } from './helpers.ts';
+import { API, startRealSidecar, stopAll, view, type View as Snapshot } from './helpers.ts';
 
 const MARKUP = '<script>window.__pwned=1</script>"\'&<img src=x onerror=alert(1)>';
 const MB = 'n'.repeat(1024 * 1024);

@@ -11,7 +11,7 @@ import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts'
 import { itWith } from '../helpers/services.ts';
 import { insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
 import { envelope, startFakeChartRepo, type FakeChartRepo } from '../sources/fake-chart-repo.ts';
-import { sleep, startRealSidecar, state, stopAll, view, type View as Snapshot } from './helpers.ts';
+import { sleep, startRealSidecar, stopAll, view, type View as Snapshot } from './helpers.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
 /** pools: tasks 2 + app_flow 2 + components 2 + the chart repo's pair listing 1 */

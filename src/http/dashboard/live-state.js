@@ -27,7 +27,7 @@ const MODE_LABELS = { stream: 'live stream', connecting: 'connecting to the stre
  */
 export function startLive(onData, opts = {}) {
   const {
-    intervalMs = 5000, stream = true, renderEveryMs = 1000, snapshotTimeoutMs = 10_000, streamRetryMs = 30_000,
+    intervalMs = 5000, renderEveryMs = 1000, snapshotTimeoutMs = 10_000, streamRetryMs = 30_000,
   } = opts;
   const overviewUrl = new URL('overview', document.baseURI).href;
   const sourcesUrl = new URL('sources', document.baseURI).href;
@@ -41,7 +41,7 @@ export function startLive(onData, opts = {}) {
     version: null, mode: 'off', snapshots: 0, changes: 0, streamOpens: 0, fallbacks: 0, fallbackReason: null, freshness: 0,
   };
   window.__runtimeDashboard = stats;
-  const canStream = () => stream && typeof window.EventSource === 'function' && !storedToken();
+  const canStream = () => typeof window.EventSource === 'function' && !storedToken();
 
   let mode = 'off';
   /** the overview the page shows */
@@ -321,7 +321,3 @@ export function startLive(onData, opts = {}) {
   return { refresh, rerender: () => rerender(false) };
 }
 
-/** Conditional polling only (no change stream). */
-export function startPolling(onData, opts = {}) {
-  return startLive(onData, { ...opts, stream: false });
-}
