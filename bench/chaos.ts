@@ -15,7 +15,10 @@
  * - a 200 /state whose summary disagrees with its own entities;
  * - one ETag seen with two bodies that say different things (the tag is weak and names content: the same
  *   content seen at other times — a restarted store's `version`, `timestamp`, last_update — keeps its tag);
- * - a 5xx other than 503 (not ready and rebuilding, documented in docs/api.md, and store unavailable);
+ * - a 5xx other than a documented 503 (docs/api.md, above "While the store rebuilds"): `Retry-After` and the
+ *   envelope's message one of not collected yet, rebuilding after a store restart, store unavailable (the
+ *   stream's "too many stream clients" is documented too, but 50 clients must never see it);
+ * - a request with no answer within 15 s (a timeout);
  * - /readyz not 200 again within 30 s of a kill (the recovery times are printed: median and worst);
  * - after the run, an installed app (state running, stopped or suspended), an active task or one of the 20
  *   most recent tasks in the database (present at two reads around the view's read) missing from the view.
@@ -28,6 +31,7 @@ import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { freePort, sleep } from './lib/net.ts';
 import { contentOf } from '../test/helpers/body-content.ts';
+import { NOT_READY, REBUILDING, STORE_UNAVAILABLE } from '../src/http/rebuilding.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -171,7 +175,27 @@ const partialQueries = (): string => {
 const stats = {
   requests: 0, ok: 0, notModified: 0, notFound: 0, documented503: 0, connectionErrors: 0, timeouts: 0,
   otherStatus: {} as Record<string, number>, streamEvents: 0, streamConnects: 0, statesChecked: 0,
+  /** the documented 503s by message */
+  by503: {} as Record<string, number>,
 };
+/** the 503s docs/api.md lists (each with Retry-After): their envelope's message, and how the report names them */
+const DOCUMENTED_503 = new Map([[NOT_READY, 'not ready'], [REBUILDING, 'rebuilding'], [STORE_UNAVAILABLE, 'store unavailable']]);
+
+/** A 503 is documented when it says which of the documented ones it is, and when to retry: else a violation. */
+function check503(path: string, text: string, retryAfter: string | null): void {
+  let message: unknown;
+  try {
+    message = (JSON.parse(text) as { message?: unknown }).message;
+  } catch { /* not JSON: undocumented */ }
+  const name = typeof message === 'string' ? DOCUMENTED_503.get(message) : undefined;
+  if (name && retryAfter) {
+    stats.documented503 += 1;
+    stats.by503[name] = (stats.by503[name] ?? 0) + 1;
+  } else {
+    stats.otherStatus['503'] = (stats.otherStatus['503'] ?? 0) + 1;
+    violation(`undocumented 503 on ${path} (Retry-After ${retryAfter ?? 'absent'}): ${text.slice(0, 200)}`);
+  }
+}
 const violations: string[] = [];
 function violation(msg: string): void {
   if (violations.length < 200) violations.push(msg);
@@ -208,8 +232,10 @@ async function ask(path: string, headers: Record<string, string> = {}): Promise<
     res = await fetch(base + path, { headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     text = await res.text();
   } catch (err) {
-    if ((err as Error).name === 'TimeoutError') stats.timeouts += 1;
-    else stats.connectionErrors += 1;
+    if ((err as Error).name === 'TimeoutError') {
+      stats.timeouts += 1;
+      violation(`no answer to ${path} within ${REQUEST_TIMEOUT_MS / 1000} s`);
+    } else stats.connectionErrors += 1;
     return null;
   }
   const { status } = res;
@@ -229,7 +255,7 @@ async function ask(path: string, headers: Record<string, string> = {}): Promise<
     }
   } else if (status === 304) stats.notModified += 1;
   else if (status === 404) stats.notFound += 1;
-  else if (status === 503) stats.documented503 += 1;
+  else if (status === 503) check503(path, text, res.headers.get('retry-after'));
   else {
     stats.otherStatus[status] = (stats.otherStatus[status] ?? 0) + 1;
     if (status >= 500) violation(`${status} on ${path}: ${text.slice(0, 200)}`);
@@ -269,7 +295,8 @@ async function streamClient(i: number): Promise<void> {
       stats.streamConnects += 1;
       if (res.status >= 500 && res.status !== 503) violation(`${res.status} on ${path}`);
       if (res.status !== 200 || !res.body) {
-        await res.body?.cancel();
+        if (res.status === 503) check503(path, await res.text(), res.headers.get('retry-after'));
+        else await res.body?.cancel();
         await sleep(1000);
         continue;
       }
@@ -423,8 +450,8 @@ const figures = {
 };
 console.log(`\nchaos: ${SECONDS} s, kills survived ${recoveries.length} (${Object.entries(killed).map(([k, n]) => `${k} ${n}`).join(', ')})`);
 console.log(`  /readyz back after a kill: median ${(median / 1000).toFixed(1)} s, worst ${(worst / 1000).toFixed(1)} s (bound ${READY_BOUND_MS / 1000} s)`);
-console.log(`  requests ${stats.requests}: 200 ${stats.ok}, 304 ${stats.notModified}, 404 ${stats.notFound}, documented 503 ${stats.documented503}, `
-  + `connection errors ${stats.connectionErrors} (HTTP thread down), timeouts ${stats.timeouts}, other ${JSON.stringify(stats.otherStatus)}`);
+console.log(`  requests ${stats.requests}: 200 ${stats.ok}, 304 ${stats.notModified}, 404 ${stats.notFound}, documented 503 ${stats.documented503} `
+  + `${JSON.stringify(stats.by503)}, connection errors ${stats.connectionErrors} (HTTP thread down), timeouts ${stats.timeouts}, other ${JSON.stringify(stats.otherStatus)}`);
 console.log(`  /state bodies checked ${stats.statesChecked}; stream: ${stats.streamConnects} connects, ${stats.streamEvents} events; ETags seen ${bodyOfEtag.size}`);
 console.log(`  after the run: ${before.apps.size} installed apps, ${before.active.size} active tasks, ${before.recent.size} recent tasks checked against the view; missing ${missing.length}`);
 console.log(`  violations: ${violations.length}`);

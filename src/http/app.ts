@@ -16,7 +16,7 @@ import type { FreshnessHolder } from './freshness.ts';
 import { headContentLength } from './head-length.ts';
 import { registerOpenApi } from './openapi.ts';
 import { checkParam, parseAppsQuery, parseStateFilter, parseTasksQuery } from './query.ts';
-import { NOT_READY, rebuildingAnswer, unavailableAnswer } from './rebuilding.ts';
+import { NOT_READY, rebuildingAnswer, STORE_UNAVAILABLE, unavailableAnswer } from './rebuilding.ts';
 import { routeLabel } from './metrics.ts';
 import { threadMemory } from '../thread-memory.ts';
 import type { RememberedAnswers } from './remembered-answers.ts';
@@ -188,7 +188,7 @@ async function wholeState(c: Context, cur: CurrentVersion, deps: RuntimeAppDeps)
     try {
       full = await withBody(cur, deps.body);
     } catch {
-      return c.json(errorBody('runtime store unavailable'), 503, { 'Retry-After': '1' });
+      return c.json(errorBody(STORE_UNAVAILABLE), 503, { 'Retry-After': '1' });
     }
     // (the store may have moved on: then this is a newer version, with its own tag)
     return wholeState(c, full, deps);
@@ -245,12 +245,12 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
     return matches(ifNoneMatch, hit.etag) ? notModified(c, hit.etag) : ok(c, hit.etag, hit.body);
   }
   const q = deps.queries();
-  if (!q) return c.json(errorBody('runtime store unavailable'), 503, { 'Retry-After': '1' });
+  if (!q) return c.json(errorBody(STORE_UNAVAILABLE), 503, { 'Retry-After': '1' });
   let a: QueryAnswer;
   try {
     a = await withTimeout(query.ask(q), 5000);
   } catch {
-    return c.json(errorBody('runtime store unavailable'), 503, { 'Retry-After': '1' });
+    return c.json(errorBody(STORE_UNAVAILABLE), 503, { 'Retry-After': '1' });
   }
   if (a.json === null) return c.json(errorBody(query.notFound ?? 'not found'), 404);
   const epoch = cur?.epoch ?? '';
