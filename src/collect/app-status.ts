@@ -4,7 +4,7 @@
  * "metadata.status". Pure: rows and events in, plain objects out.
  */
 import { LIMITS } from '../model/index.ts';
-import { GO_ZERO_TIME_MS, isRfc3339 } from '../model/go-time.ts';
+import { GO_ZERO_TIME_MS, goTimeText } from '../model/go-time.ts';
 import type { EntranceStatus } from './stage-table.ts';
 import { clip } from './tasks.ts';
 
@@ -58,11 +58,6 @@ function jsonArray(raw: unknown): { items: unknown[]; bad: number } {
   return { items: value.slice(0, MAX_ENTRANCES), bad: Math.max(0, value.length - MAX_ENTRANCES) };
 }
 
-/** A time for a Go `time` field: kept when it is RFC 3339, else left out (a Go client would fail on it). */
-function goTimeOrNone(x: unknown): string | undefined {
-  return typeof x === 'string' && x.length <= 64 && isRfc3339(x) ? x : undefined;
-}
-
 /**
  * One declared entrance in Go's shape. Fields of the wrong type are left out (Go could not decode them);
  * a non-integer port becomes 0. Non-objects are not entrances (undefined).
@@ -81,8 +76,9 @@ export function goEntrance(raw: unknown): GoEntrance | undefined {
   }
   for (const k of ENTRANCE_BOOLS) if (raw[k] === true) e[k] = true;
   if (typeof raw.state === 'string' && raw.state !== '') e.state = clip(raw.state, LIMITS.id);
-  const t = goTimeOrNone(raw.statusTime);
-  if (t !== undefined && t !== '') e.statusTime = t;
+  // a time a Go client would fail on is left out (goTimeText)
+  const t = typeof raw.statusTime === 'string' ? goTimeText(raw.statusTime) : undefined;
+  if (t !== undefined) e.statusTime = t;
   if (typeof raw.reason === 'string' && raw.reason !== '') e.reason = clip(raw.reason, 256);
   return e;
 }

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { LIMITS } from './limits.ts';
-import { isRfc3339 } from './go-time.ts';
+import { goDecodesTime } from './go-time.ts';
 
 /** A bounded identifier string. */
 export const Id = v.pipe(v.string(), v.maxLength(LIMITS.id));
@@ -32,5 +32,8 @@ export type JsonObject = v.InferOutput<typeof JsonObject>;
 
 /** A Go integer field: a Go client fails on a fraction. */
 export const GoInt = v.pipe(v.number(), v.safeInteger());
-/** A Go time.Time: RFC 3339 (its zero time included), or a Go client fails on the whole document. */
-export const GoTime = v.pipe(v.string(), v.maxLength(64), v.check(isRfc3339, 'not an RFC 3339 time'));
+/**
+ * A Go time.Time: what Go's decoder accepts (its zero time included; a real date: no 30 February), or a Go
+ * client fails on the whole document. We send none longer than 35 characters (goTimeText).
+ */
+export const GoTime = v.pipe(v.string(), v.maxLength(64), v.check(goDecodesTime, 'not a time a Go client decodes'));

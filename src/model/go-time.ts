@@ -1,32 +1,101 @@
-/** Go's time and duration rules (docs/go-wire.md): what a Go client accepts, and how Go converts the Chart Repo's. */
+/** Go's time and duration rules (GO-WIRE.md): what a Go client accepts, and how Go converts the Chart Repo's. */
 
 /** Go's zero time.Time as JSON. */
 export const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
 export const GO_ZERO_TIME_MS = -62_135_596_800_000;
 
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+/**
+ * The text Go's time.Time.UnmarshalJSON accepts (Go 1.20+, src/time/format_rfc3339.go parseStrictRFC3339):
+ * the RFC 3339 fast path, else time.Parse(RFC3339), whose strict checks are disabled (go.dev/issue/54580).
+ * So besides RFC 3339 Go takes a one-digit hour, a comma before the fraction, any number of fractional
+ * digits (truncated to nanoseconds) and a zone offset up to 24:60. Ranges are checked below.
+ */
+const GO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{1,2}):(\d{2}):(\d{2})(?:([.,])(\d+))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
 
-/** True when Go's time.Time.UnmarshalJSON accepts `s` (RFC 3339, fractional seconds optional). */
-export function isRfc3339(s: string): boolean {
-  const m = RFC3339.exec(s);
-  if (!m) return false;
-  const [, , mo, d, h, mi, se] = m.map(Number);
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59) return false;
-  if (m[8] !== 'Z') {
-    const [oh, om] = m[8].slice(1).split(':').map(Number);
-    if (oh > 23 || om > 59) return false;
+interface GoTimeParts {
+  year: number; month: number; day: number; hour: number; minute: number; second: number;
+  /** the fraction's digits as sent ('' when none) */
+  fraction: string;
+  /** the zone offset in minutes east of UTC; 0 for Z */
+  offset: number;
+  /** RFC 3339 proper, as every client reads it (not one of the forms only Go's lenient parser takes) */
+  rfc3339: boolean;
+}
+
+const isLeap = (y: number): boolean => y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+
+/** Days in `month` of `year`, proleptic Gregorian (Go's daysIn). */
+export function daysIn(month: number, year: number): number {
+  if (month === 2) return isLeap(year) ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+/** `s` taken apart as Go decodes it, or undefined when a Go client fails on it. */
+function parseGoTime(s: string): GoTimeParts | undefined {
+  const m = GO_TIME.exec(s);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(month, year)) return undefined;
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  const [sign, oh, om] = [m[9], Number(m[10] ?? 0), Number(m[11] ?? 0)];
+  // time.Parse takes 24 hours and 60 minutes ("some people do write offsets of 24 hours")
+  if (oh > 24 || om > 60) return undefined;
+  const fraction = m[8] ?? '';
+  return {
+    year, month, day, hour, minute, second, fraction,
+    offset: (sign === '-' ? -1 : 1) * (oh * 60 + om),
+    rfc3339: m[4].length === 2 && m[7] !== ',' && fraction.length <= 9 && oh < 24 && om < 60,
+  };
+}
+
+/** True when a Go client decodes `s` as a time.Time (a document holding any other string fails whole). */
+export function goDecodesTime(s: string): boolean {
+  return parseGoTime(s) !== undefined;
+}
+
+const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
+
+/**
+ * The instant as Go marshals it: RFC 3339 with the fraction truncated to nanoseconds (trailing zeros
+ * trimmed) in the offset sent, Z for a zero offset. An offset of 24 hours or more Go cannot marshal: the
+ * instant is written in UTC instead (undefined when that leaves years 0000–9999).
+ */
+function marshalGoTime(p: GoTimeParts): string | undefined {
+  const fraction = p.fraction.slice(0, 9).replace(/0+$/, '');
+  const frac = fraction === '' ? '' : `.${fraction}`;
+  let { year, month, day, hour, minute, offset } = p;
+  if (Math.abs(offset) >= 24 * 60) {
+    const d = new Date(0);
+    d.setUTCFullYear(year, month - 1, day);
+    d.setUTCHours(hour, minute - offset, p.second);
+    if (d.getUTCFullYear() < 0 || d.getUTCFullYear() > 9999) return undefined;
+    [year, month, day, hour, minute] = [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes()];
+    offset = 0;
   }
-  return true;
+  const abs = Math.abs(offset);
+  const zone = offset === 0 ? 'Z' : `${offset < 0 ? '-' : '+'}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+  return `${pad(year, 4)}-${pad(month)}-${pad(day)}T${pad(hour)}:${pad(minute)}:${pad(p.second)}${frac}${zone}`;
 }
 
 /**
- * A Chart Repo time as Go converts it: RFC 3339 kept as sent, anything else the zero time
+ * A time string for a Go `time` field: kept as sent when it is RFC 3339 already (a Go client reads the same
+ * instant); a form only Go's lenient parser takes rewritten as Go would marshal it, so every client can
+ * read it; undefined when a Go client would fail on it.
+ */
+export function goTimeText(s: string): string | undefined {
+  const p = parseGoTime(s);
+  if (p === undefined) return undefined;
+  return p.rfc3339 ? s : marshalGoTime(p);
+}
+
+/**
+ * A Chart Repo time as Go converts it: what Go decodes kept (goTimeText), anything else the zero time
  * (`ok: false` so the caller can count it). Absent = the zero time too, not counted.
  */
 export function goTime(x: unknown): { time: string; ok: boolean } {
   if (x === undefined || x === null || x === '') return { time: GO_ZERO_TIME, ok: true };
-  if (typeof x === 'string' && x.length <= 64 && isRfc3339(x)) return { time: x, ok: true };
-  return { time: GO_ZERO_TIME, ok: false };
+  const time = typeof x === 'string' ? goTimeText(x) : undefined;
+  return time === undefined ? { time: GO_ZERO_TIME, ok: false } : { time, ok: true };
 }
 
 const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };

@@ -7,7 +7,7 @@
 import * as v from 'valibot';
 import { ChartRepoStatus } from './chart-repo.ts';
 import { GoInt, GoTime } from './common.ts';
-import { isRfc3339 } from './go-time.ts';
+import { goDecodesTime } from './go-time.ts';
 
 const optStr = v.optional(v.string());
 const optBool = v.optional(v.boolean());
@@ -15,7 +15,7 @@ const optBool = v.optional(v.boolean());
 /** updateTime/statusTime/lastTransitionTime: RFC 3339 to the second, in UTC, or "" for the zero time */
 export const StatusTime = v.union([
   v.literal(''),
-  v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/, 'not UTC RFC 3339 to the second'), v.check(isRfc3339)),
+  v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/, 'not UTC RFC 3339 to the second'), v.check(goDecodesTime, 'not a time a Go client decodes')),
 ]);
 
 /** An entrance of metadata.status: the manifest's declaration merged with its runtime status. */

@@ -16,7 +16,13 @@ const NOW = '2026-12-01T10:00:00.000Z';
 const time = fc.oneof(
   fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString()),
   fc.constantFrom('0001-01-01T00:00:00Z', '2026-12-01T10:00:00.123456789+05:30', 'yesterday', '2026-13-40T99:00:00Z',
-    '2026-12-01 10:00:00', '', '1733047200'),
+    '2026-12-01 10:00:00', '', '1733047200',
+    // impossible dates, and the forms only Go's lenient parser takes
+    '2026-02-30T10:00:00Z', '2025-02-29T00:00:00Z', '2026-04-31T23:59:59+02:00', '1900-02-29T00:00:00Z',
+    '2026-12-01T9:00:00Z', '2026-12-01T10:00:00,5Z', '2026-12-01T10:00:00.123456789123Z', '2026-12-01T10:00:00+24:00'),
+  // any day 1-31 of any month: a Go client fails on a day past the month's end
+  fc.tuple(fc.integer({ min: 1900, max: 2100 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 31 }))
+    .map(([y, m, d]) => `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}T10:00:00Z`),
   fc.string({ maxLength: 30 }), fc.integer(),
 );
 const str = (known: string[]) => fc.oneof(fc.constantFrom(...known), fc.string({ maxLength: 12 }));
@@ -92,6 +98,15 @@ describe('Chart Repo payloads, fuzzed, as a Go client sees them', () => {
     expect(r.ok && r.answer).toMatchObject({ unfamiliar_values: 1, bad_times: 1, bad_durations: 1, dropped: 0 });
     if (r.ok) expectGoWire(snapshotOf([{ user: 'alice', source: 'market', answer: r.answer }]).state({}));
   });
+
+  it('an impossible date is a bad time (the zero time); what Go decodes leniently is kept, as Go marshals it', () => {
+    const r = normalizeAnswer({ success: true, data: {
+      apps: [{ app_name: 'wiki', timestamps: { created_at: '2026-02-30T10:00:00Z', last_updated_at: '2026-12-01T10:00:00.1234567891Z' } }],
+    } }, NOW);
+    expect(r.ok && r.answer.bad_times).toBe(1);
+    expect(r.ok && r.answer.apps[0].timestamps)
+      .toEqual({ created_at: '0001-01-01T00:00:00Z', last_updated_at: '2026-12-01T10:00:00.123456789Z' });
+  });
 });
 
 describe('the Go-client check itself', () => {
@@ -101,6 +116,8 @@ describe('the Go-client check itself', () => {
 
   it.each([
     ['a time that is not RFC 3339', withChart({ apps: [{ ...app, last_update: 'yesterday' }] }), /last_update/],
+    ['an impossible date (30 February)', withChart({ apps: [{ ...app, last_update: '2026-02-30T10:00:00Z' }] }), /last_update/],
+    ['29 February of a common year', withChart({ last_update: '2025-02-29T10:00:00Z' }), /last_update/],
     ['a fraction in an integer', withChart({ apps: [{ ...app, current_step: { name: '', index: 1.5, total: 5, status: '', started_at: NOW, updated_at: NOW, retry_count: 0 } }] }), /index/],
     ['a missing always-present key', withChart({ apps: [{ ...app, current_step: { name: '', total: 5, status: '', started_at: NOW, updated_at: NOW, retry_count: 0 } }] }), /index/],
     ['a summary count missing', { ...good, summary: { ...good.summary, total_apps: undefined } }, /total_apps/],

@@ -28,15 +28,19 @@ const taskRow: fc.Arbitrary<TaskRow> = fc.record({
   completed_at: fc.option(date, { nil: null }),
 });
 
+/** times as they come: real ones, any text, impossible dates, and the forms only Go's lenient parser takes */
+const statusTime = fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string(),
+  fc.constantFrom('2026-02-30T10:00:00Z', '2025-02-29T00:00:00+01:00', '2026-12-01T9:00:00,5Z', '2026-12-01T10:00:00+24:00'));
+
 const entrance = fc.oneof(
-  fc.record({ name: id, state: fc.constantFrom('running', 'stopped', 'notReady', '') }),
+  fc.record({ name: id, state: fc.constantFrom('running', 'stopped', 'notReady', ''), statusTime }, { requiredKeys: ['name', 'state'] }),
   fc.anything(),
 );
 
 const manifestEntrance = fc.record({
   name: fc.oneof(id, fc.anything()), port: fc.oneof(fc.integer({ min: 0, max: 65535 }), fc.double(), fc.anything()),
   invisible: fc.oneof(fc.boolean(), fc.anything()), url: fc.oneof(fc.string(), fc.anything()), title: fc.string(),
-  statusTime: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string()),
+  statusTime,
 }, { requiredKeys: [] });
 
 const appRow: fc.Arbitrary<AppRow> = fc.record({

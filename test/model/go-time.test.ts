@@ -1,0 +1,118 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { GO_ZERO_TIME, daysIn, goDecodesTime, goTime, goTimeText } from '../../src/model/go-time.ts';
+
+/**
+ * Go's time.Time.UnmarshalJSON, as read from src/time/format_rfc3339.go (parseStrictRFC3339: the RFC 3339
+ * fast path, else time.Parse(RFC3339) with its strict checks disabled) and format.go (parse).
+ */
+describe('goDecodesTime: the times a Go client decodes', () => {
+  it.each([
+    GO_ZERO_TIME, '2026-12-01T10:00:00Z', '2026-12-01T10:00:00.123456789+05:30', '2026-12-01T23:59:59-12:00',
+    '2024-02-29T00:00:00Z', '2000-02-29T00:00:00Z', '0000-02-29T00:00:00Z', '9999-12-31T23:59:59Z',
+    '2026-04-30T00:00:00Z', '2026-01-31T00:00:00Z',
+    // what only time.Parse takes: a one-digit hour, a comma, more than nine digits, an offset of 24:60
+    '2026-12-01T9:00:00Z', '2026-12-01T10:00:00,5Z', '2026-12-01T10:00:00.1234567891234Z',
+    '2026-12-01T10:00:00+24:00', '2026-12-01T10:00:00-05:60',
+  ])('accepts %s', (s) => {
+    expect(goDecodesTime(s)).toBe(true);
+  });
+
+  it.each([
+    // impossible dates: the day is checked against the month, leap years included
+    '2026-02-30T10:00:00Z', '2026-02-29T10:00:00Z', '1900-02-29T00:00:00Z', '2026-04-31T00:00:00Z',
+    '2026-06-31T00:00:00Z', '2026-09-31T00:00:00Z', '2026-11-31T00:00:00Z', '2026-01-32T00:00:00Z',
+    '2026-00-10T00:00:00Z', '2026-13-01T00:00:00Z', '2026-01-00T00:00:00Z',
+    '2026-12-01T24:00:00Z', '2026-12-01T10:60:00Z', '2026-12-01T10:00:60Z',
+    '2026-12-01T10:00:00+25:00', '2026-12-01T10:00:00+05:61',
+    // shapes Go does not take
+    '2026-12-01T10:00:00', '2026-12-01 10:00:00Z', '2026-12-01t10:00:00Z', '2026-12-01T10:00:00z',
+    '2026-12-01T10:00:00.Z', '2026-12-01T10:00:00+0530', '2026-12-01T10:00:00+5:30', '2026-1-01T10:00:00Z',
+    '26-12-01T10:00:00Z', '+2026-12-01T10:00:00Z', '2026-12-01T100:00:00Z', '2026-12-01T10:0:00Z',
+    '2026-12-01', '', 'yesterday', '1733047200', '２０２６-12-01T10:00:00Z',
+  ])('rejects %s', (s) => {
+    expect(goDecodesTime(s)).toBe(false);
+  });
+
+  it('checks every day against its month as the calendar does, years 0000 to 9999', () => {
+    // the oracle: the last day of the month from JavaScript's proleptic Gregorian calendar
+    const lastDay = (month: number, year: number): number => {
+      const d = new Date(0);
+      d.setUTCFullYear(year, month, 0);
+      return d.getUTCDate();
+    };
+    fc.assert(fc.property(fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 31 }),
+      (year, month, day) => {
+        expect(daysIn(month, year)).toBe(lastDay(month, year));
+        const s = `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}T10:00:00Z`;
+        expect(goDecodesTime(s)).toBe(day <= lastDay(month, year));
+      }));
+  });
+});
+
+describe('goTimeText: a time as we send it', () => {
+  it.each([
+    ['2026-12-01T10:00:00.000Z', '2026-12-01T10:00:00.000Z'],
+    ['2026-12-01T10:00:00+00:00', '2026-12-01T10:00:00+00:00'],
+    ['2026-12-01T10:00:00.123456789+05:30', '2026-12-01T10:00:00.123456789+05:30'],
+  ])('keeps RFC 3339 as sent: %s', (s, out) => {
+    expect(goTimeText(s)).toBe(out);
+  });
+
+  it.each([
+    ['2026-12-01T9:05:00Z', '2026-12-01T09:05:00Z'],
+    ['2026-12-01T10:00:00,5Z', '2026-12-01T10:00:00.5Z'],
+    ['2026-12-01T10:00:00.1234567891234Z', '2026-12-01T10:00:00.123456789Z'],
+    ['2026-12-01T10:00:00.1000000000+02:00', '2026-12-01T10:00:00.1+02:00'],
+    ['2026-12-01T10:00:00.0000000000Z', '2026-12-01T10:00:00Z'],
+    ['2026-12-01T10:00:00-00:60', '2026-12-01T10:00:00-01:00'],
+    // Go decodes an offset of 24 hours but cannot marshal it: the same instant in UTC
+    ['2026-12-01T10:00:00+24:00', '2026-11-30T10:00:00Z'],
+    ['2026-12-31T23:30:00-23:60', '2027-01-01T23:30:00Z'],
+  ])('writes what only Go\'s lenient parser takes as Go marshals it: %s', (s, out) => {
+    expect(goTimeText(s)).toBe(out);
+  });
+
+  it('leaves out what a Go client fails on, and what cannot be written in years 0000-9999', () => {
+    expect(goTimeText('2026-02-30T10:00:00Z')).toBeUndefined();
+    expect(goTimeText('9999-12-31T23:00:00-24:00')).toBeUndefined();
+  });
+
+  it('sends only RFC 3339 a Go client decodes, for the same instant, whatever form Go accepted', () => {
+    const two = (max: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(2, '0'));
+    const form = fc.record({
+      year: fc.integer({ min: 1, max: 9998 }), month: fc.integer({ min: 1, max: 12 }), day: fc.integer({ min: 1, max: 28 }),
+      hour: fc.integer({ min: 0, max: 23 }), oneDigitHour: fc.boolean(), minute: two(59), second: two(59),
+      fraction: fc.option(fc.tuple(fc.constantFrom('.', ','), fc.stringMatching(/^\d{1,15}$/)), { nil: undefined }),
+      zone: fc.option(fc.tuple(fc.constantFrom('+', '-'), two(24), two(60)), { nil: undefined }),
+    });
+    fc.assert(fc.property(form, (f) => {
+      const hour = f.oneDigitHour && f.hour < 10 ? String(f.hour) : String(f.hour).padStart(2, '0');
+      const frac = f.fraction === undefined ? '' : f.fraction.join('');
+      const zone = f.zone === undefined ? 'Z' : `${f.zone[0]}${f.zone[1]}:${f.zone[2]}`;
+      const s = `${String(f.year).padStart(4, '0')}-${String(f.month).padStart(2, '0')}-${String(f.day).padStart(2, '0')}T${hour}:${f.minute}:${f.second}${frac}${zone}`;
+      expect(goDecodesTime(s)).toBe(true);
+      const out = goTimeText(s);
+      expect(out).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/);
+      expect(goDecodesTime(out!)).toBe(true);
+      // the instant, to the millisecond JavaScript keeps: the oracle builds it from the parts
+      const d = new Date(0);
+      d.setUTCFullYear(f.year, f.month - 1, f.day);
+      const offset = f.zone === undefined ? 0 : (f.zone[0] === '-' ? -1 : 1) * (Number(f.zone[1]) * 60 + Number(f.zone[2]));
+      d.setUTCHours(f.hour, Number(f.minute) - offset, Number(f.second), Number(frac.slice(1, 4).padEnd(3, '0')));
+      expect(Date.parse(out!)).toBe(d.getTime());
+    }), { numRuns: 500 });
+  });
+});
+
+describe('goTime: a Chart Repo time as Go converts it', () => {
+  it('absent is the zero time; what Go would not decode is the zero time, counted', () => {
+    expect(goTime(undefined)).toEqual({ time: GO_ZERO_TIME, ok: true });
+    expect(goTime('2026-02-30T10:00:00Z')).toEqual({ time: GO_ZERO_TIME, ok: false });
+    expect(goTime(1733047200)).toEqual({ time: GO_ZERO_TIME, ok: false });
+  });
+
+  it('keeps more than nine fractional digits, as Go does (to the nanosecond)', () => {
+    expect(goTime('2026-12-01T10:00:00.12345678912Z')).toEqual({ time: '2026-12-01T10:00:00.123456789Z', ok: true });
+  });
+});
