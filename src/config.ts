@@ -75,6 +75,8 @@ const EnvSchema = v.object({
   STUCK_TASK_PENDING: v.optional(duration('STUCK_TASK_PENDING'), '30m'),
   STUCK_TASK_RUNNING: v.optional(duration('STUCK_TASK_RUNNING'), '60m'),
   STUCK_STALLED: v.optional(duration('STUCK_STALLED'), '10m'),
+  /** the process's memory budget; default: the container's limit (cgroup). Each thread's heap limit is a share of it */
+  MEMORY_LIMIT_MB: v.optional(int('MEMORY_LIMIT_MB', 128, 1_048_576)),
   RUNTIME_CHAOS_PORT: v.optional(int('RUNTIME_CHAOS_PORT', 1, 65535)),
   METRICS_REQUIRE_TOKEN: v.optional(v.picklist(['true', 'false'], 'METRICS_REQUIRE_TOKEN must be true or false'), 'true'),
   CORS_ORIGINS: v.optional(v.pipe(
@@ -117,6 +119,8 @@ export interface Config {
   corsOrigins: string[] | undefined;
   /** chaos testing only: a loopback port where `POST /kill?thread=…` kills a thread (off when unset) */
   chaosPort: number | undefined;
+  /** MEMORY_LIMIT_MB in bytes; undefined = the container's own limit, if any (thread-limits.ts) */
+  memoryLimitBytes: number | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -172,6 +176,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsRequireToken: e.METRICS_REQUIRE_TOKEN === 'true',
     corsOrigins: e.CORS_ORIGINS && e.CORS_ORIGINS.length > 0 ? e.CORS_ORIGINS : undefined,
     chaosPort: e.RUNTIME_CHAOS_PORT,
+    memoryLimitBytes: e.MEMORY_LIMIT_MB === undefined ? undefined : e.MEMORY_LIMIT_MB * 2 ** 20,
   };
 }
 

@@ -33,6 +33,7 @@ export async function startSidecar(config: Config, log: Logger, collectors?: Col
     log,
     security: { apiToken: config.apiToken, metricsRequireToken: config.metricsRequireToken, corsOrigins: config.corsOrigins },
     chaosPort: config.chaosPort,
+    memoryLimitBytes: config.memoryLimitBytes,
   });
   await supervisor.start();
   const where = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${supervisor.port}`;

@@ -1,31 +1,56 @@
+import { totalmem } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
 
 /**
  * V8 limits of every thread the sidecar starts, in one place (the process budget is in docs/performance.md, Scale:
  * 160 MiB at 1,000 apps, 256 MiB at 10,000).
  *
- * - Young generation: V8 lets each thread's young generation grow to 3 x 16 MiB semi-spaces when it
- *   allocates fast, and a collector parsing a 10,000-app result does; with seven threads that alone is
- *   up to ~300 MiB of RSS. Parsing and normalizing make short-lived garbage, so a small young generation
- *   costs a few more scavenges (measured: under 1 ms each) and saves most of that.
- * - Old generation: a ceiling, not a reservation (nothing is allocated up front). It is set with headroom
- *   over what each thread was measured holding at 50,000 apps, so it never trips in normal running; it is
- *   there so a runaway thread dies alone (ERR_WORKER_OUT_OF_MEMORY; the supervisor restarts it and counts
- *   it) instead of the kernel killing the whole pod.
+ * - Young generation: V8's smallest, 3 MiB (two 1 MiB semi-spaces and a large-object share). V8 grows a
+ *   thread's young generation with its allocation rate, up to 3 x 16 MiB semi-spaces by default, and keeps it
+ *   grown: with seven threads that alone was up to ~300 MiB of RSS; at 8 MiB each the store's and the HTTP
+ *   thread's still held ~10 MiB between them at 1,000 apps (steady RSS 167 MiB at 8, 161 at 3, measured
+ *   with bench:scale). Parsing, normalizing and rendering make short-lived garbage, so the small young
+ *   generation costs more scavenges (each under 1 ms) and no measured CPU at 10,000 or 50,000 apps.
+ * - Old generation: a ceiling, not a reservation (nothing is allocated up front). It is there so a runaway
+ *   thread dies alone (ERR_WORKER_OUT_OF_MEMORY; the supervisor restarts it and counts it) instead of the
+ *   kernel killing the whole pod, so it must trip before the container's memory limit does: with a limit
+ *   (MEMORY_LIMIT_MB, by default the container's own), each thread gets at most its share of it
+ *   (MEMORY_SHARES). Without one, the ceilings below: headroom over what each thread was measured holding at
+ *   50,000 apps.
  */
 export const THREAD_LIMITS = {
   /** every entity, the indexes and the current /state body (about 4 MiB heap per 1,000 apps) */
-  store: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 768 },
+  store: { maxYoungGenerationSizeMb: 3, maxOldGenerationSizeMb: 768 },
   /** current body (external), answer caches (bounded: http/response-cache.ts, remembered-answers.ts) */
-  http: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 384 },
+  http: { maxYoungGenerationSizeMb: 3, maxOldGenerationSizeMb: 384 },
   /** one pass's rows, parsed and normalized, then posted and dropped */
-  collector: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 512 },
+  collector: { maxYoungGenerationSizeMb: 3, maxOldGenerationSizeMb: 512 },
   /** one body in, its compressed copy out; started on demand, ends when idle */
-  compress: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 256 },
+  compress: { maxYoungGenerationSizeMb: 3, maxOldGenerationSizeMb: 256 },
 } as const satisfies Record<string, ResourceLimits>;
 
 export type LimitedThread = keyof typeof THREAD_LIMITS;
 
-export function threadLimits(kind: LimitedThread): ResourceLimits {
-  return { ...THREAD_LIMITS[kind] };
+/**
+ * The share of the container's memory one thread's old generation may take. A runaway store stops at half:
+ * the rest of the process (at most ~40 % of the manifest's limits at every size measured) still fits. Shares
+ * add up past 1 on purpose: they bound one runaway thread, not all of them at once.
+ */
+export const MEMORY_SHARES: Record<LimitedThread, number> = { store: 0.5, http: 0.25, collector: 0.25, compress: 0.125 };
+
+/** below this an old generation is too small to start a thread and read a pass: a tiny limit gets this */
+const MIN_OLD_GENERATION_MB = 32;
+
+/** V8 limits of one thread, within `memoryLimitBytes` of the whole process when there is such a limit. */
+export function threadLimits(kind: LimitedThread, memoryLimitBytes: number | undefined = containerMemoryLimit()): ResourceLimits {
+  const limits = { ...THREAD_LIMITS[kind] };
+  if (memoryLimitBytes === undefined) return limits;
+  const share = Math.max(MIN_OLD_GENERATION_MB, Math.floor((memoryLimitBytes * MEMORY_SHARES[kind]) / 2 ** 20));
+  return { ...limits, maxOldGenerationSizeMb: Math.min(limits.maxOldGenerationSizeMb, share) };
+}
+
+/** The container's memory limit (cgroup), or undefined when the process has none (libuv then answers a huge value). */
+export function containerMemoryLimit(): number | undefined {
+  const limit = process.constrainedMemory?.();
+  return typeof limit === 'number' && limit > 0 && limit < totalmem() ? limit : undefined;
 }

@@ -88,10 +88,16 @@ function syncerWatches(s: SourceFreshnessRow): boolean {
   return s.is_active === true && s.source_type !== 'local';
 }
 
+/**
+ * Ids in code-unit order, as Go's `<` on strings orders them: localeCompare would load ICU's collation data
+ * (~3 MiB of the process's RSS) for ids that have no locale.
+ */
+const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 export function syncerComponent(sources: readonly SourceFreshnessRow[], now: Date, stalenessMs: number): ComponentStatus {
   const perSource: Record<string, unknown> = {};
   const stale: string[] = [];
-  for (const s of [...sources].sort((a, b) => a.source_id.localeCompare(b.source_id))) {
+  for (const s of [...sources].sort((a, b) => byCodeUnits(a.source_id, b.source_id))) {
     const age = s.newest_update === null ? null : seconds(now.getTime() - s.newest_update.getTime());
     const isStale = syncerWatches(s) && (age === null || age * 1000 > stalenessMs);
     perSource[s.source_id] = {
@@ -123,8 +129,8 @@ export function syncerComponent(sources: readonly SourceFreshnessRow[], now: Dat
 export function cacheComponent(cache: readonly CacheCountsRow[], now: Date, render: readonly RenderCountsRow[] = []): ComponentStatus {
   const users = new Set(cache.map((c) => c.user_id));
   const shown = [...cache]
-    .sort((a, b) => b.user_applications - a.user_applications || a.user_id.localeCompare(b.user_id)
-      || a.source_id.localeCompare(b.source_id))
+    .sort((a, b) => b.user_applications - a.user_applications || byCodeUnits(a.user_id, b.user_id)
+      || byCodeUnits(a.source_id, b.source_id))
     .slice(0, CACHE_PAIRS_SHOWN);
   const byUser: Record<string, Record<string, { user_applications: number; states: number }>> = {};
   for (const c of shown) {

@@ -3,7 +3,7 @@ import type { CollectorSpec, StoreControlApi, SupervisorLinkMessage, ThreadResta
 import { CALL_DEADLINE_MS, callWithDeadline, Comlink, THREAD_START_DEADLINE_MS, threadFile, wrap, type ThreadKind } from '../threads.ts';
 import type { Logger } from '../log.ts';
 import { threadInit } from '../log-thread.ts';
-import { threadLimits } from '../thread-limits.ts';
+import { containerMemoryLimit, threadLimits } from '../thread-limits.ts';
 import { threadMemory } from '../thread-memory.ts';
 import type { HttpSecurityOptions } from '../http/hardening.ts';
 import { CollectorHandle } from './collector-handle.ts';
@@ -33,6 +33,8 @@ export interface SupervisorOptions {
    * replaced and counted like any other death, instead of the whole process being OOM-killed.
    */
   resourceLimits?: Partial<Record<ThreadKind, ResourceLimits>>;
+  /** the whole process's memory (MEMORY_LIMIT_MB): every thread's heap limit is a share of it (thread-limits.ts) */
+  memoryLimitBytes?: number;
   /** chaos testing only: loopback port of the kill control (chaos-control.ts) */
   chaosPort?: number;
   /** a store or HTTP thread that answers no ping for this long is replaced (default 30 s) */
@@ -87,9 +89,14 @@ export class Supervisor {
     const noWait = new FullPassGate(0);
     this.handles = opts.collectors.map((spec) =>
       new CollectorHandle(spec, () => this.store, opts.collectDeadlineMs, opts.log, () => this.pushRestarts(),
-        opts.resourceLimits?.collector,
+        this.limits('collector'),
         new CollectorPacing(opts.collectIntervalMs, opts.collectMaxIntervalMs ?? opts.collectIntervalMs),
         spec.bulkFirstPass === false ? noWait : fullPasses));
+  }
+
+  /** a thread kind's V8 limits: the ones given, or its share of the process's memory limit */
+  private limits(kind: ThreadKind): ResourceLimits {
+    return this.opts.resourceLimits?.[kind] ?? threadLimits(kind, this.opts.memoryLimitBytes ?? containerMemoryLimit());
   }
 
   get storeRestarts(): number {
@@ -165,7 +172,7 @@ export class Supervisor {
   private spawn(kind: 'store' | 'http', restart: () => Promise<void>, extra: { data?: object; transfer?: MessagePort[] } = {}): Worker {
     const worker = new Worker(threadFile(kind), {
       name: kind, workerData: { ...threadInit(this.opts.log.level), ...extra.data }, transferList: extra.transfer,
-      resourceLimits: this.opts.resourceLimits?.[kind] ?? threadLimits(kind),
+      resourceLimits: this.limits(kind),
     });
     const bornAt = Date.now();
     let lastError: string | undefined;
@@ -229,7 +236,7 @@ export class Supervisor {
     const link = new MessageChannel();
     const worker = this.spawn('http', () => this.startHttp(this.port), {
       // the compression pool lives in the HTTP thread: its heap limit travels with it
-      data: { link: link.port2, compressLimits: this.opts.resourceLimits?.compress }, transfer: [link.port2],
+      data: { link: link.port2, compressLimits: this.limits('compress') }, transfer: [link.port2],
     });
     this.httpWorker = worker;
     this.http = wrap<HttpControl>(worker);

@@ -18,10 +18,11 @@ export async function startInProcess(
   collectors: CollectorSpec[],
   opts: { intervalMs?: number; deadlineMs?: number; security?: { apiToken?: string; corsOrigins?: string[] };
     resourceLimits?: SupervisorOptions['resourceLimits']; chaosPort?: number; threadHungAfterMs?: number;
-    maxIntervalMs?: number } = {},
+    maxIntervalMs?: number; memoryLimitBytes?: number } = {},
 ) {
   const sup = new Supervisor({
     resourceLimits: opts.resourceLimits,
+    memoryLimitBytes: opts.memoryLimitBytes,
     chaosPort: opts.chaosPort,
     threadHungAfterMs: opts.threadHungAfterMs,
     collectMaxIntervalMs: opts.maxIntervalMs,

@@ -151,7 +151,8 @@ describe('a thread past its heap limit', () => {
       fake('tasks', { mode: 'passes', count: 5 }),
       fake('components', { mode: 'leak' }),
     // a long deadline: on a busy machine the leak must reach the heap limit before the run is cut
-    ], { intervalMs: 200, deadlineMs: 120_000, resourceLimits: { collector: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 } } });
+    // the default limits within a 256 MiB process (MEMORY_LIMIT_MB=256): a collector's heap stops at 64 MiB
+    ], { intervalMs: 200, deadlineMs: 120_000, memoryLimitBytes: 256 * 2 ** 20 });
   }, 60_000);
   afterAll(() => sc?.sup.stop());
 

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { MEMORY_SHARES, THREAD_LIMITS, threadLimits } from '../../src/thread-limits.ts';
+
+const MiB = 2 ** 20;
+
+describe('thread heap limits within the process memory limit', () => {
+  it('without a limit, every thread gets its fixed ceilings', () => {
+    for (const kind of ['store', 'http', 'collector', 'compress'] as const) {
+      expect(threadLimits(kind, undefined)).toEqual(THREAD_LIMITS[kind]);
+    }
+  });
+
+  it('in the manifest\'s 512 MiB pod, one runaway thread stops while the rest of the process still fits', () => {
+    const pod = 512 * MiB;
+    // the measured steady RSS at 10,000 apps (docs/performance.md), less the store's own heap
+    const rest = 249 * MiB - 73 * MiB;
+    for (const kind of ['store', 'http', 'collector', 'compress'] as const) {
+      const oldGen = threadLimits(kind, pod).maxOldGenerationSizeMb! * MiB;
+      expect(oldGen).toBe(Math.floor(pod * MEMORY_SHARES[kind]));
+      expect(rest + oldGen).toBeLessThan(pod);
+    }
+    // young generations are not touched
+    expect(threadLimits('store', pod).maxYoungGenerationSizeMb).toBe(THREAD_LIMITS.store.maxYoungGenerationSizeMb);
+  });
+
+  it('a large limit keeps the fixed ceilings; a tiny one still leaves a heap a thread can start in', () => {
+    expect(threadLimits('store', 64 * 1024 * MiB)).toEqual(THREAD_LIMITS.store);
+    expect(threadLimits('compress', 128 * MiB).maxOldGenerationSizeMb).toBe(32);
+  });
+
+  it('MEMORY_LIMIT_MB is read in MiB, checked, and absent by default (the container\'s own limit is used)', () => {
+    expect(loadConfig({ MEMORY_LIMIT_MB: '512' }).memoryLimitBytes).toBe(512 * MiB);
+    expect(loadConfig({}).memoryLimitBytes).toBeUndefined();
+    expect(() => loadConfig({ MEMORY_LIMIT_MB: '64' })).toThrow(/MEMORY_LIMIT_MB/);
+    expect(() => loadConfig({ MEMORY_LIMIT_MB: 'lots' })).toThrow(/MEMORY_LIMIT_MB/);
+  });
+});
