@@ -19,6 +19,7 @@ import { checkParam, parseAppsQuery, parseStateFilter, parseTasksQuery } from '.
 import { NOT_READY, rebuildingAnswer, STORE_UNAVAILABLE, unavailableAnswer } from './rebuilding.ts';
 import { routeLabel } from './metrics.ts';
 import { threadMemory } from '../thread-memory.ts';
+import { CALL_DEADLINE_MS, callWithDeadline } from '../threads.ts';
 import type { RememberedAnswers } from './remembered-answers.ts';
 import type { ResponseCache } from './response-cache.ts';
 import type { ChangeStream } from './stream.ts';
@@ -248,7 +249,7 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
   if (!q) return c.json(errorBody(STORE_UNAVAILABLE), 503, { 'Retry-After': '1' });
   let a: QueryAnswer;
   try {
-    a = await withTimeout(query.ask(q), 5000);
+    a = await callWithDeadline(query.ask(q), CALL_DEADLINE_MS, 'store.query');
   } catch {
     return c.json(errorBody(STORE_UNAVAILABLE), 503, { 'Retry-After': '1' });
   }
@@ -283,11 +284,4 @@ function remember(c: Context, deps: RuntimeAppDeps, cur: CurrentVersion, etag: s
   if (deps.remembered && target && cur.ready && deps.current() === cur && !deps.rebuilding?.()) {
     deps.remembered.remember(target, cur, routeLabel(c), etag, body);
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('timeout')), ms);
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
-  });
 }

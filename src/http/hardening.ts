@@ -1,5 +1,6 @@
 import type { Hono } from 'hono';
 import type { Logger } from '../log.ts';
+import { CALL_DEADLINE_MS, callWithDeadline } from '../threads.ts';
 import { bearerAuth } from './auth.ts';
 import { BASE_PATHS } from './base-paths.ts';
 import { ASSET_FILES } from './dashboard/routes.ts';
@@ -33,8 +34,6 @@ export const PAGE_PATHS: readonly string[] = ['/', ...BASE_PATHS.flatMap((base) 
   `${base}/dashboard`, `${base}/dashboard-app`, ...ASSET_FILES.map((f) => `${base}/assets/${f}`),
 ])];
 
-const STORE_METRICS_TIMEOUT_MS = 5000;
-
 /** Where /metrics gets the store thread's text (null = store not attached). */
 export type StoreMetricsSource = () => Promise<string> | null;
 
@@ -59,7 +58,7 @@ export function applyHardening(app: Hono, opts: HttpSecurityOptions, storeMetric
     let storeText = '';
     try {
       const pending = storeMetrics();
-      storeText = pending ? await withTimeout(pending, STORE_METRICS_TIMEOUT_MS) : '';
+      storeText = pending ? await callWithDeadline(pending, CALL_DEADLINE_MS, 'store.metrics') : '';
       metrics.storeScrapeOk.set(pending ? 1 : 0);
     } catch {
       metrics.storeScrapeOk.set(0);
@@ -78,11 +77,4 @@ export function onUnhandled(log: Logger | undefined) {
     else console.error('http: unhandled error', err.message);
     return c.json(errorBody('internal error'), 500);
   };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('timeout')), ms);
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
-  });
 }
