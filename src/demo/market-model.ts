@@ -1,5 +1,6 @@
 import type { DemoManifest } from './market-manifest.ts';
 import { createRng, type Rng } from './random.ts';
+import { stripUndefined } from '../strip-undefined.ts';
 
 /**
  * The simulated market in memory: the rows of the market tables (docs/architecture.md, Sources) plus what the Chart Repo
@@ -378,8 +379,4 @@ export function removeImage(m: MarketModel, name: string): void {
   if (!img) return;
   m.images.delete(name);
   m.imagesByPair.get(pairKey(img.user_id, img.source_id))?.delete(name);
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

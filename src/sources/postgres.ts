@@ -1,4 +1,5 @@
 import postgres from 'postgres';
+import { stripUndefined } from '../strip-undefined.ts';
 
 /** One result row, as postgres.js parses it (timestamptz -> Date, jsonb -> value, int8/numeric -> string). */
 export type Row = Record<string, unknown>;
@@ -133,8 +134,4 @@ export function createPgSource(opts: PgOptions): PgSource {
     },
     close: endPool,
   };
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
