@@ -2,7 +2,9 @@ import { sha256 } from '../../content-digest.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Context, Hono } from 'hono';
+import { errorBody } from '../envelope.ts';
 import { matches } from '../etag.ts';
+import { DATA_HEADERS, SECURITY_HEADERS } from '../security.ts';
 
 /**
  * The two operator pages (issue 5): static HTML + ES modules + one stylesheet, read once at startup and
@@ -75,18 +77,14 @@ function load(dir: string, file: string, replace?: (text: string) => string): Se
 }
 
 const COMMON_HEADERS = {
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
+  ...SECURITY_HEADERS,
   // pages and assets are small: always revalidate (the ETag makes that a 304), never serve a stale page
   'Cache-Control': 'no-cache',
 };
 
 function serve(c: Context, f: Served, page: boolean): Response {
   const headers: Record<string, string> = { ...COMMON_HEADERS, ETag: f.etag };
-  if (page) {
-    headers['Content-Security-Policy'] = DASHBOARD_CSP;
-    headers['X-Frame-Options'] = 'DENY';
-  }
+  if (page) headers['Content-Security-Policy'] = DASHBOARD_CSP;
   if (matches(c.req.header('if-none-match'), f.etag)) return c.body(null, 304, headers);
   return c.body(f.body, 200, { ...headers, 'Content-Type': f.type });
 }
@@ -106,7 +104,7 @@ export function registerDashboards(api: Hono, options: DashboardOptions = {}): v
   api.get('/dashboard-app', (c) => serve(c, pages['dashboard-app'], true));
   api.get('/assets/:file', (c) => {
     const f = assets.get(c.req.param('file'));
-    if (!f) return c.json({ success: false, message: 'no such asset', data: null }, 404, { 'X-Content-Type-Options': 'nosniff' });
+    if (!f) return c.json(errorBody('no such asset'), 404, { ...DATA_HEADERS });
     return serve(c, f, false);
   });
 }
