@@ -10,7 +10,8 @@
  * - a field of the wrong type (a string where a number goes, a fraction in an integer) drops the list item
  *   holding it (app, image, image node, hydrator or analyzer task) alone, counted; in a block (system,
  *   hydrator counters, image analyzer) it drops only that field;
- * - an enumerated value we have not seen (state, status …) is kept as sent and counted, never dropped;
+ * - an enumerated value we have not seen (state, status …) is kept as sent and counted, never dropped (one
+ *   longer than LIMITS.text is clipped to it);
  * - a time that is not RFC 3339 becomes Go's zero time (counted); durations: a Go duration string or a
  *   number of milliseconds -> nanoseconds.
  */
@@ -18,6 +19,7 @@ import * as v from 'valibot';
 import {
   GO_ZERO_TIME, JsonObject, KNOWN_VALUES, LIMITS, goDurationNs, goTime,
 } from '../model/index.ts';
+import { clip } from './tasks.ts';
 import type {
   AnalyzerTask, ChartRepoApp, ChartRepoImage, ChartRepoOrigin, ChartRepoStatus, ChartRepoSystem, ComponentStatus,
   HydratorStatus, HydratorTask, ImageAnalyzerStatus, ImageNode,
@@ -107,10 +109,17 @@ class Conv {
     return t.time;
   }
 
+  /**
+   * An enumerated value: any string is kept, as Go keeps it (one longer than LIMITS.text clipped to it, so a
+   * hostile value cannot grow the view); one not in `known` counted. Only a value that is not a string drops
+   * the item.
+   */
   enumerated(o: Obj, k: string, known: readonly string[]): string {
-    const s = this.str(o, k);
-    if (s !== '' && !known.includes(s)) this.unfamiliar += 1;
-    return s;
+    const x = o[k];
+    if (x === undefined || x === null) return '';
+    if (typeof x !== 'string') throw MISFIT;
+    if (x !== '' && !known.includes(x)) this.unfamiliar += 1;
+    return clip(x, LIMITS.text);
   }
 
   duration(o: Obj, k: string): number {

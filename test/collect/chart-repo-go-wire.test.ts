@@ -25,7 +25,7 @@ const time = fc.oneof(
     .map(([y, m, d]) => `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}T10:00:00Z`),
   fc.string({ maxLength: 30 }), fc.integer(),
 );
-const str = (known: string[]) => fc.oneof(fc.constantFrom(...known), fc.string({ maxLength: 12 }));
+const str = (known: string[]) => fc.oneof(fc.constantFrom(...known), fc.string({ maxLength: 12 }), fc.constant('x'.repeat(300)));
 const int = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 1e9 }) }, fc.double(), fc.string({ maxLength: 4 }));
 const duration = fc.oneof(fc.integer({ min: 0, max: 1e7 }), fc.double({ min: 0, max: 1e7, noNaN: true }),
   fc.constantFrom('2.5s', '150ms', '1h2m3.5s', '0', '-3us', 'soon', '5 minutes'));

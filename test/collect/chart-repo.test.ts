@@ -94,6 +94,18 @@ describe('normalizeAnswer: items in Go\'s shapes', () => {
     expect(a).toMatchObject({ dropped: 0, unfamiliar_values: 1 });
   });
 
+  it.each([
+    ['an app state', { apps: [app('wiki', { state: 'q'.repeat(300) })] }, (x: ChartRepoAnswer) => x.apps[0]?.state],
+    ['an image status', { images: [image('n', { status: 's'.repeat(LIMITS.text + 10) })] }, (x: ChartRepoAnswer) => x.images[0]?.status],
+  ])('keeps an item whose unfamiliar %s is long (Go keeps any string): clipped to the text limit, counted', (_name, data, pick) => {
+    const a = answer(ok(data));
+    expect(a).toMatchObject({ dropped: 0, unfamiliar_values: 1 });
+    const value = pick(a)!;
+    expect(value.length).toBeLessThanOrEqual(LIMITS.text);
+    if (value.length < LIMITS.text) expect(value).toBe('q'.repeat(300));
+    else expect(value.endsWith('…')).toBe(true);
+  });
+
   it('a time that is not RFC 3339 becomes Go\'s zero time (counted); RFC 3339 is kept as sent', () => {
     const a = answer(ok({
       apps: [app('w', { timestamps: { created_at: 'yesterday', last_updated_at: '2025-01-02T03:00:00.5+02:00' } })],
