@@ -1,4 +1,4 @@
-/** Go's time and duration rules (GO-WIRE.md): what a Go client accepts, and how Go converts the Chart Repo's. */
+/** Go's time and duration rules (docs/go-wire.md): what a Go client accepts, and how Go converts the Chart Repo's. */
 
 /** Go's zero time.Time as JSON. */
 export const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
