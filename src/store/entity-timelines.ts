@@ -28,7 +28,13 @@ export class EntityTimelines {
   }
 
   gone(domain: Domain, key: string, at: string, evidence: string): void {
-    if (domain !== 'components') this.of[domain].gone(key, at, evidence);
+    if (domain !== 'components') this.of[domain].gone(key, at, evidence, this.clock().getTime());
+  }
+
+  /** Drops the histories of departed apps and tasks whose time is up: content of no version, so none is minted. */
+  expire(): void {
+    const now = this.clock().getTime();
+    for (const kind of KINDS) this.of[kind].expire(now);
   }
 
   /** Whether versions carry new timeline entries (only while a stream client asked for them: they cost). */
@@ -39,11 +45,10 @@ export class EntityTimelines {
     }
   }
 
-  /** Entries recorded since the last call, as a version carries them (undefined: none); expires departed ones. */
-  take(nowMs: number): VersionChanges['timeline'] {
+  /** Entries recorded since the last call, as a version carries them (undefined: none). */
+  take(): VersionChanges['timeline'] {
     const timeline: NonNullable<VersionChanges['timeline']> = { app_states: [], tasks: [] };
     for (const kind of KINDS) {
-      this.of[kind].expire(nowMs);
       for (const [key, entries] of this.of[kind].take()) timeline[kind].push({ key, json: JSON.stringify(entries) });
     }
     return timeline.app_states.length > 0 || timeline.tasks.length > 0 ? timeline : undefined;
@@ -51,6 +56,7 @@ export class EntityTimelines {
 
   /** What the store saw happen to one app or task (kept a while after it left the view), or null. */
   history(kind: TimelineKind, key: string): string | null {
+    this.of[kind].expire(this.clock().getTime());
     const h = this.of[kind].get(key);
     return h ? JSON.stringify({ key, ...h }) : null;
   }

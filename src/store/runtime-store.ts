@@ -105,6 +105,7 @@ export class RuntimeStore {
     this.writer.recheckStuck();
   }
 
+
   setStuckLimits(limits: StuckLimits): void {
     this.writer.setStuckLimits(limits);
   }
@@ -133,9 +134,14 @@ export class RuntimeStore {
 
   // ---- versions ----------------------------------------------------------------------------------
 
-  /** Turns pending changes into a new version; null when nothing changed. */
+  /**
+   * Turns pending changes into a new version; null when nothing changed. Runs on every flush of the actor (after
+   * each pass, before each query, on each watchdog ping), so it is also where time passes on a quiet market.
+   */
   commit(): Commit | null {
     this.recheckStuck();
+    // departed histories past their time go whether or not anything changed: a history is no part of a version
+    this.timelines.expire();
     if (!this.changes.dirty) return null;
     this.version += 1;
     this.timestamp = this.clock().toISOString();
@@ -159,7 +165,7 @@ export class RuntimeStore {
     const out = this.changes.take(this.tables);
     const chart = this.chartRepo.takeChanges();
     if (chart) out.chart_repo = chart;
-    const timeline = this.timelines.take(this.clock().getTime());
+    const timeline = this.timelines.take();
     if (timeline) out.timeline = timeline;
     const health = this.sources.takeHealthChange();
     if (health !== undefined) out.sources = health;

@@ -21,7 +21,7 @@ export interface TimelineEntry {
 export interface History {
   /** entries are complete from this time on (the store's start for apps; tasks are rebuilt from their times) */
   since: string;
-  /** set once the app or task left the view; the history is kept for TIMELINE_LIMITS.keepGoneMs after */
+  /** set once the app or task left the view; the history is kept TIMELINE_LIMITS.keepGoneMs from when the store saw it go */
   gone_at?: string;
   entries: TimelineEntry[];
 }
@@ -31,8 +31,8 @@ export const TIMELINE_LIMITS = {
   perEntity: 50,
   /**
    * ≤ 16 MiB: measured ~350 bytes of heap an entry with its history around it (times, details and event ids are
-   * strings of their own) at 10,000 apps, so 45,000 entries for apps and tasks together; past it, departed and
-   * least recently changed go first
+   * strings of their own) at 10,000 apps, so 45,000 entries for apps and tasks together; past it, departed
+   * histories go first, then the least recently changed lose their oldest entries
    */
   total: 45_000,
   /** of that total: what task histories may hold (tasks in view are the active ones and the last RECENT_TASK_LIMIT) */
@@ -50,12 +50,14 @@ interface Track {
 
 /**
  * Timelines of one kind (apps or tasks). Map order is least recently changed first, so the total bound trims
- * the quietest histories; departed histories expire after keepGoneMs.
+ * the quietest histories; departed histories expire keepGoneMs after they left, whether or not anything else
+ * changes (expire() is cheap enough to call on every read and every pass).
  */
 export class Timeline {
   private readonly tracks = new Map<string, Track>();
   private size = 0;
-  private expiredAt = 0;
+  /** departed keys, in the order the store saw them go, with when each expires (ms): oldest first */
+  private readonly departed = new Map<string, number>();
   /** entries appended since the last take(), per key (the change stream sends them), while someone listens */
   private fresh = new Map<string, TimelineEntry[]>();
   /** a stream client asked for timeline entries: only then are they collected for versions */
@@ -77,6 +79,7 @@ export class Timeline {
     } else {
       this.tracks.delete(key); // re-inserted below: most recently changed last
       delete track.history.gone_at;
+      this.departed.delete(key);
     }
     this.tracks.set(key, track);
     if (signature(track.history.entries.at(-1) ?? null) !== sig) this.append(key, track, entry);
@@ -85,8 +88,8 @@ export class Timeline {
     return true;
   }
 
-  /** The entity left the view: one last entry, and the history is kept for keepGoneMs. */
-  gone(key: string, at: string, evidence: string): void {
+  /** The entity left the view (the store saw it go at `seenMs`): one last entry, and the history is kept for keepGoneMs. */
+  gone(key: string, at: string, evidence: string, seenMs: number): void {
     const track = this.tracks.get(key);
     if (!track || track.history.gone_at !== undefined) return;
     this.tracks.delete(key); // re-inserted: most recently changed last
@@ -94,6 +97,8 @@ export class Timeline {
     this.append(key, track, { at, stage: 'removed', evidence });
     track.history.gone_at = at;
     track.last = '';
+    // timed from the store's clock, not `at` (a market time): the map stays in expiry order
+    this.departed.set(key, seenMs + this.limits.keepGoneMs);
     this.trim();
   }
 
@@ -101,16 +106,11 @@ export class Timeline {
     return this.tracks.get(key)?.history;
   }
 
-  /** Drops departed histories older than keepGoneMs (looks at most once a minute: it walks every history). */
+  /** Drops the departed histories whose keepGoneMs has passed at `nowMs`: walks only those. */
   expire(nowMs: number): void {
-    if (nowMs - this.expiredAt < 60_000) return;
-    this.expiredAt = nowMs;
-    for (const [key, track] of this.tracks) {
-      const gone = track.history.gone_at;
-      if (gone !== undefined && nowMs - Date.parse(gone) > this.limits.keepGoneMs) {
-        this.tracks.delete(key);
-        this.size -= track.history.entries.length;
-      }
+    for (const [key, until] of this.departed) {
+      if (until >= nowMs) return;
+      this.dropDeparted(key);
     }
   }
 
@@ -141,20 +141,20 @@ export class Timeline {
 
   /**
    * Past the total bound, down to 90 % of it (so the walk runs once per many records): departed histories go
-   * first, then the least recently changed lose their oldest entries, then (only when every history is down to
-   * one entry) the least recently changed histories go whole.
+   * first, the earliest departed first (they would expire anyway; the apps and tasks in view are what an
+   * operator asks about), then the least recently changed lose their oldest entries, then (only when every
+   * history is down to one entry) the least recently changed histories go whole.
    */
   private trim(): void {
     if (this.size <= this.limits.total) return;
     const target = Math.floor(this.limits.total * 0.9);
-    for (const [key, track] of this.tracks) {
+    for (const key of this.departed.keys()) {
+      if (this.size <= target) return;
+      this.dropDeparted(key);
+    }
+    for (const track of this.tracks.values()) {
       if (this.size <= target) return;
       const entries = track.history.entries;
-      if (track.history.gone_at !== undefined) {
-        this.tracks.delete(key);
-        this.size -= entries.length;
-        continue;
-      }
       while (entries.length > 1 && this.size > target) {
         entries.shift();
         this.size -= 1;
@@ -165,6 +165,14 @@ export class Timeline {
       this.tracks.delete(key);
       this.size -= track.history.entries.length;
     }
+  }
+
+  private dropDeparted(key: string): void {
+    this.departed.delete(key);
+    const track = this.tracks.get(key);
+    if (!track) return;
+    this.tracks.delete(key);
+    this.size -= track.history.entries.length;
   }
 
 }

@@ -78,6 +78,52 @@ describe('timeline of an app', () => {
   });
 });
 
+describe('departed histories expire on time', () => {
+  it('on a quiet market: an hour after the app left, its history is gone, and no version was minted for it', () => {
+    let now = Date.parse(T0);
+    const s = new RuntimeStore(() => new Date(now));
+    const poll = (...apps: AppFlowState[]) => s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps }]));
+    poll(app(), app({ app_name: 'blog' }));
+    s.commit();
+    poll(app({ app_name: 'blog' }));
+    const left = s.commit()!.version;
+    now = Date.parse(at(60));
+    expect(history(s, 'app_states', 'alice:market:wiki').gone_at).toBe(T0);
+    now = Date.parse(at(61));
+    // nothing changes: quiet passes commit nothing, and the history is gone when asked for
+    poll(app({ app_name: 'blog' }));
+    expect(s.commit()).toBeNull();
+    expect(s.version).toBe(left);
+    expect(s.history('app_states', 'alice:market:wiki')).toBeNull();
+    expect(history(s, 'app_states', 'alice:market:blog').entries).toHaveLength(1);
+  });
+
+  it('expires on read alone, and only what left: an app that came back keeps its history', () => {
+    let now = Date.parse(T0);
+    const s = new RuntimeStore(() => new Date(now));
+    const poll = (...apps: AppFlowState[]) => s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps }]));
+    poll(app(), app({ app_name: 'blog' }));
+    poll();
+    now = Date.parse(at(30));
+    poll(app({ last_update: at(30) }));
+    now = Date.parse(at(90));
+    expect(s.history('app_states', 'alice:market:blog')).toBeNull();
+    expect(history(s, 'app_states', 'alice:market:wiki').entries.map((e: { stage: string }) => e.stage)).toEqual(['installing', 'removed', 'installing']);
+  });
+
+  it('a Timeline frees a departed history\'s entries once its time is up, not before', () => {
+    const t = new Timeline(T0, { perEntity: 50, total: 1000, keepGoneMs: 60 * 60_000 });
+    t.record('a', { at: T0, stage: 'running', evidence: 'x' });
+    t.record('b', { at: T0, stage: 'running', evidence: 'x' });
+    t.gone('a', T0, 'x', Date.parse(T0));
+    t.expire(Date.parse(at(60)));
+    expect(t.entries).toBe(3);
+    t.expire(Date.parse(at(60)) + 1);
+    expect(t.entries).toBe(1);
+    expect(t.get('a')).toBeUndefined();
+  });
+});
+
 describe('timeline of a task', () => {
   it('is rebuilt from task_records times when first seen (after a restart too)', () => {
     const s = new RuntimeStore(() => new Date(at(60)));
@@ -105,12 +151,25 @@ describe('bounds', () => {
     expect(t.get('b')!.entries).toHaveLength(3);
   });
 
+  it('past the total, departed histories go before any entry of an app or task still in view', () => {
+    const t = new Timeline(T0, { perEntity: 10, total: 10, keepGoneMs: 60 * 60_000 });
+    for (let i = 0; i < 5; i++) t.record('quiet', { at: at(i), stage: `s${i}`, evidence: 'x' });
+    t.record('left', { at: at(5), stage: 'installing', evidence: 'x' });
+    t.gone('left', at(6), 'x', Date.parse(at(6)));
+    // 'quiet' is the least recently changed, 'left' departed after it: 'left' goes, 'quiet' keeps all it saw
+    for (let i = 0; i < 4; i++) t.record('busy', { at: at(7 + i), stage: `s${i}`, evidence: 'x' });
+    expect(t.entries).toBe(9);
+    expect(t.get('left')).toBeUndefined();
+    expect(t.get('quiet')!.entries).toHaveLength(5);
+    expect(t.get('busy')!.entries).toHaveLength(4);
+  });
+
   it('stays within its total when entities come and go faster than departed histories expire', () => {
     const t = new Timeline(T0, { perEntity: 50, total: 1000, keepGoneMs: 60 * 60_000 });
     for (let pass = 0; pass < 50; pass++) {
       for (let i = 0; i < 100; i++) t.record(`p${pass}-t${i}`, { at: at(pass), stage: 'pending', evidence: 'x' }, undefined,
         [{ at: at(pass), stage: 'created', evidence: 'x' }]);
-      for (let i = 0; i < 100; i++) t.gone(`p${pass}-t${i}`, at(pass), 'x');
+      for (let i = 0; i < 100; i++) t.gone(`p${pass}-t${i}`, at(pass), 'x', Date.parse(at(pass)));
     }
     expect(t.entries).toBeLessThanOrEqual(1000);
     // the newest departures are still answered
