@@ -19,8 +19,6 @@ export interface ComponentOptions {
   stalenessMs: number;
   /** sum of render_consecutive_failures at the start of the failure window (see FailureWindow) */
   renderFailuresBaseline?: number;
-  /** the Chart Repo's hydrator queue, when the caller knows it */
-  chartRepoHydrator?: { queue_length?: number; active_tasks?: number; failed_tasks?: number };
 }
 
 export const DEFAULT_STALENESS_MS = 30 * 60_000;
@@ -48,9 +46,12 @@ export function renderFailureSum(render: readonly RenderCountsRow[]): number {
   return render.reduce((sum, r) => sum + r.consecutive_failures, 0);
 }
 
-/** Degraded while render failures grew over the failure window: one bad render is news, not a trend. */
+/**
+ * The market's hydrator, from what it writes (render_status). Degraded while render failures grew over the
+ * failure window: one bad render is news, not a trend. The Chart Repo's own hydrator is in `chart_repo`.
+ */
 export function hydratorComponent(
-  render: readonly RenderCountsRow[], now: Date, opts: Pick<ComponentOptions, 'renderFailuresBaseline' | 'chartRepoHydrator'>,
+  render: readonly RenderCountsRow[], now: Date, opts: Pick<ComponentOptions, 'renderFailuresBaseline'>,
 ): ComponentStatus {
   const by = (status: string): number => render.find((r) => r.render_status === status)?.apps ?? 0;
   const failures = renderFailureSum(render);
@@ -67,12 +68,6 @@ export function hydratorComponent(
     completed_tasks_count: by('success'),
     failed_tasks_count: by('failed'),
   };
-  const q = opts.chartRepoHydrator;
-  if (q) {
-    if (q.queue_length !== undefined) metrics.chart_repo_queue_length = q.queue_length;
-    if (q.active_tasks !== undefined) metrics.chart_repo_active_tasks = q.active_tasks;
-    if (q.failed_tasks !== undefined) metrics.chart_repo_failed_tasks = q.failed_tasks;
-  }
   return {
     name: 'hydrator',
     healthy: !grew,

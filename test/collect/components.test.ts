@@ -69,13 +69,6 @@ describe('normalizeComponents', () => {
     expect(first.status).toBe('running');
   });
 
-  it('hydrator: adds the Chart Repo queue when known', () => {
-    const c = byName(normalizeComponents(stats(), NOW, {
-      stalenessMs: MIN, chartRepoHydrator: { queue_length: 4, active_tasks: 1 },
-    })).hydrator;
-    expect(c.metrics).toMatchObject({ chart_repo_queue_length: 4, chart_repo_active_tasks: 1 });
-  });
-
   it('syncer: per-source catalog time (no age: it would change every pass); a local source is never stale', () => {
     const c = byName(normalizeComponents(stats(), NOW, { stalenessMs: 30 * MIN })).syncer;
     expect(c).toMatchObject({ healthy: true, status: 'running' });

@@ -239,9 +239,8 @@ function renderCache() {
     ['Status', comps.hydrator ? badge(comps.hydrator.status) : '—'],
     ['Render pending', fmtNum(hyd.pending)], ['Render success', fmtNum(hyd.success)], ['Render failed', fmtNum(hyd.failed)],
     ['Consecutive failures', fmtNum(hyd.consecutive_failures)],
-    ['Chart Repo queue', fmtNum(crHyd.queue_length ?? hyd.chart_repo_queue_length)],
-    ['Chart Repo active', fmtNum(crHyd.active_tasks ?? hyd.chart_repo_active_tasks)],
-    ['Chart Repo completed', fmtNum(crHyd.completed_tasks)], ['Chart Repo failed', fmtNum(crHyd.failed_tasks ?? hyd.chart_repo_failed_tasks)],
+    ['Chart Repo queue', fmtNum(crHyd.queue_length)], ['Chart Repo active', fmtNum(crHyd.active_tasks)],
+    ['Chart Repo completed', fmtNum(crHyd.completed_tasks)], ['Chart Repo failed', fmtNum(crHyd.failed_tasks)],
     ['Workers', fmtNum(crHyd.worker_count)],
   ]));
   fill($('cache-kv'), kv([
