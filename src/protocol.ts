@@ -414,11 +414,20 @@ export type { SourceName };
  */
 export type ThreadRestarts = Record<string, number>;
 
+/** A thread's last replacement: when, and why when the supervisor knows (`…/sources` `threads`). */
+export interface ThreadRestart {
+  at: string;
+  reason: string | null;
+}
+
 export type SupervisorLinkMessage =
-  /** supervisor -> HTTP: the current counts, for /metrics (sent on every change and to a new HTTP thread) */
-  | { type: 'thread_restarts'; counts: ThreadRestarts }
-  /** HTTP -> supervisor: the compression thread (a piscina thread of the HTTP thread) was replaced */
-  | { type: 'thread_restart'; thread: 'compress' }
+  /**
+   * supervisor -> HTTP: the current counts and each thread's last replacement, for /metrics and `…/sources`
+   * (sent on every change and to a new HTTP thread)
+   */
+  | { type: 'thread_restarts'; counts: ThreadRestarts; last: Record<string, ThreadRestart> }
+  /** HTTP -> supervisor: the compression thread (a piscina thread of the HTTP thread) was replaced, and why if known */
+  | { type: 'thread_restart'; thread: 'compress'; reason?: string }
   /** supervisor -> HTTP: the store thread died; until a new one is attached nothing may be answered from it */
   | { type: 'store_down' }
   /** supervisor -> HTTP: chaos control (RUNTIME_CHAOS_PORT only): kill the compression thread */

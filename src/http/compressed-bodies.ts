@@ -24,11 +24,11 @@ export class CompressedBodies {
 
   /**
    * `started` hears of every job (the metrics count them: one per version and encoding, never per request);
-   * `replaced` of every compression thread the pool had to replace (it died, ran out of memory, overran).
+   * `replaced` of every compression thread the pool had to replace (it died, ran out of memory, overran), and why.
    */
   constructor(
     private readonly started: (encoding: Encoding) => void = () => undefined,
-    replaced: () => void = () => undefined,
+    replaced: (reason: string) => void = () => undefined,
     resourceLimits?: ResourceLimits,
   ) {
     this.pool = new Piscina<CompressTask, Uint8Array>({
@@ -42,11 +42,13 @@ export class CompressedBodies {
     });
     // a thread destroyed while a job ran on it died or overran (idle ends happen with none): a replacement
     this.pool.on('workerDestroy', () => {
-      if (!this.closing && (this.running > 0 || this.killed)) replaced();
+      if (!this.closing && (this.running > 0 || this.killed)) {
+        replaced(this.killed ? 'killed (chaos control)' : `died or passed its ${COMPRESS_DEADLINE_MS / 1000} s deadline during a job`);
+      }
       this.killed = false;
     });
     // a thread that dies with no job on it is reported here rather than as an uncaught 'error' event
-    this.pool.on('error', () => { if (!this.closing) replaced(); });
+    this.pool.on('error', (err: Error & { code?: string }) => { if (!this.closing) replaced(err?.code ?? err?.message ?? 'died'); });
   }
 
   get(tag: string, body: Uint8Array, encoding: Encoding): Promise<Uint8Array> {

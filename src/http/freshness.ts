@@ -1,4 +1,4 @@
-import type { FreshnessMessage } from '../protocol.ts';
+import type { FreshnessMessage, ThreadRestart, ThreadRestarts } from '../protocol.ts';
 import { envelopeJson, OK_MESSAGE } from '../model/index.ts';
 import type { HeaderList } from './header-list.ts';
 
@@ -21,17 +21,35 @@ export interface Freshness {
   body: Uint8Array;
 }
 
-/** The latest freshness the store pushed; one object per message, so identity tells a change. */
+/**
+ * The latest freshness the store pushed; one object per message, so identity tells a change. `…/sources` also
+ * shows every thread's replacements, which the supervisor counts (they survive the threads): like freshness,
+ * they are never part of a version.
+ */
 export class FreshnessHolder {
   current: Freshness | null = null;
+  /** JSON of `threads`: each thread's restarts and last restart (from the supervisor) */
+  private threads = '{}';
 
   onMessage(m: FreshnessMessage): Freshness {
-    const data = `{"fresh_as_of":${JSON.stringify(m.fresh_as_of)},"sources":${m.sources}}`;
-    this.current = {
-      epoch: m.epoch, freshAsOf: m.fresh_as_of, sources: m.sources,
-      body: Buffer.from(envelopeJson(true, OK_MESSAGE, data)),
-    };
+    this.current = this.build(m.epoch, m.fresh_as_of, m.sources);
     return this.current;
+  }
+
+  /** The supervisor's restart counts and last restarts: `…/sources` shows them from now on. */
+  setThreads(counts: ThreadRestarts, last: Record<string, ThreadRestart>): void {
+    const threads: Record<string, { restarts: number; last_restart_at: string | null; last_restart_reason: string | null }> = {};
+    for (const [name, restarts] of Object.entries(counts)) {
+      threads[name] = { restarts, last_restart_at: last[name]?.at ?? null, last_restart_reason: last[name]?.reason ?? null };
+    }
+    this.threads = JSON.stringify(threads);
+    const f = this.current;
+    if (f) this.current = this.build(f.epoch, f.freshAsOf, f.sources);
+  }
+
+  private build(epoch: string, freshAsOf: string | null, sources: string): Freshness {
+    const data = `{"fresh_as_of":${JSON.stringify(freshAsOf)},"sources":${sources},"threads":${this.threads}}`;
+    return { epoch, freshAsOf, sources, body: Buffer.from(envelopeJson(true, OK_MESSAGE, data)) };
   }
 
   /** the header pair to add to an answer (empty while unknown) */

@@ -79,11 +79,14 @@ export class HttpThread {
     this.stream.onTimelineWanted = (on) => this.tellTimeline(on);
     this.compressed = new CompressedBodies(
       (encoding) => this.metrics.compressions.inc({ encoding }),
-      () => this.tellSupervisor({ type: 'thread_restart', thread: 'compress' }),
+      (reason) => this.tellSupervisor({ type: 'thread_restart', thread: 'compress', reason }),
       compressLimits,
     );
     link?.on('message', (m: SupervisorLinkMessage) => {
-      if (m?.type === 'thread_restarts') this.metrics.setThreadRestarts(m.counts);
+      if (m?.type === 'thread_restarts') {
+        this.metrics.setThreadRestarts(m.counts);
+        this.freshness.setThreads(m.counts, m.last);
+      }
       else if (m?.type === 'kill' && m.thread === 'compress') this.compressed.killThread();
       else if (m?.type === 'store_down') this.detachStore();
     });

@@ -3,7 +3,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { ResourceLimits } from 'node:worker_threads';
 import { MIN_INTERVAL_COUNTER, RUN_ABORT_GRACE_MS } from '../protocol.ts';
-import type { CollectorSpec, CollectorTask, PassOutcome, RunReport, StoreControlApi } from '../protocol.ts';
+import type { CollectorSpec, CollectorTask, PassOutcome, RunReport, StoreControlApi, ThreadRestart } from '../protocol.ts';
 import { CALL_DEADLINE_MS, CallDeadlineError, callWithDeadline, Comlink, threadFile, type Comlink as C } from '../threads.ts';
 import type { Logger } from '../log.ts';
 import { threadInit } from '../log-thread.ts';
@@ -26,6 +26,10 @@ export class CollectorHandle {
   private needsInit = true;
   /** thread replacements (death, out of memory, deadline): counted when piscina drops the thread */
   restarts = 0;
+  /** the last replacement: when, and why when known */
+  lastRestart: ThreadRestart | null = null;
+  /** why the thread is about to end, when known before piscina drops it (an error event, a kill, an overrun) */
+  private endReason: string | null = null;
   private closing = false;
   private storeWasGone = false;
   private crashStreak = 0;
@@ -63,11 +67,17 @@ export class CollectorHandle {
     this.failureLog = new FailureLogLimiter(spec.source);
     // a thread that dies between runs (out of memory included: ERR_WORKER_OUT_OF_MEMORY) lands here; the
     // pool replaces it and the next run re-inits it
-    this.pool.on('error', (err: unknown) => this.log.error({ source: spec.source, err }, 'collector thread error'));
+    this.pool.on('error', (err: unknown) => {
+      const e = err as (Error & { code?: string }) | undefined;
+      this.endReason = e?.code ?? e?.message ?? 'thread error';
+      this.log.error({ source: spec.source, err }, 'collector thread error');
+    });
     // with one thread that never idles out, every destroyed thread outside close() is a replacement
     this.pool.on('workerDestroy', () => {
       if (this.closing) return;
       this.restarts += 1;
+      this.lastRestart = { at: new Date().toISOString(), reason: this.endReason };
+      this.endReason = null;
       this.needsInit = true;
       this.onRestart();
     });
@@ -110,7 +120,10 @@ export class CollectorHandle {
 
   /** Chaos control and tests: kill the collector's thread the way a crash would (the pool replaces it). */
   killThread(): Promise<number> | null {
-    return this.pool.threads[0]?.terminate() ?? null;
+    const thread = this.pool.threads[0];
+    if (!thread) return null;
+    this.endReason = 'killed (chaos control)';
+    return thread.terminate();
   }
 
   private async runOnce(): Promise<void> {
@@ -127,6 +140,7 @@ export class CollectorHandle {
     const started = Date.now();
     this.abort = new AbortController();
     const overrun = AbortSignal.timeout(this.deadlineMs + RUN_ABORT_GRACE_MS);
+    const restartsBefore = this.restarts;
     const signal = AbortSignal.any([this.abort.signal, overrun]);
     const task = (): CollectorTask => ({
       kind: 'run', deadline_ms: this.deadlineMs, restarts: this.restarts, interval_ms: this.pacing.intervalMs,
@@ -159,6 +173,14 @@ export class CollectorHandle {
         : overrun.aborted ? `deadline of ${this.deadlineMs} ms exceeded and the run did not stop within ${RUN_ABORT_GRACE_MS} ms; thread replaced`
         : storeGone ? message
         : `collector thread died: ${message}`;
+      // the thread's replacement says why, when nothing said more: the run's reason (piscina may drop the
+      // thread before or after this run's failure is seen; an overrun always ends it)
+      if (this.restarts > restartsBefore) {
+        if (this.lastRestart && this.lastRestart.reason === null) {
+          this.lastRestart.reason = reason.slice(0, 500);
+          this.onRestart();
+        }
+      } else if (overrun.aborted) this.endReason = reason;
       this.logDecision(this.failureLog.failure(reason, 'error'), { backoff_ms: backoff });
       const outcome: PassOutcome = {
         ok: false, error: reason.slice(0, 500), duration_ms: Date.now() - started,

@@ -1,5 +1,5 @@
 import { MessageChannel, Worker, type ResourceLimits } from 'node:worker_threads';
-import type { CollectorSpec, StoreControlApi, SupervisorLinkMessage, ThreadRestarts } from '../protocol.ts';
+import type { CollectorSpec, StoreControlApi, SupervisorLinkMessage, ThreadRestart, ThreadRestarts } from '../protocol.ts';
 import { CALL_DEADLINE_MS, callWithDeadline, Comlink, THREAD_START_DEADLINE_MS, threadFile, wrap, type ThreadKind } from '../threads.ts';
 import type { Logger } from '../log.ts';
 import { threadInit } from '../log-thread.ts';
@@ -75,6 +75,10 @@ export class Supervisor {
   port = 0;
   /** replacements of the threads this object starts itself (collectors count their own) */
   private readonly restarts = { store: 0, http: 0, compress: 0 };
+  /** the last replacement of each of those threads: when, and why when known (collectors keep their own) */
+  private readonly lastRestart = new Map<string, ThreadRestart>();
+  /** why the supervisor itself ended a store or HTTP thread (hung, chaos kill, no answer at start) */
+  private readonly endReasons = new WeakMap<Worker, string>();
   private readonly deaths = { store: 0, http: 0 };
   /** the current HTTP thread's end of the supervisor link (protocol.ts SupervisorLinkMessage) */
   private link: MessagePort | null = null;
@@ -114,10 +118,26 @@ export class Supervisor {
     return counts;
   }
 
-  /** The HTTP thread exports the counts in /metrics; a message to a dead thread is simply lost. */
+  /** Every thread's last replacement (only those replaced at least once): when, and why when known. */
+  lastRestarts(): Record<string, ThreadRestart> {
+    const last: Record<string, ThreadRestart> = Object.fromEntries(this.lastRestart);
+    for (const h of this.handles) if (h.lastRestart) last[`collector_${h.spec.source}`] = h.lastRestart;
+    return last;
+  }
+
+  /**
+   * The HTTP thread exports the counts in /metrics and shows them with the last replacements in `…/sources`;
+   * a message to a dead thread is simply lost (a new one gets them when it starts).
+   */
   private pushRestarts(): void {
-    const msg: SupervisorLinkMessage = { type: 'thread_restarts', counts: this.threadRestarts() };
+    const msg: SupervisorLinkMessage = { type: 'thread_restarts', counts: this.threadRestarts(), last: this.lastRestarts() };
     this.link?.postMessage(msg);
+  }
+
+  private restarted(thread: 'store' | 'http' | 'compress', reason: string | null): void {
+    this.restarts[thread] += 1;
+    this.lastRestart.set(thread, { at: new Date().toISOString(), reason });
+    this.pushRestarts();
   }
 
   async start(): Promise<void> {
@@ -143,6 +163,7 @@ export class Supervisor {
       // (a thread already gone is being restarted: nothing to end)
       if (this.stopping || watched.threadId === -1) return;
       this.opts.log.error({ thread: kind, silent_ms: silentMs }, 'thread stopped answering; replacing it');
+      this.endReasons.set(watched, `no answer to the supervisor's pings for ${Math.round(silentMs / 1000)} s`);
       void watched.terminate();
     }, this.opts.threadHungAfterMs ?? HUNG_AFTER_MS);
     this.watchdogs.push(dog);
@@ -188,13 +209,13 @@ export class Supervisor {
       this.deaths[kind] = streak + 1;
       const delay = Math.min(MAX_RESTART_DELAY_MS, RESTART_DELAY_MS * 2 ** streak);
       this.opts.log.error({ code, thread: kind, reason: lastError, restart_in_ms: delay }, 'thread exited; restarting it');
-      this.restarts[kind] += 1;
+      const reason = this.endReasons.get(worker) ?? lastError ?? `exited with code ${code}`;
       if (kind === 'store') {
         this.storeUp = false;
         // at once, not at the restart: /readyz must not say ready on the strength of the dead store's last push
         this.link?.postMessage({ type: 'store_down' } satisfies SupervisorLinkMessage);
       }
-      this.pushRestarts();
+      this.restarted(kind, reason);
       setTimeout(() => void restart().catch((err) =>
         this.opts.log.error({ err: err instanceof Error ? err.message : String(err), thread: kind }, 'thread restart failed')), delay);
     });
@@ -209,6 +230,7 @@ export class Supervisor {
     try {
       return await callWithDeadline(call, ms, what);
     } catch (err) {
+      this.endReasons.set(worker, `no answer to ${what} within ${ms / 1000} s`);
       void worker.terminate();
       throw err;
     }
@@ -244,8 +266,7 @@ export class Supervisor {
     this.link = link.port1;
     link.port1.on('message', (m: SupervisorLinkMessage) => {
       if (m?.type === 'thread_restart' && m.thread === 'compress' && link.port1 === this.link) {
-        this.restarts.compress += 1;
-        this.pushRestarts();
+        this.restarted('compress', m.reason ?? null);
       }
     });
     link.port1.unref();
@@ -293,9 +314,14 @@ export class Supervisor {
    * `compress` or `collector_<source>`. Answers false for an unknown name.
    */
   kill(thread: string): boolean {
-    if (thread === 'store') void this.storeWorker.terminate();
-    else if (thread === 'http') void this.httpWorker.terminate();
-    else if (thread === 'compress') {
+    const killed = 'killed (chaos control)';
+    if (thread === 'store') {
+      this.endReasons.set(this.storeWorker, killed);
+      void this.storeWorker.terminate();
+    } else if (thread === 'http') {
+      this.endReasons.set(this.httpWorker, killed);
+      void this.httpWorker.terminate();
+    } else if (thread === 'compress') {
       const msg: SupervisorLinkMessage = { type: 'kill', thread: 'compress' };
       this.link?.postMessage(msg);
     } else {

@@ -117,6 +117,81 @@ describe('the store thread dying while others wait on it', () => {
   }, 60_000);
 });
 
+/** GET …/sources: the `threads` block (every thread's restarts, from the supervisor). */
+async function threadsShown(base: string): Promise<Record<string, { restarts: number; last_restart_at: string | null; last_restart_reason: string | null }>> {
+  const res = await fetch(`${base}${API}/sources`, { signal: AbortSignal.timeout(5000) });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { data: { threads: never } }).data.threads;
+}
+
+describe('every thread\'s restarts in …/sources (unversioned)', () => {
+  let sc: Sidecar;
+  const quietTasks = join(dir, 'quiet-tasks.json');
+  const quietApps = join(dir, 'quiet-apps.json');
+  // a market where nothing changes, its /state large enough to be compressed (the compression thread starts)
+  writeFileSync(quietTasks, JSON.stringify([{ op: 'replace', domain: 'tasks', items: Array.from({ length: 30 }, (_, i) => ({
+    task_id: `t${i}`, type: 'install', status: 'completed', app_name: `app${i}`, user_id: 'alice', created_at: '2026-11-25T10:00:00.000Z',
+  })) }]));
+  writeFileSync(quietApps, JSON.stringify([{ op: 'replace', domain: 'app_states', items: [
+    { app_id: 'wiki', app_name: 'wiki', user_id: 'alice', source_id: 'market', stage: 'running', health: 'healthy', last_update: '2026-11-25T10:00:00.000Z' },
+  ] }]));
+  beforeAll(async () => {
+    sc = await startInProcess([
+      fake('tasks', { mode: 'file', file: quietTasks }),
+      fake('app_flow', { mode: 'file', file: quietApps }),
+    ], { intervalMs: 200, deadlineMs: 20_000 });
+    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200), LIVENESS_MS);
+  }, 60_000);
+  afterAll(() => sc?.sup.stop());
+
+  it('shows the store, HTTP, compression and collector restarts with when and why; the version does not move', async () => {
+    const names = ['store', 'http', 'compress', 'collector_tasks', 'collector_app_flow'];
+    const shown = await threadsShown(sc.base);
+    expect(Object.keys(shown).sort()).toEqual([...names].sort());
+    for (const n of names) expect(shown[n], n).toEqual({ restarts: 0, last_restart_at: null, last_restart_reason: null });
+    const first = await fetch(`${sc.base}${API}/state`);
+    const etag = first.headers.get('etag');
+    expect(JSON.parse(await first.text()).data).not.toHaveProperty('threads');
+
+    const killedAt = Date.now();
+    sc.sup.kill('store');
+    await eventually(async () => {
+      expect((await fetch(`${sc.base}/readyz`, { signal: AbortSignal.timeout(5000) })).status).toBe(200);
+      expect((await threadsShown(sc.base)).store).toMatchObject({ restarts: 1, last_restart_reason: 'killed (chaos control)' });
+    }, LIVENESS_MS);
+    // the compression thread starts with the first compressed answer
+    await (await fetch(`${sc.base}${API}/state`, { headers: { 'accept-encoding': 'gzip' } })).arrayBuffer();
+    sc.sup.kill('compress');
+    await eventually(async () => expect((await threadsShown(sc.base)).compress)
+      .toMatchObject({ restarts: 1, last_restart_reason: 'killed (chaos control)' }), LIVENESS_MS);
+    sc.sup.kill('http');
+    await eventually(async () => {
+      expect((await fetch(`${sc.base}/readyz`, { signal: AbortSignal.timeout(5000) })).status).toBe(200);
+      // the new HTTP thread shows what happened before it (the supervisor's counts survive it)
+      const after = await threadsShown(sc.base);
+      expect(after.http).toMatchObject({ restarts: 1, last_restart_reason: 'killed (chaos control)' });
+      expect(after.store.restarts).toBe(1);
+      expect(after.compress.restarts).toBe(1);
+    }, LIVENESS_MS);
+    // restarts are not content: the same ETag, 304 to it
+    const again = await fetch(`${sc.base}${API}/state`, { headers: { 'If-None-Match': etag! } });
+    expect(again.status).toBe(304);
+
+    sc.sup.kill('collector_app_flow');
+    await eventually(async () => {
+      const after = await threadsShown(sc.base);
+      expect(after.collector_app_flow).toMatchObject({ restarts: 1, last_restart_reason: 'killed (chaos control)' });
+      expect(after.collector_tasks.restarts).toBe(0);
+      for (const n of ['store', 'http', 'compress', 'collector_app_flow']) {
+        expect(Date.parse(after[n].last_restart_at!), n).toBeGreaterThanOrEqual(killedAt);
+      }
+      // the same counts as /metrics
+      const m = await restartsMetric(sc.base);
+      expect(Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v.restarts]))).toEqual(m);
+    }, LIVENESS_MS);
+  }, 4 * LIVENESS_MS);
+});
+
 describe('collector runs past their deadline', () => {
   let sc: Sidecar;
   beforeAll(async () => {
@@ -137,6 +212,9 @@ describe('collector runs past their deadline', () => {
       expect(s.sources.chart_repo?.last_error).toBe('stopped at the deadline');
       expect(s.sources.chart_repo.consecutive_failures).toBeGreaterThanOrEqual(2);
     }, LIVENESS_MS);
+    // …/sources says why the thread was replaced
+    expect((await threadsShown(sc.base)).collector_components.last_restart_reason).toBe(
+      'deadline of 1000 ms exceeded and the run did not stop within 2000 ms; thread replaced');
     const r = sc.sup.threadRestarts();
     expect(r.collector_chart_repo).toBe(0);
     expect(r.collector_tasks).toBe(0);
@@ -162,6 +240,7 @@ describe('a thread past its heap limit', () => {
       expect(s.sources.components?.last_error).toMatch(/collector thread died: .*memory limit/);
       expect(s.sources.components.counters?.restarts).toBeGreaterThanOrEqual(1);
       expect((await restartsMetric(sc.base)).collector_components).toBeGreaterThanOrEqual(1);
+      expect((await threadsShown(sc.base)).collector_components.last_restart_reason).toMatch(/ERR_WORKER_OUT_OF_MEMORY|memory limit/);
     }, 2 * LIVENESS_MS);
     // the rest of the process is untouched
     expect(sc.sup.storeRestarts).toBe(0);
