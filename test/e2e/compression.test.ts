@@ -1,8 +1,8 @@
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { negotiate } from '../../src/http/compress-job.ts';
 import { parseProm, sum } from '../helpers/prom.ts';
+import { rawRequest } from '../helpers/raw-http.ts';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
 
 type Sidecar = Awaited<ReturnType<typeof startInProcess>>;
@@ -18,17 +18,6 @@ function oneVersionSidecar(): { sc: Sidecar } {
   return ctx;
 }
 
-/** Raw GET (fetch would decompress for us and hide the encoding). */
-function rawGet(sc: Sidecar, path: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    request(`${sc.base}${path}`, { headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-    }).on('error', reject).end();
-  });
-}
-
 it('negotiates br over gzip, and respects q=0', () => {
   expect(negotiate('gzip, deflate, br')).toBe('br');
   expect(negotiate('gzip')).toBe('gzip');
@@ -41,18 +30,18 @@ describe('compressed snapshots', () => {
   const env = oneVersionSidecar();
 
   it('serves the snapshot compressed with br and gzip, the same JSON as identity', async () => {
-    const plain = await rawGet(env.sc, '/api/v2/runtime/state', {});
-    const br = await rawGet(env.sc, '/api/v2/runtime/state', { 'Accept-Encoding': 'br' });
-    const gz = await rawGet(env.sc, '/api/v2/runtime/state', { 'Accept-Encoding': 'gzip' });
+    const plain = await rawRequest(env.sc.base, '/api/v2/runtime/state');
+    const br = await rawRequest(env.sc.base, '/api/v2/runtime/state', { headers: { 'Accept-Encoding': 'br' } });
+    const gz = await rawRequest(env.sc.base, '/api/v2/runtime/state', { headers: { 'Accept-Encoding': 'gzip' } });
     expect(br.headers['content-encoding']).toBe('br');
     expect(gz.headers['content-encoding']).toBe('gzip');
     expect(br.headers.vary).toBe('Accept-Encoding');
-    expect(br.body.length).toBeLessThan(plain.body.length / 4);
-    expect(brotliDecompressSync(br.body).equals(plain.body)).toBe(true);
-    expect(gunzipSync(gz.body).equals(plain.body)).toBe(true);
+    expect(br.bytes.length).toBeLessThan(plain.bytes.length / 4);
+    expect(brotliDecompressSync(br.bytes).equals(plain.bytes)).toBe(true);
+    expect(gunzipSync(gz.bytes).equals(plain.bytes)).toBe(true);
     // each encoding has its own tag, and each answers 304 to itself
     expect(br.headers.etag).not.toBe(plain.headers.etag);
-    const again = await rawGet(env.sc, '/api/v2/runtime/state', { 'Accept-Encoding': 'br', 'If-None-Match': String(br.headers.etag) });
+    const again = await rawRequest(env.sc.base, '/api/v2/runtime/state', { headers: { 'Accept-Encoding': 'br', 'If-None-Match': String(br.headers.etag) } });
     expect(again.status).toBe(304);
   });
 });
@@ -65,15 +54,15 @@ describe('compression jobs', () => {
     const S = '/api/v2/runtime/state';
     const metrics = async () => parseProm(await (await env.sc.get('/metrics')).text());
     const jobs = (e: Awaited<ReturnType<typeof metrics>>, encoding: string) => sum(e, 'market_runtime_http_compressions_total', { encoding });
-    const version = (await rawGet(env.sc, S, {})).headers.etag;
+    const version = (await rawRequest(env.sc.base, S)).headers.etag;
     const before = await metrics();
     for (const encoding of ['gzip', 'br']) expect(jobs(before, encoding)).toBe(0);
     for (const encoding of ['gzip', 'br']) {
-      const answers = await Promise.all(Array.from({ length: 25 }, () => rawGet(env.sc, S, { 'Accept-Encoding': encoding })));
+      const answers = await Promise.all(Array.from({ length: 25 }, () => rawRequest(env.sc.base, S, { headers: { 'Accept-Encoding': encoding } })));
       expect(answers.every((a) => a.status === 200 && a.headers['content-encoding'] === encoding)).toBe(true);
     }
     const after = await metrics();
-    expect((await rawGet(env.sc, S, {})).headers.etag).toBe(version);
+    expect((await rawRequest(env.sc.base, S)).headers.etag).toBe(version);
     // 25 answers per encoding at one version: exactly one job each
     for (const encoding of ['gzip', 'br']) expect(jobs(after, encoding)).toBe(1);
   });

@@ -1,22 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawRequest } from '../helpers/raw-http.ts';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
 
 /** The unfiltered /state is answered before Hono; it must answer exactly as the Hono routes would. */
 const TOKEN = 'fast-path-token-0123456789';
-
-function raw(base: string, method: string, path: string, headers: Record<string, string> = {}) {
-  return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
-    request(`${base}${path}`, { method, headers }, (res) => {
-      let body = '';
-      res.on('data', (c) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    }).on('error', reject).end();
-  });
-}
 
 describe('the fast /state path', () => {
   let sc: Awaited<ReturnType<typeof startInProcess>>;
@@ -27,7 +17,7 @@ describe('the fast /state path', () => {
   afterAll(() => sc.sup.stop());
 
   it('serves the snapshot with the data headers, and 304 to its own tag', async () => {
-    const ok = await raw(sc.base, 'GET', '/api/v2/runtime/state', auth);
+    const ok = await rawRequest(sc.base, '/api/v2/runtime/state', { headers: auth });
     expect(ok.status).toBe(200);
     expect(ok.headers).toMatchObject({
       'content-type': 'application/json; charset=utf-8', 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY',
@@ -35,13 +25,13 @@ describe('the fast /state path', () => {
     });
     expect(Number(ok.headers['content-length'])).toBe(Buffer.byteLength(ok.body));
     expect(JSON.parse(ok.body).data.summary.total_tasks).toBe(20);
-    const again = await raw(sc.base, 'GET', '/app-store/api/v2/runtime/state', { ...auth, 'If-None-Match': String(ok.headers.etag) });
+    const again = await rawRequest(sc.base, '/app-store/api/v2/runtime/state', { headers: { ...auth, 'If-None-Match': String(ok.headers.etag) } });
     expect(again.status).toBe(304);
     expect(again.body).toBe('');
   });
 
   it('answers HEAD with the headers and no body', async () => {
-    const head = await raw(sc.base, 'HEAD', '/api/v2/runtime/state', auth);
+    const head = await rawRequest(sc.base, '/api/v2/runtime/state', { method: 'HEAD', headers: auth });
     expect(head.status).toBe(200);
     expect(Number(head.headers['content-length'])).toBeGreaterThan(100);
     expect(head.body).toBe('');
@@ -50,8 +40,8 @@ describe('the fast /state path', () => {
   it('answers HEAD of what Hono serves with the length a GET has', async () => {
     // never asked before: Hono answers these, not the raw path
     for (const path of ['/api/v2/runtime/state?task_status=pending', '/healthz', '/api/v2/runtime/tasks/no-such-task']) {
-      const head = await raw(sc.base, 'HEAD', path, auth);
-      const get = await raw(sc.base, 'GET', path, auth);
+      const head = await rawRequest(sc.base, path, { method: 'HEAD', headers: auth });
+      const get = await rawRequest(sc.base, path, { headers: auth });
       expect(head.status).toBe(get.status);
       expect(head.body).toBe('');
       expect(head.headers['content-length']).toBe(String(Buffer.byteLength(get.body)));
@@ -60,7 +50,7 @@ describe('the fast /state path', () => {
 
   it('leaves a missing or wrong token to the API: 401 in the envelope', async () => {
     for (const headers of [{}, { Authorization: 'Bearer nope-nope-nope-nope' }] as Record<string, string>[]) {
-      const res = await raw(sc.base, 'GET', '/api/v2/runtime/state', headers);
+      const res = await rawRequest(sc.base, '/api/v2/runtime/state', { headers });
       expect(res.status).toBe(401);
       expect(JSON.parse(res.body).success).toBe(false);
     }
@@ -106,17 +96,17 @@ describe('repeated queries on the raw path, one version', () => {
 
   it('answers a repeat with the same bytes and headers, and 304 to the answer\'s tag', async () => {
     for (const path of ['/api/v2/runtime/tasks/t1', '/app-store/api/v2/runtime/state?user_id=alice&task_status=running']) {
-      const first = await raw(ctx.sc.base, 'GET', path, auth);
-      const repeats = await Promise.all([1, 2, 3].map(() => raw(ctx.sc.base, 'GET', path, auth)));
+      const first = await rawRequest(ctx.sc.base, path, { headers: auth });
+      const repeats = await Promise.all([1, 2, 3].map(() => rawRequest(ctx.sc.base, path, { headers: auth })));
       expect(first.status).toBe(200);
       for (const r of repeats) {
         expect(r.body).toBe(first.body);
         expect(withoutDate(r.headers)).toEqual(withoutDate(first.headers));
       }
-      const revalidated = await raw(ctx.sc.base, 'GET', path, { ...auth, 'If-None-Match': String(first.headers.etag) });
+      const revalidated = await rawRequest(ctx.sc.base, path, { headers: { ...auth, 'If-None-Match': String(first.headers.etag) } });
       expect(revalidated.status).toBe(304);
       expect(revalidated.body).toBe('');
-      const head = await raw(ctx.sc.base, 'HEAD', path, auth);
+      const head = await rawRequest(ctx.sc.base, path, { method: 'HEAD', headers: auth });
       expect(head.status).toBe(200);
       expect(head.body).toBe('');
       expect(head.headers['content-length']).toBe(first.headers['content-length']);
@@ -124,14 +114,14 @@ describe('repeated queries on the raw path, one version', () => {
   });
 
   it('still asks for the token on a repeat', async () => {
-    await raw(ctx.sc.base, 'GET', '/api/v2/runtime/tasks/t1', auth);
+    await rawRequest(ctx.sc.base, '/api/v2/runtime/tasks/t1', { headers: auth });
     for (const headers of [{}, { Authorization: 'Bearer nope-nope-nope-nope' }] as Record<string, string>[]) {
-      expect((await raw(ctx.sc.base, 'GET', '/api/v2/runtime/tasks/t1', headers)).status).toBe(401);
+      expect((await rawRequest(ctx.sc.base, '/api/v2/runtime/tasks/t1', { headers })).status).toBe(401);
     }
   });
 
   it('counts repeats under the route pattern', async () => {
-    for (let i = 0; i < 3; i += 1) await raw(ctx.sc.base, 'GET', '/api/v2/runtime/tasks/t1', auth);
+    for (let i = 0; i < 3; i += 1) await rawRequest(ctx.sc.base, '/api/v2/runtime/tasks/t1', { headers: auth });
     const text = await (await ctx.sc.get('/metrics', { headers: auth })).text();
     const m = /market_runtime_http_requests_total\{method="GET",route="\/api\/v2\/runtime\/tasks\/:task_id",status="200"\} (\d+)/.exec(text);
     expect(Number(m?.[1])).toBeGreaterThanOrEqual(3);
@@ -142,12 +132,12 @@ describe('repeated queries on the raw path, new versions', () => {
   const ctx = tasksFromFile(100);
 
   it('never repeats an answer of an older version', async () => {
-    const status = async () => JSON.parse((await raw(ctx.sc.base, 'GET', '/api/v2/runtime/tasks/t1', auth)).body).data.status;
+    const status = async () => JSON.parse((await rawRequest(ctx.sc.base, '/api/v2/runtime/tasks/t1', { headers: auth })).body).data.status;
     expect(await status()).toBe('running');
     expect(await status()).toBe('running');
     ctx.writeTasks('completed');
     await eventually(async () => {
-      const state = JSON.parse((await raw(ctx.sc.base, 'GET', '/api/v2/runtime/state', auth)).body);
+      const state = JSON.parse((await rawRequest(ctx.sc.base, '/api/v2/runtime/state', { headers: auth })).body);
       expect(state.data.tasks.t1.status).toBe('completed');
     });
     for (let i = 0; i < 5; i += 1) expect(await status()).toBe('completed');

@@ -1,32 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseProm, sum, value } from '../helpers/prom.ts';
+import { rawRequest } from '../helpers/raw-http.ts';
 import { eventually, fake, spawnFakeSidecar, startInProcess } from '../helpers/sidecar.ts';
 
 const T0 = '2026-11-25T10:00:00.000Z';
 const dir = mkdtempSync(join(tmpdir(), 'mr-ops-'));
 const file = join(dir, 'steps.json');
 const TOKEN = 'ops-test-token-5f1c2e9a7b3d4c6e';
-
-/** A raw HTTP/1.1 GET (fetch hides some statuses and header limits): status, headers, body. */
-function rawGet(base: string, path: string, headers: Record<string, string> = {}):
-  Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(base + path, { headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('/metrics against the snapshot (real threads, fake source)', () => {
   let sc: Awaited<ReturnType<typeof startInProcess>>;
@@ -105,20 +90,20 @@ describe('access control in a whole sidecar process (config -> supervisor -> HTT
   });
 
   it('needs the token for the API and /metrics, not for the probes', async () => {
-    expect((await rawGet(sc.base, '/api/v2/runtime/state')).status).toBe(401);
-    expect((await rawGet(sc.base, '/metrics')).status).toBe(401);
-    expect((await rawGet(sc.base, '/healthz')).status).toBe(200);
-    const ok = await rawGet(sc.base, '/api/v2/runtime/state', { Authorization: `Bearer ${TOKEN}` });
+    expect((await rawRequest(sc.base, '/api/v2/runtime/state')).status).toBe(401);
+    expect((await rawRequest(sc.base, '/metrics')).status).toBe(401);
+    expect((await rawRequest(sc.base, '/healthz')).status).toBe(200);
+    const ok = await rawRequest(sc.base, '/api/v2/runtime/state', { headers: { Authorization: `Bearer ${TOKEN}` } });
     expect(ok.status).toBe(200);
     expect(ok.headers['x-content-type-options']).toBe('nosniff');
     expect(ok.headers['x-frame-options']).toBe('DENY');
-    expect((await rawGet(sc.base, '/metrics', { Authorization: `Bearer ${TOKEN}` })).status).toBe(200);
+    expect((await rawRequest(sc.base, '/metrics', { headers: { Authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
   });
 
   it('bounds URL (414) and header (431) sizes', async () => {
     const auth = { Authorization: `Bearer ${TOKEN}` };
-    expect((await rawGet(sc.base, `/api/v2/runtime/state?user_id=${'x'.repeat(9000)}`, auth)).status).toBe(414);
-    expect((await rawGet(sc.base, '/api/v2/runtime/state', { ...auth, 'X-Big': 'y'.repeat(20_000) })).status).toBe(431);
+    expect((await rawRequest(sc.base, `/api/v2/runtime/state?user_id=${'x'.repeat(9000)}`, { headers: auth })).status).toBe(414);
+    expect((await rawRequest(sc.base, '/api/v2/runtime/state', { headers: { ...auth, 'X-Big': 'y'.repeat(20_000) } })).status).toBe(431);
   });
 });
 

@@ -3,18 +3,13 @@
  * printed) and the connection kept: the raw path's answers, Hono's routes, the change stream, the pages,
  * /metrics, the probes, errors.
  */
-import { Agent, request, type IncomingHttpHeaders } from 'node:http';
+import { Agent, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASE_PATHS } from '../../src/http/app.ts';
 import { ASSET_FILES } from '../../src/http/dashboard/routes.ts';
+import { rawRequest } from '../helpers/raw-http.ts';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
-
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
 
 /** Headers that may differ between two answers of the same route: the connection's and the clock's. */
 const PER_ANSWER = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
@@ -27,21 +22,8 @@ describe('HEAD on every route', () => {
   const writeOut = process.stdout.write.bind(process.stdout);
 
   /** GET reads the whole body except for a stream, whose headers are all a HEAD can match. */
-  const send = (method: 'GET' | 'HEAD', path: string, headers: Record<string, string> = {}) => new Promise<Answer>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: sc.sup.port, path, method, headers, agent, timeout: 10_000 }, (res) => {
-      if (method === 'GET' && res.headers['content-type']?.startsWith('text/event-stream')) {
-        resolve({ status: res.statusCode!, headers: res.headers, body: '' });
-        req.destroy();
-        return;
-      }
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer to ${method} ${path}`)));
-    req.on('error', reject);
-    req.end();
-  });
+  const send = (method: 'GET' | 'HEAD', path: string, headers: Record<string, string> = {}) =>
+    rawRequest(sc.base, path, { method, headers, agent });
 
   /**
    * HEAD, then a GET on the same connection (pipelined, raw bytes: what the server does, not what a client

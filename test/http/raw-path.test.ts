@@ -1,10 +1,11 @@
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CurrentVersion } from '../../src/http/app.ts';
 import { HttpMetrics } from '../../src/http/metrics.ts';
 import { rawPath } from '../../src/http/raw-path.ts';
+import { rawRequest } from '../helpers/raw-http.ts';
 
 const withSize = (v: Omit<CurrentVersion, 'sizeHint' | 'body'> & { body: Uint8Array }) => ({ ...v, sizeHint: v.body.byteLength });
 const cur = withSize({
@@ -18,18 +19,8 @@ const big = withSize({
 });
 let current: CurrentVersion = cur;
 
-function get(port: number, headers: Record<string, string> = {}) {
-  return new Promise<{ status: number; headers: Record<string, unknown>; body: string; bytes: Buffer }>((resolve, reject) => {
-    request({ port, host: '127.0.0.1', path: '/api/v2/runtime/state', headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const bytes = Buffer.concat(chunks);
-        resolve({ status: res.statusCode!, headers: res.headers, body: bytes.toString(), bytes });
-      });
-    }).on('error', reject).end();
-  });
-}
+const get = (port: number, headers: Record<string, string> = {}) =>
+  rawRequest(`http://127.0.0.1:${port}`, '/api/v2/runtime/state', { headers });
 
 describe('the raw path on a node server', () => {
   let server: Server;

@@ -4,13 +4,14 @@
  * the two threads, but in this thread: a test can ask the store itself for a fresh answer, feed it passes
  * and replace it (a store restart) at a moment of its choosing.
  */
-import { request, Agent } from 'node:http';
+import { Agent } from 'node:http';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { HttpThread, type ListenOptions } from '../../src/http/thread.ts';
 import type { AppFlowState, SourceName, TaskState } from '../../src/model/index.ts';
 import type { StoreStep } from '../../src/protocol.ts';
 import { StoreActor } from '../../src/store/actor.ts';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
+import { rawRequest, type RawAnswer } from '../helpers/raw-http.ts';
 
 export const T0 = '2026-11-25T10:00:00.000Z';
 
@@ -22,13 +23,7 @@ export function task(task_id: string, app_name: string, user_id: string | undefi
   return { task_id, type: 'install', status: 'completed', app_name, ...(user_id === undefined ? {} : { user_id }), created_at: T0, ...extra };
 }
 
-export interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-  /** the body as received (compressed bodies compare byte for byte) */
-  bytes: Buffer;
-}
+export type Answer = RawAnswer;
 
 type Send = (target: string, method?: string, headers?: Record<string, string>) => Promise<Answer>;
 
@@ -63,20 +58,8 @@ export async function startHarness(sources: SourceName[], listen: Omit<ListenOpt
   let seq = 0;
 
   /** One request with the target sent as given (no client-side normalization of the path or query). */
-  const sender = (port: number): Send => (target, method = 'GET', headers = {}) => new Promise<Answer>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: target, method, headers, agent, timeout: LIVENESS_MS }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const bytes = Buffer.concat(chunks);
-        resolve({ status: res.statusCode!, headers: res.headers, body: bytes.toString('utf8'), bytes });
-      });
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer to ${method} ${target}`)));
-    req.on('error', reject);
-    req.end();
-  });
+  const sender = (port: number): Send => (target, method = 'GET', headers = {}) =>
+    rawRequest(`http://127.0.0.1:${port}`, target, { method, headers, agent });
   const serve = async (thread: HttpThread, opts: Omit<ListenOptions, 'port' | 'host'>) => {
     const { port } = await thread.listen({ ...opts, port: 0, host: '127.0.0.1' });
     const server = { http: thread, port, send: sender(port) };
