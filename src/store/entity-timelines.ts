@@ -54,6 +54,11 @@ export class EntityTimelines {
     return timeline.app_states.length > 0 || timeline.tasks.length > 0 ? timeline : undefined;
   }
 
+  /** How many entries each kind holds (bounded by TIMELINE_LIMITS: bench/timeline-memory.ts measures them full). */
+  entries(): Record<TimelineKind, number> {
+    return { app_states: this.of.app_states.entries, tasks: this.of.tasks.entries };
+  }
+
   /** What the store saw happen to one app or task (kept a while after it left the view), or null. */
   history(kind: TimelineKind, key: string): string | null {
     this.of[kind].expire(this.clock().getTime());

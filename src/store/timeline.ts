@@ -1,4 +1,4 @@
-import type { AppFlowState, TaskState } from '../model/index.ts';
+import { APP_STAGES, HEALTH, TASK_STATUSES, type AppFlowState, type TaskState } from '../model/index.ts';
 
 /**
  * What the store saw happen to one app or task, newest last: each transition of stage (tasks: status),
@@ -30,9 +30,10 @@ export interface History {
 export const TIMELINE_LIMITS = {
   perEntity: 50,
   /**
-   * ≤ 16 MiB: measured ~350 bytes of heap an entry with its history around it (times, details and event ids are
-   * strings of their own) at 10,000 apps, so 45,000 entries for apps and tasks together; past it, departed
-   * histories go first, then the least recently changed lose their oldest entries
+   * ≤ 16 MiB: full at 10,000 apps, 14.5 MiB of heap (~340 bytes an entry with its history around it: times,
+   * details and event ids are strings of their own; bench/timeline-memory.ts, held to 16 MiB by
+   * test/store/timeline-memory.test.ts); past it, departed histories go first, then the least recently changed
+   * lose their oldest entries
    */
   total: 45_000,
   /** of that total: what task histories may hold (tasks in view are the active ones and the last RECENT_TASK_LIMIT) */
@@ -42,19 +43,13 @@ export const TIMELINE_LIMITS = {
 
 export type TimelineKind = 'app_states' | 'tasks';
 
-interface Track {
-  history: History;
-  /** the tracked fields of the last entry, to tell a transition from a repeat */
-  last: string;
-}
-
 /**
  * Timelines of one kind (apps or tasks). Map order is least recently changed first, so the total bound trims
  * the quietest histories; departed histories expire keepGoneMs after they left, whether or not anything else
  * changes (expire() is cheap enough to call on every read and every pass).
  */
 export class Timeline {
-  private readonly tracks = new Map<string, Track>();
+  private readonly tracks = new Map<string, History>();
   private size = 0;
   /** departed keys, in the order the store saw them go, with when each expires (ms): oldest first */
   private readonly departed = new Map<string, number>();
@@ -70,40 +65,38 @@ export class Timeline {
 
   /** Records `entry` unless it repeats the last one; returns true when it was recorded. */
   record(key: string, entry: TimelineEntry, firstSince?: string, seed: TimelineEntry[] = []): boolean {
-    let track = this.tracks.get(key);
-    const sig = signature(entry);
-    if (track && track.last === sig && track.history.gone_at === undefined) return false;
-    if (!track) {
-      track = { history: { since: firstSince ?? this.since, entries: [] }, last: '' };
-      for (const s of seed) this.append(key, track, s);
+    let history = this.tracks.get(key);
+    // (a departed history's last entry is `removed`: whatever comes back is a transition)
+    if (history && sameState(history.entries.at(-1), entry)) return false;
+    if (!history) {
+      history = { since: firstSince ?? this.since, entries: [] };
+      for (const s of seed) this.append(key, history, s);
     } else {
       this.tracks.delete(key); // re-inserted below: most recently changed last
-      delete track.history.gone_at;
+      delete history.gone_at;
       this.departed.delete(key);
     }
-    this.tracks.set(key, track);
-    if (signature(track.history.entries.at(-1) ?? null) !== sig) this.append(key, track, entry);
-    track.last = sig;
+    this.tracks.set(key, history);
+    if (!sameState(history.entries.at(-1), entry)) this.append(key, history, entry);
     this.trim();
     return true;
   }
 
   /** The entity left the view (the store saw it go at `seenMs`): one last entry, and the history is kept for keepGoneMs. */
   gone(key: string, at: string, evidence: string, seenMs: number): void {
-    const track = this.tracks.get(key);
-    if (!track || track.history.gone_at !== undefined) return;
+    const history = this.tracks.get(key);
+    if (!history || history.gone_at !== undefined) return;
     this.tracks.delete(key); // re-inserted: most recently changed last
-    this.tracks.set(key, track);
-    this.append(key, track, { at, stage: 'removed', evidence });
-    track.history.gone_at = at;
-    track.last = '';
+    this.tracks.set(key, history);
+    this.append(key, history, { at, stage: 'removed', evidence });
+    history.gone_at = at;
     // timed from the store's clock, not `at` (a market time): the map stays in expiry order
     this.departed.set(key, seenMs + this.limits.keepGoneMs);
     this.trim();
   }
 
   get(key: string): History | undefined {
-    return this.tracks.get(key)?.history;
+    return this.tracks.get(key);
   }
 
   /** Drops the departed histories whose keepGoneMs has passed at `nowMs`: walks only those. */
@@ -125,8 +118,8 @@ export class Timeline {
     return this.size;
   }
 
-  private append(key: string, track: Track, entry: TimelineEntry): void {
-    const entries = track.history.entries;
+  private append(key: string, history: History, entry: TimelineEntry): void {
+    const entries = history.entries;
     entries.push(entry);
     this.size += 1;
     if (entries.length > this.limits.perEntity) {
@@ -152,41 +145,54 @@ export class Timeline {
       if (this.size <= target) return;
       this.dropDeparted(key);
     }
-    for (const track of this.tracks.values()) {
+    for (const { entries } of this.tracks.values()) {
       if (this.size <= target) return;
-      const entries = track.history.entries;
       while (entries.length > 1 && this.size > target) {
         entries.shift();
         this.size -= 1;
       }
     }
-    for (const [key, track] of this.tracks) {
+    for (const [key, history] of this.tracks) {
       if (this.size <= target) return;
       this.tracks.delete(key);
-      this.size -= track.history.entries.length;
+      this.size -= history.entries.length;
     }
   }
 
   private dropDeparted(key: string): void {
     this.departed.delete(key);
-    const track = this.tracks.get(key);
-    if (!track) return;
+    const history = this.tracks.get(key);
+    if (!history) return;
     this.tracks.delete(key);
-    this.size -= track.history.entries.length;
+    this.size -= history.entries.length;
   }
 
 }
 
-function signature(e: TimelineEntry | null): string {
-  return e === null ? '' : `${e.stage}\u0000${e.health ?? ''}\u0000${e.progress ?? ''}\u0000${e.detail ?? ''}`;
+/** Whether `e` says what `next` says (its time and evidence aside): `next` would repeat it. */
+function sameState(e: TimelineEntry | undefined, next: TimelineEntry): boolean {
+  return e !== undefined && e.stage === next.stage && e.health === next.health && e.progress === next.progress && e.detail === next.detail;
+}
+
+/**
+ * One copy of each short value entries repeat: stages, statuses, healths and progress values. A pass crosses to
+ * the store as a structured clone, so without this every entry would hold strings of its own for them.
+ */
+const SHARED = new Map<string, string>([...APP_STAGES, ...HEALTH, ...TASK_STATUSES].map((v) => [v, v]));
+function shared(value: string): string {
+  const known = SHARED.get(value);
+  if (known !== undefined) return known;
+  // progress values ("12", "64.5"): few distinct ones; longer or past the cap, the entry keeps its own
+  if (value.length <= 6 && SHARED.size < 4096) SHARED.set(value, value);
+  return value;
 }
 
 /** An app's entry: its stage, health, reported progress and stage detail, at the market's time of the state. */
 export function appEntry(a: AppFlowState, evidence: string, at?: string): TimelineEntry {
-  const entry: TimelineEntry = { at: at ?? a.last_update, stage: a.stage, evidence };
-  if (a.health !== undefined) entry.health = a.health;
+  const entry: TimelineEntry = { at: at ?? a.last_update, stage: shared(a.stage), evidence };
+  if (a.health !== undefined) entry.health = shared(a.health);
   const progress = (a.metadata as { status?: { progress?: unknown } } | undefined)?.status?.progress;
-  if ((typeof progress === 'string' && progress !== '') || typeof progress === 'number') entry.progress = String(progress);
+  if ((typeof progress === 'string' && progress !== '') || typeof progress === 'number') entry.progress = shared(String(progress));
   if (a.stage_detail) entry.detail = a.stage_detail;
   return entry;
 }
@@ -207,7 +213,7 @@ export function taskEntry(t: TaskState, evidence: string, now: string): Timeline
   const at = t.status === 'pending' ? t.created_at
     : t.status === 'running' ? t.started_at ?? now
       : t.completed_at ?? now;
-  const entry: TimelineEntry = { at, stage: t.status, evidence };
+  const entry: TimelineEntry = { at, stage: shared(t.status), evidence };
   if (t.error_msg) entry.detail = t.error_msg;
   return entry;
 }
