@@ -93,7 +93,10 @@ function responses(): Json {
       description: `the request target (path and query) is longer than ${MAX_URL_BYTES} bytes`,
       content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
     },
-    HeadersTooLarge: { description: "the request's headers are larger than the server accepts (node's maxHeaderSize); no body" },
+    HeadersTooLarge: {
+      description: "the request's headers are larger than the server accepts (16 KiB, node's maxHeaderSize): answered for any method before routing, then the connection is closed",
+      content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
+    },
     Unavailable: error('not collected yet, or the store is restarting or rebuilding: retry after Retry-After', {
       'Retry-After': { $ref: '#/components/headers/RetryAfter' },
     }),
@@ -108,6 +111,12 @@ function responses(): Json {
     },
   };
 }
+
+/** What any method of any path can get before it is routed: a request target too long, headers too large (node). */
+const BEFORE_ROUTING = {
+  414: { $ref: '#/components/responses/UriTooLong' },
+  431: { $ref: '#/components/responses/HeadersTooLarge' },
+} as const;
 
 interface Route {
   /** path under a base path (or at the root when `root`) */
@@ -296,8 +305,7 @@ function operation(r: Route, suffix: string): Json {
   if (r.errors.includes(400)) responsesOf['400'] = { $ref: '#/components/responses/BadRequest' };
   if (r.open !== 'open') responsesOf['401'] = { $ref: '#/components/responses/Unauthorized' };
   if (r.errors.includes(404)) responsesOf['404'] = { $ref: '#/components/responses/NotFound' };
-  responsesOf['414'] = { $ref: '#/components/responses/UriTooLong' };
-  responsesOf['431'] = { $ref: '#/components/responses/HeadersTooLarge' };
+  Object.assign(responsesOf, BEFORE_ROUTING);
   if (r.errors.includes(503)) responsesOf['503'] = r.unavailable ?? { $ref: '#/components/responses/Unavailable' };
   const params = [...(r.params ?? []), ...(r.etag ? [IF_NONE_MATCH] : [])];
   return {
@@ -338,12 +346,12 @@ export function buildOpenApi(): Json {
         head: headOf(get),
         options: {
           operationId: `options${noun}`, summary: 'CORS preflight', security: [],
-          responses: { 204: { $ref: '#/components/responses/Preflight' }, 405: REJECTED, 414: { $ref: '#/components/responses/UriTooLong' } },
+          responses: { 204: { $ref: '#/components/responses/Preflight' }, 405: REJECTED, ...BEFORE_ROUTING },
         },
         ...Object.fromEntries(['post', 'put', 'patch', 'delete'].map((m) => [m, {
           operationId: `${m}${noun}`, summary: 'rejected: the API is read-only',
           ...(r.open === 'open' ? { security: [] } : {}),
-          responses: { 405: REJECTED, 414: { $ref: '#/components/responses/UriTooLong' } },
+          responses: { 405: REJECTED, ...BEFORE_ROUTING },
         }])),
       };
     });
