@@ -7,6 +7,7 @@ import { collectorModule } from '../../src/supervisor/collectors.ts';
 import { freePort, TestNatsServer } from '../helpers/nats.ts';
 import { describeWith } from '../helpers/services.ts';
 import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
+import { expectGoWire, expectGoWireEvents } from '../helpers/go-wire.ts';
 import { openStream } from '../helpers/sse.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mr-nats-'));
@@ -35,14 +36,20 @@ describeWith('nats-server', 'app-service events from a real NATS server', () => 
   beforeAll(async () => {
     nats = new TestNatsServer(await freePort());
     await nats.start();
-    // the poll knows one app with its version; events fill in between polls
+    // the poll knows one app with its version; events fill in between polls. metadata.status as the polling
+    // collector builds it (the market's shape: the keys Go always sends)
+    const polled = (name: string, user: string, at: string, extra: object = {}) => ({
+      name, rawAppName: name, isSysApp: false, owner: user, source: 'market.olares', title: name, state: 'running',
+      updateTime: at.replace('.000Z', 'Z'), statusTime: at.replace('.000Z', 'Z'), lastTransitionTime: at.replace('.000Z', 'Z'),
+      entranceStatuses: null, createTime: at, ...extra,
+    });
     writeFileSync(file, JSON.stringify([{ op: 'replace', domain: 'app_states', reconciles: ['nats'], items: [{
       app_id: 'gitea', app_name: 'gitea', user_id: 'alice', source_id: 'market.olares', stage: 'running', health: 'healthy',
       version: '1.21.0', last_update: '2026-11-25T10:00:00.000Z',
-      metadata: { status: { appid: 'gitea-id', icon: 'https://x/gitea.png', createTime: '2026-11-25T10:00:00.000Z' } },
+      metadata: { status: polled('gitea', 'alice', '2026-11-25T10:00:00.000Z', { appid: 'gitea-id', icon: 'https://x/gitea.png' }) },
     }, {
       app_id: 'firefox', app_name: 'firefox', user_id: 'carol', source_id: 'market.olares', stage: 'running', health: 'healthy',
-      last_update: '2026-11-25T12:00:00.000Z', metadata: { status: { createTime: '2026-11-25T12:00:00.000Z' } },
+      last_update: '2026-11-25T12:00:00.000Z', metadata: { status: polled('firefox', 'carol', '2026-11-25T12:00:00.000Z') },
     }] }]));
     sc = await startInProcess([
       fake('app_flow', { mode: 'file', file }),
@@ -70,6 +77,8 @@ describeWith('nats-server', 'app-service events from a real NATS server', () => 
     });
     const change = await stream.next((e) => e.event === 'change' && e.data.includes('alice:market.olares:gitea'));
     expect(JSON.parse(change.data).upserts.app_states['alice:market.olares:gitea'].stage).toBe('stopped');
+    // metadata.status updated from the event decodes as the market's struct, in the snapshot and the change
+    expectGoWireEvents(stream.events);
     await stream.close();
   });
 
@@ -78,6 +87,8 @@ describeWith('nats-server', 'app-service events from a real NATS server', () => 
     await eventually(async () => {
       expect((await state()).app_states['bob:market.olares:vault']).toMatchObject({ stage: 'fetching' });
     });
+    // an app known only from its event still has metadata.status in the market's shape
+    expectGoWire(await state());
   });
 
   it('ignores an event older than the one held', async () => {

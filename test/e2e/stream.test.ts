@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+import { expectGoWireEvents } from '../helpers/go-wire.ts';
 import { openStream } from '../helpers/sse.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mr-stream-'));
@@ -38,6 +39,7 @@ describe('GET …/events: the change stream', () => {
     expect(data.upserts.tasks.t1.status).toBe('completed');
     expect(data.removed.tasks).toEqual(['t2']);
     expect(data.summary).toMatchObject({ total_tasks: 2, completed_tasks: 1, pending_tasks: 1 });
+    expectGoWireEvents(s.events);
     await s.close();
   });
 
@@ -54,6 +56,7 @@ describe('GET …/events: the change stream', () => {
     expect(data.summary).toMatchObject({ total_tasks: 2, completed_tasks: 1, pending_tasks: 1, failed_tasks: 0 });
     // alice's task changed too, but this client never hears of it
     expect(s.events.some((e) => e.data.includes('"a1"'))).toBe(false);
+    expectGoWireEvents(s.events);
     await s.close();
   });
 
@@ -67,6 +70,7 @@ describe('GET …/events: the change stream', () => {
     const missed = await s2.next((e) => e.event === 'change' && JSON.parse(e.data).upserts.tasks?.r1 !== undefined);
     expect(missed).toBeDefined();
     expect(s2.events.some((e) => e.event === 'snapshot')).toBe(false);
+    expectGoWireEvents([...s1.events, ...s2.events]);
     await s2.close();
   });
 
@@ -74,6 +78,7 @@ describe('GET …/events: the change stream', () => {
     const s = await openStream(`${sc.base}/api/v2/runtime/events`, { 'Last-Event-ID': 'deadbeef-1' });
     const first = await s.next(() => true);
     expect(first.event).toBe('snapshot');
+    expectGoWireEvents(s.events);
     await s.close();
   });
 
@@ -92,6 +97,7 @@ describe('GET …/events: the change stream', () => {
     const first = await again.next(() => true);
     expect(first.event).toBe('snapshot');
     expect(Object.keys(JSON.parse(first.data).tasks)).toHaveLength(400);
+    expectGoWireEvents([...s.events, ...summary.events, ...again.events]);
     await Promise.all([s.close(), summary.close(), again.close()]);
   });
 
@@ -130,6 +136,7 @@ describe('a stalled client', () => {
     const countBefore = reader.events.length;
     await reader.next(() => true, 10_000, countBefore);
     expect(reader.ended).toBe(false);
+    expectGoWireEvents(reader.events);
     await reader.close();
   }, 60_000);
 });

@@ -11,6 +11,7 @@ import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { eventually, startInProcess } from '../helpers/sidecar.ts';
 import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
 import { insertCatalog, insertSources, insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
+import { expectGoWireEvents } from '../helpers/go-wire.ts';
 import { openStream } from '../helpers/sse.ts';
 import { envelope, startFakeChartRepo, type FakeChartRepo } from '../sources/fake-chart-repo.ts';
 import { API, realSpecs, sources, startRealSidecar, state, stopAll } from '../reliability/helpers.ts';
@@ -116,6 +117,7 @@ describe('a market where nothing changes', () => {
     const freshnessEvents = stream.events.filter((e) => e.event === 'freshness');
     expect(freshnessEvents.length).toBeGreaterThan(2);
     expect(Object.keys(JSON.parse(freshnessEvents.at(-1)!.data).sources)).toEqual(expect.arrayContaining([...COLLECTORS]));
+    expectGoWireEvents(stream.events);
     await stream.close();
 
     // the versioned body holds no freshness: each source's health only
@@ -204,6 +206,7 @@ describe('every real change still shows within a pass', () => {
       check((await res.json()).data);
     }, LIVENESS_MS);
     await stream.next((e) => e.event === 'change', LIVENESS_MS);
+    expectGoWireEvents(stream.events);
     await stream.close();
   }
 

@@ -1,19 +1,61 @@
 import * as v from 'valibot';
-import { GoEnvelope, GoRuntimeSnapshot } from '../../src/model/go-wire.ts';
+import { ChartRepoApp, ChartRepoImage, ChartRepoStatus, HydratorTask } from '../../src/model/chart-repo.ts';
+import { GoTime } from '../../src/model/common.ts';
+import {
+  GoAppFlowState, GoComponentStatus, GoEnvelope, GoRuntimeSnapshot, GoSummary, GoTaskState,
+} from '../../src/model/go-wire.ts';
+
+const byKey = <S extends v.GenericSchema>(s: S) => v.optional(v.record(v.string(), s));
 
 /**
- * The strict "Go client" check: decodes a snapshot (or a `{success, message, data}` envelope, as JSON text
- * or a value) with the schemas written from docs/go-wire.md, and throws with every misfit's path, as a Go client
- * decoding it with the market's structs would fail (or read a zero where a key is missing).
+ * The `data` of a change-stream `change` event. The stream is ours (Go has none), but each item it carries
+ * is the snapshot's item, so it must decode with the same Go structs; so must the summary.
  */
-export function expectGoWire(body: unknown): void {
-  const value = typeof body === 'string' ? JSON.parse(body) as unknown : body;
-  const isEnvelope = value !== null && typeof value === 'object' && 'success' in value;
-  const r = isEnvelope ? v.safeParse(GoEnvelope, value) : v.safeParse(GoRuntimeSnapshot, value);
+const GoChangeEvent = v.object({
+  timestamp: GoTime,
+  upserts: v.object({ app_states: byKey(GoAppFlowState), tasks: byKey(GoTaskState), components: byKey(GoComponentStatus) }),
+  chart_repo: v.optional(v.object({
+    frame: v.optional(ChartRepoStatus),
+    upserts: v.object({ apps: byKey(ChartRepoApp), images: byKey(ChartRepoImage), hydrator_tasks: byKey(HydratorTask) }),
+  })),
+  summary: GoSummary,
+});
+/** `?view=summary` events: {version, timestamp, summary} */
+const GoSummaryEvent = v.object({ timestamp: GoTime, summary: GoSummary });
+
+function check(schema: v.GenericSchema, value: unknown, what: string): void {
+  const r = v.safeParse(schema, value);
   if (r.success) return;
   const lines = r.issues.slice(0, 10).map((i) => {
     const path = i.path?.map((p) => String(p.key)).join('.') ?? '(root)';
     return `${path}: ${i.message} (got ${JSON.stringify(i.input)?.slice(0, 80)})`;
   });
-  throw new Error(`a Go client would not decode this snapshot:\n  ${lines.join('\n  ')}`);
+  throw new Error(`a Go client would not decode this ${what}:\n  ${lines.join('\n  ')}`);
+}
+
+/**
+ * The strict "Go client" check: decodes a snapshot (or a `{success, message, data}` envelope, as JSON text
+ * or a value) with the schemas written from docs/go-wire.md, and throws with every misfit's path, as a Go
+ * client decoding it with the market's structs would fail (or read a zero where a key is missing). Times
+ * must be ones Go's decoder takes: RFC 3339 with a real date (no 30 February).
+ */
+export function expectGoWire(body: unknown): void {
+  const value = typeof body === 'string' ? JSON.parse(body) as unknown : body;
+  const isEnvelope = value !== null && typeof value === 'object' && 'success' in value;
+  if (isEnvelope) check(GoEnvelope, value, 'envelope');
+  else check(GoRuntimeSnapshot, value, 'snapshot');
+}
+
+/**
+ * The same check over every event a change-stream client received: each `snapshot` (the /state data, or the
+ * summary view's {version, timestamp, summary}) and each `change`. `freshness` events carry no Go struct.
+ */
+export function expectGoWireEvents(events: readonly { event: string; data: string }[]): void {
+  for (const e of events) {
+    if (e.event !== 'snapshot' && e.event !== 'change') continue;
+    const value = JSON.parse(e.data) as Record<string, unknown>;
+    if ('app_states' in value) check(GoRuntimeSnapshot, value, `${e.event} event`);
+    else if ('upserts' in value) check(GoChangeEvent, value, `${e.event} event`);
+    else check(GoSummaryEvent, value, `${e.event} event`);
+  }
 }
