@@ -15,7 +15,8 @@ import { registerEvents } from './events-route.ts';
 import type { FreshnessHolder } from './freshness.ts';
 import { headContentLength } from './head-length.ts';
 import { registerOpenApi } from './openapi.ts';
-import { checkParam, parseAppsQuery, parseStateFilter, parseTasksQuery } from './query.ts';
+import { APP_PATH_SCHEMA, parsePath, TASK_PATH_SCHEMA, USER_PATH_SCHEMA } from './path-params.ts';
+import { parseAppsQuery, parseStateFilter, parseTasksQuery } from './query.ts';
 import { NOT_READY, rebuildingAnswer, STORE_UNAVAILABLE, unavailableAnswer } from './rebuilding.ts';
 import { routeLabel } from './metrics.ts';
 import { threadMemory } from '../thread-memory.ts';
@@ -99,32 +100,32 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
   api.get('/overview', async (c) => answer(c, deps, { key: 'overview', ask: (q) => q.overview(), message: OK_MESSAGE }));
 
   api.get('/apps/:user_id/:source_id/:app_name', async (c) => {
-    const { user_id, source_id, app_name } = c.req.param();
-    const bad = checkParam('user_id', user_id) ?? checkParam('source_id', source_id) ?? checkParam('app_name', app_name);
-    if (bad) return c.json(errorBody(bad), 400);
+    const path = parsePath(APP_PATH_SCHEMA, c.req.param());
+    if (!path.ok) return c.json(errorBody(path.message), 400);
+    const { user_id, source_id, app_name } = path.params;
     return answer(c, deps, { key: keyOf('app', user_id, source_id, app_name), ask: (q) => q.app(user_id, source_id, app_name), notFound: 'app not found' });
   });
 
   // what the store saw happen to one app or task (timeline; kept a while after it left the view)
   api.get('/apps/:user_id/:source_id/:app_name/history', async (c) => {
-    const { user_id, source_id, app_name } = c.req.param();
-    const bad = checkParam('user_id', user_id) ?? checkParam('source_id', source_id) ?? checkParam('app_name', app_name);
-    if (bad) return c.json(errorBody(bad), 400);
+    const path = parsePath(APP_PATH_SCHEMA, c.req.param());
+    if (!path.ok) return c.json(errorBody(path.message), 400);
+    const { user_id, source_id, app_name } = path.params;
     const key = appKey({ user_id, source_id, app_name });
     return answer(c, deps, { key: keyOf('app-history', user_id, source_id, app_name), ask: (q) => q.history('app_states', key), notFound: 'no history of this app', ownContent: true });
   });
 
   api.get('/tasks/:task_id/history', async (c) => {
-    const task_id = c.req.param('task_id');
-    const bad = checkParam('task_id', task_id);
-    if (bad) return c.json(errorBody(bad), 400);
+    const path = parsePath(TASK_PATH_SCHEMA, c.req.param());
+    if (!path.ok) return c.json(errorBody(path.message), 400);
+    const { task_id } = path.params;
     return answer(c, deps, { key: keyOf('task-history', task_id), ask: (q) => q.history('tasks', task_id), notFound: 'no history of this task', ownContent: true });
   });
 
   api.get('/tasks/:task_id', async (c) => {
-    const task_id = c.req.param('task_id');
-    const bad = checkParam('task_id', task_id);
-    if (bad) return c.json(errorBody(bad), 400);
+    const path = parsePath(TASK_PATH_SCHEMA, c.req.param());
+    if (!path.ok) return c.json(errorBody(path.message), 400);
+    const { task_id } = path.params;
     return answer(c, deps, { key: keyOf('task', task_id), ask: (q) => q.task(task_id), notFound: 'task not found' });
   });
 
@@ -136,16 +137,16 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
   });
 
   api.get('/users/:user_id/apps', async (c) => {
-    const user_id = c.req.param('user_id');
-    const bad = checkParam('user_id', user_id);
-    if (bad) return c.json(errorBody(bad), 400);
+    const path = parsePath(USER_PATH_SCHEMA, c.req.param());
+    if (!path.ok) return c.json(errorBody(path.message), 400);
+    const { user_id } = path.params;
     return answer(c, deps, { key: keyOf('user-apps', user_id), ask: (q) => q.appsByUser(user_id) });
   });
 
   api.get('/users/:user_id/tasks', async (c) => {
-    const user_id = c.req.param('user_id');
-    const bad = checkParam('user_id', user_id);
-    if (bad) return c.json(errorBody(bad), 400);
+    const path = parsePath(USER_PATH_SCHEMA, c.req.param());
+    if (!path.ok) return c.json(errorBody(path.message), 400);
+    const { user_id } = path.params;
     return answer(c, deps, { key: keyOf('user-tasks', user_id), ask: (q) => q.tasksByUser(user_id) });
   });
 

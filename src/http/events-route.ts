@@ -6,7 +6,7 @@ import { rebuildingAnswer, unavailableAnswer } from './rebuilding.ts';
 import { envelopePrefix, OK_MESSAGE } from '../model/index.ts';
 import { errorBody } from './envelope.ts';
 import { FRESH_AS_OF, type FreshnessHolder } from './freshness.ts';
-import { parseStateFilter, parseStreamView } from './query.ts';
+import { parseStreamQuery } from './query.ts';
 import { STREAM_HEADERS, type ChangeStream, type StreamSnapshot } from './stream.ts';
 import { CALL_DEADLINE_MS, callWithDeadline } from '../threads.ts';
 
@@ -29,10 +29,9 @@ export function registerEvents(api: Hono, deps: EventsDeps): void {
     const stream = deps.stream;
     const cur = deps.current();
     if (!stream || !cur) return unavailableAnswer(c, deps);
-    const parsed = parseStateFilter(c.req.queries());
+    // the filters, the view, timeline and last_event_id: each validated (STREAM_QUERY_SCHEMA), a misfit is a 400
+    const parsed = parseStreamQuery(c.req.queries());
     if (!parsed.ok) return c.json(errorBody(parsed.message), 400);
-    const view = parseStreamView(c.req.queries(), parsed.canonical !== '');
-    if (!view.ok) return c.json(errorBody(view.message), 400);
     // a new client's snapshot would come from the last store's bytes or from part of the state
     const rebuilding = rebuildingAnswer(c, deps);
     if (rebuilding) return rebuilding;
@@ -44,12 +43,12 @@ export function registerEvents(api: Hono, deps: EventsDeps): void {
     // the header every API answer carries (Hono's middleware adds it to HEAD's; this response bypasses it)
     const freshAsOf = deps.freshness?.current?.freshAsOf;
     if (freshAsOf) out.setHeader(FRESH_AS_OF, freshAsOf);
-    if (view.summaryOnly) {
+    if (parsed.summaryOnly) {
       stream.connectSummary(out);
       return RESPONSE_ALREADY_SENT;
     }
     const filter = parsed.canonical === '' ? null : parsed.filter;
-    const lastEventId = c.req.header('last-event-id') ?? c.req.query('last_event_id');
+    const lastEventId = c.req.header('last-event-id') ?? parsed.lastEventId;
 
     const snapshot = async (): Promise<StreamSnapshot> => {
       if (!filter) {
@@ -65,8 +64,7 @@ export function registerEvents(api: Hono, deps: EventsDeps): void {
       return { version: a.version, content: a.content, json: a.json!, summary: JSON.parse(a.json!).summary };
     };
     // ?timeline=true: change events also carry the timeline entries of the apps and tasks they touch
-    const timeline = c.req.query('timeline') === 'true';
-    await stream.connect(out, filter, parsed.canonical, lastEventId, snapshot, timeline);
+    await stream.connect(out, filter, parsed.canonical, lastEventId, snapshot, parsed.timeline);
     return RESPONSE_ALREADY_SENT;
   });
 }

@@ -3,7 +3,7 @@ import { toJsonSchema, toJsonSchemaDefs, type ConversionConfig } from '@valibot/
 import type { Hono } from 'hono';
 import * as v from 'valibot';
 import {
-  AppFlowState, ChartRepoApp, ChartRepoImage, ChartRepoStatus, ComponentStatus, HydratorTask, LIMITS, SourceHealth,
+  AppFlowState, ChartRepoApp, ChartRepoImage, ChartRepoStatus, ComponentStatus, HydratorTask, SourceHealth,
   SourceStatus, TaskState,
 } from '../model/index.ts';
 import { BASE_PATHS, DASHBOARD_HOME } from './base-paths.ts';
@@ -16,8 +16,11 @@ import {
   RuntimeSummarySchema, SourcesHealth, TimelineEntry, WireApp, WireComponent, WireSummary, WireTask, envelope,
 } from './openapi-schemas.ts';
 import { GoAppFlowState, GoAppStatus, GoComponentStatus, GoEntrance, GoSummary, GoTaskState } from '../model/go-wire.ts';
-import { APP_FILTER_KEYS, APPS_QUERY_SCHEMA, FILTER_SCHEMA, FILTER_KEYS, PAGE_LIMITS, STREAM_VIEWS } from './query.ts';
-import { CURSOR_MAX_CHARS } from '../store/page-cursor.ts';
+import { APP_PATH_SCHEMA, TASK_PATH_SCHEMA, USER_PATH_SCHEMA } from './path-params.ts';
+import {
+  APPS_QUERY_KEYS, APPS_QUERY_SCHEMA, FILTER_SCHEMA, FILTER_KEYS, PAGE_LIMITS, STREAM_QUERY_KEYS, STREAM_QUERY_SCHEMA,
+  TASKS_QUERY_KEYS, TASKS_QUERY_SCHEMA,
+} from './query.ts';
 import { MAX_URL_BYTES } from './security.ts';
 import { STREAM_LIMITS } from './stream.ts';
 
@@ -43,8 +46,16 @@ const CONVERT: ConversionConfig = {
   // free-form JSON objects (LIMITS.jsonDepth, LIMITS.jsonBytes), Go's per-component metric types and the
   // RFC 3339 check of Go times (custom functions)
   ignoreActions: ['trim', 'finite', 'raw_check', 'check'],
-  // a Go integer: JSON Schema's integer
-  overrideAction: ({ valibotAction, jsonSchema }) => (valibotAction.type === 'safe_integer' ? { ...jsonSchema, type: 'integer' } : undefined),
+  overrideAction: ({ valibotAction, jsonSchema }) => {
+    // a Go integer: JSON Schema's integer
+    if (valibotAction.type === 'safe_integer') return { ...jsonSchema, type: 'integer' };
+    // digits read as a number (…/apps?limit=): from here on the value is the number, not the text
+    if (valibotAction.type === 'to_number') {
+      const { pattern: _digits, ...rest } = jsonSchema;
+      return { ...rest, type: 'number' };
+    }
+    return undefined;
+  },
   // the last schema of a pipe is what a value must be (query filters: string, trimmed, then one of a picklist)
   typeMode: 'output',
   overrideRef: ({ referenceId }) => `#/components/schemas/${referenceId}`,
@@ -139,17 +150,26 @@ interface Route {
   fresh?: boolean;
 }
 
-const pathParam = (name: string, description: string) => ({
-  name, in: 'path', required: true, description, schema: { type: 'string', minLength: 1, maxLength: LIMITS.id },
-});
+/** What each path parameter names. */
+const PATH_PARAM_NAMES: Record<string, string> = { user_id: 'the user', source_id: 'the market source', app_name: 'the app', task_id: 'the task' };
 
-/** the query parameters `keys` of a route's valibot schema (an unknown value is a 400 naming it) */
-function filterParams<E extends Record<string, v.OptionalSchema<v.GenericSchema, undefined>>>(
-  entries: E, keys: readonly (keyof E & string)[],
+/** The path parameters of a route, from the valibot schema its handler validates them with (path-params.ts). */
+function pathParams(schema: v.ObjectSchema<Record<string, v.GenericSchema>, undefined>): Json[] {
+  return Object.entries(schema.entries).map(([name, s]) => ({
+    name, in: 'path', required: true, description: PATH_PARAM_NAMES[name], schema: schemaOf(s),
+  }));
+}
+
+/**
+ * The query parameters `keys` of a route's valibot schema (an unknown value is a 400 naming it); `about` says
+ * what a parameter does where the filters' note does not.
+ */
+function queryParams<E extends Record<string, v.OptionalSchema<v.GenericSchema, undefined>>>(
+  entries: E, keys: readonly (keyof E & string)[], about: Partial<Record<keyof E & string, string>> = {},
 ): Json[] {
   return keys.map((name) => ({
     name, in: 'query', required: false,
-    description: 'trimmed; empty means no filter; given twice is a 400',
+    description: about[name] ?? 'trimmed; empty means no filter; given twice is a 400',
     schema: schemaOf(entries[name]!.wrapped),
   }));
 }
@@ -161,16 +181,16 @@ function envelopeOf(data: v.GenericSchema): Json {
 }
 
 function routes(): Route[] {
-  const userParam = pathParam('user_id', 'the user');
-  const appParams = [userParam, pathParam('source_id', 'the market source'), pathParam('app_name', 'the app')];
-  const taskParam = pathParam('task_id', 'the task');
+  const appParams = pathParams(APP_PATH_SCHEMA);
+  const taskParams = pathParams(TASK_PATH_SCHEMA);
+  const userParams = pathParams(USER_PATH_SCHEMA);
   const json = (data: v.GenericSchema, description?: string) => ({ media: JSON_MEDIA, schema: envelopeOf(data), description });
   const html = { media: 'text/html', schema: { type: 'string' } };
   return [
     {
       path: '/state', id: 'getState', summary: 'The runtime snapshot (filtered when a filter is given)',
       description: 'Unfiltered: the store\'s prepared bytes, compressed (br, gzip) when the client accepts it (Vary: Accept-Encoding; each encoding has its own ETag). Filtered: the same shape, holding only what the filters keep, with a summary of it.',
-      params: filterParams(FILTER_SCHEMA.entries, FILTER_KEYS), ok: json(RuntimeSnapshotSchema), etag: true, errors: [400, 503], fresh: true,
+      params: queryParams(FILTER_SCHEMA.entries, FILTER_KEYS), ok: json(RuntimeSnapshotSchema), etag: true, errors: [400, 503], fresh: true,
     },
     {
       path: '/events', id: 'getEvents', summary: 'The change stream (Server-Sent Events)',
@@ -183,10 +203,11 @@ function routes(): Route[] {
         `- \`: heartbeat\` comments every ${STREAM_LIMITS.heartbeatMs / 1000} s. Resume with Last-Event-ID (header or last_event_id): the last ${STREAM_LIMITS.historyVersions} versions are replayed.`,
       ].join('\n'),
       params: [
-        ...filterParams(FILTER_SCHEMA.entries, FILTER_KEYS),
-        { name: 'timeline', in: 'query', required: false, description: '`true`: change events also carry timeline entries', schema: { type: 'string', enum: ['true', 'false'] } },
-        { name: 'view', in: 'query', required: false, description: '`summary`: one small event per version, no entities, no snapshot of the state (no filters with it)', schema: { type: 'string', enum: ['', ...STREAM_VIEWS] } },
-        { name: 'last_event_id', in: 'query', required: false, description: 'as the Last-Event-ID header (for clients that cannot set it)', schema: { type: 'string' } },
+        ...queryParams(STREAM_QUERY_SCHEMA.entries, STREAM_QUERY_KEYS, {
+          timeline: '`true`: change events also carry timeline entries; empty or `false`: they do not; anything else is a 400',
+          view: '`summary`: one small event per version, no entities, no snapshot of the state (no filters with it); empty: the whole stream',
+          last_event_id: 'as the Last-Event-ID header (for clients that cannot set it; the header wins); given twice is a 400',
+        }),
         { name: 'Last-Event-ID', in: 'header', required: false, description: 'the id of the last event received: replay from there', schema: { type: 'string' } },
       ],
       ok: {
@@ -209,18 +230,11 @@ function routes(): Route[] {
         'Follow `next_cursor` until it is null. Each page is cut at the store\'s current version: the apps whose key sorts after the cursor.',
         'So when the version moves between pages no app is shown twice, an app added (or renamed) into the range already paged shows only in a new listing, and an app removed is simply not there; `version` says which version each page came from.',
       ].join('\n'),
-      params: [
-        ...filterParams(APPS_QUERY_SCHEMA.entries, APP_FILTER_KEYS),
-        {
-          name: 'limit', in: 'query', required: false, description: `apps per page; empty means ${PAGE_LIMITS.default}; anything but a whole number from 1 to ${PAGE_LIMITS.max} is a 400`,
-          schema: { type: 'integer', minimum: 1, maximum: PAGE_LIMITS.max, default: PAGE_LIMITS.default },
-        },
-        { name: 'include', in: 'query', required: false, description: '`chart_repo`: the page also holds the Chart Repo items of its apps', schema: { type: 'string', enum: ['', 'chart_repo'] } },
-        {
-          name: 'cursor', in: 'query', required: false, description: '`next_cursor` of the page before (opaque); absent or empty: the first page; one this API did not give out is a 400',
-          schema: { type: 'string', maxLength: CURSOR_MAX_CHARS, pattern: '^[A-Za-z0-9_-]*$' },
-        },
-      ],
+      params: queryParams(APPS_QUERY_SCHEMA.entries, APPS_QUERY_KEYS, {
+        limit: `apps per page; empty or absent means ${PAGE_LIMITS.default}; anything but a whole number from 1 to ${PAGE_LIMITS.max} is a 400`,
+        cursor: '`next_cursor` of the page before (opaque); absent or empty: the first page; one this API did not give out is a 400',
+        include: '`chart_repo`: the page also holds the Chart Repo items of its apps',
+      }),
       ok: json(AppsPageSchema), etag: true, errors: [400, 503], fresh: true,
     },
     {
@@ -238,24 +252,27 @@ function routes(): Route[] {
     },
     {
       path: '/tasks/{task_id}', id: 'getTask', summary: 'One task',
-      params: [taskParam], ok: json(WireTask), etag: true, errors: [400, 404, 503], fresh: true,
+      params: taskParams, ok: json(WireTask), etag: true, errors: [400, 404, 503], fresh: true,
     },
     {
       path: '/tasks/{task_id}/history', id: 'getTaskHistory', summary: 'What the store saw happen to one task',
-      params: [taskParam], ok: json(HistorySchema), etag: true, errors: [400, 404, 503], fresh: true,
+      params: taskParams, ok: json(HistorySchema), etag: true, errors: [400, 404, 503], fresh: true,
     },
     {
       path: '/tasks', id: 'listTasks', summary: 'Tasks of an app and/or a user (at least one is required)',
-      params: ['app_name', 'user_id'].map((name) => ({ name, in: 'query', required: false, description: 'trimmed; empty means not given; given twice is a 400', schema: { type: 'string', maxLength: LIMITS.id } })),
+      params: queryParams(TASKS_QUERY_SCHEMA.entries, TASKS_QUERY_KEYS, {
+        app_name: 'trimmed; empty means not given; given twice is a 400 (give app_name, user_id or both)',
+        user_id: 'trimmed; empty means not given; given twice is a 400 (give app_name, user_id or both)',
+      }),
       ok: json(v.array(WireTask)), etag: true, errors: [400, 503], fresh: true,
     },
     {
       path: '/users/{user_id}/apps', id: 'listUserApps', summary: "A user's installed apps",
-      params: [userParam], ok: json(v.array(WireApp)), etag: true, errors: [400, 503], fresh: true,
+      params: userParams, ok: json(v.array(WireApp)), etag: true, errors: [400, 503], fresh: true,
     },
     {
       path: '/users/{user_id}/tasks', id: 'listUserTasks', summary: "A user's tasks",
-      params: [userParam], ok: json(v.array(WireTask)), etag: true, errors: [400, 503], fresh: true,
+      params: userParams, ok: json(v.array(WireTask)), etag: true, errors: [400, 503], fresh: true,
     },
     { path: '/dashboard', id: 'getDashboard', summary: 'The operator dashboard (HTML; loads without a token, its data does not)', ok: html, etag: true, errors: [], open: 'open', fresh: true },
     { path: '/dashboard-app', id: 'getDashboardApp', summary: 'The per-app dashboard (HTML)', ok: html, etag: true, errors: [], open: 'open', fresh: true },

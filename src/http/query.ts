@@ -17,6 +17,12 @@ const oneOf = <const T extends readonly string[]>(name: string, values: T) => v.
   v.picklist(['', ...values] as const, `${name} must be one of ${values.join(', ')}`),
 ));
 
+/** `true`, `false` or empty (not given). */
+const trueOrFalse = (name: string) => v.optional(v.pipe(
+  value(name),
+  v.picklist(['', 'true', 'false'], `${name} must be true or false`),
+));
+
 /** The /state and /events filters; allowed values are picklists, so the OpenAPI document states them (openapi.ts). */
 export const FILTER_SCHEMA = v.object({
   user_id: v.optional(value('user_id')),
@@ -24,10 +30,7 @@ export const FILTER_SCHEMA = v.object({
   app_name: v.optional(value('app_name')),
   task_status: oneOf('task_status', TASK_STATUSES),
   task_type: oneOf('task_type', TASK_TYPES),
-  stuck: v.optional(v.pipe(
-    value('stuck'),
-    v.picklist(['', 'true', 'false'], 'stuck must be true or false'),
-  )),
+  stuck: trueOrFalse('stuck'),
 });
 
 /**
@@ -57,6 +60,9 @@ export const APP_HEALTHS = HEALTH;
 /** `…/apps` pages: how many apps a page holds when not asked, and at most. */
 export const PAGE_LIMITS = { default: 100, max: 1000 } as const;
 
+const LIMIT_MESSAGE = `limit must be a whole number from 1 to ${PAGE_LIMITS.max}`;
+const CURSOR_MESSAGE = 'not a cursor this API gave out (take next_cursor of the page before)';
+
 /** `…/apps`: its filters, validated as those of /state, a page size and the cursor of an earlier page. */
 export const APPS_QUERY_SCHEMA = v.object({
   user_id: FILTER_SCHEMA.entries.user_id,
@@ -65,20 +71,23 @@ export const APPS_QUERY_SCHEMA = v.object({
   stuck: FILTER_SCHEMA.entries.stuck,
   stage: oneOf('stage', APP_STAGES),
   health: oneOf('health', APP_HEALTHS),
-  limit: v.optional(v.pipe(
-    value('limit'),
-    v.check((s) => s === '' || (/^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= PAGE_LIMITS.max), `limit must be a whole number from 1 to ${PAGE_LIMITS.max}`),
-  )),
+  // empty (the default), or digits read as a number in range: actions the OpenAPI converter states
+  limit: v.optional(v.pipe(value('limit'), v.union([
+    v.literal(''),
+    v.pipe(v.string(), v.digits(LIMIT_MESSAGE), v.toNumber(), v.integer(LIMIT_MESSAGE), v.minValue(1, LIMIT_MESSAGE), v.maxValue(PAGE_LIMITS.max, LIMIT_MESSAGE)),
+  ], LIMIT_MESSAGE))),
   cursor: v.optional(v.pipe(
     v.string(),
     v.maxLength(CURSOR_MAX_CHARS, `cursor is longer than ${CURSOR_MAX_CHARS} characters`),
     v.trim(),
-    v.check((s) => s === '' || decodeCursor(s) !== null, 'not a cursor this API gave out (take next_cursor of the page before)'),
+    // the alphabet (stated in the document), then the cursor itself: one this API gave out
+    v.regex(/^[A-Za-z0-9_-]*$/, CURSOR_MESSAGE),
+    v.check((s) => s === '' || decodeCursor(s) !== null, CURSOR_MESSAGE),
   )),
-  include: v.optional(v.pipe(value('include'), v.picklist(['', 'chart_repo'], 'include must be chart_repo'))),
+  include: oneOf('include', ['chart_repo']),
 });
 
-const APPS_QUERY_KEYS = [...APP_FILTER_KEYS, 'limit', 'cursor', 'include'] as const;
+export const APPS_QUERY_KEYS = [...APP_FILTER_KEYS, 'limit', 'cursor', 'include'] as const;
 
 /**
  * `canonical` names the page exactly (filters, limit, the key it starts after): the cache key and ETag variant
@@ -95,7 +104,7 @@ export function parseAppsQuery(query: Record<string, string[]>): ParsedAppsQuery
   const { limit, cursor, include } = parsed.output;
   const filter = filterOf(parsed.output, APP_FILTER_KEYS);
   const page = {
-    limit: limit === undefined || limit === '' ? PAGE_LIMITS.default : Number(limit),
+    limit: limit === undefined || limit === '' ? PAGE_LIMITS.default : limit,
     after: cursor === undefined || cursor === '' ? null : decodeCursor(cursor),
     withChart: include === 'chart_repo',
   };
@@ -146,45 +155,51 @@ function canonicalOf(filter: AnyFilter, keys: readonly (keyof AnyFilter)[]): str
   return pairs.length === 0 ? '' : JSON.stringify(pairs);
 }
 
+/** `…/tasks`: an app and/or a user, bounded and trimmed like the filters. */
+export const TASKS_QUERY_SCHEMA = v.object({
+  app_name: v.optional(value('app_name')),
+  user_id: v.optional(value('user_id')),
+});
+export const TASKS_QUERY_KEYS = ['app_name', 'user_id'] as const;
+
 export type ParsedTasksQuery = { ok: true; app_name?: string; user_id?: string } | { ok: false; message: string };
 
-/** `…/tasks?app_name=&user_id=`: at least one, each at most once, trimmed and bounded. */
+/** `…/tasks?app_name=&user_id=`: at least one, each at most once; empty = not given. */
 export function parseTasksQuery(query: Record<string, string[]>): ParsedTasksQuery {
-  const out: { app_name?: string; user_id?: string } = {};
-  for (const key of ['app_name', 'user_id'] as const) {
-    const values = query[key];
-    if (!values || values.length === 0) continue;
-    if (values.length > 1) return { ok: false, message: `invalid query parameter ${key}: given more than once` };
-    const val = values[0]!.trim();
-    if (val === '') continue;
-    const bad = checkParam(key, val);
-    if (bad) return { ok: false, message: bad };
-    out[key] = val;
-  }
-  if (out.app_name === undefined && out.user_id === undefined) return { ok: false, message: 'give app_name and/or user_id' };
-  return { ok: true, ...out };
-}
-
-/** A path parameter: bounded like every identifier. */
-export function checkParam(name: string, val: string): string | null {
-  if (val.length === 0) return `${name} must not be empty`;
-  if (val.length > LIMITS.id) return `${name} is longer than ${LIMITS.id} characters`;
-  return null;
+  const parsed = parseSingles(TASKS_QUERY_SCHEMA, TASKS_QUERY_KEYS, query);
+  if (!parsed.ok) return parsed;
+  const app_name = parsed.output.app_name || undefined;
+  const user_id = parsed.output.user_id || undefined;
+  if (app_name === undefined && user_id === undefined) return { ok: false, message: 'give app_name and/or user_id' };
+  return { ok: true, ...(app_name === undefined ? {} : { app_name }), ...(user_id === undefined ? {} : { user_id }) };
 }
 
 /** `…/events?view=`: empty = the whole change stream; `summary` = one small event per version (no filters). */
 export const STREAM_VIEWS = ['summary'] as const;
 
-export type ParsedStreamView = { ok: true; summaryOnly: boolean } | { ok: false; message: string };
+/** `…/events`: the filters of /state and how to stream. */
+export const STREAM_QUERY_SCHEMA = v.object({
+  ...FILTER_SCHEMA.entries,
+  timeline: trueOrFalse('timeline'),
+  view: oneOf('view', STREAM_VIEWS),
+  last_event_id: v.optional(value('last_event_id')),
+});
+export const STREAM_QUERY_KEYS = [...FILTER_KEYS, 'timeline', 'view', 'last_event_id'] as const;
 
-/** `view` of `…/events`: at most once; `summary` takes no filters (its events carry no entities to narrow). */
-export function parseStreamView(query: Record<string, string[]>, filtered: boolean): ParsedStreamView {
-  const values = query.view ?? [];
-  if (values.length > 1) return { ok: false, message: 'invalid query parameter view: given more than once' };
-  const view = (values[0] ?? '').trim();
-  if (view !== '' && !(STREAM_VIEWS as readonly string[]).includes(view)) {
-    return { ok: false, message: `invalid query parameter view: view must be ${STREAM_VIEWS.join(', ')}` };
-  }
-  if (view === 'summary' && filtered) return { ok: false, message: 'invalid query parameter view: view=summary takes no filters' };
-  return { ok: true, summaryOnly: view === 'summary' };
+export type ParsedStreamQuery =
+  | { ok: true; filter: StateFilter; canonical: string; summaryOnly: boolean; timeline: boolean; lastEventId?: string }
+  | { ok: false; message: string };
+
+/** `…/events?…&timeline=&view=&last_event_id=`: each at most once; `view=summary` takes no filters (its events carry no entities to narrow). */
+export function parseStreamQuery(query: Record<string, string[]>): ParsedStreamQuery {
+  const parsed = parseSingles(STREAM_QUERY_SCHEMA, STREAM_QUERY_KEYS, query);
+  if (!parsed.ok) return parsed;
+  const filter = filterOf(parsed.output, FILTER_KEYS);
+  const canonical = canonicalOf(filter, FILTER_KEYS);
+  const { timeline, view, last_event_id } = parsed.output;
+  if (view === 'summary' && canonical !== '') return { ok: false, message: 'invalid query parameter view: view=summary takes no filters' };
+  return {
+    ok: true, filter, canonical, summaryOnly: view === 'summary', timeline: timeline === 'true',
+    ...(last_event_id ? { lastEventId: last_event_id } : {}),
+  };
 }

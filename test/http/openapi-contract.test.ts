@@ -84,6 +84,7 @@ const ROUTES: Array<{ ok: string; missing?: string; bad?: string; etag?: boolean
   { ok: `/tasks/${task.task_id}`, missing: '/tasks/no-such-task', bad: `/tasks/${LONG}`, etag: true },
   { ok: `/tasks/${task.task_id}/history`, missing: '/tasks/no-such-task/history', bad: `/tasks/${LONG}/history`, etag: true },
   { ok: '/tasks?app_name=firefox&user_id=alice', bad: '/tasks', etag: true },
+  { ok: '/tasks?user_id=%20alice%20', bad: `/tasks?app_name=${LONG}`, etag: true },
   { ok: '/users/alice/apps', bad: `/users/${LONG}/apps`, etag: true },
   { ok: '/users/alice/tasks', bad: `/users/${LONG}/tasks`, etag: true },
   { ok: '/dashboard', etag: true },
@@ -181,8 +182,11 @@ describe('contract: real answers against openapi.json', () => {
       await hit(a.base, `${base}/events`, {}, 401);
       await hit(a.base, `${base}/events`, { method: 'HEAD' }, 401);
       for (const [s, headers] of [[a, AUTH], [b, {}]] as const) {
-        await hit(s.base, `${base}/events?stuck=maybe`, { headers }, 400);
-        await hit(s.base, `${base}/events?stuck=maybe`, { method: 'HEAD', headers }, 400);
+        // the stream's own parameters are validated as the filters are
+        for (const bad of ['stuck=maybe', 'timeline=yes', 'view=everything', 'view=summary&user_id=alice']) {
+          await hit(s.base, `${base}/events?${bad}`, { headers }, 400);
+          await hit(s.base, `${base}/events?${bad}`, { method: 'HEAD', headers }, 400);
+        }
         await hit(s.base, `${base}/state?task_type=bogus`, { method: 'HEAD', headers }, 400);
       }
     }

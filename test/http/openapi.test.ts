@@ -4,10 +4,21 @@ import { describe, expect, it } from 'vitest';
 import { createRuntimeApp } from '../../src/http/app.ts';
 import { BASE_PATHS } from '../../src/http/base-paths.ts';
 import { buildOpenApi, openApiText } from '../../src/http/openapi.ts';
-import { APP_FILTER_KEYS, FILTER_KEYS, parseAppsQuery, parseStateFilter } from '../../src/http/query.ts';
+import { APP_PATH_SCHEMA, parsePath, TASK_PATH_SCHEMA, USER_PATH_SCHEMA } from '../../src/http/path-params.ts';
+import {
+  APP_FILTER_KEYS, APPS_QUERY_KEYS, FILTER_KEYS, parseAppsQuery, parseStateFilter, parseStreamQuery, parseTasksQuery, STREAM_QUERY_KEYS,
+  TASKS_QUERY_KEYS,
+} from '../../src/http/query.ts';
 import { APP_STAGES, TASK_STATUSES, TASK_TYPES } from '../../src/model/index.ts';
 
-type Doc = { paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string; schema: { enum?: string[]; maxLength?: number } }> }>> };
+type ParamSchema = { enum?: string[]; maxLength?: number; minLength?: number; anyOf?: unknown[]; pattern?: string };
+type Doc = { paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string; schema: ParamSchema }> }>> };
+
+const API = '/api/v2/runtime';
+const paramsOf = (path: string, where: 'query' | 'path') =>
+  (buildOpenApi() as Doc).paths[API + path]!.get!.parameters!.filter((p) => p.in === where);
+const schemasOf = (path: string, where: 'query' | 'path') =>
+  Object.fromEntries(paramsOf(path, where).map((p) => [p.name, p.schema]));
 
 describe('the OpenAPI document', () => {
   it('is a valid OpenAPI 3.1 document (swagger-parser)', async () => {
@@ -63,5 +74,74 @@ describe('the OpenAPI document', () => {
     expect(parseAppsQuery({ stage: [' failed '] })).toMatchObject({ ok: true, filter: { stage: 'failed' } });
     // /state keeps the Go module's filters: stage is not one of them (ignored, as any unknown parameter)
     expect(parseStateFilter({ stage: ['failed'] })).toEqual({ ok: true, filter: {}, canonical: '' });
+  });
+
+  it('states …/apps?limit= as the parser enforces it: empty, or a whole number from 1 to 1000 (digits read as a number)', () => {
+    expect(paramsOf('/apps', 'query').map((p) => p.name)).toEqual([...APPS_QUERY_KEYS]);
+    const { limit, cursor, include } = schemasOf('/apps', 'query');
+    expect(limit).toEqual({ anyOf: [{ const: '' }, { type: 'integer', minimum: 1, maximum: 1000 }] });
+    expect(include!.enum).toEqual(['', 'chart_repo']);
+    expect(cursor).toEqual({ type: 'string', maxLength: 8192, pattern: '^[A-Za-z0-9_-]*$' });
+    for (const [given, pageSize] of [['', 100], ['1', 1], [' 7 ', 7], ['1000', 1000], ['0042', 42]] as const) {
+      expect(parseAppsQuery({ limit: [given] }), given).toMatchObject({ ok: true, limit: pageSize });
+    }
+    expect(parseAppsQuery({})).toMatchObject({ ok: true, limit: 100 });
+    for (const bad of ['0', '1001', '1.5', '-1', '1e3', 'ten', '99999999999999999999']) {
+      expect(parseAppsQuery({ limit: [bad] }), bad).toEqual({ ok: false, message: 'invalid query parameter limit: limit must be a whole number from 1 to 1000' });
+    }
+    // outside the cursor's alphabet, or in it but not given out: the same 400
+    for (const bad of ['not a cursor', 'bm90LWEtY3Vyc29y']) {
+      expect(parseAppsQuery({ cursor: [bad] })).toEqual({ ok: false, message: 'invalid query parameter cursor: not a cursor this API gave out (take next_cursor of the page before)' });
+    }
+  });
+
+  it('states the change stream\'s own parameters (timeline, view, last_event_id) as the parser enforces them', () => {
+    expect(paramsOf('/events', 'query').map((p) => p.name)).toEqual([...STREAM_QUERY_KEYS]);
+    const { timeline, view, last_event_id: lastEventId } = schemasOf('/events', 'query');
+    expect(timeline!.enum).toEqual(['', 'true', 'false']);
+    expect(view!.enum).toEqual(['', 'summary']);
+    expect(lastEventId!.maxLength).toBe(256);
+    expect(parseStreamQuery({ timeline: [' true '] })).toMatchObject({ ok: true, timeline: true, summaryOnly: false });
+    for (const off of ['', 'false']) expect(parseStreamQuery({ timeline: [off] })).toMatchObject({ ok: true, timeline: false });
+    for (const bad of ['yes', '1', 'TRUE']) {
+      expect(parseStreamQuery({ timeline: [bad] })).toEqual({ ok: false, message: 'invalid query parameter timeline: timeline must be true or false' });
+    }
+    expect(parseStreamQuery({ timeline: ['true', 'false'] })).toEqual({ ok: false, message: 'invalid query parameter timeline: given more than once' });
+    expect(parseStreamQuery({ view: ['summary'] })).toMatchObject({ ok: true, summaryOnly: true });
+    expect(parseStreamQuery({ view: ['everything'] })).toEqual({ ok: false, message: 'invalid query parameter view: view must be one of summary' });
+    expect(parseStreamQuery({ view: ['summary'], user_id: ['alice'] })).toEqual({ ok: false, message: 'invalid query parameter view: view=summary takes no filters' });
+    expect(parseStreamQuery({ last_event_id: [' e1-7.abc '] })).toMatchObject({ ok: true, lastEventId: 'e1-7.abc' });
+    expect(parseStreamQuery({ last_event_id: ['x'.repeat(257)] })).toMatchObject({ ok: false, message: expect.stringContaining('last_event_id is longer than 256') });
+    // the filters are /state's, with its messages
+    expect(parseStreamQuery({ stuck: ['maybe'] })).toEqual({ ok: false, message: 'invalid query parameter stuck: stuck must be true or false' });
+    expect(parseStreamQuery({ user_id: [' alice '] })).toMatchObject({ ok: true, filter: { user_id: 'alice' }, canonical: '[["user_id","alice"]]' });
+  });
+
+  it('states …/tasks\' parameters as the parser enforces them', () => {
+    expect(paramsOf('/tasks', 'query').map((p) => p.name)).toEqual([...TASKS_QUERY_KEYS]);
+    for (const s of Object.values(schemasOf('/tasks', 'query'))) expect(s).toEqual({ type: 'string', maxLength: 256 });
+    expect(parseTasksQuery({ app_name: [' firefox '] })).toEqual({ ok: true, app_name: 'firefox' });
+    expect(parseTasksQuery({ app_name: ['firefox'], user_id: ['alice'] })).toEqual({ ok: true, app_name: 'firefox', user_id: 'alice' });
+    for (const none of [{}, { app_name: [' '] }]) expect(parseTasksQuery(none)).toEqual({ ok: false, message: 'give app_name and/or user_id' });
+    expect(parseTasksQuery({ user_id: ['x'.repeat(257)] })).toEqual({ ok: false, message: 'invalid query parameter user_id: user_id is longer than 256 characters' });
+    expect(parseTasksQuery({ user_id: ['a', 'b'] })).toEqual({ ok: false, message: 'invalid query parameter user_id: given more than once' });
+  });
+
+  it('states every path parameter as the routes validate it (path-params.ts), with the route\'s 400 message past its limits', () => {
+    const routes = [
+      ['/apps/{user_id}/{source_id}/{app_name}', APP_PATH_SCHEMA], ['/apps/{user_id}/{source_id}/{app_name}/history', APP_PATH_SCHEMA],
+      ['/tasks/{task_id}', TASK_PATH_SCHEMA], ['/tasks/{task_id}/history', TASK_PATH_SCHEMA],
+      ['/users/{user_id}/apps', USER_PATH_SCHEMA], ['/users/{user_id}/tasks', USER_PATH_SCHEMA],
+    ] as const;
+    for (const [path, schema] of routes) {
+      const documented = schemasOf(path, 'path');
+      expect(Object.keys(documented), path).toEqual(Object.keys(schema.entries));
+      for (const s of Object.values(documented)) expect(s).toEqual({ type: 'string', minLength: 1, maxLength: 256 });
+    }
+    expect(parsePath(APP_PATH_SCHEMA, { user_id: 'alice', source_id: 'market.olares', app_name: 'firefox' }))
+      .toEqual({ ok: true, params: { user_id: 'alice', source_id: 'market.olares', app_name: 'firefox' } });
+    expect(parsePath(APP_PATH_SCHEMA, { user_id: 'alice', source_id: 's'.repeat(257), app_name: 'a'.repeat(257) }))
+      .toEqual({ ok: false, message: 'source_id is longer than 256 characters' });
+    expect(parsePath(TASK_PATH_SCHEMA, { task_id: '' })).toEqual({ ok: false, message: 'task_id must not be empty' });
   });
 });
