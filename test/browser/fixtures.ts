@@ -226,3 +226,24 @@ export function largeDataset(n: number): Dataset {
   });
   return { apps, tasks, components: smallDataset().components, chartRepo };
 }
+
+/** Chart Repo values the pages have never seen (Go keeps any string): the dashboards show them as sent, as text. */
+export const UNFAMILIAR_APP_STATE = 'frozen';
+export const UNFAMILIAR_IMAGE_STATUS = 'quarantined';
+export const UNFAMILIAR_STEP_STATUS = '<b>paused</b>';
+
+/** `d` with one Chart Repo app (alice's firefox) and one image in unfamiliar states, through the real normalizer. */
+export function withUnfamiliarValues(d: Dataset): Dataset {
+  const extra = goShapes({
+    last_update: d.chartRepo.last_update,
+    apps: [{
+      app_id: 'id-firefox', app_name: 'firefox', user_id: 'alice', source_id: 'market.olares', state: UNFAMILIAR_APP_STATE,
+      current_step: { name: 'SourceChartStep', index: 0, total: 5, status: UNFAMILIAR_STEP_STATUS },
+    }],
+    images: [{ image_name: 'docker.io/library/firefox:128', app_name: 'firefox', status: UNFAMILIAR_IMAGE_STATUS }],
+  });
+  const chartRepo = { ...d.chartRepo };
+  chartRepo.apps = [...(d.chartRepo.apps ?? []), ...(extra.apps ?? [])];
+  chartRepo.images = [...(d.chartRepo.images ?? []), ...(extra.images ?? [])];
+  return { ...d, chartRepo };
+}
