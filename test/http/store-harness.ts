@@ -7,21 +7,15 @@
 import { Agent } from 'node:http';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { HttpThread, type ListenOptions } from '../../src/http/thread.ts';
-import type { AppFlowState, SourceName, TaskState } from '../../src/model/index.ts';
+import type { SourceName } from '../../src/model/index.ts';
 import type { StoreStep } from '../../src/protocol.ts';
 import { StoreActor } from '../../src/store/actor.ts';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { rawRequest, type RawAnswer } from '../helpers/raw-http.ts';
 
-export const T0 = '2026-11-25T10:00:00.000Z';
+import { pass as passMessage } from '../helpers/store-fixtures.ts';
 
-export function app(user_id: string, source_id: string, app_name: string, extra: Partial<AppFlowState> = {}): AppFlowState {
-  return { app_id: `${app_name}-id`, app_name, user_id, source_id, stage: 'running', health: 'healthy', last_update: T0, ...extra };
-}
-
-export function task(task_id: string, app_name: string, user_id: string | undefined, extra: Partial<TaskState> = {}): TaskState {
-  return { task_id, type: 'install', status: 'completed', app_name, ...(user_id === undefined ? {} : { user_id }), created_at: T0, ...extra };
-}
+export { app, T0, task } from '../helpers/store-fixtures.ts';
 
 export type Answer = RawAnswer;
 
@@ -100,10 +94,7 @@ export async function startHarness(sources: SourceName[], listen: Omit<ListenOpt
     /** one collection pass of `source` (applied at once, committed at the store's next flush) */
     pass(source: SourceName, steps: StoreStep[]) {
       seq += 1;
-      store.receive({
-        type: 'pass', seq, source, steps,
-        outcome: { ok: true, error: null, duration_ms: 1, finished_at: new Date().toISOString() },
-      });
+      store.receive(passMessage(source, steps, { finished_at: new Date().toISOString() }, seq));
     },
     /**
      * Another HTTP thread on the same store (same versions, same tags), listening with its own options: the

@@ -1,22 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { AppFlowState } from '../../src/model/index.ts';
-import type { AppFilter, PassMessage, StoreStep } from '../../src/protocol.ts';
+import type { AppFilter, PassMessage } from '../../src/protocol.ts';
 import { decodeCursor, encodeCursor } from '../../src/store/page-cursor.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
+import { app, pass, T0 } from '../helpers/store-fixtures.ts';
 
 /** …/apps pages, as the store answers them: key order, filters, totals, cursors across versions. */
 
-const T0 = '2026-11-25T10:00:00.000Z';
 const NOW = '2026-11-25T11:00:00.000Z';
 
-function app(user: string, source: string, name: string, over: Partial<AppFlowState> = {}): AppFlowState {
-  return { app_id: name, app_name: name, user_id: user, source_id: source, stage: 'running', health: 'healthy', last_update: T0, ...over };
-}
-function pass(steps: StoreStep[]): PassMessage {
-  return { type: 'pass', seq: 1, source: 'app_flow', steps, outcome: { ok: true, error: null, duration_ms: 1, finished_at: T0 } };
-}
-const upsert = (...items: AppFlowState[]): PassMessage => pass([{ op: 'upsert', domain: 'app_states', items }]);
-const remove = (...keys: string[]): PassMessage => pass([{ op: 'remove', domain: 'app_states', keys }]);
+const upsert = (...items: AppFlowState[]): PassMessage => pass('app_flow', [{ op: 'upsert', domain: 'app_states', items }]);
+const remove = (...keys: string[]): PassMessage => pass('app_flow', [{ op: 'remove', domain: 'app_states', keys }]);
 const keyOf = (a: AppFlowState) => `${a.user_id}:${a.source_id}:${a.app_name}`;
 
 interface Page { version: number; total: number; items: AppFlowState[]; next_cursor: string | null }
@@ -52,7 +46,7 @@ function thousand(): { store: RuntimeStore; apps: AppFlowState[] } {
         : n % 13 === 0 ? { stage: 'stopped', health: 'unhealthy' } : {}));
   }
   const store = new RuntimeStore(() => new Date(NOW));
-  store.apply(pass([{ op: 'replace', domain: 'app_states', items: apps }]));
+  store.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps }]));
   return { store, apps };
 }
 

@@ -5,17 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ContentDigest } from '../../src/content-digest.ts';
-import type { AppFlowState, ComponentStatus, TaskState } from '../../src/model/index.ts';
+import type { ComponentStatus, TaskState } from '../../src/model/index.ts';
 import type { PassMessage, StoreStep } from '../../src/protocol.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
+import { app, pass as passAt, T0, task } from '../helpers/store-fixtures.ts';
 
-const T0 = '2026-11-25T10:00:00.000Z';
 const T1 = '2026-11-25T10:00:07.000Z';
 
-const app = (name: string, seen: string, over: Partial<AppFlowState> = {}): AppFlowState => (
-  { app_id: name, app_name: name, user_id: 'alice', source_id: 'market', stage: 'running', health: 'healthy', last_update: seen, ...over });
-const task = (id: string, over: Partial<TaskState> = {}): TaskState => (
-  { task_id: id, type: 'install', status: 'running', app_name: 'wiki', user_id: 'alice', created_at: T0, ...over });
 const comp = (name: string, seen: string, over: Partial<ComponentStatus> = {}): ComponentStatus => (
   { name, healthy: true, status: 'running', last_check: seen, ...over });
 const chart = (state: string, seen: string): StoreStep => ({ op: 'chart_repo', value: {
@@ -23,15 +19,15 @@ const chart = (state: string, seen: string): StoreStep => ({ op: 'chart_repo', v
   images: [], last_update: seen,
 } as never });
 
-function pass(source: PassMessage['source'], steps: StoreStep[], at: string, error: string | null = null): PassMessage {
-  return { type: 'pass', seq: 1, source, steps, outcome: { ok: error === null, error, duration_ms: 3, finished_at: at } };
-}
+const pass = (source: PassMessage['source'], steps: StoreStep[], at: string, error: string | null = null): PassMessage =>
+  passAt(source, steps, { ok: error === null, error, finished_at: at });
 
 /** A store fed one market, as a replica would see it: at its own times, in its own order. */
 function replica(seen: string, order: 'forward' | 'backward', over: { stage?: string; chartState?: string; error?: string } = {}) {
   const s = new RuntimeStore(() => new Date(seen));
-  const apps = [app('wiki', seen, over.stage ? { stage: over.stage as never } : {}), app('blog', seen), app('chat', seen)];
-  const tasks = [task('t1'), task('t2', { status: 'pending' })];
+  const seenApp = (name: string) => app('alice', 'market', name, { last_update: seen });
+  const apps = [{ ...seenApp('wiki'), ...(over.stage ? { stage: over.stage as never } : {}) }, seenApp('blog'), seenApp('chat')];
+  const tasks = [task('t1', 'wiki', 'alice', { status: 'running' }), task('t2', 'wiki', 'alice', { status: 'pending' })];
   const passes = [
     pass('app_flow', [{ op: 'replace', domain: 'app_states', items: order === 'forward' ? apps : [...apps].reverse() }], seen),
     pass('tasks', [{ op: 'replace', domain: 'tasks', items: order === 'forward' ? tasks : [...tasks].reverse() }], seen),
@@ -62,7 +58,7 @@ describe('the content digest of a version', () => {
   it('moves with each change and comes back with the content (A, B, A)', () => {
     const s = new RuntimeStore(() => new Date(T0));
     const put = (status: TaskState['status']) => {
-      s.apply(pass('tasks', [{ op: 'replace', domain: 'tasks', items: [task('t1', { status })] }], T0));
+      s.apply(pass('tasks', [{ op: 'replace', domain: 'tasks', items: [task('t1', 'wiki', 'alice', { status })] }], T0));
       return s.commit()!.content;
     };
     const a = put('running');

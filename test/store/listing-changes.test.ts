@@ -8,20 +8,20 @@ import { describe, expect, it } from 'vitest';
 import type { AppFlowState, AppStage } from '../../src/model/index.ts';
 import type { PassMessage, StoreStep } from '../../src/protocol.ts';
 import { StoreActor } from '../../src/store/actor.ts';
+import { app as storeApp, pass as passOf } from '../helpers/store-fixtures.ts';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const at = (s: number) => new Date(NOW.getTime() - 3_600_000 + s * 1000).toISOString();
 
 function app(name: string, stage: AppStage, t: number): AppFlowState {
   // createTime: when app-service emitted the state (what orders events against polls, and spares a recent push)
-  return {
-    app_id: name, app_name: name, user_id: 'alice', source_id: 'market', stage, health: 'unknown', last_update: at(t), stage_since: at(t),
-    metadata: { status: { createTime: at(t) } },
-  };
+  return storeApp('alice', 'market', name, {
+    stage, health: 'unknown', last_update: at(t), stage_since: at(t), metadata: { status: { createTime: at(t) } },
+  });
 }
 const keyOf = (name: string) => `alice:market:${name}`;
 const pass = (seq: number, source: PassMessage['source'], steps: StoreStep[]): PassMessage =>
-  ({ type: 'pass', seq, source, steps, outcome: { ok: true, error: null, duration_ms: 1, finished_at: NOW.toISOString() } });
+  passOf(source, steps, { finished_at: NOW.toISOString() }, seq);
 
 const names = ['a', 'b', 'c', 'd', 'e', 'f'];
 const stage = fc.constantFrom<AppStage>('running', 'stopped', 'installing');

@@ -2,11 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { StoreActor } from '../../src/store/actor.ts';
 import type { PassMessage } from '../../src/protocol.ts';
 import { parseProm, sum, value } from '../helpers/prom.ts';
-
-const T0 = '2026-11-25T10:00:00.000Z';
+import { pass as passOf, T0 } from '../helpers/store-fixtures.ts';
 
 function pass(seq: number, ok: boolean, steps: PassMessage['steps'] = [], duration_ms = 120): PassMessage {
-  return { type: 'pass', seq, source: 'tasks', steps, outcome: { ok, error: ok ? null : 'connect ECONNREFUSED', duration_ms, finished_at: T0 } };
+  return passOf('tasks', steps, { ok, error: ok ? null : 'connect ECONNREFUSED', duration_ms }, seq);
 }
 
 describe('store metrics (computed in the store thread from its state)', () => {

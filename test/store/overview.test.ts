@@ -1,17 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { AppFlowState, ChartRepoStatus } from '../../src/model/index.ts';
-import type { PassMessage, StoreStep } from '../../src/protocol.ts';
+import type { ChartRepoStatus } from '../../src/model/index.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
+import { app as storeApp, pass, T0 } from '../helpers/store-fixtures.ts';
 
 /** …/overview and …/apps?include=chart_repo as the store answers them: what a dashboard reads beside a page of apps. */
 
-const T0 = '2026-11-25T10:00:00.000Z';
-
-const app = (user: string, name: string): AppFlowState => ({
-  app_id: name, app_name: name, user_id: user, source_id: 'market', stage: 'running', health: 'healthy', last_update: T0,
-});
-const pass = (source: 'app_flow' | 'chart_repo', steps: StoreStep[]): PassMessage =>
-  ({ type: 'pass', seq: 1, source, steps, outcome: { ok: true, error: null, duration_ms: 1, finished_at: T0 } });
+const app = (user: string, name: string) => storeApp(user, 'market', name);
 const crApp = (user: string, name: string, state: string) => ({ app_id: name, app_name: name, user_id: user, source_id: 'market', state });
 const task = (id: string, user: string, name: string, status: string) => ({
   task_id: id, user_id: user, source_id: 'market', app_id: name, app_name: name, status, step_name: 'RenderedChartStep',

@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { AppFlowState, ComponentStatus, TaskState } from '../../src/model/index.ts';
-import type { PassMessage, StoreStep } from '../../src/protocol.ts';
+import type { PassMessage, PassOutcome, StoreStep } from '../../src/protocol.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
+import { app, pass, T0, task } from '../helpers/store-fixtures.ts';
 
-const T0 = '2026-11-25T10:00:00.000Z';
-
-function app(user: string, source: string, name: string, over: Partial<AppFlowState> = {}): AppFlowState {
-  return { app_id: name, app_name: name, user_id: user, source_id: source, stage: 'running', health: 'healthy', last_update: T0, ...over };
-}
-function task(id: string, over: Partial<TaskState> = {}): TaskState {
-  return { task_id: id, type: 'install', status: 'running', app_name: 'firefox', user_id: 'alice', created_at: T0, ...over };
-}
 function comp(name: string, over: Partial<ComponentStatus> = {}): ComponentStatus {
   return { name, healthy: true, status: 'running', last_check: T0, ...over };
-}
-function pass(source: PassMessage['source'], steps: StoreStep[], ok = true): PassMessage {
-  return { type: 'pass', seq: 1, source, steps, outcome: { ok, error: ok ? null : 'down', duration_ms: 3, finished_at: T0 } };
 }
 function snapshot(store: RuntimeStore) {
   const c = store.commit();
@@ -30,11 +20,11 @@ function seeded(): RuntimeStore {
     app('bob', 'market', 'firefox', { stage: 'installing', health: 'unknown' }),
   ] }]));
   s.apply(pass('tasks', [{ op: 'replace', domain: 'tasks', items: [
-    task('t1', { status: 'pending', user_id: 'alice' }),
-    task('t2', { status: 'running', user_id: 'bob' }),
-    task('t3', { status: 'completed', type: 'upgrade', app_name: 'gitea', user_id: 'alice' }),
-    task('t4', { status: 'failed', type: 'uninstall', user_id: 'bob' }),
-    task('t5', { status: 'canceled', type: 'cancel', user_id: 'bob' }),
+    task('t1', 'firefox', 'alice', { status: 'pending' }),
+    task('t2', 'firefox', 'bob', { status: 'running' }),
+    task('t3', 'gitea', 'alice', { status: 'completed', type: 'upgrade' }),
+    task('t4', 'firefox', 'bob', { status: 'failed', type: 'uninstall' }),
+    task('t5', 'firefox', 'bob', { status: 'canceled', type: 'cancel' }),
   ] }]));
   s.apply(pass('components', [{ op: 'replace', domain: 'components', items: [
     comp('syncer'), comp('hydrator', { status: 'degraded' }), comp('cache', { healthy: false, status: 'error' }),
@@ -55,7 +45,7 @@ describe('summary', () => {
 
   it('keeps counts right through updates and removals', () => {
     const s = seeded();
-    s.apply(pass('tasks', [{ op: 'upsert', domain: 'tasks', items: [task('t1', { status: 'running', user_id: 'alice' })] }]));
+    s.apply(pass('tasks', [{ op: 'upsert', domain: 'tasks', items: [task('t1', 'firefox', 'alice', { status: 'running' })] }]));
     s.apply(pass('app_flow', [{ op: 'remove', domain: 'app_states', keys: ['alice:local:gitea'] }]));
     const { summary } = snapshot(s);
     expect(summary).toMatchObject({ total_apps: 2, pending_tasks: 0, running_tasks: 2, unhealthy_apps: 0 });
@@ -66,7 +56,7 @@ describe('replace semantics', () => {
   it('upserts every listed item and deletes only what the same source no longer lists', () => {
     const s = seeded();
     s.apply(pass('nats', [{ op: 'upsert', domain: 'app_states', items: [app('carol', 'market', 'vault')] }]));
-    s.apply(pass('tasks', [{ op: 'replace', domain: 'tasks', items: [task('t2'), task('t9')] }]));
+    s.apply(pass('tasks', [{ op: 'replace', domain: 'tasks', items: [task('t2', 'firefox', 'alice', { status: 'running' }), task('t9', 'firefox', 'alice', { status: 'running' })] }]));
     const data = snapshot(s);
     expect(Object.keys(data.tasks).sort()).toEqual(['t2', 't9']);
     expect(Object.keys(data.app_states)).toContain('carol:market:vault');
@@ -82,7 +72,7 @@ describe('replace semantics', () => {
   it('a failed pass removes nothing and records the failure', () => {
     const s = seeded();
     snapshot(s);
-    s.apply(pass('tasks', [], false));
+    s.apply(pass('tasks', [], { ok: false, error: 'down' }));
     const data = snapshot(s);
     expect(Object.keys(data.tasks)).toHaveLength(5);
     expect(data.sources.tasks).toEqual({ ok: false, last_error: 'down' });
@@ -139,11 +129,11 @@ describe('versions', () => {
     const s = seeded();
     const first = s.commit()!;
     expect(s.commit()).toBeNull();
-    s.apply(pass('tasks', [{ op: 'upsert', domain: 'tasks', items: [task('t1', { status: 'pending', user_id: 'alice' })] }]));
+    s.apply(pass('tasks', [{ op: 'upsert', domain: 'tasks', items: [task('t1', 'firefox', 'alice', { status: 'pending' })] }]));
     // a pass that finds what the store holds is freshness only: no version
     expect(s.commit()).toBeNull();
     expect(s.version).toBe(first.version);
-    s.apply(pass('tasks', [{ op: 'upsert', domain: 'tasks', items: [task('t1', { status: 'running', user_id: 'alice' })] }]));
+    s.apply(pass('tasks', [{ op: 'upsert', domain: 'tasks', items: [task('t1', 'firefox', 'alice', { status: 'running' })] }]));
     const next = s.commit()!;
     expect(next.version).toBe(first.version + 1);
     expect(next.changes.tasks.map((c) => c.key)).toEqual(['t1']);
@@ -250,9 +240,9 @@ describe('change sets (the change stream reads these)', () => {
     const s = seeded();
     s.commit();
     s.apply(pass('tasks', [{ op: 'replace', domain: 'tasks', items: [
-      task('t1', { status: 'running', user_id: 'alice' }), task('t2', { status: 'running', user_id: 'bob' }),
-      task('t3', { status: 'completed', type: 'upgrade', app_name: 'gitea', user_id: 'alice' }),
-      task('t4', { status: 'failed', type: 'uninstall', user_id: 'bob' }), task('t6', { status: 'pending' }),
+      task('t1', 'firefox', 'alice', { status: 'running' }), task('t2', 'firefox', 'bob', { status: 'running' }),
+      task('t3', 'gitea', 'alice', { status: 'completed', type: 'upgrade' }),
+      task('t4', 'firefox', 'bob', { status: 'failed', type: 'uninstall' }), task('t6', 'firefox', 'alice', { status: 'pending' }),
     ] }]));
     const { changes } = s.commit()!;
     const byKey = Object.fromEntries(changes.tasks.map((c) => [c.key, c]));
@@ -336,9 +326,8 @@ describe('pushed app events', () => {
 
 describe('a version is a change a reader can see', () => {
   const later = (s: number) => new Date(Date.parse(T0) + s * 1000).toISOString();
-  function quietPass(source: PassMessage['source'], steps: StoreStep[], at: string, o: Partial<PassMessage['outcome'] & object> = {}): PassMessage {
-    return { type: 'pass', seq: 1, source, steps, outcome: { ok: true, error: null, duration_ms: 7 + Math.random(), finished_at: at, counters: { rows: 3, apply_ms: Math.random() }, ...o } };
-  }
+  const quietPass = (source: PassMessage['source'], steps: StoreStep[], at: string, o: Partial<PassOutcome> = {}) =>
+    pass(source, steps, { duration_ms: 7 + Math.random(), finished_at: at, counters: { rows: 3, apply_ms: Math.random() }, ...o });
   const seededCommitted = () => {
     const s = seeded();
     s.apply(pass('chart_repo', [{ op: 'chart_repo', value: { apps: [], images: [], last_update: T0 } }]));
@@ -349,9 +338,9 @@ describe('a version is a change a reader can see', () => {
 
   it.each([
     ['tasks', [{ op: 'replace', domain: 'tasks', items: [
-      task('t1', { status: 'pending', user_id: 'alice' }), task('t2', { status: 'running', user_id: 'bob' }),
-      task('t3', { status: 'completed', type: 'upgrade', app_name: 'gitea', user_id: 'alice' }),
-      task('t4', { status: 'failed', type: 'uninstall', user_id: 'bob' }), task('t5', { status: 'canceled', type: 'cancel', user_id: 'bob' }),
+      task('t1', 'firefox', 'alice', { status: 'pending' }), task('t2', 'firefox', 'bob', { status: 'running' }),
+      task('t3', 'gitea', 'alice', { status: 'completed', type: 'upgrade' }),
+      task('t4', 'firefox', 'bob', { status: 'failed', type: 'uninstall' }), task('t5', 'firefox', 'bob', { status: 'canceled', type: 'cancel' }),
     ] }]],
     ['app_flow', [{ op: 'replace', domain: 'app_states', items: [
       app('alice', 'market', 'firefox', { last_update: later(99) }), app('alice', 'local', 'gitea', { stage: 'failed', health: 'unhealthy' }),

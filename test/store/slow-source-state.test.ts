@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { PassMessage, StoreStep } from '../../src/protocol.ts';
 import { StoreActor } from '../../src/store/actor.ts';
 import { parseProm, value } from '../helpers/prom.ts';
+import { pass as passOf, T0 } from '../helpers/store-fixtures.ts';
 
-const T0 = '2026-11-25T10:00:00.000Z';
 const INTERVAL_MS = 5000;
 const TASKS: StoreStep[] = [{ op: 'replace', domain: 'tasks', items: [{ task_id: 't1', type: 'install', status: 'completed', app_name: 'a', created_at: T0 }] }];
 
@@ -16,7 +16,7 @@ let seq = 0;
 /** the same listing each pass: only the pace differs */
 function pass(duration_ms: number, interval_ms: number, warning: string | null = null): PassMessage {
   seq += 1;
-  return { type: 'pass', seq, source: 'tasks', steps: TASKS, outcome: { ok: true, error: warning, duration_ms, finished_at: T0, counters: { interval_ms } } };
+  return passOf('tasks', TASKS, { error: warning, duration_ms, counters: { interval_ms } }, seq);
 }
 
 function read(actor: StoreActor): { version: number; warning: string | undefined } {

@@ -2,15 +2,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import type { AppFlowState, AppStage, TaskState } from '../../src/model/index.ts';
-import type { PassMessage, StoreStep } from '../../src/protocol.ts';
 import { DeadlineQueue } from '../../src/store/deadline-queue.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
 import {
   appVerdict, clockTime, DEFAULT_STUCK_LIMITS, nextProgressMark, reportedProgress, type ProgressMark,
 } from '../../src/store/stuck.ts';
+import { app as storeApp, pass, T0, task as storeTask } from '../helpers/store-fixtures.ts';
 
 const MIN = 60_000;
-const START = Date.parse('2026-11-25T10:00:00.000Z');
+const START = Date.parse(T0);
 
 /** A store whose clock the test moves. */
 function clocked() {
@@ -18,14 +18,11 @@ function clocked() {
   const store = new RuntimeStore(() => new Date(now));
   return { store, advance: (ms: number) => { now += ms; }, at: (ms: number) => new Date(START + ms).toISOString() };
 }
-function pass(source: PassMessage['source'], steps: StoreStep[]): PassMessage {
-  return { type: 'pass', seq: 1, source, steps, outcome: { ok: true, error: null, duration_ms: 1, finished_at: new Date(START).toISOString() } };
-}
 function app(stage: AppStage, stage_since: string, name = 'wiki'): AppFlowState {
-  return { app_id: name, app_name: name, user_id: 'alice', source_id: 'market', stage, health: 'unknown', last_update: stage_since, stage_since };
+  return storeApp('alice', 'market', name, { stage, health: 'unknown', last_update: stage_since, stage_since });
 }
 function task(status: TaskState['status'], created_at: string, started_at?: string): TaskState {
-  return { task_id: 't1', type: 'install', status, app_name: 'wiki', user_id: 'alice', created_at, ...(started_at ? { started_at } : {}) };
+  return storeTask('t1', 'wiki', 'alice', { status, created_at, ...(started_at ? { started_at } : {}) });
 }
 const data = (s: RuntimeStore) => {
   s.commit();
