@@ -1,9 +1,10 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config.ts';
 import { loadDemo } from '../../src/main.ts';
+import { sourceFiles } from '../helpers/source-files.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (p: string) => readFileSync(join(root, p), 'utf8');
@@ -16,12 +17,8 @@ function productionPackages(): string[] {
     .map(([path]) => path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length));
 }
 
-function sources(dir: string): string[] {
-  return readdirSync(join(root, dir)).flatMap((name) => {
-    const rel = join(dir, name);
-    return statSync(join(root, rel)).isDirectory() ? sources(rel) : /\.(ts|mts|mjs)$/.test(name) ? [rel] : [];
-  });
-}
+/** The modules below `dir`, as paths from the repository's root. */
+const sources = (dir: string) => sourceFiles(join(root, dir)).map((f) => relative(root, f));
 
 describe('production install (npm ci --omit=dev)', () => {
   it('brings no PGlite, no tsx and no esbuild: the demo and running from source are development tools', () => {

@@ -1,20 +1,13 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { sourceFiles } from '../helpers/source-files.ts';
 
 /** Relative import and export-from specifiers of one module, type-only ones included (a circle of types is still a circle). */
 const SPECIFIER = /(?:^|[\s;])(?:import|export)\s[^'"]*?\sfrom\s*['"](\.[^'"]+)['"]|(?:^|[\s;(])import\s*\(?\s*['"](\.[^'"]+)['"]/g;
 
-function sources(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) return sources(p);
-    return /\.(ts|mts|js|mjs)$/.test(name) && !name.endsWith('.d.ts') ? [p] : [];
-  });
-}
-
 /** Every module under `root` and the modules under `root` it imports (comments stripped first). */
 export function importGraph(root: string): Map<string, string[]> {
-  const files = sources(resolve(root));
+  const files = sourceFiles(resolve(root));
   const known = new Set(files);
   const graph = new Map<string, string[]>();
   for (const file of files) {
