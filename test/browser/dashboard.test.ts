@@ -2,6 +2,7 @@ import type { Page } from 'playwright-core';
 import { expect, it } from 'vitest';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { describeWith } from '../helpers/services.ts';
+import type { AppFlowState } from '../../src/model/index.ts';
 import { dashboardsOn, loaded, openPage, pwned, realErrors, rowCount, screenshotPath } from './browser.ts';
 import {
   FixtureFiles, HOSTILE_APP, HOSTILE_ERROR, HOSTILE_ICON, HOSTILE_SOURCE_ERROR, HOSTILE_URL, largeDataset, smallDataset,
@@ -337,6 +338,46 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     await page.locator('#warning').waitFor({ state: 'hidden', timeout: LIVENESS_MS });
     expect(errors).toEqual([]);
     await page.context().close();
+  });
+
+  it('/dashboard-app: a stalled app\'s badge counts from the stall, and its Stuck line names the last change, as text', async () => {
+    const MIN = 60_000;
+    const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+    // installing for 20 min (under the stage's 30 min), its reported progress moved 14 min ago and not since
+    const stalled = (progress: string, movedAgo: number, detail: string): AppFlowState => ({
+      app_id: 'id-stalled', app_name: 'stalled-app', user_id: 'dave', source_id: 'market.olares', stage: 'installing',
+      health: 'unknown', stage_detail: detail, last_update: ago(movedAgo), stage_since: ago(20 * MIN), metadata: { status: { progress } },
+    });
+    const history = `${root()}/apps/dave/market.olares/stalled-app/history`;
+    const entries = async () => {
+      const r = await fetch(history);
+      return r.status === 200 ? ((await r.json()) as { data: { entries: unknown[] } }).data.entries.length : 0;
+    };
+    try {
+      files.write('app_flow', [{ op: 'replace', domain: 'app_states', items: [...data.apps, stalled('10', 20 * MIN, 'downloading')] }]);
+      await expect.poll(entries, { timeout: LIVENESS_MS }).toBe(1);
+      files.write('app_flow', [{ op: 'replace', domain: 'app_states', items: [...data.apps, stalled('12', 14 * MIN, `downloading ${HOSTILE_ERROR}`)] }]);
+      await expect.poll(entries, { timeout: LIVENESS_MS }).toBe(2);
+
+      const { page, errors } = await openPage(env.browser);
+      await loaded(page, `${root()}/dashboard-app`);
+      const row = page.locator('#flow-table tbody tr', { hasText: 'stalled-app' });
+      // since the progress stalled (14 min), not since the stage began (20 min)
+      await expect.poll(() => row.locator('.stuck-badge').textContent(), { timeout: LIVENESS_MS }).toMatch(/^stuck 1[45]m/);
+      await row.getByRole('button', { name: 'details' }).click();
+      const line = page.locator('#flow-table tr.detail .stuck-line');
+      await expect.poll(() => line.textContent(), { timeout: LIVENESS_MS }).toContain('last change');
+      const text = (await line.textContent())!;
+      // the server's verdict, then when the last change was and what moved, the upstream detail as literal text
+      expect(text).toMatch(/^installing, progress 12 % since \d\d:\d\d UTC — last change \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(1[45]m \d+s ago\): /);
+      expect(text).toContain(`progress 10 % → 12 %, detail: downloading ${HOSTILE_ERROR} (poll user_application_states)`);
+      expect(await pwned(page)).toBeUndefined();
+      expect(errors).toEqual([]);
+      await page.context().close();
+    } finally {
+      files.writeAll(data);
+      await expect.poll(async () => (await fetch(`${root()}/apps/dave/market.olares/stalled-app`)).status, { timeout: LIVENESS_MS }).toBe(404);
+    }
   });
 });
 

@@ -8,8 +8,8 @@ import { appsPager } from './apps-pager.js';
 import { debounce, fillDatalist } from './filters.js';
 import { byStr, fmtNs, fmtNum, fmtTime } from './format.js';
 import { startLive } from './live-state.js';
-import { renderSources } from './sources-banner.js';
-import { isStuck, stuckBadge } from './stuck.js';
+import { renderCards, renderHeader } from './page-top.js';
+import { isStuck, lastChangeText, stuckBadge } from './stuck.js';
 import { table, toggleButton } from './table.js';
 import { list, num, obj, setOwn, str, values } from './values.js';
 import { badge, kv, timeCell } from './widgets.js';
@@ -197,11 +197,15 @@ function flowCell(r) {
 const timelines = new Map();
 let shownVersion = null;
 
-/** The app's timeline (what the sidecar saw happen to it), as text lines; fetched when its details open. */
-function timelineOf(r) {
+/**
+ * The app's timeline (what the sidecar saw happen to it), as text lines; fetched when its details open.
+ * `onHistory` gets the history (or null) once it is there.
+ */
+function timelineOf(r, onHistory) {
   const box = el('div', { className: 'timeline', data: { key: r.key } }, el('span', { className: 'muted' }, 'loading timeline…'));
   const known = timelines.get(r.key);
   const fill1 = (h) => {
+    onHistory(h);
     if (!h) { fill(box, el('span', { className: 'muted' }, 'no timeline for this app')); return; }
     const lines = list(h.entries).map((e) => el('li', null,
       el('span', { className: 'nowrap' }, fmtTime(str(e.at))), ' ', el('strong', null, str(e.stage)),
@@ -233,6 +237,12 @@ function details(r) {
   const t = r.task ?? {};
   const err = obj(c.error);
   const st = obj(obj(r.app?.metadata).status);
+  // the server's verdict, then the last change its timeline shows (once fetched)
+  const stuck = r.stuck ? el('span', { className: 'stuck-line' }, str(r.app.stuck_reason ?? r.app.reason ?? 'yes')) : '';
+  const lastChange = (h) => {
+    const text = stuck && lastChangeText(obj(h).entries);
+    if (text) stuck.append(el('span', { className: 'last-change' }, ` — last change ${text}`));
+  };
   return el('div', { className: 'task-detail' },
     err.message || t.last_error ? el('pre', { className: 'error-text' }, str(err.message || t.last_error)) : null,
     kv([
@@ -243,7 +253,7 @@ function details(r) {
       ['Shared entrances', entrancesText(st.sharedEntrances)],
       ['Stage', r.app ? str(r.app.stage) : 'not installed (Chart Repo only)'],
       ['Stage detail', str(r.app?.stage_detail)],
-      ['Stuck', r.stuck ? str(r.app.stuck_reason ?? r.app.reason ?? 'yes') : ''],
+      ['Stuck', stuck],
       ['Chart Repo state', str(c.state)],
       ['Failed step', str(err.step)],
       ['Retries', c.current_step ? fmtNum(num(c.current_step.retry_count)) : t.retry_count !== undefined ? fmtNum(num(t.retry_count)) : ''],
@@ -252,7 +262,7 @@ function details(r) {
       ['Hydrator task', t.task_id ? `${str(t.task_id)} (${str(t.status)})` : ''],
     ]),
     el('h4', null, 'Timeline'),
-    timelineOf(r));
+    timelineOf(r, lastChange));
 }
 
 const flowTable = table([
@@ -317,18 +327,15 @@ function renderSummary(d) {
     failed: num(byState.failed), completed: num(byState.completed), stuck: num(summary.stuck_apps),
   };
   const labels = [['total', 'Apps'], ['running', 'Hydrating'], ['pending', 'Hydration pending'], ['failed', 'Hydration failed'], ['completed', 'Hydrated'], ['stuck', 'Stuck']];
-  fill($('summary'), labels.map(([k, label]) => el('div', {
-    className: `card ${(k === 'failed' || k === 'stuck') && counts[k] > 0 ? 'card-bad' : k === 'running' && counts[k] > 0 ? 'card-busy' : ''}`,
-    data: { key: k },
-  }, el('div', { className: 'card-value' }, fmtNum(counts[k])), el('div', { className: 'card-label' }, label))));
+  renderCards(labels.map(([key, label]) => ({
+    key, label, value: counts[key],
+    tone: counts[key] <= 0 ? '' : key === 'failed' || key === 'stuck' ? 'bad' : key === 'running' ? 'busy' : '',
+  })));
 }
 
 function onData(d, { isNew }) {
   shownVersion = d.version ?? null;
-  $('snapshot-time').textContent = fmtTime(d.timestamp);
-  $('snapshot-time').title = str(d.timestamp);
-  $('snapshot-version').textContent = d.version !== undefined ? `v${str(d.version)}` : '';
-  renderSources($('sources'), $('warning'), d);
+  renderHeader(d);
   if (!isNew) return undefined;
   // users and sources to suggest: the cache's (user, source) pairs (never the apps list)
   const byUser = obj(obj(obj(obj(d.components).cache).metrics).by_user);

@@ -6,7 +6,7 @@ import { appsPager as appsPager0 } from './apps-pager.js';
 import { contains, debounce, fillDatalist, fillSelect } from './filters.js';
 import { byStr, fmtBytes, fmtDuration, fmtNs, fmtNum, fmtTime, shortJson } from './format.js';
 import { startLive } from './live-state.js';
-import { renderSources } from './sources-banner.js';
+import { renderCards, renderHeader } from './page-top.js';
 import { isStuck, stuckBadge } from './stuck.js';
 import { table, toggleButton } from './table.js';
 import { tabs } from './tabs.js';
@@ -28,26 +28,15 @@ let derived = null;
 
 // ---- header & summary --------------------------------------------------------------------------------
 
-function renderHeader(d) {
-  $('snapshot-time').textContent = fmtTime(d.timestamp);
-  $('snapshot-time').title = str(d.timestamp);
-  $('snapshot-version').textContent = d.version !== undefined ? `v${str(d.version)}` : '';
-  renderSources($('sources'), $('warning'), d);
-}
-
 function renderSummary(d) {
   const s = obj(d.summary);
-  const cards = SUMMARY.map(([k, label]) => card(k, label, s[k]));
-  for (const [k, label] of EXTRA_SUMMARY) if (typeof s[k] === 'number') cards.push(card(k, label, s[k]));
-  fill($('summary'), cards);
+  const shown = [...SUMMARY, ...EXTRA_SUMMARY.filter(([k]) => typeof s[k] === 'number')];
+  renderCards(shown.map(([key, label]) => ({ key, label, value: s[key], tone: toneOf(key, num(s[key])) })));
 }
 
-function card(key, label, value) {
-  const n = num(value);
-  const tone = (key === 'failed_tasks' || key === 'unhealthy_apps' || key.startsWith('stuck')) && n > 0 ? 'bad'
-    : key === 'running_tasks' && n > 0 ? 'busy' : '';
-  return el('div', { className: `card ${tone ? 'card-' + tone : ''}`, data: { key } },
-    el('div', { className: 'card-value' }, fmtNum(n)), el('div', { className: 'card-label' }, label));
+function toneOf(key, n) {
+  if (n <= 0) return '';
+  return key === 'failed_tasks' || key === 'unhealthy_apps' || key.startsWith('stuck') ? 'bad' : key === 'running_tasks' ? 'busy' : '';
 }
 
 // ---- Market: applications ----------------------------------------------------------------------------

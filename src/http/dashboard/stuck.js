@@ -1,16 +1,34 @@
-// Stuck apps and tasks (issue 8: additive fields, may be absent): the test, the age and the badge.
+// Stuck apps and tasks (issue 8: additive fields, may be absent): the test, the age, the badge, and the last
+// change the timeline shows (what the stuck reason names beside the server's verdict).
 
 import { now, timeMs } from './clock.js';
 import { el } from './dom.js';
-import { fmtDuration } from './format.js';
-import { str } from './values.js';
+import { fmtAge, fmtDuration, fmtTime } from './format.js';
+import { list, obj, str } from './values.js';
 
 export const isStuck = (x) => x?.stuck === true;
 
-/** How long an app has been where it is: stage_since when the sidecar sends it, else last_update. */
+const DAY_MS = 86_400_000;
+
+/**
+ * When the app's reported progress stalled, read from its stuck reason ("installing, progress 12 % since 10:02
+ * UTC", with the date when it is not today: src/store/stuck.ts clockTime), else NaN.
+ */
+export function stalledSinceMs(reason, nowMs = now()) {
+  const m = / progress .* since (?:(\d{4}-\d\d-\d\d) )?(\d\d):(\d\d) UTC$/.exec(str(reason));
+  if (!m) return NaN;
+  const t = Date.parse(`${m[1] ?? new Date(nowMs).toISOString().slice(0, 10)}T${m[2]}:${m[3]}:00Z`);
+  // no date means today's on the server: yesterday's when this page's clock has just passed midnight
+  return m[1] === undefined && t > nowMs ? t - DAY_MS : t;
+}
+
+/**
+ * How long it has been stuck where it is: since its progress stalled when that is the verdict, else
+ * stage_since when the sidecar sends it, else the fallbacks (last_update, a task's times).
+ */
 export function stuckAge(x, ...fallbacks) {
-  for (const t of [x?.stage_since, ...fallbacks]) {
-    const ms = timeMs(t);
+  const stalled = stalledSinceMs(x?.stuck_reason);
+  for (const ms of [stalled, ...[x?.stage_since, ...fallbacks].map(timeMs)]) {
     if (Number.isFinite(ms)) return fmtDuration(now() - ms);
   }
   return '';
@@ -21,4 +39,28 @@ export function stuckBadge(x, ...fallbacks) {
   const age = stuckAge(x, ...fallbacks);
   const reason = str(x.stuck_reason ?? x.reason ?? '');
   return el('span', { className: 'badge tone-warn stuck-badge', title: reason || undefined }, `stuck${age ? ' ' + age : ''}`);
+}
+
+const pct = (p) => (p === undefined || p === '' ? '—' : `${str(p)} %`);
+
+/** What moved from entry `a` to entry `b` of a timeline, as text. */
+function moved(a, b) {
+  const out = [];
+  if (a.stage !== b.stage) out.push(`${str(a.stage)} → ${str(b.stage)}`);
+  if (a.health !== b.health) out.push(`health ${str(a.health) || '—'} → ${str(b.health) || '—'}`);
+  if (a.progress !== b.progress) out.push(`progress ${pct(a.progress)} → ${pct(b.progress)}`);
+  if (a.detail !== b.detail) out.push(`detail: ${str(b.detail) || '—'}`);
+  return out.join(', ') || str(b.stage);
+}
+
+/**
+ * The last change an app's timeline shows, as text: when, how long ago, what moved from the entry before and
+ * the evidence ("2026-12-02 10:02:11 (18m 3s ago): progress 10 % → 12 % (poll user_application_states)").
+ */
+export function lastChangeText(entries) {
+  const all = list(entries);
+  if (all.length === 0) return '';
+  const last = obj(all.at(-1));
+  const what = all.length > 1 ? moved(obj(all.at(-2)), last) : `first seen ${str(last.stage)}${last.progress ? `, progress ${pct(last.progress)}` : ''}`;
+  return `${fmtTime(str(last.at))} (${fmtAge(str(last.at))}): ${what} (${str(last.evidence)})`;
 }
