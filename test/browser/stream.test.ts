@@ -17,6 +17,7 @@ import { FixtureFiles, HOSTILE_APP, HOSTILE_ERROR, smallDataset } from './fixtur
 type Stats = {
   fetches: number; notModified: number; renders: number; errors: number; version: number | null;
   mode: string; snapshots: number; changes: number; streamOpens: number; fallbacks: number; fallbackReason: string | null;
+  freshness: number;
 };
 const stats = (page: Page) => page.evaluate(() => (window as unknown as { __runtimeDashboard: Stats }).__runtimeDashboard);
 
@@ -271,6 +272,54 @@ describeWith('chromium', 'dashboards on the change stream', () => {
     expect((await stats(page)).fallbacks).toBe(0);
     expect(realErrors(errors)).toEqual([]);
     await page.context().close();
+  });
+});
+
+describeWith('chromium', 'dashboards on a quiet market: only freshness moves', () => {
+  const files = new FixtureFiles();
+  // a pass every second, and nothing in the market changes: each pass moves freshness, never the version
+  const env = dashboardsOn(files, () => smallDataset(), 1000);
+  const root = () => `${env.sidecar.base}/api/v2/runtime`;
+  const chartRepoSource = async () => ((await (await fetch(`${root()}/sources`)).json()) as {
+    data: { sources: { chart_repo?: { ok: boolean; last_success: string | null } } } }).data.sources.chart_repo;
+
+  it('a source\'s age ticks on its own while the page downloads no snapshot, overview or apps page', async () => {
+    // the Chart Repo succeeded once, then fails with the same error on every pass: its age grows, and after the
+    // version that said it went down, its failures mint none (issue 17)
+    await expect.poll(async () => (await chartRepoSource())?.last_success ?? null, { timeout: LIVENESS_MS }).not.toBeNull();
+    files.write('chart_repo', { throw: 'chart repo unreachable' });
+    await expect.poll(async () => (await chartRepoSource())?.ok, { timeout: LIVENESS_MS }).toBe(false);
+    for (const p of ['dashboard', 'dashboard-app']) {
+      const { page, errors } = await openPage(env.browser);
+      await loaded(page, `${root()}/${p}`);
+      await expect.poll(() => page.locator('#mode').textContent()).toBe('live stream');
+      const age = page.locator('#sources .source[data-source="chart_repo"] .source-age');
+      await expect.poll(() => age.textContent(), { timeout: LIVENESS_MS }).toMatch(/ ago$/);
+      // from here on: every request for data the page makes, and the age it shows, for a few seconds
+      const reads: string[] = [];
+      page.on('request', (r) => {
+        const path = new URL(r.url()).pathname;
+        if (/\/(state|overview|apps|sources)$/.test(path)) reads.push(path);
+      });
+      const before = await stats(page);
+      const ages = new Set<string>();
+      for (const end = Date.now() + 6000; Date.now() < end;) {
+        ages.add((await age.textContent()) ?? '');
+        await page.waitForTimeout(200);
+      }
+      const after = await stats(page);
+      // the age moved on (a second per second: at least three values in six seconds, however loaded the machine)
+      expect(ages.size, [...ages].join(', ')).toBeGreaterThanOrEqual(3);
+      expect(after.freshness).toBeGreaterThan(before.freshness);
+      // and nothing was downloaded again: no new version, no snapshot, no overview, no page of apps
+      expect(after.changes).toBe(before.changes);
+      expect(after.snapshots).toBe(before.snapshots);
+      expect(after.fetches).toBe(before.fetches);
+      expect(reads).toEqual([]);
+      expect(await page.locator('#sources .source[data-source="chart_repo"]').getAttribute('data-state')).toBe('failing');
+      expect(realErrors(errors)).toEqual([]);
+      await page.context().close();
+    }
   });
 });
 
