@@ -122,7 +122,7 @@ describe('the OpenAPI document', () => {
     for (const s of Object.values(schemasOf('/tasks', 'query'))) expect(s).toEqual({ type: 'string', maxLength: 256 });
     expect(parseTasksQuery({ app_name: [' firefox '] })).toEqual({ ok: true, app_name: 'firefox' });
     expect(parseTasksQuery({ app_name: ['firefox'], user_id: ['alice'] })).toEqual({ ok: true, app_name: 'firefox', user_id: 'alice' });
-    for (const none of [{}, { app_name: [' '] }]) expect(parseTasksQuery(none)).toEqual({ ok: false, message: 'give app_name and/or user_id' });
+    for (const none of [{}, { app_name: [' '] }] as Record<string, string[]>[]) expect(parseTasksQuery(none)).toEqual({ ok: false, message: 'give app_name and/or user_id' });
     expect(parseTasksQuery({ user_id: ['x'.repeat(257)] })).toEqual({ ok: false, message: 'invalid query parameter user_id: user_id is longer than 256 characters' });
     expect(parseTasksQuery({ user_id: ['a', 'b'] })).toEqual({ ok: false, message: 'invalid query parameter user_id: given more than once' });
   });
