@@ -2,9 +2,10 @@ import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type {
-  AppFlowState, ChartRepoStatus, ComponentStatus, TaskState,
+  AppFlowState, AppStage, ChartRepoStatus, ComponentStatus, TaskState,
 } from '../../src/model/index.ts';
 import type { CollectorSpec, StoreStep } from '../../src/protocol.ts';
+import { statusMetadata, type AppStateInput } from '../../src/collect/app-flow.ts';
 import { mergeAnswers, normalizeAnswer } from '../../src/collect/chart-repo.ts';
 import { fake } from '../helpers/sidecar.ts';
 
@@ -62,11 +63,32 @@ export interface Dataset {
   chartRepo: ChartRepoStatus;
 }
 
-function app(user: string, source: string, name: string, extra: Partial<AppFlowState> = {}): AppFlowState {
-  return {
+/** The app-service state a fixture's stage comes from (src/collect/stage-table.ts): metadata.status.state. */
+const STATE_OF_STAGE: Record<AppStage, string> = {
+  unknown: 'unknown', fetching: 'downloading', hydrating: 'pending', installing: 'installing', running: 'running',
+  upgrading: 'upgrading', uninstalling: 'uninstalling', failed: 'installFailed', stopped: 'stopped',
+};
+
+/**
+ * metadata.status as the app-flow collector builds it (statusMetadata) from the market's row of `a`; `row`
+ * gives what the row holds beyond the app (title, icon, entrances: upstream strings).
+ */
+function statusOf(a: AppFlowState, row: Partial<AppStateInput>): Record<string, unknown> {
+  return statusMetadata({
+    user_id: a.user_id, source_id: a.source_id, app_id: `cat-${a.app_name}`.slice(0, 200), app_name: a.app_name,
+    raw_app_name: a.app_name, cfg_type: 'app', is_sys_app: false, title: a.app_name, icon: '',
+    state: STATE_OF_STAGE[a.stage], installed_version: a.version ?? '', target_version: '', reason: '', message: '',
+    progress: '', op_id: '', op_type: '', entrances: [], manifest_entrances: [], runtime_entrances: [], shared_entrances: [],
+    event_create_time: a.last_update, updated_at: a.last_update, ...row,
+  });
+}
+
+function app(user: string, source: string, name: string, extra: Partial<AppFlowState> = {}, row: Partial<AppStateInput> = {}): AppFlowState {
+  const a: AppFlowState = {
     app_id: `id-${name}`.slice(0, 200), app_name: name, user_id: user, source_id: source, stage: 'running',
     health: 'healthy', version: '1.0.0', last_update: ago(2 * MIN), ...extra,
   };
+  return { ...a, metadata: { status: statusOf(a, row) } };
 }
 
 /** A small market with one of everything the pages show, hostile strings included. */
@@ -75,12 +97,11 @@ export function smallDataset(): Dataset {
     app('alice', 'market.olares', 'firefox', { version: '1.2.0' }),
     app('alice', 'market.olares', HOSTILE_APP, {
       stage: 'failed', health: 'unhealthy', stage_detail: `install failed: ${HOSTILE_ERROR}`,
-      // metadata.status as the market builds it: title, icon and entrance URLs are upstream strings too
-      metadata: { status: {
-        name: HOSTILE_APP, rawAppName: HOSTILE_APP, appid: 'cat-1', isSysApp: false, title: `Title ${HOSTILE_APP}`,
-        icon: HOSTILE_ICON, state: 'installFailed', updateTime: '', statusTime: '', lastTransitionTime: '',
-        entranceStatuses: [{ name: 'web', port: 80, invisible: false, url: HOSTILE_URL, state: 'crashed' }],
-      } },
+    }, {
+      // title, icon and entrance URLs are upstream strings too (the manifest's entrance, its runtime state by position)
+      app_id: 'cat-1', title: `Title ${HOSTILE_APP}`, icon: HOSTILE_ICON,
+      manifest_entrances: [{ name: 'web', port: 80, invisible: false, url: HOSTILE_URL }],
+      runtime_entrances: [{ name: 'web', port: 80, invisible: false, state: 'crashed' }],
     }),
     app('bob', 'market.olares', 'nextcloud', {
       stage: 'installing', health: 'unknown', stage_detail: 'pulling images',

@@ -3,11 +3,13 @@ import Ajv2020Module from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { expect } from 'vitest';
 import { buildOpenApi } from '../../src/http/openapi.ts';
+import { expectGoWire } from './go-wire.ts';
 
 /**
  * Checks real answers against openapi.json: the status must be documented for the path and method, the
  * headers the document promises must be there, and a JSON body must validate against the documented schema
- * (ajv, JSON Schema 2020-12). Records every (method, path template, status) it saw.
+ * (ajv, JSON Schema 2020-12); a snapshot (…/state, the stream's full `snapshot` events) must also decode as a
+ * Go client of the market decodes it (expectGoWire). Records every (method, path template, status) it saw.
  */
 
 type Schema = Record<string, unknown>;
@@ -77,6 +79,7 @@ export async function contractChecker(opts: { corsOrigin?: string } = {}) {
     if (type !== 'application/json') return text;
     const body = JSON.parse(text) as unknown;
     validate(media!.schema, body, `${method} ${path} ${res.status}`);
+    if (res.status === 200 && template.endsWith('/state')) expectGoWire(body);
     return body;
   }
 
@@ -85,7 +88,10 @@ export async function contractChecker(opts: { corsOrigin?: string } = {}) {
     const events = doc.paths['/api/v2/runtime/events']!.get!.responses['200']!['x-sse-events']!;
     const schema = events[e.event];
     expect(schema, `event kind ${e.event} is documented`).toBeDefined();
-    validate(schema!, JSON.parse(e.data), `event ${e.event}`);
+    const data = JSON.parse(e.data) as unknown;
+    validate(schema!, data, `event ${e.event}`);
+    // a full snapshot (not ?view=summary's {version, timestamp, summary})
+    if (e.event === 'snapshot' && typeof data === 'object' && data !== null && 'app_states' in data) expectGoWire(data);
     if (e.event === 'freshness') expect(e.id).toBeUndefined();
     else expect(e.id).toMatch(/^\w+-\d+\.[\w-]{22}$/);
   }

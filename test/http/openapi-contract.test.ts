@@ -4,7 +4,7 @@ import { createRuntimeApp } from '../../src/http/app.ts';
 import { BASE_PATHS } from '../../src/http/base-paths.ts';
 import { FreshnessHolder } from '../../src/http/freshness.ts';
 import { buildOpenApi } from '../../src/http/openapi.ts';
-import { FixtureFiles, smallDataset, type Dataset } from '../browser/fixtures.ts';
+import { FixtureFiles, smallDataset } from '../browser/fixtures.ts';
 import { contractChecker } from '../helpers/openapi-contract.ts';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
 import { openStream } from '../helpers/sse.ts';
@@ -12,8 +12,9 @@ import { openStream } from '../helpers/sse.ts';
 /**
  * The contract: real answers of a sidecar (real threads, fake collectors fed realistic fixtures) against the
  * document. Every answer's status must be documented for its path and method, its JSON body must validate
- * against the documented schema (ajv, JSON Schema 2020-12), the headers the document promises must be there,
- * and by the end every documented (path, method, status) must have been seen.
+ * against the documented schema (ajv, JSON Schema 2020-12) and every snapshot also against the strict Go-client
+ * check (expectGoWire), the headers the document promises must be there, and by the end every documented
+ * (path, method, status) must have been seen.
  */
 
 const TOKEN = 'contract-token-0123456789';
@@ -50,20 +51,8 @@ function headersTooLarge(port: number, method: string, path: string): Promise<Re
   });
 }
 
-/** The fixtures, with metadata.status on every app as the app-flow collector always sends it (Go-wire). */
-function market(): Dataset {
-  const d = smallDataset();
-  for (const a of d.apps) {
-    a.metadata ??= { status: {
-      name: a.app_name, rawAppName: a.app_name, isSysApp: false, title: a.app_name, state: a.stage,
-      updateTime: '', statusTime: '', lastTransitionTime: '', entranceStatuses: null,
-    } };
-  }
-  return d;
-}
-
 const files = new FixtureFiles();
-const data = market();
+const data = smallDataset();
 const app = data.apps[0]!;
 const appPath = `/apps/${app.user_id}/${encodeURIComponent(app.source_id)}/${app.app_name}`;
 const task = data.tasks[0]!;
@@ -252,7 +241,7 @@ describe('contract: real answers against openapi.json', () => {
           await stream.next((e) => e.event === 'snapshot');
           await stream.next((e) => e.event === 'freshness');
           // something changes: alice's failed app recovers, a task completes
-          const next = market();
+          const next = smallDataset();
           next.apps[1] = { ...next.apps[1]!, stage: 'running', health: 'healthy', stage_detail: `recovered ${base}${query}` };
           next.tasks[0] = { ...next.tasks[0]!, status: 'completed', completed_at: new Date().toISOString(), result: `${base}${query}` };
           files.writeAll(next);
