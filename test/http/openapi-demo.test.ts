@@ -46,8 +46,16 @@ describe('contract on the demo market', () => {
         `/state?user_id=${encodeURIComponent(app.user_id)}`, '/state?stuck=true', '/state?task_status=running', '/sources',
         appPath, `${appPath}/history`, `/tasks/${encodeURIComponent(task.task_id)}`, `/tasks/${encodeURIComponent(task.task_id)}/history`,
         `/tasks?app_name=${encodeURIComponent(task.app_name)}`, `/users/${encodeURIComponent(app.user_id)}/apps`,
-        `/users/${encodeURIComponent(app.user_id)}/tasks`, '/openapi.json',
+        `/users/${encodeURIComponent(app.user_id)}/tasks`, '/openapi.json', '/apps?limit=5',
       ]) await get(path);
+      // the dashboards' own reads: a page of apps, the overview beside it, a page with its Chart Repo items
+      const page = (await get('/apps')) as { data: { items: unknown[]; total: number; chart_repo?: unknown } };
+      expect(page.data.items.length, 'the demo has apps on the first page').toBeGreaterThan(0);
+      expect(page.data.chart_repo, 'no Chart Repo items unless asked').toBeUndefined();
+      const overview = (await get('/overview')) as { data: { chart_repo_counts: { apps: object } } };
+      expect(Object.keys(overview.data.chart_repo_counts.apps).length, 'the demo\'s Chart Repo apps are counted').toBeGreaterThan(0);
+      const withChart = (await get('/apps?include=chart_repo')) as { data: { chart_repo?: { apps: unknown[] } } };
+      expect(withChart.data.chart_repo, 'include=chart_repo adds the page\'s Chart Repo items').toBeDefined();
     }
     for (const p of ['/healthz', '/readyz']) await contract.check('GET', p, await fetch(root + p), 200);
   });
@@ -63,5 +71,20 @@ describe('contract on the demo market', () => {
       await stream.close();
     }
     for (const e of stream.events) contract.checkEvent(e);
+  });
+
+  it('the summary stream (?view=summary) on a moving market: its snapshot and change events validate', { timeout: 60_000 }, async () => {
+    for (const base of BASE_PATHS) {
+      const stream = await openStream(`${root}${base}/events?view=summary`);
+      try {
+        await contract.check('GET', `${base}/events`, stream.res, 200);
+        const first = await stream.next((e) => e.event === 'snapshot', 20_000);
+        expect(Object.keys(JSON.parse(first.data)).sort(), 'a version without its state').toEqual(['summary', 'timestamp', 'version']);
+        await stream.next((e) => e.event === 'change', 45_000);
+      } finally {
+        await stream.close();
+      }
+      for (const e of stream.events) contract.checkEvent(e);
+    }
   });
 });
