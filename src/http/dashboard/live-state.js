@@ -1,6 +1,7 @@
 // Keeps a page's data live: the change stream's summary view (one small event per version) tells when to re-read
 // `overview` (If-None-Match); else conditional polling of `overview`. The whole state is never read.
 
+import { startAgeTicker } from './ages.js';
 import { now, setClockOffset } from './clock.js';
 import { $ } from './dom.js';
 import { fmtDuration, fmtTime } from './format.js';
@@ -311,6 +312,9 @@ export function startLive(onData, opts = {}) {
       rerender(false);
     }
   }, intervalMs);
+
+  // and the ages shown tick every second in between, without a render
+  startAgeTicker();
 
   auto.checked = true;
   auto.addEventListener('change', () => { if (auto.checked) start(); else stop(); });

@@ -1,5 +1,6 @@
 // The sources' freshness strip and the warning banner shown when a source fails, goes stale or answers partly.
 
+import { ageOf } from './ages.js';
 import { now, timeMs } from './clock.js';
 import { el, fill } from './dom.js';
 import { byStr, fmtAge, fmtDuration } from './format.js';
@@ -39,7 +40,7 @@ export function renderSources(strip, banner, data) {
       typeof s?.duration_ms === 'number' ? `pass ${Math.round(s.duration_ms)} ms` : null,
     ].filter(Boolean).join(' · ');
     chips.push(el('span', { className: `source source-${state}`, data: { source: name, state }, title: detail },
-      el('span', { className: 'dot' }), label, ' ', el('span', { className: 'source-age' }, s?.last_success ? fmtAge(s.last_success) : state)));
+      el('span', { className: 'dot' }), label, ' ', el('span', ageOf(s?.last_success, { className: 'source-age' }), s?.last_success ? fmtAge(s.last_success) : state)));
     if (state === 'ok' && typeof s?.warning === 'string' && s.warning !== '') {
       // a pass that got some data but not all (e.g. some Chart Repo pairs failed): partial, not failing
       chips[chips.length - 1].classList.add('source-partial');
