@@ -232,6 +232,7 @@ async function runSize(apps: number): Promise<SizeResult> {
     // the whole snapshot's size, and a user for the filtered question
     const whole = await fetch(`${base}/api/v2/runtime/state`, { headers: { 'Accept-Encoding': 'identity' } });
     const wholeBody = await whole.text();
+    if (whole.status !== 200) throw new Error(`GET /state answered ${whole.status}: ${wholeBody.slice(0, 300)}`);
     const stateBytes = Buffer.byteLength(wholeBody);
     const snapshot = JSON.parse(wholeBody) as { data: { app_states?: Record<string, { user?: string }> } };
     const user = Object.values(snapshot.data.app_states ?? {}).find((a) => a.user)?.user ?? 'user0';

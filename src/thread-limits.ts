@@ -5,12 +5,12 @@ import type { ResourceLimits } from 'node:worker_threads';
  * V8 limits of every thread the sidecar starts, in one place (the process budget is in docs/performance.md, Scale:
  * 160 MiB at 1,000 apps, 256 MiB at 10,000).
  *
- * - Young generation: V8's smallest, 3 MiB (two 1 MiB semi-spaces and a large-object share). V8 grows a
- *   thread's young generation with its allocation rate, up to 3 x 16 MiB semi-spaces by default, and keeps it
- *   grown: with seven threads that alone was up to ~300 MiB of RSS; at 8 MiB each the store's and the HTTP
- *   thread's still held ~10 MiB between them at 1,000 apps (steady RSS 167 MiB at 8, 161 at 3, measured
- *   with bench:scale). Parsing, normalizing and rendering make short-lived garbage, so the small young
- *   generation costs more scavenges (each under 1 ms) and no measured CPU at 10,000 or 50,000 apps.
+ * - Young generation: V8 grows a thread's young generation with its allocation rate, up to 3 x 16 MiB
+ *   semi-spaces by default, and keeps it grown: with seven threads that alone was up to ~300 MiB of RSS.
+ *   The store and the HTTP thread get V8's smallest, 3 MiB (two 1 MiB semi-spaces and a large-object share):
+ *   at 8 MiB they still held ~6 MiB more between them at 1,000 apps (steady RSS 167 MiB against 161,
+ *   bench:scale). Collectors keep 8 MiB: a collector parsing a big pass with 3 MiB promoted most of it (a
+ *   JSON-parsing worker measured 10-15 % more CPU, and Chart Repo passes at 50,000 apps ran past their deadline).
  * - Old generation: a ceiling, not a reservation (nothing is allocated up front). It is there so a runaway
  *   thread dies alone (ERR_WORKER_OUT_OF_MEMORY; the supervisor restarts it and counts it) instead of the
  *   kernel killing the whole pod, so it must trip before the container's memory limit does: with a limit
@@ -24,9 +24,9 @@ export const THREAD_LIMITS = {
   /** current body (external), answer caches (bounded: http/response-cache.ts, remembered-answers.ts) */
   http: { maxYoungGenerationSizeMb: 3, maxOldGenerationSizeMb: 384 },
   /** one pass's rows, parsed and normalized, then posted and dropped */
-  collector: { maxYoungGenerationSizeMb: 3, maxOldGenerationSizeMb: 512 },
+  collector: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 512 },
   /** one body in, its compressed copy out; started on demand, ends when idle */
-  compress: { maxYoungGenerationSizeMb: 3, maxOldGenerationSizeMb: 256 },
+  compress: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 256 },
 } as const satisfies Record<string, ResourceLimits>;
 
 export type LimitedThread = keyof typeof THREAD_LIMITS;
