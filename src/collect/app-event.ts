@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { appKey, Id, LIMITS, type AppFlowState } from '../model/index.ts';
 import type { AppEvent } from '../protocol.ts';
+import { goDecodesTime, goTimeText } from '../model/go-time.ts';
 import { appFlowFromState, type AppStateInput } from './app-flow.ts';
 import { mergeEntrances, parseGoEntrances, parseRuntimeEntrances, type GoEntrance } from './app-status.ts';
 import type { UnknownStates } from './stage-table.ts';
@@ -17,7 +18,8 @@ const Str = v.pipe(v.string(), v.maxLength(LIMITS.text));
  */
 export const AppServiceEvent = v.object({
   eventID: v.optional(Id),
-  createTime: v.pipe(v.string(), v.maxLength(64), v.check((s) => !Number.isNaN(Date.parse(s)), 'createTime is not a time')),
+  // as the market's Go decoder reads it (30 February is no time: JavaScript's parser would roll it into March)
+  createTime: v.pipe(v.string(), v.maxLength(64), v.check(goDecodesTime, 'createTime is not a time')),
   name: v.pipe(Id, v.nonEmpty('name is empty')),
   rawAppName: v.optional(Id),
   title: v.optional(Str),
@@ -55,7 +57,7 @@ export function decodeAppEvent(data: Uint8Array, unknownStates?: UnknownStates):
 }
 
 export function appEventFrom(e: AppServiceEvent, unknownStates?: UnknownStates): AppEvent {
-  const at = new Date(e.createTime).toISOString();
+  const at = new Date(goTimeText(e.createTime)!).toISOString();
   const runtime = parseRuntimeEntrances(e.entranceStatuses ?? []);
   const input: AppStateInput = {
     user_id: e.user,

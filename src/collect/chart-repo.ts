@@ -260,7 +260,7 @@ class Conv {
       source_id: this.str(o, 'source_id'),
       app_id: this.str(o, 'app_id'),
       app_name: this.str(o, 'app_name'),
-      status: this.str(o, 'status'),
+      status: this.enumerated(o, 'status', KNOWN_VALUES.hydrator_task_status),
       step_name: this.str(o, 'step_name'),
       total_steps: this.int(o, 'total_steps'),
       retry_count: this.int(o, 'retry_count'),
@@ -276,7 +276,7 @@ class Conv {
       task_id: this.str(o, 'task_id'),
       app_name: this.str(o, 'app_name'),
       app_dir: this.text(o, 'app_dir'),
-      status: this.str(o, 'status'),
+      status: this.enumerated(o, 'status', KNOWN_VALUES.analysis_task_status),
       created_at: this.time(o, 'created_at'),
       images_count: this.int(o, 'images_count'),
     };

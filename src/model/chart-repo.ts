@@ -26,6 +26,8 @@ export const KNOWN_VALUES = {
   image_status: ['not_downloaded', 'partially_downloaded', 'fully_downloaded', 'registry_error'],
   analysis_status: ['pending', 'analyzing', 'completed', 'failed'],
   health_status: ['healthy', 'unhealthy', 'degraded'],
+  hydrator_task_status: ['pending', 'running', 'completed', 'failed'],
+  analysis_task_status: ['queued', 'processing', 'completed', 'failed'],
 } as const satisfies Record<string, readonly string[]>;
 
 export const ChartRepoSystem = v.object({

@@ -52,6 +52,8 @@ describe('decodeAppEvent', () => {
     ['no user', enc({ ...base, user: undefined }), /user/],
     ['empty name', enc({ ...base, name: '' }), /name/],
     ['bad time', enc({ ...base, createTime: 'yesterday' }), /createTime/],
+    // JavaScript's parser would take it as 2 March; the market's Go decoder rejects the message
+    ['30 February', enc({ ...base, createTime: '2026-02-30T10:00:00Z' }), /createTime/],
     ['number as user', enc({ ...base, user: 42 }), /user/],
     ['huge name', enc({ ...base, name: 'x'.repeat(10_000) }), /name/],
     ['oversized message', new Uint8Array(MAX_EVENT_BYTES + 1), /bytes/],

@@ -88,6 +88,8 @@ describe('normalizeAnswer: items in Go\'s shapes', () => {
     ['an analysis status', { images: [image('n', { analysis_status: 'skipped' })] }, (x: ChartRepoAnswer) => x.images[0].analysis_status, 'skipped'],
     ['a step status', { apps: [app('w', { current_step: { name: 's', status: 'paused' } })] }, (x: ChartRepoAnswer) => x.apps[0].current_step?.status, 'paused'],
     ['a health status', { tasks: { image_analyzer: { health_status: 'sick' } } }, (x: ChartRepoAnswer) => x.image_analyzer?.health_status, 'sick'],
+    ['a hydrator task status', { tasks: { hydrator: { tasks: [htask('t', { status: 'paused' })] } } }, (x: ChartRepoAnswer) => x.hydrator?.tasks?.[0]?.status, 'paused'],
+    ['an analysis task status', { tasks: { image_analyzer: { queued_tasks: [{ task_id: 'a', status: 'deferred' }] } } }, (x: ChartRepoAnswer) => x.image_analyzer?.queued_tasks?.[0]?.status, 'deferred'],
   ])('keeps %s it has not seen as sent, and counts it', (_name, data, pick, value) => {
     const a = answer(ok(data));
     expect(pick(a)).toBe(value);
@@ -97,6 +99,7 @@ describe('normalizeAnswer: items in Go\'s shapes', () => {
   it.each([
     ['an app state', { apps: [app('wiki', { state: 'q'.repeat(300) })] }, (x: ChartRepoAnswer) => x.apps[0]?.state],
     ['an image status', { images: [image('n', { status: 's'.repeat(LIMITS.text + 10) })] }, (x: ChartRepoAnswer) => x.images[0]?.status],
+    ['a hydrator task status', { tasks: { hydrator: { tasks: [htask('t', { status: 'q'.repeat(300) })] } } }, (x: ChartRepoAnswer) => x.hydrator?.tasks?.[0]?.status],
   ])('keeps an item whose unfamiliar %s is long (Go keeps any string): clipped to the text limit, counted', (_name, data, pick) => {
     const a = answer(ok(data));
     expect(a).toMatchObject({ dropped: 0, unfamiliar_values: 1 });
