@@ -9,8 +9,9 @@ import type { ResourceLimits } from 'node:worker_threads';
  *   semi-spaces by default, and keeps it grown: with seven threads that alone was up to ~300 MiB of RSS.
  *   The store and the HTTP thread get V8's smallest, 3 MiB (two 1 MiB semi-spaces and a large-object share):
  *   at 8 MiB they still held ~6 MiB more between them at 1,000 apps (steady RSS 167 MiB against 161,
- *   bench:scale). Collectors keep 8 MiB: a collector parsing a big pass with 3 MiB promoted most of it (a
- *   JSON-parsing worker measured 10-15 % more CPU, and Chart Repo passes at 50,000 apps ran past their deadline).
+ *   bench:scale). So do the collectors whose passes stay small at any size (SMALL_PASS_SOURCES). app_flow and
+ *   the Chart Repo keep 8 MiB: parsing a big pass with 3 MiB promoted most of it (a JSON-parsing worker
+ *   measured 10-15 % more CPU, and Chart Repo passes at 50,000 apps ran past their deadline).
  * - Old generation: a ceiling, not a reservation (nothing is allocated up front). It is there so a runaway
  *   thread dies alone (ERR_WORKER_OUT_OF_MEMORY; the supervisor restarts it and counts it) instead of the
  *   kernel killing the whole pod, so it must trip before the container's memory limit does: with a limit
@@ -47,6 +48,15 @@ export function threadLimits(kind: LimitedThread, memoryLimitBytes: number | und
   if (memoryLimitBytes === undefined) return limits;
   const share = Math.max(MIN_OLD_GENERATION_MB, Math.floor((memoryLimitBytes * MEMORY_SHARES[kind]) / 2 ** 20));
   return { ...limits, maxOldGenerationSizeMb: Math.min(limits.maxOldGenerationSizeMb, share) };
+}
+
+/** Collectors whose passes stay small at any market size: a bounded task list, counts, single events. */
+export const SMALL_PASS_SOURCES: ReadonlySet<string> = new Set(['tasks', 'components', 'nats']);
+
+/** A collector thread's limits: V8's smallest young generation when its passes are small. */
+export function collectorLimits(source: string, memoryLimitBytes: number | undefined = containerMemoryLimit()): ResourceLimits {
+  const limits = threadLimits('collector', memoryLimitBytes);
+  return SMALL_PASS_SOURCES.has(source) ? { ...limits, maxYoungGenerationSizeMb: THREAD_LIMITS.store.maxYoungGenerationSizeMb } : limits;
 }
 
 /** The container's memory limit (cgroup), or undefined when the process has none (libuv then answers a huge value). */

@@ -3,7 +3,7 @@ import type { CollectorSpec, StoreControlApi, SupervisorLinkMessage, ThreadResta
 import { CALL_DEADLINE_MS, callWithDeadline, Comlink, THREAD_START_DEADLINE_MS, threadFile, wrap, type ThreadKind } from '../threads.ts';
 import type { Logger } from '../log.ts';
 import { threadInit } from '../log-thread.ts';
-import { containerMemoryLimit, threadLimits } from '../thread-limits.ts';
+import { collectorLimits, containerMemoryLimit, threadLimits } from '../thread-limits.ts';
 import { threadMemory } from '../thread-memory.ts';
 import type { HttpSecurityOptions } from '../http/hardening.ts';
 import { CollectorHandle } from './collector-handle.ts';
@@ -93,14 +93,18 @@ export class Supervisor {
     const noWait = new FullPassGate(0);
     this.handles = opts.collectors.map((spec) =>
       new CollectorHandle(spec, () => this.store, opts.collectDeadlineMs, opts.log, () => this.pushRestarts(),
-        this.limits('collector'),
+        this.opts.resourceLimits?.collector ?? collectorLimits(spec.source, this.memoryLimit()),
         new CollectorPacing(opts.collectIntervalMs, opts.collectMaxIntervalMs ?? opts.collectIntervalMs),
         spec.bulkFirstPass === false ? noWait : fullPasses));
   }
 
   /** a thread kind's V8 limits: the ones given, or its share of the process's memory limit */
   private limits(kind: ThreadKind): ResourceLimits {
-    return this.opts.resourceLimits?.[kind] ?? threadLimits(kind, this.opts.memoryLimitBytes ?? containerMemoryLimit());
+    return this.opts.resourceLimits?.[kind] ?? threadLimits(kind, this.memoryLimit());
+  }
+
+  private memoryLimit(): number | undefined {
+    return this.opts.memoryLimitBytes ?? containerMemoryLimit();
   }
 
   get storeRestarts(): number {

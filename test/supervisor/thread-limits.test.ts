@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { MEMORY_SHARES, THREAD_LIMITS, threadLimits } from '../../src/thread-limits.ts';
+import { collectorLimits, MEMORY_SHARES, THREAD_LIMITS, threadLimits } from '../../src/thread-limits.ts';
 
 const MiB = 2 ** 20;
 
@@ -27,6 +27,13 @@ describe('thread heap limits within the process memory limit', () => {
   it('a large limit keeps the fixed ceilings; a tiny one still leaves a heap a thread can start in', () => {
     expect(threadLimits('store', 64 * 1024 * MiB)).toEqual(THREAD_LIMITS.store);
     expect(threadLimits('compress', 128 * MiB).maxOldGenerationSizeMb).toBe(32);
+  });
+
+  it('collectors that read big passes keep a larger young generation than those whose passes stay small', () => {
+    for (const source of ['app_flow', 'chart_repo']) expect(collectorLimits(source, undefined)).toEqual(THREAD_LIMITS.collector);
+    for (const source of ['tasks', 'components', 'nats']) {
+      expect(collectorLimits(source, 512 * MiB)).toEqual({ ...threadLimits('collector', 512 * MiB), maxYoungGenerationSizeMb: 3 });
+    }
   });
 
   it('MEMORY_LIMIT_MB is read in MiB, checked, and absent by default (the container\'s own limit is used)', () => {
