@@ -19,11 +19,14 @@ import type { ResourceLimits } from 'node:worker_threads';
  *   (MEMORY_SHARES). Without one, the ceilings below: headroom over what each thread was measured holding at
  *   50,000 apps.
  */
+/** V8's smallest young generation (two 1 MiB semi-spaces and a large-object share) */
+const SMALLEST_YOUNG_GENERATION_MB = 3;
+
 export const THREAD_LIMITS = {
   /** every entity, the indexes and the current /state body (about 4 MiB heap per 1,000 apps) */
-  store: { maxYoungGenerationSizeMb: 3, maxOldGenerationSizeMb: 768 },
+  store: { maxYoungGenerationSizeMb: SMALLEST_YOUNG_GENERATION_MB, maxOldGenerationSizeMb: 768 },
   /** current body (external), answer caches (bounded: http/response-cache.ts, remembered-answers.ts) */
-  http: { maxYoungGenerationSizeMb: 3, maxOldGenerationSizeMb: 384 },
+  http: { maxYoungGenerationSizeMb: SMALLEST_YOUNG_GENERATION_MB, maxOldGenerationSizeMb: 384 },
   /** one pass's rows, parsed and normalized, then posted and dropped */
   collector: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 512 },
   /** one body in, its compressed copy out; started on demand, ends when idle */
@@ -56,7 +59,7 @@ export const SMALL_PASS_SOURCES: ReadonlySet<string> = new Set(['tasks', 'compon
 /** A collector thread's limits: V8's smallest young generation when its passes are small. */
 export function collectorLimits(source: string, memoryLimitBytes: number | undefined = containerMemoryLimit()): ResourceLimits {
   const limits = threadLimits('collector', memoryLimitBytes);
-  return SMALL_PASS_SOURCES.has(source) ? { ...limits, maxYoungGenerationSizeMb: THREAD_LIMITS.store.maxYoungGenerationSizeMb } : limits;
+  return SMALL_PASS_SOURCES.has(source) ? { ...limits, maxYoungGenerationSizeMb: SMALLEST_YOUNG_GENERATION_MB } : limits;
 }
 
 /** The container's memory limit (cgroup), or undefined when the process has none (libuv then answers a huge value). */

@@ -2,6 +2,7 @@ import type { ComponentStatus } from '../model/index.ts';
 import type {
   CacheCountsRow, RenderCountsRow, SourceFreshnessRow, TaskCountsRow,
 } from '../sources/market-rows.ts';
+import { byCodeUnits } from '../model/code-units.ts';
 import { clip } from './tasks.ts';
 
 /** What one components pass read from the market database. */
@@ -82,12 +83,6 @@ export function hydratorComponent(
 function syncerWatches(s: SourceFreshnessRow): boolean {
   return s.is_active === true && s.source_type !== 'local';
 }
-
-/**
- * Ids in code-unit order, as Go's `<` on strings orders them: localeCompare would load ICU's collation data
- * (~3 MiB of the process's RSS) for ids that have no locale.
- */
-const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export function syncerComponent(sources: readonly SourceFreshnessRow[], now: Date, stalenessMs: number): ComponentStatus {
   const perSource: Record<string, unknown> = {};

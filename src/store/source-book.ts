@@ -1,4 +1,5 @@
 import type { ComponentStatus, SourceHealth, SourceName, SourceStatus } from '../model/index.ts';
+import { byCodeUnits } from '../model/code-units.ts';
 import { MIN_INTERVAL_COUNTER, type PassOutcome } from '../protocol.ts';
 import { nextPace, slowWarning, STEADY, type Pace } from './slow-source.ts';
 
@@ -118,7 +119,7 @@ export class SourceBook {
 
   /** The snapshot's `sources` block: each source's health, in name order (same content, same bytes). */
   healthJson(): string {
-    return JSON.stringify(Object.fromEntries([...this.health].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+    return JSON.stringify(Object.fromEntries([...this.health].sort(([a], [b]) => byCodeUnits(a, b))));
   }
 }
 
