@@ -9,7 +9,7 @@ import { debounce, fillDatalist } from './filters.js';
 import { byStr, fmtNs, fmtNum, fmtTime } from './format.js';
 import { startLive } from './live-state.js';
 import { renderCards, renderHeader } from './page-top.js';
-import { isStuck, lastChangeText, stuckBadge } from './stuck.js';
+import { isStuck, lastChange, stuckBadge } from './stuck.js';
 import { table, toggleButton } from './table.js';
 import { list, num, obj, setOwn, str, values } from './values.js';
 import { badge, kv, timeCell } from './widgets.js';
@@ -239,9 +239,9 @@ function details(r) {
   const st = obj(obj(r.app?.metadata).status);
   // the server's verdict, then the last change its timeline shows (once fetched)
   const stuck = r.stuck ? el('span', { className: 'stuck-line' }, str(r.app.stuck_reason ?? r.app.reason ?? 'yes')) : '';
-  const lastChange = (h) => {
-    const text = stuck && lastChangeText(obj(h).entries);
-    if (text) stuck.append(el('span', { className: 'last-change' }, ` — last change ${text}`));
+  const showLastChange = (h) => {
+    const change = stuck && lastChange(obj(h).entries);
+    if (change) stuck.append(el('span', { className: 'last-change' }, ' — last change ', change));
   };
   return el('div', { className: 'task-detail' },
     err.message || t.last_error ? el('pre', { className: 'error-text' }, str(err.message || t.last_error)) : null,
@@ -262,7 +262,7 @@ function details(r) {
       ['Hydrator task', t.task_id ? `${str(t.task_id)} (${str(t.status)})` : ''],
     ]),
     el('h4', null, 'Timeline'),
-    timelineOf(r, lastChange));
+    timelineOf(r, showLastChange));
 }
 
 const flowTable = table([

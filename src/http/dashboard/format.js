@@ -23,10 +23,10 @@ export function fmtDuration(ms) {
   return `${Math.floor(h / 24)}d ${h % 24}h`;
 }
 
-/** "3m 10s ago" from an RFC 3339 string. */
-export function fmtAge(iso) {
+/** How long ago `iso` was: "3m 2s ago" by default, "stuck 3m 2s" with prefix 'stuck ' and no suffix; '—' for no time. */
+export function fmtAge(iso, prefix = '', suffix = ' ago') {
   const t = timeMs(iso);
-  return Number.isFinite(t) ? `${fmtDuration(now() - t)} ago` : '—';
+  return Number.isFinite(t) ? `${prefix}${fmtDuration(now() - t)}${suffix}` : '—';
 }
 
 export function fmtNs(ns) {

@@ -1,9 +1,10 @@
 // Stuck apps and tasks (issue 8: additive fields, may be absent): the test, the age, the badge, and the last
 // change the timeline shows (what the stuck reason names beside the server's verdict).
 
+import { ageOf } from './ages.js';
 import { now, timeMs } from './clock.js';
 import { el } from './dom.js';
-import { fmtAge, fmtDuration, fmtTime } from './format.js';
+import { fmtAge, fmtTime } from './format.js';
 import { list, obj, str } from './values.js';
 
 export const isStuck = (x) => x?.stuck === true;
@@ -23,22 +24,26 @@ export function stalledSinceMs(reason, nowMs = now()) {
 }
 
 /**
- * How long it has been stuck where it is: since its progress stalled when that is the verdict, else
- * stage_since when the sidecar sends it, else the fallbacks (last_update, a task's times).
+ * Since when it has been stuck where it is (RFC 3339, '' when unknown): since its progress stalled when that
+ * is the verdict, else stage_since when the sidecar sends it, else the fallbacks (last_update, a task's times).
  */
-export function stuckAge(x, ...fallbacks) {
+export function stuckSince(x, ...fallbacks) {
   const stalled = stalledSinceMs(x?.stuck_reason);
   for (const ms of [stalled, ...[x?.stage_since, ...fallbacks].map(timeMs)]) {
-    if (Number.isFinite(ms)) return fmtDuration(now() - ms);
+    if (Number.isFinite(ms)) return new Date(ms).toISOString();
   }
   return '';
 }
 
+const STUCK_AGE = { prefix: 'stuck ', suffix: '' };
+
+/** "stuck 14m 2s", ticking with the page's other ages; the server's reason as its title. */
 export function stuckBadge(x, ...fallbacks) {
   if (!isStuck(x)) return null;
-  const age = stuckAge(x, ...fallbacks);
+  const since = stuckSince(x, ...fallbacks);
   const reason = str(x.stuck_reason ?? x.reason ?? '');
-  return el('span', { className: 'badge tone-warn stuck-badge', title: reason || undefined }, `stuck${age ? ' ' + age : ''}`);
+  const props = { className: 'badge tone-warn stuck-badge', title: reason || undefined };
+  return el('span', ageOf(since, props, STUCK_AGE), since ? fmtAge(since, STUCK_AGE.prefix, STUCK_AGE.suffix) : 'stuck');
 }
 
 const pct = (p) => (p === undefined || p === '' ? '—' : `${str(p)} %`);
@@ -54,13 +59,15 @@ function moved(a, b) {
 }
 
 /**
- * The last change an app's timeline shows, as text: when, how long ago, what moved from the entry before and
- * the evidence ("2026-12-02 10:02:11 (18m 3s ago): progress 10 % → 12 % (poll user_application_states)").
+ * The last change an app's timeline shows: when, how long ago (ticking), what moved from the entry before and
+ * the evidence ("2026-12-02 10:02:11 (18m 3s ago): progress 10 % → 12 % (poll user_application_states)"), as
+ * nodes for `el`; null when the timeline is empty.
  */
-export function lastChangeText(entries) {
+export function lastChange(entries) {
   const all = list(entries);
-  if (all.length === 0) return '';
+  if (all.length === 0) return null;
   const last = obj(all.at(-1));
   const what = all.length > 1 ? moved(obj(all.at(-2)), last) : `first seen ${str(last.stage)}${last.progress ? `, progress ${pct(last.progress)}` : ''}`;
-  return `${fmtTime(str(last.at))} (${fmtAge(str(last.at))}): ${what} (${str(last.evidence)})`;
+  const at = str(last.at);
+  return [`${fmtTime(at)} (`, el('span', ageOf(at), fmtAge(at)), `): ${what} (${str(last.evidence)})`];
 }
