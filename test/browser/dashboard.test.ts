@@ -363,13 +363,23 @@ describeWith('chromium', 'dashboards in a real browser', () => {
       await loaded(page, `${root()}/dashboard-app`);
       const row = page.locator('#flow-table tbody tr', { hasText: 'stalled-app' });
       // since the progress stalled (14 min), not since the stage began (20 min)
-      await expect.poll(() => row.locator('.stuck-badge').textContent(), { timeout: LIVENESS_MS }).toMatch(/^stuck 1[45]m/);
+      const badge = row.locator('.stuck-badge');
+      await expect.poll(() => badge.textContent(), { timeout: LIVENESS_MS }).toMatch(/^stuck 1[45]m/);
+      // and it counts on with the page's other ages, a second per second, with nothing downloaded
+      expect(await badge.getAttribute('data-age-since')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z$/);
+      const shown = new Set<string>();
+      for (const end = Date.now() + 3500; Date.now() < end;) {
+        shown.add((await badge.textContent()) ?? '');
+        await page.waitForTimeout(200);
+      }
+      expect(shown.size, [...shown].join(', ')).toBeGreaterThanOrEqual(2);
       await row.getByRole('button', { name: 'details' }).click();
       const line = page.locator('#flow-table tr.detail .stuck-line');
       await expect.poll(() => line.textContent(), { timeout: LIVENESS_MS }).toContain('last change');
       const text = (await line.textContent())!;
       // the server's verdict, then when the last change was and what moved, the upstream detail as literal text
       expect(text).toMatch(/^installing, progress 12 % since \d\d:\d\d UTC — last change \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(1[45]m \d+s ago\): /);
+      expect(await line.locator('.last-change [data-age-since]').textContent()).toMatch(/^1[45]m \d+s ago$/);
       expect(text).toContain(`progress 10 % → 12 %, detail: downloading ${HOSTILE_ERROR} (poll user_application_states)`);
       expect(await pwned(page)).toBeUndefined();
       expect(errors).toEqual([]);
