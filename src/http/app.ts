@@ -14,7 +14,7 @@ import { applyHardening, onUnhandled, type HttpSecurityOptions } from './hardeni
 import { registerEvents } from './events-route.ts';
 import type { FreshnessHolder } from './freshness.ts';
 import { headContentLength } from './head-length.ts';
-import { registerOpenApi } from './openapi.ts';
+import { registerOpenApi } from './openapi-route.ts';
 import { APP_PATH_SCHEMA, parsePath, TASK_PATH_SCHEMA, USER_PATH_SCHEMA } from './path-params.ts';
 import { parseAppsQuery, parseStateFilter, parseTasksQuery } from './query.ts';
 import { NOT_READY, rebuildingAnswer, STORE_UNAVAILABLE, unavailableAnswer } from './rebuilding.ts';

@@ -1,6 +1,5 @@
 import { sha256 } from '../content-digest.ts';
 import { toJsonSchema, toJsonSchemaDefs, type ConversionConfig } from '@valibot/to-json-schema';
-import type { Hono } from 'hono';
 import * as v from 'valibot';
 import {
   AppFlowState, ChartRepoApp, ChartRepoImage, ChartRepoStatus, ComponentStatus, HydratorTask, SourceHealth,
@@ -8,8 +7,6 @@ import {
 } from '../model/index.ts';
 import { BASE_PATHS, DASHBOARD_HOME } from './base-paths.ts';
 import { ASSET_FILES } from './dashboard/routes.ts';
-import { matches } from './etag.ts';
-import { queryHeaders } from './query-headers.ts';
 import { FRESH_AS_OF } from './freshness.ts';
 import {
   AppsPageSchema, ChangeEvent, OverviewSchema, SummaryEvent, ErrorEnvelope, FreshnessSchema, Healthz, HistorySchema, Readyz, RuntimeSnapshotSchema,
@@ -88,7 +85,7 @@ function responses(): Json {
       description: 'the If-None-Match tag is current: no body',
       headers: { ETag: { $ref: '#/components/headers/ETag' }, [FRESH_AS_OF]: { $ref: '#/components/headers/FreshAsOf' } },
     },
-    BadRequest: error('a query or path parameter is invalid (unknown value, too long, given twice, missing); the message names it'),
+    BadRequest: error('a query or path parameter is invalid (unknown value, too long, given twice, missing); the message names it. Also, before routing, a request the HTTP parser refused (as MalformedRequest)'),
     Unauthorized: {
       description: 'RUNTIME_API_TOKEN is set and the request has no or another bearer token',
       headers: { 'WWW-Authenticate': header('Bearer realm="market-runtime"') },
@@ -102,6 +99,14 @@ function responses(): Json {
     },
     UriTooLong: {
       description: `the request target (path and query) is longer than ${MAX_URL_BYTES} bytes`,
+      content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
+    },
+    MalformedRequest: {
+      description: 'the HTTP parser refused the request (a malformed request line, header or chunk): answered for any method before routing, the message names what was wrong, then the connection is closed',
+      content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
+    },
+    RequestTimeout: {
+      description: "the request did not arrive in time (its headers within 10 s, the whole request within 30 s): answered for any method before routing, then the connection is closed",
       content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
     },
     HeadersTooLarge: {
@@ -123,8 +128,13 @@ function responses(): Json {
   };
 }
 
-/** What any method of any path can get before it is routed: a request target too long, headers too large (node). */
+/**
+ * What any method of any path can get before it is routed: a request node's parser refuses (400, unless the
+ * route has its own 400), too slow (408), a request target too long (414), headers too large (431).
+ */
 const BEFORE_ROUTING = {
+  400: { $ref: '#/components/responses/MalformedRequest' },
+  408: { $ref: '#/components/responses/RequestTimeout' },
   414: { $ref: '#/components/responses/UriTooLong' },
   431: { $ref: '#/components/responses/HeadersTooLarge' },
 } as const;
@@ -319,10 +329,10 @@ function operation(r: Route, suffix: string): Json {
     ...(r.ok.extra ?? {}),
   };
   if (r.etag) responsesOf['304'] = { $ref: '#/components/responses/NotModified' };
+  Object.assign(responsesOf, BEFORE_ROUTING);
   if (r.errors.includes(400)) responsesOf['400'] = { $ref: '#/components/responses/BadRequest' };
   if (r.open !== 'open') responsesOf['401'] = { $ref: '#/components/responses/Unauthorized' };
   if (r.errors.includes(404)) responsesOf['404'] = { $ref: '#/components/responses/NotFound' };
-  Object.assign(responsesOf, BEFORE_ROUTING);
   if (r.errors.includes(503)) responsesOf['503'] = r.unavailable ?? { $ref: '#/components/responses/Unavailable' };
   const params = [...(r.params ?? []), ...(r.etag ? [IF_NONE_MATCH] : [])];
   return {
@@ -421,13 +431,4 @@ export function openApiDocument(): ServedDocument {
 /** The text of openapi.json (as `npm run openapi` writes it). */
 export function openApiText(): string {
   return `${JSON.stringify(buildOpenApi(), null, 2)}\n`;
-}
-
-/** GET …/openapi.json: the document from memory, with its ETag (token as for every data answer). */
-export function registerOpenApi(api: Hono): void {
-  const doc = openApiDocument();
-  api.get('/openapi.json', (c) => {
-    if (matches(c.req.header('if-none-match'), doc.etag)) return c.body(null, 304, queryHeaders(304, doc.etag));
-    return c.body(doc.body, 200, queryHeaders(200, doc.etag));
-  });
 }

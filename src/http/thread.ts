@@ -230,7 +230,10 @@ export class HttpThread {
       cors: (opts.security?.corsOrigins?.length ?? 0) > 0,
       freshness: this.freshness,
     });
-    const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+    // the timeouts are checked every 2 s (node's default is 30 s), so a slow client gets its 408 near the limit
+    const server = createServer({
+      maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000, connectionsCheckingInterval: 2_000,
+    }, (req, res) => {
       // while stopping, every answer tells the client to leave this connection
       if (this.closing) res.setHeader('Connection', 'close');
       if (!raw || !fast(req, res)) void listener(req, res);

@@ -30,10 +30,10 @@ async function hit(base: string, path: string, init: RequestInit = {}, expected?
 }
 
 /**
- * A request whose headers pass node's maxHeaderSize: node answers 431 itself, for any method, before any route.
- * Its raw answer as a Response, for the contract to check like any other.
+ * A request node answers itself, before any route: `request` as written on the wire (headers too large, a
+ * malformed line, or one that never ends), its raw answer as a Response for the contract to check like any other.
  */
-function headersTooLarge(port: number, method: string, path: string): Promise<Response> {
+function rawExchange(port: number, request: string, end = true): Promise<Response> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     let got = '';
@@ -46,10 +46,17 @@ function headersTooLarge(port: number, method: string, path: string): Promise<Re
       const headers = new Headers(lines.map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()] as [string, string]));
       resolve(new Response(body === '' ? null : body, { status, headers }));
     });
-    socket.end(`${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\nConnection: close\r\n\r\n`);
-    setTimeout(() => socket.destroy(), 5000).unref();
+    if (end) socket.end(request);
+    else socket.write(request);
+    setTimeout(() => socket.destroy(), 30_000).unref();
   });
 }
+
+const headersTooLarge = (port: number, method: string, path: string) =>
+  rawExchange(port, `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\nConnection: close\r\n\r\n`);
+/** a header line with no colon: node's parser refuses it */
+const malformed = (port: number, method: string, path: string) =>
+  rawExchange(port, `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nno colon here\r\nConnection: close\r\n\r\n`);
 
 const files = new FixtureFiles();
 const data = smallDataset();
@@ -85,6 +92,9 @@ const ROUTES: Array<{ ok: string; missing?: string; bad?: string; etag?: boolean
 const ROOT = ['/healthz', '/readyz', '/metrics'];
 /** the bare host: a redirect to the dashboard */
 const HOME = '/';
+/** every documented path, concrete */
+const EVERY_PATH = [...BASE_PATHS.flatMap((base) => [...ROUTES.map((r) => base + r.ok), `${base}/events`]), ...ROOT, HOME];
+const EVERY_METHOD = ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 describe('contract: real answers against openapi.json', () => {
   // A: token and CORS set (401, 204 preflights; Hono answers everything); B: neither (the raw fast path,
@@ -189,9 +199,8 @@ describe('contract: real answers against openapi.json', () => {
     }
   }, 120_000);
 
-  it('every other method answers 405, OPTIONS a 204 preflight with CORS set and 405 without, long URLs 414, large headers 431', async () => {
-    const every = [...BASE_PATHS.flatMap((base) => [...ROUTES.map((r) => base + r.ok), `${base}/events`]), ...ROOT, HOME];
-    for (const path of every) {
+  it('every other method answers 405, OPTIONS a 204 preflight with CORS set and 405 without, long URLs 414, large headers 431, malformed requests 400', async () => {
+    for (const path of EVERY_PATH) {
       for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
         await hit(a.base, path, { method, headers: AUTH }, 405);
         await hit(b.base, path, { method }, 405);
@@ -199,11 +208,11 @@ describe('contract: real answers against openapi.json', () => {
       await hit(a.base, path, { method: 'OPTIONS', headers: { Origin: ORIGIN, 'Access-Control-Request-Method': 'GET' } }, 204);
       await hit(b.base, path, { method: 'OPTIONS' }, 405);
       const long = `${path}${path.includes('?') ? '&' : '?'}pad=${'p'.repeat(9000)}`;
-      for (const method of ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE']) {
+      for (const method of EVERY_METHOD) {
         await hit(b.base, long, { method }, 414);
-      }
-      for (const method of ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE']) {
         await check(method, path, await headersTooLarge(b.sup.port, method, path), 431);
+        const refused = await check(method, path, await malformed(b.sup.port, method, path), 400);
+        if (method !== 'HEAD') expect(refused).toMatchObject({ message: expect.stringMatching(/^malformed HTTP request: /) });
       }
     }
   }, 120_000);
@@ -259,6 +268,18 @@ describe('contract: real answers against openapi.json', () => {
       expect(head.headers.get('content-type')).toMatch(/^text\/event-stream/);
     }
   }, 120_000);
+
+  it('a request whose headers do not arrive within 10 s answers 408, for any method and path', async () => {
+    // all at once: each waits out the headers timeout (10 s, checked every 2 s)
+    const slow = EVERY_PATH.flatMap((path) => EVERY_METHOD.map(async (method) => {
+      const res = await rawExchange(b.sup.port, `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: `, false);
+      return { method, path, res };
+    }));
+    for (const { method, path, res } of await Promise.all(slow)) {
+      const body = await check(method, path, res, 408);
+      if (method !== 'HEAD') expect(body).toMatchObject({ message: 'request not received in time' });
+    }
+  }, 60_000);
 
   it('every documented status of every path and method was reached (runs last)', () => {
     const documented = contract.documented();
