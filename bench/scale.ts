@@ -249,6 +249,7 @@ async function runSize(apps: number): Promise<SizeResult> {
     const metrics = await (await fetch(`${base}/metrics`)).text();
     const heaps: Record<string, number> = {};
     const external: Record<string, number> = {};
+    const heapTotals: Record<string, number> = {};
     for (const line of metrics.split('\n')) {
       let m = /^market_runtime_thread_heap_bytes\{([^}]*)\} (\S+)/.exec(line)
         ?? /^market_runtime_\w+_thread_heap_bytes\{([^}]*space="used"[^}]*)\} (\S+)/.exec(line);
@@ -258,10 +259,11 @@ async function runSize(apps: number): Promise<SizeResult> {
         if (!space || space === 'used') heaps[thread] = (heaps[thread] ?? 0) + Number(m[2]) / 2 ** 20;
         continue;
       }
-      m = /^market_runtime_thread_external_bytes\{([^}]*)\} (\S+)/.exec(line);
-      if (m) {
+      for (const [family, into] of [['external', external], ['heap_total', heapTotals]] as const) {
+        m = new RegExp(`^market_runtime_thread_${family}_bytes\\{([^}]*)\\} (\\S+)`).exec(line);
+        if (!m) continue;
         const thread = /thread="([^"]+)"/.exec(m[1]!)?.[1] ?? '?';
-        external[thread] = (external[thread] ?? 0) + Number(m[2]) / 2 ** 20;
+        into[thread] = (into[thread] ?? 0) + Number(m[2]) / 2 ** 20;
       }
     }
     const final = status(pid);
@@ -274,6 +276,7 @@ async function runSize(apps: number): Promise<SizeResult> {
       { figure: `RSS steady (median ${STEADY.from}-${STEADY.to} s)`, value: `${mib(steady)} MiB`, target: `<= ${TARGETS.rssSteadyMiB(apps)} MiB`, met: steady <= TARGETS.rssSteadyMiB(apps) },
       { figure: 'RSS peak (VmHWM, with load)', value: `${mib(peak)} MiB (${(peak / steady).toFixed(2)}x; ${mib(hwmBeforeLoad)} before the load)`, target: `<= ${TARGETS.peakOverSteady}x steady`, met: peak <= TARGETS.peakOverSteady * steady },
       { figure: 'thread heaps used (MiB)', value: Object.entries(heaps).map(([t, v]) => `${t} ${mib(v)}`).join(', ') || 'not exported', target: '-', met: null },
+      { figure: 'thread heaps reserved (MiB)', value: Object.entries(heapTotals).map(([t, v]) => `${t} ${mib(v)}`).join(', ') || 'not exported', target: '-', met: null },
       { figure: 'thread external (MiB)', value: Object.entries(external).map(([t, v]) => `${t} ${mib(v)}`).join(', ') || 'not exported', target: '-', met: null },
       { figure: 'thread busy, no requests (core)', value: Object.entries(byThread).map(([t, v]) => `${t} ${v}`).join(', ') || 'not exported', target: '-', met: null },
       { figure: 'collection CPU, no requests', value: `${cores.toFixed(3)} core`, target: `<= ${TARGETS.collectCores(apps)} core`, met: cores <= TARGETS.collectCores(apps) },

@@ -332,10 +332,53 @@ export interface StoreQueryApi {
   tasksByUser(user_id: string): QueryAnswer;
   ping(): { epoch: string; version: number; ready: boolean };
   /**
-   * Prometheus text of the store-owned metrics (apps, tasks, components, collection, version, per-thread
-   * memory); the HTTP thread passes its own memory with each scrape
+   * The store-owned metrics as plain numbers (apps, tasks, components, collection, version, the memory other
+   * threads reported): the HTTP thread renders them with its own, so the store loads no metrics library
    */
-  metrics(http?: ThreadMemory): Promise<string>;
+  metrics(): StoreMetricsSample;
+}
+
+/** Bounds (seconds) of the collection-duration histogram's buckets. */
+export const COLLECTION_DURATION_BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
+
+/** A histogram's counts: `buckets` non-cumulative, one per bound and the last for +Inf */
+export interface HistogramSample {
+  count: number;
+  sum: number;
+  buckets: number[];
+}
+
+/** What /metrics shows of one source (market_runtime_collection_*, market_runtime_source_*). */
+export interface SourceMetricsSample {
+  passes: { ok: number; error: number };
+  failures: number;
+  /** Unix seconds; 0 = never */
+  last_success_s: number;
+  consecutive_failures: number;
+  up: 0 | 1;
+  slow: 0 | 1;
+  /** the time between its passes, once known (seconds) */
+  interval_s?: number;
+  /** pass durations by result, once a pass of that result was seen (COLLECTION_DURATION_BOUNDS) */
+  duration: Partial<Record<'ok' | 'error', HistogramSample>>;
+}
+
+/** The store's metrics at one scrape (store -> HTTP). Counts are keyed by label value. */
+export interface StoreMetricsSample {
+  apps_by_stage: Record<string, number>;
+  apps_by_health: Record<string, number>;
+  tasks_by_status: Record<string, number>;
+  tasks_by_type: Record<string, number>;
+  components_by_status: Record<string, number>;
+  /** 1 when the component reports healthy, else 0 */
+  component_healthy: Record<string, number>;
+  sources: Record<string, SourceMetricsSample>;
+  version: number;
+  ready: 0 | 1;
+  stuck_apps: number;
+  stuck_tasks: number;
+  /** the store's own memory and what the supervisor reported for itself and each collector */
+  threads: Record<string, ThreadMemory>;
 }
 
 /** One thread's memory, as it reports it (bytes; see thread-memory.ts) */

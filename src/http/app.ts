@@ -19,6 +19,7 @@ import { APP_PATH_SCHEMA, parsePath, TASK_PATH_SCHEMA, USER_PATH_SCHEMA } from '
 import { parseAppsQuery, parseStateFilter, parseTasksQuery } from './query.ts';
 import { NOT_READY, rebuildingAnswer, STORE_UNAVAILABLE, unavailableAnswer } from './rebuilding.ts';
 import { routeLabel } from './metrics.ts';
+import { storeMetricsText } from './store-metrics.ts';
 import { threadMemory } from '../thread-memory.ts';
 import { CALL_DEADLINE_MS, callWithDeadline } from '../threads.ts';
 import type { RememberedAnswers } from './remembered-answers.ts';
@@ -156,8 +157,11 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
   const app = new Hono();
   // first, so that it also wraps the routes applyHardening registers (/metrics)
   app.use('*', headContentLength());
-  // this thread's memory goes with the scrape: the store renders every thread's (thread-metrics.ts)
-  applyHardening(app, security, () => deps.queries()?.metrics(threadMemory()) ?? null);
+  applyHardening(app, security, () => {
+    const pending = deps.queries()?.metrics();
+    // the store sends numbers; they are rendered here, this thread's memory among the threads'
+    return pending ? Promise.resolve(pending).then((sample) => storeMetricsText(sample, threadMemory())) : null;
+  });
   for (const base of BASE_PATHS) app.route(base, api);
 
   // the bare host (http://localhost:8080/) opens the dashboard; open like the page itself (hardening.ts PAGE_PATHS)

@@ -216,10 +216,6 @@ export class StoreActor implements StoreControlApi {
     streamTimeline: (on) => this.store.streamTimeline(on),
     tasksByUser: (u) => (this.flush(), this.answer(this.store.tasksBy({ user_id: u }))),
     ping: () => this.ping(),
-    metrics: (http?: ThreadMemory) => {
-      if (http) this.metrics.threads.report('http', http);
-      this.flush();
-      return this.metrics.render();
-    },
+    metrics: () => (this.flush(), this.metrics.sample()),
   };
 }

@@ -1,8 +1,9 @@
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { THREAD_LIMITS } from '../../src/thread-limits.ts';
-import { ThreadMemoryGauges } from '../../src/thread-metrics.ts';
+import { storeMetricsText } from '../../src/http/store-metrics.ts';
+import { ThreadMemoryBook } from '../../src/thread-memory.ts';
 import { parseProm, value } from '../helpers/prom.ts';
+import { storeSample } from '../helpers/store-sample.ts';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
 
 describe('per-thread memory in /metrics (real threads, fake sources)', () => {
@@ -40,17 +41,16 @@ describe('per-thread memory in /metrics (real threads, fake sources)', () => {
   });
 });
 
-describe('ThreadMemoryGauges', () => {
+describe('ThreadMemoryBook', () => {
   it('drops a report with an unknown thread name or a malformed body (bounded labels, checked input)', async () => {
-    const registry = new Registry();
-    const g = new ThreadMemoryGauges('store', [registry]);
+    const book = new ThreadMemoryBook('store');
     const ok = { heap_used: 1, heap_total: 2, external: 3, busy_s: 4 };
-    expect(g.report('collector_tasks', ok)).toBe(true);
-    expect(g.report('anything else', ok)).toBe(false);
-    expect(g.report('collector_x', { heap_used: -1, heap_total: 2, external: 3, busy_s: 4 })).toBe(false);
-    expect(g.report('collector_tasks', { heap_used: 1, heap_total: 2, external: 3 })).toBe(false);
-    expect(g.report('main', { heap_used: '1' })).toBe(false);
-    const e = parseProm(await registry.metrics());
+    expect(book.report('collector_tasks', ok)).toBe(true);
+    expect(book.report('anything else', ok)).toBe(false);
+    expect(book.report('collector_x', { heap_used: -1, heap_total: 2, external: 3, busy_s: 4 })).toBe(false);
+    expect(book.report('collector_tasks', { heap_used: 1, heap_total: 2, external: 3 })).toBe(false);
+    expect(book.report('main', { heap_used: '1' })).toBe(false);
+    const e = parseProm(await storeMetricsText(storeSample({ threads: book.all() })));
     expect(e.samples.filter((s) => s.name === 'market_runtime_thread_external_bytes').map((s) => s.labels.thread).sort())
       .toEqual(['collector_tasks', 'store']);
     expect(value(e, 'market_runtime_thread_external_bytes', { thread: 'collector_tasks' })).toBe(3);

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { createRuntimeApp, type AsyncQueries, type CurrentVersion } from '../../src/http/app.ts';
+import type { StoreMetricsSample } from '../../src/protocol.ts';
 import { parseProm, sum, value } from '../helpers/prom.ts';
+import { storeSample } from '../helpers/store-sample.ts';
 
 const body = new TextEncoder().encode('{"success":true,"message":"ok","data":{}}');
 const current: CurrentVersion = { epoch: 'e1', version: 3, content: 'c3', ready: true, body, sizeHint: body.byteLength, etag: 'W/"c3"' };
-const STORE_TEXT = '# HELP market_runtime_store_version v\n# TYPE market_runtime_store_version gauge\nmarket_runtime_store_version 42\n';
+const STORE_SAMPLE = storeSample({ version: 42, threads: { store: { heap_used: 1, heap_total: 2, external: 3, busy_s: 4 } } });
 
-function appWith(storeMetrics: () => Promise<string>) {
+function appWith(storeMetrics: () => Promise<StoreMetricsSample>) {
   const queries = {
     task: async (id: string) => ({ version: 3, content: 'c3', json: id === 't1' ? '{"task_id":"t1"}' : null }),
     metrics: storeMetrics,
@@ -16,13 +18,15 @@ function appWith(storeMetrics: () => Promise<string>) {
 
 describe('/metrics of the HTTP thread', () => {
   it('is Prometheus text: the store thread\'s metrics, then the HTTP thread\'s, no name twice', async () => {
-    const app = appWith(async () => STORE_TEXT);
+    const app = appWith(async () => STORE_SAMPLE);
     await app.request('/api/v2/runtime/state');
     const res = await app.request('/metrics');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const e = parseProm(await res.text()); // throws on a duplicate HELP/TYPE
     expect(value(e, 'market_runtime_store_version')).toBe(42);
+    // the store's numbers, rendered in this thread with this thread's memory among the threads'
+    expect(e.samples.filter((s) => s.name === 'market_runtime_thread_heap_bytes').map((s) => s.labels.thread).sort()).toEqual(['http', 'store']);
     expect(value(e, 'market_runtime_http_store_metrics_ok')).toBe(1);
     expect(e.types.get('market_runtime_http_requests_total')).toBe('counter');
     expect(e.types.get('market_runtime_http_request_duration_seconds')).toBe('histogram');
@@ -30,7 +34,7 @@ describe('/metrics of the HTTP thread', () => {
   });
 
   it('labels requests by route pattern and status, never by raw path', async () => {
-    const app = appWith(async () => STORE_TEXT);
+    const app = appWith(async () => STORE_SAMPLE);
     for (const id of ['t1', 'a', 'b', 'c']) await app.request(`/api/v2/runtime/tasks/${id}`);
     await app.request('/app-store/api/v2/runtime/tasks/t1');
     for (let i = 0; i < 3; i += 1) await app.request(`/random/${i}`);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StoreActor } from '../../src/store/actor.ts';
 import type { PassMessage } from '../../src/protocol.ts';
+import { storeMetricsText } from '../../src/http/store-metrics.ts';
 import { parseProm, sum, value } from '../helpers/prom.ts';
 import { pass as passOf, T0 } from '../helpers/store-fixtures.ts';
 
@@ -23,7 +24,7 @@ describe('store metrics (computed in the store thread from its state)', () => {
         { app_id: 'b', app_name: 'b', user_id: 'u', source_id: 's', stage: 'installing', last_update: T0, stage_since: '2020-01-01T00:00:00.000Z' },
       ] },
     ]));
-    const e = parseProm(await actor.queryApi.metrics());
+    const e = parseProm(await storeMetricsText(actor.queryApi.metrics()));
     const summary = actor.store.getSummary();
     expect(sum(e, 'market_runtime_apps_by_stage')).toBe(summary.total_apps);
     expect(sum(e, 'market_runtime_apps_by_health')).toBe(summary.total_apps);
@@ -53,7 +54,7 @@ describe('store metrics (computed in the store thread from its state)', () => {
     actor.receive(pass(1, true, [], 40));
     actor.receive(pass(2, false, [], 2000));
     actor.reportOutcome('tasks', { ok: false, error: 'deadline', duration_ms: 7000, finished_at: T0 });
-    const e = parseProm(await actor.queryApi.metrics());
+    const e = parseProm(await storeMetricsText(actor.queryApi.metrics()));
     expect(value(e, 'market_runtime_collection_failures_total', { source: 'tasks' })).toBe(2);
     expect(value(e, 'market_runtime_collection_consecutive_failures', { source: 'tasks' })).toBe(2);
     expect(value(e, 'market_runtime_source_up', { source: 'tasks' })).toBe(0);
@@ -67,7 +68,7 @@ describe('store metrics (computed in the store thread from its state)', () => {
     const actor = new StoreActor();
     actor.expectSources(['tasks', 'app_flow'], 5000);
     actor.receive(pass(1, true));
-    const e = parseProm(await actor.queryApi.metrics());
+    const e = parseProm(await storeMetricsText(actor.queryApi.metrics()));
     expect(value(e, 'market_runtime_collect_interval_seconds', { source: 'tasks' })).toBe(5);
     expect(value(e, 'market_runtime_collect_interval_seconds', { source: 'app_flow' })).toBe(5);
     expect(value(e, 'market_runtime_source_up', { source: 'tasks' })).toBe(1);

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PassMessage, StoreStep } from '../../src/protocol.ts';
 import { StoreActor } from '../../src/store/actor.ts';
+import { storeMetricsText } from '../../src/http/store-metrics.ts';
 import { parseProm, value } from '../helpers/prom.ts';
 import { pass as passOf, T0 } from '../helpers/store-fixtures.ts';
 
@@ -26,7 +27,7 @@ function read(actor: StoreActor): { version: number; warning: string | undefined
 }
 
 async function slowMetric(actor: StoreActor): Promise<number | undefined> {
-  return value(parseProm(await actor.queryApi.metrics()), 'market_runtime_source_slow', { source: 'tasks' });
+  return value(parseProm(await storeMetricsText(actor.queryApi.metrics())), 'market_runtime_source_slow', { source: 'tasks' });
 }
 
 describe('a source slower than its interval, in /state and /metrics', () => {
