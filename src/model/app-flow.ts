@@ -38,6 +38,8 @@ export const AppFlowState = v.object({
   /** additive: a transitional stage held past its limit (set by the store) */
   stuck: v.optional(v.boolean()),
   stuck_reason: v.optional(Text),
+  /** additive: since when it has been stuck where it is (RFC 3339; set by the store with `stuck`) */
+  stuck_since: v.optional(Time),
 });
 export type AppFlowState = v.InferOutput<typeof AppFlowState>;
 

@@ -25,5 +25,7 @@ export const TaskState = v.object({
   /** additive: pending or running past its limit (set by the store) */
   stuck: v.optional(v.boolean()),
   stuck_reason: v.optional(Text),
+  /** additive: since when it has been stuck where it is (RFC 3339; set by the store with `stuck`) */
+  stuck_since: v.optional(Time),
 });
 export type TaskState = v.InferOutput<typeof TaskState>;

@@ -84,9 +84,9 @@ export class StuckWatch {
     for (const key of this.due.app_states.takeDue(now)) {
       const row = tables.apps.rows.get(key);
       if (!row) continue;
-      // the reason too: stalled progress and the stage limit may come one after the other
+      // the reason and time too: stalled progress and the stage limit may come one after the other
       const verdict = appVerdict(row.value, this.progress.get(key), now, this.limits);
-      if (verdict?.reason !== row.value.stuck_reason) again('app_states', row);
+      if (verdict?.reason !== row.value.stuck_reason || verdict?.since !== row.value.stuck_since) again('app_states', row);
       else this.watch('app_states', key, row.value, now);
     }
     for (const key of this.due.tasks.takeDue(now)) {

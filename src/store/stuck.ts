@@ -26,13 +26,25 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
-/** stuck/stuck_reason for an app at `now`; the reason is stable (no running age), so it renders once. */
-export function appStuck(a: AppFlowState, now: number, limits: StuckLimits): { stuck: true; reason: string } | null {
+/**
+ * A verdict: stuck, why, and since when it has been stuck where it is (RFC 3339; pages count its age from it).
+ * Both are fixed points (no running age), so an entity renders once per verdict.
+ */
+export interface StuckVerdict {
+  stuck: true;
+  reason: string;
+  since: string;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** stuck/stuck_reason/stuck_since for an app at `now`. */
+export function appStuck(a: AppFlowState, now: number, limits: StuckLimits): StuckVerdict | null {
   const limit = limits.stages[a.stage];
   if (limit === undefined || a.stage_since === undefined) return null;
   const since = Date.parse(a.stage_since);
   if (Number.isNaN(since) || now - since <= limit) return null;
-  return { stuck: true, reason: `${a.stage} for longer than ${formatDuration(limit)} (since ${a.stage_since})` };
+  return { stuck: true, reason: `${a.stage} for longer than ${formatDuration(limit)} (since ${a.stage_since})`, since: iso(since) };
 }
 
 /** An active task's limit and the time it counts from (null: not active, or no time to count from). */
@@ -45,19 +57,19 @@ function taskClock(t: TaskState, limits: StuckLimits): { limit: number; sinceTex
   return Number.isNaN(since) ? null : { limit, sinceText, since };
 }
 
-export function taskStuck(t: TaskState, now: number, limits: StuckLimits): { stuck: true; reason: string } | null {
+export function taskStuck(t: TaskState, now: number, limits: StuckLimits): StuckVerdict | null {
   const c = taskClock(t, limits);
   if (c === null || now - c.since <= c.limit) return null;
-  return { stuck: true, reason: `${t.status} for longer than ${formatDuration(c.limit)} (since ${c.sinceText})` };
+  return { stuck: true, reason: `${t.status} for longer than ${formatDuration(c.limit)} (since ${c.sinceText})`, since: iso(c.since) };
 }
 
 /** The entity with its stuck fields set or cleared. */
-export function withStuck<T extends { stuck?: boolean; stuck_reason?: string }>(
-  value: T, verdict: { stuck: true; reason: string } | null,
+export function withStuck<T extends { stuck?: boolean; stuck_reason?: string; stuck_since?: string }>(
+  value: T, verdict: StuckVerdict | null,
 ): T {
-  if (verdict) return { ...value, stuck: true, stuck_reason: verdict.reason };
-  if (value.stuck === undefined && value.stuck_reason === undefined) return value;
-  const { stuck: _s, stuck_reason: _r, ...rest } = value;
+  if (verdict) return { ...value, stuck: true, stuck_reason: verdict.reason, stuck_since: verdict.since };
+  if (value.stuck === undefined && value.stuck_reason === undefined && value.stuck_since === undefined) return value;
+  const { stuck: _s, stuck_reason: _r, stuck_since: _t, ...rest } = value;
   return rest as T;
 }
 
@@ -160,12 +172,14 @@ function stalledProgress(a: AppFlowState, mark: ProgressMark | undefined, now: n
 }
 
 /**
- * The app's whole verdict: too long in its stage, progress stalled, or both (one reason naming both). This is
- * what the store sets with withStuck, and compares (reason included) when time passes.
+ * The app's whole verdict: too long in its stage, progress stalled, or both (one reason naming both; stuck
+ * since the progress stalled, where it is now). This is what the store sets with withStuck, and compares
+ * (reason and time) when time passes.
  */
-export function appVerdict(a: AppFlowState, mark: ProgressMark | undefined, now: number, limits: StuckLimits): { stuck: true; reason: string } | null {
+export function appVerdict(a: AppFlowState, mark: ProgressMark | undefined, now: number, limits: StuckLimits): StuckVerdict | null {
   const inStage = appStuck(a, now, limits);
   const stalled = stalledProgress(a, mark, now, limits);
-  if (inStage && stalled) return { stuck: true, reason: `${inStage.reason}, ${stalled}` };
-  return inStage ?? (stalled === null ? null : { stuck: true, reason: `${a.stage}, ${stalled}` });
+  if (stalled === null) return inStage;
+  const since = iso(mark!.since);
+  return { stuck: true, reason: inStage ? `${inStage.reason}, ${stalled}` : `${a.stage}, ${stalled}`, since };
 }

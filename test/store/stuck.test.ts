@@ -83,13 +83,15 @@ describe('stuck tasks', () => {
     const { store, advance, at } = clocked();
     store.apply(pass('tasks', [{ op: 'replace', domain: 'tasks', items: [task('pending', at(0))] }]));
     advance(DEFAULT_STUCK_LIMITS.taskPendingMs + 1000);
-    expect(data(store).tasks.t1).toMatchObject({ stuck: true });
+    // since when: a fixed time pages count the age from, not a running age
+    expect(data(store).tasks.t1).toMatchObject({ stuck: true, stuck_since: at(0) });
     expect(data(store).summary.stuck_tasks).toBe(1);
     // it starts: running has its own clock, from started_at
     store.apply(pass('tasks', [{ op: 'replace', domain: 'tasks', items: [task('running', at(0), at(31 * MIN))] }]));
     expect(data(store).tasks.t1.stuck).toBeUndefined();
+    expect(data(store).tasks.t1.stuck_since).toBeUndefined();
     advance(DEFAULT_STUCK_LIMITS.taskRunningMs + MIN);
-    expect(data(store).tasks.t1.stuck).toBe(true);
+    expect(data(store).tasks.t1).toMatchObject({ stuck: true, stuck_since: at(31 * MIN) });
     store.apply(pass('tasks', [{ op: 'replace', domain: 'tasks', items: [{ ...task('completed', at(0), at(31 * MIN)), completed_at: at(95 * MIN) }] }]));
     expect(data(store).summary.stuck_tasks).toBe(0);
   });
@@ -118,6 +120,7 @@ describe('?stuck=true and the limits', () => {
     const d = data(store);
     expect(d.summary.stuck_apps).toBe(1);
     expect(d.app_states['alice:market:wiki'].stuck_reason).toBe(`uninstalling for longer than 2m (since ${at(0)})`);
+    expect(d.app_states['alice:market:wiki'].stuck_since).toBe(at(0));
   });
 });
 
@@ -151,7 +154,7 @@ describe('stalled progress (pure functions the store calls)', () => {
     expect(w.see(progressing('installing', '12', 2 * MIN), 2 * MIN + 5000)).toBeNull();
     expect(w.see(progressing('installing', '12', 2 * MIN), 12 * MIN)).toBeNull();
     const verdict = w.judge(progressing('installing', '12', 2 * MIN), 12 * MIN + 1000);
-    expect(verdict).toEqual({ stuck: true, reason: 'installing, progress 12 % since 10:02 UTC' });
+    expect(verdict).toEqual({ stuck: true, reason: 'installing, progress 12 % since 10:02 UTC', since: new Date(START + 2 * MIN).toISOString() });
     // the reason has no running age: later it reads the same, so it makes no new version by itself
     expect(w.judge(progressing('installing', '12', 2 * MIN), 25 * MIN)).toEqual(verdict);
   });
@@ -189,6 +192,7 @@ describe('stalled progress (pure functions the store calls)', () => {
     // the row was last written at 10:03; this store first sees it at 10:30
     expect(w.see(progressing('hydrating', '7', 3 * MIN, 0), 30 * MIN)).toEqual({
       stuck: true, reason: `hydrating for longer than 15m (since ${new Date(START).toISOString()}), progress 7 % since 10:03 UTC`,
+      since: new Date(START + 3 * MIN).toISOString(),
     });
   });
 
@@ -243,7 +247,9 @@ describe('stalled progress in the store', () => {
     expect(data(store).app_states[key].stuck).toBeUndefined();
     advance(1000);
     let d = data(store);
-    expect(d.app_states[key]).toMatchObject({ stuck: true, stuck_reason: 'installing, progress 12 % since 10:02 UTC' });
+    expect(d.app_states[key]).toMatchObject({
+      stuck: true, stuck_reason: 'installing, progress 12 % since 10:02 UTC', stuck_since: new Date(START + 2 * MIN).toISOString(),
+    });
     expect(d.summary.stuck_apps).toBe(1);
     expect(Object.keys(JSON.parse(store.state({ stuck: true })).app_states)).toEqual([key]);
     // time passing alone makes no new version: the reason holds no running age
@@ -254,6 +260,7 @@ describe('stalled progress in the store', () => {
     poll('13', 17 * MIN);
     d = data(store);
     expect(d.app_states[key].stuck).toBeUndefined();
+    expect(d.app_states[key].stuck_since).toBeUndefined();
     expect(d.summary.stuck_apps).toBe(0);
   });
 
@@ -267,6 +274,8 @@ describe('stalled progress in the store', () => {
     advance(5 * MIN);
     expect(data(store).app_states[key].stuck_reason)
       .toBe(`hydrating for longer than 15m (since ${new Date(START).toISOString()}), progress 7 % since 10:00 UTC`);
+    // stuck where it is since the progress stalled
+    expect(data(store).app_states[key].stuck_since).toBe(new Date(START).toISOString());
     poll('running', '7');
     expect(data(store).app_states[key].stuck).toBeUndefined();
   });

@@ -2,34 +2,19 @@
 // change the timeline shows (what the stuck reason names beside the server's verdict).
 
 import { ageOf } from './ages.js';
-import { now, timeMs } from './clock.js';
+import { timeMs } from './clock.js';
 import { el } from './dom.js';
 import { fmtAge, fmtTime } from './format.js';
 import { list, obj, str } from './values.js';
 
 export const isStuck = (x) => x?.stuck === true;
 
-const DAY_MS = 86_400_000;
-
 /**
- * When the app's reported progress stalled, read from its stuck reason ("installing, progress 12 % since 10:02
- * UTC", with the date when it is not today: src/store/stuck.ts clockTime), else NaN.
- */
-export function stalledSinceMs(reason, nowMs = now()) {
-  const m = / progress .* since (?:(\d{4}-\d\d-\d\d) )?(\d\d):(\d\d) UTC$/.exec(str(reason));
-  if (!m) return NaN;
-  const t = Date.parse(`${m[1] ?? new Date(nowMs).toISOString().slice(0, 10)}T${m[2]}:${m[3]}:00Z`);
-  // no date means today's on the server: yesterday's when this page's clock has just passed midnight
-  return m[1] === undefined && t > nowMs ? t - DAY_MS : t;
-}
-
-/**
- * Since when it has been stuck where it is (RFC 3339, '' when unknown): since its progress stalled when that
- * is the verdict, else stage_since when the sidecar sends it, else the fallbacks (last_update, a task's times).
+ * Since when it has been stuck where it is (RFC 3339, '' when unknown): the store's stuck_since (since the
+ * progress stalled when that is the verdict, else since the stage or task began), else the fallbacks.
  */
 export function stuckSince(x, ...fallbacks) {
-  const stalled = stalledSinceMs(x?.stuck_reason);
-  for (const ms of [stalled, ...[x?.stage_since, ...fallbacks].map(timeMs)]) {
+  for (const ms of [x?.stuck_since, x?.stage_since, ...fallbacks].map(timeMs)) {
     if (Number.isFinite(ms)) return new Date(ms).toISOString();
   }
   return '';
