@@ -1,4 +1,5 @@
 import { setPriority } from 'node:os';
+import { lazyThreadLogger } from './lazy-log.ts';
 
 /**
  * The nice value of the threads that work in the background (collectors, compression). On two cores a
@@ -18,9 +19,8 @@ export function runInBackground(thread: string, nice = BACKGROUND_NICE): boolean
     setPriority(nice);
     return true;
   } catch (err) {
-    // the logger (pino) is loaded only on this rare path: a collector thread otherwise never logs
-    void import('./log-thread.ts').then(({ threadLogger }) => threadLogger(thread).warn({ err: (err as Error).message, nice },
-      'could not lower this thread\'s priority: it competes with the HTTP thread at normal priority'));
+    lazyThreadLogger(thread).warn({ err: (err as Error).message, nice },
+      'could not lower this thread\'s priority: it competes with the HTTP thread at normal priority');
     return false;
   }
 }

@@ -1,5 +1,5 @@
 import type { Hono } from 'hono';
-import type { Logger } from '../log.ts';
+import type { RareLogger } from '../lazy-log.ts';
 import { CALL_DEADLINE_MS, callWithDeadline } from '../threads.ts';
 import { bearerAuth } from './auth.ts';
 import { BASE_PATHS } from './base-paths.ts';
@@ -17,7 +17,7 @@ export interface HttpSecurityOptions {
   /** CORS_ORIGINS: unset = no CORS */
   corsOrigins?: string[];
   /** the thread's logger (unhandled errors) */
-  log?: Logger;
+  log?: RareLogger;
   /** the HTTP thread's metrics, shared with the answers it gives outside Hono */
   metrics?: HttpMetrics;
 }
@@ -71,7 +71,7 @@ export function applyHardening(app: Hono, opts: HttpSecurityOptions, storeMetric
 }
 
 /** The app's onError: one structured line, a generic envelope (no internals, no secrets) to the client. */
-export function onUnhandled(log: Logger | undefined) {
+export function onUnhandled(log: RareLogger | undefined) {
   return (err: Error, c: import('hono').Context) => {
     if (log) log.error({ err: err.message, path: c.req.path.slice(0, 200) }, 'http: unhandled error');
     else console.error('http: unhandled error', err.message);

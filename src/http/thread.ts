@@ -6,7 +6,7 @@ import { getRequestListener } from '@hono/node-server';
 import type { FreshnessMessage, StorePush, StoreQueryApi, SupervisorLinkMessage, VersionMessage } from '../protocol.ts';
 import { wrap, type Comlink } from '../threads.ts';
 import type { Hono } from 'hono';
-import { threadLogger } from '../log-thread.ts';
+import { lazyThreadLogger } from '../lazy-log.ts';
 import { createRuntimeApp } from './app.ts';
 import type { CurrentVersion, VersionWithBody } from './current-version.ts';
 import { VersionBodies } from './version-bodies.ts';
@@ -70,7 +70,7 @@ export class HttpThread {
   private bodyAhead: VersionWithBody | null = null;
   private readonly remembered = new RememberedAnswers(undefined, undefined, this.freshness);
 
-  private readonly log = threadLogger('http');
+  private readonly log = lazyThreadLogger('http');
   /** built at listen time, with the security options the supervisor passes */
   app: Hono | null = null;
 
