@@ -6,16 +6,8 @@ import {
 import { ThreadMemoryBook } from '../thread-memory.ts';
 import type { RuntimeStore } from './runtime-store.ts';
 
-/** One source's counts between scrapes; durations by result, created when a pass of that result is seen. */
-interface SourceCounts {
-  passes: { ok: number; error: number };
-  failures: number;
-  last_success_s: number;
-  consecutive_failures: number;
-  up: 0 | 1;
-  interval_s?: number;
-  duration: Partial<Record<'ok' | 'error', HistogramCounts>>;
-}
+/** One source's counts as its sample has them (slow is read at scrape time), durations still counting. */
+type SourceCounts = Omit<SourceMetricsSample, 'slow' | 'duration'> & { duration: Partial<Record<'ok' | 'error', HistogramCounts>> };
 
 /**
  * The store thread's metrics, as plain numbers. The store owns the state, so it alone counts apps, tasks,
@@ -96,11 +88,7 @@ export class StoreMetrics {
         const h = s.duration[result];
         if (h) duration[result] = h.toSample();
       }
-      sources[source] = {
-        passes: { ...s.passes }, failures: s.failures, last_success_s: s.last_success_s,
-        consecutive_failures: s.consecutive_failures, up: s.up, slow: this.store.sources.isSlow(source) ? 1 : 0,
-        ...(s.interval_s === undefined ? {} : { interval_s: s.interval_s }), duration,
-      };
+      sources[source] = { ...s, passes: { ...s.passes }, slow: this.store.sources.isSlow(source) ? 1 : 0, duration };
     }
     const summary = this.store.getSummary();
     return {
