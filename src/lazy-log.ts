@@ -12,7 +12,8 @@ export function lazyThreadLogger(thread: string): RareLogger {
   let logger: Promise<Logger> | undefined;
   const line = (level: 'error' | 'warn') => ((obj: object, msg?: string) => {
     logger ??= import('./log-thread.ts').then(({ threadLogger }) => threadLogger(thread));
-    void logger.then((l) => l[level](obj, msg));
+    // a logger that cannot load must not take the thread down with an unhandled rejection: stderr instead
+    logger.then((l) => l[level](obj, msg), (err: Error) => console.error(`${thread}: ${msg ?? ''} (logger unavailable: ${err.message})`));
   }) as RareLogger[typeof level];
   return { error: line('error'), warn: line('warn') };
 }

@@ -11,8 +11,10 @@ import { queryHeaders } from './query-headers.ts';
 export function registerOpenApi(api: Hono): void {
   let doc: Promise<ServedDocument> | undefined;
   api.get('/openapi.json', async (c) => {
-    doc ??= import('./openapi.ts').then((m) => m.openApiDocument());
-    const { body, etag } = await doc;
+    const building = (doc ??= import('./openapi.ts').then((m) => m.openApiDocument()));
+    // a failed build (answered 500) is tried again by the next request, not kept
+    building.catch(() => { if (doc === building) doc = undefined; });
+    const { body, etag } = await building;
     if (matches(c.req.header('if-none-match'), etag)) return c.body(null, 304, queryHeaders(304, etag));
     return c.body(body, 200, queryHeaders(200, etag));
   });
