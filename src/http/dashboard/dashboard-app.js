@@ -268,7 +268,7 @@ function details(r) {
 const flowTable = table([
   {
     label: 'Application',
-    cell: (r) => [el('span', { className: 'name' }, r.app_name), stuckBadge(r.app, r.app?.last_update),
+    cell: (r) => [el('span', { className: 'name' }, r.app_name), stuckBadge(r.app),
       r.app?.version ? el('div', { className: 'muted small' }, `v ${str(r.app.version)}`) : null],
     sort: (r) => r.app_name,
   },

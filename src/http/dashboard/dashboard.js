@@ -46,7 +46,7 @@ const appsTable = table([
     label: 'Application',
     cell: (a) => {
       const title = str(obj(obj(a.metadata).status).title);
-      return [el('span', { className: 'name' }, str(a.app_name)), stuckBadge(a, a.last_update),
+      return [el('span', { className: 'name' }, str(a.app_name)), stuckBadge(a),
         title && title !== a.app_name ? el('div', { className: 'muted small' }, title) : null];
     },
     sort: (a) => str(a.app_name),
@@ -90,7 +90,7 @@ const taskGroup = (t) => (TASK_GROUPS.includes(t.status) ? t.status : 'other');
 
 const tasksTable = table([
   { label: 'Type', cell: (t) => badge(t.type, 'idle'), sort: (t) => str(t.type) },
-  { label: 'App', cell: (t) => [el('span', { className: 'name' }, str(t.app_name)), stuckBadge(t, t.started_at, t.created_at)], sort: (t) => str(t.app_name) },
+  { label: 'App', cell: (t) => [el('span', { className: 'name' }, str(t.app_name)), stuckBadge(t)], sort: (t) => str(t.app_name) },
   { label: 'User', cell: (t) => str(t.user_id) || '—', sort: (t) => str(t.user_id) },
   { label: 'Status', cell: (t) => badge(t.status, t.status === 'running' ? 'busy' : undefined) },
   { label: 'Progress', cell: (t) => progressBar(typeof t.progress === 'number' ? t.progress : t.status === 'completed' ? 100 : undefined) },

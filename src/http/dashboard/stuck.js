@@ -9,23 +9,15 @@ import { list, obj, str } from './values.js';
 
 export const isStuck = (x) => x?.stuck === true;
 
-/**
- * Since when it has been stuck where it is (RFC 3339, '' when unknown): the store's stuck_since (since the
- * progress stalled when that is the verdict, else since the stage or task began), else the fallbacks.
- */
-export function stuckSince(x, ...fallbacks) {
-  for (const ms of [x?.stuck_since, x?.stage_since, ...fallbacks].map(timeMs)) {
-    if (Number.isFinite(ms)) return new Date(ms).toISOString();
-  }
-  return '';
-}
-
 const STUCK_AGE = { prefix: 'stuck ', suffix: '' };
 
-/** "stuck 14m 2s", ticking with the page's other ages; the server's reason as its title. */
-export function stuckBadge(x, ...fallbacks) {
+/**
+ * "stuck 14m 2s", counted from the server's stuck_since (since the progress stalled when that is the verdict,
+ * else since the stage or task began) and ticking with the page's other ages; the server's reason as its title.
+ */
+export function stuckBadge(x) {
   if (!isStuck(x)) return null;
-  const since = stuckSince(x, ...fallbacks);
+  const since = Number.isFinite(timeMs(x.stuck_since)) ? str(x.stuck_since) : '';
   const reason = str(x.stuck_reason ?? x.reason ?? '');
   const props = { className: 'badge tone-warn stuck-badge', title: reason || undefined };
   return el('span', ageOf(since, props, STUCK_AGE), since ? fmtAge(since, STUCK_AGE.prefix, STUCK_AGE.suffix) : 'stuck');
