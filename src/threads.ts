@@ -8,7 +8,9 @@ export type ThreadKind = 'store' | 'http' | 'collector' | 'compress';
 
 /**
  * The file a thread of a kind starts from. Built code runs `dist/workers/<kind>.js`; source code runs a
- * tiny `.mjs` bootstrap that registers tsx first (Node 20 cannot start a `.ts` worker directly).
+ * tiny `.mjs` bootstrap that registers tsx first (Node 20 cannot start a `.ts` worker directly). Built, this
+ * code sits one level below dist/ whether tsc emitted it (dist/src/) or it was bundled (dist/src/main.js,
+ * dist/workers/, dist/chunks/: scripts/bundle-threads.mjs keeps every bundle at that depth).
  */
 export function threadFile(kind: ThreadKind): URL {
   const fromSource = import.meta.url.endsWith('.ts');

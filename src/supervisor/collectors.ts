@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import type { CollectorSpec, SourceName } from '../protocol.ts';
+import { threadFile } from '../threads.ts';
 
 /** Plain options every real collector gets; each picks what it needs. */
 export interface CollectorOptions {
@@ -28,10 +29,14 @@ const MODULES: Record<SourceName, string> = {
 /** Collectors whose first run only subscribes (CollectorSpec.bulkFirstPass false). */
 const SUBSCRIBERS: ReadonlySet<SourceName> = new Set(['nats']);
 
-/** The module file of a collector, from source (.ts under tsx) or built (.js under dist/). */
+/**
+ * The module file of a collector, from source (.ts under tsx) or built (.js under dist/): found from the
+ * collector thread's own file, whose place threadFile() knows wherever this code was bundled.
+ */
 export function collectorModule(source: SourceName): string {
-  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  return new URL(`../collect/collectors/${MODULES[source]}${ext}`, import.meta.url).href;
+  const thread = threadFile('collector');
+  const ext = thread.href.endsWith('.js') ? '.js' : '.ts';
+  return new URL(`../src/collect/collectors/${MODULES[source]}${ext}`, thread).href;
 }
 
 /** The real collectors for a configuration: the four pollers, plus NATS events when NATS_URL is set. */
