@@ -30,7 +30,8 @@ const demoStaysOutside = {
 await build({
   absWorkingDir: root,
   entryPoints,
-  outdir: 'dist',
+  // another build's folder (a variant to benchmark beside dist/: `npm run bench:scale -- --dist dist-x`)
+  outdir: process.argv[2] ?? 'dist',
   outbase: '.',
   bundle: true,
   splitting: true,
