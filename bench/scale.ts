@@ -80,6 +80,15 @@ function status(pid: number): { rss: number; hwm: number } | null {
   }
 }
 
+/** One per-thread memory family of /metrics (market_runtime_thread_<family>_bytes), in MiB by thread. */
+function threadFamily(metrics: string, family: 'heap' | 'heap_total' | 'external'): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of metrics.matchAll(new RegExp(`^market_runtime_thread_${family}_bytes\\{thread="([^"]+)"\\} (\\S+)$`, 'gm'))) {
+    out[m[1]!] = Number(m[2]) / 2 ** 20;
+  }
+  return out;
+}
+
 /** Milliseconds each thread's event loop was busy since it started (market_runtime_thread_busy_seconds): its CPU, near enough. */
 async function threadBusy(base: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
@@ -199,9 +208,22 @@ async function runSize(apps: number): Promise<SizeResult> {
     let cpu0 = NaN;
     let threads0 = new Map<string, number>();
     let w0 = NaN;
+    /** before the steady window: when VmHWM last rose (the start's peak), and each thread's largest reserved heap */
+    let hwmSeen = 0;
+    let peakAtS = NaN;
+    const startHeaps: Record<string, number> = {};
     while (Date.now() - t0 < STEADY.to * 1000) {
       if (sidecar.exited() !== undefined) throw new Error(`the sidecar exited with ${sidecar.exited()}:\n${sidecar.tail.join('\n')}`);
       const since = (Date.now() - t0) / 1000;
+      if (since < STEADY.from) {
+        const s = status(pid);
+        if (s && s.hwm > hwmSeen) { hwmSeen = s.hwm; peakAtS = since; }
+        try {
+          for (const [t, v] of Object.entries(threadFamily(await (await fetch(`${base}/metrics`)).text(), 'heap_total'))) {
+            startHeaps[t] = Math.max(startHeaps[t] ?? 0, v);
+          }
+        } catch { /* a scrape that fails here only loses a sample */ }
+      }
       if (since >= STEADY.from) {
         if (Number.isNaN(cpu0)) { cpu0 = cpuMs(pid); threads0 = await threadBusy(base); w0 = Date.now(); }
         const s = status(pid);
@@ -247,25 +269,9 @@ async function runSize(apps: number): Promise<SizeResult> {
 
     // per-thread heaps from /metrics (after the load: the HTTP thread's heap has seen it)
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    const heaps: Record<string, number> = {};
-    const external: Record<string, number> = {};
-    const heapTotals: Record<string, number> = {};
-    for (const line of metrics.split('\n')) {
-      let m = /^market_runtime_thread_heap_bytes\{([^}]*)\} (\S+)/.exec(line)
-        ?? /^market_runtime_\w+_thread_heap_bytes\{([^}]*space="used"[^}]*)\} (\S+)/.exec(line);
-      if (m) {
-        const thread = /thread="([^"]+)"/.exec(m[1]!)?.[1] ?? '?';
-        const space = /space="([^"]+)"/.exec(m[1]!)?.[1];
-        if (!space || space === 'used') heaps[thread] = (heaps[thread] ?? 0) + Number(m[2]) / 2 ** 20;
-        continue;
-      }
-      for (const [family, into] of [['external', external], ['heap_total', heapTotals]] as const) {
-        m = new RegExp(`^market_runtime_thread_${family}_bytes\\{([^}]*)\\} (\\S+)`).exec(line);
-        if (!m) continue;
-        const thread = /thread="([^"]+)"/.exec(m[1]!)?.[1] ?? '?';
-        into[thread] = (into[thread] ?? 0) + Number(m[2]) / 2 ** 20;
-      }
-    }
+    const heaps = threadFamily(metrics, 'heap');
+    const external = threadFamily(metrics, 'external');
+    const heapTotals = threadFamily(metrics, 'heap_total');
     const final = status(pid);
     const steady = median(rss);
     const peak = final?.hwm ?? NaN;
@@ -274,9 +280,10 @@ async function runSize(apps: number): Promise<SizeResult> {
 
     const rows: Row[] = [
       { figure: `RSS steady (median ${STEADY.from}-${STEADY.to} s)`, value: `${mib(steady)} MiB`, target: `<= ${TARGETS.rssSteadyMiB(apps)} MiB`, met: steady <= TARGETS.rssSteadyMiB(apps) },
-      { figure: 'RSS peak (VmHWM, with load)', value: `${mib(peak)} MiB (${(peak / steady).toFixed(2)}x; ${mib(hwmBeforeLoad)} before the load)`, target: `<= ${TARGETS.peakOverSteady}x steady`, met: peak <= TARGETS.peakOverSteady * steady },
+      { figure: 'RSS peak (VmHWM, with load)', value: `${mib(peak)} MiB (${(peak / steady).toFixed(2)}x; ${mib(hwmBeforeLoad)} before the load, reached ${peakAtS.toFixed(0)} s after start)`, target: `<= ${TARGETS.peakOverSteady}x steady`, met: peak <= TARGETS.peakOverSteady * steady },
       { figure: 'thread heaps used (MiB)', value: Object.entries(heaps).map(([t, v]) => `${t} ${mib(v)}`).join(', ') || 'not exported', target: '-', met: null },
       { figure: 'thread heaps reserved (MiB)', value: Object.entries(heapTotals).map(([t, v]) => `${t} ${mib(v)}`).join(', ') || 'not exported', target: '-', met: null },
+      { figure: 'thread heaps reserved, most before steady', value: Object.entries(startHeaps).map(([t, v]) => `${t} ${mib(v)}`).join(', ') || 'not exported', target: '-', met: null },
       { figure: 'thread external (MiB)', value: Object.entries(external).map(([t, v]) => `${t} ${mib(v)}`).join(', ') || 'not exported', target: '-', met: null },
       { figure: 'thread busy, no requests (core)', value: Object.entries(byThread).map(([t, v]) => `${t} ${v}`).join(', ') || 'not exported', target: '-', met: null },
       { figure: 'collection CPU, no requests', value: `${cores.toFixed(3)} core`, target: `<= ${TARGETS.collectCores(apps)} core`, met: cores <= TARGETS.collectCores(apps) },
@@ -289,7 +296,7 @@ async function runSize(apps: number): Promise<SizeResult> {
     return {
       apps, rows, errors,
       figures: {
-        apps, rss_steady_mib: mib(steady), rss_peak_mib: mib(peak), rss_peak_before_load_mib: mib(hwmBeforeLoad), rss_samples: rss.length, heaps_mib: heaps, external_mib: external,
+        apps, rss_steady_mib: mib(steady), rss_peak_mib: mib(peak), rss_peak_before_load_mib: mib(hwmBeforeLoad), peak_at_s: peakAtS, start_heaps_reserved_mib: startHeaps, rss_samples: rss.length, heaps_mib: heaps, external_mib: external,
         collect_cores: cores, failing_sources: [...failing], cpu_by_thread: byThread, pass_max_ms: passMax, interval_ms: intervalOf, ready_ms: readyMs, state_bytes: stateBytes,
         user_bytes: userBytes, user_p99_ms: load.latency.p99, user_rps: load.requests.average,
       },
