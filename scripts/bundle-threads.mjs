@@ -9,9 +9,11 @@
 // so a production install can leave it out and never loads it.
 import { build } from 'esbuild';
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 
 const root = new URL('../', import.meta.url).pathname;
+// another build's folder (a variant to benchmark beside dist/: `npm run bench:scale -- --dist dist-x`)
+const outdir = process.argv[2] ?? 'dist';
 const collectors = readdirSync(join(root, 'src/collect/collectors')).filter((f) => f.endsWith('.ts'));
 const entryPoints = [
   'src/main.ts',
@@ -27,11 +29,13 @@ const demoStaysOutside = {
   },
 };
 
-await build({
+/** Modules whose code finds files relative to its own URL: built, they must sit one level below dist/. */
+const PLACED_BY_URL = ['src/threads.ts', 'src/http/dashboard/routes.ts'];
+
+const result = await build({
   absWorkingDir: root,
   entryPoints,
-  // another build's folder (a variant to benchmark beside dist/: `npm run bench:scale -- --dist dist-x`)
-  outdir: process.argv[2] ?? 'dist',
+  outdir,
   outbase: '.',
   bundle: true,
   splitting: true,
@@ -45,5 +49,16 @@ await build({
   external: ['piscina', 'pino', 'prom-client', '@nats-io/*'],
   plugins: [demoStaysOutside],
   logLevel: 'warning',
+  metafile: true,
 });
+
+// a layout change that moved such code to another depth would start threads from files that do not exist
+for (const [file, output] of Object.entries(result.metafile.outputs)) {
+  const placed = PLACED_BY_URL.filter((m) => m in output.inputs);
+  const depth = relative(outdir, file).split(sep).length - 1;
+  if (placed.length > 0 && depth !== 1) {
+    console.error(`bundle-threads: ${placed.join(', ')} landed in ${file}, ${depth} levels below ${outdir}/ (must be 1)`);
+    process.exit(1);
+  }
+}
 console.log(`postbuild: ${entryPoints.length} thread entries bundled in dist/ (shared code in dist/chunks/)`);
