@@ -5,9 +5,8 @@ import { getHeapStatistics } from 'node:v8';
  * Chart Repo's ~125 MiB, against ~30 and ~70 after), and all of it is garbage once the store has the pass. V8
  * would keep it until its next full collection, which in a thread that allocates little between passes came
  * 30-60 s later, on top of the other threads' start-up work: the process's peak. Full passes are rare (start,
- * a new store, app_flow every 60th pass), so the thread collects right after one that grew its heap past the
- * bound (HeapBound.afterBulk): ~50 ms of its own time. The store does the same once it has committed such a
- * pass (PassMessage.bulk): the old values it replaced are garbage.
+ * a new store, app_flow every 60th pass), so the thread collects right after one: ~50 ms of its own time. The
+ * store does the same once it has committed such a pass (PassMessage.bulk): the old values it replaced are garbage.
  *
  * `gc` exists when the process set `--expose-gc` before starting its threads (src/v8-flags.ts); elsewhere
  * (tests, a collector used in-process) this does nothing.
@@ -45,23 +44,8 @@ export class HeapBound {
 
   /** Answers whether it collected. */
   check(): boolean {
-    return this.collectPastBound(this.maxLiveBytes);
-  }
-
-  /**
-   * After a pass read in bulk, the same bound at any heap size: a first full pass (the process's peak: at
-   * 50,000 apps app_flow's heap reaches ~180 MiB) is collected right away, while a bulk pass that left a big
-   * heap within a quarter of what it held (a Chart Repo pass at 10,000 apps that replaced two answers in
-   * three: the store's 61 MiB grew ~15 %) is left to V8, whose own collection comes soon enough. Forcing those
-   * cost the store a ~60 ms full collection a pass and woke V8's memory reducer for more.
-   */
-  afterBulk(): boolean {
-    return this.collectPastBound(Infinity);
-  }
-
-  private collectPastBound(maxLiveBytes: number): boolean {
     const used = this.usedBytes();
-    if (this.after > maxLiveBytes || used - this.after <= Math.max(this.floorBytes, this.share * this.after)) {
+    if (this.after > this.maxLiveBytes || used - this.after <= Math.max(this.floorBytes, this.share * this.after)) {
       // V8 collected on its own since: what it holds now is the new base
       if (used < this.after) this.after = used;
       return false;

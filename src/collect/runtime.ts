@@ -2,7 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { RUN_ABORT_GRACE_MS, type CollectorSpec, type CollectorTask, type PassOutcome, type RunReport } from '../protocol.ts';
 import type { Collector, CreateCollector } from './collector.ts';
 import { PassSender } from './pass-sender.ts';
-import { HeapBound } from '../release-memory.ts';
+import { HeapBound, releaseMemory } from '../release-memory.ts';
 import { threadMemory } from '../thread-memory.ts';
 
 /**
@@ -24,7 +24,7 @@ export class CollectorRuntime {
       ...(task.interval_ms === undefined ? {} : { interval_ms: task.interval_ms }),
     });
     // (here, once the pass's steps are out of reach: inside run they would survive the collection)
-    if (bulk) this.heap.afterBulk();
+    if (bulk) releaseMemory();
     else this.heap.check();
     // this thread has no metrics of its own: the supervisor passes its memory on to /metrics
     return { kind: 'done', outcome, memory: threadMemory() };

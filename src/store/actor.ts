@@ -5,7 +5,7 @@ import type {
   ThreadMemory, VersionMessage,
 } from '../protocol.ts';
 import { SOURCE_NAMES } from '../model/index.ts';
-import { HeapBound } from '../release-memory.ts';
+import { HeapBound, releaseMemory } from '../release-memory.ts';
 import { StoreMetrics } from './metrics.ts';
 import { passProblem } from './pass-check.ts';
 import { RuntimeStore, type Commit } from './runtime-store.ts';
@@ -69,7 +69,7 @@ export class StoreActor implements StoreControlApi {
     if (msg.bulk) {
       // what the pass replaced is garbage now: committed first, then collected (release-memory.ts)
       this.flush();
-      this.heap.afterBulk();
+      releaseMemory();
     } else if (performance.now() - this.lastCommitAt > 2 * this.interval()) {
       // under a flood of messages timers may starve: past twice the commit interval, commit right here
       this.flush();

@@ -50,19 +50,6 @@ describe('HeapBound', () => {
     expect(t.collections).toBe(0);
   });
 
-  it('after a pass read in bulk, a heap of any size is collected once the pass grew it past the bound', () => {
-    // a first full pass: from 20 MiB to 180 (the start's peak at 50,000 apps)
-    const start = thread(20 * MiB);
-    start.allocate(160 * MiB, 100 * MiB);
-    expect(start.bound.afterBulk()).toBe(true);
-    expect(start.used).toBe(120 * MiB);
-    // a steady Chart Repo pass at 10,000 apps: the store's 61 MiB grew by 9 MiB, left to V8
-    const steady = thread(61 * MiB);
-    steady.allocate(9 * MiB);
-    expect(steady.bound.afterBulk()).toBe(false);
-    expect(steady.collections).toBe(0);
-  });
-
   it('a collection V8 made on its own lowers the base', () => {
     const t = thread(30 * MiB);
     t.v8Collects(12 * MiB);
