@@ -61,4 +61,4 @@ for (const [file, output] of Object.entries(result.metafile.outputs)) {
     process.exit(1);
   }
 }
-console.log(`postbuild: ${entryPoints.length} thread entries bundled in dist/ (shared code in dist/chunks/)`);
+console.log(`postbuild: ${entryPoints.length} thread entries bundled in ${outdir}/ (shared code in ${outdir}/chunks/)`);

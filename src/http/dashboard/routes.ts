@@ -44,20 +44,13 @@ interface Served {
 }
 
 /**
- * Where the page files are. `tsc` does not copy non-TS files, so:
+ * Where the page files are:
  * - from source (tsx, vitest) this module is src/http/dashboard/routes.ts and the files sit beside it;
- * - from the build it is part of dist/workers/http.js, whose dist/src/http/dashboard/ postbuild fills; from
- *   tsc's output alone it is dist/src/http/dashboard/routes.js, four levels below the source tree.
- * A deployment that ships dist/ alone must copy src/http/dashboard/*.{html,js,css} next to routes.js; the
- * first candidate then finds them.
+ * - built, it is bundled one level below dist/ (scripts/bundle-threads.mjs holds it there), and postbuild
+ *   copied the files to dist/src/http/dashboard/, so dist/ alone is a complete deployment.
  */
 export function assetDir(): string {
-  const candidates = [
-    new URL('./', import.meta.url),
-    // bundled into dist/workers/http.js (scripts/bundle-threads.mjs): the copy postbuild made
-    new URL('../src/http/dashboard/', import.meta.url),
-    new URL('../../../../src/http/dashboard/', import.meta.url),
-  ];
+  const candidates = [new URL('./', import.meta.url), new URL('../src/http/dashboard/', import.meta.url)];
   for (const url of candidates) {
     const dir = fileURLToPath(url);
     // a directory counts only when complete: a stale copy missing a newer module must not be picked
