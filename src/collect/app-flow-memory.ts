@@ -217,13 +217,31 @@ export class AppFlowMemory {
   }
 
   /**
-   * The pass: the rows read (those of `plan.ids` that are still there, in the order to send them) normalized,
-   * the rest of the listing kept. A planned row not read back (deleted, or no longer a possible install since
-   * it was listed) is neither sent nor kept, so it leaves the store; the next listing tells again.
+   * The pass: the rows read (those of `plan.ids` that are still there), normalized chunk by chunk as they come (a
+   * pass reads its rows by id a chunk at a time, so it never holds every row at once); the rest of the listing
+   * kept. A planned row not read back (deleted, or no longer a possible install since it was listed) is neither
+   * sent nor kept, so it leaves the store; the next listing tells again. A read that fails part way has left
+   * what it read remembered: the caller lists everything next.
    */
-  settle(plan: ReadPlan, rows: readonly ListedAppRow[], active: ActiveTasks, unknownStates?: UnknownStates): AppFlowPass {
+  async settle(
+    plan: ReadPlan, chunks: AsyncIterable<readonly ListedAppRow[]> | Iterable<readonly ListedAppRow[]>,
+    active: ActiveTasks, unknownStates?: UnknownStates,
+  ): Promise<AppFlowPass> {
     const pass = ++this.pass;
-    const { items, newUnknownStates } = this.read(rows, plan.tasks, active, pass, unknownStates);
+    const items: AppFlowState[] = [];
+    const newUnknownStates = new Set<string>();
+    let rows = 0;
+    for await (const chunk of chunks) {
+      const read = this.read(chunk, plan.tasks, active, pass, unknownStates);
+      for (const app of read.items) items.push(app);
+      for (const s of read.newUnknownStates) newUnknownStates.add(s);
+      rows += chunk.length;
+    }
+    return this.settled(plan, pass, items, rows, [...newUnknownStates]);
+  }
+
+  /** The listed rows not read kept, the rest forgotten (not listed, or planned and not read back). */
+  private settled(plan: ReadPlan, pass: number, items: AppFlowState[], rowsRead: number, newUnknownStates: string[]): AppFlowPass {
     const keep: string[] = [];
     for (const row of plan.listing) {
       if (plan.changed.has(row.id)) continue;
@@ -231,10 +249,9 @@ export class AppFlowMemory {
       k.pass = pass;
       if (k.shown) keep.push(k.key);
     }
-    // not listed, or planned and not read back
     for (const [id, k] of this.known) if (k.pass !== pass) this.drop(id);
     this.again.clear();
-    return { items, keep, removed: [], counters: this.counters(rows.length, plan.listing.length), newUnknownStates };
+    return { items, keep, removed: [], counters: this.counters(rowsRead, plan.listing.length), newUnknownStates };
   }
 
   /** Normalizes the rows read, remembering each; `onRead` sees what was known of a row before and its app now. */

@@ -55,14 +55,13 @@ const APP_COLUMNS = `ua.id, ${ROW_VERSION}, ua.user_id, ua.source_id, ua.app_id,
     s.op_type, s.event_create_time, s.shared_entrances, s.status_entrances, s.updated_at AS state_updated_at`;
 const APP_ORDER = 'ORDER BY ua.user_id, ua.source_id, ua.app_name';
 
-const APP_ROWS = `SELECT ${APP_COLUMNS} ${APP_FROM} WHERE ${MAYBE_INSTALLED} ${APP_ORDER}`;
 /**
- * The same rows, ids and versions only: a row's key cannot change without its version. Unordered: the rows
- * read by id come in APP_ORDER.
+ * The rows that can be installs, ids and versions only: a row's key cannot change without its version. Unordered:
+ * the rows read by id come in APP_ORDER.
  */
 const APP_LISTING = `SELECT ua.id, ${ROW_VERSION} ${APP_FROM} WHERE ${MAYBE_INSTALLED}`;
 
-/** APP_ROWS for the given user_applications ids, inlined (PgSource.read takes no parameters): digits only. */
+/** The app rows (APP_COLUMNS) of the given user_applications ids, inlined (PgSource.read takes no parameters): digits only. */
 export function appRowsByIdSql(ids: readonly string[]): string {
   for (const id of ids) if (!ROW_ID.test(id)) throw new Error(`not a row id: ${JSON.stringify(String(id).slice(0, 40))}`);
   return `SELECT ${APP_COLUMNS} ${APP_FROM}
@@ -137,13 +136,6 @@ export async function readAppChanges(pg: PgSource, signal: AbortSignal, watermar
 }
 
 /** Every app row and the active tasks (for the override) from one snapshot. */
-export async function readAppFlow(pg: PgSource, signal: AbortSignal): Promise<{
-  apps: Validated<ListedAppRow>; tasks: Validated<TaskRow>; xmin: string;
-}> {
-  const [apps, tasks, snapshot] = await pg.read(signal, [APP_ROWS, ACTIVE_TASKS, SNAPSHOT]);
-  return { apps: validateRows(ListedAppRow, apps!), tasks: validateRows(TaskRow, tasks!), xmin: xminOf(snapshot!) };
-}
-
 /** The app rows' ids and versions, and the active tasks, from one snapshot: what tells a pass what changed. */
 export async function readAppListing(pg: PgSource, signal: AbortSignal): Promise<{
   listing: Validated<AppListingRow>; tasks: Validated<TaskRow>; xmin: string;

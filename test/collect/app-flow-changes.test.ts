@@ -20,9 +20,12 @@ const env = useTestDb();
 const open = env.opened;
 
 
-/** The app_flow collector feeding a store as the collector runtime does: first pass full, reread keys passed on. */
+/**
+ * The app_flow collector feeding a store as the collector runtime does: first pass full, reread keys passed on.
+ * It reads rows by id one at a time, so every listing and full pass reads in several chunks.
+ */
 async function polled() {
-  const c: Collector = await createAppFlow({ databaseUrl: env.db.url });
+  const c: Collector = await createAppFlow({ databaseUrl: env.db.url, rowsPerRead: 1 });
   open.push({ close: () => c.close?.() });
   const store = new RuntimeStore(() => NOW);
   let full = true;
@@ -184,6 +187,32 @@ describe('app_flow reads what changed', () => {
     const r = await p.pass();
     expect(r.counters).toMatchObject({ changed_rows: 1 });
     expect(stages(p.apps())).toEqual({ [`alice:${S}:wiki`]: 'stopped' });
+  });
+
+  it('a listing pass that fails between two chunks of rows is followed by a full pass: no row read and unsent is lost', async () => {
+    await insertUserApps(env.db.sql, ['wiki', 'blog', 'notes'].map((app_name) => ({ user_id: 'alice', source_id: S, app_name, state: running() })));
+    await insertTasks(env.db.sql, [{ task_id: 't-b', type: 4, status: 2, app_name: 'blog', user_account: 'alice', created_at: ago(1), started_at: ago(1) }]);
+    const p = await polled();
+    await p.pass();
+    await env.db.sql`UPDATE user_application_states SET state = 'stopped'
+      WHERE user_application_id IN (SELECT id FROM user_applications WHERE app_name IN ('wiki', 'notes'))`;
+    // a state row deleted alone (its app stays an install by its task) sends the pass to a listing
+    await env.db.sql`DELETE FROM user_application_states
+      WHERE user_application_id = (SELECT id FROM user_applications WHERE app_name = 'blog')`;
+    // reads: the changes (1), the listing (2), the first changed row (3); the second row's read fails
+    let reads = 0;
+    const failsOnFourthRead = {
+      get aborted() { reads += 1; return reads >= 4; },
+      addEventListener() {}, removeEventListener() {},
+    } as unknown as AbortSignal;
+    await expect(p.pass(failsOnFourthRead)).rejects.toThrow(/aborted/);
+    expect(reads).toBe(4);
+    const before = { [`alice:${S}:blog`]: 'upgrading', [`alice:${S}:notes`]: 'running', [`alice:${S}:wiki`]: 'running' };
+    expect(stages(p.apps())).toEqual(before);
+    // without the full pass, the row read before the failure would count as sent and stay 'running'
+    const r = await p.pass();
+    expect(r.counters).toMatchObject({ rows: 3, changed_rows: 3 });
+    expect(stages(p.apps())).toEqual({ ...before, [`alice:${S}:notes`]: 'stopped', [`alice:${S}:wiki`]: 'stopped' });
   });
 
   it(`every ${FULL_PASS_EVERY}th pass reads and sends every row (a safety net)`, async () => {

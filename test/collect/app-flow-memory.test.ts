@@ -26,43 +26,56 @@ function task(app_name: string, status = 2): TaskRow {
 const listing = (...rows: ListedAppRow[]) => rows.map(({ id, row_version }) => ({ id, row_version }));
 
 describe('AppFlowMemory', () => {
-  it('a plan that is never settled (its read failed) changes nothing: the next pass reads the same rows', () => {
+  it('a plan that is never settled (its read failed) changes nothing: the next pass reads the same rows', async () => {
     const m = new AppFlowMemory();
     const rows = [row('1', 'wiki'), row('2', 'blog')];
-    m.settle(m.plan(rows, [], true), rows, noTasks);
+    await m.settle(m.plan(rows, [], true), [rows], noTasks);
     m.plan(listing(row('1', 'wiki', '200:201'), rows[1]), [], false);
     expect(m.plan(listing(row('1', 'wiki', '200:201'), rows[1]), [], false).ids).toEqual(['1']);
   });
 
-  it('a row planned but gone by the second read is neither sent nor kept, and is read again when listed', () => {
+  it('a row planned but gone by the second read is neither sent nor kept, and is read again when listed', async () => {
     const m = new AppFlowMemory();
     const rows = [row('1', 'wiki'), row('2', 'blog')];
-    m.settle(m.plan(rows, [], true), rows, noTasks);
+    await m.settle(m.plan(rows, [], true), [rows], noTasks);
     const plan = m.plan(listing(row('1', 'wiki', '200:201'), rows[1]), [], false);
     expect(plan.ids).toEqual(['1']);
-    const pass = m.settle(plan, [], noTasks);
+    const pass = await m.settle(plan, [[]], noTasks);
     expect(pass.items).toEqual([]);
     expect(pass.keep).toEqual(['alice:market.olares:blog']);
     expect(pass.counters).toMatchObject({ rows: 2, changed_rows: 0, apps: 1 });
     expect(m.plan(listing(row('1', 'wiki', '200:201'), rows[1]), [], false).ids).toEqual(['1']);
   });
 
-  it('a row whose user and app gain or lose an active task is read again; a task of another app is not', () => {
+  it('a pass read in chunks settles as the same pass read whole', async () => {
+    const rows = [row('1', 'wiki'), row('2', 'blog'), row('3', 'notes')];
+    const whole = new AppFlowMemory();
+    const chunked = new AppFlowMemory();
+    const one = await whole.settle(whole.plan(rows, [], true), [rows], noTasks);
+    async function* chunks() { yield rows.slice(0, 2); yield rows.slice(2); }
+    const parts = await chunked.settle(chunked.plan(rows, [], true), chunks(), noTasks);
+    expect(parts).toEqual(one);
+    expect(parts.items.map((a) => a.app_name)).toEqual(['wiki', 'blog', 'notes']);
+    const next = listing(row('1', 'wiki', '200:201'), rows[1]!);
+    expect(chunked.plan(next, [], false).ids).toEqual(whole.plan(next, [], false).ids);
+  });
+
+  it('a row whose user and app gain or lose an active task is read again; a task of another app is not', async () => {
     const m = new AppFlowMemory();
     const rows = [row('1', 'wiki'), row('2', 'blog')];
-    m.settle(m.plan(rows, [], true), rows, noTasks);
+    await m.settle(m.plan(rows, [], true), [rows], noTasks);
     expect(m.plan(listing(...rows), [task('wiki'), task('chat')], false).ids).toEqual(['1']);
     const withTask = m.plan(listing(...rows), [task('wiki')], false);
-    m.settle(withTask, [rows[0]], noTasks);
+    await m.settle(withTask, [[rows[0]]], noTasks);
     expect(m.plan(listing(...rows), [task('wiki')], false).ids).toEqual([]);
     expect(m.plan(listing(...rows), [task('wiki', 1)], false).ids).toEqual(['1']);
     expect(m.plan(listing(...rows), [], false).ids).toEqual(['1']);
   });
 
-  it('forgets the rows of the app keys the store asked for', () => {
+  it('forgets the rows of the app keys the store asked for', async () => {
     const m = new AppFlowMemory();
     const rows = [row('1', 'wiki'), row('2', 'blog')];
-    m.settle(m.plan(rows, [], true), rows, noTasks);
+    await m.settle(m.plan(rows, [], true), [rows], noTasks);
     m.forget(['alice:market.olares:blog']);
     expect(m.plan(listing(...rows), [], false).ids).toEqual(['2']);
   });
@@ -85,20 +98,20 @@ describe('AppFlowMemory: a changes pass and the listing probe', () => {
   }
   const changed = (r: ListedAppRow, listed = true): ChangedAppRow => ({ ...r, listed });
   /** a memory that read these rows in a full pass */
-  function knowing(rows: ListedAppRow[]) {
+  async function knowing(rows: ListedAppRow[]) {
     const m = new AppFlowMemory();
-    m.settle(m.plan(rows, [], true), rows, noTasks);
+    await m.settle(m.plan(rows, [], true), [rows], noTasks);
     return m;
   }
   const rows = [row('1', 'wiki'), row('2', 'blog'), row(String(1 + LISTING_BUCKETS), 'chat'), row('3', 'notes')];
 
-  it('nothing written: nothing to read, nothing gone', () => {
-    const m = knowing(rows);
+  it('nothing written: nothing to read, nothing gone', async () => {
+    const m = await knowing(rows);
     expect(m.planChanges([], [], [], probeOf(rows))).toMatchObject({ fresh: [], gone: new Set() });
   });
 
-  it('a row one short in its bucket is named by the sums of ids, and leaves', () => {
-    const m = knowing(rows);
+  it('a row one short in its bucket is named by the sums of ids, and leaves', async () => {
+    const m = await knowing(rows);
     // chat shares its bucket with wiki
     const plan = m.planChanges([], [], [], probeOf(rows.filter((r) => r.app_name !== 'chat')))!;
     expect([...plan.gone]).toEqual([String(1 + LISTING_BUCKETS)]);
@@ -106,27 +119,27 @@ describe('AppFlowMemory: a changes pass and the listing probe', () => {
     expect(pass.removed).toEqual(['alice:market.olares:chat']);
     expect(pass.counters).toMatchObject({ rows: 3, apps: 3 });
     // the bucket left empty: the probe has no row for it
-    const alone = knowing([rows[1]!]);
+    const alone = await knowing([rows[1]!]);
     expect([...alone.planChanges([], [], [], probeOf([]))!.gone]).toEqual(['2']);
   });
 
-  it('a changed row, a new one and one no longer listed count as the probe counts them', () => {
-    const m = knowing(rows);
+  it('a changed row, a new one and one no longer listed count as the probe counts them', async () => {
+    const m = await knowing(rows);
     const now = [row('1', 'wiki', '300:301', 'stopped'), rows[1]!, rows[2]!, row('9', 'vault')];
     const plan = m.planChanges([changed(now[0]!), changed(now[3]!), changed(rows[3]!, false)], [], [], probeOf(now))!;
     expect(plan.fresh.map((r) => r.id)).toEqual(['1', '9']);
     expect([...plan.gone]).toEqual(['3']);
   });
 
-  it('two rows gone from one bucket are named by the sums of ids and squares; three are not', () => {
-    const m = knowing(rows);
+  it('two rows gone from one bucket are named by the sums of ids and squares; three are not', async () => {
+    const m = await knowing(rows);
     // wiki and chat share a bucket
     expect([...m.planChanges([], [], [], probeOf([rows[1]!, rows[3]!]))!.gone].sort()).toEqual(['1', String(1 + LISTING_BUCKETS)]);
     const x = row(String(1 + 2 * LISTING_BUCKETS), 'x');
-    expect(knowing([...rows, x]).planChanges([], [], [], probeOf([rows[1]!, rows[3]!]))).toBeNull();
+    expect((await knowing([...rows, x])).planChanges([], [], [], probeOf([rows[1]!, rows[3]!]))).toBeNull();
   });
 
-  it('rowsGone answers exactly the rows a bucket lost, or null', () => {
+  it('rowsGone answers exactly the rows a bucket lost, or null', async () => {
     fc.assert(fc.property(
       fc.uniqueArray(fc.bigInt({ min: 1n, max: 2n ** 62n }), { minLength: 0, maxLength: 8 }), fc.nat({ max: 3 }),
       (ids, lose) => {
@@ -144,23 +157,23 @@ describe('AppFlowMemory: a changes pass and the listing probe', () => {
     expect(rowsGone(0, 3n, 9n)).toBeNull();
   });
 
-  it('a state row gone alone, or a probe that did not read: the pass lists instead', () => {
-    const m = knowing(rows);
+  it('a state row gone alone, or a probe that did not read: the pass lists instead', async () => {
+    const m = await knowing(rows);
     expect(m.planChanges([], [], [], probeOf([rows[0]!, row('2', 'blog'), row(String(2 + LISTING_BUCKETS), 'x'), rows[3]!]))).toBeNull();
     expect(m.planChanges([], [], [], probeOf([...rows.slice(0, 3), row('3', 'notes', '100:')]))).toBeNull();
     expect(m.planChanges([], [], [], { xmin: '1000', buckets: null })).toBeNull();
   });
 
-  it('a known row whose active tasks moved with no write of its own (a task row deleted): the pass lists instead', () => {
+  it('a known row whose active tasks moved with no write of its own (a task row deleted): the pass lists instead', async () => {
     const m = new AppFlowMemory();
-    m.settle(m.plan(rows, [task('wiki')], true), rows, noTasks);
+    await m.settle(m.plan(rows, [task('wiki')], true), [rows], noTasks);
     expect(m.planChanges([], [], [task('wiki')], probeOf(rows))).not.toBeNull();
     expect(m.planChanges([], [], [], probeOf(rows))).toBeNull();
   });
 
-  it('a row deleted with its active task: the probe names it, and the pass needs no listing', () => {
+  it('a row deleted with its active task: the probe names it, and the pass needs no listing', async () => {
     const m = new AppFlowMemory();
-    m.settle(m.plan(rows, [task('blog')], true), rows, noTasks);
+    await m.settle(m.plan(rows, [task('blog')], true), [rows], noTasks);
     const plan = m.planChanges([], [], [], probeOf(rows.filter((r) => r.app_name !== 'blog')))!;
     expect([...plan.gone]).toEqual(['2']);
     expect(m.settleChanges(plan, noTasks).removed).toEqual(['alice:market.olares:blog']);
