@@ -30,7 +30,8 @@ export const DOMAINS = ['app_states', 'tasks', 'components'] as const satisfies 
  *   source it reconciles, e.g. app_flow reconciles pushed nats upserts) held and no longer lists. `keep`: keys
  *   listed but not sent again (unchanged since the source last sent them); they count as listed. A kept key the
  *   store cannot vouch for (it no longer holds it, or a pushed step changed it since) comes back in the
- *   acknowledgement's `reread`.
+ *   acknowledgement's `reread`. `ahead`: how many of its items were sent ahead (items_ahead); a store that
+ *   holds another number of them drops the pass.
  * - changes: the source's listing as its last replace (or changes) step gave it, with `items` upserted and the
  *   `removed` keys gone; reconciled as a replace of that listing would be (kept keys the store cannot vouch for
  *   come back in `reread`). A store that holds no listing of that source drops the pass (AppliedMessage.dropped):
@@ -44,7 +45,7 @@ export const DOMAINS = ['app_states', 'tasks', 'components'] as const satisfies 
  *   store does not hold with that digest comes back in the acknowledgement's `reread` (its key `user\0source`).
  */
 export type StoreStep =
-  | { [D in Domain]: { op: 'replace'; domain: D; items: DomainEntity[D][]; keep?: string[]; reconciles?: SourceName[] } }[Domain]
+  | { [D in Domain]: { op: 'replace'; domain: D; items: DomainEntity[D][]; keep?: string[]; reconciles?: SourceName[]; ahead?: number } }[Domain]
   | { [D in Domain]: { op: 'changes'; domain: D; items: DomainEntity[D][]; removed: string[]; reconciles?: SourceName[] } }[Domain]
   | { [D in Domain]: { op: 'upsert'; domain: D; items: DomainEntity[D][] } }[Domain]
   | { op: 'remove'; domain: Domain; keys: string[] }
@@ -56,7 +57,18 @@ export type StoreStep =
    * The store keeps them aside, unseen by readers, until the chart_repo_pairs step names them by content.
    */
   | { op: 'chart_repo_parts'; pairs: ChartRepoPairSlot[] }
+  /**
+   * items of the pass's replace step sent ahead, in messages of their own (a full app_flow pass at 50,000 apps
+   * would be one message of every app). The store keeps them aside, unseen by readers; the source's replace step
+   * says how many it sent ahead (`ahead`) and is applied with them. The source's next message that sends nothing
+   * ahead (its pass, applied or dropped, or a failed run's outcome) ends their life either way; `first` starts
+   * a pass's items afresh (what a run whose thread died sent before is dropped).
+   */
+  | { [D in Domain]: { op: 'items_ahead'; domain: D; items: DomainEntity[D][]; first?: boolean } }[Domain]
   | { op: 'app_events'; events: AppEvent[] };
+
+/** The steps a collector sends ahead of its pass, in messages of their own (CollectContext.sendAhead). */
+export type AheadStep = Extract<StoreStep, { op: 'chart_repo_parts' | 'items_ahead' }>;
 
 /** The Chart Repo's own blocks, as the merged view carries them, and when the view's content last changed. */
 export interface ChartRepoFrame {

@@ -36,9 +36,17 @@ export interface ReadPlan {
   tasks: ReadonlyMap<string, string>;
 }
 
+/** Where a pass's apps go ahead of it, as soon as this many are ready (CollectContext.sendAhead). */
+export interface SendAhead {
+  items: number;
+  send(items: AppFlowState[], first: boolean): Promise<void>;
+}
+
 export interface AppFlowPass {
-  /** the apps of the rows read this pass */
+  /** the apps of the rows read this pass, less those sent ahead */
   items: AppFlowState[];
+  /** how many apps of the rows read were sent ahead of the pass (SendAhead) */
+  ahead?: number;
   /** keys of the listed apps not read again: the store keeps what it holds for them (a listing pass) */
   keep: string[];
   /** keys of apps sent before that left: their row is gone, or no longer an install (a changes pass) */
@@ -225,10 +233,11 @@ export class AppFlowMemory {
    */
   async settle(
     plan: ReadPlan, chunks: AsyncIterable<readonly ListedAppRow[]> | Iterable<readonly ListedAppRow[]>,
-    active: ActiveTasks, unknownStates?: UnknownStates,
+    active: ActiveTasks, unknownStates?: UnknownStates, ahead?: SendAhead,
   ): Promise<AppFlowPass> {
     const pass = ++this.pass;
-    const items: AppFlowState[] = [];
+    let items: AppFlowState[] = [];
+    let sentAhead = 0;
     const newUnknownStates = new Set<string>();
     let rows = 0;
     for await (const chunk of chunks) {
@@ -236,8 +245,13 @@ export class AppFlowMemory {
       for (const app of read.items) items.push(app);
       for (const s of read.newUnknownStates) newUnknownStates.add(s);
       rows += chunk.length;
+      if (ahead && items.length >= ahead.items) {
+        await ahead.send(items, sentAhead === 0);
+        sentAhead += items.length;
+        items = [];
+      }
     }
-    return this.settled(plan, pass, items, rows, [...newUnknownStates]);
+    return { ...this.settled(plan, pass, items, rows, [...newUnknownStates]), ahead: sentAhead };
   }
 
   /** The listed rows not read kept, the rest forgotten (not listed, or planned and not read back). */

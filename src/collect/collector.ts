@@ -1,4 +1,4 @@
-import type { StoreStep } from '../protocol.ts';
+import type { AheadStep, StoreStep } from '../protocol.ts';
 
 /** What a collector's run gets: a deadline signal, the clock (tests drive both), and what its store lacks. */
 export interface CollectContext {
@@ -13,10 +13,11 @@ export interface CollectContext {
   reread?: readonly string[];
   /**
    * Sends parts of this pass to the store now, in a message of their own, resolved once acknowledged (they stay
-   * unseen until the pass's chart_repo_pairs step names them): a big pass never sits whole in memory or in one
-   * message. Absent where nothing stands between the collector and the store (tests): parts then go in the pass.
+   * unseen until the pass's chart_repo_pairs or replace step takes them): a big pass never sits whole in memory
+   * or in one message. Absent where nothing stands between the collector and the store (tests): parts then go
+   * in the pass.
    */
-  sendAhead?(step: Extract<StoreStep, { op: 'chart_repo_parts' }>): Promise<void>;
+  sendAhead?(step: AheadStep): Promise<void>;
 }
 
 /** What one run produced: the steps of one atomic pass, and numbers for the source status. */

@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { AppliedMessage, PassMessage, PassOutcome, SourceName, StoreStep } from '../protocol.ts';
+import type { AheadStep, AppliedMessage, PassMessage, PassOutcome, SourceName, StoreStep } from '../protocol.ts';
 
 /**
  * Sends passes to the store one at a time, each acknowledged before the next: a slow store slows the
@@ -66,7 +66,7 @@ export class PassSender {
    * Parts of the pass being collected, sent now (CollectContext.sendAhead): resolved once the store has them. One
    * the store dropped as malformed leaves the pass short: the next one lists everything.
    */
-  ahead(step: Extract<StoreStep, { op: 'chart_repo_parts' }>, timeoutMs = this.ackTimeoutMs): Promise<void> {
+  ahead(step: AheadStep, timeoutMs = this.ackTimeoutMs): Promise<void> {
     const next = this.chain.then(async () => {
       try {
         const applied = await this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps: [step] }, timeoutMs);

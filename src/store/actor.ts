@@ -49,6 +49,7 @@ export class StoreActor implements StoreControlApi {
       this.droppedPasses += 1;
       const source = SOURCE_NAMES.includes(msg?.source) ? msg.source : null;
       if (source) {
+        this.store.dropped(source);
         this.store.recordOutcome(source, {
           ok: false, error: `malformed pass dropped: ${problem}`, duration_ms: 0, finished_at: new Date().toISOString(),
           counters: { dropped_passes: this.droppedPasses },

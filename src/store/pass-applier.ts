@@ -52,20 +52,38 @@ export class PassApplier {
   apply(source: SourceName, steps: StoreStep[]): string[] {
     const reread: string[] = [];
     for (const step of steps) this.applyStep(source, step, reread);
+    if (!steps.some((s) => s.op === 'items_ahead')) this.ahead.delete(source);
     return reread;
   }
 
   /**
    * Why the steps cannot be applied to this store, or null: a `changes` step needs the listing its source last
-   * gave (a store that has none, e.g. a new one, drops the pass and the source lists everything again).
+   * gave (a store that has none, e.g. a new one, drops the pass and the source lists everything again); a replace
+   * step needs the items it sent ahead, all of them.
    */
   unappliable(source: SourceName, steps: readonly StoreStep[]): string | null {
     for (const step of steps) {
       if (step.op === 'changes' && !this.listings[step.domain].has(source)) {
         return `changes to ${step.domain} without a listing to change`;
       }
+      if (step.op === 'replace' && (step.ahead ?? 0) !== this.aheadOf(source, step.domain).length) {
+        return `replace of ${step.domain} sent ${step.ahead ?? 0} items ahead, the store holds ${this.aheadOf(source, step.domain).length}`;
+      }
     }
     return null;
+  }
+
+  /** A pass of this source was dropped: what it sent ahead goes with it. */
+  dropped(source: SourceName): void {
+    this.ahead.delete(source);
+  }
+
+  /** per source, items sent ahead of its replace step (items_ahead), unseen by readers until that step */
+  private readonly ahead = new Map<SourceName, { domain: Domain; items: DomainEntity[Domain][] }>();
+
+  private aheadOf(source: SourceName, domain: Domain): readonly DomainEntity[Domain][] {
+    const held = this.ahead.get(source);
+    return held?.domain === domain ? held.items : [];
   }
 
   /** per domain and source, the keys its last listing (replace, then changes) named: what a changes step changes */
@@ -76,7 +94,8 @@ export class PassApplier {
       case 'upsert':
       case 'replace':
       case 'changes': {
-        const sent = this.upsertAll(source, step, step.op !== 'upsert');
+        const ahead = step.op === 'replace' && step.ahead ? this.aheadOf(source, step.domain) : [];
+        const sent = this.upsertAll(source, ahead.length > 0 ? { ...step, items: [...ahead, ...step.items] } as typeof step : step, step.op !== 'upsert');
         if (step.op === 'replace') {
           // kept keys are listed without being sent
           for (const key of step.keep ?? []) sent.add(key);
@@ -96,6 +115,13 @@ export class PassApplier {
       case 'chart_repo_parts':
         this.chartRepo.stage(step.pairs);
         return;
+      case 'items_ahead': {
+        const held = this.ahead.get(source);
+        // a source sends ahead for one step at a time: the first items, or another domain, start over
+        if (!step.first && held?.domain === step.domain) for (const item of step.items) held.items.push(item);
+        else this.ahead.set(source, { domain: step.domain, items: [...step.items] });
+        return;
+      }
       case 'chart_repo_pairs': {
         const { changed, reread: again } = this.chartRepo.setPairs(step);
         if (changed) this.changes.dirty = true;

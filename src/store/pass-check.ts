@@ -24,6 +24,9 @@ export function passProblem(msg: unknown): string | null {
         if (!DOMAIN_SET.has(String(step.domain))) return `${step.op} of unknown domain ${String(step.domain).slice(0, 40)}`;
         if (!Array.isArray(step.items) || !step.items.every(isObject)) return `${step.op} items are not a list of objects`;
         if (step.op === 'replace' && step.keep !== undefined && !isStrings(step.keep)) return 'replace keep keys are not strings';
+        if (step.op === 'replace' && step.ahead !== undefined && !(Number.isSafeInteger(step.ahead) && (step.ahead as number) >= 0)) {
+          return 'replace ahead is not a count';
+        }
         if (step.op === 'changes' && !isStrings(step.removed)) return 'changes removed keys are not strings';
         break;
       case 'remove':
@@ -42,6 +45,11 @@ export function passProblem(msg: unknown): string | null {
         if (!Array.isArray(step.pairs) || !step.pairs.every((p) => isPairSlot(p) && isObject(p) && p.part !== undefined)) {
           return 'chart_repo_parts pairs are malformed';
         }
+        break;
+      case 'items_ahead':
+        if (!DOMAIN_SET.has(String(step.domain))) return `items ahead of unknown domain ${String(step.domain).slice(0, 40)}`;
+        if (!Array.isArray(step.items) || !step.items.every(isObject)) return 'items ahead are not a list of objects';
+        if (step.first !== undefined && typeof step.first !== 'boolean') return 'items ahead first is not a boolean';
         break;
       case 'app_events':
         if (!Array.isArray(step.events) || !step.events.every((e) => isObject(e) && typeof e.key === 'string'

@@ -71,14 +71,22 @@ export class RuntimeStore {
   // ---- writes ------------------------------------------------------------------------------------
 
   /**
-   * Applies one collection pass whole, then records its outcome. Answers the keys its listings kept that the
-   * store cannot vouch for (AppliedMessage.reread).
+   * Why this store cannot apply the pass (it lacks the listing a `changes` step changes, or items a replace step
+   * sent ahead), or null.
    */
-  /** Why this store cannot apply the pass (it lacks the listing a `changes` step changes), or null. */
   unappliable(msg: PassMessage): string | null {
     return this.passes.unappliable(msg.source, msg.steps);
   }
 
+  /** A pass of this source was dropped unapplied: what it sent ahead is dropped with it. */
+  dropped(source: SourceName): void {
+    this.passes.dropped(source);
+  }
+
+  /**
+   * Applies one collection pass whole, then records its outcome. Answers the keys its listings kept that the
+   * store cannot vouch for (AppliedMessage.reread).
+   */
   apply(msg: PassMessage): string[] {
     const reread = this.passes.apply(msg.source, msg.steps);
     if (msg.outcome) this.recordOutcome(msg.source, msg.outcome);

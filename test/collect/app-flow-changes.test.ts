@@ -4,7 +4,7 @@ import { createCollector as createAppFlow, FULL_PASS_EVERY } from '../../src/col
 import type { Collector, CollectResult } from '../../src/collect/collector.ts';
 import { CollectorRuntime } from '../../src/collect/runtime.ts';
 import type { AppFlowState } from '../../src/model/index.ts';
-import type { CollectorSpec, RunReport, StoreStep } from '../../src/protocol.ts';
+import type { AheadStep, CollectorSpec, PassMessage, RunReport, StoreStep } from '../../src/protocol.ts';
 import { StoreActor } from '../../src/store/actor.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
@@ -24,20 +24,30 @@ const open = env.opened;
  * The app_flow collector feeding a store as the collector runtime does: first pass full, reread keys passed on.
  * It reads rows by id one at a time, so every listing and full pass reads in several chunks.
  */
-async function polled() {
+async function polled(opts: { sendAhead?: boolean } = {}) {
   const c: Collector = await createAppFlow({ databaseUrl: env.db.url, rowsPerRead: 1 });
   open.push({ close: () => c.close?.() });
   const store = new RuntimeStore(() => NOW);
   let full = true;
   let reread: string[] = [];
   let seq = 0;
+  /** the steps sent ahead of each pass, as the store got them */
+  const sentAhead: StoreStep[][] = [];
+  const sendAhead = async (step: AheadStep) => {
+    sentAhead.at(-1)!.push(step);
+    store.apply({ type: 'pass', seq: ++seq, source: 'app_flow', steps: [step] });
+  };
   return {
     store,
+    sentAhead,
     /** one pass; a run that throws applies nothing */
     async pass(signal = AbortSignal.timeout(LIVENESS_MS)): Promise<CollectResult> {
-      const r = await c.collect({ signal, now: () => NOW, full, reread });
-      reread = store.apply({ type: 'pass', seq: ++seq, source: 'app_flow', steps: r.steps,
-        outcome: { ok: true, error: null, duration_ms: 1, finished_at: NOW.toISOString() } });
+      sentAhead.push([]);
+      const r = await c.collect({ signal, now: () => NOW, full, reread, ...(opts.sendAhead ? { sendAhead } : {}) });
+      const msg: PassMessage = { type: 'pass', seq: ++seq, source: 'app_flow', steps: r.steps,
+        outcome: { ok: true, error: null, duration_ms: 1, finished_at: NOW.toISOString() } };
+      expect(store.unappliable(msg)).toBeNull();
+      reread = store.apply(msg);
       full = false;
       return r;
     },
@@ -213,6 +223,21 @@ describe('app_flow reads what changed', () => {
     const r = await p.pass();
     expect(r.counters).toMatchObject({ rows: 3, changed_rows: 3 });
     expect(stages(p.apps())).toEqual({ ...before, [`alice:${S}:notes`]: 'stopped', [`alice:${S}:wiki`]: 'stopped' });
+  });
+
+  it('a full pass sends its apps ahead as they are read; the store shows them with the pass, not before', async () => {
+    await insertUserApps(env.db.sql, ['wiki', 'blog', 'notes'].map((app_name) => ({ user_id: 'alice', source_id: S, app_name, state: running() })));
+    const p = await polled({ sendAhead: true });
+    const r = await p.pass();
+    // one app per read (rowsPerRead 1), each sent on as soon as it is normalized; the pass names how many
+    expect(p.sentAhead[0]!.map((s) => s.op === 'items_ahead' && [s.items.length, s.first ?? false])).toEqual([[1, true], [1, false], [1, false]]);
+    expect(stepOf(r)).toMatchObject({ op: 'replace', items: [], ahead: 3 });
+    expect(stages(p.apps())).toEqual({ [`alice:${S}:blog`]: 'running', [`alice:${S}:notes`]: 'running', [`alice:${S}:wiki`]: 'running' });
+    // a pass reading what changed sends nothing ahead
+    await env.db.sql`UPDATE user_application_states SET state = 'stopped'
+      WHERE user_application_id = (SELECT id FROM user_applications WHERE app_name = 'wiki')`;
+    expect(stepOf(await p.pass())).toMatchObject({ op: 'changes', items: [{ app_name: 'wiki', stage: 'stopped' }] });
+    expect(p.sentAhead[1]).toEqual([]);
   });
 
   it(`every ${FULL_PASS_EVERY}th pass reads and sends every row (a safety net)`, async () => {

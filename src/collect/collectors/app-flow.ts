@@ -1,6 +1,7 @@
 import { createPgSource, type PgOptions, type PgSource } from '../../sources/postgres.ts';
 import { readAppChanges, readAppListing, readAppRows } from '../../sources/market-queries.ts';
 import type { ListedAppRow } from '../../sources/market-rows.ts';
+import type { AppFlowState } from '../../model/index.ts';
 import { ActiveTasks } from '../app-flow.ts';
 import { AppFlowMemory, type AppFlowPass } from '../app-flow-memory.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
@@ -86,20 +87,27 @@ export const createCollector: CreateCollector = (options: AppFlowCollectorOption
    * A listing or full pass: the listing (row ids and versions) and the active tasks in one snapshot, then the rows
    * that changed (all of them on a full pass) by id. The step is a replace, the unchanged listed apps kept.
    */
-  async function listingPass(full: boolean, signal: AbortSignal, now: Date): Promise<PassRead> {
+  async function listingPass(full: boolean, signal: AbortSignal, now: Date, sendAhead: CollectContext['sendAhead']): Promise<PassRead> {
     const { listing, tasks, xmin } = await readAppListing(pg, signal);
     const plan = memory.plan(listing.rows, tasks.rows, full);
     const active = normalizeTasks(tasks.rows, now).items;
     const dropped = { n: listing.dropped + tasks.dropped };
     let pass: AppFlowPass;
     try {
-      pass = await memory.settle(plan, plannedRows(pg, signal, plan.ids, rowsPerRead, dropped), new ActiveTasks(active), unknownStates);
+      const ahead = sendAhead && {
+        items: rowsPerRead,
+        send: (items: AppFlowState[], first: boolean) => sendAhead({ op: 'items_ahead', domain: 'app_states', items, ...(first ? { first } : {}) }),
+      };
+      pass = await memory.settle(plan, plannedRows(pg, signal, plan.ids, rowsPerRead, dropped), new ActiveTasks(active), unknownStates, ahead);
     } catch (err) {
       // the memory holds rows the store never got: the next pass lists and reads everything
       watermark = null;
       throw err;
     }
-    const step: StoreStep = { op: 'replace', domain: 'app_states', items: pass.items, ...(pass.keep.length > 0 ? { keep: pass.keep } : {}), reconciles: ['nats'] };
+    const step: StoreStep = {
+      op: 'replace', domain: 'app_states', items: pass.items, ...(pass.keep.length > 0 ? { keep: pass.keep } : {}),
+      reconciles: ['nats'], ...(pass.ahead ? { ahead: pass.ahead } : {}),
+    };
     return { pass, step, active: active.length, dropped: dropped.n, xmin };
   }
 
@@ -123,7 +131,7 @@ export const createCollector: CreateCollector = (options: AppFlowCollectorOption
       const now = ctx.now();
       let read: PassRead | null = full ? null : await changesPass(watermark!, ctx.signal, now);
       if (!full && read === null) listingPasses += 1;
-      read ??= await listingPass(full, ctx.signal, now);
+      read ??= await listingPass(full, ctx.signal, now, ctx.sendAhead);
       const { pass: { counters, newUnknownStates } } = read;
       watermark = read.xmin;
       sinceFull = full ? 0 : sinceFull + 1;
