@@ -23,7 +23,7 @@ import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import postgres from 'postgres';
-import { cpuMs } from './lib/proc.ts';
+import { cpuMs, cpuSplitMs } from './lib/proc.ts';
 import { freePort, sleep } from './lib/net.ts';
 
 const { values: args } = parseArgs({
@@ -69,6 +69,17 @@ const TARGETS = {
   collectCores: (apps: number) => (apps <= 10_000 ? 0.1 : 0.3),
   userP99Ms: 50,
 };
+
+/**
+ * The collection CPU window: the whole number of Chart Repo intervals nearest to `aboutMs` (at least one). The
+ * Chart Repo's passes are most of the cost and come every ~30 s at 10,000 apps, so a 60 s window held two or
+ * three of them depending on where it started (0.100 against 0.129 core, the same build); k whole intervals
+ * always hold k.
+ */
+function wholeIntervals(intervalMs: number | undefined, aboutMs: number): number {
+  if (intervalMs === undefined || !(intervalMs > 0)) return aboutMs;
+  return Math.max(1, Math.round(aboutMs / intervalMs)) * intervalMs;
+}
 
 function status(pid: number): { rss: number; hwm: number } | null {
   try {
@@ -205,9 +216,9 @@ async function runSize(apps: number): Promise<SizeResult> {
     /** sources seen failing in the steady window: figures taken while one fails describe a partial view */
     const failing = new Set<string>();
     let stateSamples = 0;
-    let cpu0 = NaN;
-    let threads0 = new Map<string, number>();
-    let w0 = NaN;
+    /** the collection CPU window's end: process CPU and thread busy time over it */
+    let cpuEnd: Promise<{ wallS: number; cores: number; systemCores: number; threads0: Map<string, number>; threads1: Map<string, number> }> | null = null;
+    let cpuWindowMs = NaN;
     /** when VmHWM last rose (sampled every SAMPLE_MS up to the load), and each thread's largest reserved heap before the steady window */
     let hwmSeen = 0;
     let peakAtS = NaN;
@@ -227,7 +238,6 @@ async function runSize(apps: number): Promise<SizeResult> {
         } catch { /* a scrape that fails here only loses a sample */ }
       }
       if (since >= STEADY.from) {
-        if (Number.isNaN(cpu0)) { cpu0 = cpuMs(pid); threads0 = await threadBusy(base); w0 = Date.now(); }
         const s = status(pid);
         if (s) rss.push(s.rss);
         try {
@@ -241,12 +251,21 @@ async function runSize(apps: number): Promise<SizeResult> {
             if (st.ok !== true) failing.add(src);
           }
         } catch (err) { errors.push(`…/sources during the steady window: ${(err as Error).message}`); }
+        if (cpuEnd === null) {
+          const w0 = Date.now();
+          const [cpu0, sys0, threads0] = [cpuMs(pid), cpuSplitMs(pid).system, await threadBusy(base)];
+          cpuWindowMs = wholeIntervals(intervalOf.chart_repo, (STEADY.to - STEADY.from) * 1000);
+          cpuEnd = sleep(cpuWindowMs).then(async () => {
+            const wallS = (Date.now() - w0) / 1000;
+            return { wallS, cores: (cpuMs(pid) - cpu0) / 1000 / wallS, systemCores: (cpuSplitMs(pid).system - sys0) / 1000 / wallS, threads0, threads1: await threadBusy(base) };
+          });
+        }
       }
       await sleep(SAMPLE_MS);
     }
-    const wallS = (Date.now() - w0) / 1000;
-    const cores = (cpuMs(pid) - cpu0) / 1000 / wallS;
-    const threads1 = await threadBusy(base);
+    if (cpuEnd === null) throw new Error('the steady window took no sample');
+    // systemCores: the kernel's share (sockets, page faults, futexes), what no JavaScript change shows in a profile
+    const { wallS, cores, systemCores, threads0, threads1 } = await cpuEnd;
     const byThread: Record<string, number> = {};
     for (const [name, ms] of threads1) {
       const d = (ms - (threads0.get(name) ?? 0)) / 1000 / wallS;
@@ -290,7 +309,7 @@ async function runSize(apps: number): Promise<SizeResult> {
       { figure: 'thread heaps reserved, most before steady', value: Object.entries(startHeaps).map(([t, v]) => `${t} ${mib(v)}`).join(', ') || 'not exported', target: '-', met: null },
       { figure: 'thread external (MiB)', value: Object.entries(external).map(([t, v]) => `${t} ${mib(v)}`).join(', ') || 'not exported', target: '-', met: null },
       { figure: 'thread busy, no requests (core)', value: Object.entries(byThread).map(([t, v]) => `${t} ${v}`).join(', ') || 'not exported', target: '-', met: null },
-      { figure: 'collection CPU, no requests', value: `${cores.toFixed(3)} core`, target: `<= ${TARGETS.collectCores(apps)} core`, met: cores <= TARGETS.collectCores(apps) },
+      { figure: 'collection CPU, no requests', value: `${cores.toFixed(3)} core (${systemCores.toFixed(3)} of it in the kernel; over ${(cpuWindowMs / 1000).toFixed(1)} s, whole Chart Repo intervals)`, target: `<= ${TARGETS.collectCores(apps)} core`, met: cores <= TARGETS.collectCores(apps) },
       { figure: 'worst pass / its interval (ms)', value: Object.entries(passMax).map(([s, v]) => `${s} ${Math.round(v)}/${intervalOf[s] ?? intervalMs}`).join(', '), target: 'pass <= interval', met: passFits },
       { figure: 'sources ok in the steady window', value: failing.size === 0 ? `all (${stateSamples} samples)` : `failing: ${[...failing].join(', ')}`, target: 'all', met: failing.size === 0 && stateSamples > 0 },
       { figure: 'time to ready', value: `${(readyMs / 1000).toFixed(1)} s`, target: '-', met: null },

@@ -11,6 +11,8 @@ export interface AnswerKey {
   key: string;
   shared: SplitAnswer['shared'];
   uptime?: number;
+  /** splitAnswer(body).pair, from the same read of the body (an answer that changed is parsed from it) */
+  pair(): string;
 }
 
 export function answerKey(body: Buffer): AnswerKey {
@@ -23,7 +25,7 @@ export function answerKey(body: Buffer): AnswerKey {
     at = c.end;
   }
   if (at < body.length) hash.update(body.subarray(at));
-  const out: AnswerKey = { key: hash.digest('base64'), shared: scan.shared };
+  const out: AnswerKey = { key: hash.digest('base64'), shared: scan.shared, pair: () => pairText(body, scan.cuts) };
   if (scan.uptime !== undefined) out.uptime = scan.uptime;
   return out;
 }
@@ -47,6 +49,11 @@ export interface SplitAnswer {
 /** The answer's bytes split (SplitAnswer): the same one read of its structure as answerKey. */
 export function splitAnswer(body: Buffer): SplitAnswer {
   const { cuts, shared } = scanAnswer(body);
+  return { pair: pairText(body, cuts), shared };
+}
+
+/** The body with each shared block cut to `null` (SplitAnswer.pair). */
+function pairText(body: Buffer, cuts: readonly Cut[]): string {
   let pair = '';
   let at = 0;
   for (const c of cuts) {
@@ -54,7 +61,7 @@ export function splitAnswer(body: Buffer): SplitAnswer {
     pair += body.toString('utf8', at, c.start) + 'null';
     at = c.end;
   }
-  return { pair: at === 0 ? body.toString('utf8') : pair + body.toString('utf8', at), shared };
+  return at === 0 ? body.toString('utf8') : pair + body.toString('utf8', at);
 }
 
 /** The text answerKey digests (tests: it must equal bodyContentKey(splitAnswer(body).pair)). */

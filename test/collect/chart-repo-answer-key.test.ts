@@ -18,6 +18,7 @@ function expectSameAsText(text: string): void {
   expect(read.key).toBe(createHash('sha256').update(kept).digest('base64'));
   expect(read.shared).toEqual(reference.shared);
   expect(read.uptime).toBe(uptimeIn(text));
+  expect(read.pair()).toBe(reference.pair);
 }
 
 const answer = (over: Record<string, unknown> = {}) => ({

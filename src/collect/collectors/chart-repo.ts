@@ -8,7 +8,7 @@ import { sha256 } from '../../content-digest.ts';
 import {
   bodyContentKey, keepAnswerTimes, pairKey, sharedAnswerText, viewContent,
 } from '../chart-repo-content.ts';
-import { answerKey, splitAnswer, type SplitAnswer } from '../chart-repo-answer-key.ts';
+import { answerKey, type SplitAnswer } from '../chart-repo-answer-key.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { chartRepoComponent, normalizeAnswer } from '../chart-repo.ts';
 import { PARTS_AHEAD_CHARS, partChars, renderPairPart } from '../chart-repo-part.ts';
@@ -308,12 +308,12 @@ export class ChartRepoCollector implements Collector {
       });
       // the pair's own part as in its last good answer: that answer again, no decoding, no parse, no normalizing
       const key = pairKey(pair);
-      const { key: bodyKey, shared, uptime } = answerKey(res.body);
+      const { key: bodyKey, shared, uptime, pair: pairText } = answerKey(res.body);
       const before = this.lastGood.get(key);
       const read = { pair, uptime, bytes: res.bytes, latency_ms: res.latency_ms, shared };
       if (before && this.lastBodyKey.get(key) === bodyKey) return { ...read, answer: before };
       this.parsedPairs += 1;
-      const n = normalizeAnswer(parseChartRepoJson(splitAnswer(res.body).pair), now);
+      const n = normalizeAnswer(parseChartRepoJson(pairText()), now);
       if (!n.ok) return { pair, error: n.error, bytes: res.bytes };
       this.lastBodyKey.set(key, bodyKey);
       return { ...read, answer: keepAnswerTimes(before, n.answer) };
