@@ -433,6 +433,14 @@ export function normalizeAnswer(json: unknown, now: string): NormalizeResult {
 export const HYDRATOR_COUNTERS = ['queue_length', 'active_tasks', 'completed_tasks', 'failed_tasks', 'worker_count'] as const;
 
 /**
+ * The pairs' counters summed, saturated at 2^53 - 1: each is a safe integer, but their sum may not be, and a
+ * number past it is no longer exact (a Go int64 client would decode a count we cannot vouch for).
+ */
+export function counterSum(values: readonly number[]): number {
+  return Math.min(Number.MAX_SAFE_INTEGER, values.reduce((sum, n) => sum + n, 0));
+}
+
+/**
  * Merges the answers of every pair, in pair order: apps, images and hydrator tasks concatenated, hydrator
  * counters summed (Go leaves worker_count at 0; we sum it too: see docs/api.md's compatibility table), the
  * first image_analyzer and the first system block kept. The store writes the same JSON from the pairs' rendered
@@ -450,7 +458,7 @@ export function mergeAnswers(answers: readonly ChartRepoAnswer[], lastUpdate: st
     out.tasks = {};
     if (hydrators.length > 0) {
       const hydrator = {} as HydratorStatus;
-      for (const k of HYDRATOR_COUNTERS) hydrator[k] = hydrators.reduce((sum, h) => sum + h[k], 0);
+      for (const k of HYDRATOR_COUNTERS) hydrator[k] = counterSum(hydrators.map((h) => h[k]));
       put(hydrator, 'tasks', hydrators.flatMap((h) => h.tasks ?? []));
       put(hydrator, 'recent_failed', hydrators.flatMap((h) => h.recent_failed ?? []));
       out.tasks.hydrator = hydrator;
