@@ -398,8 +398,10 @@ export interface ThreadMemory {
   heap_used: number;
   heap_total: number;
   external: number;
-  /** seconds the thread's event loop was busy since it started (its CPU, near enough) */
+  /** seconds the thread's event loop was busy since it started (wall time: it counts time the thread waited for a core) */
   busy_s: number;
+  /** CPU seconds the thread used since it started, user and kernel (Linux: /proc/thread-self/stat; absent elsewhere) */
+  cpu_s?: number;
 }
 
 // ---- supervisor -> store (comlink) ---------------------------------------------------------------

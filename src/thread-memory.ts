@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { ThreadMemory } from './protocol.ts';
 
@@ -10,14 +11,40 @@ export type { ThreadMemory };
  */
 export function threadMemory(): ThreadMemory {
   const m = process.memoryUsage();
-  return { heap_used: m.heapUsed, heap_total: m.heapTotal, external: m.external, busy_s: performance.eventLoopUtilization().active / 1000 };
+  const memory: ThreadMemory = { heap_used: m.heapUsed, heap_total: m.heapTotal, external: m.external, busy_s: performance.eventLoopUtilization().active / 1000 };
+  const cpu = threadCpuSeconds();
+  if (cpu !== undefined) memory.cpu_s = cpu;
+  return memory;
 }
+
+/** Linux's USER_HZ: the unit of /proc's CPU times */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * The calling thread's CPU time (user + kernel) in seconds, from /proc/thread-self/stat; undefined where there is
+ * no such file. Unlike the event loop's busy time it leaves out the time the thread waited for a core, and the
+ * process's CPU less every thread's is V8's helper threads (concurrent GC) and libuv's.
+ */
+export function threadCpuSeconds(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'latin1');
+    // the fields after the command name (which may hold spaces) start after its ')': utime and stime are 14th and 15th
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks / TICKS_PER_SECOND : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isCount = (n: unknown): boolean => typeof n === 'number' && Number.isFinite(n) && n >= 0;
 
 /** A report from another thread, checked: it crosses a thread boundary. */
 export function isThreadMemory(m: unknown): m is ThreadMemory {
   const r = m as Partial<ThreadMemory> | null;
   return typeof r === 'object' && r !== null
-    && [r.heap_used, r.heap_total, r.external, r.busy_s].every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0);
+    && [r.heap_used, r.heap_total, r.external, r.busy_s].every(isCount)
+    && (r.cpu_s === undefined || isCount(r.cpu_s));
 }
 
 /** Thread names are a closed set (bounded label cardinality). */
@@ -35,7 +62,10 @@ export class ThreadMemoryBook {
   /** Another thread's report; a malformed one or an unknown name is dropped (returns false). */
   report(thread: string, m: unknown): boolean {
     if (!THREAD_NAME.test(thread) || !isThreadMemory(m)) return false;
-    this.reported.set(thread, { heap_used: m.heap_used, heap_total: m.heap_total, external: m.external, busy_s: m.busy_s });
+    this.reported.set(thread, {
+      heap_used: m.heap_used, heap_total: m.heap_total, external: m.external, busy_s: m.busy_s,
+      ...(m.cpu_s === undefined ? {} : { cpu_s: m.cpu_s }),
+    });
     return true;
   }
 

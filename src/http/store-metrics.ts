@@ -15,7 +15,7 @@ const perSource = (s: StoreMetricsSample, value: (m: SourceMetricsSample) => num
     return v === undefined ? [] : [{ value: v, labels: { source } }];
   });
 const perThread = (s: StoreMetricsSample, field: keyof ThreadMemory): PromSample[] =>
-  Object.entries(s.threads).map(([thread, m]) => ({ value: m[field], labels: { thread } }));
+  Object.entries(s.threads).flatMap(([thread, m]) => (m[field] === undefined ? [] : [{ value: m[field], labels: { thread } }]));
 
 const DURATION = 'market_runtime_collection_duration_seconds';
 
@@ -48,7 +48,8 @@ const FAMILIES: readonly Family[] = [
   ['market_runtime_thread_heap_bytes', 'V8 heap in use, per thread (the threads together with native memory make up the process RSS)', 'gauge', (s) => perThread(s, 'heap_used')],
   ['market_runtime_thread_heap_total_bytes', 'V8 heap reserved (in use and free), per thread', 'gauge', (s) => perThread(s, 'heap_total')],
   ['market_runtime_thread_external_bytes', 'Memory outside the V8 heap held by a thread\'s objects (Buffers, bodies), per thread', 'gauge', (s) => perThread(s, 'external')],
-  ['market_runtime_thread_busy_seconds', 'Seconds the thread\'s event loop was busy since the thread started (rate(): the share of a core it uses; starts again when the thread is replaced)', 'gauge', (s) => perThread(s, 'busy_s')],
+  ['market_runtime_thread_busy_seconds', 'Seconds the thread\'s event loop was busy since the thread started, waits for a core included (starts again when the thread is replaced)', 'gauge', (s) => perThread(s, 'busy_s')],
+  ['market_runtime_thread_cpu_seconds_total', 'CPU seconds the thread used since it started, user and kernel (rate(): the share of a core it uses; Linux only; starts again when the thread is replaced)', 'counter', (s) => perThread(s, 'cpu_s')],
   ['market_runtime_store_ready', '1 once every collector finished its first pass', 'gauge', (s) => one(s.ready)],
   ['market_runtime_stuck_apps', 'Apps in a transitional stage past its limit or with stalled progress (STUCK_* settings)', 'gauge', (s) => one(s.stuck_apps)],
   ['market_runtime_stuck_tasks', 'Tasks pending or running past their limit (STUCK_TASK_* settings)', 'gauge', (s) => one(s.stuck_tasks)],

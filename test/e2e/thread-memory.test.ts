@@ -28,7 +28,14 @@ describe('per-thread memory in /metrics (real threads, fake sources)', () => {
       // every thread did some work: its busy time is there, and below the time it has lived
       expect(value(e, 'market_runtime_thread_busy_seconds', { thread })).toBeGreaterThan(0);
       expect(value(e, 'market_runtime_thread_busy_seconds', { thread })).toBeLessThan(process.uptime());
+      // and its own CPU time (Linux: /proc/thread-self), at least a tick of loading its code
+      expect(value(e, 'market_runtime_thread_cpu_seconds_total', { thread })).toBeGreaterThan(0);
     }
+    // each thread's own: together no more than the whole process used
+    const cpu = process.cpuUsage();
+    const threadsCpu = threads.reduce((n, thread) => n + value(e, 'market_runtime_thread_cpu_seconds_total', { thread })!, 0);
+    expect(threadsCpu).toBeLessThanOrEqual((cpu.user + cpu.system) / 1e6 + 0.05);
+    expect(e.types.get('market_runtime_thread_cpu_seconds_total')).toBe('counter');
     expect(e.types.get('market_runtime_thread_heap_bytes')).toBe('gauge');
     expect(e.samples.filter((s) => s.name === 'market_runtime_thread_heap_bytes').map((s) => s.labels.thread).sort())
       .toEqual([...threads].sort());
@@ -50,9 +57,14 @@ describe('ThreadMemoryBook', () => {
     expect(book.report('collector_x', { heap_used: -1, heap_total: 2, external: 3, busy_s: 4 })).toBe(false);
     expect(book.report('collector_tasks', { heap_used: 1, heap_total: 2, external: 3 })).toBe(false);
     expect(book.report('main', { heap_used: '1' })).toBe(false);
+    expect(book.report('collector_tasks', { ...ok, cpu_s: -1 })).toBe(false);
+    expect(book.report('collector_components', { ...ok, cpu_s: 0.5 })).toBe(true);
     const e = parseProm(await storeMetricsText(storeSample({ threads: book.all() })));
     expect(e.samples.filter((s) => s.name === 'market_runtime_thread_external_bytes').map((s) => s.labels.thread).sort())
-      .toEqual(['collector_tasks', 'store']);
+      .toEqual(['collector_components', 'collector_tasks', 'store']);
     expect(value(e, 'market_runtime_thread_external_bytes', { thread: 'collector_tasks' })).toBe(3);
+    // a thread that could not read its CPU time (not Linux) shows no sample for it, rather than a zero
+    expect(value(e, 'market_runtime_thread_cpu_seconds_total', { thread: 'collector_components' })).toBe(0.5);
+    expect(value(e, 'market_runtime_thread_cpu_seconds_total', { thread: 'collector_tasks' })).toBeUndefined();
   });
 });
