@@ -59,6 +59,8 @@ const LOAD_S = Number(args['load-seconds'] ?? (SMOKE ? 3 : 20));
 const CONNECTIONS = Math.max(1, Number(args.connections));
 const APPS_PER_USER = 20;
 const SAMPLE_MS = 2000;
+/** node's flags as the image and `npm run start:prod` start the sidecar (Dockerfile) */
+const PRODUCTION_FLAGS = ['--single-threaded-gc'];
 const ADMIN_URL = process.env.SCALE_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const root = new URL('..', import.meta.url);
 
@@ -210,7 +212,7 @@ async function runSize(apps: number): Promise<SizeResult> {
     if (args.interval) env.COLLECT_INTERVAL_MS = args.interval;
     else delete env.COLLECT_INTERVAL_MS;
     const t0 = Date.now();
-    sidecar = start([...(args['node-flag'] ?? []), `${args.dist}/main.js`], env, args['sidecar-log']);
+    sidecar = start([...PRODUCTION_FLAGS, ...(args['node-flag'] ?? []), `${args.dist}/main.js`], env, args['sidecar-log']);
     const pid = sidecar.child.pid!;
     let readyMs = NaN;
     for (const end = t0 + 300_000; ;) {
