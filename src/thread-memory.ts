@@ -20,6 +20,13 @@ export function threadMemory(): ThreadMemory {
 /** Linux's USER_HZ: the unit of /proc's CPU times */
 const TICKS_PER_SECOND = 100;
 
+/** The CPU seconds a /proc `stat` line (of a process or a thread) holds: in user space and in the kernel. */
+export function statCpuSeconds(stat: string): { user: number; system: number } {
+  // the fields after the command name (which may hold spaces) start after its ')': utime and stime are 14th and 15th
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]) / TICKS_PER_SECOND, system: Number(fields[12]) / TICKS_PER_SECOND };
+}
+
 /**
  * The calling thread's CPU time (user + kernel) in seconds, from /proc/thread-self/stat; undefined where there is
  * no such file. Unlike the event loop's busy time it leaves out the time the thread waited for a core, and the
@@ -27,11 +34,8 @@ const TICKS_PER_SECOND = 100;
  */
 export function threadCpuSeconds(): number | undefined {
   try {
-    const stat = readFileSync('/proc/thread-self/stat', 'latin1');
-    // the fields after the command name (which may hold spaces) start after its ')': utime and stime are 14th and 15th
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return Number.isFinite(ticks) ? ticks / TICKS_PER_SECOND : undefined;
+    const { user, system } = statCpuSeconds(readFileSync('/proc/thread-self/stat', 'latin1'));
+    return Number.isFinite(user + system) ? user + system : undefined;
   } catch {
     return undefined;
   }

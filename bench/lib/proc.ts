@@ -1,13 +1,10 @@
 import { readFileSync } from 'node:fs';
-
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+import { statCpuSeconds } from '../../src/thread-memory.ts';
 
 /** CPU time of a process so far (all threads), in milliseconds, from /proc: in user space and in the kernel. */
 export function cpuSplitMs(pid: number): { user: number; system: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // fields after the command name (which may contain spaces) start after the last ')'
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: (Number(fields[11]) * 1000) / TICKS_PER_SECOND, system: (Number(fields[12]) * 1000) / TICKS_PER_SECOND };
+  const { user, system } = statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  return { user: user * 1000, system: system * 1000 };
 }
 
 /** CPU time (user + system, all threads) of a process so far, in milliseconds, from /proc. */
