@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # market-runtime sidecar. Build:  docker build -t market-runtime:TAG .
-# Runs `node --single-threaded-gc dist/main.js` as a non-root user with production dependencies only; nothing is written
+# Runs `node --single-threaded dist/main.js` as a non-root user with production dependencies only; nothing is written
 # outside /tmp, so it runs with a read-only root filesystem. The embedded demo market is neither on nor
 # installed (no PGlite, no tsx): a container without DATABASE_URL exits 2 with a configuration error.
 
@@ -46,6 +46,7 @@ STOPSIGNAL SIGTERM
 # no curl in slim: node's fetch; /healthz never needs the token
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# V8 collects on each thread itself, no GC helper threads: at 10,000 apps they took half the CPU the sidecar spent
-# collecting (0.049 of 0.099 core; with the flag the whole process took 0.082). A V8 flag: it must be on the command line.
-CMD ["node", "--single-threaded-gc", "dist/main.js"]
+# V8 runs no background tasks (GC and optimizing compiles on each thread itself): beside eight mostly idle isolates its
+# helper threads cost more than they saved (10,000 apps: 0.099 core collecting with them, 0.075 with this flag). A V8
+# flag: it must be on the command line.
+CMD ["node", "--single-threaded", "dist/main.js"]

@@ -60,7 +60,7 @@ const CONNECTIONS = Math.max(1, Number(args.connections));
 const APPS_PER_USER = 20;
 const SAMPLE_MS = 2000;
 /** node's flags as the image and `npm run start:prod` start the sidecar (Dockerfile) */
-const PRODUCTION_FLAGS = ['--single-threaded-gc'];
+const PRODUCTION_FLAGS = ['--single-threaded'];
 const ADMIN_URL = process.env.SCALE_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const root = new URL('..', import.meta.url);
 

@@ -12,19 +12,19 @@ describe('Dockerfile (no Docker engine here: checked as text)', () => {
     expect(df).toMatch(/npm ci --omit=dev/);
     expect(final).not.toMatch(/COPY --from=build \/app\/node_modules/);
   });
-  it('runs node --single-threaded-gc dist/main.js as a non-root user, demo off, with healthcheck, port and stop signal', () => {
+  it('runs node --single-threaded dist/main.js as a non-root user, demo off, with healthcheck, port and stop signal', () => {
     expect(final).toMatch(/^USER (?!root|0\b)\S+/m);
     expect(final).toMatch(/RUNTIME_DEMO=off/);
     expect(final).toMatch(/^HEALTHCHECK .*CMD \["node", "-e", .*\/healthz/ms);
     expect(final).toMatch(/^EXPOSE 8080$/m);
     expect(final).toMatch(/^STOPSIGNAL SIGTERM$/m);
     // GC on each thread itself (a V8 flag: only the command line sets it)
-    expect(final).toMatch(/^CMD \["node", "--single-threaded-gc", "dist\/main\.js"\]$/m);
+    expect(final).toMatch(/^CMD \["node", "--single-threaded", "dist\/main\.js"\]$/m);
   });
   it('is started the same way by npm start and npm run start:prod', () => {
     const { scripts } = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
-    expect(scripts.start).toMatch(/^node --single-threaded-gc /);
-    expect(scripts['start:prod']).toBe('node --single-threaded-gc dist/main.js');
+    expect(scripts.start).toMatch(/^node --single-threaded /);
+    expect(scripts['start:prod']).toBe('node --single-threaded dist/main.js');
   });
   it('keeps secrets, tests and build output out of the context', () => {
     const ignore = read('.dockerignore').split('\n');
