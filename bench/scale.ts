@@ -25,6 +25,7 @@ import autocannon from 'autocannon';
 import postgres from 'postgres';
 import { cpuMs, cpuSplitMs } from './lib/proc.ts';
 import { freePort, sleep } from './lib/net.ts';
+import { PRODUCTION_FLAGS } from './lib/production-flags.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -59,8 +60,6 @@ const LOAD_S = Number(args['load-seconds'] ?? (SMOKE ? 3 : 20));
 const CONNECTIONS = Math.max(1, Number(args.connections));
 const APPS_PER_USER = 20;
 const SAMPLE_MS = 2000;
-/** node's flags as the image and `npm run start:prod` start the sidecar (Dockerfile) */
-const PRODUCTION_FLAGS = ['--single-threaded'];
 const ADMIN_URL = process.env.SCALE_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const root = new URL('..', import.meta.url);
 

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { PRODUCTION_FLAGS } from './production-flags.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -37,10 +38,10 @@ async function waitReady(base: string, path: string, timeoutMs = 60_000): Promis
   throw new Error(`${base}${path} not ready in ${timeoutMs} ms`);
 }
 
-/** The real sidecar as its own process (built code when dist/ exists, else from source). */
+/** The real sidecar as its own process, started as the image starts it (built code when dist/ exists, else from source). */
 export async function startSidecar(port: number, env: Record<string, string>, readyTimeoutMs = 60_000): Promise<Server> {
   const built = existsSync(`${ROOT}dist/main.js`);
-  const args = built ? [`${ROOT}dist/main.js`] : ['--import', 'tsx', `${ROOT}src/main.ts`];
+  const args = [...PRODUCTION_FLAGS, ...(built ? [`${ROOT}dist/main.js`] : ['--import', 'tsx', `${ROOT}src/main.ts`])];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error', RUNTIME_DEMO: 'off', ...env },
