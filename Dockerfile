@@ -47,6 +47,6 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # V8 runs no background tasks (GC and optimizing compiles on each thread itself): beside eight mostly idle isolates its
-# helper threads cost more than they saved (10,000 apps: 0.099 core collecting with them, 0.075 with this flag). A V8
+# helper threads cost more than they saved (10,000 apps: 0.099-0.124 core collecting with them, 0.075-0.089 with this flag). A V8
 # flag: it must be on the command line.
 CMD ["node", "--single-threaded", "dist/main.js"]
