@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ASSET_FILES } from '../../src/http/dashboard/routes.ts';
+import { sleep } from '../helpers/liveness.ts';
 import { spawnFakeSidecar } from '../helpers/sidecar.ts';
 
 const API = '/api/v2/runtime';
@@ -51,8 +52,6 @@ function raw(port: number, bytes: string): Promise<void> {
     setTimeout(() => socket.destroy(), Math.random() < 0.5 ? 5 : 200);
   });
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('the process\'s output', () => {
   it('is JSON log lines only, under load, malformed requests and thread deaths, until it exits', async () => {

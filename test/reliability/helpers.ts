@@ -83,4 +83,4 @@ export async function view(base: string, query = ''): Promise<View> {
   return { ...snap, sources: fresh };
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep } from '../helpers/liveness.ts';
