@@ -13,13 +13,18 @@
  * an app), conditional pollers (If-None-Match), and 50 change-stream clients that reconnect with
  * Last-Event-ID. Prints kills survived, requests, and the violations, which must be 0 (exit 1 otherwise):
  * - a 200 /state whose summary disagrees with its own entities;
+ * - a 200 unfiltered /state holding under half the apps or tasks of the last one, seen less than 10 s
+ *   before (the demo workload installs and removes a few apps a pass, a half-built store lacks whole
+ *   sources): an answer from a half-built store;
  * - one ETag seen with two bodies that say different things (the tag is weak and names content: the same
  *   content seen at other times — a restarted store's `version`, `timestamp`, last_update — keeps its tag);
  * - a 5xx other than a documented 503 (docs/api.md, above "While the store rebuilds"): `Retry-After` and the
  *   envelope's message one of not collected yet, rebuilding after a store restart, store unavailable (the
  *   stream's "too many stream clients" is documented too, but 50 clients must never see it);
  * - a request with no answer within 15 s (a timeout);
- * - /readyz not 200 again within 30 s of a kill (the recovery times are printed: median and worst);
+ * - /readyz not 200 again within 30 s of a kill. Recovery is printed per thread kind: the time from the kill
+ *   to /readyz 200 again, counted only when /readyz was seen down first (a collector or the compression
+ *   thread dying does not take readiness away; their kills print "never down").
  * - after the run, an installed app (state running, stopped or suspended), an active task or one of the 20
  *   most recent tasks in the database (present at two reads around the view's read) missing from the view.
  * Connection errors while the HTTP thread is down are expected and printed, not violations.
@@ -202,6 +207,20 @@ function violation(msg: string): void {
   console.error(`VIOLATION: ${msg}`);
 }
 const bodyOfEtag = new Map<string, { hash: string; path: string }>();
+/** the last 200 unfiltered /state: how many apps and tasks it held, and when */
+let lastWhole: { apps: number; tasks: number; at: number } | null = null;
+
+/** An answer from a half-built store holds far fewer apps or tasks than the one just before it. */
+function shrinkProblem(path: string, d: Snapshot): void {
+  if (path.includes('?')) return;
+  const now = { apps: Object.keys(d.app_states).length, tasks: Object.keys(d.tasks).length, at: Date.now() };
+  const prev = lastWhole;
+  lastWhole = now;
+  if (!prev || now.at - prev.at > 10_000) return;
+  for (const k of ['apps', 'tasks'] as const) {
+    if (prev[k] >= 4 && now[k] < 0.5 * prev[k]) violation(`200 ${path}: ${now[k]} ${k}, ${prev[k]} in the answer ${now.at - prev.at} ms before (a half-built store?)`);
+  }
+}
 
 /** The summary recomputed from the entities of the same body. */
 function summaryProblem(d: Snapshot): string | null {
@@ -250,8 +269,10 @@ async function ask(path: string, headers: Record<string, string> = {}): Promise<
     }
     if (path.includes('/state')) {
       stats.statesChecked += 1;
-      const problem = summaryProblem((JSON.parse(text) as { data: Snapshot }).data);
+      const data = (JSON.parse(text) as { data: Snapshot }).data;
+      const problem = summaryProblem(data);
       if (problem) violation(`200 ${path}: summary disagrees with its entities: ${problem}`);
+      shrinkProblem(path, data);
     }
   } else if (status === 304) stats.notModified += 1;
   else if (status === 404) stats.notFound += 1;
@@ -323,7 +344,9 @@ async function streamClient(i: number): Promise<void> {
 }
 
 // ---- kills --------------------------------------------------------------------------------------------
-const recoveries: number[] = [];
+/** per thread kind: ms from the kill to /readyz 200 again, for kills after which /readyz was seen down */
+const recoveries: Record<string, number[]> = {};
+const neverDown: Record<string, number> = {};
 const killed: Record<string, number> = {};
 let threads: string[] = [];
 try {
@@ -331,6 +354,9 @@ try {
 } catch (err) {
   bail(`chaos control not reachable on ${control}: ${(err as Error).message}`);
 }
+/** a thread's kind: collector threads are named per source (collector_tasks …) */
+const kindOf = (thread: string) => (thread.startsWith('collector_') ? 'collector' : thread);
+const DOWN_WATCH_MS = 2000;
 
 let round: string[] = [];
 async function killer(): Promise<void> {
@@ -340,6 +366,7 @@ async function killer(): Promise<void> {
     // random order, every thread once per round: a short run still kills each kind
     if (round.length === 0) round = [...threads].sort(() => Math.random() - 0.5);
     const thread = round.pop()!;
+    const kind = kindOf(thread);
     const at = Date.now();
     try {
       const res = await fetch(`${control}/kill?thread=${enc(thread)}`, { method: 'POST', signal: AbortSignal.timeout(5000) });
@@ -348,16 +375,24 @@ async function killer(): Promise<void> {
       bail(`chaos control failed: ${(err as Error).message}`);
     }
     killed[thread] = (killed[thread] ?? 0) + 1;
-    // the thread takes a moment to die; readiness is judged from the kill on
-    await sleep(100);
+    // the recovery clock runs from the kill, but only a kill that took readiness away has a recovery
+    let down = false;
+    while (!down && Date.now() - at < DOWN_WATCH_MS) {
+      if ((await readyz(500)) !== 200) down = true;
+      else await sleep(25);
+    }
+    if (!down) {
+      neverDown[kind] = (neverDown[kind] ?? 0) + 1;
+      continue;
+    }
     for (;;) {
       if ((await readyz()) === 200) {
-        recoveries.push(Date.now() - at);
+        (recoveries[kind] ??= []).push(Date.now() - at);
         break;
       }
       if (Date.now() - at > READY_BOUND_MS) {
         violation(`/readyz not 200 within ${READY_BOUND_MS / 1000} s of killing ${thread}`);
-        recoveries.push(Date.now() - at);
+        (recoveries[kind] ??= []).push(Date.now() - at);
         // keep waiting (bounded) so the next kill is judged on its own
         const until = Date.now() + 60_000;
         while ((await readyz()) !== 200 && Date.now() < until) await sleep(500);
@@ -368,10 +403,11 @@ async function killer(): Promise<void> {
     if (exited !== undefined) bail(`the sidecar exited with ${exited}`);
   }
 }
+const killsSurvived = () => Object.values(killed).reduce((a, b) => a + b, 0);
 
 const progress = setInterval(() => {
   const s = Math.round((Date.now() - t0) / 1000);
-  console.log(`chaos: ${s}s kills ${recoveries.length} requests ${stats.requests} violations ${violations.length}`);
+  console.log(`chaos: ${s}s kills ${killsSurvived()} requests ${stats.requests} violations ${violations.length}`);
 }, 30_000);
 
 console.log(`chaos: ${SECONDS} s on ${apps.length} apps / ${taskIds.length} tasks; killing one of ${threads.join(', ')} every 3-10 s`);
@@ -439,17 +475,29 @@ const stopped = await Promise.race([new Promise((r) => sidecar.once('exit', r)),
 if (stopped === 'timeout') sidecar.kill('SIGKILL');
 demo.kill('SIGTERM');
 
-const sorted = [...recoveries].sort((a, b) => a - b);
-const median = sorted.length ? sorted[Math.floor(sorted.length / 2)]! : NaN;
-const worst = sorted.length ? sorted.at(-1)! : NaN;
+const percentile = (xs: number[], q: number) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : NaN;
+};
+const kinds = [...new Set(threads.map(kindOf))].sort();
+const recovery = Object.fromEntries(kinds.map((k) => [k, {
+  kills: Object.entries(killed).filter(([t]) => kindOf(t) === k).reduce((a, [, n]) => a + n, 0),
+  never_down: neverDown[k] ?? 0,
+  median_ms: percentile(recoveries[k] ?? [], 0.5),
+  worst_ms: percentile(recoveries[k] ?? [], 1),
+}]));
 const figures = {
-  seconds: SECONDS, small: args.small, kills_survived: recoveries.length, killed,
-  readyz_recovery_ms: { median, worst },
+  seconds: SECONDS, small: args.small, kills_survived: killsSurvived(), killed,
+  readyz_recovery: recovery,
   ...stats, violations: violations.length,
   db_checked: { installed_apps: before.apps.size, active_tasks: before.active.size, recent_tasks: before.recent.size },
 };
-console.log(`\nchaos: ${SECONDS} s, kills survived ${recoveries.length} (${Object.entries(killed).map(([k, n]) => `${k} ${n}`).join(', ')})`);
-console.log(`  /readyz back after a kill: median ${(median / 1000).toFixed(1)} s, worst ${(worst / 1000).toFixed(1)} s (bound ${READY_BOUND_MS / 1000} s)`);
+const secs = (ms: number) => (Number.isNaN(ms) ? '-' : `${(ms / 1000).toFixed(1)} s`);
+console.log(`\nchaos: ${SECONDS} s, kills survived ${killsSurvived()} (${Object.entries(killed).map(([k, n]) => `${k} ${n}`).join(', ')})`);
+console.log(`  /readyz back after a kill (from the kill, kills that took readiness away; bound ${READY_BOUND_MS / 1000} s):`);
+for (const [k, r] of Object.entries(recovery)) {
+  console.log(`    ${k.padEnd(12)} kills ${String(r.kills).padStart(3)}  never down ${String(r.never_down).padStart(3)}  median ${secs(r.median_ms).padStart(6)}  worst ${secs(r.worst_ms).padStart(6)}`);
+}
 console.log(`  requests ${stats.requests}: 200 ${stats.ok}, 304 ${stats.notModified}, 404 ${stats.notFound}, documented 503 ${stats.documented503} `
   + `${JSON.stringify(stats.by503)}, connection errors ${stats.connectionErrors} (HTTP thread down), timeouts ${stats.timeouts}, other ${JSON.stringify(stats.otherStatus)}`);
 console.log(`  /state bodies checked ${stats.statesChecked}; stream: ${stats.streamConnects} connects, ${stats.streamEvents} events; ETags seen ${bodyOfEtag.size}`);
