@@ -21,7 +21,8 @@ export interface TaskCounters {
 /**
  * The Go module's estimate: a running task is assumed to take ~5 minutes, so elapsed minutes / 5 × 100,
  * held at 90 until it completes; completed 100; pending, failed, canceled 0. It moves in steps of 10 (every
- * 30 s): an estimate from the clock alone must not mint a version on every pass.
+ * 30 s): an estimate from the clock alone must not mint a version on every pass. (Go's `progress` is
+ * omitempty: taskFromRow leaves a 0 out.)
  */
 export function taskProgress(status: TaskStatus, startedAt: Date | null, now: Date): number | undefined {
   switch (status) {
@@ -74,7 +75,7 @@ export function taskFromRow(row: TaskRow, now: Date, counters: TaskCounters): Ta
   };
   if (row.user_account !== '') task.user_id = row.user_account;
   if (row.op_id !== '') task.op_id = row.op_id;
-  if (progress !== undefined) task.progress = progress;
+  if (progress !== undefined && progress !== 0) task.progress = progress;
   if (row.started_at !== null) task.started_at = row.started_at.toISOString();
   if (row.completed_at !== null) task.completed_at = row.completed_at.toISOString();
   if (row.result !== '') task.result = clip(row.result);
@@ -88,19 +89,12 @@ export function emptyTaskCounters(): TaskCounters {
 }
 
 /**
- * Active rows plus recent rows -> one TaskState per task_id. Both reads share one REPEATABLE READ snapshot,
- * split by status, and task_id is UNIQUE, so a task comes once; should a duplicate ever arrive, one row
- * is kept (the active one, as in the Go module, where in-memory tasks win) rather than a pass with two.
+ * Active rows plus recent rows -> one TaskState per row. Both reads share one REPEATABLE READ snapshot, split
+ * by status, and task_id is UNIQUE in task_records, so a task comes once.
  */
 export function normalizeTasks(rows: readonly TaskRow[], now: Date): { items: TaskState[]; counters: TaskCounters } {
   const counters = emptyTaskCounters();
-  const chosen = new Map<string, TaskRow>();
-  for (const row of rows) {
-    const prev = chosen.get(row.task_id);
-    if (prev === undefined || (row.active && !prev.active)) chosen.set(row.task_id, row);
-  }
   counters.rows = rows.length;
-  const items = [...chosen.values()].map((row) => taskFromRow(row, now, counters));
+  const items = rows.map((row) => taskFromRow(row, now, counters));
   return { items, counters };
 }
-

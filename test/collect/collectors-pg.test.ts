@@ -61,14 +61,14 @@ describe('tasks collector', () => {
     expect(r.steps[0]).toMatchObject({ domain: 'tasks' });
     expect(items).toEqual([
       { task_id: 'a-install-pending', type: 'install', status: 'pending', app_name: 'wiki', user_id: 'alice',
-        progress: 0, created_at: ago(10) },
+        created_at: ago(10) },
       { task_id: 'b-uninstall-running', type: 'uninstall', status: 'running', app_name: 'blog', user_id: 'bob',
         op_id: 'op-2', progress: 50, created_at: ago(5), started_at: ago(2.5), metadata: { source: 'market.olares' } },
       { task_id: 'c-cancel-completed', type: 'cancel', status: 'completed', app_name: 'wiki', progress: 100,
         created_at: ago(60), started_at: ago(59), completed_at: ago(58), result: 'canceled install' },
-      { task_id: 'd-upgrade-failed', type: 'upgrade', status: 'failed', app_name: 'chat', user_id: 'alice', progress: 0,
+      { task_id: 'd-upgrade-failed', type: 'upgrade', status: 'failed', app_name: 'chat', user_id: 'alice',
         created_at: ago(40), started_at: ago(39), completed_at: ago(38), error_msg: 'image pull failed' },
-      { task_id: 'e-clone-canceled', type: 'clone', status: 'canceled', app_name: 'chat', progress: 0,
+      { task_id: 'e-clone-canceled', type: 'clone', status: 'canceled', app_name: 'chat',
         created_at: ago(30), completed_at: ago(29) },
       { task_id: 'f-unknown', type: 'unknown', status: 'unknown', app_name: 'odd', created_at: ago(20) },
     ]);

@@ -100,15 +100,13 @@ describe('normalizeTasks', () => {
     });
   });
 
-  it('merges by task_id and the active row wins, whatever the order', () => {
-    const active = row({ task_id: 'same', active: true, status: 2, started_at: minutesAgo(1) });
-    const finished = row({ task_id: 'same', active: false, status: 3, completed_at: minutesAgo(0) });
-    for (const rows of [[active, finished], [finished, active]]) {
-      const { items, counters } = normalizeTasks(rows, NOW);
-      expect(items).toHaveLength(1);
-      expect(items[0].status).toBe('running');
-      expect(counters.rows).toBe(2);
-    }
+  it('leaves out a progress of 0, as Go\'s omitempty does (pending, failed, canceled, just started)', () => {
+    const rows = [
+      row({ task_id: 'p', status: 1 }), row({ task_id: 'f', status: 4 }), row({ task_id: 'c', status: 5 }),
+      row({ task_id: 'r', status: 2, started_at: minutesAgo(0.2) }), row({ task_id: 'n', status: 2 }),
+    ];
+    for (const t of normalizeTasks(rows, NOW).items) expect(t).not.toHaveProperty('progress');
+    expect(normalizeTasks([row({ status: 2, started_at: minutesAgo(1) })], NOW).items[0].progress).toBe(20);
   });
 
   it('cuts over-long free text instead of dropping the task', () => {
