@@ -9,9 +9,11 @@
  *   when zero;
  * - a field of the wrong type (a string where a number goes, a fraction in an integer) drops the list item
  *   holding it (app, image, image node, hydrator or analyzer task) alone, counted; in a block (system,
- *   hydrator counters, image analyzer) it drops only that field;
- * - an enumerated value we have not seen (state, status …) is kept as sent and counted, never dropped (one
- *   longer than LIMITS.text is clipped to it);
+ *   hydrator counters, image analyzer) it drops only that field. A running app's fractional
+ *   `processing.duration` is truncated, not a misfit;
+ * - a string longer than its bound (LIMITS.id for names and ids, 1,024 for an image name, LIMITS.text for free
+ *   text) is clipped to it and counted, never dropped: Go keeps any string;
+ * - an enumerated value we have not seen (state, status …) is kept as sent and counted, never dropped;
  * - a time that is not RFC 3339 becomes Go's zero time (counted); durations: a Go duration string or a
  *   number of milliseconds -> nanoseconds.
  */
@@ -40,6 +42,8 @@ export interface ChartRepoAnswer {
   bad_times: number;
   /** durations that were neither a Go duration string nor a number, sent as 0 */
   bad_durations: number;
+  /** strings longer than their bound, clipped to it */
+  clipped_values: number;
 }
 
 export type NormalizeResult = { ok: true; answer: ChartRepoAnswer } | { ok: false; error: string };
@@ -68,14 +72,22 @@ class Conv {
   unfamiliar = 0;
   badTimes = 0;
   badDurations = 0;
+  clipped = 0;
 
   constructor(readonly now: string) {}
 
+  /** a string; one longer than `max` is clipped to it (counted): Go keeps any string, a bound keeps the view small */
   str(o: Obj, k: string, max: number = LIMITS.id): string {
     const x = o[k];
     if (x === undefined || x === null) return '';
-    if (typeof x !== 'string' || x.length > max) throw MISFIT;
-    return x;
+    if (typeof x !== 'string') throw MISFIT;
+    return this.clip(x, max);
+  }
+
+  clip(x: string, max: number): string {
+    if (x.length <= max) return x;
+    this.clipped += 1;
+    return clip(x, max);
   }
 
   text(o: Obj, k: string): string {
@@ -87,6 +99,15 @@ class Conv {
     if (x === undefined || x === null) return 0;
     if (typeof x !== 'number' || !Number.isSafeInteger(x)) throw MISFIT;
     return x;
+  }
+
+  /** an integer as Go converts a JSON number to one: a fraction truncated */
+  truncated(o: Obj, k: string): number {
+    const x = o[k];
+    if (typeof x !== 'number') return this.int(o, k);
+    const n = Math.trunc(x) + 0; // (+ 0: -0.5 gives 0, not -0)
+    if (!Number.isSafeInteger(n)) throw MISFIT;
+    return n;
   }
 
   num(o: Obj, k: string): number {
@@ -115,11 +136,9 @@ class Conv {
    * the item.
    */
   enumerated(o: Obj, k: string, known: readonly string[]): string {
-    const x = o[k];
-    if (x === undefined || x === null) return '';
-    if (typeof x !== 'string') throw MISFIT;
+    const x = this.str(o, k, LIMITS.text);
     if (x !== '' && !known.includes(x)) this.unfamiliar += 1;
-    return clip(x, LIMITS.text);
+    return x;
   }
 
   duration(o: Obj, k: string): number {
@@ -163,13 +182,13 @@ class Conv {
     for (let i = 0; i < n; i++) {
       const x = raw[i];
       // counters of a dropped item do not count: roll them back
-      const mark = [this.unfamiliar, this.badTimes, this.badDurations, this.dropped];
+      const mark = [this.unfamiliar, this.badTimes, this.badDurations, this.dropped, this.clipped];
       try {
         if (!isObj(x)) throw MISFIT;
         out.push(convert(x));
       } catch (e) {
         if (!(e instanceof Misfit)) throw e;
-        [this.unfamiliar, this.badTimes, this.badDurations, this.dropped] = mark;
+        [this.unfamiliar, this.badTimes, this.badDurations, this.dropped, this.clipped] = mark;
         this.dropped += 1;
       }
     }
@@ -209,7 +228,7 @@ class Conv {
       };
     }
     const p = this.obj(o, 'processing');
-    if (p) a.processing = { task_id: this.str(p, 'task_id'), duration: this.int(p, 'duration') };
+    if (p) a.processing = { task_id: this.str(p, 'task_id'), duration: this.truncated(p, 'duration') };
     const t = this.obj(o, 'timestamps');
     if (t) a.timestamps = { created_at: this.time(t, 'created_at'), last_updated_at: this.time(t, 'last_updated_at') };
     const e = this.obj(o, 'error');
@@ -289,9 +308,8 @@ class Conv {
     put(t, 'error_step', this.str(o, 'error_step'));
     const images = o.images;
     if (images !== undefined && images !== null) {
-      if (!Array.isArray(images) || images.length > LIMITS.listItems
-        || !images.every((x) => typeof x === 'string' && x.length <= 1024)) throw MISFIT;
-      put(t, 'images', images as string[]);
+      if (!Array.isArray(images) || images.length > LIMITS.listItems || !images.every((x) => typeof x === 'string')) throw MISFIT;
+      put(t, 'images', (images as string[]).map((x) => this.clip(x, 1024)));
     }
     return t;
   };
@@ -411,7 +429,7 @@ export function normalizeAnswer(json: unknown, now: string): NormalizeResult {
   const answer: ChartRepoAnswer = {
     apps: c.list(data, 'apps', c.app) ?? [],
     images: c.list(data, 'images', c.image) ?? [],
-    dropped: 0, unfamiliar_values: 0, bad_times: 0, bad_durations: 0,
+    dropped: 0, unfamiliar_values: 0, bad_times: 0, bad_durations: 0, clipped_values: 0,
   };
   const system = c.system(data.system);
   if (system) answer.system = system;
@@ -427,10 +445,32 @@ export function normalizeAnswer(json: unknown, now: string): NormalizeResult {
   answer.unfamiliar_values = c.unfamiliar;
   answer.bad_times = c.badTimes;
   answer.bad_durations = c.badDurations;
+  answer.clipped_values = c.clipped;
   return { ok: true, answer };
 }
 
+/** A pair's hydrator counters as its answer gives them (each pair's held beside its items). */
 export const HYDRATOR_COUNTERS = ['queue_length', 'active_tasks', 'completed_tasks', 'failed_tasks', 'worker_count'] as const;
+type HydratorCounts = Pick<HydratorStatus, (typeof HYDRATOR_COUNTERS)[number]>;
+
+/**
+ * The merged hydrator's counters, Go's way: queue_length, active_tasks, completed_tasks and failed_tasks
+ * summed over the pairs; worker_count left at 0, as Go leaves it; the pairs' worker counts summed in our
+ * additive worker_count_total (left out when 0, like the struct's other optional keys). One builder for
+ * mergeAnswers and the store's renderer (store/chart-repo-pairs.ts), so both write the same keys in the same order.
+ */
+export function mergedHydratorCounters(pairs: readonly HydratorCounts[]): HydratorStatus {
+  const sum = (k: keyof HydratorCounts) => counterSum(pairs.map((h) => h[k]));
+  const h: HydratorStatus = {
+    queue_length: sum('queue_length'),
+    active_tasks: sum('active_tasks'),
+    completed_tasks: sum('completed_tasks'),
+    failed_tasks: sum('failed_tasks'),
+    worker_count: 0,
+  };
+  put(h, 'worker_count_total', sum('worker_count'));
+  return h;
+}
 
 /**
  * The pairs' counters summed, saturated at 2^53 - 1: each is a safe integer, but their sum may not be, and a
@@ -442,7 +482,7 @@ export function counterSum(values: readonly number[]): number {
 
 /**
  * Merges the answers of every pair, in pair order: apps, images and hydrator tasks concatenated, hydrator
- * counters summed (Go leaves worker_count at 0; we sum it too: see docs/api.md's compatibility table), the
+ * counters merged as Go merges them (mergedHydratorCounters; worker_count 0, the sum in worker_count_total), the
  * first image_analyzer and the first system block kept. The store writes the same JSON from the pairs' rendered
  * items (store/chart-repo-pairs.ts) and is tested against this; fixtures build whole views with it.
  */
@@ -457,8 +497,7 @@ export function mergeAnswers(answers: readonly ChartRepoAnswer[], lastUpdate: st
   if (hydrators.length > 0 || analyzer) {
     out.tasks = {};
     if (hydrators.length > 0) {
-      const hydrator = {} as HydratorStatus;
-      for (const k of HYDRATOR_COUNTERS) hydrator[k] = counterSum(hydrators.map((h) => h[k]));
+      const hydrator = mergedHydratorCounters(hydrators);
       put(hydrator, 'tasks', hydrators.flatMap((h) => h.tasks ?? []));
       put(hydrator, 'recent_failed', hydrators.flatMap((h) => h.recent_failed ?? []));
       out.tasks.hydrator = hydrator;

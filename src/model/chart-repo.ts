@@ -115,7 +115,10 @@ export const HydratorStatus = v.object({
   active_tasks: GoInt,
   completed_tasks: GoInt,
   failed_tasks: GoInt,
+  /** 0 in the merged view, as Go leaves it */
   worker_count: GoInt,
+  /** additive: the (user, source) answers' worker counts summed (left out when 0) */
+  worker_count_total: v.optional(GoInt),
   tasks: v.optional(v.array(HydratorTask)),
   recent_failed: v.optional(v.array(HydratorTask)),
 });

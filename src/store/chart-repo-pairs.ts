@@ -1,4 +1,4 @@
-import { counterSum, HYDRATOR_COUNTERS } from '../collect/chart-repo.ts';
+import { HYDRATOR_COUNTERS, mergedHydratorCounters } from '../collect/chart-repo.ts';
 import { itemListsOf, partChars } from '../collect/chart-repo-part.ts';
 import type { ChartItemPart, ChartRepoFrame, ChartRepoPairPart, StateFilter } from '../protocol.ts';
 import type { ChartIndex } from './chart-repo-items.ts';
@@ -64,8 +64,8 @@ export function renderPairsInto(out: string[], frame: ChartRepoFrame, pairs: rea
   if (hydrated.length > 0 || frame.image_analyzer) {
     out.push(',"tasks":{');
     if (hydrated.length > 0) {
-      const counters = HYDRATOR_COUNTERS.map((k) => `"${k}":${JSON.stringify(counterSum(hydrated.map((p) => p.hydrator!.counters[k])))}`);
-      out.push(`"hydrator":{${counters.join(',')}`);
+      const counters = JSON.stringify(mergedHydratorCounters(hydrated.map((p) => p.hydrator!.counters)));
+      out.push(`"hydrator":${counters.slice(0, -1)}`);
       list('tasks', (p) => p.hydrator?.tasks, what.without?.includes('tasks'));
       list('recent_failed', (p) => p.hydrator?.recent_failed);
       out.push('}');

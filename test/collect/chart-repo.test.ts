@@ -19,7 +19,7 @@ const goHtask = (id: string, extra: object = {}) => ({
   retry_count: 0, created_at: Z, updated_at: Z, ...extra,
 });
 const ok = (data: unknown) => ({ success: true, message: 'ok', data });
-const ZERO_COUNTS = { dropped: 0, unfamiliar_values: 0, bad_times: 0, bad_durations: 0 };
+const ZERO_COUNTS = { dropped: 0, unfamiliar_values: 0, bad_times: 0, bad_durations: 0, clipped_values: 0 };
 
 function answer(json: unknown): ChartRepoAnswer {
   const r = normalizeAnswer(json, NOW);
@@ -141,7 +141,7 @@ describe('normalizeAnswer: items in Go\'s shapes', () => {
     ['an app whose current_step.index is a string', { apps: [app('ok'), app('bad', { current_step: { name: 'SourceChartStep', index: 'one' } })] }, 'apps'],
     ['an app whose current_step.index is a fraction', { apps: [app('ok'), app('bad', { current_step: { name: 'S', index: 1.5 } })] }, 'apps'],
     ['an app that is a string', { apps: [app('ok'), 'bad'] }, 'apps'],
-    ['an app_name of 1 MB', { apps: [app('ok'), app('x'.repeat(1 << 20))] }, 'apps'],
+    ['an app whose processing.duration is a string', { apps: [app('ok'), app('bad', { processing: { task_id: 'p', duration: '5' } })] }, 'apps'],
     ['an image with total_size as a string', { images: [image('ok'), image('bad', { total_size: '12' })] }, 'images'],
   ])('drops only %s (a wrong type), and counts it', (_name, data, list) => {
     const a = answer(ok(data)) as unknown as Record<string, Array<{ app_name?: string; image_name?: string }>>;
@@ -150,9 +150,31 @@ describe('normalizeAnswer: items in Go\'s shapes', () => {
     expect(answer(ok(data)).dropped).toBe(1);
   });
 
+  it.each([
+    ['an app_name of 1 MB', { apps: [app('x'.repeat(1 << 20), { app_id: 'big' })] }, (x: ChartRepoAnswer) => x.apps[0]?.app_name, LIMITS.id],
+    ['an app_id of 300 characters', { apps: [app('wiki', { app_id: 'i'.repeat(300) })] }, (x: ChartRepoAnswer) => x.apps[0]?.app_id, LIMITS.id],
+    ['a current step name', { apps: [app('wiki', { current_step: { name: 's'.repeat(300) } })] }, (x: ChartRepoAnswer) => x.apps[0]?.current_step?.name, LIMITS.id],
+    ['an image_name past 1,024', { images: [image('n'.repeat(2000))] }, (x: ChartRepoAnswer) => x.images[0]?.image_name, 1024],
+    ['a hydrator task id', { tasks: { hydrator: { tasks: [htask('t'.repeat(300))] } } }, (x: ChartRepoAnswer) => x.hydrator?.tasks?.[0]?.task_id, LIMITS.id],
+    ['a hydrator step_name', { tasks: { hydrator: { tasks: [htask('t', { step_name: 's'.repeat(300) })] } } }, (x: ChartRepoAnswer) => x.hydrator?.tasks?.[0]?.step_name, LIMITS.id],
+    ['an analysis task\'s image', { tasks: { image_analyzer: { queued_tasks: [{ task_id: 'q', images: ['i'.repeat(1500)] }] } } }, (x: ChartRepoAnswer) => x.image_analyzer?.queued_tasks?.[0]?.images?.[0], 1024],
+  ])('keeps an item with %s (Go keeps any string): clipped to its bound, counted', (_name, data, pick, max) => {
+    const a = answer(ok(data));
+    expect(a).toMatchObject({ dropped: 0, clipped_values: 1 });
+    const value = pick(a)!;
+    expect(value).toHaveLength(max);
+    expect(value.endsWith('…')).toBe(true);
+  });
+
+  it('truncates a fractional processing.duration (Go converts the number to an integer) and keeps the app', () => {
+    const a = answer(ok({ apps: [app('w', { processing: { task_id: 'p', duration: 1234.9 } }), app('v', { processing: { duration: -0.5 } })] }));
+    expect(a.apps.map((x) => x.processing)).toEqual([{ task_id: 'p', duration: 1234 }, { task_id: '', duration: 0 }]);
+    expect(a).toMatchObject({ dropped: 0, clipped_values: 0 });
+  });
+
   it('a dropped item\'s unfamiliar values and bad times are not counted', () => {
-    const a = answer(ok({ apps: [app('bad', { state: 'odd', timestamps: { created_at: 'x' }, current_step: 5 })] }));
-    expect(a).toMatchObject({ apps: [], dropped: 1, unfamiliar_values: 0, bad_times: 0 });
+    const a = answer(ok({ apps: [app('bad', { state: 'odd', app_id: 'i'.repeat(300), timestamps: { created_at: 'x' }, current_step: 5 })] }));
+    expect(a).toMatchObject({ apps: [], dropped: 1, unfamiliar_values: 0, bad_times: 0, clipped_values: 0 });
   });
 
   it('drops a bad image node but keeps its image', () => {
@@ -275,7 +297,7 @@ describe('mergeAnswers', () => {
   }));
   const empty = answer(ok({}));
 
-  it('concatenates apps, images and hydrator tasks, sums the counters, keeps the first system and analyzer', () => {
+  it('concatenates apps, images and hydrator tasks, sums the counters (worker_count as Go: 0, the sum in worker_count_total), keeps the first system and analyzer', () => {
     const merged = mergeAnswers([empty, alice, bob], NOW);
     expect(merged).toEqual({
       system: { version: '1.0', hostname: 'first' },
@@ -283,7 +305,7 @@ describe('mergeAnswers', () => {
       images: [goImage('wiki:1'), goImage('blog:1')],
       tasks: {
         hydrator: {
-          queue_length: 5, active_tasks: 1, completed_tasks: 10, failed_tasks: 1, worker_count: 8,
+          queue_length: 5, active_tasks: 1, completed_tasks: 10, failed_tasks: 1, worker_count: 0, worker_count_total: 8,
           tasks: [goHtask('a1')], recent_failed: [goHtask('b1')],
         },
         image_analyzer: alice.image_analyzer,

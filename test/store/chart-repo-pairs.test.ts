@@ -27,7 +27,7 @@ const part = (user: string, ...apps: string[]) => renderPairPart(answerOf(user, 
 const step = (slots: ChartRepoPairSlot[]): Extract<StoreStep, { op: 'chart_repo_pairs' }> => ({
   op: 'chart_repo_pairs', frame: { last_update: T, system: { hostname: 'cr' } }, shared_content: 's1', pairs: slots,
 });
-const answer = (p: Answer): ChartRepoAnswer => ({ ...p, dropped: 0, unfamiliar_values: 0, bad_times: 0, bad_durations: 0 });
+const answer = (p: Answer): ChartRepoAnswer => ({ ...p, dropped: 0, unfamiliar_values: 0, bad_times: 0, bad_durations: 0, clipped_values: 0 });
 const appNames = (json: string) => (JSON.parse(json) as { apps?: { app_name: string }[] }).apps?.map((a) => a.app_name);
 
 describe('ChartRepoView.setPairs', () => {

@@ -128,7 +128,7 @@ export class ChartRepoCollector implements Collector {
       throw new Error(`chart repo: every request failed, nothing known yet: ${failures[0]?.error ?? ''}`);
     }
 
-    const sum = (k: 'dropped' | 'unfamiliar_values' | 'bad_times' | 'bad_durations') =>
+    const sum = (k: 'dropped' | 'unfamiliar_values' | 'bad_times' | 'bad_durations' | 'clipped_values') =>
       results.reduce((n, r) => n + (r.answer?.[k] ?? 0), sharedAnswer?.[k] ?? 0);
     const dropped = sum('dropped');
     const latencies = results.flatMap((r) => (r.latency_ms === undefined ? [] : [r.latency_ms]));
@@ -160,6 +160,7 @@ export class ChartRepoCollector implements Collector {
       counters: {
         pairs: pairs.length, failed_pairs: failures.length, unchanged_pairs: unchangedPairs, dropped_items: dropped,
         unfamiliar_values: sum('unfamiliar_values'), bad_times: sum('bad_times'), bad_durations: sum('bad_durations'),
+        clipped_values: sum('clipped_values'),
         bytes: results.reduce((n, r) => n + r.bytes, 0),
         stale_pairs: stalePairs, stale_ms: staleMs,
         ...(latencies.length > 0 ? { latency_ms: Math.round(Math.max(...latencies)) } : {}),

@@ -230,7 +230,8 @@ function renderCache() {
     ['Consecutive failures', fmtNum(hyd.consecutive_failures)],
     ['Chart Repo queue', fmtNum(crHyd.queue_length)], ['Chart Repo active', fmtNum(crHyd.active_tasks)],
     ['Chart Repo completed', fmtNum(crHyd.completed_tasks)], ['Chart Repo failed', fmtNum(crHyd.failed_tasks)],
-    ['Workers', fmtNum(crHyd.worker_count)],
+    // Go leaves the merged worker_count at 0; the pairs' sum is our worker_count_total (left out when 0)
+    ['Workers', fmtNum(crHyd.worker_count_total ?? crHyd.worker_count)],
   ]));
   fill($('cache-kv'), kv([
     ['Users', fmtNum(cache.users)], ['User applications', fmtNum(cache.user_applications)],
@@ -419,7 +420,7 @@ function renderCrTasks() {
   fill($('hydrator-counters'), el('div', { className: 'cards small-cards' },
     miniCard('Queue', fmtNum(num(h.queue_length))), miniCard('Active', fmtNum(num(h.active_tasks))),
     miniCard('Completed', fmtNum(num(h.completed_tasks))), miniCard('Failed', fmtNum(num(h.failed_tasks))),
-    miniCard('Workers', fmtNum(num(h.worker_count)))));
+    miniCard('Workers', fmtNum(num(h.worker_count_total ?? h.worker_count)))));
   const tasks = list(h.tasks).filter((t) => t && typeof t === 'object');
   fillSelect($('f-hyd-status'), tasks.map((t) => str(t.status)), 'all statuses');
   const status = $('f-hyd-status').value;
