@@ -48,8 +48,10 @@ export function renderFailureSum(render: readonly RenderCountsRow[]): number {
 }
 
 /**
- * The market's hydrator, from what it writes (render_status). Degraded while render failures grew over the
- * failure window: one bad render is news, not a trend. The Chart Repo's own hydrator is in `chart_repo`.
+ * The market's hydrator, from what it writes (render_status). Unhealthy (with a message) while render failures
+ * grew over the failure window: one bad render is news, not a trend. Its status stays Go's `running` (Go's
+ * hydrator is running or stopped, its loop, which is not visible from outside). The Chart Repo's own hydrator
+ * is in `chart_repo`.
  */
 export function hydratorComponent(
   render: readonly RenderCountsRow[], now: Date, opts: Pick<ComponentOptions, 'renderFailuresBaseline'>,
@@ -72,7 +74,7 @@ export function hydratorComponent(
   return {
     name: 'hydrator',
     healthy: !grew,
-    status: grew ? 'degraded' : 'running',
+    status: 'running',
     last_check: now.toISOString(),
     metrics,
     ...(grew ? { message: `render failures grew from ${opts.renderFailuresBaseline} to ${failures}` } : {}),
@@ -173,7 +175,9 @@ export function normalizeComponents(stats: ComponentStats, now: Date, opts: Comp
 
 /**
  * When the database cannot be reached: postgres and task_module (whose health is "the database
- * answers") turn unhealthy, keeping their last metrics. The other components are left as they were.
+ * answers") turn unhealthy, keeping their last metrics. task_module keeps Go's status (always `running`
+ * in Go): the trouble is in `healthy` and `message`; postgres is ours and says `error`. The other
+ * components are left as they were.
  */
 export function databaseDown(error: string, now: Date, last: ReadonlyMap<string, ComponentStatus>): ComponentStatus[] {
   const message = clip(`database unreachable: ${error}`);
@@ -182,7 +186,7 @@ export function databaseDown(error: string, now: Date, last: ReadonlyMap<string,
     return {
       name,
       healthy: false,
-      status: 'error',
+      status: name === 'task_module' ? 'running' : 'error',
       last_check: now.toISOString(),
       ...(prev?.metrics ? { metrics: prev.metrics } : {}),
       message,

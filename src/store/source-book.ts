@@ -143,6 +143,7 @@ export function collectorComponent(source: SourceName, o: PassOutcome, status: S
     healthy: o.ok,
     status: o.ok ? 'running' : 'error',
     last_check: o.finished_at,
-    ...(o.ok ? {} : { message: status.last_error ?? undefined }),
+    // message is omitempty in Go's struct: an empty error leaves it out
+    ...(o.ok || !status.last_error ? {} : { message: status.last_error }),
   };
 }

@@ -55,7 +55,7 @@ describe('normalizeComponents', () => {
     expect(none.task_module.metrics).toEqual({ pending_tasks: 0, running_tasks: 0 });
   });
 
-  it('hydrator: render_status counts; running while failures hold steady, degraded when they grow', () => {
+  it('hydrator: render_status counts; healthy while failures hold steady, unhealthy when they grow, its status Go\'s running either way', () => {
     const steady = byName(normalizeComponents(stats(), NOW, { stalenessMs: MIN, renderFailuresBaseline: 5 })).hydrator;
     expect(steady).toMatchObject({ healthy: true, status: 'running' });
     expect(steady.metrics).toEqual({
@@ -63,7 +63,7 @@ describe('normalizeComponents', () => {
       queue_length: 3, completed_tasks_count: 10, failed_tasks_count: 2,
     });
     const grew = byName(normalizeComponents(stats(), NOW, { stalenessMs: MIN, renderFailuresBaseline: 3 })).hydrator;
-    expect(grew).toMatchObject({ healthy: false, status: 'degraded', message: 'render failures grew from 3 to 5' });
+    expect(grew).toMatchObject({ healthy: false, status: 'running', message: 'render failures grew from 3 to 5' });
     expect(grew.metrics!.consecutive_failures_growth).toBe(2);
     const first = byName(normalizeComponents(stats(), NOW, { stalenessMs: MIN })).hydrator;
     expect(first.status).toBe('running');
@@ -152,7 +152,7 @@ describe('normalizeComponents', () => {
 });
 
 describe('databaseDown', () => {
-  it('turns postgres and task_module unhealthy, keeping their last metrics', () => {
+  it('turns postgres and task_module unhealthy, keeping their last metrics; task_module keeps Go\'s status', () => {
     const last = new Map(normalizeComponents(stats(), ago(5000), { stalenessMs: MIN }).map((c) => [c.name, c]));
     expect(databaseDown('connect ECONNREFUSED 127.0.0.1:5432', NOW, last)).toEqual([
       {
@@ -161,7 +161,7 @@ describe('databaseDown', () => {
         message: 'database unreachable: connect ECONNREFUSED 127.0.0.1:5432',
       },
       {
-        name: 'task_module', healthy: false, status: 'error', last_check: NOW.toISOString(),
+        name: 'task_module', healthy: false, status: 'running', last_check: NOW.toISOString(),
         metrics: { pending_tasks: 2, running_tasks: 1, oldest_pending_since: ago(90_000).toISOString() }, // as of the last good pass
         message: 'database unreachable: connect ECONNREFUSED 127.0.0.1:5432',
       },

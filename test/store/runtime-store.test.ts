@@ -80,6 +80,14 @@ describe('replace semantics', () => {
     expect(data.components.collector_tasks).toMatchObject({ healthy: false, status: 'error', message: 'down' });
   });
 
+  it('a failure with an empty error leaves the collector component\'s message out (omitempty in Go\'s struct)', () => {
+    const s = seeded();
+    s.apply(pass('tasks', [], { ok: false, error: '' }));
+    const c = snapshot(s).components.collector_tasks;
+    expect(c).toMatchObject({ healthy: false, status: 'error' });
+    expect(c).not.toHaveProperty('message');
+  });
+
   it('kept keys count as listed: they stay as held, without being sent again, and the rest leaves', () => {
     const s = seeded();
     const before = snapshot(s).app_states;

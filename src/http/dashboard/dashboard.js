@@ -225,7 +225,8 @@ function renderCache() {
   const hyd = obj(obj(comps.hydrator).metrics);
   const crHyd = obj(obj(obj(data.chart_repo).tasks).hydrator);
   fill($('hydrator-kv'), kv([
-    ['Status', comps.hydrator ? badge(comps.hydrator.status) : '—'],
+    // (its status is Go's running; failing renders show as unhealthy)
+    ['Status', comps.hydrator ? badge(comps.hydrator.healthy === false ? 'unhealthy' : comps.hydrator.status) : '—'],
     ['Render pending', fmtNum(hyd.pending)], ['Render success', fmtNum(hyd.success)], ['Render failed', fmtNum(hyd.failed)],
     ['Consecutive failures', fmtNum(hyd.consecutive_failures)],
     ['Chart Repo queue', fmtNum(crHyd.queue_length)], ['Chart Repo active', fmtNum(crHyd.active_tasks)],
