@@ -82,22 +82,35 @@ const SHARED_PATHS: Record<string, keyof SplitAnswer['shared']> = {
 };
 const MAX_SHARED_DEPTH = 4;
 /**
- * Chart Repo values that only tell time passing (the Chart Repo's uptime, the image analyzer's last_check, a
- * running item's processing duration) and the conversion times we stamp (last_update): none of them is a
- * change a reader can see, so none may mint a version. Keyed by name: these names mean only that in the payload.
+ * Chart Repo values that only tell time passing, by name: the Chart Repo's uptime, the image analyzer's
+ * last_check, and the conversion times we stamp (last_update). None of them is a change a reader can see, so
+ * none may mint a version; these names mean only that in the payload.
  */
-export const TIME_PASSING_NAMES = ['uptime', 'last_check', 'duration', 'last_update'] as const;
+export const TIME_PASSING_NAMES = ['uptime', 'last_check', 'last_update'] as const;
 const TIME_PASSING = TIME_PASSING_NAMES.map((n) => Buffer.from(n));
+
+/**
+ * A `duration` tells time passing only where it still grows: a still-running app's `processing.duration`
+ * (data.apps[].processing.duration). A finished app's, an analysis task's (finished or not) or any other
+ * `duration` is content: it changes only when what it measures does.
+ */
+export const FINISHED_APP_STATES: ReadonlySet<string> = new Set(['completed', 'failed']);
+/** An app is still running unless its state says it finished (an unfamiliar or absent state included). */
+export const isRunningApp = (state: unknown): boolean => typeof state !== 'string' || !FINISHED_APP_STATES.has(state);
+const STATE = Buffer.from('state');
+const PROCESSING = Buffer.from('processing');
+const DURATION = Buffer.from('duration');
+
+/** Whether the key between `start` and `end` (its quotes excluded) is `name`, without decoding it. */
+function keyIs(b: Buffer, start: number, end: number, name: Buffer): boolean {
+  if (name.length !== end - start) return false;
+  for (let i = 0; i < name.length; i++) if (name[i] !== b[start + i]) return false;
+  return true;
+}
 
 /** Which time-passing name the key between `start` and `end` (its quotes excluded) is, without decoding it. */
 function timePassingName(b: Buffer, start: number, end: number): string | null {
-  const len = end - start;
-  for (const name of TIME_PASSING) {
-    if (name.length !== len || name[0] !== b[start]) continue;
-    let i = 1;
-    while (i < len && name[i] === b[start + i]) i++;
-    if (i === len) return name.toString('latin1');
-  }
+  for (const name of TIME_PASSING) if (keyIs(b, start, end, name)) return name.toString('latin1');
   return null;
 }
 
@@ -149,9 +162,28 @@ function scalarEnd(b: Buffer, i: number): { end: number; number: boolean } | nul
 }
 
 /**
+ * The member at `i` (its name's opening quote; the name ends at `nameEnd`) when its value is a scalar followed
+ * by `,` or `}` (bodyContentKey's rule): where the value starts and where the cut ends; null otherwise.
+ */
+function scalarMember(b: Buffer, nameEnd: number): { value: number; valueEnd: number; number: boolean; after: number } | null {
+  let j = skipSpace(b, nameEnd + 1);
+  if (b[j] !== 58) return null; // :
+  j = skipSpace(b, j + 1);
+  const value = scalarEnd(b, j);
+  if (value === null) return null;
+  const after = skipSpace(b, value.end);
+  if (b[after] !== 44 && b[after] !== 125) return null; // , }
+  return { value: j, valueEnd: value.end, number: value.number, after };
+}
+
+/** an app object being read: its state as far as read, and its processing.duration cuts, kept only if it runs */
+interface AppScan { depth: number; state: unknown; processingDepth: number; durations: Cut[] }
+
+/**
  * One read of the body: the shared blocks (objects at data.system and data.tasks.image_analyzer, cut only when
- * they close) and the time-passing members outside them
- * (bodyContentKey's rule: a member of that name with a scalar value, up to the `,` or `}` after it).
+ * they close), the time-passing members outside them (bodyContentKey's rule: a member of one of those names
+ * with a scalar value, up to the `,` or `}` after it), and a still-running app's processing.duration (the same
+ * rule, decided when the app closes: its state may come after it).
  */
 function scanAnswer(b: Buffer): { cuts: Cut[]; shared: SplitAnswer['shared']; uptime?: number } {
   const shared: SplitAnswer['shared'] = {};
@@ -162,6 +194,9 @@ function scanAnswer(b: Buffer): { cuts: Cut[]; shared: SplitAnswer['shared']; up
   let span: { name: keyof SplitAnswer['shared']; start: number; depth: number } | null = null;
   let cuts: Cut[] = [];
   let uptime: number | undefined;
+  let app: AppScan | null = null;
+  /** the app-level member last named `processing` (its object, when one opens next, is the app's processing) */
+  let processingNext = false;
   for (let i = 0; i < b.length; i++) {
     const c = b[i]!;
     if (c === 34) {
@@ -171,21 +206,33 @@ function scanAnswer(b: Buffer): { cuts: Cut[]; shared: SplitAnswer['shared']; up
       expectKey = false;
       // a name is decoded only where a shared path can be (the top three levels: a few names an answer)
       key = isObject.length <= MAX_SHARED_DEPTH - 1 ? b.toString('utf8', start + 1, i) : '';
+      if (app !== null && isObject.length === app.depth) {
+        processingNext = keyIs(b, start + 1, i, PROCESSING);
+        if (keyIs(b, start + 1, i, STATE)) {
+          const m = scalarMember(b, i);
+          // (last one wins, as JSON.parse reads it)
+          app.state = m === null ? undefined : parseScalar(b.toString('utf8', m.value, m.valueEnd));
+        }
+      } else if (app !== null && isObject.length === app.processingDepth && keyIs(b, start + 1, i, DURATION)) {
+        const m = scalarMember(b, i);
+        if (m !== null) {
+          const cut = { start, end: m.after, with: '' };
+          cuts.push(cut);
+          app.durations.push(cut);
+          i = m.after - 1;
+        }
+        continue;
+      }
       const name = timePassingName(b, start + 1, i);
       if (name === null) continue;
-      let j = skipSpace(b, i + 1);
-      if (b[j] !== 58) continue; // :
-      j = skipSpace(b, j + 1);
-      const value = scalarEnd(b, j);
-      if (value === null) continue;
-      const after = skipSpace(b, value.end);
-      if (b[after] !== 44 && b[after] !== 125) continue; // , }
-      if (name === 'uptime' && uptime === undefined && value.number) {
-        const m = /^\d+(?:\.\d+)?$/.exec(b.toString('latin1', j, value.end));
-        if (m) uptime = Math.trunc(Number(m[0]));
+      const m = scalarMember(b, i);
+      if (m === null) continue;
+      if (name === 'uptime' && uptime === undefined && m.number) {
+        const n = /^\d+(?:\.\d+)?$/.exec(b.toString('latin1', m.value, m.valueEnd));
+        if (n) uptime = Math.trunc(Number(n[0]));
       }
-      cuts.push({ start, end: after, with: '' });
-      i = after - 1;
+      cuts.push({ start, end: m.after, with: '' });
+      i = m.after - 1;
     } else if (c === 123 || c === 91) { // { [
       path.push(isObject.length === 0 ? '' : isObject[isObject.length - 1] ? key : '[]');
       isObject.push(c === 123);
@@ -194,6 +241,12 @@ function scanAnswer(b: Buffer): { cuts: Cut[]; shared: SplitAnswer['shared']; up
         const name = SHARED_PATHS[path.join('\u0000')];
         if (name !== undefined) span = { name, start: i, depth: path.length };
       }
+      if (app === null && c === 123 && path.length === 4 && path[3] === '[]' && path[2] === 'apps' && path[1] === 'data') {
+        app = { depth: 4, state: undefined, processingDepth: -1, durations: [] };
+      } else if (app !== null && c === 123 && path.length === app.depth + 1 && processingNext) {
+        app.processingDepth = path.length;
+      }
+      processingNext = false;
     } else if (c === 125 || c === 93) { // } ]
       if (span !== null && path.length === span.depth) {
         shared[span.name] = b.toString('utf8', span.start, i + 1);
@@ -203,12 +256,29 @@ function scanAnswer(b: Buffer): { cuts: Cut[]; shared: SplitAnswer['shared']; up
         cuts.push({ start: s, end: i + 1, with: 'null' });
         span = null;
       }
+      if (app !== null && path.length === app.processingDepth) app.processingDepth = -1;
+      if (app !== null && path.length === app.depth) {
+        // a finished app's duration is content: its cuts go (they are the last ones, or near)
+        if (!isRunningApp(app.state)) for (const d of app.durations) cuts.splice(cuts.lastIndexOf(d), 1);
+        app = null;
+      }
       path.pop();
       isObject.pop();
       expectKey = false;
+      processingNext = false;
     } else if (c === 44) { // ,
       expectKey = isObject[isObject.length - 1] === true;
+      processingNext = false;
     }
   }
   return uptime === undefined ? { cuts, shared } : { cuts, shared, uptime };
+}
+
+/** a scalar's text as JSON reads it (undefined when it does not parse) */
+function parseScalar(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

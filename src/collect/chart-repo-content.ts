@@ -1,19 +1,29 @@
 import { digestOf, sha256 } from '../content-digest.ts';
-import { splitAnswer, TIME_PASSING_NAMES, type SplitAnswer } from './chart-repo-answer-key.ts';
+import { isRunningApp, splitAnswer, TIME_PASSING_NAMES, type SplitAnswer } from './chart-repo-answer-key.ts';
 
 export type { SplitAnswer };
 
 /** the members that only tell time passing (chart-repo-answer-key.ts says which and why) */
 const TIME_PASSING = new Set<string>(TIME_PASSING_NAMES);
 
-function withoutTimePassing(key: string, value: unknown): unknown {
-  return TIME_PASSING.has(key) ? undefined : value;
+function withoutTimePassing(this: unknown, key: string, value: unknown): unknown {
+  if (TIME_PASSING.has(key)) return undefined;
+  // a still-running app's processing.duration (only there does a duration tell time passing)
+  const holder = this as { state?: unknown };
+  if (key === 'processing' && typeof holder.state === 'string' && isRunningApp(holder.state)
+    && value !== null && typeof value === 'object' && 'duration' in value) {
+    const { duration: _d, ...processing } = value;
+    return processing;
+  }
+  return value;
 }
 
 /**
- * A Chart Repo answer's text without the members that only tell time passing: two answers whose keys are
- * equal say the same thing, so the second needs no parse and no normalizing. Matched as members only — a
- * `"uptime"` preceded by `{` or `,` — which inside a JSON string is impossible (its quotes are escaped).
+ * A Chart Repo answer's text without the members that only tell time passing by name (TIME_PASSING_NAMES):
+ * two answers whose keys are equal say the same thing, so the second needs no parse and no normalizing.
+ * Matched as members only — a `"uptime"` preceded by `{` or `,` — which inside a JSON string is impossible
+ * (its quotes are escaped). A running app's processing.duration is left out by answerKey, which reads the
+ * answer's structure; this pattern keys the Chart Repo's own blocks, which hold no apps.
  */
 export function bodyContentKey(text: string): string {
   return text.replace(TIME_PASSING_MEMBER, '$1');
@@ -76,14 +86,14 @@ function itemKey(item: object): string {
 
 /**
  * An app or image as normalizeAnswer builds it, less the members that only tell time passing: there they are
- * the item's own last_update and an app's processing.duration (chart-repo.ts builds both shapes; nothing else
+ * the item's own last_update and a running app's processing.duration (chart-repo.ts builds both shapes; nothing else
  * in them bears one of those names: chart-repo-body-key.test.ts checks it). Copied by shape: 1.2 against 1.9 µs
  * an app, 2.0 against 2.8 an image, with the stringify, than a pattern over the item's JSON (a generic copy
  * that drops the names at any key is slower than the pattern).
  */
 export function timeless(item: object): object {
-  const { last_update: _t, ...rest } = item as { last_update?: unknown; processing?: object };
-  if (rest.processing && 'duration' in rest.processing) {
+  const { last_update: _t, ...rest } = item as { last_update?: unknown; processing?: object; state?: unknown };
+  if (rest.processing && 'duration' in rest.processing && isRunningApp(rest.state)) {
     const { duration: _d, ...processing } = rest.processing;
     rest.processing = processing;
   }

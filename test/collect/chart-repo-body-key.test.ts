@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { TIME_PASSING_NAMES } from '../../src/collect/chart-repo-answer-key.ts';
 import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
-import { bodyContentKey, sharedAnswerText, splitAnswerText, timeless, uptimeIn } from '../../src/collect/chart-repo-content.ts';
+import { bodyContentKey, chartRepoContentKey, sharedAnswerText, splitAnswerText, timeless, uptimeIn } from '../../src/collect/chart-repo-content.ts';
 
 const body = (over: { uptime?: unknown; state?: string; duration?: unknown; check?: unknown; note?: string } = {}) => JSON.stringify({
   success: true, message: 'ok', data: {
@@ -18,7 +18,6 @@ const body = (over: { uptime?: unknown; state?: string; duration?: unknown; chec
 describe('bodyContentKey', () => {
   it.each([
     ['the uptime', { uptime: 101 }],
-    ['a running item\'s duration (number or Go string)', { duration: '7.5s' }],
     ['the image analyzer\'s last_check', { check: '2026-12-01T10:00:05Z' }],
   ])('is the same when only %s moved', (_what, over) => {
     expect(bodyContentKey(body(over))).toBe(bodyContentKey(body()));
@@ -26,6 +25,9 @@ describe('bodyContentKey', () => {
 
   it.each([
     ['an item\'s state', { state: 'completed' }],
+    // (the pattern keys the Chart Repo's own blocks, where every duration is content; a running app's
+    // processing.duration is left out by answerKey: chart-repo-answer-key.test.ts)
+    ['a duration', { duration: '7.5s' }],
     ['a string that merely contains a time-passing member', { note: ',"uptime":1' }],
     ['the same string with other text in it', { note: '{"duration":2}' }],
   ])('differs when %s differs', (_what, over) => {
@@ -100,6 +102,9 @@ describe('timeless (an item\'s content key)', () => {
     } }, t);
     expect(r.ok).toBe(true);
     const answer = r.ok ? r.answer : null;
+    // a finished app's duration no longer grows: it is content
+    const finished = { ...answer!.apps[0]!, state: 'completed' };
+    expect(JSON.parse(JSON.stringify(timeless(finished)))).toMatchObject({ processing: { task_id: 'h1', duration: 5e9 } });
     const items = [...answer!.apps, ...answer!.images];
     expect(items.map((i) => 'last_update' in i)).toEqual([true, true]);
     for (const item of items) {
@@ -110,5 +115,21 @@ describe('timeless (an item\'s content key)', () => {
       if (content.processing) content.processing = { task_id: 'h1' };
       expect(JSON.parse(json)).toEqual(content);
     }
+  });
+});
+
+describe('chartRepoContentKey (a view taken whole)', () => {
+  const view = (state: string, duration: number, uptime = 1) => ({
+    last_update: '2026-12-01T10:00:00Z', system: { uptime },
+    apps: [{ app_name: 'wiki', state, processing: { task_id: 'h1', duration }, last_update: '2026-12-01T10:00:00Z' }],
+    tasks: { image_analyzer: { recent_completed: [{ task_id: 'a0', duration }] } },
+  });
+
+  it('leaves out a running app\'s processing.duration and the named times, and nothing else', () => {
+    const running = { ...view('processing', 1, 5), tasks: undefined };
+    expect(chartRepoContentKey(running)).toBe(chartRepoContentKey({ ...view('processing', 2, 6), tasks: undefined }));
+    expect(chartRepoContentKey(view('completed', 1))).not.toBe(chartRepoContentKey(view('completed', 2)));
+    // an analysis task's duration is content, whatever the apps' states
+    expect(chartRepoContentKey(view('processing', 1))).not.toBe(chartRepoContentKey(view('processing', 2)));
   });
 });
