@@ -60,9 +60,10 @@ function jsonArray(raw: unknown): { items: unknown[]; bad: number } {
 
 /**
  * One declared entrance in Go's shape. Fields of the wrong type are left out (Go could not decode them);
- * a non-integer port becomes 0. Non-objects are not entrances (undefined).
+ * a non-integer port becomes 0. Non-objects are not entrances (undefined). A statusTime left out because a Go
+ * client could not decode it is reported through `onBadTime` (the callers count it as a bad entrance).
  */
-export function goEntrance(raw: unknown): GoEntrance | undefined {
+export function goEntrance(raw: unknown, onBadTime?: () => void): GoEntrance | undefined {
   if (!isObj(raw)) return undefined;
   const port = raw.port;
   const e: GoEntrance = {
@@ -76,9 +77,11 @@ export function goEntrance(raw: unknown): GoEntrance | undefined {
   }
   for (const k of ENTRANCE_BOOLS) if (raw[k] === true) e[k] = true;
   if (typeof raw.state === 'string' && raw.state !== '') e.state = clip(raw.state, LIMITS.id);
-  // a time a Go client would fail on is left out (goTimeText)
-  const t = typeof raw.statusTime === 'string' ? goTimeText(raw.statusTime) : undefined;
+  // a time a Go client would fail on is left out (goTimeText), and counted
+  const st = raw.statusTime;
+  const t = typeof st === 'string' ? goTimeText(st) : undefined;
   if (t !== undefined) e.statusTime = t;
+  else if (st !== undefined && st !== null && st !== '') onBadTime?.();
   if (typeof raw.reason === 'string' && raw.reason !== '') e.reason = clip(raw.reason, 256);
   return e;
 }
@@ -89,9 +92,10 @@ export function parseGoEntrances(raw: unknown): { entrances: GoEntrance[]; bad: 
   const entrances: GoEntrance[] = [];
   let dropped = bad;
   for (const item of items) {
-    const e = goEntrance(item);
-    if (e === undefined) dropped += 1;
-    else entrances.push(e);
+    let badTime = false;
+    const e = goEntrance(item, () => { badTime = true; });
+    if (e === undefined || badTime) dropped += 1;
+    if (e !== undefined) entrances.push(e);
   }
   return { entrances, bad: dropped };
 }
@@ -106,7 +110,8 @@ export function parseRuntimeEntrances(raw: unknown): { positional: GoEntrance[];
   const valid: EntranceStatus[] = [];
   let dropped = bad;
   for (const item of items) {
-    const e = goEntrance(item);
+    let badTime = false;
+    const e = goEntrance(item, () => { badTime = true; });
     positional.push(e ?? { name: '', port: 0, invisible: false });
     const r = item as Obj | null;
     if (e === undefined || typeof r?.name !== 'string' || typeof r.state !== 'string'
@@ -114,6 +119,8 @@ export function parseRuntimeEntrances(raw: unknown): { positional: GoEntrance[];
       dropped += 1;
       continue;
     }
+    // kept for the stage table, its time left out: still a bad entrance
+    if (badTime) dropped += 1;
     const s: EntranceStatus = { name: r.name, state: r.state };
     if (e.statusTime !== undefined) s.statusTime = e.statusTime;
     if (e.reason !== undefined) s.reason = e.reason;

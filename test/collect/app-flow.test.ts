@@ -192,8 +192,16 @@ describe('parseRuntimeEntrances', () => {
     expect(parseRuntimeEntrances('{oops').bad).toBe(1);
   });
 
-  it('a statusTime that is not RFC 3339 is left out (a Go client would fail on it)', () => {
-    expect(parseRuntimeEntrances([{ name: 'a', state: 'running', statusTime: 'now' }]).positional[0]).not.toHaveProperty('statusTime');
+  it('a statusTime that is not RFC 3339 is left out (a Go client would fail on it) and counted; the entrance stays', () => {
+    const r = parseRuntimeEntrances([{ name: 'a', state: 'running', statusTime: 'now' }, { name: 'b', state: 'running', statusTime: 5 }]);
+    for (const e of r.positional) expect(e).not.toHaveProperty('statusTime');
+    expect(r.valid.map((e) => e.name)).toEqual(['a', 'b']);
+    expect(r.bad).toBe(2);
+    const { counters } = normalizeAppFlow([row('running', {
+      status_entrances: [{ name: 'a', state: 'running', statusTime: '2026-02-30T00:00:00Z' }],
+      shared_entrances: [{ name: 's', statusTime: 'yesterday' }],
+    })], []);
+    expect(counters.bad_entrances).toBe(2);
   });
 
   it('bad entrances are counted by the normalizer and do not drop the app', () => {
