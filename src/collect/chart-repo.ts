@@ -55,10 +55,11 @@ const isObj = (x: unknown): x is Obj => x !== null && typeof x === 'object' && !
 class Misfit extends Error {}
 const MISFIT = new Misfit('misfit');
 
-/** Go's `omitempty`: zero values are left out. */
+/** Go's `omitempty`: zero values are left out (an empty list or map too; put is not used for structs). */
 function put<T extends object, K extends keyof T>(out: T, key: K, value: T[K] | undefined): void {
   if (value === undefined || value === '' || value === 0 || value === false || value === GO_ZERO_TIME) return;
   if (Array.isArray(value) && value.length === 0) return;
+  if (isObj(value) && Object.keys(value).length === 0) return;
   out[key] = value;
 }
 

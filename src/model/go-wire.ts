@@ -1,13 +1,14 @@
 /**
  * The snapshot as a Go client of the market's runtime module decodes it (docs/go-wire.md), as valibot schemas:
- * what the sidecar guarantees on the wire. Keys Go always sends are required; `omitempty` keys optional;
- * integer fields integers; every time RFC 3339 (or Go's zero time). Our additive keys are allowed (valibot
- * objects accept unknown keys). Used by the tests' Go-client check on every snapshot they produce.
+ * what the sidecar guarantees on the wire. Keys Go always sends are required; `omitempty` keys optional, and
+ * when present never their zero value (omitEmptyIssues); integer fields integers; every time RFC 3339 (or Go's
+ * zero time). Our additive keys are allowed (valibot objects accept unknown keys). Used by the tests'
+ * Go-client check on every snapshot they produce.
  */
 import * as v from 'valibot';
 import { ChartRepoStatus } from './chart-repo.ts';
 import { GoInt, GoTime } from './common.ts';
-import { goDecodesTime } from './go-time.ts';
+import { GO_ZERO_TIME, goDecodesTime } from './go-time.ts';
 
 const optStr = v.optional(v.string());
 const optBool = v.optional(v.boolean());
@@ -156,3 +157,60 @@ export const GoEnvelope = v.object({
   message: v.string(),
   data: v.optional(v.nullable(GoRuntimeSnapshot)),
 });
+
+/** The parts of a valibot schema omitEmptyIssues walks (a pipe carries its root schema's own). */
+interface WalkedSchema {
+  type: string;
+  entries?: Record<string, WalkedSchema>;
+  wrapped?: WalkedSchema;
+  item?: WalkedSchema;
+  value?: WalkedSchema;
+}
+
+const isPlainObject = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
+
+/**
+ * Go's zero value for a key of this schema: "", 0, false, an empty slice, Go's zero time; an empty map for
+ * a map (a record). A struct (object) is never empty to `omitempty`.
+ */
+function isGoZero(schema: WalkedSchema, x: unknown): boolean {
+  if (x === '' || x === 0 || x === false || x === GO_ZERO_TIME) return true;
+  if (Array.isArray(x)) return x.length === 0;
+  return schema.type === 'record' && isPlainObject(x) && Object.keys(x).length === 0;
+}
+
+/**
+ * What a schema's presence rules cannot say: an `omitempty` key (an optional entry of these schemas) that is
+ * present with its zero value, which Go would have left out. Walks `value` along `schema` (objects, arrays,
+ * records, optional and nullable wrappers); returns one line per such key, with its path.
+ */
+export function omitEmptyIssues(schema: v.GenericSchema, value: unknown): string[] {
+  const out: string[] = [];
+  const join = (path: string, k: string | number) => (path === '' ? String(k) : `${path}.${k}`);
+  const walk = (s: WalkedSchema, x: unknown, path: string): void => {
+    if (x === undefined || x === null) return;
+    switch (s.type) {
+      case 'optional': case 'nullable': case 'nullish':
+        walk(s.wrapped!, x, path);
+        return;
+      case 'array':
+        if (Array.isArray(x)) x.forEach((item, i) => walk(s.item!, item, join(path, i)));
+        return;
+      case 'record':
+        if (isPlainObject(x)) for (const [k, item] of Object.entries(x)) walk(s.value!, item, join(path, k));
+        return;
+      case 'object':
+        if (!isPlainObject(x)) return;
+        for (const [k, entry] of Object.entries(s.entries!)) {
+          if (!(k in x)) continue;
+          const at = join(path, k);
+          if (entry.type === 'optional' && isGoZero(entry.wrapped!, x[k])) {
+            out.push(`${at}: an omitempty key sent with its zero value ${JSON.stringify(x[k])}`);
+          }
+          walk(entry, x[k], at);
+        }
+    }
+  };
+  walk(schema as unknown as WalkedSchema, value, '');
+  return out;
+}

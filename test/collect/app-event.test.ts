@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import * as v from 'valibot';
 import { decodeAppEvent, mergeAppEvent, MAX_EVENT_BYTES } from '../../src/collect/app-event.ts';
 import { normalizeAppFlow } from '../../src/collect/app-flow.ts';
 import type { AppFlowState } from '../../src/model/index.ts';
 import { GoAppFlowState } from '../../src/model/go-wire.ts';
+import { goWireIssues } from '../helpers/go-wire.ts';
 import type { AppRow } from '../../src/sources/market-rows.ts';
 import { UnknownStates } from '../../src/collect/stage-table.ts';
 
@@ -101,7 +101,7 @@ describe('mergeAppEvent: an event on top of the polled row, as the market would 
       updateTime: '2026-11-25T10:00:00Z', statusTime: '2026-11-25T10:00:00Z', lastTransitionTime: '2026-11-25T10:00:00Z',
       createTime: '2026-11-25T10:00:00.400Z',
     });
-    expect(v.safeParse(GoAppFlowState, m).issues).toBeUndefined();
+    expect(goWireIssues(GoAppFlowState, m)).toEqual([]);
   });
 
   it('an event without reason, message or progress clears them; without a title keeps the row\'s', () => {
@@ -129,6 +129,6 @@ describe('mergeAppEvent: an event on top of the polled row, as the market would 
   it('with nothing held, the event alone is the app, in Go\'s shape', () => {
     const pushed = event({});
     expect(mergeAppEvent(undefined, pushed)).toBe(pushed);
-    expect(v.safeParse(GoAppFlowState, pushed).issues).toBeUndefined();
+    expect(goWireIssues(GoAppFlowState, pushed)).toEqual([]);
   });
 });

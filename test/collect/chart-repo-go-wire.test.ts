@@ -117,6 +117,11 @@ describe('the Go-client check itself', () => {
   const good = JSON.parse(snapshotOf([]).state({}));
   const withChart = (chart: object) => ({ ...good, chart_repo: { last_update: NOW, ...chart } });
   const app = { app_id: '', app_name: 'w', user_id: '', source_id: '', state: 'completed', last_update: NOW };
+  const task = { task_id: 't', type: 'install', status: 'pending', app_name: 'w', created_at: NOW };
+  const goApp = (status: object) => ({
+    app_id: 'w', app_name: 'w', user_id: 'u', source_id: 's', stage: 'running', last_update: NOW,
+    metadata: { status: { name: 'w', rawAppName: 'w', isSysApp: false, title: '', state: 'running', updateTime: '', statusTime: '', lastTransitionTime: '', entranceStatuses: null, ...status } },
+  });
 
   it.each([
     ['a time that is not RFC 3339', withChart({ apps: [{ ...app, last_update: 'yesterday' }] }), /last_update/],
@@ -125,11 +130,25 @@ describe('the Go-client check itself', () => {
     ['a fraction in an integer', withChart({ apps: [{ ...app, current_step: { name: '', index: 1.5, total: 5, status: '', started_at: NOW, updated_at: NOW, retry_count: 0 } }] }), /index/],
     ['a missing always-present key', withChart({ apps: [{ ...app, current_step: { name: '', total: 5, status: '', started_at: NOW, updated_at: NOW, retry_count: 0 } }] }), /index/],
     ['a summary count missing', { ...good, summary: { ...good.summary, total_apps: undefined } }, /total_apps/],
+    // omitempty keys present with their zero value: Go would have left them out
+    ['a task\'s progress of 0', { ...good, tasks: { t: { ...task, progress: 0 } } }, /tasks\.t\.progress: an omitempty key/],
+    ['a task\'s empty metadata map', { ...good, tasks: { t: { ...task, metadata: {} } } }, /tasks\.t\.metadata/],
+    ['a task\'s started_at of Go\'s zero time', { ...good, tasks: { t: { ...task, started_at: '0001-01-01T00:00:00Z' } } }, /started_at/],
+    ['a component\'s empty message', { ...good, components: { c: { name: 'c', healthy: false, status: 'error', last_check: NOW, message: '' } } }, /components\.c\.message/],
+    ['an image\'s total_size of 0', withChart({ images: [{ image_name: 'i', status: 's', last_update: NOW, total_size: 0 }] }), /images\.0\.total_size/],
+    ['an empty image list', withChart({ images: [] }), /chart_repo\.images/],
+    ['an entrance\'s skip of false', { ...good, app_states: { k: goApp({ entranceStatuses: [{ name: 'e', port: 0, invisible: false, skip: false }] }) } }, /entranceStatuses\.0\.skip/],
   ])('rejects %s', (_n, snapshot, path) => {
     expect(() => expectGoWire(snapshot)).toThrow(path);
   });
 
   it('accepts our additive keys', () => {
     expect(() => expectGoWire({ ...good, version: 3, sources: {}, extra: { x: 1 } })).not.toThrow();
+  });
+
+  it('accepts what Go sends always with its zero value, and omitempty keys that are set', () => {
+    const set = { ...good, tasks: { t: { ...task, progress: 10, metadata: { a: 1 } } }, app_states: { k: goApp({ entranceStatuses: [{ name: 'e', port: 0, invisible: false, skip: true }] }) } };
+    expect(() => expectGoWire(set)).not.toThrow();
+    expect(() => expectGoWire(withChart({ images: [{ image_name: '', status: '', last_update: NOW, total_size: 1 }] }))).not.toThrow();
   });
 });

@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { ChartRepoApp, ChartRepoImage, ChartRepoStatus, HydratorTask } from '../../src/model/chart-repo.ts';
 import { GoTime } from '../../src/model/common.ts';
 import {
-  GoAppFlowState, GoComponentStatus, GoEnvelope, GoRuntimeSnapshot, GoSummary, GoTaskState,
+  GoAppFlowState, GoComponentStatus, GoEnvelope, GoRuntimeSnapshot, GoSummary, GoTaskState, omitEmptyIssues,
 } from '../../src/model/go-wire.ts';
 
 const byKey = <S extends v.GenericSchema>(s: S) => v.optional(v.record(v.string(), s));
@@ -23,21 +23,34 @@ const GoChangeEvent = v.object({
 /** `?view=summary` events: {version, timestamp, summary} */
 const GoSummaryEvent = v.object({ timestamp: GoTime, summary: GoSummary });
 
-function check(schema: v.GenericSchema, value: unknown, what: string): void {
+/**
+ * Every way `value` differs from what Go sends for `schema`: what a Go client fails on or reads as a zero
+ * (a missing key, a fraction, a bad time), and an `omitempty` key sent with its zero value (Go leaves it out).
+ * Empty when it fits.
+ */
+export function goWireIssues(schema: v.GenericSchema, value: unknown): string[] {
   const r = v.safeParse(schema, value);
-  if (r.success) return;
-  const lines = r.issues.slice(0, 10).map((i) => {
-    const path = i.path?.map((p) => String(p.key)).join('.') ?? '(root)';
-    return `${path}: ${i.message} (got ${JSON.stringify(i.input)?.slice(0, 80)})`;
-  });
-  throw new Error(`a Go client would not decode this ${what}:\n  ${lines.join('\n  ')}`);
+  if (!r.success) {
+    return r.issues.map((i) => {
+      const path = i.path?.map((p) => String(p.key)).join('.') ?? '(root)';
+      return `${path}: ${i.message} (got ${JSON.stringify(i.input)?.slice(0, 80)})`;
+    });
+  }
+  return omitEmptyIssues(schema, value);
+}
+
+function check(schema: v.GenericSchema, value: unknown, what: string): void {
+  const lines = goWireIssues(schema, value);
+  if (lines.length === 0) return;
+  throw new Error(`a Go client would not decode this ${what} as Go sends it:\n  ${lines.slice(0, 10).join('\n  ')}`);
 }
 
 /**
  * The strict "Go client" check: decodes a snapshot (or a `{success, message, data}` envelope, as JSON text
  * or a value) with the schemas written from docs/go-wire.md, and throws with every misfit's path, as a Go
  * client decoding it with the market's structs would fail (or read a zero where a key is missing). Times
- * must be ones Go's decoder takes: RFC 3339 with a real date (no 30 February).
+ * must be ones Go's decoder takes: RFC 3339 with a real date (no 30 February). An `omitempty` key present
+ * with its zero value ("", 0, false, [], an empty map, Go's zero time) fails too: Go would have left it out.
  */
 export function expectGoWire(body: unknown): void {
   const value = typeof body === 'string' ? JSON.parse(body) as unknown : body;
