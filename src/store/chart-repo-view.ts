@@ -108,7 +108,11 @@ export class ChartRepoView {
       const held = this.pairs.get(key);
       const ahead = staged.get(key);
       const part = slot.part ?? (ahead?.content === slot.content ? ahead.part : undefined);
-      if (part) {
+      if (held && held.content === slot.content) {
+        // the same content sent again (a new collector thread, a full pass after a lost one): what is held stands,
+        // its times included (they say when it last changed; a running app's duration and last_update are not content)
+        next.set(key, held);
+      } else if (part) {
         next.set(key, holdPair(slot.user, slot.source, slot.content, part));
       } else if (held) {
         // (held with other content: kept until the collector sends the part again)

@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { decodeAppEvent } from '../../src/collect/app-event.ts';
+import { answerKey } from '../../src/collect/chart-repo-answer-key.ts';
+import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
+import { renderPairPart } from '../../src/collect/chart-repo-part.ts';
 import type { AppFlowState, ComponentStatus, TaskState } from '../../src/model/index.ts';
 import type { PassMessage, PassOutcome, StoreStep } from '../../src/protocol.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
@@ -369,6 +373,95 @@ describe('a version is a change a reader can see', () => {
     expect(s.version).toBe(v);
     // ...while its freshness moved with every pass
     expect(s.freshness()[source]).toMatchObject({ ok: true, last_success: later(50), last_attempt: later(50) });
+  });
+
+  /**
+   * The Chart Repo's step as its collector makes it (src/collect/collectors/chart-repo.ts): each (user, source)
+   * answer keyed by answerKey and converted at the pass time, so its items' last_update is that time.
+   */
+  const chartRepoPairs = (apps: Array<{ state: string; duration: number }>, at: string): StoreStep => {
+    const body = JSON.stringify({ success: true, message: 'ok', data: {
+      system: { hostname: 'chart-repo-1', uptime: Date.parse(at) / 1000 },
+      apps: apps.map((a, i) => ({
+        app_id: `app${i}`, app_name: `app${i}`, user_id: 'alice', source_id: 'market', state: a.state,
+        processing: { task_id: `h${i}`, duration: a.duration },
+      })),
+      images: [{ image_name: 'docker.io/app0:1', app_name: 'app0', status: 'fully_downloaded' }],
+    } });
+    const n = normalizeAnswer(JSON.parse(body), at);
+    if (!n.ok) throw new Error(n.error);
+    return {
+      op: 'chart_repo_pairs', frame: { last_update: T0, system: { hostname: 'chart-repo-1' } }, shared_content: 's1',
+      pairs: [{ user: 'alice', source: 'market', content: answerKey(Buffer.from(body)).key, part: renderPairPart(n.answer) }],
+    };
+  };
+
+  it('chart_repo_pairs: running items whose last_update and processing.duration move mint no version, ten times over', () => {
+    const s = seeded();
+    const apps = (pass: number) => [{ state: 'processing', duration: pass * 1e9 }, { state: 'pending', duration: pass * 2e9 }];
+    s.apply(quietPass('chart_repo', [chartRepoPairs(apps(0), T0)], T0));
+    const first = JSON.parse(s.commit()!.body).data.chart_repo;
+    const v = s.version;
+    for (let i = 1; i <= 10; i++) {
+      // (the part is sent again each pass, as after a new collector thread or a store that asked for it back)
+      s.apply(quietPass('chart_repo', [chartRepoPairs(apps(i), later(5 * i))], later(5 * i)));
+      expect(bodies(s)).toBeNull();
+    }
+    expect(s.version).toBe(v);
+    // what a reader sees is the first pass's: its times say when the content last changed
+    expect(JSON.parse(s.state({})).chart_repo).toEqual(first);
+    expect(first.apps.map((a: { last_update: string }) => a.last_update)).toEqual([T0, T0]);
+    expect(s.freshness().chart_repo).toMatchObject({ ok: true, last_success: later(50) });
+  });
+
+  it('chart_repo_pairs: an item whose state changes mints a version, as does a finished item\'s duration', () => {
+    const s = seeded();
+    s.apply(quietPass('chart_repo', [chartRepoPairs([{ state: 'processing', duration: 1e9 }], T0)], T0));
+    s.commit();
+    const v = s.version;
+    s.apply(quietPass('chart_repo', [chartRepoPairs([{ state: 'completed', duration: 2e9 }], later(5))], later(5)));
+    const done = s.commit()!;
+    expect(done.version).toBe(v + 1);
+    expect(JSON.parse(done.body).data.chart_repo.apps[0]).toMatchObject({ state: 'completed', processing: { duration: 2e9 }, last_update: later(5) });
+    expect(done.changes.chart_repo?.apps.map((u) => u.json && JSON.parse(u.json).state)).toEqual(['completed']);
+    // the same answer again: nothing; a finished item's duration that changes is content
+    s.apply(quietPass('chart_repo', [chartRepoPairs([{ state: 'completed', duration: 2e9 }], later(10))], later(10)));
+    expect(s.commit()).toBeNull();
+    s.apply(quietPass('chart_repo', [chartRepoPairs([{ state: 'completed', duration: 3e9 }], later(15))], later(15)));
+    expect(JSON.parse(s.commit()!.body).data.chart_repo.apps[0].processing.duration).toBe(3e9);
+  });
+
+  it.each([
+    ['with entrances', [{ name: 'vault', state: 'running', statusTime: '2026-11-25T10:00:01Z', reason: '' }]],
+    ['without entrances', undefined],
+  ])('nats: an app event (%s) delivered again with the same content mints no version', (_what, entranceStatuses) => {
+    const s = seededCommitted();
+    // (the source's first pass brings its health into the body: a change of its own)
+    s.apply(quietPass('nats', [], T0));
+    s.commit();
+    // as the NATS collector decodes app-service's message
+    const message = Buffer.from(JSON.stringify({
+      eventID: 'e1', createTime: '2026-11-25T10:00:01Z', name: 'vault', rawAppName: 'vault', title: 'Vault', opID: 'op1',
+      opType: 'install', state: 'running', user: 'carol', progress: '100', marketSource: 'market', reason: '', message: '',
+      ...(entranceStatuses ? { entranceStatuses } : {}),
+    }));
+    const event = () => {
+      const d = decodeAppEvent(message);
+      if (!d.ok) throw new Error(d.reason);
+      return d.event;
+    };
+    s.apply({ type: 'pass', seq: 2, source: 'nats', steps: [{ op: 'app_events', events: [event()] }] });
+    const first = s.commit()!;
+    expect(JSON.parse(first.body).data.app_states['carol:market:vault']).toMatchObject({ stage: 'running' });
+    const v = s.version;
+    for (let i = 1; i <= 10; i++) {
+      // NATS delivers at least once: the same message again, between the source's own quiet passes
+      s.apply({ type: 'pass', seq: 2 + 2 * i, source: 'nats', steps: [{ op: 'app_events', events: [event()] }] });
+      s.apply(quietPass('nats', [], later(5 * i)));
+      expect(bodies(s)).toBeNull();
+    }
+    expect(s.version).toBe(v);
+    expect(s.freshness().nats).toMatchObject({ ok: true, last_success: later(50) });
   });
 
   it('a failing source changes the version when it goes down and when its error changes, not on every attempt', () => {
