@@ -124,7 +124,7 @@ describe('what is freshness and what is content (issue 17)', () => {
     ['a running analysis task\'s duration', (d: Data) => { d.tasks.image_analyzer.processing_tasks[0]!.duration = 1600; }],
     ['a duration outside processing', (d: Data) => { Object.assign(d.apps[0]!, { duration: 4 }); }],
     ['an app\'s state', (d: Data) => { d.apps[0]!.state = 'completed'; }],
-    ['an app\'s timestamps', (d: Data) => { d.apps[0]!.timestamps.last_updated_at = '2026-12-01T10:01:00Z'; }],
+    ['an app\'s timestamps', (d: Data) => { d.apps[0]!.timestamps!.last_updated_at = '2026-12-01T10:01:00Z'; }],
     ['an image node\'s progress', (d: Data) => { d.images[0]!.nodes[0]!.progress = 11; }],
   ] as [string, (d: Data) => void][])('content: %s changing is seen', (_what, edit) => {
     expect(keys(edit)).not.toEqual(keys());
