@@ -12,7 +12,8 @@ import { eventually, startInProcess } from '../helpers/sidecar.ts';
 import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
 import { insertCatalog, insertSources, insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
 import { expectGoWireEvents } from '../helpers/go-wire.ts';
-import { parseProm } from '../helpers/prom.ts';
+import { parseProm, sum } from '../helpers/prom.ts';
+import { rawRequest } from '../helpers/raw-http.ts';
 import { openStream } from '../helpers/sse.ts';
 import { envelope, startFakeChartRepo, type FakeChartRepo } from '../sources/fake-chart-repo.ts';
 import { API, realSpecs, sleep, sources, startRealSidecar, state, stopAll } from '../reliability/helpers.ts';
@@ -39,6 +40,12 @@ let repo: FakeChartRepo;
 let sc: Awaited<ReturnType<typeof startInProcess>>;
 
 const get = (query = '', headers: Record<string, string> = {}) => fetch(`${sc.base}${API}/state${query}`, { headers });
+const ENCODINGS = ['gzip', 'br'] as const;
+/** /state compressed as sent (fetch would decompress it and hide the encoding) */
+const compressed = (encoding: string) => rawRequest(sc.base, `${API}/state`, { headers: { 'Accept-Encoding': encoding } });
+/** the snapshot bodies compressed so far, by encoding (one job per version and encoding) */
+const compressions = async (encoding: string) =>
+  sum(parseProm(await (await fetch(`${sc.base}/metrics`)).text()), 'market_runtime_http_compressions_total', { encoding });
 const COLLECTORS = ['tasks', 'app_flow', 'components', 'chart_repo'] as const;
 
 /** The number of passes each collector finished, as …/sources' last_attempt moves. */
@@ -92,6 +99,14 @@ describe('a market where nothing changes', () => {
     }, 60_000, 0);
     const etag = first.headers.get('etag')!;
     const bytes = await first.text();
+    // the compressed variants of this version, made once now: quiet passes must keep them
+    const zipped = new Map<string, { etag: string; bytes: Buffer; jobs: number }>();
+    for (const encoding of ENCODINGS) {
+      const res = await compressed(encoding);
+      expect(res.headers['content-encoding']).toBe(encoding);
+      zipped.set(encoding, { etag: String(res.headers.etag), bytes: res.bytes, jobs: await compressions(encoding) });
+      expect(zipped.get(encoding)!.jobs).toBeGreaterThan(0);
+    }
     const stream = await openStream(`${sc.base}${API}/events`);
     await stream.next((e) => e.event === 'snapshot');
 
@@ -112,6 +127,15 @@ describe('a market where nothing changes', () => {
     const now = await get();
     expect(now.headers.get('etag')).toBe(etag);
     expect(await now.text()).toBe(bytes);
+    // the same compressed bodies under the same ETags, and no compression job since
+    for (const encoding of ENCODINGS) {
+      const before = zipped.get(encoding)!;
+      const res = await compressed(encoding);
+      expect(res.status, encoding).toBe(200);
+      expect(String(res.headers.etag), encoding).toBe(before.etag);
+      expect(res.bytes.equals(before.bytes), encoding).toBe(true);
+      expect(await compressions(encoding), encoding).toBe(before.jobs);
+    }
     // the client that only got 304s still saw how fresh its copy is
     expect(freshTimes.size).toBeGreaterThan(3);
     expect(stream.events.filter((e) => e.event === 'change')).toEqual([]);
