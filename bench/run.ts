@@ -10,7 +10,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pollConditionally, readStreams, type PollResult, type StreamResult } from './lib/clients.ts';
-import { measure, measureAlternating, p99Ratio, rpsRatio, type LoadOptions, type LoadResult } from './lib/load.ts';
+import { measure, measureAlternating, p99Ratio, rpsRatio, type Expect, type LoadOptions, type LoadResult } from './lib/load.ts';
 import { cpuMs, rssMiB } from './lib/proc.ts';
 import { startComparison, startDemo, startSidecar, type Server } from './lib/servers.ts';
 import { passTimes, waitFresh, waitSettled } from './lib/sidecar.ts';
@@ -46,6 +46,8 @@ const liveSizes = sizes.filter((n) => (smoke ? n === clientSize : n >= 1000));
 /** live vs frozen rounds of one collection interval each, so every live round holds a pass */
 const liveOpts: LoadOptions = smoke ? { ...opts } : { ...opts, durationS: 4 * (DEFAULT_INTERVAL_MS / 1000) };
 const liveRounds = smoke ? 1 : 4;
+/** the live market's 304 scenario (revalidating clients: If-None-Match with the newest ETag they were given) */
+const LIVE_304 = 'conditional GET (304), revalidating';
 /** a sidecar's first passes over a large live market on a busy 2-core machine take more than a minute */
 const READY_MS = 180_000;
 
@@ -113,12 +115,12 @@ async function atSize(apps: number): Promise<void> {
       log(`${r.scenario.padEnd(36)} ${r.server.padEnd(12)} ${String(r.rps).padStart(7)} req/s  p99 ${r.p99} ms  cpu ${r.cpuMsPerReq} ms/req  errors ${r.errors}`);
       return r;
     };
-    const add = async (scenario: string, server: Server, path: string, headers: Record<string, string> = {}, expect304 = false) =>
-      keep(await measure(`${apps} apps: ${scenario}`, server, path, headers, opts, expect304));
+    const add = async (scenario: string, server: Server, path: string, headers: Record<string, string> = {}, expect: Expect = '2xx') =>
+      keep(await measure(`${apps} apps: ${scenario}`, server, path, headers, opts, expect));
     // ours against the limit in alternating rounds: their ratio is a target
-    const pair = async (scenario: string, path: string, headers: Record<string, string> = {}, expect304 = false, rounds = 5) =>
+    const pair = async (scenario: string, path: string, headers: Record<string, string> = {}, expect: Expect = '2xx', rounds = 5) =>
       (await measureAlternating(`${apps} apps: ${scenario}`, [ours, limit], path, headers,
-        smoke ? opts : { ...opts, durationS: opts.durationS * (rounds / 5) }, expect304, smoke ? 1 : rounds)).map(keep);
+        smoke ? opts : { ...opts, durationS: opts.durationS * (rounds / 5) }, expect, smoke ? 1 : rounds)).map(keep);
     const [oursFull, limitFull] = await pair('unfiltered /state', S);
     const naiveFull = await add('unfiltered /state', naive, S);
     const oursFiltered = await add('filtered /state', ours, filtered);
@@ -126,7 +128,7 @@ async function atSize(apps: number): Promise<void> {
     await add('partial: one task', ours, `/api/v2/runtime/tasks/${encodeURIComponent(taskId ?? 'none')}`);
     await add('partial: one task', naive, `/api/v2/runtime/tasks/${encodeURIComponent(taskId ?? 'none')}`);
     // 304s are cheap and their ratio moves most from one 2 s round to the next: three times the rounds
-    const [ours304, limit304] = await pair('conditional GET (304)', S, { 'If-None-Match': etag }, true, 15);
+    const [ours304, limit304] = await pair('conditional GET (304)', S, { 'If-None-Match': etag }, '304', 15);
     // the sidecar counts its compression jobs (market_runtime_http_compressions_total, run in the compression
     // thread): at one version each encoding must cost one job, however many answers it serves
     const jobsBefore = await compressionJobs(ours);
@@ -200,7 +202,22 @@ async function atSize(apps: number): Promise<void> {
 function logPoll(p: (typeof polls)[number]) {
   const r = p.r;
   log(`${p.apps} apps: ${p.market} market, ${r.clients} conditional pollers ${r.seconds} s: ${r.polls} polls, ${r.notModifiedPct} % 304, `
-    + `${r.full} x 200, ${r.errors} errors, ${r.etags} ETags, ${r.bytesPerClientPerMinute} B/client/min, freshness header moved ${r.freshnessValues} x`);
+    + `${r.full} x 200, ${r.errors} errors, ${r.etags} ETags, ${r.bytesPerClientPerMinute} B/client/min, freshness header moved ${r.freshnessValues} x, `
+    + `${r.withoutFreshness} answers without it`);
+}
+
+/**
+ * Every 200 and 304 of a ready sidecar says how fresh its data is (X-Runtime-Fresh-As-Of): a poller that only
+ * gets 304s learns it from nothing else.
+ */
+function freshnessTarget(p: (typeof polls)[number]): void {
+  const r = p.r;
+  const met = r.withoutFreshness === 0 && r.notModified + r.full > 0;
+  targets.push({
+    target: `${p.market} market: every conditional answer carries X-Runtime-Fresh-As-Of (${p.apps} apps)`,
+    value: `${r.withoutFreshness} of ${r.notModified + r.full} answers without it`, met,
+  });
+  if (!met) failures.push(`${r.withoutFreshness} of ${r.notModified + r.full} answers of a ready sidecar (${p.market} market) had no X-Runtime-Fresh-As-Of`);
 }
 
 /**
@@ -221,6 +238,7 @@ async function quietMarket(apps: number, databaseUrl: string, chartRepoHost: str
     const p = { market: 'quiet', apps, interval: QUIET_INTERVAL_MS, settled, r: await pollConditionally(quiet.base + S, POLL) };
     polls.push(p);
     logPoll(p);
+    freshnessTarget(p);
     const snapshotBytes = (await (await fetch(quiet.base + S, { headers: { 'Accept-Encoding': 'identity' } })).arrayBuffer()).byteLength;
     const st = { market: 'quiet', apps, interval: QUIET_INTERVAL_MS, snapshotBytes, r: await readStreams(quiet.base + EVENTS, STREAM) };
     streams.push(st);
@@ -273,14 +291,22 @@ async function liveMarket(apps: number): Promise<void> {
     const body = await (await fetch(frozen.base + S, { headers: { 'Accept-Encoding': 'identity' } })).json();
     const user = (Object.values(body.data.app_states)[0] as { user_id: string }).user_id;
     const byUser = `${S}?user_id=${encodeURIComponent(user)}`;
-    const scenarios: Array<[string, string, Record<string, string>]> = [
-      ['unfiltered /state', S, {}], ['?user_id= /state', byUser, {}], ['unfiltered, gzip', S, { 'Accept-Encoding': 'gzip' }],
+    // the frozen scenarios' filter: a user's running tasks (atSize's `filtered`)
+    const byUserAndStatus = `${byUser}&task_status=running`;
+    // the 304 scenario revalidates: each client sends the newest ETag it was given (on the live market the
+    // version moves, so some answers are 200s; the frozen one answers 304 throughout)
+    const scenarios: Array<[string, string, Record<string, string>, Expect]> = [
+      ['unfiltered /state', S, {}, '2xx'], ['?user_id= /state', byUser, {}, '2xx'],
+      ['?user_id=&task_status= /state', byUserAndStatus, {}, '2xx'],
+      ['unfiltered, gzip', S, { 'Accept-Encoding': 'gzip' }, '2xx'], ['unfiltered, br', S, { 'Accept-Encoding': 'br' }, '2xx'],
+      [LIVE_304, S, {}, 'revalidate'],
     ];
-    for (const [name, path, headers] of scenarios) {
-      const [f, l] = await measureAlternating(`${apps} apps: live vs frozen: ${name}`, pair, path, headers, liveOpts, false, liveRounds);
+    for (const [name, path, headers, expect] of scenarios) {
+      const [f, l] = await measureAlternating(`${apps} apps: live vs frozen: ${name}`, pair, path, headers, liveOpts, expect, liveRounds);
       rows.push(f!, l!);
       liveRows.push({ apps, scenario: name, frozen: f!, live: l! });
-      log(`${apps} apps: ${name.padEnd(20)} frozen ${f!.rps} req/s p99 ${f!.p99} ms | live ${l!.rps} req/s p99 ${l!.p99} ms `
+      const share = (r: LoadResult) => (r.notModifiedPct === undefined ? '' : `, ${r.notModifiedPct} % 304`);
+      log(`${apps} apps: ${name.padEnd(30)} frozen ${f!.rps} req/s p99 ${f!.p99} ms${share(f!)} | live ${l!.rps} req/s p99 ${l!.p99} ms${share(l!)} `
         + `(cpu ${l!.cpuMsPerReq} ms/req) | live/frozen req/s ${rpsRatio(l!, f!)} p99 ${p99Ratio(l!, f!)}`);
     }
     extras[`pass_live_${apps}`] = await passTimes(live.base);
@@ -288,6 +314,13 @@ async function liveMarket(apps: number): Promise<void> {
     if (apps === 1000) {
       targets.push({ target: 'live market, 1,000 apps: /state req/s >= 0.8 x frozen', value: `${rpsRatio(full.live, full.frozen)} (${full.live.rps} vs ${full.frozen.rps} req/s)`, met: rpsRatio(full.live, full.frozen) >= 0.8 });
       targets.push({ target: 'live market, 1,000 apps: /state p99 <= 2 x frozen', value: `${p99Ratio(full.live, full.frozen)} (${full.live.p99} vs ${full.frozen.p99} ms)`, met: p99Ratio(full.live, full.frozen) <= 2 });
+      // the frozen set's other /state scenarios, held to the same ratios
+      for (const name of ['?user_id=&task_status= /state', 'unfiltered, br', LIVE_304]) {
+        const r = liveRows.find((x) => x.apps === apps && x.scenario === name)!;
+        const share = r.live.notModifiedPct === undefined ? '' : `; live ${r.live.notModifiedPct} % 304, frozen ${r.frozen.notModifiedPct} %`;
+        targets.push({ target: `live market, 1,000 apps: ${name} req/s >= 0.8 x frozen`, value: `${rpsRatio(r.live, r.frozen)} (${r.live.rps} vs ${r.frozen.rps} req/s${share})`, met: rpsRatio(r.live, r.frozen) >= 0.8 });
+        targets.push({ target: `live market, 1,000 apps: ${name} p99 <= 2 x frozen`, value: `${p99Ratio(r.live, r.frozen)} (${r.live.p99} vs ${r.frozen.p99} ms)`, met: p99Ratio(r.live, r.frozen) <= 2 });
+      }
     }
     if (apps === 10000) {
       targets.push({ target: 'live market, 10,000 apps: ?user_id= p99 <= 50 ms (issue 20)', value: `${user_.live.p99} ms (frozen ${user_.frozen.p99} ms)`, met: user_.live.p99 <= 50 });
@@ -298,6 +331,7 @@ async function liveMarket(apps: number): Promise<void> {
       const p = { market: 'live', apps, interval: DEFAULT_INTERVAL_MS, settled: '-', r: await pollConditionally(live.base + S, POLL) };
       polls.push(p);
       logPoll(p);
+      freshnessTarget(p);
       if (p.r.errors > 0) failures.push(`${p.r.errors} conditional polls failed on the live market`);
     }
   } finally {
@@ -327,16 +361,16 @@ const targetTable = [
   ...targets.map((t) => `| ${t.target} | ${t.value} | ${t.met ? 'met' : 'NOT met'} |`),
 ].join('\n');
 const liveTable = [
-  '| apps | scenario | frozen req/s | live req/s | live/frozen req/s | frozen p99 ms | live p99 ms | live/frozen p99 | live CPU ms/req |',
-  '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+  '| apps | scenario | frozen req/s | live req/s | live/frozen req/s | frozen p99 ms | live p99 ms | live/frozen p99 | live CPU ms/req | live 304 share |',
+  '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...liveRows.map(({ apps, scenario, frozen: f, live: l }) =>
-    `| ${apps} | ${scenario} | ${f.rps} | ${l.rps} | ${rpsRatio(l, f)} | ${f.p99} | ${l.p99} | ${p99Ratio(l, f)} | ${l.cpuMsPerReq} |`),
+    `| ${apps} | ${scenario} | ${f.rps} | ${l.rps} | ${rpsRatio(l, f)} | ${f.p99} | ${l.p99} | ${p99Ratio(l, f)} | ${l.cpuMsPerReq} | ${l.notModifiedPct === undefined ? '-' : `${l.notModifiedPct} %`} |`),
 ].join('\n');
 const pollTable = [
-  '| market | apps | collection every | pollers × s | conditional polls | 304 | 200 | errors | ETags seen | body bytes per client per minute | freshness header values |',
-  '|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+  '| market | apps | collection every | pollers × s | conditional polls | 304 | 200 | errors | ETags seen | body bytes per client per minute | freshness header values | answers without it |',
+  '|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...polls.map(({ market, apps, interval, r }) =>
-    `| ${market} | ${apps} | ${interval} ms | ${r.clients} × ${r.seconds} | ${r.polls} | ${r.notModifiedPct} % | ${r.full} | ${r.errors} | ${r.etags} | ${r.bytesPerClientPerMinute} | ${r.freshnessValues} |`),
+    `| ${market} | ${apps} | ${interval} ms | ${r.clients} × ${r.seconds} | ${r.polls} | ${r.notModifiedPct} % | ${r.full} | ${r.errors} | ${r.etags} | ${r.bytesPerClientPerMinute} | ${r.freshnessValues} | ${r.withoutFreshness} |`),
 ].join('\n');
 const streamTable = [
   '| market | apps | collection every | clients × s | connected | change events | freshness events | heartbeats | bytes per client after the snapshot | snapshot bytes |',

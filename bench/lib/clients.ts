@@ -75,7 +75,7 @@ export async function pollConditionally(url: string, opts: { clients: number; pe
           const a = await ask(agent, url, { 'If-None-Match': etag }, timeoutMs);
           r.bytes += a.bytes;
           if (a.freshAsOf) fresh.add(a.freshAsOf);
-          else r.withoutFreshness += 1;
+          else if (a.status === 200 || a.status === 304) r.withoutFreshness += 1;
           if (a.status === 304) r.notModified += 1;
           else if (a.status === 200 && a.etag) {
             r.full += 1;

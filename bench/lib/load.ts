@@ -16,7 +16,16 @@ export interface LoadResult {
   roundRps?: number[];
   /** p99 ms of each round */
   roundP99?: number[];
+  /** answers that were 304s, in percent (1 decimal): revalidating clients only */
+  notModifiedPct?: number;
 }
+
+/**
+ * What answers count as answered: '2xx'; '304' (a fixed If-None-Match that must keep matching); or
+ * 'revalidate': clients that send If-None-Match with the newest ETag any of them got, as pollers with a cache do
+ * on a market that moves: 304s, and a 200 each time the version moved (both count; the 304 share is kept).
+ */
+export type Expect = '2xx' | '304' | 'revalidate';
 
 export interface LoadOptions {
   connections: number;
@@ -24,26 +33,41 @@ export interface LoadOptions {
   durationS: number;
 }
 
-function run(url: string, headers: Record<string, string>, connections: number, duration: number) {
-  return autocannon({ url, headers, connections, duration, pipelining: 1 });
+/** the newest ETag a revalidating scenario's clients got from one server (shared by its connections) */
+interface Revalidation { etag: string }
+
+function run(url: string, headers: Record<string, string>, connections: number, duration: number, revalidation?: Revalidation) {
+  if (!revalidation) return autocannon({ url, headers, connections, duration, pipelining: 1 });
+  return autocannon({
+    url, headers, connections, duration, pipelining: 1,
+    requests: [{
+      setupRequest: (req) => ({ ...req, headers: { ...req.headers, 'If-None-Match': revalidation.etag } }),
+      onResponse: (status, _body, _context, h) => {
+        const etag = h ? Object.entries(h).find(([k]) => k.toLowerCase() === 'etag')?.[1] : undefined;
+        if (status === 200 && typeof etag === 'string') revalidation.etag = etag;
+      },
+    }],
+  });
 }
 
-interface Round { requests: number; ok: number; cpuMs: number; bytes: number; errors: number; p50: number; p99: number }
+interface Round { requests: number; ok: number; notModified: number; cpuMs: number; bytes: number; errors: number; p50: number; p99: number }
 
-async function round(url: string, pid: number, headers: Record<string, string>, connections: number, seconds: number, expect304: boolean): Promise<Round> {
+async function round(url: string, pid: number, headers: Record<string, string>, connections: number, seconds: number, expect: Expect, revalidation?: Revalidation): Promise<Round> {
   const before = cpuMs(pid);
-  const r = await run(url, headers, connections, seconds);
+  const r = await run(url, headers, connections, seconds, revalidation);
+  const [ok2xx, ok3xx] = [r['2xx'] ?? 0, r['3xx'] ?? 0];
   return {
-    requests: r.requests.total, ok: expect304 ? r['3xx'] ?? 0 : r['2xx'] ?? 0, cpuMs: cpuMs(pid) - before,
-    bytes: r.throughput.total, errors: r.errors + r.timeouts, p50: r.latency.p50, p99: r.latency.p99,
+    requests: r.requests.total, ok: expect === '304' ? ok3xx : expect === '2xx' ? ok2xx : ok2xx + ok3xx, notModified: ok3xx,
+    cpuMs: cpuMs(pid) - before, bytes: r.throughput.total, errors: r.errors + r.timeouts, p50: r.latency.p50, p99: r.latency.p99,
   };
 }
 
-function summarize(scenario: string, server: string, bytes: number, seconds: number, rounds: Round[]): LoadResult {
+function summarize(scenario: string, server: string, bytes: number, seconds: number, rounds: Round[], expect: Expect): LoadResult {
   const total = (k: keyof Round) => rounds.reduce((n, r) => n + r[k], 0);
   const requests = total('requests');
   const p50s = rounds.map((r) => r.p50).sort((a, b) => a - b);
   return {
+    ...(expect === 'revalidate' && requests > 0 ? { notModifiedPct: Math.round((total('notModified') / requests) * 1000) / 10 } : {}),
     scenario, server, bytes,
     rps: Math.round(requests / seconds),
     p50: p50s[Math.floor(p50s.length / 2)]!, p99: Math.max(...rounds.map((r) => r.p99)),
@@ -58,13 +82,13 @@ function summarize(scenario: string, server: string, bytes: number, seconds: num
 
 /**
  * One scenario: a warm-up, then a measured run; the server's CPU time (all its threads) over the measured
- * run divided by the requests it answered. Non-2xx answers count as errors unless a 304 is expected.
+ * run divided by the requests it answered. Answers other than those expected (Expect) count as errors.
  */
 export async function measure(
   scenario: string, server: { name: string; pid: number; base: string }, path: string,
-  headers: Record<string, string>, opts: LoadOptions, expect304 = false,
+  headers: Record<string, string>, opts: LoadOptions, expect: Expect = '2xx',
 ): Promise<LoadResult> {
-  const [r] = await measureAlternating(scenario, [server], path, headers, opts, expect304, 1);
+  const [r] = await measureAlternating(scenario, [server], path, headers, opts, expect, 1);
   return r!;
 }
 
@@ -102,23 +126,27 @@ export function p99Ratio(a: LoadResult, b: LoadResult): number {
  */
 export async function measureAlternating(
   scenario: string, servers: Array<{ name: string; pid: number; base: string }>, path: string,
-  headers: Record<string, string>, opts: LoadOptions, expect304 = false, rounds = 3,
+  headers: Record<string, string>, opts: LoadOptions, expect: Expect = '2xx', rounds = 3,
 ): Promise<LoadResult[]> {
   const seconds = Math.max(1, Math.round(opts.durationS / rounds));
   const bytes: number[] = [];
+  const revalidations: Array<Revalidation | undefined> = [];
   for (const server of servers) {
     const url = server.base + path;
     // fetch asks for compression unless told otherwise; the load generator sends exactly `headers`
     const probe = await fetch(url, { headers: { 'Accept-Encoding': 'identity', ...headers } });
     const body = new Uint8Array(await probe.arrayBuffer());
-    bytes.push(expect304 ? 0 : Number(probe.headers.get('content-length') ?? body.byteLength));
-    if (opts.warmupS > 0) await run(url, headers, opts.connections, opts.warmupS);
+    bytes.push(expect !== '2xx' ? 0 : Number(probe.headers.get('content-length') ?? body.byteLength));
+    // revalidating clients start from the ETag of the version they were given
+    const revalidation = expect === 'revalidate' ? { etag: probe.headers.get('etag') ?? '' } : undefined;
+    revalidations.push(revalidation);
+    if (opts.warmupS > 0) await run(url, headers, opts.connections, opts.warmupS, revalidation);
   }
   const results: Round[][] = servers.map(() => []);
   for (let i = 0; i < rounds; i += 1) {
     for (const [k, server] of servers.entries()) {
-      results[k]!.push(await round(server.base + path, server.pid, headers, opts.connections, seconds, expect304));
+      results[k]!.push(await round(server.base + path, server.pid, headers, opts.connections, seconds, expect, revalidations[k]));
     }
   }
-  return servers.map((s, k) => summarize(scenario, s.name, bytes[k]!, seconds * rounds, results[k]!));
+  return servers.map((s, k) => summarize(scenario, s.name, bytes[k]!, seconds * rounds, results[k]!, expect));
 }
