@@ -108,6 +108,9 @@ describe('hostile data from the sources', () => {
     const chart = snap.chart_repo!.apps!.map((a) => a.app_name);
     expect(chart).toContain('good');
     expect(chart).not.toContain(MB);
+    // an over-long name is clipped, its app kept (Go keeps any string), and counted
+    expect(chart).toContain(`${'n'.repeat(255)}…`);
+    expect(snap.sources.chart_repo.counters?.clipped_values).toBeGreaterThanOrEqual(3);
     expect(chart).not.toContain('wrong-types');
     expect(snap.sources.chart_repo.counters?.dropped_items).toBeGreaterThanOrEqual(6);
     expect(snap.components.chart_repo.metrics?.dropped_items).toBeGreaterThanOrEqual(6);
