@@ -7,6 +7,8 @@ export interface AuthOptions {
   token: string | undefined;
   /** paths answered without a token (exact match on the decoded path) */
   open: ReadonlySet<string>;
+  /** and every path under these (each ends with `/`) */
+  openPrefixes?: readonly string[];
 }
 
 const REALM = 'Bearer realm="market-runtime"';
@@ -39,7 +41,8 @@ export function bearerAuth(opts: AuthOptions): MiddlewareHandler {
   if (!opts.token) return async (_c, next) => { await next(); };
   const authorize = authorizer(opts.token);
   return async (c, next) => {
-    if (c.req.method === 'OPTIONS' || opts.open.has(c.req.path)) return next();
+    const path = c.req.path;
+    if (c.req.method === 'OPTIONS' || opts.open.has(path) || opts.openPrefixes?.some((p) => path.startsWith(p))) return next();
     const verdict = authorize(c.req.header('authorization'));
     if (verdict === 'missing') {
       return c.json(errorBody('authentication required: send Authorization: Bearer <token>'), 401, { 'WWW-Authenticate': REALM });

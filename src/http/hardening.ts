@@ -3,7 +3,6 @@ import type { RareLogger } from '../lazy-log.ts';
 import { CALL_DEADLINE_MS, callWithDeadline } from '../threads.ts';
 import { bearerAuth } from './auth.ts';
 import { BASE_PATHS } from './base-paths.ts';
-import { ASSET_FILES } from './dashboard/routes.ts';
 import { errorBody } from './envelope.ts';
 import { HttpMetrics } from './metrics.ts';
 import { corsFor, methodGuard, securityHeaders, urlLimit } from './security.ts';
@@ -30,9 +29,15 @@ export const OPEN_PATHS = ['/healthz', '/readyz'] as const;
  * cannot send a bearer header when it navigates: they load without one, the data they ask for does not.
  * So does `/`, which only redirects to the dashboard.
  */
-export const PAGE_PATHS: readonly string[] = ['/', ...BASE_PATHS.flatMap((base) => [
-  `${base}/dashboard`, `${base}/dashboard-app`, ...ASSET_FILES.map((f) => `${base}/assets/${f}`),
-])];
+export const PAGE_PATHS: readonly string[] = ['/', ...BASE_PATHS.flatMap((base) => [`${base}/dashboard`, `${base}/dashboard-app`])];
+
+/**
+ * Everything under `…/assets/` is open, not just the files served: the assets are public dashboard code, and an
+ * unknown name then answers 404 with or without a token (as the document says), not 401 without one. The
+ * route serves only the listed files (ASSET_FILES) and routes on this same path, so nothing else is reachable
+ * through the prefix (`…/assets/../state` is `…/state` by the time it gets here).
+ */
+export const OPEN_PREFIXES: readonly string[] = BASE_PATHS.map((base) => `${base}/assets/`);
 
 /** Where /metrics gets the store thread's text (null = store not attached). */
 export type StoreMetricsSource = () => Promise<string> | null;
@@ -52,7 +57,7 @@ export function applyHardening(app: Hono, opts: HttpSecurityOptions, storeMetric
   app.use('*', methodGuard());
   const open = new Set<string>([...OPEN_PATHS, ...PAGE_PATHS]);
   if (opts.metricsRequireToken === false) open.add('/metrics');
-  app.use('*', bearerAuth({ token: opts.apiToken, open }));
+  app.use('*', bearerAuth({ token: opts.apiToken, open, openPrefixes: OPEN_PREFIXES }));
 
   app.get('/metrics', async (c) => {
     let storeText = '';
