@@ -3,7 +3,7 @@ import {
   AppFlowState, ChartRepoApp, ChartRepoImage, ChartRepoStatus, ComponentStatus, HydratorTask, Id, SOURCE_NAMES,
   SUMMARY_KEYS, SourceHealth, SourceStatus, TaskState, Text, Time, type RuntimeSnapshot, type RuntimeSummary,
 } from '../model/index.ts';
-import { GoAppFlowState, GoComponentStatus, GoSummary, GoTaskState } from '../model/go-wire.ts';
+import { GoAppFlowState, GoComponentStatus, GoRuntimeSnapshot, GoSummary, GoTaskState } from '../model/go-wire.ts';
 import type { History, TimelineEntry as TimelineEntryType } from '../store/timeline.ts';
 
 /**
@@ -25,16 +25,18 @@ export const WireComponent = v.intersect([GoComponentStatus, ComponentStatus]);
 /** each source's health in the snapshot (a source that never reported is absent) */
 export const SourcesHealth = v.object(fromKeys(SOURCE_NAMES, v.optional(SourceHealth)));
 
-export const RuntimeSnapshotSchema = v.object({
-  timestamp: Time,
+/**
+ * `data` of /state: the Go module's RuntimeSnapshot (what a Go client decodes) and ours at once: its entities
+ * with our keys and allowed values, and the additive `version` and `sources`.
+ */
+export const RuntimeSnapshotSchema = v.intersect([GoRuntimeSnapshot, v.object({
   version: v.number(),
-  app_states: v.record(v.string(), WireApp),
-  tasks: v.record(v.string(), WireTask),
-  components: v.record(v.string(), WireComponent),
-  chart_repo: v.optional(ChartRepoStatus),
-  summary: WireSummary,
+  app_states: v.record(v.string(), AppFlowState),
+  tasks: v.record(v.string(), TaskState),
+  components: v.record(v.string(), ComponentStatus),
+  summary: RuntimeSummarySchema,
   sources: SourcesHealth,
-});
+})]);
 
 /** `data` of GET …/apps: one page of apps in key order */
 export const AppsPageSchema = v.object({
@@ -136,5 +138,6 @@ export type SchemasAgree = [
   Assert<Same<v.InferOutput<typeof RuntimeSummarySchema>, RuntimeSummary>>,
   Assert<Same<v.InferOutput<typeof TimelineEntry>, TimelineEntryType>>,
   Assert<Same<v.InferOutput<typeof HistorySchema>, History & { key: string }>>,
-  Assert<Same<v.InferOutput<typeof RuntimeSnapshotSchema>['version'], RuntimeSnapshot['version']>>,
+  // the whole snapshot: ours, as the Go wire narrows it (metadata.status on every app, Go integers and times)
+  Assert<Same<v.InferOutput<typeof RuntimeSnapshotSchema>, RuntimeSnapshot & v.InferOutput<typeof GoRuntimeSnapshot>>>,
 ];

@@ -1,5 +1,5 @@
 import { sha256 } from '../content-digest.ts';
-import { toJsonSchema, toJsonSchemaDefs, type ConversionConfig } from '@valibot/to-json-schema';
+import { toJsonSchemaDefs, type ConversionConfig } from '@valibot/to-json-schema';
 import * as v from 'valibot';
 import {
   AppFlowState, ChartRepoApp, ChartRepoImage, ChartRepoStatus, ComponentStatus, HydratorTask, SourceHealth,
@@ -12,13 +12,13 @@ import {
   AppsPageSchema, ChangeEvent, OverviewSchema, SummaryEvent, ErrorEnvelope, FreshnessSchema, Healthz, HistorySchema, Readyz, RuntimeSnapshotSchema,
   RuntimeSummarySchema, SourcesHealth, TimelineEntry, WireApp, WireComponent, WireSummary, WireTask, envelope,
 } from './openapi-schemas.ts';
-import { GoAppFlowState, GoAppStatus, GoComponentStatus, GoEntrance, GoSummary, GoTaskState } from '../model/go-wire.ts';
+import { GoAppFlowState, GoAppStatus, GoComponentStatus, GoEntrance, GoRuntimeSnapshot, GoSummary, GoTaskState } from '../model/go-wire.ts';
 import { APP_PATH_SCHEMA, TASK_PATH_SCHEMA, USER_PATH_SCHEMA } from './path-params.ts';
 import {
   APPS_QUERY_KEYS, APPS_QUERY_SCHEMA, FILTER_SCHEMA, FILTER_KEYS, PAGE_LIMITS, STREAM_QUERY_KEYS, STREAM_QUERY_SCHEMA,
   TASKS_QUERY_KEYS, TASKS_QUERY_SCHEMA,
 } from './query.ts';
-import { MAX_URL_BYTES } from './security.ts';
+import { ALLOWED_METHODS, MAX_URL_BYTES } from './security.ts';
 import { STREAM_LIMITS } from './stream.ts';
 
 /**
@@ -30,7 +30,7 @@ import { STREAM_LIMITS } from './stream.ts';
 /** Named schemas (components.schemas); a schema used inside another becomes a $ref to its name. */
 const DEFINITIONS = {
   App: WireApp, Task: WireTask, Component: WireComponent, Summary: WireSummary,
-  GoAppFlowState, GoAppStatus, GoEntrance, GoTaskState, GoComponentStatus, GoSummary,
+  GoAppFlowState, GoAppStatus, GoEntrance, GoTaskState, GoComponentStatus, GoSummary, GoRuntimeSnapshot,
   AppFlowState, TaskState, ComponentStatus, SourceHealth, SourceStatus, ChartRepoStatus, ChartRepoApp, ChartRepoImage,
   HydratorTask, RuntimeSummary: RuntimeSummarySchema, SourcesHealth, RuntimeSnapshot: RuntimeSnapshotSchema,
   Freshness: FreshnessSchema, AppsPage: AppsPageSchema, Overview: OverviewSchema, SummaryEvent, TimelineEntry, History: HistorySchema, ChangeEvent, ErrorEnvelope, Healthz, Readyz,
@@ -58,20 +58,40 @@ const CONVERT: ConversionConfig = {
   overrideRef: ({ referenceId }) => `#/components/schemas/${referenceId}`,
 };
 
+/**
+ * The schemas of one build, converted together: `schemaOf` hands out an empty object that `convertAll` fills.
+ * Converting each alone (toJsonSchema) converts every named schema again each time: ~50 times the work and
+ * garbage of one pass.
+ */
+let pending: Map<string, { schema: v.GenericSchema; into: Json }> | null = null;
+
 function schemaOf(s: v.GenericSchema): Json {
-  const { $schema: _s, $defs: _d, ...rest } = toJsonSchema(s, { ...CONVERT, definitions: DEFINITIONS });
-  return rest as Json;
+  if (!pending) throw new Error('schemaOf outside buildOpenApi');
+  const into: Json = {};
+  // a copy: the converter knows schemas by identity, so the schema itself would be named `_n` wherever it is used
+  pending.set(`_${pending.size}`, { schema: { ...s } as v.GenericSchema, into });
+  return into;
+}
+
+/** Converts the named schemas and every schema handed out since, in one pass; returns the named ones. */
+function convertAll(): Json {
+  const all = [...pending!];
+  const converted = toJsonSchemaDefs({ ...DEFINITIONS, ...Object.fromEntries(all.map(([k, p]) => [k, p.schema])) }, CONVERT) as Record<string, object>;
+  for (const [k, p] of all) Object.assign(p.into, converted[k]);
+  return Object.fromEntries(Object.keys(DEFINITIONS).map((k) => [k, converted[k]]));
 }
 const ref = (name: keyof typeof DEFINITIONS) => ({ $ref: `#/components/schemas/${name}` });
 
 type Json = Record<string, unknown>;
 const JSON_MEDIA = 'application/json';
 
-const header = (description: string, schema: Json = { type: 'string' }) => ({ description, schema });
+/** A response header; `required`: on every such answer (the contract test holds the server to it). */
+const header = (description: string, schema: Json = { type: 'string' }, required = true) => ({ description, required, schema });
 const HEADERS = {
-  ETag: header('weak tag naming the content of this answer (and the query), not when it was seen: the same content has the same tag after a restart and on every replica; send it back as If-None-Match to get 304 while it is current'),
-  Fresh: header(`the oldest last_success over the sources (RFC 3339): every source's data is at least this fresh. Moves with every collection pass while the ETag moves only with content; absent until every source succeeded once`),
-  RetryAfter: header('seconds to wait before retrying', { type: 'integer' }),
+  ETag: header('weak tag (`W/"…"`) naming the content of this answer (and the query), not when it was seen: the same content has the same tag after a restart and on every replica; send it back as If-None-Match to get 304 while it is current', { type: 'string', pattern: '^W/"[^"]*"$' }),
+  StaticETag: header('strong tag: a hash of the bytes served (the page, the file, this document), which change only with the sidecar\'s build; send it back as If-None-Match to get 304', { type: 'string', pattern: '^"[^"]*"$' }),
+  Fresh: header(`the oldest last_success over the sources (RFC 3339): every source's data is at least this fresh. Moves with every collection pass while the ETag moves only with content; absent until every source succeeded once`, { type: 'string', format: 'date-time' }, false),
+  RetryAfter: header('seconds to wait before retrying', { type: 'integer', minimum: 0 }),
 };
 
 /** Components every operation refers to. */
@@ -85,16 +105,20 @@ function responses(): Json {
       description: 'the If-None-Match tag is current: no body',
       headers: { ETag: { $ref: '#/components/headers/ETag' }, [FRESH_AS_OF]: { $ref: '#/components/headers/FreshAsOf' } },
     },
+    NotModifiedStatic: {
+      description: 'the If-None-Match tag is current: no body',
+      headers: { ETag: { $ref: '#/components/headers/StaticETag' }, [FRESH_AS_OF]: { $ref: '#/components/headers/FreshAsOf' } },
+    },
     BadRequest: error('a query or path parameter is invalid (unknown value, too long, given twice, missing); the message names it. Also, before routing, a request the HTTP parser refused (as MalformedRequest)'),
     Unauthorized: {
       description: 'RUNTIME_API_TOKEN is set and the request has no or another bearer token',
-      headers: { 'WWW-Authenticate': header('Bearer realm="market-runtime"') },
+      headers: { 'WWW-Authenticate': header('Bearer realm="market-runtime"; with `error="invalid_token"` when a token was sent and is not the one', { type: 'string', pattern: '^Bearer realm="market-runtime"' }) },
       content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
     },
     NotFound: error('no such entity (or no such route)'),
     MethodNotAllowed: {
       description: 'the API is read-only: methods other than GET and HEAD (and OPTIONS when CORS_ORIGINS is set)',
-      headers: { Allow: header('GET, HEAD') },
+      headers: { Allow: header('the methods the API answers', { type: 'string', const: ALLOWED_METHODS.join(', ') }) },
       content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
     },
     UriTooLong: {
@@ -113,13 +137,17 @@ function responses(): Json {
       description: "the request's headers are larger than the server accepts (16 KiB, node's maxHeaderSize): answered for any method before routing, then the connection is closed",
       content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
     },
+    InternalError: {
+      description: 'an unhandled error (a fault of the sidecar, logged): the envelope says only "internal error"',
+      content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
+    },
     Unavailable: error('not collected yet, or the store is restarting or rebuilding: retry after Retry-After', {
       'Retry-After': { $ref: '#/components/headers/RetryAfter' },
     }),
     Preflight: {
       description: 'CORS preflight (only when CORS_ORIGINS is set; otherwise OPTIONS answers 405)',
       headers: {
-        'Access-Control-Allow-Origin': header('the allowed origin'),
+        'Access-Control-Allow-Origin': header('the Origin of the request, when it is one of CORS_ORIGINS (absent otherwise: the browser then refuses)', { type: 'string' }, false),
         'Access-Control-Allow-Methods': header('GET, HEAD, OPTIONS'),
         'Access-Control-Allow-Headers': header('Authorization, If-None-Match, Content-Type'),
         'Access-Control-Max-Age': header('600'),
@@ -139,6 +167,9 @@ const BEFORE_ROUTING = {
   431: { $ref: '#/components/responses/HeadersTooLarge' },
 } as const;
 
+/** What any method of any path gets when something throws (the app's onError, hardening.ts onUnhandled). */
+const FAULT = { 500: { $ref: '#/components/responses/InternalError' } } as const;
+
 interface Route {
   /** path under a base path (or at the root when `root`) */
   path: string;
@@ -148,7 +179,8 @@ interface Route {
   params?: Json[];
   /** the answer when all goes well (200 unless `status` says otherwise): media type -> schema */
   ok: { status?: 302; media: string | string[]; schema: Json; description?: string; headers?: Json; extra?: Json };
-  etag?: boolean;
+  /** answers carry an ETag and 304: weak for data (names the content), strong for pages, assets and the document */
+  etag?: 'weak' | 'strong';
   /** error statuses the route answers itself */
   errors: Array<400 | 404 | 503>;
   /** no token needed (probes, pages), or optional (metrics) */
@@ -200,17 +232,18 @@ function routes(): Route[] {
     {
       path: '/state', id: 'getState', summary: 'The runtime snapshot (filtered when a filter is given)',
       description: 'Unfiltered: the store\'s prepared bytes, compressed (br, gzip) when the client accepts it (Vary: Accept-Encoding; each encoding has its own ETag). Filtered: the same shape, holding only what the filters keep, with a summary of it.',
-      params: queryParams(FILTER_SCHEMA.entries, FILTER_KEYS), ok: json(RuntimeSnapshotSchema), etag: true, errors: [400, 503], fresh: true,
+      params: queryParams(FILTER_SCHEMA.entries, FILTER_KEYS), ok: json(RuntimeSnapshotSchema), etag: 'weak', errors: [400, 503], fresh: true,
     },
     {
       path: '/events', id: 'getEvents', summary: 'The change stream (Server-Sent Events)',
       description: [
-        'Same filters as /state. Each event\'s `data:` is one line of JSON:',
+        'Same filters as /state. The stream opens with `retry: 2000` (a browser\'s EventSource reconnects 2 s after losing it, sending Last-Event-ID). Each event\'s `data:` is one line of JSON:',
         '- `event: snapshot` (id `epoch-version.content`, where `W/"content"` is the ETag of that version\'s /state): the (filtered) snapshot, as the `data` of /state (RuntimeSnapshot). Sent first, and when a Last-Event-ID can no longer be resumed.',
         '- `event: change` (id `epoch-version.content`): one store version (ChangeEvent): `upserts` and `removed` per domain (app_states, tasks, components), `chart_repo` as `{frame?, upserts, removed}` per list (apps by user:source:app, images by name, hydrator_tasks by id), `sources` when a source\'s health changed, `summary`, `version`, `timestamp`, and with ?timeline=true the `timeline` entries recorded in it.',
         '- `event: freshness` (no id; not a version): `{fresh_as_of, sources}` (Freshness), at most once a second.',
         '- `?view=summary` (no filters): a page that reads its data elsewhere (…/apps, …/overview) and only needs to know when a version is minted. Its `snapshot` and `change` events carry just `{version, timestamp, summary}` (SummaryEvent; changes add `sources` when health moved); a reconnect starts again at the latest version, nothing is replayed.',
         `- \`: heartbeat\` comments every ${STREAM_LIMITS.heartbeatMs / 1000} s. Resume with Last-Event-ID (header or last_event_id): the last ${STREAM_LIMITS.historyVersions} versions are replayed.`,
+        `- 503 also when ${STREAM_LIMITS.maxClients} clients are connected already (Retry-After: 5).`,
       ].join('\n'),
       params: [
         ...queryParams(STREAM_QUERY_SCHEMA.entries, STREAM_QUERY_KEYS, {
@@ -245,28 +278,28 @@ function routes(): Route[] {
         cursor: '`next_cursor` of the page before (opaque); absent or empty: the first page; one this API did not give out is a 400',
         include: '`chart_repo`: the page also holds the Chart Repo items of its apps',
       }),
-      ok: json(AppsPageSchema), etag: true, errors: [400, 503], fresh: true,
+      ok: json(AppsPageSchema), etag: 'weak', errors: [400, 503], fresh: true,
     },
     {
       path: '/overview', id: 'getOverview', summary: 'The snapshot without the lists that grow with the market',
       description: 'As /state without `app_states` and without the Chart Repo\'s `apps` and `images` (counted per state and status in `chart_repo_counts`): what a dashboard shows beside a page of apps (…/apps). Its ETag names the version\'s content.',
-      ok: json(OverviewSchema), etag: true, errors: [503], fresh: true,
+      ok: json(OverviewSchema), etag: 'weak', errors: [503], fresh: true,
     },
     {
       path: '/apps/{user_id}/{source_id}/{app_name}', id: 'getApp', summary: 'One installed app',
-      params: appParams, ok: json(WireApp), etag: true, errors: [400, 404, 503], fresh: true,
+      params: appParams, ok: json(WireApp), etag: 'weak', errors: [400, 404, 503], fresh: true,
     },
     {
       path: '/apps/{user_id}/{source_id}/{app_name}/history', id: 'getAppHistory', summary: 'What the store saw happen to one app',
-      params: appParams, ok: json(HistorySchema), etag: true, errors: [400, 404, 503], fresh: true,
+      params: appParams, ok: json(HistorySchema), etag: 'weak', errors: [400, 404, 503], fresh: true,
     },
     {
       path: '/tasks/{task_id}', id: 'getTask', summary: 'One task',
-      params: taskParams, ok: json(WireTask), etag: true, errors: [400, 404, 503], fresh: true,
+      params: taskParams, ok: json(WireTask), etag: 'weak', errors: [400, 404, 503], fresh: true,
     },
     {
       path: '/tasks/{task_id}/history', id: 'getTaskHistory', summary: 'What the store saw happen to one task',
-      params: taskParams, ok: json(HistorySchema), etag: true, errors: [400, 404, 503], fresh: true,
+      params: taskParams, ok: json(HistorySchema), etag: 'weak', errors: [400, 404, 503], fresh: true,
     },
     {
       path: '/tasks', id: 'listTasks', summary: 'Tasks of an app and/or a user (at least one is required)',
@@ -274,27 +307,30 @@ function routes(): Route[] {
         app_name: 'trimmed; empty means not given; given twice is a 400 (give app_name, user_id or both)',
         user_id: 'trimmed; empty means not given; given twice is a 400 (give app_name, user_id or both)',
       }),
-      ok: json(v.array(WireTask)), etag: true, errors: [400, 503], fresh: true,
+      ok: json(v.array(WireTask)), etag: 'weak', errors: [400, 503], fresh: true,
     },
     {
       path: '/users/{user_id}/apps', id: 'listUserApps', summary: "A user's installed apps",
-      params: userParams, ok: json(v.array(WireApp)), etag: true, errors: [400, 503], fresh: true,
+      params: userParams, ok: json(v.array(WireApp)), etag: 'weak', errors: [400, 503], fresh: true,
     },
     {
       path: '/users/{user_id}/tasks', id: 'listUserTasks', summary: "A user's tasks",
-      params: userParams, ok: json(v.array(WireTask)), etag: true, errors: [400, 503], fresh: true,
+      params: userParams, ok: json(v.array(WireTask)), etag: 'weak', errors: [400, 503], fresh: true,
     },
-    { path: '/dashboard', id: 'getDashboard', summary: 'The operator dashboard (HTML; loads without a token, its data does not)', ok: html, etag: true, errors: [], open: 'open', fresh: true },
-    { path: '/dashboard-app', id: 'getDashboardApp', summary: 'The per-app dashboard (HTML)', ok: html, etag: true, errors: [], open: 'open', fresh: true },
+    { path: '/dashboard', id: 'getDashboard', summary: 'The operator dashboard (HTML; loads without a token, its data does not)', ok: html, etag: 'strong', errors: [], open: 'open', fresh: true },
+    { path: '/dashboard-app', id: 'getDashboardApp', summary: 'The per-app dashboard (HTML)', ok: html, etag: 'strong', errors: [], open: 'open', fresh: true },
     {
-      path: '/assets/{file}', id: 'getAsset', summary: "The dashboards' scripts and stylesheet",
-      params: [{ name: 'file', in: 'path', required: true, schema: { type: 'string', enum: [...ASSET_FILES] } }],
+      path: '/assets/{file}', id: 'getAsset', summary: "The dashboards' scripts and stylesheet (no token needed, whatever the file)",
+      params: [{
+        name: 'file', in: 'path', required: true, description: 'one of the files the dashboards load; any other name answers 404',
+        schema: schemaOf(v.picklist(ASSET_FILES)),
+      }],
       ok: { media: ['text/javascript', 'text/css'], schema: { type: 'string' }, description: 'the file' },
-      etag: true, errors: [404], open: 'open', fresh: true,
+      etag: 'strong', errors: [404], open: 'open', fresh: true,
     },
     {
       path: '/openapi.json', id: 'getOpenApi', summary: 'This document',
-      ok: { media: JSON_MEDIA, schema: { type: 'object' } }, etag: true, errors: [], fresh: true,
+      ok: { media: JSON_MEDIA, schema: { type: 'object' } }, etag: 'strong', errors: [], fresh: true,
     },
     {
       path: '/', id: 'getRoot', summary: 'Sends a browser to the operator dashboard', root: true,
@@ -320,7 +356,7 @@ function routes(): Route[] {
 function operation(r: Route, suffix: string): Json {
   const responsesOf: Json = {};
   const okHeaders: Json = { ...(r.ok.headers ?? {}) };
-  if (r.etag) okHeaders.ETag = { $ref: '#/components/headers/ETag' };
+  if (r.etag) okHeaders.ETag = { $ref: `#/components/headers/${r.etag === 'weak' ? 'ETag' : 'StaticETag'}` };
   if (r.fresh) okHeaders[FRESH_AS_OF] = { $ref: '#/components/headers/FreshAsOf' };
   responsesOf[String(r.ok.status ?? 200)] = {
     description: r.ok.description ?? 'success',
@@ -328,8 +364,8 @@ function operation(r: Route, suffix: string): Json {
     content: Object.fromEntries([r.ok.media].flat().map((m) => [m, { schema: r.ok.schema }])),
     ...(r.ok.extra ?? {}),
   };
-  if (r.etag) responsesOf['304'] = { $ref: '#/components/responses/NotModified' };
-  Object.assign(responsesOf, BEFORE_ROUTING);
+  if (r.etag) responsesOf['304'] = { $ref: `#/components/responses/${r.etag === 'weak' ? 'NotModified' : 'NotModifiedStatic'}` };
+  Object.assign(responsesOf, BEFORE_ROUTING, FAULT);
   if (r.errors.includes(400)) responsesOf['400'] = { $ref: '#/components/responses/BadRequest' };
   if (r.open !== 'open') responsesOf['401'] = { $ref: '#/components/responses/Unauthorized' };
   if (r.errors.includes(404)) responsesOf['404'] = { $ref: '#/components/responses/NotFound' };
@@ -360,8 +396,17 @@ const REJECTED = { $ref: '#/components/responses/MethodNotAllowed' };
 
 /** The document, built once. */
 export function buildOpenApi(): Json {
+  pending = new Map();
+  let described: Route[];
+  let schemas: Json;
+  try {
+    described = routes();
+    schemas = convertAll();
+  } finally {
+    pending = null;
+  }
   const paths: Json = {};
-  for (const r of routes()) {
+  for (const r of described) {
     const bases = r.root ? [''] : BASE_PATHS;
     bases.forEach((base, i) => {
       const suffix = i === 0 ? '' : 'Mounted';
@@ -373,17 +418,16 @@ export function buildOpenApi(): Json {
         head: headOf(get),
         options: {
           operationId: `options${noun}`, summary: 'CORS preflight', security: [],
-          responses: { 204: { $ref: '#/components/responses/Preflight' }, 405: REJECTED, ...BEFORE_ROUTING },
+          responses: { 204: { $ref: '#/components/responses/Preflight' }, 405: REJECTED, ...BEFORE_ROUTING, ...FAULT },
         },
         ...Object.fromEntries(['post', 'put', 'patch', 'delete'].map((m) => [m, {
           operationId: `${m}${noun}`, summary: 'rejected: the API is read-only',
           ...(r.open === 'open' ? { security: [] } : {}),
-          responses: { 405: REJECTED, ...BEFORE_ROUTING },
+          responses: { 405: REJECTED, ...BEFORE_ROUTING, ...FAULT },
         }])),
       };
     });
   }
-  const schemas = toJsonSchemaDefs(DEFINITIONS, CONVERT) as Json;
   return {
     openapi: '3.1.0',
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
@@ -405,7 +449,7 @@ export function buildOpenApi(): Json {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'RUNTIME_API_TOKEN. Required when the sidecar has one set; /healthz, /readyz, / and the dashboard pages never need it.' },
       },
-      headers: { ETag: HEADERS.ETag, FreshAsOf: HEADERS.Fresh, RetryAfter: HEADERS.RetryAfter },
+      headers: { ETag: HEADERS.ETag, StaticETag: HEADERS.StaticETag, FreshAsOf: HEADERS.Fresh, RetryAfter: HEADERS.RetryAfter },
       responses: responses(),
       schemas,
     },

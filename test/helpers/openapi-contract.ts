@@ -2,14 +2,16 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { expect } from 'vitest';
+import { FRESH_AS_OF } from '../../src/http/freshness.ts';
 import { buildOpenApi } from '../../src/http/openapi.ts';
 import { expectGoWire } from './go-wire.ts';
 
 /**
- * Checks real answers against openapi.json: the status must be documented for the path and method, the
- * headers the document promises must be there, and a JSON body must validate against the documented schema
- * (ajv, JSON Schema 2020-12); a snapshot (…/state, the stream's full `snapshot` events) must also decode as a
- * Go client of the market decodes it (expectGoWire). Records every (method, path template, status) it saw.
+ * Checks real answers against openapi.json: the status must be documented for the path and method, every
+ * header the document gives it must be there (when required) and fit its schema, and a JSON body must validate
+ * against the documented schema (ajv, JSON Schema 2020-12); a snapshot (…/state, the stream's full `snapshot`
+ * events) must also decode as a Go client of the market decodes it (expectGoWire). Records every (method, path
+ * template, status) it saw.
  */
 
 type Schema = Record<string, unknown>;
@@ -48,8 +50,12 @@ export async function contractChecker(opts: { corsOrigin?: string } = {}) {
     return match;
   }
 
-  /** Checks one answer against the document and records it; returns the parsed JSON body (text for other bodies, null for none). */
-  async function check(method: string, path: string, res: Response, expected?: number): Promise<unknown> {
+  /**
+   * Checks one answer against the document and records it; returns the parsed JSON body (text for other bodies,
+   * null for none). `fresh`: every source has succeeded once, so the freshness header is on every answer that
+   * documents it (before that it is absent by design).
+   */
+  async function check(method: string, path: string, res: Response, expected?: number, { fresh = false } = {}): Promise<unknown> {
     const template = templateOf(path);
     const m = method.toLowerCase();
     const op = doc.paths[template]![m];
@@ -58,11 +64,16 @@ export async function contractChecker(opts: { corsOrigin?: string } = {}) {
     const documented = op!.responses[String(res.status)];
     expect(documented, `${method} ${template} answered ${res.status}, which the document lacks`).toBeDefined();
     seen.add(`${m} ${template} ${res.status}`);
-    for (const name of ['ETag', 'Retry-After', 'WWW-Authenticate', 'Allow', 'Location']) {
-      const promised = documented!.headers?.[name] as { schema?: { const?: string } } | undefined;
-      if (!promised) continue;
-      expect(res.headers.get(name), `${name} on ${method} ${path} ${res.status}`).not.toBeNull();
-      if (promised.schema?.const !== undefined) expect(res.headers.get(name), `${name} on ${method} ${path}`).toBe(promised.schema.const);
+    // every header documented for the answer: a required one (or the freshness header, once known) must be
+    // there, and each one there must fit its schema (a weak or strong tag, a date-time, a constant)
+    for (const [name, promised] of Object.entries(documented!.headers ?? {}) as [string, { required?: boolean; schema: Schema }][]) {
+      const value = res.headers.get(name);
+      const what = `${name} on ${method} ${path} ${res.status}`;
+      if (value === null) {
+        expect(promised.required || (fresh && name === FRESH_AS_OF), `${what} is missing`).toBe(false);
+        continue;
+      }
+      validate(promised.schema, promised.schema.type === 'integer' && /^\d+$/.test(value) ? Number(value) : value, what);
     }
     if (res.status === 204 && opts.corsOrigin) expect(res.headers.get('access-control-allow-origin')).toBe(opts.corsOrigin);
     const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();

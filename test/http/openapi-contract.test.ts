@@ -1,9 +1,14 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Hono } from 'hono';
 import { createRuntimeApp } from '../../src/http/app.ts';
 import { BASE_PATHS } from '../../src/http/base-paths.ts';
 import { FreshnessHolder } from '../../src/http/freshness.ts';
+import { onUnhandled } from '../../src/http/hardening.ts';
+import { HttpMetrics } from '../../src/http/metrics.ts';
 import { buildOpenApi } from '../../src/http/openapi.ts';
+import { registerOpenApi } from '../../src/http/openapi-route.ts';
+import type { RareLogger } from '../../src/lazy-log.ts';
 import { FixtureFiles, smallDataset } from '../browser/fixtures.ts';
 import { contractChecker } from '../helpers/openapi-contract.ts';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
@@ -22,11 +27,13 @@ const ORIGIN = 'http://client.example';
 const AUTH = { Authorization: `Bearer ${TOKEN}` };
 
 let contract: Awaited<ReturnType<typeof contractChecker>>;
-const check = (method: string, path: string, res: Response, expected?: number) => contract.check(method, path, res, expected);
+const check = (method: string, path: string, res: Response, expected?: number, fresh = false) => contract.check(method, path, res, expected, { fresh });
+/** the servers whose every source has succeeded once: their answers must carry the freshness header wherever it is documented */
+const freshServers = new Set<string>();
 
 async function hit(base: string, path: string, init: RequestInit = {}, expected?: number): Promise<unknown> {
   const res = await fetch(base + path, { ...init, redirect: 'manual' });
-  return check(init.method ?? 'GET', path, res, expected);
+  return check(init.method ?? 'GET', path, res, expected, freshServers.has(base));
 }
 
 /**
@@ -118,6 +125,7 @@ describe('contract: real answers against openapi.json', () => {
         // every source has succeeded once: the freshness header is on every answer under the base paths
         expect((await s.get('/api/v2/runtime/sources', { headers: AUTH })).headers.get('x-runtime-fresh-as-of')).not.toBeNull();
       }, 90_000);
+      freshServers.add(s.base);
     }
   }, 180_000);
 
@@ -131,8 +139,7 @@ describe('contract: real answers against openapi.json', () => {
       for (const r of ROUTES) {
         for (const [s, headers] of [[a, AUTH], [b, {}]] as const) {
           const res = await fetch(s.base + base + r.ok, { headers });
-          await check('GET', base + r.ok, res, 200);
-          expect(res.headers.get('x-runtime-fresh-as-of'), `${base}${r.ok} carries the freshness header`).not.toBeNull();
+          await check('GET', base + r.ok, res, 200, true);
           if (r.etag) {
             const etag = res.headers.get('etag')!;
             await hit(s.base, base + r.ok, { headers: { ...headers, 'If-None-Match': etag } }, 304);
@@ -155,7 +162,7 @@ describe('contract: real answers against openapi.json', () => {
     }
     // the compressed variant of the snapshot answers with its own tag
     const br = await fetch(`${b.base}/api/v2/runtime/state`, { headers: { 'Accept-Encoding': 'br' } });
-    await check('GET', '/api/v2/runtime/state', br, 200);
+    await check('GET', '/api/v2/runtime/state', br, 200, true);
   }, 120_000);
 
   it('the served document is the built one and needs the token like other data', async () => {
@@ -172,7 +179,14 @@ describe('contract: real answers against openapi.json', () => {
           if (r.missing) await hit(s.base, base + r.missing, { headers }, 404);
         }
         const open = r.ok.startsWith('/dashboard') || r.ok.startsWith('/assets');
-        if (!open) {
+        if (open) {
+          // no token needed where one is set, whatever the asset's name: one that does not exist is a 404, not a 401
+          await hit(a.base, base + r.ok, {}, 200);
+          if (r.missing) {
+            await hit(a.base, base + r.missing, {}, 404);
+            await hit(a.base, base + r.missing, { method: 'HEAD' }, 404);
+          }
+        } else {
           await hit(a.base, base + r.ok, {}, 401);
           await hit(a.base, base + r.ok, { method: 'HEAD' }, 401);
           await hit(a.base, base + r.ok, { headers: { Authorization: 'Bearer wrong' } }, 401);
@@ -246,7 +260,7 @@ describe('contract: real answers against openapi.json', () => {
       for (const query of ['', '?user_id=alice', '?timeline=true', '?view=summary']) {
         const stream = await openStream(`${a.base}${base}/events${query}`, AUTH);
         try {
-          await check('GET', `${base}/events`, stream.res, 200);
+          await check('GET', `${base}/events`, stream.res, 200, true);
           await stream.next((e) => e.event === 'snapshot');
           await stream.next((e) => e.event === 'freshness');
           // something changes: alice's failed app recovers, a task completes
@@ -264,7 +278,7 @@ describe('contract: real answers against openapi.json', () => {
     // HEAD: the stream's headers, no stream
     for (const base of BASE_PATHS) {
       const head = await fetch(`${a.base}${base}/events`, { method: 'HEAD', headers: AUTH, signal: AbortSignal.timeout(10_000) });
-      await check('HEAD', `${base}/events`, head, 200);
+      await check('HEAD', `${base}/events`, head, 200, true);
       expect(head.headers.get('content-type')).toMatch(/^text\/event-stream/);
     }
   }, 120_000);
@@ -280,6 +294,46 @@ describe('contract: real answers against openapi.json', () => {
       if (method !== 'HEAD') expect(body).toMatchObject({ message: 'request not received in time' });
     }
   }, 60_000);
+
+  it('an unhandled error answers 500 with the envelope: dependencies that throw, a document that fails to build, a fault in a middleware', async () => {
+    const logged: string[] = [];
+    const log = { error: (o: { err: string }) => { logged.push(o.err); }, warn: () => undefined } as unknown as RareLogger;
+    const boom = (): never => { throw new Error('dependency failed'); };
+    // the store's side throws (current version, queries, the ping of /readyz) and so does the freshness the
+    // store pushes (read by …/sources and by the middleware that puts the header on every answer)
+    const freshness = Object.defineProperty(new FreshnessHolder(), 'current', { get: boom });
+    const broken = createRuntimeApp({ current: boom, queries: boom, storeAlive: async () => boom(), freshness }, { log });
+    for (const path of [...BASE_PATHS.flatMap((base) => [...ROUTES.map((r) => base + r.ok), `${base}/events`]), '/readyz']) {
+      for (const method of ['GET', 'HEAD']) {
+        const body = await check(method, path, await broken.request(path, { method }), 500);
+        if (method === 'GET') expect(body).toEqual({ success: false, message: 'internal error', data: null });
+      }
+    }
+    expect(logged).toContain('dependency failed');
+    // the document's build fails (answered 500), and the next request builds it again
+    let builds = 0;
+    const api = new Hono();
+    registerOpenApi(api, {
+      warmAfterMs: null,
+      build: async () => {
+        if (++builds === 1) throw new Error('build failed');
+        return (await import('../../src/http/openapi.ts')).openApiDocument();
+      },
+    });
+    const app = new Hono();
+    for (const base of BASE_PATHS) app.route(base, api);
+    app.onError(onUnhandled(log));
+    await check('GET', '/api/v2/runtime/openapi.json', await app.request('/api/v2/runtime/openapi.json'), 500);
+    await check('GET', '/app-store/api/v2/runtime/openapi.json', await app.request('/app-store/api/v2/runtime/openapi.json'), 200);
+    expect(builds).toBe(2);
+    // a fault anywhere before the route (here the request metrics' middleware): every method of every path
+    const metrics = new HttpMetrics();
+    metrics.middleware = () => async () => { throw new Error('middleware fault'); };
+    const faulty = createRuntimeApp({ current: () => null, queries: () => null, storeAlive: async () => false }, { log, metrics });
+    for (const path of EVERY_PATH) {
+      for (const method of EVERY_METHOD) await check(method, path, await faulty.request(path, { method }), 500);
+    }
+  });
 
   it('every documented status of every path and method was reached (runs last)', () => {
     const documented = contract.documented();

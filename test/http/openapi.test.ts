@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import SwaggerParser from '@apidevtools/swagger-parser';
-import { describe, expect, it } from 'vitest';
+import { Hono } from 'hono';
+import { describe, expect, it, vi } from 'vitest';
 import { createRuntimeApp } from '../../src/http/app.ts';
 import { BASE_PATHS } from '../../src/http/base-paths.ts';
-import { buildOpenApi, openApiText } from '../../src/http/openapi.ts';
+import { ASSET_FILES } from '../../src/http/dashboard/routes.ts';
+import { buildOpenApi, openApiDocument, openApiText } from '../../src/http/openapi.ts';
+import { registerOpenApi } from '../../src/http/openapi-route.ts';
 import { APP_PATH_SCHEMA, parsePath, TASK_PATH_SCHEMA, USER_PATH_SCHEMA } from '../../src/http/path-params.ts';
 import {
   APP_FILTER_KEYS, APPS_QUERY_KEYS, FILTER_KEYS, parseAppsQuery, parseStateFilter, parseStreamQuery, parseTasksQuery, STREAM_QUERY_KEYS,
@@ -143,5 +146,19 @@ describe('the OpenAPI document', () => {
     expect(parsePath(APP_PATH_SCHEMA, { user_id: 'alice', source_id: 's'.repeat(257), app_name: 'a'.repeat(257) }))
       .toEqual({ ok: false, message: 'source_id is longer than 256 characters' });
     expect(parsePath(TASK_PATH_SCHEMA, { task_id: '' })).toEqual({ ok: false, message: 'task_id must not be empty' });
+    // the asset route's names are the files it serves
+    expect(schemasOf('/assets/{file}', 'path').file!.enum).toEqual([...ASSET_FILES]);
+  });
+
+  it('is built shortly after the route is registered (the thread\'s start), so the first request does not wait for it', async () => {
+    let builds = 0;
+    const api = new Hono();
+    registerOpenApi(api, { warmAfterMs: 0, build: async () => { builds++; return openApiDocument(); } });
+    expect(builds).toBe(0);
+    await vi.waitFor(() => expect(builds).toBe(1));
+    const res = await api.request('/openapi.json');
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe(openApiText());
+    expect(builds).toBe(1);
   });
 });
