@@ -20,10 +20,11 @@ export class EntityTimelines {
   /** An entity changed: `evidence` (and the time it gives, if any) is what the entry records. */
   record(domain: Domain, key: string, value: object, evidence: string, at?: string): void {
     if (domain === 'app_states') {
-      this.of.app_states.record(key, appEntry(value as AppFlowState, evidence, at));
+      this.of.app_states.record(key, appEntry(value as AppFlowState, evidence, at), this.clock().toISOString());
     } else if (domain === 'tasks') {
       const t = value as TaskState;
-      this.of.tasks.record(key, taskEntry(t, evidence, this.clock().toISOString()), t.created_at, taskPast(t));
+      const now = this.clock().toISOString();
+      this.of.tasks.record(key, taskEntry(t, evidence, now), now, t.created_at, taskPast(t));
     }
   }
 
@@ -54,9 +55,14 @@ export class EntityTimelines {
     return timeline.app_states.length > 0 || timeline.tasks.length > 0 ? timeline : undefined;
   }
 
-  /** How many entries each kind holds (bounded by TIMELINE_LIMITS: bench/timeline-memory.ts measures them full). */
-  entries(): Record<TimelineKind, number> {
-    return { app_states: this.of.app_states.entries, tasks: this.of.tasks.entries };
+  /**
+   * How many entries each kind holds, and how many of its histories are of apps or tasks in view (bounded by
+   * TIMELINE_LIMITS: at most its share of the total plus one entry per history in view; bench/timeline-memory.ts
+   * measures them full).
+   */
+  entries(): Record<TimelineKind, { entries: number; in_view: number }> {
+    const of = (t: Timeline) => ({ entries: t.entries, in_view: t.inView });
+    return { app_states: of(this.of.app_states), tasks: of(this.of.tasks) };
   }
 
   /** What the store saw happen to one app or task (kept a while after it left the view), or null. */

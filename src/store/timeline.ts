@@ -1,3 +1,4 @@
+import { clip } from '../collect/tasks.ts';
 import { APP_STAGES, HEALTH, TASK_STATUSES, type AppFlowState, type TaskState } from '../model/index.ts';
 
 /**
@@ -13,13 +14,18 @@ export interface TimelineEntry {
   health?: string;
   /** as the source reports it (an app's metadata.status.progress), never the sidecar's task estimate */
   progress?: string;
+  /** the stage detail (tasks: error_msg), clipped to TIMELINE_LIMITS.detail characters */
   detail?: string;
   /** `poll user_application_states`, `event <eventID>`, `poll task_records`, ... */
   evidence: string;
 }
 
 export interface History {
-  /** entries are complete from this time on (the store's start for apps; tasks are rebuilt from their times) */
+  /**
+   * entries are complete from this time on: the store's start, or when the history was begun if the store had
+   * already let go of a departed one by then (this could be it, back); tasks: their creation (rebuilt from their
+   * times). Moves to the oldest kept entry's time when older ones are dropped for the bounds.
+   */
   since: string;
   /** set once the app or task left the view; the history is kept TIMELINE_LIMITS.keepGoneMs from when the store saw it go */
   gone_at?: string;
@@ -30,14 +36,21 @@ export interface History {
 export const TIMELINE_LIMITS = {
   perEntity: 50,
   /**
-   * ≤ 16 MiB: full at 10,000 apps, 14.5 MiB of heap (~340 bytes an entry with its history around it: times,
-   * details and event ids are strings of their own; bench/timeline-memory.ts, held to 16 MiB by
-   * test/store/timeline-memory.test.ts); past it, departed histories go first, then the least recently changed
-   * lose their oldest entries
+   * characters of an entry's detail (a stage detail or error_msg may hold 8,192; the row keeps it whole): with
+   * it the total below bounds bytes, not only entries. Past it the detail ends in `…`
    */
-  total: 45_000,
+  detail: 128,
+  /**
+   * entries beyond the latest of each app and task in view (those are never dropped: an app in view always
+   * has a history), so at most total + one per app and task in view are held. ≤ 16 MiB: full at 10,000 apps
+   * (28,100 entries) with every detail at its bound, 15.1 MiB of heap (~565 bytes an entry: a two-byte detail
+   * of 128 characters is 272 of them; bench/timeline-memory.ts, held to 16 MiB by
+   * test/store/timeline-memory.test.ts). Past it, departed histories go first, then the least recently
+   * changed lose their oldest entries
+   */
+  total: 18_000,
   /** of that total: what task histories may hold (tasks in view are the active ones and the last RECENT_TASK_LIMIT) */
-  tasks: 5_000,
+  tasks: 4_000,
   keepGoneMs: 60 * 60_000,
 };
 
@@ -53,23 +66,29 @@ export class Timeline {
   private size = 0;
   /** departed keys, in the order the store saw them go, with when each expires (ms): oldest first */
   private readonly departed = new Map<string, number>();
+  /** a departed history was dropped: a history begun since may be one of those, back, so it is not complete from the start */
+  private forgot = false;
   /** entries appended since the last take(), per key (the change stream sends them), while someone listens */
   private fresh = new Map<string, TimelineEntry[]>();
   /** a stream client asked for timeline entries: only then are they collected for versions */
   listening = false;
 
+  /** `start`: when the store started (or restarted) */
   constructor(
-    private readonly since: string,
+    private readonly start: string,
     private readonly limits: Pick<typeof TIMELINE_LIMITS, 'perEntity' | 'total' | 'keepGoneMs'> = TIMELINE_LIMITS,
   ) {}
 
-  /** Records `entry` unless it repeats the last one; returns true when it was recorded. */
-  record(key: string, entry: TimelineEntry, firstSince?: string, seed: TimelineEntry[] = []): boolean {
+  /**
+   * Records `entry` unless it repeats the last one; returns true when it was recorded. `now` (the store's
+   * clock) and `firstSince` (a task's creation, its past in `seed`) only matter to a history begun here.
+   */
+  record(key: string, entry: TimelineEntry, now: string, firstSince?: string, seed: TimelineEntry[] = []): boolean {
     let history = this.tracks.get(key);
     // (a departed history's last entry is `removed`: whatever comes back is a transition)
     if (history && sameState(history.entries.at(-1), entry)) return false;
     if (!history) {
-      history = { since: firstSince ?? this.since, entries: [] };
+      history = { since: firstSince ?? (this.forgot ? now : this.start), entries: [] };
       for (const s of seed) this.append(key, history, s);
     } else {
       this.tracks.delete(key); // re-inserted below: most recently changed last
@@ -118,6 +137,11 @@ export class Timeline {
     return this.size;
   }
 
+  /** Histories of apps or tasks in view: the latest entry of each is kept whatever the total bound. */
+  get inView(): number {
+    return this.tracks.size - this.departed.size;
+  }
+
   private append(key: string, history: History, entry: TimelineEntry): void {
     const entries = history.entries;
     entries.push(entry);
@@ -125,6 +149,7 @@ export class Timeline {
     if (entries.length > this.limits.perEntity) {
       entries.shift();
       this.size -= 1;
+      keptFrom(history);
     }
     if (!this.listening) return;
     let fresh = this.fresh.get(key);
@@ -133,29 +158,28 @@ export class Timeline {
   }
 
   /**
-   * Past the total bound, down to 90 % of it (so the walk runs once per many records): departed histories go
-   * first, the earliest departed first (they would expire anyway; the apps and tasks in view are what an
-   * operator asks about), then the least recently changed lose their oldest entries, then (only when every
-   * history is down to one entry) the least recently changed histories go whole.
+   * Past the total bound (which counts all but the latest entry of each history in view), down to 90 % of it
+   * (so the walk runs once per many records): departed histories go first, the earliest departed first (they
+   * would expire anyway; the apps and tasks in view are what an operator asks about), then the least recently
+   * changed lose their oldest entries, down to their latest. An app or task in view never loses its history,
+   * however many there are: they bring their own bound.
    */
   private trim(): void {
-    if (this.size <= this.limits.total) return;
+    if (this.size - this.inView <= this.limits.total) return;
     const target = Math.floor(this.limits.total * 0.9);
+    const over = () => this.size - this.inView - target;
     for (const key of this.departed.keys()) {
-      if (this.size <= target) return;
+      if (over() <= 0) return;
       this.dropDeparted(key);
     }
-    for (const { entries } of this.tracks.values()) {
-      if (this.size <= target) return;
-      while (entries.length > 1 && this.size > target) {
-        entries.shift();
-        this.size -= 1;
-      }
-    }
-    for (const [key, history] of this.tracks) {
-      if (this.size <= target) return;
-      this.tracks.delete(key);
-      this.size -= history.entries.length;
+    // only histories in view are left
+    for (const history of this.tracks.values()) {
+      if (over() <= 0) return;
+      const drop = Math.min(history.entries.length - 1, over());
+      if (drop <= 0) continue;
+      history.entries.splice(0, drop);
+      this.size -= drop;
+      keptFrom(history);
     }
   }
 
@@ -165,8 +189,15 @@ export class Timeline {
     if (!history) return;
     this.tracks.delete(key);
     this.size -= history.entries.length;
+    this.forgot = true;
   }
 
+}
+
+/** The oldest entries were dropped: the history is complete from its oldest kept entry's time (never earlier than it said). */
+function keptFrom(history: History): void {
+  const first = history.entries[0];
+  if (first !== undefined && Date.parse(first.at) > Date.parse(history.since)) history.since = first.at;
 }
 
 /** Whether `e` says what `next` says (its time and evidence aside): `next` would repeat it. */
@@ -193,7 +224,7 @@ export function appEntry(a: AppFlowState, evidence: string, at?: string): Timeli
   if (a.health !== undefined) entry.health = shared(a.health);
   const progress = (a.metadata as { status?: { progress?: unknown } } | undefined)?.status?.progress;
   if ((typeof progress === 'string' && progress !== '') || typeof progress === 'number') entry.progress = shared(String(progress));
-  if (a.stage_detail) entry.detail = a.stage_detail;
+  if (a.stage_detail) entry.detail = entryDetail(a.stage_detail);
   return entry;
 }
 
@@ -214,8 +245,16 @@ export function taskEntry(t: TaskState, evidence: string, now: string): Timeline
     : t.status === 'running' ? t.started_at ?? now
       : t.completed_at ?? now;
   const entry: TimelineEntry = { at, stage: shared(t.status), evidence };
-  if (t.error_msg) entry.detail = t.error_msg;
+  if (t.error_msg) entry.detail = entryDetail(t.error_msg);
   return entry;
+}
+
+/**
+ * A detail as an entry keeps it: at most TIMELINE_LIMITS.detail characters, and past it a string of its own
+ * (a slice would keep the whole text alive; a structured clone copies it).
+ */
+export function entryDetail(text: string): string {
+  return text.length <= TIMELINE_LIMITS.detail ? text : structuredClone(clip(text, TIMELINE_LIMITS.detail));
 }
 
 /**

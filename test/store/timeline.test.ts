@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { AppFlowState, TaskState } from '../../src/model/index.ts';
+import { LIMITS, type AppFlowState, type TaskState } from '../../src/model/index.ts';
 import type { PassMessage, StoreStep } from '../../src/protocol.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
-import { Timeline } from '../../src/store/timeline.ts';
+import { Timeline, TIMELINE_LIMITS } from '../../src/store/timeline.ts';
+import { task as fixtureTask } from '../helpers/store-fixtures.ts';
 
 const T0 = '2026-12-01T10:00:00.000Z';
 const at = (min: number) => new Date(Date.parse(T0) + min * 60_000).toISOString();
@@ -113,8 +114,8 @@ describe('departed histories expire on time', () => {
 
   it('a Timeline frees a departed history\'s entries once its time is up, not before', () => {
     const t = new Timeline(T0, { perEntity: 50, total: 1000, keepGoneMs: 60 * 60_000 });
-    t.record('a', { at: T0, stage: 'running', evidence: 'x' });
-    t.record('b', { at: T0, stage: 'running', evidence: 'x' });
+    t.record('a', { at: T0, stage: 'running', evidence: 'x' }, T0);
+    t.record('b', { at: T0, stage: 'running', evidence: 'x' }, T0);
     t.gone('a', T0, 'x', Date.parse(T0));
     t.expire(Date.parse(at(60)));
     expect(t.entries).toBe(3);
@@ -139,35 +140,109 @@ describe('timeline of a task', () => {
   });
 });
 
+describe('details', () => {
+  it('an entry keeps at most 128 characters of a stage detail or task error; the app and task keep theirs whole', () => {
+    const s = new RuntimeStore(() => new Date(at(30)));
+    // the longest a source may send
+    const long = `image pull failed: ${'registry timed out; '.repeat(500)}`.slice(0, LIMITS.text);
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ stage_detail: long })] }]));
+    s.apply(pass('tasks', [{ op: 'replace', domain: 'tasks', items: [fixtureTask('t9', 'wiki', 'alice', { status: 'failed', error_msg: long })] }]));
+    const clipped = `${long.slice(0, TIMELINE_LIMITS.detail - 1)}…`;
+    expect(TIMELINE_LIMITS.detail).toBe(128);
+    expect(history(s, 'app_states', 'alice:market:wiki').entries[0].detail).toBe(clipped);
+    expect(history(s, 'tasks', 't9').entries.at(-1).detail).toBe(clipped);
+    expect(JSON.parse(s.app('alice', 'market', 'wiki')!).stage_detail).toBe(long);
+    expect(JSON.parse(s.task('t9')!).error_msg).toBe(long);
+    // one at the bound is kept as it is
+    const atBound = 'x'.repeat(TIMELINE_LIMITS.detail);
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ stage_detail: atBound })] }]));
+    expect(history(s, 'app_states', 'alice:market:wiki').entries.at(-1).detail).toBe(atBound);
+  });
+});
+
+describe('since: from when a history is complete', () => {
+  it('moves to the oldest kept entry when older ones are dropped, per app or past the total; never before what it said', () => {
+    const t = new Timeline(T0, { perEntity: 3, total: 3, keepGoneMs: 60_000 });
+    for (let i = 1; i <= 5; i++) t.record('a', { at: at(i), stage: `s${i}`, evidence: 'x' }, at(i));
+    expect(t.get('a')!.since).toBe(at(3)); // s1, s2 dropped
+    for (let i = 1; i <= 3; i++) t.record('b', { at: at(5 + i), stage: `s${i}`, evidence: 'x' }, at(5 + i));
+    // past the total: 'a', the quietest, is down to its latest, and says so
+    expect(t.get('a')!.entries.map((e) => e.stage)).toEqual(['s5']);
+    expect(t.get('a')!.since).toBe(at(5));
+    expect(t.get('b')!.since).toBe(T0);
+    // entries the market dates before the store started: dropping some claims no more than the start
+    const late = new Timeline(at(30), { perEntity: 2, total: 100, keepGoneMs: 60_000 });
+    for (let i = 1; i <= 3; i++) late.record('a', { at: at(i), stage: `s${i}`, evidence: 'x' }, at(30));
+    expect(late.get('a')!.since).toBe(at(30));
+  });
+
+  it('a history begun after the store let a departed one go starts when it was begun: it may be that one, back', () => {
+    let now = Date.parse(T0);
+    const s = new RuntimeStore(() => new Date(now));
+    const poll = (...apps: AppFlowState[]) => s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps }]));
+    poll(app());
+    now = Date.parse(at(10));
+    // nothing forgotten yet: an app first seen later is complete from the store's start
+    poll(app(), app({ app_name: 'blog', last_update: at(10) }));
+    expect(history(s, 'app_states', 'alice:market:blog').since).toBe(T0);
+    poll(app({ app_name: 'blog', last_update: at(10) }));
+    now = Date.parse(at(75));
+    s.commit(); // wiki left at 10: its history expired at 70
+    expect(s.history('app_states', 'alice:market:wiki')).toBeNull();
+    now = Date.parse(at(80));
+    poll(app({ app_name: 'blog', last_update: at(10) }), app({ last_update: at(80) }), app({ app_name: 'docs', last_update: at(80) }));
+    // what happened to wiki before is gone: its history no longer claims it from the start; nor can a new app's
+    expect(history(s, 'app_states', 'alice:market:wiki')).toMatchObject({ since: at(80), entries: [{ at: at(80), stage: 'installing' }] });
+    expect(history(s, 'app_states', 'alice:market:docs').since).toBe(at(80));
+    expect(history(s, 'app_states', 'alice:market:blog').since).toBe(T0);
+  });
+});
+
 describe('bounds', () => {
   it('keeps the last N entries per entity and a total across entities, trimming the quietest first', () => {
-    const t = new Timeline(T0, { perEntity: 3, total: 5, keepGoneMs: 60_000 });
-    for (let i = 0; i < 5; i++) t.record('a', { at: at(i), stage: `s${i}`, evidence: 'x' });
+    const t = new Timeline(T0, { perEntity: 3, total: 3, keepGoneMs: 60_000 });
+    for (let i = 0; i < 5; i++) t.record('a', { at: at(i), stage: `s${i}`, evidence: 'x' }, at(i));
     expect(t.get('a')!.entries.map((e) => e.stage)).toEqual(['s2', 's3', 's4']);
-    for (let i = 0; i < 3; i++) t.record('b', { at: at(i), stage: `s${i}`, evidence: 'x' });
-    // over 5: trimmed to 90 % of the bound, the least recently changed first
+    for (let i = 0; i < 3; i++) t.record('b', { at: at(i), stage: `s${i}`, evidence: 'x' }, at(i));
+    // past 3 beyond each history's latest: trimmed to 90 % of the bound, the least recently changed first
     expect(t.entries).toBe(4);
     expect(t.get('a')!.entries.map((e) => e.stage)).toEqual(['s4']);
     expect(t.get('b')!.entries).toHaveLength(3);
   });
 
   it('past the total, departed histories go before any entry of an app or task still in view', () => {
-    const t = new Timeline(T0, { perEntity: 10, total: 10, keepGoneMs: 60 * 60_000 });
-    for (let i = 0; i < 5; i++) t.record('quiet', { at: at(i), stage: `s${i}`, evidence: 'x' });
-    t.record('left', { at: at(5), stage: 'installing', evidence: 'x' });
+    const t = new Timeline(T0, { perEntity: 10, total: 8, keepGoneMs: 60 * 60_000 });
+    for (let i = 0; i < 5; i++) t.record('quiet', { at: at(i), stage: `s${i}`, evidence: 'x' }, at(i));
+    t.record('left', { at: at(5), stage: 'installing', evidence: 'x' }, at(5));
     t.gone('left', at(6), 'x', Date.parse(at(6)));
     // 'quiet' is the least recently changed, 'left' departed after it: 'left' goes, 'quiet' keeps all it saw
-    for (let i = 0; i < 4; i++) t.record('busy', { at: at(7 + i), stage: `s${i}`, evidence: 'x' });
+    for (let i = 0; i < 4; i++) t.record('busy', { at: at(7 + i), stage: `s${i}`, evidence: 'x' }, at(7 + i));
     expect(t.entries).toBe(9);
+    expect(t.inView).toBe(2);
     expect(t.get('left')).toBeUndefined();
     expect(t.get('quiet')!.entries).toHaveLength(5);
     expect(t.get('busy')!.entries).toHaveLength(4);
   });
 
+  it('however many apps are in view, each keeps its latest entry: the total bounds the entries beyond those', () => {
+    const t = new Timeline(T0, { perEntity: 10, total: 4, keepGoneMs: 60 * 60_000 });
+    const keys = Array.from({ length: 10 }, (_, i) => `app-${i}`);
+    for (const key of keys) t.record(key, { at: T0, stage: 'running', evidence: 'x' }, T0);
+    // ten histories in view, past the total of 4: none goes
+    expect(t.entries).toBe(10);
+    for (const [i, key] of keys.entries()) t.record(key, { at: at(i + 1), stage: 'upgrading', evidence: 'x' }, at(i + 1));
+    for (const key of keys) expect(t.get(key)!.entries.at(-1)!.stage).toBe('upgrading');
+    expect(t.entries).toBeLessThanOrEqual(4 + keys.length);
+    // the quietest lost their older entry, and say from when theirs are complete
+    expect(t.get('app-0')!.entries).toHaveLength(1);
+    expect(t.get('app-0')!.since).toBe(at(1));
+    expect(t.get('app-9')!.entries).toHaveLength(2);
+  });
+
   it('stays within its total when entities come and go faster than departed histories expire', () => {
     const t = new Timeline(T0, { perEntity: 50, total: 1000, keepGoneMs: 60 * 60_000 });
     for (let pass = 0; pass < 50; pass++) {
-      for (let i = 0; i < 100; i++) t.record(`p${pass}-t${i}`, { at: at(pass), stage: 'pending', evidence: 'x' }, undefined,
+      for (let i = 0; i < 100; i++) t.record(`p${pass}-t${i}`, { at: at(pass), stage: 'pending', evidence: 'x' }, at(pass), undefined,
         [{ at: at(pass), stage: 'created', evidence: 'x' }]);
       for (let i = 0; i < 100; i++) t.gone(`p${pass}-t${i}`, at(pass), 'x', Date.parse(at(pass)));
     }
