@@ -212,7 +212,8 @@ function timelineOf(r, onHistory) {
       e.health ? ` · ${str(e.health)}` : '', e.progress ? ` · progress ${str(e.progress)} %` : '',
       e.detail ? [' — ', el('span', { className: 'detail-text' }, str(e.detail))] : '',
       el('span', { className: 'muted small' }, ` (${str(e.evidence)})`)));
-    fill(box, el('div', { className: 'muted small' }, `seen since ${fmtTime(str(h.since))}`), el('ol', { className: 'timeline-list' }, lines));
+    // since: from when the entries are complete (the store's start, or the oldest entry it kept)
+    fill(box, el('div', { className: 'muted small' }, `every change since ${fmtTime(str(h.since))}`), el('ol', { className: 'timeline-list' }, lines));
   };
   if (known && known.version === shownVersion) { fill1(known.history); return box; }
   if (!r.app) { fill1(null); return box; }
