@@ -36,7 +36,8 @@ export const STATUS_PATH = '/chart-repo/api/v2/status';
 
 /**
  * Items a hostile or broken Chart Repo might send for (user, source): markup in names (valid data the
- * pages must escape), a name past the length bound, and wrong types (each must be dropped alone).
+ * pages must escape), a name past the length bound (clipped to it and counted, the item kept), and wrong types
+ * (each must be dropped alone).
  */
 export function hostileItems(user: string, source: string): Injection {
   const base = { user_id: user, source_id: source };

@@ -94,13 +94,15 @@ describe('Chart Repo simulator over HTTP', () => {
     expect(JSON.stringify(clean)).not.toContain('onerror');
   });
 
-  it('has a ready-made hostile set: markup that is valid data, and items the schemas must drop', async () => {
+  it('has a ready-made hostile set: markup that is valid data, a name to clip, and an item the schemas must drop', async () => {
     sim.inject(hostileItems(alice.user_id, alice.source_id));
     const body = await (await status(`user=${alice.user_id}&source=${alice.source_id}`)).json();
     sim.clearInjections();
     const apps = body.data.apps as unknown[];
-    const fits = kept(apps);
-    expect(apps.length - fits.length).toBe(2); // the over-long name and the wrong types
+    const fits = kept(apps) as { app_name: string }[];
+    expect(apps.length - fits.length).toBe(1); // the wrong types
+    // the over-long name is kept, clipped (Go keeps any string)
+    expect(fits.map((a) => a.app_name)).toContain(`${'a'.repeat(255)}…`);
     expect(JSON.stringify(fits)).toContain('onerror');
     expect(body.data.tasks.hydrator.tasks.some((t: { task_id: string }) => t.task_id.includes('iframe'))).toBe(true);
   });
