@@ -61,7 +61,9 @@ export function corsFor(origins: string[] | undefined): MiddlewareHandler | null
     origin: any ? '*' : origins,
     allowMethods: ['GET', 'HEAD', 'OPTIONS'],
     allowHeaders: ['Authorization', 'If-None-Match', 'Content-Type'],
-    exposeHeaders: ['ETag', 'Retry-After'],
+    // a page on another origin reads the freshness time too (it learns ages from it after a 304); the
+    // name is freshness.ts's FRESH_AS_OF, spelled out here as that file imports this one (through header-list)
+    exposeHeaders: ['ETag', 'Retry-After', 'X-Runtime-Fresh-As-Of'],
     maxAge: 600,
   });
 }

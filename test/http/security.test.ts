@@ -141,6 +141,9 @@ describe('hardening', () => {
     const get = await cors.request('/api/v2/runtime/state', { headers: { Origin: 'https://market.example.com', Authorization: `Bearer ${TOKEN}` } });
     expect(get.status).toBe(200);
     expect(get.headers.get('access-control-allow-origin')).toBe('https://market.example.com');
+    // a page on that origin may read the tag, the retry hint and the freshness time
+    expect(get.headers.get('access-control-expose-headers')?.toLowerCase().split(/,\s*/))
+      .toEqual(expect.arrayContaining(['etag', 'retry-after', 'x-runtime-fresh-as-of']));
     const other = await cors.request('/api/v2/runtime/state', { headers: { Origin: 'https://evil.example', Authorization: `Bearer ${TOKEN}` } });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
     expect((await cors.request('/api/v2/runtime/state', { method: 'DELETE', headers: { Origin: 'https://market.example.com' } })).status).toBe(405);
