@@ -413,8 +413,12 @@ export interface StoreControlApi {
   attachQueryPort(port: MessagePort): void;
   /** a port on which the store pushes VersionMessage and FreshnessMessage */
   attachVersionPort(port: MessagePort): void;
-  /** the collectors whose first pass /readyz waits for, and the time between their passes (a metric) */
-  expectSources(sources: SourceName[], intervalMs?: number): void;
+  /**
+   * the collectors whose first pass /readyz waits for, and the time between their passes (a metric);
+   * `rebuildGraceMs` for a store that replaces one that died: a source's failed run counts only after 3 in a row
+   * or once that long has passed, a good pass at once (store/source-book.ts)
+   */
+  expectSources(sources: SourceName[], intervalMs?: number, rebuildGraceMs?: number): void;
   /** how long transitional stages and active tasks may last before they count as stuck */
   setStuckLimits(limits: import('./store/stuck.ts').StuckLimits): void;
   /** outcome of a run that could not report itself (thread died, deadline passed) */

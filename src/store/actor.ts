@@ -110,8 +110,8 @@ export class StoreActor implements StoreControlApi {
     return { type: 'freshness', epoch: this.store.epoch, sources: JSON.stringify(sources), fresh_as_of: complete ? oldest : null };
   }
 
-  expectSources(sources: SourceName[], intervalMs?: number): void {
-    this.store.expectSources(sources, intervalMs);
+  expectSources(sources: SourceName[], intervalMs?: number, rebuildGraceMs?: number): void {
+    this.store.expectSources(sources, intervalMs, rebuildGraceMs);
     this.metrics.expect(sources, intervalMs);
     this.schedule();
   }

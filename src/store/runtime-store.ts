@@ -101,7 +101,7 @@ export class RuntimeStore {
    */
   recordOutcome(source: SourceName, o: PassOutcome): void {
     const wasReady = this.sources.ready;
-    const { healthChanged, status } = this.sources.record(source, o);
+    const { healthChanged, status } = this.sources.record(source, o, this.clock().getTime());
     // readiness travels with versions: the pass that completes it publishes one even if nothing else changed
     if (healthChanged || (!wasReady && this.sources.ready)) this.changes.dirty = true;
     // owned by the store, so the components collector's full listing never removes it
@@ -127,9 +127,14 @@ export class RuntimeStore {
     return this.sources.freshness();
   }
 
-  /** Whom readiness waits for, and the configured collection interval (a slower source gets a warning). */
-  expectSources(sources: Iterable<SourceName>, intervalMs?: number): void {
+  /**
+   * Whom readiness waits for, and the configured collection interval (a slower source gets a warning).
+   * `rebuildGraceMs`: this store replaces one that died; a source is ready with its first good pass, or once it
+   * has failed 3 runs in a row or this long has passed (SourceBook.rebuild).
+   */
+  expectSources(sources: Iterable<SourceName>, intervalMs?: number, rebuildGraceMs?: number): void {
     this.sources.expect(sources, intervalMs);
+    if (rebuildGraceMs !== undefined) this.sources.rebuild(rebuildGraceMs, this.clock().getTime());
   }
 
   get ready(): boolean {

@@ -4,16 +4,30 @@ import { MIN_INTERVAL_COUNTER, type PassOutcome } from '../protocol.ts';
 import { nextPace, slowWarning, STEADY, type Pace } from './slow-source.ts';
 
 /**
+ * A restarted store counts a failing source as reported after this many failed runs in a row: one (the run the
+ * old store's death cut short, a blip) is no reason to serve a view without the source's data, a few are a
+ * source that is down.
+ */
+export const REBUILD_FAILURES = 3;
+
+/**
  * What the store knows of each collector: its health (content: the snapshot's `sources` block, a change mints
  * a version) and its freshness (times, failures in a row, durations, counters: published apart from versions).
  * The store is their only owner, so a collector thread's restart loses nothing. Also readiness: every expected
- * collector has finished its first pass; and whether a source is slower than its interval (slow-source.ts).
+ * collector has finished its first pass (a restarted store: its first good one, see rebuild); and whether a
+ * source is slower than its interval (slow-source.ts).
  */
 export class SourceBook {
   private readonly status = new Map<SourceName, SourceStatus>();
   private readonly health = new Map<SourceName, SourceHealth>();
   private readonly expected = new Set<SourceName>();
   private readonly seen = new Set<SourceName>();
+  /**
+   * a restarted store (rebuild): when, on the store's clock, a failed run starts to count toward readiness too;
+   * null: any finished run counts (the first start: nothing was known before, a source down must not keep the
+   * sidecar unready)
+   */
+  private failuresCountFrom: number | null = null;
   /** pushed events older than what the store holds, per source */
   private readonly staleEvents = new Map<SourceName, number>();
   /** the configured collection interval (0: unknown, no source is judged slow) */
@@ -23,7 +37,7 @@ export class SourceBook {
   private freshnessMoved = false;
 
   /** Records a run's outcome; returns whether its health changed (a version) and the status now. */
-  record(source: SourceName, o: PassOutcome): { healthChanged: boolean; status: SourceStatus } {
+  record(source: SourceName, o: PassOutcome, now = Date.now()): { healthChanged: boolean; status: SourceStatus } {
     const prev = this.status.get(source);
     const slow = this.judgePace(source, o);
     const status: SourceStatus = {
@@ -39,7 +53,11 @@ export class SourceBook {
     const stale = this.staleEvents.get(source);
     if (stale) status.counters = { ...status.counters, stale_events: stale };
     this.status.set(source, status);
-    this.seen.add(source);
+    // a restarted store that went ready on a failed run would serve a view without that source's data (every
+    // app gone after one transient app_flow failure): only a good pass counts, unless the source keeps failing
+    const failureCounts = this.failuresCountFrom === null || now >= this.failuresCountFrom
+      || status.consecutive_failures >= REBUILD_FAILURES;
+    if (o.ok || failureCounts) this.seen.add(source);
     this.freshnessMoved = true;
     const health = healthOf(status);
     const held = this.health.get(source);
@@ -83,6 +101,15 @@ export class SourceBook {
   expect(sources: Iterable<SourceName>, intervalMs?: number): void {
     for (const s of sources) this.expected.add(s);
     if (intervalMs !== undefined) this.intervalMs = intervalMs;
+  }
+
+  /**
+   * This store replaces one that died: the state is rebuilt from the collectors' passes, and a source is ready
+   * with its first good pass. A source whose runs fail counts after REBUILD_FAILURES of them in a row or once
+   * `graceMs` (from `now`) is over, whichever comes first, so one truly down cannot keep the store unready.
+   */
+  rebuild(graceMs: number, now = Date.now()): void {
+    this.failuresCountFrom = now + graceMs;
   }
 
   get expectedSources(): ReadonlySet<SourceName> {
