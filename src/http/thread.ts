@@ -153,9 +153,14 @@ export class HttpThread {
     else if (!cur || cur.version < v.version) this.bodyAhead = v;
   }
 
-  /** (Re)connects to a store thread: called at start and after the supervisor restarted the store. */
-  attachStore(queryPort: MessagePort, versionPort: MessagePort): void {
+  /**
+   * (Re)connects to a store thread: called at start and after the supervisor restarted the store or this
+   * thread. `rebuilt`: the store replaces one that died, so its versions are served from the first ready one
+   * on; this thread may be new (nothing held, so nothing is answered meanwhile), or have had no version yet.
+   */
+  attachStore(queryPort: MessagePort, versionPort: MessagePort, rebuilt = false): void {
     this.detachStore();
+    if (rebuilt) this.rebuilding = true;
     this.versionPort = versionPort;
     this.queries = wrap<StoreQueryApi>(queryPort);
     // a new store collects timeline entries for versions only once told a stream client wants them

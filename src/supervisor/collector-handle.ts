@@ -31,7 +31,6 @@ export class CollectorHandle {
   /** why the thread is about to end, when known before piscina drops it (an error event, a kill, an overrun) */
   private endReason: string | null = null;
   private closing = false;
-  private storeWasGone = false;
   private crashStreak = 0;
   private notBefore = 0;
   private abort: AbortController | null = null;
@@ -93,8 +92,9 @@ export class CollectorHandle {
    */
   storeReplaced(): void {
     this.needsInit = true;
-    // a run that failed waiting on the old store is retried at once, not after its backoff
-    if (this.storeWasGone) this.notBefore = 0;
+    // the new store has nothing of this source and is unready until its pass: run at once, not after the pacing
+    // or a backoff (a run that failed waiting on the old store included)
+    this.notBefore = 0;
   }
 
   /** Starts a run unless one is in flight or the thread is backing off. */
@@ -165,7 +165,6 @@ export class CollectorHandle {
       const message = err instanceof Error ? err.message : String(err);
       // the store not answering is no fault of this thread: retry at the next tick, without backoff
       const storeGone = err instanceof CallDeadlineError;
-      this.storeWasGone = storeGone;
       if (!storeGone) this.crashStreak += 1;
       const backoff = storeGone ? 0 : Math.min(MAX_BACKOFF_MS, 500 * 2 ** (this.crashStreak - 1));
       this.notBefore = Date.now() + backoff;

@@ -45,7 +45,7 @@ interface HttpControl {
   ping(): true;
   /** chaos testing only: blocks the thread for `ms` (a hung thread) */
   hang(ms: number): void;
-  attachStore(queryPort: MessagePort, versionPort: MessagePort): void;
+  attachStore(queryPort: MessagePort, versionPort: MessagePort, rebuilt: boolean): void;
   listen(opts: { port: number; host: string; security?: Omit<HttpSecurityOptions, 'log'> }): Promise<{ port: number }>;
   close(timeoutMs: number): Promise<void>;
 }
@@ -58,6 +58,12 @@ const MAX_RESTART_DELAY_MS = 30_000;
 const HUNG_AFTER_MS = 30_000;
 /** a thread that lived this long before dying starts its restart delay from the beginning again */
 const STABLE_AFTER_MS = 60_000;
+/**
+ * A restarted store is ready once every collector's first good pass reached it; a source whose runs fail counts
+ * after 3 of them in a row (store/source-book.ts REBUILD_FAILURES) or this many collection deadlines, whichever
+ * comes first (by then every full pass has had its turn at the gate and its own deadline).
+ */
+const REBUILD_GRACE_DEADLINES = 2;
 
 /**
  * The main thread's only job: start the store, the collectors and the HTTP thread, wire their ports,
@@ -240,19 +246,21 @@ export class Supervisor {
     }
   }
 
-  private async startStore(): Promise<void> {
+  /** `rebuild`: the store replaces one that died (its readiness waits for good passes: SourceBook.rebuild) */
+  private async startStore(rebuild = false): Promise<void> {
     const worker = this.spawn('store', () => this.restartStore());
     this.storeWorker = worker;
     const store = wrap<StoreControlApi>(worker);
     this.store = store;
-    await this.control(worker, store.expectSources(this.opts.collectors.map((c) => c.source), this.opts.collectIntervalMs), 'store.expectSources');
+    const grace = rebuild ? REBUILD_GRACE_DEADLINES * this.opts.collectDeadlineMs : undefined;
+    await this.control(worker, store.expectSources(this.opts.collectors.map((c) => c.source), this.opts.collectIntervalMs, grace), 'store.expectSources');
     if (this.opts.stuckLimits) await this.control(worker, store.setStuckLimits(this.opts.stuckLimits), 'store.setStuckLimits');
     if (worker === this.storeWorker) this.storeUp = true;
   }
 
   private async restartStore(): Promise<void> {
     if (this.stopping) return;
-    await this.startStore();
+    await this.startStore(true);
     for (const h of this.handles) h.storeReplaced();
     this.tick(); // rebuild the state now rather than at the next interval
     await this.attachHttpToStore();
@@ -299,9 +307,11 @@ export class Supervisor {
         this.opts.log.warn({ err: String(err), store_current: storeWorker === this.storeWorker }, 'store did not take the HTTP ports');
         return;
       }
+      // a restarted store (a fresh HTTP thread included) is served only once ready: it may be rebuilding
       await this.control(httpWorker, http.attachStore(
         Comlink.transfer(query.port2, [query.port2]) as never,
         Comlink.transfer(version.port2, [version.port2]) as never,
+        this.restarts.store > 0,
       ), 'http.attachStore', httpDeadlineMs);
     });
     this.attaching = next.catch(() => undefined);

@@ -12,6 +12,7 @@ import { envelopeJson, OK_MESSAGE } from '../../src/model/index.ts';
 import { encodeCursor } from '../../src/store/page-cursor.ts';
 import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
 import { openStream } from '../helpers/sse.ts';
+import { pass } from '../helpers/store-fixtures.ts';
 import { app, startHarness, task, type Answer } from './store-harness.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -85,7 +86,20 @@ describe('a store restart, with the HTTP thread\'s real code and real store acto
     const fresh = h.restartStore();
     h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app('alice', 'market', 'wiki')] }]);
     await h.delivered();
+    // and failures of the other: the run the old store's death cut short (reported by the supervisor), then a
+    // failed pass; neither is a pass of its data, so the store stays unready
+    fresh.reportOutcome('tasks', { ok: false, error: 'store.attachDeltaPort: no answer', duration_ms: 1, finished_at: new Date().toISOString() });
+    fresh.receive(pass('tasks', [], { ok: false, error: 'read failed', finished_at: new Date().toISOString() }, 1000));
+    await h.delivered();
     expect(fresh.store.ready).toBe(false);
+    // an HTTP thread started during the rebuild (the supervisor restarted it) holds no complete bytes: it answers
+    // nothing from the new store, the unfiltered /state included
+    const late = await h.twin({});
+    for (const target of [`${API}/state`, `${API}/state?user_id=alice`, `${API}/apps?limit=5`, `${API}/events`]) {
+      expectRebuilding(await late.send(target));
+      expectRebuilding(await late.send(target, 'HEAD'), true);
+    }
+    expect((await late.send('/readyz')).status).toBe(503);
 
     // the unfiltered /state: the last complete bytes, same tag, 304 to it, by GET and HEAD on both base paths
     for (const target of [`${API}/state`, `/app-store${API}/state`]) {
@@ -137,8 +151,11 @@ describe('a store restart, with the HTTP thread\'s real code and real store acto
         expect(a.headers.etag ?? null).not.toBe(oldAnswers.get(q.target)!.headers.etag);
       }
     }
+    // the HTTP thread started during the rebuild serves the new store as the first one does
+    expect((await late.send(`${API}/state`)).body).toBe(now.body);
+    expect((await late.send(`${API}/state?user_id=alice`)).body).toBe(QUERIES[0].fresh(h.store.store));
     // the connected client's stream ended (a new store's event ids mean nothing to it); a new client starts
-    await eventually(async () => expect(stream.ended).toBe(true), 5000);
+    await eventually(async () => expect(stream.ended).toBe(true), LIVENESS_MS);
     await stream.close();
     const again = await openStream(`http://127.0.0.1:${h.port}${API}/events?user_id=alice`);
     const snap = await again.next((e) => e.event === 'snapshot');
@@ -177,78 +194,127 @@ describe('a store restart before any reader asked for the whole state', () => {
 describe('a store thread killed under a running sidecar', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mr-rebuild-'));
   const apps = join(dir, 'apps.json');
-  /** while this file exists, app_flow's runs wait: the rebuild lasts until the test has asked its questions */
-  const hold = join(dir, 'hold');
-  writeFileSync(apps, JSON.stringify([{ op: 'replace', domain: 'app_states', items: ['wiki', 'blog'].map((a) => app('alice', 'market', a)) }]));
+  const both = JSON.stringify([{ op: 'replace', domain: 'app_states', items: ['wiki', 'blog'].map((a) => app('alice', 'market', a)) }]);
+  writeFileSync(apps, both);
   let sc: Awaited<ReturnType<typeof startInProcess>>;
   beforeAll(async () => {
+    // a restarted store counts a failing source as reported after 3 failed runs in a row or two deadlines
+    // (source-book.ts, supervisor.ts): with runs half the liveness bound apart and that bound as the deadline,
+    // app_flow's first failure on the new store comes at once and the third 30 s later, after the questions below
     sc = await startInProcess([
       fake('tasks', { mode: 'passes', count: 20 }),
-      fake('app_flow', { mode: 'file', file: apps, holdFile: hold }),
-      // a deadline far past anything the test waits for: a held run must not end (as a failed first pass,
-      // which would make the new store ready) before the test lets it go, however loaded the machine
-    ], { intervalMs: 200, deadlineMs: 10 * LIVENESS_MS });
-    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200), 60_000);
-  }, 90_000);
+      fake('app_flow', { mode: 'file', file: apps }),
+    ], { intervalMs: LIVENESS_MS / 2, deadlineMs: LIVENESS_MS });
+    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200), LIVENESS_MS);
+  }, 3 * LIVENESS_MS);
   afterAll(async () => {
-    rmSync(hold, { force: true });
     await sc?.sup.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
-  it('answers queries 503 (rebuilding) and /state from the last snapshot until the new store is ready, then from it', async () => {
+  /** Answers of the apps known before the restart: none may be a 200 with fewer of them, or a 404 for one. */
+  async function watchApps(stop: () => boolean): Promise<string[]> {
+    const wrong: string[] = [];
+    const count = (t: string, body: string): number => {
+      const data = (JSON.parse(body) as { data: { app_states?: Record<string, { user_id: string }>; items?: unknown[] } }).data;
+      if (data.items) return data.items.length;
+      return Object.values(data.app_states!).filter((a) => a.user_id === 'alice').length;
+    };
+    while (!stop()) {
+      for (const t of [`${API}/state`, `${API}/state?user_id=alice`, `${API}/apps?user_id=alice`, `${API}/apps/alice/market/blog`]) {
+        try {
+          const r = await fetch(sc.base + t, { signal: AbortSignal.timeout(LIVENESS_MS) });
+          const body = await r.text();
+          if (r.status === 404 || (r.status === 200 && !t.includes('/blog') && count(t, body) < 2)) wrong.push(`${t}: ${r.status} ${body.slice(0, 200)}`);
+        } catch {
+          // the HTTP thread being replaced: no answer is no wrong answer
+        }
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return wrong;
+  }
+
+  it('answers queries 503 (rebuilding) and /state from the last snapshot until a good pass of every source, also from a new HTTP thread', async () => {
     const restarts = sc.sup.storeRestarts;
     // a reader of the whole state: the HTTP thread holds that body (none is rendered for its own sake)
     expect((await fetch(`${sc.base}${API}/state`)).status).toBe(200);
-    // from here on app_flow's runs wait: the new store gets no app_flow pass until the test lets it go, so the
-    // rebuild lasts as long as the questions below take, not a fixed time a loaded machine might overrun
-    writeFileSync(hold, '');
+    let done = false;
+    const watched = watchApps(() => done);
+    // app_flow's database goes away: its runs fail from now on, the first on the new store
+    writeFileSync(apps, JSON.stringify({ throw: 'database unavailable' }));
+    const killedAt = new Date().toISOString();
     await sc.sup.threads().store.terminate();
     // until the supervisor replaced the store, queries may wait for the dead one; then they say "rebuilding"
     await eventually(async () => {
-      const r = await fetch(`${sc.base}${API}/state?user_id=alice`, { signal: AbortSignal.timeout(5000) });
+      const r = await fetch(`${sc.base}${API}/state?user_id=alice`, { signal: AbortSignal.timeout(LIVENESS_MS) });
       expect(r.status).toBe(503);
       expect(((await r.json()) as { message: string }).message).toBe(REBUILDING);
     }, LIVENESS_MS, 50);
     expect(sc.sup.storeRestarts).toBeGreaterThan(restarts);
+    // the new store has had a failed app_flow run and a good tasks pass: not ready on their strength
+    await eventually(async () => {
+      const s = (await (await fetch(`${sc.base}${API}/sources`)).json()) as {
+        data: { sources: Record<string, { ok: boolean; last_attempt: string } | undefined> };
+      };
+      expect(s.data.sources.app_flow?.ok).toBe(false);
+      expect(s.data.sources.app_flow!.last_attempt > killedAt).toBe(true);
+      expect(s.data.sources.tasks?.ok).toBe(true);
+    }, LIVENESS_MS);
     const targets = [
       `${API}/state?user_id=alice`, `${API}/apps/alice/market/wiki`, `${API}/apps/alice/market/wiki/history`, `${API}/tasks/p1-t1`,
       `${API}/tasks/p1-t1/history`, `${API}/tasks?app_name=app1`,
       `${API}/users/alice/apps`, `${API}/users/user1/tasks`, `${API}/apps?user_id=alice&limit=1`, `${API}/overview`,
       `${API}/events`, `${API}/events?user_id=alice`,
     ];
-    const answers = await Promise.all(targets.map(async (t) => {
+    const ask = () => Promise.all(targets.map(async (t) => {
       const r = await fetch(sc.base + t, { signal: AbortSignal.timeout(LIVENESS_MS) });
-      return { t, status: r.status, retry: r.headers.get('retry-after'), body: await r.text() };
+      // a stream that opened never ends: its status is the answer
+      const open = r.status === 200 && t.includes('/events');
+      if (open) await r.body?.cancel();
+      return { t, status: r.status, retry: r.headers.get('retry-after'), body: open ? '' : await r.text() };
     }));
+    const expectAllRebuilding = (answers: Awaited<ReturnType<typeof ask>>) => {
+      for (const a of answers) {
+        expect(a.status, a.t).toBe(503);
+        expect(a.retry, a.t).not.toBeNull();
+        expect(JSON.parse(a.body), a.t).toEqual({ success: false, message: REBUILDING, data: null });
+      }
+    };
+    expectAllRebuilding(await ask());
     const whole = await fetch(`${sc.base}${API}/state`);
     const wholeBody = await whole.text();
-    const ready = await fetch(`${sc.base}/readyz`);
-    // still inside the rebuild (the held collector has not reported to the new store)
-    expect(ready.status).toBe(503);
-    for (const a of answers) {
-      expect(a.status, a.t).toBe(503);
-      expect(a.retry, a.t).not.toBeNull();
-      expect(JSON.parse(a.body), a.t).toEqual({ success: false, message: REBUILDING, data: null });
-    }
-    // the last complete snapshot: both apps (the new store has had no app_flow pass yet), held still while
-    // the new store publishes a version per tasks pass
+    expect((await fetch(`${sc.base}/readyz`)).status).toBe(503);
+    // the last complete snapshot: both apps, held still while the new store publishes a version per tasks pass
     expect(whole.status).toBe(200);
     expect(Object.keys((JSON.parse(wholeBody) as { data: { app_states: object } }).data.app_states)).toHaveLength(2);
     expect(await (await fetch(`${sc.base}${API}/state`)).text()).toBe(wholeBody);
-    // then (app_flow let go): ready, and every query answered from the new store, as its unfiltered /state is
-    rmSync(hold);
-    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200), 60_000);
+
+    // the HTTP thread dies during the rebuild: its replacement holds no complete bytes, so it answers nothing
+    // from the rebuilding store, the unfiltered /state included
+    const httpRestarts = sc.sup.httpRestarts;
+    expect(sc.sup.kill('http')).toBe(true);
+    await eventually(async () => {
+      expect(sc.sup.httpRestarts).toBeGreaterThan(httpRestarts);
+      const r = await fetch(`${sc.base}${API}/state`, { signal: AbortSignal.timeout(LIVENESS_MS) });
+      expect(r.status).toBe(503);
+      expect(((await r.json()) as { message: string }).message).toBe(REBUILDING);
+    }, LIVENESS_MS, 50);
+    expectAllRebuilding(await ask());
+    expect((await fetch(`${sc.base}/readyz`)).status).toBe(503);
+
+    // app_flow's database is back: its first good pass makes the new store ready, and everything answers from it
+    // (that run is up to two intervals away: runs start on the supervisor's ticks)
+    writeFileSync(apps, both);
+    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200), 2 * LIVENESS_MS);
     for (const t of targets.filter((x) => !x.includes('/events'))) {
       const r = await fetch(sc.base + t);
       expect([200, 404], t).toContain(r.status);
     }
-    await eventually(async () => {
-      const whole = (await (await fetch(`${sc.base}${API}/state`)).json()) as { data: { app_states: Record<string, { user_id: string }> } };
-      const filtered = (await (await fetch(`${sc.base}${API}/state?user_id=alice`)).json()) as { data: { app_states: object } };
-      const alice = Object.keys(whole.data.app_states).filter((k) => whole.data.app_states[k].user_id === 'alice');
-      // (whether the new store already holds both apps depends on how the supervisor brings lost passes back:
-      // the in-process test above checks contents; this checks both answers come from the same store)
-      expect(Object.keys(filtered.data.app_states).sort()).toEqual(alice.sort());
-    }, 20_000);
-  }, 150_000);
+    const after = (await (await fetch(`${sc.base}${API}/state`)).json()) as { data: { app_states: object } };
+    expect(Object.keys(after.data.app_states).sort()).toEqual(['alice:market:blog', 'alice:market:wiki']);
+    done = true;
+    // at no time a 200 with fewer apps than were known, or a 404 for one of them
+    expect(await watched).toEqual([]);
+  }, 6 * LIVENESS_MS);
 });

@@ -28,17 +28,20 @@ export async function startHarness(sources: SourceName[], listen: Omit<ListenOpt
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
   // every HTTP thread on the store (a twin shares it), each with its client
   const servers: Array<{ http: HttpThread; send: Send }> = [];
+  /** whether the store is a restarted one (the supervisor tells both threads so) */
+  let rebuilt = false;
   const connect = (actor: StoreActor, thread: HttpThread) => {
     const query = new MessageChannel();
     const version = new MessageChannel();
     ports.push(query.port1, query.port2, version.port1, version.port2);
     actor.attachQueryPort(query.port1);
     actor.attachVersionPort(version.port1);
-    thread.attachStore(query.port2, version.port2);
+    thread.attachStore(query.port2, version.port2, rebuilt);
   };
   const newStore = () => {
     const actor = new StoreActor({ minCommitIntervalMs: 0 });
-    actor.expectSources(sources);
+    // a restarted store: only good passes make it ready (a failed one counts after an hour: never in a test)
+    actor.expectSources(sources, undefined, rebuilt ? 3_600_000 : undefined);
     connect(actor, http);
     for (const s of servers) if (s.http !== http) connect(actor, s.http);
     return actor;
@@ -107,6 +110,7 @@ export async function startHarness(sources: SourceName[], listen: Omit<ListenOpt
     },
     /** a store restart as the supervisor does it: a new store, attached to the running HTTP threads */
     restartStore() {
+      rebuilt = true;
       store = newStore();
       return store;
     },
