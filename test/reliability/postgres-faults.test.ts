@@ -77,9 +77,11 @@ async function expectNoLeak(): Promise<void> {
   });
 }
 
-function noRestarts(s: Snapshot): void {
+/** The fault replaced no thread. Counted from before it: on a loaded machine a first pass at start may run past the
+ * short deadline and its thread be replaced, which is no fault's doing. */
+function noRestarts(before: Snapshot, after: Snapshot): void {
   for (const src of ['tasks', 'app_flow', 'components'] as const) {
-    expect(s.sources[src]?.counters?.restarts ?? 0).toBe(0);
+    expect(after.sources[src]?.counters?.restarts ?? 0, src).toBe(before.sources[src]?.counters?.restarts ?? 0);
   }
 }
 
@@ -108,7 +110,8 @@ afterAll(() => stopAll(sc, proxy, repo, db));
 
 describe('PostgreSQL faults, whole sidecar', () => {
   it('a stopped listener (open connections cut, new ones refused): keeps the view, reports, resumes on its own', async () => {
-    const base = keysOf(await view(sc.base));
+    const before = await view(sc.base);
+    const base = keysOf(before);
     await proxy.stop();
     const down = await duringFault(base, (s) => {
       for (const src of ['tasks', 'app_flow'] as const) {
@@ -123,12 +126,13 @@ describe('PostgreSQL faults, whole sidecar', () => {
     expect(down.sources.tasks.last_success).not.toBeNull();
     expect(proxy.open()).toBe(0);
     await proxy.start();
-    noRestarts(await backToNormal());
+    noRestarts(before, await backToNormal());
     await expectNoLeak();
   });
 
   it('a query that hangs past the deadline (the proxy holds every byte): aborted, reported, resumes, no leak', async () => {
-    const base = keysOf(await view(sc.base));
+    const before = await view(sc.base);
+    const base = keysOf(before);
     proxy.stall();
     await duringFault(base, (s) => {
       expect(s.sources.tasks.ok).toBe(false);
@@ -139,12 +143,13 @@ describe('PostgreSQL faults, whole sidecar', () => {
     // more runs come and are cut too (the scheduler is not stuck behind the first)
     await duringFault(base, (s) => expect(s.sources.tasks.consecutive_failures).toBeGreaterThanOrEqual(3));
     proxy.resume();
-    noRestarts(await backToNormal());
+    noRestarts(before, await backToNormal());
     await expectNoLeak();
   });
 
   itWith('postgres', 'the server kills our connections mid-pass (pg_terminate_backend): keeps the view, reports, resumes, no leak', async () => {
-    const base = keysOf(await view(sc.base));
+    const before = await view(sc.base);
+    const base = keysOf(before);
     let killed = 0;
     const errors = new Set<string>();
     const said = () => /terminat|administrator|57P01|CONNECTION_CLOSED|ECONNRESET|CONNECTION_ENDED/i.test([...errors].join(' | '));
@@ -160,12 +165,13 @@ describe('PostgreSQL faults, whole sidecar', () => {
       for (const src of ['tasks', 'app_flow'] as const) if (s.sources[src].last_error) errors.add(s.sources[src].last_error!);
       await sleep(30);
     }
-    noRestarts(await backToNormal());
+    noRestarts(before, await backToNormal());
     await expectNoLeak();
   }, 3 * LIVENESS_MS);
 
   itWith('postgres', 'a query blocked by a lock past the deadline: aborted and reported; the server-side query ends too', async () => {
-    const base = keysOf(await view(sc.base));
+    const before = await view(sc.base);
+    const base = keysOf(before);
     const held = db.sql.begin(async (tx) => {
       await tx`LOCK TABLE task_records IN ACCESS EXCLUSIVE MODE`;
       await duringFault(base, (s) => {
@@ -174,7 +180,7 @@ describe('PostgreSQL faults, whole sidecar', () => {
       });
     });
     await held;
-    noRestarts(await backToNormal());
+    noRestarts(before, await backToNormal());
     await expectNoLeak();
   });
 
@@ -182,6 +188,5 @@ describe('PostgreSQL faults, whole sidecar', () => {
     await expectNoLeak();
     const s = await view(sc.base);
     expect(Object.keys(s.tasks)).toEqual(expect.arrayContaining(['seed-1', 'seed-2']));
-    noRestarts(s);
   });
 });
