@@ -13,6 +13,8 @@ import { CollectorPacing } from './collector-pacing.ts';
 import { FullPassGate } from './full-pass-gate.ts';
 
 const MAX_BACKOFF_MS = 30_000;
+/** how early a tick may come and still count as the one the pacing meant (timers and Date.now() differ by a ms) */
+const TICK_SLACK_MS = 20;
 
 /**
  * One collector: a piscina pool of exactly one long-lived thread. Never two runs at once. A run is told to
@@ -99,8 +101,10 @@ export class CollectorHandle {
 
   /** Starts a run unless one is in flight or the thread is backing off. */
   tick(): void {
-    if (this.inFlight || Date.now() < this.notBefore) return;
-    this.inFlight = this.runOnce().finally(() => { this.inFlight = null; });
+    const now = Date.now();
+    // a tick may come a millisecond before the pacing's time: that tick is the one it meant
+    if (this.inFlight || now + TICK_SLACK_MS < this.notBefore) return;
+    this.inFlight = this.runOnce(now).finally(() => { this.inFlight = null; });
   }
 
   /** Waits for the in-flight run, aborting it after `graceMs`. */
@@ -126,17 +130,18 @@ export class CollectorHandle {
     return thread.terminate();
   }
 
-  private async runOnce(): Promise<void> {
+  /** `tickAt`: when the run was due; the pacing counts from there (a run starts a moment after its tick) */
+  private async runOnce(tickAt: number): Promise<void> {
     // a run that starts with init is a full pass (a new thread or a new store has nothing to compare with)
     const leave = this.needsInit ? await this.fullPasses.enter() : null;
     try {
-      await this.run();
+      await this.run(tickAt);
     } finally {
       leave?.();
     }
   }
 
-  private async run(): Promise<void> {
+  private async run(tickAt: number): Promise<void> {
     const started = Date.now();
     this.abort = new AbortController();
     const overrun = AbortSignal.timeout(this.deadlineMs + RUN_ABORT_GRACE_MS);
@@ -154,7 +159,7 @@ export class CollectorHandle {
         report = await this.pool.run(task(), { signal });
       }
       this.crashStreak = 0;
-      this.pace(started, report.kind === 'done' ? report.outcome.counters?.[MIN_INTERVAL_COUNTER] : undefined);
+      this.pace(tickAt, started, report.kind === 'done' ? report.outcome.counters?.[MIN_INTERVAL_COUNTER] : undefined);
       if (report.kind === 'done') {
         if (report.memory) void this.store().reportThreadMemory(`collector_${this.spec.source}`, report.memory).catch(() => undefined);
         this.logDecision(report.outcome.ok ? this.failureLog.success()
@@ -196,11 +201,13 @@ export class CollectorHandle {
   }
 
   /** The next pass starts no sooner than the pacing allows (a slow pass spaces the next ones out). */
-  private pace(started: number, minIntervalMs: number | undefined): void {
+  private pace(tickAt: number, started: number, minIntervalMs: number | undefined): void {
     const took = Date.now() - started;
     const wasBackedOff = this.pacing.backedOff;
     const interval = this.pacing.passed(took, minIntervalMs);
-    this.notBefore = Math.max(this.notBefore, started + interval);
+    // from the tick, not the run's start: from the start, the next run would fall just after the next tick
+    // (a full pass waits for the others' at the gate) and a source would be collected every other interval
+    this.notBefore = Math.max(this.notBefore, tickAt + interval);
     // one line when the pace changes kind, not one per pass (the interval is in …/sources and /metrics)
     if (this.pacing.backedOff !== wasBackedOff) {
       if (wasBackedOff) this.log.info({ source: this.spec.source, pass_ms: took, interval_ms: interval }, 'passes are quick again: back to the collection interval');

@@ -118,3 +118,25 @@ describe('a source slow for a while (real threads)', () => {
     }
   }, 3 * LIVENESS_MS);
 });
+
+describe('a quick source (real threads)', () => {
+  it('runs on every tick of its interval, not every other one', async () => {
+    // a run starts a moment after its tick; pacing from that moment would put the next run just past the
+    // next tick, and the source would be collected every second interval
+    const sc = await startInProcess([fake('components', { mode: 'passes', count: 2 })], { intervalMs: 200 });
+    try {
+      await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
+      const attempts = new Set<string>();
+      const end = Date.now() + 5000;
+      while (Date.now() < end) {
+        const at = (await sources(sc.base)).components?.last_attempt;
+        if (at) attempts.add(at);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // 25 ticks in 5 s; every other one would be 12 or 13 (a busy machine delays some ticks: 18 is the bar)
+      expect(attempts.size).toBeGreaterThanOrEqual(18);
+    } finally {
+      await sc.sup.stop();
+    }
+  }, 3 * LIVENESS_MS);
+});
