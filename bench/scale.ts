@@ -12,10 +12,17 @@
  *   npm run bench:scale                          # 1,000 and 10,000 apps (about 4 minutes each)
  *   npm run bench:scale -- --apps 1000,10000,50000
  *   npm run bench:scale -- --smoke               # CI: 1,000 apps, a short window; fails on errors only
+ *
+ * The sidecar starts once the demo market has settled: its seed puts about a third of the apps mid-operation
+ * (for the dashboards' variety), and those operations all finish in the market's first 15-40 s, writing up to
+ * 16 % of the installs a second (at 10,000 apps: 1,580 rows in the first second, ~65 a second once settled).
+ * That burst is the seed's, not the ~20 events/s workload the figures are for; the bench waits until five
+ * workload seconds in a row each wrote at most 1 % of the installs (at most 180 s; `--no-settle` starts at once).
  *   options: --dist DIR (built app, default dist)  --json FILE  --load-seconds N  --connections N
  *            --window FROM-TO (the steady window, seconds after start; default 120-180)
  *            --node-flag FLAG (repeatable; e.g. --node-flag=--cpu-prof --node-flag=--cpu-prof-dir=/tmp/prof)
  *            --sidecar-log FILE (the sidecar's whole output, e.g. with --node-flag=--trace-gc)
+ *            --trace (a line per sample up to the steady window: RSS, VmHWM and each thread's reserved heap)
  *            SCALE_PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -39,6 +46,8 @@ const { values: args } = parseArgs({
     window: { type: 'string' },
     'node-flag': { type: 'string', multiple: true },
     'sidecar-log': { type: 'string' },
+    trace: { type: 'boolean', default: false },
+    'no-settle': { type: 'boolean', default: false },
   },
 });
 
@@ -161,6 +170,29 @@ async function stop(p: Proc | null): Promise<void> {
   if (p.exited() === undefined) p.child.kill('SIGKILL');
 }
 
+/** rows one workload second wrote, from the demo's debug line (null: not such a line) */
+function rowsOfTick(line: string): number | null {
+  if (!line.includes('"tick"')) return null;
+  try {
+    const w = (JSON.parse(line) as { write?: { installs?: number; removedInstalls?: number } }).write;
+    return w ? (w.installs ?? 0) + (w.removedInstalls ?? 0) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Waits until the last five workload seconds each wrote at most 1 % of the installs (see the header). */
+async function settled(demo: Proc, apps: number): Promise<{ settled: boolean; seconds: number }> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < 180_000) {
+    if (demo.exited() !== undefined) throw new Error(`the demo market exited with ${demo.exited()}:\n${demo.tail.join('\n')}`);
+    const last = demo.tail.map(rowsOfTick).filter((n): n is number => n !== null).slice(-5);
+    if (last.length === 5 && last.every((n) => n <= apps / 100)) return { settled: true, seconds: Math.round((Date.now() - t0) / 1000) };
+    await sleep(500);
+  }
+  return { settled: false, seconds: 180 };
+}
+
 interface Row { figure: string; value: string; target: string; met: boolean | null }
 
 interface SizeResult {
@@ -186,7 +218,8 @@ async function runSize(apps: number): Promise<SizeResult> {
     const chartPort = await freePort();
     demo = start(['--import', 'tsx', 'src/demo/cli.ts', '--database-url', dbUrl.toString(), '--users', String(users),
       '--apps-per-user', String(APPS_PER_USER), '--events-per-second', '20', '--chart-repo-port', String(chartPort)],
-    { ...process.env, LOG_LEVEL: 'info' });
+    // debug: its per-second workload lines say how many rows each second wrote (the settling below reads them)
+    { ...process.env, LOG_LEVEL: 'debug' });
     {
       const end = Date.now() + 300_000;
       while (!demo.tail.some((l) => l.includes('CHART_REPO_SERVICE_HOST='))) {
@@ -194,6 +227,10 @@ async function runSize(apps: number): Promise<SizeResult> {
         if (Date.now() > end) throw new Error('the demo market did not start within 300 s');
         await sleep(250);
       }
+    }
+    if (!args['no-settle']) {
+      const s = await settled(demo, apps);
+      console.log(`demo market: ${s.settled ? 'settled' : 'NOT settled'} after ${s.seconds} s (the bench then starts the sidecar)`);
     }
     // a market's PostgreSQL runs autovacuum; a test server may not (this one's machines had it off): the demo's
     // ~20 writes/s then leave every table bloated and unanalyzed, which is not the database the sidecar meets
@@ -242,14 +279,22 @@ async function runSize(apps: number): Promise<SizeResult> {
       if (hwm !== undefined && hwm > hwmSeen) { hwmSeen = hwm; peakAtS = since; }
     };
     const startHeaps: Record<string, number> = {};
+    // --trace: the highest RSS between two trace lines, sampled every 100 ms (a spike lasts less than a sample)
+    let rssMax = 0;
+    const rssWatch = args.trace ? setInterval(() => { rssMax = Math.max(rssMax, status(pid)?.rss ?? 0); }, 100) : null;
     while (Date.now() - t0 < STEADY.to * 1000) {
       if (sidecar.exited() !== undefined) throw new Error(`the sidecar exited with ${sidecar.exited()}:\n${sidecar.tail.join('\n')}`);
       const since = (Date.now() - t0) / 1000;
       notePeak(status(pid)?.hwm, since);
       if (since < STEADY.from) {
         try {
-          for (const [t, v] of Object.entries(threadFamily(await (await fetch(`${base}/metrics`)).text(), 'heap_total'))) {
-            startHeaps[t] = Math.max(startHeaps[t] ?? 0, v);
+          const heaps = threadFamily(await (await fetch(`${base}/metrics`)).text(), 'heap_total');
+          for (const [t, v] of Object.entries(heaps)) startHeaps[t] = Math.max(startHeaps[t] ?? 0, v);
+          if (args.trace) {
+            const s = status(pid);
+            console.log(`trace ${since.toFixed(1)} s  rss ${mib(s?.rss ?? NaN)} (max ${mib(rssMax)})  hwm ${mib(s?.hwm ?? NaN)}  `
+              + Object.entries(heaps).map(([t, v]) => `${t} ${mib(v)}`).join('  '));
+            rssMax = 0;
           }
         } catch { /* a scrape that fails here only loses a sample */ }
       }
@@ -279,6 +324,7 @@ async function runSize(apps: number): Promise<SizeResult> {
       }
       await sleep(SAMPLE_MS);
     }
+    if (rssWatch) clearInterval(rssWatch);
     if (cpuEnd === null) throw new Error('the steady window took no sample');
     // systemCores: the kernel's share (sockets, page faults, futexes), what no JavaScript change shows in a profile
     const { wallS, cores, systemCores, threads0, threads1 } = await cpuEnd;
