@@ -12,6 +12,18 @@ import { parseProm, value } from '../helpers/prom.ts';
 import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
 import { sources, state } from '../reliability/helpers.ts';
 
+/** How many passes of `source` …/sources showed over `ms` (its last_attempt, read every 50 ms). */
+async function passesSeen(base: string, source: 'tasks' | 'components', ms: number): Promise<number> {
+  const attempts = new Set<string>();
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const at = (await sources(base))[source]?.last_attempt;
+    if (at) attempts.add(at);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return attempts.size;
+}
+
 describe('CollectorPacing', () => {
   it.each([
     // [pass ms, interval ms after it] with a 5 s interval and a 30 s bound
@@ -73,15 +85,8 @@ describe('a source slower than its interval (real threads)', () => {
       expect(value(m, 'market_runtime_collect_interval_seconds', { source: 'tasks' })).toBeGreaterThanOrEqual(1.6);
 
       // passes really are that far apart: count the slow source's passes over 4 s
-      const attempts = new Set<string>();
-      const end = Date.now() + 4000;
-      while (Date.now() < end) {
-        const at = (await sources(sc.base)).tasks?.last_attempt;
-        if (at) attempts.add(at);
-        await new Promise((r) => setTimeout(r, 50));
-      }
       // back to back (100 ms ticks, 400 ms passes) would be about 8; spaced at >= 1.6 s at most 3-4
-      expect(attempts.size).toBeLessThanOrEqual(4);
+      expect(await passesSeen(sc.base, 'tasks', 4000)).toBeLessThanOrEqual(4);
     } finally {
       await sc.sup.stop();
     }
@@ -126,15 +131,8 @@ describe('a quick source (real threads)', () => {
     const sc = await startInProcess([fake('components', { mode: 'passes', count: 2 })], { intervalMs: 200 });
     try {
       await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
-      const attempts = new Set<string>();
-      const end = Date.now() + 5000;
-      while (Date.now() < end) {
-        const at = (await sources(sc.base)).components?.last_attempt;
-        if (at) attempts.add(at);
-        await new Promise((r) => setTimeout(r, 50));
-      }
       // 25 ticks in 5 s; every other one would be 12 or 13 (a busy machine delays some ticks: 18 is the bar)
-      expect(attempts.size).toBeGreaterThanOrEqual(18);
+      expect(await passesSeen(sc.base, 'components', 5000)).toBeGreaterThanOrEqual(18);
     } finally {
       await sc.sup.stop();
     }
