@@ -26,6 +26,12 @@ describe('dashboard routes', () => {
       expect(html).not.toContain('__COLLECT_INTERVAL_MS__');
       // relative asset URLs: the pages work under every base path
       expect(html).toMatch(/src="assets\/dashboard(-app)?\.js"/);
+      // one document: the shared top, then the page's own body; only its own nav link is current
+      expect(html.startsWith('<!doctype html>')).toBe(true);
+      expect(html.match(/<html|<\/html>|<body|<header/g)).toEqual(['<html', '<body', '<header', '</html>']);
+      expect(html).toContain(`src="assets${p}.js"`);
+      expect(html.match(/<a href="[\w-]+" aria-current="page">/g)).toEqual([`<a href="${p.slice(1)}" aria-current="page">`]);
+      expect(html).not.toMatch(/__[A-Za-z_-]+__/);
       const again = await api.request(p, { headers: { 'If-None-Match': etag! } });
       expect(again.status).toBe(304);
       expect(await again.text()).toBe('');

@@ -17,7 +17,16 @@ import { DATA_HEADERS, SECURITY_HEADERS } from '../security.ts';
 export const DASHBOARD_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
   + "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-const PAGES = { dashboard: 'dashboard.html', 'dashboard-app': 'dashboard-app.html' } as const;
+/** Each page: its body's file and what the shared top (page-top.html) says on it. */
+const PAGES = {
+  dashboard: { file: 'dashboard.html', title: 'Market runtime', heading: 'Market runtime', script: 'dashboard.js' },
+  'dashboard-app': {
+    file: 'dashboard-app.html', title: 'Market runtime · app flow', heading: 'App processing flow', script: 'dashboard-app.js',
+  },
+} as const;
+type PageName = keyof typeof PAGES;
+/** the head, header, sources strip and warning of both pages, written once */
+const PAGE_TOP = 'page-top.html';
 
 /**
  * The only files `/assets/:file` serves (no path is ever built from the request). Explicit on purpose: a
@@ -54,7 +63,7 @@ export function assetDir(): string {
   for (const url of candidates) {
     const dir = fileURLToPath(url);
     // a directory counts only when complete: a stale copy missing a newer module must not be picked
-    if ([...Object.values(PAGES), ...ASSET_FILES].every((f) => existsSync(dir + f))) return dir;
+    if ([PAGE_TOP, ...Object.values(PAGES).map((p) => p.file), ...ASSET_FILES].every((f) => existsSync(dir + f))) return dir;
   }
   throw new Error(`dashboard assets not found (looked in ${candidates.map((u) => fileURLToPath(u)).join(', ')})`);
 }
@@ -66,12 +75,25 @@ export interface DashboardOptions {
   dir?: string;
 }
 
-function load(dir: string, file: string, replace?: (text: string) => string): Served {
-  let text = readFileSync(dir + file, 'utf8');
-  if (replace) text = replace(text);
+function served(text: string, type: string): Served {
   const body = new TextEncoder().encode(text) as Uint8Array<ArrayBuffer>;
-  const etag = `"${sha256(body).slice(0, 22)}"`;
-  return { body, etag, type: TYPES[file.slice(file.lastIndexOf('.') + 1)] ?? 'application/octet-stream' };
+  return { body, etag: `"${sha256(body).slice(0, 22)}"`, type };
+}
+
+function load(dir: string, file: string): Served {
+  return served(readFileSync(dir + file, 'utf8'), TYPES[file.slice(file.lastIndexOf('.') + 1)] ?? 'application/octet-stream');
+}
+
+/** A page: the shared top filled in for it (its names, the nav link marked current, the poll period), then its body. */
+function loadPage(dir: string, name: PageName, intervalMs: string): Served {
+  const page = PAGES[name];
+  let top = readFileSync(dir + PAGE_TOP, 'utf8')
+    .replaceAll('__TITLE__', page.title).replaceAll('__HEADING__', page.heading).replaceAll('__SCRIPT__', page.script)
+    .replaceAll('__COLLECT_INTERVAL_MS__', intervalMs);
+  for (const other of Object.keys(PAGES)) top = top.replaceAll(`__CURRENT_${other}__`, other === name ? ' aria-current="page"' : '');
+  const left = /__[A-Za-z_-]+__/.exec(top);
+  if (left) throw new Error(`${PAGE_TOP}: placeholder ${left[0]} has no value`);
+  return served(top + readFileSync(dir + page.file, 'utf8'), TYPES.html!);
 }
 
 const COMMON_HEADERS = {
@@ -91,11 +113,7 @@ function serve(c: Context, f: Served, page: boolean): Response {
 export function registerDashboards(api: Hono, options: DashboardOptions = {}): void {
   const dir = options.dir ?? assetDir();
   const interval = String(Math.max(100, Math.floor(options.collectIntervalMs ?? 5000)));
-  const withInterval = (text: string) => text.replaceAll('__COLLECT_INTERVAL_MS__', interval);
-  const pages = {
-    dashboard: load(dir, PAGES.dashboard, withInterval),
-    'dashboard-app': load(dir, PAGES['dashboard-app'], withInterval),
-  };
+  const pages = { dashboard: loadPage(dir, 'dashboard', interval), 'dashboard-app': loadPage(dir, 'dashboard-app', interval) };
   const assets = new Map<string, Served>(ASSET_FILES.map((f) => [f, load(dir, f)]));
 
   api.get('/dashboard', (c) => serve(c, pages.dashboard, true));
