@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { Id, JsonObject, Text, Time } from './common.ts';
+import { Id, JsonObject, StuckEntries, Text, Time } from './common.ts';
 
 export const APP_STAGES = [
   'unknown', 'fetching', 'hydrating', 'installing', 'running',
@@ -35,11 +35,7 @@ export const AppFlowState = v.object({
   stage_since: v.optional(Time),
   /** additive: the active task that forces the stage (a running install task makes the app installing), if one does */
   stage_task: v.optional(Id),
-  /** additive: a transitional stage held past its limit (set by the store) */
-  stuck: v.optional(v.boolean()),
-  stuck_reason: v.optional(Text),
-  /** additive: since when it has been stuck where it is (RFC 3339; set by the store with `stuck`) */
-  stuck_since: v.optional(Time),
+  ...StuckEntries,
 });
 export type AppFlowState = v.InferOutput<typeof AppFlowState>;
 

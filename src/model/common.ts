@@ -37,3 +37,12 @@ export const GoInt = v.pipe(v.number(), v.safeInteger());
  * client fails on the whole document. We send none longer than 35 characters (goTimeText).
  */
 export const GoTime = v.pipe(v.string(), v.maxLength(64), v.check(goDecodesTime, 'not a time a Go client decodes'));
+
+/** additive: the store's stuck verdict on an app or task (set by the store, the same keys on both) */
+export const StuckEntries = {
+  /** held in its stage (or status) past its limit, or its progress stalled */
+  stuck: v.optional(v.boolean()),
+  stuck_reason: v.optional(Text),
+  /** since when it has been stuck where it is (RFC 3339; set by the store with `stuck`) */
+  stuck_since: v.optional(Time),
+};

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { Id, JsonObject, Text, Time } from './common.ts';
+import { Id, JsonObject, StuckEntries, Text, Time } from './common.ts';
 
 export const TASK_TYPES = ['install', 'uninstall', 'upgrade', 'cancel', 'clone', 'unknown'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
@@ -22,10 +22,6 @@ export const TaskState = v.object({
   result: v.optional(Text),
   error_msg: v.optional(Text),
   metadata: v.optional(JsonObject),
-  /** additive: pending or running past its limit (set by the store) */
-  stuck: v.optional(v.boolean()),
-  stuck_reason: v.optional(Text),
-  /** additive: since when it has been stuck where it is (RFC 3339; set by the store with `stuck`) */
-  stuck_since: v.optional(Time),
+  ...StuckEntries,
 });
 export type TaskState = v.InferOutput<typeof TaskState>;
