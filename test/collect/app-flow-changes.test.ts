@@ -4,12 +4,13 @@ import { createCollector as createAppFlow, FULL_PASS_EVERY } from '../../src/col
 import type { Collector, CollectResult } from '../../src/collect/collector.ts';
 import { CollectorRuntime } from '../../src/collect/runtime.ts';
 import type { AppFlowState } from '../../src/model/index.ts';
-import type { AheadStep, CollectorSpec, PassMessage, RunReport, StoreStep } from '../../src/protocol.ts';
+import type { AheadStep, CollectorSpec, RunReport, StoreStep } from '../../src/protocol.ts';
 import { StoreActor } from '../../src/store/actor.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
 import { useTestDb } from '../helpers/pg.ts';
+import { pass as passOf, pushed } from '../helpers/store-fixtures.ts';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const ago = (minutes: number): string => new Date(NOW.getTime() - minutes * 60_000).toISOString();
@@ -35,7 +36,7 @@ async function polled(opts: { sendAhead?: boolean } = {}) {
   const sentAhead: StoreStep[][] = [];
   const sendAhead = async (step: AheadStep) => {
     sentAhead.at(-1)!.push(step);
-    store.apply({ type: 'pass', seq: ++seq, source: 'app_flow', steps: [step] });
+    store.apply(pushed('app_flow', [step], ++seq));
   };
   return {
     store,
@@ -44,8 +45,7 @@ async function polled(opts: { sendAhead?: boolean } = {}) {
     async pass(signal = AbortSignal.timeout(LIVENESS_MS)): Promise<CollectResult> {
       sentAhead.push([]);
       const r = await c.collect({ signal, now: () => NOW, full, reread, ...(opts.sendAhead ? { sendAhead } : {}) });
-      const msg: PassMessage = { type: 'pass', seq: ++seq, source: 'app_flow', steps: r.steps,
-        outcome: { ok: true, error: null, duration_ms: 1, finished_at: NOW.toISOString() } };
+      const msg = passOf('app_flow', r.steps, { finished_at: NOW.toISOString() }, ++seq);
       expect(store.unappliable(msg)).toBeNull();
       reread = store.apply(msg);
       full = false;
@@ -329,9 +329,9 @@ describe('app_flow and its store (collector runtime)', () => {
   it('an app the store lost while the database still lists it (a NATS event removed it) is read again on the next pass', async () => {
     const { store, runtime } = await twoApps();
     await run(runtime);
-    store.actor.receive({ type: 'pass', seq: 1, source: 'nats', steps: [{ op: 'app_events', events: [
+    store.actor.receive(pushed('nats', [{ op: 'app_events', events: [
       { key: `alice:${S}:wiki`, at: NOW.toISOString(), app: null },
-    ] }] });
+    ] }]));
     expect(store.apps()).toEqual([`bob:${S}:blog`]);
     // kept by the collector, missing in the store: the store asks for it
     expect(await run(runtime)).toMatchObject({ changed_rows: 0 });

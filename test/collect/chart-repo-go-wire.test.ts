@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mergeAnswers, normalizeAnswer, originsOf } from '../../src/collect/chart-repo.ts';
 import type { ChartRepoAnswer } from '../../src/collect/chart-repo.ts';
-import type { PassMessage } from '../../src/protocol.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
 import { expectGoWire } from '../helpers/go-wire.ts';
+import { pass } from '../helpers/store-fixtures.ts';
 
 /**
  * Fuzzed Chart Repo answers through the normalizer, the merge and the store: whatever the Chart Repo sends
@@ -66,12 +66,9 @@ const data = rec({
 
 function snapshotOf(answers: { user: string; source: string; answer: ChartRepoAnswer }[]): RuntimeStore {
   const store = new RuntimeStore(() => new Date(NOW));
-  const msg: PassMessage = {
-    type: 'pass', seq: 1, source: 'chart_repo',
-    steps: [{ op: 'chart_repo', value: mergeAnswers(answers.map((a) => a.answer), NOW), origins: originsOf(answers) }],
-    outcome: { ok: true, error: null, duration_ms: 1, finished_at: NOW },
-  };
-  store.apply(msg);
+  store.apply(pass('chart_repo', [
+    { op: 'chart_repo', value: mergeAnswers(answers.map((a) => a.answer), NOW), origins: originsOf(answers) },
+  ], { finished_at: NOW }));
   store.commit();
   return store;
 }

@@ -9,6 +9,7 @@ import { RuntimeStore } from '../../src/store/runtime-store.ts';
 import { insertCatalog, insertSources, insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
 import { expectGoWire } from '../helpers/go-wire.ts';
 import { useTestDb } from '../helpers/pg.ts';
+import { outcome, pass as passOf } from '../helpers/store-fixtures.ts';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const ago = (minutes: number): string => new Date(NOW.getTime() - minutes * 60_000).toISOString();
@@ -35,10 +36,10 @@ let seq = 0;
 async function pass(store: RuntimeStore, source: SourceName, c: Collector): Promise<'ok' | 'failed'> {
   try {
     const r = await c.collect(ctx());
-    store.apply({ type: 'pass', seq: ++seq, source, steps: r.steps, outcome: { ok: true, error: null, duration_ms: 1, finished_at: NOW.toISOString() } });
+    store.apply(passOf(source, r.steps, { finished_at: NOW.toISOString() }, ++seq));
     return 'ok';
   } catch (err) {
-    store.recordOutcome(source, { ok: false, error: (err as Error).message, duration_ms: 1, finished_at: NOW.toISOString() });
+    store.recordOutcome(source, outcome({ ok: false, error: (err as Error).message, finished_at: NOW.toISOString() }));
     return 'failed';
   }
 }

@@ -1,9 +1,10 @@
 import { MessageChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AppliedMessage, PassMessage, PassOutcome } from '../../src/protocol.ts';
+import type { AppliedMessage, PassMessage } from '../../src/protocol.ts';
 import { PassSender } from '../../src/collect/pass-sender.ts';
+import { outcome as runOutcome } from '../helpers/store-fixtures.ts';
 
-const outcome: PassOutcome = { ok: true, error: null, duration_ms: 1, finished_at: '2026-12-01T10:00:00.000Z' };
+const outcome = runOutcome({ finished_at: '2026-12-01T10:00:00.000Z' });
 const channels: MessageChannel[] = [];
 
 /** A store on the other end of a port: records each pass and acknowledges it (with `answer`'s extras, if any). */

@@ -10,6 +10,7 @@ import type { SourceName } from '../../src/protocol.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
 import { expectGoWire } from '../helpers/go-wire.ts';
 import { LIVENESS_MS } from '../helpers/sidecar.ts';
+import { pass } from '../helpers/store-fixtures.ts';
 
 let demo: DemoMarket;
 let sql: Sql;
@@ -81,8 +82,7 @@ describe('startDemoMarket (embedded)', () => {
       for (let round = 0, seq = 0; round < 2; round++) {
         for (const [source, c] of collectors) {
           const r = await c.collect({ signal: AbortSignal.timeout(20_000), now: () => new Date(), full: false });
-          store.apply({ type: 'pass', seq: ++seq, source, steps: r.steps,
-            outcome: { ok: true, error: null, duration_ms: 1, finished_at: new Date().toISOString() } });
+          store.apply(pass(source, r.steps, { finished_at: new Date().toISOString() }, ++seq));
         }
         store.commit();
         const whole = JSON.parse(store.state({}));

@@ -2,8 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TaskState } from '../../src/model/index.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+import { task } from '../helpers/store-fixtures.ts';
 
 /** The unfiltered /state is answered before Hono; it must answer exactly as the Hono routes would. */
 const TOKEN = 'fast-path-token-0123456789';
@@ -68,9 +70,9 @@ describe('the fast /state path', () => {
 function tasksFromFile(intervalMs: number) {
   const dir = mkdtempSync(join(tmpdir(), 'mr-repeat-'));
   const file = join(dir, 'tasks.json');
-  const writeTasks = (status: string) => writeFileSync(file, JSON.stringify([{ op: 'replace', domain: 'tasks', items: [{
-    task_id: 't1', type: 'install', status, app_name: 'app1', user_id: 'alice', created_at: '2026-11-25T10:00:00.000Z',
-  }] }]));
+  const writeTasks = (status: TaskState['status']) => writeFileSync(file, JSON.stringify([{ op: 'replace', domain: 'tasks', items: [
+    task('t1', 'app1', 'alice', { status }),
+  ] }]));
   const ctx = {
     sc: null as unknown as Awaited<ReturnType<typeof startInProcess>>,
     writeTasks,

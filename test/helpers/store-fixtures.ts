@@ -1,6 +1,7 @@
 /**
- * What collectors hand the store, built with defaults a test overrides where it matters: an app, a task, and
- * a collection pass. One copy for the store's tests and the HTTP harness (test/http/store-harness.ts).
+ * What collectors hand the store, built with defaults a test overrides where it matters: an app, a task, a run's
+ * outcome, a collection pass and a message that is none. One copy for the store's tests, the collectors' tests
+ * that feed a store, and the HTTP harness (test/http/store-harness.ts).
  */
 import type { AppFlowState, TaskState } from '../../src/model/index.ts';
 import type { PassMessage, PassOutcome, StoreStep } from '../../src/protocol.ts';
@@ -17,7 +18,20 @@ export function task(task_id: string, app_name: string, user_id: string | undefi
   return { task_id, type: 'install', status: 'completed', app_name, ...(user_id === undefined ? {} : { user_id }), created_at: T0, ...over };
 }
 
-/** A collection pass of `source` that went well, finished at T0 (`outcome` overrides; `seq` 1 unless given). */
-export function pass(source: PassMessage['source'], steps: StoreStep[], outcome: Partial<PassOutcome> = {}, seq = 1): PassMessage {
-  return { type: 'pass', seq, source, steps, outcome: { ok: true, error: null, duration_ms: 1, finished_at: T0, ...outcome } };
+/** How a collector's run ended: well, in 1 ms, at T0 unless `over` says otherwise (a failed run: `{ ok: false, error }`). */
+export function outcome(over: Partial<PassOutcome> = {}): PassOutcome {
+  return { ok: true, error: null, duration_ms: 1, finished_at: T0, ...over };
+}
+
+/** A collection pass of `source`: its steps and the run's `outcome` (`over` overrides; `seq` 1 unless given). */
+export function pass(source: PassMessage['source'], steps: StoreStep[], over: Partial<PassOutcome> = {}, seq = 1): PassMessage {
+  return { ...pushed(source, steps, seq), outcome: outcome(over) };
+}
+
+/**
+ * A message of `source` without an outcome (`seq` 1 unless given): the store applies its steps but counts no run
+ * of the source. What a source pushes between its runs (NATS app events), or sends ahead of its pass (items_ahead).
+ */
+export function pushed(source: PassMessage['source'], steps: StoreStep[], seq = 1): PassMessage {
+  return { type: 'pass', seq, source, steps };
 }

@@ -12,7 +12,7 @@ import { envelopeJson, OK_MESSAGE } from '../../src/model/index.ts';
 import { encodeCursor } from '../../src/store/page-cursor.ts';
 import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
 import { openStream } from '../helpers/sse.ts';
-import { pass } from '../helpers/store-fixtures.ts';
+import { outcome, pass } from '../helpers/store-fixtures.ts';
 import { app, startHarness, task, type Answer } from './store-harness.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -88,7 +88,7 @@ describe('a store restart, with the HTTP thread\'s real code and real store acto
     await h.delivered();
     // and failures of the other: the run the old store's death cut short (reported by the supervisor), then a
     // failed pass; neither is a pass of its data, so the store stays unready
-    fresh.reportOutcome('tasks', { ok: false, error: 'store.attachDeltaPort: no answer', duration_ms: 1, finished_at: new Date().toISOString() });
+    fresh.reportOutcome('tasks', outcome({ ok: false, error: 'store.attachDeltaPort: no answer', finished_at: new Date().toISOString() }));
     fresh.receive(pass('tasks', [], { ok: false, error: 'read failed', finished_at: new Date().toISOString() }, 1000));
     await h.delivered();
     expect(fresh.store.ready).toBe(false);

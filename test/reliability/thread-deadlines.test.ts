@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+import { app, task } from '../helpers/store-fixtures.ts';
 import { API, sleep, view } from './helpers.ts';
 
 const LIVENESS_MS = 30_000;
@@ -129,12 +130,8 @@ describe('every thread\'s restarts in …/sources (unversioned)', () => {
   const quietTasks = join(dir, 'quiet-tasks.json');
   const quietApps = join(dir, 'quiet-apps.json');
   // a market where nothing changes, its /state large enough to be compressed (the compression thread starts)
-  writeFileSync(quietTasks, JSON.stringify([{ op: 'replace', domain: 'tasks', items: Array.from({ length: 30 }, (_, i) => ({
-    task_id: `t${i}`, type: 'install', status: 'completed', app_name: `app${i}`, user_id: 'alice', created_at: '2026-11-25T10:00:00.000Z',
-  })) }]));
-  writeFileSync(quietApps, JSON.stringify([{ op: 'replace', domain: 'app_states', items: [
-    { app_id: 'wiki', app_name: 'wiki', user_id: 'alice', source_id: 'market', stage: 'running', health: 'healthy', last_update: '2026-11-25T10:00:00.000Z' },
-  ] }]));
+  writeFileSync(quietTasks, JSON.stringify([{ op: 'replace', domain: 'tasks', items: Array.from({ length: 30 }, (_, i) => task(`t${i}`, `app${i}`, 'alice')) }]));
+  writeFileSync(quietApps, JSON.stringify([{ op: 'replace', domain: 'app_states', items: [app('alice', 'market', 'wiki')] }]));
   beforeAll(async () => {
     sc = await startInProcess([
       fake('tasks', { mode: 'file', file: quietTasks }),

@@ -3,6 +3,7 @@ import { mergeAnswers, normalizeAnswer, originsOf } from '../../src/collect/char
 import type { ChartRepoAnswer } from '../../src/collect/chart-repo.ts';
 import { filterChartRepo } from '../../src/store/filter.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
+import { pass } from '../helpers/store-fixtures.ts';
 
 const NOW = '2026-12-01T10:00:00.000Z';
 
@@ -47,8 +48,7 @@ describe('chart_repo narrowed by user and source: by the answer each item came f
 
   it('the store keeps origins beside the view: none of them reach the wire, and ?user_id= uses them', () => {
     const store = new RuntimeStore(() => new Date(NOW));
-    store.apply({ type: 'pass', seq: 1, source: 'chart_repo', steps: [{ op: 'chart_repo', value: merged, origins }],
-      outcome: { ok: true, error: null, duration_ms: 1, finished_at: NOW } });
+    store.apply(pass('chart_repo', [{ op: 'chart_repo', value: merged, origins }], { finished_at: NOW }));
     store.commit();
     expect(store.state({})).not.toContain('"origins"');
     const chart = JSON.parse(store.state({ user_id: 'bob' })).chart_repo;

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ChartRepoStatus } from '../../src/model/index.ts';
 import { renderChartChanges } from '../../src/http/stream.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
+import { pushed } from '../helpers/store-fixtures.ts';
 
 // the dashboards' own module applies the stream's chart_repo changes to the page's copy
 const { applyChartChange } = await import('../helpers/chart-change.js' as string) as {
@@ -42,9 +43,9 @@ const byKey = (v: ChartRepoStatus) => ({
 
 function changesBetween(a: ChartRepoStatus, b: ChartRepoStatus) {
   const s = new RuntimeStore(() => new Date(T0));
-  s.apply({ type: 'pass', seq: 1, source: 'chart_repo', steps: [{ op: 'chart_repo', value: a }] });
+  s.apply(pushed('chart_repo', [{ op: 'chart_repo', value: a }]));
   s.commit();
-  s.apply({ type: 'pass', seq: 2, source: 'chart_repo', steps: [{ op: 'chart_repo', value: b }] });
+  s.apply(pushed('chart_repo', [{ op: 'chart_repo', value: b }], 2));
   return s.commit()?.changes.chart_repo;
 }
 

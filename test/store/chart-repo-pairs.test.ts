@@ -13,6 +13,7 @@ import { filteredRendering, holdPair, indexPairs, renderPairsInto } from '../../
 import { filterChartRepo } from '../../src/store/filter.ts';
 import { ChartRepoView, renderHeld } from '../../src/store/chart-repo-view.ts';
 import { passProblem } from '../../src/store/pass-check.ts';
+import { pushed } from '../helpers/store-fixtures.ts';
 
 const T = '2026-12-01T10:00:00Z';
 type Answer = Pick<ChartRepoAnswer, 'apps' | 'images' | 'hydrator'>;
@@ -90,7 +91,7 @@ describe('a chart_repo_pairs step that does not fit', () => {
     ['parts ahead without their parts', { op: 'chart_repo_parts', pairs: [{ user: 'a', source: 'm', content: 'x' }] }],
     ['a hydrator without its lists', { op: 'chart_repo_pairs', frame: { last_update: T }, shared_content: '', pairs: [{ user: 'a', source: 'm', content: 'x', part: { apps: [], images: [], hydrator: { counters: {} } } }] }],
   ])('is a malformed pass: %s', (_what, s) => {
-    expect(passProblem({ type: 'pass', seq: 1, source: 'chart_repo', steps: [s] })).toMatch(/chart_repo_pa(irs|rts)/);
+    expect(passProblem(pushed('chart_repo', [s as never]))).toMatch(/chart_repo_pa(irs|rts)/);
   });
 });
 

@@ -7,13 +7,12 @@ import { describe, expect, it } from 'vitest';
 import type { AppFlowState } from '../../src/model/index.ts';
 import type { PassMessage, StoreStep } from '../../src/protocol.ts';
 import { StoreActor } from '../../src/store/actor.ts';
-import { app, pass } from '../helpers/store-fixtures.ts';
+import { app, pass, pushed } from '../helpers/store-fixtures.ts';
 
 const apps = (...names: string[]) => names.map((n) => app('alice', 'market', n));
 /** a message sent ahead of a pass: no outcome */
-const ahead = (seq: number, items: AppFlowState[], first = false): PassMessage => ({
-  type: 'pass', seq, source: 'app_flow', steps: [{ op: 'items_ahead', domain: 'app_states', items, ...(first ? { first } : {}) }],
-});
+const ahead = (seq: number, items: AppFlowState[], first = false): PassMessage =>
+  pushed('app_flow', [{ op: 'items_ahead', domain: 'app_states', items, ...(first ? { first } : {}) }], seq);
 const replace = (items: AppFlowState[], sentAhead?: number): StoreStep => ({
   op: 'replace', domain: 'app_states', items, reconciles: ['nats'], ...(sentAhead === undefined ? {} : { ahead: sentAhead }),
 });
@@ -75,7 +74,7 @@ describe('items sent ahead of a replace step', () => {
   ])('a malformed step is dropped and clears what was sent ahead: %s', (_what, step) => {
     const actor = new StoreActor();
     actor.receive(ahead(1, apps('blog'), true));
-    expect(actor.receive({ type: 'pass', seq: 2, source: 'app_flow', steps: [step as StoreStep] }).dropped).toBe(true);
+    expect(actor.receive(pushed('app_flow', [step as StoreStep], 2)).dropped).toBe(true);
     expect(actor.receive(pass('app_flow', [replace(apps('wiki'), 1)], {}, 3)).dropped).toBe(true);
   });
 });

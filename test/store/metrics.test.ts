@@ -3,7 +3,7 @@ import { StoreActor } from '../../src/store/actor.ts';
 import type { PassMessage } from '../../src/protocol.ts';
 import { storeMetricsText } from '../../src/http/store-metrics.ts';
 import { parseProm, sum, value } from '../helpers/prom.ts';
-import { pass as passOf, T0 } from '../helpers/store-fixtures.ts';
+import { app, outcome, pass as passOf, T0, task } from '../helpers/store-fixtures.ts';
 
 function pass(seq: number, ok: boolean, steps: PassMessage['steps'] = [], duration_ms = 120): PassMessage {
   return passOf('tasks', steps, { ok, error: ok ? null : 'connect ECONNREFUSED', duration_ms }, seq);
@@ -15,12 +15,12 @@ describe('store metrics (computed in the store thread from its state)', () => {
     actor.expectSources(['tasks', 'app_flow']);
     actor.receive(pass(1, true, [
       { op: 'replace', domain: 'tasks', items: [
-        { task_id: 't1', type: 'install', status: 'running', app_name: 'a', created_at: T0 },
-        { task_id: 't2', type: 'upgrade', status: 'failed', app_name: 'a', created_at: T0 },
-        { task_id: 't3', type: 'install', status: 'pending', app_name: 'b', created_at: T0 },
+        task('t1', 'a', undefined, { status: 'running' }),
+        task('t2', 'a', undefined, { type: 'upgrade', status: 'failed' }),
+        task('t3', 'b', undefined, { status: 'pending' }),
       ] },
       { op: 'replace', domain: 'app_states', items: [
-        { app_id: 'a', app_name: 'a', user_id: 'u', source_id: 's', stage: 'running', health: 'healthy', last_update: T0 },
+        app('u', 's', 'a'),
         { app_id: 'b', app_name: 'b', user_id: 'u', source_id: 's', stage: 'installing', last_update: T0, stage_since: '2020-01-01T00:00:00.000Z' },
       ] },
     ]));
@@ -53,7 +53,7 @@ describe('store metrics (computed in the store thread from its state)', () => {
     actor.expectSources(['tasks']);
     actor.receive(pass(1, true, [], 40));
     actor.receive(pass(2, false, [], 2000));
-    actor.reportOutcome('tasks', { ok: false, error: 'deadline', duration_ms: 7000, finished_at: T0 });
+    actor.reportOutcome('tasks', outcome({ ok: false, error: 'deadline', duration_ms: 7000 }));
     const e = parseProm(await storeMetricsText(actor.queryApi.metrics()));
     expect(value(e, 'market_runtime_collection_failures_total', { source: 'tasks' })).toBe(2);
     expect(value(e, 'market_runtime_collection_consecutive_failures', { source: 'tasks' })).toBe(2);

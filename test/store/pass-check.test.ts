@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { StoreActor } from '../../src/store/actor.ts';
 import { passProblem } from '../../src/store/pass-check.ts';
+import { pass, pushed, task } from '../helpers/store-fixtures.ts';
 
-const ok = { type: 'pass', seq: 1, source: 'tasks', steps: [] };
+const ok = pushed('tasks', []);
 
 describe('passProblem', () => {
   const bad: Array<[string, unknown, RegExp]> = [
@@ -30,12 +31,10 @@ describe('passProblem', () => {
 
 it('the store drops a malformed pass whole, keeps what it knew, and says why in the source status', () => {
   const actor = new StoreActor();
-  actor.receive({ type: 'pass', seq: 1, source: 'tasks', steps: [{ op: 'replace', domain: 'tasks', items: [
-    { task_id: 't1', type: 'install', status: 'running', app_name: 'a', created_at: '2026-11-25T10:00:00.000Z' },
-  ] }], outcome: { ok: true, error: null, duration_ms: 1, finished_at: '2026-11-25T10:00:00.000Z' } });
-  const ack = actor.receive({ type: 'pass', seq: 2, source: 'tasks', steps: [
-    { op: 'replace', domain: 'tasks', items: [] }, { op: 'upsert', domain: 'nope', items: [] },
-  ] } as never);
+  actor.receive(pass('tasks', [{ op: 'replace', domain: 'tasks', items: [task('t1', 'a', undefined, { status: 'running' })] }]));
+  const ack = actor.receive(pushed('tasks', [
+    { op: 'replace', domain: 'tasks', items: [] }, { op: 'upsert', domain: 'nope', items: [] } as never,
+  ], 2));
   // the collector learns it too: one that sends only changes lists everything next time
   expect(ack).toEqual({ type: 'applied', seq: 2, dropped: true });
   actor.flush();
@@ -51,13 +50,11 @@ it('the store commits a pass read in bulk at once and collects its garbage after
   const actor = new StoreActor();
   g.gc = () => { seen.push(actor.store.version); };
   try {
-    const outcome = { ok: true, error: null, duration_ms: 1, finished_at: '2026-11-25T10:00:00.000Z' };
-    const task = { task_id: 't1', type: 'install', status: 'running', app_name: 'a', created_at: '2026-11-25T10:00:00.000Z' };
-    actor.receive({ type: 'pass', seq: 1, source: 'tasks', steps: [{ op: 'replace', domain: 'tasks', items: [task] }], outcome, bulk: true } as never);
+    actor.receive({ ...pass('tasks', [{ op: 'replace', domain: 'tasks', items: [task('t1', 'a', undefined, { status: 'running' })] }]), bulk: true });
     // the pass was committed before the collection: its version is the one collected after
     expect(seen).toEqual([actor.store.version]);
     expect(actor.store.version).toBeGreaterThan(0);
-    actor.receive({ type: 'pass', seq: 2, source: 'tasks', steps: [{ op: 'replace', domain: 'tasks', items: [] }], outcome } as never);
+    actor.receive(pass('tasks', [{ op: 'replace', domain: 'tasks', items: [] }], {}, 2));
     expect(seen).toHaveLength(1);
   } finally {
     if (had) g.gc = had;

@@ -7,10 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import type { PassOutcome } from '../../src/protocol.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
-import { app, pass, T0 } from '../helpers/store-fixtures.ts';
+import { app, outcome, pass, T0 } from '../helpers/store-fixtures.ts';
 
 const GRACE_MS = 30_000;
-const failed = (at: number): PassOutcome => ({ ok: false, error: 'connection refused', duration_ms: 1, finished_at: new Date(at).toISOString() });
+const failed = (at: number): PassOutcome => outcome({ ok: false, error: 'connection refused', finished_at: new Date(at).toISOString() });
 
 /** A store on a clock the test moves. */
 function storeAt(start: number) {

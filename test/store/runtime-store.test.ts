@@ -6,7 +6,7 @@ import { renderPairPart } from '../../src/collect/chart-repo-part.ts';
 import type { AppFlowState, ComponentStatus, TaskState } from '../../src/model/index.ts';
 import type { PassMessage, PassOutcome, StoreStep } from '../../src/protocol.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
-import { app, pass, T0, task } from '../helpers/store-fixtures.ts';
+import { app, outcome, pass, pushed, T0, task } from '../helpers/store-fixtures.ts';
 
 function comp(name: string, over: Partial<ComponentStatus> = {}): ComponentStatus {
   return { name, healthy: true, status: 'running', last_check: T0, ...over };
@@ -107,10 +107,10 @@ describe('replace semantics', () => {
   it('a kept key the store lost, or an event changed since, is asked for again', () => {
     const s = seeded();
     const later = '2026-11-25T10:05:00.000Z';
-    s.apply({ type: 'pass', seq: 2, source: 'nats', steps: [{ op: 'app_events', events: [
+    s.apply(pushed('nats', [{ op: 'app_events', events: [
       { key: 'alice:market:firefox', at: later, app: null },
       { key: 'bob:market:firefox', at: later, app: app('bob', 'market', 'firefox', { stage: 'stopped', metadata: { status: { createTime: later } } }) },
-    ] }] });
+    ] }], 2));
     const keep = ['alice:market:firefox', 'alice:local:gitea', 'bob:market:firefox'];
     const replace = (items: AppFlowState[], kept = keep): StoreStep => ({ op: 'replace', domain: 'app_states', reconciles: ['nats'], items, keep: kept });
     expect(s.apply(pass('app_flow', [replace([])]))).toEqual(['alice:market:firefox', 'bob:market:firefox']);
@@ -242,7 +242,7 @@ describe('readiness', () => {
     expect(s.ready).toBe(false);
     s.apply(pass('tasks', []));
     expect(s.ready).toBe(false);
-    s.recordOutcome('chart_repo', { ok: false, error: 'refused', duration_ms: 1, finished_at: T0 });
+    s.recordOutcome('chart_repo', outcome({ ok: false, error: 'refused' }));
     expect(s.ready).toBe(true);
   });
 });
@@ -279,26 +279,26 @@ describe('pushed app events', () => {
   it('applies a newer event, keeping what the event does not carry', () => {
     const s = seeded();
     s.apply(pass('app_flow', [{ op: 'upsert', domain: 'app_states', items: [app('alice', 'market', 'firefox', { version: '1.0', metadata: { status: { createTime: '2026-11-25T10:00:00.000Z' } } })] }]));
-    s.apply({ type: 'pass', seq: 2, source: 'nats', steps: [{ op: 'app_events', events: [ev('2026-11-25T10:05:00.000Z')] }] });
+    s.apply(pushed('nats', [{ op: 'app_events', events: [ev('2026-11-25T10:05:00.000Z')] }], 2));
     const a = snapshot(s).app_states['alice:market:firefox'];
     expect(a).toMatchObject({ stage: 'stopped', health: 'unhealthy', app_id: 'firefox', version: '1.0' });
   });
 
   it('ignores an event older than the one held', () => {
     const s = seeded();
-    s.apply({ type: 'pass', seq: 2, source: 'nats', steps: [{ op: 'app_events', events: [ev('2026-11-25T10:05:00.000Z')] }] });
-    s.apply({ type: 'pass', seq: 3, source: 'nats', steps: [{ op: 'app_events', events: [ev('2026-11-25T10:04:00.000Z', { stage: 'running', health: 'healthy' })] }] });
+    s.apply(pushed('nats', [{ op: 'app_events', events: [ev('2026-11-25T10:05:00.000Z')] }], 2));
+    s.apply(pushed('nats', [{ op: 'app_events', events: [ev('2026-11-25T10:04:00.000Z', { stage: 'running', health: 'healthy' })] }], 3));
     expect(snapshot(s).app_states['alice:market:firefox'].stage).toBe('stopped');
-    s.recordOutcome('nats', { ok: true, error: null, duration_ms: 0, finished_at: T0 });
+    s.recordOutcome('nats', outcome({ duration_ms: 0 }));
     expect(s.freshness().nats!.counters!.stale_events).toBe(1);
   });
 
   it('removes an app an event says is gone; a new app from an event is owned by the pushing source', () => {
     const s = seeded();
-    s.apply({ type: 'pass', seq: 2, source: 'nats', steps: [{ op: 'app_events', events: [
+    s.apply(pushed('nats', [{ op: 'app_events', events: [
       ev('2026-11-25T10:05:00.000Z', {}, true),
       { key: 'carol:market:vault', at: T0, app: app('carol', 'market', 'vault') },
-    ] }] });
+    ] }], 2));
     const data = snapshot(s);
     expect(data.app_states['alice:market:firefox']).toBeUndefined();
     expect(data.app_states['carol:market:vault']).toBeDefined();
@@ -310,9 +310,9 @@ describe('pushed app events', () => {
   it('a pushed app the market has not recorded yet survives polls for a grace period', () => {
     let now = Date.parse(T0);
     const s = new RuntimeStore(() => new Date(now));
-    s.apply({ type: 'pass', seq: 2, source: 'nats', steps: [{ op: 'app_events', events: [
+    s.apply(pushed('nats', [{ op: 'app_events', events: [
       { key: 'carol:market:vault', at: T0, app: app('carol', 'market', 'vault', { metadata: { status: { createTime: T0 } } }) },
-    ] }] });
+    ] }], 2));
     now += 10_000;
     s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', reconciles: ['nats'], items: [] }]));
     expect(snapshot(s).app_states['carol:market:vault']).toBeDefined();
@@ -323,7 +323,7 @@ describe('pushed app events', () => {
 
   it('a poll never takes an app back behind a newer pushed event', () => {
     const s = seeded();
-    s.apply({ type: 'pass', seq: 2, source: 'nats', steps: [{ op: 'app_events', events: [ev('2026-11-25T10:05:00.000Z')] }] });
+    s.apply(pushed('nats', [{ op: 'app_events', events: [ev('2026-11-25T10:05:00.000Z')] }], 2));
     s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', reconciles: ['nats'], items: [
       app('alice', 'market', 'firefox', { stage: 'installing', metadata: { status: { createTime: '2026-11-25T10:01:00.000Z' } } }),
     ] }]));
@@ -450,13 +450,13 @@ describe('a version is a change a reader can see', () => {
       if (!d.ok) throw new Error(d.reason);
       return d.event;
     };
-    s.apply({ type: 'pass', seq: 2, source: 'nats', steps: [{ op: 'app_events', events: [event()] }] });
+    s.apply(pushed('nats', [{ op: 'app_events', events: [event()] }], 2));
     const first = s.commit()!;
     expect(JSON.parse(first.body).data.app_states['carol:market:vault']).toMatchObject({ stage: 'running' });
     const v = s.version;
     for (let i = 1; i <= 10; i++) {
       // NATS delivers at least once: the same message again, between the source's own quiet passes
-      s.apply({ type: 'pass', seq: 2 + 2 * i, source: 'nats', steps: [{ op: 'app_events', events: [event()] }] });
+      s.apply(pushed('nats', [{ op: 'app_events', events: [event()] }], 2 + 2 * i));
       s.apply(quietPass('nats', [], later(5 * i)));
       expect(bodies(s)).toBeNull();
     }

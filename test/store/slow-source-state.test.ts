@@ -8,10 +8,10 @@ import type { PassMessage, StoreStep } from '../../src/protocol.ts';
 import { StoreActor } from '../../src/store/actor.ts';
 import { storeMetricsText } from '../../src/http/store-metrics.ts';
 import { parseProm, value } from '../helpers/prom.ts';
-import { pass as passOf, T0 } from '../helpers/store-fixtures.ts';
+import { pass as passOf, task } from '../helpers/store-fixtures.ts';
 
 const INTERVAL_MS = 5000;
-const TASKS: StoreStep[] = [{ op: 'replace', domain: 'tasks', items: [{ task_id: 't1', type: 'install', status: 'completed', app_name: 'a', created_at: T0 }] }];
+const TASKS: StoreStep[] = [{ op: 'replace', domain: 'tasks', items: [task('t1', 'a', undefined)] }];
 
 let seq = 0;
 /** the same listing each pass: only the pace differs */

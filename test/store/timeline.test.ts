@@ -1,31 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { LIMITS, type AppFlowState, type TaskState } from '../../src/model/index.ts';
-import type { PassMessage, StoreStep } from '../../src/protocol.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
 import { Timeline, TIMELINE_LIMITS } from '../../src/store/timeline.ts';
-import { task as fixtureTask } from '../helpers/store-fixtures.ts';
+import { app as fixtureApp, pushed, task as fixtureTask } from '../helpers/store-fixtures.ts';
 
 const T0 = '2026-12-01T10:00:00.000Z';
 const at = (min: number) => new Date(Date.parse(T0) + min * 60_000).toISOString();
 
 function app(over: Partial<AppFlowState> = {}): AppFlowState {
-  return { app_id: 'wiki', app_name: 'wiki', user_id: 'alice', source_id: 'market', stage: 'installing', health: 'unknown', last_update: T0, ...over };
+  return fixtureApp('alice', 'market', 'wiki', { stage: 'installing', health: 'unknown', last_update: T0, ...over });
 }
 function task(over: Partial<TaskState> = {}): TaskState {
-  return { task_id: 't1', type: 'install', status: 'pending', app_name: 'wiki', user_id: 'alice', created_at: T0, ...over };
+  return fixtureTask('t1', 'wiki', 'alice', { status: 'pending', created_at: T0, ...over });
 }
-const pass = (source: PassMessage['source'], steps: StoreStep[]): PassMessage => ({ type: 'pass', seq: 1, source, steps });
 const history = (s: RuntimeStore, kind: 'app_states' | 'tasks', key: string) => JSON.parse(s.history(kind, key) ?? 'null');
 
 describe('timeline of an app', () => {
   it('records each transition once, at the market\'s time, with its evidence; repeats add nothing', () => {
     let now = Date.parse(at(30));
     const s = new RuntimeStore(() => new Date(now));
-    const poll = (a: AppFlowState) => s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [a] }]));
+    const poll = (a: AppFlowState) => s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: [a] }]));
     poll(app({ metadata: { status: { progress: '10' } } }));
     poll(app({ metadata: { status: { progress: '10' } } }));
     poll(app({ metadata: { status: { progress: '40' } }, last_update: at(2) }));
-    s.apply(pass('nats', [{ op: 'app_events', events: [{ key: 'alice:market:wiki', at: at(3), id: 'ev-7', app: app({ stage: 'running', health: 'healthy', last_update: at(3) }) }] }]));
+    s.apply(pushed('nats', [{ op: 'app_events', events: [{ key: 'alice:market:wiki', at: at(3), id: 'ev-7', app: app({ stage: 'running', health: 'healthy', last_update: at(3) }) }] }]));
     const h = history(s, 'app_states', 'alice:market:wiki');
     expect(h.since).toBe(at(30)); // kept from the store's start, and says so
     expect(h.entries).toEqual([
@@ -47,7 +45,7 @@ describe('timeline of an app', () => {
 
   it('a stage forced by a task names the task and its time; what the state row moves after is the poll\'s', () => {
     const s = new RuntimeStore(() => new Date(at(30)));
-    const poll = (a: AppFlowState) => s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [a] }]));
+    const poll = (a: AppFlowState) => s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: [a] }]));
     // running since T0 (the state row); an upgrade task created at 5 then started at 6 forces upgrading
     poll(app({ stage: 'running', health: 'healthy' }));
     const forced = { stage: 'upgrading' as const, health: 'unknown' as const, stage_task: 'up-1' };
@@ -65,14 +63,14 @@ describe('timeline of an app', () => {
 
   it('the stage times go to the change stream, once, while a stream client asked for them', () => {
     const s = new RuntimeStore(() => new Date(T0));
-    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ app_name: 'blog' })] }]));
+    s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ app_name: 'blog' })] }]));
     // nobody listens: versions carry no timeline (it costs), the history is kept all the same
     expect(s.commit()!.changes.timeline).toBeUndefined();
     expect(history(s, 'app_states', 'alice:market:blog').entries).toHaveLength(1);
     s.streamTimeline(true);
-    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ app_name: 'blog' }), app()] }]));
+    s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ app_name: 'blog' }), app()] }]));
     expect(s.commit()!.changes.timeline!.app_states.map((t) => [t.key, JSON.parse(t.json).length])).toEqual([['alice:market:wiki', 1]]);
-    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ app_name: 'blog' }), app({ stage: 'running', health: 'healthy' })] }]));
+    s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ app_name: 'blog' }), app({ stage: 'running', health: 'healthy' })] }]));
     expect(JSON.parse(s.commit()!.changes.timeline!.app_states[0]!.json)).toEqual([
       { at: T0, stage: 'running', health: 'healthy', evidence: 'poll user_application_states' },
     ]);
@@ -83,7 +81,7 @@ describe('departed histories expire on time', () => {
   it('on a quiet market: an hour after the app left, its history is gone, and no version was minted for it', () => {
     let now = Date.parse(T0);
     const s = new RuntimeStore(() => new Date(now));
-    const poll = (...apps: AppFlowState[]) => s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps }]));
+    const poll = (...apps: AppFlowState[]) => s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: apps }]));
     poll(app(), app({ app_name: 'blog' }));
     s.commit();
     poll(app({ app_name: 'blog' }));
@@ -102,7 +100,7 @@ describe('departed histories expire on time', () => {
   it('expires on read alone, and only what left: an app that came back keeps its history', () => {
     let now = Date.parse(T0);
     const s = new RuntimeStore(() => new Date(now));
-    const poll = (...apps: AppFlowState[]) => s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps }]));
+    const poll = (...apps: AppFlowState[]) => s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: apps }]));
     poll(app(), app({ app_name: 'blog' }));
     poll();
     now = Date.parse(at(30));
@@ -128,7 +126,7 @@ describe('departed histories expire on time', () => {
 describe('timeline of a task', () => {
   it('is rebuilt from task_records times when first seen (after a restart too)', () => {
     const s = new RuntimeStore(() => new Date(at(60)));
-    s.apply(pass('tasks', [{ op: 'replace', domain: 'tasks', items: [task({ status: 'failed', started_at: at(1), completed_at: at(9), error_msg: 'image pull failed' })] }]));
+    s.apply(pushed('tasks', [{ op: 'replace', domain: 'tasks', items: [task({ status: 'failed', started_at: at(1), completed_at: at(9), error_msg: 'image pull failed' })] }]));
     expect(history(s, 'tasks', 't1')).toEqual({
       key: 't1', since: T0,
       entries: [
@@ -145,8 +143,8 @@ describe('details', () => {
     const s = new RuntimeStore(() => new Date(at(30)));
     // the longest a source may send
     const long = `image pull failed: ${'registry timed out; '.repeat(500)}`.slice(0, LIMITS.text);
-    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ stage_detail: long })] }]));
-    s.apply(pass('tasks', [{ op: 'replace', domain: 'tasks', items: [fixtureTask('t9', 'wiki', 'alice', { status: 'failed', error_msg: long })] }]));
+    s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ stage_detail: long })] }]));
+    s.apply(pushed('tasks', [{ op: 'replace', domain: 'tasks', items: [fixtureTask('t9', 'wiki', 'alice', { status: 'failed', error_msg: long })] }]));
     const clipped = `${long.slice(0, TIMELINE_LIMITS.detail - 1)}…`;
     expect(TIMELINE_LIMITS.detail).toBe(128);
     expect(history(s, 'app_states', 'alice:market:wiki').entries[0].detail).toBe(clipped);
@@ -155,7 +153,7 @@ describe('details', () => {
     expect(JSON.parse(s.task('t9')!).error_msg).toBe(long);
     // one at the bound is kept as it is
     const atBound = 'x'.repeat(TIMELINE_LIMITS.detail);
-    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ stage_detail: atBound })] }]));
+    s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ stage_detail: atBound })] }]));
     expect(history(s, 'app_states', 'alice:market:wiki').entries.at(-1).detail).toBe(atBound);
   });
 });
@@ -179,7 +177,7 @@ describe('since: from when a history is complete', () => {
   it('a history begun after the store let a departed one go starts when it was begun: it may be that one, back', () => {
     let now = Date.parse(T0);
     const s = new RuntimeStore(() => new Date(now));
-    const poll = (...apps: AppFlowState[]) => s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps }]));
+    const poll = (...apps: AppFlowState[]) => s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: apps }]));
     poll(app());
     now = Date.parse(at(10));
     // nothing forgotten yet: an app first seen later is complete from the store's start
