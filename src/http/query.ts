@@ -116,9 +116,16 @@ type Singles<S extends v.GenericSchema> = { ok: true; output: v.InferOutput<S> }
 
 /**
  * Query parameters validated against `schema`: each given at most once (twice is an error rather than a silent
- * pick); the first problem names its parameter.
+ * pick), none that only another route takes; the first problem names its parameter. A name no route takes
+ * (a cache-buster such as `_=…`) is ignored, as the Go module ignores every parameter it does not read.
  */
 function parseSingles<S extends v.GenericSchema>(schema: S, keys: readonly string[], query: Record<string, string[]>): Singles<S> {
+  for (const key of Object.keys(query)) {
+    // a parameter of another route would otherwise be ignored here, and `/state?stage=installing` look filtered
+    if (!keys.includes(key) && KNOWN_QUERY_KEYS.has(key)) {
+      return { ok: false, message: `invalid query parameter ${key}: not taken here (this route takes ${keys.join(', ')})` };
+    }
+  }
   const input: Record<string, string> = {};
   for (const key of keys) {
     const values = query[key];
@@ -203,3 +210,6 @@ export function parseStreamQuery(query: Record<string, string[]>): ParsedStreamQ
     ...(last_event_id ? { lastEventId: last_event_id } : {}),
   };
 }
+
+/** Every parameter some route takes: a route given one it does not take answers 400 (parseSingles). */
+const KNOWN_QUERY_KEYS: ReadonlySet<string> = new Set([...FILTER_KEYS, ...APPS_QUERY_KEYS, ...TASKS_QUERY_KEYS, ...STREAM_QUERY_KEYS]);

@@ -72,6 +72,23 @@ describe('GET …/apps', () => {
     }
   });
 
+  it.each([
+    ['/state?stage=installing', 'stage'], ['/state?health=unhealthy', 'health'], ['/state?limit=10', 'limit'],
+    ['/apps?task_status=running', 'task_status'], ['/tasks?app_name=wiki&source_id=market', 'source_id'],
+  ])('%s answers 400: a parameter of another route is not silently ignored', async (target, param) => {
+    const a = await h.send(`/api/v2/runtime${target}`);
+    expect(a.status).toBe(400);
+    expect(JSON.parse(a.body).message).toMatch(new RegExp(`^invalid query parameter ${param}: not taken here \\(this route takes `));
+  });
+
+  it('a parameter no route takes (a cache-buster) is ignored, as the Go module ignores it', async () => {
+    const plain = await h.send('/api/v2/runtime/state');
+    const busted = await h.send('/api/v2/runtime/state?_=1733212800000');
+    expect(busted.status).toBe(200);
+    expect(busted.body).toBe(plain.body);
+    expect((await h.send('/api/v2/runtime/apps?limit=2&_=1')).status).toBe(200);
+  });
+
   it('stage and health narrow items and total on the server, across cursor pages', async () => {
     const stopped = apps.filter((a) => a.stage === 'stopped').map(keyOf).sort();
     const seen: string[] = [];

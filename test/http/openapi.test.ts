@@ -75,8 +75,8 @@ describe('the OpenAPI document', () => {
     expect(parseAppsQuery({ health: ['degraded'] })).toEqual({ ok: false, message: 'invalid query parameter health: health must be one of healthy, unhealthy, unknown' });
     expect(parseAppsQuery({ health: [' unknown '] })).toMatchObject({ ok: true, filter: { health: 'unknown' } });
     expect(parseAppsQuery({ stage: [' failed '] })).toMatchObject({ ok: true, filter: { stage: 'failed' } });
-    // /state keeps the Go module's filters: stage is not one of them (ignored, as any unknown parameter)
-    expect(parseStateFilter({ stage: ['failed'] })).toEqual({ ok: true, filter: {}, canonical: '' });
+    // /state keeps the Go module's filters: stage is not one of them (a 400, so it cannot look filtered)
+    expect(parseStateFilter({ stage: ['failed'] })).toMatchObject({ ok: false, message: expect.stringMatching(/^invalid query parameter stage: not taken here/) });
   });
 
   it('states …/apps?limit= as the parser enforces it: empty, or a whole number from 1 to 1000 (digits read as a number)', () => {
