@@ -18,7 +18,7 @@ declare module 'vitest' {
   }
 }
 
-export type Service = 'chromium' | 'nats-server' | 'nats' | 'postgres' | 'promtool' | 'linux';
+export type Service = 'chromium' | 'go' | 'nats-server' | 'nats' | 'postgres' | 'promtool' | 'linux';
 
 export interface ServiceCheck {
   service: Service;
@@ -34,6 +34,7 @@ export const CI = ciValue !== '' && ciValue !== 'false' && ciValue !== '0';
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 export const NATS_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
 export const PROMTOOL_PATH = process.env.PROMTOOL_PATH || '/usr/bin/promtool';
+export const GO_BIN = process.env.GO_BIN || '/usr/bin/go';
 
 export function check(service: Service): ServiceCheck {
   switch (service) {
@@ -41,6 +42,10 @@ export function check(service: Service): ServiceCheck {
       return existsSync(CHROMIUM_PATH)
         ? { service, available: true, detail: `chromium at ${CHROMIUM_PATH}` }
         : { service, available: false, detail: `no chromium at ${CHROMIUM_PATH} (apt-get install -y chromium, or set CHROMIUM_PATH)` };
+    case 'go':
+      return existsSync(GO_BIN)
+        ? { service, available: true, detail: `go at ${GO_BIN}` }
+        : { service, available: false, detail: `no go at ${GO_BIN} (apt-get install -y golang-go, or set GO_BIN)` };
     case 'nats-server':
       return existsSync(NATS_BIN)
         ? { service, available: true, detail: `nats-server at ${NATS_BIN}` }

@@ -1,0 +1,3 @@
+module market-runtime/go-client
+
+go 1.19
