@@ -3,11 +3,13 @@ import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { BASE_PATHS } from '../../src/http/base-paths.ts';
 import { createLogger } from '../../src/log.ts';
 import { startSidecar, type Sidecar } from '../../src/main.ts';
+import { answersData, normalizedAnswers, snapshotOf } from '../helpers/chart-repo-arbitraries.ts';
 import { describeWith, GO_BIN } from '../helpers/services.ts';
 import { eventually } from '../helpers/sidecar.ts';
 import { openStream, type SseEvent } from '../helpers/sse.ts';
@@ -145,6 +147,23 @@ describeWith('go', 'a real Go client decodes the sidecar\'s answers (test/go-cli
     // every file was checked, each on what the structs declare
     expect(output.match(/^ok {3}/gm)?.length, output).toBe(args.length);
     expect(output).toContain(`all ${args.length} files decode and re-marshal as Go sends them`);
+  });
+
+  it('decodes the snapshots of fuzzed Chart Repo payloads (odd times, durations, values, types) as Go sends them', { timeout: 60_000 }, async () => {
+    // what the emulated check (test/collect/chart-repo-go-wire.test.ts) fuzzes, here through Go itself
+    const samples = fc.sample(answersData, { numRuns: 60, seed: 20261203 });
+    const args: string[] = [];
+    let items = 0;
+    samples.forEach((pairs, i) => {
+      const store = snapshotOf(normalizedAnswers(pairs));
+      const whole = store.state({});
+      items += (JSON.parse(whole).chart_repo?.apps?.length ?? 0) + (JSON.parse(whole).chart_repo?.images?.length ?? 0);
+      args.push(file('snapshot', `fuzzed-${i}`, whole), file('snapshot', `fuzzed-${i}-alice`, store.state({ user_id: 'alice' })));
+    });
+    expect(items).toBeGreaterThan(50);
+    const { code, output } = await goClientRun(args);
+    expect(code, output).toBe(0);
+    expect(output.match(/^ok {3}/gm)?.length, output).toBe(args.length);
   });
 
   it('fails, naming each, on a missing "always" key, an omitempty key sent with its zero value and a time Go cannot decode', { timeout: 30_000 }, async () => {
