@@ -9,7 +9,7 @@ import { StoreActor } from '../../src/store/actor.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
-import { useTestDb } from '../helpers/pg.ts';
+import { quietHorizon, useTestDb } from '../helpers/pg.ts';
 import { pass as passOf, pushed } from '../helpers/store-fixtures.ts';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
@@ -44,6 +44,8 @@ async function polled(opts: { sendAhead?: boolean } = {}) {
     /** one pass; a run that throws applies nothing */
     async pass(signal = AbortSignal.timeout(LIVENESS_MS)): Promise<CollectResult> {
       sentAhead.push([]);
+      // the watermark this pass reads from, and the one it leaves, as on a server where no one else writes
+      await quietHorizon(env.db.sql);
       const r = await c.collect({ signal, now: () => NOW, full, reread, ...(opts.sendAhead ? { sendAhead } : {}) });
       const msg = passOf('app_flow', r.steps, { finished_at: NOW.toISOString() }, ++seq);
       expect(store.unappliable(msg)).toBeNull();

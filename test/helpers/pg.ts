@@ -3,7 +3,7 @@ import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { startEmbeddedPostgres } from '../../src/demo/embedded-postgres.ts';
 import { MARKET_DDL } from '../../src/sources/market-ddl.ts';
-import { LIVENESS_MS } from './liveness.ts';
+import { LIVENESS_MS, sleep } from './liveness.ts';
 import { check, CI, missingInCI } from './services.ts';
 
 /** A market database for one test file, and a client to write fixtures with. */
@@ -96,4 +96,23 @@ export function useTestDb(): { readonly db: TestDb; opened: Array<{ close?(): un
   beforeEach(() => db!.truncate());
   afterEach(async () => { await Promise.all(opened.splice(0).map((c) => c.close?.())); });
   return { get db() { return db!; }, opened };
+}
+
+/**
+ * Waits until every transaction that holds a transaction id older than now has ended (a clear error after 10 s).
+ * A collector's watermark is its read's snapshot xmin, and on a shared server that horizon is cluster-wide:
+ * another test file's open write transaction, in another database, holds it back, and the next pass then
+ * re-reads rows that did not change (right, but not the reads a test of the incremental path expects).
+ * Another file's transactions are short: this waits milliseconds. (PGlite has no other sessions.)
+ */
+export async function quietHorizon(sql: postgres.Sql): Promise<void> {
+  const [{ now }] = await sql<[{ now: string }]>`SELECT pg_current_xact_id()::text AS now`;
+  const deadline = Date.now() + LIVENESS_MS / 3;
+  for (;;) {
+    const [{ quiet }] = await sql<[{ quiet: boolean }]>`
+      SELECT pg_snapshot_xmin(pg_current_snapshot())::text::numeric > ${now}::numeric AS quiet`;
+    if (quiet) return;
+    if (Date.now() > deadline) throw new Error(`a transaction older than xid ${now} is still open on the test server after ${LIVENESS_MS / 3} ms (another session holds the xmin horizon)`);
+    await sleep(20);
+  }
 }
