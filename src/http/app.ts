@@ -16,7 +16,7 @@ import type { FreshnessHolder } from './freshness.ts';
 import { headContentLength } from './head-length.ts';
 import { registerOpenApi } from './openapi-route.ts';
 import { APP_PATH_SCHEMA, parsePath, TASK_PATH_SCHEMA, USER_PATH_SCHEMA } from './path-params.ts';
-import { parseAppsQuery, parseStateFilter, parseTasksQuery } from './query.ts';
+import { otherRoutesParameter, parseAppsQuery, parseStateFilter, parseTasksQuery } from './query.ts';
 import { NOT_READY, rebuildingAnswer, STORE_UNAVAILABLE, unavailableAnswer } from './rebuilding.ts';
 import { routeLabel } from './metrics.ts';
 import { storeMetricsText } from './store-metrics.ts';
@@ -60,6 +60,11 @@ import { BASE_PATHS, DASHBOARD_HOME } from './base-paths.ts';
 /** The runtime API: /state (hot path: bytes from memory), partial queries, probes. */
 export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOptions = {}): Hono {
   const api = new Hono();
+  /** A view route that takes no query parameters: given one of another route's, a 400 rather than an unfiltered answer. */
+  const plainView = (path: string, handler: (c: Context) => Response | Promise<Response>) => api.get(path, (c) => {
+    const other = otherRoutesParameter(c.req.queries());
+    return other === null ? handler(c) : c.json(errorBody(other), 400);
+  });
   const freshness = deps.freshness;
   if (freshness) {
     // every API answer (304 included) says how fresh the data is; the ETag moves only with content
@@ -72,7 +77,7 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
   }
 
   // unversioned: each source's health and freshness, moving with every pass (the snapshot holds health only)
-  api.get('/sources', (c) => {
+  plainView('/sources', (c) => {
     const f = freshness?.current;
     if (!f) return c.json(errorBody(NOT_READY), 503, { 'Retry-After': '1' });
     return c.body(f.body as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-store' });
@@ -98,9 +103,9 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
   });
 
   // the snapshot without the lists that grow with the market: what a dashboard shows beside a page of apps
-  api.get('/overview', async (c) => answer(c, deps, { key: 'overview', ask: (q) => q.overview(), message: OK_MESSAGE }));
+  plainView('/overview', async (c) => answer(c, deps, { key: 'overview', ask: (q) => q.overview(), message: OK_MESSAGE }));
 
-  api.get('/apps/:user_id/:source_id/:app_name', async (c) => {
+  plainView('/apps/:user_id/:source_id/:app_name', async (c) => {
     const path = parsePath(APP_PATH_SCHEMA, c.req.param());
     if (!path.ok) return c.json(errorBody(path.message), 400);
     const { user_id, source_id, app_name } = path.params;
@@ -108,7 +113,7 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
   });
 
   // what the store saw happen to one app or task (timeline; kept a while after it left the view)
-  api.get('/apps/:user_id/:source_id/:app_name/history', async (c) => {
+  plainView('/apps/:user_id/:source_id/:app_name/history', async (c) => {
     const path = parsePath(APP_PATH_SCHEMA, c.req.param());
     if (!path.ok) return c.json(errorBody(path.message), 400);
     const { user_id, source_id, app_name } = path.params;
@@ -116,14 +121,14 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
     return answer(c, deps, { key: keyOf('app-history', user_id, source_id, app_name), ask: (q) => q.history('app_states', key), notFound: 'no history of this app', ownContent: true });
   });
 
-  api.get('/tasks/:task_id/history', async (c) => {
+  plainView('/tasks/:task_id/history', async (c) => {
     const path = parsePath(TASK_PATH_SCHEMA, c.req.param());
     if (!path.ok) return c.json(errorBody(path.message), 400);
     const { task_id } = path.params;
     return answer(c, deps, { key: keyOf('task-history', task_id), ask: (q) => q.history('tasks', task_id), notFound: 'no history of this task', ownContent: true });
   });
 
-  api.get('/tasks/:task_id', async (c) => {
+  plainView('/tasks/:task_id', async (c) => {
     const path = parsePath(TASK_PATH_SCHEMA, c.req.param());
     if (!path.ok) return c.json(errorBody(path.message), 400);
     const { task_id } = path.params;
@@ -137,14 +142,14 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
     return answer(c, deps, { key: keyOf('tasks', app_name ?? '', user_id ?? ''), ask: (q) => q.tasks({ app_name, user_id }) });
   });
 
-  api.get('/users/:user_id/apps', async (c) => {
+  plainView('/users/:user_id/apps', async (c) => {
     const path = parsePath(USER_PATH_SCHEMA, c.req.param());
     if (!path.ok) return c.json(errorBody(path.message), 400);
     const { user_id } = path.params;
     return answer(c, deps, { key: keyOf('user-apps', user_id), ask: (q) => q.appsByUser(user_id) });
   });
 
-  api.get('/users/:user_id/tasks', async (c) => {
+  plainView('/users/:user_id/tasks', async (c) => {
     const path = parsePath(USER_PATH_SCHEMA, c.req.param());
     if (!path.ok) return c.json(errorBody(path.message), 400);
     const { user_id } = path.params;

@@ -264,7 +264,7 @@ function routes(): Route[] {
     },
     {
       path: '/sources', id: 'getSources', summary: "Each source's health and freshness (unversioned: moves with every pass, no ETag)",
-      ok: json(FreshnessSchema), errors: [503], fresh: true,
+      ok: json(FreshnessSchema), errors: [400, 503], fresh: true,
     },
     {
       path: '/apps', id: 'listApps', summary: 'A page of apps in key order (user:source:app), filtered',
@@ -283,7 +283,7 @@ function routes(): Route[] {
     {
       path: '/overview', id: 'getOverview', summary: 'The snapshot without the lists that grow with the market',
       description: 'As /state without `app_states` and without the Chart Repo\'s `apps` and `images` (counted per state and status in `chart_repo_counts`): what a dashboard shows beside a page of apps (…/apps). Its ETag names the version\'s content.',
-      ok: json(OverviewSchema), etag: 'weak', errors: [503], fresh: true,
+      ok: json(OverviewSchema), etag: 'weak', errors: [400, 503], fresh: true,
     },
     {
       path: '/apps/{user_id}/{source_id}/{app_name}', id: 'getApp', summary: 'One installed app',

@@ -116,16 +116,11 @@ type Singles<S extends v.GenericSchema> = { ok: true; output: v.InferOutput<S> }
 
 /**
  * Query parameters validated against `schema`: each given at most once (twice is an error rather than a silent
- * pick), none that only another route takes; the first problem names its parameter. A name no route takes
- * (a cache-buster such as `_=…`) is ignored, as the Go module ignores every parameter it does not read.
+ * pick), none that only another route takes; the first problem names its parameter.
  */
 function parseSingles<S extends v.GenericSchema>(schema: S, keys: readonly string[], query: Record<string, string[]>): Singles<S> {
-  for (const key of Object.keys(query)) {
-    // a parameter of another route would otherwise be ignored here, and `/state?stage=installing` look filtered
-    if (!keys.includes(key) && KNOWN_QUERY_KEYS.has(key)) {
-      return { ok: false, message: `invalid query parameter ${key}: not taken here (this route takes ${keys.join(', ')})` };
-    }
-  }
+  const other = otherRoutesParameter(query, keys);
+  if (other !== null) return { ok: false, message: other };
   const input: Record<string, string> = {};
   for (const key of keys) {
     const values = query[key];
@@ -211,5 +206,19 @@ export function parseStreamQuery(query: Record<string, string[]>): ParsedStreamQ
   };
 }
 
-/** Every parameter some route takes: a route given one it does not take answers 400 (parseSingles). */
+/** Every parameter some route takes: a route given one it does not take answers 400 (otherRoutesParameter). */
 const KNOWN_QUERY_KEYS: ReadonlySet<string> = new Set([...FILTER_KEYS, ...APPS_QUERY_KEYS, ...TASKS_QUERY_KEYS, ...STREAM_QUERY_KEYS]);
+
+/**
+ * The 400 message for a parameter only another route takes (`/state?stage=installing`, `/overview?user_id=`),
+ * or null: ignored, the answer would look filtered and not be. A name no route takes (a cache-buster such as
+ * `_=…`) is ignored, as the Go module ignores every parameter it does not read. `takes`: this route's own.
+ */
+export function otherRoutesParameter(query: Record<string, string[]>, takes: readonly string[] = []): string | null {
+  for (const key of Object.keys(query)) {
+    if (!takes.includes(key) && KNOWN_QUERY_KEYS.has(key)) {
+      return `invalid query parameter ${key}: not taken here (${takes.length === 0 ? 'this route takes no parameters' : `this route takes ${takes.join(', ')}`})`;
+    }
+  }
+  return null;
+}

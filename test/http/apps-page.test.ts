@@ -75,6 +75,7 @@ describe('GET …/apps', () => {
   it.each([
     ['/state?stage=installing', 'stage'], ['/state?health=unhealthy', 'health'], ['/state?limit=10', 'limit'],
     ['/apps?task_status=running', 'task_status'], ['/tasks?app_name=wiki&source_id=market', 'source_id'],
+    ['/overview?user_id=alice', 'user_id'], ['/users/alice/apps?stage=running', 'stage'], ['/sources?user_id=alice', 'user_id'],
   ])('%s answers 400: a parameter of another route is not silently ignored', async (target, param) => {
     const a = await h.send(`/api/v2/runtime${target}`);
     expect(a.status).toBe(400);
