@@ -70,7 +70,7 @@ export function appEventFrom(e: AppServiceEvent, unknownStates?: UnknownStates):
     is_sys_app: false,
     title: e.title ?? '',
     icon: '',
-    state: e.state.trim(),
+    state: e.state,
     // events carry no versions: the store keeps the ones it has
     installed_version: '',
     target_version: '',

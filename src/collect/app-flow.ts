@@ -137,7 +137,8 @@ export function statusMetadata(s: AppStateInput): Record<string, unknown> {
 }
 
 function stageDetail(s: AppStateInput, down: readonly EntranceStatus[], task: TaskState | undefined): string {
-  let detail = s.state === '' ? 'no state' : s.state;
+  const state = s.state.trim();
+  let detail = state === '' ? 'no state' : state;
   if (s.progress !== '') detail += ` (progress ${s.progress})`;
   for (const e of down) detail += `; entrance ${e.name} is ${e.state === '' ? 'not reported' : e.state}`;
   if (task) detail += `; ${task.type} task ${task.task_id} ${task.status}`;
@@ -152,11 +153,12 @@ export function appFlowFromState(
   s: AppStateInput, tasks: readonly TaskState[], unknown?: { onUnknown(state: string): void },
 ): AppFlowState | null {
   const active = tasks.length > 0;
-  if (s.state === '' && !active) return null;
-  const derived = s.state === ''
+  const state = s.state.trim();
+  if (state === '' && !active) return null;
+  const derived = state === ''
     ? { stage: 'fetching' as AppStage, health: 'unknown' as Health, inView: true, known: true, downEntrances: [] }
-    : deriveStage(s.state, s.entrances);
-  if (!derived.known) unknown?.onUnknown(s.state);
+    : deriveStage(state, s.entrances);
+  if (!derived.known) unknown?.onUnknown(state);
   if (!derived.inView && !active) return null;
   const { stage, health, task } = applyTaskOverride(derived.stage, derived.health, tasks);
   const version = (stage === 'installing' || stage === 'upgrading') && s.target_version !== ''
@@ -190,7 +192,7 @@ export function appFlowFromState(
 /** A user_applications row (with its state columns) as a source-neutral AppStateInput. */
 export function inputFromRow(row: AppRow): { input: AppStateInput; badEntrances: number } {
   const runtime = parseRuntimeEntrances(row.status_entrances);
-  const manifestAll = parseGoEntrances(row.entrances);
+  const manifestAll = parseGoEntrances(row.entrances, { keepPlace: true });
   const sharedAll = parseGoEntrances(row.shared_entrances);
   // bounded so one app cannot swell the snapshot; what is left out counts as bad entrances
   const manifest = { ...boundEntrances(manifestAll.entrances), bad: manifestAll.bad };
@@ -206,7 +208,8 @@ export function inputFromRow(row: AppRow): { input: AppStateInput; badEntrances:
     is_sys_app: row.is_sys_app,
     title: meta.title,
     icon: meta.icon,
-    state: (row.state ?? '').trim(),
+    // as the row has it (Go sends uas.state untouched); the stage is derived from it trimmed
+    state: row.state ?? '',
     installed_version: row.installed_version,
     target_version: row.target_version,
     reason: row.reason,

@@ -4,7 +4,7 @@
  * "metadata.status". Pure: rows and events in, plain objects out.
  */
 import { LIMITS } from '../model/index.ts';
-import { GO_ZERO_TIME_MS, goTimeText } from '../model/go-time.ts';
+import { GO_ZERO_TIME_MS } from '../model/go-time.ts';
 import type { EntranceStatus } from './stage-table.ts';
 import { clip } from './tasks.ts';
 
@@ -60,10 +60,10 @@ function jsonArray(raw: unknown): { items: unknown[]; bad: number } {
 
 /**
  * One declared entrance in Go's shape. Fields of the wrong type are left out (Go could not decode them);
- * a non-integer port becomes 0. Non-objects are not entrances (undefined). A statusTime left out because a Go
- * client could not decode it is reported through `onBadTime` (the callers count it as a bad entrance).
+ * a non-integer port becomes 0. Non-objects are not entrances (undefined). `statusTime` is a string in the
+ * market's entrance (the row's text is kept as it is, like every other field: docs/go-wire.md).
  */
-export function goEntrance(raw: unknown, onBadTime?: () => void): GoEntrance | undefined {
+export function goEntrance(raw: unknown): GoEntrance | undefined {
   if (!isObj(raw)) return undefined;
   const port = raw.port;
   const e: GoEntrance = {
@@ -77,25 +77,28 @@ export function goEntrance(raw: unknown, onBadTime?: () => void): GoEntrance | u
   }
   for (const k of ENTRANCE_BOOLS) if (raw[k] === true) e[k] = true;
   if (typeof raw.state === 'string' && raw.state !== '') e.state = clip(raw.state, LIMITS.id);
-  // a time a Go client would fail on is left out (goTimeText), and counted
-  const st = raw.statusTime;
-  const t = typeof st === 'string' ? goTimeText(st) : undefined;
-  if (t !== undefined) e.statusTime = t;
-  else if (st !== undefined && st !== null && st !== '') onBadTime?.();
+  if (typeof raw.statusTime === 'string' && raw.statusTime !== '') e.statusTime = clip(raw.statusTime, 64);
   if (typeof raw.reason === 'string' && raw.reason !== '') e.reason = clip(raw.reason, 256);
   return e;
 }
 
-/** A JSONB list of entrances in Go's shape; items that are not objects are dropped and counted. */
-export function parseGoEntrances(raw: unknown): { entrances: GoEntrance[]; bad: number } {
+/** A placeholder for an item that is no entrance, keeping the list's positions for the merge. */
+const NO_ENTRANCE: GoEntrance = { name: '', port: 0, invisible: false };
+
+/**
+ * A JSONB list of entrances in Go's shape; items that are not objects are counted, and dropped, or with
+ * `keepPlace` (the manifest list, merged by position with the runtime one) kept as an empty entrance so that
+ * every later entrance still meets its own runtime entry.
+ */
+export function parseGoEntrances(raw: unknown, opts: { keepPlace?: boolean } = {}): { entrances: GoEntrance[]; bad: number } {
   const { items, bad } = jsonArray(raw);
   const entrances: GoEntrance[] = [];
   let dropped = bad;
   for (const item of items) {
-    let badTime = false;
-    const e = goEntrance(item, () => { badTime = true; });
-    if (e === undefined || badTime) dropped += 1;
+    const e = goEntrance(item);
+    if (e === undefined) dropped += 1;
     if (e !== undefined) entrances.push(e);
+    else if (opts.keepPlace) entrances.push({ ...NO_ENTRANCE });
   }
   return { entrances, bad: dropped };
 }
@@ -110,17 +113,14 @@ export function parseRuntimeEntrances(raw: unknown): { positional: GoEntrance[];
   const valid: EntranceStatus[] = [];
   let dropped = bad;
   for (const item of items) {
-    let badTime = false;
-    const e = goEntrance(item, () => { badTime = true; });
-    positional.push(e ?? { name: '', port: 0, invisible: false });
+    const e = goEntrance(item);
+    positional.push(e ?? { ...NO_ENTRANCE });
     const r = item as Obj | null;
     if (e === undefined || typeof r?.name !== 'string' || typeof r.state !== 'string'
       || r.name.length > LIMITS.id || r.state.length > LIMITS.id) {
       dropped += 1;
       continue;
     }
-    // kept for the stage table, its time left out: still a bad entrance
-    if (badTime) dropped += 1;
     const s: EntranceStatus = { name: r.name, state: r.state };
     if (e.statusTime !== undefined) s.statusTime = e.statusTime;
     if (e.reason !== undefined) s.reason = e.reason;

@@ -113,9 +113,12 @@ export function parseGoDuration(s: string): number | undefined {
   return Number.isSafeInteger(out) ? out : undefined;
 }
 
-/** `average_analysis_time` / an analysis task's `duration`: a Go duration string, or milliseconds. */
+/**
+ * `average_analysis_time` / an analysis task's `duration`: a Go duration string, or milliseconds. The string
+ * is not trimmed: Go's ParseDuration rejects " 1s", so a padded one is a bad duration as it is in Go.
+ */
 export function goDurationNs(x: unknown): number | undefined {
-  if (typeof x === 'string') return parseGoDuration(x.trim());
+  if (typeof x === 'string') return parseGoDuration(x);
   if (typeof x === 'number' && Number.isFinite(x)) {
     const ns = Math.round(x * 1e6);
     return Number.isSafeInteger(ns) ? ns : undefined;

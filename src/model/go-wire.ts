@@ -34,7 +34,8 @@ export const GoEntrance = v.object({
   windowPushState: optBool,
   skip: optBool,
   state: optStr,
-  statusTime: v.optional(GoTime),
+  // a string in the market's entrance, kept as the row has it
+  statusTime: optStr,
   reason: optStr,
 });
 

@@ -192,16 +192,30 @@ describe('parseRuntimeEntrances', () => {
     expect(parseRuntimeEntrances('{oops').bad).toBe(1);
   });
 
-  it('a statusTime that is not RFC 3339 is left out (a Go client would fail on it) and counted; the entrance stays', () => {
-    const r = parseRuntimeEntrances([{ name: 'a', state: 'running', statusTime: 'now' }, { name: 'b', state: 'running', statusTime: 5 }]);
-    for (const e of r.positional) expect(e).not.toHaveProperty('statusTime');
+  it("an entrance's statusTime is kept as the row has it (a string in the market's entrance); a non-string is left out", () => {
+    const r = parseRuntimeEntrances([{ name: 'a', state: 'running', statusTime: '2026-12-01 10:00:00' }, { name: 'b', state: 'running', statusTime: 5 }]);
+    expect(r.positional.map((e) => e.statusTime)).toEqual(['2026-12-01 10:00:00', undefined]);
     expect(r.valid.map((e) => e.name)).toEqual(['a', 'b']);
-    expect(r.bad).toBe(2);
-    const { counters } = normalizeAppFlow([row('running', {
-      status_entrances: [{ name: 'a', state: 'running', statusTime: '2026-02-30T00:00:00Z' }],
-      shared_entrances: [{ name: 's', statusTime: 'yesterday' }],
-    })], []);
-    expect(counters.bad_entrances).toBe(2);
+    expect(r.bad).toBe(0);
+  });
+
+  it('a manifest item that is no entrance keeps its place: the entrances after it meet their own runtime entries', () => {
+    const s = one(row('running', {
+      entrances: [7, { name: 'b', port: 81 }],
+      status_entrances: [{ name: 'x', state: 'running' }, { name: 'y', state: 'stopped' }],
+    })).metadata!.status as { entranceStatuses: unknown[] };
+    expect(s.entranceStatuses).toEqual([
+      { name: '', port: 0, invisible: false, state: 'running' },
+      { name: 'b', port: 81, invisible: false, state: 'stopped' },
+    ]);
+    const { counters } = normalizeAppFlow([row('running', { entrances: [7, { name: 'b' }] })], []);
+    expect(counters.bad_entrances).toBe(1);
+  });
+
+  it("metadata.status.state is uas.state as the row has it; the stage comes from it trimmed", () => {
+    const app = one(row(' running '));
+    expect((app.metadata!.status as { state: string }).state).toBe(' running ');
+    expect(app.stage).toBe('running');
   });
 
   it('bad entrances are counted by the normalizer and do not drop the app', () => {
