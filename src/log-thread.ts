@@ -1,10 +1,6 @@
 import { isMainThread, workerData } from 'node:worker_threads';
 import { createLogger, type Logger } from './log.ts';
-
-/** What the supervisor hands every thread it starts (`workerData`): the configured LOG_LEVEL. */
-export interface ThreadInit {
-  logLevel: string;
-}
+import type { ThreadInit } from './protocol.ts';
 
 export function threadInit(level: string): ThreadInit {
   return { logLevel: level };

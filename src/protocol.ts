@@ -7,8 +7,11 @@
  *   supervisor      --comlink StoreControlApi--> store     (the store worker's parentPort)
  *   supervisor      --piscina CollectorTask--> collector   (piscina task; returns a RunReport)
  *   supervisor     <--SupervisorLinkMessage--> HTTP thread (MessagePort handed in workerData at spawn)
+ *   supervisor      --comlink HttpControlApi--> HTTP       (the HTTP worker's parentPort)
+ *   HTTP thread     --piscina CompressTask--> compression  (returns the compressed bytes)
+ *   supervisor      --ThreadInit / HttpThreadInit--> every thread it starts (workerData)
  */
-import type { MessagePort } from 'node:worker_threads';
+import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import type {
   AppFlowState, ChartRepoOrigin, ChartRepoStatus, ChartRepoSystem, ComponentStatus,
   HydratorStatus, ImageAnalyzerStatus, RuntimeSummary, SourceName, TaskState,
@@ -493,3 +496,48 @@ export type SupervisorLinkMessage =
   | { type: 'store_down' }
   /** supervisor -> HTTP: chaos control (RUNTIME_CHAOS_PORT only): kill the compression thread */
   | { type: 'kill'; thread: 'compress' };
+
+// ---- supervisor -> HTTP thread (comlink) -------------------------------------------------------------
+
+/** What the HTTP thread enforces (RUNTIME_API_TOKEN, METRICS_REQUIRE_TOKEN, CORS_ORIGINS); its own logger and metrics stay in it. */
+export interface HttpSecurityConfig {
+  /** RUNTIME_API_TOKEN: when set, everything but /healthz and /readyz (and /metrics, see below) needs it */
+  apiToken?: string;
+  /** with a token set, /metrics needs it too (default true) */
+  metricsRequireToken?: boolean;
+  /** CORS_ORIGINS: unset = no CORS */
+  corsOrigins?: string[];
+}
+
+export interface HttpControlApi {
+  ping(): true;
+  /** chaos testing only: blocks the thread for `ms` (a hung thread) */
+  hang(ms: number): void;
+  /** the store's query port (StoreQueryApi) and version port (StorePush); `rebuilt`: the store replaces one that died */
+  attachStore(queryPort: MessagePort, versionPort: MessagePort, rebuilt: boolean): void;
+  listen(opts: { port: number; host: string; security?: HttpSecurityConfig }): Promise<{ port: number }>;
+  close(timeoutMs: number): Promise<void>;
+}
+
+// ---- HTTP thread -> compression thread (piscina task) ------------------------------------------------
+
+export type Encoding = 'gzip' | 'br';
+
+/** One body to compress; the answer is the compressed bytes (a Uint8Array). */
+export interface CompressTask {
+  body: Uint8Array;
+  encoding: Encoding;
+}
+
+// ---- supervisor -> every thread at spawn (workerData) -------------------------------------------------
+
+/** What every thread it starts gets: the configured LOG_LEVEL (read once, by config.ts in the main thread). */
+export interface ThreadInit {
+  logLevel: string;
+}
+
+/** The HTTP thread's workerData besides ThreadInit: its link to the supervisor, and its compression thread's limits. */
+export interface HttpThreadInit extends ThreadInit {
+  link?: MessagePort;
+  compressLimits?: ResourceLimits;
+}

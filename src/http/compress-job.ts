@@ -1,14 +1,10 @@
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import type { CompressTask, Encoding } from '../protocol.ts';
 
-export type Encoding = 'gzip' | 'br';
+export type { CompressTask, Encoding };
 
 /** Bodies smaller than this go out as they are: compressing them costs more than it saves. */
 export const MIN_COMPRESS_BYTES = 2048;
-
-export interface CompressTask {
-  body: Uint8Array;
-  encoding: Encoding;
-}
 
 /**
  * Levels chosen for a body compressed once per version and sent many times: brotli 5 and gzip 6 give

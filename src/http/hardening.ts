@@ -1,5 +1,6 @@
 import type { Hono } from 'hono';
 import type { RareLogger } from '../lazy-log.ts';
+import type { HttpSecurityConfig } from '../protocol.ts';
 import { CALL_DEADLINE_MS, callWithDeadline } from '../threads.ts';
 import { bearerAuth } from './auth.ts';
 import { BASE_PATHS } from './base-paths.ts';
@@ -8,13 +9,7 @@ import { HttpMetrics } from './metrics.ts';
 import { corsFor, methodGuard, securityHeaders, urlLimit } from './security.ts';
 
 /** Access control and hardening of the runtime app (issue 10). Everything optional defaults to safe. */
-export interface HttpSecurityOptions {
-  /** RUNTIME_API_TOKEN: when set, everything but /healthz and /readyz (and /metrics, see below) needs it */
-  apiToken?: string;
-  /** with a token set, /metrics needs it too (default true) */
-  metricsRequireToken?: boolean;
-  /** CORS_ORIGINS: unset = no CORS */
-  corsOrigins?: string[];
+export interface HttpSecurityOptions extends HttpSecurityConfig {
   /** the thread's logger (unhandled errors) */
   log?: RareLogger;
   /** the HTTP thread's metrics, shared with the answers it gives outside Hono */

@@ -3,7 +3,9 @@ import { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import { getRequestListener } from '@hono/node-server';
-import type { FreshnessMessage, StorePush, StoreQueryApi, SupervisorLinkMessage, VersionMessage } from '../protocol.ts';
+import type {
+  Encoding, FreshnessMessage, HttpSecurityConfig, StorePush, StoreQueryApi, SupervisorLinkMessage, VersionMessage,
+} from '../protocol.ts';
 import { wrap, type Comlink } from '../threads.ts';
 import type { Hono } from 'hono';
 import { lazyThreadLogger } from '../lazy-log.ts';
@@ -11,11 +13,9 @@ import { createRuntimeApp } from './app.ts';
 import type { CurrentVersion, VersionWithBody } from './current-version.ts';
 import { VersionBodies } from './version-bodies.ts';
 import { etagFor } from './etag.ts';
-import type { HttpSecurityOptions } from './hardening.ts';
 import { FreshnessHolder } from './freshness.ts';
 import { ChangeStream } from './stream.ts';
 import { CompressedBodies } from './compressed-bodies.ts';
-import type { Encoding } from './compress-job.ts';
 import { rawPath } from './raw-path.ts';
 import { RememberedAnswers } from './remembered-answers.ts';
 import { HttpMetrics } from './metrics.ts';
@@ -33,7 +33,7 @@ export interface ListenOptions {
   port: number;
   host: string;
   /** access control and hardening (token, /metrics protection, CORS); see http/hardening.ts */
-  security?: Omit<HttpSecurityOptions, 'log'>;
+  security?: HttpSecurityConfig;
   /** false: every request goes through Hono (the parity test compares both paths); default true */
   rawPath?: boolean;
 }

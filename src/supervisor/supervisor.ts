@@ -1,11 +1,12 @@
 import { MessageChannel, Worker, type ResourceLimits } from 'node:worker_threads';
-import type { CollectorSpec, StoreControlApi, SupervisorLinkMessage, ThreadRestart, ThreadRestarts } from '../protocol.ts';
+import type {
+  CollectorSpec, HttpControlApi, HttpSecurityConfig, HttpThreadInit, StoreControlApi, SupervisorLinkMessage, ThreadRestart, ThreadRestarts,
+} from '../protocol.ts';
 import { CALL_DEADLINE_MS, callWithDeadline, Comlink, THREAD_START_DEADLINE_MS, threadFile, wrap, type ThreadKind } from '../threads.ts';
 import type { Logger } from '../log.ts';
 import { threadInit } from '../log-thread.ts';
 import { collectorLimits, containerMemoryLimit, threadLimits } from '../thread-limits.ts';
 import { threadMemory } from '../thread-memory.ts';
-import type { HttpSecurityOptions } from '../http/hardening.ts';
 import { CollectorHandle } from './collector-handle.ts';
 import { startChaosControl } from './chaos-control.ts';
 import { Watchdog } from './watchdog.ts';
@@ -27,7 +28,7 @@ export interface SupervisorOptions {
   collectors: CollectorSpec[];
   log: Logger;
   /** token, /metrics protection, CORS: handed to the HTTP thread at listen time */
-  security?: Omit<HttpSecurityOptions, 'log'>;
+  security?: HttpSecurityConfig;
   /**
    * Heap limits per thread kind: a thread past its limit dies alone (ERR_WORKER_OUT_OF_MEMORY) and is
    * replaced and counted like any other death, instead of the whole process being OOM-killed.
@@ -39,15 +40,6 @@ export interface SupervisorOptions {
   chaosPort?: number;
   /** a store or HTTP thread that answers no ping for this long is replaced (default 30 s) */
   threadHungAfterMs?: number;
-}
-
-interface HttpControl {
-  ping(): true;
-  /** chaos testing only: blocks the thread for `ms` (a hung thread) */
-  hang(ms: number): void;
-  attachStore(queryPort: MessagePort, versionPort: MessagePort, rebuilt: boolean): void;
-  listen(opts: { port: number; host: string; security?: Omit<HttpSecurityOptions, 'log'> }): Promise<{ port: number }>;
-  close(timeoutMs: number): Promise<void>;
 }
 
 type MessagePort = import('node:worker_threads').MessagePort;
@@ -73,7 +65,7 @@ export class Supervisor {
   private storeWorker!: Worker;
   private store!: Comlink.Remote<StoreControlApi>;
   private httpWorker!: Worker;
-  private http!: Comlink.Remote<HttpControl>;
+  private http!: Comlink.Remote<HttpControlApi>;
   private readonly handles: CollectorHandle[];
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
@@ -200,7 +192,7 @@ export class Supervisor {
    * quick death (0.5 s up to 30 s) and resets once the thread has lived a minute, so a thread that crashes
    * on start-up cannot spin.
    */
-  private spawn(kind: 'store' | 'http', restart: () => Promise<void>, extra: { data?: object; transfer?: MessagePort[] } = {}): Worker {
+  private spawn(kind: 'store' | 'http', restart: () => Promise<void>, extra: { data?: Omit<HttpThreadInit, 'logLevel'>; transfer?: MessagePort[] } = {}): Worker {
     const worker = new Worker(threadFile(kind), {
       name: kind, workerData: { ...threadInit(this.opts.log.level), ...extra.data }, transferList: extra.transfer,
       resourceLimits: this.limits(kind),
@@ -273,7 +265,7 @@ export class Supervisor {
       data: { link: link.port2, compressLimits: this.limits('compress') }, transfer: [link.port2],
     });
     this.httpWorker = worker;
-    this.http = wrap<HttpControl>(worker);
+    this.http = wrap<HttpControlApi>(worker);
     this.link?.close();
     this.link = link.port1;
     link.port1.on('message', (m: SupervisorLinkMessage) => {
