@@ -100,6 +100,34 @@ export class HttpMetrics {
     return this.requests.of(METHODS.has(method) ? method : 'OTHER', route, status);
   }
 
+  /**
+   * The change stream's and the answer cache's own counts, read at each scrape: open stream clients, clients
+   * cut off for not keeping up, and lookups of cached filtered answers by result.
+   */
+  watch(of: { streamClients(): number; streamCutOffs(): number; cacheHits(): number; cacheMisses(): number }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'market_runtime_http_stream_clients', help: 'Change-stream clients connected now', registers,
+      collect() { this.set(of.streamClients()); },
+    });
+    new Counter({
+      name: 'market_runtime_http_stream_cut_off_total',
+      help: 'Change-stream clients cut off because they did not read fast enough (their buffer passed its bound); they may resume with Last-Event-ID',
+      registers,
+      collect() { this.reset(); this.inc(of.streamCutOffs()); },
+    });
+    new Counter({
+      name: 'market_runtime_http_answer_cache_lookups_total',
+      help: 'Lookups of cached filtered and partial answers for the current version, by result (hit, miss)',
+      labelNames: ['result'], registers,
+      collect() {
+        this.reset();
+        this.inc({ result: 'hit' }, of.cacheHits());
+        this.inc({ result: 'miss' }, of.cacheMisses());
+      },
+    });
+  }
+
   /** The supervisor's counts (pushed on every change and to a new HTTP thread). */
   setThreadRestarts(counts: ThreadRestarts): void {
     this.threadRestarts = { ...counts };

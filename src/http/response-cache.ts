@@ -13,6 +13,7 @@ export interface CachedAnswer {
 export class ResponseCache {
   private readonly entries = new Map<string, CachedAnswer & { stamp: string }>();
   private bytes = 0;
+  /** lookups by result (/metrics: market_runtime_http_answer_cache_lookups_total) */
   hits = 0;
   misses = 0;
 

@@ -105,6 +105,7 @@ export class ChangeStream {
   private freshnessSentAt = 0;
   /** the latest version, whatever the history kept: a summary client's first event */
   private latest: HistoryEntry | null = null;
+  /** clients cut off for not keeping up (/metrics: market_runtime_http_stream_cut_off_total) */
   cutOff = 0;
 
   constructor() {

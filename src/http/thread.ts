@@ -77,6 +77,10 @@ export class HttpThread {
   /** `link`: the supervisor's port (protocol.ts SupervisorLinkMessage); absent when run without a supervisor */
   constructor(private readonly link: MessagePort | null = null, compressLimits?: ResourceLimits) {
     this.stream.onTimelineWanted = (on) => this.tellTimeline(on);
+    this.metrics.watch({
+      streamClients: () => this.stream.size, streamCutOffs: () => this.stream.cutOff,
+      cacheHits: () => this.cache.hits, cacheMisses: () => this.cache.misses,
+    });
     this.compressed = new CompressedBodies(
       (encoding) => this.metrics.compressions.inc({ encoding }),
       (reason) => this.tellSupervisor({ type: 'thread_restart', thread: 'compress', reason }),

@@ -2,7 +2,6 @@ import * as v from 'valibot';
 import { Id, JsonObject, Text, Time } from './common.ts';
 
 export const COMPONENT_STATUSES = ['running', 'stopped', 'degraded', 'error'] as const;
-export type ComponentRunStatus = (typeof COMPONENT_STATUSES)[number];
 
 /** Health of one part of the store (or of one of our own collectors). Key: name. */
 export const ComponentStatus = v.object({

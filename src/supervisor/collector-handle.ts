@@ -84,10 +84,6 @@ export class CollectorHandle {
     });
   }
 
-  get running(): boolean {
-    return this.inFlight !== null;
-  }
-
   /**
    * The store thread was replaced: the next run hands the thread a port of the new store first. A run in
    * flight has already failed its wait on the old store's port (it closed with the dead thread).

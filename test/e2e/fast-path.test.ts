@@ -127,6 +127,10 @@ describe('repeated queries on the raw path, one version', () => {
     const text = await (await ctx.sc.get('/metrics', { headers: auth })).text();
     const m = /market_runtime_http_requests_total\{method="GET",route="\/api\/v2\/runtime\/tasks\/:task_id",status="200"\} (\d+)/.exec(text);
     expect(Number(m?.[1])).toBeGreaterThanOrEqual(3);
+    // the first answer was computed (a miss of the answer cache); the raw path repeats it without a lookup
+    const lookups = (result: string) => new RegExp(`^market_runtime_http_answer_cache_lookups_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(text)?.[1];
+    expect(Number(lookups('miss'))).toBeGreaterThanOrEqual(1);
+    expect(lookups('hit')).toMatch(/^\d+$/);
   });
 });
 

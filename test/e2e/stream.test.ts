@@ -137,6 +137,10 @@ describe('a stalled client', () => {
     await reader.next(() => true, 10_000, countBefore);
     expect(reader.ended).toBe(false);
     expectGoWireEvents(reader.events);
+    // operators see it: one client cut off, the reader still connected
+    const metrics = await (await sc.get('/metrics')).text();
+    expect(metrics).toMatch(/^market_runtime_http_stream_cut_off_total 1$/m);
+    expect(metrics).toMatch(/^market_runtime_http_stream_clients 1$/m);
     await reader.close();
   }, 60_000);
 });
