@@ -229,6 +229,7 @@ export class HttpThread {
   async listen(opts: ListenOptions): Promise<{ port: number }> {
     const raw = opts.rawPath ?? true;
     this.app = this.createApp(opts.security, raw);
+    // @hono/node-server's Node request listener (exported, not in its README: pinned exactly in package.json)
     const listener = getRequestListener(this.app.fetch, { errorHandler: requestError });
     const fast = rawPath({
       current: () => this.current,

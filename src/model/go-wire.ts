@@ -159,7 +159,10 @@ export const GoEnvelope = v.object({
   data: v.optional(v.nullable(GoRuntimeSnapshot)),
 });
 
-/** The parts of a valibot schema omitEmptyIssues walks (a pipe carries its root schema's own). */
+/**
+ * The parts of a valibot schema omitEmptyIssues walks (a pipe carries its root schema's own): the fields of
+ * valibot's schema objects, read through a cast, so valibot is pinned exactly in package.json.
+ */
 interface WalkedSchema {
   type: string;
   entries?: Record<string, WalkedSchema>;
