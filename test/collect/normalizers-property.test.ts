@@ -86,15 +86,23 @@ describe('normalizers never emit what the wire schema would reject', () => {
 
   it('app flow: valid AppFlowState, and an unknown state string is never shown as running', () => {
     const active = normalizeTasks([], NOW).items;
+    let unknownStates = 0;
     fc.assert(fc.property(fc.array(appRow, { maxLength: 8 }), (rows) => {
       const { items } = normalizeAppFlow(rows, active);
+      // with no active task, every row with a state is an app, unless the state says it is not installed
+      const installed = rows.filter((r) => (r.state ?? '').trim() !== '' && lookupState(r.state!)?.inView !== false);
+      expect(items).toHaveLength(installed.length);
       for (const a of items) {
         expect(v.safeParse(AppFlowState, a).issues).toBeUndefined();
         // and what a Go client decodes: metadata.status in the market's shape, whatever the JSONB held
         expect(goWireIssues(GoAppFlowState, a)).toEqual([]);
         const state = (a.metadata!.status as { state: string }).state;
-        if (state !== '' && lookupState(state) === undefined) expect(a.stage).toBe('unknown');
+        if (state !== '' && lookupState(state) === undefined) {
+          expect(a.stage).toBe('unknown');
+          unknownStates++;
+        }
       }
     }));
+    expect(unknownStates).toBeGreaterThan(0);
   });
 });

@@ -105,7 +105,9 @@ describe('normalizeTasks', () => {
       row({ task_id: 'p', status: 1 }), row({ task_id: 'f', status: 4 }), row({ task_id: 'c', status: 5 }),
       row({ task_id: 'r', status: 2, started_at: minutesAgo(0.2) }), row({ task_id: 'n', status: 2 }),
     ];
-    for (const t of normalizeTasks(rows, NOW).items) expect(t).not.toHaveProperty('progress');
+    const { items } = normalizeTasks(rows, NOW);
+    expect(items.map((t) => t.task_id)).toEqual(['p', 'f', 'c', 'r', 'n']);
+    for (const t of items) expect(t, t.task_id).not.toHaveProperty('progress');
     expect(normalizeTasks([row({ status: 2, started_at: minutesAgo(1) })], NOW).items[0].progress).toBe(20);
   });
 

@@ -52,11 +52,15 @@ describe('Chart Repo payloads of the simulator', () => {
 
   it('convert cleanly for a seeded benchmark market too', () => {
     const m = seedMarket({ installedApps: 1000, tasks: 300, chartRepoApps: 200, images: 100, nodesPerImage: 2 });
-    for (const d of answers(m)) validateAll(d);
+    const all = answers(m);
+    expect(all.flatMap((d) => d.apps ?? [])).toHaveLength(200);
+    for (const d of all) validateAll(d);
   });
 
   it('are consistent with the market: the same users, sources and apps', () => {
     const m = createMarket({ seed: 4 });
+    let apps = 0;
+    let images = 0;
     for (const [user, source] of pairs(m)) {
       const d = statusData(m, { user, source, include: ['apps', 'images'] }) as Data;
       const names = new Set([...m.installs.values()].filter((i) => i.user_id === user && i.source_id === source).map((i) => i.app_name));
@@ -64,9 +68,15 @@ describe('Chart Repo payloads of the simulator', () => {
         expect(app.user_id).toBe(user);
         expect(app.source_id).toBe(source);
         expect(names).toContain(app.app_name);
+        apps++;
       }
-      for (const img of d.images ?? []) expect(names).toContain(img.app_name);
+      for (const img of d.images ?? []) {
+        expect(names).toContain(img.app_name);
+        images++;
+      }
     }
+    expect(apps).toBeGreaterThan(0);
+    expect(images).toBeGreaterThan(0);
   });
 
   it('shows apps moving through the five hydration steps, with processing durations in ns', () => {

@@ -90,6 +90,8 @@ describe('the simulated market', () => {
 
   it('keeps tasks consistent with their apps: a finished task has completed_at, a running one started_at', () => {
     const m = run(9, 200);
+    // every status is there, so each check below is met
+    expect(new Set([...m.tasks.values()].map((t) => t.status))).toEqual(new Set(Object.values(TASK_STATUS)));
     for (const t of m.tasks.values()) {
       if (t.status >= TASK_STATUS.completed) expect(t.completed_at).not.toBeNull();
       if (t.status === TASK_STATUS.running) expect(t.started_at).not.toBeNull();
@@ -109,6 +111,7 @@ describe('the simulated market', () => {
     });
     expect(unhealthy).toBeGreaterThan(0);
     expect(renderFailed).toBeGreaterThan(0);
+    expect(m.catalog.size).toBeGreaterThan(0);
     for (const app of m.catalog.values()) expect(m.now - app.updated_at).toBeLessThanOrEqual(m.options.syncEveryMs);
   });
 

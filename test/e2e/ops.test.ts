@@ -55,6 +55,7 @@ describe('/metrics against the snapshot (real threads, fake source)', () => {
     }
     expect(sum(e, 'market_runtime_tasks_by_type')).toBe(s.total_tasks);
     expect(value(e, 'market_runtime_tasks_by_type', { type: 'install' })).toBe(2);
+    expect(Object.keys(state.components)).toEqual(expect.arrayContaining(['chart_repo', 'postgres']));
     for (const name of Object.keys(state.components)) {
       expect(value(e, 'market_runtime_component_healthy', { component: name })).toBe(state.components[name].healthy ? 1 : 0);
     }

@@ -12,6 +12,11 @@ import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sideca
 
 /** a request with no answer by then hangs (a liveness bound: a loaded machine may be slow, never silent) */
 const REQUEST_TIMEOUT_MS = LIVENESS_MS;
+/** requests per property: a fixed number, each written and answered (docs/reliability.md counts them) */
+const ANY_REQUESTS = 1500;
+const FILTER_REQUESTS = 500;
+/** a liveness bound for a whole property, not a budget (a few seconds on an idle machine) */
+const PROPERTY_TIMEOUT_MS = 10 * LIVENESS_MS;
 const FILTER_KEYS = ['user_id', 'source_id', 'app_name', 'task_status', 'task_type', 'stuck'] as const;
 const STATUSES = ['pending', 'running', 'completed', 'failed', 'canceled', 'unknown'];
 const TYPES = ['install', 'uninstall', 'upgrade', 'cancel', 'clone', 'unknown'];
@@ -137,7 +142,10 @@ function expectExplained(r: RawResponse, where: string): { message: string } {
 describe('HTTP fuzzing over real sockets', () => {
   it('random methods, targets and headers: never a 5xx, never a hang, every 400 explained', async () => {
     const seen = new Map<number, number>();
+    let runs = 0;
+    let explained = 0;
     await fc.assert(fc.asyncProperty(method, path, query, headers, fc.boolean(), async (m, p, q, h, withQuery) => {
+      runs++;
       const target = withQuery && q ? `${p}?${q}` : p;
       const where = `${m} ${JSON.stringify(target).slice(0, 300)} headers ${JSON.stringify(h).slice(0, 300)}`;
       const r = await raw(m, target, h);
@@ -147,21 +155,29 @@ describe('HTTP fuzzing over real sockets', () => {
       // (a HEAD answer has no body by definition)
       if (r.status === 400 && m !== 'HEAD') {
         const { message } = expectExplained(r, where);
+        explained++;
         // a parameter problem names a parameter the request has
         const named = /query parameter (\w+)/.exec(message)?.[1];
         if (named) expect(target, where).toContain(named);
       }
-    }), { numRuns: 1500, seed: Number(process.env.FUZZ_SEED ?? 7), endOnFailure: true, interruptAfterTimeLimit: 40_000 });
+    }), { numRuns: ANY_REQUESTS, seed: Number(process.env.FUZZ_SEED ?? 7), endOnFailure: true });
+    // every request was written and answered (a run cut short would pass with fewer)
+    expect(runs).toBe(ANY_REQUESTS);
     expect(seen.size).toBeGreaterThan(3);
-  }, 40_000 + REQUEST_TIMEOUT_MS + 10_000);
+    expect(explained).toBeGreaterThan(0);
+  }, PROPERTY_TIMEOUT_MS);
 
   it('/state filters: answer exactly when valid; otherwise 400 naming the parameter and why', async () => {
+    let runs = 0;
+    let answered = 0;
+    let rejected = 0;
     const value = fc.oneof(
       fc.constantFrom(...STATUSES, ...TYPES, 'true', 'false', '', '  running ', 'RUNNING', 'alice'),
       unicode, fc.integer({ min: 250, max: 300 }).map((n) => 'a'.repeat(n)),
     );
     const pairs = fc.array(fc.tuple(fc.constantFrom(...FILTER_KEYS), value), { maxLength: 5 });
     await fc.assert(fc.asyncProperty(pairs, fc.constantFrom('/api/v2/runtime/state', '/app-store/api/v2/runtime/state'), async (ps, base) => {
+      runs++;
       const target = `${base}?${ps.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}`;
       const r = await raw('GET', target, []);
       const counts = new Map<string, number>();
@@ -180,9 +196,11 @@ describe('HTTP fuzzing over real sockets', () => {
       if (repeated.length === 0 && invalid.length === 0) {
         expect(r.status, `${where} -> ${r.body.slice(0, 200)}`).toBe(200);
         expect(JSON.parse(r.body).success).toBe(true);
+        answered++;
         return;
       }
       expect(r.status, where).toBe(400);
+      rejected++;
       const { message } = expectExplained(r, where);
       if (repeated.length > 0) {
         expect(message).toContain(repeated[0]);
@@ -191,8 +209,12 @@ describe('HTTP fuzzing over real sockets', () => {
         expect(invalid.some((k) => message.includes(k)), `${where}: ${message}`).toBe(true);
         expect(message).toMatch(/longer than 256|must be one of|must be true or false/);
       }
-    }), { numRuns: 500, seed: Number(process.env.FUZZ_SEED ?? 11), endOnFailure: true, interruptAfterTimeLimit: 20_000 });
-  }, 20_000 + REQUEST_TIMEOUT_MS + 10_000);
+    }), { numRuns: FILTER_REQUESTS, seed: Number(process.env.FUZZ_SEED ?? 11), endOnFailure: true });
+    expect(runs).toBe(FILTER_REQUESTS);
+    // both sides of the property were met
+    expect(answered).toBeGreaterThan(0);
+    expect(rejected).toBeGreaterThan(0);
+  }, PROPERTY_TIMEOUT_MS);
 
   it('after the fuzzing the sidecar still serves normally', async () => {
     const res = await fetch(`${sc.base}/api/v2/runtime/state`);
