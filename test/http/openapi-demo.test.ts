@@ -5,7 +5,7 @@ import { createLogger } from '../../src/log.ts';
 import { startSidecar, type Sidecar } from '../../src/main.ts';
 import type { RuntimeSnapshot } from '../../src/model/index.ts';
 import { contractChecker } from '../helpers/openapi-contract.ts';
-import { eventually } from '../helpers/sidecar.ts';
+import { eventually, LIVENESS_MS } from '../helpers/sidecar.ts';
 import { openStream } from '../helpers/sse.ts';
 
 /**
@@ -32,22 +32,26 @@ describe('contract on the demo market', () => {
     await sidecar?.stop();
   });
 
-  it('every data route answers a body that validates against the document', { timeout: 60_000 }, async () => {
+  it('every data route answers a body that validates against the document', { timeout: 4 * LIVENESS_MS }, async () => {
     for (const base of BASE_PATHS) {
       const get = async (path: string) => contract.check('GET', base + path, await fetch(root + base + path), 200);
-      const state = (await get('/state')) as { data: RuntimeSnapshot };
-      expect(Object.keys(state.data.app_states).length).toBeGreaterThan(0);
-      expect(state.data.chart_repo, 'the demo has a Chart Repo').toBeDefined();
-      const app = Object.values(state.data.app_states)[0]!;
-      const task = Object.values(state.data.tasks)[0]!;
-      expect(task, 'the demo has tasks').toBeDefined();
-      const appPath = `/apps/${encodeURIComponent(app.user_id)}/${encodeURIComponent(app.source_id)}/${encodeURIComponent(app.app_name)}`;
-      for (const path of [
-        `/state?user_id=${encodeURIComponent(app.user_id)}`, '/state?stuck=true', '/state?task_status=running', '/sources',
-        appPath, `${appPath}/history`, `/tasks/${encodeURIComponent(task.task_id)}`, `/tasks/${encodeURIComponent(task.task_id)}/history`,
-        `/tasks?app_name=${encodeURIComponent(task.app_name)}`, `/users/${encodeURIComponent(app.user_id)}/apps`,
-        `/users/${encodeURIComponent(app.user_id)}/tasks`, '/openapi.json', '/apps?limit=5',
-      ]) await get(path);
+      // the demo's workload installs and uninstalls apps as it goes: an app or task read from /state may be gone
+      // a moment later, so the lookups of one app and one task are asked again of a fresh /state until they answer
+      await eventually(async () => {
+        const state = (await get('/state')) as { data: RuntimeSnapshot };
+        expect(Object.keys(state.data.app_states).length).toBeGreaterThan(0);
+        expect(state.data.chart_repo, 'the demo has a Chart Repo').toBeDefined();
+        const app = Object.values(state.data.app_states)[0]!;
+        const task = Object.values(state.data.tasks)[0]!;
+        expect(task, 'the demo has tasks').toBeDefined();
+        const appPath = `/apps/${encodeURIComponent(app.user_id)}/${encodeURIComponent(app.source_id)}/${encodeURIComponent(app.app_name)}`;
+        for (const path of [
+          `/state?user_id=${encodeURIComponent(app.user_id)}`, '/state?stuck=true', '/state?task_status=running', '/sources',
+          appPath, `${appPath}/history`, `/tasks/${encodeURIComponent(task.task_id)}`, `/tasks/${encodeURIComponent(task.task_id)}/history`,
+          `/tasks?app_name=${encodeURIComponent(task.app_name)}`, `/users/${encodeURIComponent(app.user_id)}/apps`,
+          `/users/${encodeURIComponent(app.user_id)}/tasks`, '/openapi.json', '/apps?limit=5',
+        ]) await get(path);
+      }, LIVENESS_MS, 100);
       // the dashboards' own reads: a page of apps, the overview beside it, a page with its Chart Repo items
       const page = (await get('/apps')) as { data: { items: unknown[]; total: number; chart_repo?: unknown } };
       expect(page.data.items.length, 'the demo has apps on the first page').toBeGreaterThan(0);
