@@ -14,7 +14,7 @@
 import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import type {
   AppFlowState, ChartRepoOrigin, ChartRepoStatus, ChartRepoSystem, ComponentStatus,
-  HydratorStatus, ImageAnalyzerStatus, RuntimeSummary, SourceName, TaskState,
+  HydratorStatus, ImageAnalyzerStatus, RuntimeSummary, SourceName, SourceStatus, TaskState,
 } from './model/index.ts';
 
 // ---- collector -> store ----------------------------------------------------------------------------
@@ -322,6 +322,14 @@ export interface QueryAnswer {
   /** the content digest of that version (VersionMessage.content) */
   content: string;
   json: string | null;
+  /**
+   * The answer's ETag names its own JSON from this character on (past a page's store-local `version`), so an
+   * answer that did not change keeps its tag while other parts of the market move on: set where that JSON holds
+   * only what the sources said (entities, pages of apps, histories). Absent: the version's content digest names
+   * it (a filtered /state and /overview carry times only this store saw: components' last_check, Chart Repo
+   * items' last_update, which would give the same content another tag on another replica).
+   */
+  own_from?: number;
 }
 
 export interface StoreQueryApi {
@@ -419,9 +427,12 @@ export interface StoreControlApi {
   /**
    * the collectors whose first pass /readyz waits for, and the time between their passes (a metric);
    * `rebuildGraceMs` for a store that replaces one that died: a source's failed run counts only after 3 in a row
-   * or once that long has passed, a good pass at once (store/source-book.ts)
+   * or once that long has passed, a good pass at once (store/source-book.ts); `known`: each source's freshness
+   * before that store died (the supervisor's record of the runs), so the rebuild loses no last success
    */
-  expectSources(sources: SourceName[], intervalMs?: number, rebuildGraceMs?: number): void;
+  expectSources(
+    sources: SourceName[], intervalMs?: number, rebuildGraceMs?: number, known?: Partial<Record<SourceName, SourceStatus>>,
+  ): void;
   /** how long transitional stages and active tasks may last before they count as stuck */
   setStuckLimits(limits: import('./store/stuck.ts').StuckLimits): void;
   /** outcome of a run that could not report itself (thread died, deadline passed) */

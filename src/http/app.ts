@@ -233,8 +233,8 @@ interface Query {
   message?: string;
   /**
    * the answer is not a function of the store's content (a history gains entries when an app is reinstalled,
-   * loses them when it expires or the store restarts, all possibly at the same content digest): tagged by a
-   * hash of its own JSON, and asked of the store every time (never cached or remembered per version)
+   * loses them when it expires or the store restarts, all possibly at the same content digest): asked of the
+   * store every time (never cached or remembered per version)
    */
   ownContent?: true;
 }
@@ -266,12 +266,20 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
   if (a.json === null) return c.json(errorBody(query.notFound ?? 'not found'), 404);
   const epoch = cur?.epoch ?? '';
   const body = Buffer.from(envelopeJson(true, query.message ?? 'success', a.json));
-  const tag = etagFor(query.ownContent ? sha256(a.json) : a.content, query.key);
+  const tag = etagFor(a.own_from === undefined ? a.content : answerDigest(a.json, a.own_from), query.key);
   if (query.ownContent) return matches(ifNoneMatch, tag) ? notModified(c, tag) : ok(c, tag, body);
   // the store that answered is the one `cur` came from (not rebuilding): its epoch names it
   if (cur) deps.cache?.set(query.key, stampOf(epoch, a.version), tag, body);
   if (cur && a.version === cur.version) remember(c, deps, cur, tag, body);
   return matches(ifNoneMatch, tag) ? notModified(c, tag) : ok(c, tag, body);
+}
+
+/**
+ * What an answer's tag names when it is its own (QueryAnswer.own_from): its JSON from `from` on, 128 bits of
+ * SHA-256. An answer that did not change keeps its tag, and its 304, while other parts of the market move on.
+ */
+function answerDigest(json: string, from: number): string {
+  return sha256(from > 0 ? json.slice(from) : json).slice(0, 22);
 }
 
 /** A store and one of its versions: what a cached answer belongs to. */

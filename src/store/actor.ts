@@ -4,7 +4,7 @@ import type {
   AppliedMessage, BodyAnswer, FreshnessMessage, PassOutcome, QueryAnswer, SourceName, StateFilter, StoreControlApi, StoreMessage, StoreQueryApi,
   ThreadMemory, VersionMessage,
 } from '../protocol.ts';
-import { SOURCE_NAMES } from '../model/index.ts';
+import { SOURCE_NAMES, type SourceStatus } from '../model/index.ts';
 import { HeapBound, releaseMemory } from '../release-memory.ts';
 import { StoreMetrics } from './metrics.ts';
 import { passProblem } from './pass-check.ts';
@@ -110,8 +110,8 @@ export class StoreActor implements StoreControlApi {
     return { type: 'freshness', epoch: this.store.epoch, sources: JSON.stringify(sources), fresh_as_of: complete ? oldest : null };
   }
 
-  expectSources(sources: SourceName[], intervalMs?: number, rebuildGraceMs?: number): void {
-    this.store.expectSources(sources, intervalMs, rebuildGraceMs);
+  expectSources(sources: SourceName[], intervalMs?: number, rebuildGraceMs?: number, known?: Partial<Record<SourceName, SourceStatus>>): void {
+    this.store.expectSources(sources, intervalMs, rebuildGraceMs, known);
     this.metrics.expect(sources, intervalMs);
     this.schedule();
   }
@@ -200,22 +200,27 @@ export class StoreActor implements StoreControlApi {
     return Comlink.transfer({ version: this.store.version, content: this.store.content, body }, [body]);
   }
 
-  private answer(json: string | null): QueryAnswer {
-    return { version: this.store.version, content: this.store.content, json };
+  /** `ownFrom`: where the JSON its ETag names starts (QueryAnswer.own_from); undefined: the content digest names it */
+  private answer(json: string | null, ownFrom?: number): QueryAnswer {
+    const a: QueryAnswer = { version: this.store.version, content: this.store.content, json };
+    if (json !== null && ownFrom !== undefined) a.own_from = ownFrom;
+    return a;
   }
 
   readonly queryApi: StoreQueryApi = {
     body: () => this.body(),
     state: (f: StateFilter) => (this.flush(), this.answer(this.store.state(f))),
-    app: (u, s, a) => (this.flush(), this.answer(this.store.app(u, s, a))),
-    task: (id) => (this.flush(), this.answer(this.store.task(id))),
-    tasks: (f) => (this.flush(), this.answer(this.store.tasksBy(f))),
-    appsByUser: (u) => (this.flush(), this.answer(this.store.appsByUser(u))),
-    appsPage: (f, limit, after, withChart) => (this.flush(), this.answer(this.store.appsPage(f, limit, after, withChart))),
+    app: (u, s, a) => (this.flush(), this.answer(this.store.app(u, s, a), 0)),
+    task: (id) => (this.flush(), this.answer(this.store.task(id), 0)),
+    tasks: (f) => (this.flush(), this.answer(this.store.tasksBy(f), 0)),
+    appsByUser: (u) => (this.flush(), this.answer(this.store.appsByUser(u), 0)),
+    // a page with the Chart Repo's items carries their last_update (this store's): named by the content digest
+    appsPage: (f, limit, after, withChart) => (this.flush(),
+      this.answer(this.store.appsPage(f, limit, after, withChart), withChart ? undefined : this.store.pageStampChars())),
     overview: () => (this.flush(), this.answer(this.store.overview())),
-    history: (kind, key) => (this.flush(), this.answer(this.store.history(kind, key))),
+    history: (kind, key) => (this.flush(), this.answer(this.store.history(kind, key), 0)),
     streamTimeline: (on) => this.store.streamTimeline(on),
-    tasksByUser: (u) => (this.flush(), this.answer(this.store.tasksBy({ user_id: u }))),
+    tasksByUser: (u) => (this.flush(), this.answer(this.store.tasksBy({ user_id: u }), 0)),
     ping: () => this.ping(),
     metrics: () => (this.flush(), this.metrics.sample()),
   };

@@ -8,7 +8,7 @@ import { ChartRepoView } from './chart-repo-view.ts';
 import { EntityTimelines } from './entity-timelines.ts';
 import { EntityWriter } from './entity-writer.ts';
 import { PassApplier } from './pass-applier.ts';
-import { SnapshotRenderer } from './snapshot-render.ts';
+import { pageStamp, SnapshotRenderer } from './snapshot-render.ts';
 import { collectorComponent, SourceBook } from './source-book.ts';
 import { StoreQueries } from './store-queries.ts';
 import { StoreTables } from './store-tables.ts';
@@ -132,8 +132,11 @@ export class RuntimeStore {
    * `rebuildGraceMs`: this store replaces one that died; a source is ready with its first good pass, or once it
    * has failed 3 runs in a row or this long has passed (SourceBook.rebuild).
    */
-  expectSources(sources: Iterable<SourceName>, intervalMs?: number, rebuildGraceMs?: number): void {
+  expectSources(
+    sources: Iterable<SourceName>, intervalMs?: number, rebuildGraceMs?: number, known?: Partial<Record<SourceName, SourceStatus>>,
+  ): void {
     this.sources.expect(sources, intervalMs);
+    if (known) this.sources.restore(known);
     if (rebuildGraceMs !== undefined) this.sources.rebuild(rebuildGraceMs, this.clock().getTime());
   }
 
@@ -212,6 +215,11 @@ export class RuntimeStore {
   }
 
   // ---- queries (always answered at the last committed version: the store thread commits first) ----
+
+  /** The length of the store-local stamp a page of apps starts with (QueryAnswer.own_from). */
+  pageStampChars(): number {
+    return pageStamp(this).length;
+  }
 
   /** The snapshot narrowed by filters, with the summary recomputed over what was kept. */
   state(f: StateFilter): string {

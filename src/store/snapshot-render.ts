@@ -6,6 +6,16 @@ import type { StoreTables } from './store-tables.ts';
 /** Writes a part of the snapshot as pieces (concatenated in order, they are its JSON). */
 type Pieces = (out: string[]) => void;
 
+/** The store-local stamp a snapshot-shaped answer (/state, /overview) starts with: when it last changed, and its version. */
+export function snapshotStamp(s: VersionStamp): string {
+  return `{"timestamp":${JSON.stringify(s.timestamp)},"version":${s.version},`;
+}
+
+/** The stamp a page of apps (…/apps) starts with: its version (what its cursor was read at; QueryAnswer.own_from). */
+export function pageStamp(s: VersionStamp): string {
+  return `{"version":${s.version},`;
+}
+
 /** The version a snapshot is rendered at. */
 export interface VersionStamp {
   readonly version: number;
@@ -44,7 +54,7 @@ export class SnapshotRenderer {
 
   /** The snapshot's layout, once: each part writes its pieces into `out`. */
   private into(out: string[], apps: Pieces, tasks: Pieces, chartRepo: Pieces | undefined, summary: string): void {
-    out.push(`{"timestamp":${JSON.stringify(this.stamp.timestamp)},"version":${this.stamp.version},"app_states":`);
+    out.push(`${snapshotStamp(this.stamp)}"app_states":`);
     apps(out);
     out.push(',"tasks":');
     tasks(out);
@@ -67,8 +77,7 @@ export class SnapshotRenderer {
     const view = this.chartRepo.held?.overview();
     const chart = view ? `"chart_repo":${view.frame},` : '';
     const counts = view?.counts ?? { apps: {}, images: {} };
-    return `{"timestamp":${JSON.stringify(this.stamp.timestamp)},"version":${this.stamp.version},`
-      + `"tasks":${this.tables.tasks.renderObject()},"components":${this.tables.components.renderObject()},${chart}`
+    return `${snapshotStamp(this.stamp)}"tasks":${this.tables.tasks.renderObject()},"components":${this.tables.components.renderObject()},${chart}`
       + `"chart_repo_counts":${JSON.stringify(counts)},"summary":${JSON.stringify(this.tables.summary)},"sources":${this.sources.healthJson()}}`;
   }
 

@@ -104,6 +104,19 @@ export class SourceBook {
   }
 
   /**
+   * Freshness known from before this store (a store that replaces a dead one): each source's last success,
+   * failures in a row, durations and counters stand until its next run, which goes on from them. Health is not
+   * restored: it is content, rebuilt from the passes like the rest of the state.
+   */
+  restore(known: Partial<Record<SourceName, SourceStatus>>): void {
+    for (const [source, status] of Object.entries(known) as [SourceName, SourceStatus][]) {
+      if (this.status.has(source)) continue;
+      this.status.set(source, { ...status, counters: { ...status.counters } });
+      this.freshnessMoved = true;
+    }
+  }
+
+  /**
    * This store replaces one that died: the state is rebuilt from the collectors' passes, and a source is ready
    * with its first good pass. A source whose runs fail counts after REBUILD_FAILURES of them in a row or once
    * `graceMs` (from `now`) is over, whichever comes first, so one truly down cannot keep the store unready.

@@ -4,7 +4,7 @@ import { renderHeld, type ChartRepoView } from './chart-repo-view.ts';
 import type { EntityTable } from './entity-table.ts';
 import { appMatches, appPageMatches, hasChartFilter, taskMatches } from './filter.ts';
 import { encodeCursor } from './page-cursor.ts';
-import type { SnapshotRenderer, VersionStamp } from './snapshot-render.ts';
+import { pageStamp, type SnapshotRenderer, type VersionStamp } from './snapshot-render.ts';
 import { firstAfter, type SortedKeys } from './sorted-keys.ts';
 import type { StoreTables } from './store-tables.ts';
 import type { StuckWatch } from './stuck-watch.ts';
@@ -85,7 +85,7 @@ export class StoreQueries {
     }
     const cursor = more ? JSON.stringify(encodeCursor(keys[keys.length - 1]!)) : 'null';
     const chart = withChart ? `,"chart_repo":${this.chartOf(keys)}` : '';
-    return `{"version":${this.stamp.version},"total":${this.countApps(f)},"items":${jsonArray(apps, keys)},"next_cursor":${cursor}${chart}}`;
+    return `${pageStamp(this.stamp)}"total":${this.countApps(f)},"items":${jsonArray(apps, keys)},"next_cursor":${cursor}${chart}}`;
   }
 
   /**

@@ -28,6 +28,8 @@ export class CollectorHandle {
   private needsInit = true;
   /** thread replacements (death, out of memory, deadline): counted when piscina drops the thread */
   restarts = 0;
+  /** hears every run's outcome (the supervisor keeps each source's freshness for a store that replaces a dead one) */
+  onOutcome: (outcome: PassOutcome) => void = () => undefined;
   /** the last replacement: when, and why when known */
   lastRestart: ThreadRestart | null = null;
   /** why the thread is about to end, when known before piscina drops it (an error event, a kill, an overrun) */
@@ -157,6 +159,7 @@ export class CollectorHandle {
       this.crashStreak = 0;
       this.pace(tickAt, started, report.kind === 'done' ? report.outcome.counters?.[MIN_INTERVAL_COUNTER] : undefined);
       if (report.kind === 'done') {
+        this.onOutcome(report.outcome);
         if (report.memory) void this.store().reportThreadMemory(`collector_${this.spec.source}`, report.memory).catch(() => undefined);
         this.logDecision(report.outcome.ok ? this.failureLog.success()
           : this.failureLog.failure(report.outcome.error ?? 'unknown error'));
@@ -188,6 +191,7 @@ export class CollectorHandle {
       };
       // shutting down: the store ends next, nothing will read this outcome
       if (this.abort.signal.aborted) return;
+      this.onOutcome(outcome);
       // a store that is gone loses this outcome; the run is over either way and the next tick runs
       await callWithDeadline(this.store().reportOutcome(this.spec.source, outcome), CALL_DEADLINE_MS, 'store.reportOutcome')
         .catch((e: unknown) => this.log.debug({ source: this.spec.source, err: String(e) }, 'outcome not reported'));

@@ -13,6 +13,7 @@ import { Watchdog } from './watchdog.ts';
 import { CollectorPacing } from './collector-pacing.ts';
 import { FullPassGate } from './full-pass-gate.ts';
 import type { Server } from 'node:http';
+import { SourceBook } from '../store/source-book.ts';
 import type { StuckLimits } from '../store/stuck.ts';
 
 export interface SupervisorOptions {
@@ -85,6 +86,11 @@ export class Supervisor {
   private chaos: Server | null = null;
   private storeUp = false;
   private readonly watchdogs: Watchdog[] = [];
+  /**
+   * each source's freshness as the runs reported it (last success, failures in a row, durations): a store that
+   * replaces a dead one starts from it, so its restart loses no source's last success
+   */
+  private readonly known = new SourceBook();
 
   constructor(private readonly opts: SupervisorOptions) {
     const fullPasses = new FullPassGate(opts.collectDeadlineMs);
@@ -94,6 +100,7 @@ export class Supervisor {
         this.opts.resourceLimits?.collector ?? collectorLimits(spec.source, this.memoryLimit()),
         new CollectorPacing(opts.collectIntervalMs, opts.collectMaxIntervalMs ?? opts.collectIntervalMs),
         spec.bulkFirstPass === false ? noWait : fullPasses));
+    for (const h of this.handles) h.onOutcome = (o) => this.known.record(h.spec.source, o);
   }
 
   /** a thread kind's V8 limits: the ones given, or its share of the process's memory limit */
@@ -245,7 +252,8 @@ export class Supervisor {
     const store = wrap<StoreControlApi>(worker);
     this.store = store;
     const grace = rebuild ? REBUILD_GRACE_DEADLINES * this.opts.collectDeadlineMs : undefined;
-    await this.control(worker, store.expectSources(this.opts.collectors.map((c) => c.source), this.opts.collectIntervalMs, grace), 'store.expectSources');
+    const sources = this.opts.collectors.map((c) => c.source);
+    await this.control(worker, store.expectSources(sources, this.opts.collectIntervalMs, grace, rebuild ? this.known.freshness() : undefined), 'store.expectSources');
     if (this.opts.stuckLimits) await this.control(worker, store.setStuckLimits(this.opts.stuckLimits), 'store.setStuckLimits');
     if (worker === this.storeWorker) this.storeUp = true;
   }

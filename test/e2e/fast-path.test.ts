@@ -70,8 +70,8 @@ describe('the fast /state path', () => {
 function tasksFromFile(intervalMs: number) {
   const dir = mkdtempSync(join(tmpdir(), 'mr-repeat-'));
   const file = join(dir, 'tasks.json');
-  const writeTasks = (status: TaskState['status']) => writeFileSync(file, JSON.stringify([{ op: 'replace', domain: 'tasks', items: [
-    task('t1', 'app1', 'alice', { status }),
+  const writeTasks = (status: TaskState['status'], other: TaskState['status'] = 'pending') => writeFileSync(file, JSON.stringify([{ op: 'replace', domain: 'tasks', items: [
+    task('t1', 'app1', 'alice', { status }), task('t2', 'app2', 'bob', { status: other }),
   ] }]));
   const ctx = {
     sc: null as unknown as Awaited<ReturnType<typeof startInProcess>>,
@@ -147,5 +147,32 @@ describe('repeated queries on the raw path, new versions', () => {
       expect(state.data.tasks.t1.status).toBe('completed');
     });
     for (let i = 0; i < 5; i += 1) expect(await status()).toBe('completed');
+  });
+
+  it("keeps an answer's tag, and its 304, while only other parts of the market change", async () => {
+    ctx.writeTasks('running', 'pending');
+    await eventually(async () => {
+      const state = JSON.parse((await rawRequest(ctx.sc.base, '/api/v2/runtime/state', { headers: auth })).body);
+      expect([state.data.tasks.t1.status, state.data.tasks.t2.status]).toEqual(['running', 'pending']);
+    });
+    const paths = ['/api/v2/runtime/tasks/t1', '/api/v2/runtime/users/alice/tasks', '/api/v2/runtime/tasks?app_name=app1'];
+    const tags = await Promise.all(paths.map(async (p) => String((await rawRequest(ctx.sc.base, p, { headers: auth })).headers.etag)));
+    const bobTag = String((await rawRequest(ctx.sc.base, '/api/v2/runtime/tasks/t2', { headers: auth })).headers.etag);
+    const versionBefore = JSON.parse((await rawRequest(ctx.sc.base, '/api/v2/runtime/state', { headers: auth })).body).data.version;
+    // only bob's task moves: a new version
+    ctx.writeTasks('running', 'running');
+    await eventually(async () => {
+      const state = JSON.parse((await rawRequest(ctx.sc.base, '/api/v2/runtime/state', { headers: auth })).body);
+      expect(state.data.tasks.t2.status).toBe('running');
+      expect(state.data.version).toBeGreaterThan(versionBefore);
+    });
+    for (const [i, p] of paths.entries()) {
+      const again = await rawRequest(ctx.sc.base, p, { headers: { ...auth, 'If-None-Match': tags[i]! } });
+      expect(again.status, p).toBe(304);
+      expect(again.headers.etag, p).toBe(tags[i]);
+    }
+    const bob = await rawRequest(ctx.sc.base, '/api/v2/runtime/tasks/t2', { headers: { ...auth, 'If-None-Match': bobTag } });
+    expect(bob.status).toBe(200);
+    expect(JSON.parse(bob.body).data.status).toBe('running');
   });
 });

@@ -239,6 +239,10 @@ describe('a store thread killed under a running sidecar', () => {
     const restarts = sc.sup.storeRestarts;
     // a reader of the whole state: the HTTP thread holds that body (none is rendered for its own sake)
     expect((await fetch(`${sc.base}${API}/state`)).status).toBe(200);
+    type Sources = { data: { fresh_as_of: string | null; sources: Record<string, { ok: boolean; last_attempt: string; last_success: string | null; consecutive_failures: number } | undefined> } };
+    const before = (await (await fetch(`${sc.base}${API}/sources`)).json()) as Sources;
+    const lastGoodAppFlow = before.data.sources.app_flow!.last_success;
+    expect(lastGoodAppFlow).not.toBeNull();
     let done = false;
     const watched = watchApps(() => done);
     // app_flow's database goes away: its runs fail from now on, the first on the new store
@@ -254,12 +258,14 @@ describe('a store thread killed under a running sidecar', () => {
     expect(sc.sup.storeRestarts).toBeGreaterThan(restarts);
     // the new store has had a failed app_flow run and a good tasks pass: not ready on their strength
     await eventually(async () => {
-      const s = (await (await fetch(`${sc.base}${API}/sources`)).json()) as {
-        data: { sources: Record<string, { ok: boolean; last_attempt: string } | undefined> };
-      };
+      const s = (await (await fetch(`${sc.base}${API}/sources`)).json()) as Sources;
       expect(s.data.sources.app_flow?.ok).toBe(false);
       expect(s.data.sources.app_flow!.last_attempt > killedAt).toBe(true);
       expect(s.data.sources.tasks?.ok).toBe(true);
+      // the restart lost no freshness: app_flow's last success is the one from before, its failures go on
+      expect(s.data.sources.app_flow!.last_success).toBe(lastGoodAppFlow);
+      expect(s.data.sources.app_flow!.consecutive_failures).toBeGreaterThanOrEqual(1);
+      expect(s.data.fresh_as_of).not.toBeNull();
     }, LIVENESS_MS);
     const targets = [
       `${API}/state?user_id=alice`, `${API}/apps/alice/market/wiki`, `${API}/apps/alice/market/wiki/history`, `${API}/tasks/p1-t1`,
