@@ -210,7 +210,7 @@ export class CollectorHandle {
     this.notBefore = Math.max(this.notBefore, tickAt + interval);
     // one line when the pace changes kind, not one per pass (the interval is in …/sources and /metrics)
     if (this.pacing.backedOff !== wasBackedOff) {
-      if (wasBackedOff) this.log.info({ source: this.spec.source, pass_ms: took, interval_ms: interval }, 'passes are quick again: back to the collection interval');
+      if (wasBackedOff) this.log.info({ source: this.spec.source, pass_ms: took, interval_ms: interval }, 'passes are quick again (3 in a row): back to the collection interval');
       else this.log.warn({ source: this.spec.source, pass_ms: took, interval_ms: interval }, 'passes take over a quarter of the collection interval: spacing them out');
     }
   }

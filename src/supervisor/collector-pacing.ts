@@ -6,12 +6,19 @@
  * Runs start on the supervisor's ticks (every `baseMs`), so an interval is served rounded up to a tick.
  */
 export const PASS_SHARE = 0.25;
+/** quick passes in a row after which a backed-off source counts as quick again (one slow pass backs it off) */
+export const QUICK_AGAIN_AFTER = 3;
 
 export class CollectorPacing {
   /** the time between passes now */
   intervalMs: number;
-  /** the slow passes alone ask for more than the base interval (the collector's own asking is no slowness) */
+  /**
+   * the slow passes alone asked for more than the base interval (the collector's own asking is no slowness),
+   * and not QUICK_AGAIN_AFTER quick ones in a row since: a source whose passes hover about a quarter of the
+   * interval is one episode, not a flip at every pass (the supervisor logs each change of this)
+   */
   private slow = false;
+  private quickInARow = 0;
 
   constructor(private readonly baseMs: number, private readonly maxIntervalMs: number) {
     this.intervalMs = baseMs;
@@ -23,13 +30,18 @@ export class CollectorPacing {
    */
   passed(durationMs: number, askedMs = 0): number {
     const wanted = Math.ceil(Math.max(0, durationMs) / PASS_SHARE);
-    this.slow = wanted > this.baseMs;
+    if (wanted > this.baseMs) {
+      this.slow = true;
+      this.quickInARow = 0;
+    } else if (this.slow && ++this.quickInARow >= QUICK_AGAIN_AFTER) {
+      this.slow = false;
+    }
     const asked = Number.isFinite(askedMs) ? Math.max(0, askedMs) : 0;
     this.intervalMs = Math.min(Math.max(this.baseMs, this.maxIntervalMs), Math.max(this.baseMs, wanted, Math.ceil(asked)));
     return this.intervalMs;
   }
 
-  /** passes are spaced out beyond the base interval because they are slow */
+  /** passes are slow (spaced out beyond the base interval now, or until QUICK_AGAIN_AFTER quick ones in a row) */
   get backedOff(): boolean {
     return this.slow;
   }

@@ -36,12 +36,27 @@ describe('CollectorPacing', () => {
     expect(new CollectorPacing(5000, 30000).passed(took)).toBe(interval);
   });
 
-  it('comes back to the base interval when passes are quick again', () => {
+  it('comes back to the base interval when passes are quick again, and counts as quick after 3 in a row', () => {
     const p = new CollectorPacing(5000, 30000);
     p.passed(6000);
     expect(p.backedOff).toBe(true);
     expect(p.passed(300)).toBe(5000);
+    expect(p.backedOff).toBe(true);
+    p.passed(300);
+    expect(p.backedOff).toBe(true);
+    p.passed(300);
     expect(p.backedOff).toBe(false);
+  });
+
+  it('passes that hover about a quarter of the interval are one episode, not a flip per pass', () => {
+    const p = new CollectorPacing(500, 30000);
+    const states: boolean[] = [];
+    for (const took of [130, 120, 130, 120, 120, 130, 110, 110, 110]) {
+      p.passed(took);
+      states.push(p.backedOff);
+    }
+    // backed off at the first slow pass, quick again only after three quick ones in a row
+    expect(states).toEqual([true, true, true, true, true, true, true, true, false]);
   });
 
   it.each([
