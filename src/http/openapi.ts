@@ -134,7 +134,7 @@ function responses(): Json {
       content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
     },
     HeadersTooLarge: {
-      description: "the request's headers are larger than the server accepts (16 KiB, node's maxHeaderSize): answered for any method before routing, then the connection is closed",
+      description: "the request line and headers are larger than the server accepts (16 KiB in all, node's maxHeaderSize; a URL past that lands here, not at 414): answered for any method before routing, then the connection is closed",
       content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
     },
     InternalError: {

@@ -1,4 +1,4 @@
-import { createServer, STATUS_CODES, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { MessagePort, ResourceLimits } from 'node:worker_threads';
@@ -241,11 +241,14 @@ export class HttpThread {
       freshness: this.freshness,
     });
     // the timeouts are checked every 2 s (node's default is 30 s), so a slow client gets its 408 near the limit
+    // the Host check is ours (requireHostHeader: false): node's is a bare 400, and HTTP/1.0 needs no Host
     const server = createServer({
       maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000, connectionsCheckingInterval: 2_000,
+      requireHostHeader: false,
     }, (req, res) => {
       // while stopping, every answer tells the client to leave this connection
       if (this.closing) res.setHeader('Connection', 'close');
+      if (req.headers.host === undefined && !hostless(req, res)) return;
       if (!raw || !fast(req, res)) void listener(req, res);
     });
     server.keepAliveTimeout = 65_000;
@@ -305,6 +308,24 @@ const PARSER_ERRORS: Record<string, string> = {
   HPE_CR_EXPECTED: 'malformed line ending',
 };
 
+/**
+ * A request without a Host header: HTTP/1.1 requires one (RFC 9112 §3.2: 400, in the envelope); an HTTP/1.0
+ * request (an old load balancer's health check) is answered as if it had named this server.
+ */
+function hostless(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.httpVersion === '1.0') {
+    req.headers.host = 'localhost';
+    return true;
+  }
+  const body = JSON.stringify({ success: false, message: 'malformed HTTP request: missing Host header (HTTP/1.1 requires one)', data: null });
+  res.writeHead(400, {
+    'Content-Type': 'application/json; charset=UTF-8', 'Content-Length': Buffer.byteLength(body),
+    'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store', Connection: 'close',
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+  return false;
+}
+
 /** A request the HTTP parser refused: the same JSON envelope as every other error, then close. */
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || !socket.writable) {
@@ -312,7 +333,9 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     return;
   }
   const code = err.code ?? 'unknown';
-  const [status, message] = code === 'HPE_HEADER_OVERFLOW' ? [431, 'request headers too large (at most 16 KiB)']
+  // node counts the request line with the headers: a URL past 16 KiB lands here too, not at the 414 check
+  const [status, message] = code === 'HPE_HEADER_OVERFLOW'
+    ? [431, 'request line and headers too large (at most 16 KiB in all; the URL at most 8 KiB)']
     : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request not received in time']
       : [400, `malformed HTTP request: ${PARSER_ERRORS[code] ?? code}`];
   rawAnswer(socket, status, message);

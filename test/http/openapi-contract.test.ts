@@ -61,6 +61,9 @@ function rawExchange(port: number, request: string, end = true): Promise<Respons
 
 const headersTooLarge = (port: number, method: string, path: string) =>
   rawExchange(port, `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\nConnection: close\r\n\r\n`);
+/** an HTTP/1.1 request without the Host header it requires */
+const hostless = (port: number, method: string, path: string, version = '1.1') =>
+  rawExchange(port, `${method} ${path} HTTP/${version}\r\nConnection: close\r\n\r\n`);
 /** a header line with no colon: node's parser refuses it */
 const malformed = (port: number, method: string, path: string) =>
   rawExchange(port, `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nno colon here\r\nConnection: close\r\n\r\n`);
@@ -230,6 +233,15 @@ describe('contract: real answers against openapi.json', () => {
         if (method !== 'HEAD') expect(refused).toMatchObject({ message: expect.stringMatching(/^malformed HTTP request: /) });
       }
     }
+    // no Host: HTTP/1.1 requires one (400 in the envelope); HTTP/1.0 (an old health check) is answered
+    const noHost = await check('GET', '/readyz', await hostless(b.sup.port, 'GET', '/readyz'), 400);
+    expect(noHost).toMatchObject({ message: 'malformed HTTP request: missing Host header (HTTP/1.1 requires one)' });
+    const old = await hostless(b.sup.port, 'GET', '/readyz', '1.0');
+    expect(old.status).toBe(200);
+    // a URL past what node reads before the headers end: 431, and the message says the URL counts
+    const huge = await rawExchange(b.sup.port, `GET /api/v2/runtime/state?pad=${'p'.repeat(17 * 1024)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    expect(huge.status).toBe(431);
+    expect(((await huge.json()) as { message: string }).message).toMatch(/request line and headers too large .*URL at most 8 KiB/);
   }, 120_000);
 
   it('before the first collection /state, /events, /sources and /readyz answer 503 with Retry-After; the store restarting answers 503', async () => {
