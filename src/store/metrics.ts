@@ -1,5 +1,5 @@
 import { HistogramCounts } from '../histogram-counts.ts';
-import { APP_STAGES, appHealth, COMPONENT_STATUSES, HEALTH, TASK_STATUSES, TASK_TYPES } from '../model/index.ts';
+import { APP_STAGES, appHealth, COMPONENT_STATUSES, HEALTH, TASK_STATUSES, TASK_TYPES, type SourceStatus } from '../model/index.ts';
 import {
   COLLECTION_DURATION_BOUNDS, type PassOutcome, type SourceMetricsSample, type SourceName, type StoreMetricsSample,
 } from '../protocol.ts';
@@ -36,6 +36,22 @@ export class StoreMetrics {
     for (const source of sources) {
       const s = this.of(source);
       if (intervalMs !== undefined) s.interval_s = intervalMs / 1000;
+    }
+  }
+
+  /**
+   * The gauges of each source as they stood before this store (one replacing a dead store): last success, up,
+   * failures in a row, the interval it was backed off to. Counters start again from zero, as Prometheus expects.
+   */
+  restore(known: Partial<Record<SourceName, SourceStatus>>): void {
+    for (const [source, status] of Object.entries(known) as [SourceName, SourceStatus][]) {
+      const s = this.of(source);
+      const t = status.last_success === null ? NaN : Date.parse(status.last_success);
+      if (Number.isFinite(t)) s.last_success_s = t / 1000;
+      s.up = status.ok ? 1 : 0;
+      s.consecutive_failures = status.consecutive_failures;
+      const interval = status.counters?.interval_ms;
+      if (typeof interval === 'number' && interval > 0) s.interval_s = interval / 1000;
     }
   }
 

@@ -266,6 +266,11 @@ describe('a store thread killed under a running sidecar', () => {
       expect(s.data.sources.app_flow!.last_success).toBe(lastGoodAppFlow);
       expect(s.data.sources.app_flow!.consecutive_failures).toBeGreaterThanOrEqual(1);
       expect(s.data.fresh_as_of).not.toBeNull();
+      // and /metrics says the same (its gauges carried over too)
+      const metrics = await (await fetch(`${sc.base}/metrics`)).text();
+      const gauge = (name: string) => Number(new RegExp(`^${name}\\{source="app_flow"\\} (\\S+)$`, 'm').exec(metrics)?.[1]);
+      expect(gauge('market_runtime_collection_last_success_timestamp_seconds')).toBe(Date.parse(lastGoodAppFlow!) / 1000);
+      expect(gauge('market_runtime_collection_consecutive_failures')).toBeGreaterThanOrEqual(1);
     }, LIVENESS_MS);
     const targets = [
       `${API}/state?user_id=alice`, `${API}/apps/alice/market/wiki`, `${API}/apps/alice/market/wiki/history`, `${API}/tasks/p1-t1`,
