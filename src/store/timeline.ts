@@ -80,23 +80,35 @@ export class Timeline {
   ) {}
 
   /**
-   * Records `entry` unless it repeats the last one; returns true when it was recorded. `now` (the store's
-   * clock) and `firstSince` (a task's creation, its past in `seed`) only matter to a history begun here.
+   * Records `entry` unless it repeats the last one; returns true when it was recorded. `past`: the entity's
+   * earlier states as its source dates them (a task's pending and running from task_records): a history begun
+   * here starts with them, and one that missed a state between two polls (pending, then already completed)
+   * gains the ones dated after its last entry. `now` (the store's clock) and `firstSince` (a task's creation)
+   * only matter to a history begun here. An entry dated before the last one (an app back to running when a task
+   * override ended, dated by its older state row) is dated when the store saw it: a history never runs backwards.
    */
-  record(key: string, entry: TimelineEntry, now: string, firstSince?: string, seed: TimelineEntry[] = []): boolean {
+  record(key: string, entry: TimelineEntry, now: string, firstSince?: string, past: TimelineEntry[] = []): boolean {
     let history = this.tracks.get(key);
     // (a departed history's last entry is `removed`: whatever comes back is a transition)
     if (history && sameState(history.entries.at(-1), entry)) return false;
     if (!history) {
       history = { since: firstSince ?? (this.forgot ? now : this.start), entries: [] };
-      for (const s of seed) this.append(key, history, s);
+      for (const s of past) this.append(key, history, s);
     } else {
       this.tracks.delete(key); // re-inserted below: most recently changed last
       delete history.gone_at;
       this.departed.delete(key);
+      for (const s of past) {
+        const last = history.entries.at(-1);
+        if (last !== undefined && ms(s.at) > ms(last.at) && ms(s.at) < ms(entry.at) && s.stage !== last.stage) this.append(key, history, s);
+      }
     }
     this.tracks.set(key, history);
-    if (!sameState(history.entries.at(-1), entry)) this.append(key, history, entry);
+    const last = history.entries.at(-1);
+    if (!sameState(last, entry)) {
+      const backwards = last !== undefined && ms(entry.at) < ms(last.at);
+      this.append(key, history, backwards ? { ...entry, at: ms(now) > ms(last.at) ? now : last.at } : entry);
+    }
     this.trim();
     return true;
   }
@@ -205,6 +217,12 @@ function sameState(e: TimelineEntry | undefined, next: TimelineEntry): boolean {
   return e !== undefined && e.stage === next.stage && e.health === next.health && e.progress === next.progress && e.detail === next.detail;
 }
 
+/** A time as milliseconds (RFC 3339 texts of other forms do not compare as strings); an unreadable one is 0. */
+function ms(at: string): number {
+  const t = Date.parse(at);
+  return Number.isNaN(t) ? 0 : t;
+}
+
 /**
  * One copy of each short value entries repeat: stages, statuses, healths and progress values. A pass crosses to
  * the store as a structured clone, so without this every entry would hold strings of its own for them.
@@ -258,8 +276,8 @@ export function entryDetail(text: string): string {
 }
 
 /**
- * A task first seen (at start, or after a store restart): its past rebuilt from task_records times, so the
- * timeline does not start at the restart.
+ * A task's past from its task_records times: a history begun at start or after a store restart starts with it
+ * (it does not start at the restart), and one that missed a status between two polls gains it (Timeline.record).
  */
 export function taskPast(t: TaskState): TimelineEntry[] {
   const past: TimelineEntry[] = [{ at: t.created_at, stage: 'pending', evidence: 'task_records.created_at' }];

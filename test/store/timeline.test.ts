@@ -61,6 +61,17 @@ describe('timeline of an app', () => {
     ]);
   });
 
+  it('never runs backwards: back to running when a task override ended, dated by an older state row, is dated when seen', () => {
+    const s = new RuntimeStore(() => new Date(at(30)));
+    const poll = (a: AppFlowState) => s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: [a] }]));
+    poll(app({ stage: 'running', health: 'healthy' }));
+    poll(app({ stage: 'upgrading', health: 'unknown', stage_task: 'up-1', stage_detail: 'running; upgrade task up-1 pending', stage_since: at(5) }));
+    // the task was canceled: the row (still dated T0) says running again
+    poll(app({ stage: 'running', health: 'healthy' }));
+    const entries = history(s, 'app_states', 'alice:market:wiki').entries as { at: string; stage: string }[];
+    expect(entries.map((e) => [e.stage, e.at])).toEqual([['running', T0], ['upgrading', at(5)], ['running', at(30)]]);
+  });
+
   it('the stage times go to the change stream, once, while a stream client asked for them', () => {
     const s = new RuntimeStore(() => new Date(T0));
     s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ app_name: 'blog' })] }]));
@@ -135,6 +146,18 @@ describe('timeline of a task', () => {
         { at: at(9), stage: 'failed', detail: 'image pull failed', evidence: 'poll task_records' },
       ],
     });
+  });
+
+  it('a status passed between two polls is filled in from task_records times: pending, running, completed', () => {
+    const s = new RuntimeStore(() => new Date(at(60)));
+    const poll = (t: TaskState) => s.apply(pushed('tasks', [{ op: 'replace', domain: 'tasks', items: [t] }]));
+    poll(task());
+    poll(task({ status: 'completed', started_at: at(2), completed_at: at(4) }));
+    expect(history(s, 'tasks', 't1').entries).toEqual([
+      { at: T0, stage: 'pending', evidence: 'task_records.created_at' },
+      { at: at(2), stage: 'running', evidence: 'task_records.started_at' },
+      { at: at(4), stage: 'completed', evidence: 'poll task_records' },
+    ]);
   });
 });
 
