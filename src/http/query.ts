@@ -192,7 +192,10 @@ export type ParsedStreamQuery =
   | { ok: true; filter: StateFilter; canonical: string; summaryOnly: boolean; timeline: boolean; lastEventId?: string }
   | { ok: false; message: string };
 
-/** `…/events?…&timeline=&view=&last_event_id=`: each at most once; `view=summary` takes no filters (its events carry no entities to narrow). */
+/**
+ * `…/events?…&timeline=&view=&last_event_id=`: each at most once; `view=summary` takes no filters (its events carry
+ * no entities to narrow) and no `timeline=true`.
+ */
 export function parseStreamQuery(query: Record<string, string[]>): ParsedStreamQuery {
   const parsed = parseSingles(STREAM_QUERY_SCHEMA, STREAM_QUERY_KEYS, query);
   if (!parsed.ok) return parsed;
@@ -200,6 +203,8 @@ export function parseStreamQuery(query: Record<string, string[]>): ParsedStreamQ
   const canonical = canonicalOf(filter, FILTER_KEYS);
   const { timeline, view, last_event_id } = parsed.output;
   if (view === 'summary' && canonical !== '') return { ok: false, message: 'invalid query parameter view: view=summary takes no filters' };
+  // a summary event carries counts only: timeline entries would never come
+  if (view === 'summary' && timeline === 'true') return { ok: false, message: 'invalid query parameter timeline: view=summary sends no timeline entries' };
   return {
     ok: true, filter, canonical, summaryOnly: view === 'summary', timeline: timeline === 'true',
     ...(last_event_id ? { lastEventId: last_event_id } : {}),

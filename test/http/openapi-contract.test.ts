@@ -200,7 +200,7 @@ describe('contract: real answers against openapi.json', () => {
       await hit(a.base, `${base}/events`, { method: 'HEAD' }, 401);
       for (const [s, headers] of [[a, AUTH], [b, {}]] as const) {
         // the stream's own parameters are validated as the filters are
-        for (const bad of ['stuck=maybe', 'timeline=yes', 'view=everything', 'view=summary&user_id=alice']) {
+        for (const bad of ['stuck=maybe', 'timeline=yes', 'view=everything', 'view=summary&user_id=alice', 'view=summary&timeline=true']) {
           await hit(s.base, `${base}/events?${bad}`, { headers }, 400);
           await hit(s.base, `${base}/events?${bad}`, { method: 'HEAD', headers }, 400);
         }
