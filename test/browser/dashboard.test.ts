@@ -51,7 +51,7 @@ describeWith('chromium', 'dashboards in a real browser', () => {
   it('/dashboard loads with no console errors: header, sources, nine summary cards, applications', async () => {
     const { page, errors } = await openPage(env.browser);
     await loaded(page, `${root()}/dashboard`);
-    expect(await page.locator('#snapshot-time').textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    expect(await page.locator('#snapshot-time').textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
     expect(await page.locator('#auto').isChecked()).toBe(true);
     // the nine summary counts of the Go module (plus stuck_apps / stuck_tasks when the sidecar sends them)
     for (const k of ['total_apps', 'total_tasks', 'pending_tasks', 'running_tasks', 'completed_tasks', 'failed_tasks',
@@ -377,7 +377,7 @@ describeWith('chromium', 'dashboards in a real browser', () => {
       await expect.poll(() => line.textContent(), { timeout: LIVENESS_MS }).toContain('last change');
       const text = (await line.textContent())!;
       // the server's verdict, then when the last change was and what moved, the upstream detail as literal text
-      expect(text).toMatch(/^installing, progress 12 % since \d\d:\d\d UTC — last change \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(1[45]m \d+s ago\): /);
+      expect(text).toMatch(/^installing, progress 12 % since \d\d:\d\d UTC — last change \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(1[45]m \d+s ago\): /);
       expect(await line.locator('.last-change [data-age-since]').textContent()).toMatch(/^1[45]m \d+s ago$/);
       expect(text).toContain(`progress 10 % → 12 %, detail: downloading ${HOSTILE_ERROR} (poll user_application_states)`);
       expect(await pwned(page)).toBeUndefined();

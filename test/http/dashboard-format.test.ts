@@ -1,10 +1,19 @@
 import { describe, expect, it } from 'vitest';
 
 // the dashboards' own module: plain browser JS without types, importable here (it touches the DOM only when called)
-const { byStr, fmtNum } = await import('../../src/http/dashboard/format.js' as string) as {
+const { byStr, fmtNum, fmtTime } = await import('../../src/http/dashboard/format.js' as string) as {
   fmtNum(n: unknown): string;
+  fmtTime(iso: unknown): string;
   byStr(a: string, b: string): number;
 };
+
+describe('dashboard time format', () => {
+  it('is UTC and says so, whatever zone the browser is in (the stuck reasons the sidecar writes are UTC)', () => {
+    expect(fmtTime('2026-12-01T10:02:03.456Z')).toBe('2026-12-01 10:02:03 UTC');
+    expect(fmtTime('2026-12-01T23:30:00+02:00')).toBe('2026-12-01 21:30:00 UTC');
+    expect(fmtTime('')).toBe('—');
+  });
+});
 
 describe('dashboard number format', () => {
   it.each([

@@ -5,11 +5,13 @@ import { str } from './values.js';
 
 const pad = (n) => String(n).padStart(2, '0');
 
+// in UTC, and says so: the sidecar's own texts (a stuck reason's "since 10:02 UTC") and its logs are in UTC, and
+// one line must not mix two zones
 export function fmtTime(iso) {
   const t = timeMs(iso);
   if (!Number.isFinite(t)) return iso ? str(iso) : '—';
   const d = new Date(t);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} UTC`;
 }
 
 export function fmtDuration(ms) {
