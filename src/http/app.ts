@@ -251,6 +251,7 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
   const cur = deps.current();
   const ifNoneMatch = c.req.header('if-none-match');
   const hit = cur && !query.ownContent ? deps.cache?.get(query.key, stampOf(cur.epoch, cur.version)) : undefined;
+  if (hit?.missing) return c.json(errorBody(query.notFound ?? 'not found'), 404);
   if (hit) {
     remember(c, deps, cur!, hit.etag, hit.body);
     return matches(ifNoneMatch, hit.etag) ? notModified(c, hit.etag) : ok(c, hit.etag, hit.body);
@@ -263,8 +264,11 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
   } catch {
     return c.json(errorBody(STORE_UNAVAILABLE), 503, { 'Retry-After': '1' });
   }
-  if (a.json === null) return c.json(errorBody(query.notFound ?? 'not found'), 404);
   const epoch = cur?.epoch ?? '';
+  if (a.json === null) {
+    if (cur && !query.ownContent) deps.cache?.setMissing(query.key, stampOf(epoch, a.version));
+    return c.json(errorBody(query.notFound ?? 'not found'), 404);
+  }
   const body = Buffer.from(envelopeJson(true, query.message ?? 'success', a.json));
   const tag = etagFor(a.own_from === undefined ? a.content : answerDigest(a.json, a.own_from), query.key);
   if (query.ownContent) return matches(ifNoneMatch, tag) ? notModified(c, tag) : ok(c, tag, body);

@@ -1,7 +1,8 @@
-/** One cached answer: its bytes and the ETag they were served with. */
+/** One cached answer: its bytes and the ETag they were served with; `missing`: the store found nothing (a 404). */
 export interface CachedAnswer {
   etag: string;
   body: Buffer;
+  missing?: true;
 }
 
 /**
@@ -10,6 +11,8 @@ export interface CachedAnswer {
  * change. Bounded in entries and bytes; least recently used first out. A new version makes every entry
  * stale at once; a new store (another epoch) too.
  */
+const EMPTY = Buffer.alloc(0);
+
 export class ResponseCache {
   private readonly entries = new Map<string, CachedAnswer & { stamp: string }>();
   private bytes = 0;
@@ -33,11 +36,26 @@ export class ResponseCache {
     return e;
   }
 
+  /**
+   * That the store found nothing for `key` at this version: a poller of an app or task that left the view is
+   * answered 404 without asking the store again until the version moves.
+   */
+  setMissing(key: string, stamp: string): void {
+    this.delete(key);
+    this.entries.set(key, { stamp, etag: '', body: EMPTY, missing: true });
+    this.bound();
+  }
+
   set(key: string, stamp: string, etag: string, body: Buffer): void {
     if (body.length > this.maxBytes / 8) return;
     this.delete(key);
     this.entries.set(key, { stamp, etag, body });
     this.bytes += body.length;
+    this.bound();
+  }
+
+  /** least recently used out until the entries and bytes are within their bounds */
+  private bound(): void {
     for (const [k] of this.entries) {
       if (this.entries.size <= this.maxEntries && this.bytes <= this.maxBytes) break;
       this.delete(k);

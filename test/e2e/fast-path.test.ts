@@ -122,6 +122,18 @@ describe('repeated queries on the raw path, one version', () => {
     }
   });
 
+  it('answers a repeated 404 (an app or task that left the view) without asking the store again', async () => {
+    const before = await (await ctx.sc.get('/metrics', { headers: auth })).text();
+    const hits = (text: string) => Number(/^market_runtime_http_answer_cache_lookups_total\{result="hit"\} (\d+)$/m.exec(text)?.[1]);
+    for (let i = 0; i < 3; i += 1) {
+      const r = await rawRequest(ctx.sc.base, '/api/v2/runtime/tasks/gone', { headers: auth });
+      expect(r.status).toBe(404);
+      expect(JSON.parse(r.body)).toEqual({ success: false, message: 'task not found', data: null });
+    }
+    const after = await (await ctx.sc.get('/metrics', { headers: auth })).text();
+    expect(hits(after) - hits(before)).toBe(2);
+  });
+
   it('counts repeats under the route pattern', async () => {
     for (let i = 0; i < 3; i += 1) await rawRequest(ctx.sc.base, '/api/v2/runtime/tasks/t1', { headers: auth });
     const text = await (await ctx.sc.get('/metrics', { headers: auth })).text();

@@ -17,6 +17,14 @@ describe('ResponseCache', () => {
     expect(c.size).toBe(0);
   });
 
+  it('remembers that the store found nothing, for that version only', () => {
+    const c = new ResponseCache();
+    c.setMissing('task["gone"]', 'e 1');
+    expect(c.get('task["gone"]', 'e 1')?.missing).toBe(true);
+    // a new version may hold it again: asked of the store
+    expect(c.get('task["gone"]', 'e 2')).toBeUndefined();
+  });
+
   it('drops the least recently used past its entry and byte bounds', () => {
     const c = new ResponseCache(2, 1000);
     c.set('a', 's', 't', Buffer.alloc(10));
