@@ -113,7 +113,6 @@ export class StoreActor implements StoreControlApi {
   expectSources(sources: SourceName[], intervalMs?: number, rebuildGraceMs?: number, known?: Partial<Record<SourceName, SourceStatus>>): void {
     this.store.expectSources(sources, intervalMs, rebuildGraceMs, known);
     this.metrics.expect(sources, intervalMs);
-    if (known) this.metrics.restore(known);
     this.schedule();
   }
 

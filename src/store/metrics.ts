@@ -1,13 +1,24 @@
 import { HistogramCounts } from '../histogram-counts.ts';
-import { APP_STAGES, appHealth, COMPONENT_STATUSES, HEALTH, TASK_STATUSES, TASK_TYPES, type SourceStatus } from '../model/index.ts';
+import { APP_STAGES, appHealth, COMPONENT_STATUSES, HEALTH, TASK_STATUSES, TASK_TYPES } from '../model/index.ts';
 import {
   COLLECTION_DURATION_BOUNDS, type PassOutcome, type SourceMetricsSample, type SourceName, type StoreMetricsSample,
 } from '../protocol.ts';
 import { ThreadMemoryBook } from '../thread-memory.ts';
 import type { RuntimeStore } from './runtime-store.ts';
 
-/** One source's counts as its sample has them (slow is read at scrape time), durations still counting. */
-type SourceCounts = Omit<SourceMetricsSample, 'slow' | 'duration'> & { duration: Partial<Record<'ok' | 'error', HistogramCounts>> };
+/**
+ * What only the metrics count of a source: passes and failures since this store started, and their durations.
+ * Its gauges (up, last success, failures in a row, interval) are read from the store's SourceBook at scrape
+ * time, so /metrics and …/sources never disagree (a store that replaces a dead one starts both from what the
+ * supervisor knew).
+ */
+interface SourceCounts {
+  passes: { ok: number; error: number };
+  failures: number;
+  duration: Partial<Record<'ok' | 'error', HistogramCounts>>;
+  /** the configured collection interval (seconds), until a pass says the interval it ran at */
+  interval_s?: number;
+}
 
 /**
  * The store thread's metrics, as plain numbers. The store owns the state, so it alone counts apps, tasks,
@@ -25,7 +36,7 @@ export class StoreMetrics {
   private of(source: SourceName): SourceCounts {
     let s = this.sources.get(source);
     if (!s) {
-      s = { passes: { ok: 0, error: 0 }, failures: 0, last_success_s: 0, consecutive_failures: 0, up: 0, duration: {} };
+      s = { passes: { ok: 0, error: 0 }, failures: 0, duration: {} };
       this.sources.set(source, s);
     }
     return s;
@@ -39,40 +50,13 @@ export class StoreMetrics {
     }
   }
 
-  /**
-   * The gauges of each source as they stood before this store (one replacing a dead store): last success, up,
-   * failures in a row, the interval it was backed off to. Counters start again from zero, as Prometheus expects.
-   */
-  restore(known: Partial<Record<SourceName, SourceStatus>>): void {
-    for (const [source, status] of Object.entries(known) as [SourceName, SourceStatus][]) {
-      const s = this.of(source);
-      const t = status.last_success === null ? NaN : Date.parse(status.last_success);
-      if (Number.isFinite(t)) s.last_success_s = t / 1000;
-      s.up = status.ok ? 1 : 0;
-      s.consecutive_failures = status.consecutive_failures;
-      const interval = status.counters?.interval_ms;
-      if (typeof interval === 'number' && interval > 0) s.interval_s = interval / 1000;
-    }
-  }
-
   /** One pass outcome, as the store records it. */
   observe(source: SourceName, o: PassOutcome): void {
     const s = this.of(source);
     const result = o.ok ? 'ok' : 'error';
     (s.duration[result] ??= new HistogramCounts(COLLECTION_DURATION_BOUNDS)).observe(Math.max(0, o.duration_ms) / 1000);
     s.passes[result] += 1;
-    s.up = o.ok ? 1 : 0;
-    // the interval a slow source backed off to (supervisor/collector-pacing.ts): alerts compare against it
-    const interval = o.counters?.interval_ms;
-    if (typeof interval === 'number' && interval > 0) s.interval_s = interval / 1000;
-    if (o.ok) {
-      s.consecutive_failures = 0;
-      const t = Date.parse(o.finished_at);
-      s.last_success_s = Number.isFinite(t) ? t / 1000 : Date.now() / 1000;
-    } else {
-      s.failures += 1;
-      s.consecutive_failures += 1;
-    }
+    if (!o.ok) s.failures += 1;
   }
 
   /** Every metric now, gauges taken from the store's state. */
@@ -96,7 +80,8 @@ export class StoreMetrics {
       healthy[value.name] = value.healthy ? 1 : 0;
       compStatuses[value.status] = (compStatuses[value.status] ?? 0) + 1;
     }
-    for (const source of Object.keys(this.store.freshness()) as SourceName[]) this.of(source);
+    const known = this.store.freshness();
+    for (const source of Object.keys(known) as SourceName[]) this.of(source);
     const sources: Record<string, SourceMetricsSample> = {};
     for (const [source, s] of this.sources) {
       const duration: SourceMetricsSample['duration'] = {};
@@ -104,7 +89,19 @@ export class StoreMetrics {
         const h = s.duration[result];
         if (h) duration[result] = h.toSample();
       }
-      sources[source] = { ...s, passes: { ...s.passes }, slow: this.store.sources.isSlow(source) ? 1 : 0, duration };
+      const status = known[source];
+      const lastSuccess = status?.last_success ? Date.parse(status.last_success) : NaN;
+      // the interval a slow source backed off to (supervisor/collector-pacing.ts): alerts compare against it
+      const ran = status?.counters?.interval_ms;
+      const interval_s = typeof ran === 'number' && ran > 0 ? ran / 1000 : s.interval_s;
+      sources[source] = {
+        passes: { ...s.passes }, failures: s.failures, duration,
+        last_success_s: Number.isFinite(lastSuccess) ? lastSuccess / 1000 : 0,
+        consecutive_failures: status?.consecutive_failures ?? 0,
+        up: status?.ok ? 1 : 0,
+        slow: this.store.sources.isSlow(source) ? 1 : 0,
+        ...(interval_s === undefined ? {} : { interval_s }),
+      };
     }
     const summary = this.store.getSummary();
     return {
