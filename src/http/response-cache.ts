@@ -5,14 +5,14 @@ export interface CachedAnswer {
   missing?: true;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Answers of filtered and partial queries, kept for the store and version they were computed at (the
  * `stamp`): monitoring repeats the same query every few seconds, and between two versions the answer cannot
  * change. Bounded in entries and bytes; least recently used first out. A new version makes every entry
  * stale at once; a new store (another epoch) too.
  */
-const EMPTY = Buffer.alloc(0);
-
 export class ResponseCache {
   private readonly entries = new Map<string, CachedAnswer & { stamp: string }>();
   private bytes = 0;

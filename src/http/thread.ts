@@ -317,13 +317,22 @@ function hostless(req: IncomingMessage, res: ServerResponse): boolean {
     req.headers.host = 'localhost';
     return true;
   }
-  const body = JSON.stringify({ success: false, message: 'malformed HTTP request: missing Host header (HTTP/1.1 requires one)', data: null });
-  res.writeHead(400, {
-    'Content-Type': 'application/json; charset=UTF-8', 'Content-Length': Buffer.byteLength(body),
-    'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store', Connection: 'close',
-  });
+  const { body, headers } = closingError('malformed HTTP request: missing Host header (HTTP/1.1 requires one)');
+  res.writeHead(400, headers);
   res.end(req.method === 'HEAD' ? undefined : body);
   return false;
+}
+
+/** An error envelope answered outside the app, and its headers: the connection is closed after it. */
+function closingError(message: string): { body: string; headers: Record<string, string | number> } {
+  const body = JSON.stringify({ success: false, message, data: null });
+  return {
+    body,
+    headers: {
+      'Content-Type': 'application/json; charset=UTF-8', 'Content-Length': Buffer.byteLength(body),
+      'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store', Connection: 'close',
+    },
+  };
 }
 
 /** A request the HTTP parser refused: the same JSON envelope as every other error, then close. */
@@ -347,10 +356,9 @@ function rawAnswer(socket: Duplex, status: number, message: string): void {
     socket.destroy();
     return;
   }
-  const body = JSON.stringify({ success: false, message, data: null });
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=UTF-8\r\n`
-    + `Content-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n`
-    + `Connection: close\r\n\r\n${body}`);
+  const { body, headers } = closingError(message);
+  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines}\r\n${body}`);
 }
 
 /**
