@@ -7,7 +7,7 @@ import type { StoreTables } from './store-tables.ts';
 type Pieces = (out: string[]) => void;
 
 /** The store-local stamp a snapshot-shaped answer (/state, /overview) starts with: when it last changed, and its version. */
-export function snapshotStamp(s: VersionStamp): string {
+function snapshotStamp(s: VersionStamp): string {
   return `{"timestamp":${JSON.stringify(s.timestamp)},"version":${s.version},`;
 }
 
