@@ -109,6 +109,7 @@ export class StoreMetrics {
       components_by_status: compStatuses, component_healthy: healthy, sources,
       version: this.store.version, ready: this.store.ready ? 1 : 0,
       stuck_apps: summary.stuck_apps, stuck_tasks: summary.stuck_tasks,
+      timeline_entries: this.store.timelineEntries(),
       threads: this.threads.all(),
     };
   }

@@ -236,6 +236,12 @@ export class RuntimeStore {
     return this.timelines.history(kind, key);
   }
 
+  /** How many timeline entries each kind holds (market_runtime_timeline_entries). */
+  timelineEntries(): Record<TimelineKind, number> {
+    const e = this.timelines.entries();
+    return { app_states: e.app_states.entries, tasks: e.tasks.entries };
+  }
+
   app(user_id: string, source_id: string, app_name: string): string | null {
     return this.queries.app(user_id, source_id, app_name);
   }

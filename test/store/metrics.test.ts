@@ -43,6 +43,9 @@ describe('store metrics (computed in the store thread from its state)', () => {
     expect(summary.stuck_apps).toBe(1);
     expect(value(e, 'market_runtime_stuck_tasks')).toBe(summary.stuck_tasks);
     expect(summary.stuck_tasks).toBe(2);
+    // one timeline entry per app and task seen (each history begins with its first state)
+    expect(value(e, 'market_runtime_timeline_entries', { kind: 'app_states' })).toBe(2);
+    expect(value(e, 'market_runtime_timeline_entries', { kind: 'tasks' })).toBeGreaterThanOrEqual(3);
     // an expected source that never ran already has its series
     expect(value(e, 'market_runtime_collection_failures_total', { source: 'app_flow' })).toBe(0);
     expect(value(e, 'market_runtime_collection_last_success_timestamp_seconds', { source: 'app_flow' })).toBe(0);
