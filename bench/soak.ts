@@ -194,7 +194,29 @@ async function viewSize(): Promise<string> {
 }
 const sizes: string[] = [];
 
-interface Row { minute: string; requests: number; rps: number; p50: number; p99: number; max: number; errors: number; s304: number; s404: number }
+/**
+ * What the sidecar says it holds: every thread's V8 heap in use (MiB, summed) and the store's timeline entries.
+ * RSS that grows while these stay flat is native memory; the timelines grow by design toward their bound
+ * (departed histories are kept an hour), which a churning market reaches only after a while.
+ */
+async function heldBySidecar(): Promise<{ heap_mib: number; timeline_entries: number } | null> {
+  try {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const total = (name: string) => [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'gm'))]
+      .reduce((n, m) => n + Number(m[1]), 0);
+    return {
+      heap_mib: Math.round(total('market_runtime_thread_heap_bytes') / 1048576 * 10) / 10,
+      timeline_entries: total('market_runtime_timeline_entries'),
+    };
+  } catch {
+    return null;
+  }
+}
+
+interface Row {
+  minute: string; requests: number; rps: number; p50: number; p99: number; max: number; errors: number; s304: number; s404: number;
+  heap_mib?: number; timeline_entries?: number;
+}
 const rows: Row[] = [];
 const totals = { requests: 0, errors: 0, timeouts: 0, s5xx: 0, s4xx: 0, s404: 0, s304: 0, s2xx: 0 };
 
@@ -227,7 +249,9 @@ while (left > 0) {
   const last = rows.at(-1)!;
   const rss = samples.at(-1)?.rss;
   sizes.push(await viewSize());
-  console.log(`  ${last.minute.padEnd(10)} ${String(last.requests).padStart(9)} req  ${String(last.rps).padStart(6)} req/s  p50 ${last.p50} ms  p99 ${last.p99} ms  max ${last.max} ms  errors ${errors}  304 ${s304}  404 ${s404}  rss ${rss?.toFixed(0)} MiB  view ${sizes.at(-1)}${demo ? `  (demo market rss ${demoSamples.at(-1)?.toFixed(0)} MiB)` : ''}`);
+  const held = await heldBySidecar();
+  if (held) Object.assign(last, held);
+  console.log(`  ${last.minute.padEnd(10)} ${String(last.requests).padStart(9)} req  ${String(last.rps).padStart(6)} req/s  p50 ${last.p50} ms  p99 ${last.p99} ms  max ${last.max} ms  errors ${errors}  304 ${s304}  404 ${s404}  rss ${rss?.toFixed(0)} MiB  heaps ${held?.heap_mib ?? '?'} MiB  timeline ${held?.timeline_entries ?? '?'}  view ${sizes.at(-1)}${demo ? `  (demo market rss ${demoSamples.at(-1)?.toFixed(0)} MiB)` : ''}`);
   left -= seconds;
 }
 clearInterval(sampler);

@@ -17,6 +17,8 @@ export interface Freshness {
   freshAsOf: string | null;
   /** JSON of every source's health and freshness */
   sources: string;
+  /** JSON of every thread's replacements: restarts, last_restart_at, last_restart_reason (from the supervisor) */
+  threads: string;
   /** the `…/sources` answer (envelope), built once per message */
   body: Uint8Array;
 }
@@ -36,8 +38,11 @@ export class FreshnessHolder {
     return this.current;
   }
 
-  /** The supervisor's restart counts and last restarts: `…/sources` shows them from now on. */
-  setThreads(counts: ThreadRestarts, last: Record<string, ThreadRestart>): void {
+  /**
+   * The supervisor's restart counts and last restarts: `…/sources` and the stream's `freshness` events show
+   * them from now on. Returns the freshness now (null while the store has pushed none).
+   */
+  setThreads(counts: ThreadRestarts, last: Record<string, ThreadRestart>): Freshness | null {
     const threads: Record<string, { restarts: number; last_restart_at: string | null; last_restart_reason: string | null }> = {};
     for (const [name, restarts] of Object.entries(counts)) {
       threads[name] = { restarts, last_restart_at: last[name]?.at ?? null, last_restart_reason: last[name]?.reason ?? null };
@@ -45,11 +50,12 @@ export class FreshnessHolder {
     this.threads = JSON.stringify(threads);
     const f = this.current;
     if (f) this.current = this.build(f.epoch, f.freshAsOf, f.sources);
+    return this.current;
   }
 
   private build(epoch: string, freshAsOf: string | null, sources: string): Freshness {
     const data = `{"fresh_as_of":${JSON.stringify(freshAsOf)},"sources":${sources},"threads":${this.threads}}`;
-    return { epoch, freshAsOf, sources, body: Buffer.from(envelopeJson(true, OK_MESSAGE, data)) };
+    return { epoch, freshAsOf, sources, threads: this.threads, body: Buffer.from(envelopeJson(true, OK_MESSAGE, data)) };
   }
 
   /** the header pair to add to an answer (empty while unknown) */

@@ -77,12 +77,12 @@ export const FreshnessSchema = v.object({
   fresh_as_of: v.pipe(v.nullable(Time), v.description('the oldest last_success over the sources; null until every source succeeded once')),
   sources: v.object(fromKeys(SOURCE_NAMES, v.optional(SourceStatus))),
   threads: v.pipe(
-    v.optional(v.record(Id, v.object({
+    v.record(Id, v.object({
       restarts: v.pipe(v.number(), v.integer(), v.minValue(0)),
       last_restart_at: v.nullable(Time),
       last_restart_reason: v.nullable(Text),
-    }))),
-    v.description('…/sources only: every thread (store, http, compress, collector_<source>), how often it was replaced, when last and why when known'),
+    })),
+    v.description('every thread (store, http, compress, collector_<source>), how often it was replaced since the process started, when last and why when known'),
   ),
 });
 

@@ -167,11 +167,12 @@ export class ChangeStream {
   }
 
   /**
-   * Sources reported: a `freshness` event (not a version, no id) with each source's health and freshness,
-   * throttled, so pages keep ages live on a market where nothing changes without re-reading the snapshot.
+   * Sources reported (or a thread was replaced): a `freshness` event (not a version, no id) with each source's
+   * health and freshness and each thread's replacements, throttled, so pages keep ages live on a market where
+   * nothing changes without re-reading the snapshot.
    */
   onFreshness(f: Freshness): void {
-    this.freshnessEvent = `event: freshness\ndata: {"fresh_as_of":${JSON.stringify(f.freshAsOf)},"sources":${f.sources}}\n\n`;
+    this.freshnessEvent = `event: freshness\ndata: {"fresh_as_of":${JSON.stringify(f.freshAsOf)},"sources":${f.sources},"threads":${f.threads}}\n\n`;
     if (this.freshnessTimer) return;
     const wait = Math.max(0, this.freshnessSentAt + STREAM_LIMITS.freshnessEveryMs - Date.now());
     this.freshnessTimer = setTimeout(() => {

@@ -89,7 +89,8 @@ export class HttpThread {
     link?.on('message', (m: SupervisorLinkMessage) => {
       if (m?.type === 'thread_restarts') {
         this.metrics.setThreadRestarts(m.counts);
-        this.freshness.setThreads(m.counts, m.last);
+        const f = this.freshness.setThreads(m.counts, m.last);
+        if (f) this.stream.onFreshness(f);
       }
       else if (m?.type === 'kill' && m.thread === 'compress') this.compressed.killThread();
       else if (m?.type === 'store_down') this.detachStore();

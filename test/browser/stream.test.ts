@@ -321,6 +321,29 @@ describeWith('chromium', 'dashboards on a quiet market: only freshness moves', (
       await page.context().close();
     }
   });
+
+  it('a thread the sidecar replaced shows on both pages: which, how often, when and why', async () => {
+    const { page, errors } = await openPage(env.browser);
+    await loaded(page, `${root()}/dashboard`);
+    await expect.poll(() => page.locator('#mode').textContent()).toBe('live stream');
+    const shown = page.locator('#sources .thread-restart[data-thread="collector_tasks"]');
+    expect(await shown.count()).toBe(0);
+    const before = await stats(page);
+    env.sidecar.sup.kill('collector_tasks');
+    // the open page learns it from the stream's freshness events, with no snapshot downloaded again
+    await expect.poll(() => shown.textContent(), { timeout: LIVENESS_MS })
+      .toMatch(/^collector_tasks ×1 \(last \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: killed \(chaos control\)\)$/);
+    expect((await stats(page)).snapshots).toBe(before.snapshots);
+    expect(realErrors(errors)).toEqual([]);
+    await page.context().close();
+    // a page opened afterwards shows it too
+    const other = await openPage(env.browser);
+    await loaded(other.page, `${root()}/dashboard-app`);
+    await expect.poll(() => other.page.locator('#sources .thread-restart[data-thread="collector_tasks"]').textContent(), { timeout: LIVENESS_MS })
+      .toContain('collector_tasks ×1');
+    expect(realErrors(other.errors)).toEqual([]);
+    await other.page.context().close();
+  });
 });
 
 describeWith('chromium', 'dashboards when the API needs a token', () => {

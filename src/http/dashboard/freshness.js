@@ -13,6 +13,11 @@ export function setFreshness(f) {
   if (f && typeof f === 'object' && f.sources && typeof f.sources === 'object') liveFreshness = f;
 }
 
+/** Each replaced thread (restarts > 0) by name: `{restarts, last_restart_at, last_restart_reason}`. */
+export function replacedThreads() {
+  return Object.entries(obj(liveFreshness?.threads)).filter(([, t]) => typeof obj(t).restarts === 'number' && t.restarts > 0);
+}
+
 /** The snapshot's health per source, with the live freshness over it. */
 export function sourcesOf(data) {
   const out = {};

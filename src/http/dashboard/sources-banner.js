@@ -3,8 +3,8 @@
 import { ageOf } from './ages.js';
 import { now, timeMs } from './clock.js';
 import { el, fill } from './dom.js';
-import { byStr, fmtAge, fmtDuration } from './format.js';
-import { sourcesOf } from './freshness.js';
+import { byStr, fmtAge, fmtDuration, fmtTime } from './format.js';
+import { replacedThreads, sourcesOf } from './freshness.js';
 import { num, str } from './values.js';
 
 export const SOURCE_LABELS = { tasks: 'Tasks', app_flow: 'App flow', components: 'Components', chart_repo: 'Chart Repo', nats: 'NATS events' };
@@ -23,6 +23,18 @@ export function sourceState(s, intervalMs) {
   if (!Number.isFinite(last)) return s.last_attempt ? 'failing' : 'waiting';
   if (now() - last > 3 * intervalMs) return 'stale';
   return 'ok';
+}
+
+/**
+ * The sidecar's own threads that were replaced since it started (a crash, out of memory, hung, a run past its
+ * deadline): how often, when last and why, so a restart is not invisible. Nothing when none was.
+ */
+function threadRestarts() {
+  const replaced = replacedThreads().sort(([a], [b]) => byStr(a, b));
+  if (replaced.length === 0) return null;
+  return el('span', { className: 'thread-restarts' }, el('span', { className: 'strip-label' }, 'Thread restarts:'),
+    replaced.map(([name, t]) => el('span', { className: 'thread-restart', data: { thread: name } },
+      `${name} ×${num(t.restarts)}`, t.last_restart_at ? ` (last ${fmtTime(t.last_restart_at)}${t.last_restart_reason ? `: ${str(t.last_restart_reason)}` : ''})` : '')));
 }
 
 /** The freshness strip and the warning banner (both pages). */
@@ -60,7 +72,7 @@ export function renderSources(strip, banner, data) {
     problems.push(el('li', { data: { source: 'snapshot' } }, el('strong', null, 'Collectors'), ` last reported ${fmtDuration(reportAge)} ago: they may have stopped`));
   }
   if (chips.length === 0) chips.push(el('span', { className: 'muted' }, 'no sources reported yet'));
-  fill(strip, el('span', { className: 'strip-label' }, 'Sources:'), chips);
+  fill(strip, el('span', { className: 'strip-label' }, 'Sources:'), chips, threadRestarts());
   if (problems.length) {
     fill(banner, el('strong', null, '⚠ Some sources need attention: the view may be incomplete or out of date'), el('ul', null, problems));
     banner.hidden = false;
