@@ -2,11 +2,11 @@
  * Soak (issue 7): the real sidecar, as a child process on the embedded demo market (collection every
  * second), under 100 autocannon connections for a while, with its resident memory sampled.
  *
- *   npm run soak                       # 10 minutes
+ *   npm run soak                       # 30 minutes (RSS settles in the first ~15: docs/reliability.md, Soak)
  *   npm run soak -- --seconds 60       # the CI version
  *   options: --seconds N  --connections N  --segment N (seconds per latency row)  --dist (run dist/main.js)
  *            --json FILE (write the figures)  --max-growth PCT (default 10)
- *            --warmup N (seconds before the RSS baseline; default half the run, at most 300)
+ *            --warmup N (seconds before the RSS baseline; default half the run, at most 600)
  *            --embedded (the demo market inside the sidecar process, as `npm start` does; by default it runs
  *            in a process of its own (`npm run demo`), so the RSS measured is the sidecar's alone: PGlite's
  *            WASM heap and the workload's model grow on their own and are reported apart)
@@ -22,7 +22,7 @@ import { freePort, sleep } from './lib/net.ts';
 
 const { values: args } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '600' },
+    seconds: { type: 'string', default: '1800' },
     connections: { type: 'string', default: '100' },
     segment: { type: 'string' },
     dist: { type: 'boolean', default: false },
@@ -43,7 +43,7 @@ const MAX_RSS = args['max-rss'] === undefined ? Infinity : Number(args['max-rss'
 // warm-up: until the bounded caches are full — above all the change stream's replay history (256
 // versions; with collection every second the store makes ~4 versions a second, so ~60 s) — and the heaps of
 // every thread have found their size. Growth after that is what a leak would look like.
-const WARMUP_S = Math.round(Number(args.warmup ?? Math.min(300, Math.max(15, SECONDS * 0.5))));
+const WARMUP_S = Math.round(Number(args.warmup ?? Math.min(600, Math.max(15, SECONDS * 0.5))));
 const SAMPLE_MS = 2000;
 const root = new URL('..', import.meta.url);
 
