@@ -109,7 +109,7 @@ function responses(): Json {
       description: 'the If-None-Match tag is current: no body',
       headers: { ETag: { $ref: '#/components/headers/StaticETag' }, [FRESH_AS_OF]: { $ref: '#/components/headers/FreshAsOf' } },
     },
-    BadRequest: error('a query or path parameter is invalid (unknown value, too long, given twice, missing, or one only another route takes); the message names it. Also, before routing, a request the HTTP parser refused (as MalformedRequest)'),
+    BadRequest: error('a query or path parameter is invalid (unknown value, too long, given twice, missing, not valid percent-encoding, or one only another route takes); the message names it. Also, before routing, a request the HTTP parser refused (as MalformedRequest)'),
     Unauthorized: {
       description: 'RUNTIME_API_TOKEN is set and the request has no or another bearer token',
       headers: { 'WWW-Authenticate': header('Bearer realm="market-runtime"; with `error="invalid_token"` when a token was sent and is not the one', { type: 'string', pattern: '^Bearer realm="market-runtime"' }) },

@@ -211,6 +211,32 @@ export function parseStreamQuery(query: Record<string, string[]>): ParsedStreamQ
   };
 }
 
+/**
+ * The 400 message for a query string that is not valid percent-encoding (a `%` not followed by two hex
+ * digits, escapes that are not UTF-8), naming the first such parameter; or null. Decoded leniently, such a
+ * value would filter on its raw text and answer an empty result, as if no app matched.
+ */
+export function malformedQuery(url: string): string | null {
+  const start = url.indexOf('?');
+  if (start < 0 || !url.includes('%', start)) return null;
+  for (const pair of url.slice(start + 1).split('&')) {
+    if (!pair.includes('%') || decodes(pair)) continue;
+    const eq = pair.indexOf('=');
+    const name = eq < 0 ? pair : pair.slice(0, eq);
+    return `invalid query parameter ${(decodes(name) ? decodeURIComponent(name) : name).slice(0, 100)}: malformed percent-encoding (% must start two hex digits, and the escapes must be UTF-8)`;
+  }
+  return null;
+}
+
+function decodes(text: string): boolean {
+  try {
+    decodeURIComponent(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Every parameter some route takes: a route given one it does not take answers 400 (otherRoutesParameter). */
 const KNOWN_QUERY_KEYS: ReadonlySet<string> = new Set([...FILTER_KEYS, ...APPS_QUERY_KEYS, ...TASKS_QUERY_KEYS, ...STREAM_QUERY_KEYS]);
 
