@@ -19,8 +19,12 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
 
 const APPS = 10_000;
-/** finished tasks in view (RECENT_TASK_LIMIT's default): older ones leave, their histories kept an hour */
-const RECENT_TASKS = 100;
+/**
+ * tasks in view (active ones and the last RECENT_TASK_LIMIT finished): older ones leave, their histories kept
+ * an hour. So many that the tasks' bound, which follows what is in view (TIMELINE_LIMITS.perInView), is at its
+ * cap: the worst case
+ */
+const RECENT_TASKS = TIMELINE_LIMITS.tasks / TIMELINE_LIMITS.perInView;
 const T0 = Date.parse('2026-12-01T10:00:00.000Z');
 /** a time string of its own, as each parsed row or event gives one */
 const time = (ms: number) => new Date(ms).toISOString();
@@ -53,14 +57,15 @@ function task(i: number, id: string, status: 'running' | 'failed'): TaskState {
   };
 }
 
-const SHARE: Record<TimelineKind, number> = { app_states: TIMELINE_LIMITS.total - TIMELINE_LIMITS.tasks, tasks: TIMELINE_LIMITS.tasks };
-
 function fill(): { timelines: EntityTimelines; keys: Record<TimelineKind, string[]> } {
   const timelines = new EntityTimelines(time(T0), () => new Date(T0 + 3_600_000));
-  /** entries the total bound still has room for: a record past it would trim the timeline to 90 % */
+  /**
+   * entries the bound still has room for: a record past it would trim the timeline to 90 %. The fill reaches
+   * each kind's cap (its share of TIMELINE_LIMITS.total): 10,000 apps and RECENT_TASKS tasks in view
+   */
   const room = (kind: TimelineKind) => {
-    const { entries, in_view } = timelines.entries()[kind];
-    return SHARE[kind] - (entries - in_view);
+    const { entries, in_view, bound } = timelines.entries()[kind];
+    return bound - (entries - in_view);
   };
   const keys: Record<TimelineKind, string[]> = { app_states: [], tasks: [] };
   for (let i = 0; i < APPS; i++) keys.app_states.push(`user${i % 100}:market.olares:app-${i}`);

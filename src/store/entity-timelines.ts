@@ -60,8 +60,8 @@ export class EntityTimelines {
    * TIMELINE_LIMITS: at most its share of the total plus one entry per history in view; bench/timeline-memory.ts
    * measures them full).
    */
-  entries(): Record<TimelineKind, { entries: number; in_view: number }> {
-    const of = (t: Timeline) => ({ entries: t.entries, in_view: t.inView });
+  entries(): Record<TimelineKind, { entries: number; in_view: number; bound: number }> {
+    const of = (t: Timeline) => ({ entries: t.entries, in_view: t.inView, bound: t.bound });
     return { app_states: of(this.of.app_states), tasks: of(this.of.tasks) };
   }
 

@@ -42,8 +42,8 @@ export const TIMELINE_LIMITS = {
   detail: 128,
   /**
    * entries beyond the latest of each app and task in view (those are never dropped: an app in view always
-   * has a history), so at most total + one per app and task in view are held. ≤ 16 MiB: full at 10,000 apps
-   * (28,100 entries) with every detail at its bound, 15.1 MiB of heap (~565 bytes an entry: a two-byte detail
+   * has a history), so at most total + one per app and task in view are held. ≤ 16 MiB: full at 10,000 apps and
+   * 1,000 tasks in view (29,000 entries) with every detail at its bound, 15.5 MiB of heap (~560 bytes an entry: a two-byte detail
    * of 128 characters is 272 of them; bench/timeline-memory.ts, held to 16 MiB by
    * test/store/timeline-memory.test.ts). Past it, departed histories go first, then the least recently
    * changed lose their oldest entries
@@ -51,6 +51,13 @@ export const TIMELINE_LIMITS = {
   total: 18_000,
   /** of that total: what task histories may hold (tasks in view are the active ones and the last RECENT_TASK_LIMIT) */
   tasks: 4_000,
+  /**
+   * A smaller market holds less: each kind's bound is this many entries per app (task) in view, at least
+   * `floor`, at most its share of the total, so memory follows the market's size rather than filling to the
+   * 10,000-app bound on a small market whose apps come and go (the demo's churn fills 18,000 in ~25 minutes)
+   */
+  perInView: 4,
+  floor: 1_000,
   keepGoneMs: 60 * 60_000,
 };
 
@@ -76,8 +83,15 @@ export class Timeline {
   /** `start`: when the store started (or restarted) */
   constructor(
     private readonly start: string,
-    private readonly limits: Pick<typeof TIMELINE_LIMITS, 'perEntity' | 'total' | 'keepGoneMs'> = TIMELINE_LIMITS,
+    private readonly limits: Pick<typeof TIMELINE_LIMITS, 'perEntity' | 'total' | 'keepGoneMs'>
+      & Partial<Pick<typeof TIMELINE_LIMITS, 'perInView' | 'floor'>> = TIMELINE_LIMITS,
   ) {}
+
+  /** The bound on entries beyond the latest of each history in view, now: it follows what is in view (perInView). */
+  get bound(): number {
+    const { total, perInView, floor = 0 } = this.limits;
+    return perInView === undefined ? total : Math.min(total, Math.max(floor, perInView * this.inView));
+  }
 
   /**
    * Records `entry` unless it repeats the last one; returns true when it was recorded. `past`: the entity's
@@ -170,15 +184,16 @@ export class Timeline {
   }
 
   /**
-   * Past the total bound (which counts all but the latest entry of each history in view), down to 90 % of it
+   * Past the bound (which counts all but the latest entry of each history in view), down to 90 % of it
    * (so the walk runs once per many records): departed histories go first, the earliest departed first (they
    * would expire anyway; the apps and tasks in view are what an operator asks about), then the least recently
    * changed lose their oldest entries, down to their latest. An app or task in view never loses its history,
    * however many there are: they bring their own bound.
    */
   private trim(): void {
-    if (this.size - this.inView <= this.limits.total) return;
-    const target = Math.floor(this.limits.total * 0.9);
+    const bound = this.bound;
+    if (this.size - this.inView <= bound) return;
+    const target = Math.floor(bound * 0.9);
     const over = () => this.size - this.inView - target;
     for (const key of this.departed.keys()) {
       if (over() <= 0) return;

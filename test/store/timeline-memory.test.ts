@@ -16,14 +16,15 @@ describe('timeline memory', () => {
   it('full timelines at 10,000 apps, every detail at its bound, hold at most 16 MiB of heap', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', SCRIPT, '--json']);
     const measured = JSON.parse(stdout) as {
-      entries: Record<'app_states' | 'tasks', { entries: number; in_view: number }>;
+      entries: Record<'app_states' | 'tasks', { entries: number; in_view: number; bound: number }>;
       bytes: number;
       detail_chars: { min: number; max: number };
     };
     // filled to the cap, not below it: the total beyond one entry per app and task in view
+    const tasksInView = TIMELINE_LIMITS.tasks / TIMELINE_LIMITS.perInView;
     expect(measured.entries).toEqual({
-      app_states: { entries: TIMELINE_LIMITS.total - TIMELINE_LIMITS.tasks + 10_000, in_view: 10_000 },
-      tasks: { entries: TIMELINE_LIMITS.tasks + 100, in_view: 100 },
+      app_states: { entries: TIMELINE_LIMITS.total - TIMELINE_LIMITS.tasks + 10_000, in_view: 10_000, bound: TIMELINE_LIMITS.total - TIMELINE_LIMITS.tasks },
+      tasks: { entries: TIMELINE_LIMITS.tasks + tasksInView, in_view: tasksInView, bound: TIMELINE_LIMITS.tasks },
     });
     // with the longest details an entry keeps (clipped from the longest a source sends)
     expect(measured.detail_chars).toEqual({ min: TIMELINE_LIMITS.detail, max: TIMELINE_LIMITS.detail });

@@ -245,6 +245,31 @@ describe('bounds', () => {
     expect(t.get('busy')!.entries).toHaveLength(4);
   });
 
+  it('the bound follows the market: so many entries per app in view, at least the floor, at most the total', () => {
+    const t = new Timeline(T0, { perEntity: 50, total: 100, keepGoneMs: 60 * 60_000, perInView: 4, floor: 10 });
+    expect(t.bound).toBe(10);
+    const keys = Array.from({ length: 30 }, (_, i) => `app-${i}`);
+    for (const key of keys.slice(0, 5)) t.record(key, { at: T0, stage: 'running', evidence: 'x' }, T0);
+    expect(t.bound).toBe(20);
+    for (const key of keys) t.record(key, { at: T0, stage: 'running', evidence: 'x' }, T0);
+    expect(t.bound).toBe(100);
+    // a small market whose apps come and go: the departed histories are held within its own bound, not the total
+    const small = new Timeline(T0, { perEntity: 50, total: 1000, keepGoneMs: 60 * 60_000, perInView: 4, floor: 10 });
+    for (let i = 0; i < 200; i++) {
+      const key = `churn-${i}`;
+      small.record(key, { at: at(i), stage: 'installing', evidence: 'x' }, at(i));
+      small.record(key, { at: at(i), stage: 'running', evidence: 'x' }, at(i));
+      small.gone(key, at(i), 'x', Date.parse(at(i)));
+    }
+    small.record('stays', { at: at(300), stage: 'running', evidence: 'x' }, at(300));
+    expect(small.inView).toBe(1);
+    expect(small.entries - small.inView).toBeLessThanOrEqual(10);
+    // the latest departures are the ones kept, and the app in view keeps its history
+    expect(small.get('churn-199')!.entries.map((e) => e.stage)).toEqual(['installing', 'running', 'removed']);
+    expect(small.get('churn-0')).toBeUndefined();
+    expect(small.get('stays')!.entries).toHaveLength(1);
+  });
+
   it('however many apps are in view, each keeps its latest entry: the total bounds the entries beyond those', () => {
     const t = new Timeline(T0, { perEntity: 10, total: 4, keepGoneMs: 60 * 60_000 });
     const keys = Array.from({ length: 10 }, (_, i) => `app-${i}`);
