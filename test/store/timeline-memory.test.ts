@@ -9,12 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { TIMELINE_LIMITS } from '../../src/store/timeline.ts';
+import { LIVENESS_MS } from '../helpers/liveness.ts';
 
 const SCRIPT = fileURLToPath(new URL('../../bench/timeline-memory.ts', import.meta.url));
 
 describe('timeline memory', () => {
   it('full timelines at 10,000 apps, every detail at its bound, hold at most 16 MiB of heap', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', SCRIPT, '--json']);
+    // (a fill that never ends is killed with the test, not left running beside the next ones)
+    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', SCRIPT, '--json'], { timeout: LIVENESS_MS });
     const measured = JSON.parse(stdout) as {
       entries: Record<'app_states' | 'tasks', { entries: number; in_view: number; bound: number }>;
       bytes: number;
