@@ -17,9 +17,12 @@ export interface Freshness {
   freshAsOf: string | null;
   /** JSON of every source's health and freshness */
   sources: string;
-  /** JSON of every thread's replacements: restarts, last_restart_at, last_restart_reason (from the supervisor) */
-  threads: string;
-  /** the `…/sources` answer (envelope), built once per message */
+  /**
+   * `{fresh_as_of, sources, threads}` (threads: each one's replacements, from the supervisor): the data of
+   * `…/sources` and of the stream's `freshness` event, built once per message
+   */
+  data: string;
+  /** the `…/sources` answer (envelope) */
   body: Uint8Array;
 }
 
@@ -55,7 +58,7 @@ export class FreshnessHolder {
 
   private build(epoch: string, freshAsOf: string | null, sources: string): Freshness {
     const data = `{"fresh_as_of":${JSON.stringify(freshAsOf)},"sources":${sources},"threads":${this.threads}}`;
-    return { epoch, freshAsOf, sources, threads: this.threads, body: Buffer.from(envelopeJson(true, OK_MESSAGE, data)) };
+    return { epoch, freshAsOf, sources, data, body: Buffer.from(envelopeJson(true, OK_MESSAGE, data)) };
   }
 
   /** the header pair to add to an answer (empty while unknown) */

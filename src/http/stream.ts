@@ -172,7 +172,7 @@ export class ChangeStream {
    * nothing changes without re-reading the snapshot.
    */
   onFreshness(f: Freshness): void {
-    this.freshnessEvent = `event: freshness\ndata: {"fresh_as_of":${JSON.stringify(f.freshAsOf)},"sources":${f.sources},"threads":${f.threads}}\n\n`;
+    this.freshnessEvent = `event: freshness\ndata: ${f.data}\n\n`;
     if (this.freshnessTimer) return;
     const wait = Math.max(0, this.freshnessSentAt + STREAM_LIMITS.freshnessEveryMs - Date.now());
     this.freshnessTimer = setTimeout(() => {
