@@ -15,6 +15,7 @@ import { cpuMs, rssMiB } from './lib/proc.ts';
 import { startComparison, startDemo, startSidecar, type Server } from './lib/servers.ts';
 import { passTimes, waitFresh, waitSettled } from './lib/sidecar.ts';
 import { tickShapeReport } from './lib/tick-shape.ts';
+import { byLabel } from './lib/metrics.ts';
 
 const { values: args } = parseArgs({
   options: { smoke: { type: 'boolean', default: false }, sizes: { type: 'string' }, seconds: { type: 'string' } },
@@ -64,8 +65,7 @@ let port = 19_100;
 /** The sidecar's compression jobs so far, by encoding (from its /metrics). */
 async function compressionJobs(server: Server): Promise<Record<string, number>> {
   const text = await (await fetch(`${server.base}/metrics`)).text();
-  return Object.fromEntries([...text.matchAll(/^market_runtime_http_compressions_total\{encoding="(\w+)"\} (\S+)$/gm)]
-    .map((m) => [m[1]!, Number(m[2])]));
+  return byLabel(text, 'market_runtime_http_compressions_total', 'encoding');
 }
 
 const began = Date.now();

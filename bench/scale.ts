@@ -34,6 +34,7 @@ import postgres from 'postgres';
 import { cpuMs, cpuSplitMs } from './lib/proc.ts';
 import { freePort, sleep } from './lib/net.ts';
 import { PRODUCTION_FLAGS } from './lib/production-flags.ts';
+import { byLabel } from './lib/metrics.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -104,11 +105,7 @@ function status(pid: number): { rss: number; hwm: number } | null {
 
 /** One per-thread gauge of /metrics (market_runtime_thread_<name>{thread="…"}), by thread, times `scale`. */
 function perThread(metrics: string, name: string, scale: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const m of metrics.matchAll(new RegExp(`^market_runtime_thread_${name}\\{thread="([^"]+)"\\} (\\S+)$`, 'gm'))) {
-    out[m[1]!] = Number(m[2]) * scale;
-  }
-  return out;
+  return Object.fromEntries(Object.entries(byLabel(metrics, `market_runtime_thread_${name}`, 'thread')).map(([t, v]) => [t, v * scale]));
 }
 
 /** One per-thread memory family of /metrics (market_runtime_thread_<family>_bytes), in MiB by thread. */

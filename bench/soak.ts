@@ -19,6 +19,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { freePort, sleep } from './lib/net.ts';
+import { sumByLabel } from './lib/metrics.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,7 +44,7 @@ const MAX_RSS = args['max-rss'] === undefined ? Infinity : Number(args['max-rss'
 // warm-up: until the bounded caches are full — above all the change stream's replay history (256
 // versions; with collection every second the store makes ~4 versions a second, so ~60 s) — and the heaps of
 // every thread have found their size. Growth after that is what a leak would look like.
-const WARMUP_S = Math.round(Number(args.warmup ?? Math.min(600, Math.max(15, SECONDS * 0.5))));
+const WARMUP_S = Math.round(Number(args.warmup ?? Math.min(600, SECONDS * 0.5)));
 const SAMPLE_MS = 2000;
 const root = new URL('..', import.meta.url);
 
@@ -202,11 +203,9 @@ const sizes: string[] = [];
 async function heldBySidecar(): Promise<{ heap_mib: number; timeline_entries: number } | null> {
   try {
     const text = await (await fetch(`${base}/metrics`)).text();
-    const total = (name: string) => [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'gm'))]
-      .reduce((n, m) => n + Number(m[1]), 0);
     return {
-      heap_mib: Math.round(total('market_runtime_thread_heap_bytes') / 1048576 * 10) / 10,
-      timeline_entries: total('market_runtime_timeline_entries'),
+      heap_mib: Math.round(sumByLabel(text, 'market_runtime_thread_heap_bytes', 'thread') / 1048576 * 10) / 10,
+      timeline_entries: sumByLabel(text, 'market_runtime_timeline_entries', 'kind'),
     };
   } catch {
     return null;
