@@ -4,12 +4,11 @@
  * /metrics, the probes, errors.
  */
 import { Agent, type IncomingHttpHeaders } from 'node:http';
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASE_PATHS } from '../../src/http/app.ts';
 import { ASSET_FILES } from '../../src/http/dashboard/routes.ts';
-import { rawRequest } from '../helpers/raw-http.ts';
-import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
+import { rawRequest, wireExchange } from '../helpers/raw-http.ts';
+import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
 
 /** Headers that may differ between two answers of the same route: the connection's and the clock's. */
 const PER_ANSWER = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
@@ -31,19 +30,13 @@ describe('HEAD on every route', () => {
    * HEAD, then a GET on the same connection (pipelined, raw bytes: what the server does, not what a client
    * library decides about reuse): the connection must carry both answers.
    */
-  const headThenGet = (path: string, headers: Record<string, string> = {}) => new Promise<string>((resolve, reject) => {
-    const socket = connect(sc.sup.port, '127.0.0.1');
+  const headThenGet = async (path: string, headers: Record<string, string> = {}) => {
     const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-    let got = '';
-    const timer = setTimeout(() => { socket.destroy(); resolve(got + '<timeout>'); }, LIVENESS_MS);
-    socket.on('data', (d: Buffer) => {
-      got += d.toString('latin1');
-      if (got.endsWith('{"status":"ok"}')) { clearTimeout(timer); socket.end(); resolve(got); }
+    const { got, ended } = await wireExchange(sc.sup.port, `HEAD ${path} HTTP/1.1\r\nHost: localhost\r\n${extra}\r\nGET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n`, {
+      end: false, until: (b) => b.toString('latin1').endsWith('{"status":"ok"}'),
     });
-    socket.on('close', () => { clearTimeout(timer); resolve(got + '<closed>'); });
-    socket.on('error', reject);
-    socket.write(`HEAD ${path} HTTP/1.1\r\nHost: localhost\r\n${extra}\r\nGET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n`);
-  });
+    return got.toString('latin1') + (ended === 'until' ? '' : `<${ended}>`);
+  };
 
   beforeAll(async () => {
     // whatever any thread prints outside the JSON log (a worker's console reaches this process's streams)

@@ -5,12 +5,12 @@
  * either stream, from start to exit, is a JSON object.
  */
 import { writeFileSync, mkdtempSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ASSET_FILES } from '../../src/http/dashboard/routes.ts';
 import { sleep } from '../helpers/liveness.ts';
+import { wireExchange } from '../helpers/raw-http.ts';
 import { spawnFakeSidecar } from '../helpers/sidecar.ts';
 
 const API = '/api/v2/runtime';
@@ -42,15 +42,9 @@ const MALFORMED = [
   `GET ${API}/state HTTP/1.1\r\nHost: x\r\n\r\nGET ${API}/metrics HTTP/1.1\r\nHost: x\r\n\r\n`, // pipelined, then cut
 ];
 
-function raw(port: number, bytes: string): Promise<void> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.on('error', () => resolve());
-    socket.on('close', () => resolve());
-    socket.write(bytes);
-    // sometimes read the answer, sometimes leave in the middle of it
-    setTimeout(() => socket.destroy(), Math.random() < 0.5 ? 5 : 200);
-  });
+/** Writes `bytes`, then sometimes reads the answer, sometimes leaves in the middle of it. */
+async function raw(port: number, bytes: string): Promise<void> {
+  await wireExchange(port, bytes, { end: false, timeoutMs: Math.random() < 0.5 ? 5 : 200 }).catch(() => undefined);
 }
 
 describe('the process\'s output', () => {

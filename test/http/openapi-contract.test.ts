@@ -1,4 +1,3 @@
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
 import { createRuntimeApp } from '../../src/http/app.ts';
@@ -11,6 +10,7 @@ import { registerOpenApi } from '../../src/http/openapi-route.ts';
 import type { RareLogger } from '../../src/lazy-log.ts';
 import { FixtureFiles, smallDataset } from '../browser/fixtures.ts';
 import { contractChecker } from '../helpers/openapi-contract.ts';
+import { parseWire, wireExchange, wireResponse } from '../helpers/raw-http.ts';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
 import { openStream } from '../helpers/sse.ts';
 
@@ -40,23 +40,11 @@ async function hit(base: string, path: string, init: RequestInit = {}, expected?
  * A request node answers itself, before any route: `request` as written on the wire (headers too large, a
  * malformed line, or one that never ends), its raw answer as a Response for the contract to check like any other.
  */
-function rawExchange(port: number, request: string, end = true): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let got = '';
-    socket.on('data', (d) => { got += d.toString('latin1'); });
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const [head = '', body = ''] = got.split('\r\n\r\n');
-      const [statusLine = '', ...lines] = head.split('\r\n');
-      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine)?.[1] ?? 0);
-      const headers = new Headers(lines.map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()] as [string, string]));
-      resolve(new Response(body === '' ? null : body, { status, headers }));
-    });
-    if (end) socket.end(request);
-    else socket.write(request);
-    setTimeout(() => socket.destroy(), 30_000).unref();
-  });
+async function rawExchange(port: number, request: string, end = true): Promise<Response> {
+  const { got } = await wireExchange(port, request, { end });
+  const answer = parseWire(got);
+  if (!answer) throw new Error(`no complete answer to ${JSON.stringify(request.slice(0, 100))}: ${JSON.stringify(got.toString('latin1').slice(0, 200))}`);
+  return wireResponse(answer);
 }
 
 const headersTooLarge = (port: number, method: string, path: string) =>

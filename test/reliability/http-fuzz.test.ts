@@ -4,10 +4,10 @@
  * written raw so nothing is cleaned up on the way: never a 5xx, never a hang, and every 400 says what was
  * wrong (naming the parameter when a parameter is the problem).
  */
-import { connect } from 'node:net';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseWire, wireExchange } from '../helpers/raw-http.ts';
 import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
 
 /** a request with no answer by then hangs (a liveness bound: a loaded machine may be slow, never silent) */
@@ -33,63 +33,29 @@ afterAll(() => sc.sup.stop());
 
 interface RawResponse { status: number; headers: Record<string, string>; body: string }
 
-function dechunk(b: Buffer): Buffer {
-  const out: Buffer[] = [];
-  let i = 0;
-  for (let guard = 0; guard < 100_000 && i < b.length; guard++) {
-    const eol = b.indexOf('\r\n', i);
-    if (eol < 0) break;
-    const size = parseInt(b.subarray(i, eol).toString('latin1'), 16);
-    if (!Number.isFinite(size) || size === 0) break;
-    out.push(b.subarray(eol + 2, eol + 2 + size));
-    i = eol + 2 + size + 2;
-  }
-  return Buffer.concat(out);
-}
+/** an event stream never ends by itself: its headers are the answer */
+const streamHeadersIn = (got: Buffer) => {
+  const text = got.toString('latin1');
+  return /\r\ncontent-type: text\/event-stream/i.test(text) && text.includes('\r\n\r\n');
+};
 
-/** One request written byte for byte on a fresh connection; the answer parsed by hand. */
-function raw(method: string, target: string, headers: Array<[string, string]>): Promise<RawResponse> {
+/** One request written byte for byte on a fresh connection; the answer as sent, decoded. */
+async function raw(method: string, target: string, headers: Array<[string, string]>): Promise<RawResponse> {
   const head = `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`
     + headers.map(([k, v]) => `${k}: ${v}\r\n`).join('') + 'Connection: close\r\n\r\n';
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    let done = false;
-    const finish = (err?: Error) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      if (err) { reject(err); return; }
-      const all = Buffer.concat(chunks);
-      const sep = all.indexOf('\r\n\r\n');
-      if (sep < 0) { reject(new Error(`no complete answer to ${method} ${JSON.stringify(target).slice(0, 200)}: ${JSON.stringify(all.toString('latin1').slice(0, 200))}`)); return; }
-      const lines = all.subarray(0, sep).toString('latin1').split('\r\n');
-      const status = Number(lines[0]!.split(' ')[1]);
-      const hdrs: Record<string, string> = {};
-      for (const l of lines.slice(1)) { const c = l.indexOf(':'); if (c > 0) hdrs[l.slice(0, c).toLowerCase()] = l.slice(c + 1).trim(); }
-      let body: Buffer = all.subarray(sep + 4);
-      if (hdrs['transfer-encoding']?.includes('chunked')) body = dechunk(body);
-      const enc = hdrs['content-encoding'];
-      try {
-        if (enc === 'gzip') body = gunzipSync(body);
-        else if (enc === 'br') body = brotliDecompressSync(body);
-        else if (enc === 'deflate') body = inflateSync(body);
-      } catch { /* a HEAD answer or an event stream cut short */ }
-      resolve({ status, headers: hdrs, body: body.toString('utf8') });
-    };
-    const timer = setTimeout(() => finish(new Error(`HANG: no answer within ${REQUEST_TIMEOUT_MS} ms to ${method} ${JSON.stringify(target).slice(0, 300)}`)), REQUEST_TIMEOUT_MS);
-    socket.on('data', (d: Buffer) => {
-      chunks.push(d);
-      // an event stream never ends by itself: its headers are the answer
-      const all = Buffer.concat(chunks).toString('latin1');
-      if (/\r\ncontent-type: text\/event-stream/i.test(all) && all.includes('\r\n\r\n')) finish();
-    });
-    socket.on('end', () => finish());
-    socket.on('close', () => finish());
-    socket.on('error', (e) => finish(e));
-    socket.write(Buffer.from(head, 'utf8'));
-  });
+  const what = `${method} ${JSON.stringify(target).slice(0, 300)}`;
+  const { got, ended } = await wireExchange(port, head, { end: false, until: streamHeadersIn, timeoutMs: REQUEST_TIMEOUT_MS });
+  if (ended === 'timeout') throw new Error(`HANG: no answer within ${REQUEST_TIMEOUT_MS} ms to ${what}`);
+  const answer = parseWire(got);
+  if (!answer) throw new Error(`no complete answer to ${what.slice(0, 200)}: ${JSON.stringify(got.toString('latin1').slice(0, 200))}`);
+  let body = answer.body;
+  const enc = answer.headers['content-encoding'];
+  try {
+    if (enc === 'gzip') body = gunzipSync(body);
+    else if (enc === 'br') body = brotliDecompressSync(body);
+    else if (enc === 'deflate') body = inflateSync(body);
+  } catch { /* a HEAD answer or an event stream cut short */ }
+  return { status: answer.status, headers: answer.headers, body: body.toString('utf8') };
 }
 
 // ---- arbitraries ----------------------------------------------------------------------------------
