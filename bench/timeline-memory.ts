@@ -76,6 +76,8 @@ function fill(): { timelines: EntityTimelines; keys: Record<TimelineKind, string
       const evidence = step % 2 === 0 ? 'poll user_application_states' : eventEvidence(structuredClone({ key, at: '', id: randomUUID(), app: null }));
       timelines.record('app_states', key, structuredClone(app(i, step)), evidence);
     }
+    // the store commits after every pass, and a version takes the entries it carries
+    timelines.take();
   }
   // tasks seen running (their past rebuilt: pending, running), then failed with an error; past the last
   // RECENT_TASKS they leave the view (an entry `removed`): each step adds one entry to what the bound counts,
@@ -88,7 +90,9 @@ function fill(): { timelines: EntityTimelines; keys: Record<TimelineKind, string
     if (timelines.entries().tasks.in_view > RECENT_TASKS && room('tasks') > 1) {
       timelines.gone('tasks', keys.tasks[i - RECENT_TASKS]!, time(T0 + i * 1000 + 90_000), 'poll task_records');
     }
+    if (i % 100 === 99) timelines.take();
   }
+  timelines.take();
   return { timelines, keys };
 }
 

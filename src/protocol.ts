@@ -348,8 +348,6 @@ export interface StoreQueryApi {
   appsPage(filter: AppFilter, limit: number, after: string | null, withChart?: boolean): QueryAnswer;
   /** The snapshot without app_states and the Chart Repo's apps and images (counted instead): …/overview. */
   overview(): QueryAnswer;
-  /** whether versions carry new timeline entries (the HTTP thread says so while a stream client asked for them) */
-  streamTimeline(on: boolean): void;
   /** what the store saw happen to one app (key user:source:app) or task */
   history(kind: 'app_states' | 'tasks', key: string): QueryAnswer;
   tasksByUser(user_id: string): QueryAnswer;

@@ -52,7 +52,7 @@ const FAMILIES: readonly Family[] = [
   ['market_runtime_thread_cpu_seconds_total', 'CPU seconds the thread used since it started, user and kernel (rate(): the share of a core it uses; Linux only; starts again when the thread is replaced)', 'counter', (s) => perThread(s, 'cpu_s')],
   ['market_runtime_store_ready', '1 once every collector finished its first pass', 'gauge', (s) => one(s.ready)],
   ['market_runtime_stuck_apps', 'Apps in a transitional stage past its limit or with stalled progress (STUCK_* settings)', 'gauge', (s) => one(s.stuck_apps)],
-  ['market_runtime_timeline_entries', 'Timeline entries the store holds (…/history), per kind: they grow toward a bound that follows the apps and tasks in view as those come and go (departed ones are kept up to an hour)', 'gauge', (s) => byLabel('kind', s.timeline_entries)],
+  ['market_runtime_timeline_entries', 'Timeline entries the store holds (…/history), per kind: they grow toward a bound that follows the apps and tasks in view and those that left within the hour', 'gauge', (s) => byLabel('kind', s.timeline_entries)],
   ['market_runtime_stuck_tasks', 'Tasks pending or running past their limit (STUCK_TASK_* settings)', 'gauge', (s) => one(s.stuck_tasks)],
 ];
 

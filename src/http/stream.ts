@@ -117,22 +117,6 @@ export class ChangeStream {
     return this.clients.size;
   }
 
-  /** Called with true when a first client asks for timeline entries, false when the last one is gone. */
-  onTimelineWanted: (on: boolean) => void = () => undefined;
-  private timelineWanted = false;
-
-  get wantsTimeline(): boolean {
-    return this.timelineWanted;
-  }
-
-  private noteTimelineClients(): void {
-    let any = false;
-    for (const c of this.clients) if (c.timeline) { any = true; break; }
-    if (any === this.timelineWanted) return;
-    this.timelineWanted = any;
-    this.onTimelineWanted(any);
-  }
-
   onVersion(m: VersionMessage): void {
     if (m.epoch !== this.epoch) {
       // a restarted store starts its versions again: old ids mean nothing now. Connected clients end their
@@ -195,8 +179,7 @@ export class ChangeStream {
     if (!this.begin(out)) return;
     const client: Client = { out, filter, canonical, timeline, summary: null, after: 0, queue: [] };
     this.clients.add(client);
-    this.noteTimelineClients();
-    out.on('close', () => { this.clients.delete(client); this.noteTimelineClients(); });
+    out.on('close', () => { this.clients.delete(client); });
 
     const resumeFrom = this.resumable(lastEventId);
     try {
@@ -360,7 +343,6 @@ export class ChangeStream {
       // a client that cannot keep up is cut off rather than buffered without bound; it can resume
       this.cutOff += 1;
       this.clients.delete(client);
-      this.noteTimelineClients();
       out.destroy();
       return;
     }
@@ -381,13 +363,11 @@ export class ChangeStream {
   private end(c: Client): void {
     c.out.end();
     this.clients.delete(c);
-    this.noteTimelineClients();
   }
 
   private endClients(): void {
     for (const c of this.clients) c.out.end();
     this.clients.clear();
-    this.noteTimelineClients();
   }
 }
 

@@ -76,7 +76,6 @@ export class HttpThread {
 
   /** `link`: the supervisor's port (protocol.ts SupervisorLinkMessage); absent when run without a supervisor */
   constructor(private readonly link: MessagePort | null = null, compressLimits?: ResourceLimits) {
-    this.stream.onTimelineWanted = (on) => this.tellTimeline(on);
     this.metrics.watch({
       streamClients: () => this.stream.size, streamCutOffs: () => this.stream.cutOff,
       cacheHits: () => this.cache.hits, cacheMisses: () => this.cache.misses,
@@ -168,8 +167,6 @@ export class HttpThread {
     if (rebuilt) this.rebuilding = true;
     this.versionPort = versionPort;
     this.queries = wrap<StoreQueryApi>(queryPort);
-    // a new store collects timeline entries for versions only once told a stream client wants them
-    if (this.stream.wantsTimeline) this.tellTimeline(true);
     versionPort.on('message', (m: StorePush) => {
       // an earlier store's port: nothing it says counts any more
       if (versionPort !== this.versionPort) return;
@@ -177,11 +174,6 @@ export class HttpThread {
       if (m?.type === 'freshness') this.onFreshness(m);
       else this.onVersion(m);
     });
-  }
-
-  private tellTimeline(on: boolean): void {
-    // best effort: a store that is gone is replaced and told again at attach
-    void this.queries?.streamTimeline(on).catch(() => undefined);
   }
 
   private onFreshness(m: FreshnessMessage): void {

@@ -219,7 +219,6 @@ export class StoreActor implements StoreControlApi {
       this.answer(this.store.appsPage(f, limit, after, withChart), withChart ? undefined : this.store.pageStampChars())),
     overview: () => (this.flush(), this.answer(this.store.overview())),
     history: (kind, key) => (this.flush(), this.answer(this.store.history(kind, key), 0)),
-    streamTimeline: (on) => this.store.streamTimeline(on),
     tasksByUser: (u) => (this.flush(), this.answer(this.store.tasksBy({ user_id: u }), 0)),
     ping: () => this.ping(),
     metrics: () => (this.flush(), this.metrics.sample()),

@@ -38,14 +38,6 @@ export class EntityTimelines {
     for (const kind of KINDS) this.of[kind].expire(now);
   }
 
-  /** Whether versions carry new timeline entries (only while a stream client asked for them: they cost). */
-  listen(on: boolean): void {
-    for (const t of Object.values(this.of)) {
-      t.listening = on;
-      if (!on) t.take();
-    }
-  }
-
   /** Entries recorded since the last call, as a version carries them (undefined: none). */
   take(): VersionChanges['timeline'] {
     const timeline: NonNullable<VersionChanges['timeline']> = { app_states: [], tasks: [] };

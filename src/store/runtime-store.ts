@@ -226,11 +226,6 @@ export class RuntimeStore {
     return this.queries.state(f);
   }
 
-  /** Whether versions carry new timeline entries (only while a stream client asked for them: they cost). */
-  streamTimeline(on: boolean): void {
-    this.timelines.listen(on);
-  }
-
   /** What the store saw happen to one app or task (kept a while after it left the view), or null. */
   history(kind: TimelineKind, key: string): string | null {
     return this.timelines.history(kind, key);

@@ -45,8 +45,7 @@ export const TIMELINE_LIMITS = {
    * has a history), so at most total + one per app and task in view are held. ≤ 16 MiB: full at 10,000 apps and
    * 1,000 tasks in view (29,000 entries) with every detail at its bound, 15.5 MiB of heap (~560 bytes an entry: a two-byte detail
    * of 128 characters is 272 of them; bench/timeline-memory.ts, held to 16 MiB by
-   * test/store/timeline-memory.test.ts). Past it, departed histories go first, then the least recently
-   * changed lose their oldest entries
+   * test/store/timeline-memory.test.ts). Past it, entries go in the order trim() gives
    */
   total: 18_000,
   /** of that total: what task histories may hold (tasks in view are the active ones and the last RECENT_TASK_LIMIT) */
@@ -57,6 +56,8 @@ export const TIMELINE_LIMITS = {
    * 10,000-app bound on a small market whose apps come and go (the demo's churn fills 18,000 in ~25 minutes)
    */
   perInView: 4,
+  /** and this many per app (task) that left the view within keepGoneMs: its last state and `removed`, and one before */
+  perGone: 3,
   floor: 1_000,
   keepGoneMs: 60 * 60_000,
 };
@@ -64,8 +65,8 @@ export const TIMELINE_LIMITS = {
 export type TimelineKind = 'app_states' | 'tasks';
 
 /**
- * Timelines of one kind (apps or tasks). Map order is least recently changed first, so the total bound trims
- * the quietest histories; departed histories expire keepGoneMs after they left, whether or not anything else
+ * Timelines of one kind (apps or tasks). Map order is least recently changed first, so each step of trim()
+ * takes the quietest histories first; departed histories expire keepGoneMs after they left, whether or not anything else
  * changes (expire() is cheap enough to call on every read and every pass).
  */
 export class Timeline {
@@ -75,22 +76,27 @@ export class Timeline {
   private readonly departed = new Map<string, number>();
   /** a departed history was dropped: a history begun since may be one of those, back, so it is not complete from the start */
   private forgot = false;
-  /** entries appended since the last take(), per key (the change stream sends them), while someone listens */
+  /**
+   * entries appended since the last take(), per key: every version carries them, so a stream client that
+   * resumes with Last-Event-ID gets the entries of the versions it missed (the store commits, and takes, often)
+   */
   private fresh = new Map<string, TimelineEntry[]>();
-  /** a stream client asked for timeline entries: only then are they collected for versions */
-  listening = false;
 
   /** `start`: when the store started (or restarted) */
   constructor(
     private readonly start: string,
     private readonly limits: Pick<typeof TIMELINE_LIMITS, 'perEntity' | 'total' | 'keepGoneMs'>
-      & Partial<Pick<typeof TIMELINE_LIMITS, 'perInView' | 'floor'>> = TIMELINE_LIMITS,
+      & Partial<Pick<typeof TIMELINE_LIMITS, 'perInView' | 'perGone' | 'floor'>> = TIMELINE_LIMITS,
   ) {}
 
-  /** The bound on entries beyond the latest of each history in view, now: it follows what is in view (perInView). */
+  /**
+   * The bound on entries beyond the latest of each history in view, now: it follows what is in view (perInView)
+   * and what left it within keepGoneMs (perGone), so a small market whose apps come and go keeps an hour of
+   * departures and holds no more than that.
+   */
   get bound(): number {
-    const { total, perInView, floor = 0 } = this.limits;
-    return perInView === undefined ? total : Math.min(total, Math.max(floor, perInView * this.inView));
+    const { total, perInView, perGone = 0, floor = 0 } = this.limits;
+    return perInView === undefined ? total : Math.min(total, Math.max(floor, perInView * this.inView + perGone * this.departed.size));
   }
 
   /**
@@ -177,24 +183,43 @@ export class Timeline {
       this.size -= 1;
       keptFrom(history);
     }
-    if (!this.listening) return;
     let fresh = this.fresh.get(key);
     if (!fresh) this.fresh.set(key, (fresh = []));
     fresh.push(entry);
   }
 
   /**
-   * Past the bound (which counts all but the latest entry of each history in view), down to 90 % of it
-   * (so the walk runs once per many records): departed histories go first, the earliest departed first (they
-   * would expire anyway; the apps and tasks in view are what an operator asks about), then the least recently
-   * changed lose their oldest entries, down to their latest. An app or task in view never loses its history,
-   * however many there are: they bring their own bound.
+   * Past the bound (which counts all but the latest entry of each history in view), down to 10 % of the share
+   * of the histories in view below it (so the walk runs once per many records), what an operator asks about
+   * least goes first:
+   * 1. departed histories lose their oldest entries down to their last perGone ("uninstalling, then removed at
+   *    10:42" stays answerable for keepGoneMs), the earliest departed first;
+   * 2. settled histories in view (running or stopped and not unhealthy; a finished task) lose their oldest
+   *    entries down to their latest, the least recently changed first;
+   * 3. departed histories go whole, the earliest departed first;
+   * 4. the rest in view — in a transitional stage, failed or unhealthy: the ones a "why is it stuck?" is about,
+   *    which by being stuck are the least recently changed — lose their oldest entries, down to their latest.
+   * An app or task in view never loses its latest entry, however many there are: they bring their own bound.
    */
   private trim(): void {
     const bound = this.bound;
     if (this.size - this.inView <= bound) return;
-    const target = Math.floor(bound * 0.9);
+    // 10 % of what the apps in view may hold, not of the bound: the departures' share is theirs to keep
+    const { perInView, floor = 0 } = this.limits;
+    const inViewShare = perInView === undefined ? bound : Math.min(bound, Math.max(floor, perInView * this.inView));
+    const target = bound - Math.max(1, Math.floor(inViewShare * 0.1));
     const over = () => this.size - this.inView - target;
+    const keepGone = this.limits.perGone ?? 0;
+    if (keepGone > 0) {
+      for (const key of this.departed.keys()) {
+        if (over() <= 0) return;
+        this.dropOldest(this.tracks.get(key), keepGone, over());
+      }
+    }
+    for (const [key, history] of this.tracks) {
+      if (over() <= 0) return;
+      if (!this.departed.has(key) && settled(history.entries.at(-1))) this.dropOldest(history, 1, over());
+    }
     for (const key of this.departed.keys()) {
       if (over() <= 0) return;
       this.dropDeparted(key);
@@ -202,12 +227,18 @@ export class Timeline {
     // only histories in view are left
     for (const history of this.tracks.values()) {
       if (over() <= 0) return;
-      const drop = Math.min(history.entries.length - 1, over());
-      if (drop <= 0) continue;
-      history.entries.splice(0, drop);
-      this.size -= drop;
-      keptFrom(history);
+      this.dropOldest(history, 1, over());
     }
+  }
+
+  /** Drops up to `most` of the history's oldest entries, keeping at least its last `keep`. */
+  private dropOldest(history: History | undefined, keep: number, most: number): void {
+    if (!history) return;
+    const drop = Math.min(history.entries.length - keep, most);
+    if (drop <= 0) return;
+    history.entries.splice(0, drop);
+    this.size -= drop;
+    keptFrom(history);
   }
 
   private dropDeparted(key: string): void {
@@ -225,6 +256,12 @@ export class Timeline {
 function keptFrom(history: History): void {
   const first = history.entries[0];
   if (first !== undefined && Date.parse(first.at) > Date.parse(history.since)) history.since = first.at;
+}
+
+/** Stages (task statuses) an app (task) rests in when all is well: their histories are the first trimmed. */
+const SETTLED = new Set<string>(['running', 'stopped', 'completed', 'canceled']);
+function settled(e: TimelineEntry | undefined): boolean {
+  return e !== undefined && SETTLED.has(e.stage) && e.health !== 'unhealthy';
 }
 
 /** Whether `e` says what `next` says (its time and evidence aside): `next` would repeat it. */

@@ -1,6 +1,7 @@
 /**
  * `…/events?timeline=true`: a change event carries the new timeline entries of the apps and tasks it changed;
- * a filtered client gets only the entries of what it sees; a client that did not ask gets none.
+ * a filtered client gets only the entries of what it sees; a client that did not ask gets none; a client that
+ * resumes with Last-Event-ID gets the entries of the versions it missed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStream } from '../helpers/sse.ts';
@@ -37,8 +38,6 @@ describe('timeline entries on the change stream', () => {
     const alice = await openStream(url('?timeline=true&user_id=alice'));
     const plain = await openStream(url(''));
     for (const s of [all, alice, plain]) await s.next((e) => e.event === 'snapshot');
-    // the HTTP thread told the store to collect entries before this query on the same port is answered
-    expect((await h.send(`${API}/apps/alice/market/wiki/history`)).status).toBe(200);
 
     const from = [all, alice, plain].map((s) => s.events.length);
     poll('stopped', 'completed');
@@ -72,5 +71,29 @@ describe('timeline entries on the change stream', () => {
     expect(Object.keys(none.upserts.app_states!).sort()).toEqual(['alice:market:wiki', 'bob:market:blog']);
     expect(none).not.toHaveProperty('timeline');
     for (const s of [all, alice, plain]) await s.close();
+  });
+
+  it('a client that resumes with Last-Event-ID gets the entries of the versions it missed', async () => {
+    poll('running', 'running');
+    await h.settled(true);
+    const url = `http://127.0.0.1:${h.port}${API}/events?timeline=true`;
+    const first = await openStream(url);
+    const last = await first.next((e) => e.event === 'snapshot');
+    // the only client that asked is gone while the apps stop and the tasks complete
+    await first.close();
+    poll('stopped', 'completed');
+    await h.settled(true);
+    const resumed = await openStream(url, { 'Last-Event-ID': last.id! });
+    const version = h.store.store.version;
+    await resumed.next((e) => e.event === 'change' && (JSON.parse(e.data) as { version: number }).version === version);
+    const stages: Record<string, string[]> = {};
+    for (const e of resumed.events.filter((x) => x.event === 'change')) {
+      for (const items of Object.values((JSON.parse(e.data) as Change).timeline ?? {})) {
+        for (const [key, entries] of Object.entries(items)) stages[key] = [...(stages[key] ?? []), ...entries.map((x) => x.stage)];
+      }
+    }
+    expect(resumed.events.some((e) => e.event === 'snapshot')).toBe(false);
+    expect(stages).toEqual({ 'alice:market:wiki': ['stopped'], 'bob:market:blog': ['stopped'], 't-alice': ['completed'], 't-bob': ['completed'] });
+    await resumed.close();
   });
 });

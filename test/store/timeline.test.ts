@@ -72,13 +72,10 @@ describe('timeline of an app', () => {
     expect(entries.map((e) => [e.stage, e.at])).toEqual([['running', T0], ['upgrading', at(5)], ['running', at(30)]]);
   });
 
-  it('the stage times go to the change stream, once, while a stream client asked for them', () => {
+  it('each version carries the new entries of what it changed, once (the stream replays them to a client that resumes)', () => {
     const s = new RuntimeStore(() => new Date(T0));
     s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ app_name: 'blog' })] }]));
-    // nobody listens: versions carry no timeline (it costs), the history is kept all the same
-    expect(s.commit()!.changes.timeline).toBeUndefined();
-    expect(history(s, 'app_states', 'alice:market:blog').entries).toHaveLength(1);
-    s.streamTimeline(true);
+    expect(s.commit()!.changes.timeline!.app_states.map((t) => t.key)).toEqual(['alice:market:blog']);
     s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ app_name: 'blog' }), app()] }]));
     expect(s.commit()!.changes.timeline!.app_states.map((t) => [t.key, JSON.parse(t.json).length])).toEqual([['alice:market:wiki', 1]]);
     s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ app_name: 'blog' }), app({ stage: 'running', health: 'healthy' })] }]));
@@ -283,6 +280,51 @@ describe('bounds', () => {
     expect(t.get('app-0')!.entries).toHaveLength(1);
     expect(t.get('app-0')!.since).toBe(at(1));
     expect(t.get('app-9')!.entries).toHaveLength(2);
+  });
+
+  it('a stuck app keeps what happened before: settled histories give up their older entries first', () => {
+    const t = new Timeline(T0, { perEntity: 50, total: 10, keepGoneMs: 60 * 60_000 });
+    const steps = ['fetching', 'hydrating', 'installing 5', 'installing 8', 'installing 12'];
+    for (const [i, s] of steps.entries()) {
+      const [stage, progress] = s.split(' ');
+      t.record('stuck', { at: at(i), stage: stage!, ...(progress ? { progress } : {}), evidence: 'x' }, at(i));
+    }
+    // then 20 apps go from installing to running, long after the stuck one last moved
+    for (let i = 0; i < 20; i++) {
+      t.record(`ok-${i}`, { at: at(10 + i), stage: 'installing', evidence: 'x' }, at(10 + i));
+      t.record(`ok-${i}`, { at: at(11 + i), stage: 'running', health: 'healthy', evidence: 'x' }, at(11 + i));
+    }
+    // one failed install is kept as long as the stuck one: neither is settled
+    t.record('broken', { at: at(40), stage: 'installing', evidence: 'x' }, at(40));
+    t.record('broken', { at: at(41), stage: 'failed', evidence: 'x' }, at(41));
+    for (let i = 20; i < 30; i++) {
+      t.record(`ok-${i}`, { at: at(50 + i), stage: 'installing', evidence: 'x' }, at(50 + i));
+      t.record(`ok-${i}`, { at: at(51 + i), stage: 'running', health: 'healthy', evidence: 'x' }, at(51 + i));
+    }
+    expect(t.entries - t.inView).toBeLessThanOrEqual(10);
+    expect(t.get('stuck')!.entries.map((e) => e.progress ?? e.stage)).toEqual(['fetching', 'hydrating', '5', '8', '12']);
+    expect(t.get('broken')!.entries.map((e) => e.stage)).toEqual(['installing', 'failed']);
+    expect(t.get('ok-0')!.entries.map((e) => e.stage)).toEqual(['running']);
+  });
+
+  it('a departure stays answerable for the hour on a small market whose apps come and go: its last entries are kept', () => {
+    const t = new Timeline(T0, { perEntity: 50, total: 10_000, keepGoneMs: 60 * 60_000, perInView: 4, perGone: 3, floor: 10 });
+    for (let i = 0; i < 10; i++) t.record(`stays-${i}`, { at: T0, stage: 'running', evidence: 'x' }, T0);
+    // one app a pass (5 s) installed, run, uninstalled and gone: 720 in the hour
+    for (let i = 0; i < 720; i++) {
+      const key = `churn-${i}`;
+      const now = new Date(Date.parse(T0) + i * 5_000).toISOString();
+      for (const stage of ['installing', 'running', 'uninstalling']) t.record(key, { at: now, stage, evidence: 'x' }, now);
+      t.gone(key, now, 'x', Date.parse(now));
+    }
+    expect(t.get('churn-0')!.entries.map((e) => e.stage)).toEqual(['running', 'uninstalling', 'removed']);
+    expect(t.get('churn-719')!.entries.map((e) => e.stage)).toEqual(['installing', 'running', 'uninstalling', 'removed']);
+    // memory follows the churn: three entries a departure, and each app in view keeps its own
+    expect(t.entries).toBeLessThanOrEqual(10 + 4 * 10 + 3 * 720 + 1);
+    // past the hour they expire as before
+    t.expire(Date.parse(T0) + 61 * 60_000 + 720 * 5_000);
+    expect(t.get('churn-719')).toBeUndefined();
+    expect(t.entries).toBe(10);
   });
 
   it('stays within its total when entities come and go faster than departed histories expire', () => {
