@@ -98,18 +98,44 @@ export function goTime(x: unknown): { time: string; ok: boolean } {
   return time === undefined ? { time: GO_ZERO_TIME, ok: false } : { time, ok: true };
 }
 
-const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const UNIT_NS: Record<string, bigint> = { ns: 1n, us: 1_000n, 'µs': 1_000n, 'μs': 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n };
 const DURATION = /^([+-]?)((?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+|0)$/;
-const PART = /(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g;
+const PART = /(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/g;
+const TWO_63 = 1n << 63n;
 
-/** Go's time.ParseDuration -> nanoseconds, or undefined when `s` is not a Go duration. */
+/** Go's leadingFraction: the digits as an integer and 10^(digits taken); digits past uint64 overflow are skipped. */
+function leadingFraction(digits: string): { f: bigint; scale: number } {
+  let f = 0n;
+  let scale = 1;
+  for (const c of digits) {
+    if (f > (TWO_63 - 1n) / 10n) break;
+    const y = f * 10n + BigInt(c);
+    if (y > TWO_63) break;
+    f = y;
+    scale *= 10;
+  }
+  return { f, scale };
+}
+
+/**
+ * Go's time.ParseDuration -> nanoseconds, or undefined when `s` is not a Go duration (or not a safe integer).
+ * Computed as Go computes it: each part's integer digits times the unit exactly, plus its fraction as
+ * float64(f) * (unit / scale) **truncated** to whole nanoseconds ("1.5ns" is 1, "1.9999999999s" 1999999999).
+ */
 export function parseGoDuration(s: string): number | undefined {
   const m = DURATION.exec(s);
   if (!m) return undefined;
   if (m[2] === '0') return 0;
-  let ns = 0;
-  for (const p of m[2].matchAll(PART)) ns += Number(p[1]) * UNIT_NS[p[2]];
-  const out = Math.round(m[1] === '-' ? -ns : ns);
+  let ns = 0n;
+  for (const p of m[2].matchAll(PART)) {
+    const unit = UNIT_NS[p[3]];
+    let part = BigInt(p[1] === '' ? '0' : p[1]) * unit;
+    const { f, scale } = leadingFraction(p[2] ?? '');
+    if (f > 0n) part += BigInt(Math.trunc(Number(f) * (Number(unit) / scale)));
+    ns += part;
+    if (ns > TWO_63) return undefined;
+  }
+  const out = Number(m[1] === '-' ? -ns : ns);
   return Number.isSafeInteger(out) ? out : undefined;
 }
 

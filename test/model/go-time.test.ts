@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GO_ZERO_TIME, daysIn, goDecodesTime, goTime, goTimeText } from '../../src/model/go-time.ts';
+import {
+  GO_ZERO_TIME, daysIn, goDecodesTime, goTime, goTimeText, parseGoDuration,
+} from '../../src/model/go-time.ts';
 
 /**
  * Go's time.Time.UnmarshalJSON, as read from src/time/format_rfc3339.go (parseStrictRFC3339: the RFC 3339
@@ -114,5 +116,25 @@ describe('goTime: a Chart Repo time as Go converts it', () => {
 
   it('keeps more than nine fractional digits, as Go does (to the nanosecond)', () => {
     expect(goTime('2026-12-01T10:00:00.12345678912Z')).toEqual({ time: '2026-12-01T10:00:00.123456789Z', ok: true });
+  });
+});
+
+describe('parseGoDuration: Go\'s time.ParseDuration', () => {
+  // each expected value printed by Go 1.19's time.ParseDuration
+  it.each([
+    ['1.5ns', 1], ['0.5ns', 0], ['-1.5ns', -1], ['1.9999999999s', 1_999_999_999], ['1.0000000001s', 1_000_000_000],
+    ['1.123456789123456789123s', 1_123_456_789], ['3.0000000003ms', 3_000_000], ['0.3333333333h', 1_199_999_999_880],
+    ['0.99999999999999999999h', 3_600_000_000_000], ['1m0.5ns', 60_000_000_000],
+    ['2.5s', 2_500_000_000], ['150ms', 150_000_000], ['1h2m3.5s', 3_723_500_000_000], ['-3us', -3000],
+    ['.5us', 500], ['1.s', 1_000_000_000], ['0.1µs', 100], ['0.1μs', 100], ['0', 0], ['+0', 0], ['-0', 0],
+  ])('%s is %i ns: a fraction of a nanosecond is truncated, as Go truncates it', (s, ns) => {
+    expect(parseGoDuration(s)).toBe(ns);
+  });
+
+  it.each(['1e3s', '5 minutes', '', '1', '.s', ' 1s', '2562048h',
+    // Go decodes these, but the nanoseconds are past 2^53: not a number we can send exactly
+    '2562047h', '9007199.254740993s',
+  ])('%j is not a duration we send', (s) => {
+    expect(parseGoDuration(s)).toBeUndefined();
   });
 });
