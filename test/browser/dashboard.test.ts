@@ -111,6 +111,10 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     await page.fill('#f-cr-user', 'carol');
     await expect.poll(() => rowCount(page, '#cr-apps-table')).toBe(1);
     expect(await page.locator('#cr-apps-table').textContent()).toContain('RenderedChartStep 1/5');
+    // still processing: 65 s when it last changed, and the page counts on from there (the body holds the former)
+    const processing = page.locator('#cr-apps-table [data-age-since]');
+    expect(await processing.textContent()).toMatch(/^1m \d+s$/);
+    expect(Date.parse((await processing.getAttribute('data-age-since'))!)).toBeLessThan(Date.now() - 60_000);
     await page.click('#cr-tabs [data-tab="analyzer"]');
     expect(await page.locator('#analyzer-kv').textContent()).toMatch(/2sAverage time/);
     for (const [tab, n] of Object.entries({ queued: 1, processing: 1, completed: 1, failed: 1 })) {

@@ -6,13 +6,13 @@ import { timeMs } from './clock.js';
 import { $, el, fill } from './dom.js';
 import { appsPager } from './apps-pager.js';
 import { debounce, fillDatalist } from './filters.js';
-import { byStr, fmtNs, fmtNum, fmtTime } from './format.js';
+import { byStr, fmtNum, fmtTime } from './format.js';
 import { startLive } from './live-state.js';
 import { renderCards, renderHeader } from './page-top.js';
 import { isStuck, lastChange, stuckBadge } from './stuck.js';
 import { table, toggleButton } from './table.js';
 import { list, num, obj, setOwn, str, values } from './values.js';
-import { badge, kv, timeCell } from './widgets.js';
+import { badge, kv, processingTime, timeCell } from './widgets.js';
 
 export const HYDRATION_STEPS = ['SourceChartStep', 'RenderedChartStep', 'CustomParamsUpdateStep', 'ImageAnalysisStep', 'DatabaseUpdateStep'];
 /** compact chip labels; the full step name is the chip's tooltip and is listed in the page legend */
@@ -259,7 +259,7 @@ function details(r) {
       ['Failed step', str(err.step)],
       ['Retries', c.current_step ? fmtNum(num(c.current_step.retry_count)) : t.retry_count !== undefined ? fmtNum(num(t.retry_count)) : ''],
       ['Step started', c.current_step?.started_at ? fmtTime(c.current_step.started_at) : ''],
-      ['Processing', c.processing ? `${str(c.processing.task_id)} · ${fmtNs(c.processing.duration)}` : ''],
+      ['Processing', c.processing ? el('span', null, `${str(c.processing.task_id)} · `, processingTime(c)) : ''],
       ['Hydrator task', t.task_id ? `${str(t.task_id)} (${str(t.status)})` : ''],
     ]),
     el('h4', null, 'Timeline'),

@@ -11,7 +11,7 @@ import { isStuck, stuckBadge } from './stuck.js';
 import { table, toggleButton } from './table.js';
 import { tabs } from './tabs.js';
 import { list, num, obj, str, values } from './values.js';
-import { badge, kv, progressBar, timeCell } from './widgets.js';
+import { badge, kv, processingTime, progressBar, timeCell } from './widgets.js';
 
 const SUMMARY = [
   ['total_apps', 'Apps'], ['healthy_apps', 'Healthy apps'], ['unhealthy_apps', 'Unhealthy apps'],
@@ -266,7 +266,7 @@ const crAppsTable = table([
   { label: 'State', cell: (a) => badge(a.state), sort: (a) => str(a.state) },
   { label: 'Current step', cell: (a) => [stepLabel(a.current_step), a.current_step?.status ? [' ', badge(a.current_step.status, a.current_step.status === 'running' ? 'busy' : undefined)] : null] },
   { label: 'Retries', cell: (a) => fmtNum(num(obj(a.current_step).retry_count)), sort: (a) => num(obj(a.current_step).retry_count) },
-  { label: 'Processing', cell: (a) => fmtNs(obj(a.processing).duration) },
+  { label: 'Processing', cell: (a) => processingTime(a) },
   {
     label: 'Error', className: 'wide',
     cell: (a) => (a.error?.message || a.error?.step

@@ -1,9 +1,10 @@
 // Small display widgets: status badge, progress bar, key/value list and time cell.
 
-import { now } from './clock.js';
+import { ageOf } from './ages.js';
+import { now, timeMs } from './clock.js';
 import { el } from './dom.js';
-import { fmtAge, fmtTime } from './format.js';
-import { str } from './values.js';
+import { fmtAge, fmtNs, fmtTime } from './format.js';
+import { obj, str } from './values.js';
 
 const KNOWN_TONES = {
   good: ['running', 'healthy', 'completed', 'success', 'fully_downloaded', 'ok', 'true', 'active'],
@@ -35,6 +36,24 @@ export function kv(pairs) {
     dl.append(el('dt', null, k), el('dd', null, v instanceof Node ? v : str(v === undefined || v === null || v === '' ? '—' : v)));
   }
   return dl;
+}
+
+/** Chart Repo app states that end processing (the server's FINISHED_APP_STATES): any other state still runs. */
+const FINISHED_APP_STATES = new Set(['completed', 'failed']);
+
+/**
+ * A Chart Repo app's processing time. The body holds `processing.duration` as of the app's last content change
+ * (its `last_update`: a duration that only grows mints no version), so while the app has not finished the cell
+ * ticks on from when processing began (last_update − duration), on the page's clock; a finished one's is final.
+ */
+export function processingTime(app) {
+  const processing = obj(app.processing);
+  if (!('duration' in processing)) return '—';
+  const ns = typeof processing.duration === 'number' && Number.isFinite(processing.duration) ? processing.duration : 0;
+  const began = timeMs(app.last_update) - ns / 1e6;
+  if (FINISHED_APP_STATES.has(app.state) || !Number.isFinite(began)) return fmtNs(ns);
+  const since = new Date(began).toISOString();
+  return el('span', ageOf(since, {}, { suffix: '' }), fmtAge(since, '', ''));
 }
 
 /** A time cell: local time, with the age as tooltip; compact = only the clock when the day is today. */
