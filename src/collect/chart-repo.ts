@@ -14,12 +14,13 @@
  * - a string longer than its bound (LIMITS.id for names and ids, 1,024 for an image name, LIMITS.text for free
  *   text) is clipped to it and counted, never dropped: Go keeps any string;
  * - an enumerated value we have not seen (state, status …) is kept as sent and counted, never dropped;
- * - a time that is not RFC 3339 becomes Go's zero time (counted); durations: a Go duration string or a
- *   number of milliseconds -> nanoseconds.
+ * - a time that is not RFC 3339 becomes Go's zero time (counted); the zero instant however spelled
+ *   (`…00:00:00.000Z`, `…+00:00`) is written as Go's zero time, and left out of an `omitempty` key;
+ *   durations: a Go duration string or a number of milliseconds -> nanoseconds.
  */
 import * as v from 'valibot';
 import {
-  GO_ZERO_TIME, JsonObject, KNOWN_VALUES, LIMITS, goDurationNs, goTime,
+  GO_ZERO_TIME, JsonObject, KNOWN_VALUES, LIMITS, goDurationNs, goTime, isGoZeroTime,
 } from '../model/index.ts';
 import { clip } from './tasks.ts';
 import type {
@@ -57,10 +58,15 @@ const MISFIT = new Misfit('misfit');
 
 /** Go's `omitempty`: zero values are left out (an empty list or map too; put is not used for structs). */
 function put<T extends object, K extends keyof T>(out: T, key: K, value: T[K] | undefined): void {
-  if (value === undefined || value === '' || value === 0 || value === false || value === GO_ZERO_TIME) return;
+  if (value === undefined || value === '' || value === 0 || value === false) return;
   if (Array.isArray(value) && value.length === 0) return;
   if (isObj(value) && Object.keys(value).length === 0) return;
   out[key] = value;
+}
+
+/** An `omitempty` time key: left out when it is the zero instant, however the Chart Repo spelled it. */
+function putTime<T extends object, K extends keyof T>(out: T, key: K, value: T[K] & string): void {
+  if (!isGoZeroTime(value)) out[key] = value;
 }
 
 /**
@@ -267,7 +273,7 @@ class Conv {
     put(i, 'layer_count', this.int(o, 'layer_count'));
     put(i, 'downloaded_layers', this.int(o, 'downloaded_layers'));
     put(i, 'analysis_status', this.enumerated(o, 'analysis_status', KNOWN_VALUES.analysis_status));
-    put(i, 'analyzed_at', this.time(o, 'analyzed_at'));
+    putTime(i, 'analyzed_at', this.time(o, 'analyzed_at'));
     put(i, 'error_message', this.text(o, 'error_message'));
     put(i, 'nodes', this.list(o, 'nodes', this.node));
     return i;
@@ -300,8 +306,8 @@ class Conv {
       created_at: this.time(o, 'created_at'),
       images_count: this.int(o, 'images_count'),
     };
-    put(t, 'started_at', this.time(o, 'started_at'));
-    put(t, 'completed_at', this.time(o, 'completed_at'));
+    putTime(t, 'started_at', this.time(o, 'started_at'));
+    putTime(t, 'completed_at', this.time(o, 'completed_at'));
     put(t, 'worker_id', this.int(o, 'worker_id'));
     put(t, 'duration', this.duration(o, 'duration'));
     put(t, 'analyzed_count', this.int(o, 'analyzed_count'));

@@ -53,6 +53,24 @@ export function goDecodesTime(s: string): boolean {
   return parseGoTime(s) !== undefined;
 }
 
+/** Go's time.IsZero: the instant (whatever its offset) is 0001-01-01T00:00:00Z, to the nanosecond. */
+function isZeroInstant(p: GoTimeParts): boolean {
+  if (!/^0*$/.test(p.fraction.slice(0, 9))) return false;
+  const d = new Date(0);
+  d.setUTCFullYear(p.year, p.month - 1, p.day);
+  d.setUTCHours(p.hour, p.minute - p.offset, p.second);
+  return d.getTime() === GO_ZERO_TIME_MS;
+}
+
+/**
+ * True when a Go client decodes `s` as the zero time.Time, however it is spelled (`0001-01-01T00:00:00.000Z`,
+ * `…+00:00`, `0001-01-01T01:00:00+01:00`): Go's IsZero, so an omitempty time key holding it is left out.
+ */
+export function isGoZeroTime(s: string): boolean {
+  const p = parseGoTime(s);
+  return p !== undefined && isZeroInstant(p);
+}
+
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 
 /**
@@ -78,13 +96,15 @@ function marshalGoTime(p: GoTimeParts): string | undefined {
 }
 
 /**
- * A time string for a Go `time` field: kept as sent when it is RFC 3339 already (a Go client reads the same
- * instant); a form only Go's lenient parser takes rewritten as Go would marshal it, so every client can
- * read it; undefined when a Go client would fail on it.
+ * A time string for a Go `time` field: the zero instant, however spelled, as Go's zero time
+ * (`0001-01-01T00:00:00Z`, which an omitempty key then leaves out); any other kept as sent when it is RFC 3339
+ * already (a Go client reads the same instant); a form only Go's lenient parser takes rewritten as Go would
+ * marshal it, so every client can read it; undefined when a Go client would fail on it.
  */
 export function goTimeText(s: string): string | undefined {
   const p = parseGoTime(s);
   if (p === undefined) return undefined;
+  if (isZeroInstant(p)) return GO_ZERO_TIME;
   return p.rfc3339 ? s : marshalGoTime(p);
 }
 

@@ -8,7 +8,7 @@
 import * as v from 'valibot';
 import { ChartRepoStatus } from './chart-repo.ts';
 import { GoInt, GoTime } from './common.ts';
-import { GO_ZERO_TIME, goDecodesTime } from './go-time.ts';
+import { goDecodesTime, isGoZeroTime } from './go-time.ts';
 
 const optStr = v.optional(v.string());
 const optBool = v.optional(v.boolean());
@@ -174,11 +174,13 @@ interface WalkedSchema {
 const isPlainObject = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
 
 /**
- * Go's zero value for a key of this schema: "", 0, false, an empty slice, Go's zero time; an empty map for
- * a map (a record). A struct (object) is never empty to `omitempty`.
+ * Go's zero value for a key of this schema: "", 0, false, an empty slice; for a time (GoTime) the zero
+ * instant however it is spelled (`0001-01-01T00:00:00.000Z`, `…+00:00`: Go's IsZero); an empty map for a
+ * map (a record). A struct (object) is never empty to `omitempty`.
  */
 function isGoZero(schema: WalkedSchema, x: unknown): boolean {
-  if (x === '' || x === 0 || x === false || x === GO_ZERO_TIME) return true;
+  if (x === '' || x === 0 || x === false) return true;
+  if (schema === (GoTime as unknown) && typeof x === 'string') return isGoZeroTime(x);
   if (Array.isArray(x)) return x.length === 0;
   return schema.type === 'record' && isPlainObject(x) && Object.keys(x).length === 0;
 }

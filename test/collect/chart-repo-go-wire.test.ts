@@ -42,6 +42,30 @@ describe('Chart Repo payloads, fuzzed, as a Go client sees them', () => {
   });
 });
 
+describe('the zero time, however the Chart Repo spells it', () => {
+  const spellings = ['0001-01-01T00:00:00Z', '0001-01-01T00:00:00+00:00', '0001-01-01T00:00:00.000Z', '0001-01-01T01:00:00+01:00'];
+
+  it.each(spellings)('%s: left out of an omitempty time key, written as Go\'s zero time where the key is always sent', (zero) => {
+    const r = normalizeAnswer({ success: true, data: {
+      apps: [{ app_name: 'wiki', timestamps: { created_at: zero, last_updated_at: NOW }, current_step: { started_at: zero } }],
+      images: [{ image_name: 'i', analyzed_at: zero, error_message: zero }],
+      tasks: { image_analyzer: { last_check: zero, recent_completed: [{ task_id: 't', created_at: zero, started_at: zero, completed_at: zero }] } },
+    } }, NOW);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.answer.bad_times).toBe(0);
+    expect(r.answer.apps[0].timestamps!.created_at).toBe('0001-01-01T00:00:00Z');
+    expect(r.answer.apps[0].current_step!.started_at).toBe('0001-01-01T00:00:00Z');
+    expect(r.answer.images[0]).not.toHaveProperty('analyzed_at');
+    // a string key is a string: the zero time's text in it is not empty
+    expect(r.answer.images[0].error_message).toBe(zero);
+    const analyzer = r.answer.image_analyzer!;
+    expect(analyzer.last_check).toBe('0001-01-01T00:00:00Z');
+    expect(analyzer.recent_completed![0]).toEqual({ task_id: 't', app_name: '', app_dir: '', status: '', created_at: '0001-01-01T00:00:00Z', images_count: 0 });
+    expectGoWire(snapshotOf([{ user: 'alice', source: 'market', answer: r.answer }]).state({}));
+  });
+});
+
 describe('the Go-client check itself', () => {
   const good = JSON.parse(snapshotOf([]).state({}));
   const withChart = (chart: object) => ({ ...good, chart_repo: { last_update: NOW, ...chart } });
@@ -63,12 +87,18 @@ describe('the Go-client check itself', () => {
     ['a task\'s progress of 0', { ...good, tasks: { t: { ...task, progress: 0 } } }, /tasks\.t\.progress: an omitempty key/],
     ['a task\'s empty metadata map', { ...good, tasks: { t: { ...task, metadata: {} } } }, /tasks\.t\.metadata/],
     ['a task\'s started_at of Go\'s zero time', { ...good, tasks: { t: { ...task, started_at: '0001-01-01T00:00:00Z' } } }, /started_at/],
+    ['a task\'s started_at of the zero time with +00:00', { ...good, tasks: { t: { ...task, started_at: '0001-01-01T00:00:00+00:00' } } }, /tasks\.t\.started_at: an omitempty key/],
+    ['an image\'s analyzed_at of the zero time with milliseconds', withChart({ images: [{ image_name: 'i', status: 's', last_update: NOW, analyzed_at: '0001-01-01T00:00:00.000Z' }] }), /images\.0\.analyzed_at: an omitempty key/],
     ['a component\'s empty message', { ...good, components: { c: { name: 'c', healthy: false, status: 'error', last_check: NOW, message: '' } } }, /components\.c\.message/],
     ['an image\'s total_size of 0', withChart({ images: [{ image_name: 'i', status: 's', last_update: NOW, total_size: 0 }] }), /images\.0\.total_size/],
     ['an empty image list', withChart({ images: [] }), /chart_repo\.images/],
     ['an entrance\'s skip of false', { ...good, app_states: { k: goApp({ entranceStatuses: [{ name: 'e', port: 0, invisible: false, skip: false }] }) } }, /entranceStatuses\.0\.skip/],
   ])('rejects %s', (_n, snapshot, path) => {
     expect(() => expectGoWire(snapshot)).toThrow(path);
+  });
+
+  it('takes a string key holding the zero time\'s text for a string, not a time', () => {
+    expect(() => expectGoWire(withChart({ images: [{ image_name: 'i', status: 's', last_update: NOW, error_message: '0001-01-01T00:00:00Z' }] }))).not.toThrow();
   });
 
   it('accepts our additive keys', () => {

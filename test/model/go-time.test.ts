@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  GO_ZERO_TIME, daysIn, goDecodesTime, goTime, goTimeText, parseGoDuration,
+  GO_ZERO_TIME, daysIn, goDecodesTime, goTime, goTimeText, isGoZeroTime, parseGoDuration,
 } from '../../src/model/go-time.ts';
 
 /**
@@ -104,6 +104,28 @@ describe('goTimeText: a time as we send it', () => {
       d.setUTCHours(f.hour, Number(f.minute) - offset, Number(f.second), Number(frac.slice(1, 4).padEnd(3, '0')));
       expect(Date.parse(out!)).toBe(d.getTime());
     }), { numRuns: 500 });
+  });
+});
+
+describe('the zero time, however it is spelled (Go\'s IsZero: the instant)', () => {
+  const zeros = [
+    GO_ZERO_TIME, '0001-01-01T00:00:00+00:00', '0001-01-01T00:00:00-00:00', '0001-01-01T00:00:00.000Z',
+    '0001-01-01T00:00:00.000000000+00:00', '0001-01-01T01:00:00+01:00', '0000-12-31T23:00:00-01:00',
+    // forms only Go's lenient parser takes; a fraction past the nanosecond is truncated, as Go does
+    '0001-01-01T0:00:00Z', '0001-01-01T00:00:00,0Z', '0001-01-01T00:00:00.0000000001Z', '0000-12-31T23:00:00-00:60',
+  ];
+
+  it.each(zeros)('%s is the zero time, written as Go writes it', (s) => {
+    expect(isGoZeroTime(s)).toBe(true);
+    expect(goTimeText(s)).toBe(GO_ZERO_TIME);
+    expect(goTime(s)).toEqual({ time: GO_ZERO_TIME, ok: true });
+  });
+
+  it.each([
+    '0001-01-01T00:00:00.000000001Z', '0001-01-01T00:00:01Z', '0001-01-01T00:00:00+01:00', '0001-01-01T01:00:00Z',
+    '1970-01-01T00:00:00Z', '0001-01-01T00:00:00', '', 'yesterday',
+  ])('%j is not', (s) => {
+    expect(isGoZeroTime(s)).toBe(false);
   });
 });
 
