@@ -12,6 +12,7 @@ import { lazyThreadLogger } from '../lazy-log.ts';
 import { createRuntimeApp } from './app.ts';
 import type { CurrentVersion, VersionWithBody } from './current-version.ts';
 import { VersionBodies } from './version-bodies.ts';
+import { errorBody, JSON_TYPE } from './envelope.ts';
 import { etagFor } from './etag.ts';
 import { FreshnessHolder } from './freshness.ts';
 import { ChangeStream } from './stream.ts';
@@ -20,6 +21,7 @@ import { rawPath } from './raw-path.ts';
 import { RememberedAnswers } from './remembered-answers.ts';
 import { HttpMetrics } from './metrics.ts';
 import { ResponseCache } from './response-cache.ts';
+import { DATA_HEADERS } from './security.ts';
 import { HeapBound } from '../release-memory.ts';
 
 /** how often the HTTP thread looks whether its garbage passed its bound */
@@ -316,16 +318,18 @@ function hostless(req: IncomingMessage, res: ServerResponse): boolean {
   return false;
 }
 
-/** An error envelope answered outside the app, and its headers: the connection is closed after it. */
+/**
+ * An error envelope answered outside the app (node's parser, @hono/node-server), with the headers every data
+ * answer carries (security.ts DATA_HEADERS, the JSON type) and never stored.
+ */
+function errorAnswer(message: string): { body: string; headers: Record<string, string> } {
+  return { body: JSON.stringify(errorBody(message)), headers: { ...DATA_HEADERS, 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-store' } };
+}
+
+/** errorAnswer with its length, for a connection closed after it. */
 function closingError(message: string): { body: string; headers: Record<string, string | number> } {
-  const body = JSON.stringify({ success: false, message, data: null });
-  return {
-    body,
-    headers: {
-      'Content-Type': 'application/json; charset=UTF-8', 'Content-Length': Buffer.byteLength(body),
-      'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store', Connection: 'close',
-    },
-  };
+  const { body, headers } = errorAnswer(message);
+  return { body, headers: { ...headers, 'Content-Length': Buffer.byteLength(body), Connection: 'close' } };
 }
 
 /** A request the HTTP parser refused: the same JSON envelope as every other error, then close. */
@@ -358,12 +362,10 @@ function rawAnswer(socket: Duplex, status: number, message: string): void {
  * @hono/node-server could not build a Request (a target like `*`, a backslash in the path, a bad Host):
  * by default a 400 with no body; ours says what was wrong, in the usual envelope.
  */
-function requestError(e: unknown): Response {
+export function requestError(e: unknown): Response {
   const err = e instanceof Error ? e : new Error(String(e));
   const bad = err.name === 'RequestError';
   const message = bad ? `malformed HTTP request: ${err.message.slice(0, 200) || 'invalid request target'}` : 'internal error';
-  return new Response(JSON.stringify({ success: false, message, data: null }), {
-    status: bad ? 400 : 500,
-    headers: { 'Content-Type': 'application/json; charset=UTF-8', 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' },
-  });
+  const { body, headers } = errorAnswer(message);
+  return new Response(body, { status: bad ? 400 : 500, headers });
 }

@@ -2,11 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
 import { createRuntimeApp } from '../../src/http/app.ts';
 import { BASE_PATHS } from '../../src/http/base-paths.ts';
+import { JSON_TYPE } from '../../src/http/envelope.ts';
 import { FreshnessHolder } from '../../src/http/freshness.ts';
 import { onUnhandled } from '../../src/http/hardening.ts';
 import { HttpMetrics } from '../../src/http/metrics.ts';
 import { buildOpenApi } from '../../src/http/openapi.ts';
 import { registerOpenApi } from '../../src/http/openapi-route.ts';
+import { DATA_HEADERS } from '../../src/http/security.ts';
+import { requestError } from '../../src/http/thread.ts';
 import type { RareLogger } from '../../src/lazy-log.ts';
 import { FixtureFiles, smallDataset } from '../browser/fixtures.ts';
 import { contractChecker } from '../helpers/openapi-contract.ts';
@@ -45,6 +48,19 @@ async function rawExchange(port: number, request: string, end = true): Promise<R
   const answer = parseWire(got);
   if (!answer) throw new Error(`no complete answer to ${JSON.stringify(request.slice(0, 100))}: ${JSON.stringify(got.toString('latin1').slice(0, 200))}`);
   return wireResponse(answer);
+}
+
+/**
+ * An answer given outside the app (node's parser refused the request, or @hono/node-server could not make a
+ * Request of it): documented like any other, with every data answer's headers and the error envelope.
+ */
+async function checkOutside(method: string, path: string, res: Response, expected: number): Promise<{ message: string }> {
+  const what = `${method} ${path} ${expected}`;
+  for (const [name, value] of Object.entries(DATA_HEADERS)) expect(res.headers.get(name), `${name} on ${what}`).toBe(value);
+  expect(res.headers.get('content-type'), what).toBe(JSON_TYPE);
+  const body = await check(method, path, res, expected);
+  if (method !== 'HEAD') expect(body, what).toMatchObject({ success: false, message: expect.any(String), data: null });
+  return body as { message: string };
 }
 
 const headersTooLarge = (port: number, method: string, path: string) =>
@@ -216,20 +232,31 @@ describe('contract: real answers against openapi.json', () => {
       const long = `${path}${path.includes('?') ? '&' : '?'}pad=${'p'.repeat(9000)}`;
       for (const method of EVERY_METHOD) {
         await hit(b.base, long, { method }, 414);
-        await check(method, path, await headersTooLarge(b.sup.port, method, path), 431);
-        const refused = await check(method, path, await malformed(b.sup.port, method, path), 400);
+        await checkOutside(method, path, await headersTooLarge(b.sup.port, method, path), 431);
+        const refused = await checkOutside(method, path, await malformed(b.sup.port, method, path), 400);
         if (method !== 'HEAD') expect(refused).toMatchObject({ message: expect.stringMatching(/^malformed HTTP request: /) });
       }
     }
     // no Host: HTTP/1.1 requires one (400 in the envelope); HTTP/1.0 (an old health check) is answered
-    const noHost = await check('GET', '/readyz', await hostless(b.sup.port, 'GET', '/readyz'), 400);
+    const noHost = await checkOutside('GET', '/readyz', await hostless(b.sup.port, 'GET', '/readyz'), 400);
     expect(noHost).toMatchObject({ message: 'malformed HTTP request: missing Host header (HTTP/1.1 requires one)' });
     const old = await hostless(b.sup.port, 'GET', '/readyz', '1.0');
     expect(old.status).toBe(200);
     // a URL past what node reads before the headers end: 431, and the message says the URL counts
     const huge = await rawExchange(b.sup.port, `GET /api/v2/runtime/state?pad=${'p'.repeat(17 * 1024)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
-    expect(huge.status).toBe(431);
-    expect(((await huge.json()) as { message: string }).message).toMatch(/request line and headers too large .*URL at most 8 KiB/);
+    expect((await checkOutside('GET', '/api/v2/runtime/state', huge, 431)).message).toMatch(/request line and headers too large .*URL at most 8 KiB/);
+    // node parses these, @hono/node-server cannot make a Request of them: 400 from its error handler (ours)
+    for (const [request, why] of [
+      ['GET * HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', /Invalid URL/],
+      ['GET /readyz\\x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', /Backslash in request path/],
+      ['GET /readyz HTTP/1.1\r\nHost: [bad\r\n\r\n', /Invalid URL/],
+    ] as const) {
+      const refused = await checkOutside('GET', '/readyz', await rawExchange(b.sup.port, request), 400);
+      expect(refused.message, request).toMatch(/^malformed HTTP request: /);
+      expect(refused.message, request).toMatch(why);
+    }
+    // and anything else that handler is given: a 500 in the same envelope, with the same headers
+    expect(await checkOutside('GET', '/api/v2/runtime/state', requestError(new Error('anything')), 500)).toMatchObject({ message: 'internal error' });
   }, 120_000);
 
   it('before the first collection /state, /events, /sources and /readyz answer 503 with Retry-After; the store restarting answers 503', async () => {
@@ -291,7 +318,7 @@ describe('contract: real answers against openapi.json', () => {
       return { method, path, res };
     }));
     for (const { method, path, res } of await Promise.all(slow)) {
-      const body = await check(method, path, res, 408);
+      const body = await checkOutside(method, path, res, 408);
       if (method !== 'HEAD') expect(body).toMatchObject({ message: 'request not received in time' });
     }
   }, 60_000);
