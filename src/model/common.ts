@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { LIMITS } from './limits.ts';
-import { goDecodesTime } from './go-time.ts';
+import { isRfc3339Time } from './go-time.ts';
 
 /** A bounded identifier string. */
 export const Id = v.pipe(v.string(), v.maxLength(LIMITS.id));
@@ -33,10 +33,13 @@ export type JsonObject = v.InferOutput<typeof JsonObject>;
 /** A Go integer field: a Go client fails on a fraction. */
 export const GoInt = v.pipe(v.number(), v.safeInteger());
 /**
- * A Go time.Time: what Go's decoder accepts (its zero time included; a real date: no 30 February), or a Go
- * client fails on the whole document. We send none longer than 35 characters (goTimeText).
+ * A Go time.Time as we send it: RFC 3339 with a real date (no 30 February), Go's zero time included, or a Go
+ * client fails on the whole document. Stricter than Go's decoder, which also takes a one-digit hour, a comma
+ * before the fraction, more than nine fractional digits and an offset of 24:00 (goDecodesTime): what the
+ * Chart Repo sends in those forms is rewritten by goTimeText, so no other client has to read them. An output
+ * schema: input times are read leniently by goDecodesTime / goTimeText. None longer than 35 characters.
  */
-export const GoTime = v.pipe(v.string(), v.maxLength(64), v.check(goDecodesTime, 'not a time a Go client decodes'));
+export const GoTime = v.pipe(v.string(), v.maxLength(64), v.check(isRfc3339Time, 'not an RFC 3339 time'));
 
 /** additive: the store's stuck verdict on an app or task (set by the store, the same keys on both) */
 export const StuckEntries = {

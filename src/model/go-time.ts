@@ -53,6 +53,15 @@ export function goDecodesTime(s: string): boolean {
   return parseGoTime(s) !== undefined;
 }
 
+/**
+ * True when `s` is RFC 3339 proper as Go reads it (two-digit hour, `.` before at most nine fractional digits,
+ * an offset under 24 hours, a real date): what every time key we send holds, not the forms only Go's lenient
+ * parser takes (goTimeText rewrites those).
+ */
+export function isRfc3339Time(s: string): boolean {
+  return parseGoTime(s)?.rfc3339 === true;
+}
+
 /** Go's time.IsZero: the instant (whatever its offset) is 0001-01-01T00:00:00Z, to the nanosecond. */
 function isZeroInstant(p: GoTimeParts): boolean {
   if (!/^0*$/.test(p.fraction.slice(0, 9))) return false;

@@ -80,6 +80,11 @@ describe('the Go-client check itself', () => {
     ['a time that is not RFC 3339', withChart({ apps: [{ ...app, last_update: 'yesterday' }] }), /last_update/],
     ['an impossible date (30 February)', withChart({ apps: [{ ...app, last_update: '2026-02-30T10:00:00Z' }] }), /last_update/],
     ['29 February of a common year', withChart({ last_update: '2025-02-29T10:00:00Z' }), /last_update/],
+    // Go's lenient decoder takes these, but what we send is RFC 3339 (goTimeText rewrites them)
+    ['a one-digit hour', withChart({ last_update: '2026-12-01T1:00:00Z' }), /last_update: not an RFC 3339 time/],
+    ['a comma before the fraction', { ...good, timestamp: '2026-12-01T10:00:00,5Z' }, /timestamp: not an RFC 3339 time/],
+    ['an offset of 24 hours', { ...good, tasks: { t: { ...task, created_at: '2026-12-01T10:00:00+24:00' } } }, /created_at: not an RFC 3339 time/],
+    ['ten fractional digits', withChart({ apps: [{ ...app, last_update: '2026-12-01T10:00:00.1234567891Z' }] }), /last_update/],
     ['a fraction in an integer', withChart({ apps: [{ ...app, current_step: { name: '', index: 1.5, total: 5, status: '', started_at: NOW, updated_at: NOW, retry_count: 0 } }] }), /index/],
     ['a missing always-present key', withChart({ apps: [{ ...app, current_step: { name: '', total: 5, status: '', started_at: NOW, updated_at: NOW, retry_count: 0 } }] }), /index/],
     ['a summary count missing', { ...good, summary: { ...good.summary, total_apps: undefined } }, /total_apps/],

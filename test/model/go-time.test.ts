@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  GO_ZERO_TIME, daysIn, goDecodesTime, goTime, goTimeText, isGoZeroTime, parseGoDuration,
+  GO_ZERO_TIME, daysIn, goDecodesTime, goTime, goTimeText, isGoZeroTime, isRfc3339Time, parseGoDuration,
 } from '../../src/model/go-time.ts';
 
 /**
@@ -48,6 +48,35 @@ describe('goDecodesTime: the times a Go client decodes', () => {
         expect(daysIn(month, year)).toBe(lastDay(month, year));
         const s = `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}T10:00:00Z`;
         expect(goDecodesTime(s)).toBe(day <= lastDay(month, year));
+      }));
+  });
+});
+
+describe('isRfc3339Time: the times we send', () => {
+  it.each([
+    GO_ZERO_TIME, '2026-12-01T10:00:00Z', '2026-12-01T10:00:00.123456789+05:30', '2026-12-01T10:00:00.000Z',
+    '2026-12-01T10:00:00+00:00', '2026-12-01T23:59:59-23:59', '2024-02-29T00:00:00Z',
+  ])('takes %s', (s) => {
+    expect(isRfc3339Time(s)).toBe(true);
+  });
+
+  it.each([
+    // what Go's lenient decoder takes, but RFC 3339 does not
+    '2026-12-01T1:00:00Z', '2026-12-01T10:00:00,5Z', '2026-12-01T10:00:00.1234567891Z', '2026-12-01T10:00:00+24:00',
+    '2026-12-01T10:00:00-05:60',
+    // what nobody takes
+    '2026-02-30T10:00:00Z', '2026-12-01T10:00:00', 'yesterday', '',
+  ])('refuses %s', (s) => {
+    expect(isRfc3339Time(s)).toBe(false);
+  });
+
+  it('holds for whatever goTimeText writes', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 40 }), fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }),
+      (s, d) => {
+        for (const x of [s, d.toISOString(), d.toISOString().replace('T0', 'T').replace('.', ',')]) {
+          const out = goTimeText(x);
+          if (out !== undefined) expect(isRfc3339Time(out)).toBe(true);
+        }
       }));
   });
 });
