@@ -28,6 +28,11 @@ export class CollectorHandle {
   private needsInit = true;
   /** thread replacements (death, out of memory, deadline): counted when piscina drops the thread */
   restarts = 0;
+
+  /** Whether a run is in flight now. */
+  get running(): boolean {
+    return this.inFlight !== null;
+  }
   /** hears every run's outcome (the supervisor keeps each source's freshness for a store that replaces a dead one) */
   onOutcome: (outcome: PassOutcome) => void = () => undefined;
   /** the last replacement: when, and why when known */

@@ -120,6 +120,11 @@ export class Supervisor {
     return this.restarts.http;
   }
 
+  /** Whether a run of `source`'s collector is in flight now (the reliability tests time their kills by it). */
+  collectorRunning(source: string): boolean {
+    return this.handles.some((h) => h.spec.source === source && h.running);
+  }
+
   /** Every thread's replacements so far: `store`, `http`, `compress`, `collector_<source>`. */
   threadRestarts(): ThreadRestarts {
     const counts: ThreadRestarts = { ...this.restarts };

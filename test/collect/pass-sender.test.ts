@@ -23,6 +23,24 @@ function store(answer: (m: PassMessage) => Partial<AppliedMessage> | null = () =
 afterEach(() => { for (const c of channels.splice(0)) { c.port1.close(); c.port2.close(); } });
 
 describe('PassSender', () => {
+  it('a pass awaiting its acknowledgement fails at once when the store\'s end closes (its thread died), not at its timeout', async () => {
+    // a store that receives the pass and dies before it acknowledges
+    const ch = new MessageChannel();
+    channels.push(ch);
+    const received = new Promise<void>((resolve) => ch.port2.once('message', () => resolve()));
+    const sender = new PassSender(ch.port1, 'app_flow', 60_000);
+    const sent = sender.send([], outcome, undefined, true);
+    await received;
+    const outcomeOf = sent.then(() => 'applied', (err: Error) => err.message);
+    ch.port2.close();
+    // vitest's own test timeout (5 s) is far below the 60 s deadline: only the close can end it
+    expect(await outcomeOf).toMatch(/store thread gone/);
+    // the next store gets a full listing
+    expect(sender.needsFull).toBe(true);
+    // and a later pass on the dead port fails too, instead of waiting
+    await expect(sender.send([], outcome)).rejects.toThrow(/store port replaced/);
+  });
+
   it('asks for a full listing until this store acknowledged one, and again after a pass it did not apply', async () => {
     let answer: Partial<AppliedMessage> | null = {};
     const s = store(() => answer);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
 import { app, task } from '../helpers/store-fixtures.ts';
-import { API, sleep, view } from './helpers.ts';
+import { API, view } from './helpers.ts';
 
 const LIVENESS_MS = 30_000;
 const dir = mkdtempSync(join(tmpdir(), 'mr-deadlines-'));
@@ -55,9 +55,9 @@ describe('the store thread dying while others wait on it', () => {
   afterAll(() => sc?.sup.stop());
 
   it('while a collector run is failing and its thread dies too: the outcome is not waited for forever', async () => {
-    // wait for the failing collector to be in the middle of a run
-    await eventually(async () => expect(sc.sup.threadRestarts()).toBeDefined());
-    await sleep(300);
+    // the failing collector has failed before and is in the middle of its next run (1.5 s of delay, then it fails)
+    await eventually(async () => expect((await view(sc.base)).sources.app_flow?.ok).toBe(false), LIVENESS_MS);
+    await eventually(async () => expect(sc.sup.collectorRunning('app_flow')).toBe(true), LIVENESS_MS, 20);
     const killedAt = Date.now();
     const before = sc.sup.storeRestarts;
     sc.sup.kill('store');
@@ -71,8 +71,9 @@ describe('the store thread dying while others wait on it', () => {
   }, 60_000);
 
   it('while a pass waits for its acknowledgement: the run ends and the next one feeds the new store', async () => {
+    // the slow healthy collector is mid-run: its pass goes to the dead store's port
+    await eventually(async () => expect(sc.sup.collectorRunning('components')).toBe(true), LIVENESS_MS, 20);
     const killedAt = Date.now();
-    // the slow collectors are mid-run: their passes go to the dead store's ports
     sc.sup.kill('store');
     await everyCollectorRanAgain(sc, sources, killedAt);
     const s = await view(sc.base);
