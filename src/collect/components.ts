@@ -102,7 +102,9 @@ export function syncerComponent(sources: readonly SourceFreshnessRow[], now: Dat
     // "since <time>", not an age in minutes: the message stays the same while nothing changes
     if (isStale) stale.push(s.newest_update === null ? `${s.source_id} (no catalog rows)` : `${s.source_id} (since ${s.newest_update.toISOString()})`);
   }
-  // Go's last_sync_time: the newest catalog row of the sources the syncer keeps (a time, not an age)
+  // Go's last_sync_time: the newest catalog row of the sources the syncer keeps (a time, not an age). Go's
+  // other syncer keys (its steps, current source, counts, success rate, failures, details) are the state of
+  // the market's syncer loop, which no table holds: left out, never guessed (README, Go keys a sidecar cannot know)
   const newest = sources.filter(syncerWatches).reduce<Date | null>(
     (max, s) => (s.newest_update !== null && (max === null || s.newest_update > max) ? s.newest_update : max), null);
   return {

@@ -113,7 +113,12 @@ export const GO_COMPONENT_METRICS = {
     current_step_index: optInt, total_steps: optInt, current_source: optStr, total_syncs: optInt,
     success_count: optInt, failure_count: optInt, consecutive_failures: optInt,
     last_sync_duration: v.optional(GoDurationString), last_synced_app_count: optInt,
-    next_sync_time: v.optional(GoTime), step_count: optInt, steps: v.optional(v.array(v.string())), enabled: optBool,
+    // Go's float64, 0-100
+    success_rate: v.optional(v.pipe(v.number(), v.finite())),
+    next_sync_time: v.optional(GoTime),
+    // Go's *SyncDetails (omitempty): an object when set
+    last_sync_details: v.optional(v.record(v.string(), v.unknown())),
+    step_count: optInt, steps: v.optional(v.array(v.string())), enabled: optBool,
   }),
   task_module: v.object({ pending_tasks: optInt, running_tasks: optInt, instance_id: optStr }),
 } as const;

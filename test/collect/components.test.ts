@@ -1,9 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   CACHE_PAIRS_SHOWN, FailureWindow, databaseDown, normalizeComponents, type ComponentStats,
 } from '../../src/collect/components.ts';
 import { ComponentStatus } from '../../src/model/index.ts';
-import { GoComponentStatus } from '../../src/model/go-wire.ts';
+import { GO_COMPONENT_METRICS, GoComponentStatus } from '../../src/model/go-wire.ts';
 import { goWireIssues } from '../helpers/go-wire.ts';
 import * as v from 'valibot';
 import { loadConfig } from '../../src/config.ts';
@@ -141,6 +142,32 @@ describe('normalizeComponents', () => {
     const later = byName(normalizeComponents(stats(), new Date(NOW.getTime() + MIN), { stalenessMs: 30 * MIN }));
     expect(later.syncer.metrics!.last_sync_time).toBe(list.syncer.metrics!.last_sync_time);
     expect(later.cache.metrics).toEqual(list.cache.metrics);
+  });
+
+  it('syncer: of Go\'s keys only last_sync_time, which the catalog tells; the rest are the syncer loop\'s own state', () => {
+    const c = byName(normalizeComponents(stats(), NOW, { stalenessMs: 30 * MIN })).syncer;
+    const goKeys = Object.keys(GO_COMPONENT_METRICS.syncer.entries);
+    expect(goKeys.filter((k) => k in c.metrics!)).toEqual(['last_sync_time']);
+    for (const k of ['total_steps', 'current_source', 'consecutive_failures', 'last_synced_app_count', 'success_rate', 'last_sync_details', 'step_count']) {
+      expect(goKeys).toContain(k);
+    }
+  });
+
+  it('every Go metric key we do not send is in the docs\' list of keys a sidecar cannot know', () => {
+    const list = byName(normalizeComponents(stats(), NOW, { stalenessMs: 30 * MIN }));
+    // each component's part of the row: "`task_module.instance_id`; the hydrator's …; the syncer's …; the cache's …"
+    const part = { task_module: 'task_module.', hydrator: 'hydrator\'s', syncer: 'syncer\'s', cache: 'cache\'s' } as const;
+    for (const doc of ['README.md', 'docs/api.md']) {
+      const row = readFileSync(new URL(`../../${doc}`, import.meta.url), 'utf8').split('\n').find((l) => l.includes('Go keys a sidecar cannot know'));
+      expect(row, doc).toBeDefined();
+      for (const [name, marker] of Object.entries(part) as [keyof typeof part, string][]) {
+        const segment = row!.split(';').find((x) => x.includes(marker)) ?? '';
+        const wildcards = [...segment.matchAll(/`([a-z_]+)\*`/g)].map((m) => m[1]);
+        const listed = (k: string) => segment.includes(`\`${k}\``) || segment.includes(`.${k}\``) || wildcards.some((w) => k.startsWith(w));
+        const unsent = Object.keys(GO_COMPONENT_METRICS[name].entries).filter((k) => !(k in list[name].metrics!));
+        expect(unsent.filter((k) => !listed(k)), `${doc}: ${name}`).toEqual([]);
+      }
+    }
   });
 
   it('postgres: healthy with its server version (the latency is a counter of the source, not content)', () => {
