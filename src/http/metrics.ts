@@ -1,3 +1,4 @@
+// node's global `performance` is a lazy accessor that runs on every read; the module export is a plain binding
 import { performance } from 'node:perf_hooks';
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
@@ -18,7 +19,8 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIO
 export class HttpMetrics {
   readonly registry = new Registry();
   private readonly requests = new RequestStats([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
-  private readonly inFlight: Gauge;
+  /** requests started and not yet recorded: a plain number, read at each scrape (no prom-client call per request) */
+  private inFlight = 0;
   readonly storeScrapeOk: Gauge;
   readonly compressions: Counter<'encoding'>;
   private threadRestarts: ThreadRestarts = {};
@@ -30,7 +32,11 @@ export class HttpMetrics {
       { name: 'market_runtime_http_requests_total', help: 'HTTP requests answered, by method, route pattern and status' },
       { name: 'market_runtime_http_request_duration_seconds', help: 'HTTP response time, by method, route pattern and status' },
     );
-    this.inFlight = new Gauge({ name: 'market_runtime_http_requests_in_flight', help: 'HTTP requests being answered now', registers });
+    const inFlight = (): number => this.inFlight;
+    new Gauge({
+      name: 'market_runtime_http_requests_in_flight', help: 'HTTP requests being answered now', registers,
+      collect() { this.set(inFlight()); },
+    });
     this.storeScrapeOk = new Gauge({
       name: 'market_runtime_http_store_metrics_ok', help: '1 when the last /metrics scrape got the store thread\'s metrics, else 0', registers,
     });
@@ -63,22 +69,27 @@ export class HttpMetrics {
   /** Counts every request, whoever answers it (route, 404, auth, limits). Register it first. */
   middleware(): MiddlewareHandler {
     return async (c, next) => {
-      const started = performance.now();
-      this.inFlight.inc();
+      const started = this.start();
       try {
         await next();
       } finally {
-        this.inFlight.dec();
         this.record(c.req.method, routeLabel(c), c.res.status, started);
       }
     };
   }
 
   /**
-   * Counts one answered request (`started`: its performance.now() at arrival). Hono's middleware and the
-   * raw path both record here, under the same labels.
+   * A request is being answered: in flight until its record() (or a recorder's call). Returns the
+   * performance.now() those take as `started`. Hono's middleware and the raw path both start and record here.
    */
+  start(): number {
+    this.inFlight += 1;
+    return performance.now();
+  }
+
+  /** Counts one answered request (`started`: what start() returned), under the same labels whichever path answered. */
   record(method: string, route: string, status: number, started: number): void {
+    this.inFlight -= 1;
     observe(this.series(method, route, status), started);
   }
 
@@ -89,6 +100,7 @@ export class HttpMetrics {
   recorder(method: string, route: string): (status: number, started: number) => void {
     const byStatus = new Map<number, RequestSeries>();
     return (status, started) => {
+      this.inFlight -= 1;
       let s = byStatus.get(status);
       if (!s) byStatus.set(status, (s = this.series(method, route, status)));
       observe(s, started);

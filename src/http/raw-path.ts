@@ -1,6 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-// node's global `performance` is a lazy accessor that runs on every read; the module export is a plain binding
-import { performance } from 'node:perf_hooks';
 import type { CurrentVersion } from './current-version.ts';
 import { authorizer } from './auth.ts';
 import { BASE_PATHS } from './base-paths.ts';
@@ -133,7 +131,7 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     if ((!whole && !remembered) || authorize(req.headers.authorization) !== 'ok') return false;
     // a version whose body the store has not rendered yet: Hono's route asks for it, unless this is a 304
     if (whole && !cur.body && planWholeState(cur, header(req, 'accept-encoding'), header(req, 'if-none-match'), true).status !== 304) return false;
-    const started = performance.now();
+    const started = deps.metrics.start();
     if (remembered) repeat(req, res, remembered, method, started);
     else wholeState(req, res, cur, method, whole![method], started);
     return true;

@@ -3,19 +3,29 @@
  * base paths, and a repeat of a query answered at this version) is sent, in every combination of method,
  * token, conditional header and Accept-Encoding, to two HTTP threads on the same store: one with the raw path,
  * one with every request through Hono. Status, headers (but Date) and body must be the same, byte for byte,
- * and so must the request metrics each thread counted.
+ * and so must the request metrics each thread counted (requests by label, and in flight).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parseProm, value } from '../helpers/prom.ts';
+import { eventually } from '../helpers/sidecar.ts';
 import { app, startHarness, task, type Answer } from './store-harness.ts';
 
 // the ids (x-parity-id) of the requests the raw path answered, so the test knows which path it compared
 const rawAnswered = vi.hoisted(() => new Set<string>());
+// while set, the raw path's compressed bodies wait for it: a request the raw path answers stays in flight
+const compression = vi.hoisted(() => ({ held: null as Promise<void> | null }));
 vi.mock('../../src/http/raw-path.ts', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../src/http/raw-path.ts')>();
   return {
     ...real,
     rawPath: (deps: Parameters<typeof real.rawPath>[0]) => {
-      const fast = real.rawPath(deps);
+      const fast = real.rawPath({
+        ...deps,
+        compressed: async (cur, encoding) => {
+          if (compression.held) await compression.held;
+          return deps.compressed(cur, encoding);
+        },
+      });
       return (req: Parameters<typeof fast>[0], res: Parameters<typeof fast>[1]) => {
         const answered = fast(req, res);
         const id = req.headers['x-parity-id'];
@@ -49,6 +59,12 @@ function seen(a: Answer) {
 async function requestCounts(send: Harness['send']): Promise<string[]> {
   const text = (await send('/metrics', 'GET', { Authorization: `Bearer ${TOKEN}` })).body;
   return text.split('\n').filter((l) => l.startsWith('market_runtime_http_requests_total{') && !l.includes('route="/metrics"')).sort();
+}
+
+/** One thread's requests in flight, less the /metrics request that reads them (in flight itself). */
+async function inFlight(send: Harness['send']): Promise<number> {
+  const text = (await send('/metrics', 'GET', { Authorization: `Bearer ${TOKEN}` })).body;
+  return value(parseProm(text), 'market_runtime_http_requests_in_flight')! - 1;
 }
 
 async function pair(token: string | undefined) {
@@ -136,6 +152,8 @@ describe('the raw path and Hono answer alike (token configured)', () => {
     const [raw, viaHono] = [await requestCounts(h.send), await requestCounts(hono.send)];
     expect(raw.length).toBeGreaterThan(10);
     expect(raw).toEqual(viaHono);
+    // every request the raw path answered left the in-flight gauge as it found it, as Hono's did
+    expect([await inFlight(h.send), await inFlight(hono.send)]).toEqual([0, 0]);
   });
 });
 
@@ -159,5 +177,24 @@ describe('the raw path and Hono answer alike (no token configured)', () => {
     const [raw, viaHono] = [await requestCounts(h.send), await requestCounts(hono.send)];
     expect(raw.length).toBeGreaterThan(10);
     expect(raw).toEqual(viaHono);
+    // every request the raw path answered left the in-flight gauge as it found it, as Hono's did
+    expect([await inFlight(h.send), await inFlight(hono.send)]).toEqual([0, 0]);
+  });
+
+  it('a request the raw path is answering counts as in flight until it is answered', async () => {
+    let release!: () => void;
+    compression.held = new Promise((r) => { release = r; });
+    try {
+      rawAnswered.clear();
+      const answer = h.send(WHOLE[0]!, 'GET', { 'Accept-Encoding': 'gzip', 'x-parity-id': 'held' });
+      await eventually(async () => expect(await inFlight(h.send)).toBe(1));
+      expect(rawAnswered.has('held')).toBe(true);
+      release();
+      expect((await answer).status).toBe(200);
+    } finally {
+      compression.held = null;
+      release();
+    }
+    expect(await inFlight(h.send)).toBe(0);
   });
 });
