@@ -96,15 +96,20 @@ const optInt = v.optional(GoInt);
 /** Go duration strings as time.Duration.String() writes them: "1m30s", "150ms", "0s" */
 const GoDurationString = v.pipe(v.string(), v.regex(/^-?(\d+(\.\d+)?(h|m|s|ms|µs|us|ns))+$|^0s$/));
 
-/** The Go metric keys of each component we send them for, typed as Go sends them. */
+/**
+ * The Go metric keys of each component we send them for, typed as Go sends them. Required: the keys our
+ * sources always tell (Go always sends them too), so a collector that stopped sending one fails the check;
+ * optional: the keys a sidecar cannot know (never sent: README) and the syncer's last_sync_time (sent when
+ * the catalog has a row).
+ */
 export const GO_COMPONENT_METRICS = {
   cache: v.object({
-    total_apps: optInt, total_app_info_latest: optInt, total_app_state_latest: optInt,
-    total_app_info_pending: optInt, total_users: optInt, total_sources: optInt, is_running: optBool,
+    total_apps: GoInt, total_app_info_latest: GoInt, total_app_state_latest: GoInt,
+    total_app_info_pending: GoInt, total_users: GoInt, total_sources: GoInt, is_running: optBool,
   }),
   hydrator: v.object({
     total_tasks_processed: optInt, total_tasks_succeeded: optInt, total_tasks_failed: optInt,
-    active_tasks_count: optInt, completed_tasks_count: optInt, failed_tasks_count: optInt, queue_length: optInt,
+    active_tasks_count: optInt, completed_tasks_count: GoInt, failed_tasks_count: GoInt, queue_length: GoInt,
     is_running: optBool, enabled: optBool,
   }),
   syncer: v.object({
@@ -120,7 +125,7 @@ export const GO_COMPONENT_METRICS = {
     last_sync_details: v.optional(v.record(v.string(), v.unknown())),
     step_count: optInt, steps: v.optional(v.array(v.string())), enabled: optBool,
   }),
-  task_module: v.object({ pending_tasks: optInt, running_tasks: optInt, instance_id: optStr }),
+  task_module: v.object({ pending_tasks: GoInt, running_tasks: GoInt, instance_id: optStr }),
 } as const;
 
 export const GoComponentStatus = v.pipe(

@@ -94,6 +94,10 @@ describe('the Go-client check itself', () => {
     ['a task\'s started_at of Go\'s zero time', { ...good, tasks: { t: { ...task, started_at: '0001-01-01T00:00:00Z' } } }, /started_at/],
     ['a task\'s started_at of the zero time with +00:00', { ...good, tasks: { t: { ...task, started_at: '0001-01-01T00:00:00+00:00' } } }, /tasks\.t\.started_at: an omitempty key/],
     ['an image\'s analyzed_at of the zero time with milliseconds', withChart({ images: [{ image_name: 'i', status: 's', last_update: NOW, analyzed_at: '0001-01-01T00:00:00.000Z' }] }), /images\.0\.analyzed_at: an omitempty key/],
+    // Go metric keys our sources always tell are required: a collector that stopped sending one fails
+    ['a cache without total_users', { ...good, components: { cache: { name: 'cache', healthy: true, status: 'running', last_check: NOW, metrics: { total_apps: 1, total_app_info_latest: 1, total_app_state_latest: 1, total_app_info_pending: 0, total_sources: 1 } } } }, /cache metrics: total_users/],
+    ['a hydrator without queue_length', { ...good, components: { hydrator: { name: 'hydrator', healthy: true, status: 'running', last_check: NOW, metrics: { completed_tasks_count: 1, failed_tasks_count: 0 } } } }, /hydrator metrics: queue_length/],
+    ['a task_module without running_tasks', { ...good, components: { task_module: { name: 'task_module', healthy: true, status: 'running', last_check: NOW, metrics: { pending_tasks: 0 } } } }, /task_module metrics: running_tasks/],
     ['a component\'s empty message', { ...good, components: { c: { name: 'c', healthy: false, status: 'error', last_check: NOW, message: '' } } }, /components\.c\.message/],
     ['an image\'s total_size of 0', withChart({ images: [{ image_name: 'i', status: 's', last_update: NOW, total_size: 0 }] }), /images\.0\.total_size/],
     ['an empty image list', withChart({ images: [] }), /chart_repo\.images/],
