@@ -4,11 +4,11 @@ import { appKey, envelopeJson, OK_MESSAGE } from '../model/index.ts';
 import type { QueryAnswer } from '../protocol.ts';
 import { sha256 } from '../content-digest.ts';
 import type { Encoding } from './compress-job.ts';
-import { withBody, type AsyncQueries, type BodyOf, type CurrentVersion } from './current-version.ts';
-import { planWholeState } from './whole-state.ts';
-import { queryHeaders } from './query-headers.ts';
+import { withBody, type AsyncQueries, type BodyOf, type CurrentVersion, type VersionWithBody } from './current-version.ts';
+import { planWholeState, wholeStateBody } from './whole-state.ts';
+import { taggedJson } from './query-headers.ts';
 import { errorBody, JSON_TYPE } from './envelope.ts';
-import { etagFor, matches } from './etag.ts';
+import { etagFor } from './etag.ts';
 import { registerDashboards } from './dashboard/routes.ts';
 import { applyHardening, onUnhandled, type HttpSecurityOptions } from './hardening.ts';
 import { registerEvents } from './events-route.ts';
@@ -211,25 +211,13 @@ async function wholeState(c: Context, cur: CurrentVersion, deps: RuntimeAppDeps)
     // (the store may have moved on: then this is a newer version, with its own tag)
     return wholeState(c, full, deps);
   }
-  if (plan.encoding) {
-    try {
-      const bytes = await deps.compressed!(cur, plan.encoding);
-      return c.body(bytes as Uint8Array<ArrayBuffer>, 200, plan.headers);
-    } catch {
-      // the compression thread failed: fall through to the identity body
-    }
-  }
-  const identity = plan.encoding ? planWholeState(cur, undefined, undefined, false).headers : plan.headers;
-  return c.body(cur.body as Uint8Array<ArrayBuffer>, 200, identity);
+  const sent = await wholeStateBody(cur as VersionWithBody, plan, deps.compressed);
+  return c.body(sent.body as Uint8Array<ArrayBuffer>, 200, sent.plan.headers);
 }
 
 /** An unambiguous key of a query kind and its parameters. */
 function keyOf(kind: string, ...params: string[]): string {
   return `${kind}${JSON.stringify(params)}`;
-}
-
-function notModified(c: Context, etag: string): Response {
-  return c.body(null, 304, queryHeaders(304, etag));
 }
 
 interface Query {
@@ -256,12 +244,11 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
   const rebuilding = rebuildingAnswer(c, deps);
   if (rebuilding) return rebuilding;
   const cur = deps.current();
-  const ifNoneMatch = c.req.header('if-none-match');
   const hit = cur && !query.ownContent ? deps.cache?.get(query.key, stampOf(cur.epoch, cur.version)) : undefined;
   if (hit?.missing) return c.json(errorBody(query.notFound ?? 'not found'), 404);
   if (hit) {
     remember(c, deps, cur!, hit.etag, hit.body);
-    return matches(ifNoneMatch, hit.etag) ? notModified(c, hit.etag) : ok(c, hit.etag, hit.body);
+    return taggedJson(c, hit.etag, hit.body);
   }
   const q = deps.queries();
   if (!q) return c.json(errorBody(STORE_UNAVAILABLE), 503, { 'Retry-After': '1' });
@@ -278,11 +265,11 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
   }
   const body = Buffer.from(envelopeJson(true, query.message ?? 'success', a.json));
   const tag = etagFor(a.own_from === undefined ? a.content : answerDigest(a.json, a.own_from), query.key);
-  if (query.ownContent) return matches(ifNoneMatch, tag) ? notModified(c, tag) : ok(c, tag, body);
+  if (query.ownContent) return taggedJson(c, tag, body);
   // the store that answered is the one `cur` came from (not rebuilding): its epoch names it
   if (cur) deps.cache?.set(query.key, stampOf(epoch, a.version), tag, body);
   if (cur && a.version === cur.version) remember(c, deps, cur, tag, body);
-  return matches(ifNoneMatch, tag) ? notModified(c, tag) : ok(c, tag, body);
+  return taggedJson(c, tag, body);
 }
 
 /**
@@ -296,10 +283,6 @@ function answerDigest(json: string, from: number): string {
 /** A store and one of its versions: what a cached answer belongs to. */
 function stampOf(epoch: string, version: number): string {
   return `${epoch} ${version}`;
-}
-
-function ok(c: Context, etag: string, body: Uint8Array): Response {
-  return c.body(body as Uint8Array<ArrayBuffer>, 200, queryHeaders(200, etag));
 }
 
 /**

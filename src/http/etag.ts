@@ -1,3 +1,4 @@
+import type { Context } from 'hono';
 import { sha256 } from '../content-digest.ts';
 
 /**
@@ -31,4 +32,16 @@ export function matches(ifNoneMatch: string | undefined, etag: string): boolean 
 /** The quoted part of a tag, for weak comparison */
 function opaque(tag: string): string {
   return tag.startsWith('W/') ? tag.slice(2) : tag;
+}
+
+/**
+ * A tagged answer through Hono: 304 (no body) when the request's If-None-Match matches `etag`, else 200 with
+ * `body`; `headers` gives each status its headers. (The raw path makes the same decision on headers it
+ * prepared once: raw-path.ts writePrepared.)
+ */
+export function conditional(
+  c: Context, etag: string, body: Uint8Array, headers: (status: 200 | 304) => Record<string, string>,
+): Response {
+  if (matches(c.req.header('if-none-match'), etag)) return c.body(null, 304, headers(304));
+  return c.body(body as Uint8Array<ArrayBuffer>, 200, headers(200));
 }

@@ -1,7 +1,6 @@
 import type { Hono } from 'hono';
-import { matches } from './etag.ts';
 import type { ServedDocument } from './openapi.ts';
-import { queryHeaders } from './query-headers.ts';
+import { taggedJson } from './query-headers.ts';
 
 /** How long after the routes are registered (the HTTP thread's start) the document is built, off any request. */
 export const OPENAPI_WARM_MS = 1000;
@@ -32,7 +31,6 @@ export function registerOpenApi(api: Hono, opts: OpenApiRouteOptions = {}): void
   if (warm !== null) setTimeout(() => { served().catch(() => undefined); }, warm).unref();
   api.get('/openapi.json', async (c) => {
     const { body, etag } = await served();
-    if (matches(c.req.header('if-none-match'), etag)) return c.body(null, 304, queryHeaders(304, etag));
-    return c.body(body, 200, queryHeaders(200, etag));
+    return taggedJson(c, etag, body);
   });
 }

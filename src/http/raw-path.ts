@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CurrentVersion } from './current-version.ts';
+import type { CurrentVersion, VersionWithBody } from './current-version.ts';
 import { authorizer } from './auth.ts';
 import { BASE_PATHS } from './base-paths.ts';
 import type { Encoding } from './compress-job.ts';
@@ -8,7 +8,7 @@ import { FreshnessHolder, WithFreshness } from './freshness.ts';
 import { dataHeaderList, type HeaderList } from './header-list.ts';
 import type { HttpMetrics } from './metrics.ts';
 import type { RememberedAnswer, RememberedAnswers } from './remembered-answers.ts';
-import { planWholeState, type WholeStatePlan } from './whole-state.ts';
+import { identityPlan, planWholeState, wholeStateBody, type WholeStatePlan } from './whole-state.ts';
 
 // the unfiltered /state under each base path: the target is its own route pattern (the metrics label, as Hono's)
 const STATE_PATHS: readonly string[] = BASE_PATHS.map((base) => `${base}/state`);
@@ -65,8 +65,8 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     if (cached?.cur !== cur) {
       cached = {
         cur,
-        ok: prepared(planWholeState(cur, undefined, undefined, false), cur.body),
-        notModified: prepared(planWholeState(cur, undefined, cur.etag, false), null),
+        ok: prepared(identityPlan(cur), cur.body),
+        notModified: prepared(identityPlan(cur, cur.etag), null),
       };
     }
     return cached;
@@ -79,15 +79,7 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     if (acceptEncoding === undefined) {
       // the common monitoring request: no compression, headers prepared for this version
       const h = identity(cur);
-      if (matches(ifNoneMatch, cur.etag)) {
-        res.writeHead(304, h.notModified.get());
-        res.end();
-        record(304, started);
-      } else {
-        res.writeHead(200, h.ok.get());
-        res.end(head ? undefined : cur.body);
-        record(200, started);
-      }
+      record(writePrepared(res, ifNoneMatch, cur.etag, h.ok, h.notModified, cur.body, head), started);
       return;
     }
     const plan = planWholeState(cur, acceptEncoding, ifNoneMatch, true);
@@ -99,24 +91,14 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     if (plan.status === 304) send(304, variantHeaders(cur, plan, null), null);
     else if (!plan.encoding) send(200, variantHeaders(cur, plan, cur.body), cur.body);
     else {
-      deps.compressed(cur, plan.encoding).then(
-        (bytes) => send(200, variantHeaders(cur, plan, bytes), bytes),
-        // compression failed: the identity answer, always right (not remembered: the next request retries)
-        () => send(200, identity(cur).ok.get(), cur.body),
-      );
+      // (the body is here: a version without one went to Hono)
+      void wholeStateBody(cur as VersionWithBody, plan, deps.compressed)
+        .then((sent) => send(200, variantHeaders(cur, sent.plan, sent.body), sent.body));
     }
   };
 
   const repeat = (req: IncomingMessage, res: ServerResponse, a: RememberedAnswer, method: 'GET' | 'HEAD', started: number) => {
-    const ifNoneMatch = header(req, 'if-none-match');
-    const status = matches(ifNoneMatch, a.etag) ? 304 : 200;
-    if (status === 304) {
-      res.writeHead(304, a.notModified.get());
-      res.end();
-    } else {
-      res.writeHead(200, a.ok.get());
-      res.end(method === 'HEAD' ? undefined : a.body);
-    }
+    const status = writePrepared(res, header(req, 'if-none-match'), a.etag, a.ok, a.notModified, a.body, method === 'HEAD');
     deps.metrics.record(method, a.route, status, started);
   };
 
@@ -136,6 +118,24 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     else wholeState(req, res, cur, method, whole![method], started);
     return true;
   };
+}
+
+/**
+ * An answer whose headers were prepared once: its 304 when If-None-Match matches `etag` (the rule of Hono's
+ * routes, etag.ts conditional), else its 200 with `body` (none for HEAD). Returns the status written.
+ */
+function writePrepared(
+  res: ServerResponse, ifNoneMatch: string | undefined, etag: string,
+  ok: WithFreshness, notModified: WithFreshness, body: Uint8Array | null, head: boolean,
+): 200 | 304 {
+  if (matches(ifNoneMatch, etag)) {
+    res.writeHead(304, notModified.get());
+    res.end();
+    return 304;
+  }
+  res.writeHead(200, ok.get());
+  res.end(head ? undefined : body);
+  return 200;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

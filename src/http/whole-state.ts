@@ -1,4 +1,5 @@
 import { MIN_COMPRESS_BYTES, negotiate, type Encoding } from './compress-job.ts';
+import type { CurrentVersion, VersionWithBody } from './current-version.ts';
 import { JSON_TYPE } from './envelope.ts';
 import { matches } from './etag.ts';
 
@@ -26,4 +27,25 @@ export function planWholeState(
     status: 200, encoding,
     headers: { ...base, 'Content-Type': JSON_TYPE, ...(encoding ? { 'Content-Encoding': encoding } : {}) },
   };
+}
+
+/** The plan of the uncompressed answer: its 200 (`ifNoneMatch` absent), or its 304 to the version's own tag. */
+export function identityPlan(cur: { etag: string; sizeHint: number }, ifNoneMatch?: string): WholeStatePlan {
+  return planWholeState(cur, undefined, ifNoneMatch, false);
+}
+
+/**
+ * What a 200 of the plan sends: the body compressed in the plan's encoding (once per version, in the
+ * compression thread), or, when that fails, the identity answer — always right, and not kept, so the next
+ * request tries again. Never rejects.
+ */
+export async function wholeStateBody(
+  cur: VersionWithBody, plan: WholeStatePlan, compressed?: (cur: CurrentVersion, encoding: Encoding) => Promise<Uint8Array>,
+): Promise<{ plan: WholeStatePlan; body: Uint8Array }> {
+  if (!plan.encoding || !compressed) return { plan, body: cur.body };
+  try {
+    return { plan, body: await compressed(cur, plan.encoding) };
+  } catch {
+    return { plan: identityPlan(cur), body: cur.body };
+  }
 }

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CurrentVersion } from '../../src/http/app.ts';
+import { createRuntimeApp, type CurrentVersion } from '../../src/http/app.ts';
 import { HttpMetrics } from '../../src/http/metrics.ts';
 import { rawPath } from '../../src/http/raw-path.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
@@ -19,6 +19,12 @@ const big = withSize({
 });
 let current: CurrentVersion = cur;
 
+/** a compression thread that fails on anything but gzip */
+const gzipOnly = async (v: CurrentVersion, encoding: string) => {
+  if (encoding !== 'gzip') throw new Error('gzip only here');
+  return gzipSync(v.body!);
+};
+
 const get = (port: number, headers: Record<string, string> = {}) =>
   rawRequest(`http://127.0.0.1:${port}`, '/api/v2/runtime/state', { headers });
 
@@ -27,10 +33,7 @@ describe('the raw path on a node server', () => {
   let port: number;
   let closing = false;
   beforeAll(async () => {
-    const fast = rawPath({
-      current: () => current, metrics: new HttpMetrics(), cors: false,
-      compressed: async (v, encoding) => { if (encoding !== 'gzip') throw new Error('gzip only here'); return gzipSync(v.body!); },
-    });
+    const fast = rawPath({ current: () => current, metrics: new HttpMetrics(), cors: false, compressed: gzipOnly });
     // as the HTTP thread does: while stopping, every answer tells the client to leave the connection
     server = createServer((req, res) => {
       if (closing) res.setHeader('Connection', 'close');
@@ -88,6 +91,13 @@ describe('the raw path on a node server', () => {
       expect(br.headers['content-encoding']).toBeUndefined();
       expect(br.body).toBe(new TextDecoder().decode(big.body));
       expect(Number(br.headers['content-length'])).toBe(big.body.byteLength);
+      // and Hono's route (which answers what the raw path leaves) falls back alike, with the identity tag
+      const app = createRuntimeApp({ current: () => big, queries: () => null, storeAlive: async () => true, compressed: gzipOnly });
+      const viaHono = await app.request('/api/v2/runtime/state', { headers: { 'Accept-Encoding': 'br' } });
+      expect(viaHono.status).toBe(200);
+      expect(viaHono.headers.get('content-encoding')).toBeNull();
+      for (const name of ['etag', 'content-type', 'vary', 'cache-control']) expect(viaHono.headers.get(name), name).toBe(br.headers[name]);
+      expect(await viaHono.text()).toBe(br.body);
     } finally {
       current = cur;
     }

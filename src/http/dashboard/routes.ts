@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Context, Hono } from 'hono';
 import { errorBody } from '../envelope.ts';
-import { matches } from '../etag.ts';
+import { conditional } from '../etag.ts';
 import { DATA_HEADERS, SECURITY_HEADERS } from '../security.ts';
 
 /**
@@ -105,8 +105,7 @@ const COMMON_HEADERS = {
 function serve(c: Context, f: Served, page: boolean): Response {
   const headers: Record<string, string> = { ...COMMON_HEADERS, ETag: f.etag };
   if (page) headers['Content-Security-Policy'] = DASHBOARD_CSP;
-  if (matches(c.req.header('if-none-match'), f.etag)) return c.body(null, 304, headers);
-  return c.body(f.body, 200, { ...headers, 'Content-Type': f.type });
+  return conditional(c, f.etag, f.body, (status) => (status === 304 ? headers : { ...headers, 'Content-Type': f.type }));
 }
 
 /** GET /dashboard, /dashboard-app and /assets/:file on the runtime sub-app (mounted under both base paths). */
