@@ -398,7 +398,7 @@ export interface StoreMetricsSample {
   ready: 0 | 1;
   stuck_apps: number;
   stuck_tasks: number;
-  /** entries the store's timelines hold, per kind (bounded: docs/api.md, History) */
+  /** entries the store's timelines hold, per kind (bounded: docs/api.md, Timeline: what happened before) */
   timeline_entries: Record<string, number>;
   /** the store's own memory and what the supervisor reported for itself and each collector */
   threads: Record<string, ThreadMemory>;
