@@ -109,7 +109,7 @@ function responses(): Json {
       description: 'the If-None-Match tag is current: no body',
       headers: { ETag: { $ref: '#/components/headers/StaticETag' }, [FRESH_AS_OF]: { $ref: '#/components/headers/FreshAsOf' } },
     },
-    BadRequest: error('a query or path parameter is invalid (unknown value, too long, given twice, missing, not valid percent-encoding, or one only another route takes); the message names it. Also, before routing, a request the HTTP parser refused (as MalformedRequest)'),
+    BadRequest: error('a query or path parameter is invalid (unknown value, too long, given twice, missing, not valid percent-encoding, or one only another route takes); the message names it. Also, before the route runs, a malformed request (as MalformedRequest)'),
     Unauthorized: {
       description: 'RUNTIME_API_TOKEN is set and the request has no or another bearer token',
       headers: { 'WWW-Authenticate': header('Bearer realm="market-runtime"; with `error="invalid_token"` when a token was sent and is not the one', { type: 'string', pattern: '^Bearer realm="market-runtime"' }) },
@@ -126,7 +126,7 @@ function responses(): Json {
       content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
     },
     MalformedRequest: {
-      description: 'the HTTP parser refused the request (a malformed request line, header or chunk): answered for any method before routing, the message names what was wrong, then the connection is closed',
+      description: 'a malformed request, answered for any method before its route runs, the message naming what was wrong: the HTTP parser refused it (a malformed request line, header or chunk; the connection is then closed), its target or Host header cannot be read, or (on every route under a base path) its query is not valid percent-encoding',
       content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
     },
     RequestTimeout: {
@@ -157,8 +157,9 @@ function responses(): Json {
 }
 
 /**
- * What any method of any path can get before it is routed: a request node's parser refuses (400, unless the
- * route has its own 400), too slow (408), a request target too long (414), headers too large (431).
+ * What any method of any path can get before its route runs: a malformed request (400, unless the route has
+ * its own 400: one node's parser refuses, or a query that is not valid percent-encoding), too slow (408), a
+ * request target too long (414), headers too large (431).
  */
 const BEFORE_ROUTING = {
   400: { $ref: '#/components/responses/MalformedRequest' },
