@@ -1,11 +1,11 @@
 import { appKey, type AppFlowState } from '../model/index.ts';
 import { LISTING_BUCKETS } from '../sources/market-queries.ts';
 import type { AppListingRow, ChangedAppRow, ListedAppRow, ListingProbe, TaskRow } from '../sources/market-rows.ts';
-import { appFlowFromRow, type ActiveTasks, type AppFlowCounters } from './app-flow.ts';
+import { countRows, normalizeAppFlow, type ActiveTasks, type AppFlowCounters, type RowCounts } from './app-flow.ts';
 import type { UnknownStates } from './stage-table.ts';
 
 /** What one listed row was read at, and what it gave the view and the counters. */
-interface Known {
+interface Known extends RowCounts {
   /** its app key (the store's key) */
   key: string;
   /** its user and app, which its active tasks are found by (userApp) */
@@ -19,10 +19,6 @@ interface Known {
   idValue: bigint;
   /** the active tasks of its user and app when it was read (taskVersions) */
   tasks: string;
-  /** it gave an app (else: not an install) */
-  shown: boolean;
-  unknownState: boolean;
-  badEntrances: number;
   /** the last pass that listed it */
   pass: number;
 }
@@ -273,39 +269,23 @@ export class AppFlowMemory {
     rows: readonly ListedAppRow[], tasks: ReadonlyMap<string, string>, active: ActiveTasks, pass: number,
     unknownStates: UnknownStates | undefined, onRead?: (before: Known | undefined, app: AppFlowState | null) => void,
   ): { items: AppFlowState[]; newUnknownStates: string[] } {
-    const newUnknownStates = new Set<string>();
-    const seen = { unknown: false };
-    const onUnknown = (state: string): void => {
-      seen.unknown = true;
-      if (unknownStates?.note(state) ?? true) newUnknownStates.add(state);
-    };
-    const items: AppFlowState[] = [];
-    for (const row of rows) {
-      seen.unknown = false;
-      const { app, badEntrances } = appFlowFromRow(row, active, { onUnknown });
+    const { items, reads, newUnknownStates } = normalizeAppFlow(rows, active, unknownStates);
+    rows.forEach((row, i) => {
+      const { app, shown, unknownState, badEntrances } = reads[i]!;
       onRead?.(this.known.get(row.id), app);
       const at = userApp(row.user_id, row.app_name);
       const idValue = BigInt(row.id);
       this.remember(row.id, {
         key: appKey(row), userApp: at, version: row.row_version, hasState: stateOf(row.row_version),
-        bucket: bucketOf(idValue), idValue,
-        tasks: tasksOf(tasks, at), shown: app !== null, unknownState: seen.unknown, badEntrances, pass,
+        bucket: bucketOf(idValue), idValue, tasks: tasksOf(tasks, at), shown, unknownState, badEntrances, pass,
       });
-      if (app !== null) items.push(app);
-    }
-    return { items, newUnknownStates: [...newUnknownStates] };
+    });
+    return { items, newUnknownStates };
   }
 
   /** over every known row (as a full pass counts), plus the rows listed and the rows read this pass */
   private counters(changedRows: number, rows: number): AppFlowPass['counters'] {
-    const counters = { rows, changed_rows: changedRows, apps: 0, not_installed: 0, unknown_state: 0, bad_entrances: 0 };
-    for (const k of this.known.values()) {
-      if (k.shown) counters.apps += 1;
-      else counters.not_installed += 1;
-      if (k.unknownState) counters.unknown_state += 1;
-      counters.bad_entrances += k.badEntrances;
-    }
-    return counters;
+    return { rows, changed_rows: changedRows, ...countRows(this.known.values()) };
   }
 }
 

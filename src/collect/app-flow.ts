@@ -238,24 +238,55 @@ export function appFlowFromRow(
   return { app: appFlowFromState(input, active.of(input.user_id, input.app_name), unknown), badEntrances };
 }
 
-/** Joined rows + the active tasks -> the app_states listing of one pass. */
+/** What a pass counts of one row it read. */
+export interface RowCounts {
+  /** it gave an app (else: not an install) */
+  shown: boolean;
+  /** its state is none the stage table knows */
+  unknownState: boolean;
+  badEntrances: number;
+}
+
+/** One joined row read: its app (null: not an install), and what a pass counts of it. */
+export interface RowRead extends RowCounts {
+  app: AppFlowState | null;
+}
+
+/** The counters of rows read (AppFlowMemory counts every row it knows, read this pass or before). */
+export function countRows(rows: Iterable<RowCounts>): Omit<AppFlowCounters, 'rows'> {
+  const counters = { apps: 0, not_installed: 0, unknown_state: 0, bad_entrances: 0 };
+  for (const r of rows) {
+    if (r.shown) counters.apps += 1;
+    else counters.not_installed += 1;
+    if (r.unknownState) counters.unknown_state += 1;
+    counters.bad_entrances += r.badEntrances;
+  }
+  return counters;
+}
+
+/**
+ * Joined rows + the active tasks -> the app_states listing of one read (AppFlowMemory reads every pass's rows
+ * here): the apps, each row's read in order, their counters, and the unknown states `unknownStates` had not seen.
+ */
 export function normalizeAppFlow(
-  rows: readonly AppRow[], tasks: Iterable<TaskState>, unknownStates?: UnknownStates,
-): { items: AppFlowState[]; counters: AppFlowCounters; newUnknownStates: string[] } {
-  const active = new ActiveTasks(tasks);
-  const counters: AppFlowCounters = { rows: rows.length, apps: 0, not_installed: 0, unknown_state: 0, bad_entrances: 0 };
+  rows: readonly AppRow[], tasks: ActiveTasks | Iterable<TaskState>, unknownStates?: UnknownStates,
+): { items: AppFlowState[]; reads: RowRead[]; counters: AppFlowCounters; newUnknownStates: string[] } {
+  const active = tasks instanceof ActiveTasks ? tasks : new ActiveTasks(tasks);
   const newUnknownStates = new Set<string>();
-  const onUnknown = (state: string): void => {
-    counters.unknown_state += 1;
-    if (unknownStates?.note(state) ?? true) newUnknownStates.add(state);
+  let unknownState = false;
+  const unknown = {
+    onUnknown(state: string): void {
+      unknownState = true;
+      if (unknownStates?.note(state) ?? true) newUnknownStates.add(state);
+    },
   };
   const items: AppFlowState[] = [];
+  const reads: RowRead[] = [];
   for (const row of rows) {
-    const { app, badEntrances } = appFlowFromRow(row, active, { onUnknown });
-    counters.bad_entrances += badEntrances;
-    if (app === null) counters.not_installed += 1;
-    else items.push(app);
+    unknownState = false;
+    const { app, badEntrances } = appFlowFromRow(row, active, unknown);
+    reads.push({ app, shown: app !== null, unknownState, badEntrances });
+    if (app !== null) items.push(app);
   }
-  counters.apps = items.length;
-  return { items, counters, newUnknownStates: [...newUnknownStates] };
+  return { items, reads, counters: { rows: rows.length, ...countRows(reads) }, newUnknownStates: [...newUnknownStates] };
 }
