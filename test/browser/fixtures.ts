@@ -136,12 +136,15 @@ export function smallDataset(): Dataset {
     { name: 'task_module', healthy: true, status: 'running', last_check: now, metrics: { pending_tasks: 2, running_tasks: 2, oldest_pending_since: ago(10 * MIN) } },
     {
       name: 'hydrator', healthy: false, status: 'running', last_check: now, message: `render failures grew from 1 to 3 ${HOSTILE_ERROR}`,
-      metrics: { pending: 2, success: 25, failed: 3, total: 30, consecutive_failures: 3, consecutive_failures_growth: 2 },
+      metrics: {
+        pending: 2, success: 25, failed: 3, total: 30, consecutive_failures: 3, consecutive_failures_growth: 2,
+        queue_length: 2, completed_tasks_count: 25, failed_tasks_count: 3,
+      },
     },
     {
       name: 'syncer', healthy: false, status: 'degraded', last_check: now, message: 'catalog not updated: market.stale (42 min)',
       metrics: {
-        staleness_bound_s: 1800, stale_sources: 1,
+        staleness_bound_s: 1800, stale_sources: 1, last_sync_time: ago(3 * MIN),
         sources: {
           'market.olares': { source_type: 'remote', is_active: true, apps: 412, newest_update: ago(3 * MIN), stale: false },
           'market.stale': { source_type: 'remote', is_active: true, apps: 17, newest_update: ago(42 * MIN), stale: true },
@@ -154,6 +157,7 @@ export function smallDataset(): Dataset {
       metrics: {
         users: 6, user_applications: 30, app_states: 28, pairs: 8, pairs_truncated: false,
         by_user: { alice: { 'market.olares': { user_applications: 2, states: 2 } }, bob: { 'market.olares': { user_applications: 1, states: 1 }, upload: { user_applications: 1, states: 1 } } },
+        total_users: 6, total_sources: 2, total_apps: 30, total_app_state_latest: 28, total_app_info_latest: 25, total_app_info_pending: 2,
       },
     },
     { name: 'postgres', healthy: true, status: 'running', last_check: now, metrics: { server_version: '16.4' } },
