@@ -1,5 +1,5 @@
 import { digestOf, sha256 } from '../content-digest.ts';
-import { isRunningApp, splitAnswer, TIME_PASSING_NAMES, type SplitAnswer } from './chart-repo-answer-key.ts';
+import { isRunningApp, TIME_PASSING_NAMES, type SplitAnswer } from './chart-repo-answer-key.ts';
 
 export type { SplitAnswer };
 
@@ -32,12 +32,6 @@ const TIME_PASSING_MEMBER = new RegExp(
   String.raw`([{,]\s*)"(?:${TIME_PASSING_NAMES.join('|')})"\s*:\s*(?:"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*|null|true|false)\s*(?=[,}])`,
   'g',
 );
-
-/** The Chart Repo's uptime in an answer's text (first `system.uptime`-like member), for the freshness counter. */
-export function uptimeIn(text: string): number | undefined {
-  const m = /[{,]\s*"uptime"\s*:\s*(\d+(?:\.\d+)?)\s*[,}]/.exec(text);
-  return m ? Math.trunc(Number(m[1])) : undefined;
-}
 
 /** What must differ for the Chart Repo view (or one of its items) to count as changed. */
 export function chartRepoContentKey(value: unknown): string {
@@ -98,11 +92,6 @@ export function timeless(item: object): object {
     rest.processing = processing;
   }
   return rest;
-}
-
-/** An answer's text split in two (chart-repo-answer-key.ts splitAnswer, which reads bytes): for text. */
-export function splitAnswerText(text: string): SplitAnswer {
-  return splitAnswer(Buffer.from(text, 'utf8'));
 }
 
 /** The shared part back as an answer of its own (system and image analyzer only), to normalize. */

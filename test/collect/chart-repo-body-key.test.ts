@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { TIME_PASSING_NAMES } from '../../src/collect/chart-repo-answer-key.ts';
 import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
-import { bodyContentKey, chartRepoContentKey, sharedAnswerText, splitAnswerText, timeless, uptimeIn } from '../../src/collect/chart-repo-content.ts';
+import { answerKey, splitAnswer } from '../../src/collect/chart-repo-answer-key.ts';
+import { bodyContentKey, chartRepoContentKey, sharedAnswerText, timeless } from '../../src/collect/chart-repo-content.ts';
 
 const body = (over: { uptime?: unknown; state?: string; duration?: unknown; check?: unknown; note?: string } = {}) => JSON.stringify({
   success: true, message: 'ok', data: {
@@ -41,12 +42,12 @@ describe('bodyContentKey', () => {
   });
 
   it('reads the uptime for the freshness counter', () => {
-    expect(uptimeIn(body({ uptime: 4321 }))).toBe(4321);
-    expect(uptimeIn('{"success":true,"data":{}}')).toBeUndefined();
+    expect(answerKey(Buffer.from(body({ uptime: 4321 }))).uptime).toBe(4321);
+    expect(answerKey(Buffer.from('{"success":true,"data":{}}')).uptime).toBeUndefined();
   });
 });
 
-describe('splitAnswerText', () => {
+describe('splitAnswer', () => {
   const answer = {
     success: true, data: {
       system: { hostname: 'repo-1', resource_usage: { memory_mb: 211 } },
@@ -58,7 +59,7 @@ describe('splitAnswerText', () => {
   const text = JSON.stringify(answer);
 
   it('takes out data.system and data.tasks.image_analyzer, and nothing else', () => {
-    const { pair, shared } = splitAnswerText(text);
+    const { pair, shared } = splitAnswer(Buffer.from(text));
     expect(JSON.parse(pair)).toEqual({ ...answer, data: { ...answer.data, system: null, tasks: { ...answer.data.tasks, image_analyzer: null } } });
     expect(JSON.parse(shared.system!)).toEqual(answer.data.system);
     expect(JSON.parse(shared.image_analyzer!)).toEqual(answer.data.tasks.image_analyzer);
@@ -69,7 +70,7 @@ describe('splitAnswerText', () => {
     ['pretty-printed', JSON.stringify(answer, null, 2)],
     ['with escapes in names and strings', JSON.stringify({ data: { 'sys\"tem': {}, system: { h: 'a\\"b}' } } })],
   ])('reads %s text', (_what, t) => {
-    const { pair, shared } = splitAnswerText(t);
+    const { pair, shared } = splitAnswer(Buffer.from(t));
     expect(JSON.parse(shared.system!)).toEqual((JSON.parse(t) as { data: { system: unknown } }).data.system);
     expect((JSON.parse(pair) as { data: { system: unknown } }).data.system).toBeNull();
   });
@@ -80,7 +81,7 @@ describe('splitAnswerText', () => {
     ['not JSON', '<html>oops'],
     ['cut short inside a shared block', text.slice(0, 60)],
   ])('leaves the text whole with %s', (_what, t) => {
-    expect(splitAnswerText(t).pair).toBe(t);
+    expect(splitAnswer(Buffer.from(t)).pair).toBe(t);
   });
 });
 
