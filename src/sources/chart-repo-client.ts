@@ -1,7 +1,8 @@
 /**
  * Chart Repo HTTP client: I/O only. One GET of the status endpoint for one (user, source) pair, bounded in
  * time (the whole exchange, body included) and in size (the body is streamed and cut off past the cap).
- * Answers the parsed JSON, unvalidated: collect/chart-repo.ts decides what of it fits.
+ * Answers the body's bytes (a caller that has seen the same content skips the parse); parseChartRepoJson parses
+ * them, unvalidated: collect/chart-repo.ts decides what of it fits.
  *
  * Built on node:http with a keep-alive Agent rather than fetch (undici): a collector pass sends hundreds of
  * these, and fetch's per-request machinery (WHATWG streams, Request objects, microtasks) cost about 3x the CPU
@@ -56,12 +57,6 @@ export interface ChartRepoRequest {
   agent?: Agent;
 }
 
-export interface ChartRepoResponse {
-  json: unknown;
-  bytes: number;
-  latency_ms: number;
-}
-
 /** The answer's bytes, not decoded yet: a caller that has seen the same content can skip decoding and parsing. */
 export interface ChartRepoBody {
   body: Buffer;
@@ -72,11 +67,6 @@ export interface ChartRepoBody {
 export function statusUrl(host: string, user: string, source: string): string {
   const q = new URLSearchParams({ user, source, include: 'apps,images,tasks' });
   return `http://${host}/chart-repo/api/v2/status?${q}`;
-}
-
-export async function fetchChartRepoStatus(req: ChartRepoRequest): Promise<ChartRepoResponse> {
-  const { body, bytes, latency_ms } = await fetchChartRepoBody(req);
-  return { json: parseChartRepoJson(body.toString('utf8')), bytes, latency_ms };
 }
 
 export function fetchChartRepoBody(req: ChartRepoRequest): Promise<ChartRepoBody> {

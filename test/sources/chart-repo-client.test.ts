@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
-import { ChartRepoError, createChartRepoAgent, fetchChartRepoStatus } from '../../src/sources/chart-repo-client.ts';
+import { ChartRepoError, createChartRepoAgent, fetchChartRepoBody, parseChartRepoJson } from '../../src/sources/chart-repo-client.ts';
 import type { ChartRepoRequest } from '../../src/sources/chart-repo-client.ts';
 import { closedPort, envelope, startFakeChartRepo } from './fake-chart-repo.ts';
 import type { FakeChartRepo } from './fake-chart-repo.ts';
@@ -11,8 +11,11 @@ afterAll(async () => { await repo.close(); });
 
 /** A generous timeout: only the tests about timeouts set a tight one (a loaded 2-core CI machine is slow). */
 function get(user: string, extra: Partial<ChartRepoRequest> = {}) {
-  return fetchChartRepoStatus({ host: repo.host, user, source: 'market', timeoutMs: LIVENESS_MS, ...extra });
+  return fetchChartRepoBody({ host: repo.host, user, source: 'market', timeoutMs: LIVENESS_MS, ...extra });
 }
+
+/** an answer's body parsed as the collector parses it */
+const json = (answer: { body: Buffer }) => parseChartRepoJson(answer.body.toString('utf8'));
 
 async function failure(p: Promise<unknown>): Promise<ChartRepoError> {
   const e = await p.then(() => null, (err: unknown) => err);
@@ -21,18 +24,19 @@ async function failure(p: Promise<unknown>): Promise<ChartRepoError> {
 }
 
 describe('chart repo client', () => {
-  it('answers the parsed JSON of a good answer, with its size and latency', async () => {
+  it('answers the body of a good answer, with its size and latency', async () => {
     const body = envelope({ apps: [{ app_id: 'a1' }] });
     repo.set({ kind: 'json', body }, 'good', 'market');
     const res = await get('good');
-    expect(res.json).toEqual(body);
+    expect(res.body.toString('utf8')).toBe(JSON.stringify(body));
+    expect(json(res)).toEqual(body);
     expect(res.bytes).toBe(JSON.stringify(body).length);
     expect(res.latency_ms).toBeGreaterThanOrEqual(0);
   });
 
   it('asks the status endpoint for one user and source, with apps, images and tasks', async () => {
     repo.set({ kind: 'json', body: envelope({}) }, 'al ice', 'market&1');
-    await fetchChartRepoStatus({ host: repo.host, user: 'al ice', source: 'market&1', timeoutMs: 5000 });
+    await fetchChartRepoBody({ host: repo.host, user: 'al ice', source: 'market&1', timeoutMs: 5000 });
     const url = new URL(repo.urls.at(-1)!, 'http://x');
     expect(url.pathname).toBe('/chart-repo/api/v2/status');
     expect(Object.fromEntries(url.searchParams)).toEqual({ user: 'al ice', source: 'market&1', include: 'apps,images,tasks' });
@@ -40,15 +44,17 @@ describe('chart repo client', () => {
 
   it('returns JSON of the wrong shape unjudged (the normalizer decides)', async () => {
     repo.set({ kind: 'json', body: [1, 2, 3] }, 'shape', 'market');
-    expect((await get('shape')).json).toEqual([1, 2, 3]);
+    expect(json(await get('shape'))).toEqual([1, 2, 3]);
   });
 
   it.each([
     ['malformed JSON', '{"success": tru', 'not JSON: "{\\"success\\": tru"'],
     ['non-JSON text', '<html>busy</html>', 'not JSON: "<html>busy</html>"'],
-  ])('fails on %s', async (_name, body, message) => {
+  ])('fails on %s (when the body is parsed)', async (_name, body, message) => {
     repo.set({ kind: 'raw', body }, 'bad', 'market');
-    const e = await failure(get('bad'));
+    const answer = await get('bad');
+    expect(answer.body.toString('utf8')).toBe(body);
+    const e = await failure(Promise.resolve().then(() => json(answer)));
     expect(e.kind).toBe('not_json');
     expect(e.message).toBe(message);
   });
@@ -96,18 +102,18 @@ describe('chart repo client', () => {
   });
 
   it('fails clearly on a refused connection', async () => {
-    const e = await failure(fetchChartRepoStatus({ host: await closedPort(), user: 'u', source: 's', timeoutMs: 1000 }));
+    const e = await failure(fetchChartRepoBody({ host: await closedPort(), user: 'u', source: 's', timeoutMs: 1000 }));
     expect(e.kind).toBe('refused');
     expect(e.message).toBe('connection refused');
   });
 
   it('still answers after the server dropped its idle keep-alive connections', async () => {
     repo.set({ kind: 'json', body: envelope({}) }, 'keep', 'alive');
-    const ask = () => fetchChartRepoStatus({ host: repo.host, user: 'keep', source: 'alive', timeoutMs: 1000 });
+    const ask = () => fetchChartRepoBody({ host: repo.host, user: 'keep', source: 'alive', timeoutMs: 1000 });
     for (let i = 0; i < 5; i++) {
       await ask();
       repo.dropConnections();
-      expect((await ask()).json).toEqual(envelope({}));
+      expect(json(await ask())).toEqual(envelope({}));
     }
   });
 
@@ -125,7 +131,7 @@ describe('chart repo client', () => {
     const agent = createChartRepoAgent(1);
     await get('race', { agent });
     const before = repo.requests.length;
-    expect((await get('race', { agent })).json).toEqual(envelope({ apps: [] }));
+    expect(json(await get('race', { agent }))).toEqual(envelope({ apps: [] }));
     // the one the server closed the connection on, then the retry on a new connection
     expect(repo.requests.slice(before)).toEqual(['race/market', 'race/market']);
     agent.destroy();
