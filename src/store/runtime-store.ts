@@ -181,13 +181,16 @@ export class RuntimeStore {
     const out = this.changes.take(this.tables);
     const chart = this.chartRepo.takeChanges();
     if (chart) out.chart_repo = chart;
-    const timeline = this.timelines.take();
-    if (timeline) out.timeline = timeline;
     const health = this.sources.takeHealthChange();
     if (health !== undefined) out.sources = health;
-    if (changesBytes(out) > MAX_CHANGE_BYTES) {
+    const timeline = this.timelines.take();
+    const bytes = changesBytes(out);
+    if (bytes > MAX_CHANGE_BYTES) {
       return { app_states: [], tasks: [], components: [], ...(health === undefined ? {} : { sources: health }), oversize: true };
     }
+    // timeline entries ride along only where they fit: they never make a version too large to follow item by
+    // item (a client that wants them reads …/history)
+    if (timeline && bytes + changesBytes({ app_states: [], tasks: [], components: [], timeline }) <= MAX_CHANGE_BYTES) out.timeline = timeline;
     return out;
   }
 
