@@ -3,7 +3,7 @@ import { appKey, Id, LIMITS, type AppFlowState } from '../model/index.ts';
 import type { AppEvent } from '../protocol.ts';
 import { goDecodesTime, goTimeText } from '../model/go-time.ts';
 import { appFlowFromState, type AppStateInput } from './app-flow.ts';
-import { mergeEntrances, parseGoEntrances, parseRuntimeEntrances, type GoEntrance } from './app-status.ts';
+import { parseGoEntrances, statusEntrances, parseRuntimeEntrances, type GoEntrance } from './app-status.ts';
 import type { UnknownStates } from './stage-table.ts';
 import { clip } from './tasks.ts';
 
@@ -122,7 +122,7 @@ export function mergeAppEvent(held: AppFlowState | undefined, pushed: AppFlowSta
   const runtime = (pushedStatus.entranceStatuses as GoEntrance[] | null | undefined) ?? [];
   const fromManifest = (held.metadata as { manifest_entrances?: unknown } | undefined)?.manifest_entrances === true;
   const manifest = fromManifest ? (heldStatus?.entranceStatuses as GoEntrance[] | null | undefined) ?? [] : [];
-  status.entranceStatuses = mergeEntrances(manifest, runtime);
+  status.entranceStatuses = statusEntrances(manifest, runtime);
   const merged: AppFlowState = {
     ...pushed,
     app_id: pushed.app_name,

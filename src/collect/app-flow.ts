@@ -2,7 +2,7 @@ import { LIMITS, type AppFlowState, type AppStage, type Health, type TaskState }
 import type { AppRow } from '../sources/market-rows.ts';
 import { deriveStage, type EntranceStatus, type UnknownStates } from './stage-table.ts';
 import {
-  boundEntrances, iconAndTitle, mergeEntrances, parseGoEntrances, parseRuntimeEntrances, toSecondUtc, type GoEntrance,
+  boundEntrances, iconAndTitle, parseGoEntrances, parseRuntimeEntrances, statusEntrances, toSecondUtc, type GoEntrance,
 } from './app-status.ts';
 import { clip } from './tasks.ts';
 
@@ -128,8 +128,7 @@ export function statusMetadata(s: AppStateInput): Record<string, unknown> {
   if (s.op_type !== '') status.opType = s.op_type;
   if (s.message !== '') status.message = clip(s.message, 1024);
   if (s.reason !== '') status.reason = clip(s.reason, 1024);
-  const merged = mergeEntrances(s.manifest_entrances, s.runtime_entrances);
-  status.entranceStatuses = merged === null ? null : boundEntrances(merged).list;
+  status.entranceStatuses = statusEntrances(s.manifest_entrances, s.runtime_entrances);
   if (s.shared_entrances.length > 0) status.sharedEntrances = s.shared_entrances;
   if (s.op_id !== '') status.opID = s.op_id;
   if (s.event_create_time !== undefined) status.createTime = s.event_create_time;

@@ -145,6 +145,17 @@ export function mergeEntrances(manifest: readonly GoEntrance[], runtime: readonl
   });
 }
 
+/**
+ * metadata.status.entranceStatuses: the merge, bounded; null when nothing is left (Go sends null or a list with
+ * entries, never `[]`: a first entrance past the bound on its own leaves none).
+ */
+export function statusEntrances(manifest: readonly GoEntrance[], runtime: readonly GoEntrance[]): GoEntrance[] | null {
+  const merged = mergeEntrances(manifest, runtime);
+  if (merged === null) return null;
+  const { list } = boundEntrances(merged);
+  return list.length === 0 ? null : list;
+}
+
 /** Keeps the leading entries of `list` that fit in MAX_ENTRANCES_BYTES; `cut` = how many were left out. */
 export function boundEntrances<T>(list: T[]): { list: T[]; cut: number } {
   let bytes = 2;

@@ -57,7 +57,8 @@ export const GoAppStatus = v.object({
   opType: optStr,
   message: optStr,
   reason: optStr,
-  entranceStatuses: v.nullable(v.array(GoEntrance)),
+  // Go's list is null or has entries (an empty slice of the market's is nil)
+  entranceStatuses: v.nullable(v.pipe(v.array(GoEntrance), v.minLength(1))),
   sharedEntrances: v.optional(v.array(GoEntrance)),
 });
 

@@ -218,6 +218,14 @@ describe('parseRuntimeEntrances', () => {
     expect(app.stage).toBe('running');
   });
 
+  it('an entrance list whose first entrance alone is past the 16 KiB bound is sent as null, as Go sends no empty list', () => {
+    // each text is clipped on its own; escaped for JSON (\u0001 takes 6 bytes) they add up past the bound
+    const hostile = '\u0001'.repeat(4096);
+    const huge = { name: hostile, state: 'running', reason: hostile, url: hostile, title: hostile, host: hostile, icon: hostile };
+    const s = one(row('running', { status_entrances: [huge] })).metadata!.status as { entranceStatuses: unknown };
+    expect(s.entranceStatuses).toBeNull();
+  });
+
   it('bad entrances are counted by the normalizer and do not drop the app', () => {
     const { items, counters } = normalizeAppFlow([row('running', { status_entrances: [{ state: 'running' }] })], []);
     expect(items[0].health).toBe('healthy');
