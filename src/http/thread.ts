@@ -244,7 +244,7 @@ export class HttpThread {
       // while stopping, every answer tells the client to leave this connection
       if (this.closing) res.setHeader('Connection', 'close');
       if (req.headers.host === undefined && !hostless(req, res)) return;
-      if (!raw || !fast(req, res)) void listener(req, res);
+      if (!raw || !plainHost(req.headers.host!) || !fast(req, res)) void listener(req, res);
     });
     server.keepAliveTimeout = 65_000;
     // node answers a request its parser refuses with a bare 400 and no body; say what was wrong instead
@@ -302,6 +302,15 @@ const PARSER_ERRORS: Record<string, string> = {
   HPE_LF_EXPECTED: 'malformed line ending',
   HPE_CR_EXPECTED: 'malformed line ending',
 };
+
+/**
+ * A Host @hono/node-server takes as it is (its reValidHost, @hono/node-server 2.1.9 src/url.ts): any other goes
+ * through Hono, which checks it (a bad one is a 400 there), so the raw path never answers what Hono refuses.
+ */
+const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
+function plainHost(host: string): boolean {
+  return PLAIN_HOST.test(host);
+}
 
 /**
  * A request without a Host header: HTTP/1.1 requires one (RFC 9112 §3.2: 400, in the envelope); an HTTP/1.0

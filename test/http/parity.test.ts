@@ -181,6 +181,15 @@ describe('the raw path and Hono answer alike (no token configured)', () => {
     expect([await inFlight(h.send), await inFlight(hono.send)]).toEqual([0, 0]);
   });
 
+  it('a Host that Hono refuses is refused on the raw path\'s thread too; one it accepts otherwise written is answered alike', async () => {
+    for (const host of ['bad host', 'LOCALHOST:80', '[::1]:8080']) {
+      const raw = await h.send('/api/v2/runtime/state', 'GET', { Host: host });
+      const viaHono = await hono.send('/api/v2/runtime/state', 'GET', { Host: host });
+      expect(seen(raw), host).toEqual(seen(viaHono));
+    }
+    expect((await h.send('/api/v2/runtime/state', 'GET', { Host: 'bad host' })).status).toBe(400);
+  });
+
   it('a request the raw path is answering counts as in flight until it is answered', async () => {
     let release!: () => void;
     compression.held = new Promise((r) => { release = r; });
