@@ -20,7 +20,7 @@
  */
 import * as v from 'valibot';
 import {
-  GO_ZERO_TIME, JsonObject, KNOWN_VALUES, LIMITS, goDurationNs, goTime, isGoZeroTime,
+  GO_ZERO_TIME, JsonObject, KNOWN_VALUES, LIMITS, goDurationNs, goTime,
 } from '../model/index.ts';
 import { clip } from './tasks.ts';
 import type {
@@ -64,9 +64,12 @@ function put<T extends object, K extends keyof T>(out: T, key: K, value: T[K] | 
   out[key] = value;
 }
 
-/** An `omitempty` time key: left out when it is the zero instant, however the Chart Repo spelled it. */
+/**
+ * An `omitempty` time key (a Conv.time() value): left out when it is the zero instant, which goTimeText writes
+ * as GO_ZERO_TIME however the Chart Repo spelled it. (Not in put: a string key may hold that text as data.)
+ */
 function putTime<T extends object, K extends keyof T>(out: T, key: K, value: T[K] & string): void {
-  if (!isGoZeroTime(value)) out[key] = value;
+  if (value !== GO_ZERO_TIME) out[key] = value;
 }
 
 /**

@@ -184,13 +184,15 @@ export class RuntimeStore {
     const health = this.sources.takeHealthChange();
     if (health !== undefined) out.sources = health;
     const timeline = this.timelines.take();
-    const bytes = changesBytes(out);
-    if (bytes > MAX_CHANGE_BYTES) {
+    if (changesBytes(out) > MAX_CHANGE_BYTES) {
       return { app_states: [], tasks: [], components: [], ...(health === undefined ? {} : { sources: health }), oversize: true };
     }
     // timeline entries ride along only where they fit: they never make a version too large to follow item by
     // item (a client that wants them reads …/history)
-    if (timeline && bytes + changesBytes({ app_states: [], tasks: [], components: [], timeline }) <= MAX_CHANGE_BYTES) out.timeline = timeline;
+    if (timeline) {
+      out.timeline = timeline;
+      if (changesBytes(out) > MAX_CHANGE_BYTES) delete out.timeline;
+    }
     return out;
   }
 
