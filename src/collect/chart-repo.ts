@@ -7,10 +7,12 @@
  * - the envelope {success, message, data} must fit, or the whole answer fails;
  * - an absent field is its zero value; keys Go always sends are always there, `omitempty` ones left out
  *   when zero;
- * - a field of the wrong type (a string where a number goes, a fraction in an integer) drops the list item
- *   holding it (app, image, image node, hydrator or analyzer task) alone, counted; in a block (system,
- *   hydrator counters, image analyzer) it drops only that field. A running app's fractional
- *   `processing.duration` is truncated, not a misfit;
+ * - a field of the wrong type (a string where a number goes, a fraction in an integer) is left out alone (its
+ *   zero value), counted, so one bad field does not hide what the rest of its item says; only an item whose
+ *   identity has the wrong type (an app's user, source or name, an image's or node's name, a task's id) is
+ *   dropped, counted: it could not be told apart or filtered. A block (system, hydrator counters, image
+ *   analyzer) with no field that fits is absent. A running app's fractional `processing.duration` is
+ *   truncated, not a misfit;
  * - a string longer than its bound (LIMITS.id for names and ids, 1,024 for an image name, LIMITS.text for free
  *   text) is clipped to it and counted, never dropped: Go keeps any string;
  * - an enumerated value we have not seen (state, status …) is kept as sent and counted, never dropped;
@@ -35,7 +37,7 @@ export interface ChartRepoAnswer {
   images: ChartRepoImage[];
   hydrator?: HydratorStatus;
   image_analyzer?: ImageAnalyzerStatus;
-  /** items and fields of the wrong type, left out */
+  /** fields of the wrong type, left out, and items dropped (identity of the wrong type, not an object, past the bound) */
   dropped: number;
   /** enumerated values (state, status …) not in KNOWN_VALUES, kept as sent */
   unfamiliar_values: number;
@@ -52,7 +54,7 @@ export type NormalizeResult = { ok: true; answer: ChartRepoAnswer } | { ok: fals
 type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => x !== null && typeof x === 'object' && !Array.isArray(x);
 
-/** a field of the wrong type: the item holding it is dropped (a block drops the field alone) */
+/** an item's identity of the wrong type: the item is dropped (any other field is left out alone) */
 class Misfit extends Error {}
 const MISFIT = new Misfit('misfit');
 
@@ -74,8 +76,9 @@ function putTime<T extends object, K extends keyof T>(out: T, key: K, value: T[K
 
 /**
  * Converts raw Chart Repo values the way Go decodes them into its structs: absent or null = the zero value;
- * a value of the wrong type throws Misfit; times that are not RFC 3339 become the zero time and durations
- * follow Go's rules (both counted when bad); unfamiliar enumerated values are kept and counted.
+ * a value of the wrong type is the zero value too, counted (an identity of the wrong type throws Misfit); times
+ * that are not RFC 3339 become the zero time and durations follow Go's rules (both counted when bad); unfamiliar
+ * enumerated values are kept and counted.
  */
 class Conv {
   dropped = 0;
@@ -86,12 +89,25 @@ class Conv {
 
   constructor(readonly now: string) {}
 
+  /** a field of the wrong type: left out (its zero value) and counted */
+  private misfit<T>(zero: T): T {
+    this.dropped += 1;
+    return zero;
+  }
+
   /** a string; one longer than `max` is clipped to it (counted): Go keeps any string, a bound keeps the view small */
   str(o: Obj, k: string, max: number = LIMITS.id): string {
     const x = o[k];
     if (x === undefined || x === null) return '';
-    if (typeof x !== 'string') throw MISFIT;
+    if (typeof x !== 'string') return this.misfit('');
     return this.clip(x, max);
+  }
+
+  /** an item's identity (a name, an id): the wrong type drops the item, which could not be told apart */
+  id(o: Obj, k: string, max: number = LIMITS.id): string {
+    const x = o[k];
+    if (x !== undefined && x !== null && typeof x !== 'string') throw MISFIT;
+    return this.str(o, k, max);
   }
 
   clip(x: string, max: number): string {
@@ -107,7 +123,7 @@ class Conv {
   int(o: Obj, k: string): number {
     const x = o[k];
     if (x === undefined || x === null) return 0;
-    if (typeof x !== 'number' || !Number.isSafeInteger(x)) throw MISFIT;
+    if (typeof x !== 'number' || !Number.isSafeInteger(x)) return this.misfit(0);
     return x;
   }
 
@@ -116,21 +132,21 @@ class Conv {
     const x = o[k];
     if (typeof x !== 'number') return this.int(o, k);
     const n = Math.trunc(x) + 0; // (+ 0: -0.5 gives 0, not -0)
-    if (!Number.isSafeInteger(n)) throw MISFIT;
+    if (!Number.isSafeInteger(n)) return this.misfit(0);
     return n;
   }
 
   num(o: Obj, k: string): number {
     const x = o[k];
     if (x === undefined || x === null) return 0;
-    if (typeof x !== 'number' || !Number.isFinite(x)) throw MISFIT;
+    if (typeof x !== 'number' || !Number.isFinite(x)) return this.misfit(0);
     return x;
   }
 
   bool(o: Obj, k: string): boolean {
     const x = o[k];
     if (x === undefined || x === null) return false;
-    if (typeof x !== 'boolean') throw MISFIT;
+    if (typeof x !== 'boolean') return this.misfit(false);
     return x;
   }
 
@@ -142,8 +158,7 @@ class Conv {
 
   /**
    * An enumerated value: any string is kept, as Go keeps it (one longer than LIMITS.text clipped to it, so a
-   * hostile value cannot grow the view); one not in `known` counted. Only a value that is not a string drops
-   * the item.
+   * hostile value cannot grow the view); one not in `known` counted. One that is not a string is left out.
    */
   enumerated(o: Obj, k: string, known: readonly string[]): string {
     const x = this.str(o, k, LIMITS.text);
@@ -165,7 +180,7 @@ class Conv {
   obj(o: Obj, k: string): Obj | undefined {
     const x = o[k];
     if (x === undefined || x === null) return undefined;
-    if (!isObj(x)) throw MISFIT;
+    if (!isObj(x)) return this.misfit(undefined);
     return x;
   }
 
@@ -178,14 +193,14 @@ class Conv {
     } catch {
       // a hostile value that throws in the schema is a misfit like any other
     }
-    throw MISFIT;
+    return this.misfit(undefined);
   }
 
   /** A list converted item by item: a bad item (or one past the bound) is dropped alone and counted. */
   list<T>(o: Obj, k: string, convert: (item: Obj) => T): T[] | undefined {
     const raw = o[k];
     if (raw === undefined || raw === null) return undefined;
-    if (!Array.isArray(raw)) { this.dropped += 1; return undefined; }
+    if (!Array.isArray(raw)) return this.misfit(undefined);
     const n = Math.min(raw.length, LIMITS.listItems);
     this.dropped += raw.length - n;
     const out: T[] = [];
@@ -205,23 +220,19 @@ class Conv {
     return out;
   }
 
-  /** One field of a block: a bad one is left out alone and counted. */
+  /** One field of a block: undefined when it did not fit (left out and counted by the converter). */
   field<T>(f: () => T): T | undefined {
-    try {
-      return f();
-    } catch (e) {
-      if (!(e instanceof Misfit)) throw e;
-      this.dropped += 1;
-      return undefined;
-    }
+    const before = this.dropped;
+    const x = f();
+    return this.dropped === before ? x : undefined;
   }
 
   app = (o: Obj): ChartRepoApp => {
     const a: ChartRepoApp = {
       app_id: this.str(o, 'app_id'),
-      app_name: this.str(o, 'app_name'),
-      user_id: this.str(o, 'user_id'),
-      source_id: this.str(o, 'source_id'),
+      app_name: this.id(o, 'app_name'),
+      user_id: this.id(o, 'user_id'),
+      source_id: this.id(o, 'source_id'),
       state: this.enumerated(o, 'state', KNOWN_VALUES.app_state),
       last_update: this.now,
     };
@@ -250,7 +261,7 @@ class Conv {
   };
 
   node = (o: Obj): ImageNode => {
-    const n: ImageNode = { node_name: this.str(o, 'node_name') };
+    const n: ImageNode = { node_name: this.id(o, 'node_name') };
     put(n, 'architecture', this.str(o, 'architecture'));
     put(n, 'os', this.str(o, 'os'));
     put(n, 'total_size', this.int(o, 'total_size'));
@@ -263,7 +274,7 @@ class Conv {
 
   image = (o: Obj): ChartRepoImage => {
     const i: ChartRepoImage = {
-      image_name: this.str(o, 'image_name', 1024),
+      image_name: this.id(o, 'image_name', 1024),
       status: this.enumerated(o, 'status', KNOWN_VALUES.image_status),
       last_update: this.now,
     };
@@ -284,11 +295,11 @@ class Conv {
 
   hydratorTask = (o: Obj): HydratorTask => {
     const t: HydratorTask = {
-      task_id: this.str(o, 'task_id'),
-      user_id: this.str(o, 'user_id'),
-      source_id: this.str(o, 'source_id'),
+      task_id: this.id(o, 'task_id'),
+      user_id: this.id(o, 'user_id'),
+      source_id: this.id(o, 'source_id'),
       app_id: this.str(o, 'app_id'),
-      app_name: this.str(o, 'app_name'),
+      app_name: this.id(o, 'app_name'),
       status: this.enumerated(o, 'status', KNOWN_VALUES.hydrator_task_status),
       step_name: this.str(o, 'step_name'),
       total_steps: this.int(o, 'total_steps'),
@@ -302,7 +313,7 @@ class Conv {
 
   analyzerTask = (o: Obj): AnalyzerTask => {
     const t: AnalyzerTask = {
-      task_id: this.str(o, 'task_id'),
+      task_id: this.id(o, 'task_id'),
       app_name: this.str(o, 'app_name'),
       app_dir: this.text(o, 'app_dir'),
       status: this.enumerated(o, 'status', KNOWN_VALUES.analysis_task_status),
@@ -318,8 +329,8 @@ class Conv {
     put(t, 'error_step', this.str(o, 'error_step'));
     const images = o.images;
     if (images !== undefined && images !== null) {
-      if (!Array.isArray(images) || images.length > LIMITS.listItems || !images.every((x) => typeof x === 'string')) throw MISFIT;
-      put(t, 'images', (images as string[]).map((x) => this.clip(x, 1024)));
+      if (!Array.isArray(images) || images.length > LIMITS.listItems || !images.every((x) => typeof x === 'string')) this.misfit(undefined);
+      else put(t, 'images', (images as string[]).map((x) => this.clip(x, 1024)));
     }
     return t;
   };
@@ -330,7 +341,7 @@ class Conv {
    */
   block<T>(raw: unknown, build: (o: Obj, seen: () => void) => T): T | undefined {
     if (raw === undefined || raw === null) return undefined;
-    if (!isObj(raw)) { this.dropped += 1; return undefined; }
+    if (!isObj(raw)) return this.misfit(undefined);
     let any = false;
     const out = build(raw, () => { any = true; });
     return any ? out : undefined;
@@ -560,7 +571,7 @@ export function chartRepoComponent(p: ChartRepoPass): ComponentStatus {
     last_check: p.now,
   };
   if (failed > 0) c.message = failureMessage(p.failures, p.pairs);
-  else if (p.dropped > 0) c.message = `${p.dropped} invalid items dropped`;
+  else if (p.dropped > 0) c.message = `${p.dropped} invalid items or fields left out`;
   return c;
 }
 

@@ -36,8 +36,8 @@ export const STATUS_PATH = '/chart-repo/api/v2/status';
 
 /**
  * Items a hostile or broken Chart Repo might send for (user, source): markup in names (valid data the
- * pages must escape), a name past the length bound (clipped to it and counted, the item kept), and wrong types
- * (each must be dropped alone).
+ * pages must escape), a name past the length bound (clipped to it and counted, the item kept), fields of the
+ * wrong type (each left out alone, its item kept) and a name of the wrong type (that item dropped alone).
  */
 export function hostileItems(user: string, source: string): Injection {
   const base = { user_id: user, source_id: source };
@@ -47,7 +47,8 @@ export function hostileItems(user: string, source: string): Injection {
       { ...base, app_id: 'xss1', app_name: '<img src=x onerror="window.__pwned=1">', state: 'processing',
         current_step: { name: '<script>window.__pwned=2</script>', index: 1, total: 5 } },
       { ...base, app_id: 'long', app_name: 'a'.repeat(5000), state: 'pending' },
-      { ...base, app_id: 42, app_name: 'wrong-types', state: 'exploded' },
+      { ...base, app_id: 42, app_name: 'wrong-types', state: 'exploded', current_step: { name: 'S', index: 'one' } },
+      { ...base, app_id: 'no-name', app_name: ['not', 'a', 'name'], state: 'pending' },
     ],
     images: [
       { image_name: '"><svg onload="window.__pwned=3">', status: 'partially_downloaded', nodes: [{ node_name: '<b>n</b>' }] },

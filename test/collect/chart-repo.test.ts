@@ -136,14 +136,33 @@ describe('normalizeAnswer: items in Go\'s shapes', () => {
     expect(answer(ok({ tasks: { image_analyzer: { average_analysis_time: 12.5 } } })).image_analyzer?.average_analysis_time).toBe(12_500_000);
   });
 
+  const step = (extra: object) => ({ name: 'S', index: 1, total: 5, status: 'running', started_at: T, updated_at: T, retry_count: 0, ...extra });
   it.each([
-    ['an app with state as a number', { apps: [app('ok'), app('bad', { state: 3 })] }, 'apps'],
-    ['an app whose current_step.index is a string', { apps: [app('ok'), app('bad', { current_step: { name: 'SourceChartStep', index: 'one' } })] }, 'apps'],
-    ['an app whose current_step.index is a fraction', { apps: [app('ok'), app('bad', { current_step: { name: 'S', index: 1.5 } })] }, 'apps'],
+    ['an app with state as a number', { apps: [app('bad', { state: 3 })] }, { apps: [goApp('bad', { state: '' })] }],
+    ['an app whose current_step.index is a string', { apps: [app('bad', { current_step: step({ index: 'one' }) })] },
+      { apps: [goApp('bad', { current_step: step({ index: 0 }) })] }],
+    ['an app whose current_step.index is a fraction', { apps: [app('bad', { current_step: step({ index: 1.5 }) })] },
+      { apps: [goApp('bad', { current_step: step({ index: 0 }) })] }],
+    ['an app whose current_step is a string', { apps: [app('bad', { current_step: 'rendering' })] }, { apps: [goApp('bad')] }],
+    ['an app whose processing.duration is a string', { apps: [app('bad', { processing: { task_id: 'p', duration: '5' } })] },
+      { apps: [goApp('bad', { processing: { task_id: 'p', duration: 0 } })] }],
+    ['an image with total_size as a string', { images: [image('bad', { total_size: '12', layer_count: 3 })] },
+      { images: [goImage('bad', { layer_count: 3 })] }],
+    ['an image with a number too large to be finite', JSON.parse('{"images":[{"image_name":"bad","status":"registry_error","total_size":1e400}]}'),
+      { images: [goImage('bad', { status: 'registry_error' })] }],
+    ['a hydrator task with retry_count as a string', { tasks: { hydrator: { tasks: [htask('t', { retry_count: 'x', total_steps: 5 })] } } },
+      { hydrator: { queue_length: 0, active_tasks: 0, completed_tasks: 0, failed_tasks: 0, worker_count: 0, tasks: [goHtask('t', { total_steps: 5 })] } }],
+  ])('keeps %s, leaving out only that field (its zero value), counted', (_name, data, kept) => {
+    const a = answer(ok(data));
+    expect(a).toMatchObject({ ...kept, dropped: 1 });
+  });
+
+  it.each([
     ['an app that is a string', { apps: [app('ok'), 'bad'] }, 'apps'],
-    ['an app whose processing.duration is a string', { apps: [app('ok'), app('bad', { processing: { task_id: 'p', duration: '5' } })] }, 'apps'],
-    ['an image with total_size as a string', { images: [image('ok'), image('bad', { total_size: '12' })] }, 'images'],
-  ])('drops only %s (a wrong type), and counts it', (_name, data, list) => {
+    ['an app whose app_name is a number', { apps: [app('ok'), app('x', { app_name: 7 })] }, 'apps'],
+    ['an app whose user_id is an object', { apps: [app('ok'), app('x', { user_id: { id: 'alice' } })] }, 'apps'],
+    ['an image whose image_name is a list', { images: [image('ok'), image('x', { image_name: ['nginx'] })] }, 'images'],
+  ])('drops only %s (its identity cannot be told), and counts it', (_name, data, list) => {
     const a = answer(ok(data)) as unknown as Record<string, Array<{ app_name?: string; image_name?: string }>>;
     expect(a[list]).toHaveLength(1);
     expect(a[list][0].app_name ?? a[list][0].image_name).toBe('ok');
@@ -172,15 +191,15 @@ describe('normalizeAnswer: items in Go\'s shapes', () => {
     expect(a).toMatchObject({ dropped: 0, clipped_values: 0 });
   });
 
-  it('a dropped item\'s unfamiliar values and bad times are not counted', () => {
-    const a = answer(ok({ apps: [app('bad', { state: 'odd', app_id: 'i'.repeat(300), timestamps: { created_at: 'x' }, current_step: 5 })] }));
+  it('a dropped item\'s unfamiliar values, bad times and bad fields are not counted', () => {
+    const a = answer(ok({ apps: [app('bad', { state: 'odd', app_id: 'i'.repeat(300), timestamps: { created_at: 'x' }, current_step: 5, source_id: 9 })] }));
     expect(a).toMatchObject({ apps: [], dropped: 1, unfamiliar_values: 0, bad_times: 0, clipped_values: 0 });
   });
 
-  it('drops a bad image node but keeps its image', () => {
-    const a = answer(ok({ images: [image('nginx', { nodes: [{ node_name: 'n1' }, { node_name: 'n2', progress: 'half' }] })] }));
-    expect(a.images).toEqual([goImage('nginx', { nodes: [{ node_name: 'n1' }] })]);
-    expect(a.dropped).toBe(1);
+  it('keeps an image node with a bad field, and drops a node without a name', () => {
+    const a = answer(ok({ images: [image('nginx', { nodes: [{ node_name: 'n1' }, { node_name: 'n2', progress: 'half', os: 'linux' }, { node_name: 3 }] })] }));
+    expect(a.images).toEqual([goImage('nginx', { nodes: [{ node_name: 'n1' }, { node_name: 'n2', os: 'linux' }] })]);
+    expect(a.dropped).toBe(2);
   });
 
   it('counts a list that is not a list as one dropped item', () => {
@@ -203,12 +222,12 @@ describe('normalizeAnswer: blocks', () => {
     expect(a.dropped).toBe(1);
   });
 
-  it('keeps hydrator tasks when a counter has the wrong type (0 then), and drops bad tasks alone', () => {
+  it('keeps hydrator tasks when a counter has the wrong type (0 then), and drops tasks without an id alone', () => {
     const a = answer(ok({
       tasks: {
         hydrator: {
           queue_length: 'many', active_tasks: 2,
-          tasks: [htask('t1'), htask('t2', { retry_count: 'x' })],
+          tasks: [htask('t1'), htask('t2', { task_id: 2 })],
           recent_failed: [htask('f1', { last_error: 'render failed' })],
         },
       },
@@ -225,17 +244,19 @@ describe('normalizeAnswer: blocks', () => {
       tasks: {
         image_analyzer: {
           is_running: true, health_status: 'healthy', queue_length: 1, last_check: T,
-          queued_tasks: [{ task_id: 'q1', images: ['a', 'b'] }, { task_id: 'q2', images: [1] }],
+          queued_tasks: [{ task_id: 'q1', images: ['a', 'b'] }, { task_id: 'q2', images: [1] }, { task_id: null, status: 7 }, { task_id: 3 }],
           recent_failed: null,
         },
       },
     }));
+    const task = (id: string, extra: object = {}) => ({ task_id: id, app_name: '', app_dir: '', status: '', created_at: Z, images_count: 0, ...extra });
     expect(a.image_analyzer).toEqual({
       is_running: true, health_status: 'healthy', last_check: T, queue_length: 1, active_workers: 0, cached_images: 0,
       analyzing_count: 0, total_analyzed: 0, successful_analyzed: 0, failed_analyzed: 0, average_analysis_time: 0,
-      queued_tasks: [{ task_id: 'q1', app_name: '', app_dir: '', status: '', created_at: Z, images_count: 0, images: ['a', 'b'] }],
+      // q2's images (not strings) and the third task's status are left out; the task whose id is a number is dropped
+      queued_tasks: [task('q1', { images: ['a', 'b'] }), task('q2'), task('')],
     });
-    expect(a.dropped).toBe(1);
+    expect(a.dropped).toBe(3);
   });
 
   it('treats a block with no valid field as absent, so it does not hide a later pair\'s block', () => {
@@ -254,19 +275,14 @@ describe('normalizeAnswer: hostile input', () => {
   const deep = (n: number) => JSON.parse(`${'{"a":'.repeat(n)}1${'}'.repeat(n)}`);
   const deepList = (n: number) => JSON.parse(`${'['.repeat(n)}${']'.repeat(n)}`);
 
-  it('drops JSON nested 100 000 deep without crashing', () => {
+  it('leaves out JSON nested 100 000 deep without crashing', () => {
     const a = answer(ok({
       system: { hostname: 'cr', components: deep(100_000) },
       apps: [app('wiki', { current_step: { name: deep(100_000) } }), deepList(100_000)],
     }));
     expect(a.system).toEqual({ hostname: 'cr' });
-    expect(a.apps).toEqual([]);
+    expect(a.apps).toEqual([goApp('wiki', { current_step: { name: '', index: 0, total: 0, status: '', started_at: Z, updated_at: Z, retry_count: 0 } })]);
     expect(a.dropped).toBe(3);
-  });
-
-  it('drops a number too large to be finite', () => {
-    const a = answer(JSON.parse('{"success":true,"data":{"images":[{"image_name":"x","status":"registry_error","total_size":1e400}]}}'));
-    expect(a).toMatchObject({ images: [], dropped: 1 });
   });
 
   it('ignores fields it does not know', () => {
@@ -337,7 +353,7 @@ describe('chartRepoComponent', () => {
   });
 
   it('says how many items were dropped when all answered', () => {
-    expect(chartRepoComponent({ pairs: 1, failures: [], dropped: 4, now: NOW }).message).toBe('4 invalid items dropped');
+    expect(chartRepoComponent({ pairs: 1, failures: [], dropped: 4, now: NOW }).message).toBe('4 invalid items or fields left out');
   });
 
   it('is degraded when some pairs failed, naming them and their errors', () => {

@@ -95,16 +95,18 @@ describe('chart repo collector', () => {
     expect(r.warning).toBeUndefined();
   });
 
-  it('drops and counts bad items of a partial answer, keeping the rest', async () => {
+  it('leaves out and counts bad fields and items of a partial answer, keeping the rest', async () => {
     repo.set(good('alice', 'wiki'), 'alice', 'market');
     repo.set({ kind: 'json', body: envelope({ apps: [
       { app_id: 'blog', app_name: 'blog', user_id: 'bob', source_id: 'market', state: 'failed' },
       { app_id: 'chat', app_name: 'chat', user_id: 'bob', source_id: 'market', state: 42 },
+      { app_id: 'x', app_name: 42, user_id: 'bob', source_id: 'market', state: 'failed' },
     ] }) }, 'bob', 'market');
     const r = await run(await collector());
-    expect(appNames(r)).toEqual(['alice/wiki', 'bob/blog']);
-    expect(r.counters).toMatchObject({ dropped_items: 1, failed_pairs: 0 });
-    expect(component(r)).toMatchObject({ status: 'running', message: '1 invalid items dropped' });
+    // chat's state (a number) is left out; the app named 42 cannot be told apart and is dropped
+    expect(appNames(r)).toEqual(['alice/wiki', 'bob/blog', 'bob/chat']);
+    expect(r.counters).toMatchObject({ dropped_items: 2, failed_pairs: 0 });
+    expect(component(r)).toMatchObject({ status: 'running', message: '2 invalid items or fields left out' });
   });
 
   const faults: Array<[string, Mode, string]> = [

@@ -17,7 +17,7 @@ afterAll(async () => {
 const status = (query: string, init?: RequestInit): Promise<Response> =>
   fetch(`http://${sim.host}/chart-repo/api/v2/status?${query}`, { signal: AbortSignal.timeout(2000), ...init });
 
-/** the apps the collector's normalizer keeps (Go's conversion drops only wrong types) */
+/** the apps the collector's normalizer keeps (it drops only an item whose identity has the wrong type) */
 function kept(apps: unknown[]): unknown[] {
   const r = normalizeAnswer({ success: true, data: { apps } }, new Date(0).toISOString());
   if (!r.ok) throw new Error(r.error);
@@ -77,13 +77,13 @@ describe('Chart Repo simulator over HTTP', () => {
   it('serves injected hostile items next to real ones', async () => {
     const hostile = { app_id: 'x', app_name: '<img src=x onerror="window.__pwned=1">', user_id: alice.user_id,
       source_id: alice.source_id, state: 'processing' };
-    const wrongType = { app_id: 42, app_name: 'bad', user_id: alice.user_id, source_id: alice.source_id, state: 'weird' };
+    const wrongType = { app_id: 'bad', app_name: 42, user_id: alice.user_id, source_id: alice.source_id, state: 'weird' };
     sim.inject({ user: alice.user_id, apps: [hostile, wrongType], images: [{ image_name: 'evil', status: 'nope' }] });
     const body = await (await status(`user=${alice.user_id}&source=${alice.source_id}`)).json();
-    const names = body.data.apps.map((a: { app_name: string }) => a.app_name);
+    const names = body.data.apps.map((a: { app_name: unknown }) => a.app_name);
     expect(names).toContain(hostile.app_name);
     expect(names).toContain(alice.app_name);
-    // the hostile name is valid data (escaping is the page's job); the wrong-typed item is not
+    // the hostile name is valid data (escaping is the page's job); an item whose name is not a string is not
     expect(kept([hostile])).toHaveLength(1);
     expect(kept([wrongType])).toHaveLength(0);
     expect(body.data.images.some((i: { image_name: string }) => i.image_name === 'evil')).toBe(true);
@@ -100,7 +100,8 @@ describe('Chart Repo simulator over HTTP', () => {
     sim.clearInjections();
     const apps = body.data.apps as unknown[];
     const fits = kept(apps) as { app_name: string }[];
-    expect(apps.length - fits.length).toBe(1); // the wrong types
+    expect(apps.length - fits.length).toBe(1); // the name that is not a string
+    expect(fits.map((a) => a.app_name)).toContain('wrong-types'); // its wrong-typed fields left out
     // the over-long name is kept, clipped (Go keeps any string)
     expect(fits.map((a) => a.app_name)).toContain(`${'a'.repeat(255)}…`);
     expect(JSON.stringify(fits)).toContain('onerror');

@@ -104,14 +104,16 @@ describe('hostile data from the sources', () => {
     expect(appNames).toContain('wiki');
     expect(appNames).not.toContain(LONG);
     expect(snap.sources.app_flow.counters?.dropped).toBeGreaterThanOrEqual(1);
-    // chart repo: misfits dropped one by one and counted, the good ones kept
+    // chart repo: misfits left out one by one and counted, the good ones kept
     const chart = snap.chart_repo!.apps!.map((a) => a.app_name);
     expect(chart).toContain('good');
     expect(chart).not.toContain(MB);
     // an over-long name is clipped, its app kept (Go keeps any string), and counted
     expect(chart).toContain(`${'n'.repeat(255)}…`);
     expect(snap.sources.chart_repo.counters?.clipped_values).toBeGreaterThanOrEqual(3);
-    expect(chart).not.toContain('wrong-types');
+    // a field of the wrong type is left out, its app kept; an app whose name is not a string is dropped
+    expect(snap.chart_repo!.apps!.find((a) => a.app_name === 'wrong-types')).toMatchObject({ app_id: '', state: 'exploded' });
+    expect(snap.chart_repo!.apps!.map((a) => (a as { app_id?: string }).app_id)).not.toContain('no-name');
     expect(snap.sources.chart_repo.counters?.dropped_items).toBeGreaterThanOrEqual(6);
     expect(snap.components.chart_repo.metrics?.dropped_items).toBeGreaterThanOrEqual(6);
   });
