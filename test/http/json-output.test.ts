@@ -72,10 +72,11 @@ describe('the process\'s output', () => {
     };
     // the supervisor's line when a thread dies
     const died = async (thread: string) => sc.stdout.some((l) => l.includes('"thread exited; restarting it"') && l.includes(`"thread":"${thread}"`));
-    const until = async (what: string, check: () => Promise<boolean>, ms = 30_000) => {
+    // generous liveness bounds: a machine running other suites beside this one takes its time
+    const until = async (what: string, check: () => Promise<boolean>, ms = 60_000) => {
       const end = Date.now() + ms;
       while (!(await check())) {
-        if (Date.now() > end) throw new Error(`${what} not within ${ms} ms`);
+        if (Date.now() > end) throw new Error(`${what} not within ${ms} ms; last lines:\n${sc.stdout.slice(-8).join('\n')}`);
         await sleep(100);
       }
     };
@@ -105,15 +106,15 @@ describe('the process\'s output', () => {
       await sleep(1000);
       // the store thread dies (a pass it cannot render), is replaced and rebuilds
       writeFileSync(apps, JSON.stringify({ poison: true }));
-      await until('store death', async () => died('store'), 15_000);
+      await until('store death', async () => died('store'));
       writeFileSync(apps, good);
       // load goes on through the restart and the rebuild (how long that takes is not this test's business)
       await sleep(3000);
       // the HTTP thread dies and is replaced on the same port
       sc.child.kill('SIGUSR2');
-      await until('HTTP thread death', async () => died('http'), 15_000);
+      await until('HTTP thread death', async () => died('http'));
       // (a thread started from source on a loaded machine takes its time)
-      await until('HTTP back', async () => (await status('/healthz')) === 200, 60_000);
+      await until('HTTP back', async () => (await status('/healthz')) === 200);
       await sleep(1000);
       stop = true;
       await Promise.all(loaders);
@@ -141,5 +142,5 @@ describe('the process\'s output', () => {
     // and it did log: thread deaths included
     const logged = sc.stdout.concat(sc.stderr).map((l) => JSON.parse(l) as { msg?: string; thread?: string });
     expect(logged.length).toBeGreaterThan(10);
-  }, 240_000);
+  }, 360_000);
 });
