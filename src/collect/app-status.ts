@@ -3,7 +3,7 @@
  * user_applications JOIN user_application_states, and the entrance merge by position. docs/go-wire.md
  * "metadata.status". Pure: rows and events in, plain objects out.
  */
-import { LIMITS } from '../model/index.ts';
+import { LIMITS, isObj } from '../model/index.ts';
 import { GO_ZERO_TIME_MS } from '../model/go-time.ts';
 import type { EntranceStatus } from './stage-table.ts';
 import { clip } from './tasks.ts';
@@ -37,7 +37,6 @@ export const MAX_ENTRANCES = 64;
 export const MAX_ENTRANCES_BYTES = 16 * 1024;
 
 type Obj = Record<string, unknown>;
-const isObj = (x: unknown): x is Obj => x !== null && typeof x === 'object' && !Array.isArray(x);
 
 /** JSONB arrives parsed, or as JSON text from a driver without the jsonb parser. */
 function jsonValue(raw: unknown): { value: unknown; bad: boolean } {

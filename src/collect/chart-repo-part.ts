@@ -1,6 +1,7 @@
 import type { HydratorTask } from '../model/index.ts';
 import type { ChartItemPart, ChartRepoPairPart, Facets, HydratorCounters } from '../protocol.ts';
-import { HYDRATOR_COUNTERS, type ChartRepoAnswer } from './chart-repo.ts';
+import type { ChartRepoAnswer } from './chart-repo.ts';
+import { HYDRATOR_COUNTERS } from './chart-repo-merge.ts';
 
 /**
  * A pair's answer as the store keeps it (pure): each item's JSON rendered once, here, with its key and what

@@ -1,7 +1,7 @@
 /**
  * Chart Repo normalizer (pure): one answer converted into the shapes the market's Go module rebuilds it into
- * (docs/go-wire.md "chart_repo"), answers of every (user, source) pair merged, and the `chart_repo` component
- * built from how the pass went. docs/architecture.md, Sources.
+ * (docs/go-wire.md "chart_repo"); the pairs' answers are merged in chart-repo-merge.ts. docs/architecture.md,
+ * Sources.
  *
  * Conversion rules, Go's (null means absent, as Go sends nil slices and pointers as null):
  * - the envelope {success, message, data} must fit, or the whole answer fails;
@@ -22,8 +22,9 @@
  */
 import * as v from 'valibot';
 import {
-  GO_ZERO_TIME, JsonObject, KNOWN_VALUES, LIMITS, goDurationNs, goTime,
+  GO_ZERO_TIME, JsonObject, KNOWN_VALUES, LIMITS, goDurationNs, goTime, isObj,
 } from '../model/index.ts';
+import { put, putTime } from './omit-empty.ts';
 import { clip } from './tasks.ts';
 import type {
   AnalyzerTask, ChartRepoApp, ChartRepoImage, ChartRepoOrigin, ChartRepoStatus, ChartRepoSystem, ComponentStatus,
@@ -52,27 +53,10 @@ export interface ChartRepoAnswer {
 export type NormalizeResult = { ok: true; answer: ChartRepoAnswer } | { ok: false; error: string };
 
 type Obj = Record<string, unknown>;
-const isObj = (x: unknown): x is Obj => x !== null && typeof x === 'object' && !Array.isArray(x);
 
 /** an item's identity of the wrong type: the item is dropped (any other field is left out alone) */
 class Misfit extends Error {}
 const MISFIT = new Misfit('misfit');
-
-/** Go's `omitempty`: zero values are left out (an empty list or map too; put is not used for structs). */
-function put<T extends object, K extends keyof T>(out: T, key: K, value: T[K] | undefined): void {
-  if (value === undefined || value === '' || value === 0 || value === false) return;
-  if (Array.isArray(value) && value.length === 0) return;
-  if (isObj(value) && Object.keys(value).length === 0) return;
-  out[key] = value;
-}
-
-/**
- * An `omitempty` time key (a Conv.time() value): left out when it is the zero instant, which goTimeText writes
- * as GO_ZERO_TIME however the Chart Repo spelled it. (Not in put: a string key may hold that text as data.)
- */
-function putTime<T extends object, K extends keyof T>(out: T, key: K, value: T[K] & string): void {
-  if (value !== GO_ZERO_TIME) out[key] = value;
-}
 
 /**
  * Converts raw Chart Repo values the way Go decodes them into its structs: absent or null = the zero value;
@@ -468,117 +452,4 @@ export function normalizeAnswer(json: unknown, now: string): NormalizeResult {
   answer.bad_durations = c.badDurations;
   answer.clipped_values = c.clipped;
   return { ok: true, answer };
-}
-
-/** A pair's hydrator counters as its answer gives them (each pair's held beside its items). */
-export const HYDRATOR_COUNTERS = ['queue_length', 'active_tasks', 'completed_tasks', 'failed_tasks', 'worker_count'] as const;
-type HydratorCounts = Pick<HydratorStatus, (typeof HYDRATOR_COUNTERS)[number]>;
-
-/**
- * The merged hydrator's counters, Go's way: queue_length, active_tasks, completed_tasks and failed_tasks
- * summed over the pairs; worker_count left at 0, as Go leaves it; the pairs' worker counts summed in our
- * additive worker_count_total (left out when 0, like the struct's other optional keys). One builder for
- * mergeAnswers and the store's renderer (store/chart-repo-pairs.ts), so both write the same keys in the same order.
- */
-export function mergedHydratorCounters(pairs: readonly HydratorCounts[]): HydratorStatus {
-  const sum = (k: keyof HydratorCounts) => counterSum(pairs.map((h) => h[k]));
-  const h: HydratorStatus = {
-    queue_length: sum('queue_length'),
-    active_tasks: sum('active_tasks'),
-    completed_tasks: sum('completed_tasks'),
-    failed_tasks: sum('failed_tasks'),
-    worker_count: 0,
-  };
-  put(h, 'worker_count_total', sum('worker_count'));
-  return h;
-}
-
-/**
- * The pairs' counters summed, saturated at 2^53 - 1: each is a safe integer, but their sum may not be, and a
- * number past it is no longer exact (a Go int64 client would decode a count we cannot vouch for).
- */
-export function counterSum(values: readonly number[]): number {
-  return Math.min(Number.MAX_SAFE_INTEGER, values.reduce((sum, n) => sum + n, 0));
-}
-
-/**
- * Merges the answers of every pair, in pair order: apps, images and hydrator tasks concatenated, hydrator
- * counters merged as Go merges them (mergedHydratorCounters; worker_count 0, the sum in worker_count_total), the
- * first image_analyzer and the first system block kept. The store writes the same JSON from the pairs' rendered
- * items (store/chart-repo-pairs.ts) and is tested against this; fixtures build whole views with it.
- */
-export function mergeAnswers(answers: readonly ChartRepoAnswer[], lastUpdate: string): ChartRepoStatus {
-  const out: ChartRepoStatus = { last_update: lastUpdate };
-  const system = answers.find((a) => a.system)?.system;
-  if (system) out.system = system;
-  put(out, 'apps', answers.flatMap((a) => a.apps));
-  put(out, 'images', answers.flatMap((a) => a.images));
-  const hydrators = answers.flatMap((a) => (a.hydrator ? [a.hydrator] : []));
-  const analyzer = answers.find((a) => a.image_analyzer)?.image_analyzer;
-  if (hydrators.length > 0 || analyzer) {
-    out.tasks = {};
-    if (hydrators.length > 0) {
-      const hydrator = mergedHydratorCounters(hydrators);
-      put(hydrator, 'tasks', hydrators.flatMap((h) => h.tasks ?? []));
-      put(hydrator, 'recent_failed', hydrators.flatMap((h) => h.recent_failed ?? []));
-      out.tasks.hydrator = hydrator;
-    }
-    if (analyzer) out.tasks.image_analyzer = analyzer;
-  }
-  return out;
-}
-
-/** Which pair each merged item came from (ChartRepoOrigin), for the answers `mergeAnswers` merged. */
-export function originsOf(answers: readonly { user: string; source: string; answer: ChartRepoAnswer }[]): ChartRepoOrigin[] {
-  return answers.map(({ user, source, answer }) => ({
-    user, source,
-    apps: answer.apps.length,
-    images: answer.images.length,
-    tasks: answer.hydrator?.tasks?.length ?? 0,
-    recent_failed: answer.hydrator?.recent_failed?.length ?? 0,
-  }));
-}
-
-export interface PairFailure {
-  user: string;
-  source: string;
-  error: string;
-}
-
-export interface ChartRepoPass {
-  pairs: number;
-  failures: readonly PairFailure[];
-  dropped: number;
-  now: string;
-}
-
-const MESSAGE_MAX = 1024;
-
-/**
- * The `chart_repo` component: running when every pair answered, degraded (still healthy: most of the view is
- * fresh) when only some failed, error when none did.
- */
-export function chartRepoComponent(p: ChartRepoPass): ComponentStatus {
-  const failed = p.failures.length;
-  const allFailed = p.pairs > 0 && failed >= p.pairs;
-  // (the latency is freshness: it travels in the source's counters, not in this versioned component)
-  const metrics: Record<string, number> = { pairs: p.pairs, failed_pairs: failed, dropped_items: p.dropped };
-  const c: ComponentStatus = {
-    name: 'chart_repo',
-    healthy: !allFailed,
-    status: allFailed ? 'error' : failed > 0 ? 'degraded' : 'running',
-    metrics,
-    last_check: p.now,
-  };
-  if (failed > 0) c.message = failureMessage(p.failures, p.pairs);
-  else if (p.dropped > 0) c.message = `${p.dropped} invalid items or fields left out`;
-  return c;
-}
-
-/** "2/5 requests failed: alice/market: timeout after 5000 ms; …", cut to a bounded length. */
-export function failureMessage(failures: readonly PairFailure[], pairs: number): string {
-  const head = `${failures.length}/${pairs} requests failed: `;
-  const parts = failures.map((f) => `${f.user}/${f.source}: ${f.error}`);
-  const text = head + parts.join('; ');
-  return text.length <= MESSAGE_MAX ? text : `${text.slice(0, MESSAGE_MAX - 3)}...`;
 }

@@ -2,6 +2,9 @@ import * as v from 'valibot';
 import { LIMITS } from './limits.ts';
 import { isRfc3339Time } from './go-time.ts';
 
+/** A JSON object (not null, not a list): what a source's row or payload must be before its fields are read. */
+export const isObj = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
+
 /** A bounded identifier string. */
 export const Id = v.pipe(v.string(), v.maxLength(LIMITS.id));
 /** A bounded free-text string. */

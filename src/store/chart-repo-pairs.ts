@@ -1,4 +1,4 @@
-import { HYDRATOR_COUNTERS, mergedHydratorCounters } from '../collect/chart-repo.ts';
+import { HYDRATOR_COUNTERS, mergedHydratorCounters } from '../collect/chart-repo-merge.ts';
 import { itemListsOf, partChars } from '../collect/chart-repo-part.ts';
 import type { ChartItemPart, ChartRepoFrame, ChartRepoPairPart, StateFilter } from '../protocol.ts';
 import type { ChartIndex } from './chart-repo-items.ts';

@@ -1,9 +1,8 @@
-import { SOURCE_NAMES } from '../model/index.ts';
+import { SOURCE_NAMES, isObj } from '../model/index.ts';
 import { DOMAINS } from '../protocol.ts';
 
 const SOURCES = new Set<string>(SOURCE_NAMES);
 const DOMAIN_SET = new Set<string>(DOMAINS);
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((k) => typeof k === 'string');
 
 /**
@@ -12,17 +11,17 @@ const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((k)
  * the store has no table for, a list that is not a list) from getting half-way into the store.
  */
 export function passProblem(msg: unknown): string | null {
-  if (!isObject(msg) || msg.type !== 'pass') return 'not a pass message';
+  if (!isObj(msg) || msg.type !== 'pass') return 'not a pass message';
   if (typeof msg.source !== 'string' || !SOURCES.has(msg.source)) return `unknown source ${String(msg.source).slice(0, 40)}`;
   if (!Array.isArray(msg.steps)) return 'steps is not a list';
   for (const step of msg.steps as unknown[]) {
-    if (!isObject(step)) return 'a step is not an object';
+    if (!isObj(step)) return 'a step is not an object';
     switch (step.op) {
       case 'replace':
       case 'changes':
       case 'upsert':
         if (!DOMAIN_SET.has(String(step.domain))) return `${step.op} of unknown domain ${String(step.domain).slice(0, 40)}`;
-        if (!Array.isArray(step.items) || !step.items.every(isObject)) return `${step.op} items are not a list of objects`;
+        if (!Array.isArray(step.items) || !step.items.every(isObj)) return `${step.op} items are not a list of objects`;
         if (step.op === 'replace' && step.keep !== undefined && !isStrings(step.keep)) return 'replace keep keys are not strings';
         if (step.op === 'replace' && step.ahead !== undefined && !(Number.isSafeInteger(step.ahead) && (step.ahead as number) >= 0)) {
           return 'replace ahead is not a count';
@@ -34,26 +33,26 @@ export function passProblem(msg: unknown): string | null {
         if (!isStrings(step.keys)) return 'remove keys are not strings';
         break;
       case 'chart_repo':
-        if (!isObject(step.value)) return 'chart_repo value is not an object';
+        if (!isObj(step.value)) return 'chart_repo value is not an object';
         break;
       case 'chart_repo_pairs':
-        if (!isObject(step.frame) || typeof step.frame.last_update !== 'string') return 'chart_repo_pairs frame is malformed';
+        if (!isObj(step.frame) || typeof step.frame.last_update !== 'string') return 'chart_repo_pairs frame is malformed';
         if (typeof step.shared_content !== 'string') return 'chart_repo_pairs shared_content is not a string';
         if (!Array.isArray(step.pairs) || !step.pairs.every(isPairSlot)) return 'chart_repo_pairs pairs are malformed';
         break;
       case 'chart_repo_parts':
-        if (!Array.isArray(step.pairs) || !step.pairs.every((p) => isPairSlot(p) && isObject(p) && p.part !== undefined)) {
+        if (!Array.isArray(step.pairs) || !step.pairs.every((p) => isPairSlot(p) && isObj(p) && p.part !== undefined)) {
           return 'chart_repo_parts pairs are malformed';
         }
         break;
       case 'items_ahead':
         if (!DOMAIN_SET.has(String(step.domain))) return `items ahead of unknown domain ${String(step.domain).slice(0, 40)}`;
-        if (!Array.isArray(step.items) || !step.items.every(isObject)) return 'items ahead are not a list of objects';
+        if (!Array.isArray(step.items) || !step.items.every(isObj)) return 'items ahead are not a list of objects';
         if (step.first !== undefined && typeof step.first !== 'boolean') return 'items ahead first is not a boolean';
         break;
       case 'app_events':
-        if (!Array.isArray(step.events) || !step.events.every((e) => isObject(e) && typeof e.key === 'string'
-          && typeof e.at === 'string' && (e.app === null || isObject(e.app)))) return 'app_events are malformed';
+        if (!Array.isArray(step.events) || !step.events.every((e) => isObj(e) && typeof e.key === 'string'
+          && typeof e.at === 'string' && (e.app === null || isObj(e.app)))) return 'app_events are malformed';
         break;
       default:
         return `unknown step ${String(step.op).slice(0, 40)}`;
@@ -63,18 +62,18 @@ export function passProblem(msg: unknown): string | null {
 }
 
 function isPairSlot(x: unknown): boolean {
-  if (!isObject(x) || typeof x.user !== 'string' || typeof x.source !== 'string' || typeof x.content !== 'string') return false;
+  if (!isObj(x) || typeof x.user !== 'string' || typeof x.source !== 'string' || typeof x.content !== 'string') return false;
   if (x.part === undefined) return true;
   const p = x.part;
-  if (!isObject(p) || !isItemList(p.apps) || !isItemList(p.images)) return false;
+  if (!isObj(p) || !isItemList(p.apps) || !isItemList(p.images)) return false;
   if (p.hydrator === undefined) return true;
   const h = p.hydrator;
-  return isObject(h) && isObject(h.counters) && Object.values(h.counters).every((n) => typeof n === 'number')
+  return isObj(h) && isObj(h.counters) && Object.values(h.counters).every((n) => typeof n === 'number')
     && isItemList(h.tasks) && isItemList(h.recent_failed);
 }
 
 /** rendered Chart Repo items (ChartItemPart): JSON, a key, facets */
 function isItemList(x: unknown): boolean {
-  return Array.isArray(x) && x.every((i) => isObject(i) && typeof i.json === 'string' && typeof i.key === 'string'
-    && isObject(i.facets) && (i.state === undefined || typeof i.state === 'string'));
+  return Array.isArray(x) && x.every((i) => isObj(i) && typeof i.json === 'string' && typeof i.key === 'string'
+    && isObj(i.facets) && (i.state === undefined || typeof i.state === 'string'));
 }

@@ -6,7 +6,8 @@ import type {
 } from '../../src/model/index.ts';
 import type { CollectorSpec, StoreStep } from '../../src/protocol.ts';
 import { statusMetadata, type AppStateInput } from '../../src/collect/app-flow.ts';
-import { mergeAnswers, normalizeAnswer } from '../../src/collect/chart-repo.ts';
+import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
+import { mergeAnswers } from '../../src/collect/chart-repo-merge.ts';
 import { fake } from '../helpers/sidecar.ts';
 
 /** Strings that would run script if any page rendered data as markup. */

@@ -1,6 +1,8 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { chartRepoComponent, mergeAnswers, normalizeAnswer } from '../../src/collect/chart-repo.ts';
+import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
+import { mergeAnswers } from '../../src/collect/chart-repo-merge.ts';
+import { chartRepoComponent } from '../../src/collect/chart-repo-component.ts';
 import type { ChartRepoAnswer } from '../../src/collect/chart-repo.ts';
 import { ChartRepoStatus, GO_ZERO_TIME, LIMITS } from '../../src/model/index.ts';
 

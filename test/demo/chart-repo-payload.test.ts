@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { mergeAnswers, normalizeAnswer } from '../../src/collect/chart-repo.ts';
+import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
+import { mergeAnswers } from '../../src/collect/chart-repo-merge.ts';
 import { ChartRepoStatus, HYDRATION_STEPS } from '../../src/model/chart-repo.ts';
 import { statusData, omitEmpty } from '../../src/demo/chart-repo-payload.ts';
 import type { MarketModel } from '../../src/demo/market-model.ts';

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { mergeAnswers, normalizeAnswer, originsOf, type ChartRepoAnswer } from '../../src/collect/chart-repo.ts';
+import { normalizeAnswer, type ChartRepoAnswer } from '../../src/collect/chart-repo.ts';
+import { mergeAnswers, originsOf } from '../../src/collect/chart-repo-merge.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
 import { pass } from './store-fixtures.ts';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mergeAnswers, normalizeAnswer, originsOf } from '../../src/collect/chart-repo.ts';
+import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
+import { mergeAnswers, originsOf } from '../../src/collect/chart-repo-merge.ts';
 import type { ChartRepoAnswer } from '../../src/collect/chart-repo.ts';
 import { filterChartRepo } from '../../src/store/filter.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';

@@ -4,7 +4,8 @@
  * keep but does not hold.
  */
 import { describe, expect, it } from 'vitest';
-import { mergeAnswers, originsOf, type ChartRepoAnswer } from '../../src/collect/chart-repo.ts';
+import type { ChartRepoAnswer } from '../../src/collect/chart-repo.ts';
+import { mergeAnswers, originsOf } from '../../src/collect/chart-repo-merge.ts';
 import { renderPairPart } from '../../src/collect/chart-repo-part.ts';
 import { digestOf } from '../../src/content-digest.ts';
 import type { ChartRepoFrame, ChartRepoPairSlot, StateFilter, StoreStep } from '../../src/protocol.ts';

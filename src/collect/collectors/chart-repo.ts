@@ -10,9 +10,9 @@ import {
 } from '../chart-repo-content.ts';
 import { answerKey, type SplitAnswer } from '../chart-repo-answer-key.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
-import { chartRepoComponent, normalizeAnswer } from '../chart-repo.ts';
+import { normalizeAnswer, type ChartRepoAnswer } from '../chart-repo.ts';
+import { chartRepoComponent, type PairFailure } from '../chart-repo-component.ts';
 import { PARTS_AHEAD_CHARS, partChars, renderPairPart } from '../chart-repo-part.ts';
-import type { ChartRepoAnswer, PairFailure } from '../chart-repo.ts';
 import { createChartRepoAgent, fetchChartRepoBody, parseChartRepoJson } from '../../sources/chart-repo-client.ts';
 import type { Agent } from 'node:http';
 import { MIN_INTERVAL_COUNTER, type ChartRepoFrame, type ChartRepoPairSlot, type StoreStep } from '../../protocol.ts';

@@ -1,0 +1,46 @@
+/** The `chart_repo` component: how a Chart Repo pass went, as the snapshot's components carry it. Pure. */
+import type { ComponentStatus } from '../model/index.ts';
+
+export interface PairFailure {
+  user: string;
+  source: string;
+  error: string;
+}
+
+export interface ChartRepoPass {
+  pairs: number;
+  failures: readonly PairFailure[];
+  dropped: number;
+  now: string;
+}
+
+const MESSAGE_MAX = 1024;
+
+/**
+ * The `chart_repo` component: running when every pair answered, degraded (still healthy: most of the view is
+ * fresh) when only some failed, error when none did.
+ */
+export function chartRepoComponent(p: ChartRepoPass): ComponentStatus {
+  const failed = p.failures.length;
+  const allFailed = p.pairs > 0 && failed >= p.pairs;
+  // (the latency is freshness: it travels in the source's counters, not in this versioned component)
+  const metrics: Record<string, number> = { pairs: p.pairs, failed_pairs: failed, dropped_items: p.dropped };
+  const c: ComponentStatus = {
+    name: 'chart_repo',
+    healthy: !allFailed,
+    status: allFailed ? 'error' : failed > 0 ? 'degraded' : 'running',
+    metrics,
+    last_check: p.now,
+  };
+  if (failed > 0) c.message = failureMessage(p.failures, p.pairs);
+  else if (p.dropped > 0) c.message = `${p.dropped} invalid items or fields left out`;
+  return c;
+}
+
+/** "2/5 requests failed: alice/market: timeout after 5000 ms; …", cut to a bounded length. */
+export function failureMessage(failures: readonly PairFailure[], pairs: number): string {
+  const head = `${failures.length}/${pairs} requests failed: `;
+  const parts = failures.map((f) => `${f.user}/${f.source}: ${f.error}`);
+  const text = head + parts.join('; ');
+  return text.length <= MESSAGE_MAX ? text : `${text.slice(0, MESSAGE_MAX - 3)}...`;
+}
