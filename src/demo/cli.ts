@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { startDemoMarket, type DemoMarket } from './market.ts';
 import { TASK_STATUS } from './market-model.ts';
+import { redactUrl } from '../config.ts';
 
 /**
  * `npm run demo -- --database-url postgres://… [--seed N --users N --apps-per-user N --events-per-second N
@@ -23,17 +24,6 @@ function int(name: string, raw: string | undefined, min: number, max: number): n
     process.exit(2);
   }
   return n;
-}
-
-/** postgres://user:secret@host/db -> postgres://user:***@host/db */
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable url)';
-  }
 }
 
 function summary(demo: DemoMarket): Record<string, unknown> {
@@ -81,11 +71,11 @@ async function main(): Promise<void> {
     onError: (err) => log.error({ err }, 'workload tick failed; retrying next tick'),
   });
   log.info({
-    database: databaseUrl ? redact(databaseUrl) : demo.databaseUrl,
+    database: databaseUrl ? redactUrl(databaseUrl) : demo.databaseUrl,
     embedded: !databaseUrl,
     chart_repo: `http://${demo.chartRepoHost}/chart-repo/api/v2/status?user=${demo.model.users[0]}&source=${demo.model.sources[0].source_id}`,
     seeded: demo.seeded,
-  }, `demo market running; point the sidecar at DATABASE_URL=${databaseUrl ? redact(databaseUrl) : demo.databaseUrl} CHART_REPO_SERVICE_HOST=${demo.chartRepoHost}`);
+  }, `demo market running; point the sidecar at DATABASE_URL=${databaseUrl ? redactUrl(databaseUrl) : demo.databaseUrl} CHART_REPO_SERVICE_HOST=${demo.chartRepoHost}`);
 
   const every = setInterval(() => log.info(summary(demo), 'market'), 10_000);
   let stopping = false;

@@ -1,10 +1,27 @@
-import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { connect, type ConnectionOptions, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 
 export interface NatsSubscriptionOptions {
   url: string;
   subject: string;
   onMessage(data: Uint8Array): void;
   onStatus?(text: string): void;
+}
+
+/**
+ * Where and how to connect, from NATS_URL. Credentials in the URL follow the NATS convention the Go client and
+ * the `nats` CLI read (`nats://user:password@host:4222`, `nats://token@host:4222`); the JavaScript client does
+ * not read them from `servers`, so they are taken out and passed as its options, and never logged with the host.
+ */
+export function natsConnection(url: string): Pick<ConnectionOptions, 'servers' | 'user' | 'pass' | 'token'> {
+  const u = new URL(url);
+  const user = decodeURIComponent(u.username);
+  const pass = decodeURIComponent(u.password);
+  u.username = '';
+  u.password = '';
+  const servers = u.toString().replace(/\/$/, '');
+  if (user && pass) return { servers, user, pass };
+  if (user) return { servers, token: user };
+  return { servers };
 }
 
 /**
@@ -40,7 +57,7 @@ export class NatsSubscription {
     while (!this.closed && !this.nc) {
       try {
         const nc = await connect({
-          servers: this.opts.url,
+          ...natsConnection(this.opts.url),
           name: 'market-runtime',
           maxReconnectAttempts: -1,
           reconnectTimeWait: 1000,

@@ -12,17 +12,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** A real nats-server of the test's own, on a loopback port, that the test can stop and start again. */
+/**
+ * A real nats-server of the test's own, on a loopback port, that the test can stop and start again; `auth`
+ * makes it require a user and password, or a token.
+ */
 export class TestNatsServer {
   private child: ChildProcess | null = null;
-  constructor(readonly port: number) {}
+  constructor(readonly port: number, private readonly auth?: { user: string; pass: string } | { token: string }) {}
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
-    this.child = spawn(NATS_BIN, ['-a', '127.0.0.1', '-p', String(this.port)], { stdio: 'ignore' });
+    const auth = !this.auth ? [] : 'token' in this.auth ? ['--auth', this.auth.token] : ['--user', this.auth.user, '--pass', this.auth.pass];
+    this.child = spawn(NATS_BIN, ['-a', '127.0.0.1', '-p', String(this.port), ...auth], { stdio: 'ignore' });
     const end = Date.now() + 10_000;
     while (Date.now() < end) {
       if (await canConnect(this.port)) return;
