@@ -42,11 +42,14 @@ export const createCollector: CreateCollector = (options: NatsCollectorOptions, 
     },
   });
   nats.start();
+  let firstRun = true;
 
   return {
     async collect(_ctx: CollectContext): Promise<CollectResult> {
-      // the first run says whether the subscription stands, rather than racing the connection
-      await nats.waitConnected(FIRST_CONNECT_WAIT_MS);
+      // the first run says whether the subscription stands, rather than racing the connection; later runs
+      // report at once (a server that stays away would otherwise make every run wait, and pacing back off)
+      if (firstRun) await nats.waitConnected(FIRST_CONNECT_WAIT_MS);
+      firstRun = false;
       const now = Date.now();
       const seconds = Math.max(0.001, (now - window.at) / 1000);
       const eventsPerS = Math.round(((totals.events - window.events) / seconds) * 10) / 10;
