@@ -3,6 +3,7 @@ import './v8-flags.ts';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, redactUrl, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
+import { logWarningsAsJson } from './thread-warnings.ts';
 import type { CollectorSpec } from './protocol.ts';
 import { realCollectors } from './supervisor/collectors.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
@@ -111,8 +112,7 @@ export async function main(): Promise<void> {
     process.exit(1);
   });
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
-  process.removeAllListeners('warning'); // node's own printer writes plain text to stderr
-  process.on('warning', (w) => log.warn({ warning: w.message, kind: w.name }, 'process warning'));
+  logWarningsAsJson(log);
   try {
     const sidecar = await startSidecar(config, log);
     stopOnSignals(sidecar, log, config.shutdownTimeoutMs);

@@ -2,7 +2,9 @@
 import { runInBackground } from '../src/background-priority.ts';
 import { CollectorRuntime } from '../src/collect/runtime.ts';
 import type { CollectorTask, RunReport } from '../src/protocol.ts';
+import { logWarningsAsJson } from '../src/thread-warnings.ts';
 
+logWarningsAsJson('collector');
 runInBackground('collector');
 const runtime = new CollectorRuntime();
 

@@ -2,7 +2,9 @@
 import { Piscina } from 'piscina';
 import { runInBackground } from '../src/background-priority.ts';
 import { compressBody, type CompressTask } from '../src/http/compress-job.ts';
+import { logWarningsAsJson } from '../src/thread-warnings.ts';
 
+logWarningsAsJson('compress');
 runInBackground('compress');
 
 export default function compress(task: CompressTask): unknown {

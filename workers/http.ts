@@ -4,6 +4,9 @@ import type { HttpControlApi, HttpThreadInit } from '../src/protocol.ts';
 import { HttpThread } from '../src/http/thread.ts';
 import { blockFor, expose } from '../src/threads.ts';
 import { pinTickShape } from '../src/tick-shape.ts';
+import { logWarningsAsJson } from '../src/thread-warnings.ts';
+
+logWarningsAsJson('http');
 
 // before the first request: keeps process.nextTick on V8's fast path (see tick-shape.ts)
 pinTickShape();

@@ -2,5 +2,8 @@
 import { parentPort } from 'node:worker_threads';
 import { StoreActor } from '../src/store/actor.ts';
 import { expose } from '../src/threads.ts';
+import { logWarningsAsJson } from '../src/thread-warnings.ts';
+
+logWarningsAsJson('store');
 
 expose(new StoreActor(), parentPort);
