@@ -225,7 +225,10 @@ export interface Facets {
   status?: string;
   type?: string;
   stuck?: boolean;
-  /** Chart Repo images: the users and sources whose Chart Repo apps use the image's app */
+  /**
+   * Chart Repo images: the (user, source) pairs that hold the image, users[i] with sources[i]: the pair whose
+   * answer held it, or (a view without origins) the pairs whose Chart Repo apps have the image's app name
+   */
   users?: string[];
   sources?: string[];
 }
@@ -249,6 +252,8 @@ export interface ChangedChartItem {
   json?: string;
   /** what a filtered stream client matches (upserts only) */
   facets?: Facets;
+  /** what it matched at the previous version (absent: it was not there) */
+  before?: Facets;
 }
 
 /** What changed in chart_repo: items one by one, and the rest of the block (`frame`) whole when it moved. */

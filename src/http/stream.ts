@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { emptySummary, type ChartRepoStatus, type RuntimeSummary } from '../model/index.ts';
 import {
-  changesBytes, DOMAINS, type ChangedEntity, type ChartList, type ChartRepoChanges, type Domain, type Facets, type StateFilter, type VersionChanges,
+  changesBytes, DOMAINS, type ChangedChartItem, type ChangedEntity, type ChartList, type ChartRepoChanges, type Domain, type Facets, type StateFilter, type VersionChanges,
   type VersionMessage,
 } from '../protocol.ts';
 import { CHART_LISTS } from '../store/chart-repo-items.ts';
@@ -380,8 +380,9 @@ function summaryEvent(kind: 'snapshot' | 'change', epoch: string, e: HistoryEntr
 
 /**
  * chart_repo's changes as a stream event carries them: `{frame?, upserts: {list: {key: item}}, removed: {list:
- * [key]}}`; a filtered client gets the items its filter keeps (as filterChartRepo narrows /state), and every
- * removal (deleting a key it never had is harmless to it). null when a filtered client sees nothing.
+ * [key]}}`; a filtered client gets the items its filter keeps (as filterChartRepo narrows /state), and the
+ * removal of an item it held that is gone or no longer matches: never a key of an item it could not see.
+ * null when a filtered client sees nothing.
  */
 export function renderChartChanges(ch: ChartRepoChanges, filter: StateFilter | null): string | null {
   const parts: string[] = [];
@@ -391,8 +392,10 @@ export function renderChartChanges(ch: ChartRepoChanges, filter: StateFilter | n
   const upserts: string[] = [];
   const removed: string[] = [];
   for (const list of CHART_LISTS) {
-    const up = ch[list].filter((c) => c.json !== undefined && (!filter || chartItemVisible(list, c.facets ?? {}, filter)));
-    const gone = ch[list].filter((c) => c.json === undefined);
+    const seen = (c: ChangedChartItem) => c.json !== undefined && (!filter || chartItemVisible(list, c.facets ?? {}, filter));
+    const held = (c: ChangedChartItem) => c.before !== undefined && (!filter || chartItemVisible(list, c.before, filter));
+    const up = ch[list].filter(seen);
+    const gone = ch[list].filter((c) => !seen(c) && (filter ? held(c) : c.json === undefined));
     if (up.length) upserts.push(`${JSON.stringify(list)}:{${up.map((c) => `${JSON.stringify(c.key)}:${c.json}`).join(',')}}`);
     if (gone.length) removed.push(`${JSON.stringify(list)}:${JSON.stringify(gone.map((c) => c.key))}`);
   }
@@ -409,11 +412,15 @@ function parsedFrame(ch: ChartRepoChanges): ChartRepoStatus {
   return f;
 }
 
+/** An image is visible when one of the pairs holding it matches the filter's user and source. */
 function chartItemVisible(list: ChartList, f: Facets, filter: StateFilter): boolean {
   if (list !== 'images') return chartItemMatches(f, filter);
-  return (filter.app_name === undefined || f.app_name === filter.app_name)
-    && (filter.user_id === undefined || (f.users ?? []).includes(filter.user_id))
-    && (filter.source_id === undefined || (f.sources ?? []).includes(filter.source_id));
+  if (filter.app_name !== undefined && f.app_name !== filter.app_name) return false;
+  if (filter.user_id === undefined && filter.source_id === undefined) return true;
+  const users = f.users ?? [];
+  const sources = f.sources ?? [];
+  return users.some((u, i) => (filter.user_id === undefined || u === filter.user_id)
+    && (filter.source_id === undefined || sources[i] === filter.source_id));
 }
 
 function matchesNow(domain: Domain, c: ChangedEntity, f: StateFilter): boolean {

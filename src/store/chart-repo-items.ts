@@ -21,10 +21,20 @@ export interface ChartIndex {
   lists: Record<ChartList, Map<string, Item>>;
 }
 
-/** Changes since the last commit: per list, key -> the item now (null = removed); the frame when it moved. */
+/**
+ * An item changed since the last commit: what it is now (null = removed) and the facets it had at the last
+ * commit (null = it was not there), so a filtered stream client learns of an item that stops matching it and
+ * of no removal of an item it never had.
+ */
+export interface PendingItem {
+  now: Item | null;
+  before: Facets | null;
+}
+
+/** Changes since the last commit: per list, key -> the change; the frame when it moved. */
 export interface ChartPending {
   frame: string | null;
-  lists: Record<ChartList, Map<string, Item | null>>;
+  lists: Record<ChartList, Map<string, PendingItem>>;
 }
 
 export function emptyChartPending(): ChartPending {
@@ -40,13 +50,14 @@ export function indexChartRepo(v: ChartRepoStatus, origins?: readonly ChartRepoO
     ? origins.flatMap((o) => Array<{ user: string; source: string }>(o.images).fill(o)) : null;
   const lists: ChartIndex['lists'] = { apps: new Map(), images: new Map(), hydrator_tasks: new Map() };
   // images carry no user: a user or source filter keeps the images of the apps it keeps (as filterChartRepo)
-  const appsByName = new Map<string, { users: Set<string>; sources: Set<string> }>();
+  const appsByName = new Map<string, { users: string[]; sources: string[] }>();
   for (const a of v.apps ?? []) {
     lists.apps.set(`${a.user_id}:${a.source_id}:${a.app_name}`, item(a, facetsOf(a)));
     let seen = appsByName.get(a.app_name);
-    if (!seen) appsByName.set(a.app_name, (seen = { users: new Set(), sources: new Set() }));
-    seen.users.add(a.user_id);
-    seen.sources.add(a.source_id);
+    if (!seen) appsByName.set(a.app_name, (seen = { users: [], sources: [] }));
+    // (a pair once: apps are keyed by user, source and name)
+    seen.users.push(a.user_id);
+    seen.sources.push(a.source_id);
   }
   (v.images ?? []).forEach((i, n) => {
     const origin = imageOwner?.[n];
@@ -61,20 +72,35 @@ export function indexChartRepo(v: ChartRepoStatus, origins?: readonly ChartRepoO
   return { frame: JSON.stringify(frameOf(v)), lists };
 }
 
-/** Adds what changed from `prev` to `next` to `into` (a removal then a re-add within one version is an upsert). */
+/**
+ * Adds what changed from `prev` to `next` to `into` (a removal then a re-add within one version is an upsert).
+ * An image whose JSON stayed but whose users or sources moved (another pair's answer now holds its app) is a
+ * change too: filtered clients see it come or go.
+ */
 export function diffChartIndex(prev: ChartIndex | null, next: ChartIndex, into: ChartPending): void {
   if (prev?.frame !== next.frame) into.frame = next.frame;
   for (const list of CHART_LISTS) {
     const before = prev?.lists[list];
     const now = next.lists[list];
     const pending = into.lists[list];
+    const record = (key: string, it: Item | null, was: Item | undefined) => {
+      const p = pending.get(key);
+      if (p) p.now = it;
+      else pending.set(key, { now: it, before: was?.facets ?? null });
+    };
     for (const [key, it] of now) {
       // (an item a pair rendered once is the same object pass after pass: no string compare)
       const was = before?.get(key);
-      if (was !== it && was?.json !== it.json) pending.set(key, it);
+      if (was === it) continue;
+      if (was?.json !== it.json || (list === 'images' && !sameOwners(was.facets, it.facets))) record(key, it, was);
     }
-    if (before) for (const key of before.keys()) if (!now.has(key)) pending.set(key, null);
+    if (before) for (const [key, was] of before) if (!now.has(key)) record(key, null, was);
   }
+}
+
+function sameOwners(a: Facets, b: Facets): boolean {
+  const same = (x: string[] = [], y: string[] = []) => x.length === y.length && x.every((v, i) => v === y[i]);
+  return same(a.users, b.users) && same(a.sources, b.sources);
 }
 
 /** The pending changes as the version message carries them; empties `pending`. */
@@ -86,8 +112,9 @@ export function takeChartChanges(pending: ChartPending): ChartRepoChanges | unde
     any = true;
   }
   for (const list of CHART_LISTS) {
-    for (const [key, it] of pending.lists[list]) {
-      const change: ChangedChartItem = it ? { key, json: it.json, facets: it.facets } : { key };
+    for (const [key, { now, before }] of pending.lists[list]) {
+      const change: ChangedChartItem = now ? { key, json: now.json, facets: now.facets } : { key };
+      if (before) change.before = before;
       out[list].push(change);
       any = true;
     }

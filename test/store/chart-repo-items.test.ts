@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { ChartRepoStatus } from '../../src/model/index.ts';
 import { renderChartChanges } from '../../src/http/stream.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
+import { filterChartRepo } from '../../src/store/filter.ts';
+import type { StateFilter } from '../../src/protocol.ts';
 import { pushed } from '../helpers/store-fixtures.ts';
 
 // the dashboards' own module applies the stream's chart_repo changes to the page's copy
@@ -63,6 +65,42 @@ describe('chart_repo on the change stream: items, not the whole block', () => {
       changes++;
     }), { numRuns: 300 });
     expect(changes).toBeGreaterThan(0);
+  });
+
+  it('a filtered client: applying its event to its view of the previous version gives its view of the new one, and it is never sent a key it could not see', () => {
+    const filterArb: fc.Arbitrary<StateFilter> = fc.oneof(
+      fc.record({ user_id: fc.constantFrom(...USERS) }),
+      fc.record({ app_name: fc.constantFrom(...NAMES) }),
+      fc.record({ user_id: fc.constantFrom(...USERS), source_id: fc.constantFrom('market', 'local') }),
+    );
+    const keysOf = (v: ChartRepoStatus) => new Set([
+      ...(v.apps ?? []).map((a) => `${a.user_id}:${a.source_id}:${a.app_name}`),
+      ...(v.images ?? []).map((i) => i.image_name),
+      ...(v.tasks?.hydrator?.tasks ?? []).map((t) => t.task_id),
+    ]);
+    let removals = 0;
+    fc.assert(fc.property(viewArb, viewArb, filterArb, (a, b, f) => {
+      const before = filterChartRepo(a, f);
+      const after = filterChartRepo(b, f);
+      const ch = changesBetween(a, b);
+      const text = ch && renderChartChanges(ch, f);
+      if (!text) {
+        expect(byKey(after).apps).toEqual(byKey(before).apps);
+        expect(byKey(after).images).toEqual(byKey(before).images);
+        return;
+      }
+      const event = JSON.parse(text) as { removed: Record<string, string[]> };
+      const held = keysOf(before);
+      for (const keys of Object.values(event.removed)) {
+        for (const k of keys) expect(held.has(k), `removal of ${k}, which the client never had`).toBe(true);
+        removals += keys.length;
+      }
+      const applied = applyChartChange(structuredClone(before), event);
+      expect(byKey(applied).apps).toEqual(byKey(after).apps);
+      expect(byKey(applied).images).toEqual(byKey(after).images);
+      expect(byKey(applied).tasks.hydrator.tasks).toEqual(byKey(after).tasks.hydrator.tasks);
+    }), { numRuns: 500 });
+    expect(removals).toBeGreaterThan(0);
   });
 
   it('one app changing state sends that app alone', () => {
