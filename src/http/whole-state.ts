@@ -10,9 +10,18 @@ export interface WholeStatePlan {
   headers: Record<string, string>;
 }
 
+/** The ETag of one encoding of the version tagged `etag` (identity: the tag itself). */
+function encodedTag(etag: string, encoding: Encoding | null): string {
+  return encoding ? `${etag.slice(0, -1)}-${encoding}"` : etag;
+}
+
+const ENCODINGS: readonly (Encoding | null)[] = [null, 'br', 'gzip'];
+
 /**
  * The unfiltered snapshot is the store's bytes, or those bytes compressed once per version; its ETag
- * names the version and the encoding, so each variant answers 304 to itself.
+ * names the content and the encoding. A client holding the content in any encoding gets a 304 naming the
+ * tag it sent: a browser revalidates its compressed copy, a stream client asks with the bare content tag
+ * of an event id while it accepts compression.
  */
 export function planWholeState(
   cur: { etag: string; sizeHint: number }, acceptEncoding: string | undefined, ifNoneMatch: string | undefined,
@@ -20,9 +29,13 @@ export function planWholeState(
 ): WholeStatePlan {
   // decided on the store's size hint, not on the body: a 304 for a compressed variant needs no body
   const encoding = canCompress && cur.sizeHint >= MIN_COMPRESS_BYTES ? negotiate(acceptEncoding) : null;
-  const etag = encoding ? `${cur.etag.slice(0, -1)}-${encoding}"` : cur.etag;
+  const etag = encodedTag(cur.etag, encoding);
   const base = { ETag: etag, 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding' };
-  if (matches(ifNoneMatch, etag)) return { status: 304, encoding, headers: base };
+  if (ifNoneMatch) {
+    // (the usual revalidation sends back this very variant's tag: checked first)
+    const held = [encoding, ...ENCODINGS.filter((e) => e !== encoding)].find((e) => matches(ifNoneMatch, encodedTag(cur.etag, e)));
+    if (held !== undefined) return { status: 304, encoding: held, headers: { ...base, ETag: encodedTag(cur.etag, held) } };
+  }
   return {
     status: 200, encoding,
     headers: { ...base, 'Content-Type': JSON_TYPE, ...(encoding ? { 'Content-Encoding': encoding } : {}) },

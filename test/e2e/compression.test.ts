@@ -44,6 +44,20 @@ describe('compressed snapshots', () => {
     const again = await rawRequest(env.sc.base, '/api/v2/runtime/state', { headers: { 'Accept-Encoding': 'br', 'If-None-Match': String(br.headers.etag) } });
     expect(again.status).toBe(304);
   });
+
+  it('a client holding the same content in another encoding gets a 304 naming the tag it sent', async () => {
+    const plain = await rawRequest(env.sc.base, '/api/v2/runtime/state');
+    const gz = await rawRequest(env.sc.base, '/api/v2/runtime/state', { headers: { 'Accept-Encoding': 'gzip' } });
+    // a stream client asks with the bare content tag of an event id, as a browser that accepts br
+    for (const [held, accepts] of [[plain.headers.etag, 'gzip, deflate, br'], [gz.headers.etag, 'br'], [gz.headers.etag, 'identity']]) {
+      const r = await rawRequest(env.sc.base, '/api/v2/runtime/state', { headers: { 'Accept-Encoding': String(accepts), 'If-None-Match': String(held) } });
+      expect(r.status, `${held} accepting ${accepts}`).toBe(304);
+      expect(r.headers.etag).toBe(held);
+    }
+    // another content's tag is not held
+    const other = String(plain.headers.etag).replace(/"(.)/, '"0$1');
+    expect((await rawRequest(env.sc.base, '/api/v2/runtime/state', { headers: { 'Accept-Encoding': 'br', 'If-None-Match': other } })).status).toBe(200);
+  });
 });
 
 // a sidecar no one has asked for a compressed body yet: every job counted here is one these requests caused
