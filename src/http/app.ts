@@ -16,7 +16,7 @@ import type { FreshnessHolder } from './freshness.ts';
 import { headContentLength } from './head-length.ts';
 import { registerOpenApi } from './openapi-route.ts';
 import { APP_PATH_SCHEMA, parsePath, TASK_PATH_SCHEMA, USER_PATH_SCHEMA } from './path-params.ts';
-import { malformedQuery, otherRoutesParameter, parseAppsQuery, parseStateFilter, parseTasksQuery } from './query.ts';
+import { malformedTarget, otherRoutesParameter, parseAppsQuery, parseStateFilter, parseTasksQuery } from './query.ts';
 import { NOT_READY, rebuildingAnswer, STORE_UNAVAILABLE, unavailableAnswer } from './rebuilding.ts';
 import { routeLabel } from './metrics.ts';
 import { storeMetricsText } from './store-metrics.ts';
@@ -78,7 +78,7 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
 
   // before any route reads a parameter: a value it cannot decode is a 400, not a filter on its raw text
   api.use('*', async (c, next) => {
-    const malformed = malformedQuery(c.req.url);
+    const malformed = malformedTarget(c.req.url);
     if (malformed !== null) return c.json(errorBody(malformed), 400);
     await next();
   });

@@ -5,10 +5,11 @@ import { CURSOR_MAX_CHARS, decodeCursor } from '../store/page-cursor.ts';
 
 export const FILTER_KEYS = ['user_id', 'source_id', 'app_name', 'task_status', 'task_type', 'stuck'] as const;
 
+/** A query value, trimmed, then bounded (a bound on the untrimmed text would refuse a value that fits). */
 const value = (name: string) => v.pipe(
   v.string(),
-  v.maxLength(LIMITS.queryValue, `${name} is longer than ${LIMITS.queryValue} characters`),
   v.trim(),
+  v.maxLength(LIMITS.queryValue, `${name} is longer than ${LIMITS.queryValue} characters`),
 );
 
 /** A filter of a few allowed values: empty (no filter) or one of them; an unknown one is a 400 naming `name`. */
@@ -212,11 +213,13 @@ export function parseStreamQuery(query: Record<string, string[]>): ParsedStreamQ
 }
 
 /**
- * The 400 message for a query string that is not valid percent-encoding (a `%` not followed by two hex
- * digits, escapes that are not UTF-8), naming the first such parameter; or null. Decoded leniently, such a
- * value would filter on its raw text and answer an empty result, as if no app matched.
+ * The 400 message for a request target whose path or query is not valid percent-encoding (a `%` not followed
+ * by two hex digits, escapes that are not UTF-8), naming the first such path segment or parameter; or null.
+ * Decoded leniently, such a value would filter on its raw text and answer an empty result, as if no app matched.
  */
-export function malformedQuery(url: string): string | null {
+export function malformedTarget(url: string): string | null {
+  const path = malformedPath(url);
+  if (path !== null) return path;
   const start = url.indexOf('?');
   if (start < 0 || !url.includes('%', start)) return null;
   for (const pair of url.slice(start + 1).split('&')) {
@@ -226,6 +229,19 @@ export function malformedQuery(url: string): string | null {
     return `invalid query parameter ${(decodes(name) ? decodeURIComponent(name) : name).slice(0, 100)}: malformed percent-encoding (% must start two hex digits, and the escapes must be UTF-8)`;
   }
   return null;
+}
+
+/**
+ * The same for the path: a segment that does not decode would reach a route as its raw text (`/users/%ZZ/apps`
+ * answered an empty list, as if the user had no apps).
+ */
+function malformedPath(url: string): string | null {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  if (!path.includes('%')) return null;
+  const bad = path.split('/').find((segment) => segment.includes('%') && !decodes(segment));
+  return bad === undefined ? null
+    : `invalid path segment ${bad.slice(0, 100)}: malformed percent-encoding (% must start two hex digits, and the escapes must be UTF-8)`;
 }
 
 function decodes(text: string): boolean {

@@ -1,13 +1,13 @@
 /**
- * A query string that is not valid percent-encoding is a clear 400 naming the parameter, on every route and
+ * A query string or path that is not valid percent-encoding is a clear 400 naming the parameter, on every route and
  * both base paths, asked once or repeated (the raw path never remembers it) — not a filter on its raw text,
  * which answers an empty result as if no app matched.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { malformedQuery } from '../../src/http/query.ts';
+import { malformedTarget } from '../../src/http/query.ts';
 import { app, startHarness, task } from './store-harness.ts';
 
-describe('malformedQuery', () => {
+describe('malformedTarget', () => {
   it.each([
     ['/state?user_id=%ZZ', 'user_id'],
     ['/state?app_name=firefox&user_id=al%2', 'user_id'],
@@ -15,11 +15,19 @@ describe('malformedQuery', () => {
     ['/state?user%ZZ=a', 'user%ZZ'],
     ['/state?user_id=100%', 'user_id'],
   ])('%s names %s', (url, name) => {
-    expect(malformedQuery(url)).toBe(`invalid query parameter ${name}: malformed percent-encoding (% must start two hex digits, and the escapes must be UTF-8)`);
+    expect(malformedTarget(url)).toBe(`invalid query parameter ${name}: malformed percent-encoding (% must start two hex digits, and the escapes must be UTF-8)`);
   });
 
-  it.each(['/state', '/state?', '/state?user_id=alice', '/state?user_id=100%25', '/state?user_id=%E6%97%A5', '/state?user_id=a+b&x', '/%ZZ?user_id=a'])('%s is fine', (url) => {
-    expect(malformedQuery(url)).toBeNull();
+  it.each(['/state', '/state?', '/state?user_id=alice', '/state?user_id=100%25', '/state?user_id=%E6%97%A5', '/state?user_id=a+b&x', '/users/al%20ice/apps', '/users/%E6%97%A5/apps?x=%25'])('%s is fine', (url) => {
+    expect(malformedTarget(url)).toBeNull();
+  });
+
+  it.each([
+    ['/users/%ZZ/apps', '%ZZ'],
+    ['/apps/alice/market/fire%C3%28fox', 'fire%C3%28fox'],
+    ['/tasks/100%?user_id=%ZZ', '100%'],
+  ])('%s names the path segment %s', (url, segment) => {
+    expect(malformedTarget(url)).toBe(`invalid path segment ${segment}: malformed percent-encoding (% must start two hex digits, and the escapes must be UTF-8)`);
   });
 });
 
@@ -47,6 +55,15 @@ describe('malformed query strings over HTTP', () => {
         expect(body.success).toBe(false);
         expect(body.message).toMatch(/^invalid query parameter \S+: malformed percent-encoding/);
       }
+    });
+  }
+
+  const paths = ['/users/%ZZ/apps', '/users/%ZZ/tasks', '/apps/%ZZ/market/firefox', '/apps/alice/market/%C3%28/history', '/tasks/%ZZ', '/tasks/t%1/history'];
+  for (const base of ['/api/v2/runtime', '/app-store/api/v2/runtime']) {
+    it.each(paths)(`${base}%s answers 400 naming the path segment, not an empty answer or a 404`, async (route) => {
+      const a = await h.send(base + route);
+      expect(a.status).toBe(400);
+      expect((JSON.parse(a.body) as { message: string }).message).toMatch(/^invalid path segment \S+: malformed percent-encoding/);
     });
   }
 

@@ -60,6 +60,8 @@ describe('the OpenAPI document', () => {
     // trimming still happens before the allowed values are checked
     expect(parseStateFilter({ task_status: ['  failed '] })).toMatchObject({ ok: true, filter: { task_status: 'failed' } });
     expect(parseStateFilter({ user_id: ['x'.repeat(257)] })).toEqual({ ok: false, message: 'invalid query parameter user_id: user_id is longer than 256 characters' });
+    // the bound is on the trimmed value
+    expect(parseStateFilter({ user_id: [` ${'x'.repeat(256)}  `] })).toMatchObject({ ok: true, filter: { user_id: 'x'.repeat(256) } });
   });
 
   it('states …/apps\'s own filters (stage, health) as the parser enforces them; /state does not take them', () => {
