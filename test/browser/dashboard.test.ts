@@ -134,6 +134,26 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     await page.context().close();
   });
 
+  it('/dashboard: a nested metric the operator opened stays open while versions redraw the components', async () => {
+    const { page, errors } = await openPage(env.browser);
+    await loaded(page, `${root()}/dashboard`);
+    await page.click('#market-tabs [data-tab="components"]');
+    await page.locator('#components-table details.metric-nested summary').first().click();
+    expect(await page.locator('#components-table details.metric-nested[open]').count()).toBe(1);
+    const seen = (await stats(page)).renders;
+    // a new version (a component's message moves), then the data as it was
+    files.write('components', [{ op: 'replace', domain: 'components', items: data.components.map((c, i) => (i === 0 ? { ...c, message: 'moved while watched' } : c)) }]);
+    try {
+      await expect.poll(async () => (await stats(page)).renders, { timeout: LIVENESS_MS }).toBeGreaterThan(seen);
+      await page.getByText('moved while watched').waitFor({ timeout: LIVENESS_MS });
+      expect(await page.locator('#components-table details.metric-nested[open]').count()).toBe(1);
+    } finally {
+      files.writeAll(data);
+    }
+    expect(realErrors(errors)).toEqual([]);
+    await page.context().close();
+  });
+
   it('/dashboard filters narrow the rows (app, user, source, stage, health, stuck; exact, on the server) and clearing restores them', async () => {
     const { page, errors } = await openPage(env.browser);
     await loaded(page, `${root()}/dashboard`);
@@ -216,7 +236,7 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     }
   });
 
-  it('/dashboard-app shows the flow of each app per the Chart Repo rules, stuck first, filters narrow', async () => {
+  it('/dashboard-app shows the flow of each app per the Chart Repo rules, stuck first then in key order, filters narrow', async () => {
     const { page, errors } = await openPage(env.browser);
     await loaded(page, `${root()}/dashboard-app`);
     const steps = async (app: string) => page.locator('#flow-table tr', { has: page.locator('.name', { hasText: new RegExp(`^${app}$`) }) })
@@ -240,6 +260,12 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     expect(await first.getAttribute('class')).toContain('stuck');
     expect(await first.textContent()).toContain('nextcloud');
     await expect.poll(() => page.locator('#summary [data-key="stuck"] .card-value').textContent(), { timeout: LIVENESS_MS }).toBe('1');
+    // the rest in key order (user, source, app), whatever their status: a row keeps its place while it moves
+    const order = await page.locator('#flow-table tbody tr:not(.stuck)').evaluateAll((trs) => trs
+      .filter((tr) => (tr as HTMLTableRowElement).cells.length > 3)
+      .map((tr) => { const c = (tr as HTMLTableRowElement).cells; return `${c[1]!.textContent}:${c[2]!.textContent}:${c[0]!.querySelector('.name')!.textContent}`; }));
+    expect(order.length).toBeGreaterThan(3);
+    expect(order).toEqual([...order].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
 
     const total = await rowCount(page, '#flow-table');
     expect(total).toBe(data.apps.length); // the installed apps, a page of them (Chart Repo-only entries are on /dashboard)

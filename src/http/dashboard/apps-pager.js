@@ -56,10 +56,13 @@ export function appsPager({ limit = 50, query, onPage, onError = () => {} }) {
     last = { url, etag: res.headers.get('etag') };
     page = body.data;
     const total = typeof page.total === 'number' ? page.total : items.length;
-    const from = items.length === 0 ? 0 : at * limit + 1;
+    const hasNext = typeof page.next_cursor === 'string';
+    // where the page starts is known exactly on the last page (its apps are the last of `total`, counted at
+    // the same version); before it, from the pages before, which the market may have changed since
+    const from = items.length === 0 ? 0 : hasNext ? Math.min(at * limit + 1, Math.max(1, total - items.length + 1)) : Math.max(1, total - items.length + 1);
     onPage(page, {
-      from, to: from === 0 ? 0 : from + items.length - 1, total, pageNo: at + 1,
-      hasPrev: at > 0, hasNext: typeof page.next_cursor === 'string',
+      from, to: from === 0 ? 0 : Math.min(total, from + items.length - 1), total, pageNo: at + 1,
+      hasPrev: at > 0, hasNext,
     });
   }
 

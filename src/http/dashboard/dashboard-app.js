@@ -126,10 +126,12 @@ export function flowOf(row) {
     : all.includes('running') || (app && TRANSITIONAL.has(app.stage)) ? 'running'
       : all.includes('pending') ? 'pending'
         : all.every((s) => s === 'completed') ? 'completed' : 'unknown';
+  // an app that failed after its chart was hydrated failed in the market, not in a step: say where
+  const failedAfter = app?.stage === 'failed' && hydration !== 'failed';
   return {
     /** the status of each of FLOW_STEPS, in order (names joined only for the rows drawn) */
     statuses: all,
-    current: current || (app ? str(app.stage_detail) : ''),
+    current: failedAfter ? str(app.stage_detail) || 'failed after hydration' : current || (app ? str(app.stage_detail) : ''),
     overall,
     inferred,
   };
@@ -174,9 +176,9 @@ export function buildRows(d) {
     r.stuck = isStuck(r.app);
     out.push(r);
   }
-  const rank = { failed: 0, running: 1, pending: 2, unknown: 3, completed: 4 };
-  out.sort((a, b) => (rank[a.flow.overall] ?? 5) - (rank[b.flow.overall] ?? 5) || byStr(a.app_name, b.app_name)
-    || byStr(a.user_id, b.user_id) || byStr(a.source_id, b.source_id));
+  // in key order (user:source:app), as the pages come: a row keeps its place while its status moves (the
+  // Status column sorts by status on a click; failed rows stand out by colour)
+  out.sort((a, b) => byStr(a.key, b.key));
   return out;
 }
 
@@ -215,11 +217,16 @@ function timelineOf(r, onHistory) {
     // since: from when the entries are complete (the store's start, or the oldest entry it kept)
     fill(box, el('div', { className: 'muted small' }, `every change since ${fmtTime(str(h.since))}`), el('ol', { className: 'timeline-list' }, lines));
   };
-  if (known && known.version === shownVersion) { fill1(known.history); return box; }
   if (!r.app) { fill1(null); return box; }
+  // the timeline fetched for an earlier version stays shown until the new one is there (no flicker)
+  if (known) {
+    fill1(known.history);
+    if (known.version === shownVersion) return box;
+  }
   const path = ['apps', r.user_id, r.source_id, r.app_name, 'history'].map(encodeURIComponent).join('/');
+  const version = shownVersion;
   void getData(path).then((h) => {
-    timelines.set(r.key, { version: shownVersion, history: h });
+    timelines.set(r.key, { version, history: h });
     fill1(h);
   });
   return box;
@@ -240,8 +247,11 @@ function details(r) {
   const st = obj(obj(r.app?.metadata).status);
   // the server's verdict, then the last change its timeline shows (once fetched)
   const stuck = r.stuck ? el('span', { className: 'stuck-line' }, str(r.app.stuck_reason ?? r.app.reason ?? 'yes')) : '';
+  // (called again when a newer timeline replaces the one shown)
   const showLastChange = (h) => {
-    const change = stuck && lastChange(obj(h).entries);
+    if (!stuck) return;
+    stuck.querySelector('.last-change')?.remove();
+    const change = lastChange(obj(h).entries);
     if (change) stuck.append(el('span', { className: 'last-change' }, ' — last change ', change));
   };
   return el('div', { className: 'task-detail' },
@@ -327,7 +337,8 @@ function renderSummary(d) {
     total: num(summary.total_apps), running: num(byState.processing), pending: num(byState.pending),
     failed: num(byState.failed), completed: num(byState.completed), stuck: num(summary.stuck_apps),
   };
-  const labels = [['total', 'Apps'], ['running', 'Hydrating'], ['pending', 'Hydration pending'], ['failed', 'Hydration failed'], ['completed', 'Hydrated'], ['stuck', 'Stuck']];
+  // the hydration cards count the Chart Repo's apps (an app it renders may not be installed yet): say so
+  const labels = [['total', 'Apps'], ['running', 'Chart Repo hydrating'], ['pending', 'Chart Repo pending'], ['failed', 'Chart Repo failed'], ['completed', 'Chart Repo hydrated'], ['stuck', 'Stuck']];
   renderCards(labels.map(([key, label]) => ({
     key, label, value: counts[key],
     tone: counts[key] <= 0 ? '' : key === 'failed' || key === 'stuck' ? 'bad' : key === 'running' ? 'busy' : '',

@@ -5,6 +5,7 @@ import { getData } from './api.js';
 import { appsPager as appsPager0 } from './apps-pager.js';
 import { contains, debounce, fillDatalist, fillSelect } from './filters.js';
 import { byStr, fmtBytes, fmtDuration, fmtNs, fmtNum, fmtTime, shortJson } from './format.js';
+import { sourcesOf } from './freshness.js';
 import { startLive } from './live-state.js';
 import { renderCards, renderHeader } from './page-top.js';
 import { isStuck, stuckBadge } from './stuck.js';
@@ -139,14 +140,23 @@ function renderTasks(resetPage = false) {
 
 // ---- Market: components ------------------------------------------------------------------------------
 
-function metricsCell(m) {
-  const entries = Object.entries(obj(m));
+/** nested metrics an operator opened (`component\0key`): they stay open when a new version redraws the table */
+const openMetrics = new Set();
+
+function metricsCell(c) {
+  const entries = Object.entries(obj(c.metrics));
   if (entries.length === 0) return el('span', { className: 'muted' }, '—');
   const scalars = entries.filter(([, v]) => v === null || typeof v !== 'object');
   const nested = entries.filter(([, v]) => v !== null && typeof v === 'object');
   return el('div', { className: 'metrics' },
     scalars.map(([k, v]) => el('span', { className: 'metric' }, el('span', { className: 'metric-key' }, k), ' ', str(v))),
-    nested.map(([k, v]) => el('details', { className: 'metric-nested' }, el('summary', null, k), el('pre', null, shortJson(v, 4000)))));
+    nested.map(([k, v]) => {
+      const id = `${str(c.name)}\0${k}`;
+      return el('details', {
+        className: 'metric-nested', attrs: { open: openMetrics.has(id) },
+        on: { toggle: (e) => { if (e.currentTarget.open) openMetrics.add(id); else openMetrics.delete(id); } },
+      }, el('summary', null, k), el('pre', null, shortJson(v, 4000)));
+    }));
 }
 
 const componentsTable = table([
@@ -154,9 +164,19 @@ const componentsTable = table([
   { label: 'Health', cell: (c) => badge(c.healthy === true ? 'healthy' : 'unhealthy'), sort: (c) => (c.healthy ? 1 : 0) },
   { label: 'Status', cell: (c) => badge(c.status), sort: (c) => str(c.status) },
   { label: 'Message', cell: (c) => el('span', { className: 'detail-text' }, str(c.message)), className: 'wide' },
-  { label: 'Metrics', cell: (c) => metricsCell(c.metrics), className: 'wide' },
-  { label: 'Last check', cell: (c) => timeCell(c.last_check), className: 'nowrap' },
+  { label: 'Metrics', cell: (c) => metricsCell(c), className: 'wide' },
+  { label: 'Last check', cell: (c) => timeCell(lastCheckOf(c)), className: 'nowrap' },
 ], { empty: 'No components reported.', rowClass: (c) => (c.healthy === true ? undefined : 'row-bad') });
+
+/**
+ * A component's last check. A collector_<source> component's `last_check` is when its health last changed
+ * (the snapshot holds content only): its last pass, from the sources' live freshness, is what an operator means.
+ */
+function lastCheckOf(c) {
+  const source = /^collector_(.+)$/.exec(str(c.name))?.[1];
+  const pass = source ? obj(sourcesOf(data)[source]).last_attempt : undefined;
+  return typeof pass === 'string' ? pass : c.last_check;
+}
 $('components-table').append(componentsTable.root);
 
 function renderComponents() {
@@ -466,7 +486,6 @@ $('f-img-status').addEventListener('change', whenData(() => renderImages(true)))
 for (const id of ['f-img-user', 'f-img']) $(id).addEventListener('input', debounce(whenData(() => renderImages(true)), 250));
 $('f-hyd-status').addEventListener('change', whenData(renderCrTasks));
 
-/** Called by startLive: every new version (stream or poll), and with isNew=false when only freshness moves. */
 /**
  * Called by startLive with the overview (…/overview: everything but the apps lists) of every new version, and
  * with isNew=false when only freshness moves. The visible apps page is re-read (conditionally) with each
@@ -475,7 +494,11 @@ $('f-hyd-status').addEventListener('change', whenData(renderCrTasks));
 function onData(d, { isNew }) {
   data = d;
   renderHeader(d);
-  if (!isNew) return undefined;
+  if (!isNew) {
+    // the collectors' last passes (freshness) show in the components table
+    if (marketTabs.get() === 'components') renderComponents();
+    return undefined;
+  }
   derived = { tasks: values(d.tasks) };
   // users and sources to suggest: the cache's (user, source) pairs and the syncer's sources (never the apps list)
   const byUser = obj(obj(obj(obj(d.components).cache).metrics).by_user);

@@ -264,8 +264,9 @@ export function startLive(onData, opts = {}) {
         await res.arrayBuffer().catch(() => {});
         stats.errors++;
         lastPollOk = false;
-        showTokenForm(() => { etag = null; void refresh(); });
-        setStatus('this API needs a token', 'bad');
+        const sent = storedToken();
+        showTokenForm(() => { etag = null; void refresh(); }, sent ? 'that token was refused: enter the right one' : '');
+        setStatus(sent ? 'the token was refused' : 'this API needs a token', 'bad');
         return;
       }
       let text = '';

@@ -11,12 +11,19 @@ export function authHeaders() {
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
-/** Shows #token-form once; `onSaved` runs after the token is stored. */
-export function showTokenForm(onSaved) {
+/**
+ * Shows #token-form once; `onSaved` runs after the token is stored. `refused` (a token was sent and refused)
+ * says so in the form, whose field starts empty.
+ */
+export function showTokenForm(onSaved, refused = '') {
   const form = document.getElementById('token-form');
   if (!form || !form.hidden) return;
   form.hidden = false;
   const input = form.querySelector('input');
+  input.value = '';
+  input.setCustomValidity('');
+  input.placeholder = refused;
+  input.title = refused;
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     try { sessionStorage.setItem(TOKEN_KEY, input.value.trim()); } catch { /* storage disabled */ }
