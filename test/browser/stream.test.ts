@@ -371,7 +371,7 @@ describeWith('chromium', 'dashboards when the API needs a token', () => {
     await sup?.stop();
   });
 
-  it('the stream is refused (EventSource sends no token): falls back to polling, asks for the token, then polls with it', async () => {
+  it('the stream is refused (no token yet): falls back to polling, asks for the token, then streams with it (read with fetch)', async () => {
     const { page, errors } = await openPage(browser);
     const n = countRequests(page);
     await page.goto(`${base}/api/v2/runtime/dashboard`);
@@ -382,11 +382,18 @@ describeWith('chromium', 'dashboards when the API needs a token', () => {
     await page.click('#token-form button[type="submit"]');
     await page.waitForFunction(() => ((window as unknown as { __runtimeDashboard: Stats }).__runtimeDashboard.renders) > 0, null, { timeout: LIVENESS_MS });
     expect(await page.locator('#summary [data-key="total_apps"] .card-value').textContent()).toBe(String(smallDataset().apps.length));
-    // reloaded with the token stored: straight to polling, no doomed stream attempt
+    // the token opens the stream
+    await expect.poll(() => page.locator('#mode').textContent(), { timeout: LIVENESS_MS }).toBe('live stream');
+    expect(n.events).toBe(2);
+    // reloaded with the token stored: straight to the stream
     await page.reload();
     await page.waitForFunction(() => ((window as unknown as { __runtimeDashboard: Stats }).__runtimeDashboard.renders) > 0, null, { timeout: LIVENESS_MS });
-    expect(await page.locator('#mode').textContent()).toBe('polling every 5 s');
-    expect(n.events).toBe(1);
+    await expect.poll(() => page.locator('#mode').textContent(), { timeout: LIVENESS_MS }).toBe('live stream');
+    expect(n.events).toBe(3);
+    // and a change arrives through it: the page renders a new version
+    const before = await page.evaluate(() => (window as unknown as { __runtimeDashboard: Stats & { changes: number } }).__runtimeDashboard.changes);
+    files.write('app_flow', [{ op: 'replace', domain: 'app_states', items: smallDataset().apps.map((a, i) => (i === 0 ? { ...a, stage_detail: 'moved with a token' } : a)) }]);
+    await expect.poll(() => page.evaluate(() => (window as unknown as { __runtimeDashboard: Stats & { changes: number } }).__runtimeDashboard.changes), { timeout: LIVENESS_MS }).toBeGreaterThan(before);
     // the only console lines are chromium's own notes of the two refusals (the stream, the first state fetch)
     expect(realErrors(errors)).toEqual(Array(2).fill('console: Failed to load resource: the server responded with a status of 401 (Unauthorized)'));
     await page.context().close();

@@ -5,18 +5,20 @@ import { startAgeTicker } from './ages.js';
 import { now, setClockOffset } from './clock.js';
 import { $ } from './dom.js';
 import { fmtDuration, fmtTime } from './format.js';
+import { FetchEventSource } from './fetch-event-source.js';
 import { setFreshness } from './freshness.js';
 import { authHeaders, showTokenForm, storedToken } from './token.js';
 
 const MODE_LABELS = { stream: 'live stream', connecting: 'connecting to the stream…', off: 'paused' };
 
 /**
- * Keeps the page's data live (issues 6 and 20). With EventSource and no API token, it opens
- * `events?view=summary` (relative to the page): its events carry a version and the summary, never the state,
+ * Keeps the page's data live (issues 6 and 20). It opens `events?view=summary` (relative to the page; with
+ * an API token, read with fetch, as EventSource cannot send the header): its events carry a version and the
+ * summary, never the state,
  * and each new version makes the page re-read `overview` (the snapshot without the apps lists) with
  * If-None-Match, at most once per `renderEveryMs` (bursts are coalesced). The page reads its page of apps
- * itself (`…/apps`), in onData. When the stream cannot open (EventSource cannot send an Authorization header,
- * so an API that needs a token answers 401), closes, errors repeatedly or sends no first event in time, it
+ * itself (`…/apps`), in onData. When the stream cannot open (an API that needs a token the page does not have
+ * yet answers 401), closes, errors repeatedly or sends no first event in time, it
  * falls back to fetching `overview` every `intervalMs` with If-None-Match (an unchanged version costs a 304
  * and no render), and tries the stream again later.
  *
@@ -42,7 +44,7 @@ export function startLive(onData, opts = {}) {
     version: null, mode: 'off', snapshots: 0, changes: 0, streamOpens: 0, fallbacks: 0, fallbackReason: null, freshness: 0,
   };
   window.__runtimeDashboard = stats;
-  const canStream = () => typeof window.EventSource === 'function' && !storedToken();
+  const canStream = () => (storedToken() ? typeof window.TextDecoderStream === 'function' : typeof window.EventSource === 'function');
 
   let mode = 'off';
   /** the overview the page shows */
@@ -108,7 +110,8 @@ export function startLive(onData, opts = {}) {
     streamErrors = 0;
     stats.streamOpens++;
     setMode('connecting');
-    const source = new EventSource(eventsUrl);
+    const token = storedToken();
+    const source = token ? new FetchEventSource(eventsUrl, authHeaders()) : new EventSource(eventsUrl);
     es = source;
     let live = false;
     snapshotTimer = setTimeout(() => { if (es === source && !live) fallBack('no snapshot arrived'); }, snapshotTimeoutMs);
@@ -145,7 +148,7 @@ export function startLive(onData, opts = {}) {
     });
     source.addEventListener('error', () => {
       if (es !== source) return;
-      if (source.readyState === EventSource.CLOSED) {
+      if (source.readyState === 2) { // CLOSED (EventSource.CLOSED; FetchEventSource alike)
         // refused (401 without a token, 503, not an event stream): the browser will not retry it
         fallBack(live ? 'the stream was closed' : 'the stream could not be opened');
         return;
@@ -265,7 +268,11 @@ export function startLive(onData, opts = {}) {
         stats.errors++;
         lastPollOk = false;
         const sent = storedToken();
-        showTokenForm(() => { etag = null; void refresh(); }, sent ? 'that token was refused: enter the right one' : '');
+        showTokenForm(() => {
+          etag = null;
+          // with the token, the stream can open: at once when the token is good
+          void refresh().then(() => { if (auto.checked && mode === 'polling' && lastPollOk && canStream()) openStream(); });
+        }, sent ? 'that token was refused: enter the right one' : '');
         setStatus(sent ? 'the token was refused' : 'this API needs a token', 'bad');
         return;
       }
