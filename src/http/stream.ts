@@ -249,9 +249,10 @@ export class ChangeStream {
     return last;
   }
 
+  /** The versions after `after`, as the live stream sent them: a filtered client's only where it sees a change. */
   private replay(client: Client, after: number, upTo: number): void {
     for (const e of this.history) {
-      if (e.version > after && e.version <= upTo) {
+      if (e.version > after && e.version <= upTo && (!client.filter || seesAny(client.filter, e.changes))) {
         this.write(client, this.textFor(client, e));
       }
     }
@@ -280,19 +281,17 @@ export class ChangeStream {
   private advance(client: Client, changes: VersionChanges, global: RuntimeSummary): boolean {
     const f = client.filter!;
     const s = client.summary ?? emptySummary();
-    let any = changes.components.length > 0 || changes.sources !== undefined
-      || (changes.chart_repo !== undefined && true);
     for (const c of changes.app_states) {
-      if (c.before && appMatches(c.before, f)) { any = true; countFacet(s, 'app_states', c.before, -1); }
-      if (c.now && appMatches(c.now, f)) { any = true; countFacet(s, 'app_states', c.now, 1); }
+      if (c.before && appMatches(c.before, f)) countFacet(s, 'app_states', c.before, -1);
+      if (c.now && appMatches(c.now, f)) countFacet(s, 'app_states', c.now, 1);
     }
     for (const c of changes.tasks) {
-      if (c.before && taskMatches(c.before, f)) { any = true; countFacet(s, 'tasks', c.before, -1); }
-      if (c.now && taskMatches(c.now, f)) { any = true; countFacet(s, 'tasks', c.now, 1); }
+      if (c.before && taskMatches(c.before, f)) countFacet(s, 'tasks', c.before, -1);
+      if (c.now && taskMatches(c.now, f)) countFacet(s, 'tasks', c.now, 1);
     }
     s.active_components = global.active_components;
     client.summary = s;
-    return any;
+    return seesAny(f, changes);
   }
 
   /** The event for this client: unfiltered ones share one rendering per version (one more with the timeline). */
@@ -369,6 +368,13 @@ export class ChangeStream {
     for (const c of this.clients) c.out.end();
     this.clients.clear();
   }
+}
+
+/** Whether a filtered client sees anything of a version's changes (components, health and chart_repo: always). */
+function seesAny(f: StateFilter, changes: VersionChanges): boolean {
+  if (changes.components.length > 0 || changes.sources !== undefined || changes.chart_repo !== undefined) return true;
+  return changes.app_states.some((c) => (c.before !== undefined && appMatches(c.before, f)) || (c.now !== undefined && appMatches(c.now, f)))
+    || changes.tasks.some((c) => (c.before !== undefined && taskMatches(c.before, f)) || (c.now !== undefined && taskMatches(c.now, f)));
 }
 
 /** A `?view=summary` event: the version's id, `{version, timestamp, summary}`, and `sources` when health moved. */

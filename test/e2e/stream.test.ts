@@ -74,6 +74,26 @@ describe('GET …/events: the change stream', () => {
     await s2.close();
   });
 
+  it('a filtered resume replays only the versions its filter sees a change in, as the live stream sends them', async () => {
+    writeTasks([{ id: 'f1', status: 'running', user: 'dave' }, { id: 'g1', status: 'running', user: 'erin' }]);
+    await eventually(async () => expect(Object.keys((await (await sc.get('/api/v2/runtime/state')).json()).data.tasks).sort()).toEqual(['f1', 'g1']));
+    const s1 = await openStream(`${sc.base}/api/v2/runtime/events?user_id=dave`);
+    const snap = await s1.next((e) => e.event === 'snapshot');
+    await s1.close();
+    // three versions erin's task moves in, then one dave's does
+    for (const status of ['pending', 'running', 'failed']) {
+      writeTasks([{ id: 'f1', status: 'running', user: 'dave' }, { id: 'g1', status, user: 'erin' }]);
+      await eventually(async () => expect((await (await sc.get('/api/v2/runtime/tasks/g1')).json()).data.status).toBe(status));
+    }
+    writeTasks([{ id: 'f1', status: 'completed', user: 'dave' }, { id: 'g1', status: 'failed', user: 'erin' }]);
+    await eventually(async () => expect((await (await sc.get('/api/v2/runtime/tasks/f1')).json()).data.status).toBe('completed'));
+    const s2 = await openStream(`${sc.base}/api/v2/runtime/events?user_id=dave`, { 'Last-Event-ID': snap.id! });
+    await s2.next((e) => e.event === 'change' && JSON.parse(e.data).upserts.tasks?.f1 !== undefined);
+    const changes = s2.events.filter((e) => e.event === 'change');
+    expect(changes.length).toBe(1);
+    await s2.close();
+  });
+
   it('a resume too old (or from another store epoch) gets a snapshot first', async () => {
     const s = await openStream(`${sc.base}/api/v2/runtime/events`, { 'Last-Event-ID': 'deadbeef-1' });
     const first = await s.next(() => true);
