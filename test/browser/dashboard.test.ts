@@ -255,6 +255,8 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     const hostile = await page.locator('#flow-table tr', { hasText: HOSTILE_APP }).locator('li.step')
       .evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.status));
     expect(hostile).toEqual(['completed', 'failed', 'completed', 'completed', 'completed', 'failed', 'pending']);
+    // hydrated, now installing: the current step is the app's own stage detail, not "done"
+    expect(await page.locator('#flow-table tr', { has: page.locator('.name', { hasText: /^nextcloud$/ }) }).locator('td.current-step').textContent()).toBe('pulling images');
     // stuck first, highlighted
     const first = page.locator('#flow-table tbody tr').first();
     expect(await first.getAttribute('class')).toContain('stuck');

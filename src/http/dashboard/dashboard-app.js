@@ -126,12 +126,14 @@ export function flowOf(row) {
     : all.includes('running') || (app && TRANSITIONAL.has(app.stage)) ? 'running'
       : all.includes('pending') ? 'pending'
         : all.every((s) => s === 'completed') ? 'completed' : 'unknown';
-  // an app that failed after its chart was hydrated failed in the market, not in a step: say where
+  // past hydration the app's own stage says what is going on (downloading, installFailed …), not "done"
   const failedAfter = app?.stage === 'failed' && hydration !== 'failed';
+  const pastHydration = app && hydration === 'completed' && app.stage !== 'running' && str(app.stage_detail);
   return {
     /** the status of each of FLOW_STEPS, in order (names joined only for the rows drawn) */
     statuses: all,
-    current: failedAfter ? str(app.stage_detail) || 'failed after hydration' : current || (app ? str(app.stage_detail) : ''),
+    current: failedAfter ? str(app.stage_detail) || 'failed after hydration'
+      : pastHydration || current || (app ? str(app.stage_detail) : ''),
     overall,
     inferred,
   };
@@ -191,7 +193,7 @@ function flowCell(r) {
         className: `step st-${status}${inferred ? ' inferred' : ''}`,
         title: `${name}: ${status}${inferred ? ' (inferred from the app stage)' : ''}`,
         data: { step: name, status },
-      }, el('span', { className: 'sym' }, SYMBOL[status] ?? '·'), SHORT[name] ?? name);
+      }, el('span', { className: 'sym' }, SYMBOL[status] ?? '·'), el('span', { className: 'step-name' }, SHORT[name] ?? name));
     }));
 }
 
