@@ -394,6 +394,9 @@ describeWith('chromium', 'dashboards when the API needs a token', () => {
     const before = await page.evaluate(() => (window as unknown as { __runtimeDashboard: Stats & { changes: number } }).__runtimeDashboard.changes);
     files.write('app_flow', [{ op: 'replace', domain: 'app_states', items: smallDataset().apps.map((a, i) => (i === 0 ? { ...a, stage_detail: 'moved with a token' } : a)) }]);
     await expect.poll(() => page.evaluate(() => (window as unknown as { __runtimeDashboard: Stats & { changes: number } }).__runtimeDashboard.changes), { timeout: LIVENESS_MS }).toBeGreaterThan(before);
+    // the JSON link opens the state, fetched with the token (a plain link would open a 401)
+    const [tab] = await Promise.all([page.waitForEvent('popup'), page.click('nav a[href="state"]')]);
+    await expect.poll(() => tab.evaluate(() => document.body?.innerText ?? ''), { timeout: LIVENESS_MS }).toContain('"success":true');
     // the only console lines are chromium's own notes of the two refusals (the stream, the first state fetch)
     expect(realErrors(errors)).toEqual(Array(2).fill('console: Failed to load resource: the server responded with a status of 401 (Unauthorized)'));
     await page.context().close();

@@ -3,6 +3,7 @@
 import { $, el, fill } from './dom.js';
 import { fmtNum, fmtTime } from './format.js';
 import { renderSources } from './sources-banner.js';
+import { authHeaders, storedToken } from './token.js';
 import { num, str } from './values.js';
 
 /** The header's snapshot time and version, and the sources strip with its warning. */
@@ -18,3 +19,26 @@ export function renderCards(cards) {
   fill($('summary'), cards.map(({ key, label, value, tone }) => el('div', { className: `card ${tone ? 'card-' + tone : ''}`, data: { key } },
     el('div', { className: 'card-value' }, fmtNum(num(value))), el('div', { className: 'card-label' }, label))));
 }
+
+/**
+ * The header's JSON link. With an API token a plain link would open a 401 (it cannot send the header): the
+ * page fetches the JSON with the token and opens it in a new tab.
+ */
+function wireJsonLink() {
+  const link = document.querySelector('nav a[href="state"]');
+  link?.addEventListener('click', (ev) => {
+    if (!storedToken()) return;
+    ev.preventDefault();
+    // opened within the click, so no popup blocker refuses it; filled when the JSON is here
+    const tab = window.open('', '_blank');
+    void fetch(link.href, { cache: 'no-store', headers: { Accept: 'application/json', ...authHeaders() } })
+      .then((res) => res.blob())
+      .then((body) => {
+        const url = URL.createObjectURL(new Blob([body], { type: 'application/json' }));
+        if (tab) tab.location.href = url;
+        else window.location.href = url;
+      })
+      .catch(() => tab?.close());
+  });
+}
+wireJsonLink();
