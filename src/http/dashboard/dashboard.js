@@ -75,7 +75,6 @@ const appsPager = appsPager0({
     stage: $('f-stage').value, health: $('f-health').value, stuck: $('f-stuck').value }),
   onPage: (page, view) => {
     appsTable.setPage(list(page.items).filter((a) => a && typeof a === 'object'), view);
-    marketTabs.setCount('apps', view.total);
   },
   onError: (msg) => { $('status').textContent = `apps unavailable: ${msg.slice(0, 200)}`; },
 });
@@ -508,8 +507,8 @@ function onData(d, { isNew }) {
   renderSummary(d);
   renderCrSystem();
   const shown = [marketRender[marketTabs.get()](), crRender[crTabs.get()]()];
-  // counts on hidden tabs stay meaningful without rendering their tables (the apps tab's: its filtered total)
-  if (marketTabs.get() !== 'apps') marketTabs.setCount('apps', num(obj(d.summary).total_apps));
+  // a tab's count is the whole market's, filters or not (a table's pager says how many its filters keep)
+  marketTabs.setCount('apps', num(obj(d.summary).total_apps));
   marketTabs.setCount('tasks', derived.tasks.length);
   crTabs.setCount('apps', countsText(obj(d.chart_repo_counts).apps).all);
   crTabs.setCount('images', countsText(obj(d.chart_repo_counts).images).all);
