@@ -8,7 +8,7 @@ import { FreshnessHolder, WithFreshness } from './freshness.ts';
 import { dataHeaderList, type HeaderList } from './header-list.ts';
 import type { HttpMetrics } from './metrics.ts';
 import type { RememberedAnswer, RememberedAnswers } from './remembered-answers.ts';
-import { identityPlan, planWholeState, wholeStateBody, type WholeStatePlan } from './whole-state.ts';
+import { heldEncoding, identityPlan, planWholeState, wholeStateBody, type WholeStatePlan } from './whole-state.ts';
 
 // the unfiltered /state under each base path: the target is its own route pattern (the metrics label, as Hono's)
 const STATE_PATHS: readonly string[] = BASE_PATHS.map((base) => `${base}/state`);
@@ -76,7 +76,8 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     const head = method === 'HEAD';
     const acceptEncoding = header(req, 'accept-encoding');
     const ifNoneMatch = header(req, 'if-none-match');
-    if (acceptEncoding === undefined) {
+    // a client holding a compressed copy gets its 304 from the plan below, naming that copy's tag
+    if (acceptEncoding === undefined && (ifNoneMatch === undefined || !heldEncoding(ifNoneMatch, cur.etag, null))) {
       // the common monitoring request: no compression, headers prepared for this version
       const h = identity(cur);
       record(writePrepared(res, ifNoneMatch, cur.etag, h.ok, h.notModified, cur.body, head), started);

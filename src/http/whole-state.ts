@@ -18,6 +18,15 @@ function encodedTag(etag: string, encoding: Encoding | null): string {
 const ENCODINGS: readonly (Encoding | null)[] = [null, 'br', 'gzip'];
 
 /**
+ * Which encoding of the version tagged `etag` the client holds, by its If-None-Match (`chosen`, the variant
+ * this request would get, is tried first: the usual revalidation sends back its tag); undefined: none.
+ */
+export function heldEncoding(ifNoneMatch: string, etag: string, chosen: Encoding | null): Encoding | null | undefined {
+  if (matches(ifNoneMatch, encodedTag(etag, chosen))) return chosen;
+  return ENCODINGS.find((e) => e !== chosen && matches(ifNoneMatch, encodedTag(etag, e)));
+}
+
+/**
  * The unfiltered snapshot is the store's bytes, or those bytes compressed once per version; its ETag
  * names the content and the encoding. A client holding the content in any encoding gets a 304 naming the
  * tag it sent: a browser revalidates its compressed copy, a stream client asks with the bare content tag
@@ -31,11 +40,8 @@ export function planWholeState(
   const encoding = canCompress && cur.sizeHint >= MIN_COMPRESS_BYTES ? negotiate(acceptEncoding) : null;
   const etag = encodedTag(cur.etag, encoding);
   const base = { ETag: etag, 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding' };
-  if (ifNoneMatch) {
-    // (the usual revalidation sends back this very variant's tag: checked first)
-    const held = [encoding, ...ENCODINGS.filter((e) => e !== encoding)].find((e) => matches(ifNoneMatch, encodedTag(cur.etag, e)));
-    if (held !== undefined) return { status: 304, encoding: held, headers: { ...base, ETag: encodedTag(cur.etag, held) } };
-  }
+  const held = ifNoneMatch ? heldEncoding(ifNoneMatch, cur.etag, encoding) : undefined;
+  if (held !== undefined) return { status: 304, encoding: held, headers: { ...base, ETag: encodedTag(cur.etag, held) } };
   return {
     status: 200, encoding,
     headers: { ...base, 'Content-Type': JSON_TYPE, ...(encoding ? { 'Content-Encoding': encoding } : {}) },

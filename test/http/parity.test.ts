@@ -43,8 +43,9 @@ const WHOLE = [`${API}/state`, `/app-store${API}/state`];
 const QUERIES = [`${API}/state?user_id=alice&app_name=app-3`, `/app-store${API}/tasks/t-1`, `${API}/apps/alice/market/app-1`];
 const METHODS = ['GET', 'HEAD'] as const;
 const ENCODINGS = [undefined, 'gzip', 'br'] as const;
-type Conditional = 'none' | 'match' | 'match in a list' | 'other';
-const CONDITIONALS: Conditional[] = ['none', 'match', 'match in a list', 'other'];
+/** 'br copy': the tag of the target's br answer, as a client holding that copy sends it whatever it accepts now */
+type Conditional = 'none' | 'match' | 'match in a list' | 'br copy' | 'other';
+const CONDITIONALS: Conditional[] = ['none', 'match', 'match in a list', 'br copy', 'other'];
 
 type Harness = Awaited<ReturnType<typeof startHarness>>;
 type Twin = Awaited<ReturnType<Harness['twin']>>;
@@ -109,6 +110,7 @@ async function compareAll(h: Harness, hono: Twin, tokens: Record<string, string 
               ...(enc ? { 'Accept-Encoding': enc } : {}),
               ...(conditional === 'match' ? { 'If-None-Match': tag } : {}),
               ...(conditional === 'match in a list' ? { 'If-None-Match': `"elsewhere", W/${tag}` } : {}),
+              ...(conditional === 'br copy' ? { 'If-None-Match': tags.get(`${target} br`)! } : {}),
               ...(conditional === 'other' ? { 'If-None-Match': '"not-this-one"' } : {}),
             };
             const id = String((n += 1));
