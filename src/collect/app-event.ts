@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { appKey, Id, LIMITS, type AppFlowState } from '../model/index.ts';
+import { appKey, Id, isObj, LIMITS, type AppFlowState } from '../model/index.ts';
 import type { AppEvent } from '../protocol.ts';
 import { goDecodesTime, goTimeText } from '../model/go-time.ts';
 import { appFlowFromState, type AppStateInput } from './app-flow.ts';
@@ -93,7 +93,7 @@ export function appEventFrom(e: AppServiceEvent, unknownStates?: UnknownStates):
 type Status = Record<string, unknown>;
 const statusOf = (a: AppFlowState): Status | undefined => {
   const st = (a.metadata as { status?: unknown } | undefined)?.status;
-  return st !== null && typeof st === 'object' && !Array.isArray(st) ? st as Status : undefined;
+  return isObj(st) ? st : undefined;
 };
 
 /** what an event always says (its absence means empty), and what it says only when it carries it */

@@ -158,7 +158,7 @@ function responses(): Json {
 
 /**
  * What any method of any path can get before its route runs: a malformed request (400, unless the route has
- * its own 400: one node's parser refuses, or a query that is not valid percent-encoding), too slow (408), a
+ * its own 400: one node's parser refuses, or a path or query that is not valid percent-encoding), too slow (408), a
  * request target too long (414), headers too large (431).
  */
 const BEFORE_ROUTING = {

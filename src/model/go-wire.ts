@@ -7,7 +7,7 @@
  */
 import * as v from 'valibot';
 import { ChartRepoStatus } from './chart-repo.ts';
-import { GoInt, GoTime } from './common.ts';
+import { GoInt, GoTime, isObj } from './common.ts';
 import { goDecodesTime, isGoZeroTime } from './go-time.ts';
 
 const optStr = v.optional(v.string());
@@ -182,7 +182,6 @@ interface WalkedSchema {
   value?: WalkedSchema;
 }
 
-const isPlainObject = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
 
 /**
  * Go's zero value for a key of this schema: "", 0, false, an empty slice; for a time (GoTime) the zero
@@ -193,7 +192,7 @@ function isGoZero(schema: WalkedSchema, x: unknown): boolean {
   if (x === '' || x === 0 || x === false) return true;
   if (schema === (GoTime as unknown) && typeof x === 'string') return isGoZeroTime(x);
   if (Array.isArray(x)) return x.length === 0;
-  return schema.type === 'record' && isPlainObject(x) && Object.keys(x).length === 0;
+  return schema.type === 'record' && isObj(x) && Object.keys(x).length === 0;
 }
 
 /**
@@ -214,10 +213,10 @@ export function omitEmptyIssues(schema: v.GenericSchema, value: unknown): string
         if (Array.isArray(x)) x.forEach((item, i) => walk(s.item!, item, join(path, i)));
         return;
       case 'record':
-        if (isPlainObject(x)) for (const [k, item] of Object.entries(x)) walk(s.value!, item, join(path, k));
+        if (isObj(x)) for (const [k, item] of Object.entries(x)) walk(s.value!, item, join(path, k));
         return;
       case 'object':
-        if (!isPlainObject(x)) return;
+        if (!isObj(x)) return;
         for (const [k, entry] of Object.entries(s.entries!)) {
           if (!(k in x)) continue;
           const at = join(path, k);
