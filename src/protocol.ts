@@ -287,11 +287,19 @@ export const MAX_CHANGE_BYTES = 2 * 1024 * 1024;
 
 /** The string bytes a version's changes hold (entity JSON, chart_repo items, sources, timeline): about a second copy of its event. */
 export function changesBytes(c: VersionChanges): number {
-  const items = (list: { key: string; json?: string }[] | undefined) => (list ?? []).reduce((n, e) => n + e.key.length + (e.json?.length ?? 0), 0);
   const cr = c.chart_repo;
-  return items(c.app_states) + items(c.tasks) + items(c.components) + (c.sources?.length ?? 0)
-    + (cr ? (cr.frame?.length ?? 0) + items(cr.apps) + items(cr.images) + items(cr.hydrator_tasks) : 0)
-    + items(c.timeline?.app_states) + items(c.timeline?.tasks);
+  return itemBytes(c.app_states) + itemBytes(c.tasks) + itemBytes(c.components) + (c.sources?.length ?? 0)
+    + (cr ? (cr.frame?.length ?? 0) + itemBytes(cr.apps) + itemBytes(cr.images) + itemBytes(cr.hydrator_tasks) : 0)
+    + timelineBytes(c.timeline);
+}
+
+/** The string bytes of a version's timeline entries (part of changesBytes). */
+export function timelineBytes(t: VersionChanges['timeline']): number {
+  return itemBytes(t?.app_states) + itemBytes(t?.tasks);
+}
+
+function itemBytes(list: readonly { key: string; json?: string }[] | undefined): number {
+  return (list ?? []).reduce((n, e) => n + e.key.length + (e.json?.length ?? 0), 0);
 }
 
 // ---- HTTP -> store (comlink) ---------------------------------------------------------------------

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   envelopePrefix, OK_MESSAGE, type RuntimeSummary, type SourceName, type SourceStatus,
 } from '../model/index.ts';
-import { changesBytes, MAX_CHANGE_BYTES, type AppFilter, type PassMessage, type PassOutcome, type StateFilter, type VersionChanges } from '../protocol.ts';
+import { changesBytes, MAX_CHANGE_BYTES, timelineBytes, type AppFilter, type PassMessage, type PassOutcome, type StateFilter, type VersionChanges } from '../protocol.ts';
 import { ChangeLog } from './change-log.ts';
 import { ChartRepoView } from './chart-repo-view.ts';
 import { EntityTimelines } from './entity-timelines.ts';
@@ -184,15 +184,13 @@ export class RuntimeStore {
     const health = this.sources.takeHealthChange();
     if (health !== undefined) out.sources = health;
     const timeline = this.timelines.take();
-    if (changesBytes(out) > MAX_CHANGE_BYTES) {
+    const bytes = changesBytes(out);
+    if (bytes > MAX_CHANGE_BYTES) {
       return { app_states: [], tasks: [], components: [], ...(health === undefined ? {} : { sources: health }), oversize: true };
     }
     // timeline entries ride along only where they fit: they never make a version too large to follow item by
     // item (a client that wants them reads …/history)
-    if (timeline) {
-      out.timeline = timeline;
-      if (changesBytes(out) > MAX_CHANGE_BYTES) delete out.timeline;
-    }
+    if (timeline && bytes + timelineBytes(timeline) <= MAX_CHANGE_BYTES) out.timeline = timeline;
     return out;
   }
 
