@@ -134,7 +134,7 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     await page.context().close();
   });
 
-  it('/dashboard: a nested metric the operator opened stays open while versions redraw the components', async () => {
+  it('/dashboard: a nested metric the operator opened stays open while versions redraw the components; collectors show their last pass', async () => {
     const { page, errors } = await openPage(env.browser);
     await loaded(page, `${root()}/dashboard`);
     await page.click('#market-tabs [data-tab="components"]');
@@ -147,6 +147,11 @@ describeWith('chromium', 'dashboards in a real browser', () => {
       await expect.poll(async () => (await stats(page)).renders, { timeout: LIVENESS_MS }).toBeGreaterThan(seen);
       await page.getByText('moved while watched').waitFor({ timeout: LIVENESS_MS });
       expect(await page.locator('#components-table details.metric-nested[open]').count()).toBe(1);
+      // a collector component's Last check is its last pass (live freshness), not when its health last changed
+      const snapshot = (await (await fetch(`${root()}/state`)).json()) as { data: { components: Record<string, { last_check: string }> } };
+      const healthChanged = Date.parse(snapshot.data.components.collector_tasks!.last_check);
+      const shown = async () => Date.parse(String(await page.locator('#components-table tr', { hasText: 'collector_tasks' }).locator('.time').getAttribute('title')).split(' ')[0]!);
+      await expect.poll(shown, { timeout: LIVENESS_MS }).toBeGreaterThan(healthChanged);
     } finally {
       files.writeAll(data);
     }

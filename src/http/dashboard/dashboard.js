@@ -158,15 +158,6 @@ function metricsCell(c) {
     }));
 }
 
-const componentsTable = table([
-  { label: 'Component', cell: (c) => el('span', { className: 'name' }, str(c.name)), sort: (c) => str(c.name) },
-  { label: 'Health', cell: (c) => badge(c.healthy === true ? 'healthy' : 'unhealthy'), sort: (c) => (c.healthy ? 1 : 0) },
-  { label: 'Status', cell: (c) => badge(c.status), sort: (c) => str(c.status) },
-  { label: 'Message', cell: (c) => el('span', { className: 'detail-text' }, str(c.message)), className: 'wide' },
-  { label: 'Metrics', cell: (c) => metricsCell(c), className: 'wide' },
-  { label: 'Last check', cell: (c) => timeCell(lastCheckOf(c)), className: 'nowrap' },
-], { empty: 'No components reported.', rowClass: (c) => (c.healthy === true ? undefined : 'row-bad') });
-
 /**
  * A component's last check. A collector_<source> component's `last_check` is when its health last changed
  * (the snapshot holds content only): its last pass, from the sources' live freshness, is what an operator means.
@@ -176,6 +167,16 @@ function lastCheckOf(c) {
   const pass = source ? obj(sourcesOf(data)[source]).last_attempt : undefined;
   return typeof pass === 'string' ? pass : c.last_check;
 }
+
+const componentsTable = table([
+  { label: 'Component', cell: (c) => el('span', { className: 'name' }, str(c.name)), sort: (c) => str(c.name) },
+  { label: 'Health', cell: (c) => badge(c.healthy === true ? 'healthy' : 'unhealthy'), sort: (c) => (c.healthy ? 1 : 0) },
+  { label: 'Status', cell: (c) => badge(c.status), sort: (c) => str(c.status) },
+  { label: 'Message', cell: (c) => el('span', { className: 'detail-text' }, str(c.message)), className: 'wide' },
+  { label: 'Metrics', cell: (c) => metricsCell(c), className: 'wide' },
+  { label: 'Last check', cell: (c) => timeCell(lastCheckOf(c)), className: 'nowrap' },
+], { empty: 'No components reported.', rowClass: (c) => (c.healthy === true ? undefined : 'row-bad') });
+
 $('components-table').append(componentsTable.root);
 
 function renderComponents() {

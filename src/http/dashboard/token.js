@@ -21,7 +21,6 @@ export function showTokenForm(onSaved, refused = '') {
   form.hidden = false;
   const input = form.querySelector('input');
   input.value = '';
-  input.setCustomValidity('');
   input.placeholder = refused;
   input.title = refused;
   form.addEventListener('submit', (ev) => {
