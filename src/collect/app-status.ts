@@ -187,6 +187,7 @@ export function pickTitle(t: unknown): string {
 export function toSecondUtc(iso: string | undefined): string {
   if (iso === undefined) return '';
   const ms = Date.parse(iso);
-  if (Number.isNaN(ms) || ms <= GO_ZERO_TIME_MS) return '';
+  // (the zero time, and a year past 9999 that RFC 3339 cannot write, are Go's empty time)
+  if (Number.isNaN(ms) || ms <= GO_ZERO_TIME_MS || new Date(ms).getUTCFullYear() > 9999) return '';
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }

@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { JsonObject, LIMITS, type TaskState, type TaskStatus, type TaskType } from '../model/index.ts';
+import { GO_ZERO_TIME, GO_ZERO_TIME_MS } from '../model/go-time.ts';
 import type { TaskRow } from '../sources/market-rows.ts';
 
 /** task_records.type (the market's task.TaskType) */
@@ -53,9 +54,24 @@ export function parseMetadata(text: string | null): { value?: JsonObject; bad: b
   return { value: Object.keys(r.output).length > 0 ? r.output : undefined, bad: false };
 }
 
+/** At most `max` UTF-16 units, ending in `…` when cut; never half of a surrogate pair (strict decoders refuse one). */
 export function clip(text: string, max: number = LIMITS.text): string {
-  return text.length <= max ? text : text.slice(0, max - 1) + '…';
+  if (text.length <= max) return text;
+  const end = max - 1;
+  const high = text.charCodeAt(end - 1);
+  return text.slice(0, high >= 0xd800 && high <= 0xdbff ? end - 1 : end) + '…';
 }
+
+/**
+ * A task time as Go can decode it: years 1–9999 in RFC 3339; Go's zero time (what it stores for an empty
+ * time.Time) and anything outside those years as Go's zero time.
+ */
+function taskTime(d: Date): string {
+  return isSet(d) ? d.toISOString() : GO_ZERO_TIME;
+}
+
+/** A time that may be absent: Go's zero time (and a year Go cannot write) counts as absent (the key is omitempty). */
+const isSet = (d: Date | null): d is Date => d !== null && d.getTime() > GO_ZERO_TIME_MS && d.getUTCFullYear() <= 9999;
 
 /** One task row -> TaskState; counts what it could not map. */
 export function taskFromRow(row: TaskRow, now: Date, counters: TaskCounters): TaskState {
@@ -65,19 +81,20 @@ export function taskFromRow(row: TaskRow, now: Date, counters: TaskCounters): Ta
   if (status === 'unknown') counters.unknown_status += 1;
   const metadata = parseMetadata(row.metadata);
   if (metadata.bad) counters.bad_metadata += 1;
-  const progress = taskProgress(status, row.started_at, now);
+  const started = isSet(row.started_at) ? row.started_at : null;
+  const progress = taskProgress(status, started, now);
   const task: TaskState = {
     task_id: row.task_id,
     type,
     status,
     app_name: row.app_name,
-    created_at: row.created_at.toISOString(),
+    created_at: taskTime(row.created_at),
   };
   if (row.user_account !== '') task.user_id = row.user_account;
   if (row.op_id !== '') task.op_id = row.op_id;
   if (progress !== undefined && progress !== 0) task.progress = progress;
-  if (row.started_at !== null) task.started_at = row.started_at.toISOString();
-  if (row.completed_at !== null) task.completed_at = row.completed_at.toISOString();
+  if (started) task.started_at = started.toISOString();
+  if (isSet(row.completed_at)) task.completed_at = row.completed_at.toISOString();
   if (row.result !== '') task.result = clip(row.result);
   if (row.error_msg !== '') task.error_msg = clip(row.error_msg);
   if (metadata.value !== undefined) task.metadata = metadata.value;

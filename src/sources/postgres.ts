@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import { stripUndefined } from '../strip-undefined.ts';
+import { PG_TIME_TYPES } from './pg-time.ts';
 
 /** One result row, as postgres.js parses it (timestamptz -> Date, jsonb -> value, int8/numeric -> string). */
 export type Row = Record<string, unknown>;
@@ -85,6 +86,8 @@ export function createPgSource(opts: PgOptions): PgSource {
       // no array-type lookup on connect: postgres.js runs it un-awaited, so a connection killed during it
       // (pg_terminate_backend) is an unhandled rejection that kills the collector thread; we read no arrays
       fetch_types: false,
+      // Go's zero time (year 1) read as year 1, not 2001
+      types: PG_TIME_TYPES,
       onnotice: () => {},
       // read-only intent at session level too; PGlite ignores startup parameters, hence SET LOCAL below
       connection: {

@@ -78,6 +78,21 @@ describe('tasks collector', () => {
     });
   });
 
+  it('Go\'s zero time in task_records is Go\'s zero time (created_at) or left out (started_at, completed_at), not 2001', async () => {
+    const zero = '0001-01-01 00:00:00+00';
+    await insertTasks(env.db.sql, [
+      { task_id: 'z1', type: 1, status: 3, app_name: 'wiki', created_at: zero, started_at: zero, completed_at: zero },
+      { task_id: 'z2', type: 1, status: 2, app_name: 'wiki', created_at: '0049-03-01 12:00:00+00', started_at: zero },
+    ]);
+    const byId = new Map(only<TaskState>(await (await collector(createTasks, {})).collect(ctx()), 'replace').map((t) => [t.task_id, t]));
+    expect(byId.get('z1')).toMatchObject({ created_at: '0001-01-01T00:00:00Z', status: 'completed' });
+    expect(byId.get('z1')).not.toHaveProperty('started_at');
+    expect(byId.get('z1')).not.toHaveProperty('completed_at');
+    // a running task with no start time: no estimate from the year 1
+    expect(byId.get('z2')).toMatchObject({ created_at: '0049-03-01T12:00:00.000Z', status: 'running' });
+    expect(byId.get('z2')).not.toHaveProperty('progress');
+  });
+
   it('keeps every active task plus only the N most recent others, by COALESCE(completed_at, started_at, created_at)', async () => {
     await insertTasks(env.db.sql, [
       { task_id: 'active-old', type: 1, status: 1, app_name: 'a', created_at: ago(500) },
@@ -351,6 +366,13 @@ describe('metadata.status from real PostgreSQL rows: every row of docs/go-wire.m
     const bare = await statusOf('bare');
     expect(bare).toMatchObject({ title: '', isSysApp: false, updateTime: '', statusTime: '', lastTransitionTime: '' });
     for (const k of ['icon', 'progress', 'opType', 'message', 'reason', 'sharedEntrances']) expect(bare).not.toHaveProperty(k);
+  });
+
+  it('Go\'s zero time in event_create_time (what GORM writes for an empty time.Time) is "" as Go sends it, not 2001', async () => {
+    await insertUserApps(env.db.sql, [{
+      user_id: 'alice', source_id: S, app_name: 'zero', state: { state: 'running', event_create_time: '0001-01-01 00:00:00+00' },
+    }]);
+    expect(await statusOf('zero')).toMatchObject({ updateTime: '', statusTime: '', lastTransitionTime: '' });
   });
 
   it('entranceStatuses: ua.entrances merged BY POSITION with status_entrances; sharedEntrances from the state row', async () => {

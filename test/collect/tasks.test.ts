@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  TASK_STATUS_BY_INT, TASK_TYPE_BY_INT, normalizeTasks, parseMetadata, taskProgress,
+  TASK_STATUS_BY_INT, TASK_TYPE_BY_INT, clip, normalizeTasks, parseMetadata, taskProgress,
 } from '../../src/collect/tasks.ts';
 import type { TaskRow } from '../../src/sources/market-rows.ts';
 
@@ -114,5 +114,19 @@ describe('normalizeTasks', () => {
   it('cuts over-long free text instead of dropping the task', () => {
     const { items } = normalizeTasks([row({ error_msg: 'e'.repeat(20_000) })], NOW);
     expect(items[0].error_msg!.length).toBe(8192);
+  });
+});
+
+describe('clip', () => {
+  it('keeps short text, cuts long text to the limit with an ellipsis', () => {
+    expect(clip('short', 10)).toBe('short');
+    expect(clip('abcdefghijkl', 10)).toBe('abcdefghi…');
+  });
+
+  it('never leaves half of a surrogate pair (strict JSON decoders refuse a lone surrogate)', () => {
+    const cut = clip(`${'E'.repeat(8)}😀tail`, 10);
+    expect(cut).toBe(`${'E'.repeat(8)}…`);
+    expect(/[\ud800-\udbff](?![\udc00-\udfff])/.test(cut)).toBe(false);
+    expect(clip(`${'E'.repeat(7)}😀tail`, 10)).toBe(`${'E'.repeat(7)}😀…`);
   });
 });

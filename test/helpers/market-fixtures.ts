@@ -2,7 +2,9 @@ import type postgres from 'postgres';
 
 /** Rows for the market tables, with the defaults of MARKET_DDL; times as Date or ISO strings. */
 type Time = Date | string;
-const ts = (t: Time | null | undefined): string | null => (t == null ? null : new Date(t).toISOString());
+// (a string goes to PostgreSQL as written, with the test client's PG_TIME_TYPES: new Date() reads
+// '0001-01-01 00:00:00+00' as the year 2001)
+const ts = (t: Time | null | undefined): string | null => (t == null ? null : typeof t === 'string' ? t : t.toISOString());
 
 export interface TaskFixture {
   task_id: string;

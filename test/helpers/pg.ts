@@ -3,6 +3,7 @@ import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { startEmbeddedPostgres } from '../../src/demo/embedded-postgres.ts';
 import { MARKET_DDL } from '../../src/sources/market-ddl.ts';
+import { PG_TIME_TYPES } from '../../src/sources/pg-time.ts';
 import { LIVENESS_MS, sleep } from './liveness.ts';
 import { check, CI, missingInCI } from './services.ts';
 
@@ -47,7 +48,7 @@ export async function startTestDb(): Promise<TestDb> {
 }
 
 function fixtureClient(url: string): postgres.Sql {
-  return postgres(url, { max: 1, prepare: false, onnotice: () => {} });
+  return postgres(url, { max: 1, prepare: false, onnotice: () => {}, types: PG_TIME_TYPES });
 }
 
 async function truncate(sql: postgres.Sql): Promise<void> {
