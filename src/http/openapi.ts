@@ -441,6 +441,7 @@ export function buildOpenApi(): Json {
         'Data answers use the market\'s envelope `{success, message, data}`. Versioned answers carry an ETag: send it back as If-None-Match to get 304 while nothing changed.',
         `Answers under the base paths carry ${FRESH_AS_OF} (how fresh the data is, apart from the version).`,
         'Objects may gain keys (additive); clients should ignore keys they do not know.',
+        'A path not listed here answers 404 in the envelope (401 first under the base paths when a token is set and the request lacks it); a listed path answers 405 with Allow to any method it does not list.',
       ].join('\n\n'),
     },
     servers: [{ url: '/' }],
