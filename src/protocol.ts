@@ -88,7 +88,7 @@ export interface ChartRepoFrame {
 export interface ChartItemPart {
   /** the item's JSON, in Go's shape */
   json: string;
-  /** its key in its list: apps `user_id:source_id:app_name`, images `image_name`, hydrator tasks `task_id` */
+  /** its key in its list (chartItemKeys): apps `user_id:source_id:app_name`, images `user_id:source_id:image_name`, hydrator tasks `task_id` */
   key: string;
   /** the item's own user_id / source_id / app_name (what filters and the change stream read) */
   facets: Facets;

@@ -1,4 +1,4 @@
-import type { HydratorTask } from '../model/index.ts';
+import { chartItemKeys, type HydratorTask } from '../model/index.ts';
 import type { ChartItemPart, ChartRepoPairPart, Facets, HydratorCounters } from '../protocol.ts';
 import type { ChartRepoAnswer } from './chart-repo.ts';
 import { HYDRATOR_COUNTERS } from './chart-repo-merge.ts';
@@ -10,9 +10,9 @@ import { HYDRATOR_COUNTERS } from './chart-repo-merge.ts';
  */
 export function renderPairPart(answer: Pick<ChartRepoAnswer, 'apps' | 'images' | 'hydrator'>): ChartRepoPairPart {
   const part: ChartRepoPairPart = {
-    apps: answer.apps.map((a) => ({ json: JSON.stringify(a), key: `${a.user_id}:${a.source_id}:${a.app_name}`, facets: facetsOf(a), state: a.state })),
+    apps: answer.apps.map((a) => ({ json: JSON.stringify(a), key: chartItemKeys.apps(a), facets: facetsOf(a), state: a.state })),
     images: answer.images.map((i) => ({
-      json: JSON.stringify(i), key: i.image_name, facets: i.app_name === undefined ? {} : { app_name: i.app_name }, state: i.status,
+      json: JSON.stringify(i), key: chartItemKeys.images(i), facets: i.app_name === undefined ? {} : { app_name: i.app_name }, state: i.status,
     })),
   };
   const h = answer.hydrator;
@@ -26,7 +26,7 @@ export function renderPairPart(answer: Pick<ChartRepoAnswer, 'apps' | 'images' |
 
 /** A hydrator task as an item (current or recently failed). */
 function taskPart(t: HydratorTask): ChartItemPart {
-  return { json: JSON.stringify(t), key: t.task_id, facets: facetsOf(t) };
+  return { json: JSON.stringify(t), key: chartItemKeys.hydrator_tasks(t), facets: facetsOf(t) };
 }
 
 /** The user, source and app an item names (Chart Repo apps and hydrator tasks carry all three). */

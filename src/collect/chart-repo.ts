@@ -22,7 +22,7 @@
  */
 import * as v from 'valibot';
 import {
-  GO_ZERO_TIME, JsonObject, KNOWN_VALUES, LIMITS, goDurationNs, goTime, isObj,
+  GO_ZERO_TIME, JsonObject, KNOWN_VALUES, LIMITS, chartItemKeys, goDurationNs, goTime, isObj,
 } from '../model/index.ts';
 import { put, putTime } from './omit-empty.ts';
 import { clip } from './tasks.ts';
@@ -71,7 +71,8 @@ class Conv {
   badDurations = 0;
   clipped = 0;
 
-  constructor(readonly now: string) {}
+  /** `pair`: the (user, source) the answer was asked for; its images carry it (they name no user) */
+  constructor(readonly now: string, readonly pair?: { user: string; source: string }) {}
 
   /** a field of the wrong type: left out (its zero value) and counted */
   private misfit<T>(zero: T): T {
@@ -180,21 +181,32 @@ class Conv {
     return this.misfit(undefined);
   }
 
-  /** A list converted item by item: a bad item (or one past the bound) is dropped alone and counted. */
-  list<T>(o: Obj, k: string, convert: (item: Obj) => T): T[] | undefined {
+  /**
+   * A list converted item by item: a bad item (or one past the bound) is dropped alone and counted. With `keyOf`,
+   * an item whose key repeats one before it in the list is dropped too, counted: the change stream sends items
+   * by key, so a view holds each key once.
+   */
+  list<T>(o: Obj, k: string, convert: (item: Obj) => T, keyOf?: (item: T) => string): T[] | undefined {
     const raw = o[k];
     if (raw === undefined || raw === null) return undefined;
     if (!Array.isArray(raw)) return this.misfit(undefined);
     const n = Math.min(raw.length, LIMITS.listItems);
     this.dropped += raw.length - n;
     const out: T[] = [];
+    const seen = keyOf && new Set<string>();
     for (let i = 0; i < n; i++) {
       const x = raw[i];
       // counters of a dropped item do not count: roll them back
       const mark = [this.unfamiliar, this.badTimes, this.badDurations, this.dropped, this.clipped];
       try {
         if (!isObj(x)) throw MISFIT;
-        out.push(convert(x));
+        const item = convert(x);
+        if (seen) {
+          const key = keyOf!(item);
+          if (seen.has(key)) throw MISFIT;
+          seen.add(key);
+        }
+        out.push(item);
       } catch (e) {
         if (!(e instanceof Misfit)) throw e;
         [this.unfamiliar, this.badTimes, this.badDurations, this.dropped, this.clipped] = mark;
@@ -274,6 +286,11 @@ class Conv {
     putTime(i, 'analyzed_at', this.time(o, 'analyzed_at'));
     put(i, 'error_message', this.text(o, 'error_message'));
     put(i, 'nodes', this.list(o, 'nodes', this.node));
+    // (additive: which answer listed it, so two users' copies of one image are two items with their own keys)
+    if (this.pair) {
+      i.user_id = this.pair.user;
+      i.source_id = this.pair.source;
+    }
     return i;
   };
 
@@ -364,7 +381,7 @@ class Conv {
         failed_tasks: count('failed_tasks'),
         worker_count: count('worker_count'),
       };
-      const tasks = this.list(o, 'tasks', this.hydratorTask);
+      const tasks = this.list(o, 'tasks', this.hydratorTask, chartItemKeys.hydrator_tasks);
       const failed = this.list(o, 'recent_failed', this.hydratorTask);
       if (tasks !== undefined || failed !== undefined) seen();
       put(h, 'tasks', tasks);
@@ -421,19 +438,19 @@ function describe(issues: v.BaseIssue<unknown>[]): string {
 
 /**
  * Converts one answer of the status endpoint into Go's shapes. `now` is the conversion time: every app's
- * and image's `last_update`, as Go sets it.
+ * and image's `last_update`, as Go sets it. `pair`: the (user, source) it was asked for, which its images carry.
  */
-export function normalizeAnswer(json: unknown, now: string): NormalizeResult {
+export function normalizeAnswer(json: unknown, now: string, pair?: { user: string; source: string }): NormalizeResult {
   const env = v.safeParse(Envelope, json);
   if (!env.success) return { ok: false, error: `not the envelope: ${describe(env.issues).slice(0, 200)}` };
   if (!env.output.success) {
     return { ok: false, error: `chart repo answered success=false: ${(env.output.message ?? '').slice(0, 200)}` };
   }
   const data = env.output.data ?? {};
-  const c = new Conv(now);
+  const c = new Conv(now, pair);
   const answer: ChartRepoAnswer = {
-    apps: c.list(data, 'apps', c.app) ?? [],
-    images: c.list(data, 'images', c.image) ?? [],
+    apps: c.list(data, 'apps', c.app, chartItemKeys.apps) ?? [],
+    images: c.list(data, 'images', c.image, chartItemKeys.images) ?? [],
     dropped: 0, unfamiliar_values: 0, bad_times: 0, bad_durations: 0, clipped_values: 0,
   };
   const system = c.system(data.system);

@@ -77,6 +77,9 @@ export type ImageNode = v.InferOutput<typeof ImageNode>;
 
 export const ChartRepoImage = v.object({
   image_name: v.string(),
+  /** additive: the (user, source) whose Chart Repo answer listed the image */
+  user_id: optStr,
+  source_id: optStr,
   app_id: optStr,
   app_name: optStr,
   status: v.string(),
@@ -190,3 +193,14 @@ export interface ChartRepoOrigin {
   tasks: number;
   recent_failed: number;
 }
+
+/**
+ * Each Chart Repo item's key in the change stream, as a client computes it from the item: apps
+ * `user_id:source_id:app_name`, images `user_id:source_id:image_name` (the pair whose answer listed it),
+ * hydrator tasks `task_id`.
+ */
+export const chartItemKeys = {
+  apps: (a: ChartRepoApp): string => `${a.user_id}:${a.source_id}:${a.app_name}`,
+  images: (i: ChartRepoImage): string => `${i.user_id ?? ''}:${i.source_id ?? ''}:${i.image_name}`,
+  hydrator_tasks: (t: HydratorTask): string => t.task_id,
+};

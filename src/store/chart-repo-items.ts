@@ -1,12 +1,14 @@
 import type { ChartRepoOrigin, ChartRepoStatus } from '../model/index.ts';
+import { chartItemKeys } from '../model/index.ts';
 import { facetsOf } from '../collect/chart-repo-part.ts';
 import { fitsOrigins } from './filter.ts';
 import type { ChangedChartItem, ChartList, ChartRepoChanges, Facets } from '../protocol.ts';
 
 /**
- * The Chart Repo view as items the change stream can send one by one (pure). Keys, which a client applying the
- * stream computes the same way: apps `user_id:source_id:app_name`, images `image_name`, hydrator tasks
- * `task_id` (the last of equal keys wins). The frame is everything else (system, counters, the image analyzer,
+ * The Chart Repo view as items the change stream can send one by one (pure). Keys (chartItemKeys), which a
+ * client applying the stream computes the same way: apps `user_id:source_id:app_name`, images
+ * `user_id:source_id:image_name`, hydrator tasks `task_id`. An answer holds each key once (the normalizer drops a
+ * repeat); only an item the Chart Repo lists under two pairs could repeat in the view, and its last copy wins. The frame is everything else (system, counters, the image analyzer,
  * recent failures, last_update), sent whole when it changes: it is small.
  */
 export const CHART_LISTS = ['apps', 'images', 'hydrator_tasks'] as const satisfies readonly ChartList[];
@@ -52,7 +54,7 @@ export function indexChartRepo(v: ChartRepoStatus, origins?: readonly ChartRepoO
   // images carry no user: a user or source filter keeps the images of the apps it keeps (as filterChartRepo)
   const appsByName = new Map<string, { users: string[]; sources: string[] }>();
   for (const a of v.apps ?? []) {
-    lists.apps.set(`${a.user_id}:${a.source_id}:${a.app_name}`, item(a, facetsOf(a)));
+    lists.apps.set(chartItemKeys.apps(a), item(a, facetsOf(a)));
     let seen = appsByName.get(a.app_name);
     if (!seen) appsByName.set(a.app_name, (seen = { users: [], sources: [] }));
     // (a pair once: apps are keyed by user, source and name)
@@ -63,12 +65,12 @@ export function indexChartRepo(v: ChartRepoStatus, origins?: readonly ChartRepoO
     const origin = imageOwner?.[n];
     const owners = origin ? { users: [origin.user], sources: [origin.source] }
       : i.app_name === undefined ? undefined : appsByName.get(i.app_name);
-    lists.images.set(i.image_name, item(i, {
+    lists.images.set(chartItemKeys.images(i), item(i, {
       ...(i.app_name === undefined ? {} : { app_name: i.app_name }),
       users: [...owners?.users ?? []], sources: [...owners?.sources ?? []],
     }));
   });
-  for (const t of v.tasks?.hydrator?.tasks ?? []) lists.hydrator_tasks.set(t.task_id, item(t, facetsOf(t)));
+  for (const t of v.tasks?.hydrator?.tasks ?? []) lists.hydrator_tasks.set(chartItemKeys.hydrator_tasks(t), item(t, facetsOf(t)));
   return { frame: JSON.stringify(frameOf(v)), lists };
 }
 

@@ -5,11 +5,11 @@ import { list, obj, str } from '../../src/http/dashboard/values.js';
 
 /**
  * chart_repo's lists in a change event, keyed as the sidecar keys them (src/store/chart-repo-items.ts): apps
- * `user_id:source_id:app_name`, images `image_name`, hydrator tasks `task_id`.
+ * `user_id:source_id:app_name`, images `user_id:source_id:image_name`, hydrator tasks `task_id`.
  */
 const CHART_LISTS = {
   apps: { get: (c) => c.apps, set: (c, v) => { c.apps = v; }, key: (x) => `${x.user_id}:${x.source_id}:${x.app_name}` },
-  images: { get: (c) => c.images, set: (c, v) => { c.images = v; }, key: (x) => x.image_name },
+  images: { get: (c) => c.images, set: (c, v) => { c.images = v; }, key: (x) => `${x.user_id ?? ''}:${x.source_id ?? ''}:${x.image_name}` },
   hydrator_tasks: {
     get: (c) => c.tasks?.hydrator?.tasks,
     set: (c, v) => { c.tasks = { ...obj(c.tasks), hydrator: { ...obj(obj(c.tasks).hydrator), tasks: v } }; },

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ChartRepoStatus } from '../../src/model/index.ts';
+import { chartItemKeys, type ChartRepoStatus } from '../../src/model/index.ts';
 import { renderChartChanges } from '../../src/http/stream.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
 import { filterChartRepo } from '../../src/store/filter.ts';
@@ -74,9 +74,9 @@ describe('chart_repo on the change stream: items, not the whole block', () => {
       fc.record({ user_id: fc.constantFrom(...USERS), source_id: fc.constantFrom('market', 'local') }),
     );
     const keysOf = (v: ChartRepoStatus) => new Set([
-      ...(v.apps ?? []).map((a) => `${a.user_id}:${a.source_id}:${a.app_name}`),
-      ...(v.images ?? []).map((i) => i.image_name),
-      ...(v.tasks?.hydrator?.tasks ?? []).map((t) => t.task_id),
+      ...(v.apps ?? []).map(chartItemKeys.apps),
+      ...(v.images ?? []).map(chartItemKeys.images),
+      ...(v.tasks?.hydrator?.tasks ?? []).map(chartItemKeys.hydrator_tasks),
     ]);
     let removals = 0;
     fc.assert(fc.property(viewArb, viewArb, filterArb, (a, b, f) => {
@@ -134,7 +134,8 @@ describe('chart_repo on the change stream: items, not the whole block', () => {
     };
     const event = JSON.parse(renderChartChanges(changesBetween(a, b)!, { user_id: 'alice' })!);
     expect(Object.keys(event.upserts.apps)).toEqual(['alice:market:wiki']);
-    expect(Object.keys(event.upserts.images)).toEqual(['wiki:1']);
+    // (a view held whole: its images name no user, their key says so)
+    expect(Object.keys(event.upserts.images)).toEqual(['::wiki:1']);
     // nothing a client filtered to dave can see: no chart_repo part at all
     const other = structuredClone(b);
     other.apps![1]!.state = 'completed';

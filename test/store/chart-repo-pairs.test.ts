@@ -4,7 +4,7 @@
  * keep but does not hold.
  */
 import { describe, expect, it } from 'vitest';
-import type { ChartRepoAnswer } from '../../src/collect/chart-repo.ts';
+import { normalizeAnswer, type ChartRepoAnswer } from '../../src/collect/chart-repo.ts';
 import { mergeAnswers, originsOf } from '../../src/collect/chart-repo-merge.ts';
 import { renderPairPart } from '../../src/collect/chart-repo-part.ts';
 import { digestOf } from '../../src/content-digest.ts';
@@ -12,9 +12,14 @@ import type { ChartRepoFrame, ChartRepoPairSlot, StateFilter, StoreStep } from '
 import { indexChartRepo, type ChartIndex } from '../../src/store/chart-repo-items.ts';
 import { filteredRendering, holdPair, indexPairs, renderPairsInto } from '../../src/store/chart-repo-pairs.ts';
 import { filterChartRepo } from '../../src/store/filter.ts';
+import { renderChartChanges } from '../../src/http/stream.ts';
 import { ChartRepoView, renderHeld } from '../../src/store/chart-repo-view.ts';
 import { passProblem } from '../../src/store/pass-check.ts';
 import { pushed } from '../helpers/store-fixtures.ts';
+
+const { applyChartChange } = await import('../helpers/chart-change.js' as string) as {
+  applyChartChange: (current: unknown, ch: unknown) => { images?: unknown[] };
+};
 
 const T = '2026-12-01T10:00:00Z';
 type Answer = Pick<ChartRepoAnswer, 'apps' | 'images' | 'hydrator'>;
@@ -134,4 +139,53 @@ describe('the view put together from what each pair rendered', () => {
       expect(plain(index)).toEqual(plain(expected));
     });
   }
+});
+
+describe('one image in two users\' answers (the Chart Repo lists an image for every user who has it)', () => {
+  /** a pair's answer listing nginx in `status`, normalized as the collector does for that pair */
+  const partWith = (user: string, status: string) => {
+    const r = normalizeAnswer({ success: true, data: { images: [{ image_name: 'nginx:1.25', app_name: 'web', status }] } }, T,
+      { user, source: 'market' });
+    if (!r.ok) throw new Error(r.error);
+    return renderPairPart(r.answer);
+  };
+  const pass = (view: ChartRepoView, alice: string, bob: string) => view.setPairs(step([
+    { user: 'alice', source: 'market', content: `a-${alice}`, part: partWith('alice', alice) },
+    { user: 'bob', source: 'market', content: `b-${bob}`, part: partWith('bob', bob) },
+  ]));
+  const sorted = (images: unknown[] | undefined) => (images ?? []).map((i) => JSON.stringify(i)).sort();
+
+  it.each([['alice', 'failed', 'downloading'], ['bob', 'downloading', 'failed']])(
+    'is two items, each with its user: a change to %s\'s copy reaches every client that holds it',
+    (_who, alice, bob) => {
+      const view = new ChartRepoView();
+      pass(view, 'downloading', 'downloading');
+      view.takeChanges();
+      const filters: (StateFilter | null)[] = [null, { user_id: 'alice' }, { user_id: 'bob' }];
+      const before = filters.map((f) => JSON.parse(f ? view.held!.filtered(f) : renderHeld(view.held!)));
+      expect(before[0].images.map((i: { user_id: string }) => i.user_id)).toEqual(['alice', 'bob']);
+      expect(pass(view, alice, bob).changed).toBe(true);
+      const changes = view.takeChanges()!;
+      filters.forEach((f, n) => {
+        const after = JSON.parse(f ? view.held!.filtered(f) : renderHeld(view.held!));
+        const text = renderChartChanges(changes, f);
+        const applied = text ? applyChartChange(before[n], JSON.parse(text)) : before[n];
+        expect(sorted(applied.images), JSON.stringify(f)).toEqual(sorted(after.images));
+      });
+    },
+  );
+
+  it('an image, app or hydrator task repeated in one answer is kept once, the repeat counted as dropped', () => {
+    const r = normalizeAnswer({ success: true, data: {
+      apps: [{ app_name: 'web', user_id: 'alice', source_id: 'market', state: 'completed' },
+        { app_name: 'web', user_id: 'alice', source_id: 'market', state: 'failed' }],
+      images: [{ image_name: 'nginx:1.25', status: 'fully_downloaded' }, { image_name: 'nginx:1.25', status: 'registry_error' }],
+      tasks: { hydrator: { tasks: [{ task_id: 'h1', user_id: 'alice', source_id: 'market' }, { task_id: 'h1', user_id: 'alice', source_id: 'market' }] } },
+    } }, T, { user: 'alice', source: 'market' });
+    if (!r.ok) throw new Error(r.error);
+    expect(r.answer.apps.map((a) => a.state)).toEqual(['completed']);
+    expect(r.answer.images.map((i) => [i.status, i.user_id, i.source_id])).toEqual([['fully_downloaded', 'alice', 'market']]);
+    expect(r.answer.hydrator?.tasks).toHaveLength(1);
+    expect(r.answer.dropped).toBe(3);
+  });
 });

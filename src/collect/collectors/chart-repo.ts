@@ -314,7 +314,7 @@ export class ChartRepoCollector implements Collector {
       const read = { pair, uptime, bytes: res.bytes, latency_ms: res.latency_ms, shared };
       if (before && this.lastBodyKey.get(key) === bodyKey) return { ...read, answer: before };
       this.parsedPairs += 1;
-      const n = normalizeAnswer(parseChartRepoJson(pairText()), now);
+      const n = normalizeAnswer(parseChartRepoJson(pairText()), now, pair);
       if (!n.ok) return { pair, error: n.error, bytes: res.bytes };
       this.lastBodyKey.set(key, bodyKey);
       return { ...read, answer: keepAnswerTimes(before, n.answer) };

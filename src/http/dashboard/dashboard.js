@@ -399,6 +399,8 @@ const nodesTable = (img) => {
 const imagesTable = table([
   { label: 'Image', cell: (i) => el('span', { className: 'mono break' }, str(i.image_name)), sort: (i) => str(i.image_name), className: 'wide' },
   { label: 'App', cell: (i) => str(i.app_name) || '—', sort: (i) => str(i.app_name) },
+  // (each user's Chart Repo answer lists the images of its apps: one image can show once per user)
+  { label: 'User', cell: (i) => str(i.user_id) || '—', sort: (i) => str(i.user_id) },
   { label: 'Status', cell: (i) => badge(i.status), sort: (i) => str(i.status) },
   { label: 'Arch', cell: (i) => str(i.architecture) || '—' },
   { label: 'Size', cell: (i) => `${fmtBytes(i.downloaded_size)} / ${fmtBytes(i.total_size)}`, sort: (i) => num(i.total_size), className: 'nowrap' },
@@ -407,7 +409,7 @@ const imagesTable = table([
   { label: 'Analysis', cell: (i) => [i.analysis_status ? badge(i.analysis_status) : '—', i.error_message ? el('div', { className: 'error-text' }, str(i.error_message)) : null] },
   { label: 'Nodes', cell: (i, ctx) => [fmtNum(list(i.nodes).length), ' ', list(i.nodes).length ? toggleButton(ctx, 'per node') : null] },
 ], {
-  empty: 'No images match.', key: (i) => str(i.image_name), expand: nodesTable,
+  empty: 'No images match.', key: (i) => `${str(i.user_id)}:${str(i.source_id)}:${str(i.image_name)}`, expand: nodesTable,
   rowClass: (i) => (i.status === 'registry_error' ? 'row-bad' : undefined),
 });
 $('images-table').append(imagesTable.root);
