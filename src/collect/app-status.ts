@@ -4,7 +4,7 @@
  * "metadata.status". Pure: rows and events in, plain objects out.
  */
 import { LIMITS, isObj } from '../model/index.ts';
-import { GO_ZERO_TIME_MS } from '../model/go-time.ts';
+import { isSetGoInstant } from '../model/go-time.ts';
 import type { EntranceStatus } from './stage-table.ts';
 import { clip } from './tasks.ts';
 
@@ -187,7 +187,6 @@ export function pickTitle(t: unknown): string {
 export function toSecondUtc(iso: string | undefined): string {
   if (iso === undefined) return '';
   const ms = Date.parse(iso);
-  // (the zero time, and a year past 9999 that RFC 3339 cannot write, are Go's empty time)
-  if (Number.isNaN(ms) || ms <= GO_ZERO_TIME_MS || new Date(ms).getUTCFullYear() > 9999) return '';
+  if (Number.isNaN(ms) || !isSetGoInstant(ms)) return '';
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { JsonObject, LIMITS, type TaskState, type TaskStatus, type TaskType } from '../model/index.ts';
-import { GO_ZERO_TIME, GO_ZERO_TIME_MS } from '../model/go-time.ts';
+import { GO_ZERO_TIME, isSetGoInstant } from '../model/go-time.ts';
 import type { TaskRow } from '../sources/market-rows.ts';
 
 /** task_records.type (the market's task.TaskType) */
@@ -62,16 +62,13 @@ export function clip(text: string, max: number = LIMITS.text): string {
   return text.slice(0, high >= 0xd800 && high <= 0xdbff ? end - 1 : end) + '…';
 }
 
-/**
- * A task time as Go can decode it: years 1–9999 in RFC 3339; Go's zero time (what it stores for an empty
- * time.Time) and anything outside those years as Go's zero time.
- */
+/** A task time as Go can decode it: a time that is not set (isSetGoInstant) as Go's zero time. */
 function taskTime(d: Date): string {
   return isSet(d) ? d.toISOString() : GO_ZERO_TIME;
 }
 
-/** A time that may be absent: Go's zero time (and a year Go cannot write) counts as absent (the key is omitempty). */
-const isSet = (d: Date | null): d is Date => d !== null && d.getTime() > GO_ZERO_TIME_MS && d.getUTCFullYear() <= 9999;
+/** A time that may be absent: one that is not set counts as absent (the key is omitempty). */
+const isSet = (d: Date | null): d is Date => d !== null && isSetGoInstant(d.getTime());
 
 /** One task row -> TaskState; counts what it could not map. */
 export function taskFromRow(row: TaskRow, now: Date, counters: TaskCounters): TaskState {

@@ -5,6 +5,14 @@ export const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
 export const GO_ZERO_TIME_MS = -62_135_596_800_000;
 
 /**
+ * Whether a database time is a set time a Go client can read: after Go's zero time (what Go stores for an empty
+ * time.Time) and no later than the year 9999, past which RFC 3339 has no spelling.
+ */
+export function isSetGoInstant(ms: number): boolean {
+  return ms > GO_ZERO_TIME_MS && new Date(ms).getUTCFullYear() <= 9999;
+}
+
+/**
  * The text Go's time.Time.UnmarshalJSON accepts (Go 1.20+, src/time/format_rfc3339.go parseStrictRFC3339):
  * the RFC 3339 fast path, else time.Parse(RFC3339), whose strict checks are disabled (go.dev/issue/54580).
  * So besides RFC 3339 Go takes a one-digit hour, a comma before the fraction, any number of fractional

@@ -13,7 +13,8 @@ export function parsePgTime(text: string): Date {
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac, sign, oh = '0', om = '0', os = '0', bc] = m;
   // year 1 BC is year 0 in the proleptic Gregorian calendar Date counts in
   const year = bc ? 1 - Number(y) : Number(y);
-  const ms = frac ? Math.floor(Number(frac) * 1000) : 0;
+  // (milliseconds from the digits, not Number(frac) * 1000: .057 * 1000 is 57.00000000000001, and some round down)
+  const ms = frac ? Number(frac.slice(1, 4).padEnd(3, '0')) : 0;
   const out = new Date(0);
   // (setUTCFullYear, not Date.UTC: Date.UTC also maps the years 0–99 to 19xx)
   out.setUTCFullYear(year, Number(mo) - 1, Number(d));

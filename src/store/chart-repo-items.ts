@@ -1,5 +1,4 @@
-import type { ChartRepoOrigin, ChartRepoStatus } from '../model/index.ts';
-import { chartItemKeys } from '../model/index.ts';
+import { chartItemKeys, type ChartRepoOrigin, type ChartRepoStatus } from '../model/index.ts';
 import { facetsOf } from '../collect/chart-repo-part.ts';
 import { fitsOrigins } from './filter.ts';
 import type { ChangedChartItem, ChartList, ChartRepoChanges, Facets } from '../protocol.ts';
@@ -7,9 +6,10 @@ import type { ChangedChartItem, ChartList, ChartRepoChanges, Facets } from '../p
 /**
  * The Chart Repo view as items the change stream can send one by one (pure). Keys (chartItemKeys), which a
  * client applying the stream computes the same way: apps `user_id:source_id:app_name`, images
- * `user_id:source_id:image_name`, hydrator tasks `task_id`. An answer holds each key once (the normalizer drops a
- * repeat); only an item the Chart Repo lists under two pairs could repeat in the view, and its last copy wins. The frame is everything else (system, counters, the image analyzer,
- * recent failures, last_update), sent whole when it changes: it is small.
+ * `user_id:source_id:image_name`, hydrator tasks `task_id`. An answer holds each key once (the normalizer drops
+ * a repeat); only an app or hydrator task the Chart Repo lists under two pairs could repeat in the view, and its
+ * last copy wins. The frame is everything else (system, counters, the image analyzer, recent failures,
+ * last_update), sent whole when it changes: it is small.
  */
 export const CHART_LISTS = ['apps', 'images', 'hydrator_tasks'] as const satisfies readonly ChartList[];
 
