@@ -82,6 +82,18 @@ function wholeView(value: ChartRepoStatus, origins: ChartRepoOrigin[] | undefine
   };
 }
 
+/**
+ * The frame to hold: the held one, times and all, while what it says is the same (a new collector thread, a
+ * full pass after a lost one, sends its own times: the Chart Repo's image_analyzer.last_check and the view's
+ * last_update, which tell time passing, not content): the shared blocks say the same when their content digest
+ * is the same (the collector leaves the time-passing keys out of it), and the pairs when they render the same.
+ */
+function heldFrame(held: { frame: ChartRepoFrame; pairs: readonly HeldPair[]; shared: string } | null,
+  step: Extract<StoreStep, { op: 'chart_repo_pairs' }>, pairs: readonly HeldPair[]): ChartRepoFrame {
+  const same = held !== null && held.shared === step.shared_content && sameRendering(held, { frame: held.frame, pairs });
+  return same ? held.frame : step.frame;
+}
+
 /** The Chart Repo view the store holds, and its items changed since the last version (the stream sends them one by one). */
 export class ChartRepoView {
   held: HeldChartRepo | null = null;
@@ -90,8 +102,8 @@ export class ChartRepoView {
   private pairs = new Map<string, HeldPair>();
   /** parts sent ahead of this pass's chart_repo_pairs step (chart_repo_parts), by pair; unseen by readers */
   private staged = new Map<string, ChartRepoPairSlot>();
-  /** what the held view was rendered from, when it came as pairs */
-  private heldPairs: { frame: ChartRepoFrame; pairs: HeldPair[] } | null = null;
+  /** what the held view was rendered from, when it came as pairs, and the content of its shared blocks */
+  private heldPairs: { frame: ChartRepoFrame; pairs: HeldPair[]; shared: string } | null = null;
 
   /**
    * Takes the view as its parts (a chart_repo_pairs step): pairs sent with their part replace what is held,
@@ -126,9 +138,9 @@ export class ChartRepoView {
     const pairs = [...next.values()];
     // the digest of what is held (the collector's, when the store holds every part it was told of)
     const content = viewContent(pairs, step.shared_content);
-    const frame = step.frame;
-    const same = this.heldPairs !== null && sameRendering(this.heldPairs, { frame, pairs });
-    this.heldPairs = { frame, pairs };
+    const frame = heldFrame(this.heldPairs, step, pairs);
+    const same = this.heldPairs !== null && frame === this.heldPairs.frame;
+    this.heldPairs = { frame, pairs, shared: step.shared_content };
     const changed = this.hold(same, pairsView(frame, pairs), () => content, () => indexPairs(frame, pairs));
     return { changed, reread };
   }

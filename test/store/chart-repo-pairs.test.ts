@@ -64,6 +64,30 @@ describe('ChartRepoView.setPairs', () => {
     // what the store holds is not what the collector said: the digest says so
     expect(view.held!.content).not.toBe(digestOf(['alice\u0000market', 'a2', 'bob\u0000market', 'b1', 's1']));
   });
+
+  it('a new collector thread sending the same content with its own times mints no version; the held times stand', () => {
+    const analyzer = (lastCheck: string) => ({
+      is_running: true, health_status: 'healthy', last_check: lastCheck, queue_length: 0, active_workers: 1, cached_images: 3,
+      analyzing_count: 0, total_analyzed: 3, successful_analyzed: 3, failed_analyzed: 0, average_analysis_time: 0,
+    });
+    const pass = (at: string, shared: string, withPart: boolean): Extract<StoreStep, { op: 'chart_repo_pairs' }> => ({
+      op: 'chart_repo_pairs', frame: { last_update: at, system: { hostname: 'cr' }, image_analyzer: analyzer(at) }, shared_content: shared,
+      pairs: [{ user: 'alice', source: 'market', content: 'a1', ...(withPart ? { part: part('alice', 'wiki') } : {}) }],
+    });
+    const view = new ChartRepoView();
+    view.setPairs(pass(T, 's1', true));
+    const before = renderHeld(view.held!);
+    view.takeChanges();
+    // the thread dies; its successor starts afresh: since now, last checked now, every part sent again
+    const later = '2026-12-01T10:05:00Z';
+    expect(view.setPairs(pass(later, 's1', true)).changed).toBe(false);
+    expect(view.setPairs(pass(later, 's1', false)).changed).toBe(false);
+    expect(renderHeld(view.held!)).toBe(before);
+    expect(view.takeChanges()).toBeUndefined();
+    // what the Chart Repo says of itself changes: a version, with the new times
+    expect(view.setPairs(pass(later, 's2', false)).changed).toBe(true);
+    expect(JSON.parse(renderHeld(view.held!))).toMatchObject({ last_update: later, tasks: { image_analyzer: { last_check: later } } });
+  });
 });
 
 describe('parts sent ahead of a pass (chart_repo_parts)', () => {
