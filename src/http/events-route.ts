@@ -1,13 +1,13 @@
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { withBody, type AsyncQueries, type BodyOf, type CurrentVersion } from './current-version.ts';
-import { rebuildingAnswer, unavailableAnswer } from './rebuilding.ts';
+import { rebuildingAnswer, STORE_UNAVAILABLE, unavailableAnswer } from './rebuilding.ts';
 import { envelopePrefix, OK_MESSAGE } from '../model/index.ts';
 import { errorBody } from './envelope.ts';
 import { FRESH_AS_OF, type FreshnessHolder } from './freshness.ts';
 import { parseStreamQuery } from './query.ts';
-import { STREAM_HEADERS, type ChangeStream, type StreamSnapshot } from './stream.ts';
+import { STREAM_HEADERS, type Attached, type ChangeStream, type StreamSnapshot } from './stream.ts';
 import { CALL_DEADLINE_MS, callWithDeadline } from '../threads.ts';
 
 export interface EventsDeps {
@@ -40,13 +40,13 @@ export function registerEvents(api: Hono, deps: EventsDeps): void {
     if (c.req.method === 'HEAD') return c.body(null, 200, STREAM_HEADERS);
     const out = (c.env as HttpBindings | undefined)?.outgoing;
     if (!out) return c.json(errorBody('the change stream needs the node server'), 501);
-    // the header every API answer carries (Hono's middleware adds it to HEAD's; this response bypasses it)
+    // the stream writes its own head: what the middleware set on the way here (CORS) goes on it (a 503
+    // answered through Hono below carries them once: node lets writeHead's headers win over set ones), and
+    // the header every API answer carries
+    for (const [name, value] of c.res.headers) out.setHeader(name, value);
     const freshAsOf = deps.freshness?.current?.freshAsOf;
     if (freshAsOf) out.setHeader(FRESH_AS_OF, freshAsOf);
-    if (parsed.summaryOnly) {
-      stream.connectSummary(out);
-      return RESPONSE_ALREADY_SENT;
-    }
+    if (parsed.summaryOnly) return answer(c, stream.connectSummary(out));
     const filter = parsed.canonical === '' ? null : parsed.filter;
     const lastEventId = c.req.header('last-event-id') ?? parsed.lastEventId;
 
@@ -64,7 +64,14 @@ export function registerEvents(api: Hono, deps: EventsDeps): void {
       return { version: a.version, content: a.content, json: a.json!, summary: JSON.parse(a.json!).summary };
     };
     // ?timeline=true: change events also carry the timeline entries of the apps and tasks they touch
-    await stream.connect(out, filter, parsed.canonical, lastEventId, snapshot, parsed.timeline);
-    return RESPONSE_ALREADY_SENT;
+    return answer(c, await stream.connect(out, filter, parsed.canonical, lastEventId, snapshot, parsed.timeline));
   });
+}
+
+/** The route's answer once the stream had its say: it wrote the response, or it refused the client (503). */
+function answer(c: Context, attached: Attached): Response {
+  if (attached === 'attached') return RESPONSE_ALREADY_SENT;
+  return attached === 'full'
+    ? c.json(errorBody('too many stream clients'), 503, { 'Retry-After': '5' })
+    : c.json(errorBody(STORE_UNAVAILABLE), 503, { 'Retry-After': '1' });
 }

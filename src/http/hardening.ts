@@ -6,6 +6,7 @@ import { bearerAuth } from './auth.ts';
 import { BASE_PATHS } from './base-paths.ts';
 import { errorBody } from './envelope.ts';
 import { HttpMetrics } from './metrics.ts';
+import { keepAlreadySent } from './already-sent.ts';
 import { corsFor, methodGuard, securityHeaders, urlLimit } from './security.ts';
 
 /** Access control and hardening of the runtime app (issue 10). Everything optional defaults to safe. */
@@ -47,6 +48,7 @@ export function applyHardening(app: Hono, opts: HttpSecurityOptions, storeMetric
   app.use('*', securityHeaders());
   app.use('*', metrics.middleware());
   app.use('*', urlLimit());
+  app.use('*', keepAlreadySent());
   const cors = corsFor(opts.corsOrigins);
   if (cors) app.use('*', cors);
   app.use('*', methodGuard());

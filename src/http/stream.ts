@@ -93,6 +93,9 @@ export interface StreamSnapshot {
  * one rendering per version, filtered ones see only matching changes. A bounded history serves
  * Last-Event-ID resumes; a client too far behind gets a `snapshot` event first.
  */
+/** What became of a new stream client: attached, or refused (503) as the clients are enough or the store did not answer. */
+export type Attached = 'attached' | 'full' | 'unavailable';
+
 export class ChangeStream {
   private epoch = '';
   private history: HistoryEntry[] = [];
@@ -171,40 +174,46 @@ export class ChangeStream {
   /**
    * Attaches a client. `snapshot` fetches the (filtered) snapshot when the client needs one: a new client,
    * or one whose Last-Event-ID is no longer in the history. Filtered resumes use it for their summary.
+   * Nothing is written until the snapshot is here: when it fails (the store does not answer) the client is
+   * told so with a 503 by the caller, not given a 200 and then dropped. Versions minted meanwhile wait in its
+   * queue. 'full': clients enough are connected (the caller answers 503 too).
    */
   async connect(
     out: ServerResponse, filter: StateFilter | null, canonical: string, lastEventId: string | undefined,
     snapshot: () => Promise<StreamSnapshot>, timeline = false,
-  ): Promise<void> {
-    if (!this.begin(out)) return;
+  ): Promise<Attached> {
+    if (this.full()) return 'full';
     const client: Client = { out, filter, canonical, timeline, summary: null, after: 0, queue: [] };
     this.clients.add(client);
     out.on('close', () => { this.clients.delete(client); });
 
     const resumeFrom = this.resumable(lastEventId);
-    try {
-      if (resumeFrom === null || filter) {
-        const snap = await snapshot();
-        client.summary = filter ? snap.summary ?? emptySummary() : null;
-        if (resumeFrom === null) {
-          this.write(client, `id: ${eventId(this.epoch, snap.version, snap.content)}\nevent: snapshot\ndata: ${snap.json}\n\n`);
-          client.after = snap.version;
-        } else {
-          this.replay(client, resumeFrom, snap.version);
-          client.after = snap.version;
-        }
-      } else {
-        this.replay(client, resumeFrom, Infinity);
-        client.after = this.history.at(-1)?.version ?? resumeFrom;
+    if (resumeFrom === null || filter) {
+      let snap: StreamSnapshot;
+      try {
+        snap = await snapshot();
+      } catch {
+        this.clients.delete(client);
+        return 'unavailable';
       }
-    } catch {
-      out.destroy();
-      return;
+      this.begin(out);
+      client.summary = filter ? snap.summary ?? emptySummary() : null;
+      if (resumeFrom === null) {
+        this.write(client, `id: ${eventId(this.epoch, snap.version, snap.content)}\nevent: snapshot\ndata: ${snap.json}\n\n`);
+      } else {
+        this.replay(client, resumeFrom, snap.version);
+      }
+      client.after = snap.version;
+    } else {
+      this.begin(out);
+      this.replay(client, resumeFrom, Infinity);
+      client.after = this.history.at(-1)?.version ?? resumeFrom;
     }
     const queued = client.queue ?? [];
     client.queue = null;
     for (const e of queued) this.deliver(client, e);
     if (this.freshnessEvent) this.write(client, this.freshnessEvent);
+    return 'attached';
   }
 
   /**
@@ -213,8 +222,9 @@ export class ChangeStream {
    * (never the state), then one `change` event per version; a reconnect starts again from the latest (the
    * client re-reads what it shows), so nothing is replayed.
    */
-  connectSummary(out: ServerResponse): void {
-    if (!this.begin(out)) return;
+  connectSummary(out: ServerResponse): Attached {
+    if (this.full()) return 'full';
+    this.begin(out);
     const client: Client = { out, filter: null, canonical: '', timeline: false, summary: null, after: 0, queue: null, summaryOnly: true };
     this.clients.add(client);
     out.on('close', () => { this.clients.delete(client); });
@@ -224,18 +234,19 @@ export class ChangeStream {
       client.after = e.version;
     }
     if (this.freshnessEvent) this.write(client, this.freshnessEvent);
+    return 'attached';
   }
 
-  /** Starts a stream's response; false (after a 503) when there are clients enough. */
-  private begin(out: ServerResponse): boolean {
-    if (this.clients.size >= STREAM_LIMITS.maxClients) {
-      out.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '5' });
-      out.end('{"success":false,"message":"too many stream clients","data":null}');
-      return false;
-    }
+  /** Whether clients enough are connected: a new one is refused (STREAM_LIMITS.maxClients). */
+  private full(): boolean {
+    return this.clients.size >= STREAM_LIMITS.maxClients;
+  }
+
+  /** Starts a stream's response. */
+  private begin(out: ServerResponse): void {
+    if (out.destroyed) return;
     out.writeHead(200, STREAM_HEADERS);
     out.write('retry: 2000\n\n');
-    return true;
   }
 
   /** The version after which history can replay for this id, or null when a snapshot is needed. */

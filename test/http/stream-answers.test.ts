@@ -1,0 +1,87 @@
+/**
+ * What a new change-stream client is answered, through the HTTP thread's real code and a real store actor:
+ * with CORS configured, the stream's own head carries the CORS headers and the stream runs (Hono's CORS
+ * middleware once made @hono/node-server write the head again: an ERR_HTTP_HEADERS_SENT stack on stderr and
+ * a cut stream); a store that does not answer gets the client a 503 it can retry, never a 200 then nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STORE_UNAVAILABLE } from '../../src/http/rebuilding.ts';
+import { openStream } from '../helpers/sse.ts';
+import { app, startHarness } from './store-harness.ts';
+
+const API = '/api/v2/runtime';
+const ORIGIN = 'https://market.example.com';
+
+describe.each([
+  ['one listed origin', [ORIGIN], ORIGIN],
+  ['any origin', ['*'], '*'],
+])('the change stream with CORS (%s)', (_what, corsOrigins, allowed) => {
+  let h: Awaited<ReturnType<typeof startHarness>>;
+  const printed: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  beforeAll(async () => {
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      printed.push(String(chunk));
+      return write(chunk, ...rest);
+    }) as typeof process.stderr.write;
+    h = await startHarness(['app_flow'], { security: { corsOrigins } });
+    h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app('alice', 'market', 'wiki')] }]);
+    await h.settled(true);
+  });
+  afterAll(async () => {
+    process.stderr.write = write;
+    await h?.close();
+  });
+
+  it('sends the CORS headers on its head, then its snapshot and every change, and prints nothing', async () => {
+    for (const target of [`${API}/events`, `${API}/events?user_id=alice`, `${API}/events?view=summary`]) {
+      const stream = await openStream(`http://127.0.0.1:${h.port}${target}`, { Origin: ORIGIN });
+      expect(stream.res.status, target).toBe(200);
+      expect(stream.res.headers.get('access-control-allow-origin'), target).toBe(allowed);
+      expect(stream.res.headers.get('access-control-expose-headers'), target).toContain('ETag');
+      expect(stream.res.headers.get('content-type'), target).toMatch(/^text\/event-stream/);
+      await stream.next((e) => e.event === 'snapshot');
+      h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app('alice', 'market', 'wiki'), app('alice', 'market', `blog-${target.length}`)] }]);
+      const change = await stream.next((e) => e.event === 'change');
+      expect(change.data, target).toContain('"version"');
+      expect(stream.ended, target).toBe(false);
+      await stream.close();
+    }
+    const head = await h.send(`${API}/events`, 'HEAD', { Origin: ORIGIN });
+    expect(head.status).toBe(200);
+    expect(head.headers['access-control-allow-origin']).toBe(allowed);
+    expect(printed.join('')).toBe('');
+  });
+});
+
+describe('a new stream client while the store does not answer', () => {
+  let h: Awaited<ReturnType<typeof startHarness>>;
+  beforeAll(async () => {
+    h = await startHarness(['app_flow'], { security: { corsOrigins: [ORIGIN] } });
+    h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app('alice', 'market', 'wiki')] }]);
+    await h.settled(true);
+  });
+  afterAll(() => h?.close());
+
+  it('gets 503 with Retry-After in the envelope (CORS headers kept), not a 200 and then nothing', async () => {
+    const actor = h.store as unknown as { answer: (...a: unknown[]) => unknown };
+    const answer = actor.answer;
+    // the store hangs: its query answers never come (the HTTP thread gives up after its call deadline)
+    actor.answer = () => new Promise(() => {});
+    try {
+      const res = await fetch(`http://127.0.0.1:${h.port}${API}/events?user_id=alice`, { headers: { Origin: ORIGIN } });
+      expect(res.status).toBe(503);
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(res.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+      expect(await res.json()).toEqual({ success: false, message: STORE_UNAVAILABLE, data: null });
+      expect(h.http.stream.size).toBe(0);
+    } finally {
+      actor.answer = answer;
+    }
+    // the store answers again: so does the stream
+    const stream = await openStream(`http://127.0.0.1:${h.port}${API}/events?user_id=alice`);
+    expect(stream.res.status).toBe(200);
+    await stream.next((e) => e.event === 'snapshot');
+    await stream.close();
+  });
+});
