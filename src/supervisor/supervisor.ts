@@ -39,7 +39,7 @@ export interface SupervisorOptions {
   memoryLimitBytes?: number;
   /** chaos testing only: loopback port of the kill control (chaos-control.ts) */
   chaosPort?: number;
-  /** a store or HTTP thread that answers no ping for this long is replaced (default 30 s) */
+  /** a store or HTTP thread that answers no ping for this long is replaced (default: HUNG_AFTER_MS) */
   threadHungAfterMs?: number;
 }
 
@@ -47,8 +47,12 @@ type MessagePort = import('node:worker_threads').MessagePort;
 
 const RESTART_DELAY_MS = 500;
 const MAX_RESTART_DELAY_MS = 30_000;
-/** a thread that answers no ping this long is hung: far beyond any pass a store applies at 50,000 apps */
-const HUNG_AFTER_MS = 30_000;
+/**
+ * A thread that answers no ping this long is hung. The store's bound is far beyond any pass it applies at 50,000
+ * apps; the HTTP thread never does work that long between two turns of its loop (bodies are bytes, compression
+ * has its own threads), and while it hangs nothing answers, `/readyz` included: it is replaced sooner.
+ */
+const HUNG_AFTER_MS = { store: 30_000, http: 10_000 } as const;
 /** a thread that lived this long before dying starts its restart delay from the beginning again */
 const STABLE_AFTER_MS = 60_000;
 /**
@@ -179,7 +183,7 @@ export class Supervisor {
       this.opts.log.error({ thread: kind, silent_ms: silentMs }, 'thread stopped answering; replacing it');
       this.endReasons.set(watched, `no answer to the supervisor's pings for ${Math.round(silentMs / 1000)} s`);
       void watched.terminate();
-    }, this.opts.threadHungAfterMs ?? HUNG_AFTER_MS);
+    }, this.opts.threadHungAfterMs ?? HUNG_AFTER_MS[kind]);
     this.watchdogs.push(dog);
   }
 
