@@ -64,6 +64,17 @@ async function countPasses(minPasses: number, during: () => Promise<void>): Prom
   }
 }
 
+/** Resolves the moment a run of `source`'s collector ends (watched at every turn of the event loop). */
+async function runEnds(source: string): Promise<void> {
+  const end = Date.now() + LIVENESS_MS;
+  const turn = () => new Promise((r) => setImmediate(r));
+  while (!sc.sup.collectorRunning(source)) {
+    if (Date.now() > end) throw new Error(`no run of ${source} started`);
+    await turn();
+  }
+  while (sc.sup.collectorRunning(source)) await turn();
+}
+
 beforeAll(async () => {
   db = await startTestDb();
   await insertSources(db.sql, [{ source_id: 'market' }]);
@@ -152,6 +163,35 @@ describe('a market where nothing changes', () => {
     const fresh = await sources(sc.base);
     expect(fresh.chart_repo!.counters!.chart_repo_uptime).toBeGreaterThanOrEqual(100);
   }, 120_000);
+
+  it('a collector thread that dies between runs (each one, Chart Repo included) mints no version: its successor says what the store holds', async () => {
+    const first = await get();
+    const etag = first.headers.get('etag')!;
+    const stream = await openStream(`${sc.base}${API}/events`);
+    await stream.next((e) => e.event === 'snapshot');
+    for (const c of COLLECTORS) {
+      const restarts = () => sc.sup.threadRestarts()[`collector_${c}`] ?? 0;
+      const before = restarts();
+      // between two runs, right as one ends (the next is an interval away): a run cut short is a failed run,
+      // which a reader sees (the collector's component says so)
+      await runEnds(c);
+      expect(sc.sup.kill(`collector_${c}`)).toBe(true);
+      await eventually(async () => expect(restarts()).toBeGreaterThan(before), LIVENESS_MS);
+    }
+    // every successor's first passes (full ones: the store is told everything again) change nothing
+    await countPasses(3, async () => { await new Promise((r) => setTimeout(r, INTERVAL_MS)); });
+    const changes = stream.events.filter((e) => e.event === 'change').map((e) => JSON.parse(e.data) as Record<string, unknown>);
+    await stream.close();
+    // under load the next run can start as the thread dies: that run fails, and says so in its collector's
+    // component (then recovers). Nothing else may move: no entity, no Chart Repo block, no empty version
+    for (const ch of changes) {
+      expect(Object.keys(ch).filter((k) => !['version', 'timestamp', 'upserts', 'removed', 'sources', 'summary'].includes(k))).toEqual([]);
+      expect(Object.keys(ch.upserts as object)).toEqual(['components']);
+      expect(Object.keys((ch.upserts as { components: object }).components).every((n) => n.startsWith('collector_'))).toBe(true);
+      expect(ch.removed).toEqual({});
+    }
+    if (changes.length === 0) expect((await get('', { 'If-None-Match': etag })).status).toBe(304);
+  }, 4 * LIVENESS_MS);
 
   it('a filtered query and a partial query answer 304 on a quiet market too', async () => {
     for (const path of ['/state?user_id=alice', '/users/bob/apps', '/tasks/waiting']) {
