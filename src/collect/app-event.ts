@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { appKey, Id, isObj, LIMITS, type AppFlowState } from '../model/index.ts';
 import type { AppEvent } from '../protocol.ts';
 import { goDecodesTime, goTimeText } from '../model/go-time.ts';
-import { appFlowFromState, type AppStateInput } from './app-flow.ts';
+import { appFlowFromState, renameDetailEntrances, type AppStateInput } from './app-flow.ts';
 import { parseGoEntrances, statusEntrances, parseRuntimeEntrances, type GoEntrance } from './app-status.ts';
 import type { UnknownStates } from './stage-table.ts';
 import { clip } from './tasks.ts';
@@ -125,6 +125,7 @@ export function mergeAppEvent(held: AppFlowState | undefined, pushed: AppFlowSta
   status.entranceStatuses = statusEntrances(manifest, runtime);
   const merged: AppFlowState = {
     ...pushed,
+    ...(pushed.stage_detail === undefined ? {} : { stage_detail: renameDetailEntrances(pushed.stage_detail, runtime, manifest) }),
     app_id: pushed.app_name,
     metadata: { ...held.metadata, ...pushed.metadata, status },
   };

@@ -121,6 +121,18 @@ describe('mergeAppEvent: an event on top of the polled row, as the market would 
     ]);
   });
 
+  it('stage_detail names a down entrance as the merge shows it: the manifest entry at its place', () => {
+    const m = mergeAppEvent(polled(), event({
+      entranceStatuses: [{ name: 'vnc', state: 'notReady' }, { name: 'web', state: 'running' }],
+    }));
+    expect(m.health).toBe('unhealthy');
+    expect((status(m).entranceStatuses as { name: string; state: string }[])[0]).toMatchObject({ name: 'web', state: 'notReady' });
+    expect(m.stage_detail).toBe('running; entrance web is notReady');
+    // without manifest entrances the event's list is shown as is, and named so
+    const plain = mergeAppEvent(polled({ entrances: [] }), event({ entranceStatuses: [{ name: 'vnc', state: 'notReady' }] }));
+    expect(plain.stage_detail).toBe('running; entrance vnc is notReady');
+  });
+
   it('an app polled without manifest entrances takes the event\'s list as is', () => {
     const m = mergeAppEvent(polled({ entrances: [] }), event({ entranceStatuses: [{ name: 'a', state: 'running' }, { name: 'b', state: 'running' }, { name: 'c', state: 'x' }] }));
     expect((status(m).entranceStatuses as unknown[]).length).toBe(3);

@@ -85,6 +85,23 @@ describe('app flow: the full entity', () => {
     expect(app.stage_detail).toBe('running; entrance admin is notReady');
   });
 
+  it('stage_detail names a down entrance as metadata.status shows it: the manifest entry at its place', () => {
+    const app = one(row('running', {
+      entrances: [{ name: 'web', port: 80 }, { name: 'admin', port: 8080 }],
+      // the runtime list names its entries otherwise (and holds a malformed one first): merged by position
+      status_entrances: [{ name: 'x' }, { name: 'main', state: 'running' }, { name: 'console', state: 'notReady' }],
+    }));
+    expect(app.health).toBe('unhealthy');
+    const shown = (app.metadata!.status as { entranceStatuses: { name: string; state?: string }[] }).entranceStatuses;
+    expect(shown.map((e) => [e.name, e.state])).toEqual([['web', undefined], ['admin', 'running']]);
+    expect(app.stage_detail).toBe('running; entrance console is notReady');
+    const named = one(row('running', {
+      entrances: [{ name: 'web', port: 80 }, { name: 'admin', port: 8080 }],
+      status_entrances: [{ name: 'main', state: 'running' }, { name: 'console', state: 'notReady' }],
+    }));
+    expect(named.stage_detail).toBe('running; entrance admin is notReady');
+  });
+
   it('stage_detail carries the raw state and progress', () => {
     expect(one(row('downloading', { progress: '42.5' })).stage_detail).toBe('downloading (progress 42.5)');
   });
