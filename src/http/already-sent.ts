@@ -9,7 +9,8 @@ const ALREADY_SENT_HEADER = 'x-hono-already-sent';
  * touched the response on the way (CORS sets its headers before the route, and appends `Vary` after), Hono
  * copies that marker into a new Response, which @hono/node-server (2.1.x: its cached-response path never looks
  * for the marker) writes again: ERR_HTTP_HEADERS_SENT on stderr and a cut stream. Registered outside those
- * middlewares, this puts the marker itself back.
+ * middlewares, this puts the marker itself back. (It relies on Hono's Context.res setter copying the held
+ * response's headers: hono and @hono/node-server are pinned exactly in package.json.)
  */
 export function keepAlreadySent(): MiddlewareHandler {
   return async (c, next) => {
