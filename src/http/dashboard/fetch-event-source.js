@@ -10,6 +10,8 @@ export class FetchEventSource extends EventTarget {
   constructor(url, headers) {
     super();
     this.readyState = 0;
+    /** the last `id:` the stream sent (as EventSource keeps it): each event carries it as `lastEventId` */
+    this.lastEventId = '';
     this.ctrl = new AbortController();
     void this.read(url, headers);
   }
@@ -43,7 +45,7 @@ export class FetchEventSource extends EventTarget {
     }
   }
 
-  /** One event's lines (text/event-stream): `event:` names it, `data:` lines join; comments and ids are not needed here. */
+  /** One event's lines (text/event-stream): `event:` names it, `data:` lines join, `id:` sets the last event id; comments are skipped. */
   dispatchBlock(block) {
     let type = 'message';
     const data = [];
@@ -54,8 +56,9 @@ export class FetchEventSource extends EventTarget {
       const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
       if (field === 'event') type = value;
       else if (field === 'data') data.push(value);
+      else if (field === 'id' && !value.includes('\0')) this.lastEventId = value;
     }
-    if (data.length > 0) this.dispatchEvent(new MessageEvent(type, { data: data.join('\n') }));
+    if (data.length > 0) this.dispatchEvent(new MessageEvent(type, { data: data.join('\n'), lastEventId: this.lastEventId }));
   }
 
   close() {

@@ -8,6 +8,7 @@ import { fmtDuration, fmtTime } from './format.js';
 import { FetchEventSource } from './fetch-event-source.js';
 import { setFreshness } from './freshness.js';
 import { authHeaders, showTokenForm, storedToken } from './token.js';
+import { dataKey, etagHolds, parseEventId } from './version-tag.js';
 
 const MODE_LABELS = { stream: 'live stream', connecting: 'connecting to the stream…', off: 'paused' };
 
@@ -24,8 +25,13 @@ const MODE_LABELS = { stream: 'live stream', connecting: 'connecting to the stre
  *
  * Header controls: #refresh (fetch once), #auto (checkbox, on by default: off closes the stream /
  * stops polling), #status (text), #mode (which mode is live), #token-form.
- * onData(data, { isNew }) is called for every new version, and with isNew=false when only ages move; it may
- * return a promise (the page's apps being fetched): the render counts once it settles.
+ * onData(data, { isNew, key, reread }) is called for every new version, and with isNew=false when only ages
+ * move; it may return a promise (the page's apps being fetched): the render counts once it settles. `key` names
+ * what the data was read at (the store's epoch and the content's ETag: keep anything read for a version by it,
+ * never by the version number, which a restarted store or another replica counts apart); `reread`: the
+ * stream now comes from another store (a restart, another replica), so re-read everything, unconditionally.
+ * Whether the page is current is judged by content: a stream event whose id names the content shown
+ * (`<epoch>-<version>.<content>`, the content the ETag names) is no news, any other is; a new epoch re-reads.
  * Exposes counters on window.__runtimeDashboard for tests.
  */
 export function startLive(onData, opts = {}) {
@@ -41,7 +47,7 @@ export function startLive(onData, opts = {}) {
   const refreshBtn = $('refresh');
   const stats = {
     fetches: 0, notModified: 0, renders: 0, errors: 0, firstRenderMs: null, firstRenderAt: null, lastRenderMs: null,
-    version: null, mode: 'off', snapshots: 0, changes: 0, streamOpens: 0, fallbacks: 0, fallbackReason: null, freshness: 0,
+    version: null, epoch: null, etag: null, mode: 'off', snapshots: 0, changes: 0, streamOpens: 0, fallbacks: 0, fallbackReason: null, freshness: 0,
   };
   window.__runtimeDashboard = stats;
   const canStream = () => (storedToken() ? typeof window.TextDecoderStream === 'function' : typeof window.EventSource === 'function');
@@ -57,8 +63,14 @@ export function startLive(onData, opts = {}) {
   let snapshotTimer = null;
   let retryTimer = null;
   let fetchTimer = null;
-  /** the latest version the stream named */
-  let streamVersion = null;
+  /** the latest version the stream named ({epoch, version, content}, or null: an id of another shape) and a count of its events */
+  let news = null;
+  let newsSeq = 0;
+  /** the store the stream comes from, and the one the data shown was read while the stream came from */
+  let streamEpoch = null;
+  let shownEpoch = null;
+  /** the stream moved to another store: the next read is unconditional and the page re-reads everything */
+  let reread = false;
   let lastRenderAt = -Infinity;
   let lastPollOk = false;
   /** server clock from version timestamps: the best lower bound of the offset over the last minute */
@@ -82,7 +94,7 @@ export function startLive(onData, opts = {}) {
   // ---- rendering ----
 
   /** t0: when parsing began, so the render time covers parse + the page's own fetch + DOM + layout */
-  function rerender(isNew, t0 = performance.now()) {
+  function rerender(isNew, t0 = performance.now(), again = false) {
     if (!lastData) return Promise.resolve();
     lastRenderAt = performance.now();
     const failed = (err) => {
@@ -99,7 +111,7 @@ export function startLive(onData, opts = {}) {
       if (stats.firstRenderMs === null) { stats.firstRenderMs = ms; stats.firstRenderAt = performance.now(); }
     };
     let r;
-    try { r = onData(lastData, { isNew }); } catch (err) { failed(err); return Promise.resolve(); }
+    try { r = onData(lastData, { isNew, key: dataKey(shownEpoch, etag), reread: again }); } catch (err) { failed(err); return Promise.resolve(); }
     return Promise.resolve(r).then(done, failed);
   }
 
@@ -135,7 +147,7 @@ export function startLive(onData, opts = {}) {
       }
       streamErrors = 0;
       noteServerTime(d.timestamp);
-      streamVersion = typeof d.version === 'number' ? d.version : null;
+      noteNews(parseEventId(ev.lastEventId));
       scheduleFetch();
     };
     source.addEventListener('snapshot', onVersion);
@@ -159,17 +171,31 @@ export function startLive(onData, opts = {}) {
     });
   }
 
+  /** A stream event's id: its content is what the page must show; another epoch is another store. */
+  function noteNews(id) {
+    newsSeq++;
+    news = id;
+    if (!id) return;
+    if (streamEpoch !== null && id.epoch !== streamEpoch) reread = true;
+    streamEpoch = id.epoch;
+  }
+
+  /** Whether the stream named something the page does not show: never judged by version numbers. */
+  function behind() {
+    return !lastData || reread || !news || !etagHolds(etag, news.content);
+  }
+
   /** Re-reads the page's data for the stream's news: the first at once, then at most once per renderEveryMs. */
   function scheduleFetch() {
     if (fetchTimer !== null) return;
     const wait = stats.renders === 0 ? 0 : Math.max(50, renderEveryMs - (performance.now() - lastRenderAt));
     fetchTimer = setTimeout(() => {
       fetchTimer = null;
-      // a version behind the one the page shows is no news (a reconnect starts at the latest)
-      if (streamVersion !== null && typeof lastData?.version === 'number' && streamVersion <= lastData.version) return;
+      if (!behind()) return;
+      const seq = newsSeq;
       void refresh().then(() => {
-        // a version that arrived during the fetch and is not in what came back
-        if (streamVersion !== null && typeof lastData?.version === 'number' && streamVersion > lastData.version) scheduleFetch();
+        // news that arrived during the fetch and is not in what came back
+        if (newsSeq !== seq && behind()) scheduleFetch();
       });
     }, wait);
   }
@@ -239,16 +265,21 @@ export function startLive(onData, opts = {}) {
     if (inflight) return inflight;
     inflight = (async () => {
       stats.fetches++;
+      // read for the stream's store as it is now; another store: unconditional, and everything re-read
+      const epoch = streamEpoch;
+      const again = reread;
+      const tag = again ? null : etag;
       let res;
       try {
         res = await fetch(overviewUrl, {
           cache: 'no-store',
-          headers: { Accept: 'application/json', ...(etag ? { 'If-None-Match': etag } : {}), ...authHeaders() },
+          headers: { Accept: 'application/json', ...(tag ? { 'If-None-Match': tag } : {}), ...authHeaders() },
         });
       } catch (err) {
         stats.errors++;
         lastPollOk = false;
-        setStatus(`cannot reach the sidecar (${err instanceof Error ? err.message : String(err)}); retrying`, 'bad');
+        const why = err instanceof Error ? err.message : String(err);
+        setStatus(`cannot reach the sidecar (${why}); retrying`, 'bad');
         return;
       }
       const date = Date.parse(res.headers.get('date') ?? '');
@@ -292,7 +323,11 @@ export function startLive(onData, opts = {}) {
       await refreshFreshness();
       etag = res.headers.get('etag');
       lastData = body.data;
-      await rerender(true, t0);
+      shownEpoch = epoch;
+      if (streamEpoch === epoch) reread = false;
+      stats.epoch = epoch;
+      stats.etag = etag;
+      await rerender(true, t0, again);
       setStatus(`updated ${clock()}`);
     })().finally(() => { inflight = null; });
     return inflight;

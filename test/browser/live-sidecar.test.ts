@@ -1,0 +1,118 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import type { AppFlowState } from '../../src/model/index.ts';
+import { LIVENESS_MS } from '../helpers/liveness.ts';
+import { describeWith } from '../helpers/services.ts';
+import { eventually, startInProcess } from '../helpers/sidecar.ts';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
+import { launch, loaded, openPage, pwned, waitReady } from './browser.ts';
+import { FixtureFiles, smallDataset, type Dataset } from './fixtures.ts';
+
+/**
+ * The dashboards on a live sidecar: a page opened through a proxy that plays a restart or a Service switching
+ * replicas (`retarget`) or a sidecar that is gone. Two sidecars with different data stand for the two stores;
+ * a restarted store or another replica numbers its versions apart from the one the page first read.
+ * Needs chromium (test/helpers/services.ts).
+ */
+
+type Sidecar = Awaited<ReturnType<typeof startInProcess>>;
+type Stats = { renders: number; fetches: number; mode: string };
+const stats = (page: Page) => page.evaluate(() => (window as unknown as { __runtimeDashboard: Stats }).__runtimeDashboard);
+
+function app(name: string, extra: Partial<AppFlowState> = {}): AppFlowState {
+  return {
+    app_id: `id-${name}`, app_name: name, user_id: 'erin', source_id: 'market.olares', stage: 'running',
+    health: 'healthy', last_update: new Date().toISOString(), ...extra,
+  };
+}
+
+const base = smallDataset();
+/** sidecar A's market */
+const dataA: Dataset = { ...base, apps: [...base.apps, app('only-on-a')] };
+/** sidecar B's: its own app, bob's Chart Repo nextcloud failed, alice's firefox stopped */
+const dataB: Dataset = {
+  ...base,
+  apps: [...base.apps.map((a) => (a.app_name === 'firefox' ? { ...a, stage: 'stopped' as const, stage_detail: 'stopped on b' } : a)), app('only-on-b')],
+  chartRepo: { ...base.chartRepo, apps: (base.chartRepo.apps ?? []).map((a) => (a.app_name === 'nextcloud' ? { ...a, state: 'failed' } : a)) },
+};
+
+/** The page's errors but the requests the proxy cut (what a restart or an outage does to a page's requests). */
+const pageErrors = (errors: string[]) => errors.filter((e) => !e.startsWith('requestfailed:') && !/Failed to load resource/.test(e));
+
+describeWith('chromium', 'dashboards on a live sidecar: restarts, replicas, outages', () => {
+  const filesA = new FixtureFiles();
+  const filesB = new FixtureFiles();
+  let a: Sidecar;
+  let b: Sidecar;
+  let proxy: TcpProxy;
+  let browser: Browser;
+  const root = () => `${proxy.base}/api/v2/runtime`;
+  const portOf = (s: Sidecar) => Number(new URL(s.base).port);
+
+  const versionOf = async (s: Sidecar): Promise<number> =>
+    ((await (await s.get('/api/v2/runtime/overview')).json()) as { data: { version: number } }).data.version;
+  /** A quiet sidecar's version: the same twice, a few passes apart. */
+  const settled = (s: Sidecar) => eventually(async () => {
+    const v = await versionOf(s);
+    await new Promise((r) => setTimeout(r, 600));
+    if (await versionOf(s) !== v) throw new Error('still moving');
+    return v;
+  });
+  /** Mints versions on `s` (a task's result moves) until it is at `target`. */
+  let ticks = 0;
+  const bump = async (s: Sidecar, files: FixtureFiles, d: Dataset, target: number) => {
+    for (let v = await settled(s); v < target; v = await settled(s)) {
+      ticks++;
+      files.write('tasks', [{ op: 'replace', domain: 'tasks', items: d.tasks.map((t, i) => (i === 0 ? { ...t, result: `tick ${ticks}` } : t)) }]);
+      await eventually(async () => { if (await versionOf(s) <= v) throw new Error('no new version yet'); });
+    }
+    return settled(s);
+  };
+
+  beforeAll(async () => {
+    filesA.writeAll(dataA);
+    filesB.writeAll(dataB);
+    a = await startInProcess(filesA.collectors(), { intervalMs: 200 });
+    b = await startInProcess(filesB.collectors(), { intervalMs: 200 });
+    await waitReady(a.base);
+    await waitReady(b.base);
+    proxy = await startTcpProxy(portOf(a));
+    browser = await launch();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await proxy?.close();
+    await a?.sup.stop();
+    await b?.sup.stop();
+  });
+  /** the proxy now sends the page to `s` (its open connections cut) */
+  const to = (s: Sidecar) => proxy.retarget(portOf(s));
+  afterEach(() => {
+    filesA.writeAll(dataA);
+    to(a);
+  });
+
+  it('a page follows a restarted sidecar or another replica that numbers its versions lower (judged by content and epoch, not numbers)', async () => {
+    for (const p of ['dashboard', 'dashboard-app']) {
+      to(a);
+      const vB = await settled(b);
+      // the page's store is well ahead of the next one in numbers
+      const vA = await bump(a, filesA, dataA, vB + 5);
+      expect(vA).toBeGreaterThan(vB);
+      const { page, errors } = await openPage(browser);
+      await loaded(page, `${root()}/${p}`);
+      await expect.poll(() => page.locator('#mode').textContent()).toBe('live stream');
+      await page.getByText('only-on-a', { exact: true }).waitFor({ timeout: LIVENESS_MS });
+      expect(await page.locator('#snapshot-version').textContent()).toBe(`v${vA}`);
+
+      to(b);
+      // B's market, and B's version number, replace A's: a lower number is no reason to keep what A said
+      await page.getByText('only-on-b', { exact: true }).waitFor({ timeout: LIVENESS_MS });
+      await expect.poll(() => page.locator('#snapshot-version').textContent(), { timeout: LIVENESS_MS }).toBe(`v${vB}`);
+      expect(await page.getByText('only-on-a', { exact: true }).count()).toBe(0);
+      await expect.poll(() => page.locator('#mode').textContent(), { timeout: LIVENESS_MS }).toBe('live stream');
+      expect(pageErrors(errors)).toEqual([]);
+      await page.context().close();
+    }
+  });
+});
