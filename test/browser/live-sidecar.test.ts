@@ -115,4 +115,43 @@ describeWith('chromium', 'dashboards on a live sidecar: restarts, replicas, outa
       await page.context().close();
     }
   });
+
+  it('Chart Repo lists and an open timeline are read again from the new sidecar, even at the same version number', async () => {
+    // the two stores at one version number, with different content
+    const same = Math.max(await settled(a), await settled(b));
+    expect(await bump(a, filesA, dataA, same)).toBe(same);
+    expect(await bump(b, filesB, dataB, same)).toBe(same);
+
+    const { page, errors } = await openPage(browser);
+    await loaded(page, `${root()}/dashboard`);
+    await expect.poll(() => page.locator('#mode').textContent()).toBe('live stream');
+    await page.click('#cr-tabs [data-tab="apps"]');
+    await page.fill('#f-cr-user', 'bob');
+    const nextcloud = page.locator('#cr-apps-table tbody tr', { hasText: 'nextcloud' }).locator('.badge').first();
+    await expect.poll(() => nextcloud.textContent(), { timeout: LIVENESS_MS }).toBe('completed');
+    expect(await page.locator('#snapshot-version').textContent()).toBe(`v${same}`);
+    to(b);
+    await page.getByText('only-on-b', { exact: true }).waitFor({ timeout: LIVENESS_MS });
+    expect(await page.locator('#snapshot-version').textContent()).toBe(`v${same}`);
+    await expect.poll(() => nextcloud.textContent(), { timeout: LIVENESS_MS }).toBe('failed');
+    expect(pageErrors(errors)).toEqual([]);
+    await page.context().close();
+
+    to(a);
+    const flow = await openPage(browser);
+    await loaded(flow.page, `${root()}/dashboard-app`);
+    await expect.poll(() => flow.page.locator('#mode').textContent()).toBe('live stream');
+    await flow.page.fill('#f-app', 'firefox');
+    await expect.poll(() => flow.page.locator('#flow-table tbody tr:not(.detail)').count(), { timeout: LIVENESS_MS }).toBe(1);
+    await flow.page.locator('#flow-table tr', { hasText: 'firefox' }).getByRole('button', { name: 'details' }).click();
+    const timeline = flow.page.locator('#flow-table tr.detail .timeline');
+    await expect.poll(() => timeline.locator('li').count(), { timeout: LIVENESS_MS }).toBeGreaterThan(0);
+    expect(await timeline.textContent()).not.toContain('stopped');
+    to(b);
+    // B's timeline of firefox, read from B once the page follows it
+    await expect.poll(() => timeline.textContent(), { timeout: LIVENESS_MS }).toContain('stopped on b');
+    expect(await flow.page.locator('#snapshot-version').textContent()).toBe(`v${same}`);
+    expect(pageErrors(flow.errors)).toEqual([]);
+    await flow.page.context().close();
+  });
 });

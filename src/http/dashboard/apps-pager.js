@@ -5,12 +5,13 @@ import { authHeaders } from './token.js';
 /**
  * A listing of `…/apps` one page at a time. `query()` gives the filters (user_id, source_id, app_name, stage, health, stuck;
  * empty values are left out) and `include`; `onPage(page, view)` draws a page (`view`: {from, to, total,
- * pageNo, hasPrev, hasNext}). Pages are fetched with If-None-Match, so re-reading an unchanged page on a new
+ * pageNo, hasPrev, hasNext}); `onUnchanged()`: a re-read found the page as it is drawn (304). Pages are fetched with If-None-Match, so re-reading an unchanged page on a new
  * version costs a 304. Cursors of the pages before are kept for "previous"; when the version moves between
  * pages, a page is what the store holds after its cursor then (docs/api.md, Paging apps).
- * Returns { reset() (filters changed: first page), refresh() (a new version: this page again), next(), prev() }.
+ * Returns { reset() (filters changed: first page), refresh(force) (a new version: this page again; force: without
+ * If-None-Match), next(), prev() }.
  */
-export function appsPager({ limit = 50, query, onPage, onError = () => {} }) {
+export function appsPager({ limit = 50, query, onPage, onUnchanged = () => {}, onError = () => {} }) {
   /** cursors[i]: the cursor that gives page i (null: the first) */
   let cursors = [null];
   let at = 0;
@@ -27,10 +28,11 @@ export function appsPager({ limit = 50, query, onPage, onError = () => {} }) {
     return new URL(`apps?${params}`, document.baseURI).href;
   }
 
-  async function load() {
+  /** force: unconditional (the page's data now comes from another store) */
+  async function load(force = false) {
     const mine = ++seq;
     const url = urlOf(cursors[at]);
-    const tag = url === last.url ? last.etag : null;
+    const tag = url === last.url && !force ? last.etag : null;
     let res;
     try {
       res = await fetch(url, { cache: 'no-store', headers: { Accept: 'application/json', ...(tag ? { 'If-None-Match': tag } : {}), ...authHeaders() } });
@@ -38,7 +40,11 @@ export function appsPager({ limit = 50, query, onPage, onError = () => {} }) {
       if (mine === seq) onError(err instanceof Error ? err.message : String(err));
       return;
     }
-    if (res.status === 304) { await res.arrayBuffer().catch(() => {}); return; }
+    if (res.status === 304) {
+      await res.arrayBuffer().catch(() => {});
+      if (mine === seq) onUnchanged();
+      return;
+    }
     let body = null;
     try { body = await res.json(); } catch { /* not JSON */ }
     if (mine !== seq) return;
@@ -68,7 +74,7 @@ export function appsPager({ limit = 50, query, onPage, onError = () => {} }) {
 
   return {
     reset() { cursors = [null]; at = 0; return load(); },
-    refresh: load,
+    refresh: (force = false) => load(force),
     next() {
       if (!page || typeof page.next_cursor !== 'string') return Promise.resolve();
       cursors = [...cursors.slice(0, at + 1), page.next_cursor];

@@ -197,9 +197,12 @@ function flowCell(r) {
     }));
 }
 
-/** Timelines fetched for open details, per app key and snapshot version (re-fetched when a version arrives). */
+/**
+ * Timelines fetched for open details, per app key and what the page's data was read at (live-state.js `key`: the
+ * store's epoch and the content's ETag, never a version number), re-fetched when that moves.
+ */
 const timelines = new Map();
-let shownVersion = null;
+let shownKey = '';
 
 /**
  * The app's timeline (what the sidecar saw happen to it), as text lines; fetched when its details open.
@@ -223,12 +226,12 @@ function timelineOf(r, onHistory) {
   // the timeline fetched for an earlier version stays shown until the new one is there (no flicker)
   if (known) {
     fill1(known.history);
-    if (known.version === shownVersion) return box;
+    if (known.at === shownKey) return box;
   }
   const path = ['apps', r.user_id, r.source_id, r.app_name, 'history'].map(encodeURIComponent).join('/');
-  const version = shownVersion;
+  const at = shownKey;
   void getData(path).then((h) => {
-    timelines.set(r.key, { version, history: h });
+    timelines.set(r.key, { at, history: h });
     fill1(h);
   });
   return box;
@@ -307,6 +310,9 @@ const flowTable = table([
 });
 $('flow-table').append(flowTable.root);
 
+/** the page of rows drawn, and what the page's data was read at then */
+let drawn = null;
+
 /**
  * The apps a page at a time (…/apps?include=chart_repo), filtered by the server: each page brings the Chart
  * Repo apps and hydrator tasks of its apps, which is all a row's flow needs.
@@ -318,17 +324,25 @@ const pager = appsPager({
     stuck: $('f-status').value, include: 'chart_repo',
   }),
   onPage: (page, view) => {
+    drawn = null;
     const cr = obj(page.chart_repo);
     const appStates = {};
     for (const a of list(page.items)) if (a && typeof a === 'object') setOwn(appStates, keyOf(a.user_id, a.source_id, a.app_name), a);
     const rows = buildRows({ app_states: appStates, chart_repo: { apps: list(cr.apps), tasks: { hydrator: { tasks: list(cr.hydrator_tasks) } } } });
     flowTable.setPage(rows, view);
+    drawn = { rows, view, at: shownKey };
+  },
+  // the page is unchanged but the data moved on: drawn again, open timelines are read for what is shown now
+  onUnchanged: () => {
+    if (!drawn || drawn.at === shownKey) return;
+    drawn.at = shownKey;
+    flowTable.setPage(drawn.rows, drawn.view);
   },
   onError: (msg) => { $('status').textContent = `apps unavailable: ${msg.slice(0, 200)}`; },
 });
 
-function renderTable(resetPage = false) {
-  return resetPage ? pager.reset() : pager.refresh();
+function renderTable(resetPage = false, force = false) {
+  return resetPage ? pager.reset() : pager.refresh(force);
 }
 
 /** Counts of the whole market from the overview: its apps, the Chart Repo's apps per state, stuck apps. */
@@ -347,8 +361,8 @@ function renderSummary(d) {
   })));
 }
 
-function onData(d, { isNew }) {
-  shownVersion = d.version ?? null;
+function onData(d, { isNew, key = '', reread = false }) {
+  shownKey = key;
   renderHeader(d);
   if (!isNew) return undefined;
   // users and sources to suggest: the cache's (user, source) pairs (never the apps list)
@@ -356,7 +370,8 @@ function onData(d, { isNew }) {
   fillDatalist($('users-list'), Object.keys(byUser));
   fillDatalist($('sources-list'), Object.values(byUser).flatMap((x) => Object.keys(obj(x))));
   renderSummary(d);
-  return renderTable();
+  // from another store the page is read again unconditionally, so open timelines are read from that store
+  return renderTable(false, reread);
 }
 
 for (const id of ['f-app', 'f-user', 'f-source']) $(id).addEventListener('input', debounce(() => renderTable(true), 250));

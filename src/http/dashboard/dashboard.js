@@ -24,6 +24,8 @@ const EXTRA_SUMMARY = [['stuck_apps', 'Stuck apps'], ['stuck_tasks', 'Stuck task
 const lower = (id) => $(id).value.trim().toLowerCase();
 
 let data = null;
+/** what `data` was read at (live-state.js: the store's epoch and the content's ETag, never a version number) */
+let dataKey = '';
 /** per-version derived lists, rebuilt only when a new version arrives */
 let derived = null;
 
@@ -79,8 +81,8 @@ const appsPager = appsPager0({
   onError: (msg) => { $('status').textContent = `apps unavailable: ${msg.slice(0, 200)}`; },
 });
 
-function renderApps(resetPage = false) {
-  return resetPage ? appsPager.reset() : appsPager.refresh();
+function renderApps(resetPage = false, force = false) {
+  return resetPage ? appsPager.reset() : appsPager.refresh(force);
 }
 
 // ---- Market: tasks -----------------------------------------------------------------------------------
@@ -299,17 +301,19 @@ $('cr-apps-table').append(crAppsTable.root);
 
 /**
  * The Chart Repo's apps and images of one user and/or app, from the filtered state (…/state?user_id=&app_name=
- * narrows chart_repo by both), read once per version: the whole lists grow with the market and never come here.
+ * narrows chart_repo by both), read once per overview content (`dataKey`, never the version number: a restarted
+ * store or another replica numbers versions apart): the whole lists grow with the market and never come here.
  */
-let chartLists = { key: '', version: null, cr: null };
+let chartLists = { key: '', at: null, cr: null };
 async function chartOf(user, app) {
   const q = new URLSearchParams();
   if (user) q.set('user_id', user);
   if (app) q.set('app_name', app);
   const key = q.toString();
-  if (chartLists.key !== key || chartLists.version !== data.version) {
+  if (chartLists.key !== key || chartLists.at !== dataKey) {
+    const at = dataKey;
     const d = await getData(`state?${key}`);
-    chartLists = { key, version: data.version, cr: obj(d?.chart_repo) };
+    chartLists = { key, at, cr: obj(d?.chart_repo) };
   }
   return chartLists.cr;
 }
@@ -493,8 +497,9 @@ $('f-hyd-status').addEventListener('change', whenData(renderCrTasks));
  * with isNew=false when only freshness moves. The visible apps page is re-read (conditionally) with each
  * version; the promise settles when it is drawn.
  */
-function onData(d, { isNew }) {
+function onData(d, { isNew, key = '', reread = false }) {
   data = d;
+  dataKey = key;
   renderHeader(d);
   if (!isNew) {
     // the collectors' last passes (freshness) show in the components table
@@ -509,7 +514,8 @@ function onData(d, { isNew }) {
     ...Object.values(byUser).flatMap((x) => Object.keys(obj(x)))]);
   renderSummary(d);
   renderCrSystem();
-  const shown = [marketRender[marketTabs.get()](), crRender[crTabs.get()]()];
+  // (from another store, the apps page is read again unconditionally: its tag may name what that store holds too)
+  const shown = [marketTabs.get() === 'apps' ? renderApps(false, reread) : marketRender[marketTabs.get()](), crRender[crTabs.get()]()];
   // a tab's count is the whole market's, filters or not (a table's pager says how many its filters keep)
   marketTabs.setCount('apps', num(obj(d.summary).total_apps));
   marketTabs.setCount('tasks', derived.tasks.length);
