@@ -154,4 +154,23 @@ describeWith('chromium', 'dashboards on a live sidecar: restarts, replicas, outa
     expect(pageErrors(flow.errors)).toEqual([]);
     await flow.page.context().close();
   });
+
+  it('the warning banner\'s ages tick every second on their own, with no event, read or render', async () => {
+    const { page, errors } = await openPage(browser);
+    await loaded(page, `${root()}/dashboard`);
+    filesA.write('chart_repo', { throw: 'chart repo unreachable' });
+    await expect.poll(() => page.locator('#warning').textContent(), { timeout: LIVENESS_MS }).toContain('Chart Repo is failing');
+    // paused: no stream, no polls, so no render and no new freshness from here on
+    await page.uncheck('#auto');
+    const age = page.locator('#warning li[data-source="chart_repo"] .banner-age');
+    const first = await age.textContent();
+    expect(first).toMatch(/ ago$/);
+    const before = await stats(page);
+    await expect.poll(() => age.textContent(), { timeout: LIVENESS_MS }).not.toBe(first);
+    const after = await stats(page);
+    expect(after.renders).toBe(before.renders);
+    expect(after.fetches).toBe(before.fetches);
+    expect(pageErrors(errors)).toEqual([]);
+    await page.context().close();
+  });
 });

@@ -3,7 +3,7 @@
 import { ageOf } from './ages.js';
 import { now, timeMs } from './clock.js';
 import { el, fill } from './dom.js';
-import { byStr, fmtAge, fmtDuration, fmtTime } from './format.js';
+import { byStr, fmtAge, fmtTime } from './format.js';
 import { replacedThreads, sourcesOf } from './freshness.js';
 import { num, str } from './values.js';
 
@@ -37,6 +37,19 @@ function threadRestarts() {
       `${name} ×${num(t.restarts)}`, t.last_restart_at ? ` (last ${fmtTime(t.last_restart_at)}${t.last_restart_reason ? `: ${str(t.last_restart_reason)}` : ''})` : '')));
 }
 
+/**
+ * A source's detail for the banner: its ages as elements the age ticker rewrites every second (ages.js), so
+ * they move on the page's clock between renders, from the freshness times.
+ */
+function bannerDetail(s) {
+  const parts = [
+    s?.last_success ? ['last success ', el('span', ageOf(s.last_success, { className: 'banner-age' }), fmtAge(s.last_success))] : 'no success yet',
+    num(s?.consecutive_failures) > 0 ? `${s.consecutive_failures} failures in a row` : null,
+    typeof s?.duration_ms === 'number' ? `pass ${Math.round(s.duration_ms)} ms` : null,
+  ].filter(Boolean);
+  return parts.flatMap((p, i) => (i === 0 ? [p] : [' · ', p]));
+}
+
 /** The freshness strip and the warning banner (both pages). */
 export function renderSources(strip, banner, data) {
   const interval = collectIntervalMs();
@@ -61,7 +74,7 @@ export function renderSources(strip, banner, data) {
     if (state === 'failing' || state === 'stale') {
       problems.push(el('li', { data: { source: name } },
         el('strong', null, label), state === 'failing' ? ' is failing' : ' is stale',
-        ` (${detail})`, s?.last_error ? [': ', el('span', { className: 'error-text' }, str(s.last_error))] : null));
+        ' (', bannerDetail(s), ')', s?.last_error ? [': ', el('span', { className: 'error-text' }, str(s.last_error))] : null));
     }
   }
   // the snapshot's own time moves only with content (a quiet market keeps it); the collectors' last reports
@@ -69,7 +82,9 @@ export function renderSources(strip, banner, data) {
   const lastReport = Math.max(...Object.values(sources).map((s) => timeMs(s?.last_attempt)).filter(Number.isFinite));
   const reportAge = now() - lastReport;
   if (Number.isFinite(reportAge) && reportAge > 3 * interval + 5000) {
-    problems.push(el('li', { data: { source: 'snapshot' } }, el('strong', null, 'Collectors'), ` last reported ${fmtDuration(reportAge)} ago: they may have stopped`));
+    const at = new Date(lastReport).toISOString();
+    problems.push(el('li', { data: { source: 'snapshot' } }, el('strong', null, 'Collectors'), ' last reported ',
+      el('span', ageOf(at, { className: 'banner-age' }), fmtAge(at)), ': they may have stopped'));
   }
   if (chips.length === 0) chips.push(el('span', { className: 'muted' }, 'no sources reported yet'));
   fill(strip, el('span', { className: 'strip-label' }, 'Sources:'), chips, threadRestarts());
