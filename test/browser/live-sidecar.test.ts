@@ -173,4 +173,30 @@ describeWith('chromium', 'dashboards on a live sidecar: restarts, replicas, outa
     expect(pageErrors(errors)).toEqual([]);
     await page.context().close();
   });
+
+  it('while the sidecar does not answer, the pages say since when they have no data, and stop once it answers again', async () => {
+    for (const p of ['dashboard', 'dashboard-app']) {
+      const { page, errors } = await openPage(browser);
+      await loaded(page, `${root()}/${p}`);
+      await expect.poll(() => page.locator('#mode').textContent()).toBe('live stream');
+      const offline = page.locator('#offline');
+      expect(await offline.isHidden()).toBe(true);
+
+      proxy.retarget(null);
+      await offline.waitFor({ state: 'visible', timeout: LIVENESS_MS });
+      expect(await offline.textContent()).toMatch(/No data from the sidecar since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(\d+s ago\)/);
+      // its age moves on while nothing answers
+      const age = offline.locator('.offline-age');
+      const first = await age.textContent();
+      await expect.poll(() => age.textContent(), { timeout: LIVENESS_MS }).not.toBe(first);
+      expect(await offline.isVisible()).toBe(true);
+
+      to(a);
+      await offline.waitFor({ state: 'hidden', timeout: LIVENESS_MS });
+      expect(await offline.textContent()).toBe('');
+      expect(await pwned(page)).toBeUndefined();
+      expect(pageErrors(errors)).toEqual([]);
+      await page.context().close();
+    }
+  });
 });

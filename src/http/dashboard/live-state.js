@@ -7,6 +7,7 @@ import { $ } from './dom.js';
 import { fmtDuration, fmtTime } from './format.js';
 import { FetchEventSource } from './fetch-event-source.js';
 import { setFreshness } from './freshness.js';
+import { noteContact, noteNoContact } from './offline-banner.js';
 import { authHeaders, showTokenForm, storedToken } from './token.js';
 import { dataKey, etagHolds, parseEventId } from './version-tag.js';
 
@@ -32,6 +33,7 @@ const MODE_LABELS = { stream: 'live stream', connecting: 'connecting to the stre
  * stream now comes from another store (a restart, another replica), so re-read everything, unconditionally.
  * Whether the page is current is judged by content: a stream event whose id names the content shown
  * (`<epoch>-<version>.<content>`, the content the ETag names) is no news, any other is; a new epoch re-reads.
+ * While the sidecar does not answer (the stream down and reads failing) a warning says since when (offline-banner.js).
  * Exposes counters on window.__runtimeDashboard for tests.
  */
 export function startLive(onData, opts = {}) {
@@ -71,6 +73,8 @@ export function startLive(onData, opts = {}) {
   let shownEpoch = null;
   /** the stream moved to another store: the next read is unconditional and the page re-reads everything */
   let reread = false;
+  /** the stream is open (what it sends is contact with the sidecar) */
+  let streamUp = false;
   let lastRenderAt = -Infinity;
   let lastPollOk = false;
   /** server clock from version timestamps: the best lower bound of the offset over the last minute */
@@ -129,6 +133,8 @@ export function startLive(onData, opts = {}) {
     snapshotTimer = setTimeout(() => { if (es === source && !live) fallBack('no snapshot arrived'); }, snapshotTimeoutMs);
     source.addEventListener('open', () => {
       if (es !== source) return;
+      streamUp = true;
+      noteContact();
       if (live) { streamErrors = 0; setMode('stream'); setStatus(`reconnected ${clock()}`); }
     });
     // the summary view: each event names a version; the page re-reads what it shows (conditionally)
@@ -146,6 +152,8 @@ export function startLive(onData, opts = {}) {
         stats.changes++;
       }
       streamErrors = 0;
+      streamUp = true;
+      noteContact();
       noteServerTime(d.timestamp);
       noteNews(parseEventId(ev.lastEventId));
       scheduleFetch();
@@ -156,10 +164,14 @@ export function startLive(onData, opts = {}) {
       if (es !== source) return;
       try { setFreshness(JSON.parse(ev.data)); } catch { stats.errors++; return; }
       stats.freshness++;
+      noteContact();
       if (lastData && fetchTimer === null) rerender(false);
     });
     source.addEventListener('error', () => {
       if (es !== source) return;
+      // the stream ran until now: the sidecar answered until now. Whether it still does, a read tells
+      if (streamUp) noteContact();
+      streamUp = false;
       if (source.readyState === 2) { // CLOSED (EventSource.CLOSED; FetchEventSource alike)
         // refused (401 without a token, 503, not an event stream): the browser will not retry it
         fallBack(live ? 'the stream was closed' : 'the stream could not be opened');
@@ -168,6 +180,7 @@ export function startLive(onData, opts = {}) {
       streamErrors++;
       if (streamErrors >= 3) { fallBack('the stream keeps failing'); return; }
       setStatus('stream interrupted; reconnecting…', 'warn');
+      void refresh();
     });
   }
 
@@ -213,6 +226,7 @@ export function startLive(onData, opts = {}) {
 
   function closeStream() {
     clearTimeout(snapshotTimer);
+    streamUp = false;
     if (es) { es.close(); es = null; }
   }
 
@@ -280,11 +294,13 @@ export function startLive(onData, opts = {}) {
         lastPollOk = false;
         const why = err instanceof Error ? err.message : String(err);
         setStatus(`cannot reach the sidecar (${why}); retrying`, 'bad');
+        if (!streamUp) noteNoContact(`it does not answer: ${why}`);
         return;
       }
       const date = Date.parse(res.headers.get('date') ?? '');
       if (Number.isFinite(date)) setClockOffset(date - Date.now());
       if (res.status === 304) {
+        noteContact();
         await res.arrayBuffer().catch(() => {}); // finish the (empty) body so the request completes
         // only freshness may have moved: fetch it (after an answer the token was good for, so no doomed request)
         await refreshFreshness();
@@ -295,6 +311,7 @@ export function startLive(onData, opts = {}) {
         return;
       }
       if (res.status === 401 || res.status === 403) {
+        noteContact();
         await res.arrayBuffer().catch(() => {});
         stats.errors++;
         lastPollOk = false;
@@ -317,9 +334,11 @@ export function startLive(onData, opts = {}) {
         lastPollOk = false;
         const msg = body && typeof body.message === 'string' ? body.message : `HTTP ${res.status}`;
         setStatus(`data unavailable: ${msg.slice(0, 200)}`, res.status === 503 ? 'warn' : 'bad');
+        if (res.status >= 500 && !streamUp) noteNoContact(`data unavailable: ${msg}`);
         return;
       }
       lastPollOk = true;
+      noteContact();
       await refreshFreshness();
       etag = res.headers.get('etag');
       lastData = body.data;

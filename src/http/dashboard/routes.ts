@@ -37,7 +37,7 @@ export const ASSET_FILES = [
   'dashboard.js', 'dashboard-app.js', 'dashboard.css',
   // shared modules, one concept each (see README.md beside them)
   'ages.js', 'api.js', 'apps-pager.js', 'clock.js', 'dom.js', 'fetch-event-source.js', 'filters.js', 'format.js', 'freshness.js', 'live-state.js',
-  'page-top.js', 'sources-banner.js', 'stuck.js', 'table.js', 'tabs.js', 'token.js', 'values.js', 'version-tag.js', 'widgets.js',
+  'offline-banner.js', 'page-top.js', 'sources-banner.js', 'stuck.js', 'table.js', 'tabs.js', 'token.js', 'values.js', 'version-tag.js', 'widgets.js',
 ] as const;
 
 const TYPES: Record<string, string> = {
