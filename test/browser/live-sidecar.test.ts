@@ -199,4 +199,31 @@ describeWith('chromium', 'dashboards on a live sidecar: restarts, replicas, outa
       await page.context().close();
     }
   });
+
+  it('the summary cards fill their rows evenly: equal widths, rows as full as each other, the first row the grid\'s width', async () => {
+    for (const width of [1440, 1100, 700]) {
+      for (const p of ['dashboard', 'dashboard-app']) {
+        const { page, errors } = await openPage(browser, { width, height: 900 });
+        await loaded(page, `${a.base}/api/v2/runtime/${p}`);
+        const layout = await page.evaluate(() => {
+          const grid = document.getElementById('summary')!.getBoundingClientRect();
+          const cards = [...document.querySelectorAll('#summary .card')].map((c) => c.getBoundingClientRect());
+          return { grid: { left: grid.left, right: grid.right }, cards: cards.map((r) => ({ top: Math.round(r.top), left: r.left, right: r.right, width: r.width })) };
+        });
+        const what = `${p} at ${width}px: ${JSON.stringify(layout)}`;
+        expect(layout.cards.length, what).toBeGreaterThanOrEqual(6);
+        const widths = layout.cards.map((c) => c.width);
+        expect(Math.max(...widths) - Math.min(...widths), what).toBeLessThanOrEqual(1);
+        const byTop = new Map<number, typeof layout.cards>();
+        for (const c of layout.cards) byTop.set(c.top, [...(byTop.get(c.top) ?? []), c]);
+        const rows = [...byTop.values()];
+        const counts = rows.map((r) => r.length);
+        expect(Math.max(...counts) - Math.min(...counts), what).toBeLessThanOrEqual(1);
+        expect(Math.abs(rows[0]![0]!.left - layout.grid.left), what).toBeLessThanOrEqual(1);
+        expect(Math.abs(rows[0]!.at(-1)!.right - layout.grid.right), what).toBeLessThanOrEqual(1);
+        expect(pageErrors(errors)).toEqual([]);
+        await page.context().close();
+      }
+    }
+  });
 });

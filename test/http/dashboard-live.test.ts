@@ -7,6 +7,9 @@ const { dataKey, etagHolds, opaqueOf, parseEventId } = await import('../../src/h
   etagHolds(etag: unknown, content: unknown): boolean;
   dataKey(epoch: unknown, etag: unknown): string;
 };
+const { balancedColumns } = await import('../../src/http/dashboard/card-grid.js' as string) as {
+  balancedColumns(n: number, fit: number): number;
+};
 
 describe('dashboard version tags: content and epoch, never version numbers', () => {
   it('reads a stream event id <epoch>-<version>.<content> (the content may hold - and _)', () => {
@@ -31,5 +34,25 @@ describe('dashboard version tags: content and epoch, never version numbers', () 
     expect(dataKey('e1', 'W/"abc"')).not.toBe(dataKey('e2', 'W/"abc"'));
     expect(dataKey('e1', 'W/"abc"')).not.toBe(dataKey('e1', 'W/"abd"'));
     expect(dataKey(null, 'W/"abc"')).toBe(' abc');
+  });
+});
+
+describe('dashboard summary cards: rows filled evenly', () => {
+  it.each([
+    [9, 10, 9], [9, 7, 5], [9, 4, 3], [6, 10, 6], [6, 4, 3], [11, 10, 6], [11, 5, 4], [6, 1, 1], [0, 5, 1], [3, 0, 1],
+  ])('%i cards where %i fit: %i columns', (n, fit, cols) => {
+    expect(balancedColumns(n, fit)).toBe(cols);
+  });
+
+  it('never more columns than fit, and the rows differ by one card at most', () => {
+    for (let n = 1; n <= 30; n++) {
+      for (let fit = 1; fit <= 15; fit++) {
+        const cols = balancedColumns(n, fit);
+        expect(cols).toBeLessThanOrEqual(fit);
+        const rows = Math.ceil(n / cols);
+        expect(rows).toBe(Math.ceil(n / Math.min(fit, n)));
+        expect(cols * rows - n).toBeLessThan(rows);
+      }
+    }
   });
 });

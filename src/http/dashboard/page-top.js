@@ -1,5 +1,6 @@
 // The top of both pages: the snapshot's time and version, the sources strip and warning, the summary cards.
 
+import { evenCards } from './card-grid.js';
 import { $, el, fill } from './dom.js';
 import { fmtNum, fmtTime } from './format.js';
 import { renderSources } from './sources-banner.js';
@@ -14,10 +15,13 @@ export function renderHeader(d) {
   renderSources($('sources'), $('warning'), d);
 }
 
-/** The summary cards: each `{key, label, value, tone}` (tone: 'bad', 'busy' or none), in order. */
+/** The summary cards: each `{key, label, value, tone}` (tone: 'bad', 'busy' or none), in order, in even rows. */
 export function renderCards(cards) {
-  fill($('summary'), cards.map(({ key, label, value, tone }) => el('div', { className: `card ${tone ? 'card-' + tone : ''}`, data: { key } },
+  const grid = $('summary');
+  const count = grid.children.length;
+  fill(grid, cards.map(({ key, label, value, tone }) => el('div', { className: `card ${tone ? 'card-' + tone : ''}`, data: { key } },
     el('div', { className: 'card-value' }, fmtNum(num(value))), el('div', { className: 'card-label' }, label))));
+  if (count !== cards.length || !grid.dataset.evenCards) evenCards(grid);
 }
 
 /**

@@ -36,8 +36,9 @@ const PAGE_TOP = 'page-top.html';
 export const ASSET_FILES = [
   'dashboard.js', 'dashboard-app.js', 'dashboard.css',
   // shared modules, one concept each (see README.md beside them)
-  'ages.js', 'api.js', 'apps-pager.js', 'clock.js', 'dom.js', 'fetch-event-source.js', 'filters.js', 'format.js', 'freshness.js', 'live-state.js',
-  'offline-banner.js', 'page-top.js', 'sources-banner.js', 'stuck.js', 'table.js', 'tabs.js', 'token.js', 'values.js', 'version-tag.js', 'widgets.js',
+  'ages.js', 'api.js', 'apps-pager.js', 'card-grid.js', 'clock.js', 'dom.js', 'fetch-event-source.js', 'filters.js', 'format.js', 'freshness.js',
+  'live-state.js', 'offline-banner.js', 'page-top.js', 'sources-banner.js', 'stuck.js', 'table.js', 'tabs.js', 'token.js', 'values.js',
+  'version-tag.js', 'widgets.js',
 ] as const;
 
 const TYPES: Record<string, string> = {
