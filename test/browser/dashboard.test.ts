@@ -414,7 +414,7 @@ describeWith('chromium', 'dashboards in a real browser', () => {
       await expect.poll(() => line.textContent(), { timeout: LIVENESS_MS }).toContain('last change');
       const text = (await line.textContent())!;
       // the server's verdict, then when the last change was and what moved, the upstream detail as literal text
-      expect(text).toMatch(/^installing, progress 12 % since \d\d:\d\d UTC — last change \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(1[45]m \d+s ago\): /);
+      expect(text).toMatch(/^installing, progress 12 % since (\d{4}-\d\d-\d\d )?\d\d:\d\d UTC — last change \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(1[45]m \d+s ago\): /);
       expect(await line.locator('.last-change [data-age-since]').textContent()).toMatch(/^1[45]m \d+s ago$/);
       expect(text).toContain(`progress 10 % → 12 %, detail: downloading ${HOSTILE_ERROR} (poll user_application_states)`);
       expect(await pwned(page)).toBeUndefined();
