@@ -32,6 +32,13 @@ async function everyCollectorRanAgain(sc: Sidecar, sources: string[], since: num
   }, LIVENESS_MS, 200);
 }
 
+/** Kills the store thread and waits until the supervisor replaced it: a kill that did nothing fails here. */
+async function killStore(sc: Sidecar): Promise<void> {
+  const before = sc.sup.storeRestarts;
+  expect(sc.sup.kill('store')).toBe(true);
+  await eventually(async () => expect(sc.sup.storeRestarts).toBe(before + 1), LIVENESS_MS, 20);
+}
+
 async function restartsMetric(base: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${base}/metrics`)).text();
   const out: Record<string, number> = {};
@@ -74,7 +81,7 @@ describe('the store thread dying while others wait on it', () => {
     // the slow healthy collector is mid-run: its pass goes to the dead store's port
     await eventually(async () => expect(sc.sup.collectorRunning('components')).toBe(true), LIVENESS_MS, 20);
     const killedAt = Date.now();
-    sc.sup.kill('store');
+    await killStore(sc);
     await everyCollectorRanAgain(sc, sources, killedAt);
     const s = await view(sc.base);
     expect(Object.keys(s.components).filter((k) => !k.startsWith('collector_'))).toHaveLength(0);
@@ -88,11 +95,14 @@ describe('the store thread dying while others wait on it', () => {
       fetch(`${sc.base}${API}/state?user_id=user${i % 7}&task_status=running`, { signal: AbortSignal.timeout(LIVENESS_MS) })
         .then((r) => r.status));
     const killedAt = Date.now();
-    sc.sup.kill('store');
+    const restarts = sc.sup.storeRestarts;
+    expect(sc.sup.kill('store')).toBe(true);
     const more = Array.from({ length: 40 }, (_, i) =>
       fetch(`${sc.base}${API}/tasks?user_id=user${i % 7}`, { signal: AbortSignal.timeout(LIVENESS_MS) }).then((r) => r.status));
     const statuses = await Promise.all([...asking, ...more]);
     for (const st of statuses) expect([200, 503]).toContain(st);
+    // the store really died meanwhile: 200s alone would say nothing
+    await eventually(async () => expect(sc.sup.storeRestarts).toBe(restarts + 1), LIVENESS_MS, 20);
     await everyCollectorRanAgain(sc, sources, killedAt);
     expect((await fetch(`${sc.base}${API}/state?user_id=user1`)).status).toBe(200);
   }, 60_000);
