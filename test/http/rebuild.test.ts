@@ -212,27 +212,34 @@ describe('a store thread killed under a running sidecar', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Answers of the apps known before the restart: none may be a 200 with fewer of them, or a 404 for one. */
-  async function watchApps(stop: () => boolean): Promise<string[]> {
+  /**
+   * Answers of the apps known before the restart: none may be a 200 with fewer of them, or a 404 for one.
+   * Also counts the answers by status, so the test can tell that the watch saw anything at all.
+   */
+  async function watchApps(stop: () => boolean): Promise<{ wrong: string[]; seen: Record<number, number> }> {
     const wrong: string[] = [];
-    const count = (t: string, body: string): number => {
+    const seen: Record<number, number> = {};
+    const count = (body: string): number => {
       const data = (JSON.parse(body) as { data: { app_states?: Record<string, { user_id: string }>; items?: unknown[] } }).data;
       if (data.items) return data.items.length;
       return Object.values(data.app_states!).filter((a) => a.user_id === 'alice').length;
     };
     while (!stop()) {
       for (const t of [`${API}/state`, `${API}/state?user_id=alice`, `${API}/apps?user_id=alice`, `${API}/apps/alice/market/blog`]) {
+        let answer: { status: number; body: string };
         try {
           const r = await fetch(sc.base + t, { signal: AbortSignal.timeout(LIVENESS_MS) });
-          const body = await r.text();
-          if (r.status === 404 || (r.status === 200 && !t.includes('/blog') && count(t, body) < 2)) wrong.push(`${t}: ${r.status} ${body.slice(0, 200)}`);
+          answer = { status: r.status, body: await r.text() };
         } catch {
-          // the HTTP thread being replaced: no answer is no wrong answer
+          // the HTTP thread being replaced: no answer is no wrong answer (a body that is not JSON is one)
+          continue;
         }
+        seen[answer.status] = (seen[answer.status] ?? 0) + 1;
+        if (answer.status === 404 || (answer.status === 200 && !t.includes('/blog') && count(answer.body) < 2)) wrong.push(`${t}: ${answer.status} ${answer.body.slice(0, 200)}`);
       }
       await new Promise((r) => setTimeout(r, 20));
     }
-    return wrong;
+    return { wrong, seen };
   }
 
   it('answers queries 503 (rebuilding) and /state from the last snapshot until a good pass of every source, also from a new HTTP thread', async () => {
@@ -326,6 +333,10 @@ describe('a store thread killed under a running sidecar', () => {
     expect(Object.keys(after.data.app_states).sort()).toEqual(['alice:market:blog', 'alice:market:wiki']);
     done = true;
     // at no time a 200 with fewer apps than were known, or a 404 for one of them
-    expect(await watched).toEqual([]);
+    const { wrong, seen } = await watched;
+    expect(wrong).toEqual([]);
+    // and the watch saw the rebuild: answers from before or after it (200) and during it (503)
+    expect(seen[200] ?? 0, JSON.stringify(seen)).toBeGreaterThan(0);
+    expect(seen[503] ?? 0, JSON.stringify(seen)).toBeGreaterThan(0);
   }, 6 * LIVENESS_MS);
 });
