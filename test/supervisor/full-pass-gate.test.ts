@@ -35,12 +35,17 @@ describe('FullPassGate', () => {
     const started = Date.now();
     const leave = await gate.enter();
     expect(Date.now() - started).toBeGreaterThanOrEqual(40);
+    // and not much longer: the bound, not a test timeout, let it in
+    expect(Date.now() - started).toBeLessThan(2000);
     leave();
   });
 
   it('with no wait allowed (the default a lone collector gets) never holds a pass back', async () => {
     const gate = new FullPassGate(0);
-    await gate.enter();
-    await gate.enter();
+    await gate.enter(); // never left
+    // the second pass is let in at once, not after a wait the test would only notice at its own timeout
+    const second = gate.enter().then(() => 'entered');
+    const timer = new Promise((r) => setTimeout(() => r('held back'), 1000));
+    expect(await Promise.race([second, timer])).toBe('entered');
   });
 });
