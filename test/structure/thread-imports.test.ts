@@ -34,6 +34,9 @@ describe('what each thread loads at start', () => {
   it('collectors: their source client and valibot; no metrics, logger, HTTP or pool library', () => {
     for (const c of ['app-flow', 'chart-repo', 'components', 'tasks', 'nats']) {
       const loaded = new Set([...packagesLoadedBy('workers/collector.ts'), ...packagesLoadedBy(`src/collect/collectors/${c}.ts`)]);
+      // what it must load, so the walk is known to have reached its imports (an empty set contains nothing)
+      const client = c === 'nats' ? '@nats-io/transport-node' : 'postgres';
+      expect([...loaded], c).toEqual(expect.arrayContaining(['valibot', client]));
       for (const heavy of ['prom-client', 'pino', 'hono', '@hono/node-server', 'piscina']) expect(loaded, `${c} loads ${heavy}`).not.toContain(heavy);
     }
   });
