@@ -101,11 +101,15 @@ describe('what is freshness and what is content (issue 17)', () => {
     },
   };
   type Data = typeof base;
-  /** the answer's two keys as the collector takes them: its pair's own part, and the Chart Repo's own blocks */
-  const keys = (edit: (d: Data) => void = () => undefined) => {
+  /** the answer's text, the base edited */
+  const answerText = (edit: (d: Data) => void = () => undefined) => {
     const data = structuredClone(base);
     edit(data);
-    const read = answerKey(Buffer.from(JSON.stringify({ success: true, data })));
+    return JSON.stringify({ success: true, data });
+  };
+  /** the answer's two keys as the collector takes them: its pair's own part, and the Chart Repo's own blocks */
+  const keys = (edit: (d: Data) => void = () => undefined) => {
+    const read = answerKey(Buffer.from(answerText(edit)));
     return { pair: read.key, shared: bodyContentKey(sharedAnswerText(read.shared)) };
   };
 
@@ -118,6 +122,8 @@ describe('what is freshness and what is content (issue 17)', () => {
   ] as [string, (d: Data) => void, ((d: Data) => void)?][])('freshness: %s moving mints nothing', (_what, a, b = a) => {
     // (a: the base as the case has it, b: the same with the value moved)
     const before = keys(b === a ? undefined : a);
+    // the edit really moved the answer's text: equal keys of equal texts would say nothing
+    expect(answerText(b)).not.toBe(answerText(b === a ? undefined : a));
     expect(keys(b)).toEqual(before);
   });
 
