@@ -87,10 +87,13 @@ describe('Chart Repo simulator over HTTP', () => {
     expect(kept([hostile])).toHaveLength(1);
     expect(kept([wrongType])).toHaveLength(0);
     expect(body.data.images.some((i: { image_name: string }) => i.image_name === 'evil')).toBe(true);
+    // another pair's answer, and alice's once cleared: real answers (an error or an empty body holds no markup either)
     const other = await (await status('user=bob&source=local')).json();
+    expect(other.success).toBe(true);
     expect(JSON.stringify(other)).not.toContain('onerror');
     sim.clearInjections();
     const clean = await (await status(`user=${alice.user_id}&source=${alice.source_id}`)).json();
+    expect(clean.data.apps.map((a: { app_name: unknown }) => a.app_name)).toContain(alice.app_name);
     expect(JSON.stringify(clean)).not.toContain('onerror');
   });
 

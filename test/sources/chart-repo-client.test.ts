@@ -175,6 +175,8 @@ describe('chart repo client', () => {
     const e = await failure(get('redirect'));
     expect(e.kind).toBe('http');
     expect(e.message).toBe('HTTP 301 Moved Permanently');
+    // the redirect itself was asked for (a list with no request at all would hold no 'moved' either)
+    expect(repo.requests).toContain('redirect/market');
     expect(repo.requests).not.toContain('moved/market');
   });
 
