@@ -232,6 +232,8 @@ describeWith('chromium', 'dashboards in a real browser', () => {
         const detail = await page.locator('#flow-table tr.detail').textContent();
         for (const text of [`Title ${HOSTILE_APP}`, HOSTILE_ICON, `web → ${HOSTILE_URL} (crashed)`, 'cat-1']) expect(detail).toContain(text);
         expect(await page.locator('#flow-table tr.detail a').count()).toBe(0);
+        // the entrance URL's markup (shown above as text) made no element
+        expect(await page.locator('#flow-table b').count()).toBe(0);
       }
       expect(await page.locator('img').count()).toBe(0);
       expect(await page.locator('main script, body script').count()).toBe(0);
@@ -366,6 +368,10 @@ describeWith('chromium', 'dashboards in a real browser', () => {
       const other = await openPage(env.browser);
       await loaded(other.page, `${root()}/dashboard`);
       expect(await other.page.locator('#warning').isVisible()).toBe(true);
+      // its markup shown as text there too, not as an element
+      expect(await other.page.locator('#warning').textContent()).toContain(HOSTILE_SOURCE_ERROR);
+      expect(await other.page.locator('svg').count()).toBe(0);
+      expect(await pwned(other.page)).toBeUndefined();
       await other.page.screenshot({ path: screenshotPath('dashboard-failing-source') });
       expect(other.errors).toEqual([]);
       await other.page.context().close();

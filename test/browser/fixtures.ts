@@ -254,7 +254,8 @@ export function largeDataset(n: number): Dataset {
 }
 
 /** Chart Repo values the pages have never seen (Go keeps any string): the dashboards show them as sent, as text. */
-export const UNFAMILIAR_APP_STATE = 'frozen';
+// (markup in it: the page that shows only the state, /dashboard-app, must show that as text too)
+export const UNFAMILIAR_APP_STATE = '<b>frozen</b>';
 export const UNFAMILIAR_IMAGE_STATUS = 'quarantined';
 export const UNFAMILIAR_STEP_STATUS = '<b>paused</b>';
 

@@ -179,6 +179,10 @@ describeWith('chromium', 'dashboards on the change stream', () => {
       await page.getByText(name, { exact: true }).first().waitFor({ timeout: LIVENESS_MS });
       if (p === 'dashboard') {
         expect(await page.locator('#apps-table').textContent()).toContain(`stream says ${HOSTILE_ERROR}`);
+      } else {
+        // the stage detail, shown in the app's details, as text
+        await page.locator('#flow-table tr', { hasText: name }).getByRole('button', { name: 'details' }).click();
+        await expect.poll(() => page.locator('#flow-table tr.detail').textContent()).toContain(`stream says ${HOSTILE_ERROR}`);
       }
       expect(await page.locator('#flow-table, #apps-table').first().textContent()).toContain('<script>window.__pwned=2</script>');
       expect(await page.locator('img, b').count()).toBe(0);

@@ -49,8 +49,10 @@ describeWith('chromium', 'unfamiliar Chart Repo values in the dashboards', () =>
     await expect.poll(() => row.count()).toBe(1);
     await row.getByRole('button', { name: 'details' }).click();
     const detail = page.locator('#flow-table tr.detail');
+    // the state's markup is there as text (it is the only upstream markup this page shows), not as an element
     await expect.poll(() => detail.textContent()).toContain(`Chart Repo state${UNFAMILIAR_APP_STATE}`);
     expect(await page.locator('#flow-table b').count()).toBe(0);
+    expect(await pwned(page)).toBeUndefined();
     expect(realErrors(errors)).toEqual([]);
     await page.context().close();
   });
