@@ -126,7 +126,7 @@ function responses(): Json {
       content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
     },
     MalformedRequest: {
-      description: 'a malformed request, answered for any method before its route runs, the message naming what was wrong: the HTTP parser refused it (a malformed request line, header or chunk; the connection is then closed), its target or Host header cannot be read, or (on every route under a base path) its path or query is not valid percent-encoding',
+      description: 'a malformed request, answered for any method before its route runs, the message naming what was wrong: the HTTP parser refused it (a malformed request line, header or chunk, or an HTTP/2 connection preface: use HTTP/1.1; the connection is then closed), its target or Host header cannot be read, the Host header is missing (HTTP/1.1) or given more than once, or (on every route under a base path) its path or query is not valid percent-encoding',
       content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
     },
     RequestTimeout: {

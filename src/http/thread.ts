@@ -23,6 +23,8 @@ import { HttpMetrics } from './metrics.ts';
 import { ResponseCache } from './response-cache.ts';
 import { DATA_HEADERS } from './security.ts';
 import { HeapBound } from '../release-memory.ts';
+import { repeatedHost } from './host-header.ts';
+import { parserErrorMessage } from './parser-errors.ts';
 
 /** how often the HTTP thread looks whether its garbage passed its bound */
 const HEAP_CHECK_MS = 5000;
@@ -244,6 +246,7 @@ export class HttpThread {
       // while stopping, every answer tells the client to leave this connection
       if (this.closing) res.setHeader('Connection', 'close');
       if (req.headers.host === undefined && !hostless(req, res)) return;
+      if (repeatedHost(req)) return badHead(req, res, 'malformed HTTP request: Host header given more than once');
       if (!raw || !plainHost(req.headers.host!) || !fast(req, res)) void listener(req, res);
     });
     server.keepAliveTimeout = 65_000;
@@ -289,20 +292,6 @@ export class HttpThread {
   }
 }
 
-const PARSER_ERRORS: Record<string, string> = {
-  HPE_INVALID_URL: 'invalid request target (characters outside ASCII, spaces and controls must be percent-encoded)',
-  HPE_INVALID_METHOD: 'invalid method',
-  HPE_INVALID_HEADER_TOKEN: 'invalid character in a header name or value',
-  HPE_INVALID_VERSION: 'invalid HTTP version',
-  HPE_INVALID_CONSTANT: 'malformed request line',
-  HPE_UNEXPECTED_CONTENT_LENGTH: 'Content-Length together with Transfer-Encoding',
-  HPE_INVALID_CONTENT_LENGTH: 'invalid Content-Length',
-  HPE_INVALID_TRANSFER_ENCODING: 'invalid Transfer-Encoding',
-  HPE_INVALID_CHUNK_SIZE: 'invalid chunk size',
-  HPE_LF_EXPECTED: 'malformed line ending',
-  HPE_CR_EXPECTED: 'malformed line ending',
-};
-
 /**
  * A Host @hono/node-server takes as it is (its reValidHost, @hono/node-server 2.1.9 src/url.ts): any other goes
  * through Hono, which checks it (a bad one is a 400 there), so the raw path never answers what Hono refuses.
@@ -321,10 +310,15 @@ function hostless(req: IncomingMessage, res: ServerResponse): boolean {
     req.headers.host = 'localhost';
     return true;
   }
-  const { body, headers } = closingError('malformed HTTP request: missing Host header (HTTP/1.1 requires one)');
+  badHead(req, res, 'malformed HTTP request: missing Host header (HTTP/1.1 requires one)');
+  return false;
+}
+
+/** A 400 envelope for a request whose head node parsed but we refuse, then close. */
+function badHead(req: IncomingMessage, res: ServerResponse, message: string): void {
+  const { body, headers } = closingError(message);
   res.writeHead(400, headers);
   res.end(req.method === 'HEAD' ? undefined : body);
-  return false;
 }
 
 /**
@@ -352,7 +346,7 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   const [status, message] = code === 'HPE_HEADER_OVERFLOW'
     ? [431, 'request line and headers too large (at most 16 KiB in all; the URL at most 8 KiB)']
     : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request not received in time']
-      : [400, `malformed HTTP request: ${PARSER_ERRORS[code] ?? code}`];
+      : [400, `malformed HTTP request: ${parserErrorMessage(code)}`];
   rawAnswer(socket, status, message);
 }
 
