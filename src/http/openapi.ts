@@ -275,7 +275,7 @@ function routes(): Route[] {
         'So when the version moves between pages no app is shown twice, an app added (or renamed) into the range already paged shows only in a new listing, and an app removed is simply not there; `version` says which version each page came from.',
       ].join('\n'),
       params: queryParams(APPS_QUERY_SCHEMA.entries, APPS_QUERY_KEYS, {
-        limit: `apps per page; empty or absent means ${PAGE_LIMITS.default}; anything but a whole number from 1 to ${PAGE_LIMITS.max} is a 400`,
+        limit: `apps per page; empty or absent means ${PAGE_LIMITS.default}; anything but a whole number from 1 to ${PAGE_LIMITS.max} in plain decimal digits (no sign, space, point, exponent or hex) is a 400`,
         cursor: '`next_cursor` of the page before (opaque); absent or empty: the first page; one this API did not give out is a 400',
         include: '`chart_repo`: the page also holds the Chart Repo items of its apps',
       }),

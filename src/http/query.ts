@@ -61,7 +61,7 @@ export const APP_HEALTHS = HEALTH;
 /** `…/apps` pages: how many apps a page holds when not asked, and at most. */
 export const PAGE_LIMITS = { default: 100, max: 1000 } as const;
 
-const LIMIT_MESSAGE = `limit must be a whole number from 1 to ${PAGE_LIMITS.max}`;
+const LIMIT_MESSAGE = `limit must be a whole number from 1 to ${PAGE_LIMITS.max} in plain decimal digits`;
 const CURSOR_MESSAGE = 'not a cursor this API gave out (take next_cursor of the page before)';
 
 /** `…/apps`: its filters, validated as those of /state, a page size and the cursor of an earlier page. */
@@ -72,8 +72,9 @@ export const APPS_QUERY_SCHEMA = v.object({
   stuck: FILTER_SCHEMA.entries.stuck,
   stage: oneOf('stage', APP_STAGES),
   health: oneOf('health', APP_HEALTHS),
-  // empty (the default), or digits read as a number in range: actions the OpenAPI converter states
-  limit: v.optional(v.pipe(value('limit'), v.union([
+  // empty (the default), or digits read as a number in range: actions the OpenAPI converter states. Not
+  // trimmed, unlike the filters: `?limit=+5` arrives as " 5" (a form-encoded space), and only digits are a limit
+  limit: v.optional(v.pipe(v.string(), v.maxLength(LIMITS.queryValue, `limit is longer than ${LIMITS.queryValue} characters`), v.union([
     v.literal(''),
     v.pipe(v.string(), v.digits(LIMIT_MESSAGE), v.toNumber(), v.integer(LIMIT_MESSAGE), v.minValue(1, LIMIT_MESSAGE), v.maxValue(PAGE_LIMITS.max, LIMIT_MESSAGE)),
   ], LIMIT_MESSAGE))),

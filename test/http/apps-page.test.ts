@@ -59,6 +59,9 @@ describe('GET …/apps', () => {
 
   it.each([
     ['limit=0', 'limit'], ['limit=1001', 'limit'], ['limit=abc', 'limit'], ['limit=1.5', 'limit'], ['limit=5&limit=6', 'limit'],
+    // plain decimal digits only ("+" in a query is a space)
+    ['limit=%2B5', 'limit'], ['limit=+5', 'limit'], ['limit=5.0', 'limit'], ['limit=0x10', 'limit'], ['limit=%205', 'limit'],
+    ['limit=5%20', 'limit'], ['limit=5e1', 'limit'], ['limit=%EF%BC%95', 'limit'], ['limit=+', 'limit'],
     ['cursor=garbage!', 'cursor'], ['cursor=bm90LWEtY3Vyc29y', 'cursor'], ['stuck=maybe', 'stuck'],
     ['stage=bogus', 'stage'], ['stage=Running', 'stage'], ['stage=running&stage=failed', 'stage'],
     ['health=sick', 'health'], ['health=Unknown', 'health'], ['health=degraded', 'health'],

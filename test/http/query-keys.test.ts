@@ -69,8 +69,8 @@ const appsParam = fc.oneof(
   // equal stages written differently, and bad ones
   fc.tuple(fc.constant('stage'), fc.constantFrom('', ...APP_STAGES, ' running', 'stopped ', 'Running', 'running&stage=failed')),
   fc.tuple(fc.constant('health'), fc.constantFrom('', ...HEALTHS, ' healthy', 'unknown ', 'Unknown', 'sick')),
-  // equal limits written differently, and bad ones
-  fc.tuple(fc.constant('limit'), fc.constantFrom('', '1', '2', ' 2', '02', '1000', '0', '1001', 'abc')),
+  // equal limits written differently, and bad ones (a space is not trimmed from a limit)
+  fc.tuple(fc.constant('limit'), fc.constantFrom('', '1', '2', ' 2', '02', '1000', '0', '1001', 'abc', '+2', '2.0')),
   // cursors of keys the store holds (or may), with query syntax in them, and garbage
   fc.tuple(fc.constant('cursor'), fc.oneof(
     fc.tuple(value, fc.constantFrom('market', 'a&b'), value).map(([u, s, a]) => encodeCursor(`${u}:${s}:${a}`)),
@@ -133,7 +133,9 @@ function single(params: Array<[string, string]>, keys: readonly string[]): Recor
     if (!keys.includes(k)) continue;
     if (seen.has(k)) return null;
     seen.add(k);
-    if (v.trim() !== '') out[k] = v.trim();
+    // values are trimmed, but for limit: plain digits only (' 2' is a 400)
+    const given = k === 'limit' ? v : v.trim();
+    if (given !== '') out[k] = given;
   }
   return out;
 }
