@@ -24,7 +24,8 @@ export interface History {
   /**
    * entries are complete from this time on: the store's start, or when the history was begun if the store had
    * already let go of a departed one by then (this could be it, back); tasks: their creation (rebuilt from their
-   * times). Moves to the oldest kept entry's time when older ones are dropped for the bounds.
+   * times); never later than the first entry (an app's state row dated before the store started). Moves to the
+   * oldest kept entry's time when older ones are dropped for the bounds.
    */
   since: string;
   /** set once the app or task left the view; the history is kept TIMELINE_LIMITS.keepGoneMs from when the store saw it go */
@@ -125,10 +126,12 @@ export class Timeline {
     }
     this.tracks.set(key, history);
     const last = history.entries.at(-1);
+    const begun = last === undefined;
     if (!sameState(last, entry)) {
       const backwards = last !== undefined && ms(entry.at) < ms(last.at);
       this.append(key, history, backwards ? { ...entry, at: ms(now) > ms(last.at) ? now : last.at } : entry);
     }
+    if (begun) sinceNoLaterThanFirst(history);
     this.trim();
     return true;
   }
@@ -256,6 +259,16 @@ export class Timeline {
 function keptFrom(history: History): void {
   const first = history.entries[0];
   if (first !== undefined && Date.parse(first.at) > Date.parse(history.since)) history.since = first.at;
+}
+
+/**
+ * A history begun with an entry the market dates before its `since` (an app's state row older than the store's
+ * start, a task's created_at after a clock skew): it is complete from that entry on, not from later, as nothing
+ * moved it between that time and the store's first look. `since` is never later than the first entry.
+ */
+function sinceNoLaterThanFirst(history: History): void {
+  const first = history.entries[0];
+  if (first !== undefined && ms(first.at) < ms(history.since)) history.since = first.at;
 }
 
 /** Stages (task statuses) an app (task) rests in when all is well: their histories are the first trimmed. */

@@ -25,7 +25,8 @@ describe('timeline of an app', () => {
     poll(app({ metadata: { status: { progress: '40' } }, last_update: at(2) }));
     s.apply(pushed('nats', [{ op: 'app_events', events: [{ key: 'alice:market:wiki', at: at(3), id: 'ev-7', app: app({ stage: 'running', health: 'healthy', last_update: at(3) }) }] }]));
     const h = history(s, 'app_states', 'alice:market:wiki');
-    expect(h.since).toBe(at(30)); // kept from the store's start, and says so
+    // kept from the store's start (at 30), but its state row dates the first entry earlier: complete from there
+    expect(h.since).toBe(T0);
     expect(h.entries).toEqual([
       { at: T0, stage: 'installing', health: 'unknown', progress: '10', evidence: 'poll user_application_states' },
       { at: at(2), stage: 'installing', health: 'unknown', progress: '40', evidence: 'poll user_application_states' },
@@ -188,10 +189,34 @@ describe('since: from when a history is complete', () => {
     expect(t.get('a')!.entries.map((e) => e.stage)).toEqual(['s5']);
     expect(t.get('a')!.since).toBe(at(5));
     expect(t.get('b')!.since).toBe(T0);
-    // entries the market dates before the store started: dropping some claims no more than the start
+    // entries the market dates before the store started: complete from the first, then from the oldest kept one
     const late = new Timeline(at(30), { perEntity: 2, total: 100, keepGoneMs: 60_000 });
-    for (let i = 1; i <= 3; i++) late.record('a', { at: at(i), stage: `s${i}`, evidence: 'x' }, at(30));
-    expect(late.get('a')!.since).toBe(at(30));
+    late.record('a', { at: at(1), stage: 's1', evidence: 'x' }, at(30));
+    expect(late.get('a')!.since).toBe(at(1));
+    for (let i = 2; i <= 3; i++) late.record('a', { at: at(i), stage: `s${i}`, evidence: 'x' }, at(30));
+    expect(late.get('a')!.since).toBe(at(2));
+  });
+
+  it('is never later than the first entry: a state row, a task override or a task dated before the store started', () => {
+    const start = at(30);
+    const s = new RuntimeStore(() => new Date(start));
+    s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: [
+      app({ app_name: 'old-row', last_update: at(2) }),
+      // forced by a task that started at 5, its state row older still: the entry is at the task's time
+      app({ app_name: 'forced', stage: 'upgrading', last_update: T0, stage_task: 'up-1', stage_since: at(5) }),
+      app({ app_name: 'fresh-row', last_update: at(40) }),
+    ] }]));
+    s.apply(pushed('tasks', [{ op: 'replace', domain: 'tasks', items: [task({ status: 'running', created_at: at(1), started_at: at(3) })] }]));
+    const since = (kind: 'app_states' | 'tasks', key: string) => {
+      const h = history(s, kind, key) as { since: string; entries: { at: string }[] };
+      expect(Date.parse(h.since), key).toBeLessThanOrEqual(Date.parse(h.entries[0]!.at));
+      return h.since;
+    };
+    expect(since('app_states', 'alice:market:old-row')).toBe(at(2));
+    expect(since('app_states', 'alice:market:forced')).toBe(at(5));
+    // a row dated after the start: the history still says from the start
+    expect(since('app_states', 'alice:market:fresh-row')).toBe(start);
+    expect(since('tasks', 't1')).toBe(at(1));
   });
 
   it('a history begun after the store let a departed one go starts when it was begun: it may be that one, back', () => {
