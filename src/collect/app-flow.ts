@@ -139,8 +139,7 @@ function stageDetail(s: AppStateInput, down: readonly EntranceStatus[], task: Ta
   const state = s.state.trim();
   let detail = state === '' ? 'no state' : state;
   if (s.progress !== '') detail += ` (progress ${s.progress})`;
-  const shown = shownNames(s);
-  for (const e of down) detail += entranceClause(shown.get(e) ?? e.name, e.state);
+  for (const e of down) detail += entranceClause(shownName(s, e), e.state);
   if (task) detail += `; ${task.type} task ${task.task_id} ${task.status}`;
   return clip(detail, LIMITS.text);
 }
@@ -149,22 +148,11 @@ function stageDetail(s: AppStateInput, down: readonly EntranceStatus[], task: Ta
 export const entranceClause = (name: string, state: string): string => `; entrance ${name} is ${state === '' ? 'not reported' : state}`;
 
 /**
- * The name a reader sees in metadata.status.entranceStatuses for each runtime entrance that has another one
- * there: with manifest entrances the market shows the manifest's entry at the runtime entry's place (by
- * position, not by name), so stage_detail names it the same way.
+ * The name a reader sees for a runtime entrance in metadata.status.entranceStatuses: with manifest entrances
+ * the market shows the manifest's entry at the runtime entry's place (by position, not by name).
  */
-function shownNames(s: AppStateInput): Map<EntranceStatus, string> {
-  const names = new Map<EntranceStatus, string>();
-  if (s.manifest_entrances.length === 0) return names;
-  // the valid entrances are the positional list's in order, less the malformed ones: find each one's place
-  let at = 0;
-  for (const e of s.entrances) {
-    while (at < s.runtime_entrances.length && !(s.runtime_entrances[at]!.name === e.name && s.runtime_entrances[at]!.state === e.state)) at += 1;
-    const shown = s.manifest_entrances[at]?.name;
-    if (shown !== undefined && shown !== e.name) names.set(e, shown);
-    at += 1;
-  }
-  return names;
+function shownName(s: AppStateInput, e: EntranceStatus): string {
+  return (e.at === undefined ? undefined : s.manifest_entrances[e.at]?.name) ?? e.name;
 }
 
 /**

@@ -120,7 +120,7 @@ export function parseRuntimeEntrances(raw: unknown): { positional: GoEntrance[];
       dropped += 1;
       continue;
     }
-    const s: EntranceStatus = { name: r.name, state: r.state };
+    const s: EntranceStatus = { name: r.name, state: r.state, at: positional.length - 1 };
     if (e.statusTime !== undefined) s.statusTime = e.statusTime;
     if (e.reason !== undefined) s.reason = e.reason;
     valid.push(s);

@@ -94,6 +94,8 @@ export function lookupState(state: string): StageRule | undefined {
 export interface EntranceStatus {
   name: string;
   state: string;
+  /** its place in the runtime list, malformed entries counted (the market merges it with the manifest's by place) */
+  at?: number;
   statusTime?: string;
   reason?: string;
 }

@@ -2,7 +2,7 @@ import type { Context, Hono } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { withBody, type AsyncQueries, type BodyOf, type CurrentVersion } from './current-version.ts';
-import { rebuildingAnswer, STORE_UNAVAILABLE, unavailableAnswer } from './rebuilding.ts';
+import { rebuildingAnswer, STORE_UNAVAILABLE, TOO_MANY_STREAM_CLIENTS, unavailableAnswer } from './rebuilding.ts';
 import { envelopePrefix, OK_MESSAGE } from '../model/index.ts';
 import { errorBody } from './envelope.ts';
 import { FRESH_AS_OF, type FreshnessHolder } from './freshness.ts';
@@ -72,6 +72,6 @@ export function registerEvents(api: Hono, deps: EventsDeps): void {
 function answer(c: Context, attached: Attached): Response {
   if (attached === 'attached') return RESPONSE_ALREADY_SENT;
   return attached === 'full'
-    ? c.json(errorBody('too many stream clients'), 503, { 'Retry-After': '5' })
+    ? c.json(errorBody(TOO_MANY_STREAM_CLIENTS), 503, { 'Retry-After': '5' })
     : c.json(errorBody(STORE_UNAVAILABLE), 503, { 'Retry-After': '1' });
 }

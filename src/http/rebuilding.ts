@@ -7,6 +7,9 @@ export const NOT_READY = 'runtime state not collected yet';
 /** The 503 of a question the store did not answer within 5 s (a query, a version's body), or asked while no store is attached. */
 export const STORE_UNAVAILABLE = 'runtime store unavailable';
 
+/** The 503 of a new change-stream client past STREAM_LIMITS.maxClients. */
+export const TOO_MANY_STREAM_CLIENTS = 'too many stream clients';
+
 /** The 503 of a query asked while a restarted store rebuilds the state (docs/api.md, "While the store rebuilds"). */
 export const REBUILDING = 'runtime store rebuilding after a restart: not every collector has reported to it yet; retry shortly';
 

@@ -87,15 +87,15 @@ export interface StreamSnapshot {
   summary?: RuntimeSummary;
 }
 
+/** What became of a new stream client: attached, or refused (503) as the clients are enough or the store did not answer. */
+export type Attached = 'attached' | 'full' | 'unavailable';
+
 /**
  * Server-Sent Events of store versions, in the HTTP thread. Each version becomes one `change` event
  * (id = epoch-version, as the ETag) listing changed entities and the new summary; unfiltered clients share
  * one rendering per version, filtered ones see only matching changes. A bounded history serves
  * Last-Event-ID resumes; a client too far behind gets a `snapshot` event first.
  */
-/** What became of a new stream client: attached, or refused (503) as the clients are enough or the store did not answer. */
-export type Attached = 'attached' | 'full' | 'unavailable';
-
 export class ChangeStream {
   private epoch = '';
   private history: HistoryEntry[] = [];

@@ -90,16 +90,14 @@ export function renderedChars(pairs: readonly HeldPair[]): number {
 }
 
 /**
- * Whether renderPairsInto gives `a` and `b` the same JSON, without rendering either: the same frame, and pair by
- * pair the same held pair (a pass keeps the unchanged ones) or the same items and hydrator counters.
+ * Whether renderPairsInto gives the pairs `a` and `b` the same JSON under one frame, without rendering either:
+ * pair by pair the same held pair (a pass keeps the unchanged ones) or the same items and hydrator counters.
  */
-export function sameRendering(
-  a: { frame: ChartRepoFrame; pairs: readonly HeldPair[] }, b: { frame: ChartRepoFrame; pairs: readonly HeldPair[] },
-): boolean {
-  if (a.pairs.length !== b.pairs.length || JSON.stringify(a.frame) !== JSON.stringify(b.frame)) return false;
+export function samePairs(a: readonly HeldPair[], b: readonly HeldPair[]): boolean {
+  if (a.length !== b.length) return false;
   const counters = (h: HeldPair) => (h.hydrator ? HYDRATOR_COUNTERS.map((k) => h.hydrator!.counters[k]).join(',') : null);
-  return a.pairs.every((p, i) => {
-    const q = b.pairs[i]!;
+  return a.every((p, i) => {
+    const q = b[i]!;
     if (p === q) return true;
     const [pl, ql] = [itemListsOf(p), itemListsOf(q)];
     return counters(p) === counters(q) && pl.every((list, k) => sameList(list, ql[k]!));

@@ -7,7 +7,7 @@ import {
   diffChartIndex, emptyChartPending, indexChartRepo, takeChartChanges, type ChartIndex, type Item,
 } from './chart-repo-items.ts';
 import {
-  countInto, countPairs, filteredRendering, holdPair, indexPairs, renderedChars, renderPairsInto, sameRendering,
+  countInto, countPairs, filteredRendering, holdPair, indexPairs, renderedChars, renderPairsInto, samePairs,
   type ChartCounts, type HeldPair,
 } from './chart-repo-pairs.ts';
 import { filterChartRepo } from './filter.ts';
@@ -90,7 +90,7 @@ function wholeView(value: ChartRepoStatus, origins: ChartRepoOrigin[] | undefine
  */
 function heldFrame(held: { frame: ChartRepoFrame; pairs: readonly HeldPair[]; shared: string } | null,
   step: Extract<StoreStep, { op: 'chart_repo_pairs' }>, pairs: readonly HeldPair[]): ChartRepoFrame {
-  const same = held !== null && held.shared === step.shared_content && sameRendering(held, { frame: held.frame, pairs });
+  const same = held !== null && held.shared === step.shared_content && samePairs(held.pairs, pairs);
   return same ? held.frame : step.frame;
 }
 

@@ -196,14 +196,14 @@ describe('app flow: task override (tasks match by user and app name, across sour
 describe('parseRuntimeEntrances', () => {
   it('keeps every item in its place (the merge is by position) and the valid ones for health; counts the rest', () => {
     const r = parseRuntimeEntrances([{ name: 'a', state: 'running', reason: 'r' }, { name: 1, state: 'x' }, null, 'str']);
-    expect(r.valid).toEqual([{ name: 'a', state: 'running', reason: 'r' }]);
+    expect(r.valid).toEqual([{ name: 'a', state: 'running', reason: 'r', at: 0 }]);
     expect(r.positional).toHaveLength(4);
     expect(r.positional[0]).toEqual({ name: 'a', port: 0, invisible: false, state: 'running', reason: 'r' });
     expect(r.bad).toBe(3);
   });
 
   it('accepts JSON text, treats null as none and anything else as bad', () => {
-    expect(parseRuntimeEntrances('[{"name":"a","state":"stopped"}]').valid).toEqual([{ name: 'a', state: 'stopped' }]);
+    expect(parseRuntimeEntrances('[{"name":"a","state":"stopped"}]').valid).toEqual([{ name: 'a', state: 'stopped', at: 0 }]);
     expect(parseRuntimeEntrances(null)).toEqual({ positional: [], valid: [], bad: 0 });
     expect(parseRuntimeEntrances({ name: 'a' }).bad).toBe(1);
     expect(parseRuntimeEntrances('{oops').bad).toBe(1);
