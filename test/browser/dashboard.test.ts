@@ -102,6 +102,9 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     const syncer = await page.locator('#syncer-table').textContent();
     expect(syncer).toContain('market.stale');
     expect(await page.locator('#syncer-table tr.row-bad').count()).toBe(1);
+    // the catalog's age is the page's to keep live: it ticks from the catalog's time, 42 min for market.stale
+    const catalogAge = page.locator('#syncer-table tr.row-bad [data-age-since]');
+    expect(await catalogAge.textContent()).toMatch(/^42m \d+s$/);
     expect(await page.locator('#hydrator-kv').textContent()).toContain('Workers');
     expect(await rowCount(page, '#cache-table')).toBe(3);
 

@@ -4,7 +4,8 @@ import { $, el, fill } from './dom.js';
 import { getData } from './api.js';
 import { appsPager as appsPager0 } from './apps-pager.js';
 import { contains, debounce, fillDatalist, fillSelect } from './filters.js';
-import { byStr, fmtBytes, fmtDuration, fmtNs, fmtNum, fmtTime, shortJson } from './format.js';
+import { ageOf } from './ages.js';
+import { byStr, fmtAge, fmtBytes, fmtDuration, fmtNs, fmtNum, fmtTime, shortJson } from './format.js';
 import { sourcesOf } from './freshness.js';
 import { startLive } from './live-state.js';
 import { renderCards, renderHeader } from './page-top.js';
@@ -195,8 +196,8 @@ const syncerTable = table([
   { label: 'Active', cell: (r) => (r.is_active === undefined ? '—' : badge(r.is_active ? 'active' : 'inactive', r.is_active ? 'good' : 'idle')) },
   { label: 'Catalog apps', cell: (r) => fmtNum(r.catalog_apps), sort: (r) => num(r.catalog_apps) },
   { label: 'Catalog updated', cell: (r) => (r.newest_update ? timeCell(r.newest_update) : '—'), className: 'nowrap' },
-  // the age is computed here from the catalog's time: the sidecar sends times, never ages (ages would mint versions)
-  { label: 'Catalog age', cell: (r) => (r.newest_update && Number.isFinite(Date.parse(r.newest_update)) ? fmtDuration(Math.max(0, Date.now() - Date.parse(r.newest_update))) : '—') },
+  // the age ticks here from the catalog's time (ages.js): the sidecar sends times, never ages (ages would mint versions)
+  { label: 'Catalog age', cell: (r) => (r.newest_update ? el('span', ageOf(r.newest_update, {}, { suffix: '' }), fmtAge(r.newest_update, '', '')) : '—') },
   { label: 'Sync', cell: (r) => (r.stale === undefined ? '—' : badge(r.stale ? 'stale' : 'ok')) },
   { label: 'Installed apps', cell: (r) => fmtNum(r.installed), sort: (r) => r.installed },
   { label: 'Users', cell: (r) => fmtNum(r.users), sort: (r) => r.users },
