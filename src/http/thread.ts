@@ -6,11 +6,12 @@ import { getRequestListener } from '@hono/node-server';
 import type {
   Encoding, FreshnessMessage, HttpSecurityConfig, StorePush, StoreQueryApi, SupervisorLinkMessage, VersionMessage,
 } from '../protocol.ts';
-import { wrap, type Comlink } from '../threads.ts';
+import { wrap } from '../threads.ts';
 import type { Hono } from 'hono';
 import { lazyThreadLogger } from '../lazy-log.ts';
 import { createRuntimeApp } from './app.ts';
-import type { CurrentVersion, VersionWithBody } from './current-version.ts';
+import type { AsyncQueries, CurrentVersion, VersionWithBody } from './current-version.ts';
+import { StoreLine } from './store-line.ts';
 import { VersionBodies } from './version-bodies.ts';
 import { errorBody, JSON_TYPE } from './envelope.ts';
 import { etagFor } from './etag.ts';
@@ -30,8 +31,6 @@ import { parserErrorMessage } from './parser-errors.ts';
 const HEAP_CHECK_MS = 5000;
 
 const CLOSE_GRACE_MS = 300;
-/** a store that pushed something this recently is alive without a ping (storeAlive) */
-const STORE_QUIET_MS = 5000;
 
 export interface ListenOptions {
   port: number;
@@ -48,13 +47,12 @@ export interface ListenOptions {
  */
 export class HttpThread {
   private current: CurrentVersion | null = null;
-  private queries: Comlink.Remote<StoreQueryApi> | null = null;
+  /** the attached store's queries, and whether it answers at all */
+  private readonly store = new StoreLine();
   /** where the attached store pushes its versions (messages from an earlier store's port are ignored) */
   private versionPort: MessagePort | null = null;
   /** a restarted store has not yet got a pass of every collector: see attachStore */
   private rebuilding = false;
-  /** when the attached store last pushed or answered anything (see storeAlive) */
-  private heardFromStore = 0;
   private server: Server | null = null;
   private closing = false;
   private heapTimer: ReturnType<typeof setInterval> | null = null;
@@ -64,7 +62,7 @@ export class HttpThread {
   private readonly cache = new ResponseCache();
   private readonly freshness = new FreshnessHolder();
   /** /state bodies, fetched from the store when a reader needs one */
-  private readonly bodies = new VersionBodies(() => this.queries?.body() ?? null, (v) => this.onBody(v));
+  private readonly bodies = new VersionBodies(() => this.store.queries()?.body() ?? null, (v) => this.onBody(v));
   /**
    * the newest version whose body a reader made this thread fetch: served while a restarted store rebuilds.
    * None is fetched for its own sake: at 50,000 apps a body is ~90 MB, rendered and held for a rare event.
@@ -108,8 +106,8 @@ export class HttpThread {
   private createApp(security: ListenOptions['security'], raw: boolean): Hono {
     return createRuntimeApp({
       current: () => this.current,
-      queries: () => this.queries as never,
-      storeAlive: () => this.storeAlive(),
+      queries: () => this.store.queries(),
+      storeAlive: () => this.store.alive(),
       rebuilding: () => this.rebuilding,
       stream: this.stream,
       cache: this.cache,
@@ -138,10 +136,9 @@ export class HttpThread {
     this.bodies.forget();
     this.bodyAhead = null;
     this.cache.clear();
-    this.heardFromStore = 0;
     this.versionPort?.close();
     this.versionPort = null;
-    this.queries = null;
+    this.store.detach();
   }
 
   /** The version's body compressed, once per version: keyed by store and version, not by ETag (a restarted store's same content has the same tag, other bytes). */
@@ -170,11 +167,11 @@ export class HttpThread {
     this.detachStore();
     if (rebuilt) this.rebuilding = true;
     this.versionPort = versionPort;
-    this.queries = wrap<StoreQueryApi>(queryPort);
+    this.store.attach(wrap<StoreQueryApi>(queryPort) as unknown as AsyncQueries);
     versionPort.on('message', (m: StorePush) => {
       // an earlier store's port: nothing it says counts any more
       if (versionPort !== this.versionPort) return;
-      this.heardFromStore = Date.now();
+      this.store.heardNow();
       if (m?.type === 'freshness') this.onFreshness(m);
       else this.onVersion(m);
     });
@@ -201,26 +198,6 @@ export class HttpThread {
       body, sizeHint: m.size_hint, etag: etagFor(m.content),
     };
     this.stream.onVersion(m);
-  }
-
-  /**
-   * The store is alive when it pushed something (a version, a pass's freshness) within STORE_QUIET_MS, or
-   * answers a ping within 1 s. A store busy applying a large pass misses a ping but keeps pushing, so
-   * readiness does not flap under load; a hung store stops both and /readyz says 503 within seconds.
-   */
-  private async storeAlive(): Promise<boolean> {
-    const q = this.queries;
-    if (!q) return false;
-    if (Date.now() - this.heardFromStore < STORE_QUIET_MS) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((r) => { timer = setTimeout(() => r(false), 1000); });
-    try {
-      return await Promise.race([q.ping().then(() => { this.heardFromStore = Date.now(); return true; }), timeout]);
-    } catch {
-      return false;
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   async listen(opts: ListenOptions): Promise<{ port: number }> {

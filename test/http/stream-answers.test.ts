@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORE_UNAVAILABLE } from '../../src/http/rebuilding.ts';
 import { openStream } from '../helpers/sse.ts';
+import { CALL_DEADLINE_MS } from '../../src/threads.ts';
 import { app, startHarness } from './store-harness.ts';
 
 const API = '/api/v2/runtime';
@@ -78,8 +79,19 @@ describe('a new stream client while the store does not answer', () => {
     } finally {
       actor.answer = answer;
     }
-    // the store answers again: so does the stream
-    const stream = await openStream(`http://127.0.0.1:${h.port}${API}/events?user_id=alice`);
+    // the store was silent through a whole deadline: queries are answered 503 at once, without waiting for
+    // it, until it is heard again (the ping the next request sends); then the stream runs again
+    const started = Date.now();
+    const again = await fetch(`http://127.0.0.1:${h.port}${API}/events?user_id=alice`);
+    expect(again.status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(CALL_DEADLINE_MS);
+    await again.body?.cancel();
+    let stream = await openStream(`http://127.0.0.1:${h.port}${API}/events?user_id=alice`);
+    for (let tries = 0; stream.res.status === 503 && tries < 50; tries++) {
+      await stream.close();
+      await new Promise((r) => setTimeout(r, 100));
+      stream = await openStream(`http://127.0.0.1:${h.port}${API}/events?user_id=alice`);
+    }
     expect(stream.res.status).toBe(200);
     await stream.next((e) => e.event === 'snapshot');
     await stream.close();
