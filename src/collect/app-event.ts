@@ -19,7 +19,10 @@ const Str = v.pipe(v.string(), v.maxLength(LIMITS.text));
 export const AppServiceEvent = v.object({
   eventID: v.optional(Id),
   // as the market's Go decoder reads it (30 February is no time: JavaScript's parser would roll it into March)
-  createTime: v.pipe(v.string(), v.maxLength(64), v.check(goDecodesTime, 'createTime is not a time')),
+  // a time Go decodes whose instant it cannot encode again (past 9999 once in UTC) would make every snapshot
+  // holding the app undecodable for Go clients
+  createTime: v.pipe(v.string(), v.maxLength(64), v.check(goDecodesTime, 'createTime is not a time'),
+    v.check((s) => { const year = new Date(goTimeText(s)!).getUTCFullYear(); return year >= 0 && year <= 9999; }, 'createTime is out of range')),
   name: v.pipe(Id, v.nonEmpty('name is empty')),
   rawAppName: v.optional(Id),
   title: v.optional(Str),

@@ -5,6 +5,7 @@ import {
   boundEntrances, iconAndTitle, parseGoEntrances, parseRuntimeEntrances, statusEntrances, toSecondUtc, type GoEntrance,
 } from './app-status.ts';
 import { clip } from './tasks.ts';
+import { goInstantText, isSetGoInstant } from '../model/go-time.ts';
 
 /**
  * One app's installation state, whatever the source (PostgreSQL row or NATS event), so both collectors
@@ -245,9 +246,10 @@ export function inputFromRow(row: AppRow): { input: AppStateInput; badEntrances:
     manifest_entrances: manifest.list,
     runtime_entrances: runtime.positional,
     shared_entrances: shared.list,
-    updated_at: (row.state_updated_at ?? row.app_updated_at).toISOString(),
+    // (a database time past what a Go client decodes — after 9999, before year 1 — is Go's zero time)
+    updated_at: goInstantText(row.state_updated_at ?? row.app_updated_at),
   };
-  if (row.event_create_time !== null) input.event_create_time = row.event_create_time.toISOString();
+  if (row.event_create_time !== null && isSetGoInstant(row.event_create_time.getTime())) input.event_create_time = row.event_create_time.toISOString();
   return {
     input,
     badEntrances: runtime.bad + manifest.bad + manifest.cut + shared.bad + shared.cut + (meta.bad ? 1 : 0),

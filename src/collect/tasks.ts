@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { JsonObject, LIMITS, type TaskState, type TaskStatus, type TaskType } from '../model/index.ts';
-import { GO_ZERO_TIME, isSetGoInstant } from '../model/go-time.ts';
+import { goInstantText, isSetGoInstant } from '../model/go-time.ts';
 import type { TaskRow } from '../sources/market-rows.ts';
 
 /** task_records.type (the market's task.TaskType) */
@@ -62,11 +62,6 @@ export function clip(text: string, max: number = LIMITS.text): string {
   return text.slice(0, high >= 0xd800 && high <= 0xdbff ? end - 1 : end) + '…';
 }
 
-/** A task time as Go can decode it: a time that is not set (isSetGoInstant) as Go's zero time. */
-function taskTime(d: Date): string {
-  return isSet(d) ? d.toISOString() : GO_ZERO_TIME;
-}
-
 /** A time that may be absent: one that is not set counts as absent (the key is omitempty). */
 const isSet = (d: Date | null): d is Date => d !== null && isSetGoInstant(d.getTime());
 
@@ -85,7 +80,7 @@ export function taskFromRow(row: TaskRow, now: Date, counters: TaskCounters): Ta
     type,
     status,
     app_name: row.app_name,
-    created_at: taskTime(row.created_at),
+    created_at: goInstantText(row.created_at),
   };
   if (row.user_account !== '') task.user_id = row.user_account;
   if (row.op_id !== '') task.op_id = row.op_id;

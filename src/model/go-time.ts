@@ -12,6 +12,11 @@ export function isSetGoInstant(ms: number): boolean {
   return ms > GO_ZERO_TIME_MS && new Date(ms).getUTCFullYear() <= 9999;
 }
 
+/** A database time as a Go client can decode it: a time that is not set (isSetGoInstant) as Go's zero time. */
+export function goInstantText(d: Date): string {
+  return isSetGoInstant(d.getTime()) ? d.toISOString() : GO_ZERO_TIME;
+}
+
 /**
  * The text Go's time.Time.UnmarshalJSON accepts (Go 1.20+, src/time/format_rfc3339.go parseStrictRFC3339):
  * the RFC 3339 fast path, else time.Parse(RFC3339), whose strict checks are disabled (go.dev/issue/54580).

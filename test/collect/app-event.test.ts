@@ -26,6 +26,12 @@ describe('decodeAppEvent', () => {
     });
   });
 
+  it('drops an event whose time Go decodes but cannot encode once in UTC (past 9999): it would break every snapshot for Go clients', () => {
+    const d = decodeAppEvent(enc({ ...base, createTime: '9999-12-31T23:30:00-01:00' }));
+    expect(d).toEqual({ ok: false, reason: 'createTime: createTime is out of range' });
+    expect(decodeAppEvent(enc({ ...base, createTime: '9999-12-31T23:30:00+01:00' })).ok).toBe(true);
+  });
+
   const stages: Array<[string, string | null, string?]> = [
     ['downloading', 'fetching'],
     ['installing', 'installing'],

@@ -49,6 +49,20 @@ describe('app flow: which rows are installs', () => {
   });
 });
 
+describe('app flow: database times a Go client could not decode', () => {
+  it.each([
+    ['after the year 9999', new Date('+010000-01-01T00:00:00.000Z')],
+    ['before Go\'s zero time', new Date('-000001-06-01T00:00:00.000Z')],
+  ])('%s: last_update is Go\'s zero time and the event time is left out, never a +/-YYYYYY year', (_when, at) => {
+    const app = one(row('running', { state_updated_at: at, event_create_time: at }))!;
+    expect(app.last_update).toBe('0001-01-01T00:00:00Z');
+    const status = (app.metadata as { status: Record<string, unknown> }).status;
+    expect(status.createTime).toBeUndefined();
+    expect(status.updateTime).toBe('');
+    expect(JSON.stringify(app)).not.toMatch(/"[+-]\d{6}-/);
+  });
+});
+
 describe('app flow: the full entity', () => {
   it('running with every entrance running', () => {
     const entrances = [{ name: 'wiki', state: 'running', statusTime: '2026-02-01T10:00:00Z', reason: '', url: 'x' }];
