@@ -453,6 +453,8 @@ export interface StoreControlApi {
   /** memory of a thread that has no metrics of its own (main, collectors), for /metrics */
   reportThreadMemory(thread: string, memory: ThreadMemory): void;
   ping(): { epoch: string; version: number; ready: boolean };
+  /** answers once the store is ready (a pass of every collector): a restart that got this far took */
+  whenReady(): Promise<true>;
   /** chaos testing only: blocks the store thread for `ms` (a hung store; the supervisor's watchdog replaces it) */
   hang(ms: number): void;
 }

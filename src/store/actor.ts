@@ -30,6 +30,8 @@ export class StoreActor implements StoreControlApi {
   private readonly heap = new HeapBound();
   private last: Commit | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** the supervisor's whenReady calls, answered at the first flush that finds the store ready */
+  private readonly readyWaiters: Array<() => void> = [];
   private lastCommitAt = 0;
   private lastCommitCost = 0;
   private readonly minInterval: number;
@@ -136,6 +138,13 @@ export class StoreActor implements StoreControlApi {
     blockFor(ms);
   }
 
+  /** Resolves once this store is ready (a pass of every collector): the supervisor then knows the restart took. */
+  whenReady(): Promise<true> {
+    this.flush();
+    if (this.store.ready) return Promise.resolve(true);
+    return new Promise((resolve) => this.readyWaiters.push(() => resolve(true)));
+  }
+
   ping(): { epoch: string; version: number; ready: boolean } {
     this.flush();
     return { epoch: this.store.epoch, version: this.store.version, ready: this.store.ready };
@@ -149,6 +158,7 @@ export class StoreActor implements StoreControlApi {
     }
     const started = performance.now();
     const commit = this.store.commit();
+    if (this.readyWaiters.length > 0 && this.store.ready) for (const resolve of this.readyWaiters.splice(0)) resolve();
     if (this.store.sources.takeFreshnessMoved()) {
       const fresh = this.freshnessMessage();
       for (const port of this.versionPorts) port.postMessage(fresh);

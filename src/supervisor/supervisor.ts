@@ -53,7 +53,11 @@ const MAX_RESTART_DELAY_MS = 30_000;
  * has its own threads), and while it hangs nothing answers, `/readyz` included: it is replaced sooner.
  */
 const HUNG_AFTER_MS = { store: 30_000, http: 10_000 } as const;
-/** a thread that lived this long before dying starts its restart delay from the beginning again */
+/**
+ * a thread that lived this long before dying starts its restart delay from the beginning again; so does one
+ * that proved itself (a store that became ready, an HTTP thread that listens): its death is not a start-up
+ * crash, and a doubled delay would keep /readyz down past any liveness bound after a few kills in a row
+ */
 const STABLE_AFTER_MS = 60_000;
 /**
  * A restarted store is ready once every collector's first good pass reached it; a source whose runs fail counts
@@ -205,8 +209,8 @@ export class Supervisor {
 
   /**
    * A supervised thread: when it dies unexpectedly, `restart` runs after a delay that doubles with each
-   * quick death (0.5 s up to 30 s) and resets once the thread has lived a minute, so a thread that crashes
-   * on start-up cannot spin.
+   * quick death (0.5 s up to 30 s) and resets once the thread has lived a minute or proved itself (see
+   * STABLE_AFTER_MS), so a thread that crashes on start-up cannot spin.
    */
   private spawn(kind: 'store' | 'http', restart: () => Promise<void>, extra: { data?: Omit<HttpThreadInit, 'logLevel'>; transfer?: MessagePort[] } = {}): Worker {
     const worker = new Worker(threadFile(kind), {
@@ -265,6 +269,10 @@ export class Supervisor {
     await this.control(worker, store.expectSources(sources, this.opts.collectIntervalMs, grace, rebuild ? this.known.freshness() : undefined), 'store.expectSources');
     if (this.opts.stuckLimits) await this.control(worker, store.setStuckLimits(this.opts.stuckLimits), 'store.setStuckLimits');
     if (worker === this.storeWorker) this.storeUp = true;
+    // a store that became ready proved itself: its death is not a start-up crash (STABLE_AFTER_MS). Nothing
+    // waits on this answer (no deadline needed): a store that dies first leaves it unanswered, and only
+    // this counter would have moved.
+    store.whenReady().then(() => { if (worker === this.storeWorker) this.deaths.store = 0; }, () => undefined);
   }
 
   private async restartStore(): Promise<void> {
@@ -295,6 +303,7 @@ export class Supervisor {
     await this.attachHttpToStore(THREAD_START_DEADLINE_MS);
     const bound = await this.control(worker, this.http.listen({ port, host: this.opts.host, security: this.opts.security }), 'http.listen');
     this.port = bound.port;
+    if (worker === this.httpWorker) this.deaths.http = 0;
   }
 
   /**

@@ -148,6 +148,20 @@ describe('the store thread and the HTTP thread dying', () => {
     });
   });
 
+  it('a store killed again and again, each time once it was ready again: /readyz is back every time within the liveness bound', async () => {
+    // a store that became ready proved itself: its next death starts the restart delay over (0.5 s), where a
+    // delay doubled per death (up to 30 s) would keep /readyz down past the bound by the seventh kill
+    for (let kill = 1; kill <= 7; kill++) {
+      const restarts = sc.sup.storeRestarts;
+      await sc.sup.threads().store.terminate();
+      await eventually(async () => expect(sc.sup.storeRestarts).toBe(restarts + 1), LIVENESS_MS, 20);
+      await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status, `kill ${kill}`).toBe(200), LIVENESS_MS, 50);
+      await sleep(300);
+    }
+    const rebuilt = (await (await fetch(`${sc.base}${API}/state`)).json()) as { data: { app_states: object } };
+    expect(Object.keys(rebuilt.data.app_states)).toHaveLength(3);
+  }, 8 * LIVENESS_MS);
+
   it('HTTP thread terminated: restarted and the same port is served again', async () => {
     const restarts = sc.sup.httpRestarts;
     const port = sc.sup.port;
