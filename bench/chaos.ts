@@ -367,9 +367,13 @@ async function killer(): Promise<void> {
     if (round.length === 0) round = [...threads].sort(() => Math.random() - 0.5);
     const thread = round.pop()!;
     const kind = kindOf(thread);
+    // the compression thread runs only while answers are compressed (it ends when idle): make it run first
+    if (kind === 'compress') await fetch(`${base}${API}/state`, { headers: { 'accept-encoding': 'br' }, signal: AbortSignal.timeout(15_000) }).then((r) => r.arrayBuffer(), () => undefined);
     const at = Date.now();
     try {
       const res = await fetch(`${control}/kill?thread=${enc(thread)}`, { method: 'POST', signal: AbortSignal.timeout(5000) });
+      // 409: none ran (the HTTP thread was just replaced, or /state was not served): no kill, not counted
+      if (res.status === 409) continue;
       if (res.status !== 200) bail(`chaos control refused to kill ${thread}: ${res.status} ${await res.text()}`);
     } catch (err) {
       bail(`chaos control failed: ${(err as Error).message}`);

@@ -519,9 +519,7 @@ export type SupervisorLinkMessage =
   /** HTTP -> supervisor: the compression thread (a piscina thread of the HTTP thread) was replaced, and why if known */
   | { type: 'thread_restart'; thread: 'compress'; reason?: string }
   /** supervisor -> HTTP: the store thread died; until a new one is attached nothing may be answered from it */
-  | { type: 'store_down' }
-  /** supervisor -> HTTP: chaos control (RUNTIME_CHAOS_PORT only): kill the compression thread */
-  | { type: 'kill'; thread: 'compress' };
+  | { type: 'store_down' };
 
 // ---- supervisor -> HTTP thread (comlink) -------------------------------------------------------------
 
@@ -539,6 +537,8 @@ export interface HttpControlApi {
   ping(): true;
   /** chaos testing only: blocks the thread for `ms` (a hung thread) */
   hang(ms: number): void;
+  /** chaos testing only: kills the compression thread; false when none runs */
+  killCompress(): boolean;
   /** the store's query port (StoreQueryApi) and version port (StorePush); `rebuilt`: the store replaces one that died */
   attachStore(queryPort: MessagePort, versionPort: MessagePort, rebuilt: boolean): void;
   listen(opts: { port: number; host: string; security?: HttpSecurityConfig }): Promise<{ port: number }>;

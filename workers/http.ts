@@ -17,6 +17,7 @@ const http = new HttpThread(data?.link ?? null, data?.compressLimits);
 const control: HttpControlApi = {
   ping: () => true,
   hang: blockFor,
+  killCompress: () => http.killCompress(),
   attachStore: http.attachStore.bind(http),
   listen: http.listen.bind(http),
   close: http.close.bind(http),

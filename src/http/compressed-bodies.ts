@@ -71,12 +71,13 @@ export class CompressedBodies {
     return job;
   }
 
-  /** Chaos control: kill the compression thread the way a crash would. */
-  killThread(): void {
+  /** Chaos testing only: kills the compression thread; false when none runs (it starts with the first compressed answer). */
+  killThread(): boolean {
     const thread = this.pool.threads[0];
-    if (!thread) return;
+    if (!thread) return false;
     this.killed = true;
     void thread.terminate();
+    return true;
   }
 
   close(): Promise<void> {

@@ -93,10 +93,14 @@ export class HttpThread {
         const f = this.freshness.setThreads(m.counts, m.last);
         if (f) this.stream.onFreshness(f);
       }
-      else if (m?.type === 'kill' && m.thread === 'compress') this.compressed.killThread();
       else if (m?.type === 'store_down') this.detachStore();
     });
     link?.unref();
+  }
+
+  /** Chaos control only: kills the compression thread; false when none runs. */
+  killCompress(): boolean {
+    return this.compressed.killThread();
   }
 
   private tellSupervisor(m: SupervisorLinkMessage): void {

@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { Logger } from '../log.ts';
 
 export interface ChaosTarget {
-  kill(thread: string): boolean;
+  /** false (or a promise of false): nothing of that name runs */
+  kill(thread: string): boolean | Promise<boolean>;
   /** blocks `store` or `http` for ms (a hung thread: the watchdog replaces it) */
   hang(thread: string, ms: number): boolean;
   threadNames(): string[];
@@ -15,7 +16,7 @@ export interface ChaosTarget {
  * blocks one the way a loop would, and `GET /threads` lists the names and their restart counts. It lives in the supervisor, so it keeps answering while the HTTP thread is down.
  */
 export async function startChaosControl(target: ChaosTarget, port: number, log: Logger): Promise<Server> {
-  const server = createServer((req, res) => {
+  const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://loopback');
     const answer = (status: number, body: object) => {
       res.writeHead(status, { 'Content-Type': 'application/json' });
@@ -26,7 +27,9 @@ export async function startChaosControl(target: ChaosTarget, port: number, log: 
     }
     if (req.method === 'POST' && url.pathname === '/kill') {
       const thread = url.searchParams.get('thread') ?? '';
-      if (!target.kill(thread)) return answer(400, { error: `unknown thread ${JSON.stringify(thread)}`, threads: target.threadNames() });
+      if (!target.threadNames().includes(thread)) return answer(400, { error: `unknown thread ${JSON.stringify(thread)}`, threads: target.threadNames() });
+      // (the compression thread runs only while answers are being compressed: killing none is no kill)
+      if (!(await target.kill(thread))) return answer(409, { error: `no ${thread} thread is running now`, threads: target.threadNames() });
       log.warn({ thread }, 'chaos control: thread killed');
       return answer(200, { killed: thread });
     }

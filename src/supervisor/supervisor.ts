@@ -343,9 +343,10 @@ export class Supervisor {
 
   /**
    * Chaos control (RUNTIME_CHAOS_PORT; tests): kills one thread the way a crash would: `store`, `http`,
-   * `compress` or `collector_<source>`. Answers false for an unknown name.
+   * `compress` or `collector_<source>`. Answers false for an unknown name; for `compress`, a promise of
+   * whether one ran (the HTTP thread starts it with the first compressed answer and ends it when idle).
    */
-  kill(thread: string): boolean {
+  kill(thread: string): boolean | Promise<boolean> {
     const killed = 'killed (chaos control)';
     if (thread === 'store') {
       this.endReasons.set(this.storeWorker, killed);
@@ -354,8 +355,7 @@ export class Supervisor {
       this.endReasons.set(this.httpWorker, killed);
       void this.httpWorker.terminate();
     } else if (thread === 'compress') {
-      const msg: SupervisorLinkMessage = { type: 'kill', thread: 'compress' };
-      this.link?.postMessage(msg);
+      return callWithDeadline(this.http.killCompress(), CALL_DEADLINE_MS, 'http.killCompress').catch(() => false);
     } else {
       const h = this.handles.find((x) => `collector_${x.spec.source}` === thread);
       if (!h) return false;

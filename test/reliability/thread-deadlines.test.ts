@@ -109,10 +109,10 @@ describe('the store thread dying while others wait on it', () => {
 
   it('counts every restart in the supervisor and exports them in /metrics, whichever thread died', async () => {
     const before = sc.sup.threadRestarts();
-    sc.sup.kill('compress');
-    // the compression thread starts on the first compressed answer; make sure it exists, then kill it
-    await fetch(`${sc.base}${API}/state`, { headers: { 'accept-encoding': 'gzip' } });
-    sc.sup.kill('compress');
+    // the compression thread starts on the first compressed answer; make sure it exists, then kill it (a kill
+    // of none is no kill: false)
+    await (await fetch(`${sc.base}${API}/state`, { headers: { 'accept-encoding': 'gzip' } })).arrayBuffer();
+    expect(await sc.sup.kill('compress')).toBe(true);
     // the HTTP thread reports its compression thread's replacement: let it, before it dies itself
     await eventually(async () => expect(sc.sup.threadRestarts().compress).toBeGreaterThanOrEqual(before.compress + 1), LIVENESS_MS);
     sc.sup.kill('http');

@@ -39,6 +39,15 @@ describe('chaos control', () => {
     expect((await fetch(`${control}/kill?thread=store`)).status).toBe(404); // GET kills nothing
   });
 
+  it('kills the compression thread only when one runs: none yet (no compressed answer), 409 and nothing counted', async () => {
+    const before = sc.sup.threadRestarts().compress;
+    const none = await fetch(`${control}/kill?thread=compress`, { method: 'POST' });
+    expect(none.status).toBe(409);
+    expect(((await none.json()) as { error: string }).error).toMatch(/no compress thread is running/);
+    expect(sc.sup.threadRestarts().compress).toBe(before);
+    // (a kill of a running one: test/reliability/thread-deadlines.test.ts)
+  });
+
   it('listens on loopback only', async () => {
     const server = (sc.sup as unknown as { chaos: import('node:http').Server }).chaos;
     expect((server.address() as { address: string }).address).toBe('127.0.0.1');
