@@ -28,6 +28,12 @@ export class SourceBook {
    * sidecar unready)
    */
   private failuresCountFrom: number | null = null;
+  /**
+   * a restarted store: failed runs in a row per source that this store saw. The count restored from before
+   * (restore) does not make a failed run count: a source that was down when the old store died would make the
+   * new one ready at its first failed run, without any of that source's data (every app gone).
+   */
+  private readonly failedSinceRebuild = new Map<SourceName, number>();
   /** pushed events older than what the store holds, per source */
   private readonly staleEvents = new Map<SourceName, number>();
   /** the configured collection interval (0: unknown, no source is judged slow) */
@@ -55,8 +61,9 @@ export class SourceBook {
     this.status.set(source, status);
     // a restarted store that went ready on a failed run would serve a view without that source's data (every
     // app gone after one transient app_flow failure): only a good pass counts, unless the source keeps failing
-    const failureCounts = this.failuresCountFrom === null || now >= this.failuresCountFrom
-      || status.consecutive_failures >= REBUILD_FAILURES;
+    const failedHere = o.ok ? 0 : (this.failedSinceRebuild.get(source) ?? 0) + 1;
+    this.failedSinceRebuild.set(source, failedHere);
+    const failureCounts = this.failuresCountFrom === null || now >= this.failuresCountFrom || failedHere >= REBUILD_FAILURES;
     if (o.ok || failureCounts) this.seen.add(source);
     this.freshnessMoved = true;
     const health = healthOf(status);
@@ -118,7 +125,8 @@ export class SourceBook {
 
   /**
    * This store replaces one that died: the state is rebuilt from the collectors' passes, and a source is ready
-   * with its first good pass. A source whose runs fail counts after REBUILD_FAILURES of them in a row or once
+   * with its first good pass. A source whose runs fail counts after REBUILD_FAILURES of them in a row (seen by
+   * this store) or once
    * `graceMs` (from `now`) is over, whichever comes first, so one truly down cannot keep the store unready.
    */
   rebuild(graceMs: number, now = Date.now()): void {

@@ -47,6 +47,22 @@ describe('readiness of a restarted store', () => {
     expect(s.ready).toBe(true);
   });
 
+  it('a source already failing when the old store died: its count from before does not make the first failed run count', () => {
+    const { store: s, later } = storeAt(Date.parse(T0));
+    // the supervisor's record: the database was down for 5 runs when the old store died
+    s.expectSources(['app_flow', 'tasks'], undefined, GRACE_MS, {
+      app_flow: { ok: false, last_success: T0, last_error: 'connection refused', consecutive_failures: 5, duration_ms: 3, last_attempt: T0, warning: null, counters: {} },
+    });
+    s.apply(pass('tasks', []));
+    s.recordOutcome('app_flow', failed(later(10)));
+    expect(s.ready).toBe(false);
+    expect(s.freshness().app_flow).toMatchObject({ consecutive_failures: 6 });
+    s.recordOutcome('app_flow', failed(later(10)));
+    expect(s.ready).toBe(false);
+    s.recordOutcome('app_flow', failed(later(10)));
+    expect(s.ready).toBe(true);
+  });
+
   it('counts a source that keeps failing once the grace is over', () => {
     const { store: s, later } = storeAt(Date.parse(T0));
     s.expectSources(['app_flow', 'tasks'], undefined, GRACE_MS);
