@@ -51,6 +51,8 @@ export interface RuntimeAppDeps {
   stream?: ChangeStream;
   /** sources' freshness, pushed by the store apart from versions (absent: no …/sources, no header) */
   freshness?: FreshnessHolder;
+  /** a reader asked for the unfiltered /state */
+  wholeStateAsked?(): void;
 }
 
 export { BASE_PATHS } from './base-paths.ts';
@@ -198,6 +200,7 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
  * these before Hono, in raw-path.ts; this route serves what that path leaves, e.g. CORS requests.)
  */
 async function wholeState(c: Context, cur: CurrentVersion, deps: RuntimeAppDeps): Promise<Response> {
+  deps.wholeStateAsked?.();
   const plan = planWholeState(cur, c.req.header('accept-encoding'), c.req.header('if-none-match'), deps.compressed !== undefined);
   if (plan.status === 304) return c.body(null, 304, plan.headers);
   if (!cur.body) {

@@ -24,6 +24,8 @@ export interface RawPathDeps {
   cors: boolean;
   /** the freshness header every answer carries (absent: none) */
   freshness?: FreshnessHolder;
+  /** a reader asked for the unfiltered /state (answered here: 200 or 304) */
+  wholeStateAsked?(): void;
 }
 
 /**
@@ -73,6 +75,7 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
   };
 
   const wholeState = (req: IncomingMessage, res: ServerResponse, cur: CurrentVersion, method: 'GET' | 'HEAD', record: Record, started: number) => {
+    deps.wholeStateAsked?.();
     const head = method === 'HEAD';
     const acceptEncoding = header(req, 'accept-encoding');
     const ifNoneMatch = header(req, 'if-none-match');

@@ -31,6 +31,8 @@ import { parserErrorMessage } from './parser-errors.ts';
 const HEAP_CHECK_MS = 5000;
 
 const CLOSE_GRACE_MS = 300;
+/** a reader of the unfiltered /state this recent keeps each new version's body fetched as it comes (keepBodyWarm) */
+const BODY_WARM_MS = 30_000;
 
 export interface ListenOptions {
   port: number;
@@ -68,6 +70,9 @@ export class HttpThread {
    * None is fetched for its own sake: at 50,000 apps a body is ~90 MB, rendered and held for a rare event.
    */
   private lastWithBody: VersionWithBody | null = null;
+  /** when a reader last asked for the unfiltered /state (see keepBodyWarm) */
+  private wholeStateAskedAt = 0;
+  private warming = false;
   /** a body the store rendered for a version whose message has not arrived yet */
   private bodyAhead: VersionWithBody | null = null;
   private readonly remembered = new RememberedAnswers(undefined, undefined, this.freshness);
@@ -120,6 +125,7 @@ export class HttpThread {
       remembered: security?.corsOrigins?.length || !raw ? undefined : this.remembered,
       compressed: (cur, encoding) => this.compress(cur, encoding),
       body: (cur) => this.bodies.get(cur),
+      wholeStateAsked: () => this.wholeStateAsked(),
     }, { ...security, log: this.log, metrics: this.metrics });
   }
 
@@ -202,6 +208,28 @@ export class HttpThread {
       body, sizeHint: m.size_hint, etag: etagFor(m.content),
     };
     this.stream.onVersion(m);
+    this.keepBodyWarm();
+  }
+
+  private wholeStateAsked(): void {
+    this.wholeStateAskedAt = Date.now();
+  }
+
+  /**
+   * While readers poll the unfiltered /state, each new version's body is fetched as it comes, not when the next
+   * reader asks: a store that dies in between leaves this thread the newest body to serve while the next one
+   * rebuilds, not an older one (an answer going back in time). Without such readers none is fetched for its own
+   * sake (at 50,000 apps a body is ~90 MB).
+   */
+  private keepBodyWarm(): void {
+    const cur = this.current;
+    if (this.warming || !cur || cur.body || this.rebuilding || Date.now() - this.wholeStateAskedAt > BODY_WARM_MS) return;
+    // one at a time (the store answers its latest version): versions that came meanwhile are caught up after
+    this.warming = true;
+    this.bodies.get(cur).catch(() => undefined).finally(() => {
+      this.warming = false;
+      if (this.current !== cur) this.keepBodyWarm();
+    });
   }
 
   async listen(opts: ListenOptions): Promise<{ port: number }> {
@@ -217,6 +245,7 @@ export class HttpThread {
       apiToken: opts.security?.apiToken,
       cors: (opts.security?.corsOrigins?.length ?? 0) > 0,
       freshness: this.freshness,
+      wholeStateAsked: () => this.wholeStateAsked(),
     });
     // the timeouts are checked every 2 s (node's default is 30 s), so a slow client gets its 408 near the limit
     // the Host check is ours (requireHostHeader: false): node's is a bare 400, and HTTP/1.0 needs no Host

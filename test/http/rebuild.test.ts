@@ -189,6 +189,27 @@ describe('a store restart before any reader asked for the whole state', () => {
     expect(now.status).toBe(200);
     expect(Object.keys(JSON.parse(now.body).data.app_states)).toEqual(['alice:market:wiki']);
   });
+
+  it('serves the newest version the old store published, not the one a reader last fetched: /state never goes back in time', async () => {
+    h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app('alice', 'market', 'wiki')] }]);
+    h.pass('tasks', [{ op: 'replace', domain: 'tasks', items: [task('t-wiki', 'wiki', 'alice')] }]);
+    await h.settled(true);
+    // a poller of the whole state reads this version, then the store publishes another before anyone reads it
+    expect((await h.send(`${API}/state`)).status).toBe(200);
+    h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app('alice', 'market', 'wiki'), app('alice', 'market', 'blog')] }]);
+    await h.settled(true);
+    const newest = h.store.store.version;
+    // the HTTP thread fetches it as it comes, with no reader asking (asking would fetch it): wait for that
+    const held = () => (h.http as unknown as { current: { version: number; body: Uint8Array | null } | null }).current;
+    await eventually(async () => expect(held()?.version === newest && held()?.body !== null).toBe(true), LIVENESS_MS, 20);
+    h.restartStore();
+    h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app('alice', 'market', 'wiki')] }]);
+    await h.delivered();
+    const during = await h.send(`${API}/state`);
+    expect(during.status).toBe(200);
+    expect(JSON.parse(during.body).data.version).toBe(newest);
+    expect(Object.keys(JSON.parse(during.body).data.app_states).sort()).toEqual(['alice:market:blog', 'alice:market:wiki']);
+  });
 });
 
 describe('a store thread killed under a running sidecar', () => {
