@@ -31,7 +31,7 @@ import { parserErrorMessage } from './parser-errors.ts';
 const HEAP_CHECK_MS = 5000;
 
 const CLOSE_GRACE_MS = 300;
-/** a reader of the unfiltered /state this recent keeps each new version's body fetched as it comes (keepBodyWarm) */
+/** readers asking for the unfiltered /state twice within this keep each new version's body fetched as it comes (keepBodyWarm) */
 const BODY_WARM_MS = 30_000;
 
 export interface ListenOptions {
@@ -70,8 +70,9 @@ export class HttpThread {
    * None is fetched for its own sake: at 50,000 apps a body is ~90 MB, rendered and held for a rare event.
    */
   private lastWithBody: VersionWithBody | null = null;
-  /** when a reader last asked for the unfiltered /state (see keepBodyWarm) */
+  /** when readers last asked for the unfiltered /state, and the time before (see keepBodyWarm) */
   private wholeStateAskedAt = 0;
+  private wholeStateAskedBefore = 0;
   private warming = false;
   /** a body the store rendered for a version whose message has not arrived yet */
   private bodyAhead: VersionWithBody | null = null;
@@ -212,18 +213,23 @@ export class HttpThread {
   }
 
   private wholeStateAsked(): void {
-    this.wholeStateAskedAt = Date.now();
+    const now = Date.now();
+    // (per millisecond: a burst of readers is one ask)
+    if (now === this.wholeStateAskedAt) return;
+    this.wholeStateAskedBefore = this.wholeStateAskedAt;
+    this.wholeStateAskedAt = now;
   }
 
   /**
-   * While readers poll the unfiltered /state, each new version's body is fetched as it comes, not when the next
-   * reader asks: a store that dies in between leaves this thread the newest body to serve while the next one
-   * rebuilds, not an older one (an answer going back in time). Without such readers none is fetched for its own
-   * sake (at 50,000 apps a body is ~90 MB).
+   * While readers poll the unfiltered /state (asked twice within BODY_WARM_MS), each new version's body is
+   * fetched as it comes, not when the next reader asks: a store that dies in between leaves this thread the
+   * newest body to serve while the next one rebuilds, not an older one (an answer going back in time). A
+   * poller needs each version's body anyway; without one none is fetched for its own sake (at 50,000 apps a
+   * body is ~90 MB).
    */
   private keepBodyWarm(): void {
     const cur = this.current;
-    if (this.warming || !cur || cur.body || this.rebuilding || Date.now() - this.wholeStateAskedAt > BODY_WARM_MS) return;
+    if (this.warming || !cur || cur.body || this.rebuilding || Date.now() - this.wholeStateAskedBefore > BODY_WARM_MS) return;
     // one at a time (the store answers its latest version): versions that came meanwhile are caught up after
     this.warming = true;
     this.bodies.get(cur).catch(() => undefined).finally(() => {

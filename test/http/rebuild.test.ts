@@ -194,7 +194,10 @@ describe('a store restart before any reader asked for the whole state', () => {
     h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app('alice', 'market', 'wiki')] }]);
     h.pass('tasks', [{ op: 'replace', domain: 'tasks', items: [task('t-wiki', 'wiki', 'alice')] }]);
     await h.settled(true);
-    // a poller of the whole state reads this version, then the store publishes another before anyone reads it
+    // a poller of the whole state reads this version (polling: twice), then the store publishes another before
+    // anyone reads it
+    expect((await h.send(`${API}/state`)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 5));
     expect((await h.send(`${API}/state`)).status).toBe(200);
     h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app('alice', 'market', 'wiki'), app('alice', 'market', 'blog')] }]);
     await h.settled(true);
