@@ -133,6 +133,10 @@ function responses(): Json {
       description: "the request did not arrive in time (its headers within 10 s, the whole request within 30 s): answered for any method before routing, then the connection is closed",
       content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
     },
+    ExpectationFailed: {
+      description: 'the request has an Expect header other than 100-continue, the only expectation the server meets: answered for any method before routing, then the connection is closed',
+      content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
+    },
     HeadersTooLarge: {
       description: "the request line and headers are larger than the server accepts (16 KiB in all, node's maxHeaderSize; a URL past that lands here, not at 414): answered for any method before routing, then the connection is closed",
       content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
@@ -159,12 +163,13 @@ function responses(): Json {
 /**
  * What any method of any path can get before its route runs: a malformed request (400, unless the route has
  * its own 400: one node's parser refuses, or a path or query that is not valid percent-encoding), too slow (408), a
- * request target too long (414), headers too large (431).
+ * request target too long (414), an Expect header other than 100-continue (417), headers too large (431).
  */
 const BEFORE_ROUTING = {
   400: { $ref: '#/components/responses/MalformedRequest' },
   408: { $ref: '#/components/responses/RequestTimeout' },
   414: { $ref: '#/components/responses/UriTooLong' },
+  417: { $ref: '#/components/responses/ExpectationFailed' },
   431: { $ref: '#/components/responses/HeadersTooLarge' },
 } as const;
 

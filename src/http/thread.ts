@@ -268,6 +268,9 @@ export class HttpThread {
     server.keepAliveTimeout = 65_000;
     // node answers a request its parser refuses with a bare 400 and no body; say what was wrong instead
     server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket));
+    // an Expect other than 100-continue: node's answer is a bare 417 with no body; ours is the envelope, then close
+    server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => refuseHead(req, res, 417,
+      `expectation not supported: Expect: ${String(req.headers.expect).slice(0, 64)} (only 100-continue is)`));
     // CONNECT never reaches the app (node would just drop the connection): this is not a proxy
     server.on('connect', (_req, socket: Duplex) => rawAnswer(socket, 405, 'method CONNECT not allowed'));
     this.server = server;
@@ -332,8 +335,13 @@ function hostless(req: IncomingMessage, res: ServerResponse): boolean {
 
 /** A 400 envelope for a request whose head node parsed but we refuse, then close. */
 function badHead(req: IncomingMessage, res: ServerResponse, message: string): void {
+  refuseHead(req, res, 400, message);
+}
+
+/** An error envelope (no body to HEAD) for a request whose head node parsed but we refuse, then close. */
+function refuseHead(req: IncomingMessage, res: ServerResponse, status: number, message: string): void {
   const { body, headers } = closingError(message);
-  res.writeHead(400, headers);
+  res.writeHead(status, headers);
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 

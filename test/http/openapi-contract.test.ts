@@ -68,6 +68,9 @@ const headersTooLarge = (port: number, method: string, path: string) =>
 /** an HTTP/1.1 request without the Host header it requires */
 const hostless = (port: number, method: string, path: string, version = '1.1') =>
   rawExchange(port, `${method} ${path} HTTP/${version}\r\nConnection: close\r\n\r\n`);
+/** an expectation the server does not meet (it meets only 100-continue) */
+const unmetExpectation = (port: number, method: string, path: string) =>
+  rawExchange(port, `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 200-ok\r\nConnection: close\r\n\r\n`);
 /** a header line with no colon: node's parser refuses it */
 const malformed = (port: number, method: string, path: string) =>
   rawExchange(port, `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nno colon here\r\nConnection: close\r\n\r\n`);
@@ -221,7 +224,7 @@ describe('contract: real answers against openapi.json', () => {
     }
   }, 120_000);
 
-  it('every other method answers 405, OPTIONS a 204 preflight with CORS set and 405 without, long URLs 414, large headers 431, malformed requests 400', async () => {
+  it('every other method answers 405, OPTIONS a 204 preflight with CORS set and 405 without, long URLs 414, an unmet Expect 417, large headers 431, malformed requests 400', async () => {
     for (const path of EVERY_PATH) {
       for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
         await hit(a.base, path, { method, headers: AUTH }, 405);
@@ -233,6 +236,8 @@ describe('contract: real answers against openapi.json', () => {
       for (const method of EVERY_METHOD) {
         await hit(b.base, long, { method }, 414);
         await checkOutside(method, path, await headersTooLarge(b.sup.port, method, path), 431);
+        const unmet = await checkOutside(method, path, await unmetExpectation(b.sup.port, method, path), 417);
+        if (method !== 'HEAD') expect(unmet).toMatchObject({ message: expect.stringMatching(/^expectation not supported: Expect: 200-ok/) });
         const refused = await checkOutside(method, path, await malformed(b.sup.port, method, path), 400);
         if (method !== 'HEAD') expect(refused).toMatchObject({ message: expect.stringMatching(/^malformed HTTP request: /) });
       }
