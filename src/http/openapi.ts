@@ -426,7 +426,7 @@ export function buildOpenApi(): Json {
           operationId: `options${noun}`, summary: 'CORS preflight', security: [],
           responses: { 204: { $ref: '#/components/responses/Preflight' }, 405: REJECTED, ...BEFORE_ROUTING, ...FAULT },
         },
-        ...Object.fromEntries(['post', 'put', 'patch', 'delete'].map((m) => [m, {
+        ...Object.fromEntries(['post', 'put', 'patch', 'delete', 'trace'].map((m) => [m, {
           operationId: `${m}${noun}`, summary: 'rejected: the API is read-only',
           ...(r.open === 'open' ? { security: [] } : {}),
           responses: { 405: REJECTED, ...BEFORE_ROUTING, ...FAULT },

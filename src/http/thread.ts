@@ -22,7 +22,7 @@ import { rawPath } from './raw-path.ts';
 import { RememberedAnswers } from './remembered-answers.ts';
 import { HttpMetrics } from './metrics.ts';
 import { ResponseCache } from './response-cache.ts';
-import { DATA_HEADERS } from './security.ts';
+import { ALLOWED_METHODS, DATA_HEADERS } from './security.ts';
 import { HeapBound } from '../release-memory.ts';
 import { repeatedHost } from './host-header.ts';
 import { parserErrorMessage } from './parser-errors.ts';
@@ -272,7 +272,8 @@ export class HttpThread {
     server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => refuseHead(req, res, 417,
       `expectation not supported: Expect: ${String(req.headers.expect).slice(0, 64)} (only 100-continue is)`));
     // CONNECT never reaches the app (node would just drop the connection): this is not a proxy
-    server.on('connect', (_req, socket: Duplex) => rawAnswer(socket, 405, 'method CONNECT not allowed'));
+    // (with Allow, as every other 405 and as the document's MethodNotAllowed requires)
+    server.on('connect', (_req, socket: Duplex) => rawAnswer(socket, 405, `method CONNECT not allowed: use ${ALLOW}`, { Allow: ALLOW }));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -374,14 +375,17 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   rawAnswer(socket, status, message);
 }
 
-/** An error envelope written straight to a socket the app never saw, then closed. */
-function rawAnswer(socket: Duplex, status: number, message: string): void {
+/** The methods a 405 names (security.ts methodGuard's Allow). */
+const ALLOW = ALLOWED_METHODS.join(', ');
+
+/** An error envelope written straight to a socket the app never saw, then closed; `extra`: headers of its status. */
+function rawAnswer(socket: Duplex, status: number, message: string, extra: Record<string, string> = {}): void {
   if (!socket.writable) {
     socket.destroy();
     return;
   }
   const { body, headers } = closingError(message);
-  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const lines = Object.entries({ ...extra, ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines}\r\n${body}`);
 }
 

@@ -19,7 +19,7 @@ interface Documented { description: string; headers?: Record<string, unknown>; c
 type Operation = { responses: Record<string, Documented> };
 export type Doc = { paths: Record<string, Record<string, Operation>> };
 
-export const METHODS = ['get', 'head', 'options', 'post', 'put', 'patch', 'delete'] as const;
+export const METHODS = ['get', 'head', 'options', 'post', 'put', 'patch', 'delete', 'trace'] as const;
 
 // both are CommonJS: under NodeNext the default import is the module object, whose `default` is the export
 const Ajv2020 = Ajv2020Module.default;

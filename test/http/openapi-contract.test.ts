@@ -13,7 +13,7 @@ import { requestError } from '../../src/http/thread.ts';
 import type { RareLogger } from '../../src/lazy-log.ts';
 import { FixtureFiles, smallDataset } from '../browser/fixtures.ts';
 import { contractChecker } from '../helpers/openapi-contract.ts';
-import { parseWire, wireExchange, wireResponse } from '../helpers/raw-http.ts';
+import { parseWire, rawRequest, wireExchange, wireResponse } from '../helpers/raw-http.ts';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
 import { openStream } from '../helpers/sse.ts';
 
@@ -35,8 +35,24 @@ const check = (method: string, path: string, res: Response, expected?: number, f
 const freshServers = new Set<string>();
 
 async function hit(base: string, path: string, init: RequestInit = {}, expected?: number): Promise<unknown> {
-  const res = await fetch(base + path, { ...init, redirect: 'manual' });
+  const res = init.method === 'TRACE' ? await trace(base, path, init.headers as Record<string, string> | undefined)
+    : await fetch(base + path, { ...init, redirect: 'manual' });
   return check(init.method ?? 'GET', path, res, expected, freshServers.has(base));
+}
+
+/** fetch refuses to send TRACE (a forbidden method in the Fetch standard): node:http sends it, as any client may */
+async function trace(base: string, path: string, headers?: Record<string, string>): Promise<Response> {
+  const a = await rawRequest(base, path, { method: 'TRACE', headers });
+  const flat = Object.entries(a.headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, Array.isArray(v) ? v.join(', ') : v] as [string, string]]));
+  return new Response(a.bytes.length === 0 ? null : new Uint8Array(a.bytes), { status: a.status, headers: flat });
+}
+
+/** A Request for the app in process; TRACE made as @hono/node-server makes it (a GET whose method reads TRACE). */
+function requestOf(path: string, method: string): Request {
+  if (method !== 'TRACE') return new Request(`http://localhost${path}`, { method });
+  const req = new Request(`http://localhost${path}`);
+  Object.defineProperty(req, 'method', { get: () => 'TRACE' });
+  return req;
 }
 
 /**
@@ -112,7 +128,7 @@ const ROOT = ['/healthz', '/readyz', '/metrics'];
 const HOME = '/';
 /** every documented path, concrete */
 const EVERY_PATH = [...BASE_PATHS.flatMap((base) => [...ROUTES.map((r) => base + r.ok), `${base}/events`]), ...ROOT, HOME];
-const EVERY_METHOD = ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE'];
+const EVERY_METHOD = ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE', 'TRACE'];
 
 describe('contract: real answers against openapi.json', () => {
   // A: token and CORS set (401, 204 preflights; Hono answers everything); B: neither (the raw fast path,
@@ -224,9 +240,9 @@ describe('contract: real answers against openapi.json', () => {
     }
   }, 120_000);
 
-  it('every other method answers 405, OPTIONS a 204 preflight with CORS set and 405 without, long URLs 414, an unmet Expect 417, large headers 431, malformed requests 400', async () => {
+  it('every other method answers 405 (TRACE and CONNECT too), OPTIONS a 204 preflight with CORS set and 405 without, long URLs 414, an unmet Expect 417, large headers 431, malformed requests 400', async () => {
     for (const path of EVERY_PATH) {
-      for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+      for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'TRACE']) {
         await hit(a.base, path, { method, headers: AUTH }, 405);
         await hit(b.base, path, { method }, 405);
       }
@@ -241,6 +257,18 @@ describe('contract: real answers against openapi.json', () => {
         const refused = await checkOutside(method, path, await malformed(b.sup.port, method, path), 400);
         if (method !== 'HEAD') expect(refused).toMatchObject({ message: expect.stringMatching(/^malformed HTTP request: /) });
       }
+    }
+    // CONNECT (no OpenAPI operation: answered outside the app) gets the 405 every other method gets, Allow included
+    const allow = (contract.doc.paths['/api/v2/runtime/state']!.post!.responses['405']!.headers!.Allow as { schema: { const: string } }).schema.const;
+    for (const [request, what] of [
+      ['CONNECT example.com:443 HTTP/1.1\r\nHost: example.com\r\n\r\n', 'authority form'],
+      ['CONNECT /api/v2/runtime/state HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 'a path'],
+    ] as const) {
+      const res = await rawExchange(b.sup.port, request);
+      expect(res.status, what).toBe(405);
+      expect(res.headers.get('allow'), what).toBe(allow);
+      for (const [name, value] of Object.entries(DATA_HEADERS)) expect(res.headers.get(name), `${name} on CONNECT ${what}`).toBe(value);
+      expect(await res.json(), what).toEqual({ success: false, message: `method CONNECT not allowed: use ${allow}`, data: null });
     }
     // no Host: HTTP/1.1 requires one (400 in the envelope); HTTP/1.0 (an old health check) is answered
     const noHost = await checkOutside('GET', '/readyz', await hostless(b.sup.port, 'GET', '/readyz'), 400);
@@ -364,7 +392,7 @@ describe('contract: real answers against openapi.json', () => {
     metrics.middleware = () => async () => { throw new Error('middleware fault'); };
     const faulty = createRuntimeApp({ current: () => null, queries: () => null, storeAlive: async () => false }, { log, metrics });
     for (const path of EVERY_PATH) {
-      for (const method of EVERY_METHOD) await check(method, path, await faulty.request(path, { method }), 500);
+      for (const method of EVERY_METHOD) await check(method, path, await faulty.request(requestOf(path, method)), 500);
     }
   });
 
