@@ -18,7 +18,7 @@ import {
   APPS_QUERY_KEYS, APPS_QUERY_SCHEMA, FILTER_SCHEMA, FILTER_KEYS, PAGE_LIMITS, STREAM_QUERY_KEYS, STREAM_QUERY_SCHEMA,
   TASKS_QUERY_KEYS, TASKS_QUERY_SCHEMA,
 } from './query.ts';
-import { ALLOWED_METHODS, MAX_URL_BYTES } from './security.ts';
+import { ALLOWED_METHODS, CORS_ALLOW_HEADERS, MAX_URL_BYTES } from './security.ts';
 import { STREAM_LIMITS } from './stream.ts';
 
 /**
@@ -153,7 +153,7 @@ function responses(): Json {
       headers: {
         'Access-Control-Allow-Origin': header('the Origin of the request, when it is one of CORS_ORIGINS (absent otherwise: the browser then refuses)', { type: 'string' }, false),
         'Access-Control-Allow-Methods': header('GET, HEAD, OPTIONS'),
-        'Access-Control-Allow-Headers': header('Authorization, If-None-Match, Content-Type'),
+        'Access-Control-Allow-Headers': header(CORS_ALLOW_HEADERS.join(', ')),
         'Access-Control-Max-Age': header('600'),
       },
     },

@@ -53,6 +53,12 @@ export function urlLimit(maxBytes = MAX_URL_BYTES): MiddlewareHandler {
   };
 }
 
+/**
+ * The request headers a CORS preflight allows (openapi.ts documents them from here). Last-Event-ID: a fetch-based
+ * stream client (one that sends a token) resumes with it after a reconnect.
+ */
+export const CORS_ALLOW_HEADERS = ['Authorization', 'If-None-Match', 'Content-Type', 'Last-Event-ID'] as const;
+
 /** CORS only when origins are configured; otherwise no CORS header is ever sent (same-origin only). */
 export function corsFor(origins: string[] | undefined): MiddlewareHandler | null {
   if (!origins || origins.length === 0) return null;
@@ -60,7 +66,7 @@ export function corsFor(origins: string[] | undefined): MiddlewareHandler | null
   return cors({
     origin: any ? '*' : origins,
     allowMethods: ['GET', 'HEAD', 'OPTIONS'],
-    allowHeaders: ['Authorization', 'If-None-Match', 'Content-Type'],
+    allowHeaders: [...CORS_ALLOW_HEADERS],
     // a page on another origin reads the freshness time too (it learns ages from it after a 304); the
     // name is freshness.ts's FRESH_AS_OF, spelled out here as that file imports this one (through header-list)
     exposeHeaders: ['ETag', 'Retry-After', 'X-Runtime-Fresh-As-Of'],

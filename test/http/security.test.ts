@@ -133,11 +133,13 @@ describe('hardening', () => {
     const cors = appWith({ corsOrigins: ['https://market.example.com'], apiToken: TOKEN });
     const pre = await cors.request('/api/v2/runtime/state', {
       method: 'OPTIONS',
-      headers: { Origin: 'https://market.example.com', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'authorization' },
+      headers: { Origin: 'https://market.example.com', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'authorization, last-event-id' },
     });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe('https://market.example.com');
-    expect(pre.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
+    // a fetch-based stream client sends its token and, when it reconnects, the last event id it saw
+    expect(pre.headers.get('access-control-allow-headers')?.toLowerCase().split(/,\s*/))
+      .toEqual(expect.arrayContaining(['authorization', 'last-event-id']));
     const get = await cors.request('/api/v2/runtime/state', { headers: { Origin: 'https://market.example.com', Authorization: `Bearer ${TOKEN}` } });
     expect(get.status).toBe(200);
     expect(get.headers.get('access-control-allow-origin')).toBe('https://market.example.com');
