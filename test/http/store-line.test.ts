@@ -15,16 +15,22 @@ function fakeStore() {
   return { remote, answerAll: () => waiting.splice(0).forEach((r) => r()), pings: () => pings };
 }
 
+/** A line to a store with one query out for `waitMs`. */
+async function lineWithQueryOut(waitMs: number) {
+  const store = fakeStore();
+  const line = new StoreLine();
+  line.attach(store.remote);
+  void line.queries()!.overview();
+  await vi.advanceTimersByTimeAsync(waitMs);
+  return { store, line };
+}
+
 describe('the HTTP thread\'s line to the store', () => {
   beforeEach(() => { vi.useFakeTimers(); });
   afterEach(() => { vi.useRealTimers(); });
 
   it('a store that lets a call wait its whole deadline in silence gets no further queries (503 at once) until it answers again', async () => {
-    const store = fakeStore();
-    const line = new StoreLine();
-    line.attach(store.remote);
-    void line.queries()!.overview();
-    await vi.advanceTimersByTimeAsync(CALL_DEADLINE_MS + 1);
+    const { store, line } = await lineWithQueryOut(CALL_DEADLINE_MS + 1);
     expect(line.silent).toBe(true);
     expect(line.queries()).toBeNull();
     expect(line.queries()).toBeNull();
@@ -37,11 +43,7 @@ describe('the HTTP thread\'s line to the store', () => {
   });
 
   it('a store that pushes while a call waits (busy with a large pass) is never taken for silent', async () => {
-    const store = fakeStore();
-    const line = new StoreLine();
-    line.attach(store.remote);
-    void line.queries()!.overview();
-    await vi.advanceTimersByTimeAsync(CALL_DEADLINE_MS / 2);
+    const { line } = await lineWithQueryOut(CALL_DEADLINE_MS / 2);
     line.heardNow();
     await vi.advanceTimersByTimeAsync(CALL_DEADLINE_MS);
     expect(line.silent).toBe(false);
@@ -49,11 +51,7 @@ describe('the HTTP thread\'s line to the store', () => {
   });
 
   it('a new store starts with a clean line; nothing the old one does afterwards counts', async () => {
-    const old = fakeStore();
-    const line = new StoreLine();
-    line.attach(old.remote);
-    void line.queries()!.overview();
-    await vi.advanceTimersByTimeAsync(CALL_DEADLINE_MS + 1);
+    const { line } = await lineWithQueryOut(CALL_DEADLINE_MS + 1);
     expect(line.queries()).toBeNull();
     const next = fakeStore();
     line.attach(next.remote);
