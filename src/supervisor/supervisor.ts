@@ -249,12 +249,25 @@ export class Supervisor {
    * (and, being current, restarted with backoff by its exit handler).
    */
   private async control<T>(worker: Worker, call: Promise<T>, what: string, ms = THREAD_START_DEADLINE_MS): Promise<T> {
+    // a thread that exits meanwhile will never answer: give up at once rather than at the deadline (a store
+    // restart that meets an HTTP thread's death would hold the new HTTP thread's attach 5 s behind it)
+    let onExit = (): void => undefined;
+    const exited = new Promise<never>((_, reject) => {
+      onExit = () => reject(new Error(`${what}: the thread exited`));
+      if (worker.threadId === -1) onExit();
+      else worker.once('exit', onExit);
+    });
+    exited.catch(() => undefined);
     try {
-      return await callWithDeadline(call, ms, what);
+      return await Promise.race([callWithDeadline(call, ms, what), exited]);
     } catch (err) {
-      this.endReasons.set(worker, `no answer to ${what} within ${ms / 1000} s`);
-      void worker.terminate();
+      if (worker.threadId !== -1) {
+        this.endReasons.set(worker, `no answer to ${what} within ${ms / 1000} s`);
+        void worker.terminate();
+      }
       throw err;
+    } finally {
+      worker.off('exit', onExit);
     }
   }
 
