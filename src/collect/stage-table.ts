@@ -14,7 +14,7 @@ const rule = (stage: AppStage, health: Health, inView = true): StageRule => ({ s
 /**
  * Every app-service ApplicationManagerState (app.bytetrade.io/v1alpha1), plus the legacy suspend names.
  * One table, shared by the PostgreSQL app-flow collector and the NATS event collector, so the same state
- * string always means the same stage. Rules (issue 3):
+ * string always means the same stage. Rules:
  * - running is healthy unless an entrance is not running (`deriveStage`);
  * - every *Failed state (including *CancelFailed) is failed/unhealthy;
  * - stopped is stopped/unhealthy;

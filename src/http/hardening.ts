@@ -9,7 +9,7 @@ import { HttpMetrics } from './metrics.ts';
 import { keepAlreadySent } from './already-sent.ts';
 import { corsFor, methodGuard, securityHeaders, urlLimit } from './security.ts';
 
-/** Access control and hardening of the runtime app (issue 10). Everything optional defaults to safe. */
+/** Access control and hardening of the runtime app (docs/operations.md, Access control and hardening). Everything optional defaults to safe. */
 export interface HttpSecurityOptions extends HttpSecurityConfig {
   /** the thread's logger (unhandled errors) */
   log?: RareLogger;

@@ -1,5 +1,5 @@
 /**
- * Whether a source is slower than its collection interval (issue 20), as the snapshot's `sources.<name>.warning`
+ * Whether a source is slower than its collection interval, as the snapshot's `sources.<name>.warning`
  * says it: its passes take longer than the configured interval. (A pass over a quarter of it only makes the
  * pacing space passes out, supervisor/collector-pacing.ts, visible in counters.interval_ms: warning on that
  * would come and go with load around a threshold that low.) The verdict is content (it mints a version), so it

@@ -1,4 +1,4 @@
-// The market's Go runtime JSON as Go structs, transcribed from GO-WIRE.md (docs/go-wire.md in this repo):
+// The market's Go runtime JSON as Go structs, transcribed from docs/go-wire.md:
 // every key, its Go type, and `omitempty` exactly where the doc says "omit when empty". Go's time fields are
 // time.Time (a *time.Time where the key is omitted when empty, as a struct is never empty to `omitempty`),
 // durations in nanoseconds are time.Duration. Keys the doc does not list are not declared: they are

@@ -1,5 +1,5 @@
 /**
- * Chart Repo collector (issue 3): one status request per (user, source) pair found in user_applications,
+ * Chart Repo collector: one status request per (user, source) pair found in user_applications,
  * a bounded number at a time, merged into one view. The last good answer of every pair is kept in memory, so
  * a pair whose request fails still shows what it last said; the `chart_repo` component says which failed.
  */

@@ -67,7 +67,7 @@ const HYDRATOR_STATUS = {
 };
 
 /**
- * The flow of one app (issue 5): from the Chart Repo app's state and current step, or its hydrator task
+ * The flow of one app: from the Chart Repo app's state and current step, or its hydrator task
  * when there is no app entry; a failed app marks the steps before the current one completed and the current
  * one failed. Without either, an app whose stage lies past hydration shows the steps as inferred-completed.
  */

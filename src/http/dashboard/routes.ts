@@ -7,7 +7,7 @@ import { conditional } from '../etag.ts';
 import { DATA_HEADERS, SECURITY_HEADERS } from '../security.ts';
 
 /**
- * The two operator pages (issue 5): static HTML + ES modules + one stylesheet, read once at startup and
+ * The two operator pages: static HTML + ES modules + one stylesheet, read once at startup and
  * served from memory with an ETag. Every page carries a strict Content-Security-Policy: the pages load
  * only their own scripts and styles, have no inline script or handler, and fetch only their own origin.
  * The client fetches `state` relative to the page URL, so both base paths work.

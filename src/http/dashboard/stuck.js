@@ -1,4 +1,4 @@
-// Stuck apps and tasks (issue 8: additive fields, may be absent): the test, the age, the badge, and the last
+// Stuck apps and tasks (additive fields, may be absent: docs/api.md, Stuck apps and tasks): the test, the age, the badge, and the last
 // change the timeline shows (what the stuck reason names beside the server's verdict).
 
 import { ageOf } from './ages.js';
