@@ -27,8 +27,7 @@ import {
 import { put, putTime } from './omit-empty.ts';
 import { clip } from './tasks.ts';
 import type {
-  AnalyzerTask, ChartRepoApp, ChartRepoImage, ChartRepoOrigin, ChartRepoStatus, ChartRepoSystem, ComponentStatus,
-  HydratorStatus, HydratorTask, ImageAnalyzerStatus, ImageNode,
+  AnalyzerTask, ChartRepoApp, ChartRepoImage, ChartRepoSystem, HydratorStatus, HydratorTask, ImageAnalyzerStatus, ImageNode,
 } from '../model/index.ts';
 
 /** One pair's answer, converted into Go's shapes. */

@@ -31,6 +31,3 @@ export function noteNoContact(reason) {
       reason ? [' (', el('span', { className: 'error-text' }, String(reason).slice(0, 200)), ')'] : null, '.'));
   banner.hidden = false;
 }
-
-/** Whether the warning is up. */
-export const isOffline = () => down;
