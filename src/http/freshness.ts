@@ -1,6 +1,6 @@
 import type { FreshnessMessage, ThreadRestart, ThreadRestarts } from '../protocol.ts';
 import { envelopeJson, OK_MESSAGE } from '../model/index.ts';
-import type { HeaderList } from './header-list.ts';
+import { withHeader, type HeaderList } from './header-list.ts';
 
 /**
  * Every answer carries this header: the oldest `last_success` over the collectors, i.e. every source's data is
@@ -82,7 +82,8 @@ export class WithFreshness {
     const f = this.holder.current;
     if (f !== this.of) {
       this.of = f;
-      this.list = [...this.base, ...this.holder.headerPair()];
+      const pair = this.holder.headerPair();
+      this.list = pair.length === 0 ? this.base : withHeader(this.base, pair[0]!, pair[1]!);
     }
     return this.list;
   }

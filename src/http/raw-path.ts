@@ -5,7 +5,7 @@ import { BASE_PATHS } from './base-paths.ts';
 import type { Encoding } from './compress-job.ts';
 import { matches } from './etag.ts';
 import { FreshnessHolder, WithFreshness } from './freshness.ts';
-import { dataHeaderList, type HeaderList } from './header-list.ts';
+import { dataHeaderList, headHeaderList, type HeaderList } from './header-list.ts';
 import type { HttpMetrics } from './metrics.ts';
 import type { RememberedAnswer, RememberedAnswers } from './remembered-answers.ts';
 import { heldEncoding, identityPlan, planWholeState, wholeStateBody, type WholeStatePlan } from './whole-state.ts';
@@ -47,27 +47,31 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
   }]));
   // an answer's prepared list with the freshness header appended (freshness.ts, as Hono's middleware adds it)
   const freshness = deps.freshness ?? new FreshnessHolder();
-  const prepared = (plan: WholeStatePlan, body: Uint8Array | null) => new WithFreshness(freshness, dataHeaderList(plan.headers, body));
+  const prepared = (plan: WholeStatePlan, body: Uint8Array | null, head = false) => {
+    const list = dataHeaderList(plan.headers, body);
+    return new WithFreshness(freshness, head ? headHeaderList(list) : list);
+  };
   // the headers of each variant (by status, encoding and length), built once per version rather than per request
   let variantsOf: CurrentVersion | null = null;
   const variants = new Map<string, WithFreshness>();
-  const variantHeaders = (cur: CurrentVersion, plan: WholeStatePlan, body: Uint8Array | null) => {
+  const variantHeaders = (cur: CurrentVersion, plan: WholeStatePlan, body: Uint8Array | null, head: boolean) => {
     if (variantsOf !== cur) {
       variantsOf = cur;
       variants.clear();
     }
-    const key = `${plan.status} ${plan.encoding ?? ''} ${body?.byteLength ?? ''}`;
+    const key = `${plan.status} ${plan.encoding ?? ''} ${body?.byteLength ?? ''} ${head}`;
     let h = variants.get(key);
-    if (!h) variants.set(key, (h = prepared(plan, body)));
+    if (!h) variants.set(key, (h = prepared(plan, body, head)));
     return h.get();
   };
   // the identity pair, found without planning each request (the common monitoring request)
-  let cached: { cur: CurrentVersion; ok: WithFreshness; notModified: WithFreshness } | null = null;
+  let cached: { cur: CurrentVersion; ok: WithFreshness; okHead: WithFreshness; notModified: WithFreshness } | null = null;
   const identity = (cur: CurrentVersion) => {
     if (cached?.cur !== cur) {
       cached = {
         cur,
         ok: prepared(identityPlan(cur), cur.body),
+        okHead: prepared(identityPlan(cur), cur.body, true),
         notModified: prepared(identityPlan(cur, cur.etag), null),
       };
     }
@@ -83,7 +87,7 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     if (acceptEncoding === undefined && (ifNoneMatch === undefined || !heldEncoding(ifNoneMatch, cur.etag, null))) {
       // the common monitoring request: no compression, headers prepared for this version
       const h = identity(cur);
-      record(writePrepared(res, ifNoneMatch, cur.etag, h.ok, h.notModified, cur.body, head), started);
+      record(writePrepared(res, ifNoneMatch, cur.etag, head ? h.okHead : h.ok, h.notModified, cur.body, head), started);
       return;
     }
     const plan = planWholeState(cur, acceptEncoding, ifNoneMatch, true);
@@ -92,17 +96,18 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
       res.end(head || !body ? undefined : body);
       record(status, started);
     };
-    if (plan.status === 304) send(304, variantHeaders(cur, plan, null), null);
-    else if (!plan.encoding) send(200, variantHeaders(cur, plan, cur.body), cur.body);
+    if (plan.status === 304) send(304, variantHeaders(cur, plan, null, head), null);
+    else if (!plan.encoding) send(200, variantHeaders(cur, plan, cur.body, head), cur.body);
     else {
       // (the body is here: a version without one went to Hono)
       void wholeStateBody(cur as VersionWithBody, plan, deps.compressed)
-        .then((sent) => send(200, variantHeaders(cur, sent.plan, sent.body), sent.body));
+        .then((sent) => send(200, variantHeaders(cur, sent.plan, sent.body, head), sent.body));
     }
   };
 
   const repeat = (req: IncomingMessage, res: ServerResponse, a: RememberedAnswer, method: 'GET' | 'HEAD', started: number) => {
-    const status = writePrepared(res, header(req, 'if-none-match'), a.etag, a.ok, a.notModified, a.body, method === 'HEAD');
+    const head = method === 'HEAD';
+    const status = writePrepared(res, header(req, 'if-none-match'), a.etag, head ? a.okHead : a.ok, a.notModified, a.body, head);
     deps.metrics.record(method, a.route, status, started);
   };
 

@@ -1,6 +1,6 @@
 import type { CurrentVersion } from './current-version.ts';
 import { FreshnessHolder, WithFreshness } from './freshness.ts';
-import { dataHeaderList } from './header-list.ts';
+import { dataHeaderList, headHeaderList } from './header-list.ts';
 import { queryHeaders } from './query-headers.ts';
 
 /** One answer as the raw path writes it: bytes and headers prepared once. */
@@ -10,6 +10,7 @@ export interface RememberedAnswer {
   etag: string;
   /** prepared once; the freshness header appended when it moves */
   ok: WithFreshness;
+  okHead: WithFreshness;
   notModified: WithFreshness;
   body: Uint8Array;
 }
@@ -48,6 +49,7 @@ export class RememberedAnswers {
     this.entries.set(target, {
       route, etag, body,
       ok: new WithFreshness(this.freshness, dataHeaderList(queryHeaders(200, etag), body)),
+      okHead: new WithFreshness(this.freshness, headHeaderList(dataHeaderList(queryHeaders(200, etag), body))),
       notModified: new WithFreshness(this.freshness, dataHeaderList(queryHeaders(304, etag), null)),
     });
     this.bytes += body.byteLength;

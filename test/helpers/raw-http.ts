@@ -11,6 +11,8 @@ import { LIVENESS_MS } from './liveness.ts';
 export interface RawAnswer {
   status: number;
   headers: IncomingHttpHeaders;
+  /** the header lines as sent: names in their case, in their order (res.rawHeaders: name, value, …) */
+  rawHeaders: string[];
   /** the body as UTF-8 text */
   body: string;
   /** the body as received (compressed bodies compare byte for byte) */
@@ -34,7 +36,7 @@ export function rawRequest(base: string, target: string, opts: RawOptions = {}):
   return new Promise((resolve, reject) => {
     const req = request({ host: hostname, port, path: target, method, headers: opts.headers, agent: opts.agent, timeout: LIVENESS_MS }, (res) => {
       if (method !== 'HEAD' && res.headers['content-type']?.startsWith('text/event-stream')) {
-        resolve({ status: res.statusCode!, headers: res.headers, body: '', bytes: Buffer.alloc(0) });
+        resolve({ status: res.statusCode!, headers: res.headers, rawHeaders: res.rawHeaders, body: '', bytes: Buffer.alloc(0) });
         req.destroy();
         return;
       }
@@ -42,7 +44,7 @@ export function rawRequest(base: string, target: string, opts: RawOptions = {}):
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const bytes = Buffer.concat(chunks);
-        resolve({ status: res.statusCode!, headers: res.headers, body: bytes.toString('utf8'), bytes });
+        resolve({ status: res.statusCode!, headers: res.headers, rawHeaders: res.rawHeaders, body: bytes.toString('utf8'), bytes });
       });
       res.on('error', reject);
     });

@@ -50,10 +50,11 @@ const CONDITIONALS: Conditional[] = ['none', 'match', 'match in a list', 'br cop
 type Harness = Awaited<ReturnType<typeof startHarness>>;
 type Twin = Awaited<ReturnType<Harness['twin']>>;
 
-/** What a client sees of an answer, but the Date header (the clock moves between the two). */
+/** What a client sees of an answer, header lines as sent (names, case, order), but Date (the clock moves between the two). */
 function seen(a: Answer) {
-  const { date: _date, ...headers } = a.headers;
-  return { status: a.status, headers, body: a.bytes.toString('base64') };
+  const lines: string[] = [];
+  for (let i = 0; i < a.rawHeaders.length; i += 2) if (a.rawHeaders[i]!.toLowerCase() !== 'date') lines.push(`${a.rawHeaders[i]}: ${a.rawHeaders[i + 1]}`);
+  return { status: a.status, headers: lines, body: a.bytes.toString('base64') };
 }
 
 /** The request counter's lines of one thread's /metrics, sorted (its own scrape left out). */
