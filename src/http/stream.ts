@@ -260,13 +260,27 @@ export class ChangeStream {
     return last;
   }
 
-  /** The versions after `after`, as the live stream sent them: a filtered client's only where it sees a change. */
+  /**
+   * The versions after `after`, as the live stream sent them: a filtered client's only where it sees a change,
+   * each with the summary at its version. The client's summary is the snapshot's (at `upTo`): it is walked back
+   * over the versions being replayed, then forward again as they are written.
+   */
   private replay(client: Client, after: number, upTo: number): void {
-    for (const e of this.history) {
-      if (e.version > after && e.version <= upTo && (!client.filter || seesAny(client.filter, e.changes))) {
-        this.write(client, this.textFor(client, e));
-      }
+    const entries = this.history.filter((e) => e.version > after && e.version <= upTo);
+    const f = client.filter;
+    if (!f) {
+      for (const e of entries) this.write(client, this.textFor(client, e));
+      return;
     }
+    const latest = client.summary!;
+    let s = latest;
+    for (let i = entries.length - 1; i >= 0; i--) s = movedSummary(s, entries[i]!.changes, f, -1, entries[i - 1]?.summary ?? s);
+    for (const e of entries) {
+      s = movedSummary(s, e.changes, f, 1, e.summary);
+      client.summary = s;
+      if (seesAny(f, e.changes)) this.write(client, this.textFor(client, e));
+    }
+    client.summary = latest;
   }
 
   private deliver(client: Client, e: HistoryEntry): void {
@@ -291,17 +305,7 @@ export class ChangeStream {
   /** Moves a filtered client's summary over one version's changes; true when anything it sees changed. */
   private advance(client: Client, changes: VersionChanges, global: RuntimeSummary): boolean {
     const f = client.filter!;
-    const s = client.summary ?? emptySummary();
-    for (const c of changes.app_states) {
-      if (c.before && appMatches(c.before, f)) countFacet(s, 'app_states', c.before, -1);
-      if (c.now && appMatches(c.now, f)) countFacet(s, 'app_states', c.now, 1);
-    }
-    for (const c of changes.tasks) {
-      if (c.before && taskMatches(c.before, f)) countFacet(s, 'tasks', c.before, -1);
-      if (c.now && taskMatches(c.now, f)) countFacet(s, 'tasks', c.now, 1);
-    }
-    s.active_components = global.active_components;
-    client.summary = s;
+    client.summary = movedSummary(client.summary ?? emptySummary(), changes, f, 1, global);
     return seesAny(f, changes);
   }
 
@@ -452,6 +456,25 @@ function visible(domain: Domain, c: ChangedEntity, f: StateFilter): boolean {
   if (domain === 'components') return true;
   const test = domain === 'app_states' ? appMatches : taskMatches;
   return (c.now !== undefined && test(c.now, f)) || (c.before !== undefined && test(c.before, f));
+}
+
+/**
+ * A filtered summary over one version's changes: forward (`way` 1: from before the version to it) or back
+ * (-1: from the version to before it). `global`: the unfiltered summary at the version arrived at, whose
+ * component count every filter shares.
+ */
+function movedSummary(from: RuntimeSummary, changes: VersionChanges, f: StateFilter, way: 1 | -1, global: RuntimeSummary): RuntimeSummary {
+  const s = { ...from };
+  for (const c of changes.app_states) {
+    if (c.before && appMatches(c.before, f)) countFacet(s, 'app_states', c.before, -way as 1 | -1);
+    if (c.now && appMatches(c.now, f)) countFacet(s, 'app_states', c.now, way);
+  }
+  for (const c of changes.tasks) {
+    if (c.before && taskMatches(c.before, f)) countFacet(s, 'tasks', c.before, -way as 1 | -1);
+    if (c.now && taskMatches(c.now, f)) countFacet(s, 'tasks', c.now, way);
+  }
+  s.active_components = global.active_components;
+  return s;
 }
 
 function countFacet(s: RuntimeSummary, domain: 'app_states' | 'tasks', facets: Facets, sign: 1 | -1): void {

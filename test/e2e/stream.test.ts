@@ -94,6 +94,29 @@ describe('GET …/events: the change stream', () => {
     await s2.close();
   });
 
+  it('a filtered resume: each replayed event carries the summary at its version, as /state with the filter said then', async () => {
+    writeTasks([{ id: 'h1', status: 'running', user: 'dave' }, { id: 'h2', status: 'running', user: 'erin' }]);
+    await eventually(async () => expect(Object.keys((await (await sc.get('/api/v2/runtime/state')).json()).data.tasks).sort()).toEqual(['h1', 'h2']));
+    const url = `${sc.base}/api/v2/runtime/events?task_status=running`;
+    const s1 = await openStream(url);
+    const snap = await s1.next((e) => e.event === 'snapshot');
+    await s1.close();
+    const said = new Map<number, unknown>();
+    for (const [h1, h2] of [['running', 'failed'], ['completed', 'failed']]) {
+      writeTasks([{ id: 'h1', status: h1!, user: 'dave' }, { id: 'h2', status: h2!, user: 'erin' }]);
+      await eventually(async () => expect((await (await sc.get('/api/v2/runtime/tasks/h1')).json()).data.status).toBe(h1));
+      await eventually(async () => expect((await (await sc.get('/api/v2/runtime/tasks/h2')).json()).data.status).toBe(h2));
+      const now = (await (await sc.get('/api/v2/runtime/state?task_status=running')).json()).data;
+      said.set(now.version, now.summary);
+    }
+    const s2 = await openStream(url, { 'Last-Event-ID': snap.id! });
+    await s2.next((e) => e.event === 'change' && JSON.parse(e.data).removed.tasks?.includes('h1'));
+    const replayed = s2.events.filter((e) => e.event === 'change').map((e) => JSON.parse(e.data) as { version: number; summary: { running_tasks: number } });
+    expect(replayed.map((e) => e.summary.running_tasks)).toEqual([1, 0]);
+    for (const e of replayed) if (said.has(e.version)) expect(e.summary, `version ${e.version}`).toEqual(said.get(e.version));
+    await s2.close();
+  });
+
   it('a resume too old (or from another store epoch) gets a snapshot first', async () => {
     const s = await openStream(`${sc.base}/api/v2/runtime/events`, { 'Last-Event-ID': 'deadbeef-1' });
     const first = await s.next(() => true);

@@ -8,11 +8,15 @@ import { list, obj, str } from '../../src/http/dashboard/values.js';
  * `user_id:source_id:app_name`, images `user_id:source_id:image_name`, hydrator tasks `task_id`.
  */
 const CHART_LISTS = {
-  apps: { get: (c) => c.apps, set: (c, v) => { c.apps = v; }, key: (x) => `${x.user_id}:${x.source_id}:${x.app_name}` },
-  images: { get: (c) => c.images, set: (c, v) => { c.images = v; }, key: (x) => `${x.user_id ?? ''}:${x.source_id ?? ''}:${x.image_name}` },
+  apps: { get: (c) => c.apps, set: (c, v) => { if (v) c.apps = v; else delete c.apps; }, key: (x) => `${x.user_id}:${x.source_id}:${x.app_name}` },
+  images: { get: (c) => c.images, set: (c, v) => { if (v) c.images = v; else delete c.images; }, key: (x) => `${x.user_id ?? ''}:${x.source_id ?? ''}:${x.image_name}` },
   hydrator_tasks: {
     get: (c) => c.tasks?.hydrator?.tasks,
-    set: (c, v) => { c.tasks = { ...obj(c.tasks), hydrator: { ...obj(obj(c.tasks).hydrator), tasks: v } }; },
+    set: (c, v) => {
+      const hydrator = { ...obj(obj(c.tasks).hydrator), tasks: v };
+      if (!v) delete hydrator.tasks;
+      c.tasks = { ...obj(c.tasks), hydrator };
+    },
     key: (x) => x.task_id,
   },
 };
@@ -35,7 +39,8 @@ export function applyChartChange(current, ch) {
     const items = new Map(list(l.get(out)).map((x) => [str(l.key(obj(x))), x]));
     for (const k of gone) items.delete(str(k));
     for (const [k, x] of Object.entries(up)) items.set(k, x);
-    l.set(out, [...items.values()]);
+    // a list emptied is left out, as /state leaves it out (Go's omitempty)
+    l.set(out, items.size > 0 ? [...items.values()] : undefined);
   }
   return out;
 }
