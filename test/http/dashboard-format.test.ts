@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 // the dashboards' own module: plain browser JS without types, importable here (it touches the DOM only when called)
-const { byStr, fmtNum, fmtTime } = await import('../../src/http/dashboard/format.js' as string) as {
+const { byStr, fmtAge, fmtNum, fmtTime } = await import('../../src/http/dashboard/format.js' as string) as {
+  fmtAge(iso: unknown, prefix?: string, suffix?: string): string;
   fmtNum(n: unknown): string;
   fmtTime(iso: unknown): string;
   byStr(a: string, b: string): number;
@@ -12,6 +13,16 @@ describe('dashboard time format', () => {
     expect(fmtTime('2026-12-01T10:02:03.456Z')).toBe('2026-12-01 10:02:03 UTC');
     expect(fmtTime('2026-12-01T23:30:00+02:00')).toBe('2026-12-01 21:30:00 UTC');
     expect(fmtTime('')).toBe('—');
+  });
+
+  it("Go's zero time (a Chart Repo time the payload left out) is no time, and has no age", () => {
+    for (const zero of ['0001-01-01T00:00:00Z', '0001-01-01T00:00:00.000Z', '0001-01-01T00:00:00+00:00']) {
+      expect(fmtTime(zero)).toBe('—');
+      expect(fmtAge(zero)).toBe('—');
+      expect(fmtAge(zero, 'stuck ', '')).toBe('—');
+    }
+    // the instant just after is a time (however odd)
+    expect(fmtTime('0001-01-01T00:00:01Z')).toBe('1-01-01 00:00:01 UTC');
   });
 });
 

@@ -1,9 +1,17 @@
 // The server's clock as the page knows it: ages are measured against the server, not the local clock.
 
+/** Go's zero time (`0001-01-01T00:00:00Z`): what Go writes for a time it never had, so no time at all. */
+export const ZERO_TIME_MS = Date.parse('0001-01-01T00:00:00Z'); // -62135596800000
+
+/** An ISO time in ms; NaN for no time: not a string, empty, unparsable, or Go's zero time. */
 export function timeMs(iso) {
   if (typeof iso !== 'string' || iso === '') return NaN;
-  return Date.parse(iso);
+  const t = Date.parse(iso);
+  return t === ZERO_TIME_MS ? NaN : t;
 }
+
+/** Whether `iso` is Go's zero time (a time the payload left out), which reads as no time. */
+export const isZeroTime = (iso) => typeof iso === 'string' && Date.parse(iso) === ZERO_TIME_MS;
 
 /** Server "now": the Date header of the last answer, moved on by the local clock (skew-proof ages). */
 let clockOffset = 0;

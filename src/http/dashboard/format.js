@@ -1,15 +1,15 @@
 // Text for display: times, ages, durations, sizes, numbers and short JSON; and an ICU-free string order.
 
-import { now, timeMs } from './clock.js';
+import { isZeroTime, now, timeMs } from './clock.js';
 import { str } from './values.js';
 
 const pad = (n) => String(n).padStart(2, '0');
 
 // in UTC, and says so: the sidecar's own texts (a stuck reason's "since 10:02 UTC") and its logs are in UTC, and
-// one line must not mix two zones
+// one line must not mix two zones; Go's zero time (a time the payload left out) is no time: '—'
 export function fmtTime(iso) {
   const t = timeMs(iso);
-  if (!Number.isFinite(t)) return iso ? str(iso) : '—';
+  if (!Number.isFinite(t)) return iso && !isZeroTime(iso) ? str(iso) : '—';
   const d = new Date(t);
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} UTC`;
 }

@@ -1,7 +1,7 @@
 // Small display widgets: status badge, progress bar, key/value list and time cell.
 
 import { ageOf } from './ages.js';
-import { now, timeMs } from './clock.js';
+import { isZeroTime, now, timeMs } from './clock.js';
 import { el } from './dom.js';
 import { fmtAge, fmtNs, fmtTime } from './format.js';
 import { obj, str } from './values.js';
@@ -60,5 +60,5 @@ export function processingTime(app) {
 export function timeCell(iso, compact = false) {
   let text = fmtTime(iso);
   if (compact && text.length === 19 && text.slice(0, 10) === fmtTime(new Date(now()).toISOString()).slice(0, 10)) text = text.slice(11);
-  return el('span', { className: 'time', title: iso ? `${str(iso)} (${fmtAge(iso)})` : undefined }, text);
+  return el('span', { className: 'time', title: iso && !isZeroTime(iso) ? `${str(iso)} (${fmtAge(iso)})` : undefined }, text);
 }
