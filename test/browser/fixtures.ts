@@ -258,8 +258,13 @@ export function largeDataset(n: number): Dataset {
 export const UNFAMILIAR_APP_STATE = '<b>frozen</b>';
 export const UNFAMILIAR_IMAGE_STATUS = 'quarantined';
 export const UNFAMILIAR_STEP_STATUS = '<b>paused</b>';
+/** hydrator task statuses that name what every JS object inherits: a plain-object lookup would find something */
+export const INHERITED_NAME_STATUSES = ['constructor', '__proto__'] as const;
 
-/** `d` with one Chart Repo app (alice's firefox) and one image in unfamiliar states, through the real normalizer. */
+/**
+ * `d` with one Chart Repo app (alice's firefox) and one image in unfamiliar states, through the real normalizer;
+ * and dave's apps inherited-0, inherited-1 hydrating, whose hydrator tasks' statuses are INHERITED_NAME_STATUSES.
+ */
 export function withUnfamiliarValues(d: Dataset): Dataset {
   const extra = goShapes({
     last_update: d.chartRepo.last_update,
@@ -269,8 +274,23 @@ export function withUnfamiliarValues(d: Dataset): Dataset {
     }],
     images: [{ image_name: 'docker.io/library/firefox:128', app_name: 'firefox', status: UNFAMILIAR_IMAGE_STATUS }],
   });
+  const hydrator = goShapes({
+    last_update: d.chartRepo.last_update,
+    tasks: {
+      hydrator: {
+        tasks: INHERITED_NAME_STATUSES.map((status, i) => ({
+          task_id: `h-inherited-${i}`, user_id: 'dave', source_id: 'market.olares', app_id: `id-inherited-${i}`,
+          app_name: `inherited-${i}`, status, step_name: 'RenderedChartStep', total_steps: 5,
+        })),
+      },
+    },
+  }).tasks?.hydrator?.tasks ?? [];
   const chartRepo = { ...d.chartRepo };
+  if (chartRepo.tasks?.hydrator) {
+    chartRepo.tasks = { ...chartRepo.tasks, hydrator: { ...chartRepo.tasks.hydrator, tasks: [...(chartRepo.tasks.hydrator.tasks ?? []), ...hydrator] } };
+  }
   chartRepo.apps = [...(d.chartRepo.apps ?? []), ...(extra.apps ?? [])];
   chartRepo.images = [...(d.chartRepo.images ?? []), ...(extra.images ?? [])];
-  return { ...d, chartRepo };
+  const apps = [...d.apps, ...INHERITED_NAME_STATUSES.map((_, i) => app('dave', 'market.olares', `inherited-${i}`, { stage: 'hydrating', health: 'unknown' }))];
+  return { ...d, apps, chartRepo };
 }

@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { describeWith } from '../helpers/services.ts';
 import { dashboardsOn, loaded, openPage, pwned, realErrors } from './browser.ts';
 import {
-  FixtureFiles, UNFAMILIAR_APP_STATE, UNFAMILIAR_IMAGE_STATUS, UNFAMILIAR_STEP_STATUS, smallDataset, withUnfamiliarValues,
+  FixtureFiles, INHERITED_NAME_STATUSES, UNFAMILIAR_APP_STATE, UNFAMILIAR_IMAGE_STATUS, UNFAMILIAR_STEP_STATUS, smallDataset, withUnfamiliarValues,
 } from './fixtures.ts';
 
 /**
@@ -37,6 +37,23 @@ describeWith('chromium', 'unfamiliar Chart Repo values in the dashboards', () =>
     expect(await image.locator('.badge').first().textContent()).toBe(UNFAMILIAR_IMAGE_STATUS);
 
     expect(await pwned(page)).toBeUndefined();
+    expect(realErrors(errors)).toEqual([]);
+    await page.context().close();
+  });
+
+  it('/dashboard-app reads a hydrator status named like an inherited property ("constructor", "__proto__") as unknown', async () => {
+    const { page, errors } = await openPage(env.browser);
+    await loaded(page, `${root()}/dashboard-app`);
+    await page.fill('#f-user', 'dave');
+    const chips = page.locator('#flow-table tbody tr li.step[data-step="Market Hydration"]');
+    await expect.poll(() => chips.count()).toBe(INHERITED_NAME_STATUSES.length);
+    for (let i = 0; i < INHERITED_NAME_STATUSES.length; i++) {
+      const chip = chips.nth(i);
+      expect(await chip.getAttribute('data-status')).toBe('unknown');
+      expect(await chip.getAttribute('title')).toBe('Market Hydration: unknown');
+      expect(await chip.getAttribute('class')).toBe('step st-unknown');
+    }
+    expect(await page.locator('#flow-table').textContent()).not.toMatch(/native code|\[object Object\]/);
     expect(realErrors(errors)).toEqual([]);
     await page.context().close();
   });

@@ -11,7 +11,7 @@ import { startLive } from './live-state.js';
 import { renderCards, renderHeader } from './page-top.js';
 import { isStuck, lastChange, stuckBadge } from './stuck.js';
 import { table, toggleButton } from './table.js';
-import { list, num, obj, setOwn, str, values } from './values.js';
+import { list, lookup, num, obj, setOwn, str, values } from './values.js';
 import { badge, kv, processingTime, timeCell } from './widgets.js';
 
 export const HYDRATION_STEPS = ['SourceChartStep', 'RenderedChartStep', 'CustomParamsUpdateStep', 'ImageAnalysisStep', 'DatabaseUpdateStep'];
@@ -100,7 +100,7 @@ export function flowOf(row) {
       default: break;
     }
   } else if (task) {
-    const status = HYDRATOR_STATUS[str(task.status).toLowerCase()] ?? 'unknown';
+    const status = lookup(HYDRATOR_STATUS, str(task.status).toLowerCase()) ?? 'unknown';
     const pos = stepPos(task.step_name);
     hydration = status;
     if (status === 'completed') { steps = ALL.completed; current = 'done'; }
@@ -193,7 +193,7 @@ function flowCell(r) {
         className: `step st-${status}${inferred ? ' inferred' : ''}`,
         title: `${name}: ${status}${inferred ? ' (inferred from the app stage)' : ''}`,
         data: { step: name, status },
-      }, el('span', { className: 'sym' }, SYMBOL[status] ?? '·'), el('span', { className: 'step-name' }, SHORT[name] ?? name));
+      }, el('span', { className: 'sym' }, lookup(SYMBOL, status) ?? '·'), el('span', { className: 'step-name' }, lookup(SHORT, name) ?? name));
     }));
 }
 

@@ -12,7 +12,7 @@ import { renderCards, renderHeader } from './page-top.js';
 import { isStuck, stuckBadge } from './stuck.js';
 import { table, toggleButton } from './table.js';
 import { tabs } from './tabs.js';
-import { list, num, obj, str, values } from './values.js';
+import { list, lookup, num, obj, str, values } from './values.js';
 import { badge, kv, processingTime, progressBar, timeCell } from './widgets.js';
 
 const SUMMARY = [
@@ -344,7 +344,7 @@ async function renderCrApps(resetPage = false) {
   const state = $('f-cr-state').value;
   const rows = (await chartRows('f-cr-user', 'f-cr-app', 'apps', 'cr-apps-note', 'Chart Repo apps'))
     .filter((a) => state === '' || a.state === state)
-    .sort((a, b) => (CR_RANK[a.state] ?? 4) - (CR_RANK[b.state] ?? 4) || byStr(str(a.app_name), str(b.app_name)));
+    .sort((a, b) => (lookup(CR_RANK, a.state) ?? 4) - (lookup(CR_RANK, b.state) ?? 4) || byStr(str(a.app_name), str(b.app_name)));
   crAppsTable.setRows(rows, { resetPage });
 }
 

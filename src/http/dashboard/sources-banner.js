@@ -5,7 +5,7 @@ import { now, timeMs } from './clock.js';
 import { el, fill } from './dom.js';
 import { byStr, fmtAge, fmtTime } from './format.js';
 import { replacedThreads, sourcesOf } from './freshness.js';
-import { num, str } from './values.js';
+import { lookup, num, str } from './values.js';
 
 export const SOURCE_LABELS = { tasks: 'Tasks', app_flow: 'App flow', components: 'Components', chart_repo: 'Chart Repo', nats: 'NATS events' };
 
@@ -58,7 +58,7 @@ export function renderSources(strip, banner, data) {
   const chips = [];
   for (const [name, s] of Object.entries(sources).sort(([a], [b]) => byStr(a, b))) {
     const state = sourceState(s, interval);
-    const label = SOURCE_LABELS[name] ?? name;
+    const label = lookup(SOURCE_LABELS, name) ?? name;
     const detail = [
       s?.last_success ? `last success ${fmtAge(s.last_success)}` : 'no success yet',
       num(s?.consecutive_failures) > 0 ? `${s.consecutive_failures} failures in a row` : null,
