@@ -340,9 +340,19 @@ async function chartRows(userId, appId, listName, noteId, what) {
 
 const CR_RANK = { failed: 0, processing: 1, pending: 2, completed: 3 };
 
+/**
+ * Each table's renders in the order they began (as apps-pager.js): an answer for a filter changed since (a slow
+ * `state?user_id=al` after "alice" was typed again) is dropped, never shown over the newer one.
+ */
+let crAppsSeq = 0;
+let imagesSeq = 0;
+
 async function renderCrApps(resetPage = false) {
+  const mine = ++crAppsSeq;
   const state = $('f-cr-state').value;
-  const rows = (await chartRows('f-cr-user', 'f-cr-app', 'apps', 'cr-apps-note', 'Chart Repo apps'))
+  const found = await chartRows('f-cr-user', 'f-cr-app', 'apps', 'cr-apps-note', 'Chart Repo apps');
+  if (mine !== crAppsSeq) return;
+  const rows = found
     .filter((a) => state === '' || a.state === state)
     .sort((a, b) => (lookup(CR_RANK, a.state) ?? 4) - (lookup(CR_RANK, b.state) ?? 4) || byStr(str(a.app_name), str(b.app_name)));
   crAppsTable.setRows(rows, { resetPage });
@@ -420,8 +430,11 @@ const imagesTable = table([
 $('images-table').append(imagesTable.root);
 
 async function renderImages(resetPage = false) {
+  const mine = ++imagesSeq;
   const status = $('f-img-status').value;
-  const rows = (await chartRows('f-img-user', 'f-img', 'images', 'images-note', 'images'))
+  const found = await chartRows('f-img-user', 'f-img', 'images', 'images-note', 'images');
+  if (mine !== imagesSeq) return;
+  const rows = found
     .filter((i) => status === '' || i.status === status)
     .sort((a, b) => byStr(str(a.image_name), str(b.image_name)));
   imagesTable.setRows(rows, { resetPage });
