@@ -34,12 +34,13 @@ const MODE_LABELS = { stream: 'live stream', connecting: 'connecting to the stre
  * Whether the page is current is judged by content: a stream event whose id names the content shown
  * (`<epoch>-<version>.<content>`, the content the ETag names) is no news, any other is; a new epoch re-reads.
  * While the sidecar does not answer (the stream down and reads failing) a warning says since when (offline-banner.js).
- * Exposes counters on window.__runtimeDashboard for tests.
+ * Exposes counters on window.__runtimeDashboard for tests; a test may set numeric options before the page
+ * loads in window.__runtimeDashboardOptions (e.g. a short clockWindowMs).
  */
 export function startLive(onData, opts = {}) {
   const {
-    intervalMs = 5000, renderEveryMs = 1000, snapshotTimeoutMs = 10_000, streamRetryMs = 30_000,
-  } = opts;
+    intervalMs = 5000, renderEveryMs = 1000, snapshotTimeoutMs = 10_000, streamRetryMs = 30_000, clockWindowMs = 60_000,
+  } = { ...opts, ...testOptions() };
   const overviewUrl = new URL('overview', document.baseURI).href;
   const sourcesUrl = new URL('sources', document.baseURI).href;
   const eventsUrl = new URL('events?view=summary', document.baseURI).href;
@@ -77,7 +78,7 @@ export function startLive(onData, opts = {}) {
   let streamUp = false;
   let lastRenderAt = -Infinity;
   let lastPollOk = false;
-  /** server clock from version timestamps: the best lower bound of the offset over the last minute */
+  /** server clock from version timestamps: the best lower bound of the offset over the last clockWindowMs */
   let streamClock = { offset: -Infinity, at: 0 };
 
   const setStatus = (text, tone = 'ok') => {
@@ -218,7 +219,7 @@ export function startLive(onData, opts = {}) {
     const t = typeof timestamp === 'string' ? Date.parse(timestamp) : Number.NaN;
     if (!Number.isFinite(t)) return;
     const offset = t - Date.now();
-    if (offset > streamClock.offset || Date.now() - streamClock.at > 60_000) {
+    if (offset > streamClock.offset || Date.now() - streamClock.at > clockWindowMs) {
       streamClock = { offset, at: Date.now() };
       setClockOffset(offset);
     }
@@ -387,3 +388,10 @@ export function startLive(onData, opts = {}) {
   return { refresh, rerender: () => rerender(false) };
 }
 
+
+/** Numeric startLive options a test set before the page loaded (window.__runtimeDashboardOptions); none in use. */
+function testOptions() {
+  const o = window.__runtimeDashboardOptions;
+  if (!o || typeof o !== 'object') return {};
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => typeof v === 'number' && Number.isFinite(v) && v > 0));
+}
