@@ -155,6 +155,41 @@ describeWith('chromium', 'dashboards on a live sidecar: restarts, replicas, outa
     await flow.page.context().close();
   });
 
+  it('after the stream reconnects on a quiet market, ages still count on the server\'s clock (a snapshot\'s old time is not "now")', async () => {
+    // the page's clock estimate may be replaced after 1 s (a minute by default): the market is quiet far longer
+    const CLOCK_WINDOW_MS = 1000;
+    const QUIET_MS = 6000;
+    const { page, errors } = await openPage(browser);
+    await page.addInitScript((w) => { (window as unknown as { __runtimeDashboardOptions: object }).__runtimeDashboardOptions = { clockWindowMs: w }; }, CLOCK_WINDOW_MS);
+    await loaded(page, `${root()}/dashboard`);
+    await expect.poll(() => page.locator('#mode').textContent()).toBe('live stream');
+    const badge = page.locator('#apps-table tbody tr', { hasText: 'nextcloud' }).locator('.stuck-badge');
+    await badge.waitFor({ timeout: LIVENESS_MS });
+    const since = Date.parse((await badge.getAttribute('data-age-since'))!);
+    expect(Number.isFinite(since)).toBe(true);
+    /** the badge's age against the true one (this process shares the page's and the sidecar's clock), in s */
+    const skew = async () => {
+      const m = /^stuck (\d+)m (\d+)s$/.exec((await badge.textContent()) ?? '');
+      if (!m) return Number.NaN;
+      return Number(m[1]) * 60 + Number(m[2]) - (Date.now() - since) / 1000;
+    };
+    expect(Math.abs(await skew())).toBeLessThan(2.5);
+    // the market stays quiet: its version's time (the last content change) falls well behind the clock
+    const versionTime = async () => Date.parse(((await (await a.get('/api/v2/runtime/overview')).json()) as { data: { timestamp: string } }).data.timestamp);
+    await expect.poll(async () => Date.now() - await versionTime(), { timeout: QUIET_MS + LIVENESS_MS, interval: 500 }).toBeGreaterThan(QUIET_MS);
+    const before = (await stats(page) as Stats & { snapshots: number }).snapshots;
+    // the connections cut and restored: the stream reconnects and starts with a snapshot of the quiet version
+    proxy.retarget(portOf(a));
+    await expect.poll(async () => (await stats(page) as Stats & { snapshots: number }).snapshots, { timeout: LIVENESS_MS }).toBeGreaterThan(before);
+    await expect.poll(() => page.locator('#mode').textContent(), { timeout: LIVENESS_MS }).toBe('live stream');
+    // the next tick of the ages (once a second) shows them on the clock the page holds now
+    const shown = await badge.textContent();
+    await expect.poll(() => badge.textContent(), { timeout: LIVENESS_MS }).not.toBe(shown);
+    expect(Math.abs(await skew())).toBeLessThan(2.5);
+    expect(pageErrors(errors)).toEqual([]);
+    await page.context().close();
+  });
+
   it('the warning banner\'s ages tick every second on their own, with no event, read or render', async () => {
     const { page, errors } = await openPage(browser);
     await loaded(page, `${root()}/dashboard`);

@@ -13,7 +13,7 @@ export function timeMs(iso) {
 /** Whether `iso` is Go's zero time (a time the payload left out), which reads as no time. */
 export const isZeroTime = (iso) => typeof iso === 'string' && Date.parse(iso) === ZERO_TIME_MS;
 
-/** Server "now": the Date header of the last answer, moved on by the local clock (skew-proof ages). */
+/** Server "now": the server's clock as live-state.js last estimated it (Date headers, change events), moved on by the local clock (skew-proof ages). */
 let clockOffset = 0;
 export function now() {
   return Date.now() + clockOffset;

@@ -78,8 +78,12 @@ export function startLive(onData, opts = {}) {
   let streamUp = false;
   let lastRenderAt = -Infinity;
   let lastPollOk = false;
-  /** server clock from version timestamps: the best lower bound of the offset over the last clockWindowMs */
-  let streamClock = { offset: -Infinity, at: 0 };
+  /**
+   * The server's clock (offset = server - local) from what tells the time now: the `Date` header of each answer
+   * and the timestamp of each `change` event (minted as it is sent). Never from a snapshot's or a body's
+   * `timestamp`: that is the time of the last content change, minutes or hours old on a quiet market.
+   */
+  let serverClock = { offset: -Infinity, at: -Infinity };
 
   const setStatus = (text, tone = 'ok') => {
     status.textContent = text;
@@ -155,7 +159,8 @@ export function startLive(onData, opts = {}) {
       streamErrors = 0;
       streamUp = true;
       noteContact();
-      noteServerTime(d.timestamp);
+      // a change event is minted as it is sent: its time is the server's now (a snapshot's is the last change's)
+      if (ev.type === 'change') noteServerAtLeast(typeof d.timestamp === 'string' ? Date.parse(d.timestamp) : Number.NaN);
       noteNews(parseEventId(ev.lastEventId));
       scheduleFetch();
     };
@@ -214,15 +219,30 @@ export function startLive(onData, opts = {}) {
     }, wait);
   }
 
-  /** A version's timestamp leaves the server as it is made: a lower bound of the server's clock. */
-  function noteServerTime(timestamp) {
-    const t = typeof timestamp === 'string' ? Date.parse(timestamp) : Number.NaN;
-    if (!Number.isFinite(t)) return;
-    const offset = t - Date.now();
-    if (offset > streamClock.offset || Date.now() - streamClock.at > clockWindowMs) {
-      streamClock = { offset, at: Date.now() };
-      setClockOffset(offset);
-    }
+  function setServerClock(offset) {
+    serverClock = { offset, at: Date.now() };
+    setClockOffset(offset);
+  }
+
+  /** The server's clock was at least `serverMs` now (a change event's time): it only ever moves the clock on. */
+  function noteServerAtLeast(serverMs) {
+    if (!Number.isFinite(serverMs)) return;
+    const offset = serverMs - Date.now();
+    if (offset > serverClock.offset) setServerClock(offset);
+  }
+
+  /**
+   * An answer's `Date` header (whole seconds), the request sent at local `sentAt`: the server's clock read
+   * between `date` and `date` + 1 s while the request was out, so the offset lies in [lo, hi]. A lower bound
+   * above the estimate moves it on; an estimate older than clockWindowMs that the answer rules out (the local
+   * clock jumped) gives way to it. Within the bounds nothing moves: whole seconds would make ages jitter.
+   */
+  function noteDateHeader(date, sentAt) {
+    if (!Number.isFinite(date)) return;
+    const lo = date - Date.now();
+    const hi = date + 999 - sentAt;
+    if (lo > serverClock.offset) setServerClock(lo);
+    else if (serverClock.offset > hi && Date.now() - serverClock.at > clockWindowMs) setServerClock(hi);
   }
 
   function closeStream() {
@@ -285,6 +305,7 @@ export function startLive(onData, opts = {}) {
       const again = reread;
       const tag = again ? null : etag;
       let res;
+      const sentAt = Date.now();
       try {
         res = await fetch(overviewUrl, {
           cache: 'no-store',
@@ -298,8 +319,7 @@ export function startLive(onData, opts = {}) {
         if (!streamUp) noteNoContact(`it does not answer: ${why}`);
         return;
       }
-      const date = Date.parse(res.headers.get('date') ?? '');
-      if (Number.isFinite(date)) setClockOffset(date - Date.now());
+      noteDateHeader(Date.parse(res.headers.get('date') ?? ''), sentAt);
       if (res.status === 304) {
         noteContact();
         await res.arrayBuffer().catch(() => {}); // finish the (empty) body so the request completes
