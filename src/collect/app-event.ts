@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { appKey, Id, isObj, LIMITS, type AppFlowState } from '../model/index.ts';
 import type { AppEvent } from '../protocol.ts';
-import { goDecodesTime, goTimeText } from '../model/go-time.ts';
+import { goDecodesTime, goRoundTripsTime, goTimeText } from '../model/go-time.ts';
 import { appFlowFromState, renameDetailEntrances, type AppStateInput } from './app-flow.ts';
 import { parseGoEntrances, statusEntrances, parseRuntimeEntrances, type GoEntrance } from './app-status.ts';
 import type { UnknownStates } from './stage-table.ts';
@@ -18,11 +18,11 @@ const Str = v.pipe(v.string(), v.maxLength(LIMITS.text));
  */
 export const AppServiceEvent = v.object({
   eventID: v.optional(Id),
-  // as the market's Go decoder reads it (30 February is no time: JavaScript's parser would roll it into March)
-  // a time Go decodes whose instant it cannot encode again (past 9999 once in UTC) would make every snapshot
-  // holding the app undecodable for Go clients
+  // a time as the market's Go decoder reads it (30 February is no time: JavaScript's parser would roll it into
+  // March), whose instant Go can write again: one past 9999 once in UTC would make every snapshot holding the
+  // app undecodable for Go clients
   createTime: v.pipe(v.string(), v.maxLength(64), v.check(goDecodesTime, 'createTime is not a time'),
-    v.check((s) => { const year = new Date(goTimeText(s)!).getUTCFullYear(); return year >= 0 && year <= 9999; }, 'createTime is out of range')),
+    v.check(goRoundTripsTime, 'createTime is out of range')),
   name: v.pipe(Id, v.nonEmpty('name is empty')),
   rawAppName: v.optional(Id),
   title: v.optional(Str),

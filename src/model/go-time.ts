@@ -67,6 +67,17 @@ export function goDecodesTime(s: string): boolean {
 }
 
 /**
+ * True when a Go client decodes `s` and could write its instant again: in UTC it lies within years 0–9999 (Go's
+ * MarshalJSON fails past them: `9999-12-31T23:30:00-01:00` decodes, its instant cannot be written).
+ */
+export function goRoundTripsTime(s: string): boolean {
+  const text = goTimeText(s);
+  if (text === undefined) return false;
+  const year = new Date(text).getUTCFullYear();
+  return year >= 0 && year <= 9999;
+}
+
+/**
  * True when `s` is RFC 3339 proper as Go reads it (two-digit hour, `.` before at most nine fractional digits,
  * an offset under 24 hours, a real date): what every time key we send holds, not the forms only Go's lenient
  * parser takes (goTimeText rewrites those).
