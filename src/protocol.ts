@@ -450,6 +450,16 @@ export interface StoreControlApi {
   setStuckLimits(limits: import('./store/stuck.ts').StuckLimits): void;
   /** outcome of a run that could not report itself (thread died, deadline passed) */
   reportOutcome(source: SourceName, outcome: PassOutcome): void;
+  /**
+   * what the store holds of a source (store/held-source.ts), v8-serialized and transferred, or null when it holds
+   * nothing of it: the supervisor keeps it while the source is down
+   */
+  heldOf(source: SourceName): ArrayBuffer | null;
+  /**
+   * a dead store's heldOf(source), given to the store replacing it while the source is still down: applied as
+   * that source's listing (false: refused, a pass of the source came first or the bytes are not a pass)
+   */
+  restoreHeld(source: SourceName, held: ArrayBuffer): boolean;
   /** memory of a thread that has no metrics of its own (main, collectors), for /metrics */
   reportThreadMemory(thread: string, memory: ThreadMemory): void;
   ping(): { epoch: string; version: number; ready: boolean };

@@ -1,7 +1,8 @@
+import { deserialize, serialize } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
 import { blockFor, Comlink, expose } from '../threads.ts';
 import type {
-  AppliedMessage, BodyAnswer, FreshnessMessage, PassOutcome, QueryAnswer, SourceName, StateFilter, StoreControlApi, StoreMessage, StoreQueryApi,
+  AppliedMessage, BodyAnswer, FreshnessMessage, PassOutcome, QueryAnswer, SourceName, StateFilter, StoreControlApi, StoreMessage, StoreQueryApi, StoreStep,
   ThreadMemory, VersionMessage,
 } from '../protocol.ts';
 import { SOURCE_NAMES, type SourceStatus } from '../model/index.ts';
@@ -80,6 +81,32 @@ export class StoreActor implements StoreControlApi {
       this.schedule();
     }
     return applied;
+  }
+
+  heldOf(source: SourceName): ArrayBuffer | null {
+    this.flush();
+    const steps = this.store.heldOf(source);
+    if (steps.length === 0) return null;
+    const bytes = serialize(steps);
+    // (a small Buffer can be a view on a shared pool: only its own bytes cross)
+    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+      ? bytes.buffer as ArrayBuffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    return Comlink.transfer(own, [own]);
+  }
+
+  restoreHeld(source: SourceName, held: ArrayBuffer): boolean {
+    let steps: unknown;
+    try {
+      steps = deserialize(new Uint8Array(held));
+    } catch {
+      return false;
+    }
+    const msg = { type: 'pass', seq: 0, source, steps };
+    if (passProblem(msg) !== null) return false;
+    if (!this.store.restoreHeld(source, steps as StoreStep[])) return false;
+    this.flush();
+    releaseMemory();
+    return true;
   }
 
   attachDeltaPort(port: MessagePort): void {

@@ -178,6 +178,20 @@ export class ChartRepoView {
     return true;
   }
 
+  /**
+   * The view held as pairs, as the chart_repo_pairs step that gives it to another store (every pair with its
+   * part, the frame with its times), or null when it holds none (held-source.ts).
+   */
+  heldAsStep(): Extract<StoreStep, { op: 'chart_repo_pairs' }> | null {
+    const held = this.heldPairs;
+    if (held === null) return null;
+    const pairs: ChartRepoPairSlot[] = held.pairs.map((p) => ({
+      user: p.user, source: p.source, content: p.content,
+      part: { apps: p.apps, images: p.images, ...(p.hydrator ? { hydrator: p.hydrator } : {}) },
+    }));
+    return { op: 'chart_repo_pairs', frame: held.frame, shared_content: held.shared, pairs };
+  }
+
   /** Items changed since the last call, as a version carries them (undefined: none). */
   takeChanges(): ChartRepoChanges | undefined {
     return takeChartChanges(this.pending);

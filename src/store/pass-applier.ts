@@ -49,9 +49,9 @@ export class PassApplier {
   ) {}
 
   /** Applies the steps; answers the keys its listings kept that the store cannot vouch for (AppliedMessage.reread). */
-  apply(source: SourceName, steps: StoreStep[]): string[] {
+  apply(source: SourceName, steps: StoreStep[], evidence = EVIDENCE[source]): string[] {
     const reread: string[] = [];
-    for (const step of steps) this.applyStep(source, step, reread);
+    for (const step of steps) this.applyStep(source, step, reread, evidence);
     if (!steps.some((s) => s.op === 'items_ahead')) this.ahead.delete(source);
     return reread;
   }
@@ -89,13 +89,14 @@ export class PassApplier {
   /** per domain and source, the keys its last listing (replace, then changes) named: what a changes step changes */
   private readonly listings = emptyListings();
 
-  private applyStep(source: SourceName, step: StoreStep, reread: string[]): void {
+  /** `evidence`: what the timeline says of the entities the step writes */
+  private applyStep(source: SourceName, step: StoreStep, reread: string[], evidence: string): void {
     switch (step.op) {
       case 'upsert':
       case 'replace':
       case 'changes': {
         const ahead = step.op === 'replace' && step.ahead ? this.aheadOf(source, step.domain) : [];
-        const sent = this.upsertAll(source, ahead.length > 0 ? { ...step, items: [...ahead, ...step.items] } as typeof step : step, step.op !== 'upsert');
+        const sent = this.upsertAll(source, ahead.length > 0 ? { ...step, items: [...ahead, ...step.items] } as typeof step : step, step.op !== 'upsert', evidence);
         if (step.op === 'replace') {
           // kept keys are listed without being sent
           for (const key of step.keep ?? []) sent.add(key);
@@ -135,7 +136,7 @@ export class PassApplier {
   }
 
   /** Stores the items of an upsert or a listing; answers their keys. A listing's items are no longer "pushed". */
-  private upsertAll(source: SourceName, step: Extract<StoreStep, { items: unknown[] }>, listing: boolean): Set<string> {
+  private upsertAll(source: SourceName, step: Extract<StoreStep, { items: unknown[] }>, listing: boolean, evidence: string): Set<string> {
     const table = this.tables.of(step.domain);
     const pushed = this.pushed[step.domain];
     const sent = new Set<string>();
@@ -145,9 +146,8 @@ export class PassApplier {
       if (listing) pushed.delete(key);
       // a poll never takes an app back behind a newer pushed event: the market may not have written it yet
       if (step.domain === 'app_states' && heldIsNewer(this.tables.apps.rows.get(key)?.value, item as AppFlowState)) continue;
-      const { evidence, at } = step.domain === 'app_states'
-        ? polledAppEvidence(item as AppFlowState, EVIDENCE[source]) : { evidence: EVIDENCE[source] };
-      this.writer.upsert(step.domain, item, source, evidence, at);
+      const said = step.domain === 'app_states' ? polledAppEvidence(item as AppFlowState, evidence) : { evidence };
+      this.writer.upsert(step.domain, item, source, said.evidence, said.at);
       if (!listing) pushed.add(key);
     }
     return sent;

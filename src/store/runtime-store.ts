@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import {
   envelopePrefix, OK_MESSAGE, type RuntimeSummary, type SourceName, type SourceStatus,
 } from '../model/index.ts';
-import { changesBytes, MAX_CHANGE_BYTES, timelineBytes, type AppFilter, type PassMessage, type PassOutcome, type StateFilter, type VersionChanges } from '../protocol.ts';
+import { changesBytes, MAX_CHANGE_BYTES, timelineBytes, type AppFilter, type PassMessage, type PassOutcome, type StateFilter, type StoreStep, type VersionChanges } from '../protocol.ts';
 import { ChangeLog } from './change-log.ts';
 import { ChartRepoView } from './chart-repo-view.ts';
 import { EntityTimelines } from './entity-timelines.ts';
 import { EntityWriter } from './entity-writer.ts';
+import { heldSteps } from './held-source.ts';
 import { PassApplier } from './pass-applier.ts';
 import { pageStamp, SnapshotRenderer } from './snapshot-render.ts';
 import { collectorComponent, SourceBook } from './source-book.ts';
@@ -15,6 +16,9 @@ import { StoreTables } from './store-tables.ts';
 import { StuckWatch } from './stuck-watch.ts';
 import type { StuckLimits } from './stuck.ts';
 import type { TimelineKind } from './timeline.ts';
+
+/** The timeline's evidence for entities a new store took from the one before it (restoreHeld). */
+const HELD_EVIDENCE = 'kept from the store before a restart (source down)';
 
 export interface Commit {
   version: number;
@@ -58,6 +62,8 @@ export class RuntimeStore {
   private readonly passes: PassApplier;
   private readonly snapshot: SnapshotRenderer;
   private readonly queries: StoreQueries;
+  /** the sources whose passes reached this store (a restored listing must not overwrite one: restoreHeld) */
+  private readonly passesFrom = new Set<SourceName>();
 
   constructor(private readonly clock: () => Date = () => new Date()) {
     this.timestamp = clock().toISOString();
@@ -88,9 +94,26 @@ export class RuntimeStore {
    * store cannot vouch for (AppliedMessage.reread).
    */
   apply(msg: PassMessage): string[] {
+    this.passesFrom.add(msg.source);
     const reread = this.passes.apply(msg.source, msg.steps);
     if (msg.outcome) this.recordOutcome(msg.source, msg.outcome);
     return reread;
+  }
+
+  /** What this store holds of `source`, as the steps that give it to another store (held-source.ts). */
+  heldOf(source: SourceName): StoreStep[] {
+    return heldSteps(source, this.tables, this.chartRepo);
+  }
+
+  /**
+   * What a dead store held of `source` (its heldOf), the source having been down since: applied as the source's
+   * listing, its timeline entries saying so. Refused (false) once a pass of the source reached this store: that
+   * is newer.
+   */
+  restoreHeld(source: SourceName, steps: StoreStep[]): boolean {
+    if (this.passesFrom.has(source)) return false;
+    this.passes.apply(source, steps, HELD_EVIDENCE);
+    return true;
   }
 
   /**

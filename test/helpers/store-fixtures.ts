@@ -1,8 +1,11 @@
 /**
  * What collectors hand the store, built with defaults a test overrides where it matters: an app, a task, a run's
- * outcome, a collection pass and a message that is none. One copy for the store's tests, the collectors' tests
+ * outcome, a collection pass, a message that is none and the Chart Repo's step. One copy for the store's tests, the collectors' tests
  * that feed a store, and the HTTP harness (test/http/store-harness.ts).
  */
+import { answerKey } from '../../src/collect/chart-repo-answer-key.ts';
+import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
+import { renderPairPart } from '../../src/collect/chart-repo-part.ts';
 import type { AppFlowState, TaskState } from '../../src/model/index.ts';
 import type { PassMessage, PassOutcome, StoreStep } from '../../src/protocol.ts';
 
@@ -34,4 +37,25 @@ export function pass(source: PassMessage['source'], steps: StoreStep[], over: Pa
  */
 export function pushed(source: PassMessage['source'], steps: StoreStep[], seq = 1): PassMessage {
   return { type: 'pass', seq, source, steps };
+}
+
+/**
+ * The Chart Repo's step as its collector makes it (src/collect/collectors/chart-repo.ts): alice's answer with these
+ * apps (and one image), keyed by answerKey and converted at the pass time `at`, so its items' last_update is that time.
+ */
+export function chartRepoPairs(apps: Array<{ state: string; duration: number }>, at: string): StoreStep {
+  const body = JSON.stringify({ success: true, message: 'ok', data: {
+    system: { hostname: 'chart-repo-1', uptime: Date.parse(at) / 1000 },
+    apps: apps.map((a, i) => ({
+      app_id: `app${i}`, app_name: `app${i}`, user_id: 'alice', source_id: 'market', state: a.state,
+      processing: { task_id: `h${i}`, duration: a.duration },
+    })),
+    images: [{ image_name: 'docker.io/app0:1', app_name: 'app0', status: 'fully_downloaded' }],
+  } });
+  const n = normalizeAnswer(JSON.parse(body), at);
+  if (!n.ok) throw new Error(n.error);
+  return {
+    op: 'chart_repo_pairs', frame: { last_update: T0, system: { hostname: 'chart-repo-1' } }, shared_content: 's1',
+    pairs: [{ user: 'alice', source: 'market', content: answerKey(Buffer.from(body)).key, part: renderPairPart(n.answer) }],
+  };
 }

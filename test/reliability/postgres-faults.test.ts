@@ -11,7 +11,7 @@ import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts'
 import { itWith } from '../helpers/services.ts';
 import { insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
 import { envelope, startFakeChartRepo, type FakeChartRepo } from '../sources/fake-chart-repo.ts';
-import { sleep, startRealSidecar, stopAll, view, type View as Snapshot } from './helpers.ts';
+import { API, sleep, startRealSidecar, stopAll, view, type View as Snapshot } from './helpers.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
 /** pools: tasks 2 + app_flow 2 + components 2 + the chart repo's pair listing 1 */
@@ -128,6 +128,38 @@ describe('PostgreSQL faults, whole sidecar', () => {
     await proxy.start();
     noRestarts(before, await backToNormal());
     await expectNoLeak();
+  });
+
+  it('the store thread dies while the database is down: the new store shows what the dead one knew, and the outage', async () => {
+    const wiki = { app_id: 'wiki', app_name: 'wiki', user_id: 'alice', source_id: 'market', state: 'completed' };
+    repo.set({ kind: 'json', body: envelope({ apps: [wiki] }) });
+    // (the fake answers every (user, source) pair alike)
+    await eventually(async () => expect(new Set((await view(sc.base)).chart_repo?.apps?.map((a) => a.app_name))).toEqual(new Set(['wiki'])));
+    // the Chart Repo answers 500 meanwhile (with the database down it would list its last known pairs)
+    repo.set({ kind: 'raw', status: 500, body: 'down too' });
+    await proxy.stop();
+    const down = await duringFault(keysOf(await view(sc.base)), (s) => {
+      for (const src of ['tasks', 'app_flow', 'chart_repo'] as const) expect(s.sources[src].consecutive_failures, src).toBeGreaterThanOrEqual(2);
+    });
+    const restarts = sc.sup.storeRestarts;
+    await sc.sup.threads().store.terminate();
+    await eventually(async () => expect(sc.sup.storeRestarts).toBe(restarts + 1));
+    // ready once the sources failed against the new store too (they are down); a filtered query is the new store's own answer
+    await eventually(async () => {
+      expect((await fetch(`${sc.base}/readyz`)).status).toBe(200);
+      expect((await fetch(`${sc.base}${API}/state?user_id=alice`)).status).toBe(200);
+    });
+    const after = await view(sc.base);
+    expect(after.app_states).toEqual(down.app_states);
+    expect(after.tasks).toEqual(down.tasks);
+    expect(after.chart_repo?.apps).toEqual(down.chart_repo?.apps);
+    for (const src of ['tasks', 'app_flow', 'chart_repo'] as const) expect(after.sources[src], src).toMatchObject({ ok: false });
+    expect(after.sources.app_flow.last_error).toMatch(PG_ERRORS);
+    const alice = await view(sc.base, '?user_id=alice');
+    expect(Object.values(alice.app_states).map((a) => a.app_name)).toEqual(['wiki']);
+    await proxy.start();
+    repo.set({ kind: 'json', body: envelope({ apps: [] }) });
+    await backToNormal();
   });
 
   it('a query that hangs past the deadline (the proxy holds every byte): aborted, reported, resumes, no leak', async () => {

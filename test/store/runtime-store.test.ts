@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { decodeAppEvent } from '../../src/collect/app-event.ts';
-import { answerKey } from '../../src/collect/chart-repo-answer-key.ts';
-import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
-import { renderPairPart } from '../../src/collect/chart-repo-part.ts';
 import type { AppFlowState, ComponentStatus, TaskState } from '../../src/model/index.ts';
 import type { PassMessage, PassOutcome, StoreStep } from '../../src/protocol.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
-import { app, outcome, pass, pushed, T0, task } from '../helpers/store-fixtures.ts';
+import { app, chartRepoPairs, outcome, pass, pushed, T0, task } from '../helpers/store-fixtures.ts';
 
 function comp(name: string, over: Partial<ComponentStatus> = {}): ComponentStatus {
   return { name, healthy: true, status: 'running', last_check: T0, ...over };
@@ -374,27 +371,6 @@ describe('a version is a change a reader can see', () => {
     // ...while its freshness moved with every pass
     expect(s.freshness()[source]).toMatchObject({ ok: true, last_success: later(50), last_attempt: later(50) });
   });
-
-  /**
-   * The Chart Repo's step as its collector makes it (src/collect/collectors/chart-repo.ts): each (user, source)
-   * answer keyed by answerKey and converted at the pass time, so its items' last_update is that time.
-   */
-  const chartRepoPairs = (apps: Array<{ state: string; duration: number }>, at: string): StoreStep => {
-    const body = JSON.stringify({ success: true, message: 'ok', data: {
-      system: { hostname: 'chart-repo-1', uptime: Date.parse(at) / 1000 },
-      apps: apps.map((a, i) => ({
-        app_id: `app${i}`, app_name: `app${i}`, user_id: 'alice', source_id: 'market', state: a.state,
-        processing: { task_id: `h${i}`, duration: a.duration },
-      })),
-      images: [{ image_name: 'docker.io/app0:1', app_name: 'app0', status: 'fully_downloaded' }],
-    } });
-    const n = normalizeAnswer(JSON.parse(body), at);
-    if (!n.ok) throw new Error(n.error);
-    return {
-      op: 'chart_repo_pairs', frame: { last_update: T0, system: { hostname: 'chart-repo-1' } }, shared_content: 's1',
-      pairs: [{ user: 'alice', source: 'market', content: answerKey(Buffer.from(body)).key, part: renderPairPart(n.answer) }],
-    };
-  };
 
   it('chart_repo_pairs: running items whose last_update and processing.duration move mint no version, ten times over', () => {
     const s = seeded();
