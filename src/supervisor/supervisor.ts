@@ -161,11 +161,14 @@ export class Supervisor {
   private async restoreHeld(worker: Worker, store: Comlink.Remote<StoreControlApi>): Promise<void> {
     if (this.heldWhileDown.size === 0) return;
     this.restoredInto = worker;
+    // a store that dies meanwhile answers nothing more: its restart gives them again
+    const exited = new Promise<false>((resolve) => worker.once('exit', () => resolve(false)));
     for (const [source, held] of this.heldWhileDown) {
+      if (worker !== this.storeWorker || worker.threadId === -1) return;
       // (copied, not transferred: a store that dies too needs them again)
-      const taken = await callWithDeadline(store.restoreHeld(source, held), this.opts.collectDeadlineMs, 'store.restoreHeld')
+      const restoring = callWithDeadline(store.restoreHeld(source, held), this.opts.collectDeadlineMs, 'store.restoreHeld')
         .catch((err: unknown) => { this.opts.log.warn({ source, err: String(err) }, 'what the dead store held of a failing source was not restored'); return false; });
-      if (taken) this.opts.log.info({ source, bytes: held.byteLength }, 'the new store shows what the dead one held of a source that is down');
+      if (await Promise.race([restoring, exited])) this.opts.log.info({ source, bytes: held.byteLength }, 'the new store shows what the dead one held of a source that is down');
     }
   }
 
