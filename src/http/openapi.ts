@@ -201,9 +201,30 @@ interface Route {
 /** What each path parameter names. */
 const PATH_PARAM_NAMES: Record<string, string> = { user_id: 'the user', source_id: 'the market source', app_name: 'the app', task_id: 'the task' };
 
+/** Parameters handed out since buildOpenApi began: their descriptions say how a bounded length counts (noteLengths). */
+const parameters: Array<{ description?: string; schema: Json }> = [];
+
+function parameter<P extends { description?: string; schema: Json }>(p: P): P {
+  parameters.push(p);
+  return p;
+}
+
+/**
+ * Once the schemas are converted: a bounded parameter's description says that the server counts UTF-16 code units
+ * (JavaScript's length), where JSON Schema's maxLength counts characters.
+ */
+function noteLengths(): void {
+  for (const p of parameters.splice(0)) {
+    const max = (p.schema as { maxLength?: number }).maxLength;
+    if (max === undefined) continue;
+    const note = `at most ${max} UTF-16 code units (a character outside the Basic Multilingual Plane counts 2, where maxLength counts it 1)`;
+    p.description = p.description ? `${p.description}; ${note}` : note;
+  }
+}
+
 /** The path parameters of a route, from the valibot schema its handler validates them with (path-params.ts). */
 function pathParams(schema: v.ObjectSchema<Record<string, v.GenericSchema>, undefined>): Json[] {
-  return Object.entries(schema.entries).map(([name, s]) => ({
+  return Object.entries(schema.entries).map(([name, s]) => parameter({
     name, in: 'path', required: true, description: PATH_PARAM_NAMES[name], schema: schemaOf(s),
   }));
 }
@@ -215,7 +236,7 @@ function pathParams(schema: v.ObjectSchema<Record<string, v.GenericSchema>, unde
 function queryParams<E extends Record<string, v.OptionalSchema<v.GenericSchema, undefined>>>(
   entries: E, keys: readonly (keyof E & string)[], about: Partial<Record<keyof E & string, string>> = {},
 ): Json[] {
-  return keys.map((name) => ({
+  return keys.map((name) => parameter({
     name, in: 'query', required: false,
     description: about[name] ?? 'trimmed; empty means no filter; given twice is a 400',
     schema: schemaOf(entries[name]!.wrapped),
@@ -408,8 +429,10 @@ export function buildOpenApi(): Json {
   try {
     described = routes();
     schemas = convertAll();
+    noteLengths();
   } finally {
     pending = null;
+    parameters.length = 0;
   }
   const paths: Json = {};
   for (const r of described) {
