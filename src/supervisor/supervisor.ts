@@ -1,9 +1,7 @@
 import { MessageChannel, Worker, type ResourceLimits } from 'node:worker_threads';
 import type {
-  CollectorSpec, HttpControlApi, HttpSecurityConfig, HttpThreadInit, PassOutcome, StoreControlApi, SupervisorLinkMessage, ThreadRestart,
-  ThreadRestarts,
+  CollectorSpec, HttpControlApi, HttpSecurityConfig, HttpThreadInit, StoreControlApi, SupervisorLinkMessage, ThreadRestart, ThreadRestarts,
 } from '../protocol.ts';
-import type { SourceName } from '../model/index.ts';
 import { CALL_DEADLINE_MS, callWithDeadline, Comlink, THREAD_START_DEADLINE_MS, threadFile, wrap, type ThreadKind } from '../threads.ts';
 import type { Logger } from '../log.ts';
 import { threadInit } from '../log-thread.ts';
@@ -14,6 +12,7 @@ import { startChaosControl } from './chaos-control.ts';
 import { Watchdog } from './watchdog.ts';
 import { CollectorPacing } from './collector-pacing.ts';
 import { FullPassGate } from './full-pass-gate.ts';
+import { HeldWhileDown } from './held-while-down.ts';
 import type { Server } from 'node:http';
 import { SourceBook } from '../store/source-book.ts';
 import type { StuckLimits } from '../store/stuck.ts';
@@ -101,17 +100,8 @@ export class Supervisor {
    * replaces a dead one starts from it, so its restart loses no source's last success
    */
   private readonly known = new SourceBook();
-  /** the sources whose last run failed */
-  private readonly down = new Set<SourceName>();
-  /**
-   * what the store held of each source that is down, taken at its first failed run (keepWhileDown): a store that
-   * replaces a dead one meanwhile starts from it, so an outage and a store restart together lose nothing known.
-   * Serialized bytes, held only while the source is down.
-   */
-  private readonly heldWhileDown = new Map<SourceName, ArrayBuffer>();
-  private readonly taking = new Set<SourceName>();
-  /** the store last given what its predecessor held (restoreHeld), until it is ready */
-  private restoredInto: Worker | null = null;
+  /** what the store held of each source that is down, for a store that replaces a dead one meanwhile */
+  private readonly heldWhileDown: HeldWhileDown;
 
   constructor(private readonly opts: SupervisorOptions) {
     const fullPasses = new FullPassGate(opts.collectDeadlineMs);
@@ -121,54 +111,13 @@ export class Supervisor {
         this.opts.resourceLimits?.collector ?? collectorLimits(spec.source, this.memoryLimit()),
         new CollectorPacing(opts.collectIntervalMs, opts.collectMaxIntervalMs ?? opts.collectIntervalMs),
         spec.bulkFirstPass === false ? noWait : fullPasses));
+    this.heldWhileDown = new HeldWhileDown(opts.log);
+    const currentStore = () => (this.storeUp ? { worker: this.storeWorker, store: this.store } : null);
     for (const h of this.handles) {
       h.onOutcome = (o) => {
         this.known.record(h.spec.source, o);
-        this.keepWhileDown(h.spec.source, o);
+        this.heldWhileDown.outcome(h.spec.source, o, currentStore);
       };
-    }
-  }
-
-  /**
-   * A source's first failed run takes what the store holds of it (StoreControlApi.heldOf); its next good run drops
-   * it. Taken once per outage: failed runs change nothing in the store, so it stays what the store shows.
-   */
-  private keepWhileDown(source: SourceName, o: PassOutcome): void {
-    if (o.ok) {
-      this.down.delete(source);
-      this.heldWhileDown.delete(source);
-      return;
-    }
-    this.down.add(source);
-    if (this.heldWhileDown.has(source) || this.taking.has(source) || !this.storeUp) return;
-    this.taking.add(source);
-    const worker = this.storeWorker;
-    callWithDeadline(this.store.heldOf(source), CALL_DEADLINE_MS, 'store.heldOf')
-      .then((held) => {
-        // (a good run meanwhile, or a store that died answering: nothing to keep)
-        if (held === null || !this.down.has(source) || worker !== this.storeWorker) return;
-        this.heldWhileDown.set(source, held);
-        this.opts.log.info({ source, bytes: held.byteLength }, 'kept what the store holds of a failing source (until its next good run)');
-      }, (err: unknown) => this.opts.log.debug({ source, err: String(err) }, 'what the store holds of a failing source was not taken'))
-      .finally(() => this.taking.delete(source));
-  }
-
-  /**
-   * Gives a store that replaces a dead one what the dead one held of each source that is down (keepWhileDown),
-   * before any collector reaches it. A store that crashes before it is ready after such a gift loses the gifts: what
-   * was kept may be what kills it.
-   */
-  private async restoreHeld(worker: Worker, store: Comlink.Remote<StoreControlApi>): Promise<void> {
-    if (this.heldWhileDown.size === 0) return;
-    this.restoredInto = worker;
-    // a store that dies meanwhile answers nothing more: its restart gives them again
-    const exited = new Promise<false>((resolve) => worker.once('exit', () => resolve(false)));
-    for (const [source, held] of this.heldWhileDown) {
-      if (worker !== this.storeWorker || worker.threadId === -1) return;
-      // (copied, not transferred: a store that dies too needs them again)
-      const restoring = callWithDeadline(store.restoreHeld(source, held), this.opts.collectDeadlineMs, 'store.restoreHeld')
-        .catch((err: unknown) => { this.opts.log.warn({ source, err: String(err) }, 'what the dead store held of a failing source was not restored'); return false; });
-      if (await Promise.race([restoring, exited])) this.opts.log.info({ source, bytes: held.byteLength }, 'the new store shows what the dead one held of a source that is down');
     }
   }
 
@@ -295,10 +244,7 @@ export class Supervisor {
       const reason = this.endReasons.get(worker) ?? lastError ?? `exited with code ${code}`;
       if (kind === 'store') {
         this.storeUp = false;
-        if (worker === this.restoredInto && lastError !== undefined) {
-          this.opts.log.warn({ sources: [...this.heldWhileDown.keys()], reason: lastError }, 'a store given what the dead one held crashed before it was ready: that is dropped');
-          this.heldWhileDown.clear();
-        }
+        this.heldWhileDown.storeExited(worker, lastError);
         // at once, not at the restart: /readyz must not say ready on the strength of the dead store's last push
         this.link?.postMessage({ type: 'store_down' } satisfies SupervisorLinkMessage);
       }
@@ -352,14 +298,14 @@ export class Supervisor {
     // this counter would have moved.
     store.whenReady().then(() => {
       if (worker === this.storeWorker) this.deaths.store = 0;
-      if (worker === this.restoredInto) this.restoredInto = null;
+      this.heldWhileDown.storeReady(worker);
     }, () => undefined);
   }
 
   private async restartStore(): Promise<void> {
     if (this.stopping) return;
     await this.startStore(true);
-    await this.restoreHeld(this.storeWorker, this.store);
+    await this.heldWhileDown.restoreInto(this.storeWorker, this.store, this.opts.collectDeadlineMs);
     for (const h of this.handles) h.storeReplaced();
     this.tick(); // rebuild the state now rather than at the next interval
     await this.attachHttpToStore();

@@ -1,0 +1,77 @@
+import type { Worker } from 'node:worker_threads';
+import type { SourceName } from '../model/index.ts';
+import type { PassOutcome, StoreControlApi } from '../protocol.ts';
+import { CALL_DEADLINE_MS, callWithDeadline, type Comlink } from '../threads.ts';
+import type { Logger } from '../log.ts';
+
+type Store = Comlink.Remote<StoreControlApi>;
+
+/**
+ * What the store held of each source that is down, so that an outage and a store restart together lose nothing
+ * known: a source's first failed run takes what the store holds of it (StoreControlApi.heldOf, serialized bytes),
+ * its next good run drops it, and a store that replaces a dead one meanwhile is given it before any collector
+ * reaches it (StoreControlApi.restoreHeld). Taken once per outage: failed runs change nothing in the store.
+ */
+export class HeldWhileDown {
+  /** the sources whose last run failed */
+  private readonly down = new Set<SourceName>();
+  private readonly held = new Map<SourceName, ArrayBuffer>();
+  private readonly taking = new Set<SourceName>();
+  /** the store last given what its predecessor held, until it is ready */
+  private restoredInto: Worker | null = null;
+
+  constructor(private readonly log: Logger) {}
+
+  /**
+   * A run's outcome. `current` is the store thread now and its API, or null while none is up; a store that is
+   * replaced before it answers gives nothing to keep.
+   */
+  outcome(source: SourceName, o: PassOutcome, current: () => { worker: Worker; store: Store } | null): void {
+    if (o.ok) {
+      this.down.delete(source);
+      this.held.delete(source);
+      return;
+    }
+    this.down.add(source);
+    const now = current();
+    if (now === null || this.held.has(source) || this.taking.has(source)) return;
+    this.taking.add(source);
+    callWithDeadline(now.store.heldOf(source), CALL_DEADLINE_MS, 'store.heldOf')
+      .then((bytes) => {
+        // (a good run meanwhile, or a store that died answering: nothing to keep)
+        if (bytes === null || !this.down.has(source) || current()?.worker !== now.worker) return;
+        this.held.set(source, bytes);
+        this.log.info({ source, bytes: bytes.byteLength }, 'kept what the store holds of a failing source (until its next good run)');
+      }, (err: unknown) => this.log.debug({ source, err: String(err) }, 'what the store holds of a failing source was not taken'))
+      .finally(() => this.taking.delete(source));
+  }
+
+  /** Gives a store that replaces a dead one what is kept; stops when that store dies too (its restart gives it again). */
+  async restoreInto(worker: Worker, store: Store, deadlineMs: number): Promise<void> {
+    if (this.held.size === 0) return;
+    this.restoredInto = worker;
+    const exited = new Promise<false>((resolve) => worker.once('exit', () => resolve(false)));
+    for (const [source, bytes] of this.held) {
+      if (worker.threadId === -1) return;
+      // (copied, not transferred: a store that dies too needs them again)
+      const restoring = callWithDeadline(store.restoreHeld(source, bytes), deadlineMs, 'store.restoreHeld')
+        .catch((err: unknown) => {
+          this.log.warn({ source, err: String(err) }, 'what the dead store held of a failing source was not restored');
+          return false;
+        });
+      if (await Promise.race([restoring, exited])) this.log.info({ source, bytes: bytes.byteLength }, 'the new store shows what the dead one held of a source that is down');
+    }
+  }
+
+  /** The store became ready: what it was given did not kill it. */
+  storeReady(worker: Worker): void {
+    if (worker === this.restoredInto) this.restoredInto = null;
+  }
+
+  /** A store thread ended; `error` when it crashed. One given what is kept that crashes before it is ready drops it: that may be what kills it. */
+  storeExited(worker: Worker, error: string | undefined): void {
+    if (worker !== this.restoredInto || error === undefined || this.held.size === 0) return;
+    this.log.warn({ sources: [...this.held.keys()], reason: error }, 'a store given what the dead one held crashed before it was ready: that is dropped');
+    this.held.clear();
+  }
+}

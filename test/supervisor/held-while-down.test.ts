@@ -1,0 +1,100 @@
+/**
+ * The supervisor's keeping of what the store held of a source that is down (held-while-down.ts), with a stand-in
+ * store: taken once per outage, dropped at the source's next good run, given to a store that replaces a dead one,
+ * and dropped when a store given it crashes before it is ready.
+ */
+import { EventEmitter } from 'node:events';
+import type { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.ts';
+import type { PassOutcome, SourceName } from '../../src/protocol.ts';
+import { HeldWhileDown } from '../../src/supervisor/held-while-down.ts';
+import { outcome } from '../helpers/store-fixtures.ts';
+
+const failed: PassOutcome = outcome({ ok: false, error: 'connect ECONNREFUSED' });
+
+/** A store thread as far as HeldWhileDown sees it: it answers heldOf with its bytes and records what it is given. */
+function storeThread(bytes: number[] | null = [1, 2, 3]) {
+  const worker = Object.assign(new EventEmitter(), { threadId: 1 }) as unknown as Worker & EventEmitter;
+  const asked: SourceName[] = [];
+  const given: Array<[SourceName, number[]]> = [];
+  const store = {
+    heldOf: async (source: SourceName) => { asked.push(source); return bytes === null ? null : new Uint8Array(bytes).buffer; },
+    restoreHeld: async (source: SourceName, held: ArrayBuffer) => { given.push([source, [...new Uint8Array(held)]]); return true; },
+  };
+  const exit = () => { (worker as { threadId: number }).threadId = -1; worker.emit('exit', 1); };
+  return { worker, store: store as never, asked, given, exit, current: () => ({ worker, store: store as never }) };
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('what the store held of a source that is down', () => {
+  it('is taken at the first failed run only, and given to the store that replaces a dead one', async () => {
+    const keep = new HeldWhileDown(createLogger('silent'));
+    const old = storeThread();
+    keep.outcome('app_flow', failed, old.current);
+    keep.outcome('app_flow', failed, old.current);
+    await settle();
+    keep.outcome('app_flow', failed, old.current);
+    expect(old.asked).toEqual(['app_flow']);
+    const next = storeThread();
+    await keep.restoreInto(next.worker, next.store, 1000);
+    expect(next.given).toEqual([['app_flow', [1, 2, 3]]]);
+  });
+
+  it("is dropped at the source's next good run", async () => {
+    const keep = new HeldWhileDown(createLogger('silent'));
+    const old = storeThread();
+    keep.outcome('tasks', failed, old.current);
+    await settle();
+    keep.outcome('tasks', outcome(), old.current);
+    const next = storeThread();
+    await keep.restoreInto(next.worker, next.store, 1000);
+    expect(next.given).toEqual([]);
+  });
+
+  it('is not taken while no store is up, nor kept when the store holds nothing of the source', async () => {
+    const keep = new HeldWhileDown(createLogger('silent'));
+    keep.outcome('app_flow', failed, () => null);
+    const empty = storeThread(null);
+    keep.outcome('tasks', failed, empty.current);
+    await settle();
+    const next = storeThread();
+    await keep.restoreInto(next.worker, next.store, 1000);
+    expect(next.given).toEqual([]);
+  });
+
+  it('is dropped when a store given it crashes before it is ready (it may be what kills it), kept when one is only ended', async () => {
+    const keep = new HeldWhileDown(createLogger('silent'));
+    const old = storeThread();
+    keep.outcome('chart_repo', failed, old.current);
+    await settle();
+    const ended = storeThread();
+    await keep.restoreInto(ended.worker, ended.store, 1000);
+    ended.exit();
+    keep.storeExited(ended.worker, undefined);
+    const crashed = storeThread();
+    await keep.restoreInto(crashed.worker, crashed.store, 1000);
+    expect(crashed.given).toHaveLength(1);
+    crashed.exit();
+    keep.storeExited(crashed.worker, 'ERR_WORKER_OUT_OF_MEMORY');
+    const last = storeThread();
+    await keep.restoreInto(last.worker, last.store, 1000);
+    expect(last.given).toEqual([]);
+  });
+
+  it('a store that became ready proved what it was given: its later crash drops nothing', async () => {
+    const keep = new HeldWhileDown(createLogger('silent'));
+    const old = storeThread();
+    keep.outcome('app_flow', failed, old.current);
+    await settle();
+    const next = storeThread();
+    await keep.restoreInto(next.worker, next.store, 1000);
+    keep.storeReady(next.worker);
+    next.exit();
+    keep.storeExited(next.worker, 'uncaught error');
+    const last = storeThread();
+    await keep.restoreInto(last.worker, last.store, 1000);
+    expect(last.given).toHaveLength(1);
+  });
+});
