@@ -68,10 +68,15 @@ export class HeldWhileDown {
     if (worker === this.restoredInto) this.restoredInto = null;
   }
 
-  /** A store thread ended; `error` when it crashed. One given what is kept that crashes before it is ready drops it: that may be what kills it. */
-  storeExited(worker: Worker, error: string | undefined): void {
-    if (worker !== this.restoredInto || error === undefined || this.held.size === 0) return;
-    this.log.warn({ sources: [...this.held.keys()], reason: error }, 'a store given what the dead one held crashed before it was ready: that is dropped');
+  /**
+   * A store thread ended, and why. One given what is kept that dies before it is ready drops it, whatever ended it:
+   * what was kept may be what kills it (a crash, its heap limit, a hang the watchdog ends), and a store that dies
+   * of it again and again would keep the view down.
+   */
+  storeExited(worker: Worker, reason: string): void {
+    if (worker !== this.restoredInto || this.held.size === 0) return;
+    this.log.warn({ sources: [...this.held.keys()], reason }, 'a store given what the dead one held died before it was ready: that is dropped');
     this.held.clear();
+    this.restoredInto = null;
   }
 }

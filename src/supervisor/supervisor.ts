@@ -244,7 +244,7 @@ export class Supervisor {
       const reason = this.endReasons.get(worker) ?? lastError ?? `exited with code ${code}`;
       if (kind === 'store') {
         this.storeUp = false;
-        this.heldWhileDown.storeExited(worker, lastError);
+        this.heldWhileDown.storeExited(worker, reason);
         // at once, not at the restart: /readyz must not say ready on the strength of the dead store's last push
         this.link?.postMessage({ type: 'store_down' } satisfies SupervisorLinkMessage);
       }
