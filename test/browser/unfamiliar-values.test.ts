@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { describeWith } from '../helpers/services.ts';
 import { dashboardsOn, loaded, openPage, pwned, realErrors } from './browser.ts';
 import {
@@ -21,10 +22,10 @@ describeWith('chromium', 'unfamiliar Chart Repo values in the dashboards', () =>
     await loaded(page, `${root()}/dashboard`);
 
     await page.click('#cr-tabs [data-tab="apps"]');
-    await expect.poll(() => page.locator('#cr-apps-note').textContent()).toContain(`1 ${UNFAMILIAR_APP_STATE}`);
+    await expect.poll(() => page.locator('#cr-apps-note').textContent(), { timeout: LIVENESS_MS }).toContain(`1 ${UNFAMILIAR_APP_STATE}`);
     await page.fill('#f-cr-user', 'alice');
     const row = page.locator('#cr-apps-table tbody tr', { hasText: 'firefox' });
-    await expect.poll(() => row.count()).toBe(1);
+    await expect.poll(() => row.count(), { timeout: LIVENESS_MS }).toBe(1);
     expect(await row.locator('.badge').allTextContents()).toEqual([UNFAMILIAR_APP_STATE, UNFAMILIAR_STEP_STATUS]);
     // its times were left out (Go's zero time on the wire): no time, not the year 1
     expect(await row.locator('td').last().textContent()).toBe('—');
@@ -32,10 +33,10 @@ describeWith('chromium', 'unfamiliar Chart Repo values in the dashboards', () =>
     expect(await page.locator('#cr-apps-table b').count()).toBe(0);
 
     await page.click('#cr-tabs [data-tab="images"]');
-    await expect.poll(() => page.locator('#images-note').textContent()).toContain(`1 ${UNFAMILIAR_IMAGE_STATUS}`);
+    await expect.poll(() => page.locator('#images-note').textContent(), { timeout: LIVENESS_MS }).toContain(`1 ${UNFAMILIAR_IMAGE_STATUS}`);
     await page.fill('#f-img', 'firefox');
     const image = page.locator('#images-table tbody tr', { hasText: 'firefox:128' });
-    await expect.poll(() => image.count()).toBe(1);
+    await expect.poll(() => image.count(), { timeout: LIVENESS_MS }).toBe(1);
     expect(await image.locator('.badge').first().textContent()).toBe(UNFAMILIAR_IMAGE_STATUS);
 
     expect(await pwned(page)).toBeUndefined();
@@ -48,7 +49,7 @@ describeWith('chromium', 'unfamiliar Chart Repo values in the dashboards', () =>
     await loaded(page, `${root()}/dashboard-app`);
     await page.fill('#f-user', 'dave');
     const chips = page.locator('#flow-table tbody tr li.step[data-step="Market Hydration"]');
-    await expect.poll(() => chips.count()).toBe(INHERITED_NAME_STATUSES.length);
+    await expect.poll(() => chips.count(), { timeout: LIVENESS_MS }).toBe(INHERITED_NAME_STATUSES.length);
     for (let i = 0; i < INHERITED_NAME_STATUSES.length; i++) {
       const chip = chips.nth(i);
       expect(await chip.getAttribute('data-status')).toBe('unknown');
@@ -65,11 +66,11 @@ describeWith('chromium', 'unfamiliar Chart Repo values in the dashboards', () =>
     await loaded(page, `${root()}/dashboard-app`);
     await page.fill('#f-app', 'firefox');
     const row = page.locator('#flow-table tbody tr', { hasText: 'firefox' });
-    await expect.poll(() => row.count()).toBe(1);
+    await expect.poll(() => row.count(), { timeout: LIVENESS_MS }).toBe(1);
     await row.getByRole('button', { name: 'details' }).click();
     const detail = page.locator('#flow-table tr.detail');
     // the state's markup is there as text (it is the only upstream markup this page shows), not as an element
-    await expect.poll(() => detail.textContent()).toContain(`Chart Repo state${UNFAMILIAR_APP_STATE}`);
+    await expect.poll(() => detail.textContent(), { timeout: LIVENESS_MS }).toContain(`Chart Repo state${UNFAMILIAR_APP_STATE}`);
     expect(await page.locator('#flow-table b').count()).toBe(0);
     expect(await pwned(page)).toBeUndefined();
     expect(realErrors(errors)).toEqual([]);

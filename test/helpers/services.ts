@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { describe, it } from 'vitest';
+import { LIVENESS_MS } from './liveness.ts';
 
 /**
  * The one place that decides whether a suite needing a real service runs, fails or is skipped.
@@ -84,10 +85,16 @@ function decide(service: Service, name: string): { run: true } | { run: false; f
   return { run: false, skipReason };
 }
 
+/**
+ * A browser test's timeout: its steps are each bounded by a liveness bound (playwright's 30 s an action, LIVENESS_MS a
+ * poll), and on a busy machine chromium is slow at every one of them, so one bound for the whole test is too few.
+ */
+const BROWSER_TEST_MS = 4 * LIVENESS_MS;
+
 /** describe() for a suite that needs a real service (see the top of this file). */
 export function describeWith(service: Service, name: string, fn: () => void): void {
   const d = decide(service, name);
-  if (d.run) describe(name, fn);
+  if (d.run) describe(name, service === 'chromium' ? { timeout: BROWSER_TEST_MS } : {}, fn);
   else if ('fail' in d) describe(name, () => { it(`needs ${service}`, () => { throw d.fail; }); });
   // registered, so the skipped tests are counted and listed by name
   else describe(name, { skip: true, meta: { skipReason: d.skipReason } }, fn);
