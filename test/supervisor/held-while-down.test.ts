@@ -28,6 +28,19 @@ function storeThread(bytes: number[] | null = [1, 2, 3]) {
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
+/** A store that replaces a dead one, given what is kept (what it was given is in its `given`). */
+async function replacement(keep: HeldWhileDown) {
+  const next = storeThread();
+  await keep.restoreInto(next.worker, next.store, 1000);
+  return next;
+}
+
+/** `source` failed once against a store that held it: what it held is kept. */
+async function failedOnce(keep: HeldWhileDown, source: SourceName): Promise<void> {
+  keep.outcome(source, failed, storeThread().current);
+  await settle();
+}
+
 describe('what the store held of a source that is down', () => {
   it('is taken at the first failed run only, and given to the store that replaces a dead one', async () => {
     const keep = new HeldWhileDown(createLogger('silent'));
@@ -44,13 +57,9 @@ describe('what the store held of a source that is down', () => {
 
   it("is dropped at the source's next good run", async () => {
     const keep = new HeldWhileDown(createLogger('silent'));
-    const old = storeThread();
-    keep.outcome('tasks', failed, old.current);
-    await settle();
-    keep.outcome('tasks', outcome(), old.current);
-    const next = storeThread();
-    await keep.restoreInto(next.worker, next.store, 1000);
-    expect(next.given).toEqual([]);
+    await failedOnce(keep, 'tasks');
+    keep.outcome('tasks', outcome(), storeThread().current);
+    expect((await replacement(keep)).given).toEqual([]);
   });
 
   it('is not taken while no store is up, nor kept when the store holds nothing of the source', async () => {
@@ -59,38 +68,26 @@ describe('what the store held of a source that is down', () => {
     const empty = storeThread(null);
     keep.outcome('tasks', failed, empty.current);
     await settle();
-    const next = storeThread();
-    await keep.restoreInto(next.worker, next.store, 1000);
-    expect(next.given).toEqual([]);
+    expect((await replacement(keep)).given).toEqual([]);
   });
 
   it('is dropped when a store given it dies before it is ready, whatever ended it: it may be what kills it', async () => {
     const keep = new HeldWhileDown(createLogger('silent'));
-    const old = storeThread();
-    keep.outcome('chart_repo', failed, old.current);
-    await settle();
-    const next = storeThread();
-    await keep.restoreInto(next.worker, next.store, 1000);
+    await failedOnce(keep, 'chart_repo');
+    const next = await replacement(keep);
     expect(next.given).toHaveLength(1);
     next.exit();
     keep.storeExited(next.worker, 'no answer to the supervisor\'s pings for 30 s');
-    const last = storeThread();
-    await keep.restoreInto(last.worker, last.store, 1000);
-    expect(last.given).toEqual([]);
+    expect((await replacement(keep)).given).toEqual([]);
   });
 
   it('a store that became ready proved what it was given: its later crash drops nothing', async () => {
     const keep = new HeldWhileDown(createLogger('silent'));
-    const old = storeThread();
-    keep.outcome('app_flow', failed, old.current);
-    await settle();
-    const next = storeThread();
-    await keep.restoreInto(next.worker, next.store, 1000);
+    await failedOnce(keep, 'app_flow');
+    const next = await replacement(keep);
     keep.storeReady(next.worker);
     next.exit();
     keep.storeExited(next.worker, 'exited with code 1');
-    const last = storeThread();
-    await keep.restoreInto(last.worker, last.store, 1000);
-    expect(last.given).toHaveLength(1);
+    expect((await replacement(keep)).given).toHaveLength(1);
   });
 });
