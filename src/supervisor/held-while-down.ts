@@ -10,7 +10,9 @@ type Store = Comlink.Remote<StoreControlApi>;
  * What the store held of each source that is down, so that an outage and a store restart together lose nothing
  * known: a source's first failed run takes what the store holds of it (StoreControlApi.heldOf, serialized bytes),
  * its next good run drops it, and a store that replaces a dead one meanwhile is given it before any collector
- * reaches it (StoreControlApi.restoreHeld). Taken once per outage: failed runs change nothing in the store.
+ * reaches it (StoreControlApi.restoreHeld). Taken once per outage, as the store held it at the first failure: a
+ * failed run changes nothing, but app events pushed meanwhile (NATS) do, and those the copy lacks; re-taking it on
+ * every failed run would cost a serialization of the whole source each time.
  */
 export class HeldWhileDown {
   /** the sources whose last run failed */
