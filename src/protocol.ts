@@ -430,6 +430,14 @@ export interface ThreadMemory {
 
 // ---- supervisor -> store (comlink) ---------------------------------------------------------------
 
+/** A copy of what the store holds of one source (StoreControlApi.heldOf). */
+export interface HeldCopy {
+  /** what the store's held-source mark was (heldMark): a later call with it answers null while nothing changed */
+  mark: number;
+  /** the steps that give it to another store, v8-serialized and transferred; null when it holds nothing of it */
+  bytes: ArrayBuffer | null;
+}
+
 export interface StoreControlApi {
   /** a collector's delta port (sent again when a collector thread is replaced) */
   attachDeltaPort(port: MessagePort): void;
@@ -451,10 +459,10 @@ export interface StoreControlApi {
   /** outcome of a run that could not report itself (thread died, deadline passed) */
   reportOutcome(source: SourceName, outcome: PassOutcome): void;
   /**
-   * what the store holds of a source (store/held-source.ts), v8-serialized and transferred, or null when it holds
-   * nothing of it: the supervisor keeps it while the source is down
+   * what the store holds of a source (store/held-source.ts), for the supervisor to keep while the source is down;
+   * null when it is unchanged since the copy taken at `unlessMark` (no bytes are made)
    */
-  heldOf(source: SourceName): ArrayBuffer | null;
+  heldOf(source: SourceName, unlessMark?: number): HeldCopy | null;
   /**
    * a dead store's heldOf(source), given to the store replacing it while the source is still down: applied as
    * that source's listing (false: refused, a pass of the source came first or the bytes are not a pass)

@@ -2,7 +2,7 @@ import { deserialize, serialize } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
 import { blockFor, Comlink, expose } from '../threads.ts';
 import type {
-  AppliedMessage, BodyAnswer, FreshnessMessage, PassOutcome, QueryAnswer, SourceName, StateFilter, StoreControlApi, StoreMessage, StoreQueryApi, StoreStep,
+  AppliedMessage, BodyAnswer, FreshnessMessage, HeldCopy, PassOutcome, QueryAnswer, SourceName, StateFilter, StoreControlApi, StoreMessage, StoreQueryApi, StoreStep,
   ThreadMemory, VersionMessage,
 } from '../protocol.ts';
 import { SOURCE_NAMES, type SourceStatus } from '../model/index.ts';
@@ -83,15 +83,17 @@ export class StoreActor implements StoreControlApi {
     return applied;
   }
 
-  heldOf(source: SourceName): ArrayBuffer | null {
+  heldOf(source: SourceName, unlessMark?: number): HeldCopy | null {
     this.flush();
+    const mark = this.store.heldMark(source);
+    if (mark === unlessMark) return null;
     const steps = this.store.heldOf(source);
-    if (steps.length === 0) return null;
+    if (steps.length === 0) return { mark, bytes: null };
     const bytes = serialize(steps);
     // (a small Buffer can be a view on a shared pool: only its own bytes cross)
     const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
       ? bytes.buffer as ArrayBuffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    return Comlink.transfer(own, [own]);
+    return Comlink.transfer({ mark, bytes: own }, [own]);
   }
 
   restoreHeld(source: SourceName, held: ArrayBuffer): boolean {

@@ -97,6 +97,8 @@ function heldFrame(held: { frame: ChartRepoFrame; pairs: readonly HeldPair[]; sh
 /** The Chart Repo view the store holds, and its items changed since the last version (the stream sends them one by one). */
 export class ChartRepoView {
   held: HeldChartRepo | null = null;
+  /** how many times a reader saw the view change (what a copy of it is compared by: held-while-down.ts) */
+  changes = 0;
   private readonly pending = emptyChartPending();
   /** each (user, source) pair's own part, in the collector's order, with the digest of its content */
   private pairs = new Map<string, HeldPair>();
@@ -175,6 +177,7 @@ export class ChartRepoView {
     const nextIndex = index();
     diffChartIndex(this.held?.index ?? null, nextIndex, this.pending);
     this.held = { ...next, content: content(), index: nextIndex };
+    this.changes += 1;
     return true;
   }
 

@@ -34,6 +34,8 @@ export class EntityTable<T extends object> {
   chars = 0;
   /** keys by owner: what a source's listing reconciles, without a walk over every row */
   private readonly owned = new MultiIndex();
+  /** per owner, how many times what it owns changed: equal counts, equal rows (changesOf) */
+  private readonly changeCounts = new Map<Owner, number>();
 
   constructor(
     private readonly keyOf: (value: T) => string,
@@ -56,6 +58,7 @@ export class EntityTable<T extends object> {
         prev.owner = owner;
         return null;
       }
+      this.changed(owner);
       // content changed: kept with its own times
       if (this.carry !== noCarry) member = render(key, value);
       this.hooks.onDelete(key, prev.value);
@@ -99,8 +102,22 @@ export class EntityTable<T extends object> {
     return this.owned.get(owner);
   }
 
+  /**
+   * A count that moves whenever a row `owner` owns changes, arrives or leaves (pushed events included): what
+   * the supervisor compares before it takes a copy of a failing source again (held-while-down.ts).
+   */
+  changesOf(owner: Owner): number {
+    return this.changeCounts.get(owner) ?? 0;
+  }
+
+  private changed(owner: Owner): void {
+    this.changeCounts.set(owner, this.changesOf(owner) + 1);
+  }
+
   private own(key: string, from: Owner | undefined, to: Owner | undefined): void {
     if (from === to) return;
+    if (from !== undefined) this.changed(from);
+    if (to !== undefined) this.changed(to);
     this.owned.delete(from, key);
     this.owned.add(to, key);
   }

@@ -22,6 +22,13 @@ export function heldSteps(source: SourceName, tables: StoreTables, chartRepo: Ch
   return steps;
 }
 
+/** A count that moves whenever heldSteps(source) would give other steps (the supervisor's copy is then stale). */
+export function heldMark(source: SourceName, tables: StoreTables, chartRepo: ChartRepoView): number {
+  let mark = source === 'chart_repo' ? chartRepo.changes : 0;
+  for (const domain of DOMAINS) mark += tables.of(domain).changesOf(source);
+  return mark;
+}
+
 function ownedItems<D extends Domain>(tables: StoreTables, domain: D, source: SourceName): DomainEntity[D][] {
   const table = tables.of(domain);
   return [...table.ownedBy(source)].map((key) => table.rows.get(key)!.value);

@@ -7,7 +7,7 @@ import { ChangeLog } from './change-log.ts';
 import { ChartRepoView } from './chart-repo-view.ts';
 import { EntityTimelines } from './entity-timelines.ts';
 import { EntityWriter } from './entity-writer.ts';
-import { heldSteps } from './held-source.ts';
+import { heldMark, heldSteps } from './held-source.ts';
 import { PassApplier } from './pass-applier.ts';
 import { pageStamp, SnapshotRenderer } from './snapshot-render.ts';
 import { collectorComponent, SourceBook } from './source-book.ts';
@@ -103,6 +103,11 @@ export class RuntimeStore {
   /** What this store holds of `source`, as the steps that give it to another store (held-source.ts). */
   heldOf(source: SourceName): StoreStep[] {
     return heldSteps(source, this.tables, this.chartRepo);
+  }
+
+  /** Moves whenever what heldOf(source) gives changes, pushed app events included; equal marks, equal copies. */
+  heldMark(source: SourceName): number {
+    return heldMark(source, this.tables, this.chartRepo);
   }
 
   /**

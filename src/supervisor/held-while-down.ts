@@ -8,16 +8,17 @@ type Store = Comlink.Remote<StoreControlApi>;
 
 /**
  * What the store held of each source that is down, so that an outage and a store restart together lose nothing
- * known: a source's first failed run takes what the store holds of it (StoreControlApi.heldOf, serialized bytes),
- * its next good run drops it, and a store that replaces a dead one meanwhile is given it before any collector
- * reaches it (StoreControlApi.restoreHeld). Taken once per outage, as the store held it at the first failure: a
- * failed run changes nothing, but app events pushed meanwhile (NATS) do, and those the copy lacks; re-taking it on
- * every failed run would cost a serialization of the whole source each time.
+ * known: each failed run of a source asks the store for what it holds of it (StoreControlApi.heldOf, serialized
+ * bytes), made only when it changed since the copy kept (app events pushed during the outage change it; failed
+ * runs do not), its next good run drops it, and a store that replaces a dead one meanwhile is given it before any
+ * collector reaches it (StoreControlApi.restoreHeld). What changed after the last failed run, before the store
+ * died, is lost with the store: at most one interval of pushed events.
  */
 export class HeldWhileDown {
   /** the sources whose last run failed */
   private readonly down = new Set<SourceName>();
-  private readonly held = new Map<SourceName, ArrayBuffer>();
+  /** the copy kept per source, with the store it came from (a mark means something only to that store) */
+  private readonly held = new Map<SourceName, { bytes: ArrayBuffer; mark: number; from: Worker }>();
   private readonly taking = new Set<SourceName>();
   /** the store last given what its predecessor held, until it is ready */
   private restoredInto: Worker | null = null;
@@ -36,14 +37,21 @@ export class HeldWhileDown {
     }
     this.down.add(source);
     const now = current();
-    if (now === null || this.held.has(source) || this.taking.has(source)) return;
+    if (now === null || this.taking.has(source)) return;
+    const kept = this.held.get(source);
+    const unless = kept?.from === now.worker ? kept.mark : undefined;
     this.taking.add(source);
-    callWithDeadline(now.store.heldOf(source), CALL_DEADLINE_MS, 'store.heldOf')
-      .then((bytes) => {
-        // (a good run meanwhile, or a store that died answering: nothing to keep)
-        if (bytes === null || !this.down.has(source) || current()?.worker !== now.worker) return;
-        this.held.set(source, bytes);
-        this.log.info({ source, bytes: bytes.byteLength }, 'kept what the store holds of a failing source (until its next good run)');
+    callWithDeadline(now.store.heldOf(source, unless), CALL_DEADLINE_MS, 'store.heldOf')
+      .then((copy) => {
+        // (unchanged; a good run meanwhile, or a store that died answering: nothing to keep)
+        if (copy === null || !this.down.has(source) || current()?.worker !== now.worker) return;
+        if (copy.bytes !== null) {
+          this.held.set(source, { bytes: copy.bytes, mark: copy.mark, from: now.worker });
+          this.log.info({ source, bytes: copy.bytes.byteLength, again: kept !== undefined }, 'kept what the store holds of a failing source (until its next good run)');
+        } else if (kept?.from === now.worker) {
+          // the store that gave the copy holds nothing of it now (pushed removals): neither does the copy
+          this.held.delete(source);
+        }
       }, (err: unknown) => this.log.debug({ source, err: String(err) }, 'what the store holds of a failing source was not taken'))
       .finally(() => this.taking.delete(source));
   }
@@ -53,7 +61,7 @@ export class HeldWhileDown {
     if (this.held.size === 0) return;
     this.restoredInto = worker;
     const exited = new Promise<false>((resolve) => worker.once('exit', () => resolve(false)));
-    for (const [source, bytes] of this.held) {
+    for (const [source, { bytes }] of this.held) {
       if (worker.threadId === -1) return;
       // (copied, not transferred: a store that dies too needs them again)
       const restoring = callWithDeadline(store.restoreHeld(source, bytes), deadlineMs, 'store.restoreHeld')

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { appKey } from '../../src/model/index.ts';
 import type { SourceName } from '../../src/protocol.ts';
 import { StoreActor } from '../../src/store/actor.ts';
-import { app, chartRepoPairs, pass, T0, task } from '../helpers/store-fixtures.ts';
+import { app, chartRepoPairs, pass, pushed, T0, task } from '../helpers/store-fixtures.ts';
 
 const SOURCES: SourceName[] = ['app_flow', 'tasks', 'components', 'chart_repo'];
 const down = { ok: false, error: 'connect ECONNREFUSED 127.0.0.1:5432' };
@@ -30,7 +30,7 @@ function storeAfter(before: StoreActor): StoreActor {
   // (with the supervisor's record of the runs, as a rebuilt store gets it)
   after.expectSources(SOURCES, undefined, 30_000, before.store.freshness());
   for (const source of SOURCES) {
-    const held = before.heldOf(source);
+    const held = before.heldOf(source)!.bytes;
     if (held !== null) expect(after.restoreHeld(source, held), source).toBe(true);
   }
   // the sources still down: their runs fail against the new store too
@@ -54,8 +54,8 @@ describe('what a store held of a source that is down', () => {
   });
 
   it('is nothing for a source the store holds nothing of', () => {
-    expect(storeBeforeItDied().heldOf('components')).toBeNull();
-    expect(storeBeforeItDied().heldOf('nats')).toBeNull();
+    expect(storeBeforeItDied().heldOf('components')!.bytes).toBeNull();
+    expect(storeBeforeItDied().heldOf('nats')!.bytes).toBeNull();
   });
 
   it("the apps' timelines say where they came from", () => {
@@ -69,7 +69,7 @@ describe('what a store held of a source that is down', () => {
     const after = new StoreActor();
     after.expectSources(SOURCES, undefined, 30_000);
     after.receive(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app('alice', 'market', 'wiki', { stage: 'stopped' })] }]));
-    expect(after.restoreHeld('app_flow', before.heldOf('app_flow')!)).toBe(false);
+    expect(after.restoreHeld('app_flow', before.heldOf('app_flow')!.bytes!)).toBe(false);
     expect(Object.keys(data(after).app_states)).toEqual([appKey({ user_id: 'alice', source_id: 'market', app_name: 'wiki' })]);
   });
 
@@ -85,5 +85,24 @@ describe('what a store held of a source that is down', () => {
     const after = storeAfter(storeBeforeItDied());
     after.receive(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app('alice', 'market', 'wiki')] }]));
     expect(Object.keys(data(after).app_states)).toEqual([appKey({ user_id: 'alice', source_id: 'market', app_name: 'wiki' })]);
+  });
+
+  it('is made again only when it changed: an app event pushed during the outage changes it, a failed run does not', () => {
+    const before = storeBeforeItDied();
+    const first = before.heldOf('app_flow')!;
+    before.receive(pass('app_flow', [], down, 3));
+    expect(before.heldOf('app_flow', first.mark)).toBeNull();
+    const later = '2026-11-25T10:05:00.000Z';
+    before.receive(pushed('nats', [{ op: 'app_events', events: [
+      { key: appKey({ user_id: 'bob', source_id: 'market', app_name: 'blog' }), at: later, app: app('bob', 'market', 'blog', { stage: 'running', metadata: { status: { createTime: later } } }) },
+    ] }], 4));
+    const again = before.heldOf('app_flow', first.mark)!;
+    expect(again.bytes).not.toBeNull();
+    const after = new StoreActor();
+    after.expectSources(SOURCES, undefined, 30_000);
+    expect(after.restoreHeld('app_flow', again.bytes!)).toBe(true);
+    expect(data(after).app_states[appKey({ user_id: 'bob', source_id: 'market', app_name: 'blog' })].stage).toBe('running');
+    // (other sources' marks do not move with it)
+    expect(before.heldOf('tasks', before.heldOf('tasks')!.mark)).toBeNull();
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The supervisor's keeping of what the store held of a source that is down (held-while-down.ts), with a stand-in
- * store: taken once per outage, dropped at the source's next good run, given to a store that replaces a dead one,
+ * store: taken at a failed run when what the store holds of it changed, dropped at the source's next good run, given to a store that replaces a dead one,
  * and dropped when a store given it dies before it is ready.
  */
 import { EventEmitter } from 'node:events';
@@ -13,17 +13,27 @@ import { outcome } from '../helpers/store-fixtures.ts';
 
 const failed: PassOutcome = outcome({ ok: false, error: 'connect ECONNREFUSED' });
 
-/** A store thread as far as HeldWhileDown sees it: it answers heldOf with its bytes and records what it is given. */
-function storeThread(bytes: number[] | null = [1, 2, 3]) {
+/**
+ * A store thread as far as HeldWhileDown sees it: it answers heldOf with its bytes (null when unchanged since the
+ * mark given: `mark` moves when what it holds changes) and records what it is given.
+ */
+function storeThread(initial: number[] | null = [1, 2, 3]) {
   const worker = Object.assign(new EventEmitter(), { threadId: 1 }) as unknown as Worker & EventEmitter;
   const asked: SourceName[] = [];
   const given: Array<[SourceName, number[]]> = [];
+  const held = { bytes: initial, mark: 7 };
   const store = {
-    heldOf: async (source: SourceName) => { asked.push(source); return bytes === null ? null : new Uint8Array(bytes).buffer; },
-    restoreHeld: async (source: SourceName, held: ArrayBuffer) => { given.push([source, [...new Uint8Array(held)]]); return true; },
+    heldOf: async (source: SourceName, unless?: number) => {
+      asked.push(source);
+      if (unless === held.mark) return null;
+      return { mark: held.mark, bytes: held.bytes === null ? null : new Uint8Array(held.bytes).buffer };
+    },
+    restoreHeld: async (source: SourceName, bytes: ArrayBuffer) => { given.push([source, [...new Uint8Array(bytes)]]); return true; },
   };
   const exit = () => { (worker as { threadId: number }).threadId = -1; worker.emit('exit', 1); };
-  return { worker, store: store as never, asked, given, exit, current: () => ({ worker, store: store as never }) };
+  /** what it holds changes (a pushed app event) */
+  const change = (bytes: number[] | null) => { held.bytes = bytes; held.mark += 1; };
+  return { worker, store: store as never, asked, given, exit, change, current: () => ({ worker, store: store as never }) };
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -42,17 +52,37 @@ async function failedOnce(keep: HeldWhileDown, source: SourceName): Promise<void
 }
 
 describe('what the store held of a source that is down', () => {
-  it('is taken at the first failed run only, and given to the store that replaces a dead one', async () => {
+  it('is taken at the first failed run, again only when what the store holds changed, and given to the store that replaces a dead one', async () => {
     const keep = new HeldWhileDown(createLogger('silent'));
     const old = storeThread();
     keep.outcome('app_flow', failed, old.current);
+    // (one question at a time)
     keep.outcome('app_flow', failed, old.current);
     await settle();
     keep.outcome('app_flow', failed, old.current);
-    expect(old.asked).toEqual(['app_flow']);
-    const next = storeThread();
-    await keep.restoreInto(next.worker, next.store, 1000);
-    expect(next.given).toEqual([['app_flow', [1, 2, 3]]]);
+    await settle();
+    expect(old.asked).toEqual(['app_flow', 'app_flow']);
+    expect((await replacement(keep)).given).toEqual([['app_flow', [1, 2, 3]]]);
+    // an app event pushed during the outage
+    old.change([1, 2, 3, 4]);
+    keep.outcome('app_flow', failed, old.current);
+    await settle();
+    expect((await replacement(keep)).given).toEqual([['app_flow', [1, 2, 3, 4]]]);
+    // pushed removals left the store nothing of the source: nor does the copy hold anything
+    old.change(null);
+    keep.outcome('app_flow', failed, old.current);
+    await settle();
+    expect((await replacement(keep)).given).toEqual([]);
+  });
+
+  it('a store given the copy is asked for its own at the next failed run (its marks are its own)', async () => {
+    const keep = new HeldWhileDown(createLogger('silent'));
+    await failedOnce(keep, 'tasks');
+    const next = await replacement(keep);
+    next.change([9]);
+    keep.outcome('tasks', failed, next.current);
+    await settle();
+    expect((await replacement(keep)).given).toEqual([['tasks', [9]]]);
   });
 
   it("is dropped at the source's next good run", async () => {
