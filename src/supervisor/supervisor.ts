@@ -87,6 +87,8 @@ export class Supervisor {
   private readonly lastRestart = new Map<string, ThreadRestart>();
   /** why the supervisor itself ended a store or HTTP thread (hung, chaos kill, no answer at start) */
   private readonly endReasons = new WeakMap<Worker, string>();
+  /** which supervised thread each worker is (store or http), for what is logged about it */
+  private readonly kinds = new WeakMap<Worker, string>();
   private readonly deaths = { store: 0, http: 0 };
   /** the current HTTP thread's end of the supervisor link (protocol.ts SupervisorLinkMessage) */
   private link: MessagePort | null = null;
@@ -195,8 +197,7 @@ export class Supervisor {
       // (a thread already gone is being restarted: nothing to end)
       if (this.stopping || watched.threadId === -1) return;
       this.opts.log.error({ thread: kind, silent_ms: silentMs }, 'thread stopped answering; replacing it');
-      this.endReasons.set(watched, `no answer to the supervisor's pings for ${Math.round(silentMs / 1000)} s`);
-      void watched.terminate();
+      this.end(kind, watched, `no answer to the supervisor's pings for ${Math.round(silentMs / 1000)} s`);
     }, this.opts.threadHungAfterMs ?? HUNG_AFTER_MS[kind]);
     this.watchdogs.push(dog);
   }
@@ -227,6 +228,7 @@ export class Supervisor {
       name: kind, workerData: { ...threadInit(this.opts.log.level), ...extra.data }, transferList: extra.transfer,
       resourceLimits: this.limits(kind),
     });
+    this.kinds.set(worker, kind);
     const bornAt = Date.now();
     let lastError: string | undefined;
     worker.on('error', (err: Error & { code?: string }) => {
@@ -256,6 +258,19 @@ export class Supervisor {
   }
 
   /**
+   * Ends a thread (its exit handler restarts it), and says so when it has not ended 10 s later: terminate() stops
+   * JavaScript, not a thread blocked inside a system call, and a replacement waits for the exit.
+   */
+  private end(kind: string, worker: Worker, reason: string): void {
+    this.endReasons.set(worker, reason);
+    const late = setTimeout(() => {
+      if (worker.threadId !== -1) this.opts.log.error({ thread: kind, reason }, 'thread has not ended 10 s after it was told to');
+    }, 10_000);
+    late.unref();
+    void worker.terminate().finally(() => clearTimeout(late));
+  }
+
+  /**
    * A control call to a thread just started: past the deadline the thread is useless, so it is ended
    * (and, being current, restarted with backoff by its exit handler).
    */
@@ -272,10 +287,7 @@ export class Supervisor {
     try {
       return await Promise.race([callWithDeadline(call, ms, what), exited]);
     } catch (err) {
-      if (worker.threadId !== -1) {
-        this.endReasons.set(worker, `no answer to ${what} within ${ms / 1000} s`);
-        void worker.terminate();
-      }
+      if (worker.threadId !== -1) this.end(this.kinds.get(worker) ?? 'thread', worker, `no answer to ${what} within ${ms / 1000} s`);
       throw err;
     } finally {
       worker.off('exit', onExit);
@@ -377,11 +389,9 @@ export class Supervisor {
   kill(thread: string): boolean | Promise<boolean> {
     const killed = 'killed (chaos control)';
     if (thread === 'store') {
-      this.endReasons.set(this.storeWorker, killed);
-      void this.storeWorker.terminate();
+      this.end('store', this.storeWorker, killed);
     } else if (thread === 'http') {
-      this.endReasons.set(this.httpWorker, killed);
-      void this.httpWorker.terminate();
+      this.end('http', this.httpWorker, killed);
     } else if (thread === 'compress') {
       return callWithDeadline(this.http.killCompress(), CALL_DEADLINE_MS, 'http.killCompress').catch(() => false);
     } else {

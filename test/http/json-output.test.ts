@@ -76,7 +76,7 @@ describe('the process\'s output', () => {
     const until = async (what: string, check: () => Promise<boolean>, ms = 60_000) => {
       const end = Date.now() + ms;
       while (!(await check())) {
-        if (Date.now() > end) throw new Error(`${what} not within ${ms} ms; last lines:\n${sc.stdout.slice(-8).join('\n')}`);
+        if (Date.now() > end) throw new Error(`${what} not within ${ms} ms; last lines:\n${sc.stdout.slice(-30).join('\n')}`);
         await sleep(100);
       }
     };
