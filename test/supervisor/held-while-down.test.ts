@@ -45,9 +45,9 @@ async function replacement(keep: HeldWhileDown) {
   return next;
 }
 
-/** `source` failed once against a store that held it: what it held is kept. */
-async function failedOnce(keep: HeldWhileDown, source: SourceName): Promise<void> {
-  keep.outcome(source, failed, storeThread().current);
+/** `source` failed once against `store` (by default one that holds it), its question answered. */
+async function failedOnce(keep: HeldWhileDown, source: SourceName, store = storeThread()): Promise<void> {
+  keep.outcome(source, failed, store.current);
   await settle();
 }
 
@@ -57,21 +57,17 @@ describe('what the store held of a source that is down', () => {
     const old = storeThread();
     keep.outcome('app_flow', failed, old.current);
     // (one question at a time)
-    keep.outcome('app_flow', failed, old.current);
-    await settle();
-    keep.outcome('app_flow', failed, old.current);
-    await settle();
+    await failedOnce(keep, 'app_flow', old);
+    await failedOnce(keep, 'app_flow', old);
     expect(old.asked).toEqual(['app_flow', 'app_flow']);
     expect((await replacement(keep)).given).toEqual([['app_flow', [1, 2, 3]]]);
     // an app event pushed during the outage
     old.change([1, 2, 3, 4]);
-    keep.outcome('app_flow', failed, old.current);
-    await settle();
+    await failedOnce(keep, 'app_flow', old);
     expect((await replacement(keep)).given).toEqual([['app_flow', [1, 2, 3, 4]]]);
     // pushed removals left the store nothing of the source: nor does the copy hold anything
     old.change(null);
-    keep.outcome('app_flow', failed, old.current);
-    await settle();
+    await failedOnce(keep, 'app_flow', old);
     expect((await replacement(keep)).given).toEqual([]);
   });
 
@@ -80,8 +76,7 @@ describe('what the store held of a source that is down', () => {
     await failedOnce(keep, 'tasks');
     const next = await replacement(keep);
     next.change([9]);
-    keep.outcome('tasks', failed, next.current);
-    await settle();
+    await failedOnce(keep, 'tasks', next);
     expect((await replacement(keep)).given).toEqual([['tasks', [9]]]);
   });
 
@@ -96,8 +91,7 @@ describe('what the store held of a source that is down', () => {
     const keep = new HeldWhileDown(createLogger('silent'));
     keep.outcome('app_flow', failed, () => null);
     const empty = storeThread(null);
-    keep.outcome('tasks', failed, empty.current);
-    await settle();
+    await failedOnce(keep, 'tasks', empty);
     expect((await replacement(keep)).given).toEqual([]);
   });
 
