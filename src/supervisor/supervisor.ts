@@ -89,6 +89,8 @@ export class Supervisor {
   private readonly endReasons = new WeakMap<Worker, string>();
   /** which supervised thread each worker is (store or http), for what is logged about it */
   private readonly kinds = new WeakMap<Worker, string>();
+  /** the store and HTTP threads that finished starting: the watchdog pings only these */
+  private readonly started = new WeakSet<Worker>();
   private readonly deaths = { store: 0, http: 0 };
   /** the current HTTP thread's end of the supervisor link (protocol.ts SupervisorLinkMessage) */
   private link: MessagePort | null = null;
@@ -192,7 +194,9 @@ export class Supervisor {
         watched = worker();
         dog.reset();
       }
-      return ping();
+      // a thread still starting is guarded by the deadlines of its start-up calls (control), not by pings: on a
+      // busy machine loading its code can take longer than a running thread is given to answer
+      return this.started.has(watched) ? ping() : Promise.resolve();
     }, (silentMs) => {
       // (a thread already gone is being restarted: nothing to end)
       if (this.stopping || watched.threadId === -1) return;
@@ -304,6 +308,7 @@ export class Supervisor {
     const sources = this.opts.collectors.map((c) => c.source);
     await this.control(worker, store.expectSources(sources, this.opts.collectIntervalMs, grace, rebuild ? this.known.freshness() : undefined), 'store.expectSources');
     if (this.opts.stuckLimits) await this.control(worker, store.setStuckLimits(this.opts.stuckLimits), 'store.setStuckLimits');
+    this.started.add(worker);
     if (worker === this.storeWorker) this.storeUp = true;
     // a store that became ready proved itself: its death is not a start-up crash (STABLE_AFTER_MS). Nothing
     // waits on this answer (no deadline needed): a store that dies first leaves it unanswered, and only
@@ -342,6 +347,7 @@ export class Supervisor {
     this.pushRestarts();
     await this.attachHttpToStore(THREAD_START_DEADLINE_MS);
     const bound = await this.control(worker, this.http.listen({ port, host: this.opts.host, security: this.opts.security }), 'http.listen');
+    this.started.add(worker);
     this.port = bound.port;
     if (worker === this.httpWorker) this.deaths.http = 0;
   }

@@ -215,4 +215,18 @@ describe('a store or HTTP thread that hangs (loops, never dies)', () => {
       expect((await fetch(`${sc.base}/healthz`, { signal: AbortSignal.timeout(1000) })).status).toBe(200);
     }, LIVENESS_MS);
   }, 3 * LIVENESS_MS);
+
+  it('a thread slower to start than a hung one is given is not taken for hung: its start-up calls have their own deadlines', async () => {
+    const restarts = sc.sup.httpRestarts;
+    const old = sc.sup.threads().http;
+    sc.sup.kill('http');
+    // its replacement, blocked while it starts (as loading its code on a busy machine would) for three times the
+    // 2 s a started thread gets to answer a ping
+    await eventually(async () => expect(sc.sup.threads().http).not.toBe(old), LIVENESS_MS, 5);
+    expect(sc.sup.hang('http', 6000)).toBe(true);
+    await eventually(async () => {
+      expect((await fetch(`${sc.base}/healthz`, { signal: AbortSignal.timeout(1000) })).status).toBe(200);
+    }, LIVENESS_MS);
+    expect(sc.sup.httpRestarts).toBe(restarts + 1);
+  }, 3 * LIVENESS_MS);
 });
