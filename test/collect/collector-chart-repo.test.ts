@@ -411,6 +411,25 @@ describe('chart repo collector', () => {
   });
 });
 
+describe('chart repo collector: a pass longer than its deadline', () => {
+  it('sends no view past the deadline but keeps what it fetched: the next pass sends it, parsing nothing twice', async () => {
+    repo.set(good('alice', 'wiki'), 'alice', 'market');
+    repo.set({ kind: 'json', body: appsOf('bob', 'blog'), delayMs: 3000 }, 'bob', 'market');
+    const c = await collector({ concurrency: 1 });
+    const ctl = new AbortController();
+    // (alice answers at once; bob's answer is on its way when the deadline passes)
+    setTimeout(() => ctl.abort(), 1000);
+    const late = await run(c, ctl.signal);
+    expect(pairSteps(late)).toEqual([]);
+    expect(late.warning).toMatch(/run deadline passed: the view goes to the store with the next pass/);
+    repo.set(good('bob', 'blog'), 'bob', 'market');
+    const next = await run(c);
+    expect(appNames(next)).toEqual(['alice/wiki', 'bob/blog']);
+    // alice's answer was parsed by the late pass, not again
+    expect(next.counters).toMatchObject({ pairs: 2, unchanged_pairs: 1 });
+  });
+});
+
 describe('chart repo collector: pairs from the market database', () => {
   let pg: EmbeddedPostgres;
   beforeAll(async () => { pg = await startEmbeddedPostgres(); }, 60_000);

@@ -140,7 +140,15 @@ export class ChartRepoCollector implements Collector {
       component.metrics = { ...component.metrics, stale_pairs: stalePairs, stale_since: staleSince };
     }
     const uptime = results.find((r) => r.uptime !== undefined)?.uptime;
-    const warnings = [pairsWarning, failures.length > 0 ? component.message : undefined].filter(Boolean);
+    // past the deadline the view is neither rendered nor sent: a run must answer within its grace or its thread is
+    // replaced, and all it fetched is lost with it. Kept here (lastGood, lastBodyKey), it goes with the next pass,
+    // which asks again but parses only what moved: a pass too long for its deadline (a full one on a busy machine)
+    // still makes progress instead of starting over in a new thread each time
+    const late = ctx.signal.aborted;
+    const warnings = [
+      pairsWarning, failures.length > 0 ? component.message : undefined,
+      late ? 'run deadline passed: the view goes to the store with the next pass' : undefined,
+    ].filter(Boolean);
     // every request failed: the whole view is stale, so the run counts as failed (its steps still apply:
     // the component's error and the kept view); last_success keeps the time of the last good answer
     const allFailed = pairs.length > 0 && failures.length === pairs.length;
@@ -148,7 +156,7 @@ export class ChartRepoCollector implements Collector {
     const content = viewContent(answers.map((a) => ({ ...a, content: this.lastBodyKey.get(pairKey(a)) ?? '' })), this.shared?.key ?? '');
     const steps: StoreStep[] = [];
     if (content !== this.view?.content) this.view = { content, since: now };
-    if (ctx.full || content !== this.sentView || (ctx.reread?.length ?? 0) > 0) {
+    if (!late && (ctx.full || content !== this.sentView || (ctx.reread?.length ?? 0) > 0)) {
       const pairs = await this.slots(answers, ctx);
       steps.push({ op: 'chart_repo_pairs', frame: this.frame(sharedAnswer), shared_content: this.shared?.key ?? '', pairs });
       this.sentView = content;
