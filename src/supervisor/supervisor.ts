@@ -201,7 +201,7 @@ export class Supervisor {
       // (a thread already gone is being restarted: nothing to end)
       if (this.stopping || watched.threadId === -1) return;
       this.opts.log.error({ thread: kind, silent_ms: silentMs }, 'thread stopped answering; replacing it');
-      this.end(kind, watched, `no answer to the supervisor's pings for ${Math.round(silentMs / 1000)} s`);
+      this.end(watched, `no answer to the supervisor's pings for ${Math.round(silentMs / 1000)} s`);
     }, this.opts.threadHungAfterMs ?? HUNG_AFTER_MS[kind]);
     this.watchdogs.push(dog);
   }
@@ -265,10 +265,10 @@ export class Supervisor {
    * Ends a thread (its exit handler restarts it), and says so when it has not ended 10 s later: terminate() stops
    * JavaScript, not a thread blocked inside a system call, and a replacement waits for the exit.
    */
-  private end(kind: string, worker: Worker, reason: string): void {
+  private end(worker: Worker, reason: string): void {
     this.endReasons.set(worker, reason);
     const late = setTimeout(() => {
-      if (worker.threadId !== -1) this.opts.log.error({ thread: kind, reason }, 'thread has not ended 10 s after it was told to');
+      if (worker.threadId !== -1) this.opts.log.error({ thread: this.kinds.get(worker), reason }, 'thread has not ended 10 s after it was told to');
     }, 10_000);
     late.unref();
     void worker.terminate().finally(() => clearTimeout(late));
@@ -291,7 +291,7 @@ export class Supervisor {
     try {
       return await Promise.race([callWithDeadline(call, ms, what), exited]);
     } catch (err) {
-      if (worker.threadId !== -1) this.end(this.kinds.get(worker) ?? 'thread', worker, `no answer to ${what} within ${ms / 1000} s`);
+      if (worker.threadId !== -1) this.end(worker, `no answer to ${what} within ${ms / 1000} s`);
       throw err;
     } finally {
       worker.off('exit', onExit);
@@ -395,9 +395,9 @@ export class Supervisor {
   kill(thread: string): boolean | Promise<boolean> {
     const killed = 'killed (chaos control)';
     if (thread === 'store') {
-      this.end('store', this.storeWorker, killed);
+      this.end(this.storeWorker, killed);
     } else if (thread === 'http') {
-      this.end('http', this.httpWorker, killed);
+      this.end(this.httpWorker, killed);
     } else if (thread === 'compress') {
       return callWithDeadline(this.http.killCompress(), CALL_DEADLINE_MS, 'http.killCompress').catch(() => false);
     } else {

@@ -38,6 +38,9 @@ function storeThread(initial: number[] | null = [1, 2, 3]) {
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
+/** What the supervisor keeps, its log silent. */
+const keeper = () => new HeldWhileDown(createLogger('silent'));
+
 /** A store that replaces a dead one, given what is kept (what it was given is in its `given`). */
 async function replacement(keep: HeldWhileDown) {
   const next = storeThread();
@@ -53,7 +56,7 @@ async function failedOnce(keep: HeldWhileDown, source: SourceName, store = store
 
 describe('what the store held of a source that is down', () => {
   it('is taken at the first failed run, again only when what the store holds changed, and given to the store that replaces a dead one', async () => {
-    const keep = new HeldWhileDown(createLogger('silent'));
+    const keep = keeper();
     const old = storeThread();
     keep.outcome('app_flow', failed, old.current);
     // (one question at a time)
@@ -72,7 +75,7 @@ describe('what the store held of a source that is down', () => {
   });
 
   it('a store given the copy is asked for its own at the next failed run (its marks are its own)', async () => {
-    const keep = new HeldWhileDown(createLogger('silent'));
+    const keep = keeper();
     await failedOnce(keep, 'tasks');
     const next = await replacement(keep);
     next.change([9]);
@@ -81,14 +84,14 @@ describe('what the store held of a source that is down', () => {
   });
 
   it("is dropped at the source's next good run", async () => {
-    const keep = new HeldWhileDown(createLogger('silent'));
+    const keep = keeper();
     await failedOnce(keep, 'tasks');
     keep.outcome('tasks', outcome(), storeThread().current);
     expect((await replacement(keep)).given).toEqual([]);
   });
 
   it('is not taken while no store is up, nor kept when the store holds nothing of the source', async () => {
-    const keep = new HeldWhileDown(createLogger('silent'));
+    const keep = keeper();
     keep.outcome('app_flow', failed, () => null);
     const empty = storeThread(null);
     await failedOnce(keep, 'tasks', empty);
@@ -96,7 +99,7 @@ describe('what the store held of a source that is down', () => {
   });
 
   it('is dropped when a store given it dies before it is ready, whatever ended it: it may be what kills it', async () => {
-    const keep = new HeldWhileDown(createLogger('silent'));
+    const keep = keeper();
     await failedOnce(keep, 'chart_repo');
     const next = await replacement(keep);
     expect(next.given).toHaveLength(1);
@@ -106,7 +109,7 @@ describe('what the store held of a source that is down', () => {
   });
 
   it('a store that became ready proved what it was given: its later crash drops nothing', async () => {
-    const keep = new HeldWhileDown(createLogger('silent'));
+    const keep = keeper();
     await failedOnce(keep, 'app_flow');
     const next = await replacement(keep);
     keep.storeReady(next.worker);
