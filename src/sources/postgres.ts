@@ -1,3 +1,4 @@
+import { connect, type Socket } from 'node:net';
 import postgres from 'postgres';
 import { stripUndefined } from '../strip-undefined.ts';
 import { PG_TIME_TYPES } from './pg-time.ts';
@@ -71,12 +72,50 @@ export function scrubError(err: unknown, databaseUrl: string): Error {
   return clean;
 }
 
+/** The parts of postgres.js's parsed options a socket is opened from. */
+interface SocketTarget { host: string[]; port: number[]; path?: string | false }
+
+/**
+ * A pool whose every socket we hold, so that ending it ends them all. postgres.js alone cannot promise that:
+ * it reconnects a connection on a timer that ending the pool does not clear, so a connection could open
+ * after the end, belong to no pool and stay until the idle timeout (seen as one extra server connection per
+ * deadline abort during a database stall). Here an ended pool opens no socket and destroys those it has.
+ */
+class OwnedPool {
+  readonly sql: postgres.Sql;
+  private readonly sockets = new Set<Socket>();
+  private ended = false;
+  private next = 0;
+
+  constructor(url: string, options: postgres.Options<Record<string, postgres.PostgresType>>) {
+    this.sql = postgres(url, { ...options, socket: (t: SocketTarget) => this.open(t) } as typeof options);
+  }
+
+  /** Returned still connecting: postgres.js starts its connect timeout once it has the socket. */
+  private open(t: SocketTarget): Socket {
+    if (this.ended) throw new Error('postgres pool ended');
+    // several hosts in the URL: each new connection tries the next, as postgres.js does without a socket option
+    const i = this.next++ % Math.max(1, t.host.length);
+    const socket = t.path ? connect(t.path) : connect(t.port[i] ?? t.port[0]!, t.host[i]);
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    return socket;
+  }
+
+  async end(): Promise<void> {
+    this.ended = true;
+    // timeout 0: open queries fail at once; connections say goodbye (Terminate) where they can
+    await this.sql.end({ timeout: 0 }).catch(() => {});
+    for (const socket of this.sockets) socket.destroy();
+  }
+}
+
 export function createPgSource(opts: PgOptions): PgSource {
   const o: Required<PgOptions> = { ...PG_DEFAULTS, ...stripUndefined(opts), databaseUrl: opts.databaseUrl };
-  let sql: postgres.Sql | null = null;
+  let current: OwnedPool | null = null;
 
   const pool = (): postgres.Sql => {
-    sql ??= postgres(o.databaseUrl, {
+    current ??= new OwnedPool(o.databaseUrl, {
       max: o.maxConnections,
       connect_timeout: Math.max(1, Math.ceil(o.connectTimeoutMs / 1000)),
       idle_timeout: Math.max(1, Math.ceil(o.idleTimeoutMs / 1000)),
@@ -96,13 +135,13 @@ export function createPgSource(opts: PgOptions): PgSource {
         statement_timeout: o.statementTimeoutMs,
       } as Record<string, string | number>,
     });
-    return sql;
+    return current.sql;
   };
 
   const endPool = async (): Promise<void> => {
-    const s = sql;
-    sql = null;
-    if (s) await s.end({ timeout: 0 }).catch(() => {});
+    const p = current;
+    current = null;
+    if (p) await p.end();
   };
 
   return {

@@ -72,7 +72,7 @@ async function serverConnections(): Promise<number> {
 
 async function expectNoLeak(): Promise<void> {
   await eventually(async () => {
-    expect(proxy.open()).toBeLessThanOrEqual(MAX_CONNECTIONS);
+    expect(proxy.open(), proxy.describe().join('\n')).toBeLessThanOrEqual(MAX_CONNECTIONS);
     if (db.kind === 'postgres') expect(await serverConnections()).toBeLessThanOrEqual(MAX_CONNECTIONS);
   });
 }

@@ -14,6 +14,8 @@ export interface TcpProxy {
   open(): number;
   /** connections accepted since start */
   accepted(): number;
+  /** one line per open connection (state of both sockets, bytes, age): what a leak assertion prints */
+  describe(): string[];
   /** closes the listener and cuts every open connection (a stopped server / a network cut) */
   stop(): Promise<void>;
   /** listens again on the same port */
@@ -24,7 +26,7 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-interface Pair { client: Socket; upstream: Socket | null }
+interface Pair { client: Socket; upstream: Socket | null; at: number }
 
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   const pairs = new Set<Pair>();
@@ -45,7 +47,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
 
   const onConnection = (client: Socket): void => {
     accepted += 1;
-    const p: Pair = { client, upstream: null };
+    const p: Pair = { client, upstream: null, at: Date.now() };
     pairs.add(p);
     client.on('close', () => { pairs.delete(p); p.upstream?.destroy(); });
     client.on('error', () => client.destroy());
@@ -84,6 +86,10 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     },
     open: () => pairs.size,
     accepted: () => accepted,
+    describe: () => [...pairs].map((p) => {
+      const side = (s: Socket | null) => s ? `${s.readyState} flowing=${s.readableFlowing} ended=${s.readableEnded} in=${s.bytesRead} out=${s.bytesWritten}` : 'none';
+      return `age ${Date.now() - p.at} ms; client ${side(p.client)}; upstream ${side(p.upstream)}`;
+    }),
     stop: stopListening,
     start: listen,
     stall() {
