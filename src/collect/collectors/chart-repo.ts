@@ -140,15 +140,7 @@ export class ChartRepoCollector implements Collector {
       component.metrics = { ...component.metrics, stale_pairs: stalePairs, stale_since: staleSince };
     }
     const uptime = results.find((r) => r.uptime !== undefined)?.uptime;
-    // past the deadline the view is neither rendered nor sent: a run must answer within its grace or its thread is
-    // replaced, and all it fetched is lost with it. Kept here (lastGood, lastBodyKey), it goes with the next pass,
-    // which asks again but parses only what moved: a pass too long for its deadline (a full one on a busy machine)
-    // still makes progress instead of starting over in a new thread each time
-    const late = ctx.signal.aborted;
-    const warnings = [
-      pairsWarning, failures.length > 0 ? component.message : undefined,
-      late ? 'run deadline passed: the view goes to the store with the next pass' : undefined,
-    ].filter(Boolean);
+    const warnings = [pairsWarning, failures.length > 0 ? component.message : undefined].filter(Boolean);
     // every request failed: the whole view is stale, so the run counts as failed (its steps still apply:
     // the component's error and the kept view); last_success keeps the time of the last good answer
     const allFailed = pairs.length > 0 && failures.length === pairs.length;
@@ -156,7 +148,16 @@ export class ChartRepoCollector implements Collector {
     const content = viewContent(answers.map((a) => ({ ...a, content: this.lastBodyKey.get(pairKey(a)) ?? '' })), this.shared?.key ?? '');
     const steps: StoreStep[] = [];
     if (content !== this.view?.content) this.view = { content, since: now };
-    if (!late && (ctx.full || content !== this.sentView || (ctx.reread?.length ?? 0) > 0)) {
+    const send = ctx.full || content !== this.sentView || (ctx.reread?.length ?? 0) > 0;
+    // past the deadline the view is neither rendered nor sent: a run must answer within its grace or its thread is
+    // replaced, and all it fetched is lost with it. Kept here (lastGood, lastBodyKey), it goes with the next pass,
+    // which asks again but parses only what moved: a pass too long for its deadline (a full one on a busy machine)
+    // still makes progress instead of starting over in a new thread each time. The run fails, so a full pass (a new
+    // store's) is not taken as delivered, and the next one sends the view whatever it finds (a reread included)
+    const undelivered = send && ctx.signal.aborted;
+    if (undelivered) {
+      this.sentView = null;
+    } else if (send) {
       const pairs = await this.slots(answers, ctx);
       steps.push({ op: 'chart_repo_pairs', frame: this.frame(sharedAnswer), shared_content: this.shared?.key ?? '', pairs });
       this.sentView = content;
@@ -177,6 +178,7 @@ export class ChartRepoCollector implements Collector {
       },
       ...(warnings.length > 0 ? { warning: warnings.join('; ') } : {}),
       ...(allFailed ? { failed: component.message ?? 'every chart repo request failed' } : {}),
+      ...(undelivered ? { failed: 'run deadline passed: the view goes to the store with the next pass' } : {}),
       // most answers parsed (the first pass, a wave of changes): as much garbage as a full read
       ...(this.parsedPairs > 0 && this.parsedPairs >= pairs.length / 4 ? { bulk: true } : {}),
     };
