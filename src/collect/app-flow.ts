@@ -1,4 +1,4 @@
-import { LIMITS, type AppFlowState, type AppStage, type Health, type TaskState } from '../model/index.ts';
+import { appHealth, LIMITS, type AppFlowState, type AppStage, type Health, type TaskState } from '../model/index.ts';
 import type { AppRow } from '../sources/market-rows.ts';
 import { deriveStage, type EntranceStatus, type UnknownStates } from './stage-table.ts';
 import {
@@ -141,8 +141,25 @@ function stageDetail(s: AppStateInput, down: readonly EntranceStatus[], task: Ta
   let detail = state === '' ? 'no state' : state;
   if (s.progress !== '') detail += ` (progress ${s.progress})`;
   for (const e of down) detail += entranceClause(shownName(s, e), e.state);
-  if (task) detail += `; ${task.type} task ${task.task_id} ${task.status}`;
+  if (task) detail += taskClause(task);
   return clip(detail, LIMITS.text);
+}
+
+/** How stage_detail names the task that forces the stage. */
+const taskClause = (task: TaskState): string => `; ${task.type} task ${task.task_id} ${task.status}`;
+
+/**
+ * The task override on an app a pushed event built (it knows no tasks): a running upgrade keeps the app
+ * upgrading between polls, as the next poll would show it, instead of flipping it for one interval.
+ */
+export function withTaskOverride(app: AppFlowState, tasks: readonly TaskState[]): AppFlowState {
+  const { stage, health, task } = applyTaskOverride(app.stage, appHealth(app), tasks);
+  if (!task) return app;
+  return {
+    ...app, stage, health, stage_task: task.task_id,
+    stage_detail: clip((app.stage_detail ?? '') + taskClause(task), LIMITS.text),
+    stage_since: task.started_at ?? task.created_at,
+  };
 }
 
 /** How stage_detail says that an entrance is not running. */

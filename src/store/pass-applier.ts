@@ -1,6 +1,7 @@
-import type { AppFlowState, SourceName } from '../model/index.ts';
+import type { AppFlowState, SourceName, TaskState } from '../model/index.ts';
 import type { AppEvent, Domain, DomainEntity, StoreStep } from '../protocol.ts';
 import { mergeAppEvent } from '../collect/app-event.ts';
+import { withTaskOverride } from '../collect/app-flow.ts';
 import type { ChangeLog } from './change-log.ts';
 import type { ChartRepoView } from './chart-repo-view.ts';
 import type { EntityWriter } from './entity-writer.ts';
@@ -225,9 +226,19 @@ export class PassApplier {
       this.remove('app_states', ev.key, eventEvidence(ev), ev.at);
       return;
     }
-    const merged = mergeAppEvent(prev?.value, ev.app);
+    const merged = withTaskOverride(mergeAppEvent(prev?.value, ev.app), this.activeTasksOf(ev.app.user_id, ev.app.app_name));
     // an app the poll knows stays the poll's: its next full listing reconciles it
     this.pushed.app_states.add(this.writer.upsert('app_states', merged, prev?.owner ?? source, eventEvidence(ev), ev.at));
+  }
+
+  /** The active tasks the store holds for a user's app (tasks carry no source: they match every source's app). */
+  private activeTasksOf(user: string, appName: string): TaskState[] {
+    const out: TaskState[] = [];
+    for (const k of this.tables.byAppName.tasks.get(appName)) {
+      const t = this.tables.tasks.rows.get(k)?.value;
+      if (t && t.user_id === user && (t.status === 'pending' || t.status === 'running')) out.push(t);
+    }
+    return out;
   }
 
   private remove(domain: Domain, key: string, evidence: string, at?: string): void {

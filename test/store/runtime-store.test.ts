@@ -281,6 +281,28 @@ describe('pushed app events', () => {
     expect(a).toMatchObject({ stage: 'stopped', health: 'unhealthy', app_id: 'firefox', version: '1.0' });
   });
 
+  it('between polls, an event keeps the stage an active task forces, as the next poll would show it', () => {
+    const s = seeded();
+    s.apply(pass('tasks', [{ op: 'replace', domain: 'tasks', items: [
+      task('t9', 'firefox', 'alice', { type: 'upgrade', status: 'running', started_at: '2026-11-25T10:01:00.000Z' }),
+    ] }], {}, 2));
+    // the old version still answers while the upgrade runs: app-service says running
+    s.apply(pushed('nats', [{ op: 'app_events', events: [ev('2026-11-25T10:05:00.000Z', { stage: 'running', health: 'healthy', stage_detail: 'running' })] }], 2));
+    const during = snapshot(s).app_states['alice:market:firefox'];
+    expect(during).toMatchObject({ stage: 'upgrading', health: 'unknown', stage_task: 't9', stage_detail: 'running; upgrade task t9 running' });
+    expect(during.stage_since).toBe('2026-11-25T10:01:00.000Z');
+    // what the event says is still in metadata.status
+    expect(during.metadata.status.createTime).toBe('2026-11-25T10:05:00.000Z');
+    // the task ends: the next event is taken as it comes
+    s.apply(pass('tasks', [{ op: 'replace', domain: 'tasks', items: [
+      task('t9', 'firefox', 'alice', { type: 'upgrade', status: 'completed' }),
+    ] }], {}, 3));
+    s.apply(pushed('nats', [{ op: 'app_events', events: [ev('2026-11-25T10:06:00.000Z', { stage: 'running', health: 'healthy' })] }], 3));
+    const after = snapshot(s).app_states['alice:market:firefox'];
+    expect(after).toMatchObject({ stage: 'running', health: 'healthy' });
+    expect(after.stage_task).toBeUndefined();
+  });
+
   it('ignores an event older than the one held', () => {
     const s = seeded();
     s.apply(pushed('nats', [{ op: 'app_events', events: [ev('2026-11-25T10:05:00.000Z')] }], 2));
