@@ -385,7 +385,7 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     expect(await page.locator('#mode').textContent()).toBe('polling every 5 s');
     expect(await page.getByText('fresh-app', { exact: true }).count()).toBe(0);
     files.write('app_flow', [{ op: 'replace', domain: 'app_states', items: [...data.apps, {
-      app_id: 'id-fresh', app_name: 'fresh-app', user_id: 'erin', source_id: 'market.olares', stage: 'installing',
+      app_id: 'fresh-app', app_name: 'fresh-app', user_id: 'erin', source_id: 'market.olares', stage: 'installing',
       health: 'unknown', last_update: new Date().toISOString(),
     }] }]);
     await page.getByText('fresh-app', { exact: true }).waitFor({ timeout: LIVENESS_MS });
@@ -443,7 +443,7 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
     // installing for 20 min (under the stage's 30 min), its reported progress moved 14 min ago and not since
     const stalled = (progress: string, movedAgo: number, detail: string): AppFlowState => ({
-      app_id: 'id-stalled', app_name: 'stalled-app', user_id: 'dave', source_id: 'market.olares', stage: 'installing',
+      app_id: 'stalled-app', app_name: 'stalled-app', user_id: 'dave', source_id: 'market.olares', stage: 'installing',
       health: 'unknown', stage_detail: detail, last_update: ago(movedAgo), stage_since: ago(20 * MIN), metadata: { status: { progress } },
     });
     const history = `${root()}/apps/dave/market.olares/stalled-app/history`;

@@ -9,6 +9,7 @@ import { statusMetadata, type AppStateInput } from '../../src/collect/app-flow.t
 import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
 import { mergeAnswers } from '../../src/collect/chart-repo-merge.ts';
 import { fake } from '../helpers/sidecar.ts';
+import { expectGoWireItems } from '../helpers/go-wire.ts';
 
 /** Strings that would run script if any page rendered data as markup. */
 export const HOSTILE_APP = '<img src=x onerror="window.__pwned=1">';
@@ -45,6 +46,8 @@ export class FixtureFiles {
   }
 
   writeAll(d: Dataset): void {
+    // what the fake collectors send is what real ones would: every item decodes with Go's structs as Go sends it
+    expectGoWireItems({ app_states: d.apps, tasks: d.tasks, components: d.components });
     this.write('app_flow', [{ op: 'replace', domain: 'app_states', items: d.apps }]);
     this.write('tasks', [{ op: 'replace', domain: 'tasks', items: d.tasks }]);
     this.write('components', [{ op: 'replace', domain: 'components', items: d.components }]);
@@ -84,9 +87,10 @@ function statusOf(a: AppFlowState, row: Partial<AppStateInput>): Record<string, 
   });
 }
 
-function app(user: string, source: string, name: string, extra: Partial<AppFlowState> = {}, row: Partial<AppStateInput> = {}): AppFlowState {
+/** One app as the app-flow collector sends it (metadata.status built from its row), running and healthy unless `extra` says. */
+export function fixtureApp(user: string, source: string, name: string, extra: Partial<AppFlowState> = {}, row: Partial<AppStateInput> = {}): AppFlowState {
   const a: AppFlowState = {
-    app_id: `id-${name}`.slice(0, 200), app_name: name, user_id: user, source_id: source, stage: 'running',
+    app_id: name, app_name: name, user_id: user, source_id: source, stage: 'running',
     health: 'healthy', version: '1.0.0', last_update: ago(2 * MIN), ...extra,
   };
   return { ...a, metadata: { status: statusOf(a, row) } };
@@ -95,8 +99,8 @@ function app(user: string, source: string, name: string, extra: Partial<AppFlowS
 /** A small market with one of everything the pages show, hostile strings included. */
 export function smallDataset(): Dataset {
   const apps: AppFlowState[] = [
-    app('alice', 'market.olares', 'firefox', { version: '1.2.0' }),
-    app('alice', 'market.olares', HOSTILE_APP, {
+    fixtureApp('alice', 'market.olares', 'firefox', { version: '1.2.0' }),
+    fixtureApp('alice', 'market.olares', HOSTILE_APP, {
       stage: 'failed', health: 'unhealthy', stage_detail: `install failed: ${HOSTILE_ERROR}`,
     }, {
       // title, icon and entrance URLs are upstream strings too (the manifest's entrance, its runtime state by position)
@@ -104,17 +108,17 @@ export function smallDataset(): Dataset {
       manifest_entrances: [{ name: 'web', port: 80, invisible: false, url: HOSTILE_URL }],
       runtime_entrances: [{ name: 'web', port: 80, invisible: false, state: 'crashed' }],
     }),
-    app('bob', 'market.olares', 'nextcloud', {
+    fixtureApp('bob', 'market.olares', 'nextcloud', {
       stage: 'installing', health: 'unknown', stage_detail: 'pulling images',
       // issue 8 fields (additive; the pages must cope with and without them)
       ...({ stuck: true, stage_since: ago(45 * MIN), stuck_reason: 'installing for 45m (limit 30m)' } as object),
     }),
-    app('bob', 'upload', 'gitea', { version: '1.21.0' }),
-    app('carol', 'market.olares', 'jellyfin', { stage: 'hydrating', health: 'unknown', stage_detail: 'rendering chart' }),
-    app('carol', 'market.olares', 'hydr-only', { stage: 'hydrating', health: 'unknown' }),
+    fixtureApp('bob', 'upload', 'gitea', { version: '1.21.0' }),
+    fixtureApp('carol', 'market.olares', 'jellyfin', { stage: 'hydrating', health: 'unknown', stage_detail: 'rendering chart' }),
+    fixtureApp('carol', 'market.olares', 'hydr-only', { stage: 'hydrating', health: 'unknown' }),
   ];
   for (let i = 0; i < 24; i++) {
-    apps.push(app(`user${i % 4}`, i % 3 === 0 ? 'upload' : 'market.olares', `bulk-app-${String(i).padStart(2, '0')}`,
+    apps.push(fixtureApp(`user${i % 4}`, i % 3 === 0 ? 'upload' : 'market.olares', `bulk-app-${String(i).padStart(2, '0')}`,
       { stage: (['running', 'stopped', 'upgrading', 'running'] as const)[i % 4] }));
   }
   const task = (id: string, status: TaskState['status'], extra: Partial<TaskState> = {}): TaskState => ({
@@ -226,7 +230,7 @@ export function largeDataset(n: number): Dataset {
   const stages = ['running', 'running', 'running', 'stopped', 'installing', 'upgrading', 'failed', 'hydrating'] as const;
   const apps: AppFlowState[] = [];
   for (let i = 0; i < n; i++) {
-    apps.push(app(`user${i % 97}`, `source${i % 5}`, `app-${String(i).padStart(5, '0')}`, {
+    apps.push(fixtureApp(`user${i % 97}`, `source${i % 5}`, `app-${String(i).padStart(5, '0')}`, {
       stage: stages[i % stages.length], health: i % 11 === 0 ? 'unhealthy' : 'healthy', version: `1.${i % 30}.0`,
       stage_detail: i % 7 === 0 ? `detail for app ${i}` : undefined,
     }));
@@ -234,7 +238,7 @@ export function largeDataset(n: number): Dataset {
   const statuses = ['pending', 'running', 'completed', 'failed'] as const;
   const tasks: TaskState[] = Array.from({ length: 400 }, (_, i) => ({
     task_id: `task-${i}`, type: 'install', status: statuses[i % 4], app_name: `app-${String(i).padStart(5, '0')}`,
-    user_id: `user${i % 97}`, created_at: ago(i * 1000), progress: (i * 7) % 100,
+    user_id: `user${i % 97}`, created_at: ago(i * 1000), ...((i * 7) % 100 === 0 ? {} : { progress: (i * 7) % 100 }),
   }));
   const crStates = ['processing', 'completed', 'failed', 'pending'] as const;
   const chartRepo = goShapes({
@@ -291,6 +295,6 @@ export function withUnfamiliarValues(d: Dataset): Dataset {
   }
   chartRepo.apps = [...(d.chartRepo.apps ?? []), ...(extra.apps ?? [])];
   chartRepo.images = [...(d.chartRepo.images ?? []), ...(extra.images ?? [])];
-  const apps = [...d.apps, ...INHERITED_NAME_STATUSES.map((_, i) => app('dave', 'market.olares', `inherited-${i}`, { stage: 'hydrating', health: 'unknown' }))];
+  const apps = [...d.apps, ...INHERITED_NAME_STATUSES.map((_, i) => fixtureApp('dave', 'market.olares', `inherited-${i}`, { stage: 'hydrating', health: 'unknown' }))];
   return { ...d, apps, chartRepo };
 }

@@ -6,7 +6,7 @@ import { describeWith } from '../helpers/services.ts';
 import { eventually, startInProcess } from '../helpers/sidecar.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
 import { launch, loaded, openPage, pwned, waitReady } from './browser.ts';
-import { FixtureFiles, smallDataset, type Dataset } from './fixtures.ts';
+import { FixtureFiles, fixtureApp, smallDataset, type Dataset } from './fixtures.ts';
 
 /**
  * The dashboards on a live sidecar: a page opened through a proxy that plays a restart or a Service switching
@@ -19,12 +19,7 @@ type Sidecar = Awaited<ReturnType<typeof startInProcess>>;
 type Stats = { renders: number; fetches: number; mode: string };
 const stats = (page: Page) => page.evaluate(() => (window as unknown as { __runtimeDashboard: Stats }).__runtimeDashboard);
 
-function app(name: string, extra: Partial<AppFlowState> = {}): AppFlowState {
-  return {
-    app_id: `id-${name}`, app_name: name, user_id: 'erin', source_id: 'market.olares', stage: 'running',
-    health: 'healthy', last_update: new Date().toISOString(), ...extra,
-  };
-}
+const app = (name: string): AppFlowState => fixtureApp('erin', 'market.olares', name, { last_update: new Date().toISOString() });
 
 const base = smallDataset();
 /** sidecar A's market */

@@ -6,7 +6,7 @@ import { Supervisor } from '../../src/supervisor/supervisor.ts';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { describeWith } from '../helpers/services.ts';
 import { dashboardsOn, launch, loaded, openPage, pwned, realErrors, rowCount, screenshotPath, waitReady } from './browser.ts';
-import { FixtureFiles, HOSTILE_APP, HOSTILE_ERROR, smallDataset } from './fixtures.ts';
+import { FixtureFiles, fixtureApp, HOSTILE_APP, HOSTILE_ERROR, smallDataset } from './fixtures.ts';
 
 /**
  * The dashboards on the change stream (issue 6): live from `events` when it is available, conditional
@@ -38,12 +38,8 @@ function countRequests(page: Page): { state: number; overview: number; events: n
   return n;
 }
 
-function fresh(name: string, extra: Partial<AppFlowState> = {}): AppFlowState {
-  return {
-    app_id: `id-${name}`, app_name: name, user_id: 'erin', source_id: 'market.olares', stage: 'installing',
-    health: 'unknown', last_update: new Date().toISOString(), ...extra,
-  };
-}
+const fresh = (name: string, extra: Partial<AppFlowState> = {}): AppFlowState =>
+  fixtureApp('erin', 'market.olares', name, { stage: 'installing', health: 'unknown', last_update: new Date().toISOString(), ...extra });
 
 describeWith('chromium', 'dashboards on the change stream', () => {
   const files = new FixtureFiles();

@@ -20,6 +20,14 @@ const GoChangeEvent = v.object({
   })),
   summary: GoSummary,
 });
+const GoItems = v.object({ upserts: GoChangeEvent.entries.upserts });
+
+/** The check on items a test hands a fake collector: the apps, tasks and components a collector would send. */
+export function expectGoWireItems(upserts: { app_states?: unknown[]; tasks?: unknown[]; components?: unknown[] }): void {
+  const keyed = (items: unknown[] | undefined) => items && Object.fromEntries(items.map((x, i) => [String(i), x]));
+  check(GoItems, { upserts: { app_states: keyed(upserts.app_states), tasks: keyed(upserts.tasks), components: keyed(upserts.components) } }, 'fixture');
+}
+
 /** `?view=summary` events: {version, timestamp, summary} */
 const GoSummaryEvent = v.object({ timestamp: GoTime, summary: GoSummary });
 
@@ -39,8 +47,16 @@ export function goWireIssues(schema: v.GenericSchema, value: unknown): string[] 
   return omitEmptyIssues(schema, value);
 }
 
+/** Go sends the app's name as `app_id` (the market's catalog id is `metadata.status.appid`). */
+function appIdIssues(value: unknown): string[] {
+  const o = (value ?? {}) as { data?: { app_states?: unknown }; app_states?: unknown; upserts?: { app_states?: unknown } };
+  const apps = (o.data?.app_states ?? o.app_states ?? o.upserts?.app_states ?? {}) as Record<string, { app_id?: unknown; app_name?: unknown }>;
+  return Object.entries(apps).filter(([, a]) => a.app_id !== a.app_name)
+    .map(([k, a]) => `app_states.${k}.app_id: ${JSON.stringify(a.app_id)} is not the app's name ${JSON.stringify(a.app_name)}`);
+}
+
 function check(schema: v.GenericSchema, value: unknown, what: string): void {
-  const lines = goWireIssues(schema, value);
+  const lines = [...goWireIssues(schema, value), ...appIdIssues(value)];
   if (lines.length === 0) return;
   throw new Error(`a Go client would not decode this ${what} as Go sends it:\n  ${lines.slice(0, 10).join('\n  ')}`);
 }
