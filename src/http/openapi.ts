@@ -13,6 +13,8 @@ import {
   RuntimeSummarySchema, SourcesHealth, TimelineEntry, WireApp, WireComponent, WireSummary, WireTask, envelope,
 } from './openapi-schemas.ts';
 import { GoAppFlowState, GoAppStatus, GoComponentStatus, GoEntrance, GoRuntimeSnapshot, GoSummary, GoTaskState } from '../model/go-wire.ts';
+import { Time } from '../model/common.ts';
+import { isRfc3339Time } from '../model/go-time.ts';
 import { APP_PATH_SCHEMA, TASK_PATH_SCHEMA, USER_PATH_SCHEMA } from './path-params.ts';
 import {
   APPS_QUERY_KEYS, APPS_QUERY_SCHEMA, FILTER_SCHEMA, FILTER_KEYS, PAGE_LIMITS, STREAM_QUERY_KEYS, STREAM_QUERY_SCHEMA,
@@ -36,14 +38,31 @@ const DEFINITIONS = {
   Freshness: FreshnessSchema, AppsPage: AppsPageSchema, Overview: OverviewSchema, SummaryEvent, TimelineEntry, History: HistorySchema, ChangeEvent, ErrorEnvelope, Healthz, Readyz,
 } satisfies Record<string, v.GenericSchema>;
 
+/**
+ * The one action of common.ts's Time (`pipe(string, maxLength(64))`): no other schema shares this action object,
+ * so meeting it means a Time. Time has no check of its own to recognise it by, and the converter hands
+ * overrideSchema the pipe's string schema, not the pipe.
+ */
+const TIME_BOUND = Time.pipe[1];
+
 const CONVERT: ConversionConfig = {
   target: 'draft-2020-12',
   // unconvertible actions fail the build of the document, except these, which have no JSON Schema equivalent:
-  // trimming (the server trims query values), finiteness (JSON numbers are finite), the depth/size check of
-  // free-form JSON objects (LIMITS.jsonDepth, LIMITS.jsonBytes), Go's per-component metric types and the
-  // RFC 3339 check of Go times (custom functions)
-  ignoreActions: ['trim', 'finite', 'raw_check', 'check'],
+  // trimming (the server trims query values), finiteness (JSON numbers are finite) and the depth/size check of
+  // free-form JSON objects (LIMITS.jsonDepth, LIMITS.jsonBytes). Custom checks (`check`) are overridden below.
+  ignoreActions: ['trim', 'finite', 'raw_check'],
   overrideAction: ({ valibotAction, jsonSchema }) => {
+    // a time: RFC 3339, which is JSON Schema's date-time (Go's zero time 0001-01-01T00:00:00Z included). GoTime
+    // by its RFC 3339 check, Time (common.ts) by its bound
+    if (valibotAction === TIME_BOUND) return { ...jsonSchema, format: 'date-time' };
+    if (valibotAction.type === 'check') {
+      if ((valibotAction as v.CheckAction<unknown, v.ErrorMessage<v.CheckIssue<unknown>> | undefined>).requirement === isRfc3339Time) {
+        return { ...jsonSchema, format: 'date-time' };
+      }
+      // any other custom function (Go's per-component metric types, the Go-decodable times of StatusTime, which
+      // a pattern already narrows) has no JSON Schema equivalent: left out, as ignoreActions would
+      return { ...jsonSchema };
+    }
     // a Go integer: JSON Schema's integer
     if (valibotAction.type === 'safe_integer') return { ...jsonSchema, type: 'integer' };
     // digits read as a number (…/apps?limit=): from here on the value is the number, not the text
@@ -397,7 +416,8 @@ function operation(r: Route, suffix: string): Json {
   if (r.open !== 'open') responsesOf['401'] = { $ref: '#/components/responses/Unauthorized' };
   if (r.errors.includes(404)) responsesOf['404'] = { $ref: '#/components/responses/NotFound' };
   if (r.errors.includes(503)) responsesOf['503'] = r.unavailable ?? { $ref: '#/components/responses/Unavailable' };
-  const params = [...(r.params ?? []), ...(r.etag ? [IF_NONE_MATCH] : [])];
+  // path parameters are declared once on the path item (every method of the path shares them)
+  const params = [...(r.params ?? []).filter((p) => p.in !== 'path'), ...(r.etag ? [IF_NONE_MATCH] : [])];
   return {
     operationId: r.id + suffix, summary: r.summary, ...(r.description ? { description: r.description } : {}),
     ...(params.length ? { parameters: params } : {}),
@@ -442,7 +462,10 @@ export function buildOpenApi(): Json {
       const get = operation(r, suffix);
       // the other methods' ids name the route without GET's verb: optionsState, postState, postListTasks
       const noun = (get.operationId as string).replace(/^get/, '');
+      const inPath = (r.params ?? []).filter((p) => p.in === 'path');
       paths[base + r.path] = {
+        // the path's parameters, for every method of it (a POST to …/tasks/{task_id} has a task_id too)
+        ...(inPath.length ? { parameters: inPath } : {}),
         get,
         head: headOf(get),
         options: {
@@ -469,7 +492,7 @@ export function buildOpenApi(): Json {
         'Data answers use the market\'s envelope `{success, message, data}`. Versioned answers carry an ETag: send it back as If-None-Match to get 304 while nothing changed.',
         `Answers under the base paths carry ${FRESH_AS_OF} (how fresh the data is, apart from the version).`,
         'Objects may gain keys (additive); clients should ignore keys they do not know.',
-        'A path not listed here answers 404 in the envelope (401 first under the base paths when a token is set and the request lacks it); a listed path answers 405 with Allow to any method it does not list.',
+        'A path not listed here answers GET and HEAD with 404 in the envelope (401 first when a token is set and the request lacks it; paths under …/assets/ are open: 404 either way), OPTIONS with the 204 CORS preflight when CORS_ORIGINS is set and 405 otherwise, and every other method with 405 and Allow (the API is read-only, whatever the path). A listed path answers 405 with Allow to any method it does not list.',
       ].join('\n\n'),
     },
     servers: [{ url: '/' }],

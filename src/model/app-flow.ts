@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { Id, JsonObject, StuckEntries, Text, Time } from './common.ts';
+import { Id, jsonBound, StuckEntries, Text, Time } from './common.ts';
 
 export const APP_STAGES = [
   'unknown', 'fetching', 'hydrating', 'installing', 'running',
@@ -30,7 +30,17 @@ export const AppFlowState = v.object({
   cfg_type: v.optional(Id),
   health: v.optional(v.picklist(HEALTH)),
   last_update: Time,
-  metadata: v.optional(JsonObject),
+  /**
+   * A free map (as Go's), bounded like JsonObject; the keys we add are declared: `status.createTime` (the
+   * app-service event time, RFC 3339), `status.opID` and `manifest_entrances` (the status entrances are the manifest's)
+   */
+  metadata: v.optional(v.pipe(
+    v.looseObject({
+      status: v.optional(v.looseObject({ createTime: v.optional(Time), opID: v.optional(v.string()) })),
+      manifest_entrances: v.optional(v.boolean()),
+    }),
+    jsonBound,
+  )),
   /** additive: when the app entered its current stage */
   stage_since: v.optional(Time),
   /** additive: the active task that forces the stage (a running install task makes the app installing), if one does */

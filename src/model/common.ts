@@ -22,15 +22,14 @@ function depthOk(value: unknown, depth: number): boolean {
 }
 
 /** Free-form JSON object, bounded in depth and size. */
-export const JsonObject = v.pipe(
-  v.record(v.string(), v.unknown()),
-  // one check, depth first: stringifying a hostile deep object would overflow the stack
-  v.rawCheck(({ dataset, addIssue }) => {
-    if (!dataset.typed) return;
-    if (!depthOk(dataset.value, 0)) addIssue({ message: `nested deeper than ${LIMITS.jsonDepth}` });
-    else if (JSON.stringify(dataset.value).length > LIMITS.jsonBytes) addIssue({ message: `larger than ${LIMITS.jsonBytes} bytes` });
-  }),
-);
+/** The bound on a free JSON map from a source: one check, depth first (stringifying a hostile deep object would overflow the stack). */
+export const jsonBound = v.rawCheck<Record<string, unknown>>(({ dataset, addIssue }) => {
+  if (!dataset.typed) return;
+  if (!depthOk(dataset.value, 0)) addIssue({ message: `nested deeper than ${LIMITS.jsonDepth}` });
+  else if (JSON.stringify(dataset.value).length > LIMITS.jsonBytes) addIssue({ message: `larger than ${LIMITS.jsonBytes} bytes` });
+});
+
+export const JsonObject = v.pipe(v.record(v.string(), v.unknown()), jsonBound);
 export type JsonObject = v.InferOutput<typeof JsonObject>;
 
 /** A Go integer field: a Go client fails on a fraction. */

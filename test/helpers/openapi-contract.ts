@@ -17,7 +17,14 @@ import { expectGoWire } from './go-wire.ts';
 type Schema = Record<string, unknown>;
 interface Documented { description: string; headers?: Record<string, unknown>; content?: Record<string, { schema: Schema }>; 'x-sse-events'?: Record<string, Schema> }
 type Operation = { responses: Record<string, Documented> };
-export type Doc = { paths: Record<string, Record<string, Operation>> };
+export type Doc = { paths: Record<string, Record<string, Operation>>; components: { responses: Record<string, Documented> } };
+
+/**
+ * What a path the document does not list answers, by status, as its description says (the shared responses of
+ * components): 401 before a route when a token is set, 404 for GET and HEAD, 405 for any other method, 204 for a
+ * preflight when CORS is set.
+ */
+const UNLISTED: Record<number, string> = { 204: 'Preflight', 401: 'Unauthorized', 404: 'NotFound', 405: 'MethodNotAllowed' };
 
 export const METHODS = ['get', 'head', 'options', 'post', 'put', 'patch', 'delete', 'trace'] as const;
 
@@ -39,13 +46,18 @@ export async function contractChecker(opts: { corsOrigin?: string } = {}) {
     expect(v(value), `${what}: ${JSON.stringify(v.errors?.slice(0, 3))}`).toBe(true);
   };
 
-  /** The documented path template a concrete path falls under. */
-  function templateOf(path: string): string {
+  /** The documented path template a concrete path falls under, if one does. */
+  function listedTemplate(path: string): string | undefined {
     const parts = path.split('?')[0]!.split('/');
-    const match = Object.keys(doc.paths).find((t) => {
+    return Object.keys(doc.paths).find((t) => {
       const tp = t.split('/');
       return tp.length === parts.length && tp.every((seg, i) => seg.startsWith('{') || seg === parts[i]);
     });
+  }
+
+  /** The documented path template a concrete path falls under. */
+  function templateOf(path: string): string {
+    const match = listedTemplate(path);
     if (!match) throw new Error(`no documented path for ${path}`);
     return match;
   }
@@ -64,9 +76,27 @@ export async function contractChecker(opts: { corsOrigin?: string } = {}) {
     const documented = op!.responses[String(res.status)];
     expect(documented, `${method} ${template} answered ${res.status}, which the document lacks`).toBeDefined();
     seen.add(`${m} ${template} ${res.status}`);
+    return checkAnswer(documented!, method, path, res, template, fresh);
+  }
+
+  /**
+   * Checks an answer to a path the document does not list against what its description says such a path answers
+   * (UNLISTED: the shared response of that status); returns the parsed JSON body (null for none).
+   */
+  async function checkUnlisted(method: string, path: string, res: Response, expected: number): Promise<unknown> {
+    expect(listedTemplate(path), `${path} is not a listed path`).toBeUndefined();
+    expect(res.status, `${method} ${path}`).toBe(expected);
+    const name = UNLISTED[res.status];
+    expect(name, `${method} ${path} (unlisted) answered ${res.status}, which the document's description does not give`).toBeDefined();
+    return checkAnswer(doc.components.responses[name!]!, method, path, res, null, false);
+  }
+
+  /** The headers and body of an answer against the response documented for it. */
+  async function checkAnswer(documented: Documented, method: string, path: string, res: Response, template: string | null, fresh: boolean): Promise<unknown> {
+    const m = method.toLowerCase();
     // every header documented for the answer: a required one (or the freshness header, once known) must be
     // there, and each one there must fit its schema (a weak or strong tag, a date-time, a constant)
-    for (const [name, promised] of Object.entries(documented!.headers ?? {}) as [string, { required?: boolean; schema: Schema }][]) {
+    for (const [name, promised] of Object.entries(documented.headers ?? {}) as [string, { required?: boolean; schema: Schema }][]) {
       const value = res.headers.get(name);
       const what = `${name} on ${method} ${path} ${res.status}`;
       if (value === null) {
@@ -77,20 +107,20 @@ export async function contractChecker(opts: { corsOrigin?: string } = {}) {
     }
     if (res.status === 204 && opts.corsOrigin) expect(res.headers.get('access-control-allow-origin')).toBe(opts.corsOrigin);
     const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
-    if (m === 'head' || !documented!.content) {
+    if (m === 'head' || !documented.content) {
       // a HEAD of the stream may not end (the caller aborts it); every other answer is read to its end
       if (type !== 'text/event-stream') await res.arrayBuffer();
       if (m !== 'head') expect(type === '' || res.status === 304, `${method} ${path} ${res.status} has no documented body`).toBe(true);
       return null;
     }
-    const media = documented!.content[type];
+    const media = documented.content[type];
     expect(media, `${method} ${path} ${res.status}: content type ${type} is documented`).toBeDefined();
     if (type === 'text/event-stream') return null; // the caller reads the stream
     const text = await res.text();
     if (type !== 'application/json') return text;
     const body = JSON.parse(text) as unknown;
     validate(media!.schema, body, `${method} ${path} ${res.status}`);
-    if (res.status === 200 && template.endsWith('/state')) expectGoWire(body);
+    if (res.status === 200 && template?.endsWith('/state')) expectGoWire(body);
     return body;
   }
 
@@ -118,5 +148,5 @@ export async function contractChecker(opts: { corsOrigin?: string } = {}) {
     return out;
   }
 
-  return { doc, check, checkEvent, templateOf, seen, documented };
+  return { doc, check, checkUnlisted, checkEvent, templateOf, seen, documented };
 }

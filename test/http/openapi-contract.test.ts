@@ -292,6 +292,33 @@ describe('contract: real answers against openapi.json', () => {
     expect(await checkOutside('GET', '/api/v2/runtime/state', requestError(new Error('anything')), 500)).toMatchObject({ message: 'internal error' });
   }, 120_000);
 
+  it('a path the document does not list answers as its description says: GET and HEAD 404 (401 first without the token where one is set, except under …/assets/), OPTIONS the 204 preflight with CORS set and 405 without, every other method 405 with Allow', async () => {
+    const send = (base: string, path: string, method: string, headers: Record<string, string> = {}) =>
+      (method === 'TRACE' ? trace(base, path, headers) : fetch(base + path, { method, headers, redirect: 'manual' }));
+    const unlisted = ['/nonexistent', '/healthz/more', ...BASE_PATHS.flatMap((base) => [`${base}/nonexistent`, `${base}/state/more`, `${base}/assets/nope/deeper`])];
+    for (const path of unlisted) {
+      const open = path.includes('/assets/');
+      for (const method of EVERY_METHOD) {
+        const what = `${method} ${path}`;
+        if (method === 'GET' || method === 'HEAD') {
+          const body = await contract.checkUnlisted(method, path, await send(b.base, path, method), 404);
+          if (method === 'GET') expect(body, what).toEqual({ success: false, message: `not found: GET ${path}`, data: null });
+          await contract.checkUnlisted(method, path, await send(a.base, path, method), open ? 404 : 401);
+          await contract.checkUnlisted(method, path, await send(a.base, path, method, AUTH), 404);
+        } else if (method === 'OPTIONS') {
+          await contract.checkUnlisted(method, path, await send(a.base, path, method, { Origin: ORIGIN, 'Access-Control-Request-Method': 'GET' }), 204);
+          await contract.checkUnlisted(method, path, await send(b.base, path, method), 405);
+        } else {
+          // read-only whatever the path: 405 before the token is asked for, and before a route is looked for
+          const body = await contract.checkUnlisted(method, path, await send(b.base, path, method), 405);
+          expect(body, what).toMatchObject({ message: `method ${method} not allowed: use GET, HEAD` });
+          await contract.checkUnlisted(method, path, await send(a.base, path, method), 405);
+          await contract.checkUnlisted(method, path, await send(a.base, path, method, AUTH), 405);
+        }
+      }
+    }
+  }, 60_000);
+
   it('before the first collection /state, /events, /sources and /readyz answer 503 with Retry-After; the store restarting answers 503', async () => {
     for (const base of BASE_PATHS) {
       for (const p of ['/state', '/events', '/state?user_id=alice']) {

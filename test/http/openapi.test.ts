@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import SwaggerParser from '@apidevtools/swagger-parser';
+import Ajv2020Module from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import { Hono } from 'hono';
+import { inspectRoutes } from 'hono/dev';
+import * as v from 'valibot';
 import { describe, expect, it, vi } from 'vitest';
 import { createRuntimeApp } from '../../src/http/app.ts';
 import { BASE_PATHS } from '../../src/http/base-paths.ts';
@@ -12,14 +16,42 @@ import {
   APP_FILTER_KEYS, APPS_QUERY_KEYS, FILTER_KEYS, parseAppsQuery, parseStateFilter, parseStreamQuery, parseTasksQuery, STREAM_QUERY_KEYS,
   TASKS_QUERY_KEYS,
 } from '../../src/http/query.ts';
-import { APP_STAGES, TASK_STATUSES, TASK_TYPES } from '../../src/model/index.ts';
+import { AppFlowState, APP_STAGES, TASK_STATUSES, TASK_TYPES } from '../../src/model/index.ts';
+import { METHODS } from '../helpers/openapi-contract.ts';
 
 type ParamSchema = { enum?: string[]; maxLength?: number; minLength?: number; anyOf?: unknown[]; pattern?: string };
-type Doc = { paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string; schema: ParamSchema }> }>> };
+type Parameter = { name: string; in: string; required?: boolean; schema: ParamSchema };
+type Operation = { parameters?: Parameter[]; responses: Record<string, unknown> };
+/** a path item: its operations by method, and the parameters every one of them shares */
+type PathItem = Record<string, Operation> & { parameters?: Parameter[] };
+type Doc = { paths: Record<string, PathItem>; components: { schemas: Record<string, Record<string, unknown>> } };
+
+// both are CommonJS: under NodeNext the default import is the module object, whose `default` is the export
+const Ajv2020 = Ajv2020Module.default;
+const addFormats = addFormatsModule.default;
 
 const API = '/api/v2/runtime';
-const paramsOf = (path: string, where: 'query' | 'path') =>
-  (buildOpenApi() as Doc).paths[API + path]!.get!.parameters!.filter((p) => p.in === where);
+/** GET's parameters of a path: the path item's (path parameters) and the operation's own */
+const paramsOf = (path: string, where: 'query' | 'path') => {
+  const item = (buildOpenApi() as Doc).paths[API + path]!;
+  return [...(item.parameters ?? []), ...(item.get!.parameters ?? [])].filter((p) => p.in === where);
+};
+
+/**
+ * The routes an app answers that the document lacks, as `METHOD path`: every route of every method (HEAD with
+ * each GET, every method for ALL) and every middleware registered on a concrete path (it answers there);
+ * middleware on a wildcard (`/*`, the method guard, CORS, auth) answers every path, as the document's description says.
+ */
+function undocumentedRoutes(app: Hono, doc: Doc): string[] {
+  const missing: string[] = [];
+  for (const r of inspectRoutes(app)) {
+    if (r.isMiddleware && r.path.includes('*')) continue;
+    const path = r.path.replace(/:(\w+)/g, '{$1}');
+    const methods = r.method === 'ALL' ? [...METHODS] : r.method === 'GET' ? ['get', 'head'] : [r.method.toLowerCase()];
+    for (const m of methods) if (!doc.paths[path]?.[m]) missing.push(`${m.toUpperCase()} ${path}`);
+  }
+  return [...new Set(missing)];
+}
 const schemasOf = (path: string, where: 'query' | 'path') =>
   Object.fromEntries(paramsOf(path, where).map((p) => [p.name, p.schema]));
 
@@ -34,13 +66,97 @@ describe('the OpenAPI document', () => {
     expect(checkedIn === openApiText(), 'openapi.json is stale: run `npm run openapi` and commit it').toBe(true);
   });
 
-  it('documents every GET route the app registers, under both base paths, and no route it does not have', () => {
-    const app = createRuntimeApp({ current: () => null, queries: () => null, storeAlive: async () => false });
-    const registered = new Set(app.routes.filter((r) => r.method === 'GET').map((r) => r.path.replace(/:(\w+)/g, '{$1}')));
-    const documented = new Set(Object.keys((buildOpenApi() as Doc).paths));
-    expect([...registered].filter((p) => !documented.has(p)), 'routes the document lacks').toEqual([]);
-    expect([...documented].filter((p) => !registered.has(p)), 'documented paths the app does not serve').toEqual([]);
+  it('documents every route of every method the app registers, under both base paths, and no route it does not have', () => {
+    const doc = buildOpenApi() as Doc;
+    const deps = { current: () => null, queries: () => null, storeAlive: async () => false };
+    // with and without what registers conditional middleware and routes (token, CORS, an open /metrics)
+    const apps = [
+      createRuntimeApp(deps),
+      createRuntimeApp(deps, { apiToken: 'token', corsOrigins: ['http://client.example'], metricsRequireToken: false }),
+    ];
+    const documented = new Set(Object.keys(doc.paths));
+    for (const app of apps) {
+      expect(undocumentedRoutes(app, doc), 'routes the document lacks').toEqual([]);
+      const registered = new Set(inspectRoutes(app).filter((r) => !r.isMiddleware).map((r) => r.path.replace(/:(\w+)/g, '{$1}')));
+      expect([...documented].filter((p) => !registered.has(p)), 'documented paths the app does not serve').toEqual([]);
+    }
     for (const base of BASE_PATHS) expect(documented.has(`${base}/openapi.json`)).toBe(true);
+    // the check sees a route of any method, a route of every method, and a middleware that answers on a path
+    const extra = createRuntimeApp(deps);
+    extra.post(`${API}/state/refresh`, (c) => c.text('no'));
+    extra.delete(`${API}/tasks/:task_id`, (c) => c.text('no'));
+    extra.all('/debug', (c) => c.text('no'));
+    extra.use('/admin', async (c, next) => (c.req.method === 'PUT' ? c.text('no') : next()));
+    expect(undocumentedRoutes(extra, doc)).toEqual([
+      `POST ${API}/state/refresh`, ...METHODS.map((m) => `${m.toUpperCase()} /debug`), ...METHODS.map((m) => `${m.toUpperCase()} /admin`),
+    ]);
+  });
+
+  it('declares every path parameter for every operation of its path (on the path item, once)', () => {
+    const doc = buildOpenApi() as Doc;
+    let templated = 0;
+    for (const [path, item] of Object.entries(doc.paths)) {
+      const names = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
+      if (names.length > 0) templated++;
+      const shared = (item.parameters ?? []).filter((p) => p.in === 'path');
+      for (const p of shared) expect(p.required, `${path} {${p.name}}`).toBe(true);
+      expect(shared.map((p) => p.name).sort(), `${path}: the path item's parameters are the path's`).toEqual([...names].sort());
+      for (const m of METHODS) {
+        const op = item[m];
+        expect(op, `${m} ${path}`).toBeDefined();
+        const declared = new Set([...shared, ...(op!.parameters ?? [])].filter((p) => p.in === 'path').map((p) => p.name));
+        for (const name of names) expect(declared.has(name), `${m.toUpperCase()} ${path} declares {${name}}`).toBe(true);
+        // and not a second time per operation
+        expect((op!.parameters ?? []).filter((p) => p.in === 'path'), `${m} ${path}`).toEqual([]);
+      }
+    }
+    // both base paths' /apps/{…}, /apps/{…}/history, /tasks/{…}, /tasks/{…}/history, /users/{…}/apps, /users/{…}/tasks, /assets/{file}
+    expect(templated).toBe(14);
+  });
+
+  it('states every time as date-time (RFC 3339), which the contract checks: Go\'s zero time is one, a date that does not exist is not', () => {
+    const doc = buildOpenApi() as Doc;
+    const props = (name: string) => doc.components.schemas[name]!.properties as Record<string, Record<string, unknown>>;
+    // GoTime (its RFC 3339 check) and Time (common.ts), wherever used: plain, optional, nullable
+    expect(props('GoAppFlowState').last_update).toMatchObject({ type: 'string', format: 'date-time' });
+    expect(props('AppFlowState').last_update).toMatchObject({ type: 'string', format: 'date-time' });
+    expect(props('AppFlowState').stage_since).toMatchObject({ type: 'string', format: 'date-time' });
+    expect(props('GoTaskState').created_at).toMatchObject({ type: 'string', format: 'date-time' });
+    expect(props('Freshness').fresh_as_of).toMatchObject({ anyOf: [{ type: 'string', format: 'date-time' }, { type: 'null' }] });
+    // identifiers and texts are not times
+    expect(props('AppFlowState').app_id).not.toHaveProperty('format');
+    expect(props('AppFlowState').stage_detail).not.toHaveProperty('format');
+    // the contract's ajv (with ajv-formats) holds bodies to it
+    const ajv = new Ajv2020({ strict: false });
+    addFormats(ajv);
+    const time = ajv.compile(props('GoAppFlowState').last_update!);
+    for (const ok of ['0001-01-01T00:00:00Z', '2024-02-29T12:30:45.123Z', '2024-05-01T08:00:00+02:00']) expect(time(ok), ok).toBe(true);
+    for (const bad of ['yesterday', '2024-02-30T00:00:00Z', '2024-05-01 08:00', '2024-05-01T08:00:00']) expect(time(bad), bad).toBe(false);
+  });
+
+  it('declares the additive keys of an app\'s metadata (status.createTime, status.opID, manifest_entrances), other keys still allowed', () => {
+    const doc = buildOpenApi() as Doc;
+    const metadata = (doc.components.schemas.AppFlowState!.properties as Record<string, Record<string, unknown>>).metadata!;
+    expect(metadata).toMatchObject({
+      type: 'object',
+      properties: {
+        status: { type: 'object', properties: { createTime: { type: 'string', format: 'date-time' }, opID: { type: 'string' } } },
+        manifest_entrances: { type: 'boolean' },
+      },
+    });
+    const ajv = new Ajv2020({ strict: false });
+    addFormats(ajv);
+    const valid = ajv.compile(metadata);
+    expect(valid({ status: { name: 'firefox', createTime: '2024-05-01T08:00:00.123Z', opID: 'op-1' }, manifest_entrances: true, anything: { else: 1 } })).toBe(true);
+    expect(valid({ status: { createTime: 'soon' } })).toBe(false);
+    expect(valid({ manifest_entrances: 'yes' })).toBe(false);
+    // the valibot schema keeps them too (a free map, as Go's), bounded as before
+    const app = { app_id: 'a', app_name: 'a', user_id: 'u', source_id: 's', stage: 'running', last_update: '2024-05-01T08:00:00Z' } as const;
+    const meta = { status: { createTime: '2024-05-01T08:00:00Z', opID: 'op-1', title: 'A' }, manifest_entrances: true, other: [1] };
+    expect(v.parse(AppFlowState, { ...app, metadata: meta }).metadata).toEqual(meta);
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 100; i++) deep = { d: deep };
+    expect(v.safeParse(AppFlowState, { ...app, metadata: deep }).success).toBe(false);
   });
 
   it('states the filters the parser enforces: each documented value is accepted, and a value outside them gets the same 400 message', () => {
