@@ -18,9 +18,11 @@ export interface ComponentStats {
 export interface ComponentOptions {
   /** a remote source whose newest catalog row is older than this makes the syncer degraded */
   stalenessMs: number;
-  /** sum of render_consecutive_failures at the start of the failure window (see FailureWindow) */
-  renderFailuresBaseline?: number;
+  /** the hydrator is unhealthy while a render failed within this window (DEFAULT_RENDER_FAILURE_WINDOW_MS) */
+  renderFailureWindowMs?: number;
 }
+
+export const DEFAULT_RENDER_FAILURE_WINDOW_MS = 10 * 60_000;
 
 export const DEFAULT_STALENESS_MS = 30 * 60_000;
 /** cache metrics list at most this many (user, source) pairs, so metrics stay under LIMITS.jsonBytes */
@@ -48,24 +50,29 @@ export function renderFailureSum(render: readonly RenderCountsRow[]): number {
 }
 
 /**
- * The market's hydrator, from what it writes (render_status). Unhealthy (with a message) while render failures
- * grew over the failure window: one bad render is news, not a trend. Its status stays Go's `running` (Go's
- * hydrator is running or stopped, its loop, which is not visible from outside). The Chart Repo's own hydrator
- * is in `chart_repo`.
+ * The market's hydrator, from what it writes (render_status). Unhealthy (with a message) while the market wrote
+ * a failing render within the failure window: judged from the rows' own times, so every replica (and a
+ * restarted collector) says the same of the same rows, and the verdict flips once when the window passes.
+ * Its status stays Go's `running` (Go's hydrator is running or stopped, its loop, which is not visible from
+ * outside). The Chart Repo's own hydrator is in `chart_repo`.
  */
 export function hydratorComponent(
-  render: readonly RenderCountsRow[], now: Date, opts: Pick<ComponentOptions, 'renderFailuresBaseline'>,
+  render: readonly RenderCountsRow[], now: Date, opts: Pick<ComponentOptions, 'renderFailureWindowMs'>,
 ): ComponentStatus {
   const by = (status: string): number => render.find((r) => r.render_status === status)?.apps ?? 0;
   const failures = renderFailureSum(render);
-  const grew = opts.renderFailuresBaseline !== undefined && failures > opts.renderFailuresBaseline;
+  const newest = render.reduce<Date | null>(
+    (max, r) => (r.newest_failure_at !== null && (max === null || r.newest_failure_at > max) ? r.newest_failure_at : max), null);
+  const windowMs = opts.renderFailureWindowMs ?? DEFAULT_RENDER_FAILURE_WINDOW_MS;
+  const failing = newest !== null && now.getTime() - newest.getTime() <= windowMs;
   const metrics: Record<string, unknown> = {
     pending: by('pending'),
     success: by('success'),
     failed: by('failed'),
     total: render.reduce((sum, r) => sum + r.apps, 0),
     consecutive_failures: failures,
-    consecutive_failures_growth: opts.renderFailuresBaseline === undefined ? 0 : failures - opts.renderFailuresBaseline,
+    // a time, not an age: the same on every pass until the market writes another failure
+    ...(newest === null ? {} : { last_failure_at: newest.toISOString() }),
     // Go's names for what the market's hydrator writes: renders waiting, succeeded, failed (docs/go-wire.md)
     queue_length: by('pending'),
     completed_tasks_count: by('success'),
@@ -73,11 +80,11 @@ export function hydratorComponent(
   };
   return {
     name: 'hydrator',
-    healthy: !grew,
+    healthy: !failing,
     status: 'running',
     last_check: now.toISOString(),
     metrics,
-    ...(grew ? { message: `render failures grew from ${opts.renderFailuresBaseline} to ${failures}` } : {}),
+    ...(failing ? { message: `renders failing: ${by('failed')} apps, ${failures} consecutive failures, the latest at ${newest.toISOString()}` } : {}),
   };
 }
 
@@ -196,21 +203,3 @@ export function databaseDown(error: string, now: Date, last: ReadonlyMap<string,
   });
 }
 
-/**
- * Samples of the render failure sum over a window: the baseline is the oldest sample still inside it,
- * so "failures grew" means grew within the window, and a burst ages out instead of flapping per pass.
- */
-export class FailureWindow {
-  private samples: { at: number; value: number }[] = [];
-
-  constructor(private readonly windowMs: number) {}
-
-  /** baseline for this pass (undefined on the first), then records the current value */
-  next(now: Date, value: number): number | undefined {
-    const t = now.getTime();
-    this.samples = this.samples.filter((s) => t - s.at <= this.windowMs);
-    const baseline = this.samples[0]?.value;
-    this.samples.push({ at: t, value });
-    return baseline;
-  }
-}

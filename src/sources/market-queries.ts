@@ -158,7 +158,8 @@ const STATS = [
           count(*) FILTER (WHERE status = 2) AS running,
           min(created_at) FILTER (WHERE status = 1) AS oldest_pending_at
    FROM task_records WHERE status IN (1, 2)`,
-  `SELECT render_status, count(*) AS apps, COALESCE(sum(render_consecutive_failures), 0) AS consecutive_failures
+  `SELECT render_status, count(*) AS apps, COALESCE(sum(render_consecutive_failures), 0) AS consecutive_failures,
+          max(updated_at) FILTER (WHERE render_consecutive_failures > 0) AS newest_failure_at
    FROM user_applications GROUP BY render_status ORDER BY render_status`,
   `SELECT COALESCE(m.source_id, a.source_id) AS source_id, m.source_type, m.is_active,
           COALESCE(a.apps, 0) AS apps, a.newest_update

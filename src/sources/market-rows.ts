@@ -119,6 +119,8 @@ export const RenderCountsRow = v.object({
   render_status: text,
   apps: count,
   consecutive_failures: count,
+  /** when the market last wrote a row of this status whose renders are failing (null: none fails) */
+  newest_failure_at: nullableDate,
 });
 export type RenderCountsRow = v.InferOutput<typeof RenderCountsRow>;
 

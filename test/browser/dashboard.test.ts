@@ -96,7 +96,7 @@ describeWith('chromium', 'dashboards in a real browser', () => {
 
     await page.click('#market-tabs [data-tab="components"]');
     expect(await rowCount(page, '#components-table')).toBe(data.components.length + 4); // + one per collector
-    expect(await page.locator('#components-table').textContent()).toContain('render failures grew');
+    expect(await page.locator('#components-table').textContent()).toContain('renders failing');
 
     await page.click('#market-tabs [data-tab="cache"]');
     const syncer = await page.locator('#syncer-table').textContent();

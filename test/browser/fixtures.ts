@@ -140,9 +140,9 @@ export function smallDataset(): Dataset {
   const components: ComponentStatus[] = [
     { name: 'task_module', healthy: true, status: 'running', last_check: now, metrics: { pending_tasks: 2, running_tasks: 2, oldest_pending_since: ago(10 * MIN) } },
     {
-      name: 'hydrator', healthy: false, status: 'running', last_check: now, message: `render failures grew from 1 to 3 ${HOSTILE_ERROR}`,
+      name: 'hydrator', healthy: false, status: 'running', last_check: now, message: `renders failing: 3 apps, 3 consecutive failures ${HOSTILE_ERROR}`,
       metrics: {
-        pending: 2, success: 25, failed: 3, total: 30, consecutive_failures: 3, consecutive_failures_growth: 2,
+        pending: 2, success: 25, failed: 3, total: 30, consecutive_failures: 3, last_failure_at: ago(MIN),
         queue_length: 2, completed_tasks_count: 25, failed_tasks_count: 3,
       },
     },

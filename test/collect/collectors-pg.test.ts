@@ -272,7 +272,7 @@ describe('components collector', () => {
       metrics: { pending_tasks: 2, running_tasks: 1, oldest_pending_since: expect.any(String) },
     });
     expect(by.hydrator).toMatchObject({ healthy: true, status: 'running',
-      metrics: { pending: 1, success: 1, failed: 2, total: 4, consecutive_failures: 4, consecutive_failures_growth: 0 } });
+      metrics: { pending: 1, success: 1, failed: 2, total: 4, consecutive_failures: 4, last_failure_at: '2026-01-01T00:00:00.000Z' } });
     expect(by.syncer).toMatchObject({
       healthy: false, status: 'degraded', message: 'catalog not updated: mirror (no catalog rows)',
       metrics: { staleness_bound_s: 1800, stale_sources: 1, sources: {
@@ -294,10 +294,13 @@ describe('components collector', () => {
     expect(by.postgres).toMatchObject({ healthy: true, status: 'running', metrics: { server_version: expect.stringMatching(/^\d+/) } });
     expect(r.counters).toMatchObject({ db_up: 1, dropped: 0 });
 
-    // render failures grow between passes: the hydrator turns degraded
-    await env.db.sql`UPDATE user_applications SET render_consecutive_failures = render_consecutive_failures + 1 WHERE render_status = 'failed'`;
+    // the market writes failing renders: the hydrator turns unhealthy, and a collector started afresh (another
+    // replica, a restarted thread) says the same of the same rows
+    await env.db.sql`UPDATE user_applications SET render_consecutive_failures = render_consecutive_failures + 1, updated_at = ${ago(1)}::timestamptz WHERE render_status = 'failed'`;
     const next = only<ComponentStatus>(await c.collect(ctx()), 'replace').find((x) => x.name === 'hydrator')!;
-    expect(next).toMatchObject({ healthy: false, status: 'running', message: 'render failures grew from 4 to 6' });
+    expect(next).toMatchObject({ healthy: false, status: 'running', message: `renders failing: 2 apps, 6 consecutive failures, the latest at ${ago(1)}` });
+    const fresh = await collector(createComponents, { syncerStalenessMs: 30 * 60_000 });
+    expect(only<ComponentStatus>(await fresh.collect(ctx()), 'replace').find((x) => x.name === 'hydrator')).toEqual(next);
   });
 
   it('a database that is down turns postgres and task_module unhealthy without throwing, and keeps the rest', async () => {

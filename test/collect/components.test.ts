@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  CACHE_PAIRS_SHOWN, FailureWindow, databaseDown, normalizeComponents, type ComponentStats,
+  CACHE_PAIRS_SHOWN, databaseDown, normalizeComponents, type ComponentStats,
 } from '../../src/collect/components.ts';
 import { ComponentStatus } from '../../src/model/index.ts';
 import { GO_COMPONENT_METRICS, GoComponentStatus } from '../../src/model/go-wire.ts';
@@ -18,9 +18,9 @@ function stats(over: Partial<ComponentStats> = {}): ComponentStats {
   return {
     tasks: { pending: 2, running: 1, oldest_pending_at: ago(90_000) },
     render: [
-      { render_status: 'failed', apps: 2, consecutive_failures: 5 },
-      { render_status: 'pending', apps: 3, consecutive_failures: 0 },
-      { render_status: 'success', apps: 10, consecutive_failures: 0 },
+      { render_status: 'failed', apps: 2, consecutive_failures: 5, newest_failure_at: ago(30 * MIN) },
+      { render_status: 'pending', apps: 3, consecutive_failures: 0, newest_failure_at: null },
+      { render_status: 'success', apps: 10, consecutive_failures: 0, newest_failure_at: null },
     ],
     sources: [
       { source_id: 'market.olares', source_type: 'remote', is_active: true, apps: 40, newest_update: ago(5 * MIN) },
@@ -57,18 +57,23 @@ describe('normalizeComponents', () => {
     expect(none.task_module.metrics).toEqual({ pending_tasks: 0, running_tasks: 0 });
   });
 
-  it('hydrator: render_status counts; healthy while failures hold steady, unhealthy when they grow, its status Go\'s running either way', () => {
-    const steady = byName(normalizeComponents(stats(), NOW, { stalenessMs: MIN, renderFailuresBaseline: 5 })).hydrator;
-    expect(steady).toMatchObject({ healthy: true, status: 'running' });
-    expect(steady.metrics).toEqual({
-      pending: 3, success: 10, failed: 2, total: 15, consecutive_failures: 5, consecutive_failures_growth: 0,
+  it('hydrator: render_status counts; unhealthy while the market wrote a failing render within the window, judged from the rows\' times; its status Go\'s running either way', () => {
+    const quiet = byName(normalizeComponents(stats(), NOW, { stalenessMs: MIN })).hydrator;
+    expect(quiet).toMatchObject({ healthy: true, status: 'running' });
+    expect(quiet.metrics).toEqual({
+      pending: 3, success: 10, failed: 2, total: 15, consecutive_failures: 5, last_failure_at: ago(30 * MIN).toISOString(),
       queue_length: 3, completed_tasks_count: 10, failed_tasks_count: 2,
     });
-    const grew = byName(normalizeComponents(stats(), NOW, { stalenessMs: MIN, renderFailuresBaseline: 3 })).hydrator;
-    expect(grew).toMatchObject({ healthy: false, status: 'running', message: 'render failures grew from 3 to 5' });
-    expect(grew.metrics!.consecutive_failures_growth).toBe(2);
-    const first = byName(normalizeComponents(stats(), NOW, { stalenessMs: MIN })).hydrator;
-    expect(first.status).toBe('running');
+    const recent = stats();
+    recent.render[0] = { ...recent.render[0], newest_failure_at: ago(4 * MIN) };
+    const failing = byName(normalizeComponents(recent, NOW, { stalenessMs: MIN })).hydrator;
+    expect(failing).toMatchObject({ healthy: false, status: 'running',
+      message: `renders failing: 2 apps, 5 consecutive failures, the latest at ${ago(4 * MIN).toISOString()}` });
+    // the same rows say the same later in the window (no version per pass), and healthy once it passed
+    expect(byName(normalizeComponents(recent, new Date(NOW.getTime() + 5 * MIN), { stalenessMs: MIN })).hydrator).toEqual({ ...failing, last_check: new Date(NOW.getTime() + 5 * MIN).toISOString() });
+    expect(byName(normalizeComponents(recent, new Date(NOW.getTime() + 7 * MIN), { stalenessMs: MIN })).hydrator.healthy).toBe(true);
+    // a window of the operator's
+    expect(byName(normalizeComponents(stats(), NOW, { stalenessMs: MIN, renderFailureWindowMs: 60 * MIN })).hydrator.healthy).toBe(false);
   });
 
   it('syncer: per-source catalog time (no age: it would change every pass); a local source is never stale', () => {
@@ -200,17 +205,6 @@ describe('databaseDown', () => {
     expect(databaseDown('x', NOW, new Map()).map((c) => [c.name, c.healthy, 'metrics' in c])).toEqual([
       ['postgres', false, false], ['task_module', false, false],
     ]);
-  });
-});
-
-describe('FailureWindow', () => {
-  it('gives the oldest sample within the window as the baseline', () => {
-    const w = new FailureWindow(10 * MIN);
-    const at = (m: number) => new Date(NOW.getTime() + m * MIN);
-    expect(w.next(at(0), 1)).toBeUndefined();
-    expect(w.next(at(1), 3)).toBe(1);
-    expect(w.next(at(5), 3)).toBe(1);
-    expect(w.next(at(10.5), 3)).toBe(3); // the first sample aged out: no growth within the window
   });
 });
 

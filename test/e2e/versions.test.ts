@@ -219,6 +219,10 @@ describe('one content, one ETag: on another replica and after a store restart', 
   };
 
   it('a second sidecar on the same market gives the same ETags, and answers 304 to the first one\'s', async () => {
+    // a render fails just before the second replica starts: what each says of the hydrator must not depend on
+    // what it saw before (it is judged from the rows), or the replicas' tags differ
+    await db.sql`UPDATE user_applications SET render_status = 'failed', render_consecutive_failures = 1, updated_at = now() WHERE app_name = 'blog'`;
+    await eventually(async () => expect((await state(sc.base)).components.hydrator.healthy).toBe(false), LIVENESS_MS);
     const other = await startInProcess(realSpecs(db.url, repo.host, { chartRepoTimeoutMs: 10_000 }), { intervalMs: INTERVAL_MS, deadlineMs: 20_000 });
     try {
       await eventually(async () => expect((await fetch(`${other.base}/readyz`)).status).toBe(200), 60_000);

@@ -2,18 +2,14 @@ import type { ComponentStatus } from '../../model/index.ts';
 import { createPgSource, type PgOptions } from '../../sources/postgres.ts';
 import { readComponentStats } from '../../sources/market-queries.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
-import {
-  DEFAULT_STALENESS_MS, FailureWindow, databaseDown, normalizeComponents, renderFailureSum,
-} from '../components.ts';
+import { DEFAULT_STALENESS_MS, databaseDown, normalizeComponents } from '../components.ts';
 
 export interface ComponentsCollectorOptions extends PgOptions {
   /** a remote source whose newest catalog row is older than this makes the syncer degraded (30 min) */
   syncerStalenessMs?: number;
-  /** the hydrator is degraded while render failures grew within this window (10 min) */
+  /** the hydrator is unhealthy while the market wrote a failing render within this window (10 min) */
   renderFailureWindowMs?: number;
 }
-
-export const DEFAULT_RENDER_FAILURE_WINDOW_MS = 10 * 60_000;
 
 /**
  * The market's parts, judged from its database: task_module, hydrator, syncer, cache, postgres.
@@ -25,7 +21,6 @@ export const DEFAULT_RENDER_FAILURE_WINDOW_MS = 10 * 60_000;
 export const createCollector: CreateCollector = (options: ComponentsCollectorOptions): Collector => {
   const pg = createPgSource(options);
   const stalenessMs = options.syncerStalenessMs ?? DEFAULT_STALENESS_MS;
-  const failures = new FailureWindow(options.renderFailureWindowMs ?? DEFAULT_RENDER_FAILURE_WINDOW_MS);
   const last = new Map<string, ComponentStatus>();
   return {
     async collect(ctx: CollectContext): Promise<CollectResult> {
@@ -39,8 +34,7 @@ export const createCollector: CreateCollector = (options: ComponentsCollectorOpt
         return { steps: [{ op: 'upsert', domain: 'components', items }], counters: { db_up: 0 }, warning: message };
       }
       const now = ctx.now();
-      const baseline = failures.next(now, renderFailureSum(read.stats.render));
-      const items = normalizeComponents(read.stats, now, { stalenessMs, renderFailuresBaseline: baseline });
+      const items = normalizeComponents(read.stats, now, { stalenessMs, renderFailureWindowMs: options.renderFailureWindowMs });
       for (const c of items) last.set(c.name, c);
       return {
         steps: [{ op: 'replace', domain: 'components', items }],
