@@ -22,6 +22,11 @@ export class ContentDigest {
     this.root = null;
   }
 
+  /** The row's content hash (undefined: no such row). */
+  of(key: string): string | undefined {
+    return this.buckets[bucketOf(key)]!.rows.get(key);
+  }
+
   delete(key: string): void {
     const b = bucketOf(key);
     if (this.buckets[b]!.rows.delete(key)) {

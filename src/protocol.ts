@@ -343,6 +343,12 @@ export interface QueryAnswer {
    * items' last_update, which would give the same content another tag on another replica).
    */
   own_from?: number;
+  /**
+   * The answer's ETag names this digest of what its apps' rows say (EntityTable.rowsContent), without the
+   * last_update each store keeps from when it first saw the content: the same rows give the same tag on every
+   * replica and after a restart. Set on answers of apps (one app, a user's apps, a page without Chart Repo items).
+   */
+  own_content?: string;
 }
 
 export interface StoreQueryApi {

@@ -267,7 +267,7 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
     return c.json(errorBody(query.notFound ?? 'not found'), 404);
   }
   const body = Buffer.from(envelopeJson(true, query.message ?? 'success', a.json));
-  const tag = etagFor(a.own_from === undefined ? a.content : answerDigest(a.json, a.own_from), query.key);
+  const tag = etagFor(a.own_content ?? (a.own_from === undefined ? a.content : answerDigest(a.json, a.own_from)), query.key);
   if (query.ownContent) return taggedJson(c, tag, body);
   // the store that answered is the one `cur` came from (not rebuilding): its epoch names it
   if (cur) deps.cache?.set(query.key, stampOf(epoch, a.version), tag, body);

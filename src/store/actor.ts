@@ -246,16 +246,26 @@ export class StoreActor implements StoreControlApi {
     return a;
   }
 
+  /** An answer of apps, named by what their rows say (QueryAnswer.own_content); null content: the version's digest. */
+  private appsAnswer(json: string | null, content: string | null): QueryAnswer {
+    const a = this.answer(json);
+    if (json !== null && content !== null) a.own_content = content;
+    return a;
+  }
+
   readonly queryApi: StoreQueryApi = {
     body: () => this.body(),
     state: (f: StateFilter) => (this.flush(), this.answer(this.store.state(f))),
-    app: (u, s, a) => (this.flush(), this.answer(this.store.app(u, s, a), 0)),
+    app: (u, s, a) => (this.flush(), this.appsAnswer(this.store.app(u, s, a), this.store.appContent(u, s, a))),
     task: (id) => (this.flush(), this.answer(this.store.task(id), 0)),
     tasks: (f) => (this.flush(), this.answer(this.store.tasksBy(f), 0)),
-    appsByUser: (u) => (this.flush(), this.answer(this.store.appsByUser(u), 0)),
+    appsByUser: (u) => (this.flush(), this.appsAnswer(this.store.appsByUser(u), this.store.appsByUserContent(u))),
     // a page with the Chart Repo's items carries their last_update (this store's): named by the content digest
-    appsPage: (f, limit, after, withChart) => (this.flush(),
-      this.answer(this.store.appsPage(f, limit, after, withChart), withChart ? undefined : this.store.pageStampChars())),
+    appsPage: (f, limit, after, withChart) => {
+      this.flush();
+      const page = this.store.appsPageWithContent(f, limit, after, withChart ?? false);
+      return this.appsAnswer(page.json, page.content);
+    },
     overview: () => (this.flush(), this.answer(this.store.overview())),
     history: (kind, key) => (this.flush(), this.answer(this.store.history(kind, key), 0)),
     tasksByUser: (u) => (this.flush(), this.answer(this.store.tasksBy({ user_id: u }), 0)),

@@ -1,5 +1,5 @@
 import type { SourceName } from '../model/index.ts';
-import { ContentDigest } from '../content-digest.ts';
+import { ContentDigest, digestOf } from '../content-digest.ts';
 import { MultiIndex } from './multi-index.ts';
 
 /** One stored entity: its value, its pre-rendered `"key":{json}` member, and the source that owns it. */
@@ -129,6 +129,16 @@ export class EntityTable<T extends object> {
 
   key(value: T): string {
     return this.keyOf(value);
+  }
+
+  /**
+   * What the rows of `keys` say, in that order, without the times this store alone kept (carry): the same on
+   * every store that holds the same rows, whatever each saw before. `head` names what else the answer says.
+   */
+  rowsContent(keys: readonly string[], head: string): string {
+    const parts = [head];
+    for (const k of keys) parts.push(k, this.digest.of(k) ?? '');
+    return digestOf(parts);
   }
 
   /** The entity's JSON, cut from its rendered member (no second stringify). */

@@ -9,7 +9,7 @@ import { EntityTimelines } from './entity-timelines.ts';
 import { EntityWriter } from './entity-writer.ts';
 import { heldMark, heldSteps } from './held-source.ts';
 import { PassApplier } from './pass-applier.ts';
-import { pageStamp, SnapshotRenderer } from './snapshot-render.ts';
+import { SnapshotRenderer } from './snapshot-render.ts';
 import { collectorComponent, SourceBook } from './source-book.ts';
 import { StoreQueries } from './store-queries.ts';
 import { StoreTables } from './store-tables.ts';
@@ -247,11 +247,6 @@ export class RuntimeStore {
 
   // ---- queries (always answered at the last committed version: the store thread commits first) ----
 
-  /** The length of the store-local stamp a page of apps starts with (QueryAnswer.own_from). */
-  pageStampChars(): number {
-    return pageStamp(this).length;
-  }
-
   /** The snapshot narrowed by filters, with the summary recomputed over what was kept. */
   state(f: StateFilter): string {
     return this.queries.state(f);
@@ -272,6 +267,11 @@ export class RuntimeStore {
     return this.queries.app(user_id, source_id, app_name);
   }
 
+  /** What app() says, for its ETag: the same on every store that holds the same row (QueryAnswer.own_content). */
+  appContent(user_id: string, source_id: string, app_name: string): string {
+    return this.queries.appContent(user_id, source_id, app_name);
+  }
+
   task(task_id: string): string | null {
     return this.queries.task(task_id);
   }
@@ -285,9 +285,18 @@ export class RuntimeStore {
     return this.queries.appsByUser(user_id);
   }
 
+  appsByUserContent(user_id: string): string {
+    return this.queries.appsByUserContent(user_id);
+  }
+
   /** One page of apps in key order (…/apps), with the page's Chart Repo items when asked: StoreQueries.appsPage. */
   appsPage(f: AppFilter, limit: number, after: string | null, withChart = false): string {
     return this.queries.appsPage(f, limit, after, withChart);
+  }
+
+  /** appsPage() and, without the Chart Repo's items, what it says for its ETag: StoreQueries.appsPageWithContent. */
+  appsPageWithContent(f: AppFilter, limit: number, after: string | null, withChart: boolean): { json: string; content: string | null } {
+    return this.queries.appsPageWithContent(f, limit, after, withChart);
   }
 
   /** The snapshot without the lists that grow with the market (…/overview): SnapshotRenderer.overview. */

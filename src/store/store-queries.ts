@@ -47,6 +47,11 @@ export class StoreQueries {
     return this.tables.apps.json(appKey({ user_id, source_id, app_name })) ?? null;
   }
 
+  /** What app() says, for its ETag (EntityTable.rowsContent): the same on every store holding the same row. */
+  appContent(user_id: string, source_id: string, app_name: string): string {
+    return this.tables.apps.rowsContent([appKey({ user_id, source_id, app_name })], 'app');
+  }
+
   task(task_id: string): string | null {
     return this.tables.tasks.json(task_id) ?? null;
   }
@@ -65,6 +70,11 @@ export class StoreQueries {
     return jsonArray(this.tables.apps, [...this.tables.byUser.apps.get(user_id)]);
   }
 
+  /** What appsByUser() says, for its ETag (EntityTable.rowsContent). */
+  appsByUserContent(user_id: string): string {
+    return this.tables.apps.rowsContent([...this.tables.byUser.apps.get(user_id)], 'user-apps');
+  }
+
   /**
    * One page of apps in key order (…/apps): the first `limit` apps matching `f` whose key sorts after `after`,
    * at this version, and how many match in all. It walks, from `after` on, the smallest ordered list that holds
@@ -72,6 +82,14 @@ export class StoreQueries {
    * apps are asked for): a binary search, then about `limit` keys when the filter is that list's own.
    */
   appsPage(f: AppFilter, limit: number, after: string | null, withChart = false): string {
+    return this.appsPageWithContent(f, limit, after, withChart).json;
+  }
+
+  /**
+   * appsPage(), and what it says for its ETag (EntityTable.rowsContent) when it holds only what the sources
+   * said; null with the Chart Repo's items, whose last_update is this store's (the version's content digest names it).
+   */
+  appsPageWithContent(f: AppFilter, limit: number, after: string | null, withChart: boolean): { json: string; content: string | null } {
     const { apps } = this.tables;
     const ordered = this.smallest(this.appLists(f)).sorted();
     const keys: string[] = [];
@@ -85,7 +103,11 @@ export class StoreQueries {
     }
     const cursor = more ? JSON.stringify(encodeCursor(keys[keys.length - 1]!)) : 'null';
     const chart = withChart ? `,"chart_repo":${this.chartOf(keys)}` : '';
-    return `${pageStamp(this.stamp)}"total":${this.countApps(f)},"items":${jsonArray(apps, keys)},"next_cursor":${cursor}${chart}}`;
+    const total = this.countApps(f);
+    return {
+      json: `${pageStamp(this.stamp)}"total":${total},"items":${jsonArray(apps, keys)},"next_cursor":${cursor}${chart}}`,
+      content: withChart ? null : apps.rowsContent(keys, `page ${total} ${cursor}`),
+    };
   }
 
   /**

@@ -1,0 +1,67 @@
+/**
+ * Issue 17, one content, one ETag: an answer of apps is tagged by what its rows say, not by the last_update a
+ * store keeps from when it first saw that content. Two replicas (or a store before and after a restart) that saw
+ * the market's row at different times hold different last_update values for the same content: their answers
+ * still share a tag, so a poller moving between them keeps its 304s; different content never does.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { app, startHarness } from './store-harness.ts';
+
+const API = '/api/v2/runtime';
+const TARGETS = [`${API}/apps/alice/market/wiki`, `${API}/users/alice/apps`, `${API}/apps?user_id=alice&limit=10`, `${API}/apps?limit=1`];
+const T_SEEN = '2026-11-25T10:00:00.000Z';
+const T_TOUCHED = '2026-11-25T10:07:00.000Z';
+
+type Harness = Awaited<ReturnType<typeof startHarness>>;
+const open: Harness[] = [];
+afterEach(async () => {
+  for (const h of open.splice(0)) await h.close();
+});
+
+async function replica(...passes: Array<Array<ReturnType<typeof app>>>): Promise<Harness> {
+  const h = await startHarness(['app_flow']);
+  open.push(h);
+  for (const items of passes) h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items }]);
+  await h.settled(true);
+  return h;
+}
+
+const wiki = (last_update: string, over = {}) => app('alice', 'market', 'wiki', { last_update, ...over });
+const blog = app('alice', 'market', 'blog');
+
+describe('answers of apps: one content, one ETag', () => {
+  it('two replicas holding the same rows, seen at different times, tag every answer of apps alike', async () => {
+    // A saw the row first at 10:00; the market touched it at 10:07 without changing it: A keeps 10:00
+    const a = await replica([wiki(T_SEEN), blog], [wiki(T_TOUCHED), blog]);
+    // B started after the touch
+    const b = await replica([wiki(T_TOUCHED), blog]);
+    for (const target of TARGETS) {
+      const [ra, rb] = [await a.send(target), await b.send(target)];
+      expect([ra.status, rb.status], target).toEqual([200, 200]);
+      // (the first page of one app holds blog alone)
+      if (ra.body.includes('"wiki"')) {
+        expect(ra.body, target).toContain(T_SEEN);
+        expect(rb.body, target).toContain(T_TOUCHED);
+      }
+      expect(rb.headers.etag, target).toBe(ra.headers.etag);
+      expect((await b.send(target, 'GET', { 'if-none-match': String(ra.headers.etag) })).status, target).toBe(304);
+    }
+  });
+
+  it('a restarted store tags them as before; other content gets another tag', async () => {
+    const h = await replica([wiki(T_SEEN), blog], [wiki(T_TOUCHED), blog]);
+    const before = new Map<string, string>();
+    for (const target of TARGETS) before.set(target, String((await h.send(target)).headers.etag));
+    h.restartStore();
+    h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [wiki(T_TOUCHED), blog] }]);
+    await h.settled(true);
+    for (const target of TARGETS) expect(String((await h.send(target)).headers.etag), target).toBe(before.get(target));
+    h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [wiki(T_TOUCHED, { stage: 'stopped', health: 'unhealthy' }), blog] }]);
+    await h.settled(true);
+    for (const target of TARGETS) {
+      const r = await h.send(target);
+      // (the second page holds blog alone: its tag stays; every answer holding wiki changes)
+      if (r.body.includes('"wiki"')) expect(String(r.headers.etag), target).not.toBe(before.get(target));
+    }
+  });
+});
