@@ -25,8 +25,11 @@
  * - /readyz not 200 again within 30 s of a kill. Recovery is printed per thread kind: the time from the kill
  *   to /readyz 200 again, counted only when /readyz was seen down first (a collector or the compression
  *   thread dying does not take readiness away; their kills print "never down").
- * - after the run, an installed app (state running, stopped or suspended), an active task or one of the 20
- *   most recent tasks in the database (present at two reads around the view's read) missing from the view.
+ * - a collector that does not run again within 30 s of a kill (any thread's): every source's last_attempt in
+ *   …/sources must pass the kill's time (a collector wedged "in flight" keeps /readyz 200 and the view frozen);
+ * - after the run, a source whose last success is not newer than a read of the database within 60 s, or an
+ *   installed app (state running, stopped or suspended), an active task or one of the 20 most recent tasks in
+ *   the database (present at two reads around the view's read) missing from the view.
  * Connection errors while the HTTP thread is down are expected and printed, not violations.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -358,6 +361,39 @@ try {
 const kindOf = (thread: string) => (thread.startsWith('collector_') ? 'collector' : thread);
 const DOWN_WATCH_MS = 2000;
 
+type SourcesAnswer = { data: { sources: Record<string, { last_attempt?: string | null; last_success?: string | null }> } };
+async function sourcesNow(): Promise<SourcesAnswer['data']['sources'] | null> {
+  try {
+    return ((await (await fetch(`${base}${API}/sources`, { signal: AbortSignal.timeout(5000) })).json()) as SourcesAnswer).data.sources;
+  } catch {
+    return null;
+  }
+}
+
+/** The sources whose `field` is not newer than `since` (all of them while …/sources does not answer). */
+async function notPast(field: 'last_attempt' | 'last_success', since: number): Promise<string[] | null> {
+  const fr = await sourcesNow();
+  if (!fr) return null;
+  return Object.entries(fr).filter(([, s]) => !(Date.parse(s[field] ?? '') > since)).map(([name]) => name);
+}
+
+/** ms from a kill until every collector had run again, per kill (printed: median and worst) */
+const collectionResumed: number[] = [];
+const resumeChecks: Promise<void>[] = [];
+/** Every collector runs again within the bound after a kill: none is left waiting on a dead thread. */
+async function collectionResumes(thread: string, at: number): Promise<void> {
+  let behind: string[] | null = null;
+  while (Date.now() - at <= READY_BOUND_MS) {
+    behind = await notPast('last_attempt', at);
+    if (behind !== null && behind.length === 0) {
+      collectionResumed.push(Date.now() - at);
+      return;
+    }
+    await sleep(500);
+  }
+  violation(`no run of ${behind === null ? 'any source (…/sources did not answer)' : behind.join(', ')} within ${READY_BOUND_MS / 1000} s of killing ${thread}`);
+}
+
 let round: string[] = [];
 async function killer(): Promise<void> {
   while (running && Date.now() < endAt - 3000) {
@@ -379,6 +415,8 @@ async function killer(): Promise<void> {
       bail(`chaos control failed: ${(err as Error).message}`);
     }
     killed[thread] = (killed[thread] ?? 0) + 1;
+    // a kill near the end of the run is still judged (the run waits for its check)
+    resumeChecks.push(collectionResumes(thread, at));
     // the recovery clock runs from the kill, but only a kill that took readiness away has a recovery
     let down = false;
     while (!down && Date.now() - at < DOWN_WATCH_MS) {
@@ -422,6 +460,7 @@ await Promise.all([
 ]);
 running = false;
 clearInterval(progress);
+await Promise.all(resumeChecks);
 if (exited !== undefined) bail(`the sidecar exited with ${exited}`);
 
 // ---- after the run: the database against the view -------------------------------------------------------
@@ -443,20 +482,20 @@ async function readDb(): Promise<DbView> {
 }
 const before = await readDb();
 const readAt = Date.now();
-// the view must have collected after the first read: every source's last success newer than it
+// the view must have collected after the first read: every source's last success newer than it (freshness is
+// unversioned, at …/sources; the view read after it is at least as new)
 let view: Snapshot | null = null;
+let stale: string[] | null = null;
 {
   const end = Date.now() + 60_000;
   for (;;) {
-    try {
-      // freshness is unversioned, at …/sources; the view read after it is at least as new
-      const fr = ((await (await fetch(`${base}${API}/sources`)).json()) as { data: { sources: Record<string, { last_success: string | null }> } }).data.sources;
-      const fresh = ['tasks', 'app_flow'].every((s) => Date.parse(fr[s]?.last_success ?? '') > readAt + 500);
-      if (fresh) {
+    stale = await notPast('last_success', readAt + 500);
+    if (stale !== null && stale.length === 0) {
+      try {
         view = ((await (await fetch(`${base}${API}/state`)).json()) as { data: Snapshot }).data;
         break;
-      }
-    } catch { /* retried */ }
+      } catch { /* retried */ }
+    }
     if (Date.now() > end) break;
     await sleep(500);
   }
@@ -464,7 +503,7 @@ let view: Snapshot | null = null;
 const after = await readDb();
 await sql.end({ timeout: 1 });
 const missing: string[] = [];
-if (!view) violation('after the run: the view did not collect again within 60 s');
+if (!view) violation(`after the run: ${stale === null ? 'the view' : stale.join(', ')} did not collect again within 60 s`);
 else {
   const viewApps = new Set(Object.values(view.app_states).map((a) => `${a.user_id}/${a.source_id}/${a.app_name}`));
   for (const k of before.apps) if (after.apps.has(k) && !viewApps.has(k)) missing.push(`installed app ${k}`);
@@ -493,6 +532,7 @@ const recovery = Object.fromEntries(kinds.map((k) => [k, {
 const figures = {
   seconds: SECONDS, small: args.small, kills_survived: killsSurvived(), killed,
   readyz_recovery: recovery,
+  collection_resumed: { kills: collectionResumed.length, median_ms: percentile(collectionResumed, 0.5), worst_ms: percentile(collectionResumed, 1) },
   ...stats, violations: violations.length,
   db_checked: { installed_apps: before.apps.size, active_tasks: before.active.size, recent_tasks: before.recent.size },
 };
@@ -502,6 +542,8 @@ console.log(`  /readyz back after a kill (from the kill, kills that took readine
 for (const [k, r] of Object.entries(recovery)) {
   console.log(`    ${k.padEnd(12)} kills ${String(r.kills).padStart(3)}  never down ${String(r.never_down).padStart(3)}  median ${secs(r.median_ms).padStart(6)}  worst ${secs(r.worst_ms).padStart(6)}`);
 }
+console.log(`  every collector ran again after a kill (bound ${READY_BOUND_MS / 1000} s): ${collectionResumed.length} of ${killsSurvived()} kills, `
+  + `median ${secs(percentile(collectionResumed, 0.5))}, worst ${secs(percentile(collectionResumed, 1))}`);
 console.log(`  requests ${stats.requests}: 200 ${stats.ok}, 304 ${stats.notModified}, 404 ${stats.notFound}, documented 503 ${stats.documented503} `
   + `${JSON.stringify(stats.by503)}, connection errors ${stats.connectionErrors} (HTTP thread down), timeouts ${stats.timeouts}, other ${JSON.stringify(stats.otherStatus)}`);
 console.log(`  /state bodies checked ${stats.statesChecked}; stream: ${stats.streamConnects} connects, ${stats.streamEvents} events; ETags seen ${bodyOfEtag.size}`);
