@@ -275,6 +275,12 @@ export interface VersionChanges {
   /** timeline entries recorded in this version, per app or task key (json: an array of entries) */
   timeline?: { app_states: { key: string; json: string }[]; tasks: { key: string; json: string }[] };
   /**
+   * timeline entries this version recorded but does not carry (they would have taken its changes past
+   * MAX_CHANGE_BYTES): how many, per app or task key. The stream tells clients that asked for entries how many
+   * of theirs were left out (`timeline_omitted`), so they read …/history instead.
+   */
+  timeline_omitted?: { app_states: { key: string; n: number }[]; tasks: { key: string; n: number }[] };
+  /**
    * true: this version changed more than MAX_CHANGE_BYTES, and its lists are left empty (sources stays). A
    * stream client cannot follow it item by item: it resumes from a snapshot. At start, or when a whole
    * market moves at once, the items would be tens of MB copied to the HTTP thread for no one.
@@ -290,7 +296,7 @@ export function changesBytes(c: VersionChanges): number {
   const cr = c.chart_repo;
   return itemBytes(c.app_states) + itemBytes(c.tasks) + itemBytes(c.components) + (c.sources?.length ?? 0)
     + (cr ? (cr.frame?.length ?? 0) + itemBytes(cr.apps) + itemBytes(cr.images) + itemBytes(cr.hydrator_tasks) : 0)
-    + timelineBytes(c.timeline);
+    + timelineBytes(c.timeline) + itemBytes(c.timeline_omitted?.app_states) + itemBytes(c.timeline_omitted?.tasks);
 }
 
 /** The string bytes of a version's timeline entries (part of changesBytes). */

@@ -121,6 +121,10 @@ export const ChangeEvent = v.object({
     v.optional(v.object({ app_states: domainMap(v.array(TimelineEntry)), tasks: domainMap(v.array(TimelineEntry)) })),
     v.description('only with ?timeline=true: the entries recorded in this version, per app or task key'),
   ),
+  timeline_omitted: v.pipe(
+    v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+    v.description('only with ?timeline=true, when this version\'s entries would have taken the event past the 2 MiB a change event may hold: how many entries (of the apps and tasks this client sees) it left out; read the …/history of those you follow'),
+  ),
   summary: WireSummary,
 });
 

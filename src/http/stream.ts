@@ -312,7 +312,7 @@ export class ChangeStream {
   /** The event for this client: unfiltered ones share one rendering per version (one more with the timeline). */
   private textFor(client: Client, e: HistoryEntry): string {
     if (client.filter) return this.render(e, client.filter, client.summary!, client.timeline);
-    if (!client.timeline || !e.changes.timeline) return e.text;
+    if (!client.timeline || !(e.changes.timeline || e.changes.timeline_omitted)) return e.text;
     return (e.textWithTimeline ??= this.render(e, null, e.summary, true));
   }
 
@@ -334,10 +334,10 @@ export class ChangeStream {
       if (chart !== null) parts.push(`"chart_repo":${chart}`);
     }
     if (e.changes.sources !== undefined) parts.push(`"sources":${e.changes.sources}`);
+    // a filtered client gets the entries of the apps and tasks it sees in this version
+    const seen = (domain: 'app_states' | 'tasks') => new Set((filter
+      ? e.changes[domain].filter((c) => visible(domain, c, filter)) : e.changes[domain]).map((c) => c.key));
     if (timeline && e.changes.timeline) {
-      // a filtered client gets the entries of the apps and tasks it sees in this version
-      const seen = (domain: 'app_states' | 'tasks') => new Set((filter
-        ? e.changes[domain].filter((c) => visible(domain, c, filter)) : e.changes[domain]).map((c) => c.key));
       const kinds: string[] = [];
       for (const domain of ['app_states', 'tasks'] as const) {
         const keys = seen(domain);
@@ -345,6 +345,15 @@ export class ChangeStream {
         if (items.length) kinds.push(`${JSON.stringify(domain)}:{${items.map((t) => `${JSON.stringify(t.key)}:${t.json}`).join(',')}}`);
       }
       if (kinds.length) parts.push(`"timeline":{${kinds.join(',')}}`);
+    }
+    if (timeline && e.changes.timeline_omitted) {
+      // entries too large to ride along: how many of those this client would have got
+      let omitted = 0;
+      for (const domain of ['app_states', 'tasks'] as const) {
+        const keys = seen(domain);
+        for (const t of e.changes.timeline_omitted[domain]) if (keys.has(t.key)) omitted += t.n;
+      }
+      if (omitted > 0) parts.push(`"timeline_omitted":${omitted}`);
     }
     parts.push(`"summary":${JSON.stringify(summary)}`);
     return `id: ${eventId(this.epoch, e.version, e.content)}\nevent: change\ndata: {${parts.join(',')}}\n\n`;

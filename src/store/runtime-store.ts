@@ -217,8 +217,11 @@ export class RuntimeStore {
       return { app_states: [], tasks: [], components: [], ...(health === undefined ? {} : { sources: health }), oversize: true };
     }
     // timeline entries ride along only where they fit: they never make a version too large to follow item by
-    // item (a client that wants them reads …/history)
-    if (timeline && bytes + timelineBytes(timeline) <= MAX_CHANGE_BYTES) out.timeline = timeline;
+    // item. Left out, the version says how many per key (the stream's `timeline_omitted`: read …/history)
+    if (timeline) {
+      if (bytes + timelineBytes(timeline) <= MAX_CHANGE_BYTES) out.timeline = timeline;
+      else out.timeline_omitted = omittedEntries(timeline);
+    }
     return out;
   }
 
@@ -303,4 +306,10 @@ export class RuntimeStore {
   overview(): string {
     return this.snapshot.overview();
   }
+}
+
+/** How many timeline entries each key of a version's timeline holds (its json is an array of them). */
+function omittedEntries(t: NonNullable<VersionChanges['timeline']>): NonNullable<VersionChanges['timeline_omitted']> {
+  const count = (list: { key: string; json: string }[]) => list.map(({ key, json }) => ({ key, n: (JSON.parse(json) as unknown[]).length }));
+  return { app_states: count(t.app_states), tasks: count(t.tasks) };
 }

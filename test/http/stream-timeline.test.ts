@@ -1,10 +1,12 @@
 /**
  * `…/events?timeline=true`: a change event carries the new timeline entries of the apps and tasks it changed;
  * a filtered client gets only the entries of what it sees; a client that did not ask gets none; a client that
- * resumes with Last-Event-ID gets the entries of the versions it missed.
+ * resumes with Last-Event-ID gets the entries of the versions it missed; a version whose entries would take it
+ * past the 2 MiB a change event may hold says how many it left out (`timeline_omitted`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStream } from '../helpers/sse.ts';
+import { MAX_CHANGE_BYTES } from '../../src/protocol.ts';
 import { app, startHarness, task } from './store-harness.ts';
 
 const API = '/api/v2/runtime';
@@ -12,6 +14,7 @@ const API = '/api/v2/runtime';
 interface Change {
   upserts: Record<string, Record<string, unknown>>;
   timeline?: Record<string, Record<string, Array<{ stage: string; evidence: string }>>>;
+  timeline_omitted?: number;
 }
 
 describe('timeline entries on the change stream', () => {
@@ -96,4 +99,62 @@ describe('timeline entries on the change stream', () => {
     expect(stages).toEqual({ 'alice:market:wiki': ['stopped'], 'bob:market:blog': ['stopped'], 't-alice': ['completed'], 't-bob': ['completed'] });
     await resumed.close();
   });
+});
+
+describe('timeline entries that would take a change event past its size cap', () => {
+  let h: Awaited<ReturnType<typeof startHarness>>;
+  beforeAll(async () => {
+    h = await startHarness(['app_flow']);
+  });
+  afterAll(() => h?.close());
+
+  // 1,000 apps with a 1,770-character stage detail: about 1.96 MB of changes when all of them move, under the
+  // 2 MiB cap; their one new entry each (the detail cut to 128 characters, ~270 bytes) takes it to about 2.24 MB
+  const APPS = 1000;
+  const apps = (stage: 'running' | 'stopped', only?: number) => Array.from({ length: APPS }, (_, i) =>
+    app(`u${i}`, 'market', `app-${String(i).padStart(4, '0')}`, { stage: i === only ? 'stopped' : stage, stage_detail: 'x'.repeat(1770) }));
+
+  it('carries the changes without the entries and says how many each client lost', async () => {
+    h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps('running') }]);
+    await h.settled(true);
+    const url = (query: string) => `http://127.0.0.1:${h.port}${API}/events${query}`;
+    const all = await openStream(url('?timeline=true'));
+    const one = await openStream(url('?timeline=true&user_id=u7'));
+    const plain = await openStream(url(''));
+    for (const s of [all, one, plain]) await s.next((e) => e.event === 'snapshot');
+    const change = async (s: typeof all, version: number): Promise<Change & { version: number }> => {
+      const e = await s.next((x) => x.event === 'change' && (JSON.parse(x.data) as { version: number }).version === version, 10_000);
+      return JSON.parse(e.data) as Change & { version: number };
+    };
+
+    // every app stops: the changes fit, the entries do not
+    h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps('stopped') }]);
+    await h.settled(true);
+    const big = h.store.store.version;
+    const [everything, own, none] = [await change(all, big), await change(one, big), await change(plain, big)];
+    expect(Object.keys(everything.upserts.app_states!)).toHaveLength(APPS);
+    expect(JSON.stringify(everything.upserts).length).toBeLessThan(MAX_CHANGE_BYTES);
+    expect(everything).not.toHaveProperty('timeline');
+    expect(everything.timeline_omitted).toBe(APPS);
+    // a filtered client: its own app's entry only; one that did not ask: no word of entries
+    expect(Object.keys(own.upserts.app_states!)).toEqual(['u7:market:app-0007']);
+    expect(own).not.toHaveProperty('timeline');
+    expect(own.timeline_omitted).toBe(1);
+    expect(Object.keys(none.upserts.app_states!)).toHaveLength(APPS);
+    expect(none).not.toHaveProperty('timeline');
+    expect(none).not.toHaveProperty('timeline_omitted');
+    // the entries are not lost: …/history has them
+    const history = await h.send(`${API}/apps/u7/market/app-0007/history`);
+    expect(history.status).toBe(200);
+    expect((JSON.parse(history.body) as { data: { entries: Array<{ stage: string }> } }).data.entries.map((e) => e.stage)).toEqual(['running', 'stopped']);
+
+    // one app starts again: an event of normal size carries its entry, and no marker
+    h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps('stopped').map((a, i) => (i === 3 ? { ...a, stage: 'running' as const } : a)) }]);
+    await h.settled(true);
+    const small = await change(all, h.store.store.version);
+    expect(Object.keys(small.upserts.app_states!)).toEqual(['u3:market:app-0003']);
+    expect(small.timeline).toEqual({ app_states: { 'u3:market:app-0003': [expect.objectContaining({ stage: 'running' })] } });
+    expect(small).not.toHaveProperty('timeline_omitted');
+    for (const s of [all, one, plain]) await s.close();
+  }, 30_000);
 });
