@@ -20,7 +20,7 @@ import { malformedTarget, otherRoutesParameter, parseAppsQuery, parseStateFilter
 import { NOT_READY, rebuildingAnswer, STORE_UNAVAILABLE, unavailableAnswer } from './rebuilding.ts';
 import { routeLabel } from './metrics.ts';
 import { storeMetricsText } from './store-metrics.ts';
-import { threadMemory } from '../thread-memory.ts';
+import { threadMemory, type ThreadMemory } from '../thread-memory.ts';
 import { CALL_DEADLINE_MS, callWithDeadline } from '../threads.ts';
 import type { RememberedAnswers } from './remembered-answers.ts';
 import type { ResponseCache } from './response-cache.ts';
@@ -53,6 +53,8 @@ export interface RuntimeAppDeps {
   freshness?: FreshnessHolder;
   /** a reader asked for the unfiltered /state */
   wholeStateAsked?(): void;
+  /** the compression thread's memory after its last job (none ran: undefined) */
+  compressMemory?(): ThreadMemory | undefined;
 }
 
 export { BASE_PATHS } from './base-paths.ts';
@@ -174,7 +176,11 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
   applyHardening(app, security, () => {
     const pending = deps.queries()?.metrics();
     // the store sends numbers; they are rendered here, this thread's memory among the threads'
-    return pending ? Promise.resolve(pending).then((sample) => storeMetricsText(sample, threadMemory())) : null;
+    const here = () => {
+      const compress = deps.compressMemory?.();
+      return { http: threadMemory(), ...(compress ? { compress } : {}) };
+    };
+    return pending ? Promise.resolve(pending).then((sample) => storeMetricsText(sample, here())) : null;
   });
   for (const base of BASE_PATHS) app.route(base, api);
 

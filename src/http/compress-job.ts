@@ -1,5 +1,6 @@
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
-import type { CompressTask, Encoding } from '../protocol.ts';
+import type { CompressTask, Encoding, ThreadMemory } from '../protocol.ts';
+import { threadMemory } from '../thread-memory.ts';
 
 export type { CompressTask, Encoding };
 
@@ -22,6 +23,17 @@ export function compressBody(task: CompressTask): Uint8Array {
     })
     : gzipSync(input, { level: 6 });
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/** What a compression job answers: the compressed body, and its thread's memory after it (the /metrics per thread). */
+export interface CompressResult {
+  body: Uint8Array;
+  memory: ThreadMemory;
+}
+
+export function compressJob(task: CompressTask): CompressResult {
+  const body = compressBody(task);
+  return { body, memory: threadMemory() };
 }
 
 /** The encoding to send for an Accept-Encoding header: br over gzip, none when neither is acceptable. */

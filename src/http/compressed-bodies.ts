@@ -3,7 +3,8 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { threadFile } from '../threads.ts';
 import { threadLimits } from '../thread-limits.ts';
-import type { CompressTask, Encoding } from './compress-job.ts';
+import type { ThreadMemory } from '../protocol.ts';
+import type { CompressResult, CompressTask, Encoding } from './compress-job.ts';
 
 /** A compression job past this is abandoned and its thread replaced (a body is compressed in milliseconds). */
 const COMPRESS_DEADLINE_MS = 10_000;
@@ -13,7 +14,9 @@ const COMPRESS_DEADLINE_MS = 10_000;
  * store or HTTP thread), on the first request that wants them; concurrent requests share the job.
  */
 export class CompressedBodies {
-  private readonly pool: Piscina<CompressTask, Uint8Array>;
+  private readonly pool: Piscina<CompressTask, CompressResult>;
+  /** the compression thread's memory after its last job (null: none ran yet) */
+  memory: ThreadMemory | null = null;
   private key = '';
   /** jobs on the thread now */
   private running = 0;
@@ -31,7 +34,7 @@ export class CompressedBodies {
     replaced: (reason: string) => void = () => undefined,
     resourceLimits?: ResourceLimits,
   ) {
-    this.pool = new Piscina<CompressTask, Uint8Array>({
+    this.pool = new Piscina<CompressTask, CompressResult>({
       filename: fileURLToPath(threadFile('compress')),
       // started by the first request that wants a compressed body, ended after a minute without one: a
       // sidecar nobody asks for compression pays no thread for it
@@ -61,7 +64,10 @@ export class CompressedBodies {
       this.started(encoding);
       // a thread that dies rejects its job (the request falls back to identity); one that hangs is replaced
       this.running += 1;
-      job = this.pool.run({ body, encoding }, { signal: AbortSignal.timeout(COMPRESS_DEADLINE_MS) });
+      job = this.pool.run({ body, encoding }, { signal: AbortSignal.timeout(COMPRESS_DEADLINE_MS) }).then((r) => {
+        this.memory = r.memory;
+        return r.body;
+      });
       // (counted down on the next turn: piscina destroys a failed thread before the job's rejection is seen)
       job.then(() => { this.running -= 1; }, () => setImmediate(() => { this.running -= 1; }));
       // a failed job is not cached: the next request tries again

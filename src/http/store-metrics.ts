@@ -57,8 +57,8 @@ const FAMILIES: readonly Family[] = [
 ];
 
 /** Prometheus text of the store's sample (with the HTTP thread's memory among the threads' when given). */
-export function storeMetricsText(sample: StoreMetricsSample, http?: ThreadMemory): Promise<string> {
-  const s = http ? { ...sample, threads: { ...sample.threads, http } } : sample;
+export function storeMetricsText(sample: StoreMetricsSample, here: Record<string, ThreadMemory> = {}): Promise<string> {
+  const s = { ...sample, threads: { ...sample.threads, ...here } };
   const registry = new Registry();
   for (const [name, help, type, values] of FAMILIES) registry.registerMetric(customMetric({ name, help }, type, () => values(s)));
   return registry.metrics();

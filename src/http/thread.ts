@@ -127,6 +127,7 @@ export class HttpThread {
       compressed: (cur, encoding) => this.compress(cur, encoding),
       body: (cur) => this.bodies.get(cur),
       wholeStateAsked: () => this.wholeStateAsked(),
+      compressMemory: () => this.compressed.memory ?? undefined,
     }, { ...security, log: this.log, metrics: this.metrics });
   }
 

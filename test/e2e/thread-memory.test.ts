@@ -41,6 +41,15 @@ describe('per-thread memory in /metrics (real threads, fake sources)', () => {
       .toEqual([...threads].sort());
   });
 
+  it('shows the compression thread\'s once it compressed a body (it runs only while answers are compressed)', async () => {
+    const heap = async () => value(parseProm(await (await sc.get('/metrics')).text()), 'market_runtime_thread_heap_bytes', { thread: 'compress' });
+    expect(await heap()).toBeUndefined();
+    const res = await fetch(`${sc.base}/api/v2/runtime/state`, { headers: { 'accept-encoding': 'br' } });
+    await res.arrayBuffer();
+    expect(res.headers.get('content-encoding')).toBe('br');
+    expect(await heap()).toBeGreaterThan(0);
+  });
+
   it('starts the store and HTTP threads with their V8 limits', () => {
     const { store, http } = sc.sup.threads();
     expect(store.resourceLimits).toMatchObject(THREAD_LIMITS.store);
