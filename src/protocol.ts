@@ -13,7 +13,7 @@
  */
 import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import type {
-  AppFlowState, ChartRepoOrigin, ChartRepoStatus, ChartRepoSystem, ComponentStatus,
+  AppFlowState, ChartRepoSystem, ComponentStatus,
   HydratorStatus, ImageAnalyzerStatus, RuntimeSummary, SourceName, SourceStatus, TaskState,
 } from './model/index.ts';
 
@@ -40,9 +40,7 @@ export const DOMAINS = ['app_states', 'tasks', 'components'] as const satisfies 
  *   come back in `reread`). A store that holds no listing of that source drops the pass (AppliedMessage.dropped):
  *   the source then lists everything.
  * - upsert / remove: incremental changes (pushed events).
- * - chart_repo: the merged Chart Repo view, and which (user, source) answer each item came from (kept beside
- *   it, never sent: a user filter keeps exactly that user's items).
- * - chart_repo_pairs: the same view as its parts: the Chart Repo's own blocks (`frame`) and every (user, source)
+ * - chart_repo_pairs: the merged Chart Repo view as its parts: the Chart Repo's own blocks (`frame`) and every (user, source)
  *   pair in order, each with the digest of its own part and the part itself only when the store does not hold
  *   it yet (so a pass costs the pairs that changed, not the whole view). A pair sent without its part that the
  *   store does not hold with that digest comes back in the acknowledgement's `reread` (its key `user\0source`).
@@ -52,7 +50,6 @@ export type StoreStep =
   | { [D in Domain]: { op: 'changes'; domain: D; items: DomainEntity[D][]; removed: string[]; reconciles?: SourceName[] } }[Domain]
   | { [D in Domain]: { op: 'upsert'; domain: D; items: DomainEntity[D][] } }[Domain]
   | { op: 'remove'; domain: Domain; keys: string[] }
-  | { op: 'chart_repo'; value: ChartRepoStatus; origins?: ChartRepoOrigin[]; content?: string }
   | { op: 'chart_repo_pairs'; frame: ChartRepoFrame; shared_content: string; pairs: ChartRepoPairSlot[] }
   /**
    * parts of the pass's chart_repo_pairs step sent ahead, in messages of their own (a pass of the whole Chart
@@ -227,7 +224,7 @@ export interface Facets {
   stuck?: boolean;
   /**
    * Chart Repo images: the (user, source) pairs that hold the image, users[i] with sources[i]: the pair whose
-   * answer held it, or (a view without origins) the pairs whose Chart Repo apps have the image's app name
+   * answer held it
    */
   users?: string[];
   sources?: string[];

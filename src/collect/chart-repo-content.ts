@@ -3,21 +3,6 @@ import { isRunningApp, TIME_PASSING_NAMES, type SplitAnswer } from './chart-repo
 
 export type { SplitAnswer };
 
-/** the members that only tell time passing (chart-repo-answer-key.ts says which and why) */
-const TIME_PASSING = new Set<string>(TIME_PASSING_NAMES);
-
-function withoutTimePassing(this: unknown, key: string, value: unknown): unknown {
-  if (TIME_PASSING.has(key)) return undefined;
-  // a still-running app's processing.duration (only there does a duration tell time passing)
-  const holder = this as { state?: unknown };
-  if (key === 'processing' && typeof holder.state === 'string' && isRunningApp(holder.state)
-    && value !== null && typeof value === 'object' && 'duration' in value) {
-    const { duration: _d, ...processing } = value;
-    return processing;
-  }
-  return value;
-}
-
 /**
  * A Chart Repo answer's text without the members that only tell time passing by name (TIME_PASSING_NAMES):
  * two answers whose keys are equal say the same thing, so the second needs no parse and no normalizing.
@@ -32,11 +17,6 @@ const TIME_PASSING_MEMBER = new RegExp(
   String.raw`([{,]\s*)"(?:${TIME_PASSING_NAMES.join('|')})"\s*:\s*(?:"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*|null|true|false)\s*(?=[,}])`,
   'g',
 );
-
-/** What must differ for the Chart Repo view (or one of its items) to count as changed. */
-export function chartRepoContentKey(value: unknown): string {
-  return JSON.stringify(value, withoutTimePassing);
-}
 
 /**
  * A pair's new answer, where every app and image whose own content did not change keeps its earlier

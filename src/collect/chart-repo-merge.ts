@@ -2,7 +2,7 @@
  * The answers of every (user, source) pair merged into one Chart Repo view, as the market's Go module merges
  * them (docs/go-wire.md "chart_repo"). Pure.
  */
-import type { ChartRepoOrigin, ChartRepoStatus, HydratorStatus } from '../model/index.ts';
+import type { ChartRepoStatus, HydratorStatus } from '../model/index.ts';
 import type { ChartRepoAnswer } from './chart-repo.ts';
 import { put } from './omit-empty.ts';
 
@@ -62,15 +62,4 @@ export function mergeAnswers(answers: readonly ChartRepoAnswer[], lastUpdate: st
     if (analyzer) out.tasks.image_analyzer = analyzer;
   }
   return out;
-}
-
-/** Which pair each merged item came from (ChartRepoOrigin), for the answers `mergeAnswers` merged. */
-export function originsOf(answers: readonly { user: string; source: string; answer: ChartRepoAnswer }[]): ChartRepoOrigin[] {
-  return answers.map(({ user, source, answer }) => ({
-    user, source,
-    apps: answer.apps.length,
-    images: answer.images.length,
-    tasks: answer.hydrator?.tasks?.length ?? 0,
-    recent_failed: answer.hydrator?.recent_failed?.length ?? 0,
-  }));
 }

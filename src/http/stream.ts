@@ -5,7 +5,7 @@ import {
   type VersionMessage,
 } from '../protocol.ts';
 import { CHART_LISTS } from '../store/chart-repo-items.ts';
-import { appMatches, chartItemMatches, filterChartRepo, hasChartFilter, taskMatches } from '../store/filter.ts';
+import { appMatches, chartItemMatches, filterChartFrame, hasChartFilter, taskMatches } from '../store/filter.ts';
 import type { Freshness } from './freshness.ts';
 import { DATA_HEADERS } from './security.ts';
 
@@ -410,14 +410,14 @@ function summaryEvent(kind: 'snapshot' | 'change', epoch: string, e: HistoryEntr
 
 /**
  * chart_repo's changes as a stream event carries them: `{frame?, upserts: {list: {key: item}}, removed: {list:
- * [key]}}`; a filtered client gets the items its filter keeps (as filterChartRepo narrows /state), and the
+ * [key]}}`; a filtered client gets the items its filter keeps (as a filtered /state holds them), and the
  * removal of an item it held that is gone or no longer matches: never a key of an item it could not see.
  * null when a filtered client sees nothing.
  */
 export function renderChartChanges(ch: ChartRepoChanges, filter: StateFilter | null): string | null {
   const parts: string[] = [];
   if (ch.frame !== undefined) {
-    parts.push(`"frame":${filter ? JSON.stringify(filterChartRepo(parsedFrame(ch), filter)) : ch.frame}`);
+    parts.push(`"frame":${filter ? JSON.stringify(filterChartFrame(parsedFrame(ch), filter)) : ch.frame}`);
   }
   const upserts: string[] = [];
   const removed: string[] = [];

@@ -181,20 +181,6 @@ export const ChartRepoStatus = v.object({
 export type ChartRepoStatus = v.InferOutput<typeof ChartRepoStatus>;
 
 /**
- * Which (user, source) answer each merged item came from, kept beside the merged view (never on the wire)
- * so a `user_id`/`source_id` filter keeps exactly that user's apps, images and hydrator tasks. One entry
- * per answer, in merge order, with how many items of each list it contributed.
- */
-export interface ChartRepoOrigin {
-  user: string;
-  source: string;
-  apps: number;
-  images: number;
-  tasks: number;
-  recent_failed: number;
-}
-
-/**
  * Each Chart Repo item's key in the change stream, as a client computes it from the item: apps
  * `user_id:source_id:app_name`, images `user_id:source_id:image_name` (the pair whose answer listed it),
  * hydrator tasks `task_id`.

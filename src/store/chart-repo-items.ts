@@ -1,6 +1,3 @@
-import { chartItemKeys, type ChartRepoOrigin, type ChartRepoStatus } from '../model/index.ts';
-import { facetsOf } from '../collect/chart-repo-part.ts';
-import { fitsOrigins } from './filter.ts';
 import type { ChangedChartItem, ChartList, ChartRepoChanges, Facets } from '../protocol.ts';
 
 /**
@@ -41,37 +38,6 @@ export interface ChartPending {
 
 export function emptyChartPending(): ChartPending {
   return { frame: null, lists: { apps: new Map(), images: new Map(), hydrator_tasks: new Map() } };
-}
-
-/**
- * `origins` (which (user, source) answer each item came from, in list order) give each image its user and
- * source, so a filtered stream client gets what a filtered /state holds; without them, images go by app name.
- */
-export function indexChartRepo(v: ChartRepoStatus, origins?: readonly ChartRepoOrigin[]): ChartIndex {
-  const imageOwner = origins && fitsOrigins(v, origins)
-    ? origins.flatMap((o) => Array<{ user: string; source: string }>(o.images).fill(o)) : null;
-  const lists: ChartIndex['lists'] = { apps: new Map(), images: new Map(), hydrator_tasks: new Map() };
-  // images carry no user: a user or source filter keeps the images of the apps it keeps (as filterChartRepo)
-  const appsByName = new Map<string, { users: string[]; sources: string[] }>();
-  for (const a of v.apps ?? []) {
-    lists.apps.set(chartItemKeys.apps(a), item(a, facetsOf(a)));
-    let seen = appsByName.get(a.app_name);
-    if (!seen) appsByName.set(a.app_name, (seen = { users: [], sources: [] }));
-    // (a pair once: apps are keyed by user, source and name)
-    seen.users.push(a.user_id);
-    seen.sources.push(a.source_id);
-  }
-  (v.images ?? []).forEach((i, n) => {
-    const origin = imageOwner?.[n];
-    const owners = origin ? { users: [origin.user], sources: [origin.source] }
-      : i.app_name === undefined ? undefined : appsByName.get(i.app_name);
-    lists.images.set(chartItemKeys.images(i), item(i, {
-      ...(i.app_name === undefined ? {} : { app_name: i.app_name }),
-      users: [...owners?.users ?? []], sources: [...owners?.sources ?? []],
-    }));
-  });
-  for (const t of v.tasks?.hydrator?.tasks ?? []) lists.hydrator_tasks.set(chartItemKeys.hydrator_tasks(t), item(t, facetsOf(t)));
-  return { frame: JSON.stringify(frameOf(v)), lists };
 }
 
 /**
@@ -124,19 +90,4 @@ export function takeChartChanges(pending: ChartPending): ChartRepoChanges | unde
   }
   pending.frame = null;
   return any ? out : undefined;
-}
-
-function item(value: object, facets: Facets): Item {
-  return { json: JSON.stringify(value), facets };
-}
-
-/** The view without its item lists (the hydrator keeps its counters and recent failures). */
-export function frameOf(v: ChartRepoStatus): ChartRepoStatus {
-  const { apps: _apps, images: _images, ...frame } = v;
-  const hydrator = v.tasks?.hydrator;
-  if (hydrator?.tasks !== undefined) {
-    const { tasks: _tasks, ...counters } = hydrator;
-    frame.tasks = { ...v.tasks, hydrator: counters };
-  }
-  return frame;
 }

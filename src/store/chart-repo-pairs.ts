@@ -37,8 +37,8 @@ export interface PairRendering {
 }
 
 /**
- * Exactly `JSON.stringify(mergeAnswers([frame's blocks, ...pairs' answers], frame.last_update))` (narrowed as
- * filterChartRepo narrows it, when `what` says so), as pieces appended to `out` (a /state body is written from
+ * Exactly `JSON.stringify(mergeAnswers([frame's blocks, ...pairs' answers], frame.last_update))` (narrowed to the
+ * pairs and items `what` keeps, when it says so), as pieces appended to `out` (a /state body is written from
  * pieces, never flattened): the same keys in the same order, empty lists left out (Go's omitempty). The hydrator's
  * counters are those of every pair, narrowed or not.
  */
@@ -107,8 +107,8 @@ export function samePairs(a: readonly HeldPair[], b: readonly HeldPair[]): boole
 const sameList = (a: readonly ChartItemPart[], b: readonly ChartItemPart[]) => a.length === b.length && a.every((x, i) => x.json === b[i]!.json);
 
 /**
- * The view's items by key for the change stream (what indexChartRepo gives with origins; the last of equal keys
- * wins), and its frame: the view without apps, images and hydrator tasks.
+ * The view's items by key for the change stream (the last of equal keys wins), and its frame: the view without
+ * apps, images and hydrator tasks.
  */
 export function indexPairs(frame: ChartRepoFrame, pairs: readonly HeldPair[]): ChartIndex {
   const lists: ChartIndex['lists'] = { apps: new Map(), images: new Map(), hydrator_tasks: new Map() };
@@ -136,6 +136,6 @@ export function countPairs(pairs: readonly HeldPair[]): ChartCounts {
   return counts;
 }
 
-export function countInto(counts: Record<string, number>, key: string): void {
+function countInto(counts: Record<string, number>, key: string): void {
   counts[key] = (counts[key] ?? 0) + 1;
 }

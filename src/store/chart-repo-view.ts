@@ -1,16 +1,10 @@
-import type { ChartRepoOrigin, ChartRepoStatus } from '../model/index.ts';
 import type { ChartRepoChanges, ChartRepoFrame, ChartRepoPairSlot, StateFilter, StoreStep } from '../protocol.ts';
-import { chartRepoContentKey, pairKey, viewContent } from '../collect/chart-repo-content.ts';
-import { facetsOf } from '../collect/chart-repo-part.ts';
-import { digestOf } from '../content-digest.ts';
+import { pairKey, viewContent } from '../collect/chart-repo-content.ts';
+import { diffChartIndex, emptyChartPending, takeChartChanges, type ChartIndex, type Item } from './chart-repo-items.ts';
 import {
-  diffChartIndex, emptyChartPending, indexChartRepo, takeChartChanges, type ChartIndex, type Item,
-} from './chart-repo-items.ts';
-import {
-  countInto, countPairs, filteredRendering, holdPair, indexPairs, renderedChars, renderPairsInto, samePairs,
+  countPairs, filteredRendering, holdPair, indexPairs, renderedChars, renderPairsInto, samePairs,
   type ChartCounts, type HeldPair,
 } from './chart-repo-pairs.ts';
-import { filterChartRepo } from './filter.ts';
 
 /** What the store holds of the Chart Repo view: its JSON written when asked, whole or narrowed. */
 export interface HeldChartRepo {
@@ -22,7 +16,7 @@ export interface HeldChartRepo {
   renderInto(out: string[]): void;
   /** how long that JSON is, at least (UTF-16 units: the items' JSON without the commas and brackets) */
   chars: number;
-  /** the view narrowed by a user / source / app filter (filterChartRepo's), as JSON */
+  /** the view narrowed by a user / source / app filter (filteredRendering's), as JSON */
   filtered(f: StateFilter): string;
   /** the view without its apps and images, as JSON, and the numbers of apps per state and images per status */
   overview(): { frame: string; counts: ChartCounts };
@@ -59,30 +53,6 @@ function pairsView(frame: ChartRepoFrame, pairs: readonly HeldPair[]): HeldView 
 }
 
 /**
- * A view held whole (fixtures, tests). `origins` (which (user, source) answer each item came from, never on
- * the wire) let a filter keep exactly a user's items, as for a view held as pairs.
- */
-function wholeView(value: ChartRepoStatus, origins: ChartRepoOrigin[] | undefined): HeldView {
-  const json = JSON.stringify(value);
-  return {
-    renderInto: (out) => out.push(json),
-    chars: json.length,
-    filtered: (f) => JSON.stringify(filterChartRepo(value, f, origins)),
-    overview: () => {
-      const { apps, images, ...frame } = value;
-      const counts: ChartCounts = { apps: {}, images: {} };
-      for (const a of apps ?? []) countInto(counts.apps, a.state);
-      for (const i of images ?? []) countInto(counts.images, i.status);
-      return { frame: JSON.stringify(frame), counts };
-    },
-    hydratorItems: () => {
-      const h = value.tasks?.hydrator;
-      return [...h?.tasks ?? [], ...h?.recent_failed ?? []].map((t) => ({ json: JSON.stringify(t), facets: facetsOf(t) }));
-    },
-  };
-}
-
-/**
  * The frame to hold: the held one, times and all, while what it says is the same (a new collector thread, a
  * full pass after a lost one, sends its own times: the Chart Repo's image_analyzer.last_check and the view's
  * last_update, which tell time passing, not content): the shared blocks say the same when their content digest
@@ -104,7 +74,7 @@ export class ChartRepoView {
   private pairs = new Map<string, HeldPair>();
   /** parts sent ahead of this pass's chart_repo_pairs step (chart_repo_parts), by pair; unseen by readers */
   private staged = new Map<string, ChartRepoPairSlot>();
-  /** what the held view was rendered from, when it came as pairs, and the content of its shared blocks */
+  /** what the held view was rendered from, and the content of its shared blocks */
   private heldPairs: { frame: ChartRepoFrame; pairs: HeldPair[]; shared: string } | null = null;
 
   /**
@@ -143,7 +113,7 @@ export class ChartRepoView {
     const frame = heldFrame(this.heldPairs, step, pairs);
     const same = this.heldPairs !== null && frame === this.heldPairs.frame;
     this.heldPairs = { frame, pairs, shared: step.shared_content };
-    const changed = this.hold(same, pairsView(frame, pairs), () => content, () => indexPairs(frame, pairs));
+    const changed = this.hold(same, pairsView(frame, pairs), content, () => indexPairs(frame, pairs));
     return { changed, reread };
   }
 
@@ -155,28 +125,15 @@ export class ChartRepoView {
     for (const slot of slots) if (slot.part) this.staged.set(pairKey(slot), slot);
   }
 
-  /** Takes a view whole (fixtures, tests); answers whether a reader sees a change. */
-  set(step: Extract<StoreStep, { op: 'chart_repo' }>): boolean {
-    const view = wholeView(step.value, step.origins);
-    const same = this.heldPairs === null && this.held !== null && renderHeld(this.held) === renderHeld(view);
-    this.heldPairs = null;
-    // (the collector sends the digest of its content key; a step without one is digested here)
-    return this.hold(same, view, () => step.content ?? digestOf([chartRepoContentKey(step.value)]),
-      () => indexChartRepo(step.value, step.origins));
-  }
-
-  /**
-   * `same`: the view renders to the JSON held (where its items came from can still have moved: not on the
-   * wire, but filters read it), so the new view is held with the content and index it had.
-   */
-  private hold(same: boolean, next: HeldView, content: () => string, index: () => ChartIndex): boolean {
+  /** `same`: the new view renders to the JSON held, so it is held with the content and index it had. */
+  private hold(same: boolean, next: HeldView, content: string, index: () => ChartIndex): boolean {
     if (same && this.held) {
       this.held = { ...next, content: this.held.content, index: this.held.index };
       return false;
     }
     const nextIndex = index();
     diffChartIndex(this.held?.index ?? null, nextIndex, this.pending);
-    this.held = { ...next, content: content(), index: nextIndex };
+    this.held = { ...next, content, index: nextIndex };
     this.changes += 1;
     return true;
   }

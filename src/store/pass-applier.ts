@@ -111,9 +111,6 @@ export class PassApplier {
       case 'remove':
         for (const key of step.keys) this.remove(step.domain, key, EVIDENCE[source]);
         return;
-      case 'chart_repo':
-        if (this.chartRepo.set(step)) this.changes.dirty = true;
-        return;
       case 'chart_repo_parts':
         this.chartRepo.stage(step.pairs);
         return;

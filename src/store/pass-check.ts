@@ -32,9 +32,6 @@ export function passProblem(msg: unknown): string | null {
         if (!DOMAIN_SET.has(String(step.domain))) return `remove from unknown domain ${String(step.domain).slice(0, 40)}`;
         if (!isStrings(step.keys)) return 'remove keys are not strings';
         break;
-      case 'chart_repo':
-        if (!isObj(step.value)) return 'chart_repo value is not an object';
-        break;
       case 'chart_repo_pairs':
         if (!isObj(step.frame) || typeof step.frame.last_update !== 'string') return 'chart_repo_pairs frame is malformed';
         if (typeof step.shared_content !== 'string') return 'chart_repo_pairs shared_content is not a string';

@@ -10,6 +10,7 @@ import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
 import { mergeAnswers } from '../../src/collect/chart-repo-merge.ts';
 import { fake } from '../helpers/sidecar.ts';
 import { expectGoWireItems } from '../helpers/go-wire.ts';
+import { chartRepoView } from '../helpers/store-fixtures.ts';
 
 /** Strings that would run script if any page rendered data as markup. */
 export const HOSTILE_APP = '<img src=x onerror="window.__pwned=1">';
@@ -51,7 +52,7 @@ export class FixtureFiles {
     this.write('app_flow', [{ op: 'replace', domain: 'app_states', items: d.apps }]);
     this.write('tasks', [{ op: 'replace', domain: 'tasks', items: d.tasks }]);
     this.write('components', [{ op: 'replace', domain: 'components', items: d.components }]);
-    this.write('chart_repo', [{ op: 'chart_repo', value: d.chartRepo }]);
+    this.write('chart_repo', [chartRepoView(d.chartRepo)]);
   }
 
   collectors(): CollectorSpec[] {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { TIME_PASSING_NAMES } from '../../src/collect/chart-repo-answer-key.ts';
 import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
 import { answerKey, splitAnswer } from '../../src/collect/chart-repo-answer-key.ts';
-import { bodyContentKey, chartRepoContentKey, sharedAnswerText, timeless } from '../../src/collect/chart-repo-content.ts';
+import { bodyContentKey, sharedAnswerText, timeless } from '../../src/collect/chart-repo-content.ts';
 
 const body = (over: { uptime?: unknown; state?: string; duration?: unknown; check?: unknown; note?: string } = {}) => JSON.stringify({
   success: true, message: 'ok', data: {
@@ -116,21 +116,5 @@ describe('timeless (an item\'s content key)', () => {
       if (content.processing) content.processing = { task_id: 'h1' };
       expect(JSON.parse(json)).toEqual(content);
     }
-  });
-});
-
-describe('chartRepoContentKey (a view taken whole)', () => {
-  const view = (state: string, duration: number, uptime = 1) => ({
-    last_update: '2026-12-01T10:00:00Z', system: { uptime },
-    apps: [{ app_name: 'wiki', state, processing: { task_id: 'h1', duration }, last_update: '2026-12-01T10:00:00Z' }],
-    tasks: { image_analyzer: { recent_completed: [{ task_id: 'a0', duration }] } },
-  });
-
-  it('leaves out a running app\'s processing.duration and the named times, and nothing else', () => {
-    const running = { ...view('processing', 1, 5), tasks: undefined };
-    expect(chartRepoContentKey(running)).toBe(chartRepoContentKey({ ...view('processing', 2, 6), tasks: undefined }));
-    expect(chartRepoContentKey(view('completed', 1))).not.toBe(chartRepoContentKey(view('completed', 2)));
-    // an analysis task's duration is content, whatever the apps' states
-    expect(chartRepoContentKey(view('processing', 1))).not.toBe(chartRepoContentKey(view('processing', 2)));
   });
 });

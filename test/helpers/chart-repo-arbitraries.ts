@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { normalizeAnswer, type ChartRepoAnswer } from '../../src/collect/chart-repo.ts';
-import { mergeAnswers, originsOf } from '../../src/collect/chart-repo-merge.ts';
+import { mergeAnswers } from '../../src/collect/chart-repo-merge.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
-import { pass } from './store-fixtures.ts';
+import { chartFrameOf, chartRepoPairs, pass } from './store-fixtures.ts';
 
 /**
  * Chart Repo answers as a hostile or careless Chart Repo could send them (unfamiliar enumerated values, times
@@ -71,20 +71,25 @@ export const data = rec({
 /** (user, source, answer data) triples: what one Chart Repo pass read */
 export const answersData = fc.array(fc.tuple(fc.constantFrom(...users), fc.constantFrom('market', 'local'), data), { maxLength: 4 });
 
-/** The normalized answers of those triples (an answer the normalizer refuses whole is left out, as a pass does). */
+/**
+ * The normalized answers of those triples (an answer the normalizer refuses whole is left out, as a pass does), each
+ * for its pair (its images name it).
+ */
 export function normalizedAnswers(pairs: [string, string, unknown][]): { user: string; source: string; answer: ChartRepoAnswer }[] {
   return pairs.flatMap(([user, source, d]) => {
-    const r = normalizeAnswer({ success: true, data: d }, NOW);
+    const r = normalizeAnswer({ success: true, data: d }, NOW, { user, source });
     return r.ok ? [{ user, source, answer: r.answer }] : [];
   });
 }
 
-/** A store that applied one Chart Repo pass of these answers and committed it. */
+/**
+ * A store that applied one Chart Repo pass of these answers and committed it: the Chart Repo's own blocks those the
+ * first answer with each gives (as Go's merge keeps them). A pair listed twice is held once, as its last answer.
+ */
 export function snapshotOf(answers: { user: string; source: string; answer: ChartRepoAnswer }[]): RuntimeStore {
   const store = new RuntimeStore(() => new Date(NOW));
-  store.apply(pass('chart_repo', [
-    { op: 'chart_repo', value: mergeAnswers(answers.map((a) => a.answer), NOW), origins: originsOf(answers) },
-  ], { finished_at: NOW }));
+  const frame = chartFrameOf(mergeAnswers(answers.map((a) => a.answer), NOW));
+  store.apply(pass('chart_repo', [chartRepoPairs(answers, frame)], { finished_at: NOW }));
   store.commit();
   return store;
 }

@@ -4,10 +4,12 @@
  * that feed a store, and the HTTP harness (test/http/store-harness.ts).
  */
 import { answerKey } from '../../src/collect/chart-repo-answer-key.ts';
-import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
+import { bodyContentKey, pairKey, sharedAnswerText } from '../../src/collect/chart-repo-content.ts';
+import { normalizeAnswer, type ChartRepoAnswer } from '../../src/collect/chart-repo.ts';
 import { renderPairPart } from '../../src/collect/chart-repo-part.ts';
-import type { AppFlowState, TaskState } from '../../src/model/index.ts';
-import type { PassMessage, PassOutcome, StoreStep } from '../../src/protocol.ts';
+import { sha256 } from '../../src/content-digest.ts';
+import type { AppFlowState, ChartRepoStatus, HydratorStatus, HydratorTask, TaskState } from '../../src/model/index.ts';
+import type { ChartRepoFrame, PassMessage, PassOutcome, StoreStep } from '../../src/protocol.ts';
 
 export const T0 = '2026-11-25T10:00:00.000Z';
 
@@ -39,23 +41,81 @@ export function pushed(source: PassMessage['source'], steps: StoreStep[], seq = 
   return { type: 'pass', seq, source, steps };
 }
 
+/** One (user, source) pair's answer in Go's shapes: the lists that are the pair's own, as the Chart Repo collector keeps them. */
+export interface PairAnswer {
+  user: string;
+  source: string;
+  answer: Pick<ChartRepoAnswer, 'apps' | 'images' | 'hydrator'>;
+}
+
+export type ChartRepoPairsStep = Extract<StoreStep, { op: 'chart_repo_pairs' }>;
+
 /**
- * The Chart Repo's step as its collector makes it (src/collect/collectors/chart-repo.ts): alice's answer with these
- * apps (and one image), keyed by answerKey and converted at the pass time `at`, so its items' last_update is that time.
+ * The Chart Repo's step as its collector makes it (src/collect/collectors/chart-repo.ts) on a full pass: every pair
+ * in order, with its part rendered (renderPairPart) and keyed by answerKey over its own lists (what only tells time
+ * passing left out), and the Chart Repo's own blocks (`frame`) keyed as the collector keys them.
  */
-export function chartRepoPairs(apps: Array<{ state: string; duration: number }>, at: string): StoreStep {
-  const body = JSON.stringify({ success: true, message: 'ok', data: {
-    system: { hostname: 'chart-repo-1', uptime: Date.parse(at) / 1000 },
+export function chartRepoPairs(answers: readonly PairAnswer[], frame: ChartRepoFrame = { last_update: T0 }): ChartRepoPairsStep {
+  // (a block the frame lacks stringifies to undefined: absent, as in an answer without it)
+  const shared = sharedAnswerText({ system: JSON.stringify(frame.system), image_analyzer: JSON.stringify(frame.image_analyzer) });
+  return {
+    op: 'chart_repo_pairs', frame, shared_content: sha256(bodyContentKey(shared), 'base64'),
+    pairs: answers.map(({ user, source, answer: { apps, images, hydrator } }) => ({
+      user, source,
+      content: answerKey(Buffer.from(JSON.stringify({ success: true, data: { apps, images, tasks: { hydrator } } }))).key,
+      part: renderPairPart({ apps, images, hydrator }),
+    })),
+  };
+}
+
+/**
+ * A merged view (Go's chart_repo block, as a test writes it) as the step of the pairs it merges: each app, image and
+ * hydrator task in the pair its own user_id and source_id name (an image that names none: the pair of no user,
+ * which no user or source filter keeps), the hydrator's counters on the first pair (the store sums the pairs';
+ * the view's worker_count_total is that sum), the system and image analyzer blocks in the frame.
+ */
+export function chartRepoView(view: ChartRepoStatus): ChartRepoPairsStep {
+  const pairs = new Map<string, PairAnswer>();
+  const answerOf = (x: { user_id?: string; source_id?: string }) => {
+    const pair = { user: x.user_id ?? '', source: x.source_id ?? '' };
+    let held = pairs.get(pairKey(pair));
+    if (!held) pairs.set(pairKey(pair), (held = { ...pair, answer: { apps: [], images: [] } }));
+    return held.answer;
+  };
+  for (const a of view.apps ?? []) answerOf(a).apps.push(a);
+  for (const i of view.images ?? []) answerOf(i).images.push(i);
+  const h = view.tasks?.hydrator;
+  if (h) {
+    const none = { queue_length: 0, active_tasks: 0, completed_tasks: 0, failed_tasks: 0, worker_count: 0 };
+    const lists = (t: HydratorTask) => (answerOf(t).hydrator ??= { ...none, tasks: [], recent_failed: [] });
+    for (const t of h.tasks ?? []) lists(t).tasks!.push(t);
+    for (const t of h.recent_failed ?? []) lists(t).recent_failed!.push(t);
+    const first = pairs.size > 0 ? [...pairs.values()][0]!.answer : answerOf({});
+    const { queue_length, active_tasks, completed_tasks, failed_tasks } = h;
+    const counters: HydratorStatus = { queue_length, active_tasks, completed_tasks, failed_tasks, worker_count: h.worker_count_total ?? h.worker_count };
+    first.hydrator = { ...first.hydrator, ...counters };
+  }
+  return chartRepoPairs([...pairs.values()], chartFrameOf(view));
+}
+
+/** A merged view's own blocks (what the collector sends as the step's frame). */
+export function chartFrameOf(view: ChartRepoStatus): ChartRepoFrame {
+  const analyzer = view.tasks?.image_analyzer;
+  return { last_update: view.last_update, ...(view.system ? { system: view.system } : {}), ...(analyzer ? { image_analyzer: analyzer } : {}) };
+}
+
+/**
+ * alice's answer with these apps (and one image), converted at the pass time `at` as the collector converts it, so its
+ * items' last_update is that time, as the Chart Repo's step.
+ */
+export function aliceChartRepo(apps: Array<{ state: string; duration: number }>, at: string): ChartRepoPairsStep {
+  const n = normalizeAnswer({ success: true, message: 'ok', data: {
     apps: apps.map((a, i) => ({
       app_id: `app${i}`, app_name: `app${i}`, user_id: 'alice', source_id: 'market', state: a.state,
       processing: { task_id: `h${i}`, duration: a.duration },
     })),
     images: [{ image_name: 'docker.io/app0:1', app_name: 'app0', status: 'fully_downloaded' }],
-  } });
-  const n = normalizeAnswer(JSON.parse(body), at);
+  } }, at, { user: 'alice', source: 'market' });
   if (!n.ok) throw new Error(n.error);
-  return {
-    op: 'chart_repo_pairs', frame: { last_update: T0, system: { hostname: 'chart-repo-1' } }, shared_content: 's1',
-    pairs: [{ user: 'alice', source: 'market', content: answerKey(Buffer.from(body)).key, part: renderPairPart(n.answer) }],
-  };
+  return chartRepoPairs([{ user: 'alice', source: 'market', answer: n.answer }], { last_update: T0, system: { hostname: 'chart-repo-1' } });
 }

@@ -8,16 +8,16 @@ import { ContentDigest } from '../../src/content-digest.ts';
 import type { ComponentStatus, TaskState } from '../../src/model/index.ts';
 import type { PassMessage, StoreStep } from '../../src/protocol.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
-import { app, pass as passAt, T0, task } from '../helpers/store-fixtures.ts';
+import { app, chartRepoView, pass as passAt, T0, task } from '../helpers/store-fixtures.ts';
 
 const T1 = '2026-11-25T10:00:07.000Z';
 
 const comp = (name: string, seen: string, over: Partial<ComponentStatus> = {}): ComponentStatus => (
   { name, healthy: true, status: 'running', last_check: seen, ...over });
-const chart = (state: string, seen: string): StoreStep => ({ op: 'chart_repo', value: {
+const chart = (state: string, seen: string): StoreStep => chartRepoView({
   apps: [{ app_id: 'wiki', app_name: 'wiki', user_id: 'alice', source_id: 'market', state, last_update: seen }],
   images: [], last_update: seen,
-} as never });
+});
 
 const pass = (source: PassMessage['source'], steps: StoreStep[], at: string, error: string | null = null): PassMessage =>
   passAt(source, steps, { ok: error === null, error, finished_at: at });

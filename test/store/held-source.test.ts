@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { appKey } from '../../src/model/index.ts';
 import type { SourceName } from '../../src/protocol.ts';
 import { StoreActor } from '../../src/store/actor.ts';
-import { app, chartRepoPairs, pass, pushed, T0, task } from '../helpers/store-fixtures.ts';
+import { aliceChartRepo, app, pass, pushed, T0, task } from '../helpers/store-fixtures.ts';
 
 const SOURCES: SourceName[] = ['app_flow', 'tasks', 'components', 'chart_repo'];
 const down = { ok: false, error: 'connect ECONNREFUSED 127.0.0.1:5432' };
@@ -19,7 +19,7 @@ function storeBeforeItDied(): StoreActor {
   actor.receive(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app('alice', 'market', 'wiki'), app('bob', 'market', 'blog', { stage: 'installing', health: 'unknown' })] }]));
   actor.receive(pass('tasks', [{ op: 'replace', domain: 'tasks', items: [task('t1', 'wiki', 'alice', { status: 'running' })] }]));
   actor.receive(pass('components', []));
-  actor.receive(pass('chart_repo', [chartRepoPairs([{ state: 'processing', duration: 1e9 }], T0)]));
+  actor.receive(pass('chart_repo', [aliceChartRepo([{ state: 'processing', duration: 1e9 }], T0)]));
   for (const source of SOURCES) actor.receive(pass(source, [], down, 2));
   return actor;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChartRepoStatus } from '../../src/model/index.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
-import { app as storeApp, pass, T0 } from '../helpers/store-fixtures.ts';
+import { chartRepoView, app as storeApp, pass, T0 } from '../helpers/store-fixtures.ts';
 
 /** …/overview and …/apps?include=chart_repo as the store answers them: what a dashboard reads beside a page of apps. */
 
@@ -22,7 +22,7 @@ function market(): RuntimeStore {
     tasks: { hydrator: { queue_length: 1, active_tasks: 1, completed_tasks: 0, failed_tasks: 1, worker_count: 2,
       tasks: [task('h1', 'bob', 'b1', 'running')], recent_failed: [task('h0', 'alice', 'a1', 'failed')] } },
   } as unknown as ChartRepoStatus;
-  s.apply(pass('chart_repo', [{ op: 'chart_repo', value: chart }]));
+  s.apply(pass('chart_repo', [chartRepoView(chart)]));
   s.commit();
   return s;
 }

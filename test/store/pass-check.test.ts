@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StoreActor } from '../../src/store/actor.ts';
 import { passProblem } from '../../src/store/pass-check.ts';
-import { pass, pushed, task } from '../helpers/store-fixtures.ts';
+import { aliceChartRepo, pass, pushed, T0, task } from '../helpers/store-fixtures.ts';
 
 const ok = pushed('tasks', []);
 
@@ -15,7 +15,6 @@ describe('passProblem', () => {
     ['items not objects', { ...ok, steps: [{ op: 'replace', domain: 'tasks', items: [null] }] }, /items/],
     ['remove keys not strings', { ...ok, steps: [{ op: 'remove', domain: 'tasks', keys: [1] }] }, /keys/],
     ['replace keep not strings', { ...ok, steps: [{ op: 'replace', domain: 'tasks', items: [], keep: [1] }] }, /keep/],
-    ['chart_repo not an object', { ...ok, steps: [{ op: 'chart_repo', value: [] }] }, /chart_repo/],
     ['events malformed', { ...ok, steps: [{ op: 'app_events', events: [{ key: 'k' }] }] }, /app_events/],
   ];
   it.each(bad)('%s', (_n, msg, reason) => expect(passProblem(msg)).toMatch(reason));
@@ -23,7 +22,7 @@ describe('passProblem', () => {
     expect(passProblem({ ...ok, steps: [
       { op: 'replace', domain: 'tasks', items: [{}] }, { op: 'replace', domain: 'tasks', items: [], keep: ['t1'] },
       { op: 'upsert', domain: 'components', items: [] },
-      { op: 'remove', domain: 'app_states', keys: ['a'] }, { op: 'chart_repo', value: {} },
+      { op: 'remove', domain: 'app_states', keys: ['a'] }, aliceChartRepo([{ state: 'completed', duration: 1e9 }], T0),
       { op: 'app_events', events: [{ key: 'k', at: 't', app: null }] },
     ] })).toBeNull();
   });

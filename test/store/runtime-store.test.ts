@@ -3,7 +3,7 @@ import { decodeAppEvent } from '../../src/collect/app-event.ts';
 import type { AppFlowState, ComponentStatus, TaskState } from '../../src/model/index.ts';
 import type { PassMessage, PassOutcome, StoreStep } from '../../src/protocol.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
-import { app, chartRepoPairs, outcome, pass, pushed, T0, task } from '../helpers/store-fixtures.ts';
+import { aliceChartRepo, app, chartRepoView, outcome, pass, pushed, T0, task } from '../helpers/store-fixtures.ts';
 
 function comp(name: string, over: Partial<ComponentStatus> = {}): ComponentStatus {
   return { name, healthy: true, status: 'running', last_check: T0, ...over };
@@ -187,19 +187,23 @@ describe('filters', () => {
 
   it('narrows chart_repo apps, images and hydrator tasks but keeps its system block and counters', () => {
     const s = seeded();
-    s.apply(pass('chart_repo', [{ op: 'chart_repo', value: {
+    s.apply(pass('chart_repo', [chartRepoView({
       system: { version: '1.2' },
       apps: [
         { app_id: 'a', app_name: 'firefox', user_id: 'alice', source_id: 'market', state: 'processing', last_update: T0 },
         { app_id: 'b', app_name: 'gitea', user_id: 'bob', source_id: 'market', state: 'completed', last_update: T0 },
       ],
-      images: [{ image_name: 'ff:1', app_name: 'firefox', status: 'fully_downloaded', last_update: T0 }, { image_name: 'gitea:1', app_name: 'gitea', status: 'not_downloaded', last_update: T0 }],
+      // each image in the answer of the pair that listed it (the collector's normalizer names that pair in it)
+      images: [
+        { image_name: 'ff:1', app_name: 'firefox', user_id: 'alice', source_id: 'market', status: 'fully_downloaded', last_update: T0 },
+        { image_name: 'gitea:1', app_name: 'gitea', user_id: 'bob', source_id: 'market', status: 'not_downloaded', last_update: T0 },
+      ],
       tasks: { hydrator: { queue_length: 4, active_tasks: 0, completed_tasks: 0, failed_tasks: 0, worker_count: 0, tasks: [{
         task_id: 'h1', user_id: 'bob', source_id: 'market', app_id: 'b', app_name: 'gitea', status: 'running', step_name: '',
         total_steps: 5, retry_count: 0, created_at: T0, updated_at: T0,
       }] } },
       last_update: T0,
-    } }]));
+    })]));
     s.commit();
     const chart = JSON.parse(s.state({ user_id: 'alice' })).chart_repo;
     expect(chart.apps.map((a: { app_name: string }) => a.app_name)).toEqual(['firefox']);
@@ -361,7 +365,7 @@ describe('a version is a change a reader can see', () => {
     pass(source, steps, { duration_ms: 7 + Math.random(), finished_at: at, counters: { rows: 3, apply_ms: Math.random() }, ...o });
   const seededCommitted = () => {
     const s = seeded();
-    s.apply(pass('chart_repo', [{ op: 'chart_repo', value: { apps: [], images: [], last_update: T0 } }]));
+    s.apply(pass('chart_repo', [chartRepoView({ apps: [], images: [], last_update: T0 })]));
     s.commit();
     return s;
   };
@@ -381,7 +385,7 @@ describe('a version is a change a reader can see', () => {
       comp('syncer', { last_check: later(5) }), comp('hydrator', { status: 'degraded', last_check: later(5) }),
       comp('cache', { healthy: false, status: 'error', last_check: later(5) }),
     ] }]],
-    ['chart_repo', [{ op: 'chart_repo', value: { apps: [], images: [], last_update: T0 } }]],
+    ['chart_repo', [chartRepoView({ apps: [], images: [], last_update: T0 })]],
   ] as [PassMessage['source'], StoreStep[]][])('%s: a pass that finds what is held mints no version, ten times over', (source, steps) => {
     const s = seededCommitted();
     const v = s.version;
@@ -397,12 +401,12 @@ describe('a version is a change a reader can see', () => {
   it('chart_repo_pairs: running items whose last_update and processing.duration move mint no version, ten times over', () => {
     const s = seeded();
     const apps = (pass: number) => [{ state: 'processing', duration: pass * 1e9 }, { state: 'pending', duration: pass * 2e9 }];
-    s.apply(quietPass('chart_repo', [chartRepoPairs(apps(0), T0)], T0));
+    s.apply(quietPass('chart_repo', [aliceChartRepo(apps(0), T0)], T0));
     const first = JSON.parse(s.commit()!.body).data.chart_repo;
     const v = s.version;
     for (let i = 1; i <= 10; i++) {
       // (the part is sent again each pass, as after a new collector thread or a store that asked for it back)
-      s.apply(quietPass('chart_repo', [chartRepoPairs(apps(i), later(5 * i))], later(5 * i)));
+      s.apply(quietPass('chart_repo', [aliceChartRepo(apps(i), later(5 * i))], later(5 * i)));
       expect(bodies(s)).toBeNull();
     }
     expect(s.version).toBe(v);
@@ -414,18 +418,18 @@ describe('a version is a change a reader can see', () => {
 
   it('chart_repo_pairs: an item whose state changes mints a version, as does a finished item\'s duration', () => {
     const s = seeded();
-    s.apply(quietPass('chart_repo', [chartRepoPairs([{ state: 'processing', duration: 1e9 }], T0)], T0));
+    s.apply(quietPass('chart_repo', [aliceChartRepo([{ state: 'processing', duration: 1e9 }], T0)], T0));
     s.commit();
     const v = s.version;
-    s.apply(quietPass('chart_repo', [chartRepoPairs([{ state: 'completed', duration: 2e9 }], later(5))], later(5)));
+    s.apply(quietPass('chart_repo', [aliceChartRepo([{ state: 'completed', duration: 2e9 }], later(5))], later(5)));
     const done = s.commit()!;
     expect(done.version).toBe(v + 1);
     expect(JSON.parse(done.body).data.chart_repo.apps[0]).toMatchObject({ state: 'completed', processing: { duration: 2e9 }, last_update: later(5) });
     expect(done.changes.chart_repo?.apps.map((u) => u.json && JSON.parse(u.json).state)).toEqual(['completed']);
     // the same answer again: nothing; a finished item's duration that changes is content
-    s.apply(quietPass('chart_repo', [chartRepoPairs([{ state: 'completed', duration: 2e9 }], later(10))], later(10)));
+    s.apply(quietPass('chart_repo', [aliceChartRepo([{ state: 'completed', duration: 2e9 }], later(10))], later(10)));
     expect(s.commit()).toBeNull();
-    s.apply(quietPass('chart_repo', [chartRepoPairs([{ state: 'completed', duration: 3e9 }], later(15))], later(15)));
+    s.apply(quietPass('chart_repo', [aliceChartRepo([{ state: 'completed', duration: 3e9 }], later(15))], later(15)));
     expect(JSON.parse(s.commit()!.body).data.chart_repo.apps[0].processing.duration).toBe(3e9);
   });
 
