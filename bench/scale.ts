@@ -8,7 +8,8 @@
  *   `?user_id=` load; the whole /state is fetched after that, for its size, and the memory its bytes take in
  *   the HTTP thread from then on is a figure of its own), per-thread heaps (from /metrics), collection CPU per second (the whole process with no
  *   requests, over the steady window), pass durations (worst per source in the steady window, from
- *   …/sources), time to ready, /state size, and `?user_id=` p99 during passes (autocannon).
+ *   …/sources), time to ready, /state size, and `?user_id=` p99 during passes (autocannon; 200 users asked in turn,
+ *   so the store answers most requests, for at least 20 s and one Chart Repo interval).
  *
  *   npm run bench:scale                          # 1,000 and 10,000 apps (about 4 minutes each)
  *   npm run bench:scale -- --apps 1000,10000,50000
@@ -76,6 +77,25 @@ const ADMIN_URL = process.env.SCALE_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0
 const root = new URL('..', import.meta.url);
 
 /** the issue's targets; a size without its own figure is judged against the next larger one */
+/** how many users the `?user_id=` load asks for in turn */
+const USERS_ASKED = 200;
+
+/** Up to `n` users holding apps, from pages of …/apps. */
+async function someUsers(base: string, n: number): Promise<string[]> {
+  const users = new Set<string>();
+  let cursor: string | null = null;
+  for (let pages = 0; users.size < n && pages < 50; pages++) {
+    const q: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+    const page = await (await fetch(`${base}/api/v2/runtime/apps?limit=500${q}`)).json() as
+      { data?: { items?: Array<{ user_id?: string }>; next_cursor?: string | null } };
+    for (const a of page.data?.items ?? []) if (a.user_id && users.size < n) users.add(a.user_id);
+    cursor = page.data?.next_cursor ?? null;
+    if (cursor === null) break;
+  }
+  if (users.size === 0) throw new Error('no app in …/apps to ask a user of');
+  return [...users];
+}
+
 const TARGETS = {
   rssSteadyMiB: (apps: number) => (apps <= 1000 ? 160 : apps <= 10_000 ? 256 : 1024),
   peakOverSteady: 1.25,
@@ -332,16 +352,21 @@ async function runSize(apps: number): Promise<SizeResult> {
     /** the process's CPU that no JavaScript thread used: V8's helper threads (concurrent GC), libuv's */
     const otherCores = cores - Object.values(cpuByThread).reduce((n, c) => n + c, 0);
 
-    // a user for the filtered question, from one page of one app (not the whole snapshot: see below)
-    const page = await (await fetch(`${base}/api/v2/runtime/apps?limit=1`)).json() as { data?: { items?: Array<{ user?: string }> } };
-    const user = page.data?.items?.[0]?.user ?? 'user0';
-
-    // `?user_id=` load across passes (the interval is 5 s: a 20 s run spans several)
-    const userPath = `/api/v2/runtime/state?user_id=${encodeURIComponent(user)}`;
-    const userBytes = Buffer.byteLength(await (await fetch(base + userPath, { headers: { 'Accept-Encoding': 'identity' } })).text());
+    // the users the filtered questions ask for, from pages of apps (not the whole snapshot: see below)
+    const asking = await someUsers(base, USERS_ASKED);
+    const userPath = (u: string) => `/api/v2/runtime/state?user_id=${encodeURIComponent(u)}`;
+    const userBytes = Buffer.byteLength(await (await fetch(base + userPath(asking[0]!), { headers: { 'Accept-Encoding': 'identity' } })).text());
     const hwmBeforeLoad = status(pid)?.hwm ?? NaN;
     notePeak(hwmBeforeLoad, (Date.now() - t0) / 1000);
-    const load = await autocannon({ url: base + userPath, connections: CONNECTIONS, duration: LOAD_S, pipelining: 1 });
+    // `?user_id=` load across passes: a different user each request (one user's answer is cached per version in
+    // the HTTP thread: the store answers most of these), for at least one Chart Repo interval (its passes are the
+    // largest applies a reader could wait for)
+    const loadS = Math.max(LOAD_S, Math.ceil((intervalOf.chart_repo ?? 0) / 1000) + 5);
+    let asked = 0;
+    const load = await autocannon({
+      url: base, connections: CONNECTIONS, duration: loadS, pipelining: 1,
+      requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: userPath(asking[asked++ % asking.length]!) }) }],
+    });
     const loadErrors = load.errors + load.timeouts + (load.non2xx ?? 0);
     if (loadErrors > 0) errors.push(`?user_id= load: ${load.errors} errors, ${load.timeouts} timeouts, ${load.non2xx} non-2xx`);
 
@@ -381,7 +406,7 @@ async function runSize(apps: number): Promise<SizeResult> {
       { figure: 'sources ok in the steady window', value: failing.size === 0 ? `all (${stateSamples} samples)` : `failing: ${[...failing].join(', ')}`, target: 'all', met: failing.size === 0 && stateSamples > 0 },
       { figure: 'time to ready', value: `${(readyMs / 1000).toFixed(1)} s`, target: '-', met: null },
       { figure: '/state size', value: `${(stateBytes / 1e6).toFixed(2)} MB (?user_id= ${(userBytes / 1e3).toFixed(0)} kB)`, target: '-', met: null },
-      { figure: `?user_id= p99 (${CONNECTIONS} conns, ${LOAD_S} s)`, value: `${load.latency.p99} ms (${Math.round(load.requests.average)} req/s)`, target: `<= ${TARGETS.userP99Ms} ms`, met: load.latency.p99 <= TARGETS.userP99Ms },
+      { figure: `?user_id= p99 (${asking.length} users in turn, ${CONNECTIONS} conns, ${loadS} s)`, value: `${load.latency.p99} ms (${Math.round(load.requests.average)} req/s)`, target: `<= ${TARGETS.userP99Ms} ms`, met: load.latency.p99 <= TARGETS.userP99Ms },
     ];
     return {
       apps, rows, errors,
