@@ -28,6 +28,8 @@ export function holdPair(user: string, source: string, content: string, part: Ch
 
 /** What of the view to write (renderPairsInto). */
 export interface PairRendering {
+  /** only pairs of this user are written (found by the view's index, not a walk over every pair) */
+  user?: string;
   /** the pairs whose items are written (a user or source filter); every pair when absent */
   pair?: (p: HeldPair) => boolean;
   /** the items written of those (an app filter); every item when absent */
@@ -45,7 +47,9 @@ export interface PairRendering {
 export function renderPairsInto(out: string[], frame: ChartRepoFrame, pairs: readonly HeldPair[], what: PairRendering = {}): void {
   out.push(`{"last_update":${JSON.stringify(frame.last_update)}`);
   if (frame.system) out.push(`,"system":${JSON.stringify(frame.system)}`);
-  const kept = what.pair ? pairs.filter(what.pair) : pairs;
+  const about = aboutPairs(pairs);
+  const of = what.user === undefined ? pairs : about.byUser.get(what.user) ?? [];
+  const kept = what.pair ? of.filter(what.pair) : of;
   const list = (name: string, pick: (p: HeldPair) => readonly ChartItemPart[] | undefined, left = false): void => {
     if (left) return;
     let first = true;
@@ -60,25 +64,53 @@ export function renderPairsInto(out: string[], frame: ChartRepoFrame, pairs: rea
   };
   list('apps', (p) => p.apps, what.without?.includes('apps'));
   list('images', (p) => p.images, what.without?.includes('images'));
-  const hydrated = pairs.filter((p) => p.hydrator);
-  if (hydrated.length > 0 || frame.image_analyzer) {
+  const hydrated = about.hydratorCounters !== null;
+  if (hydrated || frame.image_analyzer) {
     out.push(',"tasks":{');
-    if (hydrated.length > 0) {
-      const counters = JSON.stringify(mergedHydratorCounters(hydrated.map((p) => p.hydrator!.counters)));
-      out.push(`"hydrator":${counters.slice(0, -1)}`);
+    if (about.hydratorCounters !== null) {
+      out.push(`"hydrator":${about.hydratorCounters.slice(0, -1)}`);
       list('tasks', (p) => p.hydrator?.tasks, what.without?.includes('tasks'));
       list('recent_failed', (p) => p.hydrator?.recent_failed);
       out.push('}');
     }
-    if (frame.image_analyzer) out.push(`${hydrated.length > 0 ? ',' : ''}"image_analyzer":${JSON.stringify(frame.image_analyzer)}`);
+    if (frame.image_analyzer) out.push(`${hydrated ? ',' : ''}"image_analyzer":${JSON.stringify(frame.image_analyzer)}`);
     out.push('}');
   }
   out.push('}');
 }
 
+/**
+ * What every rendering of one held list of pairs needs, worked out once per list (a view holds its list until the
+ * next pass that changes it), not per query: its pairs by user, and the hydrator's counters of every pair merged
+ * (null: no pair has a hydrator block).
+ */
+interface AboutPairs {
+  byUser: Map<string, HeldPair[]>;
+  hydratorCounters: string | null;
+}
+
+const ABOUT = new WeakMap<readonly HeldPair[], AboutPairs>();
+
+function aboutPairs(pairs: readonly HeldPair[]): AboutPairs {
+  let about = ABOUT.get(pairs);
+  if (about) return about;
+  const byUser = new Map<string, HeldPair[]>();
+  // in the pairs' order, as the merge writes them
+  for (const p of pairs) {
+    const list = byUser.get(p.user);
+    if (list) list.push(p);
+    else byUser.set(p.user, [p]);
+  }
+  const hydrated = pairs.filter((p) => p.hydrator).map((p) => p.hydrator!.counters);
+  about = { byUser, hydratorCounters: hydrated.length > 0 ? JSON.stringify(mergedHydratorCounters(hydrated)) : null };
+  ABOUT.set(pairs, about);
+  return about;
+}
+
 /** The rendering a user / source / app filter keeps: the pairs of that user and source, the items of that app. */
 export function filteredRendering(f: StateFilter): PairRendering {
   return {
+    ...(f.user_id === undefined ? {} : { user: f.user_id }),
     pair: (p) => (f.user_id === undefined || p.user === f.user_id) && (f.source_id === undefined || p.source === f.source_id),
     ...(f.app_name === undefined ? {} : { item: (i: ChartItemPart) => i.facets.app_name === f.app_name }),
   };
