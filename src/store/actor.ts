@@ -6,7 +6,7 @@ import type {
   ThreadMemory, VersionMessage,
 } from '../protocol.ts';
 import { SOURCE_NAMES, type SourceStatus } from '../model/index.ts';
-import { HeapBound, releaseMemory } from '../release-memory.ts';
+import { HeapBound, releaseMemory, releaseSmallHeap } from '../release-memory.ts';
 import { StoreMetrics } from './metrics.ts';
 import { passProblem } from './pass-check.ts';
 import { RuntimeStore, type Commit } from './runtime-store.ts';
@@ -71,9 +71,10 @@ export class StoreActor implements StoreControlApi {
     // a stuck verdict flips with time alone: each pass is the moment to look (a quiet pass mints no version)
     if (msg.outcome) this.store.recheckStuck();
     if (msg.bulk) {
-      // what the pass replaced is garbage now: committed first, then collected (release-memory.ts)
+      // what the pass replaced is garbage now: committed first, then collected while the heap is small enough
+      // that readers barely wait for it (release-memory.ts)
       this.flush();
-      releaseMemory();
+      releaseSmallHeap();
     } else if (performance.now() - this.lastCommitAt > 2 * this.interval()) {
       // under a flood of messages timers may starve: past twice the commit interval, commit right here
       this.flush();

@@ -3,7 +3,7 @@
  * HeapBound): not on every call, not for a heap too big to pause for.
  */
 import { describe, expect, it } from 'vitest';
-import { HeapBound } from '../../src/release-memory.ts';
+import { HeapBound, MAX_FORCED_GC_LIVE_BYTES, releaseSmallHeap } from '../../src/release-memory.ts';
 
 const MiB = 1024 * 1024;
 
@@ -56,5 +56,15 @@ describe('HeapBound', () => {
     expect(t.bound.check()).toBe(false);
     t.allocate(4.5 * MiB);
     expect(t.bound.check()).toBe(true);
+  });
+});
+
+describe('releaseSmallHeap (the store after a bulk pass)', () => {
+  it('collects a small heap at once, and leaves a large one to V8: its pause is one every reader would wait for', () => {
+    let collections = 0;
+    const collect = () => { collections += 1; return true; };
+    expect(releaseSmallHeap(() => 40 * MiB, collect)).toBe(true);
+    expect(releaseSmallHeap(() => MAX_FORCED_GC_LIVE_BYTES + 1, collect)).toBe(false);
+    expect(collections).toBe(1);
   });
 });
