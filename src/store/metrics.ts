@@ -1,10 +1,11 @@
 import { HistogramCounts } from '../histogram-counts.ts';
-import { APP_STAGES, appHealth, COMPONENT_STATUSES, HEALTH, TASK_STATUSES, TASK_TYPES } from '../model/index.ts';
+import { APP_STAGES, COMPONENT_STATUSES, HEALTH, TASK_STATUSES, TASK_TYPES } from '../model/index.ts';
 import {
   COLLECTION_DURATION_BOUNDS, type PassOutcome, type SourceMetricsSample, type SourceName, type StoreMetricsSample,
 } from '../protocol.ts';
 import { ThreadMemoryBook } from '../thread-memory.ts';
 import type { RuntimeStore } from './runtime-store.ts';
+import { StoreTables } from './store-tables.ts';
 
 /**
  * What only the metrics count of a source: passes and failures since this store started, and their durations.
@@ -61,19 +62,12 @@ export class StoreMetrics {
 
   /** Every metric now, gauges taken from the store's state. */
   sample(): StoreMetricsSample {
-    const stages = zeroes(APP_STAGES);
-    const health = zeroes(HEALTH);
-    for (const { value } of this.store.apps.rows.values()) {
-      stages[value.stage] = (stages[value.stage] ?? 0) + 1;
-      const h = appHealth(value);
-      health[h] = (health[h] ?? 0) + 1;
-    }
-    const statuses = zeroes(TASK_STATUSES);
-    const types = zeroes(TASK_TYPES);
-    for (const { value } of this.store.tasks.rows.values()) {
-      statuses[value.status] = (statuses[value.status] ?? 0) + 1;
-      types[value.type] = (types[value.type] ?? 0) + 1;
-    }
+    // from the indexes the queries use: a scrape costs the number of stages and statuses, not of apps (50,000)
+    const t = this.store.indexes;
+    const stages = StoreTables.counts(t.appsByStage, APP_STAGES);
+    const health = StoreTables.counts(t.appsByHealth, HEALTH);
+    const statuses = StoreTables.counts(t.tasksByStatus, TASK_STATUSES);
+    const types = StoreTables.counts(t.tasksByType, TASK_TYPES);
     const compStatuses = zeroes(COMPONENT_STATUSES);
     const healthy: Record<string, number> = {};
     for (const { value } of this.store.components.rows.values()) {

@@ -54,6 +54,8 @@ export class RuntimeStore {
   readonly apps = this.tables.apps;
   readonly tasks = this.tables.tasks;
   readonly components = this.tables.components;
+  /** the tables' indexes and counts (read by the metrics) */
+  readonly indexes: Pick<StoreTables, 'appsByStage' | 'appsByHealth' | 'tasksByStatus' | 'tasksByType'> = this.tables;
   private readonly chartRepo = new ChartRepoView();
   private readonly changes = new ChangeLog();
   private readonly stuck = new StuckWatch();

@@ -68,6 +68,11 @@ export class StoreTables {
     return tables[domain] as unknown as EntityTable<DomainEntity[D]>;
   }
 
+  /** How many of `values` each index holds (0 for a value it has none of): a count per value, not a walk over rows. */
+  static counts(index: MultiIndex | SortedIndex, values: readonly string[]): Record<string, number> {
+    return Object.fromEntries(values.map((v) => [v, index.get(v).size]));
+  }
+
   /** about how many bytes the three rendered together take (at most that many) */
   get chars(): number {
     return this.apps.chars + this.tasks.chars + this.components.chars;
