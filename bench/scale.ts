@@ -264,6 +264,9 @@ async function runSize(apps: number): Promise<SizeResult> {
       MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? '131072', NODE_ENV: 'production',
     };
     delete env.RUNTIME_API_TOKEN;
+    // the pod the manifest gives such a market: 1 GiB above 10,000 apps (deploy/market-runtime-sidecar.yaml), which
+    // also sizes the store's young generation (src/thread-limits.ts); below, no limit (the threads' own ceilings)
+    if (apps > 10_000 && process.env.MEMORY_LIMIT_MB === undefined) env.MEMORY_LIMIT_MB = '1024';
     if (args.interval) env.COLLECT_INTERVAL_MS = args.interval;
     else delete env.COLLECT_INTERVAL_MS;
     const t0 = Date.now();

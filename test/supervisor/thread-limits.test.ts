@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { collectorLimits, MEMORY_SHARES, THREAD_LIMITS, threadLimits } from '../../src/thread-limits.ts';
+import { collectorLimits, LARGE_POD_BYTES, MEMORY_SHARES, THREAD_LIMITS, threadLimits } from '../../src/thread-limits.ts';
 
 const MiB = 2 ** 20;
 
@@ -26,8 +26,16 @@ describe('thread heap limits within the process memory limit', () => {
   });
 
   it('a large limit keeps the fixed ceilings; a tiny one still leaves a heap a thread can start in', () => {
-    expect(threadLimits('store', 64 * 1024 * MiB)).toEqual(THREAD_LIMITS.store);
+    expect(threadLimits('store', 64 * 1024 * MiB).maxOldGenerationSizeMb).toBe(THREAD_LIMITS.store.maxOldGenerationSizeMb);
     expect(threadLimits('compress', 128 * MiB).maxOldGenerationSizeMb).toBe(32);
+  });
+
+  it('in a pod of 1 GiB or more (a large market) the store gets a larger young generation; in smaller ones, or with no limit, the smallest', () => {
+    expect(threadLimits('store').maxYoungGenerationSizeMb).toBe(THREAD_LIMITS.store.maxYoungGenerationSizeMb);
+    expect(threadLimits('store', 512 * MiB).maxYoungGenerationSizeMb).toBe(THREAD_LIMITS.store.maxYoungGenerationSizeMb);
+    expect(threadLimits('store', LARGE_POD_BYTES).maxYoungGenerationSizeMb).toBe(16);
+    // only the store's: the other threads' young generations do not grow with the pod
+    expect(threadLimits('http', LARGE_POD_BYTES).maxYoungGenerationSizeMb).toBe(THREAD_LIMITS.http.maxYoungGenerationSizeMb);
   });
 
   it('collectors that read big passes keep a larger young generation than those whose passes stay small', () => {
