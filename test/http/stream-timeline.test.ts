@@ -11,6 +11,14 @@ import { app, startHarness, task } from './store-harness.ts';
 
 const API = '/api/v2/runtime';
 
+/** A change-stream client per query on the harness at `port`, each past its first snapshot. */
+async function streamsPastSnapshot(port: number, ...queries: string[]) {
+  const opened = [];
+  for (const q of queries) opened.push(await openStream(`http://127.0.0.1:${port}${API}/events${q}`));
+  for (const s of opened) await s.next((e) => e.event === 'snapshot');
+  return opened;
+}
+
 interface Change {
   upserts: Record<string, Record<string, unknown>>;
   timeline?: Record<string, Record<string, Array<{ stage: string; evidence: string }>>>;
@@ -36,11 +44,7 @@ describe('timeline entries on the change stream', () => {
   it('carries the entries of what changed, to the clients that asked, filtered as they are', async () => {
     poll('running', 'running');
     await h.settled(true);
-    const url = (query: string) => `http://127.0.0.1:${h.port}${API}/events${query}`;
-    const all = await openStream(url('?timeline=true'));
-    const alice = await openStream(url('?timeline=true&user_id=alice'));
-    const plain = await openStream(url(''));
-    for (const s of [all, alice, plain]) await s.next((e) => e.event === 'snapshot');
+    const [all, alice, plain] = await streamsPastSnapshot(h.port, '?timeline=true', '?timeline=true&user_id=alice', '');
 
     const from = [all, alice, plain].map((s) => s.events.length);
     poll('stopped', 'completed');
@@ -117,11 +121,7 @@ describe('timeline entries that would take a change event past its size cap', ()
   it('carries the changes without the entries and says how many each client lost', async () => {
     h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps('running') }]);
     await h.settled(true);
-    const url = (query: string) => `http://127.0.0.1:${h.port}${API}/events${query}`;
-    const all = await openStream(url('?timeline=true'));
-    const one = await openStream(url('?timeline=true&user_id=u7'));
-    const plain = await openStream(url(''));
-    for (const s of [all, one, plain]) await s.next((e) => e.event === 'snapshot');
+    const [all, one, plain] = await streamsPastSnapshot(h.port, '?timeline=true', '?timeline=true&user_id=u7', '');
     const change = async (s: typeof all, version: number): Promise<Change & { version: number }> => {
       const e = await s.next((x) => x.event === 'change' && (JSON.parse(x.data) as { version: number }).version === version, 10_000);
       return JSON.parse(e.data) as Change & { version: number };
