@@ -337,7 +337,13 @@ export interface QueryAnswer {
   version: number;
   /** the content digest of that version (VersionMessage.content) */
   content: string;
-  json: string | null;
+  /**
+   * the answer's JSON (null: not found). A filtered /state comes as bytes, transferred: the whole response body
+   * (the success envelope around its JSON, UTF-8), written by the store piece by piece, so it never exists as one
+   * string in either thread and the HTTP thread sends it as it came (at 50,000 apps one user's answer is ~60 kB,
+   * asked hundreds of times a second)
+   */
+  json: string | ArrayBuffer | null;
   /**
    * The answer's ETag names its own JSON from this character on (past a page's store-local `version`), so an
    * answer that did not change keeps its tag while other parts of the market move on: set where that JSON holds

@@ -1,13 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import { Hono, type Context } from 'hono';
-import { appKey, envelopeJson, OK_MESSAGE } from '../model/index.ts';
+import { appKey, OK_MESSAGE } from '../model/index.ts';
 import type { QueryAnswer } from '../protocol.ts';
 import { sha256 } from '../content-digest.ts';
 import type { Encoding } from './compress-job.ts';
 import { withBody, type AsyncQueries, type BodyOf, type CurrentVersion, type VersionWithBody } from './current-version.ts';
 import { planWholeState, wholeStateBody } from './whole-state.ts';
 import { taggedJson } from './query-headers.ts';
-import { errorBody, JSON_TYPE } from './envelope.ts';
+import { answerText, envelopeBytes, errorBody, JSON_TYPE } from './envelope.ts';
 import { etagFor } from './etag.ts';
 import { registerDashboards } from './dashboard/routes.ts';
 import { applyHardening, onUnhandled, type HttpSecurityOptions } from './hardening.ts';
@@ -272,12 +272,14 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
     if (cur && !query.ownContent) deps.cache?.setMissing(query.key, stampOf(epoch, a.version));
     return c.json(errorBody(query.notFound ?? 'not found'), 404);
   }
-  const body = Buffer.from(envelopeJson(true, query.message ?? 'success', a.json));
-  const tag = etagFor(a.own_content ?? (a.own_from === undefined ? a.content : answerDigest(a.json, a.own_from)), query.key);
+  const body = envelopeBytes(query.message ?? 'success', a.json);
+  const tag = etagFor(a.own_content ?? (a.own_from === undefined ? a.content : answerDigest(answerText(a.json), a.own_from)), query.key);
   if (query.ownContent) return taggedJson(c, tag, body);
   // the store that answered is the one `cur` came from (not rebuilding): its epoch names it
-  if (cur) deps.cache?.set(query.key, stampOf(epoch, a.version), tag, body);
-  if (cur && a.version === cur.version) remember(c, deps, cur, tag, body);
+  if (!cur) return taggedJson(c, tag, body);
+  // (an answer asked once per version is neither kept nor remembered: ResponseCache)
+  const kept = deps.cache ? deps.cache.set(query.key, stampOf(epoch, a.version), tag, body) : true;
+  if (kept && a.version === cur.version) remember(c, deps, cur, tag, body);
   return taggedJson(c, tag, body);
 }
 

@@ -1,7 +1,20 @@
-import type { Envelope } from '../model/index.ts';
+import { envelopeJson, envelopePrefix, OK_MESSAGE, type Envelope } from '../model/index.ts';
 
 export function errorBody(message: string): Envelope<null> {
   return { success: false, message, data: null };
 }
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** A store answer's JSON as text (a filtered /state crosses as its whole body, in bytes: QueryAnswer.json). */
+export function answerText(json: string | ArrayBuffer): string {
+  return typeof json === 'string' ? json : Buffer.from(json).toString('utf8', OK_PREFIX_BYTES, json.byteLength - 1);
+}
+
+/** The success envelope around a store answer's JSON, as the bytes sent (an answer in bytes is sent as it came). */
+export function envelopeBytes(message: string, json: string | ArrayBuffer): Buffer {
+  return typeof json === 'string' ? Buffer.from(envelopeJson(true, message, json)) : Buffer.from(json);
+}
+
+/** the length of the envelope before the data of a success answer (what the store writes before a body's JSON) */
+export const OK_PREFIX_BYTES = Buffer.byteLength(envelopePrefix(true, OK_MESSAGE));

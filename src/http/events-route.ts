@@ -3,8 +3,7 @@ import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { withBody, type AsyncQueries, type BodyOf, type CurrentVersion } from './current-version.ts';
 import { rebuildingAnswer, STORE_UNAVAILABLE, TOO_MANY_STREAM_CLIENTS, unavailableAnswer } from './rebuilding.ts';
-import { envelopePrefix, OK_MESSAGE } from '../model/index.ts';
-import { errorBody } from './envelope.ts';
+import { answerText, errorBody, OK_PREFIX_BYTES } from './envelope.ts';
 import { FRESH_AS_OF, type FreshnessHolder } from './freshness.ts';
 import { parseStreamQuery } from './query.ts';
 import { STREAM_HEADERS, type Attached, type ChangeStream, type StreamSnapshot } from './stream.ts';
@@ -21,7 +20,6 @@ export interface EventsDeps {
   body?: BodyOf;
 }
 
-const ENVELOPE_PREFIX = Buffer.byteLength(envelopePrefix(true, OK_MESSAGE));
 
 /** GET …/events: the change stream (Server-Sent Events), with the same filters as /state. */
 export function registerEvents(api: Hono, deps: EventsDeps): void {
@@ -54,14 +52,15 @@ export function registerEvents(api: Hono, deps: EventsDeps): void {
       if (!filter) {
         const now = await withBody(deps.current()!, deps.body);
         const json = Buffer.from(now.body.buffer, now.body.byteOffset, now.body.byteLength)
-          .toString('utf8', ENVELOPE_PREFIX, now.body.byteLength - 1);
+          .toString('utf8', OK_PREFIX_BYTES, now.body.byteLength - 1);
         // no parse here: an unfiltered client's events carry the store's own summary
         return { version: now.version, content: now.content, json };
       }
       const q = deps.queries();
       if (!q) throw new Error('store unavailable');
       const a = await callWithDeadline(q.state(filter), CALL_DEADLINE_MS, 'store.state');
-      return { version: a.version, content: a.content, json: a.json!, summary: JSON.parse(a.json!).summary };
+      const json = answerText(a.json!);
+      return { version: a.version, content: a.content, json, summary: JSON.parse(json).summary };
     };
     // ?timeline=true: change events also carry the timeline entries of the apps and tasks they touch
     return answer(c, await stream.connect(out, filter, parsed.canonical, lastEventId, snapshot, parsed.timeline));

@@ -5,7 +5,7 @@ import type {
   AppliedMessage, BodyAnswer, FreshnessMessage, HeldCopy, PassOutcome, QueryAnswer, SourceName, StateFilter, StoreControlApi, StoreMessage, StoreQueryApi, StoreStep,
   ThreadMemory, VersionMessage,
 } from '../protocol.ts';
-import { SOURCE_NAMES, type SourceStatus } from '../model/index.ts';
+import { envelopePrefix, OK_MESSAGE, SOURCE_NAMES, type SourceStatus } from '../model/index.ts';
 import { HeapBound, releaseMemory, releaseSmallHeap } from '../release-memory.ts';
 import { StoreMetrics } from './metrics.ts';
 import { passProblem } from './pass-check.ts';
@@ -230,18 +230,22 @@ export class StoreActor implements StoreControlApi {
    */
   private body(): BodyAnswer {
     this.flush();
-    const parts = this.store.bodyParts();
-    let bytes = 0;
-    for (const p of parts) bytes += Buffer.byteLength(p, 'utf8');
-    const body = new ArrayBuffer(bytes);
-    const into = Buffer.from(body);
-    let at = 0;
-    for (const p of parts) at += into.write(p, at, 'utf8');
+    const body = utf8Of(this.store.bodyParts());
     return Comlink.transfer({ version: this.store.version, content: this.store.content, body }, [body]);
   }
 
+  /** A filtered /state, written the same way as the body, envelope and all (QueryAnswer.json). */
+  private state(f: StateFilter): QueryAnswer {
+    this.flush();
+    const out = [envelopePrefix(true, OK_MESSAGE)];
+    this.store.stateInto(out, f);
+    out.push('}');
+    const json = utf8Of(out);
+    return Comlink.transfer(this.answer(json), [json]);
+  }
+
   /** `ownFrom`: where the JSON its ETag names starts (QueryAnswer.own_from); undefined: the content digest names it */
-  private answer(json: string | null, ownFrom?: number): QueryAnswer {
+  private answer(json: string | ArrayBuffer | null, ownFrom?: number): QueryAnswer {
     const a: QueryAnswer = { version: this.store.version, content: this.store.content, json };
     if (json !== null && ownFrom !== undefined) a.own_from = ownFrom;
     return a;
@@ -256,7 +260,7 @@ export class StoreActor implements StoreControlApi {
 
   readonly queryApi: StoreQueryApi = {
     body: () => this.body(),
-    state: (f: StateFilter) => (this.flush(), this.answer(this.store.state(f))),
+    state: (f: StateFilter) => this.state(f),
     app: (u, s, a) => (this.flush(), this.appsAnswer(this.store.app(u, s, a), this.store.appContent(u, s, a))),
     task: (id) => (this.flush(), this.answer(this.store.task(id), 0)),
     tasks: (f) => (this.flush(), this.answer(this.store.tasksBy(f), 0)),
@@ -273,4 +277,15 @@ export class StoreActor implements StoreControlApi {
     ping: () => this.ping(),
     metrics: () => (this.flush(), this.metrics.sample()),
   };
+}
+
+/** Pieces of JSON as UTF-8, each encoded straight into one fresh ArrayBuffer (to be transferred: no copy crosses). */
+function utf8Of(parts: readonly string[]): ArrayBuffer {
+  let bytes = 0;
+  for (const p of parts) bytes += Buffer.byteLength(p, 'utf8');
+  const buffer = new ArrayBuffer(bytes);
+  const into = Buffer.from(buffer);
+  let at = 0;
+  for (const p of parts) at += into.write(p, at, 'utf8');
+  return buffer;
 }

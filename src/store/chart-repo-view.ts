@@ -18,6 +18,8 @@ export interface HeldChartRepo {
   chars: number;
   /** the view narrowed by a user / source / app filter (filteredRendering's), as JSON */
   filtered(f: StateFilter): string;
+  /** filtered(f) as pieces appended to `out` (a filtered /state is written from pieces, never flattened) */
+  filteredInto(out: string[], f: StateFilter): void;
   /** the view without its apps and images, as JSON, and the numbers of apps per state and images per status */
   overview(): { frame: string; counts: ChartCounts };
   /** the hydrator's tasks, then its recent failures */
@@ -47,6 +49,7 @@ function pairsView(frame: ChartRepoFrame, pairs: readonly HeldPair[]): HeldView 
     renderInto: (out) => renderPairsInto(out, frame, pairs),
     chars: renderedChars(pairs),
     filtered: (f) => render(filteredRendering(f)),
+    filteredInto: (out, f) => renderPairsInto(out, frame, pairs, filteredRendering(f)),
     overview: () => ({ frame: render({ without: ['apps', 'images'] }), counts: countPairs(pairs) }),
     hydratorItems: () => [...pairs.flatMap((p) => p.hydrator?.tasks ?? []), ...pairs.flatMap((p) => p.hydrator?.recent_failed ?? [])],
   };

@@ -147,33 +147,31 @@ export class EntityTable<T extends object> {
     return row && row.member.slice(JSON.stringify(key).length + 1);
   }
 
-  /** `{"k":{...},...}` of every row as pieces appended to `out` (a /state body is written from pieces, never flattened). */
-  renderInto(out: string[]): void {
+  /**
+   * `{"k":{...},...}` of the rows of `keys` (every row when omitted) as pieces appended to `out`: a body is
+   * written from pieces, never flattened.
+   */
+  renderInto(out: string[], keys?: Iterable<string>): void {
     out.push('{');
     let first = true;
-    for (const row of this.rows.values()) {
+    const member = (row: { member: string } | undefined) => {
+      if (!row) return;
       if (!first) out.push(',');
       out.push(row.member);
       first = false;
-    }
+    };
+    if (keys === undefined) for (const row of this.rows.values()) member(row);
+    else for (const k of keys) member(this.rows.get(k));
     out.push('}');
   }
 
-  /** `{"k":{...},"k2":{...}}` for the given keys (all when omitted), by concatenation only. */
-  renderObject(keys?: Iterable<string>): string {
+  /** `{"k":{...},"k2":{...}}` of every row, kept until a row changes. */
+  renderObject(): string {
+    if (this.whole !== null) return this.whole;
     const parts: string[] = [];
-    if (keys === undefined) {
-      if (this.whole !== null) return this.whole;
-      for (const row of this.rows.values()) parts.push(row.member);
-      this.whole = '{' + parts.join(',') + '}';
-      return this.whole;
-    } else {
-      for (const k of keys) {
-        const row = this.rows.get(k);
-        if (row) parts.push(row.member);
-      }
-    }
-    return '{' + parts.join(',') + '}';
+    for (const row of this.rows.values()) parts.push(row.member);
+    this.whole = '{' + parts.join(',') + '}';
+    return this.whole;
   }
 }
 

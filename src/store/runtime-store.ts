@@ -257,6 +257,11 @@ export class RuntimeStore {
     return this.queries.state(f);
   }
 
+  /** state(f) as pieces appended to `out` (StoreQueries.stateInto). */
+  stateInto(out: string[], f: StateFilter): void {
+    this.queries.stateInto(out, f);
+  }
+
   /** What the store saw happen to one app or task (kept a while after it left the view), or null. */
   history(kind: TimelineKind, key: string): string | null {
     return this.timelines.history(kind, key);

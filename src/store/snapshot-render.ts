@@ -45,15 +45,11 @@ export class SnapshotRenderer {
       held ? (o) => held.renderInto(o) : undefined, JSON.stringify(this.tables.summary));
   }
 
-  /** The snapshot with apps, tasks, the Chart Repo view and the summary as given (a filtered answer). */
-  render(apps: string, tasks: string, chartRepo: string | undefined, summary: string): string {
-    const out: string[] = [];
-    this.into(out, (o) => o.push(apps), (o) => o.push(tasks), chartRepo === undefined ? undefined : (o) => o.push(chartRepo), summary);
-    return out.join('');
-  }
-
-  /** The snapshot's layout, once: each part writes its pieces into `out`. */
-  private into(out: string[], apps: Pieces, tasks: Pieces, chartRepo: Pieces | undefined, summary: string): void {
+  /**
+   * The snapshot with apps, tasks, the Chart Repo view and the summary as given (a filtered answer), as pieces
+   * appended to `out`: the layout, once, each part writing its own pieces.
+   */
+  into(out: string[], apps: Pieces, tasks: Pieces, chartRepo: Pieces | undefined, summary: string): void {
     out.push(`${snapshotStamp(this.stamp)}"app_states":`);
     apps(out);
     out.push(',"tasks":');

@@ -1,6 +1,6 @@
 import { appKey, emptySummary } from '../model/index.ts';
 import type { AppFilter, StateFilter } from '../protocol.ts';
-import { renderHeld, type ChartRepoView } from './chart-repo-view.ts';
+import type { ChartRepoView } from './chart-repo-view.ts';
 import type { EntityTable } from './entity-table.ts';
 import { appMatches, appPageMatches, hasChartFilter, taskMatches } from './filter.ts';
 import { encodeCursor } from './page-cursor.ts';
@@ -25,6 +25,16 @@ export class StoreQueries {
 
   /** The snapshot narrowed by filters, with the summary recomputed over what was kept. */
   state(f: StateFilter): string {
+    const out: string[] = [];
+    this.stateInto(out, f);
+    return out.join('');
+  }
+
+  /**
+   * state(f) as pieces appended to `out`: the entities' and Chart Repo items' JSON as held, so the answer is
+   * written into its bytes piece by piece (StoreActor) and never exists as one string in either thread.
+   */
+  stateInto(out: string[], f: StateFilter): void {
     const { apps, tasks, byUser, byAppName } = this.tables;
     const appKeys = pick(apps, this.appLists(f).map((l) => l?.keys), (a) => appMatches(a, f));
     const taskKeys = pick(tasks, [
@@ -39,8 +49,8 @@ export class StoreQueries {
     for (const k of taskKeys) countTask(summary, tasks.rows.get(k)!.value, 1);
     summary.active_components = this.tables.summary.active_components;
     const held = this.chartRepo.held;
-    const chart = held && (hasChartFilter(f) ? held.filtered(f) : renderHeld(held));
-    return this.snapshot.render(apps.renderObject(appKeys), tasks.renderObject(taskKeys), chart ?? undefined, JSON.stringify(summary));
+    const chart = held ? (o: string[]) => (hasChartFilter(f) ? held.filteredInto(o, f) : held.renderInto(o)) : undefined;
+    this.snapshot.into(out, (o) => apps.renderInto(o, appKeys), (o) => tasks.renderInto(o, taskKeys), chart, JSON.stringify(summary));
   }
 
   app(user_id: string, source_id: string, app_name: string): string | null {

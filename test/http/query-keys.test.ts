@@ -247,7 +247,7 @@ describe('query answers and cache keys (property)', () => {
     };
     const { get, set } = internals.cache;
     internals.cache.get = function (key, stamp) { note(key); return get.call(this, key, stamp); };
-    internals.cache.set = function (key, stamp, etag, body) { note(key); set.call(this, key, stamp, etag, body); };
+    internals.cache.set = function (key, stamp, etag, body) { note(key); return set.call(this, key, stamp, etag, body); };
     const lookup = internals.remembered.lookup;
     internals.remembered.lookup = function (t, cur) {
       const found = lookup.call(this, t, cur);
