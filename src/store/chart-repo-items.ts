@@ -18,6 +18,8 @@ export interface Item {
 export interface ChartIndex {
   frame: string;
   lists: Record<ChartList, Map<string, Item>>;
+  /** keys held by more than one pair (the last copy is in `lists`): a pass that touches one is indexed whole */
+  contested: Record<ChartList, Set<string>>;
 }
 
 /**
@@ -50,20 +52,25 @@ export function diffChartIndex(prev: ChartIndex | null, next: ChartIndex, into: 
   for (const list of CHART_LISTS) {
     const before = prev?.lists[list];
     const now = next.lists[list];
-    const pending = into.lists[list];
-    const record = (key: string, it: Item | null, was: Item | undefined) => {
-      const p = pending.get(key);
-      if (p) p.now = it;
-      else pending.set(key, { now: it, before: was?.facets ?? null });
-    };
     for (const [key, it] of now) {
       // (an item a pair rendered once is the same object pass after pass: no string compare)
       const was = before?.get(key);
-      if (was === it) continue;
-      if (was?.json !== it.json || (list === 'images' && !sameOwners(was.facets, it.facets))) record(key, it, was);
+      if (was !== it) recordItem(into, list, key, it, was);
     }
-    if (before) for (const [key, was] of before) if (!now.has(key)) record(key, null, was);
+    if (before) for (const [key, was] of before) if (!now.has(key)) recordItem(into, list, key, null, was);
   }
+}
+
+/**
+ * Adds to `into` that `key` of `list` is now `it` (null: gone), having been `was`: nothing when it says the
+ * same (the same JSON, and for an image the same users and sources).
+ */
+export function recordItem(into: ChartPending, list: ChartList, key: string, it: Item | null, was: Item | undefined): void {
+  if (it !== null && was !== undefined && was.json === it.json && (list !== 'images' || sameOwners(was.facets, it.facets))) return;
+  const pending = into.lists[list];
+  const p = pending.get(key);
+  if (p) p.now = it;
+  else pending.set(key, { now: it, before: was?.facets ?? null });
 }
 
 function sameOwners(a: Facets, b: Facets): boolean {

@@ -1,7 +1,7 @@
 import { HYDRATOR_COUNTERS, mergedHydratorCounters } from '../collect/chart-repo-merge.ts';
 import { itemListsOf, partChars } from '../collect/chart-repo-part.ts';
-import type { ChartItemPart, ChartRepoFrame, ChartRepoPairPart, StateFilter } from '../protocol.ts';
-import type { ChartIndex } from './chart-repo-items.ts';
+import type { ChartItemPart, ChartList, ChartRepoFrame, ChartRepoPairPart, StateFilter } from '../protocol.ts';
+import { CHART_LISTS, diffChartIndex, recordItem, type ChartIndex, type ChartPending, type Item } from './chart-repo-items.ts';
 
 /**
  * The Chart Repo view held as its (user, source) pairs (pure): each pair's items arrive rendered (the
@@ -144,14 +144,94 @@ const sameList = (a: readonly ChartItemPart[], b: readonly ChartItemPart[]) => a
  */
 export function indexPairs(frame: ChartRepoFrame, pairs: readonly HeldPair[]): ChartIndex {
   const lists: ChartIndex['lists'] = { apps: new Map(), images: new Map(), hydrator_tasks: new Map() };
+  const contested: ChartIndex['contested'] = { apps: new Set(), images: new Set(), hydrator_tasks: new Set() };
   for (const p of pairs) {
-    for (const it of p.apps) lists.apps.set(it.key, it);
-    for (const it of p.images) lists.images.set(it.key, it);
-    for (const it of p.hydrator?.tasks ?? []) lists.hydrator_tasks.set(it.key, it);
+    for (const list of CHART_LISTS) {
+      for (const it of listOf(p, list)) {
+        if (lists[list].has(it.key)) contested[list].add(it.key);
+        lists[list].set(it.key, it);
+      }
+    }
   }
+  return { frame: frameOf(frame, pairs), lists, contested };
+}
+
+/**
+ * The index of the view `after` (its pairs `pairs`, in order), made from `prev`, that of the view `before`, and
+ * what a reader sees change added to `into`. `prev` is updated in place where only pairs that changed (another
+ * held object) touch it, so a pass costs the items of the pairs it changed, not every item; it is rebuilt whole
+ * (indexPairs) when a key those pairs hold is held by another pair too (the last copy wins, which only a walk over
+ * every pair in order decides) or `prev` is not the index of `before` (a view held again as the same JSON keeps
+ * the index of the objects it first held).
+ */
+export function reindexPairs(
+  prev: ChartIndex | null, before: ReadonlyMap<string, HeldPair>, after: ReadonlyMap<string, HeldPair>,
+  frame: ChartRepoFrame, pairs: readonly HeldPair[], into: ChartPending,
+): ChartIndex {
+  const changed: [HeldPair | undefined, HeldPair | undefined][] = [];
+  for (const [key, p] of after) if (before.get(key) !== p) changed.push([before.get(key), p]);
+  for (const [key, p] of before) if (!after.has(key)) changed.push([p, undefined]);
+  if (prev === null || !onlyTheirOwn(prev, changed)) {
+    const next = indexPairs(frame, pairs);
+    diffChartIndex(prev, next, into);
+    return next;
+  }
+  for (const list of CHART_LISTS) {
+    const items = prev.lists[list];
+    for (const [was, now] of changed) {
+      const kept = new Set(now ? listOf(now, list).map((it) => it.key) : []);
+      for (const it of was ? listOf(was, list) : []) {
+        if (kept.has(it.key)) continue;
+        items.delete(it.key);
+        recordItem(into, list, it.key, null, it);
+      }
+      for (const it of now ? listOf(now, list) : []) {
+        const old = items.get(it.key);
+        items.set(it.key, it);
+        recordItem(into, list, it.key, it, old);
+      }
+    }
+  }
+  const frameJson = frameOf(frame, pairs);
+  if (frameJson !== prev.frame) into.frame = frameJson;
+  return { ...prev, frame: frameJson };
+}
+
+/**
+ * Whether every key the changed pairs held and hold is theirs alone in `index`: what each held is what the
+ * index has under its key, no other pair holds a key they take, and none of them is contested.
+ */
+function onlyTheirOwn(index: ChartIndex, changed: readonly [HeldPair | undefined, HeldPair | undefined][]): boolean {
+  for (const list of CHART_LISTS) {
+    const items = index.lists[list];
+    const contested = index.contested[list];
+    const taken = new Set<string>();
+    for (const [was, now] of changed) {
+      const had = new Set<Item>();
+      for (const it of was ? listOf(was, list) : []) {
+        if (items.get(it.key) !== it || contested.has(it.key)) return false;
+        had.add(it);
+      }
+      for (const it of now ? listOf(now, list) : []) {
+        const held = items.get(it.key);
+        if ((held !== undefined && !had.has(held)) || contested.has(it.key) || taken.has(it.key)) return false;
+        taken.add(it.key);
+      }
+    }
+  }
+  return true;
+}
+
+/** A pair's items of one of the index's lists. */
+function listOf(p: HeldPair, list: ChartList): readonly ChartItemPart[] {
+  return list === 'apps' ? p.apps : list === 'images' ? p.images : p.hydrator?.tasks ?? [];
+}
+
+/** The view without apps, images and hydrator tasks (ChartIndex.frame). */
+function frameOf(frame: ChartRepoFrame, pairs: readonly HeldPair[]): string {
   const out: string[] = [];
   renderPairsInto(out, frame, pairs, { without: ['apps', 'images', 'tasks'] });
-  return { frame: out.join(''), lists };
+  return out.join('');
 }
 
 /** How many Chart Repo apps are in each state and images in each status (the overview's chart_repo_counts). */

@@ -1,8 +1,8 @@
 import type { ChartRepoChanges, ChartRepoFrame, ChartRepoPairSlot, StateFilter, StoreStep } from '../protocol.ts';
 import { pairKey, viewContent } from '../collect/chart-repo-content.ts';
-import { diffChartIndex, emptyChartPending, takeChartChanges, type ChartIndex, type Item } from './chart-repo-items.ts';
+import { emptyChartPending, takeChartChanges, type ChartIndex, type Item } from './chart-repo-items.ts';
 import {
-  countPairs, filteredRendering, holdPair, indexPairs, renderedChars, renderPairsInto, samePairs,
+  countPairs, filteredRendering, holdPair, reindexPairs, renderedChars, renderPairsInto, samePairs,
   type ChartCounts, type HeldPair,
 } from './chart-repo-pairs.ts';
 
@@ -109,6 +109,7 @@ export class ChartRepoView {
         reread.push(key);
       }
     }
+    const before = this.pairs;
     this.pairs = next;
     const pairs = [...next.values()];
     // the digest of what is held (the collector's, when the store holds every part it was told of)
@@ -116,7 +117,7 @@ export class ChartRepoView {
     const frame = heldFrame(this.heldPairs, step, pairs);
     const same = this.heldPairs !== null && frame === this.heldPairs.frame;
     this.heldPairs = { frame, pairs, shared: step.shared_content };
-    const changed = this.hold(same, pairsView(frame, pairs), content, () => indexPairs(frame, pairs));
+    const changed = this.hold(same, pairsView(frame, pairs), content, (prev) => reindexPairs(prev, before, next, frame, pairs, this.pending));
     return { changed, reread };
   }
 
@@ -128,14 +129,16 @@ export class ChartRepoView {
     for (const slot of slots) if (slot.part) this.staged.set(pairKey(slot), slot);
   }
 
-  /** `same`: the new view renders to the JSON held, so it is held with the content and index it had. */
-  private hold(same: boolean, next: HeldView, content: string, index: () => ChartIndex): boolean {
+  /**
+   * `same`: the new view renders to the JSON held, so it is held with the content and index it had. Otherwise
+   * `reindex` makes the new index from the held one, adding what changed to the pending changes.
+   */
+  private hold(same: boolean, next: HeldView, content: string, reindex: (prev: ChartIndex | null) => ChartIndex): boolean {
     if (same && this.held) {
       this.held = { ...next, content: this.held.content, index: this.held.index };
       return false;
     }
-    const nextIndex = index();
-    diffChartIndex(this.held?.index ?? null, nextIndex, this.pending);
+    const nextIndex = reindex(this.held?.index ?? null);
     this.held = { ...next, content, index: nextIndex };
     this.changes += 1;
     return true;
