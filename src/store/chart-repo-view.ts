@@ -56,15 +56,14 @@ function pairsView(frame: ChartRepoFrame, pairs: readonly HeldPair[]): HeldView 
 }
 
 /**
- * The frame to hold: the held one, times and all, while what it says is the same (a new collector thread, a
- * full pass after a lost one, sends its own times: the Chart Repo's image_analyzer.last_check and the view's
+ * Whether the new view says what the held one says, so the held frame stays, times and all (a new collector
+ * thread, a full pass after a lost one, sends its own times: the Chart Repo's image_analyzer.last_check and the view's
  * last_update, which tell time passing, not content): the shared blocks say the same when their content digest
  * is the same (the collector leaves the time-passing keys out of it), and the pairs when they render the same.
  */
-function heldFrame(held: { frame: ChartRepoFrame; pairs: readonly HeldPair[]; shared: string } | null,
-  step: Extract<StoreStep, { op: 'chart_repo_pairs' }>, pairs: readonly HeldPair[]): ChartRepoFrame {
-  const same = held !== null && held.shared === step.shared_content && samePairs(held.pairs, pairs);
-  return same ? held.frame : step.frame;
+function sameView(held: { pairs: readonly HeldPair[]; shared: string } | null,
+  step: Extract<StoreStep, { op: 'chart_repo_pairs' }>, pairs: readonly HeldPair[]): boolean {
+  return held !== null && held.shared === step.shared_content && samePairs(held.pairs, pairs);
 }
 
 /** The Chart Repo view the store holds, and its items changed since the last version (the stream sends them one by one). */
@@ -114,8 +113,8 @@ export class ChartRepoView {
     const pairs = [...next.values()];
     // the digest of what is held (the collector's, when the store holds every part it was told of)
     const content = viewContent(pairs, step.shared_content);
-    const frame = heldFrame(this.heldPairs, step, pairs);
-    const same = this.heldPairs !== null && frame === this.heldPairs.frame;
+    const same = sameView(this.heldPairs, step, pairs);
+    const frame = same ? this.heldPairs!.frame : step.frame;
     this.heldPairs = { frame, pairs, shared: step.shared_content };
     const changed = this.hold(same, pairsView(frame, pairs), content, (prev) => reindexPairs(prev, before, next, frame, pairs, this.pending));
     return { changed, reread };

@@ -51,7 +51,7 @@ describe('the Chart Repo item index across passes', () => {
           return same ? { user, source, content } : { user, source, content, part: partOf(part, user) };
         });
         for (const key of [...held.keys()]) if (!pass.some((p) => `${p.user} ${p.source}` === key)) held.delete(key);
-        const step: Extract<StoreStep, { op: 'chart_repo_pairs' }> = { op: 'chart_repo_pairs', frame: { ...FRAME }, shared_content: 's', pairs: slots };
+        const step: Extract<StoreStep, { op: 'chart_repo_pairs' }> = { op: 'chart_repo_pairs', frame: FRAME, shared_content: 's', pairs: slots };
         view.setPairs(step);
         const fresh = indexPairs(FRAME, pass.map(({ user, source, part }) => holdPair(user, source, JSON.stringify(part), partOf(part, user))));
         const pending = emptyChartPending();
