@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import type { HttpBindings } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { appKey, OK_MESSAGE } from '../model/index.ts';
 import type { QueryAnswer } from '../protocol.ts';
@@ -278,25 +277,11 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
   if (query.ownContent) return taggedJson(c, tag, body);
   // the store that answered is the one `cur` came from (not rebuilding): its epoch names it
   // (an answer asked once per version is neither kept nor remembered: ResponseCache)
-  let kept = false;
   if (cur) {
-    kept = deps.cache ? deps.cache.set(query.key, stampOf(epoch, a.version), tag, body) : true;
+    const kept = deps.cache ? deps.cache.set(query.key, stampOf(epoch, a.version), tag, body) : true;
     if (kept && a.version === cur.version) remember(c, deps, cur, tag, body);
   }
-  if (!kept && typeof a.json !== 'string') freeWhenSent(c, a.json);
   return taggedJson(c, tag, body);
-}
-
-/**
- * Frees the bytes of an answer neither cache kept once its response is done. V8 frees an answer's bytes at its
- * next young collection only if the answer died young; one still being written when two young collections
- * passed waits for a full collection, which V8 starts once ~64 MB of such bytes wait (at 10,000 apps and ~5,000
- * answers of 65 kB a second: the peak over steady, docs/performance.md). Moved into a clone nobody holds, they
- * go at the next young collection.
- */
-function freeWhenSent(c: Context, bytes: ArrayBuffer): void {
-  const res = (c.env as HttpBindings | undefined)?.outgoing;
-  res?.once('close', () => structuredClone(bytes, { transfer: [bytes] }));
 }
 
 /**
