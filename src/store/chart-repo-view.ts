@@ -11,14 +11,12 @@ export interface HeldChartRepo {
   /**
    * writes its JSON as pieces into `out`, when asked (a /state body, a query that keeps the whole view); the
    * whole is not kept: it is the items' JSON concatenated, ~7 MB at 10,000 apps and ~35 MB at 50,000, held
-   * already item by item (renderHeld gives it as one string)
+   * already item by item
    */
   renderInto(out: string[]): void;
   /** how long that JSON is, at least (UTF-16 units: the items' JSON without the commas and brackets) */
   chars: number;
-  /** the view narrowed by a user / source / app filter (filteredRendering's), as JSON */
-  filtered(f: StateFilter): string;
-  /** filtered(f) as pieces appended to `out` (a filtered /state is written from pieces, never flattened) */
+  /** the view narrowed by a user / source / app filter (filteredRendering's), its JSON as pieces appended to `out` */
   filteredInto(out: string[], f: StateFilter): void;
   /** the view without its apps and images, as JSON, and the numbers of apps per state and images per status */
   overview(): { frame: string; counts: ChartCounts };
@@ -31,13 +29,6 @@ export interface HeldChartRepo {
 
 type HeldView = Omit<HeldChartRepo, 'content' | 'index'>;
 
-/** The held view's JSON as one string (a query that keeps the whole view; tests). */
-export function renderHeld(held: Pick<HeldChartRepo, 'renderInto'>): string {
-  const out: string[] = [];
-  held.renderInto(out);
-  return out.join('');
-}
-
 /** A view held as its pairs' rendered items (what the collector sends). */
 function pairsView(frame: ChartRepoFrame, pairs: readonly HeldPair[]): HeldView {
   const render = (what: Parameters<typeof renderPairsInto>[3]) => {
@@ -48,7 +39,6 @@ function pairsView(frame: ChartRepoFrame, pairs: readonly HeldPair[]): HeldView 
   return {
     renderInto: (out) => renderPairsInto(out, frame, pairs),
     chars: renderedChars(pairs),
-    filtered: (f) => render(filteredRendering(f)),
     filteredInto: (out, f) => renderPairsInto(out, frame, pairs, filteredRendering(f)),
     overview: () => ({ frame: render({ without: ['apps', 'images'] }), counts: countPairs(pairs) }),
     hydratorItems: () => [...pairs.flatMap((p) => p.hydrator?.tasks ?? []), ...pairs.flatMap((p) => p.hydrator?.recent_failed ?? [])],

@@ -11,7 +11,8 @@ import { startEmbeddedPostgres } from '../../src/demo/embedded-postgres.ts';
 import type { EmbeddedPostgres } from '../../src/demo/embedded-postgres.ts';
 import { closedPort, envelope, startFakeChartRepo } from '../sources/fake-chart-repo.ts';
 import type { FakeChartRepo, Mode } from '../sources/fake-chart-repo.ts';
-import { ChartRepoView, renderHeld, type HeldChartRepo } from '../../src/store/chart-repo-view.ts';
+import { ChartRepoView, type HeldChartRepo } from '../../src/store/chart-repo-view.ts';
+import { renderHeld } from '../helpers/chart-repo-held.ts';
 import { MIN_INTERVAL_COUNTER, type StoreStep } from '../../src/protocol.ts';
 
 const ALICE = { user: 'alice', source: 'market' };
@@ -354,7 +355,7 @@ describe('chart repo collector', () => {
     }) }, 'bob', 'market');
     const r = await run(await collector());
     // a user's view keeps the items of that user's answers: the shared image once per answer that held it
-    const of = (user_id: string) => JSON.parse(held.get(r)!.filtered({ user_id })) as ChartRepoStatus;
+    const of = (user_id: string) => JSON.parse(renderHeld(held.get(r)!, { user_id })) as ChartRepoStatus;
     expect(of('alice').apps?.map((a) => a.app_name)).toEqual(['wiki']);
     expect(of('alice').images?.map((i) => i.image_name)).toEqual(['shared:1']);
     expect(of('bob').apps).toBeUndefined();

@@ -13,7 +13,8 @@ import type { ChartRepoFrame, ChartRepoPairSlot, Facets, StateFilter, StoreStep 
 import type { ChartIndex } from '../../src/store/chart-repo-items.ts';
 import { filteredRendering, holdPair, indexPairs, renderPairsInto } from '../../src/store/chart-repo-pairs.ts';
 import { renderChartChanges } from '../../src/http/stream.ts';
-import { ChartRepoView, renderHeld } from '../../src/store/chart-repo-view.ts';
+import { ChartRepoView } from '../../src/store/chart-repo-view.ts';
+import { renderHeld } from '../helpers/chart-repo-held.ts';
 import { passProblem } from '../../src/store/pass-check.ts';
 import { pushed } from '../helpers/store-fixtures.ts';
 
@@ -214,12 +215,12 @@ describe('one image in two users\' answers (the Chart Repo lists an image for ev
       pass(view, 'downloading', 'downloading');
       view.takeChanges();
       const filters: (StateFilter | null)[] = [null, { user_id: 'alice' }, { user_id: 'bob' }];
-      const before = filters.map((f) => JSON.parse(f ? view.held!.filtered(f) : renderHeld(view.held!)));
+      const before = filters.map((f) => JSON.parse(renderHeld(view.held!, f)));
       expect(before[0].images.map((i: { user_id: string }) => i.user_id)).toEqual(['alice', 'bob']);
       expect(pass(view, alice, bob).changed).toBe(true);
       const changes = view.takeChanges()!;
       filters.forEach((f, n) => {
-        const after = JSON.parse(f ? view.held!.filtered(f) : renderHeld(view.held!));
+        const after = JSON.parse(renderHeld(view.held!, f));
         const text = renderChartChanges(changes, f);
         const applied = text ? applyChartChange(before[n], JSON.parse(text)) : before[n];
         expect(sorted(applied.images), JSON.stringify(f)).toEqual(sorted(after.images));
