@@ -7,7 +7,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORE_UNAVAILABLE } from '../../src/http/rebuilding.ts';
 import { openStream } from '../helpers/sse.ts';
-import { CALL_DEADLINE_MS } from '../../src/threads.ts';
 import { app, startHarness } from './store-harness.ts';
 
 const API = '/api/v2/runtime';
@@ -81,10 +80,9 @@ describe('a new stream client while the store does not answer', () => {
     }
     // the store was silent through a whole deadline: queries are answered 503 at once, without waiting for
     // it, until it is heard again (the ping the next request sends); then the stream runs again
-    const started = Date.now();
+    // (the store answers again by now: a 503 here says the HTTP thread did not ask it, not that it waited)
     const again = await fetch(`http://127.0.0.1:${h.port}${API}/events?user_id=alice`);
     expect(again.status).toBe(503);
-    expect(Date.now() - started).toBeLessThan(CALL_DEADLINE_MS);
     await again.body?.cancel();
     let stream = await openStream(`http://127.0.0.1:${h.port}${API}/events?user_id=alice`);
     for (let tries = 0; stream.res.status === 503 && tries < 50; tries++) {
