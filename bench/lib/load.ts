@@ -120,6 +120,16 @@ export function p99Ratio(a: LoadResult, b: LoadResult): number {
 }
 
 /**
+ * "a's p99 <= k × b's", judged on the p99s printed (each the worst round's) as well as round by round: one slow
+ * round of a cannot hide behind the median of the rounds.
+ */
+export function p99Within(a: LoadResult, b: LoadResult, k: number): { value: string; met: boolean } {
+  const worst = Math.round((Math.max(a.p99, 1) / Math.max(b.p99, 1)) * 100) / 100;
+  const paired = p99Ratio(a, b);
+  return { value: `${worst} (${a.p99} vs ${b.p99} ms; median of rounds ${paired})`, met: worst <= k && paired <= k };
+}
+
+/**
  * The same scenario against several servers in alternating rounds (a, b, a, b, ...), each round a share of
  * the duration: a ratio between servers then does not depend on which one ran while the machine was busier.
  * p50 is the median of the rounds', p99 the worst round's.

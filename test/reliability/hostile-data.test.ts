@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostileItems } from '../../src/demo/market.ts';
+import { expectGoWire } from '../helpers/go-wire.ts';
 import { eventually, startInProcess } from '../helpers/sidecar.ts';
 import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
 import { insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
@@ -125,6 +126,8 @@ describe('hostile data from the sources', () => {
     expect(body.success).toBe(true);
     expect(raw.length).toBeLessThan(512 * 1024);
     expect(longestString(body.data)).toBeLessThanOrEqual(8192);
+    // and a Go client of the market still decodes it: hostile rows and payloads never break its types
+    expectGoWire(body.data);
   });
 
   it('filtered and partial queries on hostile values answer valid JSON', async () => {
@@ -132,6 +135,7 @@ describe('hostile data from the sources', () => {
     const filtered = await fetch(`${sc.base}${API}/state?app_name=${enc}&user_id=alice`);
     expect(filtered.status).toBe(200);
     const f = JSON.parse(await filtered.text()) as { data: Snapshot };
+    expectGoWire(f.data);
     expect(Object.keys(f.data.tasks)).toEqual(['markup']);
     expect(Object.values(f.data.app_states).map((a) => a.app_name)).toEqual([MARKUP]);
     const byApp = await fetch(`${sc.base}${API}/tasks?app_name=${enc}`);
