@@ -12,8 +12,24 @@ export function lazyThreadLogger(thread: string): RareLogger {
   let logger: Promise<Logger> | undefined;
   const line = (level: 'error' | 'warn') => ((obj: object, msg?: string) => {
     logger ??= import('./log-thread.ts').then(({ threadLogger }) => threadLogger(thread));
-    // a logger that cannot load must not take the thread down with an unhandled rejection: stderr instead
-    logger.then((l) => l[level](obj, msg), (err: Error) => console.error(`${thread}: ${msg ?? ''} (logger unavailable: ${err.message})`));
+    // a logger that cannot load must not take the thread down with an unhandled rejection: a hand-made line instead
+    logger.then((l) => l[level](obj, msg), (err: Error) => fallbackLine(level, { thread, ...obj, logger_error: err.message }, msg));
   }) as RareLogger[typeof level];
   return { error: line('error'), warn: line('warn') };
+}
+
+const LEVELS = { error: 50, warn: 40 } as const;
+
+/**
+ * One log line as pino writes it (level number, time, fields, msg), for where no logger is at hand: nothing
+ * but JSON lines reaches stdout, even then.
+ */
+export function fallbackLine(level: keyof typeof LEVELS, fields: object, msg?: string): void {
+  let line: string;
+  try {
+    line = JSON.stringify({ level: LEVELS[level], time: Date.now(), ...fields, msg });
+  } catch {
+    line = JSON.stringify({ level: LEVELS[level], time: Date.now(), msg });
+  }
+  process.stdout.write(`${line}\n`);
 }

@@ -1,5 +1,5 @@
 import type { Hono } from 'hono';
-import type { RareLogger } from '../lazy-log.ts';
+import { fallbackLine, type RareLogger } from '../lazy-log.ts';
 import type { HttpSecurityConfig } from '../protocol.ts';
 import { CALL_DEADLINE_MS, callWithDeadline } from '../threads.ts';
 import { bearerAuth } from './auth.ts';
@@ -75,8 +75,9 @@ export function applyHardening(app: Hono, opts: HttpSecurityOptions, storeMetric
 /** The app's onError: one structured line, a generic envelope (no internals, no secrets) to the client. */
 export function onUnhandled(log: RareLogger | undefined) {
   return (err: Error, c: import('hono').Context) => {
-    if (log) log.error({ err: err.message, path: c.req.path.slice(0, 200) }, 'http: unhandled error');
-    else console.error('http: unhandled error', err.message);
+    const fields = { err: err.message, path: c.req.path.slice(0, 200) };
+    if (log) log.error(fields, 'http: unhandled error');
+    else fallbackLine('error', fields, 'http: unhandled error');
     return c.json(errorBody('internal error'), 500);
   };
 }
