@@ -165,7 +165,7 @@ export class CollectorHandle {
       this.pace(tickAt, started, report.kind === 'done' ? report.outcome.counters?.[MIN_INTERVAL_COUNTER] : undefined);
       if (report.kind === 'done') {
         this.onOutcome(report.outcome);
-        if (report.memory) void this.store().reportThreadMemory(`collector_${this.spec.source}`, report.memory).catch(() => undefined);
+        if (report.memory) void callWithDeadline(this.store().reportThreadMemory(`collector_${this.spec.source}`, report.memory), CALL_DEADLINE_MS, 'store.reportThreadMemory').catch(() => undefined);
         this.logDecision(report.outcome.ok ? this.failureLog.success()
           : this.failureLog.failure(report.outcome.error ?? 'unknown error'));
       }

@@ -219,7 +219,7 @@ export class Supervisor {
     if (this.stopping || !this.storeUp) return;
     for (const h of this.handles) h.tick();
     // the main thread has no metrics of its own: the store shows its memory with every thread's
-    void this.store?.reportThreadMemory('main', threadMemory()).catch(() => undefined);
+    if (this.store) void callWithDeadline(this.store.reportThreadMemory('main', threadMemory()), CALL_DEADLINE_MS, 'store.reportThreadMemory').catch(() => undefined);
   }
 
   /**
@@ -310,10 +310,10 @@ export class Supervisor {
     if (this.opts.stuckLimits) await this.control(worker, store.setStuckLimits(this.opts.stuckLimits), 'store.setStuckLimits');
     this.started.add(worker);
     if (worker === this.storeWorker) this.storeUp = true;
-    // a store that became ready proved itself: its death is not a start-up crash (STABLE_AFTER_MS). Nothing
-    // waits on this answer (no deadline needed): a store that dies first leaves it unanswered, and only
-    // this counter would have moved.
-    store.whenReady().then(() => {
+    // a store that became ready proved itself: its death is not a start-up crash (STABLE_AFTER_MS). Readiness
+    // may take any time (no deadline fits it): the call's outcome when the store is gone first is its exit
+    const gone = new Promise<never>((_, reject) => worker.once('exit', () => reject(new Error('store exited before it was ready'))));
+    Promise.race([store.whenReady(), gone]).then(() => {
       if (worker === this.storeWorker) this.deaths.store = 0;
       this.heldWhileDown.storeReady(worker);
     }, () => undefined);

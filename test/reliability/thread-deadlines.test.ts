@@ -5,7 +5,7 @@
  * thread kind are counted in the supervisor and exported; a run past its deadline is told to stop and its
  * thread replaced only when it does not; a thread past its heap limit is replaced alone.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,9 @@ const LIVENESS_MS = 30_000;
 const dir = mkdtempSync(join(tmpdir(), 'mr-deadlines-'));
 const failing = join(dir, 'failing.json');
 writeFileSync(failing, JSON.stringify({ throw: 'market database unreachable' }));
+/** the components fake's runs that handed their pass over so far */
+const componentsDone = join(dir, 'components-done');
+const passesHanded = () => (existsSync(componentsDone) ? Number(readFileSync(componentsDone, 'utf8')) : 0);
 
 type Sidecar = Awaited<ReturnType<typeof startInProcess>>;
 
@@ -55,7 +58,7 @@ describe('the store thread dying while others wait on it', () => {
       // a run that fails after a while: it ends while the store is dead
       fake('app_flow', { mode: 'file', file: failing, delayMs: 1500 }),
       // a slow healthy run: its pass is posted to a store that is gone and waits for an acknowledgement
-      fake('components', { mode: 'passes', count: 3, delayMs: 1500 }),
+      fake('components', { mode: 'passes', count: 3, delayMs: 1500, doneFile: componentsDone }),
     ], { intervalMs: 200, deadlineMs: 20_000 });
     await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200), LIVENESS_MS);
   }, 60_000);
@@ -78,8 +81,12 @@ describe('the store thread dying while others wait on it', () => {
   }, 60_000);
 
   it('while a pass waits for its acknowledgement: the run ends and the next one feeds the new store', async () => {
-    // the slow healthy collector is mid-run: its pass goes to the dead store's port
-    await eventually(async () => expect(sc.sup.collectorRunning('components')).toBe(true), LIVENESS_MS, 20);
+    // the store hangs (under the watchdog's limit), so a pass handed to it meanwhile waits for its acknowledgement
+    const handed = passesHanded();
+    expect(sc.sup.hang('store', 15_000)).toBe(true);
+    await eventually(async () => expect(passesHanded()).toBeGreaterThan(handed), LIVENESS_MS, 20);
+    // the run is still in flight: its pass is on the hung store's port, unacknowledged
+    expect(sc.sup.collectorRunning('components')).toBe(true);
     const killedAt = Date.now();
     await killStore(sc);
     await everyCollectorRanAgain(sc, sources, killedAt);
