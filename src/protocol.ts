@@ -436,6 +436,8 @@ export interface StoreMetricsSample {
 export interface ThreadMemory {
   heap_used: number;
   heap_total: number;
+  /** the most its V8 heap may grow to (its resourceLimits; past it the thread ends and is replaced) */
+  heap_limit: number;
   external: number;
   /** seconds the thread's event loop was busy since it started (wall time: it counts time the thread waited for a core) */
   busy_s: number;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import type { ThreadMemory } from './protocol.ts';
 
 export type { ThreadMemory };
@@ -11,7 +12,10 @@ export type { ThreadMemory };
  */
 export function threadMemory(): ThreadMemory {
   const m = process.memoryUsage();
-  const memory: ThreadMemory = { heap_used: m.heapUsed, heap_total: m.heapTotal, external: m.external, busy_s: performance.eventLoopUtilization().active / 1000 };
+  const memory: ThreadMemory = {
+    heap_used: m.heapUsed, heap_total: m.heapTotal, heap_limit: getHeapStatistics().heap_size_limit, external: m.external,
+    busy_s: performance.eventLoopUtilization().active / 1000,
+  };
   const cpu = threadCpuSeconds();
   if (cpu !== undefined) memory.cpu_s = cpu;
   return memory;
@@ -47,7 +51,7 @@ const isCount = (n: unknown): boolean => typeof n === 'number' && Number.isFinit
 export function isThreadMemory(m: unknown): m is ThreadMemory {
   const r = m as Partial<ThreadMemory> | null;
   return typeof r === 'object' && r !== null
-    && [r.heap_used, r.heap_total, r.external, r.busy_s].every(isCount)
+    && [r.heap_used, r.heap_total, r.heap_limit, r.external, r.busy_s].every(isCount)
     && (r.cpu_s === undefined || isCount(r.cpu_s));
 }
 
@@ -67,7 +71,7 @@ export class ThreadMemoryBook {
   report(thread: string, m: unknown): boolean {
     if (!THREAD_NAME.test(thread) || !isThreadMemory(m)) return false;
     this.reported.set(thread, {
-      heap_used: m.heap_used, heap_total: m.heap_total, external: m.external, busy_s: m.busy_s,
+      heap_used: m.heap_used, heap_total: m.heap_total, heap_limit: m.heap_limit, external: m.external, busy_s: m.busy_s,
       ...(m.cpu_s === undefined ? {} : { cpu_s: m.cpu_s }),
     });
     return true;

@@ -47,6 +47,7 @@ const FAMILIES: readonly Family[] = [
   ['market_runtime_store_version', 'Current store version (increases on every committed change)', 'gauge', (s) => one(s.version)],
   ['market_runtime_thread_heap_bytes', 'V8 heap in use, per thread (the threads together with native memory make up the process RSS)', 'gauge', (s) => perThread(s, 'heap_used')],
   ['market_runtime_thread_heap_total_bytes', 'V8 heap reserved (in use and free), per thread', 'gauge', (s) => perThread(s, 'heap_total')],
+  ['market_runtime_thread_heap_limit_bytes', 'The most the thread\'s V8 heap may grow to (its resourceLimits): past it the thread alone is replaced, per thread', 'gauge', (s) => perThread(s, 'heap_limit')],
   ['market_runtime_thread_external_bytes', 'Memory outside the V8 heap held by a thread\'s objects (Buffers, bodies), per thread', 'gauge', (s) => perThread(s, 'external')],
   ['market_runtime_thread_busy_seconds', 'Seconds the thread\'s event loop was busy since the thread started, waits for a core included (starts again when the thread is replaced)', 'gauge', (s) => perThread(s, 'busy_s')],
   ['market_runtime_thread_cpu_seconds_total', 'CPU seconds the thread used since it started, user and kernel (rate(): the share of a core it uses; Linux only; starts again when the thread is replaced)', 'counter', (s) => perThread(s, 'cpu_s')],

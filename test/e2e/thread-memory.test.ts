@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { THREAD_LIMITS } from '../../src/thread-limits.ts';
+import type { ResourceLimits } from 'node:worker_threads';
+import { collectorLimits, THREAD_LIMITS, threadLimits } from '../../src/thread-limits.ts';
 import { storeMetricsText } from '../../src/http/store-metrics.ts';
 import { ThreadMemoryBook } from '../../src/thread-memory.ts';
 import { parseProm, value } from '../helpers/prom.ts';
@@ -50,6 +51,22 @@ describe('per-thread memory in /metrics (real threads, fake sources)', () => {
     expect(await heap()).toBeGreaterThan(0);
   });
 
+  it('shows each thread\'s heap limit: the store, HTTP, compression and collector threads run with theirs, not the process default', async () => {
+    const e = parseProm(await (await sc.get('/metrics')).text());
+    const mib = (thread: string) => value(e, 'market_runtime_thread_heap_limit_bytes', { thread })! / 2 ** 20;
+    const limits: Record<string, ResourceLimits> = {
+      store: threadLimits('store'), http: threadLimits('http'), compress: threadLimits('compress'),
+      collector_tasks: collectorLimits('tasks'), collector_components: collectorLimits('components'),
+    };
+    for (const [thread, { maxOldGenerationSizeMb: old, maxYoungGenerationSizeMb: young }] of Object.entries(limits)) {
+      // V8's limit is the old generation's plus the young generation's (three semi-spaces at most)
+      expect(mib(thread), thread).toBeGreaterThanOrEqual(old!);
+      expect(mib(thread), thread).toBeLessThanOrEqual(old! + 3 * young! + 1);
+    }
+    // the main thread has no limit of its own: V8's default for the machine, far above any thread's
+    expect(mib('main')).toBeGreaterThan(mib('store'));
+  });
+
   it('starts the store and HTTP threads with their V8 limits', () => {
     const { store, http } = sc.sup.threads();
     expect(store.resourceLimits).toMatchObject(THREAD_LIMITS.store);
@@ -60,10 +77,10 @@ describe('per-thread memory in /metrics (real threads, fake sources)', () => {
 describe('ThreadMemoryBook', () => {
   it('drops a report with an unknown thread name or a malformed body (bounded labels, checked input)', async () => {
     const book = new ThreadMemoryBook('store');
-    const ok = { heap_used: 1, heap_total: 2, external: 3, busy_s: 4 };
+    const ok = { heap_used: 1, heap_total: 2, heap_limit: 5, external: 3, busy_s: 4 };
     expect(book.report('collector_tasks', ok)).toBe(true);
     expect(book.report('anything else', ok)).toBe(false);
-    expect(book.report('collector_x', { heap_used: -1, heap_total: 2, external: 3, busy_s: 4 })).toBe(false);
+    expect(book.report('collector_x', { heap_used: -1, heap_total: 2, heap_limit: 5, external: 3, busy_s: 4 })).toBe(false);
     expect(book.report('collector_tasks', { heap_used: 1, heap_total: 2, external: 3 })).toBe(false);
     expect(book.report('main', { heap_used: '1' })).toBe(false);
     expect(book.report('collector_tasks', { ...ok, cpu_s: -1 })).toBe(false);

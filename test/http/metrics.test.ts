@@ -6,7 +6,7 @@ import { storeSample } from '../helpers/store-sample.ts';
 
 const body = new TextEncoder().encode('{"success":true,"message":"ok","data":{}}');
 const current: CurrentVersion = { epoch: 'e1', version: 3, content: 'c3', ready: true, body, sizeHint: body.byteLength, etag: 'W/"c3"' };
-const STORE_SAMPLE = storeSample({ version: 42, threads: { store: { heap_used: 1, heap_total: 2, external: 3, busy_s: 4 } } });
+const STORE_SAMPLE = storeSample({ version: 42, threads: { store: { heap_used: 1, heap_total: 2, heap_limit: 5, external: 3, busy_s: 4 } } });
 
 function appWith(storeMetrics: () => Promise<StoreMetricsSample>) {
   const queries = {
