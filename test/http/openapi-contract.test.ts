@@ -192,6 +192,20 @@ describe('contract: real answers against openapi.json', () => {
     await check('GET', '/api/v2/runtime/state', br, 200, true);
   }, 120_000);
 
+  it('an answer carrying a key the document does not declare fails the check (the contract is closed)', async () => {
+    const path = '/api/v2/runtime/state';
+    const real = await fetch(b.base + path);
+    const body = await real.json() as { data: { app_states: Record<string, Record<string, unknown>> } };
+    // the real answer's headers, with a body of the test's
+    const answer = (json: unknown) => new Response(JSON.stringify(json), { status: 200, headers: real.headers });
+    await check('GET', path, answer(body), 200);
+    // an undeclared key on an app (whose schema joins Go's keys and ours) and on the envelope
+    const [key] = Object.keys(body.data.app_states);
+    const app = { ...body.data.app_states[key!], surprise: 1 };
+    await expect(check('GET', path, answer({ ...body, data: { ...body.data, app_states: { [key!]: app } } }), 200)).rejects.toThrow(/surprise/);
+    await expect(check('GET', path, answer({ ...body, surprise: 1 }), 200)).rejects.toThrow(/surprise/);
+  });
+
   it('the served document is the built one and needs the token like other data', async () => {
     const served = await (await fetch(`${a.base}/api/v2/runtime/openapi.json`, { headers: AUTH })).json();
     expect(served).toEqual(buildOpenApi());
