@@ -54,23 +54,23 @@ export function splitAnswer(body: Buffer): SplitAnswer {
 
 /** The body with each shared block cut to `null` (SplitAnswer.pair). */
 function pairText(body: Buffer, cuts: readonly Cut[]): string {
-  let pair = '';
-  let at = 0;
-  for (const c of cuts) {
-    if (c.with !== 'null') continue;
-    pair += body.toString('utf8', at, c.start) + 'null';
-    at = c.end;
-  }
-  return at === 0 ? body.toString('utf8') : pair + body.toString('utf8', at);
+  return cutText(body, cuts.filter((c) => c.with === 'null'));
 }
 
 /** The text answerKey digests (tests: it must equal bodyContentKey(splitAnswer(body).pair)). */
 export function answerKeyText(body: Buffer): string {
-  const { cuts } = scanAnswer(body);
+  return cutText(body, scanAnswer(body).cuts);
+}
+
+/** The body with each cut's bytes replaced by what stands in its place. */
+function cutText(body: Buffer, cuts: readonly Cut[]): string {
   let text = '';
   let at = 0;
-  for (const c of cuts) { text += body.toString('utf8', at, c.start) + c.with; at = c.end; }
-  return text + body.toString('utf8', at);
+  for (const c of cuts) {
+    text += body.toString('utf8', at, c.start) + c.with;
+    at = c.end;
+  }
+  return at === 0 ? body.toString('utf8') : text + body.toString('utf8', at);
 }
 
 /** a byte range left out of the key, and what stands in its place */

@@ -12,7 +12,7 @@ import { itWith } from '../helpers/services.ts';
 import { insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
 import { envelope, startFakeChartRepo, type FakeChartRepo } from '../sources/fake-chart-repo.ts';
 import { API, sleep, startRealSidecar, stopAll, view, type View as Snapshot } from './helpers.ts';
-import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
 
 /** pools: tasks 2 + app_flow 2 + components 2 + the chart repo's pair listing 1 */
 const MAX_CONNECTIONS = 7;
@@ -96,7 +96,7 @@ beforeAll(async () => {
     { task_id: 'seed-2', type: 4, status: 3, app_name: 'blog', user_account: 'bob', created_at: new Date(), completed_at: new Date() },
   ]);
   const target = new URL(db.url);
-  proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+  proxy = await startTcpProxy(Number(target.port || 5432), target.hostname);
   repo = await startFakeChartRepo();
   repo.set({ kind: 'json', body: envelope({ apps: [] }) });
   sc = await startRealSidecar(proxy.url(db.url), repo.host, {}, { intervalMs: 300, deadlineMs: DEADLINE_MS }, async (s) => {
