@@ -85,3 +85,14 @@ export function dashboardsOn(files: FixtureFiles, dataset: () => Dataset, interv
   });
   return ctx;
 }
+
+/** The counters a dashboard page keeps for tests (src/http/dashboard/live-state.js, window.__runtimeDashboard). */
+export interface Stats {
+  fetches: number; notModified: number; renders: number; errors: number;
+  firstRenderMs: number | null; lastRenderMs: number | null; version: number | null;
+  mode: string; snapshots: number; changes: number; streamOpens: number; fallbacks: number; fallbackReason: string | null;
+  freshness: number;
+}
+
+/** The page's counters now. */
+export const stats = (page: Page): Promise<Stats> => page.evaluate(() => (window as unknown as { __runtimeDashboard: Stats }).__runtimeDashboard);

@@ -3,7 +3,7 @@ import { expect, it } from 'vitest';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { describeWith } from '../helpers/services.ts';
 import type { AppFlowState } from '../../src/model/index.ts';
-import { dashboardsOn, loaded, openPage, pwned, realErrors, rowCount, screenshotPath } from './browser.ts';
+import { dashboardsOn, loaded, openPage, pwned, realErrors, rowCount, screenshotPath, stats } from './browser.ts';
 import {
   FixtureFiles, HOSTILE_APP, HOSTILE_ERROR, HOSTILE_ICON, HOSTILE_SOURCE_ERROR, HOSTILE_URL, largeDataset, smallDataset,
 } from './fixtures.ts';
@@ -14,8 +14,6 @@ import {
  * Needs chromium (test/helpers/services.ts).
  */
 
-type Stats = { fetches: number; notModified: number; renders: number; errors: number; firstRenderMs: number | null; lastRenderMs: number | null };
-const stats = (page: Page) => page.evaluate(() => (window as unknown as { __runtimeDashboard: Stats }).__runtimeDashboard);
 
 
 /** Refuses the change stream (as a proxy without SSE would): the page falls back to polling `state`. */

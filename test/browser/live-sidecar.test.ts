@@ -1,11 +1,11 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { AppFlowState } from '../../src/model/index.ts';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { describeWith } from '../helpers/services.ts';
 import { eventually, startInProcess } from '../helpers/sidecar.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
-import { launch, loaded, openPage, pwned, waitReady } from './browser.ts';
+import { launch, loaded, openPage, pwned, waitReady, stats } from './browser.ts';
 import { FixtureFiles, fixtureApp, smallDataset, type Dataset } from './fixtures.ts';
 
 /**
@@ -16,8 +16,6 @@ import { FixtureFiles, fixtureApp, smallDataset, type Dataset } from './fixtures
  */
 
 type Sidecar = Awaited<ReturnType<typeof startInProcess>>;
-type Stats = { renders: number; fetches: number; mode: string };
-const stats = (page: Page) => page.evaluate(() => (window as unknown as { __runtimeDashboard: Stats }).__runtimeDashboard);
 
 const app = (name: string): AppFlowState => fixtureApp('erin', 'market.olares', name, { last_update: new Date().toISOString() });
 
@@ -175,10 +173,10 @@ describeWith('chromium', 'dashboards on a live sidecar: restarts, replicas, outa
     // the market stays quiet: its version's time (the last content change) falls well behind the clock
     const versionTime = async () => Date.parse(((await (await a.get('/api/v2/runtime/overview')).json()) as { data: { timestamp: string } }).data.timestamp);
     await expect.poll(async () => Date.now() - await versionTime(), { timeout: QUIET_MS + LIVENESS_MS, interval: 500 }).toBeGreaterThan(QUIET_MS);
-    const before = (await stats(page) as Stats & { snapshots: number }).snapshots;
+    const before = (await stats(page)).snapshots;
     // the connections cut and restored: the stream reconnects and starts with a snapshot of the quiet version
     proxy.retarget(portOf(a));
-    await expect.poll(async () => (await stats(page) as Stats & { snapshots: number }).snapshots, { timeout: LIVENESS_MS }).toBeGreaterThan(before);
+    await expect.poll(async () => (await stats(page)).snapshots, { timeout: LIVENESS_MS }).toBeGreaterThan(before);
     await expect.poll(() => page.locator('#mode').textContent(), { timeout: LIVENESS_MS }).toBe('live stream');
     // the next tick of the ages (once a second) shows them on the clock the page holds now
     const shown = await badge.textContent();

@@ -5,7 +5,7 @@ import { createLogger } from '../../src/log.ts';
 import { Supervisor } from '../../src/supervisor/supervisor.ts';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { describeWith } from '../helpers/services.ts';
-import { dashboardsOn, launch, loaded, openPage, pwned, realErrors, rowCount, screenshotPath, waitReady } from './browser.ts';
+import { dashboardsOn, launch, loaded, openPage, pwned, realErrors, rowCount, screenshotPath, waitReady, stats, type Stats } from './browser.ts';
 import { FixtureFiles, fixtureApp, HOSTILE_APP, HOSTILE_ERROR, smallDataset } from './fixtures.ts';
 
 /**
@@ -14,12 +14,6 @@ import { FixtureFiles, fixtureApp, HOSTILE_APP, HOSTILE_ERROR, smallDataset } fr
  * (test/helpers/services.ts).
  */
 
-type Stats = {
-  fetches: number; notModified: number; renders: number; errors: number; version: number | null;
-  mode: string; snapshots: number; changes: number; streamOpens: number; fallbacks: number; fallbackReason: string | null;
-  freshness: number;
-};
-const stats = (page: Page) => page.evaluate(() => (window as unknown as { __runtimeDashboard: Stats }).__runtimeDashboard);
 
 
 
@@ -391,9 +385,9 @@ describeWith('chromium', 'dashboards when the API needs a token', () => {
     await expect.poll(() => page.locator('#mode').textContent(), { timeout: LIVENESS_MS }).toBe('live stream');
     expect(n.events).toBe(3);
     // and a change arrives through it: the page renders a new version
-    const before = await page.evaluate(() => (window as unknown as { __runtimeDashboard: Stats & { changes: number } }).__runtimeDashboard.changes);
+    const before = await stats(page).then((s) => s.changes);
     files.write('app_flow', [{ op: 'replace', domain: 'app_states', items: smallDataset().apps.map((a, i) => (i === 0 ? { ...a, stage_detail: 'moved with a token' } : a)) }]);
-    await expect.poll(() => page.evaluate(() => (window as unknown as { __runtimeDashboard: Stats & { changes: number } }).__runtimeDashboard.changes), { timeout: LIVENESS_MS }).toBeGreaterThan(before);
+    await expect.poll(() => stats(page).then((s) => s.changes), { timeout: LIVENESS_MS }).toBeGreaterThan(before);
     // the JSON link opens the state, fetched with the token (a plain link would open a 401)
     const [tab] = await Promise.all([page.waitForEvent('popup'), page.click('nav a[href="state"]')]);
     await expect.poll(() => tab.evaluate(() => document.body?.innerText ?? ''), { timeout: LIVENESS_MS }).toContain('"success":true');
