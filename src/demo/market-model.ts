@@ -1,6 +1,7 @@
 import type { DemoManifest } from './market-manifest.ts';
 import { createRng, type Rng } from './random.ts';
 import { stripUndefined } from '../strip-undefined.ts';
+import { appKey } from '../model/app-flow.ts';
 
 /**
  * The simulated market in memory: the rows of the market tables (docs/architecture.md, Sources) plus what the Chart Repo
@@ -240,7 +241,7 @@ function sourceId(i: number): string {
   return `market.mirror${i - 1}`;
 }
 
-export const installKey = (k: NaturalKey): string => `${k.user_id}:${k.source_id}:${k.app_name}`;
+export const installKey = (k: NaturalKey): string => appKey(k);
 export const pairKey = (user: string, source: string): string => `${user}\n${source}`;
 
 /** An empty market: users, sources and their catalogs, no installs. */

@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { GoInt, GoTime, JsonObject } from './common.ts';
+import { appKey } from './app-flow.ts';
 
 /**
  * Chart Repo items in the shapes the market's Go module rebuilds them into (docs/go-wire.md "chart_repo"):
@@ -186,7 +187,7 @@ export type ChartRepoStatus = v.InferOutput<typeof ChartRepoStatus>;
  * hydrator tasks `task_id`.
  */
 export const chartItemKeys = {
-  apps: (a: ChartRepoApp): string => `${a.user_id}:${a.source_id}:${a.app_name}`,
+  apps: (a: ChartRepoApp): string => appKey(a),
   images: (i: ChartRepoImage): string => `${i.user_id ?? ''}:${i.source_id ?? ''}:${i.image_name}`,
   hydrator_tasks: (t: HydratorTask): string => t.task_id,
 };

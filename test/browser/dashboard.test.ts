@@ -2,7 +2,7 @@ import type { Page } from 'playwright-core';
 import { expect, it } from 'vitest';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { describeWith } from '../helpers/services.ts';
-import type { AppFlowState } from '../../src/model/index.ts';
+import { appKey, type AppFlowState } from '../../src/model/index.ts';
 import { dashboardsOn, loaded, openPage, pwned, realErrors, rowCount, screenshotPath, stats } from './browser.ts';
 import {
   FixtureFiles, HOSTILE_APP, HOSTILE_ERROR, HOSTILE_ICON, HOSTILE_SOURCE_ERROR, HOSTILE_URL, largeDataset, smallDataset,
@@ -514,7 +514,7 @@ describeWith('chromium', 'dashboards at 3,000 apps', () => {
     await expect.poll(() => page.locator('#apps-table .pager-info').textContent()).toContain('1–50 of 3,000');
 
     // a new version: the first app on the page changes, and the page shows it without a reload
-    const first = [...dataset.apps].sort((a, b) => (`${a.user_id}:${a.source_id}:${a.app_name}` < `${b.user_id}:${b.source_id}:${b.app_name}` ? -1 : 1))[0]!;
+    const first = [...dataset.apps].sort((a, b) => (appKey(a) < appKey(b) ? -1 : 1))[0]!;
     files.write('app_flow', [{ op: 'replace', domain: 'app_states', items: dataset.apps.map((a) => (a === first ? { ...a, stage_detail: 'changed while watched' } : a)) }]);
     await page.getByText('changed while watched').waitFor({ timeout: LIVENESS_MS });
     expect((await stats(page)).renders).toBeGreaterThanOrEqual(2);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createCollector as createAppFlow, FULL_PASS_EVERY } from '../../src/collect/collectors/app-flow.ts';
 import type { Collector, CollectResult } from '../../src/collect/collector.ts';
 import { CollectorRuntime } from '../../src/collect/runtime.ts';
-import type { AppFlowState } from '../../src/model/index.ts';
+import { appKey, type AppFlowState } from '../../src/model/index.ts';
 import type { AheadStep, CollectorSpec, RunReport, StoreStep } from '../../src/protocol.ts';
 import { StoreActor } from '../../src/store/actor.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
@@ -67,7 +67,7 @@ function stepOf(r: CollectResult): Extract<StoreStep, { op: 'replace' | 'changes
   expect(['replace', 'changes']).toContain(r.steps[0]!.op);
   return r.steps[0] as Extract<StoreStep, { op: 'replace' | 'changes' }>;
 }
-const sentKeys = (r: CollectResult) => (stepOf(r).items as AppFlowState[]).map((a) => `${a.user_id}:${a.source_id}:${a.app_name}`);
+const sentKeys = (r: CollectResult) => (stepOf(r).items as AppFlowState[]).map(appKey);
 const stages = (apps: Record<string, AppFlowState>) => Object.fromEntries(Object.entries(apps).map(([k, a]) => [k, a.stage]));
 
 describe('app_flow reads what changed', () => {

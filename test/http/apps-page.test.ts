@@ -4,13 +4,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASE_PATHS } from '../../src/http/base-paths.ts';
-import type { AppFlowState } from '../../src/model/index.ts';
+import { appKey, type AppFlowState } from '../../src/model/index.ts';
 import { app, startHarness, type Answer } from './store-harness.ts';
 
 interface Page { version: number; total: number; items: AppFlowState[]; next_cursor: string | null }
 
 const data = (a: Answer): Page => JSON.parse(a.body).data;
-const keyOf = (a: AppFlowState) => `${a.user_id}:${a.source_id}:${a.app_name}`;
+const keyOf = (a: AppFlowState) => appKey(a);
 
 describe('GET …/apps', () => {
   let h: Awaited<ReturnType<typeof startHarness>>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AppFlowState } from '../../src/model/index.ts';
+import { appKey, type AppFlowState } from '../../src/model/index.ts';
 import type { AppFilter, PassMessage } from '../../src/protocol.ts';
 import { decodeCursor, encodeCursor } from '../../src/store/page-cursor.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
@@ -11,7 +11,7 @@ const NOW = '2026-11-25T11:00:00.000Z';
 
 const upsert = (...items: AppFlowState[]): PassMessage => pass('app_flow', [{ op: 'upsert', domain: 'app_states', items }]);
 const remove = (...keys: string[]): PassMessage => pass('app_flow', [{ op: 'remove', domain: 'app_states', keys }]);
-const keyOf = (a: AppFlowState) => `${a.user_id}:${a.source_id}:${a.app_name}`;
+const keyOf = (a: AppFlowState) => appKey(a);
 
 interface Page { version: number; total: number; items: AppFlowState[]; next_cursor: string | null }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { chartItemKeys, type ChartRepoStatus } from '../../src/model/index.ts';
+import { appKey, chartItemKeys, type ChartRepoStatus } from '../../src/model/index.ts';
 import { renderChartChanges } from '../../src/http/stream.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
 import type { StateFilter } from '../../src/protocol.ts';
@@ -28,7 +28,7 @@ const imageArb = fc.record({
 const hydratorArb = fc.record({ task_id: fc.constantFrom('h1', 'h2', 'h3'), user_id: fc.constantFrom(...USERS), app_name: fc.constantFrom(...NAMES) });
 const uniq = <T>(key: (x: T) => string) => (xs: T[]) => [...new Map(xs.map((x) => [key(x), x])).values()];
 const viewArb: fc.Arbitrary<ChartRepoStatus> = fc.record({
-  apps: fc.array(appArb, { maxLength: 8 }).map(uniq((a) => `${a.user_id}:${a.source_id}:${a.app_name}`)),
+  apps: fc.array(appArb, { maxLength: 8 }).map(uniq(appKey)),
   images: fc.array(imageArb, { maxLength: 6 }).map(uniq((i) => `${i.user_id}:${i.source_id}:${i.image_name}`)),
   tasks: fc.record({
     hydrator: fc.record({
@@ -44,7 +44,7 @@ const viewArb: fc.Arbitrary<ChartRepoStatus> = fc.record({
 
 const byKey = (v: ChartRepoStatus) => ({
   ...v,
-  apps: [...(v.apps ?? [])].sort((a, b) => `${a.user_id}:${a.source_id}:${a.app_name}`.localeCompare(`${b.user_id}:${b.source_id}:${b.app_name}`)),
+  apps: [...(v.apps ?? [])].sort((a, b) => appKey(a).localeCompare(appKey(b))),
   images: [...(v.images ?? [])].sort((a, b) => chartItemKeys.images(a).localeCompare(chartItemKeys.images(b))),
   tasks: { ...v.tasks, hydrator: { ...v.tasks?.hydrator, tasks: [...(v.tasks?.hydrator?.tasks ?? [])].sort((a, b) => a.task_id.localeCompare(b.task_id)) } },
 });
