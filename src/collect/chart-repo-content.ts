@@ -19,9 +19,10 @@ const TIME_PASSING_MEMBER = new RegExp(
 );
 
 /**
- * A pair's new answer, where every app and image whose own content did not change keeps its earlier
- * last_update (it says when the item last changed, not when it was converted): per pair, so the cost is that
- * of the answers that changed.
+ * A pair's new answer, where every app and image whose own content did not change is the earlier item itself:
+ * its last_update (when the item last changed, not when it was converted) and a running app's processing.duration
+ * held at that change (docs/api.md, compatibility), so an item that did not change renders as it did and is not
+ * sent again when another item of its answer changes. Per pair, so the cost is that of the answers that changed.
  */
 export function keepAnswerTimes<A extends { apps: object[]; images: object[] }>(before: A | undefined, now: A): A {
   if (!before) return now;
@@ -30,20 +31,10 @@ export function keepAnswerTimes<A extends { apps: object[]; images: object[] }>(
 
 function keepItemTimes<T extends object>(before: readonly T[] | undefined, now: T[]): T[] {
   if (!before || before.length === 0) return now;
-  const times = new Map<string, unknown>();
-  for (const item of before) {
-    const t = (item as { last_update?: unknown }).last_update;
-    if (t !== undefined) times.set(itemKey(item), t);
-  }
-  if (times.size === 0) return now;
-  return now.map((item) => {
-    const key = itemKey(item);
-    const t = times.get(key);
-    if (t === undefined) return item;
-    const kept = { ...item, last_update: t };
-    ITEM_KEYS.set(kept, key);
-    return kept;
-  });
+  const held = new Map<string, T>();
+  for (const item of before) if ((item as { last_update?: unknown }).last_update !== undefined) held.set(itemKey(item), item);
+  if (held.size === 0) return now;
+  return now.map((item) => held.get(itemKey(item)) ?? item);
 }
 
 /**

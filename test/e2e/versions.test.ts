@@ -24,15 +24,36 @@ const INTERVAL_MS = 1000;
 const started = Date.now();
 /** what the Chart Repo says: only its time-passing values move from one request to the next */
 let chartState = 'processing';
+/** the Chart Repo's own times of its items: they move only when the item does */
+const T = new Date(started - 60_000).toISOString();
 const chartBody = () => envelope({
   system: { hostname: 'chart-repo-1', version: '1.0', uptime: Math.floor((Date.now() - started) / 1000) + 100 },
   apps: [{
     app_id: 'wiki', app_name: 'wiki', user_id: 'alice', source_id: 'market', state: chartState,
-    processing: { task_id: 'h1', duration: (Date.now() - started) * 1e6 },
+    // a running app's duration grows with every request (time passing); a finished one's stays
+    processing: { task_id: 'h1', duration: chartState === 'completed' ? 5e9 : (Date.now() - started) * 1e6 },
+  }, {
+    // an app mid-step, with its step's and its own times, and a retry count of 0 (Go keeps zeros here)
+    app_id: 'blog', app_name: 'blog', user_id: 'alice', source_id: 'market', state: 'downloading',
+    current_step: { name: 'download', index: 1, total: 3, status: 'running', started_at: T, updated_at: T, retry_count: 0 },
+    timestamps: { created_at: T, last_updated_at: T },
+    processing: { task_id: 'h2', duration: (Date.now() - started) * 1e6 },
   }],
-  images: [{ image_name: 'docker.io/wiki:1', app_name: 'wiki', status: 'fully_downloaded' }],
+  images: [
+    { image_name: 'docker.io/wiki:1', app_name: 'wiki', status: 'fully_downloaded' },
+    {
+      image_name: 'docker.io/blog:2', app_name: 'blog', status: 'downloading', total_size: 1000, downloaded_size: 425,
+      download_progress: 42.5, layer_count: 4, downloaded_layers: 2, nodes: [{ node_name: 'n1', progress: 42.5, total_size: 1000 }],
+    },
+  ],
   tasks: {
-    hydrator: { queue_length: 0, active_tasks: 1, completed_tasks: 3, failed_tasks: 0, worker_count: 2 },
+    hydrator: {
+      queue_length: 0, active_tasks: 1, completed_tasks: 3, failed_tasks: 0, worker_count: 2,
+      tasks: [{
+        task_id: 'h2', user_id: 'alice', source_id: 'market', app_id: 'blog', app_name: 'blog', status: 'running',
+        step_name: 'render', total_steps: 3, retry_count: 0, created_at: T, updated_at: T,
+      }],
+    },
     image_analyzer: { is_running: true, health_status: 'healthy', last_check: new Date().toISOString(), queue_length: 0 },
   },
 });
@@ -277,7 +298,9 @@ describe('every real change still shows within a pass', () => {
    * long those passes take on a loaded machine. The count is read before each look at /state, so a pass ending
    * between the two is not counted: the count is never more than the real one. Then a change event.
    */
-  async function shows(source: (typeof COLLECTORS)[number], change: () => Promise<void>, check: (data: any) => void) {
+  async function shows(
+    source: (typeof COLLECTORS)[number], change: () => Promise<void>, check: (data: any) => void, checkEvent?: (data: any) => void,
+  ) {
     const before = await get();
     const etag = before.headers.get('etag');
     await before.arrayBuffer();
@@ -307,7 +330,8 @@ describe('every real change still shows within a pass', () => {
       await sleep(INTERVAL_MS / 5);
     }
     expect(passes, `${source} passes between the change and the version that shows it`).toBeLessThanOrEqual(2);
-    await stream.next((e) => e.event === 'change', LIVENESS_MS);
+    const event = await stream.next((e) => e.event === 'change', LIVENESS_MS);
+    checkEvent?.(JSON.parse(event.data));
     expectGoWireEvents(stream.events);
     await stream.close();
   }
@@ -344,9 +368,15 @@ describe('every real change still shows within a pass', () => {
     (d) => expect(d.components.syncer.metrics.sources.market.apps).toBe(2),
   ));
 
-  it('Chart Repo content', () => shows('chart_repo',
+  it('Chart Repo content, sent on the stream as the one item that changed', () => shows('chart_repo',
     async () => { chartState = 'completed'; },
-    (d) => expect(d.chart_repo.apps[0].state).toBe('completed'),
+    (d) => expect(d.chart_repo.apps.find((a: { app_name: string }) => a.app_name === 'wiki').state).toBe('completed'),
+    (e) => {
+      expect(Object.keys(e.chart_repo.upserts.apps)).toEqual(['alice:market:wiki']);
+      expect(e.chart_repo.upserts.apps['alice:market:wiki'].state).toBe('completed');
+      expect(e.chart_repo.upserts.images ?? {}).toEqual({});
+      expect(e.chart_repo.removed ?? {}).toEqual({});
+    },
   ));
 
   it('a source going down mints one version, its error text changing another, coming back a third', async () => {
