@@ -3,7 +3,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { ResourceLimits } from 'node:worker_threads';
 import { MIN_INTERVAL_COUNTER, RUN_ABORT_GRACE_MS } from '../protocol.ts';
-import type { CollectorSpec, CollectorTask, PassOutcome, RunReport, StoreControlApi, ThreadRestart } from '../protocol.ts';
+import type { CollectorSpec, CollectorTask, PassOutcome, RunReport, StoreControlApi, ThreadMemory, ThreadRestart } from '../protocol.ts';
 import { CALL_DEADLINE_MS, CallDeadlineError, callWithDeadline, Comlink, threadFile, type Comlink as C } from '../threads.ts';
 import type { Logger } from '../log.ts';
 import { threadInit } from '../log-thread.ts';
@@ -11,6 +11,11 @@ import { threadLimits } from '../thread-limits.ts';
 import { FailureLogLimiter, type LogDecision } from './log-limiter.ts';
 import { CollectorPacing } from './collector-pacing.ts';
 import { FullPassGate } from './full-pass-gate.ts';
+
+/** A thread's memory to the store, for /metrics: nothing waits on it, and it gives up at the call deadline. */
+export function reportMemory(store: C.Remote<StoreControlApi>, thread: string, memory: ThreadMemory): void {
+  void callWithDeadline(store.reportThreadMemory(thread, memory), CALL_DEADLINE_MS, 'store.reportThreadMemory').catch(() => undefined);
+}
 
 const MAX_BACKOFF_MS = 30_000;
 /** how early a tick may come and still count as the one the pacing meant (timers and Date.now() differ by a ms) */
@@ -165,7 +170,7 @@ export class CollectorHandle {
       this.pace(tickAt, started, report.kind === 'done' ? report.outcome.counters?.[MIN_INTERVAL_COUNTER] : undefined);
       if (report.kind === 'done') {
         this.onOutcome(report.outcome);
-        if (report.memory) void callWithDeadline(this.store().reportThreadMemory(`collector_${this.spec.source}`, report.memory), CALL_DEADLINE_MS, 'store.reportThreadMemory').catch(() => undefined);
+        if (report.memory) reportMemory(this.store(), `collector_${this.spec.source}`, report.memory);
         this.logDecision(report.outcome.ok ? this.failureLog.success()
           : this.failureLog.failure(report.outcome.error ?? 'unknown error'));
       }

@@ -7,7 +7,7 @@ import type { Logger } from '../log.ts';
 import { threadInit } from '../log-thread.ts';
 import { collectorLimits, containerMemoryLimit, threadLimits } from '../thread-limits.ts';
 import { threadMemory } from '../thread-memory.ts';
-import { CollectorHandle } from './collector-handle.ts';
+import { CollectorHandle, reportMemory } from './collector-handle.ts';
 import { startChaosControl } from './chaos-control.ts';
 import { Watchdog } from './watchdog.ts';
 import { CollectorPacing } from './collector-pacing.ts';
@@ -219,7 +219,7 @@ export class Supervisor {
     if (this.stopping || !this.storeUp) return;
     for (const h of this.handles) h.tick();
     // the main thread has no metrics of its own: the store shows its memory with every thread's
-    if (this.store) void callWithDeadline(this.store.reportThreadMemory('main', threadMemory()), CALL_DEADLINE_MS, 'store.reportThreadMemory').catch(() => undefined);
+    if (this.store) reportMemory(this.store, 'main', threadMemory());
   }
 
   /**
@@ -281,20 +281,14 @@ export class Supervisor {
   private async control<T>(worker: Worker, call: Promise<T>, what: string, ms = THREAD_START_DEADLINE_MS): Promise<T> {
     // a thread that exits meanwhile will never answer: give up at once rather than at the deadline (a store
     // restart that meets an HTTP thread's death would hold the new HTTP thread's attach 5 s behind it)
-    let onExit = (): void => undefined;
-    const exited = new Promise<never>((_, reject) => {
-      onExit = () => reject(new Error(`${what}: the thread exited`));
-      if (worker.threadId === -1) onExit();
-      else worker.once('exit', onExit);
-    });
-    exited.catch(() => undefined);
+    const exit = exitOf(worker, what);
     try {
-      return await Promise.race([callWithDeadline(call, ms, what), exited]);
+      return await Promise.race([callWithDeadline(call, ms, what), exit.exited]);
     } catch (err) {
       if (worker.threadId !== -1) this.end(worker, `no answer to ${what} within ${ms / 1000} s`);
       throw err;
     } finally {
-      worker.off('exit', onExit);
+      exit.off();
     }
   }
 
@@ -312,11 +306,11 @@ export class Supervisor {
     if (worker === this.storeWorker) this.storeUp = true;
     // a store that became ready proved itself: its death is not a start-up crash (STABLE_AFTER_MS). Readiness
     // may take any time (no deadline fits it): the call's outcome when the store is gone first is its exit
-    const gone = new Promise<never>((_, reject) => worker.once('exit', () => reject(new Error('store exited before it was ready'))));
-    Promise.race([store.whenReady(), gone]).then(() => {
+    const exit = exitOf(worker, 'store.whenReady');
+    Promise.race([store.whenReady(), exit.exited]).then(() => {
       if (worker === this.storeWorker) this.deaths.store = 0;
       this.heldWhileDown.storeReady(worker);
-    }, () => undefined);
+    }, () => undefined).finally(exit.off);
   }
 
   private async restartStore(): Promise<void> {
@@ -438,4 +432,19 @@ export class Supervisor {
     await Promise.all([this.httpWorker.terminate(), this.storeWorker.terminate()]);
     log.debug({ ms: Date.now() - t0 }, 'threads ended');
   }
+}
+
+/**
+ * A promise that rejects when `worker` exits (at once if it has), for a call to it to race: a thread that exits
+ * never answers. `off` drops the listener once the call is settled.
+ */
+function exitOf(worker: Worker, what: string): { exited: Promise<never>; off: () => void } {
+  let onExit = (): void => undefined;
+  const exited = new Promise<never>((_, reject) => {
+    onExit = () => reject(new Error(`${what}: the thread exited`));
+    if (worker.threadId === -1) onExit();
+    else worker.once('exit', onExit);
+  });
+  exited.catch(() => undefined);
+  return { exited, off: () => worker.off('exit', onExit) };
 }

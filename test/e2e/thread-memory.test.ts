@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResourceLimits } from 'node:worker_threads';
-import { collectorLimits, THREAD_LIMITS, threadLimits } from '../../src/thread-limits.ts';
+import { collectorLimits, threadLimits } from '../../src/thread-limits.ts';
 import { storeMetricsText } from '../../src/http/store-metrics.ts';
 import { ThreadMemoryBook } from '../../src/thread-memory.ts';
 import { parseProm, value } from '../helpers/prom.ts';
@@ -65,12 +65,6 @@ describe('per-thread memory in /metrics (real threads, fake sources)', () => {
     }
     // the main thread has no limit of its own: V8's default for the machine, far above any thread's
     expect(mib('main')).toBeGreaterThan(mib('store'));
-  });
-
-  it('starts the store and HTTP threads with their V8 limits', () => {
-    const { store, http } = sc.sup.threads();
-    expect(store.resourceLimits).toMatchObject(THREAD_LIMITS.store);
-    expect(http.resourceLimits).toMatchObject(THREAD_LIMITS.http);
   });
 });
 
