@@ -1,52 +1,67 @@
 import { createHash, hash as oneShotHash } from 'node:crypto';
 
-const BUCKETS = 256;
+/** 64 groups of 64 buckets: at 50,000 rows a bucket holds ~12, so a pass that touched a few rows hashes a few dozen */
+const GROUPS = 64;
+const BUCKETS = GROUPS * 64;
+
+interface Bucket {
+  rows: Map<string, string>;
+  digest: string;
+}
 
 /**
  * A digest of a keyed set of rows that depends only on their content, never on the order they arrived in or
  * on when this store saw them: two stores (a restart, another replica) holding the same rows get the same
- * digest. Rows are spread over 256 buckets by key; a bucket's digest (SHA-256 over its rows sorted by key)
- * is recomputed only when one of its rows changed, so a pass that touched a few rows costs a few buckets,
- * not the whole market.
+ * digest. Rows are spread over 4,096 buckets by key, in 64 groups; a bucket's digest (SHA-256 over its rows
+ * sorted by key) and its group's are recomputed only when one of its rows changed, so a pass that touched a
+ * few rows costs a few buckets, not the whole market (a bucket is made when a row first falls in it).
  */
 export class ContentDigest {
-  private readonly buckets = Array.from({ length: BUCKETS }, () => ({ rows: new Map<string, string>(), digest: '' }));
+  private readonly buckets: (Bucket | undefined)[] = new Array(BUCKETS);
+  private readonly groups: string[] = new Array<string>(GROUPS).fill('');
   private readonly dirty = new Set<number>();
   private root: string | null = null;
 
   /** The row's content: any string that is equal exactly when the content a reader sees is equal. */
   set(key: string, content: string): void {
     const b = bucketOf(key);
-    this.buckets[b]!.rows.set(key, sha256(content));
+    (this.buckets[b] ??= { rows: new Map(), digest: '' }).rows.set(key, sha256(content));
     this.dirty.add(b);
     this.root = null;
   }
 
   /** The row's content hash (undefined: no such row). */
   of(key: string): string | undefined {
-    return this.buckets[bucketOf(key)]!.rows.get(key);
+    return this.buckets[bucketOf(key)]?.rows.get(key);
   }
 
   delete(key: string): void {
     const b = bucketOf(key);
-    if (this.buckets[b]!.rows.delete(key)) {
+    if (this.buckets[b]?.rows.delete(key)) {
       this.dirty.add(b);
       this.root = null;
     }
   }
 
-  /** base64url SHA-256 of the bucket digests */
+  /** base64url SHA-256 of the group digests, each that of its bucket digests */
   digest(): string {
     if (this.root !== null) return this.root;
+    const groups = new Set<number>();
     for (const b of this.dirty) {
       const bucket = this.buckets[b]!;
       const h = createHash('sha256');
       for (const key of [...bucket.rows.keys()].sort()) h.update(JSON.stringify(key)).update(bucket.rows.get(key)!);
       bucket.digest = bucket.rows.size === 0 ? '' : h.digest('base64url');
+      groups.add(b % GROUPS);
     }
     this.dirty.clear();
+    for (const g of groups) {
+      const h = createHash('sha256');
+      for (let b = g; b < BUCKETS; b += GROUPS) h.update(this.buckets[b]?.digest ?? '').update('\n');
+      this.groups[g] = h.digest('base64url');
+    }
     const h = createHash('sha256');
-    for (const bucket of this.buckets) h.update(bucket.digest).update('\n');
+    for (const group of this.groups) h.update(group).update('\n');
     this.root = h.digest('base64url');
     return this.root;
   }

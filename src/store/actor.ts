@@ -10,6 +10,7 @@ import { HeapBound, releaseMemory, releaseSmallHeap } from '../release-memory.ts
 import { StoreMetrics } from './metrics.ts';
 import { passProblem } from './pass-check.ts';
 import { RuntimeStore, type Commit } from './runtime-store.ts';
+import { runInTurns } from './turns.ts';
 import type { StuckLimits } from './stuck.ts';
 
 export interface StoreActorOptions {
@@ -45,8 +46,23 @@ export class StoreActor implements StoreControlApi {
 
   /** Applies one message; answers its acknowledgement. */
   receive(msg: StoreMessage): AppliedMessage {
+    return this.applyOrDrop(msg, passProblem(msg) ?? this.store.unappliable(msg));
+  }
+
+  /**
+   * receive(), with the costly part of a pass worked out first in turns (RuntimeStore.prepare) while queries are
+   * answered from the last version; then the pass is applied whole, at the cost of taking what was worked out.
+   */
+  async receiveInTurns(msg: StoreMessage): Promise<AppliedMessage> {
+    const problem = passProblem(msg);
+    const work = problem === null && this.store.unappliable(msg) === null ? this.store.prepare(msg) : null;
+    if (work) await runInTurns(work);
+    // (what changed in between, a restored copy, say, is checked again: the plan itself is checked when taken)
+    return this.applyOrDrop(msg, problem ?? this.store.unappliable(msg));
+  }
+
+  private applyOrDrop(msg: StoreMessage, problem: string | null): AppliedMessage {
     const applied: AppliedMessage = { type: 'applied', seq: msg?.seq };
-    const problem = passProblem(msg) ?? this.store.unappliable(msg);
     if (problem !== null) {
       // nothing of it is applied; the source shows why, and its known data stays
       this.droppedPasses += 1;
@@ -113,9 +129,18 @@ export class StoreActor implements StoreControlApi {
   }
 
   attachDeltaPort(port: MessagePort): void {
-    port.on('message', (msg: StoreMessage) => port.postMessage(this.receive(msg)));
+    port.on('message', (msg: StoreMessage) => {
+      // one message at a time, in the order they came: the next waits while one is worked out in turns
+      this.deltas = this.deltas.then(() => this.receiveInTurns(msg)).then((ack) => port.postMessage(ack)).catch((err: unknown) => {
+        // a message that cannot be applied is a crash, as it would be outside a promise: the supervisor replaces the store
+        process.nextTick(() => { throw err; });
+      });
+    });
     port.unref();
   }
+
+  /** the delta messages' queue (attachDeltaPort) */
+  private deltas: Promise<void> = Promise.resolve();
 
   attachQueryPort(port: MessagePort): void {
     expose(this.queryApi, port);

@@ -43,34 +43,20 @@ export function emptyChartPending(): ChartPending {
 }
 
 /**
- * Adds what changed from `prev` to `next` to `into` (a removal then a re-add within one version is an upsert).
- * An image whose JSON stayed but whose users or sources moved (another pair's answer now holds its app) is a
- * change too: filtered clients see it come or go.
- */
-export function diffChartIndex(prev: ChartIndex | null, next: ChartIndex, into: ChartPending): void {
-  if (prev?.frame !== next.frame) into.frame = next.frame;
-  for (const list of CHART_LISTS) {
-    const before = prev?.lists[list];
-    const now = next.lists[list];
-    for (const [key, it] of now) {
-      // (an item a pair rendered once is the same object pass after pass: no string compare)
-      const was = before?.get(key);
-      if (was !== it) recordItem(into, list, key, it, was);
-    }
-    if (before) for (const [key, was] of before) if (!now.has(key)) recordItem(into, list, key, null, was);
-  }
-}
-
-/**
  * Adds to `into` that `key` of `list` is now `it` (null: gone), having been `was`: nothing when it says the
  * same (the same JSON, and for an image the same users and sources).
  */
 export function recordItem(into: ChartPending, list: ChartList, key: string, it: Item | null, was: Item | undefined): void {
-  if (it !== null && was !== undefined && was.json === it.json && (list !== 'images' || sameOwners(was.facets, it.facets))) return;
+  if (sameItem(list, it, was)) return;
   const pending = into.lists[list];
   const p = pending.get(key);
   if (p) p.now = it;
   else pending.set(key, { now: it, before: was?.facets ?? null });
+}
+
+/** Whether a reader sees `it` as `was`: the same JSON and, for an image, the same users and sources. */
+export function sameItem(list: ChartList, it: Item | null, was: Item | undefined): boolean {
+  return it !== null && was !== undefined && was.json === it.json && (list !== 'images' || sameOwners(was.facets, it.facets));
 }
 
 function sameOwners(a: Facets, b: Facets): boolean {

@@ -1,7 +1,8 @@
 import { HYDRATOR_COUNTERS, mergedHydratorCounters } from '../collect/chart-repo-merge.ts';
 import { itemListsOf, partChars } from '../collect/chart-repo-part.ts';
 import type { ChartItemPart, ChartList, ChartRepoFrame, ChartRepoPairPart, StateFilter } from '../protocol.ts';
-import { CHART_LISTS, diffChartIndex, recordItem, type ChartIndex, type ChartPending, type Item } from './chart-repo-items.ts';
+import { CHART_LISTS, recordItem, sameItem, type ChartIndex, type ChartPending, type Item } from './chart-repo-items.ts';
+import { runNow, type Turns } from './turns.ts';
 
 /**
  * The Chart Repo view held as its (user, source) pairs (pure): each pair's items arrive rendered (the
@@ -118,8 +119,17 @@ export function filteredRendering(f: StateFilter): PairRendering {
 
 /** The length of the items' JSON of these pairs: at most that of renderPairsInto's. */
 export function renderedChars(pairs: readonly HeldPair[]): number {
-  return pairs.reduce((n, p) => n + partChars(p), 0);
+  let n = 0;
+  for (const p of pairs) {
+    // (a pass keeps most pairs: each is measured once)
+    let chars = CHARS.get(p);
+    if (chars === undefined) CHARS.set(p, chars = partChars(p));
+    n += chars;
+  }
+  return n;
 }
+
+const CHARS = new WeakMap<HeldPair, number>();
 
 /**
  * Whether renderPairsInto gives the pairs `a` and `b` the same JSON under one frame, without rendering either:
@@ -143,6 +153,10 @@ const sameList = (a: readonly ChartItemPart[], b: readonly ChartItemPart[]) => a
  * apps, images and hydrator tasks.
  */
 export function indexPairs(frame: ChartRepoFrame, pairs: readonly HeldPair[]): ChartIndex {
+  return runNow(indexPairsInTurns(frame, pairs));
+}
+
+function* indexPairsInTurns(frame: ChartRepoFrame, pairs: readonly HeldPair[]): Turns<ChartIndex> {
   const lists: ChartIndex['lists'] = { apps: new Map(), images: new Map(), hydrator_tasks: new Map() };
   const contested: ChartIndex['contested'] = { apps: new Set(), images: new Set(), hydrator_tasks: new Set() };
   for (const p of pairs) {
@@ -152,56 +166,112 @@ export function indexPairs(frame: ChartRepoFrame, pairs: readonly HeldPair[]): C
         lists[list].set(it.key, it);
       }
     }
+    yield;
   }
   return { frame: frameOf(frame, pairs), lists, contested };
 }
 
+/** One change of the index: `key` of `list` is now `it` (null: gone), having been `was`; `seen`: a reader sees it change. */
+interface IndexOp {
+  list: ChartList;
+  key: string;
+  it: Item | null;
+  was: Item | undefined;
+  seen: boolean;
+}
+
 /**
- * The index of the view `after` (its pairs `pairs`, in order), made from `prev`, that of the view `before`, and
- * what a reader sees change added to `into`. `prev` is updated in place where only pairs that changed (another
- * held object) touch it, so a pass costs the items of the pairs it changed, not every item; it is rebuilt whole
- * (indexPairs) when a key those pairs hold is held by another pair too (the last copy wins, which only a walk over
- * every pair in order decides) or `prev` is not the index of `before` (a view held again as the same JSON keeps
- * the index of the objects it first held).
+ * How the index of a view changes with a pass, worked out without touching it (planReindex), so that the work
+ * can be cut into turns while readers are answered from the view as it is; applyIndexPlan then takes it.
  */
-export function reindexPairs(
+export interface IndexPlan {
+  /** a new index for the view (null: the held one, changed in place by `ops`) */
+  whole: ChartIndex | null;
+  ops: IndexOp[];
+  frame: string;
+}
+
+/**
+ * The plan that makes the index of the view `after` (its pairs `pairs`, in order) from `prev`, that of the view
+ * `before`. Where only pairs that changed (another held object) touch it, `prev` is to be updated in place, so a
+ * pass costs the items of the pairs it changed, not every item; it is rebuilt whole when a key those pairs hold is
+ * held by another pair too (the last copy wins, which only a walk over every pair in order decides) or `prev` is
+ * not the index of `before` (a view held again as the same JSON keeps the index of the objects it first held).
+ */
+export function* planReindex(
   prev: ChartIndex | null, before: ReadonlyMap<string, HeldPair>, after: ReadonlyMap<string, HeldPair>,
-  frame: ChartRepoFrame, pairs: readonly HeldPair[], into: ChartPending,
-): ChartIndex {
+  frame: ChartRepoFrame, pairs: readonly HeldPair[],
+): Turns<IndexPlan> {
   const changed: [HeldPair | undefined, HeldPair | undefined][] = [];
   for (const [key, p] of after) if (before.get(key) !== p) changed.push([before.get(key), p]);
   for (const [key, p] of before) if (!after.has(key)) changed.push([p, undefined]);
-  if (prev === null || !onlyTheirOwn(prev, changed)) {
-    const next = indexPairs(frame, pairs);
-    diffChartIndex(prev, next, into);
-    return next;
+  if (prev === null || !(yield* onlyTheirOwn(prev, changed))) {
+    const next = yield* indexPairsInTurns(frame, pairs);
+    return { whole: next, ops: yield* diffOps(prev, next), frame: next.frame };
   }
+  // (every key here is one changed pair's alone: what `prev` holds under it is what the pair held, or nothing)
+  const ops: IndexOp[] = [];
   for (const list of CHART_LISTS) {
     const items = prev.lists[list];
     for (const [was, now] of changed) {
       const kept = new Set(now ? listOf(now, list).map((it) => it.key) : []);
-      for (const it of was ? listOf(was, list) : []) {
-        if (kept.has(it.key)) continue;
-        items.delete(it.key);
-        recordItem(into, list, it.key, null, it);
-      }
+      for (const it of was ? listOf(was, list) : []) if (!kept.has(it.key)) ops.push({ list, key: it.key, it: null, was: it, seen: true });
       for (const it of now ? listOf(now, list) : []) {
         const old = items.get(it.key);
-        items.set(it.key, it);
-        recordItem(into, list, it.key, it, old);
+        ops.push({ list, key: it.key, it, was: old, seen: !sameItem(list, it, old) });
       }
+      yield;
     }
   }
-  const frameJson = frameOf(frame, pairs);
-  if (frameJson !== prev.frame) into.frame = frameJson;
-  return { ...prev, frame: frameJson };
+  return { whole: null, ops, frame: frameOf(frame, pairs) };
+}
+
+/** The index the plan makes of `prev` (changed in place, or the plan's new one), what a reader sees change added to `into`. */
+export function applyIndexPlan(prev: ChartIndex | null, plan: IndexPlan, into: ChartPending): ChartIndex {
+  if (prev?.frame !== plan.frame) into.frame = plan.frame;
+  if (plan.whole === null) {
+    for (const op of plan.ops) {
+      const items = prev!.lists[op.list];
+      if (op.it === null) items.delete(op.key);
+      else items.set(op.key, op.it);
+    }
+  }
+  for (const op of plan.ops) if (op.seen) recordItem(into, op.list, op.key, op.it, op.was);
+  return plan.whole ?? { ...prev!, frame: plan.frame };
+}
+
+/** What changed from `prev` to `next`, as ops (only those a reader sees). */
+function* diffOps(prev: ChartIndex | null, next: ChartIndex): Turns<IndexOp[]> {
+  const ops: IndexOp[] = [];
+  let n = 0;
+  for (const list of CHART_LISTS) {
+    const before = prev?.lists[list];
+    const now = next.lists[list];
+    for (const [key, it] of now) {
+      // (an item a pair rendered once is the same object pass after pass: no string compare)
+      const was = before?.get(key);
+      if (was !== it && !sameItem(list, it, was)) ops.push({ list, key, it, was, seen: true });
+      if (++n % 1024 === 0) yield;
+    }
+    if (before) for (const [key, was] of before) if (!now.has(key)) ops.push({ list, key, it: null, was, seen: true });
+  }
+  return ops;
+}
+
+/**
+ * Adds what changed from `prev` to `next` to `into` (a removal then a re-add within one version is an upsert).
+ * An image whose JSON stayed but whose users or sources moved (another pair's answer now holds its app) is a
+ * change too: filtered clients see it come or go.
+ */
+export function diffIndex(prev: ChartIndex | null, next: ChartIndex, into: ChartPending): void {
+  applyIndexPlan(prev, { whole: next, ops: runNow(diffOps(prev, next)), frame: next.frame }, into);
 }
 
 /**
  * Whether every key the changed pairs held and hold is theirs alone in `index`: what each held is what the
  * index has under its key, no other pair holds a key they take, and none of them is contested.
  */
-function onlyTheirOwn(index: ChartIndex, changed: readonly [HeldPair | undefined, HeldPair | undefined][]): boolean {
+function* onlyTheirOwn(index: ChartIndex, changed: readonly [HeldPair | undefined, HeldPair | undefined][]): Turns<boolean> {
   for (const list of CHART_LISTS) {
     const items = index.lists[list];
     const contested = index.contested[list];
@@ -217,6 +287,7 @@ function onlyTheirOwn(index: ChartIndex, changed: readonly [HeldPair | undefined
         if ((held !== undefined && !had.has(held)) || contested.has(it.key) || taken.has(it.key)) return false;
         taken.add(it.key);
       }
+      yield;
     }
   }
   return true;

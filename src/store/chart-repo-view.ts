@@ -2,9 +2,25 @@ import type { ChartRepoChanges, ChartRepoFrame, ChartRepoPairSlot, StateFilter, 
 import { pairKey, viewContent } from '../collect/chart-repo-content.ts';
 import { emptyChartPending, takeChartChanges, type ChartIndex, type Item } from './chart-repo-items.ts';
 import {
-  countPairs, filteredRendering, holdPair, reindexPairs, renderedChars, renderPairsInto, samePairs,
-  type ChartCounts, type HeldPair,
+  applyIndexPlan, countPairs, filteredRendering, holdPair, planReindex, renderedChars, renderPairsInto, samePairs,
+  type ChartCounts, type HeldPair, type IndexPlan,
 } from './chart-repo-pairs.ts';
+import { runNow, type Turns } from './turns.ts';
+
+type ChartPairsStep = Extract<StoreStep, { op: 'chart_repo_pairs' }>;
+
+/** A chart_repo_pairs step worked out (ChartRepoView.prepare), valid while the view's generation stays. */
+interface PairsPlan {
+  step: ChartPairsStep;
+  generation: number;
+  next: Map<string, HeldPair>;
+  reread: string[];
+  pairs: HeldPair[];
+  content: string;
+  frame: ChartRepoFrame;
+  /** how the item index changes (null: the view renders as held, its index stays) */
+  index: IndexPlan | null;
+}
 
 /** What the store holds of the Chart Repo view: its JSON written when asked, whole or narrowed. */
 export interface HeldChartRepo {
@@ -51,8 +67,7 @@ function pairsView(frame: ChartRepoFrame, pairs: readonly HeldPair[]): HeldView 
  * last_update, which tell time passing, not content): the shared blocks say the same when their content digest
  * is the same (the collector leaves the time-passing keys out of it), and the pairs when they render the same.
  */
-function sameView(held: { pairs: readonly HeldPair[]; shared: string } | null,
-  step: Extract<StoreStep, { op: 'chart_repo_pairs' }>, pairs: readonly HeldPair[]): boolean {
+function sameView(held: { pairs: readonly HeldPair[]; shared: string } | null, step: ChartPairsStep, pairs: readonly HeldPair[]): boolean {
   return held !== null && held.shared === step.shared_content && samePairs(held.pairs, pairs);
 }
 
@@ -69,20 +84,46 @@ export class ChartRepoView {
   /** what the held view was rendered from, and the content of its shared blocks */
   private heldPairs: { frame: ChartRepoFrame; pairs: HeldPair[]; shared: string } | null = null;
 
+  /** the plan of the next chart_repo_pairs step, worked out ahead in turns (prepare) */
+  private prepared: PairsPlan | null = null;
+  /** moves whenever what a plan is worked out from moves (the pairs held, the parts staged) */
+  private generation = 0;
+
   /**
    * Takes the view as its parts (a chart_repo_pairs step): pairs sent with their part replace what is held,
    * pairs sent without keep what is held, pairs not listed leave. Answers whether a reader sees a change, and
-   * the pairs it was told to keep but does not hold with that content (the collector sends them again).
+   * the pairs it was told to keep but does not hold with that content (the collector sends them again). Cheap
+   * when prepare() worked the step out ahead: then only the plan is taken.
    */
-  setPairs(step: Extract<StoreStep, { op: 'chart_repo_pairs' }>): { changed: boolean; reread: string[] } {
+  setPairs(step: ChartPairsStep): { changed: boolean; reread: string[] } {
+    const ready = this.prepared;
+    this.prepared = null;
+    const plan = ready !== null && ready.step === step && ready.generation === this.generation ? ready : runNow(this.plan(step));
+    this.generation += 1;
+    this.staged = new Map();
+    this.pairs = plan.next;
+    this.heldPairs = { frame: plan.frame, pairs: plan.pairs, shared: step.shared_content };
+    const changed = this.hold(plan);
+    return { changed, reread: plan.reread };
+  }
+
+  /**
+   * Works out the step's plan (the costly part of setPairs: the new pairs and how the item index changes)
+   * without changing what readers see, so that it can run in turns before the step is applied.
+   */
+  *prepare(step: ChartPairsStep): Turns<void> {
+    this.prepared = null;
+    this.prepared = yield* this.plan(step);
+  }
+
+  private *plan(step: ChartPairsStep): Turns<PairsPlan> {
+    const generation = this.generation;
     const reread: string[] = [];
     const next: typeof this.pairs = new Map();
-    const staged = this.staged;
-    this.staged = new Map();
     for (const slot of step.pairs) {
       const key = pairKey(slot);
       const held = this.pairs.get(key);
-      const ahead = staged.get(key);
+      const ahead = this.staged.get(key);
       const part = slot.part ?? (ahead?.content === slot.content ? ahead.part : undefined);
       if (held && held.content === slot.content) {
         // the same content sent again (a new collector thread, a full pass after a lost one): what is held stands,
@@ -90,24 +131,22 @@ export class ChartRepoView {
         next.set(key, held);
       } else if (part) {
         next.set(key, holdPair(slot.user, slot.source, slot.content, part));
+        yield;
       } else if (held) {
         // (held with other content: kept until the collector sends the part again)
         next.set(key, held);
-        if (held.content !== slot.content) reread.push(key);
+        reread.push(key);
       } else {
         reread.push(key);
       }
     }
-    const before = this.pairs;
-    this.pairs = next;
     const pairs = [...next.values()];
     // the digest of what is held (the collector's, when the store holds every part it was told of)
     const content = viewContent(pairs, step.shared_content);
-    const same = sameView(this.heldPairs, step, pairs);
+    const same = sameView(this.heldPairs, step, pairs) && this.held !== null;
     const frame = same ? this.heldPairs!.frame : step.frame;
-    this.heldPairs = { frame, pairs, shared: step.shared_content };
-    const changed = this.hold(same, pairsView(frame, pairs), content, (prev) => reindexPairs(prev, before, next, frame, pairs, this.pending));
-    return { changed, reread };
+    const index = same ? null : yield* planReindex(this.held?.index ?? null, this.pairs, next, frame, pairs);
+    return { step, generation, next, reread, pairs, content, frame, index };
   }
 
   /**
@@ -115,20 +154,21 @@ export class ChartRepoView {
    * name with the same content is dropped with it.
    */
   stage(slots: readonly ChartRepoPairSlot[]): void {
+    this.generation += 1;
     for (const slot of slots) if (slot.part) this.staged.set(pairKey(slot), slot);
   }
 
   /**
-   * `same`: the new view renders to the JSON held, so it is held with the content and index it had. Otherwise
-   * `reindex` makes the new index from the held one, adding what changed to the pending changes.
+   * Holds the plan's view. One that renders to the JSON held keeps the content and index it had; otherwise the
+   * index changes as planned, what changed added to the pending changes. Answers whether a reader sees a change.
    */
-  private hold(same: boolean, next: HeldView, content: string, reindex: (prev: ChartIndex | null) => ChartIndex): boolean {
-    if (same && this.held) {
-      this.held = { ...next, content: this.held.content, index: this.held.index };
+  private hold(plan: PairsPlan): boolean {
+    const view = pairsView(plan.frame, plan.pairs);
+    if (plan.index === null) {
+      this.held = { ...view, content: this.held!.content, index: this.held!.index };
       return false;
     }
-    const nextIndex = reindex(this.held?.index ?? null);
-    this.held = { ...next, content, index: nextIndex };
+    this.held = { ...view, content: plan.content, index: applyIndexPlan(this.held?.index ?? null, plan.index, this.pending) };
     this.changes += 1;
     return true;
   }
@@ -137,7 +177,7 @@ export class ChartRepoView {
    * The view held as pairs, as the chart_repo_pairs step that gives it to another store (every pair with its
    * part, the frame with its times), or null when it holds none (held-source.ts).
    */
-  heldAsStep(): Extract<StoreStep, { op: 'chart_repo_pairs' }> | null {
+  heldAsStep(): ChartPairsStep | null {
     const held = this.heldPairs;
     if (held === null) return null;
     const pairs: ChartRepoPairSlot[] = held.pairs.map((p) => ({

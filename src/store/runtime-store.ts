@@ -16,6 +16,7 @@ import { StoreTables } from './store-tables.ts';
 import { StuckWatch } from './stuck-watch.ts';
 import type { StuckLimits } from './stuck.ts';
 import type { TimelineKind } from './timeline.ts';
+import type { Turns } from './turns.ts';
 
 /** The timeline's evidence for entities a new store took from the one before it (restoreHeld). */
 const HELD_EVIDENCE = 'kept from the store before a restart (source down)';
@@ -100,6 +101,16 @@ export class RuntimeStore {
     const reread = this.passes.apply(msg.source, msg.steps);
     if (msg.outcome) this.recordOutcome(msg.source, msg.outcome);
     return reread;
+  }
+
+  /**
+   * The costly part of applying the pass worked out ahead without changing what readers see (a Chart Repo pass:
+   * its pairs and how the item index changes), as work cut into turns; null when there is none. apply() takes
+   * what was worked out if nothing was written since, or works it out again.
+   */
+  prepare(msg: PassMessage): Turns<void> | null {
+    const step = msg.steps.find((s) => s.op === 'chart_repo_pairs');
+    return step?.op === 'chart_repo_pairs' ? this.chartRepo.prepare(step) : null;
   }
 
   /** What this store holds of `source`, as the steps that give it to another store (held-source.ts). */

@@ -6,8 +6,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HYDRATOR_COUNTERS } from '../../src/collect/chart-repo-merge.ts';
 import type { ChartItemPart, ChartRepoPairPart, ChartRepoPairSlot, HydratorCounters, StoreStep } from '../../src/protocol.ts';
-import { diffChartIndex, emptyChartPending, takeChartChanges, type ChartIndex } from '../../src/store/chart-repo-items.ts';
-import { holdPair, indexPairs } from '../../src/store/chart-repo-pairs.ts';
+import { emptyChartPending, takeChartChanges, type ChartIndex } from '../../src/store/chart-repo-items.ts';
+import { diffIndex, holdPair, indexPairs } from '../../src/store/chart-repo-pairs.ts';
 import { ChartRepoView } from '../../src/store/chart-repo-view.ts';
 
 const FRAME = { last_update: '2026-12-01T10:00:00Z' };
@@ -55,7 +55,7 @@ describe('the Chart Repo item index across passes', () => {
         view.setPairs(step);
         const fresh = indexPairs(FRAME, pass.map(({ user, source, part }) => holdPair(user, source, JSON.stringify(part), partOf(part, user))));
         const pending = emptyChartPending();
-        diffChartIndex(expected, fresh, pending);
+        diffIndex(expected, fresh, pending);
         expected = fresh;
         expect(plain(view.held!.index)).toEqual(plain(fresh));
         expect(sortedChanges(view.takeChanges())).toEqual(sortedChanges(takeChartChanges(pending)));
