@@ -40,20 +40,20 @@ describe('a Chart Repo pass worked out in turns', () => {
 
     const { port1, port2 } = new MessageChannel();
     actor.attachDeltaPort(port1);
-    let ack: AppliedMessage | null = null;
-    port2.on('message', (m: AppliedMessage) => { ack = m; });
+    const got: { ack?: AppliedMessage } = {};
+    port2.on('message', (m: AppliedMessage) => { got.ack = m; });
     port2.postMessage(pass('chart_repo', [chartRepoPairs(answers(USERS, 'downloading'))], {}, 2));
 
     const during: { version: number; states: string[] }[] = [];
-    while (ack === null) {
+    while (got.ack === undefined) {
       await new Promise((resolve) => setImmediate(resolve));
-      if (ack === null) during.push(read(actor));
+      if (got.ack === undefined) during.push(read(actor));
     }
     port2.close();
     // readers were answered while the pass was worked out (it takes many slices), each from the version before it
     expect(during.length).toBeGreaterThan(1);
     for (const d of during) expect(d).toEqual(before);
-    expect(ack!.dropped).toBeUndefined();
+    expect(got.ack.dropped).toBeUndefined();
     const after = read(actor);
     expect(after.version).toBeGreaterThan(before.version);
     expect(after.states).toEqual(['downloading']);
