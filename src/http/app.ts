@@ -23,7 +23,7 @@ import { storeMetricsText } from './store-metrics.ts';
 import { threadMemory, type ThreadMemory } from '../thread-memory.ts';
 import { CALL_DEADLINE_MS, callWithDeadline } from '../threads.ts';
 import type { RememberedAnswers } from './remembered-answers.ts';
-import type { ResponseCache } from './response-cache.ts';
+import { stampOf, type ResponseCache } from './response-cache.ts';
 import type { ChangeStream } from './stream.ts';
 
 // the types the app's callers build it with, for them to import from here (defined apart: no import circle)
@@ -290,11 +290,6 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
  */
 function answerDigest(json: string, from: number): string {
   return sha256(from > 0 ? json.slice(from) : json).slice(0, 22);
-}
-
-/** A store and one of its versions: what a cached answer belongs to. */
-function stampOf(epoch: string, version: number): string {
-  return `${epoch} ${version}`;
 }
 
 /**

@@ -27,7 +27,7 @@ export class ResponseCache {
   hits = 0;
   misses = 0;
 
-  // 16 MiB: a share of the HTTP thread's budget (docs/operations.md, Memory); stale answers of older versions stay until pushed out
+  // 16 MiB: a share of the HTTP thread's budget (docs/operations.md, Memory); answers of older versions go when the version moves
   constructor(private readonly maxEntries = 1024, private readonly maxBytes = 16 * 1024 * 1024) {}
 
   /** The answer cached under `key` for exactly this store and version. */
@@ -86,6 +86,14 @@ export class ResponseCache {
     }
   }
 
+  /**
+   * A new version: the answers of any other can never be served again (get asks for the stamp exactly), so
+   * their bytes go now instead of staying until newer answers push them out.
+   */
+  retireAllBut(stamp: string): void {
+    for (const [k, e] of this.entries) if (e.stamp !== stamp) this.delete(k);
+  }
+
   /** Forgets everything (the store was replaced). */
   clear(): void {
     this.entries.clear();
@@ -103,4 +111,9 @@ export class ResponseCache {
     this.bytes -= e.body.length;
     this.entries.delete(key);
   }
+}
+
+/** A store and one of its versions: what a cached answer belongs to. */
+export function stampOf(epoch: string, version: number): string {
+  return `${epoch} ${version}`;
 }

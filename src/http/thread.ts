@@ -21,7 +21,7 @@ import { CompressedBodies } from './compressed-bodies.ts';
 import { rawPath } from './raw-path.ts';
 import { RememberedAnswers } from './remembered-answers.ts';
 import { HttpMetrics } from './metrics.ts';
-import { ResponseCache } from './response-cache.ts';
+import { ResponseCache, stampOf } from './response-cache.ts';
 import { ALLOWED_METHODS, DATA_HEADERS } from './security.ts';
 import { HeapBound } from '../release-memory.ts';
 import { repeatedHost } from './host-header.ts';
@@ -209,6 +209,7 @@ export class HttpThread {
       epoch: m.epoch, version: m.version, content: m.content, ready: m.ready,
       body, sizeHint: m.size_hint, etag: etagFor(m.content),
     };
+    this.cache.retireAllBut(stampOf(m.epoch, m.version));
     this.stream.onVersion(m);
     this.keepBodyWarm();
   }

@@ -35,6 +35,16 @@ describe('ResponseCache', () => {
     expect(c.size).toBe(0);
   });
 
+  it('lets the answers of older versions go when the version moves, keeping those of the new one', () => {
+    const c = new ResponseCache();
+    for (const key of ['a', 'b']) for (let i = 0; i < 2; i++) ask(c, key, 'e 1');
+    for (let i = 0; i < 2; i++) ask(c, 'c', 'e 2');
+    expect(c.size).toBe(3);
+    c.retireAllBut('e 2');
+    expect(c.size).toBe(1);
+    expect(c.get('c', 'e 2')?.body.toString()).toBe('c');
+  });
+
   it('remembers that the store found nothing, for that version only', () => {
     const c = new ResponseCache();
     c.setMissing('task["gone"]', 'e 1');
