@@ -54,8 +54,26 @@ export function recordItem(into: ChartPending, list: ChartList, key: string, it:
   else pending.set(key, { now: it, before: was?.facets ?? null });
 }
 
+/** Adds the changes `from` holds (recorded by recordItem against the index `into`'s were) to `into`. */
+export function mergePending(into: ChartPending, from: ChartPending): void {
+  if (from.frame !== null) into.frame = from.frame;
+  for (const list of CHART_LISTS) {
+    const target = into.lists[list];
+    // (the usual case: the last version took what was pending, and `from` is taken as it is)
+    if (target.size === 0) {
+      into.lists[list] = from.lists[list];
+      continue;
+    }
+    for (const [key, change] of from.lists[list]) {
+      const p = target.get(key);
+      if (p) p.now = change.now;
+      else target.set(key, change);
+    }
+  }
+}
+
 /** Whether a reader sees `it` as `was`: the same JSON and, for an image, the same users and sources. */
-export function sameItem(list: ChartList, it: Item | null, was: Item | undefined): boolean {
+function sameItem(list: ChartList, it: Item | null, was: Item | undefined): boolean {
   return it !== null && was !== undefined && was.json === it.json && (list !== 'images' || sameOwners(was.facets, it.facets));
 }
 

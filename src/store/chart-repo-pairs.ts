@@ -1,7 +1,7 @@
 import { HYDRATOR_COUNTERS, mergedHydratorCounters } from '../collect/chart-repo-merge.ts';
 import { itemListsOf, partChars } from '../collect/chart-repo-part.ts';
 import type { ChartItemPart, ChartList, ChartRepoFrame, ChartRepoPairPart, StateFilter } from '../protocol.ts';
-import { CHART_LISTS, recordItem, sameItem, type ChartIndex, type ChartPending, type Item } from './chart-repo-items.ts';
+import { CHART_LISTS, emptyChartPending, mergePending, recordItem, type ChartIndex, type ChartPending, type Item } from './chart-repo-items.ts';
 import { runNow, type Turns } from './turns.ts';
 
 /**
@@ -171,13 +171,11 @@ function* indexPairsInTurns(frame: ChartRepoFrame, pairs: readonly HeldPair[]): 
   return { frame: frameOf(frame, pairs), lists, contested };
 }
 
-/** One change of the index: `key` of `list` is now `it` (null: gone), having been `was`; `seen`: a reader sees it change. */
+/** One change of an index list: `key` is now `it` (null: gone). */
 interface IndexOp {
   list: ChartList;
   key: string;
   it: Item | null;
-  was: Item | undefined;
-  seen: boolean;
 }
 
 /**
@@ -185,64 +183,94 @@ interface IndexOp {
  * can be cut into turns while readers are answered from the view as it is; applyIndexPlan then takes it.
  */
 export interface IndexPlan {
-  /** a new index for the view (null: the held one, changed in place by `ops`) */
+  /** the index after (null: the held one, to be changed in place by `ops`) */
   whole: ChartIndex | null;
   ops: IndexOp[];
+  /** what a reader sees change, to be added to the pending changes */
+  seen: ChartPending;
   frame: string;
 }
 
 /**
+ * Up to this many item changes the turn that takes the plan makes them in place (a pass that changed a few
+ * answers); past it the plan changes copies of the lists they touch, in turns, and that turn only swaps them.
+ */
+export const IN_PLACE_OPS = 2048;
+
+/**
  * The plan that makes the index of the view `after` (its pairs `pairs`, in order) from `prev`, that of the view
- * `before`. Where only pairs that changed (another held object) touch it, `prev` is to be updated in place, so a
- * pass costs the items of the pairs it changed, not every item; it is rebuilt whole when a key those pairs hold is
- * held by another pair too (the last copy wins, which only a walk over every pair in order decides) or `prev` is
- * not the index of `before` (a view held again as the same JSON keeps the index of the objects it first held).
+ * `before`. Where only pairs that changed (another held object) touch it, it changes `prev`'s items of those
+ * pairs, so a pass costs the items of the pairs it changed, not every item; it is rebuilt whole when a key those
+ * pairs hold is held by another pair too (the last copy wins, which only a walk over every pair in order decides)
+ * or `prev` is not the index of `before` (a view held again as the same JSON keeps the index of the objects it
+ * first held).
  */
 export function* planReindex(
   prev: ChartIndex | null, before: ReadonlyMap<string, HeldPair>, after: ReadonlyMap<string, HeldPair>,
-  frame: ChartRepoFrame, pairs: readonly HeldPair[],
+  frame: ChartRepoFrame, pairs: readonly HeldPair[], inPlaceOps = IN_PLACE_OPS,
 ): Turns<IndexPlan> {
   const changed: [HeldPair | undefined, HeldPair | undefined][] = [];
   for (const [key, p] of after) if (before.get(key) !== p) changed.push([before.get(key), p]);
   for (const [key, p] of before) if (!after.has(key)) changed.push([p, undefined]);
   if (prev === null || !(yield* onlyTheirOwn(prev, changed))) {
     const next = yield* indexPairsInTurns(frame, pairs);
-    return { whole: next, ops: yield* diffOps(prev, next), frame: next.frame };
+    return { whole: next, ops: [], seen: yield* diffSeen(prev, next), frame: next.frame };
   }
   // (every key here is one changed pair's alone: what `prev` holds under it is what the pair held, or nothing)
   const ops: IndexOp[] = [];
+  const seen = emptyChartPending();
   for (const list of CHART_LISTS) {
     const items = prev.lists[list];
     for (const [was, now] of changed) {
       const kept = new Set(now ? listOf(now, list).map((it) => it.key) : []);
-      for (const it of was ? listOf(was, list) : []) if (!kept.has(it.key)) ops.push({ list, key: it.key, it: null, was: it, seen: true });
+      for (const it of was ? listOf(was, list) : []) {
+        if (kept.has(it.key)) continue;
+        ops.push({ list, key: it.key, it: null });
+        recordItem(seen, list, it.key, null, it);
+      }
       for (const it of now ? listOf(now, list) : []) {
-        const old = items.get(it.key);
-        ops.push({ list, key: it.key, it, was: old, seen: !sameItem(list, it, old) });
+        ops.push({ list, key: it.key, it });
+        recordItem(seen, list, it.key, it, items.get(it.key));
       }
       yield;
     }
   }
-  return { whole: null, ops, frame: frameOf(frame, pairs) };
+  const frameJson = frameOf(frame, pairs);
+  if (ops.length <= inPlaceOps) return { whole: null, ops, seen, frame: frameJson };
+  const lists = { ...prev.lists };
+  let n = 0;
+  for (const list of CHART_LISTS) {
+    if (!ops.some((op) => op.list === list)) continue;
+    const copy = new Map<string, Item>();
+    for (const [key, it] of prev.lists[list]) {
+      copy.set(key, it);
+      if (++n % 4096 === 0) yield;
+    }
+    lists[list] = copy;
+  }
+  changeLists(lists, ops);
+  // (the keys contested stay: no changed pair holds one)
+  return { whole: { frame: frameJson, lists, contested: prev.contested }, ops: [], seen, frame: frameJson };
+}
+
+function changeLists(lists: ChartIndex['lists'], ops: readonly IndexOp[]): void {
+  for (const op of ops) {
+    if (op.it === null) lists[op.list].delete(op.key);
+    else lists[op.list].set(op.key, op.it);
+  }
 }
 
 /** The index the plan makes of `prev` (changed in place, or the plan's new one), what a reader sees change added to `into`. */
 export function applyIndexPlan(prev: ChartIndex | null, plan: IndexPlan, into: ChartPending): ChartIndex {
   if (prev?.frame !== plan.frame) into.frame = plan.frame;
-  if (plan.whole === null) {
-    for (const op of plan.ops) {
-      const items = prev!.lists[op.list];
-      if (op.it === null) items.delete(op.key);
-      else items.set(op.key, op.it);
-    }
-  }
-  for (const op of plan.ops) if (op.seen) recordItem(into, op.list, op.key, op.it, op.was);
+  if (plan.ops.length > 0) changeLists(prev!.lists, plan.ops);
+  mergePending(into, plan.seen);
   return plan.whole ?? { ...prev!, frame: plan.frame };
 }
 
-/** What changed from `prev` to `next`, as ops (only those a reader sees). */
-function* diffOps(prev: ChartIndex | null, next: ChartIndex): Turns<IndexOp[]> {
-  const ops: IndexOp[] = [];
+/** What a reader sees change from `prev` to `next`. */
+function* diffSeen(prev: ChartIndex | null, next: ChartIndex): Turns<ChartPending> {
+  const seen = emptyChartPending();
   let n = 0;
   for (const list of CHART_LISTS) {
     const before = prev?.lists[list];
@@ -250,12 +278,12 @@ function* diffOps(prev: ChartIndex | null, next: ChartIndex): Turns<IndexOp[]> {
     for (const [key, it] of now) {
       // (an item a pair rendered once is the same object pass after pass: no string compare)
       const was = before?.get(key);
-      if (was !== it && !sameItem(list, it, was)) ops.push({ list, key, it, was, seen: true });
+      if (was !== it) recordItem(seen, list, key, it, was);
       if (++n % 1024 === 0) yield;
     }
-    if (before) for (const [key, was] of before) if (!now.has(key)) ops.push({ list, key, it: null, was, seen: true });
+    if (before) for (const [key, was] of before) if (!now.has(key)) recordItem(seen, list, key, null, was);
   }
-  return ops;
+  return seen;
 }
 
 /**
@@ -264,7 +292,7 @@ function* diffOps(prev: ChartIndex | null, next: ChartIndex): Turns<IndexOp[]> {
  * change too: filtered clients see it come or go.
  */
 export function diffIndex(prev: ChartIndex | null, next: ChartIndex, into: ChartPending): void {
-  applyIndexPlan(prev, { whole: next, ops: runNow(diffOps(prev, next)), frame: next.frame }, into);
+  applyIndexPlan(prev, { whole: next, ops: [], seen: runNow(diffSeen(prev, next)), frame: next.frame }, into);
 }
 
 /**

@@ -2,7 +2,7 @@ import type { ChartRepoChanges, ChartRepoFrame, ChartRepoPairSlot, StateFilter, 
 import { pairKey, viewContent } from '../collect/chart-repo-content.ts';
 import { emptyChartPending, takeChartChanges, type ChartIndex, type Item } from './chart-repo-items.ts';
 import {
-  applyIndexPlan, countPairs, filteredRendering, holdPair, planReindex, renderedChars, renderPairsInto, samePairs,
+  applyIndexPlan, countPairs, IN_PLACE_OPS, filteredRendering, holdPair, planReindex, renderedChars, renderPairsInto, samePairs,
   type ChartCounts, type HeldPair, type IndexPlan,
 } from './chart-repo-pairs.ts';
 import { runNow, type Turns } from './turns.ts';
@@ -84,6 +84,9 @@ export class ChartRepoView {
   /** what the held view was rendered from, and the content of its shared blocks */
   private heldPairs: { frame: ChartRepoFrame; pairs: HeldPair[]; shared: string } | null = null;
 
+  /** `inPlaceOps`: how many item changes the turn that takes a plan makes in place (planReindex; tests set it) */
+  constructor(private readonly inPlaceOps = IN_PLACE_OPS) {}
+
   /** the plan of the next chart_repo_pairs step, worked out ahead in turns (prepare) */
   private prepared: PairsPlan | null = null;
   /** moves whenever what a plan is worked out from moves (the pairs held, the parts staged) */
@@ -145,7 +148,7 @@ export class ChartRepoView {
     const content = viewContent(pairs, step.shared_content);
     const same = sameView(this.heldPairs, step, pairs) && this.held !== null;
     const frame = same ? this.heldPairs!.frame : step.frame;
-    const index = same ? null : yield* planReindex(this.held?.index ?? null, this.pairs, next, frame, pairs);
+    const index = same ? null : yield* planReindex(this.held?.index ?? null, this.pairs, next, frame, pairs, this.inPlaceOps);
     return { step, generation, next, reread, pairs, content, frame, index };
   }
 
