@@ -84,13 +84,13 @@ export class ChartRepoView {
   /** what the held view was rendered from, and the content of its shared blocks */
   private heldPairs: { frame: ChartRepoFrame; pairs: HeldPair[]; shared: string } | null = null;
 
-  /** `inPlaceOps`: how many item changes the turn that takes a plan makes in place (planReindex; tests set it) */
-  constructor(private readonly inPlaceOps = IN_PLACE_OPS) {}
-
   /** the plan of the next chart_repo_pairs step, worked out ahead in turns (prepare) */
   private prepared: PairsPlan | null = null;
   /** moves whenever what a plan is worked out from moves (the pairs held, the parts staged) */
   private generation = 0;
+
+  /** `inPlaceOps`: how many item changes the turn that takes a plan makes in place (planReindex; tests set it) */
+  constructor(private readonly inPlaceOps = IN_PLACE_OPS) {}
 
   /**
    * Takes the view as its parts (a chart_repo_pairs step): pairs sent with their part replace what is held,
