@@ -54,9 +54,8 @@ export function recordItem(into: ChartPending, list: ChartList, key: string, it:
   else pending.set(key, { now: it, before: was?.facets ?? null });
 }
 
-/** Adds the changes `from` holds (recorded by recordItem against the index `into`'s were) to `into`. */
+/** Adds the item changes `from` holds (recorded by recordItem against the index `into`'s were) to `into`. */
 export function mergePending(into: ChartPending, from: ChartPending): void {
-  if (from.frame !== null) into.frame = from.frame;
   for (const list of CHART_LISTS) {
     const target = into.lists[list];
     // (the usual case: the last version took what was pending, and `from` is taken as it is)

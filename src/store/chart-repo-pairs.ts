@@ -15,6 +15,8 @@ export interface HeldPair extends ChartRepoPairPart {
   source: string;
   /** the digest of the pair's own part */
   content: string;
+  /** its items' JSON length (partChars), measured once when it is held */
+  chars: number;
   /** each with the pair as its owner: an image names no user, it counts as the pair's whose answer held it */
   images: ChartItemPart[];
 }
@@ -24,7 +26,7 @@ export function holdPair(user: string, source: string, content: string, part: Ch
   const sources = [source];
   // (the part is this thread's own copy, taken from a message: its images get their owners in place)
   for (const image of part.images) image.facets = { ...image.facets, users, sources };
-  return { user, source, content, apps: part.apps, images: part.images, ...(part.hydrator ? { hydrator: part.hydrator } : {}) };
+  return { user, source, content, chars: partChars(part), apps: part.apps, images: part.images, ...(part.hydrator ? { hydrator: part.hydrator } : {}) };
 }
 
 /** What of the view to write (renderPairsInto). */
@@ -120,16 +122,9 @@ export function filteredRendering(f: StateFilter): PairRendering {
 /** The length of the items' JSON of these pairs: at most that of renderPairsInto's. */
 export function renderedChars(pairs: readonly HeldPair[]): number {
   let n = 0;
-  for (const p of pairs) {
-    // (a pass keeps most pairs: each is measured once)
-    let chars = CHARS.get(p);
-    if (chars === undefined) CHARS.set(p, chars = partChars(p));
-    n += chars;
-  }
+  for (const p of pairs) n += p.chars;
   return n;
 }
-
-const CHARS = new WeakMap<HeldPair, number>();
 
 /**
  * Whether renderPairsInto gives the pairs `a` and `b` the same JSON under one frame, without rendering either:
@@ -248,22 +243,23 @@ export function* planReindex(
     }
     lists[list] = copy;
   }
-  changeLists(lists, ops);
+  for (const op of ops) {
+    changeList(lists, op);
+    if (++n % 4096 === 0) yield;
+  }
   // (the keys contested stay: no changed pair holds one)
   return { whole: { frame: frameJson, lists, contested: prev.contested }, ops: [], seen, frame: frameJson };
 }
 
-function changeLists(lists: ChartIndex['lists'], ops: readonly IndexOp[]): void {
-  for (const op of ops) {
-    if (op.it === null) lists[op.list].delete(op.key);
-    else lists[op.list].set(op.key, op.it);
-  }
+function changeList(lists: ChartIndex['lists'], op: IndexOp): void {
+  if (op.it === null) lists[op.list].delete(op.key);
+  else lists[op.list].set(op.key, op.it);
 }
 
 /** The index the plan makes of `prev` (changed in place, or the plan's new one), what a reader sees change added to `into`. */
 export function applyIndexPlan(prev: ChartIndex | null, plan: IndexPlan, into: ChartPending): ChartIndex {
   if (prev?.frame !== plan.frame) into.frame = plan.frame;
-  if (plan.ops.length > 0) changeLists(prev!.lists, plan.ops);
+  for (const op of plan.ops) changeList(prev!.lists, op);
   mergePending(into, plan.seen);
   return plan.whole ?? { ...prev!, frame: plan.frame };
 }
