@@ -73,6 +73,8 @@ const LOAD_S = Number(args['load-seconds'] ?? (SMOKE ? 3 : 20));
 const CONNECTIONS = Math.max(1, Number(args.connections));
 const APPS_PER_USER = 20;
 const SAMPLE_MS = 2000;
+/** how often the load's per-thread memory is scraped (the scrapes are a few requests among thousands) */
+const LOAD_SAMPLE_MS = 250;
 const ADMIN_URL = process.env.SCALE_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const root = new URL('..', import.meta.url);
 
@@ -366,10 +368,23 @@ async function runSize(apps: number): Promise<SizeResult> {
     // largest applies a reader could wait for)
     const loadS = Math.max(LOAD_S, Math.ceil((intervalOf.chart_repo ?? 0) / 1000) + 5);
     let asked = 0;
+    // which thread the load's peak is in: each thread's most reserved heap and external memory during the load
+    // (a scrape every LOAD_SAMPLE_MS; the collectors' figures are from their last pass)
+    const loadHeaps: Record<string, number> = {};
+    const loadExternal: Record<string, number> = {};
+    let loadRssMax = 0;
+    const loadSampler = setInterval(() => {
+      loadRssMax = Math.max(loadRssMax, status(pid)?.rss ?? 0);
+      fetch(`${base}/metrics`).then((r) => r.text()).then((text) => {
+        for (const [t, v] of Object.entries(threadFamily(text, 'heap_total'))) loadHeaps[t] = Math.max(loadHeaps[t] ?? 0, v);
+        for (const [t, v] of Object.entries(threadFamily(text, 'external'))) loadExternal[t] = Math.max(loadExternal[t] ?? 0, v);
+      }).catch(() => { /* a scrape that fails here only loses a sample */ });
+    }, LOAD_SAMPLE_MS);
     const load = await autocannon({
       url: base, connections: CONNECTIONS, duration: loadS, pipelining: 1,
       requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: userPath(asking[asked++ % asking.length]!) }) }],
     });
+    clearInterval(loadSampler);
     const loadErrors = load.errors + load.timeouts + (load.non2xx ?? 0);
     if (loadErrors > 0) errors.push(`?user_id= load: ${load.errors} errors, ${load.timeouts} timeouts, ${load.non2xx} non-2xx`);
 
@@ -401,6 +416,7 @@ async function runSize(apps: number): Promise<SizeResult> {
       { figure: 'thread heaps used (MiB)', value: Object.entries(heaps).map(([t, v]) => `${t} ${mib(v)}`).join(', ') || 'not exported', target: '-', met: null },
       { figure: 'thread heaps reserved (MiB)', value: Object.entries(heapTotals).map(([t, v]) => `${t} ${mib(v)}`).join(', ') || 'not exported', target: '-', met: null },
       { figure: 'thread heaps reserved, most before steady', value: Object.entries(startHeaps).map(([t, v]) => `${t} ${mib(v)}`).join(', ') || 'not exported', target: '-', met: null },
+      { figure: 'during the load, most: RSS; heap reserved; external (MiB)', value: `RSS ${mib(loadRssMax)}; ${Object.entries(loadHeaps).map(([t, v]) => `${t} ${mib(v)}`).join(', ')}; ${Object.entries(loadExternal).map(([t, v]) => `${t} ${mib(v)}`).join(', ')}`, target: '-', met: null },
       { figure: 'thread external (MiB)', value: Object.entries(external).map(([t, v]) => `${t} ${mib(v)}`).join(', ') || 'not exported', target: '-', met: null },
       { figure: 'thread busy, no requests (core)', value: Object.entries(byThread).map(([t, v]) => `${t} ${v}`).join(', ') || 'not exported', target: '-', met: null },
       { figure: 'thread CPU, no requests (core)', value: Object.keys(cpuByThread).length === 0 ? 'not exported' : `${Object.entries(cpuByThread).map(([t, v]) => `${t} ${v}`).join(', ')}, other threads (V8 GC helpers, libuv) ${otherCores.toFixed(3)}`, target: '-', met: null },
@@ -414,7 +430,7 @@ async function runSize(apps: number): Promise<SizeResult> {
     return {
       apps, rows, errors,
       figures: {
-        apps, rss_steady_mib: mib(steady), rss_peak_mib: mib(peak), rss_peak_before_load_mib: mib(hwmBeforeLoad), rss_after_whole_state_mib: mib(afterWhole?.rss ?? NaN), rss_peak_after_whole_state_mib: mib(afterWhole?.hwm ?? NaN), peak_when: peakWhen, start_heaps_reserved_mib: startHeaps, rss_samples: rss.length, heaps_mib: heaps, external_mib: external,
+        apps, rss_steady_mib: mib(steady), rss_peak_mib: mib(peak), rss_peak_before_load_mib: mib(hwmBeforeLoad), rss_after_whole_state_mib: mib(afterWhole?.rss ?? NaN), rss_peak_after_whole_state_mib: mib(afterWhole?.hwm ?? NaN), peak_when: peakWhen, start_heaps_reserved_mib: startHeaps, load_heaps_reserved_mib: loadHeaps, load_external_mib: loadExternal, load_rss_max_mib: mib(loadRssMax), rss_samples: rss.length, heaps_mib: heaps, external_mib: external,
         collect_cores: cores, failing_sources: [...failing], busy_by_thread: byThread, cpu_by_thread: cpuByThread, other_cores: otherCores, pass_max_ms: passMax, interval_ms: intervalOf, ready_ms: readyMs, state_bytes: stateBytes,
         user_bytes: userBytes, user_p99_ms: load.latency.p99, user_p999_ms: load.latency.p99_9, user_max_ms: load.latency.max, user_rps: load.requests.average,
       },

@@ -9,9 +9,12 @@ import type { ResourceLimits } from 'node:worker_threads';
  *   semi-spaces by default, and keeps it grown: with seven threads that alone was up to ~300 MiB of RSS.
  *   The store and the HTTP thread get V8's smallest, 3 MiB (two 1 MiB semi-spaces and a large-object share):
  *   at 8 MiB they still held ~6 MiB more between them at 1,000 apps (steady RSS 167 MiB against 161,
- *   bench:scale). So do the collectors whose passes stay small at any size (SMALL_PASS_SOURCES). app_flow and
- *   the Chart Repo keep 8 MiB: parsing a big pass with 3 MiB promoted most of it (a JSON-parsing worker
- *   measured 10-15 % more CPU, and Chart Repo passes at 50,000 apps ran past their deadline).
+ *   bench:scale). So do the collectors. app_flow and the Chart Repo, whose passes grow with the market, get
+ *   8 MiB in a pod of 1 GiB or more (LARGE_PASS_SOURCES): at 50,000 apps, parsing their passes with 3 MiB promoted
+ *   most of them (a JSON-parsing worker measured 10-15 % more CPU, and Chart Repo passes ran past their
+ *   deadline). Up to 10,000 apps their 8 MiB cost ~5 MiB of RSS each (V8 keeps a grown young generation
+ *   committed) for no CPU bench:scale could tell apart (app_flow 0.018 core at 10,000 apps either way;
+ *   1,000 apps: steady RSS 163.7 against 153.6 MiB, 2026-12-05).
  * - In a pod of 1 GiB or more (the manifest's size for ~50,000 apps) the store gets a 16 MiB young generation:
  *   with 3 MiB its queries' garbage was promoted into a ~300 MiB old generation whose collections every query
  *   waited for (at 50,000 apps `?user_id=` p99 137-196 ms and 290-384 req/s against 80 ms and 570 req/s with
@@ -27,9 +30,10 @@ import type { ResourceLimits } from 'node:worker_threads';
 /** V8's smallest young generation (two 1 MiB semi-spaces and a large-object share) */
 const SMALLEST_YOUNG_GENERATION_MB = 3;
 
-/** a pod this large holds a market large enough that the store's queries need a bigger young generation (above) */
+/** a pod this large holds a market large enough that the store's queries and the big passes need bigger young generations (above) */
 export const LARGE_POD_BYTES = 1024 * 2 ** 20;
 const STORE_YOUNG_GENERATION_LARGE_POD_MB = 16;
+const LARGE_PASS_YOUNG_GENERATION_LARGE_POD_MB = 8;
 
 export const THREAD_LIMITS = {
   /** every entity, the indexes and the current /state body (about 4 MiB heap per 1,000 apps) */
@@ -37,7 +41,7 @@ export const THREAD_LIMITS = {
   /** current body (external), answer caches (bounded: http/response-cache.ts, remembered-answers.ts) */
   http: { maxYoungGenerationSizeMb: SMALLEST_YOUNG_GENERATION_MB, maxOldGenerationSizeMb: 384 },
   /** one pass's rows, parsed and normalized, then posted and dropped */
-  collector: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 512 },
+  collector: { maxYoungGenerationSizeMb: SMALLEST_YOUNG_GENERATION_MB, maxOldGenerationSizeMb: 512 },
   /** one body in, its compressed copy out; started on demand, ends when idle */
   compress: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 256 },
 } as const satisfies Record<string, ResourceLimits>;
@@ -63,13 +67,14 @@ export function threadLimits(kind: LimitedThread, memoryLimitBytes: number | und
   return { ...limits, maxOldGenerationSizeMb: Math.min(limits.maxOldGenerationSizeMb!, share) };
 }
 
-/** Collectors whose passes stay small at any market size: a bounded task list, counts, single events. */
-export const SMALL_PASS_SOURCES: ReadonlySet<string> = new Set(['tasks', 'components', 'nats']);
+/** Collectors whose passes grow with the market: every install's row, every (user, source) Chart Repo answer. */
+export const LARGE_PASS_SOURCES: ReadonlySet<string> = new Set(['app_flow', 'chart_repo']);
 
-/** A collector thread's limits: V8's smallest young generation when its passes are small. */
+/** A collector thread's limits: a larger young generation for a big pass in a large market's pod (above). */
 export function collectorLimits(source: string, memoryLimitBytes: number | undefined = containerMemoryLimit()): ResourceLimits {
   const limits = threadLimits('collector', memoryLimitBytes);
-  return SMALL_PASS_SOURCES.has(source) ? { ...limits, maxYoungGenerationSizeMb: SMALLEST_YOUNG_GENERATION_MB } : limits;
+  const largePod = memoryLimitBytes !== undefined && memoryLimitBytes >= LARGE_POD_BYTES;
+  return largePod && LARGE_PASS_SOURCES.has(source) ? { ...limits, maxYoungGenerationSizeMb: LARGE_PASS_YOUNG_GENERATION_LARGE_POD_MB } : limits;
 }
 
 /** The container's memory limit (cgroup), or undefined when the process has none (libuv then answers a huge value). */

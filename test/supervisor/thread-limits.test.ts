@@ -38,9 +38,14 @@ describe('thread heap limits within the process memory limit', () => {
     expect(threadLimits('http', LARGE_POD_BYTES).maxYoungGenerationSizeMb).toBe(THREAD_LIMITS.http.maxYoungGenerationSizeMb);
   });
 
-  it('collectors that read big passes keep a larger young generation than those whose passes stay small', () => {
-    for (const source of ['app_flow', 'chart_repo']) expect(collectorLimits(source, undefined)).toEqual(THREAD_LIMITS.collector);
+  it('collectors that read big passes get a larger young generation in a large market\'s pod; every other collector, and every collector in a smaller pod, the smallest', () => {
+    for (const source of ['app_flow', 'chart_repo']) {
+      expect(collectorLimits(source, LARGE_POD_BYTES)).toEqual({ ...threadLimits('collector', LARGE_POD_BYTES), maxYoungGenerationSizeMb: 8 });
+      expect(collectorLimits(source, 512 * MiB).maxYoungGenerationSizeMb).toBe(3);
+      expect(collectorLimits(source, undefined)).toEqual(THREAD_LIMITS.collector);
+    }
     for (const source of ['tasks', 'components', 'nats']) {
+      expect(collectorLimits(source, LARGE_POD_BYTES)).toEqual(threadLimits('collector', LARGE_POD_BYTES));
       expect(collectorLimits(source, 512 * MiB)).toEqual({ ...threadLimits('collector', 512 * MiB), maxYoungGenerationSizeMb: 3 });
     }
   });
