@@ -13,8 +13,8 @@ import type { ResourceLimits } from 'node:worker_threads';
  *   8 MiB in a pod of 1 GiB or more (LARGE_PASS_SOURCES): at 50,000 apps, parsing their passes with 3 MiB promoted
  *   most of them (a JSON-parsing worker measured 10-15 % more CPU, and Chart Repo passes ran past their
  *   deadline). Up to 10,000 apps their 8 MiB cost ~5 MiB of RSS each (V8 keeps a grown young generation
- *   committed) for no CPU bench:scale could tell apart (app_flow 0.018 core at 10,000 apps either way;
- *   1,000 apps: steady RSS 163.7 against 153.6 MiB, 2026-12-05).
+ *   committed) for no CPU bench:scale could tell apart (app_flow 0.015-0.019 core at 10,000 apps in runs of
+ *   either; 1,000 apps: steady RSS 163.7 against 153.6 MiB, 2026-12-05).
  * - In a pod of 1 GiB or more (the manifest's size for ~50,000 apps) the store gets a 16 MiB young generation:
  *   with 3 MiB its queries' garbage was promoted into a ~300 MiB old generation whose collections every query
  *   waited for (at 50,000 apps `?user_id=` p99 137-196 ms and 290-384 req/s against 80 ms and 570 req/s with
@@ -32,6 +32,7 @@ const SMALLEST_YOUNG_GENERATION_MB = 3;
 
 /** a pod this large holds a market large enough that the store's queries and the big passes need bigger young generations (above) */
 export const LARGE_POD_BYTES = 1024 * 2 ** 20;
+const isLargePod = (memoryLimitBytes: number | undefined): boolean => memoryLimitBytes !== undefined && memoryLimitBytes >= LARGE_POD_BYTES;
 const STORE_YOUNG_GENERATION_LARGE_POD_MB = 16;
 const LARGE_PASS_YOUNG_GENERATION_LARGE_POD_MB = 8;
 
@@ -62,7 +63,7 @@ const MIN_OLD_GENERATION_MB = 32;
 export function threadLimits(kind: LimitedThread, memoryLimitBytes: number | undefined = containerMemoryLimit()): ResourceLimits {
   const limits: ResourceLimits = { ...THREAD_LIMITS[kind] };
   if (memoryLimitBytes === undefined) return limits;
-  if (kind === 'store' && memoryLimitBytes >= LARGE_POD_BYTES) limits.maxYoungGenerationSizeMb = STORE_YOUNG_GENERATION_LARGE_POD_MB;
+  if (kind === 'store' && isLargePod(memoryLimitBytes)) limits.maxYoungGenerationSizeMb = STORE_YOUNG_GENERATION_LARGE_POD_MB;
   const share = Math.max(MIN_OLD_GENERATION_MB, Math.floor((memoryLimitBytes * MEMORY_SHARES[kind]) / 2 ** 20));
   return { ...limits, maxOldGenerationSizeMb: Math.min(limits.maxOldGenerationSizeMb!, share) };
 }
@@ -73,8 +74,7 @@ export const LARGE_PASS_SOURCES: ReadonlySet<string> = new Set(['app_flow', 'cha
 /** A collector thread's limits: a larger young generation for a big pass in a large market's pod (above). */
 export function collectorLimits(source: string, memoryLimitBytes: number | undefined = containerMemoryLimit()): ResourceLimits {
   const limits = threadLimits('collector', memoryLimitBytes);
-  const largePod = memoryLimitBytes !== undefined && memoryLimitBytes >= LARGE_POD_BYTES;
-  return largePod && LARGE_PASS_SOURCES.has(source) ? { ...limits, maxYoungGenerationSizeMb: LARGE_PASS_YOUNG_GENERATION_LARGE_POD_MB } : limits;
+  return isLargePod(memoryLimitBytes) && LARGE_PASS_SOURCES.has(source) ? { ...limits, maxYoungGenerationSizeMb: LARGE_PASS_YOUNG_GENERATION_LARGE_POD_MB } : limits;
 }
 
 /** The container's memory limit (cgroup), or undefined when the process has none (libuv then answers a huge value). */
