@@ -20,14 +20,16 @@ export interface RememberedAnswer {
  * store version they were computed at. Frontends and monitoring repeat the same URL over and over; between
  * two versions the answer cannot change, so a repeat is written straight to the raw node response like the
  * unfiltered /state, without Hono. Only the current version's answers are ever served: the first lookup or
- * remember at a new version forgets them all. Bounded in entries and bytes, oldest first out.
+ * remember at a new version forgets them all. Bounded in entries and bytes: when full, the answers already
+ * remembered stay for the version (as ResponseCache keeps its first: a load asking more targets in turn than
+ * fit would otherwise push each out before it is asked again).
  */
 export class RememberedAnswers {
   private entries = new Map<string, RememberedAnswer>();
   private version: CurrentVersion | null = null;
   private bytes = 0;
 
-  // 8 MiB: a share of the HTTP thread's budget (docs/operations.md, Memory); only the current version's answers are kept
+  // a share of the HTTP thread's budget (answerCacheBytes; docs/operations.md, Memory); only the current version's answers are kept
   constructor(
     private readonly maxEntries = 1024, private readonly maxBytes = 8 * 1024 * 1024,
     private readonly freshness: FreshnessHolder = new FreshnessHolder(),
@@ -46,6 +48,7 @@ export class RememberedAnswers {
   remember(target: string, cur: CurrentVersion, route: string, etag: string, body: Uint8Array): void {
     if (cur !== this.version) this.forget(cur);
     if (body.byteLength > this.maxBytes / 8 || this.entries.has(target)) return;
+    if (this.entries.size >= this.maxEntries || this.bytes + body.byteLength > this.maxBytes) return;
     this.entries.set(target, {
       route, etag, body,
       ok: new WithFreshness(this.freshness, dataHeaderList(queryHeaders(200, etag), body)),
@@ -53,11 +56,6 @@ export class RememberedAnswers {
       notModified: new WithFreshness(this.freshness, dataHeaderList(queryHeaders(304, etag), null)),
     });
     this.bytes += body.byteLength;
-    for (const [k, e] of this.entries) {
-      if (this.entries.size <= this.maxEntries && this.bytes <= this.maxBytes) break;
-      this.entries.delete(k);
-      this.bytes -= e.body.byteLength;
-    }
   }
 
   get size(): number {

@@ -17,6 +17,11 @@ const EMPTY = Buffer.alloc(0);
  * answers are asked once per version (a frontend's user, a page), and keeping each pushed the ones asked
  * again out and held every answer's bytes until the old generation was next collected (at 50,000 apps, one
  * user's answer ~60 kB at 1,500 a second: ~50 MiB of dead buffers under load).
+ *
+ * When full, an answer of the current version does not push out another of the same version (those of older
+ * versions go first): a load asking more answers per version than fit, in turn (a frontend's users, a dashboard's
+ * pages), would have each pushed out before it is asked again, keeping nothing it serves while every answer's
+ * bytes outlived it. The first answers that fit are served for the whole version instead.
  */
 export class ResponseCache {
   private readonly entries = new Map<string, CachedAnswer & { stamp: string }>();
@@ -27,7 +32,7 @@ export class ResponseCache {
   hits = 0;
   misses = 0;
 
-  // 16 MiB: a share of the HTTP thread's budget (docs/operations.md, Memory); answers of older versions go when the version moves
+  // a share of the HTTP thread's budget (answerCacheBytes; docs/operations.md, Memory); older versions' answers go when the version moves
   constructor(private readonly maxEntries = 1024, private readonly maxBytes = 16 * 1024 * 1024) {}
 
   /** The answer cached under `key` for exactly this store and version. */
@@ -50,8 +55,8 @@ export class ResponseCache {
    */
   setMissing(key: string, stamp: string): void {
     this.delete(key);
+    if (!this.roomFor(0, stamp)) return;
     this.entries.set(key, { stamp, etag: '', body: EMPTY, missing: true });
-    this.bound();
   }
 
   /** Keeps the answer to `key` at `stamp` if it was asked before at that stamp (above); answers whether it did. */
@@ -60,9 +65,9 @@ export class ResponseCache {
     if (body.length > this.maxBytes / 8 || asked?.stamp !== stamp || asked.n < 2) return false;
     this.asked.delete(key);
     this.delete(key);
+    if (!this.roomFor(body.length, stamp)) return false;
     this.entries.set(key, { stamp, etag, body });
     this.bytes += body.length;
-    this.bound();
     return true;
   }
 
@@ -78,27 +83,33 @@ export class ResponseCache {
     if (this.asked.size > 4 * this.maxEntries) this.asked.delete(this.asked.keys().next().value!);
   }
 
-  /** least recently used out until the entries and bytes are within their bounds */
-  private bound(): void {
-    for (const [k] of this.entries) {
-      if (this.entries.size <= this.maxEntries && this.bytes <= this.maxBytes) break;
-      this.delete(k);
+  /** Whether one more answer of `bytes` at `stamp` fits, once answers of other stamps made room (least recently used first). */
+  private roomFor(bytes: number, stamp: string): boolean {
+    const fits = () => this.entries.size < this.maxEntries && this.bytes + bytes <= this.maxBytes;
+    for (const [k, e] of this.entries) {
+      if (fits()) break;
+      if (e.stamp !== stamp) this.delete(k);
     }
+    return fits();
   }
 
   /**
    * A new version: the answers of any other can never be served again (get asks for the stamp exactly), so
-   * their bytes go now instead of staying until newer answers push them out.
+   * their bytes go now instead of staying until newer answers push them out. Answers how many bytes went.
    */
-  retireAllBut(stamp: string): void {
+  retireAllBut(stamp: string): number {
+    const before = this.bytes;
     for (const [k, e] of this.entries) if (e.stamp !== stamp) this.delete(k);
+    return before - this.bytes;
   }
 
-  /** Forgets everything (the store was replaced). */
-  clear(): void {
+  /** Forgets everything (the store was replaced); answers how many bytes went. */
+  clear(): number {
+    const bytes = this.bytes;
     this.entries.clear();
     this.asked.clear();
     this.bytes = 0;
+    return bytes;
   }
 
   get size(): number {

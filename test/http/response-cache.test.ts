@@ -53,24 +53,27 @@ describe('ResponseCache', () => {
     expect(c.get('task["gone"]', 'e 2')).toBeUndefined();
   });
 
-  it('drops the least recently used past its entry and byte bounds', () => {
-    const c = new ResponseCache(2, 1000);
-    const keep = (cache: ResponseCache, key: string, bytes: number) => {
-      ask(cache, key, 's', Buffer.alloc(bytes));
-      ask(cache, key, 's', Buffer.alloc(bytes));
-    };
-    keep(c, 'a', 10);
-    keep(c, 'b', 10);
-    c.get('a', 's');
-    keep(c, 'c', 10);
-    expect(c.get('b', 's')).toBeUndefined();
-    expect(c.get('a', 's')).toBeDefined();
+  it('when full, keeps the answers it holds for the version: one asked in turn with more does not push them out', () => {
+    const c = new ResponseCache(3, 1000);
+    // five users asked in turn, over and over at one version: three are served from the cache every round
+    let hits = 0;
+    for (let round = 0; round < 4; round += 1) for (const u of ['a', 'b', 'c', 'd', 'e']) if (ask(c, u, 's', Buffer.alloc(10))) hits += 1;
+    expect(c.size).toBe(3);
+    expect(hits).toBe(3 * 2);
+    // those of an older version make room for the new version's
+    for (let i = 0; i < 2; i++) ask(c, 'f', 't', Buffer.alloc(10));
+    expect(c.get('f', 't')).toBeDefined();
     const small = new ResponseCache(100, 800);
-    keep(small, 'x', 90);
-    keep(small, 'y', 90);
+    const keep = (key: string, bytes: number) => {
+      ask(small, key, 's', Buffer.alloc(bytes));
+      ask(small, key, 's', Buffer.alloc(bytes));
+    };
+    keep('x', 90);
     // a body over an eighth of the byte budget is never kept
-    keep(small, 'z', 200);
+    keep('z', 200);
     expect(small.get('z', 's')).toBeUndefined();
+    for (const k of ['y1', 'y2', 'y3', 'y4', 'y5', 'y6', 'y7', 'y8']) keep(k, 90);
     expect(small.get('x', 's')).toBeDefined();
+    expect(small.get('y8', 's')).toBeUndefined();
   });
 });
