@@ -45,6 +45,18 @@ describe('ResponseCache', () => {
     expect(c.get('c', 'e 2')?.body.toString()).toBe('c');
   });
 
+  it('keeps an answer kept at the version before from its first asking at the new one', () => {
+    const c = new ResponseCache();
+    for (let i = 0; i < 2; i++) ask(c, 'kept', 'e 1');
+    ask(c, 'once', 'e 1');
+    c.retireAllBut('e 2');
+    expect(ask(c, 'kept', 'e 2')).toBeUndefined();
+    expect(c.get('kept', 'e 2')?.body.toString()).toBe('kept');
+    // one asked once before still waits for its second asking
+    ask(c, 'once', 'e 2');
+    expect(c.get('once', 'e 2')).toBeUndefined();
+  });
+
   it('remembers that the store found nothing, for that version only', () => {
     const c = new ResponseCache();
     c.setMissing('task["gone"]', 'e 1');
