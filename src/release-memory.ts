@@ -70,25 +70,3 @@ export class HeapBound {
     return true;
   }
 }
-
-/**
- * Answers the HTTP thread's cache kept for a version are ArrayBuffers, their bytes outside V8's heap. Promoted by
- * the time the version moves, they are freed only by a full collection, which V8 schedules by what its heap
- * allocates, and the thread allocates little of it per answer: under a load of 200 users' ~63 kB answers at
- * 10,000 apps each version retired ~12 MiB of them and the thread's external memory reached ~40 MiB, the
- * process's peak 1.34x steady. Collecting once `everyBytes` were retired (about once a version under such a load;
- * a heap over MAX_FORCED_GC_LIVE_BYTES is left to V8): external at most ~34 MiB, the peak 1.24x.
- */
-export class RetiredBytes {
-  private bytes = 0;
-
-  constructor(private readonly everyBytes = 4 * 1024 * 1024, private readonly collect: () => boolean = () => releaseSmallHeap()) {}
-
-  /** Counts `bytes` retired; answers whether it collected. */
-  add(bytes: number): boolean {
-    this.bytes += bytes;
-    if (this.bytes < this.everyBytes) return false;
-    this.bytes = 0;
-    return this.collect();
-  }
-}

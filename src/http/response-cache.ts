@@ -98,25 +98,21 @@ export class ResponseCache {
    * their bytes go now instead of staying until newer answers push them out. A query that had an answer kept
    * was asked again before: its answer at `stamp` is kept from the first time it is asked (the doorkeeper's
    * first answer would be garbage the moment it is sent: at 10,000 apps under the 200-user load, ~12 MiB of
-   * bodies at every version, waiting for a collection). Answers how many bytes went.
+   * bodies at every version, waiting for a collection).
    */
-  retireAllBut(stamp: string): number {
-    const before = this.bytes;
+  retireAllBut(stamp: string): void {
     for (const [k, e] of this.entries) {
       if (e.stamp === stamp) continue;
       this.delete(k);
       this.noteAsked(k, stamp);
     }
-    return before - this.bytes;
   }
 
-  /** Forgets everything (the store was replaced); answers how many bytes went. */
-  clear(): number {
-    const bytes = this.bytes;
+  /** Forgets everything (the store was replaced). */
+  clear(): void {
     this.entries.clear();
     this.asked.clear();
     this.bytes = 0;
-    return bytes;
   }
 
   get size(): number {

@@ -23,7 +23,7 @@ import { RememberedAnswers } from './remembered-answers.ts';
 import { HttpMetrics } from './metrics.ts';
 import { ResponseCache, stampOf } from './response-cache.ts';
 import { ALLOWED_METHODS, DATA_HEADERS } from './security.ts';
-import { HeapBound, RetiredBytes } from '../release-memory.ts';
+import { HeapBound } from '../release-memory.ts';
 import { repeatedHost } from './host-header.ts';
 import { parserErrorMessage } from './parser-errors.ts';
 
@@ -62,8 +62,6 @@ export class HttpThread {
   private readonly metrics = new HttpMetrics();
   private readonly compressed: CompressedBodies;
   private readonly cache = new ResponseCache();
-  /** the cache's answers of versions gone, collected per 4 MiB (release-memory.ts) */
-  private readonly retired = new RetiredBytes();
   private readonly freshness = new FreshnessHolder();
   /** /state bodies, fetched from the store when a reader needs one */
   private readonly bodies = new VersionBodies(() => this.store.queries()?.body() ?? null, (v) => this.onBody(v));
@@ -149,7 +147,7 @@ export class HttpThread {
     }
     this.bodies.forget();
     this.bodyAhead = null;
-    this.retired.add(this.cache.clear());
+    this.cache.clear();
     this.versionPort?.close();
     this.versionPort = null;
     this.store.detach();
@@ -202,7 +200,7 @@ export class HttpThread {
       // a restarted store's versions are served once it holds a pass of every collector
       if (!m.ready) return;
       this.rebuilding = false;
-      this.retired.add(this.cache.clear());
+      this.cache.clear();
     }
     const ahead = this.bodyAhead;
     const body = ahead && ahead.epoch === m.epoch && ahead.version === m.version ? ahead.body : null;
@@ -211,7 +209,7 @@ export class HttpThread {
       epoch: m.epoch, version: m.version, content: m.content, ready: m.ready,
       body, sizeHint: m.size_hint, etag: etagFor(m.content),
     };
-    this.retired.add(this.cache.retireAllBut(stampOf(m.epoch, m.version)));
+    this.cache.retireAllBut(stampOf(m.epoch, m.version));
     this.stream.onVersion(m);
     this.keepBodyWarm();
   }

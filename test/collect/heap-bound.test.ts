@@ -3,7 +3,7 @@
  * HeapBound): not on every call, not for a heap too big to pause for.
  */
 import { describe, expect, it } from 'vitest';
-import { HeapBound, MAX_FORCED_GC_LIVE_BYTES, releaseSmallHeap, RetiredBytes } from '../../src/release-memory.ts';
+import { HeapBound, MAX_FORCED_GC_LIVE_BYTES, releaseSmallHeap } from '../../src/release-memory.ts';
 
 const MiB = 1024 * 1024;
 
@@ -66,20 +66,5 @@ describe('releaseSmallHeap (the store after a bulk pass)', () => {
     expect(releaseSmallHeap(() => 40 * MiB, collect)).toBe(true);
     expect(releaseSmallHeap(() => MAX_FORCED_GC_LIVE_BYTES + 1, collect)).toBe(false);
     expect(collections).toBe(1);
-  });
-});
-
-describe('RetiredBytes', () => {
-  it('collects in full once 4 MiB of answers the cache kept for a version were retired, not per version', () => {
-    let collections = 0;
-    const retired = new RetiredBytes(4 * MiB, () => (collections += 1, true));
-    // a poller's few small answers per version: no collection
-    for (let v = 0; v < 60; v += 1) expect(retired.add(20 * 1024)).toBe(false);
-    expect(collections).toBe(0);
-    // many users' answers: about one per version
-    expect(retired.add(3 * MiB)).toBe(true);
-    expect(retired.add(3 * MiB)).toBe(false);
-    expect(retired.add(1 * MiB)).toBe(true);
-    expect(collections).toBe(2);
   });
 });
