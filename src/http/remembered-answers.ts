@@ -29,7 +29,7 @@ export class RememberedAnswers {
   private version: CurrentVersion | null = null;
   private bytes = 0;
 
-  // a share of the HTTP thread's budget (answerCacheBytes; docs/operations.md, Memory); only the current version's answers are kept
+  // 8 MiB: a share of the HTTP thread's budget (docs/operations.md, Memory); only the current version's answers are kept
   constructor(
     private readonly maxEntries = 1024, private readonly maxBytes = 8 * 1024 * 1024,
     private readonly freshness: FreshnessHolder = new FreshnessHolder(),

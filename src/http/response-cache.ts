@@ -10,7 +10,7 @@ const EMPTY = Buffer.alloc(0);
 /**
  * Answers of filtered and partial queries, kept for the store and version they were computed at (the
  * `stamp`): monitoring repeats the same query every few seconds, and between two versions the answer cannot
- * change. Bounded in entries and bytes; least recently used first out. A new version makes every entry
+ * change. Bounded in entries and bytes (when full: below). A new version makes every entry
  * stale at once; a new store (another epoch) too.
  *
  * An answer is kept from the second time it is asked at one stamp (a doorkeeper): on a live market most
@@ -32,7 +32,7 @@ export class ResponseCache {
   hits = 0;
   misses = 0;
 
-  // a share of the HTTP thread's budget (answerCacheBytes; docs/operations.md, Memory); older versions' answers go when the version moves
+  // 16 MiB: a share of the HTTP thread's budget (docs/operations.md, Memory); answers of older versions go when the version moves
   constructor(private readonly maxEntries = 1024, private readonly maxBytes = 16 * 1024 * 1024) {}
 
   /** The answer cached under `key` for exactly this store and version. */
@@ -43,8 +43,6 @@ export class ResponseCache {
       this.noteAsked(key, stamp);
       return undefined;
     }
-    this.entries.delete(key);
-    this.entries.set(key, e);
     this.hits += 1;
     return e;
   }
@@ -71,19 +69,19 @@ export class ResponseCache {
     return true;
   }
 
-  private noteAsked(key: string, stamp: string, n = 1): void {
+  private noteAsked(key: string, stamp: string): void {
     const asked = this.asked.get(key);
     if (asked?.stamp === stamp) {
-      asked.n += n;
+      asked.n += 1;
       return;
     }
     this.asked.delete(key);
-    this.asked.set(key, { stamp, n });
+    this.asked.set(key, { stamp, n: 1 });
     // (bounded like the entries: the oldest noted first out)
     if (this.asked.size > 4 * this.maxEntries) this.asked.delete(this.asked.keys().next().value!);
   }
 
-  /** Whether one more answer of `bytes` at `stamp` fits, once answers of other stamps made room (least recently used first). */
+  /** Whether one more answer of `bytes` at `stamp` fits, once answers of other stamps made room (oldest first). */
   private roomFor(bytes: number, stamp: string): boolean {
     const fits = () => this.entries.size < this.maxEntries && this.bytes + bytes <= this.maxBytes;
     for (const [k, e] of this.entries) {
