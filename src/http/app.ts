@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AnswerBytes } from './answer-bytes.ts';
 import { Hono, type Context } from 'hono';
 import { appKey, OK_MESSAGE } from '../model/index.ts';
 import type { QueryAnswer } from '../protocol.ts';
@@ -47,6 +48,8 @@ export interface RuntimeAppDeps {
   cache?: ResponseCache;
   /** answers the raw path repeats for the same request target at the same version (absent: none) */
   remembered?: RememberedAnswers;
+  /** who holds each store answer's bytes, so they go once nothing does (absent: left to the collector) */
+  answerBytes?: AnswerBytes;
   /** the change stream (GET …/events); absent in tests that build the app alone */
   stream?: ChangeStream;
   /** sources' freshness, pushed by the store apart from versions (absent: no …/sources, no header) */
@@ -257,6 +260,7 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
   if (hit?.missing) return c.json(errorBody(query.notFound ?? 'not found'), 404);
   if (hit) {
     remember(c, deps, cur!, hit.etag, hit.body);
+    deps.answerBytes?.whileWriting(hit.body, outgoing(c));
     return taggedJson(c, hit.etag, hit.body);
   }
   const q = deps.queries();
@@ -273,6 +277,8 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
     return c.json(errorBody(query.notFound ?? 'not found'), 404);
   }
   const body = envelopeBytes(query.message ?? 'success', a.json);
+  // (bytes the store sent are this thread's alone; a string's may share Node's buffer pool)
+  if (typeof a.json !== 'string') deps.answerBytes?.own(body);
   const tag = etagFor(a.own_content ?? (a.own_from === undefined ? a.content : answerDigest(answerText(a.json), a.own_from)), query.key);
   if (query.ownContent) return taggedJson(c, tag, body);
   // the store that answered is the one `cur` came from (not rebuilding): its epoch names it
@@ -281,6 +287,7 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
     const kept = deps.cache ? deps.cache.set(query.key, stampOf(epoch, a.version), tag, body) : true;
     if (kept && a.version === cur.version) remember(c, deps, cur, tag, body);
   }
+  deps.answerBytes?.whileWriting(body, outgoing(c));
   return taggedJson(c, tag, body);
 }
 
@@ -298,6 +305,11 @@ function answerDigest(json: string, from: number): string {
  * store may have been replaced while the query ran) and for requests that came through a node server (the
  * raw target is what the raw path looks up).
  */
+/** the node response Hono writes to (@hono/node-server's env), absent when the app is called without a server */
+function outgoing(c: Context): ServerResponse | undefined {
+  return (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+}
+
 function remember(c: Context, deps: RuntimeAppDeps, cur: CurrentVersion, etag: string, body: Uint8Array): void {
   const target = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.url;
   if (deps.remembered && target && cur.ready && deps.current() === cur && !deps.rebuilding?.()) {

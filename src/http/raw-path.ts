@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AnswerBytes } from './answer-bytes.ts';
 import type { CurrentVersion, VersionWithBody } from './current-version.ts';
 import { authorizer } from './auth.ts';
 import { BASE_PATHS } from './base-paths.ts';
@@ -18,6 +19,8 @@ export interface RawPathDeps {
   compressed(cur: CurrentVersion, encoding: Encoding): Promise<Uint8Array>;
   /** answers of queries Hono gave at this version, repeated here for the same request target */
   remembered?: RememberedAnswers;
+  /** who holds each store answer's bytes (answer-bytes.ts): a repeat holds its body while writing it */
+  answerBytes?: AnswerBytes;
   metrics: HttpMetrics;
   apiToken?: string;
   /** CORS needs Hono's middleware: then this path steps aside */
@@ -107,6 +110,7 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
 
   const repeat = (req: IncomingMessage, res: ServerResponse, a: RememberedAnswer, method: 'GET' | 'HEAD', started: number) => {
     const head = method === 'HEAD';
+    deps.answerBytes?.whileWriting(a.body, res);
     const status = writePrepared(res, header(req, 'if-none-match'), a.etag, head ? a.okHead : a.ok, a.notModified, a.body, head);
     deps.metrics.record(method, a.route, status, started);
   };

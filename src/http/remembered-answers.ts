@@ -1,3 +1,4 @@
+import type { AnswerBytes } from './answer-bytes.ts';
 import type { CurrentVersion } from './current-version.ts';
 import { FreshnessHolder, WithFreshness } from './freshness.ts';
 import { dataHeaderList, headHeaderList } from './header-list.ts';
@@ -33,6 +34,8 @@ export class RememberedAnswers {
   constructor(
     private readonly maxEntries = 1024, private readonly maxBytes = 8 * 1024 * 1024,
     private readonly freshness: FreshnessHolder = new FreshnessHolder(),
+    /** told which answers it keeps and lets go, so their bytes go when nothing else holds them */
+    private readonly answerBytes?: AnswerBytes,
   ) {}
 
   /** The answer remembered for `target` at version `cur`, if any. */
@@ -56,6 +59,7 @@ export class RememberedAnswers {
       notModified: new WithFreshness(this.freshness, dataHeaderList(queryHeaders(304, etag), null)),
     });
     this.bytes += body.byteLength;
+    this.answerBytes?.hold(body);
   }
 
   get size(): number {
@@ -64,6 +68,7 @@ export class RememberedAnswers {
 
   private forget(cur: CurrentVersion): void {
     this.version = cur;
+    for (const a of this.entries.values()) this.answerBytes?.release(a.body);
     this.entries = new Map();
     this.bytes = 0;
   }

@@ -1,3 +1,5 @@
+import type { AnswerBytes } from './answer-bytes.ts';
+
 /** One cached answer: its bytes and the ETag they were served with; `missing`: the store found nothing (a 404). */
 export interface CachedAnswer {
   etag: string;
@@ -33,7 +35,10 @@ export class ResponseCache {
   misses = 0;
 
   // 16 MiB: a share of the HTTP thread's budget (docs/operations.md, Memory); answers of older versions go when the version moves
-  constructor(private readonly maxEntries = 1024, private readonly maxBytes = 16 * 1024 * 1024) {}
+  // `bytes`: told which answers it keeps and lets go, so their bytes go when nothing else holds them
+  constructor(
+    private readonly maxEntries = 1024, private readonly maxBytes = 16 * 1024 * 1024, private readonly answerBytes?: AnswerBytes,
+  ) {}
 
   /** The answer cached under `key` for exactly this store and version. */
   get(key: string, stamp: string): CachedAnswer | undefined {
@@ -66,6 +71,7 @@ export class ResponseCache {
     if (!this.roomFor(body.length, stamp)) return false;
     this.entries.set(key, { stamp, etag, body });
     this.bytes += body.length;
+    this.answerBytes?.hold(body);
     return true;
   }
 
@@ -108,6 +114,7 @@ export class ResponseCache {
 
   /** Forgets everything (the store was replaced). */
   clear(): void {
+    for (const e of this.entries.values()) this.answerBytes?.release(e.body);
     this.entries.clear();
     this.asked.clear();
     this.bytes = 0;
@@ -122,6 +129,7 @@ export class ResponseCache {
     if (!e) return;
     this.bytes -= e.body.length;
     this.entries.delete(key);
+    this.answerBytes?.release(e.body);
   }
 }
 

@@ -22,6 +22,7 @@ import { rawPath } from './raw-path.ts';
 import { RememberedAnswers } from './remembered-answers.ts';
 import { HttpMetrics } from './metrics.ts';
 import { ResponseCache, stampOf } from './response-cache.ts';
+import { AnswerBytes } from './answer-bytes.ts';
 import { ALLOWED_METHODS, DATA_HEADERS } from './security.ts';
 import { HeapBound } from '../release-memory.ts';
 import { repeatedHost } from './host-header.ts';
@@ -61,7 +62,9 @@ export class HttpThread {
   readonly stream = new ChangeStream();
   private readonly metrics = new HttpMetrics();
   private readonly compressed: CompressedBodies;
-  private readonly cache = new ResponseCache();
+  /** who holds each store answer's bytes: the two caches below and the responses writing them */
+  private readonly answerBytes = new AnswerBytes();
+  private readonly cache = new ResponseCache(undefined, undefined, this.answerBytes);
   private readonly freshness = new FreshnessHolder();
   /** /state bodies, fetched from the store when a reader needs one */
   private readonly bodies = new VersionBodies(() => this.store.queries()?.body() ?? null, (v) => this.onBody(v));
@@ -76,7 +79,7 @@ export class HttpThread {
   private warming = false;
   /** a body the store rendered for a version whose message has not arrived yet */
   private bodyAhead: VersionWithBody | null = null;
-  private readonly remembered = new RememberedAnswers(undefined, undefined, this.freshness);
+  private readonly remembered = new RememberedAnswers(undefined, undefined, this.freshness, this.answerBytes);
 
   private readonly log = lazyThreadLogger('http');
   /** built at listen time, with the security options the supervisor passes */
@@ -124,6 +127,7 @@ export class HttpThread {
       freshness: this.freshness,
       // with CORS the raw path steps aside (Hono's middleware answers): nothing to remember for it
       remembered: security?.corsOrigins?.length || !raw ? undefined : this.remembered,
+      answerBytes: this.answerBytes,
       compressed: (cur, encoding) => this.compress(cur, encoding),
       body: (cur) => this.bodies.get(cur),
       wholeStateAsked: () => this.wholeStateAsked(),
@@ -248,6 +252,7 @@ export class HttpThread {
     const fast = rawPath({
       current: () => this.current,
       remembered: this.remembered,
+      answerBytes: this.answerBytes,
       compressed: (cur, encoding) => this.compress(cur, encoding),
       metrics: this.metrics,
       apiToken: opts.security?.apiToken,
