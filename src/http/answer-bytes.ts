@@ -1,27 +1,32 @@
 import type { ServerResponse } from 'node:http';
 
 /**
- * The bytes of store answers, freed the moment nothing in this thread holds them any more.
+ * The bytes of store answers (filtered and partial answers, /state bodies), freed the moment nothing in this
+ * thread holds them any more.
  *
  * A store answer crosses as a transferred ArrayBuffer. One kept in the answer caches lives for a version, long
  * enough to be promoted, and a promoted ArrayBuffer's bytes go only with a full collection, which V8 schedules
  * by what its heap allocates rather than by these bytes: under the 200-user load at 10,000 apps the thread held
- * 31–39 MiB of answers of versions gone (docs/performance.md). So each answer's holders are counted (the two
- * caches, every response writing it); when the count falls to 0 its bytes are moved out of the buffer (a
- * transfer detaches it) into a young object that the next scavenge frees.
+ * 31–39 MiB of answers of versions gone (docs/performance.md), and a reader polling the unfiltered /state leaves
+ * a whole body (19 MB at 10,000 apps) behind at every version. So each answer's holders are counted (the two
+ * caches, the /state bodies the thread keeps, a compression job, every response writing it); when the count
+ * falls to 0 its bytes are moved out of the buffer (a transfer detaches it) into a young object that the next
+ * scavenge frees.
  *
  * Only buffers registered by `own` are counted: an answer this thread made from a string may share Node's
  * buffer pool, and a body nobody registered is left to the collector as before.
  */
 export class AnswerBytes {
   private readonly holders = new WeakMap<ArrayBuffer, number>();
-  /** bytes freed without waiting for a collection (/metrics) */
+  /** bytes freed without waiting for a collection */
   freed = 0;
 
-  /** Registers `body`, the only view of a buffer that came from the store, with no holder yet. */
+  /** Registers `body`, the only view of a buffer that came from the store, with no holder yet (once: again, nothing). */
   own(body: Uint8Array): void {
     const buf = body.buffer;
-    if (buf instanceof ArrayBuffer && body.byteOffset === 0 && body.byteLength === buf.byteLength) this.holders.set(buf, 0);
+    if (buf instanceof ArrayBuffer && body.byteOffset === 0 && body.byteLength === buf.byteLength && !this.holders.has(buf)) {
+      this.holders.set(buf, 0);
+    }
   }
 
   hold(body: Uint8Array): void {

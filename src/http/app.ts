@@ -223,6 +223,8 @@ async function wholeState(c: Context, cur: CurrentVersion, deps: RuntimeAppDeps)
     // (the store may have moved on: then this is a newer version, with its own tag)
     return wholeState(c, full, deps);
   }
+  // (held until written: compressing may take a while, and a failed compression falls back to these bytes)
+  deps.answerBytes?.whileWriting(cur.body, outgoing(c));
   const sent = await wholeStateBody(cur as VersionWithBody, plan, deps.compressed);
   return c.body(sent.body as Uint8Array<ArrayBuffer>, 200, sent.plan.headers);
 }

@@ -83,6 +83,8 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
 
   const wholeState = (req: IncomingMessage, res: ServerResponse, cur: CurrentVersion, method: 'GET' | 'HEAD', record: Record, started: number) => {
     deps.wholeStateAsked?.();
+    // (the body is held until written: a large one takes many socket writes, and a compressed one may fall back to it)
+    if (cur.body) deps.answerBytes?.whileWriting(cur.body, res);
     const head = method === 'HEAD';
     const acceptEncoding = header(req, 'accept-encoding');
     const ifNoneMatch = header(req, 'if-none-match');

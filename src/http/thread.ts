@@ -79,6 +79,8 @@ export class HttpThread {
   private warming = false;
   /** a body the store rendered for a version whose message has not arrived yet */
   private bodyAhead: VersionWithBody | null = null;
+  /** the bodies of the three above, as held in answerBytes (holdKeptBodies) */
+  private keptBodies = new Set<Uint8Array>();
   private readonly remembered = new RememberedAnswers(undefined, undefined, this.freshness, this.answerBytes);
 
   private readonly log = lazyThreadLogger('http');
@@ -151,6 +153,7 @@ export class HttpThread {
     }
     this.bodies.forget();
     this.bodyAhead = null;
+    this.holdKeptBodies();
     this.cache.clear();
     this.versionPort?.close();
     this.versionPort = null;
@@ -160,7 +163,13 @@ export class HttpThread {
   /** The version's body compressed, once per version: keyed by store and version, not by ETag (a restarted store's same content has the same tag, other bytes). */
   private async compress(cur: CurrentVersion, encoding: Encoding): Promise<Uint8Array> {
     const full = await this.bodies.get(cur);
-    return this.compressed.get(`${full.epoch}-${full.version}`, full.body, encoding);
+    // (held until the job has it: a job waits for the compression thread to start)
+    this.answerBytes.hold(full.body);
+    try {
+      return await this.compressed.get(`${full.epoch}-${full.version}`, full.body, encoding);
+    } finally {
+      this.answerBytes.release(full.body);
+    }
   }
 
   /**
@@ -168,10 +177,24 @@ export class HttpThread {
    * serves that version without asking again), or waits for its version's message when the store was ahead.
    */
   private onBody(v: VersionWithBody): void {
+    this.answerBytes.own(v.body);
     if (!this.lastWithBody || this.lastWithBody.epoch !== v.epoch || this.lastWithBody.version <= v.version) this.lastWithBody = v;
     const cur = this.current;
     if (cur && !cur.body && cur.epoch === v.epoch && cur.version === v.version && !this.rebuilding) this.current = { ...cur, body: v.body };
     else if (!cur || cur.version < v.version) this.bodyAhead = v;
+    this.holdKeptBodies();
+  }
+
+  /**
+   * Tells answerBytes which /state bodies this thread keeps (the current version's, the last fetched, one
+   * ahead): a body none of them keeps any more is freed once no response or compression job holds it.
+   */
+  private holdKeptBodies(): void {
+    const now = new Set<Uint8Array>();
+    for (const v of [this.current, this.lastWithBody, this.bodyAhead]) if (v?.body) now.add(v.body);
+    for (const b of now) if (!this.keptBodies.has(b)) this.answerBytes.hold(b);
+    for (const b of this.keptBodies) if (!now.has(b)) this.answerBytes.release(b);
+    this.keptBodies = now;
   }
 
   /**
@@ -213,6 +236,7 @@ export class HttpThread {
       epoch: m.epoch, version: m.version, content: m.content, ready: m.ready,
       body, sizeHint: m.size_hint, etag: etagFor(m.content),
     };
+    this.holdKeptBodies();
     this.cache.retireAllBut(stampOf(m.epoch, m.version));
     this.stream.onVersion(m);
     this.keepBodyWarm();

@@ -2,7 +2,9 @@
  * The HTTP thread lets go of a store answer's bytes as soon as nothing holds them (the answer caches, a response
  * writing it), rather than when V8 next collects in full; and never while something still does.
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
+import { connect } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnswerBytes } from '../../src/http/answer-bytes.ts';
@@ -98,5 +100,52 @@ describe('answers of a version gone, on the HTTP thread', () => {
       freedBefore = answerBytes().freed;
     }
     expect(keptBytes).toBeGreaterThan(8 * 1000);
+  });
+});
+
+describe('/state bodies of versions gone, on the HTTP thread', () => {
+  let h: Awaited<ReturnType<typeof startHarness>>;
+  const answerBytes = () => (h.http as unknown as { answerBytes: AnswerBytes }).answerBytes;
+  // ~20 MB bodies: more than the kernel takes at once from a client that does not read
+  const apps = (version: number) => Array.from({ length: 2500 }, (_, i) =>
+    app(`user${i % 50}`, 'market', `app${i}`, { stage_detail: `${version}`.padEnd(8000, '.') }));
+
+  beforeAll(async () => {
+    h = await startHarness(['app_flow']);
+  });
+  afterAll(() => h?.close());
+
+  it('a reader still receiving a body of a version gone gets it whole; the body is freed once it is written', async () => {
+    h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps(1) }]);
+    await h.settled(true);
+    const first = await h.send('/api/v2/runtime/state');
+    expect(first.body.length).toBeGreaterThan(20_000_000);
+
+    // a slow reader of the same version: asks, then reads nothing for now
+    const slow = connect(h.port, '127.0.0.1');
+    const received: Buffer[] = [];
+    slow.on('data', (d: Buffer) => received.push(d));
+    await once(slow, 'connect');
+    slow.pause();
+    slow.write('GET /api/v2/runtime/state HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 200));
+
+    // the version moves on and a poller fetches the new body (gzip too): the thread keeps only that one now
+    const freedBefore = answerBytes().freed;
+    h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps(2) }]);
+    await h.settled(true);
+    const second = await h.send('/api/v2/runtime/state');
+    expect(second.body).toContain('"stage_detail":"2....');
+    const zipped = await h.send('/api/v2/runtime/state', 'GET', { 'Accept-Encoding': 'gzip' });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(zipped.bytes).toString()).toBe(second.body);
+    // (still being written to the slow reader: not freed)
+    expect(answerBytes().freed - freedBefore).toBe(0);
+
+    slow.resume();
+    await once(slow, 'end');
+    const whole = Buffer.concat(received).toString();
+    expect(whole.slice(whole.indexOf('\r\n\r\n') + 4)).toBe(first.body);
+    expect(answerBytes().freed - freedBefore).toBe(Buffer.byteLength(first.body));
   });
 });
