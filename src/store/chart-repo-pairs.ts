@@ -127,8 +127,9 @@ export function renderedChars(pairs: readonly HeldPair[]): number {
 }
 
 /**
- * Whether renderPairsInto gives the pairs `a` and `b` the same JSON under one frame, without rendering either:
- * pair by pair the same held pair (a pass keeps the unchanged ones) or the same items and hydrator counters.
+ * Whether renderPairsInto gives the pairs `a` and `b` the same JSON under one frame and they index the same,
+ * without rendering either: pair by pair the same held pair (a pass keeps the unchanged ones) or the same
+ * (user, source) with the same items under the same keys and the same hydrator counters.
  */
 export function samePairs(a: readonly HeldPair[], b: readonly HeldPair[]): boolean {
   if (a.length !== b.length) return false;
@@ -136,12 +137,16 @@ export function samePairs(a: readonly HeldPair[], b: readonly HeldPair[]): boole
   return a.every((p, i) => {
     const q = b[i]!;
     if (p === q) return true;
+    // (the same JSON held by another pair, or under other keys, renders the same but is indexed otherwise: an
+    // image counts as the user's whose answer held it)
+    if (p.user !== q.user || p.source !== q.source) return false;
     const [pl, ql] = [itemListsOf(p), itemListsOf(q)];
     return counters(p) === counters(q) && pl.every((list, k) => sameList(list, ql[k]!));
   });
 }
 
-const sameList = (a: readonly ChartItemPart[], b: readonly ChartItemPart[]) => a.length === b.length && a.every((x, i) => x.json === b[i]!.json);
+const sameList = (a: readonly ChartItemPart[], b: readonly ChartItemPart[]) =>
+  a.length === b.length && a.every((x, i) => x.json === b[i]!.json && x.key === b[i]!.key);
 
 /**
  * The view's items by key for the change stream (the last of equal keys wins), and its frame: the view without

@@ -61,7 +61,21 @@ describe('the Chart Repo item index across passes', () => {
         expect(plain(view.held!.index)).toEqual(plain(fresh));
         expect(sortedChanges(view.takeChanges())).toEqual(sortedChanges(takeChartChanges(pending)));
       }
-    }), { numRuns: 300 });
+    }), {
+      numRuns: 300,
+      examples: [
+        // found by a run: the same JSON in the same order under other keys (renders the same, indexes otherwise)
+        [[
+          [{ user: 'alice', source: 'market', part: { apps: [], images: [], tasks: [{ key: 'k4', json: '{"s":3}' }, { key: 'k1', json: '{"s":3}' }, { key: 'k3', json: '{"s":1}' }] } }],
+          [{ user: 'alice', source: 'market', part: { apps: [], images: [], tasks: [{ key: 'k5', json: '{"s":3}' }, { key: 'k3', json: '{"s":3}' }, { key: 'k1', json: '{"s":1}' }] } }],
+        ]],
+        // the same images held by another user's answer: they count as that user's now
+        [[
+          [{ user: 'alice', source: 'market', part: { apps: [], images: [{ key: 'k1', json: '{"s":1}' }], tasks: undefined } }],
+          [{ user: 'bob', source: 'market', part: { apps: [], images: [{ key: 'k1', json: '{"s":1}' }], tasks: undefined } }],
+        ]],
+      ],
+    });
   });
 
   it('a pass that changed one pair of many touches that pair\'s items only', () => {
