@@ -262,8 +262,7 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
   if (hit?.missing) return c.json(errorBody(query.notFound ?? 'not found'), 404);
   if (hit) {
     remember(c, deps, cur!, hit.etag, hit.body);
-    deps.answerBytes?.whileWriting(hit.body, outgoing(c));
-    return taggedJson(c, hit.etag, hit.body);
+    return sendTagged(c, deps, hit.etag, hit.body);
   }
   const q = deps.queries();
   if (!q) return c.json(errorBody(STORE_UNAVAILABLE), 503, { 'Retry-After': '1' });
@@ -282,15 +281,14 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
   // (bytes the store sent are this thread's alone; a string's may share Node's buffer pool)
   if (typeof a.json !== 'string') deps.answerBytes?.own(body);
   const tag = etagFor(a.own_content ?? (a.own_from === undefined ? a.content : answerDigest(answerText(a.json), a.own_from)), query.key);
-  if (query.ownContent) return taggedJson(c, tag, body);
+  if (query.ownContent) return sendTagged(c, deps, tag, body);
   // the store that answered is the one `cur` came from (not rebuilding): its epoch names it
   // (an answer asked once per version is neither kept nor remembered: ResponseCache)
   if (cur) {
     const kept = deps.cache ? deps.cache.set(query.key, stampOf(epoch, a.version), tag, body) : true;
     if (kept && a.version === cur.version) remember(c, deps, cur, tag, body);
   }
-  deps.answerBytes?.whileWriting(body, outgoing(c));
-  return taggedJson(c, tag, body);
+  return sendTagged(c, deps, tag, body);
 }
 
 /**
@@ -301,17 +299,23 @@ function answerDigest(json: string, from: number): string {
   return sha256(from > 0 ? json.slice(from) : json).slice(0, 22);
 }
 
+/** the node response Hono writes to (@hono/node-server's env), absent when the app is called without a server */
+function outgoing(c: Context): ServerResponse | undefined {
+  return (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+}
+
+/** A tagged answer whose bytes are held (answer-bytes.ts) until the response has written them. */
+function sendTagged(c: Context, deps: RuntimeAppDeps, etag: string, body: Uint8Array): Response {
+  deps.answerBytes?.whileWriting(body, outgoing(c));
+  return taggedJson(c, etag, body);
+}
+
 /**
  * Lets the raw path answer the next identical request (same target, same version) without Hono. Only for
  * a ready version that is still the current one (a rebuilding store's versions may repeat numbers, and a
  * store may have been replaced while the query ran) and for requests that came through a node server (the
  * raw target is what the raw path looks up).
  */
-/** the node response Hono writes to (@hono/node-server's env), absent when the app is called without a server */
-function outgoing(c: Context): ServerResponse | undefined {
-  return (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
-}
-
 function remember(c: Context, deps: RuntimeAppDeps, cur: CurrentVersion, etag: string, body: Uint8Array): void {
   const target = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.url;
   if (deps.remembered && target && cur.ready && deps.current() === cur && !deps.rebuilding?.()) {
