@@ -25,7 +25,8 @@
  *            --window FROM-TO (the steady window, seconds after start; default 120-180)
  *            --node-flag FLAG (repeatable; e.g. --node-flag=--cpu-prof --node-flag=--cpu-prof-dir=/tmp/prof)
  *            --sidecar-log FILE (the sidecar's whole output, e.g. with --node-flag=--trace-gc)
- *            --trace (a line per sample up to the steady window: RSS, VmHWM and each thread's reserved heap)
+ *            --trace (a line per sample up to the steady window and during the load: RSS, VmHWM and each thread's
+ *            reserved heap, during the load + its external memory)
  *            SCALE_PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -373,11 +374,22 @@ async function runSize(apps: number): Promise<SizeResult> {
     const loadHeaps: Record<string, number> = {};
     const loadExternal: Record<string, number> = {};
     let loadRssMax = 0;
+    const loadT0 = Date.now();
+    const rssLoadWatch = args.trace ? setInterval(() => { rssMax = Math.max(rssMax, status(pid)?.rss ?? 0); }, 100) : null;
     const loadSampler = setInterval(() => {
-      loadRssMax = Math.max(loadRssMax, status(pid)?.rss ?? 0);
+      const s = status(pid);
+      loadRssMax = Math.max(loadRssMax, s?.rss ?? 0);
       fetch(`${base}/metrics`).then((r) => r.text()).then((text) => {
-        for (const [t, v] of Object.entries(threadFamily(text, 'heap_total'))) loadHeaps[t] = Math.max(loadHeaps[t] ?? 0, v);
-        for (const [t, v] of Object.entries(threadFamily(text, 'external'))) loadExternal[t] = Math.max(loadExternal[t] ?? 0, v);
+        const reserved = threadFamily(text, 'heap_total');
+        const ext = threadFamily(text, 'external');
+        for (const [t, v] of Object.entries(reserved)) loadHeaps[t] = Math.max(loadHeaps[t] ?? 0, v);
+        for (const [t, v] of Object.entries(ext)) loadExternal[t] = Math.max(loadExternal[t] ?? 0, v);
+        // --trace: what each thread holds while the load runs, to tell which one the peak is in
+        if (args.trace) {
+          console.log(`load ${((Date.now() - loadT0) / 1000).toFixed(1)} s  rss ${mib(s?.rss ?? NaN)} (max ${mib(rssMax)})  hwm ${mib(s?.hwm ?? NaN)}  `
+            + Object.keys(reserved).map((t) => `${t} ${mib(reserved[t]!)}+${mib(ext[t] ?? NaN)}`).join('  '));
+          rssMax = 0;
+        }
       }).catch(() => { /* a scrape that fails here only loses a sample */ });
     }, LOAD_SAMPLE_MS);
     const load = await autocannon({
@@ -385,6 +397,7 @@ async function runSize(apps: number): Promise<SizeResult> {
       requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: userPath(asking[asked++ % asking.length]!) }) }],
     });
     clearInterval(loadSampler);
+    if (rssLoadWatch) clearInterval(rssLoadWatch);
     const loadErrors = load.errors + load.timeouts + (load.non2xx ?? 0);
     if (loadErrors > 0) errors.push(`?user_id= load: ${load.errors} errors, ${load.timeouts} timeouts, ${load.non2xx} non-2xx`);
 
