@@ -25,8 +25,8 @@
  *            --window FROM-TO (the steady window, seconds after start; default 120-180)
  *            --node-flag FLAG (repeatable; e.g. --node-flag=--cpu-prof --node-flag=--cpu-prof-dir=/tmp/prof)
  *            --sidecar-log FILE (the sidecar's whole output, e.g. with --node-flag=--trace-gc)
- *            --trace (a line per sample up to the steady window and during the load: RSS, VmHWM and each thread's
- *            reserved heap, during the load + its external memory)
+ *            --trace (a line per sample up to the steady window, during the load and the whole /state fetch: RSS,
+ *            VmHWM and each thread's reserved heap, after the steady window + its external memory)
  *            SCALE_PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -413,11 +413,23 @@ async function runSize(apps: number): Promise<SizeResult> {
 
     // then the whole snapshot, for its size: the HTTP thread holds its bytes from then on (to serve it again, and
     // while a restarted store rebuilds), which no steady sample held: a figure of its own
+    // --trace: what each thread holds while the body is rendered, sent and kept
+    const wholeT0 = Date.now();
+    const wholeSampler = args.trace ? setInterval(() => {
+      const s = status(pid);
+      fetch(`${base}/metrics`).then((r) => r.text()).then((text) => {
+        const reserved = threadFamily(text, 'heap_total');
+        const ext = threadFamily(text, 'external');
+        console.log(`whole /state ${((Date.now() - wholeT0) / 1000).toFixed(1)} s  rss ${mib(s?.rss ?? NaN)}  hwm ${mib(s?.hwm ?? NaN)}  `
+          + Object.keys(reserved).map((t) => `${t} ${mib(reserved[t]!)}+${mib(ext[t] ?? NaN)}`).join('  '));
+      }).catch(() => { /* a scrape that fails here only loses a sample */ });
+    }, 100) : null;
     const whole = await fetch(`${base}/api/v2/runtime/state`, { headers: { 'Accept-Encoding': 'identity' } });
     const wholeBody = await whole.text();
     if (whole.status !== 200) throw new Error(`GET /state answered ${whole.status}: ${wholeBody.slice(0, 300)}`);
     const stateBytes = Buffer.byteLength(wholeBody);
     await sleep(1000);
+    if (wholeSampler) clearInterval(wholeSampler);
     const afterWhole = status(pid);
     const intervalMs = Number(args.interval ?? 5000);
     const passFits = Object.entries(passMax).every(([src, ms]) => ms <= (intervalOf[src] ?? intervalMs));
