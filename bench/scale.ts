@@ -159,6 +159,12 @@ const median = (xs: number[]) => {
   return s.length === 0 ? NaN : s[Math.floor(s.length / 2)]!;
 };
 const mib = (n: number) => Math.round(n * 10) / 10;
+/** --trace: each thread's reserved heap and its external memory, from one /metrics text */
+const heldByThread = (metrics: string) => {
+  const reserved = threadFamily(metrics, 'heap_total');
+  const external = threadFamily(metrics, 'external');
+  return { reserved, external, line: Object.keys(reserved).map((t) => `${t} ${mib(reserved[t]!)}+${mib(external[t] ?? NaN)}`).join('  ') };
+};
 
 interface Proc { child: ChildProcess; tail: string[]; exited: () => number | null | undefined }
 
@@ -304,9 +310,10 @@ async function runSize(apps: number): Promise<SizeResult> {
       if (hwm !== undefined && hwm > hwmSeen) { hwmSeen = hwm; peakAtS = since; }
     };
     const startHeaps: Record<string, number> = {};
-    // --trace: the highest RSS between two trace lines, sampled every 100 ms (a spike lasts less than a sample)
+    // --trace: the highest RSS between two trace lines, sampled every 100 ms (a spike lasts less than a sample),
+    // up to the end of the whole /state fetch
     let rssMax = 0;
-    const rssWatch = args.trace ? setInterval(() => { rssMax = Math.max(rssMax, status(pid)?.rss ?? 0); }, 100) : null;
+    const rssWatch = args.trace ? setInterval(() => { rssMax = Math.max(rssMax, status(pid)?.rss ?? 0); }, 100).unref() : null;
     while (Date.now() - t0 < STEADY.to * 1000) {
       if (sidecar.exited() !== undefined) throw new Error(`the sidecar exited with ${sidecar.exited()}:\n${sidecar.tail.join('\n')}`);
       const since = (Date.now() - t0) / 1000;
@@ -349,7 +356,6 @@ async function runSize(apps: number): Promise<SizeResult> {
       }
       await sleep(SAMPLE_MS);
     }
-    if (rssWatch) clearInterval(rssWatch);
     if (cpuEnd === null) throw new Error('the steady window took no sample');
     // systemCores: the kernel's share (sockets, page faults, futexes), what no JavaScript change shows in a profile
     const { wallS, cores, systemCores, threads0, threads1 } = await cpuEnd;
@@ -374,22 +380,21 @@ async function runSize(apps: number): Promise<SizeResult> {
     const loadHeaps: Record<string, number> = {};
     const loadExternal: Record<string, number> = {};
     let loadRssMax = 0;
+    // --trace: what each thread holds while the load runs (to tell which one the peak is in), and while the whole
+    // /state is fetched below
+    const traceLine = (what: string, t0: number, s: ReturnType<typeof status>, held: ReturnType<typeof heldByThread>) => {
+      console.log(`${what} ${((Date.now() - t0) / 1000).toFixed(1)} s  rss ${mib(s?.rss ?? NaN)} (max ${mib(rssMax)})  hwm ${mib(s?.hwm ?? NaN)}  ${held.line}`);
+      rssMax = 0;
+    };
     const loadT0 = Date.now();
-    const rssLoadWatch = args.trace ? setInterval(() => { rssMax = Math.max(rssMax, status(pid)?.rss ?? 0); }, 100) : null;
     const loadSampler = setInterval(() => {
       const s = status(pid);
       loadRssMax = Math.max(loadRssMax, s?.rss ?? 0);
       fetch(`${base}/metrics`).then((r) => r.text()).then((text) => {
-        const reserved = threadFamily(text, 'heap_total');
-        const ext = threadFamily(text, 'external');
-        for (const [t, v] of Object.entries(reserved)) loadHeaps[t] = Math.max(loadHeaps[t] ?? 0, v);
-        for (const [t, v] of Object.entries(ext)) loadExternal[t] = Math.max(loadExternal[t] ?? 0, v);
-        // --trace: what each thread holds while the load runs, to tell which one the peak is in
-        if (args.trace) {
-          console.log(`load ${((Date.now() - loadT0) / 1000).toFixed(1)} s  rss ${mib(s?.rss ?? NaN)} (max ${mib(rssMax)})  hwm ${mib(s?.hwm ?? NaN)}  `
-            + Object.keys(reserved).map((t) => `${t} ${mib(reserved[t]!)}+${mib(ext[t] ?? NaN)}`).join('  '));
-          rssMax = 0;
-        }
+        const held = heldByThread(text);
+        for (const [t, v] of Object.entries(held.reserved)) loadHeaps[t] = Math.max(loadHeaps[t] ?? 0, v);
+        for (const [t, v] of Object.entries(held.external)) loadExternal[t] = Math.max(loadExternal[t] ?? 0, v);
+        if (args.trace) traceLine('load', loadT0, s, held);
       }).catch(() => { /* a scrape that fails here only loses a sample */ });
     }, LOAD_SAMPLE_MS);
     const load = await autocannon({
@@ -397,7 +402,6 @@ async function runSize(apps: number): Promise<SizeResult> {
       requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: userPath(asking[asked++ % asking.length]!) }) }],
     });
     clearInterval(loadSampler);
-    if (rssLoadWatch) clearInterval(rssLoadWatch);
     const loadErrors = load.errors + load.timeouts + (load.non2xx ?? 0);
     if (loadErrors > 0) errors.push(`?user_id= load: ${load.errors} errors, ${load.timeouts} timeouts, ${load.non2xx} non-2xx`);
 
@@ -413,16 +417,11 @@ async function runSize(apps: number): Promise<SizeResult> {
 
     // then the whole snapshot, for its size: the HTTP thread holds its bytes from then on (to serve it again, and
     // while a restarted store rebuilds), which no steady sample held: a figure of its own
-    // --trace: what each thread holds while the body is rendered, sent and kept
     const wholeT0 = Date.now();
     const wholeSampler = args.trace ? setInterval(() => {
       const s = status(pid);
-      fetch(`${base}/metrics`).then((r) => r.text()).then((text) => {
-        const reserved = threadFamily(text, 'heap_total');
-        const ext = threadFamily(text, 'external');
-        console.log(`whole /state ${((Date.now() - wholeT0) / 1000).toFixed(1)} s  rss ${mib(s?.rss ?? NaN)}  hwm ${mib(s?.hwm ?? NaN)}  `
-          + Object.keys(reserved).map((t) => `${t} ${mib(reserved[t]!)}+${mib(ext[t] ?? NaN)}`).join('  '));
-      }).catch(() => { /* a scrape that fails here only loses a sample */ });
+      fetch(`${base}/metrics`).then((r) => r.text()).then((text) => traceLine('whole /state', wholeT0, s, heldByThread(text)))
+        .catch(() => { /* a scrape that fails here only loses a sample */ });
     }, 100) : null;
     const whole = await fetch(`${base}/api/v2/runtime/state`, { headers: { 'Accept-Encoding': 'identity' } });
     const wholeBody = await whole.text();
@@ -430,6 +429,7 @@ async function runSize(apps: number): Promise<SizeResult> {
     const stateBytes = Buffer.byteLength(wholeBody);
     await sleep(1000);
     if (wholeSampler) clearInterval(wholeSampler);
+    if (rssWatch) clearInterval(rssWatch);
     const afterWhole = status(pid);
     const intervalMs = Number(args.interval ?? 5000);
     const passFits = Object.entries(passMax).every(([src, ms]) => ms <= (intervalOf[src] ?? intervalMs));
