@@ -96,12 +96,19 @@ export interface ChartItemPart {
 /** The hydrator's counters of one pair's answer (summed over pairs in the view). */
 export type HydratorCounters = Pick<HydratorStatus, 'queue_length' | 'active_tasks' | 'completed_tasks' | 'failed_tasks' | 'worker_count'>;
 
-/** One (user, source) pair's own part of the Chart Repo view, its items rendered. */
-export interface ChartRepoPairPart {
-  apps: ChartItemPart[];
-  images: ChartItemPart[];
-  hydrator?: { counters: HydratorCounters; tasks: ChartItemPart[]; recent_failed: ChartItemPart[] };
+/**
+ * One (user, source) pair's own part of the Chart Repo view, its items rendered. As sent (`SentPairPart`), an
+ * item may be a number instead: the index of the same item in the same list of the part the store holds for the
+ * pair with the slot's `base` content (the item did not change, so only what changed crosses and is held anew).
+ */
+export interface ChartRepoPairPart<I = ChartItemPart> {
+  apps: I[];
+  images: I[];
+  hydrator?: { counters: HydratorCounters; tasks: I[]; recent_failed: I[] };
 }
+
+/** A pair's part as it crosses: its unchanged items as indexes into the part held with the slot's `base` content. */
+export type SentPairPart = ChartRepoPairPart<ChartItemPart | number>;
 
 export interface ChartRepoPairSlot {
   user: string;
@@ -109,7 +116,12 @@ export interface ChartRepoPairSlot {
   /** the digest of the pair's own part */
   content: string;
   /** absent when the store already holds this content */
-  part?: ChartRepoPairPart;
+  part?: SentPairPart;
+  /**
+   * the content of the held part that `part`'s numbers index; a store that holds the pair with other content
+   * cannot take the part (the pair comes back in `reread`, and the collector sends it whole)
+   */
+  base?: string;
 }
 
 /**

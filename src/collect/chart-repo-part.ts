@@ -1,5 +1,5 @@
-import { chartItemKeys, type HydratorTask } from '../model/index.ts';
-import type { ChartItemPart, ChartRepoPairPart, Facets, HydratorCounters } from '../protocol.ts';
+import { chartItemKeys, type ChartRepoApp, type ChartRepoImage, type HydratorTask } from '../model/index.ts';
+import type { ChartItemPart, ChartRepoPairPart, Facets, HydratorCounters, SentPairPart } from '../protocol.ts';
 import type { ChartRepoAnswer } from './chart-repo.ts';
 import { HYDRATOR_COUNTERS } from './chart-repo-merge.ts';
 
@@ -9,11 +9,23 @@ import { HYDRATOR_COUNTERS } from './chart-repo-merge.ts';
  * store holds no objects for the Chart Repo's items.
  */
 export function renderPairPart(answer: Pick<ChartRepoAnswer, 'apps' | 'images' | 'hydrator'>): ChartRepoPairPart {
-  const part: ChartRepoPairPart = {
-    apps: answer.apps.map((a) => ({ json: JSON.stringify(a), key: chartItemKeys.apps(a), facets: facetsOf(a), state: a.state })),
-    images: answer.images.map((i) => ({
-      json: JSON.stringify(i), key: chartItemKeys.images(i), facets: i.app_name === undefined ? {} : { app_name: i.app_name }, state: i.status,
-    })),
+  return renderPart(answer) as ChartRepoPairPart;
+}
+
+/**
+ * A pair's changed answer as changes to `held`, the answer whose part the store holds: an app or image that is
+ * `held`'s own object (keepAnswerTimes keeps an item that did not change) goes as its index in `held`'s list, so
+ * only what changed is rendered, crosses and is held anew (in the demo's steady churn a changed answer changed
+ * one item of tens). The hydrator's tasks go whole: they are parsed anew each time, and few.
+ */
+export function renderPairChanges(answer: Pick<ChartRepoAnswer, 'apps' | 'images' | 'hydrator'>, held: Pick<ChartRepoAnswer, 'apps' | 'images'>): SentPairPart {
+  return renderPart(answer, held);
+}
+
+function renderPart(answer: Pick<ChartRepoAnswer, 'apps' | 'images' | 'hydrator'>, held?: Pick<ChartRepoAnswer, 'apps' | 'images'>): SentPairPart {
+  const part: SentPairPart = {
+    apps: renderList(answer.apps, appPart, held?.apps),
+    images: renderList(answer.images, imagePart, held?.images),
   };
   const h = answer.hydrator;
   if (h) {
@@ -23,6 +35,20 @@ export function renderPairPart(answer: Pick<ChartRepoAnswer, 'apps' | 'images' |
   }
   return part;
 }
+
+/** Each item rendered, or its index in `held` when it is one of `held`'s objects. */
+function renderList<T extends object>(items: readonly T[], render: (x: T) => ChartItemPart, held?: readonly T[]): (ChartItemPart | number)[] {
+  if (!held || held.length === 0) return items.map(render);
+  const at = new Map<T, number>();
+  held.forEach((x, i) => at.set(x, i));
+  return items.map((x) => at.get(x) ?? render(x));
+}
+
+const appPart = (a: ChartRepoApp): ChartItemPart => ({ json: JSON.stringify(a), key: chartItemKeys.apps(a), facets: facetsOf(a), state: a.state });
+
+const imagePart = (i: ChartRepoImage): ChartItemPart => ({
+  json: JSON.stringify(i), key: chartItemKeys.images(i), facets: i.app_name === undefined ? {} : { app_name: i.app_name }, state: i.status,
+});
 
 /** A hydrator task as an item (current or recently failed). */
 function taskPart(t: HydratorTask): ChartItemPart {
@@ -42,13 +68,13 @@ export function facetsOf(x: { user_id?: string; source_id?: string; app_name?: s
 export const PARTS_AHEAD_CHARS = 4 * 2 ** 20;
 
 /** A part's item lists: apps, images, the hydrator's tasks and its recent failures. */
-export function itemListsOf(part: ChartRepoPairPart): readonly (readonly ChartItemPart[])[] {
+export function itemListsOf<I>(part: ChartRepoPairPart<I>): readonly (readonly I[])[] {
   return [part.apps, part.images, part.hydrator?.tasks ?? [], part.hydrator?.recent_failed ?? []];
 }
 
-/** A part's size, in UTF-16 units of its items' JSON. */
-export function partChars(part: ChartRepoPairPart): number {
+/** A part's size, in UTF-16 units of the JSON of the items it renders (an index to a held item: none). */
+export function partChars(part: SentPairPart): number {
   let n = 0;
-  for (const list of itemListsOf(part)) for (const item of list) n += item.json.length;
+  for (const list of itemListsOf(part)) for (const item of list) if (typeof item !== 'number') n += item.json.length;
   return n;
 }

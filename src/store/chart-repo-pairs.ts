@@ -1,6 +1,6 @@
 import { HYDRATOR_COUNTERS, mergedHydratorCounters } from '../collect/chart-repo-merge.ts';
 import { itemListsOf, partChars } from '../collect/chart-repo-part.ts';
-import type { ChartItemPart, ChartList, ChartRepoFrame, ChartRepoPairPart, StateFilter } from '../protocol.ts';
+import type { ChartItemPart, ChartList, ChartRepoFrame, ChartRepoPairPart, ChartRepoPairSlot, StateFilter } from '../protocol.ts';
 import { CHART_LISTS, emptyChartPending, mergePending, recordItem, type ChartIndex, type ChartPending, type Item } from './chart-repo-items.ts';
 import { runNow, type Turns } from './turns.ts';
 
@@ -24,9 +24,39 @@ export interface HeldPair extends ChartRepoPairPart {
 export function holdPair(user: string, source: string, content: string, part: ChartRepoPairPart): HeldPair {
   const users = [user];
   const sources = [source];
-  // (the part is this thread's own copy, taken from a message: its images get their owners in place)
-  for (const image of part.images) image.facets = { ...image.facets, users, sources };
+  // (the part is this thread's own copy, taken from a message: its images get their owners in place; one kept
+  // from the pair's part before has them)
+  for (const image of part.images) if (image.facets.users === undefined) image.facets = { ...image.facets, users, sources };
   return { user, source, content, chars: partChars(part), apps: part.apps, images: part.images, ...(part.hydrator ? { hydrator: part.hydrator } : {}) };
+}
+
+/**
+ * A slot's part, whole: each index taken from the same list of `held`, the part the store holds for the pair,
+ * when that has the slot's `base` content (the item itself: it is held once, by both). Undefined when the slot has
+ * no part or cannot be taken (held with other content, an index past its list): the collector sends it whole then.
+ */
+export function partOfSlot(slot: ChartRepoPairSlot, held: HeldPair | undefined): ChartRepoPairPart | undefined {
+  const sent = slot.part;
+  if (!sent) return undefined;
+  const base = slot.base !== undefined && held?.content === slot.base ? held : undefined;
+  const whole = (items: readonly (ChartItemPart | number)[], from: readonly ChartItemPart[] | undefined): ChartItemPart[] | undefined => {
+    const out: ChartItemPart[] = new Array(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const x = items[i]!;
+      if (typeof x !== 'number') out[i] = x;
+      else if (from?.[x] !== undefined) out[i] = from[x];
+      else return undefined;
+    }
+    return out;
+  };
+  const apps = whole(sent.apps, base?.apps);
+  const images = whole(sent.images, base?.images);
+  if (!apps || !images) return undefined;
+  if (!sent.hydrator) return { apps, images };
+  const tasks = whole(sent.hydrator.tasks, base?.hydrator?.tasks);
+  const failed = whole(sent.hydrator.recent_failed, base?.hydrator?.recent_failed);
+  if (!tasks || !failed) return undefined;
+  return { apps, images, hydrator: { counters: sent.hydrator.counters, tasks, recent_failed: failed } };
 }
 
 /** What of the view to write (renderPairsInto). */
@@ -228,7 +258,10 @@ export function* planReindex(
         ops.push({ list, key: it.key, it: null });
         recordItem(seen, list, it.key, null, it);
       }
+      const had = new Set(was ? listOf(was, list) : []);
       for (const it of now ? listOf(now, list) : []) {
+        // (an item the pair held before, kept by a part sent as changes: the index holds it already)
+        if (had.has(it)) continue;
         ops.push({ list, key: it.key, it });
         recordItem(seen, list, it.key, it, items.get(it.key));
       }

@@ -1,8 +1,8 @@
-import type { ChartRepoChanges, ChartRepoFrame, ChartRepoPairSlot, StateFilter, StoreStep } from '../protocol.ts';
+import type { ChartRepoChanges, ChartRepoFrame, ChartRepoPairPart, ChartRepoPairSlot, StateFilter, StoreStep } from '../protocol.ts';
 import { pairKey, viewContent } from '../collect/chart-repo-content.ts';
 import { emptyChartPending, takeChartChanges, type ChartIndex, type Item } from './chart-repo-items.ts';
 import {
-  applyIndexPlan, countPairs, IN_PLACE_OPS, filteredRendering, holdPair, planReindex, renderedChars, renderPairsInto, samePairs,
+  applyIndexPlan, countPairs, IN_PLACE_OPS, filteredRendering, holdPair, partOfSlot, planReindex, renderedChars, renderPairsInto, samePairs,
   type ChartCounts, type HeldPair, type IndexPlan,
 } from './chart-repo-pairs.ts';
 import { runNow, type Turns } from './turns.ts';
@@ -80,7 +80,7 @@ export class ChartRepoView {
   /** each (user, source) pair's own part, in the collector's order, with the digest of its content */
   private pairs = new Map<string, HeldPair>();
   /** parts sent ahead of this pass's chart_repo_pairs step (chart_repo_parts), by pair; unseen by readers */
-  private staged = new Map<string, ChartRepoPairSlot>();
+  private staged = new Map<string, { content: string; part: ChartRepoPairPart }>();
   /** what the held view was rendered from, and the content of its shared blocks */
   private heldPairs: { frame: ChartRepoFrame; pairs: HeldPair[]; shared: string } | null = null;
 
@@ -127,7 +127,7 @@ export class ChartRepoView {
       const key = pairKey(slot);
       const held = this.pairs.get(key);
       const ahead = this.staged.get(key);
-      const part = slot.part ?? (ahead?.content === slot.content ? ahead.part : undefined);
+      const part = slot.part ? partOfSlot(slot, held) : ahead?.content === slot.content ? ahead.part : undefined;
       if (held && held.content === slot.content) {
         // the same content sent again (a new collector thread, a full pass after a lost one): what is held stands,
         // its times included (they say when it last changed; a running app's duration and last_update are not content)
@@ -158,7 +158,11 @@ export class ChartRepoView {
    */
   stage(slots: readonly ChartRepoPairSlot[]): void {
     this.generation += 1;
-    for (const slot of slots) if (slot.part) this.staged.set(pairKey(slot), slot);
+    for (const slot of slots) {
+      // (taken whole now, against the pairs held: they stay until the step that names the part)
+      const part = partOfSlot(slot, this.pairs.get(pairKey(slot)));
+      if (part) this.staged.set(pairKey(slot), { content: slot.content, part });
+    }
   }
 
   /**

@@ -60,8 +60,11 @@ export function passProblem(msg: unknown): string | null {
 
 function isPairSlot(x: unknown): boolean {
   if (!isObj(x) || typeof x.user !== 'string' || typeof x.source !== 'string' || typeof x.content !== 'string') return false;
+  if (x.base !== undefined && typeof x.base !== 'string') return false;
   if (x.part === undefined) return true;
   const p = x.part;
+  // (indexes into the held part only in a part sent as changes to it)
+  const isItemList = x.base === undefined ? isRenderedList : isSentList;
   if (!isObj(p) || !isItemList(p.apps) || !isItemList(p.images)) return false;
   if (p.hydrator === undefined) return true;
   const h = p.hydrator;
@@ -69,8 +72,12 @@ function isPairSlot(x: unknown): boolean {
     && isItemList(h.tasks) && isItemList(h.recent_failed);
 }
 
-/** rendered Chart Repo items (ChartItemPart): JSON, a key, facets */
-function isItemList(x: unknown): boolean {
-  return Array.isArray(x) && x.every((i) => isObj(i) && typeof i.json === 'string' && typeof i.key === 'string'
-    && isObj(i.facets) && (i.state === undefined || typeof i.state === 'string'));
-}
+/** a rendered Chart Repo item (ChartItemPart): JSON, a key, facets */
+const isRendered = (i: unknown): boolean => isObj(i) && typeof i.json === 'string' && typeof i.key === 'string'
+  && isObj(i.facets) && (i.state === undefined || typeof i.state === 'string');
+
+const isRenderedList = (x: unknown): boolean => Array.isArray(x) && x.every(isRendered);
+
+/** rendered items, or indexes of items in the part held (SentPairPart) */
+const isSentList = (x: unknown): boolean =>
+  Array.isArray(x) && x.every((i) => (typeof i === 'number' ? Number.isSafeInteger(i) && i >= 0 : isRendered(i)));

@@ -302,6 +302,41 @@ describe('chart repo collector', () => {
     expect(parts(again)).toEqual(['alice']);
   });
 
+  it('sends a changed pair as changes to the part the store holds: only the items that moved are rendered and cross', async () => {
+    repo.set(good('alice', 'wiki', 'blog', 'chat'), 'alice', 'market');
+    repo.set(good('bob', 'maps'), 'bob', 'market');
+    const c = await collector();
+    const first = await run(c);
+    const sentParts = (r: CollectResult) => pairSteps(r).flatMap((s) => (s.op === 'chart_repo_pairs' ? s.pairs.filter((p) => p.part) : []));
+    expect(sentParts(first).every((p) => p.base === undefined && p.part!.apps.every((a) => typeof a === 'object'))).toBe(true);
+    // blog fails; wiki and chat say what they said: their places in the part held, not their JSON
+    repo.set({ kind: 'json', body: envelope({
+      system: { hostname: 'cr-alice' },
+      apps: [['wiki', 'completed'], ['blog', 'failed'], ['chat', 'completed']].map(([n, state]) => ({ app_id: n, app_name: n, user_id: 'alice', source_id: 'market', state })),
+      tasks: { hydrator: { queue_length: 1, tasks: [{ task_id: 'alice-t' }] } },
+    }) }, 'alice', 'market');
+    const changed = await run(c);
+    const [alice] = sentParts(changed);
+    expect(alice!.user).toBe('alice');
+    expect(alice!.base).toBe(sentParts(first).find((p) => p.user === 'alice')!.content);
+    expect(alice!.part!.apps.map((a) => (typeof a === 'number' ? a : JSON.parse(a.json).state))).toEqual([0, 'failed', 2]);
+    // the store put it together: the view is the answer's, every other item as it was
+    expect(view(changed).apps!.map((a) => `${a.app_name}:${a.state}`)).toEqual(['wiki:completed', 'blog:failed', 'chat:completed', 'maps:completed']);
+    expect(view(changed).apps![0]).toEqual(view(first).apps![0]);
+    // a store that cannot take the changes (it holds other content) asks for the pair, which then goes whole
+    const other = new ChartRepoView();
+    clock += 5000;
+    repo.set(good('alice', 'wiki', 'blog'), 'alice', 'market');
+    const r = await c.collect({ signal: AbortSignal.timeout(LIVENESS_MS), now: () => new Date(clock), full: false });
+    const step = pairSteps(r)[0]!;
+    expect(step.op === 'chart_repo_pairs' && step.pairs.find((p) => p.user === 'alice')!.base).toBeDefined();
+    expect(other.setPairs(step as Extract<StoreStep, { op: 'chart_repo_pairs' }>).reread).toEqual(['alice\u0000market', 'bob\u0000market']);
+    clock += 5000;
+    const again = await c.collect({ signal: AbortSignal.timeout(LIVENESS_MS), now: () => new Date(clock), full: false, reread: ['alice\u0000market'] });
+    const whole = pairSteps(again).flatMap((s) => (s.op === 'chart_repo_pairs' ? s.pairs.filter((p) => p.part) : []));
+    expect(whole.map((p) => [p.user, p.base])).toEqual([['alice', undefined]]);
+  });
+
   it('sends the parts of a large pass ahead, a message each time they add up, and the view is the same as sent in one', async () => {
     repo.set(good('alice', 'wiki', 'blog'), 'alice', 'market');
     repo.set(good('bob', 'chat'), 'bob', 'market');

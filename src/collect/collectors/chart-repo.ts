@@ -12,7 +12,7 @@ import { answerKey, type SplitAnswer } from '../chart-repo-answer-key.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { normalizeAnswer, type ChartRepoAnswer } from '../chart-repo.ts';
 import { chartRepoComponent, type PairFailure } from '../chart-repo-component.ts';
-import { PARTS_AHEAD_CHARS, partChars, renderPairPart } from '../chart-repo-part.ts';
+import { PARTS_AHEAD_CHARS, partChars, renderPairChanges, renderPairPart } from '../chart-repo-part.ts';
 import { createChartRepoAgent, fetchChartRepoBody, parseChartRepoJson } from '../../sources/chart-repo-client.ts';
 import type { Agent } from 'node:http';
 import { MIN_INTERVAL_COUNTER, type ChartRepoFrame, type ChartRepoPairSlot, type StoreStep } from '../../protocol.ts';
@@ -71,6 +71,8 @@ export class ChartRepoCollector implements Collector {
   private view: { content: string; since: string } | null = null;
   /** per pair, the content of its own part the store holds (as far as this collector knows) */
   private readonly sentPairs = new Map<string, string>();
+  /** per pair, the answer whose part the store holds (with sentPairs' content): a changed answer goes as changes to it */
+  private readonly sentAnswers = new Map<string, ChartRepoAnswer>();
   /** per pair, the digest of its last good answer's text less time-passing members and shared blocks (answerKey) */
   private readonly lastBodyKey = new Map<string, string>();
   /** pairs whose answer was parsed and normalized this pass (the rest said what they said before) */
@@ -87,8 +89,8 @@ export class ChartRepoCollector implements Collector {
 
   async collect(ctx: CollectContext): Promise<CollectResult> {
     // a new store (or one that lost a pass) holds none of what was sent; a pair it asked for, not that one
-    if (ctx.full) { this.sentPairs.clear(); this.sentView = null; }
-    for (const key of ctx.reread ?? []) this.sentPairs.delete(key);
+    if (ctx.full) { this.sentPairs.clear(); this.sentAnswers.clear(); this.sentView = null; }
+    for (const key of ctx.reread ?? []) { this.sentPairs.delete(key); this.sentAnswers.delete(key); }
     const { pairs, warning: pairsWarning } = await this.listPairs(ctx.signal);
     // the pass time: every converted app's and image's last_update, as Go sets it
     const now = ctx.now().toISOString();
@@ -101,7 +103,8 @@ export class ChartRepoCollector implements Collector {
     const listed = new Set(pairs.map(pairKey));
     for (const key of this.lastGood.keys()) {
       if (!listed.has(key)) {
-        this.lastGood.delete(key); this.lastGoodAt.delete(key); this.lastBodyKey.delete(key); this.sentPairs.delete(key);
+        this.lastGood.delete(key); this.lastGoodAt.delete(key); this.lastBodyKey.delete(key);
+        this.sentPairs.delete(key); this.sentAnswers.delete(key);
       }
     }
     const failures: PairFailure[] = [];
@@ -228,21 +231,32 @@ export class ChartRepoCollector implements Collector {
       chars += partChars(slot.part);
       if (chars < max) continue;
       await ctx.sendAhead({ op: 'chart_repo_parts', pairs: chunk.map((s) => ({ ...s })) });
-      for (const s of chunk) delete s.part;
+      for (const s of chunk) { delete s.part; delete s.base; }
       chunk = [];
       chars = 0;
     }
     return slots;
   }
 
-  /** A pair as the store gets it: its own part only when the store does not hold that content yet. */
+  /**
+   * A pair as the store gets it: its own part only when the store does not hold that content yet, and then as
+   * changes to the part it holds when it holds one (renderPairChanges).
+   */
   private slot(a: { user: string; source: string; answer: ChartRepoAnswer }): ChartRepoPairSlot {
     const key = pairKey(a);
     const content = this.lastBodyKey.get(key) ?? '';
     const slot: ChartRepoPairSlot = { user: a.user, source: a.source, content };
-    if (this.sentPairs.get(key) === content) return slot;
+    const base = this.sentPairs.get(key);
+    if (base === content) return slot;
+    const held = this.sentAnswers.get(key);
     this.sentPairs.set(key, content);
-    slot.part = renderPairPart(a.answer);
+    this.sentAnswers.set(key, a.answer);
+    if (base !== undefined && held) {
+      slot.part = renderPairChanges(a.answer, held);
+      slot.base = base;
+    } else {
+      slot.part = renderPairPart(a.answer);
+    }
     return slot;
   }
 
