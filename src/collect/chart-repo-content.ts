@@ -22,18 +22,32 @@ const TIME_PASSING_MEMBER = new RegExp(
  * A pair's new answer, where every app and image whose own content did not change is the earlier item itself:
  * its last_update (when the item last changed, not when it was converted) and a running app's processing.duration
  * held at that change (docs/api.md, compatibility), so an item that did not change renders as it did and is not
- * sent again when another item of its answer changes. Per pair, so the cost is that of the answers that changed.
+ * sent again when another item of its answer changes. The hydrator's tasks and recent failures too (they tell no
+ * time passing: the earlier one is the same JSON). Per pair, so the cost is that of the answers that changed.
  */
-export function keepAnswerTimes<A extends { apps: object[]; images: object[] }>(before: A | undefined, now: A): A {
+export function keepAnswerTimes<A extends KeptLists>(before: A | undefined, now: A): A {
   if (!before) return now;
-  return { ...now, apps: keepItemTimes(before.apps, now.apps), images: keepItemTimes(before.images, now.images) };
+  const kept = { ...now, apps: keepItems(before.apps, now.apps), images: keepItems(before.images, now.images) };
+  const [was, is] = [before.hydrator, now.hydrator];
+  if (was && is) {
+    kept.hydrator = { ...is };
+    if (is.tasks) kept.hydrator.tasks = keepItems(was.tasks, is.tasks);
+    if (is.recent_failed) kept.hydrator.recent_failed = keepItems(was.recent_failed, is.recent_failed);
+  }
+  return kept;
 }
 
-function keepItemTimes<T extends object>(before: readonly T[] | undefined, now: T[]): T[] {
+/** An answer's lists of items (ChartRepoAnswer's). */
+interface KeptLists {
+  apps: object[];
+  images: object[];
+  hydrator?: { tasks?: object[]; recent_failed?: object[] };
+}
+
+function keepItems<T extends object>(before: readonly T[] | undefined, now: T[]): T[] {
   if (!before || before.length === 0) return now;
   const held = new Map<string, T>();
-  for (const item of before) if ((item as { last_update?: unknown }).last_update !== undefined) held.set(itemKey(item), item);
-  if (held.size === 0) return now;
+  for (const item of before) held.set(itemKey(item), item);
   return now.map((item) => held.get(itemKey(item)) ?? item);
 }
 

@@ -13,16 +13,16 @@ export function renderPairPart(answer: Pick<ChartRepoAnswer, 'apps' | 'images' |
 }
 
 /**
- * A pair's changed answer as changes to `held`, the answer whose part the store holds: an app or image that is
- * `held`'s own object (keepAnswerTimes keeps an item that did not change) goes as its index in `held`'s list, so
+ * A pair's changed answer as changes to `held`, the answer whose part the store holds: an item that is `held`'s
+ * own object (keepAnswerTimes keeps an item that did not change) goes as its index in `held`'s same list, so
  * only what changed is rendered, crosses and is held anew (in the demo's steady churn a changed answer changed
- * one item of tens). The hydrator's tasks go whole: they are parsed anew each time, and few.
+ * one item of tens).
  */
-export function renderPairChanges(answer: Pick<ChartRepoAnswer, 'apps' | 'images' | 'hydrator'>, held: Pick<ChartRepoAnswer, 'apps' | 'images'>): SentPairPart {
+export function renderPairChanges(answer: Pick<ChartRepoAnswer, 'apps' | 'images' | 'hydrator'>, held: Pick<ChartRepoAnswer, 'apps' | 'images' | 'hydrator'>): SentPairPart {
   return renderPart(answer, held);
 }
 
-function renderPart(answer: Pick<ChartRepoAnswer, 'apps' | 'images' | 'hydrator'>, held?: Pick<ChartRepoAnswer, 'apps' | 'images'>): SentPairPart {
+function renderPart(answer: Pick<ChartRepoAnswer, 'apps' | 'images' | 'hydrator'>, held?: Pick<ChartRepoAnswer, 'apps' | 'images' | 'hydrator'>): SentPairPart {
   const part: SentPairPart = {
     apps: renderList(answer.apps, appPart, held?.apps),
     images: renderList(answer.images, imagePart, held?.images),
@@ -31,7 +31,12 @@ function renderPart(answer: Pick<ChartRepoAnswer, 'apps' | 'images' | 'hydrator'
   if (h) {
     const counters = {} as HydratorCounters;
     for (const k of HYDRATOR_COUNTERS) counters[k] = h[k];
-    part.hydrator = { counters, tasks: (h.tasks ?? []).map(taskPart), recent_failed: (h.recent_failed ?? []).map(taskPart) };
+    // (the store holds a part's missing lists as empty ones: the indexes are the same)
+    part.hydrator = {
+      counters,
+      tasks: renderList(h.tasks ?? [], taskPart, held?.hydrator?.tasks),
+      recent_failed: renderList(h.recent_failed ?? [], taskPart, held?.hydrator?.recent_failed),
+    };
   }
   return part;
 }

@@ -320,6 +320,7 @@ describe('chart repo collector', () => {
     expect(alice!.user).toBe('alice');
     expect(alice!.base).toBe(sentParts(first).find((p) => p.user === 'alice')!.content);
     expect(alice!.part!.apps.map((a) => (typeof a === 'number' ? a : JSON.parse(a.json).state))).toEqual([0, 'failed', 2]);
+    expect(alice!.part!.hydrator!.tasks).toEqual([0]);
     // the store put it together: the view is the answer's, every other item as it was
     expect(view(changed).apps!.map((a) => `${a.app_name}:${a.state}`)).toEqual(['wiki:completed', 'blog:failed', 'chat:completed', 'maps:completed']);
     expect(view(changed).apps![0]).toEqual(view(first).apps![0]);
