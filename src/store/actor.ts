@@ -11,6 +11,7 @@ import { StoreMetrics } from './metrics.ts';
 import { passProblem } from './pass-check.ts';
 import { RuntimeStore, type Commit } from './runtime-store.ts';
 import { runInTurns } from './turns.ts';
+import { utf8Of } from './utf8-answer.ts';
 import type { StuckLimits } from './stuck.ts';
 
 export interface StoreActorOptions {
@@ -302,15 +303,4 @@ export class StoreActor implements StoreControlApi {
     ping: () => this.ping(),
     metrics: () => (this.flush(), this.metrics.sample()),
   };
-}
-
-/** Pieces of JSON as UTF-8, each encoded straight into one fresh ArrayBuffer (to be transferred: no copy crosses). */
-function utf8Of(parts: readonly string[]): ArrayBuffer {
-  let bytes = 0;
-  for (const p of parts) bytes += Buffer.byteLength(p, 'utf8');
-  const buffer = new ArrayBuffer(bytes);
-  const into = Buffer.from(buffer);
-  let at = 0;
-  for (const p of parts) at += into.write(p, at, 'utf8');
-  return buffer;
 }
