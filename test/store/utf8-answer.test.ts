@@ -1,11 +1,9 @@
 /**
- * An answer's pieces become its UTF-8 bytes: joined into runs first (fewer encode calls), the bytes are those
- * of the whole text, whatever the pieces' sizes and characters.
+ * An answer's pieces become its UTF-8 bytes: a small answer joined first (one encode call), a large one piece by
+ * piece (no second copy of it); the bytes are those of the whole text either way.
  */
 import { describe, expect, it } from 'vitest';
-import { runsOf, utf8Of } from '../../src/store/utf8-answer.ts';
-
-const bytes = (b: ArrayBuffer) => Buffer.from(b).toString('utf8');
+import { JOIN_UP_TO_CHARS, utf8Of } from '../../src/store/utf8-answer.ts';
 
 describe('utf8Of', () => {
   it.each([
@@ -13,18 +11,13 @@ describe('utf8Of', () => {
     ['empty pieces', ['', '', '']],
     ['small pieces', ['{"apps":[', '{"a":1}', ',', '{"a":2}', ']}']],
     ['characters of two, three and four bytes', ['{"n":"é"', ',"m":"名前"', ',"e":"😀"}']],
-    ['a piece longer than a run between small ones', ['[', 'x'.repeat(70_000), ',', '"ü'.repeat(40_000) + '"', ']']],
-    ['pieces that add up to several runs', Array.from({ length: 5_000 }, (_, i) => `{"i":${i},"s":"${'é'.repeat(i % 40)}"},`)],
+    ['exactly the size joined', ['[', 'é'.repeat(JOIN_UP_TO_CHARS - 2), ']']],
+    ['past the size joined, piece by piece', ['[', 'x'.repeat(JOIN_UP_TO_CHARS), ',', '"ü😀'.repeat(1000) + '"', ']']],
+    ['many pieces past the size', Array.from({ length: 40_000 }, (_, i) => `{"i":${i},"s":"${'é'.repeat(i % 40)}"},`)],
   ])('is the UTF-8 of the whole text: %s', (_what, parts) => {
-    expect(bytes(utf8Of(parts))).toBe(parts.join(''));
-    expect(utf8Of(parts).byteLength).toBe(Buffer.byteLength(parts.join(''), 'utf8'));
-  });
-});
-
-describe('runsOf', () => {
-  it('joins pieces in order into runs of at least the size, a long piece a run of its own', () => {
-    expect(runsOf(['ab', 'cd', 'e', 'fghij', 'k'], 4)).toEqual(['abcd', 'efghij', 'k']);
-    expect(runsOf(['abcdef', 'g'], 4)).toEqual(['abcdef', 'g']);
-    expect(runsOf([], 4)).toEqual([]);
+    const text = parts.join('');
+    const bytes = utf8Of(parts);
+    expect(bytes.byteLength).toBe(Buffer.byteLength(text, 'utf8'));
+    expect(Buffer.from(bytes).toString('utf8')).toBe(text);
   });
 });

@@ -69,10 +69,11 @@ export class ChartRepoCollector implements Collector {
   /** the content of the view this store was last sent, and since when the view says what it says */
   private sentView: string | null = null;
   private view: { content: string; since: string } | null = null;
-  /** per pair, the content of its own part the store holds (as far as this collector knows) */
-  private readonly sentPairs = new Map<string, string>();
-  /** per pair, the answer whose part the store holds (with sentPairs' content): a changed answer goes as changes to it */
-  private readonly sentAnswers = new Map<string, ChartRepoAnswer>();
+  /**
+   * per pair, the content of its own part the store holds (as far as this collector knows) and the answer it was
+   * rendered from: a changed answer goes as changes to it
+   */
+  private readonly sentPairs = new Map<string, { content: string; answer: ChartRepoAnswer }>();
   /** per pair, the digest of its last good answer's text less time-passing members and shared blocks (answerKey) */
   private readonly lastBodyKey = new Map<string, string>();
   /** pairs whose answer was parsed and normalized this pass (the rest said what they said before) */
@@ -89,8 +90,8 @@ export class ChartRepoCollector implements Collector {
 
   async collect(ctx: CollectContext): Promise<CollectResult> {
     // a new store (or one that lost a pass) holds none of what was sent; a pair it asked for, not that one
-    if (ctx.full) { this.sentPairs.clear(); this.sentAnswers.clear(); this.sentView = null; }
-    for (const key of ctx.reread ?? []) { this.sentPairs.delete(key); this.sentAnswers.delete(key); }
+    if (ctx.full) { this.sentPairs.clear(); this.sentView = null; }
+    for (const key of ctx.reread ?? []) this.sentPairs.delete(key);
     const { pairs, warning: pairsWarning } = await this.listPairs(ctx.signal);
     // the pass time: every converted app's and image's last_update, as Go sets it
     const now = ctx.now().toISOString();
@@ -103,8 +104,7 @@ export class ChartRepoCollector implements Collector {
     const listed = new Set(pairs.map(pairKey));
     for (const key of this.lastGood.keys()) {
       if (!listed.has(key)) {
-        this.lastGood.delete(key); this.lastGoodAt.delete(key); this.lastBodyKey.delete(key);
-        this.sentPairs.delete(key); this.sentAnswers.delete(key);
+        this.lastGood.delete(key); this.lastGoodAt.delete(key); this.lastBodyKey.delete(key); this.sentPairs.delete(key);
       }
     }
     const failures: PairFailure[] = [];
@@ -246,14 +246,12 @@ export class ChartRepoCollector implements Collector {
     const key = pairKey(a);
     const content = this.lastBodyKey.get(key) ?? '';
     const slot: ChartRepoPairSlot = { user: a.user, source: a.source, content };
-    const base = this.sentPairs.get(key);
-    if (base === content) return slot;
-    const held = this.sentAnswers.get(key);
-    this.sentPairs.set(key, content);
-    this.sentAnswers.set(key, a.answer);
-    if (base !== undefined && held) {
-      slot.part = renderPairChanges(a.answer, held);
-      slot.base = base;
+    const held = this.sentPairs.get(key);
+    if (held?.content === content) return slot;
+    this.sentPairs.set(key, { content, answer: a.answer });
+    if (held) {
+      slot.part = renderPairChanges(a.answer, held.answer);
+      slot.base = held.content;
     } else {
       slot.part = renderPairPart(a.answer);
     }
