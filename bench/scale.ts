@@ -386,6 +386,14 @@ async function runSize(apps: number): Promise<SizeResult> {
       console.log(`${what} ${((Date.now() - t0) / 1000).toFixed(1)} s  rss ${mib(s?.rss ?? NaN)} (max ${mib(rssMax)})  hwm ${mib(s?.hwm ?? NaN)}  ${held.line}`);
       rssMax = 0;
     };
+    // how often the version moved under the load, and how many answers the HTTP thread's cache served: what
+    // the store had to compute (every version asks each user's answer of it anew)
+    const versionNow = async () => ((await (await fetch(`${base}${userPath('bench-nobody')}`)).json()) as { data: { version: number } }).data.version;
+    const cacheNow = async () => byLabel(await (await fetch(`${base}/metrics`)).text(), 'market_runtime_http_answer_cache_lookups_total', 'result');
+    const [version0, cache0] = [await versionNow(), await cacheNow()];
+    // what the machine spent under the load: the sidecar, the demo market beside it, this process (autocannon)
+    const loadCpu0 = { sidecar: cpuMs(pid), demo: cpuMs(demo.child.pid!), bench: cpuMs(process.pid) };
+    const loadThreads0 = await threadTimes(base);
     const loadT0 = Date.now();
     const loadSampler = setInterval(() => {
       const s = status(pid);
@@ -402,6 +410,18 @@ async function runSize(apps: number): Promise<SizeResult> {
       requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: userPath(asking[asked++ % asking.length]!) }) }],
     });
     clearInterval(loadSampler);
+    const [version1, cache1] = [await versionNow(), await cacheNow()];
+    const loadWallS = (Date.now() - loadT0) / 1000;
+    const loadCores = (k: keyof typeof loadCpu0, now: number) => ((now - loadCpu0[k]) / 1000 / loadWallS).toFixed(2);
+    const loadByThread = coresBetween(loadThreads0.cpu, (await threadTimes(base)).cpu, loadWallS);
+    const loadCpu = `sidecar ${loadCores('sidecar', cpuMs(pid))} (${Object.entries(loadByThread).map(([t, v]) => `${t} ${v}`).join(', ')}), demo market ${loadCores('demo', cpuMs(demo.child.pid!))}, bench ${loadCores('bench', cpuMs(process.pid))}`;
+    // the answers' sizes over the users asked (the first one's is in the /state row)
+    const sizes: number[] = [];
+    for (const u of asking) sizes.push(Buffer.byteLength(await (await fetch(base + userPath(u), { headers: { 'Accept-Encoding': 'identity' } })).text()));
+    sizes.sort((a, b) => a - b);
+    const kb = (n: number) => `${(n / 1e3).toFixed(0)} kB`;
+    const userSizes = `${kb(sizes[0]!)} / ${kb(median(sizes))} / ${kb(sizes[sizes.length - 1]!)}`;
+    const [hits, misses] = [(cache1.hit ?? 0) - (cache0.hit ?? 0), (cache1.miss ?? 0) - (cache0.miss ?? 0)];
     const loadErrors = load.errors + load.timeouts + (load.non2xx ?? 0);
     if (loadErrors > 0) errors.push(`?user_id= load: ${load.errors} errors, ${load.timeouts} timeouts, ${load.non2xx} non-2xx`);
 
@@ -450,6 +470,9 @@ async function runSize(apps: number): Promise<SizeResult> {
       { figure: 'sources ok in the steady window', value: failing.size === 0 ? `all (${stateSamples} samples)` : `failing: ${[...failing].join(', ')}`, target: 'all', met: failing.size === 0 && stateSamples > 0 },
       { figure: 'time to ready', value: `${(readyMs / 1000).toFixed(1)} s`, target: '-', met: null },
       { figure: '/state size', value: `${(stateBytes / 1e6).toFixed(2)} MB (?user_id= ${(userBytes / 1e3).toFixed(0)} kB)`, target: '-', met: null },
+      { figure: '… versions during the load; answers from the HTTP cache', value: `${version1 - version0} (${((version1 - version0) / loadWallS).toFixed(1)}/s); ${hits} of ${hits + misses} (${(100 * hits / Math.max(1, hits + misses)).toFixed(0)} %)`, target: '-', met: null },
+      { figure: '… answers of the users asked: least / median / most', value: userSizes, target: '-', met: null },
+      { figure: '… CPU under the load (cores)', value: loadCpu, target: '-', met: null },
       { figure: `?user_id= p99 (${asking.length} users in turn, ${CONNECTIONS} conns, ${loadS} s)`, value: `${load.latency.p99} ms (p99.9 ${load.latency.p99_9} ms, max ${load.latency.max} ms; ${Math.round(load.requests.average)} req/s)`, target: `<= ${TARGETS.userP99Ms} ms`, met: load.latency.p99 <= TARGETS.userP99Ms },
     ];
     return {
@@ -458,6 +481,7 @@ async function runSize(apps: number): Promise<SizeResult> {
         apps, rss_steady_mib: mib(steady), rss_peak_mib: mib(peak), rss_peak_before_load_mib: mib(hwmBeforeLoad), rss_after_whole_state_mib: mib(afterWhole?.rss ?? NaN), rss_peak_after_whole_state_mib: mib(afterWhole?.hwm ?? NaN), peak_when: peakWhen, start_heaps_reserved_mib: startHeaps, load_heaps_reserved_mib: loadHeaps, load_external_mib: loadExternal, load_rss_max_mib: mib(loadRssMax), rss_samples: rss.length, heaps_mib: heaps, external_mib: external,
         collect_cores: cores, failing_sources: [...failing], busy_by_thread: byThread, cpu_by_thread: cpuByThread, other_cores: otherCores, pass_max_ms: passMax, interval_ms: intervalOf, ready_ms: readyMs, state_bytes: stateBytes,
         user_bytes: userBytes, user_p99_ms: load.latency.p99, user_p999_ms: load.latency.p99_9, user_max_ms: load.latency.max, user_rps: load.requests.average,
+        load_versions: version1 - version0, load_cache_hits: hits, load_cache_misses: misses,
       },
     };
   } finally {
