@@ -613,4 +613,12 @@ export interface ThreadInit {
 export interface HttpThreadInit extends ThreadInit {
   link?: MessagePort;
   compressLimits?: ResourceLimits;
+  /** the byte bounds of the HTTP thread's answer caches (thread-limits.ts answerCacheBytes) */
+  answerCaches?: AnswerCacheBytes;
+}
+
+/** How many bytes of answers the HTTP thread keeps for the current version: cached for Hono, remembered for the raw path. */
+export interface AnswerCacheBytes {
+  cached: number;
+  remembered: number;
 }

@@ -1,5 +1,6 @@
 import { totalmem } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
+import type { AnswerCacheBytes } from './protocol.ts';
 
 /**
  * V8 limits of every thread the sidecar starts, in one place (the process budget is in docs/performance.md, Scale:
@@ -66,6 +67,18 @@ export function threadLimits(kind: LimitedThread, memoryLimitBytes: number | und
   if (kind === 'store' && isLargePod(memoryLimitBytes)) limits.maxYoungGenerationSizeMb = STORE_YOUNG_GENERATION_LARGE_POD_MB;
   const share = Math.max(MIN_OLD_GENERATION_MB, Math.floor((memoryLimitBytes * MEMORY_SHARES[kind]) / 2 ** 20));
   return { ...limits, maxOldGenerationSizeMb: Math.min(limits.maxOldGenerationSizeMb!, share) };
+}
+
+/**
+ * The byte bounds of the HTTP thread's answer caches (its share of the budget, docs/operations.md, Memory): 16 and
+ * 8 MiB, and in a pod of 1 GiB or more 48 and 24 MiB. At 50,000 apps the 200-user `?user_id=` load asks answers of
+ * ~190 kB on average (a few users hold thousands of apps): 16 MiB kept ~80 of them a version, so the store
+ * computed most answers twice a version (its doorkeeper's first miss and the one past the bound).
+ * The two hold mostly the same bytes (an answer Hono served is the one the raw path repeats).
+ */
+export function answerCacheBytes(memoryLimitBytes: number | undefined = containerMemoryLimit()): AnswerCacheBytes {
+  const MiB = 2 ** 20;
+  return isLargePod(memoryLimitBytes) ? { cached: 48 * MiB, remembered: 24 * MiB } : { cached: 16 * MiB, remembered: 8 * MiB };
 }
 
 /** Collectors whose passes grow with the market: every install's row, every (user, source) Chart Repo answer. */

@@ -13,7 +13,7 @@ pinTickShape();
 
 // the supervisor's link (thread restart counts in, compression restarts out): see protocol.ts
 const data = workerData as HttpThreadInit | null;
-const http = new HttpThread(data?.link ?? null, data?.compressLimits);
+const http = new HttpThread(data?.link ?? null, data?.compressLimits, data?.answerCaches);
 const control: HttpControlApi = {
   ping: () => true,
   hang: blockFor,

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import { getRequestListener } from '@hono/node-server';
 import type {
-  Encoding, FreshnessMessage, HttpSecurityConfig, StorePush, StoreQueryApi, SupervisorLinkMessage, VersionMessage,
+  AnswerCacheBytes, Encoding, FreshnessMessage, HttpSecurityConfig, StorePush, StoreQueryApi, SupervisorLinkMessage, VersionMessage,
 } from '../protocol.ts';
 import { wrap } from '../threads.ts';
 import type { Hono } from 'hono';
@@ -25,6 +25,7 @@ import { ResponseCache, stampOf } from './response-cache.ts';
 import { AnswerBytes } from './answer-bytes.ts';
 import { ALLOWED_METHODS, DATA_HEADERS } from './security.ts';
 import { HeapBound } from '../release-memory.ts';
+import { answerCacheBytes } from '../thread-limits.ts';
 import { repeatedHost } from './host-header.ts';
 import { parserErrorMessage } from './parser-errors.ts';
 
@@ -64,7 +65,7 @@ export class HttpThread {
   private readonly compressed: CompressedBodies;
   /** who holds each store answer's bytes: the two caches below and the responses writing them */
   private readonly answerBytes = new AnswerBytes();
-  private readonly cache = new ResponseCache(undefined, undefined, this.answerBytes);
+  private readonly cache: ResponseCache;
   private readonly freshness = new FreshnessHolder();
   /** /state bodies, fetched from the store when a reader needs one */
   private readonly bodies = new VersionBodies(() => this.store.queries()?.body() ?? null, (v) => this.onBody(v));
@@ -81,14 +82,17 @@ export class HttpThread {
   private bodyAhead: VersionWithBody | null = null;
   /** the bodies of the three above, as held in answerBytes (holdKeptBodies) */
   private keptBodies = new Set<Uint8Array>();
-  private readonly remembered = new RememberedAnswers(undefined, undefined, this.freshness, this.answerBytes);
+  private readonly remembered: RememberedAnswers;
 
   private readonly log = lazyThreadLogger('http');
   /** built at listen time, with the security options the supervisor passes */
   app: Hono | null = null;
 
   /** `link`: the supervisor's port (protocol.ts SupervisorLinkMessage); absent when run without a supervisor */
-  constructor(private readonly link: MessagePort | null = null, compressLimits?: ResourceLimits) {
+  /** `answerCaches`: the caches' byte bounds (thread-limits.ts answerCacheBytes; absent: a small pod's) */
+  constructor(private readonly link: MessagePort | null = null, compressLimits?: ResourceLimits, answerCaches: AnswerCacheBytes = answerCacheBytes(undefined)) {
+    this.cache = new ResponseCache(undefined, answerCaches.cached, this.answerBytes);
+    this.remembered = new RememberedAnswers(undefined, answerCaches.remembered, this.freshness, this.answerBytes);
     this.metrics.watch({
       streamClients: () => this.stream.size, streamCutOffs: () => this.stream.cutOff,
       cacheHits: () => this.cache.hits, cacheMisses: () => this.cache.misses,

@@ -5,7 +5,7 @@ import type {
 import { CALL_DEADLINE_MS, callWithDeadline, Comlink, THREAD_START_DEADLINE_MS, threadFile, wrap, type ThreadKind } from '../threads.ts';
 import type { Logger } from '../log.ts';
 import { threadInit } from '../log-thread.ts';
-import { collectorLimits, containerMemoryLimit, threadLimits } from '../thread-limits.ts';
+import { answerCacheBytes, collectorLimits, containerMemoryLimit, threadLimits } from '../thread-limits.ts';
 import { threadMemory } from '../thread-memory.ts';
 import { CollectorHandle, reportMemory } from './collector-handle.ts';
 import { startChaosControl } from './chaos-control.ts';
@@ -326,7 +326,7 @@ export class Supervisor {
     const link = new MessageChannel();
     const worker = this.spawn('http', () => this.startHttp(this.port), {
       // the compression pool lives in the HTTP thread: its heap limit travels with it
-      data: { link: link.port2, compressLimits: this.limits('compress') }, transfer: [link.port2],
+      data: { link: link.port2, compressLimits: this.limits('compress'), answerCaches: answerCacheBytes(this.memoryLimit()) }, transfer: [link.port2],
     });
     this.httpWorker = worker;
     this.http = wrap<HttpControlApi>(worker);

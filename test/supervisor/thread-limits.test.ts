@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { collectorLimits, LARGE_POD_BYTES, MEMORY_SHARES, THREAD_LIMITS, threadLimits } from '../../src/thread-limits.ts';
+import { answerCacheBytes, collectorLimits, LARGE_POD_BYTES, MEMORY_SHARES, THREAD_LIMITS, threadLimits } from '../../src/thread-limits.ts';
 
 const MiB = 2 ** 20;
 
@@ -48,6 +48,12 @@ describe('thread heap limits within the process memory limit', () => {
       expect(collectorLimits(source, LARGE_POD_BYTES)).toEqual(threadLimits('collector', LARGE_POD_BYTES));
       expect(collectorLimits(source, 512 * MiB)).toEqual({ ...threadLimits('collector', 512 * MiB), maxYoungGenerationSizeMb: 3 });
     }
+  });
+
+  it('a large market\'s pod keeps three times the answers for the current version; a smaller pod, or none known, the small bounds', () => {
+    expect(answerCacheBytes(LARGE_POD_BYTES)).toEqual({ cached: 48 * MiB, remembered: 24 * MiB });
+    expect(answerCacheBytes(512 * MiB)).toEqual({ cached: 16 * MiB, remembered: 8 * MiB });
+    expect(answerCacheBytes(undefined)).toEqual({ cached: 16 * MiB, remembered: 8 * MiB });
   });
 
   it('MEMORY_LIMIT_MB is read in MiB, checked, and absent by default (the container\'s own limit is used)', () => {
