@@ -77,9 +77,12 @@ export function threadLimits(kind: LimitedThread, memoryLimitBytes: number | und
  * The two hold mostly the same bytes (an answer Hono served is the one the raw path repeats).
  */
 export function answerCacheBytes(memoryLimitBytes: number | undefined = containerMemoryLimit()): AnswerCacheBytes {
-  const MiB = 2 ** 20;
-  return isLargePod(memoryLimitBytes) ? { cached: 48 * MiB, remembered: 24 * MiB } : { cached: 16 * MiB, remembered: 8 * MiB };
+  return isLargePod(memoryLimitBytes) ? LARGE_POD_ANSWER_CACHES : SMALL_POD_ANSWER_CACHES;
 }
+
+/** the answer caches' bounds below a large pod: also each cache's own default (response-cache.ts, remembered-answers.ts) */
+export const SMALL_POD_ANSWER_CACHES: AnswerCacheBytes = { cached: 16 * 2 ** 20, remembered: 8 * 2 ** 20 };
+const LARGE_POD_ANSWER_CACHES: AnswerCacheBytes = { cached: 48 * 2 ** 20, remembered: 24 * 2 ** 20 };
 
 /** Collectors whose passes grow with the market: every install's row, every (user, source) Chart Repo answer. */
 export const LARGE_PASS_SOURCES: ReadonlySet<string> = new Set(['app_flow', 'chart_repo']);

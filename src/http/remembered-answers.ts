@@ -1,3 +1,4 @@
+import { SMALL_POD_ANSWER_CACHES } from '../thread-limits.ts';
 import type { AnswerBytes } from './answer-bytes.ts';
 import type { CurrentVersion } from './current-version.ts';
 import { FreshnessHolder, WithFreshness } from './freshness.ts';
@@ -30,9 +31,9 @@ export class RememberedAnswers {
   private version: CurrentVersion | null = null;
   private bytes = 0;
 
-  // 8 MiB: a share of the HTTP thread's budget (docs/operations.md, Memory); only the current version's answers are kept
+  // 8 MiB, 24 in a large pod (thread-limits.ts answerCacheBytes): a share of the HTTP thread's budget (docs/operations.md, Memory); only the current version's answers are kept
   constructor(
-    private readonly maxEntries = 1024, private readonly maxBytes = 8 * 1024 * 1024,
+    private readonly maxEntries = 1024, private readonly maxBytes = SMALL_POD_ANSWER_CACHES.remembered,
     private readonly freshness: FreshnessHolder = new FreshnessHolder(),
     /** told which answers it keeps and lets go, so their bytes go when nothing else holds them */
     private readonly answerBytes?: AnswerBytes,

@@ -1,3 +1,4 @@
+import { SMALL_POD_ANSWER_CACHES } from '../thread-limits.ts';
 import type { AnswerBytes } from './answer-bytes.ts';
 
 /** One cached answer: its bytes and the ETag they were served with; `missing`: the store found nothing (a 404). */
@@ -34,10 +35,10 @@ export class ResponseCache {
   hits = 0;
   misses = 0;
 
-  // 16 MiB: a share of the HTTP thread's budget (docs/operations.md, Memory); answers of older versions go when the version moves
+  // 16 MiB, 48 in a large pod (thread-limits.ts answerCacheBytes): a share of the HTTP thread's budget (docs/operations.md, Memory); answers of older versions go when the version moves
   // `bytes`: told which answers it keeps and lets go, so their bytes go when nothing else holds them
   constructor(
-    private readonly maxEntries = 1024, private readonly maxBytes = 16 * 1024 * 1024, private readonly answerBytes?: AnswerBytes,
+    private readonly maxEntries = 1024, private readonly maxBytes = SMALL_POD_ANSWER_CACHES.cached, private readonly answerBytes?: AnswerBytes,
   ) {}
 
   /** The answer cached under `key` for exactly this store and version. */

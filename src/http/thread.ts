@@ -25,7 +25,7 @@ import { ResponseCache, stampOf } from './response-cache.ts';
 import { AnswerBytes } from './answer-bytes.ts';
 import { ALLOWED_METHODS, DATA_HEADERS } from './security.ts';
 import { HeapBound } from '../release-memory.ts';
-import { answerCacheBytes } from '../thread-limits.ts';
+import { SMALL_POD_ANSWER_CACHES } from '../thread-limits.ts';
 import { repeatedHost } from './host-header.ts';
 import { parserErrorMessage } from './parser-errors.ts';
 
@@ -90,7 +90,7 @@ export class HttpThread {
 
   /** `link`: the supervisor's port (protocol.ts SupervisorLinkMessage); absent when run without a supervisor */
   /** `answerCaches`: the caches' byte bounds (thread-limits.ts answerCacheBytes; absent: a small pod's) */
-  constructor(private readonly link: MessagePort | null = null, compressLimits?: ResourceLimits, answerCaches: AnswerCacheBytes = answerCacheBytes(undefined)) {
+  constructor(private readonly link: MessagePort | null = null, compressLimits?: ResourceLimits, answerCaches: AnswerCacheBytes = SMALL_POD_ANSWER_CACHES) {
     this.cache = new ResponseCache(undefined, answerCaches.cached, this.answerBytes);
     this.remembered = new RememberedAnswers(undefined, answerCaches.remembered, this.freshness, this.answerBytes);
     this.metrics.watch({
