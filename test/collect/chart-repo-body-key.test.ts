@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { TIME_PASSING_NAMES } from '../../src/collect/chart-repo-answer-key.ts';
 import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
 import { answerKey, splitAnswer } from '../../src/collect/chart-repo-answer-key.ts';
-import { bodyContentKey, sharedAnswerText, timeless } from '../../src/collect/chart-repo-content.ts';
+import { bodyContentKey, RESOURCE_COUNTERS, sharedAnswerText, splitResourceUsage, timeless } from '../../src/collect/chart-repo-content.ts';
 
 const body = (over: { uptime?: unknown; state?: string; duration?: unknown; check?: unknown; note?: string } = {}) => JSON.stringify({
   success: true, message: 'ok', data: {
@@ -116,5 +116,24 @@ describe('timeless (an item\'s content key)', () => {
       if (content.processing) content.processing = { task_id: 'h1' };
       expect(JSON.parse(json)).toEqual(content);
     }
+  });
+});
+
+describe('splitResourceUsage: the Chart Repo\'s resource usage is a measurement, moved out of its system block', () => {
+  it.each([
+    ['numbers, top level and one down', '{"hostname":"h","resource_usage":{"memory_mb":12,"cpu":{"user_s":3.5,"name":"x"},"tags":["a"]}}',
+      '{"hostname":"h"}', { chart_repo_resource_usage_memory_mb: 12, chart_repo_resource_usage_cpu_user_s: 3.5 }],
+    ['names made counter-safe', '{"resource_usage":{"Heap In-Use (MB)":7}}', '{}', { chart_repo_resource_usage_heap_in_use_mb: 7 }],
+    ['not an object: dropped, the block kept', '{"version":"1","resource_usage":"lots"}', '{"version":"1"}', {}],
+    ['no resource_usage: the text as it came', '{ "hostname" : "h" }', '{ "hostname" : "h" }', {}],
+    ['not JSON: left for the parse to count', '{"resource_usage":', '{"resource_usage":', {}],
+  ])('%s', (_name, text, system, usage) => {
+    expect(splitResourceUsage(text)).toEqual({ system, usage });
+  });
+
+  it(`keeps at most ${RESOURCE_COUNTERS} counters, whatever the Chart Repo sends`, () => {
+    const many = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`m${i}`, i]));
+    const { usage } = splitResourceUsage(JSON.stringify({ resource_usage: many }));
+    expect(Object.keys(usage)).toHaveLength(RESOURCE_COUNTERS);
   });
 });

@@ -196,7 +196,7 @@ describe('chart repo collector', () => {
   it('parses only the answers whose content moved: the others are what they said before, and a quiet pass is the same view', async () => {
     let uptime = 100;
     const moving = (user: string, ...names: string[]): Mode => ({ kind: 'dynamic', body: () => envelope({
-      system: { hostname: `cr-${user}`, uptime: (uptime += 7) },
+      system: { hostname: `cr-${user}`, uptime: (uptime += 7), resource_usage: { memory_mb: uptime % 50, gc: { pause_ms: uptime } } },
       apps: names.map((n) => ({ app_id: n, app_name: n, user_id: user, source_id: 'market', state: 'completed' })),
       tasks: { image_analyzer: { is_running: true, last_check: new Date(uptime * 1000).toISOString() } },
     }) });
@@ -209,8 +209,11 @@ describe('chart repo collector', () => {
     expect(quiet.counters).toMatchObject({ pairs: 2, unchanged_pairs: 2 });
     expect(held.get(quiet)).toBe(held.get(first));
     expect(pairSteps(quiet)).toEqual([]);
-    // the uptime still moves, as a counter
+    // the uptime and the resource usage still move, as counters, and are not in the view
     expect(Number(quiet.counters!.chart_repo_uptime)).toBeGreaterThan(Number(first.counters!.chart_repo_uptime));
+    expect(quiet.counters!.chart_repo_resource_usage_gc_pause_ms).toBeGreaterThan(Number(first.counters!.chart_repo_resource_usage_gc_pause_ms));
+    expect(quiet.counters!.chart_repo_resource_usage_memory_mb).toEqual(expect.any(Number));
+    expect(view(quiet).system).toEqual({ hostname: 'cr-alice' });
     repo.set(moving('bob', 'blog', 'chat'), 'bob', 'market');
     const changed = await run(c);
     expect(changed.counters).toMatchObject({ pairs: 2, unchanged_pairs: 1 });
@@ -263,7 +266,8 @@ describe('chart repo collector', () => {
     // the queue moved (content: a new view), the apps did not (no parse)
     expect(second.counters).toMatchObject({ pairs: 2, unchanged_pairs: 2 });
     expect(view(second).tasks!.image_analyzer!.queue_length).toBeGreaterThan(view(first).tasks!.image_analyzer!.queue_length!);
-    expect(view(second).system!.resource_usage).toEqual({ memory_mb: 200 + view(second).tasks!.image_analyzer!.queue_length! - 1 });
+    expect(second.counters!.chart_repo_resource_usage_memory_mb).toBe(200 + view(second).tasks!.image_analyzer!.queue_length! - 1);
+    expect(view(second).system).toEqual({ hostname: 'cr' });
     expect(appNames(second)).toEqual(['alice/wiki', 'bob/blog']);
     expect(view(second).apps![0]!.last_update).toBe(view(first).apps![0]!.last_update);
     // the first pair failing: the blocks come from the next that answered, this pass's

@@ -1,6 +1,6 @@
 /**
  * Issue 17: a version is a change a reader can see. The real collectors (PostgreSQL: embedded locally, the real
- * server in CI; a Chart Repo whose uptime, last_check and running durations move on every request) pass many
+ * server in CI; a Chart Repo whose uptime, resource usage, last_check and running durations move on every request) pass many
  * times over a market where nothing changes: the ETag, the bytes and the change stream stay quiet while the
  * freshness header, …/sources and the stream's freshness events move. Then each kind of real change shows
  * within a pass or two.
@@ -27,7 +27,8 @@ let chartState = 'processing';
 /** the Chart Repo's own times of its items: they move only when the item does */
 const T = new Date(started - 60_000).toISOString();
 const chartBody = () => envelope({
-  system: { hostname: 'chart-repo-1', version: '1.0', uptime: Math.floor((Date.now() - started) / 1000) + 100 },
+  system: { hostname: 'chart-repo-1', version: '1.0', uptime: Math.floor((Date.now() - started) / 1000) + 100,
+    resource_usage: { memory_mb: 100 + ((Date.now() - started) % 97), goroutines: Date.now() % 13 } },
   apps: [{
     app_id: 'wiki', app_name: 'wiki', user_id: 'alice', source_id: 'market', state: chartState,
     // a running app's duration grows with every request (time passing); a finished one's stays
@@ -183,8 +184,10 @@ describe('a market where nothing changes', () => {
     const snap = JSON.parse(bytes).data;
     for (const c of COLLECTORS) expect(snap.sources[c]).toEqual({ ok: true, last_error: null });
     expect(snap.chart_repo.system.uptime).toBeUndefined();
+    expect(snap.chart_repo.system.resource_usage).toBeUndefined();
     const fresh = await sources(sc.base);
     expect(fresh.chart_repo!.counters!.chart_repo_uptime).toBeGreaterThanOrEqual(100);
+    expect(fresh.chart_repo!.counters!.chart_repo_resource_usage_memory_mb).toBeGreaterThanOrEqual(100);
   }, 120_000);
 
   it('a collector thread that dies between runs (each one, Chart Repo included) mints no version: its successor says what the store holds', async () => {

@@ -6,7 +6,7 @@
 import { createPgSource, type PgSource } from '../../sources/postgres.ts';
 import { sha256 } from '../../content-digest.ts';
 import {
-  bodyContentKey, keepAnswerTimes, pairKey, sharedAnswerText, viewContent,
+  bodyContentKey, keepAnswerTimes, pairKey, sharedAnswerText, splitResourceUsage, viewContent,
 } from '../chart-repo-content.ts';
 import { answerKey, type SplitAnswer } from '../chart-repo-answer-key.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
@@ -80,6 +80,8 @@ export class ChartRepoCollector implements Collector {
   private parsedPairs = 0;
   /** the Chart Repo's own blocks (system, image analyzer) as last read, and the digest of their content */
   private shared: { key: string; answer: ChartRepoAnswer } | null = null;
+  /** the Chart Repo's resource usage as this pass read it (counters: a measurement, never content) */
+  private resourceUsage: Record<string, number> = {};
 
   constructor(private readonly opts: ChartRepoCollectorOptions) {
     if (!opts.pairs && !opts.databaseUrl) throw new Error('chart repo collector needs databaseUrl or pairs');
@@ -177,6 +179,7 @@ export class ChartRepoCollector implements Collector {
         stale_pairs: stalePairs, stale_ms: staleMs,
         ...(latencies.length > 0 ? { latency_ms: Math.round(Math.max(...latencies)) } : {}),
         ...(uptime !== undefined ? { chart_repo_uptime: uptime } : {}),
+        ...this.resourceUsage,
         ...this.rateBound(pairs.length),
       },
       ...(warnings.length > 0 ? { warning: warnings.join('; ') } : {}),
@@ -304,7 +307,9 @@ export class ChartRepoCollector implements Collector {
    */
   private readShared(shared: SplitAnswer['shared'] | undefined, now: string): ChartRepoAnswer | undefined {
     if (!shared || (shared.system === undefined && shared.image_analyzer === undefined)) return this.shared?.answer;
-    const text = sharedAnswerText(shared);
+    const { system, usage } = splitResourceUsage(shared.system);
+    this.resourceUsage = usage;
+    const text = sharedAnswerText({ ...shared, system });
     const key = sha256(bodyContentKey(text), 'base64');
     if (this.shared?.key === key) return this.shared.answer;
     let n: ReturnType<typeof normalizeAnswer>;

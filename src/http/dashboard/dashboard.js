@@ -472,12 +472,20 @@ function renderCrTasks() {
   crTabs.setCount('tasks', tasks.length);
 }
 
+const USAGE = 'chart_repo_resource_usage_';
+
 function renderCrSystem() {
   const cr = data.chart_repo;
   if (!cr) { $('cr-system').textContent = '· no data from the Chart Repo yet'; return; }
   const sys = obj(cr.system);
+  // the uptime and memory are measurements, not content: counters in the live freshness, not the snapshot
+  const counters = obj(obj(sourcesOf(data).chart_repo).counters);
+  const uptime = counters.chart_repo_uptime;
+  const usage = Object.entries(counters).filter(([k, v]) => k.startsWith(USAGE) && typeof v === 'number')
+    .map(([k, v]) => `${k.slice(USAGE.length)} ${fmtNum(v)}`);
   const parts = [sys.version ? `version ${str(sys.version)}` : null, sys.hostname ? `host ${str(sys.hostname)}` : null,
-    typeof sys.uptime === 'number' ? `up ${fmtDuration(sys.uptime * 1000)}` : null, cr.last_update ? `updated ${fmtTime(cr.last_update)}` : null];
+    typeof uptime === 'number' ? `up ${fmtDuration(uptime * 1000)}` : null, ...usage,
+    cr.last_update ? `updated ${fmtTime(cr.last_update)}` : null];
   $('cr-system').textContent = parts.filter(Boolean).map((p) => `· ${p}`).join(' ');
 }
 
