@@ -37,7 +37,10 @@ export function registerEvents(api: Hono, deps: EventsDeps): void {
     // response with a bodiless copy, so writing to the node response here would send headers twice.
     if (c.req.method === 'HEAD') return c.body(null, 200, STREAM_HEADERS);
     const out = (c.env as HttpBindings | undefined)?.outgoing;
-    if (!out) return c.json(errorBody('the change stream needs the node server'), 501);
+    // the sidecar's HTTP thread always serves through @hono/node-server (thread.ts getRequestListener), which hands
+    // every request its node response: without one this app is run some other way (app.request in a test), a
+    // fault of the caller, answered as any other unhandled error (the app's onError: a logged 500, documented)
+    if (!out) throw new Error('the change stream needs the node server: no node response to write to');
     // the stream writes its own head: what the middleware set on the way here (CORS) goes on it (a 503
     // answered through Hono below carries them once: node lets writeHead's headers win over set ones), and
     // the header every API answer carries

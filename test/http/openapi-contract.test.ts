@@ -412,6 +412,14 @@ describe('contract: real answers against openapi.json', () => {
       }
     }
     expect(logged).toContain('dependency failed');
+    // the change stream with no node response to write to (the app run without @hono/node-server, as app.request
+    // runs it; the sidecar's thread always has one): a fault of the caller, the same logged 500
+    const noNode = createRuntimeApp({ current: () => ({ version: 1 }) as never, queries: () => null, storeAlive: async () => true, stream: {} as never }, { log });
+    for (const base of BASE_PATHS) {
+      const body = await check('GET', `${base}/events`, await noNode.request(`${base}/events`), 500);
+      expect(body).toEqual({ success: false, message: 'internal error', data: null });
+    }
+    expect(logged).toContain('the change stream needs the node server: no node response to write to');
     // the document's build fails (answered 500), and the next request builds it again
     let builds = 0;
     const api = new Hono();

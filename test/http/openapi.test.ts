@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
@@ -279,5 +281,214 @@ describe('the OpenAPI document', () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toBe(openApiText());
     expect(builds).toBe(1);
+  });
+});
+
+/**
+ * The source text of `src` with what cannot answer a request blanked out: comments, the text of strings and
+ * template literals (a template's `${…}` expressions stay), regular expression literals. Newlines stay, so
+ * offsets keep their line; quotes stay, so a string is still seen to be one.
+ */
+function codeOnly(src: string): string {
+  const out = src.split('');
+  const n = src.length;
+  const blank = (at: number) => { if (at < n && out[at] !== '\n') out[at] = ' '; };
+  /** the brace depth at which each open template `${` began */
+  const expressions: number[] = [];
+  let depth = 0;
+  let i = 0;
+  /** the last character of code seen (not a space): a `/` after one of these starts a regular expression */
+  let prev = '';
+  const template = () => {
+    while (i < n) {
+      const ch = src[i]!;
+      if (ch === '\\') { blank(i); blank(i + 1); i += 2; continue; }
+      if (ch === '`') { i++; prev = '`'; return; }
+      if (ch === '$' && src[i + 1] === '{') { expressions.push(depth); depth++; i += 2; prev = '{'; return; }
+      blank(i++);
+    }
+  };
+  while (i < n) {
+    const ch = src[i]!;
+    const next = src[i + 1];
+    if (ch === '/' && next === '/') { while (i < n && src[i] !== '\n') blank(i++); continue; }
+    if (ch === '/' && next === '*') {
+      const end = src.indexOf('*/', i + 2);
+      const stop = end < 0 ? n : end + 2;
+      while (i < stop) blank(i++);
+      continue;
+    }
+    if (ch === '"' || ch === "'") {
+      i++;
+      while (i < n && src[i] !== ch && src[i] !== '\n') { if (src[i] === '\\') blank(i++); blank(i++); }
+      i++;
+      prev = ch;
+      continue;
+    }
+    if (ch === '`') { i++; template(); continue; }
+    if (ch === '/' && (prev === '' || '(,=:[!&|?{};+-*%<>~^'.includes(prev) || /\b(?:return|typeof|case|in|of)\s*$/.test(src.slice(Math.max(0, i - 8), i)))) {
+      blank(i++);
+      let inClass = false;
+      while (i < n && src[i] !== '\n') {
+        const c = src[i]!;
+        if (c === '\\') { blank(i); blank(i + 1); i += 2; continue; }
+        if (c === '/' && !inClass) break;
+        if (c === '[') inClass = true;
+        else if (c === ']') inClass = false;
+        blank(i++);
+      }
+      blank(i++);
+      prev = '/';
+      continue;
+    }
+    if (ch === '{') depth++;
+    if (ch === '}') {
+      depth--;
+      if (expressions.length > 0 && expressions[expressions.length - 1] === depth) {
+        expressions.pop();
+        i++;
+        template();
+        continue;
+      }
+    }
+    if (!/\s/.test(ch)) prev = ch;
+    i++;
+  }
+  return out.join('');
+}
+
+/** The top-level arguments of the call whose `(` is at `open` in code-only text. */
+function callArguments(code: string, open: number): string[] {
+  const args: string[] = [];
+  let depth = 0;
+  let start = open + 1;
+  for (let i = open; i < code.length; i++) {
+    const ch = code[i]!;
+    if (ch === '(' || ch === '[' || ch === '{') depth++;
+    else if (ch === ')' || ch === ']' || ch === '}') {
+      depth--;
+      if (depth === 0) { args.push(code.slice(start, i)); break; }
+    } else if (ch === ',' && depth === 1) {
+      args.push(code.slice(start, i));
+      start = i + 1;
+    }
+  }
+  return args.map((a) => a.trim());
+}
+
+/**
+ * The calls that write an answer with a status among their arguments, as the HTTP code writes them: Hono's
+ * `c.json(body, 400, headers)`, `c.body(…)`, `c.text(…)` (and `html`, `redirect`, `newResponse`), node's
+ * `res.writeHead(304, …)`, `new Response(body, init)` (its status in `init`, the `status:` form below),
+ * and the thread's own writers (thread.ts refuseHead, rawAnswer; raw-path.ts send). A new way of answering is
+ * added here: the test below fails on a function of src/http that takes a `status` and is in neither list.
+ */
+const ANSWERING_CALLS = ['json', 'body', 'text', 'html', 'redirect', 'newResponse', 'writeHead', 'Response', 'send', 'refuseHead', 'rawAnswer'];
+/**
+ * Functions of src/http that take a status without answering with it: they count it (metrics.ts record, series;
+ * request-stats.ts of; raw-path.ts's Record type) or pick an answer's headers for it (query-headers.ts).
+ */
+const NOT_ANSWERING = ['of', 'record', 'series', 'Record', 'queryHeaders'];
+
+/** A status, or a choice of two (`ready ? 200 : 503`); a union type (`200 | 304`) in a `status:` declaration. */
+const STATUS = '([1-5]\\d{2})';
+const STATUS_EXPRESSION = new RegExp(`^(?:[^?]*\\?\\s*)?${STATUS}(?:\\s*[:|]\\s*${STATUS})?$`);
+
+interface StatusSite { status: number; line: number; text: string }
+
+/**
+ * Every status number `source` can answer, where it is written as a number: an argument of an answering call
+ * (ANSWERING_CALLS), a `status:` property or declaration (`new Response(body, { status: bad ? 400 : 500 })`,
+ * a plan's `{ status: 304, … }`), or a status paired with its message (`[431, 'request line … too large']`,
+ * thread.ts answerClientError). Comments, strings and regular expressions are not read.
+ */
+function answeredStatuses(source: string): StatusSite[] {
+  const code = codeOnly(source);
+  const sites: StatusSite[] = [];
+  const at = (index: number, status: string, text: string) =>
+    sites.push({ status: Number(status), line: code.slice(0, index).split('\n').length, text: text.replace(/\s+/g, ' ').slice(0, 80) });
+  for (const m of code.matchAll(new RegExp(`\\b(?:${ANSWERING_CALLS.join('|')})\\s*\\(`, 'g'))) {
+    for (const arg of callArguments(code, m.index + m[0].length - 1)) {
+      const s = STATUS_EXPRESSION.exec(arg);
+      if (s) for (const status of s.slice(1)) if (status) at(m.index, status, `${m[0]}… ${arg}`);
+    }
+  }
+  for (const m of code.matchAll(new RegExp(`\\bstatus\\??\\s*:\\s*((?:[\\w.!]+\\s*\\?\\s*)?${STATUS}(?:\\s*[:|]\\s*${STATUS})?)`, 'g'))) {
+    for (const status of m.slice(2)) if (status) at(m.index, status, m[0]);
+  }
+  for (const m of code.matchAll(new RegExp(`\\[\\s*${STATUS}\\s*,\\s*['"\`]`, 'g'))) at(m.index, m[1]!, m[0]);
+  return sites;
+}
+
+/** The functions `source` declares with a parameter `status` (a number or a union of statuses). */
+function statusTakers(source: string): string[] {
+  const code = codeOnly(source);
+  const names = [...code.matchAll(/\b(\w+)\s*(?:=\s*(?:async\s*)?)?\(([^()]*?)\bstatus\s*:\s*(?:number|[1-5]\d{2})/g)].map((m) => m[1]!);
+  return [...new Set(names)];
+}
+
+/** Every .ts file under src/http (the app, its routes and middleware, the HTTP thread, the raw path). */
+function httpSources(): Array<{ file: string; text: string }> {
+  const root = fileURLToPath(new URL('../../src/http/', import.meta.url));
+  return (readdirSync(root, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.ts'))
+    .sort()
+    .map((f) => ({ file: `src/http/${f.split(sep).join('/')}`, text: readFileSync(join(root, f), 'utf8') }));
+}
+
+describe('the statuses the code answers', () => {
+  it('are found in each form the code writes them, and not in comments, strings, regular expressions or other calls', () => {
+    const source = [
+      "if (!out) return c.json(errorBody('the change stream needs the node server'), 501);",
+      "return c.json(errorBody(`method ${m.slice(0, 16)} not allowed: use ${allow}`), 405, { Allow: allow });",
+      "return c.body(null, ok ? 200 : 502, headers);",
+      'return new Response(body, { status: bad ? 400 : 507, headers });',
+      "res.writeHead(418, headers);",
+      "send(203, variantHeaders(cur, plan, null, head), null);",
+      "const [status, message] = big ? [413, 'too large'] : [400, `malformed: ${x}`];",
+      'const plan = { status: 206, encoding };',
+      // none of these answers
+      'const clipped = name.slice(0, 256); const wait = Math.min(300, grace);',
+      '// answered with c.json(body, 599) one day',
+      "/* c.json(x, 598) */ const s = 'c.json(x, 597)'; const t = `see c.json(x, 596)`;",
+      'const re = /c.json\\(x, 595\\)/; const half = total / 2; const q = /,\\s*594\\)/g;',
+      "log.info(`${c.json(x, 404)} in a template expression`);",
+    ].join('\n');
+    const found = answeredStatuses(source).map((s) => `${s.line}:${s.status}`);
+    expect(found.sort()).toEqual(['1:501', '2:405', '3:200', '3:502', '4:400', '4:507', '5:418', '6:203', '7:400', '7:413', '8:206', '13:404'].sort());
+    expect(statusTakers([
+      'function refuseHead(req: IncomingMessage, res: ServerResponse, status: number, message: string): void {',
+      'const send = (status: number, headers: HeaderList, body: Uint8Array | null) => {',
+      'export function queryHeaders(status: 200 | 304, etag: string): Record<string, string> {',
+    ].join('\n'))).toEqual(['refuseHead', 'send', 'queryHeaders']);
+  });
+
+  it('are each documented for at least one route: a status the code can answer that the document lacks fails', () => {
+    const doc = buildOpenApi() as Doc;
+    const documented = new Set<number>();
+    for (const item of Object.values(doc.paths)) {
+      for (const m of METHODS) for (const s of Object.keys(item[m]?.responses ?? {})) documented.add(Number(s));
+    }
+    const sources = httpSources();
+    expect(sources.map((s) => s.file)).toEqual(expect.arrayContaining(['src/http/app.ts', 'src/http/thread.ts', 'src/http/events-route.ts']));
+    const found = new Set<number>();
+    const undocumented: string[] = [];
+    const unknownTakers: string[] = [];
+    for (const { file, text } of sources) {
+      for (const site of answeredStatuses(text)) {
+        found.add(site.status);
+        if (!documented.has(site.status)) undocumented.push(`${file}:${site.line} answers ${site.status} (${site.text})`);
+      }
+      // a function that takes a status writes an answer (its callers' statuses are read above) or only counts it
+      for (const name of statusTakers(text)) {
+        if (![...ANSWERING_CALLS, ...NOT_ANSWERING].includes(name)) unknownTakers.push(`${file}: ${name}`);
+      }
+    }
+    expect(undocumented, 'statuses the code answers that no route of the document lists (document them in src/http/openapi.ts, or do not answer them)').toEqual([]);
+    expect(unknownTakers, 'functions taking a status: add them to ANSWERING_CALLS if they answer with it, else to NOT_ANSWERING').toEqual([]);
+    // the scan sees every form in use (a regex that found nothing would pass the check above)
+    for (const status of [200, 302, 304, 400, 401, 404, 405, 408, 414, 417, 431, 500, 503]) expect(found.has(status), `found ${status}`).toBe(true);
+    // 204 (CORS preflight) is answered by hono/cors, not written in src/http; the document has it
+    expect(documented.has(204)).toBe(true);
   });
 });
