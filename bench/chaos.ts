@@ -101,6 +101,12 @@ demo.stdout!.resume();
 const databaseUrl = args['database-url'] ?? market.db;
 
 // ---- the built sidecar --------------------------------------------------------------------------------
+// (before the sidecar starts: its output is checked from its first line)
+const violations: string[] = [];
+function violation(msg: string): void {
+  if (violations.length < 200) violations.push(msg);
+  console.error(`VIOLATION: ${msg}`);
+}
 const port = await freePort();
 const chaosPort = await freePort();
 const base = `http://127.0.0.1:${port}`;
@@ -113,9 +119,33 @@ const env: NodeJS.ProcessEnv = {
 delete env.RUNTIME_API_TOKEN;
 const sidecar = spawn(process.execPath, ['dist/main.js'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
 children.push(sidecar);
-const keep = (b: Buffer) => { for (const l of b.toString().split('\n')) if (l) tail.push(l.slice(0, 400)); tail.splice(0, tail.length - 30); };
-sidecar.stdout!.on('data', keep);
-sidecar.stderr!.on('data', keep);
+/**
+ * Each stream's whole lines: kept for the tail printed on failure, and each must be a line of the JSON log (issue
+ * 18: nothing else is ever written to stdout or stderr, faults and restarts included); any other is a violation.
+ */
+const lines = () => {
+  let carry = '';
+  return (b: Buffer) => {
+    const parts = (carry + b.toString()).split('\n');
+    carry = parts.pop()!;
+    for (const l of parts) {
+      if (!l) continue;
+      tail.push(l.slice(0, 400));
+      if (!isJsonObjectLine(l)) violation(`a line outside the JSON log: ${l.slice(0, 200)}`);
+    }
+    tail.splice(0, tail.length - 30);
+  };
+};
+function isJsonObjectLine(l: string): boolean {
+  try {
+    const x: unknown = JSON.parse(l);
+    return typeof x === 'object' && x !== null && !Array.isArray(x);
+  } catch {
+    return false;
+  }
+}
+sidecar.stdout!.on('data', lines());
+sidecar.stderr!.on('data', lines());
 let exited: number | null | undefined;
 sidecar.once('exit', (code) => { exited = code; });
 
@@ -203,11 +233,6 @@ function check503(path: string, text: string, retryAfter: string | null): void {
     stats.otherStatus['503'] = (stats.otherStatus['503'] ?? 0) + 1;
     violation(`undocumented 503 on ${path} (Retry-After ${retryAfter ?? 'absent'}): ${text.slice(0, 200)}`);
   }
-}
-const violations: string[] = [];
-function violation(msg: string): void {
-  if (violations.length < 200) violations.push(msg);
-  console.error(`VIOLATION: ${msg}`);
 }
 const bodyOfEtag = new Map<string, { hash: string; path: string }>();
 /** the last 200 unfiltered /state: how many apps and tasks it held, and when */
