@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo } from 'node:net';
 
-/** A port nobody listens on now (the OS picks it; released before the caller binds it). */
+/** A port nobody listens on now (the OS picks it; released before the caller binds it). The tests' too (test/helpers/nats.ts). */
 export async function freePort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));

@@ -9,7 +9,7 @@ import { startDemoMarket, type DemoMarket } from '../../src/demo/market.ts';
 import type { SourceName } from '../../src/protocol.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
 import { expectGoWire } from '../helpers/go-wire.ts';
-import { LIVENESS_MS } from '../helpers/sidecar.ts';
+import { eventually, LIVENESS_MS } from '../helpers/sidecar.ts';
 import { pass } from '../helpers/store-fixtures.ts';
 
 let demo: DemoMarket;
@@ -29,16 +29,6 @@ async function snapshot(): Promise<string> {
     JOIN user_application_states s ON s.user_application_id = ua.id ORDER BY 1, 2`;
   const tasks = await sql`SELECT task_id, status FROM task_records ORDER BY 1`;
   return JSON.stringify([rows, tasks]);
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (let i = 0; i < 200 && Date.now() < deadline; i++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`not reached within ${ms} ms`);
 }
 
 describe('startDemoMarket (embedded)', () => {
@@ -103,11 +93,7 @@ describe('startDemoMarket (embedded)', () => {
 
   it('moves the market on its own: the tables change between two reads', async () => {
     const before = await snapshot();
-    const after = await until(async () => {
-      const now = await snapshot();
-      return now !== before ? now : undefined;
-    }, LIVENESS_MS);
-    expect(after).not.toBe(before);
+    await eventually(async () => expect(await snapshot()).not.toBe(before), LIVENESS_MS);
   });
 
   it('feeds another database the same way (databaseUrl given): a benchmark market of exact size', async () => {

@@ -1,16 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { NATS_BIN } from './services.ts';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+// one free-port finder for tests and benchmarks (bench/lib/net.ts): bench/events.ts takes it from here
+export { freePort } from '../../bench/lib/net.ts';
 
 /**
  * A real nats-server of the test's own, on a loopback port, that the test can stop and start again; `auth`

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ASSET_FILES } from '../../src/http/dashboard/routes.ts';
-import { sleep } from '../helpers/liveness.ts';
+import { LIVENESS_MS, sleep } from '../helpers/liveness.ts';
 import { wireExchange } from '../helpers/raw-http.ts';
-import { spawnFakeSidecar } from '../helpers/sidecar.ts';
+import { eventually, spawnFakeSidecar } from '../helpers/sidecar.ts';
 
 const API = '/api/v2/runtime';
 const T0 = '2026-11-25T10:00:00.000Z';
@@ -73,13 +73,9 @@ describe('the process\'s output', () => {
     // the supervisor's line when a thread dies
     const died = async (thread: string) => sc.stdout.some((l) => l.includes('"thread exited; restarting it"') && l.includes(`"thread":"${thread}"`));
     // generous liveness bounds: a machine running other suites beside this one takes its time
-    const until = async (what: string, check: () => Promise<boolean>, ms = 60_000) => {
-      const end = Date.now() + ms;
-      while (!(await check())) {
-        if (Date.now() > end) throw new Error(`${what} not within ${ms} ms; last lines:\n${sc.stdout.slice(-30).join('\n')}`);
-        await sleep(100);
-      }
-    };
+    const until = (what: string, check: () => Promise<boolean>) => eventually(async () => {
+      if (!(await check())) throw new Error(`${what} not yet; last lines:\n${sc.stdout.slice(-30).join('\n')}`);
+    }, 2 * LIVENESS_MS);
     try {
       await until('ready', async () => (await status('/readyz')) === 200);
       let stop = false;
