@@ -70,6 +70,11 @@ async function serverConnections(): Promise<number> {
   return row!.n;
 }
 
+/**
+ * Counted through the proxy, every connection the sidecar holds; on real PostgreSQL also on the server. (PGlite
+ * has no pg_stat_activity of its clients: its server-side count is the test at the end, which itWith reports as
+ * skipped there, with the reason.)
+ */
 async function expectNoLeak(): Promise<void> {
   await eventually(async () => {
     expect(proxy.open(), proxy.describe().join('\n')).toBeLessThanOrEqual(MAX_CONNECTIONS);
@@ -216,9 +221,14 @@ describe('PostgreSQL faults, whole sidecar', () => {
     await expectNoLeak();
   });
 
-  it('after every fault: one connection set, counted through the proxy (and on the server)', async () => {
-    await expectNoLeak();
+  it('after every fault: one connection set, counted through the proxy', async () => {
+    await eventually(async () => expect(proxy.open(), proxy.describe().join('\n')).toBeLessThanOrEqual(MAX_CONNECTIONS));
     const s = await view(sc.base);
     expect(Object.keys(s.tasks)).toEqual(expect.arrayContaining(['seed-1', 'seed-2']));
+  });
+
+  itWith('postgres', 'after every fault: one connection set on the server too (pg_stat_activity)', async () => {
+    expect(db.kind).toBe('postgres');
+    await eventually(async () => expect(await serverConnections()).toBeLessThanOrEqual(MAX_CONNECTIONS));
   });
 });
