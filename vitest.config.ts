@@ -9,6 +9,8 @@ const shared = {
   hookTimeout: 3 * LIVENESS_MS,
   // each file gets its own process: suites start real threads, servers and embedded databases
   pool: 'forks' as const,
+  // every /state a suite fetches is checked as a Go client decodes it (issue 19)
+  setupFiles: ['./test/setup/go-wire-fetch.ts'],
 };
 
 export default defineConfig({

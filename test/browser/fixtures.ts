@@ -2,15 +2,15 @@ import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type {
-  AppFlowState, AppStage, ChartRepoStatus, ComponentStatus, TaskState,
+  AppFlowState, ChartRepoStatus, ComponentStatus, TaskState,
 } from '../../src/model/index.ts';
 import type { CollectorSpec, StoreStep } from '../../src/protocol.ts';
-import { statusMetadata, type AppStateInput } from '../../src/collect/app-flow.ts';
+import type { AppStateInput } from '../../src/collect/app-flow.ts';
 import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
 import { mergeAnswers } from '../../src/collect/chart-repo-merge.ts';
 import { fake } from '../helpers/sidecar.ts';
 import { expectGoWireItems } from '../helpers/go-wire.ts';
-import { chartRepoView } from '../helpers/store-fixtures.ts';
+import { chartRepoView, goStatusOf } from '../helpers/store-fixtures.ts';
 
 /** Strings that would run script if any page rendered data as markup. */
 export const HOSTILE_APP = '<img src=x onerror="window.__pwned=1">';
@@ -68,33 +68,13 @@ export interface Dataset {
   chartRepo: ChartRepoStatus;
 }
 
-/** The app-service state a fixture's stage comes from (src/collect/stage-table.ts): metadata.status.state. */
-const STATE_OF_STAGE: Record<AppStage, string> = {
-  unknown: 'unknown', fetching: 'downloading', hydrating: 'pending', installing: 'installing', running: 'running',
-  upgrading: 'upgrading', uninstalling: 'uninstalling', failed: 'installFailed', stopped: 'stopped',
-};
-
-/**
- * metadata.status as the app-flow collector builds it (statusMetadata) from the market's row of `a`; `row`
- * gives what the row holds beyond the app (title, icon, entrances: upstream strings).
- */
-function statusOf(a: AppFlowState, row: Partial<AppStateInput>): Record<string, unknown> {
-  return statusMetadata({
-    user_id: a.user_id, source_id: a.source_id, app_id: `cat-${a.app_name}`.slice(0, 200), app_name: a.app_name,
-    raw_app_name: a.app_name, cfg_type: 'app', is_sys_app: false, title: a.app_name, icon: '',
-    state: STATE_OF_STAGE[a.stage], installed_version: a.version ?? '', target_version: '', reason: '', message: '',
-    progress: '', op_id: '', op_type: '', entrances: [], manifest_entrances: [], runtime_entrances: [], shared_entrances: [],
-    event_create_time: a.last_update, updated_at: a.last_update, ...row,
-  });
-}
-
 /** One app as the app-flow collector sends it (metadata.status built from its row), running and healthy unless `extra` says. */
 export function fixtureApp(user: string, source: string, name: string, extra: Partial<AppFlowState> = {}, row: Partial<AppStateInput> = {}): AppFlowState {
   const a: AppFlowState = {
     app_id: name, app_name: name, user_id: user, source_id: source, stage: 'running',
     health: 'healthy', version: '1.0.0', last_update: ago(2 * MIN), ...extra,
   };
-  return { ...a, metadata: { status: statusOf(a, row) } };
+  return { ...a, metadata: { status: goStatusOf(a, row) } };
 }
 
 /** A small market with one of everything the pages show, hostile strings included. */

@@ -70,7 +70,11 @@ const compressed = (encoding: string) => rawRequest(sc.base, `${API}/state`, { h
 /** the snapshot bodies compressed so far, by encoding (one job per version and encoding) */
 const compressions = async (encoding: string) =>
   sum(parseProm(await (await fetch(`${sc.base}/metrics`)).text()), 'market_runtime_http_compressions_total', { encoding });
-const COLLECTORS = ['tasks', 'app_flow', 'components', 'chart_repo'] as const;
+/** NATS too where a server is given (CI: MARKET_NATS_URL); a quiet subject must mint nothing either */
+const NATS_URL = process.env.MARKET_NATS_URL;
+const COLLECTORS = ['tasks', 'app_flow', 'components', 'chart_repo', ...(NATS_URL ? ['nats'] as const : [])] as const;
+/** the real collectors' options, the same for every sidecar of this file */
+const OPTIONS = { chartRepoTimeoutMs: 10_000, ...(NATS_URL ? { natsUrl: NATS_URL, natsSubject: `versions.${process.pid}.*` } : {}) };
 
 /** The number of passes each collector finished, as …/sources' last_attempt moves. */
 async function countPasses(minPasses: number, during: () => Promise<void>): Promise<void> {
@@ -114,7 +118,8 @@ beforeAll(async () => {
   repo = await startFakeChartRepo();
   repo.set({ kind: 'dynamic', body: chartBody });
   // generous request timeout and deadline: on a loaded machine a timed-out request is a real (health) change
-  sc = await startRealSidecar(db.url, repo.host, { chartRepoTimeoutMs: 10_000 }, { intervalMs: INTERVAL_MS, deadlineMs: 20_000 },
+  sc = await startRealSidecar(db.url, repo.host, OPTIONS,
+    { intervalMs: INTERVAL_MS, deadlineMs: 20_000 },
     async (s) => expect((await state(s.base)).chart_repo?.apps?.[0]?.app_name).toBe('wiki'), 60_000);
 }, DB_SETUP_TIMEOUT_MS);
 
@@ -267,7 +272,7 @@ describe('one content, one ETag: on another replica and after a store restart', 
     // what it saw before (it is judged from the rows), or the replicas' tags differ
     await db.sql`UPDATE user_applications SET render_status = 'failed', render_consecutive_failures = 1, updated_at = now() WHERE app_name = 'blog'`;
     await eventually(async () => expect((await state(sc.base)).components.hydrator.healthy).toBe(false), LIVENESS_MS);
-    const other = await startInProcess(realSpecs(db.url, repo.host, { chartRepoTimeoutMs: 10_000 }), { intervalMs: INTERVAL_MS, deadlineMs: 20_000 });
+    const other = await startInProcess(realSpecs(db.url, repo.host, OPTIONS), { intervalMs: INTERVAL_MS, deadlineMs: 20_000 });
     try {
       await eventually(async () => expect((await fetch(`${other.base}/readyz`)).status).toBe(200), 60_000);
       for (const path of PATHS) {

@@ -8,15 +8,48 @@ import { bodyContentKey, pairKey, sharedAnswerText } from '../../src/collect/cha
 import { normalizeAnswer, type ChartRepoAnswer } from '../../src/collect/chart-repo.ts';
 import { renderPairPart } from '../../src/collect/chart-repo-part.ts';
 import { sha256 } from '../../src/content-digest.ts';
-import type { AppFlowState, ChartRepoStatus, HydratorStatus, HydratorTask, TaskState } from '../../src/model/index.ts';
+import { statusMetadata, type AppStateInput } from '../../src/collect/app-flow.ts';
+import type { AppFlowState, AppStage, ChartRepoStatus, HydratorStatus, HydratorTask, TaskState } from '../../src/model/index.ts';
 import type { ChartRepoFrame, PassMessage, PassOutcome, StoreStep } from '../../src/protocol.ts';
 
 export const T0 = '2026-11-25T10:00:00.000Z';
 
-/** An app running and healthy, last seen at T0. */
+/** An app running and healthy, last seen at T0, with metadata.status as the app-flow collector builds it. */
 export function app(user_id: string, source_id: string, app_name: string, over: Partial<AppFlowState> = {}): AppFlowState {
-  return { app_id: app_name, app_name, user_id, source_id, stage: 'running', health: 'healthy', last_update: T0, ...over };
+  return withGoStatus({ app_id: app_name, app_name, user_id, source_id, stage: 'running', health: 'healthy', last_update: T0, ...over });
 }
+
+/**
+ * `a` with the metadata.status every app the app-flow collector sends carries (Go clients read it: issue 19);
+ * `a` itself when it has metadata. What fake collectors hand the store goes through here too.
+ */
+export function withGoStatus(a: AppFlowState): AppFlowState {
+  // (no event time: a fixture's last_update tells when the store saw it, and an event time would order it
+  // against pushed events; the market's row without one gives Go's empty status times)
+  return a.metadata ? a : { ...a, metadata: { status: goStatusOf(a, { event_create_time: undefined, updated_at: T0 }) } };
+}
+
+/** The app-service state a fixture's stage comes from (src/collect/stage-table.ts): metadata.status.state. */
+const STATE_OF_STAGE: Record<AppStage, string> = {
+  unknown: 'unknown', fetching: 'downloading', hydrating: 'pending', installing: 'installing', running: 'running',
+  upgrading: 'upgrading', uninstalling: 'uninstalling', failed: 'installFailed', stopped: 'stopped',
+};
+
+/**
+ * metadata.status as the app-flow collector builds it (statusMetadata) from the market's row of `a`; `row`
+ * gives what the row holds beyond the app (title, icon, entrances: upstream strings).
+ */
+export function goStatusOf(a: AppFlowState, row: Partial<AppStateInput> = {}): Record<string, unknown> {
+  return statusMetadata({
+    user_id: a.user_id, source_id: a.source_id, app_id: `cat-${a.app_name}`.slice(0, 200), app_name: a.app_name,
+    raw_app_name: a.app_name, cfg_type: 'app', is_sys_app: false, title: a.app_name, icon: '',
+    state: STATE_OF_STAGE[a.stage], installed_version: a.version ?? '', target_version: '', reason: '', message: '',
+    progress: '', op_id: '', op_type: '', entrances: [], manifest_entrances: [], runtime_entrances: [], shared_entrances: [],
+    event_create_time: a.last_update, updated_at: a.last_update, ...row,
+  });
+}
+
+
 
 /** A completed install task created at T0 (`user_id` undefined: a row without one). */
 export function task(task_id: string, app_name: string, user_id: string | undefined, over: Partial<TaskState> = {}): TaskState {

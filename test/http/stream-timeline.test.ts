@@ -112,11 +112,11 @@ describe('timeline entries that would take a change event past its size cap', ()
   });
   afterAll(() => h?.close());
 
-  // 1,000 apps with a 1,770-character stage detail: about 1.96 MB of changes when all of them move, under the
+  // 1,000 apps (each with its metadata.status) and a 1,526-character stage detail: about 1.96 MB of changes when all of them move, under the
   // 2 MiB cap; their one new entry each (the detail cut to 128 characters, ~270 bytes) takes it to about 2.24 MB
   const APPS = 1000;
   const apps = (stage: 'running' | 'stopped', only?: number) => Array.from({ length: APPS }, (_, i) =>
-    app(`u${i}`, 'market', `app-${String(i).padStart(4, '0')}`, { stage: i === only ? 'stopped' : stage, stage_detail: 'x'.repeat(1770) }));
+    app(`u${i}`, 'market', `app-${String(i).padStart(4, '0')}`, { stage: i === only ? 'stopped' : stage, stage_detail: 'x'.repeat(1526) }));
 
   it('carries the changes without the entries and says how many each client lost', async () => {
     h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps('running') }]);

@@ -31,9 +31,9 @@ export async function stopAll(sc: Sidecar | undefined, ...sources: Array<{ close
   for (const s of sources) await s?.close();
 }
 
-/** The specs realCollectors() builds, for a test database and Chart Repo (no NATS). */
+/** The specs realCollectors() builds, for a test database and Chart Repo (NATS too when `extra.natsUrl` is given). */
 export function realSpecs(databaseUrl: string, chartRepoHost: string, extra: Partial<CollectorOptions> & Record<string, unknown> = {},
-  sources: SourceName[] = ['tasks', 'app_flow', 'components', 'chart_repo']): CollectorSpec[] {
+  sources: SourceName[] = ['tasks', 'app_flow', 'components', 'chart_repo', ...(extra.natsUrl ? ['nats' as const] : [])]): CollectorSpec[] {
   const options = {
     databaseUrl, recentTaskLimit: 100, chartRepoHost, chartRepoTimeoutMs: 500, natsSubject: 'os.application.*', ...extra,
   };
