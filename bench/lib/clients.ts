@@ -2,8 +2,8 @@
 // ETag of their last answer, and change-stream readers that count events by kind. Both count the body bytes
 // they receive, so "what does a quiet market cost a client" is measured, not estimated.
 import { Agent, get, type IncomingMessage } from 'node:http';
+import { sleep } from './net.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Answer { status: number; etag: string | null; freshAsOf: string | null; bytes: number }
 

@@ -1,7 +1,8 @@
 // What a running sidecar says about its sources and versions, for benchmarks that must start measuring only
 // once collection has settled.
+import { sleep } from './net.ts';
+
 const API = '/api/v2/runtime';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface SourceFreshness {
   ok: boolean;

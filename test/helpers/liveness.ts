@@ -6,4 +6,4 @@
 export const LIVENESS_MS = 30_000;
 
 /** A pause between two looks at something; the wait for it to happen is bounded by LIVENESS_MS. */
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep } from '../../bench/lib/net.ts';
