@@ -419,6 +419,32 @@ async function collectionResumes(thread: string, at: number): Promise<void> {
   violation(`no run of ${behind === null ? 'any source (…/sources did not answer)' : behind.join(', ')} within ${READY_BOUND_MS / 1000} s of killing ${thread}`);
 }
 
+/**
+ * /readyz watched all along, not only in the 2 s after a kill: a stretch not ready longer than the bound is a
+ * violation whenever it starts (a kill whose effect comes late, or none at all). Each stretch is judged once.
+ */
+let longestNotReadyMs = 0;
+async function readinessWatch(): Promise<void> {
+  let downSince: number | null = null;
+  let judged = false;
+  while (running && Date.now() < endAt) {
+    const ok = (await readyz(1000)) === 200;
+    const now = Date.now();
+    if (ok) {
+      downSince = null;
+      judged = false;
+    } else {
+      downSince ??= now;
+      longestNotReadyMs = Math.max(longestNotReadyMs, now - downSince);
+      if (!judged && now - downSince > READY_BOUND_MS) {
+        judged = true;
+        violation(`/readyz not 200 for over ${READY_BOUND_MS / 1000} s (since ${new Date(downSince).toISOString()})`);
+      }
+    }
+    await sleep(250);
+  }
+}
+
 let round: string[] = [];
 async function killer(): Promise<void> {
   while (running && Date.now() < endAt - 3000) {
@@ -480,6 +506,7 @@ const progress = setInterval(() => {
 console.log(`chaos: ${SECONDS} s on ${apps.length} apps / ${taskIds.length} tasks; killing one of ${threads.join(', ')} every 3-10 s`);
 await Promise.all([
   killer(),
+  readinessWatch(),
   ...Array.from({ length: LOOPS }, (_, i) => loop(i % 3 === 0 ? 'state' : i % 3 === 1 ? 'partial' : 'poller')),
   ...Array.from({ length: STREAM_CLIENTS }, (_, i) => streamClient(i)),
 ]);
@@ -567,6 +594,7 @@ console.log(`  /readyz back after a kill (from the kill, kills that took readine
 for (const [k, r] of Object.entries(recovery)) {
   console.log(`    ${k.padEnd(12)} kills ${String(r.kills).padStart(3)}  never down ${String(r.never_down).padStart(3)}  median ${secs(r.median_ms).padStart(6)}  worst ${secs(r.worst_ms).padStart(6)}`);
 }
+console.log(`  /readyz watched all along: longest stretch not ready ${secs(longestNotReadyMs)} (bound ${READY_BOUND_MS / 1000} s)`);
 console.log(`  every collector ran again after a kill (bound ${READY_BOUND_MS / 1000} s): ${collectionResumed.length} of ${killsSurvived()} kills, `
   + `median ${secs(percentile(collectionResumed, 0.5))}, worst ${secs(percentile(collectionResumed, 1))}`);
 console.log(`  requests ${stats.requests}: 200 ${stats.ok}, 304 ${stats.notModified}, 404 ${stats.notFound}, documented 503 ${stats.documented503} `
