@@ -11,8 +11,8 @@
  *   …/sources), time to ready, /state size, and `?user_id=` p99 during passes (autocannon; 200 users asked in turn,
  *   so the store answers most requests, for at least 20 s and one Chart Repo interval).
  *
- *   npm run bench:scale                          # 1,000 and 10,000 apps (about 4 minutes each)
- *   npm run bench:scale -- --apps 1000,10000,50000
+ *   npm run bench:scale                          # 1,000, 10,000 and 50,000 apps (about 4, 4 and 8 minutes)
+ *   npm run bench:scale -- --apps 1000,10000             # the two smaller sizes only
  *   npm run bench:scale -- --smoke               # CI: 1,000 apps, a short window; fails on errors only
  *
  * The sidecar starts once the demo market has settled: its seed puts about a third of the apps mid-operation
