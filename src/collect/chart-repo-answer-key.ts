@@ -5,12 +5,11 @@ import { createHash } from 'node:crypto';
  * `bodyContentKey(splitAnswer(body).pair)` gives (the shared blocks as `null`, the members that only tell
  * time passing left out), without decoding the body, copying it or building that text. Every pair is asked
  * every pass and most answer what they answered before: this is what such an answer costs (one read of its
- * bytes, no garbage the size of it). `shared` and `uptime` are what the collector reads besides.
+ * bytes, no garbage the size of it). `shared` is what the collector reads besides.
  */
 export interface AnswerKey {
   key: string;
   shared: SplitAnswer['shared'];
-  uptime?: number;
   /** splitAnswer(body).pair, from the same read of the body (an answer that changed is parsed from it) */
   pair(): string;
 }
@@ -25,9 +24,7 @@ export function answerKey(body: Buffer): AnswerKey {
     at = c.end;
   }
   if (at < body.length) hash.update(body.subarray(at));
-  const out: AnswerKey = { key: hash.digest('base64'), shared: scan.shared, pair: () => pairText(body, scan.cuts) };
-  if (scan.uptime !== undefined) out.uptime = scan.uptime;
-  return out;
+  return { key: hash.digest('base64'), shared: scan.shared, pair: () => pairText(body, scan.cuts) };
 }
 
 /**
@@ -108,10 +105,10 @@ function keyIs(b: Buffer, start: number, end: number, name: Buffer): boolean {
   return true;
 }
 
-/** Which time-passing name the key between `start` and `end` (its quotes excluded) is, without decoding it. */
-function timePassingName(b: Buffer, start: number, end: number): string | null {
-  for (const name of TIME_PASSING) if (keyIs(b, start, end, name)) return name.toString('latin1');
-  return null;
+/** Whether the key between `start` and `end` (its quotes excluded) is a time-passing name, without decoding it. */
+function isTimePassingName(b: Buffer, start: number, end: number): boolean {
+  for (const name of TIME_PASSING) if (keyIs(b, start, end, name)) return true;
+  return false;
 }
 
 const isSpace = (c: number) => c === 32 || c === 10 || c === 13 || c === 9;
@@ -139,24 +136,24 @@ function skipSpace(b: Buffer, i: number): number {
 
 /**
  * A scalar value at `i` as bodyContentKey's pattern matches one (a string, a number, null/true/false): where it
- * ends, and whether it is a plain number (the uptime); -1 when what is there is not one.
+ * ends; null when what is there is not one.
  */
-function scalarEnd(b: Buffer, i: number): { end: number; number: boolean } | null {
+function scalarEnd(b: Buffer, i: number): number | null {
   const c = b[i];
   if (c === undefined) return null;
   if (c === 34) {
     const e = stringEnd(b, i);
-    return e < b.length ? { end: e + 1, number: false } : null;
+    return e < b.length ? e + 1 : null;
   }
   if (c === 45 || isDigit(c)) {
     let j = c === 45 ? i + 1 : i;
     if (!isDigit(b[j] ?? 0)) return null;
     j += 1;
     while (j < b.length && isNumberTail(b[j]!)) j++;
-    return { end: j, number: true };
+    return j;
   }
   for (const word of ['null', 'true', 'false']) {
-    if (b.toString('latin1', i, i + word.length) === word) return { end: i + word.length, number: false };
+    if (b.toString('latin1', i, i + word.length) === word) return i + word.length;
   }
   return null;
 }
@@ -165,15 +162,15 @@ function scalarEnd(b: Buffer, i: number): { end: number; number: boolean } | nul
  * The member at `i` (its name's opening quote; the name ends at `nameEnd`) when its value is a scalar followed
  * by `,` or `}` (bodyContentKey's rule): where the value starts and where the cut ends; null otherwise.
  */
-function scalarMember(b: Buffer, nameEnd: number): { value: number; valueEnd: number; number: boolean; after: number } | null {
+function scalarMember(b: Buffer, nameEnd: number): { value: number; valueEnd: number; after: number } | null {
   let j = skipSpace(b, nameEnd + 1);
   if (b[j] !== 58) return null; // :
   j = skipSpace(b, j + 1);
-  const value = scalarEnd(b, j);
-  if (value === null) return null;
-  const after = skipSpace(b, value.end);
+  const valueEnd = scalarEnd(b, j);
+  if (valueEnd === null) return null;
+  const after = skipSpace(b, valueEnd);
   if (b[after] !== 44 && b[after] !== 125) return null; // , }
-  return { value: j, valueEnd: value.end, number: value.number, after };
+  return { value: j, valueEnd, after };
 }
 
 /** an app object being read: its state as far as read, and its processing.duration cuts, kept only if it runs */
@@ -185,7 +182,7 @@ interface AppScan { depth: number; state: unknown; processingDepth: number; dura
  * with a scalar value, up to the `,` or `}` after it), and a still-running app's processing.duration (the same
  * rule, decided when the app closes: its state may come after it).
  */
-function scanAnswer(b: Buffer): { cuts: Cut[]; shared: SplitAnswer['shared']; uptime?: number } {
+function scanAnswer(b: Buffer): { cuts: Cut[]; shared: SplitAnswer['shared'] } {
   const shared: SplitAnswer['shared'] = {};
   const path: string[] = [];
   const isObject: boolean[] = [];
@@ -193,7 +190,6 @@ function scanAnswer(b: Buffer): { cuts: Cut[]; shared: SplitAnswer['shared']; up
   let expectKey = false;
   let span: { name: keyof SplitAnswer['shared']; start: number; depth: number } | null = null;
   let cuts: Cut[] = [];
-  let uptime: number | undefined;
   let app: AppScan | null = null;
   /** the app-level member last named `processing` (its object, when one opens next, is the app's processing) */
   let processingNext = false;
@@ -223,14 +219,9 @@ function scanAnswer(b: Buffer): { cuts: Cut[]; shared: SplitAnswer['shared']; up
         }
         continue;
       }
-      const name = timePassingName(b, start + 1, i);
-      if (name === null) continue;
+      if (!isTimePassingName(b, start + 1, i)) continue;
       const m = scalarMember(b, i);
       if (m === null) continue;
-      if (name === 'uptime' && uptime === undefined && m.number) {
-        const n = /^\d+(?:\.\d+)?$/.exec(b.toString('latin1', m.value, m.valueEnd));
-        if (n) uptime = Math.trunc(Number(n[0]));
-      }
       cuts.push({ start, end: m.after, with: '' });
       i = m.after - 1;
     } else if (c === 123 || c === 91) { // { [
@@ -271,7 +262,7 @@ function scanAnswer(b: Buffer): { cuts: Cut[]; shared: SplitAnswer['shared']; up
       processingNext = false;
     }
   }
-  return uptime === undefined ? { cuts, shared } : { cuts, shared, uptime };
+  return { cuts, shared };
 }
 
 /** a scalar's text as JSON reads it (undefined when it does not parse) */

@@ -1,4 +1,5 @@
 import { digestOf, sha256 } from '../content-digest.ts';
+import { isObj } from '../model/common.ts';
 import { isRunningApp, TIME_PASSING_NAMES, type SplitAnswer } from './chart-repo-answer-key.ts';
 
 export type { SplitAnswer };
@@ -80,43 +81,45 @@ export function timeless(item: object): object {
 }
 
 /**
- * The system block's `resource_usage` (memory, goroutines, …) moves on almost every request of a live Chart Repo:
- * a measurement, like the uptime, not a change a reader can see. Held in the versioned body it would either mint
- * a version every pass or, held at the last change, mislead; so it leaves the block here, before the block is
- * keyed, and its numbers become counters (`chart_repo_resource_usage_<name>`, in `…/sources`). Numbers at the top
- * level of the object and one level down (`memory.alloc_mb` → `memory_alloc_mb`), at most RESOURCE_COUNTERS of them;
- * anything else in it is dropped. A block that is not a JSON object is left as it is (its parse fails later).
+ * The Chart Repo's measurements of itself: its system block's `uptime` and `resource_usage` (memory, goroutines,
+ * …), which move on almost every request. Not a change a reader can see: held in the versioned body they would
+ * mint a version every pass or, held at the last change, mislead. So they leave the block here, before it is keyed
+ * and normalized, and become counters in `…/sources`: `chart_repo_uptime` (whole seconds) and
+ * `chart_repo_resource_usage_<name>` for the usage's numbers at its top level and one level down
+ * (`memory.alloc_mb` → `memory_alloc_mb`), at most RESOURCE_COUNTERS of them; anything else in them is dropped.
+ * A block that is not a JSON object is left as it is (its parse fails later).
  */
-export function splitResourceUsage(system: string | undefined): { system: string | undefined; usage: Record<string, number> } {
-  const usage: Record<string, number> = {};
-  if (system === undefined || !system.includes('"resource_usage"')) return { system, usage };
+export function splitMeasurements(system: string | undefined): { system: string | undefined; counters: Record<string, number> } {
+  const counters: Record<string, number> = {};
+  if (system === undefined || !MEASUREMENT_NAMES.some((n) => system.includes(`"${n}"`))) return { system, counters };
   let block: unknown;
   try {
     block = JSON.parse(system);
   } catch {
-    return { system, usage };
+    return { system, counters };
   }
-  if (!isPlainObject(block) || !Object.hasOwn(block, 'resource_usage')) return { system, usage };
-  const { resource_usage: raw, ...rest } = block;
+  if (!isObj(block) || !MEASUREMENT_NAMES.some((n) => Object.hasOwn(block, n))) return { system, counters };
+  const { uptime, resource_usage: usage, ...rest } = block;
+  if (typeof uptime === 'number' && Number.isFinite(uptime) && uptime >= 0) counters.chart_repo_uptime = Math.trunc(uptime);
   let n = 0;
   const add = (name: string, value: unknown) => {
     const safe = name.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '').slice(0, 48);
     if (typeof value !== 'number' || !Number.isFinite(value) || safe === '' || n >= RESOURCE_COUNTERS) return;
     const key = `chart_repo_resource_usage_${safe}`;
-    if (!Object.hasOwn(usage, key)) n += 1;
-    usage[key] = value;
+    if (!Object.hasOwn(counters, key)) n += 1;
+    counters[key] = value;
   };
-  if (isPlainObject(raw)) {
-    for (const [k, v] of Object.entries(raw)) {
-      if (isPlainObject(v)) for (const [k2, v2] of Object.entries(v)) add(`${k}_${k2}`, v2);
+  if (isObj(usage)) {
+    for (const [k, v] of Object.entries(usage)) {
+      if (isObj(v)) for (const [k2, v2] of Object.entries(v)) add(`${k}_${k2}`, v2);
       else add(k, v);
     }
   }
-  return { system: JSON.stringify(rest), usage };
+  return { system: JSON.stringify(rest), counters };
 }
 /** at most this many resource-usage counters a pass: the Chart Repo chooses the names, we bound them */
 export const RESOURCE_COUNTERS = 16;
-const isPlainObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const MEASUREMENT_NAMES = ['uptime', 'resource_usage'] as const;
 
 /** The shared part back as an answer of its own (system and image analyzer only), to normalize. */
 export function sharedAnswerText(shared: SplitAnswer['shared']): string {

@@ -5,8 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { TIME_PASSING_NAMES } from '../../src/collect/chart-repo-answer-key.ts';
 import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
-import { answerKey, splitAnswer } from '../../src/collect/chart-repo-answer-key.ts';
-import { bodyContentKey, RESOURCE_COUNTERS, sharedAnswerText, splitResourceUsage, timeless } from '../../src/collect/chart-repo-content.ts';
+import { splitAnswer } from '../../src/collect/chart-repo-answer-key.ts';
+import { bodyContentKey, RESOURCE_COUNTERS, sharedAnswerText, splitMeasurements, timeless } from '../../src/collect/chart-repo-content.ts';
 
 const body = (over: { uptime?: unknown; state?: string; duration?: unknown; check?: unknown; note?: string } = {}) => JSON.stringify({
   success: true, message: 'ok', data: {
@@ -39,11 +39,6 @@ describe('bodyContentKey', () => {
     const a = body({ note: ',"uptime":1}' });
     const b = body({ note: ',"uptime":2}' });
     expect(bodyContentKey(a)).not.toBe(bodyContentKey(b));
-  });
-
-  it('reads the uptime for the freshness counter', () => {
-    expect(answerKey(Buffer.from(body({ uptime: 4321 }))).uptime).toBe(4321);
-    expect(answerKey(Buffer.from('{"success":true,"data":{}}')).uptime).toBeUndefined();
   });
 });
 
@@ -119,21 +114,24 @@ describe('timeless (an item\'s content key)', () => {
   });
 });
 
-describe('splitResourceUsage: the Chart Repo\'s resource usage is a measurement, moved out of its system block', () => {
+describe('splitMeasurements: the Chart Repo\'s uptime and resource usage are measurements, moved out of its system block', () => {
   it.each([
-    ['numbers, top level and one down', '{"hostname":"h","resource_usage":{"memory_mb":12,"cpu":{"user_s":3.5,"name":"x"},"tags":["a"]}}',
-      '{"hostname":"h"}', { chart_repo_resource_usage_memory_mb: 12, chart_repo_resource_usage_cpu_user_s: 3.5 }],
+    ['the uptime, in whole seconds', '{"version":"1","uptime":4321.7}', '{"version":"1"}', { chart_repo_uptime: 4321 }],
+    ['an uptime that is no count of seconds: dropped', '{"uptime":"long"}', '{}', {}],
+    ['usage numbers, top level and one down', '{"hostname":"h","uptime":5,"resource_usage":{"memory_mb":12,"cpu":{"user_s":3.5,"name":"x"},"tags":["a"]}}',
+      '{"hostname":"h"}', { chart_repo_uptime: 5, chart_repo_resource_usage_memory_mb: 12, chart_repo_resource_usage_cpu_user_s: 3.5 }],
     ['names made counter-safe', '{"resource_usage":{"Heap In-Use (MB)":7}}', '{}', { chart_repo_resource_usage_heap_in_use_mb: 7 }],
     ['not an object: dropped, the block kept', '{"version":"1","resource_usage":"lots"}', '{"version":"1"}', {}],
-    ['no resource_usage: the text as it came', '{ "hostname" : "h" }', '{ "hostname" : "h" }', {}],
+    ['no measurement: the text as it came', '{ "hostname" : "h" }', '{ "hostname" : "h" }', {}],
+    ['a name only inside a string: the text as it came', '{"hostname":"\\"uptime\\""}', '{"hostname":"\\"uptime\\""}', {}],
     ['not JSON: left for the parse to count', '{"resource_usage":', '{"resource_usage":', {}],
-  ])('%s', (_name, text, system, usage) => {
-    expect(splitResourceUsage(text)).toEqual({ system, usage });
+  ])('%s', (_name, text, system, counters) => {
+    expect(splitMeasurements(text)).toEqual({ system, counters });
   });
 
   it(`keeps at most ${RESOURCE_COUNTERS} counters, whatever the Chart Repo sends`, () => {
     const many = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`m${i}`, i]));
-    const { usage } = splitResourceUsage(JSON.stringify({ resource_usage: many }));
-    expect(Object.keys(usage)).toHaveLength(RESOURCE_COUNTERS);
+    const { counters } = splitMeasurements(JSON.stringify({ resource_usage: many }));
+    expect(Object.keys(counters)).toHaveLength(RESOURCE_COUNTERS);
   });
 });

@@ -6,7 +6,7 @@
 import { createPgSource, type PgSource } from '../../sources/postgres.ts';
 import { sha256 } from '../../content-digest.ts';
 import {
-  bodyContentKey, keepAnswerTimes, pairKey, sharedAnswerText, splitResourceUsage, viewContent,
+  bodyContentKey, keepAnswerTimes, pairKey, sharedAnswerText, splitMeasurements, viewContent,
 } from '../chart-repo-content.ts';
 import { answerKey, type SplitAnswer } from '../chart-repo-answer-key.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
@@ -47,8 +47,6 @@ const concurrencyOf = (wanted = 4) => (Number.isFinite(wanted) && wanted >= 1 ? 
 interface PairResult {
   pair: Pair;
   answer?: ChartRepoAnswer;
-  /** the Chart Repo's uptime in this answer (a freshness counter; not content) */
-  uptime?: number;
   error?: string;
   bytes: number;
   latency_ms?: number;
@@ -80,8 +78,8 @@ export class ChartRepoCollector implements Collector {
   private parsedPairs = 0;
   /** the Chart Repo's own blocks (system, image analyzer) as last read, and the digest of their content */
   private shared: { key: string; answer: ChartRepoAnswer } | null = null;
-  /** the Chart Repo's resource usage as this pass read it (counters: a measurement, never content) */
-  private resourceUsage: Record<string, number> = {};
+  /** the Chart Repo's uptime and resource usage as last read (counters: measurements, never content) */
+  private measurements: Record<string, number> = {};
 
   constructor(private readonly opts: ChartRepoCollectorOptions) {
     if (!opts.pairs && !opts.databaseUrl) throw new Error('chart repo collector needs databaseUrl or pairs');
@@ -144,7 +142,6 @@ export class ChartRepoCollector implements Collector {
     if (staleSince !== undefined) {
       component.metrics = { ...component.metrics, stale_pairs: stalePairs, stale_since: staleSince };
     }
-    const uptime = results.find((r) => r.uptime !== undefined)?.uptime;
     const warnings = [pairsWarning, failures.length > 0 ? component.message : undefined].filter(Boolean);
     // every request failed: the whole view is stale, so the run counts as failed (its steps still apply:
     // the component's error and the kept view); last_success keeps the time of the last good answer
@@ -178,8 +175,7 @@ export class ChartRepoCollector implements Collector {
         bytes: results.reduce((n, r) => n + r.bytes, 0),
         stale_pairs: stalePairs, stale_ms: staleMs,
         ...(latencies.length > 0 ? { latency_ms: Math.round(Math.max(...latencies)) } : {}),
-        ...(uptime !== undefined ? { chart_repo_uptime: uptime } : {}),
-        ...this.resourceUsage,
+        ...this.measurements,
         ...this.rateBound(pairs.length),
       },
       ...(warnings.length > 0 ? { warning: warnings.join('; ') } : {}),
@@ -203,15 +199,12 @@ export class ChartRepoCollector implements Collector {
   }
 
   /**
-   * The Chart Repo's own blocks; last_update says since when the view says what it says. The uptime stays
-   * out: held at the last change it would mislead (it is the chart_repo_uptime counter).
+   * The Chart Repo's own blocks (its measurements already out: readShared); last_update says since when the view
+   * says what it says.
    */
   private frame(shared: ChartRepoAnswer | undefined): ChartRepoFrame {
     const frame: ChartRepoFrame = { last_update: this.view!.since };
-    if (shared?.system) {
-      const { uptime: _uptime, ...system } = shared.system;
-      frame.system = system;
-    }
+    if (shared?.system) frame.system = shared.system;
     if (shared?.image_analyzer) frame.image_analyzer = shared.image_analyzer;
     return frame;
   }
@@ -307,8 +300,8 @@ export class ChartRepoCollector implements Collector {
    */
   private readShared(shared: SplitAnswer['shared'] | undefined, now: string): ChartRepoAnswer | undefined {
     if (!shared || (shared.system === undefined && shared.image_analyzer === undefined)) return this.shared?.answer;
-    const { system, usage } = splitResourceUsage(shared.system);
-    this.resourceUsage = usage;
+    const { system, counters } = splitMeasurements(shared.system);
+    this.measurements = counters;
     const text = sharedAnswerText({ ...shared, system });
     const key = sha256(bodyContentKey(text), 'base64');
     if (this.shared?.key === key) return this.shared.answer;
@@ -336,9 +329,9 @@ export class ChartRepoCollector implements Collector {
       });
       // the pair's own part as in its last good answer: that answer again, no decoding, no parse, no normalizing
       const key = pairKey(pair);
-      const { key: bodyKey, shared, uptime, pair: pairText } = answerKey(res.body);
+      const { key: bodyKey, shared, pair: pairText } = answerKey(res.body);
       const before = this.lastGood.get(key);
-      const read = { pair, uptime, bytes: res.bytes, latency_ms: res.latency_ms, shared };
+      const read = { pair, bytes: res.bytes, latency_ms: res.latency_ms, shared };
       if (before && this.lastBodyKey.get(key) === bodyKey) return { ...read, answer: before };
       this.parsedPairs += 1;
       const n = normalizeAnswer(parseChartRepoJson(pairText()), now, pair);
