@@ -58,6 +58,9 @@ export function urlLimit(maxBytes = MAX_URL_BYTES): MiddlewareHandler {
  * stream client (one that sends a token) resumes with it after a reconnect.
  */
 export const CORS_ALLOW_HEADERS = ['Authorization', 'If-None-Match', 'Content-Type', 'Last-Event-ID'] as const;
+export const CORS_ALLOW_METHODS = ['GET', 'HEAD', 'OPTIONS'] as const;
+/** how long a browser may keep a preflight's answer */
+export const CORS_MAX_AGE_S = 600;
 
 /** CORS only when origins are configured; otherwise no CORS header is ever sent (same-origin only). */
 export function corsFor(origins: string[] | undefined): MiddlewareHandler | null {
@@ -65,11 +68,11 @@ export function corsFor(origins: string[] | undefined): MiddlewareHandler | null
   const any = origins.includes('*');
   return cors({
     origin: any ? '*' : origins,
-    allowMethods: ['GET', 'HEAD', 'OPTIONS'],
+    allowMethods: [...CORS_ALLOW_METHODS],
     allowHeaders: [...CORS_ALLOW_HEADERS],
     // a page on another origin reads the freshness time too (it learns ages from it after a 304); the
     // name is freshness.ts's FRESH_AS_OF, spelled out here as that file imports this one (through header-list)
     exposeHeaders: ['ETag', 'Retry-After', 'X-Runtime-Fresh-As-Of'],
-    maxAge: 600,
+    maxAge: CORS_MAX_AGE_S,
   });
 }
