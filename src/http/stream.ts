@@ -73,6 +73,8 @@ interface Client {
   after: number;
   /** events that arrived while the client's snapshot was being fetched */
   queue: HistoryEntry[] | null;
+  /** ended while its snapshot was being fetched (nothing written yet): the caller answers 503 instead */
+  ended?: boolean;
   /** ?view=summary: one small event per version (version, timestamp, summary, sources), no entities */
   summaryOnly?: boolean;
 }
@@ -196,6 +198,9 @@ export class ChangeStream {
         this.clients.delete(client);
         return 'unavailable';
       }
+      // ended meanwhile (a new store's epoch, an oversize version, shutdown): its head is not written yet, so it
+      // is told to come back (503, Retry-After) rather than given a stream that ends at once
+      if (client.ended) return 'unavailable';
       this.begin(out);
       client.summary = filter ? snap.summary ?? emptySummary() : null;
       if (resumeFrom === null) {
@@ -384,13 +389,15 @@ export class ChangeStream {
   }
 
   private end(c: Client): void {
-    c.out.end();
     this.clients.delete(c);
+    // a client still waiting for its snapshot has no head yet: ending the response here would send a bare 200
+    // and leave the route writing a second head (ERR_HTTP_HEADERS_SENT); connect answers it instead
+    if (c.queue !== null) c.ended = true;
+    else c.out.end();
   }
 
   private endClients(): void {
-    for (const c of this.clients) c.out.end();
-    this.clients.clear();
+    for (const c of [...this.clients]) this.end(c);
   }
 }
 
