@@ -565,8 +565,12 @@ export type SupervisorLinkMessage =
   | { type: 'thread_restarts'; counts: ThreadRestarts; last: Record<string, ThreadRestart> }
   /** HTTP -> supervisor: the compression thread (a piscina thread of the HTTP thread) was replaced, and why if known */
   | { type: 'thread_restart'; thread: 'compress'; reason?: string }
-  /** supervisor -> HTTP: the store thread died; until a new one is attached nothing may be answered from it */
-  | { type: 'store_down' };
+  /**
+   * supervisor -> HTTP: the store thread numbered `store` (HttpControlApi.attachStore) died; until a new one is
+   * attached nothing may be answered from it. This port and attachStore's are not ordered: a late word of a store
+   * older than the one attached is ignored
+   */
+  | { type: 'store_down'; store: number };
 
 // ---- supervisor -> HTTP thread (comlink) -------------------------------------------------------------
 
@@ -586,8 +590,11 @@ export interface HttpControlApi {
   hang(ms: number): void;
   /** chaos testing only: kills the compression thread; false when none runs */
   killCompress(): boolean;
-  /** the store's query port (StoreQueryApi) and version port (StorePush); `rebuilt`: the store replaces one that died */
-  attachStore(queryPort: MessagePort, versionPort: MessagePort, rebuilt: boolean): void;
+  /**
+   * the store's query port (StoreQueryApi) and version port (StorePush); `rebuilt`: the store replaces one that
+   * died; `store`: the store thread's number (1, 2, … as the supervisor starts them), which store_down names
+   */
+  attachStore(queryPort: MessagePort, versionPort: MessagePort, rebuilt: boolean, store: number): void;
   listen(opts: { port: number; host: string; security?: HttpSecurityConfig }): Promise<{ port: number }>;
   close(timeoutMs: number): Promise<void>;
 }

@@ -11,7 +11,7 @@ export class PassSender {
   private chain: Promise<void> = Promise.resolve();
   private pending: StoreStep[] = [];
   private pushScheduled = false;
-  private closed = false;
+  private isClosed = false;
   /** waits for acknowledgements in flight, failed at once when the port is replaced */
   private readonly waits = new Set<(err: Error) => void>();
   /**
@@ -29,6 +29,11 @@ export class PassSender {
     // the store thread died (its end of the channel closed with it): no acknowledgement will ever come, so
     // what waits fails now rather than at its timeout; the supervisor hands a new port at the next run
     port.once('close', () => this.fail(new Error('store thread gone (its port closed); the pass was not applied')));
+  }
+
+  /** The store behind the port is gone or replaced: nothing sent from here will be applied. */
+  get closed(): boolean {
+    return this.isClosed;
   }
 
   /** Whether the next run must list everything (see `complete`). */
@@ -96,7 +101,7 @@ export class PassSender {
   }
 
   private post(msg: PassMessage, timeoutMs: number): Promise<AppliedMessage> {
-    if (this.closed) return Promise.reject(new Error('store port replaced'));
+    if (this.isClosed) return Promise.reject(new Error('store port replaced'));
     return new Promise<AppliedMessage>((resolve, reject) => {
       const done = (err: Error | null, applied?: AppliedMessage) => {
         clearTimeout(timer);
@@ -125,7 +130,7 @@ export class PassSender {
   }
 
   private fail(err: Error): void {
-    this.closed = true;
+    this.isClosed = true;
     for (const fail of [...this.waits]) fail(err);
   }
 }

@@ -18,7 +18,8 @@ export class CollectorRuntime {
 
   async handle(task: CollectorTask): Promise<RunReport> {
     if (task.kind === 'init') return this.init(task.spec, task.port);
-    if (!this.collector || !this.sender || !this.spec) return { kind: 'need_init' };
+    // no store port yet, or the store behind it died (its port closed): the supervisor hands a port of the current one
+    if (!this.collector || !this.sender || !this.spec || this.sender.closed) return { kind: 'need_init' };
     const { outcome, bulk } = await this.run(this.collector, this.sender, task.deadline_ms, {
       ...(task.restarts === undefined ? {} : { restarts: task.restarts }),
       ...(task.interval_ms === undefined ? {} : { interval_ms: task.interval_ms }),

@@ -55,6 +55,8 @@ export class HttpThread {
   private readonly store = new StoreLine();
   /** where the attached store pushes its versions (messages from an earlier store's port are ignored) */
   private versionPort: MessagePort | null = null;
+  /** the number of the store thread attached (attachStore), which store_down names */
+  private attachedStore = 0;
   /** a restarted store has not yet got a pass of every collector: see attachStore */
   private rebuilding = false;
   private server: Server | null = null;
@@ -108,7 +110,8 @@ export class HttpThread {
         const f = this.freshness.setThreads(m.counts, m.last);
         if (f) this.stream.onFreshness(f);
       }
-      else if (m?.type === 'store_down') this.detachStore();
+      // (only the attached store's death, or a later one's: a word of an older store arriving late is no news)
+      else if (m?.type === 'store_down' && m.store >= this.attachedStore) this.detachStore();
     });
     link?.unref();
   }
@@ -206,8 +209,9 @@ export class HttpThread {
    * thread. `rebuilt`: the store replaces one that died, so its versions are served from the first ready one
    * on; this thread may be new (nothing held, so nothing is answered meanwhile), or have had no version yet.
    */
-  attachStore(queryPort: MessagePort, versionPort: MessagePort, rebuilt = false): void {
+  attachStore(queryPort: MessagePort, versionPort: MessagePort, rebuilt = false, store = 0): void {
     this.detachStore();
+    this.attachedStore = store;
     if (rebuilt) this.rebuilding = true;
     this.versionPort = versionPort;
     this.store.attach(wrap<StoreQueryApi>(queryPort) as unknown as AsyncQueries);

@@ -31,6 +31,8 @@ export class CollectorHandle {
   private readonly pool: Piscina<CollectorTask, RunReport>;
   private inFlight: Promise<void> | null = null;
   private needsInit = true;
+  /** counts store replacements: an init or a run that spans one must not undo what storeReplaced asked for */
+  private storeGen = 0;
   /** thread replacements (death, out of memory, deadline): counted when piscina drops the thread */
   restarts = 0;
 
@@ -101,6 +103,7 @@ export class CollectorHandle {
    * flight has already failed its wait on the old store's port (it closed with the dead thread).
    */
   storeReplaced(): void {
+    this.storeGen += 1;
     this.needsInit = true;
     // the new store has nothing of this source and is unready until its pass: run at once, not after the pacing
     // or a backoff (a run that failed waiting on the old store included)
@@ -154,6 +157,7 @@ export class CollectorHandle {
     this.abort = new AbortController();
     const overrun = AbortSignal.timeout(this.deadlineMs + RUN_ABORT_GRACE_MS);
     const restartsBefore = this.restarts;
+    const storeGen = this.storeGen;
     const signal = AbortSignal.any([this.abort.signal, overrun]);
     const task = (): CollectorTask => ({
       kind: 'run', deadline_ms: this.deadlineMs, restarts: this.restarts, interval_ms: this.pacing.intervalMs,
@@ -168,6 +172,8 @@ export class CollectorHandle {
       }
       this.crashStreak = 0;
       this.pace(tickAt, started, report.kind === 'done' ? report.outcome.counters?.[MIN_INTERVAL_COUNTER] : undefined);
+      // the store was replaced during the run: the new one waits for this source's pass, not for the pacing
+      if (this.storeGen !== storeGen) this.notBefore = 0;
       if (report.kind === 'done') {
         this.onOutcome(report.outcome);
         if (report.memory) reportMemory(this.store(), `collector_${this.spec.source}`, report.memory);
@@ -231,10 +237,12 @@ export class CollectorHandle {
   }
 
   private async init(signal: AbortSignal): Promise<void> {
+    const storeGen = this.storeGen;
     const { port1, port2 } = new MessageChannel();
     await callWithDeadline(this.store().attachDeltaPort(Comlink.transfer(port1, [port1])), CALL_DEADLINE_MS, 'store.attachDeltaPort');
     const report = await this.pool.run({ kind: 'init', spec: this.spec, port: port2 }, { signal, transferList: [port2] });
     if (report.kind !== 'ready') throw new Error(`collector ${this.spec.source} did not start`);
-    this.needsInit = false;
+    // a store replaced while this init ran: the thread holds a port of the dead one, so the next run inits again
+    if (this.storeGen === storeGen) this.needsInit = false;
   }
 }

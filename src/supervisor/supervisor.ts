@@ -66,6 +66,8 @@ const STABLE_AFTER_MS = 60_000;
  * comes first (by then every full pass has had its turn at the gate and its own deadline).
  */
 const REBUILD_GRACE_DEADLINES = 2;
+/** a store that did not take the HTTP thread's ports within the call deadline is asked again this much later */
+const ATTACH_RETRY_MS = 1000;
 
 /**
  * The main thread's only job: start the store, the collectors and the HTTP thread, wire their ports,
@@ -73,6 +75,9 @@ const REBUILD_GRACE_DEADLINES = 2;
  */
 export class Supervisor {
   private storeWorker!: Worker;
+  /** each store thread's number, 1, 2, … in the order they start (store_down and attachStore name it) */
+  private readonly storeNumbers = new WeakMap<Worker, number>();
+  private storesStarted = 0;
   private store!: Comlink.Remote<StoreControlApi>;
   private httpWorker!: Worker;
   private http!: Comlink.Remote<HttpControlApi>;
@@ -252,7 +257,7 @@ export class Supervisor {
         this.storeUp = false;
         this.heldWhileDown.storeExited(worker, reason);
         // at once, not at the restart: /readyz must not say ready on the strength of the dead store's last push
-        this.link?.postMessage({ type: 'store_down' } satisfies SupervisorLinkMessage);
+        this.link?.postMessage({ type: 'store_down', store: this.storeNumbers.get(worker) ?? 0 } satisfies SupervisorLinkMessage);
       }
       this.restarted(kind, reason);
       setTimeout(() => void restart().catch((err) =>
@@ -296,6 +301,7 @@ export class Supervisor {
   private async startStore(rebuild = false): Promise<void> {
     const worker = this.spawn('store', () => this.restartStore());
     this.storeWorker = worker;
+    this.storeNumbers.set(worker, ++this.storesStarted);
     const store = wrap<StoreControlApi>(worker);
     this.store = store;
     const grace = rebuild ? REBUILD_GRACE_DEADLINES * this.opts.collectDeadlineMs : undefined;
@@ -362,7 +368,20 @@ export class Supervisor {
         await callWithDeadline(store.attachQueryPort(Comlink.transfer(query.port1, [query.port1])), CALL_DEADLINE_MS, 'store.attachQueryPort');
         await callWithDeadline(store.attachVersionPort(Comlink.transfer(version.port1, [version.port1])), CALL_DEADLINE_MS, 'store.attachVersionPort');
       } catch (err) {
-        this.opts.log.warn({ err: String(err), store_current: storeWorker === this.storeWorker }, 'store did not take the HTTP ports');
+        // (our ends of the ports: closing them closes the store's, should it take them late)
+        query.port2.close();
+        version.port2.close();
+        // a store busy past the deadline once (a bulk pass on a loaded machine) is asked again: left alone, the
+        // HTTP thread would stay without a store for good. One that is hung is the watchdog's to replace, and
+        // its replacement attaches itself
+        const again = !this.stopping && storeWorker === this.storeWorker && httpWorker === this.httpWorker && storeWorker.threadId !== -1;
+        this.opts.log.warn({ err: String(err), store_current: storeWorker === this.storeWorker, retry_in_ms: again ? ATTACH_RETRY_MS : null }, 'store did not take the HTTP ports');
+        if (again) {
+          const retry = setTimeout(() => {
+            if (!this.stopping && storeWorker === this.storeWorker && httpWorker === this.httpWorker) void this.attachHttpToStore().catch(() => undefined);
+          }, ATTACH_RETRY_MS);
+          retry.unref();
+        }
         return;
       }
       // a restarted store (a fresh HTTP thread included) is served only once ready: it may be rebuilding
@@ -370,6 +389,7 @@ export class Supervisor {
         Comlink.transfer(query.port2, [query.port2]) as never,
         Comlink.transfer(version.port2, [version.port2]) as never,
         this.restarts.store > 0,
+        this.storeNumbers.get(storeWorker) ?? 0,
       ), 'http.attachStore', httpDeadlineMs);
     });
     this.attaching = next.catch(() => undefined);

@@ -22,23 +22,27 @@ export type Answer = RawAnswer;
 type Send = (target: string, method?: string, headers?: Record<string, string>) => Promise<Answer>;
 
 /** `listen`: the HTTP thread's options beyond port and host (a token, the raw path off). */
-export async function startHarness(sources: SourceName[], listen: Omit<ListenOptions, 'port' | 'host'> = {}) {
-  const http = new HttpThread();
+export async function startHarness(sources: SourceName[], listen: Omit<ListenOptions, 'port' | 'host'> = {}, opts: { link?: MessagePort } = {}) {
+  // `link`: the supervisor's link port (SupervisorLinkMessage), for a test that speaks for the supervisor
+  const http = new HttpThread(opts.link ?? null);
   const ports: MessagePort[] = [];
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
   // every HTTP thread on the store (a twin shares it), each with its client
   const servers: Array<{ http: HttpThread; send: Send }> = [];
   /** whether the store is a restarted one (the supervisor tells both threads so) */
   let rebuilt = false;
+  /** the store's number, as the supervisor numbers store threads */
+  let storeNumber = 0;
   const connect = (actor: StoreActor, thread: HttpThread) => {
     const query = new MessageChannel();
     const version = new MessageChannel();
     ports.push(query.port1, query.port2, version.port1, version.port2);
     actor.attachQueryPort(query.port1);
     actor.attachVersionPort(version.port1);
-    thread.attachStore(query.port2, version.port2, rebuilt);
+    thread.attachStore(query.port2, version.port2, rebuilt, storeNumber);
   };
   const newStore = () => {
+    storeNumber += 1;
     const actor = new StoreActor({ minCommitIntervalMs: 0 });
     // a restarted store: only good passes make it ready (a failed one counts after an hour: never in a test)
     actor.expectSources(sources, undefined, rebuilt ? 3_600_000 : undefined);

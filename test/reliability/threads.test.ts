@@ -230,3 +230,29 @@ describe('a store or HTTP thread that hangs (loops, never dies)', () => {
     expect(sc.sup.httpRestarts).toBe(restarts + 1);
   }, 3 * LIVENESS_MS);
 });
+
+describe('an HTTP thread replaced while the store is too busy to take its ports', () => {
+  let sc: Awaited<ReturnType<typeof startInProcess>>;
+  beforeAll(async () => {
+    sc = await startInProcess([
+      fake('app_flow', { mode: 'file', file: appsFile('busy.json', ['wiki', 'blog']) }),
+    ], { intervalMs: 200, threadHungAfterMs: 4 * LIVENESS_MS });
+    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200));
+  });
+  afterAll(() => sc.sup.stop());
+
+  it('is attached once the store answers again: /readyz and filtered answers come back, not 503 for good', async () => {
+    const restarts = sc.sup.httpRestarts;
+    const old = sc.sup.threads().http;
+    // busy past the 5 s a control call waits (a bulk pass on a loaded machine), well short of being taken for hung
+    expect(sc.sup.hang('store', 8000)).toBe(true);
+    sc.sup.kill('http');
+    await eventually(async () => expect(sc.sup.threads().http).not.toBe(old), LIVENESS_MS, 5);
+    await eventually(async () => {
+      expect((await fetch(`${sc.base}/readyz`, { signal: AbortSignal.timeout(1000) })).status).toBe(200);
+    }, LIVENESS_MS);
+    expect(sc.sup.httpRestarts).toBe(restarts + 1);
+    expect(sc.sup.storeRestarts).toBe(0);
+    expect(Object.keys((await state(sc.base, '?user_id=alice')).app_states)).toHaveLength(2);
+  }, 3 * LIVENESS_MS);
+});
