@@ -258,10 +258,12 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
   const rebuilding = rebuildingAnswer(c, deps);
   if (rebuilding) return rebuilding;
   const cur = deps.current();
-  const hit = cur && !query.ownContent ? deps.cache?.get(query.key, stampOf(cur.epoch, cur.version)) : undefined;
+  // nothing collected yet: the store holds nothing to answer from (as the whole /state says)
+  if (!cur) return unavailableAnswer(c, deps);
+  const hit = !query.ownContent ? deps.cache?.get(query.key, stampOf(cur.epoch, cur.version)) : undefined;
   if (hit?.missing) return c.json(errorBody(query.notFound ?? 'not found'), 404);
   if (hit) {
-    remember(c, deps, cur!, hit.etag, hit.body);
+    remember(c, deps, cur, hit.etag, hit.body);
     return sendTagged(c, deps, hit.etag, hit.body);
   }
   const q = deps.queries();
@@ -272,9 +274,9 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
   } catch {
     return c.json(errorBody(STORE_UNAVAILABLE), 503, { 'Retry-After': '1' });
   }
-  const epoch = cur?.epoch ?? '';
+  const epoch = cur.epoch;
   if (a.json === null) {
-    if (cur && !query.ownContent) deps.cache?.setMissing(query.key, stampOf(epoch, a.version));
+    if (!query.ownContent) deps.cache?.setMissing(query.key, stampOf(epoch, a.version));
     return c.json(errorBody(query.notFound ?? 'not found'), 404);
   }
   const body = envelopeBytes(query.message ?? 'success', a.json);
@@ -284,10 +286,8 @@ async function answer(c: Context, deps: RuntimeAppDeps, query: Query): Promise<R
   if (query.ownContent) return sendTagged(c, deps, tag, body);
   // the store that answered is the one `cur` came from (not rebuilding): its epoch names it
   // (an answer asked once per version is neither kept nor remembered: ResponseCache)
-  if (cur) {
-    const kept = deps.cache ? deps.cache.set(query.key, stampOf(epoch, a.version), tag, body) : true;
-    if (kept && a.version === cur.version) remember(c, deps, cur, tag, body);
-  }
+  const kept = deps.cache ? deps.cache.set(query.key, stampOf(epoch, a.version), tag, body) : true;
+  if (kept && a.version === cur.version) remember(c, deps, cur, tag, body);
   return sendTagged(c, deps, tag, body);
 }
 
