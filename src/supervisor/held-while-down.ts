@@ -60,16 +60,25 @@ export class HeldWhileDown {
   async restoreInto(worker: Worker, store: Store, deadlineMs: number): Promise<void> {
     if (this.held.size === 0) return;
     this.restoredInto = worker;
-    const exited = new Promise<false>((resolve) => worker.once('exit', () => resolve(false)));
-    for (const [source, { bytes }] of this.held) {
-      if (worker.threadId === -1) return;
-      // (copied, not transferred: a store that dies too needs them again)
-      const restoring = callWithDeadline(store.restoreHeld(source, bytes), deadlineMs, 'store.restoreHeld')
-        .catch((err: unknown) => {
-          this.log.warn({ source, err: String(err) }, 'what the dead store held of a failing source was not restored');
-          return false;
-        });
-      if (await Promise.race([restoring, exited])) this.log.info({ source, bytes: bytes.byteLength }, 'the new store shows what the dead one held of a source that is down');
+    let onExit = (): void => undefined;
+    const exited = new Promise<false>((resolve) => {
+      onExit = () => resolve(false);
+      worker.once('exit', onExit);
+    });
+    try {
+      for (const [source, { bytes }] of this.held) {
+        if (worker.threadId === -1) return;
+        // (copied, not transferred: a store that dies too needs them again)
+        const restoring = callWithDeadline(store.restoreHeld(source, bytes), deadlineMs, 'store.restoreHeld')
+          .catch((err: unknown) => {
+            this.log.warn({ source, err: String(err) }, 'what the dead store held of a failing source was not restored');
+            return false;
+          });
+        if (await Promise.race([restoring, exited])) this.log.info({ source, bytes: bytes.byteLength }, 'the new store shows what the dead one held of a source that is down');
+      }
+    } finally {
+      // (one listener per restore would otherwise stay on a store that lives on)
+      worker.off('exit', onExit);
     }
   }
 
