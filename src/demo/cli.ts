@@ -6,13 +6,17 @@ import { redactUrl } from '../config.ts';
 
 /**
  * `npm run demo -- --database-url postgres://… [--seed N --users N --apps-per-user N --events-per-second N
- * --chart-repo-port N --reset]`: runs the demo market standalone against a real PostgreSQL (tables are
- * created if missing) and serves the Chart Repo simulator, to feed a staging sidecar. Without
- * --database-url it starts the embedded PostgreSQL and prints its URL.
+ * --installed-apps N --chart-repo-port N --reset]`: runs the demo market standalone against a real PostgreSQL
+ * (tables are created if missing) and serves the Chart Repo simulator, to feed a staging sidecar. Without
+ * --database-url it starts the embedded PostgreSQL and prints its URL. `--installed-apps N` seeds a market of
+ * exactly N installed apps that stays still (a quiet market: nothing moves but time) unless
+ * --events-per-second is given too.
  */
 
 const USAGE = `usage: npm run demo -- [--database-url URL] [--seed N] [--users N] [--sources N] [--apps-per-user N]
-  [--events-per-second N] [--tick-ms N] [--chart-repo-port N] [--reset]`;
+  [--events-per-second N] [--tick-ms N] [--chart-repo-port N] [--reset]
+  [--installed-apps N]   a market of exactly N installed apps that stays still (nothing moves but time)
+                         unless --events-per-second is given too`;
 
 const log = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { component: 'demo-market' } });
 
@@ -45,6 +49,7 @@ async function main(): Promise<void> {
         'database-url': { type: 'string' }, seed: { type: 'string' }, users: { type: 'string' },
         sources: { type: 'string' }, 'apps-per-user': { type: 'string' }, 'events-per-second': { type: 'string' },
         'tick-ms': { type: 'string' }, 'chart-repo-port': { type: 'string' }, reset: { type: 'boolean' },
+        'installed-apps': { type: 'string' },
         help: { type: 'boolean' },
       },
     }).values;
@@ -57,7 +62,9 @@ async function main(): Promise<void> {
     return;
   }
   const databaseUrl = args['database-url'];
+  const installedApps = int('installed-apps', args['installed-apps'], 1, 1_000_000);
   const demo = await startDemoMarket({
+    ...(installedApps === undefined ? {} : { seedSize: { installedApps } }),
     databaseUrl,
     seed: int('seed', args.seed, 0, 2 ** 31),
     users: int('users', args.users, 1, 100_000),

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
+import { sleep } from '../helpers/liveness.ts';
 
 const CLI = ['--import', 'tsx', 'src/demo/cli.ts'];
 
@@ -46,5 +48,27 @@ describe('npm run demo', () => {
     const exited = new Promise<number | null>((resolve) => r.child.on('exit', (code) => resolve(code)));
     r.child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  }, 90_000);
+
+  it('--installed-apps N seeds a market of that size that stays still: no row moves while the workload would have ticked', async () => {
+    const r = await run(['--installed-apps', '40', '--chart-repo-port', '0'], { untilLine: /demo market running/, timeoutMs: 60_000 });
+    const started = JSON.parse(r.line as string) as { database: string };
+    const sql = postgres(started.database, { max: 1, onnotice: () => undefined });
+    try {
+      const market = async () => (await sql<{ apps: number; digest: string }[]>`
+        SELECT (SELECT count(*)::int FROM user_applications) AS apps,
+               md5((SELECT string_agg(s::text, ',' ORDER BY s::text) FROM user_application_states s)
+                || (SELECT coalesce(string_agg(t::text, ',' ORDER BY t::text), '') FROM task_records t)) AS digest`)[0]!;
+      const before = await market();
+      expect(before.apps).toBe(40);
+      // the lively demo steps its market every second
+      await sleep(3000);
+      expect(await market()).toEqual(before);
+    } finally {
+      await sql.end({ timeout: 2 });
+      const exited = new Promise<number | null>((resolve) => r.child.on('exit', (code) => resolve(code)));
+      r.child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
   }, 90_000);
 });
