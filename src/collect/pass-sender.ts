@@ -52,10 +52,11 @@ export class PassSender {
   send(steps: StoreStep[], outcome: PassOutcome, timeoutMs = this.ackTimeoutMs, full = false, bulk = false): Promise<void> {
     const aheadDropped = this.aheadDropped;
     this.aheadDropped = false;
+    const end = performance.now() + timeoutMs;
     const next = this.chain.then(async () => {
       let applied: AppliedMessage;
       try {
-        applied = await this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps, outcome, ...(bulk ? { bulk } : {}) }, timeoutMs);
+        applied = await this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps, outcome, ...(bulk ? { bulk } : {}) }, timeoutMs, end);
       } catch (err) {
         this.complete = false;
         throw err;
@@ -64,7 +65,7 @@ export class PassSender {
       else if (full) this.complete = true;
     });
     this.chain = next.catch(() => undefined);
-    return next;
+    return this.byDeadline(next, timeoutMs, end);
   }
 
   /**
@@ -72,9 +73,10 @@ export class PassSender {
    * the store dropped as malformed leaves the pass short: the next one lists everything.
    */
   ahead(step: AheadStep, timeoutMs = this.ackTimeoutMs): Promise<void> {
+    const end = performance.now() + timeoutMs;
     const next = this.chain.then(async () => {
       try {
-        const applied = await this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps: [step] }, timeoutMs);
+        const applied = await this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps: [step] }, timeoutMs, end);
         if (applied.dropped) this.aheadDropped = true;
       } catch (err) {
         // whether the store has it is unknown, and the collector counts it as sent: the next pass lists everything
@@ -83,7 +85,23 @@ export class PassSender {
       }
     });
     this.chain = next.catch(() => undefined);
-    return next;
+    return this.byDeadline(next, timeoutMs, end);
+  }
+
+  /**
+   * `queued` settled, or rejected at `end` (performance.now() time) if it has not: a run's pass that waits behind
+   * pushed steps the store has not acknowledged (each may wait its own 30 s) fails at the run's time, not theirs.
+   * Whether the store will have it is then unknown: the next pass lists everything.
+   */
+  private byDeadline(queued: Promise<void>, timeoutMs: number, end: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        this.complete = false;
+        reject(notApplied(timeoutMs));
+      }, Math.max(0, end - performance.now()));
+    });
+    return Promise.race([queued, late]).finally(() => clearTimeout(timer));
   }
 
   /** Pushed steps: coalesced with whatever else arrives before the store is free. */
@@ -96,12 +114,18 @@ export class PassSender {
       const batch = this.pending;
       this.pending = [];
       if (batch.length === 0) return;
-      await this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps: batch }, this.ackTimeoutMs).catch(() => undefined);
+      await this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps: batch }, this.ackTimeoutMs, performance.now() + this.ackTimeoutMs).catch(() => undefined);
     });
   }
 
-  private post(msg: PassMessage, timeoutMs: number): Promise<AppliedMessage> {
+  /**
+   * Posts `msg` and waits for its acknowledgement until `end` (performance.now() time): the wait of a message
+   * that queued behind others started when it was handed over, and one whose time passed meanwhile is not sent.
+   */
+  private post(msg: PassMessage, timeoutMs: number, end: number): Promise<AppliedMessage> {
     if (this.isClosed) return Promise.reject(new Error('store port replaced'));
+    const left = end - performance.now();
+    if (left <= 0) return Promise.reject(notApplied(timeoutMs));
     return new Promise<AppliedMessage>((resolve, reject) => {
       const done = (err: Error | null, applied?: AppliedMessage) => {
         clearTimeout(timer);
@@ -111,7 +135,7 @@ export class PassSender {
         else resolve(applied!);
       };
       const fail = (err: Error) => done(err);
-      const timer = setTimeout(() => done(new Error(`store did not apply the pass within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => done(notApplied(timeoutMs)), left);
       const onMessage = (m: AppliedMessage) => {
         if (m?.type !== 'applied' || m.seq !== msg.seq) return;
         for (const key of m.reread ?? []) this.reread.add(key);
@@ -133,4 +157,8 @@ export class PassSender {
     this.isClosed = true;
     for (const fail of [...this.waits]) fail(err);
   }
+}
+
+function notApplied(timeoutMs: number): Error {
+  return new Error(`store did not apply the pass within ${timeoutMs} ms`);
 }

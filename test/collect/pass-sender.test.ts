@@ -103,4 +103,15 @@ describe('PassSender', () => {
     expect(sender.takeReread().sort()).toEqual(['u:s:a', 'u:s:b']);
     expect(sender.takeReread()).toEqual([]);
   });
+
+  it('a run\'s pass queued behind pushed steps the store has not acknowledged still fails at the run\'s time, not the push\'s', async () => {
+    // a store that acknowledges nothing (busy) and a push whose wait is far longer than the run's
+    const busy = store(() => null);
+    const sender = new PassSender(busy.port, 'nats', 600_000);
+    sender.push([{ op: 'upsert', domain: 'app_states', items: [] }]);
+    const sent = sender.send([], outcome, 200).then(() => 'applied', (err: Error) => err.message);
+    // vitest's own test timeout is far below the push's 600 s: only the run's own 200 ms can end it
+    expect(await sent).toMatch(/did not apply the pass within/);
+  });
 });
+
