@@ -4,6 +4,7 @@ import type { AppFlowState } from '../../src/model/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { Supervisor } from '../../src/supervisor/supervisor.ts';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
+import { eventually } from '../helpers/sidecar.ts';
 import { describeWith } from '../helpers/services.ts';
 import { dashboardsOn, launch, loaded, openPage, pwned, realErrors, rowCount, screenshotPath, waitReady, stats, type Stats } from './browser.ts';
 import { FixtureFiles, fixtureApp, HOSTILE_APP, HOSTILE_ERROR, smallDataset } from './fixtures.ts';
@@ -196,7 +197,9 @@ describeWith('chromium', 'dashboards on the change stream', () => {
     expect(await page.locator('#mode').textContent()).toBe('paused');
     const rendersOff = (await stats(page)).renders;
     withApps(fresh('while-paused'));
-    await page.waitForTimeout(2000);
+    // the sidecar has it (a live page would show it within moments), and a while later the paused page does not
+    await eventually(async () => expect(await (await fetch(`${root()}/state?app_name=while-paused`)).text()).toContain('"while-paused"'));
+    await page.waitForTimeout(1000);
     expect(await page.getByText('while-paused', { exact: true }).count()).toBe(0);
     expect((await stats(page)).renders).toBe(rendersOff);
     expect(n.overview).toBe(fetched);

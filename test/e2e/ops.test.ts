@@ -121,6 +121,8 @@ describe('logs of a real sidecar whose sources fail: structured, rate-limited, n
       env: {
         ...process.env, PORT: '0', HOST: '127.0.0.1', RUNTIME_DEMO: 'off', DATABASE_URL: DB_URL, RUNTIME_API_TOKEN: TOKEN,
         CHART_REPO_SERVICE_HOST: '127.0.0.1:1', CHART_REPO_TIMEOUT_MS: '300', COLLECT_INTERVAL_MS: '200', LOG_LEVEL: 'trace',
+        // exit 0 below is a graceful stop within this budget: on a loaded machine it must not be a time limit
+        SHUTDOWN_TIMEOUT_MS: '30000',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

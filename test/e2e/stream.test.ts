@@ -3,7 +3,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
 import { expectGoWireEvents } from '../helpers/go-wire.ts';
 import { openStream } from '../helpers/sse.ts';
 
@@ -172,15 +172,15 @@ describe('a stalled client', () => {
     const closed = new Promise<void>((r) => stalled.once('close', () => r()));
     const reader = await openStream(`${sc.base}/api/v2/runtime/events`);
     // by twelve versions of over a megabyte each, the stalled client is far past its 8 MiB limit
-    for (let i = 0; i < 12; i++) await reader.next((e) => e.event === 'change', 15_000, reader.events.length);
+    for (let i = 0; i < 12; i++) await reader.next((e) => e.event === 'change', LIVENESS_MS, reader.events.length);
     let bytes = 0;
     stalled.on('data', (chunk: Buffer) => { bytes += chunk.length; });
     stalled.resume();
-    await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('stalled client never cut off')), 15_000))]);
+    await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('stalled client never cut off')), LIVENESS_MS))]);
     // it got what sat in the socket buffers and then the end, not the twelve versions
     expect(bytes).toBeLessThan(reader.events.slice(-12).reduce((n, e) => n + e.data.length, 0));
     const countBefore = reader.events.length;
-    await reader.next(() => true, 10_000, countBefore);
+    await reader.next(() => true, LIVENESS_MS, countBefore);
     expect(reader.ended).toBe(false);
     expectGoWireEvents(reader.events);
     // operators see it: one client cut off, the reader still connected
@@ -188,5 +188,5 @@ describe('a stalled client', () => {
     expect(metrics).toMatch(/^market_runtime_http_stream_cut_off_total 1$/m);
     expect(metrics).toMatch(/^market_runtime_http_stream_clients 1$/m);
     await reader.close();
-  }, 60_000);
+  }, 4 * LIVENESS_MS);
 });

@@ -59,13 +59,15 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = LIVENES
  */
 export async function spawnFakeSidecar(
   collectors: Array<{ source: string; options: object }>, env: Record<string, string> = {}, opts: { captureStderr?: boolean } = {},
-): Promise<{ child: ChildProcess; base: string; exited: Promise<number | null>; stdout: string[]; stderr: string[] }> {
+): Promise<{ child: ChildProcess; base: string; exited: Promise<number | null>; closed: Promise<void>; stdout: string[]; stderr: string[] }> {
   const child = spawn(process.execPath, ['--import', 'tsx', new URL('../fixtures/fake-sidecar.ts', import.meta.url).pathname], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', COLLECT_INTERVAL_MS: '200', RUNTIME_DEMO: 'off',
       DATABASE_URL: 'postgres://unused@127.0.0.1:1/none', FAKE_COLLECTORS: JSON.stringify(collectors), ...env },
     stdio: ['ignore', 'pipe', opts.captureStderr ? 'pipe' : 'inherit'],
   });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  // its output streams ended too (after 'exit' there may be lines still to read)
+  const closed = new Promise<void>((r) => child.once('close', () => r()));
   const stdout: string[] = [];
   const stderr: string[] = [];
   if (child.stderr) createInterface({ input: child.stderr }).on('line', (line) => stderr.push(line));
@@ -80,5 +82,5 @@ export async function spawnFakeSidecar(
     });
     child.once('exit', (code) => reject(new Error(`sidecar exited early with ${code}`)));
   });
-  return { child, base: `http://127.0.0.1:${port}`, exited, stdout, stderr };
+  return { child, base: `http://127.0.0.1:${port}`, exited, closed, stdout, stderr };
 }

@@ -1,3 +1,5 @@
+import { LIVENESS_MS } from './liveness.ts';
+
 export interface SseEvent {
   id?: string;
   event: string;
@@ -39,7 +41,7 @@ export async function openStream(url: string, headers: Record<string, string> = 
     for (const w of waiters) w();
   })();
 
-  async function next(test: (e: SseEvent) => boolean, timeoutMs = 10_000, from = 0): Promise<SseEvent> {
+  async function next(test: (e: SseEvent) => boolean, timeoutMs = LIVENESS_MS, from = 0): Promise<SseEvent> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const found = events.slice(from).find(test);

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnswerBytes } from '../../src/http/answer-bytes.ts';
 import { envelopeJson, OK_MESSAGE } from '../../src/model/index.ts';
 import { app, startHarness } from './store-harness.ts';
+import { eventually } from '../helpers/sidecar.ts';
 
 const storeAnswer = (text: string) => Buffer.from(new TextEncoder().encode(text).buffer);
 const response = () => new EventEmitter() as unknown as ServerResponse;
@@ -128,7 +129,8 @@ describe('/state bodies of versions gone, on the HTTP thread', () => {
     await once(slow, 'connect');
     slow.pause();
     slow.write('GET /api/v2/runtime/state HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
-    await new Promise((r) => setTimeout(r, 200));
+    // the server is writing this version's body to it (the first bytes wait, unread, in its socket)
+    await eventually(async () => expect(slow.readableLength).toBeGreaterThan(0));
 
     // the version moves on and a poller fetches the new body (gzip too): the thread keeps only that one now
     const freedBefore = answerBytes().freed;

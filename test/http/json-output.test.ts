@@ -123,8 +123,8 @@ describe('the process\'s output', () => {
     // it stopped by itself on SIGTERM (0; 1 when a loaded machine made the stop overrun its budget: shutdown
     // tests check that, this one checks what was printed), not killed
     expect([0, 1], sc.stdout.slice(-5).join('\n')).toContain(await sc.exited);
-    // let the last lines arrive
-    await sleep(100);
+    // every line it wrote has been read
+    await sc.closed;
     const notJson = (line: string) => {
       try {
         const v = JSON.parse(line) as unknown;

@@ -370,7 +370,7 @@ describe('contract: real answers against openapi.json', () => {
           next.apps[1] = { ...next.apps[1]!, stage: 'running', health: 'healthy', stage_detail: `recovered ${base}${query}` };
           next.tasks[0] = { ...next.tasks[0]!, status: 'completed', completed_at: new Date().toISOString(), result: `${base}${query}` };
           files.writeAll(next);
-          await stream.next((e) => e.event === 'change', 15_000);
+          await stream.next((e) => e.event === 'change');
         } finally {
           await stream.close();
         }

@@ -5,6 +5,7 @@
  * past the 2 MiB a change event may hold says how many it left out (`timeline_omitted`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { openStream } from '../helpers/sse.ts';
 import { MAX_CHANGE_BYTES } from '../../src/protocol.ts';
 import { app, startHarness, task } from './store-harness.ts';
@@ -52,7 +53,7 @@ describe('timeline entries on the change stream', () => {
     // the two passes may be two versions: what the client got up to the store's version, merged
     const version = h.store.store.version;
     const changes = async (s: typeof all, i: number): Promise<Change> => {
-      await s.next((e) => e.event === 'change' && (JSON.parse(e.data) as { version: number }).version === version, 10_000, from[i]);
+      await s.next((e) => e.event === 'change' && (JSON.parse(e.data) as { version: number }).version === version, LIVENESS_MS, from[i]);
       const merged: Change = { upserts: {} };
       for (const e of s.events.slice(from[i]).filter((x) => x.event === 'change')) {
         const c = JSON.parse(e.data) as Change;
@@ -123,7 +124,7 @@ describe('timeline entries that would take a change event past its size cap', ()
     await h.settled(true);
     const [all, one, plain] = await streamsPastSnapshot(h.port, '?timeline=true', '?timeline=true&user_id=u7', '');
     const change = async (s: typeof all, version: number): Promise<Change & { version: number }> => {
-      const e = await s.next((x) => x.event === 'change' && (JSON.parse(x.data) as { version: number }).version === version, 10_000);
+      const e = await s.next((x) => x.event === 'change' && (JSON.parse(x.data) as { version: number }).version === version, LIVENESS_MS);
       return JSON.parse(e.data) as Change & { version: number };
     };
 

@@ -73,6 +73,8 @@ describe('isRfc3339Time: the times we send', () => {
   it('holds for whatever goTimeText writes', () => {
     fc.assert(fc.property(fc.string({ maxLength: 40 }), fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }),
       (s, d) => {
+        // (an RFC 3339 time is always written: the check below is not left to strings it refuses)
+        expect(goTimeText(d.toISOString())).toBeDefined();
         for (const x of [s, d.toISOString(), d.toISOString().replace('T0', 'T').replace('.', ',')]) {
           const out = goTimeText(x);
           if (out !== undefined) expect(isRfc3339Time(out)).toBe(true);
