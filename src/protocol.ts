@@ -538,6 +538,7 @@ export const RUN_ABORT_GRACE_MS = 2000;
 
 export type RunReport =
   | { kind: 'ready' }
+  /** the thread is new (no store port yet), or the store behind its port died: the supervisor inits it again */
   | { kind: 'need_init' }
   | { kind: 'done'; outcome: PassOutcome; memory?: ThreadMemory };
 
