@@ -56,6 +56,21 @@ export function callWithDeadline<T>(call: Promise<T> | T, ms: number, what: stri
   return Promise.race([answer, deadline]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * A promise that rejects when `worker` exits (at once if it has), for a call to it to race: a thread that exits
+ * never answers. `off` drops the listener once the call is settled.
+ */
+export function exitOf(worker: Worker, what: string): { exited: Promise<never>; off: () => void } {
+  let onExit = (): void => undefined;
+  const exited = new Promise<never>((_, reject) => {
+    onExit = () => reject(new Error(`${what}: the thread exited`));
+    if (worker.threadId === -1) onExit();
+    else worker.once('exit', onExit);
+  });
+  exited.catch(() => undefined);
+  return { exited, off: () => worker.off('exit', onExit) };
+}
+
 /** Chaos testing only: keeps this thread busy for `ms` — a thread that loops, for the supervisor's watchdog. */
 export function blockFor(ms: number): void {
   const end = Date.now() + ms;

@@ -114,7 +114,7 @@ export class PassSender {
       const batch = this.pending;
       this.pending = [];
       if (batch.length === 0) return;
-      await this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps: batch }, this.ackTimeoutMs, performance.now() + this.ackTimeoutMs).catch(() => undefined);
+      await this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps: batch }, this.ackTimeoutMs).catch(() => undefined);
     });
   }
 
@@ -122,7 +122,7 @@ export class PassSender {
    * Posts `msg` and waits for its acknowledgement until `end` (performance.now() time): the wait of a message
    * that queued behind others started when it was handed over, and one whose time passed meanwhile is not sent.
    */
-  private post(msg: PassMessage, timeoutMs: number, end: number): Promise<AppliedMessage> {
+  private post(msg: PassMessage, timeoutMs: number, end = performance.now() + timeoutMs): Promise<AppliedMessage> {
     if (this.isClosed) return Promise.reject(new Error('store port replaced'));
     const left = end - performance.now();
     if (left <= 0) return Promise.reject(notApplied(timeoutMs));

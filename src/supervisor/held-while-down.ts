@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { SourceName } from '../model/index.ts';
 import type { PassOutcome, StoreControlApi } from '../protocol.ts';
-import { CALL_DEADLINE_MS, callWithDeadline, type Comlink } from '../threads.ts';
+import { CALL_DEADLINE_MS, callWithDeadline, exitOf, type Comlink } from '../threads.ts';
 import type { Logger } from '../log.ts';
 
 type Store = Comlink.Remote<StoreControlApi>;
@@ -60,11 +60,8 @@ export class HeldWhileDown {
   async restoreInto(worker: Worker, store: Store, deadlineMs: number): Promise<void> {
     if (this.held.size === 0) return;
     this.restoredInto = worker;
-    let onExit = (): void => undefined;
-    const exited = new Promise<false>((resolve) => {
-      onExit = () => resolve(false);
-      worker.once('exit', onExit);
-    });
+    const exit = exitOf(worker, 'store.restoreHeld');
+    const exited = exit.exited.catch(() => false as const);
     try {
       for (const [source, { bytes }] of this.held) {
         if (worker.threadId === -1) return;
@@ -78,7 +75,7 @@ export class HeldWhileDown {
       }
     } finally {
       // (one listener per restore would otherwise stay on a store that lives on)
-      worker.off('exit', onExit);
+      exit.off();
     }
   }
 

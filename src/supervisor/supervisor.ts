@@ -2,7 +2,7 @@ import { MessageChannel, Worker, type ResourceLimits } from 'node:worker_threads
 import type {
   CollectorSpec, HttpControlApi, HttpSecurityConfig, HttpThreadInit, StoreControlApi, SupervisorLinkMessage, ThreadRestart, ThreadRestarts,
 } from '../protocol.ts';
-import { CALL_DEADLINE_MS, callWithDeadline, Comlink, THREAD_START_DEADLINE_MS, threadFile, wrap, type ThreadKind } from '../threads.ts';
+import { CALL_DEADLINE_MS, callWithDeadline, Comlink, exitOf, THREAD_START_DEADLINE_MS, threadFile, wrap, type ThreadKind } from '../threads.ts';
 import type { Logger } from '../log.ts';
 import { threadInit } from '../log-thread.ts';
 import { answerCacheBytes, collectorLimits, containerMemoryLimit, threadLimits } from '../thread-limits.ts';
@@ -452,19 +452,4 @@ export class Supervisor {
     await Promise.all([this.httpWorker.terminate(), this.storeWorker.terminate()]);
     log.debug({ ms: Date.now() - t0 }, 'threads ended');
   }
-}
-
-/**
- * A promise that rejects when `worker` exits (at once if it has), for a call to it to race: a thread that exits
- * never answers. `off` drops the listener once the call is settled.
- */
-function exitOf(worker: Worker, what: string): { exited: Promise<never>; off: () => void } {
-  let onExit = (): void => undefined;
-  const exited = new Promise<never>((_, reject) => {
-    onExit = () => reject(new Error(`${what}: the thread exited`));
-    if (worker.threadId === -1) onExit();
-    else worker.once('exit', onExit);
-  });
-  exited.catch(() => undefined);
-  return { exited, off: () => worker.off('exit', onExit) };
 }
