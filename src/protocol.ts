@@ -598,6 +598,8 @@ export interface HttpControlApi {
   attachStore(queryPort: MessagePort, versionPort: MessagePort, rebuilt: boolean, store: number): void;
   listen(opts: { port: number; host: string; security?: HttpSecurityConfig }): Promise<{ port: number }>;
   close(timeoutMs: number): Promise<void>;
+  /** ends the thread at once, the way a crash would, after closing its sockets (HttpThread.drop); never answers */
+  drop(): void;
 }
 
 // ---- HTTP thread -> compression thread (piscina task) ------------------------------------------------

@@ -21,5 +21,6 @@ const control: HttpControlApi = {
   attachStore: http.attachStore.bind(http),
   listen: http.listen.bind(http),
   close: http.close.bind(http),
+  drop: () => http.drop(),
 };
 expose(control, parentPort);

@@ -68,6 +68,8 @@ const STABLE_AFTER_MS = 60_000;
 const REBUILD_GRACE_DEADLINES = 2;
 /** a store that did not take the HTTP thread's ports within the call deadline is asked again this much later */
 const ATTACH_RETRY_MS = 1000;
+/** How long the HTTP thread is given to end itself (Supervisor.end) before it counts as hung and is terminated. */
+const DROP_GRACE_MS = 1000;
 
 /**
  * The main thread's only job: start the store, the collectors and the HTTP thread, wire their ports,
@@ -268,7 +270,9 @@ export class Supervisor {
 
   /**
    * Ends a thread (its exit handler restarts it), and says so when it has not ended 10 s later: terminate() stops
-   * JavaScript, not a thread blocked inside a system call, and a replacement waits for the exit.
+   * JavaScript, not a thread blocked inside a system call, and a replacement waits for the exit. The HTTP thread
+   * is first asked to end itself (HttpThread.drop: terminate() while node's HTTP parser runs can abort the
+   * whole process); one that does not within DROP_GRACE_MS is hung, and terminated.
    */
   private end(worker: Worker, reason: string): void {
     this.endReasons.set(worker, reason);
@@ -276,7 +280,18 @@ export class Supervisor {
       if (worker.threadId !== -1) this.opts.log.error({ thread: this.kinds.get(worker), reason }, 'thread has not ended 10 s after it was told to');
     }, 10_000);
     late.unref();
-    void worker.terminate().finally(() => clearTimeout(late));
+    worker.once('exit', () => clearTimeout(late));
+    if (worker !== this.httpWorker) {
+      void worker.terminate();
+      return;
+    }
+    void this.http.drop().catch(() => undefined);
+    const hung = setTimeout(() => {
+      this.opts.log.warn({ thread: 'http', reason }, `thread did not end itself within ${DROP_GRACE_MS} ms; terminating it`);
+      void worker.terminate();
+    }, DROP_GRACE_MS);
+    hung.unref();
+    worker.once('exit', () => clearTimeout(hung));
   }
 
   /**
