@@ -73,9 +73,15 @@ describe('the process\'s output', () => {
     // the supervisor's line when a thread dies
     const died = async (thread: string) => sc.stdout.some((l) => l.includes('"thread exited; restarting it"') && l.includes(`"thread":"${thread}"`));
     // generous liveness bounds: a machine running other suites beside this one takes its time
-    const until = (what: string, check: () => Promise<boolean>) => eventually(async () => {
-      if (!(await check())) throw new Error(`${what} not yet; last lines:\n${sc.stdout.slice(-30).join('\n')}`);
-    }, 2 * LIVENESS_MS);
+    // (and a process that ends meanwhile says how at once: node aborting on stderr, say)
+    const until = (what: string, check: () => Promise<boolean>) => Promise.race([
+      eventually(async () => {
+        if (!(await check())) throw new Error(`${what} not yet; last lines:\n${sc.stdout.slice(-30).join('\n')}`);
+      }, 2 * LIVENESS_MS),
+      sc.exited.then((code) => {
+        throw new Error(`the sidecar ended (code ${code}, signal ${sc.child.signalCode}) before ${what}; stderr:\n${sc.stderr.join('\n')}`);
+      }),
+    ]);
     try {
       await until('ready', async () => (await status('/readyz')) === 200);
       let stop = false;
