@@ -298,11 +298,17 @@ export class HttpThread {
       maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000, connectionsCheckingInterval: 2_000,
       requireHostHeader: false,
     }, (req, res) => {
-      // while stopping, every answer tells the client to leave this connection
-      if (this.closing) res.setHeader('Connection', 'close');
-      if (req.headers.host === undefined && !hostless(req, res)) return;
-      if (repeatedHost(req)) return badHead(req, res, 'malformed HTTP request: Host header given more than once');
-      if (!raw || !plainHost(req.headers.host!) || !fast(req, res)) void listener(req, res);
+      // node's HTTP parser calls this: an exception out of it would end the thread from inside the parser (see
+      // drop), so a bug here answers 500 to its request instead
+      try {
+        // while stopping, every answer tells the client to leave this connection
+        if (this.closing) res.setHeader('Connection', 'close');
+        if (req.headers.host === undefined && !hostless(req, res)) return;
+        if (repeatedHost(req)) return badHead(req, res, 'malformed HTTP request: Host header given more than once');
+        if (!raw || !plainHost(req.headers.host!) || !fast(req, res)) listener(req, res).catch((err: unknown) => this.failed(req, res, err));
+      } catch (err) {
+        this.failed(req, res, err);
+      }
     });
     server.keepAliveTimeout = 65_000;
     // node answers a request its parser refuses with a bare 400 and no body; say what was wrong instead
@@ -324,6 +330,13 @@ export class HttpThread {
     this.heapTimer.unref();
     const addr = server.address();
     return { port: typeof addr === 'object' && addr ? addr.port : opts.port };
+  }
+
+  /** A request whose answer threw: logged, and a 500 envelope when nothing was sent yet (else the connection is cut). */
+  private failed(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    this.log.error({ err: err instanceof Error ? err.message : String(err), path: (req.url ?? '').slice(0, 200) }, 'http: unhandled error');
+    if (res.headersSent) res.destroy();
+    else refuseHead(req, res, 500, 'internal error');
   }
 
   /**
