@@ -31,7 +31,11 @@ export interface DemoMarketOptions {
   tickMs?: number;
   /** a market of an exact size (benchmarks); static unless eventsPerSecond is given */
   seedSize?: SeedSize;
-  /** the model's time when seeded (ms; default now): a static market seeded in the past has been quiet since */
+  /**
+   * the model's time when seeded (ms). Default: now for a live market; QUIET_FOR_MS back for a static one, so it
+   * has been quiet that long and nothing the sidecar derives from its times (a running task's progress estimate,
+   * a stuck verdict) is still moving
+   */
   start?: number;
   chartRepoPort?: number;
   /** delete the simulated users' rows first (useful against a database a previous run wrote to) */
@@ -54,6 +58,9 @@ export interface DemoMarket {
   stop(): Promise<void>;
 }
 
+/** past the longest stuck limit (a task running 60 min) and a running task's progress estimate (5 min) */
+export const QUIET_FOR_MS = 2 * 3_600_000;
+
 export async function startDemoMarket(options: DemoMarketOptions = {}): Promise<DemoMarket> {
   const embedded: EmbeddedPostgres | null = options.databaseUrl ? null : await startEmbeddedPostgres();
   const databaseUrl = options.databaseUrl ?? (embedded as EmbeddedPostgres).url;
@@ -61,7 +68,8 @@ export async function startDemoMarket(options: DemoMarketOptions = {}): Promise<
   let sim: ChartRepoSim | null = null;
   try {
     if (options.databaseUrl) await sql.unsafe(MARKET_DDL);
-    const start = options.start ?? Date.now();
+    const live = options.seedSize ? options.eventsPerSecond !== undefined : true;
+    const start = options.start ?? (live ? Date.now() : Date.now() - QUIET_FOR_MS);
     const model = options.seedSize
       ? seedMarket({ ...options.seedSize, seed: options.seed, users: options.users, sources: options.sources,
         eventsPerSecond: options.eventsPerSecond, start })
@@ -87,11 +95,13 @@ export async function startDemoMarket(options: DemoMarketOptions = {}): Promise<
       })();
       return inFlight;
     };
-    const live = options.seedSize ? options.eventsPerSecond !== undefined : true;
     const tickMs = live ? options.tickMs ?? 1000 : 0;
     const timer = tickMs > 0
       ? setInterval(() => { if (!inFlight) tick().catch((err) => options.onError?.(err)); }, tickMs)
-      : null;
+      // a static market still tells time passing where the real Chart Repo does (its uptime, the analyzer's
+      // last_check, a running item's processing.duration): only the model's clock moves, nothing is stepped or
+      // written, so what the sidecar collects holds the same content pass after pass
+      : live ? null : setInterval(() => { model.now = Date.now(); }, 1000);
     timer?.unref();
 
     const chartRepo = sim;

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FRESH_AS_OF } from '../../src/http/freshness.ts';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
+import { useIfPresent } from '../helpers/services.ts';
 import { eventually, startInProcess } from '../helpers/sidecar.ts';
 import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
 import { insertCatalog, insertSources, insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
@@ -70,8 +71,8 @@ const compressed = (encoding: string) => rawRequest(sc.base, `${API}/state`, { h
 /** the snapshot bodies compressed so far, by encoding (one job per version and encoding) */
 const compressions = async (encoding: string) =>
   sum(parseProm(await (await fetch(`${sc.base}/metrics`)).text()), 'market_runtime_http_compressions_total', { encoding });
-/** NATS too where a server is given (CI: MARKET_NATS_URL); a quiet subject must mint nothing either */
-const NATS_URL = process.env.MARKET_NATS_URL;
+/** NATS too where a server is given (required in CI: MARKET_NATS_URL); a quiet subject must mint nothing either */
+const NATS_URL = useIfPresent('nats', 'versions: the NATS collector') ? process.env.MARKET_NATS_URL : undefined;
 const COLLECTORS = ['tasks', 'app_flow', 'components', 'chart_repo', ...(NATS_URL ? ['nats'] as const : [])] as const;
 /** the real collectors' options, the same for every sidecar of this file */
 const OPTIONS = { chartRepoTimeoutMs: 10_000, ...(NATS_URL ? { natsUrl: NATS_URL, natsSubject: `versions.${process.pid}.*` } : {}) };

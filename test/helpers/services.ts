@@ -100,6 +100,18 @@ export function describeWith(service: Service, name: string, fn: () => void): vo
   else describe(name, { skip: true, meta: { skipReason: d.skipReason } }, fn);
 }
 
+/**
+ * For a suite that uses `service` where it is there and covers less without it (one collector fewer): whether to
+ * use it. Missing in CI, the suite's file fails to load (CI must run everything); elsewhere the loss is printed.
+ */
+export function useIfPresent(service: Service, name: string): boolean {
+  const c = check(service);
+  if (c.available) return true;
+  if (CI) throw missingInCI(c);
+  console.warn(`[partial] ${name}: runs without ${service}: ${c.detail}`);
+  return false;
+}
+
 /** it() for one test that needs a real service inside a suite that runs without it. */
 export function itWith(service: Service, name: string, fn: () => Promise<void>, timeout?: number): void {
   const d = decide(service, name);
