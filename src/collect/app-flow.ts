@@ -87,7 +87,8 @@ function overridingTask(tasks: readonly TaskState[], status: 'pending' | 'runnin
   let best: TaskState | undefined;
   for (const t of tasks) {
     if (t.status !== status || OVERRIDE_STAGE[t.type] === undefined) continue;
-    if (best === undefined || t.created_at > best.created_at) best = t;
+    // (as times: Go's text trims trailing zeros, so text order is not time order)
+    if (best === undefined || Date.parse(t.created_at) > Date.parse(best.created_at)) best = t;
   }
   return best;
 }

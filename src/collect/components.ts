@@ -3,6 +3,7 @@ import type {
   CacheCountsRow, RenderCountsRow, SourceFreshnessRow, TaskCountsRow,
 } from '../sources/market-rows.ts';
 import { byCodeUnits } from '../model/code-units.ts';
+import { goInstantText } from '../model/go-time.ts';
 import { clip } from './tasks.ts';
 
 /** What one components pass read from the market database. */
@@ -40,7 +41,7 @@ export function taskModuleComponent(t: TaskCountsRow, now: Date): ComponentStatu
       pending_tasks: t.pending,
       running_tasks: t.running,
       // a time, not an age: an age would change (and mint a version) on every pass while nothing changed
-      ...(t.oldest_pending_at === null ? {} : { oldest_pending_since: t.oldest_pending_at.toISOString() }),
+      ...(t.oldest_pending_at === null ? {} : { oldest_pending_since: goInstantText(t.oldest_pending_at) }),
     },
   };
 }
@@ -72,7 +73,7 @@ export function hydratorComponent(
     total: render.reduce((sum, r) => sum + r.apps, 0),
     consecutive_failures: failures,
     // a time, not an age: the same on every pass until the market writes another failure
-    ...(newest === null ? {} : { last_failure_at: newest.toISOString() }),
+    ...(newest === null ? {} : { last_failure_at: goInstantText(newest) }),
     // Go's names for what the market's hydrator writes: renders waiting, succeeded, failed (docs/go-wire.md)
     queue_length: by('pending'),
     completed_tasks_count: by('success'),
@@ -84,7 +85,7 @@ export function hydratorComponent(
     status: 'running',
     last_check: now.toISOString(),
     metrics,
-    ...(failing ? { message: `renders failing: ${by('failed')} apps, ${failures} consecutive failures, the latest at ${newest.toISOString()}` } : {}),
+    ...(failing ? { message: `renders failing: ${by('failed')} apps, ${failures} consecutive failures, the latest at ${goInstantText(newest)}` } : {}),
   };
 }
 
@@ -103,11 +104,11 @@ export function syncerComponent(sources: readonly SourceFreshnessRow[], now: Dat
       source_type: s.source_type,
       is_active: s.is_active,
       apps: s.apps,
-      newest_update: s.newest_update?.toISOString() ?? null,
+      newest_update: s.newest_update === null ? null : goInstantText(s.newest_update),
       stale: isStale,
     };
     // "since <time>", not an age in minutes: the message stays the same while nothing changes
-    if (isStale) stale.push(s.newest_update === null ? `${s.source_id} (no catalog rows)` : `${s.source_id} (since ${s.newest_update.toISOString()})`);
+    if (isStale) stale.push(s.newest_update === null ? `${s.source_id} (no catalog rows)` : `${s.source_id} (since ${goInstantText(s.newest_update)})`);
   }
   // Go's last_sync_time: the newest catalog row of the sources the syncer keeps (a time, not an age). Go's
   // other syncer keys (its steps, current source, counts, success rate, failures, details) are the state of
@@ -121,7 +122,7 @@ export function syncerComponent(sources: readonly SourceFreshnessRow[], now: Dat
     last_check: now.toISOString(),
     metrics: {
       staleness_bound_s: seconds(stalenessMs), stale_sources: stale.length, sources: perSource,
-      ...(newest === null ? {} : { last_sync_time: newest.toISOString() }),
+      ...(newest === null ? {} : { last_sync_time: goInstantText(newest) }),
     },
     ...(stale.length === 0 ? {} : { message: clip(`catalog not updated: ${stale.join(', ')}`) }),
   };

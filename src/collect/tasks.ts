@@ -85,8 +85,8 @@ export function taskFromRow(row: TaskRow, now: Date, counters: TaskCounters): Ta
   if (row.user_account !== '') task.user_id = row.user_account;
   if (row.op_id !== '') task.op_id = row.op_id;
   if (progress !== undefined && progress !== 0) task.progress = progress;
-  if (started) task.started_at = started.toISOString();
-  if (isSet(row.completed_at)) task.completed_at = row.completed_at.toISOString();
+  if (started) task.started_at = goInstantText(started);
+  if (isSet(row.completed_at)) task.completed_at = goInstantText(row.completed_at);
   if (row.result !== '') task.result = clip(row.result);
   if (row.error_msg !== '') task.error_msg = clip(row.error_msg);
   if (metadata.value !== undefined) task.metadata = metadata.value;

@@ -12,9 +12,30 @@ export function isSetGoInstant(ms: number): boolean {
   return ms > GO_ZERO_TIME_MS && new Date(ms).getUTCFullYear() <= 9999;
 }
 
-/** A database time as a Go client can decode it: a time that is not set (isSetGoInstant) as Go's zero time. */
+/**
+ * A database time: a Date (milliseconds) that keeps the microseconds PostgreSQL stores past them, which a Date
+ * drops and Go writes (src/sources/pg-time.ts reads every timestamp as one).
+ */
+export class DbInstant extends Date {
+  constructor(ms: number, readonly micros: number) {
+    super(ms);
+  }
+}
+
+/**
+ * A set time as Go marshals a UTC time.Time: RFC 3339 with the fraction it holds (a DbInstant's microseconds
+ * too), trailing zeros trimmed (`…00.5Z`, `…00Z`), as the Go module writes the same database time.
+ */
+function goUtcText(d: Date): string {
+  const iso = d.toISOString();
+  const micros = d instanceof DbInstant ? String(d.micros).padStart(3, '0') : '';
+  const fraction = (iso.slice(20, 23) + micros).replace(/0+$/, '');
+  return `${iso.slice(0, 19)}${fraction === '' ? '' : `.${fraction}`}Z`;
+}
+
+/** A database time as a Go client decodes it and Go writes it: a time that is not set (isSetGoInstant) as Go's zero time. */
 export function goInstantText(d: Date): string {
-  return isSetGoInstant(d.getTime()) ? d.toISOString() : GO_ZERO_TIME;
+  return isSetGoInstant(d.getTime()) ? goUtcText(d) : GO_ZERO_TIME;
 }
 
 /**

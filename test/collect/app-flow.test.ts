@@ -6,6 +6,8 @@ import type { TaskState } from '../../src/model/index.ts';
 import type { AppRow } from '../../src/sources/market-rows.ts';
 
 const UPDATED = new Date('2026-02-01T10:00:00.000Z');
+/** UPDATED as Go writes a database time: no fraction of zeros */
+const UPDATED_TEXT = '2026-02-01T10:00:00Z';
 
 function row(state: string | null, over: Partial<AppRow> = {}): AppRow {
   return {
@@ -73,7 +75,7 @@ describe('app flow: the full entity', () => {
     expect(app).toEqual({
       app_id: 'wiki', app_name: 'wiki', user_id: 'alice', source_id: 'market.olares',
       stage: 'running', stage_detail: 'running', version: '1.0.0', cfg_type: 'app', health: 'healthy',
-      last_update: UPDATED.toISOString(),
+      last_update: UPDATED_TEXT,
       metadata: {
         status: {
           name: 'wiki', rawAppName: 'wiki', appid: 'wiki-id', isSysApp: false, owner: 'alice', source: 'market.olares',
@@ -89,7 +91,7 @@ describe('app flow: the full entity', () => {
 
   it('stage_since: the event time of the state, or the start of the task that forces the stage', () => {
     expect(one(row('running', { event_create_time: new Date('2026-02-01T09:59:00.000Z') })).stage_since).toBe('2026-02-01T09:59:00.000Z');
-    expect(one(row('running', { event_create_time: null })).stage_since).toBe(UPDATED.toISOString());
+    expect(one(row('running', { event_create_time: null })).stage_since).toBe(UPDATED_TEXT);
   });
 
   it('running with an entrance down is unhealthy and stage_detail names it', () => {
@@ -137,8 +139,8 @@ describe('app flow: the full entity', () => {
   });
 
   it('last_update is the state row\'s updated_at (the app row\'s when there is no state row)', () => {
-    expect(one(row('running')).last_update).toBe(UPDATED.toISOString());
-    expect(one(row(null), [task('install', 'running')]).last_update).toBe('2026-01-01T00:00:00.000Z');
+    expect(one(row('running')).last_update).toBe(UPDATED_TEXT);
+    expect(one(row(null), [task('install', 'running')]).last_update).toBe('2026-01-01T00:00:00Z');
   });
 
   it('empty version and cfg_type are omitted', () => {

@@ -10,9 +10,11 @@ import { insertCatalog, insertSources, insertTasks, insertUserApps } from '../he
 import { expectGoWire } from '../helpers/go-wire.ts';
 import { useTestDb } from '../helpers/pg.ts';
 import { outcome, pass as passOf } from '../helpers/store-fixtures.ts';
+import { goText } from '../helpers/go-text.ts';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
-const ago = (minutes: number): string => new Date(NOW.getTime() - minutes * 60_000).toISOString();
+/** a time `minutes` before NOW, as written to the database and as Go writes it back */
+const ago = (minutes: number): string => goText(new Date(NOW.getTime() - minutes * 60_000));
 const ctx = (signal: AbortSignal = new AbortController().signal): CollectContext => ({ signal, now: () => NOW, full: false });
 const DOWN_URL = 'postgres://market:T0p-Secret@127.0.0.1:1/market';
 
@@ -89,8 +91,19 @@ describe('tasks collector', () => {
     expect(byId.get('z1')).not.toHaveProperty('started_at');
     expect(byId.get('z1')).not.toHaveProperty('completed_at');
     // a running task with no start time: no estimate from the year 1
-    expect(byId.get('z2')).toMatchObject({ created_at: '0049-03-01T12:00:00.000Z', status: 'running' });
+    expect(byId.get('z2')).toMatchObject({ created_at: '0049-03-01T12:00:00Z', status: 'running' });
     expect(byId.get('z2')).not.toHaveProperty('progress');
+  });
+
+  it('writes task times to the microsecond PostgreSQL keeps, as Go does (trailing zeros trimmed)', async () => {
+    await insertTasks(env.db.sql, [{
+      task_id: 'us', type: 1, status: 3, app_name: 'wiki', created_at: '2026-03-01 11:50:00.123456+00',
+      started_at: '2026-03-01 11:55:00.5+00', completed_at: '2026-03-01 13:58:00.000010+02',
+    }]);
+    const [t] = only<TaskState>(await (await collector(createTasks, {})).collect(ctx()), 'replace');
+    expect(t).toMatchObject({
+      created_at: '2026-03-01T11:50:00.123456Z', started_at: '2026-03-01T11:55:00.5Z', completed_at: '2026-03-01T11:58:00.00001Z',
+    });
   });
 
   it('keeps every active task plus only the N most recent others, by COALESCE(completed_at, started_at, created_at)', async () => {
@@ -199,13 +212,13 @@ describe('app flow collector', () => {
     expect(apps['bob/downloading']).toEqual({
       app_id: 'downloading', app_name: 'downloading', user_id: 'bob', source_id: 'local', stage: 'fetching',
       stage_detail: 'downloading (progress 37.5)', cfg_type: 'app', health: 'unknown',
-      last_update: '2026-01-02T00:00:00.000Z',
+      last_update: '2026-01-02T00:00:00Z',
       metadata: { status: {
         name: 'downloading', rawAppName: 'downloading', appid: 'downloading', isSysApp: false, owner: 'bob', source: 'local',
         title: '', state: 'downloading', updateTime: '', statusTime: '', lastTransitionTime: '', progress: '37.5',
         opID: 'op-9', opType: 'install', entranceStatuses: null,
       } },
-      stage_since: '2026-01-02T00:00:00.000Z',
+      stage_since: '2026-01-02T00:00:00Z',
     });
     // a stage forced by a running task starts with the task
     expect(apps['alice/upgrading'].stage_since).toBe(ago(2));
@@ -272,7 +285,7 @@ describe('components collector', () => {
       metrics: { pending_tasks: 2, running_tasks: 1, oldest_pending_since: expect.any(String) },
     });
     expect(by.hydrator).toMatchObject({ healthy: true, status: 'running',
-      metrics: { pending: 1, success: 1, failed: 2, total: 4, consecutive_failures: 4, last_failure_at: '2026-01-01T00:00:00.000Z' } });
+      metrics: { pending: 1, success: 1, failed: 2, total: 4, consecutive_failures: 4, last_failure_at: '2026-01-01T00:00:00Z' } });
     expect(by.syncer).toMatchObject({
       healthy: false, status: 'degraded', message: 'catalog not updated: mirror (no catalog rows)',
       metrics: { staleness_bound_s: 1800, stale_sources: 1, sources: {

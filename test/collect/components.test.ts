@@ -6,6 +6,7 @@ import {
 import { ComponentStatus } from '../../src/model/index.ts';
 import { GO_COMPONENT_METRICS, GoComponentStatus } from '../../src/model/go-wire.ts';
 import { goWireIssues } from '../helpers/go-wire.ts';
+import { goText } from '../helpers/go-text.ts';
 import * as v from 'valibot';
 import { loadConfig } from '../../src/config.ts';
 import { realCollectors } from '../../src/supervisor/collectors.ts';
@@ -52,7 +53,7 @@ describe('normalizeComponents', () => {
   it('task_module: the Go module\'s metric names plus when the oldest pending task was created (a time, not an age)', () => {
     const c = byName(normalizeComponents(stats(), NOW, { stalenessMs: 30 * MIN })).task_module;
     expect(c).toMatchObject({ healthy: true, status: 'running' });
-    expect(c.metrics).toEqual({ pending_tasks: 2, running_tasks: 1, oldest_pending_since: ago(90_000).toISOString() });
+    expect(c.metrics).toEqual({ pending_tasks: 2, running_tasks: 1, oldest_pending_since: goText(ago(90_000)) });
     const none = byName(normalizeComponents(stats({ tasks: { pending: 0, running: 0, oldest_pending_at: null } }), NOW, { stalenessMs: MIN }));
     expect(none.task_module.metrics).toEqual({ pending_tasks: 0, running_tasks: 0 });
   });
@@ -61,14 +62,14 @@ describe('normalizeComponents', () => {
     const quiet = byName(normalizeComponents(stats(), NOW, { stalenessMs: MIN })).hydrator;
     expect(quiet).toMatchObject({ healthy: true, status: 'running' });
     expect(quiet.metrics).toEqual({
-      pending: 3, success: 10, failed: 2, total: 15, consecutive_failures: 5, last_failure_at: ago(30 * MIN).toISOString(),
+      pending: 3, success: 10, failed: 2, total: 15, consecutive_failures: 5, last_failure_at: goText(ago(30 * MIN)),
       queue_length: 3, completed_tasks_count: 10, failed_tasks_count: 2,
     });
     const recent = stats();
     recent.render[0] = { ...recent.render[0], newest_failure_at: ago(4 * MIN) };
     const failing = byName(normalizeComponents(recent, NOW, { stalenessMs: MIN })).hydrator;
     expect(failing).toMatchObject({ healthy: false, status: 'running',
-      message: `renders failing: 2 apps, 5 consecutive failures, the latest at ${ago(4 * MIN).toISOString()}` });
+      message: `renders failing: 2 apps, 5 consecutive failures, the latest at ${goText(ago(4 * MIN))}` });
     // the same rows say the same later in the window (no version per pass), and healthy once it passed
     expect(byName(normalizeComponents(recent, new Date(NOW.getTime() + 5 * MIN), { stalenessMs: MIN })).hydrator).toEqual({ ...failing, last_check: new Date(NOW.getTime() + 5 * MIN).toISOString() });
     expect(byName(normalizeComponents(recent, new Date(NOW.getTime() + 7 * MIN), { stalenessMs: MIN })).hydrator.healthy).toBe(true);
@@ -83,11 +84,11 @@ describe('normalizeComponents', () => {
       staleness_bound_s: 1800,
       stale_sources: 0,
       sources: {
-        'market.olares': { source_type: 'remote', is_active: true, apps: 40, newest_update: ago(5 * MIN).toISOString(), stale: false },
-        upload: { source_type: 'local', is_active: true, apps: 1, newest_update: ago(500 * MIN).toISOString(), stale: false },
+        'market.olares': { source_type: 'remote', is_active: true, apps: 40, newest_update: goText(ago(5 * MIN)), stale: false },
+        upload: { source_type: 'local', is_active: true, apps: 1, newest_update: goText(ago(500 * MIN)), stale: false },
       },
       // the local source is an upload, not synced: it does not count
-      last_sync_time: ago(5 * MIN).toISOString(),
+      last_sync_time: goText(ago(5 * MIN)),
     });
   });
 
@@ -102,7 +103,7 @@ describe('normalizeComponents', () => {
     });
     const c = byName(normalizeComponents(s, NOW, { stalenessMs: 30 * MIN })).syncer;
     expect(c).toMatchObject({
-      healthy: false, status: 'degraded', message: `catalog not updated: a (since ${ago(45 * MIN).toISOString()}), b (no catalog rows)`,
+      healthy: false, status: 'degraded', message: `catalog not updated: a (since ${goText(ago(45 * MIN))}), b (no catalog rows)`,
     });
     expect(c.metrics!.stale_sources).toBe(2);
     expect(byName(normalizeComponents(s, NOW, { stalenessMs: 60 * MIN })).syncer.metrics!.stale_sources).toBe(1);
@@ -195,7 +196,7 @@ describe('databaseDown', () => {
       },
       {
         name: 'task_module', healthy: false, status: 'running', last_check: NOW.toISOString(),
-        metrics: { pending_tasks: 2, running_tasks: 1, oldest_pending_since: ago(90_000).toISOString() }, // as of the last good pass
+        metrics: { pending_tasks: 2, running_tasks: 1, oldest_pending_since: goText(ago(90_000)) }, // as of the last good pass
         message: 'database unreachable: connect ECONNREFUSED 127.0.0.1:5432',
       },
     ]);

@@ -3,6 +3,8 @@ import {
   TASK_STATUS_BY_INT, TASK_TYPE_BY_INT, clip, normalizeTasks, parseMetadata, taskProgress,
 } from '../../src/collect/tasks.ts';
 import type { TaskRow } from '../../src/sources/market-rows.ts';
+import { DbInstant } from '../../src/model/go-time.ts';
+import { goText } from '../helpers/go-text.ts';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const minutesAgo = (m: number): Date => new Date(NOW.getTime() - m * 60_000);
@@ -90,13 +92,25 @@ describe('normalizeTasks', () => {
     })], NOW);
     expect(items).toEqual([{
       task_id: 'x', type: 'upgrade', status: 'running', app_name: 'wiki', user_id: 'bob', op_id: 'op-7',
-      progress: 40, created_at: minutesAgo(3).toISOString(), started_at: started.toISOString(),
+      progress: 40, created_at: goText(minutesAgo(3)), started_at: goText(started),
       metadata: { version: '2.0' },
     }]);
     const done = normalizeTasks([row({ user_account: '', status: 3, completed_at: minutesAgo(1), result: 'ok' })], NOW);
     expect(done.items[0]).toEqual({
       task_id: 't1', type: 'install', status: 'completed', app_name: 'app', progress: 100,
-      created_at: minutesAgo(30).toISOString(), completed_at: minutesAgo(1).toISOString(), result: 'ok',
+      created_at: goText(minutesAgo(30)), completed_at: goText(minutesAgo(1)), result: 'ok',
+    });
+  });
+
+  it('writes database times as Go does: to the microsecond PostgreSQL keeps, trailing zeros trimmed', () => {
+    // (what src/sources/pg-time.ts reads from `2026-03-01 11:50:00.123456+00`, `…11:55:00.5+00`, `…11:58:00+00`)
+    const at = (text: string, micros: number) => new DbInstant(Date.parse(text), micros);
+    const { items } = normalizeTasks([row({
+      status: 3, created_at: at('2026-03-01T11:50:00.123Z', 456), started_at: at('2026-03-01T11:55:00.500Z', 0),
+      completed_at: at('2026-03-01T11:58:00.000Z', 0),
+    })], NOW);
+    expect(items[0]).toMatchObject({
+      created_at: '2026-03-01T11:50:00.123456Z', started_at: '2026-03-01T11:55:00.5Z', completed_at: '2026-03-01T11:58:00Z',
     });
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parsePgTime } from '../../src/sources/pg-time.ts';
+import { DbInstant } from '../../src/model/go-time.ts';
 
 describe('parsePgTime reads PostgreSQL\'s text form of a time as written', () => {
   it.each([
@@ -18,6 +19,17 @@ describe('parsePgTime reads PostgreSQL\'s text form of a time as written', () =>
     ['0001-01-01 00:00:00+00 BC', '0000-01-01T00:00:00.000Z'],
   ])('%s', (text, iso) => {
     expect(parsePgTime(text).toISOString()).toBe(iso);
+  });
+
+  it.each([
+    ['2026-12-01 10:00:00.123456+00', 456],
+    ['2026-12-01 10:00:00.5+00', 0],
+    ['2026-12-01 10:00:00.000010+00', 10],
+    ['2026-12-01 10:00:00+00', 0],
+  ])('%s keeps its microseconds past the milliseconds (%i)', (text, micros) => {
+    const d = parsePgTime(text);
+    expect(d).toBeInstanceOf(DbInstant);
+    expect((d as DbInstant).micros).toBe(micros);
   });
 
   it.each(['infinity', '-infinity', '', 'yesterday', '2026-12-01T10:00:00Z'])('%s is an invalid Date', (text) => {

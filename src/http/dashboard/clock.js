@@ -10,6 +10,17 @@ export function timeMs(iso) {
   return t === ZERO_TIME_MS ? NaN : t;
 }
 
+/**
+ * Time order of two ISO times, however their fractions are written (Go trims trailing zeros: `…00.5Z` is later
+ * than `…00.123Z`, `…00Z` earlier than both, which text order gets wrong); no time sorts first.
+ */
+export function byTime(a, b) {
+  const x = timeMs(a);
+  const y = timeMs(b);
+  if (Number.isNaN(x) || Number.isNaN(y)) return Number(!Number.isNaN(x)) - Number(!Number.isNaN(y));
+  return x - y;
+}
+
 /** Whether `iso` is Go's zero time (a time the payload left out), which reads as no time. */
 export const isZeroTime = (iso) => typeof iso === 'string' && Date.parse(iso) === ZERO_TIME_MS;
 

@@ -5,6 +5,7 @@ import { getData } from './api.js';
 import { appsPager as appsPager0 } from './apps-pager.js';
 import { contains, debounce, fillDatalist, fillSelect } from './filters.js';
 import { ageOf } from './ages.js';
+import { byTime } from './clock.js';
 import { byStr, fmtAge, fmtBytes, fmtDuration, fmtNs, fmtNum, fmtTime, shortJson } from './format.js';
 import { sourcesOf } from './freshness.js';
 import { startLive } from './live-state.js';
@@ -133,8 +134,8 @@ function renderTasks(resetPage = false) {
     if (g === group) rows.push(t);
   }
   // waiting work oldest first; finished work newest first
-  if (group === 'pending' || group === 'running') rows.sort((a, b) => byStr(str(a.created_at), str(b.created_at)));
-  else rows.sort((a, b) => byStr(str(b.completed_at ?? b.created_at), str(a.completed_at ?? a.created_at)));
+  if (group === 'pending' || group === 'running') rows.sort((a, b) => byTime(a.created_at, b.created_at));
+  else rows.sort((a, b) => byTime(b.completed_at ?? b.created_at, a.completed_at ?? a.created_at));
   for (const [g, n] of Object.entries(counts)) taskTabs.setCount(g, n);
   tasksTable.setRows(rows, { resetPage });
   marketTabs.setCount('tasks', derived.tasks.length);
@@ -466,9 +467,9 @@ function renderCrTasks() {
   fillSelect($('f-hyd-status'), tasks.map((t) => str(t.status)), 'all statuses');
   const status = $('f-hyd-status').value;
   hydratorTable.setRows(tasks.filter((t) => status === '' || str(t.status) === status)
-    .sort((a, b) => byStr(str(a.status), str(b.status)) || byStr(str(a.created_at), str(b.created_at))));
+    .sort((a, b) => byStr(str(a.status), str(b.status)) || byTime(a.created_at, b.created_at)));
   hydratorFailedTable.setRows(list(h.recent_failed).filter((t) => t && typeof t === 'object')
-    .sort((a, b) => byStr(str(b.updated_at), str(a.updated_at))));
+    .sort((a, b) => byTime(b.updated_at, a.updated_at)));
   crTabs.setCount('tasks', tasks.length);
 }
 
