@@ -9,7 +9,7 @@ import type { Logger } from '../log.ts';
 import { threadInit } from '../log-thread.ts';
 import { threadLimits } from '../thread-limits.ts';
 import { FailureLogLimiter, type LogDecision } from './log-limiter.ts';
-import { CollectorPacing } from './collector-pacing.ts';
+import { CollectorPacing, PaceLog } from './collector-pacing.ts';
 import { FullPassGate } from './full-pass-gate.ts';
 
 /** A thread's memory to the store, for /metrics: nothing waits on it, and it gives up at the call deadline. */
@@ -51,6 +51,7 @@ export class CollectorHandle {
   private notBefore = 0;
   private abort: AbortController | null = null;
   private readonly failureLog: FailureLogLimiter;
+  private readonly paceLog = new PaceLog();
 
   constructor(
     readonly spec: CollectorSpec,
@@ -224,10 +225,13 @@ export class CollectorHandle {
     // from the tick, not the run's start: from the start, the next run would fall just after the next tick
     // (a full pass waits for the others' at the gate) and a source would be collected every other interval
     this.notBefore = Math.max(this.notBefore, tickAt + interval);
-    // one line when the pace changes kind, not one per pass (the interval is in …/sources and /metrics)
-    if (this.pacing.backedOff !== wasBackedOff) {
-      if (wasBackedOff) this.log.info({ source: this.spec.source, pass_ms: took, interval_ms: interval }, 'passes are quick again (3 in a row): back to the collection interval');
-      else this.log.warn({ source: this.spec.source, pass_ms: took, interval_ms: interval }, 'passes take over a quarter of the collection interval: spacing them out');
+    // one line when the pace changes kind, not one per pass, and at most one a minute (the interval is in
+    // …/sources and /metrics)
+    const line = this.pacing.backedOff !== wasBackedOff ? this.paceLog.changed() : null;
+    if (line !== null) {
+      const fields = { source: this.spec.source, pass_ms: took, interval_ms: interval, ...(line.unlogged > 0 ? { changes_not_logged: line.unlogged } : {}) };
+      if (wasBackedOff) this.log.info(fields, 'passes are quick again (3 in a row): back to the collection interval');
+      else this.log.warn(fields, 'passes take over a quarter of the collection interval: spacing them out');
     }
   }
 

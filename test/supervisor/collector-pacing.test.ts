@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { CollectorHandle } from '../../src/supervisor/collector-handle.ts';
-import { CollectorPacing } from '../../src/supervisor/collector-pacing.ts';
+import { CollectorPacing, PACE_LOG_EVERY_MS, PaceLog } from '../../src/supervisor/collector-pacing.ts';
 import { parseProm, value } from '../helpers/prom.ts';
 import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
 import { sources, state } from '../reliability/helpers.ts';
@@ -176,3 +176,20 @@ describe('a quick source (real threads)', () => {
     }
   }, 3 * LIVENESS_MS);
 });
+
+describe('PaceLog: a source flipping between quick and slow fills no log', () => {
+  it('logs a change when no pace line was logged for a minute, and counts the ones held back in the next line', () => {
+    let now = 0;
+    const log = new PaceLog(() => now);
+    expect(log.changed()).toEqual({ unlogged: 0 });
+    now += 10_000;
+    expect(log.changed()).toBeNull();
+    now += 10_000;
+    expect(log.changed()).toBeNull();
+    now = PACE_LOG_EVERY_MS;
+    expect(log.changed()).toEqual({ unlogged: 2 });
+    now += PACE_LOG_EVERY_MS;
+    expect(log.changed()).toEqual({ unlogged: 0 });
+  });
+});
+
