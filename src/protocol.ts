@@ -497,6 +497,13 @@ export interface StoreControlApi {
    * that source's listing (false: refused, a pass of the source came first or the bytes are not a pass)
    */
   restoreHeld(source: SourceName, held: ArrayBuffer): boolean;
+  /**
+   * the apps' stuck clocks that changed since the last call, a gone one as null (`all`: every one), for the
+   * supervisor to keep (store/stuck.ts StuckClock)
+   */
+  stuckClocks(all: boolean): [string, import('./store/stuck.ts').StuckClock | null][];
+  /** a dead store's stuck clocks, given to the store replacing it before any collector reaches it */
+  restoreStuckClocks(clocks: [string, import('./store/stuck.ts').StuckClock][]): void;
   /** memory of a thread that has no metrics of its own (main, collectors), for /metrics */
   reportThreadMemory(thread: string, memory: ThreadMemory): void;
   ping(): { epoch: string; version: number; ready: boolean };

@@ -12,7 +12,7 @@ import { passProblem } from './pass-check.ts';
 import { RuntimeStore, type Commit } from './runtime-store.ts';
 import { runInTurns } from './turns.ts';
 import { utf8Of } from './utf8-answer.ts';
-import type { StuckLimits } from './stuck.ts';
+import type { StuckClock, StuckLimits } from './stuck.ts';
 
 export interface StoreActorOptions {
   /** shortest time between two versions: a burst of messages inside it becomes one version */
@@ -184,6 +184,14 @@ export class StoreActor implements StoreControlApi {
     this.metrics.observe(source, outcome);
     this.store.recheckStuck();
     this.schedule();
+  }
+
+  stuckClocks(all: boolean): [string, StuckClock | null][] {
+    return this.store.takeStuckClocks(all);
+  }
+
+  restoreStuckClocks(clocks: [string, StuckClock][]): void {
+    this.store.restoreStuckClocks(clocks);
   }
 
   reportThreadMemory(thread: string, memory: ThreadMemory): void {

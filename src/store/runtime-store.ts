@@ -14,7 +14,7 @@ import { collectorComponent, SourceBook } from './source-book.ts';
 import { StoreQueries } from './store-queries.ts';
 import { StoreTables } from './store-tables.ts';
 import { StuckWatch } from './stuck-watch.ts';
-import type { StuckLimits } from './stuck.ts';
+import type { StuckClock, StuckLimits } from './stuck.ts';
 import type { TimelineKind } from './timeline.ts';
 import type { Turns } from './turns.ts';
 
@@ -149,6 +149,16 @@ export class RuntimeStore {
     this.writer.upsert('components', collectorComponent(source, o, status), 'self');
   }
 
+  /** What this store knows of apps' stuck clocks that the rows do not say (StuckWatch.takeClocks). */
+  takeStuckClocks(all = false): [string, StuckClock | null][] {
+    return this.stuck.takeClocks(all);
+  }
+
+  /** A dead store's stuck clocks, given before any pass reaches this one (StuckWatch.restoreClocks). */
+  restoreStuckClocks(clocks: [string, StuckClock][]): void {
+    this.stuck.restoreClocks(clocks);
+  }
+
   /** Time passes: flips the stuck verdict of watched apps and tasks that crossed (or left) their limit. */
   recheckStuck(): void {
     this.writer.recheckStuck();
@@ -196,6 +206,8 @@ export class RuntimeStore {
    * each pass, before each query, on each watchdog ping), so it is also where time passes on a quiet market.
    */
   commit(): Commit | null {
+    // a dead store's clock of an app this store has not seen by the time it is ready is of an app gone
+    if (this.sources.ready) this.stuck.dropRestored();
     this.recheckStuck();
     // departed histories past their time go whether or not anything changed: a history is no part of a version
     this.timelines.expire();

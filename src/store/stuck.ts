@@ -122,6 +122,20 @@ export interface ProgressMark {
 }
 
 /**
+ * What this store knows of an app that a fresh store reading the same rows would not (docs/architecture.md,
+ * "What a store restart keeps"): the stage_since it kept through the stage (a later event's time would restart
+ * it) and the progress mark of a stall clock. Kept only where it differs from what the rows say, handed to the
+ * supervisor (takeClocks) and given to a store that replaces this one (restoreClocks), so that a restart alone
+ * changes no verdict, no stage_since and no ETag.
+ */
+export interface StuckClock {
+  stage: AppStage;
+  /** the stage_since kept, when the row's own differs */
+  stage_since?: string;
+  mark?: ProgressMark;
+}
+
+/**
  * The app's progress as its source reports it (app-service's `progress`, kept in metadata.status), or null
  * when it reports none. The sidecar's own estimates (tasks) never count here.
  */

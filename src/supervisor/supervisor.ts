@@ -13,6 +13,7 @@ import { Watchdog } from './watchdog.ts';
 import { CollectorPacing } from './collector-pacing.ts';
 import { FullPassGate } from './full-pass-gate.ts';
 import { HeldWhileDown } from './held-while-down.ts';
+import { StuckClocks } from './stuck-clocks.ts';
 import type { Server } from 'node:http';
 import { SourceBook } from '../store/source-book.ts';
 import type { StuckLimits } from '../store/stuck.ts';
@@ -113,6 +114,8 @@ export class Supervisor {
   private readonly known = new SourceBook();
   /** what the store held of each source that is down, for a store that replaces a dead one meanwhile */
   private readonly heldWhileDown: HeldWhileDown;
+  /** the store's stuck clocks, for a store that replaces a dead one */
+  private readonly stuckClocks: StuckClocks;
 
   constructor(private readonly opts: SupervisorOptions) {
     const fullPasses = new FullPassGate(opts.collectDeadlineMs);
@@ -123,11 +126,13 @@ export class Supervisor {
         new CollectorPacing(opts.collectIntervalMs, opts.collectMaxIntervalMs ?? opts.collectIntervalMs),
         spec.bulkFirstPass === false ? noWait : fullPasses));
     this.heldWhileDown = new HeldWhileDown(opts.log);
+    this.stuckClocks = new StuckClocks(opts.log);
     const currentStore = () => (this.storeUp ? { worker: this.storeWorker, store: this.store } : null);
     for (const h of this.handles) {
       h.onOutcome = (o) => {
         this.known.record(h.spec.source, o);
         this.heldWhileDown.outcome(h.spec.source, o, currentStore);
+        this.stuckClocks.take(currentStore);
       };
     }
   }
@@ -139,6 +144,11 @@ export class Supervisor {
 
   private memoryLimit(): number | undefined {
     return this.opts.memoryLimitBytes ?? containerMemoryLimit();
+  }
+
+  /** how many apps' stuck clocks are kept for a store that replaces a dead one (StuckClocks) */
+  get stuckClocksKept(): number {
+    return this.stuckClocks.size;
   }
 
   get storeRestarts(): number {
@@ -337,6 +347,8 @@ export class Supervisor {
   private async restartStore(): Promise<void> {
     if (this.stopping) return;
     await this.startStore(true);
+    // the clocks first: what the held copies restore is judged with them
+    await this.stuckClocks.restoreInto(this.storeWorker, this.store, this.opts.collectDeadlineMs);
     await this.heldWhileDown.restoreInto(this.storeWorker, this.store, this.opts.collectDeadlineMs);
     for (const h of this.handles) h.storeReplaced();
     this.tick(); // rebuild the state now rather than at the next interval

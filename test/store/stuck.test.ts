@@ -281,6 +281,78 @@ describe('stalled progress in the store', () => {
   });
 });
 
+describe('a store that replaces a dead one judges as the dead one did (its stuck clocks)', () => {
+  const key = 'alice:market:wiki';
+  /** three stores on one clock: the one that saw the app all along, its replacement given its clocks, a fresh one */
+  function stores() {
+    let now = START;
+    const clock = () => new Date(now);
+    return { seen: new RuntimeStore(clock), advance: (ms: number) => { now += ms; }, clock };
+  }
+  const at = (ms: number) => new Date(START + ms).toISOString();
+  const poll = (store: RuntimeStore, progress: string, recorded: number, stageSince: number) =>
+    store.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [progressing('installing', progress, recorded, stageSince)] }]));
+
+  it('keeps stage_since through later events, the stall clock through rewritten rows, and so the verdict and the ETag', () => {
+    const { seen, advance, clock } = stores();
+    poll(seen, '5', 0, 0);
+    advance(2 * MIN);
+    // a later event inside the stage (its time is the row's stage_since now) moves the progress
+    poll(seen, '12', 2 * MIN, 2 * MIN);
+    advance(3 * MIN);
+    // the row written again with the same content: a newer updated_at, nothing else
+    poll(seen, '12', 5 * MIN, 2 * MIN);
+    seen.commit();
+    const clocks = seen.takeStuckClocks(true).map(([k, c]) => [k, c!] as [string, NonNullable<typeof c>]);
+    expect(clocks).toEqual([[key, { stage: 'installing', stage_since: at(0), mark: { stage: 'installing', progress: '12', since: START + 2 * MIN } }]]);
+
+    const replacement = new RuntimeStore(clock);
+    replacement.restoreStuckClocks(clocks);
+    const fresh = new RuntimeStore(clock);
+    for (const s of [replacement, fresh]) poll(s, '12', 5 * MIN, 2 * MIN);
+    advance(7 * MIN + 1000);
+    const [a, b, c] = [seen, replacement, fresh].map((s) => data(s).app_states[key]);
+    expect(a).toMatchObject({ stage_since: at(0), stuck: true, stuck_reason: 'installing, progress 12 % since 10:02 UTC' });
+    expect(b).toMatchObject({ stage_since: a.stage_since, stuck: true, stuck_reason: a.stuck_reason, stuck_since: a.stuck_since });
+    // the same content, so the same digest (ETag) as the store that saw it all
+    expect(replacement.content).toBe(seen.content);
+    // without the clocks a new store starts them again from the row: another stage_since, not stuck yet
+    expect(c).toMatchObject({ stage_since: at(2 * MIN) });
+    expect(c.stuck).toBeUndefined();
+    expect(fresh.content).not.toBe(seen.content);
+    // the replacement counts changes from the clocks it was given: nothing new to take
+    expect(replacement.takeStuckClocks()).toEqual([]);
+  });
+
+  it('hands over only what changed; a clock goes when its app leaves the stage or the view', () => {
+    const { seen, advance } = stores();
+    poll(seen, '5', 0, 0);
+    expect(seen.takeStuckClocks().map(([k]) => k)).toEqual([key]);
+    expect(seen.takeStuckClocks()).toEqual([]);
+    advance(MIN);
+    poll(seen, '5', MIN, 0);
+    // the same stage, progress and stage_since: the clock did not move
+    expect(seen.takeStuckClocks()).toEqual([]);
+    seen.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [progressing('running', '100', 2 * MIN, 2 * MIN)] }]));
+    expect(seen.takeStuckClocks()).toEqual([[key, null]]);
+    poll(seen, '5', 3 * MIN, 3 * MIN);
+    seen.takeStuckClocks();
+    seen.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [] }]));
+    expect(seen.takeStuckClocks()).toEqual([[key, null]]);
+  });
+
+  it('a restored clock of an app the new store never sees is dropped once it is ready', () => {
+    const { seen, clock } = stores();
+    poll(seen, '5', 0, 0);
+    const replacement = new RuntimeStore(clock);
+    replacement.expectSources(['app_flow']);
+    replacement.restoreStuckClocks(seen.takeStuckClocks(true) as [string, never][]);
+    replacement.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [] }]));
+    replacement.commit();
+    expect(replacement.takeStuckClocks()).toEqual([[key, null]]);
+  });
+});
+
 describe('re-judging as time passes (only the verdicts that can flip are looked at)', () => {
   const stages: AppStage[] = ['fetching', 'installing', 'upgrading', 'hydrating', 'running', 'stopped'];
   it('after any run of time steps, every app holds the verdict a fresh judgement gives', () => {

@@ -1,0 +1,69 @@
+import type { Worker } from 'node:worker_threads';
+import type { StoreControlApi } from '../protocol.ts';
+import type { StuckClock } from '../store/stuck.ts';
+import { CALL_DEADLINE_MS, callWithDeadline, type Comlink } from '../threads.ts';
+import type { Logger } from '../log.ts';
+
+type Store = Comlink.Remote<StoreControlApi>;
+
+/** at most one take a second: clocks move with passes and pushed events, and a second lost to a death is little */
+export const TAKE_EVERY_MS = 1000;
+
+/**
+ * The store's stuck clocks (store/stuck.ts StuckClock: what it knows of apps that the rows do not say), kept
+ * here so that a store replacing a dead one judges as the dead one did: the same stage_since, stall clocks and
+ * verdicts, so the same ETags. Taken after passes as changes; after a take that failed, or from a store this
+ * copy did not come from or go to, whole. What moved in the dead store's last second is lost with it.
+ */
+export class StuckClocks {
+  private readonly clocks = new Map<string, StuckClock>();
+  /** the store whose clocks these are (taken from it, or given to it), or null: the next take is whole */
+  private from: Worker | null = null;
+  private taking = false;
+  private takenAt = -Infinity;
+
+  constructor(private readonly log: Logger) {}
+
+  /** how many apps' clocks are kept */
+  get size(): number {
+    return this.clocks.size;
+  }
+
+  /** A run ended: takes what changed from the current store, at most once per TAKE_EVERY_MS. */
+  take(current: () => { worker: Worker; store: Store } | null): void {
+    const now = current();
+    if (now === null || this.taking || Date.now() - this.takenAt < TAKE_EVERY_MS) return;
+    this.taking = true;
+    this.takenAt = Date.now();
+    const all = this.from !== now.worker;
+    callWithDeadline(now.store.stuckClocks(all), CALL_DEADLINE_MS, 'store.stuckClocks')
+      .then((changed) => {
+        if (current()?.worker !== now.worker) return;
+        if (all) this.clocks.clear();
+        for (const [key, clock] of changed) {
+          if (clock === null) this.clocks.delete(key);
+          else this.clocks.set(key, clock);
+        }
+        this.from = now.worker;
+      }, (err: unknown) => {
+        // (the store cleared what it sent: the next take is whole)
+        this.from = null;
+        this.log.debug({ err: String(err) }, 'stuck clocks not taken');
+      })
+      .finally(() => { this.taking = false; });
+  }
+
+  /** Gives a store that replaces a dead one the clocks kept, before any collector reaches it. */
+  async restoreInto(worker: Worker, store: Store, deadlineMs: number): Promise<void> {
+    this.from = null;
+    if (this.clocks.size === 0) return;
+    try {
+      await callWithDeadline(store.restoreStuckClocks([...this.clocks]), deadlineMs, 'store.restoreStuckClocks');
+      // the new store counts its changes from these
+      this.from = worker;
+      this.log.info({ apps: this.clocks.size }, 'the new store judges stuck apps from the clocks of the dead one');
+    } catch (err) {
+      this.log.warn({ err: String(err) }, 'the dead store\'s stuck clocks were not given to the new one');
+    }
+  }
+}
