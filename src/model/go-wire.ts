@@ -111,6 +111,9 @@ export const GO_COMPONENT_METRICS = {
   hydrator: v.object({
     total_tasks_processed: optInt, total_tasks_succeeded: optInt, total_tasks_failed: optInt,
     active_tasks_count: optInt, completed_tasks_count: GoInt, failed_tasks_count: GoInt, queue_length: GoInt,
+    // Go's slices (a sidecar cannot know them: never sent, but never of another type either)
+    active_tasks: v.optional(v.array(v.unknown())), recent_completed_tasks: v.optional(v.array(v.unknown())),
+    recent_failed_tasks: v.optional(v.array(v.unknown())), workers: v.optional(v.array(v.unknown())),
     is_running: optBool, enabled: optBool,
   }),
   syncer: v.object({
@@ -129,6 +132,11 @@ export const GO_COMPONENT_METRICS = {
   task_module: v.object({ pending_tasks: GoInt, running_tasks: GoInt, instance_id: optStr }),
 } as const;
 
+/** The status words Go's components use (docs/go-wire.md): the syncer's three, the hydrator's two, the others always running. */
+export const GO_COMPONENT_STATUSES: Record<keyof typeof GO_COMPONENT_METRICS, readonly string[]> = {
+  cache: ['running'], hydrator: ['running', 'stopped'], syncer: ['running', 'stopped', 'degraded'], task_module: ['running'],
+};
+
 export const GoComponentStatus = v.pipe(
   v.object({
     name: v.string(),
@@ -140,8 +148,17 @@ export const GoComponentStatus = v.pipe(
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
-    const schema = GO_COMPONENT_METRICS[dataset.value.name as keyof typeof GO_COMPONENT_METRICS];
-    if (!schema || dataset.value.metrics === undefined) return;
+    const name = dataset.value.name as keyof typeof GO_COMPONENT_METRICS;
+    const schema = GO_COMPONENT_METRICS[name];
+    if (!schema) return;
+    if (!GO_COMPONENT_STATUSES[name].includes(dataset.value.status)) {
+      addIssue({ message: `${name} status: ${JSON.stringify(dataset.value.status)} is not one of Go's (${GO_COMPONENT_STATUSES[name].join(', ')})` });
+    }
+    // Go's own components always have metrics
+    if (dataset.value.metrics === undefined) {
+      addIssue({ message: `${name} has no metrics` });
+      return;
+    }
     const r = v.safeParse(schema, dataset.value.metrics);
     if (!r.success) {
       addIssue({ message: `${dataset.value.name} metrics: ${r.issues[0].path?.map((p) => String(p.key)).join('.')}: ${r.issues[0].message}` });
@@ -155,11 +172,19 @@ export const GoSummary = v.object({
   failed_tasks: Count, healthy_apps: Count, unhealthy_apps: Count, active_components: Count,
 });
 
+/** Each map entry under the key Go gives it: an app's `user_id:source_id:app_name`, a task's id, a component's name. */
+const keyedAs = <T>(keyOf: (value: T) => string) => v.rawCheck<Record<string, T>>(({ dataset, addIssue }) => {
+  if (!dataset.typed) return;
+  for (const [key, value] of Object.entries(dataset.value)) {
+    if (keyOf(value) !== key) addIssue({ message: `key ${JSON.stringify(key)} is not ${JSON.stringify(keyOf(value))}` });
+  }
+});
+
 export const GoRuntimeSnapshot = v.object({
   timestamp: GoTime,
-  app_states: v.record(v.string(), GoAppFlowState),
-  tasks: v.record(v.string(), GoTaskState),
-  components: v.record(v.string(), GoComponentStatus),
+  app_states: v.pipe(v.record(v.string(), GoAppFlowState), keyedAs((a) => `${a.user_id}:${a.source_id}:${a.app_name}`)),
+  tasks: v.pipe(v.record(v.string(), GoTaskState), keyedAs((t) => t.task_id)),
+  components: v.pipe(v.record(v.string(), GoComponentStatus), keyedAs((c) => c.name)),
   chart_repo: v.optional(ChartRepoStatus),
   summary: GoSummary,
 });

@@ -4,7 +4,7 @@ import {
   CACHE_PAIRS_SHOWN, databaseDown, normalizeComponents, type ComponentStats,
 } from '../../src/collect/components.ts';
 import { ComponentStatus } from '../../src/model/index.ts';
-import { GO_COMPONENT_METRICS, GoComponentStatus } from '../../src/model/go-wire.ts';
+import { GO_COMPONENT_METRICS, GoComponentStatus, GoRuntimeSnapshot } from '../../src/model/go-wire.ts';
 import { goWireIssues } from '../helpers/go-wire.ts';
 import { goText } from '../helpers/go-text.ts';
 import * as v from 'valibot';
@@ -130,6 +130,24 @@ describe('normalizeComponents', () => {
     expect(c.metrics).toMatchObject({ users: 5000, pairs: 5000, pairs_truncated: true });
     expect(Object.keys(c.metrics!.by_user as object)).toHaveLength(CACHE_PAIRS_SHOWN);
     expect(v.safeParse(ComponentStatus, c).success).toBe(true);
+  });
+
+  it('the Go client check catches what a Go dashboard would misread: a wrong-typed slice, no metrics, a status word Go never sends', () => {
+    const list = byName(normalizeComponents(stats(), NOW, { stalenessMs: 30 * MIN }));
+    const issues = (c: object) => goWireIssues(GoComponentStatus, c);
+    expect(issues({ ...list.hydrator, metrics: { ...list.hydrator.metrics, workers: 'x' } })).not.toEqual([]);
+    expect(issues({ ...list.hydrator, metrics: { ...list.hydrator.metrics, active_tasks: 5 } })).not.toEqual([]);
+    const { metrics: _m, ...bare } = list.cache;
+    expect(issues(bare)).not.toEqual([]);
+    expect(issues({ ...list.task_module, status: 'error' })).not.toEqual([]);
+    expect(issues({ ...list.syncer, status: 'degraded' })).toEqual([]);
+    const snapshot = (over: object) => ({
+      timestamp: NOW.toISOString(), app_states: {}, tasks: {}, components: { cache: list.cache },
+      summary: { total_apps: 0, total_tasks: 0, pending_tasks: 0, running_tasks: 0, completed_tasks: 0, failed_tasks: 0, healthy_apps: 0, unhealthy_apps: 0, active_components: 1 },
+      ...over,
+    });
+    expect(goWireIssues(GoRuntimeSnapshot, snapshot({}))).toEqual([]);
+    expect(goWireIssues(GoRuntimeSnapshot, snapshot({ components: { hydrator: list.cache } }))).not.toEqual([]);
   });
 
   it('carries Go\'s component names and metric keys, typed as Go sends them, and nothing that ticks with time', () => {
