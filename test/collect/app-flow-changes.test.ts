@@ -1,5 +1,5 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createCollector as createAppFlow, FULL_PASS_EVERY } from '../../src/collect/collectors/app-flow.ts';
 import type { Collector, CollectResult } from '../../src/collect/collector.ts';
 import { CollectorRuntime } from '../../src/collect/runtime.ts';
@@ -16,6 +16,19 @@ const NOW = new Date('2026-03-01T12:00:00.000Z');
 const ago = (minutes: number): string => new Date(NOW.getTime() - minutes * 60_000).toISOString();
 const S = 'market.olares';
 const running = (installed_version = '1.0.0') => ({ state: 'running', installed_version, status_entrances: '[{"name":"main","state":"running"}]' });
+
+/** while set, the changes read fails as a query the server refuses would (the listing and full reads still work) */
+const changesRead = vi.hoisted(() => ({ fails: false }));
+vi.mock('../../src/sources/market-queries.ts', async (original) => {
+  const real = await original<typeof import('../../src/sources/market-queries.ts')>();
+  return {
+    ...real,
+    readAppChanges: (...args: Parameters<typeof real.readAppChanges>) => {
+      if (changesRead.fails) return Promise.reject(new Error('function age(xid) does not exist'));
+      return real.readAppChanges(...args);
+    },
+  };
+});
 
 const env = useTestDb();
 const open = env.opened;
@@ -199,6 +212,32 @@ describe('app_flow reads what changed', () => {
     const r = await p.pass();
     expect(r.counters).toMatchObject({ changed_rows: 1 });
     expect(stages(p.apps())).toEqual({ [`alice:${S}:wiki`]: 'stopped' });
+  });
+
+  it('a changes read that keeps failing falls back to a full read in the same run: every change still shows, and says so', async () => {
+    await insertUserApps(env.db.sql, [{ user_id: 'alice', source_id: S, app_name: 'wiki', state: running() }]);
+    const p = await polled();
+    await p.pass();
+    changesRead.fails = true;
+    try {
+      for (const state of ['stopped', 'running', 'stopped']) {
+        await env.db.sql`UPDATE user_application_states SET state = ${state}`;
+        const r = await p.pass();
+        expect(r.bulk).toBe(true);
+        expect(r.warning).toMatch(/reading what changed failed \(function age\(xid\) does not exist\): read everything instead/);
+        expect(stages(p.apps())).toEqual({ [`alice:${S}:wiki`]: state });
+      }
+      // a row deleted meanwhile leaves too (the full read is a listing)
+      await env.db.sql`DELETE FROM user_applications WHERE app_name = 'wiki'`;
+      expect((await p.pass()).counters).toMatchObject({ changes_failures: 4 });
+      expect(p.apps()).toEqual({});
+    } finally {
+      changesRead.fails = false;
+    }
+    // the changes read works again: the next pass is a changes pass, without the warning
+    const r = await p.pass();
+    expect(r.bulk).toBeUndefined();
+    expect(r.warning).toBeUndefined();
   });
 
   it('a listing pass that fails between two chunks of rows is followed by a full pass: no row read and unsent is lost', async () => {

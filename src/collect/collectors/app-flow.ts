@@ -79,6 +79,8 @@ export const createCollector: CreateCollector = (options: AppFlowCollectorOption
   /** the snapshot xmin of the read the memory is current with; null until a full pass */
   let watermark: string | null = null;
   let listingPasses = 0;
+  /** changes reads that failed, each followed by a full read in the same run */
+  let changesFailures = 0;
 
   /** what a pass read and sends, whichever way it read */
   interface PassRead { pass: AppFlowPass; step: StoreStep; active: number; dropped: number; xmin: string }
@@ -127,10 +129,23 @@ export const createCollector: CreateCollector = (options: AppFlowCollectorOption
     async collect(ctx: CollectContext): Promise<CollectResult> {
       // first, so a run that fails still reads them next time
       memory.forget(ctx.reread ?? []);
-      const full = ctx.full || sinceFull + 1 >= FULL_PASS_EVERY || watermark === null;
+      let full = ctx.full || sinceFull + 1 >= FULL_PASS_EVERY || watermark === null;
       const now = ctx.now();
-      let read: PassRead | null = full ? null : await changesPass(watermark!, ctx.signal, now);
-      if (!full && read === null) listingPasses += 1;
+      let read: PassRead | null = null;
+      let changesError: string | null = null;
+      if (!full) {
+        try {
+          read = await changesPass(watermark!, ctx.signal, now);
+          if (read === null) listingPasses += 1;
+        } catch (err) {
+          if (ctx.signal.aborted) throw err;
+          // a changes read the server refuses (or cuts at its timeout) must not hold the view still pass after
+          // pass: this run reads everything, as a full pass does (the store's listing reconciles it whole)
+          changesFailures += 1;
+          changesError = err instanceof Error ? err.message : String(err);
+          full = true;
+        }
+      }
       read ??= await listingPass(full, ctx.signal, now, ctx.sendAhead);
       const { pass: { counters, newUnknownStates } } = read;
       watermark = read.xmin;
@@ -138,13 +153,16 @@ export const createCollector: CreateCollector = (options: AppFlowCollectorOption
       for (const s of newUnknownStates) options.onUnknownState?.(s);
       const result: CollectResult = {
         steps: [read.step],
-        counters: { ...counters, dropped: read.dropped, active_tasks: read.active, listing_passes: listingPasses },
+        counters: { ...counters, dropped: read.dropped, active_tasks: read.active, listing_passes: listingPasses, changes_failures: changesFailures },
         ...(full ? { bulk: true } : {}),
       };
+      const warnings: string[] = [];
+      if (changesError !== null) warnings.push(`reading what changed failed (${changesError.slice(0, 200)}): read everything instead`);
       if (newUnknownStates.length > 0) {
-        result.warning = `unknown app state ${newUnknownStates.map((s) => JSON.stringify(s.slice(0, 64))).join(', ')}`
-          + ' shown as stage unknown';
+        warnings.push(`unknown app state ${newUnknownStates.map((s) => JSON.stringify(s.slice(0, 64))).join(', ')}`
+          + ' shown as stage unknown');
       }
+      if (warnings.length > 0) result.warning = warnings.join('; ');
       return result;
     },
     close: () => pg.close(),
