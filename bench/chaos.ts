@@ -38,6 +38,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { freePort, sleep } from './lib/net.ts';
+import { API } from './lib/sidecar.ts';
 import { contentOf } from '../test/helpers/body-content.ts';
 import { NOT_READY, REBUILDING, STORE_UNAVAILABLE } from '../src/http/rebuilding.ts';
 
@@ -61,7 +62,6 @@ const READY_BOUND_MS = 30_000;
 const STREAM_CLIENTS = 50;
 const LOOPS = 6;
 const REQUEST_TIMEOUT_MS = 15_000;
-const API = '/api/v2/runtime';
 const root = new URL('..', import.meta.url);
 const rand = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
 const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)]!;

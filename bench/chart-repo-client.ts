@@ -9,6 +9,7 @@ import { Agent, get } from 'node:http';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createChartRepoAgent, fetchChartRepoBody, statusUrl } from '../src/sources/chart-repo-client.ts';
+import { median } from './lib/median.ts';
 
 const { values: args } = parseArgs({
   options: { smoke: { type: 'boolean', default: false }, requests: { type: 'string' }, rounds: { type: 'string' } },
@@ -97,7 +98,6 @@ async function round(c: Client): Promise<{ cpu: number; wall: number }> {
   return { cpu: (u.user + u.system) / 1000, wall: performance.now() - t0 };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const results = new Map(clients.map((c) => [c, [] as Array<{ cpu: number; wall: number }>]));
 try {
   for (const c of clients) await round(c); // warm-up: JIT, connections

@@ -11,6 +11,7 @@ import { launch, loaded, openPage, rowCount, waitReady } from '../test/browser/b
 import { FixtureFiles, largeDataset } from '../test/browser/fixtures.ts';
 import { check, CI } from '../test/helpers/services.ts';
 import { startInProcess } from '../test/helpers/sidecar.ts';
+import { median } from './lib/median.ts';
 
 const { values: args } = parseArgs({
   options: { smoke: { type: 'boolean', default: false }, rounds: { type: 'string' }, apps: { type: 'string' } },
@@ -30,7 +31,6 @@ if (!chromium.available) {
 /** ms from navigation start until the first page of apps was drawn and laid out (the page's own stamp) */
 const firstRender = (page: Page) => page.evaluate(() =>
   (window as unknown as { __runtimeDashboard: { firstRenderAt: number | null } }).__runtimeDashboard.firstRenderAt);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** ms from the first keystroke until `done` (150 ms of it the page's debounce). */
 async function until(act: () => Promise<void>, done: () => Promise<boolean>): Promise<number> {

@@ -38,6 +38,7 @@ import { cpuMs, cpuSplitMs } from './lib/proc.ts';
 import { freePort, sleep } from './lib/net.ts';
 import { PRODUCTION_FLAGS } from './lib/production-flags.ts';
 import { byLabel } from './lib/metrics.ts';
+import { median } from './lib/median.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -155,10 +156,6 @@ function coresBetween(before: Record<string, number>, after: Record<string, numb
   return out;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)]!;
-};
 const mib = (n: number) => Math.round(n * 10) / 10;
 /** --trace: each thread's reserved heap and its external memory, from one /metrics text */
 const heldByThread = (metrics: string) => {

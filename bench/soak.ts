@@ -15,11 +15,14 @@
  * view), on the sidecar exiting, or when RSS grows more than the bound between the end of warm-up and the end.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { freePort, sleep } from './lib/net.ts';
+import { API } from './lib/sidecar.ts';
 import { sumByLabel } from './lib/metrics.ts';
+import { median } from './lib/median.ts';
+import { rssMiB } from './lib/proc.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -50,19 +53,15 @@ const root = new URL('..', import.meta.url);
 
 
 
-function rssMiB(pid: number): number | null {
+/** the sidecar's resident memory in MiB, or null once it is gone */
+function rssOrNull(pid: number): number | null {
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : null;
+    return rssMiB(pid);
   } catch {
     return null;
   }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)]!;
-};
 
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
@@ -141,7 +140,6 @@ const users = [...new Set(apps.map((a) => a.user_id))].slice(0, 5);
 const appNames = [...new Set(apps.map((a) => a.app_name))].slice(0, 5);
 const taskIds = Object.keys(first.data.tasks).slice(0, 5);
 const one = apps[0]!;
-const API = '/api/v2/runtime';
 const FILTERED = `${API}/state?user_id=${encodeURIComponent(users[0]!)}&task_status=running`;
 
 const etags = { full: '', filtered: '' };
@@ -178,9 +176,9 @@ const t0 = Date.now();
 const samples: Array<{ t: number; rss: number }> = [];
 const demoSamples: number[] = [];
 const sampler = setInterval(() => {
-  const rss = rssMiB(child.pid!);
+  const rss = rssOrNull(child.pid!);
   if (rss !== null) samples.push({ t: (Date.now() - t0) / 1000, rss });
-  const d = demo?.pid ? rssMiB(demo.pid) : null;
+  const d = demo?.pid ? rssOrNull(demo.pid) : null;
   if (d !== null) demoSamples.push(d);
 }, SAMPLE_MS);
 

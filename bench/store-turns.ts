@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { normalizeAnswer } from '../src/collect/chart-repo.ts';
 import { StoreActor } from '../src/store/actor.ts';
 import { chartRepoPairs, pass, T0 } from '../test/helpers/store-fixtures.ts';
+import { median } from './lib/median.ts';
 
 const { values: args } = parseArgs({ options: {
   pairs: { type: 'string', default: '1000' }, apps: { type: 'string', default: '50' }, rounds: { type: 'string', default: '4' },
@@ -71,7 +72,6 @@ for (let round = 1; round <= ROUNDS; round++) {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rows = (Object.keys(modes) as Mode[]).map((mode) => ({
   mode, longest_turn_ms: median(longest[mode]), worst_ms: Math.max(...longest[mode]), pass_ms: median(total[mode]),
 }));

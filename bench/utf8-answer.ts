@@ -6,6 +6,7 @@
 // and the ratio of runs over whole. An answer's string past 128 KiB is a large object: the cost to watch.
 import { parseArgs } from 'node:util';
 import { JOIN_UP_TO_CHARS, utf8Of } from '../src/store/utf8-answer.ts';
+import { median } from './lib/median.ts';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '7' } } });
 const ROUNDS = Number(args.rounds);
@@ -46,7 +47,6 @@ function timeOne(encode: (p: readonly string[]) => ArrayBuffer, parts: readonly 
   return ((performance.now() - t0) / n) * 1000;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(`utf8Of: µs per answer, median of ${ROUNDS} rounds (modes alternated)`);
 console.log('answer                     joined whole   in runs   runs/whole');
 for (const c of cases) {

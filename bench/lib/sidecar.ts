@@ -1,16 +1,13 @@
 // What a running sidecar says about its sources and versions, for benchmarks that must start measuring only
 // once collection has settled.
+import { BASE_PATHS } from '../../src/http/base-paths.ts';
+import type { SourceStatus } from '../../src/model/source.ts';
 import { sleep } from './net.ts';
 
-const API = '/api/v2/runtime';
+export const API = BASE_PATHS[0];
 
-export interface SourceFreshness {
-  ok: boolean;
-  last_success: string | null;
-  last_attempt: string | null;
-  duration_ms: number;
-  counters?: Record<string, number>;
-}
+/** one source in …/sources (the model's SourceStatus) */
+export type SourceFreshness = SourceStatus;
 
 /** …/sources: each source's health and freshness (unversioned; moves with every pass). */
 export async function sourcesOf(base: string): Promise<{ fresh_as_of: string | null; sources: Record<string, SourceFreshness> }> {

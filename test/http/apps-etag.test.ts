@@ -6,8 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { app, startHarness } from './store-harness.ts';
+import { API } from '../reliability/helpers.ts';
 
-const API = '/api/v2/runtime';
 const TARGETS = [`${API}/apps/alice/market/wiki`, `${API}/users/alice/apps`, `${API}/apps?user_id=alice&limit=10`, `${API}/apps?limit=1`];
 /** the answers that hold wiki (the first page of one app holds blog alone: keys sort alice:market:blog first) */
 const WITH_WIKI = TARGETS.slice(0, 3);

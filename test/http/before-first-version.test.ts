@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { createRuntimeApp } from '../../src/http/app.ts';
 import type { AsyncQueries } from '../../src/http/current-version.ts';
 import { NOT_READY } from '../../src/http/rebuilding.ts';
+import { API } from '../reliability/helpers.ts';
 
-const API = '/api/v2/runtime';
 
 describe('before the first version', () => {
   const asked: string[] = [];

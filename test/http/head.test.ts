@@ -9,6 +9,7 @@ import { BASE_PATHS } from '../../src/http/app.ts';
 import { ASSET_FILES } from '../../src/http/dashboard/routes.ts';
 import { rawRequest, wireExchange } from '../helpers/raw-http.ts';
 import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+import { capturePrinted } from '../helpers/printed.ts';
 
 /** Headers that may differ between two answers of the same route: the connection's and the clock's. */
 const PER_ANSWER = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
@@ -18,9 +19,8 @@ const UNTAGGED = /^\/(healthz|readyz|metrics)$|\/events(\?|$)|\/sources$/;
 describe('HEAD on every route', () => {
   let sc: Awaited<ReturnType<typeof startInProcess>>;
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const printed: string[] = [];
-  const write = process.stderr.write.bind(process.stderr);
-  const writeOut = process.stdout.write.bind(process.stdout);
+  const capture = capturePrinted();
+  const printed = capture.printed;
 
   /** GET reads the whole body except for a stream, whose headers are all a HEAD can match. */
   const send = (method: 'GET' | 'HEAD', path: string, headers: Record<string, string> = {}) =>
@@ -40,22 +40,14 @@ describe('HEAD on every route', () => {
 
   beforeAll(async () => {
     // whatever any thread prints outside the JSON log (a worker's console reaches this process's streams)
-    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-      printed.push(String(chunk));
-      return write(chunk, ...rest);
-    }) as typeof process.stderr.write;
-    process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-      printed.push(String(chunk));
-      return writeOut(chunk, ...rest);
-    }) as typeof process.stdout.write;
+    capture.start();
     sc = await startInProcess([fake('tasks', { mode: 'passes', count: 5 })], { intervalMs: 3_600_000 });
     await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200));
   });
   afterAll(async () => {
     agent.destroy();
     await sc?.sup.stop();
-    process.stderr.write = write;
-    process.stdout.write = writeOut;
+    capture.stop();
   });
 
   it('answers the GET\'s status and headers, no body, no exception, and keeps the connection', async () => {

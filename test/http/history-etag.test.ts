@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { app, startHarness, task } from './store-harness.ts';
+import { API } from '../reliability/helpers.ts';
 
-const API = '/api/v2/runtime';
 const HISTORY = `${API}/apps/alice/market/wiki/history`;
 
 describe('history ETags', () => {

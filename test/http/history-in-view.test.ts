@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TIMELINE_LIMITS } from '../../src/store/timeline.ts';
 import { app, startHarness } from './store-harness.ts';
+import { API } from '../reliability/helpers.ts';
 
-const API = '/api/v2/runtime';
 /** more apps than the apps' share of the total bound */
 const APPS = TIMELINE_LIMITS.total - TIMELINE_LIMITS.tasks + 1_000;
 

@@ -12,8 +12,8 @@ import { ASSET_FILES } from '../../src/http/dashboard/routes.ts';
 import { LIVENESS_MS, sleep } from '../helpers/liveness.ts';
 import { wireExchange } from '../helpers/raw-http.ts';
 import { eventually, spawnFakeSidecar } from '../helpers/sidecar.ts';
+import { API } from '../reliability/helpers.ts';
 
-const API = '/api/v2/runtime';
 const T0 = '2026-11-25T10:00:00.000Z';
 
 const ROUTES = [

@@ -20,6 +20,7 @@ import {
 } from '../../src/http/query.ts';
 import { AppFlowState, APP_STAGES, TASK_STATUSES, TASK_TYPES } from '../../src/model/index.ts';
 import { METHODS } from '../helpers/openapi-contract.ts';
+import { API } from '../reliability/helpers.ts';
 
 type ParamSchema = { enum?: string[]; maxLength?: number; minLength?: number; anyOf?: unknown[]; pattern?: string };
 type Parameter = { name: string; in: string; required?: boolean; schema: ParamSchema };
@@ -32,7 +33,6 @@ type Doc = { paths: Record<string, PathItem>; components: { schemas: Record<stri
 const Ajv2020 = Ajv2020Module.default;
 const addFormats = addFormatsModule.default;
 
-const API = '/api/v2/runtime';
 /** GET's parameters of a path: the path item's (path parameters) and the operation's own */
 const paramsOf = (path: string, where: 'query' | 'path') => {
   const item = (buildOpenApi() as Doc).paths[API + path]!;

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseProm, value } from '../helpers/prom.ts';
 import { eventually } from '../helpers/sidecar.ts';
 import { app, startHarness, task, type Answer } from './store-harness.ts';
+import { API } from '../reliability/helpers.ts';
 
 // the ids (x-parity-id) of the requests the raw path answered, so the test knows which path it compared
 const rawAnswered = vi.hoisted(() => new Set<string>());
@@ -38,7 +39,6 @@ vi.mock('../../src/http/raw-path.ts', async (importOriginal) => {
   };
 });
 
-const API = '/api/v2/runtime';
 const TOKEN = 'parity-token';
 const WHOLE = [`${API}/state`, `/app-store${API}/state`];
 /** A request target and what its answer must hold: a 200 of nothing (an empty list) checks no route's answer. */

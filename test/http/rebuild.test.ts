@@ -17,8 +17,8 @@ import { app, startHarness, task, type Answer } from './store-harness.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { API } from '../reliability/helpers.ts';
 
-const API = '/api/v2/runtime';
 
 /** One target per query kind (and the filtered stream), with how the store answers it. */
 const QUERIES = [

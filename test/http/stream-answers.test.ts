@@ -9,8 +9,9 @@ import { STORE_UNAVAILABLE } from '../../src/http/rebuilding.ts';
 import { eventually } from '../helpers/sidecar.ts';
 import { openStream } from '../helpers/sse.ts';
 import { app, startHarness } from './store-harness.ts';
+import { API } from '../reliability/helpers.ts';
+import { capturePrinted } from '../helpers/printed.ts';
 
-const API = '/api/v2/runtime';
 const ORIGIN = 'https://market.example.com';
 
 describe.each([
@@ -18,19 +19,16 @@ describe.each([
   ['any origin', ['*'], '*'],
 ])('the change stream with CORS (%s)', (_what, corsOrigins, allowed) => {
   let h: Awaited<ReturnType<typeof startHarness>>;
-  const printed: string[] = [];
-  const write = process.stderr.write.bind(process.stderr);
+  const capture = capturePrinted();
+  const printed = capture.printed;
   beforeAll(async () => {
-    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-      printed.push(String(chunk));
-      return write(chunk, ...rest);
-    }) as typeof process.stderr.write;
+    capture.start();
     h = await startHarness(['app_flow'], { security: { corsOrigins } });
     h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app('alice', 'market', 'wiki')] }]);
     await h.settled(true);
   });
   afterAll(async () => {
-    process.stderr.write = write;
+    capture.stop();
     await h?.close();
   });
 

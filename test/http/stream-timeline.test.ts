@@ -9,8 +9,8 @@ import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { openStream } from '../helpers/sse.ts';
 import { MAX_CHANGE_BYTES } from '../../src/protocol.ts';
 import { app, startHarness, task } from './store-harness.ts';
+import { API } from '../reliability/helpers.ts';
 
-const API = '/api/v2/runtime';
 
 /** A change-stream client per query on the harness at `port`, each past its first snapshot. */
 async function streamsPastSnapshot(port: number, ...queries: string[]) {

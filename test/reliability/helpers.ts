@@ -3,9 +3,11 @@ import type { CollectorOptions } from '../../src/supervisor/collectors.ts';
 import { collectorModule } from '../../src/supervisor/collectors.ts';
 import type { CollectorSpec, SourceName } from '../../src/protocol.ts';
 import { expect } from 'vitest';
+import { BASE_PATHS } from '../../src/http/base-paths.ts';
+import type { SourceStatus } from '../../src/model/source.ts';
 import { eventually, startInProcess } from '../helpers/sidecar.ts';
 
-export const API = '/api/v2/runtime';
+export const API = BASE_PATHS[0];
 
 type Sidecar = Awaited<ReturnType<typeof startInProcess>>;
 
@@ -52,10 +54,8 @@ export interface Snapshot {
   sources: Record<string, { ok: boolean; last_error: string | null; warning?: string | null }>;
 }
 
-export interface SourceFreshness {
-  ok: boolean; last_success: string | null; last_error: string | null; consecutive_failures: number;
-  last_attempt?: string | null; warning?: string | null; counters?: Record<string, number>;
-}
+/** one source in …/sources (the model's SourceStatus) */
+export type SourceFreshness = SourceStatus;
 
 /** GET …/sources: each source's health and freshness (unversioned). */
 export async function sources(base: string): Promise<Record<string, SourceFreshness>> {
