@@ -364,8 +364,14 @@ class Conv {
     });
   }
 
+  /**
+   * The pair's hydrator: present whenever the block is an object, even `{}` — the Chart Repo leaves zeros out, so
+   * an idle hydrator arrives empty and is zeros, as Go decodes it. (Its counters are summed over the pairs: an
+   * empty one hides nothing, unlike the system and analyzer blocks taken from one answer.)
+   */
   hydrator(raw: unknown): HydratorStatus | undefined {
     return this.block(raw, (o, seen) => {
+      seen();
       const count = (k: keyof HydratorStatus): number => {
         if (o[k] === undefined || o[k] === null) return 0;
         const x = this.field(() => this.int(o, k));

@@ -101,7 +101,7 @@ describe('the Go-client check itself', () => {
     ['a component\'s empty message', { ...good, components: { c: { name: 'c', healthy: false, status: 'error', last_check: NOW, message: '' } } }, /components\.c\.message/],
     ['an image\'s total_size of 0', withChart({ images: [{ image_name: 'i', status: 's', last_update: NOW, total_size: 0 }] }), /images\.0\.total_size/],
     ['an empty image list', withChart({ images: [] }), /chart_repo\.images/],
-    ['an entrance\'s skip of false', { ...good, app_states: { k: goApp({ entranceStatuses: [{ name: 'e', port: 0, invisible: false, skip: false }] }) } }, /entranceStatuses\.0\.skip/],
+    ['an entrance\'s skip of false', { ...good, app_states: { 'u:s:w': goApp({ entranceStatuses: [{ name: 'e', port: 0, invisible: false, skip: false }] }) } }, /entranceStatuses\.0\.skip/],
   ])('rejects %s', (_n, snapshot, path) => {
     expect(() => expectGoWire(snapshot)).toThrow(path);
   });
@@ -115,7 +115,7 @@ describe('the Go-client check itself', () => {
   });
 
   it('accepts what Go sends always with its zero value, and omitempty keys that are set', () => {
-    const set = { ...good, tasks: { t: { ...task, progress: 10, metadata: { a: 1 } } }, app_states: { k: goApp({ entranceStatuses: [{ name: 'e', port: 0, invisible: false, skip: true }] }) } };
+    const set = { ...good, tasks: { t: { ...task, progress: 10, metadata: { a: 1 } } }, app_states: { 'u:s:w': goApp({ entranceStatuses: [{ name: 'e', port: 0, invisible: false, skip: true }] }) } };
     expect(() => expectGoWire(set)).not.toThrow();
     expect(() => expectGoWire(withChart({ images: [{ image_name: '', status: '', last_update: NOW, total_size: 1 }] }))).not.toThrow();
   });

@@ -268,6 +268,12 @@ describe('normalizeAnswer: blocks', () => {
     expect(mergeAnswers([broken, fine], NOW).system).toEqual({ hostname: 'cr-1' });
   });
 
+  it('an idle hydrator, sent empty (the Chart Repo leaves zeros out), is zeros, as Go decodes it', () => {
+    const idle = answer(ok({ tasks: { hydrator: {} } }));
+    expect(idle.hydrator).toEqual({ queue_length: 0, active_tasks: 0, completed_tasks: 0, failed_tasks: 0, worker_count: 0 });
+    expect(mergeAnswers([idle, idle], NOW).tasks?.hydrator).toEqual({ queue_length: 0, active_tasks: 0, completed_tasks: 0, failed_tasks: 0, worker_count: 0 });
+  });
+
   it('counts a tasks block that is not an object', () => {
     expect(answer(ok({ tasks: 'busy' })).dropped).toBe(1);
   });
