@@ -139,6 +139,8 @@ describe('normalizeComponents', () => {
     expect(issues({ ...list.hydrator, metrics: { ...list.hydrator.metrics, active_tasks: 5 } })).not.toEqual([]);
     const { metrics: _m, ...bare } = list.cache;
     expect(issues(bare)).not.toEqual([]);
+    // one whose source was never read has none to tell
+    expect(issues({ ...bare, healthy: false })).toEqual([]);
     expect(issues({ ...list.task_module, status: 'error' })).not.toEqual([]);
     expect(issues({ ...list.syncer, status: 'degraded' })).toEqual([]);
     const snapshot = (over: object) => ({
