@@ -21,6 +21,8 @@ export class StuckClocks {
   private from: Worker | null = null;
   private taking = false;
   private takenAt = -Infinity;
+  /** a dead store's replacement is starting: nothing is taken from it before it is given these (restoreInto) */
+  private replacing = false;
 
   constructor(private readonly log: Logger) {}
 
@@ -32,7 +34,7 @@ export class StuckClocks {
   /** A run ended: takes what changed from the current store, at most once per TAKE_EVERY_MS. */
   take(current: () => { worker: Worker; store: Store } | null): void {
     const now = current();
-    if (now === null || this.taking || Date.now() - this.takenAt < TAKE_EVERY_MS) return;
+    if (now === null || this.replacing || this.taking || Date.now() - this.takenAt < TAKE_EVERY_MS) return;
     this.taking = true;
     this.takenAt = Date.now();
     const all = this.from !== now.worker;
@@ -53,9 +55,25 @@ export class StuckClocks {
       .finally(() => { this.taking = false; });
   }
 
+  /**
+   * The store died and its replacement is starting: a run that ends meanwhile must not take the new store's
+   * (empty) clocks in place of the dead one's before restoreInto gives them.
+   */
+  storeReplacing(): void {
+    this.replacing = true;
+  }
+
   /** Gives a store that replaces a dead one the clocks kept, before any collector reaches it. */
   async restoreInto(worker: Worker, store: Store, deadlineMs: number): Promise<void> {
     this.from = null;
+    try {
+      await this.give(worker, store, deadlineMs);
+    } finally {
+      this.replacing = false;
+    }
+  }
+
+  private async give(worker: Worker, store: Store, deadlineMs: number): Promise<void> {
     if (this.clocks.size === 0) return;
     try {
       await callWithDeadline(store.restoreStuckClocks([...this.clocks]), deadlineMs, 'store.restoreStuckClocks');

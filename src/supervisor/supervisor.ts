@@ -346,6 +346,7 @@ export class Supervisor {
 
   private async restartStore(): Promise<void> {
     if (this.stopping) return;
+    this.stuckClocks.storeReplacing();
     await this.startStore(true);
     // the clocks first: what the held copies restore is judged with them
     await this.stuckClocks.restoreInto(this.storeWorker, this.store, this.opts.collectDeadlineMs);
