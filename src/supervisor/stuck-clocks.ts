@@ -6,21 +6,23 @@ import type { Logger } from '../log.ts';
 
 type Store = Comlink.Remote<StoreControlApi>;
 
-/** at most one take a second: clocks move with passes and pushed events, and a second lost to a death is little */
+/**
+ * How often the supervisor takes the clocks (a timer, not the runs' ends: runs end together on the interval's
+ * tick, and pushed events move clocks between ticks). What moved since the last take dies with the store.
+ */
 export const TAKE_EVERY_MS = 1000;
 
 /**
  * The store's stuck clocks (store/stuck.ts StuckClock: what it knows of apps that the rows do not say), kept
  * here so that a store replacing a dead one judges as the dead one did: the same stage_since, stall clocks and
- * verdicts, so the same ETags. Taken after passes as changes; after a take that failed, or from a store this
- * copy did not come from or go to, whole. What moved in the dead store's last second is lost with it.
+ * verdicts, so the same ETags. Taken every TAKE_EVERY_MS as changes; after a take that failed, or from a store
+ * this copy did not come from or go to, whole. What moved in the dead store's last second is lost with it.
  */
 export class StuckClocks {
   private readonly clocks = new Map<string, StuckClock>();
   /** the store whose clocks these are (taken from it, or given to it), or null: the next take is whole */
   private from: Worker | null = null;
   private taking = false;
-  private takenAt = -Infinity;
   /** a dead store's replacement is starting: nothing is taken from it before it is given these (restoreInto) */
   private replacing = false;
 
@@ -31,12 +33,11 @@ export class StuckClocks {
     return this.clocks.size;
   }
 
-  /** A run ended: takes what changed from the current store, at most once per TAKE_EVERY_MS. */
+  /** Takes what changed from the current store (one take at a time). */
   take(current: () => { worker: Worker; store: Store } | null): void {
     const now = current();
-    if (now === null || this.replacing || this.taking || Date.now() - this.takenAt < TAKE_EVERY_MS) return;
+    if (now === null || this.replacing || this.taking) return;
     this.taking = true;
-    this.takenAt = Date.now();
     const all = this.from !== now.worker;
     callWithDeadline(now.store.stuckClocks(all), CALL_DEADLINE_MS, 'store.stuckClocks')
       .then((changed) => {

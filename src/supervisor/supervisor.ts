@@ -13,7 +13,7 @@ import { Watchdog } from './watchdog.ts';
 import { CollectorPacing } from './collector-pacing.ts';
 import { FullPassGate } from './full-pass-gate.ts';
 import { HeldWhileDown } from './held-while-down.ts';
-import { StuckClocks } from './stuck-clocks.ts';
+import { StuckClocks, TAKE_EVERY_MS } from './stuck-clocks.ts';
 import type { Server } from 'node:http';
 import { SourceBook } from '../store/source-book.ts';
 import type { StuckLimits } from '../store/stuck.ts';
@@ -86,6 +86,7 @@ export class Supervisor {
   private http!: Comlink.Remote<HttpControlApi>;
   private readonly handles: CollectorHandle[];
   private timer: NodeJS.Timeout | null = null;
+  private clocksTimer: NodeJS.Timeout | null = null;
   private stopping = false;
   /** the port actually bound (PORT=0 picks a free one) */
   port = 0;
@@ -127,12 +128,10 @@ export class Supervisor {
         spec.bulkFirstPass === false ? noWait : fullPasses));
     this.heldWhileDown = new HeldWhileDown(opts.log);
     this.stuckClocks = new StuckClocks(opts.log);
-    const currentStore = () => (this.storeUp ? { worker: this.storeWorker, store: this.store } : null);
     for (const h of this.handles) {
       h.onOutcome = (o) => {
         this.known.record(h.spec.source, o);
-        this.heldWhileDown.outcome(h.spec.source, o, currentStore);
-        this.stuckClocks.take(currentStore);
+        this.heldWhileDown.outcome(h.spec.source, o, this.currentStore);
       };
     }
   }
@@ -201,7 +200,11 @@ export class Supervisor {
     if (this.opts.chaosPort !== undefined) this.chaos = await startChaosControl(this, this.opts.chaosPort, this.opts.log);
     this.tick();
     this.timer = setInterval(() => this.tick(), this.opts.collectIntervalMs);
+    this.clocksTimer = setInterval(() => this.stuckClocks.take(this.currentStore), TAKE_EVERY_MS);
   }
+
+  /** the store thread and its API while one is up */
+  private readonly currentStore = () => (this.storeUp ? { worker: this.storeWorker, store: this.store } : null);
 
   /** Replaces the thread when it stops answering pings (Watchdog); a new thread of the kind starts afresh. */
   private watch(kind: 'store' | 'http', ping: () => Promise<unknown>, worker: () => Worker): void {
@@ -463,6 +466,7 @@ export class Supervisor {
     if (this.stopping) return;
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.clocksTimer) clearInterval(this.clocksTimer);
     this.chaos?.close();
     for (const dog of this.watchdogs) dog.stop();
     const budget = this.opts.shutdownTimeoutMs;

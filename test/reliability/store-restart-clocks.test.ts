@@ -46,7 +46,7 @@ describe('a store restart keeps what the dead store knew of stuck apps', () => {
     // (a run that read the file before it was written may be on its way: two more)
     const run = runs();
     await eventually(async () => expect(runs()).toBeGreaterThanOrEqual(run + 2));
-    // the supervisor took the clock (it takes them after passes, at most once a second)
+    // the supervisor took the clock (it takes what changed every second)
     await eventually(async () => expect(sc.sup.stuckClocksKept).toBe(1));
     await sleep(1500);
     const before = await fetch(`${sc.base}${API}/state`);
