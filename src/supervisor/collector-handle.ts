@@ -8,8 +8,8 @@ import { CALL_DEADLINE_MS, CallDeadlineError, callWithDeadline, Comlink, threadF
 import type { Logger } from '../log.ts';
 import { threadInit } from '../log-thread.ts';
 import { threadLimits } from '../thread-limits.ts';
-import { FailureLogLimiter, type LogDecision } from './log-limiter.ts';
-import { CollectorPacing, PaceLog } from './collector-pacing.ts';
+import { FailureLogLimiter, PaceLog, type LogDecision } from './log-limiter.ts';
+import { CollectorPacing } from './collector-pacing.ts';
 import { FullPassGate } from './full-pass-gate.ts';
 
 /** A thread's memory to the store, for /metrics: nothing waits on it, and it gives up at the call deadline. */

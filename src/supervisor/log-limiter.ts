@@ -74,3 +74,32 @@ export class FailureLogLimiter {
     return { level, msg, fields: { source: this.source, ...extra, consecutive_failures: this.failures } };
   }
 }
+
+/** at most one line per source per this period about its pace changing kind */
+export const PACE_LOG_EVERY_MS = 60_000;
+
+/**
+ * Rate-limits the pace lines of one source: a source whose passes hover about a quarter of a short interval (a
+ * busy machine, COLLECT_INTERVAL_MS=500) would flip every few passes and fill the log. A change is logged when
+ * no pace line was logged for PACE_LOG_EVERY_MS; the changes in between are counted in the next line (the pace
+ * itself is always in …/sources and /metrics).
+ */
+export class PaceLog {
+  private loggedAt = -Infinity;
+  private unlogged = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** The pace changed kind: null when the line is held back, else how many changes went unlogged before it. */
+  changed(): { unlogged: number } | null {
+    const at = this.now();
+    if (at - this.loggedAt < PACE_LOG_EVERY_MS) {
+      this.unlogged += 1;
+      return null;
+    }
+    const out = { unlogged: this.unlogged };
+    this.loggedAt = at;
+    this.unlogged = 0;
+    return out;
+  }
+}
