@@ -13,6 +13,8 @@ const count = v.pipe(v.union([v.number(), v.string(), v.bigint()]), v.transform(
 const text = v.string();
 /** columns that are NOT NULL in our DDL but may be NULL in an older market schema */
 const textOrNull = v.pipe(v.nullable(v.string()), v.transform((s) => s ?? ''));
+/** an optional identifier column: NULL reads as '' (Go's zero string) */
+const idOrEmpty = v.pipe(v.nullable(Id), v.transform((s) => s ?? ''));
 
 export const TaskRow = v.object({
   /** true for rows of the active query (status pending or running) */
@@ -21,8 +23,8 @@ export const TaskRow = v.object({
   type: int,
   status: int,
   app_name: Id,
-  user_account: v.pipe(v.nullable(Id), v.transform((s) => s ?? '')),
-  op_id: v.pipe(v.nullable(Id), v.transform((s) => s ?? '')),
+  user_account: idOrEmpty,
+  op_id: idOrEmpty,
   metadata: v.nullable(text),
   result: textOrNull,
   error_msg: textOrNull,
@@ -38,8 +40,8 @@ export const AppRow = v.object({
   source_id: Id,
   app_id: Id,
   app_name: Id,
-  app_raw_name: v.pipe(v.nullable(Id), v.transform((s) => s ?? '')),
-  manifest_type: v.pipe(v.nullable(Id), v.transform((s) => s ?? '')),
+  app_raw_name: idOrEmpty,
+  manifest_type: idOrEmpty,
   /** JSONB {icon, title}; read leniently by the normalizer (a bad value loses the icon/title, not the row) */
   metadata: v.unknown(),
   /** JSONB: the manifest's entrance declarations; validated item by item by the normalizer */
@@ -47,8 +49,8 @@ export const AppRow = v.object({
   app_updated_at: date,
   /** null = no user_application_states row */
   state: v.nullable(text),
-  installed_version: v.pipe(v.nullable(Id), v.transform((s) => s ?? '')),
-  target_version: v.pipe(v.nullable(Id), v.transform((s) => s ?? '')),
+  installed_version: idOrEmpty,
+  target_version: idOrEmpty,
   is_sys_app: v.pipe(v.nullable(v.boolean()), v.transform((b) => b ?? false)),
   reason: textOrNull,
   message: textOrNull,
@@ -126,7 +128,7 @@ export type RenderCountsRow = v.InferOutput<typeof RenderCountsRow>;
 
 export const SourceFreshnessRow = v.object({
   source_id: Id,
-  source_type: v.pipe(v.nullable(Id), v.transform((s) => s ?? '')),
+  source_type: idOrEmpty,
   /** null = the source has catalog rows but no market_sources row */
   is_active: v.nullable(v.boolean()),
   apps: count,
