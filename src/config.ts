@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import * as v from 'valibot';
 import type { StuckLimits } from './store/stuck.ts';
 
@@ -25,23 +26,46 @@ const duration = (name: string) => v.pipe(
 const hostPort = v.pipe(
   v.string(), v.trim(),
   v.regex(/^[A-Za-z0-9.\-_]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/, 'CHART_REPO_SERVICE_HOST must be host or host:port'),
+  v.check((s) => {
+    const port = /\]?:(\d+)$/.exec(s)?.[1];
+    return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
+  }, 'CHART_REPO_SERVICE_HOST must have a port from 1 to 65535'),
 );
 
-const url = (name: string, protocols: string[]) => v.pipe(
+/** what node:net listens on: an IP address or a host name */
+const listenHost = v.pipe(
+  v.string(), v.trim(),
+  v.check((s) => isIP(s) !== 0 || /^[A-Za-z0-9]([A-Za-z0-9\-_.]*[A-Za-z0-9])?$/.test(s),
+    'HOST must be an IP address (0.0.0.0, ::) or a host name'),
+);
+
+/**
+ * A secret read from a file (a Kubernetes Secret, `--from-file`) often ends in a newline: trimmed, as every
+ * other variable. What remains must be one header-safe word, or no client could ever send it.
+ */
+const apiToken = v.pipe(
+  v.string(), v.trim(),
+  v.minLength(16, 'RUNTIME_API_TOKEN must be at least 16 characters (spaces around it do not count)'),
+  v.regex(/^[\x21-\x7e]+$/, 'RUNTIME_API_TOKEN must be printable ASCII without spaces (a client sends it in the Authorization header)'),
+);
+
+const url = (name: string, protocols: string[], hostRequired = true) => v.pipe(
   v.string(), v.trim(),
   v.check((s) => {
     try {
-      return protocols.includes(new URL(s).protocol);
+      const u = new URL(s);
+      return protocols.includes(u.protocol) && (hostRequired === false || u.hostname !== '');
     } catch {
       return false;
     }
-  }, `${name} must be a URL with scheme ${protocols.map((p) => p.replace(':', '')).join(' or ')}`),
+  }, `${name} must be a URL with scheme ${protocols.map((p) => p.replace(':', '')).join(' or ')}${hostRequired ? ' and a host' : ''}`),
 );
 
 const EnvSchema = v.object({
   PORT: v.optional(int('PORT', 0, 65535), '8080'),
-  HOST: v.optional(v.pipe(v.string(), v.trim(), v.nonEmpty('HOST must not be empty')), '0.0.0.0'),
-  DATABASE_URL: v.optional(url('DATABASE_URL', ['postgres:', 'postgresql:'])),
+  HOST: v.optional(listenHost, '0.0.0.0'),
+  /** no host required: `postgres:///market?host=/run/postgresql` (a Unix socket) is the libpq form */
+  DATABASE_URL: v.optional(url('DATABASE_URL', ['postgres:', 'postgresql:'], false)),
   RUNTIME_DEMO: v.optional(v.picklist(['auto', 'on', 'off'], 'RUNTIME_DEMO must be auto, on or off'), 'auto'),
   CHART_REPO_SERVICE_HOST: v.optional(hostPort, 'localhost:82'),
   NATS_URL: v.optional(url('NATS_URL', ['nats:', 'tls:', 'ws:', 'wss:'])),
@@ -61,7 +85,7 @@ const EnvSchema = v.object({
   CHART_REPO_MAX_RPS: v.optional(int('CHART_REPO_MAX_RPS', 1, 100_000), '30'),
   /** an active remote source whose newest catalog row is older than this makes the syncer degraded */
   SYNCER_STALE_AFTER_MS: v.optional(int('SYNCER_STALE_AFTER_MS', 1000, 30 * 24 * 3_600_000), '1800000'),
-  RUNTIME_API_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, 'RUNTIME_API_TOKEN must be at least 16 characters'))),
+  RUNTIME_API_TOKEN: v.optional(apiToken),
   LOG_LEVEL: v.optional(
     v.picklist(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'),
     'info',
@@ -123,7 +147,12 @@ export interface Config {
   memoryLimitBytes: number | undefined;
 }
 
-export class ConfigError extends Error {}
+/** One line a problem: `invalid configuration: <VARIABLE>: <why>` (main prefixes `market-runtime: `). */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.map((p) => `invalid configuration: ${p}`).join('\n'));
+  }
+}
 
 /** Validates the environment. Empty strings count as unset (a common artefact of templated manifests). */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -134,16 +163,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const parsed = v.safeParse(EnvSchema, input);
   if (!parsed.success) {
-    const lines = parsed.issues.map((i) => {
+    throw new ConfigError(parsed.issues.map((i) => {
       const key = i.path?.[0]?.key;
-      return `${typeof key === 'string' ? key : 'environment'}: ${i.message}`;
-    });
-    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+      if (typeof key !== 'string') return `environment: ${i.message}`;
+      // the messages name their variable (they read well alone); the line names it once
+      return `${key}: ${i.message.startsWith(`${key} `) ? i.message.slice(key.length + 1) : i.message}`;
+    }));
   }
   const e = parsed.output;
   const demo = e.RUNTIME_DEMO === 'on' || (e.RUNTIME_DEMO === 'auto' && e.DATABASE_URL === undefined);
   if (!demo && e.DATABASE_URL === undefined) {
-    throw new ConfigError('invalid configuration:\n  DATABASE_URL: required when RUNTIME_DEMO is off');
+    throw new ConfigError(['DATABASE_URL: required when RUNTIME_DEMO is off']);
   }
   return {
     port: e.PORT,

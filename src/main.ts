@@ -37,9 +37,10 @@ export async function startSidecar(config: Config, log: Logger, collectors?: Col
     memoryLimitBytes: config.memoryLimitBytes,
   });
   await supervisor.start();
-  const where = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${supervisor.port}`;
+  const where = `http://${browsable(config.host)}:${supervisor.port}`;
   if (demo) {
-    log.info(`running on the EMBEDDED DEMO MARKET (no DATABASE_URL): API ${where}/api/v2/runtime/state, `
+    const why = config.databaseUrl === undefined ? 'no DATABASE_URL' : 'RUNTIME_DEMO=on: DATABASE_URL is not read';
+    log.info(`running on the EMBEDDED DEMO MARKET (${why}): API ${where}/api/v2/runtime/state, `
       + `dashboards ${where}/api/v2/runtime/dashboard and ${where}/api/v2/runtime/dashboard-app`);
   } else {
     log.info({ database: redactUrl(endpoints.databaseUrl), chart_repo: endpoints.chartRepoHost },
@@ -55,6 +56,12 @@ export async function startSidecar(config: Config, log: Logger, collectors?: Col
   };
 }
 
+/** The listening host as a browser's URL names it: any-address as localhost, IPv6 in brackets. */
+function browsable(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 /**
  * The embedded demo market's code, loaded only when the demo runs (never with RUNTIME_DEMO=off, nor with a
  * DATABASE_URL). A production install (`npm ci --omit=dev`) has no PGlite: asking it for the demo is a
@@ -65,9 +72,9 @@ export async function loadDemo(load = () => import('./demo/market.ts')): Promise
     return await load();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-    throw new ConfigError('invalid configuration:\n  DATABASE_URL: not set (or RUNTIME_DEMO=on), so the sidecar would run its '
+    throw new ConfigError(['DATABASE_URL: not set (or RUNTIME_DEMO=on), so the sidecar would run its '
       + 'embedded demo market, which this production install does not include (npm ci --omit=dev leaves out PGlite). '
-      + 'Set DATABASE_URL to the market\'s PostgreSQL, or install the development dependencies (npm install) to run the demo.');
+      + 'Set DATABASE_URL to the market\'s PostgreSQL, or install the development dependencies (npm install) to run the demo.']);
   }
 }
 
@@ -94,15 +101,19 @@ export function stopOnSignals(sidecar: Sidecar, log: Logger, budgetMs: number): 
   process.on('SIGINT', () => onSignal('SIGINT'));
 }
 
+/** The documented configuration error: one line a problem on stderr, then exit 2. */
+function exitOnConfigError(err: unknown): void {
+  if (!(err instanceof ConfigError)) return;
+  process.stderr.write(err.problems.map((p) => `market-runtime: invalid configuration: ${p}\n`).join(''));
+  process.exit(2);
+}
+
 export async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`market-runtime: ${err.message}\n`);
-      process.exit(2);
-    }
+    exitOnConfigError(err);
     throw err;
   }
   const log = createLogger(config.logLevel);
@@ -117,11 +128,10 @@ export async function main(): Promise<void> {
     const sidecar = await startSidecar(config, log);
     stopOnSignals(sidecar, log, config.shutdownTimeoutMs);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`market-runtime: ${err.message}\n`);
-      process.exit(2);
-    }
-    log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'failed to start');
+    exitOnConfigError(err);
+    const message = err instanceof Error ? err.message : String(err);
+    log.fatal({ err: message, ...(/EADDRINUSE/.test(message) && { hint: `port ${config.port} is taken: set PORT to a free port` }) },
+      'failed to start');
     process.exit(1);
   }
 }

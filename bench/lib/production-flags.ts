@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
  */
 export const PRODUCTION_FLAGS: readonly string[] = (() => {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
-  const words = pkg.scripts['start:prod'].split(/\s+/);
+  // `exec`: npm's shell gives way to node, so a SIGTERM sent to npm reaches the sidecar
+  const words = pkg.scripts['start:prod'].replace(/^exec /, '').split(/\s+/);
   if (words[0] !== 'node') throw new Error(`start:prod does not start node: ${pkg.scripts['start:prod']}`);
   return words.slice(1).filter((w) => w.startsWith('--'));
 })();

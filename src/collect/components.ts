@@ -184,13 +184,14 @@ export function normalizeComponents(stats: ComponentStats, now: Date, opts: Comp
 }
 
 /**
- * When the database cannot be reached: postgres and task_module (whose health is "the database
+ * When the database cannot be read: postgres and task_module (whose health is "the database
  * answers") turn unhealthy, keeping their last metrics. task_module keeps Go's status (always `running`
  * in Go): the trouble is in `healthy` and `message`; postgres is ours and says `error`. The other
- * components are left as they were.
+ * components are left as they were. `answered`: the server was reached and refused the query (a missing
+ * table, a revoked grant), which an operator fixes elsewhere than a network.
  */
-export function databaseDown(error: string, now: Date, last: ReadonlyMap<string, ComponentStatus>): ComponentStatus[] {
-  const message = clip(`database unreachable: ${error}`);
+export function databaseDown(error: string, now: Date, last: ReadonlyMap<string, ComponentStatus>, answered = false): ComponentStatus[] {
+  const message = clip(`${answered ? 'database query failed' : 'database unreachable'}: ${error}`);
   return ['postgres', 'task_module'].map((name) => {
     const prev = last.get(name);
     return {

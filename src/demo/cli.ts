@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import { startDemoMarket, type DemoMarket } from './market.ts';
 import { TASK_STATUS } from './market-model.ts';
 import { redactUrl } from '../config.ts';
+import { createLogger } from '../log.ts';
 
 /**
  * `npm run demo -- --database-url postgres://… [--seed N --users N --apps-per-user N --events-per-second N
@@ -14,11 +14,14 @@ import { redactUrl } from '../config.ts';
  */
 
 const USAGE = `usage: npm run demo -- [--database-url URL] [--seed N] [--users N] [--sources N] [--apps-per-user N]
-  [--events-per-second N] [--tick-ms N] [--chart-repo-port N] [--reset]
-  [--installed-apps N]   a market of exactly N installed apps that stays still (nothing moves but time)
-                         unless --events-per-second is given too`;
+  [--events-per-second N] [--tick-ms N] [--chart-repo-port N]
+  [--installed-apps N]   a market of exactly N app rows that stays still (nothing moves but time)
+                         unless --events-per-second is given too; seed an empty database, or pass
+                         --reset (rows left by another run keep moving)
+  [--reset]              first delete the demo users' apps and tasks`;
 
-const log = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { component: 'demo-market' } });
+/** the sidecar's log format (ISO times, secrets redacted), named for the demo */
+const log = createLogger(process.env.LOG_LEVEL ?? 'info', 'demo-market');
 
 function int(name: string, raw: string | undefined, min: number, max: number): number | undefined {
   if (raw === undefined) return undefined;

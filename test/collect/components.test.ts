@@ -222,6 +222,12 @@ describe('databaseDown', () => {
     ]);
   });
 
+  it('says the query failed, not that the database is unreachable, when the server answered with an error', () => {
+    expect(databaseDown('relation "task_records" does not exist', NOW, new Map(), true).map((c) => c.message)).toEqual([
+      'database query failed: relation "task_records" does not exist', 'database query failed: relation "task_records" does not exist',
+    ]);
+  });
+
   it('works before any successful pass', () => {
     expect(databaseDown('x', NOW, new Map()).map((c) => [c.name, c.healthy, 'metrics' in c])).toEqual([
       ['postgres', false, false], ['task_module', false, false],
@@ -242,7 +248,7 @@ describe('SYNCER_STALE_AFTER_MS', () => {
   });
 
   it('a bad value is a clear configuration error', () => {
-    expect(() => loadConfig({ ...env, SYNCER_STALE_AFTER_MS: '10 minutes' })).toThrow(/SYNCER_STALE_AFTER_MS must be a whole number/);
-    expect(() => loadConfig({ ...env, SYNCER_STALE_AFTER_MS: '5' })).toThrow(/SYNCER_STALE_AFTER_MS must be at least 1000/);
+    expect(() => loadConfig({ ...env, SYNCER_STALE_AFTER_MS: '10 minutes' })).toThrow(/SYNCER_STALE_AFTER_MS: must be a whole number/);
+    expect(() => loadConfig({ ...env, SYNCER_STALE_AFTER_MS: '5' })).toThrow(/SYNCER_STALE_AFTER_MS: must be at least 1000/);
   });
 });

@@ -102,13 +102,16 @@ export function describeWith(service: Service, name: string, fn: () => void): vo
 
 /**
  * For a suite that uses `service` where it is there and covers less without it (one collector fewer): whether to
- * use it. Missing in CI, the suite's file fails to load (CI must run everything); elsewhere the loss is printed.
+ * use it. Missing in CI, the suite's file fails to load (CI must run everything); elsewhere the loss is printed,
+ * and stands as one skipped test named `name`, so the closing summary lists it with the skipped suites.
  */
 export function useIfPresent(service: Service, name: string): boolean {
   const c = check(service);
   if (c.available) return true;
   if (CI) throw missingInCI(c);
-  console.warn(`[partial] ${name}: runs without ${service}: ${c.detail}`);
+  const skipReason = `the rest of the file runs without ${service}: ${c.detail}`;
+  console.warn(`[partial] ${name}: ${skipReason}`);
+  it(name, { skip: true, meta: { skipReason } }, () => {});
   return false;
 }
 

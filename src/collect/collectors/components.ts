@@ -30,7 +30,8 @@ export const createCollector: CreateCollector = (options: ComponentsCollectorOpt
       } catch (err) {
         if (ctx.signal.aborted) throw err;
         const message = (err as Error).message;
-        const items = databaseDown(message, ctx.now(), last);
+        // postgres.js names an error the server sent PostgresError (it carries a SQLSTATE)
+        const items = databaseDown(message, ctx.now(), last, (err as Error).name === 'PostgresError');
         return { steps: [{ op: 'upsert', domain: 'components', items }], counters: { db_up: 0 }, warning: message };
       }
       const now = ctx.now();
