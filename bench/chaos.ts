@@ -20,7 +20,8 @@
  *   content seen at other times — a restarted store's `version`, `timestamp`, last_update — keeps its tag);
  * - a 5xx other than a documented 503 (docs/api.md, above "While the store rebuilds"): `Retry-After` and the
  *   envelope's message one of not collected yet, rebuilding after a store restart, store unavailable (the
- *   stream's "too many stream clients" is documented too, but 50 clients must never see it);
+ *   stream's "too many stream clients" and its snapshots-busy answer are documented too, but 50 clients of
+ *   this market, whose snapshots are far from 64 MiB together, must never see them);
  * - a request with no answer within 15 s (a timeout);
  * - /readyz not 200 again within 30 s of a kill. Recovery is printed per thread kind: the time from the kill
  *   to /readyz 200 again, counted only when /readyz was seen down first (a collector or the compression

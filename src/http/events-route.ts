@@ -2,7 +2,7 @@ import type { Context, Hono } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { withBody, type AsyncQueries, type BodyOf, type CurrentVersion } from './current-version.ts';
-import { rebuildingAnswer, STORE_UNAVAILABLE, TOO_MANY_STREAM_CLIENTS, unavailableAnswer } from './rebuilding.ts';
+import { rebuildingAnswer, STORE_UNAVAILABLE, TOO_MANY_STREAM_CLIENTS, STREAM_SNAPSHOTS_BUSY, unavailableAnswer } from './rebuilding.ts';
 import { answerText, errorBody, OK_PREFIX_BYTES } from './envelope.ts';
 import { FRESH_AS_OF, type FreshnessHolder } from './freshness.ts';
 import { parseStreamQuery } from './query.ts';
@@ -73,7 +73,7 @@ export function registerEvents(api: Hono, deps: EventsDeps): void {
 /** The route's answer once the stream had its say: it wrote the response, or it refused the client (503). */
 function answer(c: Context, attached: Attached): Response {
   if (attached === 'attached') return RESPONSE_ALREADY_SENT;
-  return attached === 'full'
-    ? c.json(errorBody(TOO_MANY_STREAM_CLIENTS), 503, { 'Retry-After': '5' })
-    : c.json(errorBody(STORE_UNAVAILABLE), 503, { 'Retry-After': '1' });
+  if (attached === 'full') return c.json(errorBody(TOO_MANY_STREAM_CLIENTS), 503, { 'Retry-After': '5' });
+  if (attached === 'busy') return c.json(errorBody(STREAM_SNAPSHOTS_BUSY), 503, { 'Retry-After': '5' });
+  return c.json(errorBody(STORE_UNAVAILABLE), 503, { 'Retry-After': '1' });
 }

@@ -290,7 +290,7 @@ function routes(): Route[] {
         '- `event: freshness` (no id; not a version): `{fresh_as_of, sources, threads}` (Freshness), at most once a second, and when a thread was replaced.',
         '- `?view=summary` (no filters): a page that reads its data elsewhere (…/apps, …/overview) and only needs to know when a version is minted. Its `snapshot` and `change` events carry just `{version, timestamp, summary}` (SummaryEvent; changes add `sources` when health moved); a reconnect starts again at the latest version, nothing is replayed.',
         `- \`: heartbeat\` comments every ${STREAM_LIMITS.heartbeatMs / 1000} s. Resume with Last-Event-ID (header or last_event_id): the last ${STREAM_LIMITS.historyVersions} versions are replayed.`,
-        `- 503 also when ${STREAM_LIMITS.maxClients} clients are connected already (Retry-After: 5).`,
+        `- 503 also when ${STREAM_LIMITS.maxClients} clients are connected already, or when the snapshots still being sent to other clients would pass ${STREAM_LIMITS.snapshotBytesInFlight / 2 ** 20} MiB with this one's (Retry-After: 5).`,
       ].join('\n'),
       params: [
         ...queryParams(STREAM_QUERY_SCHEMA.entries, STREAM_QUERY_KEYS, {

@@ -9,6 +9,8 @@ export const STORE_UNAVAILABLE = 'runtime store unavailable';
 
 /** The 503 of a new change-stream client past STREAM_LIMITS.maxClients. */
 export const TOO_MANY_STREAM_CLIENTS = 'too many stream clients';
+/** new stream clients wait while others' snapshots (64 MiB together) are still being sent */
+export const STREAM_SNAPSHOTS_BUSY = 'stream snapshots of other clients are still being sent; retry shortly';
 
 /** The 503 of a query asked while a restarted store rebuilds the state (docs/api.md, "While the store rebuilds"). */
 export const REBUILDING = 'runtime store rebuilding after a restart: not every collector has reported to it yet; retry shortly';

@@ -26,8 +26,16 @@ export const STREAM_LIMITS = {
    * filtered clients) count both; past this the oldest versions go (a resume from there gets a snapshot)
    */
   historyBytes: 4 * 1024 * 1024,
-  /** a client whose unsent bytes pass this is cut off (it can resume) */
+  /**
+   * a client whose unsent bytes pass this is cut off (it can resume). Its first snapshot does not count: a
+   * market's snapshot is larger than this from a few thousand apps on (19 MB at 10,000)
+   */
   clientBufferBytes: 8 * 1024 * 1024,
+  /**
+   * snapshots written but not yet sent, over all clients: a client whose snapshot would take the sum past this
+   * while another's is still unsent is refused (503, Retry-After) rather than buffered (one is always let in)
+   */
+  snapshotBytesInFlight: 64 * 1024 * 1024,
   heartbeatMs: 15_000,
   /** at most one `freshness` event per this long (sources report several times per interval) */
   freshnessEveryMs: 1000,
@@ -77,6 +85,10 @@ interface Client {
   ended?: boolean;
   /** ?view=summary: one small event per version (version, timestamp, summary, sources), no entities */
   summaryOnly?: boolean;
+  /** characters handed to `out` so far */
+  written: number;
+  /** `written` at the end of the client's snapshot (0: none): until it is sent, it is not counted as backlog */
+  snapshotEnd: number;
 }
 
 export interface StreamSnapshot {
@@ -90,7 +102,7 @@ export interface StreamSnapshot {
 }
 
 /** What became of a new stream client: attached, or refused (503) as the clients are enough or the store did not answer. */
-export type Attached = 'attached' | 'full' | 'unavailable';
+export type Attached = 'attached' | 'full' | 'busy' | 'unavailable';
 
 /**
  * Server-Sent Events of store versions, in the HTTP thread. Each version becomes one `change` event
@@ -185,7 +197,7 @@ export class ChangeStream {
     snapshot: () => Promise<StreamSnapshot>, timeline = false,
   ): Promise<Attached> {
     if (this.full()) return 'full';
-    const client: Client = { out, filter, canonical, timeline, summary: null, after: 0, queue: [] };
+    const client: Client = { out, filter, canonical, timeline, summary: null, after: 0, queue: [], written: 0, snapshotEnd: 0 };
     this.clients.add(client);
     out.on('close', () => { this.clients.delete(client); });
 
@@ -201,10 +213,14 @@ export class ChangeStream {
       // ended meanwhile (a new store's epoch, an oversize version, shutdown): its head is not written yet, so it
       // is told to come back (503, Retry-After) rather than given a stream that ends at once
       if (client.ended) return 'unavailable';
+      if (resumeFrom === null && this.tooMuchInFlight(snap.json.length)) {
+        this.clients.delete(client);
+        return 'busy';
+      }
       this.begin(out);
       client.summary = filter ? snap.summary ?? emptySummary() : null;
       if (resumeFrom === null) {
-        this.write(client, `id: ${eventId(this.epoch, snap.version, snap.content)}\nevent: snapshot\ndata: ${snap.json}\n\n`);
+        this.writeSnapshot(client, `id: ${eventId(this.epoch, snap.version, snap.content)}\nevent: snapshot\ndata: ${snap.json}\n\n`);
       } else {
         this.replay(client, resumeFrom, snap.version);
       }
@@ -230,7 +246,7 @@ export class ChangeStream {
   connectSummary(out: ServerResponse): Attached {
     if (this.full()) return 'full';
     this.begin(out);
-    const client: Client = { out, filter: null, canonical: '', timeline: false, summary: null, after: 0, queue: null, summaryOnly: true };
+    const client: Client = { out, filter: null, canonical: '', timeline: false, summary: null, after: 0, queue: null, summaryOnly: true, written: 0, snapshotEnd: 0 };
     this.clients.add(client);
     out.on('close', () => { this.clients.delete(client); });
     const e = this.latest;
@@ -367,7 +383,7 @@ export class ChangeStream {
   private write(client: Client, text: string): void {
     const out = client.out;
     if (out.destroyed) return;
-    if (out.writableLength + text.length > STREAM_LIMITS.clientBufferBytes) {
+    if (out.writableLength - unsentSnapshot(client) + text.length > STREAM_LIMITS.clientBufferBytes) {
       // a client that cannot keep up is cut off rather than buffered without bound; it can resume
       this.cutOff += 1;
       this.clients.delete(client);
@@ -375,6 +391,21 @@ export class ChangeStream {
       return;
     }
     out.write(text);
+    client.written += text.length;
+  }
+
+  /** The client's first snapshot, whatever its size: the backlog a client is cut off for is what comes after. */
+  private writeSnapshot(client: Client, text: string): void {
+    client.out.write(text);
+    client.written += text.length;
+    client.snapshotEnd = client.written;
+  }
+
+  /** Whether a snapshot of `size` would take the unsent snapshots past their bound while another is unsent. */
+  private tooMuchInFlight(size: number): boolean {
+    let unsent = 0;
+    for (const c of this.clients) unsent += unsentSnapshot(c);
+    return unsent > 0 && unsent + size > STREAM_LIMITS.snapshotBytesInFlight;
   }
 
   private beat(): void {
@@ -409,6 +440,12 @@ function seesAny(f: StateFilter, changes: VersionChanges): boolean {
 }
 
 /** A `?view=summary` event: the version's id, `{version, timestamp, summary}`, and `sources` when health moved. */
+/** What of the client's snapshot is still in its buffer (writes leave in order; the units are the buffer's). */
+function unsentSnapshot(c: Client): number {
+  if (c.snapshotEnd === 0 || c.out.destroyed) return 0;
+  return Math.max(0, c.snapshotEnd - (c.written - c.out.writableLength));
+}
+
 function summaryEvent(kind: 'snapshot' | 'change', epoch: string, e: HistoryEntry, withSources: boolean): string {
   const sources = withSources && e.changes.sources !== undefined ? `,"sources":${e.changes.sources}` : '';
   return `id: ${eventId(epoch, e.version, e.content)}\nevent: ${kind}\n`
