@@ -21,6 +21,7 @@ import { malformedTarget, otherRoutesParameter, parseAppsQuery, parseStateFilter
 import { NOT_READY, rebuildingAnswer, STORE_UNAVAILABLE, unavailableAnswer } from './rebuilding.ts';
 import { routeLabel } from './metrics.ts';
 import { storeMetricsText } from './store-metrics.ts';
+import { corsVariesByOrigin } from './security.ts';
 import { threadMemory, type ThreadMemory } from '../thread-memory.ts';
 import { CALL_DEADLINE_MS, callWithDeadline } from '../threads.ts';
 import type { RememberedAnswers } from './remembered-answers.ts';
@@ -106,7 +107,7 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
     return answer(c, deps, { key: `state${parsed.canonical}`, ask: (q) => q.state(parsed.filter), message: OK_MESSAGE });
   });
 
-  registerEvents(api, deps);
+  registerEvents(api, deps, corsVariesByOrigin(security.corsOrigins));
 
   // a page of apps in key order: what a dashboard of 50,000 apps asks for instead of the whole state
   api.get('/apps', async (c) => {

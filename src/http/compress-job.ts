@@ -36,17 +36,28 @@ export function compressJob(task: CompressTask): CompressResult {
   return { body, memory: threadMemory() };
 }
 
-/** The encoding to send for an Accept-Encoding header: br over gzip, none when neither is acceptable. */
+/**
+ * The encoding to send for an Accept-Encoding header (RFC 9110, 12.5.3): the acceptable one the client weighs
+ * most, br on a tie; `*` stands only for codings the header does not name; an element whose q is not a
+ * qvalue is passed over. None (identity) when neither br nor gzip is acceptable.
+ */
 export function negotiate(acceptEncoding: string | undefined): Encoding | null {
   if (!acceptEncoding) return null;
-  let br = false;
-  let gzip = false;
+  const weights = new Map<string, number>();
   for (const part of acceptEncoding.toLowerCase().split(',')) {
-    const [name, ...params] = part.trim().split(';');
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    if (q !== undefined && Number(q.slice(2)) <= 0) continue;
-    if (name === 'br') br = true;
-    else if (name === 'gzip' || name === 'x-gzip' || name === '*') gzip = true;
+    const [rawName, ...params] = part.split(';');
+    const name = rawName!.trim();
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='))?.slice(2);
+    if (q !== undefined && !QVALUE.test(q)) continue;
+    const weight = q === undefined ? 1 : Number(q);
+    const key = name === 'x-gzip' ? 'gzip' : name;
+    weights.set(key, Math.max(weights.get(key) ?? 0, weight));
   }
-  return br ? 'br' : gzip ? 'gzip' : null;
+  const star = weights.get('*') ?? 0;
+  const br = weights.get('br') ?? star;
+  const gzip = weights.get('gzip') ?? star;
+  if (br <= 0 && gzip <= 0) return null;
+  return br >= gzip ? 'br' : 'gzip';
 }
+/** RFC 9110's qvalue: 0 to 1 with at most three decimals */
+const QVALUE = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/;

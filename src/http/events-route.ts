@@ -22,7 +22,7 @@ export interface EventsDeps {
 
 
 /** GET …/events: the change stream (Server-Sent Events), with the same filters as /state. */
-export function registerEvents(api: Hono, deps: EventsDeps): void {
+export function registerEvents(api: Hono, deps: EventsDeps, varyOrigin = false): void {
   api.get('/events', async (c) => {
     const stream = deps.stream;
     const cur = deps.current();
@@ -45,11 +45,13 @@ export function registerEvents(api: Hono, deps: EventsDeps): void {
     // answered through Hono below carries them once: node lets writeHead's headers win over set ones), and
     // the header every API answer carries
     for (const [name, value] of c.res.headers) out.setHeader(name, value);
+    if (varyOrigin) out.setHeader('Vary', 'Origin');
     const freshAsOf = deps.freshness?.current?.freshAsOf;
     if (freshAsOf) out.setHeader(FRESH_AS_OF, freshAsOf);
     if (parsed.summaryOnly) return answer(c, stream.connectSummary(out));
     const filter = parsed.canonical === '' ? null : parsed.filter;
-    const lastEventId = c.req.header('last-event-id') ?? parsed.lastEventId;
+    // the header wins when it names an event (an empty one names none: the query's may)
+    const lastEventId = c.req.header('last-event-id')?.trim() || parsed.lastEventId;
 
     const snapshot = async (): Promise<StreamSnapshot> => {
       if (!filter) {

@@ -63,6 +63,14 @@ export const CORS_ALLOW_METHODS = ['GET', 'HEAD', 'OPTIONS'] as const;
 export const CORS_MAX_AGE_S = 600;
 
 /** CORS only when origins are configured; otherwise no CORS header is ever sent (same-origin only). */
+/**
+ * Whether answers vary by Origin (a list of origins, not `*`): hono's cors() then appends `Vary: Origin` after
+ * the route, too late for a route that writes its own head (the change stream), which sets it itself.
+ */
+export function corsVariesByOrigin(origins: string[] | undefined): boolean {
+  return (origins?.length ?? 0) > 0 && !origins!.includes('*');
+}
+
 export function corsFor(origins: string[] | undefined): MiddlewareHandler | null {
   if (!origins || origins.length === 0) return null;
   const any = origins.includes('*');

@@ -236,6 +236,10 @@ export class HttpThread {
       if (!m.ready) return;
       this.rebuilding = false;
       this.cache.clear();
+    } else if (!m.ready && this.current === null) {
+      // the first start: versions before every collector's first run hold part of the market (apps missing
+      // until app_flow reports), which would read as an empty market; until then every data route answers 503
+      return;
     }
     const ahead = this.bodyAhead;
     const body = ahead && ahead.epoch === m.epoch && ahead.version === m.version ? ahead.body : null;

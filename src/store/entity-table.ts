@@ -138,7 +138,8 @@ export class EntityTable<T extends object> {
   rowsContent(keys: readonly string[], head: string): string {
     const parts = [head];
     for (const k of keys) parts.push(k, this.digest.of(k) ?? '');
-    return digestOf(parts);
+    // 128 bits, as every other tag's (etag.ts)
+    return digestOf(parts).slice(0, 22);
   }
 
   /** The entity's JSON, cut from its rendered member (no second stringify). */

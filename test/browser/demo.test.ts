@@ -24,6 +24,12 @@ describeWith('chromium', 'dashboards on the demo market', () => {
       const r = await fetch(`http://127.0.0.1:${sidecar.supervisor.port}/readyz`);
       if (r.status !== 200) throw new Error(`not ready: ${r.status}`);
     }, 60_000, 250);
+    // ready is every collector's first run, good or bad: on a loaded machine app_flow's can fail, and the
+    // pages are about a market with apps in it
+    await eventually(async () => {
+      const r = await fetch(`${base}/overview`);
+      expect(((await r.json()) as { data: { summary: { total_apps: number } } }).data.summary.total_apps).toBeGreaterThan(0);
+    }, 60_000, 250);
     browser = await launch();
   }, 120_000);
 

@@ -26,6 +26,19 @@ it('negotiates br over gzip, and respects q=0', () => {
   expect(negotiate(undefined)).toBeNull();
 });
 
+it('negotiates as RFC 9110 says: weights decide, * stands only for codings not named, a bad q is passed over', () => {
+  expect(negotiate('gzip;q=1, br;q=0.5')).toBe('gzip');
+  expect(negotiate('br;q=0.8, gzip;q=0.8')).toBe('br');
+  expect(negotiate('gzip;q=0, *')).toBe('br');
+  expect(negotiate('gzip;q=0, br;q=0, *')).toBeNull();
+  expect(negotiate('*')).toBe('br');
+  expect(negotiate('*;q=0')).toBeNull();
+  expect(negotiate('br;q=abc')).toBeNull();
+  expect(negotiate('br;q=abc, gzip')).toBe('gzip');
+  expect(negotiate('x-gzip')).toBe('gzip');
+  expect(negotiate(' GZIP ; Q=0.5 ')).toBe('gzip');
+});
+
 describe('compressed snapshots', () => {
   const env = oneVersionSidecar();
 

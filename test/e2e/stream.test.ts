@@ -72,6 +72,11 @@ describe('GET …/events: the change stream', () => {
     expect(s2.events.some((e) => e.event === 'snapshot')).toBe(false);
     expectGoWireEvents([...s1.events, ...s2.events]);
     await s2.close();
+    // the query's last_event_id, beside an empty Last-Event-ID header (which names no event), resumes too
+    const s3 = await openStream(`${sc.base}/api/v2/runtime/events?last_event_id=${encodeURIComponent(snap.id!)}`, { 'Last-Event-ID': '' });
+    await s3.next((e) => e.event === 'change' && JSON.parse(e.data).upserts.tasks?.r1 !== undefined);
+    expect(s3.events.some((e) => e.event === 'snapshot')).toBe(false);
+    await s3.close();
   });
 
   it('a filtered resume replays only the versions its filter sees a change in, as the live stream sends them', async () => {

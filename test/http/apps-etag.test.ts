@@ -48,6 +48,8 @@ describe('answers of apps: one content, one ETag', () => {
         expect(rb.body, target).toContain(T_TOUCHED);
       }
       expect(rb.headers.etag, target).toBe(ra.headers.etag);
+      // 128 bits of the answer, 128 of the query: as docs/api.md, ETags and 304, says of every tag
+      expect(ra.headers.etag, target).toMatch(/^W\/"[\w-]{22}\.[\w-]{22}"$/);
       expect((await b.send(target, 'GET', { 'if-none-match': String(ra.headers.etag) })).status, target).toBe(304);
     }
     // the case this is about was there to check, in every answer that holds wiki

@@ -38,6 +38,8 @@ describe.each([
       expect(stream.res.status, target).toBe(200);
       expect(stream.res.headers.get('access-control-allow-origin'), target).toBe(allowed);
       expect(stream.res.headers.get('access-control-expose-headers'), target).toContain('ETag');
+      // a cache between must not give one origin's stream head to another (as every other answer, HEAD included)
+      expect(stream.res.headers.get('vary'), target).toBe(allowed === '*' ? null : 'Origin');
       expect(stream.res.headers.get('content-type'), target).toMatch(/^text\/event-stream/);
       await stream.next((e) => e.event === 'snapshot');
       h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [app('alice', 'market', 'wiki'), app('alice', 'market', `blog-${target.length}`)] }]);
@@ -49,6 +51,7 @@ describe.each([
     const head = await h.send(`${API}/events`, 'HEAD', { Origin: ORIGIN });
     expect(head.status).toBe(200);
     expect(head.headers['access-control-allow-origin']).toBe(allowed);
+    expect(head.headers.vary).toBe(allowed === '*' ? undefined : 'Origin');
     expect(printed.join('')).toBe('');
   });
 });

@@ -81,7 +81,7 @@ describe('the change stream with a snapshot larger than a client\'s buffer', () 
     stream.onVersion(version(1));
     const { port, attached } = await serve(stream, 12 * MiB);
     stalledClient(port);
-    await eventually(() => expect(attached).toEqual(['attached']));
+    await eventually(async () => expect(attached).toEqual(['attached']));
     expect(stream.cutOff).toBe(0);
     expect(stream.size).toBe(1);
     // changes of 1 MiB each: the client is cut off once they pass its buffer, whatever of the snapshot is unsent
@@ -96,12 +96,12 @@ describe('the change stream with a snapshot larger than a client\'s buffer', () 
     const size = STREAM_LIMITS.snapshotBytesInFlight / 2 + MiB;
     const { port, attached, responses } = await serve(stream, size);
     stalledClient(port);
-    await eventually(() => expect(attached).toEqual(['attached']));
+    await eventually(async () => expect(attached).toEqual(['attached']));
     stalledClient(port);
-    await eventually(() => expect(attached).toEqual(['attached', 'busy']));
+    await eventually(async () => expect(attached).toEqual(['attached', 'busy']));
     // the first client goes: the next one is let in
     responses[0]!.destroy();
     stalledClient(port);
-    await eventually(() => expect(attached).toEqual(['attached', 'busy', 'attached']));
+    await eventually(async () => expect(attached).toEqual(['attached', 'busy', 'attached']));
   });
 });

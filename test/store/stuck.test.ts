@@ -229,7 +229,7 @@ describe('STUCK_STALLED', () => {
   it('defaults to 10m, takes a duration, and names itself when wrong', () => {
     expect(loadConfig(base).stuckLimits.progressStalledMs).toBe(10 * MIN);
     expect(loadConfig({ ...base, STUCK_STALLED: '90s' }).stuckLimits.progressStalledMs).toBe(90_000);
-    expect(() => loadConfig({ ...base, STUCK_STALLED: 'ten minutes' })).toThrow(/STUCK_STALLED must be a duration/);
+    expect(() => loadConfig({ ...base, STUCK_STALLED: 'ten minutes' })).toThrow(/STUCK_STALLED: must be a duration/);
   });
 });
 
