@@ -6,6 +6,7 @@ import { appFlowFromState, renameDetailEntrances, type AppStateInput } from './a
 import { parseGoEntrances, statusEntrances, parseRuntimeEntrances, type GoEntrance } from './app-status.ts';
 import type { UnknownStates } from './stage-table.ts';
 import { clip } from './tasks.ts';
+import { isFutureTime } from '../store/event-order.ts';
 
 /** The largest app-service message we parse; anything bigger is dropped unread. */
 export const MAX_EVENT_BYTES = 256 * 1024;
@@ -39,10 +40,14 @@ export const AppServiceEvent = v.object({
 });
 export type AppServiceEvent = v.InferOutput<typeof AppServiceEvent>;
 
-export type DecodedEvent = { ok: true; event: AppEvent } | { ok: false; reason: string };
+/** `futureTime`: the createTime it sent lay beyond its arrival (plus skew) and was taken as its arrival. */
+export type DecodedEvent = { ok: true; event: AppEvent; futureTime?: string } | { ok: false; reason: string };
 
-/** Raw message bytes -> an AppEvent for the store, through the same stage table as the polling collector. */
-export function decodeAppEvent(data: Uint8Array, unknownStates?: UnknownStates): DecodedEvent {
+/**
+ * Raw message bytes -> an AppEvent for the store, through the same stage table as the polling collector.
+ * `receivedMs`: when the message arrived, what a createTime beyond it (plus skew) is taken as.
+ */
+export function decodeAppEvent(data: Uint8Array, unknownStates?: UnknownStates, receivedMs = Date.now()): DecodedEvent {
   if (data.byteLength > MAX_EVENT_BYTES) return { ok: false, reason: `message over ${MAX_EVENT_BYTES} bytes` };
   let raw: unknown;
   try {
@@ -56,11 +61,16 @@ export function decodeAppEvent(data: Uint8Array, unknownStates?: UnknownStates):
     const key = issue.path?.map((p) => String(p.key)).join('.') ?? 'message';
     return { ok: false, reason: clip(`${key}: ${issue.message}`, 200) };
   }
-  return { ok: true, event: appEventFrom(parsed.output, unknownStates) };
+  const e = parsed.output;
+  // a time beyond its arrival would order the event after every poll and event to come (src/store/event-order.ts):
+  // the event is kept, at the time it arrived, and counted
+  if (!isFutureTime(Date.parse(goTimeText(e.createTime)!), receivedMs)) return { ok: true, event: appEventFrom(e, unknownStates) };
+  return { ok: true, event: appEventFrom(e, unknownStates, receivedMs), futureTime: e.createTime };
 }
 
-export function appEventFrom(e: AppServiceEvent, unknownStates?: UnknownStates): AppEvent {
-  const at = new Date(goTimeText(e.createTime)!).toISOString();
+/** `atMs`: the event time to take instead of its createTime (one that could not be trusted). */
+export function appEventFrom(e: AppServiceEvent, unknownStates?: UnknownStates, atMs?: number): AppEvent {
+  const at = new Date(atMs ?? goTimeText(e.createTime)!).toISOString();
   const runtime = parseRuntimeEntrances(e.entranceStatuses ?? []);
   const input: AppStateInput = {
     user_id: e.user,

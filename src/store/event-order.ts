@@ -6,10 +6,25 @@ import type { Row } from './entity-table.ts';
  * Ordering pushed app events (NATS) against polls and each other, by the app-service event time an app's
  * state reflects: an older event never overwrites a newer state, and a poll neither takes an app back behind
  * a newer event nor removes an app pushed moments ago that the market's record may not show yet.
+ *
+ * A time beyond now (plus clock skew) is no evidence of order: an app-service clock gone wrong, or one event
+ * saying 2099, would otherwise be "newer" than every poll and event to come and pin its app forever. Such a
+ * time never makes held data win: the database's row, or the next event, does.
  */
 
 /** How long an app known only from a pushed event survives polls that do not list it yet. */
 const RECONCILE_GRACE_MS = 30_000;
+
+/**
+ * How far ahead of our clock another's time (app-service's createTime, the database's now()) is still taken as
+ * it says: clocks of one cluster drift by seconds under NTP; a minute leaves room for that and no more.
+ */
+export const MAX_CLOCK_SKEW_MS = 60_000;
+
+/** The time lies beyond now plus the skew allowance: it cannot be trusted to order anything. */
+export function isFutureTime(atMs: number, nowMs: number): boolean {
+  return atMs > nowMs + MAX_CLOCK_SKEW_MS;
+}
 
 /** The app-service event time an app's state reflects (metadata.status.createTime), if known. */
 function eventTimeOf(a: AppFlowState): string | undefined {
@@ -17,27 +32,42 @@ function eventTimeOf(a: AppFlowState): string | undefined {
   return typeof status?.createTime === 'string' ? status.createTime : undefined;
 }
 
+/** The app's event time, unless it lies beyond now (plus skew): then it orders nothing, as if unknown. */
+function trustedEventTimeOf(a: AppFlowState, nowMs: number): string | undefined {
+  const at = eventTimeOf(a);
+  return at !== undefined && !isFutureTime(Date.parse(at), nowMs) ? at : undefined;
+}
+
 /** The timeline's evidence for a pushed event. */
 export function eventEvidence(ev: AppEvent): string {
   return ev.id ? `event ${ev.id}` : `event at ${ev.at}`;
 }
 
-/** The held state reflects a later event than the polled one: the market may not have written it yet. */
-export function heldIsNewer(held: AppFlowState | undefined, polled: AppFlowState): boolean {
-  const heldAt = held && eventTimeOf(held);
+/**
+ * The held state reflects a later event than the polled one: the market may not have written it yet. A held
+ * time beyond now (plus skew) is not later than anything: the poll wins. (`nowMs`: the wall clock unless given.)
+ */
+export function heldIsNewer(held: AppFlowState | undefined, polled: AppFlowState, nowMs = Date.now()): boolean {
+  const heldAt = held && trustedEventTimeOf(held, nowMs);
   const polledAt = eventTimeOf(polled);
   return heldAt !== undefined && polledAt !== undefined && heldAt > polledAt;
 }
 
-/** The event is older than the state held for its app: it is ignored. */
-export function isStaleEvent(held: AppFlowState | undefined, ev: AppEvent): boolean {
-  const heldAt = held && eventTimeOf(held);
+/**
+ * The event is older than the state held for its app: it is ignored. A held time beyond now (plus skew) makes
+ * no event stale, or every later event would be ignored.
+ */
+export function isStaleEvent(held: AppFlowState | undefined, ev: AppEvent, nowMs = Date.now()): boolean {
+  const heldAt = held && trustedEventTimeOf(held, nowMs);
   return heldAt !== undefined && ev.at < heldAt;
 }
 
-/** An app another source pushed moments ago, which the market's own record may not show yet. */
+/**
+ * An app another source pushed moments ago, which the market's own record may not show yet. One whose time lies
+ * beyond now (plus skew) was not pushed "moments ago" by any clock we trust: the listing removes it.
+ */
 export function recentlyPushed(row: Row<AppFlowState> | undefined, reconciling: SourceName, nowMs: number): boolean {
   if (!row || row.owner === reconciling) return false;
-  const at = eventTimeOf(row.value);
+  const at = trustedEventTimeOf(row.value, nowMs);
   return at !== undefined && nowMs - Date.parse(at) < RECONCILE_GRACE_MS;
 }

@@ -12,12 +12,13 @@ export interface NatsCollectorOptions {
 
 /**
  * app-service events from NATS: each valid message is pushed to the store at once (bursts coalesce into
- * one store step); an invalid one is dropped and counted. A run only reports the connection's health.
+ * one store step); an invalid one is dropped and counted. One whose createTime lies beyond its arrival (plus
+ * clock skew) is kept at the time it arrived, and counted (`future_times`). A run only reports the connection's health.
  */
 export const createCollector: CreateCollector = (options: NatsCollectorOptions, hooks?: CollectorHooks): Collector => {
   if (!hooks) throw new Error('the nats collector needs push hooks');
   const unknownStates = new UnknownStates();
-  const totals = { events: 0, dropped: 0 };
+  const totals = { events: 0, dropped: 0, futureTimes: 0 };
   let lastEventAt = 0;
   let lastDropReason = '';
   /** good messages since the last dropped one */
@@ -28,7 +29,8 @@ export const createCollector: CreateCollector = (options: NatsCollectorOptions, 
     url: options.natsUrl,
     subject: options.natsSubject,
     onMessage(data) {
-      const decoded = decodeAppEvent(data, unknownStates);
+      const receivedMs = Date.now();
+      const decoded = decodeAppEvent(data, unknownStates, receivedMs);
       if (!decoded.ok) {
         totals.dropped += 1;
         lastDropReason = decoded.reason;
@@ -36,8 +38,9 @@ export const createCollector: CreateCollector = (options: NatsCollectorOptions, 
         return;
       }
       totals.events += 1;
+      if (decoded.futureTime !== undefined) totals.futureTimes += 1;
       goodSinceDrop += 1;
-      lastEventAt = Date.now();
+      lastEventAt = receivedMs;
       hooks.push([{ op: 'app_events', events: [decoded.event] }]);
     },
   });
@@ -67,6 +70,7 @@ export const createCollector: CreateCollector = (options: NatsCollectorOptions, 
         reconnects: nats.reconnects,
         last_event_ms: lastEventAt,
         unknown_states: unknownStates.distinct.size,
+        future_times: totals.futureTimes,
       };
       if (!nats.connected) {
         return { steps: [], counters, failed: `not connected to NATS${nats.lastError ? `: ${nats.lastError}` : ''}` };
