@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { ComponentStats } from '../collect/components.ts';
 import {
   AppListingRow, CacheCountsRow, ChangedAppRow, ListedAppRow, ListingBucketRow, RenderCountsRow, ROW_ID, SnapshotRow,
-  SourceFreshnessRow, TaskCountsRow, TaskRow, validateRows, XID8, type ListingProbe,
+  SourceFreshnessRow, TaskCountsRow, TaskRow, validateRows, XID8, type ListingProbe, type ValidRows,
 } from './market-rows.ts';
 import type { PgSource } from './postgres.ts';
 
@@ -20,16 +20,22 @@ const TASK_COLUMNS = `task_id, type, status, app_name, user_account, op_id, meta
 const ACTIVE_TASKS = `SELECT TRUE AS active, ${TASK_COLUMNS} FROM task_records
   WHERE status IN (1, 2) ORDER BY created_at, id LIMIT ${ACTIVE_TASK_CAP}`;
 
+/**
+ * When a finished task finished, for "most recent": a time that is not finite ('infinity', which no real task
+ * has) sorts last, so hostile rows cannot push every real task out of the recent ones.
+ */
+const FINISHED_AT = `(CASE WHEN isfinite(COALESCE(completed_at, started_at, created_at))
+    THEN COALESCE(completed_at, started_at, created_at) END)`;
+
 /** Pending and running tasks, plus the `recentLimit` most recent others. */
 export function recentTasksSql(recentLimit: number): string {
   const limit = Math.max(0, Math.floor(recentLimit));
   return `SELECT FALSE AS active, ${TASK_COLUMNS} FROM task_records
     WHERE status NOT IN (1, 2)
-    ORDER BY COALESCE(completed_at, started_at, created_at) DESC, id DESC LIMIT ${limit}`;
+    ORDER BY ${FINISHED_AT} DESC NULLS LAST, id DESC LIMIT ${limit}`;
 }
 
-export async function readTasks(pg: PgSource, signal: AbortSignal, recentLimit: number):
-  Promise<{ rows: TaskRow[]; dropped: number }> {
+export async function readTasks(pg: PgSource, signal: AbortSignal, recentLimit: number): Promise<ValidRows<TaskRow>> {
   const [active, recent] = await pg.read(signal, [ACTIVE_TASKS, recentTasksSql(recentLimit)]);
   return validateRows(TaskRow, [...active, ...recent]);
 }

@@ -144,16 +144,60 @@ export const CacheCountsRow = v.object({
 });
 export type CacheCountsRow = v.InferOutput<typeof CacheCountsRow>;
 
+/** Rows read and those left out, with why the first was (a column that changed type shows in every row). */
+export interface ValidRows<T> {
+  rows: T[];
+  dropped: number;
+  /** the first dropped row's first problem, `column: message` (undefined when none was dropped) */
+  firstProblem?: string;
+}
+
 /** Keeps the rows that fit `schema`; counts the rest. */
-export function validateRows<S extends v.GenericSchema>(
-  schema: S, rows: readonly unknown[],
-): { rows: v.InferOutput<S>[]; dropped: number } {
+export function validateRows<S extends v.GenericSchema>(schema: S, rows: readonly unknown[]): ValidRows<v.InferOutput<S>> {
   const out: v.InferOutput<S>[] = [];
   let dropped = 0;
+  let firstProblem: string | undefined;
   for (const row of rows) {
     const r = v.safeParse(schema, row);
     if (r.success) out.push(r.output);
-    else dropped += 1;
+    else {
+      dropped += 1;
+      firstProblem ??= problemOf(r.issues[0]);
+    }
   }
-  return { rows: out, dropped };
+  return firstProblem === undefined ? { rows: out, dropped } : { rows: out, dropped, firstProblem };
+}
+
+function problemOf(issue: v.BaseIssue<unknown>): string {
+  const column = issue.path?.map((p) => String(p.key)).join('.') ?? 'row';
+  return `${column}: ${issue.message}`.slice(0, 200);
+}
+
+/** Drops over the several reads of one pass: how many, and the first reason. */
+export class Drops {
+  dropped = 0;
+  firstProblem?: string;
+
+  add(read: { dropped: number; firstProblem?: string }): this {
+    this.dropped += read.dropped;
+    this.firstProblem ??= read.firstProblem;
+    return this;
+  }
+}
+
+/**
+ * What a read's dropped rows mean for the pass. Some: a warning naming how many and the first reason (they are
+ * left out of the view). More than it kept: the pass fails, so the store keeps what it had — a column whose
+ * type changed under us fails every row, and must not read as an emptied market.
+ */
+export function judgeDrops(table: string, kept: number, drops: { dropped: number; firstProblem?: string }): string | undefined {
+  const text = dropsWarning(table, drops);
+  if (text !== undefined && drops.dropped > kept) throw new Error(`${text}; more than were read well (${kept}): the view keeps what it had`);
+  return text;
+}
+
+/** The warning of a pass that left rows out (undefined: none was). */
+export function dropsWarning(table: string, drops: { dropped: number; firstProblem?: string }): string | undefined {
+  if (drops.dropped === 0) return undefined;
+  return `${drops.dropped} ${table} rows did not fit the expected shape and were left out (first: ${drops.firstProblem ?? 'unknown'})`;
 }

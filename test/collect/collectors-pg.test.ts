@@ -143,6 +143,53 @@ describe('tasks collector', () => {
     expect(store.task('stays')).not.toBeNull();
   });
 
+  it('finished tasks with a time that is not finite (\'infinity\') cannot push the real recent ones out', async () => {
+    await insertTasks(env.db.sql, [
+      { task_id: 'real-done', type: 1, status: 3, app_name: 'a', created_at: ago(5), completed_at: ago(4) },
+      { task_id: 'real-failed', type: 1, status: 4, app_name: 'b', created_at: ago(5), completed_at: ago(3) },
+    ]);
+    for (let i = 0; i < 5; i++) {
+      await env.db.sql`INSERT INTO task_records (task_id, type, status, app_name, completed_at)
+        VALUES (${`hostile-${i}`}, 1, 3, 'x', 'infinity')`;
+    }
+    const r = await (await collector(createTasks, { recentTaskLimit: 2 })).collect(ctx());
+    expect(only<TaskState>(r, 'replace').map((t) => t.task_id).sort()).toEqual(['real-done', 'real-failed']);
+  });
+
+  it('rows that do not fit are left out with a warning that says why; when most do not, the pass fails and the view keeps what it had', async () => {
+    await insertTasks(env.db.sql, [
+      { task_id: 'one', type: 1, status: 3, app_name: 'a', created_at: ago(5), completed_at: ago(4) },
+      { task_id: 'two', type: 1, status: 2, app_name: 'b', created_at: ago(5), started_at: ago(3) },
+      { task_id: 'three', type: 1, status: 1, app_name: 'c', created_at: ago(5) },
+    ]);
+    // a NULL where the market's schema has NOT NULL: one row of three
+    await env.db.sql`ALTER TABLE task_records ALTER COLUMN app_name DROP NOT NULL`;
+    try {
+      await env.db.sql`UPDATE task_records SET app_name = NULL WHERE task_id = 'three'`;
+      const c = await collector(createTasks, {});
+      const some = await c.collect(ctx());
+      expect(only<TaskState>(some, 'replace').map((t) => t.task_id).sort()).toEqual(['one', 'two']);
+      expect(some.counters).toMatchObject({ dropped: 1 });
+      expect(some.warning).toMatch(/^1 task_records rows did not fit the expected shape and were left out \(first: app_name: /);
+
+      const store = new RuntimeStore(() => NOW);
+      await env.db.sql`UPDATE task_records SET app_name = 'c' WHERE task_id = 'three'`;
+      expect(await pass(store, 'tasks', c)).toBe('ok');
+      // the market's column changes type under us: every row fails, and the view must not empty
+      await env.db.sql`ALTER TABLE task_records ALTER COLUMN type TYPE text USING type::text`;
+      try {
+        const err = await c.collect(ctx()).catch((e: Error) => e);
+        expect((err as Error).message).toMatch(/^3 task_records rows did not fit the expected shape .*first: type: .*the view keeps what it had$/);
+        expect(await pass(store, 'tasks', c)).toBe('failed');
+        expect(['one', 'two', 'three'].map((id) => store.task(id) !== null)).toEqual([true, true, true]);
+      } finally {
+        await env.db.sql`ALTER TABLE task_records ALTER COLUMN type TYPE integer USING type::integer`;
+      }
+    } finally {
+      await env.db.sql`ALTER TABLE task_records ALTER COLUMN app_name SET NOT NULL`;
+    }
+  });
+
   it('an unreachable database makes collect() throw a message without the password', async () => {
     const err = await (await make(createTasks)).collect(ctx()).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
@@ -243,6 +290,29 @@ describe('app flow collector', () => {
     await env.db.sql`UPDATE user_application_states SET state = 'uninstalled'`;
     await pass(store, 'app_flow', c);
     expect(store.app('alice', S, 'wiki')).toBeNull();
+  });
+
+  it('a column whose type changed under us fails the pass (named), and the view keeps every app', async () => {
+    await insertUserApps(env.db.sql, ['wiki', 'blog', 'chat'].map((app_name) => ({
+      user_id: 'alice', source_id: S, app_name, state: { state: 'running', installed_version: '1.0.0' },
+    })));
+    const store = new RuntimeStore(() => NOW);
+    const c = await collector(createAppFlow, {});
+    expect(await pass(store, 'app_flow', c)).toBe('ok');
+    await env.db.sql`ALTER TABLE user_application_states ALTER COLUMN is_sys_app DROP DEFAULT,
+      ALTER COLUMN is_sys_app TYPE integer USING is_sys_app::int`;
+    try {
+      const err = await c.collect({ ...ctx(), full: true }).catch((e: Error) => e);
+      expect((err as Error).message).toMatch(/^3 user_applications rows did not fit the expected shape .*first: is_sys_app: .*the view keeps what it had$/);
+      expect(await pass(store, 'app_flow', c)).toBe('failed');
+      expect(['wiki', 'blog', 'chat'].map((a) => store.app('alice', S, a) !== null)).toEqual([true, true, true]);
+    } finally {
+      await env.db.sql`ALTER TABLE user_application_states ALTER COLUMN is_sys_app TYPE boolean USING is_sys_app <> 0,
+        ALTER COLUMN is_sys_app SET DEFAULT FALSE`;
+    }
+    // the column back: the next pass reads everything again
+    expect(await pass(store, 'app_flow', c)).toBe('ok');
+    expect(['wiki', 'blog', 'chat'].map((a) => store.app('alice', S, a) !== null)).toEqual([true, true, true]);
   });
 
   it('an unreachable database makes collect() throw a message without the password', async () => {

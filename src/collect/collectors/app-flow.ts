@@ -1,6 +1,6 @@
 import { createPgSource, type PgOptions, type PgSource } from '../../sources/postgres.ts';
 import { readAppChanges, readAppListing, readAppRows } from '../../sources/market-queries.ts';
-import type { ListedAppRow } from '../../sources/market-rows.ts';
+import { Drops, dropsWarning, judgeDrops, type ListedAppRow } from '../../sources/market-rows.ts';
 import type { AppFlowState } from '../../model/index.ts';
 import { ActiveTasks } from '../app-flow.ts';
 import { AppFlowMemory, type AppFlowPass } from '../app-flow-memory.ts';
@@ -38,11 +38,11 @@ export const ROWS_PER_READ = 2_000;
 
 /** The planned rows, read by id a chunk at a time. A row changed again since it was listed is read at its newer version. */
 async function* plannedRows(
-  pg: PgSource, signal: AbortSignal, ids: readonly string[], perRead: number, dropped: { n: number },
+  pg: PgSource, signal: AbortSignal, ids: readonly string[], perRead: number, dropped: Drops,
 ): AsyncGenerator<ListedAppRow[]> {
   for (let i = 0; i < ids.length; i += perRead) {
     const read = await readAppRows(pg, signal, ids.slice(i, i + perRead));
-    dropped.n += read.dropped;
+    dropped.add(read);
     yield read.rows;
   }
 }
@@ -83,7 +83,7 @@ export const createCollector: CreateCollector = (options: AppFlowCollectorOption
   let changesFailures = 0;
 
   /** what a pass read and sends, whichever way it read */
-  interface PassRead { pass: AppFlowPass; step: StoreStep; active: number; dropped: number; xmin: string }
+  interface PassRead { pass: AppFlowPass; step: StoreStep; active: number; dropped: Drops; xmin: string }
 
   /**
    * A listing or full pass: the listing (row ids and versions) and the active tasks in one snapshot, then the rows
@@ -93,7 +93,7 @@ export const createCollector: CreateCollector = (options: AppFlowCollectorOption
     const { listing, tasks, xmin } = await readAppListing(pg, signal);
     const plan = memory.plan(listing.rows, tasks.rows, full);
     const active = normalizeTasks(tasks.rows, now).items;
-    const dropped = { n: listing.dropped + tasks.dropped };
+    const dropped = new Drops().add(listing).add(tasks);
     let pass: AppFlowPass;
     try {
       const ahead = sendAhead && {
@@ -101,6 +101,8 @@ export const createCollector: CreateCollector = (options: AppFlowCollectorOption
         send: (items: AppFlowState[], first: boolean) => sendAhead({ op: 'items_ahead', domain: 'app_states', items, ...(first ? { first } : {}) }),
       };
       pass = await memory.settle(plan, plannedRows(pg, signal, plan.ids, rowsPerRead, dropped), new ActiveTasks(active), unknownStates, ahead);
+      // most rows not fitting (a column whose type changed) throws here: the view must not empty
+      judgeDrops('user_applications', pass.items.length + (pass.ahead ?? 0) + pass.keep.length, dropped);
     } catch (err) {
       // the memory holds rows the store never got: the next pass lists and reads everything
       watermark = null;
@@ -110,7 +112,7 @@ export const createCollector: CreateCollector = (options: AppFlowCollectorOption
       op: 'replace', domain: 'app_states', items: pass.items, ...(pass.keep.length > 0 ? { keep: pass.keep } : {}),
       reconciles: ['nats'], ...(pass.ahead ? { ahead: pass.ahead } : {}),
     };
-    return { pass, step, active: active.length, dropped: dropped.n, xmin };
+    return { pass, step, active: active.length, dropped, xmin };
   }
 
   /** A changes pass, or null when the changes cannot tell the listing (a listing pass then decides). */
@@ -122,7 +124,7 @@ export const createCollector: CreateCollector = (options: AppFlowCollectorOption
     const active = normalizeTasks(read.tasks.rows, now).items;
     const pass: AppFlowPass = memory.settleChanges(plan, new ActiveTasks(active), unknownStates);
     const step: StoreStep = { op: 'changes', domain: 'app_states', items: pass.items, removed: pass.removed, reconciles: ['nats'] };
-    return { pass, step, active: active.length, dropped: read.changed.dropped + read.byId.dropped + read.tasks.dropped, xmin: read.probe.xmin };
+    return { pass, step, active: active.length, dropped: new Drops().add(read.changed).add(read.byId).add(read.tasks), xmin: read.probe.xmin };
   }
 
   return {
@@ -153,10 +155,13 @@ export const createCollector: CreateCollector = (options: AppFlowCollectorOption
       for (const s of newUnknownStates) options.onUnknownState?.(s);
       const result: CollectResult = {
         steps: [read.step],
-        counters: { ...counters, dropped: read.dropped, active_tasks: read.active, listing_passes: listingPasses, changes_failures: changesFailures },
+        counters: { ...counters, dropped: read.dropped.dropped, active_tasks: read.active, listing_passes: listingPasses, changes_failures: changesFailures },
         ...(full ? { bulk: true } : {}),
       };
       const warnings: string[] = [];
+      // (a changes pass's rows that do not fit keep the app as the store holds it: named, never thrown)
+      const dropped = dropsWarning('user_applications', read.dropped);
+      if (dropped !== undefined) warnings.push(dropped);
       if (changesError !== null) warnings.push(`reading what changed failed (${changesError.slice(0, 200)}): read everything instead`);
       if (newUnknownStates.length > 0) {
         warnings.push(`unknown app state ${newUnknownStates.map((s) => JSON.stringify(s.slice(0, 64))).join(', ')}`

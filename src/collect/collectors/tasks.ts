@@ -1,5 +1,6 @@
 import { createPgSource, type PgOptions } from '../../sources/postgres.ts';
 import { readTasks } from '../../sources/market-queries.ts';
+import { judgeDrops } from '../../sources/market-rows.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { normalizeTasks } from '../tasks.ts';
 
@@ -19,11 +20,13 @@ export const createCollector: CreateCollector = (options: TasksCollectorOptions)
   const limit = options.recentTaskLimit ?? DEFAULT_RECENT_TASK_LIMIT;
   return {
     async collect(ctx: CollectContext): Promise<CollectResult> {
-      const { rows, dropped } = await readTasks(pg, ctx.signal, limit);
-      const { items, counters } = normalizeTasks(rows, ctx.now());
+      const read = await readTasks(pg, ctx.signal, limit);
+      const warning = judgeDrops('task_records', read.rows.length, read);
+      const { items, counters } = normalizeTasks(read.rows, ctx.now());
       return {
         steps: [{ op: 'replace', domain: 'tasks', items }],
-        counters: { ...counters, dropped, tasks: items.length },
+        counters: { ...counters, dropped: read.dropped, tasks: items.length },
+        ...(warning ? { warning } : {}),
       };
     },
     close: () => pg.close(),
