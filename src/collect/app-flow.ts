@@ -251,15 +251,16 @@ export function inputFromRow(row: AppRow): { input: AppStateInput; badEntrances:
     is_sys_app: row.is_sys_app,
     title: meta.title,
     icon: meta.icon,
-    // as the row has it (Go sends uas.state untouched); the stage is derived from it trimmed
-    state: row.state ?? '',
+    // as the row has it (Go sends uas.state untouched; a hostile one clipped as all free text); the stage is
+    // derived from it trimmed
+    state: clip(row.state ?? ''),
     installed_version: row.installed_version,
     target_version: row.target_version,
     reason: row.reason,
     message: row.message,
     progress: row.progress,
-    op_id: row.op_id,
-    op_type: row.op_type,
+    op_id: clip(row.op_id),
+    op_type: clip(row.op_type),
     entrances: runtime.valid,
     manifest_entrances: manifest.list,
     runtime_entrances: runtime.positional,

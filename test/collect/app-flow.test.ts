@@ -251,6 +251,15 @@ describe('parseRuntimeEntrances', () => {
     expect(app.stage).toBe('running');
   });
 
+  it('a hostile state, opType or opID of a megabyte is clipped at the free-text bound like every other text', () => {
+    const mb = 'x'.repeat(1 << 20);
+    const app = one(row(`installing${mb}`, { op_type: mb, op_id: mb }));
+    const s = app.metadata!.status as { state: string; opType: string; opID: string };
+    for (const text of [s.state, s.opType, s.opID]) expect(text.length).toBeLessThanOrEqual(8192);
+    expect(s.state.startsWith('installing')).toBe(true);
+    expect(JSON.stringify(app).length).toBeLessThan(64 * 1024);
+  });
+
   it('an entrance list whose first entrance alone is past the 16 KiB bound is sent as null, as Go sends no empty list', () => {
     // each text is clipped on its own; escaped for JSON (\u0001 takes 6 bytes) they add up past the bound
     const hostile = '\u0001'.repeat(4096);
