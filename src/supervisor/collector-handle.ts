@@ -8,7 +8,7 @@ import { CALL_DEADLINE_MS, CallDeadlineError, callWithDeadline, Comlink, threadF
 import type { Logger } from '../log.ts';
 import { threadInit } from '../log-thread.ts';
 import { threadLimits } from '../thread-limits.ts';
-import { FailureLogLimiter, PaceLog, type LogDecision } from './log-limiter.ts';
+import { FailureLogLimiter, PaceLog, WarningLog, type LogDecision } from './log-limiter.ts';
 import { CollectorPacing } from './collector-pacing.ts';
 import { FullPassGate } from './full-pass-gate.ts';
 
@@ -52,6 +52,7 @@ export class CollectorHandle {
   private abort: AbortController | null = null;
   private readonly failureLog: FailureLogLimiter;
   private readonly paceLog = new PaceLog();
+  private readonly warningLog: WarningLog;
 
   constructor(
     readonly spec: CollectorSpec,
@@ -81,6 +82,7 @@ export class CollectorHandle {
       resourceLimits: resourceLimits ?? threadLimits('collector'),
     });
     this.failureLog = new FailureLogLimiter(spec.source);
+    this.warningLog = new WarningLog(spec.source);
     // a thread that dies between runs (out of memory included: ERR_WORKER_OUT_OF_MEMORY) lands here; the
     // pool replaces it and the next run re-inits it
     this.pool.on('error', (err: unknown) => {
@@ -180,6 +182,8 @@ export class CollectorHandle {
         if (report.memory) reportMemory(this.store(), `collector_${this.spec.source}`, report.memory);
         this.logDecision(report.outcome.ok ? this.failureLog.success()
           : this.failureLog.failure(report.outcome.error ?? 'unknown error'));
+        // a good pass's error text is its warning
+        if (report.outcome.ok) this.logDecision(this.warningLog.seen(report.outcome.error));
       }
     } catch (err) {
       this.needsInit = true;

@@ -75,6 +75,34 @@ export class FailureLogLimiter {
   }
 }
 
+/**
+ * The warnings of one source's good passes (rows left out, some Chart Repo pairs failing, unknown states): a
+ * line when one appears or says something else (numbers aside, like failures), at most once per period while it
+ * stays, and one when it clears. What is left out is then logged and counted, not only counted.
+ */
+export class WarningLog {
+  private shown = '';
+  private loggedAt = -Infinity;
+
+  constructor(private readonly source: string, private readonly now: () => number = Date.now, private readonly every = 60_000) {}
+
+  /** A good pass's warning (null: none). */
+  seen(warning: string | null): LogDecision | null {
+    const at = this.now();
+    if (warning === null) {
+      if (this.shown === '') return null;
+      this.shown = '';
+      return { level: 'info', msg: 'collection warning cleared', fields: { source: this.source } };
+    }
+    const s = shape(warning);
+    if (s === this.shown && at - this.loggedAt < this.every) return null;
+    const first = s !== this.shown;
+    this.shown = s;
+    this.loggedAt = at;
+    return { level: 'warn', msg: first ? 'collection warning' : 'collection warning persists', fields: { source: this.source, warning } };
+  }
+}
+
 /** at most one line per source per this period about its pace changing kind */
 export const PACE_LOG_EVERY_MS = 60_000;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FailureLogLimiter } from '../../src/supervisor/log-limiter.ts';
+import { FailureLogLimiter, WarningLog } from '../../src/supervisor/log-limiter.ts';
 
 describe('failure log limiter', () => {
   it('logs the first failure, then at most once a minute while it repeats, then recovered', () => {
@@ -31,5 +31,25 @@ describe('failure log limiter', () => {
     for (let i = 1; i <= 4; i += 1) { now = i * 2000; l.failure('timeout'); }
     now = 10_000;
     expect(l.failure('timeout')).toMatchObject({ msg: 'collection still failing', fields: { suppressed: 4, consecutive_failures: 6 } });
+  });
+});
+
+describe('warning log', () => {
+  it('logs a good pass\'s warning when it appears or changes, once a minute while it stays, and when it clears', () => {
+    let now = 0;
+    const w = new WarningLog('tasks', () => now);
+    expect(w.seen(null)).toBeNull();
+    expect(w.seen('3 task_records rows did not fit')).toEqual({
+      level: 'warn', msg: 'collection warning', fields: { source: 'tasks', warning: '3 task_records rows did not fit' },
+    });
+    now += 5_000;
+    // the same warning with other numbers is the same warning
+    expect(w.seen('4 task_records rows did not fit')).toBeNull();
+    now += 60_000;
+    expect(w.seen('4 task_records rows did not fit')).toMatchObject({ level: 'warn', msg: 'collection warning persists' });
+    now += 1_000;
+    expect(w.seen('unknown app state "frozen" shown as stage unknown')).toMatchObject({ msg: 'collection warning' });
+    expect(w.seen(null)).toEqual({ level: 'info', msg: 'collection warning cleared', fields: { source: 'tasks' } });
+    expect(w.seen(null)).toBeNull();
   });
 });
