@@ -56,9 +56,9 @@ export function registerEvents(api: Hono, deps: EventsDeps, varyOrigin = false):
     const snapshot = async (): Promise<StreamSnapshot> => {
       if (!filter) {
         const now = await withBody(deps.current()!, deps.body);
-        const json = Buffer.from(now.body.buffer, now.body.byteOffset, now.body.byteLength)
-          .toString('utf8', OK_PREFIX_BYTES, now.body.byteLength - 1);
-        // no parse here: an unfiltered client's events carry the store's own summary
+        // the body's own bytes (no string, no copy: every new client shares them); no parse: an unfiltered
+        // client's events carry the store's own summary
+        const json = now.body.subarray(OK_PREFIX_BYTES, now.body.byteLength - 1);
         return { version: now.version, content: now.content, json };
       }
       const q = deps.queries();

@@ -89,14 +89,20 @@ interface Client {
   written: number;
   /** `written` at the end of the client's snapshot (0: none): until it is sent, it is not counted as backlog */
   snapshotEnd: number;
+  /** the memory of the snapshot's bytes when other clients share it (the version's body) */
+  snapshotMemory?: ArrayBufferLike;
 }
 
 export interface StreamSnapshot {
   version: number;
   /** the content digest of that version (for the event id) */
   content: string;
-  /** the snapshot JSON (the `data` of /state), filtered when the client filters */
-  json: string;
+  /**
+   * the snapshot JSON (the `data` of /state), filtered when the client filters. The unfiltered one is the
+   * version's body bytes: written as they are, every new client's socket holds the same bytes, not a copy each
+   * (every full client reconnects at once after a store restart)
+   */
+  json: string | Uint8Array;
   /** the filtered summary (filtered clients only: an unfiltered client's events carry the store's) */
   summary?: RuntimeSummary;
 }
@@ -213,14 +219,14 @@ export class ChangeStream {
       // ended meanwhile (a new store's epoch, an oversize version, shutdown): its head is not written yet, so it
       // is told to come back (503, Retry-After) rather than given a stream that ends at once
       if (client.ended) return 'unavailable';
-      if (resumeFrom === null && this.tooMuchInFlight(snap.json.length)) {
+      if (resumeFrom === null && this.tooMuchInFlight(snap.json)) {
         this.clients.delete(client);
         return 'busy';
       }
       this.begin(out);
       client.summary = filter ? snap.summary ?? emptySummary() : null;
       if (resumeFrom === null) {
-        this.writeSnapshot(client, `id: ${eventId(this.epoch, snap.version, snap.content)}\nevent: snapshot\ndata: ${snap.json}\n\n`);
+        this.writeSnapshot(client, `id: ${eventId(this.epoch, snap.version, snap.content)}\nevent: snapshot\ndata: `, snap.json);
       } else {
         this.replay(client, resumeFrom, snap.version);
       }
@@ -395,17 +401,34 @@ export class ChangeStream {
   }
 
   /** The client's first snapshot, whatever its size: the backlog a client is cut off for is what comes after. */
-  private writeSnapshot(client: Client, text: string): void {
-    client.out.write(text);
-    client.written += text.length;
+  private writeSnapshot(client: Client, head: string, json: string | Uint8Array): void {
+    const out = client.out;
+    out.write(head);
+    out.write(json);
+    out.write('\n\n');
+    client.written += head.length + json.length + 2;
     client.snapshotEnd = client.written;
+    if (typeof json !== 'string') client.snapshotMemory = json.buffer;
   }
 
-  /** Whether a snapshot of `size` would take the unsent snapshots past their bound while another is unsent. */
-  private tooMuchInFlight(size: number): boolean {
+  /**
+   * Whether the snapshot `json` would take the unsent snapshots past their bound while another is unsent.
+   * Bytes shared by several clients (one version's body) count once: they are in memory once.
+   */
+  private tooMuchInFlight(json: string | Uint8Array): boolean {
     let unsent = 0;
-    for (const c of this.clients) unsent += unsentSnapshot(c);
-    return unsent > 0 && unsent + size > STREAM_LIMITS.snapshotBytesInFlight;
+    const shared = new Set<ArrayBufferLike>();
+    for (const c of this.clients) {
+      const n = unsentSnapshot(c);
+      if (n === 0) continue;
+      if (c.snapshotMemory) {
+        if (shared.has(c.snapshotMemory)) continue;
+        shared.add(c.snapshotMemory);
+      }
+      unsent += n;
+    }
+    const adds = typeof json !== 'string' && shared.has(json.buffer) ? 0 : json.length;
+    return unsent > 0 && unsent + adds > STREAM_LIMITS.snapshotBytesInFlight;
   }
 
   private beat(): void {

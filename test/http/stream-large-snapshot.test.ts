@@ -27,13 +27,18 @@ describe('the change stream with a snapshot larger than a client\'s buffer', () 
   const closers: (() => void)[] = [];
   afterEach(() => { for (const c of closers.splice(0)) c(); });
 
-  /** A server that attaches every request to `stream` with a snapshot of `snapshotBytes`. */
-  async function serve(stream: ChangeStream, snapshotBytes: number) {
+  /**
+   * A server that attaches every request to `stream` with a snapshot of `snapshotBytes`: a string of its own for
+   * each client (as a filtered snapshot is), or `shared`, views of one version's body bytes (as the unfiltered).
+   */
+  async function serve(stream: ChangeStream, snapshotBytes: number, shared = false) {
     const attached: Attached[] = [];
     const responses: ServerResponse[] = [];
+    const body = Buffer.from(snapshotOf(snapshotBytes).json);
+    const snapshot = () => shared ? { ...snapshotOf(0), json: body.subarray(0) } : snapshotOf(snapshotBytes);
     const server: Server = createServer((_req, res) => {
       responses.push(res);
-      void stream.connect(res, null, '', undefined, async () => snapshotOf(snapshotBytes)).then((a) => {
+      void stream.connect(res, null, '', undefined, async () => snapshot()).then((a) => {
         attached.push(a);
         if (a !== 'attached') res.writeHead(503).end(a);
       });
@@ -103,5 +108,14 @@ describe('the change stream with a snapshot larger than a client\'s buffer', () 
     responses[0]!.destroy();
     stalledClient(port);
     await eventually(async () => expect(attached).toEqual(['attached', 'busy', 'attached']));
+  });
+
+  it('clients whose snapshot is the same version\'s body share its bytes: they all get in, and it counts once', async () => {
+    const stream = new ChangeStream();
+    stream.onVersion(version(1));
+    const { port, attached } = await serve(stream, STREAM_LIMITS.snapshotBytesInFlight / 2 + MiB, true);
+    for (let i = 0; i < 4; i++) stalledClient(port);
+    await eventually(async () => expect(attached).toEqual(['attached', 'attached', 'attached', 'attached']));
+    expect(stream.size).toBe(4);
   });
 });
