@@ -1,5 +1,6 @@
 import { digestOf, sha256 } from '../content-digest.ts';
-import { isObj } from '../model/common.ts';
+import { isObj, nestsDeeperThan } from '../model/common.ts';
+import { LIMITS } from '../model/limits.ts';
 import { isRunningApp, TIME_PASSING_NAMES, type SplitAnswer } from './chart-repo-answer-key.ts';
 
 export type { SplitAnswer };
@@ -14,8 +15,10 @@ export type { SplitAnswer };
 export function bodyContentKey(text: string): string {
   return text.replace(TIME_PASSING_MEMBER, '$1');
 }
+// (a string as `"[^"\\]*(?:\\.[^"\\]*)*"`, the same strings as `"(?:[^"\\]|\\.)*"`: the engine keeps a backtrack
+// entry an escape instead of a character, so a value of millions of characters does not overflow its stack)
 const TIME_PASSING_MEMBER = new RegExp(
-  String.raw`([{,]\s*)"(?:${TIME_PASSING_NAMES.join('|')})"\s*:\s*(?:"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*|null|true|false)\s*(?=[,}])`,
+  String.raw`([{,]\s*)"(?:${TIME_PASSING_NAMES.join('|')})"\s*:\s*(?:"[^"\\]*(?:\\.[^"\\]*)*"|-?\d[\d.eE+-]*|null|true|false)\s*(?=[,}])`,
   'g',
 );
 
@@ -87,19 +90,26 @@ export function timeless(item: object): object {
  * and normalized, and become counters in `…/sources`: `chart_repo_uptime` (whole seconds) and
  * `chart_repo_resource_usage_<name>` for the usage's numbers at its top level and one level down
  * (`memory.alloc_mb` → `memory_alloc_mb`), at most RESOURCE_COUNTERS of them; anything else in them is dropped.
- * A block that is not a JSON object is left as it is (its parse fails later).
+ * The rest of the block is written again, less each member nested deeper than LIMITS.jsonDepth (`dropped`, counted
+ * with the block's misfits): writing a hostile deep value overflows the stack, and the bound would leave it out
+ * anyway. A block that is not a JSON object is left as it is (its parse fails later); one with neither
+ * measurements nor deep members, as it came.
  */
-export function splitMeasurements(system: string | undefined): { system: string | undefined; counters: Record<string, number> } {
+export function splitMeasurements(system: string | undefined): { system: string | undefined; counters: Record<string, number>; dropped: number } {
   const counters: Record<string, number> = {};
-  if (system === undefined || !MEASUREMENT_NAMES.some((n) => system.includes(`"${n}"`))) return { system, counters };
+  const asItCame = { system, counters, dropped: 0 };
+  if (system === undefined) return asItCame;
   let block: unknown;
   try {
     block = JSON.parse(system);
   } catch {
-    return { system, counters };
+    return asItCame;
   }
-  if (!isObj(block) || !MEASUREMENT_NAMES.some((n) => Object.hasOwn(block, n))) return { system, counters };
+  if (!isObj(block)) return asItCame;
   const { uptime, resource_usage: usage, ...rest } = block;
+  const deep = Object.keys(rest).filter((k) => nestsDeeperThan(rest[k], LIMITS.jsonDepth));
+  if (deep.length === 0 && !MEASUREMENT_NAMES.some((n) => Object.hasOwn(block, n))) return asItCame;
+  for (const k of deep) delete rest[k];
   if (typeof uptime === 'number' && Number.isFinite(uptime) && uptime >= 0) counters.chart_repo_uptime = Math.trunc(uptime);
   let n = 0;
   const add = (name: string, value: unknown) => {
@@ -115,7 +125,7 @@ export function splitMeasurements(system: string | undefined): { system: string 
       else add(k, v);
     }
   }
-  return { system: JSON.stringify(rest), counters };
+  return { system: JSON.stringify(rest), counters, dropped: deep.length };
 }
 /** at most this many resource-usage counters a pass: the Chart Repo chooses the names, we bound them */
 export const RESOURCE_COUNTERS = 16;

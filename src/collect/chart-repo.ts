@@ -4,7 +4,9 @@
  * Sources.
  *
  * Conversion rules, Go's (null means absent, as Go sends nil slices and pointers as null):
- * - the envelope {success, message, data} must fit, or the whole answer fails;
+ * - the envelope {success, message, data} must fit, or the whole answer fails; so must a success answer's `data`
+ *   (an object) and the lists of the pair's own items in it (apps, images, hydrator tasks: lists, null or absent),
+ *   which read as empty would empty the pair while the source said ok (a failed answer keeps its last good one);
  * - an absent field is its zero value; keys Go always sends are always there, `omitempty` ones left out
  *   when zero;
  * - a field of the wrong type (a string where a number goes, a fraction in an integer) is left out alone (its
@@ -56,6 +58,8 @@ type Obj = Record<string, unknown>;
 /** an item's identity of the wrong type: the item is dropped (any other field is left out alone) */
 class Misfit extends Error {}
 const MISFIT = new Misfit('misfit');
+/** a list of the pair's own items that is not a list: the whole answer fails (Conv.items) */
+class NotAList extends Error {}
 
 /**
  * Converts raw Chart Repo values the way Go decodes them into its structs: absent or null = the zero value;
@@ -153,7 +157,8 @@ class Conv {
   duration(o: Obj, k: string): number {
     const x = o[k];
     if (x === undefined || x === null) return 0;
-    const ns = goDurationNs(x);
+    // (a string longer than any text we keep is bad unread: the parser's pattern overflows the stack on millions of parts)
+    const ns = typeof x === 'string' && x.length > LIMITS.text ? undefined : goDurationNs(x);
     if (ns === undefined) {
       this.badDurations += 1;
       return 0;
@@ -213,6 +218,17 @@ class Conv {
       }
     }
     return out;
+  }
+
+  /**
+   * A list of the pair's own items (apps, images, hydrator tasks), `path` naming it: one present but not a list
+   * fails the whole answer (NotAList), as a failed request does — read as no items it would empty the pair while
+   * the source said ok. Absent or null (Go's nil slice) is no items; an item that does not fit is dropped alone.
+   */
+  items<T>(o: Obj, k: string, path: string, convert: (item: Obj) => T, keyOf?: (item: T) => string): T[] | undefined {
+    const raw = o[k];
+    if (raw !== undefined && raw !== null && !Array.isArray(raw)) throw new NotAList(`${path} is not a list`);
+    return this.list(o, k, convert, keyOf);
   }
 
   /** One field of a block: undefined when it did not fit (left out and counted by the converter). */
@@ -386,8 +402,8 @@ class Conv {
         failed_tasks: count('failed_tasks'),
         worker_count: count('worker_count'),
       };
-      const tasks = this.list(o, 'tasks', this.hydratorTask, chartItemKeys.hydrator_tasks);
-      const failed = this.list(o, 'recent_failed', this.hydratorTask);
+      const tasks = this.items(o, 'tasks', 'data.tasks.hydrator.tasks', this.hydratorTask, chartItemKeys.hydrator_tasks);
+      const failed = this.items(o, 'recent_failed', 'data.tasks.hydrator.recent_failed', this.hydratorTask);
       if (tasks !== undefined || failed !== undefined) seen();
       put(h, 'tasks', tasks);
       put(h, 'recent_failed', failed);
@@ -429,11 +445,15 @@ class Conv {
   }
 }
 
-const Envelope = v.object({
-  success: v.boolean(),
-  message: v.nullish(v.string()),
-  data: v.nullish(v.custom<Obj>(isObj, 'data is not an object')),
-});
+/**
+ * The envelope. An answer that says success carries its data as an object: one null or absent would read as a pair
+ * with no items, emptying it while the source said ok, so it fails as a failed request does.
+ */
+const message = v.nullish(v.string());
+const Envelope = v.variant('success', [
+  v.object({ success: v.literal(true), message, data: v.custom<Obj>(isObj, 'data is not an object') }),
+  v.object({ success: v.literal(false), message }),
+]);
 
 function describe(issues: v.BaseIssue<unknown>[]): string {
   const i = issues[0];
@@ -451,11 +471,19 @@ export function normalizeAnswer(json: unknown, now: string, pair?: { user: strin
   if (!env.output.success) {
     return { ok: false, error: `chart repo answered success=false: ${(env.output.message ?? '').slice(0, 200)}` };
   }
-  const data = env.output.data ?? {};
-  const c = new Conv(now, pair);
+  try {
+    return { ok: true, answer: convertData(env.output.data, new Conv(now, pair)) };
+  } catch (e) {
+    if (e instanceof NotAList) return { ok: false, error: e.message };
+    throw e;
+  }
+}
+
+/** An answer's `data` in Go's shapes (throws NotAList: see Conv.items). */
+function convertData(data: Obj, c: Conv): ChartRepoAnswer {
   const answer: ChartRepoAnswer = {
-    apps: c.list(data, 'apps', c.app, chartItemKeys.apps) ?? [],
-    images: c.list(data, 'images', c.image, chartItemKeys.images) ?? [],
+    apps: c.items(data, 'apps', 'data.apps', c.app, chartItemKeys.apps) ?? [],
+    images: c.items(data, 'images', 'data.images', c.image, chartItemKeys.images) ?? [],
     dropped: 0, unfamiliar_values: 0, bad_times: 0, bad_durations: 0, clipped_values: 0,
   };
   const system = c.system(data.system);
@@ -473,5 +501,5 @@ export function normalizeAnswer(json: unknown, now: string, pair?: { user: strin
   answer.bad_times = c.badTimes;
   answer.bad_durations = c.badDurations;
   answer.clipped_values = c.clipped;
-  return { ok: true, answer };
+  return answer;
 }

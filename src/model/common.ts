@@ -12,20 +12,21 @@ export const Text = v.pipe(v.string(), v.maxLength(LIMITS.text));
 /** RFC 3339 time kept as a string (serializing Date objects costs twice as much). */
 export const Time = v.pipe(v.string(), v.maxLength(64));
 
-function depthOk(value: unknown, depth: number): boolean {
-  if (depth > LIMITS.jsonDepth) return false;
-  if (Array.isArray(value)) return value.every((x) => depthOk(x, depth + 1));
-  if (value !== null && typeof value === 'object') {
-    return Object.values(value).every((x) => depthOk(x, depth + 1));
-  }
-  return true;
+/**
+ * Whether a JSON value holds anything more than `max` levels below itself. The walk goes no deeper than `max`:
+ * no input can overflow the stack (JSON.parse takes any depth; a walk or a stringify of it may not).
+ */
+export function nestsDeeperThan(x: unknown, max: number): boolean {
+  if (x === null || typeof x !== 'object') return false;
+  const inside = Array.isArray(x) ? x : Object.values(x);
+  return max === 0 ? inside.length > 0 : inside.some((y) => nestsDeeperThan(y, max - 1));
 }
 
 /** Free-form JSON object, bounded in depth and size. */
 /** The bound on a free JSON map from a source: one check, depth first (stringifying a hostile deep object would overflow the stack). */
 export const jsonBound = v.rawCheck<Record<string, unknown>>(({ dataset, addIssue }) => {
   if (!dataset.typed) return;
-  if (!depthOk(dataset.value, 0)) addIssue({ message: `nested deeper than ${LIMITS.jsonDepth}` });
+  if (nestsDeeperThan(dataset.value, LIMITS.jsonDepth)) addIssue({ message: `nested deeper than ${LIMITS.jsonDepth}` });
   else if (JSON.stringify(dataset.value).length > LIMITS.jsonBytes) addIssue({ message: `larger than ${LIMITS.jsonBytes} bytes` });
 });
 

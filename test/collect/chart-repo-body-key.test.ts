@@ -6,7 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { TIME_PASSING_NAMES } from '../../src/collect/chart-repo-answer-key.ts';
 import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
 import { splitAnswer } from '../../src/collect/chart-repo-answer-key.ts';
-import { bodyContentKey, RESOURCE_COUNTERS, sharedAnswerText, splitMeasurements, timeless } from '../../src/collect/chart-repo-content.ts';
+import {
+  bodyContentKey, RESOURCE_COUNTERS, sharedAnswerText, splitMeasurements, timeless,
+} from '../../src/collect/chart-repo-content.ts';
+import { LIMITS } from '../../src/model/index.ts';
 
 const body = (over: { uptime?: unknown; state?: string; duration?: unknown; check?: unknown; note?: string } = {}) => JSON.stringify({
   success: true, message: 'ok', data: {
@@ -39,6 +42,12 @@ describe('bodyContentKey', () => {
     const a = body({ note: ',"uptime":1}' });
     const b = body({ note: ',"uptime":2}' });
     expect(bodyContentKey(a)).not.toBe(bodyContentKey(b));
+  });
+
+  it('keys a time-passing value of millions of characters (the pattern once overflowed the stack on it)', () => {
+    const long = 'x'.repeat(20_000_000);
+    expect(bodyContentKey(body({ check: long }))).toBe(bodyContentKey(body()));
+    expect(bodyContentKey(body({ check: `"${long}\\` }))).toBe(bodyContentKey(body()));
   });
 });
 
@@ -126,7 +135,21 @@ describe('splitMeasurements: the Chart Repo\'s uptime and resource usage are mea
     ['a name only inside a string: the text as it came', '{"hostname":"\\"uptime\\""}', '{"hostname":"\\"uptime\\""}', {}],
     ['not JSON: left for the parse to count', '{"resource_usage":', '{"resource_usage":', {}],
   ])('%s', (_name, text, system, counters) => {
-    expect(splitMeasurements(text)).toEqual({ system, counters });
+    expect(splitMeasurements(text)).toEqual({ system, counters, dropped: 0 });
+  });
+
+  // (values JSON.stringify cannot write: the test builds them as text, as the Chart Repo would send them)
+  const nested = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+  const deepObject = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
+  it.each([
+    ['a list 200,000 deep beside the uptime', `{"uptime":5,"hostname":"h","deep":${nested(200_000)}}`, '{"hostname":"h"}', { chart_repo_uptime: 5 }, 1],
+    ['components 200,000 deep', `{"uptime":5,"components":{"db":${deepObject(200_000)}},"version":"1"}`, '{"version":"1"}', { chart_repo_uptime: 5 }, 1],
+    ['deep members and no measurement', `{"hostname":"h","deep":${nested(200_000)},"components":${deepObject(9)}}`, '{"hostname":"h"}', {}, 2],
+    ['one level past the bound', `{"uptime":5,"components":${deepObject(LIMITS.jsonDepth + 1)}}`, '{}', { chart_repo_uptime: 5 }, 1],
+    ['at the bound: kept', `{"uptime":5,"components":${deepObject(LIMITS.jsonDepth)}}`, `{"components":${deepObject(LIMITS.jsonDepth)}}`, { chart_repo_uptime: 5 }, 0],
+    ['a deep usage: its numbers read, the rest dropped as always', `{"uptime":5,"resource_usage":{"mb":3,"deep":${nested(200_000)}}}`, '{}', { chart_repo_uptime: 5, chart_repo_resource_usage_mb: 3 }, 0],
+  ])('leaves out and counts each member nested past the depth bound: %s', (_name, text, system, counters, dropped) => {
+    expect(splitMeasurements(text)).toEqual({ system, counters, dropped });
   });
 
   it(`keeps at most ${RESOURCE_COUNTERS} counters, whatever the Chart Repo sends`, () => {

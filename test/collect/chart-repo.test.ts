@@ -39,6 +39,9 @@ describe('normalizeAnswer: the envelope', () => {
     ['a number', 42, 'not the envelope'],
     ['null', null, 'not the envelope'],
     ['success false', { success: false, message: 'db down' }, 'chart repo answered success=false: db down'],
+    // (read as no items they would empty the pair while the source said ok: failed, the pair keeps its last answer)
+    ['success with no data', { success: true, message: 'ok' }, 'not the envelope: data'],
+    ['success with null data', { success: true, message: 'ok', data: null }, 'not the envelope: data: data is not an object'],
   ])('fails the whole answer for %s', (_name, json, error) => {
     const r = normalizeAnswer(json, NOW);
     expect(r.ok).toBe(false);
@@ -46,10 +49,9 @@ describe('normalizeAnswer: the envelope', () => {
   });
 
   it.each([
-    ['no data', { success: true, message: 'ok' }],
-    ['null data', { success: true, message: 'ok', data: null }],
     ['empty data', { success: true, data: {} }],
     ['null lists (Go nil slices)', ok({ apps: null, images: null, tasks: null, system: null })],
+    ['empty lists', ok({ apps: [], images: [] })],
   ])('reads %s as an empty answer', (_name, json) => {
     expect(answer(json)).toEqual({ apps: [], images: [], ...ZERO_COUNTS });
   });
@@ -204,9 +206,22 @@ describe('normalizeAnswer: items in Go\'s shapes', () => {
     expect(a.dropped).toBe(2);
   });
 
-  it('counts a list that is not a list as one dropped item', () => {
-    const a = answer(ok({ apps: { wiki: app('wiki') }, images: 'none' }));
-    expect(a).toEqual({ apps: [], images: [], ...ZERO_COUNTS, dropped: 2 });
+  it.each([
+    ['apps as an object', { apps: { wiki: app('wiki') } }, 'data.apps is not a list'],
+    ['apps as a string', { apps: 'lots', images: [image('nginx')] }, 'data.apps is not a list'],
+    ['images as a number', { apps: [app('wiki')], images: 3 }, 'data.images is not a list'],
+    ['hydrator tasks as an object', { tasks: { hydrator: { tasks: { t1: htask('t1') } } } }, 'data.tasks.hydrator.tasks is not a list'],
+    ['recent hydrator failures as a string', { tasks: { hydrator: { recent_failed: 'none' } } }, 'data.tasks.hydrator.recent_failed is not a list'],
+  ])('fails the whole answer for a list of the pair\'s items that is not a list: %s', (_name, data, error) => {
+    // (read as no items it would empty the pair while the source said ok: failed, the pair keeps its last answer)
+    expect(normalizeAnswer(ok(data), NOW)).toEqual({ ok: false, error });
+  });
+
+  it('counts a list inside an item or the image analyzer that is not a list, keeping the answer', () => {
+    const a = answer(ok({ images: [image('nginx', { nodes: 'many' })], tasks: { image_analyzer: { is_running: true, queued_tasks: { q: 1 } } } }));
+    expect(a.images).toEqual([goImage('nginx')]);
+    expect(a.image_analyzer?.is_running).toBe(true);
+    expect(a.dropped).toBe(2);
   });
 
   it(`keeps at most ${LIMITS.listItems} items of one list and counts the rest`, () => {
@@ -291,6 +306,12 @@ describe('normalizeAnswer: hostile input', () => {
     expect(a.system).toEqual({ hostname: 'cr' });
     expect(a.apps).toEqual([goApp('wiki', { current_step: { name: '', index: 0, total: 0, status: '', started_at: Z, updated_at: Z, retry_count: 0 } })]);
     expect(a.dropped).toBe(3);
+  });
+
+  it('takes a duration string longer than any text as bad, unread (the parser\'s pattern overflows the stack on millions of parts)', () => {
+    const a = answer(ok({ tasks: { image_analyzer: { is_running: true, average_analysis_time: '1s'.repeat(5_000_000) } } }));
+    expect(a.image_analyzer?.average_analysis_time).toBe(0);
+    expect(a.bad_durations).toBe(1);
   });
 
   it('ignores fields it does not know', () => {

@@ -120,6 +120,13 @@ describe('chart repo collector', () => {
     ['a hang past the timeout', { kind: 'hang' }, `timeout after ${SHORT_TIMEOUT_MS} ms`],
     ['a body trickling a byte a second', { kind: 'trickle' }, `timeout after ${SHORT_TIMEOUT_MS} ms`],
     ['a 100 MB body', { kind: 'huge', bytes: 100 * 1024 * 1024 }, 'body too large'],
+    // (answers that read as no items would empty the pair while the source said ok: failed like the rest)
+    ['success with null data', { kind: 'json', body: { success: true, message: 'ok', data: null } }, 'not the envelope: data: data is not an object'],
+    ['success with no data', { kind: 'json', body: { success: true, message: 'ok' } }, 'not the envelope: data'],
+    ['apps as an object', { kind: 'json', body: envelope({ apps: { a: 1 } }) }, 'data.apps is not a list'],
+    ['apps as a string', { kind: 'json', body: envelope({ apps: 'lots' }) }, 'data.apps is not a list'],
+    ['images as an object', { kind: 'json', body: envelope({ apps: [], images: { a: 1 } }) }, 'data.images is not a list'],
+    ['hydrator tasks as a string', { kind: 'json', body: envelope({ apps: [], tasks: { hydrator: { tasks: 'lots' } } }) }, 'data.tasks.hydrator.tasks is not a list'],
   ];
 
   it.each(faults)('keeps the last good answer of a pair failing with %s, then recovers', async (_name, fault, error) => {
@@ -142,6 +149,40 @@ describe('chart repo collector', () => {
     expect(appNames(back)).toEqual(['alice/wiki', 'alice/notes', 'bob/blog', 'bob/chat']);
     expect(component(back)).toMatchObject({ healthy: true, status: 'running' });
     expect(back.warning).toBeUndefined();
+  });
+
+  const nested = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+  /**
+   * alice's answer with `system` and `analyzer` members written into its blocks as text: values JSON.stringify
+   * cannot write (too deep), as the Chart Repo would send them
+   */
+  const aliceWith = (system: string, analyzer = ''): Mode => ({
+    kind: 'raw', contentType: 'application/json', body: JSON.stringify(envelope({
+      system: { hostname: 'cr-alice' },
+      apps: [{ app_id: 'wiki', app_name: 'wiki', user_id: 'alice', source_id: 'market', state: 'completed' }],
+      tasks: { image_analyzer: { is_running: true } },
+    })).replace('"hostname":"cr-alice"', `"hostname":"cr-alice",${system}`).replace('"is_running":true', `"is_running":true${analyzer && `,${analyzer}`}`),
+  });
+  const hostileBlocks: Array<[string, string, { analyzer?: string; system?: object; dropped: number; uptime?: number }]> = [
+    ['a list 200,000 deep beside the uptime', `"uptime":7,"deep":${nested(200_000)}`, { system: { hostname: 'cr-alice' }, dropped: 1, uptime: 7 }],
+    ['components 200,000 deep beside the uptime', `"uptime":7,"components":{"db":${nested(200_000)}}`, { system: { hostname: 'cr-alice' }, dropped: 1, uptime: 7 }],
+    ['a list 200,000 deep and no measurement', `"deep":${nested(200_000)}`, { system: { hostname: 'cr-alice' }, dropped: 1 }],
+    // (past what keying the blocks can take: they are bad blocks, counted, never the whole pass)
+    ['a last_check of 15 million escapes', '"uptime":7', { analyzer: `"last_check":"${'\\"'.repeat(15_000_000)}"`, dropped: 1, uptime: 7 }],
+  ];
+
+  it.each(hostileBlocks)('applies every pair when the Chart Repo\'s own blocks are hostile: %s', async (_name, system, want) => {
+    repo.set(aliceWith(system, want.analyzer), 'alice', 'market');
+    repo.set(good('bob', 'blog'), 'bob', 'market');
+    const c = await collector({ maxBodyBytes: 64 * 1024 * 1024 });
+    for (const r of [await run(c), await run(c)]) {
+      expect(appNames(r)).toEqual(['alice/wiki', 'bob/blog']);
+      expect(view(r).system).toEqual(want.system);
+      expect(component(r)).toMatchObject({ healthy: true, status: 'running', metrics: { failed_pairs: 0, dropped_items: want.dropped } });
+      expect(r.counters).toMatchObject({ failed_pairs: 0, dropped_items: want.dropped });
+      expect(r.counters?.chart_repo_uptime).toBe(want.uptime);
+      expect(r.failed).toBeUndefined();
+    }
   });
 
   it('fails the run when every pair fails and nothing was ever good', async () => {

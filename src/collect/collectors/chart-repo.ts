@@ -54,6 +54,9 @@ interface PairResult {
   shared?: SplitAnswer['shared'];
 }
 
+/** the Chart Repo's own blocks before any were read: none, nothing counted */
+const NO_BLOCKS: ChartRepoAnswer = { apps: [], images: [], dropped: 0, unfamiliar_values: 0, bad_times: 0, bad_durations: 0, clipped_values: 0 };
+
 export const createCollector: CreateCollector = (options: ChartRepoCollectorOptions) => new ChartRepoCollector(options);
 
 export class ChartRepoCollector implements Collector {
@@ -300,24 +303,30 @@ export class ChartRepoCollector implements Collector {
    */
   private readShared(shared: SplitAnswer['shared'] | undefined, now: string): ChartRepoAnswer | undefined {
     if (!shared || (shared.system === undefined && shared.image_analyzer === undefined)) return this.shared?.answer;
-    const { system, counters } = splitMeasurements(shared.system);
+    const { system, counters, dropped } = splitMeasurements(shared.system);
     this.measurements = counters;
-    const text = sharedAnswerText({ ...shared, system });
-    const key = sha256(bodyContentKey(text), 'base64');
-    if (this.shared?.key === key) return this.shared.answer;
-    let n: ReturnType<typeof normalizeAnswer>;
+    const answer = this.normalizeShared(sharedAnswerText({ ...shared, system }), now);
+    // (members nested past the bound, left out by splitMeasurements, count with the blocks' own misfits)
+    return dropped > 0 ? { ...answer, dropped: answer.dropped + dropped } : answer;
+  }
+
+  /** The shared blocks' text (sharedAnswerText) normalized, or the last ones read when it is the same content. */
+  private normalizeShared(text: string, now: string): ChartRepoAnswer {
     try {
-      n = normalizeAnswer(JSON.parse(text), now);
+      const key = sha256(bodyContentKey(text), 'base64');
+      if (this.shared?.key === key) return this.shared.answer;
+      const n = normalizeAnswer(JSON.parse(text), now);
+      if (n.ok) {
+        this.shared = { key, answer: n.answer };
+        return n.answer;
+      }
     } catch {
-      n = { ok: false, error: 'not JSON' };
+      // not JSON, or hostile past what keying it can take: bad like blocks that do not fit, never the whole pass
     }
-    if (!n.ok) {
-      // (the pair's own part parsed; only its copy of the shared blocks is bad): counted, the last ones kept
-      const kept = this.shared?.answer;
-      return kept ? { ...kept, dropped: kept.dropped + 1 } : undefined;
-    }
-    this.shared = { key, answer: n.answer };
-    return n.answer;
+    // (the pair's own part parsed; only its copy of the shared blocks is bad): counted, the last ones kept (none
+    // before the first good ones: still counted)
+    const kept = this.shared?.answer ?? NO_BLOCKS;
+    return { ...kept, dropped: kept.dropped + 1 };
   }
 
   private async queryOne(pair: Pair, signal: AbortSignal, now: string): Promise<PairResult> {
