@@ -4,9 +4,10 @@
  * Sources.
  *
  * Conversion rules, Go's (null means absent, as Go sends nil slices and pointers as null):
- * - the envelope {success, message, data} must fit, or the whole answer fails; so must a success answer's `data`
- *   (an object) and the lists of the pair's own items in it (apps, images, hydrator tasks: lists, null or absent),
- *   which read as empty would empty the pair while the source said ok (a failed answer keeps its last good one);
+ * - the envelope {success, message, data} must fit, or the whole answer fails; so must the lists of the pair's own
+ *   items (apps, images, hydrator tasks: lists, null or absent), as Go's decoder fails on them: read as empty they
+ *   would empty the pair while the source said ok (a failed answer keeps its last good one). `data` null or absent
+ *   is Go's nil: an answer with no items;
  * - an absent field is its zero value; keys Go always sends are always there, `omitempty` ones left out
  *   when zero;
  * - a field of the wrong type (a string where a number goes, a fraction in an integer) is left out alone (its
@@ -445,15 +446,11 @@ class Conv {
   }
 }
 
-/**
- * The envelope. An answer that says success carries its data as an object: one null or absent would read as a pair
- * with no items, emptying it while the source said ok, so it fails as a failed request does.
- */
-const message = v.nullish(v.string());
-const Envelope = v.variant('success', [
-  v.object({ success: v.literal(true), message, data: v.custom<Obj>(isObj, 'data is not an object') }),
-  v.object({ success: v.literal(false), message }),
-]);
+const Envelope = v.object({
+  success: v.boolean(),
+  message: v.nullish(v.string()),
+  data: v.nullish(v.custom<Obj>(isObj, 'data is not an object')),
+});
 
 function describe(issues: v.BaseIssue<unknown>[]): string {
   const i = issues[0];
@@ -472,7 +469,7 @@ export function normalizeAnswer(json: unknown, now: string, pair?: { user: strin
     return { ok: false, error: `chart repo answered success=false: ${(env.output.message ?? '').slice(0, 200)}` };
   }
   try {
-    return { ok: true, answer: convertData(env.output.data, new Conv(now, pair)) };
+    return { ok: true, answer: convertData(env.output.data ?? {}, new Conv(now, pair)) };
   } catch (e) {
     if (e instanceof NotAList) return { ok: false, error: e.message };
     throw e;
