@@ -44,7 +44,7 @@ export const TIMELINE_LIMITS = {
   /**
    * entries beyond the latest of each app and task in view (those are never dropped: an app in view always
    * has a history), so at most total + one per app and task in view are held. ≤ 16 MiB: full at 10,000 apps and
-   * 1,000 tasks in view (29,000 entries) with every detail at its bound, 15.5 MiB of heap (~560 bytes an entry: a two-byte detail
+   * 1,000 tasks in view (29,000 entries) with every detail at its bound, 15.6 MiB of heap (~560 bytes an entry: a two-byte detail
    * of 128 characters is 272 of them; bench/timeline-memory.ts, which prints it
    * against 16 MiB; test/store/timeline-memory.test.ts holds the entry counts). Past it, entries go in the order trim() gives
    */
