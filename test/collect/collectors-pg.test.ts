@@ -397,11 +397,15 @@ describe('components collector', () => {
     expect(JSON.stringify(r)).not.toContain('T0p-Secret');
   });
 
-  it('an aborted run still throws (the deadline is the runtime\'s business)', async () => {
+  it('a database that does not answer by the run\'s deadline is down too: postgres and task_module unhealthy, the run failed', async () => {
     const c = await collector(createComponents, {});
     const ac = new AbortController();
     ac.abort();
-    await expect(c.collect(ctx(ac.signal))).rejects.toThrow(/aborted/);
+    const r = await c.collect(ctx(ac.signal));
+    expect(r.failed).toMatch(/aborted|deadline/);
+    const items = only<ComponentStatus>(r, 'upsert');
+    expect(items.map((i) => [i.name, i.healthy])).toEqual([['postgres', false], ['task_module', false]]);
+    expect(items[0]!.message).toMatch(/^database unreachable: /);
   });
 });
 

@@ -16,7 +16,8 @@ export interface ComponentsCollectorOptions extends PgOptions {
  *
  * When the database is down this collector does NOT throw: reporting that is its job. It returns an
  * upsert of `postgres` and `task_module` turned unhealthy (the other components keep their last values;
- * nothing is removed) and a warning with the scrubbed error. An aborted run (deadline) still throws.
+ * nothing is removed) and a warning with the scrubbed error. A database that hangs (no answer by the run's
+ * deadline) is down too: the same upsert, the run failed — else the components said healthy throughout a hang.
  */
 export const createCollector: CreateCollector = (options: ComponentsCollectorOptions): Collector => {
   const pg = createPgSource(options);
@@ -28,11 +29,12 @@ export const createCollector: CreateCollector = (options: ComponentsCollectorOpt
       try {
         read = await readComponentStats(pg, ctx.signal);
       } catch (err) {
-        if (ctx.signal.aborted) throw err;
         const message = (err as Error).message;
         // postgres.js names an error the server sent PostgresError (it carries a SQLSTATE)
         const items = databaseDown(message, ctx.now(), last, (err as Error).name === 'PostgresError');
-        return { steps: [{ op: 'upsert', domain: 'components', items }], counters: { db_up: 0 }, warning: message };
+        const steps: CollectResult['steps'] = [{ op: 'upsert', domain: 'components', items }];
+        if (ctx.signal.aborted) return { steps, counters: { db_up: 0 }, failed: message };
+        return { steps, counters: { db_up: 0 }, warning: message };
       }
       const now = ctx.now();
       const items = normalizeComponents(read.stats, now, { stalenessMs, renderFailureWindowMs: options.renderFailureWindowMs });
