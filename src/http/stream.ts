@@ -6,6 +6,7 @@ import {
 } from '../protocol.ts';
 import { CHART_LISTS } from '../store/chart-repo-items.ts';
 import { appMatches, chartItemMatches, filterChartFrame, hasChartFilter, taskMatches } from '../store/filter.ts';
+import type { AnswerBytes } from './answer-bytes.ts';
 import type { Freshness } from './freshness.ts';
 import { DATA_HEADERS } from './security.ts';
 
@@ -131,7 +132,12 @@ export class ChangeStream {
   /** clients cut off for not keeping up (/metrics: market_runtime_http_stream_cut_off_total) */
   cutOff = 0;
 
-  constructor() {
+  /**
+   * `bytes`: who holds the store's answer bytes (http/answer-bytes.ts). A snapshot written as a version's body
+   * holds it until the socket has flushed it: else a newer body's arrival frees it under the write, and the
+   * client gets a snapshot cut short that never ends.
+   */
+  constructor(private readonly bytes?: Pick<AnswerBytes, 'hold' | 'release'>) {
     this.heartbeat = setInterval(() => this.beat(), STREAM_LIMITS.heartbeatMs);
     this.heartbeat.unref();
   }
@@ -404,7 +410,13 @@ export class ChangeStream {
   private writeSnapshot(client: Client, head: string, json: string | Uint8Array): void {
     const out = client.out;
     out.write(head);
-    out.write(json);
+    const bytes = this.bytes;
+    if (typeof json === 'string' || !bytes) out.write(json);
+    else {
+      bytes.hold(json);
+      // called once the chunk is flushed, or with an error when the socket went first
+      out.write(json, () => bytes.release(json));
+    }
     out.write('\n\n');
     client.written += head.length + json.length + 2;
     client.snapshotEnd = client.written;

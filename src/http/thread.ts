@@ -62,11 +62,11 @@ export class HttpThread {
   private server: Server | null = null;
   private closing = false;
   private heapTimer: ReturnType<typeof setInterval> | null = null;
-  readonly stream = new ChangeStream();
+  /** who holds each store answer's bytes: the two caches below, the responses and stream snapshots writing them */
+  private readonly answerBytes = new AnswerBytes();
+  readonly stream = new ChangeStream(this.answerBytes);
   private readonly metrics = new HttpMetrics();
   private readonly compressed: CompressedBodies;
-  /** who holds each store answer's bytes: the two caches below and the responses writing them */
-  private readonly answerBytes = new AnswerBytes();
   private readonly cache: ResponseCache;
   private readonly freshness = new FreshnessHolder();
   /** /state bodies, fetched from the store when a reader needs one */

@@ -5,7 +5,7 @@
 import { EventEmitter, once } from 'node:events';
 import { connect } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import type { ServerResponse } from 'node:http';
+import { get, type IncomingMessage, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnswerBytes } from '../../src/http/answer-bytes.ts';
 import { envelopeJson, OK_MESSAGE } from '../../src/model/index.ts';
@@ -149,5 +149,45 @@ describe('/state bodies of versions gone, on the HTTP thread', () => {
     const whole = Buffer.concat(received).toString();
     expect(whole.slice(whole.indexOf('\r\n\r\n') + 4)).toBe(first.body);
     expect(answerBytes().freed - freedBefore).toBe(Buffer.byteLength(first.body));
+  });
+});
+
+describe('a stream snapshot of a version gone, on the HTTP thread', () => {
+  let h: Awaited<ReturnType<typeof startHarness>>;
+  const answerBytes = () => (h.http as unknown as { answerBytes: AnswerBytes }).answerBytes;
+  const apps = (version: number) => Array.from({ length: 2500 }, (_, i) =>
+    app(`user${i % 50}`, 'market', `app${i}`, { stage_detail: `${version}`.padEnd(8000, '.') }));
+
+  beforeAll(async () => {
+    h = await startHarness(['app_flow']);
+  });
+  afterAll(() => h?.close());
+
+  it('a stream client still receiving its snapshot (the version\'s body) gets it whole after a newer body came', async () => {
+    h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps(1) }]);
+    await h.settled(true);
+    const first = await h.send('/api/v2/runtime/state');
+
+    // a stream client that reads nothing for now: its snapshot, this version's ~20 MB body, waits in the server
+    const chunks: Buffer[] = [];
+    const res = await new Promise<IncomingMessage>((resolve) => get(`http://127.0.0.1:${h.port}/api/v2/runtime/events`, resolve));
+    res.on('data', (d: Buffer) => chunks.push(d));
+    res.pause();
+    // attached: its snapshot is written (and mostly unsent)
+    await eventually(async () => expect(h.http.stream.size).toBe(1));
+
+    // the version moves on and a poller fetches the new body: the thread lets the old one go
+    h.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: apps(2) }]);
+    await h.settled(true);
+    expect((await h.send('/api/v2/runtime/state')).body).toContain('"stage_detail":"2....');
+
+    res.resume();
+    await eventually(async () => expect(Buffer.concat(chunks).toString()).toMatch(/event: snapshot\ndata: [^\n]*\n\n/));
+    res.destroy();
+    const text = Buffer.concat(chunks).toString();
+    const snapshot = /event: snapshot\ndata: ([^\n]*)\n\n/.exec(text)![1]!;
+    expect(JSON.parse(snapshot)).toEqual(JSON.parse(first.body).data);
+    // once written, its bytes were freed
+    await eventually(async () => expect(answerBytes().freed).toBeGreaterThanOrEqual(Buffer.byteLength(first.body)));
   });
 });
