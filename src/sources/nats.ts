@@ -69,12 +69,12 @@ export class NatsSubscription {
           return;
         }
         this.nc = nc;
-        this.connected = true;
         this.sub = nc.subscribe(this.opts.subject);
         void this.watch(nc);
         void this.consume(this.sub);
         // the server has the subscription before this says connected: core NATS keeps nothing for late subscribers
         await nc.flush().catch(() => undefined);
+        this.connected = !nc.isClosed();
       } catch (err) {
         this.lastError = `connect: ${err instanceof Error ? err.message : String(err)}`;
         this.opts.onStatus?.(this.lastError);

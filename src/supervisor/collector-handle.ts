@@ -247,7 +247,13 @@ export class CollectorHandle {
   private async init(signal: AbortSignal): Promise<void> {
     const storeGen = this.storeGen;
     const { port1, port2 } = new MessageChannel();
-    await callWithDeadline(this.store().attachDeltaPort(Comlink.transfer(port1, [port1])), CALL_DEADLINE_MS, 'store.attachDeltaPort');
+    try {
+      await callWithDeadline(this.store().attachDeltaPort(Comlink.transfer(port1, [port1])), CALL_DEADLINE_MS, 'store.attachDeltaPort');
+    } catch (err) {
+      // (port1 went to the store, which may still take it late: closing this end ends that pair too)
+      port2.close();
+      throw err;
+    }
     const report = await this.pool.run({ kind: 'init', spec: this.spec, port: port2 }, { signal, transferList: [port2] });
     if (report.kind !== 'ready') throw new Error(`collector ${this.spec.source} did not start`);
     // a store replaced while this init ran: the thread holds a port of the dead one, so the next run inits again

@@ -275,7 +275,7 @@ export class Supervisor {
         this.link?.postMessage({ type: 'store_down', store: this.storeNumbers.get(worker) ?? 0 } satisfies SupervisorLinkMessage);
       }
       this.restarted(kind, reason);
-      setTimeout(() => void restart().catch((err) =>
+      setTimeout(() => this.stopping || void restart().catch((err) =>
         this.opts.log.error({ err: err instanceof Error ? err.message : String(err), thread: kind }, 'thread restart failed')), delay);
     });
     return worker;
