@@ -2,7 +2,7 @@
  * Everything that crosses a thread boundary, in one place. Messages are plain structured-clone data.
  *
  *   collector thread --StoreMessage--> store thread        (MessagePort handed to the collector at init)
- *   store thread    --VersionMessage--> HTTP thread        (MessagePort; bytes transferred, not copied)
+ *   store thread    --VersionMessage--> HTTP thread        (MessagePort; a version's digest, summary, changes)
  *   HTTP thread     --comlink StoreQueryApi--> store       (MessagePort)
  *   supervisor      --comlink StoreControlApi--> store     (the store worker's parentPort)
  *   supervisor      --piscina CollectorTask--> collector   (piscina task; returns a RunReport)
@@ -187,7 +187,7 @@ export interface AppliedMessage {
 
 // ---- store -> HTTP ---------------------------------------------------------------------------------
 
-/** Pushed on every new store version: the full /state response body, built once. */
+/** Pushed on every new store version: what it says and what changed (its /state body is asked for, StoreQueryApi.body). */
 export interface VersionMessage {
   type: 'version';
   /** changes when the store thread restarts, so ETags of an earlier store never match */

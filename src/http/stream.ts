@@ -474,13 +474,13 @@ function seesAny(f: StateFilter, changes: VersionChanges): boolean {
     || changes.tasks.some((c) => (c.before !== undefined && taskMatches(c.before, f)) || (c.now !== undefined && taskMatches(c.now, f)));
 }
 
-/** A `?view=summary` event: the version's id, `{version, timestamp, summary}`, and `sources` when health moved. */
 /** What of the client's snapshot is still in its buffer (writes leave in order; the units are the buffer's). */
 function unsentSnapshot(c: Client): number {
   if (c.snapshotEnd === 0 || c.out.destroyed) return 0;
   return Math.max(0, c.snapshotEnd - (c.written - c.out.writableLength));
 }
 
+/** A `?view=summary` event: the version's id, `{version, timestamp, summary}`, and `sources` when health moved. */
 function summaryEvent(kind: 'snapshot' | 'change', epoch: string, e: HistoryEntry, withSources: boolean): string {
   const sources = withSources && e.changes.sources !== undefined ? `,"sources":${e.changes.sources}` : '';
   return `id: ${eventId(epoch, e.version, e.content)}\nevent: ${kind}\n`

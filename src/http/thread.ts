@@ -46,8 +46,9 @@ export interface ListenOptions {
 }
 
 /**
- * The HTTP thread: serves the API. It holds the latest snapshot bytes pushed by the store, so the
- * unfiltered /state needs no round trip; everything else asks the store over comlink.
+ * The HTTP thread: serves the API. It follows the store's versions as they are pushed, fetches a version's
+ * /state body once when a reader first needs it (and keeps it for the version), and asks the store over
+ * comlink for everything else.
  */
 export class HttpThread {
   private current: CurrentVersion | null = null;
@@ -90,8 +91,10 @@ export class HttpThread {
   /** built at listen time, with the security options the supervisor passes */
   app: Hono | null = null;
 
-  /** `link`: the supervisor's port (protocol.ts SupervisorLinkMessage); absent when run without a supervisor */
-  /** `answerCaches`: the caches' byte bounds (thread-limits.ts answerCacheBytes; absent: a small pod's) */
+  /**
+   * `link`: the supervisor's port (protocol.ts SupervisorLinkMessage); absent when run without a supervisor.
+   * `answerCaches`: the caches' byte bounds (thread-limits.ts answerCacheBytes; absent: a small pod's).
+   */
   constructor(private readonly link: MessagePort | null = null, compressLimits?: ResourceLimits, answerCaches: AnswerCacheBytes = SMALL_POD_ANSWER_CACHES) {
     this.cache = new ResponseCache(undefined, answerCaches.cached, this.answerBytes);
     this.remembered = new RememberedAnswers(undefined, answerCaches.remembered, this.freshness, this.answerBytes);

@@ -22,8 +22,9 @@ export interface StoreActorOptions {
 
 /**
  * The store thread: owns one RuntimeStore, applies every delta message as it arrives (one message = one
- * atomic step), and coalesces what arrived into versions. A version's response bytes are built once and
- * pushed to every HTTP thread. Queries commit pending changes first, so every answer is a published version.
+ * atomic step), and coalesces what arrived into versions. Each version is announced to every HTTP thread (its
+ * digest, summary and changes); its /state body is built once, when an HTTP thread first asks for it. Queries
+ * commit pending changes first, so every answer is a published version.
  */
 export class StoreActor implements StoreControlApi {
   readonly store: RuntimeStore;

@@ -2,10 +2,10 @@ import type { SourceName } from '../model/index.ts';
 import { ContentDigest, digestOf } from '../content-digest.ts';
 import { MultiIndex } from './multi-index.ts';
 
-/** One stored entity: its value, its pre-rendered `"key":{json}` member, and the source that owns it. */
 /** Who listed an entity: a source, or the store itself (the collector_* components it derives). */
 export type Owner = SourceName | 'self';
 
+/** One stored entity: its value, its pre-rendered `"key":{json}` member, and the source that owns it. */
 export interface Row<T> {
   value: T;
   /** `JSON.stringify(key) + ':' + JSON.stringify(value)`, rendered once when the entity changes */

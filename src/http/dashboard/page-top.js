@@ -41,6 +41,8 @@ function wireJsonLink() {
         const url = URL.createObjectURL(new Blob([body], { type: 'application/json' }));
         if (tab) tab.location.href = url;
         else window.location.href = url;
+        // the tab has loaded it within a minute: this page would otherwise keep each click's copy (19 MB at 10,000 apps)
+        setTimeout(() => URL.revokeObjectURL(url), 60_000);
       })
       .catch(() => tab?.close());
   });
