@@ -603,7 +603,7 @@ export interface HttpControlApi {
    * died; `store`: the store thread's number (1, 2, … as the supervisor starts them), which store_down names
    */
   attachStore(queryPort: MessagePort, versionPort: MessagePort, rebuilt: boolean, store: number): void;
-  listen(opts: { port: number; host: string; security?: HttpSecurityConfig }): Promise<{ port: number }>;
+  listen(opts: { port: number; host: string; security?: HttpSecurityConfig; collectIntervalMs?: number }): Promise<{ port: number }>;
   close(timeoutMs: number): Promise<void>;
   /** ends the thread at once, the way a crash would, after closing its sockets (HttpThread.drop); never answers */
   drop(): void;

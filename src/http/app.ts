@@ -32,6 +32,8 @@ import type { ChangeStream } from './stream.ts';
 export type { AsyncQueries, CurrentVersion } from './current-version.ts';
 
 export interface RuntimeAppDeps {
+  /** COLLECT_INTERVAL_MS, written into the dashboards (default 5 s) */
+  collectIntervalMs?: number;
   current(): CurrentVersion | null;
   queries(): AsyncQueries | null;
   /** true when the store thread answers now */
@@ -171,7 +173,7 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
     return answer(c, deps, { key: keyOf('user-tasks', user_id), ask: (q) => q.tasksByUser(user_id) });
   });
 
-  registerDashboards(api);
+  registerDashboards(api, { collectIntervalMs: deps.collectIntervalMs });
   registerOpenApi(api);
 
   const app = new Hono();

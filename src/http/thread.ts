@@ -43,6 +43,8 @@ export interface ListenOptions {
   security?: HttpSecurityConfig;
   /** false: every request goes through Hono (the parity test compares both paths); default true */
   rawPath?: boolean;
+  /** COLLECT_INTERVAL_MS, for the dashboards (a source's own interval, when it backed off, is in its counters) */
+  collectIntervalMs?: number;
 }
 
 /**
@@ -128,7 +130,7 @@ export class HttpThread {
     this.link?.postMessage(m);
   }
 
-  private createApp(security: ListenOptions['security'], raw: boolean): Hono {
+  private createApp(security: ListenOptions['security'], raw: boolean, collectIntervalMs?: number): Hono {
     return createRuntimeApp({
       current: () => this.current,
       queries: () => this.store.queries(),
@@ -144,6 +146,7 @@ export class HttpThread {
       body: (cur) => this.bodies.get(cur),
       wholeStateAsked: () => this.wholeStateAsked(),
       compressMemory: () => this.compressed.memory ?? undefined,
+      collectIntervalMs,
     }, { ...security, log: this.log, metrics: this.metrics });
   }
 
@@ -285,7 +288,7 @@ export class HttpThread {
 
   async listen(opts: ListenOptions): Promise<{ port: number }> {
     const raw = opts.rawPath ?? true;
-    this.app = this.createApp(opts.security, raw);
+    this.app = this.createApp(opts.security, raw, opts.collectIntervalMs);
     // @hono/node-server's Node request listener (exported, not in its README: pinned exactly in package.json)
     const listener = getRequestListener(this.app.fetch, { errorHandler: requestError });
     const fast = rawPath({

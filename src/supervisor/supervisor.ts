@@ -377,7 +377,7 @@ export class Supervisor {
     link.port1.unref();
     this.pushRestarts();
     await this.attachHttpToStore(THREAD_START_DEADLINE_MS);
-    const bound = await this.control(worker, this.http.listen({ port, host: this.opts.host, security: this.opts.security }), 'http.listen');
+    const bound = await this.control(worker, this.http.listen({ port, host: this.opts.host, security: this.opts.security, collectIntervalMs: this.opts.collectIntervalMs }), 'http.listen');
     this.started.add(worker);
     this.port = bound.port;
     if (worker === this.httpWorker) this.deaths.http = 0;

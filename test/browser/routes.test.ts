@@ -87,6 +87,13 @@ describe('dashboard routes', () => {
     expect(assetDir()).toMatch(/src\/http\/dashboard\/$/);
   });
 
+  it('carries the sidecar\'s COLLECT_INTERVAL_MS, not a default (the pages judge staleness by it)', async () => {
+    const app = createRuntimeApp({ current: () => null, queries: () => null, storeAlive: async () => false, collectIntervalMs: 30_000 });
+    for (const p of ['/dashboard', '/dashboard-app']) {
+      expect(await (await app.request(`${BASE_PATHS[0]}${p}`)).text()).toContain('<meta name="runtime-collect-interval-ms" content="30000">');
+    }
+  });
+
   it('is mounted on the runtime app under both base paths', async () => {
     const app = createRuntimeApp({ current: () => null, queries: () => null, storeAlive: async () => false });
     for (const base of BASE_PATHS) {

@@ -43,3 +43,22 @@ describe('dashboard number format', () => {
     expect([...keys].sort(byStr)).toEqual([...keys].sort());
   });
 });
+
+describe('a source\'s freshness on the pages', () => {
+  it('is stale after 3 of its own intervals (a slow source is polled less often), else of the configured one', async () => {
+    const { sourceState } = await import('../../src/http/dashboard/sources-banner.js' as string) as {
+      sourceState(s: unknown, intervalMs: number): string;
+    };
+    const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+    const ok = (lastMs: number, intervalMs?: number) => ({
+      ok: true, last_success: ago(lastMs), last_attempt: ago(lastMs), ...(intervalMs ? { counters: { interval_ms: intervalMs } } : {}),
+    });
+    expect(sourceState(ok(20_000), 5_000)).toBe('stale');
+    // the Chart Repo at 10,000 apps passes every 30 s: 20 s since its last success is no staleness
+    expect(sourceState(ok(20_000, 30_000), 5_000)).toBe('ok');
+    expect(sourceState(ok(100_000, 30_000), 5_000)).toBe('stale');
+    expect(sourceState({ ...ok(1_000), counters: { interval_ms: 'soon' } }, 5_000)).toBe('ok');
+    expect(sourceState({ ok: false, last_success: ago(1_000) }, 5_000)).toBe('failing');
+    expect(sourceState(undefined, 5_000)).toBe('waiting');
+  });
+});

@@ -5,7 +5,7 @@ import { now, timeMs } from './clock.js';
 import { el, fill } from './dom.js';
 import { byStr, fmtAge, fmtTime } from './format.js';
 import { replacedThreads, sourcesOf } from './freshness.js';
-import { lookup, num, str } from './values.js';
+import { lookup, num, obj, str } from './values.js';
 
 export const SOURCE_LABELS = { tasks: 'Tasks', app_flow: 'App flow', components: 'Components', chart_repo: 'Chart Repo', nats: 'NATS events' };
 
@@ -15,13 +15,18 @@ export function collectIntervalMs() {
   return Number.isFinite(v) && v > 0 ? v : 5000;
 }
 
-/** 'ok' | 'failing' | 'stale' | 'waiting' for one source status. */
+/**
+ * 'ok' | 'failing' | 'stale' | 'waiting' for one source status. Stale: no success for 3 of the source's own
+ * intervals (`counters.interval_ms`: a slow source is polled less often, up to COLLECT_MAX_INTERVAL_MS), else of
+ * the configured one.
+ */
 export function sourceState(s, intervalMs) {
   if (!s || typeof s !== 'object') return 'waiting';
   if (s.ok === false) return 'failing';
   const last = timeMs(s.last_success);
   if (!Number.isFinite(last)) return s.last_attempt ? 'failing' : 'waiting';
-  if (now() - last > 3 * intervalMs) return 'stale';
+  const own = num(obj(s.counters).interval_ms);
+  if (now() - last > 3 * Math.max(intervalMs, own)) return 'stale';
   return 'ok';
 }
 
