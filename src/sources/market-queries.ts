@@ -11,14 +11,14 @@ import type { PgSource } from './postgres.ts';
  * read-only snapshot. Every result is validated row by row; `dropped` counts the rows that did not fit.
  */
 
-/** bounds a pathological backlog: the view shows at most this many active tasks */
+/** bounds a pathological backlog: the view shows at most this many active tasks (the oldest; readTasks says when more wait) */
 export const ACTIVE_TASK_CAP = 10_000;
 
 const TASK_COLUMNS = `task_id, type, status, app_name, user_account, op_id, metadata, result, error_msg,
   created_at, started_at, completed_at`;
 
 const ACTIVE_TASKS = `SELECT TRUE AS active, ${TASK_COLUMNS} FROM task_records
-  WHERE status IN (1, 2) ORDER BY created_at, id LIMIT ${ACTIVE_TASK_CAP}`;
+  WHERE status IN (1, 2) ORDER BY created_at, id LIMIT ${ACTIVE_TASK_CAP + 1}`;
 
 /**
  * When a finished task finished, for "most recent": a time that is not finite ('infinity', which no real task
@@ -35,9 +35,12 @@ export function recentTasksSql(recentLimit: number): string {
     ORDER BY ${FINISHED_AT} DESC NULLS LAST, id DESC LIMIT ${limit}`;
 }
 
-export async function readTasks(pg: PgSource, signal: AbortSignal, recentLimit: number): Promise<ValidRows<TaskRow>> {
+export async function readTasks(pg: PgSource, signal: AbortSignal, recentLimit: number):
+  Promise<ValidRows<TaskRow> & { activeCapped: boolean }> {
   const [active, recent] = await pg.read(signal, [ACTIVE_TASKS, recentTasksSql(recentLimit)]);
-  return validateRows(TaskRow, [...active, ...recent]);
+  // (one past the cap is read to tell a backlog that fits from one that does not)
+  const activeCapped = active.length > ACTIVE_TASK_CAP;
+  return { ...validateRows(TaskRow, [...active.slice(0, ACTIVE_TASK_CAP), ...recent]), activeCapped };
 }
 
 /**

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createCollector as createAppFlow } from '../../src/collect/collectors/app-flow.ts';
 import { createCollector as createComponents } from '../../src/collect/collectors/components.ts';
 import { createCollector as createTasks } from '../../src/collect/collectors/tasks.ts';
+import { ACTIVE_TASK_CAP } from '../../src/sources/market-queries.ts';
 import type { Collector, CollectContext, CollectResult } from '../../src/collect/collector.ts';
 import type { AppFlowState, ComponentStatus, TaskState } from '../../src/model/index.ts';
 import type { SourceName, StoreStep } from '../../src/protocol.ts';
@@ -76,7 +77,7 @@ describe('tasks collector', () => {
       { task_id: 'f-unknown', type: 'unknown', status: 'unknown', app_name: 'odd', created_at: ago(20) },
     ]);
     expect(r.counters).toEqual({
-      rows: 6, unknown_type: 1, unknown_status: 1, bad_metadata: 1, dropped: 0, tasks: 6,
+      rows: 6, unknown_type: 1, unknown_status: 1, bad_metadata: 1, dropped: 0, tasks: 6, active_capped: 0,
     });
   });
 
@@ -141,6 +142,20 @@ describe('tasks collector', () => {
     const down = await make(createTasks);
     expect(await pass(store, 'tasks', down)).toBe('failed');
     expect(store.task('stays')).not.toBeNull();
+  });
+
+  it(`a backlog past ${ACTIVE_TASK_CAP} pending tasks shows the oldest ${ACTIVE_TASK_CAP}, and says so`, async () => {
+    await env.db.sql`INSERT INTO task_records (task_id, type, status, app_name, created_at)
+      SELECT 'p' || lpad(i::text, 6, '0'), 1, 1, 'a', now() - interval '1 second' * i
+      FROM generate_series(1, ${ACTIVE_TASK_CAP + 5}) AS i`;
+    const r = await (await collector(createTasks, {})).collect(ctx());
+    const items = only<TaskState>(r, 'replace');
+    expect(items).toHaveLength(ACTIVE_TASK_CAP);
+    // the oldest: p010005 (created first) is in, p000001 … p000005 (the newest) are not
+    expect(items.some((t) => t.task_id === 'p010005')).toBe(true);
+    expect(items.some((t) => t.task_id === 'p000001')).toBe(false);
+    expect(r.counters).toMatchObject({ active_capped: 1 });
+    expect(r.warning).toBe(`more than ${ACTIVE_TASK_CAP} tasks pending or running: the oldest ${ACTIVE_TASK_CAP} are shown`);
   });
 
   it('finished tasks with a time that is not finite (\'infinity\') cannot push the real recent ones out', async () => {

@@ -1,5 +1,5 @@
 import { createPgSource, type PgOptions } from '../../sources/postgres.ts';
-import { readTasks } from '../../sources/market-queries.ts';
+import { ACTIVE_TASK_CAP, readTasks } from '../../sources/market-queries.ts';
 import { judgeDrops } from '../../sources/market-rows.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { normalizeTasks } from '../tasks.ts';
@@ -21,11 +21,13 @@ export const createCollector: CreateCollector = (options: TasksCollectorOptions)
   return {
     async collect(ctx: CollectContext): Promise<CollectResult> {
       const read = await readTasks(pg, ctx.signal, limit);
-      const warning = judgeDrops('task_records', read.rows.length, read);
+      const warnings = [judgeDrops('task_records', read.rows.length, read)];
+      if (read.activeCapped) warnings.push(`more than ${ACTIVE_TASK_CAP} tasks pending or running: the oldest ${ACTIVE_TASK_CAP} are shown`);
       const { items, counters } = normalizeTasks(read.rows, ctx.now());
+      const warning = warnings.filter((w) => w !== undefined).join('; ');
       return {
         steps: [{ op: 'replace', domain: 'tasks', items }],
-        counters: { ...counters, dropped: read.dropped, tasks: items.length },
+        counters: { ...counters, dropped: read.dropped, tasks: items.length, active_capped: read.activeCapped ? 1 : 0 },
         ...(warning ? { warning } : {}),
       };
     },
