@@ -30,7 +30,8 @@ export class StoreActor implements StoreControlApi {
   readonly store: RuntimeStore;
   readonly metrics: StoreMetrics;
   private readonly versionPorts = new Set<MessagePort>();
-  private droppedPasses = 0;
+  /** malformed passes dropped, per source (its counters: dropped_passes) */
+  private readonly droppedPasses = new Map<string, number>();
   private readonly heap = new HeapBound();
   private last: Commit | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -67,13 +68,14 @@ export class StoreActor implements StoreControlApi {
     const applied: AppliedMessage = { type: 'applied', seq: msg?.seq };
     if (problem !== null) {
       // nothing of it is applied; the source shows why, and its known data stays
-      this.droppedPasses += 1;
       const source = SOURCE_NAMES.includes(msg?.source) ? msg.source : null;
       if (source) {
+        const dropped = (this.droppedPasses.get(source) ?? 0) + 1;
+        this.droppedPasses.set(source, dropped);
         this.store.dropped(source);
         this.store.recordOutcome(source, {
           ok: false, error: `malformed pass dropped: ${problem}`, duration_ms: 0, finished_at: new Date().toISOString(),
-          counters: { dropped_passes: this.droppedPasses },
+          counters: { dropped_passes: dropped },
         });
         this.schedule();
       }

@@ -40,6 +40,12 @@ it('the store drops a malformed pass whole, keeps what it knew, and says why in 
   const data = JSON.parse(actor.store.state({}));
   expect(Object.keys(data.tasks)).toEqual(['t1']);
   expect(data.sources.tasks).toMatchObject({ ok: false, last_error: expect.stringMatching(/malformed pass dropped: upsert of unknown domain nope/) });
+  // counted for the source that sent them, not store-wide
+  const bad = (source: 'tasks' | 'components', seq: number) => actor.receive(pushed(source, [{ op: 'upsert', domain: 'nope', items: [] } as never], seq));
+  bad('tasks', 3);
+  bad('components', 1);
+  expect(actor.store.freshness().tasks?.counters?.dropped_passes).toBe(2);
+  expect(actor.store.freshness().components?.counters?.dropped_passes).toBe(1);
 });
 
 it('the store commits a pass read in bulk at once and collects its garbage after it, not after other passes', () => {
