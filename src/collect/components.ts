@@ -138,6 +138,13 @@ export function cacheComponent(cache: readonly CacheCountsRow[], now: Date, rend
   for (const c of shown) {
     (byUser[c.user_id] ??= {})[c.source_id] = { user_applications: c.user_applications, states: c.states };
   }
+  // per source over every pair (by_user holds the largest pairs only): what the pages show per source
+  const bySource: Record<string, { user_applications: number; users: number }> = {};
+  for (const c of cache) {
+    const s = (bySource[c.source_id] ??= { user_applications: 0, users: 0 });
+    s.user_applications += c.user_applications;
+    s.users += 1;
+  }
   return {
     name: 'cache',
     healthy: true,
@@ -150,6 +157,7 @@ export function cacheComponent(cache: readonly CacheCountsRow[], now: Date, rend
       pairs: cache.length,
       pairs_truncated: cache.length > shown.length,
       by_user: byUser,
+      by_source: bySource,
       // Go's cache stats, from the same tables the market's cache is loaded from (docs/go-wire.md)
       total_users: users.size,
       total_sources: new Set(cache.map((c) => c.source_id)).size,

@@ -108,6 +108,9 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     const syncer = await page.locator('#syncer-table').textContent();
     expect(syncer).toContain('market.stale');
     expect(await page.locator('#syncer-table tr.row-bad').count()).toBe(1);
+    // installed apps and users per source over every pair, not only the largest ones by_user lists
+    const olares = page.locator('#syncer-table tbody tr', { hasText: 'market.olares' }).locator('td');
+    expect((await olares.allTextContents()).slice(-2)).toEqual(['25', '5']);
     // the catalog's age is the page's to keep live: it ticks from the catalog's time, 42 min for market.stale
     const catalogAge = page.locator('#syncer-table tr.row-bad [data-age-since]');
     expect(minutes(await catalogAge.textContent(), /^(\d+)m \d+s$/)).toBeGreaterThanOrEqual(42);

@@ -143,6 +143,8 @@ export function smallDataset(): Dataset {
       metrics: {
         users: 6, user_applications: 30, app_states: 28, pairs: 8, pairs_truncated: false,
         by_user: { alice: { 'market.olares': { user_applications: 2, states: 2 } }, bob: { 'market.olares': { user_applications: 1, states: 1 }, upload: { user_applications: 1, states: 1 } } },
+        // over every pair (by_user lists the largest only): the per-source counts the page shows
+        by_source: { 'market.olares': { user_applications: 25, users: 5 }, upload: { user_applications: 5, users: 1 } },
         total_users: 6, total_sources: 2, total_apps: 30, total_app_state_latest: 28, total_app_info_latest: 25, total_app_info_pending: 2,
       },
     },

@@ -385,6 +385,7 @@ describe('components collector', () => {
         alice: { 'market.olares': { user_applications: 2, states: 1 } },
         bob: { 'market.olares': { user_applications: 1, states: 0 }, upload: { user_applications: 1, states: 1 } },
       },
+      by_source: { 'market.olares': { user_applications: 3, users: 2 }, upload: { user_applications: 1, users: 1 } },
       // Go's names, from the same rows
       total_users: 2, total_sources: 2, total_apps: 4, total_app_state_latest: 2, total_app_info_latest: 1,
       total_app_info_pending: 1,

@@ -117,6 +117,7 @@ describe('normalizeComponents', () => {
         alice: { 'market.olares': { user_applications: 5, states: 2 }, upload: { user_applications: 1, states: 1 } },
         bob: { 'market.olares': { user_applications: 3, states: 0 } },
       },
+      by_source: { 'market.olares': { user_applications: 8, users: 2 }, upload: { user_applications: 1, users: 1 } },
       total_users: 2, total_sources: 2, total_apps: 9, total_app_state_latest: 3, total_app_info_latest: 10,
       total_app_info_pending: 3,
     });
@@ -129,6 +130,8 @@ describe('normalizeComponents', () => {
     const c = byName(normalizeComponents(stats({ cache }), NOW, { stalenessMs: MIN })).cache;
     expect(c.metrics).toMatchObject({ users: 5000, pairs: 5000, pairs_truncated: true });
     expect(Object.keys(c.metrics!.by_user as object)).toHaveLength(CACHE_PAIRS_SHOWN);
+    // per source over every pair, not only those listed
+    expect(c.metrics!.by_source).toEqual({ 'market.olares': { user_applications: 5000 * 4999 / 2, users: 5000 } });
     expect(v.safeParse(ComponentStatus, c).success).toBe(true);
   });
 

@@ -219,7 +219,7 @@ function renderCache() {
   const syncerMetrics = obj(syncer.metrics);
   const perSource = new Map();
   const row = (source) => {
-    if (!perSource.has(source)) perSource.set(source, { source, installed: 0, users: 0, userSet: new Set() });
+    if (!perSource.has(source)) perSource.set(source, { source, installed: 0, users: 0 });
     return perSource.get(source);
   };
   for (const [source, m] of Object.entries(obj(syncerMetrics.sources))) {
@@ -231,15 +231,12 @@ function renderCache() {
     });
   }
   const cache = obj(obj(comps.cache).metrics);
-  // installed apps and users per source from the cache's (user, source) counts: the apps list is never here
-  for (const [user, bySource] of Object.entries(obj(cache.by_user))) {
-    for (const [source, c] of Object.entries(obj(bySource))) {
-      const r = row(source);
-      r.installed += num(obj(c).user_applications);
-      r.userSet.add(user);
-    }
+  // installed apps and users per source, over every (user, source) pair (by_user holds the largest pairs only)
+  for (const [source, c] of Object.entries(obj(cache.by_source))) {
+    const r = row(source);
+    r.installed = num(obj(c).user_applications);
+    r.users = num(obj(c).users);
   }
-  for (const r of perSource.values()) { r.users = r.userSet.size; delete r.userSet; }
   syncerTable.setRows([...perSource.values()].sort((a, b) => byStr(a.source, b.source)));
   const note = [syncer.status ? `syncer ${str(syncer.status)}` : 'no syncer component reported',
     syncerMetrics.staleness_bound_s !== undefined ? `stale after ${fmtDuration(num(syncerMetrics.staleness_bound_s) * 1000)}` : null,
@@ -530,11 +527,12 @@ function onData(d, { isNew, key = '', reread = false }) {
     return undefined;
   }
   derived = { tasks: values(d.tasks) };
-  // users and sources to suggest: the cache's (user, source) pairs and the syncer's sources (never the apps list)
-  const byUser = obj(obj(obj(obj(d.components).cache).metrics).by_user);
-  fillDatalist($('users-list'), Object.keys(byUser));
+  // users and sources to suggest: the users of the largest (user, source) pairs (a bounded list), every source the
+  // cache and the syncer know (never the apps list)
+  const cacheMetrics = obj(obj(obj(d.components).cache).metrics);
+  fillDatalist($('users-list'), Object.keys(obj(cacheMetrics.by_user)));
   fillDatalist($('sources-list'), [...Object.keys(obj(obj(obj(obj(d.components).syncer).metrics).sources)),
-    ...Object.values(byUser).flatMap((x) => Object.keys(obj(x)))]);
+    ...Object.keys(obj(cacheMetrics.by_source))]);
   renderSummary(d);
   renderCrSystem();
   // (from another store, the apps page is read again unconditionally: its tag may name what that store holds too)
