@@ -141,9 +141,11 @@ export class PassApplier {
     for (const item of step.items as DomainEntity[Domain][]) {
       const key = table.key(item as never);
       sent.add(key);
+      // a poll never takes an app back behind a newer pushed event: the market may not have written it yet (it
+      // stays pushed until the poll catches up). Held from a poll, the poll wins: the database is the record,
+      // even where its event time went back
+      if (step.domain === 'app_states' && pushed.has(key) && heldIsNewer(this.tables.apps.rows.get(key)?.value, item as AppFlowState)) continue;
       if (listing) pushed.delete(key);
-      // a poll never takes an app back behind a newer pushed event: the market may not have written it yet
-      if (step.domain === 'app_states' && heldIsNewer(this.tables.apps.rows.get(key)?.value, item as AppFlowState)) continue;
       const said = step.domain === 'app_states' ? polledAppEvidence(item as AppFlowState, evidence) : { evidence };
       this.writer.upsert(step.domain, item, source, said.evidence, said.at);
       if (!listing) pushed.add(key);

@@ -120,3 +120,30 @@ describe('an event from the future never pins its app against the database', () 
     expect(Object.keys(view(s))).toEqual(['zzevil:market.olares:other']);
   });
 });
+
+describe('an app the polls alone keep', () => {
+  it('follows the database even where its event time went back (no event is waiting for the market to write)', () => {
+    let now = NOW;
+    const s = new RuntimeStore(() => new Date(now));
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [polled('installing', NOW - 60_000)] }]));
+    now += 5_000;
+    // the market rewrote the row with an earlier event time: the database is the record
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [polled('running', NOW - 150 * 60_000)] }], {}, 2));
+    expect(view(s)[KEY]!.stage).toBe('running');
+  });
+
+  it('still holds an app a newer pushed event moved until the market writes it, pass after pass', () => {
+    let now = NOW;
+    const s = new RuntimeStore(() => new Date(now));
+    s.apply(poll([polled('installing', NOW - 60_000)]));
+    s.apply(pushed('nats', [{ op: 'app_events', events: [decoded(message({ createTime: iso(NOW) }))] }], 2));
+    for (let i = 0; i < 3; i++) {
+      now += 5_000;
+      s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', reconciles: ['nats'], items: [polled('installing', NOW - 60_000)] }], {}, 3 + i));
+      expect(view(s)[KEY]!.stage, `pass ${i}`).toBe('running');
+    }
+    now += 5_000;
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', reconciles: ['nats'], items: [polled('stopped', NOW + 20_000)] }], {}, 9));
+    expect(view(s)[KEY]!.stage).toBe('stopped');
+  });
+});
