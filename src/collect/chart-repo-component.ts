@@ -37,10 +37,22 @@ export function chartRepoComponent(p: ChartRepoPass): ComponentStatus {
   return c;
 }
 
-/** "2/5 requests failed: alice/market: timeout after 5000 ms; …", cut to a bounded length. */
+/**
+ * "2/5 requests failed: alice/market: timeout after 5000 ms; …", cut to a bounded length. Pairs failing alike are
+ * named once, most first — "961/961 requests failed: connection refused (961 pairs: alice/local, bob/local, …)" —
+ * rather than a line of pairs an operator cannot read the cause through.
+ */
 export function failureMessage(failures: readonly PairFailure[], pairs: number): string {
   const head = `${failures.length}/${pairs} requests failed: `;
-  const parts = failures.map((f) => `${f.user}/${f.source}: ${f.error}`);
+  const byError = new Map<string, string[]>();
+  for (const f of failures) {
+    const who = byError.get(f.error) ?? [];
+    if (who.length === 0) byError.set(f.error, who);
+    who.push(`${f.user}/${f.source}`);
+  }
+  const parts = [...byError].sort((a, b) => b[1].length - a[1].length).map(([error, who]) => (who.length === 1
+    ? `${who[0]}: ${error}`
+    : `${error} (${who.length} pairs: ${who.slice(0, 3).join(', ')}${who.length > 3 ? ', …' : ''})`));
   const text = head + parts.join('; ');
   return text.length <= MESSAGE_MAX ? text : `${text.slice(0, MESSAGE_MAX - 3)}...`;
 }

@@ -402,7 +402,17 @@ describe('chartRepoComponent', () => {
     const failures = Array.from({ length: 500 }, (_, i) => ({ user: `user${i}`, source: 'market', error: 'timeout after 5000 ms' }));
     const c = chartRepoComponent({ pairs: 500, failures, dropped: 0, now: NOW });
     expect(c.message!.length).toBeLessThanOrEqual(1024);
-    expect(c.message).toMatch(/^500\/500 requests failed: user0\/market: timeout after 5000 ms; /);
+    expect(c.message).toBe('500/500 requests failed: timeout after 5000 ms (500 pairs: user0/market, user1/market, user2/market, …)');
+  });
+
+  it('names pairs failing alike once, the commonest cause first, and a lone failure with its pair', () => {
+    const failures = [
+      { user: 'alice', source: 'market', error: 'HTTP 500' },
+      { user: 'bob', source: 'market', error: 'connection refused' },
+      { user: 'carol', source: 'market', error: 'connection refused' },
+    ];
+    expect(chartRepoComponent({ pairs: 4, failures, dropped: 0, now: NOW }).message)
+      .toBe('3/4 requests failed: connection refused (2 pairs: bob/market, carol/market); alice/market: HTTP 500');
   });
 
   it('is running with zero pairs', () => {

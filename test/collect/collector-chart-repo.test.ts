@@ -204,7 +204,7 @@ describe('chart repo collector', () => {
     expect(view(down).last_update).toBe(view(first).last_update);
     expect(component(down)).toMatchObject({ healthy: false, status: 'error' });
     expect(component(down).message).toBe(
-      '2/2 requests failed: alice/market: connection refused; bob/market: connection refused');
+      '2/2 requests failed: connection refused (2 pairs: alice/market, bob/market)');
     expect(down.warning).toContain('connection refused');
 
     const again = await startFakeChartRepo(port);
