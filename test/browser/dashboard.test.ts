@@ -322,6 +322,10 @@ describeWith('chromium', 'dashboards in a real browser', () => {
       'Syncer:completed', 'Market Hydration:running', 'SourceChartStep:completed', 'RenderedChartStep:completed',
       'CustomParamsUpdateStep:running', 'ImageAnalysisStep:pending', 'DatabaseUpdateStep:pending',
     ]);
+    // "Last update" of today is the time of day alone; the full date and time in its title
+    const lastUpdates = await page.locator('#flow-table tbody tr:not(.detail) span.time').allTextContents();
+    expect(lastUpdates.length).toBeGreaterThan(0);
+    expect(lastUpdates.filter((t) => /^\d\d:\d\d:\d\d UTC$/.test(t)).length).toBeGreaterThan(0);
     // a failed app: steps before the current one completed, the current one failed
     const hostile = await page.locator('#flow-table tr', { hasText: HOSTILE_APP }).locator('li.step')
       .evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.status));

@@ -57,8 +57,11 @@ export function processingTime(app) {
 }
 
 /** A time cell: local time, with the age as tooltip; compact = only the clock when the day is today. */
+const FORMATTED = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/;
+
 export function timeCell(iso, compact = false) {
   let text = fmtTime(iso);
-  if (compact && text.length === 19 && text.slice(0, 10) === fmtTime(new Date(now()).toISOString()).slice(0, 10)) text = text.slice(11);
+  // today's times without the date ("09:27:03 UTC"): fmtTime's "YYYY-MM-DD hh:mm:ss UTC", not a raw text it passed through
+  if (compact && FORMATTED.test(text) && text.slice(0, 10) === fmtTime(new Date(now()).toISOString()).slice(0, 10)) text = text.slice(11);
   return el('span', { className: 'time', title: iso && !isZeroTime(iso) ? `${str(iso)} (${fmtAge(iso)})` : undefined }, text);
 }
