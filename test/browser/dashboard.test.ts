@@ -122,7 +122,8 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     expect(await page.locator('#cr-apps-note').textContent()).toContain('4 in all (1 completed · 1 failed · 1 pending · 1 processing)');
     await page.fill('#f-cr-user', 'carol');
     await expect.poll(() => rowCount(page, '#cr-apps-table')).toBe(1);
-    expect(await page.locator('#cr-apps-table').textContent()).toContain('RenderedChartStep 1/5');
+    // (the Chart Repo's index 1 is the second step of five)
+    expect(await page.locator('#cr-apps-table').textContent()).toContain('RenderedChartStep 2/5');
     // still processing: 65 s when it last changed, and the page counts on from there (the body holds the former)
     const processing = page.locator('#cr-apps-table [data-age-since]');
     expect(minutes(await processing.textContent(), /^(\d+)m \d+s$/)).toBeGreaterThanOrEqual(1);

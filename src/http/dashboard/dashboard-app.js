@@ -81,7 +81,7 @@ export function flowOf(row) {
   if (cr) {
     const step = obj(cr.current_step);
     const pos = stepPos(step.name ?? obj(cr.error).step, step.index);
-    const label = step.name ? `${str(step.name)}${typeof step.index === 'number' && typeof step.total === 'number' ? ` ${step.index}/${step.total}` : ''}` : '';
+    const label = step.name ? `${str(step.name)}${typeof step.index === 'number' && typeof step.total === 'number' ? ` ${step.index + 1}/${step.total}` : ''}` : '';
     switch (cr.state) {
       case 'completed': hydration = 'completed'; steps = ALL.completed; current = 'done'; break;
       case 'pending': hydration = 'pending'; steps = ALL.pending; current = 'queued'; break;

@@ -277,7 +277,8 @@ function stepLabel(step) {
   if (!s.name) return '—';
   const i = typeof s.index === 'number' ? s.index : null;
   const total = typeof s.total === 'number' ? s.total : null;
-  return `${str(s.name)}${i !== null && total !== null ? ` ${i}/${total}` : ''}`;
+  // the Chart Repo counts its steps from 0: the first of 5 reads 1/5
+  return `${str(s.name)}${i !== null && total !== null ? ` ${i + 1}/${total}` : ''}`;
 }
 
 const crAppsTable = table([
