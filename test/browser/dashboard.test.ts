@@ -526,8 +526,13 @@ describeWith('chromium', 'dashboards at 3,000 apps', () => {
     expect(await page.locator('#apps-table .pager-info').textContent()).toContain('of 3,000');
     // key order: user0's apps first
     expect(await page.locator('#apps-table tbody tr').first().textContent()).toContain('user0');
+    // Next under the table: the new page's first rows come into view (not its last ones)
+    await page.locator('#apps-table .pager-next').scrollIntoViewIfNeeded();
+    const tableTop = () => page.locator('#apps-table table').evaluate((t) => t.getBoundingClientRect().top);
+    expect(await tableTop()).toBeLessThan(0);
     await page.click('#apps-table .pager-next');
     await expect.poll(() => page.locator('#apps-table .pager-info').textContent()).toContain('51–100 of 3,000');
+    expect(await tableTop()).toBeGreaterThanOrEqual(-1);
     await page.click('#apps-table .pager-prev');
     await expect.poll(() => page.locator('#apps-table .pager-info').textContent()).toContain('1–50 of 3,000');
 

@@ -48,12 +48,14 @@ export function table(columns, opts = {}) {
   const prev = el('button', { type: 'button', className: 'pager-prev' }, '‹ Prev');
   const next = el('button', { type: 'button', className: 'pager-next' }, 'Next ›');
   const pager = el('div', { className: 'pager' }, prev, info, next);
+  /** a page turned from the pager under a long table: its first rows are where the reader looks next */
+  const toTop = () => { if (tableEl.getBoundingClientRect().top < 0) tableEl.scrollIntoView({ block: 'start' }); };
   if (opts.pager) {
-    prev.addEventListener('click', () => opts.pager.prev());
-    next.addEventListener('click', () => opts.pager.next());
+    prev.addEventListener('click', () => { opts.pager.prev(); toTop(); });
+    next.addEventListener('click', () => { opts.pager.next(); toTop(); });
   } else {
-    prev.addEventListener('click', () => { if (page > 0) { page--; draw(); } });
-    next.addEventListener('click', () => { if ((page + 1) * pageSize < rows.length) { page++; draw(); } });
+    prev.addEventListener('click', () => { if (page > 0) { page--; draw(); toTop(); } });
+    next.addEventListener('click', () => { if ((page + 1) * pageSize < rows.length) { page++; draw(); toTop(); } });
   }
   /** the server's page: where it sits in the listing (setPage) */
   let served = null;
