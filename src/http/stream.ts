@@ -5,6 +5,7 @@ import {
   type VersionMessage,
 } from '../protocol.ts';
 import { CHART_LISTS } from '../store/chart-repo-items.ts';
+import { countAppFacets, countTask } from '../store/summary.ts';
 import { appMatches, chartItemMatches, filterChartFrame, hasChartFilter, taskMatches } from '../store/filter.ts';
 import type { AnswerBytes } from './answer-bytes.ts';
 import type { Freshness } from './freshness.ts';
@@ -565,19 +566,8 @@ function movedSummary(from: RuntimeSummary, changes: VersionChanges, f: StateFil
   return s;
 }
 
+/** The summary's own rules (store/summary.ts), on the facets a change carries (an app's status is its health). */
 function countFacet(s: RuntimeSummary, domain: 'app_states' | 'tasks', facets: Facets, sign: 1 | -1): void {
-  const status = facets.status;
-  if (domain === 'app_states') {
-    s.total_apps += sign;
-    if (facets.stuck) s.stuck_apps += sign;
-    if (status === 'healthy') s.healthy_apps += sign;
-    else if (status === 'unhealthy') s.unhealthy_apps += sign;
-    return;
-  }
-  s.total_tasks += sign;
-  if (facets.stuck) s.stuck_tasks += sign;
-  if (status === 'pending') s.pending_tasks += sign;
-  else if (status === 'running') s.running_tasks += sign;
-  else if (status === 'completed') s.completed_tasks += sign;
-  else if (status === 'failed') s.failed_tasks += sign;
+  if (domain === 'app_states') countAppFacets(s, { stuck: facets.stuck, health: facets.status }, sign);
+  else countTask(s, facets, sign);
 }
