@@ -6,7 +6,16 @@ import type { AheadStep, AppliedMessage, PassMessage, PassOutcome, SourceName, S
  * collector instead of growing a queue. Pushed steps (events between runs) accumulate while a pass is
  * in flight and leave together in the next one, which is how a burst of events becomes one store step.
  */
+/** pushed steps waiting for the store at most (a store that does not answer must not grow the queue for ever) */
+export const MAX_PENDING_PUSHES = 10_000;
+
 export class PassSender {
+  /**
+   * pushed steps the store never applied: not acknowledged in time, or dropped from a queue past its bound. Pushed
+   * app events only run ahead of the polls, so nothing is lost for good (the next listing reconciles), but it is
+   * counted: the source's counters `pushes_lost`.
+   */
+  pushesLost = 0;
   private seq = 0;
   private chain: Promise<void> = Promise.resolve();
   private pending: StoreStep[] = [];
@@ -107,6 +116,12 @@ export class PassSender {
   /** Pushed steps: coalesced with whatever else arrives before the store is free. */
   push(steps: StoreStep[]): void {
     this.pending.push(...steps);
+    const over = this.pending.length - MAX_PENDING_PUSHES;
+    if (over > 0) {
+      // the oldest go: a later event of the same app says more
+      this.pending.splice(0, over);
+      this.pushesLost += over;
+    }
     if (this.pushScheduled) return;
     this.pushScheduled = true;
     this.chain = this.chain.then(async () => {
@@ -114,7 +129,8 @@ export class PassSender {
       const batch = this.pending;
       this.pending = [];
       if (batch.length === 0) return;
-      await this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps: batch }, this.ackTimeoutMs).catch(() => undefined);
+      await this.post({ type: 'pass', seq: ++this.seq, source: this.source, steps: batch }, this.ackTimeoutMs)
+        .catch(() => { this.pushesLost += batch.length; });
     });
   }
 

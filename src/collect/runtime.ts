@@ -55,7 +55,9 @@ export class CollectorRuntime {
   ): Promise<{ outcome: PassOutcome; bulk: boolean }> {
     const started = performance.now();
     const signal = AbortSignal.timeout(deadlineMs);
-    const extra = Object.keys(fromSupervisor).length === 0 ? undefined : fromSupervisor;
+    // (pushed steps the store never applied: PassSender.pushesLost)
+    const counters: Record<string, number> = sender.pushesLost > 0 ? { ...fromSupervisor, pushes_lost: sender.pushesLost } : fromSupervisor;
+    const extra = Object.keys(counters).length === 0 ? undefined : counters;
     let result: { steps: Parameters<PassSender['send']>[0]; outcome: PassOutcome; full: boolean; bulk: boolean };
     const full = sender.needsFull;
     /** what is left for an acknowledgement: until half the grace after the deadline */

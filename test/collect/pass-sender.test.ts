@@ -1,7 +1,7 @@
 import { MessageChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppliedMessage, PassMessage } from '../../src/protocol.ts';
-import { PassSender } from '../../src/collect/pass-sender.ts';
+import { MAX_PENDING_PUSHES, PassSender } from '../../src/collect/pass-sender.ts';
 import { outcome as runOutcome } from '../helpers/store-fixtures.ts';
 
 const outcome = runOutcome({ finished_at: '2026-12-01T10:00:00.000Z' });
@@ -113,5 +113,20 @@ describe('PassSender', () => {
     // vitest's own test timeout is far below the push's 600 s: only the run's own 200 ms can end it
     expect(await sent).toMatch(/did not apply the pass within/);
   });
-});
 
+  it('counts pushed steps the store never applied, and keeps no more of them waiting than its bound', async () => {
+    // not acknowledged in time: counted
+    const busy = store(() => null);
+    const late = new PassSender(busy.port, 'nats', 100);
+    late.push([{ op: 'upsert', domain: 'app_states', items: [] }, { op: 'upsert', domain: 'app_states', items: [] }]);
+    await expect.poll(() => late.pushesLost, { timeout: 5_000 }).toBe(2);
+
+    // a store that does not answer while events keep coming: the oldest waiting steps go, counted
+    const stuck = store(() => null);
+    const sender = new PassSender(stuck.port, 'nats', 600_000);
+    sender.push([{ op: 'upsert', domain: 'app_states', items: [] }]);
+    await expect.poll(() => stuck.got.length).toBe(1);
+    for (let i = 0; i < MAX_PENDING_PUSHES + 5; i++) sender.push([{ op: 'upsert', domain: 'app_states', items: [] }]);
+    expect(sender.pushesLost).toBe(5);
+  });
+});
