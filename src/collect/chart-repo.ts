@@ -476,12 +476,17 @@ export function normalizeAnswer(json: unknown, now: string, pair?: { user: strin
   }
 }
 
+/** An answer with no items and nothing counted. */
+export function emptyAnswer(): ChartRepoAnswer {
+  return { apps: [], images: [], dropped: 0, unfamiliar_values: 0, bad_times: 0, bad_durations: 0, clipped_values: 0 };
+}
+
 /** An answer's `data` in Go's shapes (throws NotAList: see Conv.items). */
 function convertData(data: Obj, c: Conv): ChartRepoAnswer {
   const answer: ChartRepoAnswer = {
+    ...emptyAnswer(),
     apps: c.items(data, 'apps', 'data.apps', c.app, chartItemKeys.apps) ?? [],
     images: c.items(data, 'images', 'data.images', c.image, chartItemKeys.images) ?? [],
-    dropped: 0, unfamiliar_values: 0, bad_times: 0, bad_durations: 0, clipped_values: 0,
   };
   const system = c.system(data.system);
   if (system) answer.system = system;

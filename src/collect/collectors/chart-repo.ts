@@ -10,7 +10,7 @@ import {
 } from '../chart-repo-content.ts';
 import { answerKey, type SplitAnswer } from '../chart-repo-answer-key.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
-import { normalizeAnswer, type ChartRepoAnswer } from '../chart-repo.ts';
+import { emptyAnswer, normalizeAnswer, type ChartRepoAnswer } from '../chart-repo.ts';
 import { chartRepoComponent, type PairFailure } from '../chart-repo-component.ts';
 import { PARTS_AHEAD_CHARS, partChars, renderPairChanges, renderPairPart } from '../chart-repo-part.ts';
 import { createChartRepoAgent, fetchChartRepoBody, parseChartRepoJson } from '../../sources/chart-repo-client.ts';
@@ -53,9 +53,6 @@ interface PairResult {
   /** what the Chart Repo says about itself in this answer (kept for the first pair in order only) */
   shared?: SplitAnswer['shared'];
 }
-
-/** the Chart Repo's own blocks before any were read: none, nothing counted */
-const NO_BLOCKS: ChartRepoAnswer = { apps: [], images: [], dropped: 0, unfamiliar_values: 0, bad_times: 0, bad_durations: 0, clipped_values: 0 };
 
 export const createCollector: CreateCollector = (options: ChartRepoCollectorOptions) => new ChartRepoCollector(options);
 
@@ -325,7 +322,7 @@ export class ChartRepoCollector implements Collector {
     }
     // (the pair's own part parsed; only its copy of the shared blocks is bad): counted, the last ones kept (none
     // before the first good ones: still counted)
-    const kept = this.shared?.answer ?? NO_BLOCKS;
+    const kept = this.shared?.answer ?? emptyAnswer();
     return { ...kept, dropped: kept.dropped + 1 };
   }
 
