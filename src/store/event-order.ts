@@ -45,9 +45,9 @@ export function eventEvidence(ev: AppEvent): string {
 
 /**
  * The held state reflects a later event than the polled one: the market may not have written it yet. A held
- * time beyond now (plus skew) is not later than anything: the poll wins. (`nowMs`: the wall clock unless given.)
+ * time beyond now (plus skew) is not later than anything: the poll wins. (`nowMs`: the store's clock.)
  */
-export function heldIsNewer(held: AppFlowState | undefined, polled: AppFlowState, nowMs = Date.now()): boolean {
+export function heldIsNewer(held: AppFlowState | undefined, polled: AppFlowState, nowMs: number): boolean {
   const heldAt = held && trustedEventTimeOf(held, nowMs);
   const polledAt = eventTimeOf(polled);
   return heldAt !== undefined && polledAt !== undefined && heldAt > polledAt;
@@ -57,7 +57,7 @@ export function heldIsNewer(held: AppFlowState | undefined, polled: AppFlowState
  * The event is older than the state held for its app: it is ignored. A held time beyond now (plus skew) makes
  * no event stale, or every later event would be ignored.
  */
-export function isStaleEvent(held: AppFlowState | undefined, ev: AppEvent, nowMs = Date.now()): boolean {
+export function isStaleEvent(held: AppFlowState | undefined, ev: AppEvent, nowMs: number): boolean {
   const heldAt = held && trustedEventTimeOf(held, nowMs);
   return heldAt !== undefined && ev.at < heldAt;
 }

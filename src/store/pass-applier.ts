@@ -144,7 +144,7 @@ export class PassApplier {
       // a poll never takes an app back behind a newer pushed event: the market may not have written it yet (it
       // stays pushed until the poll catches up). Held from a poll, the poll wins: the database is the record,
       // even where its event time went back
-      if (step.domain === 'app_states' && pushed.has(key) && heldIsNewer(this.tables.apps.rows.get(key)?.value, item as AppFlowState)) continue;
+      if (step.domain === 'app_states' && pushed.has(key) && heldIsNewer(this.tables.apps.rows.get(key)?.value, item as AppFlowState, this.clock().getTime())) continue;
       if (listing) pushed.delete(key);
       const said = step.domain === 'app_states' ? polledAppEvidence(item as AppFlowState, evidence) : { evidence };
       this.writer.upsert(step.domain, item, source, said.evidence, said.at);
@@ -217,7 +217,7 @@ export class PassApplier {
   /** A pushed app state: ignored when older than what is held; keeps what the event does not carry. */
   private applyAppEvent(source: SourceName, ev: AppEvent): void {
     const prev = this.tables.apps.rows.get(ev.key);
-    if (isStaleEvent(prev?.value, ev)) {
+    if (isStaleEvent(prev?.value, ev, this.clock().getTime())) {
       this.sources.noteStaleEvent(source);
       return;
     }

@@ -13,8 +13,9 @@ function snapshot(store: RuntimeStore) {
   // no version: nothing changed
   return c ? JSON.parse(c.body).data : null;
 }
-function seeded(): RuntimeStore {
-  const s = new RuntimeStore(() => new Date(T0));
+/** `clock`: the store's time (T0 unless given; events later than it by over a minute order nothing: event-order.ts) */
+function seeded(clock = T0): RuntimeStore {
+  const s = new RuntimeStore(() => new Date(clock));
   s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [
     app('alice', 'market', 'firefox'),
     app('alice', 'local', 'gitea', { stage: 'failed', health: 'unhealthy' }),
@@ -308,7 +309,7 @@ describe('pushed app events', () => {
   });
 
   it('ignores an event older than the one held', () => {
-    const s = seeded();
+    const s = seeded('2026-11-25T10:10:00.000Z');
     s.apply(pushed('nats', [{ op: 'app_events', events: [ev('2026-11-25T10:05:00.000Z')] }], 2));
     s.apply(pushed('nats', [{ op: 'app_events', events: [ev('2026-11-25T10:04:00.000Z', { stage: 'running', health: 'healthy' })] }], 3));
     expect(snapshot(s).app_states['alice:market:firefox'].stage).toBe('stopped');
@@ -345,7 +346,7 @@ describe('pushed app events', () => {
   });
 
   it('a poll never takes an app back behind a newer pushed event', () => {
-    const s = seeded();
+    const s = seeded('2026-11-25T10:10:00.000Z');
     s.apply(pushed('nats', [{ op: 'app_events', events: [ev('2026-11-25T10:05:00.000Z')] }], 2));
     s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', reconciles: ['nats'], items: [
       app('alice', 'market', 'firefox', { stage: 'installing', metadata: { status: { createTime: '2026-11-25T10:01:00.000Z' } } }),
