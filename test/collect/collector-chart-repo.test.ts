@@ -98,6 +98,29 @@ describe('chart repo collector', () => {
     expect(r.warning).toBeUndefined();
   });
 
+  it('takes each of the Chart Repo\'s own blocks from the first answer that holds it, and none once no answer does', async () => {
+    // alice's answer (the first pair) holds neither block; bob's holds both: Go keeps bob's
+    repo.set({ kind: 'json', body: envelope({ apps: [{ app_id: 'wiki', app_name: 'wiki', user_id: 'alice', source_id: 'market', state: 'completed' }] }) }, 'alice', 'market');
+    repo.set({ kind: 'json', body: envelope({ system: { hostname: 'cr-bob' }, tasks: { image_analyzer: { is_running: true, queue_length: 3 } } }) }, 'bob', 'market');
+    const c = await collector();
+    const both = await run(c);
+    expect(view(both).system).toEqual({ hostname: 'cr-bob' });
+    expect(view(both).tasks?.image_analyzer).toMatchObject({ is_running: true, queue_length: 3 });
+
+    // alice's now holds the analyzer only: the analyzer is hers, the system still bob's
+    repo.set({ kind: 'json', body: envelope({ tasks: { image_analyzer: { is_running: false, queue_length: 1 } } }) }, 'alice', 'market');
+    const mixed = await run(c);
+    expect(view(mixed).system).toEqual({ hostname: 'cr-bob' });
+    expect(view(mixed).tasks?.image_analyzer).toMatchObject({ is_running: false, queue_length: 1 });
+
+    // answers that hold neither: the blocks leave the view (the last ones are kept only when no pair answered)
+    repo.set({ kind: 'json', body: envelope({}) }, 'bob', 'market');
+    repo.set({ kind: 'json', body: envelope({}) }, 'alice', 'market');
+    const none = await run(c);
+    expect(view(none).system).toBeUndefined();
+    expect(view(none).tasks?.image_analyzer).toBeUndefined();
+  });
+
   it('leaves out and counts bad fields and items of a partial answer, keeping the rest', async () => {
     repo.set(good('alice', 'wiki'), 'alice', 'market');
     repo.set({ kind: 'json', body: envelope({ apps: [

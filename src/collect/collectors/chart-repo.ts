@@ -269,13 +269,15 @@ export class ChartRepoCollector implements Collector {
 
   /**
    * One request per pair, at most `concurrency` in flight; stops starting new ones once the run is aborted.
-   * The Chart Repo's own blocks come from the first pair in order that answered (as Go keeps the first).
+   * The Chart Repo's own blocks come from the first pair in order whose answer holds each (as Go keeps the first).
    */
   private async queryAll(pairs: Pair[], signal: AbortSignal, now: string): Promise<{ results: PairResult[]; shared?: SplitAnswer['shared'] }> {
     const results: PairResult[] = new Array(pairs.length);
     let next = 0;
-    let sharedFrom = Infinity;
-    let shared: SplitAnswer['shared'] | undefined;
+    // each block from the first pair whose answer holds it (an answer without one does not hide another's)
+    const from = { system: Infinity, image_analyzer: Infinity };
+    const shared: SplitAnswer['shared'] = {};
+    let answered = false;
     const worker = async () => {
       while (next < pairs.length) {
         const i = next++;
@@ -283,7 +285,11 @@ export class ChartRepoCollector implements Collector {
           ? { pair: pairs[i], error: 'run deadline passed', bytes: 0 }
           : await this.queryOne(pairs[i], signal, now);
         if (r.shared) {
-          if (i < sharedFrom) { sharedFrom = i; shared = r.shared; }
+          answered = true;
+          for (const block of ['system', 'image_analyzer'] as const) {
+            const text = r.shared[block];
+            if (text !== undefined && i < from[block]) { from[block] = i; shared[block] = text; }
+          }
           delete r.shared;
         }
         results[i] = r;
@@ -291,15 +297,21 @@ export class ChartRepoCollector implements Collector {
     };
     const width = Math.min(concurrencyOf(this.opts.concurrency), pairs.length);
     await Promise.all(Array.from({ length: width }, worker));
-    return { results, ...(shared ? { shared } : {}) };
+    return { results, ...(answered ? { shared } : {}) };
   }
 
   /**
    * The Chart Repo's own blocks, normalized when their content (less time-passing values) moved; the last
-   * ones read when no pair answered this pass. Blocks that do not parse are counted and the last ones kept.
+   * ones read when no pair answered this pass, none when the answers hold none (as Go would show).
+   * Blocks that do not parse are counted and the last ones kept.
    */
   private readShared(shared: SplitAnswer['shared'] | undefined, now: string): ChartRepoAnswer | undefined {
-    if (!shared || (shared.system === undefined && shared.image_analyzer === undefined)) return this.shared?.answer;
+    if (!shared) return this.shared?.answer;
+    if (shared.system === undefined && shared.image_analyzer === undefined) {
+      this.shared = null;
+      this.measurements = {};
+      return undefined;
+    }
     const { system, counters, dropped } = splitMeasurements(shared.system);
     this.measurements = counters;
     const answer = this.normalizeShared(sharedAnswerText({ ...shared, system }), now);
