@@ -133,6 +133,9 @@ export function createPgSource(opts: PgOptions): PgSource {
         application_name: 'market-runtime',
         default_transaction_read_only: 'on',
         statement_timeout: o.statementTimeoutMs,
+        // times are read as ISO text (pg-time.ts): a database set to another DateStyle ('SQL, DMY') would
+        // turn every time invalid and every row a misfit (lib/pq forces ISO too; pgx reads binary)
+        DateStyle: 'ISO, MDY',
       } as Record<string, string | number>,
     });
     return current.sql;
@@ -166,6 +169,7 @@ export function createPgSource(opts: PgOptions): PgSource {
         const text = `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY;
           SET LOCAL statement_timeout = ${Math.floor(o.statementTimeoutMs)};
           SET LOCAL jit = off;
+          SET LOCAL DateStyle = 'ISO, MDY';
           ${selects.map((q) => q.trim().replace(/;+$/, '')).join(';\n')}`;
         const results = await s.unsafe(text).simple() as unknown as Row[][];
         // postgres.js gives each statement that returns rows its own result; the SETs share the first

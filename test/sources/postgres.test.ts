@@ -54,6 +54,23 @@ describe('PgSource against a database', () => {
     expect(readOnly).toEqual({ transaction_read_only: 'on' });
   });
 
+  it('reads times as written when the database is set to another DateStyle', async () => {
+    const [{ name }] = await db.sql<{ name: string }[]>`SELECT current_database() AS name`;
+    // for new connections to a server, and for the one backend PGlite shares between clients
+    await db.sql.unsafe(`ALTER DATABASE "${name}" SET DateStyle = 'SQL, DMY'`);
+    await db.sql.unsafe(`SET DateStyle = 'SQL, DMY'`);
+    const fresh = createPgSource({ databaseUrl: db.url });
+    try {
+      const [[row]] = await fresh.read(never(), [`SELECT '2026-12-06 10:42:07.5+00'::timestamptz AS at, current_setting('DateStyle') AS style`]);
+      expect(row.style).toBe('ISO, MDY');
+      expect((row.at as Date).toISOString()).toBe('2026-12-06T10:42:07.500Z');
+    } finally {
+      await fresh.close();
+      await db.sql.unsafe(`ALTER DATABASE "${name}" RESET DateStyle`);
+      await db.sql.unsafe(`RESET DateStyle`);
+    }
+  });
+
   it('reads stay consistent while another client runs multi-statement transactions (PGlite shares one backend)', async () => {
     const writer = postgres(db.url, { max: 1, prepare: false, onnotice: () => {} });
     let stop = false;
