@@ -151,7 +151,7 @@ export function reportedProgress(a: AppFlowState): string | null {
 /**
  * The mark after seeing `a` at `now`: the same mark while stage and progress stay the same; a new one when
  * either changes, dated from the market's record of the new state (its last_update, never later than now), so
- * a restarted sidecar does not start the clock again. Null: not in a transitional stage, or no progress
+ * a restarted sidecar does not start the clock again; at `now` when that record is no later than the last mark. Null: not in a transitional stage, or no progress
  * (or 100 %) to watch.
  */
 export function nextProgressMark(prev: ProgressMark | undefined, a: AppFlowState, now: number, limits: StuckLimits): ProgressMark | null {
@@ -161,7 +161,10 @@ export function nextProgressMark(prev: ProgressMark | undefined, a: AppFlowState
   if (progress === null || Number(progress) >= 100) return null;
   if (prev !== undefined && prev.stage === a.stage && prev.progress === progress) return prev;
   const recorded = Date.parse(a.last_update);
-  const since = Number.isNaN(recorded) ? now : Math.min(now, Math.max(recorded, prev?.since ?? -Infinity));
+  // a move the record's time did not follow (the market may rewrite progress without touching updated_at; the
+  // poll sees the row by xmin) cannot be dated by it: it moved when seen
+  const moved = prev === undefined || recorded > prev.since;
+  const since = Number.isNaN(recorded) || !moved ? now : Math.min(now, recorded);
   return { stage: a.stage, progress, since };
 }
 

@@ -128,7 +128,9 @@ export class Timeline {
     const last = history.entries.at(-1);
     const begun = last === undefined;
     if (!sameState(last, entry)) {
-      const backwards = last !== undefined && ms(entry.at) < ms(last.at);
+      // (at the last entry's own time too: a new state whose record did not move — progress rewritten without
+      // updated_at — happened when seen, not when the entry before it did)
+      const backwards = last !== undefined && ms(entry.at) <= ms(last.at);
       this.append(key, history, backwards ? { ...entry, at: ms(now) > ms(last.at) ? now : last.at } : entry);
     }
     if (begun) sinceNoLaterThanFirst(history);

@@ -178,6 +178,16 @@ describe('stalled progress (pure functions the store calls)', () => {
       .toBe('uninstalling, progress 41 % since 10:12 UTC');
   });
 
+  it('progress rewritten without the row\'s time moving moved when it was seen: the stall clock starts again', () => {
+    const w = watcher();
+    w.see(progressing('installing', '10', 0), 0);
+    expect(w.judge(progressing('installing', '10', 0), 12 * MIN)?.reason).toBe('installing, progress 10 % since 10:00 UTC');
+    // the market wrote 60 without touching updated_at: the row still says 10:00
+    expect(w.see(progressing('installing', '60', 0), 12 * MIN)).toBeNull();
+    expect(w.mark).toMatchObject({ progress: '60', since: START + 12 * MIN });
+    expect(w.judge(progressing('installing', '60', 0), 22 * MIN + 1000)?.reason).toBe('installing, progress 60 % since 10:12 UTC');
+  });
+
   it('only progress its source reports counts: none, 100 %, or a stage that is not transitional is never stalled', () => {
     for (const a of [progressing('installing', undefined, 0), progressing('installing', '100', 0), progressing('running', '12', 0)]) {
       const w = watcher();

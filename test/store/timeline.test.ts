@@ -73,6 +73,17 @@ describe('timeline of an app', () => {
     expect(entries.map((e) => [e.stage, e.at])).toEqual([['running', T0], ['upgrading', at(5)], ['running', at(30)]]);
   });
 
+  it('a state whose row kept its time (progress rewritten without updated_at) is dated when seen', () => {
+    let now = Date.parse(at(30));
+    const s = new RuntimeStore(() => new Date(now));
+    const poll = (a: AppFlowState) => s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: [a] }]));
+    poll(app({ metadata: { status: { progress: '10' } } }));
+    now = Date.parse(at(31));
+    poll(app({ metadata: { status: { progress: '60' } } }));
+    const entries = history(s, 'app_states', 'alice:market:wiki').entries as { at: string; progress: string }[];
+    expect(entries.map((e) => [e.progress, e.at])).toEqual([['10', T0], ['60', at(31)]]);
+  });
+
   it('each version carries the new entries of what it changed, once (the stream replays them to a client that resumes)', () => {
     const s = new RuntimeStore(() => new Date(T0));
     s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ app_name: 'blog' })] }]));
