@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AnswerBytes } from './answer-bytes.ts';
 import { Hono, type Context } from 'hono';
 import { appKey, OK_MESSAGE } from '../model/index.ts';
-import type { QueryAnswer } from '../protocol.ts';
+import type { QueryAnswer, StoreMetricsSample } from '../protocol.ts';
 import { sha256 } from '../content-digest.ts';
 import type { Encoding } from './compress-job.ts';
 import { withBody, type AsyncQueries, type BodyOf, type CurrentVersion, type VersionWithBody } from './current-version.ts';
@@ -20,7 +20,7 @@ import { APP_PATH_SCHEMA, parsePath, TASK_PATH_SCHEMA, USER_PATH_SCHEMA } from '
 import { malformedTarget, otherRoutesParameter, parseAppsQuery, parseStateFilter, parseTasksQuery } from './query.ts';
 import { NOT_READY, rebuildingAnswer, STORE_UNAVAILABLE, unavailableAnswer } from './rebuilding.ts';
 import { routeLabel } from './metrics.ts';
-import { storeMetricsText } from './store-metrics.ts';
+import { HeldViewGauges, storeMetricsText } from './store-metrics.ts';
 import { corsVariesByOrigin } from './security.ts';
 import { threadMemory, type ThreadMemory } from '../thread-memory.ts';
 import { CALL_DEADLINE_MS, callWithDeadline } from '../threads.ts';
@@ -179,14 +179,20 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
   const app = new Hono();
   // first, so that it also wraps the routes applyHardening registers (/metrics)
   app.use('*', headContentLength());
-  applyHardening(app, security, () => {
+  const viewGauges = new HeldViewGauges();
+  applyHardening(app, security, async () => {
     const pending = deps.queries()?.metrics();
+    let sample: StoreMetricsSample | undefined;
+    try {
+      if (pending) sample = await callWithDeadline(Promise.resolve(pending), CALL_DEADLINE_MS, 'store.metrics');
+    } catch {
+      // no answer in time: the last ready store's view gauges below, the store's own figures left out
+    }
     // the store sends numbers; they are rendered here, this thread's memory among the threads'
-    const here = () => {
-      const compress = deps.compressMemory?.();
-      return { http: threadMemory(), ...(compress ? { compress } : {}) };
-    };
-    return pending ? Promise.resolve(pending).then((sample) => storeMetricsText(sample, here())) : null;
+    const compress = deps.compressMemory?.();
+    const shown = viewGauges.through(sample);
+    const text = shown ? await storeMetricsText(shown, { http: threadMemory(), ...(compress ? { compress } : {}) }) : '';
+    return { text, storeAnswered: sample !== undefined };
   });
   for (const base of BASE_PATHS) app.route(base, api);
 

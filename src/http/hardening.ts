@@ -1,7 +1,6 @@
 import type { Hono } from 'hono';
 import { fallbackLine, type RareLogger } from '../lazy-log.ts';
 import type { HttpSecurityConfig } from '../protocol.ts';
-import { CALL_DEADLINE_MS, callWithDeadline } from '../threads.ts';
 import { bearerAuth } from './auth.ts';
 import { BASE_PATHS } from './base-paths.ts';
 import { errorBody } from './envelope.ts';
@@ -35,8 +34,8 @@ export const PAGE_PATHS: readonly string[] = ['/', ...BASE_PATHS.flatMap((base) 
  */
 export const OPEN_PREFIXES: readonly string[] = BASE_PATHS.map((base) => `${base}/assets/`);
 
-/** Where /metrics gets the store thread's text (null = store not attached). */
-export type StoreMetricsSource = () => Promise<string> | null;
+/** Where /metrics gets the store's text, and whether the store answered for it (a deadline is the source's). */
+export type StoreMetricsSource = () => Promise<{ text: string; storeAnswered: boolean }>;
 
 /**
  * Registers, on a fresh app and before any route: security headers, request metrics, the URL limit, CORS,
@@ -59,9 +58,9 @@ export function applyHardening(app: Hono, opts: HttpSecurityOptions, storeMetric
   app.get('/metrics', async (c) => {
     let storeText = '';
     try {
-      const pending = storeMetrics();
-      storeText = pending ? await callWithDeadline(pending, CALL_DEADLINE_MS, 'store.metrics') : '';
-      metrics.storeScrapeOk.set(pending ? 1 : 0);
+      const { text, storeAnswered } = await storeMetrics();
+      storeText = text;
+      metrics.storeScrapeOk.set(storeAnswered ? 1 : 0);
     } catch {
       metrics.storeScrapeOk.set(0);
     }

@@ -64,3 +64,30 @@ export function storeMetricsText(sample: StoreMetricsSample, here: Record<string
   for (const [name, help, type, values] of FAMILIES) registry.registerMetric(customMetric({ name, help }, type, () => values(s)));
   return registry.metrics();
 }
+
+/** What a sample says of the view (the counts of /state), as against the sources' and threads' own figures. */
+const VIEW_FIELDS = [
+  'apps_by_stage', 'apps_by_health', 'tasks_by_status', 'tasks_by_type', 'components_by_status', 'component_healthy',
+  'stuck_apps', 'stuck_tasks', 'version',
+] as const satisfies readonly (keyof StoreMetricsSample)[];
+type ViewFields = Pick<StoreMetricsSample, (typeof VIEW_FIELDS)[number]>;
+
+/**
+ * The view's gauges through a store restart: while a new store has not yet had a pass of every collector (or
+ * no store answers), they stay those of the last ready store, as `/state` keeps serving its bytes. Counts from a
+ * half-built store (stuck apps 0 for the second before app_flow reports) would resolve an alert and start its
+ * `for` again; absent series would too. Before any store was ready, the sample is shown as it is.
+ */
+export class HeldViewGauges {
+  private held: ViewFields | undefined;
+
+  through(sample: StoreMetricsSample | undefined): StoreMetricsSample | undefined {
+    if (sample?.ready === 1) {
+      this.held = Object.fromEntries(VIEW_FIELDS.map((k) => [k, sample[k]])) as ViewFields;
+      return sample;
+    }
+    if (this.held === undefined) return sample;
+    const rest = sample ?? { sources: {}, threads: {}, timeline_entries: {} };
+    return { ...rest, ...this.held, ready: 0 };
+  }
+}

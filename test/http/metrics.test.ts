@@ -58,4 +58,38 @@ describe('/metrics of the HTTP thread', () => {
     expect(value(e, 'market_runtime_http_store_metrics_ok')).toBe(0);
     expect(value(e, 'market_runtime_store_version')).toBeUndefined();
   });
+
+  it('keeps the last ready store\'s view gauges while a restarted store rebuilds or does not answer, so alerts do not reset', async () => {
+    let next: () => Promise<StoreMetricsSample> = async () => storeSample({ version: 9, stuck_apps: 13, stuck_tasks: 6, apps_by_stage: { installing: 13 } });
+    const app = appWith(() => next());
+    const scrape = async () => parseProm(await (await app.request('/metrics')).text());
+    expect(value(await scrape(), 'market_runtime_stuck_apps')).toBe(13);
+
+    // the store died: no answer, yet the view's gauges stay (the store's own figures go)
+    next = async () => { throw new Error('store gone'); };
+    let e = await scrape();
+    expect(value(e, 'market_runtime_http_store_metrics_ok')).toBe(0);
+    expect(value(e, 'market_runtime_stuck_apps')).toBe(13);
+    expect(value(e, 'market_runtime_store_ready')).toBe(0);
+
+    // a new store that only the tasks collector reached yet: its counts are not the view's
+    next = async () => storeSample({ version: 1, ready: 0, stuck_apps: 0, stuck_tasks: 6, sources: { tasks: { passes: { ok: 1, error: 0 }, failures: 0, last_success_s: 1, consecutive_failures: 0, up: 1, slow: 0, duration: {} } } });
+    e = await scrape();
+    expect(value(e, 'market_runtime_http_store_metrics_ok')).toBe(1);
+    expect(value(e, 'market_runtime_stuck_apps')).toBe(13);
+    expect(value(e, 'market_runtime_apps_by_stage', { stage: 'installing' })).toBe(13);
+    expect(value(e, 'market_runtime_source_up', { source: 'tasks' })).toBe(1);
+    expect(value(e, 'market_runtime_store_ready')).toBe(0);
+
+    // ready again: its own counts
+    next = async () => storeSample({ version: 12, stuck_apps: 12 });
+    expect(value(await scrape(), 'market_runtime_stuck_apps')).toBe(12);
+  });
+
+  it('shows a first store\'s counts as they are before it was ever ready', async () => {
+    const app = appWith(async () => storeSample({ ready: 0, stuck_apps: 2 }));
+    const e = parseProm(await (await app.request('/metrics')).text());
+    expect(value(e, 'market_runtime_stuck_apps')).toBe(2);
+    expect(value(e, 'market_runtime_store_ready')).toBe(0);
+  });
 });
