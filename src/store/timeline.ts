@@ -324,12 +324,17 @@ export function polledAppEvidence(a: AppFlowState, poll: string): { evidence: st
   return { evidence: `task override ${task}`, at: taskAt };
 }
 
-/** A task's entry for its current status, at the task_records time that status has. */
+/**
+ * A task's entry for its current status, at the task_records time that status has, named as its evidence (as
+ * taskPast names it: a history seen live and one rebuilt after a restart read the same, and so keep their ETag);
+ * `evidence` when the row has no such time and the entry is dated when seen.
+ */
 export function taskEntry(t: TaskState, evidence: string, now: string): TimelineEntry {
-  const at = t.status === 'pending' ? t.created_at
-    : t.status === 'running' ? t.started_at ?? now
-      : t.completed_at ?? now;
-  const entry: TimelineEntry = { at, stage: shared(t.status), evidence };
+  const column = t.status === 'pending' ? 'created_at' : t.status === 'running' ? 'started_at' : 'completed_at';
+  const recorded = t[column];
+  const entry: TimelineEntry = recorded === undefined
+    ? { at: now, stage: shared(t.status), evidence }
+    : { at: recorded, stage: shared(t.status), evidence: `task_records.${column}` };
   if (t.error_msg) entry.detail = entryDetail(t.error_msg);
   return entry;
 }

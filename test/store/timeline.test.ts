@@ -152,7 +152,7 @@ describe('timeline of a task', () => {
       entries: [
         { at: T0, stage: 'pending', evidence: 'task_records.created_at' },
         { at: at(1), stage: 'running', evidence: 'task_records.started_at' },
-        { at: at(9), stage: 'failed', detail: 'image pull failed', evidence: 'poll task_records' },
+        { at: at(9), stage: 'failed', detail: 'image pull failed', evidence: 'task_records.completed_at' },
       ],
     });
   });
@@ -165,7 +165,7 @@ describe('timeline of a task', () => {
     expect(history(s, 'tasks', 't1').entries).toEqual([
       { at: T0, stage: 'pending', evidence: 'task_records.created_at' },
       { at: at(2), stage: 'running', evidence: 'task_records.started_at' },
-      { at: at(4), stage: 'completed', evidence: 'poll task_records' },
+      { at: at(4), stage: 'completed', evidence: 'task_records.completed_at' },
     ]);
   });
 });
