@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 // the dashboards' own module: plain browser JS without types, importable here (it touches the DOM only when called)
-const { byStr, fmtAge, fmtNum, fmtTime } = await import('../../src/http/dashboard/format.js' as string) as {
+const { byStr, fmtAge, fmtNum, fmtProgress, fmtTime } = await import('../../src/http/dashboard/format.js' as string) as {
+  fmtProgress(p: unknown): string;
   fmtAge(iso: unknown, prefix?: string, suffix?: string): string;
   fmtNum(n: unknown): string;
   fmtTime(iso: unknown): string;
@@ -60,5 +61,14 @@ describe('a source\'s freshness on the pages', () => {
     expect(sourceState({ ...ok(1_000), counters: { interval_ms: 'soon' } }, 5_000)).toBe('ok');
     expect(sourceState({ ok: false, last_success: ago(1_000) }, 5_000)).toBe('failing');
     expect(sourceState(undefined, 5_000)).toBe('waiting');
+  });
+});
+
+describe('dashboard progress format', () => {
+  it('adds % to a number only: a progress the source gives as text reads as given', () => {
+    expect(fmtProgress('12')).toBe('12 %');
+    expect(fmtProgress(64.5)).toBe('64.5 %');
+    expect(fmtProgress('layer 3/5')).toBe('layer 3/5');
+    expect(fmtProgress(' ')).toBe(' ');
   });
 });

@@ -6,7 +6,7 @@ import { timeMs } from './clock.js';
 import { $, el, fill } from './dom.js';
 import { appsPager } from './apps-pager.js';
 import { debounce, fillDatalist } from './filters.js';
-import { byStr, fmtNum, fmtTime } from './format.js';
+import { byStr, fmtNum, fmtProgress, fmtTime } from './format.js';
 import { startLive } from './live-state.js';
 import { renderCards, renderHeader } from './page-top.js';
 import { isStuck, lastChange, stuckBadge } from './stuck.js';
@@ -216,7 +216,7 @@ function timelineOf(r, onHistory) {
     if (!h) { fill(box, el('span', { className: 'muted' }, 'no timeline for this app')); return; }
     const lines = list(h.entries).map((e) => el('li', null,
       el('span', { className: 'nowrap' }, fmtTime(str(e.at))), ' ', el('strong', null, str(e.stage)),
-      e.health ? ` · ${str(e.health)}` : '', e.progress ? ` · progress ${str(e.progress)} %` : '',
+      e.health ? ` · ${str(e.health)}` : '', e.progress ? ` · progress ${fmtProgress(e.progress)}` : '',
       e.detail ? [' — ', el('span', { className: 'detail-text' }, str(e.detail))] : '',
       el('span', { className: 'muted small' }, ` (${str(e.evidence)})`)));
     // since: from when the entries are complete (the store's start, or the oldest entry it kept)

@@ -58,6 +58,12 @@ export function fmtNum(n) {
   return `${n < 0 ? '-' : ''}${int.replace(/\B(?=(\d{3})+$)/g, ',')}${frac ? `.${frac}` : ''}`;
 }
 
+/** A reported progress: "12 %" for a number, else the text as the source gave it ("layer 3/5"), as the server writes it. */
+export function fmtProgress(p) {
+  const text = str(p);
+  return text.trim() !== '' && Number.isFinite(Number(text)) ? `${text} %` : text;
+}
+
 /** Code-unit order: for our own keys and ids, and free of ICU (the first localeCompare loads a collator). */
 export const byStr = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 

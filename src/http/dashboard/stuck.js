@@ -4,7 +4,7 @@
 import { ageOf } from './ages.js';
 import { timeMs } from './clock.js';
 import { el } from './dom.js';
-import { fmtAge, fmtTime } from './format.js';
+import { fmtAge, fmtProgress, fmtTime } from './format.js';
 import { list, obj, str } from './values.js';
 
 export const isStuck = (x) => x?.stuck === true;
@@ -23,7 +23,7 @@ export function stuckBadge(x) {
   return el('span', ageOf(since, props, STUCK_AGE), since ? fmtAge(since, STUCK_AGE.prefix, STUCK_AGE.suffix) : 'stuck');
 }
 
-const pct = (p) => (p === undefined || p === '' ? '—' : `${str(p)} %`);
+const pct = (p) => (p === undefined || p === '' ? '—' : fmtProgress(p));
 
 /** What moved from entry `a` to entry `b` of a timeline, as text. */
 function moved(a, b) {
