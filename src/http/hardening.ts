@@ -77,6 +77,15 @@ export function onUnhandled(log: RareLogger | undefined) {
     const fields = { err: err.message, path: c.req.path.slice(0, 200) };
     if (log) log.error(fields, 'http: unhandled error');
     else fallbackLine('error', fields, 'http: unhandled error');
+    // Hono makes the 500 from the answer the fault interrupted (a page that threw after its route ran keeps its
+    // headers): what described that answer (its tag, cache policy, encoding, a page's CSP) is not this one's
+    try {
+      for (const name of INTERRUPTED_ANSWER_HEADERS) c.res.headers.delete(name);
+    } catch {
+      // immutable headers: nothing was added to them by a route
+    }
     return c.json(errorBody('internal error'), 500);
   };
 }
+
+const INTERRUPTED_ANSWER_HEADERS = ['ETag', 'Last-Modified', 'Cache-Control', 'Content-Encoding', 'Content-Length', 'Content-Security-Policy'];

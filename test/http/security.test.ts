@@ -159,4 +159,17 @@ describe('hardening', () => {
     expect(await res.json()).toEqual({ success: false, message: 'internal error', data: null });
     expect(res.headers.get('x-frame-options')).toBe('DENY');
   });
+
+  it("a fault after a route made its answer: the 500 carries none of that answer's tag, cache policy, length or page CSP", async () => {
+    // the freshness middleware runs after the page's route and throws
+    const freshness = { headerPair: () => { throw new Error('freshness fault'); } } as never;
+    const broken = createRuntimeApp({ current: () => current, queries: () => null, storeAlive: async () => true, freshness }, { log: { error: () => undefined } as never });
+    const page = await appWith().request('/api/v2/runtime/dashboard');
+    expect(page.headers.get('etag')).not.toBeNull();
+    const res = await broken.request('/api/v2/runtime/dashboard');
+    expect(res.status).toBe(500);
+    for (const name of ['etag', 'cache-control', 'content-length', 'last-modified']) expect(res.headers.get(name), name).toBeNull();
+    expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(await res.json()).toEqual({ success: false, message: 'internal error', data: null });
+  });
 });
