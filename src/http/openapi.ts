@@ -20,7 +20,7 @@ import {
   APPS_QUERY_KEYS, APPS_QUERY_SCHEMA, FILTER_SCHEMA, FILTER_KEYS, PAGE_LIMITS, STREAM_QUERY_KEYS, STREAM_QUERY_SCHEMA,
   TASKS_QUERY_KEYS, TASKS_QUERY_SCHEMA,
 } from './query.ts';
-import { ALLOWED_METHODS, CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_MAX_AGE_S, MAX_URL_BYTES } from './security.ts';
+import { ALLOWED_METHODS, CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_S, MAX_URL_BYTES } from './security.ts';
 import { STREAM_LIMITS } from './stream.ts';
 
 /**
@@ -111,7 +111,20 @@ const HEADERS = {
   StaticETag: header('strong tag: a hash of the bytes served (the page, the file, this document), which change only with the sidecar\'s build; send it back as If-None-Match to get 304', { type: 'string', pattern: '^"[^"]*"$' }),
   Fresh: header(`the oldest last_success over the sources (RFC 3339): every source's data is at least this fresh. Moves with every collection pass while the ETag moves only with content; absent until every source succeeded once`, { type: 'string', format: 'date-time' }, false),
   RetryAfter: header('seconds to wait before retrying', { type: 'integer', minimum: 0 }),
+  CorsAllowOrigin: header('only when CORS_ORIGINS is set: the Origin of the request when it is one of them (`*` when they include `*`); absent otherwise, and the browser then refuses', { type: 'string' }, false),
+  // as sent (hono's cors() joins with a bare comma)
+  CorsExposeHeaders: header('only when CORS_ORIGINS is set: the answer headers a page on another origin may read', { type: 'string', const: CORS_EXPOSE_HEADERS.join(',') }, false),
 };
+
+/**
+ * With CORS_ORIGINS set, every answer the app makes (any status, any path, before the token is asked for)
+ * carries these; answers written before the app (a malformed request, 408, 417, 431) do not.
+ */
+const CORS_HEADERS = {
+  'Access-Control-Allow-Origin': { $ref: '#/components/headers/CorsAllowOrigin' },
+  'Access-Control-Expose-Headers': { $ref: '#/components/headers/CorsExposeHeaders' },
+};
+const withCors = (res: Json): Json => ({ ...res, headers: { ...CORS_HEADERS, ...(res.headers as Json | undefined) } });
 
 /** Components every operation refers to. */
 function responses(): Json {
@@ -119,7 +132,7 @@ function responses(): Json {
     description, headers: { [FRESH_AS_OF]: { $ref: '#/components/headers/FreshAsOf' }, ...headers },
     content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
   });
-  return {
+  const all: Record<string, Json> = {
     NotModified: {
       description: 'the If-None-Match tag is current: no body',
       headers: { ETag: { $ref: '#/components/headers/ETag' }, [FRESH_AS_OF]: { $ref: '#/components/headers/FreshAsOf' } },
@@ -178,6 +191,7 @@ function responses(): Json {
       },
     },
   };
+  return Object.fromEntries(Object.entries(all).map(([name, res]) => [name, withCors(res)]));
 }
 
 /**
@@ -405,18 +419,18 @@ function operation(r: Route, suffix: string): Json {
   const okHeaders: Json = { ...(r.ok.headers ?? {}) };
   if (r.etag) okHeaders.ETag = { $ref: `#/components/headers/${r.etag === 'weak' ? 'ETag' : 'StaticETag'}` };
   if (r.fresh) okHeaders[FRESH_AS_OF] = { $ref: '#/components/headers/FreshAsOf' };
-  responsesOf[String(r.ok.status ?? 200)] = {
+  responsesOf[String(r.ok.status ?? 200)] = withCors({
     description: r.ok.description ?? 'success',
-    ...(Object.keys(okHeaders).length ? { headers: okHeaders } : {}),
+    headers: okHeaders,
     content: Object.fromEntries([r.ok.media].flat().map((m) => [m, { schema: r.ok.schema }])),
     ...(r.ok.extra ?? {}),
-  };
+  });
   if (r.etag) responsesOf['304'] = { $ref: `#/components/responses/${r.etag === 'weak' ? 'NotModified' : 'NotModifiedStatic'}` };
   Object.assign(responsesOf, BEFORE_ROUTING, FAULT);
   if (r.errors.includes(400)) responsesOf['400'] = { $ref: '#/components/responses/BadRequest' };
   if (r.open !== 'open') responsesOf['401'] = { $ref: '#/components/responses/Unauthorized' };
   if (r.errors.includes(404)) responsesOf['404'] = { $ref: '#/components/responses/NotFound' };
-  if (r.errors.includes(503)) responsesOf['503'] = r.unavailable ?? { $ref: '#/components/responses/Unavailable' };
+  if (r.errors.includes(503)) responsesOf['503'] = r.unavailable ? withCors(r.unavailable) : { $ref: '#/components/responses/Unavailable' };
   // path parameters are declared once on the path item (every method of the path shares them)
   const params = [...(r.params ?? []).filter((p) => p.in !== 'path'), ...(r.etag ? [IF_NONE_MATCH] : [])];
   return {
@@ -503,7 +517,10 @@ export function buildOpenApi(): Json {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'RUNTIME_API_TOKEN. Required when the sidecar has one set; /healthz, /readyz, / and the dashboard pages never need it.' },
       },
-      headers: { ETag: HEADERS.ETag, StaticETag: HEADERS.StaticETag, FreshAsOf: HEADERS.Fresh, RetryAfter: HEADERS.RetryAfter },
+      headers: {
+        ETag: HEADERS.ETag, StaticETag: HEADERS.StaticETag, FreshAsOf: HEADERS.Fresh, RetryAfter: HEADERS.RetryAfter,
+        CorsAllowOrigin: HEADERS.CorsAllowOrigin, CorsExposeHeaders: HEADERS.CorsExposeHeaders,
+      },
       responses: responses(),
       schemas,
     },

@@ -59,6 +59,12 @@ export function urlLimit(maxBytes = MAX_URL_BYTES): MiddlewareHandler {
  */
 export const CORS_ALLOW_HEADERS = ['Authorization', 'If-None-Match', 'Content-Type', 'Last-Event-ID'] as const;
 export const CORS_ALLOW_METHODS = ['GET', 'HEAD', 'OPTIONS'] as const;
+/**
+ * The answer headers a page on another origin may read (openapi.ts documents them from here): a page reads the
+ * freshness time too (it learns ages from it after a 304); the name is freshness.ts's FRESH_AS_OF, spelled out
+ * here as that file imports this one (through header-list).
+ */
+export const CORS_EXPOSE_HEADERS = ['ETag', 'Retry-After', 'X-Runtime-Fresh-As-Of'] as const;
 /** how long a browser may keep a preflight's answer */
 export const CORS_MAX_AGE_S = 600;
 
@@ -78,9 +84,7 @@ export function corsFor(origins: string[] | undefined): MiddlewareHandler | null
     origin: any ? '*' : origins,
     allowMethods: [...CORS_ALLOW_METHODS],
     allowHeaders: [...CORS_ALLOW_HEADERS],
-    // a page on another origin reads the freshness time too (it learns ages from it after a 304); the
-    // name is freshness.ts's FRESH_AS_OF, spelled out here as that file imports this one (through header-list)
-    exposeHeaders: ['ETag', 'Retry-After', 'X-Runtime-Fresh-As-Of'],
+    exposeHeaders: [...CORS_EXPOSE_HEADERS],
     maxAge: CORS_MAX_AGE_S,
   });
 }

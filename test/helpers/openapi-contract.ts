@@ -28,6 +28,17 @@ const UNLISTED: Record<number, string> = { 204: 'Preflight', 401: 'Unauthorized'
 
 export const METHODS = ['get', 'head', 'options', 'post', 'put', 'patch', 'delete', 'trace'] as const;
 
+/**
+ * The headers that are part of the contract (a client acts on them): an answer carrying one its documented
+ * response does not declare fails, so a header dropped from the document (or one the code starts sending) is
+ * caught, not only one the document promises and the answer lacks. Lower case, as Headers gives them.
+ */
+const CONTRACT_HEADERS = [
+  'etag', FRESH_AS_OF.toLowerCase(), 'retry-after', 'www-authenticate', 'allow', 'location',
+  'access-control-allow-origin', 'access-control-allow-methods', 'access-control-allow-headers', 'access-control-max-age',
+  'access-control-allow-credentials', 'access-control-expose-headers',
+];
+
 // both are CommonJS: under NodeNext the default import is the module object, whose `default` is the export
 const Ajv2020 = Ajv2020Module.default;
 const addFormats = addFormatsModule.default;
@@ -164,6 +175,10 @@ export async function contractChecker(opts: { corsOrigin?: string } = {}) {
         continue;
       }
       validate(promised.schema, promised.schema.type === 'integer' && /^\d+$/.test(value) ? Number(value) : value, what);
+    }
+    const declared = new Set(Object.keys(documented.headers ?? {}).map((n) => n.toLowerCase()));
+    for (const name of CONTRACT_HEADERS) {
+      expect(!res.headers.has(name) || declared.has(name), `${name} on ${method} ${path} ${res.status} is not declared by its documented response`).toBe(true);
     }
     if (res.status === 204 && opts.corsOrigin) expect(res.headers.get('access-control-allow-origin')).toBe(opts.corsOrigin);
     const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();

@@ -187,6 +187,12 @@ describe('contract: real answers against openapi.json', () => {
       await hit(s.base, HOME, {}, 302);
       await hit(s.base, HOME, { method: 'HEAD' }, 302);
     }
+    // a cross-origin read (CORS set): the answer names the origin and the headers the page may read
+    for (const p of ['/api/v2/runtime/state', '/api/v2/runtime/apps?limit=1', '/readyz']) {
+      const res = await fetch(a.base + p, { headers: { ...AUTH, Origin: ORIGIN } });
+      expect(res.headers.get('access-control-allow-origin'), p).toBe(ORIGIN);
+      await check('GET', p, res, 200, true);
+    }
     // the compressed variant of the snapshot answers with its own tag
     const br = await fetch(`${b.base}/api/v2/runtime/state`, { headers: { 'Accept-Encoding': 'br' } });
     await check('GET', '/api/v2/runtime/state', br, 200, true);
@@ -204,6 +210,10 @@ describe('contract: real answers against openapi.json', () => {
     const app = { ...body.data.app_states[key!], surprise: 1 };
     await expect(check('GET', path, answer({ ...body, data: { ...body.data, app_states: { [key!]: app } } }), 200)).rejects.toThrow(/surprise/);
     await expect(check('GET', path, answer({ ...body, surprise: 1 }), 200)).rejects.toThrow(/surprise/);
+    // a contract header the documented response does not declare (here Retry-After on a 200)
+    const headers = new Headers(real.headers);
+    headers.set('Retry-After', '1');
+    await expect(check('GET', path, new Response(JSON.stringify(body), { status: 200, headers }), 200)).rejects.toThrow(/retry-after .* not declared/);
   });
 
   it('the served document is the built one and needs the token like other data', async () => {
