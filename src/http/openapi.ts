@@ -141,7 +141,10 @@ function responses(): Json {
       description: 'the If-None-Match tag is current: no body',
       headers: { ETag: { $ref: '#/components/headers/StaticETag' }, [FRESH_AS_OF]: { $ref: '#/components/headers/FreshAsOf' } },
     },
-    BadRequest: error('a query or path parameter is invalid (unknown value, too long, given twice, missing, not valid percent-encoding, or one only another route takes); the message names it. Also, before the route runs, a malformed request (as MalformedRequest)'),
+    BadRequest: error('a query or path parameter is invalid (unknown value, too long, given twice, missing, not valid percent-encoding, or one only another route takes); the message names it. Also, before the route runs, a malformed request (as MalformedRequest)', {
+      // answered before the app (thread.ts), a malformed request knows nothing of the sources
+      [FRESH_AS_OF]: header(`${HEADERS.Fresh.description}. Absent also on a malformed request answered before the route runs (its message starts "malformed HTTP request:")`, HEADERS.Fresh.schema, false),
+    }),
     Unauthorized: {
       description: 'RUNTIME_API_TOKEN is set and the request has no or another bearer token',
       headers: { 'WWW-Authenticate': header('Bearer realm="market-runtime"; with `error="invalid_token"` when a token was sent and is not the one', { type: 'string', pattern: '^Bearer realm="market-runtime"' }) },

@@ -103,8 +103,21 @@ function mergedObjects(parts: Schema[]): Schema | null {
   return out;
 }
 
+/**
+ * A 400 answered before the route runs (MalformedRequest: node's parser, the Host checks, @hono/node-server, a
+ * path or query that is not valid percent-encoding, query.ts malformedTarget), by its message. Any other 400 is
+ * the route's own (a parameter it refuses: `invalid query parameter …`, `user_id is longer than …`, `give
+ * app_name and/or user_id`), which its operation must document as BadRequest.
+ */
+export const beforeRouting400 = (message: string) => message.startsWith('malformed HTTP request: ') || message.includes(': malformed percent-encoding (');
+
+const BAD_REQUEST = '#/components/responses/BadRequest';
+
 export async function contractChecker(opts: { corsOrigin?: string } = {}) {
-  const doc = (await SwaggerParser.dereference(structuredClone(buildOpenApi()) as never)) as unknown as Doc;
+  /** as built: each response still a $ref, so the route's own 400 (BadRequest) is told from the generic one */
+  const raw = buildOpenApi() as { paths: Record<string, Record<string, { responses?: Record<string, { $ref?: string }> }>> };
+  const doc = (await SwaggerParser.dereference(structuredClone(raw) as never)) as unknown as Doc;
+  const ownBadRequest = (template: string, m: string) => raw.paths[template]?.[m]?.responses?.['400']?.$ref === BAD_REQUEST;
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   addFormats(ajv);
   const validators = new Map<Schema, ReturnType<typeof ajv.compile>>();
@@ -147,6 +160,13 @@ export async function contractChecker(opts: { corsOrigin?: string } = {}) {
     const documented = op!.responses[String(res.status)];
     expect(documented, `${method} ${template} answered ${res.status}, which the document lacks`).toBeDefined();
     seen.add(`${m} ${template} ${res.status}`);
+    // the route's own 400 (known by its message; a HEAD's has none): documented as the route's, not only as the
+    // malformed request every operation can get. Checked first: that is what a header or body misfit would mean
+    const message = res.status === 400 && m !== 'head' ? ((await res.clone().json()) as { message?: unknown }).message : undefined;
+    if (typeof message === 'string' && !beforeRouting400(message)) {
+      expect(ownBadRequest(template, m), `${method} ${path} answered its route's own 400 (${message}), which ${m} ${template} does not document (BadRequest)`).toBe(true);
+      seen.add(`${m} ${template} 400 own`);
+    }
     return checkAnswer(documented!, method, path, res, template, fresh);
   }
 
@@ -167,11 +187,13 @@ export async function contractChecker(opts: { corsOrigin?: string } = {}) {
     const m = method.toLowerCase();
     // every header documented for the answer: a required one (or the freshness header, once known) must be
     // there, and each one there must fit its schema (a weak or strong tag, a date-time, a constant)
+    let freshMissing = false;
     for (const [name, promised] of Object.entries(documented.headers ?? {}) as [string, { required?: boolean; schema: Schema }][]) {
       const value = res.headers.get(name);
       const what = `${name} on ${method} ${path} ${res.status}`;
       if (value === null) {
-        expect(promised.required || (fresh && name === FRESH_AS_OF), `${what} is missing`).toBe(false);
+        expect(promised.required, `${what} is missing`).not.toBe(true);
+        freshMissing ||= fresh && name === FRESH_AS_OF;
         continue;
       }
       validate(promised.schema, promised.schema.type === 'integer' && /^\d+$/.test(value) ? Number(value) : value, what);
@@ -182,18 +204,33 @@ export async function contractChecker(opts: { corsOrigin?: string } = {}) {
     }
     if (res.status === 204 && opts.corsOrigin) expect(res.headers.get('access-control-allow-origin')).toBe(opts.corsOrigin);
     const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    // the freshness header, once known, is on every answer that documents it, but for a 400 answered before the
+    // route ran (the document says so); a HEAD's message cannot be read, so it is held to the header
+    const freshIsMissing = (body: unknown) => {
+      const message = (body as { message?: unknown } | null)?.message;
+      const exempt = res.status === 400 && typeof message === 'string' && beforeRouting400(message);
+      expect(freshMissing && !exempt, `${FRESH_AS_OF} on ${method} ${path} ${res.status} is missing`).toBe(false);
+    };
     if (m === 'head' || !documented.content) {
       // a HEAD of the stream may not end (the caller aborts it); every other answer is read to its end
       if (type !== 'text/event-stream') await res.arrayBuffer();
       if (m !== 'head') expect(type === '' || res.status === 304, `${method} ${path} ${res.status} has no documented body`).toBe(true);
+      freshIsMissing(null);
       return null;
     }
     const media = documented.content[type];
     expect(media, `${method} ${path} ${res.status}: content type ${type} is documented`).toBeDefined();
-    if (type === 'text/event-stream') return null; // the caller reads the stream
+    if (type === 'text/event-stream') {
+      freshIsMissing(null);
+      return null; // the caller reads the stream
+    }
     const text = await res.text();
-    if (type !== 'application/json') return text;
+    if (type !== 'application/json') {
+      freshIsMissing(null);
+      return text;
+    }
     const body = JSON.parse(text) as unknown;
+    freshIsMissing(body);
     validate(media!.schema, body, `${method} ${path} ${res.status}`);
     if (res.status === 200 && template?.endsWith('/state')) expectGoWire(body);
     return body;
@@ -212,12 +249,16 @@ export async function contractChecker(opts: { corsOrigin?: string } = {}) {
     else expect(e.id).toMatch(/^\w+-\d+\.[\w-]{22}$/);
   }
 
-  /** Every documented `method template status`. */
+  /**
+   * Every documented `method template status`, and `get template 400 own` for each GET that documents its route's
+   * own 400 (BadRequest): reached only by a parameter the route refuses, not by a malformed request.
+   */
   function documented(): string[] {
     const out: string[] = [];
     for (const [path, item] of Object.entries(doc.paths)) {
       for (const m of METHODS) {
         for (const status of Object.keys(item[m]?.responses ?? {})) out.push(`${m} ${path} ${status}`);
+        if (m === 'get' && ownBadRequest(path, m)) out.push(`${m} ${path} 400 own`);
       }
     }
     return out;

@@ -70,11 +70,11 @@ async function rawExchange(port: number, request: string, end = true): Promise<R
  * An answer given outside the app (node's parser refused the request, or @hono/node-server could not make a
  * Request of it): documented like any other, with every data answer's headers and the error envelope.
  */
-async function checkOutside(method: string, path: string, res: Response, expected: number): Promise<{ message: string }> {
+async function checkOutside(method: string, path: string, res: Response, expected: number, fresh = false): Promise<{ message: string }> {
   const what = `${method} ${path} ${expected}`;
   for (const [name, value] of Object.entries(DATA_HEADERS)) expect(res.headers.get(name), `${name} on ${what}`).toBe(value);
   expect(res.headers.get('content-type'), what).toBe(JSON_TYPE);
-  const body = await check(method, path, res, expected);
+  const body = await check(method, path, res, expected, fresh);
   if (method !== 'HEAD') expect(body, what).toMatchObject({ success: false, message: expect.any(String), data: null });
   return body as { message: string };
 }
@@ -297,6 +297,12 @@ describe('contract: real answers against openapi.json', () => {
     // no Host: HTTP/1.1 requires one (400 in the envelope); HTTP/1.0 (an old health check) is answered
     const noHost = await checkOutside('GET', '/readyz', await hostless(b.sup.port, 'GET', '/readyz'), 400);
     expect(noHost).toMatchObject({ message: 'malformed HTTP request: missing Host header (HTTP/1.1 requires one)' });
+    // two Host headers: refused before the route, so even where the sources are fresh no freshness header (as documented)
+    for (const path of BASE_PATHS.map((base) => `${base}/state`)) {
+      const twice = await rawExchange(b.sup.port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: 127.0.0.2\r\nConnection: close\r\n\r\n`);
+      expect(twice.headers.get('x-runtime-fresh-as-of')).toBeNull();
+      expect(await checkOutside('GET', path, twice, 400, true)).toMatchObject({ message: 'malformed HTTP request: Host header given more than once' });
+    }
     const old = await hostless(b.sup.port, 'GET', '/readyz', '1.0');
     expect(old.status).toBe(200);
     // a URL past what node reads before the headers end: 431, and the message says the URL counts
