@@ -3,7 +3,7 @@ import {
   AppFlowState, ChartRepoApp, ChartRepoImage, ChartRepoStatus, ComponentStatus, HydratorTask, Id, SOURCE_NAMES,
   SUMMARY_KEYS, SourceHealth, SourceStatus, TaskState, Text, Time, type RuntimeSnapshot, type RuntimeSummary,
 } from '../model/index.ts';
-import { GoAppFlowState, GoComponentStatus, GoRuntimeSnapshot, GoSummary, GoTaskState } from '../model/go-wire.ts';
+import { GoAppFlowState, GoComponents, GoComponentStatus, GoRuntimeSnapshot, GoSummary, GoTaskState } from '../model/go-wire.ts';
 import type { History, TimelineEntry as TimelineEntryType } from '../store/timeline.ts';
 
 /**
@@ -21,6 +21,8 @@ export const WireSummary = v.intersect([GoSummary, RuntimeSummarySchema]);
 export const WireApp = v.intersect([GoAppFlowState, AppFlowState]);
 export const WireTask = v.intersect([GoTaskState, TaskState]);
 export const WireComponent = v.intersect([GoComponentStatus, ComponentStatus]);
+/** components by name: Go's own under their schemas (status words, metric keys), each with our keys too */
+export const WireComponents = v.intersect([GoComponents, v.record(v.string(), ComponentStatus)]);
 
 /** each source's health in the snapshot (a source that never reported is absent) */
 export const SourcesHealth = v.object(fromKeys(SOURCE_NAMES, v.optional(SourceHealth)));
@@ -57,7 +59,7 @@ export const OverviewSchema = v.object({
   timestamp: Time,
   version: v.number(),
   tasks: v.record(v.string(), WireTask),
-  components: v.record(v.string(), WireComponent),
+  components: WireComponents,
   chart_repo: v.pipe(v.optional(ChartRepoStatus), v.description('as in /state, without `apps` and `images` (page apps with …/apps?include=chart_repo)')),
   chart_repo_counts: v.object({ apps: countsBy('Chart Repo app state'), images: countsBy('image status') }),
   summary: WireSummary,
@@ -109,7 +111,7 @@ const keyList = v.optional(v.array(v.string()));
 export const ChangeEvent = v.object({
   version: v.number(),
   timestamp: Time,
-  upserts: v.object({ app_states: domainMap(WireApp), tasks: domainMap(WireTask), components: domainMap(WireComponent) }),
+  upserts: v.object({ app_states: domainMap(WireApp), tasks: domainMap(WireTask), components: v.optional(WireComponents) }),
   removed: v.object({ app_states: keyList, tasks: keyList, components: keyList }),
   chart_repo: v.optional(v.object({
     frame: v.pipe(v.optional(ChartRepoStatus), v.description('the block without its item lists, when it moved')),

@@ -10,9 +10,12 @@ import { ASSET_FILES } from './dashboard/routes.ts';
 import { FRESH_AS_OF } from './freshness.ts';
 import {
   AppsPageSchema, ChangeEvent, OverviewSchema, SummaryEvent, ErrorEnvelope, FreshnessSchema, Healthz, HistorySchema, Readyz, RuntimeSnapshotSchema,
-  RuntimeSummarySchema, SourcesHealth, TimelineEntry, WireApp, WireComponent, WireSummary, WireTask, envelope,
+  RuntimeSummarySchema, SourcesHealth, TimelineEntry, WireApp, WireComponent, WireComponents, WireSummary, WireTask, envelope,
 } from './openapi-schemas.ts';
-import { GoAppFlowState, GoAppStatus, GoComponentStatus, GoEntrance, GoRuntimeSnapshot, GoSummary, GoTaskState } from '../model/go-wire.ts';
+import {
+  GO_COMPONENT_METRICS, GoAppFlowState, GoAppStatus, GoCacheComponent, GoComponents, GoComponentStatus, GoEntrance, GoHydratorComponent,
+  GoRuntimeSnapshot, GoSummary, GoSyncerComponent, GoTaskModuleComponent, GoTaskState,
+} from '../model/go-wire.ts';
 import { Time } from '../model/common.ts';
 import { isRfc3339Time } from '../model/go-time.ts';
 import { APP_PATH_SCHEMA, TASK_PATH_SCHEMA, USER_PATH_SCHEMA } from './path-params.ts';
@@ -31,8 +34,11 @@ import { STREAM_LIMITS } from './stream.ts';
 
 /** Named schemas (components.schemas); a schema used inside another becomes a $ref to its name. */
 const DEFINITIONS = {
-  App: WireApp, Task: WireTask, Component: WireComponent, Summary: WireSummary,
-  GoAppFlowState, GoAppStatus, GoEntrance, GoTaskState, GoComponentStatus, GoSummary, GoRuntimeSnapshot,
+  App: WireApp, Task: WireTask, Component: WireComponent, Components: WireComponents, Summary: WireSummary,
+  GoAppFlowState, GoAppStatus, GoEntrance, GoTaskState, GoComponentStatus, GoComponents, GoSummary, GoRuntimeSnapshot,
+  GoCacheComponent, GoHydratorComponent, GoSyncerComponent, GoTaskModuleComponent,
+  GoCacheMetrics: GO_COMPONENT_METRICS.cache, GoHydratorMetrics: GO_COMPONENT_METRICS.hydrator,
+  GoSyncerMetrics: GO_COMPONENT_METRICS.syncer, GoTaskModuleMetrics: GO_COMPONENT_METRICS.task_module,
   AppFlowState, TaskState, ComponentStatus, SourceHealth, SourceStatus, ChartRepoStatus, ChartRepoApp, ChartRepoImage,
   HydratorTask, RuntimeSummary: RuntimeSummarySchema, SourcesHealth, RuntimeSnapshot: RuntimeSnapshotSchema,
   Freshness: FreshnessSchema, AppsPage: AppsPageSchema, Overview: OverviewSchema, SummaryEvent, TimelineEntry, History: HistorySchema, ChangeEvent, ErrorEnvelope, Healthz, Readyz,

@@ -80,8 +80,9 @@ const isMap = (a: unknown): a is Schema => typeof a === 'object' && a !== null &
  * maps merged), or null when one of them is not a plain object schema.
  */
 function mergedObjects(parts: Schema[]): Schema | null {
+  // a free-form object (`additionalProperties: {}`, our JsonObject) counts: it keeps the merged object open
   const plain = (p: Schema) => typeof p === 'object' && p !== null && !('anyOf' in p || 'oneOf' in p || 'allOf' in p)
-    && ('properties' in p || isMap(p.additionalProperties));
+    && ('properties' in p || 'additionalProperties' in p);
   if (!parts.every(plain)) return null;
   const merge = (xs: Schema[]) => (xs.length === 1 ? xs[0] : mergedObjects(xs) ?? { allOf: xs });
   const properties: Record<string, Schema[]> = {};
@@ -89,6 +90,11 @@ function mergedObjects(parts: Schema[]): Schema | null {
   for (const part of parts) {
     for (const [k, v] of Object.entries((part.properties ?? {}) as Record<string, Schema>)) (properties[k] ??= []).push(v);
     for (const r of (part.required as string[] | undefined) ?? []) required.add(r);
+  }
+  // a key one part names and another holds to its map's values (Go's components by name, ours as a map): both
+  for (const part of parts) {
+    if (!isMap(part.additionalProperties)) continue;
+    for (const [k, xs] of Object.entries(properties)) if (!(k in ((part.properties ?? {}) as Schema))) xs.push(part.additionalProperties);
   }
   const out: Schema = { type: 'object' };
   if (Object.keys(properties).length) out.properties = Object.fromEntries(Object.entries(properties).map(([k, xs]) => [k, merge(xs)]));

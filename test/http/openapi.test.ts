@@ -161,6 +161,27 @@ describe('the OpenAPI document', () => {
     expect(v.safeParse(AppFlowState, { ...app, metadata: deep }).success).toBe(false);
   });
 
+  it("states Go's components by name: each one's status words and metric keys (typed), any other component as the generic one, our keys allowed", async () => {
+    const doc = (await SwaggerParser.dereference(structuredClone(buildOpenApi()) as never)) as unknown as Doc;
+    const ajv = new Ajv2020({ strict: false });
+    addFormats(ajv);
+    const valid = ajv.compile(doc.components.schemas.Components!);
+    const at = '2024-05-01T08:00:00Z';
+    const tm = { name: 'task_module', healthy: true, status: 'running', last_check: at, metrics: { pending_tasks: 2, running_tasks: 1, ours: 'x' } };
+    const syncer = { name: 'syncer', healthy: false, status: 'degraded', last_check: at, metrics: { last_sync_time: at } };
+    const other = { name: 'postgres', healthy: true, status: 'error', last_check: at, metrics: { anything: 1 } };
+    expect(valid({ task_module: tm, syncer, postgres: other }), JSON.stringify(valid.errors)).toBe(true);
+    expect(valid({ task_module: { ...tm, status: 'stopped' } })).toBe(false);
+    expect(valid({ syncer: { ...syncer, status: 'error' } })).toBe(false);
+    expect(valid({ task_module: { ...tm, metrics: { ...tm.metrics, pending_tasks: 1.5 } } })).toBe(false);
+    expect(valid({ task_module: { ...tm, metrics: { running_tasks: 1 } } })).toBe(false);
+    expect(valid({ syncer: { ...syncer, metrics: { last_sync_time: 'yesterday' } } })).toBe(false);
+    expect(valid({ cache: tm })).toBe(false);
+    // the published document names them, so a generated client has the types
+    const props = (doc.components.schemas.GoComponents!.properties ?? {}) as Record<string, unknown>;
+    expect(Object.keys(props).sort()).toEqual(['cache', 'hydrator', 'syncer', 'task_module']);
+  });
+
   it('states the filters the parser enforces: each documented value is accepted, and a value outside them gets the same 400 message', () => {
     const params = (buildOpenApi() as Doc).paths['/api/v2/runtime/state']!.get!.parameters!;
     expect(params.filter((p) => p.in === 'query').map((p) => p.name)).toEqual([...FILTER_KEYS]);
