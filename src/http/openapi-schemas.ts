@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import {
-  AppFlowState, ChartRepoApp, ChartRepoImage, ChartRepoStatus, ComponentStatus, HydratorTask, Id, SOURCE_NAMES,
+  AppFlowState, ChartRepoApp, ChartRepoImage, ChartRepoStatus, ComponentStatus, Count, HydratorTask, Id, SOURCE_NAMES,
   SUMMARY_KEYS, SourceHealth, SourceStatus, TaskState, Text, Time, type RuntimeSnapshot, type RuntimeSummary,
 } from '../model/index.ts';
 import { GoAppFlowState, GoComponents, GoComponentStatus, GoRuntimeSnapshot, GoSummary, GoTaskState } from '../model/go-wire.ts';
@@ -16,7 +16,7 @@ import type { History, TimelineEntry as TimelineEntryType } from '../store/timel
 const fromKeys = <K extends string, S extends v.GenericSchema>(keys: readonly K[], schema: S) =>
   Object.fromEntries(keys.map((k) => [k, schema])) as Record<K, S>;
 
-export const RuntimeSummarySchema = v.object(fromKeys(SUMMARY_KEYS, v.number()));
+export const RuntimeSummarySchema = v.object(fromKeys(SUMMARY_KEYS, Count));
 export const WireSummary = v.intersect([GoSummary, RuntimeSummarySchema]);
 export const WireApp = v.intersect([GoAppFlowState, AppFlowState]);
 export const WireTask = v.intersect([GoTaskState, TaskState]);
@@ -32,7 +32,7 @@ export const SourcesHealth = v.object(fromKeys(SOURCE_NAMES, v.optional(SourceHe
  * with our keys and allowed values, and the additive `version` and `sources`.
  */
 export const RuntimeSnapshotSchema = v.intersect([GoRuntimeSnapshot, v.object({
-  version: v.number(),
+  version: Count,
   app_states: v.record(v.string(), AppFlowState),
   tasks: v.record(v.string(), TaskState),
   components: v.record(v.string(), ComponentStatus),
@@ -42,8 +42,8 @@ export const RuntimeSnapshotSchema = v.intersect([GoRuntimeSnapshot, v.object({
 
 /** `data` of GET …/apps: one page of apps in key order */
 export const AppsPageSchema = v.object({
-  version: v.pipe(v.number(), v.description('the store version this page was cut from: pages of one listing may come from different versions')),
-  total: v.pipe(v.number(), v.description('how many apps match the filters (at that version)')),
+  version: v.pipe(Count, v.description('the store version this page was cut from: pages of one listing may come from different versions')),
+  total: v.pipe(Count, v.description('how many apps match the filters (at that version)')),
   items: v.pipe(v.array(WireApp), v.description('the apps, by key (user:source:app) in string order; each as in /state app_states')),
   next_cursor: v.pipe(v.nullable(v.string()), v.description('opaque: pass it as `cursor` for the next page; null on the last page')),
   chart_repo: v.pipe(
@@ -52,12 +52,12 @@ export const AppsPageSchema = v.object({
   ),
 });
 
-const countsBy = (what: string) => v.pipe(v.record(v.string(), v.number()), v.description(`how many, per ${what}`));
+const countsBy = (what: string) => v.pipe(v.record(v.string(), Count), v.description(`how many, per ${what}`));
 
 /** `data` of GET …/overview: the snapshot without the lists that grow with the market */
 export const OverviewSchema = v.object({
   timestamp: Time,
-  version: v.number(),
+  version: Count,
   tasks: v.record(v.string(), WireTask),
   components: WireComponents,
   chart_repo: v.pipe(v.optional(ChartRepoStatus), v.description('as in /state, without `apps` and `images` (page apps with …/apps?include=chart_repo)')),
@@ -68,7 +68,7 @@ export const OverviewSchema = v.object({
 
 /** The `data:` of the events of …/events?view=summary: a version, without its entities. */
 export const SummaryEvent = v.object({
-  version: v.number(),
+  version: Count,
   timestamp: Time,
   summary: WireSummary,
   sources: v.pipe(v.optional(SourcesHealth), v.description('change events only, when a source\'s health changed')),
@@ -109,7 +109,7 @@ const keyList = v.optional(v.array(v.string()));
 
 /** The `data:` of one `event: change` of …/events. */
 export const ChangeEvent = v.object({
-  version: v.number(),
+  version: Count,
   timestamp: Time,
   upserts: v.object({ app_states: domainMap(WireApp), tasks: domainMap(WireTask), components: v.optional(WireComponents) }),
   removed: v.object({ app_states: keyList, tasks: keyList, components: keyList }),
@@ -135,7 +135,7 @@ export const ErrorEnvelope = v.object({ success: v.literal(false), message: v.st
 export const envelope = <S extends v.GenericSchema>(data: S) => v.object({ success: v.literal(true), message: v.string(), data });
 
 export const Healthz = v.object({ status: v.literal('ok') });
-export const Readyz = v.object({ ready: v.boolean(), store: v.picklist(['up', 'down']), version: v.number() });
+export const Readyz = v.object({ ready: v.boolean(), store: v.picklist(['up', 'down']), version: Count });
 
 // the hand-kept TypeScript types and these schemas must agree (a compile error otherwise)
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

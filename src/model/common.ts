@@ -35,6 +35,8 @@ export type JsonObject = v.InferOutput<typeof JsonObject>;
 
 /** A Go integer field: a Go client fails on a fraction. */
 export const GoInt = v.pipe(v.number(), v.safeInteger());
+/** A count or a version: a whole number from 0 (the OpenAPI document says `integer`, minimum 0). */
+export const Count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 /**
  * A Go time.Time as we send it: RFC 3339 with a real date (no 30 February), Go's zero time included, or a Go
  * client fails on the whole document. Stricter than Go's decoder, which also takes a one-digit hour, a comma

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { Text, Time } from './common.ts';
+import { Count, Text, Time } from './common.ts';
 
 export const SOURCE_NAMES = ['tasks', 'app_flow', 'components', 'chart_repo', 'nats'] as const;
 export type SourceName = (typeof SOURCE_NAMES)[number];
@@ -25,8 +25,9 @@ export const SourceStatus = v.object({
   ok: v.boolean(),
   last_success: v.nullable(Time),
   last_error: v.nullable(Text),
-  consecutive_failures: v.number(),
-  duration_ms: v.number(),
+  consecutive_failures: Count,
+  /** rounded where it is recorded (store/source-book.ts) */
+  duration_ms: Count,
   /** additive: when the last attempt (good or bad) finished */
   last_attempt: v.optional(v.nullable(Time)),
   /** additive: as SourceHealth's warning */

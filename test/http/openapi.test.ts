@@ -161,6 +161,19 @@ describe('the OpenAPI document', () => {
     expect(v.safeParse(AppFlowState, { ...app, metadata: deep }).success).toBe(false);
   });
 
+  it('states versions and counts as whole numbers from 0 (integer), which the contract holds real answers to', () => {
+    const schemas = (buildOpenApi() as Doc).components.schemas;
+    const prop = (name: string, ...path: string[]) => path.reduce<Record<string, unknown>>(
+      (s, k) => (s.properties as Record<string, Record<string, unknown>>)[k]!, schemas[name]!);
+    const whole = { type: 'integer', minimum: 0 };
+    for (const name of ['AppsPage', 'Overview', 'SummaryEvent', 'ChangeEvent', 'Readyz']) expect(prop(name, 'version'), name).toMatchObject(whole);
+    expect((schemas.RuntimeSnapshot!.allOf as Record<string, Record<string, Record<string, unknown>>>[])[1]!.properties!.version).toMatchObject(whole);
+    expect(prop('AppsPage', 'total')).toMatchObject(whole);
+    for (const key of ['stuck_apps', 'stuck_tasks', 'total_apps']) expect(prop('RuntimeSummary', key), key).toMatchObject(whole);
+    for (const key of ['consecutive_failures', 'duration_ms']) expect(prop('SourceStatus', key), key).toMatchObject(whole);
+    expect(prop('Overview', 'chart_repo_counts', 'apps').additionalProperties).toMatchObject(whole);
+  });
+
   it("states Go's components by name: each one's status words and metric keys (typed), any other component as the generic one, our keys allowed", async () => {
     const doc = (await SwaggerParser.dereference(structuredClone(buildOpenApi()) as never)) as unknown as Doc;
     const ajv = new Ajv2020({ strict: false });
