@@ -78,6 +78,16 @@ const CONVERT: ConversionConfig = {
     }
     return undefined;
   },
+  // a picklist or literal says its type (the converter gives a bare enum or const: some generators then type it
+  // `unknown`); one whose values are of more than one type is left as it is
+  overrideSchema: ({ valibotSchema, jsonSchema }) => {
+    const values: readonly unknown[] | null = valibotSchema.type === 'picklist' ? (valibotSchema as v.PicklistSchema<v.PicklistOptions, undefined>).options
+      : valibotSchema.type === 'literal' ? [(valibotSchema as v.LiteralSchema<v.Literal, undefined>).literal] : null;
+    const types = new Set(values?.map((x) => typeof x));
+    if (!values || jsonSchema.type !== undefined || types.size !== 1) return undefined;
+    const [type] = types;
+    return type === 'string' || type === 'boolean' || type === 'number' ? { type, ...jsonSchema } : undefined;
+  },
   // the last schema of a pipe is what a value must be (query filters: string, trimmed, then one of a picklist)
   typeMode: 'output',
   overrideRef: ({ referenceId }) => `#/components/schemas/${referenceId}`,

@@ -161,6 +161,20 @@ describe('the OpenAPI document', () => {
     expect(v.safeParse(AppFlowState, { ...app, metadata: deep }).success).toBe(false);
   });
 
+  it('gives every enum and const its type (a bare enum is typed `unknown` by some generators)', () => {
+    const untyped: string[] = [];
+    const walk = (x: unknown, at: string): void => {
+      if (Array.isArray(x)) return x.forEach((y, i) => walk(y, `${at}/${i}`));
+      if (typeof x !== 'object' || x === null) return;
+      const s = x as Record<string, unknown>;
+      // a header's or a schema's enum/const (not an example value): schemas are what carry `type`
+      if (('enum' in s || 'const' in s) && !('type' in s)) untyped.push(at);
+      for (const [k, y] of Object.entries(s)) walk(y, `${at}/${k}`);
+    };
+    walk(buildOpenApi(), '#');
+    expect(untyped).toEqual([]);
+  });
+
   it('states versions and counts as whole numbers from 0 (integer), which the contract holds real answers to', () => {
     const schemas = (buildOpenApi() as Doc).components.schemas;
     const prop = (name: string, ...path: string[]) => path.reduce<Record<string, unknown>>(
@@ -236,7 +250,7 @@ describe('the OpenAPI document', () => {
   it('states …/apps?limit= as the parser enforces it: empty, or a whole number from 1 to 1000 in plain digits (read as a number)', () => {
     expect(paramsOf('/apps', 'query').map((p) => p.name)).toEqual([...APPS_QUERY_KEYS]);
     const { limit, cursor, include } = schemasOf('/apps', 'query');
-    expect(limit).toEqual({ anyOf: [{ const: '' }, { type: 'integer', minimum: 1, maximum: 1000 }] });
+    expect(limit).toEqual({ anyOf: [{ type: 'string', const: '' }, { type: 'integer', minimum: 1, maximum: 1000 }] });
     expect(include!.enum).toEqual(['', 'chart_repo']);
     expect(cursor).toEqual({ type: 'string', maxLength: 8192, pattern: '^[A-Za-z0-9_-]*$' });
     for (const [given, pageSize] of [['', 100], ['1', 1], ['1000', 1000], ['0042', 42]] as const) {
