@@ -527,6 +527,7 @@ export function buildOpenApi(): Json {
         `Answers under the base paths carry ${FRESH_AS_OF} (how fresh the data is, apart from the version).`,
         'Objects may gain keys (additive); clients should ignore keys they do not know.',
         'A path not listed here answers GET and HEAD with 404 in the envelope (401 first when a token is set and the request lacks it; paths under …/assets/ are open: 404 either way), OPTIONS with the 204 CORS preflight when CORS_ORIGINS is set and 405 otherwise, and every other method with 405 and Allow (the API is read-only, whatever the path). A listed path answers 405 with Allow to any method it does not list.',
+        'Before any route, listed or not, a request may be answered as every operation documents it: 400 for a malformed request (MalformedRequest), 408 when it does not arrive in time, 414 for a request target too long, 417 for an Expect header other than 100-continue, 431 for headers too large; and 500 for an unhandled error.',
       ].join('\n\n'),
     },
     servers: [{ url: '/' }],

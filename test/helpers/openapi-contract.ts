@@ -22,9 +22,12 @@ export type Doc = { paths: Record<string, Record<string, Operation>>; components
 /**
  * What a path the document does not list answers, by status, as its description says (the shared responses of
  * components): 401 before a route when a token is set, 404 for GET and HEAD, 405 for any other method, 204 for a
- * preflight when CORS is set.
+ * preflight when CORS is set; and what any request may get before routing (400, 408, 414, 417, 431) or on a fault (500).
  */
-const UNLISTED: Record<number, string> = { 204: 'Preflight', 401: 'Unauthorized', 404: 'NotFound', 405: 'MethodNotAllowed' };
+const UNLISTED: Record<number, string> = {
+  204: 'Preflight', 401: 'Unauthorized', 404: 'NotFound', 405: 'MethodNotAllowed',
+  400: 'MalformedRequest', 408: 'RequestTimeout', 414: 'UriTooLong', 417: 'ExpectationFailed', 431: 'HeadersTooLarge', 500: 'InternalError',
+};
 
 export const METHODS = ['get', 'head', 'options', 'post', 'put', 'patch', 'delete', 'trace'] as const;
 

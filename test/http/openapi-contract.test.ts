@@ -345,6 +345,10 @@ describe('contract: real answers against openapi.json', () => {
           await contract.checkUnlisted(method, path, await send(a.base, path, method), 405);
           await contract.checkUnlisted(method, path, await send(a.base, path, method, AUTH), 405);
         }
+        // what any request may get before a route is looked for: a target too long, headers too large, a malformed request
+        await contract.checkUnlisted(method, path, await send(b.base, `${path}?pad=${'p'.repeat(9000)}`, method), 414);
+        await contract.checkUnlisted(method, path, await headersTooLarge(b.sup.port, method, path), 431);
+        await contract.checkUnlisted(method, path, await malformed(b.sup.port, method, path), 400);
       }
     }
   }, 60_000);
