@@ -325,7 +325,7 @@ describe('contract: real answers against openapi.json', () => {
   it('a path the document does not list answers as its description says: GET and HEAD 404 (401 first without the token where one is set, except under …/assets/), OPTIONS the 204 preflight with CORS set and 405 without, every other method 405 with Allow', async () => {
     const send = (base: string, path: string, method: string, headers: Record<string, string> = {}) =>
       (method === 'TRACE' ? trace(base, path, headers) : fetch(base + path, { method, headers, redirect: 'manual' }));
-    const unlisted = ['/nonexistent', '/healthz/more', ...BASE_PATHS.flatMap((base) => [`${base}/nonexistent`, `${base}/state/more`, `${base}/assets/nope/deeper`])];
+    const unlisted = ['/nonexistent', '/favicon.ico', '/healthz/', '/healthz/more', ...BASE_PATHS.flatMap((base) => [`${base}/nonexistent`, `${base}/state/more`, `${base}/assets/nope/deeper`])];
     for (const path of unlisted) {
       const open = path.includes('/assets/');
       for (const method of EVERY_METHOD) {
