@@ -251,6 +251,9 @@ interface Route {
   fresh?: boolean;
 }
 
+/** Pages, assets and this document: not data, nothing a parameter could be mistaken to filter. */
+const IGNORES_QUERY = 'Takes no query parameters and ignores the query string (one that is not valid percent-encoding is still a 400, MalformedRequest).';
+
 /** What each path parameter names. */
 const PATH_PARAM_NAMES: Record<string, string> = { user_id: 'the user', source_id: 'the market source', app_name: 'the app', task_id: 'the task' };
 
@@ -397,10 +400,10 @@ function routes(): Route[] {
       path: '/users/{user_id}/tasks', id: 'listUserTasks', summary: "A user's tasks",
       params: userParams, ok: json(v.array(WireTask)), etag: 'weak', errors: [400, 503], fresh: true,
     },
-    { path: '/dashboard', id: 'getDashboard', summary: 'The operator dashboard (HTML; loads without a token, its data does not)', ok: html, etag: 'strong', errors: [], open: 'open', fresh: true },
-    { path: '/dashboard-app', id: 'getDashboardApp', summary: 'The per-app dashboard (HTML)', ok: html, etag: 'strong', errors: [], open: 'open', fresh: true },
+    { path: '/dashboard', id: 'getDashboard', summary: 'The operator dashboard (HTML; loads without a token, its data does not)', description: IGNORES_QUERY, ok: html, etag: 'strong', errors: [], open: 'open', fresh: true },
+    { path: '/dashboard-app', id: 'getDashboardApp', summary: 'The per-app dashboard (HTML)', description: IGNORES_QUERY, ok: html, etag: 'strong', errors: [], open: 'open', fresh: true },
     {
-      path: '/assets/{file}', id: 'getAsset', summary: "The dashboards' scripts and stylesheet (no token needed, whatever the file)",
+      path: '/assets/{file}', id: 'getAsset', summary: "The dashboards' scripts and stylesheet (no token needed, whatever the file)", description: IGNORES_QUERY,
       params: [{
         name: 'file', in: 'path', required: true, description: 'one of the files the dashboards load; any other name answers 404',
         schema: schemaOf(v.picklist(ASSET_FILES)),
@@ -409,7 +412,7 @@ function routes(): Route[] {
       etag: 'strong', errors: [404], open: 'open', fresh: true,
     },
     {
-      path: '/openapi.json', id: 'getOpenApi', summary: 'This document',
+      path: '/openapi.json', id: 'getOpenApi', summary: 'This document', description: IGNORES_QUERY,
       ok: { media: JSON_MEDIA, schema: { type: 'object' } }, etag: 'strong', errors: [], fresh: true,
     },
     {

@@ -220,6 +220,11 @@ describe('contract: real answers against openapi.json', () => {
     const served = await (await fetch(`${a.base}/api/v2/runtime/openapi.json`, { headers: AUTH })).json();
     expect(served).toEqual(buildOpenApi());
     await hit(a.base, '/app-store/api/v2/runtime/openapi.json', {}, 401);
+    // not a data route: no parameters, so another route's is no 400 (docs/api.md); the pages and assets alike
+    const withQuery = await hit(a.base, '/api/v2/runtime/openapi.json?user_id=alice', { headers: AUTH }, 200);
+    expect(withQuery).toEqual(served);
+    await hit(a.base, '/api/v2/runtime/dashboard?stage=running', {}, 200);
+    await hit(a.base, '/api/v2/runtime/assets/dashboard.js?user_id=alice', {}, 200);
   });
 
   it('bad parameters answer 400, missing entities 404, a missing token 401 (and a wrong one), with the envelope', async () => {
