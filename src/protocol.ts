@@ -359,15 +359,16 @@ export interface QueryAnswer {
   /**
    * The answer's ETag names its own JSON from this character on (past a page's store-local `version`), so an
    * answer that did not change keeps its tag while other parts of the market move on: set where that JSON holds
-   * only what the sources said (entities, pages of apps, histories). Absent: the version's content digest names
-   * it (a filtered /state and /overview carry times only this store saw: components' last_check, Chart Repo
-   * items' last_update, which would give the same content another tag on another replica).
+   * only what the sources said (entities, pages of apps, histories). Absent: own_content or the version's
+   * content digest names it.
    */
   own_from?: number;
   /**
    * The answer's ETag names this digest of what its apps' rows say (EntityTable.rowsContent), without the
    * last_update each store keeps from when it first saw the content: the same rows give the same tag on every
-   * replica and after a restart. Set on answers of apps (one app, a user's apps, a page without Chart Repo items).
+   * replica and after a restart. Set on answers of apps (one app, a user's apps, a page without Chart Repo items),
+   * a filtered /state and /overview (their rows', the summary's, components', the Chart Repo view's and the
+   * sources' digests, as the version's names the snapshot: times only this store saw left out).
    */
   own_content?: string;
 }

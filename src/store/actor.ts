@@ -275,10 +275,10 @@ export class StoreActor implements StoreControlApi {
   private state(f: StateFilter): QueryAnswer {
     this.flush();
     const out = [envelopePrefix(true, OK_MESSAGE)];
-    this.store.stateInto(out, f);
+    const content = this.store.stateInto(out, f);
     out.push('}');
     const json = utf8Of(out);
-    return Comlink.transfer(this.answer(json), [json]);
+    return Comlink.transfer(this.ownAnswer(json, content), [json]);
   }
 
   /** `ownFrom`: where the JSON its ETag names starts (QueryAnswer.own_from); undefined: the content digest names it */
@@ -288,8 +288,8 @@ export class StoreActor implements StoreControlApi {
     return a;
   }
 
-  /** An answer of apps, named by what their rows say (QueryAnswer.own_content); null content: the version's digest. */
-  private appsAnswer(json: string | null, content: string | null): QueryAnswer {
+  /** An answer named by what it says (QueryAnswer.own_content); null content: the version's digest. */
+  private ownAnswer(json: string | ArrayBuffer | null, content: string | null): QueryAnswer {
     const a = this.answer(json);
     if (json !== null && content !== null) a.own_content = content;
     return a;
@@ -298,17 +298,17 @@ export class StoreActor implements StoreControlApi {
   readonly queryApi: StoreQueryApi = {
     body: () => this.body(),
     state: (f: StateFilter) => this.state(f),
-    app: (u, s, a) => (this.flush(), this.appsAnswer(this.store.app(u, s, a), this.store.appContent(u, s, a))),
+    app: (u, s, a) => (this.flush(), this.ownAnswer(this.store.app(u, s, a), this.store.appContent(u, s, a))),
     task: (id) => (this.flush(), this.answer(this.store.task(id), 0)),
     tasks: (f) => (this.flush(), this.answer(this.store.tasksBy(f), 0)),
-    appsByUser: (u) => (this.flush(), this.appsAnswer(this.store.appsByUser(u), this.store.appsByUserContent(u))),
+    appsByUser: (u) => (this.flush(), this.ownAnswer(this.store.appsByUser(u), this.store.appsByUserContent(u))),
     // a page with the Chart Repo's items carries their last_update (this store's): named by the content digest
     appsPage: (f, limit, after, withChart) => {
       this.flush();
       const page = this.store.appsPageWithContent(f, limit, after, withChart ?? false);
-      return this.appsAnswer(page.json, page.content);
+      return this.ownAnswer(page.json, page.content);
     },
-    overview: () => (this.flush(), this.answer(this.store.overview())),
+    overview: () => (this.flush(), this.ownAnswer(this.store.overview(), this.store.overviewContent())),
     history: (kind, key) => (this.flush(), this.answer(this.store.history(kind, key), 0)),
     tasksByUser: (u) => (this.flush(), this.answer(this.store.tasksBy({ user_id: u }), 0)),
     ping: () => this.ping(),

@@ -280,9 +280,9 @@ export class RuntimeStore {
     return this.queries.state(f);
   }
 
-  /** state(f) as pieces appended to `out` (StoreQueries.stateInto). */
-  stateInto(out: string[], f: StateFilter): void {
-    this.queries.stateInto(out, f);
+  /** state(f) as pieces appended to `out`, and what it says for its ETag (StoreQueries.stateInto). */
+  stateInto(out: string[], f: StateFilter): string {
+    return this.queries.stateInto(out, f);
   }
 
   /** What the store saw happen to one app or task (kept a while after it left the view), or null. */
@@ -335,6 +335,11 @@ export class RuntimeStore {
   /** The snapshot without the lists that grow with the market (…/overview): SnapshotRenderer.overview. */
   overview(): string {
     return this.snapshot.overview();
+  }
+
+  /** What overview() says, for its ETag: SnapshotRenderer.overviewContent. */
+  overviewContent(): string {
+    return this.snapshot.overviewContent();
   }
 }
 

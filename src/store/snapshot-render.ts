@@ -77,6 +77,11 @@ export class SnapshotRenderer {
       + `"chart_repo_counts":${JSON.stringify(counts)},"summary":${JSON.stringify(this.tables.summary)},"sources":${this.sources.healthJson()}}`;
   }
 
+  /** What overview() says, for its ETag: it holds no app, only their counts in the summary. */
+  overviewContent(): string {
+    return this.digestOf('overview', this.tables.tasks.digest.digest(), JSON.stringify(this.tables.summary));
+  }
+
   /** about how many bytes the whole rendering has (at most that many) */
   sizeHint(): number {
     return this.tables.chars + (this.chartRepo.held?.chars ?? 0);
@@ -87,11 +92,19 @@ export class SnapshotRenderer {
    * app's last_update, a component's last_check, Chart Repo items' last_update): ETags are made from it.
    */
   digest(): string {
-    const { apps, tasks, components, summary } = this.tables;
+    const { apps, tasks, summary } = this.tables;
+    return this.digestOf(apps.digest.digest(), tasks.digest.digest(), JSON.stringify(summary));
+  }
+
+  /**
+   * The digest of an answer holding these apps, these tasks and this summary beside the components, the Chart
+   * Repo view (whole: a narrowed one changes only with it) and the sources' health, as the version's digest
+   * names the whole snapshot: a filtered answer keeps its tag while the rest of the market moves on.
+   */
+  digestOf(apps: string, tasks: string, summary: string): string {
     // 128 bits: as many as a query variant's (etag.ts)
     return digestOf([
-      apps.digest.digest(), tasks.digest.digest(), components.digest.digest(),
-      this.chartRepo.held?.content ?? '', JSON.stringify(summary), this.sources.healthJson(),
+      apps, tasks, this.tables.components.digest.digest(), this.chartRepo.held?.content ?? '', summary, this.sources.healthJson(),
     ]).slice(0, 22);
   }
 }

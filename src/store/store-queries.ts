@@ -34,7 +34,7 @@ export class StoreQueries {
    * state(f) as pieces appended to `out`: the entities' and Chart Repo items' JSON as held, so the answer is
    * written into its bytes piece by piece (StoreActor) and never exists as one string in either thread.
    */
-  stateInto(out: string[], f: StateFilter): void {
+  stateInto(out: string[], f: StateFilter): string {
     const { apps, tasks, byUser, byAppName } = this.tables;
     const appKeys = pick(apps, this.appLists(f).map((l) => l?.keys), (a) => appMatches(a, f));
     const taskKeys = pick(tasks, [
@@ -50,7 +50,9 @@ export class StoreQueries {
     summary.active_components = this.tables.summary.active_components;
     const held = this.chartRepo.held;
     const chart = held ? (o: string[]) => (hasChartFilter(f) ? held.filteredInto(o, f) : held.renderInto(o)) : undefined;
-    this.snapshot.into(out, (o) => apps.renderInto(o, appKeys), (o) => tasks.renderInto(o, taskKeys), chart, JSON.stringify(summary));
+    const summaryJson = JSON.stringify(summary);
+    this.snapshot.into(out, (o) => apps.renderInto(o, appKeys), (o) => tasks.renderInto(o, taskKeys), chart, summaryJson);
+    return this.snapshot.digestOf(apps.rowsContent(appKeys, 'state'), tasks.rowsContent(taskKeys, 'state'), summaryJson);
   }
 
   app(user_id: string, source_id: string, app_name: string): string | null {
@@ -76,13 +78,14 @@ export class StoreQueries {
     return jsonArray(tasks, keys);
   }
 
+  /** A user's apps in key order (the index keeps them in the order this store last saw each change). */
   appsByUser(user_id: string): string {
-    return jsonArray(this.tables.apps, [...this.tables.byUser.apps.get(user_id)]);
+    return jsonArray(this.tables.apps, this.tables.byUser.apps.ordered(user_id).sorted());
   }
 
   /** What appsByUser() says, for its ETag (EntityTable.rowsContent). */
   appsByUserContent(user_id: string): string {
-    return this.tables.apps.rowsContent([...this.tables.byUser.apps.get(user_id)], 'user-apps');
+    return this.tables.apps.rowsContent(this.tables.byUser.apps.ordered(user_id).sorted(), 'user-apps');
   }
 
   /**
@@ -172,7 +175,7 @@ export class StoreQueries {
   }
 }
 
-/** Keys matching `test`, scanning the smallest applicable index (or everything when none applies). */
+/** Keys matching `test`, in key order, scanning the smallest applicable index (or everything when none applies). */
 function pick<T extends object>(
   table: EntityTable<T>, candidates: (ReadonlySet<string> | undefined)[], test: (v: T) => boolean,
 ): string[] {
@@ -184,10 +187,12 @@ function pick<T extends object>(
     const row = table.rows.get(k);
     if (row && test(row.value)) out.push(k);
   }
-  return out;
+  // in key order: the indexes and the table keep keys in the order this store last saw each change, which
+  // another replica, or this one after a restart, did not see alike (the same rows, the same bytes and tag)
+  return out.sort();
 }
 
-function jsonArray<T extends object>(table: EntityTable<T>, keys: string[]): string {
+function jsonArray<T extends object>(table: EntityTable<T>, keys: readonly string[]): string {
   // the JSON rendered when each entity changed, not a second stringify per query
   return '[' + keys.map((k) => table.json(k)!).join(',') + ']';
 }

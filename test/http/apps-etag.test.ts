@@ -8,9 +8,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { app, startHarness } from './store-harness.ts';
 import { API } from '../reliability/helpers.ts';
 
-const TARGETS = [`${API}/apps/alice/market/wiki`, `${API}/users/alice/apps`, `${API}/apps?user_id=alice&limit=10`, `${API}/apps?limit=1`];
+const TARGETS = [
+  `${API}/apps/alice/market/wiki`, `${API}/users/alice/apps`, `${API}/apps?user_id=alice&limit=10`, `${API}/state?user_id=alice`,
+  `${API}/apps?limit=1`,
+];
 /** the answers that hold wiki (the first page of one app holds blog alone: keys sort alice:market:blog first) */
-const WITH_WIKI = TARGETS.slice(0, 3);
+const WITH_WIKI = TARGETS.slice(0, 4);
 const T_SEEN = '2026-11-25T10:00:00.000Z';
 const T_TOUCHED = '2026-11-25T10:07:00.000Z';
 
@@ -77,5 +80,30 @@ describe('answers of apps: one content, one ETag', () => {
     }
     // some answers held wiki: the tag change was checked, not skipped
     expect(changed).toEqual(WITH_WIKI);
+  });
+
+  it('a filtered answer and /overview keep their tag while other users\' apps move; the same rows in another order read alike', async () => {
+    const chat = (over = {}) => app('bob', 'market', 'chat', over);
+    // the same rows, passed in opposite orders: the indexes hold them in the order each store saw them
+    const a = await replica([wiki(T_SEEN), blog, chat()]);
+    const b = await replica([chat(), blog, wiki(T_SEEN)]);
+    for (const target of [`${API}/state?user_id=alice`, `${API}/users/alice/apps`, `${API}/overview`]) {
+      const [ra, rb] = [await a.send(target), await b.send(target)];
+      expect(rb.headers.etag, target).toBe(ra.headers.etag);
+      const data = (body: string) => JSON.parse(body).data;
+      const order = (d: unknown) => (Array.isArray(d) ? d.map((x) => x.app_name) : Object.keys((d as { app_states?: object }).app_states ?? {}));
+      expect(order(data(rb.body)), target).toEqual(order(data(ra.body)));
+    }
+    const before = new Map<string, string>();
+    const targets = [`${API}/state?user_id=alice`, `${API}/overview`, `${API}/state`];
+    for (const target of targets) before.set(target, String((await a.send(target)).headers.etag));
+    // bob's app says something new, in a way no count shows: alice's answers and the overview stay as they were
+    a.pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [wiki(T_SEEN), blog, chat({ stage_detail: 'pulling image' })] }]);
+    await a.settled(true);
+    const conditional = async (target: string) => (await a.send(target, 'GET', { 'if-none-match': before.get(target)! })).status;
+    expect(await conditional(`${API}/state?user_id=alice`)).toBe(304);
+    expect(await conditional(`${API}/overview`)).toBe(304);
+    // (the whole state did change: the pass was seen)
+    expect(await conditional(`${API}/state`)).toBe(200);
   });
 });
