@@ -18,13 +18,15 @@ const MESSAGE_MAX = 1024;
 
 /**
  * The `chart_repo` component: running when every pair answered, degraded (still healthy: most of the view is
- * fresh) when only some failed, error when none did.
+ * fresh) when only some failed, error when none did. While only some fail it names the causes, not how many
+ * pairs or which: a Chart Repo failing at random fails other pairs each pass, and each such text would mint a
+ * version (the counts are freshness: `failed_pairs`, `stale_pairs`, `stale_ms` in …/sources).
  */
 export function chartRepoComponent(p: ChartRepoPass): ComponentStatus {
   const failed = p.failures.length;
   const allFailed = p.pairs > 0 && failed >= p.pairs;
   // (the latency is freshness: it travels in the source's counters, not in this versioned component)
-  const metrics: Record<string, number> = { pairs: p.pairs, failed_pairs: failed, dropped_items: p.dropped };
+  const metrics: Record<string, number> = { pairs: p.pairs, dropped_items: p.dropped };
   const c: ComponentStatus = {
     name: 'chart_repo',
     healthy: !allFailed,
@@ -32,9 +34,20 @@ export function chartRepoComponent(p: ChartRepoPass): ComponentStatus {
     metrics,
     last_check: p.now,
   };
-  if (failed > 0) c.message = failureMessage(p.failures, p.pairs);
+  if (allFailed) c.message = failureMessage(p.failures, p.pairs);
+  else if (failed > 0) c.message = partialFailureMessage(p.failures);
   else if (p.dropped > 0) c.message = `${p.dropped} invalid items or fields left out`;
   return c;
+}
+
+/** "some requests failed: HTTP 500; timeout after 5000 ms": the causes, most frequent first, bounded. */
+export function partialFailureMessage(failures: readonly PairFailure[]): string {
+  const count = new Map<string, number>();
+  for (const f of failures) count.set(f.error, (count.get(f.error) ?? 0) + 1);
+  // (ties in a fixed order: the same causes give the same text whichever pairs failed)
+  const causes = [...count].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([error]) => error);
+  const text = `some requests failed: ${causes.join('; ')}`;
+  return text.length <= MESSAGE_MAX ? text : `${text.slice(0, MESSAGE_MAX - 3)}...`;
 }
 
 /**

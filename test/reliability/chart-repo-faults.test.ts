@@ -100,7 +100,7 @@ describe('Chart Repo faults, whole sidecar', () => {
     expect(comp.message).toMatch(/^2\/2 requests failed: /);
     expect(comp.message).toContain('alice/market');
     expect(comp.message).toMatch(error);
-    expect(comp.metrics).toMatchObject({ pairs: 2, failed_pairs: 2, stale_pairs: 2 });
+    expect(comp.metrics).toMatchObject({ pairs: 2, stale_pairs: 2 });
     expect(String(comp.metrics!.stale_since) <= faultAt).toBe(true);
     expect(broken.components.collector_chart_repo).toMatchObject({ healthy: false, status: 'error' });
     // the other collectors are fine

@@ -137,9 +137,10 @@ export class ChartRepoCollector implements Collector {
     const latencies = results.flatMap((r) => (r.latency_ms === undefined ? [] : [r.latency_ms]));
     const component = chartRepoComponent({ pairs: pairs.length, failures, dropped, now });
     // the view keeps failing pairs' last good answers: say how old the oldest of them is
-    // (stale_since, not an age, in the component: an age would mint a version every pass; stale_ms is a counter)
+    // (stale_since, not an age, in the component: an age would mint a version every pass; stale_ms is a counter.
+    // Only once every request fails: while some do, which are stale moves from pass to pass, as their counts do)
     const staleMs = staleSince === undefined ? 0 : Math.max(0, Date.parse(now) - Date.parse(staleSince));
-    if (staleSince !== undefined) {
+    if (staleSince !== undefined && component.status === 'error') {
       component.metrics = { ...component.metrics, stale_pairs: stalePairs, stale_since: staleSince };
     }
     const warnings = [pairsWarning, failures.length > 0 ? component.message : undefined].filter(Boolean);
