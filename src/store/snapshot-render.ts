@@ -35,13 +35,16 @@ export class SnapshotRenderer {
   ) {}
 
   /**
-   * The whole snapshot as pieces appended to `out`: the entities' rendered members as they are held, so a
+   * The whole snapshot as pieces appended to `out`: the entities' rendered members as they are held, in key order, so a
    * body is written into its buffer piece by piece and never exists as one string (at 10,000 apps that string
    * was 18 MB, or twice that with one non-Latin-1 character, beside the buffer it was copied into).
    */
   wholeInto(out: string[]): void {
     const held = this.chartRepo.held;
-    this.into(out, (o) => this.tables.apps.renderInto(o), (o) => this.tables.tasks.renderInto(o),
+    // in key order, as a filtered answer's and as Go writes a map: the table holds rows in the order this store
+    // last saw each change, which a replica or a restarted store did not see alike
+    const { apps, tasks, appOrder } = this.tables;
+    this.into(out, (o) => apps.renderInto(o, appOrder.sorted()), (o) => tasks.renderInto(o, [...tasks.rows.keys()].sort()),
       held ? (o) => held.renderInto(o) : undefined, JSON.stringify(this.tables.summary));
   }
 
