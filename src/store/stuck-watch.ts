@@ -43,7 +43,8 @@ export class StuckWatch {
     if (domain === 'app_states') {
       let a = item as AppFlowState;
       const before = (prev as AppFlowState | undefined) ?? this.takeRestored(key);
-      if (before?.stage === a.stage && before.stage_since !== undefined && a.stage_since !== before.stage_since) {
+      if (before?.stage === a.stage && before.stage_since !== undefined && a.stage_since !== before.stage_since
+        && sameOperation(before, a)) {
         a = { ...a, stage_since: before.stage_since };
       }
       const mark = nextProgressMark(this.progress.get(key), a, now, this.limits) ?? undefined;
@@ -161,4 +162,21 @@ export class StuckWatch {
       else this.watch('tasks', key, row.value, now);
     }
   }
+}
+
+/** The operation an app's state belongs to (app-service's opID), when it names one. */
+const opOf = (a: Partial<Pick<AppFlowState, 'metadata'>>): string | undefined => {
+  const id = (a.metadata as { status?: { opID?: unknown } } | undefined)?.status?.opID;
+  return typeof id === 'string' && id !== '' ? id : undefined;
+};
+
+/**
+ * Not a new operation in the same stage: an install canceled and started again (a new opID, or a new task forcing
+ * the stage) began its stage anew, whether or not this store saw the app leave in between. Unknown on either side:
+ * the same (a dead store's clock names none).
+ */
+function sameOperation(before: Partial<AppFlowState>, a: AppFlowState): boolean {
+  const [was, is] = [opOf(before), opOf(a)];
+  if (was !== undefined && is !== undefined && was !== is) return false;
+  return before.stage_task === undefined || a.stage_task === undefined || before.stage_task === a.stage_task;
 }

@@ -69,6 +69,21 @@ describe('stuck apps', () => {
     expect(d.summary.stuck_apps).toBe(0);
   });
 
+  it('a new operation in the same stage starts the clock again, whether or not the store saw the app leave between', () => {
+    const { store, advance, at } = clocked();
+    const installing = (since: number, op: string) => ({ ...app('installing', at(since)), metadata: { status: { opID: op } } });
+    store.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [installing(0, 'op-1')] }]));
+    advance(20 * MIN);
+    // canceled and installed again (op-2) between two polls: never out of "installing" for this store
+    store.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [installing(19 * MIN, 'op-2')] }]));
+    expect(data(store).app_states['alice:market:wiki']).toMatchObject({ stage_since: at(19 * MIN) });
+    expect(data(store).app_states['alice:market:wiki'].stuck).toBeUndefined();
+    // the same operation's later rows keep its clock
+    advance(MIN);
+    store.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [installing(21 * MIN, 'op-2')] }]));
+    expect(data(store).app_states['alice:market:wiki']).toMatchObject({ stage_since: at(19 * MIN) });
+  });
+
   it('a restarted sidecar takes stage_since from the market record, so it is stuck at once', () => {
     const { store, advance, at } = clocked();
     advance(45 * MIN);
