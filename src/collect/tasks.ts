@@ -21,15 +21,20 @@ export interface TaskCounters {
 
 /**
  * The Go module's estimate: a running task is assumed to take ~5 minutes, so elapsed minutes / 5 × 100,
- * held at 90 until it completes; completed 100; pending, failed, canceled 0. It moves in steps of 10 (every
- * 30 s): an estimate from the clock alone must not mint a version on every pass. (Go's `progress` is
+ * held at 90 until it completes; completed 100; pending, failed, canceled 0. It moves in steps of 10, read at
+ * the clock's 30 s marks: an estimate from the clock alone must not mint a version on every pass. (Go's `progress` is
  * omitempty: taskFromRow leaves a 0 out.)
  */
+const PROGRESS_STEP_MS = 30_000;
+
 export function taskProgress(status: TaskStatus, startedAt: Date | null, now: Date): number | undefined {
   switch (status) {
     case 'running': {
       if (startedAt === null) return 0;
-      const minutes = (now.getTime() - startedAt.getTime()) / 60_000;
+      // read at the last 30 s mark of the clock, not now: every running task steps at the same instant (one
+      // version for all of them, the same on every replica) rather than each 30 s from its own start
+      const at = Math.floor(now.getTime() / PROGRESS_STEP_MS) * PROGRESS_STEP_MS;
+      const minutes = (at - startedAt.getTime()) / 60_000;
       return Math.min(90, Math.max(0, Math.floor((minutes / 5) * 10) * 10));
     }
     case 'completed': return 100;

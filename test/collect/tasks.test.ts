@@ -43,6 +43,16 @@ describe('progress', () => {
     expect(taskProgress('running', minutesAgo(minutes), NOW)).toBe(expected);
   });
 
+  it('every running task steps at the same 30 s mark of the clock, whenever it started (one version for all)', () => {
+    const startedA = new Date(NOW.getTime() - 60_000 + 3_000);
+    const startedB = new Date(NOW.getTime() - 60_000 + 17_000);
+    const at = (s: number) => new Date(NOW.getTime() + s * 1000);
+    // started 14 s apart, read from 12:00:00 on: both step at 12:00:30 and at 12:01:00, never in between
+    const steps = (started: Date) => [0, 10, 20, 29, 30, 45, 59, 60].map((s) => taskProgress('running', started, at(s)));
+    expect(steps(startedA)).toEqual([10, 10, 10, 10, 20, 20, 20, 30]);
+    expect(steps(startedB)).toEqual([10, 10, 10, 10, 20, 20, 20, 30]);
+  });
+
   it('running without started_at, or started in the future (clock skew), is 0', () => {
     expect(taskProgress('running', null, NOW)).toBe(0);
     expect(taskProgress('running', minutesAgo(-3), NOW)).toBe(0);
