@@ -367,8 +367,8 @@ export interface QueryAnswer {
    * The answer's ETag names this digest of what its apps' rows say (EntityTable.rowsContent), without the
    * last_update each store keeps from when it first saw the content: the same rows give the same tag on every
    * replica and after a restart. Set on answers of apps (one app, a user's apps, a page without Chart Repo items),
-   * a filtered /state and /overview (their rows', the summary's, components', the Chart Repo view's and the
-   * sources' digests, as the version's names the snapshot: times only this store saw left out).
+   * and a filtered /state (its rows', the summary's, components', the Chart Repo view's and the sources' digests,
+   * as the version's names the snapshot: times only this store saw left out).
    */
   own_content?: string;
 }

@@ -336,11 +336,6 @@ export class RuntimeStore {
   overview(): string {
     return this.snapshot.overview();
   }
-
-  /** What overview() says, for its ETag: SnapshotRenderer.overviewContent. */
-  overviewContent(): string {
-    return this.snapshot.overviewContent();
-  }
 }
 
 /** How many timeline entries each key of a version's timeline holds (its json is an array of them). */

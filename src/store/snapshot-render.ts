@@ -80,11 +80,6 @@ export class SnapshotRenderer {
       + `"chart_repo_counts":${JSON.stringify(counts)},"summary":${JSON.stringify(this.tables.summary)},"sources":${this.sources.healthJson()}}`;
   }
 
-  /** What overview() says, for its ETag: it holds no app, only their counts in the summary. */
-  overviewContent(): string {
-    return this.digestOf('overview', this.tables.tasks.digest.digest(), JSON.stringify(this.tables.summary));
-  }
-
   /** about how many bytes the whole rendering has (at most that many) */
   sizeHint(): number {
     return this.tables.chars + (this.chartRepo.held?.chars ?? 0);
