@@ -146,18 +146,15 @@ const HAS_NO_METRICS = 'a healthy Go component has metrics';
 const componentEntries = { healthy: v.boolean(), last_check: GoTime, message: optStr };
 
 // each of Go's components: its name, its status words and its metrics, as structure the OpenAPI converter publishes
-export const GoCacheComponent = v.pipe(v.object({
-  name: v.literal('cache'), status: v.picklist(GO_COMPONENT_STATUSES.cache), metrics: v.optional(GO_COMPONENT_METRICS.cache), ...componentEntries,
-}), v.check((c) => metricsWhenHealthy(c), HAS_NO_METRICS));
-export const GoHydratorComponent = v.pipe(v.object({
-  name: v.literal('hydrator'), status: v.picklist(GO_COMPONENT_STATUSES.hydrator), metrics: v.optional(GO_COMPONENT_METRICS.hydrator), ...componentEntries,
-}), v.check((c) => metricsWhenHealthy(c), HAS_NO_METRICS));
-export const GoSyncerComponent = v.pipe(v.object({
-  name: v.literal('syncer'), status: v.picklist(GO_COMPONENT_STATUSES.syncer), metrics: v.optional(GO_COMPONENT_METRICS.syncer), ...componentEntries,
-}), v.check((c) => metricsWhenHealthy(c), HAS_NO_METRICS));
-export const GoTaskModuleComponent = v.pipe(v.object({
-  name: v.literal('task_module'), status: v.picklist(GO_COMPONENT_STATUSES.task_module), metrics: v.optional(GO_COMPONENT_METRICS.task_module), ...componentEntries,
-}), v.check((c) => metricsWhenHealthy(c), HAS_NO_METRICS));
+function goComponent<N extends keyof typeof GO_COMPONENT_METRICS & keyof typeof GO_COMPONENT_STATUSES>(name: N) {
+  return v.pipe(v.object({
+    name: v.literal(name), status: v.picklist(GO_COMPONENT_STATUSES[name]), metrics: v.optional(GO_COMPONENT_METRICS[name]), ...componentEntries,
+  }), v.check((c) => metricsWhenHealthy(c as { healthy: boolean; metrics?: unknown }), HAS_NO_METRICS));
+}
+export const GoCacheComponent = goComponent('cache');
+export const GoHydratorComponent = goComponent('hydrator');
+export const GoSyncerComponent = goComponent('syncer');
+export const GoTaskModuleComponent = goComponent('task_module');
 
 /** Go's components by name (the keys of the snapshot's `components`). */
 export const GO_COMPONENTS = {
