@@ -45,9 +45,12 @@ export const DOMAINS = ['app_states', 'tasks', 'components'] as const satisfies 
  *   it yet (so a pass costs the pairs that changed, not the whole view). A pair sent without its part that the
  *   store does not hold with that digest comes back in the acknowledgement's `reread` (its key `user\0source`).
  */
+/** A removed key whose row the source read: why it left (its state, e.g. `uninstalled`) and when the market wrote it. */
+export interface LeftRow { key: string; at: string; state: string }
+
 export type StoreStep =
   | { [D in Domain]: { op: 'replace'; domain: D; items: DomainEntity[D][]; keep?: string[]; reconciles?: SourceName[]; ahead?: number } }[Domain]
-  | { [D in Domain]: { op: 'changes'; domain: D; items: DomainEntity[D][]; removed: string[]; reconciles?: SourceName[] } }[Domain]
+  | { [D in Domain]: { op: 'changes'; domain: D; items: DomainEntity[D][]; removed: string[]; left?: LeftRow[]; reconciles?: SourceName[] } }[Domain]
   | { [D in Domain]: { op: 'upsert'; domain: D; items: DomainEntity[D][] } }[Domain]
   | { op: 'remove'; domain: Domain; keys: string[] }
   | { op: 'chart_repo_pairs'; frame: ChartRepoFrame; shared_content: string; pairs: ChartRepoPairSlot[] }

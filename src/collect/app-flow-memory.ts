@@ -1,4 +1,5 @@
 import { appKey, type AppFlowState } from '../model/index.ts';
+import type { LeftRow } from '../protocol.ts';
 import { LISTING_BUCKETS } from '../sources/market-queries.ts';
 import type { AppListingRow, ChangedAppRow, ListedAppRow, ListingProbe, TaskRow } from '../sources/market-rows.ts';
 import { countRows, normalizeAppFlow, type ActiveTasks, type AppFlowCounters, type RowCounts } from './app-flow.ts';
@@ -47,6 +48,8 @@ export interface AppFlowPass {
   keep: string[];
   /** keys of apps sent before that left: their row is gone, or no longer an install (a changes pass) */
   removed: string[];
+  /** of those, the ones whose row was read: its state and time (the timeline's `removed` entry says them) */
+  left?: LeftRow[];
   /** over everything listed (as a full pass counts), plus the rows read this pass */
   counters: AppFlowCounters & { changed_rows: number };
   newUnknownStates: string[];
@@ -197,15 +200,24 @@ export class AppFlowMemory {
   settleChanges(plan: ChangesPlan, active: ActiveTasks, unknownStates?: UnknownStates): AppFlowPass {
     const pass = ++this.pass;
     const removed: string[] = [];
+    const left: LeftRow[] = [];
     for (const id of plan.gone) {
       if (this.known.get(id)?.shown) removed.push(this.known.get(id)!.key);
       this.drop(id);
     }
-    const { items, newUnknownStates } = this.read(plan.fresh, plan.tasks, active, pass, unknownStates, (k, app) => {
-      if (k?.shown && (app === null || appKey(app) !== k.key)) removed.push(k.key);
+    const { items, newUnknownStates } = this.read(plan.fresh, plan.tasks, active, pass, unknownStates, (k, app, row) => {
+      if (!k?.shown || (app !== null && appKey(app) === k.key)) return;
+      removed.push(k.key);
+      // no longer an install (uninstalled, canceled…): when and how, as the market wrote it
+      if (app === null && row.state) {
+        left.push({ key: k.key, at: (row.state_updated_at ?? row.app_updated_at).toISOString(), state: row.state });
+      }
     });
     this.again.clear();
-    return { items, keep: [], removed, counters: this.counters(plan.fresh.length, this.known.size), newUnknownStates };
+    return {
+      items, keep: [], removed, ...(left.length > 0 ? { left } : {}),
+      counters: this.counters(plan.fresh.length, this.known.size), newUnknownStates,
+    };
   }
 
   /** Which listed rows to read (`full`: all of them). */
@@ -267,12 +279,12 @@ export class AppFlowMemory {
   /** Normalizes the rows read, remembering each; `onRead` sees what was known of a row before and its app now. */
   private read(
     rows: readonly ListedAppRow[], tasks: ReadonlyMap<string, string>, active: ActiveTasks, pass: number,
-    unknownStates: UnknownStates | undefined, onRead?: (before: Known | undefined, app: AppFlowState | null) => void,
+    unknownStates: UnknownStates | undefined, onRead?: (before: Known | undefined, app: AppFlowState | null, row: ListedAppRow) => void,
   ): { items: AppFlowState[]; newUnknownStates: string[] } {
     const { items, reads, newUnknownStates } = normalizeAppFlow(rows, active, unknownStates);
     rows.forEach((row, i) => {
       const { app, shown, unknownState, badEntrances } = reads[i]!;
-      onRead?.(this.known.get(row.id), app);
+      onRead?.(this.known.get(row.id), app, row);
       const at = userApp(row.user_id, row.app_name);
       const idValue = BigInt(row.id);
       this.remember(row.id, {

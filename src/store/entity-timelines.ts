@@ -28,8 +28,8 @@ export class EntityTimelines {
     }
   }
 
-  gone(domain: Domain, key: string, at: string, evidence: string): void {
-    if (domain !== 'components') this.of[domain].gone(key, at, evidence, this.clock().getTime());
+  gone(domain: Domain, key: string, at: string, evidence: string, detail?: string): void {
+    if (domain !== 'components') this.of[domain].gone(key, at, evidence, this.clock().getTime(), detail);
   }
 
   /** Drops the histories of departed apps and tasks whose time is up: content of no version, so none is minted. */

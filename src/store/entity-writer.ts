@@ -35,11 +35,11 @@ export class EntityWriter {
   }
 
   /** Answers whether the store held the entity. */
-  remove(domain: Domain, key: string, evidence = 'store', at?: string): boolean {
+  remove(domain: Domain, key: string, evidence = 'store', at?: string, detail?: string): boolean {
     const table = this.tables.of(domain);
     const prev = table.rows.get(key);
     if (!prev || !table.delete(key)) return false;
-    this.timelines.gone(domain, key, at ?? this.clock().toISOString(), evidence);
+    this.timelines.gone(domain, key, at ?? this.clock().toISOString(), evidence, detail);
     this.stuck.forget(domain, key);
     this.changes.touch(domain, key, prev.value);
     return true;

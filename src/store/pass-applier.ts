@@ -1,5 +1,5 @@
 import type { AppFlowState, SourceName, TaskState } from '../model/index.ts';
-import type { AppEvent, Domain, DomainEntity, StoreStep } from '../protocol.ts';
+import type { AppEvent, Domain, DomainEntity, LeftRow, StoreStep } from '../protocol.ts';
 import { mergeAppEvent } from '../collect/app-event.ts';
 import { withTaskOverride } from '../collect/app-flow.ts';
 import type { ChangeLog } from './change-log.ts';
@@ -192,7 +192,7 @@ export class PassApplier {
     const gone = new Set<string>();
     for (const key of step.removed) if (table.rows.get(key)?.owner === source) gone.add(key);
     for (const other of step.reconciles ?? []) for (const key of table.ownedBy(other)) if (!listed.has(key)) gone.add(key);
-    this.removeMissing(source, step.domain, gone);
+    this.removeMissing(source, step.domain, gone, step.left);
   }
 
   /**
@@ -207,10 +207,13 @@ export class PassApplier {
     if (!held) this.lost[domain].add(source, key);
   }
 
-  private removeMissing(source: SourceName, domain: Domain, keys: Iterable<string>): void {
+  /** `left`: the rows read that say why and when their app left (the `removed` entry then says it). */
+  private removeMissing(source: SourceName, domain: Domain, keys: Iterable<string>, left: readonly LeftRow[] = []): void {
+    const why = new Map(left.map((l) => [l.key, l]));
     for (const key of keys) {
       if (domain === 'app_states' && recentlyPushed(this.tables.apps.rows.get(key), source, this.clock().getTime())) continue;
-      this.remove(domain, key, EVIDENCE[source]);
+      const l = why.get(key);
+      this.remove(domain, key, EVIDENCE[source], l?.at, l?.state);
     }
   }
 
@@ -240,8 +243,8 @@ export class PassApplier {
     return out;
   }
 
-  private remove(domain: Domain, key: string, evidence: string, at?: string): void {
-    if (!this.writer.remove(domain, key, evidence, at)) return;
+  private remove(domain: Domain, key: string, evidence: string, at?: string, detail?: string): void {
+    if (!this.writer.remove(domain, key, evidence, at, detail)) return;
     this.pushed[domain].delete(key);
     // a listing that still names it has lost it: its next changes step asks for it again
     for (const [source, listed] of this.listings[domain]) if (listed.has(key)) this.lost[domain].add(source, key);

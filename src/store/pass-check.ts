@@ -27,6 +27,9 @@ export function passProblem(msg: unknown): string | null {
           return 'replace ahead is not a count';
         }
         if (step.op === 'changes' && !isStrings(step.removed)) return 'changes removed keys are not strings';
+        if (step.op === 'changes' && step.left !== undefined && !(Array.isArray(step.left) && step.left.every(isLeftRow))) {
+          return 'changes left rows are malformed';
+        }
         break;
       case 'remove':
         if (!DOMAIN_SET.has(String(step.domain))) return `remove from unknown domain ${String(step.domain).slice(0, 40)}`;
@@ -81,3 +84,8 @@ const isRenderedList = (x: unknown): boolean => Array.isArray(x) && x.every(isRe
 /** rendered items, or indexes of items in the part held (SentPairPart) */
 const isSentList = (x: unknown): boolean =>
   Array.isArray(x) && x.every((i) => (typeof i === 'number' ? Number.isSafeInteger(i) && i >= 0 : isRendered(i)));
+
+/** A LeftRow: strings where the timeline writes them (a malformed one would be written into a history). */
+function isLeftRow(x: unknown): boolean {
+  return isObj(x) && typeof x.key === 'string' && typeof x.at === 'string' && !Number.isNaN(Date.parse(x.at)) && typeof x.state === 'string';
+}

@@ -138,14 +138,21 @@ export class Timeline {
     return true;
   }
 
-  /** The entity left the view (the store saw it go at `seenMs`): one last entry, and the history is kept for keepGoneMs. */
-  gone(key: string, at: string, evidence: string, seenMs: number): void {
+  /**
+   * The entity left the view (the store saw it go at `seenMs`; `at`, the market's time of it when the source read
+   * it, else then): one last entry — with `detail`, the state it left in (`uninstalled`) — and the history is
+   * kept for keepGoneMs.
+   */
+  gone(key: string, at: string, evidence: string, seenMs: number, detail?: string): void {
     const history = this.tracks.get(key);
     if (!history || history.gone_at !== undefined) return;
     this.tracks.delete(key); // re-inserted: most recently changed last
     this.tracks.set(key, history);
-    this.append(key, history, { at, stage: 'removed', evidence });
-    history.gone_at = at;
+    // never before the last entry (a history does not run backwards): then dated when seen
+    const last = history.entries.at(-1);
+    const when = last !== undefined && ms(at) < ms(last.at) ? new Date(Math.max(seenMs, ms(last.at))).toISOString() : at;
+    this.append(key, history, { at: when, stage: 'removed', ...(detail ? { detail: entryDetail(detail) } : {}), evidence });
+    history.gone_at = when;
     // timed from the store's clock, not `at` (a market time): the map stays in expiry order
     this.departed.set(key, seenMs + this.limits.keepGoneMs);
     this.trim();

@@ -133,18 +133,26 @@ describe('app_flow reads what changed', () => {
     expect(sentKeys(r)).toEqual([`carol:${S}:vault`]);
     expect(p.apps()[`carol:${S}:vault`]).toMatchObject({ stage: 'running', version: '3.0.0' });
 
-    // no longer an install: its state row changed, so the changes say it
-    await env.db.sql`UPDATE user_application_states SET state = ''
+    // no longer an install: its state row changed, so the changes say it, and how and when it left
+    await env.db.sql`UPDATE user_application_states SET state = 'uninstalled', updated_at = '2026-12-06T10:42:30Z'
       WHERE user_application_id = (SELECT id FROM user_applications WHERE app_name = 'notes')`;
     r = await p.pass();
-    expect(stepOf(r)).toMatchObject({ op: 'changes', items: [], removed: [`bob:${S}:notes`] });
-    expect(r.counters).toMatchObject({ rows: 4, changed_rows: 0, apps: 4, not_installed: 0, listing_passes: 0 });
+    expect(stepOf(r)).toMatchObject({
+      op: 'changes', items: [], removed: [`bob:${S}:notes`], left: [{ key: `bob:${S}:notes`, at: '2026-12-06T10:42:30.000Z', state: 'uninstalled' }],
+    });
+    // (an uninstalled row stays listed: read, and counted as not installed)
+    expect(r.counters).toMatchObject({ rows: 5, changed_rows: 1, apps: 4, not_installed: 1, listing_passes: 0 });
+    // a state emptied: the row leaves the listing, and nothing says how
+    await env.db.sql`UPDATE user_application_states SET state = ''
+      WHERE user_application_id = (SELECT id FROM user_applications WHERE app_name = 'blog')`;
+    r = await p.pass();
+    expect(stepOf(r)).toEqual({ op: 'changes', domain: 'app_states', items: [], removed: [`alice:${S}:blog`], reconciles: ['nats'] });
     // a deleted row leaves nothing to read: the listing's probe (rows and sum of ids per bucket) names it
     await env.db.sql`DELETE FROM user_applications WHERE app_name = 'chat'`;
     r = await p.pass();
     expect(stepOf(r)).toMatchObject({ op: 'changes', items: [], removed: [`alice:${S}:chat`] });
-    expect(r.counters).toMatchObject({ rows: 3, changed_rows: 0, apps: 3, listing_passes: 0 });
-    expect(Object.keys(p.apps()).sort()).toEqual([`alice:${S}:blog`, `alice:${S}:wiki`, `carol:${S}:vault`]);
+    expect(r.counters).toMatchObject({ rows: 3, changed_rows: 0, apps: 2, listing_passes: 0 });
+    expect(Object.keys(p.apps()).sort()).toEqual([`alice:${S}:wiki`, `carol:${S}:vault`]);
   });
 
   it('an active task starting or ending shows in the stage after one pass; another user\'s task reads nothing', async () => {

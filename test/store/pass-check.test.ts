@@ -16,13 +16,15 @@ describe('passProblem', () => {
     ['remove keys not strings', { ...ok, steps: [{ op: 'remove', domain: 'tasks', keys: [1] }] }, /keys/],
     ['replace keep not strings', { ...ok, steps: [{ op: 'replace', domain: 'tasks', items: [], keep: [1] }] }, /keep/],
     ['events malformed', { ...ok, steps: [{ op: 'app_events', events: [{ key: 'k' }] }] }, /app_events/],
+    ['left rows malformed', { ...ok, steps: [{ op: 'changes', domain: 'app_states', items: [], removed: ['k'], left: [{ key: 'k', at: 'soon', state: 'uninstalled' }] }] }, /left/],
   ];
   it.each(bad)('%s', (_n, msg, reason) => expect(passProblem(msg)).toMatch(reason));
   it('accepts every well-formed step', () => {
     expect(passProblem({ ...ok, steps: [
       { op: 'replace', domain: 'tasks', items: [{}] }, { op: 'replace', domain: 'tasks', items: [], keep: ['t1'] },
       { op: 'upsert', domain: 'components', items: [] },
-      { op: 'remove', domain: 'app_states', keys: ['a'] }, aliceChartRepo([{ state: 'completed', duration: 1e9 }], T0),
+      { op: 'remove', domain: 'app_states', keys: ['a'] },
+      { op: 'changes', domain: 'app_states', items: [], removed: ['k'], left: [{ key: 'k', at: T0, state: 'uninstalled' }] }, aliceChartRepo([{ state: 'completed', duration: 1e9 }], T0),
       { op: 'app_events', events: [{ key: 'k', at: 't', app: null }] },
     ] })).toBeNull();
   });

@@ -44,6 +44,21 @@ describe('timeline of an app', () => {
     expect(s.history('app_states', 'alice:market:wiki')).toBeNull();
   });
 
+  it('an app the poll read leaving says how and when the market wrote it: "uninstalled at 10:42"', () => {
+    const s = new RuntimeStore(() => new Date(at(50)));
+    const steps = (step: object) => s.apply(pushed('app_flow', [step as never]));
+    steps({ op: 'replace', domain: 'app_states', items: [app({ stage: 'running', health: 'healthy' }), app({ app_name: 'blog' })] });
+    steps({ op: 'changes', domain: 'app_states', items: [], removed: ['alice:market:wiki', 'alice:market:blog'], left: [
+      { key: 'alice:market:wiki', at: at(42), state: 'uninstalled' },
+      // a row time before the history's last entry: dated when seen, never backwards
+      { key: 'alice:market:blog', at: '2026-12-01T09:00:00.000Z', state: 'installFailed' },
+    ] });
+    const wiki = history(s, 'app_states', 'alice:market:wiki');
+    expect(wiki.entries.at(-1)).toEqual({ at: at(42), stage: 'removed', detail: 'uninstalled', evidence: 'poll user_application_states' });
+    expect(wiki.gone_at).toBe(at(42));
+    expect(history(s, 'app_states', 'alice:market:blog').entries.at(-1)).toEqual({ at: at(50), stage: 'removed', detail: 'installFailed', evidence: 'poll user_application_states' });
+  });
+
   it('a stage forced by a task names the task and its time; what the state row moves after is the poll\'s', () => {
     const s = new RuntimeStore(() => new Date(at(30)));
     const poll = (a: AppFlowState) => s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: [a] }]));

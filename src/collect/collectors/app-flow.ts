@@ -123,7 +123,9 @@ export const createCollector: CreateCollector = (options: AppFlowCollectorOption
     if (plan === null) return null;
     const active = normalizeTasks(read.tasks.rows, now).items;
     const pass: AppFlowPass = memory.settleChanges(plan, new ActiveTasks(active), unknownStates);
-    const step: StoreStep = { op: 'changes', domain: 'app_states', items: pass.items, removed: pass.removed, reconciles: ['nats'] };
+    const step: StoreStep = {
+      op: 'changes', domain: 'app_states', items: pass.items, removed: pass.removed, ...(pass.left ? { left: pass.left } : {}), reconciles: ['nats'],
+    };
     return { pass, step, active: active.length, dropped: new Drops().add(read.changed).add(read.byId).add(read.tasks), xmin: read.probe.xmin };
   }
 
