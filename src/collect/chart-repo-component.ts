@@ -40,6 +40,36 @@ export function chartRepoComponent(p: ChartRepoPass): ComponentStatus {
   return c;
 }
 
+/** Clean passes in a row after some pairs failed before the component reads `running` again. */
+export const CLEAN_PASSES_TO_RECOVER = 3;
+
+/**
+ * The component over passes: once some pairs failed it stays `degraded`, with the causes it named, until
+ * CLEAN_PASSES_TO_RECOVER passes in a row had no failure. A Chart Repo failing now and then has passes where by
+ * chance every request succeeds; flipping to `running` and back on each would mint two versions.
+ */
+export class PartialFailureHold {
+  private held: { message: string; clean: number } | null = null;
+
+  settle(c: ComponentStatus): ComponentStatus {
+    if (c.status === 'degraded') {
+      this.held = { message: c.message ?? '', clean: 0 };
+      return c;
+    }
+    // every request failed (an error of its own), or nothing to hold
+    if (c.status !== 'running' || this.held === null) {
+      this.held = null;
+      return c;
+    }
+    this.held.clean += 1;
+    if (this.held.clean >= CLEAN_PASSES_TO_RECOVER) {
+      this.held = null;
+      return c;
+    }
+    return { ...c, status: 'degraded', message: this.held.message };
+  }
+}
+
 /** "some requests failed: HTTP 500; timeout after 5000 ms": the causes, most frequent first, bounded. */
 export function partialFailureMessage(failures: readonly PairFailure[]): string {
   const count = new Map<string, number>();

@@ -166,11 +166,12 @@ export class EntityTable<T extends object> {
     out.push('}');
   }
 
-  /** `{"k":{...},"k2":{...}}` of every row, kept until a row changes. */
+  /** `{"k":{...},"k2":{...}}` of every row in key order, kept until a row changes. */
   renderObject(): string {
     if (this.whole !== null) return this.whole;
     const parts: string[] = [];
-    for (const row of this.rows.values()) parts.push(row.member);
+    // in key order, as Go writes a map: the rows are held in the order this store last saw each change
+    for (const key of [...this.rows.keys()].sort()) parts.push(this.rows.get(key)!.member);
     this.whole = '{' + parts.join(',') + '}';
     return this.whole;
   }

@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
 import { mergeAnswers } from '../../src/collect/chart-repo-merge.ts';
-import { chartRepoComponent } from '../../src/collect/chart-repo-component.ts';
+import { chartRepoComponent, PartialFailureHold } from '../../src/collect/chart-repo-component.ts';
 import type { ChartRepoAnswer } from '../../src/collect/chart-repo.ts';
 import { ChartRepoStatus, GO_ZERO_TIME, LIMITS } from '../../src/model/index.ts';
 
@@ -429,6 +429,23 @@ describe('chartRepoComponent', () => {
       .toBe('3/3 requests failed: connection refused (2 pairs: bob/market, carol/market); alice/market: HTTP 500');
     expect(chartRepoComponent({ pairs: 4, failures, dropped: 0, now: NOW }).message)
       .toBe('some requests failed: connection refused; HTTP 500');
+  });
+
+  it('stays degraded, as it read, until 3 clean passes in a row: a pass clean by chance mints no version', () => {
+    const hold = new PartialFailureHold();
+    const pass = (failed: number, pairs = 4) => hold.settle(chartRepoComponent({
+      pairs, dropped: 0, now: NOW, failures: Array.from({ length: failed }, (_, i) => ({ user: `u${i}`, source: 's', error: 'HTTP 500' })),
+    }));
+    const degraded = pass(1);
+    expect(degraded.status).toBe('degraded');
+    expect([pass(0), pass(0)]).toEqual([degraded, degraded]);
+    // a failure again starts the count over
+    expect(pass(2)).toEqual(degraded);
+    expect([pass(0), pass(0)].map((c) => c.status)).toEqual(['degraded', 'degraded']);
+    expect(pass(0)).toEqual({ name: 'chart_repo', healthy: true, status: 'running', last_check: NOW, metrics: { pairs: 4, dropped_items: 0 } });
+    // every request failing is an error at once, and its end is not held either
+    expect(pass(4).status).toBe('error');
+    expect(pass(0).status).toBe('running');
   });
 
   it('is running with zero pairs', () => {

@@ -169,8 +169,14 @@ describe('chart repo collector', () => {
     repo.set(good('bob', 'blog', 'chat'), 'bob', 'market');
     const back = await run(c);
     expect(appNames(back)).toEqual(['alice/wiki', 'alice/notes', 'bob/blog', 'bob/chat']);
-    expect(component(back)).toMatchObject({ healthy: true, status: 'running' });
-    expect(back.warning).toBeUndefined();
+    // degraded, as it read, until 3 clean passes in a row (a pass that is clean by chance changes nothing)
+    expect({ ...component(back), last_check: 0 }).toEqual({ ...component(bad), last_check: 0 });
+    expect(back.warning).toBe(bad.warning);
+    await run(c);
+    const recovered = await run(c);
+    expect(component(recovered)).toMatchObject({ healthy: true, status: 'running' });
+    expect(component(recovered).message).toBeUndefined();
+    expect(recovered.warning).toBeUndefined();
   });
 
   const nested = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;

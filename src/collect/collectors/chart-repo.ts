@@ -11,7 +11,7 @@ import {
 import { answerKey, type SplitAnswer } from '../chart-repo-answer-key.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { emptyAnswer, normalizeAnswer, type ChartRepoAnswer } from '../chart-repo.ts';
-import { chartRepoComponent, type PairFailure } from '../chart-repo-component.ts';
+import { chartRepoComponent, PartialFailureHold, type PairFailure } from '../chart-repo-component.ts';
 import { PARTS_AHEAD_CHARS, partChars, renderPairChanges, renderPairPart } from '../chart-repo-part.ts';
 import { createChartRepoAgent, fetchChartRepoBody, parseChartRepoJson } from '../../sources/chart-repo-client.ts';
 import type { Agent } from 'node:http';
@@ -80,6 +80,8 @@ export class ChartRepoCollector implements Collector {
   private shared: { key: string; answer: ChartRepoAnswer } | null = null;
   /** the Chart Repo's uptime and resource usage as last read (counters: measurements, never content) */
   private measurements: Record<string, number> = {};
+  /** degraded until a few clean passes in a row (chart-repo-component.ts) */
+  private readonly partialFailures = new PartialFailureHold();
 
   constructor(private readonly opts: ChartRepoCollectorOptions) {
     if (!opts.pairs && !opts.databaseUrl) throw new Error('chart repo collector needs databaseUrl or pairs');
@@ -135,7 +137,7 @@ export class ChartRepoCollector implements Collector {
       results.reduce((n, r) => n + (r.answer?.[k] ?? 0), sharedAnswer?.[k] ?? 0);
     const dropped = sum('dropped');
     const latencies = results.flatMap((r) => (r.latency_ms === undefined ? [] : [r.latency_ms]));
-    const component = chartRepoComponent({ pairs: pairs.length, failures, dropped, now });
+    const component = this.partialFailures.settle(chartRepoComponent({ pairs: pairs.length, failures, dropped, now }));
     // the view keeps failing pairs' last good answers: say how old the oldest of them is
     // (stale_since, not an age, in the component: an age would mint a version every pass; stale_ms is a counter.
     // Only once every request fails: while some do, which are stale moves from pass to pass, as their counts do)
@@ -143,7 +145,7 @@ export class ChartRepoCollector implements Collector {
     if (staleSince !== undefined && component.status === 'error') {
       component.metrics = { ...component.metrics, stale_pairs: stalePairs, stale_since: staleSince };
     }
-    const warnings = [pairsWarning, failures.length > 0 ? component.message : undefined].filter(Boolean);
+    const warnings = [pairsWarning, component.status !== 'running' ? component.message : undefined].filter(Boolean);
     // every request failed: the whole view is stale, so the run counts as failed (its steps still apply:
     // the component's error and the kept view); last_success keeps the time of the last good answer
     const allFailed = pairs.length > 0 && failures.length === pairs.length;
