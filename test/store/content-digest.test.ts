@@ -47,6 +47,20 @@ describe('the content digest of a version', () => {
     expect(a.content).toMatch(/^[\w-]{22}$/);
   });
 
+  it('lists every map in key order, as Go writes a map, whatever order the rows came in', () => {
+    const keysOf = (body: string) => {
+      const parsed = JSON.parse(body) as { data?: Record<string, object> } & Record<string, object>;
+      const d = parsed.data ?? parsed;
+      return ['app_states', 'tasks', 'components'].map((k) => Object.keys(d[k] ?? {}));
+    };
+    for (const body of [replica(T0, 'forward').body, replica(T1, 'backward').body]) {
+      for (const keys of keysOf(body)) {
+        expect(keys.length).toBeGreaterThan(1);
+        expect(keys).toEqual([...keys].sort());
+      }
+    }
+  });
+
   it.each([
     ['an app stage', { stage: 'installing' }],
     ['a Chart Repo item state', { chartState: 'failed' }],
