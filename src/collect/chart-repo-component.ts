@@ -72,12 +72,7 @@ export class PartialFailureHold {
 
 /** "some requests failed: HTTP 500; timeout after 5000 ms": the causes, most frequent first, bounded. */
 export function partialFailureMessage(failures: readonly PairFailure[]): string {
-  const count = new Map<string, number>();
-  for (const f of failures) count.set(f.error, (count.get(f.error) ?? 0) + 1);
-  // (ties in a fixed order: the same causes give the same text whichever pairs failed)
-  const causes = [...count].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([error]) => error);
-  const text = `some requests failed: ${causes.join('; ')}`;
-  return text.length <= MESSAGE_MAX ? text : `${text.slice(0, MESSAGE_MAX - 3)}...`;
+  return bounded(`some requests failed: ${byCause(failures).map(([error]) => error).join('; ')}`);
 }
 
 /**
@@ -86,16 +81,24 @@ export function partialFailureMessage(failures: readonly PairFailure[]): string 
  * rather than a line of pairs an operator cannot read the cause through.
  */
 export function failureMessage(failures: readonly PairFailure[], pairs: number): string {
-  const head = `${failures.length}/${pairs} requests failed: `;
-  const byError = new Map<string, string[]>();
-  for (const f of failures) {
-    const who = byError.get(f.error) ?? [];
-    if (who.length === 0) byError.set(f.error, who);
-    who.push(`${f.user}/${f.source}`);
-  }
-  const parts = [...byError].sort((a, b) => b[1].length - a[1].length).map(([error, who]) => (who.length === 1
+  const parts = byCause(failures).map(([error, who]) => (who.length === 1
     ? `${who[0]}: ${error}`
     : `${error} (${who.length} pairs: ${who.slice(0, 3).join(', ')}${who.length > 3 ? ', …' : ''})`));
-  const text = head + parts.join('; ');
-  return text.length <= MESSAGE_MAX ? text : `${text.slice(0, MESSAGE_MAX - 3)}...`;
+  return bounded(`${failures.length}/${pairs} requests failed: ${parts.join('; ')}`);
 }
+
+/**
+ * Each cause with the pairs (`user/source`, in pair order) it failed, the commonest first; ties in the causes'
+ * text order, so the same causes read the same whichever pairs failed.
+ */
+function byCause(failures: readonly PairFailure[]): Array<[error: string, who: string[]]> {
+  const causes = new Map<string, string[]>();
+  for (const f of failures) {
+    const who = causes.get(f.error);
+    if (who) who.push(`${f.user}/${f.source}`);
+    else causes.set(f.error, [`${f.user}/${f.source}`]);
+  }
+  return [...causes].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1));
+}
+
+const bounded = (text: string): string => (text.length <= MESSAGE_MAX ? text : `${text.slice(0, MESSAGE_MAX - 3)}...`);

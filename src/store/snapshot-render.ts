@@ -91,7 +91,7 @@ export class SnapshotRenderer {
    */
   digest(): string {
     const { apps, tasks, summary } = this.tables;
-    return this.digestOf(apps.digest.digest(), tasks.digest.digest(), JSON.stringify(summary));
+    return this.answerDigest(apps.digest.digest(), tasks.digest.digest(), JSON.stringify(summary));
   }
 
   /**
@@ -99,7 +99,7 @@ export class SnapshotRenderer {
    * Repo view (whole: a narrowed one changes only with it) and the sources' health, as the version's digest
    * names the whole snapshot: a filtered answer keeps its tag while the rest of the market moves on.
    */
-  digestOf(apps: string, tasks: string, summary: string): string {
+  answerDigest(apps: string, tasks: string, summary: string): string {
     // 128 bits: as many as a query variant's (etag.ts)
     return digestOf([
       apps, tasks, this.tables.components.digest.digest(), this.chartRepo.held?.content ?? '', summary, this.sources.healthJson(),

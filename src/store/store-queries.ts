@@ -52,7 +52,7 @@ export class StoreQueries {
     const chart = held ? (o: string[]) => (hasChartFilter(f) ? held.filteredInto(o, f) : held.renderInto(o)) : undefined;
     const summaryJson = JSON.stringify(summary);
     this.snapshot.into(out, (o) => apps.renderInto(o, appKeys), (o) => tasks.renderInto(o, taskKeys), chart, summaryJson);
-    return this.snapshot.digestOf(apps.rowsContent(appKeys, 'state'), tasks.rowsContent(taskKeys, 'state'), summaryJson);
+    return this.snapshot.answerDigest(apps.rowsContent(appKeys, 'state'), tasks.rowsContent(taskKeys, 'state'), summaryJson);
   }
 
   app(user_id: string, source_id: string, app_name: string): string | null {

@@ -128,10 +128,7 @@ export class Timeline {
     const last = history.entries.at(-1);
     const begun = last === undefined;
     if (!sameState(last, entry)) {
-      // (at the last entry's own time too: a new state whose record did not move — progress rewritten without
-      // updated_at — happened when seen, not when the entry before it did)
-      const backwards = last !== undefined && ms(entry.at) <= ms(last.at);
-      this.append(key, history, backwards ? { ...entry, at: ms(now) > ms(last.at) ? now : last.at } : entry);
+      this.append(key, history, { ...entry, at: forwardOf(last, entry.at, now) });
     }
     if (begun) sinceNoLaterThanFirst(history);
     this.trim();
@@ -148,9 +145,7 @@ export class Timeline {
     if (!history || history.gone_at !== undefined) return;
     this.tracks.delete(key); // re-inserted: most recently changed last
     this.tracks.set(key, history);
-    // never before the last entry (a history does not run backwards): then dated when seen
-    const last = history.entries.at(-1);
-    const when = last !== undefined && ms(at) < ms(last.at) ? new Date(Math.max(seenMs, ms(last.at))).toISOString() : at;
+    const when = forwardOf(history.entries.at(-1), at, new Date(seenMs).toISOString());
     this.append(key, history, { at: when, stage: 'removed', ...(detail ? { detail: entryDetail(detail) } : {}), evidence });
     history.gone_at = when;
     // timed from the store's clock, not `at` (a market time): the map stays in expiry order
@@ -289,6 +284,16 @@ function settled(e: TimelineEntry | undefined): boolean {
 /** Whether `e` says what `next` says (its time and evidence aside): `next` would repeat it. */
 function sameState(e: TimelineEntry | undefined, next: TimelineEntry): boolean {
   return e !== undefined && e.stage === next.stage && e.health === next.health && e.progress === next.progress && e.detail === next.detail;
+}
+
+/**
+ * An entry's time as the history keeps it: never back from the last entry's. A source time at or before it (a
+ * task override ended and the state row is older; progress rewritten without updated_at) is dated when the
+ * store saw it, `now`, or at the last entry's time should the store's clock be behind it.
+ */
+function forwardOf(last: TimelineEntry | undefined, at: string, now: string): string {
+  if (last === undefined || ms(at) > ms(last.at)) return at;
+  return ms(now) > ms(last.at) ? now : last.at;
 }
 
 /** A time as milliseconds (RFC 3339 texts of other forms do not compare as strings); an unreadable one is 0. */
