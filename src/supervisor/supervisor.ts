@@ -366,7 +366,10 @@ export class Supervisor {
       data: { link: link.port2, compressLimits: this.limits('compress'), answerCaches: answerCacheBytes(this.memoryLimit()) }, transfer: [link.port2],
     });
     this.httpWorker = worker;
-    this.http = wrap<HttpControlApi>(worker);
+    // this thread's own API: `this.http` names whichever thread is current, which after the awaits below may be
+    // a successor (this one died meanwhile), and a successor sent this one's listen would bind the port twice
+    const http = wrap<HttpControlApi>(worker);
+    this.http = http;
     this.link?.close();
     this.link = link.port1;
     link.port1.on('message', (m: SupervisorLinkMessage) => {
@@ -377,7 +380,7 @@ export class Supervisor {
     link.port1.unref();
     this.pushRestarts();
     await this.attachHttpToStore(THREAD_START_DEADLINE_MS);
-    const bound = await this.control(worker, this.http.listen({ port, host: this.opts.host, security: this.opts.security, collectIntervalMs: this.opts.collectIntervalMs }), 'http.listen');
+    const bound = await this.control(worker, http.listen({ port, host: this.opts.host, security: this.opts.security, collectIntervalMs: this.opts.collectIntervalMs }), 'http.listen');
     this.started.add(worker);
     this.port = bound.port;
     if (worker === this.httpWorker) this.deaths.http = 0;

@@ -255,4 +255,26 @@ describe('an HTTP thread replaced while the store is too busy to take its ports'
     expect(sc.sup.storeRestarts).toBe(0);
     expect(Object.keys((await state(sc.base, '?user_id=alice')).app_states)).toHaveLength(2);
   }, 3 * LIVENESS_MS);
+
+  it('a replacement that dies while it waits for the store leaves its successor alone (its listen is not sent to the next thread)', async () => {
+    const restarts = sc.sup.httpRestarts;
+    const old = sc.sup.threads().http;
+    // the store busy past the 5 s a port hand-over waits: a new HTTP thread waits for it before it listens
+    expect(sc.sup.hang('store', 8000)).toBe(true);
+    sc.sup.kill('http');
+    await eventually(async () => expect(sc.sup.threads().http).not.toBe(old), LIVENESS_MS, 5);
+    // its replacement dies while it still waits for the store's ports
+    const first = sc.sup.threads().http;
+    sc.sup.kill('http');
+    await eventually(async () => expect(sc.sup.threads().http).not.toBe(first), LIVENESS_MS, 5);
+    const second = sc.sup.threads().http;
+    await eventually(async () => {
+      expect((await fetch(`${sc.base}/readyz`, { signal: AbortSignal.timeout(1000) })).status).toBe(200);
+    }, 2 * LIVENESS_MS);
+    // two deaths, two restarts: the second replacement serves on, and nothing ended it for a call it never failed
+    expect(sc.sup.threads().http).toBe(second);
+    expect(sc.sup.httpRestarts).toBe(restarts + 2);
+    expect(sc.sup.lastRestarts().http?.reason).toBe('killed (chaos control)');
+    expect(sc.sup.storeRestarts).toBe(0);
+  }, 4 * LIVENESS_MS);
 });
