@@ -2,7 +2,7 @@ import { MessageChannel, Worker, type ResourceLimits } from 'node:worker_threads
 import type {
   CollectorSpec, HttpControlApi, HttpSecurityConfig, HttpThreadInit, StoreControlApi, SupervisorLinkMessage, ThreadRestart, ThreadRestarts,
 } from '../protocol.ts';
-import { CALL_DEADLINE_MS, callWithDeadline, Comlink, exitOf, THREAD_START_DEADLINE_MS, threadFile, wrap, type ThreadKind } from '../threads.ts';
+import { CALL_DEADLINE_MS, CallDeadlineError, callWithDeadline, Comlink, exitOf, THREAD_START_DEADLINE_MS, threadFile, wrap, type ThreadKind } from '../threads.ts';
 import type { Logger } from '../log.ts';
 import { threadInit } from '../log-thread.ts';
 import { answerCacheBytes, collectorLimits, containerMemoryLimit, threadLimits } from '../thread-limits.ts';
@@ -318,7 +318,11 @@ export class Supervisor {
     try {
       return await Promise.race([callWithDeadline(call, ms, what), exit.exited]);
     } catch (err) {
-      if (worker.threadId !== -1) this.end(worker, `no answer to ${what} within ${ms / 1000} s`);
+      // (the restart's reason, shown in …/sources: a call the thread failed says how, not that it was silent)
+      if (worker.threadId !== -1) {
+        this.end(worker, err instanceof CallDeadlineError ? `no answer to ${what} within ${ms / 1000} s`
+          : `${what} failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 500));
+      }
       throw err;
     } finally {
       exit.off();

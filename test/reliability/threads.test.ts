@@ -5,6 +5,7 @@
  * restarted on the same port.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -277,4 +278,53 @@ describe('an HTTP thread replaced while the store is too busy to take its ports'
     expect(sc.sup.lastRestarts().http?.reason).toBe('killed (chaos control)');
     expect(sc.sup.storeRestarts).toBe(0);
   }, 4 * LIVENESS_MS);
+});
+
+describe('an HTTP thread whose port is taken while it is replaced', () => {
+  let sc: Awaited<ReturnType<typeof startInProcess>>;
+  beforeAll(async () => {
+    sc = await startInProcess([
+      fake('app_flow', { mode: 'file', file: appsFile('taken.json', ['wiki']) }),
+    ], { intervalMs: 200 });
+    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200));
+  });
+  afterAll(() => sc.sup.stop());
+
+  /** Binds `port` once it is free; null once `lost` says the replacement has it. */
+  async function takePort(port: number, lost: () => Promise<boolean>): Promise<Server | null> {
+    for (;;) {
+      const server = createServer();
+      const bound = await new Promise<boolean>((resolve) => {
+        server.once('error', () => resolve(false));
+        server.listen(port, '127.0.0.1', () => resolve(true));
+      });
+      if (bound) return server;
+      if (await lost()) return null;
+      await sleep(5);
+    }
+  }
+
+  it('its restart says why it failed (the listen error), not that the thread did not answer', async () => {
+    const port = sc.sup.port;
+    let held: Server | null = null;
+    // the test and the replacement race for the port: tried until the test holds it while the thread is down
+    for (let attempt = 0; attempt < 10 && !held; attempt++) {
+      const old = sc.sup.threads().http;
+      const restarts = sc.sup.httpRestarts;
+      await old.terminate();
+      held = await takePort(port, async () => sc.sup.threads().http !== old && sc.sup.httpRestarts === restarts + 1
+        && (await fetch(`${sc.base}/healthz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false)));
+    }
+    expect(held).not.toBeNull();
+    try {
+      await eventually(async () => {
+        expect(sc.sup.lastRestarts().http?.reason).toMatch(/http\.listen failed: .*EADDRINUSE/);
+      }, LIVENESS_MS);
+    } finally {
+      await new Promise((resolve) => held!.close(resolve));
+    }
+    await eventually(async () => {
+      expect((await fetch(`${sc.base}/readyz`, { signal: AbortSignal.timeout(1000) })).status).toBe(200);
+    }, 2 * LIVENESS_MS);
+  }, 6 * LIVENESS_MS);
 });
