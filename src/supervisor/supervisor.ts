@@ -441,21 +441,22 @@ export class Supervisor {
 
   /**
    * Chaos control (RUNTIME_CHAOS_PORT; tests): kills one thread the way a crash would: `store`, `http`,
-   * `compress` or `collector_<source>`. Answers false for an unknown name; for `compress`, a promise of
-   * whether one ran (the HTTP thread starts it with the first compressed answer and ends it when idle).
+   * `compress` or `collector_<source>`. Answers false for an unknown name or a thread that is down now (it
+   * waits for its restart: nothing to kill); for `compress`, a promise of whether one ran (the HTTP thread starts it with the first compressed answer and ends it when idle).
    */
   kill(thread: string): boolean | Promise<boolean> {
     const killed = 'killed (chaos control)';
-    if (thread === 'store') {
-      this.end(this.storeWorker, killed);
-    } else if (thread === 'http') {
-      this.end(this.httpWorker, killed);
+    if (thread === 'store' || thread === 'http') {
+      const worker = thread === 'store' ? this.storeWorker : this.httpWorker;
+      // down, waiting for its restart: nothing to kill (the chaos run counts only real kills)
+      if (worker.threadId === -1) return false;
+      this.end(worker, killed);
     } else if (thread === 'compress') {
       return callWithDeadline(this.http.killCompress(), CALL_DEADLINE_MS, 'http.killCompress').catch(() => false);
     } else {
       const h = this.handles.find((x) => `collector_${x.spec.source}` === thread);
-      if (!h) return false;
-      void h.killThread();
+      // (no thread between piscina's replacing one and starting the next: nothing to kill)
+      if (!h || h.killThread() === null) return false;
     }
     return true;
   }

@@ -181,6 +181,18 @@ describe('the store thread and the HTTP thread dying', () => {
     await eventually(async () => expect((await fetch(`${sc.base}/healthz`, { signal: AbortSignal.timeout(2000) })).status).toBe(200));
     expect(sc.sup.httpRestarts).toBe(restarts + 2);
   });
+
+  it('a kill while the thread is down (waiting for its restart) kills nothing and says so (chaos counts only real kills)', async () => {
+    for (const kind of ['store', 'http'] as const) {
+      const restarts = kind === 'store' ? sc.sup.storeRestarts : sc.sup.httpRestarts;
+      await sc.sup.threads()[kind].terminate();
+      // the restart waits at least 0.5 s: the dead thread is still the current one
+      expect(sc.sup.threads()[kind].threadId).toBe(-1);
+      expect(sc.sup.kill(kind)).toBe(false);
+      await eventually(async () => expect((await fetch(`${sc.base}/readyz`, { signal: AbortSignal.timeout(2000) })).status).toBe(200));
+      expect(kind === 'store' ? sc.sup.storeRestarts : sc.sup.httpRestarts).toBe(restarts + 1);
+    }
+  });
 });
 
 describe('a store or HTTP thread that hangs (loops, never dies)', () => {
