@@ -460,7 +460,8 @@ async function killer(): Promise<void> {
     const at = Date.now();
     try {
       const res = await fetch(`${control}/kill?thread=${enc(thread)}`, { method: 'POST', signal: AbortSignal.timeout(5000) });
-      // 409: none ran (the HTTP thread was just replaced, or /state was not served): no kill, not counted
+      // 409: none ran (the thread is down waiting for its restart; a compression thread: the HTTP thread was just
+      // replaced, or /state was not served): no kill, not counted
       if (res.status === 409) continue;
       if (res.status !== 200) bail(`chaos control refused to kill ${thread}: ${res.status} ${await res.text()}`);
     } catch (err) {
