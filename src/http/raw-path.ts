@@ -36,7 +36,7 @@ export interface RawPathDeps {
  * straight from prepared bytes to the raw node response, before Hono builds a Request and a Response for
  * it. It answers only what it can answer exactly like the Hono routes, with the same rules (auth.ts, security.ts,
  * etag.ts, whole-state.ts, query-headers.ts, freshness.ts, metrics.ts; test/http/parity.test.ts compares both);
- * everything else (a new query, a missing or wrong token, CORS, no snapshot yet, a body not rendered yet)
+ * everything else (a new query, a missing, wrong or repeated token, CORS, no snapshot yet, a body not rendered yet)
  * returns false and goes
  * through Hono.
  */
@@ -126,6 +126,9 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     const whole = recorders.get(target);
     const remembered = whole ? undefined : deps.remembered?.lookup(target, cur);
     if ((!whole && !remembered) || authorize(req.headers.authorization) !== 'ok') return false;
+    // a repeated Authorization field: node's req.headers keeps the first, Hono's request joins them all (which no
+    // bearer token parses as, a 401 there): Hono answers it, so the two paths never judge one request apart
+    if (deps.apiToken && repeatedAuthorization(req.rawHeaders)) return false;
     // a version whose body the store has not rendered yet: Hono's route asks for it, unless this is a 304
     if (whole && !cur.body && planWholeState(cur, header(req, 'accept-encoding'), header(req, 'if-none-match'), true).status !== 304) return false;
     const started = deps.metrics.start();
@@ -151,6 +154,16 @@ function writePrepared(
   res.writeHead(200, ok.get());
   res.end(head ? undefined : body);
   return 200;
+}
+
+/** Whether the request sent the Authorization field more than once (names are case-insensitive). */
+function repeatedAuthorization(rawHeaders: readonly string[]): boolean {
+  let seen = 0;
+  for (let at = 0; at < rawHeaders.length; at += 2) {
+    const name = rawHeaders[at]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization' && ++seen > 1) return true;
+  }
+  return false;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

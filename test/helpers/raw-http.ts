@@ -21,7 +21,8 @@ export interface RawAnswer {
 
 export interface RawOptions {
   method?: string;
-  headers?: Record<string, string>;
+  /** a list sends the field once per value */
+  headers?: Record<string, string | string[]>;
   /** a keep-alive agent, for tests that check the connection is kept */
   agent?: Agent;
 }

@@ -71,6 +71,8 @@ type Conditional = 'none' | 'match' | 'match in a list' | 'br copy' | 'other';
 const CONDITIONALS: Conditional[] = ['none', 'match', 'match in a list', 'br copy', 'other'];
 
 type Harness = Awaited<ReturnType<typeof startHarness>>;
+/** What the client sends as Authorization, by name: none, one value, or the field repeated (one value a line). */
+type Tokens = Record<string, string | string[] | undefined>;
 type Twin = Awaited<ReturnType<Harness['twin']>>;
 
 /** What a client sees of an answer, header lines as sent (names, case, order), but Date (the clock moves between the two). */
@@ -117,7 +119,7 @@ type Targets = Awaited<ReturnType<typeof pair>>['targets'];
  * Sends the whole matrix to both threads. `tokens`: what the client sends. Returns how many requests were
  * compared, and by target how many were sent and how many of them the raw path answered on the raw thread.
  */
-async function compareAll(h: Harness, hono: Twin, targets: Targets, tokens: Record<string, string | undefined>, right: Record<string, string>) {
+async function compareAll(h: Harness, hono: Twin, targets: Targets, tokens: Tokens, right: Record<string, string>) {
   const all = [...targets.repeated, ...targets.histories];
   // the tag of each target and encoding, from a plain authorized GET (the raw path's thread); each target is
   // one the fixture answers, with what it must hold
@@ -147,7 +149,7 @@ async function compareAll(h: Harness, hono: Twin, targets: Targets, tokens: Reco
         for (const conditional of CONDITIONALS) {
           for (const enc of ENCODINGS) {
             const tag = tags.get(`${target} ${enc}`)!;
-            const headers: Record<string, string> = {
+            const headers: Record<string, string | string[]> = {
               ...(auth === undefined ? {} : { Authorization: auth }),
               ...(enc ? { 'Accept-Encoding': enc } : {}),
               ...(conditional === 'match' ? { 'If-None-Match': tag } : {}),
@@ -196,11 +198,16 @@ describe('the raw path and Hono answer alike (token configured)', () => {
   it('every method × token × conditional × encoding on /state, repeated queries and histories: same status, headers and bytes', async () => {
     rawAnswered.clear();
     const right = { Authorization: `Bearer ${TOKEN}` };
-    const { compared, sent, answered } = await compareAll(h, hono, targets, { none: undefined, wrong: 'Bearer not-the-token', right: right.Authorization }, right);
-    expect(compared).toBe((targets.repeated.length + targets.histories.length) * METHODS.length * 3 * CONDITIONALS.length * ENCODINGS.length);
-    // the raw path answered every authorized request to each target it can repeat (the comparison is of the two
-    // paths), none without the token, and no request for a history
-    expect(answered).toEqual(expectedAnswered(targets, sent, 1 / 3));
+    // the field repeated: node keeps the first of them, Hono's request joins them all
+    const tokens: Tokens = {
+      none: undefined, wrong: 'Bearer not-the-token', right: right.Authorization,
+      'right twice': [right.Authorization, right.Authorization], 'right, then wrong': [right.Authorization, 'Bearer not-the-token'],
+    };
+    const { compared, sent, answered } = await compareAll(h, hono, targets, tokens, right);
+    expect(compared).toBe((targets.repeated.length + targets.histories.length) * METHODS.length * 5 * CONDITIONALS.length * ENCODINGS.length);
+    // the raw path answered every request with the one right token to each target it can repeat (the comparison
+    // is of the two paths), none without it or with the field repeated, and no request for a history
+    expect(answered).toEqual(expectedAnswered(targets, sent, 1 / 5));
   });
 
   it('both threads counted the same requests under the same labels', async () => {
@@ -223,8 +230,9 @@ describe('the raw path and Hono answer alike (no token configured)', () => {
 
   it('every method × conditional × encoding, with and without an Authorization header: same status, headers and bytes', async () => {
     rawAnswered.clear();
-    const { compared, sent, answered } = await compareAll(h, hono, targets, { none: undefined, 'some bearer': 'Bearer anything' }, {});
-    expect(compared).toBe((targets.repeated.length + targets.histories.length) * METHODS.length * 2 * CONDITIONALS.length * ENCODINGS.length);
+    const tokens: Tokens = { none: undefined, 'some bearer': 'Bearer anything', 'two bearers': ['Bearer anything', 'Bearer other'] };
+    const { compared, sent, answered } = await compareAll(h, hono, targets, tokens, {});
+    expect(compared).toBe((targets.repeated.length + targets.histories.length) * METHODS.length * 3 * CONDITIONALS.length * ENCODINGS.length);
     // no token configured: every request for a target it can repeat is the raw path's to answer; a history never
     expect(answered).toEqual(expectedAnswered(targets, sent, 1));
   });

@@ -19,7 +19,7 @@ export { app, T0, task } from '../helpers/store-fixtures.ts';
 
 export type Answer = RawAnswer;
 
-type Send = (target: string, method?: string, headers?: Record<string, string>) => Promise<Answer>;
+type Send = (target: string, method?: string, headers?: Record<string, string | string[]>) => Promise<Answer>;
 
 /** `listen`: the HTTP thread's options beyond port and host (a token, the raw path off). */
 export async function startHarness(sources: SourceName[], listen: Omit<ListenOptions, 'port' | 'host'> = {}, opts: { link?: MessagePort } = {}) {
