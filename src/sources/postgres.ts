@@ -172,7 +172,10 @@ export function createPgSource(opts: PgOptions): PgSource {
           SET LOCAL DateStyle = 'ISO, MDY';
           ${selects.map((q) => q.trim().replace(/;+$/, '')).join(';\n')}`;
         const results = await s.unsafe(text).simple() as unknown as Row[][];
-        // postgres.js gives each statement that returns rows its own result; the SETs share the first
+        // postgres.js gives each statement that returns rows its own result; the SETs share the first. That shape
+        // is postgres.js's internals, not its documented API (its README shows .simple() but not what a
+        // multi-statement answer looks like: src/connection.js starts a result at each RowDescription after a
+        // completed command), read here through the cast above: postgres is pinned exactly in package.json
         return results.slice(-selects.length).map((r) => [...r]);
       } catch (err) {
         if (aborted) throw new Error('postgres read aborted: deadline passed');
