@@ -52,8 +52,6 @@ export class RuntimeStore {
   /** each collector's health (content) and freshness, and readiness */
   readonly sources = new SourceBook();
   private readonly tables = new StoreTables();
-  readonly apps = this.tables.apps;
-  readonly tasks = this.tables.tasks;
   readonly components = this.tables.components;
   /** the tables' indexes and counts (read by the metrics) */
   readonly indexes: Pick<StoreTables, 'appsByStage' | 'appsByHealth' | 'tasksByStatus' | 'tasksByType'> = this.tables;
