@@ -8,7 +8,7 @@ import { MessageChannel } from 'node:worker_threads';
  * A store answer crosses as a transferred ArrayBuffer. One kept in the answer caches lives for a version, long
  * enough to be promoted, and a promoted ArrayBuffer's bytes go only with a full collection, which V8 schedules
  * by what its heap allocates rather than by these bytes: under the 200-user load at 10,000 apps the thread held
- * 31–39 MiB of answers of versions gone (docs/performance.md), and a reader polling the unfiltered /state leaves
+ * 31–39 MiB of answers of versions gone (measured before this class), and a reader polling the unfiltered /state leaves
  * a whole body (19 MB at 10,000 apps) behind at every version. So each answer's holders are counted (the two
  * caches, the /state bodies the thread keeps, a compression job, every response writing it); when the count
  * falls to 0 its bytes are freed at once (freeNow).
