@@ -156,7 +156,7 @@ function metricsCell(c) {
     nested.map(([k, v]) => {
       const id = `${str(c.name)}\0${k}`;
       return el('details', {
-        className: 'metric-nested', attrs: { open: openMetrics.has(id) },
+        className: 'metric-nested', attrs: { open: openMetrics.has(id) }, data: { metric: id },
         on: { toggle: (e) => { if (e.currentTarget.open) openMetrics.add(id); else openMetrics.delete(id); } },
       }, el('summary', null, k), el('pre', null, shortJson(v, 4000)));
     }));
@@ -184,6 +184,11 @@ const componentsTable = table([
 $('components-table').append(componentsTable.root);
 
 function renderComponents() {
+  // what is open on screen now is what stays open: a toggle event comes a task after the click, and a redraw in
+  // between (freshness redraws this table at every pass) would otherwise draw it closed
+  for (const d of $('components-table').querySelectorAll('details.metric-nested')) {
+    if (d.open) openMetrics.add(d.dataset.metric); else openMetrics.delete(d.dataset.metric);
+  }
   const rows = values(data.components).sort((a, b) => byStr(str(a.name), str(b.name)));
   componentsTable.setRows(rows);
   marketTabs.setCount('components', rows.length);
