@@ -78,12 +78,24 @@ export async function loadDemo(load = () => import('./demo/market.ts')): Promise
   }
 }
 
-/** SIGTERM/SIGINT: graceful stop within the shutdown budget, exit 0; a second signal or overrun exits 1. */
+/**
+ * A repeat of the first signal within this long is the same request: Ctrl-C on `npm start` reaches node twice,
+ * from the terminal (npm and node share its process group) and again from npm, which forwards SIGINT and SIGTERM.
+ */
+export const SAME_SIGNAL_MS = 2000;
+
+/**
+ * SIGTERM/SIGINT: graceful stop within the shutdown budget, exit 0; a second signal (another one, or the same
+ * one again after SAME_SIGNAL_MS) or overrun exits 1.
+ */
 export function stopOnSignals(sidecar: Sidecar, log: Logger, budgetMs: number): void {
-  let stopping = false;
+  let first: { signal: string; at: number } | undefined;
   const onSignal = (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
+    if (first) {
+      if (signal === first.signal && Date.now() - first.at < SAME_SIGNAL_MS) return;
+      process.exit(1);
+    }
+    first = { signal, at: Date.now() };
     log.info({ signal }, 'stopping');
     setTimeout(() => {
       log.error('graceful stop took too long; exiting');
