@@ -120,6 +120,8 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     // the Chart Repo's apps and images come per user or app (their lists grow with the market): counts, then rows
     await page.click('#cr-tabs [data-tab="apps"]');
     expect(await page.locator('#cr-apps-note').textContent()).toContain('4 in all (1 completed · 1 failed · 1 pending · 1 processing)');
+    // nothing filtered out yet: the empty table asks for a user or an app, never says that nothing matches
+    expect(await page.locator('#cr-apps-table tr.empty').textContent()).toBe('Choose a user or an app above to list its Chart Repo apps.');
     await page.fill('#f-cr-user', 'carol');
     await expect.poll(() => rowCount(page, '#cr-apps-table')).toBe(1);
     // (the Chart Repo's index 1 is the second step of five)
@@ -136,6 +138,9 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     }
     await page.click('#cr-tabs [data-tab="images"]');
     expect(await page.locator('#images-note').textContent()).toContain('3 in all');
+    expect(await page.locator('#images-table tr.empty').textContent()).toBe('Choose a user or an app above to list its images.');
+    await page.fill('#f-img', 'no-such-app');
+    await expect.poll(() => page.locator('#images-table tr.empty').textContent()).toBe('No images match.');
     await page.fill('#f-img', 'jellyfin');
     await expect.poll(() => rowCount(page, '#images-table')).toBe(1);
     await page.locator('#images-table tr', { hasText: 'jellyfin' }).getByRole('button', { name: 'per node' }).click();

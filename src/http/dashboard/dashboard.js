@@ -286,6 +286,10 @@ function stepLabel(step) {
   return `${str(s.name)}${i !== null && total !== null ? ` ${i + 1}/${total}` : ''}`;
 }
 
+/** An empty Chart Repo table before a user or an app is typed asks for one: nothing was filtered out yet. */
+const chartEmpty = (userId, appId, none, what) => () => ($(userId).value.trim() || $(appId).value.trim()
+  ? none : `Choose a user or an app above to list its ${what}.`);
+
 const crAppsTable = table([
   { label: 'Application', cell: (a) => el('span', { className: 'name' }, str(a.app_name)), sort: (a) => str(a.app_name) },
   { label: 'User', cell: (a) => str(a.user_id), sort: (a) => str(a.user_id) },
@@ -301,7 +305,7 @@ const crAppsTable = table([
       : ''),
   },
   { label: 'Last update', cell: (a) => timeCell(obj(a.timestamps).last_updated_at ?? obj(a.current_step).updated_at), className: 'nowrap' },
-], { empty: 'No Chart Repo applications match.', rowClass: (a) => (a.state === 'failed' ? 'row-bad' : undefined) });
+], { empty: chartEmpty('f-cr-user', 'f-cr-app', 'No Chart Repo applications match.', 'Chart Repo apps'), rowClass: (a) => (a.state === 'failed' ? 'row-bad' : undefined) });
 $('cr-apps-table').append(crAppsTable.root);
 
 /**
@@ -428,7 +432,7 @@ const imagesTable = table([
   { label: 'Analysis', cell: (i) => [i.analysis_status ? badge(i.analysis_status) : '—', i.error_message ? el('div', { className: 'error-text' }, str(i.error_message)) : null] },
   { label: 'Nodes', cell: (i, ctx) => [fmtNum(list(i.nodes).length), ' ', list(i.nodes).length ? toggleButton(ctx, 'per node') : null] },
 ], {
-  empty: 'No images match.', key: (i) => `${str(i.user_id)}:${str(i.source_id)}:${str(i.image_name)}`, expand: nodesTable,
+  empty: chartEmpty('f-img-user', 'f-img', 'No images match.', 'images'), key: (i) => `${str(i.user_id)}:${str(i.source_id)}:${str(i.image_name)}`, expand: nodesTable,
   rowClass: (i) => (i.status === 'registry_error' ? 'row-bad' : undefined),
 });
 $('images-table').append(imagesTable.root);

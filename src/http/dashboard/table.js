@@ -6,7 +6,7 @@ import { fmtNum } from './format.js';
 /**
  * A paginated table: only one page of rows is in the DOM, so 10,000 rows render as fast as 100.
  * columns: [{ label, cell(row) -> Node|string, className?, sort?(row) -> string|number }]
- * opts: { pageSize, empty, rowClass(row), pinned(row) -> bool (kept first), expand(row) -> Node|null, key(row),
+ * opts: { pageSize, empty (a text, or a function giving it when drawn), rowClass(row), pinned(row) -> bool (kept first), expand(row) -> Node|null, key(row),
  *   pager: { prev(), next() } — the server pages: setPage draws its rows and its place, and sorting is off (a
  *   page's order is the listing's) }
  * Returns { root, setRows(rows), setPage(rows, view), count() }. Page, sort and expanded rows survive setRows
@@ -77,7 +77,7 @@ export function table(columns, opts = {}) {
     const slice = rows.slice(start, start + pageSize);
     const frag = document.createDocumentFragment();
     if (slice.length === 0) {
-      frag.append(el('tr', { className: 'empty' }, el('td', { attrs: { colspan: columns.length } }, opts.empty ?? 'Nothing to show.')));
+      frag.append(el('tr', { className: 'empty' }, el('td', { attrs: { colspan: columns.length } }, (typeof opts.empty === 'function' ? opts.empty() : opts.empty) ?? 'Nothing to show.')));
     }
     for (const row of slice) {
       const key = opts.key ? opts.key(row) : null;
