@@ -7,6 +7,7 @@ import type {
 } from '../protocol.ts';
 import { envelopePrefix, OK_MESSAGE, SOURCE_NAMES, type SourceStatus } from '../model/index.ts';
 import { HeapBound, releaseMemory, releaseSmallHeap } from '../release-memory.ts';
+import { CommitPacing } from './commit-pacing.ts';
 import { StoreMetrics } from './metrics.ts';
 import { passProblem } from './pass-check.ts';
 import { RuntimeStore, type Commit } from './runtime-store.ts';
@@ -38,13 +39,12 @@ export class StoreActor implements StoreControlApi {
   /** the supervisor's whenReady calls, answered at the first flush that finds the store ready */
   private readonly readyWaiters: Array<() => void> = [];
   private lastCommitAt = 0;
-  private lastCommitCost = 0;
-  private readonly minInterval: number;
+  private readonly pacing: CommitPacing;
 
   constructor(opts: StoreActorOptions = {}) {
     this.store = new RuntimeStore(opts.clock);
     this.metrics = new StoreMetrics(this.store);
-    this.minInterval = opts.minCommitIntervalMs ?? 10;
+    this.pacing = new CommitPacing(opts.minCommitIntervalMs ?? 10);
   }
 
   /** Applies one message; answers its acknowledgement. */
@@ -233,7 +233,7 @@ export class StoreActor implements StoreControlApi {
     if (!commit) return;
     this.last = commit;
     this.lastCommitAt = performance.now();
-    this.lastCommitCost = this.lastCommitAt - started;
+    this.pacing.noteCost(this.lastCommitAt - started);
     for (const port of this.versionPorts) this.push(port, commit);
     // what the commit replaced is garbage now; a small store collects it (release-memory.ts HeapBound)
     this.heap.check();
@@ -248,9 +248,8 @@ export class StoreActor implements StoreControlApi {
     }, wait);
   }
 
-  /** adaptive: under a burst, at most about a third of the thread goes to building snapshots */
   private interval(): number {
-    return Math.max(this.minInterval, 2 * this.lastCommitCost);
+    return this.pacing.intervalMs();
   }
 
   private push(port: MessagePort, c: Commit): void {
