@@ -27,6 +27,9 @@ export interface DomainEntity {
 export type Domain = keyof DomainEntity;
 export const DOMAINS = ['app_states', 'tasks', 'components'] as const satisfies readonly Domain[];
 
+/** A removed key whose row the source read: why it left (its state, e.g. `uninstalled`) and when the market wrote it. */
+export interface LeftRow { key: string; at: string; state: string }
+
 /**
  * One step of a collection pass.
  * - replace: the source's full listing of a domain: upsert every item, then remove what this source (or a
@@ -38,16 +41,14 @@ export const DOMAINS = ['app_states', 'tasks', 'components'] as const satisfies 
  * - changes: the source's listing as its last replace (or changes) step gave it, with `items` upserted and the
  *   `removed` keys gone; reconciled as a replace of that listing would be (kept keys the store cannot vouch for
  *   come back in `reread`). A store that holds no listing of that source drops the pass (AppliedMessage.dropped):
- *   the source then lists everything.
+ *   the source then lists everything. `left`: of the removed, those whose row was read, with the state and time it
+ *   left in (the timeline's `removed` entry says them).
  * - upsert / remove: incremental changes (pushed events).
  * - chart_repo_pairs: the merged Chart Repo view as its parts: the Chart Repo's own blocks (`frame`) and every (user, source)
  *   pair in order, each with the digest of its own part and the part itself only when the store does not hold
  *   it yet (so a pass costs the pairs that changed, not the whole view). A pair sent without its part that the
  *   store does not hold with that digest comes back in the acknowledgement's `reread` (its key `user\0source`).
  */
-/** A removed key whose row the source read: why it left (its state, e.g. `uninstalled`) and when the market wrote it. */
-export interface LeftRow { key: string; at: string; state: string }
-
 export type StoreStep =
   | { [D in Domain]: { op: 'replace'; domain: D; items: DomainEntity[D][]; keep?: string[]; reconciles?: SourceName[]; ahead?: number } }[Domain]
   | { [D in Domain]: { op: 'changes'; domain: D; items: DomainEntity[D][]; removed: string[]; left?: LeftRow[]; reconciles?: SourceName[] } }[Domain]

@@ -23,6 +23,21 @@ function appsFile(name: string, apps: string[]): string {
   return file;
 }
 
+/** Kills the HTTP thread and waits for its replacement; answers the replacement. */
+async function replaceHttp(sc: Awaited<ReturnType<typeof startInProcess>>): Promise<unknown> {
+  const old = sc.sup.threads().http;
+  sc.sup.kill('http');
+  await eventually(async () => expect(sc.sup.threads().http).not.toBe(old), LIVENESS_MS, 5);
+  return sc.sup.threads().http;
+}
+
+/** /readyz answers 200 within `within` (each try cut at 1 s: a thread that is down must not hold the check). */
+async function readyAgain(base: string, within = LIVENESS_MS): Promise<void> {
+  await eventually(async () => {
+    expect((await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1000) })).status).toBe(200);
+  }, within);
+}
+
 describe('collector threads that die', () => {
   let sc: Awaited<ReturnType<typeof startInProcess>>;
   beforeAll(async () => {
@@ -231,11 +246,9 @@ describe('a store or HTTP thread that hangs (loops, never dies)', () => {
 
   it('a thread slower to start than a hung one is given is not taken for hung: its start-up calls have their own deadlines', async () => {
     const restarts = sc.sup.httpRestarts;
-    const old = sc.sup.threads().http;
-    sc.sup.kill('http');
     // its replacement, blocked while it starts (as loading its code on a busy machine would) for three times the
     // 2 s a started thread gets to answer a ping
-    await eventually(async () => expect(sc.sup.threads().http).not.toBe(old), LIVENESS_MS, 5);
+    await replaceHttp(sc);
     expect(sc.sup.hang('http', 6000)).toBe(true);
     await eventually(async () => {
       expect((await fetch(`${sc.base}/healthz`, { signal: AbortSignal.timeout(1000) })).status).toBe(200);
@@ -256,14 +269,10 @@ describe('an HTTP thread replaced while the store is too busy to take its ports'
 
   it('is attached once the store answers again: /readyz and filtered answers come back, not 503 for good', async () => {
     const restarts = sc.sup.httpRestarts;
-    const old = sc.sup.threads().http;
     // busy past the 5 s a control call waits (a bulk pass on a loaded machine), well short of being taken for hung
     expect(sc.sup.hang('store', 8000)).toBe(true);
-    sc.sup.kill('http');
-    await eventually(async () => expect(sc.sup.threads().http).not.toBe(old), LIVENESS_MS, 5);
-    await eventually(async () => {
-      expect((await fetch(`${sc.base}/readyz`, { signal: AbortSignal.timeout(1000) })).status).toBe(200);
-    }, LIVENESS_MS);
+    await replaceHttp(sc);
+    await readyAgain(sc.base);
     expect(sc.sup.httpRestarts).toBe(restarts + 1);
     expect(sc.sup.storeRestarts).toBe(0);
     expect(Object.keys((await state(sc.base, '?user_id=alice')).app_states)).toHaveLength(2);
@@ -271,19 +280,12 @@ describe('an HTTP thread replaced while the store is too busy to take its ports'
 
   it('a replacement that dies while it waits for the store leaves its successor alone (its listen is not sent to the next thread)', async () => {
     const restarts = sc.sup.httpRestarts;
-    const old = sc.sup.threads().http;
     // the store busy past the 5 s a port hand-over waits: a new HTTP thread waits for it before it listens
     expect(sc.sup.hang('store', 8000)).toBe(true);
-    sc.sup.kill('http');
-    await eventually(async () => expect(sc.sup.threads().http).not.toBe(old), LIVENESS_MS, 5);
+    await replaceHttp(sc);
     // its replacement dies while it still waits for the store's ports
-    const first = sc.sup.threads().http;
-    sc.sup.kill('http');
-    await eventually(async () => expect(sc.sup.threads().http).not.toBe(first), LIVENESS_MS, 5);
-    const second = sc.sup.threads().http;
-    await eventually(async () => {
-      expect((await fetch(`${sc.base}/readyz`, { signal: AbortSignal.timeout(1000) })).status).toBe(200);
-    }, 2 * LIVENESS_MS);
+    const second = await replaceHttp(sc);
+    await readyAgain(sc.base, 2 * LIVENESS_MS);
     // two deaths, two restarts: the second replacement serves on, and nothing ended it for a call it never failed
     expect(sc.sup.threads().http).toBe(second);
     expect(sc.sup.httpRestarts).toBe(restarts + 2);
@@ -335,8 +337,6 @@ describe('an HTTP thread whose port is taken while it is replaced', () => {
     } finally {
       await new Promise((resolve) => held!.close(resolve));
     }
-    await eventually(async () => {
-      expect((await fetch(`${sc.base}/readyz`, { signal: AbortSignal.timeout(1000) })).status).toBe(200);
-    }, 2 * LIVENESS_MS);
+    await readyAgain(sc.base, 2 * LIVENESS_MS);
   }, 6 * LIVENESS_MS);
 });
