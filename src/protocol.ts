@@ -483,10 +483,12 @@ export interface StoreControlApi {
    * the collectors whose first pass /readyz waits for, and the time between their passes (a metric);
    * `rebuildGraceMs` for a store that replaces one that died: a source's failed run counts only after 3 in a row
    * or once that long has passed, a good pass at once (store/source-book.ts); `known`: each source's freshness
-   * before that store died (the supervisor's record of the runs), so the rebuild loses no last success
+   * before that store died (the supervisor's record of the runs), so the rebuild loses no last success;
+   * `maxIntervalMs`: COLLECT_MAX_INTERVAL_MS, past which a source asking for a longer interval is slow all the same
    */
   expectSources(
     sources: SourceName[], intervalMs?: number, rebuildGraceMs?: number, known?: Partial<Record<SourceName, SourceStatus>>,
+    maxIntervalMs?: number,
   ): void;
   /** how long transitional stages and active tasks may last before they count as stuck */
   setStuckLimits(limits: import('./store/stuck.ts').StuckLimits): void;

@@ -171,8 +171,10 @@ export class StoreActor implements StoreControlApi {
     return { type: 'freshness', epoch: this.store.epoch, sources: JSON.stringify(sources), fresh_as_of: complete ? oldest : null };
   }
 
-  expectSources(sources: SourceName[], intervalMs?: number, rebuildGraceMs?: number, known?: Partial<Record<SourceName, SourceStatus>>): void {
-    this.store.expectSources(sources, intervalMs, rebuildGraceMs, known);
+  expectSources(
+    sources: SourceName[], intervalMs?: number, rebuildGraceMs?: number, known?: Partial<Record<SourceName, SourceStatus>>, maxIntervalMs?: number,
+  ): void {
+    this.store.expectSources(sources, intervalMs, rebuildGraceMs, known, maxIntervalMs);
     this.metrics.expect(sources, intervalMs);
     this.schedule();
   }

@@ -183,8 +183,9 @@ export class RuntimeStore {
    */
   expectSources(
     sources: Iterable<SourceName>, intervalMs?: number, rebuildGraceMs?: number, known?: Partial<Record<SourceName, SourceStatus>>,
+    maxIntervalMs?: number,
   ): void {
-    this.sources.expect(sources, intervalMs);
+    this.sources.expect(sources, intervalMs, maxIntervalMs);
     if (known) this.sources.restore(known);
     if (rebuildGraceMs !== undefined) this.sources.rebuild(rebuildGraceMs, this.clock().getTime());
   }

@@ -36,11 +36,17 @@ function doublingTicks(ms: number, baseMs: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(ms / baseMs)))) * baseMs;
 }
 
-/** The verdict after one more pass of a source whose configured interval is `baseMs`. */
-export function nextPace(prev: Pace, pass: PassPace, baseMs: number): Pace {
+/**
+ * The verdict after one more pass of a source whose configured interval is `baseMs`; `maxMs` is
+ * COLLECT_MAX_INTERVAL_MS, the longest interval the pacing ever gives a source (the freshness bound).
+ */
+export function nextPace(prev: Pace, pass: PassPace, baseMs: number, maxMs = Infinity): Pace {
   // a source that asks for a longer interval (the Chart Repo's request rate) is slow only past that one; it is
-  // rounded like the spacing, so the pair count moving a little does not move the text
-  const ownMs = pass.min_interval_ms !== undefined && pass.min_interval_ms > baseMs ? doublingTicks(pass.min_interval_ms, baseMs) : baseMs;
+  // rounded like the spacing, so the pair count moving a little does not move the text. The pacing never spaces
+  // passes further apart than maxMs, whatever the source asks: passes longer than that run back to back, and
+  // are slow (without the cap, a Chart Repo asking for more than the freshness bound was never judged slow)
+  const ownMs = pass.min_interval_ms !== undefined && pass.min_interval_ms > baseMs
+    ? Math.min(doublingTicks(pass.min_interval_ms, baseMs), Math.max(baseMs, maxMs)) : baseMs;
   const slow = pass.duration_ms > ownMs;
   // passes start on ticks: the interval the pacing stretched to, or back to back the pass's duration, rounded up
   // to a power of two of ticks, so the text moves (a version) only when the spacing doubles, not with every

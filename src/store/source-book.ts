@@ -38,6 +38,8 @@ export class SourceBook {
   private readonly staleEvents = new Map<SourceName, number>();
   /** the configured collection interval (0: unknown, no source is judged slow) */
   private intervalMs = 0;
+  /** COLLECT_MAX_INTERVAL_MS: the longest the pacing spaces a source's passes (Infinity: unknown) */
+  private maxIntervalMs = Infinity;
   private readonly pace = new Map<SourceName, Pace>();
   private healthMoved = false;
   private freshnessMoved = false;
@@ -84,7 +86,7 @@ export class SourceBook {
     const pace = nextPace(this.pace.get(source) ?? STEADY, {
       duration_ms: o.duration_ms, ...(typeof interval === 'number' && interval > 0 ? { interval_ms: interval } : {}),
       ...(typeof own === 'number' && own > 0 ? { min_interval_ms: own } : {}),
-    }, this.intervalMs);
+    }, this.intervalMs, this.maxIntervalMs);
     this.pace.set(source, pace);
     return slowWarning(pace, this.intervalMs);
   }
@@ -104,10 +106,14 @@ export class SourceBook {
     this.staleEvents.set(source, (this.staleEvents.get(source) ?? 0) + 1);
   }
 
-  /** Whom readiness waits for, and the configured collection interval (what a pass is judged slow against). */
-  expect(sources: Iterable<SourceName>, intervalMs?: number): void {
+  /**
+   * Whom readiness waits for, and the configured collection interval (what a pass is judged slow against) and
+   * the longest one the pacing gives (COLLECT_MAX_INTERVAL_MS: a source asking for more is slow past this).
+   */
+  expect(sources: Iterable<SourceName>, intervalMs?: number, maxIntervalMs?: number): void {
     for (const s of sources) this.expected.add(s);
     if (intervalMs !== undefined) this.intervalMs = intervalMs;
+    if (maxIntervalMs !== undefined && maxIntervalMs > 0) this.maxIntervalMs = maxIntervalMs;
   }
 
   /**

@@ -338,7 +338,9 @@ export class Supervisor {
     this.store = store;
     const grace = rebuild ? REBUILD_GRACE_DEADLINES * this.opts.collectDeadlineMs : undefined;
     const sources = this.opts.collectors.map((c) => c.source);
-    await this.control(worker, store.expectSources(sources, this.opts.collectIntervalMs, grace, rebuild ? this.known.freshness() : undefined), 'store.expectSources');
+    await this.control(worker, store.expectSources(
+      sources, this.opts.collectIntervalMs, grace, rebuild ? this.known.freshness() : undefined, this.opts.collectMaxIntervalMs ?? this.opts.collectIntervalMs,
+    ), 'store.expectSources');
     if (this.opts.stuckLimits) await this.control(worker, store.setStuckLimits(this.opts.stuckLimits), 'store.setStuckLimits');
     this.started.add(worker);
     if (worker === this.storeWorker) this.storeUp = true;

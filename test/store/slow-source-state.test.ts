@@ -67,4 +67,16 @@ describe('a source slower than its interval, in /state and /metrics', () => {
     expect(read(actor).warning).toBe('1/4 requests failed; passes take longer than the 5 s collection interval: up to 10 s apart');
     expect(actor.store.freshness().tasks?.warning).toBe(read(actor).warning);
   });
+
+  it('a source asking for an interval longer than COLLECT_MAX_INTERVAL_MS is slow past that bound (the pacing runs it no sparser)', async () => {
+    const actor = new StoreActor();
+    actor.expectSources(['tasks'], INTERVAL_MS, undefined, undefined, 30_000);
+    // asks for 143 s (a Chart Repo's request-rate bound), runs at most 30 s apart, and its passes take 40 s
+    for (let i = 0; i < 3; i++) {
+      seq += 1;
+      actor.receive(passOf('tasks', TASKS, { duration_ms: 40_000, counters: { interval_ms: 30_000, min_interval_ms: 143_000 } }, seq));
+    }
+    expect(read(actor).warning).toBe('passes take longer than the 30 s collection interval: up to 40 s apart');
+    expect(await slowMetric(actor)).toBe(1);
+  });
 });

@@ -60,6 +60,18 @@ describe('the slow-source verdict', () => {
     expect(slowWarning(pace, BASE)).toBe(warning);
   });
 
+  it.each<[string, number, number, string | null]>([
+    // [what, pass ms, COLLECT_MAX_INTERVAL_MS, warning]: the Chart Repo asks for 143 s (4,300 pairs at 30 requests/s),
+    // the pacing gives it at most the freshness bound, so a pass longer than that runs back to back
+    ['passes longer than the freshness bound the pacing caps it at', 40_000, 30_000, 'passes take longer than the 30 s collection interval: up to 40 s apart'],
+    ['passes within the freshness bound', 25_000, 30_000, null],
+    ['a bound equal to the configured interval (no backing off)', 6000, BASE, SLOW('10 s')],
+  ])('a source asking for more than COLLECT_MAX_INTERVAL_MS: %s', (_what, duration_ms, maxMs, warning) => {
+    let pace = STEADY;
+    for (let i = 0; i < 3; i++) pace = nextPace(pace, { duration_ms, interval_ms: maxMs, min_interval_ms: 143_000 }, BASE, maxMs);
+    expect(slowWarning(pace, BASE)).toBe(warning);
+  });
+
   it('says a sub-second interval in seconds', () => {
     expect(slowWarning({ slow: true, against: 0, widestMs: 1600 }, 100)).toBe('passes take longer than the 0.1 s collection interval: up to 1.6 s apart');
   });
