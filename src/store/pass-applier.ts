@@ -190,7 +190,9 @@ export class PassApplier {
       if (!table.rows.has(key) || pushed.has(key)) this.rereadKey(step.domain, source, key, table.rows.has(key), reread);
     }
     const gone = new Set<string>();
-    for (const key of step.removed) if (table.rows.get(key)?.owner === source) gone.add(key);
+    // a key both removed and sent is an app whose row left and came back under another id (deleted and written
+    // again, in one transaction or between two passes): it is there, as sent
+    for (const key of step.removed) if (!sent.has(key) && table.rows.get(key)?.owner === source) gone.add(key);
     for (const other of step.reconciles ?? []) for (const key of table.ownedBy(other)) if (!listed.has(key)) gone.add(key);
     this.removeMissing(source, step.domain, gone, step.left);
   }

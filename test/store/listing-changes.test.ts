@@ -73,4 +73,20 @@ describe('a changes step is the replace of the listing it changes', () => {
     store.store.commit();
     expect(JSON.parse(store.store.state({})).sources.app_flow.last_error).toMatch(/without a listing/);
   });
+
+  it('an app both removed and sent by one changes step (its row deleted and written again under a new id) stays', () => {
+    const store = new StoreActor({ clock: () => NOW });
+    store.receive(pass(1, 'app_flow', [{ op: 'replace', domain: 'app_states', items: [app('a', 'running', 0), app('b', 'running', 0)], reconciles: ['nats'] }]));
+    // the collector: row 7 (alice:market:a) is gone, row 9 (alice:market:a again) is new
+    const applied = store.receive(pass(2, 'app_flow', [
+      { op: 'changes', domain: 'app_states', items: [app('a', 'stopped', 10)], removed: [keyOf('a')], reconciles: ['nats'] },
+    ]));
+    expect(applied.dropped).toBeUndefined();
+    const apps = JSON.parse(store.store.state({})).app_states;
+    expect(Object.keys(apps).sort()).toEqual([keyOf('a'), keyOf('b')]);
+    expect(apps[keyOf('a')].stage).toBe('stopped');
+    // and the next pass, which changes nothing, keeps it
+    store.receive(pass(3, 'app_flow', [{ op: 'changes', domain: 'app_states', items: [], removed: [], reconciles: ['nats'] }]));
+    expect(Object.keys(JSON.parse(store.store.state({})).app_states).sort()).toEqual([keyOf('a'), keyOf('b')]);
+  });
 });
