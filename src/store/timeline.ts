@@ -121,14 +121,15 @@ export class Timeline {
       this.departed.delete(key);
       for (const s of past) {
         const last = history.entries.at(-1);
-        if (last !== undefined && ms(s.at) > ms(last.at) && ms(s.at) < ms(entry.at) && s.stage !== last.stage) this.append(key, history, s);
+        // (a status the source dates at the same instant as the next one — a task that failed as it started — is kept)
+        if (last !== undefined && ms(s.at) > ms(last.at) && ms(s.at) <= ms(entry.at) && s.stage !== last.stage) this.append(key, history, s);
       }
     }
     this.tracks.set(key, history);
     const last = history.entries.at(-1);
     const begun = last === undefined;
     if (!sameState(last, entry)) {
-      this.append(key, history, { ...entry, at: forwardOf(last, entry.at, now) });
+      this.append(key, history, { ...entry, at: forwardOf(last, entry, now) });
     }
     if (begun) sinceNoLaterThanFirst(history);
     this.trim();
@@ -145,7 +146,7 @@ export class Timeline {
     if (!history || history.gone_at !== undefined) return;
     this.tracks.delete(key); // re-inserted: most recently changed last
     this.tracks.set(key, history);
-    const when = forwardOf(history.entries.at(-1), at, new Date(seenMs).toISOString());
+    const when = forwardOf(history.entries.at(-1), { at, stage: 'removed', evidence }, new Date(seenMs).toISOString());
     this.append(key, history, { at: when, stage: 'removed', ...(detail ? { detail: entryDetail(detail) } : {}), evidence });
     history.gone_at = when;
     // timed from the store's clock, not `at` (a market time): the map stays in expiry order
@@ -289,10 +290,16 @@ function sameState(e: TimelineEntry | undefined, next: TimelineEntry): boolean {
 /**
  * An entry's time as the history keeps it: never back from the last entry's. A source time at or before it (a
  * task override ended and the state row is older; progress rewritten without updated_at) is dated when the
- * store saw it, `now`, or at the last entry's time should the store's clock be behind it.
+ * store saw it, `now`, or at the last entry's time should the store's clock be behind it (a task_records time
+ * equal to the last entry's is kept).
  */
-function forwardOf(last: TimelineEntry | undefined, at: string, now: string): string {
+function forwardOf(last: TimelineEntry | undefined, entry: TimelineEntry, now: string): string {
+  const at = entry.at;
   if (last === undefined || ms(at) > ms(last.at)) return at;
+  // a task_records time equal to the last entry's is the market's own (a task that ended as it started, or was
+  // canceled as it was created): kept, so the entry says what its evidence names, and a history read live, rebuilt
+  // after a restart or on another replica is the same (and keeps its ETag)
+  if (ms(at) === ms(last.at) && entry.evidence.startsWith('task_records.')) return at;
   return ms(now) > ms(last.at) ? now : last.at;
 }
 

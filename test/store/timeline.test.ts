@@ -185,6 +185,39 @@ describe('timeline of a task', () => {
   });
 });
 
+describe('a task that ended the moment it started (completed_at = started_at)', () => {
+  // seen first by a store started before or after it ended, live or rebuilt: one history, dated by task_records,
+  // so its ETag is the same on every replica and after a restart
+  const ended = task({ status: 'failed', started_at: at(1), completed_at: at(1), error_msg: 'pvc pending' });
+  const expected = [
+    { at: T0, stage: 'pending', evidence: 'task_records.created_at' },
+    { at: at(1), stage: 'running', evidence: 'task_records.started_at' },
+    { at: at(1), stage: 'failed', detail: 'pvc pending', evidence: 'task_records.completed_at' },
+  ];
+  it('rebuilt when first seen ended: its end at completed_at, not when this store saw it', () => {
+    for (const seen of [at(60), at(90)]) {
+      const s = new RuntimeStore(() => new Date(seen));
+      s.apply(pushed('tasks', [{ op: 'replace', domain: 'tasks', items: [ended] }]));
+      expect(history(s, 'tasks', 't1').entries).toEqual(expected);
+    }
+  });
+  it('seen pending, then already ended: the same history as one rebuilt', () => {
+    const s = new RuntimeStore(() => new Date(at(60)));
+    const poll = (t: TaskState) => s.apply(pushed('tasks', [{ op: 'replace', domain: 'tasks', items: [t] }]));
+    poll(task());
+    poll(ended);
+    expect(history(s, 'tasks', 't1').entries).toEqual(expected);
+  });
+  it('canceled before it started (completed_at = created_at): dated by task_records too', () => {
+    const s = new RuntimeStore(() => new Date(at(60)));
+    s.apply(pushed('tasks', [{ op: 'replace', domain: 'tasks', items: [task({ status: 'canceled', completed_at: T0 })] }]));
+    expect(history(s, 'tasks', 't1').entries).toEqual([
+      { at: T0, stage: 'pending', evidence: 'task_records.created_at' },
+      { at: T0, stage: 'canceled', evidence: 'task_records.completed_at' },
+    ]);
+  });
+});
+
 describe('details', () => {
   it('an entry keeps at most 128 characters of a stage detail or task error; the app and task keep theirs whole', () => {
     const s = new RuntimeStore(() => new Date(at(30)));
