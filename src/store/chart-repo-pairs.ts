@@ -1,3 +1,4 @@
+import { viewContent } from '../collect/chart-repo-content.ts';
 import { HYDRATOR_COUNTERS, mergedHydratorCounters } from '../collect/chart-repo-merge.ts';
 import { itemListsOf, partChars } from '../collect/chart-repo-part.ts';
 import type { ChartItemPart, ChartList, ChartRepoFrame, ChartRepoPairPart, ChartRepoPairSlot, StateFilter } from '../protocol.ts';
@@ -138,6 +139,19 @@ function aboutPairs(pairs: readonly HeldPair[]): AboutPairs {
   about = { byUser, hydratorCounters: hydrated.length > 0 ? JSON.stringify(mergedHydratorCounters(hydrated)) : null };
   ABOUT.set(pairs, about);
   return about;
+}
+
+/**
+ * What a view narrowed by `f` says, for its ETag (the times left out, as the whole view's content leaves them):
+ * the content of each pair it keeps, in order, beside what every narrowed view shows of the whole (the shared
+ * blocks, `shared`, and the hydrator's counters summed over all pairs). A change in a pair it does not keep
+ * leaves it as it was, so a user's answer keeps its tag while another user's Chart Repo items move. (An app
+ * name narrows within a pair: the pair's content still names the answer, a coarser but never a stale tag.)
+ */
+export function narrowedContent(pairs: readonly HeldPair[], shared: string, f: StateFilter): string {
+  const { pair } = filteredRendering(f);
+  const kept = pair ? pairs.filter(pair) : pairs;
+  return viewContent(kept, `${shared}\u0000${aboutPairs(pairs).hydratorCounters ?? ''}`);
 }
 
 /** The rendering a user / source / app filter keeps: the pairs of that user and source, the items of that app. */

@@ -2,7 +2,7 @@ import type { ChartRepoChanges, ChartRepoFrame, ChartRepoPairPart, ChartRepoPair
 import { pairKey, viewContent } from '../collect/chart-repo-content.ts';
 import { emptyChartPending, takeChartChanges, type ChartIndex, type Item } from './chart-repo-items.ts';
 import {
-  applyIndexPlan, countPairs, IN_PLACE_OPS, filteredRendering, holdPair, partOfSlot, planReindex, renderedChars, renderPairsInto, samePairs,
+  applyIndexPlan, countPairs, IN_PLACE_OPS, filteredRendering, holdPair, narrowedContent, partOfSlot, planReindex, renderedChars, renderPairsInto, samePairs,
   type ChartCounts, type HeldPair, type IndexPlan,
 } from './chart-repo-pairs.ts';
 import { runNow, type Turns } from './turns.ts';
@@ -40,10 +40,12 @@ export interface HeldChartRepo {
   hydratorItems(): Item[];
   /** the digest of its content key (what a reader sees, without the times) */
   content: string;
+  /** the same of the view narrowed by a user / source / app filter (narrowedContent) */
+  filteredContent(f: StateFilter): string;
   index: ChartIndex;
 }
 
-type HeldView = Omit<HeldChartRepo, 'content' | 'index'>;
+type HeldView = Omit<HeldChartRepo, 'content' | 'filteredContent' | 'index'>;
 
 /** A view held as its pairs' rendered items (what the collector sends). */
 function pairsView(frame: ChartRepoFrame, pairs: readonly HeldPair[]): HeldView {
@@ -172,10 +174,12 @@ export class ChartRepoView {
   private hold(plan: PairsPlan): boolean {
     const view = pairsView(plan.frame, plan.pairs);
     if (plan.index === null) {
-      this.held = { ...view, content: this.held!.content, index: this.held!.index };
+      this.held = { ...view, content: this.held!.content, filteredContent: this.held!.filteredContent, index: this.held!.index };
       return false;
     }
-    this.held = { ...view, content: plan.content, index: applyIndexPlan(this.held?.index ?? null, plan.index, this.pending) };
+    const { pairs, step: { shared_content: shared } } = plan;
+    const filteredContent = (f: StateFilter) => narrowedContent(pairs, shared, f);
+    this.held = { ...view, content: plan.content, filteredContent, index: applyIndexPlan(this.held?.index ?? null, plan.index, this.pending) };
     this.changes += 1;
     return true;
   }

@@ -96,13 +96,14 @@ export class SnapshotRenderer {
 
   /**
    * The digest of an answer holding these apps, these tasks and this summary beside the components, the Chart
-   * Repo view (whole: a narrowed one changes only with it) and the sources' health, as the version's digest
-   * names the whole snapshot: a filtered answer keeps its tag while the rest of the market moves on.
+   * Repo view (`chartRepo`: the content of the view as the answer shows it, whole unless given narrowed) and the
+   * sources' health, as the version's digest names the whole snapshot: a filtered answer keeps its tag while the
+   * rest of the market moves on.
    */
-  answerDigest(apps: string, tasks: string, summary: string): string {
+  answerDigest(apps: string, tasks: string, summary: string, chartRepo = this.chartRepo.held?.content ?? ''): string {
     // 128 bits: as many as a query variant's (etag.ts)
     return digestOf([
-      apps, tasks, this.tables.components.digest.digest(), this.chartRepo.held?.content ?? '', summary, this.sources.healthJson(),
+      apps, tasks, this.tables.components.digest.digest(), chartRepo, summary, this.sources.healthJson(),
     ]).slice(0, 22);
   }
 }

@@ -52,7 +52,9 @@ export class StoreQueries {
     const chart = held ? (o: string[]) => (hasChartFilter(f) ? held.filteredInto(o, f) : held.renderInto(o)) : undefined;
     const summaryJson = JSON.stringify(summary);
     this.snapshot.into(out, (o) => apps.renderInto(o, appKeys), (o) => tasks.renderInto(o, taskKeys), chart, summaryJson);
-    return this.snapshot.answerDigest(apps.rowsContent(appKeys, 'state'), tasks.rowsContent(taskKeys, 'state'), summaryJson);
+    // the Chart Repo view as this answer shows it: narrowed, it keeps its tag while other users' items move
+    const chartContent = held ? (hasChartFilter(f) ? held.filteredContent(f) : held.content) : '';
+    return this.snapshot.answerDigest(apps.rowsContent(appKeys, 'state'), tasks.rowsContent(taskKeys, 'state'), summaryJson, chartContent);
   }
 
   app(user_id: string, source_id: string, app_name: string): string | null {
