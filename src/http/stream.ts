@@ -10,6 +10,7 @@ import { appMatches, chartItemMatches, filterChartFrame, hasChartFilter, taskMat
 import type { AnswerBytes } from './answer-bytes.ts';
 import type { Freshness } from './freshness.ts';
 import { DATA_HEADERS } from './security.ts';
+import { bodyContentKey } from '../collect/chart-repo-content.ts';
 
 /** The stream's headers (also HEAD's): written straight to the node response, so the data headers too. */
 export const STREAM_HEADERS: Readonly<Record<string, string>> = {
@@ -69,6 +70,11 @@ interface HistoryEntry {
   textSummary?: string;
   /** what this entry holds, counted against STREAM_LIMITS.historyBytes */
   bytes: number;
+  /**
+   * when this version moved the chart_repo frame: the changes that carried the frame before it (undefined: none
+   * seen since this stream began), so a filtered client can tell whether its narrowed frame moved (seesChartRepo)
+   */
+  framePrev?: ChartRepoChanges;
 }
 
 interface Client {
@@ -130,6 +136,8 @@ export class ChangeStream {
   private freshnessSentAt = 0;
   /** the latest version, whatever the history kept: a summary client's first event */
   private latest: HistoryEntry | null = null;
+  /** the last version's chart_repo changes that carried a frame (HistoryEntry.framePrev) */
+  private lastFrame: ChartRepoChanges | undefined;
   /** clients cut off for not keeping up (/metrics: market_runtime_http_stream_cut_off_total) */
   cutOff = 0;
 
@@ -155,8 +163,13 @@ export class ChangeStream {
       this.epoch = m.epoch;
       this.history = [];
       this.historyBytes = 0;
+      this.lastFrame = undefined;
     }
     const entry: HistoryEntry = { version: m.version, content: m.content, timestamp: m.timestamp, summary: m.summary, changes: m.changes, text: '', bytes: 0 };
+    if (m.changes.chart_repo?.frame !== undefined) {
+      entry.framePrev = this.lastFrame;
+      this.lastFrame = m.changes.chart_repo;
+    }
     if (m.changes.oversize) {
       // no replay across it: clients that follow item by item end and resume from a snapshot (their
       // Last-Event-ID is older than the history); summary clients only need to hear of the version
@@ -312,7 +325,7 @@ export class ChangeStream {
     for (const e of entries) {
       s = movedSummary(s, e.changes, f, 1, e.summary);
       client.summary = s;
-      if (seesAny(f, e.changes)) this.write(client, this.textFor(client, e));
+      if (seesAny(f, e)) this.write(client, this.textFor(client, e));
     }
     client.summary = latest;
   }
@@ -332,15 +345,15 @@ export class ChangeStream {
       this.write(client, this.textFor(client, e));
       return;
     }
-    const matched = this.advance(client, e.changes, e.summary);
+    const matched = this.advance(client, e);
     if (matched) this.write(client, this.textFor(client, e));
   }
 
   /** Moves a filtered client's summary over one version's changes; true when anything it sees changed. */
-  private advance(client: Client, changes: VersionChanges, global: RuntimeSummary): boolean {
+  private advance(client: Client, e: HistoryEntry): boolean {
     const f = client.filter!;
-    client.summary = movedSummary(client.summary ?? emptySummary(), changes, f, 1, global);
-    return seesAny(f, changes);
+    client.summary = movedSummary(client.summary ?? emptySummary(), e.changes, f, 1, e.summary);
+    return seesAny(f, e);
   }
 
   /** The event for this client: unfiltered ones share one rendering per version (one more with the timeline). */
@@ -468,11 +481,40 @@ export class ChangeStream {
   }
 }
 
-/** Whether a filtered client sees anything of a version's changes (components, health and chart_repo: always). */
-function seesAny(f: StateFilter, changes: VersionChanges): boolean {
-  if (changes.components.length > 0 || changes.sources !== undefined || changes.chart_repo !== undefined) return true;
+/** Whether a filtered client sees anything of a version's changes (components and health: always). */
+function seesAny(f: StateFilter, e: HistoryEntry): boolean {
+  const changes = e.changes;
+  if (changes.components.length > 0 || changes.sources !== undefined) return true;
+  if (changes.chart_repo !== undefined && seesChartRepo(f, changes.chart_repo, e.framePrev)) return true;
   return changes.app_states.some((c) => (c.before !== undefined && appMatches(c.before, f)) || (c.now !== undefined && appMatches(c.now, f)))
     || changes.tasks.some((c) => (c.before !== undefined && taskMatches(c.before, f)) || (c.now !== undefined && taskMatches(c.now, f)));
+}
+
+/**
+ * Whether a filtered client sees a chart_repo change: an item its filter keeps, or held and now gone, or its
+ * narrowed frame moving other than in its times. Another user's items moving move the frame's last_update (and
+ * nothing else of this client's frame): no event, as its filtered /state keeps its ETag (store-queries.ts).
+ */
+function seesChartRepo(f: StateFilter, ch: ChartRepoChanges, framePrev: ChartRepoChanges | undefined): boolean {
+  if (!hasChartFilter(f)) return true;
+  if (CHART_LISTS.some((list) => ch[list].some((c) => chartItemSeen(list, c, f) || chartItemHeld(list, c, f)))) return true;
+  if (ch.frame === undefined) return false;
+  return framePrev === undefined || narrowedFrameKey(parsedFrame(ch), f) !== narrowedFrameKey(parsedFrame(framePrev), f);
+}
+
+/** A frame as a filtered client gets it, less the members that only tell time passing. */
+function narrowedFrameKey(frame: ChartRepoStatus, f: StateFilter): string {
+  return bodyContentKey(JSON.stringify(filterChartFrame(frame, f)));
+}
+
+/** a chart_repo item a filtered client gets (upserted) */
+function chartItemSeen(list: ChartList, c: ChangedChartItem, filter: StateFilter): boolean {
+  return c.json !== undefined && chartItemVisible(list, c.facets ?? {}, filter);
+}
+
+/** a chart_repo item a filtered client held before this change */
+function chartItemHeld(list: ChartList, c: ChangedChartItem, filter: StateFilter): boolean {
+  return c.before !== undefined && chartItemVisible(list, c.before, filter);
 }
 
 /** What of the client's snapshot is still in its buffer (writes leave in order; the units are the buffer's). */
@@ -502,8 +544,8 @@ export function renderChartChanges(ch: ChartRepoChanges, filter: StateFilter | n
   const upserts: string[] = [];
   const removed: string[] = [];
   for (const list of CHART_LISTS) {
-    const seen = (c: ChangedChartItem) => c.json !== undefined && (!filter || chartItemVisible(list, c.facets ?? {}, filter));
-    const held = (c: ChangedChartItem) => c.before !== undefined && (!filter || chartItemVisible(list, c.before, filter));
+    const seen = (c: ChangedChartItem) => (filter ? chartItemSeen(list, c, filter) : c.json !== undefined);
+    const held = (c: ChangedChartItem) => (filter ? chartItemHeld(list, c, filter) : c.before !== undefined);
     const up = ch[list].filter(seen);
     const gone = ch[list].filter((c) => !seen(c) && (filter ? held(c) : c.json === undefined));
     if (up.length) upserts.push(`${JSON.stringify(list)}:{${up.map((c) => `${JSON.stringify(c.key)}:${c.json}`).join(',')}}`);
