@@ -34,8 +34,13 @@ export function registerEvents(api: Hono, deps: EventsDeps, varyOrigin = false):
     const rebuilding = rebuildingAnswer(c, deps);
     if (rebuilding) return rebuilding;
     // HEAD: the stream's headers, no stream. Hono answers HEAD by running this GET route and replacing its
-    // response with a bodiless copy, so writing to the node response here would send headers twice.
-    if (c.req.method === 'HEAD') return c.body(null, 200, STREAM_HEADERS);
+    // response with a bodiless copy, so writing to the node response here would send headers twice. A filtered
+    // GET would ask the store for its snapshot: while the store is silent (it let a call's deadline pass), that
+    // GET is a 503, and so is its HEAD (a hang not yet noticed is found by the GET alone: HEAD asks nothing)
+    if (c.req.method === 'HEAD') {
+      if (parsed.canonical !== '' && !parsed.summaryOnly && !deps.queries()) return answer(c, 'unavailable');
+      return c.body(null, 200, STREAM_HEADERS);
+    }
     const out = (c.env as HttpBindings | undefined)?.outgoing;
     // the sidecar's HTTP thread always serves through @hono/node-server (thread.ts getRequestListener), which hands
     // every request its node response: without one this app is run some other way (app.request in a test), a

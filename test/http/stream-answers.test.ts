@@ -98,4 +98,28 @@ describe('a new stream client while the store does not answer', () => {
     await stream.next((e) => e.event === 'snapshot');
     await stream.close();
   });
+
+  it('HEAD on a filtered stream answers as its GET would: 503 while the store is silent, 200 once it is heard', async () => {
+    const actor = h.store as unknown as { answer: (...a: unknown[]) => unknown; ping: () => unknown };
+    const { answer, ping } = actor;
+    // the store hangs, pings too: it stays silent once a call has waited out its deadline
+    actor.answer = () => new Promise(() => {});
+    actor.ping = () => new Promise(() => {});
+    try {
+      const get = await fetch(`http://127.0.0.1:${h.port}${API}/events?user_id=alice`);
+      expect(get.status).toBe(503);
+      await get.body?.cancel();
+      const head = await fetch(`http://127.0.0.1:${h.port}${API}/events?user_id=alice`, { method: 'HEAD' });
+      expect(head.status).toBe(503);
+      expect(Number(head.headers.get('retry-after'))).toBeGreaterThan(0);
+      // the unfiltered stream's snapshot is the version's body, not a question to the store
+      expect((await fetch(`http://127.0.0.1:${h.port}${API}/events`, { method: 'HEAD' })).status).toBe(200);
+    } finally {
+      actor.answer = answer;
+      actor.ping = ping;
+    }
+    await eventually(async () => {
+      expect((await fetch(`http://127.0.0.1:${h.port}${API}/events?user_id=alice`, { method: 'HEAD' })).status).toBe(200);
+    });
+  });
 });
