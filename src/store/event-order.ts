@@ -12,7 +12,10 @@ import type { Row } from './entity-table.ts';
  * time never makes held data win: the database's row, or the next event, does.
  */
 
-/** How long an app known only from a pushed event survives polls that do not list it yet. */
+/**
+ * How long an app known only from a pushed event survives polls that do not list it yet, and how long a pushed
+ * event holds its app, from its arrival, against polled rows that do not show it yet (awaitsMarket).
+ */
 const RECONCILE_GRACE_MS = 30_000;
 
 /**
@@ -45,12 +48,26 @@ export function eventEvidence(ev: AppEvent): string {
 
 /**
  * The held state reflects a later event than the polled one: the market may not have written it yet. A held
- * time beyond now (plus skew) is not later than anything: the poll wins. (`nowMs`: the store's clock.)
+ * time beyond now (plus skew) is not later than anything: the poll wins. (`nowMs`: the store's clock.) How long
+ * that holds: awaitsMarket.
  */
 export function heldIsNewer(held: AppFlowState | undefined, polled: AppFlowState, nowMs: number): boolean {
   const heldAt = held && trustedEventTimeOf(held, nowMs);
   const polledAt = eventTimeOf(polled);
   return heldAt !== undefined && polledAt !== undefined && heldAt > polledAt;
+}
+
+/**
+ * Whether a pushed event that reached the store at `arrivedMs` still holds its app against polled rows that show an
+ * older event time (heldIsNewer): for RECONCILE_GRACE_MS from its arrival, as long as an app known only from an
+ * event survives listings that lack it. A row the market has not brought up to that event by then never will (it
+ * wrote the app again without that event's time, or never took the event): held for good, the event pinned its app
+ * against every later poll until the next event — on a live market, apps shown unhealthy (an entrance down in the
+ * event) or still installing (the override of a task long finished) for minutes while their rows said otherwise.
+ * Unknown (`undefined`: a store that did not see it arrive): it holds nothing.
+ */
+export function awaitsMarket(arrivedMs: number | undefined, nowMs: number): boolean {
+  return arrivedMs !== undefined && nowMs - arrivedMs < RECONCILE_GRACE_MS;
 }
 
 /**

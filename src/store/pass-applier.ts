@@ -5,7 +5,7 @@ import { withTaskOverride } from '../collect/app-flow.ts';
 import type { ChangeLog } from './change-log.ts';
 import type { ChartRepoView } from './chart-repo-view.ts';
 import type { EntityWriter } from './entity-writer.ts';
-import { eventEvidence, heldIsNewer, isStaleEvent, recentlyPushed } from './event-order.ts';
+import { awaitsMarket, eventEvidence, heldIsNewer, isStaleEvent, recentlyPushed } from './event-order.ts';
 import { MultiIndex } from './multi-index.ts';
 import type { SourceBook } from './source-book.ts';
 import type { StoreTables } from './store-tables.ts';
@@ -39,6 +39,8 @@ export class PassApplier {
    * keeps such a key is asked to send it again (AppliedMessage.reread), as its full listing would have.
    */
   private readonly pushed = emptyKeySets();
+  /** per app a pushed event moved, when (the store's clock) its latest event arrived: how long it holds (awaitsMarket) */
+  private readonly eventArrived = new Map<string, number>();
 
   constructor(
     private readonly tables: StoreTables,
@@ -142,10 +144,11 @@ export class PassApplier {
       const key = table.key(item as never);
       sent.add(key);
       // a poll never takes an app back behind a newer pushed event: the market may not have written it yet (it
-      // stays pushed until the poll catches up). Held from a poll, the poll wins: the database is the record,
-      // even where its event time went back
-      if (step.domain === 'app_states' && pushed.has(key) && heldIsNewer(this.tables.apps.rows.get(key)?.value, item as AppFlowState, this.clock().getTime())) continue;
-      if (listing) pushed.delete(key);
+      // stays pushed until the poll catches up), for 30 s from the event's arrival (awaitsMarket). Held from a poll,
+      // the poll wins: the database is the record, even where its event time went back
+      if (step.domain === 'app_states' && pushed.has(key) && heldIsNewer(this.tables.apps.rows.get(key)?.value, item as AppFlowState, this.clock().getTime())
+        && awaitsMarket(this.eventArrived.get(key), this.clock().getTime())) continue;
+      if (listing) { pushed.delete(key); this.eventArrived.delete(key); }
       const said = step.domain === 'app_states' ? polledAppEvidence(item as AppFlowState, evidence) : { evidence };
       this.writer.upsert(step.domain, item, source, said.evidence, said.at);
       if (!listing) pushed.add(key);
@@ -232,7 +235,9 @@ export class PassApplier {
     }
     const merged = withTaskOverride(mergeAppEvent(prev?.value, ev.app), this.activeTasksOf(ev.app.user_id, ev.app.app_name));
     // an app the poll knows stays the poll's: its next full listing reconciles it
-    this.pushed.app_states.add(this.writer.upsert('app_states', merged, prev?.owner ?? source, eventEvidence(ev), ev.at));
+    const key = this.writer.upsert('app_states', merged, prev?.owner ?? source, eventEvidence(ev), ev.at);
+    this.pushed.app_states.add(key);
+    this.eventArrived.set(key, this.clock().getTime());
   }
 
   /** The active tasks the store holds for a user's app (tasks carry no source: they match every source's app). */
@@ -248,6 +253,7 @@ export class PassApplier {
   private remove(domain: Domain, key: string, evidence: string, at?: string, detail?: string): void {
     if (!this.writer.remove(domain, key, evidence, at, detail)) return;
     this.pushed[domain].delete(key);
+    if (domain === 'app_states') this.eventArrived.delete(key);
     // a listing that still names it has lost it: its next changes step asks for it again
     for (const [source, listed] of this.listings[domain]) if (listed.has(key)) this.lost[domain].add(source, key);
   }

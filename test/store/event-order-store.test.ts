@@ -146,4 +146,35 @@ describe('an app the polls alone keep', () => {
     s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', reconciles: ['nats'], items: [polled('stopped', NOW + 20_000)] }], {}, 9));
     expect(view(s)[KEY]!.stage).toBe('stopped');
   });
+
+  it('does not hold it for good when the market never writes that event: 30 s after it, the database wins', () => {
+    // seen on a live market: an event said an entrance was down; the market wrote the app's row again (healthy)
+    // without that event's time, and the app stayed unhealthy in the view, pass after pass, until its next event
+    let now = NOW;
+    const s = new RuntimeStore(() => new Date(now));
+    s.apply(poll([polled('installing', NOW - 60_000)]));
+    s.apply(pushed('nats', [{ op: 'app_events', events: [decoded(message({ createTime: iso(NOW) }))] }], 2));
+    let n = 3;
+    for (; now < NOW + 25_000; n++) {
+      now += 5_000;
+      s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', reconciles: ['nats'], items: [polled('installing', NOW - 60_000)] }], {}, n));
+      expect(view(s)[KEY]!.stage, `${now - NOW} ms after the event`).toBe('running');
+    }
+    now = NOW + 30_000;
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', reconciles: ['nats'], items: [polled('installing', NOW - 60_000)] }], {}, n));
+    expect(view(s)[KEY]!.stage).toBe('installing');
+  });
+
+  it('an event that arrives late (its createTime minutes old) is held 30 s from its arrival, then the database wins', () => {
+    let now = NOW;
+    const s = new RuntimeStore(() => new Date(now));
+    s.apply(poll([polled('installing', NOW - 600_000)]));
+    s.apply(pushed('nats', [{ op: 'app_events', events: [decoded(message({ createTime: iso(NOW - 300_000) }))] }], 2));
+    now += 25_000;
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', reconciles: ['nats'], items: [polled('installing', NOW - 600_000)] }], {}, 3));
+    expect(view(s)[KEY]!.stage).toBe('running');
+    now += 5_000;
+    s.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', reconciles: ['nats'], items: [polled('installing', NOW - 600_000)] }], {}, 4));
+    expect(view(s)[KEY]!.stage).toBe('installing');
+  });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AppFlowState } from '../../src/model/index.ts';
 import type { Row } from '../../src/store/entity-table.ts';
-import { heldIsNewer, isFutureTime, isStaleEvent, MAX_CLOCK_SKEW_MS, recentlyPushed } from '../../src/store/event-order.ts';
+import { awaitsMarket, heldIsNewer, isFutureTime, isStaleEvent, MAX_CLOCK_SKEW_MS, recentlyPushed } from '../../src/store/event-order.ts';
 import { app } from '../helpers/store-fixtures.ts';
 
 /** the ordering functions' now: every time below is read against it */
@@ -48,6 +48,18 @@ describe('heldIsNewer: whether a poll is kept from taking an app back behind a p
   ] as [string, string | undefined | 'none', string | undefined, boolean][])('%s', (_what, heldAt, polledAt, newer) => {
     const held = heldAt === undefined ? undefined : appAt(heldAt === 'none' ? undefined : heldAt);
     expect(heldIsNewer(held, appAt(polledAt), NOW_MS)).toBe(newer);
+  });
+});
+
+describe('awaitsMarket: how long a pushed event holds its app against rows that do not show it yet', () => {
+  it.each([
+    ['arrived just now', NOW_MS, true],
+    ['arrived 29 s ago', NOW_MS - 29_000, true],
+    ['arrived 30 s ago: the market had its time to write it, the database wins', NOW_MS - 30_000, false],
+    ['arrived an hour ago', NOW_MS - 3_600_000, false],
+    ['not seen arriving (a store that did not receive it)', undefined, false],
+  ] as [string, number | undefined, boolean][])('%s -> %s', (_what, arrived, holds) => {
+    expect(awaitsMarket(arrived, NOW_MS)).toBe(holds);
   });
 });
 
