@@ -139,6 +139,8 @@ export interface AppEvent {
   app: AppFlowState | null;
   /** the event's eventID, when it has one (the timeline's evidence) */
   id?: string;
+  /** app null: the app-service state it left in (`uninstalled`, `installFailed`…), the `removed` entry's detail */
+  left?: string;
 }
 
 /** How one run of a collector ended; the store turns outcomes into the `sources` block. */

@@ -100,7 +100,7 @@ export function appEventFrom(e: AppServiceEvent, unknownStates?: UnknownStates, 
     updated_at: at,
   };
   const app = appFlowFromState(input, [], { onUnknown: (s) => unknownStates?.note(s) });
-  return { key: appKey(input), at, app, ...(e.eventID ? { id: e.eventID } : {}) };
+  return { key: appKey(input), at, app, ...(e.eventID ? { id: e.eventID } : {}), ...(app === null ? { left: e.state } : {}) };
 }
 
 type Status = Record<string, unknown>;

@@ -230,7 +230,8 @@ export class PassApplier {
       return;
     }
     if (ev.app === null) {
-      this.remove('app_states', ev.key, eventEvidence(ev), ev.at);
+      // the state it left in, as a poll of its row would say (`uninstalled at 10:42`)
+      this.remove('app_states', ev.key, eventEvidence(ev), ev.at, ev.left);
       return;
     }
     const merged = withTaskOverride(mergeAppEvent(prev?.value, ev.app), this.activeTasksOf(ev.app.user_id, ev.app.app_name));

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LIMITS, type AppFlowState, type TaskState } from '../../src/model/index.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
 import { Timeline, TIMELINE_LIMITS } from '../../src/store/timeline.ts';
+import { decodeAppEvent } from '../../src/collect/app-event.ts';
 import { app as fixtureApp, pushed, task as fixtureTask } from '../helpers/store-fixtures.ts';
 
 const T0 = '2026-12-01T10:00:00.000Z';
@@ -57,6 +58,19 @@ describe('timeline of an app', () => {
     expect(wiki.entries.at(-1)).toEqual({ at: at(42), stage: 'removed', detail: 'uninstalled', evidence: 'poll user_application_states' });
     expect(wiki.gone_at).toBe(at(42));
     expect(history(s, 'app_states', 'alice:market:blog').entries.at(-1)).toEqual({ at: at(50), stage: 'removed', detail: 'installFailed', evidence: 'poll user_application_states' });
+  });
+
+  it('an app an app-service event says left says how, as a poll of its row would: "uninstalled at 10:42"', () => {
+    const s = new RuntimeStore(() => new Date(at(50)));
+    s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ stage: 'running', health: 'healthy' })] }]));
+    const message = { eventID: 'ev-9', createTime: at(42), name: 'wiki', user: 'alice', marketSource: 'market', state: 'uninstalled', opType: 'uninstall' };
+    const decoded = decodeAppEvent(new TextEncoder().encode(JSON.stringify(message)), undefined, Date.parse(at(50)));
+    if (!decoded.ok) throw new Error(decoded.reason);
+    expect(decoded.event.key).toBe('alice:market:wiki');
+    s.apply(pushed('nats', [{ op: 'app_events', events: [decoded.event] }]));
+    const wiki = history(s, 'app_states', 'alice:market:wiki');
+    expect(wiki.entries.at(-1)).toEqual({ at: at(42), stage: 'removed', detail: 'uninstalled', evidence: 'event ev-9' });
+    expect(wiki.gone_at).toBe(at(42));
   });
 
   it('a stage forced by a task names the task and its time; what the state row moves after is the poll\'s', () => {
