@@ -43,11 +43,14 @@ export class StuckWatch {
     if (domain === 'app_states') {
       let a = item as AppFlowState;
       const before = (prev as AppFlowState | undefined) ?? this.takeRestored(key);
+      // a new operation in the same stage (an install canceled and started again) starts both clocks again: the
+      // stall clock of the one before is not this one's, even at the same progress
+      const newOperation = before?.stage === a.stage && !sameOperation(before, a);
       if (before?.stage === a.stage && before.stage_since !== undefined && a.stage_since !== before.stage_since
-        && sameOperation(before, a)) {
+        && !newOperation) {
         a = { ...a, stage_since: before.stage_since };
       }
-      const mark = nextProgressMark(this.progress.get(key), a, now, this.limits) ?? undefined;
+      const mark = nextProgressMark(newOperation ? undefined : this.progress.get(key), a, now, this.limits) ?? undefined;
       if (mark) this.progress.set(key, mark);
       else this.progress.delete(key);
       // the stage_since kept goes with the clock while it differs from the row's (a re-judging hands in the stored

@@ -84,6 +84,26 @@ describe('stuck apps', () => {
     expect(data(store).app_states['alice:market:wiki']).toMatchObject({ stage_since: at(19 * MIN) });
   });
 
+  it('a new operation in the same stage at the same progress starts the stall clock again too', () => {
+    const { store, advance, at } = clocked();
+    const downloading = (since: number, op: string) => ({
+      ...app('fetching', at(since)), metadata: { status: { opID: op, state: 'downloading', progress: '5' } },
+    });
+    store.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [downloading(0, 'op-1')] }]));
+    advance(DEFAULT_STUCK_LIMITS.progressStalledMs + MIN);
+    expect(data(store).app_states['alice:market:wiki']).toMatchObject({ stuck: true, stuck_reason: 'fetching, progress 5 % since 10:00 UTC' });
+    // canceled and downloading again (op-2) between two polls, at the same 5 %: a new attempt, not stalled yet
+    const retry = DEFAULT_STUCK_LIMITS.progressStalledMs + 30_000;
+    store.apply(pass('app_flow', [{ op: 'replace', domain: 'app_states', items: [downloading(retry, 'op-2')] }]));
+    const a = data(store).app_states['alice:market:wiki'];
+    expect(a.stage_since).toBe(at(retry));
+    expect(a.stuck).toBeUndefined();
+    // and it stalls from its own start
+    advance(DEFAULT_STUCK_LIMITS.progressStalledMs);
+    store.commit();
+    expect(data(store).app_states['alice:market:wiki']).toMatchObject({ stuck: true, stuck_since: at(retry) });
+  });
+
   it('a restarted sidecar takes stage_since from the market record, so it is stuck at once', () => {
     const { store, advance, at } = clocked();
     advance(45 * MIN);
