@@ -154,7 +154,16 @@ export interface PassOutcome {
    * supervisor and the store: MIN_INTERVAL_COUNTER, the least time the collector asks for between its passes.
    */
   counters?: Record<string, number>;
+  /**
+   * for the log only: what a good pass's warning leaves out (the Chart Repo: which pairs failed, at most
+   * WARNING_DETAIL_MAX). Never shown in the snapshot: which pairs fail moves from pass to pass, and each move
+   * would mint a version
+   */
+  warning_detail?: string[];
 }
+
+/** at most this many entries in PassOutcome.warning_detail */
+export const WARNING_DETAIL_MAX = 10;
 
 /**
  * The counter in which a collector asks for at least this many ms between the starts of its passes (the Chart

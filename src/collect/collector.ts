@@ -26,6 +26,8 @@ export interface CollectResult {
   counters?: Record<string, number>;
   /** a run that got some data but not all (e.g. some Chart Repo pairs failed) reports it here */
   warning?: string;
+  /** what the warning leaves out, for the log (PassOutcome.warning_detail) */
+  warningDetail?: string[];
   /** a run that failed but still has numbers to report (e.g. NATS disconnected): ok=false, steps applied */
   failed?: string;
   /** the run read in bulk (every row, most answers parsed): its thread releases the garbage at once (release-memory.ts) */

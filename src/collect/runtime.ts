@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
-import { RUN_ABORT_GRACE_MS, type CollectorSpec, type CollectorTask, type PassOutcome, type RunReport } from '../protocol.ts';
-import type { Collector, CreateCollector } from './collector.ts';
+import { RUN_ABORT_GRACE_MS, WARNING_DETAIL_MAX, type CollectorSpec, type CollectorTask, type PassOutcome, type RunReport } from '../protocol.ts';
+import type { CollectResult, Collector, CreateCollector } from './collector.ts';
 import { PassSender } from './pass-sender.ts';
 import { HeapBound, releaseMemory } from '../release-memory.ts';
 import { threadMemory } from '../thread-memory.ts';
@@ -68,7 +68,7 @@ export class CollectorRuntime {
       });
       const counters = r.counters || extra ? { ...r.counters, ...extra } : undefined;
       result = {
-        steps: r.steps, outcome: outcome(started, r.failed === undefined, r.failed ?? r.warning ?? null, counters),
+        steps: r.steps, outcome: withDetail(outcome(started, r.failed === undefined, r.failed ?? r.warning ?? null, counters), r),
         full: full && r.failed === undefined,
         bulk: full || r.bulk === true,
       };
@@ -89,6 +89,12 @@ function outcome(started: number, ok: boolean, error: string | null, counters?: 
     ok, error, duration_ms: performance.now() - started, finished_at: new Date().toISOString(),
     ...(counters ? { counters } : {}),
   };
+}
+
+/** A good pass's warning detail, bounded (it crosses to the supervisor's log). */
+function withDetail(o: PassOutcome, r: CollectResult): PassOutcome {
+  if (!o.ok || r.warning === undefined || !r.warningDetail?.length) return o;
+  return { ...o, warning_detail: r.warningDetail.slice(0, WARNING_DETAIL_MAX).map((d) => errorText(d)) };
 }
 
 /** One line, bounded: errors end up in the snapshot and in logs. */

@@ -183,7 +183,10 @@ export class CollectorHandle {
         this.logDecision(report.outcome.ok ? this.failureLog.success()
           : this.failureLog.failure(report.outcome.error ?? 'unknown error'));
         // a good pass's error text is its warning
-        if (report.outcome.ok) this.logDecision(this.warningLog.seen(report.outcome.error));
+        if (report.outcome.ok) {
+          const detail = report.outcome.warning_detail;
+          this.logDecision(this.warningLog.seen(report.outcome.error), detail ? { detail } : {});
+        }
       }
     } catch (err) {
       this.needsInit = true;
@@ -240,7 +243,7 @@ export class CollectorHandle {
   }
 
   /** one line per failure, rate-limited while a source stays down (supervisor/log-limiter.ts) */
-  private logDecision(d: LogDecision | null, extra: Record<string, number> = {}): void {
+  private logDecision(d: LogDecision | null, extra: Record<string, number | string[]> = {}): void {
     if (d) this.log[d.level]({ ...d.fields, ...extra }, d.msg);
   }
 

@@ -164,6 +164,8 @@ describe('chart repo collector', () => {
     expect(component(bad).message).toContain(`some requests failed: ${error}`);
     expect(bad.warning).toContain(`some requests failed: ${error}`);
     expect(bad.warning).not.toContain('bob/market');
+    // which pair failed goes to the log only (PassOutcome.warning_detail)
+    expect(bad.warningDetail).toEqual([expect.stringContaining(`bob/market: ${error}`)]);
     expect(bad.counters).toMatchObject({ pairs: 2, failed_pairs: 1 });
 
     repo.set(good('bob', 'blog', 'chat'), 'bob', 'market');
