@@ -82,8 +82,7 @@ export function renderPairsInto(out: string[], frame: ChartRepoFrame, pairs: rea
   out.push(`{"last_update":${JSON.stringify(frame.last_update)}`);
   if (frame.system) out.push(`,"system":${JSON.stringify(frame.system)}`);
   const about = aboutPairs(pairs);
-  const of = what.user === undefined ? pairs : about.byUser.get(what.user) ?? [];
-  const kept = what.pair ? of.filter(what.pair) : of;
+  const kept = keptPairs(pairs, what);
   const list = (name: string, pick: (p: HeldPair) => readonly ChartItemPart[] | undefined, left = false): void => {
     if (left) return;
     let first = true;
@@ -149,9 +148,13 @@ function aboutPairs(pairs: readonly HeldPair[]): AboutPairs {
  * name narrows within a pair: the pair's content still names the answer, a coarser but never a stale tag.)
  */
 export function narrowedContent(pairs: readonly HeldPair[], shared: string, f: StateFilter): string {
-  const { pair } = filteredRendering(f);
-  const kept = pair ? pairs.filter(pair) : pairs;
-  return viewContent(kept, `${shared}\u0000${aboutPairs(pairs).hydratorCounters ?? ''}`);
+  return viewContent(keptPairs(pairs, filteredRendering(f)), `${shared}\u0000${aboutPairs(pairs).hydratorCounters ?? ''}`);
+}
+
+/** The pairs `what` keeps, in order: a user's found by the view's index, not a walk over every pair. */
+function keptPairs(pairs: readonly HeldPair[], what: PairRendering): readonly HeldPair[] {
+  const of = what.user === undefined ? pairs : aboutPairs(pairs).byUser.get(what.user) ?? [];
+  return what.pair ? of.filter(what.pair) : of;
 }
 
 /** The rendering a user / source / app filter keeps: the pairs of that user and source, the items of that app. */
