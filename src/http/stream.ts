@@ -75,6 +75,8 @@ interface HistoryEntry {
    * seen since this stream began), so a filtered client can tell whether its narrowed frame moved (seesChartRepo)
    */
   framePrev?: ChartRepoChanges;
+  /** per filter (canonical query) whether its narrowed frame moved in this version: worked out once, not per client */
+  frameMovedFor?: Map<string, boolean>;
 }
 
 interface Client {
@@ -325,7 +327,7 @@ export class ChangeStream {
     for (const e of entries) {
       s = movedSummary(s, e.changes, f, 1, e.summary);
       client.summary = s;
-      if (seesAny(f, e)) this.write(client, this.textFor(client, e));
+      if (seesAny(f, client.canonical, e)) this.write(client, this.textFor(client, e));
     }
     client.summary = latest;
   }
@@ -353,7 +355,7 @@ export class ChangeStream {
   private advance(client: Client, e: HistoryEntry): boolean {
     const f = client.filter!;
     client.summary = movedSummary(client.summary ?? emptySummary(), e.changes, f, 1, e.summary);
-    return seesAny(f, e);
+    return seesAny(f, client.canonical, e);
   }
 
   /** The event for this client: unfiltered ones share one rendering per version (one more with the timeline). */
@@ -482,10 +484,10 @@ export class ChangeStream {
 }
 
 /** Whether a filtered client sees anything of a version's changes (components and health: always). */
-function seesAny(f: StateFilter, e: HistoryEntry): boolean {
+function seesAny(f: StateFilter, canonical: string, e: HistoryEntry): boolean {
   const changes = e.changes;
   if (changes.components.length > 0 || changes.sources !== undefined) return true;
-  if (changes.chart_repo !== undefined && seesChartRepo(f, changes.chart_repo, e.framePrev)) return true;
+  if (changes.chart_repo !== undefined && seesChartRepo(f, canonical, e)) return true;
   return changes.app_states.some((c) => (c.before !== undefined && appMatches(c.before, f)) || (c.now !== undefined && appMatches(c.now, f)))
     || changes.tasks.some((c) => (c.before !== undefined && taskMatches(c.before, f)) || (c.now !== undefined && taskMatches(c.now, f)));
 }
@@ -495,11 +497,17 @@ function seesAny(f: StateFilter, e: HistoryEntry): boolean {
  * narrowed frame moving other than in its times. Another user's items moving move the frame's last_update (and
  * nothing else of this client's frame): no event, as its filtered /state keeps its ETag (store-queries.ts).
  */
-function seesChartRepo(f: StateFilter, ch: ChartRepoChanges, framePrev: ChartRepoChanges | undefined): boolean {
+function seesChartRepo(f: StateFilter, canonical: string, e: HistoryEntry): boolean {
+  const ch = e.changes.chart_repo!;
   if (!hasChartFilter(f)) return true;
   if (CHART_LISTS.some((list) => ch[list].some((c) => chartItemSeen(list, c, f) || chartItemHeld(list, c, f)))) return true;
   if (ch.frame === undefined) return false;
-  return framePrev === undefined || narrowedFrameKey(parsedFrame(ch), f) !== narrowedFrameKey(parsedFrame(framePrev), f);
+  const prev = e.framePrev;
+  if (prev === undefined) return true;
+  const seen = (e.frameMovedFor ??= new Map());
+  let moved = seen.get(canonical);
+  if (moved === undefined) seen.set(canonical, (moved = narrowedFrameKey(parsedFrame(ch), f) !== narrowedFrameKey(parsedFrame(prev), f)));
+  return moved;
 }
 
 /** A frame as a filtered client gets it, less the members that only tell time passing. */
