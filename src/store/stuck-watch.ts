@@ -45,9 +45,9 @@ export class StuckWatch {
       const before = (prev as AppFlowState | undefined) ?? this.takeRestored(key);
       // a new operation in the same stage (an install canceled and started again) starts both clocks again: the
       // stall clock of the one before is not this one's, even at the same progress
-      const newOperation = before?.stage === a.stage && !sameOperation(before, a);
-      if (before?.stage === a.stage && before.stage_since !== undefined && a.stage_since !== before.stage_since
-        && !newOperation) {
+      const sameStage = before !== undefined && before.stage === a.stage;
+      const newOperation = sameStage && !sameOperation(before, a);
+      if (sameStage && !newOperation && before.stage_since !== undefined && a.stage_since !== before.stage_since) {
         a = { ...a, stage_since: before.stage_since };
       }
       const mark = nextProgressMark(newOperation ? undefined : this.progress.get(key), a, now, this.limits) ?? undefined;

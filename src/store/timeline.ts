@@ -129,7 +129,7 @@ export class Timeline {
     const last = history.entries.at(-1);
     const begun = last === undefined;
     if (!sameState(last, entry)) {
-      this.append(key, history, { ...entry, at: forwardOf(last, entry, now) });
+      this.append(key, history, { ...entry, at: forwardOf(last, entry.at, entry.evidence, now) });
     }
     if (begun) sinceNoLaterThanFirst(history);
     this.trim();
@@ -146,7 +146,7 @@ export class Timeline {
     if (!history || history.gone_at !== undefined) return;
     this.tracks.delete(key); // re-inserted: most recently changed last
     this.tracks.set(key, history);
-    const when = forwardOf(history.entries.at(-1), { at, stage: 'removed', evidence }, new Date(seenMs).toISOString());
+    const when = forwardOf(history.entries.at(-1), at, evidence, new Date(seenMs).toISOString());
     this.append(key, history, { at: when, stage: 'removed', ...(detail ? { detail: entryDetail(detail) } : {}), evidence });
     history.gone_at = when;
     // timed from the store's clock, not `at` (a market time): the map stays in expiry order
@@ -293,13 +293,12 @@ function sameState(e: TimelineEntry | undefined, next: TimelineEntry): boolean {
  * store saw it, `now`, or at the last entry's time should the store's clock be behind it (a task_records time
  * equal to the last entry's is kept).
  */
-function forwardOf(last: TimelineEntry | undefined, entry: TimelineEntry, now: string): string {
-  const at = entry.at;
+function forwardOf(last: TimelineEntry | undefined, at: string, evidence: string, now: string): string {
   if (last === undefined || ms(at) > ms(last.at)) return at;
   // a task_records time equal to the last entry's is the market's own (a task that ended as it started, or was
   // canceled as it was created): kept, so the entry says what its evidence names, and a history read live, rebuilt
   // after a restart or on another replica is the same (and keeps its ETag)
-  if (ms(at) === ms(last.at) && entry.evidence.startsWith('task_records.')) return at;
+  if (ms(at) === ms(last.at) && evidence.startsWith('task_records.')) return at;
   return ms(now) > ms(last.at) ? now : last.at;
 }
 

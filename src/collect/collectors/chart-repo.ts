@@ -15,7 +15,7 @@ import { chartRepoComponent, PartialFailureHold, type PairFailure } from '../cha
 import { PARTS_AHEAD_CHARS, partChars, renderPairChanges, renderPairPart } from '../chart-repo-part.ts';
 import { createChartRepoAgent, fetchChartRepoBody, parseChartRepoJson } from '../../sources/chart-repo-client.ts';
 import type { Agent } from 'node:http';
-import { MIN_INTERVAL_COUNTER, WARNING_DETAIL_MAX, type ChartRepoFrame, type ChartRepoPairSlot, type StoreStep } from '../../protocol.ts';
+import { MIN_INTERVAL_COUNTER, type ChartRepoFrame, type ChartRepoPairSlot, type StoreStep } from '../../protocol.ts';
 
 export interface Pair {
   user: string;
@@ -182,8 +182,9 @@ export class ChartRepoCollector implements Collector {
         ...this.rateBound(pairs.length),
       },
       ...(warnings.length > 0 ? { warning: warnings.join('; ') } : {}),
-      // which pairs failed: the log names them (the warning names only the causes: see chartRepoComponent)
-      ...(failures.length > 0 && !allFailed ? { warningDetail: failures.slice(0, WARNING_DETAIL_MAX).map((f) => `${f.user}/${f.source}: ${f.error}`) } : {}),
+      // which pairs failed: the log names them (the warning names only the causes: see chartRepoComponent); the
+      // collector runtime keeps the first WARNING_DETAIL_MAX
+      ...(failures.length > 0 && !allFailed ? { warningDetail: failures.map((f) => `${f.user}/${f.source}: ${f.error}`) } : {}),
       ...(allFailed ? { failed: component.message ?? 'every chart repo request failed' } : {}),
       ...(undelivered ? { failed: 'run deadline passed: the view goes to the store with the next pass' } : {}),
       // most answers parsed (the first pass, a wave of changes): as much garbage as a full read
