@@ -124,7 +124,7 @@ export class Supervisor {
     this.handles = opts.collectors.map((spec) =>
       new CollectorHandle(spec, () => this.store, opts.collectDeadlineMs, opts.log, () => this.pushRestarts(),
         this.opts.resourceLimits?.collector ?? collectorLimits(spec.source, this.memoryLimit()),
-        new CollectorPacing(opts.collectIntervalMs, opts.collectMaxIntervalMs ?? opts.collectIntervalMs),
+        new CollectorPacing(opts.collectIntervalMs, this.maxIntervalMs()),
         spec.bulkFirstPass === false ? noWait : fullPasses));
     this.heldWhileDown = new HeldWhileDown(opts.log);
     this.stuckClocks = new StuckClocks(opts.log);
@@ -139,6 +139,11 @@ export class Supervisor {
   /** a thread kind's V8 limits: the ones given, or its share of the process's memory limit */
   private limits(kind: ThreadKind): ResourceLimits {
     return this.opts.resourceLimits?.[kind] ?? threadLimits(kind, this.memoryLimit());
+  }
+
+  /** the longest the pacing spaces a source's passes (and what a source asking for more is judged slow past) */
+  private maxIntervalMs(): number {
+    return this.opts.collectMaxIntervalMs ?? this.opts.collectIntervalMs;
   }
 
   private memoryLimit(): number | undefined {
@@ -339,7 +344,7 @@ export class Supervisor {
     const grace = rebuild ? REBUILD_GRACE_DEADLINES * this.opts.collectDeadlineMs : undefined;
     const sources = this.opts.collectors.map((c) => c.source);
     await this.control(worker, store.expectSources(
-      sources, this.opts.collectIntervalMs, grace, rebuild ? this.known.freshness() : undefined, this.opts.collectMaxIntervalMs ?? this.opts.collectIntervalMs,
+      sources, this.opts.collectIntervalMs, grace, rebuild ? this.known.freshness() : undefined, this.maxIntervalMs(),
     ), 'store.expectSources');
     if (this.opts.stuckLimits) await this.control(worker, store.setStuckLimits(this.opts.stuckLimits), 'store.setStuckLimits');
     this.started.add(worker);
