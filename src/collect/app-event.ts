@@ -35,8 +35,9 @@ export const AppServiceEvent = v.object({
   marketSource: v.pipe(Id, v.nonEmpty('marketSource is empty')),
   reason: v.optional(Str),
   message: v.optional(Str),
-  entranceStatuses: v.optional(v.pipe(v.array(v.unknown()), v.maxLength(256))),
-  sharedEntrances: v.optional(v.array(v.unknown())),
+  // (null: app-service is Go, which marshals a nil slice as null, and the market's decoder takes it as empty)
+  entranceStatuses: v.nullish(v.pipe(v.array(v.unknown()), v.maxLength(256))),
+  sharedEntrances: v.nullish(v.array(v.unknown())),
 });
 export type AppServiceEvent = v.InferOutput<typeof AppServiceEvent>;
 
@@ -95,7 +96,7 @@ export function appEventFrom(e: AppServiceEvent, unknownStates?: UnknownStates, 
     entrances: runtime.valid,
     manifest_entrances: [],
     runtime_entrances: runtime.positional,
-    shared_entrances: e.sharedEntrances === undefined ? [] : parseGoEntrances(e.sharedEntrances).entrances,
+    shared_entrances: e.sharedEntrances == null ? [] : parseGoEntrances(e.sharedEntrances).entrances,
     event_create_time: at,
     updated_at: at,
   };

@@ -48,6 +48,15 @@ describe('decodeAppEvent', () => {
     else expect(d.event.app).toMatchObject({ stage, ...(health ? { health } : {}) });
   });
 
+  it('takes an event whose lists are null, as app-service (Go) marshals a nil slice, as the market\'s decoder does', () => {
+    // an app with no entrance statuses yet (pending, uninstalling) or no shared entrances: Go sends null
+    const d = decodeAppEvent(enc({ ...base, state: 'uninstalling', entranceStatuses: null, sharedEntrances: null }));
+    if (!d.ok) throw new Error(d.reason);
+    expect(d.event.app).toMatchObject({ stage: 'uninstalling', metadata: { status: { state: 'uninstalling', entranceStatuses: null } } });
+    expect(d.event.app?.metadata?.status).not.toHaveProperty('sharedEntrances');
+    expect(goWireIssues(GoAppFlowState, d.event.app)).toEqual([]);
+  });
+
   it('marks a running app with a down entrance unhealthy', () => {
     const d = decodeAppEvent(enc({ ...base, entranceStatuses: [{ name: 'web', state: 'crashing' }] }));
     expect(d.ok && d.event.app).toMatchObject({ stage: 'running', health: 'unhealthy' });
