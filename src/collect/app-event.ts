@@ -31,7 +31,8 @@ export const AppServiceEvent = v.object({
   opType: v.optional(Id),
   state: v.pipe(Id, v.nonEmpty('state is empty')),
   user: v.pipe(Id, v.nonEmpty('user is empty')),
-  progress: v.optional(v.union([v.pipe(v.string(), v.maxLength(32)), v.number()])),
+  // (any length, as the market takes it: metadata.status clips it as it clips a row's, app-flow.ts statusMetadata)
+  progress: v.optional(v.union([Str, v.number()])),
   marketSource: v.pipe(Id, v.nonEmpty('marketSource is empty')),
   reason: v.optional(Str),
   message: v.optional(Str),

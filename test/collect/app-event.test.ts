@@ -57,6 +57,15 @@ describe('decodeAppEvent', () => {
     expect(goWireIssues(GoAppFlowState, d.event.app)).toEqual([]);
   });
 
+  it('takes an event whose progress is longer than metadata.status keeps, clipping it as a polled row\'s', () => {
+    const progress = `45.5 ${'x'.repeat(40)}`;
+    const d = decodeAppEvent(enc({ ...base, state: 'downloading', progress }));
+    if (!d.ok) throw new Error(d.reason);
+    const shown = (d.event.app?.metadata?.status as { progress?: string }).progress;
+    expect(shown).toHaveLength(32);
+    expect(progress.startsWith(shown!.slice(0, -1))).toBe(true);
+  });
+
   it('marks a running app with a down entrance unhealthy', () => {
     const d = decodeAppEvent(enc({ ...base, entranceStatuses: [{ name: 'web', state: 'crashing' }] }));
     expect(d.ok && d.event.app).toMatchObject({ stage: 'running', health: 'unhealthy' });
