@@ -85,7 +85,7 @@ export const SMALL_POD_ANSWER_CACHES: AnswerCacheBytes = { cached: 16 * 2 ** 20,
 const LARGE_POD_ANSWER_CACHES: AnswerCacheBytes = { cached: 48 * 2 ** 20, remembered: 24 * 2 ** 20 };
 
 /** Collectors whose passes grow with the market: every install's row, every (user, source) Chart Repo answer. */
-export const LARGE_PASS_SOURCES: ReadonlySet<string> = new Set(['app_flow', 'chart_repo']);
+const LARGE_PASS_SOURCES: ReadonlySet<string> = new Set(['app_flow', 'chart_repo']);
 
 /** A collector thread's limits: a larger young generation for a big pass in a large market's pod (above). */
 export function collectorLimits(source: string, memoryLimitBytes: number | undefined = containerMemoryLimit()): ResourceLimits {

@@ -36,7 +36,7 @@ export function statCpuSeconds(stat: string): { user: number; system: number } {
  * no such file. Unlike the event loop's busy time it leaves out the time the thread waited for a core, and the
  * process's CPU less every thread's is V8's helper threads (concurrent GC) and libuv's.
  */
-export function threadCpuSeconds(): number | undefined {
+function threadCpuSeconds(): number | undefined {
   try {
     const { user, system } = statCpuSeconds(readFileSync('/proc/thread-self/stat', 'latin1'));
     return Number.isFinite(user + system) ? user + system : undefined;
@@ -48,7 +48,7 @@ export function threadCpuSeconds(): number | undefined {
 const isCount = (n: unknown): boolean => typeof n === 'number' && Number.isFinite(n) && n >= 0;
 
 /** A report from another thread, checked: it crosses a thread boundary. */
-export function isThreadMemory(m: unknown): m is ThreadMemory {
+function isThreadMemory(m: unknown): m is ThreadMemory {
   const r = m as Partial<ThreadMemory> | null;
   return typeof r === 'object' && r !== null
     && [r.heap_used, r.heap_total, r.heap_limit, r.external, r.busy_s].every(isCount)

@@ -7,10 +7,10 @@ import { sleep } from './net.ts';
 export const API = BASE_PATHS[0];
 
 /** one source in …/sources (the model's SourceStatus) */
-export type SourceFreshness = SourceStatus;
+type SourceFreshness = SourceStatus;
 
 /** …/sources: each source's health and freshness (unversioned; moves with every pass). */
-export async function sourcesOf(base: string): Promise<{ fresh_as_of: string | null; sources: Record<string, SourceFreshness> }> {
+async function sourcesOf(base: string): Promise<{ fresh_as_of: string | null; sources: Record<string, SourceFreshness> }> {
   const res = await fetch(`${base}${API}/sources`);
   if (res.status !== 200) throw new Error(`${API}/sources answered ${res.status}`);
   return (await res.json()).data;

@@ -13,7 +13,7 @@ const probe = fileURLToPath(new URL('./tick-shape-probe.mts', import.meta.url));
  * node's tick literal, with or without pinTickShape. These are V8 internals of node 20; another node may
  * print other states or none, so the bench reports them and never fails on them.
  */
-export async function nextTickFeedback(pin: boolean): Promise<string[]> {
+async function nextTickFeedback(pin: boolean): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'mr-tick-'));
   try {
     // V8 prints through C stdio: to a file it is all there at exit, through a pipe node may cut it short

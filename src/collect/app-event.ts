@@ -17,7 +17,7 @@ const Str = v.pipe(v.string(), v.maxLength(LIMITS.text));
  * One app-service state message (NATS subject os.application.*). Only what identifies the app and its
  * state is required; the rest is optional and bounded.
  */
-export const AppServiceEvent = v.object({
+const AppServiceEvent = v.object({
   eventID: v.optional(Id),
   // a time as the market's Go decoder reads it (30 February is no time: JavaScript's parser would roll it into
   // March), whose instant Go can write again: one past 9999 once in UTC would make every snapshot holding the
@@ -40,7 +40,7 @@ export const AppServiceEvent = v.object({
   entranceStatuses: v.nullish(v.pipe(v.array(v.unknown()), v.maxLength(256))),
   sharedEntrances: v.nullish(v.array(v.unknown())),
 });
-export type AppServiceEvent = v.InferOutput<typeof AppServiceEvent>;
+type AppServiceEvent = v.InferOutput<typeof AppServiceEvent>;
 
 /** `futureTime`: the createTime it sent lay beyond its arrival (plus skew) and was taken as its arrival. */
 export type DecodedEvent = { ok: true; event: AppEvent; futureTime?: string } | { ok: false; reason: string };
@@ -71,7 +71,7 @@ export function decodeAppEvent(data: Uint8Array, unknownStates?: UnknownStates, 
 }
 
 /** `atMs`: the event time to take instead of its createTime (one that could not be trusted). */
-export function appEventFrom(e: AppServiceEvent, unknownStates?: UnknownStates, atMs?: number): AppEvent {
+function appEventFrom(e: AppServiceEvent, unknownStates?: UnknownStates, atMs?: number): AppEvent {
   const at = new Date(atMs ?? goTimeText(e.createTime)!).toISOString();
   const runtime = parseRuntimeEntrances(e.entranceStatuses ?? []);
   const input: AppStateInput = {

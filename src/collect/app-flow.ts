@@ -97,7 +97,7 @@ function overridingTask(tasks: readonly TaskState[], status: 'pending' | 'runnin
  * The Go module's task override: a running install/clone, upgrade or uninstall task forces its stage;
  * a pending one does so only while the app looks fetching or running. Health becomes unknown.
  */
-export function applyTaskOverride(
+function applyTaskOverride(
   stage: AppStage, health: Health, tasks: readonly TaskState[],
 ): { stage: AppStage; health: Health; task?: TaskState } {
   const running = overridingTask(tasks, 'running');
@@ -164,7 +164,7 @@ export function withTaskOverride(app: AppFlowState, tasks: readonly TaskState[])
 }
 
 /** How stage_detail says that an entrance is not running. */
-export const entranceClause = (name: string, state: string): string => `; entrance ${name} is ${state === '' ? 'not reported' : state}`;
+const entranceClause = (name: string, state: string): string => `; entrance ${name} is ${state === '' ? 'not reported' : state}`;
 
 /**
  * The name a reader sees for a runtime entrance in metadata.status.entranceStatuses: with manifest entrances
@@ -233,7 +233,7 @@ export function appFlowFromState(
 }
 
 /** A user_applications row (with its state columns) as a source-neutral AppStateInput. */
-export function inputFromRow(row: AppRow): { input: AppStateInput; badEntrances: number } {
+function inputFromRow(row: AppRow): { input: AppStateInput; badEntrances: number } {
   const runtime = parseRuntimeEntrances(row.status_entrances);
   const manifestAll = parseGoEntrances(row.entrances, { keepPlace: true });
   const sharedAll = parseGoEntrances(row.shared_entrances);
@@ -276,7 +276,7 @@ export function inputFromRow(row: AppRow): { input: AppStateInput; badEntrances:
 }
 
 /** One joined row -> its app (null: not an install), with the active tasks of its user and app. */
-export function appFlowFromRow(
+function appFlowFromRow(
   row: AppRow, active: ActiveTasks, unknown?: { onUnknown(state: string): void },
 ): { app: AppFlowState | null; badEntrances: number } {
   const { input, badEntrances } = inputFromRow(row);

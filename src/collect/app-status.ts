@@ -32,9 +32,9 @@ const ENTRANCE_BOOLS = ['windowPushState', 'skip'] as const;
 /** the runtime fields an entrance takes from status_entrances */
 const RUNTIME_FIELDS = ['state', 'statusTime', 'reason'] as const;
 /** a manifest lists a handful; this bounds a hostile one */
-export const MAX_ENTRANCES = 64;
+const MAX_ENTRANCES = 64;
 /** serialized size of one entrance list in metadata.status: entries past it are left out */
-export const MAX_ENTRANCES_BYTES = 16 * 1024;
+const MAX_ENTRANCES_BYTES = 16 * 1024;
 
 type Obj = Record<string, unknown>;
 
@@ -62,7 +62,7 @@ function jsonArray(raw: unknown): { items: unknown[]; bad: number } {
  * a non-integer port becomes 0. Non-objects are not entrances (undefined). `statusTime` is a string in the
  * market's entrance (the row's text is kept as it is, like every other field: docs/go-wire.md).
  */
-export function goEntrance(raw: unknown): GoEntrance | undefined {
+function goEntrance(raw: unknown): GoEntrance | undefined {
   if (!isObj(raw)) return undefined;
   const port = raw.port;
   const e: GoEntrance = {

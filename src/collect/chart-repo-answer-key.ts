@@ -91,7 +91,7 @@ const TIME_PASSING = TIME_PASSING_NAMES.map((n) => Buffer.from(n));
  * (data.apps[].processing.duration). A finished app's, an analysis task's (finished or not) or any other
  * `duration` is content: it changes only when what it measures does.
  */
-export const FINISHED_APP_STATES: ReadonlySet<string> = new Set(['completed', 'failed']);
+const FINISHED_APP_STATES: ReadonlySet<string> = new Set(['completed', 'failed']);
 /** An app is still running unless its state says it finished (an unfamiliar or absent state included). */
 export const isRunningApp = (state: unknown): boolean => typeof state !== 'string' || !FINISHED_APP_STATES.has(state);
 const STATE = Buffer.from('state');

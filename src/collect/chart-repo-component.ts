@@ -41,7 +41,7 @@ export function chartRepoComponent(p: ChartRepoPass): ComponentStatus {
 }
 
 /** Clean passes in a row after some pairs failed before the component reads `running` again. */
-export const CLEAN_PASSES_TO_RECOVER = 3;
+const CLEAN_PASSES_TO_RECOVER = 3;
 
 /**
  * The component over passes: once some pairs failed it stays `degraded`, with the causes it named, until
@@ -71,7 +71,7 @@ export class PartialFailureHold {
 }
 
 /** "some requests failed: HTTP 500; timeout after 5000 ms": the causes, most frequent first, bounded. */
-export function partialFailureMessage(failures: readonly PairFailure[]): string {
+function partialFailureMessage(failures: readonly PairFailure[]): string {
   return bounded(`some requests failed: ${byCause(failures).map(([error]) => error).join('; ')}`);
 }
 
@@ -80,7 +80,7 @@ export function partialFailureMessage(failures: readonly PairFailure[]): string 
  * named once, most first — "961/961 requests failed: connection refused (961 pairs: alice/local, bob/local, …)" —
  * rather than a line of pairs an operator cannot read the cause through.
  */
-export function failureMessage(failures: readonly PairFailure[], pairs: number): string {
+function failureMessage(failures: readonly PairFailure[], pairs: number): string {
   const parts = byCause(failures).map(([error, who]) => (who.length === 1
     ? `${who[0]}: ${error}`
     : `${error} (${who.length} pairs: ${who.slice(0, 3).join(', ')}${who.length > 3 ? ', …' : ''})`));

@@ -33,7 +33,7 @@ export function mergedHydratorCounters(pairs: readonly HydratorCounts[]): Hydrat
  * The pairs' counters summed, saturated at 2^53 - 1: each is a safe integer, but their sum may not be, and a
  * number past it is no longer exact (a Go int64 client would decode a count we cannot vouch for).
  */
-export function counterSum(values: readonly number[]): number {
+function counterSum(values: readonly number[]): number {
   return Math.min(Number.MAX_SAFE_INTEGER, values.reduce((sum, n) => sum + n, 0));
 }
 

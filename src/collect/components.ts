@@ -23,7 +23,7 @@ export interface ComponentOptions {
   renderFailureWindowMs?: number;
 }
 
-export const DEFAULT_RENDER_FAILURE_WINDOW_MS = 10 * 60_000;
+const DEFAULT_RENDER_FAILURE_WINDOW_MS = 10 * 60_000;
 
 export const DEFAULT_STALENESS_MS = 30 * 60_000;
 /** cache metrics list at most this many (user, source) pairs, so metrics stay under LIMITS.jsonBytes */
@@ -31,7 +31,7 @@ export const CACHE_PAIRS_SHOWN = 300;
 
 const seconds = (ms: number): number => Math.max(0, Math.floor(ms / 1000));
 
-export function taskModuleComponent(t: TaskCountsRow, now: Date): ComponentStatus {
+function taskModuleComponent(t: TaskCountsRow, now: Date): ComponentStatus {
   return {
     name: 'task_module',
     healthy: true,
@@ -46,7 +46,7 @@ export function taskModuleComponent(t: TaskCountsRow, now: Date): ComponentStatu
   };
 }
 
-export function renderFailureSum(render: readonly RenderCountsRow[]): number {
+function renderFailureSum(render: readonly RenderCountsRow[]): number {
   return render.reduce((sum, r) => sum + r.consecutive_failures, 0);
 }
 
@@ -57,7 +57,7 @@ export function renderFailureSum(render: readonly RenderCountsRow[]): number {
  * Its status stays Go's `running` (Go's hydrator is running or stopped, its loop, which is not visible from
  * outside). The Chart Repo's own hydrator is in `chart_repo`.
  */
-export function hydratorComponent(
+function hydratorComponent(
   render: readonly RenderCountsRow[], now: Date, opts: Pick<ComponentOptions, 'renderFailureWindowMs'>,
 ): ComponentStatus {
   const by = (status: string): number => render.find((r) => r.render_status === status)?.apps ?? 0;
@@ -94,7 +94,7 @@ function syncerWatches(s: SourceFreshnessRow): boolean {
   return s.is_active === true && s.source_type !== 'local';
 }
 
-export function syncerComponent(sources: readonly SourceFreshnessRow[], now: Date, stalenessMs: number): ComponentStatus {
+function syncerComponent(sources: readonly SourceFreshnessRow[], now: Date, stalenessMs: number): ComponentStatus {
   const perSource: Record<string, unknown> = {};
   const stale: string[] = [];
   for (const s of [...sources].sort((a, b) => byCodeUnits(a.source_id, b.source_id))) {
@@ -128,7 +128,7 @@ export function syncerComponent(sources: readonly SourceFreshnessRow[], now: Dat
   };
 }
 
-export function cacheComponent(cache: readonly CacheCountsRow[], now: Date, render: readonly RenderCountsRow[] = []): ComponentStatus {
+function cacheComponent(cache: readonly CacheCountsRow[], now: Date, render: readonly RenderCountsRow[] = []): ComponentStatus {
   const users = new Set(cache.map((c) => c.user_id));
   const shown = [...cache]
     .sort((a, b) => b.user_applications - a.user_applications || byCodeUnits(a.user_id, b.user_id)
@@ -170,7 +170,7 @@ export function cacheComponent(cache: readonly CacheCountsRow[], now: Date, rend
 }
 
 /** The query latency is freshness, not content: it travels in the components source's counters (latency_ms). */
-export function postgresComponent(stats: Pick<ComponentStats, 'server_version'>, now: Date): ComponentStatus {
+function postgresComponent(stats: Pick<ComponentStats, 'server_version'>, now: Date): ComponentStatus {
   return {
     name: 'postgres',
     healthy: true,

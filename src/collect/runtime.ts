@@ -98,7 +98,7 @@ function withDetail(o: PassOutcome, r: CollectResult): PassOutcome {
 }
 
 /** One line, bounded: errors end up in the snapshot and in logs. */
-export function errorText(err: unknown): string {
+function errorText(err: unknown): string {
   const text = err instanceof Error ? err.message || err.name : String(err);
   return text.replace(/\s+/g, ' ').slice(0, 500);
 }

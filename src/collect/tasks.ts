@@ -71,7 +71,7 @@ export function clip(text: string, max: number = LIMITS.text): string {
 const isSet = (d: Date | null): d is Date => d !== null && isSetGoInstant(d.getTime());
 
 /** One task row -> TaskState; counts what it could not map. */
-export function taskFromRow(row: TaskRow, now: Date, counters: TaskCounters): TaskState {
+function taskFromRow(row: TaskRow, now: Date, counters: TaskCounters): TaskState {
   const type = TASK_TYPE_BY_INT[row.type] ?? 'unknown';
   const status = TASK_STATUS_BY_INT[row.status] ?? 'unknown';
   if (type === 'unknown') counters.unknown_type += 1;
@@ -98,7 +98,7 @@ export function taskFromRow(row: TaskRow, now: Date, counters: TaskCounters): Ta
   return task;
 }
 
-export function emptyTaskCounters(): TaskCounters {
+function emptyTaskCounters(): TaskCounters {
   return { rows: 0, unknown_type: 0, unknown_status: 0, bad_metadata: 0 };
 }
 

@@ -29,7 +29,7 @@ export function statusData(m: MarketModel, q: { user: string; source?: string; i
   return omitEmpty(data) as Record<string, unknown>;
 }
 
-export function system(m: MarketModel): Record<string, unknown> {
+function system(m: MarketModel): Record<string, unknown> {
   return {
     uptime: Math.floor((m.now - m.startedAt) / 1000) + 3600,
     version: 'v0.9.3-demo',

@@ -32,7 +32,7 @@ export interface ChartRepoSim {
   stop(): Promise<void>;
 }
 
-export const STATUS_PATH = '/chart-repo/api/v2/status';
+const STATUS_PATH = '/chart-repo/api/v2/status';
 
 /**
  * Items a hostile or broken Chart Repo might send for (user, source): markup in names (valid data the

@@ -32,7 +32,7 @@ function counters(m: MarketModel, h: Hydration): { completed: number; failed: nu
   return c;
 }
 
-export function advanceHydration(m: MarketModel, h: Hydration): void {
+function advanceHydration(m: MarketModel, h: Hydration): void {
   if (h.nextAt > m.now) return;
   h.updated_at = m.now;
   if (h.state === 'completed') {
@@ -77,7 +77,7 @@ export function advanceHydration(m: MarketModel, h: Hydration): void {
 }
 
 /** The app's images appear (owned by its install) and an analyzer task is queued for them. */
-export function queueAnalysis(m: MarketModel, h: Hydration): void {
+function queueAnalysis(m: MarketModel, h: Hydration): void {
   const inst = m.installs.get(h.key);
   const app = inst ? m.catalog.get(inst.catalog_key) : undefined;
   if (!inst || !app) return;
@@ -146,7 +146,7 @@ export function advanceAnalyzer(m: MarketModel): void {
 }
 
 /** Every node pulls its layers at its own pace. */
-export function downloadImages(m: MarketModel, dtMs: number): void {
+function downloadImages(m: MarketModel, dtMs: number): void {
   for (const img of m.images.values()) {
     if (img.registry_error) continue;
     for (const node of img.nodes) {

@@ -14,7 +14,7 @@ import { demoManifest } from './market-manifest.ts';
 interface AutoStep { next: string; ms: readonly [number, number]; fail?: readonly [string, number] }
 
 /** next: '' means the row is removed (the market forgets an uninstalled or abandoned app) */
-export const AUTO: Readonly<Record<string, AutoStep>> = {
+const AUTO: Readonly<Record<string, AutoStep>> = {
   pending: { next: 'downloading', ms: [800, 2500] },
   downloading: { next: 'installing', ms: [500, 1200], fail: ['downloadFailed', 0.08] },
   installing: { next: 'initializing', ms: [1000, 4000], fail: ['installFailed', 0.06] },
@@ -51,7 +51,7 @@ const FAILURE_MESSAGES: Readonly<Record<string, readonly string[]>> = {
   uninstallFailed: ['namespace stuck terminating'],
 };
 
-export function catalogOf(m: MarketModel, inst: Install): CatalogApp | undefined {
+function catalogOf(m: MarketModel, inst: Install): CatalogApp | undefined {
   return m.catalog.get(inst.catalog_key);
 }
 

@@ -4,7 +4,7 @@
  * shared entrances a middleware offers other apps. Derived from the catalog entry and the user alone, so
  * it needs no state of its own.
  */
-export interface ManifestEntrance {
+interface ManifestEntrance {
   name: string;
   host: string;
   port: number;

@@ -46,7 +46,7 @@ export interface CatalogApp {
 export interface Entrance { name: string; state: string }
 
 /** One row of user_application_states. */
-export interface AppStateRow {
+interface AppStateRow {
   installed_version: string;
   target_version: string;
   is_sys_app: boolean;
@@ -133,7 +133,7 @@ export interface Hydration {
   nextAt: number;
 }
 
-export interface ImageNodeSim { node_name: string; architecture: string; downloaded_size: number; downloaded_layers: number }
+interface ImageNodeSim { node_name: string; architecture: string; downloaded_size: number; downloaded_layers: number }
 
 export interface SimImage {
   image_name: string;
@@ -166,7 +166,7 @@ export interface AnalyzerTaskSim {
   nextAt: number;
 }
 
-export interface AnalyzerSim {
+interface AnalyzerSim {
   queued: AnalyzerTaskSim[];
   processing: AnalyzerTaskSim[];
   recentCompleted: AnalyzerTaskSim[];
@@ -216,7 +216,7 @@ export interface MarketModel {
   lastSyncAt: Map<string, number>;
 }
 
-export const DEFAULT_OPTIONS: Required<MarketOptions> = {
+const DEFAULT_OPTIONS: Required<MarketOptions> = {
   seed: 1, users: 8, sources: 2, appsPerUser: 6, eventsPerSecond: 4,
   catalogSize: 48, nodes: 2, syncEveryMs: 20_000, start: Date.UTC(2026, 0, 1),
 };
@@ -231,7 +231,7 @@ const APP_NAMES = ['firefox', 'jellyfin', 'nextcloud', 'immich', 'gitea', 'vault
   'rocketchat', 'nocodb', 'appsmith', 'metabase', 'superset', 'comfyui', 'sdwebui', 'lobechat', 'dify',
   'affine', 'outline', 'wikijs', 'bookstack', 'freshrss', 'miniflux', 'pgadmin', 'portainer'];
 
-export function userName(i: number): string {
+function userName(i: number): string {
   return i < USER_NAMES.length ? USER_NAMES[i] : `user${String(i).padStart(4, '0')}`;
 }
 
@@ -301,7 +301,7 @@ export function imageNamesFor(app: CatalogApp, count: number): string[] {
 
 export const catalogKey = (a: { source_id: string; app_id: string }): string => `${a.source_id}/${a.app_id}`;
 
-export function emptyChanges(): MarketChanges {
+function emptyChanges(): MarketChanges {
   return {
     sources: new Set(), catalog: new Set(), installs: new Set(), removedInstalls: new Map(),
     tasks: new Set(), removedTasks: new Set(),
@@ -375,7 +375,7 @@ export function addImage(m: MarketModel, img: SimImage): void {
   set.add(img.image_name);
 }
 
-export function removeImage(m: MarketModel, name: string): void {
+function removeImage(m: MarketModel, name: string): void {
   const img = m.images.get(name);
   if (!img) return;
   m.images.delete(name);

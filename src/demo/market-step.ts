@@ -45,7 +45,7 @@ export function stepMarket(m: MarketModel, now: number): StepReport {
 }
 
 /** The syncer refreshes a source's catalog; now and then an app gets a new version (upgrades follow). */
-export function syncCatalog(m: MarketModel, sourceId: string): void {
+function syncCatalog(m: MarketModel, sourceId: string): void {
   m.lastSyncAt.set(sourceId, m.now);
   for (const app of m.catalog.values()) {
     if (app.source_id !== sourceId) continue;

@@ -55,7 +55,7 @@ export function bearerAuth(opts: AuthOptions): MiddlewareHandler {
 }
 
 /** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), or null. */
-export function parseBearer(header: string | undefined): string | null {
+function parseBearer(header: string | undefined): string | null {
   if (!header) return null;
   const m = /^\s*Bearer\s+(\S+)\s*$/i.exec(header);
   return m ? m[1] : null;

@@ -11,7 +11,7 @@ export const MIN_COMPRESS_BYTES = 2048;
  * Levels chosen for a body compressed once per version and sent many times: brotli 5 and gzip 6 give
  * most of the size win at a few milliseconds per megabyte.
  */
-export function compressBody(task: CompressTask): Uint8Array {
+function compressBody(task: CompressTask): Uint8Array {
   const input = Buffer.from(task.body.buffer, task.body.byteOffset, task.body.byteLength);
   const out = task.encoding === 'br'
     ? brotliCompressSync(input, {

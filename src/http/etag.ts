@@ -5,7 +5,7 @@ import { sha256 } from '../content-digest.ts';
  * A query's own part of its tag: a cryptographic hash (128 bits of SHA-256) of its canonical key, so two
  * different queries never share a tag (a 32-bit hash could let one query be answered 304 for another's body).
  */
-export function variantHash(key: string): string {
+function variantHash(key: string): string {
   return sha256(key).slice(0, 22);
 }
 

@@ -17,14 +17,14 @@ export interface HttpSecurityOptions extends HttpSecurityConfig {
 }
 
 /** Probes stay open whatever the token: the kubelet sends none. */
-export const OPEN_PATHS = ['/healthz', '/readyz'] as const;
+const OPEN_PATHS = ['/healthz', '/readyz'] as const;
 
 /**
  * The dashboard pages and their assets hold no runtime data (they fetch it with the token), and a browser
  * cannot send a bearer header when it navigates: they load without one, the data they ask for does not.
  * So does `/`, which only redirects to the dashboard.
  */
-export const PAGE_PATHS: readonly string[] = ['/', ...BASE_PATHS.flatMap((base) => [`${base}/dashboard`, `${base}/dashboard-app`])];
+const PAGE_PATHS: readonly string[] = ['/', ...BASE_PATHS.flatMap((base) => [`${base}/dashboard`, `${base}/dashboard-app`])];
 
 /**
  * Everything under `…/assets/` is open, not just the files served: the assets are public dashboard code, and an
@@ -32,7 +32,7 @@ export const PAGE_PATHS: readonly string[] = ['/', ...BASE_PATHS.flatMap((base) 
  * route serves only the listed files (ASSET_FILES) and routes on this same path, so nothing else is reachable
  * through the prefix (`…/assets/../state` is `…/state` by the time it gets here).
  */
-export const OPEN_PREFIXES: readonly string[] = BASE_PATHS.map((base) => `${base}/assets/`);
+const OPEN_PREFIXES: readonly string[] = BASE_PATHS.map((base) => `${base}/assets/`);
 
 /** Where /metrics gets the store's text, and whether the store answered for it (a deadline is the source's). */
 export type StoreMetricsSource = () => Promise<{ text: string; storeAnswered: boolean }>;

@@ -7,7 +7,7 @@ import { RequestStats, type RequestSeries } from './request-stats.ts';
 import type { ThreadRestarts } from '../protocol.ts';
 
 /** Route label of a request that matched no route: raw paths never become labels (bounded cardinality). */
-export const UNMATCHED = 'unmatched';
+const UNMATCHED = 'unmatched';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 

@@ -3,7 +3,7 @@ import type { ServedDocument } from './openapi.ts';
 import { taggedJson } from './query-headers.ts';
 
 /** How long after the routes are registered (the HTTP thread's start) the document is built, off any request. */
-export const OPENAPI_WARM_MS = 1000;
+const OPENAPI_WARM_MS = 1000;
 
 export interface OpenApiRouteOptions {
   /** builds the document (default: loads the builder, openapi.ts, and runs it once) */

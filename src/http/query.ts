@@ -56,7 +56,7 @@ export function parseStateFilter(query: Record<string, string[]>): ParsedFilter 
 export const APP_FILTER_KEYS = ['user_id', 'source_id', 'app_name', 'stuck', 'stage', 'health'] as const satisfies readonly (keyof AppFilter)[];
 
 /** `…/apps?health=`: the two the summary counts (healthy_apps, unhealthy_apps), and `unknown` for apps in neither (appHealth) */
-export const APP_HEALTHS = HEALTH;
+const APP_HEALTHS = HEALTH;
 
 /** `…/apps` pages: how many apps a page holds when not asked, and at most. */
 export const PAGE_LIMITS = { default: 100, max: 1000 } as const;
@@ -179,7 +179,7 @@ export function parseTasksQuery(query: Record<string, string[]>): ParsedTasksQue
 }
 
 /** `…/events?view=`: empty = the whole change stream; `summary` = one small event per version (no filters). */
-export const STREAM_VIEWS = ['summary'] as const;
+const STREAM_VIEWS = ['summary'] as const;
 
 /** `…/events`: the filters of /state and how to stream. */
 export const STREAM_QUERY_SCHEMA = v.object({

@@ -40,7 +40,7 @@ export const ChartRepoSystem = v.object({
 });
 export type ChartRepoSystem = v.InferOutput<typeof ChartRepoSystem>;
 
-export const CurrentStep = v.object({
+const CurrentStep = v.object({
   name: v.string(),
   index: GoInt,
   total: GoInt,

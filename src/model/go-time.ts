@@ -2,7 +2,7 @@
 
 /** Go's zero time.Time as JSON. */
 export const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
-export const GO_ZERO_TIME_MS = -62_135_596_800_000;
+const GO_ZERO_TIME_MS = -62_135_596_800_000;
 
 /**
  * Whether a database time is a set time a Go client can read: after Go's zero time (what Go stores for an empty

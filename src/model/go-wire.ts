@@ -14,7 +14,7 @@ const optStr = v.optional(v.string());
 const optBool = v.optional(v.boolean());
 
 /** updateTime/statusTime/lastTransitionTime: RFC 3339 to the second, in UTC, or "" for the zero time */
-export const StatusTime = v.union([
+const StatusTime = v.union([
   v.literal(''),
   v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/, 'not UTC RFC 3339 to the second'), v.check(goDecodesTime, 'not a time a Go client decodes')),
 ]);
@@ -157,7 +157,7 @@ export const GoSyncerComponent = goComponent('syncer');
 export const GoTaskModuleComponent = goComponent('task_module');
 
 /** Go's components by name (the keys of the snapshot's `components`). */
-export const GO_COMPONENTS = {
+const GO_COMPONENTS = {
   cache: GoCacheComponent, hydrator: GoHydratorComponent, syncer: GoSyncerComponent, task_module: GoTaskModuleComponent,
 } as const;
 

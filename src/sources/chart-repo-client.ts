@@ -11,7 +11,7 @@
  */
 import { Agent, get, type ClientRequest, type IncomingMessage } from 'node:http';
 
-export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
+const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 /**
  * How long an idle pooled connection is kept: longer than the slowest collection interval (COLLECT_MAX_INTERVAL_MS,
@@ -19,7 +19,7 @@ export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
  * a shorter idle timeout (Keep-Alive: timeout=N) is honoured by the Agent (it drops the socket a second before);
  * one that closes without saying costs a retry on the first request of the next pass (see `send`).
  */
-export const KEEP_ALIVE_IDLE_MS = 60_000;
+const KEEP_ALIVE_IDLE_MS = 60_000;
 
 /**
  * A connection pool for Chart Repo requests. `maxSockets` is the caller's concurrency: never more connections

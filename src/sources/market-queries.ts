@@ -28,7 +28,7 @@ const FINISHED_AT = `(CASE WHEN isfinite(COALESCE(completed_at, started_at, crea
     THEN COALESCE(completed_at, started_at, created_at) END)`;
 
 /** Pending and running tasks, plus the `recentLimit` most recent others. */
-export function recentTasksSql(recentLimit: number): string {
+function recentTasksSql(recentLimit: number): string {
   const limit = Math.max(0, Math.floor(recentLimit));
   return `SELECT FALSE AS active, ${TASK_COLUMNS} FROM task_records
     WHERE status NOT IN (1, 2)
@@ -71,7 +71,7 @@ const APP_ORDER = 'ORDER BY ua.user_id, ua.source_id, ua.app_name';
 const APP_LISTING = `SELECT ua.id, ${ROW_VERSION} ${APP_FROM} WHERE ${MAYBE_INSTALLED}`;
 
 /** The app rows (APP_COLUMNS) of the given user_applications ids, inlined (PgSource.read takes no parameters): digits only. */
-export function appRowsByIdSql(ids: readonly string[]): string {
+function appRowsByIdSql(ids: readonly string[]): string {
   for (const id of ids) if (!ROW_ID.test(id)) throw new Error(`not a row id: ${JSON.stringify(String(id).slice(0, 40))}`);
   return `SELECT ${APP_COLUMNS} ${APP_FROM}
     WHERE ua.id = ANY('{${ids.join(',')}}'::bigint[]) AND ${MAYBE_INSTALLED} ${APP_ORDER}`;
@@ -107,7 +107,7 @@ const LISTING_PROBE = `SELECT (ua.id % ${LISTING_BUCKETS})::int AS bucket, count
  * took it. xmin is a 32-bit xid, compared by age(), which is wraparound-safe for the 2^31 transactions before
  * now; the watermark is checked to be within that by the caller.
  */
-export function changedAppRowsSql(watermark: string): string {
+function changedAppRowsSql(watermark: string): string {
   if (!XID8.test(watermark)) throw new Error(`not a transaction id: ${JSON.stringify(String(watermark).slice(0, 40))}`);
   const xid = `'${BigInt(watermark) % 4294967296n}'::xid`;
   return `SELECT ${APP_COLUMNS}, ${MAYBE_INSTALLED} AS listed ${APP_FROM}

@@ -69,7 +69,7 @@ export type AppRow = v.InferOutput<typeof AppRow>;
 /** an int8 in decimal: what may be inlined in SQL as a row id */
 export const ROW_ID = /^-?[0-9]{1,19}$/;
 /** user_applications.id as postgres.js gives an int8 (a string) */
-export const RowId = v.pipe(v.union([v.string(), v.number(), v.bigint()]), v.transform(String), v.regex(ROW_ID));
+const RowId = v.pipe(v.union([v.string(), v.number(), v.bigint()]), v.transform(String), v.regex(ROW_ID));
 
 /** which row, and its version: PostgreSQL's xmin of the app row and of its state row (any UPDATE moves it) */
 const listed = { id: RowId, row_version: text };

@@ -4,7 +4,7 @@ import { stripUndefined } from '../strip-undefined.ts';
 import { PG_TIME_TYPES } from './pg-time.ts';
 
 /** One result row, as postgres.js parses it (timestamptz -> Date, jsonb -> value, int8/numeric -> string). */
-export type Row = Record<string, unknown>;
+type Row = Record<string, unknown>;
 
 export interface PgOptions {
   databaseUrl: string;
@@ -27,7 +27,7 @@ export interface PgSource {
   close(): Promise<void>;
 }
 
-export const PG_DEFAULTS = {
+const PG_DEFAULTS = {
   statementTimeoutMs: 5000,
   connectTimeoutMs: 5000,
   idleTimeoutMs: 60_000,

@@ -4,7 +4,7 @@ import type { EntityTable } from './entity-table.ts';
 import type { StoreTables } from './store-tables.ts';
 
 /** What a change-stream filter looks at. */
-export function facetsOf(domain: Domain, value: object): Facets {
+function facetsOf(domain: Domain, value: object): Facets {
   if (domain === 'app_states') {
     const a = value as AppFlowState;
     return { user_id: a.user_id, source_id: a.source_id, app_name: a.app_name, status: a.health, stuck: a.stuck === true };

@@ -27,7 +27,7 @@ export interface ChartIndex {
  * commit (null = it was not there), so a filtered stream client learns of an item that stops matching it and
  * of no removal of an item it never had.
  */
-export interface PendingItem {
+interface PendingItem {
   now: Item | null;
   before: Facets | null;
 }

@@ -8,7 +8,7 @@
  * configured interval and the widest spacing of passes in this slow spell, in ticks (the supervisor starts passes
  * on ticks one interval apart) rounded up to a power of two, which only grows while the spell lasts.
  */
-export const SLOW_STREAK = 3;
+const SLOW_STREAK = 3;
 
 export interface Pace {
   /** the verdict held (what the warning says) */

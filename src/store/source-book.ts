@@ -8,7 +8,7 @@ import { nextPace, slowWarning, STEADY, type Pace } from './slow-source.ts';
  * old store's death cut short, a blip) is no reason to serve a view without the source's data, a few are a
  * source that is down.
  */
-export const REBUILD_FAILURES = 3;
+const REBUILD_FAILURES = 3;
 
 /**
  * What the store knows of each collector: its health (content: the snapshot's `sources` block, a change mints

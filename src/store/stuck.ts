@@ -19,7 +19,7 @@ export const DEFAULT_STUCK_LIMITS: StuckLimits = {
   progressStalledMs: 10 * MIN,
 };
 
-export function formatDuration(ms: number): string {
+function formatDuration(ms: number): string {
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms % MIN === 0) return `${ms / MIN}m`;
   if (ms % 1000 === 0) return `${ms / 1000}s`;
@@ -39,7 +39,7 @@ export interface StuckVerdict {
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** stuck/stuck_reason/stuck_since for an app at `now`. */
-export function appStuck(a: AppFlowState, now: number, limits: StuckLimits): StuckVerdict | null {
+function appStuck(a: AppFlowState, now: number, limits: StuckLimits): StuckVerdict | null {
   const limit = limits.stages[a.stage];
   if (limit === undefined || a.stage_since === undefined) return null;
   const since = Date.parse(a.stage_since);

@@ -361,7 +361,7 @@ export function taskEntry(t: TaskState, evidence: string, now: string): Timeline
  * A detail as an entry keeps it: at most TIMELINE_LIMITS.detail characters, and past it a string of its own
  * (a slice would keep the whole text alive; a structured clone copies it).
  */
-export function entryDetail(text: string): string {
+function entryDetail(text: string): string {
   return text.length <= TIMELINE_LIMITS.detail ? text : structuredClone(clip(text, TIMELINE_LIMITS.detail));
 }
 

@@ -13,7 +13,7 @@ export function runNow<T>(work: Turns<T>): T {
 }
 
 /** a slice: long enough that the pauses cost little, short enough to be lost in a query's latency */
-export const SLICE_MS = 4;
+const SLICE_MS = 4;
 
 export async function runInTurns<T>(work: Turns<T>, sliceMs = SLICE_MS): Promise<T> {
   let started = performance.now();

@@ -5,9 +5,9 @@
  * taking a core. When passes are quick again the interval comes back to `baseMs` (COLLECT_INTERVAL_MS).
  * Runs start on the supervisor's ticks (every `baseMs`), so an interval is served rounded up to a tick.
  */
-export const PASS_SHARE = 0.25;
+const PASS_SHARE = 0.25;
 /** quick passes in a row after which a backed-off source counts as quick again (one slow pass backs it off) */
-export const QUICK_AGAIN_AFTER = 3;
+const QUICK_AGAIN_AFTER = 3;
 
 export class CollectorPacing {
   /** the time between passes now */

@@ -5,7 +5,7 @@ import { CHROMIUM_PATH } from '../helpers/services.ts';
 import { eventually, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
 import type { Dataset, FixtureFiles } from './fixtures.ts';
 
-export const OUTPUT_DIR = new URL('../../test-output/', import.meta.url).pathname;
+const OUTPUT_DIR = new URL('../../test-output/', import.meta.url).pathname;
 
 /**
  * Debian's chromium (never a downloaded browser; CHROMIUM_PATH overrides), with launch flags known to work in

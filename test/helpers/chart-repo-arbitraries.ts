@@ -36,7 +36,7 @@ const maybe = <T>(a: fc.Arbitrary<T>) => fc.oneof({ weight: 6, arbitrary: a }, f
 const rec = (shape: Record<string, fc.Arbitrary<unknown>>) =>
   fc.record(Object.fromEntries(Object.entries(shape).map(([k, a]) => [k, maybe(a)])), { requiredKeys: [] });
 
-export const users = ['alice', 'bob', 'carol'];
+const users = ['alice', 'bob', 'carol'];
 const app = rec({
   app_id: fc.string({ maxLength: 8 }), app_name: fc.constantFrom('wiki', 'blog', 'chat'), user_id: fc.constantFrom(...users),
   source_id: fc.constantFrom('market', 'local'), state: str(['pending', 'processing', 'completed', 'failed']),
@@ -54,7 +54,7 @@ const image = rec({
 const htask = rec({ task_id: fc.string(), user_id: fc.constantFrom(...users), status: fc.string(), total_steps: int, retry_count: int, created_at: time, updated_at: time });
 const atask = rec({ task_id: fc.string(), status: fc.string(), created_at: time, started_at: time, duration, images_count: int, images: fc.array(fc.string(), { maxLength: 3 }) });
 /** the `data` of one (user, source) answer */
-export const data = rec({
+const data = rec({
   system: rec({ uptime: int, version: fc.string(), hostname: fc.string(), components: fc.dictionary(fc.string(), fc.jsonValue()) }),
   apps: fc.array(app, { maxLength: 5 }),
   images: fc.array(image, { maxLength: 5 }),

@@ -50,7 +50,7 @@ export interface UserAppFixture {
   state?: StateFixture;
 }
 
-export interface StateFixture {
+interface StateFixture {
   state: string;
   installed_version?: string;
   target_version?: string;

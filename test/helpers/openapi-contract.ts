@@ -17,7 +17,7 @@ import { expectGoWire } from './go-wire.ts';
 type Schema = Record<string, unknown>;
 interface Documented { description: string; headers?: Record<string, unknown>; content?: Record<string, { schema: Schema }>; 'x-sse-events'?: Record<string, Schema> }
 type Operation = { responses: Record<string, Documented> };
-export type Doc = { paths: Record<string, Record<string, Operation>>; components: { responses: Record<string, Documented> } };
+type Doc = { paths: Record<string, Record<string, Operation>>; components: { responses: Record<string, Documented> } };
 
 /**
  * What a path the document does not list answers, by status, as its description says (the shared responses of
@@ -118,7 +118,7 @@ function mergedObjects(parts: Schema[]): Schema | null {
  * the route's own (a parameter it refuses: `invalid query parameter …`, `user_id is longer than …`, `give
  * app_name and/or user_id`), which its operation must document as BadRequest.
  */
-export const beforeRouting400 = (message: string) => message.startsWith('malformed HTTP request: ') || message.includes(': malformed percent-encoding (');
+const beforeRouting400 = (message: string) => message.startsWith('malformed HTTP request: ') || message.includes(': malformed percent-encoding (');
 
 const BAD_REQUEST = '#/components/responses/BadRequest';
 

@@ -17,7 +17,7 @@ export interface TestDb {
   close(): Promise<void>;
 }
 
-export const MARKET_TABLES = [
+const MARKET_TABLES = [
   'task_records', 'user_application_states', 'user_applications', 'applications', 'market_sources',
 ] as const;
 

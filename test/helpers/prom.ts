@@ -1,5 +1,5 @@
 /** A tiny, strict parser of the Prometheus text exposition format (0.0.4), for tests. */
-export interface Sample {
+interface Sample {
   name: string;
   labels: Record<string, string>;
   value: number;

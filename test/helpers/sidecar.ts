@@ -7,7 +7,7 @@ import { LIVENESS_MS } from './liveness.ts';
 
 export { LIVENESS_MS };
 
-export const FAKE = new URL('../fixtures/fake-collector.ts', import.meta.url).href;
+const FAKE = new URL('../fixtures/fake-collector.ts', import.meta.url).href;
 
 export function fake(source: CollectorSpec['source'], options: object): CollectorSpec {
   return { source, module: FAKE, options };

@@ -15,7 +15,7 @@ import { rawRequest, type RawAnswer } from '../helpers/raw-http.ts';
 
 import { pass as passMessage } from '../helpers/store-fixtures.ts';
 
-export { app, T0, task } from '../helpers/store-fixtures.ts';
+export { app, task } from '../helpers/store-fixtures.ts';
 
 export type Answer = RawAnswer;
 

@@ -6,7 +6,8 @@ import { RuntimeStore } from '../../src/store/runtime-store.ts';
 import type { StateFilter } from '../../src/protocol.ts';
 import { chartRepoView, pushed } from '../helpers/store-fixtures.ts';
 
-// the dashboards' own module applies the stream's chart_repo changes to the page's copy
+// how a stream client applies a chart_repo change to its copy (test/helpers/chart-change.js: the reference the
+// stream is held to; the dashboards no longer keep the whole state)
 const { applyChartChange } = await import('../helpers/chart-change.js' as string) as {
   applyChartChange(current: unknown, change: unknown): ChartRepoStatus;
 };

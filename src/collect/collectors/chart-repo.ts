@@ -17,7 +17,7 @@ import { createChartRepoAgent, fetchChartRepoBody, parseChartRepoJson } from '..
 import type { Agent } from 'node:http';
 import { MIN_INTERVAL_COUNTER, type ChartRepoFrame, type ChartRepoPairSlot, type StoreStep } from '../../protocol.ts';
 
-export interface Pair {
+interface Pair {
   user: string;
   source: string;
 }
@@ -56,7 +56,7 @@ interface PairResult {
 
 export const createCollector: CreateCollector = (options: ChartRepoCollectorOptions) => new ChartRepoCollector(options);
 
-export class ChartRepoCollector implements Collector {
+class ChartRepoCollector implements Collector {
   private readonly pg: PgSource | null;
   /** this collector's keep-alive connections to the Chart Repo, one per request in flight */
   private readonly agent: Agent;

@@ -4,7 +4,7 @@ import { readComponentStats } from '../../sources/market-queries.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { DEFAULT_STALENESS_MS, databaseDown, normalizeComponents } from '../components.ts';
 
-export interface ComponentsCollectorOptions extends PgOptions {
+interface ComponentsCollectorOptions extends PgOptions {
   /** a remote source whose newest catalog row is older than this makes the syncer degraded (30 min) */
   syncerStalenessMs?: number;
   /** the hydrator is unhealthy while the market wrote a failing render within this window (10 min) */

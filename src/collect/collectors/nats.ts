@@ -5,7 +5,7 @@ import { UnknownStates } from '../stage-table.ts';
 
 const FIRST_CONNECT_WAIT_MS = 3000;
 
-export interface NatsCollectorOptions {
+interface NatsCollectorOptions {
   natsUrl: string;
   natsSubject: string;
 }

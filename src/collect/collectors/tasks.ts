@@ -4,12 +4,12 @@ import { judgeDrops } from '../../sources/market-rows.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { normalizeTasks } from '../tasks.ts';
 
-export interface TasksCollectorOptions extends PgOptions {
+interface TasksCollectorOptions extends PgOptions {
   /** finished tasks kept in view (RECENT_TASK_LIMIT) */
   recentTaskLimit?: number;
 }
 
-export const DEFAULT_RECENT_TASK_LIMIT = 100;
+const DEFAULT_RECENT_TASK_LIMIT = 100;
 
 /**
  * task_records -> the whole `tasks` domain. A task gone from the table is gone from the next replace;
