@@ -38,7 +38,7 @@ describeWith('chromium', 'dashboards on the demo market', () => {
     await sidecar?.stop();
   });
 
-  it('/dashboard: loads with no console errors, shows the market, tabs switch, filters narrow, auto-refresh moves', { timeout: 60_000 }, async () => {
+  it('/dashboard: loads with no console errors, shows the market, tabs switch, filters narrow, auto-refresh moves', async () => {
     const { page, errors } = await openPage(browser);
     await page.goto(`${base}/dashboard`);
     await page.waitForFunction(() => ((window as unknown as { __runtimeDashboard?: { renders: number } }).__runtimeDashboard?.renders ?? 0) > 0, null, { timeout: LIVENESS_MS });

@@ -119,7 +119,7 @@ describe('PassSender', () => {
     const busy = store(() => null);
     const late = new PassSender(busy.port, 'nats', 100);
     late.push([{ op: 'upsert', domain: 'app_states', items: [] }, { op: 'upsert', domain: 'app_states', items: [] }]);
-    await expect.poll(() => late.pushesLost, { timeout: 5_000 }).toBe(2);
+    await expect.poll(() => late.pushesLost).toBe(2);
 
     // a store that does not answer while events keep coming: the oldest waiting steps go, counted
     const stuck = store(() => null);

@@ -157,5 +157,5 @@ describe('timeline entries that would take a change event past its size cap', ()
     expect(small.timeline).toEqual({ app_states: { 'u3:market:app-0003': [expect.objectContaining({ stage: 'running' })] } });
     expect(small).not.toHaveProperty('timeline_omitted');
     for (const s of [all, one, plain]) await s.close();
-  }, 30_000);
+  });
 });

@@ -60,5 +60,5 @@ describe('configuration', () => {
     expect(out).toBe('');
     expect(err).toBe('market-runtime: invalid configuration: PORT: must be a whole number\n'
       + 'market-runtime: invalid configuration: RUNTIME_API_TOKEN: must be at least 16 characters (spaces around it do not count)\n');
-  }, 30_000);
+  });
 });
