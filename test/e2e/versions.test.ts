@@ -315,7 +315,7 @@ describe('one content, one ETag: on another replica and after a store restart', 
 describe('every real change still shows within a pass', () => {
   /** The passes of one collector the store has applied so far (market_runtime_collection_passes_total, any result). */
   async function passesOf(source: (typeof COLLECTORS)[number]): Promise<number> {
-    const text = await (await fetch(`${sc.base}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    const text = await (await fetch(`${sc.base}/metrics`, { signal: AbortSignal.timeout(LIVENESS_MS) })).text();
     return parseProm(text).samples
       .filter((x) => x.name === 'market_runtime_collection_passes_total' && x.labels.source === source)
       .reduce((sum, x) => sum + x.value, 0);

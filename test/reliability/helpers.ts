@@ -5,7 +5,7 @@ import type { CollectorSpec, SourceName } from '../../src/protocol.ts';
 import { expect } from 'vitest';
 import { BASE_PATHS } from '../../src/http/base-paths.ts';
 import type { SourceStatus } from '../../src/model/source.ts';
-import { eventually, startInProcess } from '../helpers/sidecar.ts';
+import { eventually, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
 
 export const API = BASE_PATHS[0];
 
@@ -17,7 +17,7 @@ type Sidecar = Awaited<ReturnType<typeof startInProcess>>;
  */
 export async function startRealSidecar(
   databaseUrl: string, chartRepoHost: string, collector: Partial<CollectorOptions>,
-  run: { intervalMs: number; deadlineMs: number }, ready: (sc: Sidecar) => Promise<void> = async () => {}, readyMs = 30_000,
+  run: { intervalMs: number; deadlineMs: number }, ready: (sc: Sidecar) => Promise<void> = async () => {}, readyMs = LIVENESS_MS,
 ): Promise<Sidecar> {
   const sc = await startInProcess(realSpecs(databaseUrl, chartRepoHost, collector), run);
   await eventually(async () => {
@@ -59,7 +59,7 @@ export type SourceFreshness = SourceStatus;
 
 /** GET …/sources: each source's health and freshness (unversioned). */
 export async function sources(base: string): Promise<Record<string, SourceFreshness>> {
-  const res = await fetch(`${base}${API}/sources`, { signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${base}${API}/sources`, { signal: AbortSignal.timeout(LIVENESS_MS) });
   if (res.status !== 200) throw new Error(`/sources answered ${res.status}`);
   const body = (await res.json()) as { success: boolean; data: { sources: Record<string, SourceFreshness> } };
   if (!body.success) throw new Error('/sources: success=false');
@@ -68,7 +68,7 @@ export async function sources(base: string): Promise<Record<string, SourceFreshn
 
 /** GET …/state, checked to be a valid success envelope. */
 export async function state(base: string, query = ''): Promise<Snapshot> {
-  const res = await fetch(`${base}${API}/state${query}`, { signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${base}${API}/state${query}`, { signal: AbortSignal.timeout(LIVENESS_MS) });
   if (res.status !== 200) throw new Error(`/state answered ${res.status}`);
   const body = (await res.json()) as { success: boolean; data: Snapshot };
   if (!body.success) throw new Error('/state: success=false');

@@ -9,11 +9,10 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
 import { app, task } from '../helpers/store-fixtures.ts';
 import { API, view } from './helpers.ts';
 
-const LIVENESS_MS = 30_000;
 const dir = mkdtempSync(join(tmpdir(), 'mr-deadlines-'));
 const failing = join(dir, 'failing.json');
 writeFileSync(failing, JSON.stringify({ throw: 'market database unreachable' }));
@@ -138,7 +137,7 @@ describe('the store thread dying while others wait on it', () => {
 
 /** GET …/sources: the `threads` block (every thread's restarts, from the supervisor). */
 async function threadsShown(base: string): Promise<Record<string, { restarts: number; last_restart_at: string | null; last_restart_reason: string | null }>> {
-  const res = await fetch(`${base}${API}/sources`, { signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${base}${API}/sources`, { signal: AbortSignal.timeout(LIVENESS_MS) });
   expect(res.status).toBe(200);
   return ((await res.json()) as { data: { threads: never } }).data.threads;
 }
