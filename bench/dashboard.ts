@@ -7,10 +7,10 @@
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
-import { launch, loaded, openPage, rowCount, waitReady } from '../test/browser/browser.ts';
+import { launch, loaded, openPage, rowCount } from '../test/browser/browser.ts';
 import { FixtureFiles, largeDataset } from '../test/browser/fixtures.ts';
 import { check, CI } from '../test/helpers/services.ts';
-import { startInProcess } from '../test/helpers/sidecar.ts';
+import { startInProcess, untilReady } from '../test/helpers/sidecar.ts';
 import { median } from './lib/median.ts';
 
 const { values: args } = parseArgs({
@@ -50,7 +50,7 @@ const sidecar = await startInProcess(files.collectors(), { intervalMs: 3_600_000
 const browser = await launch();
 const rows: Array<{ page: string; measure: string; ms: number[] }> = [];
 try {
-  await waitReady(sidecar.base);
+  await untilReady(sidecar.base);
   for (const [path, table] of [['dashboard', '#apps-table'], ['dashboard-app', '#flow-table']] as const) {
     const first: number[] = [];
     const filter: number[] = [];

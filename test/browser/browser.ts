@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { CHROMIUM_PATH } from '../helpers/services.ts';
-import { eventually, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
+import { LIVENESS_MS, startInProcess, untilReady } from '../helpers/sidecar.ts';
 import type { Dataset, FixtureFiles } from './fixtures.ts';
 
 const OUTPUT_DIR = new URL('../../test-output/', import.meta.url).pathname;
@@ -57,13 +57,6 @@ export async function loaded(page: Page, url: string): Promise<void> {
   await page.waitForFunction(() => ((window as unknown as { __runtimeDashboard?: { renders?: number } }).__runtimeDashboard?.renders ?? 0) > 0, null, { timeout: LIVENESS_MS });
 }
 
-export async function waitReady(base: string): Promise<void> {
-  await eventually(async () => {
-    const r = await fetch(`${base}/readyz`);
-    if (r.status !== 200) throw new Error(`not ready: ${r.status}`);
-  });
-}
-
 /**
  * A sidecar fed by fixture files (by default a pass every 200 ms; a version only when a file's content changed) and a chromium, for the
  * duration of the enclosing describe. Read `sidecar` and `browser` inside tests, after beforeAll ran.
@@ -76,7 +69,7 @@ export function dashboardsOn(files: FixtureFiles, dataset: () => Dataset, interv
   beforeAll(async () => {
     files.writeAll(dataset());
     ctx.sidecar = await startInProcess(files.collectors(), { intervalMs });
-    await waitReady(ctx.sidecar.base);
+    await untilReady(ctx.sidecar.base);
     ctx.browser = await launch();
   });
   afterAll(async () => {

@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startSidecar, type Sidecar } from '../../src/main.ts';
 import { describeWith } from '../helpers/services.ts';
-import { eventually, LIVENESS_MS } from '../helpers/sidecar.ts';
+import { eventually, LIVENESS_MS, untilReady } from '../helpers/sidecar.ts';
 import { launch, openPage, screenshotPath } from './browser.ts';
 
 /**
@@ -20,10 +20,7 @@ describeWith('chromium', 'dashboards on the demo market', () => {
     sidecar = await startSidecar(loadConfig({ PORT: '0', HOST: '127.0.0.1', COLLECT_INTERVAL_MS: '1000' }),
       createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
     base = `http://127.0.0.1:${sidecar.supervisor.port}/api/v2/runtime`;
-    await eventually(async () => {
-      const r = await fetch(`http://127.0.0.1:${sidecar.supervisor.port}/readyz`);
-      if (r.status !== 200) throw new Error(`not ready: ${r.status}`);
-    }, 60_000, 250);
+    await untilReady(`http://127.0.0.1:${sidecar.supervisor.port}`, 2 * LIVENESS_MS);
     // ready is every collector's first run, good or bad: on a loaded machine app_flow's can fail, and the
     // pages are about a market with apps in it
     await eventually(async () => {

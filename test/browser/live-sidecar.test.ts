@@ -3,9 +3,9 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { AppFlowState } from '../../src/model/index.ts';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { describeWith } from '../helpers/services.ts';
-import { eventually, startInProcess } from '../helpers/sidecar.ts';
+import { eventually, startInProcess, untilReady } from '../helpers/sidecar.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
-import { launch, loaded, openPage, pwned, waitReady, stats } from './browser.ts';
+import { launch, loaded, openPage, pwned, stats } from './browser.ts';
 import { FixtureFiles, fixtureApp, smallDataset, type Dataset } from './fixtures.ts';
 
 /**
@@ -67,8 +67,8 @@ describeWith('chromium', 'dashboards on a live sidecar: restarts, replicas, outa
     filesB.writeAll(dataB);
     a = await startInProcess(filesA.collectors(), { intervalMs: 200 });
     b = await startInProcess(filesB.collectors(), { intervalMs: 200 });
-    await waitReady(a.base);
-    await waitReady(b.base);
+    await untilReady(a.base);
+    await untilReady(b.base);
     proxy = await startTcpProxy(portOf(a));
     browser = await launch();
   });

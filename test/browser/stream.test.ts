@@ -4,9 +4,9 @@ import type { AppFlowState } from '../../src/model/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { Supervisor } from '../../src/supervisor/supervisor.ts';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
-import { eventually } from '../helpers/sidecar.ts';
+import { eventually, untilReady } from '../helpers/sidecar.ts';
 import { describeWith } from '../helpers/services.ts';
-import { dashboardsOn, launch, loaded, openPage, pwned, realErrors, rowCount, screenshotPath, waitReady, stats, type Stats } from './browser.ts';
+import { dashboardsOn, launch, loaded, openPage, pwned, realErrors, rowCount, screenshotPath, stats, type Stats } from './browser.ts';
 import { FixtureFiles, fixtureApp, HOSTILE_APP, HOSTILE_ERROR, smallDataset } from './fixtures.ts';
 
 /**
@@ -361,7 +361,7 @@ describeWith('chromium', 'dashboards when the API needs a token', () => {
     });
     await sup.start();
     base = `http://127.0.0.1:${sup.port}`;
-    await waitReady(base);
+    await untilReady(base);
     browser = await launch();
   });
 

@@ -591,7 +591,7 @@ describe('chart repo collector: pairs from the market database', () => {
     } finally {
       await pg.db.query('ALTER TABLE user_applications_gone RENAME TO user_applications');
     }
-  }, 30_000);
+  });
 
   it('lists pairs in a read-only session like every other collector: a listing that would write is refused', async () => {
     await install('carol', 'market', 'probe');
@@ -610,7 +610,7 @@ describe('chart repo collector: pairs from the market database', () => {
       await pg.db.query('DROP TABLE write_probe');
       await pg.db.query(`DELETE FROM user_applications WHERE user_id = 'carol'`);
     }
-  }, 30_000);
+  });
 
   it('fails the run when the database cannot be reached and no pairs are known', async () => {
     const c = await collector({ pairs: undefined, databaseUrl: `postgres://postgres@${await closedPort()}/postgres` });

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseProm, type Exposition } from '../helpers/prom.ts';
 import { PROMTOOL_PATH as PROMTOOL, describeWith } from '../helpers/services.ts';
-import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+import { fake, startInProcess, untilReady } from '../helpers/sidecar.ts';
 
 const run = promisify(execFile);
 const DEPLOY = new URL('../../deploy/', import.meta.url).pathname;
@@ -54,7 +54,7 @@ describe('alert rules against the metrics a running sidecar serves', () => {
     const sidecar = await startInProcess(['tasks', 'app_flow', 'components', 'chart_repo'].map((s) =>
       fake(s as 'tasks', { mode: 'file', file: empty })));
     try {
-      await eventually(async () => expect((await sidecar.get('/readyz')).status).toBe(200));
+      await untilReady(sidecar.base);
       exposition = parseProm(await (await sidecar.get('/metrics')).text());
     } finally {
       await sidecar.sup.stop();

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { negotiate } from '../../src/http/compress-job.ts';
 import { parseProm, sum } from '../helpers/prom.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
-import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+import { fake, startInProcess, untilReady } from '../helpers/sidecar.ts';
 
 type Sidecar = Awaited<ReturnType<typeof startInProcess>>;
 
@@ -12,7 +12,7 @@ function oneVersionSidecar(): { sc: Sidecar } {
   const ctx = { sc: null as unknown as Sidecar };
   beforeAll(async () => {
     ctx.sc = await startInProcess([fake('tasks', { mode: 'passes', count: 500 })], { intervalMs: 60_000 });
-    await eventually(async () => expect((await ctx.sc.get('/readyz')).status).toBe(200));
+    await untilReady(ctx.sc.base);
   });
   afterAll(() => ctx.sc.sup.stop());
   return ctx;

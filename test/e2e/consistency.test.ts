@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
+import { fake, LIVENESS_MS, startInProcess, untilReady } from '../helpers/sidecar.ts';
 
 const COUNT = 5000;
 let sc: Awaited<ReturnType<typeof startInProcess>>;
@@ -7,7 +7,7 @@ let sc: Awaited<ReturnType<typeof startInProcess>>;
 beforeAll(async () => {
   // every pass replaces all 5,000 tasks with new ids tagged with the pass number
   sc = await startInProcess([fake('tasks', { mode: 'passes', count: COUNT })], { intervalMs: 100 });
-  await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
+  await untilReady(sc.base);
 });
 afterAll(() => sc.sup.stop());
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskState } from '../../src/model/index.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
-import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+import { eventually, fake, startInProcess, untilReady } from '../helpers/sidecar.ts';
 import { task } from '../helpers/store-fixtures.ts';
 
 /** The unfiltered /state is answered before Hono; it must answer exactly as the Hono routes would. */
@@ -14,7 +14,7 @@ describe('the fast /state path', () => {
   let sc: Awaited<ReturnType<typeof startInProcess>>;
   beforeAll(async () => {
     sc = await startInProcess([fake('tasks', { mode: 'passes', count: 20 })], { intervalMs: 60_000, security: { apiToken: TOKEN } });
-    await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
+    await untilReady(sc.base);
   });
   afterAll(() => sc.sup.stop());
 
@@ -80,7 +80,7 @@ function tasksFromFile(intervalMs: number) {
   beforeAll(async () => {
     writeTasks('running');
     ctx.sc = await startInProcess([fake('tasks', { mode: 'file', file })], { intervalMs, security: { apiToken: TOKEN } });
-    await eventually(async () => expect((await ctx.sc.get('/readyz')).status).toBe(200));
+    await untilReady(ctx.sc.base);
   });
   afterAll(async () => {
     await ctx.sc.sup.stop();

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { collectorModule } from '../../src/supervisor/collectors.ts';
 import { freePort, TestNatsServer } from '../helpers/nats.ts';
 import { describeWith } from '../helpers/services.ts';
-import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
+import { eventually, fake, LIVENESS_MS, startInProcess, untilReady } from '../helpers/sidecar.ts';
 import { expectGoWire, expectGoWireEvents } from '../helpers/go-wire.ts';
 import { openStream } from '../helpers/sse.ts';
 
@@ -144,7 +144,7 @@ describeWith('nats-server', 'events between polls', () => {
     ], { intervalMs: 3_600_000 });
     const pub = await connect({ servers: nats.url });
     try {
-      await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
+      await untilReady(sc.base);
       for (const name of ['idle-1', 'idle-2']) {
         // published again until seen: ready says the collector ran once, not that its subscription already
         // reached the server (core NATS keeps nothing for late subscribers); only events can show the app here

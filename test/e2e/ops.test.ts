@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseProm, sum, value } from '../helpers/prom.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
-import { eventually, fake, spawnFakeSidecar, startInProcess } from '../helpers/sidecar.ts';
+import { eventually, fake, spawnFakeSidecar, startInProcess, untilReady } from '../helpers/sidecar.ts';
 
 const T0 = '2026-11-25T10:00:00.000Z';
 const dir = mkdtempSync(join(tmpdir(), 'mr-ops-'));
@@ -34,7 +34,7 @@ describe('/metrics against the snapshot (real threads, fake source)', () => {
       ] },
     ]));
     sc = await startInProcess([fake('tasks', { mode: 'file', file }), fake('components', { mode: 'file', file: join(dir, 'missing.json') })]);
-    await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
+    await untilReady(sc.base);
   });
   afterAll(() => sc.sup.stop());
 
@@ -83,7 +83,7 @@ describe('access control in a whole sidecar process (config -> supervisor -> HTT
   let sc: Awaited<ReturnType<typeof spawnFakeSidecar>>;
   beforeAll(async () => {
     sc = await spawnFakeSidecar([{ source: 'tasks', options: { mode: 'passes', count: 10 } }], { RUNTIME_API_TOKEN: TOKEN });
-    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200));
+    await untilReady(sc.base);
   });
   afterAll(async () => {
     sc.child.kill('SIGTERM');
@@ -133,7 +133,7 @@ describe('logs of a real sidecar whose sources fail: structured, rate-limited, n
       if (!m) throw new Error('not listening yet');
       return m[1];
     }, 30_000);
-    await eventually(async () => expect((await fetch(`${base}/readyz`)).status).toBe(200), 30_000);
+    await untilReady(base);
     // let every source fail several times over
     await eventually(async () => {
       const e = parseProm(await (await fetch(`${base}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } })).text());

@@ -2,7 +2,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
+import { eventually, fake, LIVENESS_MS, startInProcess, untilReady } from '../helpers/sidecar.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mr-e2e-'));
 const file = join(dir, 'steps.json');
@@ -25,7 +25,7 @@ describe('the pipeline end to end: fake source -> collector thread -> store thre
   afterAll(() => sc.sup.stop());
 
   it('answers /readyz once the first pass is in', async () => {
-    await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
+    await untilReady(sc.base);
   });
 
   it('serves the snapshot under both base paths with an ETag', async () => {

@@ -2,7 +2,7 @@ import { Agent, get as httpGet } from 'node:http';
 import { expect, it } from 'vitest';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { parseProm, value } from '../helpers/prom.ts';
-import { eventually, spawnFakeSidecar } from '../helpers/sidecar.ts';
+import { eventually, spawnFakeSidecar, untilReady } from '../helpers/sidecar.ts';
 
 function get(agent: Agent, url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -21,7 +21,7 @@ it('SIGTERM with requests in flight: they complete, the process stops gracefully
   // (src/main.ts). The budget is the liveness bound here: a loaded machine must not turn this into a time limit.
   const { child, base, exited } = await spawnFakeSidecar([{ source: 'tasks', options: { mode: 'passes', count: 20000 } }],
     { SHUTDOWN_TIMEOUT_MS: String(LIVENESS_MS) });
-  await eventually(async () => expect((await fetch(`${base}/readyz`)).status).toBe(200));
+  await untilReady(base);
 
   // eight open keep-alive connections, then one slow filtered query on each: all on the wire at the signal
   const agent = new Agent({ keepAlive: true, maxSockets: 8 });

@@ -3,7 +3,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
+import { eventually, fake, LIVENESS_MS, startInProcess, untilReady } from '../helpers/sidecar.ts';
 import { expectGoWireEvents } from '../helpers/go-wire.ts';
 import { openStream } from '../helpers/sse.ts';
 
@@ -23,7 +23,7 @@ describe('GET …/events: the change stream', () => {
   beforeAll(async () => {
     writeTasks([{ id: 't1', status: 'running', user: 'alice' }, { id: 't2', status: 'pending', user: 'bob' }]);
     sc = await startInProcess([fake('tasks', { mode: 'file', file })], { intervalMs: 100 });
-    await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
+    await untilReady(sc.base);
   });
   afterAll(() => sc.sup.stop());
 
@@ -165,7 +165,7 @@ describe('a stalled client', () => {
     // 8,000 tasks replaced every 100 ms: over a megabyte of changes per version (under MAX_CHANGE_BYTES, so
     // each is sent item by item)
     sc = await startInProcess([fake('tasks', { mode: 'passes', count: 8000 })], { intervalMs: 100 });
-    await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
+    await untilReady(sc.base);
   });
   afterAll(() => sc.sup.stop());
 

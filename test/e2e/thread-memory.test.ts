@@ -5,13 +5,13 @@ import { storeMetricsText } from '../../src/http/store-metrics.ts';
 import { ThreadMemoryBook } from '../../src/thread-memory.ts';
 import { parseProm, value } from '../helpers/prom.ts';
 import { storeSample } from '../helpers/store-sample.ts';
-import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+import { eventually, fake, startInProcess, untilReady } from '../helpers/sidecar.ts';
 
 describe('per-thread memory in /metrics (real threads, fake sources)', () => {
   let sc: Awaited<ReturnType<typeof startInProcess>>;
   beforeAll(async () => {
     sc = await startInProcess([fake('tasks', { mode: 'passes', count: 50 }), fake('components', { mode: 'passes', count: 5 })]);
-    await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
+    await untilReady(sc.base);
   });
   afterAll(() => sc.sup.stop());
 

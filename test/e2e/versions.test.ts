@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FRESH_AS_OF } from '../../src/http/freshness.ts';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { useIfPresent } from '../helpers/services.ts';
-import { eventually, startInProcess } from '../helpers/sidecar.ts';
+import { eventually, startInProcess, untilReady } from '../helpers/sidecar.ts';
 import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
 import { insertCatalog, insertSources, insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
 import { expectGoWireEvents } from '../helpers/go-wire.ts';
@@ -275,7 +275,7 @@ describe('one content, one ETag: on another replica and after a store restart', 
     await eventually(async () => expect((await state(sc.base)).components.hydrator.healthy).toBe(false), LIVENESS_MS);
     const other = await startInProcess(realSpecs(db.url, repo.host, OPTIONS), { intervalMs: INTERVAL_MS, deadlineMs: 20_000 });
     try {
-      await eventually(async () => expect((await fetch(`${other.base}/readyz`)).status).toBe(200), 60_000);
+      await untilReady(other.base, 60_000);
       for (const path of PATHS) {
         // (each replica polls on its own clock: wait until both have passed over the same market)
         const tag = await eventually(async () => {

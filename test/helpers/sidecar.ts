@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { expect } from 'vitest';
 import { createLogger } from '../../src/log.ts';
 import type { CollectorSpec } from '../../src/protocol.ts';
 import { Supervisor, type SupervisorOptions } from '../../src/supervisor/supervisor.ts';
@@ -51,6 +52,11 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = LIVENES
       await new Promise((r) => setTimeout(r, everyMs));
     }
   }
+}
+
+/** Waits until the sidecar at `base` answers /readyz 200 (a liveness bound, not a budget). */
+export async function untilReady(base: string, within = LIVENESS_MS): Promise<void> {
+  await eventually(async () => expect((await fetch(`${base}/readyz`)).status).toBe(200), within);
 }
 
 /**

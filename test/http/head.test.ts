@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASE_PATHS } from '../../src/http/app.ts';
 import { ASSET_FILES } from '../../src/http/dashboard/routes.ts';
 import { rawRequest, wireExchange } from '../helpers/raw-http.ts';
-import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+import { fake, startInProcess, untilReady } from '../helpers/sidecar.ts';
 import { capturePrinted } from '../helpers/printed.ts';
 
 /** Headers that may differ between two answers of the same route: the connection's and the clock's. */
@@ -42,7 +42,7 @@ describe('HEAD on every route', () => {
     // whatever any thread prints outside the JSON log (a worker's console reaches this process's streams)
     capture.start();
     sc = await startInProcess([fake('tasks', { mode: 'passes', count: 5 })], { intervalMs: 3_600_000 });
-    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200));
+    await untilReady(sc.base);
   });
   afterAll(async () => {
     agent.destroy();

@@ -10,7 +10,7 @@ import { errorBody } from '../../src/http/envelope.ts';
 import { REBUILDING } from '../../src/http/rebuilding.ts';
 import { envelopeJson, OK_MESSAGE } from '../../src/model/index.ts';
 import { encodeCursor } from '../../src/store/page-cursor.ts';
-import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
+import { eventually, fake, LIVENESS_MS, startInProcess, untilReady } from '../helpers/sidecar.ts';
 import { openStream } from '../helpers/sse.ts';
 import { outcome, pass } from '../helpers/store-fixtures.ts';
 import { app, startHarness, task, type Answer } from './store-harness.ts';
@@ -229,7 +229,7 @@ describe('a store thread killed under a running sidecar', () => {
       fake('tasks', { mode: 'passes', count: 20 }),
       fake('app_flow', { mode: 'file', file: apps }),
     ], { intervalMs: LIVENESS_MS / 2, deadlineMs: LIVENESS_MS });
-    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200), LIVENESS_MS);
+    await untilReady(sc.base);
   }, 3 * LIVENESS_MS);
   afterAll(async () => {
     await sc?.sup.stop();
@@ -348,7 +348,7 @@ describe('a store thread killed under a running sidecar', () => {
     // app_flow's database is back: its first good pass makes the new store ready, and everything answers from it
     // (that run is up to two intervals away: runs start on the supervisor's ticks)
     writeFileSync(apps, both);
-    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200), 2 * LIVENESS_MS);
+    await untilReady(sc.base, 2 * LIVENESS_MS);
     for (const t of targets.filter((x) => !x.includes('/events'))) {
       const r = await fetch(sc.base + t);
       expect([200, 404], t).toContain(r.status);

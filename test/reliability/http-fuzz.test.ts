@@ -8,7 +8,7 @@ import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseWire, wireExchange } from '../helpers/raw-http.ts';
-import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
+import { fake, LIVENESS_MS, startInProcess, untilReady } from '../helpers/sidecar.ts';
 
 /** a request with no answer by then hangs (a liveness bound: a loaded machine may be slow, never silent) */
 const REQUEST_TIMEOUT_MS = LIVENESS_MS;
@@ -27,7 +27,7 @@ let port = 0;
 beforeAll(async () => {
   sc = await startInProcess([fake('tasks', { mode: 'passes', count: 30 })], { intervalMs: 500 });
   port = sc.sup.port;
-  await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200));
+  await untilReady(sc.base);
 });
 afterAll(() => sc.sup.stop());
 

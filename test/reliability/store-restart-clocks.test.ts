@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppFlowState } from '../../src/model/index.ts';
-import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
+import { eventually, fake, LIVENESS_MS, startInProcess, untilReady } from '../helpers/sidecar.ts';
 import { app } from '../helpers/store-fixtures.ts';
 import { API, sleep, state } from './helpers.ts';
 
@@ -34,7 +34,7 @@ describe('a store restart keeps what the dead store knew of stuck apps', () => {
     // installing for an hour: past the 30 m limit
     writeRow(60 * MIN, 60 * MIN);
     sc = await startInProcess([fake('app_flow', { mode: 'file', file, doneFile: done })], { intervalMs: 200 });
-    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200));
+    await untilReady(sc.base);
   });
   afterAll(() => sc.sup.stop());
 

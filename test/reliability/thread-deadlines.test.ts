@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
+import { eventually, fake, LIVENESS_MS, startInProcess, untilReady } from '../helpers/sidecar.ts';
 import { app, task } from '../helpers/store-fixtures.ts';
 import { API, view } from './helpers.ts';
 
@@ -59,7 +59,7 @@ describe('the store thread dying while others wait on it', () => {
       // a slow healthy run: its pass is posted to a store that is gone and waits for an acknowledgement
       fake('components', { mode: 'passes', count: 3, delayMs: 1500, doneFile: componentsDone }),
     ], { intervalMs: 200, deadlineMs: 20_000 });
-    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200), LIVENESS_MS);
+    await untilReady(sc.base);
   }, 60_000);
   afterAll(() => sc?.sup.stop());
 
@@ -154,7 +154,7 @@ describe('every thread\'s restarts in …/sources (unversioned)', () => {
       fake('tasks', { mode: 'file', file: quietTasks }),
       fake('app_flow', { mode: 'file', file: quietApps }),
     ], { intervalMs: 200, deadlineMs: 20_000 });
-    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200), LIVENESS_MS);
+    await untilReady(sc.base);
   }, 60_000);
   afterAll(() => sc?.sup.stop());
 

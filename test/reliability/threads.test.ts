@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
+import { eventually, fake, LIVENESS_MS, startInProcess, untilReady } from '../helpers/sidecar.ts';
 import { API, sleep, sources, state, view } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mr-threads-'));
@@ -47,7 +47,7 @@ describe('collector threads that die', () => {
       fake('chart_repo', { mode: 'exit' }),
     // a deadline no thread start reaches on a loaded machine: each failure here is a death, never a deadline
     ], { intervalMs: 100, deadlineMs: LIVENESS_MS });
-    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200));
+    await untilReady(sc.base);
   });
   afterAll(() => sc.sup.stop());
 
@@ -103,7 +103,7 @@ describe('the store thread and the HTTP thread dying', () => {
       fake('app_flow', { mode: 'file', file: apps, delayMs: 1200 }),
     // a pass in flight when the store dies waits for its ack until the deadline: keep it short
     ], { intervalMs: 200, deadlineMs: 2000 });
-    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200));
+    await untilReady(sc.base);
   });
   afterAll(() => sc.sup.stop());
 
@@ -216,7 +216,7 @@ describe('a store or HTTP thread that hangs (loops, never dies)', () => {
     sc = await startInProcess([
       fake('app_flow', { mode: 'file', file: appsFile('hang.json', ['wiki', 'blog']) }),
     ], { intervalMs: 200, threadHungAfterMs: 2000 });
-    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200));
+    await untilReady(sc.base);
   });
   afterAll(() => sc.sup.stop());
 
@@ -263,7 +263,7 @@ describe('an HTTP thread replaced while the store is too busy to take its ports'
     sc = await startInProcess([
       fake('app_flow', { mode: 'file', file: appsFile('busy.json', ['wiki', 'blog']) }),
     ], { intervalMs: 200, threadHungAfterMs: 4 * LIVENESS_MS });
-    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200));
+    await untilReady(sc.base);
   });
   afterAll(() => sc.sup.stop());
 
@@ -300,7 +300,7 @@ describe('an HTTP thread whose port is taken while it is replaced', () => {
     sc = await startInProcess([
       fake('app_flow', { mode: 'file', file: appsFile('taken.json', ['wiki']) }),
     ], { intervalMs: 200 });
-    await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200));
+    await untilReady(sc.base);
   });
   afterAll(() => sc.sup.stop());
 

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKGROUND_NICE, runInBackground } from '../../src/background-priority.ts';
 import { describeWith } from '../helpers/services.ts';
-import { eventually, fake, startInProcess } from '../helpers/sidecar.ts';
+import { fake, startInProcess, untilReady } from '../helpers/sidecar.ts';
 
 /** nice value and CPU ticks of every thread of this process (Linux /proc). */
 function threads(): Map<number, { nice: number; ticks: number }> {
@@ -22,7 +22,7 @@ describeWith('linux', 'background threads yield to the ones answering requests',
   const before = threads();
   beforeAll(async () => {
     sc = await startInProcess([fake('tasks', { mode: 'passes', count: 2000 }), fake('components', { mode: 'passes', count: 5 })], { intervalMs: 100 });
-    await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
+    await untilReady(sc.base);
   });
   afterAll(() => sc.sup.stop());
 

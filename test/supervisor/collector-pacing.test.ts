@@ -11,7 +11,7 @@ import { CollectorHandle } from '../../src/supervisor/collector-handle.ts';
 import { CollectorPacing } from '../../src/supervisor/collector-pacing.ts';
 import { PACE_LOG_EVERY_MS, PaceLog } from '../../src/supervisor/log-limiter.ts';
 import { parseProm, value } from '../helpers/prom.ts';
-import { eventually, fake, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
+import { eventually, fake, LIVENESS_MS, startInProcess, untilReady } from '../helpers/sidecar.ts';
 import { sources, state } from '../reliability/helpers.ts';
 
 /** The distinct pass times (last_attempt) seen over `ms`, in order. */
@@ -85,7 +85,7 @@ describe('a source slower than its interval (real threads)', () => {
       fake('components', { mode: 'passes', count: 2 }),
     ], { intervalMs: 100, maxIntervalMs: 5000 });
     try {
-      await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
+      await untilReady(sc.base);
       await eventually(async () => {
         const s = await sources(sc.base);
         // a pass of 400 ms or more: at least 1.6 s between passes (a loaded machine only lengthens them)
@@ -165,7 +165,7 @@ describe('a quick source (real threads)', () => {
     // (no COLLECT_MAX_INTERVAL_MS: the pacing never backs off, so a pass slowed by a loaded machine cannot space the next out)
     const sc = await startInProcess([fake('components', { mode: 'passes', count: 2 })], { intervalMs: 1000 });
     try {
-      await eventually(async () => expect((await sc.get('/readyz')).status).toBe(200));
+      await untilReady(sc.base);
       // a liveness bound: ten idle ticks come in about ten seconds
       await eventually(async () => expect(idleTicks.length).toBeGreaterThanOrEqual(10), 2 * LIVENESS_MS);
       const started = idleTicks.filter((ran) => ran).length;
