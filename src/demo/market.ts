@@ -2,7 +2,7 @@ import postgres from 'postgres';
 import { MARKET_DDL } from '../sources/market-ddl.ts';
 import { startChartRepoSim, type ChartRepoSim } from './chart-repo-sim.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts';
-import type { MarketModel } from './market-model.ts';
+import type { MarketModel, MarketOptions } from './market-model.ts';
 import { createMarket, seedMarket, type SeedSize } from './market-seed.ts';
 import { stepMarket, type StepReport } from './market-step.ts';
 import { createMarketWriter, type WriteReport } from './market-writer.ts';
@@ -19,14 +19,10 @@ export { hostileItems } from './chart-repo-sim.ts';
  * workload timer that moves the market and writes each tick in one transaction.
  */
 
-export interface DemoMarketOptions {
+/** The model's own options it passes on (market-model.ts MarketOptions), plus how the demo runs. */
+export interface DemoMarketOptions extends Pick<MarketOptions, 'seed' | 'users' | 'sources' | 'appsPerUser' | 'eventsPerSecond'> {
   /** a real PostgreSQL to write to (tables are created if missing); unset: embedded PGlite */
   databaseUrl?: string;
-  seed?: number;
-  users?: number;
-  sources?: number;
-  appsPerUser?: number;
-  eventsPerSecond?: number;
   /** workload period; 0 = no timer (call tick() yourself) */
   tickMs?: number;
   /** a market of an exact size (benchmarks); static unless eventsPerSecond is given */
