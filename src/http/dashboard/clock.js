@@ -1,7 +1,7 @@
 // The server's clock as the page knows it: ages are measured against the server, not the local clock.
 
 /** Go's zero time (`0001-01-01T00:00:00Z`): what Go writes for a time it never had, so no time at all. */
-export const ZERO_TIME_MS = Date.parse('0001-01-01T00:00:00Z'); // -62135596800000
+const ZERO_TIME_MS = Date.parse('0001-01-01T00:00:00Z'); // -62135596800000
 
 /** An ISO time in ms; NaN for no time: not a string, empty, unparsable, or Go's zero time. */
 export function timeMs(iso) {
