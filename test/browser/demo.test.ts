@@ -1,8 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
-import { startSidecar, type Sidecar } from '../../src/main.ts';
+import { startDemoSidecar, type Sidecar } from '../helpers/demo-sidecar.ts';
 import { describeWith } from '../helpers/services.ts';
 import { eventually, LIVENESS_MS, untilReady } from '../helpers/sidecar.ts';
 import { launch, openPage, screenshotPath } from './browser.ts';
@@ -17,10 +15,10 @@ describeWith('chromium', 'dashboards on the demo market', () => {
   let base = '';
 
   beforeAll(async () => {
-    sidecar = await startSidecar(loadConfig({ PORT: '0', HOST: '127.0.0.1', COLLECT_INTERVAL_MS: '1000' }),
-      createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
-    base = `http://127.0.0.1:${sidecar.supervisor.port}/api/v2/runtime`;
-    await untilReady(`http://127.0.0.1:${sidecar.supervisor.port}`, 2 * LIVENESS_MS);
+    let root: string;
+    ({ sidecar, root } = await startDemoSidecar());
+    base = `${root}/api/v2/runtime`;
+    await untilReady(root, 2 * LIVENESS_MS);
     // ready is every collector's first run, good or bad: on a loaded machine app_flow's can fail, and the
     // pages are about a market with apps in it
     await eventually(async () => {

@@ -5,11 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
 import { BASE_PATHS } from '../../src/http/base-paths.ts';
-import { createLogger } from '../../src/log.ts';
-import { startSidecar, type Sidecar } from '../../src/main.ts';
 import { answersData, normalizedAnswers, snapshotOf } from '../helpers/chart-repo-arbitraries.ts';
+import { startDemoSidecar, type Sidecar } from '../helpers/demo-sidecar.ts';
 import { describeWith, GO_BIN } from '../helpers/services.ts';
 import { eventually } from '../helpers/sidecar.ts';
 import { openStream, type SseEvent } from '../helpers/sse.ts';
@@ -84,9 +82,7 @@ describeWith('go', 'a real Go client decodes the sidecar\'s answers (test/go-cli
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mr-go-client-'));
     const starting = (async () => {
-      sidecar = await startSidecar(loadConfig({ PORT: '0', HOST: '127.0.0.1', COLLECT_INTERVAL_MS: '1000' }),
-        createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
-      root = `http://127.0.0.1:${sidecar.supervisor.port}`;
+      ({ sidecar, root } = await startDemoSidecar());
       // every part of the snapshot present, so the Go structs are exercised on all of it
       await eventually(async () => {
         const r = await fetch(`${root}${BASE_PATHS[0]}/state`);

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { normalizeAnswer, type ChartRepoAnswer } from '../../src/collect/chart-repo.ts';
 import { mergeAnswers } from '../../src/collect/chart-repo-merge.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
-import { chartFrameOf, chartRepoPairs, pass } from './store-fixtures.ts';
+import { chartFrameOf, chartRepoPairs, pass, type PairAnswer } from './store-fixtures.ts';
 
 /**
  * Chart Repo answers as a hostile or careless Chart Repo could send them (unfamiliar enumerated values, times
@@ -92,4 +92,18 @@ export function snapshotOf(answers: { user: string; source: string; answer: Char
   store.apply(pass('chart_repo', [chartRepoPairs(answers, frame)], { finished_at: NOW }));
   store.commit();
   return store;
+}
+
+/**
+ * One user's answer (source market, normalized at NOW) naming the app wiki in `state`, its image, and a hydrator
+ * queue of `queue`: for the tests of what a filtered reader sees when only another user's items move.
+ */
+export function wikiAnswer(user: string, state: string, queue = 1): PairAnswer {
+  const r = normalizeAnswer({ success: true, data: {
+    apps: [{ app_id: 'wiki', app_name: 'wiki', user_id: user, source_id: 'market', state }],
+    images: [{ image_name: `wiki-${user}:1`, app_name: 'wiki', status: 'fully_downloaded' }],
+    tasks: { hydrator: { queue_length: queue, tasks: [{ task_id: `t-${user}` }] } },
+  } }, NOW, { user, source: 'market' });
+  if (!r.ok) throw new Error(r.error);
+  return { user, source: 'market', answer: r.answer };
 }

@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
 import { BASE_PATHS } from '../../src/http/base-paths.ts';
-import { createLogger } from '../../src/log.ts';
-import { startSidecar, type Sidecar } from '../../src/main.ts';
 import type { RuntimeSnapshot } from '../../src/model/index.ts';
+import { startDemoSidecar, type Sidecar } from '../helpers/demo-sidecar.ts';
 import { contractChecker } from '../helpers/openapi-contract.ts';
-import { eventually, LIVENESS_MS } from '../helpers/sidecar.ts';
+import { eventually, LIVENESS_MS, untilReady } from '../helpers/sidecar.ts';
 import { openStream } from '../helpers/sse.ts';
 
 /**
@@ -19,13 +17,8 @@ describe('contract on the demo market', () => {
 
   beforeAll(async () => {
     contract = await contractChecker();
-    sidecar = await startSidecar(loadConfig({ PORT: '0', HOST: '127.0.0.1', COLLECT_INTERVAL_MS: '1000' }),
-      createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
-    root = `http://127.0.0.1:${sidecar.supervisor.port}`;
-    await eventually(async () => {
-      const r = await fetch(`${root}/readyz`);
-      if (r.status !== 200) throw new Error(`not ready: ${r.status}`);
-    }, 90_000, 250);
+    ({ sidecar, root } = await startDemoSidecar());
+    await untilReady(root, 3 * LIVENESS_MS);
   }, 150_000);
 
   afterAll(async () => {

@@ -4,21 +4,11 @@
  * items moved — that moves nothing of its view but the frame's last_update, and its filtered /state keeps its ETag.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
+import { wikiAnswer } from '../helpers/chart-repo-arbitraries.ts';
 import { chartRepoPairs, type PairAnswer } from '../helpers/store-fixtures.ts';
 import { openStream } from '../helpers/sse.ts';
 import { API } from '../reliability/helpers.ts';
 import { startHarness } from './store-harness.ts';
-
-function answerOf(user: string, state: string, queue = 1): PairAnswer {
-  const r = normalizeAnswer({ success: true, data: {
-    apps: [{ app_id: 'wiki', app_name: 'wiki', user_id: user, source_id: 'market', state }],
-    images: [{ image_name: `wiki-${user}:1`, app_name: 'wiki', status: 'fully_downloaded' }],
-    tasks: { hydrator: { queue_length: queue, tasks: [{ task_id: `t-${user}` }] } },
-  } }, '2026-12-01T10:00:00.000Z', { user, source: 'market' });
-  if (!r.ok) throw new Error(r.error);
-  return { user, source: 'market', answer: r.answer };
-}
 
 interface Change { version: number; upserts: Record<string, unknown>; chart_repo?: { upserts: Record<string, Record<string, unknown>> } }
 
@@ -33,7 +23,7 @@ describe('a ?user_id= stream and other users\' Chart Repo items', () => {
   };
   beforeAll(async () => {
     h = await startHarness(['chart_repo']);
-    await chartPass(answerOf('alice', 'completed'), answerOf('frank', 'completed'));
+    await chartPass(wikiAnswer('alice', 'completed'), wikiAnswer('frank', 'completed'));
   });
   afterAll(() => h?.close());
 
@@ -43,14 +33,14 @@ describe('a ?user_id= stream and other users\' Chart Repo items', () => {
     for (const s of [alice, all]) await s.next((e) => e.event === 'snapshot');
     const tag = (await h.send(`${API}/state?user_id=alice`)).headers.etag;
 
-    await chartPass(answerOf('alice', 'completed'), answerOf('frank', 'processing'));
-    await chartPass(answerOf('alice', 'completed'), answerOf('frank', 'failed'));
+    await chartPass(wikiAnswer('alice', 'completed'), wikiAnswer('frank', 'processing'));
+    await chartPass(wikiAnswer('alice', 'completed'), wikiAnswer('frank', 'failed'));
     const quiet = h.store.store.version;
     // the unfiltered client hears of both (frank's app moved), alice's filtered /state reads the same
     await all.next((e) => e.event === 'change' && (JSON.parse(e.data) as Change).version === quiet);
     expect((await h.send(`${API}/state?user_id=alice`, 'GET', { 'If-None-Match': tag! })).status).toBe(304);
 
-    await chartPass(answerOf('alice', 'processing'), answerOf('frank', 'failed'));
+    await chartPass(wikiAnswer('alice', 'processing'), wikiAnswer('frank', 'failed'));
     const own = h.store.store.version;
     const change = JSON.parse((await alice.next((e) => e.event === 'change')).data) as Change;
     // the first event alice gets is the version her own app moved in: none for frank's two
@@ -58,7 +48,7 @@ describe('a ?user_id= stream and other users\' Chart Repo items', () => {
     expect(Object.keys(change.chart_repo!.upserts.apps!)).toEqual([expect.stringContaining('alice')]);
 
     // the hydrator's counters are summed over every user: alice's view shows them, so she hears of them
-    await chartPass(answerOf('alice', 'processing'), answerOf('frank', 'failed', 7));
+    await chartPass(wikiAnswer('alice', 'processing'), wikiAnswer('frank', 'failed', 7));
     const counters = h.store.store.version;
     const next = JSON.parse((await alice.next((e) => e.event === 'change' && (JSON.parse(e.data) as Change).version > own)).data) as Change;
     expect(next.version).toBe(counters);

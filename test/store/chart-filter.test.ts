@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
 import type { StateFilter } from '../../src/protocol.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
+import { wikiAnswer } from '../helpers/chart-repo-arbitraries.ts';
 import { chartRepoPairs, pass, type PairAnswer } from '../helpers/store-fixtures.ts';
 
 const NOW = '2026-12-01T10:00:00.000Z';
@@ -43,15 +44,6 @@ describe('chart_repo narrowed by user and source: by the answer each item came f
 });
 
 describe('a narrowed view names its own content (its ETag)', () => {
-  function answerOf(user: string, state: string, queue = 1): PairAnswer {
-    const r = normalizeAnswer({ success: true, data: {
-      apps: [{ app_id: 'wiki', app_name: 'wiki', user_id: user, source_id: 'market', state }],
-      images: [{ image_name: `wiki-${user}:1`, app_name: 'wiki', status: 'fully_downloaded' }],
-      tasks: { hydrator: { queue_length: queue, tasks: [{ task_id: `t-${user}` }] } },
-    } }, NOW, { user, source: 'market' });
-    if (!r.ok) throw new Error(r.error);
-    return { user, source: 'market', answer: r.answer };
-  }
   const s = new RuntimeStore(() => new Date(NOW));
   let seq = 0;
   const apply = (...answers: PairAnswer[]) => {
@@ -64,10 +56,10 @@ describe('a narrowed view names its own content (its ETag)', () => {
   const BOB: StateFilter = { user_id: 'bob' };
 
   it('stays while only another user\'s Chart Repo items move (the answer reads the same); moves with its own', () => {
-    apply(answerOf('alice', 'completed'), answerOf('bob', 'completed'));
+    apply(wikiAnswer('alice', 'completed'), wikiAnswer('bob', 'completed'));
     const [alice, bob, all, byApp] = [tag(ALICE), tag(BOB), tag({ task_status: 'running' }), tag({ app_name: 'wiki' })];
     const aliceBody = body(ALICE);
-    apply(answerOf('alice', 'completed'), answerOf('bob', 'processing'));
+    apply(wikiAnswer('alice', 'completed'), wikiAnswer('bob', 'processing'));
     // what alice is shown did not change: neither does its tag
     expect(body(ALICE)).toBe(aliceBody);
     expect(tag(ALICE)).toBe(alice);
@@ -75,25 +67,25 @@ describe('a narrowed view names its own content (its ETag)', () => {
     expect(tag(BOB)).not.toBe(bob);
     expect(tag({ task_status: 'running' })).not.toBe(all);
     expect(tag({ app_name: 'wiki' })).not.toBe(byApp);
-    apply(answerOf('alice', 'failed'), answerOf('bob', 'processing'));
+    apply(wikiAnswer('alice', 'failed'), wikiAnswer('bob', 'processing'));
     expect(tag(ALICE)).not.toBe(alice);
   });
 
   it('moves when what every narrowed view shows of the whole moves: the hydrator\'s summed counters', () => {
-    apply(answerOf('alice', 'completed'), answerOf('bob', 'completed'));
+    apply(wikiAnswer('alice', 'completed'), wikiAnswer('bob', 'completed'));
     const alice = tag(ALICE);
     const aliceBody = body(ALICE);
-    apply(answerOf('alice', 'completed'), answerOf('bob', 'completed', 5));
+    apply(wikiAnswer('alice', 'completed'), wikiAnswer('bob', 'completed', 5));
     expect(body(ALICE)).not.toBe(aliceBody);
     expect(tag(ALICE)).not.toBe(alice);
   });
 
   it('two stores holding the same view give one narrowed tag', () => {
     const other = new RuntimeStore(() => new Date(NOW));
-    other.apply(pass('chart_repo', [chartRepoPairs([answerOf('alice', 'completed'), answerOf('bob', 'processing')], { last_update: NOW })], { finished_at: NOW }));
+    other.apply(pass('chart_repo', [chartRepoPairs([wikiAnswer('alice', 'completed'), wikiAnswer('bob', 'processing')], { last_update: NOW })], { finished_at: NOW }));
     other.commit();
-    apply(answerOf('alice', 'completed'), answerOf('bob', 'completed'));
-    apply(answerOf('alice', 'completed'), answerOf('bob', 'processing'));
+    apply(wikiAnswer('alice', 'completed'), wikiAnswer('bob', 'completed'));
+    apply(wikiAnswer('alice', 'completed'), wikiAnswer('bob', 'processing'));
     expect(other.stateInto([], ALICE)).toBe(tag(ALICE));
     expect(other.stateInto([], BOB)).toBe(tag(BOB));
   });
