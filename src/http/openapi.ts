@@ -178,6 +178,10 @@ function responses(): Json {
     },
     MalformedRequest: {
       description: 'a malformed request, answered for any method before its route runs, the message naming what was wrong: the HTTP parser refused it (a malformed request line, header or chunk, or an HTTP/2 connection preface: use HTTP/1.1; the connection is then closed), its target or Host header cannot be read, the Host header is missing (HTTP/1.1) or given more than once, or (on every route under a base path) its path or query is not valid percent-encoding',
+      // the percent-encoding check runs under the base paths, inside the middleware that adds the freshness header
+      headers: {
+        [FRESH_AS_OF]: header(`${HEADERS.Fresh.description}. Only on a path or query that is not valid percent-encoding under a base path (the message ends "malformed percent-encoding (…)"); absent on the others, answered before the request reaches the API`, HEADERS.Fresh.schema, false),
+      },
       content: { [JSON_MEDIA]: { schema: ref('ErrorEnvelope') } },
     },
     RequestTimeout: {

@@ -216,6 +216,21 @@ describe('contract: real answers against openapi.json', () => {
     await expect(check('GET', path, new Response(JSON.stringify(body), { status: 200, headers }), 200)).rejects.toThrow(/retry-after .* not declared/);
   });
 
+  it('a path or query that is not valid percent-encoding answers 400 as documented where the route has no 400 of its own (pages, assets, this document, unlisted paths), freshness header included', async () => {
+    for (const base of BASE_PATHS) {
+      for (const [s, headers] of [[a, AUTH], [b, {}]] as const) {
+        for (const p of ['/dashboard?x=%ZZ', '/dashboard-app?x=%ZZ', '/assets/dashboard.js?x=%ZZ', '/openapi.json?x=%ZZ']) {
+          const body = await hit(s.base, base + p, { headers }, 400);
+          expect(body).toMatchObject({ message: expect.stringContaining('malformed percent-encoding') });
+        }
+        for (const p of ['/nonexistent?x=%ZZ', '/state%ZZ']) {
+          const res = await fetch(s.base + base + p, { headers, redirect: 'manual' });
+          expect(await contract.checkUnlisted('GET', base + p, res, 400)).toMatchObject({ message: expect.stringContaining('malformed percent-encoding') });
+        }
+      }
+    }
+  });
+
   it('the served document is the built one and needs the token like other data', async () => {
     const served = await (await fetch(`${a.base}/api/v2/runtime/openapi.json`, { headers: AUTH })).json();
     expect(served).toEqual(buildOpenApi());
