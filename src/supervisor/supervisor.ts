@@ -487,8 +487,11 @@ export class Supervisor {
     const budget = this.opts.shutdownTimeoutMs;
     const t0 = Date.now();
     const log = this.opts.log;
+    // an HTTP thread that died (its restart is off now) never answers: the close gives up at its exit, not at its deadline
+    const httpExit = exitOf(this.httpWorker, 'http.close');
     await Promise.all([
-      callWithDeadline(this.http.close(Math.floor(budget / 2)), Math.floor(budget / 2) + 500, 'http.close').catch(() => undefined)
+      Promise.race([callWithDeadline(this.http.close(Math.floor(budget / 2)), Math.floor(budget / 2) + 500, 'http.close'), httpExit.exited])
+        .catch(() => undefined).finally(() => httpExit.off())
         .then(() => log.debug({ ms: Date.now() - t0 }, 'http closed')),
       ...this.handles.map((h) => h.drain(Math.floor(budget / 3))
         .then(() => log.debug({ ms: Date.now() - t0, source: h.spec.source }, 'collector drained'))),

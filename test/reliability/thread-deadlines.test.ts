@@ -9,6 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.ts';
+import { Supervisor } from '../../src/supervisor/supervisor.ts';
 import { eventually, fake, LIVENESS_MS, startInProcess, untilReady } from '../helpers/sidecar.ts';
 import { app, task } from '../helpers/store-fixtures.ts';
 import { API, view } from './helpers.ts';
@@ -261,4 +263,24 @@ describe('a thread past its heap limit', () => {
     expect(sc.sup.httpRestarts).toBe(0);
     expect((await view(sc.base)).sources.tasks.ok).toBe(true);
   }, 90_000);
+});
+
+describe('a graceful stop while the HTTP thread is down', () => {
+  it('does not wait for an answer from the dead thread: it stops long before half its budget', async () => {
+    // a budget far past the liveness bound: a stop that waits on the dead thread's close (half the budget)
+    // cannot end within the bound, one that knows the thread is gone ends in moments
+    const sup = new Supervisor({
+      port: 0, host: '127.0.0.1', collectIntervalMs: 200, collectDeadlineMs: 5000,
+      shutdownTimeoutMs: 4 * LIVENESS_MS,
+      collectors: [fake('tasks', { mode: 'passes', count: 5 })],
+      log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    });
+    await sup.start();
+    const http = sup.threads().http;
+    // the HTTP thread dies; the stop comes before its restart (0.5 s later)
+    await http.terminate();
+    const stopped = sup.stop().then(() => 'stopped');
+    const late = new Promise((r) => setTimeout(r, LIVENESS_MS, 'still stopping')).then((x) => x);
+    expect(await Promise.race([stopped, late])).toBe('stopped');
+  }, 3 * LIVENESS_MS);
 });
