@@ -176,5 +176,6 @@ export class PassSender {
 }
 
 function notApplied(timeoutMs: number): Error {
-  return new Error(`store did not apply the pass within ${timeoutMs} ms`);
+  // (a run's wait is what is left of its deadline: whole milliseconds, as …/sources shows the text)
+  return new Error(`store did not apply the pass within ${Math.round(timeoutMs)} ms`);
 }

@@ -114,6 +114,14 @@ describe('PassSender', () => {
     expect(await sent).toMatch(/did not apply the pass within/);
   });
 
+  it('names the wait of a pass the store did not apply in whole milliseconds (the text shows in …/sources)', async () => {
+    // a run's wait is what is left of its deadline, a fraction of a millisecond included
+    const busy = store(() => null);
+    const sender = new PassSender(busy.port, 'app_flow');
+    const sent = await sender.send([], outcome, 150.4529900000005).then(() => 'applied', (err: Error) => err.message);
+    expect(sent).toBe('store did not apply the pass within 150 ms');
+  });
+
   it('counts pushed steps the store never applied, and keeps no more of them waiting than its bound', async () => {
     // not acknowledged in time: counted
     const busy = store(() => null);
