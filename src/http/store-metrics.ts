@@ -80,14 +80,22 @@ type ViewFields = Pick<StoreMetricsSample, (typeof VIEW_FIELDS)[number]>;
  */
 export class HeldViewGauges {
   private held: ViewFields | undefined;
+  /**
+   * Each source's figures as the last store that answered gave them (any store: a new one starts from the
+   * supervisor's record of every run). Shown while no store answers (dead, or hung until the watchdog replaces
+   * it 30 s on): `source_up` and the last success vanishing would reset the source alerts' `for` just when
+   * collection cannot reach the store.
+   */
+  private sources: StoreMetricsSample['sources'] | undefined;
 
   through(sample: StoreMetricsSample | undefined): StoreMetricsSample | undefined {
+    if (sample !== undefined) this.sources = sample.sources;
     if (sample?.ready === 1) {
       this.held = Object.fromEntries(VIEW_FIELDS.map((k) => [k, sample[k]])) as ViewFields;
       return sample;
     }
     if (this.held === undefined) return sample;
-    const rest = sample ?? { sources: {}, threads: {}, timeline_entries: {} };
+    const rest = sample ?? { sources: this.sources ?? {}, threads: {}, timeline_entries: {} };
     return { ...rest, ...this.held, ready: 0 };
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRuntimeApp, type AsyncQueries, type CurrentVersion } from '../../src/http/app.ts';
-import type { StoreMetricsSample } from '../../src/protocol.ts';
+import type { SourceMetricsSample, StoreMetricsSample } from '../../src/protocol.ts';
 import { parseProm, sum, value } from '../helpers/prom.ts';
 import { storeSample } from '../helpers/store-sample.ts';
 
@@ -71,6 +71,7 @@ describe('/metrics of the HTTP thread', () => {
     expect(value(e, 'market_runtime_http_store_metrics_ok')).toBe(0);
     expect(value(e, 'market_runtime_stuck_apps')).toBe(13);
     expect(value(e, 'market_runtime_store_ready')).toBe(0);
+    expect(value(e, 'market_runtime_thread_heap_bytes', { thread: 'store' })).toBeUndefined();
 
     // a new store that only the tasks collector reached yet: its counts are not the view's
     next = async () => storeSample({ version: 1, ready: 0, stuck_apps: 0, stuck_tasks: 6, sources: { tasks: { passes: { ok: 1, error: 0 }, failures: 0, last_success_s: 1, consecutive_failures: 0, up: 1, slow: 0, duration: {} } } });
@@ -84,6 +85,29 @@ describe('/metrics of the HTTP thread', () => {
     // ready again: its own counts
     next = async () => storeSample({ version: 12, stuck_apps: 12 });
     expect(value(await scrape(), 'market_runtime_stuck_apps')).toBe(12);
+  });
+
+  it('keeps each source\'s figures while no store answers (dead, or hung until the watchdog replaces it), so the source alerts do not reset', async () => {
+    const down: SourceMetricsSample = { passes: { ok: 3, error: 40 }, failures: 40, last_success_s: 1_700_000_000, consecutive_failures: 40, up: 0, slow: 0, duration: {}, interval_s: 5 };
+    let next: () => Promise<StoreMetricsSample> = async () => storeSample({ version: 9, sources: { app_flow: down } });
+    const app = appWith(() => next());
+    const scrape = async () => parseProm(await (await app.request('/metrics')).text());
+    expect(value(await scrape(), 'market_runtime_source_up', { source: 'app_flow' })).toBe(0);
+
+    // the store hangs: every scrape meanwhile still says the source is down, since when, and its interval
+    next = async () => { throw new Error('store.metrics: no answer within 5000 ms'); };
+    for (let i = 0; i < 3; i += 1) {
+      const e = await scrape();
+      expect(value(e, 'market_runtime_http_store_metrics_ok')).toBe(0);
+      expect(value(e, 'market_runtime_source_up', { source: 'app_flow' })).toBe(0);
+      expect(value(e, 'market_runtime_collection_last_success_timestamp_seconds', { source: 'app_flow' })).toBe(1_700_000_000);
+      expect(value(e, 'market_runtime_collect_interval_seconds', { source: 'app_flow' })).toBe(5);
+      expect(value(e, 'market_runtime_collection_consecutive_failures', { source: 'app_flow' })).toBe(40);
+    }
+
+    // a new store answers: its figures (it starts from the supervisor's record)
+    next = async () => storeSample({ version: 1, ready: 0, sources: { app_flow: { ...down, up: 1, consecutive_failures: 0 } } });
+    expect(value(await scrape(), 'market_runtime_source_up', { source: 'app_flow' })).toBe(1);
   });
 
   it('shows a first store\'s counts as they are before it was ever ready', async () => {
