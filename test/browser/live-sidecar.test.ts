@@ -231,6 +231,36 @@ describeWith('chromium', 'dashboards on a live sidecar: restarts, replicas, outa
     }
   });
 
+  it('a sidecar that stops answering without closing anything (frozen; a connection left half-open): the pages say so, and follow it again once it answers', async () => {
+    for (const p of ['dashboard', 'dashboard-app']) {
+      const { page, errors } = await openPage(browser);
+      // shorter than the defaults (a minute of silence, half a minute per read) so the test runs in seconds
+      await page.addInitScript(() => {
+        (window as unknown as { __runtimeDashboardOptions: object }).__runtimeDashboardOptions = { streamSilenceMs: 3000, readTimeoutMs: 2000 };
+      });
+      await loaded(page, `${root()}/${p}`);
+      await expect.poll(() => page.locator('#mode').textContent()).toBe('live stream');
+      const offline = page.locator('#offline');
+      expect(await offline.isHidden()).toBe(true);
+
+      // nothing is closed: the stream goes silent and every read waits for an answer that does not come
+      proxy.stall();
+      try {
+        await offline.waitFor({ state: 'visible', timeout: LIVENESS_MS });
+        expect(await offline.textContent()).toMatch(/No data from the sidecar since .* \(it does not answer: no answer in 2 s\)/);
+      } finally {
+        proxy.resume();
+      }
+      await offline.waitFor({ state: 'hidden', timeout: LIVENESS_MS });
+      // and it is live again: a change on the sidecar shows
+      filesA.writeAll({ ...dataA, apps: [...dataA.apps, app('after-the-freeze')] });
+      await page.getByText('after-the-freeze', { exact: true }).waitFor({ timeout: LIVENESS_MS });
+      expect(await pwned(page)).toBeUndefined();
+      expect(pageErrors(errors)).toEqual([]);
+      await page.context().close();
+    }
+  });
+
   it('the summary cards fill their rows evenly: equal widths, rows as full as each other, the first row the grid\'s width', async () => {
     for (const width of [1440, 1100, 700]) {
       for (const p of ['dashboard', 'dashboard-app']) {

@@ -1,5 +1,6 @@
 // The apps listing a page at a time (`…/apps`): server-side filters, a cursor per page, conditional re-reads.
 
+import { readSignal, whyFailed } from './api.js';
 import { authHeaders } from './token.js';
 
 /**
@@ -35,9 +36,11 @@ export function appsPager({ limit = 50, query, onPage, onUnchanged = () => {}, o
     const tag = url === last.url && !force ? last.etag : null;
     let res;
     try {
-      res = await fetch(url, { cache: 'no-store', headers: { Accept: 'application/json', ...(tag ? { 'If-None-Match': tag } : {}), ...authHeaders() } });
+      res = await fetch(url, {
+        cache: 'no-store', headers: { Accept: 'application/json', ...(tag ? { 'If-None-Match': tag } : {}), ...authHeaders() }, signal: readSignal(),
+      });
     } catch (err) {
-      if (mine === seq) onError(err instanceof Error ? err.message : String(err));
+      if (mine === seq) onError(whyFailed(err));
       return;
     }
     if (res.status === 304) {

@@ -2,6 +2,7 @@
 // `overview` (If-None-Match); else conditional polling of `overview`. The whole state is never read.
 
 import { startAgeTicker } from './ages.js';
+import { readSignal, setReadTimeout, whyFailed } from './api.js';
 import { now, setClockOffset } from './clock.js';
 import { $ } from './dom.js';
 import { fmtDuration, fmtTime } from './format.js';
@@ -34,13 +35,17 @@ const MODE_LABELS = { stream: 'live stream', connecting: 'connecting to the stre
  * Whether the page is current is judged by content: a stream event whose id names the content shown
  * (`<epoch>-<version>.<content>`, the content the ETag names) is no news, any other is; a new epoch re-reads.
  * While the sidecar does not answer (the stream down and reads failing) a warning says since when (offline-banner.js).
+ * A stream silent for `streamSilenceMs` is replaced by a new connection and checked with a read; every read gives up
+ * after `readTimeoutMs` (api.js): a sidecar that stops answering without closing anything is found out, not waited on.
  * Exposes counters on window.__runtimeDashboard for tests; a test may set numeric options before the page
  * loads in window.__runtimeDashboardOptions (e.g. a short clockWindowMs).
  */
 export function startLive(onData, opts = {}) {
   const {
     intervalMs = 5000, renderEveryMs = 1000, snapshotTimeoutMs = 10_000, streamRetryMs = 30_000, clockWindowMs = 60_000,
+    streamSilenceMs = 60_000, readTimeoutMs = 30_000,
   } = { ...opts, ...testOptions() };
+  setReadTimeout(readTimeoutMs);
   const overviewUrl = new URL('overview', document.baseURI).href;
   const sourcesUrl = new URL('sources', document.baseURI).href;
   const eventsUrl = new URL('events?view=summary', document.baseURI).href;
@@ -51,6 +56,7 @@ export function startLive(onData, opts = {}) {
   const stats = {
     fetches: 0, notModified: 0, renders: 0, errors: 0, firstRenderMs: null, firstRenderAt: null, lastRenderMs: null,
     version: null, epoch: null, etag: null, mode: 'off', snapshots: 0, changes: 0, streamOpens: 0, fallbacks: 0, fallbackReason: null, freshness: 0,
+    silences: 0,
   };
   window.__runtimeDashboard = stats;
   const canStream = () => (storedToken() ? typeof window.TextDecoderStream === 'function' : typeof window.EventSource === 'function');
@@ -76,6 +82,8 @@ export function startLive(onData, opts = {}) {
   let reread = false;
   /** the stream is open (what it sends is contact with the sidecar) */
   let streamUp = false;
+  /** when the stream last sent anything (performance.now()): a live sidecar sends freshness every pass */
+  let streamHeardAt = -Infinity;
   let lastRenderAt = -Infinity;
   let lastPollOk = false;
   /**
@@ -134,10 +142,12 @@ export function startLive(onData, opts = {}) {
     const token = storedToken();
     const source = token ? new FetchEventSource(eventsUrl, authHeaders()) : new EventSource(eventsUrl);
     es = source;
+    streamHeardAt = performance.now();
     let live = false;
     snapshotTimer = setTimeout(() => { if (es === source && !live) fallBack('no snapshot arrived'); }, snapshotTimeoutMs);
     source.addEventListener('open', () => {
       if (es !== source) return;
+      streamHeardAt = performance.now();
       streamUp = true;
       noteContact();
       if (live) { streamErrors = 0; setMode('stream'); setStatus(`reconnected ${clock()}`); }
@@ -147,6 +157,7 @@ export function startLive(onData, opts = {}) {
       if (es !== source) return;
       let d;
       try { d = JSON.parse(ev.data); } catch { d = null; }
+      streamHeardAt = performance.now();
       if (!d || typeof d !== 'object') { stats.errors++; return; }
       if (ev.type === 'snapshot') {
         live = true;
@@ -168,6 +179,7 @@ export function startLive(onData, opts = {}) {
     source.addEventListener('change', onVersion);
     source.addEventListener('freshness', (ev) => {
       if (es !== source) return;
+      streamHeardAt = performance.now();
       try { setFreshness(JSON.parse(ev.data)); } catch { stats.errors++; return; }
       stats.freshness++;
       noteContact();
@@ -289,7 +301,7 @@ export function startLive(onData, opts = {}) {
   /** Sources' freshness (small, unversioned): fetched beside each poll, so ages move while `overview` answers 304. */
   async function refreshFreshness() {
     try {
-      const res = await fetch(sourcesUrl, { cache: 'no-store', headers: { Accept: 'application/json', ...authHeaders() } });
+      const res = await fetch(sourcesUrl, { cache: 'no-store', headers: { Accept: 'application/json', ...authHeaders() }, signal: readSignal() });
       const body = await res.json();
       if (res.ok && body?.success === true) { setFreshness(body.data); stats.freshness++; }
     } catch { /* the state fetch reports connection problems */ }
@@ -310,11 +322,12 @@ export function startLive(onData, opts = {}) {
         res = await fetch(overviewUrl, {
           cache: 'no-store',
           headers: { Accept: 'application/json', ...(tag ? { 'If-None-Match': tag } : {}), ...authHeaders() },
+          signal: readSignal(),
         });
       } catch (err) {
         stats.errors++;
         lastPollOk = false;
-        const why = err instanceof Error ? err.message : String(err);
+        const why = whyFailed(err);
         setStatus(`cannot reach the sidecar (${why}); retrying`, 'bad');
         if (!streamUp) noteNoContact(`it does not answer: ${why}`);
         return;
@@ -346,7 +359,17 @@ export function startLive(onData, opts = {}) {
         return;
       }
       let text = '';
-      try { text = await res.text(); } catch { /* connection lost mid-body */ }
+      try {
+        text = await res.text();
+      } catch (err) {
+        // the connection was lost mid-body, or the body did not come in time: no answer
+        stats.errors++;
+        lastPollOk = false;
+        const why = whyFailed(err);
+        setStatus(`cannot reach the sidecar (${why}); retrying`, 'bad');
+        if (!streamUp) noteNoContact(`it does not answer: ${why}`);
+        return;
+      }
       const t0 = performance.now();
       let body = null;
       try { body = JSON.parse(text); } catch { /* not JSON */ }
@@ -395,6 +418,18 @@ export function startLive(onData, opts = {}) {
       rerender(false);
     }
   }, intervalMs);
+
+  // a stream that sends nothing for streamSilenceMs (a live sidecar sends freshness at every pass) may be dead
+  // without being closed (a frozen sidecar, a connection left half-open behind a proxy or a Service): a browser
+  // would wait on it forever, the page saying "live stream" over data that no longer moves. It is replaced by a
+  // new connection (a live sidecar answers it with a snapshot at once), and a read tells whether the sidecar
+  // answers at all (if not, the offline warning says so)
+  setInterval(() => {
+    if (mode !== 'stream' || !es || performance.now() - streamHeardAt < streamSilenceMs) return;
+    stats.silences++;
+    openStream();
+    void refresh();
+  }, Math.max(250, Math.min(5000, streamSilenceMs / 4)));
 
   // and the ages shown tick every second in between, without a render
   startAgeTicker();
