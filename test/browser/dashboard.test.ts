@@ -293,6 +293,30 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     await page.context().close();
   });
 
+  it('/dashboard Chart Repo lists: a read that fails (503, no answer) says so and is tried again, never shown as "nothing matches"', async () => {
+    const { page, errors } = await openPage(env.browser);
+    await loaded(page, `${root()}/dashboard`);
+    // the first read of alice's lists fails, as one does while the store is being replaced; the market stays quiet
+    let failed = 0;
+    await page.route((u) => u.pathname.endsWith('/state') && u.searchParams.get('user_id') === 'alice', async (route) => {
+      if (failed++ === 0) {
+        await route.fulfill({ status: 503, contentType: 'application/json', body: '{"success":false,"message":"the store is not available","data":null}' });
+      } else {
+        await route.continue();
+      }
+    });
+    await page.click('#cr-tabs [data-tab="apps"]');
+    await page.fill('#f-cr-user', 'alice');
+    const table = page.locator('#cr-apps-table tbody');
+    await expect.poll(() => failed, { timeout: LIVENESS_MS }).toBeGreaterThan(0);
+    // no version comes: the page reads them again by itself, and lists them
+    await expect.poll(() => table.textContent(), { timeout: LIVENESS_MS }).toContain(HOSTILE_APP);
+    expect(await table.textContent()).not.toContain('No Chart Repo applications match');
+    expect(failed).toBeGreaterThan(1);
+    expect(realErrors(errors).filter((e) => !e.includes('503'))).toEqual([]);
+    await page.context().close();
+  });
+
   it('hostile strings render as literal text and never run', async () => {
     for (const p of ['dashboard', 'dashboard-app']) {
       const { page, errors } = await openPage(env.browser);

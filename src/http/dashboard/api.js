@@ -34,3 +34,19 @@ export async function getData(path) {
     return null;
   }
 }
+
+/**
+ * GET of a JSON answer relative to the page: `{ ok: true, data }`, or `{ ok: false, error }` with why it failed as
+ * text (a refusal's message, the HTTP status, no answer in time), so a failed read is never taken for an empty one.
+ */
+export async function getResult(path) {
+  try {
+    const res = await fetch(new URL(path, document.baseURI).href, { headers: { Accept: 'application/json', ...authHeaders() }, signal: readSignal() });
+    let body = null;
+    try { body = await res.json(); } catch (err) { if (err && err.name === 'TimeoutError') throw err; }
+    if (res.ok && body?.success === true) return { ok: true, data: body.data };
+    return { ok: false, error: body && typeof body.message === 'string' ? body.message.slice(0, 200) : `HTTP ${res.status}` };
+  } catch (err) {
+    return { ok: false, error: whyFailed(err) };
+  }
+}

@@ -1,7 +1,7 @@
 // /dashboard — the whole runtime view: header, source freshness, summary cards, Market panel, Chart Repo panel.
 // Every upstream string goes through `el`/`fill` (text nodes only); see dom.js.
 import { $, el, fill } from './dom.js';
-import { getData } from './api.js';
+import { getResult } from './api.js';
 import { appsPager as appsPager0 } from './apps-pager.js';
 import { contains, debounce, fillDatalist, fillSelect } from './filters.js';
 import { ageOf } from './ages.js';
@@ -286,9 +286,14 @@ function stepLabel(step) {
   return `${str(s.name)}${i !== null && total !== null ? ` ${i + 1}/${total}` : ''}`;
 }
 
-/** An empty Chart Repo table before a user or an app is typed asks for one: nothing was filtered out yet. */
-const chartEmpty = (userId, appId, none, what) => () => ($(userId).value.trim() || $(appId).value.trim()
-  ? none : `Choose a user or an app above to list its ${what}.`);
+/**
+ * An empty Chart Repo table before a user or an app is typed asks for one: nothing was filtered out yet; when
+ * the lists could not be read it says so (they are read again at the next pass), never "nothing matches".
+ */
+const chartEmpty = (userId, appId, none, what) => () => {
+  if (!$(userId).value.trim() && !$(appId).value.trim()) return `Choose a user or an app above to list its ${what}.`;
+  return chartLists.error ? `The ${what} could not be read (${chartLists.error}); trying again.` : none;
+};
 
 const crAppsTable = table([
   { label: 'Application', cell: (a) => el('span', { className: 'name' }, str(a.app_name)), sort: (a) => str(a.app_name) },
@@ -313,16 +318,17 @@ $('cr-apps-table').append(crAppsTable.root);
  * narrows chart_repo by both), read once per overview content (`dataKey`, never the version number: a restarted
  * store or another replica numbers versions apart): the whole lists grow with the market and never come here.
  */
-let chartLists = { key: '', at: null, cr: null };
+let chartLists = { key: '', at: null, cr: null, error: null };
 async function chartOf(user, app) {
   const q = new URLSearchParams();
   if (user) q.set('user_id', user);
   if (app) q.set('app_name', app);
   const key = q.toString();
-  if (chartLists.key !== key || chartLists.at !== dataKey) {
+  // (a failed read is kept only to say so: it is read again at the next render)
+  if (chartLists.key !== key || chartLists.at !== dataKey || chartLists.error) {
     const at = dataKey;
-    const d = await getData(`state?${key}`);
-    chartLists = { key, at, cr: obj(d?.chart_repo) };
+    const r = await getResult(`state?${key}`);
+    chartLists = r.ok ? { key, at, cr: obj(obj(r.data).chart_repo), error: null } : { key, at, cr: {}, error: r.error };
   }
   return chartLists.cr;
 }
@@ -534,6 +540,8 @@ function onData(d, { isNew, key = '', reread = false }) {
   if (!isNew) {
     // the collectors' last passes (freshness) show in the components table
     if (marketTabs.get() === 'components') renderComponents();
+    // Chart Repo lists whose read failed are read again (on a quiet market no new version would)
+    if (chartLists.error && (crTabs.get() === 'apps' || crTabs.get() === 'images')) return crRender[crTabs.get()]();
     return undefined;
   }
   derived = { tasks: values(d.tasks) };
