@@ -3,14 +3,19 @@
 import { readSignal, whyFailed } from './api.js';
 import { authHeaders } from './token.js';
 
+/** What a table draws for no page (the read for its filters failed): no rows, nowhere. */
+export const NO_PAGE = Object.freeze({ from: 0, to: 0, total: 0, pageNo: 1, hasPrev: false, hasNext: false });
+
 /**
  * A listing of `…/apps` one page at a time. `query()` gives the filters (user_id, source_id, app_name, stage, health, stuck;
  * empty values are left out) and `include`; `onPage(page, view)` draws a page (`view`: {from, to, total,
  * pageNo, hasPrev, hasNext}); `onUnchanged()`: a re-read found the page as it is drawn (304). Pages are fetched with If-None-Match, so re-reading an unchanged page on a new
  * version costs a 304. Cursors of the pages before are kept for "previous"; when the version moves between
  * pages, a page is what the store holds after its cursor then (docs/api.md, Paging apps).
+ * `onError(message, { drawn })`: a read failed; `drawn`: it was for the page drawn now (same filters and place),
+ * else the page drawn belongs to other filters or another place and must not stay under them.
  * Returns { reset() (filters changed: first page), refresh(force) (a new version: this page again; force: without
- * If-None-Match), next(), prev() }.
+ * If-None-Match), next(), prev(), failed() (the last read failed: read again with refresh()) }.
  */
 export function appsPager({ limit = 50, query, onPage, onUnchanged = () => {}, onError = () => {} }) {
   /** cursors[i]: the cursor that gives page i (null: the first) */
@@ -20,6 +25,8 @@ export function appsPager({ limit = 50, query, onPage, onUnchanged = () => {}, o
   let last = { url: '', etag: null };
   /** answers to an older request than the latest are dropped */
   let seq = 0;
+  /** the latest read failed */
+  let failing = false;
 
   function urlOf(cursor) {
     const params = new URLSearchParams();
@@ -40,21 +47,23 @@ export function appsPager({ limit = 50, query, onPage, onUnchanged = () => {}, o
         cache: 'no-store', headers: { Accept: 'application/json', ...(tag ? { 'If-None-Match': tag } : {}), ...authHeaders() }, signal: readSignal(),
       });
     } catch (err) {
-      if (mine === seq) onError(whyFailed(err));
+      if (mine === seq) { failing = true; onError(whyFailed(err), { drawn: url === last.url }); }
       return;
     }
     if (res.status === 304) {
       await res.arrayBuffer().catch(() => {});
-      if (mine === seq) onUnchanged();
+      if (mine === seq) { failing = false; onUnchanged(); }
       return;
     }
     let body = null;
     try { body = await res.json(); } catch { /* not JSON */ }
     if (mine !== seq) return;
     if (!res.ok || body?.success !== true || !body.data) {
-      onError(body && typeof body.message === 'string' ? body.message : `HTTP ${res.status}`);
+      failing = true;
+      onError(body && typeof body.message === 'string' ? body.message : `HTTP ${res.status}`, { drawn: url === last.url });
       return;
     }
+    failing = false;
     const items = Array.isArray(body.data.items) ? body.data.items : [];
     if (items.length === 0 && at > 0) {
       // the apps of this page are gone: step back
@@ -89,5 +98,6 @@ export function appsPager({ limit = 50, query, onPage, onUnchanged = () => {}, o
       at -= 1;
       return load();
     },
+    failed: () => failing,
   };
 }

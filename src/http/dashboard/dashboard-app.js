@@ -4,7 +4,7 @@
 import { getData } from './api.js';
 import { timeMs } from './clock.js';
 import { $, el, fill } from './dom.js';
-import { appsPager } from './apps-pager.js';
+import { NO_PAGE, appsPager } from './apps-pager.js';
 import { debounce, fillDatalist } from './filters.js';
 import { byStr, fmtNum, fmtProgress, fmtTime } from './format.js';
 import { startLive } from './live-state.js';
@@ -300,7 +300,7 @@ const flowTable = table([
   },
   { label: 'Last update', cell: (r) => timeCell(r.updated, true), sort: (r) => r.updated, className: 'nowrap' },
 ], {
-  empty: 'No applications match.',
+  empty: () => (appsError ? `The applications could not be read (${appsError.slice(0, 200)}); trying again.` : 'No applications match.'),
   pageSize: 50,
   key: (r) => r.key,
   pinned: (r) => r.stuck,
@@ -312,6 +312,8 @@ $('flow-table').append(flowTable.root);
 
 /** the page of rows drawn, and what the page's data was read at then */
 let drawn = null;
+/** why the last read of the apps page failed (null: it did not) */
+let appsError = null;
 
 /**
  * The apps a page at a time (…/apps?include=chart_repo), filtered by the server: each page brings the Chart
@@ -324,6 +326,7 @@ const pager = appsPager({
     stuck: $('f-status').value, include: 'chart_repo',
   }),
   onPage: (page, view) => {
+    appsError = null;
     drawn = null;
     const cr = obj(page.chart_repo);
     const appStates = {};
@@ -334,11 +337,17 @@ const pager = appsPager({
   },
   // the page is unchanged but the data moved on: drawn again, open timelines are read for what is shown now
   onUnchanged: () => {
+    appsError = null;
     if (!drawn || drawn.at === shownKey) return;
     drawn.at = shownKey;
     flowTable.setPage(drawn.rows, drawn.view);
   },
-  onError: (msg) => { $('status').textContent = `apps unavailable: ${msg.slice(0, 200)}`; },
+  onError: (msg, { drawn: same }) => {
+    appsError = msg;
+    $('status').textContent = `apps unavailable: ${msg.slice(0, 200)}`;
+    // the rows drawn are of other filters or another page: they must not stay under these
+    if (!same) { drawn = null; flowTable.setPage([], NO_PAGE); }
+  },
 });
 
 function renderTable(resetPage = false, force = false) {
@@ -364,7 +373,8 @@ function renderSummary(d) {
 function onData(d, { isNew, key = '', reread = false }) {
   shownKey = key;
   renderHeader(d);
-  if (!isNew) return undefined;
+  // a read of the apps page that failed is made again (on a quiet market no new version would)
+  if (!isNew) return pager.failed() ? renderTable() : undefined;
   // users and sources to suggest: the cache's (user, source) pairs (never the apps list)
   const byUser = obj(obj(obj(obj(d.components).cache).metrics).by_user);
   fillDatalist($('users-list'), Object.keys(byUser));

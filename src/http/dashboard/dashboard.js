@@ -2,7 +2,7 @@
 // Every upstream string goes through `el`/`fill` (text nodes only); see dom.js.
 import { $, el, fill } from './dom.js';
 import { getResult } from './api.js';
-import { appsPager as appsPager0 } from './apps-pager.js';
+import { NO_PAGE, appsPager as appsPager0 } from './apps-pager.js';
 import { contains, debounce, fillDatalist, fillSelect } from './filters.js';
 import { ageOf } from './ages.js';
 import { byTime } from './clock.js';
@@ -64,7 +64,7 @@ const appsTable = table([
   { label: 'Stage detail', cell: (a) => el('span', { className: 'detail-text' }, str(a.stage_detail)), className: 'wide' },
   { label: 'Last update', cell: (a) => timeCell(a.last_update), sort: (a) => str(a.last_update), className: 'nowrap' },
 ], {
-  empty: 'No applications match.',
+  empty: () => (appsError ? `The applications could not be read (${appsError.slice(0, 200)}); trying again.` : 'No applications match.'),
   pageSize: 50,
   pinned: isStuck,
   rowClass: (a) => (isStuck(a) ? 'stuck' : a.stage === 'failed' ? 'row-bad' : undefined),
@@ -72,15 +72,25 @@ const appsTable = table([
 });
 $('apps-table').append(appsTable.root);
 
+/** why the last read of the apps page failed (null: it did not) */
+let appsError = null;
+
 /** the apps a page at a time from the server (…/apps), filtered there: the whole list never comes to the page */
 const appsPager = appsPager0({
   limit: appsTable.pageSize,
   query: () => ({ app_name: $('f-app').value.trim(), user_id: $('f-user').value.trim(), source_id: $('f-source').value.trim(),
     stage: $('f-stage').value, health: $('f-health').value, stuck: $('f-stuck').value }),
   onPage: (page, view) => {
+    appsError = null;
     appsTable.setPage(list(page.items).filter((a) => a && typeof a === 'object'), view);
   },
-  onError: (msg) => { $('status').textContent = `apps unavailable: ${msg.slice(0, 200)}`; },
+  onUnchanged: () => { appsError = null; },
+  onError: (msg, { drawn }) => {
+    appsError = msg;
+    $('status').textContent = `apps unavailable: ${msg.slice(0, 200)}`;
+    // the rows drawn are of other filters or another page: they must not stay under these
+    if (!drawn) appsTable.setPage([], NO_PAGE);
+  },
 });
 
 function renderApps(resetPage = false, force = false) {
@@ -540,9 +550,11 @@ function onData(d, { isNew, key = '', reread = false }) {
   if (!isNew) {
     // the collectors' last passes (freshness) show in the components table
     if (marketTabs.get() === 'components') renderComponents();
-    // Chart Repo lists whose read failed are read again (on a quiet market no new version would)
-    if (chartLists.error && (crTabs.get() === 'apps' || crTabs.get() === 'images')) return crRender[crTabs.get()]();
-    return undefined;
+    // reads that failed are made again (on a quiet market no new version would): the apps page, Chart Repo lists
+    const again = [];
+    if (marketTabs.get() === 'apps' && appsPager.failed()) again.push(renderApps());
+    if (chartLists.error && (crTabs.get() === 'apps' || crTabs.get() === 'images')) again.push(crRender[crTabs.get()]());
+    return again.length ? Promise.all(again) : undefined;
   }
   derived = { tasks: values(d.tasks) };
   // users and sources to suggest: the users of the largest (user, source) pairs (a bounded list), every source the
