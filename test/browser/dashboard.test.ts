@@ -321,6 +321,30 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     }
   });
 
+  it('/dashboard-app: an open timeline whose read fails (503) says so and is read again, never "no timeline for this app"', async () => {
+    const { page, errors } = await openPage(env.browser);
+    await loaded(page, `${root()}/dashboard-app`);
+    let failed = 0;
+    await page.route((u) => /\/firefox\/history$/.test(u.pathname), async (route) => {
+      if (failed++ === 0) {
+        await route.fulfill({ status: 503, contentType: 'application/json', body: '{"success":false,"message":"the store is not available","data":null}' });
+      } else {
+        await route.continue();
+      }
+    });
+    await page.fill('#f-app', 'firefox');
+    await page.fill('#f-user', 'alice');
+    await expect.poll(() => rowCount(page, '#flow-table'), { timeout: LIVENESS_MS }).toBe(1);
+    await page.locator('#flow-table tr', { hasText: 'firefox' }).getByRole('button', { name: 'details' }).click();
+    const timeline = page.locator('#flow-table tr.detail .timeline');
+    await expect.poll(() => failed, { timeout: LIVENESS_MS }).toBeGreaterThan(0);
+    // the market stays quiet: the page reads it again by itself
+    await expect.poll(() => timeline.locator('li').count(), { timeout: LIVENESS_MS }).toBeGreaterThan(0);
+    expect(await timeline.textContent()).not.toContain('no timeline for this app');
+    expect(realErrors(errors).filter((e) => !e.includes('503'))).toEqual([]);
+    await page.context().close();
+  });
+
   it('/dashboard Chart Repo lists: a read that fails (503, no answer) says so and is tried again, never shown as "nothing matches"', async () => {
     const { page, errors } = await openPage(env.browser);
     await loaded(page, `${root()}/dashboard`);

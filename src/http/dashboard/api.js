@@ -36,7 +36,8 @@ export async function getData(path) {
 }
 
 /**
- * GET of a JSON answer relative to the page: `{ ok: true, data }`, or `{ ok: false, error }` with why it failed as
+ * GET of a JSON answer relative to the page: `{ ok: true, data }`, or `{ ok: false, status, error }` (status 0: no
+ * answer) with why it failed as
  * text (a refusal's message, the HTTP status, no answer in time), so a failed read is never taken for an empty one.
  */
 export async function getResult(path) {
@@ -45,8 +46,8 @@ export async function getResult(path) {
     let body = null;
     try { body = await res.json(); } catch (err) { if (err && err.name === 'TimeoutError') throw err; }
     if (res.ok && body?.success === true) return { ok: true, data: body.data };
-    return { ok: false, error: body && typeof body.message === 'string' ? body.message.slice(0, 200) : `HTTP ${res.status}` };
+    return { ok: false, status: res.status, error: body && typeof body.message === 'string' ? body.message.slice(0, 200) : `HTTP ${res.status}` };
   } catch (err) {
-    return { ok: false, error: whyFailed(err) };
+    return { ok: false, status: 0, error: whyFailed(err) };
   }
 }

@@ -1,7 +1,7 @@
 // /dashboard-app — the processing flow of each app:
 //   Syncer → Market Hydration → SourceChartStep → RenderedChartStep → CustomParamsUpdateStep → ImageAnalysisStep → DatabaseUpdateStep
 // Every upstream string goes through `el`/`fill` (text nodes only); see dom.js.
-import { getData } from './api.js';
+import { getResult } from './api.js';
 import { timeMs } from './clock.js';
 import { $, el, fill } from './dom.js';
 import { NO_PAGE, appsPager } from './apps-pager.js';
@@ -203,6 +203,8 @@ function flowCell(r) {
  */
 const timelines = new Map();
 let shownKey = '';
+/** a timeline read failed (not a 404: an app with none): it is read again at the next pass, never kept */
+let timelineFailed = false;
 
 /**
  * The app's timeline (what the sidecar saw happen to it), as text lines; fetched when its details open.
@@ -230,7 +232,14 @@ function timelineOf(r, onHistory) {
   }
   const path = ['apps', r.user_id, r.source_id, r.app_name, 'history'].map(encodeURIComponent).join('/');
   const at = shownKey;
-  void getData(path).then((h) => {
+  void getResult(path).then((res) => {
+    if (!res.ok && res.status !== 404) {
+      timelineFailed = true;
+      // a timeline shown before stays; else the box says why there is none yet (never "no timeline")
+      if (!known) fill(box, el('span', { className: 'muted' }, `the timeline could not be read (${res.error}); trying again`));
+      return;
+    }
+    const h = res.ok ? res.data : null;
     timelines.set(r.key, { at, history: h });
     fill1(h);
   });
@@ -373,8 +382,13 @@ function renderSummary(d) {
 function onData(d, { isNew, key = '', reread = false }) {
   shownKey = key;
   renderHeader(d);
-  // a read of the apps page that failed is made again (on a quiet market no new version would)
-  if (!isNew) return pager.failed() ? renderTable() : undefined;
+  // a read of the apps page that failed is made again (on a quiet market no new version would), and so are the
+  // open timelines' when one failed (drawn again, open details read theirs)
+  if (!isNew) {
+    if (pager.failed()) return renderTable();
+    if (timelineFailed && drawn) { timelineFailed = false; flowTable.setPage(drawn.rows, drawn.view); }
+    return undefined;
+  }
   // users and sources to suggest: the cache's (user, source) pairs (never the apps list)
   const byUser = obj(obj(obj(obj(d.components).cache).metrics).by_user);
   fillDatalist($('users-list'), Object.keys(byUser));
