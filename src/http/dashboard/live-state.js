@@ -9,6 +9,7 @@ import { fmtDuration, fmtTime } from './format.js';
 import { FetchEventSource } from './fetch-event-source.js';
 import { setFreshness } from './freshness.js';
 import { noteContact, noteNoContact } from './offline-banner.js';
+import { collectIntervalMs } from './sources-banner.js';
 import { authHeaders, showTokenForm, storedToken } from './token.js';
 import { dataKey, etagHolds, parseEventId } from './version-tag.js';
 
@@ -43,7 +44,9 @@ const MODE_LABELS = { stream: 'live stream', connecting: 'connecting to the stre
 export function startLive(onData, opts = {}) {
   const {
     intervalMs = 5000, renderEveryMs = 1000, snapshotTimeoutMs = 10_000, streamRetryMs = 30_000, clockWindowMs = 60_000,
-    streamSilenceMs = 60_000, readTimeoutMs = 30_000,
+    // a live sidecar sends `freshness` at every pass (its heartbeats are comments, which EventSource hides): a
+    // market collected once an hour must not look dead after a minute
+    streamSilenceMs = Math.max(60_000, 3 * collectIntervalMs()), readTimeoutMs = 30_000,
   } = { ...opts, ...testOptions() };
   setReadTimeout(readTimeoutMs);
   const overviewUrl = new URL('overview', document.baseURI).href;

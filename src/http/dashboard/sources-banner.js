@@ -10,7 +10,7 @@ import { lookup, num, obj, str } from './values.js';
 const SOURCE_LABELS = { tasks: 'Tasks', app_flow: 'App flow', components: 'Components', chart_repo: 'Chart Repo', nats: 'NATS events' };
 
 /** The collectors' poll period, from the page's meta tag (the sidecar writes it at startup). */
-function collectIntervalMs() {
+export function collectIntervalMs() {
   const v = Number(document.querySelector('meta[name="runtime-collect-interval-ms"]')?.getAttribute('content'));
   return Number.isFinite(v) && v > 0 ? v : 5000;
 }
