@@ -310,6 +310,15 @@ export function startLive(onData, opts = {}) {
     } catch { /* the state fetch reports connection problems */ }
   }
 
+  /** A read that got no answer (no connection, cut mid-body, or none in time): said, and retried by the caller. */
+  function unreachable(err) {
+    stats.errors++;
+    lastPollOk = false;
+    const why = whyFailed(err);
+    setStatus(`cannot reach the sidecar (${why}); retrying`, 'bad');
+    if (!streamUp) noteNoContact(`it does not answer: ${why}`);
+  }
+
   /** Fetches `overview` once (conditional). */
   async function refresh() {
     if (inflight) return inflight;
@@ -328,11 +337,7 @@ export function startLive(onData, opts = {}) {
           signal: readSignal(),
         });
       } catch (err) {
-        stats.errors++;
-        lastPollOk = false;
-        const why = whyFailed(err);
-        setStatus(`cannot reach the sidecar (${why}); retrying`, 'bad');
-        if (!streamUp) noteNoContact(`it does not answer: ${why}`);
+        unreachable(err);
         return;
       }
       noteDateHeader(Date.parse(res.headers.get('date') ?? ''), sentAt);
@@ -366,11 +371,7 @@ export function startLive(onData, opts = {}) {
         text = await res.text();
       } catch (err) {
         // the connection was lost mid-body, or the body did not come in time: no answer
-        stats.errors++;
-        lastPollOk = false;
-        const why = whyFailed(err);
-        setStatus(`cannot reach the sidecar (${why}); retrying`, 'bad');
-        if (!streamUp) noteNoContact(`it does not answer: ${why}`);
+        unreachable(err);
         return;
       }
       const t0 = performance.now();
