@@ -20,6 +20,9 @@ const USAGE = `usage: npm run demo -- [--database-url URL] [--seed N] [--users N
                          --reset (rows left by another run keep moving)
   [--reset]              first delete the demo users' apps and tasks`;
 
+/** what the command line asked for, to name it when the start fails */
+const asked: { databaseUrl?: string; chartRepoPort?: string } = {};
+
 /** the sidecar's log format (ISO times, secrets redacted), named for the demo */
 const log = createLogger(process.env.LOG_LEVEL ?? 'info', 'demo-market');
 
@@ -65,6 +68,8 @@ async function main(): Promise<void> {
     return;
   }
   const databaseUrl = args['database-url'];
+  asked.databaseUrl = databaseUrl;
+  asked.chartRepoPort = args['chart-repo-port'];
   const installedApps = int('installed-apps', args['installed-apps'], 1, 1_000_000);
   const demo = await startDemoMarket({
     ...(installedApps === undefined ? {} : { seedSize: { installedApps } }),
@@ -104,7 +109,19 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
+/** What to do about the usual reasons the demo cannot start, in one line (a stack trace helps no user). */
+function startHint(message: string): string | undefined {
+  if (/database "[^"]*" does not exist/.test(message)) return 'create the database first (createdb NAME): the demo creates its tables, not the database';
+  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(message)) {
+    return `no PostgreSQL answers at ${asked.databaseUrl ? redactUrl(asked.databaseUrl) : 'the embedded PostgreSQL'}: check the host and port of --database-url`;
+  }
+  if (/EADDRINUSE/.test(message)) return `--chart-repo-port ${asked.chartRepoPort ?? ''} is taken: give a free port, or 0 for any`;
+  return undefined;
+}
+
 main().catch((err) => {
-  log.fatal({ err }, 'demo market failed to start');
+  const message = err instanceof Error ? err.message : String(err);
+  const hint = startHint(message);
+  log.fatal({ err: message, ...(hint && { hint }) }, 'demo market failed to start');
   process.exit(1);
 });

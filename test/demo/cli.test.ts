@@ -39,6 +39,19 @@ describe('npm run demo', () => {
     expect(r.out).toMatch(/usage: npm run demo/);
   }, 30_000);
 
+  it('a database it cannot use stops it with one line saying what to do, no stack trace', async () => {
+    // port 1 on loopback: nothing listens, the connection is refused at once
+    const r = await run(['--database-url', 'postgres://demo:s3cret@127.0.0.1:1/market'], { timeoutMs: 20_000 });
+    expect(r.code).toBe(1);
+    const lines = r.out.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const line = JSON.parse(lines[0]!) as { msg: string; err: string; hint: string };
+    expect(line.msg).toBe('demo market failed to start');
+    expect(line.err).toMatch(/ECONNREFUSED/);
+    expect(line.hint).toBe('no PostgreSQL answers at postgres://demo:***@127.0.0.1:1/market: check the host and port of --database-url');
+    expect(r.out).not.toMatch(/s3cret|\n\s+at /);
+  }, 30_000);
+
   it('runs standalone (embedded PostgreSQL when no --database-url), serves the Chart Repo, stops on SIGTERM', async () => {
     const r = await run(['--seed', '3', '--chart-repo-port', '0'], { untilLine: /demo market running/, timeoutMs: 60_000 });
     const started = JSON.parse(r.line as string);
