@@ -120,6 +120,15 @@ function exitOnConfigError(err: unknown): void {
   process.exit(2);
 }
 
+/** What to do when the HTTP port cannot be opened: the usual reasons are PORT and HOST. */
+export function startHint(message: string, config: Pick<Config, 'port' | 'host'>): string | undefined {
+  if (/EADDRINUSE/.test(message)) return `port ${config.port} is taken: set PORT to a free port`;
+  if (/EACCES/.test(message)) return `port ${config.port} needs privileges this user lacks: set PORT to 1024 or above`;
+  if (/ENOTFOUND|EAI_AGAIN/.test(message)) return `HOST ${config.host} does not resolve: set HOST to an address of this machine (0.0.0.0 for all)`;
+  if (/EADDRNOTAVAIL/.test(message)) return `HOST ${config.host} is not an address of this machine: set HOST to one (0.0.0.0 for all)`;
+  return undefined;
+}
+
 export async function main(): Promise<void> {
   let config: Config;
   try {
@@ -142,8 +151,8 @@ export async function main(): Promise<void> {
   } catch (err) {
     exitOnConfigError(err);
     const message = err instanceof Error ? err.message : String(err);
-    log.fatal({ err: message, ...(/EADDRINUSE/.test(message) && { hint: `port ${config.port} is taken: set PORT to a free port` }) },
-      'failed to start');
+    const hint = startHint(message, config);
+    log.fatal({ err: message, ...(hint && { hint }) }, 'failed to start');
     process.exit(1);
   }
 }

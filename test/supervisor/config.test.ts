@@ -46,6 +46,24 @@ describe('configuration', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres:///market?host=/run/postgresql' }).databaseUrl).toBe('postgres:///market?host=/run/postgresql');
   });
 
+  it('a HOST this machine cannot listen on stops the process with one line naming HOST, no stack trace', async () => {
+    // 192.0.2.1 (TEST-NET-1) is no address of any machine that runs the tests: the listen fails at once
+    const child = spawn(process.execPath, ['--import', 'tsx', new URL('../../src/main.ts', import.meta.url).pathname], {
+      env: { ...process.env, ...base, HOST: '192.0.2.1', PORT: '0', RUNTIME_API_TOKEN: 'abcdefghijklmnop' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d; });
+    child.stderr.on('data', (d: Buffer) => { out += d; });
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(code).toBe(1);
+    const failed = out.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; err?: string; hint?: string })
+      .find((l) => l.msg === 'failed to start');
+    expect(failed?.err).toMatch(/EADDRNOTAVAIL/);
+    expect(failed?.hint).toBe('HOST 192.0.2.1 is not an address of this machine: set HOST to one (0.0.0.0 for all)');
+    expect(out).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
   it('a bad value stops the process with exit 2 and the documented line on stderr, nothing else', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', new URL('../../src/main.ts', import.meta.url).pathname], {
       env: { ...process.env, ...base, PORT: 'eighty', RUNTIME_API_TOKEN: 'short' },
