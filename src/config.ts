@@ -7,7 +7,9 @@ import type { StuckLimits } from './store/stuck.ts';
 const int = (name: string, min: number, max: number) => v.pipe(
   v.string(),
   v.trim(),
-  v.regex(/^\d+$/, `${name} must be a whole number`),
+  // the README writes the STUCK_* limits as durations (90s, 30m): a *_MS or *_MB value is a plain number
+  v.regex(/^\d+$/, `${name} must be a whole number${name.endsWith('_MS') ? ' of milliseconds (5000 for 5 s)'
+    : name.endsWith('_MB') ? ' of MiB (1024 for 1 GiB)' : ''}`),
   v.transform(Number),
   v.minValue(min, `${name} must be at least ${min}`),
   v.maxValue(max, `${name} must be at most ${max}`),

@@ -23,6 +23,13 @@ describe('configuration', () => {
     ]);
   });
 
+  it('says a *_MS or *_MB value is a plain number, not a duration or a size like the STUCK_* limits', () => {
+    expect(problems({ ...base, COLLECT_INTERVAL_MS: '5s', MEMORY_LIMIT_MB: '1Gi' })).toEqual([
+      'COLLECT_INTERVAL_MS: must be a whole number of milliseconds (5000 for 5 s)',
+      'MEMORY_LIMIT_MB: must be a whole number of MiB (1024 for 1 GiB)',
+    ]);
+  });
+
   it('reads a token stored with a trailing newline (a Secret made --from-file) as the token', () => {
     expect(loadConfig({ ...base, RUNTIME_API_TOKEN: 'abcdefghijklmnop\n' }).apiToken).toBe('abcdefghijklmnop');
     expect(loadConfig({ ...base, RUNTIME_API_TOKEN: '  abcdefghijklmnop  ' }).apiToken).toBe('abcdefghijklmnop');
