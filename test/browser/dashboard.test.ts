@@ -470,6 +470,12 @@ describeWith('chromium', 'dashboards in a real browser', () => {
       await loaded(page, `${root()}/${p}`);
       // nothing sticks out sideways: the page is as wide as the screen
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      // a flow names its steps: a phone shows no chip's title, and ✓ ✓ ▶ ✓ alone says not which step runs
+      if (p === 'dashboard-app') {
+        const name = page.locator('#flow-table li.step .step-name').first();
+        expect(await name.isVisible()).toBe(true);
+        expect(await name.textContent()).toBe('Sync');
+      }
       await page.screenshot({ path: screenshotPath(`${p}-narrow`) });
       expect(errors).toEqual([]);
       await page.context().close();
