@@ -219,7 +219,7 @@ describe('chart repo collector', () => {
     repo.set({ kind: 'raw', status: 503, body: '' });
     repo.set({ kind: 'raw', status: 503, body: '' }, 'alice', 'market');
     repo.set({ kind: 'raw', status: 503, body: '' }, 'bob', 'market');
-    await expect(run(await collector())).rejects.toThrow('every request failed, nothing known yet: HTTP 503');
+    await expect(run(await collector())).rejects.toThrow(`chart repo: every request to ${repo.host} failed, nothing known yet: HTTP 503`);
   });
 
   it('keeps serving the last good view while the Chart Repo refuses connections, and recovers when it is back', async () => {

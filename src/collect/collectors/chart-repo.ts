@@ -130,7 +130,8 @@ class ChartRepoCollector implements Collector {
       if (answer) answers.push({ ...r.pair, answer });
     }
     if (pairs.length > 0 && answers.length === 0) {
-      throw new Error(`chart repo: every request failed, nothing known yet: ${failures[0]?.error ?? ''}`);
+      // the host it asked: CHART_REPO_SERVICE_HOST left at its default (localhost:82) is the usual reason
+      throw new Error(`chart repo: every request to ${this.opts.chartRepoHost} failed, nothing known yet: ${failures[0]?.error ?? ''}`);
     }
 
     const sum = (k: 'dropped' | 'unfamiliar_values' | 'bad_times' | 'bad_durations' | 'clipped_values') =>
