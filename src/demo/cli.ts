@@ -18,7 +18,9 @@ const USAGE = `usage: npm run demo -- [--database-url URL] [--seed N] [--users N
   [--installed-apps N]   a market of exactly N app rows that stays still (nothing moves but time)
                          unless --events-per-second is given too; seed an empty database, or pass
                          --reset (rows left by another run keep moving)
-  [--reset]              first delete the demo users' apps and tasks`;
+  [--reset]              first delete the demo users' apps and tasks
+  --database-url names a database that exists (the demo creates its tables, not the database); without it the
+  demo starts an embedded PostgreSQL. Start the sidecar with the DATABASE_URL and CHART_REPO_SERVICE_HOST it prints.`;
 
 /** what the command line asked for, to name it when the start fails */
 const asked: { databaseUrl?: string; chartRepoPort?: string } = {};
