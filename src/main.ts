@@ -26,6 +26,7 @@ export async function startSidecar(config: Config, log: Logger, collectors?: Col
     port: config.port,
     host: config.host,
     collectIntervalMs: config.collectIntervalMs,
+    demo: demo !== null,
     collectMaxIntervalMs: config.collectMaxIntervalMs,
     collectDeadlineMs: config.collectDeadlineMs,
     shutdownTimeoutMs: config.shutdownTimeoutMs,

@@ -601,6 +601,14 @@ export type SupervisorLinkMessage =
 // ---- supervisor -> HTTP thread (comlink) -------------------------------------------------------------
 
 /** What the HTTP thread enforces (RUNTIME_API_TOKEN, METRICS_REQUIRE_TOKEN, CORS_ORIGINS); its own logger and metrics stay in it. */
+/** What the dashboards' pages are written with at start (the same for every request). */
+export interface DashboardSettings {
+  /** COLLECT_INTERVAL_MS: the pages call a source stale past 3 of them (default 5000) */
+  collectIntervalMs?: number;
+  /** the data is the embedded demo market's: each page says so in a banner */
+  demo?: boolean;
+}
+
 export interface HttpSecurityConfig {
   /** RUNTIME_API_TOKEN: when set, everything but /healthz and /readyz (and /metrics, see below) needs it */
   apiToken?: string;
@@ -621,7 +629,7 @@ export interface HttpControlApi {
    * died; `store`: the store thread's number (1, 2, … as the supervisor starts them), which store_down names
    */
   attachStore(queryPort: MessagePort, versionPort: MessagePort, rebuilt: boolean, store: number): void;
-  listen(opts: { port: number; host: string; security?: HttpSecurityConfig; collectIntervalMs?: number }): Promise<{ port: number }>;
+  listen(opts: { port: number; host: string; security?: HttpSecurityConfig; dashboards?: DashboardSettings }): Promise<{ port: number }>;
   close(timeoutMs: number): Promise<void>;
   /** ends the thread at once, the way a crash would, after closing its sockets (HttpThread.drop); never answers */
   drop(): void;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AnswerBytes } from './answer-bytes.ts';
 import { Hono, type Context } from 'hono';
 import { appKey, OK_MESSAGE } from '../model/index.ts';
-import type { QueryAnswer, StoreMetricsSample } from '../protocol.ts';
+import type { DashboardSettings, QueryAnswer, StoreMetricsSample } from '../protocol.ts';
 import { sha256 } from '../content-digest.ts';
 import type { Encoding } from './compress-job.ts';
 import { withBody, type AsyncQueries, type BodyOf, type CurrentVersion, type VersionWithBody } from './current-version.ts';
@@ -32,8 +32,8 @@ import type { ChangeStream } from './stream.ts';
 export type { AsyncQueries, CurrentVersion } from './current-version.ts';
 
 export interface RuntimeAppDeps {
-  /** COLLECT_INTERVAL_MS, written into the dashboards (default 5 s) */
-  collectIntervalMs?: number;
+  /** what the dashboards are written with (COLLECT_INTERVAL_MS, default 5 s; the demo banner) */
+  dashboards?: DashboardSettings;
   current(): CurrentVersion | null;
   queries(): AsyncQueries | null;
   /** true when the store thread answers now */
@@ -173,7 +173,7 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
     return answer(c, deps, { key: keyOf('user-tasks', user_id), ask: (q) => q.tasksByUser(user_id) });
   });
 
-  registerDashboards(api, { collectIntervalMs: deps.collectIntervalMs });
+  registerDashboards(api, deps.dashboards);
   registerOpenApi(api);
 
   const app = new Hono();

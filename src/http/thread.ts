@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import { getRequestListener } from '@hono/node-server';
 import type {
-  AnswerCacheBytes, Encoding, FreshnessMessage, HttpSecurityConfig, StorePush, StoreQueryApi, SupervisorLinkMessage, VersionMessage,
+  AnswerCacheBytes, DashboardSettings, Encoding, FreshnessMessage, HttpSecurityConfig, StorePush, StoreQueryApi, SupervisorLinkMessage, VersionMessage,
 } from '../protocol.ts';
 import { wrap } from '../threads.ts';
 import type { Hono } from 'hono';
@@ -43,8 +43,8 @@ export interface ListenOptions {
   security?: HttpSecurityConfig;
   /** false: every request goes through Hono (the parity test compares both paths); default true */
   rawPath?: boolean;
-  /** COLLECT_INTERVAL_MS, for the dashboards (a source's own interval, when it backed off, is in its counters) */
-  collectIntervalMs?: number;
+  /** what the dashboards are written with (a source's own interval, when it backed off, is in its counters) */
+  dashboards?: DashboardSettings;
 }
 
 /**
@@ -130,7 +130,7 @@ export class HttpThread {
     this.link?.postMessage(m);
   }
 
-  private createApp(security: ListenOptions['security'], raw: boolean, collectIntervalMs?: number): Hono {
+  private createApp(security: ListenOptions['security'], raw: boolean, dashboards?: DashboardSettings): Hono {
     return createRuntimeApp({
       current: () => this.current,
       queries: () => this.store.queries(),
@@ -146,7 +146,7 @@ export class HttpThread {
       body: (cur) => this.bodies.get(cur),
       wholeStateAsked: () => this.wholeStateAsked(),
       compressMemory: () => this.compressed.memory ?? undefined,
-      collectIntervalMs,
+      dashboards,
     }, { ...security, log: this.log, metrics: this.metrics });
   }
 
@@ -288,7 +288,7 @@ export class HttpThread {
 
   async listen(opts: ListenOptions): Promise<{ port: number }> {
     const raw = opts.rawPath ?? true;
-    this.app = this.createApp(opts.security, raw, opts.collectIntervalMs);
+    this.app = this.createApp(opts.security, raw, opts.dashboards);
     // @hono/node-server's Node request listener (exported, not in its README: pinned exactly in package.json)
     const listener = getRequestListener(this.app.fetch, { errorHandler: requestError });
     const fast = rawPath({

@@ -22,6 +22,8 @@ export interface SupervisorOptions {
   port: number;
   host: string;
   collectIntervalMs: number;
+  /** the collectors read the embedded demo market (the dashboards say so) */
+  demo?: boolean;
   /** slow passes space out up to this (collector-pacing.ts); default: collectIntervalMs (no backing off) */
   collectMaxIntervalMs?: number;
   collectDeadlineMs: number;
@@ -391,7 +393,7 @@ export class Supervisor {
     link.port1.unref();
     this.pushRestarts();
     await this.attachHttpToStore(THREAD_START_DEADLINE_MS);
-    const bound = await this.control(worker, http.listen({ port, host: this.opts.host, security: this.opts.security, collectIntervalMs: this.opts.collectIntervalMs }), 'http.listen');
+    const bound = await this.control(worker, http.listen({ port, host: this.opts.host, security: this.opts.security, dashboards: { collectIntervalMs: this.opts.collectIntervalMs, demo: this.opts.demo } }), 'http.listen');
     this.started.add(worker);
     this.port = bound.port;
     if (worker === this.httpWorker) this.deaths.http = 0;

@@ -39,6 +39,9 @@ describeWith('chromium', 'dashboards on the demo market', () => {
     await page.waitForFunction(() => ((window as unknown as { __runtimeDashboard?: { renders: number } }).__runtimeDashboard?.renders ?? 0) > 0, null, { timeout: LIVENESS_MS });
     const total = Number((await page.locator('#summary [data-key="total_apps"] .card-value').textContent())?.replace(/,/g, ''));
     expect(total).toBeGreaterThan(0);
+    // an operator must not take the demo's data for a market's
+    expect(await page.locator('#demo').isVisible()).toBe(true);
+    expect(await page.locator('#demo').textContent()).toContain('Demo market: simulated data');
     const rows = () => page.locator('#apps-table tbody tr:not(.detail):not(.empty)').count();
     const cardTotal = async () => Number((await page.locator('#summary [data-key="total_apps"] .card-value').textContent())?.replace(/,/g, ''));
     // the market moves while the page loads: the table and the card agree once both show the same version
@@ -84,6 +87,7 @@ describeWith('chromium', 'dashboards on the demo market', () => {
     const rows = page.locator('#flow-table tbody tr:not(.detail):not(.empty)');
     expect(await rows.count()).toBeGreaterThan(0);
     expect(await rows.first().locator('li.step').count()).toBe(7);
+    expect(await page.locator('#demo').isVisible()).toBe(true);
     const statuses = new Set(await page.locator('#flow-table li.step').evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.status)));
     expect(statuses.has('completed')).toBe(true);
     await page.screenshot({ path: screenshotPath('demo-dashboard-app'), fullPage: true });

@@ -88,9 +88,20 @@ describe('dashboard routes', () => {
   });
 
   it('carries the sidecar\'s COLLECT_INTERVAL_MS, not a default (the pages judge staleness by it)', async () => {
-    const app = createRuntimeApp({ current: () => null, queries: () => null, storeAlive: async () => false, collectIntervalMs: 30_000 });
+    const app = createRuntimeApp({ current: () => null, queries: () => null, storeAlive: async () => false, dashboards: { collectIntervalMs: 30_000 } });
     for (const p of ['/dashboard', '/dashboard-app']) {
       expect(await (await app.request(`${BASE_PATHS[0]}${p}`)).text()).toContain('<meta name="runtime-collect-interval-ms" content="30000">');
+    }
+  });
+
+  it('says the data is simulated on the embedded demo market, and only there', async () => {
+    const banner = '<div id="demo" class="warning demo" role="note"';
+    for (const [dashboards, shown] of [[{ demo: true }, true], [{ demo: false }, false], [undefined, false]] as const) {
+      const app = createRuntimeApp({ current: () => null, queries: () => null, storeAlive: async () => false, dashboards });
+      for (const p of ['/dashboard', '/dashboard-app']) {
+        const html = await (await app.request(`${BASE_PATHS[0]}${p}`)).text();
+        expect(html).toContain(shown ? `${banner}>Demo market: simulated data.` : `${banner} hidden>`);
+      }
     }
   });
 

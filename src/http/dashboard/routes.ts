@@ -5,6 +5,7 @@ import type { Context, Hono } from 'hono';
 import { errorBody } from '../envelope.ts';
 import { conditional } from '../etag.ts';
 import { DATA_HEADERS, SECURITY_HEADERS } from '../security.ts';
+import type { DashboardSettings } from '../../protocol.ts';
 
 /**
  * The two operator pages: static HTML + ES modules + one stylesheet, read once at startup and
@@ -69,9 +70,7 @@ export function assetDir(): string {
   throw new Error(`dashboard assets not found (looked in ${candidates.map((u) => fileURLToPath(u)).join(', ')})`);
 }
 
-export interface DashboardOptions {
-  /** the collectors' poll period; the pages call a source stale past 3 of them (default 5000) */
-  collectIntervalMs?: number;
+export interface DashboardOptions extends DashboardSettings {
   /** where the files are (default: assetDir()) */
   dir?: string;
 }
@@ -85,12 +84,15 @@ function load(dir: string, file: string): Served {
   return served(readFileSync(dir + file, 'utf8'), TYPES[file.slice(file.lastIndexOf('.') + 1)] ?? 'application/octet-stream');
 }
 
-/** A page: the shared top filled in for it (its names, the nav link marked current, the poll period), then its body. */
-function loadPage(dir: string, name: PageName, intervalMs: string): Served {
+/**
+ * A page: the shared top filled in for it (its names, the nav link marked current, the poll period, whether the
+ * demo banner shows), then its body.
+ */
+function loadPage(dir: string, name: PageName, intervalMs: string, demo: boolean): Served {
   const page = PAGES[name];
   let top = readFileSync(dir + PAGE_TOP, 'utf8')
     .replaceAll('__TITLE__', page.title).replaceAll('__HEADING__', page.heading).replaceAll('__SCRIPT__', page.script)
-    .replaceAll('__COLLECT_INTERVAL_MS__', intervalMs);
+    .replaceAll('__COLLECT_INTERVAL_MS__', intervalMs).replaceAll('__DEMO_HIDDEN__', demo ? '' : ' hidden');
   for (const other of Object.keys(PAGES)) top = top.replaceAll(`__CURRENT_${other}__`, other === name ? ' aria-current="page"' : '');
   const left = /__[A-Za-z_-]+__/.exec(top);
   if (left) throw new Error(`${PAGE_TOP}: placeholder ${left[0]} has no value`);
@@ -113,7 +115,8 @@ function serve(c: Context, f: Served, page: boolean): Response {
 export function registerDashboards(api: Hono, options: DashboardOptions = {}): void {
   const dir = options.dir ?? assetDir();
   const interval = String(Math.max(100, Math.floor(options.collectIntervalMs ?? 5000)));
-  const pages = { dashboard: loadPage(dir, 'dashboard', interval), 'dashboard-app': loadPage(dir, 'dashboard-app', interval) };
+  const demo = options.demo === true;
+  const pages = { dashboard: loadPage(dir, 'dashboard', interval, demo), 'dashboard-app': loadPage(dir, 'dashboard-app', interval, demo) };
   const assets = new Map<string, Served>(ASSET_FILES.map((f) => [f, load(dir, f)]));
 
   api.get('/dashboard', (c) => serve(c, pages.dashboard, true));
