@@ -44,23 +44,23 @@ function appStuck(a: AppFlowState, now: number, limits: StuckLimits): StuckVerdi
   if (limit === undefined || a.stage_since === undefined) return null;
   const since = Date.parse(a.stage_since);
   if (Number.isNaN(since) || now - since <= limit) return null;
-  return { stuck: true, reason: `${a.stage} for longer than ${formatDuration(limit)} (since ${a.stage_since})`, since: iso(since) };
+  return { stuck: true, reason: `${a.stage} for longer than ${formatDuration(limit)} (since ${clockTime(since)})`, since: iso(since) };
 }
 
 /** An active task's limit and the time it counts from (null: not active, or no time to count from). */
-function taskClock(t: TaskState, limits: StuckLimits): { limit: number; sinceText: string; since: number } | null {
+function taskClock(t: TaskState, limits: StuckLimits): { limit: number; since: number } | null {
   const [limit, sinceText] = t.status === 'pending' ? [limits.taskPendingMs, t.created_at]
     : t.status === 'running' ? [limits.taskRunningMs, t.started_at ?? t.created_at]
     : [undefined, undefined];
   if (limit === undefined || sinceText === undefined) return null;
   const since = Date.parse(sinceText);
-  return Number.isNaN(since) ? null : { limit, sinceText, since };
+  return Number.isNaN(since) ? null : { limit, since };
 }
 
 export function taskStuck(t: TaskState, now: number, limits: StuckLimits): StuckVerdict | null {
   const c = taskClock(t, limits);
   if (c === null || now - c.since <= c.limit) return null;
-  return { stuck: true, reason: `${t.status} for longer than ${formatDuration(c.limit)} (since ${c.sinceText})`, since: iso(c.since) };
+  return { stuck: true, reason: `${t.status} for longer than ${formatDuration(c.limit)} (since ${clockTime(c.since)})`, since: iso(c.since) };
 }
 
 /** The entity with its stuck fields set or cleared. */
@@ -174,18 +174,20 @@ function progressText(progress: string): string {
   return Number.isFinite(n) ? `${n} %` : JSON.stringify(progress);
 }
 
-/** "10:02 UTC", with the date when it is not the day of `now`: a fixed point in time, never a running age. */
-export function clockTime(ms: number, now: number): string {
+/**
+ * "2026-12-06 10:02 UTC": a fixed point in time, never a running age, and never relative to now either (a
+ * verdict held since yesterday reads as one judged afresh today: same text, same ETag, on every replica).
+ */
+export function clockTime(ms: number): string {
   const iso = new Date(ms).toISOString();
-  const sameDay = iso.slice(0, 10) === new Date(now).toISOString().slice(0, 10);
-  return `${sameDay ? '' : `${iso.slice(0, 10)} `}${iso.slice(11, 16)} UTC`;
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }
 
-/** "progress 12 % since 10:02 UTC" when the reported progress has not moved for `progressStalledMs`, else null. */
+/** "progress 12 % since 2026-12-06 10:02 UTC" when the reported progress has not moved for `progressStalledMs`, else null. */
 function stalledProgress(a: AppFlowState, mark: ProgressMark | undefined, now: number, limits: StuckLimits): string | null {
   if (mark === undefined || mark.stage !== a.stage || mark.progress !== reportedProgress(a)) return null;
   if (now - mark.since <= limits.progressStalledMs) return null;
-  return `progress ${progressText(mark.progress)} since ${clockTime(mark.since, now)}`;
+  return `progress ${progressText(mark.progress)} since ${clockTime(mark.since)}`;
 }
 
 /**

@@ -5,7 +5,7 @@ import { str } from './values.js';
 
 const pad = (n) => String(n).padStart(2, '0');
 
-// in UTC, and says so: the sidecar's own texts (a stuck reason's "since 10:02 UTC") and its logs are in UTC, and
+// in UTC, and says so: the sidecar's own texts (a stuck reason's "since 2026-12-06 10:02 UTC") and its logs are in UTC, and
 // one line must not mix two zones; Go's zero time (a time the payload left out) is no time: '—'
 export function fmtTime(iso) {
   const t = timeMs(iso);
