@@ -63,7 +63,6 @@ export async function startDemoMarket(options: DemoMarketOptions = {}): Promise<
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
   let sim: ChartRepoSim | null = null;
   try {
-    if (options.databaseUrl) await sql.unsafe(MARKET_DDL);
     const live = options.seedSize ? options.eventsPerSecond !== undefined : true;
     const start = options.start ?? (live ? Date.now() : Date.now() - QUIET_FOR_MS);
     const model = options.seedSize
@@ -71,10 +70,12 @@ export async function startDemoMarket(options: DemoMarketOptions = {}): Promise<
         eventsPerSecond: options.eventsPerSecond, start })
       : createMarket({ seed: options.seed, users: options.users, sources: options.sources,
         appsPerUser: options.appsPerUser, eventsPerSecond: options.eventsPerSecond, start });
+    // the Chart Repo's port first: a start that fails on it (taken) has written nothing into the database
+    sim = await startChartRepoSim(model, { port: options.chartRepoPort });
+    if (options.databaseUrl) await sql.unsafe(MARKET_DDL);
     const writer = createMarketWriter(sql);
     if (options.reset) await writer.resetUsers(model);
     const seeded = await writer.writeAll(model);
-    sim = await startChartRepoSim(model, { port: options.chartRepoPort });
 
     let inFlight: Promise<WriteReport> | null = null;
     const tick = (): Promise<WriteReport> => {

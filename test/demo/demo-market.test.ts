@@ -121,4 +121,23 @@ describe('startDemoMarket (embedded)', () => {
     }
     await expect(fetch(`http://${bench.chartRepoHost}/chart-repo/api/v2/status?user=alice`)).rejects.toThrow();
   }, 120_000);
+
+  it('a start that fails on its Chart Repo port (taken) writes nothing into the database it was given', async () => {
+    const host = await startDemoMarket({ seed: 5, tickMs: 0 });
+    const hostSql = postgres(host.databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      // every row of the tables the demo writes, as text: a write that only updates a row shows too
+      const digest = async () => (await hostSql`SELECT
+        (SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM user_applications t) ||
+        (SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM user_application_states t) ||
+        (SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM task_records t) AS digest`)[0]!.digest as string;
+      const before = await digest();
+      const takenPort = Number(host.chartRepoHost.split(':').pop());
+      await expect(startDemoMarket({ databaseUrl: host.databaseUrl, seed: 6, chartRepoPort: takenPort })).rejects.toThrow();
+      expect(await digest()).toBe(before);
+    } finally {
+      await hostSql.end({ timeout: 2 });
+      await host.stop();
+    }
+  }, 120_000);
 });
