@@ -1,3 +1,4 @@
+import { goInstantText } from '../model/go-time.ts';
 import { appKey, type AppFlowState } from '../model/index.ts';
 import type { LeftRow } from '../protocol.ts';
 import { LISTING_BUCKETS } from '../sources/market-queries.ts';
@@ -208,9 +209,10 @@ export class AppFlowMemory {
     const { items, newUnknownStates } = this.read(plan.fresh, plan.tasks, active, pass, unknownStates, (k, app, row) => {
       if (!k?.shown || (app !== null && appKey(app) === k.key)) return;
       removed.push(k.key);
-      // no longer an install (uninstalled, canceled…): when and how, as the market wrote it
+      // no longer an install (uninstalled, canceled…): when and how, as the market wrote it (to the microsecond,
+      // in the text the app's updated_at and its other timeline entries have)
       if (app === null && row.state) {
-        left.push({ key: k.key, at: (row.state_updated_at ?? row.app_updated_at).toISOString(), state: row.state });
+        left.push({ key: k.key, at: goInstantText(row.state_updated_at ?? row.app_updated_at), state: row.state });
       }
     });
     this.again.clear();

@@ -134,11 +134,11 @@ describe('app_flow reads what changed', () => {
     expect(p.apps()[`carol:${S}:vault`]).toMatchObject({ stage: 'running', version: '3.0.0' });
 
     // no longer an install: its state row changed, so the changes say it, and how and when it left
-    await env.db.sql`UPDATE user_application_states SET state = 'uninstalled', updated_at = '2026-12-06T10:42:30Z'
+    await env.db.sql`UPDATE user_application_states SET state = 'uninstalled', updated_at = '2026-12-06T10:42:30.123456Z'
       WHERE user_application_id = (SELECT id FROM user_applications WHERE app_name = 'notes')`;
     r = await p.pass();
     expect(stepOf(r)).toMatchObject({
-      op: 'changes', items: [], removed: [`bob:${S}:notes`], left: [{ key: `bob:${S}:notes`, at: '2026-12-06T10:42:30.000Z', state: 'uninstalled' }],
+      op: 'changes', items: [], removed: [`bob:${S}:notes`], left: [{ key: `bob:${S}:notes`, at: '2026-12-06T10:42:30.123456Z', state: 'uninstalled' }],
     });
     // (an uninstalled row stays listed: read, and counted as not installed)
     expect(r.counters).toMatchObject({ rows: 5, changed_rows: 1, apps: 4, not_installed: 1, listing_passes: 0 });
