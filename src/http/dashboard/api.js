@@ -24,21 +24,10 @@ export function whyFailed(err) {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** GET of a JSON answer relative to the page (with the token when one is stored); the envelope's data, or null. */
-export async function getData(path) {
-  try {
-    const res = await fetch(new URL(path, document.baseURI).href, { headers: { Accept: 'application/json', ...authHeaders() }, signal: readSignal() });
-    const body = await res.json();
-    return res.ok && body?.success === true ? body.data : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
- * GET of a JSON answer relative to the page: `{ ok: true, data }`, or `{ ok: false, status, error }` (status 0: no
- * answer) with why it failed as
- * text (a refusal's message, the HTTP status, no answer in time), so a failed read is never taken for an empty one.
+ * GET of a JSON answer relative to the page (with the token when one is stored): `{ ok: true, data }`, or
+ * `{ ok: false, status, error }` (status 0: no answer) with why it failed as text (a refusal's message, the HTTP
+ * status, no answer in time), so a failed read is never taken for an empty one.
  */
 export async function getResult(path) {
   try {

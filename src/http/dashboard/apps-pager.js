@@ -6,6 +6,9 @@ import { authHeaders } from './token.js';
 /** What a table draws for no page (the read for its filters failed): no rows, nowhere. */
 export const NO_PAGE = Object.freeze({ from: 0, to: 0, total: 0, pageNo: 1, hasPrev: false, hasNext: false });
 
+/** An apps table's empty text: why the read failed (null: it did not, nothing matches), never one for the other. */
+export const appsEmptyText = (error) => (error ? `The applications could not be read (${error.slice(0, 200)}); trying again.` : 'No applications match.');
+
 /**
  * A listing of `…/apps` one page at a time. `query()` gives the filters (user_id, source_id, app_name, stage, health, stuck;
  * empty values are left out) and `include`; `onPage(page, view)` draws a page (`view`: {from, to, total,

@@ -4,7 +4,7 @@
 import { getResult } from './api.js';
 import { timeMs } from './clock.js';
 import { $, el, fill } from './dom.js';
-import { NO_PAGE, appsPager } from './apps-pager.js';
+import { NO_PAGE, appsEmptyText, appsPager } from './apps-pager.js';
 import { debounce, fillDatalist } from './filters.js';
 import { byStr, fmtNum, fmtProgress, fmtTime } from './format.js';
 import { startLive } from './live-state.js';
@@ -309,7 +309,7 @@ const flowTable = table([
   },
   { label: 'Last update', cell: (r) => timeCell(r.updated, true), sort: (r) => r.updated, className: 'nowrap' },
 ], {
-  empty: () => (appsError ? `The applications could not be read (${appsError.slice(0, 200)}); trying again.` : 'No applications match.'),
+  empty: () => appsEmptyText(appsError),
   pageSize: 50,
   key: (r) => r.key,
   pinned: (r) => r.stuck,

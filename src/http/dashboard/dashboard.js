@@ -2,7 +2,7 @@
 // Every upstream string goes through `el`/`fill` (text nodes only); see dom.js.
 import { $, el, fill } from './dom.js';
 import { getResult } from './api.js';
-import { NO_PAGE, appsPager as appsPager0 } from './apps-pager.js';
+import { NO_PAGE, appsEmptyText, appsPager as appsPager0 } from './apps-pager.js';
 import { contains, debounce, fillDatalist, fillSelect } from './filters.js';
 import { ageOf } from './ages.js';
 import { byTime } from './clock.js';
@@ -64,7 +64,7 @@ const appsTable = table([
   { label: 'Stage detail', cell: (a) => el('span', { className: 'detail-text' }, str(a.stage_detail)), className: 'wide' },
   { label: 'Last update', cell: (a) => timeCell(a.last_update), sort: (a) => str(a.last_update), className: 'nowrap' },
 ], {
-  empty: () => (appsError ? `The applications could not be read (${appsError.slice(0, 200)}); trying again.` : 'No applications match.'),
+  empty: () => appsEmptyText(appsError),
   pageSize: 50,
   pinned: isStuck,
   rowClass: (a) => (isStuck(a) ? 'stuck' : a.stage === 'failed' ? 'row-bad' : undefined),
