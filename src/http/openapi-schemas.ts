@@ -94,6 +94,7 @@ export const TimelineEntry = v.object({
   health: v.optional(Id),
   progress: v.optional(Id),
   detail: v.optional(Text),
+  op: v.pipe(v.optional(Text), v.description('apps: on the entry where a new operation began in the same stage (an install canceled and begun again), its id: app-service\'s opID, else the task forcing the stage')),
   evidence: Text,
 });
 

@@ -17,10 +17,13 @@ export class EntityTimelines {
     };
   }
 
-  /** An entity changed: `evidence` (and the time it gives, if any) is what the entry records. */
-  record(domain: Domain, key: string, value: object, evidence: string, at?: string): void {
+  /**
+   * An entity changed: `evidence` (and the time it gives, if any) is what the entry records; `op`, the operation
+   * an app began in the stage it was in (newOperationInStage).
+   */
+  record(domain: Domain, key: string, value: object, evidence: string, at?: string, op?: string): void {
     if (domain === 'app_states') {
-      this.of.app_states.record(key, appEntry(value as AppFlowState, evidence, at), this.clock().toISOString());
+      this.of.app_states.record(key, appEntry(value as AppFlowState, evidence, at, op), this.clock().toISOString());
     } else if (domain === 'tasks') {
       const t = value as TaskState;
       const now = this.clock().toISOString();

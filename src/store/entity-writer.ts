@@ -1,3 +1,4 @@
+import type { AppFlowState } from '../model/index.ts';
 import type { Domain, DomainEntity } from '../protocol.ts';
 import type { ChangeLog } from './change-log.ts';
 import type { EntityTable, Owner } from './entity-table.ts';
@@ -5,6 +6,7 @@ import type { EntityTimelines } from './entity-timelines.ts';
 import type { StoreTables } from './store-tables.ts';
 import type { StuckLimits } from './stuck.ts';
 import type { StuckWatch } from './stuck-watch.ts';
+import { newOperationInStage } from './timeline.ts';
 
 /**
  * The one way an entity is stored or removed: the table row, its stuck verdict and watch, its timeline entry
@@ -28,7 +30,8 @@ export class EntityWriter {
     const value = this.stuck.judge(domain, key, item, prev?.value as DomainEntity[D] | undefined, now);
     if (table.upsert(value, owner) !== null) {
       this.changes.touch(domain, key, prev?.value);
-      this.timelines.record(domain, key, value, evidence, at);
+      const op = domain === 'app_states' ? newOperationInStage(prev?.value as AppFlowState | undefined, value as AppFlowState) : undefined;
+      this.timelines.record(domain, key, value, evidence, at, op);
     }
     this.stuck.watch(domain, key, value, now);
     return key;

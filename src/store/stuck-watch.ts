@@ -4,6 +4,7 @@ import type { Row } from './entity-table.ts';
 import { SortedKeys } from './sorted-keys.ts';
 import type { StoreTables } from './store-tables.ts';
 import { DeadlineQueue } from './deadline-queue.ts';
+import { newOperationInStage } from './timeline.ts';
 import {
   appVerdict, DEFAULT_STUCK_LIMITS, isWatchedApp, isWatchedTask, nextAppFlip, nextProgressMark, nextTaskFlip, taskStuck,
   withStuck, type ProgressMark, type StuckClock, type StuckLimits,
@@ -46,7 +47,7 @@ export class StuckWatch {
       // a new operation in the same stage (an install canceled and started again) starts both clocks again: the
       // stall clock of the one before is not this one's, even at the same progress
       const sameStage = before !== undefined && before.stage === a.stage;
-      const newOperation = sameStage && !sameOperation(before, a);
+      const newOperation = newOperationInStage(before, a) !== undefined;
       if (sameStage && !newOperation && before.stage_since !== undefined && a.stage_since !== before.stage_since) {
         a = { ...a, stage_since: before.stage_since };
       }
@@ -165,21 +166,4 @@ export class StuckWatch {
       else this.watch('tasks', key, row.value, now);
     }
   }
-}
-
-/** The operation an app's state belongs to (app-service's opID), when it names one. */
-const opOf = (a: Partial<Pick<AppFlowState, 'metadata'>>): string | undefined => {
-  const id = (a.metadata as { status?: { opID?: unknown } } | undefined)?.status?.opID;
-  return typeof id === 'string' && id !== '' ? id : undefined;
-};
-
-/**
- * Not a new operation in the same stage: an install canceled and started again (a new opID, or a new task forcing
- * the stage) began its stage anew, whether or not this store saw the app leave in between. Unknown on either side:
- * the same (a dead store's clock names none).
- */
-function sameOperation(before: Partial<AppFlowState>, a: AppFlowState): boolean {
-  const [was, is] = [opOf(before), opOf(a)];
-  if (was !== undefined && is !== undefined && was !== is) return false;
-  return before.stage_task === undefined || a.stage_task === undefined || before.stage_task === a.stage_task;
 }

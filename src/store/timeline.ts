@@ -16,6 +16,12 @@ export interface TimelineEntry {
   progress?: string;
   /** the stage detail (tasks: error_msg), clipped to TIMELINE_LIMITS.detail characters */
   detail?: string;
+  /**
+   * apps: set on the entry where a new operation began in the same stage (an install canceled and begun again):
+   * its id (app-service's opID, else the task forcing the stage). It restarts the stuck clocks, so the reason's
+   * time is an entry's
+   */
+  op?: string;
   /** `poll user_application_states`, `event <eventID>`, `poll task_records`, ... */
   evidence: string;
 }
@@ -282,9 +288,10 @@ function settled(e: TimelineEntry | undefined): boolean {
   return e !== undefined && SETTLED.has(e.stage) && e.health !== 'unhealthy';
 }
 
-/** Whether `e` says what `next` says (its time and evidence aside): `next` would repeat it. */
+/** Whether `e` says what `next` says (its time and evidence aside): `next` would repeat it. A new operation never does. */
 function sameState(e: TimelineEntry | undefined, next: TimelineEntry): boolean {
-  return e !== undefined && e.stage === next.stage && e.health === next.health && e.progress === next.progress && e.detail === next.detail;
+  return e !== undefined && e.stage === next.stage && e.health === next.health && e.progress === next.progress && e.detail === next.detail
+    && next.op === undefined;
 }
 
 /**
@@ -321,14 +328,37 @@ function shared(value: string): string {
   return value;
 }
 
-/** An app's entry: its stage, health, reported progress and stage detail, at the market's time of the state. */
-export function appEntry(a: AppFlowState, evidence: string, at?: string): TimelineEntry {
+/**
+ * An app's entry: its stage, health, reported progress and stage detail, at the market's time of the state;
+ * `op` when a new operation began in the same stage (newOperationInStage).
+ */
+export function appEntry(a: AppFlowState, evidence: string, at?: string, op?: string): TimelineEntry {
   const entry: TimelineEntry = { at: at ?? a.last_update, stage: shared(a.stage), evidence };
   if (a.health !== undefined) entry.health = shared(a.health);
   const progress = (a.metadata as { status?: { progress?: unknown } } | undefined)?.status?.progress;
   if ((typeof progress === 'string' && progress !== '') || typeof progress === 'number') entry.progress = shared(String(progress));
   if (a.stage_detail) entry.detail = entryDetail(a.stage_detail);
+  if (op !== undefined) entry.op = op;
   return entry;
+}
+
+/** The operation an app's state belongs to (app-service's opID), when it names one. */
+function operationOf(a: Partial<Pick<AppFlowState, 'metadata'>>): string | undefined {
+  const id = (a.metadata as { status?: { opID?: unknown } } | undefined)?.status?.opID;
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+/**
+ * The operation `a` began, when it is a new one in the stage `before` was in: an install canceled and started
+ * again (a new opID, or a new task forcing the stage), whether or not the store saw the app leave in between.
+ * Unknown on either side: the same (a dead store's clock names none). Both stuck clocks start again, and the
+ * timeline gets an entry naming it.
+ */
+export function newOperationInStage(before: Partial<AppFlowState> | undefined, a: AppFlowState): string | undefined {
+  if (before === undefined || before.stage !== a.stage) return undefined;
+  const [was, is] = [operationOf(before), operationOf(a)];
+  if (was !== undefined && is !== undefined && was !== is) return is;
+  return before.stage_task !== undefined && a.stage_task !== undefined && before.stage_task !== a.stage_task ? a.stage_task : undefined;
 }
 
 /**

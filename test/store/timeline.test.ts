@@ -113,6 +113,33 @@ describe('timeline of an app', () => {
     expect(entries.map((e) => [e.progress, e.at])).toEqual([['10', T0], ['60', at(31)]]);
   });
 
+  it('an install canceled and begun again in the same stage is an entry naming the new operation, at the time its stall is counted from', () => {
+    let now = Date.parse(at(1));
+    const s = new RuntimeStore(() => new Date(now));
+    const downloading = (op: string, updated: string) => app({
+      stage: 'fetching', stage_since: updated, last_update: updated, metadata: { status: { opID: op, state: 'downloading', progress: '5' } },
+    });
+    const poll = (a: AppFlowState) => s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: [a] }]));
+    poll(downloading('op-1', T0));
+    // canceled and downloading again (op-2) between two polls, at the same 5 %: nothing but the operation moved
+    now = Date.parse(at(12));
+    poll(downloading('op-2', at(11)));
+    // later rows of the same operation repeat it: no entry
+    now = Date.parse(at(13));
+    poll(downloading('op-2', at(11)));
+    const entries = history(s, 'app_states', 'alice:market:wiki').entries;
+    expect(entries).toEqual([
+      { at: T0, stage: 'fetching', health: 'unknown', progress: '5', evidence: 'poll user_application_states' },
+      { at: at(11), stage: 'fetching', health: 'unknown', progress: '5', op: 'op-2', evidence: 'poll user_application_states' },
+    ]);
+    // stalled at 5 % since the new operation began: the reason's time is that entry's
+    now = Date.parse(at(30));
+    s.commit();
+    const a = JSON.parse(s.app('alice', 'market', 'wiki')!) as AppFlowState;
+    expect(a.stuck_since).toBe(entries[1].at);
+    expect(a.stuck_reason).toContain('progress 5 % since 2026-12-01 10:11 UTC');
+  });
+
   it('each version carries the new entries of what it changed, once (the stream replays them to a client that resumes)', () => {
     const s = new RuntimeStore(() => new Date(T0));
     s.apply(pushed('app_flow', [{ op: 'replace', domain: 'app_states', items: [app({ app_name: 'blog' })] }]));

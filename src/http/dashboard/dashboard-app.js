@@ -220,6 +220,7 @@ function timelineOf(r, onHistory) {
       el('span', { className: 'nowrap' }, fmtTime(str(e.at))), ' ', el('strong', null, str(e.stage)),
       e.health ? ` · ${str(e.health)}` : '', e.progress ? ` · progress ${fmtProgress(e.progress)}` : '',
       e.detail ? [' — ', el('span', { className: 'detail-text' }, str(e.detail))] : '',
+      e.op ? ` · new operation ${str(e.op)}` : '',
       el('span', { className: 'muted small' }, ` (${str(e.evidence)})`)));
     // since: from when the entries are complete (the store's start, or the oldest entry it kept)
     fill(box, el('div', { className: 'muted small' }, `every change since ${fmtTime(str(h.since))}`), el('ol', { className: 'timeline-list' }, lines));

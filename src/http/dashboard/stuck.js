@@ -28,6 +28,8 @@ const pct = (p) => (p === undefined || p === '' ? '—' : fmtProgress(p));
 /** What moved from entry `a` to entry `b` of a timeline, as text. */
 function moved(a, b) {
   const out = [];
+  // an install canceled and begun again in the same stage: its stuck clocks start from here
+  if (b.op) out.push(`new operation ${str(b.op)}`);
   if (a.stage !== b.stage) out.push(`${str(a.stage)} → ${str(b.stage)}`);
   if (a.health !== b.health) out.push(`health ${str(a.health) || '—'} → ${str(b.health) || '—'}`);
   if (a.progress !== b.progress) out.push(`progress ${pct(a.progress)} → ${pct(b.progress)}`);
