@@ -441,6 +441,19 @@ export interface SourceMetricsSample {
 }
 
 /** The store's metrics at one scrape (store -> HTTP). Counts are keyed by label value. */
+/** What the HTTP thread shows in /metrics while no ready store answers: the last ready store's view, the last sources' figures. */
+export interface HeldGauges {
+  view?: Pick<StoreMetricsSample, ViewGaugeField>;
+  sources?: StoreMetricsSample['sources'];
+}
+
+/** What a metrics sample says of the view (the counts of /state), as against the sources' and threads' own figures. */
+export const VIEW_GAUGE_FIELDS = [
+  'apps_by_stage', 'apps_by_health', 'tasks_by_status', 'tasks_by_type', 'components_by_status', 'component_healthy',
+  'stuck_apps', 'stuck_tasks', 'version',
+] as const satisfies readonly (keyof StoreMetricsSample)[];
+export type ViewGaugeField = (typeof VIEW_GAUGE_FIELDS)[number];
+
 export interface StoreMetricsSample {
   apps_by_stage: Record<string, number>;
   apps_by_health: Record<string, number>;
@@ -591,6 +604,12 @@ export type SupervisorLinkMessage =
   | { type: 'thread_restarts'; counts: ThreadRestarts; last: Record<string, ThreadRestart> }
   /** HTTP -> supervisor: the compression thread (a piscina thread of the HTTP thread) was replaced, and why if known */
   | { type: 'thread_restart'; thread: 'compress'; reason?: string }
+  /**
+   * HTTP -> supervisor, when they change: the /metrics gauges the HTTP thread holds through a store restart
+   * (store-metrics.ts HeldViewGauges); supervisor -> HTTP: the same, to a new HTTP thread, so that an HTTP thread
+   * and a store replaced together do not show a half-built store's counts (stuck apps 0) either
+   */
+  | { type: 'held_gauges'; held: HeldGauges }
   /**
    * supervisor -> HTTP: the store thread numbered `store` (HttpControlApi.attachStore) died; until a new one is
    * attached nothing may be answered from it. This port and attachStore's are not ordered: a late word of a store

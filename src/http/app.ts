@@ -61,6 +61,8 @@ export interface RuntimeAppDeps {
   wholeStateAsked?(): void;
   /** the compression thread's memory after its last job (none ran: undefined) */
   compressMemory?(): ThreadMemory | undefined;
+  /** /metrics gauges held through a store restart (absent: held by this app alone) */
+  viewGauges?: HeldViewGauges;
 }
 
 export { BASE_PATHS } from './base-paths.ts';
@@ -179,7 +181,7 @@ export function createRuntimeApp(deps: RuntimeAppDeps, security: HttpSecurityOpt
   const app = new Hono();
   // first, so that it also wraps the routes applyHardening registers (/metrics)
   app.use('*', headContentLength());
-  const viewGauges = new HeldViewGauges();
+  const viewGauges = deps.viewGauges ?? new HeldViewGauges();
   applyHardening(app, security, async () => {
     const pending = deps.queries()?.metrics();
     let sample: StoreMetricsSample | undefined;

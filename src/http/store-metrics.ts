@@ -1,5 +1,7 @@
 import { Registry } from 'prom-client';
-import { COLLECTION_DURATION_BOUNDS, type SourceMetricsSample, type StoreMetricsSample, type ThreadMemory } from '../protocol.ts';
+import {
+  COLLECTION_DURATION_BOUNDS, VIEW_GAUGE_FIELDS, type HeldGauges, type SourceMetricsSample, type StoreMetricsSample, type ThreadMemory,
+} from '../protocol.ts';
 import { customMetric, histogramSamples, type PromSample } from './prom-custom.ts';
 
 type Family = readonly [name: string, help: string, type: 'counter' | 'gauge' | 'histogram', values: (s: StoreMetricsSample) => PromSample[]];
@@ -65,37 +67,47 @@ export function storeMetricsText(sample: StoreMetricsSample, here: Record<string
   return registry.metrics();
 }
 
-/** What a sample says of the view (the counts of /state), as against the sources' and threads' own figures. */
-const VIEW_FIELDS = [
-  'apps_by_stage', 'apps_by_health', 'tasks_by_status', 'tasks_by_type', 'components_by_status', 'component_healthy',
-  'stuck_apps', 'stuck_tasks', 'version',
-] as const satisfies readonly (keyof StoreMetricsSample)[];
-type ViewFields = Pick<StoreMetricsSample, (typeof VIEW_FIELDS)[number]>;
-
 /**
  * The view's gauges through a store restart: while a new store has not yet had a pass of every collector (or
  * no store answers), they stay those of the last ready store, as `/state` keeps serving its bytes. Counts from a
  * half-built store (stuck apps 0 for the second before app_flow reports) would resolve an alert and start its
- * `for` again; absent series would too. Before any store was ready, the sample is shown as it is.
+ * `for` again; absent series would too. Before any store was ready, the sample is shown as it is. What is held
+ * goes to `keep` when it changes (the supervisor keeps it, and gives it to a new HTTP thread: restore).
  */
 export class HeldViewGauges {
-  private held: ViewFields | undefined;
+  private held: HeldGauges['view'];
   /**
    * Each source's figures as the last store that answered gave them (any store: a new one starts from the
    * supervisor's record of every run). Shown while no store answers (dead, or hung until the watchdog replaces
    * it 30 s on): `source_up` and the last success vanishing would reset the source alerts' `for` just when
    * collection cannot reach the store.
    */
-  private sources: StoreMetricsSample['sources'] | undefined;
+  private sources: HeldGauges['sources'];
+  private kept = '';
+
+  constructor(private readonly keep: (held: HeldGauges) => void = () => {}) {}
+
+  /** What an HTTP thread before this one held (the supervisor kept it); what this one has seen since wins. */
+  restore(held: HeldGauges): void {
+    this.held ??= held.view;
+    this.sources ??= held.sources;
+  }
 
   through(sample: StoreMetricsSample | undefined): StoreMetricsSample | undefined {
     if (sample !== undefined) this.sources = sample.sources;
-    if (sample?.ready === 1) {
-      this.held = Object.fromEntries(VIEW_FIELDS.map((k) => [k, sample[k]])) as ViewFields;
-      return sample;
-    }
-    if (this.held === undefined) return sample;
+    if (sample?.ready === 1) this.held = Object.fromEntries(VIEW_GAUGE_FIELDS.map((k) => [k, sample[k]])) as HeldGauges['view'];
+    if (sample !== undefined) this.tellKeeper();
+    if (sample?.ready === 1 || this.held === undefined) return sample;
     const rest = sample ?? { sources: this.sources ?? {}, threads: {}, timeline_entries: {} };
     return { ...rest, ...this.held, ready: 0 };
+  }
+
+  /** (a scrape's few KB, and only when they differ from what was last kept) */
+  private tellKeeper(): void {
+    const held: HeldGauges = { ...(this.held && { view: this.held }), ...(this.sources && { sources: this.sources }) };
+    const text = JSON.stringify(held);
+    if (text === this.kept) return;
+    this.kept = text;
+    this.keep(held);
   }
 }

@@ -28,6 +28,7 @@ import { HeapBound } from '../release-memory.ts';
 import { SMALL_POD_ANSWER_CACHES } from '../thread-limits.ts';
 import { repeatedHost } from './host-header.ts';
 import { parserErrorMessage } from './parser-errors.ts';
+import { HeldViewGauges } from './store-metrics.ts';
 
 /** how often the HTTP thread looks whether its garbage passed its bound */
 const HEAP_CHECK_MS = 5000;
@@ -90,6 +91,8 @@ export class HttpThread {
   private readonly remembered: RememberedAnswers;
 
   private readonly log = lazyThreadLogger('http');
+  /** what /metrics shows while no ready store answers; the supervisor keeps a copy for the HTTP thread after this one */
+  private readonly viewGauges = new HeldViewGauges((held) => this.tellSupervisor({ type: 'held_gauges', held }));
   /** built at listen time, with the security options the supervisor passes */
   app: Hono | null = null;
 
@@ -115,6 +118,7 @@ export class HttpThread {
         const f = this.freshness.setThreads(m.counts, m.last);
         if (f) this.stream.onFreshness(f);
       }
+      else if (m?.type === 'held_gauges') this.viewGauges.restore(m.held);
       // (only the attached store's death, or a later one's: a word of an older store arriving late is no news)
       else if (m?.type === 'store_down' && m.store >= this.attachedStore) this.detachStore();
     });
@@ -146,6 +150,7 @@ export class HttpThread {
       body: (cur) => this.bodies.get(cur),
       wholeStateAsked: () => this.wholeStateAsked(),
       compressMemory: () => this.compressed.memory ?? undefined,
+      viewGauges: this.viewGauges,
       dashboards,
     }, { ...security, log: this.log, metrics: this.metrics });
   }

@@ -1,6 +1,6 @@
 import { MessageChannel, Worker, type ResourceLimits } from 'node:worker_threads';
 import type {
-  CollectorSpec, HttpControlApi, HttpSecurityConfig, HttpThreadInit, StoreControlApi, SupervisorLinkMessage, ThreadRestart, ThreadRestarts,
+  CollectorSpec, HeldGauges, HttpControlApi, HttpSecurityConfig, HttpThreadInit, StoreControlApi, SupervisorLinkMessage, ThreadRestart, ThreadRestarts,
 } from '../protocol.ts';
 import { CALL_DEADLINE_MS, CallDeadlineError, callWithDeadline, Comlink, exitOf, THREAD_START_DEADLINE_MS, threadFile, wrap, type ThreadKind } from '../threads.ts';
 import type { Logger } from '../log.ts';
@@ -105,6 +105,8 @@ export class Supervisor {
   private readonly deaths = { store: 0, http: 0 };
   /** the current HTTP thread's end of the supervisor link (protocol.ts SupervisorLinkMessage) */
   private link: MessagePort | null = null;
+  /** what the HTTP thread showed in /metrics while no ready store answered, for the HTTP thread after it */
+  private heldGauges: HeldGauges | undefined;
   /** attachHttpToStore runs one at a time (a store and an HTTP restart may both want it) */
   private attaching: Promise<void> = Promise.resolve();
   private chaos: Server | null = null;
@@ -388,10 +390,11 @@ export class Supervisor {
     link.port1.on('message', (m: SupervisorLinkMessage) => {
       if (m?.type === 'thread_restart' && m.thread === 'compress' && link.port1 === this.link) {
         this.restarted('compress', m.reason ?? null);
-      }
+      } else if (m?.type === 'held_gauges' && link.port1 === this.link) this.heldGauges = m.held;
     });
     link.port1.unref();
     this.pushRestarts();
+    if (this.heldGauges) link.port1.postMessage({ type: 'held_gauges', held: this.heldGauges } satisfies SupervisorLinkMessage);
     await this.attachHttpToStore(THREAD_START_DEADLINE_MS);
     const bound = await this.control(worker, http.listen({ port, host: this.opts.host, security: this.opts.security, dashboards: { collectIntervalMs: this.opts.collectIntervalMs, demo: this.opts.demo } }), 'http.listen');
     this.started.add(worker);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, fake, LIVENESS_MS, startInProcess, untilReady } from '../helpers/sidecar.ts';
 import { API, sleep, sources, state, view } from './helpers.ts';
+import { parseProm, value } from '../helpers/prom.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mr-threads-'));
 const T0 = '2026-11-25T10:00:00.000Z';
@@ -195,6 +196,35 @@ describe('the store thread and the HTTP thread dying', () => {
     await sc.sup.threads().http.terminate();
     await eventually(async () => expect((await fetch(`${sc.base}/healthz`, { signal: AbortSignal.timeout(2000) })).status).toBe(200));
     expect(sc.sup.httpRestarts).toBe(restarts + 2);
+  });
+
+  it('store and HTTP thread killed together: /metrics never shows the half-built store\'s counts (an alert would reset)', async () => {
+    const running = async (): Promise<{ running?: number; ready?: number } | null> => {
+      const res = await fetch(`${sc.base}/metrics`, { signal: AbortSignal.timeout(1000) }).catch(() => null);
+      if (res?.status !== 200) return null;
+      const e = parseProm(await res.text());
+      return { running: value(e, 'market_runtime_apps_by_stage', { stage: 'running' }), ready: value(e, 'market_runtime_store_ready') };
+    };
+    // a ready store's view, held by this HTTP thread (and, through it, by the supervisor)
+    await eventually(async () => expect(await running()).toEqual({ running: 3, ready: 1 }));
+    const restarts = { store: sc.sup.storeRestarts, http: sc.sup.httpRestarts };
+    await Promise.all([sc.sup.threads().store.terminate(), sc.sup.threads().http.terminate()]);
+    // the new store has tasks' passes a second before app_flow's (delayMs): every scrape the new HTTP thread answers
+    // meanwhile shows the last ready view
+    const seen: number[] = [];
+    const end = Date.now() + LIVENESS_MS;
+    for (;;) {
+      const m = await running();
+      if (m !== null) {
+        seen.push(m.running ?? 0);
+        if (m.ready === 1) break;
+      }
+      if (Date.now() > end) throw new Error(`the store was not ready again in time (running seen: ${seen.join(', ')})`);
+      await sleep(50);
+    }
+    expect(new Set(seen)).toEqual(new Set([3]));
+    expect(seen.length).toBeGreaterThan(1);
+    expect({ store: sc.sup.storeRestarts, http: sc.sup.httpRestarts }).toEqual({ store: restarts.store + 1, http: restarts.http + 1 });
   });
 
   it('a kill while the thread is down (waiting for its restart) kills nothing and says so (chaos counts only real kills)', async () => {
