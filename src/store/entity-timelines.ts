@@ -9,11 +9,14 @@ export class EntityTimelines {
   private readonly of: Record<TimelineKind, Timeline>;
 
   constructor(since: string, private readonly clock: () => Date) {
-    // one bound for both: apps get what tasks do not
+    // one bound for both: apps get what tasks do not, and each may use what the other leaves of its share (the
+    // other takes it back as it grows: record() fits the other kind to its bound after each entry)
     const { total, tasks } = TIMELINE_LIMITS;
+    const share: Record<TimelineKind, number> = { app_states: total - tasks, tasks };
+    const room = (other: TimelineKind) => () => total - Math.min(this.of[other].beyondLatest, share[other]);
     this.of = {
-      app_states: new Timeline(since, { ...TIMELINE_LIMITS, total: total - tasks }),
-      tasks: new Timeline(since, { ...TIMELINE_LIMITS, total: tasks }),
+      app_states: new Timeline(since, { ...TIMELINE_LIMITS, total: share.app_states }, room('tasks')),
+      tasks: new Timeline(since, { ...TIMELINE_LIMITS, total: share.tasks }, room('app_states')),
     };
   }
 
@@ -24,15 +27,19 @@ export class EntityTimelines {
   record(domain: Domain, key: string, value: object, evidence: string, at?: string, op?: string): void {
     if (domain === 'app_states') {
       this.of.app_states.record(key, appEntry(value as AppFlowState, evidence, at, op), this.clock().toISOString());
+      this.of.tasks.fit();
     } else if (domain === 'tasks') {
       const t = value as TaskState;
       const now = this.clock().toISOString();
       this.of.tasks.record(key, taskEntry(t, evidence, now), now, t.created_at, taskPast(t));
+      this.of.app_states.fit();
     }
   }
 
   gone(domain: Domain, key: string, at: string, evidence: string, detail?: string): void {
-    if (domain !== 'components') this.of[domain].gone(key, at, evidence, this.clock().getTime(), detail);
+    if (domain === 'components') return;
+    this.of[domain].gone(key, at, evidence, this.clock().getTime(), detail);
+    this.of[domain === 'app_states' ? 'tasks' : 'app_states'].fit();
   }
 
   /** Drops the histories of departed apps and tasks whose time is up: content of no version, so none is minted. */

@@ -50,12 +50,17 @@ export const TIMELINE_LIMITS = {
   /**
    * entries beyond the latest of each app and task in view (those are never dropped: an app in view always
    * has a history), so at most total + one per app and task in view are held. ≤ 16 MiB: full at 10,000 apps and
-   * 1,000 tasks in view (29,000 entries) with every detail at its bound, 15.6 MiB of heap (~560 bytes an entry: a two-byte detail
+   * 1,000 tasks in view (29,000 entries) with every detail at its bound, 15.5 MiB of heap (~560 bytes an entry: a two-byte detail
    * of 128 characters is 272 of them; bench/timeline-memory.ts, which prints it
    * against 16 MiB; test/store/timeline-memory.test.ts holds the entry counts). Past it, entries go in the order trim() gives
    */
   total: 18_000,
-  /** of that total: what task histories may hold (tasks in view are the active ones and the last RECENT_TASK_LIMIT) */
+  /**
+   * of that total: what task histories may hold (tasks in view are the active ones and the last RECENT_TASK_LIMIT),
+   * the rest the apps'. Each kind may use what the other leaves of its share, and gives it back as the other grows
+   * (EntityTimelines): a small market whose tasks come and go fast (the demo's: ~75 a minute) keeps their
+   * departures for the hour in the room its few apps leave
+   */
   tasks: 4_000,
   /**
    * A smaller market holds less: each kind's bound is this many entries per app (task) in view, at least
@@ -89,11 +94,15 @@ export class Timeline {
    */
   private fresh = new Map<string, TimelineEntry[]>();
 
-  /** `start`: when the store started (or restarted) */
+  /**
+   * `start`: when the store started (or restarted). `room`: what the bound may be at most now, when it moves with
+   * what another timeline holds (else `limits.total`)
+   */
   constructor(
     private readonly start: string,
     private readonly limits: Pick<typeof TIMELINE_LIMITS, 'perEntity' | 'total' | 'keepGoneMs'>
       & Partial<Pick<typeof TIMELINE_LIMITS, 'perInView' | 'perGone' | 'floor'>> = TIMELINE_LIMITS,
+    private readonly room: () => number = () => limits.total,
   ) {}
 
   /**
@@ -102,8 +111,19 @@ export class Timeline {
    * departures and holds no more than that.
    */
   get bound(): number {
-    const { total, perInView, perGone = 0, floor = 0 } = this.limits;
+    const { perInView, perGone = 0, floor = 0 } = this.limits;
+    const total = this.room();
     return perInView === undefined ? total : Math.min(total, Math.max(floor, perInView * this.inView + perGone * this.departed.size));
+  }
+
+  /** The entries the bound counts: all but the latest of each history in view. */
+  get beyondLatest(): number {
+    return this.size - this.inView;
+  }
+
+  /** Trims to the bound, which may have moved with another timeline (room) since this one last recorded. */
+  fit(): void {
+    this.trim();
   }
 
   /**
@@ -203,25 +223,32 @@ export class Timeline {
   }
 
   /**
-   * Past the bound (which counts all but the latest entry of each history in view), down to 10 % of the share
-   * of the histories in view below it (so the walk runs once per many records), what an operator asks about
+   * Past the bound (which counts all but the latest entry of each history in view), what an operator asks about
    * least goes first:
    * 1. departed histories lose their oldest entries down to their last perGone ("uninstalling, then removed at
    *    10:42" stays answerable for keepGoneMs), the earliest departed first;
    * 2. settled histories in view (running or stopped and not unhealthy; a finished task) lose their oldest
    *    entries down to their latest, the least recently changed first;
-   * 3. departed histories go whole, the earliest departed first;
+   * 3. only when the room binds (the total, or what the other kind leaves), or the bound keeps no entries of
+   *    departed histories (perGone 0): departed histories go whole, the earliest departed first;
    * 4. the rest in view — in a transitional stage, failed or unhealthy: the ones a "why is it stuck?" is about,
    *    which by being stuck are the least recently changed — lose their oldest entries, down to their latest.
    * An app or task in view never loses its latest entry, however many there are: they bring their own bound.
+   * So that the walk runs once per many records, a trim goes a margin (10 % of the share of the histories in
+   * view) below the room when the room binds, and else may be passed by that margin before it trims back to the
+   * bound: a bound that follows the departures (perGone each) holds them whole, so dropping one would only lower
+   * it as much, and a margin below it would take every departure down to the floor.
    */
   private trim(): void {
     const bound = this.bound;
-    if (this.size - this.inView <= bound) return;
+    const room = this.room();
     // 10 % of what the apps in view may hold, not of the bound: the departures' share is theirs to keep
     const { perInView, floor = 0 } = this.limits;
     const inViewShare = perInView === undefined ? bound : Math.min(bound, Math.max(floor, perInView * this.inView));
-    const target = bound - Math.max(1, Math.floor(inViewShare * 0.1));
+    const margin = Math.max(1, Math.floor(inViewShare * 0.1));
+    const capped = bound >= room;
+    if (this.size - this.inView <= (capped ? bound : Math.min(room, bound + margin))) return;
+    const target = capped ? bound - margin : bound;
     const over = () => this.size - this.inView - target;
     const keepGone = this.limits.perGone ?? 0;
     if (keepGone > 0) {
@@ -234,14 +261,17 @@ export class Timeline {
       if (over() <= 0) return;
       if (!this.departed.has(key) && settled(history.entries.at(-1))) this.dropOldest(history, 1, over());
     }
-    for (const key of this.departed.keys()) {
-      if (over() <= 0) return;
-      this.dropDeparted(key);
+    // (a bound that counts no entries per departure is not lowered by dropping one)
+    if (capped || keepGone === 0) {
+      for (const key of this.departed.keys()) {
+        if (over() <= 0) return;
+        this.dropDeparted(key);
+      }
     }
-    // only histories in view are left
-    for (const history of this.tracks.values()) {
+    // only histories in view are left (and, below the room, departed ones at their last perGone)
+    for (const [key, history] of this.tracks) {
       if (over() <= 0) return;
-      this.dropOldest(history, 1, over());
+      if (!this.departed.has(key)) this.dropOldest(history, 1, over());
     }
   }
 

@@ -452,6 +452,18 @@ describe('bounds', () => {
     expect(t.entries).toBe(10);
   });
 
+  it('with nothing in view, departures still stay for the hour: the floor is not what they are cut down to', () => {
+    const t = new Timeline(T0, { perEntity: 50, total: 100_000, keepGoneMs: 60 * 60_000, perInView: 4, perGone: 3, floor: 1_000 });
+    // tasks that came and went, none in view now: each pending, running, failed, then removed
+    for (let i = 0; i < 2_000; i++) {
+      const key = `task-${i}`;
+      for (const stage of ['pending', 'running', 'failed']) t.record(key, { at: at(i), stage, evidence: 'x' }, at(i));
+      t.gone(key, at(i), 'x', Date.parse(T0) + i);
+    }
+    expect(t.get('task-0')!.entries.map((e) => e.stage)).toEqual(['running', 'failed', 'removed']);
+    expect(t.entries).toBeLessThanOrEqual(3 * 2_000 + 300);
+  });
+
   it('stays within its total when entities come and go faster than departed histories expire', () => {
     const t = new Timeline(T0, { perEntity: 50, total: 1000, keepGoneMs: 60 * 60_000 });
     for (let pass = 0; pass < 50; pass++) {
