@@ -6,9 +6,14 @@ import { LIMITS } from '../model/index.ts';
  * clients, so its form may change; only a cursor this API could have given out is taken back.
  */
 
-/** the longest cursor taken (a key of three identifiers, JSON-escaped, then base64url: well inside it) */
-export const CURSOR_MAX_CHARS = 8192;
 const KEY_MAX_CHARS = 3 * LIMITS.id + 2;
+/**
+ * The longest cursor this API gives out, and so the longest taken: `{"after":"<key>"}` with every character of
+ * the key at its longest in JSON's UTF-8 (a control character or lone surrogate escaped as `\u00XX`: 6 bytes), as
+ * base64url. 6,163 characters: with the path, inside the 8 KiB request target (security.ts MAX_URL_BYTES), so
+ * the limit the OpenAPI document states is one a client can reach.
+ */
+export const CURSOR_MAX_CHARS = Math.ceil(((12 + 6 * 3 * LIMITS.id + 2) * 4) / 3);
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const CURSOR_JSON = v.strictObject({ after: v.pipe(v.string(), v.maxLength(KEY_MAX_CHARS)) });
 

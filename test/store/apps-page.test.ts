@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { appKey, type AppFlowState } from '../../src/model/index.ts';
+import { appKey, LIMITS, type AppFlowState } from '../../src/model/index.ts';
 import type { AppFilter, PassMessage } from '../../src/protocol.ts';
-import { decodeCursor, encodeCursor } from '../../src/store/page-cursor.ts';
+import { CURSOR_MAX_CHARS, decodeCursor, encodeCursor } from '../../src/store/page-cursor.ts';
 import { RuntimeStore } from '../../src/store/runtime-store.ts';
 import { app, pass, T0 } from '../helpers/store-fixtures.ts';
 
@@ -205,6 +205,11 @@ describe('…/apps pages', () => {
     const first = page(store, {}, 2);
     expect(decodeCursor(first.next_cursor!)).toBe(keyOf(first.items[1]!));
     for (const key of ['alice:market:firefox', 'ünï:a&b:日本😀', 'x:y:\u0001']) expect(decodeCursor(encodeCursor(key))).toBe(key);
+    // the longest key an app can have, every character at its longest in JSON, fits the limit the API states
+    const id = '\u0001'.repeat(LIMITS.id);
+    const longest = encodeCursor(`${id}:${id}:${id}`);
+    expect(longest.length).toBe(CURSOR_MAX_CHARS);
+    expect(decodeCursor(longest)).toBe(`${id}:${id}:${id}`);
     for (const garbage of ['', 'abc', 'not base64!', encodeCursor('k') + 'A', Buffer.from('{"after":1}').toString('base64url'),
       Buffer.from('{"after":"k","x":1}').toString('base64url'), Buffer.from('"k"').toString('base64url')]) {
       expect(decodeCursor(garbage), garbage).toBeNull();
