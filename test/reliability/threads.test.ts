@@ -94,19 +94,31 @@ describe('collector threads that die', () => {
   }, 3 * LIVENESS_MS);
 });
 
-describe('the store thread and the HTTP thread dying', () => {
-  let sc: Awaited<ReturnType<typeof startInProcess>>;
-  const apps = appsFile('apps.json', ['wiki', 'blog', 'chat']);
+/**
+ * A sidecar whose store, once replaced, is half-built (tasks' passes, not app_flow's) for app_flow's slow pass of
+ * `appFlowMs` (its apps in the file `appsName`), for the tests of the suite that calls it. A pass in flight when the store dies waits for its ack until
+ * the deadline: kept short.
+ */
+function storeRebuildingFor(appFlowMs: number, appsName: string): { sc: Awaited<ReturnType<typeof startInProcess>> } {
+  const sidecar = {} as { sc: Awaited<ReturnType<typeof startInProcess>> };
+  const apps = appsFile(appsName, ['wiki', 'blog', 'chat']);
   beforeAll(async () => {
-    sc = await startInProcess([
+    sidecar.sc = await startInProcess([
       fake('tasks', { mode: 'passes', count: 20 }),
-      // a slow source: a rebuild is not complete before its first pass, so "not ready" lasts long enough to see
-      fake('app_flow', { mode: 'file', file: apps, delayMs: 1200 }),
-    // a pass in flight when the store dies waits for its ack until the deadline: keep it short
-    ], { intervalMs: 200, deadlineMs: 2000 });
-    await untilReady(sc.base);
+      fake('app_flow', { mode: 'file', file: apps, delayMs: appFlowMs }),
+    ], { intervalMs: 200, deadlineMs: 2 * appFlowMs });
+    await untilReady(sidecar.sc.base);
   });
-  afterAll(() => sc.sup.stop());
+  afterAll(() => sidecar.sc.sup.stop());
+  return sidecar;
+}
+
+describe('the store thread and the HTTP thread dying', () => {
+  // a slow source: a rebuild is not complete before its first pass, so "not ready" lasts long enough to see
+  const sidecar = storeRebuildingFor(1200, 'apps.json');
+  const apps = join(dir, 'apps.json');
+  let sc: Awaited<ReturnType<typeof startInProcess>>;
+  beforeAll(() => { sc = sidecar.sc; });
 
   async function killStoreAndWatch(kill: () => void | Promise<unknown>): Promise<void> {
     const before = await fetch(`${sc.base}${API}/state`);
@@ -212,18 +224,11 @@ describe('the store thread and the HTTP thread dying', () => {
 });
 
 describe('the store and the HTTP thread dying together', () => {
+  // half-built for longer than an HTTP thread takes to start again on a loaded machine: the new HTTP thread is
+  // scraped meanwhile
+  const sidecar = storeRebuildingFor(4000, 'apps-together.json');
   let sc: Awaited<ReturnType<typeof startInProcess>>;
-  const apps = appsFile('apps-together.json', ['wiki', 'blog', 'chat']);
-  beforeAll(async () => {
-    sc = await startInProcess([
-      fake('tasks', { mode: 'passes', count: 20 }),
-      // a new store is half-built (tasks' passes, not app_flow's) for the 4 s of app_flow's pass: longer than an
-      // HTTP thread takes to start again on a loaded machine, so the new HTTP thread is scraped meanwhile
-      fake('app_flow', { mode: 'file', file: apps, delayMs: 4000 }),
-    ], { intervalMs: 200, deadlineMs: 8000 });
-    await untilReady(sc.base);
-  });
-  afterAll(() => sc.sup.stop());
+  beforeAll(() => { sc = sidecar.sc; });
 
   it('/metrics never shows the half-built store\'s counts (an alert would reset)', async () => {
     const running = async (): Promise<{ running?: number; ready?: number } | null> => {
