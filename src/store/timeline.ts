@@ -58,7 +58,7 @@ export const TIMELINE_LIMITS = {
   /**
    * of that total: what task histories may hold (tasks in view are the active ones and the last RECENT_TASK_LIMIT),
    * the rest the apps'. Each kind may use what the other leaves of its share, and gives it back as the other grows
-   * (EntityTimelines): a small market whose tasks come and go fast (the demo's: ~75 a minute) keeps their
+   * (EntityTimelines): a small market whose tasks come and go fast (the demo's: ~80 a minute) keeps their
    * departures for the hour in the room its few apps leave
    */
   tasks: 4_000,
