@@ -607,6 +607,40 @@ describeWith('chromium', 'dashboards in a real browser', () => {
       await expect.poll(async () => (await fetch(`${root()}/apps/dave/market.olares/stalled-app`)).status, { timeout: LIVENESS_MS }).toBe(404);
     }
   });
+
+  it('/dashboard-app: an install canceled and begun again in the same stage shows in its timeline as a new operation, as text', async () => {
+    const retried = (op: string, updated: string): AppFlowState => ({
+      app_id: 'retried-app', app_name: 'retried-app', user_id: 'dave', source_id: 'market.olares', stage: 'installing',
+      health: 'unknown', stage_detail: 'downloading', last_update: updated, stage_since: updated, metadata: { status: { opID: op, progress: '5' } },
+    });
+    const history = `${root()}/apps/dave/market.olares/retried-app/history`;
+    const entries = async () => {
+      const r = await fetch(history);
+      return r.status === 200 ? ((await r.json()) as { data: { entries: unknown[] } }).data.entries.length : 0;
+    };
+    // the new operation's id is the source's: markup in it stays text
+    const op = `op-2 ${HOSTILE_ERROR}`;
+    try {
+      files.write('app_flow', [{ op: 'replace', domain: 'app_states', items: [...data.apps, retried('op-1', new Date(Date.now() - 60_000).toISOString())] }]);
+      await expect.poll(entries, { timeout: LIVENESS_MS }).toBe(1);
+      files.write('app_flow', [{ op: 'replace', domain: 'app_states', items: [...data.apps, retried(op, new Date().toISOString())] }]);
+      await expect.poll(entries, { timeout: LIVENESS_MS }).toBe(2);
+
+      const { page, errors } = await openPage(env.browser);
+      await loaded(page, `${root()}/dashboard-app`);
+      await page.locator('#flow-table tr', { hasText: 'retried-app' }).getByRole('button', { name: 'details' }).click();
+      const lines = page.locator('#flow-table tr.detail .timeline li');
+      await expect.poll(() => lines.count(), { timeout: LIVENESS_MS }).toBe(2);
+      expect(await lines.nth(1).textContent()).toContain(`installing · unknown · progress 5 % — downloading · new operation ${op} (poll user_application_states)`);
+      expect(await lines.nth(0).textContent()).not.toContain('new operation');
+      expect(await pwned(page)).toBeUndefined();
+      expect(errors).toEqual([]);
+      await page.context().close();
+    } finally {
+      files.writeAll(data);
+      await expect.poll(async () => (await fetch(`${root()}/apps/dave/market.olares/retried-app`)).status, { timeout: LIVENESS_MS }).toBe(404);
+    }
+  });
 });
 
 describeWith('chromium', 'dashboards at 3,000 apps', () => {
