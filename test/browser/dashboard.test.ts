@@ -559,6 +559,27 @@ describeWith('chromium', 'dashboards in a real browser', () => {
     await page.context().close();
   });
 
+  /**
+   * Dave's app `name` listed beside the fixture's apps as `states` say, one after the other, each once the one
+   * before is in its history; then `look`; after it, the fixture back and the app gone.
+   */
+  async function daveAppThrough(name: string, states: AppFlowState[], look: () => Promise<void>): Promise<void> {
+    const entries = async () => {
+      const r = await fetch(`${root()}/apps/dave/market.olares/${name}/history`);
+      return r.status === 200 ? ((await r.json()) as { data: { entries: unknown[] } }).data.entries.length : 0;
+    };
+    try {
+      for (const [i, state] of states.entries()) {
+        files.write('app_flow', [{ op: 'replace', domain: 'app_states', items: [...data.apps, state] }]);
+        await expect.poll(entries, { timeout: LIVENESS_MS }).toBe(i + 1);
+      }
+      await look();
+    } finally {
+      files.writeAll(data);
+      await expect.poll(async () => (await fetch(`${root()}/apps/dave/market.olares/${name}`)).status, { timeout: LIVENESS_MS }).toBe(404);
+    }
+  }
+
   it('/dashboard-app: a stalled app\'s badge counts from the stall, and its Stuck line names the last change, as text', async () => {
     const MIN = 60_000;
     const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
@@ -567,16 +588,7 @@ describeWith('chromium', 'dashboards in a real browser', () => {
       app_id: 'stalled-app', app_name: 'stalled-app', user_id: 'dave', source_id: 'market.olares', stage: 'installing',
       health: 'unknown', stage_detail: detail, last_update: ago(movedAgo), stage_since: ago(20 * MIN), metadata: { status: { progress } },
     });
-    const history = `${root()}/apps/dave/market.olares/stalled-app/history`;
-    const entries = async () => {
-      const r = await fetch(history);
-      return r.status === 200 ? ((await r.json()) as { data: { entries: unknown[] } }).data.entries.length : 0;
-    };
-    try {
-      files.write('app_flow', [{ op: 'replace', domain: 'app_states', items: [...data.apps, stalled('10', 20 * MIN, 'downloading')] }]);
-      await expect.poll(entries, { timeout: LIVENESS_MS }).toBe(1);
-      files.write('app_flow', [{ op: 'replace', domain: 'app_states', items: [...data.apps, stalled('12', 14 * MIN, `downloading ${HOSTILE_ERROR}`)] }]);
-      await expect.poll(entries, { timeout: LIVENESS_MS }).toBe(2);
+    await daveAppThrough('stalled-app', [stalled('10', 20 * MIN, 'downloading'), stalled('12', 14 * MIN, `downloading ${HOSTILE_ERROR}`)], async () => {
 
       const { page, errors } = await openPage(env.browser);
       await loaded(page, `${root()}/dashboard-app`);
@@ -602,10 +614,7 @@ describeWith('chromium', 'dashboards in a real browser', () => {
       expect(await pwned(page)).toBeUndefined();
       expect(errors).toEqual([]);
       await page.context().close();
-    } finally {
-      files.writeAll(data);
-      await expect.poll(async () => (await fetch(`${root()}/apps/dave/market.olares/stalled-app`)).status, { timeout: LIVENESS_MS }).toBe(404);
-    }
+    });
   });
 
   it('/dashboard-app: an install canceled and begun again in the same stage shows in its timeline as a new operation, as text', async () => {
@@ -613,18 +622,9 @@ describeWith('chromium', 'dashboards in a real browser', () => {
       app_id: 'retried-app', app_name: 'retried-app', user_id: 'dave', source_id: 'market.olares', stage: 'installing',
       health: 'unknown', stage_detail: 'downloading', last_update: updated, stage_since: updated, metadata: { status: { opID: op, progress: '5' } },
     });
-    const history = `${root()}/apps/dave/market.olares/retried-app/history`;
-    const entries = async () => {
-      const r = await fetch(history);
-      return r.status === 200 ? ((await r.json()) as { data: { entries: unknown[] } }).data.entries.length : 0;
-    };
     // the new operation's id is the source's: markup in it stays text
     const op = `op-2 ${HOSTILE_ERROR}`;
-    try {
-      files.write('app_flow', [{ op: 'replace', domain: 'app_states', items: [...data.apps, retried('op-1', new Date(Date.now() - 60_000).toISOString())] }]);
-      await expect.poll(entries, { timeout: LIVENESS_MS }).toBe(1);
-      files.write('app_flow', [{ op: 'replace', domain: 'app_states', items: [...data.apps, retried(op, new Date().toISOString())] }]);
-      await expect.poll(entries, { timeout: LIVENESS_MS }).toBe(2);
+    await daveAppThrough('retried-app', [retried('op-1', new Date(Date.now() - 60_000).toISOString()), retried(op, new Date().toISOString())], async () => {
 
       const { page, errors } = await openPage(env.browser);
       await loaded(page, `${root()}/dashboard-app`);
@@ -636,10 +636,7 @@ describeWith('chromium', 'dashboards in a real browser', () => {
       expect(await pwned(page)).toBeUndefined();
       expect(errors).toEqual([]);
       await page.context().close();
-    } finally {
-      files.writeAll(data);
-      await expect.poll(async () => (await fetch(`${root()}/apps/dave/market.olares/retried-app`)).status, { timeout: LIVENESS_MS }).toBe(404);
-    }
+    });
   });
 });
 
