@@ -440,7 +440,6 @@ export interface SourceMetricsSample {
   duration: Partial<Record<'ok' | 'error', HistogramSample>>;
 }
 
-/** The store's metrics at one scrape (store -> HTTP). Counts are keyed by label value. */
 /** What the HTTP thread shows in /metrics while no ready store answers: the last ready store's view, the last sources' figures. */
 export interface HeldGauges {
   view?: Pick<StoreMetricsSample, ViewGaugeField>;
@@ -454,6 +453,7 @@ export const VIEW_GAUGE_FIELDS = [
 ] as const satisfies readonly (keyof StoreMetricsSample)[];
 export type ViewGaugeField = (typeof VIEW_GAUGE_FIELDS)[number];
 
+/** The store's metrics at one scrape (store -> HTTP). Counts are keyed by label value. */
 export interface StoreMetricsSample {
   apps_by_stage: Record<string, number>;
   apps_by_health: Record<string, number>;
@@ -619,7 +619,6 @@ export type SupervisorLinkMessage =
 
 // ---- supervisor -> HTTP thread (comlink) -------------------------------------------------------------
 
-/** What the HTTP thread enforces (RUNTIME_API_TOKEN, METRICS_REQUIRE_TOKEN, CORS_ORIGINS); its own logger and metrics stay in it. */
 /** What the dashboards' pages are written with at start (the same for every request). */
 export interface DashboardSettings {
   /** COLLECT_INTERVAL_MS: the pages call a source stale past 3 of them (default 5000) */
@@ -628,6 +627,7 @@ export interface DashboardSettings {
   demo?: boolean;
 }
 
+/** What the HTTP thread enforces (RUNTIME_API_TOKEN, METRICS_REQUIRE_TOKEN, CORS_ORIGINS); its own logger and metrics stay in it. */
 export interface HttpSecurityConfig {
   /** RUNTIME_API_TOKEN: when set, everything but /healthz and /readyz (and /metrics, see below) needs it */
   apiToken?: string;
