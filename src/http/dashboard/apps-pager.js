@@ -18,7 +18,8 @@ export const appsEmptyText = (error) => (error ? `The applications could not be 
  * `onError(message, { drawn })`: a read failed; `drawn`: it was for the page drawn now (same filters and place),
  * else the page drawn belongs to other filters or another place and must not stay under them.
  * Returns { reset() (filters changed: first page), refresh(force) (a new version: this page again; force: without
- * If-None-Match), next(), prev(), failed() (the last read failed: read again with refresh()) }.
+ * If-None-Match), next(), prev(), failed() (the last read failed: read again with refresh()), error() (why it
+ * failed; null: it did not) }.
  */
 export function appsPager({ limit = 50, query, onPage, onUnchanged = () => {}, onError = () => {} }) {
   /** cursors[i]: the cursor that gives page i (null: the first) */
@@ -28,8 +29,8 @@ export function appsPager({ limit = 50, query, onPage, onUnchanged = () => {}, o
   let last = { url: '', etag: null };
   /** answers to an older request than the latest are dropped */
   let seq = 0;
-  /** the latest read failed */
-  let failing = false;
+  /** why the latest read failed (null: it did not) */
+  let error = null;
 
   function urlOf(cursor) {
     const params = new URLSearchParams();
@@ -50,23 +51,23 @@ export function appsPager({ limit = 50, query, onPage, onUnchanged = () => {}, o
         cache: 'no-store', headers: { Accept: 'application/json', ...(tag ? { 'If-None-Match': tag } : {}), ...authHeaders() }, signal: readSignal(),
       });
     } catch (err) {
-      if (mine === seq) { failing = true; onError(whyFailed(err), { drawn: url === last.url }); }
+      if (mine === seq) { error = whyFailed(err); onError(error, { drawn: url === last.url }); }
       return;
     }
     if (res.status === 304) {
       await res.arrayBuffer().catch(() => {});
-      if (mine === seq) { failing = false; onUnchanged(); }
+      if (mine === seq) { error = null; onUnchanged(); }
       return;
     }
     let body = null;
     try { body = await res.json(); } catch { /* not JSON */ }
     if (mine !== seq) return;
     if (!res.ok || body?.success !== true || !body.data) {
-      failing = true;
-      onError(body && typeof body.message === 'string' ? body.message : `HTTP ${res.status}`, { drawn: url === last.url });
+      error = body && typeof body.message === 'string' ? body.message : `HTTP ${res.status}`;
+      onError(error, { drawn: url === last.url });
       return;
     }
-    failing = false;
+    error = null;
     const items = Array.isArray(body.data.items) ? body.data.items : [];
     if (items.length === 0 && at > 0) {
       // the apps of this page are gone: step back
@@ -101,6 +102,7 @@ export function appsPager({ limit = 50, query, onPage, onUnchanged = () => {}, o
       at -= 1;
       return load();
     },
-    failed: () => failing,
+    failed: () => error !== null,
+    error: () => error,
   };
 }

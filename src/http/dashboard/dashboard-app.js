@@ -310,7 +310,7 @@ const flowTable = table([
   },
   { label: 'Last update', cell: (r) => timeCell(r.updated, true), sort: (r) => r.updated, className: 'nowrap' },
 ], {
-  empty: () => appsEmptyText(appsError),
+  empty: () => appsEmptyText(pager.error()),
   pageSize: 50,
   key: (r) => r.key,
   pinned: (r) => r.stuck,
@@ -322,8 +322,6 @@ $('flow-table').append(flowTable.root);
 
 /** the page of rows drawn, and what the page's data was read at then */
 let drawn = null;
-/** why the last read of the apps page failed (null: it did not) */
-let appsError = null;
 
 /**
  * The apps a page at a time (…/apps?include=chart_repo), filtered by the server: each page brings the Chart
@@ -336,7 +334,6 @@ const pager = appsPager({
     stuck: $('f-status').value, include: 'chart_repo',
   }),
   onPage: (page, view) => {
-    appsError = null;
     drawn = null;
     const cr = obj(page.chart_repo);
     const appStates = {};
@@ -347,13 +344,11 @@ const pager = appsPager({
   },
   // the page is unchanged but the data moved on: drawn again, open timelines are read for what is shown now
   onUnchanged: () => {
-    appsError = null;
     if (!drawn || drawn.at === shownKey) return;
     drawn.at = shownKey;
     flowTable.setPage(drawn.rows, drawn.view);
   },
   onError: (msg, { drawn: same }) => {
-    appsError = msg;
     $('status').textContent = `apps unavailable: ${msg.slice(0, 200)}`;
     // the rows drawn are of other filters or another page: they must not stay under these
     if (!same) { drawn = null; flowTable.setPage([], NO_PAGE); }

@@ -64,7 +64,7 @@ const appsTable = table([
   { label: 'Stage detail', cell: (a) => el('span', { className: 'detail-text' }, str(a.stage_detail)), className: 'wide' },
   { label: 'Last update', cell: (a) => timeCell(a.last_update), sort: (a) => str(a.last_update), className: 'nowrap' },
 ], {
-  empty: () => appsEmptyText(appsError),
+  empty: () => appsEmptyText(appsPager.error()),
   pageSize: 50,
   pinned: isStuck,
   rowClass: (a) => (isStuck(a) ? 'stuck' : a.stage === 'failed' ? 'row-bad' : undefined),
@@ -72,21 +72,15 @@ const appsTable = table([
 });
 $('apps-table').append(appsTable.root);
 
-/** why the last read of the apps page failed (null: it did not) */
-let appsError = null;
-
 /** the apps a page at a time from the server (…/apps), filtered there: the whole list never comes to the page */
 const appsPager = appsPager0({
   limit: appsTable.pageSize,
   query: () => ({ app_name: $('f-app').value.trim(), user_id: $('f-user').value.trim(), source_id: $('f-source').value.trim(),
     stage: $('f-stage').value, health: $('f-health').value, stuck: $('f-stuck').value }),
   onPage: (page, view) => {
-    appsError = null;
     appsTable.setPage(list(page.items).filter((a) => a && typeof a === 'object'), view);
   },
-  onUnchanged: () => { appsError = null; },
   onError: (msg, { drawn }) => {
-    appsError = msg;
     $('status').textContent = `apps unavailable: ${msg.slice(0, 200)}`;
     // the rows drawn are of other filters or another page: they must not stay under these
     if (!drawn) appsTable.setPage([], NO_PAGE);
