@@ -11,7 +11,9 @@ import { isFutureTime } from '../store/event-order.ts';
 /** The largest app-service message we parse; anything bigger is dropped unread. */
 export const MAX_EVENT_BYTES = 256 * 1024;
 
-const Str = v.pipe(v.string(), v.maxLength(LIMITS.text));
+// free text is clipped as a polled row's is (docs/operations.md#limits), never a reason to lose the event: the
+// message itself is bounded (MAX_EVENT_BYTES)
+const Str = v.pipe(v.string(), v.transform((s) => clip(s)));
 
 /**
  * One app-service state message (NATS subject os.application.*). Only what identifies the app and its
@@ -37,7 +39,8 @@ const AppServiceEvent = v.object({
   reason: v.optional(Str),
   message: v.optional(Str),
   // (null: app-service is Go, which marshals a nil slice as null, and the market's decoder takes it as empty)
-  entranceStatuses: v.nullish(v.pipe(v.array(v.unknown()), v.maxLength(256))),
+  // (more than the merge can place: metadata.status keeps at most the manifest's entries, app-status.ts)
+  entranceStatuses: v.nullish(v.pipe(v.array(v.unknown()), v.transform((xs) => xs.slice(0, 256)))),
   sharedEntrances: v.nullish(v.array(v.unknown())),
 });
 type AppServiceEvent = v.InferOutput<typeof AppServiceEvent>;

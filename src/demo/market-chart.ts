@@ -82,9 +82,14 @@ function queueAnalysis(m: MarketModel, h: Hydration): void {
   const app = inst ? m.catalog.get(inst.catalog_key) : undefined;
   if (!inst || !app) return;
   for (const name of app.images) if (!m.images.has(name)) addImage(m, newImage(m, inst, name));
+  queueAnalyzerTask(m, inst, app.images);
+}
+
+/** An analyzer task for an install's images (the seed queues one without creating images). */
+export function queueAnalyzerTask(m: MarketModel, inst: Install, images: string[]): void {
   const a = m.analyzer;
   a.queued.push({
-    task_id: nextId(m, 'analyze'), app_name: inst.app_name, images: app.images, status: 'queued',
+    task_id: nextId(m, 'analyze'), app_name: inst.app_name, images, status: 'queued',
     created_at: m.now, started_at: null, completed_at: null, worker_id: null, analyzed_count: 0, error: null,
     nextAt: m.now,
   });

@@ -3,7 +3,7 @@ import {
   type MarketOptions, type TaskStatusCode, type TaskTypeCode,
 } from './market-model.ts';
 import { bump, createTask, flapEntrance, newInstall, setState, setTaskStatus } from './market-flows.ts';
-import { advanceAnalyzer, newImage, startHydration } from './market-chart.ts';
+import { advanceAnalyzer, newImage, queueAnalyzerTask, startHydration } from './market-chart.ts';
 import { HYDRATION_STEPS } from '../model/chart-repo.ts';
 
 /**
@@ -189,7 +189,10 @@ function seedHydrations(m: MarketModel, installs: Install[], count: number): voi
       h.retry_count = m.rng.chance(0.2) ? 1 : 0;
       h.started_at = m.now - m.rng.int(1, 20) * 1000;
       h.step_started_at = m.now - m.rng.int(0, 3) * 1000;
-      if (HYDRATION_STEPS[h.step] === 'ImageAnalysisStep') queueAnalyzerOnly(m, inst);
+      // an analyzer task without creating images, so seeded image counts stay exact
+      if (HYDRATION_STEPS[h.step] === 'ImageAnalysisStep') {
+        queueAnalyzerTask(m, inst, m.catalog.get(inst.catalog_key)?.images ?? []);
+      }
     } else if (state === 'failed') {
       h.step = m.rng.int(0, HYDRATION_STEPS.length - 1);
       h.step_status = 'failed';
@@ -200,15 +203,6 @@ function seedHydrations(m: MarketModel, installs: Install[], count: number): voi
     }
   }
   advanceAnalyzer(m);
-}
-
-/** An analyzer task without creating images, so seeded image counts stay exact. */
-function queueAnalyzerOnly(m: MarketModel, inst: Install): void {
-  const images = m.catalog.get(inst.catalog_key)?.images ?? [];
-  m.analyzer.queued.push({
-    task_id: `analyze-${m.rng.hex(10)}`, app_name: inst.app_name, images, status: 'queued', created_at: m.now,
-    started_at: null, completed_at: null, worker_id: null, analyzed_count: 0, error: null, nextAt: m.now,
-  });
 }
 
 function seedImages(m: MarketModel, installs: Install[], count: number): void {

@@ -6,6 +6,7 @@ import { BASE_PATHS } from './base-paths.ts';
 import type { Encoding } from './compress-job.ts';
 import { matches } from './etag.ts';
 import { FreshnessHolder, WithFreshness } from './freshness.ts';
+import { repeatedHeader } from './repeated-header.ts';
 import { dataHeaderList, headHeaderList, type HeaderList } from './header-list.ts';
 import type { HttpMetrics } from './metrics.ts';
 import type { RememberedAnswer, RememberedAnswers } from './remembered-answers.ts';
@@ -128,7 +129,7 @@ export function rawPath(deps: RawPathDeps): (req: IncomingMessage, res: ServerRe
     if ((!whole && !remembered) || authorize(req.headers.authorization) !== 'ok') return false;
     // a repeated Authorization field: node's req.headers keeps the first, Hono's request joins them all (which no
     // bearer token parses as, a 401 there): Hono answers it, so the two paths never judge one request apart
-    if (deps.apiToken && repeatedAuthorization(req.rawHeaders)) return false;
+    if (deps.apiToken && repeatedHeader(req.rawHeaders, 'authorization')) return false;
     // a version whose body the store has not rendered yet: Hono's route asks for it, unless this is a 304
     if (whole && !cur.body && planWholeState(cur, header(req, 'accept-encoding'), header(req, 'if-none-match'), true).status !== 304) return false;
     const started = deps.metrics.start();
@@ -154,16 +155,6 @@ function writePrepared(
   res.writeHead(200, ok.get());
   res.end(head ? undefined : body);
   return 200;
-}
-
-/** Whether the request sent the Authorization field more than once (names are case-insensitive). */
-function repeatedAuthorization(rawHeaders: readonly string[]): boolean {
-  let seen = 0;
-  for (let at = 0; at < rawHeaders.length; at += 2) {
-    const name = rawHeaders[at]!;
-    if (name.length === 13 && name.toLowerCase() === 'authorization' && ++seen > 1) return true;
-  }
-  return false;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -26,7 +26,7 @@ import { AnswerBytes } from './answer-bytes.ts';
 import { ALLOWED_METHODS, DATA_HEADERS } from './security.ts';
 import { HeapBound } from '../release-memory.ts';
 import { SMALL_POD_ANSWER_CACHES } from '../thread-limits.ts';
-import { repeatedHost } from './host-header.ts';
+import { repeatedHeader } from './repeated-header.ts';
 import { parserErrorMessage } from './parser-errors.ts';
 import { HeldViewGauges } from './store-metrics.ts';
 
@@ -319,7 +319,7 @@ export class HttpThread {
         // while stopping, every answer tells the client to leave this connection
         if (this.closing) res.setHeader('Connection', 'close');
         if (req.headers.host === undefined && !hostless(req, res)) return;
-        if (repeatedHost(req)) return badHead(req, res, 'malformed HTTP request: Host header given more than once');
+        if (repeatedHeader(req.rawHeaders, 'host')) return badHead(req, res, 'malformed HTTP request: Host header given more than once');
         if (!raw || !plainHost(req.headers.host!) || !fast(req, res)) listener(req, res).catch((err: unknown) => this.failed(req, res, err));
       } catch (err) {
         this.failed(req, res, err);

@@ -66,6 +66,20 @@ describe('decodeAppEvent', () => {
     expect(progress.startsWith(shown!.slice(0, -1))).toBe(true);
   });
 
+  it('takes an event whose message, reason or entrance list is longer than the view keeps, clipping them (a long helm error is no reason to lose the state)', () => {
+    const message = `helm install: ${'e'.repeat(20_000)}`;
+    const entranceStatuses = Array.from({ length: 300 }, (_, i) => ({ name: `e${i}`, state: 'running' }));
+    const d = decodeAppEvent(enc({ ...base, state: 'installFailed', message, reason: message, entranceStatuses }));
+    if (!d.ok) throw new Error(d.reason);
+    const s = d.event.app?.metadata?.status as { message: string; reason: string };
+    expect(d.event.app).toMatchObject({ stage: 'failed' });
+    for (const text of [s.message, s.reason]) {
+      expect(text).toHaveLength(1024);
+      expect(message.startsWith(text.slice(0, -1))).toBe(true);
+    }
+    expect(goWireIssues(GoAppFlowState, d.event.app)).toEqual([]);
+  });
+
   it('marks a running app with a down entrance unhealthy', () => {
     const d = decodeAppEvent(enc({ ...base, entranceStatuses: [{ name: 'web', state: 'crashing' }] }));
     expect(d.ok && d.event.app).toMatchObject({ stage: 'running', health: 'unhealthy' });
