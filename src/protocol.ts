@@ -267,6 +267,12 @@ export interface ChangedEntity {
   before?: Facets;
 }
 
+/** An entity that came and went within one version, with the facets it last had. */
+export interface PassedEntity {
+  key: string;
+  facets: Facets;
+}
+
 /** The Chart Repo's item lists, as the change stream sends them (store/chart-repo-items.ts says how they are keyed). */
 export type ChartList = 'apps' | 'images' | 'hydrator_tasks';
 
@@ -305,6 +311,12 @@ export interface VersionChanges {
    */
   timeline_omitted?: { app_states: { key: string; n: number }[]; tasks: { key: string; n: number }[] };
   /**
+   * apps and tasks that came and went within this version (an install that failed at once): no reader ever saw
+   * them, so they are neither upserts nor removals, but their timeline entries reach the stream clients whose
+   * filter the facets they last had match
+   */
+  passed?: { app_states: PassedEntity[]; tasks: PassedEntity[] };
+  /**
    * true: this version changed more than MAX_CHANGE_BYTES, and its lists are left empty (sources stays). A
    * stream client cannot follow it item by item: it resumes from a snapshot. At start, or when a whole
    * market moves at once, the items would be tens of MB copied to the HTTP thread for no one.
@@ -320,7 +332,8 @@ export function changesBytes(c: VersionChanges): number {
   const cr = c.chart_repo;
   return itemBytes(c.app_states) + itemBytes(c.tasks) + itemBytes(c.components) + (c.sources?.length ?? 0)
     + (cr ? (cr.frame?.length ?? 0) + itemBytes(cr.apps) + itemBytes(cr.images) + itemBytes(cr.hydrator_tasks) : 0)
-    + timelineBytes(c.timeline) + itemBytes(c.timeline_omitted?.app_states) + itemBytes(c.timeline_omitted?.tasks);
+    + timelineBytes(c.timeline) + itemBytes(c.timeline_omitted?.app_states) + itemBytes(c.timeline_omitted?.tasks)
+    + itemBytes(c.passed?.app_states) + itemBytes(c.passed?.tasks);
 }
 
 /** The string bytes of a version's timeline entries (part of changesBytes). */

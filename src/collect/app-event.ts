@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { appKey, Id, isObj, LIMITS, type AppFlowState } from '../model/index.ts';
+import { appKey, Id, isObj, type AppFlowState } from '../model/index.ts';
 import type { AppEvent } from '../protocol.ts';
 import { goDecodesTime, goRoundTripsTime, goTimeText } from '../model/go-time.ts';
 import { appFlowFromState, renameDetailEntrances, type AppStateInput } from './app-flow.ts';

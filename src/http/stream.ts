@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { emptySummary, type ChartRepoStatus, type RuntimeSummary } from '../model/index.ts';
 import {
   changesBytes, DOMAINS, type ChangedChartItem, type ChangedEntity, type ChartList, type ChartRepoChanges, type Domain, type Facets, type StateFilter, type VersionChanges,
-  type VersionMessage,
+  type PassedEntity, type VersionMessage,
 } from '../protocol.ts';
 import { CHART_LISTS } from '../store/chart-repo-items.ts';
 import { countAppFacets, countTask } from '../store/summary.ts';
@@ -327,7 +327,7 @@ export class ChangeStream {
     for (const e of entries) {
       s = movedSummary(s, e.changes, f, 1, e.summary);
       client.summary = s;
-      if (seesAny(f, client.canonical, e)) this.write(client, this.textFor(client, e));
+      if (seesAny(f, client.canonical, e, client.timeline)) this.write(client, this.textFor(client, e));
     }
     client.summary = latest;
   }
@@ -355,7 +355,7 @@ export class ChangeStream {
   private advance(client: Client, e: HistoryEntry): boolean {
     const f = client.filter!;
     client.summary = movedSummary(client.summary ?? emptySummary(), e.changes, f, 1, e.summary);
-    return seesAny(f, client.canonical, e);
+    return seesAny(f, client.canonical, e, client.timeline);
   }
 
   /** The event for this client: unfiltered ones share one rendering per version (one more with the timeline). */
@@ -383,9 +383,13 @@ export class ChangeStream {
       if (chart !== null) parts.push(`"chart_repo":${chart}`);
     }
     if (e.changes.sources !== undefined) parts.push(`"sources":${e.changes.sources}`);
-    // a filtered client gets the entries of the apps and tasks it sees in this version
-    const seen = (domain: 'app_states' | 'tasks') => new Set((filter
-      ? e.changes[domain].filter((c) => visible(domain, c, filter)) : e.changes[domain]).map((c) => c.key));
+    // a filtered client gets the entries of the apps and tasks it sees in this version, and of those that came
+    // and went within it that its filter matches
+    const seen = (domain: 'app_states' | 'tasks') => {
+      const keys = new Set((filter ? e.changes[domain].filter((c) => visible(domain, c, filter)) : e.changes[domain]).map((c) => c.key));
+      for (const p of e.changes.passed?.[domain] ?? []) if (!filter || passedMatches(domain, p, filter)) keys.add(p.key);
+      return keys;
+    };
     if (timeline && e.changes.timeline) {
       const kinds: string[] = [];
       for (const domain of ['app_states', 'tasks'] as const) {
@@ -484,9 +488,10 @@ export class ChangeStream {
 }
 
 /** Whether a filtered client sees anything of a version's changes (components and health: always). */
-function seesAny(f: StateFilter, canonical: string, e: HistoryEntry): boolean {
+function seesAny(f: StateFilter, canonical: string, e: HistoryEntry, timeline: boolean): boolean {
   const changes = e.changes;
   if (changes.components.length > 0 || changes.sources !== undefined) return true;
+  if (timeline && changes.passed && (['app_states', 'tasks'] as const).some((d) => changes.passed![d].some((p) => passedMatches(d, p, f)))) return true;
   if (changes.chart_repo !== undefined && seesChartRepo(f, canonical, e)) return true;
   return changes.app_states.some((c) => (c.before !== undefined && appMatches(c.before, f)) || (c.now !== undefined && appMatches(c.now, f)))
     || changes.tasks.some((c) => (c.before !== undefined && taskMatches(c.before, f)) || (c.now !== undefined && taskMatches(c.now, f)));
@@ -591,6 +596,10 @@ function matchesNow(domain: Domain, c: ChangedEntity, f: StateFilter): boolean {
 }
 
 /** A change a filtered client sees: it matches now, or it matched before (then it is a removal to them). */
+function passedMatches(domain: 'app_states' | 'tasks', p: PassedEntity, f: StateFilter): boolean {
+  return domain === 'app_states' ? appMatches(p.facets, f) : taskMatches(p.facets, f);
+}
+
 function visible(domain: Domain, c: ChangedEntity, f: StateFilter): boolean {
   if (domain === 'components') return true;
   const test = domain === 'app_states' ? appMatches : taskMatches;

@@ -1,5 +1,5 @@
 import type { AppFlowState, TaskState } from '../model/index.ts';
-import { DOMAINS, type ChangedEntity, type Domain, type Facets, type VersionChanges } from '../protocol.ts';
+import { DOMAINS, type ChangedEntity, type Domain, type Facets, type PassedEntity, type VersionChanges } from '../protocol.ts';
 import type { EntityTable } from './entity-table.ts';
 import type { StoreTables } from './store-tables.ts';
 
@@ -30,12 +30,20 @@ function emptyTouched(): Touched {
 export class ChangeLog {
   dirty = false;
   private touched = emptyTouched();
+  /** entities new in this version and gone again, with the facets they last had (VersionChanges.passed) */
+  private passed = new Map<string, PassedEntity & { domain: Domain }>();
 
   /** An entity changed (`before`: its value before, undefined when it is new). */
   touch(domain: Domain, key: string, before: object | undefined): void {
     const touched = this.touched[domain];
     if (!touched.has(key)) touched.set(key, before === undefined ? null : facetsOf(domain, before));
     this.dirty = true;
+  }
+
+  /** An entity left the store (`value`: what it was). */
+  left(domain: Domain, key: string, value: object): void {
+    if (this.touched[domain].get(key) === null) this.passed.set(`${domain}\0${key}`, { domain, key, facets: facetsOf(domain, value) });
+    this.touch(domain, key, value);
   }
 
   /** The touched entities as they are now: upserts with JSON and facets, removals with their keys; starts afresh. */
@@ -54,6 +62,11 @@ export class ChangeLog {
         }
       }
     }
+    for (const p of this.passed.values()) {
+      if (p.domain === 'components' || tables.of(p.domain).rows.has(p.key)) continue;
+      (out.passed ??= { app_states: [], tasks: [] })[p.domain].push({ key: p.key, facets: p.facets });
+    }
+    this.passed.clear();
     this.touched = emptyTouched();
     this.dirty = false;
     return out;

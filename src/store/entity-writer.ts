@@ -44,7 +44,7 @@ export class EntityWriter {
     if (!prev || !table.delete(key)) return false;
     this.timelines.gone(domain, key, at ?? this.clock().toISOString(), evidence, detail);
     this.stuck.forget(domain, key);
-    this.changes.touch(domain, key, prev.value);
+    this.changes.left(domain, key, prev.value);
     return true;
   }
 

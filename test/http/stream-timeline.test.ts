@@ -81,6 +81,33 @@ describe('timeline entries on the change stream', () => {
     for (const s of [all, alice, plain]) await s.close();
   });
 
+  it('carries the entries of an app that came and went within one version (an install that failed at once), to the clients whose filter it matches', async () => {
+    poll('running', 'running');
+    await h.settled(true);
+    const [all, carol, alice] = await streamsPastSnapshot(h.port, '?timeline=true', '?timeline=true&user_id=carol', '?timeline=true&user_id=alice');
+    const from = [all, carol, alice].map((s) => s.events.length);
+    // one pass, one version: the app is new and gone again when it commits, so no reader ever saw it
+    h.pass('app_flow', [
+      { op: 'upsert', domain: 'app_states', items: [app('carol', 'market', 'wiki', { stage: 'installing' })] },
+      { op: 'remove', domain: 'app_states', keys: ['carol:market:wiki'] },
+    ]);
+    await h.settled(true);
+    const version = h.store.store.version;
+    const change = async (s: typeof all, i: number) => JSON.parse((await s.next((e) => e.event === 'change'
+      && (JSON.parse(e.data) as { version: number }).version === version, LIVENESS_MS, from[i])).data) as Change & { removed: object };
+    for (const [s, i] of [[all, 0], [carol, 1]] as const) {
+      const c = await change(s, i);
+      expect(c.timeline?.app_states?.['carol:market:wiki']?.map((e) => e.stage)).toEqual(['installing', 'removed']);
+      // neither an upsert nor a removal: no reader held it
+      expect(c.upserts).toEqual({});
+      expect(c.removed).toEqual({});
+    }
+    // another user's client hears nothing of it
+    await h.send(`${API}/state`);
+    expect(alice.events.slice(from[2]).filter((e) => e.event === 'change' && e.data.includes('carol'))).toEqual([]);
+    for (const s of [all, carol, alice]) await s.close();
+  });
+
   it('a client that resumes with Last-Event-ID gets the entries of the versions it missed', async () => {
     poll('running', 'running');
     await h.settled(true);
