@@ -135,6 +135,28 @@ describe('chart repo collector', () => {
     expect(component(r)).toMatchObject({ status: 'running', message: '2 invalid items or fields left out' });
   });
 
+  it('counts what the view leaves out the same whichever pairs fail: a Chart Repo failing at random mints no version by it', async () => {
+    const CAROL = { user: 'carol', source: 'market' };
+    const withBadItem: Mode = { kind: 'json', body: envelope({ apps: [
+      { app_id: 'blog', app_name: 'blog', user_id: 'bob', source_id: 'market', state: 'failed', timestamps: 42 },
+    ] }) };
+    const fail: Mode = { kind: 'raw', status: 500, body: 'oops' };
+    const c = await collector({ pairs: [ALICE, BOB, CAROL] });
+    const components: ComponentStatus[] = [];
+    for (const failing of ['alice', 'bob', 'alice', 'bob']) {
+      repo.set(failing === 'alice' ? fail : good('alice', 'wiki'), 'alice', 'market');
+      repo.set(failing === 'bob' ? fail : withBadItem, 'bob', 'market');
+      repo.set(good('carol', 'notes'), 'carol', 'market');
+      const r = await run(c);
+      // (the pass's own counter counts the answers it read: bob's bad field only when bob answered)
+      expect(r.counters.dropped_items).toBe(failing === 'bob' ? 0 : 1);
+      const { last_check: _, ...content } = component(r);
+      components.push(content);
+    }
+    expect(components[0]).toMatchObject({ status: 'degraded', metrics: { dropped_items: 1 } });
+    for (const c of components) expect(c).toEqual(components[0]);
+  });
+
   const faults: Array<[string, Mode, string]> = [
     ['500', { kind: 'raw', status: 500, body: 'oops' }, 'HTTP 500 Internal Server Error'],
     ['non-JSON', { kind: 'raw', body: '<html>maintenance</html>' }, 'not JSON'],

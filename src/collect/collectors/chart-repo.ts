@@ -138,7 +138,10 @@ class ChartRepoCollector implements Collector {
       results.reduce((n, r) => n + (r.answer?.[k] ?? 0), sharedAnswer?.[k] ?? 0);
     const dropped = sum('dropped');
     const latencies = results.flatMap((r) => (r.latency_ms === undefined ? [] : [r.latency_ms]));
-    const component = this.partialFailures.settle(chartRepoComponent({ pairs: pairs.length, failures, dropped, now }));
+    // the versioned component counts what the view leaves out, failing pairs' kept answers included: counted over
+    // this pass's answers alone it would move with which pairs fail, and mint a version each time
+    const droppedInView = answers.reduce((n, a) => n + (a.answer.dropped ?? 0), sharedAnswer?.dropped ?? 0);
+    const component = this.partialFailures.settle(chartRepoComponent({ pairs: pairs.length, failures, dropped: droppedInView, now }));
     // the view keeps failing pairs' last good answers: say how old the oldest of them is
     // (stale_since, not an age, in the component: an age would mint a version every pass; stale_ms is a counter.
     // Only once every request fails: while some do, which are stale moves from pass to pass, as their counts do)
