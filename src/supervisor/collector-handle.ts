@@ -158,20 +158,27 @@ export class CollectorHandle {
   private async run(tickAt: number): Promise<void> {
     const started = Date.now();
     this.abort = new AbortController();
-    const overrun = AbortSignal.timeout(this.deadlineMs + RUN_ABORT_GRACE_MS);
+    const abort = this.abort.signal;
     const restartsBefore = this.restarts;
     const storeGen = this.storeGen;
-    const signal = AbortSignal.any([this.abort.signal, overrun]);
+    // each step gets deadline + grace of its own, counted from when it starts: the thread counts its run's deadline
+    // from the run's start, so time spent starting the thread (a busy new store taking its port) must not eat
+    // into the grace of a run that stops on time
+    let overrun = AbortSignal.timeout(this.deadlineMs + RUN_ABORT_GRACE_MS);
+    const bounded = (): AbortSignal => {
+      overrun = AbortSignal.timeout(this.deadlineMs + RUN_ABORT_GRACE_MS);
+      return AbortSignal.any([abort, overrun]);
+    };
     const task = (): CollectorTask => ({
       kind: 'run', deadline_ms: this.deadlineMs, restarts: this.restarts, interval_ms: this.pacing.intervalMs,
     });
     try {
-      if (this.needsInit) await this.init(signal);
-      let report = await this.pool.run(task(), { signal });
+      if (this.needsInit) await this.init(bounded());
+      let report = await this.pool.run(task(), { signal: bounded() });
       if (report.kind === 'need_init') {
         // the thread was replaced since the last run: it lost its port
-        await this.init(signal);
-        report = await this.pool.run(task(), { signal });
+        await this.init(bounded());
+        report = await this.pool.run(task(), { signal: bounded() });
       }
       this.crashStreak = 0;
       this.pace(tickAt, started, report.kind === 'done' ? report.outcome.counters?.[MIN_INTERVAL_COUNTER] : undefined);

@@ -142,14 +142,14 @@ describe('chart repo collector', () => {
     ] }) };
     const fail: Mode = { kind: 'raw', status: 500, body: 'oops' };
     const c = await collector({ pairs: [ALICE, BOB, CAROL] });
-    const components: ComponentStatus[] = [];
+    const components: Omit<ComponentStatus, 'last_check'>[] = [];
     for (const failing of ['alice', 'bob', 'alice', 'bob']) {
       repo.set(failing === 'alice' ? fail : good('alice', 'wiki'), 'alice', 'market');
       repo.set(failing === 'bob' ? fail : withBadItem, 'bob', 'market');
       repo.set(good('carol', 'notes'), 'carol', 'market');
       const r = await run(c);
       // (the pass's own counter counts the answers it read: bob's bad field only when bob answered)
-      expect(r.counters.dropped_items).toBe(failing === 'bob' ? 0 : 1);
+      expect(r.counters?.dropped_items).toBe(failing === 'bob' ? 0 : 1);
       const { last_check: _, ...content } = component(r);
       components.push(content);
     }

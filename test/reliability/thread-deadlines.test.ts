@@ -215,6 +215,8 @@ describe('collector runs past their deadline', () => {
       fake('tasks', { mode: 'passes', count: 5 }),
       fake('components', { mode: 'hang' }),
       fake('chart_repo', { mode: 'stop-at-deadline' }),
+      // slow to start: the grace of a run that stops on time counts from the run, not from the thread's start
+      fake('app_flow', { mode: 'stop-at-deadline', startDelayMs: 2500 }),
     ], { intervalMs: 200, deadlineMs: 1000 });
   }, 60_000);
   afterAll(() => sc?.sup.stop());
@@ -227,12 +229,15 @@ describe('collector runs past their deadline', () => {
       expect(s.sources.components.counters?.restarts).toBeGreaterThanOrEqual(1);
       expect(s.sources.chart_repo?.last_error).toBe('stopped at the deadline');
       expect(s.sources.chart_repo.consecutive_failures).toBeGreaterThanOrEqual(2);
+      expect(s.sources.app_flow?.last_error).toBe('stopped at the deadline');
+      expect(s.sources.app_flow.consecutive_failures).toBeGreaterThanOrEqual(2);
     }, LIVENESS_MS);
     // …/sources says why the thread was replaced
     expect((await threadsShown(sc.base)).collector_components.last_restart_reason).toBe(
       'deadline of 1000 ms exceeded and the run did not stop within 2000 ms; thread replaced');
     const r = sc.sup.threadRestarts();
     expect(r.collector_chart_repo).toBe(0);
+    expect(r.collector_app_flow).toBe(0);
     expect(r.collector_tasks).toBe(0);
     expect((await view(sc.base)).sources.tasks.ok).toBe(true);
   }, 90_000);
