@@ -36,8 +36,11 @@ export function registerEvents(api: Hono, deps: EventsDeps, varyOrigin = false):
     // HEAD: the stream's headers, no stream. Hono answers HEAD by running this GET route and replacing its
     // response with a bodiless copy, so writing to the node response here would send headers twice. A filtered
     // GET would ask the store for its snapshot: while the store is silent (it let a call's deadline pass), that
-    // GET is a 503, and so is its HEAD (a hang not yet noticed is found by the GET alone: HEAD asks nothing)
+    // GET is a 503, and so is its HEAD (a hang not yet noticed is found by the GET alone: HEAD asks nothing). So
+    // is a GET past the client limit. (Whether snapshots in flight are too many depends on the snapshot's size,
+    // which HEAD does not fetch: that 503 only a GET gets.)
     if (c.req.method === 'HEAD') {
+      if (stream.full()) return answer(c, 'full');
       if (parsed.canonical !== '' && !parsed.summaryOnly && !deps.queries()) return answer(c, 'unavailable');
       return c.body(null, 200, STREAM_HEADERS);
     }

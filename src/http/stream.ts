@@ -286,8 +286,8 @@ export class ChangeStream {
     return 'attached';
   }
 
-  /** Whether clients enough are connected: a new one is refused (STREAM_LIMITS.maxClients). */
-  private full(): boolean {
+  /** Whether clients enough are connected: a new one is refused (STREAM_LIMITS.maxClients), 503. */
+  full(): boolean {
     return this.clients.size >= STREAM_LIMITS.maxClients;
   }
 

@@ -122,4 +122,21 @@ describe('a new stream client while the store does not answer', () => {
       expect((await fetch(`http://127.0.0.1:${h.port}${API}/events?user_id=alice`, { method: 'HEAD' })).status).toBe(200);
     });
   });
+
+  it('HEAD answers as its GET would when the client limit is reached: 503 with Retry-After, then 200 once there is room', async () => {
+    const stream = h.http.stream;
+    const full = stream.full;
+    stream.full = () => true;
+    try {
+      for (const method of ['GET', 'HEAD']) {
+        const res = await fetch(`http://127.0.0.1:${h.port}${API}/events`, { method });
+        expect(res.status, method).toBe(503);
+        expect(res.headers.get('retry-after'), method).toBe('5');
+        await res.body?.cancel();
+      }
+    } finally {
+      stream.full = full;
+    }
+    expect((await fetch(`http://127.0.0.1:${h.port}${API}/events`, { method: 'HEAD' })).status).toBe(200);
+  });
 });
