@@ -1,3 +1,4 @@
+import { sha256 } from '../content-digest.ts';
 import { goInstantText } from '../model/go-time.ts';
 import { appKey, type AppFlowState } from '../model/index.ts';
 import type { LeftRow } from '../protocol.ts';
@@ -23,6 +24,8 @@ interface Known extends RowCounts {
   tasks: string;
   /** the last pass that listed it */
   pass: number;
+  /** a digest of the app it gave ('' when none): a full pass that reads the row again sends it only if this moved */
+  digest: string;
 }
 
 /** What a pass lists, and which of the listed rows it reads again. */
@@ -32,6 +35,12 @@ export interface ReadPlan {
   ids: string[];
   changed: ReadonlySet<string>;
   tasks: ReadonlyMap<string, string>;
+  /**
+   * send every app read, even one equal to what was sent before (a new store holds none of them); otherwise an
+   * app read again that gives what it gave is kept, not sent: the periodic full pass re-reads the whole market to
+   * catch what row versions cannot show, and the store then takes only what moved, in a short turn
+   */
+  sendAll: boolean;
 }
 
 /** Where a pass's apps go ahead of it, as soon as this many are ready (CollectContext.sendAhead). */
@@ -222,8 +231,8 @@ export class AppFlowMemory {
     };
   }
 
-  /** Which listed rows to read (`full`: all of them). */
-  plan(listing: readonly AppListingRow[], tasks: readonly TaskRow[], full: boolean): ReadPlan {
+  /** Which listed rows to read (`full`: all of them; `sendAll`: see ReadPlan). */
+  plan(listing: readonly AppListingRow[], tasks: readonly TaskRow[], full: boolean, sendAll = full): ReadPlan {
     const versions = taskVersions(tasks);
     const ids: string[] = [];
     for (const row of listing) {
@@ -231,7 +240,7 @@ export class AppFlowMemory {
       const k = full ? undefined : this.known.get(row.id);
       if (k === undefined || k.version !== row.row_version || k.tasks !== tasksOf(versions, k.userApp)) ids.push(row.id);
     }
-    return { listing, ids, changed: new Set(ids), tasks: versions };
+    return { listing, ids, changed: new Set(ids), tasks: versions, sendAll };
   }
 
   /**
@@ -250,8 +259,9 @@ export class AppFlowMemory {
     let sentAhead = 0;
     const newUnknownStates = new Set<string>();
     let rows = 0;
+    const same: string[] = [];
     for await (const chunk of chunks) {
-      const read = this.read(chunk, plan.tasks, active, pass, unknownStates);
+      const read = this.read(chunk, plan.tasks, active, pass, unknownStates, undefined, plan.sendAll ? undefined : same);
       for (const app of read.items) items.push(app);
       for (const s of read.newUnknownStates) newUnknownStates.add(s);
       rows += chunk.length;
@@ -261,12 +271,12 @@ export class AppFlowMemory {
         items = [];
       }
     }
-    return { ...this.settled(plan, pass, items, rows, [...newUnknownStates]), ahead: sentAhead };
+    return { ...this.settled(plan, pass, items, rows, [...newUnknownStates], same), ahead: sentAhead };
   }
 
-  /** The listed rows not read kept, the rest forgotten (not listed, or planned and not read back). */
-  private settled(plan: ReadPlan, pass: number, items: AppFlowState[], rowsRead: number, newUnknownStates: string[]): AppFlowPass {
-    const keep: string[] = [];
+  /** The listed rows not read kept (and `same`: those read that gave what they gave), the rest forgotten (not listed, or planned and not read back). */
+  private settled(plan: ReadPlan, pass: number, items: AppFlowState[], rowsRead: number, newUnknownStates: string[], same: string[]): AppFlowPass {
+    const keep = same;
     for (const row of plan.listing) {
       if (plan.changed.has(row.id)) continue;
       const k = this.known.get(row.id)!;
@@ -278,20 +288,33 @@ export class AppFlowMemory {
     return { items, keep, removed: [], counters: this.counters(rowsRead, plan.listing.length), newUnknownStates };
   }
 
-  /** Normalizes the rows read, remembering each; `onRead` sees what was known of a row before and its app now. */
+  /**
+   * Normalizes the rows read, remembering each; `onRead` sees what was known of a row before and its app now.
+   * `same`: where the keys of apps equal to what they were when last sent go instead of the items (no `same`:
+   * every app read is an item).
+   */
   private read(
     rows: readonly ListedAppRow[], tasks: ReadonlyMap<string, string>, active: ActiveTasks, pass: number,
     unknownStates: UnknownStates | undefined, onRead?: (before: Known | undefined, app: AppFlowState | null, row: ListedAppRow) => void,
+    same?: string[],
   ): { items: AppFlowState[]; newUnknownStates: string[] } {
-    const { items, reads, newUnknownStates } = normalizeAppFlow(rows, active, unknownStates);
+    const { reads, newUnknownStates } = normalizeAppFlow(rows, active, unknownStates);
+    const items: AppFlowState[] = [];
     rows.forEach((row, i) => {
       const { app, shown, unknownState, badEntrances } = reads[i]!;
-      onRead?.(this.known.get(row.id), app, row);
+      const before = this.known.get(row.id);
+      onRead?.(before, app, row);
+      const key = appKey(row);
+      const digest = app === null ? '' : sha256(JSON.stringify(app));
+      if (app !== null) {
+        if (same && before?.shown && before.key === key && before.digest === digest && before.version !== '') same.push(key);
+        else items.push(app);
+      }
       const at = userApp(row.user_id, row.app_name);
       const idValue = BigInt(row.id);
       this.remember(row.id, {
-        key: appKey(row), userApp: at, version: row.row_version, hasState: stateOf(row.row_version),
-        bucket: bucketOf(idValue), idValue, tasks: tasksOf(tasks, at), shown, unknownState, badEntrances, pass,
+        key, userApp: at, version: row.row_version, hasState: stateOf(row.row_version),
+        bucket: bucketOf(idValue), idValue, tasks: tasksOf(tasks, at), shown, unknownState, badEntrances, pass, digest,
       });
     });
     return { items, newUnknownStates };

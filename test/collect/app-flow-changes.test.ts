@@ -289,16 +289,21 @@ describe('app_flow reads what changed', () => {
     expect(p.sentAhead[1]).toEqual([]);
   });
 
-  it(`every ${FULL_PASS_EVERY}th pass reads and sends every row (a safety net)`, async () => {
+  it(`every ${FULL_PASS_EVERY}th pass reads every row (a safety net) and sends none that came out as before: the store keeps them`, async () => {
     await insertUserApps(env.db.sql, [
       { user_id: 'alice', source_id: S, app_name: 'wiki', state: running() },
       { user_id: 'alice', source_id: S, app_name: 'blog', state: running() },
     ]);
     const p = await polled();
     await p.pass();
-    const changed: number[] = [];
-    for (let i = 0; i < FULL_PASS_EVERY; i++) changed.push((await p.pass()).counters!.changed_rows);
-    expect(changed).toEqual([...Array(FULL_PASS_EVERY - 1).fill(0), 2]);
+    const before = p.apps();
+    const passes: CollectResult[] = [];
+    for (let i = 0; i < FULL_PASS_EVERY; i++) passes.push(await p.pass());
+    expect(passes.map((r) => r.counters!.changed_rows)).toEqual([...Array(FULL_PASS_EVERY - 1).fill(0), 2]);
+    expect(stepOf(passes.at(-1)!)).toMatchObject({ op: 'replace', items: [] });
+    expect((stepOf(passes.at(-1)!) as { keep?: string[] }).keep?.sort()).toEqual([`alice:${S}:blog`, `alice:${S}:wiki`]);
+    expect(p.store.commit()).toBeNull();
+    expect(p.apps()).toEqual(before);
   });
 });
 

@@ -72,6 +72,27 @@ describe('AppFlowMemory', () => {
     expect(m.plan(listing(...rows), [], false).ids).toEqual(['1']);
   });
 
+  it('a periodic full pass reads every row but sends only the apps that came out otherwise, keeping the rest; a new store gets all', async () => {
+    const m = new AppFlowMemory();
+    const rows = [row('1', 'wiki'), row('2', 'blog'), row('3', 'notes')];
+    await m.settle(m.plan(rows, [], true), [rows], noTasks);
+    // a database restored with its rows at their old versions: blog's content moved, its version did not
+    const restored = [rows[0]!, { ...rows[1]!, state: 'stopped' }, rows[2]!];
+    const periodic = m.plan(listing(...restored), [], true, false);
+    expect(periodic.ids).toEqual(['1', '2', '3']);
+    const pass = await m.settle(periodic, [restored], noTasks);
+    expect(pass.items.map((a) => [a.app_name, a.stage])).toEqual([['blog', 'stopped']]);
+    expect(pass.keep.sort()).toEqual(['alice:market.olares:notes', 'alice:market.olares:wiki']);
+    expect(pass.counters).toMatchObject({ rows: 3, changed_rows: 3 });
+    // one the store asked for again goes whatever it gave; a new store (sendAll) gets every app
+    m.forget(['alice:market.olares:wiki']);
+    const asked = await m.settle(m.plan(listing(...restored), [], true, false), [restored], noTasks);
+    expect(asked.items.map((a) => a.app_name)).toEqual(['wiki']);
+    const all = await m.settle(m.plan(listing(...restored), [], true), [restored], noTasks);
+    expect(all.items.map((a) => a.app_name)).toEqual(['wiki', 'blog', 'notes']);
+    expect(all.keep).toEqual([]);
+  });
+
   it('forgets the rows of the app keys the store asked for', async () => {
     const m = new AppFlowMemory();
     const rows = [row('1', 'wiki'), row('2', 'blog')];

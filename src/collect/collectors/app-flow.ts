@@ -20,12 +20,14 @@ export interface AppFlowCollectorOptions extends PgOptions {
 }
 
 /**
- * Every 60th pass (every 5 minutes at the 5 s interval, or longer while passes are spaced out) reads and
- * sends every row, whatever the row versions say: a safety net for what they cannot show (a database restored
- * with rows at their old xmin, a store that lost a kept app without saying so). Rare, because at 50,000 apps a
- * full pass is most of what the collector costs; deletions and changes do not wait for it (every pass either
- * reads what changed since its watermark and checks the listing's size, or lists row versions). A new store
- * gets a full listing at once (CollectContext.full).
+ * Every 60th pass (every 5 minutes at the 5 s interval, or longer while passes are spaced out) reads every row,
+ * whatever the row versions say: a safety net for what they cannot show (a database restored with rows at their
+ * old xmin). It sends only the apps that came out other than they were last sent and keeps the rest (the store
+ * says which kept apps it lost: they are read again), so the store's turn for it is short and readers do not
+ * wait for 50,000 unchanged apps to be compared. Rare, because at 50,000 apps a full pass is most of what the
+ * collector costs; deletions and changes do not wait for it (every pass either reads what changed since its
+ * watermark and checks the listing's size, or lists row versions). A new store gets a full listing at once
+ * (CollectContext.full), every app sent.
  */
 export const FULL_PASS_EVERY = 60;
 
@@ -89,9 +91,9 @@ export const createCollector: CreateCollector = (options: AppFlowCollectorOption
    * A listing or full pass: the listing (row ids and versions) and the active tasks in one snapshot, then the rows
    * that changed (all of them on a full pass) by id. The step is a replace, the unchanged listed apps kept.
    */
-  async function listingPass(full: boolean, signal: AbortSignal, now: Date, sendAhead: CollectContext['sendAhead']): Promise<PassRead> {
+  async function listingPass(full: boolean, sendAll: boolean, signal: AbortSignal, now: Date, sendAhead: CollectContext['sendAhead']): Promise<PassRead> {
     const { listing, tasks, xmin } = await readAppListing(pg, signal);
-    const plan = memory.plan(listing.rows, tasks.rows, full);
+    const plan = memory.plan(listing.rows, tasks.rows, full, sendAll);
     const active = normalizeTasks(tasks.rows, now).items;
     const dropped = new Drops().add(listing).add(tasks);
     let pass: AppFlowPass;
@@ -150,7 +152,9 @@ export const createCollector: CreateCollector = (options: AppFlowCollectorOption
           full = true;
         }
       }
-      read ??= await listingPass(full, ctx.signal, now, ctx.sendAhead);
+      // every app read goes to a new store, and after a pass that failed (the memory may hold what never arrived);
+      // the periodic full pass sends only what it finds moved (ReadPlan.sendAll)
+      read ??= await listingPass(full, ctx.full || watermark === null, ctx.signal, now, ctx.sendAhead);
       const { pass: { counters, newUnknownStates } } = read;
       watermark = read.xmin;
       sinceFull = full ? 0 : sinceFull + 1;
