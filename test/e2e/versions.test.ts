@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FRESH_AS_OF } from '../../src/http/freshness.ts';
 import { LIVENESS_MS } from '../helpers/liveness.ts';
 import { useIfPresent } from '../helpers/services.ts';
-import { eventually, startInProcess, untilReady } from '../helpers/sidecar.ts';
+import { eventually, restartStore, startInProcess, untilReady } from '../helpers/sidecar.ts';
 import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
 import { insertCatalog, insertSources, insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
 import { expectGoWireEvents } from '../helpers/go-wire.ts';
@@ -298,12 +298,7 @@ describe('one content, one ETag: on another replica and after a store restart', 
   it('a restarted store gives the ETags of before: a poller keeps its 304s', async () => {
     const before = new Map<string, string>();
     for (const path of PATHS) before.set(path, await tagOf(sc.base, path));
-    const restarts = sc.sup.storeRestarts;
-    await sc.sup.threads().store.terminate();
-    await eventually(async () => {
-      expect(sc.sup.storeRestarts).toBeGreaterThan(restarts);
-      expect((await fetch(`${sc.base}/readyz`)).status).toBe(200);
-    }, LIVENESS_MS);
+    await restartStore(sc);
     for (const path of PATHS) {
       await eventually(async () => {
         expect((await fetch(`${sc.base}${API}${path}`, { headers: { 'If-None-Match': before.get(path)! } })).status, path).toBe(304);

@@ -59,6 +59,19 @@ export async function untilReady(base: string, within = LIVENESS_MS): Promise<vo
   await eventually(async () => expect((await fetch(`${base}/readyz`)).status).toBe(200), within);
 }
 
+/** Kills the store thread and waits until the supervisor replaced it: a kill that did nothing fails here. */
+export async function killStore(sc: { sup: Supervisor }): Promise<void> {
+  const before = sc.sup.storeRestarts;
+  expect(sc.sup.kill('store')).toBe(true);
+  await eventually(async () => expect(sc.sup.storeRestarts).toBe(before + 1), LIVENESS_MS, 20);
+}
+
+/** killStore, then waits until the new store is ready (/readyz 200). */
+export async function restartStore(sc: { sup: Supervisor; base: string }): Promise<void> {
+  await killStore(sc);
+  await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status).toBe(200), LIVENESS_MS, 50);
+}
+
 /**
  * A whole sidecar process (src/main.ts machinery) with fake collectors; resolves once it listens. Every line
  * it writes on stdout is kept in `stdout`; with `captureStderr`, stderr is kept in `stderr` (else inherited).

@@ -186,6 +186,14 @@ function expectedAnswered(targets: Targets, sent: Map<string, number>, share: nu
   ].filter(([, count]) => count > 0));
 }
 
+/** Both threads counted the same requests under the same labels, and left the in-flight gauge as they found it. */
+async function countedAlike(h: Harness, hono: Twin): Promise<void> {
+  const [raw, viaHono] = [await requestCounts(h.send), await requestCounts(hono.send)];
+  expect(raw.length).toBeGreaterThan(10);
+  expect(raw).toEqual(viaHono);
+  expect([await inFlight(h.send), await inFlight(hono.send)]).toEqual([0, 0]);
+}
+
 describe('the raw path and Hono answer alike (token configured)', () => {
   let h: Harness;
   let hono: Twin;
@@ -210,13 +218,7 @@ describe('the raw path and Hono answer alike (token configured)', () => {
     expect(answered).toEqual(expectedAnswered(targets, sent, 1 / 5));
   });
 
-  it('both threads counted the same requests under the same labels', async () => {
-    const [raw, viaHono] = [await requestCounts(h.send), await requestCounts(hono.send)];
-    expect(raw.length).toBeGreaterThan(10);
-    expect(raw).toEqual(viaHono);
-    // every request the raw path answered left the in-flight gauge as it found it, as Hono's did
-    expect([await inFlight(h.send), await inFlight(hono.send)]).toEqual([0, 0]);
-  });
+  it('both threads counted the same requests under the same labels', () => countedAlike(h, hono));
 });
 
 describe('the raw path and Hono answer alike (no token configured)', () => {
@@ -237,13 +239,7 @@ describe('the raw path and Hono answer alike (no token configured)', () => {
     expect(answered).toEqual(expectedAnswered(targets, sent, 1));
   });
 
-  it('both threads counted the same requests under the same labels', async () => {
-    const [raw, viaHono] = [await requestCounts(h.send), await requestCounts(hono.send)];
-    expect(raw.length).toBeGreaterThan(10);
-    expect(raw).toEqual(viaHono);
-    // every request the raw path answered left the in-flight gauge as it found it, as Hono's did
-    expect([await inFlight(h.send), await inFlight(hono.send)]).toEqual([0, 0]);
-  });
+  it('both threads counted the same requests under the same labels', () => countedAlike(h, hono));
 
   it('a Host that Hono refuses is refused on the raw path\'s thread too; one it accepts otherwise written is answered alike', async () => {
     for (const host of ['bad host', 'LOCALHOST:80', '[::1]:8080']) {

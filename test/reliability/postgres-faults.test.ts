@@ -6,7 +6,7 @@
  * collection resumes by itself with no thread restart, and no connection is leaked.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
+import { eventually, killStore, LIVENESS_MS, startInProcess } from '../helpers/sidecar.ts';
 import { DB_SETUP_TIMEOUT_MS, startTestDb, type TestDb } from '../helpers/pg.ts';
 import { itWith } from '../helpers/services.ts';
 import { insertTasks, insertUserApps } from '../helpers/market-fixtures.ts';
@@ -146,9 +146,7 @@ describe('PostgreSQL faults, whole sidecar', () => {
     const down = await duringFault(keysOf(await view(sc.base)), (s) => {
       for (const src of ['tasks', 'app_flow', 'chart_repo'] as const) expect(s.sources[src].consecutive_failures, src).toBeGreaterThanOrEqual(2);
     });
-    const restarts = sc.sup.storeRestarts;
-    await sc.sup.threads().store.terminate();
-    await eventually(async () => expect(sc.sup.storeRestarts).toBe(restarts + 1));
+    await killStore(sc);
     // ready once the sources failed against the new store too (they are down); a filtered query is the new store's own answer
     await eventually(async () => {
       expect((await fetch(`${sc.base}/readyz`)).status).toBe(200);

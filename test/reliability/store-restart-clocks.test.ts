@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppFlowState } from '../../src/model/index.ts';
-import { eventually, fake, LIVENESS_MS, startInProcess, untilReady } from '../helpers/sidecar.ts';
+import { eventually, fake, restartStore, startInProcess, untilReady } from '../helpers/sidecar.ts';
 import { app } from '../helpers/store-fixtures.ts';
 import { API, sleep, state } from './helpers.ts';
 
@@ -54,12 +54,7 @@ describe('a store restart keeps what the dead store knew of stuck apps', () => {
     const wiki = ((await before.json()) as { data: { app_states: Record<string, AppFlowState> } }).data.app_states[KEY]!;
     expect(wiki).toMatchObject({ stage_since: first.stage_since, stuck: true, stuck_reason: first.stuck_reason });
 
-    const restarts = sc.sup.storeRestarts;
-    await sc.sup.threads().store.terminate();
-    await eventually(async () => {
-      expect(sc.sup.storeRestarts).toBeGreaterThan(restarts);
-      expect((await fetch(`${sc.base}/readyz`)).status).toBe(200);
-    }, LIVENESS_MS, 50);
+    await restartStore(sc);
     const after = await fetch(`${sc.base}${API}/state`);
     const rebuilt = ((await after.json()) as { data: { app_states: Record<string, AppFlowState> } }).data.app_states[KEY]!;
     expect(rebuilt).toMatchObject({ stage_since: wiki.stage_since, stuck: true, stuck_reason: wiki.stuck_reason, stuck_since: wiki.stuck_since });

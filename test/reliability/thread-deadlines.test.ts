@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.ts';
 import { Supervisor } from '../../src/supervisor/supervisor.ts';
-import { eventually, fake, LIVENESS_MS, startInProcess, untilReady } from '../helpers/sidecar.ts';
+import { eventually, fake, killStore, LIVENESS_MS, startInProcess, untilReady } from '../helpers/sidecar.ts';
 import { app, task } from '../helpers/store-fixtures.ts';
 import { API, view } from './helpers.ts';
 
@@ -34,13 +34,6 @@ async function everyCollectorRanAgain(sc: Sidecar, sources: string[], since: num
       expect(at, `${source}: ${JSON.stringify(s.sources[source])}`).toBeGreaterThan(since);
     }
   }, LIVENESS_MS, 200);
-}
-
-/** Kills the store thread and waits until the supervisor replaced it: a kill that did nothing fails here. */
-async function killStore(sc: Sidecar): Promise<void> {
-  const before = sc.sup.storeRestarts;
-  expect(sc.sup.kill('store')).toBe(true);
-  await eventually(async () => expect(sc.sup.storeRestarts).toBe(before + 1), LIVENESS_MS, 20);
 }
 
 async function restartsMetric(base: string): Promise<Record<string, number>> {

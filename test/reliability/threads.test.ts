@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, fake, LIVENESS_MS, startInProcess, untilReady } from '../helpers/sidecar.ts';
+import { eventually, fake, LIVENESS_MS, restartStore, startInProcess, untilReady } from '../helpers/sidecar.ts';
 import { API, sleep, sources, state, view } from './helpers.ts';
 import { parseProm, value } from '../helpers/prom.ts';
 
@@ -181,10 +181,7 @@ describe('the store thread and the HTTP thread dying', () => {
     // a store that became ready proved itself: its next death starts the restart delay over (0.5 s), where a
     // delay doubled per death (up to 30 s) would keep /readyz down past the bound by the seventh kill
     for (let kill = 1; kill <= 7; kill++) {
-      const restarts = sc.sup.storeRestarts;
-      await sc.sup.threads().store.terminate();
-      await eventually(async () => expect(sc.sup.storeRestarts).toBe(restarts + 1), LIVENESS_MS, 20);
-      await eventually(async () => expect((await fetch(`${sc.base}/readyz`)).status, `kill ${kill}`).toBe(200), LIVENESS_MS, 50);
+      await restartStore(sc);
       await sleep(300);
     }
     const rebuilt = (await (await fetch(`${sc.base}${API}/state`)).json()) as { data: { app_states: object } };
