@@ -3,7 +3,7 @@ import { goInstantText } from '../model/go-time.ts';
 import { appKey, type AppFlowState } from '../model/index.ts';
 import type { LeftRow } from '../protocol.ts';
 import { LISTING_BUCKETS } from '../sources/market-queries.ts';
-import type { AppListingRow, ChangedAppRow, ListedAppRow, ListingProbe, TaskRow } from '../sources/market-rows.ts';
+import type { AppListingRow, ChangedAppRow, ListedAppRow, ListingProbe, MisfitAppRow, TaskRow } from '../sources/market-rows.ts';
 import { countRows, normalizeAppFlow, type ActiveTasks, type AppFlowCounters, type RowCounts } from './app-flow.ts';
 import type { UnknownStates } from './stage-table.ts';
 
@@ -26,6 +26,8 @@ interface Known extends RowCounts {
   pass: number;
   /** a digest of the app it gave ('' when none): a full pass that reads the row again sends it only if this moved */
   digest: string;
+  /** why the row did not fit, when it did not at this version (what it showed before, if anything, stands) */
+  problem?: string;
 }
 
 /** What a pass lists, and which of the listed rows it reads again. */
@@ -91,12 +93,19 @@ export class AppFlowMemory {
   /** the known rows per probe bucket (count, sums of ids and squares) and how many have a state row: kept as rows come and go */
   private readonly tally = new Map<number, BucketSums>();
   private withState = 0;
+  /**
+   * the listed rows that did not fit (by id: why), known at their version like the others: not read again until
+   * they change (else the probe, which counts them, never adds up and every pass lists), named by every pass's warning
+   */
+  private readonly misfits = new Map<string, string>();
 
   private remember(id: string, k: Known): void {
     const before = this.known.get(id);
     if (before) this.count(before, -1);
     this.known.set(id, k);
     this.count(k, 1);
+    if (k.problem === undefined) this.misfits.delete(id);
+    else this.misfits.set(id, k.problem);
   }
 
   private drop(id: string): void {
@@ -104,6 +113,29 @@ export class AppFlowMemory {
     if (!k) return;
     this.count(k, -1);
     this.known.delete(id);
+    this.misfits.delete(id);
+  }
+
+  /**
+   * A listed row that did not fit, known at its version. What the store shows for it stands (`keep`: a listing keeps
+   * it; answers its key) when the store holds what was sent for it; otherwise (a new store, one that asked for it
+   * again, a row never shown) it shows nothing.
+   */
+  private rememberMisfit(row: MisfitAppRow, tasks: ReadonlyMap<string, string>, pass: number, keep: boolean): string | null {
+    const before = this.known.get(row.id);
+    const stands = keep && before !== undefined && before.shown && before.version !== '';
+    const idValue = BigInt(row.id);
+    const at = { version: row.row_version, hasState: stateOf(row.row_version), pass, problem: row.problem };
+    this.remember(row.id, stands
+      ? { ...before, ...at, tasks: tasksOf(tasks, before.userApp) }
+      : { key: '', userApp: '', bucket: bucketOf(idValue), idValue, tasks: '', shown: false, unknownState: false, badEntrances: 0, digest: '', ...at });
+    return stands ? before.key : null;
+  }
+
+  /** The known rows that do not fit: how many, and why the first did not (every pass says so while they stay). */
+  misfitDrops(): { dropped: number; firstProblem?: string } {
+    const first = this.misfits.values().next();
+    return first.done ? { dropped: 0 } : { dropped: this.misfits.size, firstProblem: first.value };
   }
 
   private count(k: Known, n: 1 | -1): void {
@@ -129,7 +161,10 @@ export class AppFlowMemory {
    * count that does not add up (a state row deleted alone), or a known row whose active tasks moved with no row
    * of its own changing (a task row deleted): null.
    */
-  planChanges(changed: readonly ChangedAppRow[], byId: readonly ListedAppRow[], tasks: readonly TaskRow[], probe: ListingProbe): ChangesPlan | null {
+  planChanges(
+    changed: readonly ChangedAppRow[], byId: readonly ListedAppRow[], tasks: readonly TaskRow[], probe: ListingProbe,
+    misfits: readonly MisfitAppRow[] = [],
+  ): ChangesPlan | null {
     if (probe.buckets === null) return null;
     const versions = taskVersions(tasks);
     const fresh: ListedAppRow[] = [];
@@ -149,13 +184,14 @@ export class AppFlowMemory {
       add(k.bucket, k.idValue, -1);
       if (k.hasState) withState -= 1;
     };
-    const consider = (row: ListedAppRow, isListed: boolean): void => {
-      if (seen.has(row.id)) return;
+    /** a row changed or read again: counted as the probe counts it; answers what is known of it when it is listed */
+    const counted = (row: { id: string; row_version: string }, isListed: boolean): Known | undefined | null => {
+      if (seen.has(row.id)) return null;
       seen.add(row.id);
       const k = this.known.get(row.id);
       if (!isListed) {
         if (k) leave(row.id, k);
-        return;
+        return null;
       }
       const hasState = stateOf(row.row_version);
       if (!k) {
@@ -165,10 +201,17 @@ export class AppFlowMemory {
       } else if (k.hasState !== hasState) {
         withState += hasState ? 1 : -1;
       }
+      return k;
+    };
+    const consider = (row: ListedAppRow, isListed: boolean): void => {
+      const k = counted(row, isListed);
+      if (k === null) return;
       if (!k || k.version !== row.row_version || k.tasks !== tasksOf(versions, userApp(row.user_id, row.app_name))) fresh.push(row);
     };
+    const unfit: MisfitAppRow[] = [];
     for (const row of changed) consider(row, row.listed);
     for (const row of byId) consider(row, true);
+    for (const row of misfits) if (counted(row, row.listed) !== null) unfit.push(row);
     // asked for again and not read back: no longer listed
     for (const id of this.again) {
       const k = this.known.get(id);
@@ -200,7 +243,7 @@ export class AppFlowMemory {
     for (const [id, k] of this.known) if (!seen.has(id) && k.tasks !== tasksOf(versions, k.userApp)) return null;
     const probedState = probe.buckets.reduce((n, b) => n + b.with_state, 0);
     if (withState !== probedState) return null;
-    return { fresh, gone, tasks: versions };
+    return { fresh, gone, tasks: versions, misfits: unfit };
   }
 
   /**
@@ -224,6 +267,7 @@ export class AppFlowMemory {
         left.push({ key: k.key, at: goInstantText(row.state_updated_at ?? row.app_updated_at), state: row.state });
       }
     });
+    for (const row of plan.misfits) this.rememberMisfit(row, plan.tasks, pass, true);
     this.again.clear();
     return {
       items, keep: [], removed, ...(left.length > 0 ? { left } : {}),
@@ -251,7 +295,7 @@ export class AppFlowMemory {
    * what it read remembered: the caller lists everything next.
    */
   async settle(
-    plan: ReadPlan, chunks: AsyncIterable<readonly ListedAppRow[]> | Iterable<readonly ListedAppRow[]>,
+    plan: ReadPlan, chunks: AsyncIterable<readonly (ListedAppRow | MisfitAppRow)[]> | Iterable<readonly (ListedAppRow | MisfitAppRow)[]>,
     active: ActiveTasks, unknownStates?: UnknownStates, ahead?: SendAhead,
   ): Promise<AppFlowPass> {
     const pass = ++this.pass;
@@ -261,7 +305,15 @@ export class AppFlowMemory {
     let rows = 0;
     const same: string[] = [];
     for await (const chunk of chunks) {
-      const read = this.read(chunk, plan.tasks, active, pass, unknownStates, undefined, plan.sendAll ? undefined : same);
+      const fit: ListedAppRow[] = [];
+      for (const row of chunk) {
+        if (!isMisfit(row)) fit.push(row);
+        else {
+          const kept = this.rememberMisfit(row, plan.tasks, pass, !plan.sendAll);
+          if (kept !== null) same.push(kept);
+        }
+      }
+      const read = this.read(fit, plan.tasks, active, pass, unknownStates, undefined, plan.sendAll ? undefined : same);
       for (const app of read.items) items.push(app);
       for (const s of read.newUnknownStates) newUnknownStates.add(s);
       rows += chunk.length;
@@ -331,6 +383,12 @@ export interface ChangesPlan {
   fresh: ListedAppRow[];
   gone: ReadonlySet<string>;
   tasks: ReadonlyMap<string, string>;
+  /** listed rows changed or read again that do not fit: known at their version, the store's app for them kept */
+  misfits: MisfitAppRow[];
+}
+
+function isMisfit(row: ListedAppRow | MisfitAppRow): row is MisfitAppRow {
+  return 'problem' in row;
 }
 
 /** a probe bucket's rows: how many, the sum of their ids and of their squares */

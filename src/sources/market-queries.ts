@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { ComponentStats } from '../collect/components.ts';
 import {
   AppListingRow, CacheCountsRow, ChangedAppRow, ListedAppRow, ListingBucketRow, RenderCountsRow, ROW_ID, SnapshotRow,
-  SourceFreshnessRow, TaskCountsRow, TaskRow, validateRows, XID8, type ListingProbe, type ValidRows,
+  SourceFreshnessRow, TaskCountsRow, TaskRow, validateAppRows, validateRows, XID8, type ListingProbe, type MisfitAppRow, type ValidRows,
 } from './market-rows.ts';
 import type { PgSource } from './postgres.ts';
 
@@ -118,6 +118,8 @@ function changedAppRowsSql(watermark: string): string {
 }
 
 type Validated<T> = { rows: T[]; dropped: number };
+/** app rows: those that do not fit and still say which row they are come apart (market-rows.ts validateAppRows) */
+type WithMisfits<T> = Validated<T> & { firstProblem?: string; misfits: MisfitAppRow[] };
 
 /** The snapshot row (one that does not validate fails the read: nothing can be judged without it). */
 function xminOf(rows: readonly Record<string, unknown>[]): string {
@@ -131,7 +133,7 @@ function xminOf(rows: readonly Record<string, unknown>[]): string {
  * and the rows of `ids` (rows the collector reads again whatever their version).
  */
 export async function readAppChanges(pg: PgSource, signal: AbortSignal, watermark: string, ids: readonly string[]): Promise<{
-  probe: ListingProbe; changed: Validated<ChangedAppRow>; byId: Validated<ListedAppRow>; tasks: Validated<TaskRow>;
+  probe: ListingProbe; changed: WithMisfits<ChangedAppRow>; byId: WithMisfits<ListedAppRow>; tasks: Validated<TaskRow>;
 }> {
   const selects = [SNAPSHOT, LISTING_PROBE, ACTIVE_TASKS, changedAppRowsSql(watermark)];
   if (ids.length > 0) selects.push(appRowsByIdSql(ids));
@@ -140,7 +142,7 @@ export async function readAppChanges(pg: PgSource, signal: AbortSignal, watermar
   return {
     // a bucket that does not validate cannot be judged: null, and the pass lists instead
     probe: { xmin: xminOf(snapshot!), buckets: probe.dropped > 0 ? null : probe.rows },
-    tasks: validateRows(TaskRow, tasks!), changed: validateRows(ChangedAppRow, changed!), byId: validateRows(ListedAppRow, byId),
+    tasks: validateRows(TaskRow, tasks!), changed: validateAppRows(ChangedAppRow, changed!), byId: validateAppRows(ListedAppRow, byId),
   };
 }
 
@@ -154,10 +156,10 @@ export async function readAppListing(pg: PgSource, signal: AbortSignal): Promise
 }
 
 /** The app rows of the given ids that still can be installs (a row gone since it was listed is not answered). */
-export async function readAppRows(pg: PgSource, signal: AbortSignal, ids: readonly string[]): Promise<Validated<ListedAppRow>> {
-  if (ids.length === 0) return { rows: [], dropped: 0 };
+export async function readAppRows(pg: PgSource, signal: AbortSignal, ids: readonly string[]): Promise<WithMisfits<ListedAppRow>> {
+  if (ids.length === 0) return { rows: [], dropped: 0, misfits: [] };
   const [rows] = await pg.read(signal, [appRowsByIdSql(ids)]);
-  return validateRows(ListedAppRow, rows);
+  return validateAppRows(ListedAppRow, rows);
 }
 
 const ZERO_TASK_COUNTS: TaskCountsRow = { pending: 0, running: 0, oldest_pending_at: null };

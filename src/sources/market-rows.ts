@@ -86,6 +86,39 @@ export type ListedAppRow = v.InferOutput<typeof ListedAppRow>;
 export const ChangedAppRow = v.object({ ...ListedAppRow.entries, listed: v.boolean() });
 export type ChangedAppRow = v.InferOutput<typeof ChangedAppRow>;
 
+/** What still says which row and version a listed app row is when the rest of it does not fit. */
+const MisfitKey = v.object({ ...listed, listed: v.optional(v.boolean(), true) });
+
+/**
+ * A listed app row that does not fit ListedAppRow: which row, at which version, listed or not, and why. The
+ * collector knows it at its version (not read again until it changes) and names it in its warning.
+ */
+export interface MisfitAppRow {
+  id: string;
+  row_version: string;
+  listed: boolean;
+  problem: string;
+}
+
+/** validateRows for app rows: of those that do not fit, the ones that still say which row they are (misfits). */
+export function validateAppRows<S extends v.GenericSchema>(schema: S, rows: readonly unknown[]): ValidRows<v.InferOutput<S>> & { misfits: MisfitAppRow[] } {
+  const out: v.InferOutput<S>[] = [];
+  const misfits: MisfitAppRow[] = [];
+  let dropped = 0;
+  let firstProblem: string | undefined;
+  for (const row of rows) {
+    const r = v.safeParse(schema, row);
+    if (r.success) { out.push(r.output); continue; }
+    const key = v.safeParse(MisfitKey, row);
+    if (key.success) misfits.push({ ...key.output, problem: problemOf(r.issues[0]) });
+    else {
+      dropped += 1;
+      firstProblem ??= problemOf(r.issues[0]);
+    }
+  }
+  return { rows: out, dropped, ...(firstProblem === undefined ? {} : { firstProblem }), misfits };
+}
+
 /** a 64-bit transaction id in decimal (pg_snapshot_xmin as text) */
 export const XID8 = /^[0-9]{1,20}$/;
 

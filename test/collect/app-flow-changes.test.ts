@@ -274,6 +274,46 @@ describe('app_flow reads what changed', () => {
     expect(stages(p.apps())).toEqual({ ...before, [`alice:${S}:notes`]: 'stopped', [`alice:${S}:wiki`]: 'stopped' });
   });
 
+  it('a row that does not fit is known at its version: the passes after it read what changed (no listing), each naming it, until it is fixed', async () => {
+    const long = 'x'.repeat(300);
+    await insertUserApps(env.db.sql, [
+      { user_id: 'alice', source_id: S, app_name: 'wiki', state: running() },
+      { user_id: 'alice', source_id: S, app_name: long, state: running() },
+    ]);
+    const p = await polled();
+    const first = await p.pass();
+    expect(first.warning).toMatch(/^1 user_applications rows did not fit the expected shape .*first: app_id: Invalid length/);
+    expect(Object.keys(p.apps())).toEqual([`alice:${S}:wiki`]);
+    for (let i = 0; i < 3; i++) {
+      const r = await p.pass();
+      // without it known, the probe (which counts it) never adds up: every pass would list everything again
+      expect(stepOf(r).op).toBe('changes');
+      expect(r.counters).toMatchObject({ listing_passes: 0, changed_rows: 0, dropped: 1 });
+      // the same words every pass: a warning that came and went would mint a version each time
+      expect(r.warning).toBe(first.warning);
+    }
+    await env.db.sql`UPDATE user_applications SET app_name = 'notes', app_id = 'notes', app_raw_name = 'notes' WHERE app_name = ${long}`;
+    const fixed = await p.pass();
+    expect(fixed.warning).toBeUndefined();
+    expect(Object.keys(p.apps()).sort()).toEqual([`alice:${S}:notes`, `alice:${S}:wiki`]);
+  });
+
+  it('an app whose row stops fitting keeps what the store shows for it, on changes and on the periodic full pass alike', async () => {
+    await insertUserApps(env.db.sql, [{ user_id: 'alice', source_id: S, app_name: 'wiki', state: running() }]);
+    const p = await polled();
+    await p.pass();
+    const before = p.apps();
+    await env.db.sql`UPDATE user_applications SET app_raw_name = ${'r'.repeat(300)} WHERE app_name = 'wiki'`;
+    const changed = await p.pass();
+    expect(changed.warning).toMatch(/^1 user_applications rows did not fit/);
+    expect(p.apps()).toEqual(before);
+    for (let i = 1; i < FULL_PASS_EVERY; i++) {
+      const r = await p.pass();
+      expect(r.warning).toBe(changed.warning);
+      expect(p.apps()).toEqual(before);
+    }
+  });
+
   it('a full pass sends its apps ahead as they are read; the store shows them with the pass, not before', async () => {
     await insertUserApps(env.db.sql, ['wiki', 'blog', 'notes'].map((app_name) => ({ user_id: 'alice', source_id: S, app_name, state: running() })));
     const p = await polled({ sendAhead: true });

@@ -1,6 +1,6 @@
 import { createPgSource, type PgOptions, type PgSource } from '../../sources/postgres.ts';
 import { readAppChanges, readAppListing, readAppRows } from '../../sources/market-queries.ts';
-import { Drops, dropsWarning, judgeDrops, type ListedAppRow } from '../../sources/market-rows.ts';
+import { Drops, dropsWarning, judgeDrops, type ListedAppRow, type MisfitAppRow } from '../../sources/market-rows.ts';
 import type { AppFlowState } from '../../model/index.ts';
 import { ActiveTasks } from '../app-flow.ts';
 import { AppFlowMemory, type AppFlowPass } from '../app-flow-memory.ts';
@@ -41,11 +41,11 @@ export const ROWS_PER_READ = 2_000;
 /** The planned rows, read by id a chunk at a time. A row changed again since it was listed is read at its newer version. */
 async function* plannedRows(
   pg: PgSource, signal: AbortSignal, ids: readonly string[], perRead: number, dropped: Drops,
-): AsyncGenerator<ListedAppRow[]> {
+): AsyncGenerator<(ListedAppRow | MisfitAppRow)[]> {
   for (let i = 0; i < ids.length; i += perRead) {
     const read = await readAppRows(pg, signal, ids.slice(i, i + perRead));
     dropped.add(read);
-    yield read.rows;
+    yield read.misfits.length === 0 ? read.rows : [...read.rows, ...read.misfits];
   }
 }
 
@@ -103,6 +103,7 @@ export const createCollector: CreateCollector = (options: AppFlowCollectorOption
         send: (items: AppFlowState[], first: boolean) => sendAhead({ op: 'items_ahead', domain: 'app_states', items, ...(first ? { first } : {}) }),
       };
       pass = await memory.settle(plan, plannedRows(pg, signal, plan.ids, rowsPerRead, dropped), new ActiveTasks(active), unknownStates, ahead);
+      dropped.add(memory.misfitDrops());
       // most rows not fitting (a column whose type changed) throws here: the view must not empty
       judgeDrops('user_applications', pass.items.length + (pass.ahead ?? 0) + pass.keep.length, dropped);
     } catch (err) {
@@ -121,14 +122,15 @@ export const createCollector: CreateCollector = (options: AppFlowCollectorOption
   async function changesPass(from: string, signal: AbortSignal, now: Date): Promise<PassRead | null> {
     const read = await readAppChanges(pg, signal, from, memory.rereadIds());
     if (!watermarkHolds(from, read.probe.xmin)) return null;
-    const plan = memory.planChanges(read.changed.rows, read.byId.rows, read.tasks.rows, read.probe);
+    const plan = memory.planChanges(read.changed.rows, read.byId.rows, read.tasks.rows, read.probe, [...read.changed.misfits, ...read.byId.misfits]);
     if (plan === null) return null;
     const active = normalizeTasks(read.tasks.rows, now).items;
     const pass: AppFlowPass = memory.settleChanges(plan, new ActiveTasks(active), unknownStates);
     const step: StoreStep = {
       op: 'changes', domain: 'app_states', items: pass.items, removed: pass.removed, ...(pass.left ? { left: pass.left } : {}), reconciles: ['nats'],
     };
-    return { pass, step, active: active.length, dropped: new Drops().add(read.changed).add(read.byId).add(read.tasks), xmin: read.probe.xmin };
+    const dropped = new Drops().add(read.changed).add(read.byId).add(read.tasks).add(memory.misfitDrops());
+    return { pass, step, active: active.length, dropped, xmin: read.probe.xmin };
   }
 
   return {
