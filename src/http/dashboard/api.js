@@ -15,13 +15,27 @@ export function setReadTimeout(ms) {
   if (Number.isFinite(ms) && ms > 0) readTimeoutMs = ms;
 }
 
-/** A signal for one read (`fetch(url, { signal: readSignal() })`): it aborts the read past the bound. */
-export const readSignal = () => AbortSignal.timeout(readTimeoutMs);
+/** A signal for one read: it aborts the read past the bound. */
+const readSignal = () => AbortSignal.timeout(readTimeoutMs);
 
 /** Why a read failed, as text: "no answer in 30 s" for one past the bound. */
 export function whyFailed(err) {
   if (err && typeof err === 'object' && err.name === 'TimeoutError') return `no answer in ${fmtDuration(readTimeoutMs).replace(/(\d)s$/, '$1 s')}`;
   return err instanceof Error ? err.message : String(err);
+}
+
+/** What a read sends: JSON asked for, the stored token, the bound; conditional on `etag` when one is given. */
+export function readInit(etag = null) {
+  return { cache: 'no-store', headers: { Accept: 'application/json', ...(etag ? { 'If-None-Match': etag } : {}), ...authHeaders() }, signal: readSignal() };
+}
+
+/**
+ * An answer's envelope (`body`: its parsed JSON, null when it was none): `{ ok: true, data }`, or `{ ok: false,
+ * error }` with why it holds no data (its message, else the HTTP status), as text of at most 200 characters.
+ */
+export function answerOf(res, body) {
+  if (res.ok && body?.success === true && body.data !== undefined && body.data !== null) return { ok: true, data: body.data };
+  return { ok: false, error: body && typeof body.message === 'string' ? body.message.slice(0, 200) : `HTTP ${res.status}` };
 }
 
 /**
@@ -31,11 +45,11 @@ export function whyFailed(err) {
  */
 export async function getResult(path) {
   try {
-    const res = await fetch(new URL(path, document.baseURI).href, { headers: { Accept: 'application/json', ...authHeaders() }, signal: readSignal() });
+    const res = await fetch(new URL(path, document.baseURI).href, readInit());
     let body = null;
     try { body = await res.json(); } catch (err) { if (err && err.name === 'TimeoutError') throw err; }
-    if (res.ok && body?.success === true) return { ok: true, data: body.data };
-    return { ok: false, status: res.status, error: body && typeof body.message === 'string' ? body.message.slice(0, 200) : `HTTP ${res.status}` };
+    const answer = answerOf(res, body);
+    return answer.ok ? answer : { ...answer, status: res.status };
   } catch (err) {
     return { ok: false, status: 0, error: whyFailed(err) };
   }

@@ -1,7 +1,6 @@
 // The apps listing a page at a time (`…/apps`): server-side filters, a cursor per page, conditional re-reads.
 
-import { readSignal, whyFailed } from './api.js';
-import { authHeaders } from './token.js';
+import { answerOf, readInit, whyFailed } from './api.js';
 
 /** What a table draws for no page (the read for its filters failed): no rows, nowhere. */
 export const NO_PAGE = Object.freeze({ from: 0, to: 0, total: 0, pageNo: 1, hasPrev: false, hasNext: false });
@@ -47,9 +46,7 @@ export function appsPager({ limit = 50, query, onPage, onUnchanged = () => {}, o
     const tag = url === last.url && !force ? last.etag : null;
     let res;
     try {
-      res = await fetch(url, {
-        cache: 'no-store', headers: { Accept: 'application/json', ...(tag ? { 'If-None-Match': tag } : {}), ...authHeaders() }, signal: readSignal(),
-      });
+      res = await fetch(url, readInit(tag));
     } catch (err) {
       if (mine === seq) { error = whyFailed(err); onError(error, { drawn: url === last.url }); }
       return;
@@ -62,13 +59,14 @@ export function appsPager({ limit = 50, query, onPage, onUnchanged = () => {}, o
     let body = null;
     try { body = await res.json(); } catch { /* not JSON */ }
     if (mine !== seq) return;
-    if (!res.ok || body?.success !== true || !body.data) {
-      error = body && typeof body.message === 'string' ? body.message : `HTTP ${res.status}`;
+    const answer = answerOf(res, body);
+    if (!answer.ok) {
+      error = answer.error;
       onError(error, { drawn: url === last.url });
       return;
     }
     error = null;
-    const items = Array.isArray(body.data.items) ? body.data.items : [];
+    const items = Array.isArray(answer.data.items) ? answer.data.items : [];
     if (items.length === 0 && at > 0) {
       // the apps of this page are gone: step back
       cursors = cursors.slice(0, at);
@@ -76,7 +74,7 @@ export function appsPager({ limit = 50, query, onPage, onUnchanged = () => {}, o
       return load();
     }
     last = { url, etag: res.headers.get('etag') };
-    page = body.data;
+    page = answer.data;
     const total = typeof page.total === 'number' ? page.total : items.length;
     const hasNext = typeof page.next_cursor === 'string';
     // where the page starts is known exactly on the last page (its apps are the last of `total`, counted at

@@ -2,7 +2,7 @@
 // `overview` (If-None-Match); else conditional polling of `overview`. The whole state is never read.
 
 import { startAgeTicker } from './ages.js';
-import { readSignal, setReadTimeout, whyFailed } from './api.js';
+import { answerOf, readInit, setReadTimeout, whyFailed } from './api.js';
 import { now, setClockOffset } from './clock.js';
 import { $ } from './dom.js';
 import { fmtDuration, fmtTime } from './format.js';
@@ -304,9 +304,9 @@ export function startLive(onData, opts = {}) {
   /** Sources' freshness (small, unversioned): fetched beside each poll, so ages move while `overview` answers 304. */
   async function refreshFreshness() {
     try {
-      const res = await fetch(sourcesUrl, { cache: 'no-store', headers: { Accept: 'application/json', ...authHeaders() }, signal: readSignal() });
-      const body = await res.json();
-      if (res.ok && body?.success === true) { setFreshness(body.data); stats.freshness++; }
+      const res = await fetch(sourcesUrl, readInit());
+      const answer = answerOf(res, await res.json());
+      if (answer.ok) { setFreshness(answer.data); stats.freshness++; }
     } catch { /* the state fetch reports connection problems */ }
   }
 
@@ -331,11 +331,7 @@ export function startLive(onData, opts = {}) {
       let res;
       const sentAt = Date.now();
       try {
-        res = await fetch(overviewUrl, {
-          cache: 'no-store',
-          headers: { Accept: 'application/json', ...(tag ? { 'If-None-Match': tag } : {}), ...authHeaders() },
-          signal: readSignal(),
-        });
+        res = await fetch(overviewUrl, readInit(tag));
       } catch (err) {
         unreachable(err);
         return;
@@ -377,19 +373,19 @@ export function startLive(onData, opts = {}) {
       const t0 = performance.now();
       let body = null;
       try { body = JSON.parse(text); } catch { /* not JSON */ }
-      if (!res.ok || !body || body.success !== true || !body.data) {
+      const answer = answerOf(res, body);
+      if (!answer.ok) {
         stats.errors++;
         lastPollOk = false;
-        const msg = body && typeof body.message === 'string' ? body.message : `HTTP ${res.status}`;
-        setStatus(`data unavailable: ${msg.slice(0, 200)}`, res.status === 503 ? 'warn' : 'bad');
-        if (res.status >= 500 && !streamUp) noteNoContact(`data unavailable: ${msg}`);
+        setStatus(`data unavailable: ${answer.error}`, res.status === 503 ? 'warn' : 'bad');
+        if (res.status >= 500 && !streamUp) noteNoContact(`data unavailable: ${answer.error}`);
         return;
       }
       lastPollOk = true;
       noteContact();
       await refreshFreshness();
       etag = res.headers.get('etag');
-      lastData = body.data;
+      lastData = answer.data;
       shownEpoch = epoch;
       if (streamEpoch === epoch) reread = false;
       stats.epoch = epoch;
