@@ -100,25 +100,6 @@ export interface MisfitAppRow {
   problem: string;
 }
 
-/** validateRows for app rows: of those that do not fit, the ones that still say which row they are (misfits). */
-export function validateAppRows<S extends v.GenericSchema>(schema: S, rows: readonly unknown[]): ValidRows<v.InferOutput<S>> & { misfits: MisfitAppRow[] } {
-  const out: v.InferOutput<S>[] = [];
-  const misfits: MisfitAppRow[] = [];
-  let dropped = 0;
-  let firstProblem: string | undefined;
-  for (const row of rows) {
-    const r = v.safeParse(schema, row);
-    if (r.success) { out.push(r.output); continue; }
-    const key = v.safeParse(MisfitKey, row);
-    if (key.success) misfits.push({ ...key.output, problem: problemOf(r.issues[0]) });
-    else {
-      dropped += 1;
-      firstProblem ??= problemOf(r.issues[0]);
-    }
-  }
-  return { rows: out, dropped, ...(firstProblem === undefined ? {} : { firstProblem }), misfits };
-}
-
 /** a 64-bit transaction id in decimal (pg_snapshot_xmin as text) */
 export const XID8 = /^[0-9]{1,20}$/;
 
@@ -187,16 +168,34 @@ export interface ValidRows<T> {
 
 /** Keeps the rows that fit `schema`; counts the rest. */
 export function validateRows<S extends v.GenericSchema>(schema: S, rows: readonly unknown[]): ValidRows<v.InferOutput<S>> {
+  return sortRows(schema, rows);
+}
+
+/** validateRows for app rows: of those that do not fit, the ones that still say which row they are come apart (misfits). */
+export function validateAppRows<S extends v.GenericSchema>(schema: S, rows: readonly unknown[]): ValidRows<v.InferOutput<S>> & { misfits: MisfitAppRow[] } {
+  const misfits: MisfitAppRow[] = [];
+  const valid = sortRows(schema, rows, (row, problem) => {
+    const key = v.safeParse(MisfitKey, row);
+    if (key.success) misfits.push({ ...key.output, problem });
+    return key.success;
+  });
+  return { ...valid, misfits };
+}
+
+/** The rows that fit `schema`; of the rest, those `misfit` does not take are counted, with the first one's problem. */
+function sortRows<S extends v.GenericSchema>(
+  schema: S, rows: readonly unknown[], misfit?: (row: unknown, problem: string) => boolean,
+): ValidRows<v.InferOutput<S>> {
   const out: v.InferOutput<S>[] = [];
   let dropped = 0;
   let firstProblem: string | undefined;
   for (const row of rows) {
     const r = v.safeParse(schema, row);
-    if (r.success) out.push(r.output);
-    else {
-      dropped += 1;
-      firstProblem ??= problemOf(r.issues[0]);
-    }
+    if (r.success) { out.push(r.output); continue; }
+    const problem = problemOf(r.issues[0]);
+    if (misfit?.(row, problem)) continue;
+    dropped += 1;
+    firstProblem ??= problem;
   }
   return firstProblem === undefined ? { rows: out, dropped } : { rows: out, dropped, firstProblem };
 }
