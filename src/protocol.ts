@@ -583,7 +583,8 @@ export type CollectorTask =
 
 /**
  * A run is told to stop (its signal aborts) at `deadline_ms`; a thread that has not answered
- * RUN_ABORT_GRACE_MS later is replaced. So no run outlives deadline + this grace.
+ * RUN_ABORT_GRACE_MS later is replaced. So no run outlives deadline + this grace from its start. Starting a
+ * collector thread (its module loaded, its sources opened, the store given its port) has the same bound of its own.
  */
 export const RUN_ABORT_GRACE_MS = 2000;
 

@@ -117,19 +117,22 @@ export class AppFlowMemory {
   }
 
   /**
-   * A listed row that did not fit, known at its version. What the store shows for it stands (`keep`: a listing keeps
-   * it; answers its key) when the store holds what was sent for it; otherwise (a new store, one that asked for it
-   * again, a row never shown) it shows nothing.
+   * A listed row that did not fit, known at its version. What the store shows for it stands (a listing keeps it) while
+   * the store holds it: answers `stands`, the key to keep. A store that cannot vouch for it (a new one that lacks
+   * it, or one holding an app event no poll confirmed) asks for the key again (AppliedMessage.reread), which forgets
+   * the row's version; read again and still not fitting, nothing can be shown for it: answers `gone`, the key the
+   * store may still hold, for a changes pass to remove (a listing simply does not keep it). A row never shown: neither.
    */
-  private rememberMisfit(row: MisfitAppRow, tasks: ReadonlyMap<string, string>, pass: number, keep: boolean): string | null {
+  private rememberMisfit(row: MisfitAppRow, tasks: ReadonlyMap<string, string>, pass: number): { stands?: string; gone?: string } {
     const before = this.known.get(row.id);
-    const stands = keep && before !== undefined && before.shown && before.version !== '';
+    const stands = before !== undefined && before.shown && before.version !== '';
     const idValue = BigInt(row.id);
     const at = { version: row.row_version, hasState: stateOf(row.row_version), pass, problem: row.problem };
     this.remember(row.id, stands
       ? { ...before, ...at, tasks: tasksOf(tasks, before.userApp) }
       : { key: '', userApp: '', bucket: bucketOf(idValue), idValue, tasks: '', shown: false, unknownState: false, badEntrances: 0, digest: '', ...at });
-    return stands ? before.key : null;
+    if (stands) return { stands: before.key };
+    return before?.shown ? { gone: before.key } : {};
   }
 
   /** The known rows that do not fit: how many, and why the first did not (every pass says so while they stay). */
@@ -267,7 +270,10 @@ export class AppFlowMemory {
         left.push({ key: k.key, at: goInstantText(row.state_updated_at ?? row.app_updated_at), state: row.state });
       }
     });
-    for (const row of plan.misfits) this.rememberMisfit(row, plan.tasks, pass, true);
+    for (const row of plan.misfits) {
+      const { gone } = this.rememberMisfit(row, plan.tasks, pass);
+      if (gone !== undefined) removed.push(gone);
+    }
     this.again.clear();
     return {
       items, keep: [], removed, ...(left.length > 0 ? { left } : {}),
@@ -309,8 +315,9 @@ export class AppFlowMemory {
       for (const row of chunk) {
         if (!isMisfit(row)) fit.push(row);
         else {
-          const kept = this.rememberMisfit(row, plan.tasks, pass, !plan.sendAll);
-          if (kept !== null) same.push(kept);
+          // (one that shows nothing now: not kept, so the store's listing removes it)
+          const { stands } = this.rememberMisfit(row, plan.tasks, pass);
+          if (stands !== undefined) same.push(stands);
         }
       }
       const read = this.read(fit, plan.tasks, active, pass, unknownStates, undefined, plan.sendAll ? undefined : same);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ActiveTasks } from '../../src/collect/app-flow.ts';
 import { AppFlowMemory, rowsGone } from '../../src/collect/app-flow-memory.ts';
 import { LISTING_BUCKETS } from '../../src/sources/market-queries.ts';
-import type { ChangedAppRow, ListedAppRow, ListingProbe, TaskRow } from '../../src/sources/market-rows.ts';
+import type { ChangedAppRow, ListedAppRow, ListingProbe, MisfitAppRow, TaskRow } from '../../src/sources/market-rows.ts';
 
 const noTasks = new ActiveTasks([]);
 
@@ -198,5 +198,41 @@ describe('AppFlowMemory: a changes pass and the listing probe', () => {
     const plan = m.planChanges([], [], [], probeOf(rows.filter((r) => r.app_name !== 'blog')))!;
     expect([...plan.gone]).toEqual(['2']);
     expect(m.settleChanges(plan, noTasks).removed).toEqual(['alice:market.olares:blog']);
+  });
+
+  describe('a row that stops fitting', () => {
+    const misfit = (r: ListedAppRow, listed = true): MisfitAppRow => ({ id: r.id, row_version: '400:401', listed, problem: 'app_raw_name: too long' });
+    /** a memory that knows `rows` and then read blog (id 2) not fitting, in a changes pass */
+    async function blogUnfit() {
+      const m = await knowing(rows);
+      const pass = m.settleChanges(m.planChanges([], [], [], probeOf(rows), [misfit(rows[1]!)])!, noTasks);
+      expect(pass.removed).toEqual([]);
+      return m;
+    }
+
+    it('keeps the app the store shows, through changes passes, failed and periodic full passes alike', async () => {
+      const m = await blogUnfit();
+      expect(m.misfitDrops()).toEqual({ dropped: 1, firstProblem: 'app_raw_name: too long' });
+      // a full pass after one that failed sends every app that fits; blog, still unfit, is kept (the store holds it)
+      for (const sendAll of [true, false]) {
+        const plan = m.plan(listing(rows[0]!, { ...rows[1]!, row_version: '400:401' }, rows[2]!, rows[3]!), [], true, sendAll);
+        const pass = await m.settle(plan, [[rows[0]!, misfit(rows[1]!), rows[2]!, rows[3]!]], noTasks);
+        expect(pass.keep).toContain('alice:market.olares:blog');
+        expect(pass.items.map((a) => a.app_name)).not.toContain('blog');
+      }
+    });
+
+    it('asked for again by the store and still unfit, it leaves on the changes pass that reads it; deleted, it is removed', async () => {
+      const m = await blogUnfit();
+      m.forget(['alice:market.olares:blog']);
+      const again = m.settleChanges(m.planChanges([], [], [], probeOf(rows), [misfit(rows[1]!)])!, noTasks);
+      expect(again.removed).toEqual(['alice:market.olares:blog']);
+
+      const kept = await blogUnfit();
+      const deleted = kept.planChanges([], [], [], probeOf(rows.filter((r) => r.id !== '2')))!;
+      expect([...deleted.gone]).toEqual(['2']);
+      expect(kept.settleChanges(deleted, noTasks).removed).toEqual(['alice:market.olares:blog']);
+      expect(kept.misfitDrops()).toEqual({ dropped: 0 });
+    });
   });
 });
