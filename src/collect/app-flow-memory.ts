@@ -64,6 +64,8 @@ export interface AppFlowPass {
   left?: LeftRow[];
   /** over everything listed (as a full pass counts), plus the rows read this pass */
   counters: AppFlowCounters & { changed_rows: number };
+  /** of `keep`, the apps kept though their row no longer fits (they stand, unconfirmed: not rows that fit) */
+  unfitKept?: number;
   newUnknownStates: string[];
 }
 
@@ -310,6 +312,7 @@ export class AppFlowMemory {
     const newUnknownStates = new Set<string>();
     let rows = 0;
     const same: string[] = [];
+    let unfitKept = 0;
     for await (const chunk of chunks) {
       const fit: ListedAppRow[] = [];
       for (const row of chunk) {
@@ -317,7 +320,7 @@ export class AppFlowMemory {
         else {
           // (one that shows nothing now: not kept, so the store's listing removes it)
           const { stands } = this.rememberMisfit(row, plan.tasks, pass);
-          if (stands !== undefined) same.push(stands);
+          if (stands !== undefined) { same.push(stands); unfitKept += 1; }
         }
       }
       const read = this.read(fit, plan.tasks, active, pass, unknownStates, undefined, plan.sendAll ? undefined : same);
@@ -330,21 +333,29 @@ export class AppFlowMemory {
         items = [];
       }
     }
-    return { ...this.settled(plan, pass, items, rows, [...newUnknownStates], same), ahead: sentAhead };
+    return { ...this.settled(plan, pass, items, rows, [...newUnknownStates], same, unfitKept), ahead: sentAhead };
   }
 
   /** The listed rows not read kept (and `same`: those read that gave what they gave), the rest forgotten (not listed, or planned and not read back). */
-  private settled(plan: ReadPlan, pass: number, items: AppFlowState[], rowsRead: number, newUnknownStates: string[], same: string[]): AppFlowPass {
+  private settled(
+    plan: ReadPlan, pass: number, items: AppFlowState[], rowsRead: number, newUnknownStates: string[], same: string[], unfitKept: number,
+  ): AppFlowPass {
     const keep = same;
+    let unfit = unfitKept;
     for (const row of plan.listing) {
       if (plan.changed.has(row.id)) continue;
       const k = this.known.get(row.id)!;
       k.pass = pass;
-      if (k.shown) keep.push(k.key);
+      if (!k.shown) continue;
+      keep.push(k.key);
+      if (k.problem !== undefined) unfit += 1;
     }
     for (const [id, k] of this.known) if (k.pass !== pass) this.drop(id);
     this.again.clear();
-    return { items, keep, removed: [], counters: this.counters(rowsRead, plan.listing.length), newUnknownStates };
+    return {
+      items, keep, removed: [], counters: this.counters(rowsRead, plan.listing.length), newUnknownStates,
+      ...(unfit > 0 ? { unfitKept: unfit } : {}),
+    };
   }
 
   /**

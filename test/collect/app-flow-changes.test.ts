@@ -299,7 +299,8 @@ describe('app_flow reads what changed', () => {
   });
 
   it('an app whose row stops fitting keeps what the store shows for it, on changes and on the periodic full pass alike', async () => {
-    await insertUserApps(env.db.sql, [{ user_id: 'alice', source_id: S, app_name: 'wiki', state: running() }]);
+    // (most rows fit: more rows that do not than rows that do fails a listing pass, the view kept as it was)
+    await insertUserApps(env.db.sql, ['wiki', 'blog', 'notes'].map((app_name) => ({ user_id: 'alice', source_id: S, app_name, state: running() })));
     const p = await polled();
     await p.pass();
     const before = p.apps();

@@ -105,7 +105,7 @@ export const createCollector: CreateCollector = (options: AppFlowCollectorOption
       pass = await memory.settle(plan, plannedRows(pg, signal, plan.ids, rowsPerRead, dropped), new ActiveTasks(active), unknownStates, ahead);
       dropped.add(memory.misfitDrops());
       // most rows not fitting (a column whose type changed) throws here: the view must not empty
-      judgeDrops('user_applications', pass.items.length + (pass.ahead ?? 0) + pass.keep.length, dropped);
+      judgeDrops('user_applications', pass.items.length + (pass.ahead ?? 0) + pass.keep.length - (pass.unfitKept ?? 0), dropped);
     } catch (err) {
       // the memory holds rows the store never got: the next pass lists and reads everything
       watermark = null;
