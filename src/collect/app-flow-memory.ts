@@ -392,7 +392,10 @@ export class AppFlowMemory {
 
   /** over every known row (as a full pass counts), plus the rows listed and the rows read this pass */
   private counters(changedRows: number, rows: number): AppFlowPass['counters'] {
-    return { rows, changed_rows: changedRows, ...countRows(this.known.values()) };
+    const counts = countRows(this.known.values());
+    // a row that does not fit and shows nothing is no "not installed" row: `dropped` counts it
+    for (const id of this.misfits.keys()) if (this.known.get(id)?.shown === false) counts.not_installed -= 1;
+    return { rows, changed_rows: changedRows, ...counts };
   }
 }
 

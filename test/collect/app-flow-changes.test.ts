@@ -288,7 +288,7 @@ describe('app_flow reads what changed', () => {
       const r = await p.pass();
       // without it known, the probe (which counts it) never adds up: every pass would list everything again
       expect(stepOf(r).op).toBe('changes');
-      expect(r.counters).toMatchObject({ listing_passes: 0, changed_rows: 0, dropped: 1 });
+      expect(r.counters).toMatchObject({ listing_passes: 0, changed_rows: 0, dropped: 1, rows: 2, apps: 1, not_installed: 0 });
       // the same words every pass: a warning that came and went would mint a version each time
       expect(r.warning).toBe(first.warning);
     }
