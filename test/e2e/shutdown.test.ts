@@ -23,19 +23,23 @@ it('SIGTERM with requests in flight: they complete, the process stops gracefully
     { SHUTDOWN_TIMEOUT_MS: String(LIVENESS_MS) });
   await untilReady(base);
 
-  // eight open keep-alive connections, then one slow filtered query on each: all on the wire at the signal
-  const agent = new Agent({ keepAlive: true, maxSockets: 8 });
-  await Promise.all(Array.from({ length: 8 }, () => get(agent, `${base}/healthz`)));
+  // 64 open keep-alive connections, then a filtered query on each, every one a different question (none answered
+  // from a cache): the store works them out one after another, so most are still in flight at the signal
+  const N = 64;
+  const agent = new Agent({ keepAlive: true, maxSockets: N });
+  await Promise.all(Array.from({ length: N }, () => get(agent, `${base}/healthz`)));
   let answered = 0;
-  const inFlight = Array.from({ length: 8 }, (_, i) => get(agent, `${base}/api/v2/runtime/state?user_id=user${i % 7}`)
+  const inFlight = Array.from({ length: N }, (_, i) => get(agent, `${base}/api/v2/runtime/state?user_id=user${i % 7}&app_name=app${i % 50}`)
     .finally(() => { answered += 1; }));
-  // the signal once the server is answering all eight (its gauge counts this /metrics request too), unless a
-  // quick machine answered them first
+  // the signal once the server is answering some of them (its gauge counts this /metrics request too)
   await eventually(async () => {
     const gauge = value(parseProm(await (await fetch(`${base}/metrics`)).text()), 'market_runtime_http_requests_in_flight');
-    expect((gauge ?? 0) >= 9 || answered === 8).toBe(true);
+    expect(gauge ?? 0).toBeGreaterThanOrEqual(2);
   }, LIVENESS_MS, 1);
   child.kill('SIGTERM');
+  const atSignal = answered;
+  // requests were in flight: else the stop had nothing to wait for and the test would prove nothing
+  expect(atSignal).toBeLessThan(N);
 
   const results = await Promise.all(inFlight);
   for (const r of results) {

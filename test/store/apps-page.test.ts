@@ -71,6 +71,7 @@ describe('…/apps pages', () => {
     const { store } = thousand();
     const first = page(store, {}, 3);
     const state = JSON.parse(store.body()).data.app_states;
+    expect(first.items).toHaveLength(3);
     for (const a of first.items) expect(a).toEqual(state[keyOf(a)]);
     expect(first.version).toBe(store.version);
   });

@@ -36,7 +36,10 @@ describe('chaos control', () => {
     const bad = await fetch(`${control}/kill?thread=everything`, { method: 'POST' });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toMatch(/unknown thread "everything"/);
+    const restarts = sc.sup.threadRestarts().store;
     expect((await fetch(`${control}/kill?thread=store`)).status).toBe(404); // GET kills nothing
+    expect(sc.sup.threadRestarts().store).toBe(restarts);
+    expect(sc.sup.threads().store.threadId).not.toBe(-1);
   });
 
   it('kills the compression thread only when one runs: none yet (no compressed answer), 409 and nothing counted', async () => {

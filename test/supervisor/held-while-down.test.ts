@@ -86,6 +86,8 @@ describe('what the store held of a source that is down', () => {
   it("is dropped at the source's next good run", async () => {
     const keep = keeper();
     await failedOnce(keep, 'tasks');
+    // (taken: a keeper that took nothing would pass what follows)
+    expect((await replacement(keep)).given).toEqual([['tasks', [1, 2, 3]]]);
     keep.outcome('tasks', outcome(), storeThread().current);
     expect((await replacement(keep)).given).toEqual([]);
   });
