@@ -400,6 +400,12 @@ describe('components collector', () => {
     expect(next).toMatchObject({ healthy: false, status: 'running', message: `renders failing: 2 apps, 6 consecutive failures, the latest at ${ago(1)}` });
     const fresh = await collector(createComponents, { syncerStalenessMs: 30 * 60_000 });
     expect(only<ComponentStatus>(await fresh.collect(ctx()), 'replace').find((x) => x.name === 'hydrator')).toEqual(next);
+
+    // time alone passes the staleness bound of market.olares's catalog (newest row 10 minutes before NOW, bound 30):
+    // the first pass after it says so, with no write to any table
+    const later = new Date(NOW.getTime() + 21 * 60_000);
+    const syncer = only<ComponentStatus>(await c.collect({ ...ctx(), now: () => later }), 'replace').find((x) => x.name === 'syncer')!;
+    expect(syncer.metrics).toMatchObject({ stale_sources: 2, sources: { 'market.olares': { stale: true }, mirror: { stale: true } } });
   });
 
   it('a database that is down turns postgres and task_module unhealthy without throwing, and keeps the rest', async () => {
