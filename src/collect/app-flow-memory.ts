@@ -312,7 +312,6 @@ export class AppFlowMemory {
     const newUnknownStates = new Set<string>();
     let rows = 0;
     const same: string[] = [];
-    let unfitKept = 0;
     for await (const chunk of chunks) {
       const fit: ListedAppRow[] = [];
       for (const row of chunk) {
@@ -320,7 +319,7 @@ export class AppFlowMemory {
         else {
           // (one that shows nothing now: not kept, so the store's listing removes it)
           const { stands } = this.rememberMisfit(row, plan.tasks, pass);
-          if (stands !== undefined) { same.push(stands); unfitKept += 1; }
+          if (stands !== undefined) same.push(stands);
         }
       }
       const read = this.read(fit, plan.tasks, active, pass, unknownStates, undefined, plan.sendAll ? undefined : same);
@@ -333,28 +332,25 @@ export class AppFlowMemory {
         items = [];
       }
     }
-    return { ...this.settled(plan, pass, items, rows, [...newUnknownStates], same, unfitKept), ahead: sentAhead };
+    return { ...this.settled(plan, pass, items, rows, [...newUnknownStates], same), ahead: sentAhead };
   }
 
   /** The listed rows not read kept (and `same`: those read that gave what they gave), the rest forgotten (not listed, or planned and not read back). */
-  private settled(
-    plan: ReadPlan, pass: number, items: AppFlowState[], rowsRead: number, newUnknownStates: string[], same: string[], unfitKept: number,
-  ): AppFlowPass {
+  private settled(plan: ReadPlan, pass: number, items: AppFlowState[], rowsRead: number, newUnknownStates: string[], same: string[]): AppFlowPass {
     const keep = same;
-    let unfit = unfitKept;
     for (const row of plan.listing) {
       if (plan.changed.has(row.id)) continue;
       const k = this.known.get(row.id)!;
       k.pass = pass;
-      if (!k.shown) continue;
-      keep.push(k.key);
-      if (k.problem !== undefined) unfit += 1;
+      if (k.shown) keep.push(k.key);
     }
     for (const [id, k] of this.known) if (k.pass !== pass) this.drop(id);
     this.again.clear();
+    // every misfit still known and shown is one this listing keeps
+    const unfitKept = this.misfitsShown(true);
     return {
       items, keep, removed: [], counters: this.counters(rowsRead, plan.listing.length), newUnknownStates,
-      ...(unfit > 0 ? { unfitKept: unfit } : {}),
+      ...(unfitKept > 0 ? { unfitKept } : {}),
     };
   }
 
@@ -394,8 +390,15 @@ export class AppFlowMemory {
   private counters(changedRows: number, rows: number): AppFlowPass['counters'] {
     const counts = countRows(this.known.values());
     // a row that does not fit and shows nothing is no "not installed" row: `dropped` counts it
-    for (const id of this.misfits.keys()) if (this.known.get(id)?.shown === false) counts.not_installed -= 1;
+    counts.not_installed -= this.misfitsShown(false);
     return { rows, changed_rows: changedRows, ...counts };
+  }
+
+  /** How many known rows that do not fit show an app (`shown`), or show none. */
+  private misfitsShown(shown: boolean): number {
+    let n = 0;
+    for (const id of this.misfits.keys()) if (this.known.get(id)?.shown === shown) n += 1;
+    return n;
   }
 }
 
