@@ -595,11 +595,12 @@ function matchesNow(domain: Domain, c: ChangedEntity, f: StateFilter): boolean {
   return true;
 }
 
-/** A change a filtered client sees: it matches now, or it matched before (then it is a removal to them). */
+/** Whether a filtered client sees an app or task that came and went within a version (its timeline entries). */
 function passedMatches(domain: 'app_states' | 'tasks', p: PassedEntity, f: StateFilter): boolean {
   return domain === 'app_states' ? appMatches(p.facets, f) : taskMatches(p.facets, f);
 }
 
+/** A change a filtered client sees: it matches now, or it matched before (then it is a removal to them). */
 function visible(domain: Domain, c: ChangedEntity, f: StateFilter): boolean {
   if (domain === 'components') return true;
   const test = domain === 'app_states' ? appMatches : taskMatches;

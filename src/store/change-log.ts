@@ -1,5 +1,5 @@
 import type { AppFlowState, TaskState } from '../model/index.ts';
-import { DOMAINS, type ChangedEntity, type Domain, type Facets, type PassedEntity, type VersionChanges } from '../protocol.ts';
+import { DOMAINS, type ChangedEntity, type Domain, type Facets, type VersionChanges } from '../protocol.ts';
 import type { EntityTable } from './entity-table.ts';
 import type { StoreTables } from './store-tables.ts';
 
@@ -23,6 +23,10 @@ function emptyTouched(): Touched {
   return { app_states: new Map(), tasks: new Map(), components: new Map() };
 }
 
+function emptyPassed(): Record<'app_states' | 'tasks', Map<string, Facets>> {
+  return { app_states: new Map(), tasks: new Map() };
+}
+
 /**
  * What changed since the last version: whether anything a reader sees did (`dirty`: the next commit mints a
  * version), and which entities, with the facets they had before, for the change stream.
@@ -30,8 +34,8 @@ function emptyTouched(): Touched {
 export class ChangeLog {
   dirty = false;
   private touched = emptyTouched();
-  /** entities new in this version and gone again, with the facets they last had (VersionChanges.passed) */
-  private passed = new Map<string, PassedEntity & { domain: Domain }>();
+  /** apps and tasks new in this version and gone again, with the facets they last had (VersionChanges.passed) */
+  private passed = emptyPassed();
 
   /** An entity changed (`before`: its value before, undefined when it is new). */
   touch(domain: Domain, key: string, before: object | undefined): void {
@@ -42,7 +46,7 @@ export class ChangeLog {
 
   /** An entity left the store (`value`: what it was). */
   left(domain: Domain, key: string, value: object): void {
-    if (this.touched[domain].get(key) === null) this.passed.set(`${domain}\0${key}`, { domain, key, facets: facetsOf(domain, value) });
+    if (domain !== 'components' && this.touched[domain].get(key) === null) this.passed[domain].set(key, facetsOf(domain, value));
     this.touch(domain, key, value);
   }
 
@@ -62,11 +66,11 @@ export class ChangeLog {
         }
       }
     }
-    for (const p of this.passed.values()) {
-      if (p.domain === 'components' || tables.of(p.domain).rows.has(p.key)) continue;
-      (out.passed ??= { app_states: [], tasks: [] })[p.domain].push({ key: p.key, facets: p.facets });
+    for (const domain of ['app_states', 'tasks'] as const) {
+      // (one added again since is an upsert)
+      for (const [key, facets] of this.passed[domain]) if (!tables.of(domain).rows.has(key)) (out.passed ??= { app_states: [], tasks: [] })[domain].push({ key, facets });
     }
-    this.passed.clear();
+    this.passed = emptyPassed();
     this.touched = emptyTouched();
     this.dirty = false;
     return out;

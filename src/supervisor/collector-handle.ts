@@ -164,7 +164,7 @@ export class CollectorHandle {
     // each step gets deadline + grace of its own, counted from when it starts: the thread counts its run's deadline
     // from the run's start, so time spent starting the thread (a busy new store taking its port) must not eat
     // into the grace of a run that stops on time
-    let overrun = AbortSignal.timeout(this.deadlineMs + RUN_ABORT_GRACE_MS);
+    let overrun: AbortSignal | undefined;
     const bounded = (): AbortSignal => {
       overrun = AbortSignal.timeout(this.deadlineMs + RUN_ABORT_GRACE_MS);
       return AbortSignal.any([abort, overrun]);
@@ -204,7 +204,7 @@ export class CollectorHandle {
       const backoff = storeGone ? 0 : Math.min(MAX_BACKOFF_MS, 500 * 2 ** (this.crashStreak - 1));
       this.notBefore = Date.now() + backoff;
       const reason = this.abort.signal.aborted ? 'aborted: shutting down'
-        : overrun.aborted ? `deadline of ${this.deadlineMs} ms exceeded and the run did not stop within ${RUN_ABORT_GRACE_MS} ms; thread replaced`
+        : overrun?.aborted ? `deadline of ${this.deadlineMs} ms exceeded and the run did not stop within ${RUN_ABORT_GRACE_MS} ms; thread replaced`
         : storeGone ? message
         : `collector thread died: ${message}`;
       // the thread's replacement says why, when nothing said more: the run's reason (piscina may drop the
@@ -214,7 +214,7 @@ export class CollectorHandle {
           this.lastRestart.reason = reason.slice(0, 500);
           this.onRestart();
         }
-      } else if (overrun.aborted) this.endReason = reason;
+      } else if (overrun?.aborted) this.endReason = reason;
       this.logDecision(this.failureLog.failure(reason, 'error'), { backoff_ms: backoff });
       const outcome: PassOutcome = {
         ok: false, error: reason.slice(0, 500), duration_ms: Date.now() - started,
