@@ -26,9 +26,12 @@ export const STREAM_LIMITS = {
   historyVersions: 256,
   /**
    * bytes kept in that history: each version's rendered event and the changes it was rendered from (for
-   * filtered clients) count both; past this the oldest versions go (a resume from there gets a snapshot)
+   * filtered clients) count both; past this the oldest versions go (a resume from there gets a snapshot).
+   * Never more than the /state body's size either (with a floor, historyFloorBytes): replaying more than that
+   * costs a resuming client more than the snapshot it would get instead (at 1,000 apps the body is ~2 MB)
    */
   historyBytes: 4 * 1024 * 1024,
+  historyFloorBytes: 256 * 1024,
   /**
    * a client whose unsent bytes pass this is cut off (it can resume). Its first snapshot does not count: a
    * market's snapshot is larger than this from a few thousand apps on (19 MB at 10,000)
@@ -44,6 +47,11 @@ export const STREAM_LIMITS = {
   freshnessEveryMs: 1000,
   maxClients: 1000,
 };
+
+/** The bytes of history kept when the /state body has about `stateBytes` (STREAM_LIMITS.historyBytes). */
+export function historyBound(stateBytes: number): number {
+  return Math.min(STREAM_LIMITS.historyBytes, Math.max(STREAM_LIMITS.historyFloorBytes, stateBytes));
+}
 
 /**
  * An event's id: `<epoch>-<version>.<content>`. The store's epoch and version say where a resume starts
@@ -189,7 +197,8 @@ export class ChangeStream {
     this.latest = entry;
     this.history.push(entry);
     this.historyBytes += entry.bytes;
-    while (this.history.length > STREAM_LIMITS.historyVersions || this.historyBytes > STREAM_LIMITS.historyBytes) {
+    const maxBytes = historyBound(m.size_hint);
+    while (this.history.length > STREAM_LIMITS.historyVersions || this.historyBytes > maxBytes) {
       this.historyBytes -= this.history.shift()!.bytes;
     }
     for (const c of this.clients) this.deliver(c, entry);
