@@ -3,7 +3,8 @@
  * HeapBound): not on every call, not for a heap too big to pause for.
  */
 import { describe, expect, it } from 'vitest';
-import { HeapBound, MAX_FORCED_GC_LIVE_BYTES, releaseSmallHeap } from '../../src/release-memory.ts';
+import { execFileSync } from 'node:child_process';
+import { fragmented, HeapBound, MAX_FORCED_GC_LIVE_BYTES, releaseSmallHeap } from '../../src/release-memory.ts';
 
 const MiB = 1024 * 1024;
 
@@ -66,5 +67,40 @@ describe('releaseSmallHeap (the store after a bulk pass)', () => {
     expect(releaseSmallHeap(() => 40 * MiB, collect)).toBe(true);
     expect(releaseSmallHeap(() => MAX_FORCED_GC_LIVE_BYTES + 1, collect)).toBe(false);
     expect(collections).toBe(1);
+  });
+});
+
+describe('a forced collection that compacts', () => {
+  it.each([
+    ['little left unused', { used: 12 * MiB, unused: 2 * MiB }, false],
+    ['more than 4 MiB left unused', { used: 12 * MiB, unused: 5 * MiB }, true],
+    ['less than a quarter of a 40 MiB heap left unused', { used: 40 * MiB, unused: 9 * MiB }, false],
+    ['more than a quarter of a 40 MiB heap left unused', { used: 40 * MiB, unused: 11 * MiB }, true],
+    ['a heap past 64 MiB, however fragmented', { used: 100 * MiB, unused: 90 * MiB }, false],
+  ])('follows a collection that left %s: %s', (_what, after, compacts) => {
+    expect(fragmented(after)).toBe(compacts);
+  });
+
+  it('gives back more of the pages a plain collection leaves committed around a few live objects', () => {
+    // every tenth object of ~40 MiB survives, spread over every page; two collections a little apart, as a
+    // thread's HeapBound makes them, by releaseMemory or by plain gc()
+    const oldSpaceAfterTwo = (collect: string) => {
+      const script = `
+        import { getHeapSpaceStatistics } from 'node:v8';
+        import { releaseMemory } from './src/release-memory.ts';
+        const collect = ${collect};
+        let all = [];
+        for (let i = 0; i < 400000; i++) all.push({ a: 'x' + i, b: [i, i + 1], c: { d: i } });
+        globalThis.kept = all.filter((_, i) => i % 10 === 0);
+        all = null;
+        for (let n = 0; n < 2; n++) { collect(); await new Promise((r) => setTimeout(r, 200)); }
+        console.log(getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_size);
+      `;
+      const out = execFileSync(process.execPath, ['--expose-gc', '--max-semi-space-size=1', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+      return Number(out.trim().split('\n').at(-1));
+    };
+    const plain = oldSpaceAfterTwo('() => globalThis.gc()');
+    const released = oldSpaceAfterTwo('releaseMemory');
+    expect(released).toBeLessThan(plain * 0.6);
   });
 });
