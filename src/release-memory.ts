@@ -14,10 +14,11 @@ import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'n
 export function releaseMemory(): boolean {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (typeof gc !== 'function') return false;
-  const compact = fragmented(lastCollection);
-  // V8's flags are the process's: this thread sets it only around its own collection (another thread's
-  // collection meanwhile compacts too, which costs it time, not correctness)
-  if (compact) setFlagsFromString('--compact-on-every-full-gc');
+  const compact = compactsWhenFragmented && fragmented(lastCollection);
+  // V8's flags are the process's: this thread sets it around its own collection (another thread's collection
+  // meanwhile compacts too, which costs it time, not correctness), and sets it either way, so that one left set
+  // by a thread terminated between the two calls lasts only until the next forced collection of any thread
+  setFlagsFromString(compact ? '--compact-on-every-full-gc' : '--no-compact-on-every-full-gc');
   try {
     gc();
   } finally {
@@ -30,16 +31,27 @@ export function releaseMemory(): boolean {
 /**
  * A full collection frees the garbage but not the pages it sat on while a few live objects remain on each: after
  * a pass's garbage, V8 kept ~10 MiB of the store's and the HTTP thread's old generation committed and unused at
- * 1,000 apps, until a memory-reducing collection that a thread busy every few seconds seldom gets. So when the
- * previous forced collection left more than this unused (or a quarter of what it held, when that is more), the
- * next one also compacts: it moves the live objects together and gives the emptied pages back. A compacting
- * collection costs about twice a plain one, and the pages given back are faulted in again by the next pass: at
- * 1,000 apps with NATS, compacting every forced collection took steady RSS from 164 to 143 MiB but collection
- * CPU from 0.085 to 0.107 core; only past this slack, 154 MiB at 0.079 core (bench:scale, 2026-12-07, each with
- * the change stream's history bound). Never for a heap past MAX_FORCED_GC_LIVE_BYTES: moving hundreds of MiB is
- * one long pause (V8 compacts such heaps itself, in steps).
+ * 1,000 apps, until a memory-reducing collection that a thread busy every few seconds seldom gets. So in those
+ * two threads (compactWhenFragmented), when the previous forced collection left more than this unused (or a
+ * quarter of what it held, when that is more), the next one also compacts: it moves the live objects together
+ * and gives the emptied pages back. Never for a heap past MAX_FORCED_GC_LIVE_BYTES: moving hundreds of MiB is one
+ * long pause (V8 compacts such heaps itself, in steps). Measured with bench:scale on 2026-12-07, with NATS:
+ * 1,000 apps 164 -> 154 MiB steady (with the change stream's history bound), collection CPU unchanged.
+ *
+ * Not in the collectors: their heaps are a pass's buffer, filled again by the next pass, so pages given back
+ * are faulted in again within seconds. Compacting there too cost 0.014 core more at 10,000 apps (0.100 against
+ * 0.086, runs side by side) for no lower RSS (230 MiB either way), and compacting every forced collection of
+ * every thread took 1,000 apps to 143 MiB but collection CPU from 0.085 to 0.107 core.
  */
 export const COMPACT_SLACK_BYTES = 4 * 1024 * 1024;
+
+/** Whether this thread's forced collections compact a fragmented old generation (off unless asked). */
+let compactsWhenFragmented = false;
+
+/** This thread's forced collections compact its old generation once fragmented (the store and the HTTP thread). */
+export function compactWhenFragmented(): void {
+  compactsWhenFragmented = true;
+}
 
 /** The old generation right after a forced collection: what it holds and what it keeps committed unused. */
 export interface OldSpace {

@@ -2,11 +2,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { HttpControlApi, HttpThreadInit } from '../src/protocol.ts';
 import { HttpThread } from '../src/http/thread.ts';
+import { compactWhenFragmented } from '../src/release-memory.ts';
 import { blockFor, expose } from '../src/threads.ts';
 import { pinTickShape } from '../src/tick-shape.ts';
 import { logWarningsAsJson } from '../src/thread-warnings.ts';
 
 logWarningsAsJson('http');
+// its heap holds answers and the change stream's history, replaced version by version (release-memory.ts)
+compactWhenFragmented();
 
 // before the first request: keeps process.nextTick on V8's fast path (see tick-shape.ts)
 pinTickShape();

@@ -81,26 +81,45 @@ describe('a forced collection that compacts', () => {
     expect(fragmented(after)).toBe(compacts);
   });
 
+  /**
+   * A child with gc exposed (single-threaded, as the image runs it: its collector then decides alike every run),
+   * whose forced collections compact once fragmented as the store's do (unless not `asked`), runs `prelude`, then
+   * makes ~40 MiB of objects of which every tenth survives, spread over every page, and collects twice a little
+   * apart with `collect`, as a thread's HeapBound does: what the old generation keeps committed after that.
+   */
+  const oldSpaceAfterTwo = (collect: string, prelude = '', asked = true) => {
+    const script = `
+      import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+      import { compactWhenFragmented, releaseMemory } from './src/release-memory.ts';
+      ${asked ? 'compactWhenFragmented();' : ''}
+      ${prelude}
+      const collect = ${collect};
+      let all = [];
+      for (let i = 0; i < 400000; i++) all.push({ a: 'x' + i, b: [i, i + 1], c: { d: i } });
+      globalThis.kept = all.filter((_, i) => i % 10 === 0);
+      all = null;
+      for (let n = 0; n < 2; n++) { collect(); await new Promise((r) => setTimeout(r, 200)); }
+      console.log(getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_size);
+    `;
+    const out = execFileSync(process.execPath, ['--single-threaded', '--expose-gc', '--max-semi-space-size=1', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    return Number(out.trim().split('\n').at(-1));
+  };
+  const plainGc = '() => globalThis.gc()';
+
   it('gives back more of the pages a plain collection leaves committed around a few live objects', () => {
-    // every tenth object of ~40 MiB survives, spread over every page; two collections a little apart, as a
-    // thread's HeapBound makes them, by releaseMemory or by plain gc()
-    const oldSpaceAfterTwo = (collect: string) => {
-      const script = `
-        import { getHeapSpaceStatistics } from 'node:v8';
-        import { releaseMemory } from './src/release-memory.ts';
-        const collect = ${collect};
-        let all = [];
-        for (let i = 0; i < 400000; i++) all.push({ a: 'x' + i, b: [i, i + 1], c: { d: i } });
-        globalThis.kept = all.filter((_, i) => i % 10 === 0);
-        all = null;
-        for (let n = 0; n < 2; n++) { collect(); await new Promise((r) => setTimeout(r, 200)); }
-        console.log(getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_size);
-      `;
-      const out = execFileSync(process.execPath, ['--expose-gc', '--max-semi-space-size=1', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
-      return Number(out.trim().split('\n').at(-1));
-    };
-    const plain = oldSpaceAfterTwo('() => globalThis.gc()');
-    const released = oldSpaceAfterTwo('releaseMemory');
-    expect(released).toBeLessThan(plain * 0.6);
+    expect(oldSpaceAfterTwo('releaseMemory')).toBeLessThan(oldSpaceAfterTwo(plainGc) * 0.6);
+  });
+
+  it('does not compact in a thread that did not ask (a collector: its next pass fills the pages again)', () => {
+    expect(oldSpaceAfterTwo('releaseMemory')).toBeLessThan(oldSpaceAfterTwo('releaseMemory', '', false) * 0.6);
+  });
+
+  it('leaves no compaction set for every collection when a thread died between setting and clearing it', () => {
+    const leftSet = "setFlagsFromString('--compact-on-every-full-gc');";
+    // left set, every collection of the process compacts ...
+    const compacting = oldSpaceAfterTwo(plainGc, `${leftSet} globalThis.gc();`);
+    // ... until any thread's next forced collection, which sets it for itself
+    const cleared = oldSpaceAfterTwo(plainGc, `${leftSet} releaseMemory();`);
+    expect(compacting).toBeLessThan(cleared * 0.6);
   });
 });
