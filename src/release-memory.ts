@@ -14,7 +14,7 @@ import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'n
 export function releaseMemory(): boolean {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (typeof gc !== 'function') return false;
-  const compact = compactsWhenFragmented && fragmented(lastCollection);
+  const compact = compactsWhenFragmented && compactsNow(lastCollection, getHeapStatistics().used_heap_size);
   // V8's flags are the process's: this thread sets it around its own collection (another thread's collection
   // meanwhile compacts too, which costs it time, not correctness), and sets it either way, so that one left set
   // by a thread terminated between the two calls lasts only until the next forced collection of any thread
@@ -61,9 +61,13 @@ export interface OldSpace {
 
 let lastCollection: OldSpace = { used: 0, unused: 0 };
 
-/** Whether a collection that left `after` should be followed, next time, by a compacting one. */
-export function fragmented(after: OldSpace): boolean {
-  return after.used <= MAX_FORCED_GC_LIVE_BYTES && after.unused > Math.max(COMPACT_SLACK_BYTES, after.used / 4);
+/**
+ * Whether a forced collection compacts, given what the previous one left (`last`) and what the heap holds now,
+ * garbage included (`usedNow`): the size bound is the heap's now, not then, since a store that was small at its
+ * last collection may hold a whole large market by its next (the bulk collection after a new store's first pass).
+ */
+export function compactsNow(last: OldSpace, usedNow: number): boolean {
+  return usedNow <= MAX_FORCED_GC_LIVE_BYTES && last.unused > Math.max(COMPACT_SLACK_BYTES, last.used / 4);
 }
 
 function oldSpaceAfterCollection(): OldSpace {
