@@ -166,15 +166,10 @@ export interface ValidRows<T> {
   firstProblem?: string;
 }
 
-/** Keeps the rows that fit `schema`; counts the rest. */
-export function validateRows<S extends v.GenericSchema>(schema: S, rows: readonly unknown[]): ValidRows<v.InferOutput<S>> {
-  return sortRows(schema, rows);
-}
-
 /** validateRows for app rows: of those that do not fit, the ones that still say which row they are come apart (misfits). */
 export function validateAppRows<S extends v.GenericSchema>(schema: S, rows: readonly unknown[]): ValidRows<v.InferOutput<S>> & { misfits: MisfitAppRow[] } {
   const misfits: MisfitAppRow[] = [];
-  const valid = sortRows(schema, rows, (row, problem) => {
+  const valid = validateRows(schema, rows, (row, problem) => {
     const key = v.safeParse(MisfitKey, row);
     if (key.success) misfits.push({ ...key.output, problem });
     return key.success;
@@ -182,8 +177,8 @@ export function validateAppRows<S extends v.GenericSchema>(schema: S, rows: read
   return { ...valid, misfits };
 }
 
-/** The rows that fit `schema`; of the rest, those `misfit` does not take are counted, with the first one's problem. */
-function sortRows<S extends v.GenericSchema>(
+/** Keeps the rows that fit `schema`; counts the rest (those `misfit` does not take), with the first one's problem. */
+export function validateRows<S extends v.GenericSchema>(
   schema: S, rows: readonly unknown[], misfit?: (row: unknown, problem: string) => boolean,
 ): ValidRows<v.InferOutput<S>> {
   const out: v.InferOutput<S>[] = [];
