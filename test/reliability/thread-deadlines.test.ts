@@ -208,9 +208,11 @@ describe('collector runs past their deadline', () => {
       fake('tasks', { mode: 'passes', count: 5 }),
       fake('components', { mode: 'hang' }),
       fake('chart_repo', { mode: 'stop-at-deadline' }),
-      // slow to start: the grace of a run that stops on time counts from the run, not from the thread's start
+      // slow to start (longer than the 2 s grace): the grace of a run that stops on time counts from the run, not
+      // from the thread's start. The start itself must stay within deadline + grace (5 s), with room for a
+      // busy machine's thread start (a 1 s deadline left 0.5 s, and CI once took longer)
       fake('app_flow', { mode: 'stop-at-deadline', startDelayMs: 2500 }),
-    ], { intervalMs: 200, deadlineMs: 1000 });
+    ], { intervalMs: 200, deadlineMs: 3000 });
   }, 60_000);
   afterAll(() => sc?.sup.stop());
 
@@ -218,7 +220,7 @@ describe('collector runs past their deadline', () => {
     await eventually(async () => {
       const s = await view(sc.base);
       expect(s.sources.components?.last_error).toBe(
-        'deadline of 1000 ms exceeded and the run did not stop within 2000 ms; thread replaced');
+        'deadline of 3000 ms exceeded and the run did not stop within 2000 ms; thread replaced');
       expect(s.sources.components.counters?.restarts).toBeGreaterThanOrEqual(1);
       expect(s.sources.chart_repo?.last_error).toBe('stopped at the deadline');
       expect(s.sources.chart_repo.consecutive_failures).toBeGreaterThanOrEqual(2);
@@ -227,7 +229,7 @@ describe('collector runs past their deadline', () => {
     }, LIVENESS_MS);
     // …/sources says why the thread was replaced
     expect((await threadsShown(sc.base)).collector_components.last_restart_reason).toBe(
-      'deadline of 1000 ms exceeded and the run did not stop within 2000 ms; thread replaced');
+      'deadline of 3000 ms exceeded and the run did not stop within 2000 ms; thread replaced');
     const r = sc.sup.threadRestarts();
     expect(r.collector_chart_repo).toBe(0);
     expect(r.collector_app_flow).toBe(0);
