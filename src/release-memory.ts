@@ -16,8 +16,9 @@ export function releaseMemory(): boolean {
   if (typeof gc !== 'function') return false;
   const compact = compactsWhenFragmented && compactsNow(lastCollection, getHeapStatistics().used_heap_size);
   // V8's flags are the process's: this thread sets it around its own collection (another thread's collection
-  // meanwhile compacts too, which costs it time, not correctness), and sets it either way, so that one left set
-  // by a thread terminated between the two calls lasts only until the next forced collection of any thread
+  // meanwhile compacts too, or skips its compaction once, which costs time or memory, not correctness), and sets
+  // it either way, so that one left set by a thread terminated between the two calls lasts only until the next
+  // forced collection of any thread
   setFlagsFromString(compact ? '--compact-on-every-full-gc' : '--no-compact-on-every-full-gc');
   try {
     gc();
