@@ -177,7 +177,7 @@ export class AppFlowMemory {
     const seen = new Set<string>();
     /** per bucket: rows and sums after this pass's changes (what is known, plus and minus the changes) */
     const counts = new Map<number, BucketSums>();
-    for (const [bucket, t] of this.tally) counts.set(bucket, { ...t });
+    this.tally.forEach((t, bucket) => counts.set(bucket, { ...t }));
     const add = (bucket: number, id: bigint, n: 1 | -1): void => {
       const c = counts.get(bucket) ?? { listed: 0, ids: 0n, squares: 0n };
       addRow(c, id, n);
@@ -242,10 +242,15 @@ export class AppFlowMemory {
     }
     // a bucket the probe lacks is empty: the known rows in it left
     const empty = { listed: 0, ids: 0n, squares: 0n };
-    for (const [bucket, c] of counts) if (!inProbe.has(bucket) && c.listed !== 0 && !named(bucket, c, empty)) return null;
+    let unnamed = false;
+    counts.forEach((c, bucket) => { if (!unnamed && !inProbe.has(bucket) && c.listed !== 0 && !named(bucket, c, empty)) unnamed = true; });
+    if (unnamed) return null;
     // a row still listed whose active tasks moved with no write of its own (a task row deleted); the rows the
     // probe found gone are past asking (their tasks may have been deleted with them)
-    for (const [id, k] of this.known) if (!seen.has(id) && k.tasks !== tasksOf(versions, k.userApp)) return null;
+    // (forEach, not for-of: an entries iterator allocates a pair per row, every known row every pass)
+    let tasksMoved = false;
+    this.known.forEach((k, id) => { if (!tasksMoved && k.tasks !== tasksOf(versions, k.userApp) && !seen.has(id)) tasksMoved = true; });
+    if (tasksMoved) return null;
     const probedState = probe.buckets.reduce((n, b) => n + b.with_state, 0);
     if (withState !== probedState) return null;
     return { fresh, gone, tasks: versions, misfits: unfit };
@@ -388,7 +393,7 @@ export class AppFlowMemory {
 
   /** over every known row (as a full pass counts), plus the rows listed and the rows read this pass */
   private counters(changedRows: number, rows: number): AppFlowPass['counters'] {
-    const counts = countRows(this.known.values());
+    const counts = countRows(this.known);
     // a row that does not fit and shows nothing is no "not installed" row: `dropped` counts it
     counts.not_installed -= this.misfitsShown(false);
     return { rows, changed_rows: changedRows, ...counts };

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ComponentStats } from '../collect/components.ts';
 import {
-  AppListingRow, CacheCountsRow, ChangedAppRow, ListedAppRow, ListingBucketRow, RenderCountsRow, ROW_ID, SnapshotRow,
+  AppListingRow, CacheCountsRow, ChangedAppRow, ListedAppRow, listingBuckets, ListingProbeRow, RenderCountsRow, ROW_ID, SnapshotRow,
   SourceFreshnessRow, TaskCountsRow, TaskRow, validateAppRows, validateRows, XID8, type ListingProbe, type MisfitAppRow, type ValidRows,
 } from './market-rows.ts';
 import type { PgSource } from './postgres.ts';
@@ -88,18 +88,19 @@ const SNAPSHOT = 'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin';
  * the same pass (sums of ids and of their squares); with d deletions a pass, three sharing a bucket is about
  * d^3 / (6 * buckets^2) likely. Measured at 10,000 apps with the demo's heavy churn (tens of deletions a pass):
  * sums of ids alone sent 1 pass in 3 to a full listing with 256 buckets and 1 in 5 with 2,048; with the squares
- * and 1,024 buckets, 3 passes in 66. Each bucket is a row of the probe, read and validated every pass.
+ * and 1,024 buckets, 3 passes in 66. Every bucket is read and validated every pass (in the probe's one row).
  */
 export const LISTING_BUCKETS = 1024;
 
 /**
  * The listing in buckets by id: per bucket its rows, the sum of their ids and of their squares, and how many have
  * a state row. A bucket one or two rows short of what the collector knows names the rows that left (from the
- * differences of the sums: app-flow-memory.ts rowsGone).
+ * differences of the sums: app-flow-memory.ts rowsGone). One row: the buckets as text (ListingProbeRow).
  */
-const LISTING_PROBE = `SELECT (ua.id % ${LISTING_BUCKETS})::int AS bucket, count(*) AS listed, sum(ua.id)::text AS ids,
-    sum(ua.id::numeric * ua.id)::text AS squares, count(s.user_application_id) AS with_state
-  ${APP_FROM} WHERE ${MAYBE_INSTALLED} GROUP BY 1`;
+const LISTING_PROBE = `SELECT string_agg(concat_ws(' ', bucket, listed, ids, squares, with_state), ',') AS buckets FROM (
+    SELECT (ua.id % ${LISTING_BUCKETS})::int AS bucket, count(*) AS listed, sum(ua.id)::text AS ids,
+      sum(ua.id::numeric * ua.id)::text AS squares, count(s.user_application_id) AS with_state
+    ${APP_FROM} WHERE ${MAYBE_INSTALLED} GROUP BY 1) b`;
 
 /**
  * The app rows whose row, state row or a task of the same user and app was written by a transaction at or after
@@ -138,10 +139,10 @@ export async function readAppChanges(pg: PgSource, signal: AbortSignal, watermar
   const selects = [SNAPSHOT, LISTING_PROBE, ACTIVE_TASKS, changedAppRowsSql(watermark)];
   if (ids.length > 0) selects.push(appRowsByIdSql(ids));
   const [snapshot, buckets, tasks, changed, byId = []] = await pg.read(signal, selects);
-  const probe = validateRows(ListingBucketRow, buckets!);
+  const [probe] = validateRows(ListingProbeRow, buckets!).rows;
   return {
-    // a bucket that does not validate cannot be judged: null, and the pass lists instead
-    probe: { xmin: xminOf(snapshot!), buckets: probe.dropped > 0 ? null : probe.rows },
+    // a probe that does not validate cannot be judged: null, and the pass lists instead
+    probe: { xmin: xminOf(snapshot!), buckets: probe === undefined ? null : listingBuckets(probe) },
     tasks: validateRows(TaskRow, tasks!), changed: validateAppRows(ChangedAppRow, changed!), byId: validateAppRows(ListedAppRow, byId),
   };
 }
