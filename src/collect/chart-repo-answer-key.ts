@@ -5,14 +5,20 @@ import { createHash } from 'node:crypto';
  * `bodyContentKey(splitAnswer(body).pair)` gives (the shared blocks as `null`, the members that only tell
  * time passing left out), without decoding the body, copying it or building that text. Every pair is asked
  * every pass and most answer what they answered before: this is what such an answer costs (one read of its
- * bytes, no garbage the size of it). `shared` is what the collector reads besides.
+ * bytes, no garbage the size of it). The shared blocks are decoded only when asked for (`sharedText`): the
+ * collector reads them from one answer a pass, and decoded from every answer they were most of its garbage.
  */
 export interface AnswerKey {
   key: string;
-  shared: SplitAnswer['shared'];
+  /** the shared blocks this answer holds (objects at their paths) */
+  sharedBlocks: readonly SharedBlock[];
+  /** one of `sharedBlocks`' text (SplitAnswer.shared), decoded now */
+  sharedText(block: SharedBlock): string;
   /** splitAnswer(body).pair, from the same read of the body (an answer that changed is parsed from it) */
   pair(): string;
 }
+
+export type SharedBlock = keyof SplitAnswer['shared'];
 
 export function answerKey(body: Buffer): AnswerKey {
   const scan = scanAnswer(body);
@@ -24,8 +30,23 @@ export function answerKey(body: Buffer): AnswerKey {
     at = c.end;
   }
   if (at < body.length) hash.update(body.subarray(at));
-  return { key: hash.digest('base64'), shared: scan.shared, pair: () => pairText(body, scan.cuts) };
+  return {
+    key: hash.digest('base64'),
+    sharedBlocks: Object.keys(scan.shared) as SharedBlock[],
+    sharedText: (block) => sharedText(body, scan.shared, block),
+    pair: () => pairText(body, scan.cuts),
+  };
 }
+
+/** A shared block's text from its span (undefined when the answer holds no such block). */
+function sharedText(body: Buffer, spans: SharedSpans, block: SharedBlock): string {
+  const span = spans[block];
+  if (span === undefined) throw new Error(`no ${block} block in this answer`);
+  return body.toString('utf8', span.start, span.end);
+}
+
+/** where each shared block's text lies in the body */
+type SharedSpans = Partial<Record<SharedBlock, { start: number; end: number }>>;
 
 /**
  * An answer split in two: what the Chart Repo says about this (user, source) pair — apps, images, hydrator
@@ -45,7 +66,9 @@ export interface SplitAnswer {
 
 /** The answer's bytes split (SplitAnswer): the same one read of its structure as answerKey. */
 export function splitAnswer(body: Buffer): SplitAnswer {
-  const { cuts, shared } = scanAnswer(body);
+  const { cuts, shared: spans } = scanAnswer(body);
+  const shared: SplitAnswer['shared'] = {};
+  for (const block of Object.keys(spans) as SharedBlock[]) shared[block] = sharedText(body, spans, block);
   return { pair: pairText(body, cuts), shared };
 }
 
@@ -73,10 +96,12 @@ function cutText(body: Buffer, cuts: readonly Cut[]): string {
 /** a byte range left out of the key, and what stands in its place */
 interface Cut { start: number; end: number; with: string }
 
-const SHARED_PATHS: Record<string, keyof SplitAnswer['shared']> = {
-  '\u0000data\u0000system': 'system',
-  '\u0000data\u0000tasks\u0000image_analyzer': 'image_analyzer',
-};
+/** The shared block at `path` (names from the root, '[]' for a list's item), if it is one's: data.system, data.tasks.image_analyzer. */
+function sharedBlockAt(path: readonly string[]): SharedBlock | undefined {
+  if (path[0] !== '' || path[1] !== 'data') return undefined;
+  if (path.length === 3) return path[2] === 'system' ? 'system' : undefined;
+  return path.length === 4 && path[2] === 'tasks' && path[3] === 'image_analyzer' ? 'image_analyzer' : undefined;
+}
 const MAX_SHARED_DEPTH = 4;
 /**
  * Chart Repo values that only tell time passing, by name: the Chart Repo's uptime, the image analyzer's
@@ -182,8 +207,8 @@ interface AppScan { depth: number; state: unknown; processingDepth: number; dura
  * with a scalar value, up to the `,` or `}` after it), and a still-running app's processing.duration (the same
  * rule, decided when the app closes: its state may come after it).
  */
-function scanAnswer(b: Buffer): { cuts: Cut[]; shared: SplitAnswer['shared'] } {
-  const shared: SplitAnswer['shared'] = {};
+function scanAnswer(b: Buffer): { cuts: Cut[]; shared: SharedSpans } {
+  const shared: SharedSpans = {};
   const path: string[] = [];
   const isObject: boolean[] = [];
   let key = '';
@@ -229,7 +254,7 @@ function scanAnswer(b: Buffer): { cuts: Cut[]; shared: SplitAnswer['shared'] } {
       isObject.push(c === 123);
       expectKey = c === 123;
       if (span === null && c === 123 && path.length >= 3 && path.length <= MAX_SHARED_DEPTH) {
-        const name = SHARED_PATHS[path.join('\u0000')];
+        const name = sharedBlockAt(path);
         if (name !== undefined) span = { name, start: i, depth: path.length };
       }
       if (app === null && c === 123 && path.length === 4 && path[3] === '[]' && path[2] === 'apps' && path[1] === 'data') {
@@ -240,7 +265,7 @@ function scanAnswer(b: Buffer): { cuts: Cut[]; shared: SplitAnswer['shared'] } {
       processingNext = false;
     } else if (c === 125 || c === 93) { // } ]
       if (span !== null && path.length === span.depth) {
-        shared[span.name] = b.toString('utf8', span.start, i + 1);
+        shared[span.name] = { start: span.start, end: i + 1 };
         const s = span.start;
         // the block stands as null; time-passing members inside it are its own business
         cuts = cuts.filter((x) => x.start < s);

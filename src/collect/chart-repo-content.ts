@@ -1,4 +1,5 @@
-import { digestOf, sha256 } from '../content-digest.ts';
+import { digestOf } from '../content-digest.ts';
+import { chartItemKeys, type ChartRepoApp, type ChartRepoImage, type HydratorTask } from '../model/index.ts';
 import { isObj, nestsDeeperThan } from '../model/common.ts';
 import { LIMITS } from '../model/limits.ts';
 import { isRunningApp, TIME_PASSING_NAMES, type SplitAnswer } from './chart-repo-answer-key.ts';
@@ -31,56 +32,89 @@ const TIME_PASSING_MEMBER = new RegExp(
  */
 export function keepAnswerTimes<A extends KeptLists>(before: A | undefined, now: A): A {
   if (!before) return now;
-  const kept = { ...now, apps: keepItems(before.apps, now.apps), images: keepItems(before.images, now.images) };
+  const kept = { ...now, apps: keepItems(before.apps, now.apps, chartItemKeys.apps), images: keepItems(before.images, now.images, chartItemKeys.images) };
   const [was, is] = [before.hydrator, now.hydrator];
   if (was && is) {
     kept.hydrator = { ...is };
-    if (is.tasks) kept.hydrator.tasks = keepItems(was.tasks, is.tasks);
-    if (is.recent_failed) kept.hydrator.recent_failed = keepItems(was.recent_failed, is.recent_failed);
+    if (is.tasks) kept.hydrator.tasks = keepItems(was.tasks, is.tasks, chartItemKeys.hydrator_tasks);
+    if (is.recent_failed) kept.hydrator.recent_failed = keepItems(was.recent_failed, is.recent_failed, chartItemKeys.hydrator_tasks);
   }
   return kept;
 }
 
 /** An answer's lists of items (ChartRepoAnswer's). */
 interface KeptLists {
-  apps: object[];
-  images: object[];
-  hydrator?: { tasks?: object[]; recent_failed?: object[] };
+  apps: ChartRepoApp[];
+  images: ChartRepoImage[];
+  hydrator?: { tasks?: HydratorTask[]; recent_failed?: HydratorTask[] };
 }
 
-function keepItems<T extends object>(before: readonly T[] | undefined, now: T[]): T[] {
+/**
+ * Each item of `now` that says what an item of `before` said: that item. Compared in place, member by member,
+ * where it stood in `before` first (answers keep their order), else the item of `before` with its key: no copy,
+ * no JSON and no digest an item (those were most of the Chart Repo collector's garbage).
+ */
+function keepItems<T extends object>(before: readonly T[] | undefined, now: T[], keyOf: (item: T) => string): T[] {
   if (!before || before.length === 0) return now;
-  const held = new Map<string, T>();
-  for (const item of before) held.set(itemKey(item), item);
-  return now.map((item) => held.get(itemKey(item)) ?? item);
+  let byKey: Map<string, T> | undefined;
+  return now.map((item, i) => {
+    const there = before[i];
+    if (there !== undefined) {
+      if (sameItemContent(there, item)) return there;
+      // the same key in place: that item changed (a list's keys are unique: normalizeAnswer drops repeats)
+      if (keyOf(there) === keyOf(item)) return item;
+    }
+    if (byKey === undefined) {
+      byKey = new Map();
+      for (const b of before) if (!byKey.has(keyOf(b))) byKey.set(keyOf(b), b);
+    }
+    const was = byKey.get(keyOf(item));
+    return was !== undefined && sameItemContent(was, item) ? was : item;
+  });
 }
 
 /**
- * Each item's content key, made once (the items kept from one answer are the `before` of the next) and kept as
- * a digest: a pair's held answer costs ~44 bytes an item more, not a second copy of its JSON.
+ * Whether two items as normalizeAnswer builds them say the same, less the members that only tell time passing:
+ * there they are the item's own last_update and a running app's processing.duration (chart-repo.ts builds both
+ * shapes; nothing else in them bears one of those names: chart-repo-body-key.test.ts checks it).
  */
-const ITEM_KEYS = new WeakMap<object, string>();
-
-function itemKey(item: object): string {
-  let key = ITEM_KEYS.get(item);
-  if (key === undefined) ITEM_KEYS.set(item, (key = sha256(JSON.stringify(timeless(item)), 'base64')));
-  return key;
+export function sameItemContent(a: object, b: object): boolean {
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  if (x.state !== y.state) return false;
+  if (!isRunningApp(x.state)) return sameMembers(x, y, 'last_update');
+  const p = x.processing;
+  const q = y.processing;
+  if (!isObj(p) || !isObj(q)) return sameMembers(x, y, 'last_update');
+  return sameMembers(x, y, 'last_update', 'processing') && sameMembers(p, q, 'duration');
 }
 
 /**
- * An app or image as normalizeAnswer builds it, less the members that only tell time passing: there they are
- * the item's own last_update and a running app's processing.duration (chart-repo.ts builds both shapes; nothing else
- * in them bears one of those names: chart-repo-body-key.test.ts checks it). Copied by shape: 1.2 against 1.9 µs
- * an app, 2.0 against 2.8 an image, with the stringify, than a pattern over the item's JSON (a generic copy
- * that drops the names at any key is slower than the pattern).
+ * Whether two objects have the same members (undefined ones absent, as in their JSON) but those named `skip` and
+ * `skipToo`, each equal as JSON.
  */
-export function timeless(item: object): object {
-  const { last_update: _t, ...rest } = item as { last_update?: unknown; processing?: object; state?: unknown };
-  if (rest.processing && 'duration' in rest.processing && isRunningApp(rest.state)) {
-    const { duration: _d, ...processing } = rest.processing;
-    rest.processing = processing;
+function sameMembers(x: Record<string, unknown>, y: Record<string, unknown>, skip = '', skipToo = ''): boolean {
+  let members = 0;
+  for (const k in x) {
+    const v = x[k];
+    if (v === undefined || k === skip || k === skipToo) continue;
+    if (!sameJson(v, y[k])) return false;
+    members += 1;
   }
-  return rest;
+  for (const k in y) if (y[k] !== undefined && k !== skip && k !== skipToo) members -= 1;
+  return members === 0;
+}
+
+/** Whether two JSON values are equal (objects member by member, in any order). */
+function sameJson(v: unknown, w: unknown): boolean {
+  if (v === w) return true;
+  if (typeof v !== 'object' || typeof w !== 'object' || v === null || w === null) return false;
+  if (Array.isArray(v) || Array.isArray(w)) {
+    if (!Array.isArray(v) || !Array.isArray(w) || v.length !== w.length) return false;
+    for (let i = 0; i < v.length; i++) if (!sameJson(v[i], w[i])) return false;
+    return true;
+  }
+  return sameMembers(v as Record<string, unknown>, w as Record<string, unknown>);
 }
 
 /**

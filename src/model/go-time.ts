@@ -149,6 +149,47 @@ function marshalGoTime(p: GoTimeParts): string | undefined {
   return `${pad(year, 4)}-${pad(month)}-${pad(day)}T${pad(hour)}:${pad(minute)}:${pad(p.second)}${frac}${zone}`;
 }
 
+/** the digits of `s` from `at`, `n` of them, as a number; -1 when one is not a digit */
+function digitsAt(s: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/**
+ * The form nearly every time comes in, checked without taking it apart (the Chart Repo collector converts tens of
+ * thousands of times a pass): `YYYY-MM-DDTHH:MM:SS`, then at most nine fractional digits after a `.`, then `Z` or
+ * `±HH:MM` under 24 hours, a real date, not in year 1 (where the zero instant may hide). Such a string is RFC 3339
+ * and not the zero instant: goTimeText keeps it as sent, as parseGoTime would find.
+ */
+export function isPlainRfc3339(s: string): boolean {
+  if (s.length < 20 || s.length > 35) return false;
+  const year = digitsAt(s, 0, 4);
+  const month = digitsAt(s, 5, 2);
+  const day = digitsAt(s, 8, 2);
+  if (year <= 1 || month < 1 || month > 12 || day < 1 || day > daysIn(month, year)) return false;
+  if (s[4] !== '-' || s[7] !== '-' || s[10] !== 'T' || s[13] !== ':' || s[16] !== ':') return false;
+  const hour = digitsAt(s, 11, 2);
+  const minute = digitsAt(s, 14, 2);
+  const second = digitsAt(s, 17, 2);
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return false;
+  let i = 19;
+  if (s[i] === '.') {
+    const from = ++i;
+    while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
+    if (i === from || i - from > 9) return false;
+  }
+  if (s[i] === 'Z') return i + 1 === s.length;
+  if ((s[i] !== '+' && s[i] !== '-') || i + 6 !== s.length || s[i + 3] !== ':') return false;
+  const oh = digitsAt(s, i + 1, 2);
+  const om = digitsAt(s, i + 4, 2);
+  return oh >= 0 && oh < 24 && om >= 0 && om < 60;
+}
+
 /**
  * A time string for a Go `time` field: the zero instant, however spelled, as Go's zero time
  * (`0001-01-01T00:00:00Z`, which an omitempty key then leaves out); any other kept as sent when it is RFC 3339
@@ -156,6 +197,7 @@ function marshalGoTime(p: GoTimeParts): string | undefined {
  * marshal it, so every client can read it; undefined when a Go client would fail on it.
  */
 export function goTimeText(s: string): string | undefined {
+  if (isPlainRfc3339(s)) return s;
   const p = parseGoTime(s);
   if (p === undefined) return undefined;
   if (isZeroInstant(p)) return GO_ZERO_TIME;

@@ -3,11 +3,10 @@
  * less the members that only tell time passing is the key. Equal keys must mean equal content.
  */
 import { describe, expect, it } from 'vitest';
-import { TIME_PASSING_NAMES } from '../../src/collect/chart-repo-answer-key.ts';
 import { normalizeAnswer } from '../../src/collect/chart-repo.ts';
 import { splitAnswer } from '../../src/collect/chart-repo-answer-key.ts';
 import {
-  bodyContentKey, RESOURCE_COUNTERS, sharedAnswerText, splitMeasurements, timeless,
+  bodyContentKey, keepAnswerTimes, RESOURCE_COUNTERS, sameItemContent, sharedAnswerText, splitMeasurements,
 } from '../../src/collect/chart-repo-content.ts';
 import { LIMITS } from '../../src/model/index.ts';
 
@@ -89,8 +88,8 @@ describe('splitAnswer', () => {
   });
 });
 
-describe('timeless (an item\'s content key)', () => {
-  it('leaves no time-passing member in any app or image normalizeAnswer builds, with every optional member present', () => {
+describe('sameItemContent (an item kept at its last change)', () => {
+  it('passes over the time-passing members of every app and image normalizeAnswer builds, and only those', () => {
     const t = '2026-12-01T10:00:00Z';
     const r = normalizeAnswer({ success: true, data: {
       apps: [{
@@ -107,19 +106,40 @@ describe('timeless (an item\'s content key)', () => {
     } }, t);
     expect(r.ok).toBe(true);
     const answer = r.ok ? r.answer : null;
+    const app = answer!.apps[0]!;
+    const image = answer!.images[0]!;
+    // time passing: a new conversion time, a running app's longer processing
+    expect(sameItemContent(app, { ...app, last_update: '2026-12-01T10:00:05Z', processing: { task_id: 'h1', duration: 9e9 } })).toBe(true);
+    expect(sameItemContent(image, { ...image, last_update: '2026-12-01T10:00:05Z' })).toBe(true);
     // a finished app's duration no longer grows: it is content
-    const finished = { ...answer!.apps[0]!, state: 'completed' };
-    expect(JSON.parse(JSON.stringify(timeless(finished)))).toMatchObject({ processing: { task_id: 'h1', duration: 5e9 } });
-    const items = [...answer!.apps, ...answer!.images];
-    expect(items.map((i) => 'last_update' in i)).toEqual([true, true]);
-    for (const item of items) {
-      const json = JSON.stringify(timeless(item));
-      for (const name of TIME_PASSING_NAMES) expect(json).not.toContain(`"${name}":`);
-      // and only those left: everything else is content
-      const { last_update: _t, ...content } = item as { last_update?: string; processing?: object };
-      if (content.processing) content.processing = { task_id: 'h1' };
-      expect(JSON.parse(json)).toEqual(content);
+    const finished = { ...app, state: 'completed' };
+    expect(sameItemContent(finished, { ...finished, processing: { task_id: 'h1', duration: 9e9 } })).toBe(false);
+    // everything else is content: any other member changed, taken away or added makes another item
+    for (const item of [app, image] as Record<string, unknown>[]) {
+      for (const k of Object.keys(item).filter((k) => k !== 'last_update')) {
+        const changed = k === 'processing' ? { task_id: 'h2', duration: 5e9 } : typeof item[k] === 'object' ? { other: 1 } : `${String(item[k])}x`;
+        expect(sameItemContent(item, { ...item, [k]: changed }), k).toBe(false);
+        const { [k]: _gone, ...less } = item;
+        expect(sameItemContent(item, less), `${k} taken away`).toBe(false);
+      }
+      expect(sameItemContent(item, { ...item, added: 1 })).toBe(false);
     }
+  });
+
+  it('keeps an unchanged item of a changed answer as the earlier object, found by its key when the list moved', () => {
+    const t = '2026-12-01T10:00:00Z';
+    const app = (name: string, state = 'processing') => ({ app_id: name, app_name: name, user_id: 'alice', source_id: 'market', state, processing: { task_id: 'h', duration: 1e9 } });
+    const convert = (apps: object[], now: string) => {
+      const r = normalizeAnswer({ success: true, data: { apps } }, now, { user: 'alice', source: 'market' });
+      if (!r.ok) throw new Error(r.error);
+      return r.answer;
+    };
+    const before = convert([app('wiki'), app('blog')], t);
+    const now = keepAnswerTimes(before, convert([app('new'), { ...app('wiki'), processing: { task_id: 'h', duration: 3e9 } }, app('blog', 'completed')], '2026-12-01T10:00:30Z'));
+    expect(now.apps[0]!.last_update).toBe('2026-12-01T10:00:30Z');
+    expect(now.apps[1]).toBe(before.apps[0]);
+    expect(now.apps[2]).not.toBe(before.apps[1]);
+    expect(now.apps[2]!.last_update).toBe('2026-12-01T10:00:30Z');
   });
 });
 

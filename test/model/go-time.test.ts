@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  GO_ZERO_TIME, daysIn, goDecodesTime, goTime, goTimeText, isGoZeroTime, isRfc3339Time, parseGoDuration,
+  GO_ZERO_TIME, daysIn, goDecodesTime, goTime, goTimeText, isGoZeroTime, isPlainRfc3339, isRfc3339Time, parseGoDuration,
 } from '../../src/model/go-time.ts';
 
 /**
@@ -169,6 +169,24 @@ describe('goTime: a Chart Repo time as Go converts it', () => {
 
   it('keeps more than nine fractional digits, as Go does (to the nanosecond)', () => {
     expect(goTime('2026-12-01T10:00:00.12345678912Z')).toEqual({ time: '2026-12-01T10:00:00.123456789Z', ok: true });
+  });
+});
+
+describe('isPlainRfc3339: the fast way for the form nearly every time comes in', () => {
+  it.each(['2026-12-01T10:00:00Z', '2026-12-01T10:00:00.123456789+05:30', '2024-02-29T23:59:59-12:00', '9999-12-31T23:59:59.5Z'])('takes %s as sent', (s) => {
+    expect(isPlainRfc3339(s)).toBe(true);
+    expect(goTimeText(s)).toBe(s);
+  });
+
+  it('takes a string only where the full parse finds it RFC 3339 and not the zero instant', () => {
+    const two = (max: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(2, '0'));
+    const near = fc.tuple(
+      fc.integer({ min: 0, max: 9999 }).map((n) => String(n).padStart(4, '0')), two(13), two(32), fc.constantFrom('T', 't', ' '),
+      two(25), two(61), two(61), fc.constantFrom('', '.', '.5', ',5', '.1234567890', '.123456789'), fc.constantFrom('Z', 'z', '+05:30', '-24:00', '+00:60', '+0530', ''),
+    ).map(([y, mo, d, t, h, mi, se, f, z]) => `${y}-${mo}-${d}${t}${h}:${mi}:${se}${f}${z}`);
+    fc.assert(fc.property(fc.oneof(near, fc.string({ maxLength: 36 })), (s) => {
+      if (isPlainRfc3339(s)) expect(isRfc3339Time(s) && !isGoZeroTime(s)).toBe(true);
+    }), { numRuns: 5000 });
   });
 });
 

@@ -8,7 +8,7 @@ import { sha256 } from '../../content-digest.ts';
 import {
   bodyContentKey, keepAnswerTimes, pairKey, sharedAnswerText, splitMeasurements, viewContent,
 } from '../chart-repo-content.ts';
-import { answerKey, type SplitAnswer } from '../chart-repo-answer-key.ts';
+import { answerKey, type AnswerKey, type SplitAnswer } from '../chart-repo-answer-key.ts';
 import type { Collector, CollectContext, CollectResult, CreateCollector } from '../collector.ts';
 import { emptyAnswer, normalizeAnswer, type ChartRepoAnswer } from '../chart-repo.ts';
 import { chartRepoComponent, PartialFailureHold, type PairFailure } from '../chart-repo-component.ts';
@@ -50,8 +50,8 @@ interface PairResult {
   error?: string;
   bytes: number;
   latency_ms?: number;
-  /** what the Chart Repo says about itself in this answer (kept for the first pair in order only) */
-  shared?: SplitAnswer['shared'];
+  /** what the Chart Repo says about itself in this answer (read from the first pair in order only) */
+  shared?: Pick<AnswerKey, 'sharedBlocks' | 'sharedText'>;
 }
 
 export const createCollector: CreateCollector = (options: ChartRepoCollectorOptions) => new ChartRepoCollector(options);
@@ -296,9 +296,9 @@ class ChartRepoCollector implements Collector {
           : await this.queryOne(pairs[i], signal, now);
         if (r.shared) {
           answered = true;
-          for (const block of ['system', 'image_analyzer'] as const) {
-            const text = r.shared[block];
-            if (text !== undefined && i < from[block]) { from[block] = i; shared[block] = text; }
+          // (decoded only when it comes first so far: the rest are never read)
+          for (const block of r.shared.sharedBlocks) {
+            if (i < from[block]) { from[block] = i; shared[block] = r.shared.sharedText(block); }
           }
           delete r.shared;
         }
@@ -357,9 +357,9 @@ class ChartRepoCollector implements Collector {
       });
       // the pair's own part as in its last good answer: that answer again, no decoding, no parse, no normalizing
       const key = pairKey(pair);
-      const { key: bodyKey, shared, pair: pairText } = answerKey(res.body);
+      const { key: bodyKey, sharedBlocks, sharedText, pair: pairText } = answerKey(res.body);
       const before = this.lastGood.get(key);
-      const read = { pair, bytes: res.bytes, latency_ms: res.latency_ms, shared };
+      const read = { pair, bytes: res.bytes, latency_ms: res.latency_ms, shared: { sharedBlocks, sharedText } };
       if (before && this.lastBodyKey.get(key) === bodyKey) return { ...read, answer: before };
       this.parsedPairs += 1;
       const n = normalizeAnswer(parseChartRepoJson(pairText()), now, pair);
