@@ -144,6 +144,33 @@ describe('tasks collector', () => {
     expect(store.task('stays')).not.toBeNull();
   });
 
+  it('sends only the tasks that moved, keeping the rest; a store that may lack them gets them again', async () => {
+    await insertTasks(env.db.sql, [
+      { task_id: 'still', type: 1, status: 3, app_name: 'a', created_at: ago(3), completed_at: ago(2) },
+      { task_id: 'moves', type: 2, status: 1, app_name: 'b', created_at: ago(3) },
+    ]);
+    const c = await collector(createTasks, {});
+    const sent = (r: CollectResult) => {
+      const step = r.steps[0] as Extract<StoreStep, { op: 'replace' }>;
+      return { items: step.items.map((t) => (t as TaskState).task_id).sort(), keep: [...(step.keep ?? [])].sort() };
+    };
+    expect(sent(await c.collect(ctx()))).toEqual({ items: ['moves', 'still'], keep: [] });
+    expect(sent(await c.collect(ctx()))).toEqual({ items: [], keep: ['moves', 'still'] });
+    await env.db.sql`UPDATE task_records SET status = 4, completed_at = now() WHERE task_id = 'moves'`;
+    expect(sent(await c.collect(ctx()))).toEqual({ items: ['moves'], keep: ['still'] });
+    expect(sent(await c.collect({ ...ctx(), full: true }))).toEqual({ items: ['moves', 'still'], keep: [] });
+    expect(sent(await c.collect({ ...ctx(), reread: ['still'] }))).toEqual({ items: ['still'], keep: ['moves'] });
+
+    // through a store: the kept task stands, the moved one changes
+    const store = new RuntimeStore(() => NOW);
+    const d = await collector(createTasks, {});
+    expect(await pass(store, 'tasks', d)).toBe('ok');
+    await env.db.sql`UPDATE task_records SET status = 3 WHERE task_id = 'moves'`;
+    expect(await pass(store, 'tasks', d)).toBe('ok');
+    expect(JSON.parse(store.task('moves')!)).toMatchObject({ status: 'completed' });
+    expect(JSON.parse(store.task('still')!)).toMatchObject({ status: 'completed', app_name: 'a' });
+  });
+
   it(`a backlog past ${ACTIVE_TASK_CAP} pending tasks shows the oldest ${ACTIVE_TASK_CAP}, and says so`, async () => {
     await env.db.sql`INSERT INTO task_records (task_id, type, status, app_name, created_at)
       SELECT 'p' || lpad(i::text, 6, '0'), 1, 1, 'a', now() - interval '1 second' * i
@@ -187,15 +214,17 @@ describe('tasks collector', () => {
       expect(some.counters).toMatchObject({ dropped: 1 });
       expect(some.warning).toMatch(/^1 task_records rows did not fit the expected shape and were left out \(first: app_name: /);
 
+      // (a store of its own gets a collector of its own: one that sends only what moved knows what it sent)
       const store = new RuntimeStore(() => NOW);
       await env.db.sql`UPDATE task_records SET app_name = 'c' WHERE task_id = 'three'`;
-      expect(await pass(store, 'tasks', c)).toBe('ok');
+      const d = await collector(createTasks, {});
+      expect(await pass(store, 'tasks', d)).toBe('ok');
       // the market's column changes type under us: every row fails, and the view must not empty
       await env.db.sql`ALTER TABLE task_records ALTER COLUMN type TYPE text USING type::text`;
       try {
         const err = await c.collect(ctx()).catch((e: Error) => e);
         expect((err as Error).message).toMatch(/^3 task_records rows did not fit the expected shape .*first: type: .*the view keeps what it had$/);
-        expect(await pass(store, 'tasks', c)).toBe('failed');
+        expect(await pass(store, 'tasks', d)).toBe('failed');
         expect(['one', 'two', 'three'].map((id) => store.task(id) !== null)).toEqual([true, true, true]);
       } finally {
         await env.db.sql`ALTER TABLE task_records ALTER COLUMN type TYPE integer USING type::integer`;
