@@ -65,15 +65,40 @@ export interface ChartRepoBody {
 }
 
 export function statusUrl(host: string, user: string, source: string): string {
-  const q = new URLSearchParams({ user, source, include: 'apps,images,tasks' });
-  return `http://${host}/chart-repo/api/v2/status?${q}`;
+  return `http://${host}${statusPath(user, source)}`;
+}
+
+function statusPath(user: string, source: string): string {
+  return `/chart-repo/api/v2/status?user=${encodeURIComponent(user)}&source=${encodeURIComponent(source)}&include=apps%2Cimages%2Ctasks`;
+}
+
+/**
+ * `host[:port]` as node:http takes it, parsed once per host (a URL string would be parsed again on every request,
+ * hundreds a pass); the error of one that makes no URL.
+ */
+const targets = new Map<string, { hostname: string; port: number } | Error>();
+
+function targetOf(host: string): { hostname: string; port: number } | Error {
+  let t = targets.get(host);
+  if (t === undefined) {
+    try {
+      const url = new URL(`http://${host}`);
+      t = { hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 80) };
+    } catch (e) {
+      t = e as Error;
+    }
+    // (a process asks one host; tests a few)
+    if (targets.size < 64) targets.set(host, t);
+  }
+  return t;
 }
 
 export function fetchChartRepoBody(req: ChartRepoRequest): Promise<ChartRepoBody> {
   const started = performance.now();
   const cap = req.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const agent = req.agent ?? (sharedAgent ??= createChartRepoAgent(4));
-  const url = statusUrl(req.host, req.user, req.source);
+  const target = targetOf(req.host);
+  const path = statusPath(req.user, req.source);
   return new Promise<ChartRepoBody>((resolve, reject) => {
     let current: ClientRequest | null = null;
     let done = false;
@@ -100,7 +125,8 @@ export function fetchChartRepoBody(req: ChartRepoRequest): Promise<ChartRepoBody
       let answered = false;
       let r: ClientRequest;
       try {
-        r = get(url, { agent, headers: { accept: 'application/json' } });
+        if (target instanceof Error) throw target;
+        r = get({ ...target, path, agent, headers: { accept: 'application/json' } });
       } catch (e) {
         finish(networkError(e as NetError)); // a host that makes no URL
         return;
