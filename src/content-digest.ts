@@ -24,8 +24,13 @@ export class ContentDigest {
 
   /** The row's content: any string that is equal exactly when the content a reader sees is equal. */
   set(key: string, content: string): void {
+    this.setHash(key, sha256(content));
+  }
+
+  /** The row's content hash, as `set` makes it (sha256 of the content), made by the caller. */
+  setHash(key: string, hash: string): void {
     const b = bucketOf(key);
-    (this.buckets[b] ??= { rows: new Map(), digest: '' }).rows.set(key, sha256(content));
+    (this.buckets[b] ??= { rows: new Map(), digest: '' }).rows.set(key, hash);
     this.dirty.add(b);
     this.root = null;
   }

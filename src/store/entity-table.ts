@@ -1,5 +1,5 @@
 import type { SourceName } from '../model/index.ts';
-import { ContentDigest, digestOf } from '../content-digest.ts';
+import { ContentDigest, digestOf, sha256 } from '../content-digest.ts';
 import { MultiIndex } from './multi-index.ts';
 
 /** Who listed an entity: a source, or the store itself (the collector_* components it derives). */
@@ -52,26 +52,27 @@ export class EntityTable<T extends object> {
     const key = this.keyOf(value);
     const prev = this.rows.get(key);
     if (prev) {
-      let member = render(key, this.carry(prev.value, value));
       this.own(key, prev.owner, owner);
+      // the same content (less the times `carry` keeps) is the same hash: held as it is. Compared by hash, a
+      // changed entity costs two renderings (its content, its member), not three
+      const hash = this.carry === noCarry ? undefined : sha256(this.contentOf(key, value));
+      const member = hash === undefined || hash !== this.digest.of(key) ? render(key, value) : prev.member;
       if (member === prev.member) {
         prev.owner = owner;
         return null;
       }
       this.changed(owner);
-      // content changed: kept with its own times
-      if (this.carry !== noCarry) member = render(key, value);
       this.hooks.onDelete(key, prev.value);
       this.chars += member.length - prev.member.length;
       this.rows.set(key, { value, member, owner });
-      this.digest.set(key, this.contentOf(key, value, member));
+      this.digest.setHash(key, hash ?? sha256(member));
       this.whole = null;
     } else {
       const member = render(key, value);
       this.own(key, undefined, owner);
       this.chars += member.length;
       this.rows.set(key, { value, member, owner });
-      this.digest.set(key, this.contentOf(key, value, member));
+      this.digest.set(key, this.carry === noCarry ? member : this.contentOf(key, value));
       this.whole = null;
     }
     this.hooks.onAdd(key, value);
@@ -123,8 +124,8 @@ export class EntityTable<T extends object> {
   }
 
   /** The member without the carried times (when this store saw the change): what the digest hashes. */
-  private contentOf(key: string, value: T, member: string): string {
-    return this.carry === noCarry ? member : render(key, this.carry(NO_TIMES as T, value));
+  private contentOf(key: string, value: T): string {
+    return render(key, this.carry(NO_TIMES as T, value));
   }
 
   key(value: T): string {
