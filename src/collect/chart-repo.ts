@@ -201,8 +201,12 @@ class Conv {
     const seen = keyOf && new Set<string>();
     for (let i = 0; i < n; i++) {
       const x = raw[i];
-      // counters of a dropped item do not count: roll them back
-      const mark = [this.unfamiliar, this.badTimes, this.badDurations, this.dropped, this.clipped];
+      // counters of a dropped item do not count: roll them back (kept in locals, not an array an item)
+      const unfamiliar = this.unfamiliar;
+      const badTimes = this.badTimes;
+      const badDurations = this.badDurations;
+      const dropped = this.dropped;
+      const clipped = this.clipped;
       try {
         if (!isObj(x)) throw MISFIT;
         const item = convert(x);
@@ -214,8 +218,11 @@ class Conv {
         out.push(item);
       } catch (e) {
         if (!(e instanceof Misfit)) throw e;
-        [this.unfamiliar, this.badTimes, this.badDurations, this.dropped, this.clipped] = mark;
-        this.dropped += 1;
+        this.unfamiliar = unfamiliar;
+        this.badTimes = badTimes;
+        this.badDurations = badDurations;
+        this.dropped = dropped + 1;
+        this.clipped = clipped;
       }
     }
     return out;
