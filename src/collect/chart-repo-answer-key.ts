@@ -38,7 +38,7 @@ export function answerKey(body: Buffer): AnswerKey {
   };
 }
 
-/** A shared block's text from its span (undefined when the answer holds no such block). */
+/** A shared block's text from its span (one the answer does not hold is a caller's mistake: it throws). */
 function sharedText(body: Buffer, spans: SharedSpans, block: SharedBlock): string {
   const span = spans[block];
   if (span === undefined) throw new Error(`no ${block} block in this answer`);

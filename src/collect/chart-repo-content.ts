@@ -61,7 +61,8 @@ function keepItems<T extends object>(before: readonly T[] | undefined, now: T[],
     const there = before[i];
     if (there !== undefined) {
       if (sameItemContent(there, item)) return there;
-      // the same key in place: that item changed (a list's keys are unique: normalizeAnswer drops repeats)
+      // the same key in place: that item changed (apps, images and current tasks come with unique keys; a repeated
+      // key of a recent failure only means an equal item elsewhere in the list is not reused)
       if (keyOf(there) === keyOf(item)) return item;
     }
     if (byKey === undefined) {
