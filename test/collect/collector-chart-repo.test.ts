@@ -286,6 +286,24 @@ describe('chart repo collector', () => {
     expect(component(d).last_check).toBe(new Date(clock).toISOString());
   });
 
+  it('says it read in bulk (its thread and the store collect the garbage at once) only when most answers were parsed', async () => {
+    const users = ['ann', 'ben', 'cat', 'dan'];
+    for (const u of users) repo.set(good(u, 'wiki'), u, 'market');
+    const c = await collector({ pairs: users.map((user) => ({ user, source: 'market' })) });
+    expect((await run(c)).bulk).toBe(true);
+    expect((await run(c)).bulk).toBeUndefined();
+    // a quarter of the answers moved: an ordinary pass
+    repo.set(good('ann', 'wiki', 'blog'), 'ann', 'market');
+    const some = await run(c);
+    expect(some.counters).toMatchObject({ pairs: 4, unchanged_pairs: 3 });
+    expect(some.bulk).toBeUndefined();
+    // most of them moved: a wave, as much garbage as a full read
+    for (const u of users.slice(1)) repo.set(good(u, 'wiki', 'chat'), u, 'market');
+    const wave = await run(c);
+    expect(wave.counters).toMatchObject({ pairs: 4, unchanged_pairs: 1 });
+    expect(wave.bulk).toBe(true);
+  });
+
   it('parses only the answers whose content moved: the others are what they said before, and a quiet pass is the same view', async () => {
     let uptime = 100;
     const moving = (user: string, ...names: string[]): Mode => ({ kind: 'dynamic', body: () => envelope({
